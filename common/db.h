@@ -1,0 +1,65 @@
+/*
+ * PostgreSQL access for the services: one connection per worker thread,
+ * statements prepared once per connection, one transaction per request with
+ * the tenant set by set_config('bulwark.tenant_id', $1, true), and
+ * reconnection after the database restarts.
+ *
+ * A single-statement request costs one network round trip: BEGIN, the tenant
+ * setting, the statement and COMMIT go out together in libpq's pipeline mode.
+ * Longer transactions use bw_db_begin / bw_db_exec / bw_db_commit.
+ *
+ * Errors map to BW_E* codes: unique violation BW_EEXIST, foreign-key or check
+ * violation and bad text representation BW_EINVAL, serialization failure or
+ * deadlock BW_ECONFLICT, connection loss BW_EUNAVAIL, anything else
+ * BW_EINTERNAL (logged with the SQLSTATE and message).
+ */
+#ifndef BW_DB_H
+#define BW_DB_H
+
+#include <libpq-fe.h>
+
+#include "arena.h"
+#include "log.h"
+
+typedef struct bw_db bw_db_t;
+
+/* A statement, declared statically by a service. name must be unique within
+ * the connection's statement table. */
+typedef struct bw_db_stmt {
+    const char *name;
+    const char *sql;
+} bw_db_stmt_t;
+
+/* Connects and prepares every statement of the table (borrowed; must outlive
+ * the connection). Refuses a role that bypasses row-level security unless
+ * allow_bypassrls is set (tools that migrate). Caller owns *out. */
+int bw_db_open(const char *conninfo, const bw_db_stmt_t *const *stmts, size_t n_stmts,
+               int allow_bypassrls, bw_db_t **out);
+/* Closes the connection. Accepts NULL. */
+void bw_db_close(bw_db_t *db);
+/* Round trip "SELECT 1", reconnecting first if needed; 0 when the database answers. */
+int bw_db_ping(bw_db_t *db);
+/* Context for log lines (borrowed until replaced). */
+void bw_db_set_log_ctx(bw_db_t *db, const bw_log_ctx_t *ctx);
+
+/* Runs one prepared statement in its own transaction with the tenant set
+ * (tenant_id may be NULL for statements outside tenancy). The result is
+ * owned by arena (PQclear on cleanup); *res may be NULL when not wanted.
+ * values are text parameters, NULL for SQL NULL. */
+int bw_db_exec1(bw_db_t *db, bw_arena_t *arena, const char *tenant_id, const bw_db_stmt_t *stmt,
+                int n_values, const char *const *values, PGresult **res);
+
+/* Multi-statement transaction: begin (sets the tenant), exec any number of
+ * statements, then commit or rollback. A failed exec leaves the transaction
+ * aborted: the caller must roll back. */
+int bw_db_begin(bw_db_t *db, const char *tenant_id);
+int bw_db_exec(bw_db_t *db, bw_arena_t *arena, const bw_db_stmt_t *stmt, int n_values,
+               const char *const *values, PGresult **res);
+int bw_db_commit(bw_db_t *db);
+void bw_db_rollback(bw_db_t *db);
+
+/* SQLSTATE and constraint name of the last failed statement ("" if none). */
+const char *bw_db_last_sqlstate(const bw_db_t *db);
+const char *bw_db_last_constraint(const bw_db_t *db);
+
+#endif

@@ -1,0 +1,219 @@
+/*
+ * Ids, secrets and page tokens on OpenSSL's CSPRNG, SHA-256 and HMAC.
+ */
+#include "ids.h"
+#include "status.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+static const char *page_secret = "";
+
+int bw_random_bytes(uint8_t *buf, size_t n)
+{
+    return RAND_bytes(buf, (int)n) == 1 ? 0 : BW_EINTERNAL;
+}
+
+int bw_uuid_v7(char out[BW_UUID_STR_LEN + 1])
+{
+    uint8_t b[16];
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    if (bw_random_bytes(b + 6, 10) != 0)
+        return BW_EINTERNAL;
+    for (int i = 0; i < 6; i++)
+        b[i] = (uint8_t)(ms >> (8 * (5 - i)));
+    b[6] = (uint8_t)(0x70 | (b[6] & 0x0f));
+    b[8] = (uint8_t)(0x80 | (b[8] & 0x3f));
+    static const char hex[] = "0123456789abcdef";
+    size_t o = 0;
+    for (int i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[o++] = '-';
+        out[o++] = hex[b[i] >> 4];
+        out[o++] = hex[b[i] & 15];
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+int bw_uuid_valid(const char *s)
+{
+    for (int i = 0; i < BW_UUID_STR_LEN; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-')
+                return 0;
+        } else if (!isxdigit((unsigned char)s[i])) {
+            return 0;
+        }
+    }
+    return s[BW_UUID_STR_LEN] == '\0';
+}
+
+static size_t b64url_encode(const uint8_t *in, size_t n, char *out)
+{
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0, i = 0;
+    for (; i + 2 < n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = al[v >> 18];
+        out[o++] = al[(v >> 12) & 63];
+        out[o++] = al[(v >> 6) & 63];
+        out[o++] = al[v & 63];
+    }
+    if (i < n) {
+        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
+        out[o++] = al[v >> 18];
+        out[o++] = al[(v >> 12) & 63];
+        if (i + 1 < n)
+            out[o++] = al[(v >> 6) & 63];
+    }
+    out[o] = '\0';
+    return o;
+}
+
+static int b64url_value(char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+/* Decodes unpadded base64url; returns the length or -1. */
+static long b64url_decode(const char *in, uint8_t *out, size_t outlen)
+{
+    size_t n = strlen(in), o = 0;
+    if (n % 4 == 1)
+        return -1;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        int v = b64url_value(in[i]);
+        if (v < 0)
+            return -1;
+        acc = acc << 6 | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o >= outlen)
+                return -1;
+            out[o++] = (uint8_t)(acc >> bits);
+        }
+    }
+    return (long)o;
+}
+
+int bw_random_token(char *out, size_t outlen, size_t n_bytes)
+{
+    uint8_t buf[64];
+    if (n_bytes > sizeof(buf) || outlen < (n_bytes * 4 + 2) / 3 + 1)
+        return BW_EINVAL;
+    if (bw_random_bytes(buf, n_bytes) != 0)
+        return BW_EINTERNAL;
+    b64url_encode(buf, n_bytes, out);
+    return 0;
+}
+
+void bw_sha256(const void *data, size_t len, uint8_t out[BW_SHA256_LEN])
+{
+    unsigned int n = BW_SHA256_LEN;
+    EVP_Digest(data, len, out, &n, EVP_sha256(), NULL);
+}
+
+void bw_hex(const uint8_t *bytes, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = hex[bytes[i] >> 4];
+        out[2 * i + 1] = hex[bytes[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+int bw_ct_equal(const void *a, const void *b, size_t n)
+{
+    return CRYPTO_memcmp(a, b, n) == 0;
+}
+
+int bw_ct_streq(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la != lb)
+        return 0;
+    return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+void bw_etag(const char *id, long long revision, char out[17])
+{
+    char buf[128];
+    uint8_t digest[BW_SHA256_LEN];
+    int n = snprintf(buf, sizeof(buf), "%s/%lld", id, revision);
+    bw_sha256(buf, (size_t)n, digest);
+    bw_hex(digest, 8, out);
+}
+
+void bw_page_token_set_secret(const char *secret)
+{
+    page_secret = secret;
+}
+
+#define PT_MAC_LEN 16
+
+static void page_mac(const char *scope, const char *key, uint8_t mac[32])
+{
+    unsigned int n = 32;
+    /* The scope and key are joined with a NUL so "a"+"bc" differs from "ab"+"c". */
+    uint8_t msg[BW_PAGE_TOKEN_MAX * 2];
+    size_t ls = strlen(scope), lk = strlen(key);
+    memcpy(msg, scope, ls);
+    msg[ls] = 0;
+    memcpy(msg + ls + 1, key, lk);
+    HMAC(EVP_sha256(), page_secret, (int)strlen(page_secret), msg, ls + 1 + lk, mac, &n);
+}
+
+int bw_page_token_encode(const char *scope, const char *key, char *out, size_t outlen)
+{
+    size_t lk = strlen(key);
+    if (lk > 128 || strlen(scope) > 64 || outlen < BW_PAGE_TOKEN_MAX)
+        return BW_EINVAL;
+    uint8_t raw[128 + PT_MAC_LEN], mac[32];
+    page_mac(scope, key, mac);
+    memcpy(raw, mac, PT_MAC_LEN);
+    memcpy(raw + PT_MAC_LEN, key, lk);
+    b64url_encode(raw, PT_MAC_LEN + lk, out);
+    return 0;
+}
+
+int bw_page_token_decode(const char *scope, const char *token, char *key, size_t keylen)
+{
+    uint8_t raw[128 + PT_MAC_LEN], mac[32];
+    if (strlen(token) > BW_PAGE_TOKEN_MAX || strlen(scope) > 64)
+        return BW_EINVAL;
+    long n = b64url_decode(token, raw, sizeof(raw));
+    if (n <= PT_MAC_LEN || (size_t)(n - PT_MAC_LEN) >= keylen)
+        return BW_EINVAL;
+    memcpy(key, raw + PT_MAC_LEN, (size_t)n - PT_MAC_LEN);
+    key[n - PT_MAC_LEN] = '\0';
+    if (strlen(key) != (size_t)n - PT_MAC_LEN)
+        return BW_EINVAL;
+    page_mac(scope, key, mac);
+    if (!bw_ct_equal(mac, raw, PT_MAC_LEN))
+        return BW_EINVAL;
+    return 0;
+}

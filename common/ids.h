@@ -1,0 +1,50 @@
+/*
+ * Identifiers, secrets and tokens: UUIDv7 resource ids (time-ordered, so a
+ * keyset list ordered by id is ordered by creation), random secrets, SHA-256,
+ * constant-time comparison, and HMAC-signed page tokens.
+ */
+#ifndef BW_IDS_H
+#define BW_IDS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BW_UUID_STR_LEN 36
+#define BW_SHA256_LEN 32
+
+/* Writes a new UUIDv7 as 36 lower-case characters plus NUL into out[37]. */
+int bw_uuid_v7(char out[BW_UUID_STR_LEN + 1]);
+/* Whether s is a canonical UUID text (8-4-4-4-12 hex digits, any case). */
+int bw_uuid_valid(const char *s);
+/* n random bytes from the system CSPRNG. */
+int bw_random_bytes(uint8_t *buf, size_t n);
+/* n random bytes encoded as unpadded base64url into out (size >= 4*n/3+2). */
+int bw_random_token(char *out, size_t outlen, size_t n_bytes);
+/* SHA-256 of data. */
+void bw_sha256(const void *data, size_t len, uint8_t out[BW_SHA256_LEN]);
+/* Lower-case hex of n bytes into out (size >= 2n+1). */
+void bw_hex(const uint8_t *bytes, size_t n, char *out);
+/* Constant-time equality of two buffers of length n: 1 if equal. */
+int bw_ct_equal(const void *a, const void *b, size_t n);
+/* Constant-time equality of two strings (length leaks, content does not). */
+int bw_ct_streq(const char *a, const char *b);
+
+/* The etag of a resource revision: 16 hex digits derived from its id and
+ * revision number, written into out[17]. Opaque to clients. */
+void bw_etag(const char *id, long long revision, char out[17]);
+
+/*
+ * Page tokens carry the last key of a page (e.g. a UUID) and an HMAC-SHA256
+ * over it with the process's token secret, so a client can neither forge
+ * nor alter one. The secret is set once at start-up (borrowed, must outlive
+ * use). scope binds a token to one list (e.g. "entities") so that it cannot
+ * be replayed on another.
+ */
+void bw_page_token_set_secret(const char *secret);
+/* Encodes key into out (size >= BW_PAGE_TOKEN_MAX). */
+#define BW_PAGE_TOKEN_MAX 256
+int bw_page_token_encode(const char *scope, const char *key, char *out, size_t outlen);
+/* Decodes token into key (size keylen); BW_EINVAL when malformed or forged. */
+int bw_page_token_decode(const char *scope, const char *token, char *key, size_t keylen);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * gRPC on the gRPC core C API: a server runtime for the services and an
+ * asynchronous client for the gateway (plus a blocking one for workers and
+ * tools). This header, rpc_server.c and rpc_client.c are the only places
+ * that include <grpc/grpc.h>.
+ *
+ * Server: methods are registered up front (grpc_server_register_method); N
+ * worker threads share one completion queue and each owns whatever
+ * worker_init gives it (a database connection); a call is read, handled and
+ * answered on one worker (the next free one), with one arena per call. A failed call carries its reason and field
+ * violations in the trailing metadata "bulwark-error-bin" (a serialized
+ * bulwark.rpc.v1.ErrorDetail). Every server also answers
+ * /grpc.health.v1.Health/Check. Shutdown stops accepting, lets calls in
+ * flight finish within a grace period, cancels the rest and drains every
+ * completion queue before destroying it.
+ *
+ * Client: the completion queue has no file descriptor, so one poller thread
+ * waits on it and hands each finished call to the libevent loop that started
+ * it. The application must call evthread_use_pthreads() before it creates that
+ * event_base, because the poller activates an event on it from another thread.
+ * The done callback runs on that loop's thread, never on the poller. While
+ * calls are in flight the client keeps an event pending on the loop, so
+ * event_base_dispatch() does not return under them.
+ */
+#ifndef BW_RPC_H
+#define BW_RPC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "arena.h"
+#include "log.h"
+
+struct event_base;
+
+/* ---- server ------------------------------------------------------------ */
+
+typedef struct bw_rpc_server bw_rpc_server_t;
+
+/* One field violation of a failed call. Strings live in the call's arena. */
+typedef struct bw_rpc_violation {
+    const char *field; /* JSON path as the client wrote it: "timeZone" */
+    const char *message;
+} bw_rpc_violation_t;
+
+#define BW_RPC_MAX_VIOLATIONS 32
+
+/* The context of one call, valid until the handler returns. */
+typedef struct bw_call {
+    bw_arena_t *arena;           /* per call; freed after the reply is sent */
+    bw_log_ctx_t log;            /* request id and tenant, for bw_log */
+    const char *tenant_id;       /* metadata x-tenant-id, or NULL */
+    const char *principal;       /* x-principal, or NULL */
+    const char *roles;           /* x-roles, comma separated, or NULL */
+    const char *request_id;      /* x-request-id, or NULL */
+    const char *idempotency_key; /* idempotency-key, or NULL */
+    void *service_data;          /* bw_rpc_server_opts_t.service_data (borrowed) */
+    void *worker_data;           /* what worker_init returned for this thread (borrowed) */
+
+    /* Failure detail, set through bw_call_fail / bw_call_violation. */
+    const char *reason;
+    const char *detail;
+    bw_rpc_violation_t violations[BW_RPC_MAX_VIOLATIONS];
+    size_t n_violations;
+} bw_call_t;
+
+/*
+ * A handler returns 0 and sets *response to a message allocated on
+ * call->arena (or static), or returns a negative BW_E* code, usually through
+ * bw_call_fail / bw_call_violation. The request is borrowed.
+ */
+typedef int (*bw_rpc_handler_fn)(bw_call_t *call, const ProtobufCMessage *request,
+                                 ProtobufCMessage **response);
+
+typedef struct bw_rpc_method {
+    const char *path; /* "/bulwark.scoping.v1.ScopingService/GetEntity" */
+    const ProtobufCMessageDescriptor *request;
+    const ProtobufCMessageDescriptor *response;
+    bw_rpc_handler_fn handler;
+} bw_rpc_method_t;
+
+typedef struct bw_rpc_server_opts {
+    const char *name;    /* for log lines: "scoping" */
+    const char *addr;    /* listen address "127.0.0.1:50051" */
+    const bw_rpc_method_t *methods;
+    size_t n_methods;
+    int workers;         /* worker threads, >= 1 */
+    size_t max_message;  /* max request size in bytes; 0 means 4 MiB */
+    void *service_data;
+    /* Optional: runs on each worker thread before it serves; sets *worker_data.
+     * A non-zero return stops the server from starting. */
+    int (*worker_init)(void *service_data, void **worker_data);
+    /* Optional: runs on each worker thread when it stops. */
+    void (*worker_fini)(void *service_data, void *worker_data);
+    /* Optional: answers the health check on a worker; 0 means SERVING. */
+    int (*health)(void *service_data, void *worker_data);
+} bw_rpc_server_opts_t;
+
+/* Binds, starts the workers and returns the server (caller owns; release
+ * with bw_rpc_server_stop). opts and its methods array are copied; method
+ * paths, descriptors and service_data are borrowed. BW_EINVAL on bad options,
+ * a bad address or a port in use; BW_EUNAVAIL when a worker_init fails (the
+ * workers whose worker_init succeeded get their worker_fini). */
+int bw_rpc_server_start(const bw_rpc_server_opts_t *opts, bw_rpc_server_t **out);
+/* Graceful stop: no new calls, calls in flight get grace_ms to finish, then
+ * are cancelled; queues drained, workers joined, everything freed. Accepts NULL. */
+void bw_rpc_server_stop(bw_rpc_server_t *server, int grace_ms);
+/* The port the server listens on: the one chosen by the system when opts->addr
+ * ended in ":0" (tests). */
+int bw_rpc_server_port(const bw_rpc_server_t *server);
+
+/* Records a failure: err is a BW_E* code, reason an UPPER_SNAKE string (NULL
+ * for the code's default) and detail a message in PostgreSQL style. Returns err
+ * so that a handler can write `return bw_call_fail(...)`. */
+int bw_call_fail(bw_call_t *call, int err, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Adds a field violation; sets the reason to VALIDATION_FAILED and the detail
+ * to the first message if none is set. Returns BW_EINVAL. */
+int bw_call_violation(bw_call_t *call, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Whether call->roles contains role. */
+int bw_call_has_role(const bw_call_t *call, const char *role);
+
+/* ---- client ------------------------------------------------------------ */
+
+typedef struct bw_rpc_client bw_rpc_client_t;
+typedef struct bw_rpc_channel bw_rpc_channel_t;
+
+typedef struct bw_rpc_md {
+    const char *key; /* lower-case */
+    const char *value;
+} bw_rpc_md_t;
+
+/* The outcome of a call; everything in it is borrowed for the duration of the
+ * done callback. */
+typedef struct bw_rpc_reply {
+    int status;             /* gRPC status code, 0 on success */
+    const char *message;    /* status message ("" when none) */
+    const uint8_t *payload; /* serialized response on success */
+    size_t payload_len;
+    const char *reason;     /* from bulwark-error-bin, or NULL */
+    const bw_rpc_violation_t *violations;
+    size_t n_violations;
+} bw_rpc_reply_t;
+
+typedef void (*bw_rpc_done_fn)(void *arg, const bw_rpc_reply_t *reply);
+
+/* Creates a client whose completions are delivered on base's loop (caller
+ * owns; release with bw_rpc_client_destroy). Starts the poller thread. */
+int bw_rpc_client_create(struct event_base *base, bw_rpc_client_t **out);
+/* An insecure channel to "host:port", owned by the client. */
+int bw_rpc_client_channel(bw_rpc_client_t *client, const char *target, bw_rpc_channel_t **out);
+/* Starts a unary call. request and md are copied. timeout_ms <= 0 means no
+ * deadline. done(arg, reply) runs exactly once on the loop thread; not at all
+ * when this returns an error (BW_EINVAL for an illegal or upper-case metadata
+ * key). */
+int bw_rpc_call(bw_rpc_channel_t *channel, const char *method, const uint8_t *request,
+                size_t request_len, const bw_rpc_md_t *md, size_t n_md, int timeout_ms,
+                bw_rpc_done_fn done, void *arg);
+/* Cancels calls in flight (their done runs, with CANCELLED, on the calling
+ * thread), drains the queue, joins the poller, frees channels. Call it after
+ * the loop has stopped. Accepts NULL. */
+void bw_rpc_client_destroy(bw_rpc_client_t *client);
+
+/* ---- blocking client (worker threads, tools, tests) -------------------- */
+
+typedef struct bw_rpc_sync bw_rpc_sync_t;
+
+/* A channel for blocking calls (caller owns; close with bw_rpc_sync_close). */
+int bw_rpc_sync_open(const char *target, bw_rpc_sync_t **out);
+void bw_rpc_sync_close(bw_rpc_sync_t *sync);
+/* Performs a unary call and waits (timeout_ms as for bw_rpc_call). reply's
+ * strings and payload live in arena (borrowed: caller owns the arena).
+ * Returns 0 when the call completed (look at reply->status), BW_E* otherwise. */
+int bw_rpc_sync_call(bw_rpc_sync_t *sync, bw_arena_t *arena, const char *method,
+                     const uint8_t *request, size_t request_len, const bw_rpc_md_t *md,
+                     size_t n_md, int timeout_ms, bw_rpc_reply_t *reply);
+
+#endif

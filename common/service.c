@@ -1,0 +1,159 @@
+/*
+ * The shared main of the gRPC services; see service.h.
+ */
+#include "service.h"
+
+#include "ids.h"
+#include "log.h"
+#include "status.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BW_SERVICE_GRACE_MS 5000
+
+int bw_service_worker_init(void *service_data, void **worker_data)
+{
+    const bw_service_db_opts_t *opts = service_data;
+    bw_service_worker_t *w = calloc(1, sizeof(*w));
+    if (w == NULL)
+        return BW_ENOMEM;
+    int err = bw_db_open(opts->database_url, opts->stmts, opts->n_stmts, 0, &w->db);
+    if (err != 0) {
+        free(w);
+        return err;
+    }
+    *worker_data = w;
+    return 0;
+}
+
+void bw_service_worker_fini(void *service_data, void *worker_data)
+{
+    (void)service_data;
+    bw_service_worker_t *w = worker_data;
+    if (w == NULL)
+        return;
+    bw_db_close(w->db);
+    free(w);
+}
+
+int bw_service_health(void *service_data, void *worker_data)
+{
+    (void)service_data;
+    bw_service_worker_t *w = worker_data;
+    return bw_db_ping(w->db);
+}
+
+void *bw_service_data(const bw_call_t *call)
+{
+    const bw_service_db_opts_t *opts = call->service_data;
+    return opts->user;
+}
+
+bw_db_t *bw_service_db(bw_call_t *call)
+{
+    bw_service_worker_t *w = call->worker_data;
+    bw_db_set_log_ctx(w->db, &call->log);
+    return w->db;
+}
+
+void bw_service_block_signals(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int bw_service_wait_signal(void)
+{
+    sigset_t set;
+    int sig = 0;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    sigwait(&set, &sig);
+    return sig;
+}
+
+int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
+{
+    bw_service_config_t cfg;
+    const bw_config_item_t items[] = {
+        {def->addr_env, BW_CFG_ADDR, def->addr_default, 0, 0,
+         offsetof(bw_service_config_t, addr), 0, "gRPC listen address (host:port)"},
+        {"BULWARK_DATABASE_URL", BW_CFG_STRING, "postgresql://bulwark_app@127.0.0.1:55432/bulwark",
+         0, 0, offsetof(bw_service_config_t, database_url), 1,
+         "libpq connection string of the services' role (no BYPASSRLS)"},
+        {"BULWARK_TOKEN_SECRET", BW_CFG_STRING, NULL, 0, 0,
+         offsetof(bw_service_config_t, token_secret), 1,
+         "secret (32 characters or more) that signs page tokens; the same on every process"},
+        {"BULWARK_WORKERS", BW_CFG_INT, "2", 1, 256, offsetof(bw_service_config_t, workers), 0,
+         "worker threads, each with one database connection"},
+        {"BULWARK_LOG_LEVEL", BW_CFG_LEVEL, "info", 0, 0,
+         offsetof(bw_service_config_t, log_level), 0, "debug, info, warn, error or off"},
+    };
+    char err[512];
+    void *service_data = NULL;
+    bw_rpc_server_t *server = NULL;
+    int status = 1;
+
+    int a = bw_config_args(argc, argv, def->summary, items, BW_CONFIG_COUNT(items));
+    if (a == 1 && def->n_extra_items > 0)
+        bw_config_print_help(stdout, argv[0], def->extra_items, def->n_extra_items);
+    if (a != 0)
+        return a == 1 ? 0 : 2;
+    if (bw_config_load(items, BW_CONFIG_COUNT(items), &cfg, err, sizeof(err)) != 0 ||
+        (def->n_extra_items > 0 &&
+         bw_config_load(def->extra_items, def->n_extra_items, def->extra_config, err,
+                        sizeof(err)) != 0)) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        return 2;
+    }
+    if (strlen(cfg.token_secret) < 32) {
+        fprintf(stderr, "%s: invalid value for BULWARK_TOKEN_SECRET: needs 32 characters or more\n",
+                argv[0]);
+        return 2;
+    }
+    bw_log_init(def->name, cfg.log_level);
+    bw_page_token_set_secret(cfg.token_secret);
+    bw_service_block_signals();
+
+    if (def->init != NULL && def->init(&cfg, &service_data) != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "could not initialise the service");
+        goto out;
+    }
+    bw_service_db_opts_t db = {cfg.database_url, def->stmts, def->n_stmts, service_data};
+    bw_rpc_server_opts_t opts = {
+        .name = def->name,
+        .addr = cfg.addr,
+        .methods = def->methods,
+        .n_methods = def->n_methods,
+        .workers = (int)cfg.workers,
+        .service_data = &db,
+        .worker_init = bw_service_worker_init,
+        .worker_fini = bw_service_worker_fini,
+        .health = bw_service_health,
+    };
+    int rc = bw_rpc_server_start(&opts, &server);
+    if (rc != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "could not start the gRPC server on %s: %s", cfg.addr,
+               bw_strerror(rc));
+        goto out;
+    }
+    bw_log(BW_LOG_INFO, NULL, "serving on %s with %ld workers", cfg.addr, cfg.workers);
+    int sig = bw_service_wait_signal();
+    bw_log(BW_LOG_INFO, NULL, "received signal %d, draining", sig);
+    status = 0;
+out:
+    bw_rpc_server_stop(server, BW_SERVICE_GRACE_MS);
+    if (def->fini != NULL)
+        def->fini(service_data);
+    if (status == 0)
+        bw_log(BW_LOG_INFO, NULL, "stopped");
+    return status;
+}

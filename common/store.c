@@ -1,0 +1,103 @@
+/*
+ * Shared store helpers; see store.h.
+ */
+#include "store.h"
+
+#include "ids.h"
+#include "status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *bw_store_text(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col);
+}
+
+long long bw_store_int(const PGresult *res, int row, int col)
+{
+    return PQgetisnull(res, row, col) ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+char *bw_store_strdup(bw_arena_t *arena, const PGresult *res, int row, int col)
+{
+    return bw_arena_strdup(arena, bw_store_text(res, row, col));
+}
+
+Google__Protobuf__Timestamp *bw_store_timestamp(bw_arena_t *arena, const PGresult *res, int row,
+                                                int col)
+{
+    if (PQgetisnull(res, row, col))
+        return NULL;
+    long long us = strtoll(PQgetvalue(res, row, col), NULL, 10);
+    Google__Protobuf__Timestamp *ts = bw_arena_alloc(arena, sizeof(*ts));
+    if (ts == NULL)
+        return NULL;
+    google__protobuf__timestamp__init(ts);
+    long long sec = us / 1000000, rem = us % 1000000;
+    if (rem < 0) {
+        rem += 1000000;
+        sec -= 1;
+    }
+    ts->seconds = sec;
+    ts->nanos = (int32_t)(rem * 1000);
+    return ts;
+}
+
+char *bw_store_bytea_param(bw_arena_t *arena, const uint8_t *bytes, size_t len)
+{
+    char *out = bw_arena_alloc(arena, 2 * len + 3);
+    if (out == NULL)
+        return NULL;
+    out[0] = '\\';
+    out[1] = 'x';
+    bw_hex(bytes, len, out + 2);
+    return out;
+}
+
+int bw_store_bytea(bw_arena_t *arena, const PGresult *res, int row, int col, uint8_t **out,
+                   size_t *len)
+{
+    size_t n = 0;
+    unsigned char *raw = PQunescapeBytea((const unsigned char *)PQgetvalue(res, row, col), &n);
+    if (raw == NULL)
+        return BW_EINTERNAL;
+    uint8_t *copy = bw_arena_alloc(arena, n ? n : 1);
+    if (copy == NULL) {
+        PQfreemem(raw);
+        return BW_ENOMEM;
+    }
+    memcpy(copy, raw, n);
+    PQfreemem(raw);
+    *out = copy;
+    *len = n;
+    return 0;
+}
+
+int bw_store_page(bw_call_t *call, const char *scope, int32_t page_size, const char *page_token,
+                  bw_page_t *page)
+{
+    if (page_size < 0)
+        return bw_call_violation(call, "pageSize", "must not be negative");
+    page->size = page_size == 0 ? BW_PAGE_SIZE_DEFAULT
+                 : page_size > BW_PAGE_SIZE_MAX ? BW_PAGE_SIZE_MAX
+                                                : page_size;
+    snprintf(page->size_param, sizeof(page->size_param), "%d", page->size + 1);
+    page->after[0] = '\0';
+    if (page_token != NULL && page_token[0] != '\0' &&
+        bw_page_token_decode(scope, page_token, page->after, sizeof(page->after)) != 0)
+        return bw_call_violation(call, "pageToken", "is not a token this list returned");
+    return 0;
+}
+
+char *bw_store_next_token(bw_call_t *call, const char *scope, const bw_page_t *page, int n_rows,
+                          const char *last_key)
+{
+    if (n_rows <= page->size)
+        return (char *)"";
+    char *token = bw_arena_alloc(call->arena, BW_PAGE_TOKEN_MAX);
+    if (token == NULL || bw_page_token_encode(scope, last_key, token, BW_PAGE_TOKEN_MAX) != 0)
+        return (char *)"";
+    return token;
+}

@@ -1,0 +1,51 @@
+/*
+ * Helpers the services' stores share: turning result columns into protobuf
+ * fields, bytea parameters, and keyset pagination (page size rules and
+ * signed page tokens of API.md).
+ */
+#ifndef BW_STORE_H
+#define BW_STORE_H
+
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "google/protobuf/timestamp.pb-c.h"
+#include "rpc.h"
+
+#define BW_PAGE_SIZE_DEFAULT 50
+#define BW_PAGE_SIZE_MAX 500
+
+/* The text of a column, "" for NULL (borrowed from res). */
+const char *bw_store_text(const PGresult *res, int row, int col);
+/* A column holding microseconds since the epoch (bigint) as a Timestamp on
+ * the arena; NULL for SQL NULL. */
+Google__Protobuf__Timestamp *bw_store_timestamp(bw_arena_t *arena, const PGresult *res, int row,
+                                                int col);
+long long bw_store_int(const PGresult *res, int row, int col);
+/* Copy of a column on the arena. */
+char *bw_store_strdup(bw_arena_t *arena, const PGresult *res, int row, int col);
+/* Hex text "\x..." of bytes, as a bytea parameter, on the arena. */
+char *bw_store_bytea_param(bw_arena_t *arena, const uint8_t *bytes, size_t len);
+/* Unescapes a bytea column onto the arena; BW_EINTERNAL when malformed. */
+int bw_store_bytea(bw_arena_t *arena, const PGresult *res, int row, int col, uint8_t **out,
+                   size_t *len);
+
+/* A list request's page: the clamped size and the key after which the page
+ * starts ("" for the first page). A negative size or a forged token adds a
+ * violation (pageSize / pageToken) and returns BW_EINVAL. scope binds the
+ * token to its list. */
+typedef struct bw_page {
+    int size;
+    char after[160];
+    char size_param[16]; /* size + 1 as text: one extra row tells if more follow */
+} bw_page_t;
+int bw_store_page(bw_call_t *call, const char *scope, int32_t page_size, const char *page_token,
+                  bw_page_t *page);
+/* The next page token for a page that returned n_rows rows (size + 1 rows
+ * mean more follow, and last_key is the key of row size - 1), on the arena,
+ * or "" when this was the last page. */
+char *bw_store_next_token(bw_call_t *call, const char *scope, const bw_page_t *page, int n_rows,
+                          const char *last_key);
+
+#endif

@@ -1,0 +1,156 @@
+/*
+ * Unit tests of the small shared modules: arena, status tables, config.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena.h"
+#include "config.h"
+#include "log.h"
+#include "status.h"
+
+static int cleanups;
+static void count_cleanup(void *p)
+{
+    (void)p;
+    cleanups++;
+}
+
+START_TEST(arena_allocates_aligned_and_grows)
+{
+    bw_arena_t *a = bw_arena_create(256);
+    ck_assert_ptr_nonnull(a);
+    for (int i = 0; i < 1000; i++) {
+        void *p = bw_arena_alloc(a, (size_t)(i % 37) + 1);
+        ck_assert_ptr_nonnull(p);
+        ck_assert_uint_eq((uintptr_t)p % 16, 0);
+        memset(p, 0xab, (size_t)(i % 37) + 1);
+    }
+    void *big = bw_arena_alloc(a, 1 << 20);
+    ck_assert_ptr_nonnull(big);
+    memset(big, 1, 1 << 20);
+    char *s = bw_arena_printf(a, "%s-%d", "x", 42);
+    ck_assert_str_eq(s, "x-42");
+    ck_assert_str_eq(bw_arena_strndup(a, "abcdef", 3), "abc");
+    int *z = bw_arena_calloc(a, 10, sizeof(int));
+    for (int i = 0; i < 10; i++)
+        ck_assert_int_eq(z[i], 0);
+    ck_assert_ptr_null(bw_arena_calloc(a, SIZE_MAX / 2, 4));
+    bw_arena_destroy(a);
+    bw_arena_destroy(NULL);
+}
+END_TEST
+
+START_TEST(arena_runs_cleanups_on_reset_and_destroy)
+{
+    bw_arena_t *a = bw_arena_create(0);
+    cleanups = 0;
+    bw_arena_on_cleanup(a, count_cleanup, NULL);
+    bw_arena_on_cleanup(a, count_cleanup, NULL);
+    bw_arena_reset(a);
+    ck_assert_int_eq(cleanups, 2);
+    bw_arena_on_cleanup(a, free, malloc(10));
+    bw_arena_on_cleanup(a, count_cleanup, NULL);
+    bw_arena_destroy(a);
+    ck_assert_int_eq(cleanups, 3);
+}
+END_TEST
+
+START_TEST(status_codes_map_once)
+{
+    ck_assert_str_eq(bw_strerror(BW_EINVAL), "invalid argument");
+    ck_assert_str_eq(bw_strerror(12345), "unknown error");
+    ck_assert_str_eq(bw_status_default_reason(BW_ENOTFOUND), "NOT_FOUND");
+    ck_assert_str_eq(bw_status_grpc_name(BW_GRPC_UNAUTHENTICATED), "UNAUTHENTICATED");
+    ck_assert_str_eq(bw_status_grpc_name(-1), "UNKNOWN");
+    ck_assert_int_eq(bw_status_http(bw_status_grpc_code(BW_ETOOBIG), "BODY_TOO_LARGE"), 413);
+    ck_assert_int_eq(bw_status_http(bw_status_grpc_code(BW_EAUTH), NULL), 401);
+}
+END_TEST
+
+typedef struct test_cfg {
+    const char *addr;
+    long n;
+    int flag;
+    int level;
+    const char *s;
+} test_cfg_t;
+
+static const bw_config_item_t items[] = {
+    {"BWT_ADDR", BW_CFG_ADDR, "127.0.0.1:8080", 0, 0, offsetof(test_cfg_t, addr), 0, "addr"},
+    {"BWT_N", BW_CFG_INT, "5", 1, 10, offsetof(test_cfg_t, n), 0, "n"},
+    {"BWT_FLAG", BW_CFG_BOOL, "false", 0, 0, offsetof(test_cfg_t, flag), 0, "flag"},
+    {"BWT_LEVEL", BW_CFG_LEVEL, "info", 0, 0, offsetof(test_cfg_t, level), 0, "level"},
+    {"BWT_S", BW_CFG_STRING, NULL, 0, 0, offsetof(test_cfg_t, s), 1, "required secret"},
+};
+
+START_TEST(config_defaults_and_bounds)
+{
+    test_cfg_t c;
+    char err[256];
+    unsetenv("BWT_ADDR");
+    unsetenv("BWT_N");
+    unsetenv("BWT_FLAG");
+    unsetenv("BWT_LEVEL");
+    unsetenv("BWT_S");
+    ck_assert_int_eq(bw_config_load(items, 5, &c, err, sizeof(err)), BW_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "BWT_S"));
+    setenv("BWT_S", "hunter2", 1);
+    ck_assert_int_eq(bw_config_load(items, 5, &c, err, sizeof(err)), 0);
+    ck_assert_str_eq(c.addr, "127.0.0.1:8080");
+    ck_assert_int_eq(c.n, 5);
+    ck_assert_int_eq(c.flag, 0);
+    ck_assert_int_eq(c.level, BW_LOG_INFO);
+    setenv("BWT_N", "11", 1);
+    ck_assert_int_eq(bw_config_load(items, 5, &c, err, sizeof(err)), BW_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "BWT_N"));
+    setenv("BWT_N", "7x", 1);
+    ck_assert_int_eq(bw_config_load(items, 5, &c, err, sizeof(err)), BW_EINVAL);
+    setenv("BWT_N", "7", 1);
+    setenv("BWT_FLAG", "yes", 1);
+    setenv("BWT_ADDR", "localhost:99999", 1);
+    ck_assert_int_eq(bw_config_load(items, 5, &c, err, sizeof(err)), BW_EINVAL);
+    setenv("BWT_ADDR", "0.0.0.0:9", 1);
+    setenv("BWT_LEVEL", "loud", 1);
+    ck_assert_int_eq(bw_config_load(items, 5, &c, err, sizeof(err)), BW_EINVAL);
+    setenv("BWT_LEVEL", "debug", 1);
+    ck_assert_int_eq(bw_config_load(items, 5, &c, err, sizeof(err)), 0);
+    ck_assert_int_eq(c.flag, 1);
+    ck_assert_int_eq(c.n, 7);
+    ck_assert_int_eq(c.level, BW_LOG_DEBUG);
+}
+END_TEST
+
+START_TEST(config_split_addr)
+{
+    char host[64];
+    int port;
+    ck_assert_int_eq(bw_config_split_addr("127.0.0.1:8080", host, sizeof(host), &port), 0);
+    ck_assert_str_eq(host, "127.0.0.1");
+    ck_assert_int_eq(port, 8080);
+    ck_assert_int_eq(bw_config_split_addr("[::1]:80", host, sizeof(host), &port), 0);
+    ck_assert_str_eq(host, "[::1]");
+    ck_assert_int_ne(bw_config_split_addr(":80", host, sizeof(host), &port), 0);
+    ck_assert_int_ne(bw_config_split_addr("host", host, sizeof(host), &port), 0);
+    ck_assert_int_ne(bw_config_split_addr("host:0", host, sizeof(host), &port), 0);
+    ck_assert_int_ne(bw_config_split_addr("host:", host, sizeof(host), &port), 0);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("core");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, arena_allocates_aligned_and_grows);
+    tcase_add_test(tc, arena_runs_cleanups_on_reset_and_destroy);
+    tcase_add_test(tc, status_codes_map_once);
+    tcase_add_test(tc, config_defaults_and_bounds);
+    tcase_add_test(tc, config_split_addr);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

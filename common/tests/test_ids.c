@@ -1,0 +1,126 @@
+/*
+ * Ids, secrets, constant-time comparison and page tokens.
+ */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ids.h"
+#include "status.h"
+
+START_TEST(uuid_v7_is_valid_and_ordered)
+{
+    char a[37], b[37];
+    ck_assert_int_eq(bw_uuid_v7(a), 0);
+    ck_assert(bw_uuid_valid(a));
+    ck_assert_int_eq(a[14], '7');
+    ck_assert(strchr("89ab", a[19]) != NULL);
+    for (int i = 0; i < 50; i++) {
+        struct timespec ts = {0, 1100000};
+        nanosleep(&ts, NULL);
+        ck_assert_int_eq(bw_uuid_v7(b), 0);
+        ck_assert_msg(strcmp(a, b) < 0, "%s not before %s", a, b);
+        memcpy(a, b, sizeof(a));
+    }
+}
+END_TEST
+
+START_TEST(uuid_validation)
+{
+    ck_assert(bw_uuid_valid("0193A2B4-1111-7222-8333-444455556666"));
+    ck_assert(!bw_uuid_valid("0193a2b4-1111-7222-8333-44445555666"));
+    ck_assert(!bw_uuid_valid("0193a2b4-1111-7222-8333-4444555566667"));
+    ck_assert(!bw_uuid_valid("0193a2b4x1111-7222-8333-444455556666"));
+    ck_assert(!bw_uuid_valid("g193a2b4-1111-7222-8333-444455556666"));
+    ck_assert(!bw_uuid_valid(""));
+}
+END_TEST
+
+START_TEST(sha256_and_hex)
+{
+    uint8_t d[32];
+    char hex[65];
+    bw_sha256("abc", 3, d);
+    bw_hex(d, 32, hex);
+    ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+END_TEST
+
+START_TEST(constant_time_compare)
+{
+    ck_assert(bw_ct_streq("secret-token", "secret-token"));
+    ck_assert(!bw_ct_streq("secret-token", "secret-tokex"));
+    ck_assert(!bw_ct_streq("secret-token", "secret-toke"));
+    ck_assert(!bw_ct_streq("", "x"));
+    ck_assert(bw_ct_equal("ab", "ab", 2));
+}
+END_TEST
+
+START_TEST(random_tokens_differ)
+{
+    char a[64], b[64];
+    ck_assert_int_eq(bw_random_token(a, sizeof(a), 32), 0);
+    ck_assert_int_eq(bw_random_token(b, sizeof(b), 32), 0);
+    ck_assert_uint_eq(strlen(a), 43);
+    ck_assert_str_ne(a, b);
+    ck_assert_int_eq(bw_random_token(a, 10, 32), BW_EINVAL);
+}
+END_TEST
+
+START_TEST(page_tokens_round_trip_and_resist_forgery)
+{
+    char token[BW_PAGE_TOKEN_MAX], key[160];
+    bw_page_token_set_secret("0123456789abcdef0123456789abcdef");
+    ck_assert_int_eq(bw_page_token_encode("entities", "0193a2b4-1111-7222-8333-444455556666",
+                                          token, sizeof(token)), 0);
+    ck_assert_int_eq(bw_page_token_decode("entities", token, key, sizeof(key)), 0);
+    ck_assert_str_eq(key, "0193a2b4-1111-7222-8333-444455556666");
+    /* Another list, a changed character, a truncation, another secret: refused. */
+    ck_assert_int_eq(bw_page_token_decode("api-keys", token, key, sizeof(key)), BW_EINVAL);
+    char forged[BW_PAGE_TOKEN_MAX];
+    memcpy(forged, token, sizeof(forged));
+    size_t n = strlen(forged);
+    forged[n - 3] = forged[n - 3] == 'A' ? 'B' : 'A';
+    ck_assert_int_eq(bw_page_token_decode("entities", forged, key, sizeof(key)), BW_EINVAL);
+    forged[0] = '\0';
+    ck_assert_int_eq(bw_page_token_decode("entities", forged, key, sizeof(key)), BW_EINVAL);
+    ck_assert_int_eq(bw_page_token_decode("entities", "!!!", key, sizeof(key)), BW_EINVAL);
+    ck_assert_int_eq(bw_page_token_decode("entities", "abc", key, sizeof(key)), BW_EINVAL);
+    bw_page_token_set_secret("another-secret-another-secret-xx");
+    ck_assert_int_eq(bw_page_token_decode("entities", token, key, sizeof(key)), BW_EINVAL);
+}
+END_TEST
+
+START_TEST(etags_change_with_revision)
+{
+    char a[17], b[17], c[17];
+    bw_etag("id-1", 1, a);
+    bw_etag("id-1", 2, b);
+    bw_etag("id-2", 1, c);
+    ck_assert_uint_eq(strlen(a), 16);
+    ck_assert_str_ne(a, b);
+    ck_assert_str_ne(a, c);
+    bw_etag("id-1", 1, b);
+    ck_assert_str_eq(a, b);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("ids");
+    TCase *tc = tcase_create("ids");
+    tcase_add_test(tc, uuid_v7_is_valid_and_ordered);
+    tcase_add_test(tc, uuid_validation);
+    tcase_add_test(tc, sha256_and_hex);
+    tcase_add_test(tc, constant_time_compare);
+    tcase_add_test(tc, random_tokens_differ);
+    tcase_add_test(tc, page_tokens_round_trip_and_resist_forgery);
+    tcase_add_test(tc, etags_change_with_revision);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

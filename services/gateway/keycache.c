@@ -1,0 +1,147 @@
+/*
+ * Open-addressing hash table under a reader-writer lock. Lookups copy the
+ * entry out so no pointer into the table escapes the lock. When a probe
+ * sequence is full the oldest entry in it is replaced: the cache only ever
+ * costs a database lookup, never a wrong answer.
+ */
+#include "keycache.h"
+
+#include "status.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PROBES 8
+
+static bw_key_entry_t *slots;
+static unsigned mask;
+static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
+
+static long long now_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec;
+}
+
+static unsigned hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+int bw_keycache_init(unsigned capacity_pow2)
+{
+    if (capacity_pow2 < 16 || (capacity_pow2 & (capacity_pow2 - 1)) != 0)
+        return BW_EINVAL;
+    slots = calloc(capacity_pow2, sizeof(*slots));
+    if (slots == NULL)
+        return BW_ENOMEM;
+    mask = capacity_pow2 - 1;
+    return 0;
+}
+
+void bw_keycache_free(void)
+{
+    free(slots);
+    slots = NULL;
+}
+
+int bw_keycache_get(const char *key_id, bw_key_entry_t *out)
+{
+    int err = BW_ENOTFOUND;
+    long long now = now_sec();
+    unsigned h = hash(key_id);
+    pthread_rwlock_rdlock(&lock);
+    for (unsigned i = 0; i < PROBES; i++) {
+        const bw_key_entry_t *e = &slots[(h + i) & mask];
+        if (strcmp(e->key_id, key_id) == 0) {
+            if (now - e->loaded_at < BW_KEYCACHE_MAX_AGE_SEC) {
+                *out = *e;
+                err = 0;
+            }
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&lock);
+    return err;
+}
+
+void bw_keycache_put(const bw_key_entry_t *entry)
+{
+    unsigned h = hash(entry->key_id);
+    pthread_rwlock_wrlock(&lock);
+    bw_key_entry_t *victim = NULL;
+    for (unsigned i = 0; i < PROBES; i++) {
+        bw_key_entry_t *e = &slots[(h + i) & mask];
+        if (e->key_id[0] == '\0' || strcmp(e->key_id, entry->key_id) == 0) {
+            victim = e;
+            break;
+        }
+        if (victim == NULL || e->loaded_at < victim->loaded_at)
+            victim = e;
+    }
+    *victim = *entry;
+    victim->loaded_at = now_sec();
+    pthread_rwlock_unlock(&lock);
+}
+
+void bw_keycache_evict(const char *key_id)
+{
+    unsigned h = hash(key_id);
+    pthread_rwlock_wrlock(&lock);
+    for (unsigned i = 0; i < PROBES; i++) {
+        bw_key_entry_t *e = &slots[(h + i) & mask];
+        if (strcmp(e->key_id, key_id) == 0) {
+            /* Keep the slot occupied by an expired entry so later probes
+             * in the sequence stay reachable. */
+            e->loaded_at = -BW_KEYCACHE_MAX_AGE_SEC;
+            memset(e->token_sha256, 0, sizeof(e->token_sha256));
+        }
+    }
+    pthread_rwlock_unlock(&lock);
+}
+
+void bw_keycache_clear(void)
+{
+    pthread_rwlock_wrlock(&lock);
+    memset(slots, 0, sizeof(*slots) * ((size_t)mask + 1));
+    pthread_rwlock_unlock(&lock);
+}
+
+int bw_token_key_id(const char *token, char key_id[BW_UUID_STR_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    if (strncmp(token, "bwk_", 4) != 0)
+        return BW_EAUTH;
+    const char *p = token + 4;
+    size_t o = 0;
+    for (int i = 0; i < 32; i++) {
+        if (strchr(hex, p[i]) == NULL || p[i] == '\0')
+            return BW_EAUTH;
+        if (i == 8 || i == 12 || i == 16 || i == 20)
+            key_id[o++] = '-';
+        key_id[o++] = p[i];
+    }
+    key_id[o] = '\0';
+    if (p[32] != '_' || strlen(p + 33) < 32)
+        return BW_EAUTH;
+    return 0;
+}
+
+int bw_token_format(const char *key_id, const char *secret, char *out, size_t outlen)
+{
+    char compact[33];
+    size_t o = 0;
+    for (const char *k = key_id; *k && o < 32; k++)
+        if (*k != '-')
+            compact[o++] = *k;
+    compact[o] = '\0';
+    int n = snprintf(out, outlen, "bwk_%s_%s", compact, secret);
+    return n < 0 || (size_t)n >= outlen || o != 32 ? BW_EINVAL : 0;
+}

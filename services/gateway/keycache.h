@@ -1,0 +1,41 @@
+/*
+ * The gateway's cache of resolved API keys, so that an authenticated request
+ * costs no database round trip. Entries hold the SHA-256 of the token, never
+ * the token. Revocation evicts at once (the revoking gateway directly, every
+ * other gateway through the database's NOTIFY); entries also expire after a
+ * few minutes as a backstop. Safe to use from any thread.
+ *
+ * Token format: "bwk_" + the key id as 32 hex digits + "_" + the secret.
+ */
+#ifndef BW_GW_KEYCACHE_H
+#define BW_GW_KEYCACHE_H
+
+#include <stdint.h>
+
+#include "ids.h"
+
+#define BW_KEYCACHE_MAX_AGE_SEC 300
+
+typedef struct bw_key_entry {
+    char key_id[BW_UUID_STR_LEN + 1];
+    char tenant_id[BW_UUID_STR_LEN + 1];
+    char role[16];
+    char board_member[BW_UUID_STR_LEN + 1];
+    uint8_t token_sha256[BW_SHA256_LEN];
+    long long loaded_at; /* monotonic seconds */
+} bw_key_entry_t;
+
+int bw_keycache_init(unsigned capacity_pow2);
+void bw_keycache_free(void);
+/* Copies the entry of key_id into *out: 0, or BW_ENOTFOUND (absent or expired). */
+int bw_keycache_get(const char *key_id, bw_key_entry_t *out);
+void bw_keycache_put(const bw_key_entry_t *entry);
+void bw_keycache_evict(const char *key_id);
+void bw_keycache_clear(void);
+
+/* Extracts the key id (canonical UUID text) of a bwk_ token; 0 or BW_EAUTH. */
+int bw_token_key_id(const char *token, char key_id[BW_UUID_STR_LEN + 1]);
+/* Builds a token from a key id (canonical UUID) and a secret into out. */
+int bw_token_format(const char *key_id, const char *secret, char *out, size_t outlen);
+
+#endif

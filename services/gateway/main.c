@@ -1,0 +1,203 @@
+/*
+ * bulwark-gateway: the only public port. Starts, in this order, the tenancy
+ * RPC server (the gateway owns the tenancy schema), the revocation listener,
+ * the gRPC client and its channels, and the HTTP server; on SIGINT or
+ * SIGTERM it stops accepting, answers the requests in flight, and tears
+ * everything down in reverse order.
+ */
+#include "http.h"
+#include "keycache.h"
+#include "metrics.h"
+#include "route.h"
+#include "tenancy.h"
+
+#include "config.h"
+#include "ids.h"
+#include "log.h"
+#include "service.h"
+#include "status.h"
+
+#include <event2/thread.h>
+
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#define DRAIN_TIMEOUT_SEC 10
+#define HARD_BODY_CAP_FACTOR 4
+
+typedef struct gw_config {
+    const char *http_addr;
+    const char *tenancy_addr;
+    const char *scoping_addr;
+    const char *database_url;
+    const char *operator_token;
+    const char *token_secret;
+    long max_body;
+    long backend_timeout_ms;
+    long workers;
+    int log_level;
+} gw_config_t;
+
+static const bw_config_item_t config_items[] = {
+    {"BULWARK_HTTP_ADDR", BW_CFG_ADDR, "127.0.0.1:8080", 0, 0, offsetof(gw_config_t, http_addr),
+     0, "HTTP listen address (host:port)"},
+    {"BULWARK_TENANCY_ADDR", BW_CFG_ADDR, "127.0.0.1:50050", 0, 0,
+     offsetof(gw_config_t, tenancy_addr), 0,
+     "internal gRPC address where this gateway serves the tenancy RPCs"},
+    {"BULWARK_SCOPING_ADDR", BW_CFG_ADDR, "127.0.0.1:50051", 0, 0,
+     offsetof(gw_config_t, scoping_addr), 0, "gRPC address of the scoping service"},
+    {"BULWARK_DATABASE_URL", BW_CFG_STRING, "postgresql://bulwark_app@127.0.0.1:55432/bulwark", 0,
+     0, offsetof(gw_config_t, database_url), 1,
+     "libpq connection string of the services' role (no BYPASSRLS)"},
+    {"BULWARK_OPERATOR_TOKEN", BW_CFG_STRING, NULL, 0, 0, offsetof(gw_config_t, operator_token),
+     1, "platform operator token (32 characters or more); it creates tenants"},
+    {"BULWARK_TOKEN_SECRET", BW_CFG_STRING, NULL, 0, 0, offsetof(gw_config_t, token_secret), 1,
+     "secret (32 characters or more) that signs page tokens; the same on every process"},
+    {"BULWARK_MAX_BODY_BYTES", BW_CFG_INT, "1048576", 1024, 64L * 1024 * 1024,
+     offsetof(gw_config_t, max_body), 0, "largest request body accepted, in bytes"},
+    {"BULWARK_BACKEND_TIMEOUT_MS", BW_CFG_INT, "10000", 10, 600000,
+     offsetof(gw_config_t, backend_timeout_ms), 0, "deadline of each gRPC call, in milliseconds"},
+    {"BULWARK_WORKERS", BW_CFG_INT, "2", 1, 256, offsetof(gw_config_t, workers), 0,
+     "worker threads of the tenancy RPC server"},
+    {"BULWARK_LOG_LEVEL", BW_CFG_LEVEL, "info", 0, 0, offsetof(gw_config_t, log_level), 0,
+     "debug, info, warn, error or off"},
+};
+
+static void on_signal(evutil_socket_t sig, short events, void *arg)
+{
+    (void)events;
+    bw_gw_t *gw = arg;
+    if (gw->draining) {
+        bw_log(BW_LOG_WARN, NULL, "second signal %d, exiting now", (int)sig);
+        event_base_loopexit(gw->base, NULL);
+        return;
+    }
+    bw_log(BW_LOG_INFO, NULL, "received signal %d, draining %ld requests", (int)sig,
+           gw->inflight);
+    bw_gw_http_drain(gw);
+    struct timeval limit = {DRAIN_TIMEOUT_SEC, 0};
+    event_base_loopexit(gw->base, &limit);
+}
+
+static int listen_http(bw_gw_t *gw, const char *addr)
+{
+    char host[256];
+    int port;
+    if (bw_config_split_addr(addr, host, sizeof(host), &port) != 0)
+        return BW_EINVAL;
+    gw->listener = evhttp_bind_socket_with_handle(gw->http, host, (ev_uint16_t)port);
+    return gw->listener != NULL ? 0 : BW_EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+    gw_config_t cfg;
+    char err[512];
+    int a = bw_config_args(argc, argv, "the Bulwark REST gateway", config_items,
+                           BW_CONFIG_COUNT(config_items));
+    if (a != 0)
+        return a == 1 ? 0 : 2;
+    if (bw_config_load(config_items, BW_CONFIG_COUNT(config_items), &cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s: %s\n", argv[0], err);
+        return 2;
+    }
+    if (strlen(cfg.operator_token) < 32 || strlen(cfg.token_secret) < 32) {
+        fprintf(stderr, "%s: BULWARK_OPERATOR_TOKEN and BULWARK_TOKEN_SECRET need 32 characters "
+                        "or more\n",
+                argv[0]);
+        return 2;
+    }
+    bw_log_init("gateway", cfg.log_level);
+    bw_page_token_set_secret(cfg.token_secret);
+    signal(SIGPIPE, SIG_IGN);
+    evthread_use_pthreads();
+
+    int status = 1;
+    bw_gw_t gw = {0};
+    bw_rpc_server_t *tenancy = NULL;
+    bw_tenancy_listener_t *listener = NULL;
+    struct event *sigint = NULL, *sigterm = NULL;
+    bw_service_db_opts_t db = {cfg.database_url, bw_tenancy_stmts, bw_tenancy_n_stmts, NULL};
+    bw_rpc_server_opts_t server_opts = {
+        .name = "tenancy",
+        .addr = cfg.tenancy_addr,
+        .methods = bw_tenancy_methods,
+        .n_methods = bw_tenancy_n_methods,
+        .workers = (int)cfg.workers,
+        .service_data = &db,
+        .worker_init = bw_service_worker_init,
+        .worker_fini = bw_service_worker_fini,
+        .health = bw_service_health,
+    };
+
+    if (bw_keycache_init(4096) != 0 || bw_metrics_init(bw_routes, bw_n_routes) != 0)
+        goto out;
+    int rc = bw_rpc_server_start(&server_opts, &tenancy);
+    if (rc != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "could not start the tenancy RPC server on %s: %s",
+               cfg.tenancy_addr, bw_strerror(rc));
+        goto out;
+    }
+    if (bw_tenancy_listener_start(cfg.database_url, &listener) != 0)
+        goto out;
+
+    gw.base = event_base_new();
+    if (gw.base == NULL || bw_rpc_client_create(gw.base, &gw.rpc) != 0)
+        goto out;
+    const char *names[] = {"tenancy", "scoping"};
+    const char *addrs[] = {cfg.tenancy_addr, cfg.scoping_addr};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        bw_gw_backend_t *b = &gw.backends[gw.n_backends++];
+        b->name = names[i];
+        b->addr = addrs[i];
+        if (bw_rpc_client_channel(gw.rpc, b->addr, &b->channel) != 0)
+            goto out;
+    }
+    gw.operator_token = cfg.operator_token;
+    gw.max_body = (size_t)cfg.max_body;
+    gw.backend_timeout_ms = (int)cfg.backend_timeout_ms;
+    gw.http = evhttp_new(gw.base);
+    if (gw.http == NULL)
+        goto out;
+    /* evhttp answers bodies over its own cap with an HTML 413; bodies up to
+     * the cap reach the handler, which answers problem+json past max_body. */
+    evhttp_set_max_body_size(gw.http, (ev_ssize_t)(cfg.max_body * HARD_BODY_CAP_FACTOR));
+    evhttp_set_max_headers_size(gw.http, 64 * 1024);
+    evhttp_set_timeout(gw.http, 60);
+    evhttp_set_allowed_methods(gw.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+                                            EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
+                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_HEAD);
+    bw_gw_http_setup(&gw);
+    if (listen_http(&gw, cfg.http_addr) != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "could not listen on %s", cfg.http_addr);
+        goto out;
+    }
+    sigint = evsignal_new(gw.base, SIGINT, on_signal, &gw);
+    sigterm = evsignal_new(gw.base, SIGTERM, on_signal, &gw);
+    if (sigint == NULL || sigterm == NULL || event_add(sigint, NULL) != 0 ||
+        event_add(sigterm, NULL) != 0)
+        goto out;
+    bw_log(BW_LOG_INFO, NULL, "listening on http://%s with %zu routes", cfg.http_addr,
+           bw_n_routes);
+    event_base_dispatch(gw.base);
+    status = 0;
+out:
+    /* Calls still in flight are cancelled first: their callbacks answer
+     * while the HTTP server still exists. */
+    bw_rpc_client_destroy(gw.rpc);
+    if (gw.http != NULL)
+        evhttp_free(gw.http);
+    if (sigint != NULL)
+        event_free(sigint);
+    if (sigterm != NULL)
+        event_free(sigterm);
+    if (gw.base != NULL)
+        event_base_free(gw.base);
+    bw_tenancy_listener_stop(listener);
+    bw_rpc_server_stop(tenancy, 5000);
+    bw_metrics_free();
+    bw_keycache_free();
+    bw_log(BW_LOG_INFO, NULL, "stopped");
+    return status;
+}

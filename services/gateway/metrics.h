@@ -1,0 +1,23 @@
+/*
+ * Prometheus metrics of the gateway: requests per route and status, request
+ * latency histograms per route, gRPC call latency per backend. Updated and
+ * rendered on the event loop thread only, so plain counters suffice.
+ */
+#ifndef BW_GW_METRICS_H
+#define BW_GW_METRICS_H
+
+#include <stddef.h>
+
+#include "route.h"
+
+/* Prepares counters for the route table (borrowed, must outlive metrics). */
+int bw_metrics_init(const bw_route_t *routes, size_t n_routes);
+void bw_metrics_free(void);
+/* Records one HTTP request; route NULL for requests that matched no route. */
+void bw_metrics_observe(const bw_route_t *route, int http_status, double seconds);
+/* Records one gRPC call to a backend. */
+void bw_metrics_observe_backend(const char *backend, int grpc_status, double seconds);
+/* The exposition text (caller frees with free()). */
+char *bw_metrics_render(size_t *len);
+
+#endif

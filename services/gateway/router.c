@@ -1,0 +1,160 @@
+/*
+ * Route matching. The table is small (one entry per RPC), so a linear scan
+ * comparing segments costs well under a microsecond and needs no index.
+ * A variable matches exactly one non-empty segment; its value is
+ * percent-decoded and must not contain '/' after decoding.
+ */
+#include "router.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const method_names[] = {
+    [BW_HTTP_GET] = "GET",       [BW_HTTP_POST] = "POST",     [BW_HTTP_PUT] = "PUT",
+    [BW_HTTP_PATCH] = "PATCH",   [BW_HTTP_DELETE] = "DELETE",
+};
+
+int bw_router_method(const char *name)
+{
+    for (int i = BW_HTTP_GET; i <= BW_HTTP_DELETE; i++)
+        if (strcmp(name, method_names[i]) == 0)
+            return i;
+    return 0;
+}
+
+void bw_router_allow_header(unsigned allowed, char *buf, size_t len)
+{
+    size_t o = 0;
+    buf[0] = '\0';
+    for (int i = BW_HTTP_GET; i <= BW_HTTP_DELETE; i++)
+        if (allowed & (1u << i)) {
+            int n = snprintf(buf + o, len - o, "%s%s", o ? ", " : "", method_names[i]);
+            if (n < 0 || (size_t)n >= len - o)
+                break;
+            o += (size_t)n;
+        }
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Percent-decodes [s, s+n) into a new string; NULL when malformed or when
+ * it decodes to a NUL or a '/'. */
+static char *decode_segment(const char *s, size_t n)
+{
+    char *out = malloc(n + 1);
+    if (out == NULL)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
+                free(out);
+                return NULL;
+            }
+            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            i += 2;
+            if (c == '\0' || c == '/') {
+                free(out);
+                return NULL;
+            }
+        }
+        out[o++] = c;
+    }
+    out[o] = '\0';
+    return out;
+}
+
+/* Splits path into segments (pointers into path with lengths). */
+static int split(const char *path, const char **seg, size_t *len, size_t max)
+{
+    if (path[0] != '/')
+        return -1;
+    size_t n = 0;
+    const char *p = path + 1;
+    for (;;) {
+        const char *slash = strchr(p, '/');
+        size_t l = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == max)
+            return -1;
+        seg[n] = p;
+        len[n] = l;
+        n++;
+        if (slash == NULL)
+            break;
+        p = slash + 1;
+    }
+    return (int)n;
+}
+
+static int segs_match(const bw_route_t *r, const char *const *seg, const size_t *len, int n)
+{
+    if ((size_t)n != r->n_segs)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        const bw_route_seg_t *s = &r->segs[i];
+        if (s->literal != NULL) {
+            if (strlen(s->literal) != len[i] || memcmp(s->literal, seg[i], len[i]) != 0)
+                return 0;
+        } else if (len[i] == 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int bw_router_match(const bw_route_t *table, size_t n, int method, const char *path,
+                    bw_route_match_t *m)
+{
+    const char *seg[BW_ROUTER_MAX_SEGS];
+    size_t len[BW_ROUTER_MAX_SEGS];
+    memset(m, 0, sizeof(*m));
+    int n_segs = split(path, seg, len, BW_ROUTER_MAX_SEGS);
+    if (n_segs < 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        const bw_route_t *r = &table[i];
+        if (!segs_match(r, seg, len, n_segs))
+            continue;
+        if (r->method != method) {
+            m->allowed_methods |= 1u << r->method;
+            continue;
+        }
+        for (int s = 0; s < n_segs; s++) {
+            if (r->segs[s].literal != NULL)
+                continue;
+            char *value = decode_segment(seg[s], len[s]);
+            if (value == NULL || m->n_params == BW_ROUTER_MAX_PARAMS) {
+                free(value);
+                bw_router_match_free(m);
+                return 0;
+            }
+            m->params[m->n_params].field = r->segs[s].field;
+            m->params[m->n_params].value = value;
+            m->n_params++;
+        }
+        m->route = r;
+        m->allowed_methods = 0;
+        return 0;
+    }
+    return 0;
+}
+
+void bw_router_match_free(bw_route_match_t *m)
+{
+    for (size_t i = 0; i < m->n_params; i++) {
+        free(m->params[i].value);
+        m->params[i].value = NULL;
+    }
+    m->n_params = 0;
+}

@@ -1,0 +1,422 @@
+/*
+ * Tenants and API keys. A tenant is created together with its first admin
+ * key in one transaction. A key's token is "bwk_<id>_<secret>"; only its
+ * SHA-256 is stored, and the token is returned once, in the reply that
+ * creates it. Revocation marks the row, evicts this gateway's cache entry and
+ * notifies the other gateways through PostgreSQL's NOTIFY, delivered when the
+ * transaction commits.
+ */
+#include "tenancy.h"
+
+#include "bulwark/tenancy/v1/tenancy.pb-c.h"
+#include "google/protobuf/empty.pb-c.h"
+
+#include "ids.h"
+#include "keycache.h"
+#include "log.h"
+#include "service.h"
+#include "status.h"
+#include "store.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TENANT_COLUMNS                                                                             \
+    "tenant_id::text, name, (extract(epoch FROM create_time) * 1000000)::bigint, "                 \
+    "(extract(epoch FROM update_time) * 1000000)::bigint, revision"
+#define KEY_COLUMNS                                                                                \
+    "key_id::text, name, role, COALESCE(board_member::text, ''), "                                 \
+    "(extract(epoch FROM create_time) * 1000000)::bigint, "                                        \
+    "(extract(epoch FROM update_time) * 1000000)::bigint, revision"
+
+static const bw_db_stmt_t stmt_tenant_insert = {
+    "tenancy_tenant_insert",
+    "INSERT INTO tenancy.tenants (tenant_id, name) VALUES ($1, $2) RETURNING " TENANT_COLUMNS};
+static const bw_db_stmt_t stmt_tenant_get = {
+    "tenancy_tenant_get", "SELECT " TENANT_COLUMNS " FROM tenancy.tenants WHERE tenant_id = $1"};
+static const bw_db_stmt_t stmt_key_insert = {
+    "tenancy_key_insert",
+    "INSERT INTO tenancy.api_keys (tenant_id, key_id, name, role, secret_sha256, board_member) "
+    "VALUES (current_setting('bulwark.tenant_id')::uuid, $1, $2, $3, $4, NULLIF($5, '')::uuid) "
+    "RETURNING " KEY_COLUMNS};
+static const bw_db_stmt_t stmt_key_list = {
+    "tenancy_key_list",
+    "SELECT " KEY_COLUMNS " FROM tenancy.api_keys WHERE revoke_time IS NULL "
+    "AND key_id > COALESCE(NULLIF($1, '')::uuid, '00000000-0000-0000-0000-000000000000') "
+    "ORDER BY key_id LIMIT $2::int"};
+static const bw_db_stmt_t stmt_key_revoke = {
+    "tenancy_key_revoke",
+    "WITH k AS (UPDATE tenancy.api_keys SET revoke_time = now(), update_time = now(), "
+    "revision = revision + 1 WHERE key_id = $1 AND revoke_time IS NULL RETURNING key_id) "
+    "SELECT key_id::text, pg_notify('" BW_TENANCY_REVOKE_CHANNEL "', key_id::text) FROM k"};
+static const bw_db_stmt_t stmt_key_resolve = {
+    "tenancy_key_resolve",
+    "SELECT tenant_id::text, role, secret_sha256, COALESCE(board_member::text, '') "
+    "FROM tenancy.resolve_api_key($1::uuid)"};
+
+const bw_db_stmt_t *const bw_tenancy_stmts[] = {
+    &stmt_tenant_insert, &stmt_tenant_get, &stmt_key_insert,
+    &stmt_key_list,      &stmt_key_revoke, &stmt_key_resolve,
+};
+const size_t bw_tenancy_n_stmts = sizeof(bw_tenancy_stmts) / sizeof(bw_tenancy_stmts[0]);
+
+static const char *const roles[] = {"admin", "editor", "auditor", "viewer", "board_member"};
+
+#define KEYS_SCOPE "api-keys"
+#define NAME_MAX_LEN 200
+
+static int row_to_tenant(bw_call_t *call, const PGresult *res, Bulwark__Tenancy__V1__Tenant **out)
+{
+    Bulwark__Tenancy__V1__Tenant *t = bw_arena_alloc(call->arena, sizeof(*t));
+    char *etag = bw_arena_alloc(call->arena, 17);
+    if (t == NULL || etag == NULL)
+        return BW_ENOMEM;
+    bulwark__tenancy__v1__tenant__init(t);
+    t->id = bw_store_strdup(call->arena, res, 0, 0);
+    t->name = bw_store_strdup(call->arena, res, 0, 1);
+    t->create_time = bw_store_timestamp(call->arena, res, 0, 2);
+    t->update_time = bw_store_timestamp(call->arena, res, 0, 3);
+    bw_etag(t->id, bw_store_int(res, 0, 4), etag);
+    t->etag = etag;
+    *out = t;
+    return 0;
+}
+
+static int row_to_key(bw_call_t *call, const PGresult *res, int row,
+                      Bulwark__Tenancy__V1__ApiKey **out)
+{
+    Bulwark__Tenancy__V1__ApiKey *k = bw_arena_alloc(call->arena, sizeof(*k));
+    char *etag = bw_arena_alloc(call->arena, 17);
+    if (k == NULL || etag == NULL)
+        return BW_ENOMEM;
+    bulwark__tenancy__v1__api_key__init(k);
+    k->id = bw_store_strdup(call->arena, res, row, 0);
+    k->name = bw_store_strdup(call->arena, res, row, 1);
+    k->role = bw_store_strdup(call->arena, res, row, 2);
+    k->board_member = bw_store_strdup(call->arena, res, row, 3);
+    k->create_time = bw_store_timestamp(call->arena, res, row, 4);
+    k->update_time = bw_store_timestamp(call->arena, res, row, 5);
+    bw_etag(k->id, bw_store_int(res, row, 6), etag);
+    k->etag = etag;
+    *out = k;
+    return 0;
+}
+
+static int check_name(bw_call_t *call, const char *field, const char *name)
+{
+    if (name[0] == '\0')
+        return bw_call_violation(call, field, "is required");
+    if (strlen(name) > NAME_MAX_LEN)
+        return bw_call_violation(call, field, "must be at most %d characters", NAME_MAX_LEN);
+    return 0;
+}
+
+/* Inserts a new key inside the open transaction and returns it with its
+ * token, which exists only in this reply. */
+static int insert_key(bw_call_t *call, bw_db_t *db, const char *name, const char *role,
+                      const char *board_member, Bulwark__Tenancy__V1__ApiKey **out)
+{
+    char key_id[BW_UUID_STR_LEN + 1], secret[64], digest_hex[2 * BW_SHA256_LEN + 1];
+    char *token = bw_arena_alloc(call->arena, 160);
+    uint8_t digest[BW_SHA256_LEN];
+    if (token == NULL)
+        return BW_ENOMEM;
+    if (bw_uuid_v7(key_id) != 0 || bw_random_token(secret, sizeof(secret), 32) != 0 ||
+        bw_token_format(key_id, secret, token, 160) != 0)
+        return BW_EINTERNAL;
+    bw_sha256(token, strlen(token), digest);
+    bw_hex(digest, sizeof(digest), digest_hex);
+    char *digest_param = bw_arena_printf(call->arena, "\\x%s", digest_hex);
+    if (digest_param == NULL)
+        return BW_ENOMEM;
+    const char *values[] = {key_id, name, role, digest_param, board_member};
+    PGresult *res;
+    int err = bw_db_exec(db, call->arena, &stmt_key_insert, 5, values, &res);
+    if (err != 0)
+        return err;
+    if ((err = row_to_key(call, res, 0, out)) != 0)
+        return err;
+    (*out)->secret = token;
+    return 0;
+}
+
+static int create_tenant(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
+{
+    const Bulwark__Tenancy__V1__CreateTenantRequest *req = (const void *)request;
+    const char *key_name = req->admin_key_name[0] ? req->admin_key_name : "admin";
+    int bad = check_name(call, "name", req->name) != 0;
+    bad |= check_name(call, "adminKeyName", key_name) != 0;
+    if (bad)
+        return BW_EINVAL;
+    char tenant_id[BW_UUID_STR_LEN + 1];
+    if (bw_uuid_v7(tenant_id) != 0)
+        return BW_EINTERNAL;
+    Bulwark__Tenancy__V1__CreateTenantResponse *out = bw_arena_alloc(call->arena, sizeof(*out));
+    if (out == NULL)
+        return BW_ENOMEM;
+    bulwark__tenancy__v1__create_tenant_response__init(out);
+    bw_db_t *db = bw_service_db(call);
+    int err = bw_db_begin(db, tenant_id);
+    if (err != 0)
+        return err;
+    const char *values[] = {tenant_id, req->name};
+    PGresult *res;
+    if ((err = bw_db_exec(db, call->arena, &stmt_tenant_insert, 2, values, &res)) != 0 ||
+        (err = row_to_tenant(call, res, &out->tenant)) != 0 ||
+        (err = insert_key(call, db, key_name, "admin", "", &out->api_key)) != 0 ||
+        (err = bw_db_commit(db)) != 0) {
+        bw_db_rollback(db);
+        return err;
+    }
+    bw_log(BW_LOG_INFO, &call->log, "created tenant %s", tenant_id);
+    *resp = &out->base;
+    return 0;
+}
+
+static int get_tenant(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
+{
+    const Bulwark__Tenancy__V1__GetTenantRequest *req = (const void *)request;
+    /* A tenant sees only itself: another id answers exactly as a missing one. */
+    if (!bw_uuid_valid(req->id) || call->tenant_id == NULL)
+        return bw_call_fail(call, BW_ENOTFOUND, "TENANT_NOT_FOUND", "tenant %s not found", req->id);
+    const char *id = req->id;
+    PGresult *res;
+    int err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_tenant_get, 1,
+                          &id, &res);
+    if (err != 0)
+        return err;
+    if (PQntuples(res) == 0)
+        return bw_call_fail(call, BW_ENOTFOUND, "TENANT_NOT_FOUND", "tenant %s not found", id);
+    Bulwark__Tenancy__V1__Tenant *t;
+    if ((err = row_to_tenant(call, res, &t)) != 0)
+        return err;
+    *resp = &t->base;
+    return 0;
+}
+
+static int create_api_key(bw_call_t *call, const ProtobufCMessage *request,
+                          ProtobufCMessage **resp)
+{
+    const Bulwark__Tenancy__V1__CreateApiKeyRequest *req = (const void *)request;
+    int bad = check_name(call, "name", req->name) != 0;
+    int known = 0;
+    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
+        known |= strcmp(req->role, roles[i]) == 0;
+    if (!known)
+        bad |= bw_call_violation(call, "role",
+                                 "\"%s\" is not a role; expected admin, editor, auditor, viewer "
+                                 "or board_member",
+                                 req->role) != 0;
+    int is_member = strcmp(req->role, "board_member") == 0;
+    if (is_member && !bw_uuid_valid(req->board_member))
+        bad |= bw_call_violation(call, "boardMember",
+                                 "a board_member key needs the id of the board member it signs "
+                                 "as") != 0;
+    if (!is_member && req->board_member[0] != '\0')
+        bad |= bw_call_violation(call, "boardMember", "only a board_member key names a board "
+                                                      "member") != 0;
+    if (bad)
+        return BW_EINVAL;
+    bw_db_t *db = bw_service_db(call);
+    Bulwark__Tenancy__V1__ApiKey *key;
+    int err = bw_db_begin(db, call->tenant_id);
+    if (err != 0)
+        return err;
+    if ((err = insert_key(call, db, req->name, req->role, req->board_member, &key)) != 0 ||
+        (err = bw_db_commit(db)) != 0) {
+        bw_db_rollback(db);
+        return err;
+    }
+    *resp = &key->base;
+    return 0;
+}
+
+static int list_api_keys(bw_call_t *call, const ProtobufCMessage *request,
+                         ProtobufCMessage **resp)
+{
+    const Bulwark__Tenancy__V1__ListApiKeysRequest *req = (const void *)request;
+    bw_page_t page;
+    int err = bw_store_page(call, KEYS_SCOPE, req->page_size, req->page_token, &page);
+    if (err != 0)
+        return err;
+    if (page.after[0] != '\0' && !bw_uuid_valid(page.after))
+        return bw_call_violation(call, "pageToken", "is not a token this list returned");
+    const char *values[] = {page.after, page.size_param};
+    PGresult *res;
+    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_key_list, 2,
+                      values, &res);
+    if (err != 0)
+        return err;
+    int n = PQntuples(res), shown = n > page.size ? page.size : n;
+    Bulwark__Tenancy__V1__ListApiKeysResponse *out = bw_arena_alloc(call->arena, sizeof(*out));
+    if (out == NULL)
+        return BW_ENOMEM;
+    bulwark__tenancy__v1__list_api_keys_response__init(out);
+    out->api_keys = bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*out->api_keys));
+    if (out->api_keys == NULL)
+        return BW_ENOMEM;
+    for (int i = 0; i < shown; i++)
+        if ((err = row_to_key(call, res, i, &out->api_keys[i])) != 0)
+            return err;
+    out->n_api_keys = (size_t)shown;
+    out->next_page_token = bw_store_next_token(call, KEYS_SCOPE, &page, n,
+                                               shown > 0 ? out->api_keys[shown - 1]->id : "");
+    *resp = &out->base;
+    return 0;
+}
+
+static int delete_api_key(bw_call_t *call, const ProtobufCMessage *request,
+                          ProtobufCMessage **resp)
+{
+    const Bulwark__Tenancy__V1__DeleteApiKeyRequest *req = (const void *)request;
+    if (!bw_uuid_valid(req->id))
+        return bw_call_fail(call, BW_ENOTFOUND, "API_KEY_NOT_FOUND", "API key %s not found",
+                            req->id);
+    const char *id = req->id;
+    PGresult *res;
+    int err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_key_revoke, 1,
+                          &id, &res);
+    if (err != 0)
+        return err;
+    if (PQntuples(res) == 0)
+        return bw_call_fail(call, BW_ENOTFOUND, "API_KEY_NOT_FOUND", "API key %s not found", id);
+    bw_keycache_evict(PQgetvalue(res, 0, 0));
+    bw_log(BW_LOG_INFO, &call->log, "revoked API key %s", id);
+    Google__Protobuf__Empty *empty = bw_arena_alloc(call->arena, sizeof(*empty));
+    if (empty == NULL)
+        return BW_ENOMEM;
+    google__protobuf__empty__init(empty);
+    *resp = &empty->base;
+    return 0;
+}
+
+static int resolve_api_key(bw_call_t *call, const ProtobufCMessage *request,
+                           ProtobufCMessage **resp)
+{
+    const Bulwark__Tenancy__V1__ResolveApiKeyRequest *req = (const void *)request;
+    if (!bw_uuid_valid(req->key_id))
+        return bw_call_fail(call, BW_ENOTFOUND, "API_KEY_NOT_FOUND", "no such API key");
+    const char *id = req->key_id;
+    PGresult *res;
+    int err = bw_db_exec1(bw_service_db(call), call->arena, NULL, &stmt_key_resolve, 1, &id, &res);
+    if (err != 0)
+        return err;
+    if (PQntuples(res) == 0)
+        return bw_call_fail(call, BW_ENOTFOUND, "API_KEY_NOT_FOUND", "no such API key");
+    Bulwark__Tenancy__V1__ResolveApiKeyResponse *out = bw_arena_alloc(call->arena, sizeof(*out));
+    if (out == NULL)
+        return BW_ENOMEM;
+    bulwark__tenancy__v1__resolve_api_key_response__init(out);
+    out->tenant_id = bw_store_strdup(call->arena, res, 0, 0);
+    out->key_id = bw_arena_strdup(call->arena, id);
+    out->role = bw_store_strdup(call->arena, res, 0, 1);
+    out->board_member = bw_store_strdup(call->arena, res, 0, 3);
+    if ((err = bw_store_bytea(call->arena, res, 0, 2, &out->secret_sha256.data,
+                              &out->secret_sha256.len)) != 0)
+        return err;
+    *resp = &out->base;
+    return 0;
+}
+
+#define RPC(name) "/bulwark.tenancy.v1.TenancyService/" name
+
+const bw_rpc_method_t bw_tenancy_methods[] = {
+    {RPC("CreateTenant"), &bulwark__tenancy__v1__create_tenant_request__descriptor,
+     &bulwark__tenancy__v1__create_tenant_response__descriptor, create_tenant},
+    {RPC("GetTenant"), &bulwark__tenancy__v1__get_tenant_request__descriptor,
+     &bulwark__tenancy__v1__tenant__descriptor, get_tenant},
+    {RPC("CreateApiKey"), &bulwark__tenancy__v1__create_api_key_request__descriptor,
+     &bulwark__tenancy__v1__api_key__descriptor, create_api_key},
+    {RPC("ListApiKeys"), &bulwark__tenancy__v1__list_api_keys_request__descriptor,
+     &bulwark__tenancy__v1__list_api_keys_response__descriptor, list_api_keys},
+    {RPC("DeleteApiKey"), &bulwark__tenancy__v1__delete_api_key_request__descriptor,
+     &google__protobuf__empty__descriptor, delete_api_key},
+    {RPC("ResolveApiKey"), &bulwark__tenancy__v1__resolve_api_key_request__descriptor,
+     &bulwark__tenancy__v1__resolve_api_key_response__descriptor, resolve_api_key},
+};
+const size_t bw_tenancy_n_methods = sizeof(bw_tenancy_methods) / sizeof(bw_tenancy_methods[0]);
+
+/* ---- revocation listener ---------------------------------------------- */
+
+struct bw_tenancy_listener {
+    const char *database_url;
+    pthread_t thread;
+    atomic_int stop;
+};
+
+static PGconn *listen_connect(const char *url)
+{
+    PGconn *conn = PQconnectdb(url);
+    if (PQstatus(conn) == CONNECTION_OK) {
+        PGresult *res = PQexec(conn, "LISTEN " BW_TENANCY_REVOKE_CHANNEL);
+        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        PQclear(res);
+        if (ok)
+            return conn;
+    }
+    PQfinish(conn);
+    return NULL;
+}
+
+static void *listener_main(void *arg)
+{
+    bw_tenancy_listener_t *l = arg;
+    PGconn *conn = NULL;
+    while (!atomic_load(&l->stop)) {
+        if (conn == NULL) {
+            conn = listen_connect(l->database_url);
+            /* Revocations may have been missed while disconnected. */
+            bw_keycache_clear();
+            if (conn == NULL) {
+                bw_log(BW_LOG_WARN, NULL, "revocation listener cannot connect, retrying");
+                for (int i = 0; i < 10 && !atomic_load(&l->stop); i++)
+                    usleep(100000);
+                continue;
+            }
+        }
+        struct pollfd pfd = {PQsocket(conn), POLLIN, 0};
+        int n = poll(&pfd, 1, 200);
+        if (n <= 0)
+            continue;
+        if (!PQconsumeInput(conn) || PQstatus(conn) != CONNECTION_OK) {
+            PQfinish(conn);
+            conn = NULL;
+            continue;
+        }
+        PGnotify *note;
+        while ((note = PQnotifies(conn)) != NULL) {
+            bw_keycache_evict(note->extra);
+            PQfreemem(note);
+        }
+    }
+    PQfinish(conn);
+    return NULL;
+}
+
+int bw_tenancy_listener_start(const char *database_url, bw_tenancy_listener_t **out)
+{
+    bw_tenancy_listener_t *l = calloc(1, sizeof(*l));
+    if (l == NULL)
+        return BW_ENOMEM;
+    l->database_url = database_url;
+    atomic_init(&l->stop, 0);
+    if (pthread_create(&l->thread, NULL, listener_main, l) != 0) {
+        free(l);
+        return BW_EINTERNAL;
+    }
+    *out = l;
+    return 0;
+}
+
+void bw_tenancy_listener_stop(bw_tenancy_listener_t *l)
+{
+    if (l == NULL)
+        return;
+    atomic_store(&l->stop, 1);
+    pthread_join(l->thread, NULL);
+    free(l);
+}

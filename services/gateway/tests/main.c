@@ -1,0 +1,20 @@
+/*
+ * Runs the gateway's unit suites.
+ */
+#include <check.h>
+#include <stdlib.h>
+
+Suite *suite_router(void);
+Suite *suite_problem(void);
+Suite *suite_keycache(void);
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite_router());
+    srunner_add_suite(sr, suite_problem());
+    srunner_add_suite(sr, suite_keycache());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,100 @@
+/*
+ * The API key cache and the token format.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "keycache.h"
+
+static bw_key_entry_t entry(const char *key_id, const char *tenant)
+{
+    bw_key_entry_t e;
+    memset(&e, 0, sizeof(e));
+    snprintf(e.key_id, sizeof(e.key_id), "%s", key_id);
+    snprintf(e.tenant_id, sizeof(e.tenant_id), "%s", tenant);
+    snprintf(e.role, sizeof(e.role), "admin");
+    e.token_sha256[0] = 7;
+    return e;
+}
+
+START_TEST(put_get_evict)
+{
+    ck_assert_int_eq(bw_keycache_init(16), 0);
+    bw_key_entry_t e = entry("0193a2b4-0000-7000-8000-000000000001", "t1"), out;
+    ck_assert_int_ne(bw_keycache_get(e.key_id, &out), 0);
+    bw_keycache_put(&e);
+    ck_assert_int_eq(bw_keycache_get(e.key_id, &out), 0);
+    ck_assert_str_eq(out.tenant_id, "t1");
+    ck_assert_int_eq(out.token_sha256[0], 7);
+    bw_keycache_evict(e.key_id);
+    ck_assert_int_ne(bw_keycache_get(e.key_id, &out), 0);
+    /* A fresh put after revocation (a key re-resolved) is visible again. */
+    bw_keycache_put(&e);
+    ck_assert_int_eq(bw_keycache_get(e.key_id, &out), 0);
+    bw_keycache_clear();
+    ck_assert_int_ne(bw_keycache_get(e.key_id, &out), 0);
+    bw_keycache_free();
+}
+END_TEST
+
+START_TEST(full_table_replaces_but_stays_correct)
+{
+    ck_assert_int_eq(bw_keycache_init(16), 0);
+    char id[64];
+    for (int i = 0; i < 100; i++) {
+        snprintf(id, sizeof(id), "0193a2b4-0000-7000-8000-%012d", i);
+        bw_key_entry_t e = entry(id, "t");
+        bw_keycache_put(&e);
+    }
+    int found = 0;
+    for (int i = 0; i < 100; i++) {
+        bw_key_entry_t out;
+        snprintf(id, sizeof(id), "0193a2b4-0000-7000-8000-%012d", i);
+        if (bw_keycache_get(id, &out) == 0) {
+            ck_assert_str_eq(out.key_id, id);
+            found++;
+        }
+    }
+    ck_assert_int_le(found, 16);
+    ck_assert_int_gt(found, 0);
+    bw_keycache_free();
+}
+END_TEST
+
+START_TEST(token_format_round_trip)
+{
+    char token[160], key_id[40];
+    const char *secret = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
+    ck_assert_int_eq(bw_token_format("0193a2b4-1111-7222-8333-444455556666", secret, token,
+                                     sizeof(token)), 0);
+    ck_assert_str_eq(token, "bwk_0193a2b411117222833344445555666" "6_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ");
+    ck_assert_int_eq(bw_token_key_id(token, key_id), 0);
+    ck_assert_str_eq(key_id, "0193a2b4-1111-7222-8333-444455556666");
+}
+END_TEST
+
+START_TEST(bad_tokens)
+{
+    char key_id[40];
+    const char *bad[] = {"", "bwk_", "Bearer x", "bwk_0193a2b4111172228333444455556666",
+                         "bwk_0193a2b4111172228333444455556666_short",
+                         "bwk_0193A2B4111172228333444455556666_abcdefghijklmnopqrstuvwxyzABCDEFG",
+                         "bwk_0193a2b411117222833344445555666_abcdefghijklmnopqrstuvwxyzABCDEFGH",
+                         "xwk_0193a2b4111172228333444455556666_abcdefghijklmnopqrstuvwxyzABCDEFG"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        ck_assert_msg(bw_token_key_id(bad[i], key_id) != 0, "accepted %s", bad[i]);
+}
+END_TEST
+
+Suite *suite_keycache(void)
+{
+    Suite *s = suite_create("keycache");
+    TCase *tc = tcase_create("cache");
+    tcase_add_test(tc, put_get_evict);
+    tcase_add_test(tc, full_table_replaces_but_stays_correct);
+    tcase_add_test(tc, token_format_round_trip);
+    tcase_add_test(tc, bad_tokens);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,142 @@
+/*
+ * Route matching on a small hand-made table, and the generated table's
+ * invariants (every route reachable by its own template).
+ */
+#include <check.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "router.h"
+
+static const bw_route_seg_t s_entities[] = {{"v1", NULL}, {"entities", NULL}};
+static const bw_route_seg_t s_entity[] = {{"v1", NULL}, {"entities", NULL}, {NULL, "id"}};
+static const bw_route_seg_t s_assess[] = {{"v1", NULL}, {"scoping:assess", NULL}};
+static const bw_route_seg_t s_class[] = {
+    {"v1", NULL}, {"entities", NULL}, {NULL, "entity"}, {"classification", NULL}};
+
+static const bw_route_t table[] = {
+    {BW_HTTP_GET, "/v1/entities", s_entities, 2, "scoping", "/x/List", NULL, NULL, NULL, 200, 0, 0, ""},
+    {BW_HTTP_POST, "/v1/entities", s_entities, 2, "scoping", "/x/Create", NULL, NULL, "*", 201, 0, 0, ""},
+    {BW_HTTP_GET, "/v1/entities/{id}", s_entity, 3, "scoping", "/x/Get", NULL, NULL, NULL, 200, 0, 0, ""},
+    {BW_HTTP_DELETE, "/v1/entities/{id}", s_entity, 3, "scoping", "/x/Delete", NULL, NULL, NULL, 204, 0, 0, ""},
+    {BW_HTTP_POST, "/v1/scoping:assess", s_assess, 2, "scoping", "/x/Assess", NULL, NULL, "*", 200, 0, 0, ""},
+    {BW_HTTP_GET, "/v1/entities/{entity}/classification", s_class, 4, "scoping", "/x/Classify", NULL, NULL, NULL, 200, 0, 0, ""},
+};
+#define N (sizeof(table) / sizeof(table[0]))
+
+START_TEST(literal_and_variable)
+{
+    bw_route_match_t m;
+    bw_router_match(table, N, BW_HTTP_GET, "/v1/entities", &m);
+    ck_assert_ptr_eq(m.route, &table[0]);
+    bw_router_match(table, N, BW_HTTP_GET, "/v1/entities/0193a2b4-0000-7000-8000-000000000001", &m);
+    ck_assert_ptr_eq(m.route, &table[2]);
+    ck_assert_uint_eq(m.n_params, 1);
+    ck_assert_str_eq(m.params[0].field, "id");
+    ck_assert_str_eq(m.params[0].value, "0193a2b4-0000-7000-8000-000000000001");
+    bw_router_match_free(&m);
+    bw_router_match(table, N, BW_HTTP_GET, "/v1/entities/abc/classification", &m);
+    ck_assert_ptr_eq(m.route, &table[5]);
+    ck_assert_str_eq(m.params[0].field, "entity");
+    bw_router_match_free(&m);
+}
+END_TEST
+
+START_TEST(custom_verb)
+{
+    bw_route_match_t m;
+    bw_router_match(table, N, BW_HTTP_POST, "/v1/scoping:assess", &m);
+    ck_assert_ptr_eq(m.route, &table[4]);
+    bw_router_match(table, N, BW_HTTP_POST, "/v1/scoping:assessx", &m);
+    ck_assert_ptr_null(m.route);
+    ck_assert_uint_eq(m.allowed_methods, 0);
+}
+END_TEST
+
+START_TEST(method_not_allowed_lists_methods)
+{
+    bw_route_match_t m;
+    char allow[64];
+    bw_router_match(table, N, BW_HTTP_PATCH, "/v1/entities/x", &m);
+    ck_assert_ptr_null(m.route);
+    bw_router_allow_header(m.allowed_methods, allow, sizeof(allow));
+    ck_assert_str_eq(allow, "GET, DELETE");
+    bw_router_match(table, N, BW_HTTP_DELETE, "/v1/entities", &m);
+    bw_router_allow_header(m.allowed_methods, allow, sizeof(allow));
+    ck_assert_str_eq(allow, "GET, POST");
+}
+END_TEST
+
+START_TEST(no_match)
+{
+    bw_route_match_t m;
+    const char *paths[] = {"/", "", "v1/entities", "/v1/entities/", "/v1/entities//x",
+                           "/v1/entities/a/b", "/v2/entities", "/v1/Entities"};
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        bw_router_match(table, N, BW_HTTP_GET, paths[i], &m);
+        ck_assert_msg(m.route == NULL, "%s matched", paths[i]);
+    }
+}
+END_TEST
+
+START_TEST(percent_decoding)
+{
+    bw_route_match_t m;
+    bw_router_match(table, N, BW_HTTP_GET, "/v1/entities/a%20b%2Dc", &m);
+    ck_assert_ptr_eq(m.route, &table[2]);
+    ck_assert_str_eq(m.params[0].value, "a b-c");
+    bw_router_match_free(&m);
+    /* An encoded slash or NUL, or a broken escape, is no valid id. */
+    const char *bad[] = {"/v1/entities/a%2Fb", "/v1/entities/a%00", "/v1/entities/a%4",
+                         "/v1/entities/%zz"};
+    for (size_t i = 0; i < 4; i++) {
+        bw_router_match(table, N, BW_HTTP_GET, bad[i], &m);
+        ck_assert_msg(m.route == NULL, "%s matched", bad[i]);
+    }
+}
+END_TEST
+
+START_TEST(generated_table_is_consistent)
+{
+    /* Every generated route must be the one its own template reaches. */
+    ck_assert_uint_gt(bw_n_routes, 5);
+    for (size_t i = 0; i < bw_n_routes; i++) {
+        const bw_route_t *r = &bw_routes[i];
+        char path[256] = "";
+        size_t o = 0;
+        for (size_t s = 0; s < r->n_segs; s++)
+            o += (size_t)snprintf(path + o, sizeof(path) - o, "/%s",
+                                  r->segs[s].literal ? r->segs[s].literal
+                                                     : "0193a2b4-aaaa-7bbb-8ccc-1234567890ab");
+        bw_route_match_t m;
+        bw_router_match(bw_routes, bw_n_routes, r->method, path, &m);
+        ck_assert_msg(m.route == r, "%s does not reach its own route", r->path);
+        bw_router_match_free(&m);
+        ck_assert_msg(r->request != NULL && r->response != NULL, "%s lacks descriptors", r->path);
+        ck_assert_msg(r->access != BW_ACCESS_TENANT || r->roles != 0, "%s has no roles", r->path);
+    }
+}
+END_TEST
+
+START_TEST(method_names)
+{
+    ck_assert_int_eq(bw_router_method("PATCH"), BW_HTTP_PATCH);
+    ck_assert_int_eq(bw_router_method("patch"), 0);
+    ck_assert_int_eq(bw_router_method("TRACE"), 0);
+}
+END_TEST
+
+Suite *suite_router(void)
+{
+    Suite *s = suite_create("router");
+    TCase *tc = tcase_create("match");
+    tcase_add_test(tc, literal_and_variable);
+    tcase_add_test(tc, custom_verb);
+    tcase_add_test(tc, method_not_allowed_lists_methods);
+    tcase_add_test(tc, no_match);
+    tcase_add_test(tc, percent_decoding);
+    tcase_add_test(tc, generated_table_is_consistent);
+    tcase_add_test(tc, method_names);
+    suite_add_tcase(s, tc);
+    return s;
+}
