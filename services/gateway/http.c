@@ -131,7 +131,9 @@ static void fail(gw_request_t *r, int grpc_code, int http_status, const char *re
 
 static void respond_json(gw_request_t *r, int status, json_t *doc)
 {
-    char *body = json_dumps(doc, JSON_COMPACT);
+    /* 15 significant digits print 12.3 as 12.3, not 12.300000000000001;
+     * headcounts and percentages never need more. */
+    char *body = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(doc);
     if (body == NULL) {
         fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "could not render the reply", NULL);

@@ -1,0 +1,1330 @@
+/*
+ * Transcodes between jansson values and protobuf-c messages by walking the
+ * message descriptors, following the proto3 JSON mapping (see json.h). Input
+ * is strict: every rejection names the offending field by the JSON path the
+ * client wrote, built only when an error happens from a chain of path
+ * segments kept on the C stack, so the success path copies no names. Parsed
+ * messages, repeated arrays and strings live on the request arena and never
+ * point into the JSON tree, which the caller may release at once. Output
+ * builds a fresh jansson tree; JSON names are derived into stack buffers.
+ */
+#include "json.h"
+#include "status.h"
+
+#include "google/protobuf/field_mask.pb-c.h"
+#include "google/protobuf/timestamp.pb-c.h"
+
+#include <float.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define WKT_TIMESTAMP "google.protobuf.Timestamp"
+#define WKT_FIELD_MASK "google.protobuf.FieldMask"
+
+/* 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the proto3 Timestamp range. */
+#define TS_MIN_SECONDS INT64_C(-62135596800)
+#define TS_MAX_SECONDS INT64_C(253402300799)
+
+/* Longest piece of client input quoted back in an error message. */
+#define QUOTE_MAX 64
+
+/* Field names up to this length are converted without touching the heap. */
+#define NAME_BUF 128
+
+/* One step of the JSON path: a field, an unknown key, or an array index. */
+typedef struct path_seg {
+    const struct path_seg *parent;
+    const ProtobufCFieldDescriptor *field;
+    const char *key; /* the client's key when field is NULL and this is no index */
+    size_t key_len;
+    size_t index;
+} path_seg_t;
+
+typedef struct parse_ctx {
+    bw_arena_t *arena;
+    ProtobufCAllocator *alloc;
+    int flags;
+    bw_json_error_t *err;
+} parse_ctx_t;
+
+/* A fixed buffer that truncates on a UTF-8 boundary: error texts end up in
+ * problem+json, and jansson refuses strings that are not valid UTF-8. */
+typedef struct textbuf {
+    char *buf;
+    size_t size;
+    size_t len;
+    bool full;
+} textbuf_t;
+
+static bool utf8_is_cont(unsigned char ch)
+{
+    return (ch & 0xC0) == 0x80;
+}
+
+/* Largest cut <= max of s (longer than max bytes) that splits no character. */
+static size_t utf8_cut(const char *s, size_t max)
+{
+    size_t n = max;
+    while (n > 0 && utf8_is_cont((unsigned char)s[n]))
+        n--;
+    return n;
+}
+
+/* Length of the valid UTF-8 character at s (n bytes available), 0 if invalid. */
+static size_t utf8_char_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        return n >= 2 && utf8_is_cont(s[1]) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (n < 3 || !utf8_is_cont(s[1]) || !utf8_is_cont(s[2]))
+            return 0;
+        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F))
+            return 0;
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (n < 4 || !utf8_is_cont(s[1]) || !utf8_is_cont(s[2]) || !utf8_is_cont(s[3]))
+            return 0;
+        if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
+            return 0;
+        return 4;
+    }
+    return 0;
+}
+
+/* Length of the longest valid UTF-8 prefix of s. */
+static size_t utf8_valid_prefix(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t n = utf8_char_len((const unsigned char *)s + i, len - i);
+        if (n == 0)
+            break;
+        i += n;
+    }
+    return i;
+}
+
+static void tb_append(textbuf_t *t, const char *s, size_t n)
+{
+    if (t->full)
+        return;
+    size_t room = t->size - 1 - t->len;
+    if (n > room) {
+        n = utf8_cut(s, room);
+        t->full = true;
+    }
+    memcpy(t->buf + t->len, s, n);
+    t->len += n;
+    t->buf[t->len] = '\0';
+}
+
+static size_t quote_len(const char *s, size_t n)
+{
+    return n <= QUOTE_MAX ? n : utf8_cut(s, QUOTE_MAX);
+}
+
+static const char *quote_tail(size_t n)
+{
+    return n <= QUOTE_MAX ? "" : "...";
+}
+
+/* protoc's rule: drop each '_' and capitalise the letter after it. Returns
+ * the length written; the result is cut to fit buflen (> 0). */
+static size_t json_name_into(const char *proto_name, char *buf, size_t buflen)
+{
+    size_t n = 0;
+    bool upper_next = false;
+    for (const char *p = proto_name; *p != '\0' && n + 1 < buflen; p++) {
+        if (*p == '_') {
+            upper_next = true;
+        } else if (upper_next) {
+            buf[n++] = (*p >= 'a' && *p <= 'z') ? (char)(*p - 'a' + 'A') : *p;
+            upper_next = false;
+        } else {
+            buf[n++] = *p;
+        }
+    }
+    buf[n] = '\0';
+    return n;
+}
+
+void bw_json_name(const char *proto_name, char *buf, size_t buflen)
+{
+    if (buflen > 0)
+        json_name_into(proto_name, buf, buflen);
+}
+
+/* Whether json_name is the JSON name of proto_name, without a buffer. */
+static bool json_name_equals(const char *proto_name, const char *json_name)
+{
+    bool upper_next = false;
+    const char *j = json_name;
+    for (const char *p = proto_name; *p != '\0'; p++) {
+        if (*p == '_') {
+            upper_next = true;
+            continue;
+        }
+        char want = (upper_next && *p >= 'a' && *p <= 'z') ? (char)(*p - 'a' + 'A') : *p;
+        upper_next = false;
+        if (*j++ != want)
+            return false;
+    }
+    return *j == '\0';
+}
+
+const ProtobufCFieldDescriptor *bw_json_find_field(const ProtobufCMessageDescriptor *desc,
+                                                   const char *name)
+{
+    if (desc == NULL || name == NULL)
+        return NULL;
+
+    /* One binary search in the common cases: a JSON name maps back to its
+     * proto name by turning each capital into "_" + lower case, and a key
+     * without capitals is looked up as written. */
+    char snake[NAME_BUF];
+    size_t n = 0;
+    bool fits = true, capitals = false, underscores = false;
+    for (const char *p = name; *p != '\0'; p++) {
+        if (n + 3 > sizeof(snake)) {
+            fits = false;
+            break;
+        }
+        if (*p >= 'A' && *p <= 'Z') {
+            snake[n++] = '_';
+            snake[n++] = (char)(*p - 'A' + 'a');
+            capitals = true;
+        } else {
+            underscores |= *p == '_';
+            snake[n++] = *p;
+        }
+    }
+    const ProtobufCFieldDescriptor *f;
+    if (fits && capitals) {
+        snake[n] = '\0';
+        f = protobuf_c_message_descriptor_get_field_by_name(desc, snake);
+        /* Only a key mixing "_" and capitals ("foo_Bar" -> "foo__bar") can
+         * hit a field whose JSON name it is not. */
+        if (f != NULL && (!underscores || json_name_equals(f->name, name)))
+            return f;
+    }
+    f = protobuf_c_message_descriptor_get_field_by_name(desc, name);
+    if (f != NULL)
+        return f;
+
+    /* Names like "level_2_b" ("level2B") do not invert; scan. */
+    for (unsigned i = 0; i < desc->n_fields; i++)
+        if (json_name_equals(desc->fields[i].name, name))
+            return &desc->fields[i];
+    return NULL;
+}
+
+/* ---- errors ---- */
+
+static void path_write(textbuf_t *t, const path_seg_t *seg)
+{
+    if (seg == NULL)
+        return;
+    path_write(t, seg->parent);
+    if (seg->field == NULL && seg->key == NULL) {
+        char idx[32];
+        int n = snprintf(idx, sizeof(idx), "[%zu]", seg->index);
+        tb_append(t, idx, (size_t)n);
+        return;
+    }
+    if (seg->parent != NULL)
+        tb_append(t, ".", 1);
+    if (seg->field != NULL) {
+        char name[sizeof(((bw_json_error_t *)0)->field)];
+        bw_json_name(seg->field->name, name, sizeof(name));
+        tb_append(t, name, strlen(name));
+    } else {
+        tb_append(t, seg->key, seg->key_len);
+    }
+}
+
+static void set_error_va(bw_json_error_t *err, const path_seg_t *at, const char *fmt, va_list ap)
+{
+    textbuf_t field = {err->field, sizeof(err->field), 0, false};
+    err->field[0] = '\0';
+    path_write(&field, at);
+    if (vsnprintf(err->message, sizeof(err->message), fmt, ap) < 0)
+        err->message[0] = '\0';
+    /* Both end up in problem+json: whatever a truncation or a caller-built
+     * key left behind, keep only valid UTF-8. */
+    err->field[utf8_valid_prefix(err->field, strlen(err->field))] = '\0';
+    err->message[utf8_valid_prefix(err->message, strlen(err->message))] = '\0';
+}
+
+static int fail(parse_ctx_t *c, const path_seg_t *at, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(parse_ctx_t *c, const path_seg_t *at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    set_error_va(c->err, at, fmt, ap);
+    va_end(ap);
+    return BW_EINVAL;
+}
+
+static int out_of_memory(parse_ctx_t *c, const path_seg_t *at)
+{
+    fail(c, at, "out of memory");
+    return BW_ENOMEM;
+}
+
+/* ---- JSON -> protobuf ---- */
+
+static int parse_object(parse_ctx_t *c, const ProtobufCMessageDescriptor *desc, json_t *json,
+                        const path_seg_t *at, int depth, ProtobufCMessage **out);
+
+static bool is_wkt(const ProtobufCMessageDescriptor *desc, const char *full_name)
+{
+    return strcmp(desc->name, full_name) == 0;
+}
+
+static ProtobufCMessage *new_message(parse_ctx_t *c, const ProtobufCMessageDescriptor *desc)
+{
+    ProtobufCMessage *m = c->alloc->alloc(c->alloc->allocator_data, desc->sizeof_message);
+    if (m != NULL)
+        desc->message_init(m);
+    return m;
+}
+
+/* Every string the client sends passes here: one place for the size cap. */
+static int get_string(parse_ctx_t *c, const path_seg_t *at, json_t *v, const char **s, size_t *len)
+{
+    if (!json_is_string(v))
+        return fail(c, at, "expected a string");
+    *len = json_string_length(v);
+    if (*len > BW_JSON_MAX_STRING)
+        return fail(c, at, "string longer than %d bytes", BW_JSON_MAX_STRING);
+    *s = json_string_value(v);
+    return 0;
+}
+
+typedef struct int_kind {
+    const char *name;
+    int64_t min;
+    uint64_t max;
+    bool wide; /* 64-bit: a JSON real cannot carry every value exactly */
+} int_kind_t;
+
+static const int_kind_t kind_int32 = {"int32", INT32_MIN, INT32_MAX, false};
+static const int_kind_t kind_uint32 = {"uint32", 0, UINT32_MAX, false};
+static const int_kind_t kind_int64 = {"int64", INT64_MIN, INT64_MAX, true};
+static const int_kind_t kind_uint64 = {"uint64", 0, UINT64_MAX, true};
+
+static uint64_t int64_magnitude(int64_t v)
+{
+    return v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+}
+
+/* A decimal integer: optional '-', then digits only (no '+', no spaces).
+ * Returns false on bad syntax; *overflow when the magnitude exceeds 64 bits. */
+static bool parse_decimal(const char *s, size_t len, bool *neg, uint64_t *mag, bool *overflow)
+{
+    size_t i = 0;
+    *neg = false;
+    *mag = 0;
+    *overflow = false;
+    if (len > 0 && s[0] == '-') {
+        *neg = true;
+        i = 1;
+    }
+    if (i == len)
+        return false;
+    for (; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        unsigned digit = (unsigned)(s[i] - '0');
+        if (*mag > (UINT64_MAX - digit) / 10)
+            *overflow = true;
+        else
+            *mag = *mag * 10 + digit;
+    }
+    return true;
+}
+
+static int parse_integer(parse_ctx_t *c, const path_seg_t *at, json_t *v, const int_kind_t *kind,
+                         bool *neg_out, uint64_t *mag_out)
+{
+    bool neg = false, overflow = false;
+    uint64_t mag = 0;
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        neg = i < 0;
+        mag = int64_magnitude(i);
+    } else if (json_is_real(v)) {
+        double d = json_real_value(v);
+        /* Outside (-2^63, 2^63) no cast to an integer is defined. */
+        if (!(d > -9223372036854775808.0 && d < 9223372036854775808.0)) {
+            overflow = true;
+        } else {
+            long long i = (long long)d;
+            if ((double)i != d)
+                return fail(c, at, "expected an integer, got a fractional number");
+            if (kind->wide)
+                return fail(c, at, "expected an integer written without a fraction or exponent");
+            neg = i < 0;
+            mag = int64_magnitude(i);
+        }
+    } else if (json_is_string(v)) {
+        const char *s;
+        size_t len;
+        int rc = get_string(c, at, v, &s, &len);
+        if (rc)
+            return rc;
+        if (!parse_decimal(s, len, &neg, &mag, &overflow))
+            return fail(c, at, "expected an integer");
+    } else {
+        return fail(c, at, "expected an integer");
+    }
+
+    uint64_t min_mag = kind->min < 0 ? int64_magnitude(kind->min) : 0;
+    if (overflow || (neg && mag > min_mag) || (!neg && mag > kind->max))
+        return fail(c, at, "out of range for %s (%" PRId64 " to %" PRIu64 ")", kind->name,
+                    kind->min, kind->max);
+    *neg_out = neg;
+    *mag_out = mag;
+    return 0;
+}
+
+static int64_t to_signed(bool neg, uint64_t mag)
+{
+    if (!neg)
+        return (int64_t)mag;
+    return mag == 0 ? 0 : -(int64_t)(mag - 1) - 1;
+}
+
+/* The characters of a JSON number, so that strtod's extras (hex, "inf",
+ * leading spaces) stay out. */
+static bool looks_numeric(const char *s, size_t len)
+{
+    if (len == 0 || !(s[0] == '-' || s[0] == '.' || (s[0] >= '0' && s[0] <= '9')))
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        if (!((ch >= '0' && ch <= '9') || ch == '.' || ch == 'e' || ch == 'E' || ch == '+' ||
+              ch == '-'))
+            return false;
+    }
+    return true;
+}
+
+static int parse_double(parse_ctx_t *c, const path_seg_t *at, json_t *v, bool is_float, double *out)
+{
+    const char *type = is_float ? "float" : "double";
+    double d;
+    if (json_is_integer(v)) {
+        d = (double)json_integer_value(v);
+    } else if (json_is_real(v)) {
+        d = json_real_value(v);
+    } else if (json_is_string(v)) {
+        const char *s;
+        size_t len;
+        int rc = get_string(c, at, v, &s, &len);
+        if (rc)
+            return rc;
+        if (strcmp(s, "NaN") == 0) {
+            *out = NAN;
+            return 0;
+        }
+        if (strcmp(s, "Infinity") == 0 || strcmp(s, "-Infinity") == 0) {
+            *out = s[0] == '-' ? -INFINITY : INFINITY;
+            return 0;
+        }
+        if (!(c->flags & BW_JSON_LENIENT_SCALARS))
+            return fail(c, at, "expected a number");
+        char *end;
+        if (!looks_numeric(s, len))
+            return fail(c, at, "expected a number");
+        d = strtod(s, &end);
+        if (end != s + len)
+            return fail(c, at, "expected a number");
+        if (isinf(d))
+            return fail(c, at, "out of range for %s", type);
+    } else {
+        return fail(c, at, "expected a number");
+    }
+    if (is_float && (d > FLT_MAX || d < -FLT_MAX))
+        return fail(c, at, "out of range for %s", type);
+    *out = d;
+    return 0;
+}
+
+static int parse_bool(parse_ctx_t *c, const path_seg_t *at, json_t *v, protobuf_c_boolean *out)
+{
+    if (json_is_boolean(v)) {
+        *out = json_is_true(v);
+        return 0;
+    }
+    if (json_is_string(v) && (c->flags & BW_JSON_LENIENT_SCALARS)) {
+        const char *s = json_string_value(v);
+        if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0) {
+            *out = s[0] == 't';
+            return 0;
+        }
+    }
+    return fail(c, at, "expected a boolean");
+}
+
+static int unknown_enum_value(parse_ctx_t *c, const path_seg_t *at,
+                              const ProtobufCEnumDescriptor *ed, const char *shown,
+                              size_t shown_len, bool quoted)
+{
+    char text[sizeof(((bw_json_error_t *)0)->message)];
+    textbuf_t t = {text, sizeof(text), 0, false};
+    tb_append(&t, "unknown value ", 14);
+    if (quoted)
+        tb_append(&t, "\"", 1);
+    size_t q = quote_len(shown, shown_len);
+    tb_append(&t, shown, q);
+    tb_append(&t, quote_tail(shown_len), strlen(quote_tail(shown_len)));
+    if (quoted)
+        tb_append(&t, "\"", 1);
+    if (ed->n_values <= 12) {
+        tb_append(&t, "; expected one of ", 18);
+        for (unsigned i = 0; i < ed->n_values; i++) {
+            if (i > 0)
+                tb_append(&t, ", ", 2);
+            tb_append(&t, ed->values[i].name, strlen(ed->values[i].name));
+        }
+    }
+    return fail(c, at, "%s", text);
+}
+
+static int parse_enum(parse_ctx_t *c, const path_seg_t *at, const ProtobufCEnumDescriptor *ed,
+                      json_t *v, int32_t *out)
+{
+    if (json_is_string(v)) {
+        const char *s;
+        size_t len;
+        int rc = get_string(c, at, v, &s, &len);
+        if (rc)
+            return rc;
+        const ProtobufCEnumValue *ev = NULL;
+        if (memchr(s, '\0', len) == NULL)
+            ev = protobuf_c_enum_descriptor_get_value_by_name(ed, s);
+        if (ev == NULL)
+            return unknown_enum_value(c, at, ed, s, len, true);
+        *out = ev->value;
+        return 0;
+    }
+    if (json_is_integer(v)) {
+        json_int_t i = json_integer_value(v);
+        if (i >= INT32_MIN && i <= INT32_MAX &&
+            protobuf_c_enum_descriptor_get_value(ed, (int)i) != NULL) {
+            *out = (int32_t)i;
+            return 0;
+        }
+        char num[32];
+        int n = snprintf(num, sizeof(num), "%" JSON_INTEGER_FORMAT, i);
+        return unknown_enum_value(c, at, ed, num, (size_t)n, false);
+    }
+    return fail(c, at, "expected a string");
+}
+
+static int parse_string(parse_ctx_t *c, const path_seg_t *at, json_t *v, char **out)
+{
+    const char *s;
+    size_t len;
+    int rc = get_string(c, at, v, &s, &len);
+    if (rc)
+        return rc;
+    if (memchr(s, '\0', len) != NULL)
+        return fail(c, at, "string contains a NUL character");
+    char *copy = bw_arena_strndup(c->arena, s, len);
+    if (copy == NULL)
+        return out_of_memory(c, at);
+    *out = copy;
+    return 0;
+}
+
+static int base64_value(unsigned char ch)
+{
+    if (ch >= 'A' && ch <= 'Z')
+        return ch - 'A';
+    if (ch >= 'a' && ch <= 'z')
+        return ch - 'a' + 26;
+    if (ch >= '0' && ch <= '9')
+        return ch - '0' + 52;
+    if (ch == '+' || ch == '-')
+        return 62;
+    if (ch == '/' || ch == '_')
+        return 63;
+    return -1;
+}
+
+/* Standard or URL-safe alphabet, padding optional, as the proto3 mapping
+ * asks parsers to accept. */
+static int parse_bytes(parse_ctx_t *c, const path_seg_t *at, json_t *v, ProtobufCBinaryData *out)
+{
+    const char *s;
+    size_t len;
+    int rc = get_string(c, at, v, &s, &len);
+    if (rc)
+        return rc;
+    size_t n = len;
+    if (n > 0 && s[n - 1] == '=') {
+        if (len % 4 != 0)
+            return fail(c, at, "expected base64 data");
+        n--;
+        if (s[n - 1] == '=')
+            n--;
+    }
+    if (n % 4 == 1)
+        return fail(c, at, "expected base64 data");
+    size_t out_len = n / 4 * 3 + (n % 4 == 0 ? 0 : n % 4 - 1);
+    out->len = 0;
+    out->data = NULL;
+    if (out_len == 0)
+        return 0;
+    uint8_t *data = bw_arena_alloc(c->arena, out_len);
+    if (data == NULL)
+        return out_of_memory(c, at);
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < n; i++) {
+        int val = base64_value((unsigned char)s[i]);
+        if (val < 0)
+            return fail(c, at, "expected base64 data");
+        acc = (acc << 6) | (uint32_t)val;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            data[o++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    out->len = o;
+    out->data = data;
+    return 0;
+}
+
+static bool read_digits(const char *s, size_t n, int *out)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+static bool is_leap_year(int64_t y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static int days_in_month(int64_t y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    return m == 2 && is_leap_year(y) ? 29 : days[m - 1];
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned mp = m > 2 ? m - 3 : m + 9;
+    unsigned doy = (153 * mp + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+enum ts_result { TS_OK, TS_SYNTAX, TS_NO_SUCH_DATE, TS_NO_SUCH_TIME, TS_RANGE };
+
+/* "YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+hh:mm|-hh:mm)", T and Z in either case. */
+static enum ts_result parse_rfc3339(const char *s, size_t len, int64_t *seconds, int32_t *nanos)
+{
+    int year, month, day, hour, minute, second, frac = 0;
+    if (len < 20 || !read_digits(s, 4, &year) || s[4] != '-' || !read_digits(s + 5, 2, &month) ||
+        s[7] != '-' || !read_digits(s + 8, 2, &day) || (s[10] != 'T' && s[10] != 't') ||
+        !read_digits(s + 11, 2, &hour) || s[13] != ':' || !read_digits(s + 14, 2, &minute) ||
+        s[16] != ':' || !read_digits(s + 17, 2, &second))
+        return TS_SYNTAX;
+    size_t i = 19;
+    if (s[i] == '.') {
+        size_t start = ++i;
+        while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 9)
+            frac = frac * 10 + (s[i++] - '0');
+        size_t ndigits = i - start;
+        if (ndigits == 0)
+            return TS_SYNTAX;
+        for (size_t k = ndigits; k < 9; k++)
+            frac *= 10;
+    }
+    int offset = 0;
+    if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
+        i++;
+    } else if (i < len && (s[i] == '+' || s[i] == '-')) {
+        int oh, om;
+        if (len - i != 6 || !read_digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
+            !read_digits(s + i + 4, 2, &om))
+            return TS_SYNTAX;
+        if (oh > 23 || om > 59)
+            return TS_NO_SUCH_TIME;
+        offset = (oh * 60 + om) * 60 * (s[i] == '-' ? -1 : 1);
+        i += 6;
+    } else {
+        return TS_SYNTAX;
+    }
+    if (i != len)
+        return TS_SYNTAX;
+    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
+        return TS_NO_SUCH_DATE;
+    if (hour > 23 || minute > 59 || second > 59)
+        return TS_NO_SUCH_TIME;
+    int64_t secs = days_from_civil(year, (unsigned)month, (unsigned)day) * 86400 + hour * 3600 +
+                   minute * 60 + second - offset;
+    if (secs < TS_MIN_SECONDS || secs > TS_MAX_SECONDS)
+        return TS_RANGE;
+    *seconds = secs;
+    *nanos = frac;
+    return TS_OK;
+}
+
+static int parse_timestamp(parse_ctx_t *c, const path_seg_t *at, json_t *v, ProtobufCMessage *msg)
+{
+    Google__Protobuf__Timestamp *ts = (Google__Protobuf__Timestamp *)msg;
+    const char *s;
+    size_t len;
+    int rc = get_string(c, at, v, &s, &len);
+    if (rc)
+        return rc;
+    static const char *const why[] = {
+        [TS_SYNTAX] = "expected RFC 3339 such as \"2024-05-01T12:00:00Z\"",
+        [TS_NO_SUCH_DATE] = "no such date",
+        [TS_NO_SUCH_TIME] = "no such time of day or offset",
+        [TS_RANGE] = "outside 0001-01-01 to 9999-12-31",
+    };
+    enum ts_result res = parse_rfc3339(s, len, &ts->seconds, &ts->nanos);
+    if (res != TS_OK)
+        return fail(c, at, "invalid timestamp \"%.*s%s\": %s", (int)quote_len(s, len), s,
+                    quote_tail(len), why[res]);
+    return 0;
+}
+
+static bool mask_path_valid(const char *s, size_t len)
+{
+    if (len == 0 || s[0] == '.' || s[len - 1] == '.')
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        char ch = s[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                  (ch >= '0' && ch <= '9') || ch == '_' || (ch == '.' && s[i + 1] != '.');
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+/* "a,bC.dE" -> {"a", "b_c.d_e"}; snake_case paths pass through unchanged. */
+static int parse_field_mask(parse_ctx_t *c, const path_seg_t *at, json_t *v, ProtobufCMessage *msg)
+{
+    Google__Protobuf__FieldMask *mask = (Google__Protobuf__FieldMask *)msg;
+    const char *s;
+    size_t len;
+    int rc = get_string(c, at, v, &s, &len);
+    if (rc)
+        return rc;
+    if (len == 0)
+        return 0;
+    size_t n = 1;
+    for (size_t i = 0; i < len; i++)
+        n += s[i] == ',';
+    char **paths = bw_arena_alloc(c->arena, n * sizeof(*paths));
+    if (paths == NULL)
+        return out_of_memory(c, at);
+    const char *p = s, *end = s + len;
+    for (size_t k = 0; k < n; k++) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        size_t plen = comma != NULL ? (size_t)(comma - p) : (size_t)(end - p);
+        if (!mask_path_valid(p, plen))
+            return fail(c, at, "invalid field mask path \"%.*s%s\"", (int)quote_len(p, plen), p,
+                        quote_tail(plen));
+        char *snake = bw_arena_alloc(c->arena, plen * 2 + 1);
+        if (snake == NULL)
+            return out_of_memory(c, at);
+        size_t o = 0;
+        for (size_t i = 0; i < plen; i++) {
+            if (p[i] >= 'A' && p[i] <= 'Z') {
+                snake[o++] = '_';
+                snake[o++] = (char)(p[i] - 'A' + 'a');
+            } else {
+                snake[o++] = p[i];
+            }
+        }
+        snake[o] = '\0';
+        paths[k] = snake;
+        p += plen + 1;
+    }
+    mask->n_paths = n;
+    mask->paths = paths;
+    return 0;
+}
+
+static int parse_message(parse_ctx_t *c, const ProtobufCMessageDescriptor *desc, json_t *v,
+                         const path_seg_t *at, int depth, ProtobufCMessage **out)
+{
+    bool ts = is_wkt(desc, WKT_TIMESTAMP), fm = !ts && is_wkt(desc, WKT_FIELD_MASK);
+    if (!ts && !fm)
+        return parse_object(c, desc, v, at, depth, out);
+    ProtobufCMessage *msg = new_message(c, desc);
+    if (msg == NULL)
+        return out_of_memory(c, at);
+    int rc = ts ? parse_timestamp(c, at, v, msg) : parse_field_mask(c, at, v, msg);
+    if (rc)
+        return rc;
+    *out = msg;
+    return 0;
+}
+
+/* Converts one value into slot, the storage of a singular field or of one
+ * element of a repeated one. depth is the value's own nesting level. */
+static int parse_value(parse_ctx_t *c, const ProtobufCFieldDescriptor *f, json_t *v,
+                       const path_seg_t *at, int depth, void *slot)
+{
+    bool neg;
+    uint64_t mag;
+    double d;
+    int rc;
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        if ((rc = parse_integer(c, at, v, &kind_int32, &neg, &mag)) == 0)
+            *(int32_t *)slot = (int32_t)to_signed(neg, mag);
+        return rc;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        if ((rc = parse_integer(c, at, v, &kind_uint32, &neg, &mag)) == 0)
+            *(uint32_t *)slot = (uint32_t)mag;
+        return rc;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        if ((rc = parse_integer(c, at, v, &kind_int64, &neg, &mag)) == 0)
+            *(int64_t *)slot = to_signed(neg, mag);
+        return rc;
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        if ((rc = parse_integer(c, at, v, &kind_uint64, &neg, &mag)) == 0)
+            *(uint64_t *)slot = mag;
+        return rc;
+    case PROTOBUF_C_TYPE_BOOL:
+        return parse_bool(c, at, v, slot);
+    case PROTOBUF_C_TYPE_FLOAT:
+        if ((rc = parse_double(c, at, v, true, &d)) == 0)
+            *(float *)slot = (float)d;
+        return rc;
+    case PROTOBUF_C_TYPE_DOUBLE:
+        if ((rc = parse_double(c, at, v, false, &d)) == 0)
+            *(double *)slot = d;
+        return rc;
+    case PROTOBUF_C_TYPE_ENUM:
+        return parse_enum(c, at, f->descriptor, v, slot);
+    case PROTOBUF_C_TYPE_STRING:
+        return parse_string(c, at, v, slot);
+    case PROTOBUF_C_TYPE_BYTES:
+        return parse_bytes(c, at, v, slot);
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return parse_message(c, f->descriptor, v, at, depth, slot);
+    }
+    return fail(c, at, "unsupported field type");
+}
+
+static size_t slot_size(ProtobufCType type)
+{
+    switch (type) {
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        return 8;
+    case PROTOBUF_C_TYPE_BOOL:
+        return sizeof(protobuf_c_boolean);
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return sizeof(double);
+    case PROTOBUF_C_TYPE_STRING:
+        return sizeof(char *);
+    case PROTOBUF_C_TYPE_BYTES:
+        return sizeof(ProtobufCBinaryData);
+    case PROTOBUF_C_TYPE_MESSAGE:
+        return sizeof(ProtobufCMessage *);
+    default:
+        return 4; /* 32-bit integers, enums, float */
+    }
+}
+
+static int parse_repeated(parse_ctx_t *c, const ProtobufCFieldDescriptor *f, json_t *v,
+                          const path_seg_t *at, int depth, ProtobufCMessage *msg)
+{
+    if (!json_is_array(v))
+        return fail(c, at, "expected an array");
+    if (depth > BW_JSON_MAX_DEPTH)
+        return fail(c, at, "nesting deeper than %d levels", BW_JSON_MAX_DEPTH);
+    size_t n = json_array_size(v);
+    if (n == 0)
+        return 0;
+    size_t size = slot_size(f->type);
+    char *array = bw_arena_calloc(c->arena, n, size);
+    if (array == NULL)
+        return out_of_memory(c, at);
+    for (size_t i = 0; i < n; i++) {
+        path_seg_t seg = {at, NULL, NULL, 0, i};
+        int rc = parse_value(c, f, json_array_get(v, i), &seg, depth + 1, array + i * size);
+        if (rc)
+            return rc;
+    }
+    *(size_t *)((char *)msg + f->quantifier_offset) = n;
+    *(void **)((char *)msg + f->offset) = array;
+    return 0;
+}
+
+static int parse_field(parse_ctx_t *c, const ProtobufCMessageDescriptor *desc,
+                       const ProtobufCFieldDescriptor *f, json_t *v, const path_seg_t *at,
+                       int depth, ProtobufCMessage *msg)
+{
+    if (f->label == PROTOBUF_C_LABEL_REPEATED)
+        return parse_repeated(c, f, v, at, depth, msg);
+
+    char *base = (char *)msg;
+    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
+        uint32_t set = *(uint32_t *)(base + f->quantifier_offset);
+        if (set != 0 && set != f->id) {
+            const ProtobufCFieldDescriptor *other =
+                protobuf_c_message_descriptor_get_field(desc, set);
+            char name[NAME_BUF];
+            bw_json_name(other != NULL ? other->name : "?", name, sizeof(name));
+            return fail(c, at, "oneof already set by field \"%s\"", name);
+        }
+    }
+    int rc = parse_value(c, f, v, at, depth, base + f->offset);
+    if (rc)
+        return rc;
+    if (f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF)
+        *(uint32_t *)(base + f->quantifier_offset) = f->id;
+    else if (f->label == PROTOBUF_C_LABEL_OPTIONAL && f->type != PROTOBUF_C_TYPE_STRING &&
+             f->type != PROTOBUF_C_TYPE_MESSAGE)
+        *(protobuf_c_boolean *)(base + f->quantifier_offset) = 1;
+    return 0;
+}
+
+static int parse_object(parse_ctx_t *c, const ProtobufCMessageDescriptor *desc, json_t *json,
+                        const path_seg_t *at, int depth, ProtobufCMessage **out)
+{
+    if (!json_is_object(json))
+        return fail(c, at, "expected an object");
+    if (depth > BW_JSON_MAX_DEPTH)
+        return fail(c, at, "nesting deeper than %d levels", BW_JSON_MAX_DEPTH);
+    ProtobufCMessage *msg = new_message(c, desc);
+    if (msg == NULL)
+        return out_of_memory(c, at);
+
+    /* Which fields were set, to catch one given by both its JSON and its
+     * proto name (jansson already keeps keys unique). */
+    uint64_t seen_small[2] = {0, 0};
+    uint64_t *seen = seen_small;
+    if (desc->n_fields > 128) {
+        seen = bw_arena_calloc(c->arena, (desc->n_fields + 63) / 64, sizeof(*seen));
+        if (seen == NULL)
+            return out_of_memory(c, at);
+    }
+
+    for (void *it = json_object_iter(json); it != NULL; it = json_object_iter_next(json, it)) {
+        const char *key = json_object_iter_key(it);
+        size_t key_len = json_object_iter_key_len(it);
+        json_t *value = json_object_iter_value(it);
+        const ProtobufCFieldDescriptor *f = NULL;
+        if (strlen(key) == key_len)
+            f = bw_json_find_field(desc, key);
+        path_seg_t seg = {at, f, key, key_len, 0};
+        if (f == NULL)
+            return fail(c, &seg, "unknown field");
+        if (json_is_null(value))
+            continue;
+        size_t idx = (size_t)(f - desc->fields);
+        if (seen[idx / 64] & (UINT64_C(1) << (idx % 64)))
+            return fail(c, &seg, "field given twice, by its JSON name and by its proto name");
+        seen[idx / 64] |= UINT64_C(1) << (idx % 64);
+        int rc = parse_field(c, desc, f, value, &seg, depth + 1, msg);
+        if (rc)
+            return rc;
+    }
+    *out = msg;
+    return 0;
+}
+
+int bw_json_to_pb(bw_arena_t *arena, const ProtobufCMessageDescriptor *desc, json_t *json,
+                  int flags, ProtobufCMessage **out, bw_json_error_t *err)
+{
+    bw_json_error_t scratch;
+    if (err == NULL)
+        err = &scratch;
+    err->field[0] = '\0';
+    err->message[0] = '\0';
+    if (out != NULL)
+        *out = NULL;
+    parse_ctx_t c = {arena, NULL, flags, err};
+    if (arena == NULL || desc == NULL || out == NULL)
+        return fail(&c, NULL, "missing argument");
+    if (!json_is_object(json))
+        return fail(&c, NULL, "expected a JSON object");
+    c.alloc = bw_arena_protobuf_allocator(arena);
+    ProtobufCMessage *msg = NULL;
+    int rc = parse_object(&c, desc, json, NULL, 1, &msg);
+    if (rc)
+        return rc;
+    *out = msg;
+    return 0;
+}
+
+int bw_json_parse_pb(bw_arena_t *arena, const ProtobufCMessageDescriptor *desc, const char *text,
+                     size_t len, ProtobufCMessage **out, bw_json_error_t *err)
+{
+    bw_json_error_t scratch;
+    if (err == NULL)
+        err = &scratch;
+    if (out != NULL)
+        *out = NULL;
+    json_error_t jerr;
+    json_t *json = json_loadb(text != NULL ? text : "", text != NULL ? len : 0,
+                              JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (json == NULL) {
+        err->field[0] = '\0';
+        parse_ctx_t c = {arena, NULL, 0, err};
+        switch (json_error_code(&jerr)) {
+        case json_error_out_of_memory:
+            return out_of_memory(&c, NULL);
+        case json_error_duplicate_key: {
+            /* jansson ends the text with "near '<key as written>'" when the
+             * key is short, and leaves it out otherwise. */
+            const char *near = strstr(jerr.text, " near '");
+            if (near == NULL)
+                return fail(&c, NULL, "duplicate key at line %d, column %d", jerr.line,
+                            jerr.column);
+            const char *key = near + 7;
+            size_t key_len = strlen(key);
+            if (key_len > 0 && key[key_len - 1] == '\'')
+                key_len--;
+            return fail(&c, NULL, "duplicate key %.*s at line %d, column %d", (int)key_len, key,
+                        jerr.line, jerr.column);
+        }
+        default:
+            return fail(&c, NULL, "malformed JSON at line %d, column %d: %s", jerr.line,
+                        jerr.column, jerr.text);
+        }
+    }
+    int rc = bw_json_to_pb(arena, desc, json, 0, out, err);
+    json_decref(json);
+    return rc;
+}
+
+/* ---- protobuf -> JSON ---- */
+
+static json_t *message_to_json(const ProtobufCMessage *msg);
+
+static json_t *double_to_json(double d)
+{
+    if (isnan(d))
+        return json_string("NaN");
+    if (isinf(d))
+        return json_string(d > 0 ? "Infinity" : "-Infinity");
+    return json_real(d);
+}
+
+/* A proto3 string is UTF-8, but a buggy producer must not turn a reply
+ * into a 500: invalid bytes become U+FFFD. */
+static json_t *string_to_json(const char *s)
+{
+    if (s == NULL)
+        return json_string("");
+    json_t *v = json_string(s);
+    if (v != NULL)
+        return v;
+    size_t len = strlen(s);
+    char *clean = malloc(len * 3 + 1);
+    if (clean == NULL)
+        return NULL;
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_char_len(p + i, len - i);
+        if (n == 0) {
+            memcpy(clean + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(clean + o, p + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    v = json_stringn_nocheck(clean, o);
+    free(clean);
+    return v;
+}
+
+static json_t *bytes_to_json(const ProtobufCBinaryData *b)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (b->len == 0 || b->data == NULL)
+        return json_string("");
+    size_t out_len = (b->len + 2) / 3 * 4;
+    char stack[256];
+    char *buf = out_len <= sizeof(stack) ? stack : malloc(out_len);
+    if (buf == NULL)
+        return NULL;
+    size_t o = 0;
+    for (size_t i = 0; i < b->len; i += 3) {
+        uint32_t chunk = (uint32_t)b->data[i] << 16;
+        size_t rest = b->len - i;
+        if (rest > 1)
+            chunk |= (uint32_t)b->data[i + 1] << 8;
+        if (rest > 2)
+            chunk |= b->data[i + 2];
+        buf[o++] = alphabet[(chunk >> 18) & 63];
+        buf[o++] = alphabet[(chunk >> 12) & 63];
+        buf[o++] = rest > 1 ? alphabet[(chunk >> 6) & 63] : '=';
+        buf[o++] = rest > 2 ? alphabet[chunk & 63] : '=';
+    }
+    json_t *v = json_stringn_nocheck(buf, o);
+    if (buf != stack)
+        free(buf);
+    return v;
+}
+
+/* A Timestamp outside the proto3 range has no RFC 3339 form; it is written
+ * as null (absent) rather than failing the whole reply. */
+static json_t *timestamp_to_json(const Google__Protobuf__Timestamp *ts)
+{
+    if (ts->seconds < TS_MIN_SECONDS || ts->seconds > TS_MAX_SECONDS || ts->nanos < 0 ||
+        ts->nanos > 999999999)
+        return json_null();
+    int64_t days = ts->seconds / 86400, sod = ts->seconds % 86400;
+    if (sod < 0) {
+        sod += 86400;
+        days--;
+    }
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    char frac[16] = "";
+    int32_t nanos = ts->nanos;
+    if (nanos == 0)
+        frac[0] = '\0';
+    else if (nanos % 1000000 == 0)
+        snprintf(frac, sizeof(frac), ".%03" PRId32, nanos / 1000000);
+    else if (nanos % 1000 == 0)
+        snprintf(frac, sizeof(frac), ".%06" PRId32, nanos / 1000);
+    else
+        snprintf(frac, sizeof(frac), ".%09" PRId32, nanos);
+    char buf[64];
+    int n = snprintf(buf, sizeof(buf), "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u%sZ", y, m, d,
+                     (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60), (unsigned)(sod % 60), frac);
+    return json_stringn_nocheck(buf, (size_t)n);
+}
+
+static json_t *field_mask_to_json(const Google__Protobuf__FieldMask *mask)
+{
+    size_t need = 1;
+    for (size_t i = 0; i < mask->n_paths; i++)
+        need += (mask->paths[i] != NULL ? strlen(mask->paths[i]) : 0) + 1;
+    char stack[512];
+    char *buf = need <= sizeof(stack) ? stack : malloc(need);
+    if (buf == NULL)
+        return NULL;
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < mask->n_paths; i++) {
+        if (i > 0)
+            buf[o++] = ',';
+        bw_json_name(mask->paths[i] != NULL ? mask->paths[i] : "", buf + o, need - o);
+        o += strlen(buf + o);
+    }
+    json_t *v = string_to_json(buf);
+    if (buf != stack)
+        free(buf);
+    return v;
+}
+
+/* 64-bit integers are JSON strings; printf costs more than the rest of a
+ * field's rendering. */
+static json_t *decimal_to_json(bool neg, uint64_t mag)
+{
+    char buf[24];
+    char *p = buf + sizeof(buf);
+    do {
+        *--p = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag != 0);
+    if (neg)
+        *--p = '-';
+    return json_stringn_nocheck(p, (size_t)(buf + sizeof(buf) - p));
+}
+
+static json_t *value_to_json(const ProtobufCFieldDescriptor *f, const void *slot)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        return json_integer(*(const int32_t *)slot);
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        return json_integer(*(const uint32_t *)slot);
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        return decimal_to_json(*(const int64_t *)slot < 0, int64_magnitude(*(const int64_t *)slot));
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        return decimal_to_json(false, *(const uint64_t *)slot);
+    case PROTOBUF_C_TYPE_BOOL:
+        return json_boolean(*(const protobuf_c_boolean *)slot);
+    case PROTOBUF_C_TYPE_FLOAT:
+        return double_to_json(*(const float *)slot);
+    case PROTOBUF_C_TYPE_DOUBLE:
+        return double_to_json(*(const double *)slot);
+    case PROTOBUF_C_TYPE_ENUM: {
+        int32_t value = *(const int32_t *)slot;
+        const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(f->descriptor, value);
+        /* Enum value names are ASCII identifiers. */
+        return ev != NULL ? json_string_nocheck(ev->name) : json_integer(value);
+    }
+    case PROTOBUF_C_TYPE_STRING:
+        return string_to_json(*(char *const *)slot);
+    case PROTOBUF_C_TYPE_BYTES:
+        return bytes_to_json(slot);
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)slot;
+        return sub != NULL ? message_to_json(sub) : json_null();
+    }
+    }
+    return json_null();
+}
+
+/* Repeated fields are always written; see json.h for the rest. */
+static bool field_present(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *f)
+{
+    const char *base = (const char *)msg;
+    if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+        *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+        return false;
+    if (f->type == PROTOBUF_C_TYPE_MESSAGE)
+        return *(const void *const *)(base + f->offset) != NULL;
+    if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) || f->label != PROTOBUF_C_LABEL_OPTIONAL)
+        return true;
+    if (f->type == PROTOBUF_C_TYPE_STRING) {
+        const void *ptr = *(const void *const *)(base + f->offset);
+        return ptr != NULL && ptr != f->default_value;
+    }
+    return *(const protobuf_c_boolean *)(base + f->quantifier_offset);
+}
+
+static int set_member(json_t *obj, const char *proto_name, json_t *value)
+{
+    if (value == NULL)
+        return -1;
+    char stack[NAME_BUF];
+    char *key = stack;
+    size_t len = json_name_into(proto_name, stack, sizeof(stack));
+    if (len == sizeof(stack) - 1) {
+        /* Possibly cut: redo at full size. */
+        size_t need = strlen(proto_name) + 1;
+        key = malloc(need);
+        if (key == NULL) {
+            json_decref(value);
+            return -1;
+        }
+        len = json_name_into(proto_name, key, need);
+    }
+    int rc = json_object_setn_new_nocheck(obj, key, len, value);
+    if (key != stack)
+        free(key);
+    return rc;
+}
+
+static json_t *object_to_json(const ProtobufCMessage *msg)
+{
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    json_t *obj = json_object();
+    if (obj == NULL)
+        return NULL;
+    const char *base = (const char *)msg;
+    for (unsigned i = 0; i < desc->n_fields; i++) {
+        const ProtobufCFieldDescriptor *f = &desc->fields[i];
+        json_t *value;
+        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+            size_t n = *(const size_t *)(base + f->quantifier_offset);
+            const char *array = *(const char *const *)(base + f->offset);
+            size_t size = slot_size(f->type);
+            value = json_array();
+            for (size_t k = 0; value != NULL && k < n; k++) {
+                if (json_array_append_new(value, value_to_json(f, array + k * size)) != 0) {
+                    json_decref(value);
+                    value = NULL;
+                }
+            }
+        } else if (field_present(msg, f)) {
+            value = value_to_json(f, base + f->offset);
+        } else {
+            continue;
+        }
+        if (set_member(obj, f->name, value) != 0) {
+            json_decref(obj);
+            return NULL;
+        }
+    }
+    return obj;
+}
+
+static json_t *message_to_json(const ProtobufCMessage *msg)
+{
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    if (is_wkt(desc, WKT_TIMESTAMP))
+        return timestamp_to_json((const Google__Protobuf__Timestamp *)msg);
+    if (is_wkt(desc, WKT_FIELD_MASK))
+        return field_mask_to_json((const Google__Protobuf__FieldMask *)msg);
+    return object_to_json(msg);
+}
+
+json_t *bw_pb_to_json(const ProtobufCMessage *msg)
+{
+    if (msg == NULL)
+        return NULL;
+    return object_to_json(msg);
+}
