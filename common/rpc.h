@@ -7,12 +7,13 @@
  * Server: methods are registered up front (grpc_server_register_method); N
  * worker threads share one completion queue and each owns whatever
  * worker_init gives it (a database connection); a call is read, handled and
- * answered on one worker (the next free one), with one arena per call. A failed call carries its reason and field
- * violations in the trailing metadata "bulwark-error-bin" (a serialized
- * bulwark.rpc.v1.ErrorDetail). Every server also answers
- * /grpc.health.v1.Health/Check. Shutdown stops accepting, lets calls in
- * flight finish within a grace period, cancels the rest and drains every
- * completion queue before destroying it.
+ * answered on one worker (the next free one), with one arena per call. A
+ * failed call carries its reason and field violations in the trailing
+ * metadata "bulwark-error-bin" (a serialized bulwark.rpc.v1.ErrorDetail).
+ * Every server also answers /grpc.health.v1.Health/Check. Shutdown stops
+ * accepting, lets calls in flight finish within a grace period, cancels the
+ * rest (their clients see UNAVAILABLE), waits for their handlers to return
+ * and drains the completion queue before destroying it.
  *
  * Client: the completion queue has no file descriptor, so one poller thread
  * waits on it and hands each finished call to the libevent loop that started
@@ -105,7 +106,8 @@ typedef struct bw_rpc_server_opts {
  * workers whose worker_init succeeded get their worker_fini). */
 int bw_rpc_server_start(const bw_rpc_server_opts_t *opts, bw_rpc_server_t **out);
 /* Graceful stop: no new calls, calls in flight get grace_ms to finish, then
- * are cancelled; queues drained, workers joined, everything freed. Accepts NULL. */
+ * are cancelled (clients see UNAVAILABLE) while their handlers run to their
+ * end; queue drained, workers joined, everything freed. Accepts NULL. */
 void bw_rpc_server_stop(bw_rpc_server_t *server, int grace_ms);
 /* The port the server listens on: the one chosen by the system when opts->addr
  * ended in ":0" (tests). */
