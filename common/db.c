@@ -1,0 +1,624 @@
+/*
+ * PostgreSQL access for the services; see db.h. A bw_db_t wraps one libpq
+ * connection and remembers the statement table so that a reconnection can
+ * prepare everything again. bw_db_exec1 sends BEGIN, the tenant setting, the
+ * statement and COMMIT as one pipeline ending in one Sync, so the common
+ * single-statement request costs one network round trip; only a failure
+ * costs a second one (the ROLLBACK that leaves the connection idle). A dead
+ * idle connection is noticed before sending (a server that went away leaves
+ * EOF on the socket) and reset transparently; a connection that dies during a
+ * request fails that request with BW_EUNAVAIL and is reset by the next one.
+ * Parameter values never reach a log line: they may hold secrets.
+ */
+#include "db.h"
+#include "status.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Statements every connection prepares before the service's own. Their names
+ * are reserved. */
+enum { INTERNAL_BEGIN, INTERNAL_COMMIT, INTERNAL_SET_TENANT, INTERNAL_COUNT };
+static const bw_db_stmt_t internal_stmts[INTERNAL_COUNT] = {
+    [INTERNAL_BEGIN] = {"bw_begin", "BEGIN"},
+    [INTERNAL_COMMIT] = {"bw_commit", "COMMIT"},
+    [INTERNAL_SET_TENANT] = {"bw_set_tenant", "SELECT set_config('bulwark.tenant_id', $1, true)"},
+};
+
+/* An idle connection has nothing to read. When it does, its input is read at
+ * most this many times looking for EOF: a server that shuts down sends a FATAL
+ * message first and the EOF may only show on the next read. */
+#define BW_DB_PROBE_READS 4
+/* The wire protocol counts parameters in 16 bits. */
+#define BW_DB_MAX_PARAMS 65535
+
+struct bw_db {
+    PGconn *conn;
+    const bw_db_stmt_t *const *stmts; /* borrowed */
+    size_t n_stmts;
+    int allow_bypassrls;
+    /* The session is unusable (a pipeline was left half-read, or setting up
+     * the session failed): the next call that may reconnect resets it. */
+    int broken;
+    int in_tx;                   /* between a successful bw_db_begin and commit/rollback */
+    int tx_err;                  /* first failure inside the current transaction */
+    const bw_log_ctx_t *log_ctx; /* borrowed */
+    char sqlstate[6];
+    char constraint[64]; /* NAMEDATALEN */
+};
+
+/* One statement of a pipeline and, once read, its result (caller clears). */
+typedef struct pipe_step {
+    const char *name;
+    int n_values;
+    const char *const *values;
+    PGresult *res;
+} pipe_step_t;
+
+/* SQLSTATEs that are not bugs. A two-character code matches its whole
+ * class; the first match wins, so exceptions to a class come first. */
+static const struct {
+    const char *code;
+    int err;
+} sqlstate_map[] = {
+    {"23505", BW_EEXIST},    /* unique_violation */
+    {"23503", BW_EINVAL},    /* foreign_key_violation */
+    {"23514", BW_EINVAL},    /* check_violation */
+    {"23502", BW_EINVAL},    /* not_null_violation */
+    {"22012", BW_EINTERNAL}, /* division_by_zero: arithmetic in our SQL, not input */
+    {"22", BW_EINVAL},       /* data exceptions: a value that does not parse or fit */
+    {"40001", BW_ECONFLICT}, /* serialization_failure */
+    {"40P01", BW_ECONFLICT}, /* deadlock_detected */
+    {"57014", BW_ETIMEOUT},  /* query_canceled: statement_timeout */
+    {"55P03", BW_ETIMEOUT},  /* lock_not_available: lock_timeout */
+    {"08P01", BW_EINTERNAL}, /* protocol_violation: wrong parameter count */
+    {"08", BW_EUNAVAIL},     /* connection exceptions */
+    {"57P01", BW_EUNAVAIL},  /* admin_shutdown */
+    {"57P02", BW_EUNAVAIL},  /* crash_shutdown */
+    {"57P03", BW_EUNAVAIL},  /* cannot_connect_now */
+    {"53300", BW_EUNAVAIL},  /* too_many_connections */
+};
+
+static int map_sqlstate(const char *code)
+{
+    for (size_t i = 0; i < sizeof(sqlstate_map) / sizeof(sqlstate_map[0]); i++) {
+        size_t len = strlen(sqlstate_map[i].code);
+        if (strncmp(code, sqlstate_map[i].code, len) == 0)
+            return sqlstate_map[i].err;
+    }
+    return BW_EINTERNAL;
+}
+
+static void clear_result(void *res)
+{
+    PQclear(res);
+}
+
+/* libpq's messages end in a newline and may span lines; keep the first. */
+static void first_line(char *dst, size_t len, const char *msg)
+{
+    if (msg == NULL)
+        msg = "";
+    size_t n = strcspn(msg, "\r\n");
+    if (n >= len)
+        n = len - 1;
+    memcpy(dst, msg, n);
+    dst[n] = '\0';
+}
+
+/* Records a failed result (res may be NULL when libpq ran out of memory),
+ * logs it and returns its BW_E* code. */
+static int fail(bw_db_t *db, const PGresult *res, const char *stmt_name)
+{
+    const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+    const char *constraint = res != NULL ? PQresultErrorField(res, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    snprintf(db->sqlstate, sizeof(db->sqlstate), "%s", state != NULL ? state : "");
+    snprintf(db->constraint, sizeof(db->constraint), "%s", constraint != NULL ? constraint : "");
+
+    int err;
+    if (PQstatus(db->conn) == CONNECTION_BAD)
+        err = BW_EUNAVAIL;
+    else if (state == NULL)
+        err = res == NULL ? BW_ENOMEM : BW_EINTERNAL;
+    else
+        err = map_sqlstate(state);
+
+    char msg[256];
+    const char *primary = res != NULL ? PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    first_line(msg, sizeof(msg), primary != NULL ? primary : PQerrorMessage(db->conn));
+    switch (err) {
+    case BW_EEXIST:
+    case BW_EINVAL:
+    case BW_ECONFLICT:
+    case BW_ETIMEOUT:
+        /* The primary message of these may quote the offending value. */
+        bw_log(BW_LOG_DEBUG, db->log_ctx, "statement \"%s\" failed with SQLSTATE %s%s%s%s",
+               stmt_name, db->sqlstate, *db->constraint ? " (constraint \"" : "", db->constraint,
+               *db->constraint ? "\")" : "");
+        break;
+    case BW_EUNAVAIL:
+        bw_log(BW_LOG_WARN, db->log_ctx, "lost the database connection during statement \"%s\": %s",
+               stmt_name, msg);
+        break;
+    default:
+        bw_log(BW_LOG_ERROR, db->log_ctx, "statement \"%s\" failed with SQLSTATE %s: %s", stmt_name,
+               *db->sqlstate ? db->sqlstate : "(none)", msg);
+        break;
+    }
+    return err;
+}
+
+static void notice_receiver(void *arg, const PGresult *res)
+{
+    const bw_db_t *db = arg;
+    const char *severity = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    char msg[256];
+    first_line(msg, sizeof(msg), PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY));
+    int level = severity != NULL && strcmp(severity, "WARNING") == 0 ? BW_LOG_WARN : BW_LOG_DEBUG;
+    bw_log(level, db->log_ctx, "database %s: %s", severity != NULL ? severity : "NOTICE", msg);
+}
+
+static int check_role(bw_db_t *db)
+{
+    PGresult *res = PQexec(db->conn, "SELECT current_user, rolbypassrls OR rolsuper "
+                                     "FROM pg_roles WHERE rolname = current_user");
+    int err = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+        err = fail(db, res, "role check");
+        if (err == 0)
+            err = BW_EINTERNAL;
+    } else if (strcmp(PQgetvalue(res, 0, 1), "t") == 0) {
+        bw_log(BW_LOG_ERROR, db->log_ctx,
+               "role %s bypasses row-level security; connect the services as a role without "
+               "SUPERUSER or BYPASSRLS",
+               PQgetvalue(res, 0, 0));
+        err = BW_EPERM;
+    }
+    PQclear(res);
+    return err;
+}
+
+static int prepare_one(bw_db_t *db, const bw_db_stmt_t *stmt)
+{
+    PGresult *res = PQprepare(db->conn, stmt->name, stmt->sql, 0, NULL);
+    int err = 0;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        err = fail(db, res, stmt->name);
+        /* A statement that does not prepare is a bug even when its SQLSTATE
+         * would map to bad input. */
+        if (err != BW_EUNAVAIL && err != BW_ENOMEM)
+            err = BW_EINTERNAL;
+    }
+    PQclear(res);
+    return err;
+}
+
+/* Checks the role and prepares every statement on a fresh session. */
+static int session_setup(bw_db_t *db)
+{
+    int err = 0;
+    if (!db->allow_bypassrls) {
+        err = check_role(db);
+        if (err != 0)
+            return err;
+    }
+    for (size_t i = 0; i < INTERNAL_COUNT && err == 0; i++)
+        err = prepare_one(db, &internal_stmts[i]);
+    for (size_t i = 0; i < db->n_stmts && err == 0; i++)
+        err = prepare_one(db, db->stmts[i]);
+    return err;
+}
+
+/* An idle connection normally has nothing to read; input on it is either a
+ * harmless asynchronous message or the server's goodbye followed by EOF. */
+static int connection_dead(PGconn *conn)
+{
+    for (int i = 0; i < BW_DB_PROBE_READS; i++) {
+        struct pollfd pfd = {.fd = PQsocket(conn), .events = POLLIN};
+        if (pfd.fd < 0)
+            return 1;
+        int n = poll(&pfd, 1, 0);
+        if (n < 0)
+            return errno == EINTR ? 0 : 1;
+        if (n == 0)
+            return 0;
+        if (pfd.revents & (POLLERR | POLLNVAL))
+            return 1;
+        if (!PQconsumeInput(conn) || PQstatus(conn) == CONNECTION_BAD)
+            return 1;
+    }
+    return 0;
+}
+
+/* Makes sure the connection is usable before a request, reconnecting when
+ * the server went away. Never called inside a transaction: a transaction
+ * does not survive its connection. */
+static int ensure_alive(bw_db_t *db)
+{
+    if (!db->broken && PQstatus(db->conn) == CONNECTION_OK && !connection_dead(db->conn))
+        return 0;
+    bw_log(BW_LOG_WARN, db->log_ctx, "database connection lost, reconnecting");
+    PQreset(db->conn);
+    db->broken = 0;
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        char msg[256];
+        first_line(msg, sizeof(msg), PQerrorMessage(db->conn));
+        bw_log(BW_LOG_WARN, db->log_ctx, "could not reconnect to the database: %s", msg);
+        db->broken = 1;
+        return BW_EUNAVAIL;
+    }
+    int err = session_setup(db);
+    if (err != 0) {
+        db->broken = 1;
+        return err;
+    }
+    bw_log(BW_LOG_WARN, db->log_ctx, "reconnected to the database");
+    return 0;
+}
+
+/* Leaves the connection outside any transaction. */
+static void rollback_if_needed(bw_db_t *db)
+{
+    if (db->broken || PQstatus(db->conn) != CONNECTION_OK)
+        return;
+    PGTransactionStatusType ts = PQtransactionStatus(db->conn);
+    if (ts == PQTRANS_IDLE)
+        return;
+    if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR) {
+        db->broken = 1;
+        return;
+    }
+    PGresult *res = PQexec(db->conn, "ROLLBACK");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        db->broken = 1;
+    PQclear(res);
+}
+
+/* Sends the steps as one pipeline closed by one Sync and reads every result
+ * into steps[i].res (the caller clears them). Returns 0 when every step
+ * succeeded, else the code of the first failure. */
+static int pipeline_run(bw_db_t *db, pipe_step_t *steps, int n)
+{
+    PGconn *conn = db->conn;
+    int err = 0;
+    int synced = 0;
+
+    if (!PQenterPipelineMode(conn)) {
+        bw_log(BW_LOG_ERROR, db->log_ctx, "could not enter pipeline mode: the connection is busy");
+        db->broken = 1;
+        return BW_EINTERNAL;
+    }
+    for (int i = 0; i < n; i++) {
+        if (!PQsendQueryPrepared(conn, steps[i].name, steps[i].n_values, steps[i].values, NULL,
+                                 NULL, 0)) {
+            db->broken = 1;
+            return fail(db, NULL, steps[i].name);
+        }
+    }
+    if (!PQpipelineSync(conn)) {
+        db->broken = 1;
+        return fail(db, NULL, "sync");
+    }
+
+    /* Each step yields its result then NULL; the Sync yields PIPELINE_SYNC.
+     * The bound only stops a confused connection from spinning. */
+    int idx = 0;
+    for (int guard = 0; guard < 4 * n + 8; guard++) {
+        PGresult *res = PQgetResult(conn);
+        if (res == NULL) {
+            if (PQstatus(conn) == CONNECTION_BAD)
+                break;
+            idx++;
+            continue;
+        }
+        if (PQresultStatus(res) == PGRES_PIPELINE_SYNC) {
+            PQclear(res);
+            synced = 1;
+            break;
+        }
+        if (idx < n && steps[idx].res == NULL)
+            steps[idx].res = res;
+        else
+            PQclear(res);
+    }
+    if (!synced || !PQexitPipelineMode(conn))
+        db->broken = 1;
+
+    for (int i = 0; i < n && err == 0; i++) {
+        ExecStatusType st = PQresultStatus(steps[i].res);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+            continue;
+        /* An aborted step is the echo of an earlier failure. */
+        if (st == PGRES_PIPELINE_ABORTED)
+            continue;
+        if (steps[i].res == NULL && PQstatus(conn) != CONNECTION_BAD)
+            continue;
+        err = fail(db, steps[i].res, steps[i].name);
+    }
+    if (err == 0 && db->broken) {
+        err = PQstatus(conn) == CONNECTION_BAD ? BW_EUNAVAIL : BW_EINTERNAL;
+        if (err == BW_EUNAVAIL)
+            bw_log(BW_LOG_WARN, db->log_ctx, "lost the database connection during a pipeline");
+        else
+            bw_log(BW_LOG_ERROR, db->log_ctx, "the database pipeline ended in an unexpected state");
+    }
+    return err;
+}
+
+static void clear_steps(pipe_step_t *steps, int n)
+{
+    for (int i = 0; i < n; i++) {
+        PQclear(steps[i].res);
+        steps[i].res = NULL;
+    }
+}
+
+static void forget_error(bw_db_t *db)
+{
+    db->sqlstate[0] = '\0';
+    db->constraint[0] = '\0';
+}
+
+static int check_call(const bw_db_t *db, bw_arena_t *arena, const bw_db_stmt_t *stmt, int n_values,
+                      const char *const *values, PGresult **res)
+{
+    if (db == NULL || stmt == NULL || stmt->name == NULL || n_values < 0 ||
+        n_values > BW_DB_MAX_PARAMS || (n_values > 0 && values == NULL) ||
+        (res != NULL && arena == NULL))
+        return BW_EINVAL;
+    return 0;
+}
+
+/* Hands the statement's result to the arena, or clears it when not wanted. */
+static int deliver(bw_arena_t *arena, PGresult *result, PGresult **res)
+{
+    if (res == NULL) {
+        PQclear(result);
+        return 0;
+    }
+    int err = bw_arena_on_cleanup(arena, clear_result, result);
+    if (err != 0)
+        return err;
+    *res = result;
+    return 0;
+}
+
+int bw_db_open(const char *conninfo, const bw_db_stmt_t *const *stmts, size_t n_stmts,
+               int allow_bypassrls, bw_db_t **out)
+{
+    if (out == NULL)
+        return BW_EINVAL;
+    *out = NULL;
+    if (conninfo == NULL || (n_stmts > 0 && stmts == NULL))
+        return BW_EINVAL;
+    for (size_t i = 0; i < n_stmts; i++) {
+        if (stmts[i] == NULL || stmts[i]->name == NULL || stmts[i]->sql == NULL)
+            return BW_EINVAL;
+        for (size_t j = 0; j < INTERNAL_COUNT; j++) {
+            if (strcmp(stmts[i]->name, internal_stmts[j].name) == 0) {
+                bw_log(BW_LOG_ERROR, NULL, "statement name \"%s\" is reserved", stmts[i]->name);
+                return BW_EINVAL;
+            }
+        }
+    }
+    /* Parse first so that a malformed string is bad input, not an outage;
+     * libpq's parse error is not shown because it may quote the password. */
+    char *parse_err = NULL;
+    PQconninfoOption *opts = PQconninfoParse(conninfo, &parse_err);
+    if (opts == NULL) {
+        bw_log(BW_LOG_ERROR, NULL, "invalid database connection string");
+        PQfreemem(parse_err);
+        return parse_err != NULL ? BW_EINVAL : BW_ENOMEM;
+    }
+    PQconninfoFree(opts);
+
+    bw_db_t *db = calloc(1, sizeof(*db));
+    if (db == NULL)
+        return BW_ENOMEM;
+    db->stmts = stmts;
+    db->n_stmts = n_stmts;
+    db->allow_bypassrls = allow_bypassrls;
+    db->conn = PQconnectdb(conninfo);
+    if (db->conn == NULL) {
+        free(db);
+        return BW_ENOMEM;
+    }
+    if (PQstatus(db->conn) != CONNECTION_OK) {
+        char msg[256];
+        first_line(msg, sizeof(msg), PQerrorMessage(db->conn));
+        bw_log(BW_LOG_ERROR, NULL, "could not connect to the database: %s", msg);
+        bw_db_close(db);
+        return BW_EUNAVAIL;
+    }
+    /* Survives PQreset, like the rest of the connection's settings. */
+    PQsetNoticeReceiver(db->conn, notice_receiver, db);
+    int err = session_setup(db);
+    if (err != 0) {
+        bw_db_close(db);
+        return err;
+    }
+    *out = db;
+    return 0;
+}
+
+void bw_db_close(bw_db_t *db)
+{
+    if (db == NULL)
+        return;
+    PQfinish(db->conn);
+    free(db);
+}
+
+void bw_db_set_log_ctx(bw_db_t *db, const bw_log_ctx_t *ctx)
+{
+    if (db != NULL)
+        db->log_ctx = ctx;
+}
+
+int bw_db_ping(bw_db_t *db)
+{
+    if (db == NULL)
+        return BW_EINVAL;
+    if (!db->in_tx) {
+        int err = ensure_alive(db);
+        if (err != 0)
+            return err;
+    }
+    PGresult *res = PQexec(db->conn, "SELECT 1");
+    int err = 0;
+    if (PQresultStatus(res) != PGRES_TUPLES_OK)
+        err = fail(db, res, "ping");
+    PQclear(res);
+    return err;
+}
+
+int bw_db_exec1(bw_db_t *db, bw_arena_t *arena, const char *tenant_id, const bw_db_stmt_t *stmt,
+                int n_values, const char *const *values, PGresult **res)
+{
+    if (res != NULL)
+        *res = NULL;
+    int err = check_call(db, arena, stmt, n_values, values, res);
+    if (err != 0)
+        return err;
+    forget_error(db);
+    if (db->in_tx) {
+        bw_log(BW_LOG_ERROR, db->log_ctx, "statement \"%s\" run on its own inside a transaction",
+               stmt->name);
+        return BW_EINTERNAL;
+    }
+    err = ensure_alive(db);
+    if (err != 0)
+        return err;
+
+    const char *tenant_values[1] = {tenant_id};
+    pipe_step_t steps[4];
+    int n = 0;
+    steps[n++] = (pipe_step_t){internal_stmts[INTERNAL_BEGIN].name, 0, NULL, NULL};
+    if (tenant_id != NULL)
+        steps[n++] =
+            (pipe_step_t){internal_stmts[INTERNAL_SET_TENANT].name, 1, tenant_values, NULL};
+    int stmt_idx = n;
+    steps[n++] = (pipe_step_t){stmt->name, n_values, values, NULL};
+    steps[n++] = (pipe_step_t){internal_stmts[INTERNAL_COMMIT].name, 0, NULL, NULL};
+
+    err = pipeline_run(db, steps, n);
+    if (err == 0 && strcmp(PQcmdStatus(steps[n - 1].res), "COMMIT") != 0) {
+        bw_log(BW_LOG_ERROR, db->log_ctx, "statement \"%s\" was rolled back at commit", stmt->name);
+        err = BW_EINTERNAL;
+    }
+    if (err != 0) {
+        rollback_if_needed(db);
+        clear_steps(steps, n);
+        return err;
+    }
+    PGresult *result = steps[stmt_idx].res;
+    steps[stmt_idx].res = NULL;
+    clear_steps(steps, n);
+    return deliver(arena, result, res);
+}
+
+int bw_db_begin(bw_db_t *db, const char *tenant_id)
+{
+    if (db == NULL)
+        return BW_EINVAL;
+    forget_error(db);
+    if (db->in_tx) {
+        bw_log(BW_LOG_ERROR, db->log_ctx, "transaction begun inside a transaction");
+        return BW_EINTERNAL;
+    }
+    int err = ensure_alive(db);
+    if (err != 0)
+        return err;
+    const char *tenant_values[1] = {tenant_id};
+    pipe_step_t steps[2] = {{internal_stmts[INTERNAL_BEGIN].name, 0, NULL, NULL},
+                            {internal_stmts[INTERNAL_SET_TENANT].name, 1, tenant_values, NULL}};
+    err = pipeline_run(db, steps, tenant_id != NULL ? 2 : 1);
+    clear_steps(steps, 2);
+    if (err != 0) {
+        rollback_if_needed(db);
+        return err;
+    }
+    db->in_tx = 1;
+    db->tx_err = 0;
+    return 0;
+}
+
+int bw_db_exec(bw_db_t *db, bw_arena_t *arena, const bw_db_stmt_t *stmt, int n_values,
+               const char *const *values, PGresult **res)
+{
+    if (res != NULL)
+        *res = NULL;
+    int err = check_call(db, arena, stmt, n_values, values, res);
+    if (err != 0)
+        return err;
+    if (!db->in_tx) {
+        bw_log(BW_LOG_ERROR, db->log_ctx, "statement \"%s\" run outside a transaction", stmt->name);
+        return BW_EINTERNAL;
+    }
+    if (db->broken || PQstatus(db->conn) != CONNECTION_OK) {
+        db->tx_err = db->tx_err != 0 ? db->tx_err : BW_EUNAVAIL;
+        return BW_EUNAVAIL;
+    }
+    PGresult *result = PQexecPrepared(db->conn, stmt->name, n_values, values, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(result);
+    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+        err = fail(db, result, stmt->name);
+        PQclear(result);
+        if (db->tx_err == 0)
+            db->tx_err = err;
+        return err;
+    }
+    return deliver(arena, result, res);
+}
+
+int bw_db_commit(bw_db_t *db)
+{
+    if (db == NULL)
+        return BW_EINVAL;
+    if (!db->in_tx) {
+        bw_log(BW_LOG_ERROR, db->log_ctx, "commit outside a transaction");
+        return BW_EINTERNAL;
+    }
+    int tx_err = db->tx_err;
+    db->in_tx = 0;
+    db->tx_err = 0;
+    if (db->broken || PQstatus(db->conn) != CONNECTION_OK)
+        return BW_EUNAVAIL;
+
+    const char *name = internal_stmts[INTERNAL_COMMIT].name;
+    PGresult *res = PQexecPrepared(db->conn, name, 0, NULL, NULL, NULL, 0);
+    int err = 0;
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+        err = fail(db, res, name);
+    } else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+        /* The server answers ROLLBACK to the COMMIT of a failed transaction. */
+        bw_log(BW_LOG_ERROR, db->log_ctx, "commit of a failed transaction rolled it back");
+        err = tx_err != 0 ? tx_err : BW_EINTERNAL;
+    }
+    PQclear(res);
+    if (err != 0)
+        rollback_if_needed(db);
+    return err;
+}
+
+void bw_db_rollback(bw_db_t *db)
+{
+    if (db == NULL)
+        return;
+    db->in_tx = 0;
+    db->tx_err = 0;
+    rollback_if_needed(db);
+}
+
+const char *bw_db_last_sqlstate(const bw_db_t *db)
+{
+    return db != NULL ? db->sqlstate : "";
+}
+
+const char *bw_db_last_constraint(const bw_db_t *db)
+{
+    return db != NULL ? db->constraint : "";
+}

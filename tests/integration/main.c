@@ -1,0 +1,32 @@
+/*
+ * Runs the integration suites against the database named by the
+ * BULWARK_TEST_* environment (see tests/README.md); exits non-zero when any
+ * test fails. Log lines of the code under test are off unless
+ * BULWARK_LOG_LEVEL asks for them.
+ */
+#include "log.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+Suite *suite_db(void);
+Suite *suite_rls(void);
+
+int main(void)
+{
+    const char *level_name = getenv("BULWARK_LOG_LEVEL");
+    int level = level_name != NULL ? bw_log_parse_level(level_name) : BW_LOG_OFF;
+    if (level < 0) {
+        fprintf(stderr, "test_integration: invalid BULWARK_LOG_LEVEL\n");
+        return EXIT_FAILURE;
+    }
+    bw_log_init("test_integration", level);
+
+    SRunner *sr = srunner_create(suite_db());
+    srunner_add_suite(sr, suite_rls());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

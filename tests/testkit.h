@@ -1,0 +1,92 @@
+/*
+ * Helpers shared by the integration and end-to-end suites. They read the
+ * environment the test runner (deploy/local/test.sh) exports:
+ *
+ *   BULWARK_TEST_DATABASE_URL        the services' login role (no BYPASSRLS)
+ *   BULWARK_TEST_ADMIN_DATABASE_URL  the owner of the schemas (superuser locally)
+ *   BULWARK_TEST_URL                 the gateway's base URL, http://127.0.0.1:18080
+ *   BULWARK_TEST_OPERATOR_TOKEN      the operator's bearer token
+ *
+ * Every helper that cannot do its job fails the running Check test with a
+ * message saying what went wrong, so tests stay free of plumbing checks.
+ * They are meant for Check's default fork mode: a failure ends the test's
+ * process, so what the test held is not freed and does not need to be.
+ */
+#ifndef BW_TESTKIT_H
+#define BW_TESTKIT_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+
+/* The value of an environment variable (borrowed from the environment); fails
+ * the test when it is unset or empty. */
+const char *bw_test_env(const char *name);
+
+/* Connects with the connection string held by the environment variable
+ * which_env (e.g. "BULWARK_TEST_ADMIN_DATABASE_URL"). Caller owns the result
+ * (PQfinish). Fails the test when the connection fails. */
+PGconn *bw_test_pg(const char *which_env);
+
+/* Runs sql with text parameters $1, $2, ... given after it (const char *, NULL
+ * for SQL NULL), e.g. bw_test_sql(conn, "SELECT $1::int + 1", "41").
+ * Caller owns the result (PQclear). Fails the test when the statement fails. */
+#define bw_test_sql(conn, ...)                                                                     \
+    bw_test_sql_params((conn), (const char *const[]){__VA_ARGS__},                                 \
+                       (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)) -  \
+                           1)
+/* Like bw_test_sql but frees the result: for statements run for their effect. */
+#define bw_test_exec(conn, ...) PQclear(bw_test_sql((conn), __VA_ARGS__))
+/* Runs a statement that must fail; returns its SQLSTATE (borrowed, valid until
+ * the next call). Fails the test when the statement succeeds. */
+#define bw_test_sql_error(conn, ...)                                                               \
+    bw_test_sql_error_params(                                                                      \
+        (conn), (const char *const[]){__VA_ARGS__},                                                \
+        (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)) - 1)
+
+/* What the macros call: sql_and_values[0] is the SQL, then n_values values
+ * (all borrowed). */
+PGresult *bw_test_sql_params(PGconn *conn, const char *const *sql_and_values, int n_values);
+const char *bw_test_sql_error_params(PGconn *conn, const char *const *sql_and_values, int n_values);
+
+/* An HTTP response. All members are owned by the struct; free it with
+ * bw_test_resp_free. */
+typedef struct bw_test_resp {
+    long status;        /* HTTP status, 0 when no response arrived */
+    json_t *json;       /* the body parsed as JSON, NULL when it is not JSON */
+    char *body;         /* the body, NUL-terminated ("" when empty) */
+    char *content_type; /* the Content-Type header, NULL when absent */
+    char *headers;      /* raw header lines of the final response, CRLF-separated */
+    size_t body_len;    /* bytes in body, not counting the NUL */
+    char *header_index; /* private to bw_test_header: "name\0value\0...\0" */
+} bw_test_resp_t;
+
+/* Sends method (GET, POST, PUT, PATCH, DELETE, HEAD, ...) to BULWARK_TEST_URL
+ * + path (path starts with '/', borrowed). token, when non-NULL, goes out as
+ * "Authorization: Bearer <token>"; body, when non-NULL, as the request body
+ * with "Content-Type: application/json" (an extra header replaces it).
+ * extra_headers is a NULL-terminated array of "Name: value" lines, or NULL.
+ * Fills *out (initialised here; free with bw_test_resp_free even on failure).
+ * Returns 0 when a response arrived, whatever its status, or BW_EUNAVAIL
+ * when none did (connection refused, timeout; the reason goes to stderr).
+ * Redirects are not followed: a test sees the 3xx. */
+int bw_test_http(const char *method, const char *path, const char *token, const char *body,
+                 const char *const *extra_headers, bw_test_resp_t *out);
+
+/* The value of the response header name, case-insensitive, surrounding
+ * blanks trimmed; the first when it repeats; NULL when absent. Borrowed from
+ * resp. */
+const char *bw_test_header(const bw_test_resp_t *resp, const char *name);
+
+/* Frees what *resp holds and zeroes it. Accepts NULL. */
+void bw_test_resp_free(bw_test_resp_t *resp);
+
+/* Creates a tenant: POST /v1/tenants {"name": name} with the operator token.
+ * Returns its id and, when admin_key_out is non-NULL, stores the secret of the
+ * tenant's first admin API key ("bwk_...") there; caller owns (frees) both.
+ * Fails the test unless the gateway answers 200 or 201 with both values. */
+char *bw_test_create_tenant(const char *name, char **admin_key_out);
+
+/* A random (version 4) UUID in lower-case text form. Caller owns (free). */
+char *bw_test_uuid_str(void);
+
+#endif
