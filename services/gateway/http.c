@@ -91,7 +91,8 @@ static void respond(gw_request_t *r, int status, const char *content_type, const
             evbuffer_add(buf, body, len);
     }
     evhttp_send_reply(r->req, status, bw_status_http_title(status), buf);
-    evbuffer_free(buf);
+    if (buf != NULL)
+        evbuffer_free(buf);
     bw_metrics_observe(r->match.route, status, seconds_since(&r->start));
     if (status >= 500) {
         bw_log_ctx_t ctx = {r->request_id, r->key.tenant_id[0] ? r->key.tenant_id : NULL};

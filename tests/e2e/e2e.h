@@ -17,10 +17,22 @@ static inline const char *jstr(json_t *obj, const char *key)
     return s != NULL ? s : "";
 }
 
+/* Whether a problem's errors name field. */
+static inline int has_field_error(json_t *problem, const char *field)
+{
+    json_t *errs = json_object_get(problem, "errors");
+    for (size_t i = 0; i < json_array_size(errs); i++)
+        if (strcmp(jstr(json_array_get(errs, i), "field"), field) == 0)
+            return 1;
+    return 0;
+}
+
 /* Asserts a problem+json reply with this status naming field (NULL: any). */
 #define ck_assert_problem(resp, want_status, want_field)                                           \
     do {                                                                                           \
-        ck_assert_int_eq((resp)->status, (want_status));                                           \
+        const char *field_ = (want_field);                                                         \
+        ck_assert_msg((resp)->status == (want_status), "status %ld, want %d: %s",                 \
+                      (resp)->status, (int)(want_status), (resp)->body);                           \
         ck_assert_msg((resp)->content_type != NULL &&                                              \
                           strstr((resp)->content_type, "application/problem+json") != NULL,       \
                       "content type %s, body %s", (resp)->content_type, (resp)->body);             \
@@ -28,15 +40,8 @@ static inline const char *jstr(json_t *obj, const char *key)
         ck_assert_int_eq(json_integer_value(json_object_get((resp)->json, "status")),             \
                          (want_status));                                                           \
         ck_assert_msg(jstr((resp)->json, "reason")[0] != '\0', "no reason in %s", (resp)->body);  \
-        if ((want_field) != NULL) {                                                                \
-            json_t *errs_ = json_object_get((resp)->json, "errors");                               \
-            int found_ = 0;                                                                        \
-            for (size_t i_ = 0; i_ < json_array_size(errs_); i_++)                                 \
-                found_ |= strcmp(jstr(json_array_get(errs_, i_), "field"),                         \
-                                 (const char *)(want_field)) == 0;                                 \
-            ck_assert_msg(found_, "no error for field %s in %s", (const char *)(want_field),       \
-                          (resp)->body);                                                           \
-        }                                                                                          \
+        ck_assert_msg(field_ == NULL || has_field_error((resp)->json, field_),                     \
+                      "no error for field %s in %s", field_ ? field_ : "", (resp)->body);          \
     } while (0)
 
 #endif
