@@ -30,6 +30,9 @@ typedef struct gw_config {
     const char *http_addr;
     const char *tenancy_addr;
     const char *scoping_addr;
+    const char *crosswalk_addr;
+    const char *incidents_addr;
+    const char *attestations_addr;
     const char *database_url;
     const char *operator_token;
     const char *token_secret;
@@ -47,6 +50,12 @@ static const bw_config_item_t config_items[] = {
      "internal gRPC address where this gateway serves the tenancy RPCs"},
     {"BULWARK_SCOPING_ADDR", BW_CFG_ADDR, "127.0.0.1:50051", 0, 0,
      offsetof(gw_config_t, scoping_addr), 0, "gRPC address of the scoping service"},
+    {"BULWARK_CROSSWALK_ADDR", BW_CFG_ADDR, "127.0.0.1:50052", 0, 0,
+     offsetof(gw_config_t, crosswalk_addr), 0, "gRPC address of the crosswalk service"},
+    {"BULWARK_INCIDENTS_ADDR", BW_CFG_ADDR, "127.0.0.1:50053", 0, 0,
+     offsetof(gw_config_t, incidents_addr), 0, "gRPC address of the incidents service"},
+    {"BULWARK_ATTESTATIONS_ADDR", BW_CFG_ADDR, "127.0.0.1:50054", 0, 0,
+     offsetof(gw_config_t, attestations_addr), 0, "gRPC address of the attestations service"},
     {"BULWARK_DATABASE_URL", BW_CFG_STRING, "postgresql://bulwark_app@127.0.0.1:55432/bulwark", 0,
      0, offsetof(gw_config_t, database_url), 1,
      "libpq connection string of the services' role (no BYPASSRLS)"},
@@ -145,9 +154,17 @@ int main(int argc, char **argv)
     gw.base = event_base_new();
     if (gw.base == NULL || bw_rpc_client_create(gw.base, &gw.rpc) != 0)
         goto out;
-    const char *names[] = {"tenancy", "scoping"};
-    const char *addrs[] = {cfg.tenancy_addr, cfg.scoping_addr};
+    const char *names[] = {"tenancy", "scoping", "crosswalk", "incidents", "attestations"};
+    const char *addrs[] = {cfg.tenancy_addr, cfg.scoping_addr, cfg.crosswalk_addr,
+                           cfg.incidents_addr, cfg.attestations_addr};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        /* A backend is one the route table uses (tenancy resolves keys too);
+         * /readyz checks exactly these. */
+        int used = i == 0;
+        for (size_t r = 0; r < bw_n_routes && !used; r++)
+            used = strcmp(bw_routes[r].backend, names[i]) == 0;
+        if (!used)
+            continue;
         bw_gw_backend_t *b = &gw.backends[gw.n_backends++];
         b->name = names[i];
         b->addr = addrs[i];

@@ -2,19 +2,17 @@
  * End-to-end tests: real HTTP against the running gateway, which calls the
  * real services over gRPC, which use the real database. The runner
  * (deploy/local/test.sh) starts the stack and exports BULWARK_TEST_*.
+ * CMake builds this file once per suite file, naming its suite in
+ * BW_E2E_SUITE.
  */
 #include <check.h>
 #include <stdlib.h>
 
-Suite *suite_gateway(void);
-Suite *suite_tenancy(void);
-Suite *suite_entities(void);
+Suite *BW_E2E_SUITE(void);
 
 int main(void)
 {
-    SRunner *sr = srunner_create(suite_gateway());
-    srunner_add_suite(sr, suite_tenancy());
-    srunner_add_suite(sr, suite_entities());
+    SRunner *sr = srunner_create(BW_E2E_SUITE());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
