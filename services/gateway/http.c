@@ -318,7 +318,7 @@ static void call_backend(gw_request_t *r)
              "the service behind this route is not configured", NULL);
         return;
     }
-    bw_rpc_md_t md[5];
+    bw_rpc_md_t md[6];
     size_t n = 0;
     md[n++] = (bw_rpc_md_t){"x-request-id", r->request_id};
     if (r->key.tenant_id[0] != '\0')
@@ -326,6 +326,8 @@ static void call_backend(gw_request_t *r)
     md[n++] = (bw_rpc_md_t){"x-principal", r->principal};
     if (r->roles != NULL)
         md[n++] = (bw_rpc_md_t){"x-roles", r->roles};
+    if (r->key.board_member[0] != '\0')
+        md[n++] = (bw_rpc_md_t){"x-board-member", r->key.board_member};
     const char *idem = evhttp_find_header(evhttp_request_get_input_headers(r->req),
                                           "Idempotency-Key");
     if (idem != NULL && strlen(idem) <= 255)

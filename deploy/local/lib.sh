@@ -1,0 +1,529 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034  # the BW_ variables are read by the scripts that source this
+# Shared functions of the local scripts (run.sh, test.sh, bench.sh, build.sh):
+# installing missing Debian packages, building, a private PostgreSQL 15 cluster
+# that never touches the system's own, generated secrets kept in the data
+# directory, migrations and the application role, and starting, watching and
+# stopping the Bulwark processes. It is sourced, never run; callers set
+# `set -euo pipefail` themselves. Functions return non-zero on failure and say
+# why on stderr, so that callers can clean up before giving up.
+
+BW_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
+
+# The gRPC backends, in start order (a service may call one listed before it),
+# each with its default port; a service takes part once its folder exists.
+# Each NAME has its binary at <build>/services/NAME/bulwark-NAME, its
+# migrations in services/NAME/migrations (component NAME) and its listen
+# address in BULWARK_<NAME>_ADDR. The gateway is not in the list: it starts
+# last, and its tenancy component migrates second, after common.
+declare -A BW_SERVICE_PORTS=([scoping]=50051 [crosswalk]=50052 [incidents]=50053 [attestations]=50054)
+BW_SERVICES=()
+for bw_svc in scoping crosswalk incidents attestations; do
+    [[ -f $BW_REPO/services/$bw_svc/CMakeLists.txt ]] && BW_SERVICES+=("$bw_svc")
+done
+unset bw_svc
+
+# Debian 12 packages needed to build, test and run Bulwark. Notes on the less
+# obvious ones: libprotobuf-dev ships google/protobuf/*.proto, which
+# protobuf-compiler only recommends; libgrpc-dev brings grpc.pc and, through its
+# dependencies, abseil, re2 and c-ares; check pulls libsubunit-dev for check.pc;
+# postgresql-15 gives initdb/pg_ctl under /usr/lib/postgresql/15/bin (its
+# Debian cluster is never used); jq reads the API's JSON in these scripts.
+BW_DEPS=(build-essential cmake pkg-config protobuf-compiler protobuf-c-compiler
+    libprotobuf-c-dev libprotobuf-dev libgrpc-dev libevent-dev libjansson-dev
+    libpq-dev libssl-dev libicu-dev check libcurl4-openssl-dev postgresql-15
+    postgresql-client-15 curl ca-certificates openssl jq)
+# Only `make bench` needs these.
+BW_DEPS_BENCH=(wrk nginx-light)
+
+BW_PG_BIN=${BW_PG_BIN:-/usr/lib/postgresql/15/bin}
+BW_PG_SUPERUSER=bulwark
+BW_DB_NAME=bulwark
+
+bw_say() { printf '==> %s\n' "$*" >&2; }
+bw_warn() { printf 'warning: %s\n' "$*" >&2; }
+bw_err() { printf 'error: %s\n' "$*" >&2; }
+bw_die() {
+    bw_err "$*"
+    exit 1
+}
+
+bw_is_root() { [[ $(id -u) -eq 0 ]]; }
+
+# ---------------------------------------------------------------- packages
+
+BW_APT_UPDATED=0
+
+# bw_deps_ensure PKG...: installs the packages that are not installed yet.
+# As root it installs them; otherwise it prints the command to run and fails.
+bw_deps_ensure() {
+    if ! command -v dpkg-query >/dev/null 2>&1; then
+        bw_warn "dpkg-query not found: not a Debian system, assuming these are present: $*"
+        return 0
+    fi
+    local -A have=()
+    local line pkg missing=()
+    while read -r pkg line; do
+        [[ $line == installed ]] && have[$pkg]=1
+    done < <(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "$@" 2>/dev/null || true)
+    for pkg in "$@"; do
+        [[ -n ${have[$pkg]:-} ]] || missing+=("$pkg")
+    done
+    ((${#missing[@]} == 0)) && return 0
+    if ! bw_is_root; then
+        bw_err "missing Debian packages: ${missing[*]}"
+        printf 'Install them with:\n  sudo apt-get install -y --no-install-recommends %s\n' "${missing[*]}" >&2
+        return 1
+    fi
+    bw_say "installing ${missing[*]}"
+    if ((BW_APT_UPDATED == 0)); then
+        apt-get update -q || return 1
+        BW_APT_UPDATED=1
+    fi
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# ---------------------------------------------------------------- build
+
+# bw_build DIR CMAKE-ARG...: configures DIR and builds in it the targets
+# listed in BW_BUILD_TARGETS, or everything when that is empty.
+bw_build() {
+    local dir=$1 targets=()
+    shift
+    read -r -a targets <<<"${BW_BUILD_TARGETS:-}"
+    bw_say "building ${targets[*]:-everything} in ${dir#"$BW_REPO"/}"
+    cmake -S "$BW_REPO" -B "$dir" "$@" >/dev/null || return 1
+    ((${#targets[@]} == 0)) || targets=(--target "${targets[@]}")
+    cmake --build "$dir" -j"${BW_JOBS:-2}" "${targets[@]}"
+}
+
+# bw_binary_targets: prints the CMake targets of every program the stack runs.
+bw_binary_targets() {
+    local svc out="bulwarkctl bulwark-gateway"
+    for svc in "${BW_SERVICES[@]}"; do out+=" bulwark-$svc"; done
+    printf '%s\n' "$out"
+}
+
+# ---------------------------------------------------------------- data directory
+
+# bw_data_setup DIR: creates the data directory and decides where the cluster
+# lives. Sets BW_DATA, BW_LOG_DIR, BW_RUN_DIR, BW_PG_DIR and BW_PG_HOME (the
+# directory holding BW_PG_DIR, to remove with the data when it is not inside
+# it). PostgreSQL refuses to run as root, so as root it runs as `postgres`,
+# which must be able to reach the cluster: a data directory under /root is
+# not reachable, and then the cluster goes to /var/lib/bulwark/<hash>/pg.
+bw_data_setup() {
+    mkdir -p "$1" || return 1
+    BW_DATA=$(cd "$1" && pwd -P)
+    BW_LOG_DIR=$BW_DATA/logs
+    BW_RUN_DIR=$BW_DATA/run
+    mkdir -p "$BW_LOG_DIR" "$BW_RUN_DIR" || return 1
+    chmod 700 "$BW_DATA" "$BW_LOG_DIR" "$BW_RUN_DIR"
+    BW_PG_HOME=$BW_DATA
+    if bw_is_root; then
+        # postgres only needs to traverse the data directory to reach pg/;
+        # access(2) on the deepest path checks every parent on the way.
+        chmod 711 "$BW_DATA"
+        if ! runuser -u postgres -- test -x "$BW_DATA"; then
+            chmod 700 "$BW_DATA"
+            local hash
+            hash=$(printf '%s' "$BW_DATA" | sha256sum | cut -c1-12)
+            BW_PG_HOME=/var/lib/bulwark/$hash
+            bw_say "the postgres user cannot reach $BW_DATA (a parent is private):" \
+                "the cluster lives in $BW_PG_HOME/pg instead"
+            mkdir -p /var/lib/bulwark "$BW_PG_HOME" || return 1
+            chmod 755 /var/lib/bulwark
+            chown postgres:postgres "$BW_PG_HOME"
+            chmod 700 "$BW_PG_HOME"
+        fi
+    fi
+    BW_PG_DIR=$BW_PG_HOME/pg
+}
+
+# ---------------------------------------------------------------- secrets
+
+bw_secret() { openssl rand -hex "${1:-24}"; }
+
+# bw_secrets_load: reads $BW_DATA/secrets.env, creating it on first use, and
+# sets BW_PG_PASSWORD, BW_APP_PASSWORD, BW_OPERATOR_TOKEN and
+# BW_TOKEN_SECRET. BULWARK_OPERATOR_TOKEN, when set, wins over the stored
+# token. Values are hex, so they need no quoting in URLs or files.
+bw_secrets_load() {
+    local file=$BW_DATA/secrets.env
+    if [[ ! -f $file ]]; then
+        if [[ -f $BW_PG_DIR/PG_VERSION ]]; then
+            bw_err "the cluster in $BW_PG_DIR exists but $file, which holds its password, is missing"
+            printf 'Remove %s to start over with an empty database.\n' "$BW_PG_DIR" >&2
+            return 1
+        fi
+        (
+            umask 077
+            printf '# Generated by deploy/local on %s; keep private.\n' "$(date -u +%FT%TZ)"
+            printf 'PG_SUPERUSER_PASSWORD=%s\n' "$(bw_secret)"
+            printf 'APP_PASSWORD=%s\n' "$(bw_secret)"
+            printf 'OPERATOR_TOKEN=%s\n' "$(bw_secret 32)"
+            printf 'TOKEN_SECRET=%s\n' "$(bw_secret 32)"
+        ) >"$file.tmp" && mv "$file.tmp" "$file" || return 1
+    fi
+    chmod 600 "$file"
+    if ! { BW_PG_PASSWORD=$(bw_kv_get "$file" PG_SUPERUSER_PASSWORD) &&
+        BW_APP_PASSWORD=$(bw_kv_get "$file" APP_PASSWORD) &&
+        BW_OPERATOR_TOKEN=$(bw_kv_get "$file" OPERATOR_TOKEN) &&
+        BW_TOKEN_SECRET=$(bw_kv_get "$file" TOKEN_SECRET); }; then
+        bw_err "$file is incomplete; restore it or remove the data directory"
+        return 1
+    fi
+    BW_OPERATOR_TOKEN=${BULWARK_OPERATOR_TOKEN:-$BW_OPERATOR_TOKEN}
+}
+
+# ---------------------------------------------------------------- ports
+
+# bw_port_in_use PORT: true when a TCP socket on this machine uses PORT.
+bw_port_in_use() {
+    if command -v ss >/dev/null 2>&1; then
+        [[ -n $(ss -Htan "( sport = :$1 )" 2>/dev/null) ]]
+    else
+        (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    fi
+}
+
+BW_TAKEN_PORTS=" "
+
+# bw_free_port: prints a free port in 20000-29999 (below the kernel's
+# ephemeral range) that this run has not handed out yet. Must not run in a
+# subshell, or it would forget what it handed out: it sets BW_PORT.
+bw_free_port() {
+    local try port
+    for ((try = 0; try < 200; try++)); do
+        port=$((20000 + RANDOM % 10000))
+        [[ $BW_TAKEN_PORTS == *" $port "* ]] && continue
+        bw_port_in_use "$port" && continue
+        BW_TAKEN_PORTS+="$port "
+        BW_PORT=$port
+        return 0
+    done
+    bw_err "no free TCP port found in 20000-29999"
+    return 1
+}
+
+# bw_addr_port HOST:PORT: prints PORT.
+bw_addr_port() { printf '%s\n' "${1##*:}"; }
+
+# bw_addr_url HOST:PORT: prints the http:// URL a client on this machine uses.
+bw_addr_url() {
+    local host=${1%:*}
+    [[ $host == 0.0.0.0 || -z $host ]] && host=127.0.0.1
+    printf 'http://%s:%s\n' "$host" "${1##*:}"
+}
+
+# ---------------------------------------------------------------- PostgreSQL
+
+# Runs a command as the owner of the cluster.
+bw_pg_as_owner() {
+    if bw_is_root; then
+        runuser -u postgres -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# bw_psql DB ARG...: psql as the superuser of our cluster on BW_PG_PORT.
+bw_psql() {
+    local db=$1
+    shift
+    PGPASSWORD=$BW_PG_PASSWORD "$BW_PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 \
+        -h 127.0.0.1 -p "$BW_PG_PORT" -U "$BW_PG_SUPERUSER" -d "$db" "$@"
+}
+
+# bw_pg_init: creates the cluster on first use (superuser `bulwark`,
+# scram-sha-256, UTF8, no locale), listening on 127.0.0.1 only, no socket.
+bw_pg_init() {
+    [[ -f $BW_PG_DIR/PG_VERSION ]] && return 0
+    [[ -x $BW_PG_BIN/initdb ]] || {
+        bw_err "$BW_PG_BIN/initdb not found (Debian package postgresql-15)"
+        return 1
+    }
+    bw_say "creating the PostgreSQL cluster in $BW_PG_DIR"
+    mkdir -p "$BW_PG_DIR" || return 1
+    chmod 700 "$BW_PG_DIR"
+    local pwfile
+    pwfile=$(mktemp "${TMPDIR:-/tmp}/bulwark-pw.XXXXXX") || return 1
+    printf '%s\n' "$BW_PG_PASSWORD" >"$pwfile"
+    if bw_is_root; then
+        chown postgres:postgres "$BW_PG_DIR" "$pwfile"
+    fi
+    local rc=0
+    bw_pg_as_owner "$BW_PG_BIN/initdb" -D "$BW_PG_DIR" -U "$BW_PG_SUPERUSER" \
+        --pwfile="$pwfile" --auth=scram-sha-256 -E UTF8 --no-locale --no-instructions \
+        >"$BW_LOG_DIR/initdb.log" 2>&1 || rc=$?
+    rm -f "$pwfile"
+    if ((rc != 0)); then
+        bw_err "initdb failed; its output:"
+        tail -n 20 "$BW_LOG_DIR/initdb.log" >&2
+        return 1
+    fi
+    printf "\n# Added by deploy/local: loopback only, no Unix socket; the port is\n# given at each start.\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n" |
+        bw_pg_as_owner tee -a "$BW_PG_DIR/postgresql.conf" >/dev/null
+}
+
+# bw_pg_running: true when our cluster's postmaster is alive.
+bw_pg_running() {
+    bw_pg_as_owner "$BW_PG_BIN/pg_ctl" -D "$BW_PG_DIR" status >/dev/null 2>&1
+}
+
+# bw_pg_postmaster_pid: prints the postmaster's pid from postmaster.pid.
+bw_pg_postmaster_pid() {
+    local pid
+    read -r pid <"$BW_PG_DIR/postmaster.pid" 2>/dev/null || return 1
+    printf '%s\n' "$pid"
+}
+
+BW_PG_STARTED=0
+
+# bw_pg_start: starts the cluster on BW_PG_PORT, with the extra server
+# options in BW_PG_OPTIONS, if it is not running already, and creates the
+# bulwark database if missing. The
+# server's output goes to $BW_LOG_DIR/postgres.log, a file this user opens, so
+# it works whoever owns the cluster.
+bw_pg_start() {
+    local log=$BW_LOG_DIR/postgres.log
+    if bw_pg_running; then
+        bw_say "PostgreSQL is already running on $BW_PG_DIR; using it"
+    else
+        if bw_port_in_use "$BW_PG_PORT"; then
+            bw_err "port $BW_PG_PORT is in use by another program; set BULWARK_PG_PORT to a free port"
+            return 1
+        fi
+        bw_say "starting PostgreSQL on 127.0.0.1:$BW_PG_PORT"
+        printf '\n=== %s start\n' "$(date -u +%FT%TZ)" >>"$log"
+        # pg_ctl puts the postmaster in its own session: Ctrl-C reaches only us.
+        if ! bw_pg_as_owner "$BW_PG_BIN/pg_ctl" -D "$BW_PG_DIR" -w -t 60 \
+            -o "-p $BW_PG_PORT ${BW_PG_OPTIONS:-}" start >>"$log" 2>&1; then
+            bw_err "PostgreSQL did not start; the end of $log:"
+            tail -n 20 "$log" >&2
+            return 1
+        fi
+        BW_PG_STARTED=1
+    fi
+    local exists
+    exists=$(bw_psql postgres -tA -c "SELECT 1 FROM pg_database WHERE datname = '$BW_DB_NAME'") || return 1
+    if [[ $exists != 1 ]]; then
+        bw_psql postgres -c "CREATE DATABASE $BW_DB_NAME OWNER $BW_PG_SUPERUSER ENCODING 'UTF8'" || return 1
+    fi
+}
+
+# bw_pg_stop: stops the cluster if this run started it.
+bw_pg_stop() {
+    ((BW_PG_STARTED == 1)) || return 0
+    bw_say "stopping PostgreSQL"
+    BW_PG_STARTED=0
+    bw_pg_as_owner "$BW_PG_BIN/pg_ctl" -D "$BW_PG_DIR" -m fast -w -t 60 stop \
+        >>"$BW_LOG_DIR/postgres.log" 2>&1
+}
+
+bw_admin_url() { printf 'postgresql://%s:%s@127.0.0.1:%s/%s\n' "$BW_PG_SUPERUSER" "$BW_PG_PASSWORD" "$BW_PG_PORT" "$BW_DB_NAME"; }
+bw_app_url() { printf 'postgresql://bulwark_app:%s@127.0.0.1:%s/%s\n' "$BW_APP_PASSWORD" "$BW_PG_PORT" "$BW_DB_NAME"; }
+
+# bw_migrate BUILD-DIR: applies every component's migrations in order, then
+# creates or updates the login role bulwark_app (deploy/migrate.sh, the same
+# script the containers run).
+bw_migrate() {
+    local build=$1 svc comps=(common="$BW_REPO/common/migrations" tenancy="$BW_REPO/services/gateway/migrations")
+    for svc in "${BW_SERVICES[@]}"; do
+        comps+=("$svc=$BW_REPO/services/$svc/migrations")
+    done
+    [[ -x $build/tools/bulwarkctl/bulwarkctl ]] || {
+        bw_err "$build/tools/bulwarkctl/bulwarkctl is missing; did the build succeed?"
+        return 1
+    }
+    bw_say "migrating ${comps[*]%%=*}"
+    BULWARK_ADMIN_DATABASE_URL=$(bw_admin_url) BULWARK_APP_PASSWORD=$BW_APP_PASSWORD \
+        BULWARKCTL=$build/tools/bulwarkctl/bulwarkctl PSQL=$BW_PG_BIN/psql \
+        "$BW_REPO/deploy/migrate.sh" "${comps[@]}" >>"$BW_LOG_DIR/migrate.log" 2>&1 || {
+        bw_err "migration failed; the end of $BW_LOG_DIR/migrate.log:"
+        tail -n 30 "$BW_LOG_DIR/migrate.log" >&2
+        return 1
+    }
+}
+
+# ---------------------------------------------------------------- processes
+
+declare -A BW_PIDS=()  # name -> pid of a running process
+declare -A BW_EXITS=() # name -> exit status once stopped
+BW_STARTED=()          # names in start order
+
+# bw_alive PID: true while PID runs (a zombie counts as dead).
+bw_alive() {
+    local stat
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+    stat=${stat##*) }
+    [[ ${stat%% *} != Z ]]
+}
+
+# bw_proc_start NAME VAR=VALUE... -- COMMAND...: starts COMMAND in the
+# background in its own session (so Ctrl-C reaches only the script, which
+# then stops it with SIGTERM), with the variables exported (not on its
+# command line), its output appended to $BW_LOG_DIR/NAME.log.
+bw_proc_start() {
+    local name=$1 log=$BW_LOG_DIR/$1.log
+    shift
+    local vars=()
+    while [[ $1 != -- ]]; do
+        vars+=("$1")
+        shift
+    done
+    shift
+    printf '\n=== %s start\n' "$(date -u +%FT%TZ)" >>"$log"
+    (
+        for v in "${vars[@]}"; do export "${v?}"; done
+        exec setsid "$@" </dev/null >>"$log" 2>&1
+    ) &
+    BW_PIDS[$name]=$!
+    BW_STARTED+=("$name")
+    printf '%s\n' "$!" >"$BW_RUN_DIR/$name.pid"
+}
+
+# bw_proc_stop NAME [TIMEOUT]: SIGTERM, waits up to TIMEOUT seconds (10),
+# then SIGKILL; records the exit status in BW_EXITS[NAME].
+bw_proc_stop() {
+    local name=$1 limit=$((${2:-10} * 10)) pid=${BW_PIDS[$1]:-} i status=0
+    [[ -n $pid ]] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < limit; i++)); do
+        bw_alive "$pid" || break
+        sleep 0.1
+    done
+    if bw_alive "$pid"; then
+        bw_warn "$name did not stop within ${2:-10} s; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || status=$?
+    BW_EXITS[$name]=$status
+    unset "BW_PIDS[$name]"
+    rm -f "$BW_RUN_DIR/$name.pid"
+}
+
+# bw_procs_stop: stops every process this run started, last started first.
+bw_procs_stop() {
+    local i
+    for ((i = ${#BW_STARTED[@]} - 1; i >= 0; i--)); do
+        bw_proc_stop "${BW_STARTED[i]}"
+    done
+}
+
+# bw_log_tail NAME [LINES]: the end of a process's log since its last start,
+# indented.
+bw_log_tail() {
+    local log=$BW_LOG_DIR/$1.log
+    [[ -f $log ]] || return 0
+    printf -- '--- the end of %s:\n' "$log" >&2
+    awk -v max="${2:-25}" '/^=== .* start$/ { n = 0; next } { line[n++] = $0 }
+        END { for (i = (n > max ? n - max : 0); i < n; i++) print "    " line[i] }' "$log" >&2
+}
+
+# bw_first_dead: prints the name of a started process that has exited.
+bw_first_dead() {
+    local name
+    for name in "${!BW_PIDS[@]}"; do
+        if ! bw_alive "${BW_PIDS[$name]}"; then
+            printf '%s\n' "$name"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# ---------------------------------------------------------------- the stack
+
+# bw_stack_addrs: sets the listen addresses, from the BULWARK_*_ADDR variables
+# or the defaults (HTTP 127.0.0.1:8080, tenancy :50050, services :50051...).
+# With BW_FREE_PORTS=1 every one is a free port instead.
+declare -A BW_ADDRS=()
+bw_stack_addrs() {
+    local i svc var
+    for ((i = 0; i < ${#BW_SERVICES[@]}; i++)); do
+        svc=${BW_SERVICES[i]}
+        var=BULWARK_${svc^^}_ADDR
+        BW_ADDRS[$svc]=${!var:-127.0.0.1:${BW_SERVICE_PORTS[$svc]}}
+    done
+    BW_ADDRS[tenancy]=${BULWARK_TENANCY_ADDR:-127.0.0.1:50050}
+    BW_ADDRS[http]=${BULWARK_HTTP_ADDR:-127.0.0.1:8080}
+    if [[ ${BW_FREE_PORTS:-0} == 1 ]]; then
+        for var in "${!BW_ADDRS[@]}"; do
+            bw_free_port || return 1
+            BW_ADDRS[$var]=127.0.0.1:$BW_PORT
+        done
+    fi
+}
+
+# bw_stack_start BUILD-DIR [READY-TIMEOUT]: starts the services then the
+# gateway, and waits until /readyz answers 200 (30 s by default).
+bw_stack_start() {
+    local build=$1 timeout=${2:-30} svc bin name common=() addrs=()
+    for name in "${!BW_ADDRS[@]}"; do
+        [[ $name == http ]] && continue
+        addrs+=("BULWARK_${name^^}_ADDR=${BW_ADDRS[$name]}")
+        if bw_port_in_use "$(bw_addr_port "${BW_ADDRS[$name]}")"; then
+            bw_err "${BW_ADDRS[$name]} ($name) is already in use; set BULWARK_${name^^}_ADDR"
+            return 1
+        fi
+    done
+    if bw_port_in_use "$(bw_addr_port "${BW_ADDRS[http]}")"; then
+        bw_err "${BW_ADDRS[http]} is already in use; set BULWARK_HTTP_ADDR"
+        return 1
+    fi
+    common=("BULWARK_DATABASE_URL=$(bw_app_url)" "BULWARK_TOKEN_SECRET=$BW_TOKEN_SECRET"
+        "BULWARK_LOG_LEVEL=${BULWARK_LOG_LEVEL:-info}" "${addrs[@]}")
+    for svc in "${BW_SERVICES[@]}" gateway; do
+        bin=$build/services/$svc/bulwark-$svc
+        [[ -x $bin ]] || {
+            bw_err "$bin is missing; did the build succeed?"
+            return 1
+        }
+    done
+    for svc in "${BW_SERVICES[@]}"; do
+        bw_say "starting $svc on ${BW_ADDRS[$svc]}"
+        bw_proc_start "$svc" "${common[@]}" -- "$build/services/$svc/bulwark-$svc"
+    done
+    bw_say "starting gateway on ${BW_ADDRS[http]}"
+    bw_proc_start gateway "${common[@]}" "BULWARK_HTTP_ADDR=${BW_ADDRS[http]}" \
+        "BULWARK_OPERATOR_TOKEN=$BW_OPERATOR_TOKEN" -- "$build/services/gateway/bulwark-gateway"
+    bw_wait_ready "$(bw_addr_url "${BW_ADDRS[http]}")" "$timeout"
+}
+
+# bw_wait_ready URL TIMEOUT: polls URL/readyz until 200; fails early when a
+# process dies, and shows the logs' ends on failure.
+bw_wait_ready() {
+    local url=$1 deadline=$((SECONDS + $2)) dead name
+    while ((SECONDS < deadline)); do
+        if dead=$(bw_first_dead); then
+            bw_err "$dead exited during start-up"
+            bw_log_tail "$dead"
+            return 1
+        fi
+        if curl -fsS -o /dev/null --max-time 2 "$url/readyz" 2>/dev/null; then
+            bw_say "ready: $url"
+            return 0
+        fi
+        sleep 0.2
+    done
+    bw_err "$url/readyz did not answer 200 within $2 s"
+    curl -sS --max-time 2 "$url/readyz" >&2 2>&1 || true
+    for name in "${BW_STARTED[@]}"; do bw_log_tail "$name"; done
+    return 1
+}
+
+# ---------------------------------------------------------------- small files
+
+# bw_kv_get FILE KEY: prints KEY's value from a KEY=VALUE file; fails when
+# KEY is missing or empty.
+bw_kv_get() {
+    local key value
+    while IFS='=' read -r key value; do
+        if [[ $key == "$2" && -n $value ]]; then
+            printf '%s\n' "$value"
+            return 0
+        fi
+    done <"$1"
+    return 1
+}
