@@ -5,6 +5,7 @@
 #include "status.h"
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -21,17 +22,28 @@ int bw_random_bytes(uint8_t *buf, size_t n)
     return RAND_bytes(buf, (int)n) == 1 ? 0 : BW_EINTERNAL;
 }
 
+/* The last (milliseconds << 12 | counter) handed out: ids of one process
+ * are strictly increasing even within a millisecond (RFC 9562 section
+ * 6.2, method 1, with the 12 bits of rand_a as the counter). */
+static _Atomic uint64_t uuid_last;
+
 int bw_uuid_v7(char out[BW_UUID_STR_LEN + 1])
 {
     uint8_t b[16];
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-    if (bw_random_bytes(b + 6, 10) != 0)
+    uint64_t now = ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000) << 12;
+    uint64_t last = atomic_load(&uuid_last), next;
+    do
+        next = now > last ? now : last + 1;
+    while (!atomic_compare_exchange_weak(&uuid_last, &last, next));
+    if (bw_random_bytes(b + 8, 8) != 0)
         return BW_EINTERNAL;
+    uint64_t ms = next >> 12;
     for (int i = 0; i < 6; i++)
         b[i] = (uint8_t)(ms >> (8 * (5 - i)));
-    b[6] = (uint8_t)(0x70 | (b[6] & 0x0f));
+    b[6] = (uint8_t)(0x70 | ((next >> 8) & 0x0f));
+    b[7] = (uint8_t)(next & 0xff);
     b[8] = (uint8_t)(0x80 | (b[8] & 0x3f));
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;

@@ -26,6 +26,18 @@ START_TEST(uuid_v7_is_valid_and_ordered)
 }
 END_TEST
 
+START_TEST(uuid_v7_increases_within_a_millisecond)
+{
+    char prev[37], next[37];
+    ck_assert_int_eq(bw_uuid_v7(prev), 0);
+    for (int i = 0; i < 10000; i++) {
+        ck_assert_int_eq(bw_uuid_v7(next), 0);
+        ck_assert_msg(strcmp(prev, next) < 0, "%s not before %s", prev, next);
+        memcpy(prev, next, sizeof(prev));
+    }
+}
+END_TEST
+
 START_TEST(uuid_validation)
 {
     ck_assert(bw_uuid_valid("0193A2B4-1111-7222-8333-444455556666"));
@@ -111,6 +123,7 @@ int main(void)
     Suite *s = suite_create("ids");
     TCase *tc = tcase_create("ids");
     tcase_add_test(tc, uuid_v7_is_valid_and_ordered);
+    tcase_add_test(tc, uuid_v7_increases_within_a_millisecond);
     tcase_add_test(tc, uuid_validation);
     tcase_add_test(tc, sha256_and_hex);
     tcase_add_test(tc, constant_time_compare);

@@ -73,7 +73,9 @@ stack_up() {
     # A throwaway cluster need not survive a crash.
     BW_PG_OPTIONS='-c fsync=off -c full_page_writes=off' bw_pg_start || return 1
     bw_migrate "$build" || return 1
-    bw_stack_start "$build" 60
+    # The end-to-end suites check the rate limit and CORS with these values.
+    BULWARK_RATE_LIMIT_RPS=50 BULWARK_RATE_LIMIT_BURST=100 \
+        BULWARK_CORS_ORIGINS=https://app.example.test bw_stack_start "$build" 60
 }
 
 # shutdown_clean SANITIZE: stops the stack; true when every process exited

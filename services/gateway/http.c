@@ -25,6 +25,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "problem.h"
+#include "ratelimit.h"
 #include "route.h"
 #include "router.h"
 #include "status.h"
@@ -56,8 +57,8 @@ typedef struct gw_request {
     const char *roles;
     uint8_t *payload;
     size_t payload_len;
-    const bw_gw_backend_t *backend;
     struct timespec call_start;
+    int method;
 } gw_request_t;
 
 static double seconds_since(const struct timespec *t0)
@@ -150,6 +151,54 @@ static const bw_gw_backend_t *find_backend(const bw_gw_t *gw, const char *name)
         if (strcmp(gw->backends[i].name, name) == 0)
             return &gw->backends[i];
     return NULL;
+}
+
+/* ---- CORS -------------------------------------------------------------- */
+
+#define CORS_ALLOW_HEADERS                                                                         \
+    "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id"
+#define CORS_EXPOSE_HEADERS "ETag, Retry-After, X-Request-Id, WWW-Authenticate"
+
+/* Whether origin is in the comma-separated allow-list. */
+static int origin_allowed(const char *list, const char *origin)
+{
+    size_t n = strlen(origin);
+    for (const char *p = list; *p != '\0';) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ",");
+        size_t trimmed = len;
+        while (trimmed > 0 && p[trimmed - 1] == ' ')
+            trimmed--;
+        if ((trimmed == 1 && p[0] == '*') || (trimmed == n && strncmp(p, origin, n) == 0))
+            return trimmed > 0;
+        p += len;
+    }
+    return 0;
+}
+
+/* Adds the CORS headers for an allowed Origin; answers a preflight (1) or
+ * lets the request go on (0). */
+static int handle_cors(gw_request_t *r)
+{
+    struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
+    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
+    const char *origin = evhttp_find_header(in, "Origin");
+    int allowed = origin != NULL && origin_allowed(r->gw->cors_origins, origin);
+    if (allowed) {
+        evhttp_add_header(out, "Access-Control-Allow-Origin", origin);
+        evhttp_add_header(out, "Vary", "Origin");
+        evhttp_add_header(out, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+    }
+    if (evhttp_request_get_command(r->req) != EVHTTP_REQ_OPTIONS)
+        return 0;
+    if (allowed && evhttp_find_header(in, "Access-Control-Request-Method") != NULL) {
+        evhttp_add_header(out, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE");
+        evhttp_add_header(out, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+        evhttp_add_header(out, "Access-Control-Max-Age", "600");
+    }
+    respond(r, 204, NULL, NULL, 0);
+    return 1;
 }
 
 /* ---- open endpoints ---------------------------------------------------- */
@@ -306,7 +355,38 @@ static void call_done(void *arg, const bw_rpc_reply_t *reply)
         fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "could not render the reply", NULL);
         return;
     }
+    /* A single resource carries its etag: as a header, and as the validator
+     * of a conditional GET. */
+    const char *etag = json_string_value(json_object_get(doc, "etag"));
+    if (etag != NULL && *etag != '\0') {
+        char *quoted = bw_arena_printf(r->arena, "\"%s\"", etag);
+        evhttp_add_header(evhttp_request_get_output_headers(r->req), "ETag", quoted);
+        const char *inm = evhttp_find_header(evhttp_request_get_input_headers(r->req),
+                                             "If-None-Match");
+        if (r->method == BW_HTTP_GET && inm != NULL &&
+            (strcmp(inm, "*") == 0 || strstr(inm, quoted) != NULL)) {
+            json_decref(doc);
+            respond(r, 304, NULL, NULL, 0);
+            return;
+        }
+    }
     respond_json(r, route->success_status ? route->success_status : 200, doc);
+}
+
+/* The etag inside an If-Match value ("\"abc\"", W/"abc" or "*"), on the arena;
+ * NULL when absent or not a single etag. */
+static const char *unquote_etag(gw_request_t *r, const char *value)
+{
+    if (value == NULL)
+        return NULL;
+    if (strncmp(value, "W/", 2) == 0)
+        value += 2;
+    size_t n = strlen(value);
+    if (n == 1 && value[0] == '*')
+        return "*";
+    if (n < 2 || value[0] != '"' || value[n - 1] != '"' || memchr(value + 1, '"', n - 2) != NULL)
+        return NULL;
+    return bw_arena_strndup(r->arena, value + 1, n - 2);
 }
 
 static void call_backend(gw_request_t *r)
@@ -318,7 +398,7 @@ static void call_backend(gw_request_t *r)
              "the service behind this route is not configured", NULL);
         return;
     }
-    bw_rpc_md_t md[6];
+    bw_rpc_md_t md[7];
     size_t n = 0;
     md[n++] = (bw_rpc_md_t){"x-request-id", r->request_id};
     if (r->key.tenant_id[0] != '\0')
@@ -332,6 +412,10 @@ static void call_backend(gw_request_t *r)
                                           "Idempotency-Key");
     if (idem != NULL && strlen(idem) <= 255)
         md[n++] = (bw_rpc_md_t){"idempotency-key", idem};
+    const char *if_match = unquote_etag(
+        r, evhttp_find_header(evhttp_request_get_input_headers(r->req), "If-Match"));
+    if (if_match != NULL)
+        md[n++] = (bw_rpc_md_t){"if-match", if_match};
     clock_gettime(CLOCK_MONOTONIC, &r->call_start);
     if (bw_rpc_call(backend->channel, route->rpc, r->payload, r->payload_len, md, n,
                     r->gw->backend_timeout_ms, call_done, r) != 0)
@@ -536,6 +620,25 @@ static unsigned role_bit(const char *role)
     return 0;
 }
 
+/* Takes a token of the tenant's bucket; answers 429 when there is none. */
+static int rate_allowed(gw_request_t *r)
+{
+    struct timespec now;
+    int retry = 1;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (bw_ratelimit_take(r->key.tenant_id, (long long)now.tv_sec * 1000000000LL + now.tv_nsec,
+                          &retry) == 0)
+        return 1;
+    char value[16];
+    snprintf(value, sizeof(value), "%d", retry);
+    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", value);
+    fail(r, BW_GRPC_RESOURCE_EXHAUSTED, 429, "RATE_LIMITED",
+         bw_arena_printf(r->arena, "the tenant's request rate is over its limit; retry in %d s",
+                         retry),
+         NULL);
+    return 0;
+}
+
 /* The key is known and its token verified: check the role and go on. */
 static void authorised(gw_request_t *r, int method)
 {
@@ -547,6 +650,8 @@ static void authorised(gw_request_t *r, int method)
     }
     r->principal = bw_arena_printf(r->arena, "api-key:%s", r->key.key_id);
     r->roles = r->key.role;
+    if (!rate_allowed(r))
+        return;
     if (build_request(r, method) == 0)
         call_backend(r);
 }
@@ -726,7 +831,8 @@ static void on_request(struct evhttp_request *req, void *arg)
     r->path = bw_arena_strdup(arena, path != NULL && *path ? path : "/");
 
     int method = method_of(req);
-    if (handle_open(r, method))
+    r->method = method;
+    if (handle_cors(r) || handle_open(r, method))
         return;
     bw_router_match(bw_routes, bw_n_routes, method, r->path, &r->match);
     if (r->match.route == NULL) {

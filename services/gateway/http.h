@@ -32,6 +32,7 @@ typedef struct bw_gw {
     const char *operator_token; /* borrowed from the configuration */
     size_t max_body;
     int backend_timeout_ms;
+    const char *cors_origins;   /* comma-separated allowed origins, "*" for any, "" none */
     long inflight;  /* requests accepted and not yet answered */
     int draining;   /* no new connections; exit when inflight reaches 0 */
 } bw_gw_t;

@@ -8,6 +8,7 @@
 #include "http.h"
 #include "keycache.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "route.h"
 #include "tenancy.h"
 
@@ -39,6 +40,9 @@ typedef struct gw_config {
     long max_body;
     long backend_timeout_ms;
     long workers;
+    long rate_limit_rps;
+    long rate_limit_burst;
+    const char *cors_origins;
     int log_level;
 } gw_config_t;
 
@@ -69,6 +73,13 @@ static const bw_config_item_t config_items[] = {
      offsetof(gw_config_t, backend_timeout_ms), 0, "deadline of each gRPC call, in milliseconds"},
     {"BULWARK_WORKERS", BW_CFG_INT, "2", 1, 256, offsetof(gw_config_t, workers), 0,
      "worker threads of the tenancy RPC server"},
+    {"BULWARK_RATE_LIMIT_RPS", BW_CFG_INT, "0", 0, 1000000, offsetof(gw_config_t, rate_limit_rps),
+     0, "requests per second allowed to each tenant (token bucket); 0 turns the limit off"},
+    {"BULWARK_RATE_LIMIT_BURST", BW_CFG_INT, "0", 0, 10000000,
+     offsetof(gw_config_t, rate_limit_burst), 0,
+     "requests a tenant may make at once above the rate; 0 means twice the rate"},
+    {"BULWARK_CORS_ORIGINS", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, cors_origins), 0,
+     "comma-separated origins allowed to call the API from a browser, \"*\" for any"},
     {"BULWARK_LOG_LEVEL", BW_CFG_LEVEL, "info", 0, 0, offsetof(gw_config_t, log_level), 0,
      "debug, info, warn, error or off"},
 };
@@ -140,7 +151,10 @@ int main(int argc, char **argv)
         .health = bw_service_health,
     };
 
-    if (bw_keycache_init(4096) != 0 || bw_metrics_init(bw_routes, bw_n_routes) != 0)
+    double burst = cfg.rate_limit_burst > 0 ? (double)cfg.rate_limit_burst
+                                            : 2.0 * (double)cfg.rate_limit_rps;
+    if (bw_keycache_init(4096) != 0 || bw_metrics_init(bw_routes, bw_n_routes) != 0 ||
+        bw_ratelimit_init((double)cfg.rate_limit_rps, burst) != 0)
         goto out;
     int rc = bw_rpc_server_start(&server_opts, &tenancy);
     if (rc != 0) {
@@ -172,6 +186,7 @@ int main(int argc, char **argv)
             goto out;
     }
     gw.operator_token = cfg.operator_token;
+    gw.cors_origins = cfg.cors_origins;
     gw.max_body = (size_t)cfg.max_body;
     gw.backend_timeout_ms = (int)cfg.backend_timeout_ms;
     gw.http = evhttp_new(gw.base);
@@ -214,6 +229,7 @@ out:
     bw_tenancy_listener_stop(listener);
     bw_rpc_server_stop(tenancy, 5000);
     bw_metrics_free();
+    bw_ratelimit_free();
     bw_keycache_free();
     bw_log(BW_LOG_INFO, NULL, "stopped");
     return status;

@@ -4,6 +4,9 @@
  */
 #include "e2e.h"
 
+#include <stdio.h>
+#include <stdlib.h>
+
 START_TEST(health_and_readiness)
 {
     bw_test_resp_t r;
@@ -84,6 +87,99 @@ START_TEST(metrics_count_requests_per_route)
 }
 END_TEST
 
+START_TEST(cors_preflight_and_headers)
+{
+    bw_test_resp_t r;
+    const char *pre[] = {"Origin: https://app.example.test", "Access-Control-Request-Method: POST",
+                         "Access-Control-Request-Headers: authorization, content-type", NULL};
+    ck_assert_int_eq(bw_test_http("OPTIONS", "/v1/entities", NULL, NULL, pre, &r), 0);
+    ck_assert_int_eq(r.status, 204);
+    ck_assert_str_eq(bw_test_header(&r, "Access-Control-Allow-Origin"), "https://app.example.test");
+    ck_assert_ptr_nonnull(strstr(bw_test_header(&r, "Access-Control-Allow-Methods"), "PATCH"));
+    ck_assert_ptr_nonnull(strstr(bw_test_header(&r, "Access-Control-Allow-Headers"), "Authorization"));
+    bw_test_resp_free(&r);
+    /* A simple request from an allowed origin sees the exposed headers... */
+    const char *simple[] = {"Origin: https://app.example.test", NULL};
+    ck_assert_int_eq(bw_test_http("GET", "/healthz", NULL, NULL, simple, &r), 0);
+    ck_assert_str_eq(bw_test_header(&r, "Access-Control-Allow-Origin"), "https://app.example.test");
+    ck_assert_ptr_nonnull(strstr(bw_test_header(&r, "Access-Control-Expose-Headers"), "X-Request-Id"));
+    bw_test_resp_free(&r);
+    /* ... and another origin gets no CORS header at all. */
+    const char *evil[] = {"Origin: https://evil.example.test", "Access-Control-Request-Method: POST",
+                          NULL};
+    ck_assert_int_eq(bw_test_http("OPTIONS", "/v1/entities", NULL, NULL, evil, &r), 0);
+    ck_assert_ptr_null(bw_test_header(&r, "Access-Control-Allow-Origin"));
+    bw_test_resp_free(&r);
+}
+END_TEST
+
+START_TEST(rate_limit_answers_429_with_retry_after)
+{
+    /* The test stack allows each tenant 50 requests/s with a burst of 100. */
+    char *key = NULL;
+    char *tenant = bw_test_create_tenant("Busy", &key);
+    bw_test_resp_t r;
+    int limited = 0, ok = 0;
+    for (int i = 0; i < 400 && !limited; i++) {
+        ck_assert_int_eq(bw_test_http("GET", "/v1/entities", key, NULL, NULL, &r), 0);
+        if (r.status == 429) {
+            limited = 1;
+            ck_assert_problem(&r, 429, NULL);
+            ck_assert_int_ge(strtol(bw_test_header(&r, "Retry-After"), NULL, 10), 1);
+        } else {
+            ck_assert_int_eq(r.status, 200);
+            ok++;
+        }
+        bw_test_resp_free(&r);
+    }
+    ck_assert_msg(limited, "no 429 after %d requests", ok);
+    ck_assert_int_ge(ok, 100);
+    /* Another tenant is not affected. */
+    char *other_key = NULL;
+    char *other = bw_test_create_tenant("Quiet", &other_key);
+    ck_assert_int_eq(bw_test_http("GET", "/v1/entities", other_key, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    bw_test_resp_free(&r);
+    free(tenant);
+    free(key);
+    free(other);
+    free(other_key);
+}
+END_TEST
+
+START_TEST(etag_and_conditional_get)
+{
+    char *key = NULL;
+    char *tenant = bw_test_create_tenant("Etags", &key);
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("POST", "/v1/entities", key,
+                                  "{\"name\":\"E\",\"timeZone\":\"UTC\"}", NULL, &r), 0);
+    ck_assert_int_eq(r.status, 201);
+    char path[128], inm[128];
+    snprintf(path, sizeof(path), "/v1/entities/%s", jstr(r.json, "id"));
+    snprintf(inm, sizeof(inm), "If-None-Match: \"%s\"", jstr(r.json, "etag"));
+    char *etag_header = strdup(bw_test_header(&r, "ETag"));
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(bw_test_http("GET", path, key, NULL, NULL, &r), 0);
+    ck_assert_str_eq(bw_test_header(&r, "ETag"), etag_header);
+    bw_test_resp_free(&r);
+    const char *cond[] = {inm, NULL};
+    ck_assert_int_eq(bw_test_http("GET", path, key, NULL, cond, &r), 0);
+    ck_assert_int_eq(r.status, 304);
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(bw_test_http("PATCH", path, key, "{\"name\":\"F\"}", NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(bw_test_http("GET", path, key, NULL, cond, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_ne(bw_test_header(&r, "ETag"), etag_header);
+    bw_test_resp_free(&r);
+    free(etag_header);
+    free(tenant);
+    free(key);
+}
+END_TEST
+
 Suite *suite_gateway(void)
 {
     Suite *s = suite_create("gateway");
@@ -94,6 +190,9 @@ Suite *suite_gateway(void)
     tcase_add_test(tc, request_id_is_echoed_or_generated);
     tcase_add_test(tc, unknown_route_and_method);
     tcase_add_test(tc, metrics_count_requests_per_route);
+    tcase_add_test(tc, cors_preflight_and_headers);
+    tcase_add_test(tc, rate_limit_answers_429_with_retry_after);
+    tcase_add_test(tc, etag_and_conditional_get);
     suite_add_tcase(s, tc);
     return s;
 }

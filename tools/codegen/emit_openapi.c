@@ -615,6 +615,16 @@ static json_t *operation(doc_t *doc, const bw_cg_route_t *route)
         set(doc, op, "requestBody", body);
     }
     set(doc, op, "responses", responses(doc, route));
+    /* Machine-readable access rule, for clients and the per-route role tests. */
+    json_t *roles = new_array(doc);
+    for (size_t r = 0; r < bw_cg_n_roles; r++)
+        if (route->roles & (1u << r))
+            append(doc, roles, new_string(doc, bw_cg_roles[r].name));
+    set(doc, op, "x-bulwark-roles", roles);
+    set_string(doc, op, "x-bulwark-access",
+               route->access == BW_CG_OPERATOR ? "operator"
+               : route->access == BW_CG_PUBLIC ? "public"
+                                                : "tenant");
     if (route->access == BW_CG_PUBLIC)
         set(doc, op, "security", new_array(doc));
     if (route->deprecated)

@@ -7,12 +7,16 @@
 Suite *suite_router(void);
 Suite *suite_problem(void);
 Suite *suite_keycache(void);
+Suite *suite_ratelimit(void);
+Suite *suite_jwt(void);
 
 int main(void)
 {
     SRunner *sr = srunner_create(suite_router());
     srunner_add_suite(sr, suite_problem());
     srunner_add_suite(sr, suite_keycache());
+    srunner_add_suite(sr, suite_ratelimit());
+    srunner_add_suite(sr, suite_jwt());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
