@@ -334,21 +334,26 @@ END_TEST
 static const char *entity_json =
     "{\"id\": \"ent_1\", \"name\": \"Müller Energie GmbH\", \"timeZone\": \"Europe/Berlin\","
     " \"activities\": [{\"entityType\": \"energy.electricity.dso\", \"qualifiedTrustService\": "
-    "false, \"principalActivity\": true, \"retailOnly\": false, \"nonEssentialPart\": false},"
+    "false, \"principalActivity\": true, \"retailOnly\": false, \"nonEssentialPart\": false,"
+    " \"rootNameServer\": false},"
     " {\"entityType\": \"digital_infra.dns\", \"qualifiedTrustService\": false,"
-    " \"principalActivity\": false, \"retailOnly\": true, \"nonEssentialPart\": true}],"
+    " \"principalActivity\": false, \"retailOnly\": true, \"nonEssentialPart\": true,"
+    " \"rootNameServer\": false}],"
     " \"size\": {\"staffHeadcount\": 251.5, \"annualTurnoverEur\": \"52000000\","
     " \"balanceSheetTotalEur\": \"-3\","
     " \"previousPeriod\": {\"staffHeadcount\": 240.0, \"annualTurnoverEur\": \"9007199254740993\","
     " \"balanceSheetTotalEur\": \"0\"}, \"newlyEstablished\": false,"
     " \"linkedEnterprises\": [], \"partnerEnterprises\": [{\"staffHeadcount\": 10.0,"
-    " \"annualTurnoverEur\": \"1\", \"balanceSheetTotalEur\": \"2\", \"holdingPercent\": 25.0}]},"
+    " \"annualTurnoverEur\": \"1\", \"balanceSheetTotalEur\": \"2\", \"holdingPercent\": 25.0}],"
+    " \"undertakingWorldwideTurnoverEur\": \"0\", \"publicBodyControlled\": false},"
     " \"publicAdministration\": {\"level\": \"REGIONAL\", \"body\": \"BODY_UNSPECIFIED\","
     " \"excludedDomain\": \"DEFENCE\", \"riskAssessmentPositive\": true},"
     " \"memberState\": {\"establishment\": \"DE\", \"mainEstablishment\": \"\","
     " \"servicesIn\": [\"DE\", \"AT\", \"EL\"], \"identifiedUnder\": \"ART_2_2_B\","
     " \"designation\": \"ESSENTIAL\", \"formerOesOptIn\": false, \"criticalEntityUnderCer\": true,"
-    " \"coversLocalPublicAdministration\": false, \"coversEducation\": false},"
+    " \"coversLocalPublicAdministration\": false, \"coversEducation\": false,"
+    " \"doraExempted\": false, \"securityExemption\": \"SECURITY_EXEMPTION_UNSPECIFIED\","
+    " \"independentOfGroup\": false, \"representative\": \"\"},"
     " \"parentEntity\": \"\", \"createTime\": \"2024-02-29T12:00:00Z\","
     " \"updateTime\": \"2024-03-01T08:15:30.250Z\", \"etag\": \"W/\\\"3\\\"\"}";
 
@@ -413,7 +418,8 @@ START_TEST(test_defaults_written)
     Bulwark__Scoping__V1__Size size = BULWARK__SCOPING__V1__SIZE__INIT;
     expect_json(&size, "{\"staffHeadcount\": 0.0, \"annualTurnoverEur\": \"0\","
                        " \"balanceSheetTotalEur\": \"0\", \"newlyEstablished\": false,"
-                       " \"linkedEnterprises\": [], \"partnerEnterprises\": []}");
+                       " \"linkedEnterprises\": [], \"partnerEnterprises\": [],"
+                       " \"undertakingWorldwideTurnoverEur\": \"0\", \"publicBodyControlled\": false}");
 
     Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
     expect_json(&empty, "{}");

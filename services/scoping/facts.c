@@ -1,9 +1,13 @@
 /*
  * Checks of entity facts. Each check names the offending field by the JSON
- * path the client wrote, so the gateway can answer 400 naming it.
+ * path the client wrote, so the gateway can answer 400 naming it. The same
+ * checks serve a stored entity and a stateless assessment, so that the rules
+ * only ever see facts that make sense together: codes of the catalogue,
+ * figures in range, and no flag set where the law gives it no meaning.
  */
 #include "facts.h"
 
+#include "catalogue.h"
 #include "ids.h"
 #include "status.h"
 
@@ -53,22 +57,6 @@ int bw_scoping_valid_time_zone(const char *tz)
     return strchr(tz, '/') != NULL || strcmp(tz, "UTC") == 0;
 }
 
-static int valid_type_code(const char *code)
-{
-    /* Catalogue codes: lower-case words joined by dots, e.g. digital_infra.dns. */
-    size_t n = strlen(code);
-    if (n == 0 || n > 100 || code[0] == '.' || code[n - 1] == '.' || strchr(code, '.') == NULL)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = code[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.'))
-            return 0;
-        if (c == '.' && code[i + 1] == '.')
-            return 0;
-    }
-    return 1;
-}
-
 static int check_figures(bw_call_t *call, const char *path, double staff, int64_t turnover,
                          int64_t balance)
 {
@@ -80,8 +68,7 @@ static int check_figures(bw_call_t *call, const char *path, double staff, int64_
         bad |= bw_call_violation(call, bw_arena_printf(call->arena, "%sannualTurnoverEur", path),
                                  "must not be negative") != 0;
     if (balance < 0)
-        bad |= bw_call_violation(call,
-                                 bw_arena_printf(call->arena, "%sbalanceSheetTotalEur", path),
+        bad |= bw_call_violation(call, bw_arena_printf(call->arena, "%sbalanceSheetTotalEur", path),
                                  "must not be negative") != 0;
     return bad;
 }
@@ -90,17 +77,32 @@ static int check_size(bw_call_t *call, const Bulwark__Scoping__V1__Size *s)
 {
     int bad = check_figures(call, "size.", s->staff_headcount, s->annual_turnover_eur,
                             s->balance_sheet_total_eur);
-    if (s->previous_period != NULL)
+    if (s->previous_period != NULL) {
         bad |= check_figures(call, "size.previousPeriod.", s->previous_period->staff_headcount,
                              s->previous_period->annual_turnover_eur,
                              s->previous_period->balance_sheet_total_eur);
-    for (size_t i = 0; i < s->n_linked_enterprises; i++) {
+        if (s->newly_established)
+            bad |= bw_call_violation(call, "size.previousPeriod",
+                                     "a newly established enterprise has no previous accounting "
+                                     "period: it is sized on its estimates (Recommendation "
+                                     "2003/361 Annex Art 4(3))") != 0;
+    }
+    if (s->undertaking_worldwide_turnover_eur < 0)
+        bad |= bw_call_violation(call, "size.undertakingWorldwideTurnoverEur",
+                                 "must not be negative") != 0;
+    if (s->n_linked_enterprises > BW_SCOPING_MAX_ENTERPRISES)
+        bad |= bw_call_violation(call, "size.linkedEnterprises", "must have at most %d entries",
+                                 BW_SCOPING_MAX_ENTERPRISES) != 0;
+    if (s->n_partner_enterprises > BW_SCOPING_MAX_ENTERPRISES)
+        bad |= bw_call_violation(call, "size.partnerEnterprises", "must have at most %d entries",
+                                 BW_SCOPING_MAX_ENTERPRISES) != 0;
+    for (size_t i = 0; i < s->n_linked_enterprises && i < BW_SCOPING_MAX_ENTERPRISES; i++) {
         const Bulwark__Scoping__V1__SizeFigures *f = s->linked_enterprises[i];
-        bad |= check_figures(call, bw_arena_printf(call->arena, "size.linkedEnterprises[%zu].", i),
-                             f->staff_headcount, f->annual_turnover_eur,
+        const char *path = bw_arena_printf(call->arena, "size.linkedEnterprises[%zu].", i);
+        bad |= check_figures(call, path, f->staff_headcount, f->annual_turnover_eur,
                              f->balance_sheet_total_eur);
     }
-    for (size_t i = 0; i < s->n_partner_enterprises; i++) {
+    for (size_t i = 0; i < s->n_partner_enterprises && i < BW_SCOPING_MAX_ENTERPRISES; i++) {
         const Bulwark__Scoping__V1__PartnerEnterprise *p = s->partner_enterprises[i];
         const char *path = bw_arena_printf(call->arena, "size.partnerEnterprises[%zu].", i);
         bad |= check_figures(call, path, p->staff_headcount, p->annual_turnover_eur,
@@ -112,27 +114,219 @@ static int check_size(bw_call_t *call, const Bulwark__Scoping__V1__Size *s)
     return bad;
 }
 
-static int check_member_state(bw_call_t *call, const Bulwark__Scoping__V1__MemberState *m)
+static const char *level_name(int level)
 {
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+        &bulwark__scoping__v1__public_administration__level__descriptor, level);
+    return v != NULL ? v->name : "?";
+}
+
+/* The publicAdministration.level a public-administration entity type stands for. */
+static int type_level(const bw_catalogue_entry_t *type)
+{
+    switch (type->kind) {
+    case BW_CAT_PA_CENTRAL:
+        return BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__LEVEL__CENTRAL;
+    case BW_CAT_PA_REGIONAL:
+        return BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__LEVEL__REGIONAL;
+    case BW_CAT_PA_LOCAL:
+        return BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__LEVEL__LOCAL;
+    default:
+        return BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__LEVEL__LEVEL_UNSPECIFIED;
+    }
+}
+
+/* The flags of one activity that only make sense on some entity types. */
+static int check_activity_flags(bw_call_t *call, size_t i, const Bulwark__Scoping__V1__Activity *a,
+                                const bw_catalogue_entry_t *type)
+{
+    int bad = 0;
+    if (a->qualified_trust_service && type->kind == BW_CAT_TSP_NON_QUALIFIED)
+        bad |= bw_call_violation(
+                   call, bw_arena_printf(call->arena, "activities[%zu].qualifiedTrustService", i),
+                   "contradicts entityType %s; use digital_infra.tsp.qualified", type->code) != 0;
+    else if (a->qualified_trust_service && !bw_catalogue_is_tsp(type))
+        bad |= bw_call_violation(
+                   call, bw_arena_printf(call->arena, "activities[%zu].qualifiedTrustService", i),
+                   "applies only to trust service providers (digital_infra.tsp), not to %s",
+                   type->code) != 0;
+    if (a->retail_only && type->kind != BW_CAT_FOOD)
+        bad |= bw_call_violation(
+                   call, bw_arena_printf(call->arena, "activities[%zu].retailOnly", i),
+                   "applies only to food.business (Annex II pt 4), not to %s", type->code) != 0;
+    if (a->non_essential_part && !(type->flags & BW_CAT_NON_ESSENTIAL_PART))
+        bad |= bw_call_violation(
+                   call, bw_arena_printf(call->arena, "activities[%zu].nonEssentialPart", i),
+                   "applies only to drinking_water.supplier_distributor, waste_water.operator and "
+                   "transport.road.road_authority (Annex I pts 6, 7 and 2(d)), not to %s",
+                   type->code) != 0;
+    if (a->root_name_server && type->kind != BW_CAT_DNS)
+        bad |= bw_call_violation(
+                   call, bw_arena_printf(call->arena, "activities[%zu].rootNameServer", i),
+                   "applies only to digital_infra.dns (Annex I pt 8), not to %s", type->code) != 0;
+    return bad;
+}
+
+static int check_activities(bw_call_t *call, const bw_scoping_facts_t *f)
+{
+    int bad = 0;
+    if (f->n_activities > BW_SCOPING_MAX_ACTIVITIES)
+        return bw_call_violation(call, "activities", "must have at most %d entries",
+                                 BW_SCOPING_MAX_ACTIVITIES) != 0;
+    const Bulwark__Scoping__V1__PublicAdministration *pa = f->public_administration;
+    int block_level = pa != NULL ? (int)pa->level : 0;
+    int seen_level = 0;
+    for (size_t i = 0; i < f->n_activities; i++) {
+        const Bulwark__Scoping__V1__Activity *a = f->activities[i];
+        const bw_catalogue_entry_t *type = bw_catalogue_find(a->entity_type);
+        if (type == NULL) {
+            bad |= bw_call_violation(
+                       call, bw_arena_printf(call->arena, "activities[%zu].entityType", i),
+                       "\"%.100s\" is not an entity type of the catalogue (GET /v1/entity-types), "
+                       "such as digital_infra.dns",
+                       a->entity_type) != 0;
+            continue;
+        }
+        bad |= check_activity_flags(call, i, a, type);
+        /* An entity is public administration at one level, whichever way it says so. */
+        int level = type_level(type);
+        if (level == 0)
+            continue;
+        if (block_level != 0 && level != block_level)
+            bad |= bw_call_violation(call,
+                                     bw_arena_printf(call->arena, "activities[%zu].entityType", i),
+                                     "%s contradicts publicAdministration.level %s", type->code,
+                                     level_name(block_level)) != 0;
+        else if (seen_level != 0 && level != seen_level)
+            bad |= bw_call_violation(
+                       call, bw_arena_printf(call->arena, "activities[%zu].entityType", i),
+                       "%s contradicts another activity: an entity is public administration at "
+                       "one level only",
+                       type->code) != 0;
+        if (seen_level == 0)
+            seen_level = level;
+    }
+    return bad;
+}
+
+static int check_public_administration(bw_call_t *call,
+                                       const Bulwark__Scoping__V1__PublicAdministration *pa)
+{
+    int bad = 0;
+    /* Binary clients can send any number; the JSON gateway only names. */
+    if ((unsigned)pa->level > BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__LEVEL__LOCAL)
+        bad |= bw_call_violation(call, "publicAdministration.level", "is not a level") != 0;
+    if ((unsigned)pa->body > BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__BODY__CENTRAL_BANK)
+        bad |= bw_call_violation(call, "publicAdministration.body", "is not a body") != 0;
+    if ((unsigned)pa->excluded_domain >
+        BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__EXCLUDED_DOMAIN__LAW_ENFORCEMENT)
+        bad |=
+            bw_call_violation(call, "publicAdministration.excludedDomain", "is not a domain") != 0;
+    if (pa->risk_assessment_positive &&
+        pa->level != BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__LEVEL__REGIONAL)
+        bad |= bw_call_violation(call, "publicAdministration.riskAssessmentPositive",
+                                 "applies only to level REGIONAL: the risk-based assessment of "
+                                 "NIS2 Art 2(2)(f)(ii) is for regional public administration") != 0;
+    return bad;
+}
+
+static int has_dora_activity(const bw_scoping_facts_t *f)
+{
+    for (size_t i = 0; i < f->n_activities; i++) {
+        const bw_catalogue_entry_t *type = bw_catalogue_find(f->activities[i]->entity_type);
+        if (type != NULL && (type->flags & BW_CAT_DORA))
+            return 1;
+    }
+    return 0;
+}
+
+static int check_representative(bw_call_t *call, const Bulwark__Scoping__V1__MemberState *m)
+{
+    if (!bw_scoping_valid_member_state(m->representative))
+        return bw_call_violation(call, "memberState.representative",
+                                 "\"%s\" is not an EU Member State code", m->representative) != 0;
+    if (m->establishment[0] != '\0' || m->main_establishment[0] != '\0')
+        return bw_call_violation(call, "memberState.representative",
+                                 "only an entity without an establishment in the Union designates "
+                                 "a representative (NIS2 Art 26(3))") != 0;
+    if (m->n_services_in == 0)
+        return 0;
+    for (size_t i = 0; i < m->n_services_in; i++)
+        if (strcmp(m->services_in[i], m->representative) == 0)
+            return 0;
+    return bw_call_violation(call, "memberState.representative",
+                             "must be established in one of the Member States of "
+                             "memberState.servicesIn (NIS2 Art 26(3))") != 0;
+}
+
+static int check_member_state(bw_call_t *call, const bw_scoping_facts_t *f)
+{
+    const Bulwark__Scoping__V1__MemberState *m = f->member_state;
     int bad = 0;
     if (m->establishment[0] != '\0' && !bw_scoping_valid_member_state(m->establishment))
         bad |= bw_call_violation(call, "memberState.establishment",
                                  "\"%s\" is not an EU Member State code", m->establishment) != 0;
     if (m->main_establishment[0] != '\0' && !bw_scoping_valid_member_state(m->main_establishment))
-        bad |= bw_call_violation(call, "memberState.mainEstablishment",
-                                 "\"%s\" is not an EU Member State code",
-                                 m->main_establishment) != 0;
+        bad |=
+            bw_call_violation(call, "memberState.mainEstablishment",
+                              "\"%s\" is not an EU Member State code", m->main_establishment) != 0;
     for (size_t i = 0; i < m->n_services_in; i++)
         if (!bw_scoping_valid_member_state(m->services_in[i]))
             bad |= bw_call_violation(
                        call, bw_arena_printf(call->arena, "memberState.servicesIn[%zu]", i),
                        "\"%s\" is not an EU Member State code", m->services_in[i]) != 0;
-    if (m->designation != BULWARK__SCOPING__V1__MEMBER_STATE__DESIGNATION__DESIGNATION_UNSPECIFIED &&
-        m->identified_under ==
-            BULWARK__SCOPING__V1__MEMBER_STATE__IDENTIFIED_UNDER__IDENTIFIED_UNDER_UNSPECIFIED)
+    if ((unsigned)m->identified_under >
+        BULWARK__SCOPING__V1__MEMBER_STATE__IDENTIFIED_UNDER__ART_2_2_E)
+        bad |= bw_call_violation(call, "memberState.identifiedUnder", "is not a ground") != 0;
+    if ((unsigned)m->designation > BULWARK__SCOPING__V1__MEMBER_STATE__DESIGNATION__IMPORTANT)
+        bad |= bw_call_violation(call, "memberState.designation", "is not a designation") != 0;
+    else if (m->designation !=
+                 BULWARK__SCOPING__V1__MEMBER_STATE__DESIGNATION__DESIGNATION_UNSPECIFIED &&
+             m->identified_under ==
+                 BULWARK__SCOPING__V1__MEMBER_STATE__IDENTIFIED_UNDER__IDENTIFIED_UNDER_UNSPECIFIED)
         bad |= bw_call_violation(call, "memberState.designation",
                                  "a designation needs identifiedUnder, the Art 2(2) ground") != 0;
+    if ((unsigned)m->security_exemption >
+        BULWARK__SCOPING__V1__MEMBER_STATE__SECURITY_EXEMPTION__WHOLE_ENTITY)
+        bad |= bw_call_violation(call, "memberState.securityExemption", "is not an exemption") != 0;
+    if (m->dora_exempted && !has_dora_activity(f))
+        bad |= bw_call_violation(call, "memberState.doraExempted",
+                                 "applies only to financial entities: an activity "
+                                 "banking.credit_institution or fmi.* (NIS2 Art 2(10))") != 0;
+    if (m->representative[0] != '\0')
+        bad |= check_representative(call, m);
     return bad;
+}
+
+void bw_scoping_facts_of_entity(const Bulwark__Scoping__V1__Entity *e, bw_scoping_facts_t *out)
+{
+    out->activities = e->activities;
+    out->n_activities = e->n_activities;
+    out->size = e->size;
+    out->public_administration = e->public_administration;
+    out->member_state = e->member_state;
+}
+
+void bw_scoping_facts_of_request(const Bulwark__Scoping__V1__AssessRequest *r,
+                                 bw_scoping_facts_t *out)
+{
+    out->activities = r->activities;
+    out->n_activities = r->n_activities;
+    out->size = r->size;
+    out->public_administration = r->public_administration;
+    out->member_state = r->member_state;
+}
+
+int bw_scoping_validate_facts(bw_call_t *call, const bw_scoping_facts_t *f)
+{
+    int bad = check_activities(call, f);
+    if (f->size != NULL)
+        bad |= check_size(call, f->size);
+    if (f->public_administration != NULL)
+        bad |= check_public_administration(call, f->public_administration);
+    if (f->member_state != NULL)
+        bad |= check_member_state(call, f);
+    return bad ? BW_EINVAL : 0;
 }
 
 int bw_scoping_validate_entity(bw_call_t *call, const Bulwark__Scoping__V1__Entity *e)
@@ -144,22 +338,16 @@ int bw_scoping_validate_entity(bw_call_t *call, const Bulwark__Scoping__V1__Enti
     else if (name_len > NAME_MAX_LEN)
         bad |= bw_call_violation(call, "name", "must be at most %d characters", NAME_MAX_LEN) != 0;
     if (e->time_zone[0] == '\0')
-        bad |= bw_call_violation(call, "timeZone", "is required, an IANA time zone such as "
-                                                   "Europe/Berlin") != 0;
+        bad |= bw_call_violation(call, "timeZone",
+                                 "is required, an IANA time zone such as "
+                                 "Europe/Berlin") != 0;
     else if (!bw_scoping_valid_time_zone(e->time_zone))
         bad |= bw_call_violation(call, "timeZone",
                                  "\"%s\" is not an IANA time zone such as Europe/Berlin",
                                  e->time_zone) != 0;
-    for (size_t i = 0; i < e->n_activities; i++)
-        if (!valid_type_code(e->activities[i]->entity_type))
-            bad |= bw_call_violation(
-                       call, bw_arena_printf(call->arena, "activities[%zu].entityType", i),
-                       "\"%s\" is not an entity-type code such as digital_infra.dns",
-                       e->activities[i]->entity_type) != 0;
-    if (e->size != NULL)
-        bad |= check_size(call, e->size);
-    if (e->member_state != NULL)
-        bad |= check_member_state(call, e->member_state);
+    bw_scoping_facts_t facts;
+    bw_scoping_facts_of_entity(e, &facts);
+    bad |= bw_scoping_validate_facts(call, &facts) != 0;
     if (e->parent_entity[0] != '\0' && !bw_uuid_valid(e->parent_entity))
         bad |= bw_call_violation(call, "parentEntity", "must be the id of an entity") != 0;
     return bad ? BW_EINVAL : 0;

@@ -9,6 +9,27 @@
 #include "bulwark/scoping/v1/scoping.pb-c.h"
 #include "rpc.h"
 
+/* At most this many activities per entity or assessment. */
+#define BW_SCOPING_MAX_ACTIVITIES 64
+/* At most this many linked, and this many partner, enterprises. */
+#define BW_SCOPING_MAX_ENTERPRISES 1000
+
+/* The facts the scoping rules read, whether they come from a stored Entity or
+ * an AssessRequest. Every pointer is borrowed from the message it was taken
+ * from; the blocks are NULL when absent. */
+typedef struct bw_scoping_facts {
+    Bulwark__Scoping__V1__Activity *const *activities;
+    size_t n_activities;
+    const Bulwark__Scoping__V1__Size *size;
+    const Bulwark__Scoping__V1__PublicAdministration *public_administration;
+    const Bulwark__Scoping__V1__MemberState *member_state;
+} bw_scoping_facts_t;
+
+/* Fill *out with the facts of e or r (both borrowed). */
+void bw_scoping_facts_of_entity(const Bulwark__Scoping__V1__Entity *e, bw_scoping_facts_t *out);
+void bw_scoping_facts_of_request(const Bulwark__Scoping__V1__AssessRequest *r,
+                                 bw_scoping_facts_t *out);
+
 /* Whether tz is an IANA time zone id known to the system's zone data
  * (through ICU). "UTC" and "Etc/UTC" are valid; abbreviations like "CEST"
  * and custom offsets like "GMT+1" are not. */
@@ -16,9 +37,15 @@ int bw_scoping_valid_time_zone(const char *tz);
 /* Whether code is an EU Member State (ISO 3166-1 alpha-2; Greece as EL or GR). */
 int bw_scoping_valid_member_state(const char *code);
 
-/* Checks every field of e (borrowed), the whole entity as it would be stored
- * (after merging a PATCH). Adds one violation per problem and returns
+/* Checks the facts f (borrowed): entity-type codes of the catalogue, figures
+ * and holdings in range, and flags that do not contradict each other or the
+ * entity type they are set on. Adds one violation per problem and returns
  * BW_EINVAL if there was any, else 0. */
+int bw_scoping_validate_facts(bw_call_t *call, const bw_scoping_facts_t *f);
+
+/* Checks every field of e (borrowed), the whole entity as it would be stored
+ * (after merging a PATCH): name, time zone, parent and the facts. Adds one
+ * violation per problem and returns BW_EINVAL if there was any, else 0. */
 int bw_scoping_validate_entity(bw_call_t *call, const Bulwark__Scoping__V1__Entity *e);
 
 #endif

@@ -4,6 +4,7 @@
 #include "bulwark/scoping/v1/scoping.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 
+#include "assess.h"
 #include "entities.h"
 #include "service.h"
 
@@ -20,6 +21,13 @@ static const bw_rpc_method_t methods[] = {
      &bulwark__scoping__v1__entity__descriptor, bw_entities_update},
     {RPC("DeleteEntity"), &bulwark__scoping__v1__delete_entity_request__descriptor,
      &google__protobuf__empty__descriptor, bw_entities_delete},
+    {RPC("ListEntityTypes"), &bulwark__scoping__v1__list_entity_types_request__descriptor,
+     &bulwark__scoping__v1__list_entity_types_response__descriptor, bw_assess_list_entity_types},
+    {RPC("Assess"), &bulwark__scoping__v1__assess_request__descriptor,
+     &bulwark__scoping__v1__assessment__descriptor, bw_assess_assess},
+    {RPC("GetEntityClassification"),
+     &bulwark__scoping__v1__get_entity_classification_request__descriptor,
+     &bulwark__scoping__v1__assessment__descriptor, bw_assess_get_entity_classification},
 };
 
 int main(int argc, char **argv)

@@ -7,6 +7,7 @@
 
 #include "facts.h"
 #include "status.h"
+#include "suites.h"
 
 static bw_call_t *new_call(void)
 {
@@ -32,9 +33,18 @@ static int has_violation(const bw_call_t *call, const char *field)
 START_TEST(time_zones)
 {
     const char *good[] = {"Europe/Berlin", "Europe/Lisbon", "America/Argentina/Buenos_Aires",
-                          "UTC", "Etc/UTC", "Asia/Kolkata", "Etc/GMT+1"};
-    const char *bad[] = {"", "Mars/Olympus", "CEST", "CET", "GMT+1", "+02:00", "Europe/Berlin ",
-                         "europe/berlin", "Europe//Berlin", "../etc/passwd"};
+                          "UTC",           "Etc/UTC",       "Asia/Kolkata",
+                          "Etc/GMT+1"};
+    const char *bad[] = {"",
+                         "Mars/Olympus",
+                         "CEST",
+                         "CET",
+                         "GMT+1",
+                         "+02:00",
+                         "Europe/Berlin ",
+                         "europe/berlin",
+                         "Europe//Berlin",
+                         "../etc/passwd"};
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
         ck_assert_msg(bw_scoping_valid_time_zone(good[i]), "rejected %s", good[i]);
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
@@ -94,10 +104,14 @@ START_TEST(each_bad_field_is_named)
     e.member_state = &ms;
     e.parent_entity = "not-a-uuid";
     ck_assert_int_eq(bw_scoping_validate_entity(call, &e), BW_EINVAL);
-    const char *fields[] = {"name", "timeZone", "activities[0].entityType",
-                            "size.staffHeadcount", "size.annualTurnoverEur",
+    const char *fields[] = {"name",
+                            "timeZone",
+                            "activities[0].entityType",
+                            "size.staffHeadcount",
+                            "size.annualTurnoverEur",
                             "size.partnerEnterprises[0].holdingPercent",
-                            "memberState.establishment", "memberState.servicesIn[1]",
+                            "memberState.establishment",
+                            "memberState.servicesIn[1]",
                             "parentEntity"};
     for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
         ck_assert_msg(has_violation(call, fields[i]), "no violation for %s", fields[i]);
@@ -122,7 +136,214 @@ START_TEST(designation_needs_a_ground)
 }
 END_TEST
 
-int main(void)
+/* ---- facts only an assessment reads: codes, flags, contradictions ---- */
+
+typedef struct facts_fixture {
+    Bulwark__Scoping__V1__Activity acts[BW_SCOPING_MAX_ACTIVITIES + 1];
+    Bulwark__Scoping__V1__Activity *act_ptrs[BW_SCOPING_MAX_ACTIVITIES + 1];
+    Bulwark__Scoping__V1__Size size;
+    Bulwark__Scoping__V1__SizeFigures prev;
+    Bulwark__Scoping__V1__PublicAdministration pa;
+    Bulwark__Scoping__V1__MemberState ms;
+    bw_scoping_facts_t facts;
+} facts_fixture_t;
+
+static facts_fixture_t fx;
+
+static void fx_reset(void)
+{
+    memset(&fx, 0, sizeof(fx));
+    bulwark__scoping__v1__size__init(&fx.size);
+    bulwark__scoping__v1__size_figures__init(&fx.prev);
+    bulwark__scoping__v1__public_administration__init(&fx.pa);
+    bulwark__scoping__v1__member_state__init(&fx.ms);
+    fx.facts.activities = fx.act_ptrs;
+}
+
+static Bulwark__Scoping__V1__Activity *add_act(const char *code)
+{
+    size_t i = fx.facts.n_activities++;
+    bulwark__scoping__v1__activity__init(&fx.acts[i]);
+    fx.acts[i].entity_type = (char *)code;
+    fx.act_ptrs[i] = &fx.acts[i];
+    return &fx.acts[i];
+}
+
+/* Validates the fixture's facts; returns the call (caller frees). */
+static bw_call_t *check_facts(int want_err)
+{
+    bw_call_t *call = new_call();
+    ck_assert_int_eq(bw_scoping_validate_facts(call, &fx.facts), want_err);
+    if (want_err == 0)
+        ck_assert_msg(call->n_violations == 0, "unexpected violation %s: %s",
+                      call->violations[0].field, call->violations[0].message);
+    return call;
+}
+
+static void expect_violation(const char *field)
+{
+    bw_call_t *call = check_facts(BW_EINVAL);
+    ck_assert_msg(has_violation(call, field), "no violation for %s (first: %s)", field,
+                  call->n_violations > 0 ? call->violations[0].field : "none");
+    free_call(call);
+}
+
+static void expect_valid(void)
+{
+    free_call(check_facts(0));
+}
+
+START_TEST(unknown_entity_type_is_named)
+{
+    fx_reset();
+    add_act("energy.electricity.dso");
+    add_act("energy.nuclear.reactor");
+    expect_violation("activities[1].entityType");
+    fx_reset();
+    add_act("cer.critical_entity");
+    expect_violation("activities[0].entityType");
+}
+END_TEST
+
+START_TEST(catalogue_codes_pass)
+{
+    fx_reset();
+    add_act("digital_infra.tsp")->qualified_trust_service = 1;
+    add_act("digital_infra.tsp.qualified")->qualified_trust_service = 1;
+    add_act("food.business")->retail_only = 1;
+    add_act("waste_water.operator")->non_essential_part = 1;
+    add_act("digital_infra.dns")->root_name_server = 1;
+    add_act("domain_registration.service");
+    add_act("education.institution");
+    expect_valid();
+}
+END_TEST
+
+START_TEST(flags_on_the_wrong_type_are_named)
+{
+    fx_reset();
+    add_act("energy.electricity.dso")->qualified_trust_service = 1;
+    expect_violation("activities[0].qualifiedTrustService");
+    fx_reset();
+    add_act("digital_infra.tsp.non_qualified")->qualified_trust_service = 1;
+    expect_violation("activities[0].qualifiedTrustService");
+    fx_reset();
+    add_act("postal.provider")->retail_only = 1;
+    expect_violation("activities[0].retailOnly");
+    fx_reset();
+    add_act("digital_infra.cloud")->non_essential_part = 1;
+    expect_violation("activities[0].nonEssentialPart");
+    fx_reset();
+    add_act("digital_infra.tld_registry")->root_name_server = 1;
+    expect_violation("activities[0].rootNameServer");
+}
+END_TEST
+
+START_TEST(too_many_activities)
+{
+    fx_reset();
+    for (int i = 0; i <= BW_SCOPING_MAX_ACTIVITIES; i++)
+        add_act("postal.provider");
+    expect_violation("activities");
+}
+END_TEST
+
+START_TEST(size_contradictions)
+{
+    fx_reset();
+    fx.facts.size = &fx.size;
+    fx.size.newly_established = 1;
+    fx.size.previous_period = &fx.prev;
+    expect_violation("size.previousPeriod");
+    fx_reset();
+    fx.facts.size = &fx.size;
+    fx.size.undertaking_worldwide_turnover_eur = -1;
+    expect_violation("size.undertakingWorldwideTurnoverEur");
+    fx_reset();
+    fx.facts.size = &fx.size;
+    fx.size.previous_period = &fx.prev;
+    fx.prev.balance_sheet_total_eur = -1;
+    expect_violation("size.previousPeriod.balanceSheetTotalEur");
+}
+END_TEST
+
+START_TEST(public_administration_contradictions)
+{
+    fx_reset();
+    fx.facts.public_administration = &fx.pa;
+    fx.pa.level = BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__LEVEL__CENTRAL;
+    fx.pa.risk_assessment_positive = 1;
+    expect_violation("publicAdministration.riskAssessmentPositive");
+    fx_reset();
+    fx.facts.public_administration = &fx.pa;
+    fx.pa.level = BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__LEVEL__REGIONAL;
+    add_act("public_admin.central");
+    expect_violation("activities[0].entityType");
+    fx_reset();
+    add_act("public_admin.central");
+    add_act("public_admin.local");
+    expect_violation("activities[1].entityType");
+    fx_reset();
+    fx.facts.public_administration = &fx.pa;
+    fx.pa.level = 9;
+    expect_violation("publicAdministration.level");
+}
+END_TEST
+
+START_TEST(public_administration_combinations_that_pass)
+{
+    /* A court at central level is no contradiction: Art 6(35) decides. */
+    fx_reset();
+    fx.facts.public_administration = &fx.pa;
+    fx.pa.level = BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__LEVEL__CENTRAL;
+    fx.pa.body = BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__BODY__JUDICIARY;
+    add_act("public_admin.central");
+    expect_valid();
+    fx_reset();
+    fx.facts.public_administration = &fx.pa;
+    fx.pa.level = BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__LEVEL__REGIONAL;
+    fx.pa.risk_assessment_positive = 1;
+    add_act("digital_infra.cloud");
+    expect_valid();
+}
+END_TEST
+
+START_TEST(member_state_contradictions)
+{
+    char *services[] = {"DE", "FR"};
+    fx_reset();
+    fx.facts.member_state = &fx.ms;
+    fx.ms.dora_exempted = 1;
+    add_act("digital_infra.cloud");
+    expect_violation("memberState.doraExempted");
+    fx_reset();
+    fx.facts.member_state = &fx.ms;
+    fx.ms.dora_exempted = 1;
+    add_act("banking.credit_institution");
+    expect_valid();
+    fx_reset();
+    fx.facts.member_state = &fx.ms;
+    fx.ms.establishment = "DE";
+    fx.ms.representative = "DE";
+    expect_violation("memberState.representative");
+    fx_reset();
+    fx.facts.member_state = &fx.ms;
+    fx.ms.services_in = services;
+    fx.ms.n_services_in = 2;
+    fx.ms.representative = "IT";
+    expect_violation("memberState.representative");
+    fx.ms.representative = "FR";
+    expect_valid();
+    fx.ms.representative = "US";
+    expect_violation("memberState.representative");
+    fx_reset();
+    fx.facts.member_state = &fx.ms;
+    fx.ms.security_exemption = 7;
+    expect_violation("memberState.securityExemption");
+}
+END_TEST
+
+Suite *suite_facts(void)
 {
     Suite *s = suite_create("scoping facts");
     TCase *tc = tcase_create("validate");
@@ -131,10 +352,14 @@ int main(void)
     tcase_add_test(tc, valid_entity_passes);
     tcase_add_test(tc, each_bad_field_is_named);
     tcase_add_test(tc, designation_needs_a_ground);
+    tcase_add_test(tc, unknown_entity_type_is_named);
+    tcase_add_test(tc, catalogue_codes_pass);
+    tcase_add_test(tc, flags_on_the_wrong_type_are_named);
+    tcase_add_test(tc, too_many_activities);
+    tcase_add_test(tc, size_contradictions);
+    tcase_add_test(tc, public_administration_contradictions);
+    tcase_add_test(tc, public_administration_combinations_that_pass);
+    tcase_add_test(tc, member_state_contradictions);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return s;
 }

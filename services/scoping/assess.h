@@ -1,0 +1,23 @@
+/*
+ * The scoping RPCs: the entity-type catalogue, the stateless assessment of
+ * facts, and the classification of a stored entity.
+ */
+#ifndef BW_SCOPING_ASSESS_H
+#define BW_SCOPING_ASSESS_H
+
+#include "rpc.h"
+
+/* ListEntityTypes: the whole catalogue, no database. */
+int bw_assess_list_entity_types(bw_call_t *call, const ProtobufCMessage *req,
+                                ProtobufCMessage **resp);
+/* Assess: validates the facts of an AssessRequest and evaluates them; pure
+ * computation, no database. */
+int bw_assess_assess(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+/* GetEntityClassification: loads the entity (bw_entities_load) and evaluates
+ * its facts exactly as Assess would. Stored facts that no longer pass the
+ * checks (say, a code from before the catalogue) answer FAILED_PRECONDITION
+ * with reason ENTITY_FACTS_INVALID and the violations. */
+int bw_assess_get_entity_classification(bw_call_t *call, const ProtobufCMessage *req,
+                                        ProtobufCMessage **resp);
+
+#endif
