@@ -147,7 +147,10 @@ bw_secret() { openssl rand -hex "${1:-24}"; }
 # bw_secrets_load: reads $BW_DATA/secrets.env, creating it on first use, and
 # sets BW_PG_PASSWORD, BW_APP_PASSWORD, BW_OPERATOR_TOKEN and
 # BW_TOKEN_SECRET. BULWARK_OPERATOR_TOKEN, when set, wins over the stored
-# token. Values are hex, so they need no quoting in URLs or files.
+# token. Values are hex, so they need no quoting in URLs or files. It also
+# creates, on first use, the Ed25519 key the attestations service signs with
+# and sets BW_SIGNING_KEY_FILE to it (replacing the file rotates the key;
+# the service keeps every earlier public key in the database).
 bw_secrets_load() {
     local file=$BW_DATA/secrets.env
     if [[ ! -f $file ]]; then
@@ -174,6 +177,16 @@ bw_secrets_load() {
         return 1
     fi
     BW_OPERATOR_TOKEN=${BULWARK_OPERATOR_TOKEN:-$BW_OPERATOR_TOKEN}
+    BW_SIGNING_KEY_FILE=$BW_DATA/keys/attestations-ed25519.pem
+    if [[ ! -f $BW_SIGNING_KEY_FILE ]]; then
+        mkdir -p "$BW_DATA/keys" || return 1
+        chmod 700 "$BW_DATA/keys"
+        (
+            umask 077
+            openssl genpkey -algorithm ed25519 -out "$BW_SIGNING_KEY_FILE.tmp"
+        ) && mv "$BW_SIGNING_KEY_FILE.tmp" "$BW_SIGNING_KEY_FILE" || return 1
+    fi
+    chmod 600 "$BW_SIGNING_KEY_FILE"
 }
 
 # ---------------------------------------------------------------- ports
@@ -246,9 +259,10 @@ bw_pg_init() {
     bw_say "creating the PostgreSQL cluster in $BW_PG_DIR"
     mkdir -p "$BW_PG_DIR" || return 1
     chmod 700 "$BW_PG_DIR"
-    local pwfile
-    pwfile=$(mktemp "${TMPDIR:-/tmp}/bulwark-pw.XXXXXX") || return 1
-    printf '%s\n' "$BW_PG_PASSWORD" >"$pwfile"
+    # Beside the cluster, where its owner can read it (not in TMPDIR, which
+    # may be private to root).
+    local pwfile=$BW_PG_HOME/.initdb-password
+    (umask 077 && printf '%s\n' "$BW_PG_PASSWORD" >"$pwfile") || return 1
     if bw_is_root; then
         chown postgres:postgres "$BW_PG_DIR" "$pwfile"
     fi
@@ -281,31 +295,31 @@ bw_pg_postmaster_pid() {
 BW_PG_STARTED=0
 
 # bw_pg_start: starts the cluster on BW_PG_PORT, with the extra server
-# options in BW_PG_OPTIONS, if it is not running already, and creates the
-# bulwark database if missing. The
+# options in BW_PG_OPTIONS, and creates the bulwark database if missing. The
 # server's output goes to $BW_LOG_DIR/postgres.log, a file this user opens, so
 # it works whoever owns the cluster.
 bw_pg_start() {
-    local log=$BW_LOG_DIR/postgres.log
+    local log=$BW_LOG_DIR/postgres.log exists
     if bw_pg_running; then
-        bw_say "PostgreSQL is already running on $BW_PG_DIR; using it"
-    else
-        if bw_port_in_use "$BW_PG_PORT"; then
-            bw_err "port $BW_PG_PORT is in use by another program; set BULWARK_PG_PORT to a free port"
-            return 1
-        fi
-        bw_say "starting PostgreSQL on 127.0.0.1:$BW_PG_PORT"
-        printf '\n=== %s start\n' "$(date -u +%FT%TZ)" >>"$log"
-        # pg_ctl puts the postmaster in its own session: Ctrl-C reaches only us.
-        if ! bw_pg_as_owner "$BW_PG_BIN/pg_ctl" -D "$BW_PG_DIR" -w -t 60 \
-            -o "-p $BW_PG_PORT ${BW_PG_OPTIONS:-}" start >>"$log" 2>&1; then
-            bw_err "PostgreSQL did not start; the end of $log:"
-            tail -n 20 "$log" >&2
-            return 1
-        fi
-        BW_PG_STARTED=1
+        # Callers hold the data directory alone, so this is a cluster an
+        # interrupted run left behind, perhaps on another port: restart it.
+        bw_say "PostgreSQL was left running in $BW_PG_DIR; restarting it"
+        bw_pg_as_owner "$BW_PG_BIN/pg_ctl" -D "$BW_PG_DIR" -m fast -w -t 60 stop >>"$log" 2>&1 || return 1
     fi
-    local exists
+    if bw_port_in_use "$BW_PG_PORT"; then
+        bw_err "port $BW_PG_PORT is in use by another program; set BULWARK_PG_PORT to a free port"
+        return 1
+    fi
+    bw_say "starting PostgreSQL on 127.0.0.1:$BW_PG_PORT"
+    printf '\n=== %s start\n' "$(date -u +%FT%TZ)" >>"$log"
+    # pg_ctl puts the postmaster in its own session: Ctrl-C reaches only us.
+    if ! bw_pg_as_owner "$BW_PG_BIN/pg_ctl" -D "$BW_PG_DIR" -w -t 60 \
+        -o "-p $BW_PG_PORT ${BW_PG_OPTIONS:-}" start >>"$log" 2>&1; then
+        bw_err "PostgreSQL did not start; the end of $log:"
+        tail -n 20 "$log" >&2
+        return 1
+    fi
+    BW_PG_STARTED=1
     exists=$(bw_psql postgres -tA -c "SELECT 1 FROM pg_database WHERE datname = '$BW_DB_NAME'") || return 1
     if [[ $exists != 1 ]]; then
         bw_psql postgres -c "CREATE DATABASE $BW_DB_NAME OWNER $BW_PG_SUPERUSER ENCODING 'UTF8'" || return 1
@@ -324,14 +338,27 @@ bw_pg_stop() {
 bw_admin_url() { printf 'postgresql://%s:%s@127.0.0.1:%s/%s\n' "$BW_PG_SUPERUSER" "$BW_PG_PASSWORD" "$BW_PG_PORT" "$BW_DB_NAME"; }
 bw_app_url() { printf 'postgresql://bulwark_app:%s@127.0.0.1:%s/%s\n' "$BW_APP_PASSWORD" "$BW_PG_PORT" "$BW_DB_NAME"; }
 
+# bw_migration_components: prints COMPONENT=DIR (DIR relative to the
+# repository) for every component with migrations, in the order they apply:
+# common, tenancy (the gateway's), then the services. The images ship the
+# same list (deploy/collect-migrations.sh).
+bw_migration_components() {
+    local svc
+    printf 'common=common/migrations\ntenancy=services/gateway/migrations\n'
+    for svc in "${BW_SERVICES[@]}"; do
+        [[ -d $BW_REPO/services/$svc/migrations ]] && printf '%s=services/%s/migrations\n' "$svc" "$svc"
+    done
+    return 0
+}
+
 # bw_migrate BUILD-DIR: applies every component's migrations in order, then
 # creates or updates the login role bulwark_app (deploy/migrate.sh, the same
 # script the containers run).
 bw_migrate() {
-    local build=$1 svc comps=(common="$BW_REPO/common/migrations" tenancy="$BW_REPO/services/gateway/migrations")
-    for svc in "${BW_SERVICES[@]}"; do
-        comps+=("$svc=$BW_REPO/services/$svc/migrations")
-    done
+    local build=$1 comp comps=()
+    while read -r comp; do
+        comps+=("${comp%%=*}=$BW_REPO/${comp#*=}")
+    done < <(bw_migration_components)
     [[ -x $build/tools/bulwarkctl/bulwarkctl ]] || {
         bw_err "$build/tools/bulwarkctl/bulwarkctl is missing; did the build succeed?"
         return 1
@@ -376,7 +403,7 @@ bw_proc_start() {
     printf '\n=== %s start\n' "$(date -u +%FT%TZ)" >>"$log"
     (
         for v in "${vars[@]}"; do export "${v?}"; done
-        exec setsid "$@" </dev/null >>"$log" 2>&1
+        exec setsid "$@" </dev/null >>"$log" 2>&1 9>&-
     ) &
     BW_PIDS[$name]=$!
     BW_STARTED+=("$name")
@@ -401,6 +428,27 @@ bw_proc_stop() {
     BW_EXITS[$name]=$status
     unset "BW_PIDS[$name]"
     rm -f "$BW_RUN_DIR/$name.pid"
+}
+
+# bw_procs_stop_stale: stops the Bulwark processes whose pid files an
+# interrupted run left in $BW_RUN_DIR.
+bw_procs_stop_stale() {
+    local file pid cmd i
+    for file in "$BW_RUN_DIR"/*.pid; do
+        [[ -f $file && $file != */run.pid ]] || continue
+        pid=$(<"$file")
+        cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || cmd=
+        if [[ $pid =~ ^[0-9]+$ && $cmd == */bulwark-* ]] && bw_alive "$pid"; then
+            bw_say "stopping $(basename "$file" .pid) (pid $pid), left running by an earlier run"
+            kill -TERM "$pid" 2>/dev/null || true
+            for ((i = 0; i < 100; i++)); do
+                bw_alive "$pid" || break
+                sleep 0.1
+            done
+            bw_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+        fi
+        rm -f "$file"
+    done
 }
 
 # bw_procs_stop: stops every process this run started, last started first.
@@ -473,6 +521,7 @@ bw_stack_start() {
         return 1
     fi
     common=("BULWARK_DATABASE_URL=$(bw_app_url)" "BULWARK_TOKEN_SECRET=$BW_TOKEN_SECRET"
+        "BULWARK_SIGNING_KEY_FILE=$BW_SIGNING_KEY_FILE"
         "BULWARK_LOG_LEVEL=${BULWARK_LOG_LEVEL:-info}" "${addrs[@]}")
     for svc in "${BW_SERVICES[@]}" gateway; do
         bin=$build/services/$svc/bulwark-$svc

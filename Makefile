@@ -1,0 +1,29 @@
+# A thin wrapper: each target runs one script of deploy/local/, which does the
+# work (see deploy/README.md).
+SHELL := /bin/bash
+# cmake --build runs make too: keep its output free of directory noise.
+MAKEFLAGS += --no-print-directory
+
+.PHONY: help run test bench build clean
+
+help:
+	@echo "make run    build, start PostgreSQL and every Bulwark process on 127.0.0.1, print the URL and a demo API key"
+	@echo "make test   release and ASan+UBSan builds: unit tests, then integration and e2e tests against a throwaway stack"
+	@echo "make bench  measure the stack started by make run against nginx serving the same JSON"
+	@echo "make build  the release build only (build/)"
+	@echo "make clean  remove build/ and build-asan/ (not the data in .bulwark/)"
+
+run:
+	@bash deploy/local/run.sh
+
+test:
+	@bash deploy/local/test.sh
+
+bench:
+	@bash deploy/local/bench.sh
+
+build:
+	@bash deploy/local/build.sh
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# `make run`: builds Bulwark, starts a private PostgreSQL cluster and every
+# Bulwark process on 127.0.0.1, creates a demo tenant on the first run, prints
+# how to use it, and stays in the foreground until Ctrl-C or SIGTERM, when it
+# stops everything it started. State (cluster, secrets, logs) persists in
+# ${BULWARK_DATA_DIR:-.bulwark}, so a second run keeps the data. It exits
+# non-zero when something fails to start or a process dies while running.
+set -euo pipefail
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+BUILD=$BW_REPO/build
+BW_PG_PORT=${BULWARK_PG_PORT:-55432}
+SERVING=0
+
+cleanup() {
+    local rc=$? name bad=0
+    trap - EXIT INT TERM
+    [[ ${#BW_PIDS[@]} -gt 0 ]] && bw_say "stopping"
+    bw_procs_stop
+    bw_pg_stop || rc=1
+    for name in "${BW_STARTED[@]}"; do
+        if [[ ${BW_EXITS[$name]:-0} != 0 ]]; then
+            bw_warn "$name exited with status ${BW_EXITS[$name]}"
+            bad=1
+        fi
+    done
+    if [[ -n ${BW_RUN_DIR:-} ]]; then
+        rm -f "$BW_RUN_DIR/stack.env" "$BW_RUN_DIR/run.pid"
+    fi
+    # A clean stop asked for with Ctrl-C is a success unless a process
+    # stopped badly.
+    ((SERVING == 1 && rc == 0 && bad == 1)) && rc=1
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+bw_deps_ensure "${BW_DEPS[@]}"
+bw_data_setup "${BULWARK_DATA_DIR:-$BW_REPO/.bulwark}"
+if [[ -f $BW_RUN_DIR/run.pid ]]; then
+    other=$(<"$BW_RUN_DIR/run.pid")
+    if [[ $other =~ ^[0-9]+$ ]] && bw_alive "$other"; then
+        BW_RUN_DIR='' # not ours to clean
+        bw_die "make run is already running (pid $other) on $BW_DATA"
+    fi
+fi
+printf '%s\n' "$$" >"$BW_RUN_DIR/run.pid"
+bw_procs_stop_stale
+
+BW_BUILD_TARGETS=$(bw_binary_targets) bw_build "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+bw_secrets_load
+bw_pg_init
+bw_pg_start
+bw_migrate "$BUILD"
+bw_stack_addrs
+bw_stack_start "$BUILD" 30
+URL=$(bw_addr_url "${BW_ADDRS[http]}")
+
+# The demo tenant, created once: its key is shown only at creation.
+DEMO=$BW_DATA/demo-tenant.env
+if [[ ! -f $DEMO ]]; then
+    bw_say "creating the demo tenant"
+    reply=$(curl -sS --max-time 10 -w '\n%{http_code}' -X POST \
+        -H @<(printf 'Authorization: Bearer %s\n' "$BW_OPERATOR_TOKEN") \
+        -H 'Content-Type: application/json' --data '{"name":"Demo"}' "$URL/v1/tenants") ||
+        bw_die "POST $URL/v1/tenants failed"
+    code=${reply##*$'\n'}
+    body=${reply%$'\n'*}
+    [[ $code == 201 ]] || bw_die "POST /v1/tenants answered $code: $body"
+    if ! tenant_id=$(jq -er '.tenant.id' <<<"$body") || ! api_key=$(jq -er '.apiKey.secret' <<<"$body"); then
+        bw_die "unexpected reply to POST /v1/tenants: $body"
+    fi
+    (
+        umask 077
+        printf 'DEMO_TENANT_ID=%s\nDEMO_API_KEY=%s\n' "$tenant_id" "$api_key" >"$DEMO"
+    )
+fi
+tenant_id=$(bw_kv_get "$DEMO" DEMO_TENANT_ID)
+api_key=$(bw_kv_get "$DEMO" DEMO_API_KEY)
+
+# What make bench (and a curious user) needs to find this stack.
+printf 'URL=%s\nPG_PORT=%s\nRUN_PID=%s\n' "$URL" "$BW_PG_PORT" "$$" >"$BW_RUN_DIR/stack.env"
+
+cat <<EOF
+
+Bulwark is running at $URL
+  operator token:  $BW_OPERATOR_TOKEN
+  demo tenant:     $tenant_id
+  demo API key:    $api_key
+  data and logs:   $BW_DATA (PostgreSQL on 127.0.0.1:$BW_PG_PORT, data in $BW_PG_DIR)
+
+Try:
+  curl -s -X POST $URL/v1/entities -H 'Authorization: Bearer $api_key' \\
+       -H 'Content-Type: application/json' -d '{"name":"Acme","timeZone":"Europe/Berlin"}'
+  curl -s $URL/v1/entities/ENTITY_ID -H 'Authorization: Bearer $api_key'
+
+Press Ctrl-C to stop.
+EOF
+
+SERVING=1
+trap 'exit 0' INT TERM
+while :; do
+    if dead=$(bw_first_dead); then
+        bw_err "$dead exited unexpectedly"
+        bw_log_tail "$dead" 40
+        exit 1
+    fi
+    if ! pm=$(bw_pg_postmaster_pid) || ! bw_alive "$pm"; then
+        bw_err "PostgreSQL stopped unexpectedly"
+        tail -n 20 "$BW_LOG_DIR/postgres.log" >&2
+        BW_PG_STARTED=0
+        exit 1
+    fi
+    sleep 1
+done
