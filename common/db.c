@@ -21,11 +21,24 @@
 
 /* Statements every connection prepares before the service's own. Their names
  * are reserved. */
-enum { INTERNAL_BEGIN, INTERNAL_COMMIT, INTERNAL_SET_TENANT, INTERNAL_COUNT };
+enum {
+    INTERNAL_BEGIN,
+    INTERNAL_COMMIT,
+    INTERNAL_SET_TENANT,
+    INTERNAL_SAVEPOINT,
+    INTERNAL_RELEASE,
+    INTERNAL_ROLLBACK_TO,
+    INTERNAL_ROLLBACK,
+    INTERNAL_COUNT
+};
 static const bw_db_stmt_t internal_stmts[INTERNAL_COUNT] = {
     [INTERNAL_BEGIN] = {"bw_begin", "BEGIN"},
     [INTERNAL_COMMIT] = {"bw_commit", "COMMIT"},
     [INTERNAL_SET_TENANT] = {"bw_set_tenant", "SELECT set_config('bulwark.tenant_id', $1, true)"},
+    [INTERNAL_SAVEPOINT] = {"bw_savepoint", "SAVEPOINT bw_sp"},
+    [INTERNAL_RELEASE] = {"bw_release", "RELEASE SAVEPOINT bw_sp"},
+    [INTERNAL_ROLLBACK_TO] = {"bw_rollback_to", "ROLLBACK TO SAVEPOINT bw_sp"},
+    [INTERNAL_ROLLBACK] = {"bw_rollback", "ROLLBACK"},
 };
 
 /* An idle connection has nothing to read. When it does, its input is read at
@@ -44,6 +57,10 @@ struct bw_db {
      * the session failed): the next call that may reconnect resets it. */
     int broken;
     int in_tx;                   /* between a successful bw_db_begin and commit/rollback */
+    /* Inside a request transaction (bw_db_request_begin): the service's own
+     * begin/commit/rollback and exec1 become savepoints inside it. */
+    int request_tx;
+    char tenant[64]; /* the tenant set in the request transaction, "" none */
     int tx_err;                  /* first failure inside the current transaction */
     const bw_log_ctx_t *log_ctx; /* borrowed */
     char sqlstate[6];
@@ -475,6 +492,96 @@ int bw_db_ping(bw_db_t *db)
     return err;
 }
 
+/* Runs one internal statement in the open transaction. */
+static int exec_internal(bw_db_t *db, int which, int n_values, const char *const *values)
+{
+    if (db->broken || PQstatus(db->conn) != CONNECTION_OK)
+        return BW_EUNAVAIL;
+    const char *name = internal_stmts[which].name;
+    PGresult *res = PQexecPrepared(db->conn, name, n_values, values, NULL, NULL, 0);
+    int err = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK
+                  ? 0
+                  : fail(db, res, name);
+    PQclear(res);
+    return err;
+}
+
+/* Switches the request transaction to another tenant (a tenant being
+ * created sets its own id). */
+static int request_set_tenant(bw_db_t *db, const char *tenant_id)
+{
+    if (tenant_id == NULL || strcmp(tenant_id, db->tenant) == 0)
+        return 0;
+    if (strlen(tenant_id) >= sizeof(db->tenant))
+        return BW_EINVAL;
+    const char *values[1] = {tenant_id};
+    int err = exec_internal(db, INTERNAL_SET_TENANT, 1, values);
+    if (err == 0)
+        snprintf(db->tenant, sizeof(db->tenant), "%s", tenant_id);
+    return err;
+}
+
+/* exec1 inside a request transaction: the statement under a savepoint, in
+ * one round trip, so that its failure undoes only itself, as it would on
+ * its own. */
+static int exec_in_request(bw_db_t *db, bw_arena_t *arena, const char *tenant_id,
+                           const bw_db_stmt_t *stmt, int n_values, const char *const *values,
+                           PGresult **res)
+{
+    int err = request_set_tenant(db, tenant_id);
+    if (err != 0)
+        return err;
+    pipe_step_t steps[3] = {{internal_stmts[INTERNAL_SAVEPOINT].name, 0, NULL, NULL},
+                            {stmt->name, n_values, values, NULL},
+                            {internal_stmts[INTERNAL_RELEASE].name, 0, NULL, NULL}};
+    err = pipeline_run(db, steps, 3);
+    if (err != 0) {
+        clear_steps(steps, 3);
+        if (!db->broken && exec_internal(db, INTERNAL_ROLLBACK_TO, 0, NULL) != 0)
+            db->broken = 1;
+        return err;
+    }
+    PGresult *result = steps[1].res;
+    steps[1].res = NULL;
+    clear_steps(steps, 3);
+    return deliver(arena, result, res);
+}
+
+int bw_db_request_begin(bw_db_t *db, const char *tenant_id)
+{
+    if (db == NULL || db->request_tx || db->in_tx)
+        return BW_EINTERNAL;
+    int err = bw_db_begin(db, tenant_id);
+    if (err != 0)
+        return err;
+    db->in_tx = 0;
+    db->request_tx = 1;
+    snprintf(db->tenant, sizeof(db->tenant), "%s", tenant_id != NULL ? tenant_id : "");
+    return 0;
+}
+
+int bw_db_request_end(bw_db_t *db, int commit)
+{
+    if (db == NULL || !db->request_tx)
+        return BW_EINTERNAL;
+    db->request_tx = 0;
+    db->tenant[0] = '\0';
+    if (db->in_tx) {
+        bw_log(BW_LOG_ERROR, db->log_ctx, "a transaction was left open inside a request");
+        commit = 0;
+    }
+    db->in_tx = 1;
+    if (commit)
+        return bw_db_commit(db);
+    bw_db_rollback(db);
+    return 0;
+}
+
+const char *bw_db_request_tenant(const bw_db_t *db)
+{
+    return db != NULL && db->request_tx && db->tenant[0] != '\0' ? db->tenant : NULL;
+}
+
 int bw_db_exec1(bw_db_t *db, bw_arena_t *arena, const char *tenant_id, const bw_db_stmt_t *stmt,
                 int n_values, const char *const *values, PGresult **res)
 {
@@ -489,6 +596,8 @@ int bw_db_exec1(bw_db_t *db, bw_arena_t *arena, const char *tenant_id, const bw_
                stmt->name);
         return BW_EINTERNAL;
     }
+    if (db->request_tx)
+        return exec_in_request(db, arena, tenant_id, stmt, n_values, values, res);
     err = ensure_alive(db);
     if (err != 0)
         return err;
@@ -529,6 +638,16 @@ int bw_db_begin(bw_db_t *db, const char *tenant_id)
         bw_log(BW_LOG_ERROR, db->log_ctx, "transaction begun inside a transaction");
         return BW_EINTERNAL;
     }
+    if (db->request_tx) {
+        int err = request_set_tenant(db, tenant_id);
+        if (err == 0)
+            err = exec_internal(db, INTERNAL_SAVEPOINT, 0, NULL);
+        if (err != 0)
+            return err;
+        db->in_tx = 1;
+        db->tx_err = 0;
+        return 0;
+    }
     int err = ensure_alive(db);
     if (err != 0)
         return err;
@@ -554,7 +673,7 @@ int bw_db_exec(bw_db_t *db, bw_arena_t *arena, const bw_db_stmt_t *stmt, int n_v
     int err = check_call(db, arena, stmt, n_values, values, res);
     if (err != 0)
         return err;
-    if (!db->in_tx) {
+    if (!db->in_tx && !db->request_tx) {
         bw_log(BW_LOG_ERROR, db->log_ctx, "statement \"%s\" run outside a transaction", stmt->name);
         return BW_EINTERNAL;
     }
@@ -587,6 +706,14 @@ int bw_db_commit(bw_db_t *db)
     db->tx_err = 0;
     if (db->broken || PQstatus(db->conn) != CONNECTION_OK)
         return BW_EUNAVAIL;
+    if (db->request_tx) {
+        /* The request transaction commits later, with its audit row. */
+        if (tx_err != 0) {
+            exec_internal(db, INTERNAL_ROLLBACK_TO, 0, NULL);
+            return tx_err;
+        }
+        return exec_internal(db, INTERNAL_RELEASE, 0, NULL);
+    }
 
     const char *name = internal_stmts[INTERNAL_COMMIT].name;
     PGresult *res = PQexecPrepared(db->conn, name, 0, NULL, NULL, NULL, 0);
@@ -608,8 +735,17 @@ void bw_db_rollback(bw_db_t *db)
 {
     if (db == NULL)
         return;
+    int inner = db->in_tx && db->request_tx;
     db->in_tx = 0;
     db->tx_err = 0;
+    if (inner) {
+        if (exec_internal(db, INTERNAL_ROLLBACK_TO, 0, NULL) != 0 ||
+            exec_internal(db, INTERNAL_RELEASE, 0, NULL) != 0)
+            db->broken = 1;
+        return;
+    }
+    if (db->request_tx)
+        return; /* the request transaction rolls back as a whole */
     rollback_if_needed(db);
 }
 

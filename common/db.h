@@ -58,6 +58,20 @@ int bw_db_exec(bw_db_t *db, bw_arena_t *arena, const bw_db_stmt_t *stmt, int n_v
 int bw_db_commit(bw_db_t *db);
 void bw_db_rollback(bw_db_t *db);
 
+/*
+ * The request transaction: a service wraps a whole write in one transaction
+ * so that its effect, its audit row and its idempotency record commit
+ * together. Inside it, bw_db_exec1 and bw_db_begin/commit/rollback work as
+ * usual but become savepoints (a failed statement undoes only itself), and
+ * bw_db_exec may run directly. bw_db_request_end commits (commit != 0) or
+ * rolls back everything. A different tenant_id given inside it (a tenant
+ * being created) switches the transaction's tenant setting.
+ */
+int bw_db_request_begin(bw_db_t *db, const char *tenant_id);
+int bw_db_request_end(bw_db_t *db, int commit);
+/* The tenant the request transaction is set to, or NULL. */
+const char *bw_db_request_tenant(const bw_db_t *db);
+
 /* SQLSTATE and constraint name of the last failed statement ("" if none). */
 const char *bw_db_last_sqlstate(const bw_db_t *db);
 const char *bw_db_last_constraint(const bw_db_t *db);

@@ -57,6 +57,8 @@ typedef struct bw_call {
     const char *roles;           /* x-roles, comma separated, or NULL */
     const char *request_id;      /* x-request-id, or NULL */
     const char *idempotency_key; /* idempotency-key, or NULL */
+    const char *board_member;    /* x-board-member (whom a board_member key signs as), or NULL */
+    const char *if_match;        /* if-match: the etag a write expects ("*" any), or NULL */
     void *service_data;          /* bw_rpc_server_opts_t.service_data (borrowed) */
     void *worker_data;           /* what worker_init returned for this thread (borrowed) */
 
@@ -75,11 +77,19 @@ typedef struct bw_call {
 typedef int (*bw_rpc_handler_fn)(bw_call_t *call, const ProtobufCMessage *request,
                                  ProtobufCMessage **response);
 
+/* bw_rpc_method_t.flags */
+enum {
+    /* The method changes state: the service runs it in one transaction with
+     * its audit row and, given an Idempotency-Key, its stored reply. */
+    BW_RPC_WRITE = 1 << 0,
+};
+
 typedef struct bw_rpc_method {
     const char *path; /* "/bulwark.scoping.v1.ScopingService/GetEntity" */
     const ProtobufCMessageDescriptor *request;
     const ProtobufCMessageDescriptor *response;
     bw_rpc_handler_fn handler;
+    unsigned flags; /* BW_RPC_* */
 } bw_rpc_method_t;
 
 typedef struct bw_rpc_server_opts {
@@ -97,6 +107,12 @@ typedef struct bw_rpc_server_opts {
     void (*worker_fini)(void *service_data, void *worker_data);
     /* Optional: answers the health check on a worker; 0 means SERVING. */
     int (*health)(void *service_data, void *worker_data);
+    /* Optional: runs each call in place of the method's handler, and calls
+     * the handler itself (the services wrap writes in their transaction,
+     * audit row and idempotency record this way). Same contract as a
+     * handler. */
+    int (*intercept)(bw_call_t *call, const bw_rpc_method_t *method,
+                     const ProtobufCMessage *request, ProtobufCMessage **response);
 } bw_rpc_server_opts_t;
 
 /* Binds, starts the workers and returns the server (caller owns; release

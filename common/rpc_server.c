@@ -326,6 +326,10 @@ static void read_metadata(const grpc_metadata_array *md, bw_call_t *call)
             dst = &call->request_id;
         else if (grpc_slice_str_cmp(key, "idempotency-key") == 0)
             dst = &call->idempotency_key;
+        else if (grpc_slice_str_cmp(key, "x-board-member") == 0)
+            dst = &call->board_member;
+        else if (grpc_slice_str_cmp(key, "if-match") == 0)
+            dst = &call->if_match;
         if (dst != NULL)
             *dst = md_value(call->arena, md->metadata[i].value);
     }
@@ -426,7 +430,8 @@ static void serve_call(rpc_worker_t *w, rpc_slot_t *slot)
     }
 
     ProtobufCMessage *response = NULL;
-    int err = m->handler(&call, request, &response);
+    int err = s->opts.intercept != NULL ? s->opts.intercept(&call, m, request, &response)
+                                        : m->handler(&call, request, &response);
     if (err == 0 && response != NULL && response->descriptor == m->response) {
         slot_answer(slot, BW_GRPC_OK, NULL, response, NULL, NULL, 0);
         return;

@@ -5,6 +5,7 @@
 
 #include "ids.h"
 #include "log.h"
+#include "request.h"
 #include "status.h"
 
 #include <signal.h>
@@ -18,13 +19,25 @@ int bw_service_worker_init(void *service_data, void **worker_data)
 {
     const bw_service_db_opts_t *opts = service_data;
     bw_service_worker_t *w = calloc(1, sizeof(*w));
-    if (w == NULL)
+    /* The service's statements, then those of the shared write path. */
+    size_t n = opts->n_stmts + bw_request_n_stmts;
+    const bw_db_stmt_t **stmts = calloc(n, sizeof(*stmts));
+    if (w == NULL || stmts == NULL) {
+        free(w);
+        free(stmts);
         return BW_ENOMEM;
-    int err = bw_db_open(opts->database_url, opts->stmts, opts->n_stmts, 0, &w->db);
+    }
+    for (size_t i = 0; i < opts->n_stmts; i++)
+        stmts[i] = opts->stmts[i];
+    for (size_t i = 0; i < bw_request_n_stmts; i++)
+        stmts[opts->n_stmts + i] = bw_request_stmts[i];
+    int err = bw_db_open(opts->database_url, stmts, n, 0, &w->db);
     if (err != 0) {
+        free(stmts);
         free(w);
         return err;
     }
+    w->stmts = stmts;
     *worker_data = w;
     return 0;
 }
@@ -36,6 +49,7 @@ void bw_service_worker_fini(void *service_data, void *worker_data)
     if (w == NULL)
         return;
     bw_db_close(w->db);
+    free(w->stmts);
     free(w);
 }
 
@@ -138,6 +152,7 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
         .worker_init = bw_service_worker_init,
         .worker_fini = bw_service_worker_fini,
         .health = bw_service_health,
+        .intercept = bw_request_intercept,
     };
     int rc = bw_rpc_server_start(&opts, &server);
     if (rc != 0) {

@@ -43,6 +43,7 @@ typedef struct bw_service_def {
 /* What each worker thread holds. */
 typedef struct bw_service_worker {
     bw_db_t *db;
+    const bw_db_stmt_t **stmts; /* what db prepared; owned, outlives db */
 } bw_service_worker_t;
 
 /* Runs the service until SIGINT/SIGTERM; returns the process exit status. */

@@ -101,3 +101,15 @@ char *bw_store_next_token(bw_call_t *call, const char *scope, const bw_page_t *p
         return (char *)"";
     return token;
 }
+
+int bw_store_check_etag(bw_call_t *call, const char *id, long long revision)
+{
+    if (call->if_match == NULL || strcmp(call->if_match, "*") == 0)
+        return 0;
+    char etag[17];
+    bw_etag(id, revision, etag);
+    if (bw_ct_streq(etag, call->if_match))
+        return 0;
+    return bw_call_fail(call, BW_EPRECOND, "ETAG_MISMATCH",
+                        "the resource changed since etag %s was read; read it again", call->if_match);
+}

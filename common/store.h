@@ -31,6 +31,10 @@ char *bw_store_bytea_param(bw_arena_t *arena, const uint8_t *bytes, size_t len);
 int bw_store_bytea(bw_arena_t *arena, const PGresult *res, int row, int col, uint8_t **out,
                    size_t *len);
 
+/* If-Match: when the call carries an etag other than "*" and it is not the
+ * etag of (id, revision), fails the call with ETAG_MISMATCH (HTTP 412). */
+int bw_store_check_etag(bw_call_t *call, const char *id, long long revision);
+
 /* A list request's page: the clamped size and the key after which the page
  * starts ("" for the first page). A negative size or a forged token adds a
  * violation (pageSize / pageToken) and returns BW_EINVAL. scope binds the

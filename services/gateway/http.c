@@ -480,7 +480,11 @@ static int add_query(gw_request_t *r, json_t *root)
         int bound = route->body != NULL;
         for (size_t i = 0; f != NULL && i < r->match.n_params; i++)
             bound |= strcmp(r->match.params[i].field, f->name) == 0;
-        if (f == NULL || bound || f->type == PROTOBUF_C_TYPE_MESSAGE) {
+        /* A time is a string on the query too; other messages are not parameters. */
+        int message = f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE &&
+                      strcmp(((const ProtobufCMessageDescriptor *)f->descriptor)->name,
+                             "google.protobuf.Timestamp") != 0;
+        if (f == NULL || bound || message) {
             char *field = bw_arena_strdup(r->arena, kv->key);
             fail(r, BW_GRPC_INVALID_ARGUMENT, 0, "UNKNOWN_PARAMETER",
                  bw_arena_printf(r->arena, "%s is not a query parameter of this route", field),

@@ -15,6 +15,7 @@
 #include "config.h"
 #include "ids.h"
 #include "log.h"
+#include "request.h"
 #include "service.h"
 #include "status.h"
 
@@ -149,6 +150,7 @@ int main(int argc, char **argv)
         .worker_init = bw_service_worker_init,
         .worker_fini = bw_service_worker_fini,
         .health = bw_service_health,
+        .intercept = bw_request_intercept,
     };
 
     double burst = cfg.rate_limit_burst > 0 ? (double)cfg.rate_limit_burst

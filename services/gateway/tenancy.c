@@ -51,16 +51,28 @@ static const bw_db_stmt_t stmt_key_list = {
 static const bw_db_stmt_t stmt_key_revoke = {
     "tenancy_key_revoke",
     "WITH k AS (UPDATE tenancy.api_keys SET revoke_time = now(), update_time = now(), "
-    "revision = revision + 1 WHERE key_id = $1 AND revoke_time IS NULL RETURNING key_id) "
-    "SELECT key_id::text, pg_notify('" BW_TENANCY_REVOKE_CHANNEL "', key_id::text) FROM k"};
+    "revision = revision + 1 WHERE key_id = $1 AND revoke_time IS NULL RETURNING key_id, revision) "
+    "SELECT key_id::text, pg_notify('" BW_TENANCY_REVOKE_CHANNEL "', key_id::text), "
+    "revision - 1 FROM k"};
 static const bw_db_stmt_t stmt_key_resolve = {
     "tenancy_key_resolve",
     "SELECT tenant_id::text, role, secret_sha256, COALESCE(board_member::text, '') "
     "FROM tenancy.resolve_api_key($1::uuid)"};
 
+static const bw_db_stmt_t stmt_audit_list = {
+    "tenancy_audit_list",
+    "SELECT event_id::text, (extract(epoch FROM occur_time) * 1000000)::bigint, service, action, "
+    "resource, principal, request_id, outcome, reason FROM bulwark.audit_events "
+    "WHERE ($1 = '' OR event_id < $1::uuid) AND ($3 = '' OR action = $3) "
+    "AND ($4 = '' OR resource = $4) AND ($5 = '' OR principal = $5) "
+    "AND ($6 = '' OR request_id = $6) AND ($7 = '' OR outcome = $7) "
+    "AND ($8 = '' OR occur_time >= to_timestamp($8::bigint / 1e6)) "
+    "AND ($9 = '' OR occur_time < to_timestamp($9::bigint / 1e6)) "
+    "ORDER BY event_id DESC LIMIT $2::int"};
+
 const bw_db_stmt_t *const bw_tenancy_stmts[] = {
-    &stmt_tenant_insert, &stmt_tenant_get, &stmt_key_insert,
-    &stmt_key_list,      &stmt_key_revoke, &stmt_key_resolve,
+    &stmt_tenant_insert, &stmt_tenant_get,  &stmt_key_insert,  &stmt_key_list,
+    &stmt_key_revoke,    &stmt_key_resolve, &stmt_audit_list,
 };
 const size_t bw_tenancy_n_stmts = sizeof(bw_tenancy_stmts) / sizeof(bw_tenancy_stmts[0]);
 
@@ -284,6 +296,8 @@ static int delete_api_key(bw_call_t *call, const ProtobufCMessage *request,
         return err;
     if (PQntuples(res) == 0)
         return bw_call_fail(call, BW_ENOTFOUND, "API_KEY_NOT_FOUND", "API key %s not found", id);
+    if ((err = bw_store_check_etag(call, id, bw_store_int(res, 0, 2))) != 0)
+        return err;
     bw_keycache_evict(PQgetvalue(res, 0, 0));
     bw_log(BW_LOG_INFO, &call->log, "revoked API key %s", id);
     Google__Protobuf__Empty *empty = bw_arena_alloc(call->arena, sizeof(*empty));
@@ -322,19 +336,82 @@ static int resolve_api_key(bw_call_t *call, const ProtobufCMessage *request,
     return 0;
 }
 
+#define AUDIT_SCOPE "audit-events"
+
+/* Microseconds of a Timestamp as text, "" when unset. */
+static const char *micros_param(bw_call_t *call, const Google__Protobuf__Timestamp *ts)
+{
+    if (ts == NULL)
+        return "";
+    return bw_arena_printf(call->arena, "%lld",
+                           (long long)ts->seconds * 1000000 + ts->nanos / 1000);
+}
+
+static int list_audit_events(bw_call_t *call, const ProtobufCMessage *request,
+                             ProtobufCMessage **resp)
+{
+    const Bulwark__Tenancy__V1__ListAuditEventsRequest *req = (const void *)request;
+    bw_page_t page;
+    int err = bw_store_page(call, AUDIT_SCOPE, req->page_size, req->page_token, &page);
+    if (err != 0)
+        return err;
+    if (page.after[0] != '\0' && !bw_uuid_valid(page.after))
+        return bw_call_violation(call, "pageToken", "is not a token this list returned");
+    const char *values[] = {page.after,      page.size_param, req->action,
+                            req->resource,   req->principal,  req->request_id,
+                            req->outcome,    micros_param(call, req->since),
+                            micros_param(call, req->until)};
+    PGresult *res;
+    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_audit_list, 9,
+                      values, &res);
+    if (err != 0)
+        return err;
+    int n = PQntuples(res), shown = n > page.size ? page.size : n;
+    Bulwark__Tenancy__V1__ListAuditEventsResponse *out = bw_arena_alloc(call->arena, sizeof(*out));
+    if (out == NULL)
+        return BW_ENOMEM;
+    bulwark__tenancy__v1__list_audit_events_response__init(out);
+    out->audit_events = bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*out->audit_events));
+    if (out->audit_events == NULL)
+        return BW_ENOMEM;
+    for (int i = 0; i < shown; i++) {
+        Bulwark__Tenancy__V1__AuditEvent *e = bw_arena_alloc(call->arena, sizeof(*e));
+        if (e == NULL)
+            return BW_ENOMEM;
+        bulwark__tenancy__v1__audit_event__init(e);
+        e->id = bw_store_strdup(call->arena, res, i, 0);
+        e->time = bw_store_timestamp(call->arena, res, i, 1);
+        e->service = bw_store_strdup(call->arena, res, i, 2);
+        e->action = bw_store_strdup(call->arena, res, i, 3);
+        e->resource = bw_store_strdup(call->arena, res, i, 4);
+        e->principal = bw_store_strdup(call->arena, res, i, 5);
+        e->request_id = bw_store_strdup(call->arena, res, i, 6);
+        e->outcome = bw_store_strdup(call->arena, res, i, 7);
+        e->reason = bw_store_strdup(call->arena, res, i, 8);
+        out->audit_events[i] = e;
+    }
+    out->n_audit_events = (size_t)shown;
+    out->next_page_token = bw_store_next_token(call, AUDIT_SCOPE, &page, n,
+                                               shown > 0 ? out->audit_events[shown - 1]->id : "");
+    *resp = &out->base;
+    return 0;
+}
+
 #define RPC(name) "/bulwark.tenancy.v1.TenancyService/" name
 
 const bw_rpc_method_t bw_tenancy_methods[] = {
     {RPC("CreateTenant"), &bulwark__tenancy__v1__create_tenant_request__descriptor,
-     &bulwark__tenancy__v1__create_tenant_response__descriptor, create_tenant},
+     &bulwark__tenancy__v1__create_tenant_response__descriptor, create_tenant, BW_RPC_WRITE},
     {RPC("GetTenant"), &bulwark__tenancy__v1__get_tenant_request__descriptor,
      &bulwark__tenancy__v1__tenant__descriptor, get_tenant},
     {RPC("CreateApiKey"), &bulwark__tenancy__v1__create_api_key_request__descriptor,
-     &bulwark__tenancy__v1__api_key__descriptor, create_api_key},
+     &bulwark__tenancy__v1__api_key__descriptor, create_api_key, BW_RPC_WRITE},
     {RPC("ListApiKeys"), &bulwark__tenancy__v1__list_api_keys_request__descriptor,
      &bulwark__tenancy__v1__list_api_keys_response__descriptor, list_api_keys},
     {RPC("DeleteApiKey"), &bulwark__tenancy__v1__delete_api_key_request__descriptor,
-     &google__protobuf__empty__descriptor, delete_api_key},
+     &google__protobuf__empty__descriptor, delete_api_key, BW_RPC_WRITE},
+    {RPC("ListAuditEvents"), &bulwark__tenancy__v1__list_audit_events_request__descriptor,
+     &bulwark__tenancy__v1__list_audit_events_response__descriptor, list_audit_events},
     {RPC("ResolveApiKey"), &bulwark__tenancy__v1__resolve_api_key_request__descriptor,
      &bulwark__tenancy__v1__resolve_api_key_response__descriptor, resolve_api_key},
 };

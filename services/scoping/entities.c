@@ -54,7 +54,7 @@ static const bw_db_stmt_t stmt_ancestor = {
     "   WHERE e.parent_entity IS NOT NULL AND up.depth < 1000)"
     "SELECT 1 FROM up WHERE id = $2::uuid LIMIT 1"};
 static const bw_db_stmt_t stmt_delete = {
-    "entities_delete", "DELETE FROM scoping.entities WHERE entity_id = $1 RETURNING 1"};
+    "entities_delete", "DELETE FROM scoping.entities WHERE entity_id = $1 RETURNING revision"};
 
 const bw_db_stmt_t *const bw_entities_stmts[] = {
     &stmt_insert, &stmt_get, &stmt_get_for_update, &stmt_list,
@@ -258,7 +258,8 @@ int bw_entities_update(bw_call_t *call, const ProtobufCMessage *request, Protobu
         err = bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", id);
         goto out;
     }
-    if ((err = row_to_entity(call, res, 0, &e)) != 0)
+    if ((err = row_to_entity(call, res, 0, &e)) != 0 ||
+        (err = bw_store_check_etag(call, id, bw_store_int(res, 0, COL_REVISION))) != 0)
         goto out;
     const char *old_parent = e->parent_entity;
     Bulwark__Scoping__V1__Entity empty = BULWARK__SCOPING__V1__ENTITY__INIT;
@@ -315,6 +316,9 @@ int bw_entities_delete(bw_call_t *call, const ProtobufCMessage *request, Protobu
         return err;
     if (PQntuples(res) == 0)
         return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", id);
+    /* A mismatch fails the call, and the request transaction undoes the delete. */
+    if ((err = bw_store_check_etag(call, id, bw_store_int(res, 0, 0))) != 0)
+        return err;
     Google__Protobuf__Empty *empty = bw_arena_alloc(call->arena, sizeof(*empty));
     if (empty == NULL)
         return BW_ENOMEM;

@@ -12,15 +12,15 @@
 
 static const bw_rpc_method_t methods[] = {
     {RPC("CreateEntity"), &bulwark__scoping__v1__create_entity_request__descriptor,
-     &bulwark__scoping__v1__entity__descriptor, bw_entities_create},
+     &bulwark__scoping__v1__entity__descriptor, bw_entities_create, BW_RPC_WRITE},
     {RPC("GetEntity"), &bulwark__scoping__v1__get_entity_request__descriptor,
      &bulwark__scoping__v1__entity__descriptor, bw_entities_get},
     {RPC("ListEntities"), &bulwark__scoping__v1__list_entities_request__descriptor,
      &bulwark__scoping__v1__list_entities_response__descriptor, bw_entities_list},
     {RPC("UpdateEntity"), &bulwark__scoping__v1__update_entity_request__descriptor,
-     &bulwark__scoping__v1__entity__descriptor, bw_entities_update},
+     &bulwark__scoping__v1__entity__descriptor, bw_entities_update, BW_RPC_WRITE},
     {RPC("DeleteEntity"), &bulwark__scoping__v1__delete_entity_request__descriptor,
-     &google__protobuf__empty__descriptor, bw_entities_delete},
+     &google__protobuf__empty__descriptor, bw_entities_delete, BW_RPC_WRITE},
     {RPC("ListEntityTypes"), &bulwark__scoping__v1__list_entity_types_request__descriptor,
      &bulwark__scoping__v1__list_entity_types_response__descriptor, bw_assess_list_entity_types},
     {RPC("Assess"), &bulwark__scoping__v1__assess_request__descriptor,

@@ -1,0 +1,31 @@
+/*
+ * The write path every service shares: a method flagged BW_RPC_WRITE runs
+ * in one request transaction (see db.h) together with its audit row and,
+ * when the client sent an Idempotency-Key, the reply stored for retries.
+ * A retry with the same key and the same request gets the stored reply; the
+ * same key with another request is refused (IDEMPOTENCY_KEY_REUSED, 422);
+ * a key whose first request is still running is refused
+ * (IDEMPOTENCY_KEY_IN_FLIGHT, 409). Keys expire after 24 hours. A failed
+ * write leaves nothing but its audit row, written after the rollback.
+ * Reads run their handler unchanged.
+ */
+#ifndef BW_REQUEST_H
+#define BW_REQUEST_H
+
+#include "db.h"
+#include "rpc.h"
+
+/* The statements this module runs; every worker connection prepares them. */
+extern const bw_db_stmt_t *const bw_request_stmts[];
+extern const size_t bw_request_n_stmts;
+
+/* The interceptor for bw_rpc_server_opts_t.intercept. The call's worker
+ * data must be a bw_service_worker_t (see service.h). */
+int bw_request_intercept(bw_call_t *call, const bw_rpc_method_t *method,
+                         const ProtobufCMessage *request, ProtobufCMessage **response);
+
+/* "scoping.CreateEntity" for "/bulwark.scoping.v1.ScopingService/CreateEntity",
+ * written into buf. */
+void bw_request_action(const char *path, char *buf, size_t len);
+
+#endif
