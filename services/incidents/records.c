@@ -1,0 +1,432 @@
+/*
+ * Statements and row conversions of the incidents service; see records.h.
+ *
+ * Writes are single statements where they can be: recording an incident
+ * inserts it and its deadlines in one statement (one round trip with
+ * bw_db_exec1); appending an event inserts the event, updates the incident's
+ * derived columns, upserts the deadlines that changed and deletes those that
+ * no longer apply, in one statement after the incident row is locked. The
+ * deadlines arrive as one JSON array parameter, written by this file from
+ * the clock's output (no client text in it), read with jsonb_to_recordset.
+ */
+#include "records.h"
+
+#include "ids.h"
+#include "status.h"
+#include "tz.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* The statements are SQL text assembled from macros; clang-format cannot
+ * lay them out. */
+/* clang-format off */
+#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+
+#define INC_COLS                                                                                   \
+    "i.incident_id::text, i.entity_id::text, i.title, "                                            \
+    US("i.aware_at") ", " US("i.detected_at") ", "                                                 \
+    "i.time_zone, i.significant, i.trust_service_impact, i.external_ref, i.state, "                \
+    "i.trust_service_provider, "                                                                   \
+    US("i.clock_start") ", " US("i.handling_ended_at") ", "                                        \
+    US("i.create_time") ", " US("i.update_time") ", "                                              \
+    "i.revision, i.significant_at_creation, i.event_count"
+
+#define DL_COLS                                                                                    \
+    "d.ordinal, d.kind, " US("d.due_at") ", d.due_at_local, d.provisional, d.status, "             \
+    US("d.met_at") ", d.basis, " US("d.shown_from") ", " US("d.shown_until")
+
+#define EV_COLS                                                                                    \
+    "e.sequence, e.event_id::text, e.type, " US("e.occurred_at") ", " US("e.due_at") ", "          \
+    "e.significance, e.note, e.recorded_by, " US("e.create_time")
+
+#define JOIN_DEADLINES                                                                             \
+    " LEFT JOIN incidents.deadlines d ON d.tenant_id = i.tenant_id "                               \
+    "AND d.incident_id = i.incident_id "
+
+/* Upserts the deadlines of JSON array $N for incident $1, leaving rows that
+ * did not change untouched (no dead tuple, no index churn). */
+#define UPSERT_DEADLINES(n)                                                                        \
+    "INSERT INTO incidents.deadlines AS d (tenant_id, incident_id, ordinal, kind, due_at, "        \
+    "due_at_local, provisional, status, met_at, basis, shown_from, shown_until) "                  \
+    "SELECT current_setting('bulwark.tenant_id')::uuid, $1::uuid, x.ordinal, x.kind, x.due_at, "   \
+    "x.due_at_local, x.provisional, x.status, x.met_at, x.basis, x.shown_from, x.shown_until "     \
+    "FROM jsonb_to_recordset($" n "::jsonb) AS x(ordinal int, kind text, due_at timestamptz, "     \
+    "due_at_local text, provisional boolean, status text, met_at timestamptz, basis text, "        \
+    "shown_from timestamptz, shown_until timestamptz) "                                            \
+    "ON CONFLICT (tenant_id, incident_id, ordinal) DO UPDATE SET kind = EXCLUDED.kind, "           \
+    "due_at = EXCLUDED.due_at, due_at_local = EXCLUDED.due_at_local, "                             \
+    "provisional = EXCLUDED.provisional, status = EXCLUDED.status, met_at = EXCLUDED.met_at, "     \
+    "basis = EXCLUDED.basis, shown_from = EXCLUDED.shown_from, "                                   \
+    "shown_until = EXCLUDED.shown_until "                                                          \
+    "WHERE (d.kind, d.due_at, d.due_at_local, d.provisional, d.status, d.met_at, d.basis, "        \
+    "d.shown_from, d.shown_until) IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.due_at, "              \
+    "EXCLUDED.due_at_local, EXCLUDED.provisional, EXCLUDED.status, EXCLUDED.met_at, "              \
+    "EXCLUDED.basis, EXCLUDED.shown_from, EXCLUDED.shown_until)"
+
+/* $1 id, $2 entity, $3 title, $4 aware_at, $5 detected_at or '', $6 zone,
+ * $7 significant at creation, $8 trust-service impact, $9 trust-service
+ * provider, $10 external ref, $11 significant, $12 state, $13 clock start or
+ * '', $14 deadlines. */
+const bw_db_stmt_t bw_stmt_incident_insert = {
+    "incidents_insert",
+    "WITH i AS (INSERT INTO incidents.incidents AS i (tenant_id, incident_id, entity_id, title, "
+    "aware_at, detected_at, time_zone, significant_at_creation, trust_service_impact, "
+    "trust_service_provider, external_ref, significant, state, clock_start) VALUES "
+    "(current_setting('bulwark.tenant_id')::uuid, $1::uuid, $2::uuid, $3, $4::timestamptz, "
+    "NULLIF($5, '')::timestamptz, $6, $7::boolean, $8::boolean, $9::boolean, $10, $11::boolean, "
+    "$12, NULLIF($13, '')::timestamptz) RETURNING i.*), "
+    "dl AS (" UPSERT_DEADLINES("14") ") "
+    "SELECT " INC_COLS " FROM i"};
+
+/* $1 id. */
+const bw_db_stmt_t bw_stmt_incident_get = {
+    "incidents_get",
+    "SELECT " INC_COLS ", " DL_COLS " FROM incidents.incidents i" JOIN_DEADLINES
+    "WHERE i.incident_id = $1::uuid ORDER BY d.ordinal"};
+
+/* $1 id: the row lock that serialises appends to one incident. */
+const bw_db_stmt_t bw_stmt_incident_lock = {
+    "incidents_lock",
+    "SELECT " INC_COLS " FROM incidents.incidents i WHERE i.incident_id = $1::uuid FOR UPDATE"};
+
+/* $1 the last id of the previous page or '', $2 rows, then $3 entity and/or
+ * state. Four statements, so that each filter uses its own index. */
+#define LIST(name, where)                                                                          \
+    {name,                                                                                         \
+     "SELECT " INC_COLS ", " DL_COLS " FROM (SELECT * FROM incidents.incidents "                   \
+     "WHERE incident_id > COALESCE(NULLIF($1, '')::uuid, "                                         \
+     "'00000000-0000-0000-0000-000000000000') " where " ORDER BY incident_id "                     \
+     "LIMIT $2::int) i" JOIN_DEADLINES "ORDER BY i.incident_id, d.ordinal"}
+const bw_db_stmt_t bw_stmt_incident_list[4] = {
+    LIST("incidents_list", ""),
+    LIST("incidents_list_entity", "AND entity_id = $3::uuid"),
+    LIST("incidents_list_state", "AND state = $3"),
+    LIST("incidents_list_entity_state", "AND entity_id = $3::uuid AND state = $4"),
+};
+
+/* $1 incident. */
+const bw_db_stmt_t bw_stmt_events_of = {
+    "events_of",
+    "SELECT " EV_COLS " FROM incidents.events e WHERE e.incident_id = $1::uuid "
+    "ORDER BY e.sequence"};
+
+/* $1 incident, $2 sequence, $3 event id, $4 type, $5 occurred_at, $6 due_at
+ * or '', $7 significance or '', $8 note, $9 recorded by, $10 request id,
+ * $11 significant, $12 state, $13 clock start or '', $14 handling ended or
+ * '', $15 deadlines. Returns the incident's columns, then the event's. */
+const bw_db_stmt_t bw_stmt_event_append = {
+    "events_append",
+    "WITH e AS (INSERT INTO incidents.events AS e (tenant_id, incident_id, sequence, event_id, "
+    "type, occurred_at, due_at, significance, note, recorded_by, request_id) VALUES "
+    "(current_setting('bulwark.tenant_id')::uuid, $1::uuid, $2::int, $3::uuid, $4, "
+    "$5::timestamptz, NULLIF($6, '')::timestamptz, NULLIF($7, ''), $8, $9, $10) RETURNING e.*), "
+    "i AS (UPDATE incidents.incidents AS i SET significant = $11::boolean, state = $12, "
+    "clock_start = NULLIF($13, '')::timestamptz, handling_ended_at = NULLIF($14, '')::timestamptz, "
+    "event_count = i.event_count + 1, update_time = now(), revision = i.revision + 1 "
+    "WHERE i.incident_id = $1::uuid RETURNING i.*), "
+    "up AS (" UPSERT_DEADLINES("15") "), "
+    "gone AS (DELETE FROM incidents.deadlines d WHERE d.incident_id = $1::uuid AND d.ordinal <> "
+    "ALL (SELECT (x->>'ordinal')::int FROM jsonb_array_elements($15::jsonb) x)) "
+    "SELECT " INC_COLS ", " EV_COLS " FROM i, e"};
+
+/* $1 incident: the incident and its events, one row per event (one row with
+ * NULL event columns when it has none). */
+const bw_db_stmt_t bw_stmt_timeline = {
+    "incidents_timeline",
+    "SELECT " INC_COLS ", " EV_COLS " FROM incidents.incidents i LEFT JOIN incidents.events e "
+    "ON e.tenant_id = i.tenant_id AND e.incident_id = i.incident_id "
+    "WHERE i.incident_id = $1::uuid ORDER BY e.sequence"};
+
+/* $1 due before, ($2, $3, $4) the key after which the page starts, $5
+ * rows, $6 now (which alternative applies). One range scan of
+ * deadlines_open_by_due from the key to $1. The key is also the lower bound
+ * of a status filter: a second lower bound on due_at would not be combined
+ * with the row comparison, and the scan would start at the tenant's first
+ * open deadline instead. */
+const bw_db_stmt_t bw_stmt_deadlines_open = {
+    "deadlines_open",
+    "SELECT d.incident_id::text, i.entity_id::text, i.title, " DL_COLS " "
+    "FROM incidents.deadlines d JOIN incidents.incidents i "
+    "ON i.tenant_id = d.tenant_id AND i.incident_id = d.incident_id "
+    "WHERE d.status = 'PENDING' AND d.due_at IS NOT NULL AND d.due_at < $1::timestamptz "
+    "AND (d.due_at, d.incident_id, d.ordinal) > ($2::timestamptz, $3::uuid, $4::int) "
+    "AND (d.shown_from IS NULL OR d.shown_from <= $6::timestamptz) "
+    "AND (d.shown_until IS NULL OR d.shown_until > $6::timestamptz) "
+    "ORDER BY d.due_at, d.incident_id, d.ordinal LIMIT $5::int"};
+/* clang-format on */
+
+const bw_db_stmt_t *const bw_records_stmts[] = {
+    &bw_stmt_incident_insert,  &bw_stmt_incident_get,     &bw_stmt_incident_lock,
+    &bw_stmt_incident_list[0], &bw_stmt_incident_list[1], &bw_stmt_incident_list[2],
+    &bw_stmt_incident_list[3], &bw_stmt_events_of,        &bw_stmt_event_append,
+    &bw_stmt_timeline,         &bw_stmt_deadlines_open,
+};
+const size_t bw_records_n_stmts = sizeof(bw_records_stmts) / sizeof(bw_records_stmts[0]);
+
+/* ---- times --------------------------------------------------------------- */
+
+int64_t bw_records_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * BW_US_PER_SEC + ts.tv_nsec / 1000;
+}
+
+int bw_records_us(const Google__Protobuf__Timestamp *ts, int64_t *out)
+{
+    if (ts->nanos < 0 || ts->nanos > 999999999 || ts->seconds < BW_TZ_MIN_US / BW_US_PER_SEC ||
+        ts->seconds > BW_TZ_MAX_US / BW_US_PER_SEC)
+        return BW_EINVAL;
+    *out = ts->seconds * BW_US_PER_SEC + ts->nanos / 1000;
+    return 0;
+}
+
+Google__Protobuf__Timestamp *bw_records_timestamp(bw_arena_t *arena, int64_t at)
+{
+    Google__Protobuf__Timestamp *ts = bw_arena_alloc(arena, sizeof(*ts));
+    if (ts == NULL)
+        return NULL;
+    google__protobuf__timestamp__init(ts);
+    int64_t sec = at / BW_US_PER_SEC, us = at % BW_US_PER_SEC;
+    if (us < 0) {
+        us += BW_US_PER_SEC;
+        sec -= 1;
+    }
+    ts->seconds = sec;
+    ts->nanos = (int32_t)(us * 1000);
+    return ts;
+}
+
+char *bw_records_param_time(bw_arena_t *arena, int64_t at)
+{
+    char *buf = bw_arena_alloc(arena, BW_TZ_TEXT_MAX);
+    if (buf == NULL || bw_tz_format_utc(at, buf, BW_TZ_TEXT_MAX) != 0)
+        return NULL;
+    return buf;
+}
+
+int64_t bw_records_col_us(const PGresult *res, int row, int col, int *has)
+{
+    *has = !PQgetisnull(res, row, col);
+    return *has ? strtoll(PQgetvalue(res, row, col), NULL, 10) : 0;
+}
+
+int bw_records_col_bool(const PGresult *res, int row, int col)
+{
+    return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
+}
+
+/* An optional time column as a Timestamp (NULL when the column is). */
+static int col_timestamp(bw_arena_t *arena, const PGresult *res, int row, int col,
+                         Google__Protobuf__Timestamp **out)
+{
+    int has;
+    int64_t at = bw_records_col_us(res, row, col, &has);
+    *out = NULL;
+    if (has && (*out = bw_records_timestamp(arena, at)) == NULL)
+        return BW_ENOMEM;
+    return 0;
+}
+
+static char *col_text(bw_arena_t *arena, const PGresult *res, int row, int col)
+{
+    return bw_arena_strdup(arena, PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
+}
+
+/* ---- rows ---------------------------------------------------------------- */
+
+int bw_records_incident(bw_arena_t *arena, const PGresult *res, int row, bw_incident_pb_t **out)
+{
+    bw_incident_pb_t *inc = bw_arena_alloc(arena, sizeof(*inc));
+    if (inc == NULL)
+        return BW_ENOMEM;
+    bulwark__incidents__v1__incident__init(inc);
+    inc->id = col_text(arena, res, row, BW_COL_ID);
+    inc->entity = col_text(arena, res, row, BW_COL_ENTITY);
+    inc->title = col_text(arena, res, row, BW_COL_TITLE);
+    inc->time_zone = col_text(arena, res, row, BW_COL_TZ);
+    inc->external_ref = col_text(arena, res, row, BW_COL_EXTERNAL_REF);
+    inc->significant = bw_records_col_bool(res, row, BW_COL_SIGNIFICANT);
+    inc->trust_service_impact = bw_records_col_bool(res, row, BW_COL_TSI);
+    inc->trust_service_provider = bw_records_col_bool(res, row, BW_COL_TSP);
+    inc->state = strcmp(PQgetvalue(res, row, BW_COL_STATE), "CLOSED") == 0
+                     ? BULWARK__INCIDENTS__V1__INCIDENT__STATE__CLOSED
+                     : BULWARK__INCIDENTS__V1__INCIDENT__STATE__OPEN;
+    inc->etag = bw_arena_alloc(arena, 17);
+    if (inc->id == NULL || inc->entity == NULL || inc->title == NULL || inc->time_zone == NULL ||
+        inc->external_ref == NULL || inc->etag == NULL)
+        return BW_ENOMEM;
+    bw_etag(inc->id, strtoll(PQgetvalue(res, row, BW_COL_REVISION), NULL, 10), inc->etag);
+    int err = col_timestamp(arena, res, row, BW_COL_AWARE, &inc->aware_at);
+    if (err == 0)
+        err = col_timestamp(arena, res, row, BW_COL_DETECTED, &inc->detected_at);
+    if (err == 0)
+        err = col_timestamp(arena, res, row, BW_COL_CLOCK_START, &inc->clock_start);
+    if (err == 0)
+        err = col_timestamp(arena, res, row, BW_COL_HANDLING_ENDED, &inc->handling_ended_at);
+    if (err == 0)
+        err = col_timestamp(arena, res, row, BW_COL_CREATE, &inc->create_time);
+    if (err == 0)
+        err = col_timestamp(arena, res, row, BW_COL_UPDATE, &inc->update_time);
+    if (err != 0)
+        return err;
+    *out = inc;
+    return 0;
+}
+
+int bw_records_deadline_visible(const PGresult *res, int row, int first, int64_t now)
+{
+    bw_clock_deadline_t d;
+    memset(&d, 0, sizeof(d));
+    d.shown_from = bw_records_col_us(res, row, first + BW_DCOL_SHOWN_FROM, &d.has_shown_from);
+    d.shown_until = bw_records_col_us(res, row, first + BW_DCOL_SHOWN_UNTIL, &d.has_shown_until);
+    return bw_clock_visible(&d, now);
+}
+
+int bw_records_deadline(bw_arena_t *arena, const PGresult *res, int row, int first, int64_t now,
+                        bw_deadline_pb_t **out)
+{
+    bw_deadline_pb_t *d = bw_arena_alloc(arena, sizeof(*d));
+    if (d == NULL)
+        return BW_ENOMEM;
+    bulwark__incidents__v1__deadline__init(d);
+    d->kind = (Bulwark__Incidents__V1__Deadline__Kind)bw_clock_kind_value(
+        PQgetvalue(res, row, first + BW_DCOL_KIND));
+    int has_due;
+    int64_t due = bw_records_col_us(res, row, first + BW_DCOL_DUE, &has_due);
+    d->status = (Bulwark__Incidents__V1__Deadline__Status)bw_clock_status_at(
+        bw_clock_status_value(PQgetvalue(res, row, first + BW_DCOL_STATUS)), has_due, due, now);
+    d->provisional = bw_records_col_bool(res, row, first + BW_DCOL_PROVISIONAL);
+    d->due_at_local = col_text(arena, res, row, first + BW_DCOL_DUE_LOCAL);
+    d->basis = col_text(arena, res, row, first + BW_DCOL_BASIS);
+    if (d->due_at_local == NULL || d->basis == NULL)
+        return BW_ENOMEM;
+    int err = col_timestamp(arena, res, row, first + BW_DCOL_DUE, &d->due_at);
+    if (err == 0)
+        err = col_timestamp(arena, res, row, first + BW_DCOL_MET, &d->met_at);
+    if (err != 0)
+        return err;
+    *out = d;
+    return 0;
+}
+
+int bw_records_event(bw_arena_t *arena, const PGresult *res, int row, int first,
+                     bw_event_pb_t **out)
+{
+    bw_event_pb_t *e = bw_arena_alloc(arena, sizeof(*e));
+    if (e == NULL)
+        return BW_ENOMEM;
+    bulwark__incidents__v1__event__init(e);
+    e->sequence = (int32_t)strtol(PQgetvalue(res, row, first + BW_ECOL_SEQUENCE), NULL, 10);
+    e->id = col_text(arena, res, row, first + BW_ECOL_ID);
+    e->type = (Bulwark__Incidents__V1__Event__Type)bw_clock_event_value(
+        PQgetvalue(res, row, first + BW_ECOL_TYPE));
+    const char *sig = PQgetvalue(res, row, first + BW_ECOL_SIGNIFICANCE);
+    e->significance = strcmp(sig, "SIGNIFICANT") == 0
+                          ? BULWARK__INCIDENTS__V1__EVENT__SIGNIFICANCE__SIGNIFICANT
+                      : strcmp(sig, "NOT_SIGNIFICANT") == 0
+                          ? BULWARK__INCIDENTS__V1__EVENT__SIGNIFICANCE__NOT_SIGNIFICANT
+                          : BULWARK__INCIDENTS__V1__EVENT__SIGNIFICANCE__SIGNIFICANCE_UNSPECIFIED;
+    e->note = col_text(arena, res, row, first + BW_ECOL_NOTE);
+    e->recorded_by = col_text(arena, res, row, first + BW_ECOL_RECORDED_BY);
+    if (e->id == NULL || e->note == NULL || e->recorded_by == NULL)
+        return BW_ENOMEM;
+    int err = col_timestamp(arena, res, row, first + BW_ECOL_OCCURRED, &e->occurred_at);
+    if (err == 0)
+        err = col_timestamp(arena, res, row, first + BW_ECOL_DUE, &e->due_at);
+    if (err == 0)
+        err = col_timestamp(arena, res, row, first + BW_ECOL_CREATE, &e->create_time);
+    if (err != 0)
+        return err;
+    *out = e;
+    return 0;
+}
+
+void bw_records_clock_event(const PGresult *res, int row, int first, bw_clock_event_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->sequence = (int)strtol(PQgetvalue(res, row, first + BW_ECOL_SEQUENCE), NULL, 10);
+    out->type = bw_clock_event_value(PQgetvalue(res, row, first + BW_ECOL_TYPE));
+    int has;
+    out->at = bw_records_col_us(res, row, first + BW_ECOL_OCCURRED, &has);
+    out->due = bw_records_col_us(res, row, first + BW_ECOL_DUE, &out->has_due);
+    const char *sig = PQgetvalue(res, row, first + BW_ECOL_SIGNIFICANCE);
+    out->significance = strcmp(sig, "SIGNIFICANT") == 0       ? BW_SIG_SIGNIFICANT
+                        : strcmp(sig, "NOT_SIGNIFICANT") == 0 ? BW_SIG_NOT_SIGNIFICANT
+                                                              : BW_SIG_UNSPECIFIED;
+}
+
+/* ---- computed deadlines --------------------------------------------------- */
+
+int bw_records_deadlines_pb(bw_arena_t *arena, const bw_clock_result_t *r, int64_t now,
+                            bw_incident_pb_t *inc, size_t *index)
+{
+    inc->deadlines = bw_arena_calloc(arena, r->n_deadlines + 1, sizeof(*inc->deadlines));
+    if (inc->deadlines == NULL)
+        return BW_ENOMEM;
+    inc->n_deadlines = 0;
+    for (size_t i = 0; i < r->n_deadlines; i++) {
+        const bw_clock_deadline_t *c = &r->deadlines[i];
+        if (!bw_clock_visible(c, now))
+            continue;
+        bw_deadline_pb_t *d = bw_arena_alloc(arena, sizeof(*d));
+        if (d == NULL)
+            return BW_ENOMEM;
+        bulwark__incidents__v1__deadline__init(d);
+        d->kind = (Bulwark__Incidents__V1__Deadline__Kind)c->kind;
+        d->status = (Bulwark__Incidents__V1__Deadline__Status)bw_clock_status_at(
+            c->status, c->has_due, c->due, now);
+        d->provisional = c->provisional;
+        d->due_at_local = bw_arena_strdup(arena, c->due_local);
+        d->basis = (char *)c->basis;
+        if (d->due_at_local == NULL ||
+            (c->has_due && !(d->due_at = bw_records_timestamp(arena, c->due))) ||
+            (c->has_met && !(d->met_at = bw_records_timestamp(arena, c->met))))
+            return BW_ENOMEM;
+        if (index != NULL)
+            index[inc->n_deadlines] = i;
+        inc->deadlines[inc->n_deadlines++] = d;
+    }
+    return 0;
+}
+
+/* A JSON string of at's UTC text, or null. */
+static void json_time(char out[BW_TZ_TEXT_MAX + 2], int has, int64_t at)
+{
+    char t[BW_TZ_TEXT_MAX];
+    if (has && bw_tz_format_utc(at, t, sizeof(t)) == 0)
+        snprintf(out, BW_TZ_TEXT_MAX + 2, "\"%s\"", t);
+    else
+        snprintf(out, BW_TZ_TEXT_MAX + 2, "null");
+}
+
+char *bw_records_deadlines_param(bw_arena_t *arena, const bw_clock_result_t *r)
+{
+    char *json = bw_arena_strdup(arena, "[");
+    for (size_t i = 0; json != NULL && i < r->n_deadlines; i++) {
+        const bw_clock_deadline_t *d = &r->deadlines[i];
+        char due[BW_TZ_TEXT_MAX + 2], met[BW_TZ_TEXT_MAX + 2], from[BW_TZ_TEXT_MAX + 2],
+            until[BW_TZ_TEXT_MAX + 2];
+        json_time(due, d->has_due, d->due);
+        json_time(met, d->has_met, d->met);
+        json_time(from, d->has_shown_from, d->shown_from);
+        json_time(until, d->has_shown_until, d->shown_until);
+        json =
+            bw_arena_printf(arena,
+                            "%s%s{\"ordinal\":%d,\"kind\":\"%s\",\"due_at\":%s,"
+                            "\"due_at_local\":\"%s\",\"provisional\":%s,\"status\":\"%s\","
+                            "\"met_at\":%s,\"basis\":\"%s\",\"shown_from\":%s,\"shown_until\":%s}",
+                            json, i ? "," : "", d->ordinal, bw_clock_kind_name(d->kind), due,
+                            d->due_local, d->provisional ? "true" : "false",
+                            bw_clock_status_name(d->status), met, d->basis, from, until);
+    }
+    return json != NULL ? bw_arena_printf(arena, "%s]", json) : NULL;
+}
+
+const char *bw_records_state(const bw_clock_result_t *r)
+{
+    return r->closed ? "CLOSED" : "OPEN";
+}

@@ -1,0 +1,143 @@
+/*
+ * The scoping client; see scoping_client.h. A blocking channel
+ * (bw_rpc_sync_t) plucks its own completion queue, so two threads must not
+ * share one: workers borrow a channel from a small pool for the duration of
+ * a call and give it back. The pool grows on demand up to its size; should
+ * more threads than that ask at once, the extra ones get a channel of their
+ * own for that call.
+ */
+#include "scoping_client.h"
+
+#include "bulwark/scoping/v1/scoping.pb-c.h"
+#include "log.h"
+#include "status.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GET_ENTITY "/bulwark.scoping.v1.ScopingService/GetEntity"
+
+struct bw_scoping_client {
+    char *target;
+    int timeout_ms;
+    pthread_mutex_t mu;
+    bw_rpc_sync_t **idle;
+    int n_idle, cap;
+};
+
+int bw_scoping_client_open(const char *target, int pool_size, int timeout_ms,
+                           bw_scoping_client_t **out)
+{
+    *out = NULL;
+    if (target == NULL || target[0] == '\0' || pool_size < 1)
+        return BW_EINVAL;
+    bw_scoping_client_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return BW_ENOMEM;
+    c->target = strdup(target);
+    c->idle = calloc((size_t)pool_size, sizeof(*c->idle));
+    if (c->target == NULL || c->idle == NULL) {
+        free(c->target);
+        free(c->idle);
+        free(c);
+        return BW_ENOMEM;
+    }
+    c->cap = pool_size;
+    c->timeout_ms = timeout_ms;
+    pthread_mutex_init(&c->mu, NULL);
+    *out = c;
+    return 0;
+}
+
+void bw_scoping_client_close(bw_scoping_client_t *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < c->n_idle; i++)
+        bw_rpc_sync_close(c->idle[i]);
+    pthread_mutex_destroy(&c->mu);
+    free(c->idle);
+    free(c->target);
+    free(c);
+}
+
+static int borrow(bw_scoping_client_t *c, bw_rpc_sync_t **out)
+{
+    pthread_mutex_lock(&c->mu);
+    *out = c->n_idle > 0 ? c->idle[--c->n_idle] : NULL;
+    pthread_mutex_unlock(&c->mu);
+    return *out != NULL ? 0 : bw_rpc_sync_open(c->target, out);
+}
+
+static void give_back(bw_scoping_client_t *c, bw_rpc_sync_t *sync)
+{
+    pthread_mutex_lock(&c->mu);
+    if (c->n_idle < c->cap) {
+        c->idle[c->n_idle++] = sync;
+        sync = NULL;
+    }
+    pthread_mutex_unlock(&c->mu);
+    bw_rpc_sync_close(sync);
+}
+
+int bw_scoping_is_tsp_type(const char *t)
+{
+    return strcmp(t, "digital_infra.tsp") == 0 || strncmp(t, "digital_infra.tsp.", 18) == 0;
+}
+
+static int unavailable(bw_call_t *call, const char *why)
+{
+    bw_log(BW_LOG_WARN, &call->log, "scoping service unavailable: %s", why);
+    return BW_EUNAVAIL;
+}
+
+int bw_scoping_client_entity(bw_scoping_client_t *c, bw_call_t *call, const char *entity_id,
+                             bw_entity_info_t *out)
+{
+    Bulwark__Scoping__V1__GetEntityRequest req = BULWARK__SCOPING__V1__GET_ENTITY_REQUEST__INIT;
+    req.id = (char *)entity_id;
+    size_t len = bulwark__scoping__v1__get_entity_request__get_packed_size(&req);
+    uint8_t *buf = bw_arena_alloc(call->arena, len ? len : 1);
+    if (buf == NULL)
+        return BW_ENOMEM;
+    bulwark__scoping__v1__get_entity_request__pack(&req, buf);
+
+    bw_rpc_md_t md[4];
+    size_t n_md = 0;
+    if (call->tenant_id != NULL)
+        md[n_md++] = (bw_rpc_md_t){"x-tenant-id", call->tenant_id};
+    if (call->principal != NULL)
+        md[n_md++] = (bw_rpc_md_t){"x-principal", call->principal};
+    if (call->roles != NULL)
+        md[n_md++] = (bw_rpc_md_t){"x-roles", call->roles};
+    if (call->request_id != NULL)
+        md[n_md++] = (bw_rpc_md_t){"x-request-id", call->request_id};
+
+    bw_rpc_sync_t *sync;
+    int err = borrow(c, &sync);
+    if (err != 0)
+        return err == BW_ENOMEM ? err : unavailable(call, "no channel");
+    bw_rpc_reply_t reply;
+    err =
+        bw_rpc_sync_call(sync, call->arena, GET_ENTITY, buf, len, md, n_md, c->timeout_ms, &reply);
+    give_back(c, sync);
+    if (err != 0)
+        return unavailable(call, bw_strerror(err));
+    if (reply.status == BW_GRPC_NOT_FOUND || reply.status == BW_GRPC_INVALID_ARGUMENT)
+        return BW_ENOTFOUND;
+    if (reply.status != BW_GRPC_OK)
+        return unavailable(call, bw_arena_printf(call->arena, "GetEntity answered %s: %s",
+                                                 bw_status_grpc_name(reply.status), reply.message));
+    Bulwark__Scoping__V1__Entity *e = bulwark__scoping__v1__entity__unpack(
+        bw_arena_protobuf_allocator(call->arena), reply.payload_len, reply.payload);
+    if (e == NULL)
+        return unavailable(call, "GetEntity answered an entity that does not parse");
+    out->time_zone = e->time_zone;
+    out->trust_service_provider = 0;
+    for (size_t i = 0; i < e->n_activities; i++)
+        if (bw_scoping_is_tsp_type(e->activities[i]->entity_type) ||
+            e->activities[i]->qualified_trust_service)
+            out->trust_service_provider = 1;
+    return 0;
+}

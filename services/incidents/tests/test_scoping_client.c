@@ -1,0 +1,196 @@
+/*
+ * Suite of scoping_client.c against a stand-in scoping server in this
+ * process (common/rpc): an entity of the caller's tenant is found with its
+ * time zone and trust-service status, another tenant's entity or an unknown
+ * one is not found, a failing or absent scoping service is unavailable, and
+ * concurrent callers share the channel pool safely.
+ */
+#include "tests.h"
+
+#include "bulwark/scoping/v1/scoping.pb-c.h"
+#include "scoping_client.h"
+#include "status.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#define TENANT "0193a2b4-0000-7000-8000-000000000001"
+#define OTHER_TENANT "0193a2b4-0000-7000-8000-000000000002"
+#define TSP_ENTITY "0193a2b4-1111-7222-8333-444455556666"
+#define PLAIN_ENTITY "0193a2b4-1111-7222-8333-444455557777"
+#define FAILING_ENTITY "0193a2b4-1111-7222-8333-444455558888"
+
+/* GetEntity of the stand-in: two entities of TENANT. */
+static int get_entity(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
+{
+    const Bulwark__Scoping__V1__GetEntityRequest *req = (const void *)request;
+    if (strcmp(req->id, FAILING_ENTITY) == 0)
+        return bw_call_fail(call, BW_EINTERNAL, NULL, "stand-in failure");
+    int tsp = strcmp(req->id, TSP_ENTITY) == 0;
+    if (call->tenant_id == NULL || strcmp(call->tenant_id, TENANT) != 0 ||
+        (!tsp && strcmp(req->id, PLAIN_ENTITY) != 0))
+        return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", req->id);
+    Bulwark__Scoping__V1__Entity *e = bw_arena_alloc(call->arena, sizeof(*e));
+    bulwark__scoping__v1__entity__init(e);
+    e->id = req->id;
+    e->time_zone = tsp ? "Europe/Berlin" : "America/New_York";
+    Bulwark__Scoping__V1__Activity *a = bw_arena_alloc(call->arena, sizeof(*a));
+    bulwark__scoping__v1__activity__init(a);
+    a->entity_type = tsp ? "digital_infra.tsp.qualified" : "digital_infra.cloud";
+    e->activities = bw_arena_alloc(call->arena, sizeof(*e->activities));
+    e->activities[0] = a;
+    e->n_activities = 1;
+    *resp = &e->base;
+    return 0;
+}
+
+static const bw_rpc_method_t methods[] = {
+    {"/bulwark.scoping.v1.ScopingService/GetEntity",
+     &bulwark__scoping__v1__get_entity_request__descriptor,
+     &bulwark__scoping__v1__entity__descriptor, get_entity},
+};
+
+static bw_rpc_server_t *server;
+static char target[64];
+
+static void setup(void)
+{
+    bw_rpc_server_opts_t opts = {
+        .name = "scoping-stand-in",
+        .addr = "127.0.0.1:0",
+        .methods = methods,
+        .n_methods = 1,
+        .workers = 2,
+    };
+    ck_assert_int_eq(bw_rpc_server_start(&opts, &server), 0);
+    snprintf(target, sizeof(target), "127.0.0.1:%d", bw_rpc_server_port(server));
+}
+
+static void teardown(void)
+{
+    bw_rpc_server_stop(server, 1000);
+    server = NULL;
+}
+
+/* Looks up id as tenant; returns the client's result. */
+static int lookup(bw_scoping_client_t *c, const char *tenant, const char *id,
+                  bw_entity_info_t *info, char *zone, size_t zone_len)
+{
+    bw_call_t call;
+    memset(&call, 0, sizeof(call));
+    call.arena = bw_arena_create(4096);
+    call.tenant_id = tenant;
+    call.request_id = "req-1";
+    call.log.tenant_id = tenant;
+    int err = bw_scoping_client_entity(c, &call, id, info);
+    if (err == 0 && zone != NULL)
+        snprintf(zone, zone_len, "%s", info->time_zone);
+    bw_arena_destroy(call.arena);
+    return err;
+}
+
+START_TEST(entity_of_the_callers_tenant)
+{
+    bw_scoping_client_t *c;
+    ck_assert_int_eq(bw_scoping_client_open(target, 2, 2000, &c), 0);
+    bw_entity_info_t info;
+    char zone[64];
+    ck_assert_int_eq(lookup(c, TENANT, TSP_ENTITY, &info, zone, sizeof(zone)), 0);
+    ck_assert_str_eq(zone, "Europe/Berlin");
+    ck_assert_int_eq(info.trust_service_provider, 1);
+    ck_assert_int_eq(lookup(c, TENANT, PLAIN_ENTITY, &info, zone, sizeof(zone)), 0);
+    ck_assert_str_eq(zone, "America/New_York");
+    ck_assert_int_eq(info.trust_service_provider, 0);
+    bw_scoping_client_close(c);
+}
+END_TEST
+
+START_TEST(other_tenant_or_unknown_is_not_found)
+{
+    bw_scoping_client_t *c;
+    ck_assert_int_eq(bw_scoping_client_open(target, 1, 2000, &c), 0);
+    bw_entity_info_t info;
+    ck_assert_int_eq(lookup(c, OTHER_TENANT, TSP_ENTITY, &info, NULL, 0), BW_ENOTFOUND);
+    ck_assert_int_eq(lookup(c, TENANT, "0193a2b4-1111-7222-8333-000000000000", &info, NULL, 0),
+                     BW_ENOTFOUND);
+    ck_assert_int_eq(lookup(c, NULL, TSP_ENTITY, &info, NULL, 0), BW_ENOTFOUND);
+    bw_scoping_client_close(c);
+}
+END_TEST
+
+START_TEST(failing_or_absent_scoping_is_unavailable)
+{
+    bw_scoping_client_t *c;
+    ck_assert_int_eq(bw_scoping_client_open(target, 1, 2000, &c), 0);
+    bw_entity_info_t info;
+    ck_assert_int_eq(lookup(c, TENANT, FAILING_ENTITY, &info, NULL, 0), BW_EUNAVAIL);
+    bw_rpc_server_stop(server, 1000);
+    server = NULL;
+    ck_assert_int_eq(lookup(c, TENANT, TSP_ENTITY, &info, NULL, 0), BW_EUNAVAIL);
+    bw_scoping_client_close(c);
+    ck_assert_int_eq(bw_scoping_client_open("", 1, 2000, &c), BW_EINVAL);
+    bw_scoping_client_close(NULL);
+}
+END_TEST
+
+typedef struct worker {
+    bw_scoping_client_t *client;
+    int failures;
+} worker_t;
+
+static void *hammer(void *arg)
+{
+    worker_t *w = arg;
+    for (int i = 0; i < 25; i++) {
+        bw_entity_info_t info;
+        char zone[64];
+        if (lookup(w->client, TENANT, i % 2 ? TSP_ENTITY : PLAIN_ENTITY, &info, zone,
+                   sizeof(zone)) != 0 ||
+            strcmp(zone, i % 2 ? "Europe/Berlin" : "America/New_York") != 0)
+            w->failures++;
+    }
+    return NULL;
+}
+
+START_TEST(concurrent_callers_share_the_pool)
+{
+    bw_scoping_client_t *c;
+    ck_assert_int_eq(bw_scoping_client_open(target, 2, 5000, &c), 0);
+    pthread_t threads[4];
+    worker_t workers[4];
+    for (int i = 0; i < 4; i++) {
+        workers[i] = (worker_t){c, 0};
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, hammer, &workers[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(threads[i], NULL);
+        ck_assert_int_eq(workers[i].failures, 0);
+    }
+    bw_scoping_client_close(c);
+}
+END_TEST
+
+START_TEST(trust_service_types)
+{
+    ck_assert(bw_scoping_is_tsp_type("digital_infra.tsp"));
+    ck_assert(bw_scoping_is_tsp_type("digital_infra.tsp.non_qualified"));
+    ck_assert(!bw_scoping_is_tsp_type("digital_infra.tspx"));
+    ck_assert(!bw_scoping_is_tsp_type("digital_infra.cloud"));
+}
+END_TEST
+
+Suite *suite_scoping_client(void)
+{
+    Suite *s = suite_create("scoping_client");
+    TCase *tc = tcase_create("scoping_client");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, entity_of_the_callers_tenant);
+    tcase_add_test(tc, other_tenant_or_unknown_is_not_found);
+    tcase_add_test(tc, failing_or_absent_scoping_is_unavailable);
+    tcase_add_test(tc, concurrent_callers_share_the_pool);
+    tcase_add_test(tc, trust_service_types);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,283 @@
+/*
+ * ICU calendar wrappers of the reporting clock. A bw_tz_t is one Gregorian
+ * UCalendar in the incident's zone, configured once with the wall-time rules
+ * of ../shared/reference/article21.md section 3.4: a repeated local time is
+ * read as its first occurrence, a skipped one with the offset in force
+ * before the gap (which moves it forward by the gap's length). UTC text goes
+ * through gmtime_r/timegm, which involve no zone at all.
+ */
+#include "tz.h"
+
+#include "status.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <unicode/ucal.h>
+#include <unicode/ustring.h>
+
+#define ZONE_MAX 128
+
+struct bw_tz {
+    UCalendar *cal;
+};
+
+/* Copies an ASCII zone id into id; 0 when it has a character no IANA id
+ * has, or is too long. */
+static int zone_to_uchars(const char *zone, UChar id[ZONE_MAX], int32_t *len)
+{
+    size_t n = strlen(zone);
+    if (n == 0 || n >= ZONE_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = zone[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+              c == '/' || c == '_' || c == '+' || c == '-'))
+            return 0;
+    }
+    u_uastrcpy(id, zone);
+    *len = (int32_t)n;
+    return 1;
+}
+
+int bw_tz_valid(const char *zone)
+{
+    UChar id[ZONE_MAX], canonical[ZONE_MAX];
+    int32_t n;
+    if (zone == NULL || !zone_to_uchars(zone, id, &n))
+        return 0;
+    UErrorCode status = U_ZERO_ERROR;
+    UBool system_id = 0;
+    ucal_getCanonicalTimeZoneID(id, n, canonical, ZONE_MAX, &system_id, &status);
+    if (U_FAILURE(status) || !system_id)
+        return 0;
+    /* Abbreviations (CET, EST) are ICU system ids too, but not locations. */
+    return strchr(zone, '/') != NULL || strcmp(zone, "UTC") == 0;
+}
+
+int bw_tz_open(const char *zone, bw_tz_t **out)
+{
+    UChar id[ZONE_MAX];
+    int32_t n;
+    *out = NULL;
+    /* ucal_open falls back to GMT for an unknown zone instead of failing. */
+    if (!bw_tz_valid(zone) || !zone_to_uchars(zone, id, &n))
+        return BW_EINVAL;
+    bw_tz_t *tz = calloc(1, sizeof(*tz));
+    if (tz == NULL)
+        return BW_ENOMEM;
+    UErrorCode status = U_ZERO_ERROR;
+    tz->cal = ucal_open(id, n, "en_US_POSIX", UCAL_GREGORIAN, &status);
+    if (U_FAILURE(status) || tz->cal == NULL) {
+        bw_tz_close(tz);
+        return status == U_MEMORY_ALLOCATION_ERROR ? BW_ENOMEM : BW_EINTERNAL;
+    }
+    /* Lenient, or ICU would refuse a skipped wall time instead of moving it. */
+    ucal_setAttribute(tz->cal, UCAL_LENIENT, 1);
+    ucal_setAttribute(tz->cal, UCAL_REPEATED_WALL_TIME, UCAL_WALLTIME_FIRST);
+    ucal_setAttribute(tz->cal, UCAL_SKIPPED_WALL_TIME, UCAL_WALLTIME_LAST);
+    *out = tz;
+    return 0;
+}
+
+void bw_tz_close(bw_tz_t *tz)
+{
+    if (tz == NULL)
+        return;
+    if (tz->cal != NULL)
+        ucal_close(tz->cal);
+    free(tz);
+}
+
+/* Splits at into whole milliseconds (ICU's unit) and the microseconds left. */
+static void split_us(int64_t at, int64_t *ms, int *sub_us)
+{
+    int64_t q = at / 1000, r = at % 1000;
+    if (r < 0) {
+        r += 1000;
+        q -= 1;
+    }
+    *ms = q;
+    *sub_us = (int)r;
+}
+
+typedef struct local_fields {
+    int32_t year, month, day, hour, minute, second, millisecond;
+    int32_t offset_ms; /* zone plus daylight offset */
+} local_fields_t;
+
+static int local_fields(bw_tz_t *tz, int64_t ms, local_fields_t *f)
+{
+    UErrorCode status = U_ZERO_ERROR;
+    ucal_setMillis(tz->cal, (UDate)ms, &status);
+    f->year = ucal_get(tz->cal, UCAL_EXTENDED_YEAR, &status);
+    f->month = ucal_get(tz->cal, UCAL_MONTH, &status);
+    f->day = ucal_get(tz->cal, UCAL_DATE, &status);
+    f->hour = ucal_get(tz->cal, UCAL_HOUR_OF_DAY, &status);
+    f->minute = ucal_get(tz->cal, UCAL_MINUTE, &status);
+    f->second = ucal_get(tz->cal, UCAL_SECOND, &status);
+    f->millisecond = ucal_get(tz->cal, UCAL_MILLISECOND, &status);
+    f->offset_ms =
+        ucal_get(tz->cal, UCAL_ZONE_OFFSET, &status) + ucal_get(tz->cal, UCAL_DST_OFFSET, &status);
+    return U_FAILURE(status) ? BW_EINTERNAL : 0;
+}
+
+int bw_tz_add_month(bw_tz_t *tz, int64_t at, int64_t *out)
+{
+    int64_t ms;
+    int sub_us;
+    local_fields_t f;
+    split_us(at, &ms, &sub_us);
+    int err = local_fields(tz, ms, &f);
+    if (err != 0)
+        return err;
+    int32_t year = f.year, month = f.month + 1;
+    if (month > UCAL_DECEMBER) {
+        month = UCAL_JANUARY;
+        year++;
+    }
+    UErrorCode status = U_ZERO_ERROR;
+    ucal_clear(tz->cal);
+    ucal_setDate(tz->cal, year, month, 1, &status);
+    int32_t last = ucal_getLimit(tz->cal, UCAL_DATE, UCAL_ACTUAL_MAXIMUM, &status);
+    ucal_clear(tz->cal);
+    ucal_setDateTime(tz->cal, year, month, f.day < last ? f.day : last, f.hour, f.minute, f.second,
+                     &status);
+    ucal_set(tz->cal, UCAL_MILLISECOND, f.millisecond);
+    UDate result = ucal_getMillis(tz->cal, &status);
+    if (U_FAILURE(status))
+        return BW_EINTERNAL;
+    *out = (int64_t)result * 1000 + sub_us;
+    return 0;
+}
+
+/* ".fff" or ".ffffff" for us (0..999999) microseconds within the second. */
+#define FRACTION_MAX 16
+static void fraction(char buf[FRACTION_MAX], size_t len, int us)
+{
+    if (us <= 0 || us > 999999)
+        buf[0] = '\0';
+    else if (us % 1000 == 0)
+        snprintf(buf, len, ".%03d", us / 1000);
+    else
+        snprintf(buf, len, ".%06d", us);
+}
+
+int bw_tz_format_local(bw_tz_t *tz, int64_t at, char *buf, size_t len)
+{
+    int64_t ms;
+    int sub_us;
+    local_fields_t f;
+    split_us(at, &ms, &sub_us);
+    int err = local_fields(tz, ms, &f);
+    if (err != 0)
+        return err;
+    char frac[FRACTION_MAX];
+    fraction(frac, sizeof(frac), f.millisecond * 1000 + sub_us);
+    int32_t off_min = f.offset_ms / 60000;
+    char sign = off_min < 0 ? '-' : '+';
+    if (off_min < 0)
+        off_min = -off_min;
+    int n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%s%c%02d:%02d", (int)f.year,
+                     (int)f.month + 1, (int)f.day, (int)f.hour, (int)f.minute, (int)f.second, frac,
+                     sign, (int)(off_min / 60), (int)(off_min % 60));
+    return n < 0 || (size_t)n >= len ? BW_EINVAL : 0;
+}
+
+int bw_tz_format_utc(int64_t at, char *buf, size_t len)
+{
+    int64_t sec = at / BW_US_PER_SEC, us = at % BW_US_PER_SEC;
+    if (us < 0) {
+        us += BW_US_PER_SEC;
+        sec -= 1;
+    }
+    time_t t = (time_t)sec;
+    struct tm tm;
+    if (gmtime_r(&t, &tm) == NULL)
+        return BW_EINVAL;
+    char frac[FRACTION_MAX];
+    fraction(frac, sizeof(frac), (int)us);
+    int n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+    return n < 0 || (size_t)n >= len ? BW_EINVAL : 0;
+}
+
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 1;
+}
+
+static int days_in_month(int year, int month)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return days[month - 1] + (month == 2 && leap);
+}
+
+int bw_tz_parse_rfc3339(const char *s, int64_t *out)
+{
+    int year, month, day, hour, minute, second;
+    size_t len = strlen(s);
+    if (len < 20 || !digits(s, 4, &year) || s[4] != '-' || !digits(s + 5, 2, &month) ||
+        s[7] != '-' || !digits(s + 8, 2, &day) || (s[10] != 'T' && s[10] != 't') ||
+        !digits(s + 11, 2, &hour) || s[13] != ':' || !digits(s + 14, 2, &minute) || s[16] != ':' ||
+        !digits(s + 17, 2, &second))
+        return BW_EINVAL;
+    size_t i = 19;
+    int64_t us = 0;
+    if (s[i] == '.') {
+        size_t start = ++i;
+        while (i < len && s[i] >= '0' && s[i] <= '9') {
+            if (i - start < 6)
+                us = us * 10 + (s[i] - '0');
+            i++;
+        }
+        if (i == start || i - start > 9)
+            return BW_EINVAL;
+        for (size_t k = i - start; k < 6; k++)
+            us *= 10;
+    }
+    int offset = 0;
+    if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
+        i++;
+    } else if (i < len && (s[i] == '+' || s[i] == '-')) {
+        int oh, om;
+        if (len - i != 6 || !digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
+            !digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
+            return BW_EINVAL;
+        offset = (oh * 60 + om) * 60 * (s[i] == '-' ? -1 : 1);
+        i += 6;
+    } else {
+        return BW_EINVAL;
+    }
+    if (i != len || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) ||
+        hour > 23 || minute > 59 || second > 59)
+        return BW_EINVAL;
+    struct tm tm = {.tm_year = year - 1900,
+                    .tm_mon = month - 1,
+                    .tm_mday = day,
+                    .tm_hour = hour,
+                    .tm_min = minute,
+                    .tm_sec = second};
+    int64_t at = ((int64_t)timegm(&tm) - offset) * BW_US_PER_SEC + us;
+    if (at < BW_TZ_MIN_US || at > BW_TZ_MAX_US)
+        return BW_EINVAL;
+    *out = at;
+    return 0;
+}
+
+const char *bw_tz_data_version(void)
+{
+    UErrorCode status = U_ZERO_ERROR;
+    const char *v = ucal_getTZDataVersion(&status);
+    return U_FAILURE(status) || v == NULL ? "unknown" : v;
+}
