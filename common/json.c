@@ -735,18 +735,24 @@ static int parse_timestamp(parse_ctx_t *c, const path_seg_t *at, json_t *v, Prot
     return 0;
 }
 
+/* Each dot-separated component needs a character other than '_': one of
+ * underscores only has an empty JSON name, and a mask written with it could
+ * not be read back (found by fuzz/fuzz_json). */
 static bool mask_path_valid(const char *s, size_t len)
 {
+    bool named = false;
     if (len == 0 || s[0] == '.' || s[len - 1] == '.')
         return false;
     for (size_t i = 0; i < len; i++) {
         char ch = s[i];
         bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                  (ch >= '0' && ch <= '9') || ch == '_' || (ch == '.' && s[i + 1] != '.');
+                  (ch >= '0' && ch <= '9') || ch == '_' ||
+                  (ch == '.' && s[i + 1] != '.' && named);
         if (!ok)
             return false;
+        named = ch != '.' && (named || ch != '_');
     }
-    return true;
+    return named;
 }
 
 /* "a,bC.dE" -> {"a", "b_c.d_e"}; snake_case paths pass through unchanged. */

@@ -933,6 +933,16 @@ START_TEST(test_field_mask)
                  "invalid field mask path \"size..staffHeadcount\"");
     expect_error(d, "{\"updateMask\": \".name\"}", "updateMask",
                  "invalid field mask path \".name\"");
+    /* A component of underscores only has no JSON name: refused, so that
+     * every mask read can be written back (a fuzz_json finding). */
+    expect_error(d, "{\"updateMask\": \"name,___\"}", "updateMask",
+                 "invalid field mask path \"___\"");
+    expect_error(d, "{\"updateMask\": \"size._\"}", "updateMask",
+                 "invalid field mask path \"size._\"");
+    expect_error(d, "{\"updateMask\": \"__.name\"}", "updateMask",
+                 "invalid field mask path \"__.name\"");
+    r = parse(d, "{\"updateMask\": \"_name,size.staff__headcount_\"}");
+    expect_member_str(r, "updateMask", "Name,size.staffHeadcount");
     expect_error(d, "{\"updateMask\": [\"name\"]}", "updateMask", "expected a string");
     expect_error(d, "{\"updateMask\": {\"paths\": [\"name\"]}}", "updateMask", "expected a string");
 }

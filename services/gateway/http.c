@@ -643,21 +643,27 @@ static int rate_allowed(gw_request_t *r)
     return 0;
 }
 
-/* The key is known and its token verified: check the role and go on. */
-static void authorised(gw_request_t *r, int method)
+/* The caller is known: its roles must include one of the route's, its
+ * tenant must be under its rate; then the request goes to its service. */
+static void admit(gw_request_t *r, int method, unsigned roles, const char *role_names)
 {
-    const bw_route_t *route = r->match.route;
-    if ((role_bit(r->key.role) & route->roles) == 0) {
+    if ((roles & r->match.route->roles) == 0) {
         fail(r, BW_GRPC_PERMISSION_DENIED, 0, "ROLE_NOT_ALLOWED",
-             bw_arena_printf(r->arena, "the %s role may not call this route", r->key.role), NULL);
+             bw_arena_printf(r->arena, "the role %s may not call this route", role_names), NULL);
         return;
     }
-    r->principal = bw_arena_printf(r->arena, "api-key:%s", r->key.key_id);
-    r->roles = r->key.role;
+    r->roles = role_names;
     if (!rate_allowed(r))
         return;
     if (build_request(r, method) == 0)
         call_backend(r);
+}
+
+/* The key is known and its token verified. */
+static void authorised(gw_request_t *r, int method)
+{
+    r->principal = bw_arena_printf(r->arena, "api-key:%s", r->key.key_id);
+    admit(r, method, role_bit(r->key.role), r->key.role);
 }
 
 static int token_matches(const gw_request_t *r)
@@ -705,6 +711,27 @@ static void resolve_done(void *arg, const bw_rpc_reply_t *reply)
     authorised(r, ctx->method);
 }
 
+/* An OIDC bearer token: verified here, no backend involved. */
+static void authenticate_jwt(gw_request_t *r, int method)
+{
+    bw_jwt_claims_t c;
+    const char *why = NULL;
+    int rc = bw_jwt_verify(r->gw->jwt, r->token, (long long)time(NULL), &c, &why);
+    if (rc != 0) {
+        if (rc == BW_EAUTH)
+            fail(r, BW_GRPC_UNAUTHENTICATED, 0, "INVALID_CREDENTIALS",
+                 bw_arena_printf(r->arena, "the bearer token is not valid: %s", why), NULL);
+        else
+            fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
+                 NULL);
+        return;
+    }
+    memcpy(r->key.tenant_id, c.tenant_id, sizeof(c.tenant_id));
+    memcpy(r->key.board_member, c.board_member, sizeof(c.board_member));
+    r->principal = bw_arena_strdup(r->arena, c.principal);
+    admit(r, method, c.roles, bw_arena_strdup(r->arena, c.role_names));
+}
+
 static void authenticate(gw_request_t *r, int method)
 {
     const bw_route_t *route = r->match.route;
@@ -718,7 +745,7 @@ static void authenticate(gw_request_t *r, int method)
     }
     if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0') {
         fail(r, BW_GRPC_UNAUTHENTICATED, 0, "MISSING_CREDENTIALS",
-             "send Authorization: Bearer <API key>", NULL);
+             "send Authorization: Bearer <API key or OIDC token>", NULL);
         return;
     }
     r->token = bw_arena_strdup(r->arena, auth + 7);
@@ -741,6 +768,10 @@ static void authenticate(gw_request_t *r, int method)
         r->roles = "operator";
         if (build_request(r, method) == 0)
             call_backend(r);
+        return;
+    }
+    if (r->gw->jwt != NULL && bw_jwt_is_jws(r->token)) {
+        authenticate_jwt(r, method);
         return;
     }
     if (bw_token_key_id(r->token, r->key.key_id) != 0) {

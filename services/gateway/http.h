@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 
+#include "jwt.h"
 #include "rpc.h"
 
 #define BW_GW_MAX_BACKENDS 8
@@ -30,6 +31,7 @@ typedef struct bw_gw {
     bw_gw_backend_t backends[BW_GW_MAX_BACKENDS];
     size_t n_backends;
     const char *operator_token; /* borrowed from the configuration */
+    bw_jwt_verifier_t *jwt;     /* borrowed; NULL when OIDC tokens are off */
     size_t max_body;
     int backend_timeout_ms;
     const char *cors_origins;   /* comma-separated allowed origins, "*" for any, "" none */

@@ -6,6 +6,7 @@
  * everything down in reverse order.
  */
 #include "http.h"
+#include "jwt.h"
 #include "keycache.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -44,6 +45,15 @@ typedef struct gw_config {
     long rate_limit_rps;
     long rate_limit_burst;
     const char *cors_origins;
+    const char *oidc_issuer;
+    const char *oidc_audience;
+    const char *oidc_jwks_file;
+    const char *oidc_jwks_url;
+    const char *oidc_tenant_claim;
+    const char *oidc_roles_claim;
+    const char *oidc_board_member_claim;
+    long oidc_leeway_sec;
+    long oidc_jwks_refresh_sec;
     int log_level;
 } gw_config_t;
 
@@ -81,6 +91,28 @@ static const bw_config_item_t config_items[] = {
      "requests a tenant may make at once above the rate; 0 means twice the rate"},
     {"BULWARK_CORS_ORIGINS", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, cors_origins), 0,
      "comma-separated origins allowed to call the API from a browser, \"*\" for any"},
+    {"BULWARK_OIDC_ISSUER", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, oidc_issuer), 0,
+     "OIDC issuer, compared exactly with a token's iss; empty: no OIDC bearer tokens"},
+    {"BULWARK_OIDC_AUDIENCE", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, oidc_audience), 0,
+     "audience a token's aud must contain (needed with BULWARK_OIDC_ISSUER)"},
+    {"BULWARK_OIDC_JWKS_FILE", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, oidc_jwks_file), 0,
+     "file holding the issuer's JWKS (this or BULWARK_OIDC_JWKS_URL)"},
+    {"BULWARK_OIDC_JWKS_URL", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, oidc_jwks_url), 0,
+     "https URL of the issuer's JWKS (this or BULWARK_OIDC_JWKS_FILE)"},
+    {"BULWARK_OIDC_TENANT_CLAIM", BW_CFG_STRING, BW_JWT_DEFAULT_TENANT_CLAIM, 0, 0,
+     offsetof(gw_config_t, oidc_tenant_claim), 0,
+     "claim holding the tenant id (a UUID); a dotted name walks nested objects"},
+    {"BULWARK_OIDC_ROLES_CLAIM", BW_CFG_STRING, BW_JWT_DEFAULT_ROLES_CLAIM, 0, 0,
+     offsetof(gw_config_t, oidc_roles_claim), 0,
+     "claim holding the roles (array or space-separated), e.g. realm_access.roles"},
+    {"BULWARK_OIDC_BOARD_MEMBER_CLAIM", BW_CFG_STRING, BW_JWT_DEFAULT_BOARD_MEMBER_CLAIM, 0, 0,
+     offsetof(gw_config_t, oidc_board_member_claim), 0,
+     "optional claim holding the caller's board member id (a UUID)"},
+    {"BULWARK_OIDC_LEEWAY_SEC", BW_CFG_INT, "60", 0, 3600, offsetof(gw_config_t, oidc_leeway_sec),
+     0, "clock skew allowed on exp, nbf and iat, in seconds"},
+    {"BULWARK_OIDC_JWKS_REFRESH_SEC", BW_CFG_INT, "300", 0, 86400,
+     offsetof(gw_config_t, oidc_jwks_refresh_sec), 0,
+     "period of the background JWKS reload, in seconds (0: only on an unknown kid)"},
     {"BULWARK_LOG_LEVEL", BW_CFG_LEVEL, "info", 0, 0, offsetof(gw_config_t, log_level), 0,
      "debug, info, warn, error or off"},
 };
@@ -158,6 +190,25 @@ int main(int argc, char **argv)
     if (bw_keycache_init(4096) != 0 || bw_metrics_init(bw_routes, bw_n_routes) != 0 ||
         bw_ratelimit_init((double)cfg.rate_limit_rps, burst) != 0)
         goto out;
+    if (cfg.oidc_issuer[0] != '\0') {
+        bw_jwt_config_t jc = BW_JWT_CONFIG_INIT;
+        jc.issuer = cfg.oidc_issuer;
+        jc.audience = cfg.oidc_audience;
+        jc.jwks_file = cfg.oidc_jwks_file;
+        jc.jwks_url = cfg.oidc_jwks_url;
+        jc.tenant_claim = cfg.oidc_tenant_claim;
+        jc.roles_claim = cfg.oidc_roles_claim;
+        jc.board_member_claim = cfg.oidc_board_member_claim;
+        jc.leeway_sec = cfg.oidc_leeway_sec;
+        jc.refresh_sec = cfg.oidc_jwks_refresh_sec;
+        char jerr[512];
+        if (bw_jwt_verifier_create(&jc, &gw.jwt, jerr, sizeof(jerr)) != 0) {
+            bw_log(BW_LOG_ERROR, NULL, "could not set up OIDC bearer tokens: %s", jerr);
+            goto out;
+        }
+        bw_log(BW_LOG_INFO, NULL, "accepting OIDC bearer tokens of %s (%zu signing keys)",
+               cfg.oidc_issuer, bw_jwt_verifier_key_count(gw.jwt));
+    }
     int rc = bw_rpc_server_start(&server_opts, &tenancy);
     if (rc != 0) {
         bw_log(BW_LOG_ERROR, NULL, "could not start the tenancy RPC server on %s: %s",
@@ -232,6 +283,7 @@ out:
     bw_rpc_server_stop(tenancy, 5000);
     bw_metrics_free();
     bw_ratelimit_free();
+    bw_jwt_verifier_destroy(gw.jwt);
     bw_keycache_free();
     bw_log(BW_LOG_INFO, NULL, "stopped");
     return status;
