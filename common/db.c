@@ -1,10 +1,10 @@
 /*
  * PostgreSQL access for the services; see db.h. A bw_db_t wraps one libpq
  * connection and remembers the statement table so that a reconnection can
- * prepare everything again. bw_db_exec1 sends BEGIN, the tenant setting, the
- * statement and COMMIT as one pipeline ending in one Sync, so the common
- * single-statement request costs one network round trip; only a failure
- * costs a second one (the ROLLBACK that leaves the connection idle). A dead
+ * prepare everything again. bw_db_exec1 sends the tenant setting and the
+ * statement as one pipeline ending in one Sync, which makes them one implicit
+ * transaction, so the common single-statement request costs one network
+ * round trip and two statements. A dead
  * idle connection is noticed before sending (a server that went away leaves
  * EOF on the socket) and reset transparently; a connection that dies during a
  * request fails that request with BW_EUNAVAIL and is reset by the next one.
@@ -602,22 +602,19 @@ int bw_db_exec1(bw_db_t *db, bw_arena_t *arena, const char *tenant_id, const bw_
     if (err != 0)
         return err;
 
+    /* The statements between two Syncs of the extended protocol form one
+     * implicit transaction: the tenant setting (local to it) and the
+     * statement commit together at the Sync, or not at all. */
     const char *tenant_values[1] = {tenant_id};
-    pipe_step_t steps[4];
+    pipe_step_t steps[2];
     int n = 0;
-    steps[n++] = (pipe_step_t){internal_stmts[INTERNAL_BEGIN].name, 0, NULL, NULL};
     if (tenant_id != NULL)
         steps[n++] =
             (pipe_step_t){internal_stmts[INTERNAL_SET_TENANT].name, 1, tenant_values, NULL};
     int stmt_idx = n;
     steps[n++] = (pipe_step_t){stmt->name, n_values, values, NULL};
-    steps[n++] = (pipe_step_t){internal_stmts[INTERNAL_COMMIT].name, 0, NULL, NULL};
 
     err = pipeline_run(db, steps, n);
-    if (err == 0 && strcmp(PQcmdStatus(steps[n - 1].res), "COMMIT") != 0) {
-        bw_log(BW_LOG_ERROR, db->log_ctx, "statement \"%s\" was rolled back at commit", stmt->name);
-        err = BW_EINTERNAL;
-    }
     if (err != 0) {
         rollback_if_needed(db);
         clear_steps(steps, n);

@@ -4,8 +4,9 @@
  * the tenant set by set_config('bulwark.tenant_id', $1, true), and
  * reconnection after the database restarts.
  *
- * A single-statement request costs one network round trip: BEGIN, the tenant
- * setting, the statement and COMMIT go out together in libpq's pipeline mode.
+ * A single-statement request costs one network round trip: the tenant
+ * setting and the statement go out together in libpq's pipeline mode and,
+ * closed by one Sync, form one implicit transaction.
  * Longer transactions use bw_db_begin / bw_db_exec / bw_db_commit.
  *
  * Errors map to BW_E* codes: unique violation BW_EEXIST, foreign-key or check

@@ -361,6 +361,19 @@ int bw_rpc_client_create(struct event_base *base, bw_rpc_client_t **out)
     return 0;
 }
 
+/* Channel settings of every Bulwark client. Retries are off: the gateway
+ * never retries a call on its own (a write may not be repeated without the
+ * client's Idempotency-Key), and the retry filter copies every call's
+ * metadata even when no retry happens. */
+static const grpc_channel_args *channel_args(void)
+{
+    static grpc_arg args[] = {
+        {GRPC_ARG_INTEGER, GRPC_ARG_ENABLE_RETRIES, {.integer = 0}},
+    };
+    static const grpc_channel_args set = {sizeof(args) / sizeof(args[0]), args};
+    return &set;
+}
+
 int bw_rpc_client_channel(bw_rpc_client_t *client, const char *target, bw_rpc_channel_t **out)
 {
     *out = NULL;
@@ -370,7 +383,7 @@ int bw_rpc_client_channel(bw_rpc_client_t *client, const char *target, bw_rpc_ch
     if (ch == NULL)
         return BW_ENOMEM;
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    ch->channel = grpc_channel_create(target, creds, NULL);
+    ch->channel = grpc_channel_create(target, creds, channel_args());
     grpc_channel_credentials_release(creds);
     if (ch->channel == NULL) {
         free(ch);
@@ -486,7 +499,7 @@ int bw_rpc_sync_open(const char *target, bw_rpc_sync_t **out)
     grpc_init();
     s->cq = grpc_completion_queue_create_for_pluck(NULL);
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    s->channel = grpc_channel_create(target, creds, NULL);
+    s->channel = grpc_channel_create(target, creds, channel_args());
     grpc_channel_credentials_release(creds);
     if (s->cq == NULL || s->channel == NULL) {
         bw_rpc_sync_close(s);
