@@ -4,13 +4,14 @@ SHELL := /bin/bash
 # cmake --build runs make too: keep its output free of directory noise.
 MAKEFLAGS += --no-print-directory
 
-.PHONY: help run test bench build clean
+.PHONY: help run test bench build fuzz clean
 
 help:
 	@echo "make run    build, start PostgreSQL and every Bulwark process on 127.0.0.1, print the URL and a demo API key"
 	@echo "make test   release and ASan+UBSan builds: unit tests, then integration and e2e tests against a throwaway stack"
 	@echo "make bench  measure the stack started by make run against nginx serving the same JSON"
 	@echo "make build  the release build only (build/)"
+	@echo "make fuzz   libFuzzer targets with clang, each for BULWARK_FUZZ_SECONDS (60)"
 	@echo "make clean  remove build/ and build-asan/ (not the data in .bulwark/)"
 
 run:
@@ -25,5 +26,8 @@ bench:
 build:
 	@bash deploy/local/build.sh
 
+fuzz:
+	@bash fuzz/run.sh
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

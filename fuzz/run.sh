@@ -16,6 +16,9 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=deploy/local/lib.sh
+. "$root/deploy/local/lib.sh"
+bw_deps_ensure "${BW_DEPS[@]}" clang libclang-rt-14-dev
 build=${BULWARK_FUZZ_BUILD_DIR:-$root/build-fuzz}
 seconds=${BULWARK_FUZZ_SECONDS:-60}
 jobs=${BULWARK_FUZZ_JOBS:-2}
@@ -36,6 +39,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:symbolize=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
 status=0
+passed=0
+failed=0
 while read -r name max_len; do
     [[ -n "$name" ]] || continue
     if [[ $# -gt 0 && " $* " != *" $name "* ]]; then
@@ -54,9 +59,11 @@ while read -r name max_len; do
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" "${dict[@]}" \
         "$work" "$root/fuzz/corpus/$name" >"$log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
-        echo "fuzz: $name: ok, ${runs:-?} runs, corpus $(ls "$work" | wc -l) inputs"
+        echo "fuzz: $name: ok, ${runs:-?} runs, corpus $(find "$work" -type f | wc -l) inputs"
+        passed=$((passed + 1))
     else
         status=1
+        failed=$((failed + 1))
         echo "fuzz: $name: FAILED; the end of $log:" >&2
         tail -n 40 "$log" >&2
         input=$(sed -n 's/.*Test unit written to \(.*\)$/\1/p' "$log" | tail -n 1)
@@ -66,4 +73,5 @@ while read -r name max_len; do
         fi
     fi
 done <"$build/fuzz/targets.txt"
+echo "fuzz: $passed passed, $failed failed"
 exit $status
