@@ -4,8 +4,12 @@
  * then, holding a session advisory lock so that two migrators never
  * interleave, checks that no applied file changed since it was applied and
  * applies the pending files in numeric order, each in one transaction with its
- * bookkeeping row. A file is sent whole with PQexec, which runs several
- * statements; an error message points at the file's line.
+ * bookkeeping row. A .sql file is sent whole with PQexec, which runs several
+ * statements; an error message points at the file's line. A data file
+ * NNNN_<schema>.<table>.csv (RFC 4180, a header row naming the columns) is
+ * loaded with COPY ... FROM STDIN through PQputCopyData, in the same order and
+ * with the same bookkeeping; its names are checked before the database is
+ * touched and quoted in the COPY statement.
  */
 #include "migrate.h"
 
@@ -22,8 +26,12 @@
 /* "BULWARK\x01" read as a big-endian 64-bit integer: the key of the session
  * advisory lock every migrator takes. */
 #define MIGRATE_LOCK_KEY "4779810517165427457"
-/* A migration is a schema change, not a data load. */
+/* A migration is a schema change or a reference data set, never bulk data. */
 #define MIGRATE_MAX_FILE (16L * 1024 * 1024)
+/* PostgreSQL's NAMEDATALEN - 1. */
+#define MIGRATE_MAX_IDENT 63
+/* COPY data goes out in pieces of this size. */
+#define MIGRATE_COPY_CHUNK (64 * 1024)
 #define MIGRATE_MAX_VERSION 99999999L
 
 static const char *const create_table_sql = "CREATE TABLE IF NOT EXISTS public.bulwark_migrations ("
@@ -34,13 +42,17 @@ static const char *const create_table_sql = "CREATE TABLE IF NOT EXISTS public.b
                                             " applied_at timestamptz NOT NULL DEFAULT now(),"
                                             " PRIMARY KEY (component, version))";
 
+enum { MIG_NONE = 0, MIG_SQL = 1, MIG_CSV = 2, MIG_BAD_SQL = -1, MIG_BAD_CSV = -2 };
+
 typedef struct mig_file {
     long version;
-    char *name; /* "0001_roles.sql" */
-    char *sql;
+    char *name; /* "0001_roles.sql" or "0002_crosswalk.requirements.csv" */
+    char *sql;  /* the file's text: SQL, or the CSV data */
     size_t len;
     char sha256[2 * 32 + 1];
     int applied;
+    int kind;       /* MIG_SQL or MIG_CSV */
+    char *copy_sql; /* MIG_CSV: the COPY statement built from the name and header */
 } mig_file_t;
 
 typedef struct mig_component {
@@ -55,6 +67,7 @@ static void component_free(mig_component_t *c)
     for (size_t i = 0; i < c->n_files; i++) {
         free(c->files[i].name);
         free(c->files[i].sql);
+        free(c->files[i].copy_sql);
     }
     free(c->files);
     c->files = NULL;
@@ -94,23 +107,52 @@ int bw_migrate_parse_arg(char *arg, bw_migrate_dir_t *out, FILE *errfp)
     return 0;
 }
 
-/* Recognises "NNNN_description.sql". Returns 1 with *version set, 0 for a
- * file that is not a migration at all, -1 for a misnamed .sql file. */
+/* Whether s[0..n) is an identifier this tool accepts: [a-z_][a-z0-9_]*. */
+static int valid_ident(const char *s, size_t n)
+{
+    if (n == 0 || n > MIGRATE_MAX_IDENT || !(islower((unsigned char)s[0]) || s[0] == '_'))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_')
+            return 0;
+    return 1;
+}
+
+/* The "<schema>.<table>" part of a data file's name (between "NNNN_" and
+ * ".csv", n bytes): both identifiers. */
+static int valid_table_part(const char *s, size_t n)
+{
+    const char *dot = memchr(s, '.', n);
+    return dot != NULL && valid_ident(s, (size_t)(dot - s)) &&
+           valid_ident(dot + 1, n - (size_t)(dot - s) - 1);
+}
+
+/* Recognises "NNNN_description.sql" and "NNNN_schema.table.csv". Returns
+ * MIG_SQL or MIG_CSV with *version set, MIG_NONE for a file that is not a
+ * migration at all, MIG_BAD_SQL or MIG_BAD_CSV for a misnamed one. */
 static int parse_file_name(const char *name, long *version)
 {
     size_t len = strlen(name);
-    if (len < 4 || strcmp(name + len - 4, ".sql") != 0)
-        return 0;
+    int kind;
+    if (len >= 4 && strcmp(name + len - 4, ".sql") == 0)
+        kind = MIG_SQL;
+    else if (len >= 4 && strcmp(name + len - 4, ".csv") == 0)
+        kind = MIG_CSV;
+    else
+        return MIG_NONE;
+    int bad = kind == MIG_SQL ? MIG_BAD_SQL : MIG_BAD_CSV;
     size_t digits = strspn(name, "0123456789");
     if (digits == 0 || digits > 8 || name[digits] != '_' || digits + 1 + 4 >= len)
-        return -1;
+        return bad;
+    if (kind == MIG_CSV && !valid_table_part(name + digits + 1, len - digits - 1 - 4))
+        return bad;
     char *end;
     errno = 0;
     long v = strtol(name, &end, 10);
     if (errno != 0 || end != name + digits || v < 1 || v > MIGRATE_MAX_VERSION)
-        return -1;
+        return bad;
     *version = v;
-    return 1;
+    return kind;
 }
 
 static int compare_files(const void *a, const void *b)
@@ -183,6 +225,134 @@ out:
     return err;
 }
 
+/* Appends s (len bytes) to the heap string *buf of length *used; BW_ENOMEM. */
+static int append(char **buf, size_t *used, const char *s, size_t len)
+{
+    char *grown = realloc(*buf, *used + len + 1);
+    if (grown == NULL)
+        return BW_ENOMEM;
+    memcpy(grown + *used, s, len);
+    *used += len;
+    grown[*used] = '\0';
+    *buf = grown;
+    return 0;
+}
+
+/*
+ * Builds the COPY statement of a data file from its name and its header row,
+ * the file's first CSV record (RFC 4180: fields separated by commas, quoted
+ * fields with "" for a quote, the record ends at LF or CRLF outside quotes;
+ * a UTF-8 byte order mark before it is skipped). Every column must be an
+ * identifier, once. The names are quoted although they need not be, so that
+ * no spelling can turn them into something else.
+ */
+static int build_copy(mig_file_t *f, const char *dir, FILE *errfp)
+{
+    const char *p = f->sql, *end = f->sql + f->len;
+    char col[MIGRATE_MAX_IDENT + 2];
+    char needle[sizeof(col) + 2];
+    char *cols = NULL;
+    size_t cols_len = 0;
+    int err = 0;
+    const char *problem = NULL;
+
+    if (end - p >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0)
+        p += 3;
+    if (p == end || *p == '\n' || *p == '\r') {
+        problem = "has no header row";
+        goto bad;
+    }
+    for (;;) {
+        size_t n = 0;
+        int too_long = 0;
+        if (p < end && *p == '"') {
+            for (p++;; p++) {
+                if (p == end) {
+                    problem = "has an unterminated quoted field in its header";
+                    goto bad;
+                }
+                if (*p == '"' && (p + 1 == end || p[1] != '"')) {
+                    p++;
+                    break;
+                }
+                if (*p == '"')
+                    p++;
+                if (n < sizeof(col) - 1)
+                    col[n++] = *p;
+                else
+                    too_long = 1;
+            }
+            if (p < end && *p != ',' && *p != '\n' && *p != '\r') {
+                problem = "has text after a quoted field in its header";
+                goto bad;
+            }
+        } else {
+            for (; p < end && *p != ',' && *p != '\n' && *p != '\r'; p++) {
+                if (*p == '"') {
+                    problem = "has a quote inside an unquoted field of its header";
+                    goto bad;
+                }
+                if (n < sizeof(col) - 1)
+                    col[n++] = *p;
+                else
+                    too_long = 1;
+            }
+        }
+        col[n] = '\0';
+        if (too_long || !valid_ident(col, n)) {
+            fprintf(errfp,
+                    "bulwarkctl: data file \"%s/%s\" names column \"%s%s\" in its header\n"
+                    "HINT: Column names are lower-case letters, digits and underscores, not "
+                    "starting with a digit.\n",
+                    dir, f->name, col, too_long ? "..." : "");
+            err = BW_EINVAL;
+            goto out;
+        }
+        /* Quoted identifiers hold no quote, so this finds whole names only. */
+        snprintf(needle, sizeof(needle), "\"%s\"", col);
+        if (cols != NULL && strstr(cols, needle) != NULL) {
+            fprintf(errfp, "bulwarkctl: data file \"%s/%s\" names column \"%s\" twice\n", dir,
+                    f->name, col);
+            err = BW_EINVAL;
+            goto out;
+        }
+        if ((cols_len > 0 && (err = append(&cols, &cols_len, ", ", 2)) != 0) ||
+            (err = append(&cols, &cols_len, needle, strlen(needle))) != 0)
+            goto out;
+        if (p < end && *p == ',') {
+            p++;
+            continue;
+        }
+        break;
+    }
+
+    /* "NNNN_schema.table.csv": the digits, '_', the names, ".csv". */
+    const char *names = f->name + strspn(f->name, "0123456789") + 1;
+    size_t names_len = strlen(names) - 4;
+    const char *dot = memchr(names, '.', names_len);
+    int schema_len = (int)(dot - names);
+    int table_len = (int)(names_len - (size_t)schema_len - 1);
+    size_t need = cols_len + names_len + 128;
+    f->copy_sql = malloc(need);
+    if (f->copy_sql == NULL) {
+        err = BW_ENOMEM;
+        goto out;
+    }
+    snprintf(f->copy_sql, need,
+             "COPY \"%.*s\".\"%.*s\" (%s) FROM STDIN WITH (FORMAT csv, HEADER true)", schema_len,
+             names, table_len, dot + 1, cols);
+    goto out;
+bad:
+    fprintf(errfp,
+            "bulwarkctl: data file \"%s/%s\" %s\n"
+            "HINT: A data file is CSV whose first row names the table's columns.\n",
+            dir, f->name, problem);
+    err = BW_EINVAL;
+out:
+    free(cols);
+    return err;
+}
+
 /* Lists, reads and hashes the migrations of one directory. */
 static int load_component(mig_component_t *c, FILE *errfp)
 {
@@ -200,12 +370,22 @@ static int load_component(mig_component_t *c, FILE *errfp)
         if (ent->d_name[0] == '.')
             continue;
         int kind = parse_file_name(ent->d_name, &version);
-        if (kind == 0)
+        if (kind == MIG_NONE)
             continue;
-        if (kind < 0) {
+        if (kind == MIG_BAD_SQL) {
             fprintf(errfp,
                     "bulwarkctl: migration file name \"%s/%s\" is not of the form "
                     "NNNN_description.sql\n",
+                    c->dir, ent->d_name);
+            err = BW_EINVAL;
+            goto out;
+        }
+        if (kind == MIG_BAD_CSV) {
+            fprintf(errfp,
+                    "bulwarkctl: data file name \"%s/%s\" is not of the form "
+                    "NNNN_schema.table.csv\n"
+                    "HINT: Schema and table are lower-case letters, digits and underscores, "
+                    "not starting with a digit.\n",
                     c->dir, ent->d_name);
             err = BW_EINVAL;
             goto out;
@@ -223,6 +403,7 @@ static int load_component(mig_component_t *c, FILE *errfp)
         mig_file_t *f = &c->files[c->n_files];
         memset(f, 0, sizeof(*f));
         f->version = version;
+        f->kind = kind;
         f->name = strdup(ent->d_name);
         if (f->name == NULL) {
             err = BW_ENOMEM;
@@ -252,6 +433,8 @@ static int load_component(mig_component_t *c, FILE *errfp)
             goto out;
         err = sha256_hex(f->sql, f->len, f->sha256);
         if (err != 0)
+            goto out;
+        if (f->kind == MIG_CSV && (err = build_copy(f, c->dir, errfp)) != 0)
             goto out;
     }
 out:
@@ -357,22 +540,68 @@ static int check_applied(PGconn *conn, mig_component_t *c, FILE *errfp)
     return err;
 }
 
+/* Streams a data file into its COPY statement; *rows gets the row count. */
+static int copy_file(PGconn *conn, const char *what, const mig_file_t *f, char *rows,
+                     size_t rows_len, FILE *errfp)
+{
+    /* The files are UTF-8 whatever the client's locale says. */
+    int err = run(conn, what, "SET LOCAL client_encoding = 'UTF8'", errfp);
+    if (err != 0)
+        return err;
+    PGresult *res = PQexec(conn, f->copy_sql);
+    if (PQresultStatus(res) != PGRES_COPY_IN) {
+        print_sql_error(errfp, what, res, conn, NULL);
+        PQclear(res);
+        return PQstatus(conn) == CONNECTION_BAD ? BW_EUNAVAIL : BW_EINVAL;
+    }
+    PQclear(res);
+    int ok = 1;
+    for (size_t off = 0; ok && off < f->len; off += MIGRATE_COPY_CHUNK) {
+        size_t n = f->len - off < MIGRATE_COPY_CHUNK ? f->len - off : MIGRATE_COPY_CHUNK;
+        ok = PQputCopyData(conn, f->sql + off, (int)n) == 1;
+    }
+    /* Ending the copy with an error message aborts it on the server. */
+    if (PQputCopyEnd(conn, ok ? NULL : "the client could not send the data") != 1)
+        ok = 0;
+    while ((res = PQgetResult(conn)) != NULL) {
+        if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+            if (err == 0)
+                print_sql_error(errfp, what, res, conn, NULL);
+            err = PQstatus(conn) == CONNECTION_BAD ? BW_EUNAVAIL : BW_EINVAL;
+        } else {
+            snprintf(rows, rows_len, "%s", PQcmdTuples(res));
+        }
+        PQclear(res);
+    }
+    if (err == 0 && !ok) {
+        print_sql_error(errfp, what, NULL, conn, NULL);
+        err = PQstatus(conn) == CONNECTION_BAD ? BW_EUNAVAIL : BW_EINVAL;
+    }
+    return err;
+}
+
 static int apply_file(PGconn *conn, const mig_component_t *c, const mig_file_t *f, FILE *outfp,
                       FILE *errfp)
 {
     char what[512];
+    char rows[32] = "";
     snprintf(what, sizeof(what), "migration %s/%s", c->component, f->name);
     int err = run(conn, what, "BEGIN", errfp);
     if (err != 0)
         return err;
 
-    PGresult *res = PQexec(conn, f->sql);
-    ExecStatusType st = PQresultStatus(res);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
-        print_sql_error(errfp, what, res, conn, f->sql);
-        err = PQstatus(conn) == CONNECTION_BAD ? BW_EUNAVAIL : BW_EINVAL;
+    PGresult *res;
+    if (f->kind == MIG_CSV) {
+        err = copy_file(conn, what, f, rows, sizeof(rows), errfp);
+    } else {
+        res = PQexec(conn, f->sql);
+        ExecStatusType st = PQresultStatus(res);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_EMPTY_QUERY) {
+            print_sql_error(errfp, what, res, conn, f->sql);
+            err = PQstatus(conn) == CONNECTION_BAD ? BW_EUNAVAIL : BW_EINVAL;
+        }
+        PQclear(res);
     }
-    PQclear(res);
     if (err == 0 && PQtransactionStatus(conn) != PQTRANS_INTRANS) {
         fprintf(errfp,
                 "bulwarkctl: %s ended its own transaction\n"
@@ -404,7 +633,11 @@ static int apply_file(PGconn *conn, const mig_component_t *c, const mig_file_t *
         }
         return err;
     }
-    fprintf(outfp, "applied %s/%s\n", c->component, f->name);
+    if (f->kind == MIG_CSV)
+        fprintf(outfp, "applied %s/%s (%s row%s)\n", c->component, f->name, rows,
+                strcmp(rows, "1") == 0 ? "" : "s");
+    else
+        fprintf(outfp, "applied %s/%s\n", c->component, f->name);
     fflush(outfp);
     return 0;
 }

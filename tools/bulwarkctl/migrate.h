@@ -1,7 +1,8 @@
 /*
- * Schema migrations: numbered SQL files per component, applied in order under
- * an advisory lock, each in its own transaction together with its row in
- * public.bulwark_migrations. See README.md next to this file.
+ * Schema migrations: numbered SQL files (and CSV data files loaded with COPY)
+ * per component, applied in order under an advisory lock, each in its own
+ * transaction together with its row in public.bulwark_migrations. See
+ * README.md next to this file.
  */
 #ifndef BW_MIGRATE_H
 #define BW_MIGRATE_H

@@ -1,0 +1,54 @@
+/*
+ * RFC 4180 CSV: the parser behind the SoA import (and the tests that read
+ * the shipped data files), and a growing text buffer with the field writer
+ * behind the export. Everything lives on a caller's arena.
+ */
+#ifndef BW_CROSSWALK_CSV_H
+#define BW_CROSSWALK_CSV_H
+
+#include <stddef.h>
+
+#include "arena.h"
+
+/* More records than this is an error, not a Statement of Applicability. */
+#define BW_CW_CSV_MAX_RECORDS 5000
+#define BW_CW_CSV_MAX_FIELDS 64
+
+typedef struct bw_cw_csv_record {
+    char **fields; /* NUL-terminated, on the arena */
+    size_t n_fields;
+    long line; /* physical line (from 1) where the record starts */
+} bw_cw_csv_record_t;
+
+typedef struct bw_cw_csv_error {
+    long line;
+    char message[160]; /* "a quoted field is not closed" */
+} bw_cw_csv_error_t;
+
+/*
+ * Parses len bytes of text into records on the arena: fields separated by
+ * commas; a field in double quotes may hold commas, line breaks and "" for a
+ * quote; a record ends at CRLF, LF or CR outside quotes. A UTF-8 byte order
+ * mark at the start is skipped, and empty lines are not records. A NUL byte,
+ * a quote inside an unquoted field, text after a closing quote, an unclosed
+ * quote, or too many records or fields is BW_EINVAL with *err set; BW_ENOMEM.
+ */
+int bw_cw_csv_parse(bw_arena_t *arena, const char *text, size_t len, bw_cw_csv_record_t **records,
+                    size_t *n_records, bw_cw_csv_error_t *err);
+
+/* A text buffer growing on an arena; data is always NUL-terminated. */
+typedef struct bw_cw_buf {
+    bw_arena_t *arena; /* borrowed */
+    char *data;
+    size_t len, cap;
+    int failed; /* an allocation failed: data holds what fit before */
+} bw_cw_buf_t;
+
+void bw_cw_buf_init(bw_cw_buf_t *buf, bw_arena_t *arena);
+void bw_cw_buf_append(bw_cw_buf_t *buf, const char *s, size_t len);
+void bw_cw_buf_puts(bw_cw_buf_t *buf, const char *s);
+/* Appends s as one CSV field, in quotes when it holds a comma, a quote, a
+ * line break or leading or trailing blanks. */
+void bw_cw_csv_field(bw_cw_buf_t *buf, const char *s);
+
+#endif

@@ -1,0 +1,141 @@
+/*
+ * bulwark-crosswalk: the gRPC server of the crosswalk service. At start-up
+ * it reads the reference catalogue from the crosswalk schema (through one
+ * connection of its own, closed again) and opens the scoping client; the
+ * workers then share both.
+ */
+#include "bulwark/crosswalk/v1/crosswalk.pb-c.h"
+#include "google/protobuf/empty.pb-c.h"
+
+#include "crosswalk.h"
+#include "log.h"
+#include "service.h"
+#include "status.h"
+
+#include <stddef.h>
+#include <stdlib.h>
+
+#define RPC(name) "/bulwark.crosswalk.v1.CrosswalkService/" name
+#define D(name) &bulwark__crosswalk__v1__##name##__descriptor
+
+static const bw_rpc_method_t methods[] = {
+    {RPC("ListFrameworks"), D(list_frameworks_request), D(list_frameworks_response),
+     bw_cw_list_frameworks},
+    {RPC("ListRequirements"), D(list_requirements_request), D(list_requirements_response),
+     bw_cw_list_requirements},
+    {RPC("ListMappings"), D(list_mappings_request), D(list_mappings_response), bw_cw_list_mappings},
+    {RPC("CreateMappingOverride"), D(create_mapping_override_request), D(mapping_override),
+     bw_cw_create_override, BW_RPC_WRITE},
+    {RPC("ListMappingOverrides"), D(list_mapping_overrides_request),
+     D(list_mapping_overrides_response), bw_cw_list_overrides},
+    {RPC("DeleteMappingOverride"), D(delete_mapping_override_request),
+     &google__protobuf__empty__descriptor, bw_cw_delete_override, BW_RPC_WRITE},
+    {RPC("ListControls"), D(list_controls_request), D(list_controls_response), bw_cw_list_controls},
+    {RPC("GetControl"), D(get_control_request), D(control), bw_cw_get_control},
+    {RPC("PutControl"), D(put_control_request), D(control), bw_cw_put_control, BW_RPC_WRITE},
+    {RPC("ImportControls"), D(import_controls_request), D(import_controls_response),
+     bw_cw_import_controls, BW_RPC_WRITE},
+    {RPC("ExportControls"), D(export_controls_request), D(export_controls_response),
+     bw_cw_export_controls},
+    {RPC("ListControlHistory"), D(list_control_history_request), D(list_control_history_response),
+     bw_cw_list_history},
+    {RPC("GetGapAnalysis"), D(get_gap_analysis_request), D(gap_analysis), bw_cw_gap_analysis},
+};
+
+typedef struct crosswalk_config {
+    const char *scoping_addr;
+    long scoping_timeout_ms;
+} crosswalk_config_t;
+
+static crosswalk_config_t extra;
+
+static const bw_config_item_t extra_items[] = {
+    {"BULWARK_SCOPING_ADDR", BW_CFG_ADDR, "127.0.0.1:50051", 0, 0,
+     offsetof(crosswalk_config_t, scoping_addr), 0,
+     "the scoping service, asked whether an entity exists"},
+    {"BULWARK_SCOPING_TIMEOUT_MS", BW_CFG_INT, "3000", 50, 60000,
+     offsetof(crosswalk_config_t, scoping_timeout_ms), 0,
+     "deadline of each call to the scoping service"},
+};
+
+static int init(const bw_service_config_t *config, void **service_data)
+{
+    char err[512] = "";
+    bw_db_t *db = NULL;
+    bw_cw_service_t *svc = calloc(1, sizeof(*svc));
+    if (svc == NULL)
+        return BW_ENOMEM;
+    int rc =
+        bw_db_open(config->database_url, bw_cw_catalogue_stmts, bw_cw_catalogue_n_stmts, 0, &db);
+    if (rc != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "could not connect to the database: %s", bw_strerror(rc));
+        goto out;
+    }
+    rc = bw_cw_catalogue_load(db, &svc->cat, err, sizeof(err));
+    if (rc != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "could not load the crosswalk catalogue: %s", err);
+        goto out;
+    }
+    rc = bw_cw_scoping_open(extra.scoping_addr, (int)extra.scoping_timeout_ms, &svc->scoping);
+    if (rc != 0)
+        goto out;
+    bw_log(BW_LOG_INFO, NULL, "catalogue: %zu frameworks, %zu requirements, %zu mappings",
+           svc->cat->n_frameworks, svc->cat->n_reqs, svc->cat->n_maps);
+out:
+    bw_db_close(db);
+    if (rc != 0) {
+        bw_cw_catalogue_free(svc->cat);
+        free(svc);
+        return rc;
+    }
+    *service_data = svc;
+    return 0;
+}
+
+static void fini(void *service_data)
+{
+    bw_cw_service_t *svc = service_data;
+    if (svc == NULL)
+        return;
+    bw_cw_scoping_close(svc->scoping);
+    bw_cw_catalogue_free(svc->cat);
+    free(svc);
+}
+
+bw_cw_service_t *bw_cw_service(bw_call_t *call)
+{
+    return bw_service_data(call);
+}
+
+int main(int argc, char **argv)
+{
+    const bw_db_stmt_t *stmts[64];
+    size_t n = 0;
+    const struct {
+        const bw_db_stmt_t *const *list;
+        size_t n;
+    } groups[] = {
+        {bw_cw_mappings_stmts, bw_cw_mappings_n_stmts},
+        {bw_cw_soa_stmts, bw_cw_soa_n_stmts},
+        {bw_cw_gap_stmts, bw_cw_gap_n_stmts},
+    };
+    for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
+        for (size_t i = 0; i < groups[g].n && n < sizeof(stmts) / sizeof(stmts[0]); i++)
+            stmts[n++] = groups[g].list[i];
+    const bw_service_def_t def = {
+        .name = "crosswalk",
+        .summary = "the crosswalk service (ISO 27001 to NIS2, Statement of Applicability, gaps)",
+        .addr_env = "BULWARK_CROSSWALK_ADDR",
+        .addr_default = "127.0.0.1:50052",
+        .methods = methods,
+        .n_methods = sizeof(methods) / sizeof(methods[0]),
+        .stmts = stmts,
+        .n_stmts = n,
+        .extra_items = extra_items,
+        .n_extra_items = BW_CONFIG_COUNT(extra_items),
+        .extra_config = &extra,
+        .init = init,
+        .fini = fini,
+    };
+    return bw_service_main(&def, argc, argv);
+}
