@@ -1,0 +1,384 @@
+/*
+ * Service-wide state and shared helpers of the attestations service; see
+ * attest.h. The blocking channels to scoping are pooled rather than shared:
+ * gRPC allows only a few threads to pluck one completion queue at a time, and
+ * a worker holds its channel only for the length of one GetEntity call.
+ */
+#include "attest.h"
+
+#include "bulwark/attestations/v1/attestations.pb-c.h"
+#include "bulwark/scoping/v1/scoping.pb-c.h"
+
+#include "chain.h"
+#include "ids.h"
+#include "log.h"
+#include "status.h"
+#include "store.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define POOL_MAX 64
+#define GET_ENTITY "/bulwark.scoping.v1.ScopingService/GetEntity"
+
+bw_attest_config_t bw_attest_config;
+
+const bw_config_item_t bw_attest_config_items[] = {
+    {"BULWARK_SIGNING_KEY_FILE", BW_CFG_STRING, NULL, 0, 0,
+     offsetof(bw_attest_config_t, signing_key_file), 0,
+     "PEM file of the Ed25519 private key that signs attestations "
+     "(openssl genpkey -algorithm ed25519)"},
+    {"BULWARK_SCOPING_ADDR", BW_CFG_ADDR, "127.0.0.1:50051", 0, 0,
+     offsetof(bw_attest_config_t, scoping_addr), 0,
+     "the scoping service, asked whether an entity exists"},
+    {"BULWARK_SCOPING_TIMEOUT_MS", BW_CFG_INT, "5000", 100, 60000,
+     offsetof(bw_attest_config_t, scoping_timeout_ms), 0, "deadline of each call to scoping"},
+};
+const size_t bw_attest_n_config_items = BW_CONFIG_COUNT(bw_attest_config_items);
+
+/* clang-format off */
+/* Records the key's public half once; returns the bytes stored under its id,
+ * which differ from the key's own only if something else wrote them. */
+static const bw_db_stmt_t stmt_key_record = {
+    "attest_key_record",
+    "WITH ins AS (INSERT INTO attestations.signing_keys (key_id, algorithm, public_key) "
+    "VALUES ($1, 'Ed25519', $2) ON CONFLICT (key_id) DO NOTHING RETURNING public_key) "
+    "SELECT public_key FROM ins "
+    "UNION ALL SELECT public_key FROM attestations.signing_keys WHERE key_id = $1"};
+static const bw_db_stmt_t stmt_key_list = {
+    "attest_key_list",
+    "SELECT key_id, algorithm, public_key, " BW_ATTEST_US("create_time") " "
+    "FROM attestations.signing_keys ORDER BY create_time, key_id"};
+/* clang-format on */
+
+const bw_db_stmt_t *const bw_attest_stmts[] = {&stmt_key_record, &stmt_key_list};
+const size_t bw_attest_n_stmts = sizeof(bw_attest_stmts) / sizeof(bw_attest_stmts[0]);
+
+typedef struct attest_state {
+    bw_arena_t *arena; /* lives as long as the service */
+    bw_key_t *key;
+    char *pem;
+    pthread_mutex_t mu;
+    bw_rpc_sync_t *idle[POOL_MAX];
+    size_t n_idle;
+} attest_state_t;
+
+/* ---- start-up ------------------------------------------------------------ */
+
+static int record_key(const char *database_url, const bw_key_t *key, bw_arena_t *arena)
+{
+    bw_db_t *db = NULL;
+    int err = bw_db_open(database_url, bw_attest_stmts, bw_attest_n_stmts, 0, &db);
+    if (err != 0) {
+        bw_log(BW_LOG_ERROR, NULL,
+               "could not connect to the database to record the signing key: %s", bw_strerror(err));
+        return err;
+    }
+    PGresult *res = NULL;
+    const char *raw = bw_store_bytea_param(arena, bw_keys_public(key), BW_KEYS_RAW_LEN);
+    const char *values[] = {bw_keys_id(key), raw};
+    err = raw == NULL ? BW_ENOMEM : bw_db_exec1(db, arena, NULL, &stmt_key_record, 2, values, &res);
+    if (err == 0) {
+        uint8_t *stored = NULL;
+        size_t len = 0;
+        if (PQntuples(res) != 1 || bw_store_bytea(arena, res, 0, 0, &stored, &len) != 0 ||
+            len != BW_KEYS_RAW_LEN || memcmp(stored, bw_keys_public(key), len) != 0) {
+            bw_log(BW_LOG_ERROR, NULL,
+                   "key id %s is recorded in attestations.signing_keys with another public key; "
+                   "refusing to sign with it",
+                   bw_keys_id(key));
+            err = BW_EINVAL;
+        }
+    } else {
+        bw_log(BW_LOG_ERROR, NULL, "could not record the signing key: %s", bw_strerror(err));
+    }
+    bw_db_close(db);
+    return err;
+}
+
+void bw_attest_fini(void *service_data)
+{
+    attest_state_t *s = service_data;
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->n_idle; i++)
+        bw_rpc_sync_close(s->idle[i]);
+    pthread_mutex_destroy(&s->mu);
+    bw_keys_free(s->key);
+    bw_arena_destroy(s->arena);
+    free(s);
+}
+
+int bw_attest_init(const bw_service_config_t *config, void **service_data)
+{
+    *service_data = NULL;
+    attest_state_t *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return BW_ENOMEM;
+    pthread_mutex_init(&s->mu, NULL);
+    s->arena = bw_arena_create(4096);
+    if (s->arena == NULL) {
+        bw_attest_fini(s);
+        return BW_ENOMEM;
+    }
+    char msg[512];
+    const char *path = bw_attest_config.signing_key_file;
+    int err = bw_keys_load_private(path, &s->key, msg, sizeof(msg));
+    if (err != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "%s", msg);
+        bw_attest_fini(s);
+        return err;
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
+        bw_log(BW_LOG_WARN, NULL,
+               "signing key file \"%s\" is readable by other users; make it mode 600", path);
+    if ((err = bw_keys_public_pem(s->key, s->arena, &s->pem)) != 0 ||
+        (err = record_key(config->database_url, s->key, s->arena)) != 0) {
+        bw_attest_fini(s);
+        return err;
+    }
+    bw_log(BW_LOG_INFO, NULL, "signing with Ed25519 key %s", bw_keys_id(s->key));
+    *service_data = s;
+    return 0;
+}
+
+const bw_key_t *bw_attest_signing_key(bw_call_t *call)
+{
+    const attest_state_t *s = bw_service_data(call);
+    return s->key;
+}
+
+const char *bw_attest_signing_pem(bw_call_t *call)
+{
+    const attest_state_t *s = bw_service_data(call);
+    return s->pem;
+}
+
+/* ---- scoping ------------------------------------------------------------- */
+
+static int pool_take(attest_state_t *s, bw_rpc_sync_t **out)
+{
+    pthread_mutex_lock(&s->mu);
+    *out = s->n_idle > 0 ? s->idle[--s->n_idle] : NULL;
+    pthread_mutex_unlock(&s->mu);
+    return *out != NULL ? 0 : bw_rpc_sync_open(bw_attest_config.scoping_addr, out);
+}
+
+static void pool_give(attest_state_t *s, bw_rpc_sync_t *sync)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->n_idle < POOL_MAX) {
+        s->idle[s->n_idle++] = sync;
+        sync = NULL;
+    }
+    pthread_mutex_unlock(&s->mu);
+    bw_rpc_sync_close(sync);
+}
+
+int bw_attest_need_tenant(bw_call_t *call)
+{
+    if (call->tenant_id == NULL || !bw_uuid_valid(call->tenant_id))
+        return bw_call_fail(call, BW_EPERM, "TENANT_REQUIRED", "this call needs a tenant");
+    return 0;
+}
+
+static int entity_missing(bw_call_t *call, const char *entity, const char *field)
+{
+    if (field != NULL)
+        return bw_call_violation(call, field, "no entity with this id");
+    return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", entity);
+}
+
+int bw_attest_entity_check(bw_call_t *call, const char *entity, const char *field)
+{
+    if (entity == NULL || !bw_uuid_valid(entity))
+        return entity_missing(call, entity != NULL ? entity : "", field);
+    attest_state_t *s = bw_service_data(call);
+    Bulwark__Scoping__V1__GetEntityRequest req = BULWARK__SCOPING__V1__GET_ENTITY_REQUEST__INIT;
+    req.id = (char *)entity;
+    size_t len = bulwark__scoping__v1__get_entity_request__get_packed_size(&req);
+    uint8_t *buf = bw_arena_alloc(call->arena, len > 0 ? len : 1);
+    if (buf == NULL)
+        return BW_ENOMEM;
+    bulwark__scoping__v1__get_entity_request__pack(&req, buf);
+    /* The caller's identity, so that scoping sees the same request. */
+    bw_rpc_md_t md[4];
+    size_t n = 0;
+    md[n++] = (bw_rpc_md_t){"x-tenant-id", call->tenant_id};
+    md[n++] =
+        (bw_rpc_md_t){"x-principal", call->principal != NULL ? call->principal : "attestations"};
+    if (call->roles != NULL)
+        md[n++] = (bw_rpc_md_t){"x-roles", call->roles};
+    if (call->request_id != NULL)
+        md[n++] = (bw_rpc_md_t){"x-request-id", call->request_id};
+
+    bw_rpc_sync_t *sync;
+    int err = pool_take(s, &sync);
+    if (err != 0)
+        return bw_call_fail(call, BW_EUNAVAIL, "BACKEND_UNAVAILABLE",
+                            "could not reach the scoping service");
+    bw_rpc_reply_t reply;
+    err = bw_rpc_sync_call(sync, call->arena, GET_ENTITY, buf, len, md, n,
+                           (int)bw_attest_config.scoping_timeout_ms, &reply);
+    pool_give(s, sync);
+    if (err != 0)
+        return bw_call_fail(call, BW_EUNAVAIL, "BACKEND_UNAVAILABLE",
+                            "could not reach the scoping service");
+    switch (reply.status) {
+    case BW_GRPC_OK:
+        return 0;
+    case BW_GRPC_NOT_FOUND:
+        return entity_missing(call, entity, field);
+    case BW_GRPC_UNAVAILABLE:
+    case BW_GRPC_DEADLINE_EXCEEDED:
+    case BW_GRPC_CANCELLED:
+        return bw_call_fail(call, BW_EUNAVAIL, "BACKEND_UNAVAILABLE",
+                            "the scoping service is unavailable");
+    default:
+        bw_log(BW_LOG_ERROR, &call->log, "scoping GetEntity failed: status %d: %s", reply.status,
+               reply.message);
+        return BW_EINTERNAL;
+    }
+}
+
+/* ---- keys ---------------------------------------------------------------- */
+
+static void free_key(void *key)
+{
+    bw_keys_free(key);
+}
+
+int bw_attest_load_keys(bw_call_t *call, bw_key_t ***keys, size_t *n, PGresult **with_rows)
+{
+    *keys = NULL;
+    *n = 0;
+    PGresult *res;
+    int err = bw_db_exec1(bw_service_db(call), call->arena, NULL, &stmt_key_list, 0, NULL, &res);
+    if (err != 0)
+        return err;
+    int rows = PQntuples(res);
+    bw_key_t **out = bw_arena_calloc(call->arena, (size_t)rows + 1, sizeof(*out));
+    if (out == NULL)
+        return BW_ENOMEM;
+    for (int i = 0; i < rows; i++) {
+        uint8_t *raw;
+        size_t len;
+        if ((err = bw_store_bytea(call->arena, res, i, 2, &raw, &len)) != 0)
+            return err;
+        /* A malformed stored key stays NULL: the records it signed then show
+         * as UNKNOWN_KEY rather than failing the whole verification. */
+        if (bw_keys_from_public(raw, len, &out[i]) == 0 &&
+            (err = bw_arena_on_cleanup(call->arena, free_key, out[i])) != 0)
+            return err;
+    }
+    *keys = out;
+    *n = (size_t)rows;
+    if (with_rows != NULL)
+        *with_rows = res;
+    return 0;
+}
+
+/* ---- small helpers ------------------------------------------------------- */
+
+int bw_attest_check_text(bw_call_t *call, const char *field, const char *value, size_t max,
+                         int required)
+{
+    if (value == NULL)
+        value = "";
+    if (!bw_chain_utf8_valid(value))
+        return bw_call_violation(call, field, "is not valid UTF-8");
+    if (strlen(value) > max)
+        return bw_call_violation(call, field, "is longer than %zu bytes", max);
+    if (required && value[strspn(value, " \t\r\n")] == '\0')
+        return bw_call_violation(call, field, "is required");
+    return 0;
+}
+
+long long bw_attest_us(const Google__Protobuf__Timestamp *ts)
+{
+    return (long long)ts->seconds * 1000000 + ts->nanos / 1000;
+}
+
+long long bw_attest_now_us(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+}
+
+char *bw_attest_time_param(bw_arena_t *arena, long long us)
+{
+    char text[32];
+    bw_chain_format_time(us, text);
+    return bw_arena_strdup(arena, text);
+}
+
+Google__Protobuf__Timestamp *bw_attest_timestamp(bw_arena_t *arena, long long us)
+{
+    Google__Protobuf__Timestamp *ts = bw_arena_alloc(arena, sizeof(*ts));
+    if (ts == NULL)
+        return NULL;
+    google__protobuf__timestamp__init(ts);
+    long long secs = us / 1000000, frac = us % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        secs--;
+    }
+    ts->seconds = secs;
+    ts->nanos = (int32_t)(frac * 1000);
+    return ts;
+}
+
+char *bw_attest_int_param(bw_arena_t *arena, long long value)
+{
+    return bw_arena_printf(arena, "%lld", value);
+}
+
+static const char *const kind_names[] = {
+    [BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__RISK_MEASURES_APPROVAL] = "RISK_MEASURES_APPROVAL",
+    [BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__MANAGEMENT_TRAINING] = "MANAGEMENT_TRAINING",
+    [BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__POLICY_APPROVAL] = "POLICY_APPROVAL",
+};
+static const char *const decision_names[] = {
+    [BULWARK__ATTESTATIONS__V1__ATTESTATION__DECISION__APPROVE] = "APPROVE",
+    [BULWARK__ATTESTATIONS__V1__ATTESTATION__DECISION__REJECT] = "REJECT",
+    [BULWARK__ATTESTATIONS__V1__ATTESTATION__DECISION__ABSTAIN] = "ABSTAIN",
+};
+
+static const char *enum_name(const char *const *names, size_t n, int value)
+{
+    return value > 0 && (size_t)value < n ? names[value] : NULL;
+}
+
+static int enum_value(const char *const *names, size_t n, const char *name)
+{
+    for (size_t i = 1; name != NULL && i < n; i++)
+        if (names[i] != NULL && strcmp(names[i], name) == 0)
+            return (int)i;
+    return 0;
+}
+
+const char *bw_attest_kind_name(int kind)
+{
+    return enum_name(kind_names, sizeof(kind_names) / sizeof(kind_names[0]), kind);
+}
+
+int bw_attest_kind_value(const char *name)
+{
+    return enum_value(kind_names, sizeof(kind_names) / sizeof(kind_names[0]), name);
+}
+
+const char *bw_attest_decision_name(int decision)
+{
+    return enum_name(decision_names, sizeof(decision_names) / sizeof(decision_names[0]), decision);
+}
+
+int bw_attest_decision_value(const char *name)
+{
+    return enum_value(decision_names, sizeof(decision_names) / sizeof(decision_names[0]), name);
+}

@@ -1,0 +1,381 @@
+/*
+ * Campaigns, stored in attestations.campaigns, which nobody may change
+ * once written (migrations/0001_attestations.sql): the statement and its
+ * SHA-256 are frozen at creation. GetCampaign lists the expected members
+ * (in office at the end of the campaign's window: now, or the due date once
+ * past) and every member who attested, with where each stands; lists use
+ * the campaign_tallies view, which counts the same way.
+ */
+#include "campaigns.h"
+
+#include "attest.h"
+#include "chain.h"
+#include "ids.h"
+#include "service.h"
+#include "status.h"
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* clang-format off */
+#define CAMPAIGN_COLUMNS                                                                           \
+    "campaign_id::text, entity_id::text, kind, statement, statement_sha256, "                      \
+    BW_ATTEST_US("due_at") ", valid_for_days, (due_at > now()), created_by, "                      \
+    BW_ATTEST_US("create_time")
+/* clang-format on */
+
+enum {
+    COL_ID,
+    COL_ENTITY,
+    COL_KIND,
+    COL_STATEMENT,
+    COL_SHA,
+    COL_DUE,
+    COL_VALID_DAYS,
+    COL_OPEN,
+    COL_CREATED_BY,
+    COL_CREATE,
+    /* lists only: the tally of campaign_tallies */
+    COL_EXPECTED,
+    COL_APPROVALS,
+    COL_REJECTIONS,
+    COL_ABSTENTIONS,
+    COL_APPROVED_AT
+};
+
+/* clang-format off */
+static const bw_db_stmt_t stmt_insert = {
+    "campaigns_insert",
+    "INSERT INTO attestations.campaigns (tenant_id, campaign_id, entity_id, kind, statement, "
+    "statement_sha256, due_at, valid_for_days, created_by) "
+    "VALUES (current_setting('bulwark.tenant_id')::uuid, $1, $2, $3, $4, $5, $6::timestamptz, "
+    "$7::int, $8) RETURNING " CAMPAIGN_COLUMNS};
+static const bw_db_stmt_t stmt_get = {
+    "campaigns_get",
+    "SELECT " CAMPAIGN_COLUMNS " FROM attestations.campaigns WHERE campaign_id = $1"};
+/* Must agree with the view campaign_tallies on who is expected. */
+static const bw_db_stmt_t stmt_statuses = {
+    "campaigns_statuses",
+    "SELECT m.member_id::text, m.name, COALESCE(r.decision, ''), " BW_ATTEST_US("r.recorded_at")
+    ", COALESCE(r.sequence, 0), (m.since <= now() AND (m.until IS NULL OR m.until > now())) "
+    "FROM attestations.campaigns c "
+    "JOIN attestations.board_members m ON m.tenant_id = c.tenant_id AND m.entity_id = c.entity_id "
+    "LEFT JOIN attestations.records r ON r.tenant_id = m.tenant_id "
+    " AND r.campaign_id = c.campaign_id AND r.member_id = m.member_id "
+    "WHERE c.campaign_id = $1 AND (r.member_id IS NOT NULL "
+    " OR (m.since <= LEAST(now(), c.due_at) "
+    "     AND (m.until IS NULL OR m.until > LEAST(now(), c.due_at)))) "
+    "ORDER BY m.name, m.member_id"};
+static const bw_db_stmt_t stmt_list = {
+    "campaigns_list",
+    "SELECT campaign_id::text, entity_id::text, kind, '', statement_sha256, "
+    BW_ATTEST_US("due_at") ", valid_for_days, (due_at > now()), created_by, "
+    BW_ATTEST_US("create_time") ", expected, approvals, rejections, abstentions, "
+    BW_ATTEST_US("approved_at") " FROM attestations.campaign_tallies "
+    "WHERE (NULLIF($1, '') IS NULL OR entity_id = NULLIF($1, '')::uuid) "
+    "AND campaign_id > COALESCE(NULLIF($2, '')::uuid, '00000000-0000-0000-0000-000000000000') "
+    "ORDER BY campaign_id LIMIT $3::int"};
+static const bw_db_stmt_t stmt_of_entity = {
+    "campaigns_of_entity",
+    "SELECT " CAMPAIGN_COLUMNS " FROM attestations.campaigns WHERE entity_id = $1 "
+    "ORDER BY campaign_id"};
+/* clang-format on */
+
+const bw_db_stmt_t *const bw_campaigns_stmts[] = {&stmt_insert, &stmt_get, &stmt_statuses,
+                                                  &stmt_list, &stmt_of_entity};
+const size_t bw_campaigns_n_stmts = sizeof(bw_campaigns_stmts) / sizeof(bw_campaigns_stmts[0]);
+
+#define LIST_SCOPE "attestation-campaigns"
+
+int bw_campaigns_majority(int expected, int n_approvals)
+{
+    int needed = expected / 2 + 1;
+    return expected > 0 && n_approvals >= needed ? needed - 1 : -1;
+}
+
+static int is_approval_kind(int kind)
+{
+    return kind == BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__RISK_MEASURES_APPROVAL ||
+           kind == BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__POLICY_APPROVAL;
+}
+
+static int by_sequence(const void *a, const void *b)
+{
+    const Bulwark__Attestations__V1__MemberStatus *x =
+        *(Bulwark__Attestations__V1__MemberStatus *const *)a;
+    const Bulwark__Attestations__V1__MemberStatus *y =
+        *(Bulwark__Attestations__V1__MemberStatus *const *)b;
+    return (x->sequence > y->sequence) - (x->sequence < y->sequence);
+}
+
+void bw_campaigns_tally(bw_arena_t *arena, Bulwark__Attestations__V1__Campaign *c)
+{
+    Bulwark__Attestations__V1__MemberStatus **approved =
+        bw_arena_calloc(arena, c->n_members + 1, sizeof(*approved));
+    int n_approved = 0;
+    c->expected = (int32_t)c->n_members;
+    c->approvals = c->rejections = c->abstentions = c->pending = 0;
+    for (size_t i = 0; i < c->n_members; i++) {
+        switch (c->members[i]->status) {
+        case BULWARK__ATTESTATIONS__V1__MEMBER_STATUS__STATUS__APPROVED:
+            c->approvals++;
+            if (approved != NULL)
+                approved[n_approved++] = c->members[i];
+            break;
+        case BULWARK__ATTESTATIONS__V1__MEMBER_STATUS__STATUS__REJECTED:
+            c->rejections++;
+            break;
+        case BULWARK__ATTESTATIONS__V1__MEMBER_STATUS__STATUS__ABSTAINED:
+            c->abstentions++;
+            break;
+        default:
+            c->pending++;
+            break;
+        }
+    }
+    c->approved = 0;
+    c->approved_at = NULL;
+    int k = bw_campaigns_majority(c->expected, n_approved);
+    if (is_approval_kind(c->kind) && k >= 0) {
+        qsort(approved, (size_t)n_approved, sizeof(*approved), by_sequence);
+        c->approved = 1;
+        c->approved_at = approved[k]->attested_at;
+    }
+}
+
+static int row_to_campaign(bw_call_t *call, const PGresult *res, int row,
+                           Bulwark__Attestations__V1__Campaign **out)
+{
+    Bulwark__Attestations__V1__Campaign *c = bw_arena_alloc(call->arena, sizeof(*c));
+    if (c == NULL)
+        return BW_ENOMEM;
+    bulwark__attestations__v1__campaign__init(c);
+    c->id = bw_store_strdup(call->arena, res, row, COL_ID);
+    c->entity = bw_store_strdup(call->arena, res, row, COL_ENTITY);
+    c->kind = bw_attest_kind_value(bw_store_text(res, row, COL_KIND));
+    c->statement = bw_store_strdup(call->arena, res, row, COL_STATEMENT);
+    c->statement_sha256 = bw_store_strdup(call->arena, res, row, COL_SHA);
+    c->due_at = bw_store_timestamp(call->arena, res, row, COL_DUE);
+    c->valid_for_days = (int32_t)bw_store_int(res, row, COL_VALID_DAYS);
+    c->state = strcmp(bw_store_text(res, row, COL_OPEN), "t") == 0
+                   ? BULWARK__ATTESTATIONS__V1__CAMPAIGN__STATE__OPEN
+                   : BULWARK__ATTESTATIONS__V1__CAMPAIGN__STATE__CLOSED;
+    c->created_by = bw_store_strdup(call->arena, res, row, COL_CREATED_BY);
+    c->create_time = bw_store_timestamp(call->arena, res, row, COL_CREATE);
+    c->update_time = c->create_time;
+    c->etag = bw_arena_alloc(call->arena, 17);
+    if (c->id == NULL || c->entity == NULL || c->statement == NULL || c->statement_sha256 == NULL ||
+        c->created_by == NULL || c->etag == NULL)
+        return BW_ENOMEM;
+    bw_etag(c->id, 1, c->etag);
+    *out = c;
+    return 0;
+}
+
+static Bulwark__Attestations__V1__MemberStatus__Status status_of(const char *decision)
+{
+    switch (bw_attest_decision_value(decision)) {
+    case BULWARK__ATTESTATIONS__V1__ATTESTATION__DECISION__APPROVE:
+        return BULWARK__ATTESTATIONS__V1__MEMBER_STATUS__STATUS__APPROVED;
+    case BULWARK__ATTESTATIONS__V1__ATTESTATION__DECISION__REJECT:
+        return BULWARK__ATTESTATIONS__V1__MEMBER_STATUS__STATUS__REJECTED;
+    case BULWARK__ATTESTATIONS__V1__ATTESTATION__DECISION__ABSTAIN:
+        return BULWARK__ATTESTATIONS__V1__MEMBER_STATUS__STATUS__ABSTAINED;
+    default:
+        return BULWARK__ATTESTATIONS__V1__MEMBER_STATUS__STATUS__PENDING;
+    }
+}
+
+/* Loads the members' statuses of c and tallies them. */
+static int load_statuses(bw_call_t *call, Bulwark__Attestations__V1__Campaign *c)
+{
+    PGresult *res;
+    const char *id = c->id;
+    int err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_statuses, 1, &id,
+                          &res);
+    if (err != 0)
+        return err;
+    int n = PQntuples(res);
+    c->members = bw_arena_calloc(call->arena, (size_t)n + 1, sizeof(*c->members));
+    if (c->members == NULL)
+        return BW_ENOMEM;
+    for (int i = 0; i < n; i++) {
+        Bulwark__Attestations__V1__MemberStatus *s = bw_arena_alloc(call->arena, sizeof(*s));
+        if (s == NULL)
+            return BW_ENOMEM;
+        bulwark__attestations__v1__member_status__init(s);
+        s->member = bw_store_strdup(call->arena, res, i, 0);
+        s->name = bw_store_strdup(call->arena, res, i, 1);
+        s->status = status_of(bw_store_text(res, i, 2));
+        s->attested_at = bw_store_timestamp(call->arena, res, i, 3);
+        s->sequence = bw_store_int(res, i, 4);
+        s->in_office = strcmp(bw_store_text(res, i, 5), "t") == 0;
+        if (s->member == NULL || s->name == NULL)
+            return BW_ENOMEM;
+        c->members[i] = s;
+    }
+    c->n_members = (size_t)n;
+    bw_campaigns_tally(call->arena, c);
+    return 0;
+}
+
+static int validate(bw_call_t *call, const Bulwark__Attestations__V1__Campaign *c)
+{
+    int bad = 0;
+    if (c->entity == NULL || c->entity[0] == '\0')
+        bad |= bw_call_violation(call, "entity", "is required");
+    else if (!bw_uuid_valid(c->entity))
+        bad |= bw_call_violation(call, "entity", "no entity with this id");
+    if (bw_attest_kind_name(c->kind) == NULL)
+        bad |= bw_call_violation(call, "kind",
+                                 "is required: RISK_MEASURES_APPROVAL, MANAGEMENT_TRAINING or "
+                                 "POLICY_APPROVAL");
+    bad |= bw_attest_check_text(call, "statement", c->statement, 65536, 1);
+    if (c->due_at == NULL)
+        bad |= bw_call_violation(call, "dueAt", "is required");
+    else if (bw_attest_us(c->due_at) <= bw_attest_now_us())
+        bad |= bw_call_violation(call, "dueAt", "must be in the future");
+    if (c->valid_for_days <= 0)
+        bad |= bw_call_violation(call, "validForDays", "must be at least 1");
+    else if (c->valid_for_days > 3660)
+        bad |= bw_call_violation(call, "validForDays", "must be at most 3660 (ten years)");
+    return bad ? BW_EINVAL : 0;
+}
+
+int bw_campaigns_create(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
+{
+    const Bulwark__Attestations__V1__CreateCampaignRequest *req = (const void *)request;
+    int err = bw_attest_need_tenant(call);
+    if (err != 0)
+        return err;
+    Bulwark__Attestations__V1__Campaign empty = BULWARK__ATTESTATIONS__V1__CAMPAIGN__INIT;
+    const Bulwark__Attestations__V1__Campaign *in = req->campaign != NULL ? req->campaign : &empty;
+    if ((err = validate(call, in)) != 0)
+        return err;
+    if ((err = bw_attest_entity_check(call, in->entity, "entity")) != 0)
+        return err;
+    char id[BW_UUID_STR_LEN + 1];
+    if (bw_uuid_v7(id) != 0)
+        return BW_EINTERNAL;
+    char sha[BW_CHAIN_HASH_HEX + 1];
+    bw_chain_hash(in->statement, strlen(in->statement), sha);
+    const char *values[] = {id,
+                            in->entity,
+                            bw_attest_kind_name(in->kind),
+                            in->statement,
+                            sha,
+                            bw_attest_time_param(call->arena, bw_attest_us(in->due_at)),
+                            bw_attest_int_param(call->arena, in->valid_for_days),
+                            call->principal != NULL ? call->principal : ""};
+    if (values[5] == NULL || values[6] == NULL)
+        return BW_ENOMEM;
+    PGresult *res;
+    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_insert, 8, values,
+                      &res);
+    if (err != 0)
+        return err;
+    Bulwark__Attestations__V1__Campaign *c;
+    if ((err = row_to_campaign(call, res, 0, &c)) != 0 || (err = load_statuses(call, c)) != 0)
+        return err;
+    *resp = &c->base;
+    return 0;
+}
+
+int bw_campaigns_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
+{
+    const Bulwark__Attestations__V1__GetCampaignRequest *req = (const void *)request;
+    int err = bw_attest_need_tenant(call);
+    if (err != 0)
+        return err;
+    if (!bw_uuid_valid(req->id))
+        return bw_call_fail(call, BW_ENOTFOUND, "CAMPAIGN_NOT_FOUND", "campaign %s not found",
+                            req->id);
+    const char *id = req->id;
+    PGresult *res;
+    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_get, 1, &id, &res);
+    if (err != 0)
+        return err;
+    if (PQntuples(res) == 0)
+        return bw_call_fail(call, BW_ENOTFOUND, "CAMPAIGN_NOT_FOUND", "campaign %s not found",
+                            req->id);
+    Bulwark__Attestations__V1__Campaign *c;
+    if ((err = row_to_campaign(call, res, 0, &c)) != 0 || (err = load_statuses(call, c)) != 0)
+        return err;
+    *resp = &c->base;
+    return 0;
+}
+
+int bw_campaigns_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
+{
+    const Bulwark__Attestations__V1__ListCampaignsRequest *req = (const void *)request;
+    int err = bw_attest_need_tenant(call);
+    if (err != 0)
+        return err;
+    if (req->entity[0] != '\0' && !bw_uuid_valid(req->entity))
+        return bw_call_violation(call, "entity", "is not an entity id");
+    bw_page_t page;
+    if ((err = bw_store_page(call, LIST_SCOPE, req->page_size, req->page_token, &page)) != 0)
+        return err;
+    if (page.after[0] != '\0' && !bw_uuid_valid(page.after))
+        return bw_call_violation(call, "pageToken", "is not a token this list returned");
+    const char *values[] = {req->entity, page.after, page.size_param};
+    PGresult *res;
+    err =
+        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_list, 3, values, &res);
+    if (err != 0)
+        return err;
+    int n = PQntuples(res);
+    int shown = n > page.size ? page.size : n;
+    Bulwark__Attestations__V1__ListCampaignsResponse *out =
+        bw_arena_alloc(call->arena, sizeof(*out));
+    if (out == NULL)
+        return BW_ENOMEM;
+    bulwark__attestations__v1__list_campaigns_response__init(out);
+    out->campaigns = bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*out->campaigns));
+    if (out->campaigns == NULL)
+        return BW_ENOMEM;
+    for (int i = 0; i < shown; i++) {
+        Bulwark__Attestations__V1__Campaign *c;
+        if ((err = row_to_campaign(call, res, i, &c)) != 0)
+            return err;
+        c->expected = (int32_t)bw_store_int(res, i, COL_EXPECTED);
+        c->approvals = (int32_t)bw_store_int(res, i, COL_APPROVALS);
+        c->rejections = (int32_t)bw_store_int(res, i, COL_REJECTIONS);
+        c->abstentions = (int32_t)bw_store_int(res, i, COL_ABSTENTIONS);
+        c->pending = c->expected - c->approvals - c->rejections - c->abstentions;
+        if (is_approval_kind(c->kind) && !PQgetisnull(res, i, COL_APPROVED_AT)) {
+            c->approved = 1;
+            c->approved_at = bw_store_timestamp(call->arena, res, i, COL_APPROVED_AT);
+        }
+        out->campaigns[i] = c;
+    }
+    out->n_campaigns = (size_t)shown;
+    out->next_page_token = bw_store_next_token(call, LIST_SCOPE, &page, n,
+                                               shown > 0 ? out->campaigns[shown - 1]->id : "");
+    *resp = &out->base;
+    return 0;
+}
+
+int bw_campaigns_of_entity(bw_call_t *call, const char *entity,
+                           Bulwark__Attestations__V1__Campaign ***out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    PGresult *res;
+    int err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_of_entity, 1,
+                          &entity, &res);
+    if (err != 0)
+        return err;
+    int rows = PQntuples(res);
+    Bulwark__Attestations__V1__Campaign **list =
+        bw_arena_calloc(call->arena, (size_t)rows + 1, sizeof(*list));
+    if (list == NULL)
+        return BW_ENOMEM;
+    for (int i = 0; i < rows; i++)
+        if ((err = row_to_campaign(call, res, i, &list[i])) != 0)
+            return err;
+    *out = list;
+    *n = (size_t)rows;
+    return 0;
+}

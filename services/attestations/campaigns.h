@@ -1,0 +1,35 @@
+/*
+ * Campaigns: a statement put to an entity's management body, and where
+ * each member stands on it. The Campaign handlers of AttestationService and
+ * their statements.
+ */
+#ifndef BW_ATTEST_CAMPAIGNS_H
+#define BW_ATTEST_CAMPAIGNS_H
+
+#include "bulwark/attestations/v1/attestations.pb-c.h"
+#include "db.h"
+#include "rpc.h"
+
+extern const bw_db_stmt_t *const bw_campaigns_stmts[];
+extern const size_t bw_campaigns_n_stmts;
+
+int bw_campaigns_create(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+int bw_campaigns_get(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+int bw_campaigns_list(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+
+/* The majority rule of approval campaigns: more than half of the expected
+ * members approve. With n_approvals approvals so far, returns the index (in
+ * chain order) of the approval that made the majority, or -1 while there is
+ * none. */
+int bw_campaigns_majority(int expected, int n_approvals);
+
+/* Fills the tally of c (expected, approvals, ..., approved, approvedAt) from
+ * its members' statuses, as GetCampaign shows them. */
+void bw_campaigns_tally(bw_arena_t *arena, Bulwark__Attestations__V1__Campaign *c);
+
+/* The campaigns of an entity for an export: statements included, no
+ * tallies. *out is an array on the arena. */
+int bw_campaigns_of_entity(bw_call_t *call, const char *entity,
+                           Bulwark__Attestations__V1__Campaign ***out, size_t *n);
+
+#endif

@@ -1,0 +1,233 @@
+/*
+ * The Art 20 status of an entity; see governance.h. An approval of the
+ * measures counts once a majority of the expected members approved
+ * (campaign_tallies.approved_at) and stays current for the campaign's
+ * validForDays from that moment. A member's training counts from the
+ * member's own APPROVE in a MANAGEMENT_TRAINING campaign, for that
+ * campaign's validForDays. Only members in office now are listed.
+ */
+#include "governance.h"
+
+#include "attest.h"
+#include "ids.h"
+#include "service.h"
+#include "status.h"
+#include "store.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define BASIS_APPROVAL "NIS2 Art 20(1)"
+#define BASIS_TRAINING "NIS2 Art 20(2)"
+
+/* clang-format off */
+/* Every fact in one snapshot: rows tagged now, member, training, approval
+ * and due, with two texts, two times and a count. */
+static const bw_db_stmt_t stmt_facts = {
+    "governance_facts",
+    "SELECT 'now', '', '', " BW_ATTEST_US("now()") ", NULL::bigint, 0 "
+    "UNION ALL "
+    "SELECT 'member', member_id::text, name, NULL, NULL, 0 FROM attestations.board_members "
+    " WHERE entity_id = $1 AND since <= now() AND (until IS NULL OR until > now()) "
+    "UNION ALL "
+    "SELECT 'training', t.member_id::text, t.campaign_id::text, " BW_ATTEST_US("t.recorded_at")
+    ", " BW_ATTEST_US("t.valid_until") ", 0 FROM ("
+    " SELECT DISTINCT ON (r.member_id) r.member_id, r.campaign_id, r.recorded_at, "
+    "  r.recorded_at + c.valid_for_days * interval '1 day' AS valid_until "
+    " FROM attestations.records r JOIN attestations.campaigns c "
+    "  ON c.tenant_id = r.tenant_id AND c.campaign_id = r.campaign_id "
+    " WHERE r.entity_id = $1 AND r.kind = 'MANAGEMENT_TRAINING' AND r.decision = 'APPROVE' "
+    " ORDER BY r.member_id, valid_until DESC) t "
+    "UNION ALL "
+    "(SELECT 'approval', '', campaign_id::text, " BW_ATTEST_US("approved_at") ", "
+    BW_ATTEST_US("approved_at + valid_for_days * interval '1 day'") ", 0 "
+    " FROM attestations.campaign_tallies "
+    " WHERE entity_id = $1 AND kind = 'RISK_MEASURES_APPROVAL' AND approved_at IS NOT NULL "
+    " ORDER BY approved_at DESC LIMIT 1) "
+    "UNION ALL "
+    "SELECT 'due', kind, campaign_id::text, " BW_ATTEST_US("due_at") ", NULL, "
+    " expected - approvals - rejections - abstentions FROM attestations.campaign_tallies "
+    " WHERE entity_id = $1 AND due_at > now() AND expected > approvals + rejections + abstentions"};
+/* clang-format on */
+
+const bw_db_stmt_t *const bw_governance_stmts[] = {&stmt_facts};
+const size_t bw_governance_n_stmts = sizeof(bw_governance_stmts) / sizeof(bw_governance_stmts[0]);
+
+static int by_time(const void *a, const void *b)
+{
+    const Bulwark__Attestations__V1__GovernanceItem *x =
+        *(Bulwark__Attestations__V1__GovernanceItem *const *)a;
+    const Bulwark__Attestations__V1__GovernanceItem *y =
+        *(Bulwark__Attestations__V1__GovernanceItem *const *)b;
+    long long tx = (long long)x->at->seconds * 1000000 + x->at->nanos / 1000;
+    long long ty = (long long)y->at->seconds * 1000000 + y->at->nanos / 1000;
+    if (tx != ty)
+        return (tx > ty) - (tx < ty);
+    return (x->kind > y->kind) - (x->kind < y->kind);
+}
+
+static Bulwark__Attestations__V1__GovernanceItem *
+new_item(bw_arena_t *arena, Bulwark__Attestations__V1__GovernanceItem__Kind kind, long long at,
+         const char *campaign, const char *member, const char *summary)
+{
+    Bulwark__Attestations__V1__GovernanceItem *it = bw_arena_alloc(arena, sizeof(*it));
+    if (it == NULL)
+        return NULL;
+    bulwark__attestations__v1__governance_item__init(it);
+    it->kind = kind;
+    it->at = bw_attest_timestamp(arena, at);
+    it->campaign = (char *)(campaign != NULL ? campaign : "");
+    it->member = (char *)(member != NULL ? member : "");
+    it->summary = (char *)summary;
+    return it->at != NULL && summary != NULL ? it : NULL;
+}
+
+static const char *kind_label(const char *kind)
+{
+    if (strcmp(kind, "RISK_MEASURES_APPROVAL") == 0)
+        return "approval of the risk-management measures (" BASIS_APPROVAL ")";
+    if (strcmp(kind, "MANAGEMENT_TRAINING") == 0)
+        return "management training (" BASIS_TRAINING ")";
+    return "policy approval";
+}
+
+int bw_governance_compute(bw_arena_t *arena, const char *entity, const bw_gov_input_t *in,
+                          Bulwark__Attestations__V1__Governance **out)
+{
+    Bulwark__Attestations__V1__Governance *g = bw_arena_alloc(arena, sizeof(*g));
+    Bulwark__Attestations__V1__MeasuresApproval *ma = bw_arena_alloc(arena, sizeof(*ma));
+    size_t max_items = 1 + in->n_members + in->n_dues;
+    Bulwark__Attestations__V1__GovernanceItem **items =
+        bw_arena_calloc(arena, max_items, sizeof(*items));
+    Bulwark__Attestations__V1__MemberTraining **training =
+        bw_arena_calloc(arena, in->n_members + 1, sizeof(*training));
+    if (g == NULL || ma == NULL || items == NULL || training == NULL)
+        return BW_ENOMEM;
+    bulwark__attestations__v1__governance__init(g);
+    bulwark__attestations__v1__measures_approval__init(ma);
+    g->entity = (char *)entity;
+    g->as_of = bw_attest_timestamp(arena, in->now_us);
+    g->measures_approval = ma;
+    g->members_in_office = (int32_t)in->n_members;
+    size_t n_items = 0;
+
+    ma->basis = BASIS_APPROVAL;
+    if (in->approval_campaign != NULL) {
+        ma->campaign = (char *)in->approval_campaign;
+        ma->approved_at = bw_attest_timestamp(arena, in->approval_at_us);
+        ma->valid_until = bw_attest_timestamp(arena, in->approval_until_us);
+        ma->current = in->approval_until_us > in->now_us;
+        if (ma->current &&
+            (items[n_items++] = new_item(
+                 arena, BULWARK__ATTESTATIONS__V1__GOVERNANCE_ITEM__KIND__MEASURES_APPROVAL_EXPIRES,
+                 in->approval_until_us, in->approval_campaign, NULL,
+                 "the approval of the risk-management measures expires (" BASIS_APPROVAL ")")) ==
+                NULL)
+            return BW_ENOMEM;
+    }
+
+    int all_trained = 1;
+    for (size_t i = 0; i < in->n_members; i++) {
+        const bw_gov_member_t *m = &in->members[i];
+        Bulwark__Attestations__V1__MemberTraining *t = bw_arena_alloc(arena, sizeof(*t));
+        if (t == NULL)
+            return BW_ENOMEM;
+        bulwark__attestations__v1__member_training__init(t);
+        t->member = (char *)m->id;
+        t->name = (char *)m->name;
+        for (size_t j = 0; j < in->n_trainings; j++) {
+            const bw_gov_training_t *tr = &in->trainings[j];
+            if (strcmp(tr->member, m->id) != 0)
+                continue;
+            t->campaign = (char *)tr->campaign;
+            t->trained_at = bw_attest_timestamp(arena, tr->at_us);
+            t->valid_until = bw_attest_timestamp(arena, tr->until_us);
+            t->current = tr->until_us > in->now_us;
+            if (t->current) {
+                char *summary = bw_arena_printf(
+                    arena, "the training of %s expires (" BASIS_TRAINING ")", m->name);
+                if ((items[n_items++] = new_item(
+                         arena, BULWARK__ATTESTATIONS__V1__GOVERNANCE_ITEM__KIND__TRAINING_EXPIRES,
+                         tr->until_us, tr->campaign, m->id, summary)) == NULL)
+                    return BW_ENOMEM;
+            }
+            break;
+        }
+        all_trained &= t->current;
+        training[i] = t;
+    }
+    g->training = training;
+    g->n_training = in->n_members;
+    g->training_current = all_trained;
+    g->compliant = ma->current && all_trained && in->n_members > 0;
+
+    for (size_t i = 0; i < in->n_dues; i++) {
+        const bw_gov_due_t *d = &in->dues[i];
+        char *summary =
+            bw_arena_printf(arena, "%s: %d member%s still to attest", kind_label(d->kind),
+                            d->pending, d->pending == 1 ? "" : "s");
+        if ((items[n_items++] =
+                 new_item(arena, BULWARK__ATTESTATIONS__V1__GOVERNANCE_ITEM__KIND__CAMPAIGN_DUE,
+                          d->at_us, d->campaign, NULL, summary)) == NULL)
+            return BW_ENOMEM;
+    }
+    qsort(items, n_items, sizeof(*items), by_time);
+    g->upcoming = items;
+    g->n_upcoming = n_items;
+    *out = g;
+    return 0;
+}
+
+int bw_governance_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
+{
+    const Bulwark__Attestations__V1__GetGovernanceRequest *req = (const void *)request;
+    int err = bw_attest_need_tenant(call);
+    if (err != 0)
+        return err;
+    if (!bw_uuid_valid(req->entity))
+        return bw_attest_entity_check(call, req->entity, NULL);
+    const char *entity = req->entity;
+    PGresult *res;
+    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_facts, 1, &entity,
+                      &res);
+    if (err != 0)
+        return err;
+    int rows = PQntuples(res);
+    bw_gov_member_t *members = bw_arena_calloc(call->arena, (size_t)rows + 1, sizeof(*members));
+    bw_gov_training_t *trainings =
+        bw_arena_calloc(call->arena, (size_t)rows + 1, sizeof(*trainings));
+    bw_gov_due_t *dues = bw_arena_calloc(call->arena, (size_t)rows + 1, sizeof(*dues));
+    if (members == NULL || trainings == NULL || dues == NULL)
+        return BW_ENOMEM;
+    bw_gov_input_t in = {.members = members, .trainings = trainings, .dues = dues};
+    bw_arena_t *a = call->arena;
+    for (int i = 0; i < rows; i++) {
+        const char *tag = bw_store_text(res, i, 0);
+        const char *t1 = bw_store_strdup(a, res, i, 1), *t2 = bw_store_strdup(a, res, i, 2);
+        long long at = bw_store_int(res, i, 3), until = bw_store_int(res, i, 4);
+        if (t1 == NULL || t2 == NULL)
+            return BW_ENOMEM;
+        if (strcmp(tag, "now") == 0) {
+            in.now_us = at;
+        } else if (strcmp(tag, "member") == 0) {
+            members[in.n_members++] = (bw_gov_member_t){t1, t2};
+        } else if (strcmp(tag, "training") == 0) {
+            trainings[in.n_trainings++] = (bw_gov_training_t){t1, t2, at, until};
+        } else if (strcmp(tag, "approval") == 0) {
+            in.approval_campaign = t2;
+            in.approval_at_us = at;
+            in.approval_until_us = until;
+        } else if (strcmp(tag, "due") == 0) {
+            dues[in.n_dues++] = (bw_gov_due_t){t2, t1, at, (int)bw_store_int(res, i, 5)};
+        }
+    }
+    /* Nothing at all recorded: scoping tells an empty entity from none. */
+    if (in.n_members == 0 && in.n_trainings == 0 && in.approval_campaign == NULL &&
+        in.n_dues == 0 && (err = bw_attest_entity_check(call, entity, NULL)) != 0)
+        return err;
+    Bulwark__Attestations__V1__Governance *g;
+    if ((err = bw_governance_compute(a, entity, &in, &g)) != 0)
+        return err;
+    *resp = &g->base;
+    return 0;
+}

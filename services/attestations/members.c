@@ -1,0 +1,298 @@
+/*
+ * Board members, stored in attestations.board_members: who sits on an
+ * entity's management body and for which tenure (since, until). Ids are
+ * UUIDv7, so pages are keyset pages on the id in creation order. Members
+ * are never deleted: a tenure ends by setting `until`, and the records a
+ * member signed keep pointing at the row.
+ */
+#include "members.h"
+
+#include "attest.h"
+#include "ids.h"
+#include "service.h"
+#include "status.h"
+#include "store.h"
+
+#include <string.h>
+
+/* clang-format off */
+#define MEMBER_COLUMNS                                                                             \
+    "member_id::text, entity_id::text, name, email, role, " BW_ATTEST_US("since") ", "             \
+    BW_ATTEST_US("until") ", (since <= now() AND (until IS NULL OR until > now())), "              \
+    BW_ATTEST_US("create_time") ", " BW_ATTEST_US("update_time") ", revision"
+/* clang-format on */
+
+enum {
+    COL_ID,
+    COL_ENTITY,
+    COL_NAME,
+    COL_EMAIL,
+    COL_ROLE,
+    COL_SINCE,
+    COL_UNTIL,
+    COL_IN_OFFICE,
+    COL_CREATE,
+    COL_UPDATE,
+    COL_REVISION
+};
+
+/* clang-format off */
+static const bw_db_stmt_t stmt_insert = {
+    "members_insert",
+    "INSERT INTO attestations.board_members "
+    "(tenant_id, member_id, entity_id, name, email, role, since, until) "
+    "VALUES (current_setting('bulwark.tenant_id')::uuid, $1, $2, $3, $4, $5, "
+    "COALESCE(NULLIF($6, '')::timestamptz, now()), NULLIF($7, '')::timestamptz) "
+    "RETURNING " MEMBER_COLUMNS};
+static const bw_db_stmt_t stmt_list = {
+    "members_list",
+    "SELECT " MEMBER_COLUMNS " FROM attestations.board_members "
+    "WHERE entity_id = $1 "
+    "AND member_id > COALESCE(NULLIF($2, '')::uuid, '00000000-0000-0000-0000-000000000000') "
+    "ORDER BY member_id LIMIT $3::int"};
+static const bw_db_stmt_t stmt_get_for_update = {
+    "members_get_for_update",
+    "SELECT " MEMBER_COLUMNS " FROM attestations.board_members "
+    "WHERE entity_id = $1 AND member_id = $2 FOR UPDATE"};
+static const bw_db_stmt_t stmt_update = {
+    "members_update",
+    "UPDATE attestations.board_members SET name = $3, email = $4, role = $5, "
+    "since = $6::timestamptz, until = NULLIF($7, '')::timestamptz, update_time = now(), "
+    "revision = revision + 1 WHERE entity_id = $1 AND member_id = $2 RETURNING " MEMBER_COLUMNS};
+/* clang-format on */
+
+const bw_db_stmt_t *const bw_members_stmts[] = {&stmt_insert, &stmt_list, &stmt_get_for_update,
+                                                &stmt_update};
+const size_t bw_members_n_stmts = sizeof(bw_members_stmts) / sizeof(bw_members_stmts[0]);
+
+#define LIST_SCOPE "board-members"
+
+static int row_to_member(bw_call_t *call, const PGresult *res, int row,
+                         Bulwark__Attestations__V1__BoardMember **out)
+{
+    Bulwark__Attestations__V1__BoardMember *m = bw_arena_alloc(call->arena, sizeof(*m));
+    if (m == NULL)
+        return BW_ENOMEM;
+    bulwark__attestations__v1__board_member__init(m);
+    m->id = bw_store_strdup(call->arena, res, row, COL_ID);
+    m->entity = bw_store_strdup(call->arena, res, row, COL_ENTITY);
+    m->name = bw_store_strdup(call->arena, res, row, COL_NAME);
+    m->email = bw_store_strdup(call->arena, res, row, COL_EMAIL);
+    m->role = bw_store_strdup(call->arena, res, row, COL_ROLE);
+    m->since = bw_store_timestamp(call->arena, res, row, COL_SINCE);
+    m->until = bw_store_timestamp(call->arena, res, row, COL_UNTIL);
+    m->in_office = strcmp(bw_store_text(res, row, COL_IN_OFFICE), "t") == 0;
+    m->create_time = bw_store_timestamp(call->arena, res, row, COL_CREATE);
+    m->update_time = bw_store_timestamp(call->arena, res, row, COL_UPDATE);
+    m->etag = bw_arena_alloc(call->arena, 17);
+    if (m->id == NULL || m->entity == NULL || m->name == NULL || m->email == NULL ||
+        m->role == NULL || m->etag == NULL)
+        return BW_ENOMEM;
+    bw_etag(m->id, bw_store_int(res, row, COL_REVISION), m->etag);
+    *out = m;
+    return 0;
+}
+
+/* A plausible address: one '@' between a non-empty local part and a domain
+ * with a dot, no blanks or control characters. Deliverability is not ours
+ * to judge. */
+static int email_plausible(const char *s)
+{
+    const char *at = strchr(s, '@');
+    if (at == NULL || at == s || strchr(at + 1, '@') != NULL)
+        return 0;
+    const char *dot = strrchr(at + 1, '.');
+    if (dot == NULL || dot == at + 1 || dot[1] == '\0')
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p != '\0'; p++)
+        if (*p <= ' ' || *p == 0x7F)
+            return 0;
+    return 1;
+}
+
+int bw_members_validate(bw_call_t *call, const Bulwark__Attestations__V1__BoardMember *m)
+{
+    int bad = 0;
+    bad |= bw_attest_check_text(call, "name", m->name, 200, 1);
+    bad |= bw_attest_check_text(call, "role", m->role, 200, 0);
+    if (bw_attest_check_text(call, "email", m->email, 254, 0) != 0)
+        bad = 1;
+    else if (m->email != NULL && m->email[0] != '\0' && !email_plausible(m->email))
+        bad |= bw_call_violation(call, "email", "is not an email address");
+    if (m->until != NULL) {
+        long long since = m->since != NULL ? bw_attest_us(m->since) : bw_attest_now_us();
+        if (bw_attest_us(m->until) <= since)
+            bad |= bw_call_violation(call, "until", "must be after since");
+    }
+    return bad ? BW_EINVAL : 0;
+}
+
+/* A failed write the client can fix: the tenure check. */
+static int write_failed(bw_call_t *call, bw_db_t *db, int err)
+{
+    if (err == BW_EINVAL && strcmp(bw_db_last_constraint(db), "board_members_tenure_check") == 0)
+        return bw_call_violation(call, "until", "must be after since");
+    return err;
+}
+
+static const char *time_or_empty(bw_call_t *call, const Google__Protobuf__Timestamp *ts)
+{
+    return ts != NULL ? bw_attest_time_param(call->arena, bw_attest_us(ts)) : "";
+}
+
+int bw_members_create(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
+{
+    const Bulwark__Attestations__V1__CreateBoardMemberRequest *req = (const void *)request;
+    int err = bw_attest_need_tenant(call);
+    if (err != 0)
+        return err;
+    Bulwark__Attestations__V1__BoardMember empty = BULWARK__ATTESTATIONS__V1__BOARD_MEMBER__INIT;
+    const Bulwark__Attestations__V1__BoardMember *m =
+        req->board_member != NULL ? req->board_member : &empty;
+    if ((err = bw_members_validate(call, m)) != 0)
+        return err;
+    if ((err = bw_attest_entity_check(call, req->entity, NULL)) != 0)
+        return err;
+    char id[BW_UUID_STR_LEN + 1];
+    if (bw_uuid_v7(id) != 0)
+        return BW_EINTERNAL;
+    const char *since = time_or_empty(call, m->since);
+    const char *until = time_or_empty(call, m->until);
+    if (since == NULL || until == NULL)
+        return BW_ENOMEM;
+    const char *values[] = {id, req->entity, m->name, m->email, m->role, since, until};
+    bw_db_t *db = bw_service_db(call);
+    PGresult *res;
+    if ((err = bw_db_exec1(db, call->arena, call->tenant_id, &stmt_insert, 7, values, &res)) != 0)
+        return write_failed(call, db, err);
+    Bulwark__Attestations__V1__BoardMember *out;
+    if ((err = row_to_member(call, res, 0, &out)) != 0)
+        return err;
+    *resp = &out->base;
+    return 0;
+}
+
+int bw_members_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
+{
+    const Bulwark__Attestations__V1__ListBoardMembersRequest *req = (const void *)request;
+    int err = bw_attest_need_tenant(call);
+    if (err != 0)
+        return err;
+    if (!bw_uuid_valid(req->entity))
+        return bw_attest_entity_check(call, req->entity, NULL);
+    bw_page_t page;
+    if ((err = bw_store_page(call, LIST_SCOPE, req->page_size, req->page_token, &page)) != 0)
+        return err;
+    if (page.after[0] != '\0' && !bw_uuid_valid(page.after))
+        return bw_call_violation(call, "pageToken", "is not a token this list returned");
+    const char *values[] = {req->entity, page.after, page.size_param};
+    PGresult *res;
+    err =
+        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_list, 3, values, &res);
+    if (err != 0)
+        return err;
+    int n = PQntuples(res);
+    /* An empty first page may mean an unknown entity: only scoping knows. */
+    if (n == 0 && page.after[0] == '\0' &&
+        (err = bw_attest_entity_check(call, req->entity, NULL)) != 0)
+        return err;
+    int shown = n > page.size ? page.size : n;
+    Bulwark__Attestations__V1__ListBoardMembersResponse *out =
+        bw_arena_alloc(call->arena, sizeof(*out));
+    if (out == NULL)
+        return BW_ENOMEM;
+    bulwark__attestations__v1__list_board_members_response__init(out);
+    out->board_members =
+        bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*out->board_members));
+    if (out->board_members == NULL)
+        return BW_ENOMEM;
+    for (int i = 0; i < shown; i++)
+        if ((err = row_to_member(call, res, i, &out->board_members[i])) != 0)
+            return err;
+    out->n_board_members = (size_t)shown;
+    out->next_page_token = bw_store_next_token(call, LIST_SCOPE, &page, n,
+                                               shown > 0 ? out->board_members[shown - 1]->id : "");
+    *resp = &out->base;
+    return 0;
+}
+
+/* Copies the fields named by the mask from patch into m. */
+static int merge(bw_call_t *call, Bulwark__Attestations__V1__BoardMember *m,
+                 const Bulwark__Attestations__V1__BoardMember *patch,
+                 const Google__Protobuf__FieldMask *mask)
+{
+    int bad = 0;
+    for (size_t i = 0; mask != NULL && i < mask->n_paths; i++) {
+        const char *p = mask->paths[i];
+        if (strcmp(p, "name") == 0)
+            m->name = patch->name;
+        else if (strcmp(p, "email") == 0)
+            m->email = patch->email;
+        else if (strcmp(p, "role") == 0)
+            m->role = patch->role;
+        else if (strcmp(p, "since") == 0) {
+            m->since = patch->since;
+            if (m->since == NULL)
+                bad |= bw_call_violation(call, "since", "cannot be cleared");
+        } else if (strcmp(p, "until") == 0)
+            m->until = patch->until;
+        else if (strcmp(p, "id") != 0 && strcmp(p, "entity") != 0 &&
+                 strcmp(p, "create_time") != 0 && strcmp(p, "update_time") != 0 &&
+                 strcmp(p, "etag") != 0 && strcmp(p, "in_office") != 0)
+            bad |= bw_call_violation(call, p, "cannot be changed");
+    }
+    return bad ? BW_EINVAL : 0;
+}
+
+int bw_members_update(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
+{
+    const Bulwark__Attestations__V1__UpdateBoardMemberRequest *req = (const void *)request;
+    int err = bw_attest_need_tenant(call);
+    if (err != 0)
+        return err;
+    if (!bw_uuid_valid(req->entity) || !bw_uuid_valid(req->id))
+        return bw_call_fail(call, BW_ENOTFOUND, "BOARD_MEMBER_NOT_FOUND",
+                            "board member %s not found", req->id);
+    bw_db_t *db = bw_service_db(call);
+    PGresult *res;
+    Bulwark__Attestations__V1__BoardMember *m = NULL;
+    if ((err = bw_db_begin(db, call->tenant_id)) != 0)
+        return err;
+    const char *key[] = {req->entity, req->id};
+    if ((err = bw_db_exec(db, call->arena, &stmt_get_for_update, 2, key, &res)) != 0)
+        goto out;
+    if (PQntuples(res) == 0) {
+        err = bw_call_fail(call, BW_ENOTFOUND, "BOARD_MEMBER_NOT_FOUND",
+                           "board member %s not found", req->id);
+        goto out;
+    }
+    if ((err = row_to_member(call, res, 0, &m)) != 0 ||
+        (err = bw_store_check_etag(call, m->id, bw_store_int(res, 0, COL_REVISION))) != 0)
+        goto out;
+    Bulwark__Attestations__V1__BoardMember empty = BULWARK__ATTESTATIONS__V1__BOARD_MEMBER__INIT;
+    if ((err = merge(call, m, req->board_member != NULL ? req->board_member : &empty,
+                     req->update_mask)) != 0 ||
+        (err = bw_members_validate(call, m)) != 0)
+        goto out;
+    const char *since = time_or_empty(call, m->since);
+    const char *until = time_or_empty(call, m->until);
+    if (since == NULL || until == NULL) {
+        err = BW_ENOMEM;
+        goto out;
+    }
+    const char *values[] = {req->entity, req->id, m->name, m->email, m->role, since, until};
+    if ((err = bw_db_exec(db, call->arena, &stmt_update, 7, values, &res)) != 0) {
+        err = write_failed(call, db, err);
+        goto out;
+    }
+    if ((err = row_to_member(call, res, 0, &m)) != 0)
+        goto out;
+    err = bw_db_commit(db);
+out:
+    if (err != 0) {
+        bw_db_rollback(db);
+        return err;
+    }
+    *resp = &m->base;
+    return 0;
+}
