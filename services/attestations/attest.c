@@ -1,29 +1,25 @@
 /*
  * Service-wide state and shared helpers of the attestations service; see
- * attest.h. The blocking channels to scoping are pooled rather than shared:
- * gRPC allows only a few threads to pluck one completion queue at a time, and
- * a worker holds its channel only for the length of one GetEntity call.
+ * attest.h. Entities are checked with scoping through the shared client
+ * (common/scoping_client.h).
  */
 #include "attest.h"
 
 #include "bulwark/attestations/v1/attestations.pb-c.h"
-#include "bulwark/scoping/v1/scoping.pb-c.h"
 
 #include "chain.h"
 #include "ids.h"
 #include "log.h"
+#include "scoping_client.h"
 #include "status.h"
 #include "store.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#define POOL_MAX 64
-#define GET_ENTITY "/bulwark.scoping.v1.ScopingService/GetEntity"
 
 bw_attest_config_t bw_attest_config;
 
@@ -62,9 +58,7 @@ typedef struct attest_state {
     bw_arena_t *arena; /* lives as long as the service */
     bw_key_t *key;
     char *pem;
-    pthread_mutex_t mu;
-    bw_rpc_sync_t *idle[POOL_MAX];
-    size_t n_idle;
+    bw_scoping_client_t *scoping;
 } attest_state_t;
 
 /* ---- start-up ------------------------------------------------------------ */
@@ -105,9 +99,7 @@ void bw_attest_fini(void *service_data)
     attest_state_t *s = service_data;
     if (s == NULL)
         return;
-    for (size_t i = 0; i < s->n_idle; i++)
-        bw_rpc_sync_close(s->idle[i]);
-    pthread_mutex_destroy(&s->mu);
+    bw_scoping_client_close(s->scoping);
     bw_keys_free(s->key);
     bw_arena_destroy(s->arena);
     free(s);
@@ -119,15 +111,19 @@ int bw_attest_init(const bw_service_config_t *config, void **service_data)
     attest_state_t *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return BW_ENOMEM;
-    pthread_mutex_init(&s->mu, NULL);
     s->arena = bw_arena_create(4096);
-    if (s->arena == NULL) {
+    int err = s->arena == NULL ? BW_ENOMEM
+                               : bw_scoping_client_open(bw_attest_config.scoping_addr,
+                                                        (int)config->workers,
+                                                        (int)bw_attest_config.scoping_timeout_ms,
+                                                        &s->scoping);
+    if (err != 0) {
         bw_attest_fini(s);
-        return BW_ENOMEM;
+        return err;
     }
     char msg[512];
     const char *path = bw_attest_config.signing_key_file;
-    int err = bw_keys_load_private(path, &s->key, msg, sizeof(msg));
+    err = bw_keys_load_private(path, &s->key, msg, sizeof(msg));
     if (err != 0) {
         bw_log(BW_LOG_ERROR, NULL, "%s", msg);
         bw_attest_fini(s);
@@ -161,25 +157,6 @@ const char *bw_attest_signing_pem(bw_call_t *call)
 
 /* ---- scoping ------------------------------------------------------------- */
 
-static int pool_take(attest_state_t *s, bw_rpc_sync_t **out)
-{
-    pthread_mutex_lock(&s->mu);
-    *out = s->n_idle > 0 ? s->idle[--s->n_idle] : NULL;
-    pthread_mutex_unlock(&s->mu);
-    return *out != NULL ? 0 : bw_rpc_sync_open(bw_attest_config.scoping_addr, out);
-}
-
-static void pool_give(attest_state_t *s, bw_rpc_sync_t *sync)
-{
-    pthread_mutex_lock(&s->mu);
-    if (s->n_idle < POOL_MAX) {
-        s->idle[s->n_idle++] = sync;
-        sync = NULL;
-    }
-    pthread_mutex_unlock(&s->mu);
-    bw_rpc_sync_close(sync);
-}
-
 int bw_attest_need_tenant(bw_call_t *call)
 {
     if (call->tenant_id == NULL || !bw_uuid_valid(call->tenant_id))
@@ -199,51 +176,14 @@ int bw_attest_entity_check(bw_call_t *call, const char *entity, const char *fiel
     if (entity == NULL || !bw_uuid_valid(entity))
         return entity_missing(call, entity != NULL ? entity : "", field);
     attest_state_t *s = bw_service_data(call);
-    Bulwark__Scoping__V1__GetEntityRequest req = BULWARK__SCOPING__V1__GET_ENTITY_REQUEST__INIT;
-    req.id = (char *)entity;
-    size_t len = bulwark__scoping__v1__get_entity_request__get_packed_size(&req);
-    uint8_t *buf = bw_arena_alloc(call->arena, len > 0 ? len : 1);
-    if (buf == NULL)
-        return BW_ENOMEM;
-    bulwark__scoping__v1__get_entity_request__pack(&req, buf);
-    /* The caller's identity, so that scoping sees the same request. */
-    bw_rpc_md_t md[4];
-    size_t n = 0;
-    md[n++] = (bw_rpc_md_t){"x-tenant-id", call->tenant_id};
-    md[n++] =
-        (bw_rpc_md_t){"x-principal", call->principal != NULL ? call->principal : "attestations"};
-    if (call->roles != NULL)
-        md[n++] = (bw_rpc_md_t){"x-roles", call->roles};
-    if (call->request_id != NULL)
-        md[n++] = (bw_rpc_md_t){"x-request-id", call->request_id};
-
-    bw_rpc_sync_t *sync;
-    int err = pool_take(s, &sync);
-    if (err != 0)
-        return bw_call_fail(call, BW_EUNAVAIL, "BACKEND_UNAVAILABLE",
-                            "could not reach the scoping service");
-    bw_rpc_reply_t reply;
-    err = bw_rpc_sync_call(sync, call->arena, GET_ENTITY, buf, len, md, n,
-                           (int)bw_attest_config.scoping_timeout_ms, &reply);
-    pool_give(s, sync);
-    if (err != 0)
-        return bw_call_fail(call, BW_EUNAVAIL, "BACKEND_UNAVAILABLE",
-                            "could not reach the scoping service");
-    switch (reply.status) {
-    case BW_GRPC_OK:
-        return 0;
-    case BW_GRPC_NOT_FOUND:
+    bw_entity_info_t info;
+    int err = bw_scoping_client_entity(s->scoping, call, entity, &info);
+    if (err == BW_ENOTFOUND)
         return entity_missing(call, entity, field);
-    case BW_GRPC_UNAVAILABLE:
-    case BW_GRPC_DEADLINE_EXCEEDED:
-    case BW_GRPC_CANCELLED:
+    if (err == BW_EUNAVAIL)
         return bw_call_fail(call, BW_EUNAVAIL, "BACKEND_UNAVAILABLE",
                             "the scoping service is unavailable");
-    default:
-        bw_log(BW_LOG_ERROR, &call->log, "scoping GetEntity failed: status %d: %s", reply.status,
-               reply.message);
-        return BW_EINTERNAL;
-    }
+    return err;
 }
 
 /* ---- keys ---------------------------------------------------------------- */

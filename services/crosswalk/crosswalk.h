@@ -14,7 +14,7 @@
 
 typedef struct bw_cw_service {
     bw_cw_catalogue_t *cat; /* immutable after start-up */
-    bw_cw_scoping_t *scoping;
+    bw_scoping_client_t *scoping;
 } bw_cw_service_t;
 
 /* The service data of a call (borrowed). */

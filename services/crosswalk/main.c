@@ -76,7 +76,8 @@ static int init(const bw_service_config_t *config, void **service_data)
         bw_log(BW_LOG_ERROR, NULL, "could not load the crosswalk catalogue: %s", err);
         goto out;
     }
-    rc = bw_cw_scoping_open(extra.scoping_addr, (int)extra.scoping_timeout_ms, &svc->scoping);
+    rc = bw_scoping_client_open(extra.scoping_addr, (int)config->workers,
+                                (int)extra.scoping_timeout_ms, &svc->scoping);
     if (rc != 0)
         goto out;
     bw_log(BW_LOG_INFO, NULL, "catalogue: %zu frameworks, %zu requirements, %zu mappings",
@@ -97,7 +98,7 @@ static void fini(void *service_data)
     bw_cw_service_t *svc = service_data;
     if (svc == NULL)
         return;
-    bw_cw_scoping_close(svc->scoping);
+    bw_scoping_client_close(svc->scoping);
     bw_cw_catalogue_free(svc->cat);
     free(svc);
 }

@@ -1,6 +1,6 @@
 /*
  * Runs the unit suites of the incidents service: no database, no other
- * process (the scoping client suite starts its own stand-in server).
+ * process.
  */
 #include "tests.h"
 
@@ -11,7 +11,6 @@ int main(void)
     SRunner *sr = srunner_create(suite_tz());
     srunner_add_suite(sr, suite_clock());
     srunner_add_suite(sr, suite_significance());
-    srunner_add_suite(sr, suite_scoping_client());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

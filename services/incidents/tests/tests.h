@@ -10,7 +10,6 @@
 Suite *suite_tz(void);
 Suite *suite_clock(void);
 Suite *suite_significance(void);
-Suite *suite_scoping_client(void);
 
 /* An RFC 3339 time as microseconds; fails the test when it does not parse. */
 int64_t t_at(const char *s);

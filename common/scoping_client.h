@@ -1,20 +1,23 @@
 /*
- * What the incidents service asks the scoping service: an entity's time
- * zone and whether it provides trust services, through ScopingService/GetEntity
- * on blocking gRPC channels. The caller's tenant, principal, roles and
+ * What the other services ask the scoping service about an entity (whether
+ * it exists for the caller's tenant, its time zone, whether it provides
+ * trust services), through ScopingService/GetEntity on blocking gRPC
+ * channels. The caller's tenant, principal, roles and
  * request id travel as metadata, so scoping answers for the caller's tenant
  * only (another tenant's entity is not found, exactly as a missing one).
  */
-#ifndef BW_INCIDENTS_SCOPING_CLIENT_H
-#define BW_INCIDENTS_SCOPING_CLIENT_H
+#ifndef BW_SCOPING_CLIENT_H
+#define BW_SCOPING_CLIENT_H
 
+#include "bulwark/scoping/v1/scoping.pb-c.h"
 #include "rpc.h"
 
 typedef struct bw_scoping_client bw_scoping_client_t;
 
-/* What an incident needs to know of its entity. Strings live in the call's
- * arena. */
+/* What the callers need to know of an entity. Everything lives in the
+ * call's arena. */
 typedef struct bw_entity_info {
+    const Bulwark__Scoping__V1__Entity *entity;
     const char *time_zone;
     int trust_service_provider; /* an activity of type digital_infra.tsp* */
 } bw_entity_info_t;

@@ -1,11 +1,12 @@
 /*
- * Suite of scoping_client.c against a stand-in scoping server in this
+ * Suite of common/scoping_client.c against a stand-in scoping server in this
  * process (common/rpc): an entity of the caller's tenant is found with its
  * time zone and trust-service status, another tenant's entity or an unknown
  * one is not found, a failing or absent scoping service is unavailable, and
  * concurrent callers share the channel pool safely.
  */
-#include "tests.h"
+#include <check.h>
+#include <stdlib.h>
 
 #include "bulwark/scoping/v1/scoping.pb-c.h"
 #include "scoping_client.h"
@@ -180,7 +181,7 @@ START_TEST(trust_service_types)
 }
 END_TEST
 
-Suite *suite_scoping_client(void)
+static Suite *suite_scoping_client(void)
 {
     Suite *s = suite_create("scoping_client");
     TCase *tc = tcase_create("scoping_client");
@@ -193,4 +194,13 @@ Suite *suite_scoping_client(void)
     tcase_add_test(tc, trust_service_types);
     suite_add_tcase(s, tc);
     return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(suite_scoping_client());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

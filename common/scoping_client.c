@@ -8,7 +8,6 @@
  */
 #include "scoping_client.h"
 
-#include "bulwark/scoping/v1/scoping.pb-c.h"
 #include "log.h"
 #include "status.h"
 
@@ -133,6 +132,7 @@ int bw_scoping_client_entity(bw_scoping_client_t *c, bw_call_t *call, const char
         bw_arena_protobuf_allocator(call->arena), reply.payload_len, reply.payload);
     if (e == NULL)
         return unavailable(call, "GetEntity answered an entity that does not parse");
+    out->entity = e;
     out->time_zone = e->time_zone;
     out->trust_service_provider = 0;
     for (size_t i = 0; i < e->n_activities; i++)
