@@ -71,7 +71,7 @@ int bw_uuid_valid(const char *s)
     return s[BW_UUID_STR_LEN] == '\0';
 }
 
-static size_t b64url_encode(const uint8_t *in, size_t n, char *out)
+size_t bw_base64url_encode(const uint8_t *in, size_t n, char *out)
 {
     static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     size_t o = 0, i = 0;
@@ -93,7 +93,7 @@ static size_t b64url_encode(const uint8_t *in, size_t n, char *out)
     return o;
 }
 
-static int b64url_value(char c)
+int bw_base64url_value(unsigned char c)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
@@ -108,28 +108,31 @@ static int b64url_value(char c)
     return -1;
 }
 
-/* Decodes unpadded base64url; returns the length or -1. */
-static long b64url_decode(const char *in, uint8_t *out, size_t outlen)
+int bw_base64url_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *outlen)
 {
-    size_t n = strlen(in), o = 0;
-    if (n % 4 == 1)
-        return -1;
     uint32_t acc = 0;
     int bits = 0;
+    size_t o = 0;
+    if (n % 4 == 1)
+        return BW_EINVAL;
     for (size_t i = 0; i < n; i++) {
-        int v = b64url_value(in[i]);
-        if (v < 0)
-            return -1;
-        acc = acc << 6 | (uint32_t)v;
+        int val = bw_base64url_value((unsigned char)in[i]);
+        if (val < 0)
+            return BW_EINVAL;
+        acc = (acc << 6) | (uint32_t)val;
         bits += 6;
         if (bits >= 8) {
             bits -= 8;
-            if (o >= outlen)
-                return -1;
+            if (o == cap)
+                return BW_EINVAL;
             out[o++] = (uint8_t)(acc >> bits);
         }
+        acc &= (1u << bits) - 1;
     }
-    return (long)o;
+    if (acc != 0)
+        return BW_EINVAL;
+    *outlen = o;
+    return 0;
 }
 
 int bw_random_token(char *out, size_t outlen, size_t n_bytes)
@@ -139,7 +142,7 @@ int bw_random_token(char *out, size_t outlen, size_t n_bytes)
         return BW_EINVAL;
     if (bw_random_bytes(buf, n_bytes) != 0)
         return BW_EINTERNAL;
-    b64url_encode(buf, n_bytes, out);
+    bw_base64url_encode(buf, n_bytes, out);
     return 0;
 }
 
@@ -220,7 +223,7 @@ int bw_page_token_encode(const char *scope, const char *key, char *out, size_t o
     page_mac(scope, key, mac);
     memcpy(raw, mac, PT_MAC_LEN);
     memcpy(raw + PT_MAC_LEN, key, lk);
-    b64url_encode(raw, PT_MAC_LEN + lk, out);
+    bw_base64url_encode(raw, PT_MAC_LEN + lk, out);
     return 0;
 }
 
@@ -229,12 +232,13 @@ int bw_page_token_decode(const char *scope, const char *token, char *key, size_t
     uint8_t raw[128 + PT_MAC_LEN], mac[32];
     if (strlen(token) > BW_PAGE_TOKEN_MAX || strlen(scope) > 64)
         return BW_EINVAL;
-    long n = b64url_decode(token, raw, sizeof(raw));
-    if (n <= PT_MAC_LEN || (size_t)(n - PT_MAC_LEN) >= keylen)
+    size_t n = 0;
+    if (bw_base64url_decode(token, strlen(token), raw, sizeof(raw), &n) != 0 || n <= PT_MAC_LEN ||
+        n - PT_MAC_LEN >= keylen)
         return BW_EINVAL;
-    memcpy(key, raw + PT_MAC_LEN, (size_t)n - PT_MAC_LEN);
+    memcpy(key, raw + PT_MAC_LEN, n - PT_MAC_LEN);
     key[n - PT_MAC_LEN] = '\0';
-    if (strlen(key) != (size_t)n - PT_MAC_LEN)
+    if (strlen(key) != n - PT_MAC_LEN)
         return BW_EINVAL;
     page_mac(scope, key, mac);
     if (!bw_ct_equal(mac, raw, PT_MAC_LEN))

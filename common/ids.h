@@ -20,6 +20,14 @@ int bw_uuid_valid(const char *s);
 int bw_random_bytes(uint8_t *buf, size_t n);
 /* n random bytes encoded as unpadded base64url into out (size >= 4*n/3+2). */
 int bw_random_token(char *out, size_t outlen, size_t n_bytes);
+/* Unpadded base64url (RFC 4648 section 5). Encoding writes into out (size
+ * >= 4*n/3+3) and returns the length. Decoding [in, in+n) into out (room for
+ * cap bytes) refuses padding, other alphabets, impossible lengths and
+ * non-zero trailing bits, so that every byte string has one accepted text:
+ * 0 or BW_EINVAL. bw_base64url_value gives a character's value or -1. */
+size_t bw_base64url_encode(const uint8_t *in, size_t n, char *out);
+int bw_base64url_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *outlen);
+int bw_base64url_value(unsigned char c);
 /* SHA-256 of data. */
 void bw_sha256(const void *data, size_t len, uint8_t out[BW_SHA256_LEN]);
 /* Lower-case hex of n bytes into out (size >= 2n+1). */

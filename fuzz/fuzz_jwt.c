@@ -13,6 +13,7 @@
  * The keys are made once at start-up; the JWKS the verifiers trust is built
  * from them, with a few unusable keys the parser must skip.
  */
+#include "ids.h"
 #include "jwt.h"
 #include "status.h"
 
@@ -31,30 +32,6 @@
 
 static EVP_PKEY *rsa_key, *ec_key;
 static bw_jwt_verifier_t *plain, *dotted;
-
-static size_t b64url(const uint8_t *in, size_t n, char *out)
-{
-    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = al[v >> 18];
-        out[o++] = al[(v >> 12) & 63];
-        out[o++] = al[(v >> 6) & 63];
-        out[o++] = al[v & 63];
-    }
-    if (n - i == 1) {
-        out[o++] = al[in[i] >> 2];
-        out[o++] = al[(in[i] & 3) << 4];
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 8 | in[i + 1];
-        out[o++] = al[v >> 10];
-        out[o++] = al[(v >> 4) & 63];
-        out[o++] = al[(v & 15) << 2];
-    }
-    out[o] = '\0';
-    return o;
-}
 
 static void die(const char *what)
 {
@@ -77,10 +54,10 @@ static char *make_jwks(void)
         len != sizeof(pub) || BN_num_bytes(n) > (int)sizeof(nb) ||
         BN_num_bytes(e) > (int)sizeof(eb))
         die("cannot read the test keys");
-    b64url(nb, (size_t)BN_bn2bin(n, nb), n64);
-    b64url(eb, (size_t)BN_bn2bin(e, eb), e64);
-    b64url(pub + 1, 32, x64);
-    b64url(pub + 33, 32, y64);
+    bw_base64url_encode(nb, (size_t)BN_bn2bin(n, nb), n64);
+    bw_base64url_encode(eb, (size_t)BN_bn2bin(e, eb), e64);
+    bw_base64url_encode(pub + 1, 32, x64);
+    bw_base64url_encode(pub + 33, 32, y64);
     BN_free(n);
     BN_free(e);
     snprintf(doc, sizeof(doc),
@@ -123,9 +100,9 @@ static void sign_token(const uint8_t *header, size_t hl, const uint8_t *payload,
                        int use_rsa, char *out)
 {
     uint8_t sig[512], der[128];
-    size_t o = b64url(header, hl, out);
+    size_t o = bw_base64url_encode(header, hl, out);
     out[o++] = '.';
-    o += b64url(payload, pl, out + o);
+    o += bw_base64url_encode(payload, pl, out + o);
     size_t sl = use_rsa ? sizeof(sig) : sizeof(der);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     if (ctx == NULL ||
@@ -145,7 +122,7 @@ static void sign_token(const uint8_t *header, size_t hl, const uint8_t *payload,
         sl = 64;
     }
     out[o++] = '.';
-    b64url(sig, sl, out + o);
+    bw_base64url_encode(sig, sl, out + o);
 }
 
 static void check(bw_jwt_verifier_t *v, const char *token)

@@ -11,6 +11,7 @@
  */
 #include "jwt.h"
 
+#include "ids.h"
 #include "log.h"
 #include "route.h"
 #include "status.h"
@@ -107,53 +108,6 @@ static long long mono_now(void)
     return (long long)ts.tv_sec;
 }
 
-/* ---- base64url --------------------------------------------------------- */
-
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-/* Decodes unpadded base64url [in, in+n) into out (room for cap bytes).
- * Refuses padding, other alphabets, impossible lengths and non-zero
- * trailing bits, so that every byte string has exactly one accepted text. */
-static int b64url_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *outlen)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    if (n % 4 == 1)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        int val = b64url_value((unsigned char)in[i]);
-        if (val < 0)
-            return -1;
-        acc = (acc << 6) | (uint32_t)val;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o == cap)
-                return -1;
-            out[o++] = (uint8_t)(acc >> bits);
-        }
-        acc &= (1u << bits) - 1;
-    }
-    if (acc != 0)
-        return -1;
-    *outlen = o;
-    return 0;
-}
-
 int bw_jwt_is_jws(const char *token)
 {
     size_t dots = 0, run = 0;
@@ -164,7 +118,7 @@ int bw_jwt_is_jws(const char *token)
             if (run == 0 || ++dots > 2)
                 return 0;
             run = 0;
-        } else if (b64url_value((unsigned char)*p) < 0) {
+        } else if (bw_base64url_value((unsigned char)*p) < 0) {
             return 0;
         } else {
             run++;
@@ -216,7 +170,7 @@ static long jwk_bytes(json_t *jwk, const char *name, uint8_t *buf, size_t cap)
     json_t *s = json_object_get(jwk, name);
     size_t n;
     if (!json_is_string(s) ||
-        b64url_decode(json_string_value(s), json_string_length(s), buf, cap, &n) != 0 || n == 0)
+        bw_base64url_decode(json_string_value(s), json_string_length(s), buf, cap, &n) != 0 || n == 0)
         return -1;
     return (long)n;
 }
@@ -1121,14 +1075,14 @@ int bw_jwt_verify(bw_jwt_verifier_t *v, const char *token, long long now, bw_jwt
         goto out;
     size_t hl, pl, sl;
     uint8_t *hbuf = buf;
-    if (b64url_decode(token, (size_t)(dot1 - token), hbuf, sizeof(buf), &hl) != 0 || hl == 0)
+    if (bw_base64url_decode(token, (size_t)(dot1 - token), hbuf, sizeof(buf), &hl) != 0 || hl == 0)
         goto out;
     uint8_t *pbuf = hbuf + hl;
-    if (b64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), pbuf, sizeof(buf) - hl, &pl) != 0 ||
+    if (bw_base64url_decode(dot1 + 1, (size_t)(dot2 - dot1 - 1), pbuf, sizeof(buf) - hl, &pl) != 0 ||
         pl == 0)
         goto out;
     uint8_t *sbuf = pbuf + pl;
-    if (b64url_decode(dot2 + 1, len - (size_t)(dot2 + 1 - token), sbuf, sizeof(buf) - hl - pl,
+    if (bw_base64url_decode(dot2 + 1, len - (size_t)(dot2 + 1 - token), sbuf, sizeof(buf) - hl - pl,
                       &sl) != 0 ||
         sl == 0)
         goto out;
