@@ -219,6 +219,9 @@ void bw_cw_csv_field(bw_cw_buf_t *buf, const char *s)
     size_t n = strlen(s);
     int quote = n > 0 && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t');
     quote = quote || strpbrk(s, ",\"\r\n") != NULL;
+    /* A leading byte order mark would be skipped when the text is read
+     * back, were the field the first of the file: quoted, it stays. */
+    quote = quote || strncmp(s, "\xEF\xBB\xBF", 3) == 0;
     if (!quote) {
         bw_cw_buf_append(buf, s, n);
         return;

@@ -154,6 +154,22 @@ START_TEST(writer_quotes_what_needs_it_and_round_trips)
 }
 END_TEST
 
+/* Found by fuzz/fuzz_csv: a first field that itself starts with a byte
+ * order mark lost it on the way back. */
+START_TEST(field_starting_with_a_bom_round_trips)
+{
+    const char *value = "\xEF\xBB\xBFpase";
+    bw_cw_buf_t buf;
+    bw_cw_buf_init(&buf, arena);
+    bw_cw_csv_field(&buf, value);
+    bw_cw_buf_puts(&buf, "\r\n");
+    size_t n;
+    bw_cw_csv_record_t *r = parse_ok(buf.data, &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_str_eq(r[0].fields[0], value);
+}
+END_TEST
+
 START_TEST(buffer_grows)
 {
     bw_cw_buf_t buf;
@@ -176,6 +192,7 @@ Suite *suite_csv(void)
     tcase_add_test(tc, broken_files_name_the_line);
     tcase_add_test(tc, too_many_fields_or_records);
     tcase_add_test(tc, writer_quotes_what_needs_it_and_round_trips);
+    tcase_add_test(tc, field_starting_with_a_bom_round_trips);
     tcase_add_test(tc, buffer_grows);
     suite_add_tcase(s, tc);
     return s;
