@@ -456,8 +456,13 @@ static void fail_json(gw_request_t *r, const bw_json_error_t *err)
     const char *detail = field[0] != '\0'
                              ? bw_arena_printf(r->arena, "%s: %s", field, err->message)
                              : err->message;
-    fail(r, BW_GRPC_INVALID_ARGUMENT, 0, field[0] ? "INVALID_FIELD" : "MALFORMED_JSON", detail,
-         field[0] ? field : NULL);
+    bw_problem_error_t e = {field, bw_arena_strdup(r->arena, err->message)};
+    bw_problem_t p = {.grpc_code = BW_GRPC_INVALID_ARGUMENT,
+                      .reason = field[0] ? "INVALID_FIELD" : "MALFORMED_JSON",
+                      .detail = detail,
+                      .errors = field[0] ? &e : NULL,
+                      .n_errors = field[0] ? 1 : 0};
+    respond_problem(r, &p);
 }
 
 /* Adds the query parameters to root; routes with a body take none. */
