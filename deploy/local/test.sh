@@ -56,6 +56,25 @@ trap summary EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The end-to-end suites sign OIDC tokens with a key made for the run.
+OIDC_ISSUER=https://idp.bulwark.test
+OIDC_AUDIENCE=bulwark-api
+
+# oidc_setup DIR: an RSA key (DIR/key.pem) for the suites to sign tokens
+# with, and its public half as the gateway's JWKS (DIR/jwks.json).
+oidc_setup() {
+    local dir=$1 hex n
+    mkdir -p "$dir" || return 1
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/key.pem" \
+        2>/dev/null || return 1
+    hex=$(openssl rsa -in "$dir/key.pem" -noout -modulus | cut -d= -f2) || return 1
+    # The modulus in hex, as bytes, in unpadded base64url.
+    # shellcheck disable=SC2001
+    n=$(printf '%b' "$(sed 's/../\\x&/g' <<<"$hex")" | basenc --base64url -w0 | tr -d '=')
+    printf '{"keys":[{"kty":"RSA","kid":"bulwark-test-1","alg":"RS256","use":"sig","n":"%s","e":"AQAB"}]}\n' \
+        "$n" >"$dir/jwks.json"
+}
+
 # stack_up BUILD-DIR: a fresh cluster and stack on free ports, migrated.
 stack_up() {
     local build=$1 data
@@ -73,9 +92,12 @@ stack_up() {
     # A throwaway cluster need not survive a crash.
     BW_PG_OPTIONS='-c fsync=off -c full_page_writes=off' bw_pg_start || return 1
     bw_migrate "$build" || return 1
-    # The end-to-end suites check the rate limit and CORS with these values.
+    oidc_setup "$BW_DATA/oidc" || return 1
+    # The end-to-end suites check the rate limit, CORS and OIDC tokens with these values.
     BULWARK_RATE_LIMIT_RPS=50 BULWARK_RATE_LIMIT_BURST=100 \
-        BULWARK_CORS_ORIGINS=https://app.example.test bw_stack_start "$build" 60
+        BULWARK_CORS_ORIGINS=https://app.example.test \
+        BULWARK_OIDC_ISSUER=$OIDC_ISSUER BULWARK_OIDC_AUDIENCE=$OIDC_AUDIENCE \
+        BULWARK_OIDC_JWKS_FILE="$BW_DATA/oidc/jwks.json" bw_stack_start "$build" 60
 }
 
 # shutdown_clean SANITIZE: stops the stack; true when every process exited
@@ -129,6 +151,8 @@ run_flavour() {
             BULWARK_TEST_ADMIN_DATABASE_URL=$(bw_admin_url)
             BULWARK_TEST_URL=$(bw_addr_url "${BW_ADDRS[http]}")
             BULWARK_TEST_OPERATOR_TOKEN=$BW_OPERATOR_TOKEN
+            export BULWARK_TEST_OIDC_KEY=$BW_DATA/oidc/key.pem BULWARK_TEST_OIDC_ISSUER=$OIDC_ISSUER \
+                BULWARK_TEST_OIDC_AUDIENCE=$OIDC_AUDIENCE
             ctest --test-dir "$build" -L 'integration|e2e' --output-on-failure --no-tests=error --timeout 300
         ) || rc=$?
         record "$name: integration and e2e tests" "$rc" $((SECONDS - start))
