@@ -1049,7 +1049,7 @@ START_TEST(concurrent_attestations_share_one_chain)
         }
         ck_assert_int_eq(racers[i].status, 201);
         created++;
-        int seq = atoi(racers[i].sequence);
+        int seq = (int)strtol(racers[i].sequence, NULL, 10);
         ck_assert(seq >= 1 && seq <= PARALLEL);
         ck_assert_int_eq(seen[seq], 0);
         seen[seq] = 1;
