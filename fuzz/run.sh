@@ -9,7 +9,8 @@
 #
 #   fuzz/run.sh                 every target
 #   fuzz/run.sh fuzz_jwt        some targets
-#   BULWARK_FUZZ_SECONDS=10 fuzz/run.sh    a CI smoke run
+#   BULWARK_FUZZ_SECONDS=10 fuzz/run.sh    a short run
+#   BULWARK_FUZZ_RUNS=20000 fuzz/run.sh     a reproducible one (CI's smoke run)
 #
 # Needs clang and libFuzzer: Debian 12 packages clang-14 (or clang) and
 # libclang-rt-14-dev.
@@ -54,8 +55,19 @@ while read -r name max_len; do
     if [[ -f "$root/fuzz/$name.dict" ]]; then
         dict=(-dict="$root/fuzz/$name.dict")
     fi
-    echo "fuzz: $name for ${seconds}s (max_len $max_len)"
-    if "$build/fuzz/$name" -max_total_time="$seconds" -max_len="$max_len" -timeout=10 \
+    if [[ -n ${BULWARK_FUZZ_RUNS:-} ]]; then
+        echo "fuzz: $name for $BULWARK_FUZZ_RUNS inputs (max_len $max_len)"
+    else
+        echo "fuzz: $name for ${seconds}s (max_len $max_len)"
+    fi
+    # BULWARK_FUZZ_RUNS makes a run reproducible (a fixed number of inputs
+    # from a fixed seed), as CI wants; otherwise it runs for a time.
+    if [[ -n ${BULWARK_FUZZ_RUNS:-} ]]; then
+        budget=(-runs="$BULWARK_FUZZ_RUNS" -seed=1)
+    else
+        budget=(-max_total_time="$seconds")
+    fi
+    if "$build/fuzz/$name" "${budget[@]}" -max_len="$max_len" -timeout=10 \
         -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" "${dict[@]}" \
         "$work" "$root/fuzz/corpus/$name" >"$log" 2>&1; then
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
