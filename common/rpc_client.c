@@ -369,6 +369,7 @@ static const grpc_channel_args *channel_args(void)
 {
     static grpc_arg args[] = {
         {GRPC_ARG_INTEGER, GRPC_ARG_ENABLE_RETRIES, {.integer = 0}},
+        {GRPC_ARG_STRING, GRPC_ARG_OPTIMIZATION_TARGET, {.string = "throughput"}},
     };
     static const grpc_channel_args set = {sizeof(args) / sizeof(args[0]), args};
     return &set;

@@ -587,7 +587,7 @@ static int opts_valid(const bw_rpc_server_opts_t *opts)
 
 static int server_create_core(bw_rpc_server_t *s)
 {
-    grpc_arg args[2];
+    grpc_arg args[3];
     memset(args, 0, sizeof(args));
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
@@ -597,7 +597,10 @@ static int server_create_core(bw_rpc_server_t *s)
     args[1].type = GRPC_ARG_INTEGER;
     args[1].key = GRPC_ARG_ALLOW_REUSEPORT;
     args[1].value.integer = 0;
-    grpc_channel_args channel_args = {2, args};
+    args[2].type = GRPC_ARG_STRING;
+    args[2].key = GRPC_ARG_OPTIMIZATION_TARGET;
+    args[2].value.string = "throughput";
+    grpc_channel_args channel_args = {3, args};
 
     s->server = grpc_server_create(&channel_args, NULL);
     if (s->server == NULL)
