@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "catalogue.h"
 #include "compose.h"
@@ -291,35 +290,22 @@ static int find_coverage(const bw_cw_gap_t *gap, const char *ref)
     return -1;
 }
 
-/* Mean time of one analysis (compose, then rate) in microseconds. */
-static long time_analysis(int fw, const bw_cw_soa_state_t *soa, const bw_cw_override_t *ov,
-                          size_t n_ov, bw_cw_gap_t *gap)
-{
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < 20; i++)
-        analyse(fw, soa, ov, n_ov, gap);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return ((t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000L) / 20;
-}
-
-START_TEST(roll_up_is_fast_enough)
+/* ENISA never maps IR 9.2: with everything implemented it is still a gap,
+ * until the tenant's auditor maps A.8.24 to it as EQUAL, for that analysis
+ * only. (The cost of the analysis is for make bench, not for a unit test.) */
+START_TEST(tenant_row_closes_what_the_shipped_data_leaves_open)
 {
     bw_cw_soa_state_t *soa = bw_arena_calloc(arena, cat->n_reqs, sizeof(*soa));
     fill_soa(soa, BW_CW_STATUS_IMPLEMENTED);
     bw_cw_override_t ov = {bw_cw_req_find(cat, iso, "A.8.24"), bw_cw_req_find(cat, ir, "9.2"),
                            BW_CW_EQUAL, "key management", "ov"};
     bw_cw_gap_t gap;
-    long us[4] = {time_analysis(nis2, soa, NULL, 0, &gap), time_analysis(nis2, soa, &ov, 1, &gap),
-                  time_analysis(ir, soa, NULL, 0, &gap), time_analysis(ir, soa, &ov, 1, &gap)};
+    analyse(ir, soa, NULL, 0, &gap);
+    ck_assert_int_eq(find_coverage(&gap, "9.2"), BW_CW_GAP);
+    analyse(ir, soa, &ov, 1, &gap);
     ck_assert_int_eq(find_coverage(&gap, "9.2"), BW_CW_COVERED);
-    fprintf(stderr,
-            "complete SoA, compose and rate: nis2 %ld us (%ld us with a tenant row), %s %ld us "
-            "(%ld us with a tenant row)\n",
-            us[0], us[1], BW_CW_IR, us[2], us[3]);
-    /* Generous: sanitizer builds are several times slower. */
-    for (int i = 0; i < 4; i++)
-        ck_assert_int_lt(us[i], 100000);
+    analyse(ir, soa, NULL, 0, &gap);
+    ck_assert_int_eq(find_coverage(&gap, "9.2"), BW_CW_GAP);
 }
 END_TEST
 
@@ -333,7 +319,7 @@ Suite *suite_data(void)
     tcase_add_test(tc, composition_of_the_shipped_rows);
     tcase_add_test(tc, empty_and_complete_soa_against_nis2);
     tcase_add_test(tc, complete_soa_against_the_regulation);
-    tcase_add_test(tc, roll_up_is_fast_enough);
+    tcase_add_test(tc, tenant_row_closes_what_the_shipped_data_leaves_open);
     suite_add_tcase(s, tc);
     return s;
 }
