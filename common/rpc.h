@@ -36,6 +36,32 @@
 
 struct event_base;
 
+/* ---- mutual TLS ---------------------------------------------------------- */
+
+/*
+ * Every internal channel is mutual TLS: each process has a certificate from
+ * the deployment's private CA, whose common name is its identity (the process
+ * name: "gateway", "scoping", ...). A server accepts only peers with such a
+ * certificate and lets each identity call only the methods its table allows
+ * (bw_rpc_peer_t); a client checks that the server's certificate names the
+ * process it meant to reach.
+ */
+typedef struct bw_rpc_tls bw_rpc_tls_t;
+
+/* Loads the CA bundle, this process's certificate (chain) and its private key
+ * (PEM files), and checks that they belong together: the key matches, the CA
+ * signed the certificate, which is valid now and has a common name. The files
+ * are re-read every refresh_sec seconds: a rotated certificate, key or CA
+ * serves new connections without a restart, and open connections carry on.
+ * BW_EINVAL with the reason in err. Caller owns *out; it must outlive every
+ * server and client made with it. */
+int bw_rpc_tls_open(const char *ca_file, const char *cert_file, const char *key_file,
+                    unsigned refresh_sec, char *err, size_t errlen, bw_rpc_tls_t **out);
+/* Accepts NULL. */
+void bw_rpc_tls_close(bw_rpc_tls_t *tls);
+/* The common name of this process's certificate (borrowed). */
+const char *bw_rpc_tls_identity(const bw_rpc_tls_t *tls);
+
 /* ---- server ------------------------------------------------------------ */
 
 typedef struct bw_rpc_server bw_rpc_server_t;
@@ -59,6 +85,7 @@ typedef struct bw_call {
     const char *idempotency_key; /* idempotency-key, or NULL */
     const char *board_member;    /* x-board-member (whom a board_member key signs as), or NULL */
     const char *if_match;        /* if-match: the etag a write expects ("*" any), or NULL */
+    const char *peer;            /* the caller's identity (its certificate's common name) */
     void *service_data;          /* bw_rpc_server_opts_t.service_data (borrowed) */
     void *worker_data;           /* what worker_init returned for this thread (borrowed) */
 
@@ -92,9 +119,22 @@ typedef struct bw_rpc_method {
     unsigned flags; /* BW_RPC_* */
 } bw_rpc_method_t;
 
+/* Who may call what. A peer is known by its certificate's common name; it
+ * may call the methods listed, or every method when methods is NULL. The
+ * health check is open to every peer with a certificate from the CA. Any
+ * other call is answered UNAUTHENTICATED before its metadata is read or its
+ * handler runs. */
+typedef struct bw_rpc_peer {
+    const char *identity;       /* "gateway" */
+    const char *const *methods; /* NULL-terminated method paths, or NULL for all */
+} bw_rpc_peer_t;
+
 typedef struct bw_rpc_server_opts {
     const char *name;    /* for log lines: "scoping" */
     const char *addr;    /* listen address "127.0.0.1:50051" */
+    const bw_rpc_tls_t *tls; /* required: the server's certificate and CA (borrowed) */
+    const bw_rpc_peer_t *peers; /* who may call what (copied; strings borrowed) */
+    size_t n_peers;
     const bw_rpc_method_t *methods;
     size_t n_methods;
     int workers;         /* worker threads, >= 1 */
@@ -116,10 +156,11 @@ typedef struct bw_rpc_server_opts {
 } bw_rpc_server_opts_t;
 
 /* Binds, starts the workers and returns the server (caller owns; release
- * with bw_rpc_server_stop). opts and its methods array are copied; method
- * paths, descriptors and service_data are borrowed. BW_EINVAL on bad options,
- * a bad address or a port in use; BW_EUNAVAIL when a worker_init fails (the
- * workers whose worker_init succeeded get their worker_fini). */
+ * with bw_rpc_server_stop). opts and its methods and peers arrays are copied;
+ * method paths, descriptors, identities and service_data are borrowed.
+ * BW_EINVAL on bad options (no TLS, a peer naming an unknown method), a bad
+ * address or a port in use; BW_EUNAVAIL when a worker_init fails (the workers
+ * whose worker_init succeeded get their worker_fini). */
 int bw_rpc_server_start(const bw_rpc_server_opts_t *opts, bw_rpc_server_t **out);
 /* Graceful stop: no new calls, calls in flight get grace_ms to finish, then
  * are cancelled (clients see UNAVAILABLE) while their handlers run to their
@@ -166,10 +207,13 @@ typedef struct bw_rpc_reply {
 typedef void (*bw_rpc_done_fn)(void *arg, const bw_rpc_reply_t *reply);
 
 /* Creates a client whose completions are delivered on base's loop (caller
- * owns; release with bw_rpc_client_destroy). Starts the poller thread. */
-int bw_rpc_client_create(struct event_base *base, bw_rpc_client_t **out);
-/* An insecure channel to "host:port", owned by the client. */
-int bw_rpc_client_channel(bw_rpc_client_t *client, const char *target, bw_rpc_channel_t **out);
+ * owns; release with bw_rpc_client_destroy). Starts the poller thread. Its
+ * channels present tls's certificate (borrowed; must outlive the client). */
+int bw_rpc_client_create(struct event_base *base, const bw_rpc_tls_t *tls, bw_rpc_client_t **out);
+/* A channel to "host:port", owned by the client, that accepts only a server
+ * whose certificate names peer (its process name, e.g. "scoping"). */
+int bw_rpc_client_channel(bw_rpc_client_t *client, const char *target, const char *peer,
+                          bw_rpc_channel_t **out);
 /* Starts a unary call. request and md are copied. timeout_ms <= 0 means no
  * deadline. done(arg, reply) runs exactly once on the loop thread; not at all
  * when this returns an error (BW_EINVAL for an illegal or upper-case metadata
@@ -186,8 +230,11 @@ void bw_rpc_client_destroy(bw_rpc_client_t *client);
 
 typedef struct bw_rpc_sync bw_rpc_sync_t;
 
-/* A channel for blocking calls (caller owns; close with bw_rpc_sync_close). */
-int bw_rpc_sync_open(const char *target, bw_rpc_sync_t **out);
+/* A channel for blocking calls to target, accepting only a server whose
+ * certificate names peer (caller owns; close with bw_rpc_sync_close; tls is
+ * borrowed and must outlive it). */
+int bw_rpc_sync_open(const bw_rpc_tls_t *tls, const char *target, const char *peer,
+                     bw_rpc_sync_t **out);
 void bw_rpc_sync_close(bw_rpc_sync_t *sync);
 /* Performs a unary call and waits (timeout_ms as for bw_rpc_call). reply's
  * strings and payload live in arena (borrowed: caller owns the arena).

@@ -9,6 +9,7 @@
  * its own.
  */
 #include "rpc.h"
+#include "rpc_internal.h"
 #include "status.h"
 
 #include <pthread.h>
@@ -18,8 +19,6 @@
 #include <event2/event.h>
 
 #include <grpc/byte_buffer_reader.h>
-#include <grpc/grpc.h>
-#include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
 
 #include "bulwark/rpc/v1/error.pb-c.h"
@@ -60,6 +59,7 @@ struct bw_rpc_channel {
 
 struct bw_rpc_client {
     struct event_base *base;
+    const bw_rpc_tls_t *tls;
     struct event *wake;
     struct event *keepalive;
     grpc_completion_queue *cq;
@@ -336,10 +336,10 @@ static void *poller_main(void *arg)
     return NULL;
 }
 
-int bw_rpc_client_create(struct event_base *base, bw_rpc_client_t **out)
+int bw_rpc_client_create(struct event_base *base, const bw_rpc_tls_t *tls, bw_rpc_client_t **out)
 {
     *out = NULL;
-    if (base == NULL)
+    if (base == NULL || tls == NULL)
         return BW_EINVAL;
     bw_rpc_client_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -348,6 +348,7 @@ int bw_rpc_client_create(struct event_base *base, bw_rpc_client_t **out)
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     c->base = base;
+    c->tls = tls;
     c->cq = grpc_completion_queue_create_for_next(NULL);
     c->wake = event_new(base, -1, 0, on_wake, c);
     c->keepalive = event_new(base, -1, EV_PERSIST, on_keepalive, c);
@@ -361,31 +362,37 @@ int bw_rpc_client_create(struct event_base *base, bw_rpc_client_t **out)
     return 0;
 }
 
-/* Channel settings of every Bulwark client. Retries are off: the gateway
- * never retries a call on its own (a write may not be repeated without the
- * client's Idempotency-Key), and the retry filter copies every call's
- * metadata even when no retry happens. */
-static const grpc_channel_args *channel_args(void)
+/* A channel to target over mutual TLS, with the settings of every Bulwark
+ * client. The server's certificate must name peer: its name, not the host in
+ * target, is what the certificate is checked against, so a certificate of
+ * another Bulwark process on the same host is refused. Retries are off: the
+ * gateway never retries a call on its own (a write may not be repeated
+ * without the client's Idempotency-Key), and the retry filter copies every
+ * call's metadata even when no retry happens. */
+static grpc_channel *channel_open(const bw_rpc_tls_t *tls, const char *target, const char *peer)
 {
-    static grpc_arg args[] = {
+    grpc_arg args[] = {
         {GRPC_ARG_INTEGER, GRPC_ARG_ENABLE_RETRIES, {.integer = 0}},
         {GRPC_ARG_STRING, GRPC_ARG_OPTIMIZATION_TARGET, {.string = "throughput"}},
+        {GRPC_ARG_STRING, GRPC_SSL_TARGET_NAME_OVERRIDE_ARG, {.string = (char *)peer}},
     };
-    static const grpc_channel_args set = {sizeof(args) / sizeof(args[0]), args};
-    return &set;
+    const grpc_channel_args set = {sizeof(args) / sizeof(args[0]), args};
+    grpc_channel_credentials *creds = bw_rpc_tls_channel_creds(tls);
+    grpc_channel *channel = grpc_channel_create(target, creds, &set);
+    grpc_channel_credentials_release(creds);
+    return channel;
 }
 
-int bw_rpc_client_channel(bw_rpc_client_t *client, const char *target, bw_rpc_channel_t **out)
+int bw_rpc_client_channel(bw_rpc_client_t *client, const char *target, const char *peer,
+                          bw_rpc_channel_t **out)
 {
     *out = NULL;
-    if (client == NULL || target == NULL || target[0] == '\0')
+    if (client == NULL || target == NULL || target[0] == '\0' || peer == NULL || peer[0] == '\0')
         return BW_EINVAL;
     bw_rpc_channel_t *ch = calloc(1, sizeof(*ch));
     if (ch == NULL)
         return BW_ENOMEM;
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    ch->channel = grpc_channel_create(target, creds, channel_args());
-    grpc_channel_credentials_release(creds);
+    ch->channel = channel_open(client->tls, target, peer);
     if (ch->channel == NULL) {
         free(ch);
         return BW_EINVAL;
@@ -489,19 +496,18 @@ void bw_rpc_client_destroy(bw_rpc_client_t *c)
 
 /* ---- blocking client --------------------------------------------------------- */
 
-int bw_rpc_sync_open(const char *target, bw_rpc_sync_t **out)
+int bw_rpc_sync_open(const bw_rpc_tls_t *tls, const char *target, const char *peer,
+                     bw_rpc_sync_t **out)
 {
     *out = NULL;
-    if (target == NULL || target[0] == '\0')
+    if (tls == NULL || target == NULL || target[0] == '\0' || peer == NULL || peer[0] == '\0')
         return BW_EINVAL;
     bw_rpc_sync_t *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return BW_ENOMEM;
     grpc_init();
     s->cq = grpc_completion_queue_create_for_pluck(NULL);
-    grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    s->channel = grpc_channel_create(target, creds, channel_args());
-    grpc_channel_credentials_release(creds);
+    s->channel = channel_open(tls, target, peer);
     if (s->cq == NULL || s->channel == NULL) {
         bw_rpc_sync_close(s);
         return BW_ENOMEM;

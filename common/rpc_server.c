@@ -14,6 +14,7 @@
  * was shut down.
  */
 #include "rpc.h"
+#include "rpc_internal.h"
 #include "status.h"
 
 #include <errno.h>
@@ -25,8 +26,6 @@
 #include <time.h>
 
 #include <grpc/byte_buffer_reader.h>
-#include <grpc/grpc.h>
-#include <grpc/grpc_security.h>
 #include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
@@ -40,6 +39,11 @@
 #define RPC_CALL_ARENA_SIZE 4096
 /* Method index of calls to methods nobody registered. */
 #define RPC_UNREGISTERED (-1)
+/* Connections are closed gracefully after this long (calls in flight get the
+ * grace period), so that a rotated certificate reaches every connection and
+ * clients spread over new replicas. */
+#define RPC_MAX_CONNECTION_AGE_MS (30 * 60 * 1000)
+#define RPC_MAX_CONNECTION_AGE_GRACE_MS (5 * 60 * 1000)
 
 typedef struct rpc_worker rpc_worker_t;
 
@@ -74,6 +78,8 @@ struct rpc_worker {
 struct bw_rpc_server {
     bw_rpc_server_opts_t opts;
     bw_rpc_method_t *methods; /* copy of opts.methods */
+    bw_rpc_peer_t *peers;     /* copy of opts.peers */
+    unsigned char *allows;    /* allows[p * n_methods + m]: peer p may call method m */
     void **handles;           /* grpc registered methods; the last one is health */
     grpc_server *server;
     grpc_completion_queue *cq; /* shared by the workers */
@@ -393,6 +399,26 @@ static void serve_unregistered(rpc_slot_t *slot)
                 0);
 }
 
+/* Whether the call's peer may call its method; answers UNAUTHENTICATED when
+ * not. The health check is open to every peer the CA vouches for. The peer's
+ * identity is copied into peer. */
+static int peer_allowed(bw_rpc_server_t *s, rpc_slot_t *slot, int health, char *peer)
+{
+    int known = bw_rpc_peer_identity(slot->call, peer, BW_RPC_IDENTITY_MAX + 1) == 0;
+    int ok = known && health;
+    for (size_t p = 0; known && !ok && p < s->opts.n_peers; p++)
+        ok = strcmp(s->peers[p].identity, peer) == 0 &&
+             s->allows[p * s->opts.n_methods + (size_t)slot->method];
+    if (ok)
+        return 1;
+    bw_log(BW_LOG_WARN, NULL, "%s: refused a call to %s from %s", s->opts.name,
+           health ? RPC_HEALTH_PATH : s->methods[slot->method].path,
+           known ? peer : "an unidentified peer");
+    slot_answer(slot, BW_GRPC_UNAUTHENTICATED, "this peer may not call this method", NULL,
+                "PEER_NOT_ALLOWED", NULL, 0);
+    return 0;
+}
+
 /* Runs the handler of an accepted call on worker w and answers it. */
 static void serve_call(rpc_worker_t *w, rpc_slot_t *slot)
 {
@@ -407,14 +433,18 @@ static void serve_call(rpc_worker_t *w, rpc_slot_t *slot)
                     bw_status_default_reason(BW_ENOMEM), NULL, 0);
         return;
     }
+    int health = (size_t)slot->method == s->opts.n_methods;
+    char peer[BW_RPC_IDENTITY_MAX + 1];
+    if (!peer_allowed(s, slot, health, peer))
+        return;
     bw_call_t call;
     memset(&call, 0, sizeof(call));
     call.arena = slot->arena;
     call.service_data = s->opts.service_data;
     call.worker_data = w->data;
+    call.peer = peer;
     read_metadata(&slot->md_in, &call);
 
-    int health = (size_t)slot->method == s->opts.n_methods;
     const bw_rpc_method_t *m = health ? NULL : &s->methods[slot->method];
     const ProtobufCMessageDescriptor *desc =
         health ? &grpc__health__v1__health_check_request__descriptor : m->request;
@@ -562,15 +592,20 @@ static void server_release(bw_rpc_server_t *s)
     free(s->workers);
     free(s->handles);
     free(s->methods);
+    free(s->peers);
+    free(s->allows);
     free(s);
     grpc_shutdown();
 }
 
 static int opts_valid(const bw_rpc_server_opts_t *opts)
 {
-    if (opts == NULL || opts->addr == NULL || opts->workers < 1 ||
-        (opts->n_methods > 0 && opts->methods == NULL))
+    if (opts == NULL || opts->addr == NULL || opts->tls == NULL || opts->workers < 1 ||
+        (opts->n_methods > 0 && opts->methods == NULL) || (opts->n_peers > 0 && opts->peers == NULL))
         return 0;
+    for (size_t p = 0; p < opts->n_peers; p++)
+        if (opts->peers[p].identity == NULL || opts->peers[p].identity[0] == '\0')
+            return 0;
     if (opts->max_message > (size_t)INT32_MAX)
         return 0;
     for (size_t i = 0; i < opts->n_methods; i++) {
@@ -585,9 +620,35 @@ static int opts_valid(const bw_rpc_server_opts_t *opts)
     return 1;
 }
 
+/* Resolves each peer's method paths to the allows table; BW_EINVAL when a
+ * path names no method of this server. */
+static int peers_resolve(bw_rpc_server_t *s)
+{
+    size_t nm = s->opts.n_methods;
+    for (size_t p = 0; p < s->opts.n_peers; p++) {
+        const char *const *paths = s->peers[p].methods;
+        if (paths == NULL) {
+            memset(s->allows + p * nm, 1, nm);
+            continue;
+        }
+        for (; *paths != NULL; paths++) {
+            size_t m = 0;
+            while (m < nm && strcmp(s->methods[m].path, *paths) != 0)
+                m++;
+            if (m == nm) {
+                bw_log(BW_LOG_ERROR, NULL, "%s: peer %s is allowed %s, which is not a method",
+                       s->opts.name, s->peers[p].identity, *paths);
+                return BW_EINVAL;
+            }
+            s->allows[p * nm + m] = 1;
+        }
+    }
+    return 0;
+}
+
 static int server_create_core(bw_rpc_server_t *s)
 {
-    grpc_arg args[3];
+    grpc_arg args[5];
     memset(args, 0, sizeof(args));
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
@@ -600,7 +661,13 @@ static int server_create_core(bw_rpc_server_t *s)
     args[2].type = GRPC_ARG_STRING;
     args[2].key = GRPC_ARG_OPTIMIZATION_TARGET;
     args[2].value.string = "throughput";
-    grpc_channel_args channel_args = {3, args};
+    args[3].type = GRPC_ARG_INTEGER;
+    args[3].key = GRPC_ARG_MAX_CONNECTION_AGE_MS;
+    args[3].value.integer = RPC_MAX_CONNECTION_AGE_MS;
+    args[4].type = GRPC_ARG_INTEGER;
+    args[4].key = GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS;
+    args[4].value.integer = RPC_MAX_CONNECTION_AGE_GRACE_MS;
+    grpc_channel_args channel_args = {5, args};
 
     s->server = grpc_server_create(&channel_args, NULL);
     if (s->server == NULL)
@@ -667,7 +734,10 @@ int bw_rpc_server_start(const bw_rpc_server_opts_t *opts, bw_rpc_server_t **out)
     s->methods = calloc(opts->n_methods + 1, sizeof(*s->methods));
     s->handles = calloc(opts->n_methods + 1, sizeof(*s->handles));
     s->workers = calloc((size_t)opts->workers, sizeof(*s->workers));
-    if (s->methods == NULL || s->handles == NULL || s->workers == NULL) {
+    s->peers = calloc(opts->n_peers + 1, sizeof(*s->peers));
+    s->allows = calloc(opts->n_peers * opts->n_methods + 1, 1);
+    if (s->methods == NULL || s->handles == NULL || s->workers == NULL || s->peers == NULL ||
+        s->allows == NULL) {
         server_release(s);
         return BW_ENOMEM;
     }
@@ -675,12 +745,17 @@ int bw_rpc_server_start(const bw_rpc_server_opts_t *opts, bw_rpc_server_t **out)
     if (opts->n_methods > 0)
         memcpy(s->methods, opts->methods, opts->n_methods * sizeof(*s->methods));
     s->opts.methods = s->methods;
+    if (opts->n_peers > 0)
+        memcpy(s->peers, opts->peers, opts->n_peers * sizeof(*s->peers));
+    s->opts.peers = s->peers;
 
-    int rc = server_create_core(s);
+    int rc = peers_resolve(s);
+    if (rc == 0)
+        rc = server_create_core(s);
     if (rc == 0)
         rc = workers_init(s);
     if (rc == 0) {
-        grpc_server_credentials *creds = grpc_insecure_server_credentials_create();
+        grpc_server_credentials *creds = bw_rpc_tls_server_creds(opts->tls);
         s->port = grpc_server_add_http2_port(s->server, opts->addr, creds);
         grpc_server_credentials_release(creds);
         if (s->port == 0)

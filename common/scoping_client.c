@@ -18,6 +18,7 @@
 #define GET_ENTITY "/bulwark.scoping.v1.ScopingService/GetEntity"
 
 struct bw_scoping_client {
+    const bw_rpc_tls_t *tls;
     char *target;
     int timeout_ms;
     pthread_mutex_t mu;
@@ -25,11 +26,11 @@ struct bw_scoping_client {
     int n_idle, cap;
 };
 
-int bw_scoping_client_open(const char *target, int pool_size, int timeout_ms,
-                           bw_scoping_client_t **out)
+int bw_scoping_client_open(const bw_rpc_tls_t *tls, const char *target, int pool_size,
+                           int timeout_ms, bw_scoping_client_t **out)
 {
     *out = NULL;
-    if (target == NULL || target[0] == '\0' || pool_size < 1)
+    if (tls == NULL || target == NULL || target[0] == '\0' || pool_size < 1)
         return BW_EINVAL;
     bw_scoping_client_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -42,6 +43,7 @@ int bw_scoping_client_open(const char *target, int pool_size, int timeout_ms,
         free(c);
         return BW_ENOMEM;
     }
+    c->tls = tls;
     c->cap = pool_size;
     c->timeout_ms = timeout_ms;
     pthread_mutex_init(&c->mu, NULL);
@@ -66,7 +68,7 @@ static int borrow(bw_scoping_client_t *c, bw_rpc_sync_t **out)
     pthread_mutex_lock(&c->mu);
     *out = c->n_idle > 0 ? c->idle[--c->n_idle] : NULL;
     pthread_mutex_unlock(&c->mu);
-    return *out != NULL ? 0 : bw_rpc_sync_open(c->target, out);
+    return *out != NULL ? 0 : bw_rpc_sync_open(c->tls, c->target, "scoping", out);
 }
 
 static void give_back(bw_scoping_client_t *c, bw_rpc_sync_t *sync)

@@ -22,11 +22,12 @@ typedef struct bw_entity_info {
     int trust_service_provider; /* an activity of type digital_infra.tsp* */
 } bw_entity_info_t;
 
-/* A client for target ("host:port", borrowed during the call) that keeps up
- * to pool_size idle channels, one per worker thread that used it (a blocking
- * channel serves one call at a time). Caller owns *out. */
-int bw_scoping_client_open(const char *target, int pool_size, int timeout_ms,
-                           bw_scoping_client_t **out);
+/* A client for target ("host:port", copied) that keeps up to pool_size idle
+ * channels, one per worker thread that used it (a blocking channel serves one
+ * call at a time). Its channels present tls's certificate and accept only
+ * scoping's (tls borrowed, must outlive the client). Caller owns *out. */
+int bw_scoping_client_open(const bw_rpc_tls_t *tls, const char *target, int pool_size,
+                           int timeout_ms, bw_scoping_client_t **out);
 /* Accepts NULL. */
 void bw_scoping_client_close(bw_scoping_client_t *client);
 

@@ -8,12 +8,16 @@
 #include "request.h"
 #include "status.h"
 
+#include "grpc/health/v1/health.pb-c.h"
+
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define BW_SERVICE_GRACE_MS 5000
+#define BW_SERVICE_PROBE_TIMEOUT_MS 3000
+#define BW_SERVICE_MAX_PEERS 16
 
 int bw_service_worker_init(void *service_data, void **worker_data)
 {
@@ -94,6 +98,57 @@ int bw_service_wait_signal(void)
     return sig;
 }
 
+int bw_service_tls_open(const bw_service_tls_config_t *config, bw_rpc_tls_t **out)
+{
+    char err[512] = "";
+    int rc = bw_rpc_tls_open(config->ca_file, config->cert_file, config->key_file,
+                             (unsigned)config->refresh_sec, err, sizeof(err), out);
+    if (rc != 0)
+        bw_log(BW_LOG_ERROR, NULL, "internal TLS: %s", err[0] ? err : bw_strerror(rc));
+    return rc;
+}
+
+/* --probe: the health check of this service, as a peer would ask it. */
+static int probe(const bw_service_config_t *cfg)
+{
+    char host[256], target[300];
+    int port;
+    if (bw_config_split_addr(cfg->addr, host, sizeof(host), &port) != 0)
+        return 1;
+    /* A wildcard listen address is reached on loopback. */
+    if (strcmp(host, "0.0.0.0") == 0 || strcmp(host, "::") == 0 || host[0] == '\0')
+        snprintf(host, sizeof(host), "127.0.0.1");
+    snprintf(target, sizeof(target), "%s:%d", host, port);
+    bw_rpc_sync_t *sync = NULL;
+    bw_arena_t *arena = bw_arena_create(1024);
+    bw_rpc_reply_t reply;
+    int status = 1;
+    if (arena == NULL ||
+        bw_rpc_sync_open(cfg->tls, target, bw_rpc_tls_identity(cfg->tls), &sync) != 0 ||
+        bw_rpc_sync_call(sync, arena, "/grpc.health.v1.Health/Check", NULL, 0, NULL, 0,
+                         BW_SERVICE_PROBE_TIMEOUT_MS, &reply) != 0) {
+        fprintf(stderr, "probe: cannot call %s\n", target);
+        goto out;
+    }
+    if (reply.status != BW_GRPC_OK) {
+        fprintf(stderr, "probe: %s answered %s: %s\n", target,
+                bw_status_grpc_name(reply.status), reply.message);
+        goto out;
+    }
+    Grpc__Health__V1__HealthCheckResponse *h = grpc__health__v1__health_check_response__unpack(
+        bw_arena_protobuf_allocator(arena), reply.payload_len, reply.payload);
+    if (h == NULL ||
+        h->status != GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING) {
+        fprintf(stderr, "probe: %s is not serving\n", target);
+        goto out;
+    }
+    status = 0;
+out:
+    bw_rpc_sync_close(sync);
+    bw_arena_destroy(arena);
+    return status;
+}
+
 int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
 {
     bw_service_config_t cfg;
@@ -110,15 +165,22 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
          "worker threads, each with one database connection"},
         {"BULWARK_LOG_LEVEL", BW_CFG_LEVEL, "info", 0, 0,
          offsetof(bw_service_config_t, log_level), 0, "debug, info, warn, error or off"},
+        BW_SERVICE_TLS_CONFIG_ITEMS(bw_service_config_t, tls_files),
     };
     char err[512];
     void *service_data = NULL;
     bw_rpc_server_t *server = NULL;
+    bw_rpc_tls_t *tls = NULL;
     int status = 1;
+    int probing = argc == 2 && strcmp(argv[1], "--probe") == 0;
 
-    int a = bw_config_args(argc, argv, def->summary, items, BW_CONFIG_COUNT(items));
+    int a = probing ? 0 : bw_config_args(argc, argv, def->summary, items, BW_CONFIG_COUNT(items));
     if (a == 1 && def->n_extra_items > 0)
         bw_config_print_help(stdout, argv[0], def->extra_items, def->n_extra_items);
+    if (a == 1)
+        printf("\n%s --probe calls the health check of the running service at its own address,\n"
+               "with its own certificate, and exits 0 when it answers SERVING.\n",
+               argv[0]);
     if (a != 0)
         return a == 1 ? 0 : 2;
     if (bw_config_load(items, BW_CONFIG_COUNT(items), &cfg, err, sizeof(err)) != 0 ||
@@ -134,8 +196,26 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
         return 2;
     }
     bw_log_init(def->name, cfg.log_level);
+    if (bw_service_tls_open(&cfg.tls_files, &tls) != 0)
+        return 2;
+    cfg.tls = tls;
+    if (probing) {
+        status = probe(&cfg);
+        bw_rpc_tls_close(tls);
+        return status;
+    }
     bw_page_token_set_secret(cfg.token_secret);
     bw_service_block_signals();
+
+    /* The gateway may call every method; the service names the others. */
+    bw_rpc_peer_t peers[BW_SERVICE_MAX_PEERS] = {{"gateway", NULL}};
+    size_t n_peers = 1;
+    for (size_t i = 0; i < def->n_peers && n_peers < BW_SERVICE_MAX_PEERS; i++)
+        peers[n_peers++] = def->peers[i];
+    if (def->n_peers >= BW_SERVICE_MAX_PEERS) {
+        bw_log(BW_LOG_ERROR, NULL, "too many peers: at most %d", BW_SERVICE_MAX_PEERS - 1);
+        goto out;
+    }
 
     if (def->init != NULL && def->init(&cfg, &service_data) != 0) {
         bw_log(BW_LOG_ERROR, NULL, "could not initialise the service");
@@ -145,6 +225,9 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
     bw_rpc_server_opts_t opts = {
         .name = def->name,
         .addr = cfg.addr,
+        .tls = tls,
+        .peers = peers,
+        .n_peers = n_peers,
         .methods = def->methods,
         .n_methods = def->n_methods,
         .workers = (int)cfg.workers,
@@ -160,7 +243,8 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
                bw_strerror(rc));
         goto out;
     }
-    bw_log(BW_LOG_INFO, NULL, "serving on %s with %ld workers", cfg.addr, cfg.workers);
+    bw_log(BW_LOG_INFO, NULL, "serving on %s (mutual TLS as %s) with %ld workers", cfg.addr,
+           bw_rpc_tls_identity(tls), cfg.workers);
     int sig = bw_service_wait_signal();
     bw_log(BW_LOG_INFO, NULL, "received signal %d, draining", sig);
     status = 0;
@@ -168,6 +252,7 @@ out:
     bw_rpc_server_stop(server, BW_SERVICE_GRACE_MS);
     if (def->fini != NULL)
         def->fini(service_data);
+    bw_rpc_tls_close(tls);
     if (status == 0)
         bw_log(BW_LOG_INFO, NULL, "stopped");
     return status;

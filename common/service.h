@@ -12,6 +12,31 @@
 #include "db.h"
 #include "rpc.h"
 
+/* The settings of internal mutual TLS, in every process that speaks gRPC. */
+typedef struct bw_service_tls_config {
+    const char *ca_file;
+    const char *cert_file;
+    const char *key_file;
+    long refresh_sec;
+} bw_service_tls_config_t;
+
+/* The rows of a configuration table that fill a bw_service_tls_config_t
+ * member of TYPE named MEMBER. */
+#define BW_SERVICE_TLS_CONFIG_ITEMS(TYPE, MEMBER)                                                  \
+    {"BULWARK_TLS_CA_FILE", BW_CFG_STRING, NULL, 0, 0, offsetof(TYPE, MEMBER.ca_file), 0,          \
+     "PEM file of the internal CA: peers must present a certificate it signed"},                   \
+        {"BULWARK_TLS_CERT_FILE", BW_CFG_STRING, NULL, 0, 0, offsetof(TYPE, MEMBER.cert_file), 0,  \
+         "PEM certificate of this process; its common name is the process's identity"},            \
+        {"BULWARK_TLS_KEY_FILE", BW_CFG_STRING, NULL, 0, 0, offsetof(TYPE, MEMBER.key_file), 0,    \
+         "PEM private key of that certificate"},                                                   \
+        {"BULWARK_TLS_REFRESH_SEC", BW_CFG_INT, "60", 1, 86400,                                    \
+         offsetof(TYPE, MEMBER.refresh_sec), 0,                                                    \
+         "how often the TLS files are re-read, in seconds (a rotated certificate serves new "      \
+         "connections without a restart)"}
+
+/* Opens the TLS files of config, logging the reason on failure. */
+int bw_service_tls_open(const bw_service_tls_config_t *config, bw_rpc_tls_t **out);
+
 /* Settings every service has. */
 typedef struct bw_service_config {
     const char *addr;         /* gRPC listen address */
@@ -19,6 +44,8 @@ typedef struct bw_service_config {
     const char *token_secret; /* HMAC key of page tokens */
     long workers;
     int log_level;
+    bw_service_tls_config_t tls_files;
+    const bw_rpc_tls_t *tls; /* opened from tls_files before init runs */
 } bw_service_config_t;
 
 typedef struct bw_service_def {
@@ -28,6 +55,9 @@ typedef struct bw_service_def {
     const char *addr_default;
     const bw_rpc_method_t *methods;
     size_t n_methods;
+    /* Who may call what, besides the gateway, which may call every method. */
+    const bw_rpc_peer_t *peers;
+    size_t n_peers;
     const bw_db_stmt_t *const *stmts; /* prepared on every worker connection */
     size_t n_stmts;
     /* Optional settings of the service's own, loaded into extra_config. */
@@ -46,7 +76,11 @@ typedef struct bw_service_worker {
     const bw_db_stmt_t **stmts; /* what db prepared; owned, outlives db */
 } bw_service_worker_t;
 
-/* Runs the service until SIGINT/SIGTERM; returns the process exit status. */
+/* Runs the service until SIGINT/SIGTERM; returns the process exit status.
+ * With the one argument --probe it instead calls the health check of the
+ * service at its own address, over TLS with its own certificate, and exits 0
+ * when it answers SERVING (for container probes, which cannot present a
+ * client certificate themselves). */
 int bw_service_main(const bw_service_def_t *def, int argc, char **argv);
 
 /* The service's own data (what def->init returned). */

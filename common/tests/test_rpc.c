@@ -20,6 +20,7 @@
 
 #include "rpc.h"
 #include "status.h"
+#include "tls_fixture.h"
 
 #include "bulwark/rpc/v1/error.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
@@ -67,6 +68,7 @@ static int handle_echo(bw_call_t *call, const ProtobufCMessage *request,
 {
     const Bulwark__Rpc__V1__ErrorDetail *req = (const Bulwark__Rpc__V1__ErrorDetail *)request;
     Bulwark__Rpc__V1__ErrorDetail *d = new_detail(call, req->reason);
+    add_seen(call, d, "peer", call->peer);
     add_seen(call, d, "x-tenant-id", call->tenant_id);
     add_seen(call, d, "x-principal", call->principal);
     add_seen(call, d, "x-roles", call->roles);
@@ -132,6 +134,26 @@ static const bw_rpc_method_t methods[] = {
 
 static char service_label[] = "service-data";
 
+/* The server is "scoping"; the tests call it as "gateway", which may call
+ * every method, unless they say otherwise. "crosswalk" may call Echo only. */
+static bw_rpc_tls_t *srv_tls;
+static bw_rpc_tls_t *gw_tls;
+static const char *const echo_only[] = {ECHO, NULL};
+static const bw_rpc_peer_t peers[] = {{"gateway", NULL}, {"crosswalk", echo_only}};
+
+static void tls_setup(void)
+{
+    srv_tls = bw_test_tls_open("scoping");
+    gw_tls = bw_test_tls_open("gateway");
+}
+
+static void tls_teardown(void)
+{
+    bw_rpc_tls_close(gw_tls);
+    bw_rpc_tls_close(srv_tls);
+    gw_tls = srv_tls = NULL;
+}
+
 static int worker_init(void *service_data, void **worker_data)
 {
     ck_assert_ptr_eq(service_data, service_label);
@@ -161,6 +183,9 @@ static bw_rpc_server_opts_t server_opts(int workers)
     bw_rpc_server_opts_t opts = {
         .name = "test",
         .addr = "127.0.0.1:0",
+        .tls = srv_tls,
+        .peers = peers,
+        .n_peers = sizeof(peers) / sizeof(peers[0]),
         .methods = methods,
         .n_methods = sizeof(methods) / sizeof(methods[0]),
         .workers = workers,
@@ -262,13 +287,16 @@ static size_t pack_request(const char *reason, uint8_t *buf, size_t len)
     return bulwark__rpc__v1__error_detail__pack(&d, buf);
 }
 
-static int sync_call(const char *target, const char *method, const char *reason,
-                     const bw_rpc_md_t *md, size_t n_md, int timeout_ms, result_t *r)
+/* A blocking call presenting tls's certificate to a server expected to be
+ * named peer. */
+static int sync_call_as(const bw_rpc_tls_t *tls, const char *peer, const char *target,
+                        const char *method, const char *reason, const bw_rpc_md_t *md,
+                        size_t n_md, int timeout_ms, result_t *r)
 {
     uint8_t buf[512];
     size_t n = pack_request(reason, buf, sizeof(buf));
     bw_rpc_sync_t *sync = NULL;
-    ck_assert_int_eq(bw_rpc_sync_open(target, &sync), 0);
+    ck_assert_int_eq(bw_rpc_sync_open(tls, target, peer, &sync), 0);
     bw_arena_t *arena = bw_arena_create(1024);
     bw_rpc_reply_t reply;
     memset(r, 0, sizeof(*r));
@@ -278,6 +306,12 @@ static int sync_call(const char *target, const char *method, const char *reason,
     bw_arena_destroy(arena);
     bw_rpc_sync_close(sync);
     return rc;
+}
+
+static int sync_call(const char *target, const char *method, const char *reason,
+                     const bw_rpc_md_t *md, size_t n_md, int timeout_ms, result_t *r)
+{
+    return sync_call_as(gw_tls, "scoping", target, method, reason, md, n_md, timeout_ms, r);
 }
 
 static void on_done(void *arg, const bw_rpc_reply_t *reply)
@@ -301,8 +335,8 @@ START_TEST(test_echo_async)
     struct event_base *base = event_base_new();
     bw_rpc_client_t *client = NULL;
     bw_rpc_channel_t *channel = NULL;
-    ck_assert_int_eq(bw_rpc_client_create(base, &client), 0);
-    ck_assert_int_eq(bw_rpc_client_channel(client, target, &channel), 0);
+    ck_assert_int_eq(bw_rpc_client_create(base, gw_tls, &client), 0);
+    ck_assert_int_eq(bw_rpc_client_channel(client, target, "scoping", &channel), 0);
 
     bw_rpc_md_t md[] = {{"x-tenant-id", "t-1"},        {"x-principal", "alice"},
                         {"x-roles", "admin, auditor"}, {"x-request-id", "req-9"},
@@ -321,6 +355,7 @@ START_TEST(test_echo_async)
     ck_assert_int_eq(r.n_violations, 0);
     ck_assert_str_eq(r.echoed, "hello");
     ck_assert_str_eq(seen(&r, "x-tenant-id"), "t-1");
+    ck_assert_str_eq(seen(&r, "peer"), "gateway");
     ck_assert_str_eq(seen(&r, "x-principal"), "alice");
     ck_assert_str_eq(seen(&r, "x-roles"), "admin, auditor");
     ck_assert_str_eq(seen(&r, "x-request-id"), "req-9");
@@ -362,7 +397,7 @@ START_TEST(test_echo_sync)
 
     /* several calls on one blocking channel, no deadline */
     bw_rpc_sync_t *sync = NULL;
-    ck_assert_int_eq(bw_rpc_sync_open(target, &sync), 0);
+    ck_assert_int_eq(bw_rpc_sync_open(gw_tls, target, "scoping", &sync), 0);
     for (int i = 0; i < 5; i++) {
         char reason[16];
         uint8_t buf[64];
@@ -433,7 +468,7 @@ START_TEST(test_bad_request)
     char target[64];
     bw_rpc_server_t *server = start_server(1, target, sizeof(target));
     bw_rpc_sync_t *sync = NULL;
-    ck_assert_int_eq(bw_rpc_sync_open(target, &sync), 0);
+    ck_assert_int_eq(bw_rpc_sync_open(gw_tls, target, "scoping", &sync), 0);
     bw_arena_t *arena = bw_arena_create(512);
     bw_rpc_reply_t reply;
     /* field 1 as a length-delimited string whose length runs past the end */
@@ -452,7 +487,7 @@ START_TEST(test_bad_request)
     ck_assert_int_eq(bw_rpc_server_start(&opts, &server), 0);
     char small_target[64];
     snprintf(small_target, sizeof(small_target), "127.0.0.1:%d", bw_rpc_server_port(server));
-    ck_assert_int_eq(bw_rpc_sync_open(small_target, &sync), 0);
+    ck_assert_int_eq(bw_rpc_sync_open(gw_tls, small_target, "scoping", &sync), 0);
     char big[200];
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
@@ -470,14 +505,15 @@ START_TEST(test_bad_request)
 }
 END_TEST
 
-static int health_call(const char *target, const char *service, int *serving)
+static int health_call_as(const bw_rpc_tls_t *tls, const char *target, const char *service,
+                          int *serving)
 {
     Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
     req.service = (char *)service;
     uint8_t buf[128];
     size_t n = grpc__health__v1__health_check_request__pack(&req, buf);
     bw_rpc_sync_t *sync = NULL;
-    ck_assert_int_eq(bw_rpc_sync_open(target, &sync), 0);
+    ck_assert_int_eq(bw_rpc_sync_open(tls, target, "scoping", &sync), 0);
     bw_arena_t *arena = bw_arena_create(512);
     bw_rpc_reply_t reply;
     ck_assert_int_eq(bw_rpc_sync_call(sync, arena, HEALTH, buf, n, NULL, 0, 5000, &reply), 0);
@@ -493,6 +529,11 @@ static int health_call(const char *target, const char *service, int *serving)
     bw_arena_destroy(arena);
     bw_rpc_sync_close(sync);
     return status;
+}
+
+static int health_call(const char *target, const char *service, int *serving)
+{
+    return health_call_as(gw_tls, target, service, serving);
 }
 
 START_TEST(test_health)
@@ -557,8 +598,8 @@ START_TEST(test_deadline)
     struct event_base *base = event_base_new();
     bw_rpc_client_t *client = NULL;
     bw_rpc_channel_t *channel = NULL;
-    ck_assert_int_eq(bw_rpc_client_create(base, &client), 0);
-    ck_assert_int_eq(bw_rpc_client_channel(client, target, &channel), 0);
+    ck_assert_int_eq(bw_rpc_client_create(base, gw_tls, &client), 0);
+    ck_assert_int_eq(bw_rpc_client_channel(client, target, "scoping", &channel), 0);
     uint8_t buf[32];
     size_t n = pack_request("500", buf, sizeof(buf));
     memset(&r, 0, sizeof(r));
@@ -595,9 +636,9 @@ START_TEST(test_many_async)
     struct event_base *base = event_base_new();
     bw_rpc_client_t *client = NULL;
     bw_rpc_channel_t *channels[2];
-    ck_assert_int_eq(bw_rpc_client_create(base, &client), 0);
-    ck_assert_int_eq(bw_rpc_client_channel(client, target, &channels[0]), 0);
-    ck_assert_int_eq(bw_rpc_client_channel(client, target, &channels[1]), 0);
+    ck_assert_int_eq(bw_rpc_client_create(base, gw_tls, &client), 0);
+    ck_assert_int_eq(bw_rpc_client_channel(client, target, "scoping", &channels[0]), 0);
+    ck_assert_int_eq(bw_rpc_client_channel(client, target, "scoping", &channels[1]), 0);
     for (int i = 0; i < MANY; i++) {
         char reason[32], rid[32];
         uint8_t buf[64];
@@ -638,8 +679,8 @@ START_TEST(test_workers_share_load)
     struct event_base *base = event_base_new();
     bw_rpc_client_t *client = NULL;
     bw_rpc_channel_t *channel = NULL;
-    ck_assert_int_eq(bw_rpc_client_create(base, &client), 0);
-    ck_assert_int_eq(bw_rpc_client_channel(client, target, &channel), 0);
+    ck_assert_int_eq(bw_rpc_client_create(base, gw_tls, &client), 0);
+    ck_assert_int_eq(bw_rpc_client_channel(client, target, "scoping", &channel), 0);
     result_t r[5];
     memset(r, 0, sizeof(r));
     uint8_t buf[32];
@@ -749,8 +790,8 @@ START_TEST(test_destroy_in_flight)
     struct event_base *base = event_base_new();
     bw_rpc_client_t *client = NULL;
     bw_rpc_channel_t *channel = NULL;
-    ck_assert_int_eq(bw_rpc_client_create(base, &client), 0);
-    ck_assert_int_eq(bw_rpc_client_channel(client, target, &channel), 0);
+    ck_assert_int_eq(bw_rpc_client_create(base, gw_tls, &client), 0);
+    ck_assert_int_eq(bw_rpc_client_channel(client, target, "scoping", &channel), 0);
     result_t r[4];
     memset(r, 0, sizeof(r));
     uint8_t buf[32];
@@ -781,10 +822,10 @@ START_TEST(test_client_errors)
     struct event_base *base = event_base_new();
     bw_rpc_client_t *client = NULL;
     bw_rpc_channel_t *channel = NULL;
-    ck_assert_int_eq(bw_rpc_client_create(NULL, &client), BW_EINVAL);
-    ck_assert_int_eq(bw_rpc_client_create(base, &client), 0);
-    ck_assert_int_eq(bw_rpc_client_channel(client, "", &channel), BW_EINVAL);
-    ck_assert_int_eq(bw_rpc_client_channel(client, target, &channel), 0);
+    ck_assert_int_eq(bw_rpc_client_create(NULL, gw_tls, &client), BW_EINVAL);
+    ck_assert_int_eq(bw_rpc_client_create(base, gw_tls, &client), 0);
+    ck_assert_int_eq(bw_rpc_client_channel(client, "", "scoping", &channel), BW_EINVAL);
+    ck_assert_int_eq(bw_rpc_client_channel(client, target, "scoping", &channel), 0);
     result_t r = {0};
     bw_rpc_md_t upper[] = {{"X-Tenant-Id", "t-1"}};
     bw_rpc_md_t bad_value[] = {{"x-tenant-id", "t\n1"}};
@@ -800,7 +841,7 @@ START_TEST(test_client_errors)
 
     /* nobody listens there */
     bw_rpc_channel_t *nowhere = NULL;
-    ck_assert_int_eq(bw_rpc_client_channel(client, "127.0.0.1:1", &nowhere), 0);
+    ck_assert_int_eq(bw_rpc_client_channel(client, "127.0.0.1:1", "scoping", &nowhere), 0);
     ck_assert_int_eq(bw_rpc_call(nowhere, ECHO, NULL, 0, NULL, 0, 2000, on_done, &r), 0);
     event_base_dispatch(base);
     ck_assert_int_eq(r.done, 1);
@@ -809,7 +850,7 @@ START_TEST(test_client_errors)
     event_base_free(base);
 
     bw_rpc_sync_t *sync = NULL;
-    ck_assert_int_eq(bw_rpc_sync_open(target, &sync), 0);
+    ck_assert_int_eq(bw_rpc_sync_open(gw_tls, target, "scoping", &sync), 0);
     bw_arena_t *arena = bw_arena_create(256);
     bw_rpc_reply_t reply;
     ck_assert_int_eq(bw_rpc_sync_call(sync, arena, ECHO, NULL, 0, upper, 1, 1000, &reply),
@@ -891,11 +932,155 @@ START_TEST(test_call_helpers)
 }
 END_TEST
 
+/* ---- mutual TLS and peers ---------------------------------------------------- */
+
+START_TEST(test_peer_methods)
+{
+    char target[64];
+    bw_rpc_server_t *server = start_server(2, target, sizeof(target));
+    bw_rpc_tls_t *crosswalk = bw_test_tls_open("crosswalk");
+    bw_rpc_tls_t *stranger = bw_test_tls_open("stranger");
+    bw_rpc_md_t md[] = {{"x-tenant-id", "t-1"}, {"x-roles", "admin"}};
+    result_t r;
+
+    /* crosswalk may call Echo, and its metadata reaches the handler */
+    ck_assert_int_eq(sync_call_as(crosswalk, "scoping", target, ECHO, "hi", md, 2, 5000, &r), 0);
+    ck_assert_int_eq(r.status, BW_GRPC_OK);
+    ck_assert_str_eq(seen(&r, "x-tenant-id"), "t-1");
+    ck_assert_str_eq(seen(&r, "peer"), "crosswalk");
+    /* but not Sleep: refused before the handler runs */
+    handlers_started = 0;
+    ck_assert_int_eq(sync_call_as(crosswalk, "scoping", target, SLEEP, "1", md, 2, 5000, &r), 0);
+    ck_assert_int_eq(r.status, BW_GRPC_UNAUTHENTICATED);
+    ck_assert_str_eq(r.reason, "PEER_NOT_ALLOWED");
+    ck_assert_int_eq(handlers_started, 0);
+    /* a certificate of the CA with no entry in the table may call nothing */
+    ck_assert_int_eq(sync_call_as(stranger, "scoping", target, ECHO, "hi", md, 2, 5000, &r), 0);
+    ck_assert_int_eq(r.status, BW_GRPC_UNAUTHENTICATED);
+    /* ... except the health check */
+    int serving;
+    ck_assert_int_eq(health_call_as(stranger, target, "", &serving), BW_GRPC_OK);
+    ck_assert_int_eq(serving, GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
+    /* the gateway may call everything */
+    ck_assert_int_eq(sync_call(target, SLEEP, "1", md, 2, 5000, &r), 0);
+    ck_assert_int_eq(r.status, BW_GRPC_OK);
+    bw_rpc_tls_close(stranger);
+    bw_rpc_tls_close(crosswalk);
+    bw_rpc_server_stop(server, 1000);
+}
+END_TEST
+
+START_TEST(test_peer_certificates)
+{
+    char target[64];
+    bw_rpc_server_t *server = start_server(1, target, sizeof(target));
+    result_t r;
+    /* the server must be the process the client meant: scoping is not crosswalk */
+    ck_assert_int_eq(sync_call_as(gw_tls, "crosswalk", target, ECHO, "hi", NULL, 0, 3000, &r), 0);
+    ck_assert_int_eq(r.status, BW_GRPC_UNAVAILABLE);
+
+    /* a certificate from another CA, even with an allowed name, gets no call */
+    char other[] = "/tmp/bw-test-tls-other.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(other));
+    const char *const names[] = {"gateway", NULL};
+    bw_test_tls_make_in(other, names, 0);
+    bw_rpc_tls_t *forged = bw_test_tls_open_in(other, "gateway", 60);
+    ck_assert_int_eq(sync_call_as(forged, "scoping", target, ECHO, "hi", NULL, 0, 3000, &r), 0);
+    ck_assert_int_eq(r.status, BW_GRPC_UNAVAILABLE);
+    bw_rpc_tls_close(forged);
+
+    /* files that do not belong together are refused at start-up */
+    char ca[128], cert[128], key[128], err[512];
+    bw_rpc_tls_t *tls = NULL;
+    snprintf(ca, sizeof(ca), "%s/ca.pem", other);
+    snprintf(cert, sizeof(cert), "%s/gateway.pem", other);
+    snprintf(key, sizeof(key), "%s/gateway.key", other);
+    ck_assert_int_eq(bw_rpc_tls_open("/nonexistent/ca.pem", cert, key, 60, err, sizeof(err), &tls),
+                     BW_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "/nonexistent/ca.pem"));
+    snprintf(key, sizeof(key), "%s/ca.key", other);
+    ck_assert_int_eq(bw_rpc_tls_open(ca, cert, key, 60, err, sizeof(err), &tls), BW_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "does not belong"));
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", other);
+    ck_assert_int_eq(system(cmd), 0);
+    bw_rpc_server_stop(server, 1000);
+}
+END_TEST
+
+/* Sleeps in a call on its own thread, so that the main thread can rotate. */
+typedef struct slow_call {
+    const bw_rpc_tls_t *tls;
+    const char *target;
+    result_t r;
+} slow_call_t;
+
+static void *slow_call_main(void *arg)
+{
+    slow_call_t *c = arg;
+    sync_call_as(c->tls, "scoping", c->target, SLEEP, "2500", NULL, 0, 10000, &c->r);
+    return NULL;
+}
+
+START_TEST(test_rotation)
+{
+    /* The server and the old client read the certificates of one directory,
+     * every second; the rotation replaces the CA and every certificate. */
+    char dir[] = "/tmp/bw-test-tls-rot.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const char *const names[] = {"scoping", "gateway", NULL};
+    bw_test_tls_make_in(dir, names, 0);
+    bw_rpc_tls_t *server_tls = bw_test_tls_open_in(dir, "scoping", 1);
+    bw_rpc_server_opts_t opts = server_opts(2);
+    opts.tls = server_tls;
+    bw_rpc_server_t *server = NULL;
+    ck_assert_int_eq(bw_rpc_server_start(&opts, &server), 0);
+    char target[64];
+    snprintf(target, sizeof(target), "127.0.0.1:%d", bw_rpc_server_port(server));
+
+    /* a call in flight across the rotation */
+    char copy[] = "/tmp/bw-test-tls-old.XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(copy));
+    char cmd[256];
+    snprintf(cmd, sizeof(cmd), "cp -p '%s'/* '%s'/", dir, copy);
+    ck_assert_int_eq(system(cmd), 0);
+    bw_rpc_tls_t *old_tls = bw_test_tls_open_in(copy, "gateway", 60);
+    slow_call_t slow = {old_tls, target, {0}};
+    handlers_started = 0;
+    pthread_t thread;
+    ck_assert_int_eq(pthread_create(&thread, NULL, slow_call_main, &slow), 0);
+    wait_handlers_started(1);
+
+    bw_test_tls_make_in(dir, names, 1);
+    sleep(3); /* two refresh periods */
+
+    /* the call that was in flight completed */
+    pthread_join(thread, NULL);
+    ck_assert_int_eq(slow.r.status, BW_GRPC_OK);
+    /* a client of the new CA only connects if the server took the new files */
+    bw_rpc_tls_t *new_tls = bw_test_tls_open_in(dir, "gateway", 60);
+    result_t r;
+    ck_assert_int_eq(sync_call_as(new_tls, "scoping", target, ECHO, "new", NULL, 0, 5000, &r), 0);
+    ck_assert_int_eq(r.status, BW_GRPC_OK);
+    /* and a new connection with the old certificates no longer does */
+    ck_assert_int_eq(sync_call_as(old_tls, "scoping", target, ECHO, "old", NULL, 0, 3000, &r), 0);
+    ck_assert_int_eq(r.status, BW_GRPC_UNAVAILABLE);
+
+    bw_rpc_tls_close(new_tls);
+    bw_rpc_tls_close(old_tls);
+    bw_rpc_server_stop(server, 1000);
+    bw_rpc_tls_close(server_tls);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s' '%s'", dir, copy);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 Suite *suite_rpc(void)
 {
     Suite *s = suite_create("rpc");
     TCase *tc = tcase_create("rpc");
     tcase_set_timeout(tc, 30);
+    tcase_add_checked_fixture(tc, tls_setup, tls_teardown);
     tcase_add_test(tc, test_call_helpers);
     tcase_add_test(tc, test_echo_async);
     tcase_add_test(tc, test_echo_sync);
@@ -912,6 +1097,9 @@ Suite *suite_rpc(void)
     tcase_add_test(tc, test_destroy_in_flight);
     tcase_add_test(tc, test_client_errors);
     tcase_add_test(tc, test_start_errors);
+    tcase_add_test(tc, test_peer_methods);
+    tcase_add_test(tc, test_peer_certificates);
+    tcase_add_test(tc, test_rotation);
     suite_add_tcase(s, tc);
     return s;
 }
@@ -920,6 +1108,8 @@ int main(void)
 {
     /* the client's poller wakes the loop from its own thread */
     evthread_use_pthreads();
+    const char *const names[] = {"scoping", "gateway", "crosswalk", "stranger", NULL};
+    bw_test_tls_make(names);
     SRunner *sr = srunner_create(suite_rpc());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

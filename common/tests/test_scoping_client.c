@@ -11,6 +11,7 @@
 #include "bulwark/scoping/v1/scoping.pb-c.h"
 #include "scoping_client.h"
 #include "status.h"
+#include "tls_fixture.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -54,12 +55,20 @@ static const bw_rpc_method_t methods[] = {
 
 static bw_rpc_server_t *server;
 static char target[64];
+static bw_rpc_tls_t *server_tls;
+static bw_rpc_tls_t *client_tls;
+static const bw_rpc_peer_t peers[] = {{"incidents", NULL}};
 
 static void setup(void)
 {
+    server_tls = bw_test_tls_open("scoping");
+    client_tls = bw_test_tls_open("incidents");
     bw_rpc_server_opts_t opts = {
         .name = "scoping-stand-in",
         .addr = "127.0.0.1:0",
+        .tls = server_tls,
+        .peers = peers,
+        .n_peers = 1,
         .methods = methods,
         .n_methods = 1,
         .workers = 2,
@@ -72,6 +81,8 @@ static void teardown(void)
 {
     bw_rpc_server_stop(server, 1000);
     server = NULL;
+    bw_rpc_tls_close(client_tls);
+    bw_rpc_tls_close(server_tls);
 }
 
 /* Looks up id as tenant; returns the client's result. */
@@ -94,7 +105,7 @@ static int lookup(bw_scoping_client_t *c, const char *tenant, const char *id,
 START_TEST(entity_of_the_callers_tenant)
 {
     bw_scoping_client_t *c;
-    ck_assert_int_eq(bw_scoping_client_open(target, 2, 2000, &c), 0);
+    ck_assert_int_eq(bw_scoping_client_open(client_tls, target, 2, 2000, &c), 0);
     bw_entity_info_t info;
     char zone[64];
     ck_assert_int_eq(lookup(c, TENANT, TSP_ENTITY, &info, zone, sizeof(zone)), 0);
@@ -110,7 +121,7 @@ END_TEST
 START_TEST(other_tenant_or_unknown_is_not_found)
 {
     bw_scoping_client_t *c;
-    ck_assert_int_eq(bw_scoping_client_open(target, 1, 2000, &c), 0);
+    ck_assert_int_eq(bw_scoping_client_open(client_tls, target, 1, 2000, &c), 0);
     bw_entity_info_t info;
     ck_assert_int_eq(lookup(c, OTHER_TENANT, TSP_ENTITY, &info, NULL, 0), BW_ENOTFOUND);
     ck_assert_int_eq(lookup(c, TENANT, "0193a2b4-1111-7222-8333-000000000000", &info, NULL, 0),
@@ -123,14 +134,14 @@ END_TEST
 START_TEST(failing_or_absent_scoping_is_unavailable)
 {
     bw_scoping_client_t *c;
-    ck_assert_int_eq(bw_scoping_client_open(target, 1, 2000, &c), 0);
+    ck_assert_int_eq(bw_scoping_client_open(client_tls, target, 1, 2000, &c), 0);
     bw_entity_info_t info;
     ck_assert_int_eq(lookup(c, TENANT, FAILING_ENTITY, &info, NULL, 0), BW_EUNAVAIL);
     bw_rpc_server_stop(server, 1000);
     server = NULL;
     ck_assert_int_eq(lookup(c, TENANT, TSP_ENTITY, &info, NULL, 0), BW_EUNAVAIL);
     bw_scoping_client_close(c);
-    ck_assert_int_eq(bw_scoping_client_open("", 1, 2000, &c), BW_EINVAL);
+    ck_assert_int_eq(bw_scoping_client_open(client_tls, "", 1, 2000, &c), BW_EINVAL);
     bw_scoping_client_close(NULL);
 }
 END_TEST
@@ -157,7 +168,7 @@ static void *hammer(void *arg)
 START_TEST(concurrent_callers_share_the_pool)
 {
     bw_scoping_client_t *c;
-    ck_assert_int_eq(bw_scoping_client_open(target, 2, 5000, &c), 0);
+    ck_assert_int_eq(bw_scoping_client_open(client_tls, target, 2, 5000, &c), 0);
     pthread_t threads[4];
     worker_t workers[4];
     for (int i = 0; i < 4; i++) {
@@ -198,6 +209,8 @@ static Suite *suite_scoping_client(void)
 
 int main(void)
 {
+    const char *const names[] = {"scoping", "incidents", NULL};
+    bw_test_tls_make(names);
     SRunner *sr = srunner_create(suite_scoping_client());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -189,6 +189,25 @@ bw_secrets_load() {
     chmod 600 "$BW_SIGNING_KEY_FILE"
 }
 
+# ---------------------------------------------------------------- internal TLS
+
+# bw_tls_setup: the private CA and one certificate per process in
+# $BW_DATA/tls (deploy/tls/make-certs.sh: made on first use, renewed 30 days
+# before they expire). Sets BW_TLS_DIR.
+bw_tls_setup() {
+    BW_TLS_DIR=$BW_DATA/tls
+    "$BW_REPO/deploy/tls/make-certs.sh" "$BW_TLS_DIR" gateway "${BW_SERVICES[@]}" || {
+        bw_err "could not make the internal TLS certificates in $BW_TLS_DIR"
+        return 1
+    }
+}
+
+# bw_tls_env NAME: prints the TLS settings of process NAME, one VAR=VALUE a line.
+bw_tls_env() {
+    printf 'BULWARK_TLS_CA_FILE=%s\nBULWARK_TLS_CERT_FILE=%s\nBULWARK_TLS_KEY_FILE=%s\n' \
+        "$BW_TLS_DIR/ca.pem" "$BW_TLS_DIR/$1.pem" "$BW_TLS_DIR/$1.key"
+}
+
 # ---------------------------------------------------------------- ports
 
 # bw_port_in_use PORT: true when a TCP socket on this machine uses PORT.
@@ -530,12 +549,15 @@ bw_stack_start() {
             return 1
         }
     done
+    local tls
     for svc in "${BW_SERVICES[@]}"; do
         bw_say "starting $svc on ${BW_ADDRS[$svc]}"
-        bw_proc_start "$svc" "${common[@]}" -- "$build/services/$svc/bulwark-$svc"
+        mapfile -t tls < <(bw_tls_env "$svc")
+        bw_proc_start "$svc" "${common[@]}" "${tls[@]}" -- "$build/services/$svc/bulwark-$svc"
     done
     bw_say "starting gateway on ${BW_ADDRS[http]}"
-    bw_proc_start gateway "${common[@]}" "BULWARK_HTTP_ADDR=${BW_ADDRS[http]}" \
+    mapfile -t tls < <(bw_tls_env gateway)
+    bw_proc_start gateway "${common[@]}" "${tls[@]}" "BULWARK_HTTP_ADDR=${BW_ADDRS[http]}" \
         "BULWARK_OPERATOR_TOKEN=$BW_OPERATOR_TOKEN" -- "$build/services/gateway/bulwark-gateway"
     bw_wait_ready "$(bw_addr_url "${BW_ADDRS[http]}")" "$timeout"
 }

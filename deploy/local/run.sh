@@ -52,6 +52,7 @@ bw_procs_stop_stale
 BW_BUILD_TARGETS=$(bw_binary_targets) bw_build "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 bw_secrets_load
+bw_tls_setup
 bw_pg_init
 bw_pg_start
 bw_migrate "$BUILD"

@@ -85,6 +85,7 @@ stack_up() {
     bw_data_setup "$data" || return 1
     [[ $BW_PG_HOME != "$BW_DATA" ]] && TEMP_DIRS+=("$BW_PG_HOME")
     bw_secrets_load || return 1
+    bw_tls_setup || return 1
     bw_free_port || return 1
     BW_PG_PORT=$BW_PORT
     BW_FREE_PORTS=1 bw_stack_addrs || return 1
@@ -153,6 +154,11 @@ run_flavour() {
             BULWARK_TEST_OPERATOR_TOKEN=$BW_OPERATOR_TOKEN
             export BULWARK_TEST_OIDC_KEY=$BW_DATA/oidc/key.pem BULWARK_TEST_OIDC_ISSUER=$OIDC_ISSUER \
                 BULWARK_TEST_OIDC_AUDIENCE=$OIDC_AUDIENCE
+            # The internal gRPC ports and certificates, for the trust-boundary suite.
+            export BULWARK_TEST_TLS_DIR=$BW_TLS_DIR
+            for svc in "${BW_SERVICES[@]}"; do
+                export "BULWARK_TEST_${svc^^}_ADDR=${BW_ADDRS[$svc]}"
+            done
             ctest --test-dir "$build" -L 'integration|e2e' --output-on-failure --no-tests=error --timeout 300
         ) || rc=$?
         record "$name: integration and e2e tests" "$rc" $((SECONDS - start))

@@ -113,7 +113,7 @@ int bw_attest_init(const bw_service_config_t *config, void **service_data)
         return BW_ENOMEM;
     s->arena = bw_arena_create(4096);
     int err = s->arena == NULL ? BW_ENOMEM
-                               : bw_scoping_client_open(bw_attest_config.scoping_addr,
+                               : bw_scoping_client_open(config->tls, bw_attest_config.scoping_addr,
                                                         (int)config->workers,
                                                         (int)bw_attest_config.scoping_timeout_ms,
                                                         &s->scoping);

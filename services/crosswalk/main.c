@@ -76,7 +76,7 @@ static int init(const bw_service_config_t *config, void **service_data)
         bw_log(BW_LOG_ERROR, NULL, "could not load the crosswalk catalogue: %s", err);
         goto out;
     }
-    rc = bw_scoping_client_open(extra.scoping_addr, (int)config->workers,
+    rc = bw_scoping_client_open(config->tls, extra.scoping_addr, (int)config->workers,
                                 (int)extra.scoping_timeout_ms, &svc->scoping);
     if (rc != 0)
         goto out;

@@ -55,6 +55,7 @@ typedef struct gw_config {
     long oidc_leeway_sec;
     long oidc_jwks_refresh_sec;
     int log_level;
+    bw_service_tls_config_t tls;
 } gw_config_t;
 
 static const bw_config_item_t config_items[] = {
@@ -115,7 +116,11 @@ static const bw_config_item_t config_items[] = {
      "period of the background JWKS reload, in seconds (0: only on an unknown kid)"},
     {"BULWARK_LOG_LEVEL", BW_CFG_LEVEL, "info", 0, 0, offsetof(gw_config_t, log_level), 0,
      "debug, info, warn, error or off"},
+    BW_SERVICE_TLS_CONFIG_ITEMS(gw_config_t, tls),
 };
+
+/* Only this process calls its own tenancy RPCs. */
+static const bw_rpc_peer_t tenancy_peers[] = {{"gateway", NULL}};
 
 static void on_signal(evutil_socket_t sig, short events, void *arg)
 {
@@ -168,13 +173,19 @@ int main(int argc, char **argv)
 
     int status = 1;
     bw_gw_t gw = {0};
+    bw_rpc_tls_t *tls = NULL;
     bw_rpc_server_t *tenancy = NULL;
     bw_tenancy_listener_t *listener = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
     bw_service_db_opts_t db = {cfg.database_url, bw_tenancy_stmts, bw_tenancy_n_stmts, NULL};
+    if (bw_service_tls_open(&cfg.tls, &tls) != 0)
+        return 2;
     bw_rpc_server_opts_t server_opts = {
         .name = "tenancy",
         .addr = cfg.tenancy_addr,
+        .tls = tls,
+        .peers = tenancy_peers,
+        .n_peers = sizeof(tenancy_peers) / sizeof(tenancy_peers[0]),
         .methods = bw_tenancy_methods,
         .n_methods = bw_tenancy_n_methods,
         .workers = (int)cfg.workers,
@@ -219,7 +230,7 @@ int main(int argc, char **argv)
         goto out;
 
     gw.base = event_base_new();
-    if (gw.base == NULL || bw_rpc_client_create(gw.base, &gw.rpc) != 0)
+    if (gw.base == NULL || bw_rpc_client_create(gw.base, tls, &gw.rpc) != 0)
         goto out;
     const char *names[] = {"tenancy", "scoping", "crosswalk", "incidents", "attestations"};
     const char *addrs[] = {cfg.tenancy_addr, cfg.scoping_addr, cfg.crosswalk_addr,
@@ -235,7 +246,9 @@ int main(int argc, char **argv)
         bw_gw_backend_t *b = &gw.backends[gw.n_backends++];
         b->name = names[i];
         b->addr = addrs[i];
-        if (bw_rpc_client_channel(gw.rpc, b->addr, &b->channel) != 0)
+        /* The tenancy RPCs are this process's own, behind its own certificate. */
+        const char *peer = i == 0 ? "gateway" : names[i];
+        if (bw_rpc_client_channel(gw.rpc, b->addr, peer, &b->channel) != 0)
             goto out;
     }
     gw.operator_token = cfg.operator_token;
@@ -285,6 +298,7 @@ out:
     bw_ratelimit_free();
     bw_jwt_verifier_destroy(gw.jwt);
     bw_keycache_free();
+    bw_rpc_tls_close(tls);
     bw_log(BW_LOG_INFO, NULL, "stopped");
     return status;
 }

@@ -56,7 +56,7 @@ static int init(const bw_service_config_t *config, void **service_data)
     bw_incidents_service_t *svc = calloc(1, sizeof(*svc));
     if (svc == NULL)
         return BW_ENOMEM;
-    int err = bw_scoping_client_open(extra.scoping_addr, (int)config->workers,
+    int err = bw_scoping_client_open(config->tls, extra.scoping_addr, (int)config->workers,
                                      (int)extra.scoping_timeout_ms, &svc->scoping);
     if (err != 0) {
         free(svc);

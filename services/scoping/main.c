@@ -30,6 +30,14 @@ static const bw_rpc_method_t methods[] = {
      &bulwark__scoping__v1__assessment__descriptor, bw_assess_get_entity_classification},
 };
 
+/* The services that ask scoping about an entity may ask only that. */
+static const char *const entity_lookup[] = {RPC("GetEntity"), NULL};
+static const bw_rpc_peer_t peers[] = {
+    {"crosswalk", entity_lookup},
+    {"incidents", entity_lookup},
+    {"attestations", entity_lookup},
+};
+
 int main(int argc, char **argv)
 {
     const bw_service_def_t def = {
@@ -39,6 +47,8 @@ int main(int argc, char **argv)
         .addr_default = "127.0.0.1:50051",
         .methods = methods,
         .n_methods = sizeof(methods) / sizeof(methods[0]),
+        .peers = peers,
+        .n_peers = sizeof(peers) / sizeof(peers[0]),
         .stmts = bw_entities_stmts,
         .n_stmts = bw_entities_n_stmts,
     };
