@@ -34,10 +34,14 @@ enum bw_access {
 };
 
 /* One path segment: a literal ("v1", "scoping:assess") or a variable bound
- * to a top-level string field of the request (field set, literal NULL). */
+ * to a top-level string field of the request (field set, literal NULL). A
+ * variable may carry a custom method ("{id}:rotate-secret": verb
+ * "rotate-secret"): the segment must then end in ":" and the verb, and the
+ * variable binds what comes before. */
 typedef struct bw_route_seg {
     const char *literal;
     const char *field;
+    const char *verb;
 } bw_route_seg_t;
 
 typedef struct bw_route {

@@ -1,8 +1,9 @@
 /*
  * Route matching. The table is small (one entry per RPC), so a linear scan
  * comparing segments costs well under a microsecond and needs no index.
- * A variable matches exactly one non-empty segment; its value is
- * percent-decoded and must not contain '/' after decoding.
+ * A variable matches exactly one non-empty segment (with a custom method,
+ * the non-empty part before ":verb"); its value is percent-decoded and must
+ * not contain '/' after decoding.
  */
 #include "router.h"
 
@@ -97,6 +98,18 @@ static int split(const char *path, const char **seg, size_t *len, size_t max)
     return (int)n;
 }
 
+/* The length of the variable's value in a segment of len bytes: all of it,
+ * or what precedes ":verb"; 0 when the segment does not fit. */
+static size_t value_len(const bw_route_seg_t *s, const char *seg, size_t len)
+{
+    if (s->verb == NULL)
+        return len;
+    size_t v = strlen(s->verb);
+    if (len < v + 2 || seg[len - v - 1] != ':' || memcmp(seg + len - v, s->verb, v) != 0)
+        return 0;
+    return len - v - 1;
+}
+
 static int segs_match(const bw_route_t *r, const char *const *seg, const size_t *len, int n)
 {
     if ((size_t)n != r->n_segs)
@@ -106,7 +119,7 @@ static int segs_match(const bw_route_t *r, const char *const *seg, const size_t 
         if (s->literal != NULL) {
             if (strlen(s->literal) != len[i] || memcmp(s->literal, seg[i], len[i]) != 0)
                 return 0;
-        } else if (len[i] == 0) {
+        } else if (value_len(s, seg[i], len[i]) == 0) {
             return 0;
         }
     }
@@ -133,7 +146,7 @@ int bw_router_match(const bw_route_t *table, size_t n, int method, const char *p
         for (int s = 0; s < n_segs; s++) {
             if (r->segs[s].literal != NULL)
                 continue;
-            char *value = decode_segment(seg[s], len[s]);
+            char *value = decode_segment(seg[s], value_len(&r->segs[s], seg[s], len[s]));
             if (value == NULL || m->n_params == BW_ROUTER_MAX_PARAMS) {
                 free(value);
                 bw_router_match_free(m);

@@ -56,11 +56,14 @@ const char *bw_cg_verb_name(int verb);
 const char *bw_cg_verb_symbol(int verb);
 const char *bw_cg_verb_key(int verb);
 
-/* One path segment of a template: literal set, or field set. Both point into
+/* One path segment of a template: literal set, or field set, with verb set
+ * when a custom method follows the variable in the same segment
+ * ("{id}:rotate-secret": field "id", verb "rotate-secret"). All point into
  * the route's own copy of the template. */
 typedef struct bw_cg_seg {
     const char *literal;
     const char *field;
+    const char *verb;
 } bw_cg_seg_t;
 
 /* One RPC with an HTTP binding. Strings are borrowed from the set or the

@@ -148,6 +148,10 @@ static int put_table(FILE *out, const bw_cg_model_t *model, const bw_cg_route_t 
             put_string(out, route->segs[s].literal);
             fputs(", ", out);
             put_string(out, route->segs[s].field);
+            if (route->segs[s].verb) {
+                fputs(", ", out);
+                put_string(out, route->segs[s].verb);
+            }
             fputs("},\n", out);
         }
         fputs("};\n", out);

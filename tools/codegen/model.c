@@ -413,6 +413,16 @@ static int is_literal(const char *s)
     return *s == '\0';
 }
 
+/* The custom method after a variable: letters, digits and "-._~". */
+static int is_verb(const char *s)
+{
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              strchr("-._~", *s)))
+            return 0;
+    return 1;
+}
+
 /* Splits the template into segments and binds each variable to a top-level
  * singular string field of the request. */
 static int parse_template(const site_t *site, bw_cg_route_t *route)
@@ -449,6 +459,13 @@ static int parse_template(const site_t *site, bw_cg_route_t *route)
             REPORT(site, "%s: path template \"%s\" has an empty segment", site->what, tpl);
             return BW_EINVAL;
         }
+        /* "{field}" or "{field}:verb", a custom method on one resource. */
+        char *close = seg[0] == '{' ? strchr(seg, '}') : NULL;
+        if (close && close[1] == ':' && close[2] != '\0' && is_verb(close + 2)) {
+            route->segs[i].verb = close + 2;
+            close[1] = '\0';
+            len = (size_t)(close - seg) + 1;
+        }
         if (seg[0] == '{' && seg[len - 1] == '}') {
             seg[len - 1] = '\0';
             const char *name = seg + 1;
@@ -483,7 +500,7 @@ static int parse_template(const site_t *site, bw_cg_route_t *route)
                    "a variable",
                    site->what, seg, tpl);
             bw_cg_detail("A literal segment holds letters, digits and \"-._~:\"; a variable is "
-                         "a whole segment {field}.");
+                         "a whole segment {field}, or {field}:verb for a custom method.");
             return BW_EINVAL;
         } else {
             route->segs[i].literal = seg;
@@ -709,20 +726,28 @@ static int load_route(const bw_cg_model_t *model, uint32_t number, const bw_cg_f
 }
 
 /* Order of templates with the same verb: segment by segment, a literal
- * before a variable (it is more specific), literals alphabetically, then the
- * shorter template. Variable names do not take part: two templates equal
- * here match the same requests. */
+ * before a variable (it is more specific), a variable with a custom method
+ * before a bare one, literals and methods alphabetically, then the shorter
+ * template. Variable names do not take part: two templates equal here match
+ * the same requests. */
 static int shape_cmp(const bw_cg_route_t *a, const bw_cg_route_t *b)
 {
     size_t n = a->n_segs < b->n_segs ? a->n_segs : b->n_segs;
     for (size_t i = 0; i < n; i++) {
         const char *la = a->segs[i].literal, *lb = b->segs[i].literal;
+        const char *va = a->segs[i].verb, *vb = b->segs[i].verb;
         if (la && lb) {
             int c = strcmp(la, lb);
             if (c)
                 return c;
         } else if (la || lb) {
             return la ? -1 : 1;
+        } else if (va && vb) {
+            int c = strcmp(va, vb);
+            if (c)
+                return c;
+        } else if (va || vb) {
+            return va ? -1 : 1;
         }
     }
     return (a->n_segs > b->n_segs) - (a->n_segs < b->n_segs);

@@ -13,6 +13,7 @@ static const bw_route_seg_t s_entity[] = {{"v1", NULL}, {"entities", NULL}, {NUL
 static const bw_route_seg_t s_assess[] = {{"v1", NULL}, {"scoping:assess", NULL}};
 static const bw_route_seg_t s_class[] = {
     {"v1", NULL}, {"entities", NULL}, {NULL, "entity"}, {"classification", NULL}};
+static const bw_route_seg_t s_rotate[] = {{"v1", NULL}, {"entities", NULL}, {NULL, "id", "rotate"}};
 
 static const bw_route_t table[] = {
     {BW_HTTP_GET, "/v1/entities", s_entities, 2, "scoping", "/x/List", NULL, NULL, NULL, 200, 0, 0, ""},
@@ -21,6 +22,7 @@ static const bw_route_t table[] = {
     {BW_HTTP_DELETE, "/v1/entities/{id}", s_entity, 3, "scoping", "/x/Delete", NULL, NULL, NULL, 204, 0, 0, ""},
     {BW_HTTP_POST, "/v1/scoping:assess", s_assess, 2, "scoping", "/x/Assess", NULL, NULL, "*", 200, 0, 0, ""},
     {BW_HTTP_GET, "/v1/entities/{entity}/classification", s_class, 4, "scoping", "/x/Classify", NULL, NULL, NULL, 200, 0, 0, ""},
+    {BW_HTTP_POST, "/v1/entities/{id}:rotate", s_rotate, 3, "scoping", "/x/Rotate", NULL, NULL, "*", 200, 0, 0, ""},
 };
 #define N (sizeof(table) / sizeof(table[0]))
 
@@ -50,6 +52,30 @@ START_TEST(custom_verb)
     bw_router_match(table, N, BW_HTTP_POST, "/v1/scoping:assessx", &m);
     ck_assert_ptr_null(m.route);
     ck_assert_uint_eq(m.allowed_methods, 0);
+}
+END_TEST
+
+START_TEST(custom_verb_on_a_variable)
+{
+    bw_route_match_t m;
+    bw_router_match(table, N, BW_HTTP_POST, "/v1/entities/ab%3Ac:rotate", &m);
+    ck_assert_ptr_eq(m.route, &table[6]);
+    ck_assert_uint_eq(m.n_params, 1);
+    ck_assert_str_eq(m.params[0].field, "id");
+    ck_assert_str_eq(m.params[0].value, "ab:c");
+    bw_router_match_free(&m);
+    /* The verb is required, whole, after a non-empty value. */
+    const char *bad[] = {"/v1/entities/:rotate", "/v1/entities/x:rotat", "/v1/entities/x:rotatex",
+                         "/v1/entities/xrotate", "/v1/entities/x%3Arotate"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        bw_router_match(table, N, BW_HTTP_POST, bad[i], &m);
+        ck_assert_msg(m.route == NULL, "%s matched", bad[i]);
+        bw_router_match_free(&m);
+    }
+    /* The bare variable route of another method makes it a 405, not a 404. */
+    bw_router_match(table, N, BW_HTTP_POST, "/v1/entities/x", &m);
+    ck_assert_ptr_null(m.route);
+    ck_assert_uint_ne(m.allowed_methods, 0);
 }
 END_TEST
 
@@ -105,9 +131,11 @@ START_TEST(generated_table_is_consistent)
         char path[256] = "";
         size_t o = 0;
         for (size_t s = 0; s < r->n_segs; s++)
-            o += (size_t)snprintf(path + o, sizeof(path) - o, "/%s",
+            o += (size_t)snprintf(path + o, sizeof(path) - o, "/%s%s%s",
                                   r->segs[s].literal ? r->segs[s].literal
-                                                     : "0193a2b4-aaaa-7bbb-8ccc-1234567890ab");
+                                                     : "0193a2b4-aaaa-7bbb-8ccc-1234567890ab",
+                                  r->segs[s].verb ? ":" : "",
+                                  r->segs[s].verb ? r->segs[s].verb : "");
         bw_route_match_t m;
         bw_router_match(bw_routes, bw_n_routes, r->method, path, &m);
         ck_assert_msg(m.route == r, "%s does not reach its own route", r->path);
@@ -132,6 +160,7 @@ Suite *suite_router(void)
     TCase *tc = tcase_create("match");
     tcase_add_test(tc, literal_and_variable);
     tcase_add_test(tc, custom_verb);
+    tcase_add_test(tc, custom_verb_on_a_variable);
     tcase_add_test(tc, method_not_allowed_lists_methods);
     tcase_add_test(tc, no_match);
     tcase_add_test(tc, percent_decoding);
