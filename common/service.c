@@ -5,6 +5,7 @@
 
 #include "ids.h"
 #include "log.h"
+#include "outbox.h"
 #include "request.h"
 #include "status.h"
 
@@ -23,8 +24,9 @@ int bw_service_worker_init(void *service_data, void **worker_data)
 {
     const bw_service_db_opts_t *opts = service_data;
     bw_service_worker_t *w = calloc(1, sizeof(*w));
-    /* The service's statements, then those of the shared write path. */
-    size_t n = opts->n_stmts + bw_request_n_stmts;
+    /* The service's statements, then those of the shared write path and
+     * of the outbox. */
+    size_t n = opts->n_stmts + bw_request_n_stmts + bw_outbox_n_stmts;
     const bw_db_stmt_t **stmts = calloc(n, sizeof(*stmts));
     if (w == NULL || stmts == NULL) {
         free(w);
@@ -35,6 +37,8 @@ int bw_service_worker_init(void *service_data, void **worker_data)
         stmts[i] = opts->stmts[i];
     for (size_t i = 0; i < bw_request_n_stmts; i++)
         stmts[opts->n_stmts + i] = bw_request_stmts[i];
+    for (size_t i = 0; i < bw_outbox_n_stmts; i++)
+        stmts[opts->n_stmts + bw_request_n_stmts + i] = bw_outbox_stmts[i];
     int err = bw_db_open(opts->database_url, stmts, n, 0, &w->db);
     if (err != 0) {
         free(stmts);

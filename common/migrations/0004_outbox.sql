@@ -1,0 +1,160 @@
+-- The outbox: every write that changes a resource appends its event here, in
+-- the same request transaction as the change and its audit row
+-- (common/outbox.c, bw_outbox_emit), so an event exists if and only if the
+-- change committed. The integrations service's relay reads it across tenants
+-- and fans each event out to the webhook endpoints subscribed to its type.
+-- The contract is in docs/DESIGN.md ("The outbox").
+--
+-- Numbered 0004: 0003 is taken by the per-service roles being written in
+-- parallel.
+CREATE TABLE bulwark.outbox (
+    tenant_id  uuid NOT NULL,
+    -- Commit order for one resource: a later write of the same resource
+    -- waits on the earlier one's row lock, so it draws its seq after the
+    -- earlier one committed. Across resources seq is only roughly ordered.
+    seq        bigserial NOT NULL,
+    -- UUIDv7, made by the producer; it becomes the webhook-id.
+    event_id   uuid NOT NULL,
+    -- 'incident.created', ...: the catalogue is bulwark_outbox_event_types
+    -- in common/outbox.c.
+    type       text NOT NULL CHECK (type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'
+                                    AND length(type) <= 100),
+    -- The ordering key: 'incidents/<id>', 'webhook-endpoints/<id>'.
+    resource   text NOT NULL CHECK (length(resource) BETWEEN 1 AND 300),
+    -- Where the change came from when not from Bulwark's own API
+    -- ('jira:<connection id>'), so that it is not sent back there.
+    origin     text NOT NULL DEFAULT '' CHECK (length(origin) <= 300),
+    occur_time timestamptz NOT NULL DEFAULT now(),
+    -- The resource as the REST API returns it (proto3 JSON as the gateway
+    -- renders it). Checked to be JSON here, so that a broken producer fails
+    -- its own write rather than every delivery later.
+    data       text NOT NULL CHECK (length(data) <= 1048576 AND (data::json) IS NOT NULL),
+    -- Set by the relay in the transaction that fans the event out.
+    relay_time timestamptz,
+    PRIMARY KEY (tenant_id, seq)
+);
+CREATE UNIQUE INDEX outbox_event_id ON bulwark.outbox (tenant_id, event_id);
+-- What the relay scans: only rows not yet relayed, in seq order.
+CREATE INDEX outbox_unrelayed ON bulwark.outbox (seq) WHERE relay_time IS NULL;
+-- "Is an earlier event of this resource still waiting?"
+CREATE INDEX outbox_unrelayed_by_resource ON bulwark.outbox (tenant_id, resource, seq)
+    WHERE relay_time IS NULL;
+-- Pruning relayed rows by age.
+CREATE INDEX outbox_relayed ON bulwark.outbox (relay_time) WHERE relay_time IS NOT NULL;
+
+ALTER TABLE bulwark.outbox ENABLE ROW LEVEL SECURITY;
+ALTER TABLE bulwark.outbox FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON bulwark.outbox
+    USING (tenant_id = NULLIF(current_setting('bulwark.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('bulwark.tenant_id', true), '')::uuid);
+
+-- The relay must see every tenant's events. Row-level security is forced, so
+-- it applies to the table's owner too, and on managed PostgreSQL the owner
+-- is neither a superuser nor BYPASSRLS. The two functions below run as
+-- bulwark_outbox_relay instead: a role that cannot log in and has no
+-- members, may read the outbox and set relay_time on rows not yet relayed,
+-- and delete rows relayed long ago, through policies of its own.
+DO $$
+DECLARE
+    bad record;
+BEGIN
+    SELECT rolsuper, rolbypassrls, rolcanlogin INTO bad FROM pg_roles
+     WHERE rolname = 'bulwark_outbox_relay';
+    IF NOT FOUND THEN
+        CREATE ROLE bulwark_outbox_relay NOLOGIN NOSUPERUSER NOBYPASSRLS NOREPLICATION
+            NOCREATEDB NOCREATEROLE;
+    ELSIF bad.rolsuper OR bad.rolbypassrls OR bad.rolcanlogin THEN
+        ALTER ROLE bulwark_outbox_relay NOLOGIN NOSUPERUSER NOBYPASSRLS;
+    END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA bulwark TO bulwark_outbox_relay;
+GRANT SELECT, UPDATE (relay_time), DELETE ON bulwark.outbox TO bulwark_outbox_relay;
+CREATE POLICY relay_read ON bulwark.outbox FOR SELECT TO bulwark_outbox_relay USING (true);
+CREATE POLICY relay_claim ON bulwark.outbox FOR UPDATE TO bulwark_outbox_relay
+    USING (relay_time IS NULL) WITH CHECK (relay_time IS NOT NULL);
+CREATE POLICY relay_prune ON bulwark.outbox FOR DELETE TO bulwark_outbox_relay
+    USING (relay_time < now() - interval '1 day');
+
+-- Claims up to p_limit (1-1000) events not yet relayed, oldest seq first,
+-- marks them relayed and returns them in seq order. The caller fans them out
+-- in the same transaction: a rollback un-claims them. Rows another relay has
+-- claimed and not yet committed are skipped (FOR UPDATE SKIP LOCKED), so
+-- several relays never fan one event out twice; and an event whose
+-- resource has an earlier event still waiting elsewhere (claimed by another
+-- relay, not yet committed) is left for later, so that the events of one
+-- resource are fanned out in seq order.
+CREATE FUNCTION bulwark.outbox_claim(p_limit integer)
+RETURNS TABLE (tenant_id uuid, seq bigint, event_id uuid, type text, resource text,
+               origin text, occur_time timestamptz, data text)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH locked AS (
+        SELECT o.tenant_id, o.seq, o.resource
+          FROM bulwark.outbox o
+         WHERE o.relay_time IS NULL
+         ORDER BY o.seq
+         LIMIT least(greatest(p_limit, 1), 1000)
+           FOR UPDATE SKIP LOCKED),
+    ready AS (
+        SELECT l.tenant_id, l.seq
+          FROM locked l
+         WHERE NOT EXISTS (
+               SELECT 1 FROM bulwark.outbox e
+                WHERE e.tenant_id = l.tenant_id AND e.resource = l.resource
+                  AND e.relay_time IS NULL AND e.seq < l.seq
+                  AND NOT EXISTS (SELECT 1 FROM locked m
+                                   WHERE m.tenant_id = e.tenant_id AND m.seq = e.seq))),
+    claimed AS (
+        UPDATE bulwark.outbox o SET relay_time = now()
+          FROM ready r
+         WHERE o.tenant_id = r.tenant_id AND o.seq = r.seq
+        RETURNING o.tenant_id, o.seq, o.event_id, o.type, o.resource, o.origin, o.occur_time,
+                  o.data)
+    SELECT * FROM claimed ORDER BY seq
+$$;
+
+-- Deletes up to 10 000 events relayed more than p_days (at least 1) days ago;
+-- returns how many. What was fanned out lives on in the consumers' own
+-- tables (integrations.events for webhooks).
+CREATE FUNCTION bulwark.outbox_prune(p_days integer)
+RETURNS bigint
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH doomed AS (
+        SELECT o.tenant_id, o.seq FROM bulwark.outbox o
+         WHERE o.relay_time < now() - make_interval(days => greatest(p_days, 1))
+         ORDER BY o.relay_time
+         LIMIT 10000),
+    pruned AS (
+        DELETE FROM bulwark.outbox o USING doomed d
+         WHERE o.tenant_id = d.tenant_id AND o.seq = d.seq
+        RETURNING 1)
+    SELECT count(*) FROM pruned
+$$;
+
+REVOKE ALL ON FUNCTION bulwark.outbox_claim(integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION bulwark.outbox_prune(integer) FROM PUBLIC;
+
+-- The functions go to their owner (their grants go with them). That needs
+-- membership in the new owner and its CREATE privilege on the schema: both
+-- only for as long as it takes.
+GRANT CREATE ON SCHEMA bulwark TO bulwark_outbox_relay;
+GRANT bulwark_outbox_relay TO CURRENT_USER;
+ALTER FUNCTION bulwark.outbox_claim(integer) OWNER TO bulwark_outbox_relay;
+ALTER FUNCTION bulwark.outbox_prune(integer) OWNER TO bulwark_outbox_relay;
+REVOKE bulwark_outbox_relay FROM CURRENT_USER;
+REVOKE CREATE ON SCHEMA bulwark FROM bulwark_outbox_relay;
+
+-- ---------------------------------------------------------------- grants
+-- The one place this file grants to the services' roles. Today every
+-- service runs as a member of bulwark_service; with one role per process
+-- (bulwark_scoping, bulwark_incidents, ...), every producing service gets
+-- INSERT on the outbox and USAGE on its sequence, and only the integrations
+-- service's role (bulwark_integrations) EXECUTE on the two functions.
+GRANT INSERT ON bulwark.outbox TO bulwark_service;
+GRANT USAGE ON SEQUENCE bulwark.outbox_seq_seq TO bulwark_service;
+GRANT EXECUTE ON FUNCTION bulwark.outbox_claim(integer) TO bulwark_service;
+GRANT EXECUTE ON FUNCTION bulwark.outbox_prune(integer) TO bulwark_service;

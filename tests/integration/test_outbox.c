@@ -1,0 +1,308 @@
+/*
+ * The outbox contract (common migration 0004, common/outbox.c) against the
+ * real database, as the services' role:
+ *   - bw_outbox_emit writes the event in the caller's transaction (gone on
+ *     rollback), in the transaction's tenant, with the data rendered as the
+ *     gateway renders the message; unknown types are refused;
+ *   - the services' role may append but not read the outbox, and row-level
+ *     security binds an append to the transaction's tenant;
+ *   - bulwark.outbox_claim, the relay's one way across tenants, runs as a
+ *     role that is neither superuser nor BYPASSRLS; two relays claiming at
+ *     once never get the same event, while one holds an event of a
+ *     resource the other does not get that resource's later events, and
+ *     one batch returns a resource's events in order;
+ *   - bulwark.outbox_prune deletes only events relayed more than a day ago.
+ *
+ * The running stack's own relay claims committed events too. The claim test
+ * therefore repeats its scenario until its first relay wins the race for
+ * the first event (nearly always the first time); the assertions hold in
+ * every round it plays.
+ */
+#include "db.h"
+#include "ids.h"
+#include "json.h"
+#include "outbox.h"
+#include "status.h"
+#include "testkit.h"
+
+#include "bulwark/tenancy/v1/tenancy.pb-c.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const bw_db_stmt_t st_tenant_setting = {
+    "itest_outbox_tenant", "SELECT current_setting('bulwark.tenant_id', true)"};
+static const bw_db_stmt_t *stmts[2];
+
+static bw_db_t *open_app(void)
+{
+    stmts[0] = bw_outbox_stmts[0];
+    stmts[1] = &st_tenant_setting;
+    bw_db_t *db = NULL;
+    int err = bw_db_open(bw_test_env("BULWARK_TEST_DATABASE_URL"), stmts, 2, 0, &db);
+    ck_assert_msg(err == 0, "bw_db_open as the services' role: %s", bw_strerror(err));
+    return db;
+}
+
+/* The events of tenant, read as the schema owner with the tenant set. */
+static PGresult *events_of(const char *tenant)
+{
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant);
+    PGresult *res = bw_test_sql(admin,
+                                "SELECT event_id::text, type, resource, origin, data, tenant_id::text "
+                                "FROM bulwark.outbox WHERE tenant_id = $1::uuid ORDER BY seq",
+                                tenant);
+    PQfinish(admin);
+    return res;
+}
+
+START_TEST(emit_commits_and_rolls_back_with_the_write)
+{
+    char *tenant = bw_test_uuid_str();
+    bw_db_t *db = open_app();
+    bw_arena_t *arena = bw_arena_create(0);
+    bw_call_t call = {.arena = arena, .tenant_id = tenant};
+    Bulwark__Tenancy__V1__Tenant t = BULWARK__TENANCY__V1__TENANT__INIT;
+    t.id = tenant;
+    t.name = "Quote \" and \xc3\xa9";
+    t.etag = "0123456789abcdef";
+
+    /* Rolled back with the write: nothing. */
+    ck_assert_int_eq(bw_db_request_begin(db, tenant), 0);
+    ck_assert_int_eq(bw_outbox_emit(&call, db, "incident.created", "incidents/1", "", &t.base), 0);
+    ck_assert_int_eq(bw_db_request_end(db, 0), 0);
+    PGresult *res = events_of(tenant);
+    ck_assert_int_eq(PQntuples(res), 0);
+    PQclear(res);
+
+    /* An unknown type fails the write before anything is sent. */
+    ck_assert_int_eq(bw_db_request_begin(db, tenant), 0);
+    ck_assert_int_eq(bw_outbox_emit(&call, db, "incident.exploded", "incidents/1", "", &t.base),
+                     BW_EINVAL);
+    ck_assert_int_eq(bw_outbox_emit(&call, db, "incident.created", "", "", &t.base), BW_EINVAL);
+
+    /* Committed with the write: one row, in the transaction's tenant. */
+    ck_assert_int_eq(bw_outbox_emit(&call, db, "incident.updated", "incidents/1", "jira:42",
+                                     &t.base),
+                     0);
+    ck_assert_int_eq(bw_db_request_end(db, 1), 0);
+    res = events_of(tenant);
+    ck_assert_int_eq(PQntuples(res), 1);
+    ck_assert(bw_uuid_valid(PQgetvalue(res, 0, 0)));
+    /* A version 7 UUID. */
+    ck_assert_int_eq(PQgetvalue(res, 0, 0)[14], '7');
+    ck_assert_str_eq(PQgetvalue(res, 0, 1), "incident.updated");
+    ck_assert_str_eq(PQgetvalue(res, 0, 2), "incidents/1");
+    ck_assert_str_eq(PQgetvalue(res, 0, 3), "jira:42");
+    ck_assert_str_eq(PQgetvalue(res, 0, 5), tenant);
+    /* The data is the message as the gateway renders it: every scalar,
+     * UTF-8 kept, unset objects omitted. */
+    ck_assert_str_eq(PQgetvalue(res, 0, 4), bw_outbox_render(arena, &t.base));
+    json_t *data = json_loads(PQgetvalue(res, 0, 4), 0, NULL);
+    ck_assert_ptr_nonnull(data);
+    ck_assert_str_eq(json_string_value(json_object_get(data, "name")), "Quote \" and \xc3\xa9");
+    ck_assert_str_eq(json_string_value(json_object_get(data, "etag")), "0123456789abcdef");
+    ck_assert_ptr_null(json_object_get(data, "createTime"));
+    json_decref(data);
+    PQclear(res);
+    bw_arena_destroy(arena);
+    bw_db_close(db);
+    free(tenant);
+}
+END_TEST
+
+START_TEST(services_append_only_to_their_tenant_and_never_read)
+{
+    char *tenant = bw_test_uuid_str(), *other = bw_test_uuid_str(), *event = bw_test_uuid_str();
+    PGconn *app = bw_test_pg("BULWARK_TEST_DATABASE_URL");
+    bw_test_exec(app, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant);
+    /* Into another tenant's outbox: refused by the policy. */
+    ck_assert_str_eq(bw_test_sql_error(app,
+                                       "INSERT INTO bulwark.outbox (tenant_id, event_id, type, "
+                                       "resource, data) VALUES ($1, $2, 'incident.created', "
+                                       "'incidents/1', '{}')",
+                                       other, event),
+                     "42501");
+    /* Data that is not JSON: refused by the table. */
+    ck_assert_str_eq(bw_test_sql_error(app,
+                                       "INSERT INTO bulwark.outbox (tenant_id, event_id, type, "
+                                       "resource, data) VALUES ($1, $2, 'incident.created', "
+                                       "'incidents/1', '{not json')",
+                                       tenant, event),
+                     "22P02");
+    /* Reading the outbox directly: no privilege, whatever the tenant. */
+    ck_assert_str_eq(bw_test_sql_error(app, "SELECT count(*) FROM bulwark.outbox"), "42501");
+    PQfinish(app);
+
+    /* The functions crossing tenants belong to a role that bypasses nothing. */
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    PGresult *res = bw_test_sql(admin,
+                                "SELECT p.proname, r.rolname, r.rolsuper, r.rolbypassrls, "
+                                "r.rolcanlogin, p.prosecdef FROM pg_proc p "
+                                "JOIN pg_roles r ON r.oid = p.proowner "
+                                "JOIN pg_namespace n ON n.oid = p.pronamespace "
+                                "WHERE n.nspname = 'bulwark' AND p.proname LIKE 'outbox_%' "
+                                "ORDER BY 1");
+    ck_assert_int_eq(PQntuples(res), 2);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_str_eq(PQgetvalue(res, i, 1), "bulwark_outbox_relay");
+        ck_assert_str_eq(PQgetvalue(res, i, 2), "f");
+        ck_assert_str_eq(PQgetvalue(res, i, 3), "f");
+        ck_assert_str_eq(PQgetvalue(res, i, 4), "f");
+        ck_assert_str_eq(PQgetvalue(res, i, 5), "t");
+    }
+    PQclear(res);
+    /* Nobody can become that role. */
+    res = bw_test_sql(admin, "SELECT count(*) FROM pg_auth_members m JOIN pg_roles r "
+                             "ON r.oid = m.roleid WHERE r.rolname = 'bulwark_outbox_relay'");
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "0");
+    PQclear(res);
+    PQfinish(admin);
+    free(tenant);
+    free(other);
+    free(event);
+}
+END_TEST
+
+static void insert_event(PGconn *app, const char *tenant, const char *event_id,
+                         const char *resource)
+{
+    bw_test_exec(app, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant);
+    bw_test_exec(app,
+                 "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data) "
+                 "VALUES ($1, $2, 'incident.updated', $3, '{\"id\":\"x\"}')",
+                 tenant, event_id, resource);
+}
+
+static int claimed(const PGresult *res, const char *event_id)
+{
+    for (int i = 0; i < PQntuples(res); i++)
+        if (strcmp(PQgetvalue(res, i, 0), event_id) == 0)
+            return 1;
+    return 0;
+}
+
+static PGresult *claim(PGconn *relay, const char *limit)
+{
+    return bw_test_sql(relay,
+                       "SELECT event_id::text, tenant_id::text, seq FROM bulwark.outbox_claim($1)",
+                       limit);
+}
+
+START_TEST(two_relays_never_share_an_event_and_keep_resource_order)
+{
+    PGconn *producer = bw_test_pg("BULWARK_TEST_DATABASE_URL");
+    PGconn *a = bw_test_pg("BULWARK_TEST_DATABASE_URL");
+    PGconn *b = bw_test_pg("BULWARK_TEST_DATABASE_URL");
+    int played = 0;
+    for (int round = 0; round < 20 && !played; round++) {
+        char *tenant = bw_test_uuid_str();
+        char *e1 = bw_test_uuid_str(), *e2 = bw_test_uuid_str(), *e3 = bw_test_uuid_str();
+        /* Two events of one incident, then one of another. */
+        insert_event(producer, tenant, e1, "incidents/r1");
+        insert_event(producer, tenant, e2, "incidents/r1");
+        insert_event(producer, tenant, e3, "incidents/r2");
+
+        /* Relay A claims one event at a time until it holds e1 (older
+         * events waiting in the outbox come first); it never gets e2 that
+         * way, which waits behind e1. Everything is rolled back after. */
+        bw_test_exec(a, "BEGIN");
+        int holds_e1 = 0;
+        for (int i = 0; i < 200 && !holds_e1; i++) {
+            PGresult *ra = claim(a, "1");
+            int n = PQntuples(ra);
+            holds_e1 = claimed(ra, e1);
+            ck_assert(!claimed(ra, e2));
+            PQclear(ra);
+            if (n == 0)
+                break;
+        }
+        if (!holds_e1) {
+            /* The stack's relay was first: play again. */
+            bw_test_exec(a, "ROLLBACK");
+            free(tenant), free(e1), free(e2), free(e3);
+            continue;
+        }
+        played = 1;
+        /* Relay B, while A holds e1: neither e1 (locked) nor e2 (its
+         * incident's earlier event is not relayed yet); e3, of another
+         * incident, unless the stack's relay has it. */
+        bw_test_exec(b, "BEGIN");
+        PGresult *rb = claim(b, "1000");
+        ck_assert_msg(!claimed(rb, e1), "an event was claimed by two relays");
+        ck_assert_msg(!claimed(rb, e2), "an incident's later event overtook the earlier one");
+        PQclear(rb);
+        bw_test_exec(b, "ROLLBACK");
+
+        /* A gives e1 back; one relay now gets both events of the incident,
+         * in order, in one batch. */
+        bw_test_exec(a, "ROLLBACK");
+        bw_test_exec(b, "BEGIN");
+        rb = claim(b, "1000");
+        int i1 = -1, i2 = -1;
+        for (int i = 0; i < PQntuples(rb); i++) {
+            if (strcmp(PQgetvalue(rb, i, 0), e1) == 0)
+                i1 = i;
+            if (strcmp(PQgetvalue(rb, i, 0), e2) == 0)
+                i2 = i;
+        }
+        /* Unless the stack's relay took e1 meanwhile, which is as good. */
+        if (i1 >= 0 || i2 >= 0)
+            ck_assert_msg(i1 >= 0 && i2 > i1, "e1 at %d, e2 at %d", i1, i2);
+        PQclear(rb);
+        bw_test_exec(b, "ROLLBACK");
+        free(tenant), free(e1), free(e2), free(e3);
+    }
+    ck_assert_msg(played, "the stack's relay won every round; the scenario never ran");
+    PQfinish(producer);
+    PQfinish(a);
+    PQfinish(b);
+}
+END_TEST
+
+START_TEST(prune_keeps_a_day_of_relayed_events)
+{
+    char *tenant = bw_test_uuid_str(), *old = bw_test_uuid_str(), *recent = bw_test_uuid_str();
+    PGconn *app = bw_test_pg("BULWARK_TEST_DATABASE_URL");
+    insert_event(app, tenant, old, "incidents/p1");
+    insert_event(app, tenant, recent, "incidents/p2");
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant);
+    bw_test_exec(admin,
+                 "UPDATE bulwark.outbox SET relay_time = now() - interval '3 days' "
+                 "WHERE event_id = $1",
+                 old);
+    bw_test_exec(admin,
+                 "UPDATE bulwark.outbox SET relay_time = now() - interval '1 hour' "
+                 "WHERE event_id = $1",
+                 recent);
+    /* Asked to keep nothing, it still keeps a day. */
+    PGresult *res = bw_test_sql(app, "SELECT bulwark.outbox_prune(0)");
+    ck_assert_int_ge(strtol(PQgetvalue(res, 0, 0), NULL, 10), 1);
+    PQclear(res);
+    res = bw_test_sql(admin, "SELECT event_id::text FROM bulwark.outbox WHERE tenant_id = $1",
+                      tenant);
+    ck_assert_int_eq(PQntuples(res), 1);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), recent);
+    PQclear(res);
+    PQfinish(admin);
+    PQfinish(app);
+    free(tenant), free(old), free(recent);
+}
+END_TEST
+
+Suite *suite_outbox(void)
+{
+    Suite *s = suite_create("outbox");
+    TCase *tc = tcase_create("outbox");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, emit_commits_and_rolls_back_with_the_write);
+    tcase_add_test(tc, services_append_only_to_their_tenant_and_never_read);
+    tcase_add_test(tc, two_relays_never_share_an_event_and_keep_resource_order);
+    tcase_add_test(tc, prune_keeps_a_day_of_relayed_events);
+    suite_add_tcase(s, tc);
+    return s;
+}
