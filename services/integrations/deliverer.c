@@ -1,0 +1,664 @@
+/*
+ * The deliverer; see deliverer.h. libcurl's multi interface tells the loop
+ * which sockets to watch (on_socket) and when to wake it (on_timer_change);
+ * the loop hands readiness back with curl_multi_socket_action, after which
+ * finished transfers are collected (collect) and recorded. Database work
+ * runs on the loop's thread, one statement per recorded attempt (a
+ * transaction when the endpoint is disabled with it), which keeps the
+ * deliveries and their attempts consistent without a queue in between.
+ */
+#include "deliverer.h"
+
+#include "endpoints.h"
+#include "ids.h"
+#include "log.h"
+#include "seal.h"
+#include "signature.h"
+#include "status.h"
+#include "store.h"
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#define USER_AGENT "User-Agent: Bulwark-Webhooks/1.0"
+/* A receiver's answer is read and dropped; more than this is not read. */
+#define MAX_RESPONSE_BODY (64 * 1024)
+/* Seconds a lease outlives an attempt's timeout. */
+#define LEASE_MARGIN_SEC 60
+#define ERROR_MAX 900
+
+static const bw_db_stmt_t stmt_claim = {
+    "deliverer_claim",
+    "SELECT tenant_id::text, delivery_id::text, lease_id::text, endpoint_id::text, url, secret, "
+    "previous_secret, event_id::text, type, occur_time, data, cycle_attempts "
+    "FROM integrations.claim_deliveries($1::int, $2::int, $3::int)"};
+/* Records an attempt and what follows from it, if the lease is still ours:
+ * $7 is SUCCEEDED, FAILED or RETRY (then $8 the wait in milliseconds). */
+static const bw_db_stmt_t stmt_complete = {
+    "deliverer_complete",
+    "WITH attempt AS (INSERT INTO integrations.attempts (tenant_id, delivery_id, attempt_no, "
+    "attempt_time, status_code, latency_ms, error) SELECT d.tenant_id, d.delivery_id, "
+    "d.attempt_count + 1, to_timestamp($3::double precision / 1000000), $4::int, $5::int, $6 "
+    "FROM integrations.deliveries d WHERE d.delivery_id = $1 AND d.lease_id = $2) "
+    "UPDATE integrations.deliveries d SET attempt_count = d.attempt_count + 1, "
+    "cycle_attempts = d.cycle_attempts + 1, "
+    "state = CASE WHEN $7 <> 'RETRY' THEN $7 WHEN d.state = 'PAUSED' THEN 'PAUSED' "
+    "ELSE 'PENDING' END, "
+    "next_attempt_time = CASE WHEN $7 = 'RETRY' "
+    "THEN now() + make_interval(secs => $8::double precision / 1000) END, "
+    "lease_id = NULL, lease_until = NULL, update_time = now() "
+    "WHERE d.delivery_id = $1 AND d.lease_id = $2 RETURNING d.state"};
+static const bw_db_stmt_t stmt_release = {
+    "deliverer_release",
+    "UPDATE integrations.deliveries SET lease_id = NULL, lease_until = NULL "
+    "WHERE delivery_id = $1 AND lease_id = $2"};
+
+const bw_db_stmt_t *const bw_deliverer_stmts[] = {&stmt_claim, &stmt_complete, &stmt_release};
+const size_t bw_deliverer_n_stmts = sizeof(bw_deliverer_stmts) / sizeof(bw_deliverer_stmts[0]);
+
+enum {
+    CL_TENANT,
+    CL_DELIVERY,
+    CL_LEASE,
+    CL_ENDPOINT,
+    CL_URL,
+    CL_SECRET,
+    CL_PREVIOUS,
+    CL_EVENT,
+    CL_TYPE,
+    CL_TIME,
+    CL_DATA,
+    CL_CYCLE
+};
+
+typedef struct transfer transfer_t;
+
+/* One socket libcurl asked the loop to watch. */
+typedef struct watch {
+    struct event *ev;
+    struct watch *prev, *next;
+} watch_t;
+
+struct bw_deliverer {
+    struct event_base *base;
+    bw_db_t *db;
+    const bw_integrations_t *svc;
+    CURLM *multi;
+    struct event *timer;
+    bw_arena_t *scratch; /* per database operation */
+    transfer_t *head;    /* transfers in flight */
+    watch_t *watches;    /* sockets watched */
+    int in_flight;
+    int collecting;      /* inside collect(): no refill from there */
+    int closing;
+};
+
+/* One attempt in flight; everything it needs lives in its arena. */
+struct transfer {
+    bw_deliverer_t *dv;
+    transfer_t *prev, *next;
+    bw_arena_t *arena;
+    CURL *easy;
+    struct curl_slist *headers;
+    const char *tenant, *delivery, *lease, *endpoint, *event_id;
+    bw_netpolicy_guard_t guard; /* every address libcurl connects to passes it */
+    int cycle_attempts;
+    long long started_us;
+    bw_log_ctx_t log;
+    size_t received;
+    int body_capped;
+    char errbuf[CURL_ERROR_SIZE];
+    char retry_after[64];  /* the receiver's Retry-After */
+    char location[200];    /* the receiver's Location */
+};
+
+static long long now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+bw_attempt_outcome_t bw_deliverer_outcome(const bw_retry_schedule_t *schedule, long status,
+                                          int attempts_made, long retry_after_sec,
+                                          uint32_t random, long long *wait_ms)
+{
+    if (status >= 200 && status <= 299)
+        return BW_ATTEMPT_SUCCEEDED;
+    if (status == 410)
+        return BW_ATTEMPT_GONE;
+    long floor_sec = status == 429 || status == 503 ? retry_after_sec : 0;
+    *wait_ms = bw_retry_next_ms(schedule, attempts_made, random, floor_sec);
+    return *wait_ms < 0 ? BW_ATTEMPT_FAILED : BW_ATTEMPT_RETRY;
+}
+
+/* ---- libcurl callbacks ---------------------------------------------------- */
+
+static size_t discard_body(char *data, size_t size, size_t n, void *arg)
+{
+    (void)data;
+    transfer_t *t = arg;
+    t->received += size * n;
+    if (t->received > MAX_RESPONSE_BODY) {
+        t->body_capped = 1;
+        return 0;
+    }
+    return size * n;
+}
+
+/* Keeps the headers that matter: Retry-After and Location. */
+static size_t on_header(char *line, size_t size, size_t n, void *arg)
+{
+    transfer_t *t = arg;
+    size_t len = size * n;
+    static const struct {
+        const char *name;
+        size_t offset, cap;
+    } wanted[] = {{"retry-after:", offsetof(transfer_t, retry_after), sizeof(t->retry_after)},
+                  {"location:", offsetof(transfer_t, location), sizeof(t->location)}};
+    for (size_t i = 0; i < sizeof(wanted) / sizeof(wanted[0]); i++) {
+        size_t nl = strlen(wanted[i].name);
+        if (len < nl || strncasecmp(line, wanted[i].name, nl) != 0)
+            continue;
+        const char *v = line + nl;
+        size_t vl = len - nl;
+        while (vl > 0 && (*v == ' ' || *v == '\t'))
+            v++, vl--;
+        while (vl > 0 && (v[vl - 1] == '\r' || v[vl - 1] == '\n' || v[vl - 1] == ' '))
+            vl--;
+        char *dst = (char *)t + wanted[i].offset;
+        snprintf(dst, wanted[i].cap, "%.*s", (int)vl, v);
+        /* Only printable text goes into logs and the delivery log. */
+        for (char *c = dst; *c; c++)
+            if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+                *c = '?';
+    }
+    return len;
+}
+
+static void collect(bw_deliverer_t *dv);
+
+static void on_socket_event(evutil_socket_t fd, short kind, void *arg)
+{
+    bw_deliverer_t *dv = arg;
+    int action = (kind & EV_READ ? CURL_CSELECT_IN : 0) | (kind & EV_WRITE ? CURL_CSELECT_OUT : 0);
+    int running;
+    curl_multi_socket_action(dv->multi, fd, action, &running);
+    collect(dv);
+}
+
+static void on_timer(evutil_socket_t fd, short kind, void *arg)
+{
+    (void)fd;
+    (void)kind;
+    bw_deliverer_t *dv = arg;
+    int running;
+    curl_multi_socket_action(dv->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    collect(dv);
+}
+
+static void unwatch(bw_deliverer_t *dv, watch_t *w)
+{
+    if (w->prev != NULL)
+        w->prev->next = w->next;
+    else
+        dv->watches = w->next;
+    if (w->next != NULL)
+        w->next->prev = w->prev;
+    event_free(w->ev);
+    free(w);
+}
+
+/* libcurl says which events of a socket to watch. */
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *socketp)
+{
+    (void)easy;
+    bw_deliverer_t *dv = userp;
+    watch_t *w = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (w != NULL)
+            unwatch(dv, w);
+        return 0;
+    }
+    short kind = (short)((what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0) |
+                         EV_PERSIST);
+    if (w == NULL) {
+        if ((w = calloc(1, sizeof(*w))) == NULL)
+            return -1;
+        if ((w->ev = event_new(dv->base, s, kind, on_socket_event, dv)) == NULL) {
+            free(w);
+            return -1;
+        }
+        w->next = dv->watches;
+        if (dv->watches != NULL)
+            dv->watches->prev = w;
+        dv->watches = w;
+        curl_multi_assign(dv->multi, s, w);
+    } else {
+        event_del(w->ev);
+        event_assign(w->ev, dv->base, s, kind, on_socket_event, dv);
+    }
+    return event_add(w->ev, NULL) == 0 ? 0 : -1;
+}
+
+/* libcurl says when to call it back without socket activity. */
+static int on_timer_change(CURLM *multi, long timeout_ms, void *userp)
+{
+    (void)multi;
+    bw_deliverer_t *dv = userp;
+    if (timeout_ms < 0)
+        return event_del(dv->timer) == 0 ? 0 : -1;
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    return evtimer_add(dv->timer, &tv) == 0 ? 0 : -1;
+}
+
+/* ---- recording ------------------------------------------------------------ */
+
+static void unlink_transfer(transfer_t *t)
+{
+    bw_deliverer_t *dv = t->dv;
+    if (t->prev != NULL)
+        t->prev->next = t->next;
+    else
+        dv->head = t->next;
+    if (t->next != NULL)
+        t->next->prev = t->prev;
+    dv->in_flight--;
+}
+
+static void free_transfer(transfer_t *t)
+{
+    if (t->easy != NULL)
+        curl_easy_cleanup(t->easy);
+    curl_slist_free_all(t->headers);
+    bw_arena_destroy(t->arena);
+    free(t);
+}
+
+/* Records the attempt of t; disables the endpoint when the delivery failed
+ * for good. Failures are logged: the lease then runs out and the delivery
+ * is attempted again. */
+static void record(bw_deliverer_t *dv, transfer_t *t, long status, long latency_ms,
+                   const char *error)
+{
+    uint32_t random = 0;
+    bw_random_bytes((uint8_t *)&random, sizeof(random));
+    long retry_after = bw_retry_after_parse(t->retry_after, (long long)time(NULL));
+    long long wait_ms = 0;
+    int made = t->cycle_attempts + 1;
+    bw_attempt_outcome_t outcome =
+        bw_deliverer_outcome(&dv->svc->retry, status, made, retry_after, random, &wait_ms);
+    static const char *const states[] = {"SUCCEEDED", "RETRY", "FAILED", "FAILED"};
+    char started[24], code[24], latency[24], wait[24];
+    snprintf(started, sizeof(started), "%lld", t->started_us);
+    snprintf(code, sizeof(code), "%ld", status);
+    snprintf(latency, sizeof(latency), "%ld", latency_ms);
+    snprintf(wait, sizeof(wait), "%lld", wait_ms);
+    const char *values[] = {t->delivery, t->lease, started, code, latency, error,
+                            states[outcome], wait};
+    bw_arena_reset(dv->scratch);
+    bw_db_set_log_ctx(dv->db, &t->log);
+    int err;
+    if (outcome == BW_ATTEMPT_FAILED || outcome == BW_ATTEMPT_GONE) {
+        const char *reason =
+            outcome == BW_ATTEMPT_GONE
+                ? "the endpoint answered 410 Gone"
+                : bw_arena_printf(dv->scratch,
+                                  "the delivery of event %s failed %d times in a row; the last "
+                                  "attempt: %s",
+                                  t->event_id, made, error);
+        int disabled = 0;
+        if (reason == NULL) {
+            err = BW_ENOMEM;
+        } else if ((err = bw_db_begin(dv->db, t->tenant)) == 0) {
+            if ((err = bw_db_exec(dv->db, dv->scratch, &stmt_complete, 8, values, NULL)) == 0 &&
+                (err = bw_endpoints_disable(dv->db, dv->scratch, &t->log, t->endpoint, reason,
+                                            &disabled)) == 0)
+                err = bw_db_commit(dv->db);
+            else
+                bw_db_rollback(dv->db);
+        }
+        if (err == BW_ENOTFOUND)
+            err = 0; /* the endpoint was deleted meanwhile, and its deliveries with it */
+        if (err == 0 && disabled)
+            bw_log(BW_LOG_WARN, &t->log, "webhook endpoint %s disabled: %s", t->endpoint, reason);
+    } else {
+        err = bw_db_exec1(dv->db, dv->scratch, t->tenant, &stmt_complete, 8, values, NULL);
+    }
+    if (err != 0)
+        bw_log(BW_LOG_ERROR, &t->log,
+               "could not record the attempt of delivery %s (%s): %s; it is attempted again "
+               "when its lease runs out",
+               t->delivery, error[0] ? error : "succeeded", bw_strerror(err));
+    else if (outcome == BW_ATTEMPT_RETRY)
+        bw_log(BW_LOG_INFO, &t->log,
+               "delivery %s of event %s to endpoint %s failed (attempt %d): %s; next in %lld ms",
+               t->delivery, t->event_id, t->endpoint, made, error, wait_ms);
+    else if (outcome == BW_ATTEMPT_SUCCEEDED)
+        bw_log(BW_LOG_DEBUG, &t->log, "delivery %s of event %s to endpoint %s succeeded in %ld ms",
+               t->delivery, t->event_id, t->endpoint, latency_ms);
+    bw_db_set_log_ctx(dv->db, NULL);
+}
+
+/* What went wrong with a finished transfer, "" when nothing did. */
+static void describe(const transfer_t *t, CURLcode code, long status, char *out, size_t len)
+{
+    if (code == CURLE_WRITE_ERROR && t->body_capped)
+        code = CURLE_OK; /* we stopped reading: the status stands */
+    if (code != CURLE_OK) {
+        if (t->guard.refused[0] != '\0')
+            snprintf(out, len, "%s", t->guard.refused);
+        else if (code == CURLE_OPERATION_TIMEDOUT)
+            snprintf(out, len, "no answer within %ld ms", t->dv->svc->timeout_ms);
+        else
+            snprintf(out, len, "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(code));
+    } else if (status >= 300 && status <= 399) {
+        snprintf(out, len, "HTTP %ld: redirects are not followed%s%s%s", status,
+                 t->location[0] ? " (Location: " : "", t->location, t->location[0] ? ")" : "");
+    } else if (status < 200 || status > 299) {
+        snprintf(out, len, "HTTP %ld", status);
+    } else {
+        out[0] = '\0';
+    }
+    /* The error column holds printable text; libcurl's may carry anything. */
+    for (char *c = out; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+            *c = '?';
+}
+
+static void finish(bw_deliverer_t *dv, transfer_t *t, CURLcode code)
+{
+    long status = 0;
+    curl_off_t total_us = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_getinfo(t->easy, CURLINFO_TOTAL_TIME_T, &total_us);
+    char error[ERROR_MAX + 1];
+    describe(t, code, status, error, sizeof(error));
+    if (code != CURLE_OK && !(code == CURLE_WRITE_ERROR && t->body_capped))
+        status = 0;
+    long latency_ms = (long)(total_us / 1000);
+    if (latency_ms == 0 && code != CURLE_OK)
+        latency_ms = (long)((now_us() - t->started_us) / 1000);
+    record(dv, t, status, latency_ms, error);
+}
+
+/* Collects finished transfers, then refills what they freed. */
+static void collect(bw_deliverer_t *dv)
+{
+    CURLMsg *msg;
+    int left, finished = 0;
+    dv->collecting = 1;
+    while ((msg = curl_multi_info_read(dv->multi, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        char *private = NULL;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private);
+        transfer_t *t = (transfer_t *)(void *)private;
+        CURLcode code = msg->data.result;
+        curl_multi_remove_handle(dv->multi, t->easy);
+        unlink_transfer(t);
+        finish(dv, t, code);
+        free_transfer(t);
+        finished++;
+    }
+    dv->collecting = 0;
+    if (finished > 0 && !dv->closing)
+        bw_deliverer_fill(dv);
+}
+
+/* ---- starting attempts ------------------------------------------------------ */
+
+/* Opens a sealed key column into key; 0, or BW_E* (a wrong BULWARK_SECRETS_KEY
+ * shows as BW_EPERM). */
+static int open_key(bw_deliverer_t *dv, bw_arena_t *arena, const PGresult *res, int row, int col,
+                    const char *context, uint8_t key[BW_WEBHOOK_KEY_LEN])
+{
+    uint8_t *sealed;
+    size_t len, n = 0;
+    int err = bw_store_bytea(arena, res, row, col, &sealed, &len);
+    if (err == 0)
+        err = bw_unseal(&dv->svc->seal_key, context, sealed, len, key, BW_WEBHOOK_KEY_LEN, &n);
+    if (err == 0 && n != BW_WEBHOOK_KEY_LEN)
+        err = BW_EINVAL;
+    return err;
+}
+
+/* The webhook-signature header: a signature per valid secret. */
+static char *signature_header(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int row,
+                              long long timestamp, const char *body, int *err)
+{
+    char context[BW_ENDPOINT_SEAL_CONTEXT_LEN];
+    bw_integrations_seal_context(t->tenant, t->endpoint, context);
+    uint8_t key[BW_WEBHOOK_KEY_LEN];
+    char current[BW_WEBHOOK_SIGNATURE_LEN], previous[BW_WEBHOOK_SIGNATURE_LEN] = "";
+    size_t body_len = strlen(body);
+    if ((*err = open_key(dv, t->arena, res, row, CL_SECRET, context, key)) != 0)
+        return NULL;
+    bw_webhook_sign(key, sizeof(key), t->event_id, timestamp, body, body_len, current);
+    if (!PQgetisnull(res, row, CL_PREVIOUS)) {
+        if ((*err = open_key(dv, t->arena, res, row, CL_PREVIOUS, context, key)) != 0) {
+            OPENSSL_cleanse(key, sizeof(key));
+            return NULL;
+        }
+        bw_webhook_sign(key, sizeof(key), t->event_id, timestamp, body, body_len, previous);
+    }
+    OPENSSL_cleanse(key, sizeof(key));
+    char *header = bw_arena_printf(t->arena, "webhook-signature: %s%s%s", current,
+                                   previous[0] ? " " : "", previous);
+    *err = header != NULL ? 0 : BW_ENOMEM;
+    return header;
+}
+
+/* Appends a header line; 0 or BW_ENOMEM. */
+static int add_header(transfer_t *t, const char *line)
+{
+    struct curl_slist *grown = line != NULL ? curl_slist_append(t->headers, line) : NULL;
+    if (grown == NULL)
+        return BW_ENOMEM;
+    t->headers = grown;
+    return 0;
+}
+
+/* Sets up the transfer of one claimed row. On failure the caller records
+ * the reason as a failed attempt. */
+static int prepare(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int row, char *why,
+                   size_t whylen)
+{
+    bw_arena_t *a = t->arena;
+    t->tenant = bw_store_strdup(a, res, row, CL_TENANT);
+    t->delivery = bw_store_strdup(a, res, row, CL_DELIVERY);
+    t->lease = bw_store_strdup(a, res, row, CL_LEASE);
+    t->endpoint = bw_store_strdup(a, res, row, CL_ENDPOINT);
+    t->event_id = bw_store_strdup(a, res, row, CL_EVENT);
+    t->cycle_attempts = (int)bw_store_int(res, row, CL_CYCLE);
+    t->log.tenant_id = t->tenant;
+    t->started_us = now_us();
+    const char *url = bw_store_text(res, row, CL_URL);
+    t->guard.policy = &dv->svc->netpolicy;
+    t->guard.https = strncasecmp(url, "https:", 6) == 0;
+    char *body = bw_webhook_body(a, bw_store_text(res, row, CL_TYPE),
+                                 bw_store_text(res, row, CL_TIME), bw_store_text(res, row, CL_DATA));
+    if (t->tenant == NULL || t->delivery == NULL || t->lease == NULL || t->endpoint == NULL ||
+        t->event_id == NULL || body == NULL) {
+        snprintf(why, whylen, "the delivery could not be prepared (out of memory)");
+        return BW_ENOMEM;
+    }
+    long long timestamp = t->started_us / 1000000;
+    int err;
+    char *signature = signature_header(dv, t, res, row, timestamp, body, &err);
+    if (signature == NULL) {
+        snprintf(why, whylen, "%s",
+                 err == BW_EPERM ? "the endpoint's signing secret was sealed under another "
+                                   "BULWARK_SECRETS_KEY"
+                                 : "the endpoint's signing secret cannot be opened");
+        return err;
+    }
+    if ((err = add_header(t, "Content-Type: application/json")) != 0 ||
+        (err = add_header(t, USER_AGENT)) != 0 || (err = add_header(t, "Expect:")) != 0 ||
+        (err = add_header(t, bw_arena_printf(a, "webhook-id: %s", t->event_id))) != 0 ||
+        (err = add_header(t, bw_arena_printf(a, "webhook-timestamp: %lld", timestamp))) != 0 ||
+        (err = add_header(t, signature)) != 0) {
+        snprintf(why, whylen, "the delivery could not be prepared (out of memory)");
+        return err;
+    }
+    if ((t->easy = curl_easy_init()) == NULL) {
+        snprintf(why, whylen, "the delivery could not be prepared (libcurl)");
+        return BW_ENOMEM;
+    }
+    CURL *e = t->easy;
+    long timeout = dv->svc->timeout_ms;
+    int ok = curl_easy_setopt(e, CURLOPT_URL, url) == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_PROXY, "") == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout) == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000 ? timeout : 10000L) ==
+                 CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, bw_netpolicy_open_socket) ==
+                 CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &t->guard) == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_POST, 1L) == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_POSTFIELDS, body) == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body)) ==
+                 CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers) == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_body) == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_WRITEDATA, t) == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_HEADERDATA, t) == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf) == CURLE_OK &&
+             curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t) == CURLE_OK;
+    if (!ok) {
+        snprintf(why, whylen, "the delivery could not be prepared (libcurl refused an option)");
+        return BW_EINTERNAL;
+    }
+    return 0;
+}
+
+/* Starts one claimed row, or records why it could not start. */
+static void start(bw_deliverer_t *dv, const PGresult *res, int row)
+{
+    transfer_t *t = calloc(1, sizeof(*t));
+    if (t == NULL || (t->arena = bw_arena_create(4096)) == NULL) {
+        free(t);
+        bw_log(BW_LOG_ERROR, NULL, "out of memory starting a delivery; it is attempted again "
+                                   "when its lease runs out");
+        return;
+    }
+    t->dv = dv;
+    char why[200] = "";
+    int err = prepare(dv, t, res, row, why, sizeof(why));
+    if (err == 0 && curl_multi_add_handle(dv->multi, t->easy) != CURLM_OK) {
+        snprintf(why, sizeof(why), "the delivery could not be started (libcurl)");
+        err = BW_EINTERNAL;
+    }
+    if (err != 0) {
+        if (t->delivery != NULL && t->lease != NULL)
+            record(dv, t, 0, 0, why);
+        free_transfer(t);
+        return;
+    }
+    t->next = dv->head;
+    if (dv->head != NULL)
+        dv->head->prev = t;
+    dv->head = t;
+    dv->in_flight++;
+}
+
+int bw_deliverer_fill(bw_deliverer_t *dv)
+{
+    long room = dv->svc->concurrency - dv->in_flight;
+    if (room <= 0 || dv->closing || dv->collecting)
+        return 0;
+    char limit[24], per_endpoint[24], lease[24];
+    snprintf(limit, sizeof(limit), "%ld", room);
+    snprintf(per_endpoint, sizeof(per_endpoint), "%ld", dv->svc->endpoint_concurrency);
+    snprintf(lease, sizeof(lease), "%ld", dv->svc->timeout_ms / 1000 + LEASE_MARGIN_SEC);
+    const char *values[] = {limit, per_endpoint, lease};
+    /* The claimed rows outlive the scratch arena's resets while they start. */
+    bw_arena_t *claim = bw_arena_create(0);
+    if (claim == NULL)
+        return BW_ENOMEM;
+    PGresult *res;
+    int err = bw_db_exec1(dv->db, claim, NULL, &stmt_claim, 3, values, &res);
+    if (err != 0) {
+        bw_arena_destroy(claim);
+        return err;
+    }
+    int n = PQntuples(res);
+    for (int row = 0; row < n; row++)
+        start(dv, res, row);
+    bw_arena_destroy(claim);
+    return n;
+}
+
+int bw_deliverer_in_flight(const bw_deliverer_t *dv)
+{
+    return dv->in_flight;
+}
+
+int bw_deliverer_create(struct event_base *base, bw_db_t *db, const bw_integrations_t *svc,
+                        bw_deliverer_t **out)
+{
+    bw_deliverer_t *dv = calloc(1, sizeof(*dv));
+    if (dv == NULL)
+        return BW_ENOMEM;
+    dv->base = base;
+    dv->db = db;
+    dv->svc = svc;
+    dv->multi = curl_multi_init();
+    dv->timer = evtimer_new(base, on_timer, dv);
+    dv->scratch = bw_arena_create(0);
+    if (dv->multi == NULL || dv->timer == NULL || dv->scratch == NULL ||
+        curl_multi_setopt(dv->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
+        curl_multi_setopt(dv->multi, CURLMOPT_SOCKETDATA, dv) != CURLM_OK ||
+        curl_multi_setopt(dv->multi, CURLMOPT_TIMERFUNCTION, on_timer_change) != CURLM_OK ||
+        curl_multi_setopt(dv->multi, CURLMOPT_TIMERDATA, dv) != CURLM_OK ||
+        curl_multi_setopt(dv->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, svc->concurrency) !=
+            CURLM_OK) {
+        bw_deliverer_destroy(dv);
+        return BW_ENOMEM;
+    }
+    *out = dv;
+    return 0;
+}
+
+void bw_deliverer_destroy(bw_deliverer_t *dv)
+{
+    if (dv == NULL)
+        return;
+    dv->closing = 1;
+    /* Aborted attempts are not attempts: their deliveries are due again. */
+    while (dv->head != NULL) {
+        transfer_t *t = dv->head;
+        curl_multi_remove_handle(dv->multi, t->easy);
+        unlink_transfer(t);
+        const char *values[] = {t->delivery, t->lease};
+        bw_arena_reset(dv->scratch);
+        if (bw_db_exec1(dv->db, dv->scratch, t->tenant, &stmt_release, 2, values, NULL) != 0)
+            bw_log(BW_LOG_WARN, &t->log,
+                   "could not give back the lease of delivery %s; it is attempted again when "
+                   "the lease runs out",
+                   t->delivery);
+        free_transfer(t);
+    }
+    if (dv->multi != NULL)
+        curl_multi_cleanup(dv->multi);
+    /* Sockets libcurl did not remove itself while cleaning up. */
+    while (dv->watches != NULL)
+        unwatch(dv, dv->watches);
+    if (dv->timer != NULL)
+        event_free(dv->timer);
+    bw_arena_destroy(dv->scratch);
+    free(dv);
+}

@@ -1,0 +1,64 @@
+/*
+ * The deliverer: POSTs due deliveries with libcurl's multi interface,
+ * driven by the dispatcher's libevent loop (curl_multi_socket_action with
+ * one event per socket and one timer), never a thread per delivery.
+ *
+ * It claims due deliveries (integrations.claim_deliveries: at most
+ * BULWARK_WEBHOOK_CONCURRENCY in flight in this process, at most
+ * BULWARK_WEBHOOK_ENDPOINT_CONCURRENCY per endpoint across processes, a
+ * resource's deliveries to an endpoint one after another), signs each
+ * (signature.h) with the endpoint's secret and, within 24 hours of a
+ * rotation, the previous one, and sends it with a timeout, without
+ * following redirects, connecting only to addresses the network policy
+ * allows (netpolicy.h, checked on every address libcurl is about to
+ * connect to). Each attempt is recorded when it ends: 2xx succeeds; 410
+ * Gone fails the delivery and disables the endpoint; anything else is
+ * retried on the schedule (retry.h), Retry-After honoured, until the
+ * schedule runs out: then the delivery fails and the endpoint is disabled,
+ * which emits webhook_endpoint.disabled.
+ */
+#ifndef BW_DELIVERER_H
+#define BW_DELIVERER_H
+
+#include "db.h"
+#include "integrations.h"
+
+struct event_base;
+
+typedef struct bw_deliverer bw_deliverer_t;
+
+extern const bw_db_stmt_t *const bw_deliverer_stmts[];
+extern const size_t bw_deliverer_n_stmts;
+
+/* A deliverer on base's loop using db (both borrowed, used only on the
+ * loop's thread). curl_global_init must have run. Caller owns *out. */
+int bw_deliverer_create(struct event_base *base, bw_db_t *db, const bw_integrations_t *svc,
+                        bw_deliverer_t **out);
+/* Claims as many due deliveries as there is room for and starts them.
+ * Returns how many started, or a negative BW_E* code. */
+int bw_deliverer_fill(bw_deliverer_t *dv);
+/* Attempts in flight. */
+int bw_deliverer_in_flight(const bw_deliverer_t *dv);
+/* Aborts what is in flight, giving the leases back (the deliveries are due
+ * again at once, for this or another process), and frees everything.
+ * Accepts NULL. Call on the loop's thread, before the base is freed. */
+void bw_deliverer_destroy(bw_deliverer_t *dv);
+
+/* The outcome of one attempt, as recorded; pure, for tests. */
+typedef enum bw_attempt_outcome {
+    BW_ATTEMPT_SUCCEEDED,
+    BW_ATTEMPT_RETRY,
+    BW_ATTEMPT_FAILED,   /* schedule exhausted: the endpoint is disabled */
+    BW_ATTEMPT_GONE,     /* 410: failed, and the endpoint is disabled */
+} bw_attempt_outcome_t;
+
+/* Decides what an attempt's answer means: status the HTTP status (0 when
+ * none came), attempts_made the attempts of the current schedule including
+ * this one, retry_after_sec the receiver's Retry-After (429 or 503), random
+ * 32 random bits. *wait_ms gets the wait before the next attempt for
+ * BW_ATTEMPT_RETRY. */
+bw_attempt_outcome_t bw_deliverer_outcome(const bw_retry_schedule_t *schedule, long status,
+                                          int attempts_made, long retry_after_sec,
+                                          uint32_t random, long long *wait_ms);
+
+#endif

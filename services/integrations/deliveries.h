@@ -1,0 +1,18 @@
+/*
+ * The delivery log of an endpoint (GET /v1/webhook-endpoints/{id}/deliveries)
+ * and replays (POST .../deliveries/{delivery}:replay).
+ */
+#ifndef BW_DELIVERIES_H
+#define BW_DELIVERIES_H
+
+#include "db.h"
+#include "rpc.h"
+
+extern const bw_db_stmt_t *const bw_deliveries_stmts[];
+extern const size_t bw_deliveries_n_stmts;
+
+int bw_deliveries_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp);
+int bw_deliveries_replay(bw_call_t *call, const ProtobufCMessage *request,
+                         ProtobufCMessage **resp);
+
+#endif

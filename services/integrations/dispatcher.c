@@ -1,0 +1,182 @@
+/*
+ * The dispatcher thread; see dispatcher.h.
+ */
+#include "dispatcher.h"
+
+#include "deliverer.h"
+#include "endpoints.h"
+#include "log.h"
+#include "outbox.h"
+#include "relay.h"
+#include "status.h"
+
+#include <event2/event.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define RELAY_BATCH 200
+/* Batches relayed in one tick at most, so that attempts in flight are
+ * served in between. */
+#define RELAY_BATCHES_PER_TICK 10
+#define PRUNE_PERIOD_SEC 3600
+
+struct bw_dispatcher {
+    const bw_integrations_t *svc;
+    pthread_t thread;
+    int running;
+    struct event_base *base;
+    struct event *tick, *stop;
+    bw_db_t *db;
+    const bw_db_stmt_t **stmts;
+    bw_arena_t *scratch;
+    bw_deliverer_t *deliverer;
+    int failing; /* the last database operation failed: log recovery once */
+    time_t next_prune;
+};
+
+/* Logs a failure once, not once per tick, and its end. */
+static void note(bw_dispatcher_t *d, int err, const char *what)
+{
+    if (err != 0 && !d->failing)
+        bw_log(BW_LOG_ERROR, NULL, "dispatcher: could not %s: %s; retrying every %ld ms", what,
+               bw_strerror(err), d->svc->poll_ms);
+    else if (err == 0 && d->failing)
+        bw_log(BW_LOG_INFO, NULL, "dispatcher: the database answers again");
+    d->failing = err != 0;
+}
+
+static void on_tick(evutil_socket_t fd, short kind, void *arg)
+{
+    (void)fd;
+    (void)kind;
+    bw_dispatcher_t *d = arg;
+    int err = 0, claimed = RELAY_BATCH, made;
+    for (int i = 0; i < RELAY_BATCHES_PER_TICK && claimed == RELAY_BATCH && err == 0; i++) {
+        bw_arena_reset(d->scratch);
+        err = bw_relay_run(d->db, d->scratch, RELAY_BATCH, &claimed, &made);
+        if (err == 0 && claimed > 0)
+            bw_log(BW_LOG_DEBUG, NULL, "relayed %d events into %d deliveries", claimed, made);
+    }
+    note(d, err, "relay the outbox");
+    if (err != 0)
+        return;
+    int started = bw_deliverer_fill(d->deliverer);
+    note(d, started < 0 ? started : 0, "claim due deliveries");
+    time_t now = time(NULL);
+    if (now >= d->next_prune) {
+        long pruned = 0;
+        bw_arena_reset(d->scratch);
+        err = bw_relay_prune(d->db, d->scratch, d->svc->outbox_retention_days, &pruned);
+        if (err != 0)
+            bw_log(BW_LOG_WARN, NULL, "could not prune the outbox: %s", bw_strerror(err));
+        else if (pruned > 0)
+            bw_log(BW_LOG_INFO, NULL, "pruned %ld relayed events from the outbox", pruned);
+        d->next_prune = now + PRUNE_PERIOD_SEC;
+    }
+}
+
+static void on_stop(evutil_socket_t fd, short kind, void *arg)
+{
+    (void)fd;
+    (void)kind;
+    bw_dispatcher_t *d = arg;
+    /* On the loop's thread: abort what is in flight while the loop lives. */
+    bw_deliverer_destroy(d->deliverer);
+    d->deliverer = NULL;
+    event_base_loopbreak(d->base);
+}
+
+static void *run(void *arg)
+{
+    bw_dispatcher_t *d = arg;
+    bw_log(BW_LOG_INFO, NULL,
+           "dispatcher: relaying the outbox every %ld ms, at most %ld deliveries in flight (%ld "
+           "per endpoint)",
+           d->svc->poll_ms, d->svc->concurrency, d->svc->endpoint_concurrency);
+    event_base_dispatch(d->base);
+    return NULL;
+}
+
+static void free_dispatcher(bw_dispatcher_t *d)
+{
+    bw_deliverer_destroy(d->deliverer);
+    if (d->tick != NULL)
+        event_free(d->tick);
+    if (d->stop != NULL)
+        event_free(d->stop);
+    if (d->base != NULL)
+        event_base_free(d->base);
+    bw_db_close(d->db);
+    free(d->stmts);
+    bw_arena_destroy(d->scratch);
+    free(d);
+}
+
+int bw_dispatcher_start(const bw_integrations_t *svc, bw_dispatcher_t **out)
+{
+    bw_dispatcher_t *d = calloc(1, sizeof(*d));
+    if (d == NULL)
+        return BW_ENOMEM;
+    d->svc = svc;
+    /* The statements of everything the loop runs. */
+    const struct {
+        const bw_db_stmt_t *const *stmts;
+        size_t n;
+    } tables[] = {{bw_relay_stmts, bw_relay_n_stmts},
+                  {bw_deliverer_stmts, bw_deliverer_n_stmts},
+                  {bw_endpoints_stmts, bw_endpoints_n_stmts},
+                  {bw_outbox_stmts, bw_outbox_n_stmts}};
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+        n += tables[i].n;
+    d->stmts = calloc(n, sizeof(*d->stmts));
+    if (d->stmts == NULL) {
+        free_dispatcher(d);
+        return BW_ENOMEM;
+    }
+    n = 0;
+    for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
+        for (size_t j = 0; j < tables[i].n; j++)
+            d->stmts[n++] = tables[i].stmts[j];
+    int err = bw_db_open(svc->database_url, d->stmts, n, 0, &d->db);
+    if (err != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "dispatcher: could not connect to the database: %s",
+               bw_strerror(err));
+        free_dispatcher(d);
+        return err;
+    }
+    struct timeval period = {svc->poll_ms / 1000, (svc->poll_ms % 1000) * 1000};
+    d->scratch = bw_arena_create(0);
+    d->base = event_base_new();
+    err = d->scratch != NULL && d->base != NULL ? 0 : BW_ENOMEM;
+    if (err == 0)
+        err = bw_deliverer_create(d->base, d->db, svc, &d->deliverer);
+    if (err == 0) {
+        d->tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
+        d->stop = event_new(d->base, -1, 0, on_stop, d);
+        if (d->tick == NULL || d->stop == NULL || event_add(d->tick, &period) != 0)
+            err = BW_ENOMEM;
+    }
+    if (err == 0 && pthread_create(&d->thread, NULL, run, d) != 0)
+        err = BW_EINTERNAL;
+    if (err != 0) {
+        free_dispatcher(d);
+        return err;
+    }
+    d->running = 1;
+    *out = d;
+    return 0;
+}
+
+void bw_dispatcher_stop(bw_dispatcher_t *d)
+{
+    if (d == NULL)
+        return;
+    if (d->running) {
+        /* Thread-safe: the base was made after evthread_use_pthreads. */
+        event_active(d->stop, 0, 0);
+        pthread_join(d->thread, NULL);
+    }
+    free_dispatcher(d);
+}

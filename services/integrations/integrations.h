@@ -1,0 +1,33 @@
+/*
+ * What the integrations service's handlers and its dispatcher share: the
+ * settings read at start-up, parsed once. Immutable after start-up, so the
+ * worker threads and the dispatcher thread read it without locks.
+ */
+#ifndef BW_INTEGRATIONS_H
+#define BW_INTEGRATIONS_H
+
+#include "netpolicy.h"
+#include "retry.h"
+#include "seal.h"
+
+struct bw_dispatcher;
+
+typedef struct bw_integrations {
+    bw_seal_key_t seal_key;     /* BULWARK_SECRETS_KEY */
+    bw_netpolicy_t netpolicy;   /* BULWARK_WEBHOOK_ALLOWED_CIDRS */
+    bw_retry_schedule_t retry;  /* BULWARK_WEBHOOK_RETRY_SECONDS */
+    long timeout_ms;            /* one attempt, connection included */
+    long concurrency;           /* attempts in flight in this process */
+    long endpoint_concurrency;  /* attempts in flight per endpoint */
+    long poll_ms;               /* how often the outbox and due deliveries are looked at */
+    long outbox_retention_days; /* relayed events kept in bulwark.outbox */
+    const char *database_url;   /* borrowed from the environment */
+    struct bw_dispatcher *dispatcher;
+} bw_integrations_t;
+
+/* The context a webhook endpoint's secrets are sealed for. */
+#define BW_ENDPOINT_SEAL_CONTEXT_LEN 128
+void bw_integrations_seal_context(const char *tenant_id, const char *endpoint_id,
+                                  char out[BW_ENDPOINT_SEAL_CONTEXT_LEN]);
+
+#endif

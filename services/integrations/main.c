@@ -1,0 +1,177 @@
+/*
+ * bulwark-integrations: the gRPC server of the integrations service (webhook
+ * endpoints and their delivery log), and its dispatcher thread, which
+ * relays the outbox and delivers webhooks. Besides the settings every
+ * service has, it reads the key that seals secrets at rest and the
+ * webhooks' delivery settings.
+ */
+#include "bulwark/integrations/v1/integrations.pb-c.h"
+#include "google/protobuf/empty.pb-c.h"
+
+#include "deliveries.h"
+#include "dispatcher.h"
+#include "endpoints.h"
+#include "integrations.h"
+#include "log.h"
+#include "service.h"
+#include "status.h"
+
+#include <curl/curl.h>
+#include <event2/thread.h>
+
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#define RPC(name) "/bulwark.integrations.v1.IntegrationsService/" name
+
+static const bw_rpc_method_t methods[] = {
+    {RPC("CreateWebhookEndpoint"), &bulwark__integrations__v1__create_webhook_endpoint_request__descriptor,
+     &bulwark__integrations__v1__webhook_endpoint__descriptor, bw_endpoints_create,
+     BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
+    {RPC("GetWebhookEndpoint"), &bulwark__integrations__v1__get_webhook_endpoint_request__descriptor,
+     &bulwark__integrations__v1__webhook_endpoint__descriptor, bw_endpoints_get},
+    {RPC("ListWebhookEndpoints"), &bulwark__integrations__v1__list_webhook_endpoints_request__descriptor,
+     &bulwark__integrations__v1__list_webhook_endpoints_response__descriptor, bw_endpoints_list},
+    {RPC("UpdateWebhookEndpoint"), &bulwark__integrations__v1__update_webhook_endpoint_request__descriptor,
+     &bulwark__integrations__v1__webhook_endpoint__descriptor, bw_endpoints_update, BW_RPC_WRITE},
+    {RPC("DeleteWebhookEndpoint"), &bulwark__integrations__v1__delete_webhook_endpoint_request__descriptor,
+     &google__protobuf__empty__descriptor, bw_endpoints_delete, BW_RPC_WRITE},
+    {RPC("RotateWebhookEndpointSecret"),
+     &bulwark__integrations__v1__rotate_webhook_endpoint_secret_request__descriptor,
+     &bulwark__integrations__v1__webhook_endpoint__descriptor, bw_endpoints_rotate_secret,
+     BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
+    {RPC("ListWebhookDeliveries"), &bulwark__integrations__v1__list_webhook_deliveries_request__descriptor,
+     &bulwark__integrations__v1__list_webhook_deliveries_response__descriptor, bw_deliveries_list},
+    {RPC("ReplayWebhookDelivery"), &bulwark__integrations__v1__replay_webhook_delivery_request__descriptor,
+     &bulwark__integrations__v1__webhook_delivery__descriptor, bw_deliveries_replay, BW_RPC_WRITE},
+};
+
+typedef struct integrations_config {
+    const char *secrets_key;
+    const char *retry_seconds;
+    const char *allowed_cidrs;
+    long timeout_ms;
+    long concurrency;
+    long endpoint_concurrency;
+    long poll_ms;
+    long outbox_retention_days;
+} integrations_config_t;
+
+static integrations_config_t extra;
+
+static const bw_config_item_t extra_items[] = {
+    {"BULWARK_SECRETS_KEY", BW_CFG_STRING, NULL, 0, 0, offsetof(integrations_config_t, secrets_key),
+     1, "key that seals secrets at rest (AES-256-GCM): 32 bytes as 64 hex digits or base64"},
+    {"BULWARK_WEBHOOK_RETRY_SECONDS", BW_CFG_STRING, BW_RETRY_DEFAULT, 0, 0,
+     offsetof(integrations_config_t, retry_seconds), 0,
+     "waits before each retry of a failed delivery, in seconds, comma-separated (each "
+     "jittered by up to a fifth); when the last retry fails the endpoint is disabled"},
+    {"BULWARK_WEBHOOK_ALLOWED_CIDRS", BW_CFG_STRING, "", 0, 0,
+     offsetof(integrations_config_t, allowed_cidrs), 0,
+     "comma-separated CIDRs webhooks may reach although private, loopback or link-local, and "
+     "the only ones they may reach over plain http"},
+    {"BULWARK_WEBHOOK_TIMEOUT_MS", BW_CFG_INT, "15000", 1000, 120000,
+     offsetof(integrations_config_t, timeout_ms), 0,
+     "how long one delivery attempt may take, connection included, in milliseconds"},
+    {"BULWARK_WEBHOOK_CONCURRENCY", BW_CFG_INT, "64", 1, 10000,
+     offsetof(integrations_config_t, concurrency), 0, "delivery attempts in flight in this process"},
+    {"BULWARK_WEBHOOK_ENDPOINT_CONCURRENCY", BW_CFG_INT, "4", 1, 1000,
+     offsetof(integrations_config_t, endpoint_concurrency), 0,
+     "delivery attempts in flight to one endpoint, across processes"},
+    {"BULWARK_WEBHOOK_POLL_MS", BW_CFG_INT, "200", 10, 60000,
+     offsetof(integrations_config_t, poll_ms), 0,
+     "how often the outbox and the due deliveries are looked at, in milliseconds"},
+    {"BULWARK_OUTBOX_RETENTION_DAYS", BW_CFG_INT, "7", 1, 3650,
+     offsetof(integrations_config_t, outbox_retention_days), 0,
+     "days relayed events stay in bulwark.outbox (deliveries keep their own copy)"},
+};
+
+static int init(const bw_service_config_t *config, void **service_data)
+{
+    bw_integrations_t *svc = calloc(1, sizeof(*svc));
+    char err[256];
+    if (svc == NULL)
+        return BW_ENOMEM;
+    if (bw_seal_key_parse(extra.secrets_key, &svc->seal_key) != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "invalid value for BULWARK_SECRETS_KEY: needs 32 bytes, as 64 "
+                                   "hex digits or in base64");
+        free(svc);
+        return BW_EINVAL;
+    }
+    if (bw_retry_parse(extra.retry_seconds, &svc->retry, err, sizeof(err)) != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "invalid value for BULWARK_WEBHOOK_RETRY_SECONDS: %s", err);
+        free(svc);
+        return BW_EINVAL;
+    }
+    if (bw_netpolicy_parse(extra.allowed_cidrs, &svc->netpolicy, err, sizeof(err)) != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "invalid value for BULWARK_WEBHOOK_ALLOWED_CIDRS: %s", err);
+        free(svc);
+        return BW_EINVAL;
+    }
+    svc->timeout_ms = extra.timeout_ms;
+    svc->concurrency = extra.concurrency;
+    svc->endpoint_concurrency = extra.endpoint_concurrency;
+    svc->poll_ms = extra.poll_ms;
+    svc->outbox_retention_days = extra.outbox_retention_days;
+    svc->database_url = config->database_url;
+    /* Before any thread: libcurl's global state, and libevent's locking
+     * (the dispatcher's loop is stopped from this thread). */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || evthread_use_pthreads() != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "could not initialise libcurl or libevent's threads");
+        free(svc);
+        return BW_EINTERNAL;
+    }
+    int rc = bw_dispatcher_start(svc, &svc->dispatcher);
+    if (rc != 0) {
+        curl_global_cleanup();
+        OPENSSL_cleanse(&svc->seal_key, sizeof(svc->seal_key));
+        free(svc);
+        return rc;
+    }
+    bw_log(BW_LOG_INFO, NULL, "webhooks: %zu retries, %zu CIDRs allowed, %ld ms per attempt",
+           svc->retry.n_waits, svc->netpolicy.n_allowed, svc->timeout_ms);
+    *service_data = svc;
+    return 0;
+}
+
+static void fini(void *service_data)
+{
+    bw_integrations_t *svc = service_data;
+    if (svc == NULL)
+        return;
+    bw_dispatcher_stop(svc->dispatcher);
+    curl_global_cleanup();
+    OPENSSL_cleanse(&svc->seal_key, sizeof(svc->seal_key));
+    free(svc);
+}
+
+/* The statements of the handlers, prepared on every worker connection. */
+static const bw_db_stmt_t *stmts[32];
+
+int main(int argc, char **argv)
+{
+    size_t n_stmts = 0;
+    for (size_t i = 0; i < bw_endpoints_n_stmts; i++)
+        stmts[n_stmts++] = bw_endpoints_stmts[i];
+    for (size_t i = 0; i < bw_deliveries_n_stmts; i++)
+        stmts[n_stmts++] = bw_deliveries_stmts[i];
+    const bw_service_def_t def = {
+        .name = "integrations",
+        .summary = "the integrations service (webhook endpoints, the outbox relay, deliveries)",
+        .addr_env = "BULWARK_INTEGRATIONS_ADDR",
+        .addr_default = "127.0.0.1:50055",
+        .methods = methods,
+        .n_methods = sizeof(methods) / sizeof(methods[0]),
+        .stmts = stmts,
+        .n_stmts = n_stmts,
+        .extra_items = extra_items,
+        .n_extra_items = sizeof(extra_items) / sizeof(extra_items[0]),
+        .extra_config = &extra,
+        .init = init,
+        .fini = fini,
+    };
+    return bw_service_main(&def, argc, argv);
+}

@@ -1,0 +1,250 @@
+-- Webhook endpoints and the delivery of the outbox's events to them.
+--
+-- The relay (relay.c) claims events from bulwark.outbox and, for each event
+-- with at least one subscribed endpoint, copies it into integrations.events
+-- and makes one delivery per endpoint. The deliverer (deliverer.c) claims
+-- due deliveries, POSTs them, and records every attempt. Nothing is ever
+-- dropped: a delivery ends SUCCEEDED or FAILED (its schedule exhausted) and
+-- stays, replayable, until its endpoint is deleted.
+CREATE SCHEMA integrations;
+
+CREATE TABLE integrations.webhook_endpoints (
+    tenant_id                   uuid NOT NULL,
+    endpoint_id                 uuid NOT NULL,
+    url                         text NOT NULL CHECK (length(url) BETWEEN 1 AND 2048),
+    event_types                 text[] NOT NULL CHECK (cardinality(event_types) BETWEEN 1 AND 64),
+    description                 text NOT NULL DEFAULT '' CHECK (length(description) <= 1000),
+    disabled                    boolean NOT NULL DEFAULT false,
+    disabled_reason             text NOT NULL DEFAULT '' CHECK (length(disabled_reason) <= 1000),
+    -- The signing key, sealed with AES-256-GCM under BULWARK_SECRETS_KEY
+    -- (common/seal.c) for the context
+    -- 'integrations.webhook_endpoints/<tenant_id>/<endpoint_id>'.
+    secret                      bytea NOT NULL,
+    -- The key before the last rotation, valid until the expiry.
+    previous_secret             bytea,
+    previous_secret_expire_time timestamptz,
+    create_time                 timestamptz NOT NULL DEFAULT now(),
+    update_time                 timestamptz NOT NULL DEFAULT now(),
+    revision                    bigint NOT NULL DEFAULT 1,
+    PRIMARY KEY (tenant_id, endpoint_id)
+);
+
+-- The events fanned out to at least one endpoint, as the outbox held them.
+CREATE TABLE integrations.events (
+    tenant_id  uuid NOT NULL,
+    event_id   uuid NOT NULL,
+    seq        bigint NOT NULL,
+    type       text NOT NULL,
+    resource   text NOT NULL,
+    origin     text NOT NULL,
+    occur_time timestamptz NOT NULL,
+    data       text NOT NULL,
+    PRIMARY KEY (tenant_id, event_id)
+);
+
+CREATE TABLE integrations.deliveries (
+    tenant_id         uuid NOT NULL,
+    delivery_id       uuid NOT NULL,
+    endpoint_id       uuid NOT NULL,
+    event_id          uuid NOT NULL,
+    -- The event's outbox seq and resource: the order of a resource's
+    -- deliveries to one endpoint.
+    seq               bigint NOT NULL,
+    resource          text NOT NULL,
+    -- PENDING: waiting for its next attempt; SUCCEEDED, FAILED: done;
+    -- PAUSED: its endpoint is disabled.
+    state             text NOT NULL CHECK (state IN ('PENDING', 'SUCCEEDED', 'FAILED', 'PAUSED')),
+    attempt_count     integer NOT NULL DEFAULT 0,
+    -- Attempts since the schedule last started (a replay starts it again).
+    cycle_attempts    integer NOT NULL DEFAULT 0,
+    next_attempt_time timestamptz,
+    -- Set while an attempt is in flight; another deliverer leaves the
+    -- delivery alone until lease_until.
+    lease_id          uuid,
+    lease_until       timestamptz,
+    create_time       timestamptz NOT NULL DEFAULT now(),
+    update_time       timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, delivery_id),
+    FOREIGN KEY (tenant_id, endpoint_id)
+        REFERENCES integrations.webhook_endpoints (tenant_id, endpoint_id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, event_id) REFERENCES integrations.events (tenant_id, event_id),
+    CHECK ((state = 'PENDING') = (next_attempt_time IS NOT NULL) OR state = 'PAUSED')
+);
+-- The delivery log: GET /v1/webhook-endpoints/{id}/deliveries, newest first.
+CREATE INDEX deliveries_by_endpoint ON integrations.deliveries (tenant_id, endpoint_id, delivery_id);
+-- What the deliverer scans: only deliveries waiting for an attempt.
+CREATE INDEX deliveries_due ON integrations.deliveries (next_attempt_time) WHERE state = 'PENDING';
+-- "Is an earlier delivery of this resource to this endpoint still waiting?",
+-- and the attempts in flight per endpoint.
+CREATE INDEX deliveries_pending_by_resource
+    ON integrations.deliveries (tenant_id, endpoint_id, resource, seq) WHERE state = 'PENDING';
+CREATE INDEX deliveries_leased ON integrations.deliveries (tenant_id, endpoint_id)
+    WHERE state = 'PENDING' AND lease_until IS NOT NULL;
+
+CREATE TABLE integrations.attempts (
+    tenant_id    uuid NOT NULL,
+    delivery_id  uuid NOT NULL,
+    attempt_no   integer NOT NULL CHECK (attempt_no >= 1),
+    attempt_time timestamptz NOT NULL,
+    status_code  integer NOT NULL DEFAULT 0,
+    latency_ms   integer NOT NULL DEFAULT 0,
+    error        text NOT NULL DEFAULT '' CHECK (length(error) <= 1000),
+    PRIMARY KEY (tenant_id, delivery_id, attempt_no),
+    FOREIGN KEY (tenant_id, delivery_id)
+        REFERENCES integrations.deliveries (tenant_id, delivery_id) ON DELETE CASCADE
+);
+
+ALTER TABLE integrations.webhook_endpoints ENABLE ROW LEVEL SECURITY;
+ALTER TABLE integrations.webhook_endpoints FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON integrations.webhook_endpoints
+    USING (tenant_id = NULLIF(current_setting('bulwark.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('bulwark.tenant_id', true), '')::uuid);
+ALTER TABLE integrations.events ENABLE ROW LEVEL SECURITY;
+ALTER TABLE integrations.events FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON integrations.events
+    USING (tenant_id = NULLIF(current_setting('bulwark.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('bulwark.tenant_id', true), '')::uuid);
+ALTER TABLE integrations.deliveries ENABLE ROW LEVEL SECURITY;
+ALTER TABLE integrations.deliveries FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON integrations.deliveries
+    USING (tenant_id = NULLIF(current_setting('bulwark.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('bulwark.tenant_id', true), '')::uuid);
+ALTER TABLE integrations.attempts ENABLE ROW LEVEL SECURITY;
+ALTER TABLE integrations.attempts FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON integrations.attempts
+    USING (tenant_id = NULLIF(current_setting('bulwark.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('bulwark.tenant_id', true), '')::uuid);
+
+-- The deliverer works across tenants: it claims due deliveries of every
+-- tenant through the function below, which runs as
+-- bulwark_webhook_dispatcher, a role that cannot log in, has no members and
+-- bypasses nothing. Its policies let it see pending deliveries, the
+-- endpoints and events they need, and set their lease; everything else
+-- (recording an attempt, disabling an endpoint) the service does per
+-- tenant, under the tenant's row-level security.
+DO $$
+DECLARE
+    bad record;
+BEGIN
+    SELECT rolsuper, rolbypassrls, rolcanlogin INTO bad FROM pg_roles
+     WHERE rolname = 'bulwark_webhook_dispatcher';
+    IF NOT FOUND THEN
+        CREATE ROLE bulwark_webhook_dispatcher NOLOGIN NOSUPERUSER NOBYPASSRLS NOREPLICATION
+            NOCREATEDB NOCREATEROLE;
+    ELSIF bad.rolsuper OR bad.rolbypassrls OR bad.rolcanlogin THEN
+        ALTER ROLE bulwark_webhook_dispatcher NOLOGIN NOSUPERUSER NOBYPASSRLS;
+    END IF;
+END
+$$;
+GRANT USAGE ON SCHEMA integrations TO bulwark_webhook_dispatcher;
+GRANT SELECT (tenant_id, delivery_id, endpoint_id, event_id, seq, resource, state,
+              cycle_attempts, next_attempt_time, lease_id, lease_until),
+      UPDATE (lease_id, lease_until)
+    ON integrations.deliveries TO bulwark_webhook_dispatcher;
+GRANT SELECT (tenant_id, endpoint_id, url, disabled, secret, previous_secret,
+              previous_secret_expire_time)
+    ON integrations.webhook_endpoints TO bulwark_webhook_dispatcher;
+GRANT SELECT (tenant_id, event_id, type, occur_time, data)
+    ON integrations.events TO bulwark_webhook_dispatcher;
+CREATE POLICY dispatcher_read ON integrations.deliveries FOR SELECT
+    TO bulwark_webhook_dispatcher USING (state = 'PENDING');
+CREATE POLICY dispatcher_lease ON integrations.deliveries FOR UPDATE
+    TO bulwark_webhook_dispatcher USING (state = 'PENDING') WITH CHECK (state = 'PENDING');
+CREATE POLICY dispatcher_read ON integrations.webhook_endpoints FOR SELECT
+    TO bulwark_webhook_dispatcher USING (true);
+CREATE POLICY dispatcher_read ON integrations.events FOR SELECT
+    TO bulwark_webhook_dispatcher USING (true);
+
+-- Leases up to p_limit due deliveries (1-1000) for p_lease_seconds, at most
+-- p_per_endpoint in flight per endpoint (counting the leases other
+-- deliverers hold), and returns what each attempt needs. A delivery is due
+-- when it is PENDING, its time has come, no lease is running, its endpoint
+-- is enabled, and no earlier delivery of the same resource to the same
+-- endpoint is still PENDING: a resource's events reach an endpoint in order,
+-- each waiting for the one before to succeed or exhaust its schedule. Rows
+-- another deliverer is claiming are skipped (FOR UPDATE SKIP LOCKED).
+CREATE FUNCTION integrations.claim_deliveries(p_limit integer, p_per_endpoint integer,
+                                              p_lease_seconds integer)
+RETURNS TABLE (tenant_id uuid, delivery_id uuid, lease_id uuid, endpoint_id uuid, url text,
+               secret bytea, previous_secret bytea, event_id uuid, type text,
+               occur_time text, data text, cycle_attempts integer)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH in_flight AS (
+        SELECT d.tenant_id, d.endpoint_id, count(*) AS n
+          FROM integrations.deliveries d
+         WHERE d.state = 'PENDING' AND d.lease_until > now()
+         GROUP BY d.tenant_id, d.endpoint_id),
+    due AS (
+        SELECT d.tenant_id, d.delivery_id, d.endpoint_id, d.next_attempt_time, d.seq
+          FROM integrations.deliveries d
+          JOIN integrations.webhook_endpoints e
+            ON e.tenant_id = d.tenant_id AND e.endpoint_id = d.endpoint_id
+         WHERE d.state = 'PENDING' AND d.next_attempt_time <= now()
+           AND (d.lease_until IS NULL OR d.lease_until <= now())
+           AND NOT e.disabled
+           AND NOT EXISTS (
+               SELECT 1 FROM integrations.deliveries p
+                WHERE p.tenant_id = d.tenant_id AND p.endpoint_id = d.endpoint_id
+                  AND p.resource = d.resource AND p.state = 'PENDING' AND p.seq < d.seq)
+         ORDER BY d.next_attempt_time
+         LIMIT 4 * least(greatest(p_limit, 1), 1000)),
+    chosen AS (
+        SELECT r.tenant_id, r.delivery_id, r.next_attempt_time
+          FROM (SELECT due.*, row_number() OVER (PARTITION BY due.tenant_id, due.endpoint_id
+                                                  ORDER BY due.next_attempt_time, due.seq) AS rank
+                  FROM due) r
+          LEFT JOIN in_flight f ON f.tenant_id = r.tenant_id AND f.endpoint_id = r.endpoint_id
+         WHERE r.rank <= greatest(p_per_endpoint, 1) - coalesce(f.n, 0)
+         ORDER BY r.next_attempt_time
+         LIMIT least(greatest(p_limit, 1), 1000)),
+    locked AS (
+        SELECT d.tenant_id, d.delivery_id
+          FROM integrations.deliveries d
+          JOIN chosen c ON c.tenant_id = d.tenant_id AND c.delivery_id = d.delivery_id
+         WHERE d.state = 'PENDING' AND (d.lease_until IS NULL OR d.lease_until <= now())
+           FOR UPDATE OF d SKIP LOCKED),
+    leased AS (
+        UPDATE integrations.deliveries d
+           SET lease_id = gen_random_uuid(),
+               lease_until = now() + make_interval(secs => greatest(p_lease_seconds, 1))
+          FROM locked l
+         WHERE d.tenant_id = l.tenant_id AND d.delivery_id = l.delivery_id
+        RETURNING d.tenant_id, d.delivery_id, d.lease_id, d.endpoint_id, d.event_id,
+                  d.cycle_attempts, d.next_attempt_time)
+    SELECT l.tenant_id, l.delivery_id, l.lease_id, l.endpoint_id, e.url, e.secret,
+           CASE WHEN e.previous_secret_expire_time > now() THEN e.previous_secret END,
+           l.event_id, v.type,
+           to_char(v.occur_time AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+           v.data, l.cycle_attempts
+      FROM leased l
+      JOIN integrations.webhook_endpoints e
+        ON e.tenant_id = l.tenant_id AND e.endpoint_id = l.endpoint_id
+      JOIN integrations.events v ON v.tenant_id = l.tenant_id AND v.event_id = l.event_id
+     ORDER BY l.next_attempt_time
+$$;
+REVOKE ALL ON FUNCTION integrations.claim_deliveries(integer, integer, integer) FROM PUBLIC;
+
+-- The function goes to its owner (its grants go with it). That needs
+-- membership in the new owner and its CREATE privilege on the schema: both
+-- only for as long as it takes.
+GRANT CREATE ON SCHEMA integrations TO bulwark_webhook_dispatcher;
+GRANT bulwark_webhook_dispatcher TO CURRENT_USER;
+ALTER FUNCTION integrations.claim_deliveries(integer, integer, integer)
+    OWNER TO bulwark_webhook_dispatcher;
+REVOKE bulwark_webhook_dispatcher FROM CURRENT_USER;
+REVOKE CREATE ON SCHEMA integrations FROM bulwark_webhook_dispatcher;
+
+-- ---------------------------------------------------------------- grants
+-- The one place this file grants to the services' role. Today that is
+-- bulwark_service, which every service's login role belongs to; with one
+-- role per process it becomes bulwark_integrations, and no other role gets
+-- anything here.
+GRANT USAGE ON SCHEMA integrations TO bulwark_service;
+GRANT SELECT, INSERT, UPDATE, DELETE ON integrations.webhook_endpoints TO bulwark_service;
+GRANT SELECT, INSERT ON integrations.events TO bulwark_service;
+GRANT SELECT, INSERT, UPDATE ON integrations.deliveries TO bulwark_service;
+GRANT SELECT, INSERT ON integrations.attempts TO bulwark_service;
+GRANT EXECUTE ON FUNCTION integrations.claim_deliveries(integer, integer, integer)
+    TO bulwark_service;
