@@ -16,9 +16,10 @@ BW_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 # migrations in services/NAME/migrations (component NAME) and its listen
 # address in BULWARK_<NAME>_ADDR. The gateway is not in the list: it starts
 # last, and its tenancy component migrates second, after common.
-declare -A BW_SERVICE_PORTS=([scoping]=50051 [crosswalk]=50052 [incidents]=50053 [attestations]=50054)
+declare -A BW_SERVICE_PORTS=([scoping]=50051 [crosswalk]=50052 [incidents]=50053 [attestations]=50054
+    [integrations]=50055)
 BW_SERVICES=()
-for bw_svc in scoping crosswalk incidents attestations; do
+for bw_svc in scoping crosswalk incidents attestations integrations; do
     [[ -f $BW_REPO/services/$bw_svc/CMakeLists.txt ]] && BW_SERVICES+=("$bw_svc")
 done
 unset bw_svc
@@ -145,8 +146,9 @@ bw_data_setup() {
 bw_secret() { openssl rand -hex "${1:-24}"; }
 
 # bw_secrets_load: reads $BW_DATA/secrets.env, creating it on first use, and
-# sets BW_PG_PASSWORD, BW_APP_PASSWORD, BW_OPERATOR_TOKEN and
-# BW_TOKEN_SECRET. BULWARK_OPERATOR_TOKEN, when set, wins over the stored
+# sets BW_PG_PASSWORD, BW_APP_PASSWORD, BW_OPERATOR_TOKEN, BW_TOKEN_SECRET
+# and BW_SECRETS_KEY (the key that seals secrets at rest, added to a file
+# made before it existed). BULWARK_OPERATOR_TOKEN, when set, wins over the stored
 # token. Values are hex, so they need no quoting in URLs or files. It also
 # creates, on first use, the Ed25519 key the attestations service signs with
 # and sets BW_SIGNING_KEY_FILE to it (replacing the file rotates the key;
@@ -169,10 +171,14 @@ bw_secrets_load() {
         ) >"$file.tmp" && mv "$file.tmp" "$file" || return 1
     fi
     chmod 600 "$file"
+    if ! bw_kv_get "$file" SECRETS_KEY >/dev/null; then
+        printf 'SECRETS_KEY=%s\n' "$(bw_secret 32)" >>"$file" || return 1
+    fi
     if ! { BW_PG_PASSWORD=$(bw_kv_get "$file" PG_SUPERUSER_PASSWORD) &&
         BW_APP_PASSWORD=$(bw_kv_get "$file" APP_PASSWORD) &&
         BW_OPERATOR_TOKEN=$(bw_kv_get "$file" OPERATOR_TOKEN) &&
-        BW_TOKEN_SECRET=$(bw_kv_get "$file" TOKEN_SECRET); }; then
+        BW_TOKEN_SECRET=$(bw_kv_get "$file" TOKEN_SECRET) &&
+        BW_SECRETS_KEY=$(bw_kv_get "$file" SECRETS_KEY); }; then
         bw_err "$file is incomplete; restore it or remove the data directory"
         return 1
     fi
@@ -549,11 +555,14 @@ bw_stack_start() {
             return 1
         }
     done
-    local tls
+    local tls own
     for svc in "${BW_SERVICES[@]}"; do
         bw_say "starting $svc on ${BW_ADDRS[$svc]}"
         mapfile -t tls < <(bw_tls_env "$svc")
-        bw_proc_start "$svc" "${common[@]}" "${tls[@]}" -- "$build/services/$svc/bulwark-$svc"
+        # Only the integrations service holds the key that seals secrets.
+        own=()
+        [[ $svc == integrations ]] && own=("BULWARK_SECRETS_KEY=$BW_SECRETS_KEY")
+        bw_proc_start "$svc" "${common[@]}" "${tls[@]}" "${own[@]}" -- "$build/services/$svc/bulwark-$svc"
     done
     bw_say "starting gateway on ${BW_ADDRS[http]}"
     mapfile -t tls < <(bw_tls_env gateway)

@@ -36,6 +36,7 @@ typedef struct gw_config {
     const char *crosswalk_addr;
     const char *incidents_addr;
     const char *attestations_addr;
+    const char *integrations_addr;
     const char *database_url;
     const char *operator_token;
     const char *token_secret;
@@ -72,6 +73,8 @@ static const bw_config_item_t config_items[] = {
      offsetof(gw_config_t, incidents_addr), 0, "gRPC address of the incidents service"},
     {"BULWARK_ATTESTATIONS_ADDR", BW_CFG_ADDR, "127.0.0.1:50054", 0, 0,
      offsetof(gw_config_t, attestations_addr), 0, "gRPC address of the attestations service"},
+    {"BULWARK_INTEGRATIONS_ADDR", BW_CFG_ADDR, "127.0.0.1:50055", 0, 0,
+     offsetof(gw_config_t, integrations_addr), 0, "gRPC address of the integrations service"},
     {"BULWARK_DATABASE_URL", BW_CFG_STRING, "postgresql://bulwark_app@127.0.0.1:55432/bulwark", 0,
      0, offsetof(gw_config_t, database_url), 1,
      "libpq connection string of the services' role (no BYPASSRLS)"},
@@ -232,9 +235,10 @@ int main(int argc, char **argv)
     gw.base = event_base_new();
     if (gw.base == NULL || bw_rpc_client_create(gw.base, tls, &gw.rpc) != 0)
         goto out;
-    const char *names[] = {"tenancy", "scoping", "crosswalk", "incidents", "attestations"};
-    const char *addrs[] = {cfg.tenancy_addr, cfg.scoping_addr, cfg.crosswalk_addr,
-                           cfg.incidents_addr, cfg.attestations_addr};
+    const char *names[] = {"tenancy",   "scoping",      "crosswalk",
+                           "incidents", "attestations", "integrations"};
+    const char *addrs[] = {cfg.tenancy_addr,   cfg.scoping_addr,      cfg.crosswalk_addr,
+                           cfg.incidents_addr, cfg.attestations_addr, cfg.integrations_addr};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
         /* A backend is one the route table uses (tenancy resolves keys too);
          * /readyz checks exactly these. */
