@@ -20,7 +20,7 @@ static const bw_db_stmt_t stmt_set_tenant = {"relay_set_tenant",
                                              "SELECT set_config('bulwark.tenant_id', $1, true)"};
 static const bw_db_stmt_t stmt_endpoints = {
     "relay_endpoints", "SELECT endpoint_id::text, array_to_string(event_types, ',') "
-                       "FROM integrations.webhook_endpoints WHERE NOT disabled"};
+                       "FROM integrations.webhook_endpoints"};
 static const bw_db_stmt_t stmt_fan_out = {
     "relay_fan_out",
     "WITH event AS (INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
@@ -29,7 +29,9 @@ static const bw_db_stmt_t stmt_fan_out = {
     "INSERT INTO integrations.deliveries (tenant_id, delivery_id, endpoint_id, event_id, seq, "
     "resource, state, next_attempt_time) "
     "SELECT current_setting('bulwark.tenant_id')::uuid, x.delivery_id, x.endpoint_id, $1, $2, $4, "
-    "'PENDING', now() FROM unnest($8::uuid[], $9::uuid[]) AS x(delivery_id, endpoint_id)"};
+    "CASE WHEN e.disabled THEN 'PAUSED' ELSE 'PENDING' END, now() "
+    "FROM unnest($8::uuid[], $9::uuid[]) AS x(delivery_id, endpoint_id) "
+    "JOIN integrations.webhook_endpoints e ON e.endpoint_id = x.endpoint_id"};
 static const bw_db_stmt_t stmt_prune = {"relay_prune", "SELECT bulwark.outbox_prune($1::int)"};
 
 const bw_db_stmt_t *const bw_relay_stmts[] = {&stmt_claim, &stmt_set_tenant, &stmt_endpoints,
@@ -38,7 +40,7 @@ const size_t bw_relay_n_stmts = sizeof(bw_relay_stmts) / sizeof(bw_relay_stmts[0
 
 enum { EV_TENANT, EV_SEQ, EV_ID, EV_TYPE, EV_RESOURCE, EV_ORIGIN, EV_TIME, EV_DATA };
 
-/* The enabled endpoints of one tenant: ids and their subscribed types
+/* The endpoints of one tenant: ids and their subscribed types
  * (",type,type," so that ",<type>," finds one). */
 typedef struct tenant_endpoints {
     const char *tenant;
