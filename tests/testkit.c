@@ -207,6 +207,13 @@ static int has_header(const char *const *headers, const char *name)
 int bw_test_http(const char *method, const char *path, const char *token, const char *body,
                  const char *const *extra_headers, bw_test_resp_t *out)
 {
+    return bw_test_http_at(bw_test_env("BULWARK_TEST_URL"), method, path, token, body,
+                           extra_headers, out);
+}
+
+int bw_test_http_at(const char *base, const char *method, const char *path, const char *token,
+                    const char *body, const char *const *extra_headers, bw_test_resp_t *out)
+{
     int err = 0;
     CURL *curl = NULL;
     struct curl_slist *headers = NULL;
@@ -217,7 +224,6 @@ int bw_test_http(const char *method, const char *path, const char *token, const 
 
     memset(out, 0, sizeof(*out));
     curl_init_once();
-    const char *base = bw_test_env("BULWARK_TEST_URL");
     size_t base_len = strlen(base);
     while (base_len > 0 && base[base_len - 1] == '/')
         base_len--;

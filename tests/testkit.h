@@ -72,6 +72,11 @@ typedef struct bw_test_resp {
 int bw_test_http(const char *method, const char *path, const char *token, const char *body,
                  const char *const *extra_headers, bw_test_resp_t *out);
 
+/* The same against another server: base is its URL without the path
+ * ("http://127.0.0.1:20500"), e.g. a stand-in of tests/standins/. */
+int bw_test_http_at(const char *base, const char *method, const char *path, const char *token,
+                    const char *body, const char *const *extra_headers, bw_test_resp_t *out);
+
 /* The value of the response header name, case-insensitive, surrounding
  * blanks trimmed; the first when it repeats; NULL when absent. Borrowed from
  * resp. */
