@@ -56,6 +56,10 @@ trap summary EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
+# The webhook receiver stand-in listens on this loopback address, the only
+# one plain-http webhooks may reach in the test stack.
+WEBHOOK_HOST=127.0.0.2
+
 # The end-to-end suites sign OIDC tokens with a key made for the run.
 OIDC_ISSUER=https://idp.bulwark.test
 OIDC_AUDIENCE=bulwark-api
@@ -94,8 +98,10 @@ stack_up() {
     BW_PG_OPTIONS='-c fsync=off -c full_page_writes=off' bw_pg_start || return 1
     bw_migrate "$build" || return 1
     oidc_setup "$BW_DATA/oidc" || return 1
-    # The end-to-end suites check the rate limit, CORS and OIDC tokens with these values.
-    BULWARK_RATE_LIMIT_RPS=50 BULWARK_RATE_LIMIT_BURST=100 \
+    # The end-to-end suites check the rate limit, CORS and OIDC tokens with
+    # these values, and webhooks with nine attempts a second apart.
+    BULWARK_WEBHOOK_ALLOWED_CIDRS=$WEBHOOK_HOST/32 BULWARK_WEBHOOK_RETRY_SECONDS=1,1,1,1,1,1,1,1 \
+        BULWARK_RATE_LIMIT_RPS=50 BULWARK_RATE_LIMIT_BURST=100 \
         BULWARK_CORS_ORIGINS=https://app.example.test \
         BULWARK_OIDC_ISSUER=$OIDC_ISSUER BULWARK_OIDC_AUDIENCE=$OIDC_AUDIENCE \
         BULWARK_OIDC_JWKS_FILE="$BW_DATA/oidc/jwks.json" bw_stack_start "$build" 60
@@ -156,6 +162,7 @@ run_flavour() {
                 BULWARK_TEST_OIDC_AUDIENCE=$OIDC_AUDIENCE
             # The internal gRPC ports and certificates, for the trust-boundary suite.
             export BULWARK_TEST_TLS_DIR=$BW_TLS_DIR
+            export BULWARK_TEST_WEBHOOK_HOST=$WEBHOOK_HOST
             for svc in "${BW_SERVICES[@]}"; do
                 export "BULWARK_TEST_${svc^^}_ADDR=${BW_ADDRS[$svc]}"
             done

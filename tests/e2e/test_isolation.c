@@ -1,7 +1,8 @@
 /*
  * Proof of tenant isolation across every service: tenant A gets data in each
  * of them (an entity, a Statement of Applicability row, a mapping override,
- * an incident, a board member, a campaign), then tenant B's admin calls
+ * an incident, a board member, a campaign, a webhook endpoint and a delivery
+ * to it), then tenant B's admin calls
  * every tenant route of /v1/openapi.json with A's ids in the path and in the
  * body. No call may succeed on A's ids, and no reply may carry any of A's
  * ids: B gets 403, 404 or a 400 naming the id, never A's data.
@@ -14,7 +15,8 @@
 #include <unistd.h>
 
 typedef struct ids {
-    char tenant[64], key[64], entity[64], override[64], incident[64], member[64], campaign[64];
+    char tenant[64], key[64], entity[64], override[64], incident[64], member[64], campaign[64],
+        endpoint[64], delivery[64];
 } ids_t;
 
 /* POSTs body and returns the new resource's id (caller frees). */
@@ -44,6 +46,8 @@ static const char *id_for(const ids_t *a, const char *collection, const char *va
         return a->incident;
     if (strcmp(var, "campaign") == 0)
         return a->campaign;
+    if (strcmp(var, "delivery") == 0)
+        return a->delivery;
     if (strcmp(var, "ref") == 0)
         return "A.5.1";
     if (strcmp(var, "framework") == 0)
@@ -59,6 +63,8 @@ static const char *id_for(const ids_t *a, const char *collection, const char *va
         {"mapping-overrides", offsetof(ids_t, override)},
         {"attestation-campaigns", offsetof(ids_t, campaign)},
         {"board-members", offsetof(ids_t, member)},
+        {"webhook-endpoints", offsetof(ids_t, endpoint)},
+        {"deliveries", offsetof(ids_t, delivery)},
     };
     for (size_t i = 0; i < sizeof(by_collection) / sizeof(by_collection[0]); i++)
         if (strcmp(collection, by_collection[i].collection) == 0)
@@ -101,8 +107,8 @@ static void fill(const ids_t *a, const char *tpl, char *out, size_t len, int *us
 static void assert_no_ids_of_a(const ids_t *a, const char *what, const char *sent,
                                const bw_test_resp_t *r)
 {
-    const char *mine[] = {a->tenant, a->entity,   a->override, a->incident,
-                          a->member, a->campaign, a->key};
+    const char *mine[] = {a->tenant,   a->entity, a->override, a->incident, a->member,
+                          a->campaign, a->key,    a->endpoint, a->delivery};
     for (size_t i = 0; i < sizeof(mine) / sizeof(mine[0]); i++) {
         if (mine[i][0] == '\0' || strstr(sent, mine[i]) != NULL)
             continue;
@@ -154,6 +160,30 @@ START_TEST(tenant_b_never_sees_tenant_a)
              "the measures.\",\"dueAt\":\"%s\",\"validForDays\":365}",
              a.entity, due);
     copy(a.campaign, create(key_a, "/v1/attestation-campaigns", body));
+    /* A webhook endpoint, and a delivery to it of an event put in A's
+     * outbox (its attempts fail: nothing listens there). */
+    snprintf(body, sizeof(body),
+             "{\"url\":\"http://%s:9/a\",\"eventTypes\":[\"incident.created\"]}",
+             bw_test_env("BULWARK_TEST_WEBHOOK_HOST"));
+    copy(a.endpoint, create(key_a, "/v1/webhook-endpoints", body));
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", a.tenant);
+    bw_test_exec(admin,
+                 "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data) "
+                 "VALUES ($1, gen_random_uuid(), 'incident.created', 'incidents/a', '{}')",
+                 a.tenant);
+    PQfinish(admin);
+    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s/deliveries", a.endpoint);
+    for (int i = 0; i < 100 && a.delivery[0] == '\0'; i++) {
+        ck_assert_int_eq(bw_test_http("GET", path, key_a, NULL, NULL, &r), 0);
+        json_t *first = json_array_get(json_object_get(r.json, "deliveries"), 0);
+        if (first != NULL)
+            snprintf(a.delivery, sizeof(a.delivery), "%s", jstr(first, "id"));
+        bw_test_resp_free(&r);
+        if (a.delivery[0] == '\0')
+            usleep(100 * 1000);
+    }
+    ck_assert_msg(a.delivery[0] != '\0', "no delivery for tenant A's event");
 
     /* Every tenant route, called by B with A's ids. */
     bw_test_resp_t doc;

@@ -1,0 +1,856 @@
+/*
+ * Webhooks end to end: real HTTP from a client through the gateway to the
+ * integrations service, and real HTTP from its deliverer to a stand-in
+ * receiver (tests/standins/webhook_receiver), which checks every signature
+ * with its own implementation of the Standard Webhooks algorithm.
+ *
+ * What produces the events: until the other services emit into the outbox
+ * themselves, most tests insert rows into bulwark.outbox directly, as the
+ * schema owner, exactly as bw_outbox_emit would (with the tenant set, so
+ * that row-level security applies). They prove everything from the outbox
+ * on: relay, ordering, signing, retries, disabling, replay, SSRF. One event
+ * type is produced by Bulwark itself: disabling an endpoint through the API
+ * emits webhook_endpoint.disabled through bw_outbox_emit's path, and a test
+ * follows it to another endpoint.
+ *
+ * The stack runs with BULWARK_WEBHOOK_RETRY_SECONDS=1,1,1,1,1,1,1,1 (nine
+ * attempts over about eight seconds) and allows plain http only to
+ * BULWARK_TEST_WEBHOOK_HOST/32 (127.0.0.2), where the receiver listens.
+ */
+#include "e2e.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef BW_WEBHOOK_RECEIVER
+#error "BW_WEBHOOK_RECEIVER names the stand-in receiver's binary"
+#endif
+
+/* Nine attempts a second apart, jittered, and some slack for ASan. */
+#define EXHAUSTION_WAIT_SEC 40
+
+static pid_t receiver_pid;
+static char control[64]; /* http://127.0.0.1:<port> */
+static char hooks[64];   /* http://<host>:<port> */
+static int hooks_port;
+
+/* ---- the receiver --------------------------------------------------------- */
+
+static void receiver_start(void)
+{
+    int out[2];
+    if (pipe(out) != 0)
+        ck_abort_msg("pipe: %s", strerror(errno));
+    const char *host = bw_test_env("BULWARK_TEST_WEBHOOK_HOST");
+    receiver_pid = fork();
+    if (receiver_pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        close(out[1]);
+        execl(BW_WEBHOOK_RECEIVER, BW_WEBHOOK_RECEIVER, "--host", host, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    char line[128] = "";
+    FILE *f = fdopen(out[0], "r");
+    if (f == NULL || fgets(line, sizeof(line), f) == NULL)
+        ck_abort_msg("the webhook receiver did not start");
+    fclose(f);
+    int control_port = 0;
+    if (sscanf(line, "hooks=%d control=%d", &hooks_port, &control_port) != 2)
+        ck_abort_msg("unexpected first line from the receiver: %s", line);
+    snprintf(control, sizeof(control), "http://127.0.0.1:%d", control_port);
+    snprintf(hooks, sizeof(hooks), "http://%s:%d", host, hooks_port);
+}
+
+static void receiver_stop(void)
+{
+    if (receiver_pid > 0) {
+        kill(receiver_pid, SIGTERM);
+        waitpid(receiver_pid, NULL, 0);
+        receiver_pid = 0;
+    }
+}
+
+static json_t *receiver_call(const char *method, const char *path, json_t *body)
+{
+    char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
+    json_decref(body);
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http_at(control, method, path, NULL, text, NULL, &r), 0);
+    ck_assert_msg(r.status == 200, "receiver %s %s: %ld %s", method, path, r.status, r.body);
+    json_t *json = json_incref(r.json);
+    bw_test_resp_free(&r);
+    free(text);
+    return json;
+}
+
+/* Tells the receiver how to answer deliveries to path (status 0: 204). */
+static void receiver_config(const char *path, const char *secret, const char *secret2, int status,
+                            int times, const char *retry_after, const char *location)
+{
+    json_t *secrets = json_array();
+    if (secret != NULL)
+        json_array_append_new(secrets, json_string(secret));
+    if (secret2 != NULL)
+        json_array_append_new(secrets, json_string(secret2));
+    json_t *doc = json_pack("{s:s, s:o}", "path", path, "secrets", secrets);
+    if (status != 0) {
+        json_object_set_new(doc, "status", json_integer(status));
+        json_object_set_new(doc, "times", json_integer(times));
+    }
+    if (retry_after != NULL)
+        json_object_set_new(doc, "retryAfter", json_string(retry_after));
+    if (location != NULL)
+        json_object_set_new(doc, "location", json_string(location));
+    json_decref(receiver_call("POST", "/config", doc));
+}
+
+static json_t *received(const char *path)
+{
+    char q[300];
+    snprintf(q, sizeof(q), "/deliveries?path=%s", path);
+    json_t *doc = receiver_call("GET", q, NULL);
+    json_t *list = json_incref(json_object_get(doc, "deliveries"));
+    json_decref(doc);
+    return list;
+}
+
+/* Waits until at least n deliveries to path were answered 2xx. */
+static void wait_succeeded(const char *path, size_t n, int seconds)
+{
+    char q[300];
+    snprintf(q, sizeof(q), "/count?path=%s", path);
+    size_t got = 0;
+    for (int i = 0; i < seconds * 10; i++) {
+        json_t *doc = receiver_call("GET", q, NULL);
+        got = (size_t)json_integer_value(json_object_get(doc, "succeeded"));
+        json_decref(doc);
+        if (got >= n)
+            return;
+        usleep(100 * 1000);
+    }
+    ck_abort_msg("%s: %zu deliveries succeeded within %d s, want %zu", path, got, seconds, n);
+}
+
+/* ---- the API --------------------------------------------------------------- */
+
+typedef struct tenant {
+    char *id, *key;
+} tenant_t;
+
+static tenant_t new_tenant(const char *name)
+{
+    tenant_t t;
+    t.id = bw_test_create_tenant(name, &t.key);
+    return t;
+}
+
+static void free_tenant(tenant_t *t)
+{
+    free(t->id);
+    free(t->key);
+}
+
+static json_t *call(const char *key, const char *method, const char *path, const char *body,
+                    long want)
+{
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http(method, path, key, body, NULL, &r), 0);
+    ck_assert_msg(r.status == want, "%s %s: %ld, want %ld: %s", method, path, r.status, want,
+                  r.body);
+    json_t *json = json_incref(r.json);
+    bw_test_resp_free(&r);
+    return json;
+}
+
+static void expect_problem(const char *key, const char *method, const char *path,
+                           const char *body, int status, const char *field)
+{
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http(method, path, key, body, NULL, &r), 0);
+    ck_assert_problem(&r, status, field);
+    bw_test_resp_free(&r);
+}
+
+/* A unique receiver path for this test. */
+static char *unique_path(const char *what)
+{
+    char *id = bw_test_uuid_str();
+    char *path = malloc(256);
+    snprintf(path, 256, "/hooks/%s/%s", what, id);
+    free(id);
+    return path;
+}
+
+/* Creates an endpoint at url for the types (a JSON array); returns the
+ * reply, which holds id and secret. */
+static json_t *create_endpoint(const tenant_t *t, const char *url, const char *types)
+{
+    char body[1024];
+    snprintf(body, sizeof(body), "{\"url\":\"%s\",\"eventTypes\":%s,\"description\":\"e2e\"}", url,
+             types);
+    return call(t->key, "POST", "/v1/webhook-endpoints", body, 201);
+}
+
+/* Appends an event to tenant's outbox as a producer would; returns its id
+ * (caller frees). */
+static char *emit(const tenant_t *t, const char *type, const char *resource, const char *data)
+{
+    char *event_id = bw_test_uuid_str();
+    PGconn *db = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(db, "SELECT set_config('bulwark.tenant_id', $1, false)", t->id);
+    bw_test_exec(db,
+                 "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data) "
+                 "VALUES ($1, $2, $3, $4, $5)",
+                 t->id, event_id, type, resource, data);
+    PQfinish(db);
+    return event_id;
+}
+
+static json_t *deliveries_of(const tenant_t *t, const char *endpoint, const char *query)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s/deliveries%s", endpoint, query);
+    return call(t->key, "GET", path, NULL, 200);
+}
+
+/* Waits until the endpoint's delivery log holds a delivery whose latest
+ * attempt's error contains text; returns that delivery (caller decrefs). */
+static json_t *wait_attempt_error(const tenant_t *t, const char *endpoint, const char *text,
+                                  int seconds)
+{
+    for (int i = 0; i < seconds * 10; i++) {
+        json_t *doc = deliveries_of(t, endpoint, "");
+        json_t *list = json_object_get(doc, "deliveries");
+        for (size_t k = 0; k < json_array_size(list); k++) {
+            json_t *d = json_array_get(list, k);
+            json_t *a = json_array_get(json_object_get(d, "attempts"), 0);
+            if (a != NULL && strstr(jstr(a, "error"), text) != NULL) {
+                json_incref(d);
+                json_decref(doc);
+                return d;
+            }
+        }
+        json_decref(doc);
+        usleep(100 * 1000);
+    }
+    ck_abort_msg("no attempt to %s failed with \"%s\" within %d s", endpoint, text, seconds);
+    return NULL;
+}
+
+static json_t *wait_disabled(const tenant_t *t, const char *endpoint, int seconds)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s", endpoint);
+    for (int i = 0; i < seconds * 10; i++) {
+        json_t *e = call(t->key, "GET", path, NULL, 200);
+        if (json_is_true(json_object_get(e, "disabled")))
+            return e;
+        json_decref(e);
+        usleep(100 * 1000);
+    }
+    ck_abort_msg("endpoint %s was not disabled within %d s", endpoint, seconds);
+    return NULL;
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+START_TEST(endpoints_are_managed_and_validated)
+{
+    tenant_t a = new_tenant("Webhooks A"), b = new_tenant("Webhooks B");
+    char url[200];
+    snprintf(url, sizeof(url), "%s/hooks/crud", hooks);
+    json_t *e = create_endpoint(&a, url, "[\"incident.created\",\"incident.updated\"]");
+    const char *id = jstr(e, "id");
+    const char *secret = jstr(e, "secret");
+    ck_assert_uint_eq(strlen(secret), 50);
+    ck_assert_int_eq(strncmp(secret, "whsec_", 6), 0);
+    ck_assert(json_is_false(json_object_get(e, "disabled")));
+    ck_assert_uint_eq(json_array_size(json_object_get(e, "eventTypes")), 2);
+    char path[200];
+    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s", id);
+
+    /* The secret is never shown again. */
+    json_t *got = call(a.key, "GET", path, NULL, 200);
+    ck_assert_str_eq(jstr(got, "secret"), "");
+    ck_assert_str_eq(jstr(got, "url"), url);
+    json_decref(got);
+    json_t *list = call(a.key, "GET", "/v1/webhook-endpoints", NULL, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(list, "webhookEndpoints")), 1);
+    char *dump = json_dumps(list, 0);
+    ck_assert_ptr_null(strstr(dump, "whsec_"));
+    free(dump);
+    json_decref(list);
+
+    /* PATCH changes what the body names; the etag moves. */
+    json_t *patched = call(a.key, "PATCH", path, "{\"description\":\"billing\"}", 200);
+    ck_assert_str_eq(jstr(patched, "description"), "billing");
+    ck_assert_str_eq(jstr(patched, "url"), url);
+    ck_assert_str_ne(jstr(patched, "etag"), jstr(e, "etag"));
+    json_decref(patched);
+
+    /* Bad input: 400 naming the field. */
+    expect_problem(a.key, "POST", "/v1/webhook-endpoints", "{\"eventTypes\":[\"incident.created\"]}",
+                   400, "url");
+    expect_problem(a.key, "POST", "/v1/webhook-endpoints",
+                   "{\"url\":\"https://hooks.example.com/x\",\"eventTypes\":[\"incident.created\","
+                   "\"incident.exploded\"]}",
+                   400, "eventTypes[1]");
+    expect_problem(a.key, "POST", "/v1/webhook-endpoints",
+                   "{\"url\":\"https://hooks.example.com/x\",\"eventTypes\":[]}", 400, "eventTypes");
+    expect_problem(a.key, "POST", "/v1/webhook-endpoints",
+                   "{\"url\":\"ftp://hooks.example.com/x\",\"eventTypes\":[\"incident.created\"]}",
+                   400, "url");
+    expect_problem(a.key, "POST", "/v1/webhook-endpoints",
+                   "{\"url\":\"https://hooks.example.com/x\",\"eventTypes\":[\"incident.created\"],"
+                   "\"secret\":\"whsec_mine\"}",
+                   400, "secret");
+    expect_problem(a.key, "POST", "/v1/webhook-endpoints",
+                   "{\"url\":\"https://hooks.example.com/x\",\"eventTypes\":[\"incident.created\"],"
+                   "\"colour\":\"red\"}",
+                   400, "colour");
+    expect_problem(a.key, "PATCH", path, "{\"url\":\"not a url\"}", 400, "url");
+
+    /* Roles: admin writes, auditor reads, nobody else. */
+    char *auditor = NULL, *editor = NULL;
+    json_t *k = call(a.key, "POST", "/v1/api-keys", "{\"name\":\"aud\",\"role\":\"auditor\"}", 201);
+    auditor = strdup(jstr(k, "secret"));
+    json_decref(k);
+    k = call(a.key, "POST", "/v1/api-keys", "{\"name\":\"ed\",\"role\":\"editor\"}", 201);
+    editor = strdup(jstr(k, "secret"));
+    json_decref(k);
+    json_decref(call(auditor, "GET", path, NULL, 200));
+    expect_problem(auditor, "PATCH", path, "{\"description\":\"x\"}", 403, NULL);
+    expect_problem(editor, "GET", path, NULL, 403, NULL);
+
+    /* Another tenant's endpoint is a 404 on every route. */
+    char sub[300];
+    expect_problem(b.key, "GET", path, NULL, 404, NULL);
+    expect_problem(b.key, "PATCH", path, "{\"description\":\"x\"}", 404, NULL);
+    expect_problem(b.key, "DELETE", path, NULL, 404, NULL);
+    snprintf(sub, sizeof(sub), "%s:rotate-secret", path);
+    expect_problem(b.key, "POST", sub, "{}", 404, NULL);
+    snprintf(sub, sizeof(sub), "%s/deliveries", path);
+    expect_problem(b.key, "GET", sub, NULL, 404, NULL);
+    snprintf(sub, sizeof(sub), "%s/deliveries/%s:replay", path, id);
+    expect_problem(b.key, "POST", sub, "{}", 404, NULL);
+    list = call(b.key, "GET", "/v1/webhook-endpoints", NULL, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(list, "webhookEndpoints")), 0);
+    json_decref(list);
+
+    /* Delete, then it is gone. */
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("DELETE", path, a.key, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 204);
+    bw_test_resp_free(&r);
+    expect_problem(a.key, "GET", path, NULL, 404, NULL);
+    json_decref(e);
+    free(auditor);
+    free(editor);
+    free_tenant(&a);
+    free_tenant(&b);
+}
+END_TEST
+
+START_TEST(create_secret_is_shown_once)
+{
+    tenant_t t = new_tenant("Webhooks idempotent");
+    const char *hdr[] = {"Idempotency-Key: endpoint-1", NULL};
+    const char *body = "{\"url\":\"https://hooks.example.com/a\",\"eventTypes\":[\"incident.created\"]}";
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("POST", "/v1/webhook-endpoints", t.key, body, hdr, &r), 0);
+    ck_assert_msg(r.status == 201, "%s", r.body);
+    ck_assert_int_eq(strncmp(jstr(r.json, "secret"), "whsec_", 6), 0);
+    bw_test_resp_free(&r);
+    /* The retry learns the first call went through, and gets no secret. */
+    ck_assert_int_eq(bw_test_http("POST", "/v1/webhook-endpoints", t.key, body, hdr, &r), 0);
+    ck_assert_problem(&r, 409, NULL);
+    ck_assert_str_eq(jstr(r.json, "reason"), "SECRET_SHOWN_ONCE");
+    ck_assert_ptr_null(strstr(r.body, "whsec_"));
+    bw_test_resp_free(&r);
+    json_t *list = call(t.key, "GET", "/v1/webhook-endpoints", NULL, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(list, "webhookEndpoints")), 1);
+    json_decref(list);
+    free_tenant(&t);
+}
+END_TEST
+
+START_TEST(events_are_delivered_signed_and_in_order)
+{
+    tenant_t t = new_tenant("Webhooks delivery");
+    char *path = unique_path("order");
+    char url[400];
+    snprintf(url, sizeof(url), "%s%s", hooks, path);
+    json_t *e = create_endpoint(&t, url, "[\"incident.created\",\"incident.updated\"]");
+    receiver_config(path, jstr(e, "secret"), NULL, 0, 0, NULL, NULL);
+
+    /* Five events of one incident, two of another, one of a type the
+     * endpoint did not subscribe to. */
+    char *ids[7];
+    char data[200];
+    for (int i = 0; i < 5; i++) {
+        snprintf(data, sizeof(data), "{\"id\":\"r1\",\"title\":\"step %d\",\"n\":%d}", i, i);
+        ids[i] = emit(&t, i == 0 ? "incident.created" : "incident.updated", "incidents/r1", data);
+    }
+    ids[5] = emit(&t, "incident.created", "incidents/r2", "{\"id\":\"r2\"}");
+    ids[6] = emit(&t, "incident.updated", "incidents/r2", "{\"id\":\"r2\",\"title\":\"b\"}");
+    free(emit(&t, "soa.control_changed", "entities/x/controls/A.5.1", "{\"ref\":\"A.5.1\"}"));
+    wait_succeeded(path, 7, 30);
+    sleep(1);
+
+    json_t *got = received(path);
+    ck_assert_uint_eq(json_array_size(got), 7);
+    int next_r1 = 0, next_r2 = 5;
+    for (size_t i = 0; i < 7; i++) {
+        json_t *d = json_array_get(got, i);
+        ck_assert_msg(json_is_true(json_object_get(d, "valid")), "signature of %s invalid",
+                      jstr(d, "id"));
+        /* The body: type, when it happened, and the resource as stored. */
+        json_t *body = json_loads(jstr(d, "body"), 0, NULL);
+        ck_assert_ptr_nonnull(body);
+        const char *resource_id = jstr(json_object_get(body, "data"), "id");
+        ck_assert(strlen(jstr(body, "timestamp")) == 27);
+        /* Each incident's events arrive in the order they happened. */
+        if (strcmp(resource_id, "r1") == 0) {
+            ck_assert_str_eq(jstr(d, "id"), ids[next_r1]);
+            ck_assert_str_eq(jstr(body, "type"),
+                             next_r1 == 0 ? "incident.created" : "incident.updated");
+            ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(body, "data"), "n")),
+                             next_r1);
+            next_r1++;
+        } else {
+            ck_assert_str_eq(jstr(d, "id"), ids[next_r2]);
+            next_r2++;
+        }
+        json_decref(body);
+    }
+    ck_assert_int_eq(next_r1, 5);
+    ck_assert_int_eq(next_r2, 7);
+    json_decref(got);
+
+    /* The delivery log: newest first, each succeeded at its first attempt,
+     * in pages. */
+    json_t *log = deliveries_of(&t, jstr(e, "id"), "?pageSize=4");
+    json_t *list = json_object_get(log, "deliveries");
+    ck_assert_uint_eq(json_array_size(list), 4);
+    json_t *first = json_array_get(list, 0);
+    ck_assert_str_eq(jstr(first, "state"), "SUCCEEDED");
+    ck_assert_int_eq(json_integer_value(json_object_get(first, "attemptCount")), 1);
+    json_t *attempt = json_array_get(json_object_get(first, "attempts"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(attempt, "statusCode")), 204);
+    ck_assert_str_eq(jstr(attempt, "error"), "");
+    ck_assert_str_eq(jstr(first, "eventId"), ids[6]);
+    char q[600];
+    snprintf(q, sizeof(q), "?pageSize=4&pageToken=%s", jstr(log, "nextPageToken"));
+    json_t *page2 = deliveries_of(&t, jstr(e, "id"), q);
+    ck_assert_uint_eq(json_array_size(json_object_get(page2, "deliveries")), 3);
+    ck_assert_str_eq(jstr(page2, "nextPageToken"), "");
+    ck_assert_str_eq(jstr(json_array_get(json_object_get(page2, "deliveries"), 2), "eventId"),
+                     ids[0]);
+    json_decref(page2);
+    snprintf(q, sizeof(q), "/v1/webhook-endpoints/%s/deliveries?pageToken=forged", jstr(e, "id"));
+    expect_problem(t.key, "GET", q, NULL, 400, "pageToken");
+    json_t *failed = deliveries_of(&t, jstr(e, "id"), "?state=FAILED");
+    ck_assert_uint_eq(json_array_size(json_object_get(failed, "deliveries")), 0);
+    json_decref(failed);
+    json_decref(log);
+    for (int i = 0; i < 7; i++)
+        free(ids[i]);
+    json_decref(e);
+    free(path);
+    free_tenant(&t);
+}
+END_TEST
+
+START_TEST(receiver_down_then_up_loses_nothing)
+{
+    tenant_t t = new_tenant("Webhooks outage");
+    char *path = unique_path("outage");
+    char url[400];
+    snprintf(url, sizeof(url), "%s%s", hooks, path);
+    json_t *e = create_endpoint(&t, url, "[\"incident.updated\"]");
+    receiver_config(path, jstr(e, "secret"), NULL, 0, 0, NULL, NULL);
+
+    json_decref(receiver_call("POST", "/down", NULL));
+    enum { RESOURCES = 4, PER = 5, N = RESOURCES * PER };
+    char *ids[N];
+    for (int i = 0; i < N; i++) {
+        char resource[64], data[128];
+        snprintf(resource, sizeof(resource), "incidents/o%d", i % RESOURCES);
+        snprintf(data, sizeof(data), "{\"id\":\"o%d\",\"n\":%d}", i % RESOURCES, i / RESOURCES);
+        ids[i] = emit(&t, "incident.updated", resource, data);
+    }
+    /* While it is down the attempts fail, and say why. */
+    json_decref(wait_attempt_error(&t, jstr(e, "id"), "onnect", 20));
+    sleep(1);
+    json_t *up = receiver_call("POST", "/up", NULL);
+    ck_assert(json_is_true(json_object_get(up, "up")));
+    json_decref(up);
+    wait_succeeded(path, N, 60);
+    sleep(1);
+
+    /* Every event exactly once by webhook-id, every signature valid, each
+     * incident's events in order. */
+    json_t *got = received(path);
+    int seen[N] = {0}, last_n[RESOURCES] = {-1, -1, -1, -1};
+    for (size_t i = 0; i < json_array_size(got); i++) {
+        json_t *d = json_array_get(got, i);
+        ck_assert(json_is_true(json_object_get(d, "valid")));
+        int k = -1;
+        for (int j = 0; j < N; j++)
+            if (strcmp(jstr(d, "id"), ids[j]) == 0)
+                k = j;
+        ck_assert_msg(k >= 0, "unknown webhook-id %s", jstr(d, "id"));
+        seen[k]++;
+        ck_assert_msg(k / RESOURCES > last_n[k % RESOURCES],
+                      "event %d of incident o%d arrived after event %d", k / RESOURCES,
+                      k % RESOURCES, last_n[k % RESOURCES]);
+        last_n[k % RESOURCES] = k / RESOURCES;
+    }
+    for (int j = 0; j < N; j++)
+        ck_assert_msg(seen[j] == 1, "event %d arrived %d times", j, seen[j]);
+    json_decref(got);
+    json_t *pending = deliveries_of(&t, jstr(e, "id"), "?state=PENDING");
+    ck_assert_uint_eq(json_array_size(json_object_get(pending, "deliveries")), 0);
+    json_decref(pending);
+    for (int i = 0; i < N; i++)
+        free(ids[i]);
+    json_decref(e);
+    free(path);
+    free_tenant(&t);
+}
+END_TEST
+
+START_TEST(retry_after_is_honoured)
+{
+    tenant_t t = new_tenant("Webhooks 429");
+    char *path = unique_path("429");
+    char url[400];
+    snprintf(url, sizeof(url), "%s%s", hooks, path);
+    json_t *e = create_endpoint(&t, url, "[\"incident.created\"]");
+    /* Once 429 with Retry-After: 3, then 204. */
+    receiver_config(path, jstr(e, "secret"), NULL, 429, 1, "3", NULL);
+    char *id = emit(&t, "incident.created", "incidents/t1", "{\"id\":\"t1\"}");
+    wait_succeeded(path, 1, 30);
+    json_t *got = received(path);
+    ck_assert_uint_eq(json_array_size(got), 2);
+    json_t *a = json_array_get(got, 0), *b = json_array_get(got, 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(a, "status")), 429);
+    ck_assert_str_eq(jstr(a, "id"), id);
+    ck_assert_str_eq(jstr(b, "id"), id); /* the same webhook-id on the retry */
+    ck_assert(json_is_true(json_object_get(b, "valid")));
+    /* The schedule would have waited about a second; the receiver asked 3. */
+    double gap = json_real_value(json_object_get(b, "received")) -
+                 json_real_value(json_object_get(a, "received"));
+    ck_assert_msg(gap >= 2.9, "retried after %.2f s", gap);
+    json_decref(got);
+    json_t *log = deliveries_of(&t, jstr(e, "id"), "");
+    json_t *d = json_array_get(json_object_get(log, "deliveries"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(d, "attemptCount")), 2);
+    json_t *older = json_array_get(json_object_get(d, "attempts"), 1);
+    ck_assert_int_eq(json_integer_value(json_object_get(older, "statusCode")), 429);
+    ck_assert_str_eq(jstr(older, "error"), "HTTP 429");
+    json_decref(log);
+    free(id);
+    json_decref(e);
+    free(path);
+    free_tenant(&t);
+}
+END_TEST
+
+START_TEST(exhausted_schedule_disables_and_says_so)
+{
+    tenant_t t = new_tenant("Webhooks exhausted");
+    char *bad_path = unique_path("failing"), *watch_path = unique_path("watcher");
+    char url[400];
+    snprintf(url, sizeof(url), "%s%s", hooks, bad_path);
+    json_t *bad = create_endpoint(&t, url, "[\"incident.created\"]");
+    snprintf(url, sizeof(url), "%s%s", hooks, watch_path);
+    json_t *watcher = create_endpoint(&t, url, "[\"webhook_endpoint.disabled\"]");
+    receiver_config(bad_path, jstr(bad, "secret"), NULL, 500, -1, NULL, NULL);
+    receiver_config(watch_path, jstr(watcher, "secret"), NULL, 0, 0, NULL, NULL);
+    const char *bad_id = jstr(bad, "id");
+
+    char *event = emit(&t, "incident.created", "incidents/x1", "{\"id\":\"x1\"}");
+    json_t *now = wait_disabled(&t, bad_id, EXHAUSTION_WAIT_SEC);
+    ck_assert_ptr_nonnull(strstr(jstr(now, "disabledReason"), "failed 9 times"));
+    ck_assert_ptr_nonnull(strstr(jstr(now, "disabledReason"), "HTTP 500"));
+    json_decref(now);
+
+    /* The delivery failed after nine attempts, each logged, and stays. */
+    json_t *log = deliveries_of(&t, bad_id, "?state=FAILED");
+    json_t *d = json_array_get(json_object_get(log, "deliveries"), 0);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_str_eq(jstr(d, "eventId"), event);
+    ck_assert_int_eq(json_integer_value(json_object_get(d, "attemptCount")), 9);
+    json_t *attempts = json_object_get(d, "attempts");
+    ck_assert_uint_eq(json_array_size(attempts), 9);
+    for (size_t i = 0; i < 9; i++)
+        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(attempts, i), "statusCode")),
+                         500);
+    char delivery[64];
+    snprintf(delivery, sizeof(delivery), "%s", jstr(d, "id"));
+    json_decref(log);
+
+    /* The other endpoint heard of it, signed. */
+    wait_succeeded(watch_path, 1, 30);
+    json_t *got = received(watch_path);
+    json_t *w = json_array_get(got, 0);
+    ck_assert(json_is_true(json_object_get(w, "valid")));
+    json_t *body = json_loads(jstr(w, "body"), 0, NULL);
+    ck_assert_str_eq(jstr(body, "type"), "webhook_endpoint.disabled");
+    json_t *data = json_object_get(body, "data");
+    ck_assert_str_eq(jstr(data, "id"), bad_id);
+    ck_assert(json_is_true(json_object_get(data, "disabled")));
+    ck_assert_str_eq(jstr(data, "secret"), "");
+    json_decref(body);
+    json_decref(got);
+
+    /* While disabled nothing is sent: a new event's delivery waits, PAUSED,
+     * and a replay says why not. */
+    char *later = emit(&t, "incident.created", "incidents/x2", "{\"id\":\"x2\"}");
+    json_t *paused = NULL;
+    for (int i = 0; i < 100 && paused == NULL; i++) {
+        json_t *l = deliveries_of(&t, bad_id, "?state=PAUSED");
+        if (json_array_size(json_object_get(l, "deliveries")) > 0)
+            paused = json_incref(json_array_get(json_object_get(l, "deliveries"), 0));
+        json_decref(l);
+        usleep(100 * 1000);
+    }
+    ck_assert_msg(paused != NULL, "no paused delivery for the event made while disabled");
+    ck_assert_str_eq(jstr(paused, "eventId"), later);
+    ck_assert_int_eq(json_integer_value(json_object_get(paused, "attemptCount")), 0);
+    json_decref(paused);
+    char replay[300];
+    snprintf(replay, sizeof(replay), "/v1/webhook-endpoints/%s/deliveries/%s:replay", bad_id,
+             delivery);
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("POST", replay, t.key, "{}", NULL, &r), 0);
+    ck_assert_problem(&r, 400, NULL);
+    ck_assert_str_eq(jstr(r.json, "reason"), "WEBHOOK_ENDPOINT_DISABLED");
+    bw_test_resp_free(&r);
+
+    /* Enabled and fixed, the failed delivery is replayed with the same id. */
+    receiver_config(bad_path, jstr(bad, "secret"), NULL, 204, -1, NULL, NULL);
+    char ep[128];
+    snprintf(ep, sizeof(ep), "/v1/webhook-endpoints/%s", bad_id);
+    json_t *enabled = call(t.key, "PATCH", ep, "{\"disabled\":false}", 200);
+    ck_assert(json_is_false(json_object_get(enabled, "disabled")));
+    ck_assert_str_eq(jstr(enabled, "disabledReason"), "");
+    json_decref(enabled);
+    json_t *replayed = call(t.key, "POST", replay, "{}", 200);
+    ck_assert_str_eq(jstr(replayed, "state"), "PENDING");
+    json_decref(replayed);
+    /* Both go out, with their own webhook-ids: the paused one and the replay. */
+    wait_succeeded(bad_path, 2, 30);
+    got = received(bad_path);
+    int replayed_ok = 0, later_ok = 0;
+    for (size_t i = 0; i < json_array_size(got); i++) {
+        json_t *g = json_array_get(got, i);
+        if (json_integer_value(json_object_get(g, "status")) != 204)
+            continue;
+        ck_assert(json_is_true(json_object_get(g, "valid")));
+        replayed_ok += strcmp(jstr(g, "id"), event) == 0;
+        later_ok += strcmp(jstr(g, "id"), later) == 0;
+    }
+    ck_assert_int_eq(replayed_ok, 1);
+    ck_assert_int_eq(later_ok, 1);
+    json_decref(got);
+    log = deliveries_of(&t, bad_id, "");
+    for (size_t i = 0; i < json_array_size(json_object_get(log, "deliveries")); i++) {
+        d = json_array_get(json_object_get(log, "deliveries"), i);
+        ck_assert_str_eq(jstr(d, "state"), "SUCCEEDED");
+        if (strcmp(jstr(d, "eventId"), event) == 0)
+            ck_assert_int_eq(json_integer_value(json_object_get(d, "attemptCount")), 10);
+    }
+    json_decref(log);
+    free(later);
+    free(event);
+    json_decref(bad);
+    json_decref(watcher);
+    free(bad_path);
+    free(watch_path);
+    free_tenant(&t);
+}
+END_TEST
+
+START_TEST(disabling_through_the_api_is_an_event)
+{
+    /* The one event Bulwark itself produces here: through bw_outbox_emit's
+     * path, not a row the test inserted. */
+    tenant_t t = new_tenant("Webhooks disable event");
+    char *watch_path = unique_path("api-watch");
+    char url[400];
+    snprintf(url, sizeof(url), "%s%s", hooks, watch_path);
+    json_t *watcher = create_endpoint(&t, url, "[\"webhook_endpoint.disabled\"]");
+    receiver_config(watch_path, jstr(watcher, "secret"), NULL, 0, 0, NULL, NULL);
+    json_t *other = create_endpoint(&t, "https://hooks.example.com/other", "[\"incident.created\"]");
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s", jstr(other, "id"));
+    json_t *off = call(t.key, "PATCH", path, "{\"disabled\":true}", 200);
+    ck_assert(json_is_true(json_object_get(off, "disabled")));
+    ck_assert_str_eq(jstr(off, "disabledReason"), "disabled through the API");
+    json_decref(off);
+    wait_succeeded(watch_path, 1, 30);
+    json_t *got = received(watch_path);
+    json_t *body = json_loads(jstr(json_array_get(got, 0), "body"), 0, NULL);
+    ck_assert_str_eq(jstr(body, "type"), "webhook_endpoint.disabled");
+    ck_assert_str_eq(jstr(json_object_get(body, "data"), "id"), jstr(other, "id"));
+    /* data is the resource exactly as GET returns it. */
+    json_t *now = call(t.key, "GET", path, NULL, 200);
+    ck_assert(json_equal(json_object_get(body, "data"), now));
+    json_decref(now);
+    json_decref(body);
+    json_decref(got);
+    json_decref(watcher);
+    json_decref(other);
+    free(watch_path);
+    free_tenant(&t);
+}
+END_TEST
+
+START_TEST(rotation_signs_with_both_secrets)
+{
+    tenant_t t = new_tenant("Webhooks rotation");
+    char *path = unique_path("rotation");
+    char url[400];
+    snprintf(url, sizeof(url), "%s%s", hooks, path);
+    json_t *e = create_endpoint(&t, url, "[\"incident.created\"]");
+    char *old_secret = strdup(jstr(e, "secret"));
+    char rotate[200];
+    snprintf(rotate, sizeof(rotate), "/v1/webhook-endpoints/%s:rotate-secret", jstr(e, "id"));
+    const char *hdr[] = {"Idempotency-Key: rotate-1", NULL};
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("POST", rotate, t.key, "{}", hdr, &r), 0);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    char *new_secret = strdup(jstr(r.json, "secret"));
+    ck_assert_int_eq(strncmp(new_secret, "whsec_", 6), 0);
+    ck_assert_str_ne(new_secret, old_secret);
+    /* The old one stays valid for 24 hours. */
+    const char *until = jstr(r.json, "previousSecretExpireTime");
+    ck_assert_uint_eq(strlen(until) > 0, 1);
+    struct tm tm = {0};
+    ck_assert_ptr_nonnull(strptime(until, "%Y-%m-%dT%H:%M:%S", &tm));
+    double hours = difftime(timegm(&tm), time(NULL)) / 3600.0;
+    ck_assert_msg(hours > 23.9 && hours <= 24.01, "previous secret valid for %.2f h", hours);
+    bw_test_resp_free(&r);
+    /* A replay of the rotation does not show the secret again. */
+    ck_assert_int_eq(bw_test_http("POST", rotate, t.key, "{}", hdr, &r), 0);
+    ck_assert_problem(&r, 409, NULL);
+    ck_assert_ptr_null(strstr(r.body, "whsec_"));
+    bw_test_resp_free(&r);
+
+    /* The receiver knows both: each delivery carries a signature for each. */
+    receiver_config(path, old_secret, new_secret, 0, 0, NULL, NULL);
+    free(emit(&t, "incident.created", "incidents/k1", "{\"id\":\"k1\"}"));
+    wait_succeeded(path, 1, 30);
+    json_t *got = received(path);
+    json_t *d = json_array_get(got, 0);
+    ck_assert(json_is_true(json_object_get(d, "valid")));
+    ck_assert_int_eq(json_integer_value(json_object_get(d, "matched")), 3);
+    ck_assert_ptr_nonnull(strchr(jstr(d, "signature"), ' '));
+    json_decref(got);
+    /* A receiver still on the old secret, and one already on the new. */
+    receiver_config(path, old_secret, NULL, 0, 0, NULL, NULL);
+    free(emit(&t, "incident.created", "incidents/k2", "{\"id\":\"k2\"}"));
+    wait_succeeded(path, 2, 30);
+    receiver_config(path, new_secret, NULL, 0, 0, NULL, NULL);
+    free(emit(&t, "incident.created", "incidents/k3", "{\"id\":\"k3\"}"));
+    wait_succeeded(path, 3, 30);
+    got = received(path);
+    ck_assert(json_is_true(json_object_get(json_array_get(got, 1), "valid")));
+    ck_assert(json_is_true(json_object_get(json_array_get(got, 2), "valid")));
+    json_decref(got);
+    /* A made-up secret verifies nothing: the check is real. */
+    receiver_config(path, "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", NULL, 0, 0, NULL,
+                    NULL);
+    free(emit(&t, "incident.created", "incidents/k4", "{\"id\":\"k4\"}"));
+    wait_succeeded(path, 4, 30);
+    got = received(path);
+    ck_assert(json_is_false(json_object_get(json_array_get(got, 3), "valid")));
+    json_decref(got);
+    free(old_secret);
+    free(new_secret);
+    json_decref(e);
+    free(path);
+    free_tenant(&t);
+}
+END_TEST
+
+START_TEST(ssrf_is_refused)
+{
+    tenant_t t = new_tenant("Webhooks SSRF");
+    /* Refused at create: the cloud metadata service, loopback outside the
+     * allowance, plain http outside it. */
+    expect_problem(t.key, "POST", "/v1/webhook-endpoints",
+                   "{\"url\":\"https://169.254.169.254/latest/meta-data/\","
+                   "\"eventTypes\":[\"incident.created\"]}",
+                   400, "url");
+    char body[400];
+    snprintf(body, sizeof(body),
+             "{\"url\":\"http://127.0.0.1:%d/hooks\",\"eventTypes\":[\"incident.created\"]}",
+             hooks_port);
+    expect_problem(t.key, "POST", "/v1/webhook-endpoints", body, 400, "url");
+    expect_problem(t.key, "POST", "/v1/webhook-endpoints",
+                   "{\"url\":\"https://[::ffff:169.254.169.254]/\",\"eventTypes\":[\"incident."
+                   "created\"]}",
+                   400, "url");
+
+    /* Refused at connect: a name that resolves to loopback. */
+    snprintf(body, sizeof(body), "https://localhost:%d/hooks", hooks_port);
+    json_t *e = create_endpoint(&t, body, "[\"incident.created\"]");
+    free(emit(&t, "incident.created", "incidents/s1", "{\"id\":\"s1\"}"));
+    json_t *d = wait_attempt_error(&t, jstr(e, "id"), "refused (loopback)", 20);
+    json_t *a = json_array_get(json_object_get(d, "attempts"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(a, "statusCode")), 0);
+    ck_assert_ptr_nonnull(strstr(jstr(a, "error"), "127.0.0.1"));
+    json_decref(d);
+    json_decref(e);
+
+    /* A redirect is not followed, wherever it points. */
+    char *from = unique_path("redirect"), *to = unique_path("target");
+    char url[400], location[400];
+    snprintf(url, sizeof(url), "%s%s", hooks, from);
+    snprintf(location, sizeof(location), "%s%s", hooks, to);
+    e = create_endpoint(&t, url, "[\"incident.created\"]");
+    receiver_config(from, jstr(e, "secret"), NULL, 302, -1, NULL, location);
+    free(emit(&t, "incident.created", "incidents/s2", "{\"id\":\"s2\"}"));
+    d = wait_attempt_error(&t, jstr(e, "id"), "redirects are not followed", 20);
+    a = json_array_get(json_object_get(d, "attempts"), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(a, "statusCode")), 302);
+    ck_assert_ptr_nonnull(strstr(jstr(a, "error"), to));
+    json_decref(d);
+    json_t *got = received(to);
+    ck_assert_uint_eq(json_array_size(got), 0);
+    json_decref(got);
+    json_decref(e);
+    free(from);
+    free(to);
+    free_tenant(&t);
+}
+END_TEST
+
+Suite *suite_webhooks(void)
+{
+    Suite *s = suite_create("webhooks");
+    TCase *tc = tcase_create("webhooks");
+    tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, receiver_start, receiver_stop);
+    tcase_add_test(tc, endpoints_are_managed_and_validated);
+    tcase_add_test(tc, create_secret_is_shown_once);
+    tcase_add_test(tc, events_are_delivered_signed_and_in_order);
+    tcase_add_test(tc, receiver_down_then_up_loses_nothing);
+    tcase_add_test(tc, retry_after_is_honoured);
+    tcase_add_test(tc, exhausted_schedule_disables_and_says_so);
+    tcase_add_test(tc, disabling_through_the_api_is_an_event);
+    tcase_add_test(tc, rotation_signs_with_both_secrets);
+    tcase_add_test(tc, ssrf_is_refused);
+    suite_add_tcase(s, tc);
+    return s;
+}
