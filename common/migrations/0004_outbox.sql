@@ -36,9 +36,6 @@ CREATE TABLE bulwark.outbox (
 CREATE UNIQUE INDEX outbox_event_id ON bulwark.outbox (tenant_id, event_id);
 -- What the relay scans: only rows not yet relayed, in seq order.
 CREATE INDEX outbox_unrelayed ON bulwark.outbox (seq) WHERE relay_time IS NULL;
--- "Is an earlier event of this resource still waiting?"
-CREATE INDEX outbox_unrelayed_by_resource ON bulwark.outbox (tenant_id, resource, seq)
-    WHERE relay_time IS NULL;
 -- Pruning relayed rows by age.
 CREATE INDEX outbox_relayed ON bulwark.outbox (relay_time) WHERE relay_time IS NOT NULL;
 
@@ -78,41 +75,60 @@ CREATE POLICY relay_prune ON bulwark.outbox FOR DELETE TO bulwark_outbox_relay
 
 -- Claims up to p_limit (1-1000) events not yet relayed, oldest seq first,
 -- marks them relayed and returns them in seq order. The caller fans them out
--- in the same transaction: a rollback un-claims them. Rows another relay has
--- claimed and not yet committed are skipped (FOR UPDATE SKIP LOCKED), so
--- several relays never fan one event out twice; and an event whose
--- resource has an earlier event still waiting elsewhere (claimed by another
--- relay, not yet committed) is left for later, so that the events of one
--- resource are fanned out in seq order.
+-- in the same transaction: a rollback un-claims them.
+--
+-- Relays take turns: the first thing a claim does is take a
+-- transaction-level advisory lock, and a relay that finds it taken gets
+-- nothing this time (another relay is at work and will be done in a
+-- moment). One relay at a time is what keeps a resource's events in order
+-- across replicas: a claim always takes the oldest events left, after the
+-- previous relay's fan-out committed, so a later event of a resource is
+-- never fanned out while an earlier one is still on its way. The rows are
+-- also claimed FOR UPDATE SKIP LOCKED, and re-checked once locked, so that
+-- an event is never fanned out twice even by a relay that did not take its
+-- turn. Fanning out is database work only, thousands of events a second;
+-- the deliveries themselves spread over every replica.
+--
+-- PL/pgSQL rather than SQL, with a generic plan, so that it is planned once
+-- per session (planning costs ten times what running it does). A generic
+-- plan does not know p_limit; every row here is reached by key, so joins by
+-- index lookups are right whatever the estimates, and the settings keep the
+-- plan to them (a hash join over the whole table, picked on a wrong guess,
+-- would be cached for good). The
+-- relay calls it several times a second.
 CREATE FUNCTION bulwark.outbox_claim(p_limit integer)
 RETURNS TABLE (tenant_id uuid, seq bigint, event_id uuid, type text, resource text,
                origin text, occur_time timestamptz, data text)
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+SET enable_seqscan = off
 AS $$
+#variable_conflict use_column
+BEGIN
+    -- 'bulwark.outbox relay' as a key of its own.
+    IF NOT pg_try_advisory_xact_lock(hashtextextended('bulwark.outbox relay', 0)) THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
     WITH locked AS (
-        SELECT o.tenant_id, o.seq, o.resource
+        SELECT o.tenant_id, o.seq
           FROM bulwark.outbox o
          WHERE o.relay_time IS NULL
          ORDER BY o.seq
          LIMIT least(greatest(p_limit, 1), 1000)
            FOR UPDATE SKIP LOCKED),
-    ready AS (
-        SELECT l.tenant_id, l.seq
-          FROM locked l
-         WHERE NOT EXISTS (
-               SELECT 1 FROM bulwark.outbox e
-                WHERE e.tenant_id = l.tenant_id AND e.resource = l.resource
-                  AND e.relay_time IS NULL AND e.seq < l.seq
-                  AND NOT EXISTS (SELECT 1 FROM locked m
-                                   WHERE m.tenant_id = e.tenant_id AND m.seq = e.seq))),
     claimed AS (
         UPDATE bulwark.outbox o SET relay_time = now()
-          FROM ready r
-         WHERE o.tenant_id = r.tenant_id AND o.seq = r.seq
+          FROM locked l
+         WHERE o.tenant_id = l.tenant_id AND o.seq = l.seq
         RETURNING o.tenant_id, o.seq, o.event_id, o.type, o.resource, o.origin, o.occur_time,
                   o.data)
-    SELECT * FROM claimed ORDER BY seq
+    SELECT c.tenant_id, c.seq, c.event_id, c.type, c.resource, c.origin, c.occur_time, c.data
+      FROM claimed c ORDER BY c.seq;
+END
 $$;
 
 -- Deletes up to 10 000 events relayed more than p_days (at least 1) days ago;
