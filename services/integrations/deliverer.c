@@ -12,6 +12,7 @@
 #include "endpoints.h"
 #include "ids.h"
 #include "log.h"
+#include "pgarray.h"
 #include "seal.h"
 #include "signature.h"
 #include "status.h"
@@ -40,7 +41,7 @@ static const bw_db_stmt_t stmt_claim = {
     "deliverer_claim",
     "SELECT tenant_id::text, delivery_id::text, lease_id::text, endpoint_id::text, url, secret, "
     "previous_secret, event_id::text, type, occur_time, data, cycle_attempts "
-    "FROM integrations.claim_deliveries($1::int, $2::int, $3::int)"};
+    "FROM integrations.claim_deliveries($1::int, $2::int, $3::int, $4::uuid[], $5::int[])"};
 /* Records an attempt and what follows from it, if the lease is still ours:
  * $7 is SUCCEEDED, FAILED or RETRY (then $8 the wait in milliseconds). */
 static const bw_db_stmt_t stmt_complete = {
@@ -57,12 +58,36 @@ static const bw_db_stmt_t stmt_complete = {
     "THEN now() + make_interval(secs => $8::double precision / 1000) END, "
     "lease_id = NULL, lease_until = NULL, update_time = now() "
     "WHERE d.delivery_id = $1 AND d.lease_id = $2 RETURNING d.state"};
+/* The same for many attempts of the transaction's tenant at once (never
+ * FAILED ones, which disable their endpoint one by one). */
+static const bw_db_stmt_t stmt_complete_many = {
+    "deliverer_complete_many",
+    "WITH done AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::double precision[], "
+    "$4::int[], $5::int[], $6::text[], $7::text[], $8::double precision[]) "
+    "AS x(delivery_id, lease_id, started_us, status, latency, error, outcome, wait_ms)), "
+    "attempt AS (INSERT INTO integrations.attempts (tenant_id, delivery_id, attempt_no, "
+    "attempt_time, status_code, latency_ms, error) SELECT d.tenant_id, d.delivery_id, "
+    "d.attempt_count + 1, to_timestamp(x.started_us / 1000000), x.status, x.latency, x.error "
+    "FROM done x JOIN integrations.deliveries d ON d.delivery_id = x.delivery_id "
+    "AND d.lease_id = x.lease_id) "
+    "UPDATE integrations.deliveries d SET attempt_count = d.attempt_count + 1, "
+    "cycle_attempts = d.cycle_attempts + 1, "
+    "state = CASE WHEN x.outcome <> 'RETRY' THEN x.outcome WHEN d.state = 'PAUSED' THEN 'PAUSED' "
+    "ELSE 'PENDING' END, "
+    "next_attempt_time = CASE WHEN x.outcome = 'RETRY' "
+    "THEN now() + make_interval(secs => x.wait_ms / 1000) END, "
+    "lease_id = NULL, lease_until = NULL, update_time = now() "
+    "FROM done x WHERE d.delivery_id = x.delivery_id AND d.lease_id = x.lease_id"};
+static const bw_db_stmt_t stmt_set_tenant = {"deliverer_set_tenant",
+                                             "SELECT set_config('bulwark.tenant_id', $1, true)"};
 static const bw_db_stmt_t stmt_release = {
     "deliverer_release",
     "UPDATE integrations.deliveries SET lease_id = NULL, lease_until = NULL "
     "WHERE delivery_id = $1 AND lease_id = $2"};
 
-const bw_db_stmt_t *const bw_deliverer_stmts[] = {&stmt_claim, &stmt_complete, &stmt_release};
+const bw_db_stmt_t *const bw_deliverer_stmts[] = {&stmt_claim, &stmt_complete,
+                                                  &stmt_complete_many, &stmt_set_tenant,
+                                                  &stmt_release};
 const size_t bw_deliverer_n_stmts = sizeof(bw_deliverer_stmts) / sizeof(bw_deliverer_stmts[0]);
 
 enum {
@@ -94,7 +119,8 @@ struct bw_deliverer {
     const bw_integrations_t *svc;
     CURLM *multi;
     struct event *timer;
-    bw_arena_t *scratch; /* per database operation */
+    struct event *refill; /* claims again once the loop is done with a round */
+    bw_arena_t *scratch;  /* per database operation */
     transfer_t *head;    /* transfers in flight */
     watch_t *watches;    /* sockets watched */
     int in_flight;
@@ -117,6 +143,11 @@ struct transfer {
     size_t received;
     int body_capped;
     char errbuf[CURL_ERROR_SIZE];
+    /* What the attempt came to, decided when it ends (decide()). */
+    bw_attempt_outcome_t outcome;
+    long status, latency_ms;
+    long long wait_ms;
+    char error[ERROR_MAX + 1];
     char retry_after[64];  /* the receiver's Retry-After */
     char location[200];    /* the receiver's Location */
 };
@@ -284,38 +315,62 @@ static void free_transfer(transfer_t *t)
     free(t);
 }
 
-/* Records the attempt of t; disables the endpoint when the delivery failed
- * for good. Failures are logged: the lease then runs out and the delivery
- * is attempted again. */
-static void record(bw_deliverer_t *dv, transfer_t *t, long status, long latency_ms,
+/* Decides what the attempt of t came to. */
+static void decide(bw_deliverer_t *dv, transfer_t *t, long status, long latency_ms,
                    const char *error)
 {
     uint32_t random = 0;
     bw_random_bytes((uint8_t *)&random, sizeof(random));
     long retry_after = bw_retry_after_parse(t->retry_after, (long long)time(NULL));
-    long long wait_ms = 0;
-    int made = t->cycle_attempts + 1;
-    bw_attempt_outcome_t outcome =
-        bw_deliverer_outcome(&dv->svc->retry, status, made, retry_after, random, &wait_ms);
-    static const char *const states[] = {"SUCCEEDED", "RETRY", "FAILED", "FAILED"};
+    t->status = status;
+    t->latency_ms = latency_ms;
+    t->wait_ms = 0;
+    snprintf(t->error, sizeof(t->error), "%s", error);
+    t->outcome = bw_deliverer_outcome(&dv->svc->retry, status, t->cycle_attempts + 1,
+                                      retry_after, random, &t->wait_ms);
+}
+
+static const char *const outcome_states[] = {"SUCCEEDED", "RETRY", "FAILED", "FAILED"};
+
+static void log_outcome(const transfer_t *t, int err)
+{
+    if (err != 0)
+        bw_log(BW_LOG_ERROR, &t->log,
+               "could not record the attempt of delivery %s (%s): %s; it is attempted again "
+               "when its lease runs out",
+               t->delivery, t->error[0] ? t->error : "succeeded", bw_strerror(err));
+    else if (t->outcome == BW_ATTEMPT_RETRY)
+        bw_log(BW_LOG_INFO, &t->log,
+               "delivery %s of event %s to endpoint %s failed (attempt %d): %s; next in %lld ms",
+               t->delivery, t->event_id, t->endpoint, t->cycle_attempts + 1, t->error, t->wait_ms);
+    else if (t->outcome == BW_ATTEMPT_SUCCEEDED)
+        bw_log(BW_LOG_DEBUG, &t->log, "delivery %s of event %s to endpoint %s succeeded in %ld ms",
+               t->delivery, t->event_id, t->endpoint, t->latency_ms);
+}
+
+/* Records the attempt of t alone; disables the endpoint when the delivery
+ * failed for good. A failure is logged: the lease then runs out and the
+ * delivery is attempted again. */
+static void record_one(bw_deliverer_t *dv, transfer_t *t)
+{
     char started[24], code[24], latency[24], wait[24];
     snprintf(started, sizeof(started), "%lld", t->started_us);
-    snprintf(code, sizeof(code), "%ld", status);
-    snprintf(latency, sizeof(latency), "%ld", latency_ms);
-    snprintf(wait, sizeof(wait), "%lld", wait_ms);
-    const char *values[] = {t->delivery, t->lease, started, code, latency, error,
-                            states[outcome], wait};
+    snprintf(code, sizeof(code), "%ld", t->status);
+    snprintf(latency, sizeof(latency), "%ld", t->latency_ms);
+    snprintf(wait, sizeof(wait), "%lld", t->wait_ms);
+    const char *values[] = {t->delivery, t->lease, started, code, latency, t->error,
+                            outcome_states[t->outcome], wait};
     bw_arena_reset(dv->scratch);
     bw_db_set_log_ctx(dv->db, &t->log);
     int err;
-    if (outcome == BW_ATTEMPT_FAILED || outcome == BW_ATTEMPT_GONE) {
+    if (t->outcome == BW_ATTEMPT_FAILED || t->outcome == BW_ATTEMPT_GONE) {
         const char *reason =
-            outcome == BW_ATTEMPT_GONE
+            t->outcome == BW_ATTEMPT_GONE
                 ? "the endpoint answered 410 Gone"
                 : bw_arena_printf(dv->scratch,
                                   "the delivery of event %s failed %d times in a row; the last "
                                   "attempt: %s",
-                                  t->event_id, made, error);
+                                  t->event_id, t->cycle_attempts + 1, t->error);
         int disabled = 0;
         if (reason == NULL) {
             err = BW_ENOMEM;
@@ -334,19 +389,89 @@ static void record(bw_deliverer_t *dv, transfer_t *t, long status, long latency_
     } else {
         err = bw_db_exec1(dv->db, dv->scratch, t->tenant, &stmt_complete, 8, values, NULL);
     }
-    if (err != 0)
-        bw_log(BW_LOG_ERROR, &t->log,
-               "could not record the attempt of delivery %s (%s): %s; it is attempted again "
-               "when its lease runs out",
-               t->delivery, error[0] ? error : "succeeded", bw_strerror(err));
-    else if (outcome == BW_ATTEMPT_RETRY)
-        bw_log(BW_LOG_INFO, &t->log,
-               "delivery %s of event %s to endpoint %s failed (attempt %d): %s; next in %lld ms",
-               t->delivery, t->event_id, t->endpoint, made, error, wait_ms);
-    else if (outcome == BW_ATTEMPT_SUCCEEDED)
-        bw_log(BW_LOG_DEBUG, &t->log, "delivery %s of event %s to endpoint %s succeeded in %ld ms",
-               t->delivery, t->event_id, t->endpoint, latency_ms);
+    log_outcome(t, err);
     bw_db_set_log_ctx(dv->db, NULL);
+}
+
+enum { M_DELIVERY, M_LEASE, M_STARTED, M_STATUS, M_LATENCY, M_ERROR, M_OUTCOME, M_WAIT, N_M };
+
+/* Records the attempts of tenant among done[0..n) that need no endpoint
+ * disabled, in one statement, inside the caller's transaction. */
+static int record_tenant(bw_deliverer_t *dv, transfer_t **done, int n, const char *tenant,
+                         bw_pgarray_t *arrays)
+{
+    for (int i = 0; i < N_M; i++)
+        bw_pgarray_reset(&arrays[i]);
+    for (int i = 0; i < n; i++) {
+        transfer_t *t = done[i];
+        if (strcmp(t->tenant, tenant) != 0 || t->outcome == BW_ATTEMPT_FAILED ||
+            t->outcome == BW_ATTEMPT_GONE)
+            continue;
+        char started[24], code[24], latency[24], wait[24];
+        snprintf(started, sizeof(started), "%lld", t->started_us);
+        snprintf(code, sizeof(code), "%ld", t->status);
+        snprintf(latency, sizeof(latency), "%ld", t->latency_ms);
+        snprintf(wait, sizeof(wait), "%lld", t->wait_ms);
+        const char *row[N_M] = {t->delivery, t->lease,  started, code, latency,
+                                t->error,    outcome_states[t->outcome], wait};
+        for (int c = 0; c < N_M; c++)
+            if (bw_pgarray_add(&arrays[c], row[c]) != 0)
+                return BW_ENOMEM;
+    }
+    const char *values[N_M + 1] = {tenant};
+    int err = bw_db_exec(dv->db, dv->scratch, &stmt_set_tenant, 1, values, NULL);
+    for (int c = 0; c < N_M && err == 0; c++)
+        if ((values[c] = bw_pgarray_close(&arrays[c])) == NULL)
+            err = BW_ENOMEM;
+    return err != 0 ? err : bw_db_exec(dv->db, dv->scratch, &stmt_complete_many, N_M, values, NULL);
+}
+
+/* Records the attempts that ended in one round of the loop: those that
+ * disable an endpoint one by one, the rest in one transaction with a
+ * statement per tenant. If that transaction fails, each is tried alone. */
+static void record_many(bw_deliverer_t *dv, transfer_t **done, int n)
+{
+    int batched = 0;
+    for (int i = 0; i < n; i++) {
+        if (done[i]->outcome == BW_ATTEMPT_FAILED || done[i]->outcome == BW_ATTEMPT_GONE)
+            record_one(dv, done[i]);
+        else
+            batched++;
+    }
+    if (batched == 0)
+        return;
+    if (batched == 1) {
+        for (int i = 0; i < n; i++)
+            if (done[i]->outcome == BW_ATTEMPT_SUCCEEDED || done[i]->outcome == BW_ATTEMPT_RETRY)
+                record_one(dv, done[i]);
+        return;
+    }
+    bw_pgarray_t arrays[N_M];
+    memset(arrays, 0, sizeof(arrays));
+    bw_arena_reset(dv->scratch);
+    int err = bw_db_begin(dv->db, NULL);
+    for (int i = 0; i < n && err == 0; i++) {
+        int seen = 0;
+        for (int j = 0; j < i && !seen; j++)
+            seen = strcmp(done[j]->tenant, done[i]->tenant) == 0;
+        if (!seen)
+            err = record_tenant(dv, done, n, done[i]->tenant, arrays);
+    }
+    if (err == 0)
+        err = bw_db_commit(dv->db);
+    else
+        bw_db_rollback(dv->db);
+    for (int c = 0; c < N_M; c++)
+        bw_pgarray_free(&arrays[c]);
+    for (int i = 0; i < n; i++) {
+        transfer_t *t = done[i];
+        if (t->outcome == BW_ATTEMPT_FAILED || t->outcome == BW_ATTEMPT_GONE)
+            continue;
+        if (err != 0)
+            record_one(dv, t);
+        else
+            log_outcome(t, 0);
+    }
 }
 
 /* What went wrong with a finished transfer, "" when nothing did. */
@@ -388,7 +513,7 @@ static void finish(bw_deliverer_t *dv, transfer_t *t, CURLcode code)
     long latency_ms = (long)(total_us / 1000);
     if (latency_ms == 0 && code != CURLE_OK)
         latency_ms = (long)((now_us() - t->started_us) / 1000);
-    record(dv, t, status, latency_ms, error);
+    decide(dv, t, status, latency_ms, error);
 }
 
 /* Collects finished transfers, then refills what they freed. */
@@ -396,6 +521,8 @@ static void collect(bw_deliverer_t *dv)
 {
     CURLMsg *msg;
     int left, finished = 0;
+    /* At most every attempt in flight ends in one round. */
+    transfer_t **done = calloc((size_t)dv->in_flight + 1, sizeof(*done));
     dv->collecting = 1;
     while ((msg = curl_multi_info_read(dv->multi, &left)) != NULL) {
         if (msg->msg != CURLMSG_DONE)
@@ -407,12 +534,32 @@ static void collect(bw_deliverer_t *dv)
         curl_multi_remove_handle(dv->multi, t->easy);
         unlink_transfer(t);
         finish(dv, t, code);
-        free_transfer(t);
-        finished++;
+        if (done != NULL) {
+            done[finished++] = t;
+        } else {
+            record_one(dv, t);
+            free_transfer(t);
+            finished = 1;
+        }
+    }
+    if (done != NULL) {
+        record_many(dv, done, finished);
+        for (int i = 0; i < finished; i++)
+            free_transfer(done[i]);
+        free(done);
     }
     dv->collecting = 0;
+    /* Attempts that end in the same round of the loop share one claim,
+     * made once the round is over. */
     if (finished > 0 && !dv->closing)
-        bw_deliverer_fill(dv);
+        event_active(dv->refill, 0, 0);
+}
+
+static void on_refill(evutil_socket_t fd, short kind, void *arg)
+{
+    (void)fd;
+    (void)kind;
+    bw_deliverer_fill(arg);
 }
 
 /* ---- starting attempts ------------------------------------------------------ */
@@ -563,8 +710,10 @@ static void start(bw_deliverer_t *dv, const PGresult *res, int row)
         err = BW_EINTERNAL;
     }
     if (err != 0) {
-        if (t->delivery != NULL && t->lease != NULL)
-            record(dv, t, 0, 0, why);
+        if (t->delivery != NULL && t->lease != NULL) {
+            decide(dv, t, 0, 0, why);
+            record_one(dv, t);
+        }
         free_transfer(t);
         return;
     }
@@ -584,13 +733,34 @@ int bw_deliverer_fill(bw_deliverer_t *dv)
     snprintf(limit, sizeof(limit), "%ld", room);
     snprintf(per_endpoint, sizeof(per_endpoint), "%ld", dv->svc->endpoint_concurrency);
     snprintf(lease, sizeof(lease), "%ld", dv->svc->timeout_ms / 1000 + LEASE_MARGIN_SEC);
-    const char *values[] = {limit, per_endpoint, lease};
+    /* The endpoints with attempts in flight here, and how many each. */
+    bw_pgarray_t busy = {0}, counts = {0};
+    int err = 0;
+    for (transfer_t *t = dv->head; t != NULL && err == 0; t = t->next) {
+        /* Each endpoint once, at its first transfer in the list. */
+        int first = 1, n = 0;
+        for (transfer_t *u = dv->head; u != t && first; u = u->next)
+            first = strcmp(u->endpoint, t->endpoint) != 0;
+        if (!first)
+            continue;
+        for (transfer_t *u = t; u != NULL; u = u->next)
+            n += strcmp(u->endpoint, t->endpoint) == 0;
+        char count[16];
+        snprintf(count, sizeof(count), "%d", n);
+        if (bw_pgarray_add(&busy, t->endpoint) != 0 || bw_pgarray_add(&counts, count) != 0)
+            err = BW_ENOMEM;
+    }
+    const char *values[] = {limit, per_endpoint, lease, bw_pgarray_close(&busy),
+                            bw_pgarray_close(&counts)};
     /* The claimed rows outlive the scratch arena's resets while they start. */
     bw_arena_t *claim = bw_arena_create(0);
-    if (claim == NULL)
-        return BW_ENOMEM;
     PGresult *res;
-    int err = bw_db_exec1(dv->db, claim, NULL, &stmt_claim, 3, values, &res);
+    if (err == 0 && (claim == NULL || values[3] == NULL || values[4] == NULL))
+        err = BW_ENOMEM;
+    if (err == 0)
+        err = bw_db_exec1(dv->db, claim, NULL, &stmt_claim, 5, values, &res);
+    bw_pgarray_free(&busy);
+    bw_pgarray_free(&counts);
     if (err != 0) {
         bw_arena_destroy(claim);
         return err;
@@ -618,8 +788,9 @@ int bw_deliverer_create(struct event_base *base, bw_db_t *db, const bw_integrati
     dv->svc = svc;
     dv->multi = curl_multi_init();
     dv->timer = evtimer_new(base, on_timer, dv);
+    dv->refill = event_new(base, -1, 0, on_refill, dv);
     dv->scratch = bw_arena_create(0);
-    if (dv->multi == NULL || dv->timer == NULL || dv->scratch == NULL ||
+    if (dv->multi == NULL || dv->timer == NULL || dv->refill == NULL || dv->scratch == NULL ||
         curl_multi_setopt(dv->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
         curl_multi_setopt(dv->multi, CURLMOPT_SOCKETDATA, dv) != CURLM_OK ||
         curl_multi_setopt(dv->multi, CURLMOPT_TIMERFUNCTION, on_timer_change) != CURLM_OK ||
@@ -659,6 +830,8 @@ void bw_deliverer_destroy(bw_deliverer_t *dv)
         unwatch(dv, dv->watches);
     if (dv->timer != NULL)
         event_free(dv->timer);
+    if (dv->refill != NULL)
+        event_free(dv->refill);
     bw_arena_destroy(dv->scratch);
     free(dv);
 }

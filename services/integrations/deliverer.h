@@ -5,8 +5,9 @@
  *
  * It claims due deliveries (integrations.claim_deliveries: at most
  * BULWARK_WEBHOOK_CONCURRENCY in flight in this process, at most
- * BULWARK_WEBHOOK_ENDPOINT_CONCURRENCY per endpoint across processes, a
- * resource's deliveries to an endpoint one after another), signs each
+ * BULWARK_WEBHOOK_ENDPOINT_CONCURRENCY per endpoint in this process, a
+ * resource's deliveries to an endpoint one after another, endpoints served
+ * side by side), signs each
  * (signature.h) with the endpoint's secret and, within 24 hours of a
  * rotation, the previous one, and sends it with a timeout, without
  * following redirects, connecting only to addresses the network policy

@@ -80,7 +80,7 @@ static const bw_config_item_t extra_items[] = {
      offsetof(integrations_config_t, concurrency), 0, "delivery attempts in flight in this process"},
     {"BULWARK_WEBHOOK_ENDPOINT_CONCURRENCY", BW_CFG_INT, "4", 1, 1000,
      offsetof(integrations_config_t, endpoint_concurrency), 0,
-     "delivery attempts in flight to one endpoint, across processes"},
+     "delivery attempts in flight to one endpoint from this process"},
     {"BULWARK_WEBHOOK_POLL_MS", BW_CFG_INT, "200", 10, 60000,
      offsetof(integrations_config_t, poll_ms), 0,
      "how often the outbox and the due deliveries are looked at, in milliseconds"},

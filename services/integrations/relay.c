@@ -1,17 +1,24 @@
 /*
- * The relay; see relay.h. Per batch: one statement to claim, then per
- * tenant met in the batch one to switch the transaction's tenant and one
- * to read its enabled endpoints, then one statement per event with
- * subscribers, which copies the event and makes its deliveries.
+ * The relay; see relay.h. Per batch: one statement to claim, then for each
+ * tenant met in the batch one to switch the transaction's tenant, one to
+ * read its endpoints and one that copies the tenant's events with
+ * subscribers and makes all their deliveries (arrays unnested), so a batch
+ * costs a few statements whatever its size.
  */
 #include "relay.h"
 
 #include "ids.h"
+#include "pgarray.h"
 #include "status.h"
 #include "store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* A batch's events of one tenant go out in statements of at most this much
+ * data. */
+#define FAN_OUT_MAX_BYTES (8 * 1024 * 1024)
 
 static const bw_db_stmt_t stmt_claim = {
     "relay_claim", "SELECT tenant_id::text, seq, event_id::text, type, resource, origin, "
@@ -21,16 +28,20 @@ static const bw_db_stmt_t stmt_set_tenant = {"relay_set_tenant",
 static const bw_db_stmt_t stmt_endpoints = {
     "relay_endpoints", "SELECT endpoint_id::text, array_to_string(event_types, ',') "
                        "FROM integrations.webhook_endpoints"};
+/* $1-$7 the events, $8-$12 the deliveries (id, endpoint, event, seq,
+ * resource). */
 static const bw_db_stmt_t stmt_fan_out = {
     "relay_fan_out",
     "WITH event AS (INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
-    "origin, occur_time, data) VALUES (current_setting('bulwark.tenant_id')::uuid, $1, $2, $3, $4, "
-    "$5, $6, $7) ON CONFLICT DO NOTHING) "
+    "origin, occur_time, data) SELECT current_setting('bulwark.tenant_id')::uuid, v.* "
+    "FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], "
+    "$6::timestamptz[], $7::text[]) AS v ON CONFLICT DO NOTHING) "
     "INSERT INTO integrations.deliveries (tenant_id, delivery_id, endpoint_id, event_id, seq, "
     "resource, state, next_attempt_time) "
-    "SELECT current_setting('bulwark.tenant_id')::uuid, x.delivery_id, x.endpoint_id, $1, $2, $4, "
-    "CASE WHEN e.disabled THEN 'PAUSED' ELSE 'PENDING' END, now() "
-    "FROM unnest($8::uuid[], $9::uuid[]) AS x(delivery_id, endpoint_id) "
+    "SELECT current_setting('bulwark.tenant_id')::uuid, x.delivery_id, x.endpoint_id, x.event_id, "
+    "x.seq, x.resource, CASE WHEN e.disabled THEN 'PAUSED' ELSE 'PENDING' END, now() "
+    "FROM unnest($8::uuid[], $9::uuid[], $10::uuid[], $11::bigint[], $12::text[]) "
+    "AS x(delivery_id, endpoint_id, event_id, seq, resource) "
     "JOIN integrations.webhook_endpoints e ON e.endpoint_id = x.endpoint_id"};
 static const bw_db_stmt_t stmt_prune = {"relay_prune", "SELECT bulwark.outbox_prune($1::int)"};
 
@@ -39,64 +50,84 @@ const bw_db_stmt_t *const bw_relay_stmts[] = {&stmt_claim, &stmt_set_tenant, &st
 const size_t bw_relay_n_stmts = sizeof(bw_relay_stmts) / sizeof(bw_relay_stmts[0]);
 
 enum { EV_TENANT, EV_SEQ, EV_ID, EV_TYPE, EV_RESOURCE, EV_ORIGIN, EV_TIME, EV_DATA };
+enum { A_EV_ID, A_EV_SEQ, A_EV_TYPE, A_EV_RESOURCE, A_EV_ORIGIN, A_EV_TIME, A_EV_DATA,
+       A_D_ID, A_D_ENDPOINT, A_D_EVENT, A_D_SEQ, A_D_RESOURCE, N_ARRAYS };
 
-/* The endpoints of one tenant: ids and their subscribed types
- * (",type,type," so that ",<type>," finds one). */
-typedef struct tenant_endpoints {
-    const char *tenant;
-    PGresult *res;
-    char **types;
-} tenant_endpoints_t;
-
-static int load_endpoints(bw_db_t *db, bw_arena_t *arena, const char *tenant,
-                          tenant_endpoints_t *out)
+static void arrays_reset(bw_pgarray_t *arrays)
 {
-    int err = bw_db_exec(db, arena, &stmt_endpoints, 0, NULL, &out->res);
-    if (err != 0)
-        return err;
-    int n = PQntuples(out->res);
-    out->tenant = tenant;
-    out->types = bw_arena_calloc(arena, (size_t)n + 1, sizeof(*out->types));
-    if (out->types == NULL)
-        return BW_ENOMEM;
-    for (int i = 0; i < n; i++)
-        if ((out->types[i] = bw_arena_printf(arena, ",%s,", PQgetvalue(out->res, i, 1))) == NULL)
-            return BW_ENOMEM;
-    return 0;
+    for (int i = 0; i < N_ARRAYS; i++)
+        bw_pgarray_reset(&arrays[i]);
 }
 
-/* The deliveries of one event: "{id,...}" arrays of new delivery ids and
- * their endpoints, for the endpoints subscribed to type. *n gets how many. */
-static int subscribers(bw_arena_t *arena, const tenant_endpoints_t *te, const char *type,
-                       char **delivery_ids, char **endpoint_ids, int *n)
+/* Sends what the arrays hold, if anything. */
+static int flush(bw_db_t *db, bw_arena_t *arena, bw_pgarray_t *arrays)
 {
-    int rows = PQntuples(te->res);
-    size_t cap = 3 + (size_t)rows * (BW_UUID_STR_LEN + 1);
-    char *d = bw_arena_alloc(arena, cap), *e = bw_arena_alloc(arena, cap);
-    char needle[128];
-    if (d == NULL || e == NULL)
+    if (arrays[A_EV_ID].n == 0)
+        return 0;
+    const char *values[N_ARRAYS];
+    for (int i = 0; i < N_ARRAYS; i++)
+        if ((values[i] = bw_pgarray_close(&arrays[i])) == NULL)
+            return BW_ENOMEM;
+    int err = bw_db_exec(db, arena, &stmt_fan_out, N_ARRAYS, values, NULL);
+    arrays_reset(arrays);
+    return err;
+}
+
+/* Relays the batch's events of one tenant (rows in seq order). */
+static int relay_tenant(bw_db_t *db, bw_arena_t *arena, const PGresult *res, const char *tenant,
+                        bw_pgarray_t *arrays, int *made)
+{
+    const char *t[] = {tenant};
+    PGresult *endpoints;
+    int err = bw_db_exec(db, arena, &stmt_set_tenant, 1, t, NULL);
+    if (err == 0)
+        err = bw_db_exec(db, arena, &stmt_endpoints, 0, NULL, &endpoints);
+    if (err != 0)
+        return err;
+    int n_endpoints = PQntuples(endpoints);
+    /* Each endpoint's types as ",type,type," so that ",<type>," finds one. */
+    char **types = bw_arena_calloc(arena, (size_t)n_endpoints + 1, sizeof(*types));
+    if (types == NULL)
         return BW_ENOMEM;
-    snprintf(needle, sizeof(needle), ",%s,", type);
-    size_t od = 0, oe = 0;
-    d[od++] = '{';
-    e[oe++] = '{';
-    *n = 0;
-    for (int i = 0; i < rows; i++) {
-        if (strstr(te->types[i], needle) == NULL)
+    for (int i = 0; i < n_endpoints; i++)
+        if ((types[i] = bw_arena_printf(arena, ",%s,", PQgetvalue(endpoints, i, 1))) == NULL)
+            return BW_ENOMEM;
+    size_t bytes = 0;
+    for (int row = 0; row < PQntuples(res) && err == 0; row++) {
+        if (strcmp(PQgetvalue(res, row, EV_TENANT), tenant) != 0)
             continue;
-        char id[BW_UUID_STR_LEN + 1];
-        if (bw_uuid_v7(id) != 0)
-            return BW_EINTERNAL;
-        od += (size_t)snprintf(d + od, cap - od, "%s%s", *n > 0 ? "," : "", id);
-        oe += (size_t)snprintf(e + oe, cap - oe, "%s%s", *n > 0 ? "," : "",
-                               PQgetvalue(te->res, i, 0));
-        (*n)++;
+        char needle[128];
+        snprintf(needle, sizeof(needle), ",%s,", PQgetvalue(res, row, EV_TYPE));
+        int subscribed = 0;
+        for (int i = 0; i < n_endpoints && err == 0; i++) {
+            if (strstr(types[i], needle) == NULL)
+                continue;
+            char id[BW_UUID_STR_LEN + 1];
+            if (bw_uuid_v7(id) != 0)
+                return BW_EINTERNAL;
+            if (bw_pgarray_add(&arrays[A_D_ID], id) != 0 ||
+                bw_pgarray_add(&arrays[A_D_ENDPOINT], PQgetvalue(endpoints, i, 0)) != 0 ||
+                bw_pgarray_add(&arrays[A_D_EVENT], PQgetvalue(res, row, EV_ID)) != 0 ||
+                bw_pgarray_add(&arrays[A_D_SEQ], PQgetvalue(res, row, EV_SEQ)) != 0 ||
+                bw_pgarray_add(&arrays[A_D_RESOURCE], PQgetvalue(res, row, EV_RESOURCE)) != 0)
+                return BW_ENOMEM;
+            subscribed++;
+        }
+        if (subscribed == 0)
+            continue;
+        static const int columns[] = {EV_ID, EV_SEQ, EV_TYPE, EV_RESOURCE, EV_ORIGIN, EV_TIME,
+                                      EV_DATA};
+        for (int c = 0; c < 7; c++)
+            if (bw_pgarray_add(&arrays[A_EV_ID + c], PQgetvalue(res, row, columns[c])) != 0)
+                return BW_ENOMEM;
+        *made += subscribed;
+        bytes += (size_t)PQgetlength(res, row, EV_DATA);
+        if (bytes > FAN_OUT_MAX_BYTES) {
+            err = flush(db, arena, arrays);
+            bytes = 0;
+        }
     }
-    snprintf(d + od, cap - od, "}");
-    snprintf(e + oe, cap - oe, "}");
-    *delivery_ids = d;
-    *endpoint_ids = e;
-    return 0;
+    return err != 0 ? err : flush(db, arena, arrays);
 }
 
 int bw_relay_run(bw_db_t *db, bw_arena_t *arena, int batch, int *claimed, int *made)
@@ -105,6 +136,8 @@ int bw_relay_run(bw_db_t *db, bw_arena_t *arena, int batch, int *claimed, int *m
     snprintf(limit, sizeof(limit), "%d", batch);
     const char *values[] = {limit};
     PGresult *res;
+    bw_pgarray_t arrays[N_ARRAYS];
+    memset(arrays, 0, sizeof(arrays));
     *claimed = *made = 0;
     int err = bw_db_begin(db, NULL);
     if (err != 0)
@@ -112,51 +145,22 @@ int bw_relay_run(bw_db_t *db, bw_arena_t *arena, int batch, int *claimed, int *m
     if ((err = bw_db_exec(db, arena, &stmt_claim, 1, values, &res)) != 0)
         goto out;
     int n = PQntuples(res);
-    /* The tenants of the batch with their endpoints, loaded once each. */
-    tenant_endpoints_t *tenants = bw_arena_calloc(arena, (size_t)n + 1, sizeof(*tenants));
-    if (tenants == NULL) {
-        err = BW_ENOMEM;
-        goto out;
-    }
-    size_t n_tenants = 0;
-    const char *current = "";
-    for (int row = 0; row < n; row++) {
+    /* Each tenant once, in the order the batch meets them. */
+    for (int row = 0; row < n && err == 0; row++) {
         const char *tenant = PQgetvalue(res, row, EV_TENANT);
-        if (strcmp(tenant, current) != 0) {
-            const char *t[] = {tenant};
-            if ((err = bw_db_exec(db, arena, &stmt_set_tenant, 1, t, NULL)) != 0)
-                goto out;
-            current = tenant;
-        }
-        tenant_endpoints_t *te = NULL;
-        for (size_t i = 0; i < n_tenants && te == NULL; i++)
-            if (strcmp(tenants[i].tenant, tenant) == 0)
-                te = &tenants[i];
-        if (te == NULL) {
-            te = &tenants[n_tenants++];
-            if ((err = load_endpoints(db, arena, tenant, te)) != 0)
-                goto out;
-        }
-        char *delivery_ids, *endpoint_ids;
-        int k;
-        if ((err = subscribers(arena, te, PQgetvalue(res, row, EV_TYPE), &delivery_ids,
-                               &endpoint_ids, &k)) != 0)
-            goto out;
-        if (k == 0)
-            continue;
-        const char *fan[] = {PQgetvalue(res, row, EV_ID),       PQgetvalue(res, row, EV_SEQ),
-                             PQgetvalue(res, row, EV_TYPE),     PQgetvalue(res, row, EV_RESOURCE),
-                             PQgetvalue(res, row, EV_ORIGIN),   PQgetvalue(res, row, EV_TIME),
-                             PQgetvalue(res, row, EV_DATA),     delivery_ids,
-                             endpoint_ids};
-        if ((err = bw_db_exec(db, arena, &stmt_fan_out, 9, fan, NULL)) != 0)
-            goto out;
-        *made += k;
+        int seen = 0;
+        for (int earlier = 0; earlier < row && !seen; earlier++)
+            seen = strcmp(PQgetvalue(res, earlier, EV_TENANT), tenant) == 0;
+        if (!seen)
+            err = relay_tenant(db, arena, res, tenant, arrays, made);
     }
-    err = bw_db_commit(db);
+    if (err == 0)
+        err = bw_db_commit(db);
     if (err == 0)
         *claimed = n;
 out:
+    for (int i = 0; i < N_ARRAYS; i++)
+        bw_pgarray_free(&arrays[i]);
     if (err != 0) {
         bw_db_rollback(db);
         *made = 0;

@@ -72,14 +72,16 @@ CREATE TABLE integrations.deliveries (
 );
 -- The delivery log: GET /v1/webhook-endpoints/{id}/deliveries, newest first.
 CREATE INDEX deliveries_by_endpoint ON integrations.deliveries (tenant_id, endpoint_id, delivery_id);
--- What the deliverer scans: only deliveries waiting for an attempt.
-CREATE INDEX deliveries_due ON integrations.deliveries (next_attempt_time) WHERE state = 'PENDING';
--- "Is an earlier delivery of this resource to this endpoint still waiting?",
--- and the attempts in flight per endpoint.
+-- What the deliverer scans: only deliveries waiting for an attempt, per
+-- endpoint, soonest first; its leading columns also list the endpoints
+-- that have any.
+CREATE INDEX deliveries_due ON integrations.deliveries (tenant_id, endpoint_id, next_attempt_time, seq)
+    WHERE state = 'PENDING';
+-- "Is an earlier delivery of this resource to this endpoint still waiting?"
+-- No index mentions the lease columns, so that taking and giving back a
+-- lease is a HOT update, which touches no index.
 CREATE INDEX deliveries_pending_by_resource
     ON integrations.deliveries (tenant_id, endpoint_id, resource, seq) WHERE state = 'PENDING';
-CREATE INDEX deliveries_leased ON integrations.deliveries (tenant_id, endpoint_id)
-    WHERE state = 'PENDING' AND lease_until IS NOT NULL;
 
 CREATE TABLE integrations.attempts (
     tenant_id    uuid NOT NULL,
@@ -156,48 +158,80 @@ CREATE POLICY dispatcher_read ON integrations.events FOR SELECT
     TO bulwark_webhook_dispatcher USING (true);
 
 -- Leases up to p_limit due deliveries (1-1000) for p_lease_seconds, at most
--- p_per_endpoint in flight per endpoint (counting the leases other
--- deliverers hold), and returns what each attempt needs. A delivery is due
+-- p_per_endpoint in flight per endpoint (the caller's attempts in flight
+-- are p_busy_counts for the endpoints p_busy_endpoints), and returns what
+-- each attempt needs. A delivery is due
 -- when it is PENDING, its time has come, no lease is running, its endpoint
 -- is enabled, and no earlier delivery of the same resource to the same
 -- endpoint is still PENDING: a resource's events reach an endpoint in order,
--- each waiting for the one before to succeed or exhaust its schedule. Rows
+-- each waiting for the one before to succeed or exhaust its schedule.
+--
+-- Endpoints are served side by side: the endpoints with pending deliveries
+-- are listed first (a loose scan of deliveries_due, one probe each), and
+-- each contributes at most its free slots, soonest first; the soonest of
+-- those are leased. So an endpoint with a large backlog, or one that is
+-- down, never holds the others up, and the work per claim grows with the
+-- endpoints that have pending deliveries, not with the backlog. Rows
 -- another deliverer is claiming are skipped (FOR UPDATE SKIP LOCKED).
+--
+-- PL/pgSQL rather than SQL, with a generic plan, so that it is planned once
+-- per session (planning costs ten times what running it does). A generic
+-- plan does not know p_limit; every row here is reached by key, so joins by
+-- index lookups are right whatever the estimates, and the settings keep the
+-- plan to them (a hash join over the whole table, picked on a wrong guess,
+-- would be cached for good). The
+-- deliverer calls it whenever attempts finish.
 CREATE FUNCTION integrations.claim_deliveries(p_limit integer, p_per_endpoint integer,
-                                              p_lease_seconds integer)
+                                              p_lease_seconds integer, p_busy_endpoints uuid[],
+                                              p_busy_counts integer[])
 RETURNS TABLE (tenant_id uuid, delivery_id uuid, lease_id uuid, endpoint_id uuid, url text,
                secret bytea, previous_secret bytea, event_id uuid, type text,
                occur_time text, data text, cycle_attempts integer)
-LANGUAGE sql VOLATILE SECURITY DEFINER
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+SET enable_seqscan = off
 AS $$
-    WITH in_flight AS (
-        SELECT d.tenant_id, d.endpoint_id, count(*) AS n
-          FROM integrations.deliveries d
-         WHERE d.state = 'PENDING' AND d.lease_until > now()
-         GROUP BY d.tenant_id, d.endpoint_id),
-    due AS (
-        SELECT d.tenant_id, d.delivery_id, d.endpoint_id, d.next_attempt_time, d.seq
-          FROM integrations.deliveries d
+#variable_conflict use_column
+BEGIN
+    RETURN QUERY
+    WITH RECURSIVE pending_endpoints AS (
+        (SELECT d.tenant_id, d.endpoint_id FROM integrations.deliveries d
+          WHERE d.state = 'PENDING'
+          ORDER BY d.tenant_id, d.endpoint_id LIMIT 1)
+        UNION ALL
+        SELECT n.tenant_id, n.endpoint_id
+          FROM pending_endpoints p
+         CROSS JOIN LATERAL (
+               SELECT d.tenant_id, d.endpoint_id FROM integrations.deliveries d
+                WHERE d.state = 'PENDING'
+                  AND (d.tenant_id, d.endpoint_id) > (p.tenant_id, p.endpoint_id)
+                ORDER BY d.tenant_id, d.endpoint_id LIMIT 1) n),
+    in_flight AS (
+        SELECT b.endpoint_id, b.n FROM unnest(p_busy_endpoints, p_busy_counts) AS b(endpoint_id, n)),
+    candidates AS (
+        SELECT c.tenant_id, c.delivery_id, c.next_attempt_time, c.seq
+          FROM pending_endpoints pe
           JOIN integrations.webhook_endpoints e
-            ON e.tenant_id = d.tenant_id AND e.endpoint_id = d.endpoint_id
-         WHERE d.state = 'PENDING' AND d.next_attempt_time <= now()
-           AND (d.lease_until IS NULL OR d.lease_until <= now())
-           AND NOT e.disabled
-           AND NOT EXISTS (
-               SELECT 1 FROM integrations.deliveries p
-                WHERE p.tenant_id = d.tenant_id AND p.endpoint_id = d.endpoint_id
-                  AND p.resource = d.resource AND p.state = 'PENDING' AND p.seq < d.seq)
-         ORDER BY d.next_attempt_time
-         LIMIT 4 * least(greatest(p_limit, 1), 1000)),
+            ON e.tenant_id = pe.tenant_id AND e.endpoint_id = pe.endpoint_id AND NOT e.disabled
+          LEFT JOIN in_flight f ON f.endpoint_id = pe.endpoint_id
+         CROSS JOIN LATERAL (
+               SELECT d.tenant_id, d.delivery_id, d.next_attempt_time, d.seq
+                 FROM integrations.deliveries d
+                WHERE d.tenant_id = pe.tenant_id AND d.endpoint_id = pe.endpoint_id
+                  AND d.state = 'PENDING' AND d.next_attempt_time <= now()
+                  AND (d.lease_until IS NULL OR d.lease_until <= now())
+                  AND NOT EXISTS (
+                      SELECT 1 FROM integrations.deliveries p
+                       WHERE p.tenant_id = d.tenant_id AND p.endpoint_id = d.endpoint_id
+                         AND p.resource = d.resource AND p.state = 'PENDING' AND p.seq < d.seq)
+                ORDER BY d.next_attempt_time, d.seq
+                LIMIT greatest(p_per_endpoint - coalesce(f.n, 0), 0)) c),
     chosen AS (
-        SELECT r.tenant_id, r.delivery_id, r.next_attempt_time
-          FROM (SELECT due.*, row_number() OVER (PARTITION BY due.tenant_id, due.endpoint_id
-                                                  ORDER BY due.next_attempt_time, due.seq) AS rank
-                  FROM due) r
-          LEFT JOIN in_flight f ON f.tenant_id = r.tenant_id AND f.endpoint_id = r.endpoint_id
-         WHERE r.rank <= greatest(p_per_endpoint, 1) - coalesce(f.n, 0)
-         ORDER BY r.next_attempt_time
+        SELECT c.tenant_id, c.delivery_id FROM candidates c
+         ORDER BY c.next_attempt_time, c.seq
          LIMIT least(greatest(p_limit, 1), 1000)),
     locked AS (
         SELECT d.tenant_id, d.delivery_id
@@ -212,7 +246,7 @@ AS $$
           FROM locked l
          WHERE d.tenant_id = l.tenant_id AND d.delivery_id = l.delivery_id
         RETURNING d.tenant_id, d.delivery_id, d.lease_id, d.endpoint_id, d.event_id,
-                  d.cycle_attempts, d.next_attempt_time)
+                  d.cycle_attempts, d.next_attempt_time, d.seq)
     SELECT l.tenant_id, l.delivery_id, l.lease_id, l.endpoint_id, e.url, e.secret,
            CASE WHEN e.previous_secret_expire_time > now() THEN e.previous_secret END,
            l.event_id, v.type,
@@ -222,16 +256,18 @@ AS $$
       JOIN integrations.webhook_endpoints e
         ON e.tenant_id = l.tenant_id AND e.endpoint_id = l.endpoint_id
       JOIN integrations.events v ON v.tenant_id = l.tenant_id AND v.event_id = l.event_id
-     ORDER BY l.next_attempt_time
+     ORDER BY l.next_attempt_time, l.seq;
+END
 $$;
-REVOKE ALL ON FUNCTION integrations.claim_deliveries(integer, integer, integer) FROM PUBLIC;
+REVOKE ALL ON FUNCTION integrations.claim_deliveries(integer, integer, integer, uuid[], integer[])
+    FROM PUBLIC;
 
 -- The function goes to its owner (its grants go with it). That needs
 -- membership in the new owner and its CREATE privilege on the schema: both
 -- only for as long as it takes.
 GRANT CREATE ON SCHEMA integrations TO bulwark_webhook_dispatcher;
 GRANT bulwark_webhook_dispatcher TO CURRENT_USER;
-ALTER FUNCTION integrations.claim_deliveries(integer, integer, integer)
+ALTER FUNCTION integrations.claim_deliveries(integer, integer, integer, uuid[], integer[])
     OWNER TO bulwark_webhook_dispatcher;
 REVOKE bulwark_webhook_dispatcher FROM CURRENT_USER;
 REVOKE CREATE ON SCHEMA integrations FROM bulwark_webhook_dispatcher;
@@ -246,5 +282,5 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON integrations.webhook_endpoints TO bulwar
 GRANT SELECT, INSERT ON integrations.events TO bulwark_service;
 GRANT SELECT, INSERT, UPDATE ON integrations.deliveries TO bulwark_service;
 GRANT SELECT, INSERT ON integrations.attempts TO bulwark_service;
-GRANT EXECUTE ON FUNCTION integrations.claim_deliveries(integer, integer, integer)
+GRANT EXECUTE ON FUNCTION integrations.claim_deliveries(integer, integer, integer, uuid[], integer[])
     TO bulwark_service;
