@@ -57,6 +57,11 @@ bw_pg_init
 bw_pg_start
 bw_migrate "$BUILD"
 bw_stack_addrs
+# Plain-http webhooks may reach 127.0.0.2 and nothing else private: a
+# loopback address kept for local receivers (make bench's, or one of your
+# own while developing). Set BULWARK_WEBHOOK_ALLOWED_CIDRS, even to "", to
+# choose otherwise.
+export BULWARK_WEBHOOK_ALLOWED_CIDRS=${BULWARK_WEBHOOK_ALLOWED_CIDRS-127.0.0.2/32}
 bw_stack_start "$BUILD" 30
 URL=$(bw_addr_url "${BW_ADDRS[http]}")
 
