@@ -9,6 +9,7 @@
 
 #include "catalogue.h"
 #include "ids.h"
+#include "profiles.h"
 #include "status.h"
 
 #include <math.h>
@@ -295,26 +296,35 @@ static int check_member_state(bw_call_t *call, const bw_scoping_facts_t *f)
                                  "banking.credit_institution or fmi.* (NIS2 Art 2(10))") != 0;
     if (m->representative[0] != '\0')
         bad |= check_representative(call, m);
+    if (m->profile[0] != '\0' && strcmp(m->profile, "NONE") != 0 &&
+        bw_profiles_find(f->profiles, m->profile) == NULL)
+        bad |= bw_call_violation(call, "memberState.profile",
+                                 "\"%.8s\" is not a Member State profile (GET "
+                                 "/v1/member-state-profiles: %s), nor NONE for the EU baseline",
+                                 m->profile, bw_profiles_codes(f->profiles)) != 0;
     return bad;
 }
 
-void bw_scoping_facts_of_entity(const Bulwark__Scoping__V1__Entity *e, bw_scoping_facts_t *out)
+void bw_scoping_facts_of_entity(const Bulwark__Scoping__V1__Entity *e,
+                                const struct bw_profiles *profiles, bw_scoping_facts_t *out)
 {
     out->activities = e->activities;
     out->n_activities = e->n_activities;
     out->size = e->size;
     out->public_administration = e->public_administration;
     out->member_state = e->member_state;
+    out->profiles = profiles;
 }
 
 void bw_scoping_facts_of_request(const Bulwark__Scoping__V1__AssessRequest *r,
-                                 bw_scoping_facts_t *out)
+                                 const struct bw_profiles *profiles, bw_scoping_facts_t *out)
 {
     out->activities = r->activities;
     out->n_activities = r->n_activities;
     out->size = r->size;
     out->public_administration = r->public_administration;
     out->member_state = r->member_state;
+    out->profiles = profiles;
 }
 
 int bw_scoping_validate_facts(bw_call_t *call, const bw_scoping_facts_t *f)
@@ -329,7 +339,8 @@ int bw_scoping_validate_facts(bw_call_t *call, const bw_scoping_facts_t *f)
     return bad ? BW_EINVAL : 0;
 }
 
-int bw_scoping_validate_entity(bw_call_t *call, const Bulwark__Scoping__V1__Entity *e)
+int bw_scoping_validate_entity(bw_call_t *call, const Bulwark__Scoping__V1__Entity *e,
+                               const struct bw_profiles *profiles)
 {
     int bad = 0;
     size_t name_len = strlen(e->name);
@@ -346,7 +357,7 @@ int bw_scoping_validate_entity(bw_call_t *call, const Bulwark__Scoping__V1__Enti
                                  "\"%s\" is not an IANA time zone such as Europe/Berlin",
                                  e->time_zone) != 0;
     bw_scoping_facts_t facts;
-    bw_scoping_facts_of_entity(e, &facts);
+    bw_scoping_facts_of_entity(e, profiles, &facts);
     bad |= bw_scoping_validate_facts(call, &facts) != 0;
     if (e->parent_entity[0] != '\0' && !bw_uuid_valid(e->parent_entity))
         bad |= bw_call_violation(call, "parentEntity", "must be the id of an entity") != 0;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "facts.h"
+#include "profiles.h"
 #include "status.h"
 #include "suites.h"
 
@@ -70,7 +71,7 @@ START_TEST(valid_entity_passes)
     Bulwark__Scoping__V1__Entity e = BULWARK__SCOPING__V1__ENTITY__INIT;
     e.name = "Acme Energy GmbH";
     e.time_zone = "Europe/Berlin";
-    ck_assert_int_eq(bw_scoping_validate_entity(call, &e), 0);
+    ck_assert_int_eq(bw_scoping_validate_entity(call, &e, NULL), 0);
     ck_assert_uint_eq(call->n_violations, 0);
     free_call(call);
 }
@@ -103,7 +104,7 @@ START_TEST(each_bad_field_is_named)
     ms.services_in = services;
     e.member_state = &ms;
     e.parent_entity = "not-a-uuid";
-    ck_assert_int_eq(bw_scoping_validate_entity(call, &e), BW_EINVAL);
+    ck_assert_int_eq(bw_scoping_validate_entity(call, &e, NULL), BW_EINVAL);
     const char *fields[] = {"name",
                             "timeZone",
                             "activities[0].entityType",
@@ -130,7 +131,7 @@ START_TEST(designation_needs_a_ground)
     e.time_zone = "UTC";
     ms.designation = BULWARK__SCOPING__V1__MEMBER_STATE__DESIGNATION__ESSENTIAL;
     e.member_state = &ms;
-    ck_assert_int_eq(bw_scoping_validate_entity(call, &e), BW_EINVAL);
+    ck_assert_int_eq(bw_scoping_validate_entity(call, &e, NULL), BW_EINVAL);
     ck_assert(has_violation(call, "memberState.designation"));
     free_call(call);
 }
@@ -343,6 +344,28 @@ START_TEST(member_state_contradictions)
 }
 END_TEST
 
+START_TEST(profile_must_exist)
+{
+    bw_profiles_t *profiles;
+    char err[256];
+    ck_assert_int_eq(bw_profiles_load_builtin(&profiles, err, sizeof(err)), 0);
+    fx_reset();
+    fx.facts.member_state = &fx.ms;
+    fx.ms.profile = "DE";
+    expect_violation("memberState.profile"); /* no profiles known */
+    fx.facts.profiles = profiles;
+    expect_valid();
+    fx.ms.profile = "NONE";
+    expect_valid();
+    fx.ms.profile = "ES";
+    bw_call_t *call = check_facts(BW_EINVAL);
+    ck_assert(has_violation(call, "memberState.profile"));
+    ck_assert_ptr_nonnull(strstr(call->violations[0].message, "AT, BE, DE"));
+    free_call(call);
+    bw_profiles_free(profiles);
+}
+END_TEST
+
 Suite *suite_facts(void)
 {
     Suite *s = suite_create("scoping facts");
@@ -360,6 +383,7 @@ Suite *suite_facts(void)
     tcase_add_test(tc, public_administration_contradictions);
     tcase_add_test(tc, public_administration_combinations_that_pass);
     tcase_add_test(tc, member_state_contradictions);
+    tcase_add_test(tc, profile_must_exist);
     suite_add_tcase(s, tc);
     return s;
 }
