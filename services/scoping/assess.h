@@ -20,4 +20,12 @@ int bw_assess_assess(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMess
 int bw_assess_get_entity_classification(bw_call_t *call, const ProtobufCMessage *req,
                                         ProtobufCMessage **resp);
 
+/* ListMemberStateProfiles: every profile loaded, in order of code. */
+int bw_assess_list_member_state_profiles(bw_call_t *call, const ProtobufCMessage *req,
+                                         ProtobufCMessage **resp);
+/* GetMemberStateProfile: one profile by code; NOT_FOUND (PROFILE_NOT_FOUND)
+ * for a code without one. */
+int bw_assess_get_member_state_profile(bw_call_t *call, const ProtobufCMessage *req,
+                                       ProtobufCMessage **resp);
+
 #endif

@@ -1,9 +1,8 @@
 /*
- * The entity-type catalogue as one static table. Source: the reference
- * ../shared/reference/scope.md section 2 (codes, Annex points, the SI, E!, J
- * and IR columns), which restates Directive (EU) 2022/2555 Annex I and II
- * (OJ L 333, 27.12.2022, p. 80), Art 2(2)-(5), 3(1), 6(35), 26(1) and
- * Implementing Regulation (EU) 2024/2690 Art 1. Trust service providers
+ * The entity-type catalogue as one static table. Source: Directive (EU)
+ * 2022/2555 Annex I and II (OJ L 333, 27.12.2022, p. 80), Art 2(2)-(5),
+ * 3(1), 6(35), 26(1), and Implementing Regulation (EU) 2024/2690 Art 1; the
+ * codes are Bulwark's own (<sector>.<subsector>.<type>). Trust service providers
  * appear three times: digital_infra.tsp, whose activity says whether the
  * service is qualified (the shape API.md shows), and the two variants
  * digital_infra.tsp.qualified and digital_infra.tsp.non_qualified, which say

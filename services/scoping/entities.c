@@ -125,7 +125,7 @@ int bw_entities_create(bw_call_t *call, const ProtobufCMessage *request, Protobu
     const Bulwark__Scoping__V1__CreateEntityRequest *req = (const void *)request;
     if (req->entity == NULL)
         return bw_call_violation(call, "name", "is required");
-    int err = bw_scoping_validate_entity(call, req->entity);
+    int err = bw_scoping_validate_entity(call, req->entity, bw_service_data(call));
     if (err != 0)
         return err;
     char id[BW_UUID_STR_LEN + 1];
@@ -264,7 +264,7 @@ int bw_entities_update(bw_call_t *call, const ProtobufCMessage *request, Protobu
     const char *old_parent = e->parent_entity;
     Bulwark__Scoping__V1__Entity empty = BULWARK__SCOPING__V1__ENTITY__INIT;
     err = merge(call, e, req->entity != NULL ? req->entity : &empty, req->update_mask);
-    if (err != 0 || (err = bw_scoping_validate_entity(call, e)) != 0)
+    if (err != 0 || (err = bw_scoping_validate_entity(call, e, bw_service_data(call))) != 0)
         goto out;
     if (e->parent_entity[0] != '\0' && strcmp(e->parent_entity, old_parent) != 0) {
         if (strcmp(e->parent_entity, id) == 0) {

@@ -1,6 +1,6 @@
 /*
  * The entity-type catalogue: complete (every Annex I and II type of
- * scope.md section 2), unique codes, and the columns the rules rely on.
+ * Directive (EU) 2022/2555), unique codes, and the columns the rules rely on.
  */
 #include <check.h>
 #include <string.h>
@@ -20,7 +20,7 @@ START_TEST(counts_per_annex)
         annex_ii += e[i].annex == ANNEX(II);
         other += e[i].annex == ANNEX(NONE);
     }
-    /* 53 Annex I codes of scope.md plus the two TSP variants. */
+    /* 53 Annex I types plus the two TSP variants. */
     ck_assert_uint_eq(annex_i, 55);
     ck_assert_uint_eq(annex_ii, 14);
     ck_assert_uint_eq(other, 3);
