@@ -146,9 +146,15 @@ run_flavour() {
     rc=0
     if stack_up "$build"; then
         (
-            export BULWARK_TEST_DATABASE_URL BULWARK_TEST_ADMIN_DATABASE_URL BULWARK_TEST_URL BULWARK_TEST_OPERATOR_TOKEN
-            BULWARK_TEST_DATABASE_URL=$(bw_app_url)
+            export BULWARK_TEST_DATABASE_URL BULWARK_TEST_ADMIN_DATABASE_URL \
+                BULWARK_TEST_SUPERUSER_DATABASE_URL BULWARK_TEST_URL BULWARK_TEST_OPERATOR_TOKEN
+            # Each process's login role, and scoping's as the default one.
+            for process in "${BW_DB_PROCESSES[@]}"; do
+                export "BULWARK_TEST_${process^^}_DATABASE_URL=$(bw_app_url "$process")"
+            done
+            BULWARK_TEST_DATABASE_URL=$(bw_app_url scoping)
             BULWARK_TEST_ADMIN_DATABASE_URL=$(bw_admin_url)
+            BULWARK_TEST_SUPERUSER_DATABASE_URL=$(bw_superuser_url)
             BULWARK_TEST_URL=$(bw_addr_url "${BW_ADDRS[http]}")
             BULWARK_TEST_OPERATOR_TOKEN=$BW_OPERATOR_TOKEN
             export BULWARK_TEST_OIDC_KEY=$BW_DATA/oidc/key.pem BULWARK_TEST_OIDC_ISSUER=$OIDC_ISSUER \
