@@ -93,8 +93,9 @@ stack_up() {
     BW_PG_OPTIONS='-c fsync=off -c full_page_writes=off' bw_pg_start || return 1
     bw_migrate "$build" || return 1
     oidc_setup "$BW_DATA/oidc" || return 1
-    # The end-to-end suites check the rate limit, CORS and OIDC tokens with these values.
-    BULWARK_RATE_LIMIT_RPS=50 BULWARK_RATE_LIMIT_BURST=100 \
+    # The end-to-end suites check the rate limit, CORS and OIDC tokens with
+    # these values, and test_purge.c that the idempotency purge runs.
+    BULWARK_RATE_LIMIT_RPS=50 BULWARK_RATE_LIMIT_BURST=100 BULWARK_IDEMPOTENCY_PURGE_SEC=1 \
         BULWARK_CORS_ORIGINS=https://app.example.test \
         BULWARK_OIDC_ISSUER=$OIDC_ISSUER BULWARK_OIDC_AUDIENCE=$OIDC_AUDIENCE \
         BULWARK_OIDC_JWKS_FILE="$BW_DATA/oidc/jwks.json" bw_stack_start "$build" 60
