@@ -105,9 +105,9 @@ START_TEST(test_the_services_purge_on_their_own)
     add_record(super, a, "fresh-1", "1 minute");
     add_record(super, b, "expired-2", "2 days");
     add_record(super, b, "fresh-2", "23 hours");
-    ck_assert_int_eq(count_records(super, a, b, "expired-%"), 2);
 
-    /* The stack runs the purge every second; allow for slow sanitizer builds. */
+    /* The stack runs the purge every second (it may have run already);
+     * allow for slow sanitizer builds. Nothing else deletes these rows. */
     time_t deadline = time(NULL) + 60;
     while (count_records(super, a, b, "expired-%") > 0 && time(NULL) < deadline)
         usleep(200 * 1000);
