@@ -67,7 +67,9 @@ BEGIN
         -- changed password or a role altered by hand is brought back.
         EXECUTE format('ALTER ROLE %I WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT PASSWORD %L',
                        login, current_setting('bulwark.pw_' || app.process));
-        EXECUTE format('GRANT %I TO %I', app.grp, login);
+        IF NOT pg_has_role(login, app.grp, 'MEMBER') THEN
+            EXECUTE format('GRANT %I TO %I', app.grp, login);
+        END IF;
         -- Membership in any other role would widen what the process reaches.
         FOR other IN SELECT g.rolname FROM pg_auth_members m
                        JOIN pg_roles g ON g.oid = m.roleid
