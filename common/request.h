@@ -5,7 +5,9 @@
  * A retry with the same key and the same request gets the stored reply; the
  * same key with another request is refused (IDEMPOTENCY_KEY_REUSED, 422);
  * a key whose first request is still running is refused
- * (IDEMPOTENCY_KEY_IN_FLIGHT, 409). Keys expire after 24 hours. A failed
+ * (IDEMPOTENCY_KEY_IN_FLIGHT, 409). Keys expire after 24 hours, and the
+ * expired records go by bw_request_purge, which the services run
+ * periodically (service.c). A failed
  * write leaves nothing but its audit row, written after the rollback.
  * Reads run their handler unchanged.
  */
@@ -23,6 +25,14 @@ extern const size_t bw_request_n_stmts;
  * data must be a bw_service_worker_t (see service.h). */
 int bw_request_intercept(bw_call_t *call, const bw_rpc_method_t *method,
                          const ProtobufCMessage *request, ProtobufCMessage **response);
+
+/* Deletes the idempotency records of every tenant that are older than 24
+ * hours, on a connection of its own to database_url (borrowed), opened for
+ * this call and closed before it returns. The services' roles cannot delete
+ * records themselves: the deletion runs in bulwark.purge_idempotency_keys(),
+ * whose owner sees only expired records. *purged, when purged is not NULL,
+ * is set to how many went. Returns 0 or a BW_E* code. */
+int bw_request_purge(const char *database_url, long *purged);
 
 /* "scoping.CreateEntity" for "/bulwark.scoping.v1.ScopingService/CreateEntity",
  * written into buf. */

@@ -94,8 +94,9 @@ stack_up() {
     BW_PG_OPTIONS='-c fsync=off -c full_page_writes=off' bw_pg_start || return 1
     bw_migrate "$build" || return 1
     oidc_setup "$BW_DATA/oidc" || return 1
-    # The end-to-end suites check the rate limit, CORS and OIDC tokens with these values.
-    BULWARK_RATE_LIMIT_RPS=50 BULWARK_RATE_LIMIT_BURST=100 \
+    # The end-to-end suites check the rate limit, CORS and OIDC tokens with
+    # these values, and test_purge.c that the idempotency purge runs.
+    BULWARK_RATE_LIMIT_RPS=50 BULWARK_RATE_LIMIT_BURST=100 BULWARK_IDEMPOTENCY_PURGE_SEC=1 \
         BULWARK_CORS_ORIGINS=https://app.example.test \
         BULWARK_OIDC_ISSUER=$OIDC_ISSUER BULWARK_OIDC_AUDIENCE=$OIDC_AUDIENCE \
         BULWARK_OIDC_JWKS_FILE="$BW_DATA/oidc/jwks.json" bw_stack_start "$build" 60
@@ -147,9 +148,15 @@ run_flavour() {
     rc=0
     if stack_up "$build"; then
         (
-            export BULWARK_TEST_DATABASE_URL BULWARK_TEST_ADMIN_DATABASE_URL BULWARK_TEST_URL BULWARK_TEST_OPERATOR_TOKEN
-            BULWARK_TEST_DATABASE_URL=$(bw_app_url)
+            export BULWARK_TEST_DATABASE_URL BULWARK_TEST_ADMIN_DATABASE_URL \
+                BULWARK_TEST_SUPERUSER_DATABASE_URL BULWARK_TEST_URL BULWARK_TEST_OPERATOR_TOKEN
+            # Each process's login role, and scoping's as the default one.
+            for process in "${BW_DB_PROCESSES[@]}"; do
+                export "BULWARK_TEST_${process^^}_DATABASE_URL=$(bw_app_url "$process")"
+            done
+            BULWARK_TEST_DATABASE_URL=$(bw_app_url scoping)
             BULWARK_TEST_ADMIN_DATABASE_URL=$(bw_admin_url)
+            BULWARK_TEST_SUPERUSER_DATABASE_URL=$(bw_superuser_url)
             BULWARK_TEST_URL=$(bw_addr_url "${BW_ADDRS[http]}")
             BULWARK_TEST_OPERATOR_TOKEN=$BW_OPERATOR_TOKEN
             export BULWARK_TEST_OIDC_KEY=$BW_DATA/oidc/key.pem BULWARK_TEST_OIDC_ISSUER=$OIDC_ISSUER \

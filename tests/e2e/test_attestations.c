@@ -763,7 +763,7 @@ static void four_records(const tenant_t *t, char entity[64])
  * the database's keys would go about it. */
 static PGconn *tamperer(void)
 {
-    PGconn *conn = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    PGconn *conn = bw_test_pg("BULWARK_TEST_SUPERUSER_DATABASE_URL");
     bw_test_exec(conn, "SET session_replication_role = replica");
     return conn;
 }
@@ -774,7 +774,9 @@ START_TEST(the_database_refuses_changes)
     char entity[64];
     four_records(&t, entity);
     PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
-    /* Even the owner, with the triggers on. */
+    /* Even the owner, with the triggers on (and the tenant set: row-level
+     * security is forced, so the owner sees only the tenant's rows). */
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", t.id);
     ck_assert_str_eq(bw_test_sql_error(admin,
                                        "UPDATE attestations.records SET decision = 'APPROVE' "
                                        "WHERE entity_id = $1",
@@ -800,8 +802,8 @@ START_TEST(the_database_refuses_changes)
                      "42501");
     ck_assert_str_eq(bw_test_sql_error(admin, "DELETE FROM attestations.signing_keys"), "42501");
     PQfinish(admin);
-    /* The services' role has no such privilege at all. */
-    PGconn *app = bw_test_pg("BULWARK_TEST_DATABASE_URL");
+    /* The service's own role has no such privilege at all. */
+    PGconn *app = bw_test_pg("BULWARK_TEST_ATTESTATIONS_DATABASE_URL");
     bw_test_exec(app, "SELECT set_config('bulwark.tenant_id', $1, false)", t.id);
     ck_assert_str_eq(
         bw_test_sql_error(app, "UPDATE attestations.records SET comment = 'x' WHERE entity_id = $1",

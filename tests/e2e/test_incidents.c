@@ -840,8 +840,8 @@ START_TEST(events_are_append_only_in_the_database)
     json_decref(
         append_event(&t, jstr(inc, "id"),
                      "{\"type\":\"HANDLING_ENDED\",\"occurredAt\":\"2025-06-12T09:00:00Z\"}"));
-    /* The services' role: no privilege. */
-    PGconn *app = bw_test_pg("BULWARK_TEST_DATABASE_URL");
+    /* The service's own role: no privilege. */
+    PGconn *app = bw_test_pg("BULWARK_TEST_INCIDENTS_DATABASE_URL");
     bw_test_exec(app, "BEGIN");
     bw_test_exec(app, "SELECT set_config('bulwark.tenant_id', $1, true)", t.id);
     ck_assert_str_eq(bw_test_sql_error(app, "UPDATE incidents.events SET note = 'rewritten'"),
@@ -849,8 +849,10 @@ START_TEST(events_are_append_only_in_the_database)
     bw_test_exec(app, "ROLLBACK");
     ck_assert_str_eq(bw_test_sql_error(app, "DELETE FROM incidents.events"), "42501");
     PQfinish(app);
-    /* Even the owner of the table: the trigger refuses. */
+    /* Even the owner of the table: the trigger refuses. Row-level security
+     * is forced, so the owner sees the tenant's rows only with it set. */
     PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", t.id);
     ck_assert_str_eq(bw_test_sql_error(admin,
                                        "UPDATE incidents.events SET note = 'rewritten' "
                                        "WHERE incident_id = $1",
