@@ -231,10 +231,14 @@ base_ensure() {
     find "$CACHE" -maxdepth 1 -name 'img-*' -type d -exec rm -rf {} +
 }
 
-# cache_prune: removes cache entries unused for 14 days, and base trees of
-# other keys.
+# cache_prune: removes cache entries unused for 14 days, base trees of
+# other keys, and what runs that were killed left behind (this run holds
+# the lock: no other is running).
 cache_prune() {
     local entry
+    for entry in "$CACHE"/work.* "$CACHE"/*.tmp; do
+        if [[ -e $entry && $entry != "$WORK" ]]; then rm -rf "$entry"; fi
+    done
     for entry in "$CACHE"/base-*; do
         [[ -d $entry && $entry != "$BASE" ]] || continue
         rm -rf "$entry" "$entry.packages" "$entry.log"
