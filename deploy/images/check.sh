@@ -730,6 +730,10 @@ record "deploy/k8s self-test (broken manifests are caught)" "$rc"
 declare -a IMAGES=()
 mapfile -t IMAGES < <("$PY" "$HERE/dockerfile.py" images "$BW_REPO"/services/*/Dockerfile)
 ((${#IMAGES[@]} > 0)) || bw_die "no images found in services/*/Dockerfile"
+for want in "${ONLY[@]}"; do
+    printf '%s\n' "${IMAGES[@]}" | grep -q "^$want " ||
+        bw_die "no image $want; the images: $(printf '%s\n' "${IMAGES[@]}" | cut -d' ' -f1 | tr '\n' ' ')"
+done
 
 # The programs, from a normal release build.
 build_targets=$(for img in "${IMAGES[@]}"; do
