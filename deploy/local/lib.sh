@@ -35,6 +35,8 @@ BW_DEPS=(build-essential cmake pkg-config protobuf-compiler protobuf-c-compiler
     postgresql-client-15 curl ca-certificates openssl jq)
 # Only `make bench` needs these.
 BW_DEPS_BENCH=(wrk nginx-light)
+# Only deploy/images/check.sh needs these: image trees, compose and manifests.
+BW_DEPS_IMAGES=(debootstrap debian-archive-keyring binutils docker-compose python3-yaml)
 
 BW_PG_BIN=${BW_PG_BIN:-/usr/lib/postgresql/15/bin}
 BW_PG_SUPERUSER=bulwark
