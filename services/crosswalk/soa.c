@@ -6,7 +6,8 @@
  * a change never lands without its history and an import lands whole or not
  * at all. A row whose values do not change is left alone and leaves no
  * history. Evidence URIs hold no blank (they are validated), so they travel
- * as one blank-separated text both ways.
+ * as one blank-separated text both ways. The CSV export neutralises cells a
+ * spreadsheet would run as formulas, and the import undoes it (csv.h).
  */
 #include "bulwark/crosswalk/v1/crosswalk.pb-c.h"
 
@@ -178,24 +179,45 @@ static void report(reporter_t *rep, const char *field, const char *fmt, ...)
                           strcmp(field, "csv") != 0 ? " " : "", msg);
 }
 
-/* An absolute URI: a scheme, a colon, then printable characters RFC 3986
- * allows (non-ASCII bytes pass, as in an IRI). */
+/* The length of s cut to at most max bytes without splitting a UTF-8
+ * sequence, for quoting a value in a message. */
+static int utf8_cut(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max)
+        return (int)n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return (int)max;
+}
+
+/* An evidence link: an https or http URL with a host, or a URN (RFC 8141:
+ * "urn:", a namespace identifier, ":", a namespace-specific string). Other
+ * schemes are refused: a javascript:, data: or file: link shown to an
+ * auditor is an attack, not evidence. Printable characters RFC 3986 allows
+ * (non-ASCII bytes pass, as in an IRI). */
 static int valid_uri(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > MAX_URI || !isalpha((unsigned char)s[0]))
+    if (n == 0 || n > MAX_URI)
         return 0;
-    size_t i = 1;
-    while (isalnum((unsigned char)s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.')
-        i++;
-    if (s[i] != ':' || s[i + 1] == '\0')
-        return 0;
-    for (; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c <= 0x20 || c == 0x7f || strchr("\"<>\\^`{|}", c) != NULL)
             return 0;
     }
-    return 1;
+    const char *host = strncasecmp(s, "https://", 8) == 0  ? s + 8
+                       : strncasecmp(s, "http://", 7) == 0 ? s + 7
+                                                           : NULL;
+    if (host != NULL)
+        return *host != '\0' && strchr("/?#@:", *host) == NULL;
+    if (strncasecmp(s, "urn:", 4) != 0)
+        return 0;
+    const char *nid = s + 4;
+    size_t len = 0;
+    while (isalnum((unsigned char)nid[len]) || (len > 0 && nid[len] == '-'))
+        len++;
+    return len >= 1 && len <= 32 && nid[len] == ':' && nid[len + 1] != '\0';
 }
 
 /* Checks one control's values; *status may be filled in (NOT_IMPLEMENTED
@@ -230,7 +252,8 @@ static void check_control(reporter_t *rep, const bw_cw_req_t *req, int applicabl
             continue;
         char field[32];
         snprintf(field, sizeof(field), "evidence[%zu]", i);
-        report(rep, field, "\"%.80s\" is not an absolute URI (e.g. https://...)", evidence[i]);
+        report(rep, field, "must be an https, http or urn URI, not \"%.*s\"",
+               utf8_cut(evidence[i], 80), evidence[i]);
     }
 }
 
@@ -560,7 +583,7 @@ static int import_record(reporter_t *rep, const bw_cw_catalogue_t *cat,
         return 0;
     }
     for (size_t i = 0; i < n_cols; i++)
-        val[col_of[i]] = rec->fields[i];
+        val[col_of[i]] = bw_cw_csv_cell_value(rec->fields[i]);
     char *ref = trimmed(arena, val[COL_REF]);
     char *applicable_text = trimmed(arena, val[COL_APPLICABLE]);
     char *status_text = trimmed(arena, val[COL_STATUS]);
@@ -702,17 +725,17 @@ int bw_cw_export_controls(bw_call_t *call, const ProtobufCMessage *request, Prot
     bw_cw_buf_puts(&buf, "ref,applicable,status,justification,owner,evidence\r\n");
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
-        bw_cw_csv_field(&buf, bw_store_text(res, i, C_REF));
+        bw_cw_csv_cell(&buf, bw_store_text(res, i, C_REF));
         bw_cw_buf_puts(&buf, ",");
         bw_cw_buf_puts(&buf, bw_store_text(res, i, C_APPLICABLE));
         bw_cw_buf_puts(&buf, ",");
-        bw_cw_csv_field(&buf, bw_store_text(res, i, C_STATUS));
+        bw_cw_csv_cell(&buf, bw_store_text(res, i, C_STATUS));
         bw_cw_buf_puts(&buf, ",");
-        bw_cw_csv_field(&buf, bw_store_text(res, i, C_JUSTIFICATION));
+        bw_cw_csv_cell(&buf, bw_store_text(res, i, C_JUSTIFICATION));
         bw_cw_buf_puts(&buf, ",");
-        bw_cw_csv_field(&buf, bw_store_text(res, i, C_OWNER));
+        bw_cw_csv_cell(&buf, bw_store_text(res, i, C_OWNER));
         bw_cw_buf_puts(&buf, ",");
-        bw_cw_csv_field(&buf, bw_store_text(res, i, C_EVIDENCE));
+        bw_cw_csv_cell(&buf, bw_store_text(res, i, C_EVIDENCE));
         bw_cw_buf_puts(&buf, "\r\n");
     }
     if (buf.failed)
