@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "campaigns.h"
@@ -152,6 +153,26 @@ START_TEST(pem_files)
     ck_assert_ptr_nonnull(strstr(err, "not an Ed25519 key"));
     unlink(path);
     free(path);
+
+    /* A key file its group or others may read is refused, whatever it holds. */
+    static const mode_t loose[] = {0640, 0604, 0620, 0610, 0666};
+    path = temp_file(pem1);
+    for (size_t i = 0; i < sizeof(loose) / sizeof(loose[0]); i++) {
+        ck_assert_int_eq(chmod(path, loose[i]), 0);
+        ck_assert_int_eq(bw_keys_load_private(path, &key, err, sizeof(err)), BW_EINVAL);
+        ck_assert_ptr_null(key);
+        ck_assert_msg(strstr(err, "accessible to its group or to others") != NULL &&
+                          strstr(err, "chmod 600") != NULL,
+                      "%s", err);
+    }
+    ck_assert_int_eq(chmod(path, 0400), 0);
+    ck_assert_int_eq(bw_keys_load_private(path, &key, err, sizeof(err)), 0);
+    bw_keys_free(key);
+    unlink(path);
+    free(path);
+    /* A directory is no key file. */
+    ck_assert_int_eq(bw_keys_load_private("/tmp", &key, err, sizeof(err)), BW_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
 
     path = temp_file("not a key\n");
     ck_assert_int_eq(bw_keys_load_private(path, &key, err, sizeof(err)), BW_EINVAL);
