@@ -64,6 +64,10 @@ enum {
 static const bw_db_stmt_t stmt_get = {
     "soa_get", "SELECT " CONTROL_COLUMNS("") " FROM crosswalk.soa_controls "
                                              "WHERE entity_id = $1::uuid AND ref = $2"};
+/* If-Match on PUT: the row's revision, locked until the write commits. */
+static const bw_db_stmt_t stmt_lock = {
+    "soa_lock", "SELECT revision FROM crosswalk.soa_controls "
+                "WHERE entity_id = $1::uuid AND ref = $2 FOR UPDATE"};
 static const bw_db_stmt_t stmt_list = {
     "soa_list",
     "SELECT " CONTROL_COLUMNS(
@@ -131,8 +135,9 @@ static const bw_db_stmt_t stmt_history = {
                    "FROM crosswalk.soa_history WHERE entity_id = $1::uuid AND ($2 = '' OR ref = $2)"
                    " AND seq > $3::bigint ORDER BY seq LIMIT $4::int"};
 
-const bw_db_stmt_t *const bw_cw_soa_stmts[] = {&stmt_get, &stmt_list,   &stmt_export,
-                                               &stmt_put, &stmt_import, &stmt_history};
+const bw_db_stmt_t *const bw_cw_soa_stmts[] = {&stmt_get,    &stmt_lock,   &stmt_list,
+                                               &stmt_export, &stmt_put,    &stmt_import,
+                                               &stmt_history};
 const size_t bw_cw_soa_n_stmts = sizeof(bw_cw_soa_stmts) / sizeof(bw_cw_soa_stmts[0]);
 
 static const char *const status_names[] = {"", "IMPLEMENTED", "PARTIAL", "PLANNED",
@@ -413,6 +418,28 @@ static const char *join_blanks(bw_arena_t *arena, char *const *items, size_t n)
     return buf.failed ? NULL : buf.data;
 }
 
+/* If-Match of a PUT, compared with the recorded control, which stays locked
+ * until the write commits. A control not recorded yet has no etag to match
+ * (RFC 9110 13.1.1): only a PUT without If-Match creates it. */
+static int check_if_match(bw_call_t *call, const char *entity, const char *ref)
+{
+    const char *values[] = {entity, ref};
+    PGresult *res;
+    int err =
+        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_lock, 2, values, &res);
+    if (err != 0)
+        return err;
+    if (PQntuples(res) == 0)
+        return bw_call_fail(call, BW_EPRECOND, "ETAG_MISMATCH",
+                            "the Statement of Applicability of entity %s does not record %s yet, "
+                            "so no etag matches; send the PUT without If-Match to record it",
+                            entity, ref);
+    const char *key = bw_arena_printf(call->arena, "%s/%s", entity, ref);
+    if (key == NULL)
+        return BW_ENOMEM;
+    return bw_store_check_etag(call, key, bw_store_int(res, 0, 0));
+}
+
 int bw_cw_put_control(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Crosswalk__V1__PutControlRequest *req = (const void *)request;
@@ -430,6 +457,8 @@ int bw_cw_put_control(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     if (rep.problems > 0)
         return BW_EINVAL;
     if ((err = check_entity(call, req->entity)) != 0)
+        return err;
+    if (call->if_match != NULL && (err = check_if_match(call, req->entity, req->ref)) != 0)
         return err;
     const char *evidence = join_blanks(call->arena, in->evidence, in->n_evidence);
     if (evidence == NULL)
