@@ -94,6 +94,18 @@ int bw_campaigns_majority(int expected, int n_approvals)
     return expected > 0 && n_approvals >= needed ? needed - 1 : -1;
 }
 
+long long bw_campaigns_revision(long long n_attestations)
+{
+    return 1 + n_attestations;
+}
+
+/* The etag of c once its tally is known. */
+static void set_etag(Bulwark__Attestations__V1__Campaign *c)
+{
+    bw_etag(c->id, bw_campaigns_revision((long long)c->approvals + c->rejections + c->abstentions),
+            c->etag);
+}
+
 static int is_approval_kind(int kind)
 {
     return kind == BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__RISK_MEASURES_APPROVAL ||
@@ -168,7 +180,7 @@ static int row_to_campaign(bw_call_t *call, const PGresult *res, int row,
     if (c->id == NULL || c->entity == NULL || c->statement == NULL || c->statement_sha256 == NULL ||
         c->created_by == NULL || c->etag == NULL)
         return BW_ENOMEM;
-    bw_etag(c->id, 1, c->etag);
+    set_etag(c);
     *out = c;
     return 0;
 }
@@ -217,6 +229,7 @@ static int load_statuses(bw_call_t *call, Bulwark__Attestations__V1__Campaign *c
     }
     c->n_members = (size_t)n;
     bw_campaigns_tally(call->arena, c);
+    set_etag(c);
     return 0;
 }
 
@@ -344,6 +357,7 @@ int bw_campaigns_list(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         c->rejections = (int32_t)bw_store_int(res, i, COL_REJECTIONS);
         c->abstentions = (int32_t)bw_store_int(res, i, COL_ABSTENTIONS);
         c->pending = c->expected - c->approvals - c->rejections - c->abstentions;
+        set_etag(c);
         if (is_approval_kind(c->kind) && !PQgetisnull(res, i, COL_APPROVED_AT)) {
             c->approved = 1;
             c->approved_at = bw_store_timestamp(call->arena, res, i, COL_APPROVED_AT);

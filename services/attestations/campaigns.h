@@ -23,6 +23,11 @@ int bw_campaigns_list(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMes
  * none. */
 int bw_campaigns_majority(int expected, int n_approvals);
 
+/* The revision behind a campaign's etag: the campaign itself never
+ * changes, but every attestation recorded in it changes where it stands, so
+ * the etag moves with their number. */
+long long bw_campaigns_revision(long long n_attestations);
+
 /* Fills the tally of c (expected, approvals, ..., approved, approvedAt) from
  * its members' statuses, as GetCampaign shows them. */
 void bw_campaigns_tally(bw_arena_t *arena, Bulwark__Attestations__V1__Campaign *c);

@@ -35,7 +35,8 @@
 
 /* clang-format off */
 /* The campaign and the member of a new attestation, and whether the member
- * already attested in it. */
+ * already attested in it; one row even when neither exists, so that the
+ * member a credential names is judged whether or not the campaign is. */
 static const bw_db_stmt_t stmt_precheck = {
     "records_precheck",
     "SELECT c.campaign_id::text, c.entity_id::text, c.kind, c.statement_sha256, "
@@ -44,10 +45,16 @@ static const bw_db_stmt_t stmt_precheck = {
     "COALESCE(m.since <= clock_timestamp() AND (m.until IS NULL OR m.until > clock_timestamp()), "
     "false), "
     "EXISTS (SELECT 1 FROM attestations.records r WHERE r.tenant_id = c.tenant_id "
-    " AND r.campaign_id = c.campaign_id AND r.member_id = $2::uuid) "
-    "FROM attestations.campaigns c "
-    "LEFT JOIN attestations.board_members m ON m.tenant_id = c.tenant_id AND m.member_id = $2::uuid "
-    "WHERE c.campaign_id = $1"};
+    " AND r.campaign_id = c.campaign_id AND r.member_id = $2::uuid), "
+    "c.campaign_id IS NOT NULL "
+    "FROM (SELECT 1) AS one "
+    "LEFT JOIN attestations.campaigns c ON c.campaign_id = $1::uuid "
+    "LEFT JOIN attestations.board_members m ON m.member_id = $2::uuid"};
+/* If-Match of an attestation: the campaign's etag counts its records. Run
+ * after the head lock, which serialises the appends of the entity. */
+static const bw_db_stmt_t stmt_campaign_records = {
+    "records_campaign_count",
+    "SELECT count(*) FROM attestations.records WHERE campaign_id = $1::uuid"};
 /* Locks the entity's head, creating it at sequence 0 on first use. The time
  * is taken after the lock, so it grows along the chain. */
 static const bw_db_stmt_t stmt_head_lock = {
@@ -87,8 +94,8 @@ static const bw_db_stmt_t stmt_chain = {
     "ORDER BY r.sequence"};
 /* clang-format on */
 
-const bw_db_stmt_t *const bw_records_stmts[] = {&stmt_precheck, &stmt_head_lock, &stmt_append,
-                                                &stmt_chain};
+const bw_db_stmt_t *const bw_records_stmts[] = {&stmt_precheck, &stmt_campaign_records,
+                                                &stmt_head_lock, &stmt_append, &stmt_chain};
 const size_t bw_records_n_stmts = sizeof(bw_records_stmts) / sizeof(bw_records_stmts[0]);
 
 enum {
@@ -127,29 +134,36 @@ static char *lower_dup(bw_arena_t *arena, const char *s)
 
 /* ---- appending ------------------------------------------------------------ */
 
-/* Who the attestation is for: a board_member key attests as its own member
- * only; admin and editor keys name the member and record on their behalf. */
-static int resolve_member(bw_call_t *call, const char *requested, const char **member,
-                          int *on_behalf)
+/* Who the attestation is for, and with which credential. A credential that
+ * names a board member (a board_member key, or a token whose board-member
+ * claim names one; the gateway passes it as x-board-member) attests as that
+ * member: `member` may be left out, and the record is the member's own
+ * (*own set, onBehalf false). Admin and editor credentials record for any
+ * member, on the member's behalf. */
+static int resolve_member(bw_call_t *call, const char *requested, const char **member, int *own)
 {
     int writer = bw_call_has_role(call, "admin") || bw_call_has_role(call, "editor");
+    int signer = bw_call_has_role(call, "board_member");
+    const char *mine = signer && call->board_member != NULL && bw_uuid_valid(call->board_member)
+                           ? call->board_member
+                           : NULL;
     *member = requested != NULL ? requested : "";
-    *on_behalf = writer;
+    *own = 0;
+    if (mine != NULL && ((*member)[0] == '\0' || strcasecmp(*member, mine) == 0)) {
+        *member = mine;
+        *own = 1;
+        return 0;
+    }
     if (writer)
         return (*member)[0] == '\0' ? bw_call_violation(call, "member", "is required") : 0;
-    if (!bw_call_has_role(call, "board_member"))
+    if (!signer)
         return bw_call_fail(call, BW_EPERM, "PERMISSION_DENIED",
-                            "only admin, editor and board_member keys record attestations");
-    const char *own = call->board_member;
-    if (own == NULL || !bw_uuid_valid(own))
+                            "only admin, editor and board_member credentials record attestations");
+    if (mine == NULL)
         return bw_call_fail(call, BW_EPERM, "NO_BOARD_MEMBER",
-                            "this board_member key names no board member");
-    if ((*member)[0] == '\0')
-        *member = own;
-    else if (strcasecmp(*member, own) != 0)
-        return bw_call_fail(call, BW_EPERM, "NOT_OWN_MEMBER",
-                            "a board_member key attests only as its own board member");
-    return 0;
+                            "this board_member credential names no board member");
+    return bw_call_fail(call, BW_EPERM, "NOT_OWN_MEMBER",
+                        "a board_member credential attests only as its own board member");
 }
 
 static int validate(bw_call_t *call, const Bulwark__Attestations__V1__Attestation *in,
@@ -164,15 +178,34 @@ static int validate(bw_call_t *call, const Bulwark__Attestations__V1__Attestatio
     return bad ? BW_EINVAL : 0;
 }
 
-/* Checks the precheck row; fails the call as the client should see it. */
-static int check_precheck(bw_call_t *call, const PGresult *res, const char *campaign)
+/* Checks the precheck row; fails the call as the client should see it. A
+ * member named by the caller's own credential that does not exist, is not
+ * in office or does not sit on the campaign's board is a 403: the
+ * credential may not sign here. A member named by an admin or editor is a
+ * field of the request (400). */
+static int check_precheck(bw_call_t *call, const PGresult *res, const char *campaign, int own)
 {
-    if (PQntuples(res) == 0)
+    int member_found = !PQgetisnull(res, 0, 5);
+    int in_office = strcmp(bw_store_text(res, 0, 8), "t") == 0;
+    int on_board = strcmp(bw_store_text(res, 0, 7), "t") == 0;
+    if (own && !member_found)
+        return bw_call_fail(call, BW_EPERM, "BOARD_MEMBER_UNKNOWN",
+                            "the board member this credential signs as does not exist in this "
+                            "tenant; an admin must issue a key naming an existing member");
+    if (own && !in_office)
+        return bw_call_fail(call, BW_EPERM, "BOARD_MEMBER_NOT_CURRENT",
+                            "the board member this credential signs as is not in office now: "
+                            "their tenure (since, until) does not cover this moment");
+    if (strcmp(bw_store_text(res, 0, 10), "t") != 0)
         return bw_call_fail(call, BW_ENOTFOUND, "CAMPAIGN_NOT_FOUND", "campaign %s not found",
                             campaign);
-    if (PQgetisnull(res, 0, 5) || strcmp(bw_store_text(res, 0, 7), "t") != 0)
+    if (own && !on_board)
+        return bw_call_fail(call, BW_EPERM, "NOT_ON_THIS_BOARD",
+                            "the board member this credential signs as does not sit on the "
+                            "management body of the campaign's entity");
+    if (!member_found || !on_board)
         return bw_call_violation(call, "member", "is not a board member of the campaign's entity");
-    if (strcmp(bw_store_text(res, 0, 8), "t") != 0)
+    if (!in_office)
         return bw_call_violation(call, "member", "the member's tenure does not cover now");
     if (strcmp(bw_store_text(res, 0, 9), "t") == 0)
         return bw_call_fail(call, BW_EEXIST, "ALREADY_ATTESTED",
@@ -184,6 +217,18 @@ static int check_precheck(bw_call_t *call, const PGresult *res, const char *camp
         return BW_EPRECOND;
     }
     return 0;
+}
+
+/* If-Match: the campaign's etag before this attestation. */
+static int check_campaign_etag(bw_call_t *call, bw_db_t *db, const char *campaign)
+{
+    if (call->if_match == NULL)
+        return 0;
+    PGresult *res;
+    int err = bw_db_exec(db, call->arena, &stmt_campaign_records, 1, &campaign, &res);
+    if (err != 0)
+        return err;
+    return bw_store_check_etag(call, campaign, bw_campaigns_revision(bw_store_int(res, 0, 0)));
 }
 
 static ProtobufCBinaryData binary(void *data, size_t len)
@@ -205,10 +250,11 @@ int bw_records_create(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     const Bulwark__Attestations__V1__Attestation *in =
         req->attestation != NULL ? req->attestation : &empty;
     const char *member;
-    int on_behalf;
-    if ((err = resolve_member(call, in->member, &member, &on_behalf)) != 0 ||
+    int own;
+    if ((err = resolve_member(call, in->member, &member, &own)) != 0 ||
         (err = validate(call, in, member)) != 0)
         return err;
+    int on_behalf = !own;
 
     const bw_key_t *key = bw_attest_signing_key(call);
     bw_arena_t *arena = call->arena;
@@ -227,7 +273,7 @@ int bw_records_create(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         return err;
     const char *check[] = {req->campaign, member};
     if ((err = bw_db_exec(db, arena, &stmt_precheck, 2, check, &res)) != 0 ||
-        (err = check_precheck(call, res, req->campaign)) != 0)
+        (err = check_precheck(call, res, req->campaign, own)) != 0)
         goto out;
     bw_chain_record_t rec = {
         .tenant = tenant,
@@ -245,6 +291,8 @@ int bw_records_create(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     };
     const char *head_key[] = {rec.entity};
     if ((err = bw_db_exec(db, arena, &stmt_head_lock, 1, head_key, &res)) != 0)
+        goto out;
+    if ((err = check_campaign_etag(call, db, rec.campaign)) != 0)
         goto out;
     rec.sequence = bw_store_int(res, 0, 0) + 1;
     rec.previous_hash = bw_store_strdup(arena, res, 0, 1);

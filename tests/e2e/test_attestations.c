@@ -678,13 +678,63 @@ START_TEST(board_member_keys_sign_only_as_themselves)
     char body[256];
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", b);
     expect_problem(403, NULL, "POST", ann, body, "/v1/attestation-campaigns/%s/attestations", c1);
-    /* A key naming nobody on the board. */
-    expect_problem(400, "member", "POST", nobody, "{\"decision\":\"APPROVE\"}",
+    /* A key naming nobody on the board, a member out of office (tenure
+     * over, or not begun) or a member of another entity's board: refused,
+     * whatever the campaign. */
+    char other_entity[64], gone[64], future[64], elsewhere[64];
+    new_entity(&t, "Other Co", other_entity);
+    new_member(&t, entity, "Gone", -400, -10, gone);
+    new_member(&t, entity, "Future", 10, 0, future);
+    new_member(&t, other_entity, "Elsewhere", -10, 0, elsewhere);
+    char *gone_key = new_key(&t, "board_member", gone);
+    char *future_key = new_key(&t, "board_member", future);
+    char *elsewhere_key = new_key(&t, "board_member", elsewhere);
+    struct {
+        const char *key, *campaign, *reason;
+    } refused[] = {
+        {nobody, c1, "BOARD_MEMBER_UNKNOWN"},
+        {nobody, "0190f3a0-0000-7000-8000-00000000dead", "BOARD_MEMBER_UNKNOWN"},
+        {gone_key, c1, "BOARD_MEMBER_NOT_CURRENT"},
+        {future_key, c2, "BOARD_MEMBER_NOT_CURRENT"},
+        {elsewhere_key, c1, "NOT_ON_THIS_BOARD"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        bw_test_resp_t resp;
+        snprintf(body, sizeof(body), "/v1/attestation-campaigns/%s/attestations",
+                 refused[i].campaign);
+        ck_assert_int_eq(bw_test_http("POST", body, refused[i].key, "{\"decision\":\"APPROVE\"}",
+                                      NULL, &resp), 0);
+        ck_assert_problem(&resp, 403, NULL);
+        ck_assert_str_eq(jstr(resp.json, "reason"), refused[i].reason);
+        bw_test_resp_free(&resp);
+    }
+    /* An admin naming the same members gets a 400 naming the field. */
+    snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", gone);
+    expect_problem(400, "member", "POST", t.key, body,
                    "/v1/attestation-campaigns/%s/attestations", c1);
+    snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", elsewhere);
+    expect_problem(400, "member", "POST", t.key, body,
+                   "/v1/attestation-campaigns/%s/attestations", c1);
+    expect_valid(t.key, entity, "2");
     /* The admin records Bob's on his behalf. */
     r = attest(t.key, c1, b, "APPROVE");
     ck_assert(json_is_true(json_object_get(r, "onBehalf")));
     json_decref(r);
+
+    /* Governance counts what was decided on a member's behalf apart. */
+    json_t *g = expect(200, "GET", t.key, NULL, "/v1/entities/%s/governance", entity);
+    ck_assert_int_eq(json_integer_value(json_object_get(g, "attestations")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(g, "onBehalfAttestations")), 1);
+    json_t *tr = json_object_get(g, "training");
+    for (size_t i = 0; i < json_array_size(tr); i++) {
+        json_t *m = json_array_get(tr, i);
+        ck_assert(json_is_true(json_object_get(m, "current")));
+        ck_assert(json_is_boolean(json_object_get(m, "onBehalf")));
+        ck_assert_int_eq(json_is_true(json_object_get(m, "onBehalf")),
+                         strcmp(jstr(m, "member"), b) == 0);
+    }
+    ck_assert_uint_eq(json_array_size(tr), 2);
+    json_decref(g);
 
     /* Board members read but do not manage or audit; viewers do not attest. */
     json_decref(expect(200, "GET", ann, NULL, "/v1/attestation-campaigns/%s", c1));
@@ -697,6 +747,9 @@ START_TEST(board_member_keys_sign_only_as_themselves)
     expect_problem(403, NULL, "POST", viewer, body, "/v1/attestation-campaigns/%s/attestations",
                    c2);
     expect_valid(t.key, entity, "3");
+    free(gone_key);
+    free(future_key);
+    free(elsewhere_key);
     free(ann);
     free(nobody);
     free(viewer);

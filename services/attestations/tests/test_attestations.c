@@ -674,9 +674,9 @@ START_TEST(governance_status)
     long long now = 1750000000LL * 1000000;
     bw_gov_member_t members[] = {{"m-ann", "Ann"}, {"m-bob", "Bob"}};
     bw_gov_training_t trainings[] = {
-        {"m-gone", "c-t1", now - 10 * DAY_US, now + 300 * DAY_US}, /* not in office */
-        {"m-bob", "c-t1", now - 400 * DAY_US, now - 35 * DAY_US},  /* expired */
-        {"m-ann", "c-t2", now - 20 * DAY_US, now + 345 * DAY_US},
+        {"m-gone", "c-t1", now - 10 * DAY_US, now + 300 * DAY_US, 0}, /* not in office */
+        {"m-bob", "c-t1", now - 400 * DAY_US, now - 35 * DAY_US, 0},  /* expired */
+        {"m-ann", "c-t2", now - 20 * DAY_US, now + 345 * DAY_US, 1},  /* on her behalf */
     };
     bw_gov_due_t dues[] = {{"c-p", "POLICY_APPROVAL", now + 3 * DAY_US, 2}};
     bw_gov_input_t in = {
@@ -688,6 +688,10 @@ START_TEST(governance_status)
         .approval_campaign = "c-r",
         .approval_at_us = now - 300 * DAY_US,
         .approval_until_us = now + 65 * DAY_US,
+        .approvals = 3,
+        .on_behalf_approvals = 2,
+        .attestations = 7,
+        .on_behalf_attestations = 4,
         .dues = dues,
         .n_dues = 1,
     };
@@ -696,12 +700,19 @@ START_TEST(governance_status)
     ck_assert(g->measures_approval->current);
     ck_assert_str_eq(g->measures_approval->campaign, "c-r");
     ck_assert_str_eq(g->measures_approval->basis, "NIS2 Art 20(1)");
+    /* Decisions made on a member's behalf are counted apart. */
+    ck_assert_int_eq(g->measures_approval->approvals, 3);
+    ck_assert_int_eq(g->measures_approval->on_behalf_approvals, 2);
+    ck_assert_int_eq(g->attestations, 7);
+    ck_assert_int_eq(g->on_behalf_attestations, 4);
     ck_assert_int_eq(g->members_in_office, 2);
     ck_assert_uint_eq(g->n_training, 2);
     ck_assert_str_eq(g->training[0]->name, "Ann");
     ck_assert(g->training[0]->current);
     ck_assert_str_eq(g->training[0]->campaign, "c-t2");
+    ck_assert(g->training[0]->on_behalf);
     ck_assert_str_eq(g->training[1]->name, "Bob");
+    ck_assert(!g->training[1]->on_behalf);
     ck_assert(!g->training[1]->current);
     ck_assert_ptr_nonnull(g->training[1]->valid_until);
     ck_assert(!g->training_current);
@@ -737,6 +748,8 @@ START_TEST(governance_status)
     ck_assert_int_eq(bw_governance_compute(arena, "e-2", &none, &g), 0);
     ck_assert(!g->measures_approval->current);
     ck_assert_str_eq(g->measures_approval->campaign, "");
+    ck_assert_int_eq(g->measures_approval->approvals, 0);
+    ck_assert_int_eq(g->on_behalf_attestations, 0);
     ck_assert(g->training_current);
     ck_assert(!g->compliant);
     ck_assert_uint_eq(g->n_upcoming, 0);
