@@ -65,9 +65,9 @@ static const bw_db_stmt_t stmt_get = {
     "soa_get", "SELECT " CONTROL_COLUMNS("") " FROM crosswalk.soa_controls "
                                              "WHERE entity_id = $1::uuid AND ref = $2"};
 /* If-Match on PUT: the row's revision, locked until the write commits. */
-static const bw_db_stmt_t stmt_lock = {
-    "soa_lock", "SELECT revision FROM crosswalk.soa_controls "
-                "WHERE entity_id = $1::uuid AND ref = $2 FOR UPDATE"};
+static const bw_db_stmt_t stmt_lock = {"soa_lock",
+                                       "SELECT revision FROM crosswalk.soa_controls "
+                                       "WHERE entity_id = $1::uuid AND ref = $2 FOR UPDATE"};
 static const bw_db_stmt_t stmt_list = {
     "soa_list",
     "SELECT " CONTROL_COLUMNS(
@@ -135,9 +135,8 @@ static const bw_db_stmt_t stmt_history = {
                    "FROM crosswalk.soa_history WHERE entity_id = $1::uuid AND ($2 = '' OR ref = $2)"
                    " AND seq > $3::bigint ORDER BY seq LIMIT $4::int"};
 
-const bw_db_stmt_t *const bw_cw_soa_stmts[] = {&stmt_get,    &stmt_lock,   &stmt_list,
-                                               &stmt_export, &stmt_put,    &stmt_import,
-                                               &stmt_history};
+const bw_db_stmt_t *const bw_cw_soa_stmts[] = {&stmt_get, &stmt_lock,   &stmt_list,   &stmt_export,
+                                               &stmt_put, &stmt_import, &stmt_history};
 const size_t bw_cw_soa_n_stmts = sizeof(bw_cw_soa_stmts) / sizeof(bw_cw_soa_stmts[0]);
 
 static const char *const status_names[] = {"", "IMPLEMENTED", "PARTIAL", "PLANNED",

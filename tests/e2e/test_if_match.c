@@ -68,9 +68,8 @@ static void http(bw_test_resp_t *r, const char *method, const char *path, const 
             bw_test_http(method, path, key, body, if_match != NULL ? headers : NULL, r), 0);
         if (r->status != 429)
             return;
-        long wait = strtol(bw_test_header(r, "Retry-After") ? bw_test_header(r, "Retry-After")
-                                                            : "1",
-                           NULL, 10);
+        long wait = strtol(
+            bw_test_header(r, "Retry-After") ? bw_test_header(r, "Retry-After") : "1", NULL, 10);
         bw_test_resp_free(r);
         sleep((unsigned)(wait > 0 ? wait : 1));
     }
@@ -130,8 +129,8 @@ static void setup_fixture(fixture_t *f)
              "\"dueAt\":\"%s\",\"validForDays\":365}",
              f->entity, at);
     create(f, "/v1/attestation-campaigns", body, f->campaign);
-    snprintf(f->attestation, sizeof(f->attestation),
-             "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", f->signer);
+    snprintf(f->attestation, sizeof(f->attestation), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}",
+             f->signer);
 }
 
 /* Fills the guarded writes for f; returns how many. */
@@ -140,15 +139,18 @@ static size_t guarded_writes(fixture_t *f, guarded_t *g)
     size_t n = 0;
 #define GUARD(m, t, body_, list_, item_, deletes_, ...)                                            \
     do {                                                                                           \
-        g[n] = (guarded_t){.method = m, .template = t, .body = body_, .list = list_,               \
-                           .item = item_, .deletes = deletes_};                                    \
+        g[n] = (guarded_t){.method = m,                                                            \
+                           .template = t,                                                          \
+                           .body = body_,                                                          \
+                           .list = list_,                                                          \
+                           .item = item_,                                                          \
+                           .deletes = deletes_};                                                   \
         snprintf(g[n].path, sizeof(g[n].path), __VA_ARGS__);                                       \
         n++;                                                                                       \
     } while (0)
     GUARD("PATCH", "/v1/entities/{id}", "{\"name\":\"Renamed Co\"}", NULL, NULL, 0,
           "/v1/entities/%s", f->entity);
-    GUARD("DELETE", "/v1/entities/{id}", NULL, NULL, NULL, 1, "/v1/entities/%s",
-          f->doomed_entity);
+    GUARD("DELETE", "/v1/entities/{id}", NULL, NULL, NULL, 1, "/v1/entities/%s", f->doomed_entity);
     GUARD("DELETE", "/v1/api-keys/{id}", NULL, "apiKeys", f->api_key, 1, "/v1/api-keys/%s",
           f->api_key);
     GUARD("DELETE", "/v1/mapping-overrides/{id}", NULL, "mappingOverrides", f->override, 1,

@@ -188,8 +188,9 @@ START_TEST(board_member_claims_sign_as_the_member)
     json_decref(j);
 
     /* A claim naming nobody of this tenant. */
-    char *nobody = token_claims(tenant, "[\"board_member\"]", aud, 300,
-                                ",\"bulwark_board_member\":\"0190f3a0-0000-7000-8000-00000000beef\"");
+    char *nobody =
+        token_claims(tenant, "[\"board_member\"]", aud, 300,
+                     ",\"bulwark_board_member\":\"0190f3a0-0000-7000-8000-00000000beef\"");
     bw_test_resp_t r;
     ck_assert_int_eq(bw_test_http("POST", path, nobody, "{\"decision\":\"APPROVE\"}", NULL, &r), 0);
     ck_assert_problem(&r, 403, NULL);

@@ -495,8 +495,8 @@ static int parse_template(const site_t *site, bw_cg_route_t *route)
 
 static int check_if_match(const site_t *site, bw_cg_route_t *route)
 {
-    int always = route->verb == BW_CG_PATCH || route->verb == BW_CG_PUT ||
-                 route->verb == BW_CG_DELETE;
+    int always =
+        route->verb == BW_CG_PATCH || route->verb == BW_CG_PUT || route->verb == BW_CG_DELETE;
     if (route->rule->if_match && route->verb == BW_CG_GET) {
         REPORT(site, "%s: a GET route cannot take If-Match", site->what);
         bw_cg_detail("If-Match guards a change; a conditional read uses If-None-Match.");

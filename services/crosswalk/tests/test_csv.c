@@ -175,9 +175,21 @@ END_TEST
  * was. */
 START_TEST(cells_are_neutralised_and_come_back_unchanged)
 {
-    const char *values[] = {"=HYPERLINK(\"http://x\",\"y\")", "+1", "-2+3", "@SUM(A1)",
-                            "\tindented", "\rcr", "'=already quoted", "''", "'plain quote",
-                            "it's fine", "'", "A.5.1", "", "=", "-"};
+    const char *values[] = {"=HYPERLINK(\"http://x\",\"y\")",
+                            "+1",
+                            "-2+3",
+                            "@SUM(A1)",
+                            "\tindented",
+                            "\rcr",
+                            "'=already quoted",
+                            "''",
+                            "'plain quote",
+                            "it's fine",
+                            "'",
+                            "A.5.1",
+                            "",
+                            "=",
+                            "-"};
     size_t n_values = sizeof(values) / sizeof(values[0]);
     bw_cw_buf_t buf;
     bw_cw_buf_init(&buf, arena);
