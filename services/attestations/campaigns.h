@@ -32,9 +32,10 @@ long long bw_campaigns_revision(long long n_attestations);
  * its members' statuses, as GetCampaign shows them. */
 void bw_campaigns_tally(bw_arena_t *arena, Bulwark__Attestations__V1__Campaign *c);
 
-/* The campaigns of an entity for an export: statements included, no
- * tallies. *out is an array on the arena. */
-int bw_campaigns_of_entity(bw_call_t *call, const char *entity,
-                           Bulwark__Attestations__V1__Campaign ***out, size_t *n);
+/* The campaigns an entity's records refer to, for its export: only what
+ * the records' signatures prove, and the statement. *out is an array on the
+ * arena. */
+int bw_campaigns_exported(bw_call_t *call, const char *entity,
+                          Bulwark__Attestations__V1__ExportedCampaign ***out, size_t *n);
 
 #endif

@@ -239,7 +239,8 @@ int bw_governance_get(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     }
     /* Nothing at all recorded: scoping tells an empty entity from none. */
     if (in.n_members == 0 && in.n_trainings == 0 && in.approval_campaign == NULL &&
-        in.n_dues == 0 && in.attestations == 0 && (err = bw_attest_entity_check(call, entity, NULL)) != 0)
+        in.n_dues == 0 && in.attestations == 0 &&
+        (err = bw_attest_entity_check(call, entity, NULL)) != 0)
         return err;
     Bulwark__Attestations__V1__Governance *g;
     if ((err = bw_governance_compute(a, entity, &in, &g)) != 0)

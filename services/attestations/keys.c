@@ -71,8 +71,7 @@ int bw_keys_load_private(const char *path, bw_key_t **out, char *err, size_t err
      * file swapped in between cannot slip past the check. */
     FILE *f = fopen(path, "r");
     if (f == NULL) {
-        snprintf(err, errlen, "could not open signing key file \"%s\": %s", path,
-                 strerror(errno));
+        snprintf(err, errlen, "could not open signing key file \"%s\": %s", path, strerror(errno));
         return BW_EINVAL;
     }
     struct stat st;

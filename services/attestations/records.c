@@ -21,6 +21,7 @@
 #include "attest.h"
 #include "campaigns.h"
 #include "chain.h"
+#include "export.h"
 #include "ids.h"
 #include "service.h"
 #include "status.h"
@@ -67,9 +68,9 @@ static const bw_db_stmt_t stmt_append = {
     "records_append",
     "WITH ins AS (INSERT INTO attestations.records (tenant_id, entity_id, sequence, record_id, "
     " campaign_id, kind, member_id, member_name, decision, comment, statement_sha256, recorded_at, "
-    " recorded_by, on_behalf, key_id, previous_hash, hash, signature) "
+    " recorded_by, on_behalf, key_id, previous_hash, hash, signature, format) "
     " VALUES (current_setting('bulwark.tenant_id')::uuid, $1, $2::bigint, $3, $4, $5, $6, $7, $8, "
-    " $9, $10, $11::timestamptz, $12, $13::boolean, $14, $15, $16, $17::bytea) "
+    " $9, $10, $11::timestamptz, $12, $13::boolean, $14, $15, $16, $17::bytea, $19) "
     " RETURNING tenant_id, entity_id, sequence) "
     "UPDATE attestations.chain_heads h SET sequence = ins.sequence, hash = $16, key_id = $14, "
     "signature = $18::bytea, update_time = clock_timestamp() FROM ins "
@@ -86,7 +87,7 @@ static const bw_db_stmt_t stmt_chain = {
     "SELECT r.sequence, r.record_id::text, r.campaign_id::text, r.kind, r.member_id::text, "
     "r.member_name, r.decision, r.comment, r.statement_sha256, " BW_ATTEST_US("r.recorded_at") ", "
     "r.recorded_by, r.on_behalf, r.key_id, r.previous_hash, r.hash, r.signature, c.sha, "
-    "r.tenant_id::text, r.entity_id::text, h.sequence, h.hash, h.key_id, h.signature "
+    "r.tenant_id::text, r.entity_id::text, h.sequence, h.hash, h.key_id, h.signature, r.format "
     "FROM (SELECT 1) AS one "
     "LEFT JOIN attestations.chain_heads h ON h.entity_id = $1 "
     "LEFT JOIN attestations.records r ON r.entity_id = $1 "
@@ -121,7 +122,8 @@ enum {
     CH_HEAD_SEQ,
     CH_HEAD_HASH,
     CH_HEAD_KEY,
-    CH_HEAD_SIG
+    CH_HEAD_SIG,
+    CH_FORMAT
 };
 
 static char *lower_dup(bw_arena_t *arena, const char *s)
@@ -259,14 +261,12 @@ int bw_records_create(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     const bw_key_t *key = bw_attest_signing_key(call);
     bw_arena_t *arena = call->arena;
     bw_db_t *db = bw_service_db(call);
-    Bulwark__Attestations__V1__Attestation *out = bw_arena_alloc(arena, sizeof(*out));
     char *tenant = lower_dup(arena, call->tenant_id);
-    char record_id[BW_UUID_STR_LEN + 1];
-    if (out == NULL || tenant == NULL)
+    char *record_id = bw_arena_alloc(arena, BW_UUID_STR_LEN + 1);
+    if (record_id == NULL || tenant == NULL)
         return BW_ENOMEM;
     if (bw_uuid_v7(record_id) != 0)
         return BW_EINTERNAL;
-    bulwark__attestations__v1__attestation__init(out);
 
     PGresult *res;
     if ((err = bw_db_begin(db, call->tenant_id)) != 0)
@@ -276,6 +276,8 @@ int bw_records_create(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         (err = check_precheck(call, res, req->campaign, own)) != 0)
         goto out;
     bw_chain_record_t rec = {
+        .version = BW_CHAIN_VERSION,
+        .id = record_id,
         .tenant = tenant,
         .entity = bw_store_strdup(arena, res, 0, 1),
         .campaign = bw_store_strdup(arena, res, 0, 0),
@@ -332,13 +334,14 @@ int bw_records_create(bw_call_t *call, const ProtobufCMessage *request, Protobuf
                             rec.previous_hash,
                             hash,
                             bw_store_bytea_param(arena, sig, BW_KEYS_SIG_LEN),
-                            bw_store_bytea_param(arena, head_sig, BW_KEYS_SIG_LEN)};
+                            bw_store_bytea_param(arena, head_sig, BW_KEYS_SIG_LEN),
+                            bw_chain_format_name(rec.version)};
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
         if (values[i] == NULL) {
             err = BW_ENOMEM;
             goto out;
         }
-    err = bw_db_exec(db, arena, &stmt_append, 18, values, &res);
+    err = bw_db_exec(db, arena, &stmt_append, 19, values, &res);
     if (err == BW_EEXIST) {
         err = bw_call_fail(call, BW_EEXIST, "ALREADY_ATTESTED",
                            "the member has already attested in this campaign");
@@ -354,27 +357,15 @@ int bw_records_create(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     if ((err = bw_db_commit(db)) != 0)
         goto out;
 
-    out->id = bw_arena_strdup(arena, record_id);
-    out->tenant = tenant;
-    out->entity = (char *)rec.entity;
-    out->campaign = (char *)rec.campaign;
-    out->kind = bw_attest_kind_value(rec.kind);
-    out->member = (char *)rec.member;
-    out->member_name = (char *)rec.member_name;
-    out->decision = in->decision;
-    out->comment = (char *)rec.comment;
-    out->statement_sha256 = (char *)rec.statement_sha256;
-    out->sequence = rec.sequence;
-    out->recorded_at = bw_attest_timestamp(arena, rec.recorded_at_us);
-    out->recorded_by = (char *)rec.recorded_by;
-    out->on_behalf = on_behalf;
-    out->key_id = (char *)rec.key_id;
-    out->previous_hash = (char *)rec.previous_hash;
-    out->hash = bw_arena_strdup(arena, hash);
-    out->signature = binary(sig, BW_KEYS_SIG_LEN);
-    out->canonical = binary(enc, enc_len);
-    if (out->id == NULL || out->hash == NULL || out->recorded_at == NULL)
+    /* The reply is the record as an export shows it. */
+    char *hash_copy = bw_arena_strdup(arena, hash);
+    if (hash_copy == NULL)
         return BW_ENOMEM;
+    bw_chain_entry_t entry = {
+        .rec = rec, .hash = hash_copy, .signature = sig, .signature_len = BW_KEYS_SIG_LEN};
+    Bulwark__Attestations__V1__Attestation *out;
+    if ((err = bw_export_record(arena, &entry, &out)) != 0)
+        return err;
     bw_log(BW_LOG_INFO, &call->log, "attestation %lld of entity %s recorded: %s by member %s",
            rec.sequence, rec.entity, rec.decision, rec.member);
     *resp = &out->base;
@@ -391,7 +382,6 @@ typedef struct chain {
     size_t n;
     bw_chain_head_t head;
     int has_head;
-    const char **record_ids;
 } chain_t;
 
 /* Reads an entity's chain into *c (everything on the call's arena). */
@@ -405,8 +395,7 @@ static int read_chain(bw_call_t *call, const char *entity, chain_t *c)
         return err;
     int rows = PQntuples(res);
     c->entries = bw_arena_calloc(call->arena, (size_t)rows + 1, sizeof(*c->entries));
-    c->record_ids = bw_arena_calloc(call->arena, (size_t)rows + 1, sizeof(*c->record_ids));
-    if (c->entries == NULL || c->record_ids == NULL)
+    if (c->entries == NULL)
         return BW_ENOMEM;
     bw_arena_t *a = call->arena;
     for (int i = 0; i < rows; i++) {
@@ -414,6 +403,10 @@ static int read_chain(bw_call_t *call, const char *entity, chain_t *c)
             continue;
         bw_chain_entry_t *e = &c->entries[c->n];
         bw_chain_record_t *r = &e->rec;
+        /* An unknown format stays version 0, which no encoding matches:
+         * the record shows as HASH_MISMATCH. */
+        r->version = bw_chain_format_version(bw_store_text(res, i, CH_FORMAT));
+        r->id = bw_store_strdup(a, res, i, CH_ID);
         r->tenant = bw_store_strdup(a, res, i, CH_TENANT);
         r->entity = bw_store_strdup(a, res, i, CH_ENTITY);
         r->sequence = bw_store_int(res, i, CH_SEQ);
@@ -437,9 +430,7 @@ static int read_chain(bw_call_t *call, const char *entity, chain_t *c)
         e->campaign_statement_sha256 = PQgetisnull(res, i, CH_CAMPAIGN_SHA)
                                            ? NULL
                                            : bw_store_strdup(a, res, i, CH_CAMPAIGN_SHA);
-        c->record_ids[c->n] = bw_store_strdup(a, res, i, CH_ID);
-        if (e->hash == NULL || r->previous_hash == NULL || r->key_id == NULL ||
-            c->record_ids[c->n] == NULL)
+        if (e->hash == NULL || r->previous_hash == NULL || r->key_id == NULL || r->id == NULL)
             return BW_ENOMEM;
         c->n++;
     }
@@ -550,43 +541,6 @@ static int key_named(const chain_t *c, const char *id)
     return 0;
 }
 
-static int record_msg(bw_call_t *call, const bw_chain_entry_t *e, const char *id,
-                      Bulwark__Attestations__V1__Attestation **out)
-{
-    const bw_chain_record_t *r = &e->rec;
-    Bulwark__Attestations__V1__Attestation *a = bw_arena_alloc(call->arena, sizeof(*a));
-    if (a == NULL)
-        return BW_ENOMEM;
-    bulwark__attestations__v1__attestation__init(a);
-    char *enc = NULL;
-    size_t len = 0;
-    int err = bw_chain_encode(call->arena, r, &enc, &len);
-    if (err == BW_ENOMEM)
-        return err;
-    a->id = (char *)id;
-    a->tenant = (char *)r->tenant;
-    a->entity = (char *)r->entity;
-    a->campaign = (char *)r->campaign;
-    a->kind = bw_attest_kind_value(r->kind);
-    a->member = (char *)r->member;
-    a->member_name = (char *)r->member_name;
-    a->decision = bw_attest_decision_value(r->decision);
-    a->comment = (char *)r->comment;
-    a->statement_sha256 = (char *)r->statement_sha256;
-    a->sequence = r->sequence;
-    a->recorded_at = bw_attest_timestamp(call->arena, r->recorded_at_us);
-    a->recorded_by = (char *)r->recorded_by;
-    a->on_behalf = r->on_behalf;
-    a->key_id = (char *)r->key_id;
-    a->previous_hash = (char *)r->previous_hash;
-    a->hash = (char *)e->hash;
-    a->signature = binary((void *)e->signature, e->signature_len);
-    if (err == 0)
-        a->canonical = binary(enc, len);
-    *out = a;
-    return 0;
-}
-
 int bw_records_export(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Attestations__V1__ExportChainRequest *req = (const void *)request;
@@ -603,7 +557,7 @@ int bw_records_export(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     if (x == NULL)
         return BW_ENOMEM;
     bulwark__attestations__v1__chain_export__init(x);
-    x->format = "bulwark.attestation-export.v1";
+    x->format = BW_EXPORT_FORMAT;
     x->tenant = lower_dup(a, call->tenant_id);
     x->entity = lower_dup(a, req->entity);
     x->export_time = bw_attest_timestamp(a, bw_attest_now_us());
@@ -614,25 +568,11 @@ int bw_records_export(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         x->keys == NULL)
         return BW_ENOMEM;
     for (size_t i = 0; i < c.n; i++)
-        if ((err = record_msg(call, &c.entries[i], c.record_ids[i], &x->records[i])) != 0)
+        if ((err = bw_export_record(a, &c.entries[i], &x->records[i])) != 0)
             return err;
     x->n_records = c.n;
-    if (c.has_head) {
-        Bulwark__Attestations__V1__ChainHead *h = bw_arena_alloc(a, sizeof(*h));
-        if (h == NULL)
-            return BW_ENOMEM;
-        bulwark__attestations__v1__chain_head__init(h);
-        h->sequence = c.head.sequence;
-        h->hash = (char *)c.head.hash;
-        h->key_id = (char *)(c.head.key_id != NULL ? c.head.key_id : "");
-        h->signature = binary((void *)c.head.signature, c.head.signature_len);
-        char *enc;
-        size_t len;
-        if (bw_chain_encode_head(a, x->tenant, x->entity, h->sequence, h->hash, h->key_id, &enc,
-                                 &len) == 0)
-            h->canonical = binary(enc, len);
-        x->head = h;
-    }
+    if (c.has_head && (err = bw_export_head(a, x->tenant, x->entity, &c.head, &x->head)) != 0)
+        return err;
     for (size_t i = 0; i < n_keys; i++) {
         const char *id = bw_store_text(key_rows, (int)i, 0);
         if (!key_named(&c, id))
@@ -641,7 +581,7 @@ int bw_records_export(bw_call_t *call, const ProtobufCMessage *request, Protobuf
             return err;
         x->n_keys++;
     }
-    if ((err = bw_campaigns_of_entity(call, x->entity, &x->campaigns, &x->n_campaigns)) != 0)
+    if ((err = bw_campaigns_exported(call, x->entity, &x->campaigns, &x->n_campaigns)) != 0)
         return err;
     *resp = &x->base;
     return 0;

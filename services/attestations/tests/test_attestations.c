@@ -216,6 +216,8 @@ END_TEST
 static bw_chain_record_t vector_record(void)
 {
     bw_chain_record_t r = {
+        .version = BW_CHAIN_V1,
+        .id = "0190f3a0-0000-7000-8000-000000000005",
         .tenant = "0190f3a0-0000-7000-8000-000000000001",
         .entity = "0190f3a0-0000-7000-8000-000000000002",
         .sequence = 1,
@@ -288,7 +290,46 @@ START_TEST(canonical_encoding_vector)
 }
 END_TEST
 
-/* The example of README.md. */
+/* Version 2: the same members plus the record's id, between format and
+ * keyId in code-point order. */
+START_TEST(canonical_encoding_v2)
+{
+    bw_arena_t *arena = bw_arena_create(1024);
+    bw_chain_record_t r = vector_record();
+    r.version = BW_CHAIN_V2;
+    r.comment = "Approved.";
+    char *enc;
+    size_t len;
+    ck_assert_int_eq(bw_chain_encode(arena, &r, &enc, &len), 0);
+    ck_assert_str_eq(
+        enc,
+        "{\"campaign\":\"0190f3a0-0000-7000-8000-000000000003\",\"comment\":\"Approved.\","
+        "\"decision\":\"APPROVE\",\"entity\":\"0190f3a0-0000-7000-8000-000000000002\","
+        "\"format\":\"bulwark.attestation.v2\",\"id\":\"0190f3a0-0000-7000-8000-000000000005\","
+        "\"keyId\":\"21fe31dfa154a261\",\"kind\":\"RISK_MEASURES_APPROVAL\","
+        "\"member\":\"0190f3a0-0000-7000-8000-000000000004\","
+        "\"memberName\":\"Zo\xc3\xab \\\"Z\\\" O'Neil\",\"onBehalf\":true,"
+        "\"previousHash\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+        "\"recordedAt\":\"2024-06-10T09:15:00.123456Z\","
+        "\"recordedBy\":\"api-key:0190f3a0-0000-7000-8000-000000000009\",\"sequence\":1,"
+        "\"statementSha256\":\"3ef678f01ff05bdd58a0fbea2b5ec3cd47b4d0753ed8305f9ca5f8c84875a9fa\","
+        "\"tenant\":\"0190f3a0-0000-7000-8000-000000000001\"}");
+    ck_assert_str_eq(bw_chain_format_name(BW_CHAIN_V2), "bulwark.attestation.v2");
+    ck_assert_int_eq(bw_chain_format_version("bulwark.attestation.v1"), BW_CHAIN_V1);
+    ck_assert_int_eq(bw_chain_format_version("bulwark.attestation.v3"), 0);
+    /* An unknown version, or a version 2 record without its id, encodes to
+     * nothing. */
+    r.version = 3;
+    ck_assert_int_eq(bw_chain_encode(arena, &r, &enc, &len), BW_EINVAL);
+    r.version = BW_CHAIN_V2;
+    r.id = NULL;
+    ck_assert_int_eq(bw_chain_encode(arena, &r, &enc, &len), BW_EINVAL);
+    bw_arena_destroy(arena);
+}
+END_TEST
+
+/* The examples of README.md: the record in version 2, and the same record
+ * as version 1 signed it, which must keep verifying. */
 START_TEST(readme_example)
 {
     bw_arena_t *arena = bw_arena_create(1024);
@@ -296,18 +337,31 @@ START_TEST(readme_example)
     r.member_name = "Ann Example";
     r.comment = "Approved as presented.";
     r.on_behalf = 0;
-    char *enc;
-    size_t len;
-    ck_assert_int_eq(bw_chain_encode(arena, &r, &enc, &len), 0);
-    char hash[65], sig_hex[129];
-    bw_chain_hash(enc, len, hash);
-    ck_assert_str_eq(hash, "4b7c8c439afa5644b16818ca7f28cdd8c29c58bc6f141063cf96c4c679504f98");
+    static const struct {
+        int version;
+        const char *hash, *sig;
+    } examples[] = {
+        {BW_CHAIN_V2, "2a74d27bfee4f771566d5a19d8ad1149bd1735f15033f982f2b0863eca842b9c",
+         "78e511fcc39ccd3cd58dd46cb2881d81c1f70a6afccf681da01cca16ff8329a1"
+         "dc926acaf4bc7a8ceda23b3cd18dcfca3dd73ed672f66a7ad723dba8b560cf06"},
+        {BW_CHAIN_V1, "4b7c8c439afa5644b16818ca7f28cdd8c29c58bc6f141063cf96c4c679504f98",
+         "0f39fa5f231b4dc84ce056b4f8c14e83f87917e924b5e92edce0a7d928e20ba9"
+         "e6852d66a235231bca8ebcec396298fd62399d2c1730fcb19aa4d6c95e0f1c09"},
+    };
     bw_key_t *key = key_from_seed(seed1);
-    uint8_t sig[64];
-    ck_assert_int_eq(bw_keys_sign(key, enc, len, sig), 0);
-    tohex(sig, 64, sig_hex);
-    ck_assert_str_eq(sig_hex, "0f39fa5f231b4dc84ce056b4f8c14e83f87917e924b5e92edce0a7d928e20ba9"
-                              "e6852d66a235231bca8ebcec396298fd62399d2c1730fcb19aa4d6c95e0f1c09");
+    for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
+        r.version = examples[i].version;
+        char *enc;
+        size_t len;
+        ck_assert_int_eq(bw_chain_encode(arena, &r, &enc, &len), 0);
+        char hash[65], sig_hex[129];
+        bw_chain_hash(enc, len, hash);
+        ck_assert_str_eq(hash, examples[i].hash);
+        uint8_t sig[64];
+        ck_assert_int_eq(bw_keys_sign(key, enc, len, sig), 0);
+        tohex(sig, 64, sig_hex);
+        ck_assert_str_eq(sig_hex, examples[i].sig);
+    }
     bw_keys_free(key);
     bw_arena_destroy(arena);
 }
@@ -346,7 +400,7 @@ END_TEST
 typedef struct test_chain {
     bw_arena_t *arena;
     bw_key_t *a, *b;
-    char names[N][32], comments[N][32], statements[N][65];
+    char ids[N][40], names[N][32], comments[N][32], statements[N][65];
     bw_chain_entry_t e[N];
     bw_chain_head_t head;
     uint8_t sigs[N][64];
@@ -403,6 +457,10 @@ static test_chain_t *chain_new(int rotate_at)
     c->b = key_from_seed(seed2);
     for (int i = 0; i < N; i++) {
         bw_chain_record_t *r = &c->e[i].rec;
+        /* The first half was signed before version 2, as after an upgrade. */
+        r->version = i < N / 2 ? BW_CHAIN_V1 : BW_CHAIN_V2;
+        snprintf(c->ids[i], sizeof(c->ids[i]), "0190f3a0-0000-7000-8000-00000000010%d", i);
+        r->id = c->ids[i];
         snprintf(c->names[i], sizeof(c->names[i]), "Member %d", i);
         snprintf(c->comments[i], sizeof(c->comments[i]), "comment %d", i);
         bw_chain_hash(c->comments[i], strlen(c->comments[i]), c->statements[i]);
@@ -486,8 +544,24 @@ START_TEST(tampering_any_byte_is_caught_at_its_sequence)
         const char **fields[] = {&r->campaign,    &r->kind,          &r->member,
                                  &r->member_name, &r->decision,      &r->comment,
                                  &r->recorded_by, &r->previous_hash, &r->statement_sha256,
-                                 &r->tenant,      &r->entity};
-        for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+                                 &r->tenant,      &r->entity,        &r->id};
+        size_t n_fields = sizeof(fields) / sizeof(fields[0]);
+        /* Version 1 does not sign the id: changing it changes nothing. */
+        if (r->version == BW_CHAIN_V1) {
+            n_fields--;
+            const char *id = r->id;
+            r->id = "0190f3a0-0000-7000-8000-0000000000ff";
+            ck_assert(verify(c, c->e, N, &c->head, 1, 1).valid);
+            r->id = id;
+        }
+        /* The version a record claims is part of what it signed. */
+        r->version = r->version == BW_CHAIN_V1 ? BW_CHAIN_V2 : BW_CHAIN_V1;
+        ck_assert_bad(verify(c, c->e, N, &c->head, 1, 1), i + 1, "HASH_MISMATCH");
+        r->version = r->version == BW_CHAIN_V1 ? BW_CHAIN_V2 : BW_CHAIN_V1;
+        r->version += 10;
+        ck_assert_bad(verify(c, c->e, N, &c->head, 1, 1), i + 1, "HASH_MISMATCH");
+        r->version -= 10;
+        for (size_t f = 0; f < n_fields; f++) {
             const char *orig = *fields[f];
             size_t len = strlen(orig);
             for (size_t b = 0; b < len; b++) {
@@ -769,6 +843,7 @@ int main(void)
     tcase_add_test(enc, time_format);
     tcase_add_test(enc, utf8);
     tcase_add_test(enc, canonical_encoding_vector);
+    tcase_add_test(enc, canonical_encoding_v2);
     tcase_add_test(enc, readme_example);
     tcase_add_test(enc, encoding_refuses_bad_strings);
     suite_add_tcase(s, enc);
