@@ -546,7 +546,8 @@ START_TEST(chain_verify_export_and_offline_check)
     json_error_t jerr;
     json_t *doc = json_loadb((const char *)canonical, len, 0, &jerr);
     ck_assert_ptr_nonnull(doc);
-    ck_assert_str_eq(jstr(doc, "format"), "bulwark.attestation.v1");
+    ck_assert_str_eq(jstr(doc, "format"), "bulwark.attestation.v2");
+    ck_assert_str_eq(jstr(doc, "id"), jstr(r1, "id"));
     ck_assert_str_eq(jstr(doc, "comment"), "Seen the plan;\napproved \"as is\" \xc3\xa9");
     ck_assert_str_eq(jstr(doc, "memberName"), "Ann \"the Chair\" \xc3\x89mile");
     ck_assert_str_eq(jstr(doc, "previousHash"), jstr(r1, "previousHash"));
@@ -572,7 +573,7 @@ START_TEST(chain_verify_export_and_offline_check)
     ck_assert_uint_ge(json_array_size(json_object_get(pk, "keys")), 1);
 
     json_t *x = expect(200, "GET", t.key, NULL, "/v1/entities/%s/attestations:export", entity);
-    ck_assert_str_eq(jstr(x, "format"), "bulwark.attestation-export.v1");
+    ck_assert_str_eq(jstr(x, "format"), "bulwark.attestation-export.v2");
     ck_assert(json_is_true(json_object_get(json_object_get(x, "verification"), "valid")));
     json_t *records = json_object_get(x, "records");
     ck_assert_uint_eq(json_array_size(records), 2);
@@ -626,6 +627,29 @@ START_TEST(chain_verify_export_and_offline_check)
         free(bytes);
         free(sig);
     }
+
+    /* The whole export through the auditor's script: valid as exported;
+     * a readable decision changed from APPROVE to REJECT is caught at its
+     * sequence, although the signed bytes are untouched. */
+    char export_path[128];
+    snprintf(export_path, sizeof(export_path), "%s/export.json", dir);
+    ck_assert_int_eq(json_dump_file(x, export_path, 0), 0);
+    snprintf(cmd, sizeof(cmd),
+             "bash '%s/services/attestations/verify-export.sh' '%s' '%s' 2>&1 | "
+             "grep -q '^valid: 2 records, head %s$'",
+             BW_SOURCE_DIR, export_path, pem_path, jstr(r2, "hash"));
+    ck_assert_msg(system(cmd) == 0, "verify-export.sh refused the export: %s", cmd);
+    json_t *forged = json_deep_copy(x);
+    json_object_set_new(json_array_get(json_object_get(forged, "records"), 0), "decision",
+                        json_string("REJECT"));
+    ck_assert_int_eq(json_dump_file(forged, export_path, 0), 0);
+    json_decref(forged);
+    snprintf(cmd, sizeof(cmd),
+             "bash '%s/services/attestations/verify-export.sh' '%s' '%s' 2>&1 | "
+             "grep -q '^INVALID at sequence 1: the readable decision'",
+             BW_SOURCE_DIR, export_path, pem_path);
+    ck_assert_msg(system(cmd) == 0, "verify-export.sh passed a forged decision: %s", cmd);
+    unlink(export_path);
     unlink(pem_path);
     rmdir(dir);
 
@@ -702,19 +726,20 @@ START_TEST(board_member_keys_sign_only_as_themselves)
         bw_test_resp_t resp;
         snprintf(body, sizeof(body), "/v1/attestation-campaigns/%s/attestations",
                  refused[i].campaign);
-        ck_assert_int_eq(bw_test_http("POST", body, refused[i].key, "{\"decision\":\"APPROVE\"}",
-                                      NULL, &resp), 0);
+        ck_assert_int_eq(
+            bw_test_http("POST", body, refused[i].key, "{\"decision\":\"APPROVE\"}", NULL, &resp),
+            0);
         ck_assert_problem(&resp, 403, NULL);
         ck_assert_str_eq(jstr(resp.json, "reason"), refused[i].reason);
         bw_test_resp_free(&resp);
     }
     /* An admin naming the same members gets a 400 naming the field. */
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", gone);
-    expect_problem(400, "member", "POST", t.key, body,
-                   "/v1/attestation-campaigns/%s/attestations", c1);
+    expect_problem(400, "member", "POST", t.key, body, "/v1/attestation-campaigns/%s/attestations",
+                   c1);
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", elsewhere);
-    expect_problem(400, "member", "POST", t.key, body,
-                   "/v1/attestation-campaigns/%s/attestations", c1);
+    expect_problem(400, "member", "POST", t.key, body, "/v1/attestation-campaigns/%s/attestations",
+                   c1);
     expect_valid(t.key, entity, "2");
     /* The admin records Bob's on his behalf. */
     r = attest(t.key, c1, b, "APPROVE");
