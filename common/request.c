@@ -172,6 +172,14 @@ static int idempotency_check(bw_call_t *call, bw_db_t *db, const bw_rpc_method_t
         return bw_call_fail(call, BW_EINVAL, "IDEMPOTENCY_KEY_REUSED",
                             "this Idempotency-Key was used with another request in the last 24 "
                             "hours");
+    /* Whatever the row holds, a secret is never handed out twice (rows
+     * written before the method was flagged included). */
+    if (method->flags & BW_RPC_SECRET_REPLY)
+        return bw_call_fail(call, BW_EEXIST, "SECRET_SHOWN_ONCE",
+                            "the first request with this Idempotency-Key succeeded; the secret "
+                            "in its reply was shown only once and is not kept for replays. Look "
+                            "the created resource up, or send a new Idempotency-Key to create "
+                            "another");
     *response = protobuf_c_message_unpack(method->response, bw_arena_protobuf_allocator(call->arena),
                                           stored_len, stored);
     if (*response == NULL)
@@ -180,14 +188,19 @@ static int idempotency_check(bw_call_t *call, bw_db_t *db, const bw_rpc_method_t
     return 1;
 }
 
+/* Stores the reply for replays; a reply holding a secret is not stored
+ * (an empty record marks the key as used). */
 static int store_reply(bw_call_t *call, bw_db_t *db, const bw_rpc_method_t *method,
                        const char *scope, const char *fp, const ProtobufCMessage *response)
 {
-    size_t len = protobuf_c_message_get_packed_size(response);
+    size_t len = method->flags & BW_RPC_SECRET_REPLY
+                     ? 0
+                     : protobuf_c_message_get_packed_size(response);
     uint8_t *buf = bw_arena_alloc(call->arena, len ? len : 1);
     if (buf == NULL)
         return BW_ENOMEM;
-    protobuf_c_message_pack(response, buf);
+    if (len > 0)
+        protobuf_c_message_pack(response, buf);
     const char *packed = bw_store_bytea_param(call->arena, buf, len);
     if (packed == NULL)
         return BW_ENOMEM;

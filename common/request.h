@@ -5,8 +5,10 @@
  * A retry with the same key and the same request gets the stored reply; the
  * same key with another request is refused (IDEMPOTENCY_KEY_REUSED, 422);
  * a key whose first request is still running is refused
- * (IDEMPOTENCY_KEY_IN_FLIGHT, 409). Keys expire after 24 hours, and the
- * expired records go by bw_request_purge, which the services run
+ * (IDEMPOTENCY_KEY_IN_FLIGHT, 409). A method flagged BW_RPC_SECRET_REPLY
+ * keeps no reply: its replay is refused (SECRET_SHOWN_ONCE, 409), so a
+ * secret is never stored and never shown twice. Keys expire after 24 hours,
+ * and the expired records go by bw_request_purge, which the services run
  * periodically (service.c). A failed
  * write leaves nothing but its audit row, written after the rollback.
  * Reads run their handler unchanged.

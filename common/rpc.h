@@ -109,6 +109,11 @@ enum {
     /* The method changes state: the service runs it in one transaction with
      * its audit row and, given an Idempotency-Key, its stored reply. */
     BW_RPC_WRITE = 1 << 0,
+    /* The reply holds a secret shown only once (an API key's token, a
+     * webhook's signing secret): its idempotency record keeps no reply, and
+     * a replay of the same request answers 409 SECRET_SHOWN_ONCE instead of
+     * handing the secret out again. Only meaningful with BW_RPC_WRITE. */
+    BW_RPC_SECRET_REPLY = 1 << 1,
 };
 
 typedef struct bw_rpc_method {

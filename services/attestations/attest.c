@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 
@@ -129,10 +128,6 @@ int bw_attest_init(const bw_service_config_t *config, void **service_data)
         bw_attest_fini(s);
         return err;
     }
-    struct stat st;
-    if (stat(path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-        bw_log(BW_LOG_WARN, NULL,
-               "signing key file \"%s\" is readable by other users; make it mode 600", path);
     if ((err = bw_keys_public_pem(s->key, s->arena, &s->pem)) != 0 ||
         (err = record_key(config->database_url, s->key, s->arena)) != 0) {
         bw_attest_fini(s);

@@ -356,6 +356,11 @@ static int append_locked(bw_call_t *call, bw_db_t *db, const char *incident, con
         return err;
     if (PQntuples(locked) == 0)
         return not_found(call, incident);
+    /* An event changes the incident (its revision, deadlines and state):
+     * If-Match is compared with the locked row, before anything is read. */
+    if ((err = bw_store_check_etag(call, PQgetvalue(locked, 0, BW_COL_ID),
+                                   strtoll(PQgetvalue(locked, 0, BW_COL_REVISION), NULL, 10))) != 0)
+        return err;
     bw_clock_incident_t ci;
     clock_incident(locked, 0, &ci);
     bw_clock_problem_t problem;

@@ -546,7 +546,8 @@ START_TEST(chain_verify_export_and_offline_check)
     json_error_t jerr;
     json_t *doc = json_loadb((const char *)canonical, len, 0, &jerr);
     ck_assert_ptr_nonnull(doc);
-    ck_assert_str_eq(jstr(doc, "format"), "bulwark.attestation.v1");
+    ck_assert_str_eq(jstr(doc, "format"), "bulwark.attestation.v2");
+    ck_assert_str_eq(jstr(doc, "id"), jstr(r1, "id"));
     ck_assert_str_eq(jstr(doc, "comment"), "Seen the plan;\napproved \"as is\" \xc3\xa9");
     ck_assert_str_eq(jstr(doc, "memberName"), "Ann \"the Chair\" \xc3\x89mile");
     ck_assert_str_eq(jstr(doc, "previousHash"), jstr(r1, "previousHash"));
@@ -572,7 +573,7 @@ START_TEST(chain_verify_export_and_offline_check)
     ck_assert_uint_ge(json_array_size(json_object_get(pk, "keys")), 1);
 
     json_t *x = expect(200, "GET", t.key, NULL, "/v1/entities/%s/attestations:export", entity);
-    ck_assert_str_eq(jstr(x, "format"), "bulwark.attestation-export.v1");
+    ck_assert_str_eq(jstr(x, "format"), "bulwark.attestation-export.v2");
     ck_assert(json_is_true(json_object_get(json_object_get(x, "verification"), "valid")));
     json_t *records = json_object_get(x, "records");
     ck_assert_uint_eq(json_array_size(records), 2);
@@ -626,6 +627,29 @@ START_TEST(chain_verify_export_and_offline_check)
         free(bytes);
         free(sig);
     }
+
+    /* The whole export through the auditor's script: valid as exported;
+     * a readable decision changed from APPROVE to REJECT is caught at its
+     * sequence, although the signed bytes are untouched. */
+    char export_path[128];
+    snprintf(export_path, sizeof(export_path), "%s/export.json", dir);
+    ck_assert_int_eq(json_dump_file(x, export_path, 0), 0);
+    snprintf(cmd, sizeof(cmd),
+             "bash '%s/services/attestations/verify-export.sh' '%s' '%s' 2>&1 | "
+             "grep -q '^valid: 2 records, head %s$'",
+             BW_SOURCE_DIR, export_path, pem_path, jstr(r2, "hash"));
+    ck_assert_msg(system(cmd) == 0, "verify-export.sh refused the export: %s", cmd);
+    json_t *forged = json_deep_copy(x);
+    json_object_set_new(json_array_get(json_object_get(forged, "records"), 0), "decision",
+                        json_string("REJECT"));
+    ck_assert_int_eq(json_dump_file(forged, export_path, 0), 0);
+    json_decref(forged);
+    snprintf(cmd, sizeof(cmd),
+             "bash '%s/services/attestations/verify-export.sh' '%s' '%s' 2>&1 | "
+             "grep -q '^INVALID at sequence 1: the readable decision'",
+             BW_SOURCE_DIR, export_path, pem_path);
+    ck_assert_msg(system(cmd) == 0, "verify-export.sh passed a forged decision: %s", cmd);
+    unlink(export_path);
     unlink(pem_path);
     rmdir(dir);
 
@@ -678,13 +702,64 @@ START_TEST(board_member_keys_sign_only_as_themselves)
     char body[256];
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", b);
     expect_problem(403, NULL, "POST", ann, body, "/v1/attestation-campaigns/%s/attestations", c1);
-    /* A key naming nobody on the board. */
-    expect_problem(400, "member", "POST", nobody, "{\"decision\":\"APPROVE\"}",
-                   "/v1/attestation-campaigns/%s/attestations", c1);
+    /* A key naming nobody on the board, a member out of office (tenure
+     * over, or not begun) or a member of another entity's board: refused,
+     * whatever the campaign. */
+    char other_entity[64], gone[64], future[64], elsewhere[64];
+    new_entity(&t, "Other Co", other_entity);
+    new_member(&t, entity, "Gone", -400, -10, gone);
+    new_member(&t, entity, "Future", 10, 0, future);
+    new_member(&t, other_entity, "Elsewhere", -10, 0, elsewhere);
+    char *gone_key = new_key(&t, "board_member", gone);
+    char *future_key = new_key(&t, "board_member", future);
+    char *elsewhere_key = new_key(&t, "board_member", elsewhere);
+    struct {
+        const char *key, *campaign, *reason;
+    } refused[] = {
+        {nobody, c1, "BOARD_MEMBER_UNKNOWN"},
+        {nobody, "0190f3a0-0000-7000-8000-00000000dead", "BOARD_MEMBER_UNKNOWN"},
+        {gone_key, c1, "BOARD_MEMBER_NOT_CURRENT"},
+        {future_key, c2, "BOARD_MEMBER_NOT_CURRENT"},
+        {elsewhere_key, c1, "NOT_ON_THIS_BOARD"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        bw_test_resp_t resp;
+        snprintf(body, sizeof(body), "/v1/attestation-campaigns/%s/attestations",
+                 refused[i].campaign);
+        ck_assert_int_eq(
+            bw_test_http("POST", body, refused[i].key, "{\"decision\":\"APPROVE\"}", NULL, &resp),
+            0);
+        ck_assert_problem(&resp, 403, NULL);
+        ck_assert_str_eq(jstr(resp.json, "reason"), refused[i].reason);
+        bw_test_resp_free(&resp);
+    }
+    /* An admin naming the same members gets a 400 naming the field. */
+    snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", gone);
+    expect_problem(400, "member", "POST", t.key, body, "/v1/attestation-campaigns/%s/attestations",
+                   c1);
+    snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", elsewhere);
+    expect_problem(400, "member", "POST", t.key, body, "/v1/attestation-campaigns/%s/attestations",
+                   c1);
+    expect_valid(t.key, entity, "2");
     /* The admin records Bob's on his behalf. */
     r = attest(t.key, c1, b, "APPROVE");
     ck_assert(json_is_true(json_object_get(r, "onBehalf")));
     json_decref(r);
+
+    /* Governance counts what was decided on a member's behalf apart. */
+    json_t *g = expect(200, "GET", t.key, NULL, "/v1/entities/%s/governance", entity);
+    ck_assert_int_eq(json_integer_value(json_object_get(g, "attestations")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(g, "onBehalfAttestations")), 1);
+    json_t *tr = json_object_get(g, "training");
+    for (size_t i = 0; i < json_array_size(tr); i++) {
+        json_t *m = json_array_get(tr, i);
+        ck_assert(json_is_true(json_object_get(m, "current")));
+        ck_assert(json_is_boolean(json_object_get(m, "onBehalf")));
+        ck_assert_int_eq(json_is_true(json_object_get(m, "onBehalf")),
+                         strcmp(jstr(m, "member"), b) == 0);
+    }
+    ck_assert_uint_eq(json_array_size(tr), 2);
+    json_decref(g);
 
     /* Board members read but do not manage or audit; viewers do not attest. */
     json_decref(expect(200, "GET", ann, NULL, "/v1/attestation-campaigns/%s", c1));
@@ -697,6 +772,9 @@ START_TEST(board_member_keys_sign_only_as_themselves)
     expect_problem(403, NULL, "POST", viewer, body, "/v1/attestation-campaigns/%s/attestations",
                    c2);
     expect_valid(t.key, entity, "3");
+    free(gone_key);
+    free(future_key);
+    free(elsewhere_key);
     free(ann);
     free(nobody);
     free(viewer);

@@ -533,6 +533,24 @@ START_TEST(bad_controls_name_the_field)
         {"A.5.2", "{\"applicable\":true,\"status\":\"PLANNED\",\"colour\":\"red\"}", "colour", 400},
         {"A.5.2", "{\"applicable\":true,\"status\":\"PLANNED\",\"evidence\":[\"not a uri\"]}",
          "evidence[0]", 400},
+        /* Evidence links are https, http or urn; the index names the bad one. */
+        {"A.5.2",
+         "{\"applicable\":true,\"status\":\"PLANNED\",\"evidence\":[\"https://wiki.example/a\","
+         "\"urn:isbn:0451450523\",\"javascript:alert(1)\"]}",
+         "evidence[2]", 400},
+        {"A.5.2",
+         "{\"applicable\":true,\"status\":\"PLANNED\",\"evidence\":[\"file:///etc/passwd\"]}",
+         "evidence[0]", 400},
+        {"A.5.2",
+         "{\"applicable\":true,\"status\":\"PLANNED\",\"evidence\":[\"data:text/html,<b>x</b>\"]}",
+         "evidence[0]", 400},
+        {"A.5.2",
+         "{\"applicable\":true,\"status\":\"PLANNED\",\"evidence\":[\"ftp://files.example/x\"]}",
+         "evidence[0]", 400},
+        {"A.5.2", "{\"applicable\":true,\"status\":\"PLANNED\",\"evidence\":[\"http:///nohost\"]}",
+         "evidence[0]", 400},
+        {"A.5.2", "{\"applicable\":true,\"status\":\"PLANNED\",\"evidence\":[\"urn:isbn\"]}",
+         "evidence[0]", 400},
         {"A.5.2", "{\"applicable\":\"yes\",\"status\":\"PLANNED\"}", "applicable", 400},
         {"6.1.2", "{\"applicable\":false,\"justification\":\"we skip it\"}", "applicable", 400},
         {"6.1", "{\"applicable\":true,\"status\":\"PLANNED\"}", "ref", 400},
@@ -672,6 +690,86 @@ START_TEST(csv_import_is_all_or_nothing)
     ck_assert_status(&r, 200);
     bw_test_resp_free(&r);
     free(viewer);
+    free_tenant(&t);
+}
+END_TEST
+
+/* Cells a spreadsheet would run as formulas leave the export behind a
+ * quote (OWASP, CSV injection), and the export still imports back to the
+ * same rows. */
+START_TEST(csv_export_neutralises_formulas)
+{
+    tenant_t t = new_tenant("Formulas");
+    bw_test_resp_t r;
+    call(&r, "PUT", t.key,
+         "{\"applicable\":true,\"status\":\"PARTIAL\","
+         "\"justification\":\"=HYPERLINK(\\\"https://evil.example\\\",\\\"click\\\")\","
+         "\"owner\":\"@ops\",\"evidence\":[\"HTTPS://Wiki.Example/ISMS\",\"urn:doc:42\"]}",
+         "/v1/entities/%s/controls/A.5.1", t.entity);
+    ck_assert_status(&r, 200);
+    bw_test_resp_free(&r);
+    call(&r, "PUT", t.key,
+         "{\"applicable\":false,\"justification\":\"-1+2 people, so no segregation\","
+         "\"owner\":\"+CISO\"}",
+         "/v1/entities/%s/controls/A.5.3", t.entity);
+    ck_assert_status(&r, 200);
+    bw_test_resp_free(&r);
+    call(&r, "PUT", t.key,
+         "{\"applicable\":true,\"status\":\"PLANNED\",\"justification\":\"'=quoted already\","
+         "\"owner\":\"-ops\"}",
+         "/v1/entities/%s/controls/A.5.4", t.entity);
+    ck_assert_status(&r, 200);
+    bw_test_resp_free(&r);
+
+    call(&r, "PUT", t.key,
+         "{\"applicable\":true,\"status\":\"IMPLEMENTED\",\"justification\":\"\\tindented\"}",
+         "/v1/entities/%s/controls/A.5.5", t.entity);
+    ck_assert_status(&r, 200);
+    bw_test_resp_free(&r);
+
+    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls:export", t.entity);
+    ck_assert_status(&r, 200);
+    const char *csv = jstr(r.json, "csv");
+    ck_assert_ptr_nonnull(strstr(
+        csv, "A.5.1,true,PARTIAL,\"'=HYPERLINK(\"\"https://evil.example\"\",\"\"click\"\")\","
+             "'@ops,HTTPS://Wiki.Example/ISMS urn:doc:42\r\n"));
+    ck_assert_ptr_nonnull(
+        strstr(csv, "A.5.3,false,NOT_IMPLEMENTED,\"'-1+2 people, so no segregation\",'+CISO,\r\n"));
+    ck_assert_ptr_nonnull(strstr(csv, "A.5.4,true,PLANNED,''=quoted already,'-ops,\r\n"));
+    ck_assert_ptr_nonnull(strstr(csv, "A.5.5,true,IMPLEMENTED,'\tindented,,\r\n"));
+    /* No cell of the file starts with a formula character. */
+    for (const char *p = csv; *p != '\0'; p++)
+        if (p == csv || p[-1] == ',' || p[-1] == '\n' ||
+            (p[-1] == '"' && p >= csv + 2 && (p[-2] == ',' || p[-2] == '\n')))
+            ck_assert_msg(strchr("=+-@", *p) == NULL, "a cell starts with %c: %.40s", *p, p);
+    char *body = csv_body(csv);
+    bw_test_resp_free(&r);
+    call(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
+    ck_assert_status(&r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "rows")), 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "changed")), 0);
+    bw_test_resp_free(&r);
+    free(body);
+    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.1", t.entity);
+    ck_assert_str_eq(jstr(r.json, "justification"),
+                     "=HYPERLINK(\"https://evil.example\",\"click\")");
+    ck_assert_str_eq(jstr(r.json, "owner"), "@ops");
+    bw_test_resp_free(&r);
+    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.4", t.entity);
+    ck_assert_str_eq(jstr(r.json, "justification"), "'=quoted already");
+    bw_test_resp_free(&r);
+
+    /* An imported link with another scheme names its line and index. */
+    body = csv_body("ref,applicable,status,justification,evidence\n"
+                    "A.5.2,true,PLANNED,,https://ok.example javascript:alert(1)\n");
+    call(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
+    ck_assert_problem(&r, 400, "csv");
+    ck_assert(has_error(r.json, "csv", "line 2: evidence[1] must be an https, http or urn URI"));
+    bw_test_resp_free(&r);
+    free(body);
+    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.2", t.entity);
+    ck_assert_problem(&r, 404, NULL);
+    bw_test_resp_free(&r);
     free_tenant(&t);
 }
 END_TEST
@@ -869,6 +967,7 @@ Suite *suite_crosswalk(void)
     tcase_add_test(tc, statement_of_applicability_put_and_get);
     tcase_add_test(tc, bad_controls_name_the_field);
     tcase_add_test(tc, csv_import_is_all_or_nothing);
+    tcase_add_test(tc, csv_export_neutralises_formulas);
     tcase_add_test(tc, gap_analysis_of_empty_and_complete_soa);
     tcase_add_test(tc, other_tenants_entities_answer_404);
     tcase_add_test(tc, roles_read_and_write);

@@ -1,6 +1,7 @@
 /*
  * The shared write path seen from a client: Idempotency-Key replays, 422 on
- * a reused key, If-Match with 412, and the audit trail of every write.
+ * a reused key, replies holding a secret never replayed (nor stored),
+ * If-Match with 412, and the audit trail of every write.
  */
 #include "e2e.h"
 
@@ -65,6 +66,94 @@ START_TEST(failed_write_with_a_key_can_be_retried)
     bw_test_resp_free(&r);
     free(tenant);
     free(key);
+}
+END_TEST
+
+/* The idempotency record of tenant (or of the operator's nil scope): its
+ * reply's length, and whether the reply holds text (an API key's "bwk_"
+ * prefix). Read as the schema owner, with the tenant set, so that forced
+ * row-level security shows the row whoever the owner is. */
+static void stored_reply(const char *tenant, const char *idem_key, const char *text,
+                         long *len, int *holds_text)
+{
+    PGconn *db = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(db, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant);
+    PGresult *res = bw_test_sql(db,
+                                "SELECT length(response), "
+                                "position(convert_to($3, 'UTF8') IN response) > 0 "
+                                "FROM bulwark.idempotency_keys "
+                                "WHERE tenant_id = $1::uuid AND idem_key = $2",
+                                tenant, idem_key, text);
+    ck_assert_int_eq(PQntuples(res), 1);
+    *len = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    *holds_text = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    PQclear(res);
+    PQfinish(db);
+}
+
+START_TEST(secrets_are_never_replayed)
+{
+    char *admin = NULL;
+    char *tenant = bw_test_create_tenant("Secrets", &admin);
+    const char *hdr[] = {"Idempotency-Key: issue-ci-key", NULL};
+    const char *body = "{\"name\":\"ci\",\"role\":\"editor\"}";
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin, body, hdr, &r), 0);
+    ck_assert_msg(r.status == 201, "%s", r.body);
+    char *secret = strdup(jstr(r.json, "secret"));
+    ck_assert_int_eq(strncmp(secret, "bwk_", 4), 0);
+    bw_test_resp_free(&r);
+
+    /* The retry learns that the first call went through, and no secret. */
+    ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin, body, hdr, &r), 0);
+    ck_assert_problem(&r, 409, NULL);
+    ck_assert_str_eq(jstr(r.json, "reason"), "SECRET_SHOWN_ONCE");
+    ck_assert_ptr_null(strstr(r.body, "bwk_"));
+    ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "succeeded"));
+    bw_test_resp_free(&r);
+    /* The same key with another body is still a reuse. */
+    ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin,
+                                  "{\"name\":\"other\",\"role\":\"viewer\"}", hdr, &r), 0);
+    ck_assert_problem(&r, 422, NULL);
+    bw_test_resp_free(&r);
+    /* One key was made, and it works. */
+    ck_assert_int_eq(bw_test_http("GET", "/v1/api-keys", admin, NULL, NULL, &r), 0);
+    ck_assert_uint_eq(json_array_size(json_object_get(r.json, "apiKeys")), 2);
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(bw_test_http("GET", "/v1/entities", secret, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    bw_test_resp_free(&r);
+    /* The database row marks the key as used and holds nothing else. */
+    long len;
+    int holds;
+    stored_reply(tenant, "issue-ci-key", "bwk_", &len, &holds);
+    ck_assert_int_eq(len, 0);
+    ck_assert(!holds);
+
+    /* The operator's tenant creation, whose reply holds the first admin key. */
+    char *idem = bw_test_uuid_str();
+    char line[96];
+    snprintf(line, sizeof(line), "Idempotency-Key: %s", idem);
+    const char *op_hdr[] = {line, NULL};
+    const char *op = bw_test_env("BULWARK_TEST_OPERATOR_TOKEN");
+    ck_assert_int_eq(bw_test_http("POST", "/v1/tenants", op, "{\"name\":\"Replayed Co\"}", op_hdr,
+                                  &r), 0);
+    ck_assert_msg(r.status == 201, "%s", r.body);
+    ck_assert_int_eq(strncmp(jstr(json_object_get(r.json, "apiKey"), "secret"), "bwk_", 4), 0);
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(bw_test_http("POST", "/v1/tenants", op, "{\"name\":\"Replayed Co\"}", op_hdr,
+                                  &r), 0);
+    ck_assert_problem(&r, 409, NULL);
+    ck_assert_str_eq(jstr(r.json, "reason"), "SECRET_SHOWN_ONCE");
+    ck_assert_ptr_null(strstr(r.body, "bwk_"));
+    bw_test_resp_free(&r);
+    stored_reply("00000000-0000-0000-0000-000000000000", idem, "bwk_", &len, &holds);
+    ck_assert_int_eq(len, 0);
+    ck_assert(!holds);
+    free(idem);
+    free(secret);
+    free(tenant);
+    free(admin);
 }
 END_TEST
 
@@ -165,6 +254,7 @@ Suite *suite_requests(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, idempotency_key_replays_the_first_reply);
     tcase_add_test(tc, failed_write_with_a_key_can_be_retried);
+    tcase_add_test(tc, secrets_are_never_replayed);
     tcase_add_test(tc, if_match_guards_patch_and_delete);
     tcase_add_test(tc, audit_trail_records_writes);
     suite_add_tcase(s, tc);
