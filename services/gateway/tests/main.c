@@ -10,6 +10,7 @@ Suite *suite_keycache(void);
 Suite *suite_ratelimit(void);
 Suite *suite_jwt(void);
 Suite *suite_httpparse(void);
+Suite *suite_headers(void);
 
 int main(void)
 {
@@ -19,6 +20,7 @@ int main(void)
     srunner_add_suite(sr, suite_ratelimit());
     srunner_add_suite(sr, suite_jwt());
     srunner_add_suite(sr, suite_httpparse());
+    srunner_add_suite(sr, suite_headers());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
