@@ -11,6 +11,7 @@ Suite *suite_ratelimit(void);
 Suite *suite_jwt(void);
 Suite *suite_httpparse(void);
 Suite *suite_headers(void);
+Suite *suite_authfail(void);
 
 int main(void)
 {
@@ -21,6 +22,7 @@ int main(void)
     srunner_add_suite(sr, suite_jwt());
     srunner_add_suite(sr, suite_httpparse());
     srunner_add_suite(sr, suite_headers());
+    srunner_add_suite(sr, suite_authfail());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
