@@ -79,6 +79,12 @@ typedef enum conn_timer {
     T_COUNT
 } conn_timer_t;
 
+/* A heap buffer that grows by doubling. */
+typedef struct heapbuf {
+    char *data;
+    size_t len, cap;
+} heapbuf_t;
+
 struct bw_httpd_conn {
     bw_httpd_t *h;
     int fd;
@@ -103,15 +109,15 @@ struct bw_httpd_conn {
     int parsed; /* head is valid */
     bw_httpparse_head_t head;
     bw_httpd_req_t req;
-    char *body;      /* Content-Length body not in place (arena) */
-    char *body_heap; /* chunked body (heap) */
+    char *body; /* a Content-Length body not in place (arena) */
     size_t body_len, body_cap;
     int body_in_place;
     bw_httpparse_chunked_t chunked;
+    heapbuf_t chunked_body;
 
-    /* Output that could not be written at once. */
-    char *out;
-    size_t out_len, out_off, out_cap;
+    /* Output that could not be written at once, from out_off on. */
+    heapbuf_t out;
+    size_t out_off;
     int close_after; /* close once the reply is out */
     int linger;      /* ... draining unread input first */
     int eof;         /* the client closed its side */
@@ -250,9 +256,10 @@ static void reading_off(bw_httpd_conn_t *c)
 static void request_reset(bw_httpd_conn_t *c)
 {
     arena_give(c->h, c->req.arena);
-    free(c->body_heap);
+    free(c->chunked_body.data);
     memset(&c->req, 0, sizeof(c->req));
-    c->body = c->body_heap = NULL;
+    memset(&c->chunked_body, 0, sizeof(c->chunked_body));
+    c->body = NULL;
     c->body_len = c->body_cap = 0;
     c->body_in_place = 0;
     c->parsed = 0;
@@ -264,7 +271,7 @@ static void conn_free(bw_httpd_conn_t *c)
     bw_httpd_t *h = c->h;
     request_reset(c);
     buf_give(h, c->in, c->in_cap);
-    free(c->out);
+    free(c->out.data);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -330,20 +337,20 @@ static const char *http_date(bw_httpd_t *h)
     return h->date;
 }
 
-static int out_append(bw_httpd_conn_t *c, const char *p, size_t n)
+static int heapbuf_append(heapbuf_t *b, const char *p, size_t n)
 {
-    if (c->out_len + n > c->out_cap) {
-        size_t cap = c->out_cap ? c->out_cap : 4096;
-        while (cap < c->out_len + n)
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n)
             cap *= 2;
-        char *grown = realloc(c->out, cap);
+        char *grown = realloc(b->data, cap);
         if (grown == NULL)
             return BW_ENOMEM;
-        c->out = grown;
-        c->out_cap = cap;
+        b->data = grown;
+        b->cap = cap;
     }
-    memcpy(c->out + c->out_len, p, n);
-    c->out_len += n;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
     return 0;
 }
 
@@ -356,7 +363,7 @@ static void send_iov(bw_httpd_conn_t *c, struct iovec *iov, int n, int final)
     size_t total = 0, written = 0;
     for (int i = 0; i < n; i++)
         total += iov[i].iov_len;
-    if (c->out_off == c->out_len) {
+    if (c->out_off == c->out.len) {
         ssize_t w;
         do
             w = writev(c->fd, iov, n);
@@ -375,7 +382,8 @@ static void send_iov(bw_httpd_conn_t *c, struct iovec *iov, int n, int final)
     for (int i = 0; i < n; i++) {
         size_t len = iov[i].iov_len, skip = written < len ? written : len;
         written -= skip;
-        if (len > skip && out_append(c, (const char *)iov[i].iov_base + skip, len - skip) != 0) {
+        if (len > skip &&
+            heapbuf_append(&c->out, (const char *)iov[i].iov_base + skip, len - skip) != 0) {
             conn_close(c);
             return;
         }
@@ -391,11 +399,16 @@ static void on_write(evutil_socket_t fd, short events, void *arg)
     (void)events;
     bw_httpd_conn_t *c = arg;
     conn_hold(c);
-    ssize_t w = write(c->fd, c->out + c->out_off, c->out_len - c->out_off);
+    ssize_t w = write(c->fd, c->out.data + c->out_off, c->out.len - c->out_off);
     if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
         conn_close(c);
-    } else if (w > 0 && (c->out_off += (size_t)w) == c->out_len) {
-        c->out_off = c->out_len = 0;
+    } else if (w > 0 && (c->out_off += (size_t)w) == c->out.len) {
+        c->out_off = c->out.len = 0;
+        if (c->out.cap > IN_BUF_SIZE) {
+            /* A large reply's copy is not kept for the connection's life. */
+            free(c->out.data);
+            memset(&c->out, 0, sizeof(c->out));
+        }
         event_del(&c->wr);
         if (c->state == CONN_WRITING)
             reply_done(c);
@@ -635,23 +648,6 @@ static int body_start(bw_httpd_conn_t *c)
     return 0;
 }
 
-static int chunk_append(bw_httpd_conn_t *c, const char *data, size_t n)
-{
-    if (c->body_len + n > c->body_cap) {
-        size_t cap = c->body_cap ? c->body_cap * 2 : 16384;
-        while (cap < c->body_len + n)
-            cap *= 2;
-        char *grown = realloc(c->body_heap, cap);
-        if (grown == NULL)
-            return BW_ENOMEM;
-        c->body_heap = grown;
-        c->body_cap = cap;
-    }
-    memcpy(c->body_heap + c->body_len, data, n);
-    c->body_len += n;
-    return 0;
-}
-
 /* Reads the body as far as input allows; 1 when the request went to the
  * handler (or was answered), 0 to wait for more. */
 static int step_body(bw_httpd_conn_t *c)
@@ -687,7 +683,7 @@ static int step_body(bw_httpd_conn_t *c)
             reply_parse_error(c, &err);
             return 1;
         }
-        if (n > 0 && chunk_append(c, data, n) != 0) {
+        if (n > 0 && heapbuf_append(&c->chunked_body, data, n) != 0) {
             reply_error(c, 503, "OUT_OF_MEMORY", "the server is out of memory; retry later");
             return 1;
         }
@@ -706,8 +702,8 @@ static int step_body(bw_httpd_conn_t *c)
     memmove(c->in + head_len, c->in + c->in_pos, rest);
     c->in_len = head_len + rest;
     c->in_pos = c->req_end = head_len;
-    c->req.body = c->body_heap;
-    c->req.body_len = c->body_len;
+    c->req.body = c->chunked_body.data;
+    c->req.body_len = c->chunked_body.len;
     dispatch(c);
     return 1;
 }
