@@ -98,7 +98,11 @@ static int uri_chars_ok(const char *s, size_t n, const char *also)
 int bw_httpparse_find_head(const char *buf, size_t len, const bw_httpparse_limits_t *limits,
                            bw_httpparse_scan_t *scan, bw_httpparse_error_t *err)
 {
-    size_t max_line = limits->max_target + REQUEST_LINE_EXTRA;
+    /* A request line may hold max_line bytes, and its CR. The limits are
+     * checked on the bytes before each LF first, exactly as a call that
+     * saw them without the LF would have, so that the answer never depends
+     * on how the bytes arrived. */
+    size_t max_line = limits->max_target + REQUEST_LINE_EXTRA + 1;
     while (scan->scanned < len) {
         const char *nl = memchr(buf + scan->scanned, '\n', len - scan->scanned);
         if (nl == NULL) {
@@ -107,10 +111,13 @@ int bw_httpparse_find_head(const char *buf, size_t len, const bw_httpparse_limit
         }
         size_t i = (size_t)(nl - buf);
         scan->scanned = i + 1;
+        if (scan->lines == 0 && i - scan->line_start > max_line)
+            return fail(err, 414, "URI_TOO_LONG", "the request-target is too long");
+        if (scan->lines > 0 && i - scan->fields_start > limits->max_head)
+            return fail(err, 431, "HEADERS_TOO_LARGE", "the request's header section is too large");
         if (i == scan->line_start || buf[i - 1] != '\r')
             return malformed(err, "lines must end in CRLF");
-        size_t line_len = i - 1 - scan->line_start;
-        if (line_len == 0) {
+        if (i - 1 == scan->line_start) {
             if (scan->lines > 0) {
                 scan->head_len = i + 1;
                 return BW_HTTPPARSE_DONE;
@@ -122,15 +129,12 @@ int bw_httpparse_find_head(const char *buf, size_t len, const bw_httpparse_limit
         }
         scan->lines++;
         scan->line_start = i + 1;
-        if (scan->lines == 1) {
-            if (line_len > max_line)
-                return fail(err, 414, "URI_TOO_LONG", "the request-target is too long");
+        if (scan->lines == 1)
             scan->fields_start = i + 1;
-        } else if (scan->lines - 1 > limits->max_fields) {
+        else if (scan->lines - 1 > limits->max_fields)
             return fail(err, 431, "HEADERS_TOO_LARGE", "the request has too many header fields");
-        } else if (i + 1 - scan->fields_start > limits->max_head) {
+        else if (i + 1 - scan->fields_start > limits->max_head)
             return fail(err, 431, "HEADERS_TOO_LARGE", "the request's header section is too large");
-        }
     }
     /* What arrived of the line being read already counts against its limit. */
     if (scan->lines == 0) {
