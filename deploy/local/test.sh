@@ -95,11 +95,17 @@ stack_up() {
     bw_migrate "$build" || return 1
     oidc_setup "$BW_DATA/oidc" || return 1
     # The end-to-end suites check the rate limit, CORS and OIDC tokens with
-    # these values, and test_purge.c that the idempotency purge runs.
+    # these values, test_purge.c that the idempotency purge runs, and
+    # tests/e2e/test_limits.c the HTTP server's limits, kept short so that it
+    # runs fast.
     BULWARK_RATE_LIMIT_RPS=50 BULWARK_RATE_LIMIT_BURST=100 BULWARK_IDEMPOTENCY_PURGE_SEC=1 \
         BULWARK_CORS_ORIGINS=https://app.example.test \
         BULWARK_OIDC_ISSUER=$OIDC_ISSUER BULWARK_OIDC_AUDIENCE=$OIDC_AUDIENCE \
-        BULWARK_OIDC_JWKS_FILE="$BW_DATA/oidc/jwks.json" bw_stack_start "$build" 60
+        BULWARK_OIDC_JWKS_FILE="$BW_DATA/oidc/jwks.json" \
+        BULWARK_MAX_CONNECTIONS=256 BULWARK_HEADER_TIMEOUT_MS=1500 BULWARK_BODY_TIMEOUT_MS=3000 \
+        BULWARK_KEEPALIVE_TIMEOUT_MS=5000 BULWARK_WRITE_TIMEOUT_MS=5000 \
+        BULWARK_AUTH_FAILURES_PER_MIN=600 BULWARK_AUTH_FAILURE_BURST=50 \
+        bw_stack_start "$build" 60
 }
 
 # shutdown_clean SANITIZE: stops the stack; true when every process exited

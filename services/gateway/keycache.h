@@ -15,6 +15,9 @@
 #include "ids.h"
 
 #define BW_KEYCACHE_MAX_AGE_SEC 300
+/* How long a key id the tenancy RPCs did not know is answered 401 without
+ * asking them again. A new key's id is fresh random, so no real key waits. */
+#define BW_KEYCACHE_UNKNOWN_SEC 10
 
 typedef struct bw_key_entry {
     char key_id[BW_UUID_STR_LEN + 1];
@@ -31,7 +34,13 @@ void bw_keycache_free(void);
 int bw_keycache_get(const char *key_id, bw_key_entry_t *out);
 void bw_keycache_put(const bw_key_entry_t *entry);
 void bw_keycache_evict(const char *key_id);
+/* Forgets every entry, known and unknown. */
 void bw_keycache_clear(void);
+/* Remembers that key_id is unknown (the negative cache), for
+ * BW_KEYCACHE_UNKNOWN_SEC seconds. */
+void bw_keycache_put_unknown(const char *key_id);
+/* Whether key_id was found unknown less than BW_KEYCACHE_UNKNOWN_SEC ago. */
+int bw_keycache_is_unknown(const char *key_id);
 
 /* Extracts the key id (canonical UUID text) of a bwk_ token; 0 or BW_EAUTH. */
 int bw_token_key_id(const char *token, char key_id[BW_UUID_STR_LEN + 1]);

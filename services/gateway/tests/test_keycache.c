@@ -62,6 +62,30 @@ START_TEST(full_table_replaces_but_stays_correct)
 }
 END_TEST
 
+START_TEST(unknown_keys_are_remembered_apart)
+{
+    ck_assert_int_eq(bw_keycache_init(16), 0);
+    const char *ghost = "0193a2b4-0000-7000-8000-0000000000ff";
+    ck_assert(!bw_keycache_is_unknown(ghost));
+    bw_keycache_put_unknown(ghost);
+    ck_assert(bw_keycache_is_unknown(ghost));
+    ck_assert(!bw_keycache_is_unknown("0193a2b4-0000-7000-8000-0000000000fe"));
+    /* A flood of unknown ids does not push a known key out. */
+    bw_key_entry_t e = entry("0193a2b4-0000-7000-8000-000000000001", "t1"), out;
+    bw_keycache_put(&e);
+    char id[64];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(id, sizeof(id), "0193a2b4-0000-7000-9000-%012d", i);
+        bw_keycache_put_unknown(id);
+    }
+    ck_assert_int_eq(bw_keycache_get(e.key_id, &out), 0);
+    ck_assert(!bw_keycache_is_unknown(e.key_id));
+    bw_keycache_clear();
+    ck_assert(!bw_keycache_is_unknown(id));
+    bw_keycache_free();
+}
+END_TEST
+
 START_TEST(token_format_round_trip)
 {
     char token[160], key_id[40];
@@ -93,6 +117,7 @@ Suite *suite_keycache(void)
     TCase *tc = tcase_create("cache");
     tcase_add_test(tc, put_get_evict);
     tcase_add_test(tc, full_table_replaces_but_stays_correct);
+    tcase_add_test(tc, unknown_keys_are_remembered_apart);
     tcase_add_test(tc, token_format_round_trip);
     tcase_add_test(tc, bad_tokens);
     suite_add_tcase(s, tc);
