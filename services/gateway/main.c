@@ -68,8 +68,8 @@ typedef struct gw_config {
 } gw_config_t;
 
 static const bw_config_item_t config_items[] = {
-    {"BULWARK_HTTP_ADDR", BW_CFG_ADDR, "127.0.0.1:8080", 0, 0, offsetof(gw_config_t, http_addr),
-     0, "HTTP listen address (host:port)"},
+    {"BULWARK_HTTP_ADDR", BW_CFG_ADDR, "127.0.0.1:8080", 0, 0, offsetof(gw_config_t, http_addr), 0,
+     "HTTP listen address (host:port)"},
     {"BULWARK_TENANCY_ADDR", BW_CFG_ADDR, "127.0.0.1:50050", 0, 0,
      offsetof(gw_config_t, tenancy_addr), 0,
      "internal gRPC address where this gateway serves the tenancy RPCs"},
@@ -82,10 +82,11 @@ static const bw_config_item_t config_items[] = {
     {"BULWARK_ATTESTATIONS_ADDR", BW_CFG_ADDR, "127.0.0.1:50054", 0, 0,
      offsetof(gw_config_t, attestations_addr), 0, "gRPC address of the attestations service"},
     {"BULWARK_DATABASE_URL", BW_CFG_STRING,
-     "postgresql://bulwark_app_gateway@127.0.0.1:55432/bulwark", 0, 0, offsetof(gw_config_t, database_url), 1,
+     "postgresql://bulwark_app_gateway@127.0.0.1:55432/bulwark", 0, 0,
+     offsetof(gw_config_t, database_url), 1,
      "libpq connection string of the services' role (no BYPASSRLS)"},
-    {"BULWARK_OPERATOR_TOKEN", BW_CFG_STRING, NULL, 0, 0, offsetof(gw_config_t, operator_token),
-     1, "platform operator token (32 characters or more); it creates tenants"},
+    {"BULWARK_OPERATOR_TOKEN", BW_CFG_STRING, NULL, 0, 0, offsetof(gw_config_t, operator_token), 1,
+     "platform operator token (32 characters or more); it creates tenants"},
     {"BULWARK_TOKEN_SECRET", BW_CFG_STRING, NULL, 0, 0, offsetof(gw_config_t, token_secret), 1,
      "secret (32 characters or more) that signs page tokens; the same on every process"},
     {"BULWARK_MAX_BODY_BYTES", BW_CFG_INT, "1048576", 1024, 64L * 1024 * 1024,
@@ -193,8 +194,9 @@ int main(int argc, char **argv)
         return 2;
     }
     if (strlen(cfg.operator_token) < 32 || strlen(cfg.token_secret) < 32) {
-        fprintf(stderr, "%s: BULWARK_OPERATOR_TOKEN and BULWARK_TOKEN_SECRET need 32 characters "
-                        "or more\n",
+        fprintf(stderr,
+                "%s: BULWARK_OPERATOR_TOKEN and BULWARK_TOKEN_SECRET need 32 characters "
+                "or more\n",
                 argv[0]);
         return 2;
     }
@@ -228,12 +230,12 @@ int main(int argc, char **argv)
         .intercept = bw_request_intercept,
     };
 
-    double burst = cfg.rate_limit_burst > 0 ? (double)cfg.rate_limit_burst
-                                            : 2.0 * (double)cfg.rate_limit_rps;
+    double burst =
+        cfg.rate_limit_burst > 0 ? (double)cfg.rate_limit_burst : 2.0 * (double)cfg.rate_limit_rps;
     if (bw_keycache_init(4096) != 0 || bw_metrics_init(bw_routes, bw_n_routes) != 0 ||
         bw_ratelimit_init((double)cfg.rate_limit_rps, burst) != 0 ||
-        bw_authfail_init((double)cfg.auth_failures_per_min / 60.0,
-                         (double)cfg.auth_failure_burst, AUTHFAIL_ADDRESSES) != 0)
+        bw_authfail_init((double)cfg.auth_failures_per_min / 60.0, (double)cfg.auth_failure_burst,
+                         AUTHFAIL_ADDRESSES) != 0)
         goto out;
     if (cfg.oidc_issuer[0] != '\0') {
         bw_jwt_config_t jc = BW_JWT_CONFIG_INIT;
@@ -308,8 +310,7 @@ int main(int argc, char **argv)
     if (sigint == NULL || sigterm == NULL || event_add(sigint, NULL) != 0 ||
         event_add(sigterm, NULL) != 0)
         goto out;
-    bw_log(BW_LOG_INFO, NULL, "listening on http://%s with %zu routes", cfg.http_addr,
-           bw_n_routes);
+    bw_log(BW_LOG_INFO, NULL, "listening on http://%s with %zu routes", cfg.http_addr, bw_n_routes);
     event_base_dispatch(gw.base);
     status = 0;
 out:
