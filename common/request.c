@@ -52,6 +52,34 @@ const bw_db_stmt_t *const bw_request_stmts[] = {
 };
 const size_t bw_request_n_stmts = sizeof(bw_request_stmts) / sizeof(bw_request_stmts[0]);
 
+struct bw_call_hook {
+    void (*fn)(void *arg);
+    void *arg;
+    struct bw_call_hook *next;
+};
+
+int bw_request_after_commit(bw_call_t *call, void (*fn)(void *arg), void *arg)
+{
+    struct bw_call_hook *h = bw_arena_alloc(call->arena, sizeof(*h));
+    if (h == NULL)
+        return BW_ENOMEM;
+    h->fn = fn;
+    h->arg = arg;
+    h->next = NULL;
+    struct bw_call_hook **tail = &call->after_commit;
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = h;
+    return 0;
+}
+
+static void run_after_commit(bw_call_t *call)
+{
+    for (struct bw_call_hook *h = call->after_commit; h != NULL; h = h->next)
+        h->fn(h->arg);
+    call->after_commit = NULL;
+}
+
 void bw_request_action(const char *path, char *buf, size_t len)
 {
     /* "/bulwark.<service>.v1.<Service>/<Method>" */
@@ -234,8 +262,12 @@ out:
 int bw_request_intercept(bw_call_t *call, const bw_rpc_method_t *method,
                          const ProtobufCMessage *request, ProtobufCMessage **response)
 {
-    if (!(method->flags & BW_RPC_WRITE))
-        return method->handler(call, request, response);
+    if (!(method->flags & BW_RPC_WRITE)) {
+        int rc = method->handler(call, request, response);
+        if (rc == 0)
+            run_after_commit(call);
+        return rc;
+    }
     bw_db_t *db = bw_service_db(call);
     char action[128];
     bw_request_action(method->path, action, sizeof(action));
@@ -273,6 +305,8 @@ int bw_request_intercept(bw_call_t *call, const bw_rpc_method_t *method,
             err = bw_db_request_end(db, 1);
         else
             bw_db_request_end(db, 0);
+        if (err == 0)
+            run_after_commit(call);
         if (err == BW_EEXIST)
             err = bw_call_fail(call, BW_ECONFLICT, "IDEMPOTENCY_KEY_IN_FLIGHT",
                                "a request with this Idempotency-Key completed meanwhile; retry");

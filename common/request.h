@@ -36,6 +36,14 @@ int bw_request_intercept(bw_call_t *call, const bw_rpc_method_t *method,
  * is set to how many went. Returns 0 or a BW_E* code. */
 int bw_request_purge(const char *database_url, long *purged);
 
+/* Runs fn(arg) once the call's effects are committed: after the request
+ * transaction of a BW_RPC_WRITE method commits (never when it rolls back), or
+ * when any other handler has returned successfully. For what must not happen
+ * before others can see the change, such as evicting a revoked key from a
+ * cache that a concurrent lookup would refill from the uncommitted row. Hooks
+ * run in the order they were added, on the worker. 0 or BW_ENOMEM. */
+int bw_request_after_commit(bw_call_t *call, void (*fn)(void *arg), void *arg);
+
 /* "scoping.CreateEntity" for "/bulwark.scoping.v1.ScopingService/CreateEntity",
  * written into buf. */
 void bw_request_action(const char *path, char *buf, size_t len);

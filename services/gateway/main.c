@@ -61,6 +61,7 @@ typedef struct gw_config {
     const char *oidc_tenant_claim;
     const char *oidc_roles_claim;
     const char *oidc_board_member_claim;
+    const char *oidc_token_types;
     long oidc_leeway_sec;
     long oidc_jwks_refresh_sec;
     int log_level;
@@ -143,6 +144,10 @@ static const bw_config_item_t config_items[] = {
     {"BULWARK_OIDC_BOARD_MEMBER_CLAIM", BW_CFG_STRING, BW_JWT_DEFAULT_BOARD_MEMBER_CLAIM, 0, 0,
      offsetof(gw_config_t, oidc_board_member_claim), 0,
      "optional claim holding the caller's board member id (a UUID)"},
+    {"BULWARK_OIDC_TOKEN_TYPES", BW_CFG_STRING, BW_JWT_DEFAULT_TOKEN_TYPES, 0, 0,
+     offsetof(gw_config_t, oidc_token_types), 0,
+     "accepted typ values of an access token's header, comma-separated (\"none\": no typ); "
+     "an ID token is not an access token"},
     {"BULWARK_OIDC_LEEWAY_SEC", BW_CFG_INT, "60", 0, 3600, offsetof(gw_config_t, oidc_leeway_sec),
      0, "clock skew allowed on exp, nbf and iat, in seconds"},
     {"BULWARK_OIDC_JWKS_REFRESH_SEC", BW_CFG_INT, "300", 0, 86400,
@@ -246,6 +251,7 @@ int main(int argc, char **argv)
         jc.tenant_claim = cfg.oidc_tenant_claim;
         jc.roles_claim = cfg.oidc_roles_claim;
         jc.board_member_claim = cfg.oidc_board_member_claim;
+        jc.token_types = cfg.oidc_token_types;
         jc.leeway_sec = cfg.oidc_leeway_sec;
         jc.refresh_sec = cfg.oidc_jwks_refresh_sec;
         char jerr[512];

@@ -14,6 +14,7 @@
 #include "ids.h"
 #include "keycache.h"
 #include "log.h"
+#include "request.h"
 #include "service.h"
 #include "status.h"
 #include "store.h"
@@ -281,6 +282,11 @@ static int list_api_keys(bw_call_t *call, const ProtobufCMessage *request,
     return 0;
 }
 
+static void evict_key(void *key_id)
+{
+    bw_keycache_evict(key_id);
+}
+
 static int delete_api_key(bw_call_t *call, const ProtobufCMessage *request,
                           ProtobufCMessage **resp)
 {
@@ -298,7 +304,11 @@ static int delete_api_key(bw_call_t *call, const ProtobufCMessage *request,
         return bw_call_fail(call, BW_ENOTFOUND, "API_KEY_NOT_FOUND", "API key %s not found", id);
     if ((err = bw_store_check_etag(call, id, bw_store_int(res, 0, 2))) != 0)
         return err;
-    bw_keycache_evict(PQgetvalue(res, 0, 0));
+    /* Evicted once the revocation is committed: evicted before, a lookup in
+     * flight could still read the row as valid and put the key back. */
+    char *revoked = bw_arena_strdup(call->arena, PQgetvalue(res, 0, 0));
+    if (revoked == NULL || (err = bw_request_after_commit(call, evict_key, revoked)) != 0)
+        return BW_ENOMEM;
     bw_log(BW_LOG_INFO, &call->log, "revoked API key %s", id);
     Google__Protobuf__Empty *empty = bw_arena_alloc(call->arena, sizeof(*empty));
     if (empty == NULL)

@@ -21,8 +21,8 @@
 /* An RS256 token for tenant with roles (a JSON array text), the given
  * audience and expiry offset, and extra claims (JSON members after a comma,
  * or ""); caller frees. */
-static char *token_claims(const char *tenant, const char *roles, const char *audience,
-                          long exp_offset, const char *extra)
+static char *token_typed(const char *typ, const char *tenant, const char *roles,
+                         const char *audience, long exp_offset, const char *extra)
 {
     const char *key_path = bw_test_env("BULWARK_TEST_OIDC_KEY");
     FILE *fp = fopen(key_path, "r");
@@ -30,7 +30,9 @@ static char *token_claims(const char *tenant, const char *roles, const char *aud
     EVP_PKEY *key = PEM_read_PrivateKey(fp, NULL, NULL, NULL);
     fclose(fp);
     ck_assert_ptr_nonnull(key);
-    char header[] = "{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"bulwark-test-1\"}";
+    char header[128];
+    snprintf(header, sizeof(header), "{\"alg\":\"RS256\",\"typ\":\"%s\",\"kid\":\"bulwark-test-1\"}",
+             typ);
     char payload[1024];
     long now = (long)time(NULL);
     snprintf(payload, sizeof(payload),
@@ -52,6 +54,13 @@ static char *token_claims(const char *tenant, const char *roles, const char *aud
     out[o++] = '.';
     bw_base64url_encode(sig, sig_len, out + o);
     return out;
+}
+
+/* An access token (typ at+jwt, RFC 9068). */
+static char *token_claims(const char *tenant, const char *roles, const char *audience,
+                          long exp_offset, const char *extra)
+{
+    return token_typed("at+jwt", tenant, roles, audience, exp_offset, extra);
 }
 
 static char *token(const char *tenant, const char *roles, const char *audience, long exp_offset)
@@ -209,12 +218,38 @@ START_TEST(board_member_claims_sign_as_the_member)
 }
 END_TEST
 
+START_TEST(id_tokens_and_the_nil_tenant_are_refused)
+{
+    char *admin = NULL;
+    char *tenant = bw_test_create_tenant("OIDC typ", &admin);
+    const char *aud = bw_test_env("BULWARK_TEST_OIDC_AUDIENCE");
+    /* Signed by the trusted key, for a real tenant, but an ID token (or any
+     * JWT that does not say it is an access token) is no credential. */
+    char *id_token = token_typed("JWT", tenant, "[\"admin\"]", aud, 300, "");
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("GET", "/v1/entities", id_token, NULL, NULL, &r), 0);
+    ck_assert_problem(&r, 401, NULL);
+    ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "not an access token"));
+    bw_test_resp_free(&r);
+    /* The nil UUID is the operator's scope, never a tenant. */
+    char *nil = token("00000000-0000-0000-0000-000000000000", "[\"admin\"]", aud, 300);
+    ck_assert_int_eq(bw_test_http("GET", "/v1/entities", nil, NULL, NULL, &r), 0);
+    ck_assert_problem(&r, 401, NULL);
+    bw_test_resp_free(&r);
+    free(nil);
+    free(id_token);
+    free(tenant);
+    free(admin);
+}
+END_TEST
+
 Suite *suite_oidc(void)
 {
     Suite *s = suite_create("oidc");
     TCase *tc = tcase_create("oidc");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, tokens_act_for_their_tenant_and_roles);
+    tcase_add_test(tc, id_tokens_and_the_nil_tenant_are_refused);
     tcase_add_test(tc, board_member_claims_sign_as_the_member);
     suite_add_tcase(s, tc);
     return s;
