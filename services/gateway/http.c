@@ -63,6 +63,7 @@ struct gw_request {
     bw_route_match_t match;
     const char *token;
     bw_key_entry_t key;
+    uint64_t key_generation; /* the key cache's, when the key was looked up */
     const char *principal;
     const char *roles;
     uint8_t *payload;
@@ -788,7 +789,7 @@ static void resolve_done(void *arg, const bw_rpc_reply_t *reply)
     memcpy(r->key.role, k->role, strlen(k->role) + 1);
     memcpy(r->key.board_member, k->board_member, strlen(k->board_member) + 1);
     memcpy(r->key.token_sha256, k->secret_sha256.data, BW_SHA256_LEN);
-    bw_keycache_put(&r->key);
+    bw_keycache_put(&r->key, r->key_generation);
     if (!token_matches(r)) {
         fail_credentials(r, "the API key is unknown or revoked");
         return;
@@ -896,6 +897,7 @@ static void authenticate(gw_request_t *r)
     }
     bw_rpc_md_t md = {"x-request-id", r->request_id};
     clock_gettime(CLOCK_MONOTONIC, &r->call_start);
+    r->key_generation = bw_keycache_generation();
     if (bw_rpc_call(tenancy->channel, RESOLVE_RPC, buf, len, &md, 1, r->gw->backend_timeout_ms,
                     resolve_done, r) != 0)
         fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",

@@ -27,6 +27,8 @@ static bw_key_entry_t *slots;
 static unknown_entry_t *unknown;
 static unsigned mask;
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
+/* Advanced by every eviction and clear, under the write lock. */
+static uint64_t generation;
 
 static long long now_sec(void)
 {
@@ -85,10 +87,22 @@ int bw_keycache_get(const char *key_id, bw_key_entry_t *out)
     return err;
 }
 
-void bw_keycache_put(const bw_key_entry_t *entry)
+uint64_t bw_keycache_generation(void)
+{
+    pthread_rwlock_rdlock(&lock);
+    uint64_t g = generation;
+    pthread_rwlock_unlock(&lock);
+    return g;
+}
+
+int bw_keycache_put(const bw_key_entry_t *entry, uint64_t since)
 {
     unsigned h = hash(entry->key_id);
     pthread_rwlock_wrlock(&lock);
+    if (generation != since) {
+        pthread_rwlock_unlock(&lock);
+        return BW_ECONFLICT;
+    }
     bw_key_entry_t *victim = NULL;
     for (unsigned i = 0; i < PROBES; i++) {
         bw_key_entry_t *e = &slots[(h + i) & mask];
@@ -102,12 +116,14 @@ void bw_keycache_put(const bw_key_entry_t *entry)
     *victim = *entry;
     victim->loaded_at = now_sec();
     pthread_rwlock_unlock(&lock);
+    return 0;
 }
 
 void bw_keycache_evict(const char *key_id)
 {
     unsigned h = hash(key_id);
     pthread_rwlock_wrlock(&lock);
+    generation++;
     for (unsigned i = 0; i < PROBES; i++) {
         bw_key_entry_t *e = &slots[(h + i) & mask];
         if (strcmp(e->key_id, key_id) == 0) {
@@ -123,6 +139,7 @@ void bw_keycache_evict(const char *key_id)
 void bw_keycache_clear(void)
 {
     pthread_rwlock_wrlock(&lock);
+    generation++;
     memset(slots, 0, sizeof(*slots) * ((size_t)mask + 1));
     memset(unknown, 0, sizeof(*unknown) * ((size_t)mask + 1));
     pthread_rwlock_unlock(&lock);
