@@ -50,6 +50,7 @@
 /* How long /readyz answers from the last round of health checks. */
 #define READYZ_CACHE_NS 1000000000LL
 #define RESOLVE_RPC "/bulwark.tenancy.v1.TenancyService/ResolveApiKey"
+#define RESOLVE_TENANT_RPC "/bulwark.tenancy.v1.TenancyService/ResolveTenant"
 #define HEALTH_RPC "/grpc.health.v1.Health/Check"
 
 struct gw_request {
@@ -64,6 +65,8 @@ struct gw_request {
     const char *token;
     bw_key_entry_t key;
     uint64_t key_generation; /* the key cache's, when the key was looked up */
+    unsigned token_roles;    /* an OIDC token's roles, while its tenant is looked up */
+    const char *token_role_names;
     const char *principal;
     const char *roles;
     uint8_t *payload;
@@ -797,7 +800,27 @@ static void resolve_done(void *arg, const bw_rpc_reply_t *reply)
     authorised(r);
 }
 
-/* An OIDC bearer token: verified here, no backend involved. */
+static void tenant_done(void *arg, const bw_rpc_reply_t *reply)
+{
+    gw_request_t *r = arg;
+    bw_metrics_observe_backend("tenancy", reply->status, seconds_since(&r->call_start));
+    if (reply->status == BW_GRPC_NOT_FOUND) {
+        bw_tenantcache_put(r->gw->tenants, r->key.tenant_id, 0);
+        fail_credentials(r, "the bearer token's tenant does not exist");
+        return;
+    }
+    if (reply->status != BW_GRPC_OK) {
+        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
+             NULL);
+        return;
+    }
+    bw_tenantcache_put(r->gw->tenants, r->key.tenant_id, 1);
+    admit(r, r->token_roles, r->token_role_names);
+}
+
+/* An OIDC bearer token: its signature and claims verified here; the tenant
+ * it names must exist (known from the tenant cache, or asked of the tenancy
+ * RPCs without blocking the loop). */
 static void authenticate_jwt(gw_request_t *r)
 {
     bw_jwt_claims_t c;
@@ -815,7 +838,30 @@ static void authenticate_jwt(gw_request_t *r)
     memcpy(r->key.tenant_id, c.tenant_id, sizeof(c.tenant_id));
     memcpy(r->key.board_member, c.board_member, sizeof(c.board_member));
     r->principal = bw_arena_strdup(r->arena, c.principal);
-    admit(r, c.roles, bw_arena_strdup(r->arena, c.role_names));
+    r->token_roles = c.roles;
+    r->token_role_names = bw_arena_strdup(r->arena, c.role_names);
+    switch (bw_tenantcache_get(r->gw->tenants, r->key.tenant_id)) {
+    case BW_TENANT_EXISTS:
+        admit(r, r->token_roles, r->token_role_names);
+        return;
+    case BW_TENANT_MISSING:
+        fail_credentials(r, "the bearer token's tenant does not exist");
+        return;
+    case BW_TENANT_UNSEEN:
+        break;
+    }
+    const bw_gw_backend_t *tenancy = find_backend(r->gw, "tenancy");
+    Bulwark__Tenancy__V1__ResolveTenantRequest req =
+        BULWARK__TENANCY__V1__RESOLVE_TENANT_REQUEST__INIT;
+    req.tenant_id = r->key.tenant_id;
+    uint8_t buf[64];
+    size_t len = bulwark__tenancy__v1__resolve_tenant_request__pack(&req, buf);
+    bw_rpc_md_t md = {"x-request-id", r->request_id};
+    clock_gettime(CLOCK_MONOTONIC, &r->call_start);
+    if (tenancy == NULL || bw_rpc_call(tenancy->channel, RESOLVE_TENANT_RPC, buf, len, &md, 1,
+                                       r->gw->backend_timeout_ms, tenant_done, r) != 0)
+        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
+             NULL);
 }
 
 static void authenticate(gw_request_t *r)

@@ -15,6 +15,7 @@
 
 #include "httpd.h"
 #include "jwt.h"
+#include "tenantcache.h"
 #include "rpc.h"
 
 #define BW_GW_MAX_BACKENDS 8
@@ -55,6 +56,7 @@ struct bw_gw {
     size_t n_backends;
     const char *operator_token; /* borrowed from the configuration */
     bw_jwt_verifier_t *jwt;     /* borrowed; NULL when OIDC tokens are off */
+    bw_tenantcache_t *tenants;  /* borrowed: the tenants OIDC tokens named */
     int backend_timeout_ms;
     const char *cors_origins;   /* comma-separated allowed origins, "*" for any, "" none */
     bw_gw_readyz_t readyz;

@@ -237,7 +237,7 @@ int main(int argc, char **argv)
 
     double burst =
         cfg.rate_limit_burst > 0 ? (double)cfg.rate_limit_burst : 2.0 * (double)cfg.rate_limit_rps;
-    if (bw_keycache_init(4096) != 0 || bw_metrics_init(bw_routes, bw_n_routes) != 0 ||
+    if (bw_keycache_init(4096) != 0 || bw_tenantcache_create(1024, &gw.tenants) != 0 || bw_metrics_init(bw_routes, bw_n_routes) != 0 ||
         bw_ratelimit_init((double)cfg.rate_limit_rps, burst) != 0 ||
         bw_authfail_init((double)cfg.auth_failures_per_min / 60.0, (double)cfg.auth_failure_burst,
                          AUTHFAIL_ADDRESSES) != 0)
@@ -338,6 +338,7 @@ out:
     bw_authfail_free();
     bw_jwt_verifier_destroy(gw.jwt);
     bw_keycache_free();
+    bw_tenantcache_destroy(gw.tenants);
     bw_rpc_tls_close(tls);
     bw_log(BW_LOG_INFO, NULL, "stopped");
     return status;

@@ -346,6 +346,31 @@ static int resolve_api_key(bw_call_t *call, const ProtobufCMessage *request,
     return 0;
 }
 
+static int resolve_tenant(bw_call_t *call, const ProtobufCMessage *request,
+                          ProtobufCMessage **resp)
+{
+    const Bulwark__Tenancy__V1__ResolveTenantRequest *req = (const void *)request;
+    /* The tenant's own row, read with the tenant set: row-level security
+     * shows it only to itself. */
+    if (!bw_uuid_valid(req->tenant_id) ||
+        strcmp(req->tenant_id, "00000000-0000-0000-0000-000000000000") == 0)
+        return bw_call_fail(call, BW_ENOTFOUND, "TENANT_NOT_FOUND", "no such tenant");
+    const char *id = req->tenant_id;
+    PGresult *res;
+    int err = bw_db_exec1(bw_service_db(call), call->arena, id, &stmt_tenant_get, 1, &id, &res);
+    if (err != 0)
+        return err;
+    if (PQntuples(res) == 0)
+        return bw_call_fail(call, BW_ENOTFOUND, "TENANT_NOT_FOUND", "no such tenant");
+    Bulwark__Tenancy__V1__ResolveTenantResponse *out = bw_arena_alloc(call->arena, sizeof(*out));
+    if (out == NULL)
+        return BW_ENOMEM;
+    bulwark__tenancy__v1__resolve_tenant_response__init(out);
+    out->tenant_id = bw_store_strdup(call->arena, res, 0, 0);
+    *resp = &out->base;
+    return 0;
+}
+
 #define AUDIT_SCOPE "audit-events"
 
 /* Microseconds of a Timestamp as text, "" when unset. */
@@ -426,6 +451,8 @@ const bw_rpc_method_t bw_tenancy_methods[] = {
      &bulwark__tenancy__v1__list_audit_events_response__descriptor, list_audit_events},
     {RPC("ResolveApiKey"), &bulwark__tenancy__v1__resolve_api_key_request__descriptor,
      &bulwark__tenancy__v1__resolve_api_key_response__descriptor, resolve_api_key},
+    {RPC("ResolveTenant"), &bulwark__tenancy__v1__resolve_tenant_request__descriptor,
+     &bulwark__tenancy__v1__resolve_tenant_response__descriptor, resolve_tenant},
 };
 const size_t bw_tenancy_n_methods = sizeof(bw_tenancy_methods) / sizeof(bw_tenancy_methods[0]);
 

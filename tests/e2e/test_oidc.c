@@ -218,7 +218,7 @@ START_TEST(board_member_claims_sign_as_the_member)
 }
 END_TEST
 
-START_TEST(id_tokens_and_the_nil_tenant_are_refused)
+START_TEST(id_tokens_and_unknown_tenants_are_refused)
 {
     char *admin = NULL;
     char *tenant = bw_test_create_tenant("OIDC typ", &admin);
@@ -231,6 +231,18 @@ START_TEST(id_tokens_and_the_nil_tenant_are_refused)
     ck_assert_problem(&r, 401, NULL);
     ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "not an access token"));
     bw_test_resp_free(&r);
+    /* A tenant that was never created, twice (the second answer comes from
+     * the gateway's tenant cache). */
+    char *ghost_tenant = bw_test_uuid_str();
+    char *ghost = token(ghost_tenant, "[\"admin\"]", aud, 300);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(bw_test_http("GET", "/v1/entities", ghost, NULL, NULL, &r), 0);
+        ck_assert_problem(&r, 401, NULL);
+        ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "tenant does not exist"));
+        bw_test_resp_free(&r);
+    }
+    free(ghost);
+    free(ghost_tenant);
     /* The nil UUID is the operator's scope, never a tenant. */
     char *nil = token("00000000-0000-0000-0000-000000000000", "[\"admin\"]", aud, 300);
     ck_assert_int_eq(bw_test_http("GET", "/v1/entities", nil, NULL, NULL, &r), 0);
@@ -249,7 +261,7 @@ Suite *suite_oidc(void)
     TCase *tc = tcase_create("oidc");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, tokens_act_for_their_tenant_and_roles);
-    tcase_add_test(tc, id_tokens_and_the_nil_tenant_are_refused);
+    tcase_add_test(tc, id_tokens_and_unknown_tenants_are_refused);
     tcase_add_test(tc, board_member_claims_sign_as_the_member);
     suite_add_tcase(s, tc);
     return s;

@@ -12,6 +12,7 @@ Suite *suite_jwt(void);
 Suite *suite_httpparse(void);
 Suite *suite_headers(void);
 Suite *suite_authfail(void);
+Suite *suite_tenantcache(void);
 
 int main(void)
 {
@@ -23,6 +24,7 @@ int main(void)
     srunner_add_suite(sr, suite_httpparse());
     srunner_add_suite(sr, suite_headers());
     srunner_add_suite(sr, suite_authfail());
+    srunner_add_suite(sr, suite_tenantcache());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
