@@ -216,9 +216,12 @@ int main(int argc, char **argv)
     bw_rpc_server_t *tenancy = NULL;
     bw_tenancy_listener_t *listener = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
-    bw_service_db_opts_t db = {cfg.database_url, bw_tenancy_stmts, bw_tenancy_n_stmts, NULL};
+    bw_tenancy_config_t tenancy_cfg = {NULL, cfg.attestations_addr, (int)cfg.backend_timeout_ms};
+    bw_service_db_opts_t db = {cfg.database_url, bw_tenancy_stmts, bw_tenancy_n_stmts,
+                               &tenancy_cfg};
     if (bw_service_tls_open(&cfg.tls, &tls) != 0)
         return 2;
+    tenancy_cfg.tls = tls;
     bw_rpc_server_opts_t server_opts = {
         .name = "tenancy",
         .addr = cfg.tenancy_addr,
@@ -237,7 +240,8 @@ int main(int argc, char **argv)
 
     double burst =
         cfg.rate_limit_burst > 0 ? (double)cfg.rate_limit_burst : 2.0 * (double)cfg.rate_limit_rps;
-    if (bw_keycache_init(4096) != 0 || bw_tenantcache_create(1024, &gw.tenants) != 0 || bw_metrics_init(bw_routes, bw_n_routes) != 0 ||
+    if (bw_keycache_init(4096) != 0 || bw_tenantcache_create(1024, &gw.tenants) != 0 ||
+        bw_metrics_init(bw_routes, bw_n_routes) != 0 ||
         bw_ratelimit_init((double)cfg.rate_limit_rps, burst) != 0 ||
         bw_authfail_init((double)cfg.auth_failures_per_min / 60.0, (double)cfg.auth_failure_burst,
                          AUTHFAIL_ADDRESSES) != 0)

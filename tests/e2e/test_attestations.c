@@ -687,7 +687,6 @@ START_TEST(board_member_keys_sign_only_as_themselves)
     new_campaign(&t, entity, "MANAGEMENT_TRAINING", "I followed the 2025 course.", 86400, 365, c1);
     new_campaign(&t, entity, "POLICY_APPROVAL", "Policy v3.", 86400, 365, c2);
     char *ann = new_key(&t, "board_member", a);
-    char *nobody = new_key(&t, "board_member", "0190f3a0-0000-7000-8000-000000000000");
     char *viewer = new_key(&t, "viewer", NULL);
 
     /* Ann's key attests as Ann, with or without naming her. */
@@ -702,24 +701,35 @@ START_TEST(board_member_keys_sign_only_as_themselves)
     char body[256];
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", b);
     expect_problem(403, NULL, "POST", ann, body, "/v1/attestation-campaigns/%s/attestations", c1);
-    /* A key naming nobody on the board, a member out of office (tenure
-     * over, or not begun) or a member of another entity's board: refused,
-     * whatever the campaign. */
-    char other_entity[64], gone[64], future[64], elsewhere[64];
+    /* A key is issued only for a member of the tenant in office: one naming
+     * nobody, or a member whose tenure is over or has not begun, is refused
+     * when asked for. */
+    char other_entity[64], gone[64], future[64], elsewhere[64], carl[64];
     new_entity(&t, "Other Co", other_entity);
     new_member(&t, entity, "Gone", -400, -10, gone);
     new_member(&t, entity, "Future", 10, 0, future);
     new_member(&t, other_entity, "Elsewhere", -10, 0, elsewhere);
-    char *gone_key = new_key(&t, "board_member", gone);
-    char *future_key = new_key(&t, "board_member", future);
+    new_member(&t, entity, "Carl", -10, 0, carl);
+    const char *unfit[] = {"0190f3a0-0000-7000-8000-000000000000", gone, future};
+    for (size_t i = 0; i < sizeof(unfit) / sizeof(unfit[0]); i++) {
+        snprintf(body, sizeof(body),
+                 "{\"name\":\"k\",\"role\":\"board_member\",\"boardMember\":\"%s\"}", unfit[i]);
+        expect_problem(400, "boardMember", "POST", t.key, body, "/v1/api-keys");
+    }
+    /* At use, a key whose member left office since, or who sits on another
+     * entity's board: refused, whatever the campaign. */
+    char *carl_key = new_key(&t, "board_member", carl);
     char *elsewhere_key = new_key(&t, "board_member", elsewhere);
+    char ended[32];
+    time_from_now(-60, ended);
+    snprintf(body, sizeof(body), "{\"until\":\"%s\"}", ended);
+    json_decref(
+        expect(200, "PATCH", t.key, body, "/v1/entities/%s/board-members/%s", entity, carl));
     struct {
         const char *key, *campaign, *reason;
     } refused[] = {
-        {nobody, c1, "BOARD_MEMBER_UNKNOWN"},
-        {nobody, "0190f3a0-0000-7000-8000-00000000dead", "BOARD_MEMBER_UNKNOWN"},
-        {gone_key, c1, "BOARD_MEMBER_NOT_CURRENT"},
-        {future_key, c2, "BOARD_MEMBER_NOT_CURRENT"},
+        {carl_key, c1, "BOARD_MEMBER_NOT_CURRENT"},
+        {carl_key, "0190f3a0-0000-7000-8000-00000000dead", "BOARD_MEMBER_NOT_CURRENT"},
         {elsewhere_key, c1, "NOT_ON_THIS_BOARD"},
     };
     for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
@@ -772,11 +782,9 @@ START_TEST(board_member_keys_sign_only_as_themselves)
     expect_problem(403, NULL, "POST", viewer, body, "/v1/attestation-campaigns/%s/attestations",
                    c2);
     expect_valid(t.key, entity, "3");
-    free(gone_key);
-    free(future_key);
+    free(carl_key);
     free(elsewhere_key);
     free(ann);
-    free(nobody);
     free(viewer);
     free_tenant(&t);
 }
