@@ -45,7 +45,9 @@ START_TEST(a_full_table_forgets_but_never_lies)
     }
     ck_assert_int_gt(kept, 0);
     ck_assert_int_le(kept, 16);
+    bw_tenantcache_destroy(c);
     ck_assert_int_eq(bw_tenantcache_create(10, &c), BW_EINVAL);
+    ck_assert_ptr_null(c);
     bw_tenantcache_destroy(NULL);
 }
 END_TEST
