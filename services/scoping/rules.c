@@ -2202,8 +2202,6 @@ static void dora_step(eval_t *ev)
         facts_have(ev, is_dora_type) && !ev->ms->dora_exempted && !ev->ms->no_activity_in_union;
 }
 
-/* ---- the procedure ----------------------------------------------------- */
-
 /* ---- applicability: what the other services act on ----------------------- */
 
 typedef Bulwark__Scoping__V1__Applicability__Provision provision_t;
@@ -2352,6 +2350,8 @@ applicability_of(eval_t *ev, classification_t outcome, const Bulwark__Scoping__V
     ap->n_provisions = COUNT(provision_rules);
     return ap;
 }
+
+/* ---- the procedure ----------------------------------------------------- */
 
 static int evaluate(bw_arena_t *arena, const bw_scoping_facts_t *facts,
                     Bulwark__Scoping__V1__Assessment **out,
