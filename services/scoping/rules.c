@@ -2328,14 +2328,16 @@ applicability_of(eval_t *ev, classification_t outcome, const Bulwark__Scoping__V
     ap->dora_applies = a->dora_applies;
     ap->implementing_regulation_applies = a->implementing_regulation_applies;
     ap->ruleset_version = a->ruleset_version;
-    /* The types in catalogue order, each once. */
+    /* The types in catalogue order, each once: every activity of an IR type
+     * the exclusions and carve-outs left (as implementing_regulation_applies
+     * counts them). */
     size_t n_entries;
     const bw_catalogue_entry_t *entries = bw_catalogue_entries(&n_entries);
     for (size_t t = 0; a->implementing_regulation_applies && t < n_entries; t++) {
         if (!is_ir_type(&entries[t]))
             continue;
         for (size_t i = 1; i < ev->n_cands; i++)
-            if (ev->cands[i].type == &entries[t] && in_scope_candidate(&ev->cands[i])) {
+            if (ev->cands[i].type == &entries[t] && !ev->cands[i].dropped) {
                 types[ap->n_implementing_regulation_types++] = (char *)entries[t].code;
                 break;
             }
