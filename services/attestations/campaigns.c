@@ -111,7 +111,8 @@ static void set_etag(Bulwark__Attestations__V1__Campaign *c)
 static int is_approval_kind(int kind)
 {
     return kind == BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__RISK_MEASURES_APPROVAL ||
-           kind == BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__POLICY_APPROVAL;
+           kind == BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__POLICY_APPROVAL ||
+           kind == BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__IMPLEMENTATION_OVERSIGHT;
 }
 
 static int by_sequence(const void *a, const void *b)
@@ -244,7 +245,8 @@ static int validate(bw_call_t *call, const Bulwark__Attestations__V1__Campaign *
         bad |= bw_call_violation(call, "entity", "no entity with this id");
     if (bw_attest_kind_name(c->kind) == NULL)
         bad |= bw_call_violation(call, "kind",
-                                 "is required: RISK_MEASURES_APPROVAL, MANAGEMENT_TRAINING or "
+                                 "is required: RISK_MEASURES_APPROVAL, "
+                                 "IMPLEMENTATION_OVERSIGHT, MANAGEMENT_TRAINING or "
                                  "POLICY_APPROVAL");
     bad |= bw_attest_check_text(call, "statement", c->statement, 65536, 1);
     if (c->due_at == NULL)

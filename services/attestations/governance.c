@@ -2,9 +2,11 @@
  * The Art 20 status of an entity; see governance.h. An approval of the
  * measures counts once a majority of the expected members approved
  * (campaign_tallies.approved_at) and stays current for the campaign's
- * validForDays from that moment. A member's training counts from the
- * member's own APPROVE in a MANAGEMENT_TRAINING campaign, for that
- * campaign's validForDays. Only members in office now are listed.
+ * validForDays from that moment; a review of their implementation
+ * (IMPLEMENTATION_OVERSIGHT, Art 20(1): the body oversees it) counts the
+ * same way. A member's training counts from the member's own APPROVE in a
+ * MANAGEMENT_TRAINING campaign, for that campaign's validForDays. Only
+ * members in office now are listed.
  */
 #include "governance.h"
 
@@ -46,6 +48,14 @@ static const bw_db_stmt_t stmt_facts = {
     " FROM attestations.campaign_tallies t "
     " WHERE t.entity_id = $1 AND t.kind = 'RISK_MEASURES_APPROVAL' AND t.approved_at IS NOT NULL "
     " ORDER BY t.approved_at DESC LIMIT 1) "
+    "UNION ALL "
+    "(SELECT 'oversight', '', t.campaign_id::text, " BW_ATTEST_US("t.approved_at") ", "
+    BW_ATTEST_US("t.approved_at + t.valid_for_days * interval '1 day'") ", t.approvals, "
+    " (SELECT count(*)::int FROM attestations.records r WHERE r.tenant_id = t.tenant_id "
+    "  AND r.campaign_id = t.campaign_id AND r.decision = 'APPROVE' AND r.on_behalf) "
+    " FROM attestations.campaign_tallies t "
+    " WHERE t.entity_id = $1 AND t.kind = 'IMPLEMENTATION_OVERSIGHT' "
+    " AND t.approved_at IS NOT NULL ORDER BY t.approved_at DESC LIMIT 1) "
     "UNION ALL "
     "SELECT 'due', kind, campaign_id::text, " BW_ATTEST_US("due_at") ", NULL, "
     " expected - approvals - rejections - abstentions, 0 FROM attestations.campaign_tallies "
@@ -93,6 +103,8 @@ static const char *kind_label(const char *kind)
         return "approval of the risk-management measures (" BASIS_APPROVAL ")";
     if (strcmp(kind, "MANAGEMENT_TRAINING") == 0)
         return "management training (" BASIS_TRAINING ")";
+    if (strcmp(kind, "IMPLEMENTATION_OVERSIGHT") == 0)
+        return "review of the measures' implementation (" BASIS_APPROVAL ")";
     return "policy approval";
 }
 
@@ -101,15 +113,18 @@ int bw_governance_compute(bw_arena_t *arena, const char *entity, const bw_gov_in
 {
     Bulwark__Attestations__V1__Governance *g = bw_arena_alloc(arena, sizeof(*g));
     Bulwark__Attestations__V1__MeasuresApproval *ma = bw_arena_alloc(arena, sizeof(*ma));
-    size_t max_items = 1 + in->n_members + in->n_dues;
+    Bulwark__Attestations__V1__ImplementationOversight *ov = bw_arena_alloc(arena, sizeof(*ov));
+    size_t max_items = 2 + in->n_members + in->n_dues;
     Bulwark__Attestations__V1__GovernanceItem **items =
         bw_arena_calloc(arena, max_items, sizeof(*items));
     Bulwark__Attestations__V1__MemberTraining **training =
         bw_arena_calloc(arena, in->n_members + 1, sizeof(*training));
-    if (g == NULL || ma == NULL || items == NULL || training == NULL)
+    if (g == NULL || ma == NULL || ov == NULL || items == NULL || training == NULL)
         return BW_ENOMEM;
     bulwark__attestations__v1__governance__init(g);
     bulwark__attestations__v1__measures_approval__init(ma);
+    bulwark__attestations__v1__implementation_oversight__init(ov);
+    g->oversight = ov;
     g->entity = (char *)entity;
     g->as_of = bw_attest_timestamp(arena, in->now_us);
     g->measures_approval = ma;
@@ -132,6 +147,25 @@ int bw_governance_compute(bw_arena_t *arena, const char *entity, const bw_gov_in
                  in->approval_until_us, in->approval_campaign, NULL,
                  "the approval of the risk-management measures expires (" BASIS_APPROVAL ")")) ==
                 NULL)
+            return BW_ENOMEM;
+    }
+
+    /* Art 20(1) also has the body oversee the implementation: approving the
+     * measures once is not enough. */
+    ov->basis = BASIS_APPROVAL;
+    if (in->oversight_campaign != NULL) {
+        ov->campaign = (char *)in->oversight_campaign;
+        ov->reviewed_at = bw_attest_timestamp(arena, in->oversight_at_us);
+        ov->valid_until = bw_attest_timestamp(arena, in->oversight_until_us);
+        ov->current = in->oversight_until_us > in->now_us;
+        ov->confirmations = in->oversight_confirmations;
+        ov->on_behalf_confirmations = in->on_behalf_oversight_confirmations;
+        if (ov->current &&
+            (items[n_items++] = new_item(
+                 arena, BULWARK__ATTESTATIONS__V1__GOVERNANCE_ITEM__KIND__OVERSIGHT_EXPIRES,
+                 in->oversight_until_us, in->oversight_campaign, NULL,
+                 "the management body's review of the measures' implementation expires "
+                 "(" BASIS_APPROVAL ")")) == NULL)
             return BW_ENOMEM;
     }
 
@@ -169,7 +203,7 @@ int bw_governance_compute(bw_arena_t *arena, const char *entity, const bw_gov_in
     g->training = training;
     g->n_training = in->n_members;
     g->training_current = all_trained;
-    g->compliant = ma->current && all_trained && in->n_members > 0;
+    g->compliant = ma->current && ov->current && all_trained && in->n_members > 0;
 
     for (size_t i = 0; i < in->n_dues; i++) {
         const bw_gov_due_t *d = &in->dues[i];
@@ -230,6 +264,12 @@ int bw_governance_get(bw_call_t *call, const ProtobufCMessage *request, Protobuf
             in.approval_until_us = until;
             in.approvals = count;
             in.on_behalf_approvals = count2;
+        } else if (strcmp(tag, "oversight") == 0) {
+            in.oversight_campaign = t2;
+            in.oversight_at_us = at;
+            in.oversight_until_us = until;
+            in.oversight_confirmations = count;
+            in.on_behalf_oversight_confirmations = count2;
         } else if (strcmp(tag, "due") == 0) {
             dues[in.n_dues++] = (bw_gov_due_t){t2, t1, at, count};
         } else if (strcmp(tag, "attestations") == 0) {
@@ -239,7 +279,7 @@ int bw_governance_get(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     }
     /* Nothing at all recorded: scoping tells an empty entity from none. */
     if (in.n_members == 0 && in.n_trainings == 0 && in.approval_campaign == NULL &&
-        in.n_dues == 0 && in.attestations == 0 &&
+        in.oversight_campaign == NULL && in.n_dues == 0 && in.attestations == 0 &&
         (err = bw_attest_entity_check(call, entity, NULL)) != 0)
         return err;
     Bulwark__Attestations__V1__Governance *g;

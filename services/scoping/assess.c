@@ -51,6 +51,7 @@ int bw_assess_list_entity_types(bw_call_t *call, const ProtobufCMessage *request
         t->always_essential = (e->flags & BW_CAT_ALWAYS_ESSENTIAL) != 0;
         t->jurisdiction_rule = e->jurisdiction;
         t->implementing_regulation = (e->flags & BW_CAT_IR) != 0;
+        t->implementing_regulation_article = e->ir_article;
         t->note = (char *)e->note;
         ptrs[i] = t;
     }
@@ -81,6 +82,27 @@ int bw_assess_assess(bw_call_t *call, const ProtobufCMessage *request, ProtobufC
     return evaluate(call, &facts, resp);
 }
 
+/* The stored facts of entity, checked: a failure fails the call. */
+static int stored_facts(bw_call_t *call, const Bulwark__Scoping__V1__Entity *entity,
+                        bw_scoping_facts_t *facts)
+{
+    bw_scoping_facts_of_entity(entity, profiles_of(call), facts);
+    if (bw_scoping_validate_facts(call, facts) != 0)
+        return bw_call_fail(call, BW_EPRECOND, "ENTITY_FACTS_INVALID",
+                            "the stored facts of entity %s no longer pass the checks; update "
+                            "the fields named",
+                            entity->id);
+    return 0;
+}
+
+int bw_assess_applicability(bw_call_t *call, const Bulwark__Scoping__V1__Entity *entity,
+                            Bulwark__Scoping__V1__Applicability **out)
+{
+    bw_scoping_facts_t facts;
+    int err = stored_facts(call, entity, &facts);
+    return err != 0 ? err : bw_rules_applicability(call->arena, &facts, out);
+}
+
 int bw_assess_get_entity_classification(bw_call_t *call, const ProtobufCMessage *request,
                                         ProtobufCMessage **resp)
 {
@@ -90,12 +112,8 @@ int bw_assess_get_entity_classification(bw_call_t *call, const ProtobufCMessage 
     if (err != 0)
         return err;
     bw_scoping_facts_t facts;
-    bw_scoping_facts_of_entity(entity, profiles_of(call), &facts);
-    if (bw_scoping_validate_facts(call, &facts) != 0)
-        return bw_call_fail(call, BW_EPRECOND, "ENTITY_FACTS_INVALID",
-                            "the stored facts of entity %s no longer pass the checks; update "
-                            "the fields named",
-                            req->entity);
+    if ((err = stored_facts(call, entity, &facts)) != 0)
+        return err;
     return evaluate(call, &facts, resp);
 }
 

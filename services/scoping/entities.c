@@ -9,6 +9,7 @@
 #include "bulwark/scoping/v1/scoping.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 
+#include "assess.h"
 #include "facts.h"
 #include "ids.h"
 #include "service.h"
@@ -168,6 +169,9 @@ int bw_entities_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
     Bulwark__Scoping__V1__Entity *e;
     int err = bw_entities_load(call, req->id, &e);
     if (err != 0)
+        return err;
+    if (req->view == BULWARK__SCOPING__V1__GET_ENTITY_REQUEST__VIEW__FULL &&
+        (err = bw_assess_applicability(call, e, &e->applicability)) != 0)
         return err;
     *resp = &e->base;
     return 0;

@@ -44,11 +44,14 @@ static const bw_rpc_method_t methods[] = {
      &bulwark__scoping__v1__assessment__descriptor, bw_assess_get_entity_classification},
 };
 
-/* The services that ask scoping about an entity may ask only that. */
+/* The services that ask scoping about an entity may ask only that (with its
+ * applicability: GetEntity with view FULL); incidents also reads the
+ * entity-type catalogue, for the Implementing Regulation's types. */
 static const char *const entity_lookup[] = {RPC("GetEntity"), NULL};
+static const char *const incidents_lookup[] = {RPC("GetEntity"), RPC("ListEntityTypes"), NULL};
 static const bw_rpc_peer_t peers[] = {
     {"crosswalk", entity_lookup},
-    {"incidents", entity_lookup},
+    {"incidents", incidents_lookup},
     {"attestations", entity_lookup},
 };
 

@@ -99,6 +99,8 @@ typedef struct eval {
     size_t n_profile_answers;
     int dora;                 /* DORA applies to the entity */
     int needs_representative; /* non-EU Art 26(1)(b) provider without one */
+    int outside_union;        /* non-EU Art 26(1)(b) provider, with a representative or not */
+    int union_established;    /* an Art 26(1)(b) provider the facts establish in the Union */
     unsigned effects;         /* EXCLUDE_* and NOT_PUBLIC_ADMIN bits */
     size_class_t size;
     const char *size_basis[6];
@@ -1338,6 +1340,9 @@ static void main_establishment_states(eval_t *ev, Bulwark__Scoping__V1__Jurisdic
          i < COUNT(main_establishment_cascade) && step == COUNT(main_establishment_cascade); i++)
         if (cascade_value(ms, i)[0] != '\0')
             step = i;
+    ev->union_established = ms->main_establishment[0] != '\0' ||
+                            step < COUNT(main_establishment_cascade) ||
+                            ms->establishment[0] != '\0';
     if (ms->main_establishment[0] != '\0') {
         one[0] = ms->main_establishment;
         set_states(ev, j, one, 1);
@@ -1362,6 +1367,7 @@ static void main_establishment_states(eval_t *ev, Bulwark__Scoping__V1__Jurisdic
     } else if (ms->representative[0] != '\0') {
         one[0] = ms->representative;
         set_states(ev, j, one, 1);
+        ev->outside_union = 1;
         add_reason_text(ev, "NON_EU_REPRESENTATIVE", "NIS2 Art 26(3)",
                         "an entity not established in the Union falls under the jurisdiction of "
                         "the Member State where its designated representative is established");
@@ -1370,7 +1376,7 @@ static void main_establishment_states(eval_t *ev, Bulwark__Scoping__V1__Jurisdic
                         "against the entity itself");
     } else if (ms->n_services_in > 0) {
         set_states(ev, j, ms->services_in, ms->n_services_in);
-        ev->needs_representative = 1;
+        ev->needs_representative = ev->outside_union = 1;
         add_reason_text(ev, "NON_EU_REPRESENTATIVE_MISSING", "NIS2 Art 26(3)",
                         "an entity not established in the Union that offers services in it must "
                         "designate a representative established in one of the Member States "
@@ -1644,7 +1650,9 @@ static const obligation_rule_t obligation_rules[] = {
      "Notify the CSIRT or competent authority of every significant incident: an early warning "
      "within 24 hours of becoming aware, an incident notification within 72 hours, "
      "intermediate reports on request, a final report within one month of the notification; "
-     "inform the recipients of the services where appropriate.",
+     "for an incident still ongoing then, a progress report at that time and the final report "
+     "within one month of the end of its handling (Art 23(4)(e)); inform the recipients of the "
+     "services where appropriate.",
      ADD_TSP_24H | ADD_IR_INCIDENTS | ADD_EXEMPTION | ADD_NATIONAL_REPORTING, AUTH_CSIRT},
     {"NIS2 Art 28", registration_data,
      "Collect and keep accurate and complete domain name registration data in a dedicated "
@@ -2194,10 +2202,162 @@ static void dora_step(eval_t *ev)
         facts_have(ev, is_dora_type) && !ev->ms->dora_exempted && !ev->ms->no_activity_in_union;
 }
 
+/* ---- applicability: what the other services act on ----------------------- */
+
+typedef Bulwark__Scoping__V1__Applicability__Provision provision_t;
+
+/* NIS2 provisions other services scope their work by, and what DORA puts in
+ * their place (NIS2 Art 4, Recital 28: DORA's risk-management, reporting and
+ * supervision provisions instead of NIS2 Chapter IV and VII). */
+static const struct provision_rule {
+    const char *provision;
+    const char *dora_instead; /* NULL: DORA does not displace it */
+} provision_rules[] = {
+    {"NIS2 Art 3(4)", NULL},
+    {"NIS2 Art 20", "DORA Art 5"},
+    {"NIS2 Art 21", "DORA Art 5-16"},
+    {"NIS2 Art 23", "DORA Art 19"},
+    {"NIS2 Art 24", "DORA Art 5-16"},
+    {"NIS2 Art 26(3)", NULL},
+    {"NIS2 Art 27", NULL},
+    {"NIS2 Art 28", NULL},
+    {"NIS2 Art 32", "DORA Art 46"},
+};
+
+static const char *class_word(classification_t outcome)
+{
+    return outcome == ESSENTIAL   ? "essential"
+           : outcome == IMPORTANT ? "important"
+           : outcome == DOMREG_ONLY
+               ? "in scope for its domain name registration services only (NIS2 Art 2(4))"
+               : "out of scope";
+}
+
+/* Whether the provision of rule binds the entity, and why. */
+static void provision_applies(eval_t *ev, classification_t outcome,
+                              const struct provision_rule *rule, provision_t *p)
+{
+    const char *art = rule->provision;
+    int nis2_entity = outcome == ESSENTIAL || outcome == IMPORTANT;
+    p->provision = (char *)art;
+    p->displaced_by = "";
+    if (!in_scope(outcome)) {
+        p->reason = "the entity is out of scope of NIS2, so none of its duties bind it";
+        return;
+    }
+    if (strcmp(art, "NIS2 Art 3(4)") == 0) {
+        p->applies = 1;
+        p->reason = bw_arena_printf(ev->arena,
+                                    "the entity is %s, so it goes on the Member State's list and "
+                                    "submits its registration data (NIS2 Art 3(3)-(4))",
+                                    class_word(outcome));
+    } else if (strcmp(art, "NIS2 Art 26(3)") == 0) {
+        p->applies = ev->outside_union;
+        p->reason =
+            ev->outside_union
+                ? (char *)(ev->needs_representative
+                               ? "the entity provides an Art 26(1)(b) service in the Union "
+                                 "without an establishment there, and has designated no "
+                                 "representative yet"
+                               : "the entity provides an Art 26(1)(b) service in the Union "
+                                 "without an establishment there; memberState.representative "
+                                 "names its representative")
+            : ev->union_established
+                ? "the facts establish the entity in the Union (memberState.establishment, "
+                  "mainEstablishment or the Art 26(2) inputs)"
+            : any_activity(ev, is_registry_type)
+                ? "no memberState fact says that the entity has no establishment in the Union"
+                : "Art 26(3) concerns the entity types of Art 26(1)(b) only, and the entity has "
+                  "no such activity";
+    } else if (strcmp(art, "NIS2 Art 27") == 0) {
+        p->applies = registry(ev, outcome);
+        p->reason = p->applies
+                        ? "the entity has an activity of a type ENISA's registry lists (NIS2 "
+                          "Art 27(1): the Art 26(1)(b) types)"
+                        : "ENISA's registry lists DNS, TLD, domain registration, cloud, "
+                          "data centre, CDN, managed (security) service providers, online "
+                          "marketplaces, search engines and social networks (NIS2 Art "
+                          "27(1)); the entity has no such activity";
+    } else if (strcmp(art, "NIS2 Art 28") == 0) {
+        p->applies = registration_data(ev, outcome);
+        p->reason = p->applies ? "the entity is a TLD name registry or provides domain name "
+                                 "registration services (NIS2 Art 28(1))"
+                               : "Art 28 binds TLD name registries and entities providing domain "
+                                 "name registration services only; the entity is neither";
+    } else if (!nis2_entity) {
+        p->reason = "an entity in scope only for its domain name registration services is neither "
+                    "essential nor important (NIS2 Art 3), so Chapter IV and VII do not bind it";
+    } else if (ev->dora) {
+        p->displaced_by = (char *)rule->dora_instead;
+        p->reason = bw_arena_printf(
+            ev->arena,
+            "DORA (Regulation (EU) 2022/2554) applies instead, as the sector-specific act of "
+            "NIS2 Art 4 (Recital 28; DORA Art 1(2)): %s",
+            rule->dora_instead);
+    } else {
+        p->applies = 1;
+        p->reason =
+            strcmp(art, "NIS2 Art 32") == 0
+                ? (char *)(outcome == ESSENTIAL
+                               ? "the entity is essential: ex ante and ex post "
+                                 "supervision (NIS2 Art 32)"
+                               : "the entity is important: ex post supervision (NIS2 Art "
+                                 "33)")
+                : bw_arena_printf(ev->arena, "the entity is %s (NIS2 Art 3)", class_word(outcome));
+    }
+    if (p->reason == NULL) {
+        ev->oom = 1;
+        p->reason = "";
+    }
+}
+
+static Bulwark__Scoping__V1__Applicability *
+applicability_of(eval_t *ev, classification_t outcome, const Bulwark__Scoping__V1__Assessment *a)
+{
+    Bulwark__Scoping__V1__Applicability *ap = bw_arena_alloc(ev->arena, sizeof(*ap));
+    provision_t *items = bw_arena_calloc(ev->arena, COUNT(provision_rules), sizeof(*items));
+    provision_t **ptrs = bw_arena_calloc(ev->arena, COUNT(provision_rules), sizeof(*ptrs));
+    char **types = bw_arena_calloc(ev->arena, ev->n_cands + 1, sizeof(*types));
+    if (ap == NULL || items == NULL || ptrs == NULL || types == NULL) {
+        ev->oom = 1;
+        return NULL;
+    }
+    bulwark__scoping__v1__applicability__init(ap);
+    ap->classification = a->classification;
+    ap->incident_regime = a->incident_regime;
+    ap->dora_applies = a->dora_applies;
+    ap->implementing_regulation_applies = a->implementing_regulation_applies;
+    ap->ruleset_version = a->ruleset_version;
+    /* The types in catalogue order, each once: every activity of an IR type
+     * the exclusions and carve-outs left (as implementing_regulation_applies
+     * counts them). */
+    size_t n_entries;
+    const bw_catalogue_entry_t *entries = bw_catalogue_entries(&n_entries);
+    for (size_t t = 0; a->implementing_regulation_applies && t < n_entries; t++) {
+        if (!is_ir_type(&entries[t]))
+            continue;
+        for (size_t i = 1; i < ev->n_cands; i++)
+            if (ev->cands[i].type == &entries[t] && !ev->cands[i].dropped) {
+                types[ap->n_implementing_regulation_types++] = (char *)entries[t].code;
+                break;
+            }
+    }
+    ap->implementing_regulation_types = types;
+    for (size_t i = 0; i < COUNT(provision_rules); i++) {
+        bulwark__scoping__v1__applicability__provision__init(&items[i]);
+        provision_applies(ev, outcome, &provision_rules[i], &items[i]);
+        ptrs[i] = &items[i];
+    }
+    ap->provisions = ptrs;
+    ap->n_provisions = COUNT(provision_rules);
+    return ap;
+}
+
 /* ---- the procedure ----------------------------------------------------- */
 
-int bw_rules_assess(bw_arena_t *arena, const bw_scoping_facts_t *facts,
-                    Bulwark__Scoping__V1__Assessment **out)
+static int evaluate(bw_arena_t *arena, const bw_scoping_facts_t *facts,
+                    Bulwark__Scoping__V1__Assessment **out,
+                    Bulwark__Scoping__V1__Applicability **applicability)
 {
     eval_t ev = {.arena = arena, .facts = facts};
     ev.pa = facts->public_administration != NULL ? facts->public_administration : &no_public_admin;
@@ -2317,8 +2477,23 @@ int bw_rules_assess(bw_arena_t *arena, const bw_scoping_facts_t *facts,
     a->n_reasons = ev.n_reasons;
     a->basis = ev.basis;
     a->n_basis = ev.n_basis;
+    if (applicability != NULL)
+        *applicability = applicability_of(&ev, outcome, a);
     if (ev.oom)
         return BW_ENOMEM;
     *out = a;
     return 0;
+}
+
+int bw_rules_assess(bw_arena_t *arena, const bw_scoping_facts_t *facts,
+                    Bulwark__Scoping__V1__Assessment **out)
+{
+    return evaluate(arena, facts, out, NULL);
+}
+
+int bw_rules_applicability(bw_arena_t *arena, const bw_scoping_facts_t *facts,
+                           Bulwark__Scoping__V1__Applicability **out)
+{
+    Bulwark__Scoping__V1__Assessment *assessment;
+    return evaluate(arena, facts, &assessment, out);
 }

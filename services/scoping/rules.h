@@ -17,7 +17,7 @@
 #include "facts.h"
 
 /* Names the rules below; changes with any change to their outcome or text. */
-#define BW_SCOPING_RULESET_VERSION "nis2-eu-baseline-2026.12.1"
+#define BW_SCOPING_RULESET_VERSION "nis2-eu-baseline-2026.12.2"
 
 /* One enterprise's figures, or a group's once added up. */
 typedef struct bw_size_figures {
@@ -43,5 +43,11 @@ int bw_rules_max_fine(Bulwark__Scoping__V1__Assessment__Classification classific
  * So the result lives as long as all three. 0, or BW_ENOMEM. */
 int bw_rules_assess(bw_arena_t *arena, const bw_scoping_facts_t *facts,
                     Bulwark__Scoping__V1__Assessment **out);
+
+/* What the other services act on (Applicability), from the same evaluation
+ * as bw_rules_assess on the same facts, allocated the same way. 0 or
+ * BW_ENOMEM. */
+int bw_rules_applicability(bw_arena_t *arena, const bw_scoping_facts_t *facts,
+                           Bulwark__Scoping__V1__Applicability **out);
 
 #endif

@@ -995,7 +995,7 @@ START_TEST(removed_rows_are_reported_at_the_gap)
 }
 END_TEST
 
-START_TEST(governance_status)
+START_TEST(governance_status_art_20)
 {
     tenant_t t = new_tenant("Governance");
     char entity[64], a[64], b[64], gone[64], approval[64], training[64];
@@ -1054,22 +1054,50 @@ START_TEST(governance_status)
     ck_assert(json_is_false(json_object_get(g, "compliant")));
     json_decref(g);
 
-    /* A second training campaign that Bob confirms: compliant. */
+    /* A second training campaign that Bob confirms: every member trained
+     * and the measures approved, but the body has not yet overseen their
+     * implementation (Art 20(1)): not compliant (it was, before oversight
+     * counted). */
     char retraining[64];
     new_campaign(&t, entity, "MANAGEMENT_TRAINING", "Completed the catch-up course.", 86400, 365,
                  retraining);
     attest_ok(t.key, retraining, b, "APPROVE");
     g = expect(200, "GET", t.key, NULL, "/v1/entities/%s/governance", entity);
     ck_assert(json_is_true(json_object_get(g, "trainingCurrent")));
+    ck_assert(json_is_true(json_object_get(json_object_get(g, "measuresApproval"), "current")));
+    json_t *ov = json_object_get(g, "oversight");
+    ck_assert_ptr_nonnull(ov);
+    ck_assert(json_is_false(json_object_get(ov, "current")));
+    ck_assert_str_eq(jstr(ov, "basis"), "NIS2 Art 20(1)");
+    ck_assert(json_is_false(json_object_get(g, "compliant")));
+    json_decref(g);
+
+    /* The body reviews the implementation report, by majority: compliant. */
+    char oversight[64];
+    new_campaign(&t, entity, "IMPLEMENTATION_OVERSIGHT",
+                 "We reviewed the Q3 report on the implementation of the measures.", 3 * 86400, 180,
+                 oversight);
+    attest_ok(t.key, oversight, a, "APPROVE");
+    g = expect(200, "GET", t.key, NULL, "/v1/entities/%s/governance", entity);
+    ck_assert(json_is_false(json_object_get(json_object_get(g, "oversight"), "current")));
+    json_decref(g);
+    attest_ok(t.key, oversight, b, "APPROVE");
+    g = expect(200, "GET", t.key, NULL, "/v1/entities/%s/governance", entity);
+    ov = json_object_get(g, "oversight");
+    ck_assert(json_is_true(json_object_get(ov, "current")));
+    ck_assert_str_eq(jstr(ov, "campaign"), oversight);
+    ck_assert_int_eq(json_integer_value(json_object_get(ov, "confirmations")), 2);
+    ck_assert_str_ne(jstr(ov, "reviewedAt"), "");
     ck_assert(json_is_true(json_object_get(g, "compliant")));
     up = json_object_get(g, "upcoming");
     /* Soonest first: Ann still has the retraining campaign open (1 day),
-     * then Bob's training (365 days) and the approval (365 days), then
-     * Ann's training (730 days). */
-    ck_assert_uint_eq(json_array_size(up), 4);
+     * then the review (180 days), Bob's training (365 days) and the
+     * approval (365 days), then Ann's training (730 days). */
+    ck_assert_uint_eq(json_array_size(up), 5);
     ck_assert_str_eq(jstr(json_array_get(up, 0), "kind"), "CAMPAIGN_DUE");
-    ck_assert_str_eq(jstr(json_array_get(up, 3), "kind"), "TRAINING_EXPIRES");
-    ck_assert_str_eq(jstr(json_array_get(up, 3), "member"), a);
+    ck_assert_str_eq(jstr(json_array_get(up, 1), "kind"), "OVERSIGHT_EXPIRES");
+    ck_assert_str_eq(jstr(json_array_get(up, 4), "kind"), "TRAINING_EXPIRES");
+    ck_assert_str_eq(jstr(json_array_get(up, 4), "member"), a);
     for (size_t i = 1; i < json_array_size(up); i++)
         ck_assert_str_le(jstr(json_array_get(up, i - 1), "at"), jstr(json_array_get(up, i), "at"));
     json_decref(g);
@@ -1163,7 +1191,7 @@ Suite *suite_attestations(void)
     tcase_add_test(tc, the_database_refuses_changes);
     tcase_add_test(tc, altered_rows_are_reported_at_their_sequence);
     tcase_add_test(tc, removed_rows_are_reported_at_the_gap);
-    tcase_add_test(tc, governance_status);
+    tcase_add_test(tc, governance_status_art_20);
     tcase_add_test(tc, concurrent_attestations_share_one_chain);
     suite_add_tcase(s, tc);
     return s;

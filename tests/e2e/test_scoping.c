@@ -101,7 +101,14 @@ START_TEST(entity_type_catalogue)
     ck_assert(json_is_true(json_object_get(dns, "alwaysEssential")));
     ck_assert(json_is_true(json_object_get(dns, "implementingRegulation")));
     ck_assert_str_eq(jstr(dns, "jurisdictionRule"), "MAIN_ESTABLISHMENT");
+    /* IR 2024/2690 Art 5 sets a DNS provider's incident criteria, Art 14 a
+     * trust service provider's; none for a DSO. */
+    ck_assert_int_eq(json_integer_value(json_object_get(dns, "implementingRegulationArticle")), 5);
+    ck_assert_int_eq(json_integer_value(json_object_get(entity_type(r.json, "digital_infra.tsp"),
+                                                        "implementingRegulationArticle")),
+                     14);
     json_t *dso = entity_type(r.json, "energy.electricity.dso");
+    ck_assert_int_eq(json_integer_value(json_object_get(dso, "implementingRegulationArticle")), 0);
     ck_assert_str_eq(jstr(dso, "subsector"), "Electricity");
     ck_assert(json_is_false(json_object_get(dso, "sizeIndependent")));
     ck_assert_str_eq(jstr(dso, "jurisdictionRule"), "ESTABLISHMENT");
@@ -699,6 +706,60 @@ START_TEST(stored_entity_classification_follows_its_facts)
 }
 END_TEST
 
+START_TEST(entity_applicability_with_view_full)
+{
+    /* GET /v1/entities/{id}?view=FULL adds what follows from the
+     * classification, as the other services ask for it; without the view
+     * nothing is evaluated and nothing is added. */
+    tenant_t t = new_tenant("Applicability");
+    bw_test_resp_t r;
+    ck_assert_int_eq(
+        bw_test_http(
+            "POST", "/v1/entities", t.key,
+            "{\"name\":\"Bank AG\",\"timeZone\":\"Europe/Berlin\",\"activities\":[{"
+            "\"entityType\":\"banking.credit_institution\"}],\"size\":{\"staffHeadcount\":"
+            "900,\"annualTurnoverEur\":\"90000000\",\"balanceSheetTotalEur\":\"90000000\"},"
+            "\"memberState\":{\"establishment\":\"DE\"}}",
+            NULL, &r),
+        0);
+    ck_assert_msg(r.status == 201, "%s", r.body);
+    char *id = strdup(jstr(r.json, "id"));
+    bw_test_resp_free(&r);
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/entities/%s", id);
+    ck_assert_int_eq(bw_test_http("GET", path, t.key, NULL, NULL, &r), 0);
+    ck_assert_ptr_null(json_object_get(r.json, "applicability"));
+    bw_test_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/entities/%s?view=FULL", id);
+    ck_assert_int_eq(bw_test_http("GET", path, t.key, NULL, NULL, &r), 0);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    json_t *ap = json_object_get(r.json, "applicability");
+    ck_assert_ptr_nonnull(ap);
+    ck_assert_str_eq(jstr(ap, "classification"), "ESSENTIAL");
+    ck_assert_str_eq(jstr(ap, "incidentRegime"), "DORA");
+    ck_assert(json_is_true(json_object_get(ap, "doraApplies")));
+    ck_assert(json_is_false(json_object_get(ap, "implementingRegulationApplies")));
+    json_t *provisions = json_object_get(ap, "provisions");
+    int seen = 0;
+    for (size_t i = 0; i < json_array_size(provisions); i++) {
+        json_t *p = json_array_get(provisions, i);
+        if (strcmp(jstr(p, "provision"), "NIS2 Art 23") == 0) {
+            ck_assert(json_is_false(json_object_get(p, "applies")));
+            ck_assert_str_eq(jstr(p, "displacedBy"), "DORA Art 19");
+            seen = 1;
+        }
+    }
+    ck_assert(seen);
+    bw_test_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/entities/%s?view=EVERYTHING", id);
+    ck_assert_int_eq(bw_test_http("GET", path, t.key, NULL, NULL, &r), 0);
+    ck_assert_problem(&r, 400, "view");
+    bw_test_resp_free(&r);
+    free(id);
+    free_tenant(&t);
+}
+END_TEST
+
 START_TEST(stored_entity_keeps_the_new_facts)
 {
     /* Every new input is stored with the entity, and its classification is
@@ -778,6 +839,7 @@ Suite *suite_scoping(void)
     tcase_add_test(tc, assess_bad_input_names_the_field);
     tcase_add_test(tc, entity_with_unknown_type_is_refused);
     tcase_add_test(tc, stored_entity_classification_follows_its_facts);
+    tcase_add_test(tc, entity_applicability_with_view_full);
     tcase_add_test(tc, stored_entity_keeps_the_new_facts);
     suite_add_tcase(s, tc);
     return s;

@@ -742,7 +742,7 @@ END_TEST
 
 #define DAY_US (86400LL * 1000000)
 
-START_TEST(governance_status)
+START_TEST(governance_status_art_20_1_approval_and_oversight_20_2_training)
 {
     bw_arena_t *arena = bw_arena_create(4096);
     long long now = 1750000000LL * 1000000;
@@ -764,6 +764,11 @@ START_TEST(governance_status)
         .approval_until_us = now + 65 * DAY_US,
         .approvals = 3,
         .on_behalf_approvals = 2,
+        .oversight_campaign = "c-o",
+        .oversight_at_us = now - 30 * DAY_US,
+        .oversight_until_us = now + 150 * DAY_US,
+        .oversight_confirmations = 2,
+        .on_behalf_oversight_confirmations = 1,
         .attestations = 7,
         .on_behalf_attestations = 4,
         .dues = dues,
@@ -777,6 +782,11 @@ START_TEST(governance_status)
     /* Decisions made on a member's behalf are counted apart. */
     ck_assert_int_eq(g->measures_approval->approvals, 3);
     ck_assert_int_eq(g->measures_approval->on_behalf_approvals, 2);
+    ck_assert(g->oversight->current);
+    ck_assert_str_eq(g->oversight->campaign, "c-o");
+    ck_assert_str_eq(g->oversight->basis, "NIS2 Art 20(1)");
+    ck_assert_int_eq(g->oversight->confirmations, 2);
+    ck_assert_int_eq(g->oversight->on_behalf_confirmations, 1);
     ck_assert_int_eq(g->attestations, 7);
     ck_assert_int_eq(g->on_behalf_attestations, 4);
     ck_assert_int_eq(g->members_in_office, 2);
@@ -792,16 +802,19 @@ START_TEST(governance_status)
     ck_assert(!g->training_current);
     ck_assert(!g->compliant);
     /* Soonest first: the campaign due in 3 days, then the approval (65),
-     * then Ann's training (345). Bob's expired training is not upcoming. */
-    ck_assert_uint_eq(g->n_upcoming, 3);
+     * the review (150), then Ann's training (345). Bob's expired training
+     * is not upcoming. */
+    ck_assert_uint_eq(g->n_upcoming, 4);
     ck_assert_int_eq(g->upcoming[0]->kind,
                      BULWARK__ATTESTATIONS__V1__GOVERNANCE_ITEM__KIND__CAMPAIGN_DUE);
     ck_assert_ptr_nonnull(strstr(g->upcoming[0]->summary, "2 members still to attest"));
     ck_assert_int_eq(g->upcoming[1]->kind,
                      BULWARK__ATTESTATIONS__V1__GOVERNANCE_ITEM__KIND__MEASURES_APPROVAL_EXPIRES);
     ck_assert_int_eq(g->upcoming[2]->kind,
+                     BULWARK__ATTESTATIONS__V1__GOVERNANCE_ITEM__KIND__OVERSIGHT_EXPIRES);
+    ck_assert_int_eq(g->upcoming[3]->kind,
                      BULWARK__ATTESTATIONS__V1__GOVERNANCE_ITEM__KIND__TRAINING_EXPIRES);
-    ck_assert_str_eq(g->upcoming[2]->member, "m-ann");
+    ck_assert_str_eq(g->upcoming[3]->member, "m-ann");
 
     /* Bob trains: compliant. */
     trainings[1].until_us = now + DAY_US;
@@ -810,12 +823,29 @@ START_TEST(governance_status)
     ck_assert(g->compliant);
     ck_assert_str_eq(g->upcoming[0]->member, "m-bob");
 
+    /* Art 20(1): approving the measures is not overseeing their
+     * implementation. Without a current review the body is not compliant,
+     * whatever the approval (this was compliant before oversight counted). */
+    in.oversight_until_us = now;
+    ck_assert_int_eq(bw_governance_compute(arena, "e-1", &in, &g), 0);
+    ck_assert(g->measures_approval->current);
+    ck_assert(g->training_current);
+    ck_assert(!g->oversight->current);
+    ck_assert(!g->compliant);
+    in.oversight_campaign = NULL;
+    ck_assert_int_eq(bw_governance_compute(arena, "e-1", &in, &g), 0);
+    ck_assert_str_eq(g->oversight->campaign, "");
+    ck_assert(!g->compliant);
+    in.oversight_campaign = "c-o";
+    in.oversight_until_us = now + 150 * DAY_US;
+
     /* The approval expires: not compliant, and it is no longer upcoming. */
     in.approval_until_us = now;
     ck_assert_int_eq(bw_governance_compute(arena, "e-1", &in, &g), 0);
     ck_assert(!g->measures_approval->current);
+    ck_assert(g->oversight->current);
     ck_assert(!g->compliant);
-    ck_assert_uint_eq(g->n_upcoming, 3);
+    ck_assert_uint_eq(g->n_upcoming, 4);
 
     /* Nothing recorded at all. */
     bw_gov_input_t none = {.now_us = now};
@@ -823,6 +853,8 @@ START_TEST(governance_status)
     ck_assert(!g->measures_approval->current);
     ck_assert_str_eq(g->measures_approval->campaign, "");
     ck_assert_int_eq(g->measures_approval->approvals, 0);
+    ck_assert_ptr_nonnull(g->oversight);
+    ck_assert(!g->oversight->current);
     ck_assert_int_eq(g->on_behalf_attestations, 0);
     ck_assert(g->training_current);
     ck_assert(!g->compliant);
@@ -859,7 +891,7 @@ int main(void)
     TCase *gov = tcase_create("governance");
     tcase_add_test(gov, majority_rule);
     tcase_add_test(gov, tally_counts_and_finds_the_deciding_approval);
-    tcase_add_test(gov, governance_status);
+    tcase_add_test(gov, governance_status_art_20_1_approval_and_oversight_20_2_training);
     suite_add_tcase(s, gov);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

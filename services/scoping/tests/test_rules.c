@@ -1220,6 +1220,167 @@ START_TEST(obligations_of_essential_and_important)
 }
 END_TEST
 
+START_TEST(art_23_obligation_names_the_progress_report_art_23_4_e)
+{
+    /* Art 23(4)(e): an incident still ongoing when the final report is due
+     * gets a progress report then and the final report within one month of
+     * the end of its handling; the text said nothing of it before. */
+    act("digital_infra.cloud");
+    size(100, 20000000, 20000000);
+    const char *text = obligation(assess(), "NIS2 Art 23");
+    ck_assert_ptr_nonnull(strstr(text, "progress report"));
+    ck_assert_ptr_nonnull(strstr(text, "Art 23(4)(e)"));
+    ck_assert_ptr_nonnull(strstr(text, "end of its handling"));
+}
+END_TEST
+
+/* The applicability the other services act on, from the same facts. */
+static const Bulwark__Scoping__V1__Applicability *applicability(void)
+{
+    assess();
+    Bulwark__Scoping__V1__Applicability *ap = NULL;
+    ck_assert_int_eq(bw_rules_applicability(F.arena, &F.facts, &ap), 0);
+    ck_assert_ptr_nonnull(ap);
+    ck_assert_str_eq(ap->ruleset_version, BW_SCOPING_RULESET_VERSION);
+    ck_assert_uint_eq(ap->n_provisions, 9);
+    for (size_t i = 0; i < ap->n_provisions; i++)
+        ck_assert_str_ne(ap->provisions[i]->reason, "");
+    return ap;
+}
+
+static const Bulwark__Scoping__V1__Applicability__Provision *
+provision(const Bulwark__Scoping__V1__Applicability *ap, const char *name)
+{
+    for (size_t i = 0; i < ap->n_provisions; i++)
+        if (strcmp(ap->provisions[i]->provision, name) == 0)
+            return ap->provisions[i];
+    ck_abort_msg("no provision %s", name);
+    return NULL;
+}
+
+static int applies(const Bulwark__Scoping__V1__Applicability *ap, const char *name)
+{
+    return provision(ap, name)->applies;
+}
+
+START_TEST(applicability_of_a_hospital_art_27_28_26_3)
+{
+    /* A large hospital: Chapter IV binds it, but not the registry of Art 27
+     * (not an Art 26(1)(b) type), not Art 28 (no domain registration), not
+     * Art 26(3) (established in the Union); no IR 2024/2690 type. */
+    act("health.healthcare_provider");
+    size(800, 90000000, 80000000);
+    ms()->establishment = "DE";
+    const Bulwark__Scoping__V1__Applicability *ap = applicability();
+    ck_assert_int_eq(ap->classification, CLS(ESSENTIAL));
+    ck_assert_int_eq(ap->incident_regime, REGIME(NIS2));
+    ck_assert(!ap->dora_applies);
+    ck_assert(!ap->implementing_regulation_applies);
+    ck_assert_uint_eq(ap->n_implementing_regulation_types, 0);
+    ck_assert(applies(ap, "NIS2 Art 3(4)"));
+    ck_assert(applies(ap, "NIS2 Art 20"));
+    ck_assert(applies(ap, "NIS2 Art 21"));
+    ck_assert(applies(ap, "NIS2 Art 23"));
+    ck_assert(applies(ap, "NIS2 Art 32"));
+    ck_assert_ptr_nonnull(strstr(provision(ap, "NIS2 Art 32")->reason, "Art 32"));
+    ck_assert(!applies(ap, "NIS2 Art 27"));
+    ck_assert(!applies(ap, "NIS2 Art 28"));
+    ck_assert(!applies(ap, "NIS2 Art 26(3)"));
+    ck_assert_ptr_nonnull(strstr(provision(ap, "NIS2 Art 26(3)")->reason, "Art 26(1)(b)"));
+}
+END_TEST
+
+START_TEST(applicability_of_a_non_eu_cloud_and_registrar_art_26_3_27_28)
+{
+    /* A cloud provider and registrar established outside the Union, serving
+     * DE and FR: Art 26(3), Art 27 and Art 28 bind it, and IR 2024/2690
+     * covers its cloud service (IR Art 1); the registrar type is none of
+     * the IR's. */
+    act("digital_infra.cloud");
+    act("domain_registration.service");
+    size(100, 20000000, 20000000);
+    static char *served[] = {"DE", "FR"};
+    ms()->services_in = served;
+    ms()->n_services_in = 2;
+    const Bulwark__Scoping__V1__Applicability *ap = applicability();
+    ck_assert_int_eq(ap->classification, CLS(IMPORTANT));
+    ck_assert(applies(ap, "NIS2 Art 26(3)"));
+    ck_assert_ptr_nonnull(strstr(provision(ap, "NIS2 Art 26(3)")->reason, "no representative"));
+    ck_assert(applies(ap, "NIS2 Art 27"));
+    ck_assert(applies(ap, "NIS2 Art 28"));
+    ck_assert(ap->implementing_regulation_applies);
+    ck_assert_uint_eq(ap->n_implementing_regulation_types, 1);
+    ck_assert_str_eq(ap->implementing_regulation_types[0], "digital_infra.cloud");
+
+    /* With a representative designated, Art 26(3) still binds it (it is
+     * met, not gone). */
+    teardown();
+    setup();
+    act("digital_infra.cloud");
+    size(100, 20000000, 20000000);
+    ms()->services_in = served;
+    ms()->n_services_in = 2;
+    ms()->representative = "FR";
+    ap = applicability();
+    ck_assert(applies(ap, "NIS2 Art 26(3)"));
+    ck_assert_ptr_nonnull(strstr(provision(ap, "NIS2 Art 26(3)")->reason, "representative"));
+    ck_assert(!applies(ap, "NIS2 Art 28"));
+
+    /* Established in the Union: Art 26(3) does not bind it. */
+    teardown();
+    setup();
+    act("digital_infra.cloud");
+    size(100, 20000000, 20000000);
+    ms()->establishment = "NL";
+    ap = applicability();
+    ck_assert(!applies(ap, "NIS2 Art 26(3)"));
+    ck_assert(applies(ap, "NIS2 Art 27"));
+}
+END_TEST
+
+START_TEST(applicability_under_dora_art_4)
+{
+    /* A large credit institution: NIS2 Art 4 and Recital 28 put DORA's
+     * provisions in place of Chapter IV and VII; the list and registration
+     * (Art 3(4)) stay. */
+    act("banking.credit_institution");
+    size(800, 90000000, 80000000);
+    ms()->establishment = "DE";
+    const Bulwark__Scoping__V1__Applicability *ap = applicability();
+    ck_assert_int_eq(ap->classification, CLS(ESSENTIAL));
+    ck_assert_int_eq(ap->incident_regime, REGIME(DORA));
+    ck_assert(ap->dora_applies);
+    ck_assert(applies(ap, "NIS2 Art 3(4)"));
+    ck_assert_str_eq(provision(ap, "NIS2 Art 3(4)")->displaced_by, "");
+    static const struct {
+        const char *nis2, *dora;
+    } displaced[] = {{"NIS2 Art 20", "DORA Art 5"},
+                     {"NIS2 Art 21", "DORA Art 5-16"},
+                     {"NIS2 Art 23", "DORA Art 19"},
+                     {"NIS2 Art 24", "DORA Art 5-16"},
+                     {"NIS2 Art 32", "DORA Art 46"}};
+    for (size_t i = 0; i < sizeof(displaced) / sizeof(displaced[0]); i++) {
+        const Bulwark__Scoping__V1__Applicability__Provision *p = provision(ap, displaced[i].nis2);
+        ck_assert_msg(!p->applies, "%s applies", displaced[i].nis2);
+        ck_assert_str_eq(p->displaced_by, displaced[i].dora);
+        ck_assert_ptr_nonnull(strstr(p->reason, "NIS2 Art 4"));
+    }
+}
+END_TEST
+
+START_TEST(applicability_out_of_scope_art_2_1)
+{
+    /* A small manufacturer is out of scope (Art 2(1)): nothing binds it. */
+    act("manufacturing.machinery");
+    size(20, 3000000, 3000000);
+    const Bulwark__Scoping__V1__Applicability *ap = applicability();
+    ck_assert_int_eq(ap->classification, CLS(OUT_OF_SCOPE));
+    ck_assert_int_eq(ap->incident_regime, REGIME(NONE));
+    for (size_t i = 0; i < ap->n_provisions; i++)
+        ck_assert(!ap->provisions[i]->applies);
+}
+END_TEST
+
 START_TEST(obligations_of_a_tsp_mention_24_hours)
 {
     act("digital_infra.tsp.qualified");
@@ -1913,6 +2074,11 @@ Suite *suite_rules(void)
     tcase_add_test(cons, registration_duties_and_deadlines);
     tcase_add_test(cons, obligations_of_essential_and_important);
     tcase_add_test(cons, obligations_of_a_tsp_mention_24_hours);
+    tcase_add_test(cons, art_23_obligation_names_the_progress_report_art_23_4_e);
+    tcase_add_test(cons, applicability_of_a_hospital_art_27_28_26_3);
+    tcase_add_test(cons, applicability_of_a_non_eu_cloud_and_registrar_art_26_3_27_28);
+    tcase_add_test(cons, applicability_under_dora_art_4);
+    tcase_add_test(cons, applicability_out_of_scope_art_2_1);
     tcase_add_test(cons, energy_is_no_ir_entity);
     tcase_add_test(cons, dora_displaces_nis2_art_4);
     tcase_add_test(cons, dora_applies_to_a_small_bank_outside_nis2);
