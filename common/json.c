@@ -1103,6 +1103,11 @@ static json_t *string_to_json(const char *s)
     return v;
 }
 
+json_t *bw_json_string_lossy(const char *s)
+{
+    return string_to_json(s);
+}
+
 static json_t *bytes_to_json(const ProtobufCBinaryData *b)
 {
     static const char alphabet[] =

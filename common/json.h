@@ -48,6 +48,10 @@ int bw_json_parse_pb(bw_arena_t *arena, const ProtobufCMessageDescriptor *desc, 
                      size_t len, ProtobufCMessage **out, bw_json_error_t *err);
 /* A new JSON object for msg (caller owns the reference), NULL on OOM. */
 json_t *bw_pb_to_json(const ProtobufCMessage *msg);
+/* A JSON string of s (a C string) in which each byte that is not part of
+ * valid UTF-8 becomes U+FFFD, for text that quotes client input (caller
+ * owns the reference); NULL on OOM. */
+json_t *bw_json_string_lossy(const char *s);
 /* lowerCamelCase JSON name of a proto field name, written into buf. */
 void bw_json_name(const char *proto_name, char *buf, size_t buflen);
 /* Field of desc whose JSON name (or proto name) is name, or NULL. */

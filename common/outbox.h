@@ -1,5 +1,5 @@
 /*
- * The outbox (common migration 0004, bulwark.outbox): how a write tells the
+ * The outbox (common migration 0006, bulwark.outbox): how a write tells the
  * world that a resource changed. A producer calls bw_outbox_emit inside the
  * request transaction of the write (a method flagged BW_RPC_WRITE, see
  * request.h), after the change and with the resource as the reply carries

@@ -15,6 +15,7 @@
 #include "store.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Operator calls (no tenant yet) scope their keys and audit rows here. */
@@ -36,10 +37,10 @@ static const bw_db_stmt_t stmt_idem_put = {
     "SET method = EXCLUDED.method, fingerprint = EXCLUDED.fingerprint, "
     "response = EXCLUDED.response, create_time = now() "
     "WHERE bulwark.idempotency_keys.create_time <= now() - interval '" IDEMPOTENCY_TTL "'"};
-static const bw_db_stmt_t stmt_idem_expire = {
-    "bw_idem_expire",
-    "DELETE FROM bulwark.idempotency_keys WHERE tenant_id = $1::uuid "
-    "AND create_time <= now() - interval '" IDEMPOTENCY_TTL "'"};
+/* Expired records of every tenant; bulwark.purge_idempotency_keys (common
+ * migration 0003) holds the same TTL. */
+static const bw_db_stmt_t stmt_idem_purge = {"bw_idem_purge",
+                                             "SELECT bulwark.purge_idempotency_keys()"};
 static const bw_db_stmt_t stmt_audit = {
     "bw_audit",
     "INSERT INTO bulwark.audit_events (tenant_id, event_id, service, action, resource, "
@@ -47,9 +48,37 @@ static const bw_db_stmt_t stmt_audit = {
     "VALUES (current_setting('bulwark.tenant_id')::uuid, $1, $2, $3, $4, $5, $6, $7, $8)"};
 
 const bw_db_stmt_t *const bw_request_stmts[] = {
-    &stmt_idem_lock, &stmt_idem_get, &stmt_idem_put, &stmt_idem_expire, &stmt_audit,
+    &stmt_idem_lock, &stmt_idem_get, &stmt_idem_put, &stmt_audit,
 };
 const size_t bw_request_n_stmts = sizeof(bw_request_stmts) / sizeof(bw_request_stmts[0]);
+
+struct bw_call_hook {
+    void (*fn)(void *arg);
+    void *arg;
+    struct bw_call_hook *next;
+};
+
+int bw_request_after_commit(bw_call_t *call, void (*fn)(void *arg), void *arg)
+{
+    struct bw_call_hook *h = bw_arena_alloc(call->arena, sizeof(*h));
+    if (h == NULL)
+        return BW_ENOMEM;
+    h->fn = fn;
+    h->arg = arg;
+    h->next = NULL;
+    struct bw_call_hook **tail = &call->after_commit;
+    while (*tail != NULL)
+        tail = &(*tail)->next;
+    *tail = h;
+    return 0;
+}
+
+static void run_after_commit(bw_call_t *call)
+{
+    for (struct bw_call_hook *h = call->after_commit; h != NULL; h = h->next)
+        h->fn(h->arg);
+    call->after_commit = NULL;
+}
 
 void bw_request_action(const char *path, char *buf, size_t len)
 {
@@ -204,19 +233,41 @@ static int store_reply(bw_call_t *call, bw_db_t *db, const bw_rpc_method_t *meth
     if (packed == NULL)
         return BW_ENOMEM;
     const char *values[] = {scope, call->idempotency_key, method->path, fp, packed};
-    int err = bw_db_exec(db, call->arena, &stmt_idem_put, 5, values, NULL);
-    /* About one keyed write in 256 also clears the tenant's expired keys. */
-    uint8_t dice = 1;
-    if (err == 0 && bw_random_bytes(&dice, 1) == 0 && dice == 0)
-        err = bw_db_exec(db, call->arena, &stmt_idem_expire, 1, values, NULL);
+    return bw_db_exec(db, call->arena, &stmt_idem_put, 5, values, NULL);
+}
+
+int bw_request_purge(const char *database_url, long *purged)
+{
+    static const bw_db_stmt_t *const stmts[] = {&stmt_idem_purge};
+    bw_db_t *db = NULL;
+    bw_arena_t *arena = NULL;
+    PGresult *res = NULL;
+    int err = bw_db_open(database_url, stmts, 1, 0, &db);
+    if (err != 0)
+        goto out;
+    if ((arena = bw_arena_create(0)) == NULL) {
+        err = BW_ENOMEM;
+        goto out;
+    }
+    if ((err = bw_db_exec1(db, arena, NULL, &stmt_idem_purge, 0, NULL, &res)) != 0)
+        goto out;
+    if (purged != NULL)
+        *purged = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+out:
+    bw_arena_destroy(arena);
+    bw_db_close(db);
     return err;
 }
 
 int bw_request_intercept(bw_call_t *call, const bw_rpc_method_t *method,
                          const ProtobufCMessage *request, ProtobufCMessage **response)
 {
-    if (!(method->flags & BW_RPC_WRITE))
-        return method->handler(call, request, response);
+    if (!(method->flags & BW_RPC_WRITE)) {
+        int rc = method->handler(call, request, response);
+        if (rc == 0)
+            run_after_commit(call);
+        return rc;
+    }
     bw_db_t *db = bw_service_db(call);
     char action[128];
     bw_request_action(method->path, action, sizeof(action));
@@ -254,6 +305,8 @@ int bw_request_intercept(bw_call_t *call, const bw_rpc_method_t *method,
             err = bw_db_request_end(db, 1);
         else
             bw_db_request_end(db, 0);
+        if (err == 0)
+            run_after_commit(call);
         if (err == BW_EEXIST)
             err = bw_call_fail(call, BW_ECONFLICT, "IDEMPOTENCY_KEY_IN_FLIGHT",
                                "a request with this Idempotency-Key completed meanwhile; retry");

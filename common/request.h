@@ -7,7 +7,9 @@
  * a key whose first request is still running is refused
  * (IDEMPOTENCY_KEY_IN_FLIGHT, 409). A method flagged BW_RPC_SECRET_REPLY
  * keeps no reply: its replay is refused (SECRET_SHOWN_ONCE, 409), so a
- * secret is never stored and never shown twice. Keys expire after 24 hours. A failed
+ * secret is never stored and never shown twice. Keys expire after 24 hours,
+ * and the expired records go by bw_request_purge, which the services run
+ * periodically (service.c). A failed
  * write leaves nothing but its audit row, written after the rollback.
  * Reads run their handler unchanged.
  */
@@ -25,6 +27,22 @@ extern const size_t bw_request_n_stmts;
  * data must be a bw_service_worker_t (see service.h). */
 int bw_request_intercept(bw_call_t *call, const bw_rpc_method_t *method,
                          const ProtobufCMessage *request, ProtobufCMessage **response);
+
+/* Deletes the idempotency records of every tenant that are older than 24
+ * hours, on a connection of its own to database_url (borrowed), opened for
+ * this call and closed before it returns. The services' roles cannot delete
+ * records themselves: the deletion runs in bulwark.purge_idempotency_keys(),
+ * whose owner sees only expired records. *purged, when purged is not NULL,
+ * is set to how many went. Returns 0 or a BW_E* code. */
+int bw_request_purge(const char *database_url, long *purged);
+
+/* Runs fn(arg) once the call's effects are committed: after the request
+ * transaction of a BW_RPC_WRITE method commits (never when it rolls back), or
+ * when any other handler has returned successfully. For what must not happen
+ * before others can see the change, such as evicting a revoked key from a
+ * cache that a concurrent lookup would refill from the uncommitted row. Hooks
+ * run in the order they were added, on the worker. 0 or BW_ENOMEM. */
+int bw_request_after_commit(bw_call_t *call, void (*fn)(void *arg), void *arg);
 
 /* "scoping.CreateEntity" for "/bulwark.scoping.v1.ScopingService/CreateEntity",
  * written into buf. */

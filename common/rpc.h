@@ -88,6 +88,7 @@ typedef struct bw_call {
     const char *peer;            /* the caller's identity (its certificate's common name) */
     void *service_data;          /* bw_rpc_server_opts_t.service_data (borrowed) */
     void *worker_data;           /* what worker_init returned for this thread (borrowed) */
+    struct bw_call_hook *after_commit; /* see bw_request_after_commit (request.h) */
 
     /* Failure detail, set through bw_call_fail / bw_call_violation. */
     const char *reason;

@@ -24,6 +24,11 @@
 
 struct bw_rpc_tls {
     grpc_tls_certificate_provider *provider;
+    /* A channel that never connects, made at once so that the provider's
+     * certificates reach its distributor before any real channel: a channel
+     * made on another thread at the same time as the first one could
+     * otherwise find no certificate yet, fail its handshake and back off. */
+    grpc_channel *primer;
     char identity[TLS_IDENTITY_MAX + 1];
 };
 
@@ -153,6 +158,9 @@ int bw_rpc_tls_open(const char *ca_file, const char *cert_file, const char *key_
         bw_rpc_tls_close(tls);
         return tls_error(err, errlen, "gRPC could not load the TLS files");
     }
+    grpc_channel_credentials *creds = bw_rpc_tls_channel_creds(tls);
+    tls->primer = grpc_channel_create("127.0.0.1:1", creds, NULL);
+    grpc_channel_credentials_release(creds);
     *out = tls;
     return 0;
 }
@@ -161,6 +169,8 @@ void bw_rpc_tls_close(bw_rpc_tls_t *tls)
 {
     if (tls == NULL)
         return;
+    if (tls->primer != NULL)
+        grpc_channel_destroy(tls->primer);
     if (tls->provider != NULL)
         grpc_tls_certificate_provider_release(tls->provider);
     free(tls);

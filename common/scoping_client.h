@@ -1,10 +1,11 @@
 /*
  * What the other services ask the scoping service about an entity (whether
  * it exists for the caller's tenant, its time zone, whether it provides
- * trust services), through ScopingService/GetEntity on blocking gRPC
- * channels. The caller's tenant, principal, roles and
- * request id travel as metadata, so scoping answers for the caller's tenant
- * only (another tenant's entity is not found, exactly as a missing one).
+ * trust services, and on request what follows from its classification),
+ * through ScopingService/GetEntity on blocking gRPC channels, and what they
+ * ask of its entity-type catalogue (ListEntityTypes, cached). The caller's tenant, principal, roles
+ * and request id travel as metadata, so scoping answers for the caller's tenant only (another
+ * tenant's entity is not found, exactly as a missing one).
  */
 #ifndef BW_SCOPING_CLIENT_H
 #define BW_SCOPING_CLIENT_H
@@ -20,7 +21,20 @@ typedef struct bw_entity_info {
     const Bulwark__Scoping__V1__Entity *entity;
     const char *time_zone;
     int trust_service_provider; /* an activity of type digital_infra.tsp* */
+    /* bw_scoping_client_entity_full only: what follows from the entity's
+     * classification (never NULL there); NULL otherwise. */
+    const Bulwark__Scoping__V1__Applicability *applicability;
 } bw_entity_info_t;
+
+/* What the callers need to know of an entity type of scoping's catalogue. */
+typedef struct bw_entity_type_info {
+    int known;      /* the catalogue has the code */
+    int ir_article; /* the article of IR 2024/2690 (5-14) with its incident criteria, or 0 */
+} bw_entity_type_info_t;
+
+/* How long a fetched catalogue of entity types is used before it is asked
+ * for again (a scoping upgrade may change it; nothing else does). */
+#define BW_SCOPING_TYPES_TTL_SEC 300
 
 /* A client for target ("host:port", copied) that keeps up to pool_size idle
  * channels, one per worker thread that used it (a blocking channel serves one
@@ -36,6 +50,21 @@ void bw_scoping_client_close(bw_scoping_client_t *client);
  * cannot answer (down, timed out, failing), logged; BW_ENOMEM. */
 int bw_scoping_client_entity(bw_scoping_client_t *client, bw_call_t *call, const char *entity_id,
                              bw_entity_info_t *out);
+
+/* As bw_scoping_client_entity, with the entity's applicability (GetEntity
+ * with view FULL: scoping evaluates its rules on the stored facts). Also
+ * BW_EPRECOND when the stored facts no longer pass scoping's checks, so
+ * nothing follows from them until they are corrected. */
+int bw_scoping_client_entity_full(bw_scoping_client_t *client, bw_call_t *call,
+                                  const char *entity_id, bw_entity_info_t *out);
+
+/* Looks up n entity-type codes (borrowed) in scoping's catalogue: out[i]
+ * for codes[i]. The catalogue is fetched with ListEntityTypes on first use
+ * and again once older than BW_SCOPING_TYPES_TTL_SEC; a failed refresh keeps
+ * the copy it has (logged). BW_EUNAVAIL when there is no copy and scoping
+ * cannot answer; BW_ENOMEM. Safe from any thread. */
+int bw_scoping_client_entity_types(bw_scoping_client_t *client, bw_call_t *call,
+                                   const char *const *codes, size_t n, bw_entity_type_info_t *out);
 
 /* Whether an entity-type code is a trust service provider's. */
 int bw_scoping_is_tsp_type(const char *entity_type);

@@ -11,14 +11,95 @@
 
 #include "grpc/health/v1/health.pb-c.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define BW_SERVICE_GRACE_MS 5000
 #define BW_SERVICE_PROBE_TIMEOUT_MS 3000
 #define BW_SERVICE_MAX_PEERS 16
+
+/*
+ * The idempotency purge: a thread that calls bw_request_purge at start-up
+ * and then every period, on a connection opened for each run, so that it
+ * holds nothing in between and never takes a worker's connection. Every
+ * service runs it; the runs overlap harmlessly (each deletes what is expired
+ * at that moment). Stopping wakes it at once, or waits for a run in progress.
+ */
+typedef struct purge_job {
+    pthread_t thread;
+    pthread_mutex_t lock;
+    pthread_cond_t wake; /* signalled on stop; waits use CLOCK_MONOTONIC */
+    int stopping;
+    const char *database_url; /* borrowed */
+    long period_sec;
+} purge_job_t;
+
+static void *purge_main(void *arg)
+{
+    purge_job_t *job = arg;
+    pthread_mutex_lock(&job->lock);
+    while (!job->stopping) {
+        pthread_mutex_unlock(&job->lock);
+        long purged = 0;
+        int err = bw_request_purge(job->database_url, &purged);
+        if (err != 0)
+            bw_log(BW_LOG_WARN, NULL, "could not purge expired idempotency records: %s",
+                   bw_strerror(err));
+        else
+            bw_log(purged > 0 ? BW_LOG_INFO : BW_LOG_DEBUG, NULL,
+                   "purged %ld expired idempotency records", purged);
+        struct timespec next;
+        clock_gettime(CLOCK_MONOTONIC, &next);
+        next.tv_sec += job->period_sec;
+        pthread_mutex_lock(&job->lock);
+        while (!job->stopping && pthread_cond_timedwait(&job->wake, &job->lock, &next) != ETIMEDOUT)
+            ;
+    }
+    pthread_mutex_unlock(&job->lock);
+    return NULL;
+}
+
+static int purge_start(purge_job_t *job, const char *database_url, long period_sec)
+{
+    pthread_condattr_t attr;
+    job->stopping = 0;
+    job->database_url = database_url;
+    job->period_sec = period_sec;
+    if (pthread_condattr_init(&attr) != 0)
+        return BW_ENOMEM;
+    int rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (rc == 0)
+        rc = pthread_cond_init(&job->wake, &attr);
+    pthread_condattr_destroy(&attr);
+    if (rc != 0)
+        return BW_ENOMEM;
+    if (pthread_mutex_init(&job->lock, NULL) != 0) {
+        pthread_cond_destroy(&job->wake);
+        return BW_ENOMEM;
+    }
+    if (pthread_create(&job->thread, NULL, purge_main, job) != 0) {
+        pthread_mutex_destroy(&job->lock);
+        pthread_cond_destroy(&job->wake);
+        return BW_ENOMEM;
+    }
+    return 0;
+}
+
+static void purge_stop(purge_job_t *job)
+{
+    pthread_mutex_lock(&job->lock);
+    job->stopping = 1;
+    pthread_cond_signal(&job->wake);
+    pthread_mutex_unlock(&job->lock);
+    pthread_join(job->thread, NULL);
+    pthread_mutex_destroy(&job->lock);
+    pthread_cond_destroy(&job->wake);
+}
 
 int bw_service_worker_init(void *service_data, void **worker_data)
 {
@@ -156,17 +237,24 @@ out:
 int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
 {
     bw_service_config_t cfg;
+    char default_database_url[128];
+    snprintf(default_database_url, sizeof(default_database_url),
+             "postgresql://bulwark_app_%s@127.0.0.1:55432/bulwark", def->name);
     const bw_config_item_t items[] = {
         {def->addr_env, BW_CFG_ADDR, def->addr_default, 0, 0,
          offsetof(bw_service_config_t, addr), 0, "gRPC listen address (host:port)"},
-        {"BULWARK_DATABASE_URL", BW_CFG_STRING, "postgresql://bulwark_app@127.0.0.1:55432/bulwark",
-         0, 0, offsetof(bw_service_config_t, database_url), 1,
-         "libpq connection string of the services' role (no BYPASSRLS)"},
+        {"BULWARK_DATABASE_URL", BW_CFG_STRING, default_database_url, 0, 0,
+         offsetof(bw_service_config_t, database_url), 1,
+         "libpq connection string of this service's login role (no SUPERUSER, no BYPASSRLS)"},
         {"BULWARK_TOKEN_SECRET", BW_CFG_STRING, NULL, 0, 0,
          offsetof(bw_service_config_t, token_secret), 1,
          "secret (32 characters or more) that signs page tokens; the same on every process"},
         {"BULWARK_WORKERS", BW_CFG_INT, "2", 1, 256, offsetof(bw_service_config_t, workers), 0,
          "worker threads, each with one database connection"},
+        {"BULWARK_IDEMPOTENCY_PURGE_SEC", BW_CFG_INT, "300", 0, 86400,
+         offsetof(bw_service_config_t, purge_period_sec), 0,
+         "seconds between purges of the idempotency records older than 24 hours, of every "
+         "tenant; 0 turns the purge off"},
         {"BULWARK_LOG_LEVEL", BW_CFG_LEVEL, "info", 0, 0,
          offsetof(bw_service_config_t, log_level), 0, "debug, info, warn, error or off"},
         BW_SERVICE_TLS_CONFIG_ITEMS(bw_service_config_t, tls_files),
@@ -175,6 +263,8 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
     void *service_data = NULL;
     bw_rpc_server_t *server = NULL;
     bw_rpc_tls_t *tls = NULL;
+    purge_job_t purge;
+    int purging = 0;
     int status = 1;
     int probing = argc == 2 && strcmp(argv[1], "--probe") == 0;
 
@@ -249,10 +339,21 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
     }
     bw_log(BW_LOG_INFO, NULL, "serving on %s (mutual TLS as %s) with %ld workers", cfg.addr,
            bw_rpc_tls_identity(tls), cfg.workers);
+    if (cfg.purge_period_sec > 0) {
+        rc = purge_start(&purge, cfg.database_url, cfg.purge_period_sec);
+        if (rc != 0) {
+            bw_log(BW_LOG_ERROR, NULL, "could not start the idempotency purge: %s",
+                   bw_strerror(rc));
+            goto out;
+        }
+        purging = 1;
+    }
     int sig = bw_service_wait_signal();
     bw_log(BW_LOG_INFO, NULL, "received signal %d, draining", sig);
     status = 0;
 out:
+    if (purging)
+        purge_stop(&purge);
     bw_rpc_server_stop(server, BW_SERVICE_GRACE_MS);
     if (def->fini != NULL)
         def->fini(service_data);

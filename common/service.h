@@ -1,7 +1,8 @@
 /*
  * The common main of a gRPC service: read the configuration table, start the
  * RPC server whose workers each hold one database connection with the
- * service's statements prepared, wait for SIGINT or SIGTERM, drain and stop.
+ * service's statements prepared, run the periodic purge of expired
+ * idempotency records, wait for SIGINT or SIGTERM, drain and stop.
  * A service supplies its methods, its statements and, if it needs them, its
  * own settings and start-up hook; everything else is shared.
  */
@@ -43,6 +44,7 @@ typedef struct bw_service_config {
     const char *database_url; /* the services' role, without BYPASSRLS */
     const char *token_secret; /* HMAC key of page tokens */
     long workers;
+    long purge_period_sec; /* idempotency purge every this many seconds; 0: never */
     int log_level;
     bw_service_tls_config_t tls_files;
     const bw_rpc_tls_t *tls; /* opened from tls_files before init runs */

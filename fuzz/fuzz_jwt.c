@@ -84,6 +84,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     cfg.issuer = "https://idp.example.com";
     cfg.audience = "bulwark";
     cfg.jwks_json = make_jwks();
+    /* Headers with and without typ reach the signature and the claims. */
+    cfg.token_types = "at+jwt,jwt,none";
     if (bw_jwt_verifier_create(&cfg, &plain, err, sizeof(err)) != 0)
         die(err);
     cfg.tenant_claim = "org.tenant";

@@ -67,6 +67,30 @@ PGconn *bw_test_pg(const char *which_env)
     return conn;
 }
 
+const bw_test_process_t bw_test_processes[] = {
+    {"gateway", "bulwark_app_gateway", "bulwark_tenancy", "tenancy",
+     "BULWARK_TEST_GATEWAY_DATABASE_URL"},
+    {"scoping", "bulwark_app_scoping", "bulwark_scoping", "scoping",
+     "BULWARK_TEST_SCOPING_DATABASE_URL"},
+    {"crosswalk", "bulwark_app_crosswalk", "bulwark_crosswalk", "crosswalk",
+     "BULWARK_TEST_CROSSWALK_DATABASE_URL"},
+    {"incidents", "bulwark_app_incidents", "bulwark_incidents", "incidents",
+     "BULWARK_TEST_INCIDENTS_DATABASE_URL"},
+    {"attestations", "bulwark_app_attestations", "bulwark_attestations", "attestations",
+     "BULWARK_TEST_ATTESTATIONS_DATABASE_URL"},
+    {"integrations", "bulwark_app_integrations", "bulwark_integrations", "integrations",
+     "BULWARK_TEST_INTEGRATIONS_DATABASE_URL"},
+};
+const int bw_test_n_processes = (int)(sizeof(bw_test_processes) / sizeof(bw_test_processes[0]));
+
+const bw_test_process_t *bw_test_process(const char *name)
+{
+    for (int i = 0; i < bw_test_n_processes; i++)
+        if (strcmp(bw_test_processes[i].name, name) == 0)
+            return &bw_test_processes[i];
+    return NULL;
+}
+
 /* Without parameters the text goes through the simple protocol, so a setup
  * script may hold several statements. */
 static PGresult *run_sql(PGconn *conn, const char *const *sql_and_values, int n_values)

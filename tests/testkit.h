@@ -2,10 +2,15 @@
  * Helpers shared by the integration and end-to-end suites. They read the
  * environment the test runner (deploy/local/test.sh) exports:
  *
- *   BULWARK_TEST_DATABASE_URL        the services' login role (no BYPASSRLS)
- *   BULWARK_TEST_ADMIN_DATABASE_URL  the owner of the schemas (superuser locally)
- *   BULWARK_TEST_URL                 the gateway's base URL, http://127.0.0.1:18080
- *   BULWARK_TEST_OPERATOR_TOKEN      the operator's bearer token
+ *   BULWARK_TEST_<PROCESS>_DATABASE_URL  each process's login role
+ *                                        (bulwark_app_gateway, ..._scoping, ...)
+ *   BULWARK_TEST_DATABASE_URL            one of them (scoping's)
+ *   BULWARK_TEST_ADMIN_DATABASE_URL      the owner of the database and schemas
+ *                                        (NOSUPERUSER NOBYPASSRLS CREATEROLE)
+ *   BULWARK_TEST_SUPERUSER_DATABASE_URL  a superuser: for what the owner cannot
+ *                                        do (disable triggers, read across tenants)
+ *   BULWARK_TEST_URL                     the gateway's base URL, http://127.0.0.1:18080
+ *   BULWARK_TEST_OPERATOR_TOKEN          the operator's bearer token
  *
  * Every helper that cannot do its job fails the running Check test with a
  * message saying what went wrong, so tests stay free of plumbing checks.
@@ -26,6 +31,23 @@ const char *bw_test_env(const char *name);
  * which_env (e.g. "BULWARK_TEST_ADMIN_DATABASE_URL"). Caller owns the result
  * (PQfinish). Fails the test when the connection fails. */
 PGconn *bw_test_pg(const char *which_env);
+
+/* A process that connects to the database, its roles and its schema. */
+typedef struct bw_test_process {
+    const char *name;    /* "gateway" */
+    const char *login;   /* its login role, "bulwark_app_gateway" */
+    const char *group;   /* the group role it belongs to, "bulwark_tenancy" */
+    const char *schema;  /* the schema it owns alone, "tenancy" */
+    const char *url_env; /* "BULWARK_TEST_GATEWAY_DATABASE_URL" */
+} bw_test_process_t;
+
+/* Every such process: gateway, scoping, crosswalk, incidents, attestations,
+ * integrations. */
+extern const bw_test_process_t bw_test_processes[];
+extern const int bw_test_n_processes;
+
+/* The process called name, or NULL. Borrowed (static). */
+const bw_test_process_t *bw_test_process(const char *name);
 
 /* Runs sql with text parameters $1, $2, ... given after it (const char *, NULL
  * for SQL NULL), e.g. bw_test_sql(conn, "SELECT $1::int + 1", "41").

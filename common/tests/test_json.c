@@ -344,8 +344,12 @@ static const char *entity_json =
     " \"previousPeriod\": {\"staffHeadcount\": 240.0, \"annualTurnoverEur\": \"9007199254740993\","
     " \"balanceSheetTotalEur\": \"0\"}, \"newlyEstablished\": false,"
     " \"linkedEnterprises\": [], \"partnerEnterprises\": [{\"staffHeadcount\": 10.0,"
-    " \"annualTurnoverEur\": \"1\", \"balanceSheetTotalEur\": \"2\", \"holdingPercent\": 25.0}],"
-    " \"undertakingWorldwideTurnoverEur\": \"0\", \"publicBodyControlled\": false},"
+    " \"annualTurnoverEur\": \"1\", \"balanceSheetTotalEur\": \"2\", \"holdingPercent\": 25.0,"
+    " \"investorException\": \"INVESTOR_EXCEPTION_UNSPECIFIED\","
+    " \"businessAngelInvestmentEur\": \"0\", \"localAuthorityBudgetEur\": \"0\","
+    " \"localAuthorityInhabitants\": 0}],"
+    " \"undertakingWorldwideTurnoverEur\": \"0\", \"publicBodyControlled\": false,"
+    " \"earlierPeriods\": []},"
     " \"publicAdministration\": {\"level\": \"REGIONAL\", \"body\": \"BODY_UNSPECIFIED\","
     " \"excludedDomain\": \"DEFENCE\", \"riskAssessmentPositive\": true},"
     " \"memberState\": {\"establishment\": \"DE\", \"mainEstablishment\": \"\","
@@ -353,7 +357,9 @@ static const char *entity_json =
     " \"designation\": \"ESSENTIAL\", \"formerOesOptIn\": false, \"criticalEntityUnderCer\": true,"
     " \"coversLocalPublicAdministration\": false, \"coversEducation\": false,"
     " \"doraExempted\": false, \"securityExemption\": \"SECURITY_EXEMPTION_UNSPECIFIED\","
-    " \"independentOfGroup\": false, \"representative\": \"\"},"
+    " \"independentOfGroup\": false, \"representative\": \"\", \"noActivityInUnion\": false,"
+    " \"cybersecurityDecisionsIn\": \"\", \"cyberOperationsIn\": \"\", \"largestWorkforceIn\": \"\","
+    " \"formerOes\": false, \"profile\": \"\"},"
     " \"parentEntity\": \"\", \"createTime\": \"2024-02-29T12:00:00Z\","
     " \"updateTime\": \"2024-03-01T08:15:30.250Z\", \"etag\": \"W/\\\"3\\\"\"}";
 
@@ -419,7 +425,8 @@ START_TEST(test_defaults_written)
     expect_json(&size, "{\"staffHeadcount\": 0.0, \"annualTurnoverEur\": \"0\","
                        " \"balanceSheetTotalEur\": \"0\", \"newlyEstablished\": false,"
                        " \"linkedEnterprises\": [], \"partnerEnterprises\": [],"
-                       " \"undertakingWorldwideTurnoverEur\": \"0\", \"publicBodyControlled\": false}");
+                       " \"undertakingWorldwideTurnoverEur\": \"0\", \"publicBodyControlled\": false,"
+                       " \"earlierPeriods\": []}");
 
     Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
     expect_json(&empty, "{}");

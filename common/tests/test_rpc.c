@@ -1008,6 +1008,51 @@ START_TEST(test_peer_certificates)
 }
 END_TEST
 
+typedef struct first_call {
+    const bw_rpc_tls_t *tls;
+    const char *target;
+    pthread_barrier_t *start;
+    result_t r;
+} first_call_t;
+
+static void *first_call_main(void *arg)
+{
+    first_call_t *c = arg;
+    pthread_barrier_wait(c->start);
+    sync_call_as(c->tls, "scoping", c->target, ECHO, "first", NULL, 0, 5000, &c->r);
+    return NULL;
+}
+
+START_TEST(test_first_channels_at_once)
+{
+    /* Channels made on several threads at once from a TLS handle just
+     * opened all find the certificates: none fails its handshake and backs
+     * off (as happened when the first channels raced the provider). */
+    char target[64];
+    bw_rpc_server_t *server = start_server(2, target, sizeof(target));
+    for (int round = 0; round < 10; round++) {
+        bw_rpc_tls_t *tls = bw_test_tls_open("gateway");
+        enum { N = 6 };
+        pthread_barrier_t start;
+        pthread_barrier_init(&start, NULL, N);
+        first_call_t calls[N];
+        pthread_t threads[N];
+        for (int i = 0; i < N; i++) {
+            calls[i] = (first_call_t){tls, target, &start, {0}};
+            ck_assert_int_eq(pthread_create(&threads[i], NULL, first_call_main, &calls[i]), 0);
+        }
+        for (int i = 0; i < N; i++) {
+            pthread_join(threads[i], NULL);
+            ck_assert_msg(calls[i].r.status == BW_GRPC_OK, "round %d, thread %d: %s", round, i,
+                          calls[i].r.message);
+        }
+        pthread_barrier_destroy(&start);
+        bw_rpc_tls_close(tls);
+    }
+    bw_rpc_server_stop(server, 1000);
+}
+END_TEST
+
 /* Sleeps in a call on its own thread, so that the main thread can rotate. */
 typedef struct slow_call {
     const bw_rpc_tls_t *tls;
@@ -1100,6 +1145,7 @@ Suite *suite_rpc(void)
     tcase_add_test(tc, test_peer_methods);
     tcase_add_test(tc, test_peer_certificates);
     tcase_add_test(tc, test_rotation);
+    tcase_add_test(tc, test_first_channels_at_once);
     suite_add_tcase(s, tc);
     return s;
 }

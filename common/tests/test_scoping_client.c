@@ -22,16 +22,25 @@
 #define TSP_ENTITY "0193a2b4-1111-7222-8333-444455556666"
 #define PLAIN_ENTITY "0193a2b4-1111-7222-8333-444455557777"
 #define FAILING_ENTITY "0193a2b4-1111-7222-8333-444455558888"
+#define STALE_ENTITY "0193a2b4-1111-7222-8333-444455559999"
+
+/* ListEntityTypes calls the stand-in answered. */
+static int types_calls;
 
 /* GetEntity of the stand-in: two entities of TENANT. */
 static int get_entity(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Scoping__V1__GetEntityRequest *req = (const void *)request;
+    int full = req->view == BULWARK__SCOPING__V1__GET_ENTITY_REQUEST__VIEW__FULL;
     if (strcmp(req->id, FAILING_ENTITY) == 0)
         return bw_call_fail(call, BW_EINTERNAL, NULL, "stand-in failure");
+    /* Stored facts that no longer pass scoping's checks: nothing follows
+     * from them, so only the full view fails. */
+    if (strcmp(req->id, STALE_ENTITY) == 0 && full)
+        return bw_call_fail(call, BW_EPRECOND, "ENTITY_FACTS_INVALID", "stale facts");
     int tsp = strcmp(req->id, TSP_ENTITY) == 0;
     if (call->tenant_id == NULL || strcmp(call->tenant_id, TENANT) != 0 ||
-        (!tsp && strcmp(req->id, PLAIN_ENTITY) != 0))
+        (!tsp && strcmp(req->id, PLAIN_ENTITY) != 0 && strcmp(req->id, STALE_ENTITY) != 0))
         return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", req->id);
     Bulwark__Scoping__V1__Entity *e = bw_arena_alloc(call->arena, sizeof(*e));
     bulwark__scoping__v1__entity__init(e);
@@ -43,7 +52,40 @@ static int get_entity(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     e->activities = bw_arena_alloc(call->arena, sizeof(*e->activities));
     e->activities[0] = a;
     e->n_activities = 1;
+    if (full) {
+        Bulwark__Scoping__V1__Applicability *ap = bw_arena_alloc(call->arena, sizeof(*ap));
+        bulwark__scoping__v1__applicability__init(ap);
+        ap->incident_regime = tsp ? BULWARK__SCOPING__V1__INCIDENT_REGIME__NIS2
+                                  : BULWARK__SCOPING__V1__INCIDENT_REGIME__DORA;
+        ap->dora_applies = !tsp;
+        e->applicability = ap;
+    }
     *resp = &e->base;
+    return 0;
+}
+
+/* ListEntityTypes of the stand-in: three types. */
+static int list_entity_types(bw_call_t *call, const ProtobufCMessage *request,
+                             ProtobufCMessage **resp)
+{
+    (void)request;
+    static const struct {
+        const char *code;
+        int article;
+    } types[] = {
+        {"health.healthcare_provider", 0}, {"digital_infra.cloud", 7}, {"digital_infra.dns", 5}};
+    __atomic_add_fetch(&types_calls, 1, __ATOMIC_SEQ_CST);
+    Bulwark__Scoping__V1__ListEntityTypesResponse *r = bw_arena_alloc(call->arena, sizeof(*r));
+    bulwark__scoping__v1__list_entity_types_response__init(r);
+    r->entity_types = bw_arena_calloc(call->arena, 3, sizeof(*r->entity_types));
+    for (size_t i = 0; i < 3; i++) {
+        Bulwark__Scoping__V1__EntityType *t = bw_arena_alloc(call->arena, sizeof(*t));
+        bulwark__scoping__v1__entity_type__init(t);
+        t->code = (char *)types[i].code;
+        t->implementing_regulation_article = types[i].article;
+        r->entity_types[r->n_entity_types++] = t;
+    }
+    *resp = &r->base;
     return 0;
 }
 
@@ -51,6 +93,9 @@ static const bw_rpc_method_t methods[] = {
     {"/bulwark.scoping.v1.ScopingService/GetEntity",
      &bulwark__scoping__v1__get_entity_request__descriptor,
      &bulwark__scoping__v1__entity__descriptor, get_entity},
+    {"/bulwark.scoping.v1.ScopingService/ListEntityTypes",
+     &bulwark__scoping__v1__list_entity_types_request__descriptor,
+     &bulwark__scoping__v1__list_entity_types_response__descriptor, list_entity_types},
 };
 
 static bw_rpc_server_t *server;
@@ -70,7 +115,7 @@ static void setup(void)
         .peers = peers,
         .n_peers = 1,
         .methods = methods,
-        .n_methods = 1,
+        .n_methods = sizeof(methods) / sizeof(methods[0]),
         .workers = 2,
     };
     ck_assert_int_eq(bw_rpc_server_start(&opts, &server), 0);
@@ -146,6 +191,84 @@ START_TEST(failing_or_absent_scoping_is_unavailable)
 }
 END_TEST
 
+/* As lookup, with the entity's applicability; *regime gets its incident regime. */
+static int lookup_full(bw_scoping_client_t *c, const char *id, int *regime, int *dora)
+{
+    bw_call_t call;
+    memset(&call, 0, sizeof(call));
+    call.arena = bw_arena_create(4096);
+    call.tenant_id = TENANT;
+    bw_entity_info_t info;
+    int err = bw_scoping_client_entity_full(c, &call, id, &info);
+    if (err == 0) {
+        *regime = info.applicability->incident_regime;
+        *dora = info.applicability->dora_applies;
+    }
+    bw_arena_destroy(call.arena);
+    return err;
+}
+
+START_TEST(entity_with_its_applicability)
+{
+    bw_scoping_client_t *c;
+    ck_assert_int_eq(bw_scoping_client_open(client_tls, target, 1, 2000, &c), 0);
+    int regime = 0, dora = 0;
+    ck_assert_int_eq(lookup_full(c, PLAIN_ENTITY, &regime, &dora), 0);
+    ck_assert_int_eq(regime, BULWARK__SCOPING__V1__INCIDENT_REGIME__DORA);
+    ck_assert(dora);
+    ck_assert_int_eq(lookup_full(c, TSP_ENTITY, &regime, &dora), 0);
+    ck_assert_int_eq(regime, BULWARK__SCOPING__V1__INCIDENT_REGIME__NIS2);
+    /* Without the view no applicability is asked for or given. */
+    bw_entity_info_t info;
+    ck_assert_int_eq(lookup(c, TENANT, TSP_ENTITY, &info, NULL, 0), 0);
+    /* Stale stored facts: the entity exists, nothing follows from them. */
+    ck_assert_int_eq(lookup(c, TENANT, STALE_ENTITY, &info, NULL, 0), 0);
+    ck_assert_int_eq(lookup_full(c, STALE_ENTITY, &regime, &dora), BW_EPRECOND);
+    ck_assert_int_eq(lookup_full(c, FAILING_ENTITY, &regime, &dora), BW_EUNAVAIL);
+    bw_scoping_client_close(c);
+}
+END_TEST
+
+static int types_lookup(bw_scoping_client_t *c, bw_entity_type_info_t out[3])
+{
+    static const char *const codes[] = {"digital_infra.dns", "health.healthcare_provider",
+                                        "no.such_type"};
+    bw_call_t call;
+    memset(&call, 0, sizeof(call));
+    call.arena = bw_arena_create(4096);
+    call.tenant_id = TENANT;
+    int err = bw_scoping_client_entity_types(c, &call, codes, 3, out);
+    bw_arena_destroy(call.arena);
+    return err;
+}
+
+START_TEST(entity_types_fetched_once_and_kept)
+{
+    bw_scoping_client_t *c;
+    ck_assert_int_eq(bw_scoping_client_open(client_tls, target, 1, 2000, &c), 0);
+    __atomic_store_n(&types_calls, 0, __ATOMIC_SEQ_CST);
+    bw_entity_type_info_t out[3];
+    ck_assert_int_eq(types_lookup(c, out), 0);
+    ck_assert(out[0].known);
+    ck_assert_int_eq(out[0].ir_article, 5);
+    ck_assert(out[1].known);
+    ck_assert_int_eq(out[1].ir_article, 0);
+    ck_assert(!out[2].known);
+    ck_assert_int_eq(types_lookup(c, out), 0);
+    ck_assert_int_eq(__atomic_load_n(&types_calls, __ATOMIC_SEQ_CST), 1);
+    /* Scoping gone: the copy fetched before still answers. */
+    bw_rpc_server_stop(server, 1000);
+    server = NULL;
+    ck_assert_int_eq(types_lookup(c, out), 0);
+    ck_assert_int_eq(out[0].ir_article, 5);
+    bw_scoping_client_close(c);
+    /* A client that never got a copy cannot answer. */
+    ck_assert_int_eq(bw_scoping_client_open(client_tls, target, 1, 2000, &c), 0);
+    ck_assert_int_eq(types_lookup(c, out), BW_EUNAVAIL);
+    bw_scoping_client_close(c);
+}
+END_TEST
+
 typedef struct worker {
     bw_scoping_client_t *client;
     int failures;
@@ -203,6 +326,8 @@ static Suite *suite_scoping_client(void)
     tcase_add_test(tc, failing_or_absent_scoping_is_unavailable);
     tcase_add_test(tc, concurrent_callers_share_the_pool);
     tcase_add_test(tc, trust_service_types);
+    tcase_add_test(tc, entity_with_its_applicability);
+    tcase_add_test(tc, entity_types_fetched_once_and_kept);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -99,12 +99,19 @@ stack_up() {
     bw_migrate "$build" || return 1
     oidc_setup "$BW_DATA/oidc" || return 1
     # The end-to-end suites check the rate limit, CORS and OIDC tokens with
-    # these values, and webhooks with nine attempts a second apart.
-    BULWARK_WEBHOOK_ALLOWED_CIDRS=$WEBHOOK_HOST/32 BULWARK_WEBHOOK_RETRY_SECONDS=1,1,1,1,1,1,1,1 \
-        BULWARK_RATE_LIMIT_RPS=50 BULWARK_RATE_LIMIT_BURST=100 \
+    # these values, test_purge.c that the idempotency purge runs,
+    # tests/e2e/test_limits.c the HTTP server's limits, kept short so that it
+    # runs fast, and test_webhooks.c webhooks with nine attempts a second
+    # apart, over plain http to the receiver's address only.
+    BULWARK_RATE_LIMIT_RPS=50 BULWARK_RATE_LIMIT_BURST=100 BULWARK_IDEMPOTENCY_PURGE_SEC=1 \
+        BULWARK_WEBHOOK_ALLOWED_CIDRS=$WEBHOOK_HOST/32 BULWARK_WEBHOOK_RETRY_SECONDS=1,1,1,1,1,1,1,1 \
         BULWARK_CORS_ORIGINS=https://app.example.test \
         BULWARK_OIDC_ISSUER=$OIDC_ISSUER BULWARK_OIDC_AUDIENCE=$OIDC_AUDIENCE \
-        BULWARK_OIDC_JWKS_FILE="$BW_DATA/oidc/jwks.json" bw_stack_start "$build" 60
+        BULWARK_OIDC_JWKS_FILE="$BW_DATA/oidc/jwks.json" \
+        BULWARK_MAX_CONNECTIONS=256 BULWARK_HEADER_TIMEOUT_MS=1500 BULWARK_BODY_TIMEOUT_MS=3000 \
+        BULWARK_KEEPALIVE_TIMEOUT_MS=5000 BULWARK_WRITE_TIMEOUT_MS=5000 \
+        BULWARK_AUTH_FAILURES_PER_MIN=600 BULWARK_AUTH_FAILURE_BURST=50 \
+        bw_stack_start "$build" 60
 }
 
 # shutdown_clean SANITIZE: stops the stack; true when every process exited
@@ -153,9 +160,15 @@ run_flavour() {
     rc=0
     if stack_up "$build"; then
         (
-            export BULWARK_TEST_DATABASE_URL BULWARK_TEST_ADMIN_DATABASE_URL BULWARK_TEST_URL BULWARK_TEST_OPERATOR_TOKEN
-            BULWARK_TEST_DATABASE_URL=$(bw_app_url)
+            export BULWARK_TEST_DATABASE_URL BULWARK_TEST_ADMIN_DATABASE_URL \
+                BULWARK_TEST_SUPERUSER_DATABASE_URL BULWARK_TEST_URL BULWARK_TEST_OPERATOR_TOKEN
+            # Each process's login role, and scoping's as the default one.
+            for process in "${BW_DB_PROCESSES[@]}"; do
+                export "BULWARK_TEST_${process^^}_DATABASE_URL=$(bw_app_url "$process")"
+            done
+            BULWARK_TEST_DATABASE_URL=$(bw_app_url scoping)
             BULWARK_TEST_ADMIN_DATABASE_URL=$(bw_admin_url)
+            BULWARK_TEST_SUPERUSER_DATABASE_URL=$(bw_superuser_url)
             BULWARK_TEST_URL=$(bw_addr_url "${BW_ADDRS[http]}")
             BULWARK_TEST_OPERATOR_TOKEN=$BW_OPERATOR_TOKEN
             export BULWARK_TEST_OIDC_KEY=$BW_DATA/oidc/key.pem BULWARK_TEST_OIDC_ISSUER=$OIDC_ISSUER \

@@ -17,7 +17,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 
@@ -129,10 +128,6 @@ int bw_attest_init(const bw_service_config_t *config, void **service_data)
         bw_attest_fini(s);
         return err;
     }
-    struct stat st;
-    if (stat(path, &st) == 0 && (st.st_mode & (S_IRWXG | S_IRWXO)) != 0)
-        bw_log(BW_LOG_WARN, NULL,
-               "signing key file \"%s\" is readable by other users; make it mode 600", path);
     if ((err = bw_keys_public_pem(s->key, s->arena, &s->pem)) != 0 ||
         (err = record_key(config->database_url, s->key, s->arena)) != 0) {
         bw_attest_fini(s);
@@ -283,6 +278,8 @@ static const char *const kind_names[] = {
     [BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__RISK_MEASURES_APPROVAL] = "RISK_MEASURES_APPROVAL",
     [BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__MANAGEMENT_TRAINING] = "MANAGEMENT_TRAINING",
     [BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__POLICY_APPROVAL] = "POLICY_APPROVAL",
+    [BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__IMPLEMENTATION_OVERSIGHT] =
+        "IMPLEMENTATION_OVERSIGHT",
 };
 static const char *const decision_names[] = {
     [BULWARK__ATTESTATIONS__V1__ATTESTATION__DECISION__APPROVE] = "APPROVE",

@@ -76,14 +76,16 @@ static const bw_db_stmt_t stmt_list = {
     "WHERE (NULLIF($1, '') IS NULL OR entity_id = NULLIF($1, '')::uuid) "
     "AND campaign_id > COALESCE(NULLIF($2, '')::uuid, '00000000-0000-0000-0000-000000000000') "
     "ORDER BY campaign_id LIMIT $3::int"};
-static const bw_db_stmt_t stmt_of_entity = {
-    "campaigns_of_entity",
-    "SELECT " CAMPAIGN_COLUMNS " FROM attestations.campaigns WHERE entity_id = $1 "
-    "ORDER BY campaign_id"};
+/* The campaigns an entity's records refer to, for its export. */
+static const bw_db_stmt_t stmt_exported = {
+    "campaigns_exported",
+    "SELECT campaign_id::text, entity_id::text, kind, statement, statement_sha256 "
+    "FROM attestations.campaigns WHERE campaign_id IN "
+    "(SELECT campaign_id FROM attestations.records WHERE entity_id = $1) ORDER BY campaign_id"};
 /* clang-format on */
 
 const bw_db_stmt_t *const bw_campaigns_stmts[] = {&stmt_insert, &stmt_get, &stmt_statuses,
-                                                  &stmt_list, &stmt_of_entity};
+                                                  &stmt_list, &stmt_exported};
 const size_t bw_campaigns_n_stmts = sizeof(bw_campaigns_stmts) / sizeof(bw_campaigns_stmts[0]);
 
 #define LIST_SCOPE "attestation-campaigns"
@@ -94,10 +96,23 @@ int bw_campaigns_majority(int expected, int n_approvals)
     return expected > 0 && n_approvals >= needed ? needed - 1 : -1;
 }
 
+long long bw_campaigns_revision(long long n_attestations)
+{
+    return 1 + n_attestations;
+}
+
+/* The etag of c once its tally is known. */
+static void set_etag(Bulwark__Attestations__V1__Campaign *c)
+{
+    bw_etag(c->id, bw_campaigns_revision((long long)c->approvals + c->rejections + c->abstentions),
+            c->etag);
+}
+
 static int is_approval_kind(int kind)
 {
     return kind == BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__RISK_MEASURES_APPROVAL ||
-           kind == BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__POLICY_APPROVAL;
+           kind == BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__POLICY_APPROVAL ||
+           kind == BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__IMPLEMENTATION_OVERSIGHT;
 }
 
 static int by_sequence(const void *a, const void *b)
@@ -168,7 +183,7 @@ static int row_to_campaign(bw_call_t *call, const PGresult *res, int row,
     if (c->id == NULL || c->entity == NULL || c->statement == NULL || c->statement_sha256 == NULL ||
         c->created_by == NULL || c->etag == NULL)
         return BW_ENOMEM;
-    bw_etag(c->id, 1, c->etag);
+    set_etag(c);
     *out = c;
     return 0;
 }
@@ -217,6 +232,7 @@ static int load_statuses(bw_call_t *call, Bulwark__Attestations__V1__Campaign *c
     }
     c->n_members = (size_t)n;
     bw_campaigns_tally(call->arena, c);
+    set_etag(c);
     return 0;
 }
 
@@ -229,7 +245,8 @@ static int validate(bw_call_t *call, const Bulwark__Attestations__V1__Campaign *
         bad |= bw_call_violation(call, "entity", "no entity with this id");
     if (bw_attest_kind_name(c->kind) == NULL)
         bad |= bw_call_violation(call, "kind",
-                                 "is required: RISK_MEASURES_APPROVAL, MANAGEMENT_TRAINING or "
+                                 "is required: RISK_MEASURES_APPROVAL, "
+                                 "IMPLEMENTATION_OVERSIGHT, MANAGEMENT_TRAINING or "
                                  "POLICY_APPROVAL");
     bad |= bw_attest_check_text(call, "statement", c->statement, 65536, 1);
     if (c->due_at == NULL)
@@ -344,6 +361,7 @@ int bw_campaigns_list(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         c->rejections = (int32_t)bw_store_int(res, i, COL_REJECTIONS);
         c->abstentions = (int32_t)bw_store_int(res, i, COL_ABSTENTIONS);
         c->pending = c->expected - c->approvals - c->rejections - c->abstentions;
+        set_etag(c);
         if (is_approval_kind(c->kind) && !PQgetisnull(res, i, COL_APPROVED_AT)) {
             c->approved = 1;
             c->approved_at = bw_store_timestamp(call->arena, res, i, COL_APPROVED_AT);
@@ -357,24 +375,36 @@ int bw_campaigns_list(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     return 0;
 }
 
-int bw_campaigns_of_entity(bw_call_t *call, const char *entity,
-                           Bulwark__Attestations__V1__Campaign ***out, size_t *n)
+int bw_campaigns_exported(bw_call_t *call, const char *entity,
+                          Bulwark__Attestations__V1__ExportedCampaign ***out, size_t *n)
 {
     *out = NULL;
     *n = 0;
     PGresult *res;
-    int err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_of_entity, 1,
+    int err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_exported, 1,
                           &entity, &res);
     if (err != 0)
         return err;
     int rows = PQntuples(res);
-    Bulwark__Attestations__V1__Campaign **list =
+    Bulwark__Attestations__V1__ExportedCampaign **list =
         bw_arena_calloc(call->arena, (size_t)rows + 1, sizeof(*list));
     if (list == NULL)
         return BW_ENOMEM;
-    for (int i = 0; i < rows; i++)
-        if ((err = row_to_campaign(call, res, i, &list[i])) != 0)
-            return err;
+    for (int i = 0; i < rows; i++) {
+        Bulwark__Attestations__V1__ExportedCampaign *c = bw_arena_alloc(call->arena, sizeof(*c));
+        if (c == NULL)
+            return BW_ENOMEM;
+        bulwark__attestations__v1__exported_campaign__init(c);
+        c->id = bw_store_strdup(call->arena, res, i, 0);
+        c->entity = bw_store_strdup(call->arena, res, i, 1);
+        c->kind = bw_attest_kind_value(bw_store_text(res, i, 2));
+        c->statement = bw_store_strdup(call->arena, res, i, 3);
+        c->statement_sha256 = bw_store_strdup(call->arena, res, i, 4);
+        if (c->id == NULL || c->entity == NULL || c->statement == NULL ||
+            c->statement_sha256 == NULL)
+            return BW_ENOMEM;
+        list[i] = c;
+    }
     *out = list;
     *n = (size_t)rows;
     return 0;

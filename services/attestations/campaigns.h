@@ -23,13 +23,19 @@ int bw_campaigns_list(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMes
  * none. */
 int bw_campaigns_majority(int expected, int n_approvals);
 
+/* The revision behind a campaign's etag: the campaign itself never
+ * changes, but every attestation recorded in it changes where it stands, so
+ * the etag moves with their number. */
+long long bw_campaigns_revision(long long n_attestations);
+
 /* Fills the tally of c (expected, approvals, ..., approved, approvedAt) from
  * its members' statuses, as GetCampaign shows them. */
 void bw_campaigns_tally(bw_arena_t *arena, Bulwark__Attestations__V1__Campaign *c);
 
-/* The campaigns of an entity for an export: statements included, no
- * tallies. *out is an array on the arena. */
-int bw_campaigns_of_entity(bw_call_t *call, const char *entity,
-                           Bulwark__Attestations__V1__Campaign ***out, size_t *n);
+/* The campaigns an entity's records refer to, for its export: only what
+ * the records' signatures prove, and the statement. *out is an array on the
+ * arena. */
+int bw_campaigns_exported(bw_call_t *call, const char *entity,
+                          Bulwark__Attestations__V1__ExportedCampaign ***out, size_t *n);
 
 #endif

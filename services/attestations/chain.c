@@ -198,15 +198,33 @@ static int strings_ok(const char *const *s, size_t n)
     return 1;
 }
 
+const char *bw_chain_format_name(int version)
+{
+    return version == BW_CHAIN_V1   ? BW_CHAIN_FORMAT_V1
+           : version == BW_CHAIN_V2 ? BW_CHAIN_FORMAT_V2
+                                    : NULL;
+}
+
+int bw_chain_format_version(const char *name)
+{
+    for (int v = BW_CHAIN_V1; v <= BW_CHAIN_V2; v++)
+        if (name != NULL && strcmp(name, bw_chain_format_name(v)) == 0)
+            return v;
+    return 0;
+}
+
 int bw_chain_encode(bw_arena_t *arena, const bw_chain_record_t *rec, char **out, size_t *len)
 {
     *out = NULL;
     *len = 0;
-    const char *strings[] = {rec->tenant,      rec->entity,  rec->campaign,
-                             rec->kind,        rec->member,  rec->member_name,
-                             rec->decision,    rec->comment, rec->statement_sha256,
-                             rec->recorded_by, rec->key_id,  rec->previous_hash};
-    if (!strings_ok(strings, sizeof(strings) / sizeof(strings[0])))
+    const char *format = bw_chain_format_name(rec->version);
+    int with_id = rec->version >= BW_CHAIN_V2;
+    const char *strings[] = {
+        rec->tenant,           rec->entity,      rec->campaign, rec->kind,
+        rec->member,           rec->member_name, rec->decision, rec->comment,
+        rec->statement_sha256, rec->recorded_by, rec->key_id,   rec->previous_hash,
+        with_id ? rec->id : ""};
+    if (format == NULL || !strings_ok(strings, sizeof(strings) / sizeof(strings[0])))
         return BW_EINVAL;
     char recorded_at[32];
     bw_chain_format_time(rec->recorded_at_us, recorded_at);
@@ -215,12 +233,12 @@ int bw_chain_encode(bw_arena_t *arena, const bw_chain_record_t *rec, char **out,
     size_t bound =
         string_bound("campaign", rec->campaign) + string_bound("comment", rec->comment) +
         string_bound("decision", rec->decision) + string_bound("entity", rec->entity) +
-        string_bound("format", BW_CHAIN_FORMAT) + string_bound("keyId", rec->key_id) +
-        string_bound("kind", rec->kind) + string_bound("member", rec->member) +
-        string_bound("memberName", rec->member_name) + string_bound("onBehalf", "false") +
-        string_bound("previousHash", rec->previous_hash) + string_bound("recordedAt", recorded_at) +
-        string_bound("recordedBy", rec->recorded_by) + string_bound("sequence", "") + 24 +
-        string_bound("statementSha256", rec->statement_sha256) +
+        string_bound("format", format) + (with_id ? string_bound("id", rec->id) : 0) +
+        string_bound("keyId", rec->key_id) + string_bound("kind", rec->kind) +
+        string_bound("member", rec->member) + string_bound("memberName", rec->member_name) +
+        string_bound("onBehalf", "false") + string_bound("previousHash", rec->previous_hash) +
+        string_bound("recordedAt", recorded_at) + string_bound("recordedBy", rec->recorded_by) +
+        string_bound("sequence", "") + 24 + string_bound("statementSha256", rec->statement_sha256) +
         string_bound("tenant", rec->tenant);
     jcs_t w;
     if (jcs_open(&w, arena, bound) != 0)
@@ -229,7 +247,9 @@ int bw_chain_encode(bw_arena_t *arena, const bw_chain_record_t *rec, char **out,
     member_string(&w, "comment", rec->comment);
     member_string(&w, "decision", rec->decision);
     member_string(&w, "entity", rec->entity);
-    member_string(&w, "format", BW_CHAIN_FORMAT);
+    member_string(&w, "format", format);
+    if (with_id)
+        member_string(&w, "id", rec->id);
     member_string(&w, "keyId", rec->key_id);
     member_string(&w, "kind", rec->kind);
     member_string(&w, "member", rec->member);

@@ -6,7 +6,10 @@
  *
  * The canonical encoding is RFC 8785 (JCS) JSON of a flat object whose
  * members are strings, one integer (sequence) and one boolean (onBehalf),
- * keys in code-point order, no whitespace. README.md specifies it.
+ * keys in code-point order, no whitespace. README.md specifies it. It is
+ * versioned by its `format` member: a record keeps the version it was
+ * signed in, so records made before a new version still verify. Version 2
+ * adds the record's id.
  */
 #ifndef BW_ATTEST_CHAIN_H
 #define BW_ATTEST_CHAIN_H
@@ -17,7 +20,12 @@
 #include "arena.h"
 #include "keys.h"
 
-#define BW_CHAIN_FORMAT "bulwark.attestation.v1"
+/* Versions of the record encoding; new records use BW_CHAIN_VERSION. */
+#define BW_CHAIN_V1 1
+#define BW_CHAIN_V2 2
+#define BW_CHAIN_VERSION BW_CHAIN_V2
+#define BW_CHAIN_FORMAT_V1 "bulwark.attestation.v1"
+#define BW_CHAIN_FORMAT_V2 "bulwark.attestation.v2"
 #define BW_CHAIN_HEAD_FORMAT "bulwark.attestation-head.v1"
 #define BW_CHAIN_HASH_HEX 64
 /* The previous hash of the first record of a chain. */
@@ -25,6 +33,8 @@
 
 /* The fields of one record that its encoding covers (all borrowed). */
 typedef struct bw_chain_record {
+    int version;    /* BW_CHAIN_V1 or BW_CHAIN_V2 */
+    const char *id; /* the record's id; encoded from version 2 on */
     const char *tenant;
     const char *entity;
     long long sequence;
@@ -50,8 +60,14 @@ int bw_chain_utf8_valid(const char *s);
  * into out[32]. */
 void bw_chain_format_time(long long us, char out[32]);
 
-/* The canonical encoding of rec, on arena (NUL-terminated; *len excludes the
- * NUL). BW_EINVAL when a string is missing or not UTF-8. */
+/* The `format` member of a version ("bulwark.attestation.v2"), NULL for an
+ * unknown version; and the version of a format name, 0 when unknown. */
+const char *bw_chain_format_name(int version);
+int bw_chain_format_version(const char *name);
+
+/* The canonical encoding of rec in its version, on arena (NUL-terminated;
+ * *len excludes the NUL). BW_EINVAL when the version is unknown or a string
+ * is missing or not UTF-8. */
 int bw_chain_encode(bw_arena_t *arena, const bw_chain_record_t *rec, char **out, size_t *len);
 /* The canonical encoding of a chain head: the last record's sequence and
  * hash, signed by key_id. */

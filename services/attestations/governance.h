@@ -1,9 +1,12 @@
 /*
  * NIS2 Art 20 status of an entity: whether a current approval of the
- * risk-management measures exists (Art 20(1)), whether each member in
- * office has current training (Art 20(2)), and what falls due or expires
- * next. The handler reads the facts in one statement; bw_governance_compute
- * turns them into the reply and is pure, for the unit tests.
+ * risk-management measures exists and a current review by which the
+ * management body oversees their implementation (both Art 20(1)), whether
+ * each member in office has current training (Art 20(2)), and what falls
+ * due or expires next. The handler reads the facts in one statement; bw_governance_compute
+ * turns them into the reply and is pure, for the unit tests. Decisions
+ * recorded on a member's behalf (by an admin or editor, not with the
+ * member's own credential) count like the others, and are counted apart.
  */
 #ifndef BW_ATTEST_GOVERNANCE_H
 #define BW_ATTEST_GOVERNANCE_H
@@ -30,6 +33,7 @@ typedef struct bw_gov_training {
     const char *campaign;
     long long at_us;
     long long until_us;
+    int on_behalf; /* recorded on the member's behalf */
 } bw_gov_training_t;
 
 /* An open campaign with members still to attest. */
@@ -51,6 +55,16 @@ typedef struct bw_gov_input {
     const char *approval_campaign;
     long long approval_at_us;
     long long approval_until_us;
+    int approvals;           /* in the approval campaign */
+    int on_behalf_approvals; /* of those, recorded on a member's behalf */
+    /* The latest confirmed IMPLEMENTATION_OVERSIGHT campaign, likewise. */
+    const char *oversight_campaign;
+    long long oversight_at_us;
+    long long oversight_until_us;
+    int oversight_confirmations;
+    int on_behalf_oversight_confirmations;
+    int attestations;        /* every record of the entity */
+    int on_behalf_attestations;
     const bw_gov_due_t *dues;
     size_t n_dues;
 } bw_gov_input_t;

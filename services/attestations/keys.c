@@ -8,9 +8,11 @@
 #include "ids.h"
 #include "status.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/bio.h>
 #include <openssl/err.h>
@@ -65,11 +67,33 @@ static int wrap(EVP_PKEY *pkey, int can_sign, bw_key_t **out)
 int bw_keys_load_private(const char *path, bw_key_t **out, char *err, size_t errlen)
 {
     *out = NULL;
-    BIO *bio = BIO_new_file(path, "r");
+    /* The mode is that of the file actually read (fstat after open), so a
+     * file swapped in between cannot slip past the check. */
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, errlen, "could not open signing key file \"%s\": %s", path, strerror(errno));
+        return BW_EINVAL;
+    }
+    struct stat st;
+    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+        fclose(f);
+        snprintf(err, errlen, "signing key file \"%s\" is not a regular file", path);
+        return BW_EINVAL;
+    }
+    if ((st.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+        fclose(f);
+        snprintf(err, errlen,
+                 "signing key file \"%s\" is accessible to its group or to others (mode %03o); "
+                 "a key others can read signs in anyone's name: make it private to the "
+                 "service's user (chmod 600 \"%s\")",
+                 path, (unsigned)(st.st_mode & 0777), path);
+        return BW_EINVAL;
+    }
+    BIO *bio = BIO_new_fp(f, BIO_CLOSE);
     if (bio == NULL) {
         ERR_clear_error();
-        snprintf(err, errlen, "could not open signing key file \"%s\"", path);
-        return BW_EINVAL;
+        fclose(f);
+        return BW_ENOMEM;
     }
     EVP_PKEY *pkey = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
     BIO_free(bio);

@@ -23,8 +23,9 @@ typedef struct bw_key bw_key_t;
 
 /* Reads an Ed25519 private key from a PEM file (PKCS#8, as written by
  * `openssl genpkey -algorithm ed25519`). Caller owns *out (bw_keys_free).
- * On failure returns BW_EINVAL (unreadable, not PEM, not Ed25519) and writes
- * a message into err. */
+ * On failure returns BW_EINVAL (unreadable, not a regular file, accessible
+ * to its group or to others, not PEM, not Ed25519) and writes a message
+ * into err. */
 int bw_keys_load_private(const char *path, bw_key_t **out, char *err, size_t errlen);
 /* A private key from its 32-byte seed (RFC 8032 test vectors). Caller owns. */
 int bw_keys_from_seed(const uint8_t seed[BW_KEYS_RAW_LEN], bw_key_t **out);

@@ -22,6 +22,7 @@ static const bw_rpc_method_t methods[] = {
      bw_members_list},
     {RPC("UpdateBoardMember"), MSG(update_board_member_request), MSG(board_member),
      bw_members_update, BW_RPC_WRITE},
+    {RPC("GetBoardMember"), MSG(get_board_member_request), MSG(board_member), bw_members_get},
     {RPC("CreateCampaign"), MSG(create_campaign_request), MSG(campaign), bw_campaigns_create,
      BW_RPC_WRITE},
     {RPC("GetCampaign"), MSG(get_campaign_request), MSG(campaign), bw_campaigns_get},

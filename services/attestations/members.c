@@ -54,6 +54,9 @@ static const bw_db_stmt_t stmt_get_for_update = {
     "members_get_for_update",
     "SELECT " MEMBER_COLUMNS " FROM attestations.board_members "
     "WHERE entity_id = $1 AND member_id = $2 FOR UPDATE"};
+static const bw_db_stmt_t stmt_get = {
+    "members_get",
+    "SELECT " MEMBER_COLUMNS " FROM attestations.board_members WHERE member_id = $1"};
 static const bw_db_stmt_t stmt_update = {
     "members_update",
     "UPDATE attestations.board_members SET name = $3, email = $4, role = $5, "
@@ -62,7 +65,7 @@ static const bw_db_stmt_t stmt_update = {
 /* clang-format on */
 
 const bw_db_stmt_t *const bw_members_stmts[] = {&stmt_insert, &stmt_list, &stmt_get_for_update,
-                                                &stmt_update};
+                                                &stmt_update, &stmt_get};
 const size_t bw_members_n_stmts = sizeof(bw_members_stmts) / sizeof(bw_members_stmts[0]);
 
 #define LIST_SCOPE "board-members"
@@ -169,6 +172,28 @@ int bw_members_create(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     if ((err = row_to_member(call, res, 0, &out)) != 0)
         return err;
     *resp = &out->base;
+    return 0;
+}
+
+int bw_members_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
+{
+    const Bulwark__Attestations__V1__GetBoardMemberRequest *req = (const void *)request;
+    if (!bw_uuid_valid(req->id))
+        return bw_call_fail(call, BW_ENOTFOUND, "BOARD_MEMBER_NOT_FOUND",
+                            "board member %s not found", req->id);
+    const char *id = req->id;
+    PGresult *res;
+    int err =
+        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_get, 1, &id, &res);
+    if (err != 0)
+        return err;
+    if (PQntuples(res) == 0)
+        return bw_call_fail(call, BW_ENOTFOUND, "BOARD_MEMBER_NOT_FOUND",
+                            "board member %s not found", id);
+    Bulwark__Attestations__V1__BoardMember *m;
+    if ((err = row_to_member(call, res, 0, &m)) != 0)
+        return err;
+    *resp = &m->base;
     return 0;
 }
 

@@ -14,6 +14,9 @@ extern const size_t bw_members_n_stmts;
 
 int bw_members_create(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
 int bw_members_list(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+/* The member of the caller's tenant by id, for the gateway's key checks
+ * (internal). */
+int bw_members_get(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
 int bw_members_update(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
 
 /* Validates a member's fields (name, email, role, since, until) the way a

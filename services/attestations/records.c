@@ -21,6 +21,7 @@
 #include "attest.h"
 #include "campaigns.h"
 #include "chain.h"
+#include "export.h"
 #include "ids.h"
 #include "service.h"
 #include "status.h"
@@ -35,7 +36,8 @@
 
 /* clang-format off */
 /* The campaign and the member of a new attestation, and whether the member
- * already attested in it. */
+ * already attested in it; one row even when neither exists, so that the
+ * member a credential names is judged whether or not the campaign is. */
 static const bw_db_stmt_t stmt_precheck = {
     "records_precheck",
     "SELECT c.campaign_id::text, c.entity_id::text, c.kind, c.statement_sha256, "
@@ -44,10 +46,16 @@ static const bw_db_stmt_t stmt_precheck = {
     "COALESCE(m.since <= clock_timestamp() AND (m.until IS NULL OR m.until > clock_timestamp()), "
     "false), "
     "EXISTS (SELECT 1 FROM attestations.records r WHERE r.tenant_id = c.tenant_id "
-    " AND r.campaign_id = c.campaign_id AND r.member_id = $2::uuid) "
-    "FROM attestations.campaigns c "
-    "LEFT JOIN attestations.board_members m ON m.tenant_id = c.tenant_id AND m.member_id = $2::uuid "
-    "WHERE c.campaign_id = $1"};
+    " AND r.campaign_id = c.campaign_id AND r.member_id = $2::uuid), "
+    "c.campaign_id IS NOT NULL "
+    "FROM (SELECT 1) AS one "
+    "LEFT JOIN attestations.campaigns c ON c.campaign_id = $1::uuid "
+    "LEFT JOIN attestations.board_members m ON m.member_id = $2::uuid"};
+/* If-Match of an attestation: the campaign's etag counts its records. Run
+ * after the head lock, which serialises the appends of the entity. */
+static const bw_db_stmt_t stmt_campaign_records = {
+    "records_campaign_count",
+    "SELECT count(*) FROM attestations.records WHERE campaign_id = $1::uuid"};
 /* Locks the entity's head, creating it at sequence 0 on first use. The time
  * is taken after the lock, so it grows along the chain. */
 static const bw_db_stmt_t stmt_head_lock = {
@@ -60,9 +68,9 @@ static const bw_db_stmt_t stmt_append = {
     "records_append",
     "WITH ins AS (INSERT INTO attestations.records (tenant_id, entity_id, sequence, record_id, "
     " campaign_id, kind, member_id, member_name, decision, comment, statement_sha256, recorded_at, "
-    " recorded_by, on_behalf, key_id, previous_hash, hash, signature) "
+    " recorded_by, on_behalf, key_id, previous_hash, hash, signature, format) "
     " VALUES (current_setting('bulwark.tenant_id')::uuid, $1, $2::bigint, $3, $4, $5, $6, $7, $8, "
-    " $9, $10, $11::timestamptz, $12, $13::boolean, $14, $15, $16, $17::bytea) "
+    " $9, $10, $11::timestamptz, $12, $13::boolean, $14, $15, $16, $17::bytea, $19) "
     " RETURNING tenant_id, entity_id, sequence) "
     "UPDATE attestations.chain_heads h SET sequence = ins.sequence, hash = $16, key_id = $14, "
     "signature = $18::bytea, update_time = clock_timestamp() FROM ins "
@@ -79,7 +87,7 @@ static const bw_db_stmt_t stmt_chain = {
     "SELECT r.sequence, r.record_id::text, r.campaign_id::text, r.kind, r.member_id::text, "
     "r.member_name, r.decision, r.comment, r.statement_sha256, " BW_ATTEST_US("r.recorded_at") ", "
     "r.recorded_by, r.on_behalf, r.key_id, r.previous_hash, r.hash, r.signature, c.sha, "
-    "r.tenant_id::text, r.entity_id::text, h.sequence, h.hash, h.key_id, h.signature "
+    "r.tenant_id::text, r.entity_id::text, h.sequence, h.hash, h.key_id, h.signature, r.format "
     "FROM (SELECT 1) AS one "
     "LEFT JOIN attestations.chain_heads h ON h.entity_id = $1 "
     "LEFT JOIN attestations.records r ON r.entity_id = $1 "
@@ -87,8 +95,8 @@ static const bw_db_stmt_t stmt_chain = {
     "ORDER BY r.sequence"};
 /* clang-format on */
 
-const bw_db_stmt_t *const bw_records_stmts[] = {&stmt_precheck, &stmt_head_lock, &stmt_append,
-                                                &stmt_chain};
+const bw_db_stmt_t *const bw_records_stmts[] = {&stmt_precheck, &stmt_campaign_records,
+                                                &stmt_head_lock, &stmt_append, &stmt_chain};
 const size_t bw_records_n_stmts = sizeof(bw_records_stmts) / sizeof(bw_records_stmts[0]);
 
 enum {
@@ -114,7 +122,8 @@ enum {
     CH_HEAD_SEQ,
     CH_HEAD_HASH,
     CH_HEAD_KEY,
-    CH_HEAD_SIG
+    CH_HEAD_SIG,
+    CH_FORMAT
 };
 
 static char *lower_dup(bw_arena_t *arena, const char *s)
@@ -127,29 +136,36 @@ static char *lower_dup(bw_arena_t *arena, const char *s)
 
 /* ---- appending ------------------------------------------------------------ */
 
-/* Who the attestation is for: a board_member key attests as its own member
- * only; admin and editor keys name the member and record on their behalf. */
-static int resolve_member(bw_call_t *call, const char *requested, const char **member,
-                          int *on_behalf)
+/* Who the attestation is for, and with which credential. A credential that
+ * names a board member (a board_member key, or a token whose board-member
+ * claim names one; the gateway passes it as x-board-member) attests as that
+ * member: `member` may be left out, and the record is the member's own
+ * (*own set, onBehalf false). Admin and editor credentials record for any
+ * member, on the member's behalf. */
+static int resolve_member(bw_call_t *call, const char *requested, const char **member, int *own)
 {
     int writer = bw_call_has_role(call, "admin") || bw_call_has_role(call, "editor");
+    int signer = bw_call_has_role(call, "board_member");
+    const char *mine = signer && call->board_member != NULL && bw_uuid_valid(call->board_member)
+                           ? call->board_member
+                           : NULL;
     *member = requested != NULL ? requested : "";
-    *on_behalf = writer;
+    *own = 0;
+    if (mine != NULL && ((*member)[0] == '\0' || strcasecmp(*member, mine) == 0)) {
+        *member = mine;
+        *own = 1;
+        return 0;
+    }
     if (writer)
         return (*member)[0] == '\0' ? bw_call_violation(call, "member", "is required") : 0;
-    if (!bw_call_has_role(call, "board_member"))
+    if (!signer)
         return bw_call_fail(call, BW_EPERM, "PERMISSION_DENIED",
-                            "only admin, editor and board_member keys record attestations");
-    const char *own = call->board_member;
-    if (own == NULL || !bw_uuid_valid(own))
+                            "only admin, editor and board_member credentials record attestations");
+    if (mine == NULL)
         return bw_call_fail(call, BW_EPERM, "NO_BOARD_MEMBER",
-                            "this board_member key names no board member");
-    if ((*member)[0] == '\0')
-        *member = own;
-    else if (strcasecmp(*member, own) != 0)
-        return bw_call_fail(call, BW_EPERM, "NOT_OWN_MEMBER",
-                            "a board_member key attests only as its own board member");
-    return 0;
+                            "this board_member credential names no board member");
+    return bw_call_fail(call, BW_EPERM, "NOT_OWN_MEMBER",
+                        "a board_member credential attests only as its own board member");
 }
 
 static int validate(bw_call_t *call, const Bulwark__Attestations__V1__Attestation *in,
@@ -164,15 +180,34 @@ static int validate(bw_call_t *call, const Bulwark__Attestations__V1__Attestatio
     return bad ? BW_EINVAL : 0;
 }
 
-/* Checks the precheck row; fails the call as the client should see it. */
-static int check_precheck(bw_call_t *call, const PGresult *res, const char *campaign)
+/* Checks the precheck row; fails the call as the client should see it. A
+ * member named by the caller's own credential that does not exist, is not
+ * in office or does not sit on the campaign's board is a 403: the
+ * credential may not sign here. A member named by an admin or editor is a
+ * field of the request (400). */
+static int check_precheck(bw_call_t *call, const PGresult *res, const char *campaign, int own)
 {
-    if (PQntuples(res) == 0)
+    int member_found = !PQgetisnull(res, 0, 5);
+    int in_office = strcmp(bw_store_text(res, 0, 8), "t") == 0;
+    int on_board = strcmp(bw_store_text(res, 0, 7), "t") == 0;
+    if (own && !member_found)
+        return bw_call_fail(call, BW_EPERM, "BOARD_MEMBER_UNKNOWN",
+                            "the board member this credential signs as does not exist in this "
+                            "tenant; an admin must issue a key naming an existing member");
+    if (own && !in_office)
+        return bw_call_fail(call, BW_EPERM, "BOARD_MEMBER_NOT_CURRENT",
+                            "the board member this credential signs as is not in office now: "
+                            "their tenure (since, until) does not cover this moment");
+    if (strcmp(bw_store_text(res, 0, 10), "t") != 0)
         return bw_call_fail(call, BW_ENOTFOUND, "CAMPAIGN_NOT_FOUND", "campaign %s not found",
                             campaign);
-    if (PQgetisnull(res, 0, 5) || strcmp(bw_store_text(res, 0, 7), "t") != 0)
+    if (own && !on_board)
+        return bw_call_fail(call, BW_EPERM, "NOT_ON_THIS_BOARD",
+                            "the board member this credential signs as does not sit on the "
+                            "management body of the campaign's entity");
+    if (!member_found || !on_board)
         return bw_call_violation(call, "member", "is not a board member of the campaign's entity");
-    if (strcmp(bw_store_text(res, 0, 8), "t") != 0)
+    if (!in_office)
         return bw_call_violation(call, "member", "the member's tenure does not cover now");
     if (strcmp(bw_store_text(res, 0, 9), "t") == 0)
         return bw_call_fail(call, BW_EEXIST, "ALREADY_ATTESTED",
@@ -184,6 +219,18 @@ static int check_precheck(bw_call_t *call, const PGresult *res, const char *camp
         return BW_EPRECOND;
     }
     return 0;
+}
+
+/* If-Match: the campaign's etag before this attestation. */
+static int check_campaign_etag(bw_call_t *call, bw_db_t *db, const char *campaign)
+{
+    if (call->if_match == NULL)
+        return 0;
+    PGresult *res;
+    int err = bw_db_exec(db, call->arena, &stmt_campaign_records, 1, &campaign, &res);
+    if (err != 0)
+        return err;
+    return bw_store_check_etag(call, campaign, bw_campaigns_revision(bw_store_int(res, 0, 0)));
 }
 
 static ProtobufCBinaryData binary(void *data, size_t len)
@@ -205,31 +252,32 @@ int bw_records_create(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     const Bulwark__Attestations__V1__Attestation *in =
         req->attestation != NULL ? req->attestation : &empty;
     const char *member;
-    int on_behalf;
-    if ((err = resolve_member(call, in->member, &member, &on_behalf)) != 0 ||
+    int own;
+    if ((err = resolve_member(call, in->member, &member, &own)) != 0 ||
         (err = validate(call, in, member)) != 0)
         return err;
+    int on_behalf = !own;
 
     const bw_key_t *key = bw_attest_signing_key(call);
     bw_arena_t *arena = call->arena;
     bw_db_t *db = bw_service_db(call);
-    Bulwark__Attestations__V1__Attestation *out = bw_arena_alloc(arena, sizeof(*out));
     char *tenant = lower_dup(arena, call->tenant_id);
-    char record_id[BW_UUID_STR_LEN + 1];
-    if (out == NULL || tenant == NULL)
+    char *record_id = bw_arena_alloc(arena, BW_UUID_STR_LEN + 1);
+    if (record_id == NULL || tenant == NULL)
         return BW_ENOMEM;
     if (bw_uuid_v7(record_id) != 0)
         return BW_EINTERNAL;
-    bulwark__attestations__v1__attestation__init(out);
 
     PGresult *res;
     if ((err = bw_db_begin(db, call->tenant_id)) != 0)
         return err;
     const char *check[] = {req->campaign, member};
     if ((err = bw_db_exec(db, arena, &stmt_precheck, 2, check, &res)) != 0 ||
-        (err = check_precheck(call, res, req->campaign)) != 0)
+        (err = check_precheck(call, res, req->campaign, own)) != 0)
         goto out;
     bw_chain_record_t rec = {
+        .version = BW_CHAIN_VERSION,
+        .id = record_id,
         .tenant = tenant,
         .entity = bw_store_strdup(arena, res, 0, 1),
         .campaign = bw_store_strdup(arena, res, 0, 0),
@@ -245,6 +293,8 @@ int bw_records_create(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     };
     const char *head_key[] = {rec.entity};
     if ((err = bw_db_exec(db, arena, &stmt_head_lock, 1, head_key, &res)) != 0)
+        goto out;
+    if ((err = check_campaign_etag(call, db, rec.campaign)) != 0)
         goto out;
     rec.sequence = bw_store_int(res, 0, 0) + 1;
     rec.previous_hash = bw_store_strdup(arena, res, 0, 1);
@@ -284,13 +334,14 @@ int bw_records_create(bw_call_t *call, const ProtobufCMessage *request, Protobuf
                             rec.previous_hash,
                             hash,
                             bw_store_bytea_param(arena, sig, BW_KEYS_SIG_LEN),
-                            bw_store_bytea_param(arena, head_sig, BW_KEYS_SIG_LEN)};
+                            bw_store_bytea_param(arena, head_sig, BW_KEYS_SIG_LEN),
+                            bw_chain_format_name(rec.version)};
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
         if (values[i] == NULL) {
             err = BW_ENOMEM;
             goto out;
         }
-    err = bw_db_exec(db, arena, &stmt_append, 18, values, &res);
+    err = bw_db_exec(db, arena, &stmt_append, 19, values, &res);
     if (err == BW_EEXIST) {
         err = bw_call_fail(call, BW_EEXIST, "ALREADY_ATTESTED",
                            "the member has already attested in this campaign");
@@ -306,27 +357,15 @@ int bw_records_create(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     if ((err = bw_db_commit(db)) != 0)
         goto out;
 
-    out->id = bw_arena_strdup(arena, record_id);
-    out->tenant = tenant;
-    out->entity = (char *)rec.entity;
-    out->campaign = (char *)rec.campaign;
-    out->kind = bw_attest_kind_value(rec.kind);
-    out->member = (char *)rec.member;
-    out->member_name = (char *)rec.member_name;
-    out->decision = in->decision;
-    out->comment = (char *)rec.comment;
-    out->statement_sha256 = (char *)rec.statement_sha256;
-    out->sequence = rec.sequence;
-    out->recorded_at = bw_attest_timestamp(arena, rec.recorded_at_us);
-    out->recorded_by = (char *)rec.recorded_by;
-    out->on_behalf = on_behalf;
-    out->key_id = (char *)rec.key_id;
-    out->previous_hash = (char *)rec.previous_hash;
-    out->hash = bw_arena_strdup(arena, hash);
-    out->signature = binary(sig, BW_KEYS_SIG_LEN);
-    out->canonical = binary(enc, enc_len);
-    if (out->id == NULL || out->hash == NULL || out->recorded_at == NULL)
+    /* The reply is the record as an export shows it. */
+    char *hash_copy = bw_arena_strdup(arena, hash);
+    if (hash_copy == NULL)
         return BW_ENOMEM;
+    bw_chain_entry_t entry = {
+        .rec = rec, .hash = hash_copy, .signature = sig, .signature_len = BW_KEYS_SIG_LEN};
+    Bulwark__Attestations__V1__Attestation *out;
+    if ((err = bw_export_record(arena, &entry, &out)) != 0)
+        return err;
     bw_log(BW_LOG_INFO, &call->log, "attestation %lld of entity %s recorded: %s by member %s",
            rec.sequence, rec.entity, rec.decision, rec.member);
     *resp = &out->base;
@@ -343,7 +382,6 @@ typedef struct chain {
     size_t n;
     bw_chain_head_t head;
     int has_head;
-    const char **record_ids;
 } chain_t;
 
 /* Reads an entity's chain into *c (everything on the call's arena). */
@@ -357,8 +395,7 @@ static int read_chain(bw_call_t *call, const char *entity, chain_t *c)
         return err;
     int rows = PQntuples(res);
     c->entries = bw_arena_calloc(call->arena, (size_t)rows + 1, sizeof(*c->entries));
-    c->record_ids = bw_arena_calloc(call->arena, (size_t)rows + 1, sizeof(*c->record_ids));
-    if (c->entries == NULL || c->record_ids == NULL)
+    if (c->entries == NULL)
         return BW_ENOMEM;
     bw_arena_t *a = call->arena;
     for (int i = 0; i < rows; i++) {
@@ -366,6 +403,10 @@ static int read_chain(bw_call_t *call, const char *entity, chain_t *c)
             continue;
         bw_chain_entry_t *e = &c->entries[c->n];
         bw_chain_record_t *r = &e->rec;
+        /* An unknown format stays version 0, which no encoding matches:
+         * the record shows as HASH_MISMATCH. */
+        r->version = bw_chain_format_version(bw_store_text(res, i, CH_FORMAT));
+        r->id = bw_store_strdup(a, res, i, CH_ID);
         r->tenant = bw_store_strdup(a, res, i, CH_TENANT);
         r->entity = bw_store_strdup(a, res, i, CH_ENTITY);
         r->sequence = bw_store_int(res, i, CH_SEQ);
@@ -389,9 +430,7 @@ static int read_chain(bw_call_t *call, const char *entity, chain_t *c)
         e->campaign_statement_sha256 = PQgetisnull(res, i, CH_CAMPAIGN_SHA)
                                            ? NULL
                                            : bw_store_strdup(a, res, i, CH_CAMPAIGN_SHA);
-        c->record_ids[c->n] = bw_store_strdup(a, res, i, CH_ID);
-        if (e->hash == NULL || r->previous_hash == NULL || r->key_id == NULL ||
-            c->record_ids[c->n] == NULL)
+        if (e->hash == NULL || r->previous_hash == NULL || r->key_id == NULL || r->id == NULL)
             return BW_ENOMEM;
         c->n++;
     }
@@ -502,43 +541,6 @@ static int key_named(const chain_t *c, const char *id)
     return 0;
 }
 
-static int record_msg(bw_call_t *call, const bw_chain_entry_t *e, const char *id,
-                      Bulwark__Attestations__V1__Attestation **out)
-{
-    const bw_chain_record_t *r = &e->rec;
-    Bulwark__Attestations__V1__Attestation *a = bw_arena_alloc(call->arena, sizeof(*a));
-    if (a == NULL)
-        return BW_ENOMEM;
-    bulwark__attestations__v1__attestation__init(a);
-    char *enc = NULL;
-    size_t len = 0;
-    int err = bw_chain_encode(call->arena, r, &enc, &len);
-    if (err == BW_ENOMEM)
-        return err;
-    a->id = (char *)id;
-    a->tenant = (char *)r->tenant;
-    a->entity = (char *)r->entity;
-    a->campaign = (char *)r->campaign;
-    a->kind = bw_attest_kind_value(r->kind);
-    a->member = (char *)r->member;
-    a->member_name = (char *)r->member_name;
-    a->decision = bw_attest_decision_value(r->decision);
-    a->comment = (char *)r->comment;
-    a->statement_sha256 = (char *)r->statement_sha256;
-    a->sequence = r->sequence;
-    a->recorded_at = bw_attest_timestamp(call->arena, r->recorded_at_us);
-    a->recorded_by = (char *)r->recorded_by;
-    a->on_behalf = r->on_behalf;
-    a->key_id = (char *)r->key_id;
-    a->previous_hash = (char *)r->previous_hash;
-    a->hash = (char *)e->hash;
-    a->signature = binary((void *)e->signature, e->signature_len);
-    if (err == 0)
-        a->canonical = binary(enc, len);
-    *out = a;
-    return 0;
-}
-
 int bw_records_export(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Attestations__V1__ExportChainRequest *req = (const void *)request;
@@ -555,7 +557,7 @@ int bw_records_export(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     if (x == NULL)
         return BW_ENOMEM;
     bulwark__attestations__v1__chain_export__init(x);
-    x->format = "bulwark.attestation-export.v1";
+    x->format = BW_EXPORT_FORMAT;
     x->tenant = lower_dup(a, call->tenant_id);
     x->entity = lower_dup(a, req->entity);
     x->export_time = bw_attest_timestamp(a, bw_attest_now_us());
@@ -566,25 +568,11 @@ int bw_records_export(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         x->keys == NULL)
         return BW_ENOMEM;
     for (size_t i = 0; i < c.n; i++)
-        if ((err = record_msg(call, &c.entries[i], c.record_ids[i], &x->records[i])) != 0)
+        if ((err = bw_export_record(a, &c.entries[i], &x->records[i])) != 0)
             return err;
     x->n_records = c.n;
-    if (c.has_head) {
-        Bulwark__Attestations__V1__ChainHead *h = bw_arena_alloc(a, sizeof(*h));
-        if (h == NULL)
-            return BW_ENOMEM;
-        bulwark__attestations__v1__chain_head__init(h);
-        h->sequence = c.head.sequence;
-        h->hash = (char *)c.head.hash;
-        h->key_id = (char *)(c.head.key_id != NULL ? c.head.key_id : "");
-        h->signature = binary((void *)c.head.signature, c.head.signature_len);
-        char *enc;
-        size_t len;
-        if (bw_chain_encode_head(a, x->tenant, x->entity, h->sequence, h->hash, h->key_id, &enc,
-                                 &len) == 0)
-            h->canonical = binary(enc, len);
-        x->head = h;
-    }
+    if (c.has_head && (err = bw_export_head(a, x->tenant, x->entity, &c.head, &x->head)) != 0)
+        return err;
     for (size_t i = 0; i < n_keys; i++) {
         const char *id = bw_store_text(key_rows, (int)i, 0);
         if (!key_named(&c, id))
@@ -593,7 +581,7 @@ int bw_records_export(bw_call_t *call, const ProtobufCMessage *request, Protobuf
             return err;
         x->n_keys++;
     }
-    if ((err = bw_campaigns_of_entity(call, x->entity, &x->campaigns, &x->n_campaigns)) != 0)
+    if ((err = bw_campaigns_exported(call, x->entity, &x->campaigns, &x->n_campaigns)) != 0)
         return err;
     *resp = &x->base;
     return 0;

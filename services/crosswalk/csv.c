@@ -239,3 +239,37 @@ void bw_cw_csv_field(bw_cw_buf_t *buf, const char *s)
     }
     bw_cw_buf_append(buf, "\"", 1);
 }
+
+/* The first characters that make a spreadsheet read a cell as a formula. */
+static int formula_start(char c)
+{
+    return c != '\0' && strchr("=+-@\t\r", c) != NULL;
+}
+
+/* Whether s, read back from a file, starts with a quote the export added. */
+static int added_quote(const char *s)
+{
+    return s[0] == '\'' && (formula_start(s[1]) || s[1] == '\'');
+}
+
+void bw_cw_csv_cell(bw_cw_buf_t *buf, const char *s)
+{
+    if (!formula_start(s[0]) && !added_quote(s)) {
+        bw_cw_csv_field(buf, s);
+        return;
+    }
+    size_t n = strlen(s);
+    char *quoted = bw_arena_alloc(buf->arena, n + 2);
+    if (quoted == NULL) {
+        buf->failed = 1;
+        return;
+    }
+    quoted[0] = '\'';
+    memcpy(quoted + 1, s, n + 1);
+    bw_cw_csv_field(buf, quoted);
+}
+
+const char *bw_cw_csv_cell_value(const char *s)
+{
+    return added_quote(s) ? s + 1 : s;
+}

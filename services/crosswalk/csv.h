@@ -51,4 +51,19 @@ void bw_cw_buf_puts(bw_cw_buf_t *buf, const char *s);
  * line break or leading or trailing blanks. */
 void bw_cw_csv_field(bw_cw_buf_t *buf, const char *s);
 
+/*
+ * Cells of a file a person opens in a spreadsheet (OWASP, "CSV Injection"):
+ * a cell starting with =, +, -, @, a tab or a carriage return would run as a
+ * formula, so the export writes it behind a single quote, which spreadsheets
+ * show as text. To keep the export importable unchanged, a cell that starts
+ * with a quote followed by one of those characters or by another quote gets
+ * a quote too; bw_cw_csv_cell_value removes exactly the quote
+ * bw_cw_csv_cell added, so every value makes the round trip.
+ */
+/* Appends s as one exported cell: neutralised, then as bw_cw_csv_field. */
+void bw_cw_csv_cell(bw_cw_buf_t *buf, const char *s);
+/* The value of an imported cell (borrowed from s): without the quote that
+ * bw_cw_csv_cell put in front of it, if any. */
+const char *bw_cw_csv_cell_value(const char *s);
+
 #endif

@@ -26,8 +26,12 @@ static int control_state(const bw_cw_soa_state_t *s)
     return s->status == BW_CW_STATUS_PARTIAL ? STATE_PARTIAL : STATE_MISSING;
 }
 
-static void count(bw_cw_totals_t *t, bw_cw_coverage_t c)
+static void count(bw_cw_totals_t *t, bw_cw_coverage_t c, int applies)
 {
+    if (!applies) {
+        t->not_applicable++;
+        return;
+    }
     t->requirements++;
     t->covered += c == BW_CW_COVERED;
     t->partial += c == BW_CW_PARTIAL;
@@ -40,7 +44,8 @@ static int rate(bw_arena_t *arena, const bw_cw_catalogue_t *cat, const bw_cw_soa
                 const bw_cw_row_t *const *rows, size_t n, bw_cw_req_cov_t *rc)
 {
     const bw_cw_req_t *req = &cat->reqs[rc->req];
-    int full = 0, all = 1, any = 0;
+    int all = 1, any = 0;
+    rc->covered_by = -1;
     rc->contributing = bw_arena_alloc(arena, (n + 1) * sizeof(int));
     rc->missing = bw_arena_alloc(arena, (n + 1) * sizeof(int));
     rc->excluded = bw_arena_alloc(arena, (n + 1) * sizeof(int));
@@ -49,9 +54,9 @@ static int rate(bw_arena_t *arena, const bw_cw_catalogue_t *cat, const bw_cw_soa
     for (size_t i = 0; i < n; i++) {
         int c = rows[i]->source;
         int state = control_state(&soa[c]);
-        if (state == STATE_IMPLEMENTED &&
+        if (state == STATE_IMPLEMENTED && rc->covered_by < 0 &&
             (rows[i]->rel == BW_CW_EQUAL || rows[i]->rel == BW_CW_SUPERSET))
-            full = 1;
+            rc->covered_by = c;
         all = all && state == STATE_IMPLEMENTED;
         any = any || state != STATE_MISSING;
         if (state != STATE_MISSING) {
@@ -63,11 +68,14 @@ static int rate(bw_arena_t *arena, const bw_cw_catalogue_t *cat, const bw_cw_soa
         }
     }
     rc->mapped = n > 0;
+    rc->all_implemented = n > 0 && all;
+    /* Implemented SUBSET or INTERSECT controls, however many, do not show
+     * that everything the requirement asks for is done: at most PARTIAL. */
     if (!req->iso_coverable)
         rc->coverage = BW_CW_NOT_COVERABLE;
     else if (n == 0)
         rc->coverage = BW_CW_GAP;
-    else if (full || all)
+    else if (rc->covered_by >= 0)
         rc->coverage = BW_CW_COVERED;
     else
         rc->coverage = any ? BW_CW_PARTIAL : BW_CW_GAP;
@@ -92,7 +100,7 @@ static size_t find_points(const bw_cw_catalogue_t *cat, int *points)
 
 int bw_cw_rollup(bw_arena_t *arena, const bw_cw_catalogue_t *cat, int fw,
                  const bw_cw_rowset_t *iso_rows, const bw_cw_rowset_t *point_rows,
-                 const bw_cw_soa_state_t *soa, bw_cw_gap_t *out)
+                 const bw_cw_soa_state_t *soa, const unsigned char *applies, bw_cw_gap_t *out)
 {
     memset(out, 0, sizeof(*out));
     if (fw < 0 || (size_t)fw >= cat->n_frameworks || fw == cat->iso)
@@ -138,10 +146,11 @@ int bw_cw_rollup(bw_arena_t *arena, const bw_cw_catalogue_t *cat, int fw,
             continue;
         bw_cw_req_cov_t *rc = &out->reqs[out->n_reqs++];
         rc->req = (int)i;
+        rc->applies = applies == NULL || applies[i];
         int err = rate(arena, cat, soa, bucket + start[i], start[i + 1] - start[i], rc);
         if (err != 0)
             return err;
-        count(&out->totals, rc->coverage);
+        count(&out->totals, rc->coverage, rc->applies);
 
         rc->points = bw_arena_alloc(arena, (n_points + 1) * sizeof(int));
         if (rc->points == NULL)
@@ -165,13 +174,24 @@ int bw_cw_rollup(bw_arena_t *arena, const bw_cw_catalogue_t *cat, int fw,
                     rc->points[rc->n_points++] = r->target;
             }
         }
-        for (size_t p = 0; p < rc->n_points; p++)
-            count(&out->points[point_of[rc->points[p]]].totals, rc->coverage);
+        for (size_t p = 0; p < rc->n_points; p++) {
+            bw_cw_point_cov_t *pc = &out->points[point_of[rc->points[p]]];
+            count(&pc->totals, rc->coverage, rc->applies);
+            pc->applies |= rc->applies;
+        }
     }
 
+    /* A point is rated on its requirements that apply; one none of whose
+     * requirements applies (under DORA, say) on them all, for information. */
+    bw_cw_totals_t *every = bw_arena_calloc(arena, n_points + 1, sizeof(*every));
+    if (every == NULL)
+        return BW_ENOMEM;
+    for (size_t i = 0; i < out->n_reqs; i++)
+        for (size_t p = 0; p < out->reqs[i].n_points; p++)
+            count(&every[point_of[out->reqs[i].points[p]]], out->reqs[i].coverage, 1);
     for (size_t p = 0; p < n_points; p++) {
         bw_cw_point_cov_t *pc = &out->points[p];
-        const bw_cw_totals_t *t = &pc->totals;
+        const bw_cw_totals_t *t = pc->applies ? &pc->totals : &every[p];
         if (t->requirements > 0 && t->not_coverable == t->requirements)
             pc->coverage = BW_CW_NOT_COVERABLE;
         else if (t->requirements > 0 && t->covered + t->not_coverable == t->requirements)

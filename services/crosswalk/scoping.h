@@ -1,5 +1,6 @@
 /*
- * Whether an entity exists for the calling tenant. Entities are scoping's;
+ * Whether an entity exists for the calling tenant, and what applies to it.
+ * Entities are scoping's;
  * this service reads none of its tables and asks GetEntity through the
  * shared client (common/scoping_client.h), passing the caller's tenant so
  * that scoping's row-level security decides (docs/DESIGN.md, "The SoA and
@@ -17,5 +18,12 @@
  * another tenant's, BW_EUNAVAIL when scoping cannot answer. Safe from any
  * worker thread. */
 int bw_cw_scoping_check_entity(bw_scoping_client_t *scoping, bw_call_t *call, const char *entity);
+
+/* As bw_cw_scoping_check_entity, in the same one call, with what applies to
+ * the entity (GetEntity, view FULL; *out on the call's arena). Also fails
+ * the call with FAILED_PRECONDITION, reason ENTITY_FACTS_INVALID, when the
+ * entity's stored facts no longer pass scoping's checks. */
+int bw_cw_scoping_applicability(bw_scoping_client_t *scoping, bw_call_t *call, const char *entity,
+                                const Bulwark__Scoping__V1__Applicability **out);
 
 #endif

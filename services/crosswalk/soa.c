@@ -6,7 +6,8 @@
  * a change never lands without its history and an import lands whole or not
  * at all. A row whose values do not change is left alone and leaves no
  * history. Evidence URIs hold no blank (they are validated), so they travel
- * as one blank-separated text both ways.
+ * as one blank-separated text both ways. The CSV export neutralises cells a
+ * spreadsheet would run as formulas, and the import undoes it (csv.h).
  */
 #include "bulwark/crosswalk/v1/crosswalk.pb-c.h"
 
@@ -63,6 +64,10 @@ enum {
 static const bw_db_stmt_t stmt_get = {
     "soa_get", "SELECT " CONTROL_COLUMNS("") " FROM crosswalk.soa_controls "
                                              "WHERE entity_id = $1::uuid AND ref = $2"};
+/* If-Match on PUT: the row's revision, locked until the write commits. */
+static const bw_db_stmt_t stmt_lock = {"soa_lock",
+                                       "SELECT revision FROM crosswalk.soa_controls "
+                                       "WHERE entity_id = $1::uuid AND ref = $2 FOR UPDATE"};
 static const bw_db_stmt_t stmt_list = {
     "soa_list",
     "SELECT " CONTROL_COLUMNS(
@@ -130,7 +135,7 @@ static const bw_db_stmt_t stmt_history = {
                    "FROM crosswalk.soa_history WHERE entity_id = $1::uuid AND ($2 = '' OR ref = $2)"
                    " AND seq > $3::bigint ORDER BY seq LIMIT $4::int"};
 
-const bw_db_stmt_t *const bw_cw_soa_stmts[] = {&stmt_get, &stmt_list,   &stmt_export,
+const bw_db_stmt_t *const bw_cw_soa_stmts[] = {&stmt_get, &stmt_lock,   &stmt_list,   &stmt_export,
                                                &stmt_put, &stmt_import, &stmt_history};
 const size_t bw_cw_soa_n_stmts = sizeof(bw_cw_soa_stmts) / sizeof(bw_cw_soa_stmts[0]);
 
@@ -178,24 +183,45 @@ static void report(reporter_t *rep, const char *field, const char *fmt, ...)
                           strcmp(field, "csv") != 0 ? " " : "", msg);
 }
 
-/* An absolute URI: a scheme, a colon, then printable characters RFC 3986
- * allows (non-ASCII bytes pass, as in an IRI). */
+/* The length of s cut to at most max bytes without splitting a UTF-8
+ * sequence, for quoting a value in a message. */
+static int utf8_cut(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n <= max)
+        return (int)n;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    return (int)max;
+}
+
+/* An evidence link: an https or http URL with a host, or a URN (RFC 8141:
+ * "urn:", a namespace identifier, ":", a namespace-specific string). Other
+ * schemes are refused: a javascript:, data: or file: link shown to an
+ * auditor is an attack, not evidence. Printable characters RFC 3986 allows
+ * (non-ASCII bytes pass, as in an IRI). */
 static int valid_uri(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > MAX_URI || !isalpha((unsigned char)s[0]))
+    if (n == 0 || n > MAX_URI)
         return 0;
-    size_t i = 1;
-    while (isalnum((unsigned char)s[i]) || s[i] == '+' || s[i] == '-' || s[i] == '.')
-        i++;
-    if (s[i] != ':' || s[i + 1] == '\0')
-        return 0;
-    for (; i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         if (c <= 0x20 || c == 0x7f || strchr("\"<>\\^`{|}", c) != NULL)
             return 0;
     }
-    return 1;
+    const char *host = strncasecmp(s, "https://", 8) == 0  ? s + 8
+                       : strncasecmp(s, "http://", 7) == 0 ? s + 7
+                                                           : NULL;
+    if (host != NULL)
+        return *host != '\0' && strchr("/?#@:", *host) == NULL;
+    if (strncasecmp(s, "urn:", 4) != 0)
+        return 0;
+    const char *nid = s + 4;
+    size_t len = 0;
+    while (isalnum((unsigned char)nid[len]) || (len > 0 && nid[len] == '-'))
+        len++;
+    return len >= 1 && len <= 32 && nid[len] == ':' && nid[len + 1] != '\0';
 }
 
 /* Checks one control's values; *status may be filled in (NOT_IMPLEMENTED
@@ -230,7 +256,8 @@ static void check_control(reporter_t *rep, const bw_cw_req_t *req, int applicabl
             continue;
         char field[32];
         snprintf(field, sizeof(field), "evidence[%zu]", i);
-        report(rep, field, "\"%.80s\" is not an absolute URI (e.g. https://...)", evidence[i]);
+        report(rep, field, "must be an https, http or urn URI, not \"%.*s\"",
+               utf8_cut(evidence[i], 80), evidence[i]);
     }
 }
 
@@ -390,6 +417,28 @@ static const char *join_blanks(bw_arena_t *arena, char *const *items, size_t n)
     return buf.failed ? NULL : buf.data;
 }
 
+/* If-Match of a PUT, compared with the recorded control, which stays locked
+ * until the write commits. A control not recorded yet has no etag to match
+ * (RFC 9110 13.1.1): only a PUT without If-Match creates it. */
+static int check_if_match(bw_call_t *call, const char *entity, const char *ref)
+{
+    const char *values[] = {entity, ref};
+    PGresult *res;
+    int err =
+        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_lock, 2, values, &res);
+    if (err != 0)
+        return err;
+    if (PQntuples(res) == 0)
+        return bw_call_fail(call, BW_EPRECOND, "ETAG_MISMATCH",
+                            "the Statement of Applicability of entity %s does not record %s yet, "
+                            "so no etag matches; send the PUT without If-Match to record it",
+                            entity, ref);
+    const char *key = bw_arena_printf(call->arena, "%s/%s", entity, ref);
+    if (key == NULL)
+        return BW_ENOMEM;
+    return bw_store_check_etag(call, key, bw_store_int(res, 0, 0));
+}
+
 int bw_cw_put_control(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Crosswalk__V1__PutControlRequest *req = (const void *)request;
@@ -407,6 +456,8 @@ int bw_cw_put_control(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     if (rep.problems > 0)
         return BW_EINVAL;
     if ((err = check_entity(call, req->entity)) != 0)
+        return err;
+    if (call->if_match != NULL && (err = check_if_match(call, req->entity, req->ref)) != 0)
         return err;
     const char *evidence = join_blanks(call->arena, in->evidence, in->n_evidence);
     if (evidence == NULL)
@@ -560,7 +611,7 @@ static int import_record(reporter_t *rep, const bw_cw_catalogue_t *cat,
         return 0;
     }
     for (size_t i = 0; i < n_cols; i++)
-        val[col_of[i]] = rec->fields[i];
+        val[col_of[i]] = bw_cw_csv_cell_value(rec->fields[i]);
     char *ref = trimmed(arena, val[COL_REF]);
     char *applicable_text = trimmed(arena, val[COL_APPLICABLE]);
     char *status_text = trimmed(arena, val[COL_STATUS]);
@@ -702,17 +753,17 @@ int bw_cw_export_controls(bw_call_t *call, const ProtobufCMessage *request, Prot
     bw_cw_buf_puts(&buf, "ref,applicable,status,justification,owner,evidence\r\n");
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
-        bw_cw_csv_field(&buf, bw_store_text(res, i, C_REF));
+        bw_cw_csv_cell(&buf, bw_store_text(res, i, C_REF));
         bw_cw_buf_puts(&buf, ",");
         bw_cw_buf_puts(&buf, bw_store_text(res, i, C_APPLICABLE));
         bw_cw_buf_puts(&buf, ",");
-        bw_cw_csv_field(&buf, bw_store_text(res, i, C_STATUS));
+        bw_cw_csv_cell(&buf, bw_store_text(res, i, C_STATUS));
         bw_cw_buf_puts(&buf, ",");
-        bw_cw_csv_field(&buf, bw_store_text(res, i, C_JUSTIFICATION));
+        bw_cw_csv_cell(&buf, bw_store_text(res, i, C_JUSTIFICATION));
         bw_cw_buf_puts(&buf, ",");
-        bw_cw_csv_field(&buf, bw_store_text(res, i, C_OWNER));
+        bw_cw_csv_cell(&buf, bw_store_text(res, i, C_OWNER));
         bw_cw_buf_puts(&buf, ",");
-        bw_cw_csv_field(&buf, bw_store_text(res, i, C_EVIDENCE));
+        bw_cw_csv_cell(&buf, bw_store_text(res, i, C_EVIDENCE));
         bw_cw_buf_puts(&buf, "\r\n");
     }
     if (buf.failed)

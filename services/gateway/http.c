@@ -1,17 +1,23 @@
 /*
  * Request handling of the gateway. A request goes through these steps, each
  * able to end it with a problem+json reply:
+ *   0. the request headers the gateway acts on are read and checked
+ *      (headers.c): a malformed one is a 400 naming it;
  *   1. open endpoints (/healthz, /readyz, /metrics, /v1/openapi.json, /docs);
  *   2. route match (404, or 405 with Allow);
- *   3. authentication: the operator token, or an API key found in the key
- *      cache or, on a miss, resolved by an asynchronous call to the tenancy
- *      RPCs; then the route's roles;
+ *   3. authentication: a client address with too many failed attempts is
+ *      refused first (429, authfail.c); then the operator token, or an API
+ *      key found in the key cache or, on a miss, resolved by an asynchronous
+ *      call to the tenancy RPCs (a key id they did not know is not asked
+ *      about again for a while); then the route's roles and the tenant's
+ *      rate limit;
  *   4. the request message built from path variables, the query string and
  *      the JSON body (for PATCH, the fields present become the update mask);
  *   5. the asynchronous gRPC call to the owning service, with the tenant,
  *      principal, roles and request id in metadata;
  *   6. the reply rendered as JSON, or the call's status as problem+json.
- * One gw_request_t (with its arena) lives from step 1 until the reply.
+ * One gw_request_t lives on the request's arena (owned by httpd.c) from step
+ * 0 until the reply. HEAD is served as GET without the body.
  */
 #include "http.h"
 
@@ -19,6 +25,8 @@
 #include "google/protobuf/empty.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 
+#include "authfail.h"
+#include "headers.h"
 #include "ids.h"
 #include "json.h"
 #include "keycache.h"
@@ -30,36 +38,43 @@
 #include "router.h"
 #include "status.h"
 
-#include <event2/buffer.h>
+#include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
-#define REQUEST_ID_MAX 128
+#define REQUEST_ID_MAX BW_HEADERS_REQUEST_ID_MAX
+/* How long /readyz answers from the last round of health checks. */
+#define READYZ_CACHE_NS 1000000000LL
 #define RESOLVE_RPC "/bulwark.tenancy.v1.TenancyService/ResolveApiKey"
+#define RESOLVE_TENANT_RPC "/bulwark.tenancy.v1.TenancyService/ResolveTenant"
 #define HEALTH_RPC "/grpc.health.v1.Health/Check"
 
-typedef struct gw_request {
+struct gw_request {
     bw_gw_t *gw;
-    struct evhttp_request *req;
-    bw_arena_t *arena;
+    bw_httpd_req_t *req;
+    bw_arena_t *arena; /* req->arena */
     const char *path;
     char request_id[REQUEST_ID_MAX + 1];
     struct timespec start;
+    bw_headers_t hdr;
     bw_route_match_t match;
     const char *token;
     bw_key_entry_t key;
+    uint64_t key_generation; /* the key cache's, when the key was looked up */
+    unsigned token_roles;    /* an OIDC token's roles, while its tenant is looked up */
+    const char *token_role_names;
     const char *principal;
     const char *roles;
     uint8_t *payload;
     size_t payload_len;
     struct timespec call_start;
-    int method;
-} gw_request_t;
+    int method;                /* BW_HTTP_*; HEAD counts as GET */
+    gw_request_t *next_waiter; /* /readyz: waiting for a round of health checks */
+};
 
 static double seconds_since(const struct timespec *t0)
 {
@@ -68,38 +83,34 @@ static double seconds_since(const struct timespec *t0)
     return (double)(now.tv_sec - t0->tv_sec) + (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
-static void request_free(gw_request_t *r)
+static long long monotonic_ns(void)
 {
-    r->gw->inflight--;
-    if (r->gw->draining && r->gw->inflight == 0)
-        event_base_loopexit(r->gw->base, NULL);
-    bw_router_match_free(&r->match);
-    bw_arena_destroy(r->arena);
-    free(r);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
 }
 
-/* Sends status with body (may be NULL), records metrics and frees r. */
+static void add_header(gw_request_t *r, const char *name, const char *value)
+{
+    if (value == NULL || bw_httpd_add_header(r->req, name, value) != 0)
+        bw_log(BW_LOG_WARN, NULL, "reply header %s dropped", name);
+}
+
+/* Sends status with body (may be NULL) and ends r: r and its arena are
+ * gone when it returns. */
 static void respond(gw_request_t *r, int status, const char *content_type, const char *body,
                     size_t len)
 {
-    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
-    evhttp_add_header(out, "X-Request-Id", r->request_id);
-    struct evbuffer *buf = NULL;
-    if (body != NULL) {
-        evhttp_add_header(out, "Content-Type", content_type);
-        buf = evbuffer_new();
-        if (buf != NULL)
-            evbuffer_add(buf, body, len);
-    }
-    evhttp_send_reply(r->req, status, bw_status_http_title(status), buf);
-    if (buf != NULL)
-        evbuffer_free(buf);
+    add_header(r, "X-Request-Id", r->request_id);
     bw_metrics_observe(r->match.route, status, seconds_since(&r->start));
     if (status >= 500) {
         bw_log_ctx_t ctx = {r->request_id, r->key.tenant_id[0] ? r->key.tenant_id : NULL};
         bw_log(BW_LOG_WARN, &ctx, "%s answered %d", r->path, status);
     }
-    request_free(r);
+    r->gw->inflight--;
+    bw_router_match_free(&r->match);
+    bw_httpd_respond(r->req, status, body != NULL ? content_type : NULL, body,
+                     body != NULL ? len : 0);
 }
 
 static void respond_problem(gw_request_t *r, const bw_problem_t *problem)
@@ -111,8 +122,7 @@ static void respond_problem(gw_request_t *r, const bw_problem_t *problem)
     char *body = bw_problem_render(&p, &len);
     int status = bw_problem_status(&p);
     if (status == 401)
-        evhttp_add_header(evhttp_request_get_output_headers(r->req), "WWW-Authenticate",
-                          "Bearer realm=\"bulwark\"");
+        add_header(r, "WWW-Authenticate", "Bearer realm=\"bulwark\"");
     respond(r, status, "application/problem+json", body, len);
     free(body);
 }
@@ -135,7 +145,7 @@ static void respond_json(gw_request_t *r, int status, json_t *doc)
 {
     /* 15 significant digits print 12.3 as 12.3, not 12.300000000000001;
      * headcounts and percentages never need more. */
-    char *body = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    char *body = doc != NULL ? json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     json_decref(doc);
     if (body == NULL) {
         fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "could not render the reply", NULL);
@@ -181,21 +191,19 @@ static int origin_allowed(const char *list, const char *origin)
  * lets the request go on (0). */
 static int handle_cors(gw_request_t *r)
 {
-    struct evkeyvalq *in = evhttp_request_get_input_headers(r->req);
-    struct evkeyvalq *out = evhttp_request_get_output_headers(r->req);
-    const char *origin = evhttp_find_header(in, "Origin");
+    const char *origin = r->hdr.origin;
     int allowed = origin != NULL && origin_allowed(r->gw->cors_origins, origin);
     if (allowed) {
-        evhttp_add_header(out, "Access-Control-Allow-Origin", origin);
-        evhttp_add_header(out, "Vary", "Origin");
-        evhttp_add_header(out, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
+        add_header(r, "Access-Control-Allow-Origin", origin);
+        add_header(r, "Vary", "Origin");
+        add_header(r, "Access-Control-Expose-Headers", CORS_EXPOSE_HEADERS);
     }
-    if (evhttp_request_get_command(r->req) != EVHTTP_REQ_OPTIONS)
+    if (r->req->method != BW_HTTPPARSE_OPTIONS)
         return 0;
-    if (allowed && evhttp_find_header(in, "Access-Control-Request-Method") != NULL) {
-        evhttp_add_header(out, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE");
-        evhttp_add_header(out, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
-        evhttp_add_header(out, "Access-Control-Max-Age", "600");
+    if (allowed && bw_httpd_header(r->req, "Access-Control-Request-Method") != NULL) {
+        add_header(r, "Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE");
+        add_header(r, "Access-Control-Allow-Headers", CORS_ALLOW_HEADERS);
+        add_header(r, "Access-Control-Max-Age", "600");
     }
     respond(r, 204, NULL, NULL, 0);
     return 1;
@@ -203,16 +211,47 @@ static int handle_cors(gw_request_t *r)
 
 /* ---- open endpoints ---------------------------------------------------- */
 
-typedef struct readyz {
-    gw_request_t *r;
-    size_t pending;
-    json_t *checks;
-    int ok;
-} readyz_t;
-
-static void readyz_done(void *arg, const bw_rpc_reply_t *reply, const char *backend)
+/* /readyz answers from one round of health checks for READYZ_CACHE_NS, so
+ * that many probes do not each ask every backend; requests that arrive
+ * while a round is out wait for it. */
+static void readyz_answer(gw_request_t *r)
 {
-    readyz_t *z = arg;
+    const bw_gw_readyz_t *z = &r->gw->readyz;
+    int ok = z->ok && !r->gw->draining;
+    respond_json(r, ok ? 200 : 503,
+                 json_pack("{s:s, s:O}", "status", ok ? "ready" : "not ready", "backends",
+                           z->checks));
+}
+
+static void readyz_round_done(bw_gw_t *gw)
+{
+    bw_gw_readyz_t *z = &gw->readyz;
+    json_decref(z->checks);
+    z->checks = z->probe;
+    z->ok = z->probe_ok && z->checks != NULL;
+    z->probe = NULL;
+    z->at_ns = monotonic_ns();
+    z->valid = 1;
+    gw_request_t *w = z->waiters;
+    z->waiters = z->waiters_tail = NULL;
+    while (w != NULL) {
+        gw_request_t *next = w->next_waiter;
+        readyz_answer(w);
+        w = next;
+    }
+}
+
+static void readyz_checked(bw_gw_readyz_call_t *call, int serving)
+{
+    bw_gw_readyz_t *z = &call->gw->readyz;
+    json_object_set_new(z->probe, call->backend, json_string(serving ? "SERVING" : "NOT_SERVING"));
+    z->probe_ok &= serving;
+    if (--z->pending == 0)
+        readyz_round_done(call->gw);
+}
+
+static void readyz_call_done(void *arg, const bw_rpc_reply_t *reply)
+{
     int serving = 0;
     if (reply->status == BW_GRPC_OK) {
         Grpc__Health__V1__HealthCheckResponse *h =
@@ -222,52 +261,42 @@ static void readyz_done(void *arg, const bw_rpc_reply_t *reply, const char *back
                   h->status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
         grpc__health__v1__health_check_response__free_unpacked(h, NULL);
     }
-    json_object_set_new(z->checks, backend, json_string(serving ? "SERVING" : "NOT_SERVING"));
-    z->ok &= serving;
-    if (--z->pending > 0)
-        return;
-    json_t *doc = json_pack("{s:s, s:o}", "status", z->ok ? "ready" : "not ready", "backends",
-                            z->checks);
-    gw_request_t *r = z->r;
-    int status = z->ok ? 200 : 503;
-    free(z);
-    respond_json(r, status, doc);
+    readyz_checked(arg, serving);
 }
 
-typedef struct readyz_call {
-    readyz_t *z;
-    const char *backend;
-} readyz_call_t;
-
-static void readyz_call_done(void *arg, const bw_rpc_reply_t *reply)
-{
-    readyz_call_t *c = arg;
-    readyz_done(c->z, reply, c->backend);
-}
-
-/* Asks every backend's health check (which pings its database) at once. */
+/* Asks every backend's health check (which pings its database) at once,
+ * unless a round less than READYZ_CACHE_NS old answers. */
 static void handle_readyz(gw_request_t *r)
 {
     bw_gw_t *gw = r->gw;
-    readyz_t *z = calloc(1, sizeof(*z));
-    readyz_call_t *calls = bw_arena_calloc(r->arena, gw->n_backends, sizeof(*calls));
-    if (z == NULL || calls == NULL || gw->n_backends == 0) {
-        free(z);
+    bw_gw_readyz_t *z = &gw->readyz;
+    if (gw->n_backends == 0) {
         fail(r, BW_GRPC_UNAVAILABLE, 0, "NOT_READY", "no backends", NULL);
         return;
     }
-    z->r = r;
-    z->ok = !gw->draining;
-    z->checks = json_object();
+    if (z->valid && monotonic_ns() - z->at_ns < READYZ_CACHE_NS) {
+        readyz_answer(r);
+        return;
+    }
+    r->next_waiter = NULL;
+    if (z->waiters_tail != NULL)
+        z->waiters_tail->next_waiter = r;
+    else
+        z->waiters = r;
+    z->waiters_tail = r;
+    if (z->pending > 0)
+        return;
+    z->probe = json_object();
+    z->probe_ok = 1;
     z->pending = gw->n_backends;
+    bw_metrics_readyz_round();
     for (size_t i = 0; i < gw->n_backends; i++) {
-        calls[i].z = z;
-        calls[i].backend = gw->backends[i].name;
+        bw_gw_readyz_call_t *call = &z->calls[i];
+        call->gw = gw;
+        call->backend = gw->backends[i].name;
         if (bw_rpc_call(gw->backends[i].channel, HEALTH_RPC, NULL, 0, NULL, 0, 2000,
-                        readyz_call_done, &calls[i]) != 0) {
-            bw_rpc_reply_t down = {.status = BW_GRPC_UNAVAILABLE, .message = ""};
-            readyz_done(z, &down, gw->backends[i].name);
-        }
+                        readyz_call_done, call) != 0)
+            readyz_checked(call, 0);
     }
 }
 
@@ -359,34 +388,14 @@ static void call_done(void *arg, const bw_rpc_reply_t *reply)
      * of a conditional GET. */
     const char *etag = json_string_value(json_object_get(doc, "etag"));
     if (etag != NULL && *etag != '\0') {
-        char *quoted = bw_arena_printf(r->arena, "\"%s\"", etag);
-        evhttp_add_header(evhttp_request_get_output_headers(r->req), "ETag", quoted);
-        const char *inm = evhttp_find_header(evhttp_request_get_input_headers(r->req),
-                                             "If-None-Match");
-        if (r->method == BW_HTTP_GET && inm != NULL &&
-            (strcmp(inm, "*") == 0 || strstr(inm, quoted) != NULL)) {
+        add_header(r, "ETag", bw_arena_printf(r->arena, "\"%s\"", etag));
+        if (r->method == BW_HTTP_GET && bw_headers_none_match(r->hdr.if_none_match, etag)) {
             json_decref(doc);
             respond(r, 304, NULL, NULL, 0);
             return;
         }
     }
     respond_json(r, route->success_status ? route->success_status : 200, doc);
-}
-
-/* The etag inside an If-Match value ("\"abc\"", W/"abc" or "*"), on the arena;
- * NULL when absent or not a single etag. */
-static const char *unquote_etag(gw_request_t *r, const char *value)
-{
-    if (value == NULL)
-        return NULL;
-    if (strncmp(value, "W/", 2) == 0)
-        value += 2;
-    size_t n = strlen(value);
-    if (n == 1 && value[0] == '*')
-        return "*";
-    if (n < 2 || value[0] != '"' || value[n - 1] != '"' || memchr(value + 1, '"', n - 2) != NULL)
-        return NULL;
-    return bw_arena_strndup(r->arena, value + 1, n - 2);
 }
 
 static void call_backend(gw_request_t *r)
@@ -408,14 +417,16 @@ static void call_backend(gw_request_t *r)
         md[n++] = (bw_rpc_md_t){"x-roles", r->roles};
     if (r->key.board_member[0] != '\0')
         md[n++] = (bw_rpc_md_t){"x-board-member", r->key.board_member};
-    const char *idem = evhttp_find_header(evhttp_request_get_input_headers(r->req),
-                                          "Idempotency-Key");
-    if (idem != NULL && strlen(idem) <= 255)
-        md[n++] = (bw_rpc_md_t){"idempotency-key", idem};
-    const char *if_match = unquote_etag(
-        r, evhttp_find_header(evhttp_request_get_input_headers(r->req), "If-Match"));
-    if (if_match != NULL)
-        md[n++] = (bw_rpc_md_t){"if-match", if_match};
+    if (r->hdr.idempotency_key != NULL)
+        md[n++] = (bw_rpc_md_t){"idempotency-key", r->hdr.idempotency_key};
+    if (r->hdr.if_match != NULL) {
+        const char *tag = bw_arena_strndup(r->arena, r->hdr.if_match, r->hdr.if_match_len);
+        if (tag == NULL) {
+            fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "out of memory", NULL);
+            return;
+        }
+        md[n++] = (bw_rpc_md_t){"if-match", tag};
+    }
     clock_gettime(CLOCK_MONOTONIC, &r->call_start);
     if (bw_rpc_call(backend->channel, route->rpc, r->payload, r->payload_len, md, n,
                     r->gw->backend_timeout_ms, call_done, r) != 0)
@@ -423,18 +434,6 @@ static void call_backend(gw_request_t *r)
 }
 
 /* ---- the request message ----------------------------------------------- */
-
-static int is_json_type(const char *ct)
-{
-    if (ct == NULL)
-        return 0;
-    size_t n = strcspn(ct, ";");
-    while (n > 0 && isspace((unsigned char)ct[n - 1]))
-        n--;
-    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
-        return 1;
-    return n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0;
-}
 
 /* The JSON name of the top-level request field bound to a body, for
  * stripping it from field paths ("entity.timeZone" -> "timeZone"). */
@@ -465,11 +464,18 @@ static void fail_json(gw_request_t *r, const bw_json_error_t *err)
     respond_problem(r, &p);
 }
 
+/* A query parameter or path value that jansson refuses (not UTF-8 once
+ * percent-decoded) is the client's mistake, named. */
+static void fail_not_utf8(gw_request_t *r, const char *what)
+{
+    fail(r, BW_GRPC_INVALID_ARGUMENT, 0, "INVALID_FIELD",
+         bw_arena_printf(r->arena, "%s: not valid UTF-8 once percent-decoded", what), what);
+}
+
 /* Adds the query parameters to root; routes with a body take none. */
 static int add_query(gw_request_t *r, json_t *root)
 {
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(r->req);
-    const char *query = evhttp_uri_get_query(uri);
+    const char *query = r->req->query;
     if (query == NULL || *query == '\0')
         return 0;
     struct evkeyvalq params = {NULL, &params.tqh_first};
@@ -499,82 +505,134 @@ static int add_query(gw_request_t *r, json_t *root)
         }
         char name[128];
         bw_json_name(f->name, name, sizeof(name));
+        json_t *value = json_string(kv->value);
+        if (value == NULL) {
+            fail_not_utf8(r, bw_arena_strdup(r->arena, name));
+            rc = -1;
+            break;
+        }
         if (f->label == PROTOBUF_C_LABEL_REPEATED) {
             json_t *arr = json_object_get(root, name);
             if (arr == NULL) {
                 arr = json_array();
                 json_object_set_new(root, name, arr);
             }
-            json_array_append_new(arr, json_string(kv->value));
+            json_array_append_new(arr, value);
         } else {
-            json_object_set_new(root, name, json_string(kv->value));
+            json_object_set_new(root, name, value);
         }
     }
     evhttp_clear_headers(&params);
     return rc;
 }
 
-/* Builds and serializes the request message; on failure it has answered. */
-static int build_request(gw_request_t *r, int method)
+/* The message a route's body is read into. */
+static const ProtobufCMessageDescriptor *body_message(const bw_route_t *route)
+{
+    if (strcmp(route->body, "*") == 0)
+        return route->request;
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(route->request, route->body);
+    return f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE ? f->descriptor : NULL;
+}
+
+/* The update mask of a PATCH: the body's top-level keys, comma-separated,
+ * built in one pass. NULL on OOM. */
+static const char *patch_mask(gw_request_t *r, json_t *body)
+{
+    size_t need = 1;
+    const char *key;
+    json_t *value;
+    json_object_foreach(body, key, value)
+        need += strlen(key) + 1;
+    char *mask = bw_arena_alloc(r->arena, need);
+    if (mask == NULL)
+        return NULL;
+    size_t o = 0;
+    json_object_foreach(body, key, value) {
+        size_t n = strlen(key);
+        if (o > 0)
+            mask[o++] = ',';
+        memcpy(mask + o, key, n);
+        o += n;
+    }
+    mask[o] = '\0';
+    return mask;
+}
+
+/* Reads the JSON body of a route that takes one; NULL when it has answered. */
+static json_t *read_body(gw_request_t *r)
 {
     const bw_route_t *route = r->match.route;
-    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
-    size_t len = evbuffer_get_length(in);
+    const bw_httpd_req_t *req = r->req;
+    bw_json_error_t jerr = {{0}, {0}};
+    json_t *body;
+    if (req->body_len == 0) {
+        body = json_object();
+    } else {
+        if (!bw_headers_is_json(r->hdr.content_type)) {
+            fail(r, BW_GRPC_INVALID_ARGUMENT, 415, "UNSUPPORTED_MEDIA_TYPE",
+                 "the body must be application/json", NULL);
+            return NULL;
+        }
+        json_error_t e;
+        body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
+        if (body == NULL) {
+            snprintf(jerr.message, sizeof(jerr.message),
+                     "malformed JSON at line %d, column %d: %s", e.line, e.column, e.text);
+            fail_json(r, &jerr);
+            return NULL;
+        }
+    }
+    if (!json_is_object(body)) {
+        json_decref(body);
+        snprintf(jerr.message, sizeof(jerr.message), "the body must be a JSON object");
+        fail_json(r, &jerr);
+        return NULL;
+    }
+    /* Each key names a field, once: more keys than fields is refused before
+     * any work per key. */
+    const ProtobufCMessageDescriptor *desc = body_message(route);
+    size_t keys = json_object_size(body);
+    if (desc != NULL && keys > desc->n_fields) {
+        json_decref(body);
+        fail(r, BW_GRPC_INVALID_ARGUMENT, 0, "TOO_MANY_FIELDS",
+             bw_arena_printf(r->arena, "the body has %zu top-level keys; %s has only %u fields",
+                             keys, desc->name, desc->n_fields),
+             NULL);
+        return NULL;
+    }
+    return body;
+}
+
+/* Builds and serializes the request message; on failure it has answered. */
+static int build_request(gw_request_t *r)
+{
+    const bw_route_t *route = r->match.route;
     json_t *root = NULL;
     int flags = 0;
     bw_json_error_t jerr = {{0}, {0}};
 
-    if (len > r->gw->max_body) {
-        fail(r, BW_GRPC_RESOURCE_EXHAUSTED, 413, "BODY_TOO_LARGE",
-             bw_arena_printf(r->arena, "the body exceeds the limit of %zu bytes", r->gw->max_body),
-             NULL);
-        return -1;
-    }
     if (route->body != NULL) {
-        json_t *body;
-        if (len == 0) {
-            body = json_object();
-        } else {
-            const char *ct =
-                evhttp_find_header(evhttp_request_get_input_headers(r->req), "Content-Type");
-            if (!is_json_type(ct)) {
-                fail(r, BW_GRPC_INVALID_ARGUMENT, 415, "UNSUPPORTED_MEDIA_TYPE",
-                     "the body must be application/json", NULL);
-                return -1;
-            }
-            json_error_t e;
-            body = json_loadb((const char *)evbuffer_pullup(in, -1), len,
-                              JSON_REJECT_DUPLICATES, &e);
-            if (body == NULL) {
-                snprintf(jerr.message, sizeof(jerr.message),
-                         "malformed JSON at line %d, column %d: %s", e.line, e.column, e.text);
-                fail_json(r, &jerr);
-                return -1;
-            }
-        }
-        if (!json_is_object(body)) {
-            json_decref(body);
-            snprintf(jerr.message, sizeof(jerr.message), "the body must be a JSON object");
-            fail_json(r, &jerr);
+        json_t *body = read_body(r);
+        if (body == NULL)
             return -1;
-        }
         if (strcmp(route->body, "*") == 0) {
             root = body;
         } else {
             char name[128];
             bw_json_name(route->body, name, sizeof(name));
             root = json_object();
-            if (method == BW_HTTP_PATCH &&
+            if (root != NULL && r->method == BW_HTTP_PATCH &&
                 protobuf_c_message_descriptor_get_field_by_name(route->request, "update_mask")) {
                 /* The fields present in a PATCH body are the ones to change. */
-                char *mask = bw_arena_strdup(r->arena, "");
-                const char *key;
-                json_t *value;
-                json_object_foreach(body, key, value)
-                    mask = bw_arena_printf(r->arena, "%s%s%s", mask, *mask ? "," : "", key);
-                json_object_set_new(root, "updateMask", json_string(mask));
+                const char *mask = patch_mask(r, body);
+                json_object_set_new(root, "updateMask", mask != NULL ? json_string(mask) : NULL);
             }
-            json_object_set_new(root, name, body);
+            if (root != NULL)
+                json_object_set_new(root, name, body);
+            else
+                json_decref(body);
         }
     } else {
         root = json_object();
@@ -591,7 +649,13 @@ static int build_request(gw_request_t *r, int method)
     for (size_t i = 0; i < r->match.n_params; i++) {
         char name[128];
         bw_json_name(r->match.params[i].field, name, sizeof(name));
-        json_object_set_new(root, name, json_string(r->match.params[i].value));
+        json_t *value = json_string(r->match.params[i].value);
+        if (value == NULL) {
+            json_decref(root);
+            fail_not_utf8(r, bw_arena_strdup(r->arena, name));
+            return -1;
+        }
+        json_object_set_new(root, name, value);
     }
     ProtobufCMessage *msg = NULL;
     int err = bw_json_to_pb(r->arena, route->request, root, flags, &msg, &jerr);
@@ -629,18 +693,20 @@ static unsigned role_bit(const char *role)
     return 0;
 }
 
+static void retry_after(gw_request_t *r, int seconds)
+{
+    char value[16];
+    snprintf(value, sizeof(value), "%d", seconds);
+    add_header(r, "Retry-After", value);
+}
+
 /* Takes a token of the tenant's bucket; answers 429 when there is none. */
 static int rate_allowed(gw_request_t *r)
 {
-    struct timespec now;
     int retry = 1;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    if (bw_ratelimit_take(r->key.tenant_id, (long long)now.tv_sec * 1000000000LL + now.tv_nsec,
-                          &retry) == 0)
+    if (bw_ratelimit_take(r->key.tenant_id, monotonic_ns(), &retry) == 0)
         return 1;
-    char value[16];
-    snprintf(value, sizeof(value), "%d", retry);
-    evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", value);
+    retry_after(r, retry);
     fail(r, BW_GRPC_RESOURCE_EXHAUSTED, 429, "RATE_LIMITED",
          bw_arena_printf(r->arena, "the tenant's request rate is over its limit; retry in %d s",
                          retry),
@@ -648,9 +714,33 @@ static int rate_allowed(gw_request_t *r)
     return 0;
 }
 
+/* A credential was presented and is wrong: counted against the client's
+ * address, then 401. */
+static void fail_credentials(gw_request_t *r, const char *detail)
+{
+    bw_authfail_record(r->req->peer, monotonic_ns());
+    fail(r, BW_GRPC_UNAUTHENTICATED, 0, "INVALID_CREDENTIALS", detail, NULL);
+}
+
+/* Whether the client's address may try a credential now; answers 429 when
+ * it has failed too often. */
+static int auth_allowed(gw_request_t *r)
+{
+    int retry = 1;
+    if (bw_authfail_check(r->req->peer, monotonic_ns(), &retry) == 0)
+        return 1;
+    retry_after(r, retry);
+    fail(r, BW_GRPC_RESOURCE_EXHAUSTED, 429, "TOO_MANY_FAILED_AUTHENTICATIONS",
+         bw_arena_printf(r->arena,
+                         "too many failed authentications from this address; retry in %d s",
+                         retry),
+         NULL);
+    return 0;
+}
+
 /* The caller is known: its roles must include one of the route's, its
  * tenant must be under its rate; then the request goes to its service. */
-static void admit(gw_request_t *r, int method, unsigned roles, const char *role_names)
+static void admit(gw_request_t *r, unsigned roles, const char *role_names)
 {
     if ((roles & r->match.route->roles) == 0) {
         fail(r, BW_GRPC_PERMISSION_DENIED, 0, "ROLE_NOT_ALLOWED",
@@ -660,15 +750,15 @@ static void admit(gw_request_t *r, int method, unsigned roles, const char *role_
     r->roles = role_names;
     if (!rate_allowed(r))
         return;
-    if (build_request(r, method) == 0)
+    if (build_request(r) == 0)
         call_backend(r);
 }
 
 /* The key is known and its token verified. */
-static void authorised(gw_request_t *r, int method)
+static void authorised(gw_request_t *r)
 {
     r->principal = bw_arena_printf(r->arena, "api-key:%s", r->key.key_id);
-    admit(r, method, role_bit(r->key.role), r->key.role);
+    admit(r, role_bit(r->key.role), r->key.role);
 }
 
 static int token_matches(const gw_request_t *r)
@@ -678,18 +768,13 @@ static int token_matches(const gw_request_t *r)
     return bw_ct_equal(digest, r->key.token_sha256, BW_SHA256_LEN);
 }
 
-typedef struct resolve_ctx {
-    gw_request_t *r;
-    int method;
-} resolve_ctx_t;
-
 static void resolve_done(void *arg, const bw_rpc_reply_t *reply)
 {
-    resolve_ctx_t *ctx = arg;
-    gw_request_t *r = ctx->r;
+    gw_request_t *r = arg;
+    bw_metrics_observe_backend("tenancy", reply->status, seconds_since(&r->call_start));
     if (reply->status == BW_GRPC_NOT_FOUND) {
-        fail(r, BW_GRPC_UNAUTHENTICATED, 0, "INVALID_CREDENTIALS",
-             "the API key is unknown or revoked", NULL);
+        bw_keycache_put_unknown(r->key.key_id);
+        fail_credentials(r, "the API key is unknown or revoked");
         return;
     }
     Bulwark__Tenancy__V1__ResolveApiKeyResponse *k = NULL;
@@ -707,25 +792,44 @@ static void resolve_done(void *arg, const bw_rpc_reply_t *reply)
     memcpy(r->key.role, k->role, strlen(k->role) + 1);
     memcpy(r->key.board_member, k->board_member, strlen(k->board_member) + 1);
     memcpy(r->key.token_sha256, k->secret_sha256.data, BW_SHA256_LEN);
-    bw_keycache_put(&r->key);
+    bw_keycache_put(&r->key, r->key_generation);
     if (!token_matches(r)) {
-        fail(r, BW_GRPC_UNAUTHENTICATED, 0, "INVALID_CREDENTIALS",
-             "the API key is unknown or revoked", NULL);
+        fail_credentials(r, "the API key is unknown or revoked");
         return;
     }
-    authorised(r, ctx->method);
+    authorised(r);
 }
 
-/* An OIDC bearer token: verified here, no backend involved. */
-static void authenticate_jwt(gw_request_t *r, int method)
+static void tenant_done(void *arg, const bw_rpc_reply_t *reply)
+{
+    gw_request_t *r = arg;
+    bw_metrics_observe_backend("tenancy", reply->status, seconds_since(&r->call_start));
+    if (reply->status == BW_GRPC_NOT_FOUND) {
+        bw_tenantcache_put(r->gw->tenants, r->key.tenant_id, 0);
+        fail_credentials(r, "the bearer token's tenant does not exist");
+        return;
+    }
+    if (reply->status != BW_GRPC_OK) {
+        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
+             NULL);
+        return;
+    }
+    bw_tenantcache_put(r->gw->tenants, r->key.tenant_id, 1);
+    admit(r, r->token_roles, r->token_role_names);
+}
+
+/* An OIDC bearer token: its signature and claims verified here; the tenant
+ * it names must exist (known from the tenant cache, or asked of the tenancy
+ * RPCs without blocking the loop). */
+static void authenticate_jwt(gw_request_t *r)
 {
     bw_jwt_claims_t c;
     const char *why = NULL;
     int rc = bw_jwt_verify(r->gw->jwt, r->token, (long long)time(NULL), &c, &why);
     if (rc != 0) {
         if (rc == BW_EAUTH)
-            fail(r, BW_GRPC_UNAUTHENTICATED, 0, "INVALID_CREDENTIALS",
-                 bw_arena_printf(r->arena, "the bearer token is not valid: %s", why), NULL);
+            fail_credentials(r,
+                             bw_arena_printf(r->arena, "the bearer token is not valid: %s", why));
         else
             fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
                  NULL);
@@ -734,26 +838,55 @@ static void authenticate_jwt(gw_request_t *r, int method)
     memcpy(r->key.tenant_id, c.tenant_id, sizeof(c.tenant_id));
     memcpy(r->key.board_member, c.board_member, sizeof(c.board_member));
     r->principal = bw_arena_strdup(r->arena, c.principal);
-    admit(r, method, c.roles, bw_arena_strdup(r->arena, c.role_names));
+    r->token_roles = c.roles;
+    r->token_role_names = bw_arena_strdup(r->arena, c.role_names);
+    switch (bw_tenantcache_get(r->gw->tenants, r->key.tenant_id)) {
+    case BW_TENANT_EXISTS:
+        admit(r, r->token_roles, r->token_role_names);
+        return;
+    case BW_TENANT_MISSING:
+        fail_credentials(r, "the bearer token's tenant does not exist");
+        return;
+    case BW_TENANT_UNSEEN:
+        break;
+    }
+    const bw_gw_backend_t *tenancy = find_backend(r->gw, "tenancy");
+    Bulwark__Tenancy__V1__ResolveTenantRequest req =
+        BULWARK__TENANCY__V1__RESOLVE_TENANT_REQUEST__INIT;
+    req.tenant_id = r->key.tenant_id;
+    uint8_t buf[64];
+    size_t len = bulwark__tenancy__v1__resolve_tenant_request__pack(&req, buf);
+    bw_rpc_md_t md = {"x-request-id", r->request_id};
+    clock_gettime(CLOCK_MONOTONIC, &r->call_start);
+    if (tenancy == NULL || bw_rpc_call(tenancy->channel, RESOLVE_TENANT_RPC, buf, len, &md, 1,
+                                       r->gw->backend_timeout_ms, tenant_done, r) != 0)
+        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
+             NULL);
 }
 
-static void authenticate(gw_request_t *r, int method)
+static void authenticate(gw_request_t *r)
 {
     const bw_route_t *route = r->match.route;
-    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(r->req),
-                                          "Authorization");
     if (route->access == BW_ACCESS_PUBLIC) {
         r->principal = "anonymous";
-        if (build_request(r, method) == 0)
+        if (build_request(r) == 0)
             call_backend(r);
         return;
     }
-    if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0 || auth[7] == '\0') {
+    if (r->hdr.authorization == NULL || strncasecmp(r->hdr.authorization, "Bearer ", 7) != 0) {
         fail(r, BW_GRPC_UNAUTHENTICATED, 0, "MISSING_CREDENTIALS",
              "send Authorization: Bearer <API key or OIDC token>", NULL);
         return;
     }
-    r->token = bw_arena_strdup(r->arena, auth + 7);
+    /* A credential is presented: an address that failed too often does not
+     * get it looked at. */
+    if (!auth_allowed(r))
+        return;
+    if (r->hdr.bearer == NULL) {
+        fail_credentials(r, "the bearer token is malformed");
+        return;
+    }
+    r->token = r->hdr.bearer;
     int is_operator = bw_ct_streq(r->token, r->gw->operator_token);
     if (route->access == BW_ACCESS_OPERATOR || is_operator) {
         if (is_operator && route->access != BW_ACCESS_OPERATOR) {
@@ -763,114 +896,108 @@ static void authenticate(gw_request_t *r, int method)
         }
         if (!is_operator) {
             /* A tenant key is a credential, just not this one; anything else is none. */
-            int tenant_key = bw_token_key_id(r->token, r->key.key_id) == 0;
-            fail(r, tenant_key ? BW_GRPC_PERMISSION_DENIED : BW_GRPC_UNAUTHENTICATED, 0,
-                 tenant_key ? "OPERATOR_ONLY" : "INVALID_CREDENTIALS",
-                 "this route needs the platform operator token", NULL);
+            if (bw_token_key_id(r->token, r->key.key_id) == 0)
+                fail(r, BW_GRPC_PERMISSION_DENIED, 0, "OPERATOR_ONLY",
+                     "this route needs the platform operator token", NULL);
+            else
+                fail_credentials(r, "this route needs the platform operator token");
             return;
         }
         r->principal = "operator";
         r->roles = "operator";
-        if (build_request(r, method) == 0)
+        if (build_request(r) == 0)
             call_backend(r);
         return;
     }
     if (r->gw->jwt != NULL && bw_jwt_is_jws(r->token)) {
-        authenticate_jwt(r, method);
+        authenticate_jwt(r);
         return;
     }
     if (bw_token_key_id(r->token, r->key.key_id) != 0) {
-        fail(r, BW_GRPC_UNAUTHENTICATED, 0, "INVALID_CREDENTIALS",
-             "the API key is unknown or revoked", NULL);
+        fail_credentials(r, "the API key is unknown or revoked");
         return;
     }
     if (bw_keycache_get(r->key.key_id, &r->key) == 0) {
         if (!token_matches(r)) {
-            fail(r, BW_GRPC_UNAUTHENTICATED, 0, "INVALID_CREDENTIALS",
-                 "the API key is unknown or revoked", NULL);
+            fail_credentials(r, "the API key is unknown or revoked");
             return;
         }
-        authorised(r, method);
+        authorised(r);
+        return;
+    }
+    if (bw_keycache_is_unknown(r->key.key_id)) {
+        fail_credentials(r, "the API key is unknown or revoked");
         return;
     }
     /* Cache miss: ask the tenancy RPCs, without blocking the loop. */
     const bw_gw_backend_t *tenancy = find_backend(r->gw, "tenancy");
-    resolve_ctx_t *ctx = bw_arena_alloc(r->arena, sizeof(*ctx));
     Bulwark__Tenancy__V1__ResolveApiKeyRequest req =
         BULWARK__TENANCY__V1__RESOLVE_API_KEY_REQUEST__INIT;
     req.key_id = r->key.key_id;
     uint8_t buf[64];
     size_t len = bulwark__tenancy__v1__resolve_api_key_request__pack(&req, buf);
-    if (tenancy == NULL || ctx == NULL) {
+    if (tenancy == NULL) {
         fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
              NULL);
         return;
     }
-    ctx->r = r;
-    ctx->method = method;
     bw_rpc_md_t md = {"x-request-id", r->request_id};
+    clock_gettime(CLOCK_MONOTONIC, &r->call_start);
+    r->key_generation = bw_keycache_generation();
     if (bw_rpc_call(tenancy->channel, RESOLVE_RPC, buf, len, &md, 1, r->gw->backend_timeout_ms,
-                    resolve_done, ctx) != 0)
+                    resolve_done, r) != 0)
         fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
              NULL);
 }
 
 /* ---- entry ------------------------------------------------------------- */
 
-static void set_request_id(gw_request_t *r)
+static int route_method(int method)
 {
-    const char *given =
-        evhttp_find_header(evhttp_request_get_input_headers(r->req), "X-Request-Id");
-    size_t n = given != NULL ? strlen(given) : 0;
-    int ok = n > 0 && n <= REQUEST_ID_MAX;
-    for (size_t i = 0; ok && i < n; i++)
-        ok = isalnum((unsigned char)given[i]) || strchr("-_.:", given[i]) != NULL;
-    if (ok)
-        memcpy(r->request_id, given, n + 1);
-    else
-        bw_uuid_v7(r->request_id);
-}
-
-static int method_of(struct evhttp_request *req)
-{
-    switch (evhttp_request_get_command(req)) {
-    case EVHTTP_REQ_GET:
+    switch (method) {
+    case BW_HTTPPARSE_GET:
+    case BW_HTTPPARSE_HEAD:
         return BW_HTTP_GET;
-    case EVHTTP_REQ_POST:
+    case BW_HTTPPARSE_POST:
         return BW_HTTP_POST;
-    case EVHTTP_REQ_PUT:
+    case BW_HTTPPARSE_PUT:
         return BW_HTTP_PUT;
-    case EVHTTP_REQ_PATCH:
+    case BW_HTTPPARSE_PATCH:
         return BW_HTTP_PATCH;
-    case EVHTTP_REQ_DELETE:
+    case BW_HTTPPARSE_DELETE:
         return BW_HTTP_DELETE;
     default:
         return 0;
     }
 }
 
-static void on_request(struct evhttp_request *req, void *arg)
+static void on_request(bw_httpd_req_t *req, void *arg)
 {
     bw_gw_t *gw = arg;
-    gw_request_t *r = calloc(1, sizeof(*r));
-    bw_arena_t *arena = bw_arena_create(8192);
-    if (r == NULL || arena == NULL) {
-        free(r);
-        bw_arena_destroy(arena);
-        evhttp_send_error(req, 503, "Service Unavailable");
+    gw_request_t *r = bw_arena_calloc(req->arena, 1, sizeof(*r));
+    if (r == NULL) {
+        bw_httpd_respond(req, 503, NULL, NULL, 0);
         return;
     }
     gw->inflight++;
     r->gw = gw;
     r->req = req;
-    r->arena = arena;
+    r->arena = req->arena;
+    r->path = req->path;
     clock_gettime(CLOCK_MONOTONIC, &r->start);
-    set_request_id(r);
-    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-    const char *path = uri != NULL ? evhttp_uri_get_path(uri) : NULL;
-    r->path = bw_arena_strdup(arena, path != NULL && *path ? path : "/");
+    bw_headers_error_t herr;
+    int bad_header = bw_headers_read(req->fields, req->n_fields, &r->hdr, &herr) != 0;
+    if (r->hdr.request_id != NULL)
+        memcpy(r->request_id, r->hdr.request_id, strlen(r->hdr.request_id) + 1);
+    else
+        bw_uuid_v7(r->request_id);
+    if (bad_header) {
+        fail(r, BW_GRPC_INVALID_ARGUMENT, 0, "INVALID_HEADER",
+             bw_arena_printf(r->arena, "%s %s", herr.header, herr.message), herr.header);
+        return;
+    }
 
-    int method = method_of(req);
+    int method = route_method(req->method);
     r->method = method;
     if (handle_cors(r) || handle_open(r, method))
         return;
@@ -879,31 +1006,41 @@ static void on_request(struct evhttp_request *req, void *arg)
         if (r->match.allowed_methods != 0) {
             char allow[64];
             bw_router_allow_header(r->match.allowed_methods, allow, sizeof(allow));
-            evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", allow);
+            add_header(r, "Allow", allow);
             fail(r, BW_GRPC_UNIMPLEMENTED, 405, "METHOD_NOT_ALLOWED",
-                 bw_arena_printf(arena, "method not allowed on %s; allowed: %s", r->path, allow),
+                 bw_arena_printf(r->arena, "method not allowed on %s; allowed: %s", r->path,
+                                 allow),
                  NULL);
         } else {
             fail(r, BW_GRPC_NOT_FOUND, 0, "ROUTE_NOT_FOUND",
-                 bw_arena_printf(arena, "no route %s", r->path), NULL);
+                 bw_arena_printf(r->arena, "no route %s", r->path), NULL);
         }
         return;
     }
-    authenticate(r, method);
+    authenticate(r);
 }
 
-void bw_gw_http_setup(bw_gw_t *gw)
+void bw_gw_http_setup(bw_gw_t *gw, bw_httpd_opts_t *opts)
 {
-    evhttp_set_gencb(gw->http, on_request, gw);
+    opts->handler = on_request;
+    opts->handler_arg = gw;
+}
+
+static void drained(void *arg)
+{
+    bw_gw_t *gw = arg;
+    event_base_loopexit(gw->base, NULL);
 }
 
 void bw_gw_http_drain(bw_gw_t *gw)
 {
     gw->draining = 1;
-    if (gw->listener != NULL) {
-        evhttp_del_accept_socket(gw->http, gw->listener);
-        gw->listener = NULL;
-    }
-    if (gw->inflight == 0)
-        event_base_loopexit(gw->base, NULL);
+    bw_httpd_drain(gw->httpd, drained, gw);
+}
+
+void bw_gw_http_free(bw_gw_t *gw)
+{
+    json_decref(gw->readyz.checks);
+    json_decref(gw->readyz.probe);
+    gw->readyz.checks = gw->readyz.probe = NULL;
 }

@@ -26,6 +26,7 @@
 #include <openssl/param_build.h>
 
 #include <ctype.h>
+#include <strings.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -73,6 +74,10 @@ struct bw_jwt_verifier {
     char *tenant_claim;
     char *roles_claim;
     char *board_member_claim;
+    /* Accepted typ values, lower case, without "application/"; "none" is a
+     * token without typ. */
+    char token_types[BW_JWT_MAX_TOKEN_TYPES][32];
+    size_t n_token_types;
     long leeway;
     long refresh_sec;
     long min_gap;
@@ -681,6 +686,74 @@ static int check_config(const bw_jwt_config_t *cfg, char *err, size_t errlen)
     return BW_EINVAL;
 }
 
+/* The media type of a typ value as compared: lower case, without the
+ * "application/" prefix that RFC 7515 allows to omit. 0, or -1 when it does
+ * not fit out. */
+static int typ_normalise(const char *typ, size_t len, char *out, size_t outlen)
+{
+    if (len >= 12 && strncasecmp(typ, "application/", 12) == 0) {
+        typ += 12;
+        len -= 12;
+    }
+    if (len == 0 || len >= outlen)
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)typ[i];
+        if (ch <= ' ' || ch >= 0x7f)
+            return -1;
+        out[i] = (char)tolower(ch);
+    }
+    out[len] = '\0';
+    return 0;
+}
+
+/* Fills v's accepted token types from a comma-separated list. */
+static int token_types_parse(bw_jwt_verifier_t *v, const char *list, char *err, size_t errlen)
+{
+    if (list == NULL || list[0] == '\0')
+        list = BW_JWT_DEFAULT_TOKEN_TYPES;
+    for (const char *p = list; *p != '\0';) {
+        while (*p == ' ' || *p == ',')
+            p++;
+        size_t len = strcspn(p, ",");
+        while (len > 0 && p[len - 1] == ' ')
+            len--;
+        if (len > 0) {
+            if (v->n_token_types == BW_JWT_MAX_TOKEN_TYPES ||
+                typ_normalise(p, len, v->token_types[v->n_token_types],
+                              sizeof(v->token_types[0])) != 0) {
+                snprintf(err, errlen, "the token types must be at most %d media types",
+                         BW_JWT_MAX_TOKEN_TYPES);
+                return BW_EINVAL;
+            }
+            v->n_token_types++;
+        }
+        p += strcspn(p, ",");
+    }
+    if (v->n_token_types == 0) {
+        snprintf(err, errlen, "no token type is accepted");
+        return BW_EINVAL;
+    }
+    return 0;
+}
+
+/* Whether the header's typ (NULL when absent) is an accepted token type. */
+static int typ_accepted(const bw_jwt_verifier_t *v, json_t *typ)
+{
+    char want[32];
+    if (typ == NULL)
+        snprintf(want, sizeof(want), "none");
+    else if (!json_is_string(typ) ||
+             typ_normalise(json_string_value(typ), json_string_length(typ), want,
+                           sizeof(want)) != 0 ||
+             strcmp(want, "none") == 0)
+        return 0;
+    for (size_t i = 0; i < v->n_token_types; i++)
+        if (strcmp(v->token_types[i], want) == 0)
+            return 1;
+    return 0;
+}
+
 int bw_jwt_verifier_create(const bw_jwt_config_t *cfg, bw_jwt_verifier_t **out, char *err,
                            size_t errlen)
 {
@@ -725,6 +798,10 @@ int bw_jwt_verifier_create(const bw_jwt_config_t *cfg, bw_jwt_verifier_t **out, 
         goto out;
     }
     v->sync_ready = 1;
+    rc = token_types_parse(v, cfg->token_types, err, errlen);
+    if (rc != 0)
+        goto out;
+    rc = BW_ENOMEM;
     if (v->jwks_url != NULL) {
         rc = check_url(v->jwks_url, err, errlen);
         if (rc != 0)
@@ -1036,6 +1113,8 @@ static const char *check_claims(const bw_jwt_verifier_t *v, json_t *payload, lon
         return "the token names no tenant";
     if (uuid_claim(tenant, c->tenant_id) != 0)
         return "malformed tenant claim";
+    if (strcmp(c->tenant_id, "00000000-0000-0000-0000-000000000000") == 0)
+        return "the tenant claim names no tenant";
 
     json_t *granted = claim_get(payload, v->roles_claim);
     if (granted == NULL)
@@ -1102,6 +1181,10 @@ int bw_jwt_verify(bw_jwt_verifier_t *v, const char *token, long long now, bw_jwt
     /* No extension is understood, so none that must be may be present. */
     if (json_object_get(header, "crit") != NULL) {
         why = "unsupported critical header";
+        goto out;
+    }
+    if (!typ_accepted(v, json_object_get(header, "typ"))) {
+        why = "not an access token (typ)";
         goto out;
     }
     why = NULL;

@@ -11,12 +11,15 @@
  *
  * What a token must satisfy: three base64url parts, at most
  * BW_JWT_MAX_TOKEN bytes; a header with alg RS256 or ES256 (never none, HS*
- * or anything else) and no "crit"; a key of the set selected by kid (without
+ * or anything else), no "crit", and a typ among the accepted token types
+ * (access tokens only: RFC 9068's "at+jwt" by default, so that an ID token or
+ * another JWT of the same issuer is not taken for one); a key of the set selected by kid (without
  * kid, the only key of the algorithm's type), of the algorithm's type and,
  * when the key names an alg, that alg; a valid signature; then the claims:
  * iss equal to the issuer, aud (string or array) containing the audience,
  * exp in the future and nbf, iat not in the future (each with leeway_sec of
- * clock skew), sub a printable ASCII string, the tenant claim a UUID, the
+ * clock skew), sub a printable ASCII string, the tenant claim a UUID other
+ * than the nil UUID, the
  * roles claim (an array of strings or a space-separated string) granting at
  * least one of admin, editor, auditor, viewer, board_member (other names are
  * ignored), and the board member claim, when present, a UUID.
@@ -47,6 +50,8 @@
 #define BW_JWT_DEFAULT_TENANT_CLAIM "bulwark_tenant"
 #define BW_JWT_DEFAULT_ROLES_CLAIM "bulwark_roles"
 #define BW_JWT_DEFAULT_BOARD_MEMBER_CLAIM "bulwark_board_member"
+#define BW_JWT_DEFAULT_TOKEN_TYPES "at+jwt"
+#define BW_JWT_MAX_TOKEN_TYPES 8
 
 typedef struct bw_jwt_config {
     const char *issuer;   /* required; compared exactly with "iss" */
@@ -60,6 +65,10 @@ typedef struct bw_jwt_config {
     const char *tenant_claim;
     const char *roles_claim;
     const char *board_member_claim;
+    /* Accepted values of the header's typ, comma-separated, compared without
+     * case and without an "application/" prefix (RFC 7515 4.1.9); "none"
+     * accepts a token without typ. NULL or "": BW_JWT_DEFAULT_TOKEN_TYPES. */
+    const char *token_types;
     long leeway_sec;          /* clock skew allowed on exp, nbf and iat, 0..3600 */
     long refresh_sec;         /* periodic reload of the JWKS; 0: none */
     long refresh_min_gap_sec; /* least time between reloads prompted by an

@@ -1,8 +1,10 @@
 /*
- * Open-addressing hash table under a reader-writer lock. Lookups copy the
+ * Open-addressing hash tables under a reader-writer lock. Lookups copy the
  * entry out so no pointer into the table escapes the lock. When a probe
  * sequence is full the oldest entry in it is replaced: the cache only ever
- * costs a database lookup, never a wrong answer.
+ * costs a database lookup, never a wrong answer. Key ids found unknown live
+ * in a table of their own, so a flood of made-up ids cannot push real keys
+ * out.
  */
 #include "keycache.h"
 
@@ -16,9 +18,17 @@
 
 #define PROBES 8
 
+typedef struct unknown_entry {
+    char key_id[BW_UUID_STR_LEN + 1];
+    long long at; /* monotonic seconds */
+} unknown_entry_t;
+
 static bw_key_entry_t *slots;
+static unknown_entry_t *unknown;
 static unsigned mask;
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
+/* Advanced by every eviction and clear, under the write lock. */
+static uint64_t generation;
 
 static long long now_sec(void)
 {
@@ -40,8 +50,11 @@ int bw_keycache_init(unsigned capacity_pow2)
     if (capacity_pow2 < 16 || (capacity_pow2 & (capacity_pow2 - 1)) != 0)
         return BW_EINVAL;
     slots = calloc(capacity_pow2, sizeof(*slots));
-    if (slots == NULL)
+    unknown = calloc(capacity_pow2, sizeof(*unknown));
+    if (slots == NULL || unknown == NULL) {
+        bw_keycache_free();
         return BW_ENOMEM;
+    }
     mask = capacity_pow2 - 1;
     return 0;
 }
@@ -49,7 +62,9 @@ int bw_keycache_init(unsigned capacity_pow2)
 void bw_keycache_free(void)
 {
     free(slots);
+    free(unknown);
     slots = NULL;
+    unknown = NULL;
 }
 
 int bw_keycache_get(const char *key_id, bw_key_entry_t *out)
@@ -72,10 +87,22 @@ int bw_keycache_get(const char *key_id, bw_key_entry_t *out)
     return err;
 }
 
-void bw_keycache_put(const bw_key_entry_t *entry)
+uint64_t bw_keycache_generation(void)
+{
+    pthread_rwlock_rdlock(&lock);
+    uint64_t g = generation;
+    pthread_rwlock_unlock(&lock);
+    return g;
+}
+
+int bw_keycache_put(const bw_key_entry_t *entry, uint64_t since)
 {
     unsigned h = hash(entry->key_id);
     pthread_rwlock_wrlock(&lock);
+    if (generation != since) {
+        pthread_rwlock_unlock(&lock);
+        return BW_ECONFLICT;
+    }
     bw_key_entry_t *victim = NULL;
     for (unsigned i = 0; i < PROBES; i++) {
         bw_key_entry_t *e = &slots[(h + i) & mask];
@@ -89,12 +116,14 @@ void bw_keycache_put(const bw_key_entry_t *entry)
     *victim = *entry;
     victim->loaded_at = now_sec();
     pthread_rwlock_unlock(&lock);
+    return 0;
 }
 
 void bw_keycache_evict(const char *key_id)
 {
     unsigned h = hash(key_id);
     pthread_rwlock_wrlock(&lock);
+    generation++;
     for (unsigned i = 0; i < PROBES; i++) {
         bw_key_entry_t *e = &slots[(h + i) & mask];
         if (strcmp(e->key_id, key_id) == 0) {
@@ -110,8 +139,49 @@ void bw_keycache_evict(const char *key_id)
 void bw_keycache_clear(void)
 {
     pthread_rwlock_wrlock(&lock);
+    generation++;
     memset(slots, 0, sizeof(*slots) * ((size_t)mask + 1));
+    memset(unknown, 0, sizeof(*unknown) * ((size_t)mask + 1));
     pthread_rwlock_unlock(&lock);
+}
+
+void bw_keycache_put_unknown(const char *key_id)
+{
+    if (strlen(key_id) > BW_UUID_STR_LEN)
+        return;
+    unsigned h = hash(key_id);
+    long long now = now_sec();
+    pthread_rwlock_wrlock(&lock);
+    unknown_entry_t *victim = NULL;
+    for (unsigned i = 0; i < PROBES; i++) {
+        unknown_entry_t *e = &unknown[(h + i) & mask];
+        if (e->key_id[0] == '\0' || strcmp(e->key_id, key_id) == 0) {
+            victim = e;
+            break;
+        }
+        if (victim == NULL || e->at < victim->at)
+            victim = e;
+    }
+    memcpy(victim->key_id, key_id, strlen(key_id) + 1);
+    victim->at = now;
+    pthread_rwlock_unlock(&lock);
+}
+
+int bw_keycache_is_unknown(const char *key_id)
+{
+    int found = 0;
+    long long now = now_sec();
+    unsigned h = hash(key_id);
+    pthread_rwlock_rdlock(&lock);
+    for (unsigned i = 0; i < PROBES; i++) {
+        const unknown_entry_t *e = &unknown[(h + i) & mask];
+        if (strcmp(e->key_id, key_id) == 0) {
+            found = now - e->at < BW_KEYCACHE_UNKNOWN_SEC;
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&lock);
+    return found;
 }
 
 int bw_token_key_id(const char *token, char key_id[BW_UUID_STR_LEN + 1])

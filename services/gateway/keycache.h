@@ -3,7 +3,10 @@
  * costs no database round trip. Entries hold the SHA-256 of the token, never
  * the token. Revocation evicts at once (the revoking gateway directly, every
  * other gateway through the database's NOTIFY); entries also expire after a
- * few minutes as a backstop. Safe to use from any thread.
+ * few minutes as a backstop. A lookup that started before an eviction
+ * cannot put the evicted key back: every eviction advances a generation, and
+ * an entry is stored only if no eviction happened since the generation its
+ * lookup began with. Safe to use from any thread.
  *
  * Token format: "bwk_" + the key id as 32 hex digits + "_" + the secret.
  */
@@ -15,6 +18,9 @@
 #include "ids.h"
 
 #define BW_KEYCACHE_MAX_AGE_SEC 300
+/* How long a key id the tenancy RPCs did not know is answered 401 without
+ * asking them again. A new key's id is fresh random, so no real key waits. */
+#define BW_KEYCACHE_UNKNOWN_SEC 10
 
 typedef struct bw_key_entry {
     char key_id[BW_UUID_STR_LEN + 1];
@@ -29,9 +35,21 @@ int bw_keycache_init(unsigned capacity_pow2);
 void bw_keycache_free(void);
 /* Copies the entry of key_id into *out: 0, or BW_ENOTFOUND (absent or expired). */
 int bw_keycache_get(const char *key_id, bw_key_entry_t *out);
-void bw_keycache_put(const bw_key_entry_t *entry);
+/* The current generation: read it before asking the tenancy RPCs. */
+uint64_t bw_keycache_generation(void);
+/* Stores entry unless a key was evicted (or the cache cleared) since
+ * generation: 0 when stored, BW_ECONFLICT when not (the answer may predate a
+ * revocation, so it serves the one request that asked, and is not kept). */
+int bw_keycache_put(const bw_key_entry_t *entry, uint64_t generation);
+/* Evicts key_id and advances the generation. */
 void bw_keycache_evict(const char *key_id);
+/* Forgets every entry, known and unknown, and advances the generation. */
 void bw_keycache_clear(void);
+/* Remembers that key_id is unknown (the negative cache), for
+ * BW_KEYCACHE_UNKNOWN_SEC seconds. */
+void bw_keycache_put_unknown(const char *key_id);
+/* Whether key_id was found unknown less than BW_KEYCACHE_UNKNOWN_SEC ago. */
+int bw_keycache_is_unknown(const char *key_id);
 
 /* Extracts the key id (canonical UUID text) of a bwk_ token; 0 or BW_EAUTH. */
 int bw_token_key_id(const char *token, char key_id[BW_UUID_STR_LEN + 1]);

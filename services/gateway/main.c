@@ -1,10 +1,11 @@
 /*
  * bulwark-gateway: the only public port. Starts, in this order, the tenancy
  * RPC server (the gateway owns the tenancy schema), the revocation listener,
- * the gRPC client and its channels, and the HTTP server; on SIGINT or
- * SIGTERM it stops accepting, answers the requests in flight, and tears
- * everything down in reverse order.
+ * the gRPC client and its channels, and the HTTP server (httpd.c); on SIGINT
+ * or SIGTERM it stops accepting, answers the requests in flight, closes the
+ * connections, and tears everything down in reverse order.
  */
+#include "authfail.h"
 #include "http.h"
 #include "jwt.h"
 #include "keycache.h"
@@ -27,7 +28,8 @@
 #include <string.h>
 
 #define DRAIN_TIMEOUT_SEC 10
-#define HARD_BODY_CAP_FACTOR 4
+/* Client addresses whose failed authentications are counted at once. */
+#define AUTHFAIL_ADDRESSES 65536
 
 typedef struct gw_config {
     const char *http_addr;
@@ -41,6 +43,13 @@ typedef struct gw_config {
     const char *operator_token;
     const char *token_secret;
     long max_body;
+    long max_connections;
+    long header_timeout_ms;
+    long body_timeout_ms;
+    long keepalive_timeout_ms;
+    long write_timeout_ms;
+    long auth_failures_per_min;
+    long auth_failure_burst;
     long backend_timeout_ms;
     long workers;
     long rate_limit_rps;
@@ -53,6 +62,7 @@ typedef struct gw_config {
     const char *oidc_tenant_claim;
     const char *oidc_roles_claim;
     const char *oidc_board_member_claim;
+    const char *oidc_token_types;
     long oidc_leeway_sec;
     long oidc_jwks_refresh_sec;
     int log_level;
@@ -60,8 +70,8 @@ typedef struct gw_config {
 } gw_config_t;
 
 static const bw_config_item_t config_items[] = {
-    {"BULWARK_HTTP_ADDR", BW_CFG_ADDR, "127.0.0.1:8080", 0, 0, offsetof(gw_config_t, http_addr),
-     0, "HTTP listen address (host:port)"},
+    {"BULWARK_HTTP_ADDR", BW_CFG_ADDR, "127.0.0.1:8080", 0, 0, offsetof(gw_config_t, http_addr), 0,
+     "HTTP listen address (host:port)"},
     {"BULWARK_TENANCY_ADDR", BW_CFG_ADDR, "127.0.0.1:50050", 0, 0,
      offsetof(gw_config_t, tenancy_addr), 0,
      "internal gRPC address where this gateway serves the tenancy RPCs"},
@@ -75,15 +85,40 @@ static const bw_config_item_t config_items[] = {
      offsetof(gw_config_t, attestations_addr), 0, "gRPC address of the attestations service"},
     {"BULWARK_INTEGRATIONS_ADDR", BW_CFG_ADDR, "127.0.0.1:50055", 0, 0,
      offsetof(gw_config_t, integrations_addr), 0, "gRPC address of the integrations service"},
-    {"BULWARK_DATABASE_URL", BW_CFG_STRING, "postgresql://bulwark_app@127.0.0.1:55432/bulwark", 0,
-     0, offsetof(gw_config_t, database_url), 1,
+    {"BULWARK_DATABASE_URL", BW_CFG_STRING,
+     "postgresql://bulwark_app_gateway@127.0.0.1:55432/bulwark", 0, 0,
+     offsetof(gw_config_t, database_url), 1,
      "libpq connection string of the services' role (no BYPASSRLS)"},
-    {"BULWARK_OPERATOR_TOKEN", BW_CFG_STRING, NULL, 0, 0, offsetof(gw_config_t, operator_token),
-     1, "platform operator token (32 characters or more); it creates tenants"},
+    {"BULWARK_OPERATOR_TOKEN", BW_CFG_STRING, NULL, 0, 0, offsetof(gw_config_t, operator_token), 1,
+     "platform operator token (32 characters or more); it creates tenants"},
     {"BULWARK_TOKEN_SECRET", BW_CFG_STRING, NULL, 0, 0, offsetof(gw_config_t, token_secret), 1,
      "secret (32 characters or more) that signs page tokens; the same on every process"},
     {"BULWARK_MAX_BODY_BYTES", BW_CFG_INT, "1048576", 1024, 64L * 1024 * 1024,
-     offsetof(gw_config_t, max_body), 0, "largest request body accepted, in bytes"},
+     offsetof(gw_config_t, max_body), 0,
+     "largest request body accepted, in bytes (413 above, refused by its Content-Length)"},
+    {"BULWARK_MAX_CONNECTIONS", BW_CFG_INT, "4096", 16, 1000000,
+     offsetof(gw_config_t, max_connections), 0,
+     "client connections held at once; at the cap the longest idle one is closed for a new "
+     "one, and with none idle the new one gets 503"},
+    {"BULWARK_HEADER_TIMEOUT_MS", BW_CFG_INT, "10000", 100, 600000,
+     offsetof(gw_config_t, header_timeout_ms), 0,
+     "time a client has to send a whole request head, from its first byte (408 after)"},
+    {"BULWARK_BODY_TIMEOUT_MS", BW_CFG_INT, "60000", 100, 3600000,
+     offsetof(gw_config_t, body_timeout_ms), 0,
+     "time a client has to send a whole request body, from the end of its head (408 after)"},
+    {"BULWARK_KEEPALIVE_TIMEOUT_MS", BW_CFG_INT, "60000", 100, 3600000,
+     offsetof(gw_config_t, keepalive_timeout_ms), 0,
+     "how long an idle kept-alive connection waits for its next request"},
+    {"BULWARK_WRITE_TIMEOUT_MS", BW_CFG_INT, "30000", 100, 3600000,
+     offsetof(gw_config_t, write_timeout_ms), 0,
+     "time a client has to read a reply once the connection would block"},
+    {"BULWARK_AUTH_FAILURES_PER_MIN", BW_CFG_INT, "30", 0, 1000000,
+     offsetof(gw_config_t, auth_failures_per_min), 0,
+     "failed authentications a client address may make per minute (429 beyond); 0 turns the "
+     "limit off"},
+    {"BULWARK_AUTH_FAILURE_BURST", BW_CFG_INT, "20", 1, 1000000,
+     offsetof(gw_config_t, auth_failure_burst), 0,
+     "failed authentications a client address may make at once, above the rate"},
     {"BULWARK_BACKEND_TIMEOUT_MS", BW_CFG_INT, "10000", 10, 600000,
      offsetof(gw_config_t, backend_timeout_ms), 0, "deadline of each gRPC call, in milliseconds"},
     {"BULWARK_WORKERS", BW_CFG_INT, "2", 1, 256, offsetof(gw_config_t, workers), 0,
@@ -112,6 +147,10 @@ static const bw_config_item_t config_items[] = {
     {"BULWARK_OIDC_BOARD_MEMBER_CLAIM", BW_CFG_STRING, BW_JWT_DEFAULT_BOARD_MEMBER_CLAIM, 0, 0,
      offsetof(gw_config_t, oidc_board_member_claim), 0,
      "optional claim holding the caller's board member id (a UUID)"},
+    {"BULWARK_OIDC_TOKEN_TYPES", BW_CFG_STRING, BW_JWT_DEFAULT_TOKEN_TYPES, 0, 0,
+     offsetof(gw_config_t, oidc_token_types), 0,
+     "accepted typ values of an access token's header, comma-separated (\"none\": no typ); "
+     "an ID token is not an access token"},
     {"BULWARK_OIDC_LEEWAY_SEC", BW_CFG_INT, "60", 0, 3600, offsetof(gw_config_t, oidc_leeway_sec),
      0, "clock skew allowed on exp, nbf and iat, in seconds"},
     {"BULWARK_OIDC_JWKS_REFRESH_SEC", BW_CFG_INT, "300", 0, 86400,
@@ -134,8 +173,8 @@ static void on_signal(evutil_socket_t sig, short events, void *arg)
         event_base_loopexit(gw->base, NULL);
         return;
     }
-    bw_log(BW_LOG_INFO, NULL, "received signal %d, draining %ld requests", (int)sig,
-           gw->inflight);
+    bw_log(BW_LOG_INFO, NULL, "received signal %d, draining %zu connections (%ld requests)",
+           (int)sig, bw_httpd_connections(gw->httpd), gw->inflight);
     bw_gw_http_drain(gw);
     struct timeval limit = {DRAIN_TIMEOUT_SEC, 0};
     event_base_loopexit(gw->base, &limit);
@@ -147,8 +186,7 @@ static int listen_http(bw_gw_t *gw, const char *addr)
     int port;
     if (bw_config_split_addr(addr, host, sizeof(host), &port) != 0)
         return BW_EINVAL;
-    gw->listener = evhttp_bind_socket_with_handle(gw->http, host, (ev_uint16_t)port);
-    return gw->listener != NULL ? 0 : BW_EINVAL;
+    return bw_httpd_listen(gw->httpd, host, port);
 }
 
 int main(int argc, char **argv)
@@ -164,8 +202,9 @@ int main(int argc, char **argv)
         return 2;
     }
     if (strlen(cfg.operator_token) < 32 || strlen(cfg.token_secret) < 32) {
-        fprintf(stderr, "%s: BULWARK_OPERATOR_TOKEN and BULWARK_TOKEN_SECRET need 32 characters "
-                        "or more\n",
+        fprintf(stderr,
+                "%s: BULWARK_OPERATOR_TOKEN and BULWARK_TOKEN_SECRET need 32 characters "
+                "or more\n",
                 argv[0]);
         return 2;
     }
@@ -180,9 +219,12 @@ int main(int argc, char **argv)
     bw_rpc_server_t *tenancy = NULL;
     bw_tenancy_listener_t *listener = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
-    bw_service_db_opts_t db = {cfg.database_url, bw_tenancy_stmts, bw_tenancy_n_stmts, NULL};
+    bw_tenancy_config_t tenancy_cfg = {NULL, cfg.attestations_addr, (int)cfg.backend_timeout_ms};
+    bw_service_db_opts_t db = {cfg.database_url, bw_tenancy_stmts, bw_tenancy_n_stmts,
+                               &tenancy_cfg};
     if (bw_service_tls_open(&cfg.tls, &tls) != 0)
         return 2;
+    tenancy_cfg.tls = tls;
     bw_rpc_server_opts_t server_opts = {
         .name = "tenancy",
         .addr = cfg.tenancy_addr,
@@ -199,10 +241,13 @@ int main(int argc, char **argv)
         .intercept = bw_request_intercept,
     };
 
-    double burst = cfg.rate_limit_burst > 0 ? (double)cfg.rate_limit_burst
-                                            : 2.0 * (double)cfg.rate_limit_rps;
-    if (bw_keycache_init(4096) != 0 || bw_metrics_init(bw_routes, bw_n_routes) != 0 ||
-        bw_ratelimit_init((double)cfg.rate_limit_rps, burst) != 0)
+    double burst =
+        cfg.rate_limit_burst > 0 ? (double)cfg.rate_limit_burst : 2.0 * (double)cfg.rate_limit_rps;
+    if (bw_keycache_init(4096) != 0 || bw_tenantcache_create(1024, &gw.tenants) != 0 ||
+        bw_metrics_init(bw_routes, bw_n_routes) != 0 ||
+        bw_ratelimit_init((double)cfg.rate_limit_rps, burst) != 0 ||
+        bw_authfail_init((double)cfg.auth_failures_per_min / 60.0, (double)cfg.auth_failure_burst,
+                         AUTHFAIL_ADDRESSES) != 0)
         goto out;
     if (cfg.oidc_issuer[0] != '\0') {
         bw_jwt_config_t jc = BW_JWT_CONFIG_INIT;
@@ -213,6 +258,7 @@ int main(int argc, char **argv)
         jc.tenant_claim = cfg.oidc_tenant_claim;
         jc.roles_claim = cfg.oidc_roles_claim;
         jc.board_member_claim = cfg.oidc_board_member_claim;
+        jc.token_types = cfg.oidc_token_types;
         jc.leeway_sec = cfg.oidc_leeway_sec;
         jc.refresh_sec = cfg.oidc_jwks_refresh_sec;
         char jerr[512];
@@ -257,20 +303,18 @@ int main(int argc, char **argv)
     }
     gw.operator_token = cfg.operator_token;
     gw.cors_origins = cfg.cors_origins;
-    gw.max_body = (size_t)cfg.max_body;
     gw.backend_timeout_ms = (int)cfg.backend_timeout_ms;
-    gw.http = evhttp_new(gw.base);
-    if (gw.http == NULL)
+    bw_httpd_opts_t http_opts = {
+        .max_body = (size_t)cfg.max_body,
+        .max_connections = cfg.max_connections,
+        .header_timeout_ms = cfg.header_timeout_ms,
+        .body_timeout_ms = cfg.body_timeout_ms,
+        .idle_timeout_ms = cfg.keepalive_timeout_ms,
+        .write_timeout_ms = cfg.write_timeout_ms,
+    };
+    bw_gw_http_setup(&gw, &http_opts);
+    if (bw_httpd_create(gw.base, &http_opts, &gw.httpd) != 0)
         goto out;
-    /* evhttp answers bodies over its own cap with an HTML 413; bodies up to
-     * the cap reach the handler, which answers problem+json past max_body. */
-    evhttp_set_max_body_size(gw.http, (ev_ssize_t)(cfg.max_body * HARD_BODY_CAP_FACTOR));
-    evhttp_set_max_headers_size(gw.http, 64 * 1024);
-    evhttp_set_timeout(gw.http, 60);
-    evhttp_set_allowed_methods(gw.http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
-                                            EVHTTP_REQ_PATCH | EVHTTP_REQ_DELETE |
-                                            EVHTTP_REQ_OPTIONS | EVHTTP_REQ_HEAD);
-    bw_gw_http_setup(&gw);
     if (listen_http(&gw, cfg.http_addr) != 0) {
         bw_log(BW_LOG_ERROR, NULL, "could not listen on %s", cfg.http_addr);
         goto out;
@@ -280,16 +324,15 @@ int main(int argc, char **argv)
     if (sigint == NULL || sigterm == NULL || event_add(sigint, NULL) != 0 ||
         event_add(sigterm, NULL) != 0)
         goto out;
-    bw_log(BW_LOG_INFO, NULL, "listening on http://%s with %zu routes", cfg.http_addr,
-           bw_n_routes);
+    bw_log(BW_LOG_INFO, NULL, "listening on http://%s with %zu routes", cfg.http_addr, bw_n_routes);
     event_base_dispatch(gw.base);
     status = 0;
 out:
     /* Calls still in flight are cancelled first: their callbacks answer
      * while the HTTP server still exists. */
     bw_rpc_client_destroy(gw.rpc);
-    if (gw.http != NULL)
-        evhttp_free(gw.http);
+    bw_httpd_free(gw.httpd);
+    bw_gw_http_free(&gw);
     if (sigint != NULL)
         event_free(sigint);
     if (sigterm != NULL)
@@ -300,8 +343,10 @@ out:
     bw_rpc_server_stop(tenancy, 5000);
     bw_metrics_free();
     bw_ratelimit_free();
+    bw_authfail_free();
     bw_jwt_verifier_destroy(gw.jwt);
     bw_keycache_free();
+    bw_tenantcache_destroy(gw.tenants);
     bw_rpc_tls_close(tls);
     bw_log(BW_LOG_INFO, NULL, "stopped");
     return status;

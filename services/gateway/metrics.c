@@ -14,8 +14,9 @@
 static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
                                  0.1,    0.25,  0.5,    1,     2.5,   5};
 #define N_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
-static const int statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 409, 412,
-                               413, 415, 422, 429, 499, 500, 501, 503, 504, 0};
+static const int statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 408, 409, 412,
+                               413, 414, 415, 417, 422, 429, 431, 499, 500, 501, 503, 504,
+                               505, 0};
 #define N_STATUSES (sizeof(statuses) / sizeof(statuses[0]))
 #define MAX_BACKENDS 8
 
@@ -40,6 +41,18 @@ static const bw_route_t *table;
 static size_t n_table;
 static route_metrics_t *per_route; /* n_table + 1: the last is "unmatched" */
 static backend_metrics_t backends[MAX_BACKENDS];
+static unsigned long long conn_events[BW_METRICS_CONN_EVENTS];
+static size_t conn_open;
+static unsigned long long readyz_rounds;
+static const char *const conn_event_names[BW_METRICS_CONN_EVENTS] = {
+    [BW_METRICS_CONN_ACCEPTED] = "accepted",
+    [BW_METRICS_CONN_REFUSED] = "refused",
+    [BW_METRICS_CONN_EVICTED] = "evicted",
+    [BW_METRICS_CONN_HEADER_TIMEOUT] = "header_timeout",
+    [BW_METRICS_CONN_BODY_TIMEOUT] = "body_timeout",
+    [BW_METRICS_CONN_WRITE_TIMEOUT] = "write_timeout",
+    [BW_METRICS_CONN_IDLE_TIMEOUT] = "idle_timeout",
+};
 
 int bw_metrics_init(const bw_route_t *routes, size_t n_routes)
 {
@@ -88,6 +101,22 @@ void bw_metrics_observe_backend(const char *backend, int grpc_status, double sec
             return;
         }
     }
+}
+
+void bw_metrics_conn_event(bw_metrics_conn_event_t event)
+{
+    if (event < BW_METRICS_CONN_EVENTS)
+        conn_events[event]++;
+}
+
+void bw_metrics_readyz_round(void)
+{
+    readyz_rounds++;
+}
+
+void bw_metrics_conn_open(size_t open)
+{
+    conn_open = open;
 }
 
 typedef struct text {
@@ -181,6 +210,20 @@ char *bw_metrics_render(size_t *len)
         snprintf(labels, sizeof(labels), "backend=\"%s\"", backends[i].name);
         put_hist(&t, "bulwark_grpc_call_duration_seconds", labels, &backends[i].latency);
     }
+    put(&t, "# HELP bulwark_http_connections Open client connections.\n"
+            "# TYPE bulwark_http_connections gauge\n"
+            "bulwark_http_connections %zu\n",
+        conn_open);
+    put(&t, "# HELP bulwark_http_connection_events_total Client connections accepted, refused "
+            "at the cap, evicted while idle, and cut at a deadline.\n"
+            "# TYPE bulwark_http_connection_events_total counter\n");
+    for (size_t i = 0; i < BW_METRICS_CONN_EVENTS; i++)
+        put(&t, "bulwark_http_connection_events_total{event=\"%s\"} %llu\n",
+            conn_event_names[i], conn_events[i]);
+    put(&t, "# HELP bulwark_readyz_rounds_total Rounds of backend health checks made for /readyz.\n"
+            "# TYPE bulwark_readyz_rounds_total counter\n"
+            "bulwark_readyz_rounds_total %llu\n",
+        readyz_rounds);
     *len = t.len;
     return t.buf;
 }

@@ -23,9 +23,13 @@ typedef struct bw_problem {
     size_t n_errors;
 } bw_problem_t;
 
+/* The reason phrase of an HTTP status ("Request Timeout"), "Error" when
+ * unknown. */
+const char *bw_problem_title(int http_status);
 /* The HTTP status the problem answers with. */
 int bw_problem_status(const bw_problem_t *p);
-/* Renders the problem as JSON text (caller frees with free()); NULL on OOM. */
+/* Renders the problem as JSON text (caller frees with free()); NULL on OOM
+ * only: strings that are not valid UTF-8 are repaired, not refused. */
 char *bw_problem_render(const bw_problem_t *p, size_t *len);
 
 #endif

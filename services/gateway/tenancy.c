@@ -8,12 +8,14 @@
  */
 #include "tenancy.h"
 
+#include "bulwark/attestations/v1/attestations.pb-c.h"
 #include "bulwark/tenancy/v1/tenancy.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 
 #include "ids.h"
 #include "keycache.h"
 #include "log.h"
+#include "request.h"
 #include "service.h"
 #include "status.h"
 #include "store.h"
@@ -71,7 +73,7 @@ static const bw_db_stmt_t stmt_audit_list = {
     "ORDER BY event_id DESC LIMIT $2::int"};
 
 const bw_db_stmt_t *const bw_tenancy_stmts[] = {
-    &stmt_tenant_insert, &stmt_tenant_get,  &stmt_key_insert,  &stmt_key_list,
+    &stmt_tenant_insert, &stmt_tenant_get,  &stmt_key_insert, &stmt_key_list,
     &stmt_key_revoke,    &stmt_key_resolve, &stmt_audit_list,
 };
 const size_t bw_tenancy_n_stmts = sizeof(bw_tenancy_stmts) / sizeof(bw_tenancy_stmts[0]);
@@ -210,8 +212,50 @@ static int get_tenant(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     return 0;
 }
 
-static int create_api_key(bw_call_t *call, const ProtobufCMessage *request,
-                          ProtobufCMessage **resp)
+#define GET_BOARD_MEMBER "/bulwark.attestations.v1.AttestationService/GetBoardMember"
+
+/* Whether board_member names a member of the caller's tenant now in office,
+ * asked of the attestations service, which keeps the board members: 0, or
+ * the call's failure (a violation of boardMember, or unavailable). */
+static int check_board_member(bw_call_t *call, const char *board_member)
+{
+    const bw_tenancy_config_t *cfg = bw_service_data(call);
+    Bulwark__Attestations__V1__GetBoardMemberRequest req =
+        BULWARK__ATTESTATIONS__V1__GET_BOARD_MEMBER_REQUEST__INIT;
+    req.id = (char *)board_member;
+    uint8_t buf[128];
+    size_t len = bulwark__attestations__v1__get_board_member_request__pack(&req, buf);
+    bw_rpc_md_t md[] = {{"x-tenant-id", call->tenant_id},
+                        {"x-request-id", call->request_id != NULL ? call->request_id : ""},
+                        {"x-principal", call->principal != NULL ? call->principal : ""},
+                        {"x-roles", "admin"}};
+    bw_rpc_sync_t *sync = NULL;
+    bw_rpc_reply_t reply;
+    int err = bw_rpc_sync_open(cfg->tls, cfg->attestations_addr, "attestations", &sync);
+    if (err == 0)
+        err = bw_rpc_sync_call(sync, call->arena, GET_BOARD_MEMBER, buf, len, md, 4,
+                               cfg->timeout_ms, &reply);
+    bw_rpc_sync_close(sync);
+    if (err == 0 && reply.status == BW_GRPC_NOT_FOUND)
+        return bw_call_violation(call, "boardMember", "no board member %s in this tenant",
+                                 board_member);
+    if (err != 0 || reply.status != BW_GRPC_OK)
+        return bw_call_fail(call, BW_EUNAVAIL, "ATTESTATIONS_UNAVAILABLE",
+                            "cannot check the board member right now; retry later");
+    Bulwark__Attestations__V1__BoardMember *m = bulwark__attestations__v1__board_member__unpack(
+        bw_arena_protobuf_allocator(call->arena), reply.payload_len, reply.payload);
+    if (m == NULL)
+        return bw_call_fail(call, BW_EUNAVAIL, "ATTESTATIONS_UNAVAILABLE",
+                            "cannot check the board member right now; retry later");
+    if (!m->in_office)
+        return bw_call_violation(call, "boardMember",
+                                 "board member %s is not in office: their tenure does not cover "
+                                 "now",
+                                 board_member);
+    return 0;
+}
+
+static int create_api_key(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Tenancy__V1__CreateApiKeyRequest *req = (const void *)request;
     int bad = check_name(call, "name", req->name) != 0;
@@ -229,13 +273,17 @@ static int create_api_key(bw_call_t *call, const ProtobufCMessage *request,
                                  "a board_member key needs the id of the board member it signs "
                                  "as") != 0;
     if (!is_member && req->board_member[0] != '\0')
-        bad |= bw_call_violation(call, "boardMember", "only a board_member key names a board "
-                                                      "member") != 0;
+        bad |= bw_call_violation(call, "boardMember",
+                                 "only a board_member key names a board "
+                                 "member") != 0;
     if (bad)
         return BW_EINVAL;
+    int err;
+    if (is_member && (err = check_board_member(call, req->board_member)) != 0)
+        return err;
     bw_db_t *db = bw_service_db(call);
     Bulwark__Tenancy__V1__ApiKey *key;
-    int err = bw_db_begin(db, call->tenant_id);
+    err = bw_db_begin(db, call->tenant_id);
     if (err != 0)
         return err;
     if ((err = insert_key(call, db, req->name, req->role, req->board_member, &key)) != 0 ||
@@ -247,8 +295,7 @@ static int create_api_key(bw_call_t *call, const ProtobufCMessage *request,
     return 0;
 }
 
-static int list_api_keys(bw_call_t *call, const ProtobufCMessage *request,
-                         ProtobufCMessage **resp)
+static int list_api_keys(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Tenancy__V1__ListApiKeysRequest *req = (const void *)request;
     bw_page_t page;
@@ -259,8 +306,8 @@ static int list_api_keys(bw_call_t *call, const ProtobufCMessage *request,
         return bw_call_violation(call, "pageToken", "is not a token this list returned");
     const char *values[] = {page.after, page.size_param};
     PGresult *res;
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_key_list, 2,
-                      values, &res);
+    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_key_list, 2, values,
+                      &res);
     if (err != 0)
         return err;
     int n = PQntuples(res), shown = n > page.size ? page.size : n;
@@ -281,8 +328,12 @@ static int list_api_keys(bw_call_t *call, const ProtobufCMessage *request,
     return 0;
 }
 
-static int delete_api_key(bw_call_t *call, const ProtobufCMessage *request,
-                          ProtobufCMessage **resp)
+static void evict_key(void *key_id)
+{
+    bw_keycache_evict(key_id);
+}
+
+static int delete_api_key(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Tenancy__V1__DeleteApiKeyRequest *req = (const void *)request;
     if (!bw_uuid_valid(req->id))
@@ -298,7 +349,11 @@ static int delete_api_key(bw_call_t *call, const ProtobufCMessage *request,
         return bw_call_fail(call, BW_ENOTFOUND, "API_KEY_NOT_FOUND", "API key %s not found", id);
     if ((err = bw_store_check_etag(call, id, bw_store_int(res, 0, 2))) != 0)
         return err;
-    bw_keycache_evict(PQgetvalue(res, 0, 0));
+    /* Evicted once the revocation is committed: evicted before, a lookup in
+     * flight could still read the row as valid and put the key back. */
+    char *revoked = bw_arena_strdup(call->arena, PQgetvalue(res, 0, 0));
+    if (revoked == NULL || (err = bw_request_after_commit(call, evict_key, revoked)) != 0)
+        return BW_ENOMEM;
     bw_log(BW_LOG_INFO, &call->log, "revoked API key %s", id);
     Google__Protobuf__Empty *empty = bw_arena_alloc(call->arena, sizeof(*empty));
     if (empty == NULL)
@@ -336,6 +391,30 @@ static int resolve_api_key(bw_call_t *call, const ProtobufCMessage *request,
     return 0;
 }
 
+static int resolve_tenant(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
+{
+    const Bulwark__Tenancy__V1__ResolveTenantRequest *req = (const void *)request;
+    /* The tenant's own row, read with the tenant set: row-level security
+     * shows it only to itself. */
+    if (!bw_uuid_valid(req->tenant_id) ||
+        strcmp(req->tenant_id, "00000000-0000-0000-0000-000000000000") == 0)
+        return bw_call_fail(call, BW_ENOTFOUND, "TENANT_NOT_FOUND", "no such tenant");
+    const char *id = req->tenant_id;
+    PGresult *res;
+    int err = bw_db_exec1(bw_service_db(call), call->arena, id, &stmt_tenant_get, 1, &id, &res);
+    if (err != 0)
+        return err;
+    if (PQntuples(res) == 0)
+        return bw_call_fail(call, BW_ENOTFOUND, "TENANT_NOT_FOUND", "no such tenant");
+    Bulwark__Tenancy__V1__ResolveTenantResponse *out = bw_arena_alloc(call->arena, sizeof(*out));
+    if (out == NULL)
+        return BW_ENOMEM;
+    bulwark__tenancy__v1__resolve_tenant_response__init(out);
+    out->tenant_id = bw_store_strdup(call->arena, res, 0, 0);
+    *resp = &out->base;
+    return 0;
+}
+
 #define AUDIT_SCOPE "audit-events"
 
 /* Microseconds of a Timestamp as text, "" when unset. */
@@ -357,9 +436,14 @@ static int list_audit_events(bw_call_t *call, const ProtobufCMessage *request,
         return err;
     if (page.after[0] != '\0' && !bw_uuid_valid(page.after))
         return bw_call_violation(call, "pageToken", "is not a token this list returned");
-    const char *values[] = {page.after,      page.size_param, req->action,
-                            req->resource,   req->principal,  req->request_id,
-                            req->outcome,    micros_param(call, req->since),
+    const char *values[] = {page.after,
+                            page.size_param,
+                            req->action,
+                            req->resource,
+                            req->principal,
+                            req->request_id,
+                            req->outcome,
+                            micros_param(call, req->since),
                             micros_param(call, req->until)};
     PGresult *res;
     err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_audit_list, 9,
@@ -416,6 +500,8 @@ const bw_rpc_method_t bw_tenancy_methods[] = {
      &bulwark__tenancy__v1__list_audit_events_response__descriptor, list_audit_events},
     {RPC("ResolveApiKey"), &bulwark__tenancy__v1__resolve_api_key_request__descriptor,
      &bulwark__tenancy__v1__resolve_api_key_response__descriptor, resolve_api_key},
+    {RPC("ResolveTenant"), &bulwark__tenancy__v1__resolve_tenant_request__descriptor,
+     &bulwark__tenancy__v1__resolve_tenant_response__descriptor, resolve_tenant},
 };
 const size_t bw_tenancy_n_methods = sizeof(bw_tenancy_methods) / sizeof(bw_tenancy_methods[0]);
 

@@ -11,6 +11,15 @@
 #include "db.h"
 #include "rpc.h"
 
+/* What the tenancy RPCs need besides their database: how to reach the
+ * attestations service, which knows the board members that board_member
+ * keys sign as. Given as bw_service_db_opts_t.user (borrowed). */
+typedef struct bw_tenancy_config {
+    const bw_rpc_tls_t *tls;
+    const char *attestations_addr;
+    int timeout_ms;
+} bw_tenancy_config_t;
+
 extern const bw_rpc_method_t bw_tenancy_methods[];
 extern const size_t bw_tenancy_n_methods;
 extern const bw_db_stmt_t *const bw_tenancy_stmts[];

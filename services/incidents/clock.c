@@ -1,10 +1,13 @@
 /*
- * The reporting clock; see clock.h for the contract and README.md for the
+ * The reporting clocks; see clock.h for the contract and README.md for the
  * rules with their interpretations. bw_clock_compute walks the sorted
  * timeline once to collect the instants that matter (when the incident
  * became significant or stopped being so, the first submission of each
- * report, the requests, the end of handling), then derives each deadline
- * from them, then applies a declassification, if any.
+ * report, the requests, the end of handling), then derives the deadlines of
+ * the entity's regime from them (NIS2 Art 23(4), or DORA Art 19(4) with
+ * Delegated Regulation (EU) 2025/301 Art 5), applies a declassification, if
+ * any, and adds GDPR Art 33's for a personal data breach, which no
+ * classification changes.
  */
 #include "clock.h"
 
@@ -22,7 +25,9 @@ static const char *const kind_names[] = {NULL,
                                          "INCIDENT_NOTIFICATION",
                                          "INTERMEDIATE_REPORT",
                                          "PROGRESS_REPORT",
-                                         "FINAL_REPORT"};
+                                         "FINAL_REPORT",
+                                         "INITIAL_NOTIFICATION",
+                                         "PERSONAL_DATA_BREACH_NOTIFICATION"};
 static const char *const status_names[] = {NULL,     "PENDING", "MET",
                                            "MISSED", "OVERDUE", "NOT_REQUIRED"};
 static const char *const event_names[] = {NULL,
@@ -34,7 +39,14 @@ static const char *const event_names[] = {NULL,
                                           "FINAL_REPORT_SUBMITTED",
                                           "HANDLING_ENDED",
                                           "RECLASSIFIED",
-                                          "NOTE"};
+                                          "NOTE",
+                                          "DORA_INITIAL_NOTIFICATION_SUBMITTED",
+                                          "DORA_INTERMEDIATE_REPORT_SUBMITTED",
+                                          "DORA_FINAL_REPORT_SUBMITTED",
+                                          "GDPR_NOTIFICATION_SUBMITTED",
+                                          "GDPR_NOTIFICATION_NOT_REQUIRED"};
+static const char *const regime_names[] = {NULL, "NIS2", "DORA", "GDPR"};
+static const char *const reporting_names[] = {NULL, "NIS2", "DORA", "NONE"};
 
 #define COUNT(a) (int)(sizeof(a) / sizeof((a)[0]))
 
@@ -66,6 +78,26 @@ const char *bw_clock_event_name(int type)
     return name_of(event_names, COUNT(event_names), type);
 }
 
+const char *bw_clock_regime_name(int regime)
+{
+    return name_of(regime_names, COUNT(regime_names), regime);
+}
+
+const char *bw_clock_reporting_name(int reporting)
+{
+    return name_of(reporting_names, COUNT(reporting_names), reporting);
+}
+
+int bw_clock_regime_value(const char *name)
+{
+    return value_of(regime_names, COUNT(regime_names), name);
+}
+
+int bw_clock_reporting_value(const char *name)
+{
+    return value_of(reporting_names, COUNT(reporting_names), name);
+}
+
 int bw_clock_kind_value(const char *name)
 {
     return value_of(kind_names, COUNT(kind_names), name);
@@ -93,6 +125,28 @@ void bw_clock_sort(bw_clock_event_t *events, size_t n)
 {
     if (n > 1)
         qsort(events, n, sizeof(*events), compare_events);
+}
+
+static int reporting_of(const bw_clock_incident_t *inc)
+{
+    return inc->reporting == 0 ? BW_REPORTING_NIS2 : inc->reporting;
+}
+
+static int is_nis2_report(int type)
+{
+    return type >= BW_EV_EARLY_WARNING_SUBMITTED && type <= BW_EV_FINAL_REPORT_SUBMITTED;
+}
+
+static int is_dora_report(int type)
+{
+    return type >= BW_EV_DORA_INITIAL_NOTIFICATION_SUBMITTED &&
+           type <= BW_EV_DORA_FINAL_REPORT_SUBMITTED;
+}
+
+static int is_gdpr_event(int type)
+{
+    return type == BW_EV_GDPR_NOTIFICATION_SUBMITTED ||
+           type == BW_EV_GDPR_NOTIFICATION_NOT_REQUIRED;
 }
 
 static int refuse(bw_clock_problem_t *p, const char *field, const char *fmt, ...)
@@ -124,6 +178,21 @@ int bw_clock_check_event(const bw_clock_incident_t *inc, const bw_clock_event_t 
         return refuse(p, "type", "is required");
     if (bw_clock_event_name(ev->type) == NULL)
         return refuse(p, "type", "is not an event type");
+    int reporting = reporting_of(inc);
+    if (is_nis2_report(ev->type) && reporting == BW_REPORTING_DORA)
+        return refuse(p, "type",
+                      "the entity is under DORA, whose reports replace those of NIS2 Art 23 "
+                      "(NIS2 Art 4): record DORA_INITIAL_NOTIFICATION_SUBMITTED, "
+                      "DORA_INTERMEDIATE_REPORT_SUBMITTED or DORA_FINAL_REPORT_SUBMITTED");
+    if (is_dora_report(ev->type) && reporting != BW_REPORTING_DORA)
+        return refuse(p, "type",
+                      "DORA reports are for an entity under DORA; this incident's reporting "
+                      "regime is %s",
+                      bw_clock_reporting_name(reporting));
+    if (is_gdpr_event(ev->type) && !inc->personal_data_breach)
+        return refuse(p, "type",
+                      "the incident is not recorded as a personal data breach "
+                      "(personalDataBreach), so GDPR Art 33 does not apply to it");
     if (ev->at < inc->aware_at)
         return refuse(p, "occurredAt", "is before the incident's awareAt (%s)",
                       utc(inc->aware_at, t));
@@ -157,9 +226,65 @@ int bw_clock_check_timeline(const bw_clock_incident_t *inc, const bw_clock_event
     int has_notified = 0, has_final = 0, has_handled = 0, has_report = 0;
     int significant = inc->significant, ever_significant = inc->significant;
     int requests = 0, answered = 0;
+    /* DORA and GDPR: the first intermediate report, the final report, the
+     * first GDPR notification, the finding that none is needed. */
+    int64_t dora_intermediate = 0, dora_final = 0, gdpr = 0, gdpr_none = 0;
+    int has_dora_initial = 0, has_dora_intermediate = 0, has_dora_final = 0;
+    int has_gdpr = 0, has_gdpr_none = 0;
     for (size_t i = 0; i < n; i++) {
         const bw_clock_event_t *e = &events[i];
         switch (e->type) {
+        case BW_EV_DORA_INITIAL_NOTIFICATION_SUBMITTED:
+            if (has_dora_intermediate)
+                return refuse(p, "type",
+                              "an initial notification cannot follow the intermediate report "
+                              "submitted at %s",
+                              utc(dora_intermediate, t));
+            has_dora_initial = 1;
+            break;
+        case BW_EV_DORA_INTERMEDIATE_REPORT_SUBMITTED:
+            if (!has_dora_initial)
+                return refuse(p, "type",
+                              "an intermediate report cannot precede the initial notification "
+                              "(DORA Art 19(4)(b))");
+            if (has_dora_final)
+                return refuse(p, "type",
+                              "an intermediate report cannot follow the final report submitted "
+                              "at %s",
+                              utc(dora_final, t));
+            if (!has_dora_intermediate)
+                dora_intermediate = e->at;
+            has_dora_intermediate = 1;
+            break;
+        case BW_EV_DORA_FINAL_REPORT_SUBMITTED:
+            if (!has_dora_intermediate)
+                return refuse(p, "type",
+                              "the final report follows an intermediate report (DORA Art 19(4)(c); "
+                              "Delegated Regulation (EU) 2025/301 Art 5(1)(c))");
+            if (has_dora_final)
+                return refuse(p, "type", "the final report was already submitted at %s",
+                              utc(dora_final, t));
+            has_dora_final = 1;
+            dora_final = e->at;
+            break;
+        case BW_EV_GDPR_NOTIFICATION_SUBMITTED:
+            if (!has_gdpr)
+                gdpr = e->at;
+            has_gdpr = 1;
+            break;
+        case BW_EV_GDPR_NOTIFICATION_NOT_REQUIRED:
+            if (has_gdpr)
+                return refuse(p, "type",
+                              "the personal data breach was notified at %s; a finding that no "
+                              "notification is needed cannot follow it",
+                              utc(gdpr, t));
+            if (has_gdpr_none)
+                return refuse(p, "type",
+                              "the finding that no notification is needed was recorded at %s",
+                              utc(gdpr_none, t));
+            has_gdpr_none = 1;
+            gdpr_none = e->at;
+            break;
         case BW_EV_EARLY_WARNING_SUBMITTED:
             if (has_notified)
                 return refuse(p, "type",
@@ -264,6 +389,13 @@ typedef struct facts {
     int n_requests, n_answers;
     int64_t request_due[BW_CLOCK_MAX_REQUESTS], answer_at[BW_CLOCK_MAX_REQUESTS];
     int significant;
+    /* DORA: the first submission of each report, and the latest
+     * intermediate report (the final report runs from it). */
+    int has_dora_initial, has_dora_intermediate, has_dora_final;
+    int64_t dora_initial, dora_intermediate, dora_intermediate_last, dora_final;
+    /* GDPR: the first notification; the finding that none is needed. */
+    int has_gdpr, has_gdpr_none;
+    int64_t gdpr, gdpr_none;
 } facts_t;
 
 static void first(int *has, int64_t *at, int64_t value)
@@ -279,11 +411,32 @@ static void collect(const bw_clock_incident_t *inc, const bw_clock_event_t *even
 {
     memset(f, 0, sizeof(*f));
     f->significant = inc->significant;
+    /* Under DORA the clock starts when the incident is classified as major;
+     * recorded as major without that time, it was classified on awareness. */
     if (inc->significant)
-        first(&f->has_start, &f->start, inc->aware_at);
+        first(&f->has_start, &f->start,
+              reporting_of(inc) == BW_REPORTING_DORA && inc->has_classified_major
+                  ? inc->classified_major_at
+                  : inc->aware_at);
     for (size_t i = 0; i < n; i++) {
         const bw_clock_event_t *e = &events[i];
         switch (e->type) {
+        case BW_EV_DORA_INITIAL_NOTIFICATION_SUBMITTED:
+            first(&f->has_dora_initial, &f->dora_initial, e->at);
+            break;
+        case BW_EV_DORA_INTERMEDIATE_REPORT_SUBMITTED:
+            first(&f->has_dora_intermediate, &f->dora_intermediate, e->at);
+            f->dora_intermediate_last = e->at;
+            break;
+        case BW_EV_DORA_FINAL_REPORT_SUBMITTED:
+            first(&f->has_dora_final, &f->dora_final, e->at);
+            break;
+        case BW_EV_GDPR_NOTIFICATION_SUBMITTED:
+            first(&f->has_gdpr, &f->gdpr, e->at);
+            break;
+        case BW_EV_GDPR_NOTIFICATION_NOT_REQUIRED:
+            first(&f->has_gdpr_none, &f->gdpr_none, e->at);
+            break;
         case BW_EV_EARLY_WARNING_SUBMITTED:
             first(&f->has_warned, &f->warned, e->at);
             break;
@@ -329,8 +482,40 @@ static bw_clock_deadline_t *add(bw_clock_result_t *r, int ordinal, int kind, con
     d->ordinal = ordinal;
     d->kind = kind;
     d->basis = basis;
+    d->regime = BW_RG_NIS2;
+    d->note = "";
     return d;
 }
+
+/* The DORA deadlines' bases and notes. */
+#define DORA_INITIAL "DORA Art 19(4)(a); Delegated Regulation (EU) 2025/301 Art 5(1)(a)"
+#define DORA_INITIAL_LATE "DORA Art 19(4)(a); Delegated Regulation (EU) 2025/301 Art 5(2)"
+#define DORA_INTERMEDIATE "DORA Art 19(4)(b); Delegated Regulation (EU) 2025/301 Art 5(1)(b)"
+#define DORA_FINAL "DORA Art 19(4)(c); Delegated Regulation (EU) 2025/301 Art 5(1)(c)"
+
+static const char note_initial_cap[] =
+    "due 24 hours after becoming aware of the incident: the four hours from its classification "
+    "as major would end later (Delegated Regulation (EU) 2025/301 Art 5(1)(a))";
+static const char note_initial_late[] =
+    "classified as major more than 24 hours after becoming aware of the incident: due four hours "
+    "after the classification (Delegated Regulation (EU) 2025/301 Art 5(2))";
+static const char note_intermediate[] =
+    "due 72 hours after the initial notification even if nothing changed; an updated report "
+    "follows without undue delay whenever the status changes, and in any case once regular "
+    "activities have been recovered (Delegated Regulation (EU) 2025/301 Art 5(1)(b))";
+static const char note_final[] =
+    "due one month after the latest updated intermediate report (Delegated Regulation (EU) "
+    "2025/301 Art 5(1)(c)); a later intermediate report moves it";
+static const char note_none[] =
+    "the entity was neither essential nor important (NIS2 Art 3) nor under DORA when the "
+    "incident was recorded: NIS2 Art 23 does not oblige it to report";
+static const char note_gdpr[] =
+    "notify the supervisory authority without undue delay and, where feasible, within 72 hours "
+    "of becoming aware of the breach, unless it is unlikely to result in a risk to the rights "
+    "and freedoms of natural persons (record that finding as GDPR_NOTIFICATION_NOT_REQUIRED, "
+    "Art 33(5)); a later notification gives the reasons for the delay (Art 33(1)). Where the "
+    "breach is likely to result in a high risk to them, also inform the data subjects without "
+    "undue delay (Art 34(1)), unless Art 34(3) applies";
 
 static void set_due(bw_clock_deadline_t *d, int64_t due, int provisional)
 {
@@ -355,8 +540,9 @@ static void settle(bw_clock_deadline_t *d)
         d->status = d->has_due && d->met > d->due ? BW_ST_MISSED : BW_ST_MET;
 }
 
-/* Deadlines of an incident that was never significant: nothing is owed. */
-static void never_significant(const facts_t *f, bw_clock_result_t *r)
+/* Deadlines of an incident that was never significant (or of an entity NIS2
+ * Art 23 does not bind, note saying why): nothing is owed. */
+static void never_significant(const facts_t *f, const char *note, bw_clock_result_t *r)
 {
     bw_clock_deadline_t *d =
         add(r, BW_CLOCK_ORD_EARLY_WARNING, BW_DL_EARLY_WARNING, "NIS2 Art 23(4)(a)");
@@ -372,8 +558,84 @@ static void never_significant(const facts_t *f, bw_clock_result_t *r)
     }
     d = add(r, BW_CLOCK_ORD_FINAL_REPORT, BW_DL_FINAL_REPORT, "NIS2 Art 23(4)(d)");
     set_met(d, f->has_final, f->final);
-    for (size_t i = 0; i < r->n_deadlines; i++)
+    for (size_t i = 0; i < r->n_deadlines; i++) {
         r->deadlines[i].status = BW_ST_NOT_REQUIRED;
+        r->deadlines[i].note = note;
+    }
+}
+
+/* DORA deadlines of an incident never classified as major: none is owed. */
+static void never_major(const facts_t *f, bw_clock_result_t *r)
+{
+    bw_clock_deadline_t *d =
+        add(r, BW_CLOCK_ORD_DORA_INITIAL, BW_DL_INITIAL_NOTIFICATION, DORA_INITIAL);
+    set_met(d, f->has_dora_initial, f->dora_initial);
+    d = add(r, BW_CLOCK_ORD_DORA_INTERMEDIATE, BW_DL_INTERMEDIATE_REPORT, DORA_INTERMEDIATE);
+    set_met(d, f->has_dora_intermediate, f->dora_intermediate);
+    d = add(r, BW_CLOCK_ORD_DORA_FINAL, BW_DL_FINAL_REPORT, DORA_FINAL);
+    set_met(d, f->has_dora_final, f->dora_final);
+    for (size_t i = 0; i < r->n_deadlines; i++) {
+        r->deadlines[i].status = BW_ST_NOT_REQUIRED;
+        r->deadlines[i].regime = BW_RG_DORA;
+    }
+}
+
+/* DORA Art 19(4) with Delegated Regulation (EU) 2025/301 Art 5: the initial
+ * notification four hours after the classification as major and no later
+ * than 24 hours after awareness (the earlier), or four hours after a
+ * classification made more than 24 hours after awareness (Art 5(2)); the
+ * intermediate report 72 hours after the initial notification; the final
+ * report one month after the latest intermediate report. Until the report a
+ * deadline runs from is submitted, it runs from that report's deadline
+ * (provisional). */
+static int dora_deadlines(const bw_clock_incident_t *inc, const facts_t *f, bw_tz_t *tz,
+                          bw_clock_result_t *r)
+{
+    int64_t aware_cap = inc->aware_at + HOURS(24), after_classification = f->start + HOURS(4);
+    int late = f->start > aware_cap;
+    int64_t initial_due =
+        late || after_classification <= aware_cap ? after_classification : aware_cap;
+    bw_clock_deadline_t *d = add(r, BW_CLOCK_ORD_DORA_INITIAL, BW_DL_INITIAL_NOTIFICATION,
+                                 late ? DORA_INITIAL_LATE : DORA_INITIAL);
+    d->note = late ? note_initial_late : after_classification > aware_cap ? note_initial_cap : "";
+    set_due(d, initial_due, 0);
+    set_met(d, f->has_dora_initial, f->dora_initial);
+
+    int64_t intermediate_due = (f->has_dora_initial ? f->dora_initial : initial_due) + HOURS(72);
+    d = add(r, BW_CLOCK_ORD_DORA_INTERMEDIATE, BW_DL_INTERMEDIATE_REPORT, DORA_INTERMEDIATE);
+    d->note = note_intermediate;
+    set_due(d, intermediate_due, !f->has_dora_initial);
+    set_met(d, f->has_dora_intermediate, f->dora_intermediate);
+
+    int64_t final_due;
+    int err = bw_tz_add_month(
+        tz, f->has_dora_intermediate ? f->dora_intermediate_last : intermediate_due, &final_due);
+    if (err != 0)
+        return err;
+    d = add(r, BW_CLOCK_ORD_DORA_FINAL, BW_DL_FINAL_REPORT, DORA_FINAL);
+    d->note = note_final;
+    set_due(d, final_due, !f->has_dora_intermediate);
+    set_met(d, f->has_dora_final, f->dora_final);
+    for (size_t i = 0; i < r->n_deadlines; i++)
+        r->deadlines[i].regime = BW_RG_DORA;
+    return 0;
+}
+
+/* GDPR Art 33(1): 72 hours after becoming aware of the breach (the
+ * incident's awareAt), whatever the incident's significance; not required
+ * once the controller finds the breach unlikely to result in a risk, unless
+ * it notified anyway (then the notification decides). */
+static void gdpr_deadline(const bw_clock_incident_t *inc, const facts_t *f, bw_clock_result_t *r)
+{
+    bw_clock_deadline_t *d =
+        add(r, BW_CLOCK_ORD_GDPR, BW_DL_PERSONAL_DATA_BREACH_NOTIFICATION, "GDPR Art 33(1)");
+    d->regime = BW_RG_GDPR;
+    d->note = note_gdpr;
+    set_due(d, inc->aware_at + HOURS(72), 0);
+    set_met(d, f->has_gdpr, f->gdpr);
+    settle(d);
+    if (!f->has_gdpr && f->has_gdpr_none)
+        d->status = BW_ST_NOT_REQUIRED;
 }
 
 static int significant_deadlines(const bw_clock_incident_t *inc, const facts_t *f, bw_tz_t *tz,
@@ -475,16 +737,28 @@ int bw_clock_compute(const bw_clock_incident_t *inc, const bw_clock_event_t *eve
     int err = bw_tz_open(inc->time_zone, &tz);
     if (err != 0)
         return err;
-    if (!f.has_start) {
-        never_significant(&f, out);
+    int reporting = reporting_of(inc);
+    if (reporting == BW_REPORTING_NONE) {
+        never_significant(&f, note_none, out);
+    } else if (!f.has_start) {
+        if (reporting == BW_REPORTING_DORA)
+            never_major(&f, out);
+        else
+            never_significant(&f, "", out);
     } else {
-        if ((err = significant_deadlines(inc, &f, tz, out)) != 0)
+        err = reporting == BW_REPORTING_DORA ? dora_deadlines(inc, &f, tz, out)
+                                             : significant_deadlines(inc, &f, tz, out);
+        if (err != 0)
             goto out;
         for (size_t i = 0; i < out->n_deadlines; i++)
             settle(&out->deadlines[i]);
         if (f.has_end)
             declassify(f.end, out);
     }
+    /* After the declassification: the significance of the incident changes
+     * nothing of GDPR's. */
+    if (inc->personal_data_breach)
+        gdpr_deadline(inc, &f, out);
     int open = 0;
     for (size_t i = 0; i < out->n_deadlines; i++) {
         bw_clock_deadline_t *d = &out->deadlines[i];

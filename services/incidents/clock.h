@@ -1,14 +1,17 @@
 /*
- * The NIS2 Art 23(4) reporting clock as a pure function: from an incident's
- * facts and its timeline of events to the deadlines of its reports, and the
- * checks that keep a timeline consistent. No database, no I/O, no clock of
- * its own: the caller passes "now" where it matters. The rules are those of
- * ../shared/reference/article21.md section 3.4; README.md next to this file
- * states them with the interpretations this code makes.
+ * The reporting clocks as a pure function: from an incident's facts and its
+ * timeline of events to the deadlines of its reports, and the checks that
+ * keep a timeline consistent. One timeline holds up to two regimes: the
+ * entity's own (NIS2 Art 23(4), or for an entity under DORA its Art 19 with
+ * Delegated Regulation (EU) 2025/301 Art 5) and, for a personal data breach,
+ * GDPR Art 33. No database, no I/O, no clock of its own: the caller passes
+ * "now" where it matters. README.md next to this file states the rules with
+ * their sources and the interpretations this code makes.
  *
  * Instants are microseconds since the Unix epoch (UTC). Enum values equal
  * those of bulwark.incidents.v1 (Event.Type, Event.Significance,
- * Deadline.Kind, Deadline.Status), so the handlers convert by value.
+ * Deadline.Kind, Deadline.Status, Deadline.Regime, Incident.IncidentRegime),
+ * so the handlers convert by value.
  */
 #ifndef BW_INCIDENTS_CLOCK_H
 #define BW_INCIDENTS_CLOCK_H
@@ -28,8 +31,16 @@ enum bw_clock_event_type {
     BW_EV_HANDLING_ENDED = 7,
     BW_EV_RECLASSIFIED = 8,
     BW_EV_NOTE = 9,
+    /* DORA Art 19(4)(a)-(c): the reports of an entity under DORA. */
+    BW_EV_DORA_INITIAL_NOTIFICATION_SUBMITTED = 10,
+    BW_EV_DORA_INTERMEDIATE_REPORT_SUBMITTED = 11,
+    BW_EV_DORA_FINAL_REPORT_SUBMITTED = 12,
+    /* GDPR Art 33: the notification of a personal data breach, or the
+     * controller's documented finding that none is needed. */
+    BW_EV_GDPR_NOTIFICATION_SUBMITTED = 13,
+    BW_EV_GDPR_NOTIFICATION_NOT_REQUIRED = 14,
 };
-#define BW_EV_TYPE_MAX BW_EV_NOTE
+#define BW_EV_TYPE_MAX BW_EV_GDPR_NOTIFICATION_NOT_REQUIRED
 
 enum bw_clock_significance {
     BW_SIG_UNSPECIFIED = 0,
@@ -43,6 +54,23 @@ enum bw_clock_kind {
     BW_DL_INTERMEDIATE_REPORT = 3,
     BW_DL_PROGRESS_REPORT = 4,
     BW_DL_FINAL_REPORT = 5,
+    BW_DL_INITIAL_NOTIFICATION = 6,              /* DORA */
+    BW_DL_PERSONAL_DATA_BREACH_NOTIFICATION = 7, /* GDPR */
+};
+
+/* Whose rules a deadline follows (Deadline.Regime). */
+enum bw_clock_regime {
+    BW_RG_NIS2 = 1,
+    BW_RG_DORA = 2,
+    BW_RG_GDPR = 3,
+};
+
+/* The entity's incident-reporting regime (Incident.IncidentRegime), as the
+ * scoping service decided it when the incident was recorded. */
+enum bw_clock_reporting {
+    BW_REPORTING_NIS2 = 1, /* also what 0 means */
+    BW_REPORTING_DORA = 2,
+    BW_REPORTING_NONE = 3, /* neither essential nor important, not under DORA */
 };
 
 enum bw_clock_status {
@@ -59,8 +87,9 @@ enum bw_clock_status {
 #define BW_CLOCK_MAX_EVENTS 1000
 /* How far in the future an event may lie (clients' clocks drift). */
 #define BW_CLOCK_SKEW_US (5 * 60 * BW_US_PER_SEC)
-/* EW, IN, progress, the two finals and the intermediate reports. */
-#define BW_CLOCK_MAX_DEADLINES (5 + BW_CLOCK_MAX_REQUESTS)
+/* EW, IN, progress, the two finals and the intermediate reports (NIS2, the
+ * longest), and GDPR's. */
+#define BW_CLOCK_MAX_DEADLINES (6 + BW_CLOCK_MAX_REQUESTS)
 
 /* Stable ordinal of each deadline within its incident (the order shown). */
 #define BW_CLOCK_ORD_EARLY_WARNING 1
@@ -69,12 +98,22 @@ enum bw_clock_status {
 #define BW_CLOCK_ORD_PROGRESS_REPORT 90
 #define BW_CLOCK_ORD_FINAL_REPORT 91         /* one month after the notification */
 #define BW_CLOCK_ORD_FINAL_AFTER_HANDLING 92 /* one month after handling ended */
+#define BW_CLOCK_ORD_DORA_INITIAL 51
+#define BW_CLOCK_ORD_DORA_INTERMEDIATE 52
+#define BW_CLOCK_ORD_DORA_FINAL 53
+#define BW_CLOCK_ORD_GDPR 100
 
 typedef struct bw_clock_incident {
     int64_t aware_at;
-    int significant;              /* as recorded at creation */
+    int significant;              /* as recorded at creation; under DORA: major */
     int trust_service_derogation; /* a trust service provider, its trust services affected */
     const char *time_zone;        /* IANA id (borrowed) */
+    int reporting;                /* BW_REPORTING_* (0: NIS2) */
+    /* DORA: when the incident was classified as major, if at creation (the
+     * handler requires it with significant). */
+    int has_classified_major;
+    int64_t classified_major_at;
+    int personal_data_breach; /* GDPR Art 33 runs beside the entity's regime */
 } bw_clock_incident_t;
 
 typedef struct bw_clock_event {
@@ -97,6 +136,8 @@ typedef struct bw_clock_deadline {
     int has_met;
     int64_t met;       /* the first submission */
     const char *basis; /* static */
+    int regime;        /* BW_RG_* */
+    const char *note;  /* static; "" when the basis says it all */
     /* When the deadline applies: from shown_from on, and before shown_until
      * (each when set). Set only while it is open whether handling will have
      * ended when the final report falls due: see bw_clock_compute. */
@@ -125,11 +166,13 @@ typedef struct bw_clock_problem {
 void bw_clock_sort(bw_clock_event_t *events, size_t n);
 
 /*
- * Checks one new event on its own: a known type, occurredAt neither before
- * the incident's awareAt nor more than BW_CLOCK_SKEW_US after now, a dueAt
- * after occurredAt on an intermediate-report request and nowhere else, a
- * significance on RECLASSIFIED and nowhere else. Returns 0, or BW_EINVAL
- * with *problem filled.
+ * Checks one new event on its own: a known type of the incident's regimes
+ * (no NIS2 report under DORA, no DORA report outside it, no GDPR event
+ * without a personal data breach), occurredAt neither before the incident's
+ * awareAt nor more than BW_CLOCK_SKEW_US after now, a dueAt after occurredAt
+ * on an intermediate-report request and nowhere else, a significance on
+ * RECLASSIFIED and nowhere else. Returns 0, or BW_EINVAL with *problem
+ * filled.
  */
 int bw_clock_check_event(const bw_clock_incident_t *inc, const bw_clock_event_t *ev, int64_t now,
                          bw_clock_problem_t *problem);
@@ -141,8 +184,12 @@ int bw_clock_check_event(const bw_clock_incident_t *inc, const bw_clock_event_t 
  * intermediate report without an open request (nor a request before any
  * report reached the authority, nor more than BW_CLOCK_MAX_REQUESTS), one
  * HANDLING_ENDED, and reclassifications that change the classification and
- * never make a declassified incident significant again. Returns 0, or
- * BW_EINVAL with *problem describing the first contradiction.
+ * never make a declassified incident significant again. Under DORA: no
+ * intermediate report before the initial notification nor after the final
+ * report, no initial notification after an intermediate report, one final
+ * report, after an intermediate report. GDPR: no finding that no
+ * notification is needed after a notification, and one such finding.
+ * Returns 0, or BW_EINVAL with *problem describing the first contradiction.
  */
 int bw_clock_check_timeline(const bw_clock_incident_t *inc, const bw_clock_event_t *events,
                             size_t n, bw_clock_problem_t *problem);
@@ -169,14 +216,18 @@ int bw_clock_visible(const bw_clock_deadline_t *d, int64_t now);
 /* The status a client sees at now: PENDING past its due time is OVERDUE. */
 int bw_clock_status_at(int status, int has_due, int64_t due, int64_t now);
 
-/* Names as in the contract ("EARLY_WARNING", "PENDING", "HANDLING_ENDED");
- * NULL for values out of range. */
+/* Names as in the contract ("EARLY_WARNING", "PENDING", "HANDLING_ENDED",
+ * "DORA", "NONE"); NULL for values out of range. */
 const char *bw_clock_kind_name(int kind);
 const char *bw_clock_status_name(int status);
 const char *bw_clock_event_name(int type);
+const char *bw_clock_regime_name(int regime);
+const char *bw_clock_reporting_name(int reporting);
 /* The value of a name, 0 when unknown. */
 int bw_clock_kind_value(const char *name);
 int bw_clock_status_value(const char *name);
 int bw_clock_event_value(const char *name);
+int bw_clock_regime_value(const char *name);
+int bw_clock_reporting_value(const char *name);
 
 #endif

@@ -36,6 +36,17 @@ SAME(BULWARK__INCIDENTS__V1__DEADLINE__KIND__FINAL_REPORT, BW_DL_FINAL_REPORT);
 SAME(BULWARK__INCIDENTS__V1__DEADLINE__STATUS__PENDING, BW_ST_PENDING);
 SAME(BULWARK__INCIDENTS__V1__DEADLINE__STATUS__OVERDUE, BW_ST_OVERDUE);
 SAME(BULWARK__INCIDENTS__V1__DEADLINE__STATUS__NOT_REQUIRED, BW_ST_NOT_REQUIRED);
+SAME(BULWARK__INCIDENTS__V1__EVENT__TYPE__DORA_INITIAL_NOTIFICATION_SUBMITTED,
+     BW_EV_DORA_INITIAL_NOTIFICATION_SUBMITTED);
+SAME(BULWARK__INCIDENTS__V1__EVENT__TYPE__GDPR_NOTIFICATION_NOT_REQUIRED,
+     BW_EV_GDPR_NOTIFICATION_NOT_REQUIRED);
+SAME(BULWARK__INCIDENTS__V1__DEADLINE__KIND__PERSONAL_DATA_BREACH_NOTIFICATION,
+     BW_DL_PERSONAL_DATA_BREACH_NOTIFICATION);
+SAME(BULWARK__INCIDENTS__V1__DEADLINE__REGIME__GDPR, BW_RG_GDPR);
+SAME(BULWARK__INCIDENTS__V1__INCIDENT__INCIDENT_REGIME__NONE, BW_REPORTING_NONE);
+SAME(BULWARK__SCOPING__V1__INCIDENT_REGIME__NIS2, BW_REPORTING_NIS2);
+SAME(BULWARK__SCOPING__V1__INCIDENT_REGIME__DORA, BW_REPORTING_DORA);
+SAME(BULWARK__SCOPING__V1__INCIDENT_REGIME__NONE, BW_REPORTING_NONE);
 
 #define INCIDENTS_SCOPE "incidents"
 #define DEADLINES_SCOPE "deadlines"
@@ -69,23 +80,19 @@ static const char *time_param(bw_call_t *call, int has, int64_t at)
     return has ? bw_records_param_time(call->arena, at) : "";
 }
 
-/* The clock's view of a locked or read incident row. */
-static void clock_incident(const PGresult *res, int row, bw_clock_incident_t *out)
-{
-    int has;
-    out->aware_at = bw_records_col_us(res, row, BW_COL_AWARE, &has);
-    out->significant = bw_records_col_bool(res, row, BW_COL_SIGNIFICANT_AT_CREATION);
-    out->trust_service_derogation =
-        bw_records_col_bool(res, row, BW_COL_TSP) && bw_records_col_bool(res, row, BW_COL_TSI);
-    out->time_zone = PQgetvalue(res, row, BW_COL_TZ);
-}
-
 /* ---- create ---------------------------------------------------------------- */
 
+/* The times a client sends with a new incident, as microseconds. */
+typedef struct new_times {
+    int64_t aware, detected, classified;
+    int has_detected, has_classified;
+} new_times_t;
+
 /* Checks the fields a client sets; adds a violation per problem. */
-static int check_new_incident(bw_call_t *call, const incident_t *in, int64_t now, int64_t *aware,
-                              int64_t *detected, int *has_detected)
+static int check_new_incident(bw_call_t *call, const incident_t *in, int64_t now, new_times_t *t)
 {
+    int64_t *aware = &t->aware, *detected = &t->detected;
+    int *has_detected = &t->has_detected;
     int bad = 0;
     if (in->entity[0] == '\0')
         bad |= bw_call_violation(call, "entity", "is required") != 0;
@@ -116,6 +123,18 @@ static int check_new_incident(bw_call_t *call, const incident_t *in, int64_t now
                                      "must not be after awareAt: an incident is detected before "
                                      "or when the entity becomes aware of it") != 0;
     }
+    t->has_classified = in->classified_major_at != NULL;
+    if (t->has_classified) {
+        if (bw_records_us(in->classified_major_at, &t->classified) != 0)
+            bad |=
+                bw_call_violation(call, "classifiedMajorAt", "must be between 2000 and 9000") != 0;
+        else if (aware_ok && t->classified < *aware)
+            bad |= bw_call_violation(call, "classifiedMajorAt",
+                                     "must not be before awareAt: an incident is classified once "
+                                     "the entity is aware of it") != 0;
+        else if (t->classified > now + BW_CLOCK_SKEW_US)
+            bad |= bw_call_violation(call, "classifiedMajorAt", "is in the future") != 0;
+    }
     if (in->time_zone[0] != '\0' && !bw_tz_valid(in->time_zone))
         bad |= bw_call_violation(call, "timeZone",
                                  "must be an IANA time zone such as \"Europe/Berlin\"") != 0;
@@ -131,22 +150,44 @@ int bw_incidents_create(bw_call_t *call, const ProtobufCMessage *request, Protob
     static const incident_t empty = BULWARK__INCIDENTS__V1__INCIDENT__INIT;
     const incident_t *in = req->incident != NULL ? req->incident : &empty;
     const bw_incidents_service_t *svc = bw_service_data(call);
-    int64_t now = bw_records_now(), aware = 0, detected = 0;
-    int has_detected;
-    int err = check_new_incident(call, in, now, &aware, &detected, &has_detected);
+    int64_t now = bw_records_now();
+    new_times_t t;
+    memset(&t, 0, sizeof(t));
+    int err = check_new_incident(call, in, now, &t);
     if (err != 0)
         return err;
 
-    /* Before any write: a 503 here leaves nothing behind. */
+    /* Before any write: a 503 here leaves nothing behind. One call gives the
+     * entity and its reporting regime. */
     bw_entity_info_t entity;
-    err = bw_scoping_client_entity(svc->scoping, call, in->entity, &entity);
+    err = bw_scoping_client_entity_full(svc->scoping, call, in->entity, &entity);
     if (err == BW_ENOTFOUND)
         return bw_call_violation(call, "entity", "no entity with this id");
     if (err == BW_EUNAVAIL)
         return bw_call_fail(call, BW_EUNAVAIL, "SCOPING_UNAVAILABLE",
                             "the scoping service is unavailable; nothing was recorded");
+    if (err == BW_EPRECOND)
+        return bw_call_violation(call, "entity",
+                                 "its stored scoping facts no longer pass the scoping checks, so "
+                                 "its reporting regime cannot be decided; correct them first (its "
+                                 "classification names the fields)");
     if (err != 0)
         return err;
+    int reporting = (int)entity.applicability->incident_regime;
+    if (bw_clock_reporting_name(reporting) == NULL)
+        return bw_call_fail(call, BW_EUNAVAIL, "SCOPING_UNAVAILABLE",
+                            "the scoping service gave no reporting regime; nothing was recorded");
+    int significant = in->significant || t.has_classified;
+    if (t.has_classified && reporting != BW_REPORTING_DORA)
+        return bw_call_violation(call, "classifiedMajorAt",
+                                 "is only for an entity under DORA (its major incidents, DORA "
+                                 "Art 18-19); this entity's reporting regime is %s",
+                                 bw_clock_reporting_name(reporting));
+    if (significant && reporting == BW_REPORTING_DORA && !t.has_classified)
+        return bw_call_violation(call, "classifiedMajorAt",
+                                 "is required for a significant incident of an entity under "
+                                 "DORA: the initial notification runs from the classification "
+                                 "as major (Delegated Regulation (EU) 2025/301 Art 5)");
     if (in->trust_service_impact && !entity.trust_service_provider)
         return bw_call_violation(call, "trustServiceImpact",
                                  "the entity provides no trust service (no activity of type "
@@ -156,8 +197,15 @@ int bw_incidents_create(bw_call_t *call, const ProtobufCMessage *request, Protob
         return bw_call_violation(call, "timeZone",
                                  "is required: the entity's time zone \"%s\" is not usable", zone);
 
-    bw_clock_incident_t ci = {aware, in->significant,
-                              in->trust_service_impact && entity.trust_service_provider, zone};
+    bw_clock_incident_t ci = {.aware_at = t.aware,
+                              .significant = significant,
+                              .trust_service_derogation =
+                                  in->trust_service_impact && entity.trust_service_provider,
+                              .time_zone = zone,
+                              .reporting = reporting,
+                              .has_classified_major = t.has_classified,
+                              .classified_major_at = t.classified,
+                              .personal_data_breach = in->personal_data_breach};
     bw_clock_result_t *r = bw_arena_alloc(call->arena, sizeof(*r));
     if (r == NULL)
         return BW_ENOMEM;
@@ -169,23 +217,26 @@ int bw_incidents_create(bw_call_t *call, const ProtobufCMessage *request, Protob
     const char *values[] = {id,
                             in->entity,
                             in->title,
-                            bw_records_param_time(call->arena, aware),
-                            time_param(call, has_detected, detected),
+                            bw_records_param_time(call->arena, t.aware),
+                            time_param(call, t.has_detected, t.detected),
                             zone,
-                            bool_param(in->significant),
+                            bool_param(significant),
                             bool_param(in->trust_service_impact),
                             bool_param(entity.trust_service_provider),
                             in->external_ref,
                             bool_param(r->significant),
                             bw_records_state(r),
                             time_param(call, r->has_clock_start, r->clock_start),
-                            bw_records_deadlines_param(call->arena, r)};
+                            bw_records_deadlines_param(call->arena, r),
+                            bw_clock_reporting_name(reporting),
+                            time_param(call, t.has_classified, t.classified),
+                            bool_param(in->personal_data_breach)};
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
         if (values[i] == NULL)
             return BW_ENOMEM;
     PGresult *res;
     err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &bw_stmt_incident_insert,
-                      14, values, &res);
+                      17, values, &res);
     if (err != 0)
         return err;
     incident_t *out;
@@ -335,6 +386,12 @@ static int new_event(bw_call_t *call, const event_t *in, int64_t now, bw_clock_e
                                  BW_EVENT_NOTE_MAX) != 0;
     else if (note == 0 && in->type == BULWARK__INCIDENTS__V1__EVENT__TYPE__NOTE)
         bad |= bw_call_violation(call, "note", "is required on a NOTE event") != 0;
+    else if (note == 0 &&
+             in->type == BULWARK__INCIDENTS__V1__EVENT__TYPE__GDPR_NOTIFICATION_NOT_REQUIRED)
+        bad |= bw_call_violation(call, "note",
+                                 "is required: why the breach is unlikely to result in a risk to "
+                                 "the rights and freedoms of natural persons (GDPR Art 33(5) has "
+                                 "the controller document it)") != 0;
     return bad ? BW_EINVAL : 0;
 }
 
@@ -356,8 +413,13 @@ static int append_locked(bw_call_t *call, bw_db_t *db, const char *incident, con
         return err;
     if (PQntuples(locked) == 0)
         return not_found(call, incident);
+    /* An event changes the incident (its revision, deadlines and state):
+     * If-Match is compared with the locked row, before anything is read. */
+    if ((err = bw_store_check_etag(call, PQgetvalue(locked, 0, BW_COL_ID),
+                                   strtoll(PQgetvalue(locked, 0, BW_COL_REVISION), NULL, 10))) != 0)
+        return err;
     bw_clock_incident_t ci;
-    clock_incident(locked, 0, &ci);
+    bw_records_clock_incident(locked, 0, &ci);
     bw_clock_problem_t problem;
     if (bw_clock_check_event(&ci, ev, now, &problem) != 0)
         return bw_call_violation(call, problem.field, "%s", problem.message);
@@ -518,7 +580,7 @@ int bw_incidents_timeline(bw_call_t *call, const ProtobufCMessage *request, Prot
         sorted[count++] = (sort_entry_t){e, 1, events[i].at, 0, events[i].sequence};
     }
     bw_clock_incident_t ci;
-    clock_incident(res, 0, &ci);
+    bw_records_clock_incident(res, 0, &ci);
     bw_clock_sort(events, (size_t)n);
     if ((err = bw_clock_compute(&ci, events, (size_t)n, r)) != 0)
         return err;
@@ -581,6 +643,9 @@ int bw_incidents_list_deadlines(bw_call_t *call, const ProtobufCMessage *request
     if (status != 0 && status != BW_ST_PENDING && status != BW_ST_OVERDUE)
         bad |= bw_call_violation(call, "status",
                                  "must be PENDING or OVERDUE: the list holds open deadlines") != 0;
+    const char *regime = bw_clock_regime_name((int)req->regime);
+    if (req->regime != 0 && regime == NULL)
+        bad |= bw_call_violation(call, "regime", "must be NIS2, DORA or GDPR") != 0;
     bw_page_t page;
     int err = bw_store_page(call, DEADLINES_SCOPE, req->page_size, req->page_token, &page);
     if (err != 0)
@@ -611,13 +676,16 @@ int bw_incidents_list_deadlines(bw_call_t *call, const ProtobufCMessage *request
                             key_incident,
                             bw_arena_printf(call->arena, "%ld", key_ordinal),
                             page.size_param,
-                            bw_records_param_time(call->arena, now)};
-    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++)
+                            bw_records_param_time(call->arena, now),
+                            regime};
+    int n_values = regime != NULL ? 7 : 6;
+    for (int i = 0; i < n_values; i++)
         if (values[i] == NULL)
             return BW_ENOMEM;
     PGresult *res;
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &bw_stmt_deadlines_open, 6,
-                      values, &res);
+    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id,
+                      regime != NULL ? &bw_stmt_deadlines_open_regime : &bw_stmt_deadlines_open,
+                      n_values, values, &res);
     if (err != 0)
         return err;
 

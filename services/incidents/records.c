@@ -32,11 +32,12 @@
     "i.trust_service_provider, "                                                                   \
     US("i.clock_start") ", " US("i.handling_ended_at") ", "                                        \
     US("i.create_time") ", " US("i.update_time") ", "                                              \
-    "i.revision, i.significant_at_creation, i.event_count"
+    "i.revision, i.significant_at_creation, i.event_count, i.incident_regime, "                   \
+    US("i.classified_major_at") ", i.personal_data_breach"
 
 #define DL_COLS                                                                                    \
     "d.ordinal, d.kind, " US("d.due_at") ", d.due_at_local, d.provisional, d.status, "             \
-    US("d.met_at") ", d.basis, " US("d.shown_from") ", " US("d.shown_until")
+    US("d.met_at") ", d.basis, " US("d.shown_from") ", " US("d.shown_until") ", d.regime, d.note"
 
 #define EV_COLS                                                                                    \
     "e.sequence, e.event_id::text, e.type, " US("e.occurred_at") ", " US("e.due_at") ", "          \
@@ -50,34 +51,39 @@
  * did not change untouched (no dead tuple, no index churn). */
 #define UPSERT_DEADLINES(n)                                                                        \
     "INSERT INTO incidents.deadlines AS d (tenant_id, incident_id, ordinal, kind, due_at, "        \
-    "due_at_local, provisional, status, met_at, basis, shown_from, shown_until) "                  \
+    "due_at_local, provisional, status, met_at, basis, shown_from, shown_until, regime, note) "    \
     "SELECT current_setting('bulwark.tenant_id')::uuid, $1::uuid, x.ordinal, x.kind, x.due_at, "   \
-    "x.due_at_local, x.provisional, x.status, x.met_at, x.basis, x.shown_from, x.shown_until "     \
+    "x.due_at_local, x.provisional, x.status, x.met_at, x.basis, x.shown_from, x.shown_until, "    \
+    "x.regime, x.note "                                                                            \
     "FROM jsonb_to_recordset($" n "::jsonb) AS x(ordinal int, kind text, due_at timestamptz, "     \
     "due_at_local text, provisional boolean, status text, met_at timestamptz, basis text, "        \
-    "shown_from timestamptz, shown_until timestamptz) "                                            \
+    "shown_from timestamptz, shown_until timestamptz, regime text, note text) "                    \
     "ON CONFLICT (tenant_id, incident_id, ordinal) DO UPDATE SET kind = EXCLUDED.kind, "           \
     "due_at = EXCLUDED.due_at, due_at_local = EXCLUDED.due_at_local, "                             \
     "provisional = EXCLUDED.provisional, status = EXCLUDED.status, met_at = EXCLUDED.met_at, "     \
     "basis = EXCLUDED.basis, shown_from = EXCLUDED.shown_from, "                                   \
-    "shown_until = EXCLUDED.shown_until "                                                          \
+    "shown_until = EXCLUDED.shown_until, regime = EXCLUDED.regime, note = EXCLUDED.note "          \
     "WHERE (d.kind, d.due_at, d.due_at_local, d.provisional, d.status, d.met_at, d.basis, "        \
-    "d.shown_from, d.shown_until) IS DISTINCT FROM (EXCLUDED.kind, EXCLUDED.due_at, "              \
-    "EXCLUDED.due_at_local, EXCLUDED.provisional, EXCLUDED.status, EXCLUDED.met_at, "              \
-    "EXCLUDED.basis, EXCLUDED.shown_from, EXCLUDED.shown_until)"
+    "d.shown_from, d.shown_until, d.regime, d.note) IS DISTINCT FROM (EXCLUDED.kind, "             \
+    "EXCLUDED.due_at, EXCLUDED.due_at_local, EXCLUDED.provisional, EXCLUDED.status, "              \
+    "EXCLUDED.met_at, EXCLUDED.basis, EXCLUDED.shown_from, EXCLUDED.shown_until, "                 \
+    "EXCLUDED.regime, EXCLUDED.note)"
 
 /* $1 id, $2 entity, $3 title, $4 aware_at, $5 detected_at or '', $6 zone,
  * $7 significant at creation, $8 trust-service impact, $9 trust-service
  * provider, $10 external ref, $11 significant, $12 state, $13 clock start or
- * '', $14 deadlines. */
+ * '', $14 deadlines, $15 incident regime, $16 classified as major or '', $17
+ * personal data breach. */
 const bw_db_stmt_t bw_stmt_incident_insert = {
     "incidents_insert",
     "WITH i AS (INSERT INTO incidents.incidents AS i (tenant_id, incident_id, entity_id, title, "
     "aware_at, detected_at, time_zone, significant_at_creation, trust_service_impact, "
-    "trust_service_provider, external_ref, significant, state, clock_start) VALUES "
+    "trust_service_provider, external_ref, significant, state, clock_start, incident_regime, "
+    "classified_major_at, personal_data_breach) VALUES "
     "(current_setting('bulwark.tenant_id')::uuid, $1::uuid, $2::uuid, $3, $4::timestamptz, "
     "NULLIF($5, '')::timestamptz, $6, $7::boolean, $8::boolean, $9::boolean, $10, $11::boolean, "
-    "$12, NULLIF($13, '')::timestamptz) RETURNING i.*), "
+    "$12, NULLIF($13, '')::timestamptz, $15, NULLIF($16, '')::timestamptz, $17::boolean) "
+    "RETURNING i.*), "
     "dl AS (" UPSERT_DEADLINES("14") ") "
     "SELECT " INC_COLS " FROM i"};
 
@@ -146,23 +152,27 @@ const bw_db_stmt_t bw_stmt_timeline = {
  * of a status filter: a second lower bound on due_at would not be combined
  * with the row comparison, and the scan would start at the tenant's first
  * open deadline instead. */
-const bw_db_stmt_t bw_stmt_deadlines_open = {
-    "deadlines_open",
-    "SELECT d.incident_id::text, i.entity_id::text, i.title, " DL_COLS " "
-    "FROM incidents.deadlines d JOIN incidents.incidents i "
-    "ON i.tenant_id = d.tenant_id AND i.incident_id = d.incident_id "
-    "WHERE d.status = 'PENDING' AND d.due_at IS NOT NULL AND d.due_at < $1::timestamptz "
-    "AND (d.due_at, d.incident_id, d.ordinal) > ($2::timestamptz, $3::uuid, $4::int) "
-    "AND (d.shown_from IS NULL OR d.shown_from <= $6::timestamptz) "
-    "AND (d.shown_until IS NULL OR d.shown_until > $6::timestamptz) "
-    "ORDER BY d.due_at, d.incident_id, d.ordinal LIMIT $5::int"};
+#define DEADLINES_OPEN(name, regime)                                                               \
+    {name,                                                                                         \
+     "SELECT d.incident_id::text, i.entity_id::text, i.title, " DL_COLS " "                        \
+     "FROM incidents.deadlines d JOIN incidents.incidents i "                                      \
+     "ON i.tenant_id = d.tenant_id AND i.incident_id = d.incident_id "                             \
+     "WHERE d.status = 'PENDING' AND d.due_at IS NOT NULL AND d.due_at < $1::timestamptz "         \
+     "AND (d.due_at, d.incident_id, d.ordinal) > ($2::timestamptz, $3::uuid, $4::int) "            \
+     "AND (d.shown_from IS NULL OR d.shown_from <= $6::timestamptz) "                              \
+     "AND (d.shown_until IS NULL OR d.shown_until > $6::timestamptz) " regime                      \
+     "ORDER BY d.due_at, d.incident_id, d.ordinal LIMIT $5::int"}
+const bw_db_stmt_t bw_stmt_deadlines_open = DEADLINES_OPEN("deadlines_open", "");
+/* The same with $7 a regime: a range scan of deadlines_open_by_regime. */
+const bw_db_stmt_t bw_stmt_deadlines_open_regime =
+    DEADLINES_OPEN("deadlines_open_regime", "AND d.regime = $7 ");
 /* clang-format on */
 
 const bw_db_stmt_t *const bw_records_stmts[] = {
     &bw_stmt_incident_insert,  &bw_stmt_incident_get,     &bw_stmt_incident_lock,
     &bw_stmt_incident_list[0], &bw_stmt_incident_list[1], &bw_stmt_incident_list[2],
     &bw_stmt_incident_list[3], &bw_stmt_events_of,        &bw_stmt_event_append,
-    &bw_stmt_timeline,         &bw_stmt_deadlines_open,
+    &bw_stmt_timeline,         &bw_stmt_deadlines_open,   &bw_stmt_deadlines_open_regime,
 };
 const size_t bw_records_n_stmts = sizeof(bw_records_stmts) / sizeof(bw_records_stmts[0]);
 
@@ -238,6 +248,21 @@ static char *col_text(bw_arena_t *arena, const PGresult *res, int row, int col)
 
 /* ---- rows ---------------------------------------------------------------- */
 
+void bw_records_clock_incident(const PGresult *res, int row, bw_clock_incident_t *out)
+{
+    int has;
+    memset(out, 0, sizeof(*out));
+    out->aware_at = bw_records_col_us(res, row, BW_COL_AWARE, &has);
+    out->significant = bw_records_col_bool(res, row, BW_COL_SIGNIFICANT_AT_CREATION);
+    out->trust_service_derogation =
+        bw_records_col_bool(res, row, BW_COL_TSP) && bw_records_col_bool(res, row, BW_COL_TSI);
+    out->time_zone = PQgetvalue(res, row, BW_COL_TZ);
+    out->reporting = bw_clock_reporting_value(PQgetvalue(res, row, BW_COL_REGIME));
+    out->classified_major_at =
+        bw_records_col_us(res, row, BW_COL_CLASSIFIED_MAJOR, &out->has_classified_major);
+    out->personal_data_breach = bw_records_col_bool(res, row, BW_COL_PERSONAL_DATA_BREACH);
+}
+
 int bw_records_incident(bw_arena_t *arena, const PGresult *res, int row, bw_incident_pb_t **out)
 {
     bw_incident_pb_t *inc = bw_arena_alloc(arena, sizeof(*inc));
@@ -252,6 +277,10 @@ int bw_records_incident(bw_arena_t *arena, const PGresult *res, int row, bw_inci
     inc->significant = bw_records_col_bool(res, row, BW_COL_SIGNIFICANT);
     inc->trust_service_impact = bw_records_col_bool(res, row, BW_COL_TSI);
     inc->trust_service_provider = bw_records_col_bool(res, row, BW_COL_TSP);
+    inc->personal_data_breach = bw_records_col_bool(res, row, BW_COL_PERSONAL_DATA_BREACH);
+    inc->incident_regime =
+        (Bulwark__Incidents__V1__Incident__IncidentRegime)bw_clock_reporting_value(
+            PQgetvalue(res, row, BW_COL_REGIME));
     inc->state = strcmp(PQgetvalue(res, row, BW_COL_STATE), "CLOSED") == 0
                      ? BULWARK__INCIDENTS__V1__INCIDENT__STATE__CLOSED
                      : BULWARK__INCIDENTS__V1__INCIDENT__STATE__OPEN;
@@ -271,6 +300,8 @@ int bw_records_incident(bw_arena_t *arena, const PGresult *res, int row, bw_inci
         err = col_timestamp(arena, res, row, BW_COL_CREATE, &inc->create_time);
     if (err == 0)
         err = col_timestamp(arena, res, row, BW_COL_UPDATE, &inc->update_time);
+    if (err == 0)
+        err = col_timestamp(arena, res, row, BW_COL_CLASSIFIED_MAJOR, &inc->classified_major_at);
     if (err != 0)
         return err;
     *out = inc;
@@ -302,7 +333,10 @@ int bw_records_deadline(bw_arena_t *arena, const PGresult *res, int row, int fir
     d->provisional = bw_records_col_bool(res, row, first + BW_DCOL_PROVISIONAL);
     d->due_at_local = col_text(arena, res, row, first + BW_DCOL_DUE_LOCAL);
     d->basis = col_text(arena, res, row, first + BW_DCOL_BASIS);
-    if (d->due_at_local == NULL || d->basis == NULL)
+    d->regime = (Bulwark__Incidents__V1__Deadline__Regime)bw_clock_regime_value(
+        PQgetvalue(res, row, first + BW_DCOL_REGIME));
+    d->note = col_text(arena, res, row, first + BW_DCOL_NOTE);
+    if (d->due_at_local == NULL || d->basis == NULL || d->note == NULL)
         return BW_ENOMEM;
     int err = col_timestamp(arena, res, row, first + BW_DCOL_DUE, &d->due_at);
     if (err == 0)
@@ -382,6 +416,8 @@ int bw_records_deadlines_pb(bw_arena_t *arena, const bw_clock_result_t *r, int64
         d->provisional = c->provisional;
         d->due_at_local = bw_arena_strdup(arena, c->due_local);
         d->basis = (char *)c->basis;
+        d->regime = (Bulwark__Incidents__V1__Deadline__Regime)c->regime;
+        d->note = (char *)c->note;
         if (d->due_at_local == NULL ||
             (c->has_due && !(d->due_at = bw_records_timestamp(arena, c->due))) ||
             (c->has_met && !(d->met_at = bw_records_timestamp(arena, c->met))))
@@ -414,14 +450,17 @@ char *bw_records_deadlines_param(bw_arena_t *arena, const bw_clock_result_t *r)
         json_time(met, d->has_met, d->met);
         json_time(from, d->has_shown_from, d->shown_from);
         json_time(until, d->has_shown_until, d->shown_until);
-        json =
-            bw_arena_printf(arena,
-                            "%s%s{\"ordinal\":%d,\"kind\":\"%s\",\"due_at\":%s,"
-                            "\"due_at_local\":\"%s\",\"provisional\":%s,\"status\":\"%s\","
-                            "\"met_at\":%s,\"basis\":\"%s\",\"shown_from\":%s,\"shown_until\":%s}",
-                            json, i ? "," : "", d->ordinal, bw_clock_kind_name(d->kind), due,
-                            d->due_local, d->provisional ? "true" : "false",
-                            bw_clock_status_name(d->status), met, d->basis, from, until);
+        /* basis and note are this service's static texts: no quote or
+         * backslash in them, and the unit tests check it. */
+        json = bw_arena_printf(
+            arena,
+            "%s%s{\"ordinal\":%d,\"kind\":\"%s\",\"due_at\":%s,"
+            "\"due_at_local\":\"%s\",\"provisional\":%s,\"status\":\"%s\","
+            "\"met_at\":%s,\"basis\":\"%s\",\"shown_from\":%s,\"shown_until\":%s,"
+            "\"regime\":\"%s\",\"note\":\"%s\"}",
+            json, i ? "," : "", d->ordinal, bw_clock_kind_name(d->kind), due, d->due_local,
+            d->provisional ? "true" : "false", bw_clock_status_name(d->status), met, d->basis, from,
+            until, bw_clock_regime_name(d->regime), d->note);
     }
     return json != NULL ? bw_arena_printf(arena, "%s]", json) : NULL;
 }

@@ -31,6 +31,7 @@ extern const bw_db_stmt_t bw_stmt_events_of;
 extern const bw_db_stmt_t bw_stmt_event_append;
 extern const bw_db_stmt_t bw_stmt_timeline;
 extern const bw_db_stmt_t bw_stmt_deadlines_open;
+extern const bw_db_stmt_t bw_stmt_deadlines_open_regime; /* of one regime ($7) */
 
 /* Columns of an incident row, first in every statement that returns one. */
 enum {
@@ -52,6 +53,9 @@ enum {
     BW_COL_REVISION,
     BW_COL_SIGNIFICANT_AT_CREATION,
     BW_COL_EVENT_COUNT,
+    BW_COL_REGIME,
+    BW_COL_CLASSIFIED_MAJOR,
+    BW_COL_PERSONAL_DATA_BREACH,
     BW_N_INCIDENT_COLS
 };
 /* Columns of a deadline, from `first` on. */
@@ -66,6 +70,8 @@ enum {
     BW_DCOL_BASIS,
     BW_DCOL_SHOWN_FROM,
     BW_DCOL_SHOWN_UNTIL,
+    BW_DCOL_REGIME,
+    BW_DCOL_NOTE,
     BW_N_DEADLINE_COLS
 };
 /* Columns of an event, from `first` on. */
@@ -95,6 +101,8 @@ char *bw_records_param_time(bw_arena_t *arena, int64_t at);
 int64_t bw_records_col_us(const PGresult *res, int row, int col, int *has);
 int bw_records_col_bool(const PGresult *res, int row, int col);
 
+/* The clock's view of an incident row (strings borrowed from res). */
+void bw_records_clock_incident(const PGresult *res, int row, bw_clock_incident_t *out);
 /* The incident of row (its deadlines not filled). BW_ENOMEM. */
 int bw_records_incident(bw_arena_t *arena, const PGresult *res, int row, bw_incident_pb_t **out);
 /* Whether the deadline whose columns start at first in row applies at now

@@ -1,15 +1,21 @@
 /*
  * The significant-incident criteria of Implementing Regulation (EU)
- * 2024/2690 (CELEX 32024R2690), restated in ../shared/reference/article21.md
- * section 4. Each criterion is one check that, when met, adds a Criterion
- * with a stable code ("IR.7.b"), its article and a sentence with the figures
- * that met it. "5 %/1M" thresholds compare with the smaller of the share of
- * the Union users and the absolute number, as the Regulation says
- * ("whichever number is smaller"); a threshold is exceeded only when the
- * figure is strictly above it ("more than").
+ * 2024/2690 (CELEX 32024R2690), for the relevant entities of its Art 1, and
+ * of NIS2 Art 23(3) for every other entity type. Each criterion is one check
+ * that, when met, adds a Criterion with a stable code ("IR.7.b",
+ * "NIS2.23.3.a"), its article and a sentence with the figures that met it.
+ * "5 %/1M" thresholds compare with the smaller of the share of the Union
+ * users and the absolute number, as the Regulation says ("whichever number
+ * is smaller"); a threshold is exceeded only when the figure is strictly
+ * above it ("more than"). The Art 23(3) answer is three-valued: a criterion
+ * met makes the incident significant, all of them answered no make it not
+ * significant, anything else leaves it undetermined, with the fields that
+ * would decide it. README.md states the rules and the interpretations.
  */
 #include "significance.h"
 
+#include "handlers.h"
+#include "service.h"
 #include "status.h"
 
 #include <string.h>
@@ -20,43 +26,13 @@
 #define MINUTES_PER_WEEK (7 * 24 * 60)
 #define FINANCIAL_CAP_EUR INT64_C(500000)
 
+#define ANSWER(x) BULWARK__INCIDENTS__V1__ASSESS_SIGNIFICANCE_REQUEST__ANSWER__##x
+#define OUTCOME(x) BULWARK__INCIDENTS__V1__SIGNIFICANCE_ASSESSMENT__OUTCOME__##x
+
 typedef Bulwark__Incidents__V1__SignificanceAssessment assessment_t;
 typedef Bulwark__Incidents__V1__SignificanceAssessment__Criterion criterion_t;
 typedef Bulwark__Incidents__V1__ServiceImpact impact_t;
 typedef Bulwark__Incidents__V1__AssessSignificanceRequest request_t;
-
-/* Which Art 5-14 article covers a relevant entity type. */
-static const struct {
-    const char *code;
-    int article;
-} relevant_types[] = {
-    {"digital_infra.dns", 5},
-    {"digital_infra.tld_registry", 6},
-    {"digital_infra.cloud", 7},
-    {"digital_infra.data_centre", 8},
-    {"digital_infra.cdn", 9},
-    {"ict_b2b.msp", 10},
-    {"ict_b2b.mssp", 10},
-    {"digital_providers.online_marketplace", 11},
-    {"digital_providers.search_engine", 12},
-    {"digital_providers.social_network", 13},
-    {"digital_infra.tsp", 14},
-    {"digital_infra.tsp.qualified", 14},
-    {"digital_infra.tsp.non_qualified", 14},
-};
-
-static int article_of(const char *code)
-{
-    for (size_t i = 0; i < sizeof(relevant_types) / sizeof(relevant_types[0]); i++)
-        if (strcmp(code, relevant_types[i].code) == 0)
-            return relevant_types[i].article;
-    return 0;
-}
-
-int bw_significance_relevant_type(const char *code)
-{
-    return article_of(code) != 0;
-}
 
 /* ---- validation ---------------------------------------------------------- */
 
@@ -115,9 +91,18 @@ static int check_impact(bw_call_t *call, const impact_t *m)
     return bad;
 }
 
+static int check_answer(bw_call_t *call, const char *field, int answer)
+{
+    if (answer == ANSWER(ANSWER_UNSPECIFIED) || answer == ANSWER(YES) || answer == ANSWER(NO))
+        return 0;
+    return bw_call_violation(call, field, "must be YES or NO") != 0;
+}
+
 int bw_significance_validate(bw_call_t *call, const request_t *req)
 {
     int bad = 0;
+    bad |= check_answer(call, "severeOperationalDisruption", req->severe_operational_disruption);
+    bad |= check_answer(call, "considerableDamageToOthers", req->considerable_damage_to_others);
     if (req->n_entity_types > BW_SIGNIFICANCE_MAX_TYPES)
         bad |= bw_call_violation(call, "entityTypes", "has more than %d entries",
                                  BW_SIGNIFICANCE_MAX_TYPES) != 0;
@@ -144,9 +129,10 @@ int bw_significance_validate(bw_call_t *call, const request_t *req)
 typedef struct assess {
     bw_arena_t *arena;
     assessment_t *out;
-    size_t cap_criteria, cap_notes;
+    size_t cap_criteria, cap_notes, cap_missing;
     int failed; /* out of memory */
     int user_threshold_used;
+    int guidance; /* IR Art 3 for an entity it does not cover: notes, not criteria */
 } assess_t;
 
 static void note(assess_t *a, const char *text)
@@ -173,26 +159,39 @@ static void note(assess_t *a, const char *text)
     a->out->notes[a->out->n_notes++] = (char *)text;
 }
 
-static void fire(assess_t *a, int article, const char *point, const char *entity_type,
-                 const char *message)
+static void missing(assess_t *a, const char *field)
+{
+    if (a->failed)
+        return;
+    if (a->out->n_missing_facts == a->cap_missing) {
+        size_t cap = a->cap_missing ? 2 * a->cap_missing : 4;
+        char **grown = bw_arena_calloc(a->arena, cap, sizeof(*grown));
+        if (grown == NULL) {
+            a->failed = 1;
+            return;
+        }
+        if (a->out->n_missing_facts)
+            memcpy(grown, a->out->missing_facts, a->out->n_missing_facts * sizeof(*grown));
+        a->out->missing_facts = grown;
+        a->cap_missing = cap;
+    }
+    a->out->missing_facts[a->out->n_missing_facts++] = (char *)field;
+}
+
+/* Adds a met criterion: code, article, entity type (NULL: none), message. */
+static void add_criterion(assess_t *a, const char *code, const char *article,
+                          const char *entity_type, const char *message)
 {
     criterion_t *c = bw_arena_alloc(a->arena, sizeof(*c));
-    if (a->failed || c == NULL || message == NULL) {
+    if (a->failed || c == NULL || message == NULL || code == NULL || article == NULL) {
         a->failed = 1;
         return;
     }
     bulwark__incidents__v1__significance_assessment__criterion__init(c);
-    c->code = bw_arena_printf(a->arena, "IR.%d.%s", article, point);
-    c->article = bw_arena_printf(a->arena, "IR 2024/2690 Art %d(%s)", article, point);
-    if (article == 3)
-        c->article = bw_arena_printf(a->arena, "IR 2024/2690 Art 3(1)(%s)%s", point + 2,
-                                     strcmp(point, "1.f") == 0 ? " and Art 4" : "");
+    c->code = (char *)code;
+    c->article = (char *)article;
     c->entity_type = (char *)(entity_type != NULL ? entity_type : "");
     c->message = (char *)message;
-    if (c->code == NULL || c->article == NULL) {
-        a->failed = 1;
-        return;
-    }
     if (a->out->n_criteria == a->cap_criteria) {
         size_t cap = a->cap_criteria ? 2 * a->cap_criteria : 8;
         criterion_t **grown = bw_arena_calloc(a->arena, cap, sizeof(*grown));
@@ -206,6 +205,24 @@ static void fire(assess_t *a, int article, const char *point, const char *entity
         a->cap_criteria = cap;
     }
     a->out->criteria[a->out->n_criteria++] = c;
+}
+
+/* An IR 2024/2690 criterion met; for an entity type the Regulation does not
+ * cover, a note that it would be met (guidance). */
+static void fire(assess_t *a, int article, const char *point, const char *entity_type,
+                 const char *message)
+{
+    const char *where = article == 3
+                            ? bw_arena_printf(a->arena, "IR 2024/2690 Art 3(1)(%s)%s", point + 2,
+                                              strcmp(point, "1.f") == 0 ? " and Art 4" : "")
+                            : bw_arena_printf(a->arena, "IR 2024/2690 Art %d(%s)", article, point);
+    if (a->guidance) {
+        note(a, bw_arena_printf(a->arena, "guidance only: %s would be met (%s)", where,
+                                message != NULL ? message : ""));
+        return;
+    }
+    add_criterion(a, bw_arena_printf(a->arena, "IR.%d.%s", article, point), where, entity_type,
+                  message);
 }
 
 /* The Art 3(1)(a) threshold: EUR 500 000 or 5 % of the turnover, whichever
@@ -465,27 +482,125 @@ static int seen_before(const request_t *r, size_t i)
     return 0;
 }
 
-int bw_significance_assess(bw_arena_t *arena, const request_t *req, assessment_t **out)
+/* A three-valued answer. */
+enum { UNKNOWN, YES, NO };
+
+static int answer_of(int answer)
 {
-    assess_t a = {arena, bw_arena_alloc(arena, sizeof(assessment_t)), 0, 0, 0, 0};
+    return answer == ANSWER(YES) ? YES : answer == ANSWER(NO) ? NO : UNKNOWN;
+}
+
+/* NIS2 Art 23(3) for the entity types IR 2024/2690 does not cover: (a)
+ * severe operational disruption of the services or financial loss for the
+ * entity, (b) considerable material or non-material damage to other natural
+ * or legal persons, each caused or capable of being caused. The financial
+ * loss is weighed with the figure of IR Art 3(1)(a), the only one the Union
+ * has set (an interpretation, noted); the facts IR Art 3(1)(c)-(e) name
+ * answer Art 23(3) too (a death or considerable damage to health is
+ * considerable damage to a natural person; a malicious access capable of
+ * severe operational disruption is capable of it). Returns YES, NO or
+ * UNKNOWN. */
+static int art_23_3(assess_t *a, const request_t *r)
+{
+    bw_arena_t *ar = a->arena;
+    int severe = answer_of(r->severe_operational_disruption);
+    int damage = answer_of(r->considerable_damage_to_others);
+    int finance =
+        r->financial_loss_eur > FINANCIAL_CAP_EUR ? YES
+        : r->annual_turnover_eur > 0
+            ? (financial_exceeds(r->financial_loss_eur, r->annual_turnover_eur) ? YES : NO)
+            : UNKNOWN;
+    if (severe == YES)
+        add_criterion(a, "NIS2.23.3.a", "NIS2 Art 23(3)(a)", NULL,
+                      "the incident has caused or is capable of causing severe operational "
+                      "disruption of the services");
+    if (r->malicious_unauthorised_access)
+        add_criterion(a, "NIS2.23.3.a", "NIS2 Art 23(3)(a)", NULL,
+                      "a successful, suspectedly malicious and unauthorised access to network and "
+                      "information systems is capable of causing severe operational disruption");
+    if (finance == YES)
+        add_criterion(a, "NIS2.23.3.a", "NIS2 Art 23(3)(a)", NULL,
+                      bw_arena_printf(ar,
+                                      "a financial loss for the entity of EUR %lld exceeds EUR "
+                                      "%lld, the lower of EUR 500 000 and 5 %% of the annual "
+                                      "turnover",
+                                      (long long)r->financial_loss_eur,
+                                      (long long)financial_threshold(r->annual_turnover_eur)));
+    if (damage == YES)
+        add_criterion(a, "NIS2.23.3.b", "NIS2 Art 23(3)(b)", NULL,
+                      "the incident has affected or is capable of affecting other natural or "
+                      "legal persons by causing considerable material or non-material damage");
+    if (r->death || r->considerable_health_damage)
+        add_criterion(a, "NIS2.23.3.b", "NIS2 Art 23(3)(b)", NULL,
+                      r->death ? "the incident caused or may cause the death of a natural person: "
+                                 "considerable damage to another natural person"
+                               : "the incident caused or may cause considerable damage to a "
+                                 "natural person's health");
+    note(a, "NIS2 Art 23(3)(a) sets no figure for a financial loss: the lower of EUR 500 000 and "
+            "5 % of the annual turnover (IR 2024/2690 Art 3(1)(a), the only figure of Union law) "
+            "was used; national guidance may set its own");
+    int met = severe == YES || damage == YES || finance == YES ||
+              r->malicious_unauthorised_access || r->death || r->considerable_health_damage;
+    if (met)
+        return YES;
+    if (severe == NO && damage == NO && finance == NO)
+        return NO;
+    if (severe == UNKNOWN)
+        missing(a, "severeOperationalDisruption");
+    if (finance == UNKNOWN && r->financial_loss_eur == 0)
+        missing(a, "financialLossEur");
+    if (finance == UNKNOWN)
+        missing(a, "annualTurnoverEur");
+    if (damage == UNKNOWN)
+        missing(a, "considerableDamageToOthers");
+    return UNKNOWN;
+}
+
+int bw_significance_assess(bw_arena_t *arena, const request_t *req,
+                           const bw_entity_type_info_t *types, assessment_t **out)
+{
+    assess_t a = {.arena = arena, .out = bw_arena_alloc(arena, sizeof(assessment_t))};
     if (a.out == NULL)
         return BW_ENOMEM;
     bulwark__incidents__v1__significance_assessment__init(a.out);
+    /* Which regime decides: IR 2024/2690 for its types, Art 23(3) for the
+     * others (and when no type is given). */
+    int ir = 0, other = req->n_entity_types == 0;
+    for (size_t i = 0; i < req->n_entity_types; i++) {
+        ir |= types[i].ir_article != 0;
+        other |= types[i].ir_article == 0;
+    }
+    a.out->implementing_regulation_applies = ir;
+    a.guidance = !ir;
     general_criteria(&a, req);
     static const impact_t none = BULWARK__INCIDENTS__V1__SERVICE_IMPACT__INIT;
     const impact_t *m = req->impact != NULL ? req->impact : &none;
     int avail = !req->scheduled_maintenance;
-    for (size_t i = 0; i < req->n_entity_types; i++) {
-        int art = article_of(req->entity_types[i]);
-        if (art == 0 || seen_before(req, i))
-            continue;
-        a.out->implementing_regulation_applies = 1;
-        entity_criteria(&a, art, req->entity_types[i], m, avail);
+    for (size_t i = 0; i < req->n_entity_types; i++)
+        if (types[i].ir_article != 0 && !seen_before(req, i))
+            entity_criteria(&a, types[i].ir_article, req->entity_types[i], m, avail);
+    int ir_met = a.out->n_criteria > 0;
+    a.guidance = 0;
+
+    int art23 = NO;
+    if (other) {
+        art23 = art_23_3(&a, req);
+        note(&a, ir ? "NIS2 Art 23(3) decides for the entity types IR 2024/2690 does not cover "
+                      "(its Art 1), the Regulation for the others"
+                    : "no entity type given is a relevant entity of IR 2024/2690 (its Art 1): "
+                      "NIS2 Art 23(3) decides, and the Regulation's Art 3 criteria are shown as "
+                      "guidance only; national guidance may say more");
+    } else if (req->severe_operational_disruption != 0 || req->considerable_damage_to_others != 0) {
+        note(&a, "severeOperationalDisruption and considerableDamageToOthers were not used: IR "
+                 "2024/2690 Art 3-14 specify the cases of NIS2 Art 23(3) for its entity types "
+                 "(NIS2 Art 23(11))");
     }
-    if (!a.out->implementing_regulation_applies)
-        note(&a, "no entity type given is a relevant entity of IR 2024/2690 (Art 1): its Art 3 "
-                 "criteria are shown as guidance only; NIS2 Art 23(3) and national guidance "
-                 "decide");
+    a.out->outcome = ir_met || art23 == YES ? OUTCOME(SIGNIFICANT)
+                     : art23 == NO          ? OUTCOME(NOT_SIGNIFICANT)
+                                            : OUTCOME(UNDETERMINED);
+    /* Missing answers matter only while nothing decides. */
+    if (a.out->outcome != OUTCOME(UNDETERMINED))
+        a.out->n_missing_facts = 0;
     if (req->scheduled_maintenance)
         note(&a, "availability criteria were not counted: scheduled interruptions and the "
                  "planned consequences of scheduled maintenance are not significant incidents "
@@ -494,7 +609,7 @@ int bw_significance_assess(bw_arena_t *arena, const request_t *req, assessment_t
         note(&a, "impact.usersInUnion not given: only the absolute user thresholds were applied");
     if (a.failed)
         return BW_ENOMEM;
-    a.out->significant = a.out->n_criteria > 0;
+    a.out->significant = a.out->outcome == OUTCOME(SIGNIFICANT);
     *out = a.out;
     return 0;
 }
@@ -506,8 +621,33 @@ int bw_significance_handle(bw_call_t *call, const ProtobufCMessage *request,
     int err = bw_significance_validate(call, req);
     if (err != 0)
         return err;
+    /* Which types IR 2024/2690 covers, and with which article, is the
+     * scoping service's catalogue's to say. */
+    bw_entity_type_info_t *types =
+        bw_arena_calloc(call->arena, req->n_entity_types + 1, sizeof(*types));
+    if (types == NULL)
+        return BW_ENOMEM;
+    if (req->n_entity_types > 0) {
+        const bw_incidents_service_t *svc = bw_service_data(call);
+        err = bw_scoping_client_entity_types(
+            svc->scoping, call, (const char *const *)req->entity_types, req->n_entity_types, types);
+        if (err == BW_EUNAVAIL)
+            return bw_call_fail(call, BW_EUNAVAIL, "SCOPING_UNAVAILABLE",
+                                "the scoping service is unavailable: its catalogue says which "
+                                "entity types IR 2024/2690 covers");
+        if (err != 0)
+            return err;
+        int bad = 0;
+        for (size_t i = 0; i < req->n_entity_types; i++)
+            if (!types[i].known)
+                bad |= bw_call_violation(call, bw_arena_printf(call->arena, "entityTypes[%zu]", i),
+                                         "is not an entity type of the catalogue "
+                                         "(GET /v1/entity-types)") != 0;
+        if (bad)
+            return BW_EINVAL;
+    }
     assessment_t *out;
-    if ((err = bw_significance_assess(call->arena, req, &out)) != 0)
+    if ((err = bw_significance_assess(call->arena, req, types, &out)) != 0)
         return err;
     *resp = &out->base;
     return 0;

@@ -5,6 +5,7 @@
 #ifndef BW_SCOPING_ASSESS_H
 #define BW_SCOPING_ASSESS_H
 
+#include "bulwark/scoping/v1/scoping.pb-c.h"
 #include "rpc.h"
 
 /* ListEntityTypes: the whole catalogue, no database. */
@@ -19,5 +20,20 @@ int bw_assess_assess(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMess
  * with reason ENTITY_FACTS_INVALID and the violations. */
 int bw_assess_get_entity_classification(bw_call_t *call, const ProtobufCMessage *req,
                                         ProtobufCMessage **resp);
+
+/* The applicability of a stored entity (GetEntity with view FULL): its facts
+ * evaluated as GetEntityClassification evaluates them, *out on the call's
+ * arena. Facts that no longer pass the checks fail the call as there
+ * (FAILED_PRECONDITION, ENTITY_FACTS_INVALID). */
+int bw_assess_applicability(bw_call_t *call, const Bulwark__Scoping__V1__Entity *entity,
+                            Bulwark__Scoping__V1__Applicability **out);
+
+/* ListMemberStateProfiles: every profile loaded, in order of code. */
+int bw_assess_list_member_state_profiles(bw_call_t *call, const ProtobufCMessage *req,
+                                         ProtobufCMessage **resp);
+/* GetMemberStateProfile: one profile by code; NOT_FOUND (PROFILE_NOT_FOUND)
+ * for a code without one. */
+int bw_assess_get_member_state_profile(bw_call_t *call, const ProtobufCMessage *req,
+                                       ProtobufCMessage **resp);
 
 #endif

@@ -1,9 +1,8 @@
 /*
- * The entity-type catalogue as one static table. Source: the reference
- * ../shared/reference/scope.md section 2 (codes, Annex points, the SI, E!, J
- * and IR columns), which restates Directive (EU) 2022/2555 Annex I and II
- * (OJ L 333, 27.12.2022, p. 80), Art 2(2)-(5), 3(1), 6(35), 26(1) and
- * Implementing Regulation (EU) 2024/2690 Art 1. Trust service providers
+ * The entity-type catalogue as one static table. Source: Directive (EU)
+ * 2022/2555 Annex I and II (OJ L 333, 27.12.2022, p. 80), Art 2(2)-(5),
+ * 3(1), 6(35), 26(1), and Implementing Regulation (EU) 2024/2690 Art 1; the
+ * codes are Bulwark's own (<sector>.<subsector>.<type>). Trust service providers
  * appear three times: digital_infra.tsp, whose activity says whether the
  * service is qualified (the shape API.md shows), and the two variants
  * digital_infra.tsp.qualified and digital_infra.tsp.non_qualified, which say
@@ -154,28 +153,29 @@ static const bw_catalogue_entry_t catalogue[] = {
      "Internet Exchange Point providers", SZ, GEN, EST, ""},
     {"digital_infra.dns", ANNEX_I, "8", "Digital infrastructure", "",
      "DNS service providers (NIS2 Art 6(20))", SZ | SI | ESS | IR, BW_CAT_DNS, MAIN,
-     "Excludes operators of root name servers (set rootNameServer)."},
+     "Excludes operators of root name servers (set rootNameServer).", 5},
     {"digital_infra.tld_registry", ANNEX_I, "8", "Digital infrastructure", "",
-     "TLD name registries (NIS2 Art 6(21))", SZ | SI | ESS | IR, BW_CAT_TLD, MAIN, ""},
+     "TLD name registries (NIS2 Art 6(21))", SZ | SI | ESS | IR, BW_CAT_TLD, MAIN, "", 6},
     {"digital_infra.cloud", ANNEX_I, "8", "Digital infrastructure", "",
-     "Cloud computing service providers", SZ | IR, GEN, MAIN, ""},
+     "Cloud computing service providers", SZ | IR, GEN, MAIN, "", 7},
     {"digital_infra.data_centre", ANNEX_I, "8", "Digital infrastructure", "",
-     "Data centre service providers", SZ | IR, GEN, MAIN, ""},
+     "Data centre service providers", SZ | IR, GEN, MAIN, "", 8},
     {"digital_infra.cdn", ANNEX_I, "8", "Digital infrastructure", "",
-     "Content delivery network providers", SZ | IR, GEN, MAIN, ""},
+     "Content delivery network providers", SZ | IR, GEN, MAIN, "", 9},
     {"digital_infra.tsp", ANNEX_I, "8", "Digital infrastructure", "",
      "Trust service providers (Regulation 910/2014 Art 3(19)); qualified or not as the "
      "activity's qualifiedTrustService says",
      SZ | SI | IR, BW_CAT_TSP, EST,
      "Qualified trust service providers are essential whatever their size (Art 3(1)(b)); "
-     "others are important unless large."},
+     "others are important unless large.",
+     14},
     {"digital_infra.tsp.qualified", ANNEX_I, "8", "Digital infrastructure", "",
      "Qualified trust service providers (Regulation 910/2014 Art 3(20))", SZ | SI | ESS | IR,
-     BW_CAT_TSP_QUALIFIED, EST, ""},
+     BW_CAT_TSP_QUALIFIED, EST, "", 14},
     {"digital_infra.tsp.non_qualified", ANNEX_I, "8", "Digital infrastructure", "",
      "Trust service providers that are not qualified (Regulation 910/2014 Art 3(19))", SZ | SI | IR,
      BW_CAT_TSP_NON_QUALIFIED, EST,
-     "Important whatever their size, essential when large (Art 3(1)(a))."},
+     "Important whatever their size, essential when large (Art 3(1)(a)).", 14},
     {"digital_infra.pecn", ANNEX_I, "8", "Digital infrastructure", "",
      "Providers of public electronic communications networks (Directive 2018/1972 Art 2(8))",
      SZ | SI, BW_CAT_ECN, SVC, "Essential when medium-sized (Art 3(1)(c)) or large (Art 3(1)(a))."},
@@ -184,9 +184,9 @@ static const bw_catalogue_entry_t catalogue[] = {
      "Art 2(4))",
      SZ | SI, BW_CAT_ECN, SVC, "Essential when medium-sized (Art 3(1)(c)) or large (Art 3(1)(a))."},
     {"ict_b2b.msp", ANNEX_I, "9", "ICT service management (business-to-business)", "",
-     "Managed service providers (NIS2 Art 6(39))", SZ | IR, GEN, MAIN, ""},
+     "Managed service providers (NIS2 Art 6(39))", SZ | IR, GEN, MAIN, "", 10},
     {"ict_b2b.mssp", ANNEX_I, "9", "ICT service management (business-to-business)", "",
-     "Managed security service providers (NIS2 Art 6(40))", SZ | IR, GEN, MAIN, ""},
+     "Managed security service providers (NIS2 Art 6(40))", SZ | IR, GEN, MAIN, "", 10},
     {"public_admin.central", ANNEX_I, "10", "Public administration", "",
      "Public administration entities of central governments as defined by a Member State in "
      "accordance with national law",
@@ -247,11 +247,12 @@ static const bw_catalogue_entry_t catalogue[] = {
      "Manufacture of other transport equipment",
      "Undertakings in NACE Rev. 2 section C division 30", SZ, GEN, EST, ""},
     {"digital_providers.online_marketplace", ANNEX_II, "6", "Digital providers", "",
-     "Providers of online marketplaces (NIS2 Art 6(28))", SZ | IR, GEN, MAIN, ""},
+     "Providers of online marketplaces (NIS2 Art 6(28))", SZ | IR, GEN, MAIN, "", 11},
     {"digital_providers.search_engine", ANNEX_II, "6", "Digital providers", "",
-     "Providers of online search engines (NIS2 Art 6(29))", SZ | IR, GEN, MAIN, ""},
+     "Providers of online search engines (NIS2 Art 6(29))", SZ | IR, GEN, MAIN, "", 12},
     {"digital_providers.social_network", ANNEX_II, "6", "Digital providers", "",
-     "Providers of social networking services platforms (NIS2 Art 6(33))", SZ | IR, GEN, MAIN, ""},
+     "Providers of social networking services platforms (NIS2 Art 6(33))", SZ | IR, GEN, MAIN, "",
+     13},
     {"research.organisation", ANNEX_II, "7", "Research", "",
      "Research organisations (NIS2 Art 6(41))", SZ, BW_CAT_RESEARCH, EST,
      "Educational institutions are not research organisations (Art 6(41))."},

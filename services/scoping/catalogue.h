@@ -54,6 +54,9 @@ typedef struct bw_catalogue_entry {
     bw_cat_kind_t kind;
     Bulwark__Scoping__V1__Jurisdiction__Rule jurisdiction;
     const char *note; /* "" when nothing else decides coverage */
+    /* The article of Implementing Regulation (EU) 2024/2690 (5-14) with the
+     * type's significant-incident criteria; 0 for a type it does not cover. */
+    int ir_article;
 } bw_catalogue_entry_t;
 
 /* The entry with this code, or NULL (borrowed, static). */

@@ -9,6 +9,7 @@
 #include "bulwark/scoping/v1/scoping.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 
+#include "assess.h"
 #include "facts.h"
 #include "ids.h"
 #include "service.h"
@@ -125,7 +126,7 @@ int bw_entities_create(bw_call_t *call, const ProtobufCMessage *request, Protobu
     const Bulwark__Scoping__V1__CreateEntityRequest *req = (const void *)request;
     if (req->entity == NULL)
         return bw_call_violation(call, "name", "is required");
-    int err = bw_scoping_validate_entity(call, req->entity);
+    int err = bw_scoping_validate_entity(call, req->entity, bw_service_data(call));
     if (err != 0)
         return err;
     char id[BW_UUID_STR_LEN + 1];
@@ -168,6 +169,9 @@ int bw_entities_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
     Bulwark__Scoping__V1__Entity *e;
     int err = bw_entities_load(call, req->id, &e);
     if (err != 0)
+        return err;
+    if (req->view == BULWARK__SCOPING__V1__GET_ENTITY_REQUEST__VIEW__FULL &&
+        (err = bw_assess_applicability(call, e, &e->applicability)) != 0)
         return err;
     *resp = &e->base;
     return 0;
@@ -264,7 +268,7 @@ int bw_entities_update(bw_call_t *call, const ProtobufCMessage *request, Protobu
     const char *old_parent = e->parent_entity;
     Bulwark__Scoping__V1__Entity empty = BULWARK__SCOPING__V1__ENTITY__INIT;
     err = merge(call, e, req->entity != NULL ? req->entity : &empty, req->update_mask);
-    if (err != 0 || (err = bw_scoping_validate_entity(call, e)) != 0)
+    if (err != 0 || (err = bw_scoping_validate_entity(call, e, bw_service_data(call))) != 0)
         goto out;
     if (e->parent_entity[0] != '\0' && strcmp(e->parent_entity, old_parent) != 0) {
         if (strcmp(e->parent_entity, id) == 0) {

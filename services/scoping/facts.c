@@ -9,9 +9,11 @@
 
 #include "catalogue.h"
 #include "ids.h"
+#include "profiles.h"
 #include "status.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <unicode/ucal.h>
@@ -73,6 +75,77 @@ static int check_figures(bw_call_t *call, const char *path, double staff, int64_
     return bad;
 }
 
+#define INVESTOR(x) BULWARK__SCOPING__V1__PARTNER_ENTERPRISE__INVESTOR_EXCEPTION__##x
+
+/* One figure an Annex Art 3(2) threshold needs: only with its category
+ * (owner), required there, never negative. */
+static int check_investor_figure(bw_call_t *call, const char *path, const char *name, int64_t value,
+                                 int owner, const char *category, const char *required)
+{
+    const char *field = bw_arena_printf(call->arena, "%s%s", path, name);
+    if (value < 0)
+        return bw_call_violation(call, field, "must not be negative") != 0;
+    if (!owner && value != 0)
+        return bw_call_violation(call, field, "applies only with investorException %s", category) !=
+               0;
+    if (owner && value == 0)
+        return bw_call_violation(call, field, "is required with investorException %s: %s", category,
+                                 required) != 0;
+    return 0;
+}
+
+/* The Annex Art 3(2) investor exception and the figures its thresholds need. */
+static int check_investor(bw_call_t *call, const char *path,
+                          const Bulwark__Scoping__V1__PartnerEnterprise *p)
+{
+    if ((unsigned)p->investor_exception > INVESTOR(AUTONOMOUS_LOCAL_AUTHORITY))
+        return bw_call_violation(call, bw_arena_printf(call->arena, "%sinvestorException", path),
+                                 "is not an investor category") != 0;
+    int angel = p->investor_exception == INVESTOR(BUSINESS_ANGEL);
+    int local = p->investor_exception == INVESTOR(AUTONOMOUS_LOCAL_AUTHORITY);
+    int bad = check_investor_figure(call, path, "businessAngelInvestmentEur",
+                                    p->business_angel_investment_eur, angel, "BUSINESS_ANGEL",
+                                    "the exception holds only while the business angels' total "
+                                    "investment is below EUR 1,250,000 (Recommendation 2003/361 "
+                                    "Annex Art 3(2)(a))");
+    bad |= check_investor_figure(call, path, "localAuthorityBudgetEur",
+                                 p->local_authority_budget_eur, local, "AUTONOMOUS_LOCAL_AUTHORITY",
+                                 "the exception holds only below EUR 10 million a year "
+                                 "(Recommendation 2003/361 Annex Art 3(2)(d))");
+    bad |=
+        check_investor_figure(call, path, "localAuthorityInhabitants",
+                              p->local_authority_inhabitants, local, "AUTONOMOUS_LOCAL_AUTHORITY",
+                              "the exception holds only below 5,000 inhabitants "
+                              "(Recommendation 2003/361 Annex Art 3(2)(d))");
+    return bad;
+}
+
+/* The accounting periods before the previous one (Annex Art 4(2)). */
+static int check_earlier_periods(bw_call_t *call, const Bulwark__Scoping__V1__Size *s)
+{
+    int bad = 0;
+    if (s->n_earlier_periods > BW_SCOPING_MAX_EARLIER_PERIODS)
+        return bw_call_violation(call, "size.earlierPeriods", "must have at most %d entries",
+                                 BW_SCOPING_MAX_EARLIER_PERIODS) != 0;
+    if (s->newly_established)
+        bad |=
+            bw_call_violation(call, "size.earlierPeriods",
+                              "a newly established enterprise has no earlier accounting periods: "
+                              "it is sized on its estimates (Recommendation 2003/361 Annex Art "
+                              "4(3))") != 0;
+    else if (s->previous_period == NULL)
+        bad |= bw_call_violation(call, "size.earlierPeriods",
+                                 "come before size.previousPeriod, oldest first: give the "
+                                 "previous period too") != 0;
+    for (size_t i = 0; i < s->n_earlier_periods; i++) {
+        const Bulwark__Scoping__V1__SizeFigures *f = s->earlier_periods[i];
+        const char *path = bw_arena_printf(call->arena, "size.earlierPeriods[%zu].", i);
+        bad |= check_figures(call, path, f->staff_headcount, f->annual_turnover_eur,
+                             f->balance_sheet_total_eur);
+    }
+    return bad;
+}
+
 static int check_size(bw_call_t *call, const Bulwark__Scoping__V1__Size *s)
 {
     int bad = check_figures(call, "size.", s->staff_headcount, s->annual_turnover_eur,
@@ -110,7 +183,10 @@ static int check_size(bw_call_t *call, const Bulwark__Scoping__V1__Size *s)
         if (!isfinite(p->holding_percent) || p->holding_percent < 0 || p->holding_percent > 100)
             bad |= bw_call_violation(call, bw_arena_printf(call->arena, "%sholdingPercent", path),
                                      "must be between 0 and 100") != 0;
+        bad |= check_investor(call, path, p);
     }
+    if (s->n_earlier_periods > 0)
+        bad |= check_earlier_periods(call, s);
     return bad;
 }
 
@@ -230,14 +306,28 @@ static int check_public_administration(bw_call_t *call,
     return bad;
 }
 
-static int has_dora_activity(const bw_scoping_facts_t *f)
+static int has_activity_of_kind(const bw_scoping_facts_t *f,
+                                int (*pred)(const bw_catalogue_entry_t *))
 {
     for (size_t i = 0; i < f->n_activities; i++) {
         const bw_catalogue_entry_t *type = bw_catalogue_find(f->activities[i]->entity_type);
-        if (type != NULL && (type->flags & BW_CAT_DORA))
+        if (type != NULL && pred(type))
             return 1;
     }
     return 0;
+}
+
+static int is_credit_institution(const bw_catalogue_entry_t *t)
+{
+    return strcmp(t->code, "banking.credit_institution") == 0;
+}
+
+/* Whether m says the entity has an establishment in the Union. */
+static int established_in_union(const Bulwark__Scoping__V1__MemberState *m)
+{
+    return m->establishment[0] != '\0' || m->main_establishment[0] != '\0' ||
+           m->cybersecurity_decisions_in[0] != '\0' || m->cyber_operations_in[0] != '\0' ||
+           m->largest_workforce_in[0] != '\0';
 }
 
 static int check_representative(bw_call_t *call, const Bulwark__Scoping__V1__MemberState *m)
@@ -245,10 +335,11 @@ static int check_representative(bw_call_t *call, const Bulwark__Scoping__V1__Mem
     if (!bw_scoping_valid_member_state(m->representative))
         return bw_call_violation(call, "memberState.representative",
                                  "\"%s\" is not an EU Member State code", m->representative) != 0;
-    if (m->establishment[0] != '\0' || m->main_establishment[0] != '\0')
+    if (established_in_union(m))
         return bw_call_violation(call, "memberState.representative",
                                  "only an entity without an establishment in the Union designates "
-                                 "a representative (NIS2 Art 26(3))") != 0;
+                                 "a representative (NIS2 Art 26(3)); the Member State facts name "
+                                 "one") != 0;
     if (m->n_services_in == 0)
         return 0;
     for (size_t i = 0; i < m->n_services_in; i++)
@@ -289,32 +380,73 @@ static int check_member_state(bw_call_t *call, const bw_scoping_facts_t *f)
     if ((unsigned)m->security_exemption >
         BULWARK__SCOPING__V1__MEMBER_STATE__SECURITY_EXEMPTION__WHOLE_ENTITY)
         bad |= bw_call_violation(call, "memberState.securityExemption", "is not an exemption") != 0;
-    if (m->dora_exempted && !has_dora_activity(f))
+    if (m->dora_exempted && !has_activity_of_kind(f, is_credit_institution))
         bad |= bw_call_violation(call, "memberState.doraExempted",
-                                 "applies only to financial entities: an activity "
-                                 "banking.credit_institution or fmi.* (NIS2 Art 2(10))") != 0;
+                                 "applies only to a credit institution (an activity "
+                                 "banking.credit_institution): DORA Art 2(4) lets a Member State "
+                                 "exempt only the institutions of Directive 2013/36/EU Art 2(5), "
+                                 "points (4) to (23) (NIS2 Art 2(10))") != 0;
+    static const struct {
+        const char *field;
+        size_t offset;
+    } cascade[] = {
+        {"memberState.cybersecurityDecisionsIn",
+         offsetof(Bulwark__Scoping__V1__MemberState, cybersecurity_decisions_in)},
+        {"memberState.cyberOperationsIn",
+         offsetof(Bulwark__Scoping__V1__MemberState, cyber_operations_in)},
+        {"memberState.largestWorkforceIn",
+         offsetof(Bulwark__Scoping__V1__MemberState, largest_workforce_in)},
+    };
+    for (size_t i = 0; i < sizeof(cascade) / sizeof(cascade[0]); i++) {
+        const char *code = *(char *const *)((const char *)m + cascade[i].offset);
+        if (code[0] != '\0' && !bw_scoping_valid_member_state(code))
+            bad |= bw_call_violation(call, cascade[i].field,
+                                     "\"%s\" is not an EU Member State code (leave it empty when "
+                                     "it is not in the Union or cannot be determined)",
+                                     code) != 0;
+    }
     if (m->representative[0] != '\0')
         bad |= check_representative(call, m);
+    if (m->no_activity_in_union &&
+        (established_in_union(m) || m->n_services_in > 0 || m->representative[0] != '\0'))
+        bad |= bw_call_violation(call, "memberState.noActivityInUnion",
+                                 "contradicts the Member State facts given: an establishment, "
+                                 "services or a representative in the Union") != 0;
+    if (m->no_activity_in_union &&
+        ((f->public_administration != NULL && f->public_administration->level != 0) ||
+         has_activity_of_kind(f, bw_catalogue_is_public_admin)))
+        bad |= bw_call_violation(call, "memberState.noActivityInUnion",
+                                 "contradicts a public administration entity, which a Member "
+                                 "State established") != 0;
+    if (m->profile[0] != '\0' && strcmp(m->profile, "NONE") != 0 &&
+        bw_profiles_find(f->profiles, m->profile) == NULL)
+        bad |= bw_call_violation(call, "memberState.profile",
+                                 "\"%.8s\" is not a Member State profile (GET "
+                                 "/v1/member-state-profiles: %s), nor NONE for the EU baseline",
+                                 m->profile, bw_profiles_codes(f->profiles)) != 0;
     return bad;
 }
 
-void bw_scoping_facts_of_entity(const Bulwark__Scoping__V1__Entity *e, bw_scoping_facts_t *out)
+void bw_scoping_facts_of_entity(const Bulwark__Scoping__V1__Entity *e,
+                                const struct bw_profiles *profiles, bw_scoping_facts_t *out)
 {
     out->activities = e->activities;
     out->n_activities = e->n_activities;
     out->size = e->size;
     out->public_administration = e->public_administration;
     out->member_state = e->member_state;
+    out->profiles = profiles;
 }
 
 void bw_scoping_facts_of_request(const Bulwark__Scoping__V1__AssessRequest *r,
-                                 bw_scoping_facts_t *out)
+                                 const struct bw_profiles *profiles, bw_scoping_facts_t *out)
 {
     out->activities = r->activities;
     out->n_activities = r->n_activities;
     out->size = r->size;
     out->public_administration = r->public_administration;
     out->member_state = r->member_state;
+    out->profiles = profiles;
 }
 
 int bw_scoping_validate_facts(bw_call_t *call, const bw_scoping_facts_t *f)
@@ -329,7 +461,8 @@ int bw_scoping_validate_facts(bw_call_t *call, const bw_scoping_facts_t *f)
     return bad ? BW_EINVAL : 0;
 }
 
-int bw_scoping_validate_entity(bw_call_t *call, const Bulwark__Scoping__V1__Entity *e)
+int bw_scoping_validate_entity(bw_call_t *call, const Bulwark__Scoping__V1__Entity *e,
+                               const struct bw_profiles *profiles)
 {
     int bad = 0;
     size_t name_len = strlen(e->name);
@@ -346,7 +479,7 @@ int bw_scoping_validate_entity(bw_call_t *call, const Bulwark__Scoping__V1__Enti
                                  "\"%s\" is not an IANA time zone such as Europe/Berlin",
                                  e->time_zone) != 0;
     bw_scoping_facts_t facts;
-    bw_scoping_facts_of_entity(e, &facts);
+    bw_scoping_facts_of_entity(e, profiles, &facts);
     bad |= bw_scoping_validate_facts(call, &facts) != 0;
     if (e->parent_entity[0] != '\0' && !bw_uuid_valid(e->parent_entity))
         bad |= bw_call_violation(call, "parentEntity", "must be the id of an entity") != 0;

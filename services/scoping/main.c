@@ -1,12 +1,19 @@
 /*
- * bulwark-scoping: the gRPC server of the scoping service.
+ * bulwark-scoping: the gRPC server of the scoping service. At start-up it
+ * loads the Member State profiles (those built in, or the directory
+ * BULWARK_SCOPING_PROFILES_DIR names) and refuses to start if any fails its
+ * checks; the workers then share them read-only.
  */
 #include "bulwark/scoping/v1/scoping.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 
 #include "assess.h"
 #include "entities.h"
+#include "log.h"
+#include "profiles.h"
 #include "service.h"
+
+#include <stddef.h>
 
 #define RPC(name) "/bulwark.scoping.v1.ScopingService/" name
 
@@ -25,18 +32,65 @@ static const bw_rpc_method_t methods[] = {
      &bulwark__scoping__v1__list_entity_types_response__descriptor, bw_assess_list_entity_types},
     {RPC("Assess"), &bulwark__scoping__v1__assess_request__descriptor,
      &bulwark__scoping__v1__assessment__descriptor, bw_assess_assess},
+    {RPC("ListMemberStateProfiles"),
+     &bulwark__scoping__v1__list_member_state_profiles_request__descriptor,
+     &bulwark__scoping__v1__list_member_state_profiles_response__descriptor,
+     bw_assess_list_member_state_profiles},
+    {RPC("GetMemberStateProfile"),
+     &bulwark__scoping__v1__get_member_state_profile_request__descriptor,
+     &bulwark__scoping__v1__member_state_profile__descriptor, bw_assess_get_member_state_profile},
     {RPC("GetEntityClassification"),
      &bulwark__scoping__v1__get_entity_classification_request__descriptor,
      &bulwark__scoping__v1__assessment__descriptor, bw_assess_get_entity_classification},
 };
 
-/* The services that ask scoping about an entity may ask only that. */
+/* The services that ask scoping about an entity may ask only that (with its
+ * applicability: GetEntity with view FULL); incidents also reads the
+ * entity-type catalogue, for the Implementing Regulation's types. */
 static const char *const entity_lookup[] = {RPC("GetEntity"), NULL};
+static const char *const incidents_lookup[] = {RPC("GetEntity"), RPC("ListEntityTypes"), NULL};
 static const bw_rpc_peer_t peers[] = {
     {"crosswalk", entity_lookup},
-    {"incidents", entity_lookup},
+    {"incidents", incidents_lookup},
     {"attestations", entity_lookup},
 };
+
+typedef struct scoping_config {
+    const char *profiles_dir;
+} scoping_config_t;
+
+static scoping_config_t extra;
+
+static const bw_config_item_t extra_items[] = {
+    {"BULWARK_SCOPING_PROFILES_DIR", BW_CFG_STRING, "", 0, 0,
+     offsetof(scoping_config_t, profiles_dir), 0,
+     "directory of Member State profiles (XX.json) to load instead of those built in; empty: "
+     "the built-in ones"},
+};
+
+static int init(const bw_service_config_t *config, void **service_data)
+{
+    (void)config;
+    char err[512] = "";
+    bw_profiles_t *profiles = NULL;
+    int rc = extra.profiles_dir[0] != '\0'
+                 ? bw_profiles_load_dir(extra.profiles_dir, &profiles, err, sizeof(err))
+                 : bw_profiles_load_builtin(&profiles, err, sizeof(err));
+    if (rc != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "could not load the Member State profiles: %s",
+               err[0] != '\0' ? err : "out of memory");
+        return rc;
+    }
+    bw_log(BW_LOG_INFO, NULL, "Member State profiles: %s (%s)", bw_profiles_codes(profiles),
+           extra.profiles_dir[0] != '\0' ? extra.profiles_dir : "built in");
+    *service_data = profiles;
+    return 0;
+}
+
+static void fini(void *service_data)
+{
+    bw_profiles_free(service_data);
+}
 
 int main(int argc, char **argv)
 {
@@ -51,6 +105,11 @@ int main(int argc, char **argv)
         .n_peers = sizeof(peers) / sizeof(peers[0]),
         .stmts = bw_entities_stmts,
         .n_stmts = bw_entities_n_stmts,
+        .extra_items = extra_items,
+        .n_extra_items = BW_CONFIG_COUNT(extra_items),
+        .extra_config = &extra,
+        .init = init,
+        .fini = fini,
     };
     return bw_service_main(&def, argc, argv);
 }

@@ -1,21 +1,22 @@
 /*
- * The decision procedure of ../shared/reference/scope.md section 5, written
- * as tables: the size thresholds, the exclusions (entity-wide) and Annex
- * carve-outs (per activity), the classification rules in the order of step 4
- * (first match wins per activity, the highest outcome wins across
- * activities), and the consequences (supervision and fine ceilings,
- * registration duties, obligations, Member State options). Each row carries
- * its stable reason code, its article and its plain-English message; the code
- * around the tables only walks them. Every reason the procedure records goes
- * into the assessment, so a reader can follow the decision step by step.
+ * The NIS2 scoping decision procedure (Directive (EU) 2022/2555 Art 2-4,
+ * 26-27, 32-34; Recommendation 2003/361 Annex; DORA), written as tables: the size thresholds, the
+ * exclusions (entity-wide) and Annex carve-outs (per activity), the classification rules in the
+ * order of step 4 (first match wins per activity, the highest outcome wins across activities), and
+ * the consequences (supervision and fine ceilings, registration duties, obligations, Member State
+ * options). Each row carries its stable reason code, its article and its plain-English message; the
+ * code around the tables only walks them. Every reason the procedure records goes into the
+ * assessment, so a reader can follow the decision step by step.
  */
 #include "rules.h"
 
 #include "catalogue.h"
+#include "profiles.h"
 #include "status.h"
 
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -39,6 +40,15 @@ typedef Bulwark__Scoping__V1__PublicAdministration public_admin_t;
 #define EX_ANTE BULWARK__SCOPING__V1__ASSESSMENT__SUPERVISION__EX_ANTE
 #define EX_POST BULWARK__SCOPING__V1__ASSESSMENT__SUPERVISION__EX_POST
 #define NO_SUPERVISION BULWARK__SCOPING__V1__ASSESSMENT__SUPERVISION__NONE
+#define DORA_SUPERVISION BULWARK__SCOPING__V1__ASSESSMENT__SUPERVISION__DORA
+
+#define REGIME_NIS2 BULWARK__SCOPING__V1__INCIDENT_REGIME__NIS2
+#define REGIME_DORA BULWARK__SCOPING__V1__INCIDENT_REGIME__DORA
+#define REGIME_NONE BULWARK__SCOPING__V1__INCIDENT_REGIME__NONE
+
+#define PROFILE_STATUS(x) BULWARK__SCOPING__V1__MEMBER_STATE_PROFILE__STATUS__##x
+#define ANSWER(x) BULWARK__SCOPING__V1__MEMBER_STATE_PROFILE__ANSWER__##x
+#define INVESTOR(x) BULWARK__SCOPING__V1__PARTNER_ENTERPRISE__INVESTOR_EXCEPTION__##x
 
 #define J_EST BULWARK__SCOPING__V1__JURISDICTION__RULE__ESTABLISHMENT
 #define J_MAIN BULWARK__SCOPING__V1__JURISDICTION__RULE__MAIN_ESTABLISHMENT
@@ -47,6 +57,7 @@ typedef Bulwark__Scoping__V1__PublicAdministration public_admin_t;
 
 #define SME_ART_2 "Recommendation 2003/361 Annex Art 2"
 #define SME_ART_3_2 "Recommendation 2003/361 Annex Art 3(2)"
+#define SME_ART_3_3 "Recommendation 2003/361 Annex Art 3(3)(a)"
 #define SME_ART_4_2 "Recommendation 2003/361 Annex Art 4(2)"
 #define SME_ART_4_3 "Recommendation 2003/361 Annex Art 4(3)"
 #define SME_ART_6_2 "Recommendation 2003/361 Annex Art 6(2)"
@@ -78,8 +89,18 @@ enum {
 typedef struct eval {
     bw_arena_t *arena;
     const bw_scoping_facts_t *facts;
-    const member_state_t *ms; /* never NULL: an empty one when absent */
-    const public_admin_t *pa; /* never NULL: an empty one when absent */
+    const member_state_t *ms;        /* &ms_eff: the facts' block with the profile's answers */
+    const public_admin_t *pa;        /* never NULL: an empty one when absent */
+    member_state_t ms_eff;           /* a shallow copy; its strings are the facts' */
+    const bw_profile_t *profile;     /* the profile selected, or NULL */
+    const char *profile_selected_by; /* the input that selected it */
+    int profile_in_force;            /* its law is in force, so it answers */
+    char **profile_answers;          /* what it answered, as JSON paths */
+    size_t n_profile_answers;
+    int dora;                 /* DORA applies to the entity */
+    int needs_representative; /* non-EU Art 26(1)(b) provider without one */
+    int outside_union;        /* non-EU Art 26(1)(b) provider, with a representative or not */
+    int union_established;    /* an Art 26(1)(b) provider the facts establish in the Union */
     unsigned effects;         /* EXCLUDE_* and NOT_PUBLIC_ADMIN bits */
     size_class_t size;
     const char *size_basis[6];
@@ -233,38 +254,86 @@ static int64_t pro_rata(int64_t v, double percent)
 
 /* A partner below this holding leaves the enterprises autonomous (Annex Art 3(2)). */
 #define PARTNER_MIN_PERCENT 25.0
+/* Above this, the holder has a majority of the voting rights: linked (Art 3(3)(a)). */
+#define LINKED_ABOVE_PERCENT 50.0
+/* The Annex Art 3(2) thresholds of the investor exception. */
+#define BUSINESS_ANGEL_MAX_EUR INT64_C(1250000)
+#define LOCAL_AUTHORITY_BUDGET_MAX_EUR INT64_C(10000000)
+#define LOCAL_AUTHORITY_INHABITANTS_MAX 5000
 
-typedef struct group_counts {
-    size_t linked, partners, partners_below;
-} group_counts_t;
+/* The group's figures to add to each period's own, and how they were made. */
+typedef struct group {
+    bw_size_figures_t sum;
+    size_t linked;             /* linkedEnterprises, added at 100 % */
+    size_t majority;           /* partners held above 50 %: linked, added at 100 % */
+    size_t partners;           /* added pro rata */
+    size_t partners_below;     /* held below 25 %: not added */
+    size_t investors;          /* Annex Art 3(2) investors: not added */
+    size_t investors_not_met;  /* investors above the thresholds: added pro rata */
+    size_t investors_majority; /* investors holding a majority: linked */
+} group_t;
 
-/* own plus linked enterprises at 100 % and partners pro rata (Annex Art 6(2)),
- * unless the Member State sizes the entity on its own figures (Recital 16). */
-static void add_group(const Bulwark__Scoping__V1__Size *s, int own_only, bw_size_figures_t *f,
-                      group_counts_t *counts)
+static void add_figures(bw_size_figures_t *f, double staff, int64_t turnover, int64_t balance)
 {
-    memset(counts, 0, sizeof(*counts));
+    f->staff += staff;
+    f->turnover_eur = add_saturating(f->turnover_eur, turnover);
+    f->balance_eur = add_saturating(f->balance_eur, balance);
+}
+
+/* Whether the investor of Annex Art 3(2) is within its thresholds (only
+ * business angels and local authorities have any). */
+static int investor_exception_met(const Bulwark__Scoping__V1__PartnerEnterprise *p)
+{
+    switch (p->investor_exception) {
+    case INVESTOR(BUSINESS_ANGEL):
+        return p->business_angel_investment_eur < BUSINESS_ANGEL_MAX_EUR;
+    case INVESTOR(AUTONOMOUS_LOCAL_AUTHORITY):
+        return p->local_authority_budget_eur < LOCAL_AUTHORITY_BUDGET_MAX_EUR &&
+               p->local_authority_inhabitants < LOCAL_AUTHORITY_INHABITANTS_MAX;
+    default:
+        return 1;
+    }
+}
+
+/* Linked enterprises at 100 %, partners held above 50 % at 100 % too (a
+ * majority of the voting rights links them, Annex Art 3(3)(a)), other
+ * partners from 25 % pro rata (Annex Art 6(2)) unless an Annex Art 3(2)
+ * investor within its thresholds holds them; nothing when the Member State
+ * sizes the entity on its own figures (Recital 16). */
+static void group_step(const Bulwark__Scoping__V1__Size *s, int own_only, group_t *g)
+{
+    memset(g, 0, sizeof(*g));
     if (own_only)
         return;
     for (size_t i = 0; i < s->n_linked_enterprises; i++) {
         const Bulwark__Scoping__V1__SizeFigures *l = s->linked_enterprises[i];
-        f->staff += l->staff_headcount;
-        f->turnover_eur = add_saturating(f->turnover_eur, l->annual_turnover_eur);
-        f->balance_eur = add_saturating(f->balance_eur, l->balance_sheet_total_eur);
-        counts->linked++;
+        add_figures(&g->sum, l->staff_headcount, l->annual_turnover_eur,
+                    l->balance_sheet_total_eur);
+        g->linked++;
     }
     for (size_t i = 0; i < s->n_partner_enterprises; i++) {
         const Bulwark__Scoping__V1__PartnerEnterprise *p = s->partner_enterprises[i];
+        int investor = p->investor_exception != INVESTOR(INVESTOR_EXCEPTION_UNSPECIFIED);
         if (p->holding_percent < PARTNER_MIN_PERCENT) {
-            counts->partners_below++;
+            g->partners_below++;
             continue;
         }
-        f->staff += p->staff_headcount * p->holding_percent / 100.0;
-        f->turnover_eur =
-            add_saturating(f->turnover_eur, pro_rata(p->annual_turnover_eur, p->holding_percent));
-        f->balance_eur = add_saturating(f->balance_eur,
-                                        pro_rata(p->balance_sheet_total_eur, p->holding_percent));
-        counts->partners++;
+        if (p->holding_percent > LINKED_ABOVE_PERCENT) {
+            add_figures(&g->sum, p->staff_headcount, p->annual_turnover_eur,
+                        p->balance_sheet_total_eur);
+            g->majority++;
+            g->investors_majority += investor;
+            continue;
+        }
+        if (investor && investor_exception_met(p)) {
+            g->investors++;
+            continue;
+        }
+        g->investors_not_met += investor;
+        add_figures(&g->sum, p->staff_headcount * p->holding_percent / 100.0,
+                    pro_rata(p->annual_turnover_eur, p->holding_percent),
+                    pro_rata(p->balance_sheet_total_eur, p->holding_percent));
+        g->partners++;
     }
 }
 
@@ -272,6 +341,82 @@ static void add_size_basis(eval_t *ev, const char *article)
 {
     if (ev->n_size_basis < COUNT(ev->size_basis))
         ev->size_basis[ev->n_size_basis++] = article;
+}
+
+static void group_reasons(eval_t *ev, const Bulwark__Scoping__V1__Size *s, const group_t *g,
+                          int own_only)
+{
+    if (g->linked > 0 || g->majority > 0 || g->partners > 0)
+        add_size_basis(ev, SME_ART_6_2);
+    if (g->majority > 0)
+        add_size_basis(ev, SME_ART_3_3);
+    if (g->investors > 0)
+        add_size_basis(ev, SME_ART_3_2);
+    if (g->linked > 0)
+        add_reason(ev, "SIZE_LINKED_ENTERPRISES", SME_ART_6_2,
+                   "the figures of %zu linked enterprise(s) are added in full (100 %%)", g->linked);
+    if (g->majority > 0)
+        add_reason(ev, "SIZE_PARTNER_MAJORITY_IS_LINKED", SME_ART_3_3,
+                   "%zu enterprise(s) listed as partners are held above 50 %%, a majority of the "
+                   "voting rights, which makes the enterprises linked: their figures are added in "
+                   "full (100 %%), not pro rata",
+                   g->majority);
+    if (g->partners > 0)
+        add_reason(ev, "SIZE_PARTNER_ENTERPRISES", SME_ART_6_2,
+                   "the figures of %zu partner enterprise(s) are added in proportion to the "
+                   "holding (capital or voting rights, whichever is higher)",
+                   g->partners);
+    if (g->partners_below > 0)
+        add_reason(ev, "SIZE_PARTNER_BELOW_25_PERCENT", SME_ART_3_2,
+                   "%zu enterprise(s) listed as partners are held at less than 25 %%, which "
+                   "leaves the enterprises autonomous: their figures are not added",
+                   g->partners_below);
+    if (g->investors > 0)
+        add_reason(ev, "SIZE_INVESTOR_EXCEPTION", SME_ART_3_2,
+                   "%zu holding(s) of 25 %% to 50 %% are an investor's of the kinds Annex Art 3(2) "
+                   "lists (public investment corporations, venture capital companies, business "
+                   "angels investing less than EUR 1,250,000 in all, universities and non-profit "
+                   "research centres, institutional investors, autonomous local authorities with "
+                   "a budget below EUR 10 million and fewer than 5,000 inhabitants): the entity "
+                   "stays autonomous towards them and their figures are not added",
+                   g->investors);
+    if (g->investors_not_met > 0)
+        add_reason(ev, "SIZE_INVESTOR_EXCEPTION_NOT_MET", SME_ART_3_2,
+                   "%zu investor(s) named under investorException exceed the Annex Art 3(2) "
+                   "thresholds (business angels: a total investment of EUR 1,250,000 or more; "
+                   "local authorities: a budget of EUR 10 million or more, or 5,000 inhabitants or "
+                   "more), so they count as partners and their figures are added pro rata",
+                   g->investors_not_met);
+    if (g->investors_majority > 0)
+        add_reason(ev, "SIZE_INVESTOR_EXCEPTION_LINKED", SME_ART_3_2,
+                   "%zu investor(s) named under investorException hold a majority, and the Annex "
+                   "Art 3(2) exception holds only for investors not linked to the enterprise: "
+                   "their figures are added in full",
+                   g->investors_majority);
+    if (own_only && (s->n_linked_enterprises > 0 || s->n_partner_enterprises > 0))
+        add_reason(ev, "SIZE_INDEPENDENT_OF_GROUP", "NIS2 Recital 16",
+                   "the Member State takes into account that the entity is independent of its "
+                   "partner and linked enterprises in the network and information systems it uses "
+                   "and the services it provides, so it is sized on its own figures; %zu linked "
+                   "and %zu partner enterprise(s) are left out",
+                   s->n_linked_enterprises, s->n_partner_enterprises);
+}
+
+/* The status the history of classes (oldest first) gives under Annex Art
+ * 4(2): the oldest period's class is the established status, and it moves
+ * only when two consecutive periods are both on the same side of it, then as
+ * little as both periods allow (to the nearer of the two classes). */
+static size_class_t status_over_history(const size_class_t *classes, size_t n)
+{
+    size_class_t status = classes[0];
+    for (size_t i = 1; i < n; i++) {
+        size_class_t a = classes[i - 1], b = classes[i];
+        if (a > status && b > status)
+            status = a < b ? a : b;
+        else if (a < status && b < status)
+            status = a > b ? a : b;
+    }
+    return status;
 }
 
 static void size_step(eval_t *ev)
@@ -282,53 +427,28 @@ static void size_step(eval_t *ev)
         return;
     }
     int own_only = ev->ms->independent_of_group;
+    group_t g;
+    group_step(s, own_only, &g);
     bw_size_figures_t cur = {s->staff_headcount, s->annual_turnover_eur,
                              s->balance_sheet_total_eur};
-    group_counts_t counts;
-    add_group(s, own_only, &cur, &counts);
+    add_figures(&cur, g.sum.staff, g.sum.turnover_eur, g.sum.balance_eur);
     size_class_t size = bw_rules_size_class(&cur);
     add_size_basis(ev, SME_ART_2);
-    if (counts.linked > 0 || counts.partners > 0)
-        add_size_basis(ev, SME_ART_6_2);
-
-    if (counts.linked > 0)
-        add_reason(ev, "SIZE_LINKED_ENTERPRISES", SME_ART_6_2,
-                   "the figures of %zu linked enterprise(s) are added in full (100 %%)",
-                   counts.linked);
-    if (counts.partners > 0)
-        add_reason(ev, "SIZE_PARTNER_ENTERPRISES", SME_ART_6_2,
-                   "the figures of %zu partner enterprise(s) are added in proportion to the "
-                   "holding (capital or voting rights, whichever is higher)",
-                   counts.partners);
-    if (counts.partners_below > 0)
-        add_reason(ev, "SIZE_PARTNER_BELOW_25_PERCENT", SME_ART_3_2,
-                   "%zu enterprise(s) listed as partners are held at less than 25 %%, which "
-                   "leaves the enterprises autonomous: their figures are not added",
-                   counts.partners_below);
-    if (own_only && (s->n_linked_enterprises > 0 || s->n_partner_enterprises > 0))
-        add_reason(ev, "SIZE_INDEPENDENT_OF_GROUP", "NIS2 Recital 16",
-                   "the Member State takes into account that the entity is independent of its "
-                   "partner and linked enterprises in the network and information systems it uses "
-                   "and the services it provides, so it is sized on its own figures; %zu linked "
-                   "and %zu partner enterprise(s) are left out",
-                   s->n_linked_enterprises, s->n_partner_enterprises);
+    group_reasons(ev, s, &g, own_only);
     if (s->public_body_controlled)
         add_reason_text(ev, "SIZE_PUBLIC_CONTROL_DISREGARDED", "NIS2 Art 2(1)",
                         "public bodies hold 25 % or more of the entity, which under "
                         "Recommendation 2003/361 Annex Art 3(4) would deny it SME status; NIS2 "
                         "Art 2(1) disapplies that rule, so the entity is sized on its figures "
                         "like any other");
+    int grouped = g.linked + g.majority > 0 || g.partners > 0;
     const struct size_text *text = size_text(size);
     add_reason(ev, "SIZE_CLASS", SME_ART_2,
                "the %s period's figures%s: %.12g staff (annual work units), annual turnover EUR "
                "%lld, balance-sheet total EUR %lld make the entity %s (%s)",
                s->newly_established ? "estimated current" : "latest",
-               counts.linked > 0 && counts.partners > 0 ? " with linked and partner enterprises"
-               : counts.linked > 0                      ? " with linked enterprises"
-               : counts.partners > 0                    ? " with partner enterprises"
-                                                        : "",
-               cur.staff, (long long)cur.turnover_eur, (long long)cur.balance_eur, text->name,
-               text->test);
+               grouped ? " with the figures of the group added" : "", cur.staff,
+               (long long)cur.turnover_eur, (long long)cur.balance_eur, text->name, text->test);
 
     if (s->newly_established) {
         add_size_basis(ev, SME_ART_4_3);
@@ -336,23 +456,45 @@ static void size_step(eval_t *ev)
                         "a newly established enterprise without approved accounts is sized on "
                         "bona fide estimates made during the financial year; the two-period rule "
                         "does not apply");
-    } else if (s->previous_period != NULL) {
-        const Bulwark__Scoping__V1__SizeFigures *p = s->previous_period;
-        bw_size_figures_t prev = {p->staff_headcount, p->annual_turnover_eur,
-                                  p->balance_sheet_total_eur};
-        add_group(s, own_only, &prev, &counts);
-        size_class_t prev_size = bw_rules_size_class(&prev);
-        if (prev_size != size) {
-            add_size_basis(ev, SME_ART_4_2);
-            add_reason(ev, "SIZE_TWO_PERIOD_RULE", SME_ART_4_2,
-                       "the previous period's figures made the entity %s; a status changes only "
-                       "when a ceiling is crossed in two consecutive accounting periods, so it "
-                       "stays %s",
-                       size_text(prev_size)->name, size_text(prev_size)->name);
-            size = prev_size;
-        }
+        ev->size = size;
+        return;
     }
-    ev->size = size;
+    if (s->previous_period == NULL) {
+        ev->size = size;
+        return;
+    }
+    /* Oldest first: the earlier periods, the previous one, the latest. Each
+     * period is sized with the same group (the facts hold one structure). */
+    size_class_t classes[BW_SCOPING_MAX_EARLIER_PERIODS + 2];
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_earlier_periods && n < BW_SCOPING_MAX_EARLIER_PERIODS; i++) {
+        const Bulwark__Scoping__V1__SizeFigures *p = s->earlier_periods[i];
+        bw_size_figures_t f = {p->staff_headcount, p->annual_turnover_eur,
+                               p->balance_sheet_total_eur};
+        add_figures(&f, g.sum.staff, g.sum.turnover_eur, g.sum.balance_eur);
+        classes[n++] = bw_rules_size_class(&f);
+    }
+    const Bulwark__Scoping__V1__SizeFigures *p = s->previous_period;
+    bw_size_figures_t prev = {p->staff_headcount, p->annual_turnover_eur,
+                              p->balance_sheet_total_eur};
+    add_figures(&prev, g.sum.staff, g.sum.turnover_eur, g.sum.balance_eur);
+    classes[n++] = bw_rules_size_class(&prev);
+    classes[n++] = size;
+    size_class_t status = status_over_history(classes, n);
+    if (status != size) {
+        char history[BW_SCOPING_MAX_EARLIER_PERIODS * 16 + 48];
+        size_t at = 0;
+        for (size_t i = 0; i < n; i++)
+            at += (size_t)snprintf(history + at, sizeof(history) - at, "%s%s", i > 0 ? ", " : "",
+                                   size_text(classes[i])->name);
+        add_size_basis(ev, SME_ART_4_2);
+        add_reason(ev, "SIZE_TWO_PERIOD_RULE", SME_ART_4_2,
+                   "the accounting periods, oldest first, make the entity %s; a status changes "
+                   "only when a ceiling is crossed in two consecutive accounting periods (the "
+                   "oldest period given is taken as the established status), so it stays %s",
+                   history, size_text(status)->name);
+    }
+    ev->size = status;
 }
 
 /* ---- step 1: exclusions (entity-wide) ------------------------------------ */
@@ -366,18 +508,49 @@ typedef struct exclusion_rule {
     const char *message;
 } exclusion_rule_t;
 
+static int no_activity_in_union(const eval_t *ev, int arg)
+{
+    (void)arg;
+    return ev->ms->no_activity_in_union;
+}
+
 static int dora_exempted(const eval_t *ev, int arg)
 {
     (void)arg;
     return ev->ms->dora_exempted;
 }
 
-/* Art 2(7) excludes public administration entities only; the judiciary,
- * parliaments and central banks are none (Art 6(35)). */
+/* Whether an activity of the facts is of a kind (before any exclusion). */
+static int facts_have(const eval_t *ev, int (*pred)(const bw_catalogue_entry_t *))
+{
+    for (size_t i = 0; i < ev->facts->n_activities; i++) {
+        const bw_catalogue_entry_t *t = bw_catalogue_find(ev->facts->activities[i]->entity_type);
+        if (t != NULL && pred(t))
+            return 1;
+    }
+    return 0;
+}
+
+/* A public administration entity: a level or a public_admin.* activity, and
+ * not the judiciary, a parliament or a central bank (Art 6(35)). */
+static int public_administration_entity(const eval_t *ev)
+{
+    return ev->pa->body == BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__BODY__BODY_UNSPECIFIED &&
+           (ev->pa->level != 0 || facts_have(ev, bw_catalogue_is_public_admin));
+}
+
+/* Art 2(7) excludes public administration entities only. */
 static int excluded_domain(const eval_t *ev, int domain)
 {
-    return (int)ev->pa->excluded_domain == domain &&
-           ev->pa->body == BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__BODY__BODY_UNSPECIFIED;
+    return (int)ev->pa->excluded_domain == domain && public_administration_entity(ev);
+}
+
+/* An excluded domain named for an entity that is no public administration:
+ * Art 2(7) does not reach it; only its Member State can exempt it (Art 2(8)). */
+static int domain_without_public_administration(const eval_t *ev, int arg)
+{
+    (void)arg;
+    return ev->pa->excluded_domain != 0 && !public_administration_entity(ev);
 }
 
 static int security_exemption(const eval_t *ev, int exemption)
@@ -391,6 +564,9 @@ static int body_is(const eval_t *ev, int body)
 }
 
 static const exclusion_rule_t exclusion_rules[] = {
+    {"OUT_NO_ACTIVITY_IN_UNION", "NIS2 Art 2(1)", EXCLUDE_ENTITY, no_activity_in_union, 0,
+     "NIS2 applies to entities that provide their services or carry out their activities within "
+     "the Union, and this entity does neither"},
     {"EXCLUDED_DORA_EXEMPTED", "NIS2 Art 2(10)", EXCLUDE_ENTITY, dora_exempted, 0,
      "the Member State exempted the entity from DORA under DORA Art 2(4), and NIS2 does not "
      "apply to such entities"},
@@ -411,6 +587,13 @@ static const exclusion_rule_t exclusion_rules[] = {
      "NIS2 does not apply to public administration entities that carry out their activities in "
      "law enforcement, including the prevention, investigation, detection and prosecution of "
      "criminal offences"},
+    {"EXCLUDED_DOMAIN_NOT_PUBLIC_ADMINISTRATION", "NIS2 Art 2(8)", 0,
+     domain_without_public_administration, 0,
+     "Art 2(7) excludes public administration entities only, and the facts name none (no "
+     "publicAdministration.level or public_admin.* activity, or a court, parliament or central "
+     "bank, Art 6(35)): publicAdministration.excludedDomain leaves the classification as it is. "
+     "A Member State may exempt an entity active in that domain from Art 21 and 23, or wholly, "
+     "under Art 2(8) (memberState.securityExemption)"},
     {"EXEMPTED_WHOLE_ENTITY", "NIS2 Art 2(8)", EXCLUDE_ENTITY_BUT_TSP, security_exemption,
      BULWARK__SCOPING__V1__MEMBER_STATE__SECURITY_EXEMPTION__WHOLE_ENTITY,
      "the Member State exempted the entity, all of whose activities are in national security, "
@@ -785,7 +968,8 @@ static int always(const eval_t *ev, const candidate_t *c)
     return 1;
 }
 
-/* scope.md section 5 step 4, in its order; the first row that matches an
+/* Art 3(1)(f), (b), (d), (e), (g), (a), (c), then Art 3(2), 2(4), 2(5) and
+ * the reasons why not, in this order; the first row that matches an
  * activity (or the entity as a whole) classifies it. */
 static const class_rule_t class_rules[] = {
     /* 4.1 */
@@ -1123,37 +1307,104 @@ static void set_states(eval_t *ev, Bulwark__Scoping__V1__Jurisdiction *j, char *
     j->n_member_states = n;
 }
 
+/* The Art 26(2) cascade for the main establishment in the Union, when the
+ * facts do not name it: the first input given wins. */
+static const struct cascade_step {
+    size_t offset; /* of the string in member_state_t */
+    const char *code;
+    const char *message;
+} main_establishment_cascade[] = {
+    {offsetof(member_state_t, cybersecurity_decisions_in), "MAIN_ESTABLISHMENT_DECISIONS",
+     "the main establishment is in the Member State where the decisions on the cybersecurity "
+     "risk-management measures are predominantly taken (memberState.cybersecurityDecisionsIn)"},
+    {offsetof(member_state_t, cyber_operations_in), "MAIN_ESTABLISHMENT_OPERATIONS",
+     "where the decisions are not taken in the Union or the Member State cannot be determined, "
+     "the main establishment is where the cybersecurity operations are carried out "
+     "(memberState.cyberOperationsIn)"},
+    {offsetof(member_state_t, largest_workforce_in), "MAIN_ESTABLISHMENT_WORKFORCE",
+     "where neither can be determined, the main establishment is the establishment in the Union "
+     "with the highest number of employees (memberState.largestWorkforceIn)"},
+};
+
+static char *cascade_value(const member_state_t *ms, size_t i)
+{
+    return *(char *const *)((const char *)ms + main_establishment_cascade[i].offset);
+}
+
 static void main_establishment_states(eval_t *ev, Bulwark__Scoping__V1__Jurisdiction *j)
 {
     const member_state_t *ms = ev->ms;
     char *one[1];
+    size_t step = COUNT(main_establishment_cascade);
+    for (size_t i = 0;
+         i < COUNT(main_establishment_cascade) && step == COUNT(main_establishment_cascade); i++)
+        if (cascade_value(ms, i)[0] != '\0')
+            step = i;
+    ev->union_established = ms->main_establishment[0] != '\0' ||
+                            step < COUNT(main_establishment_cascade) ||
+                            ms->establishment[0] != '\0';
     if (ms->main_establishment[0] != '\0') {
         one[0] = ms->main_establishment;
         set_states(ev, j, one, 1);
+        if (step < COUNT(main_establishment_cascade) &&
+            strcmp(cascade_value(ms, step), ms->main_establishment) != 0)
+            add_reason(ev, "MAIN_ESTABLISHMENT_DIFFERS_FROM_ART_26_2", "NIS2 Art 26(2)",
+                       "memberState.mainEstablishment (%s) is taken as given, but the Art 26(2) "
+                       "inputs point to %s; check which is right",
+                       ms->main_establishment, cascade_value(ms, step));
+    } else if (step < COUNT(main_establishment_cascade)) {
+        one[0] = cascade_value(ms, step);
+        set_states(ev, j, one, 1);
+        add_reason_text(ev, main_establishment_cascade[step].code, "NIS2 Art 26(2)",
+                        main_establishment_cascade[step].message);
     } else if (ms->establishment[0] != '\0') {
         one[0] = ms->establishment;
         set_states(ev, j, one, 1);
-        add_reason_text(ev, "MAIN_ESTABLISHMENT_FROM_ESTABLISHMENT", "NIS2 Art 26(2)",
-                        "no main establishment was given; the Member State of establishment is "
-                        "taken as the main establishment");
+        add_reason_text(
+            ev, "MAIN_ESTABLISHMENT_FROM_ESTABLISHMENT", "NIS2 Art 26(2)",
+            "no main establishment was given, nor any Art 26(2) input; the Member State "
+            "of establishment is taken as the main establishment");
     } else if (ms->representative[0] != '\0') {
         one[0] = ms->representative;
         set_states(ev, j, one, 1);
+        ev->outside_union = 1;
         add_reason_text(ev, "NON_EU_REPRESENTATIVE", "NIS2 Art 26(3)",
                         "an entity not established in the Union falls under the jurisdiction of "
-                        "the Member State where its designated representative is established; "
-                        "the designation does not shield the entity itself from legal action");
+                        "the Member State where its designated representative is established");
+        add_reason_text(ev, "REPRESENTATIVE_NO_SHIELD", "NIS2 Art 26(4)",
+                        "designating a representative is without prejudice to legal action "
+                        "against the entity itself");
     } else if (ms->n_services_in > 0) {
         set_states(ev, j, ms->services_in, ms->n_services_in);
+        ev->needs_representative = ev->outside_union = 1;
         add_reason_text(ev, "NON_EU_REPRESENTATIVE_MISSING", "NIS2 Art 26(3)",
                         "an entity not established in the Union that offers services in it must "
                         "designate a representative established in one of the Member States "
                         "where it offers them; until it does, each of those Member States may "
-                        "take legal action against it");
+                        "take legal action against it for infringing NIS2");
+        add_reason_text(ev, "REPRESENTATIVE_NO_SHIELD", "NIS2 Art 26(4)",
+                        "designating a representative will not shield the entity itself from "
+                        "legal action");
     }
 }
 
-static Bulwark__Scoping__V1__Jurisdiction *jurisdiction_step(eval_t *ev, const candidate_t *decider)
+/* The order in which the Art 26 rules decide `jurisdiction` when the
+ * in-scope activities follow several: a public administration entity is one
+ * whatever else it does (26(1)(c)); then the exceptions of 26(1)(a) and (b),
+ * which Art 26(1) applies to an entity that is such a provider; the
+ * Member State of establishment only otherwise. */
+static const Bulwark__Scoping__V1__Jurisdiction__Rule jurisdiction_order[] = {J_PA, J_SVC, J_MAIN,
+                                                                              J_EST};
+
+static int in_scope_candidate(const candidate_t *c)
+{
+    return !c->dropped && c->rule != NULL && c->rule->outcome != OUT_OF_SCOPE;
+}
+
+/* One Jurisdiction for rule: its Member States from the facts and the
+ * in-scope activities that follow it, in catalogue order. */
+static Bulwark__Scoping__V1__Jurisdiction *
+jurisdiction_of(eval_t *ev, Bulwark__Scoping__V1__Jurisdiction__Rule rule)
 {
     Bulwark__Scoping__V1__Jurisdiction *j = bw_arena_alloc(ev->arena, sizeof(*j));
     if (j == NULL) {
@@ -1161,14 +1412,14 @@ static Bulwark__Scoping__V1__Jurisdiction *jurisdiction_step(eval_t *ev, const c
         return NULL;
     }
     bulwark__scoping__v1__jurisdiction__init(j);
-    j->rule = decider != NULL ? decider->type->jurisdiction : J_EST;
+    j->rule = rule;
     for (size_t i = 0; i < COUNT(jurisdiction_texts); i++)
-        if (jurisdiction_texts[i].rule == j->rule)
+        if (jurisdiction_texts[i].rule == rule)
             add_reason_text(ev, jurisdiction_texts[i].code, jurisdiction_texts[i].article,
                             jurisdiction_texts[i].message);
     const member_state_t *ms = ev->ms;
     char *one[1];
-    switch (j->rule) {
+    switch (rule) {
     case J_MAIN:
         main_establishment_states(ev, j);
         break;
@@ -1191,18 +1442,73 @@ static Bulwark__Scoping__V1__Jurisdiction *jurisdiction_step(eval_t *ev, const c
         break;
     }
     if (j->n_member_states == 0)
-        add_reason_text(ev, "JURISDICTION_MEMBER_STATE_NOT_GIVEN", "NIS2 Art 26(1)",
-                        "the facts name no Member State for this rule (memberState)");
-    for (size_t i = 1; i < ev->n_cands; i++) {
-        const candidate_t *c = &ev->cands[i];
-        if (c != decider && !c->dropped && c->rule->outcome != OUT_OF_SCOPE &&
-            c->type->jurisdiction != j->rule)
-            add_reason(ev, "JURISDICTION_SEVERAL_RULES", "NIS2 Art 26(1)",
-                       "%s follows another jurisdiction rule (%s) than the deciding activity "
-                       "(%s); this assessment reports the latter",
-                       c->type->code, rule_name(c->type->jurisdiction), rule_name(j->rule));
+        add_reason(ev, "JURISDICTION_MEMBER_STATE_NOT_GIVEN", "NIS2 Art 26(1)",
+                   "the facts name no Member State for the rule %s (memberState)", rule_name(rule));
+    /* The activities under this rule, each type once, in catalogue order. */
+    size_t n_types;
+    const bw_catalogue_entry_t *entries = bw_catalogue_entries(&n_types);
+    j->entity_types = bw_arena_calloc(ev->arena, ev->n_cands + 1, sizeof(*j->entity_types));
+    if (j->entity_types == NULL) {
+        ev->oom = 1;
+        return j;
     }
+    for (size_t t = 0; t < n_types; t++)
+        for (size_t i = 1; i < ev->n_cands; i++) {
+            const candidate_t *c = &ev->cands[i];
+            if (c->type == &entries[t] && c->type->jurisdiction == rule && in_scope_candidate(c)) {
+                j->entity_types[j->n_entity_types++] = (char *)c->type->code;
+                break;
+            }
+        }
     return j;
+}
+
+/* `jurisdiction` and `jurisdictions`: one entry per Art 26 rule the in-scope
+ * activities follow, in jurisdiction_order, whatever the order of the
+ * activities; an entity in scope on entity-wide grounds only (CER, former
+ * OES) is under its Member State of establishment. */
+static void jurisdiction_step(eval_t *ev, Bulwark__Scoping__V1__Assessment *a)
+{
+    int present[COUNT(jurisdiction_order)] = {0};
+    size_t n = 0;
+    for (size_t r = 0; r < COUNT(jurisdiction_order); r++) {
+        for (size_t i = 1; i < ev->n_cands && !present[r]; i++)
+            present[r] = in_scope_candidate(&ev->cands[i]) &&
+                         ev->cands[i].type->jurisdiction == jurisdiction_order[r];
+        n += present[r];
+    }
+    if (n == 0) {
+        present[COUNT(jurisdiction_order) - 1] = 1;
+        n = 1;
+    }
+    a->jurisdictions = bw_arena_calloc(ev->arena, n, sizeof(*a->jurisdictions));
+    if (a->jurisdictions == NULL) {
+        ev->oom = 1;
+        return;
+    }
+    for (size_t r = 0; r < COUNT(jurisdiction_order); r++) {
+        if (!present[r])
+            continue;
+        Bulwark__Scoping__V1__Jurisdiction *j = jurisdiction_of(ev, jurisdiction_order[r]);
+        if (j == NULL)
+            return;
+        a->jurisdictions[a->n_jurisdictions++] = j;
+    }
+    a->jurisdiction = a->jurisdictions[0];
+    if (a->n_jurisdictions > 1) {
+        char rules[96];
+        size_t at = 0;
+        for (size_t i = 0; i < a->n_jurisdictions; i++)
+            at += (size_t)snprintf(rules + at, sizeof(rules) - at, "%s%s", i > 0 ? ", " : "",
+                                   rule_name(a->jurisdictions[i]->rule));
+        add_reason(ev, "JURISDICTION_SEVERAL_RULES", "NIS2 Art 26(1)",
+                   "the in-scope activities follow %zu jurisdiction rules (%s); jurisdictions "
+                   "lists each with its activities, and jurisdiction gives the first: an entity "
+                   "that is a public administration entity or a provider named in Art 26(1)(a) "
+                   "or (b) falls under that rule, the Member State of establishment applies only "
+                   "otherwise",
+                   a->n_jurisdictions, rules);
+    }
 }
 
 /* Registration duties and obligations: each row applies when its test holds
@@ -1211,8 +1517,13 @@ typedef struct duty_rule {
     const char *article;
     int (*applies)(const eval_t *ev, classification_t outcome);
     const char *summary;
+    /* The Directive's own date for the entity, or "" when national law sets it. */
     const char *due_date;
+    const char *deadline; /* the entity's deadline without a profile */
     const char *changes;
+    /* The profile's answer for it, if any. */
+    const Bulwark__Scoping__V1__MemberStateProfile__Registration *(*national)(
+        const bw_profile_t *p);
 } duty_rule_t;
 
 static int in_scope(classification_t outcome)
@@ -1237,30 +1548,48 @@ static int registry(const eval_t *ev, classification_t outcome)
     return in_scope(outcome) && any_activity(ev, is_registry_type);
 }
 
+static const Bulwark__Scoping__V1__MemberStateProfile__Registration *
+national_registration(const bw_profile_t *p)
+{
+    return p->registration;
+}
+
+static const Bulwark__Scoping__V1__MemberStateProfile__Registration *
+national_registry_registration(const bw_profile_t *p)
+{
+    return p->registry_registration;
+}
+
 static const duty_rule_t duty_rules[] = {
     {"NIS2 Art 3(4)", listed,
      "Submit to the competent authority, or through the Member State's self-registration "
      "mechanism, for its list of essential, important and domain-registration entities: name; "
      "address and up-to-date contact details, including e-mail addresses, IP ranges and "
      "telephone numbers; the Annex I or II sector and subsector, where applicable; the Member "
-     "States where services within NIS2 are provided, where applicable. The Member States' "
-     "lists were due by 17 April 2025 (Art 3(3)); national law sets the entity's own date.",
-     "2025-04-17", "without delay, and at the latest within two weeks of the change"},
+     "States where services within NIS2 are provided, where applicable.",
+     "",
+     "as national law sets it: Art 3(4) has the Member States require the entity to submit this "
+     "information and sets no date of its own. 17 April 2025 is the Member States' date for "
+     "their lists (Art 3(3)), not the entity's.",
+     "without delay, and at the latest within two weeks of the change", national_registration},
     {"NIS2 Art 27(2)", registry,
      "Submit to the competent authority, for ENISA's registry: name; sector, subsector and "
      "entity type; address of the main establishment and other establishments in the Union or, "
      "if not established in the Union, of the representative; up-to-date contact details, "
      "including the representative's; the Member States where services are provided; IP ranges.",
      "2025-01-17",
-     "without delay, and at the latest within three months of the change "
-     "(Art 27(3))"},
+     "by 17 January 2025 (Art 27(2)); an entity that starts such an activity later submits as "
+     "national law sets it",
+     "without delay, and at the latest within three months of the change (Art 27(3))",
+     national_registry_registration},
 };
 
 typedef struct obligation_rule {
     const char *article;
     int (*applies)(const eval_t *ev, classification_t outcome);
     const char *summary;
-    unsigned addenda; /* ADD_* bits */
+    unsigned addenda;   /* ADD_* bits */
+    unsigned authority; /* AUTH_* */
 } obligation_rule_t;
 
 enum {
@@ -1268,13 +1597,28 @@ enum {
     ADD_IR_INCIDENTS = 1u << 1,
     ADD_TSP_24H = 1u << 2,
     ADD_EXEMPTION = 1u << 3,
-    ADD_DORA = 1u << 4,
+    ADD_NATIONAL_REPORTING = 1u << 4,
 };
 
-static int essential_or_important(const eval_t *ev, classification_t outcome)
+/* Whom an obligation answers to. */
+enum { AUTH_NONE, AUTH_COMPETENT, AUTH_CSIRT, AUTH_DORA };
+
+/* NIS2 Chapter IV and Art 28 apply to an essential or important entity
+ * that DORA does not displace (Art 4). */
+static int nis2_duties(const eval_t *ev, classification_t outcome)
 {
-    (void)ev;
-    return outcome == ESSENTIAL || outcome == IMPORTANT;
+    return (outcome == ESSENTIAL || outcome == IMPORTANT) && !ev->dora;
+}
+
+static int dora_duties(const eval_t *ev, classification_t outcome)
+{
+    (void)outcome;
+    return ev->dora;
+}
+
+static int representative_missing(const eval_t *ev, classification_t outcome)
+{
+    return in_scope(outcome) && ev->needs_representative;
 }
 
 static int keeps_registration_data(const bw_catalogue_entry_t *t)
@@ -1288,12 +1632,12 @@ static int registration_data(const eval_t *ev, classification_t outcome)
 }
 
 static const obligation_rule_t obligation_rules[] = {
-    {"NIS2 Art 20", essential_or_important,
+    {"NIS2 Art 20", nis2_duties,
      "The management body approves the cybersecurity risk-management measures, oversees their "
      "implementation and can be held liable for infringements; its members must follow "
      "training, and similar training for employees is encouraged.",
-     ADD_DORA},
-    {"NIS2 Art 21", essential_or_important,
+     0, AUTH_COMPETENT},
+    {"NIS2 Art 21", nis2_duties,
      "Appropriate and proportionate technical, operational and organisational measures on an "
      "all-hazards basis, at least: risk analysis and security policies; incident handling; "
      "business continuity and crisis management; supply-chain security; security in "
@@ -1301,19 +1645,56 @@ static const obligation_rule_t obligation_rules[] = {
      "the measures' effectiveness; cyber hygiene and training; cryptography and encryption; "
      "human-resources security, access control and asset management; multi-factor "
      "authentication and secured communications (Art 21(2)(a)-(j)).",
-     ADD_IR_MEASURES | ADD_EXEMPTION | ADD_DORA},
-    {"NIS2 Art 23", essential_or_important,
+     ADD_IR_MEASURES | ADD_EXEMPTION, AUTH_COMPETENT},
+    {"NIS2 Art 23", nis2_duties,
      "Notify the CSIRT or competent authority of every significant incident: an early warning "
      "within 24 hours of becoming aware, an incident notification within 72 hours, "
      "intermediate reports on request, a final report within one month of the notification; "
-     "inform the recipients of the services where appropriate.",
-     ADD_TSP_24H | ADD_IR_INCIDENTS | ADD_EXEMPTION | ADD_DORA},
+     "for an incident still ongoing then, a progress report at that time and the final report "
+     "within one month of the end of its handling (Art 23(4)(e)); inform the recipients of the "
+     "services where appropriate.",
+     ADD_TSP_24H | ADD_IR_INCIDENTS | ADD_EXEMPTION | ADD_NATIONAL_REPORTING, AUTH_CSIRT},
     {"NIS2 Art 28", registration_data,
      "Collect and keep accurate and complete domain name registration data in a dedicated "
      "database; publish the policies and procedures for it; publish the non-personal "
      "registration data without undue delay after registration; answer lawful and duly "
      "substantiated access requests within 72 hours.",
-     0},
+     0, AUTH_COMPETENT},
+    {"NIS2 Art 26(3)", representative_missing,
+     "Designate a representative in the Union, established in one of the Member States where "
+     "the services are offered; the entity then falls under that Member State's jurisdiction. "
+     "Until it does, any Member State where it provides services may take legal action against "
+     "it, and the designation will not shield the entity itself from legal action (Art 26(4)).",
+     0, AUTH_NONE},
+    /* NIS2 Art 4 and Recital 28: DORA's provisions apply instead of Art 20, 21 and 23. */
+    {"DORA Art 5-16", dora_duties,
+     "ICT risk management instead of NIS2 Art 20 and 21: the management body defines, approves, "
+     "oversees and is accountable for the ICT risk-management framework and keeps its ICT "
+     "knowledge up to date (DORA Art 5); a sound, comprehensive and documented framework (Art "
+     "6) covering ICT systems, identification, protection and prevention, detection, response "
+     "and recovery, backup, learning and communication (Art 7-14); the simplified framework of "
+     "Art 16 for the entities it names.",
+     0, AUTH_DORA},
+    {"DORA Art 19", dora_duties,
+     "Report every major ICT-related incident to the competent authority instead of NIS2 Art "
+     "23: an initial notification, intermediate reports and a final report (DORA Art 19(4)). "
+     "Under Delegated Regulation (EU) 2025/301 the initial notification is due within 4 hours "
+     "of classifying the incident as major and at the latest 24 hours after becoming aware of "
+     "it, the intermediate report within 72 hours of the initial notification, the final report "
+     "within one month of the latest intermediate report. Inform affected clients without "
+     "undue delay (Art 19(3)); classify incidents first (Art 17-18).",
+     0, AUTH_DORA},
+    {"DORA Art 24", dora_duties,
+     "A digital operational resilience testing programme, other than for microenterprises (DORA "
+     "Art 24-25), and threat-led penetration testing where the competent authority requires it "
+     "(Art 26-27).",
+     0, AUTH_DORA},
+    {"DORA Art 28(3)", dora_duties,
+     "Maintain and update, at entity, sub-consolidated and consolidated level, a register of "
+     "information on every contractual arrangement for ICT services from ICT third-party "
+     "service providers, distinguishing those that support critical or important functions, "
+     "and report on it to the competent authority at least yearly.",
+     0, AUTH_DORA},
 };
 
 static int is_dora_type(const bw_catalogue_entry_t *t)
@@ -1341,9 +1722,6 @@ static const struct addendum {
     {ADD_EXEMPTION,
      " Not for the activities the Member State exempted under Art 2(8); trust service "
      "activities cannot be exempted (Art 2(9))."},
-    {ADD_DORA,
-     " For the banking and financial-market-infrastructure activities, DORA (Regulation (EU) "
-     "2022/2554) applies instead (Art 4)."},
 };
 
 static unsigned addenda_that_apply(const eval_t *ev)
@@ -1356,21 +1734,36 @@ static unsigned addenda_that_apply(const eval_t *ev)
     if (ev->ms->security_exemption ==
         BULWARK__SCOPING__V1__MEMBER_STATE__SECURITY_EXEMPTION__RISK_MANAGEMENT_AND_REPORTING)
         bits |= ADD_EXEMPTION;
-    if (any_activity(ev, is_dora_type))
-        bits |= ADD_DORA;
+    if (ev->profile_in_force)
+        bits |= ADD_NATIONAL_REPORTING;
     return bits;
+}
+
+/* What the applied profile says about reporting, appended to Art 23. */
+static char *national_reporting(eval_t *ev)
+{
+    const Bulwark__Scoping__V1__MemberStateProfile__Reporting *r = ev->profile->reporting;
+    if (r->differs_from_directive)
+        return bw_arena_printf(ev->arena,
+                               " %s law (%s) sets other deadlines: early warning %d hours, "
+                               "notification %d hours, final report %d month(s).",
+                               ev->profile->name, r->provision, r->early_warning_hours,
+                               r->notification_hours, r->final_report_months);
+    return bw_arena_printf(ev->arena, " %s law (%s) keeps these deadlines.", ev->profile->name,
+                           r->provision[0] != '\0' ? r->provision : ev->profile->law->short_title);
 }
 
 static char *with_addenda(eval_t *ev, const char *summary, unsigned bits)
 {
     if (bits == 0)
         return (char *)summary;
-    size_t len = strlen(summary);
+    const char *national = (bits & ADD_NATIONAL_REPORTING) ? national_reporting(ev) : "";
+    size_t len = strlen(summary) + (national != NULL ? strlen(national) : 0);
     for (size_t i = 0; i < COUNT(addenda); i++)
         if (bits & addenda[i].bit)
             len += strlen(addenda[i].text);
     char *text = bw_arena_alloc(ev->arena, len + 1);
-    if (text == NULL) {
+    if (text == NULL || national == NULL) {
         ev->oom = 1;
         return (char *)summary;
     }
@@ -1382,8 +1775,121 @@ static char *with_addenda(eval_t *ev, const char *summary, unsigned bits)
             memcpy(text + at, addenda[i].text, n);
             at += n;
         }
+    memcpy(text + at, national, strlen(national));
+    at += strlen(national);
     text[at] = '\0';
     return text;
+}
+
+/* DORA Art 46: the competent authority of each kind of financial entity. */
+static const struct dora_authority {
+    const char *type_code;
+    const char *authority;
+} dora_authorities[] = {
+    {"banking.credit_institution",
+     "for a credit institution, the competent authority designated under Art 4 of Directive "
+     "2013/36/EU; a significant institution reports its major incidents through it to the ECB "
+     "(DORA Art 19(1), Art 46)"},
+    {"fmi.trading_venue_operator",
+     "for a trading venue, the competent authority designated under Art 67 of Directive "
+     "2014/65/EU (DORA Art 46)"},
+    {"fmi.ccp",
+     "for a central counterparty, the competent authority designated under Art 22 of Regulation "
+     "(EU) No 648/2012 (DORA Art 46)"},
+};
+
+static char *dora_authority(eval_t *ev)
+{
+    char *text = "";
+    for (size_t i = 0; i < COUNT(dora_authorities); i++) {
+        int has = 0;
+        for (size_t c = 1; c < ev->n_cands && !has; c++)
+            has = ev->cands[c].type != NULL &&
+                  strcmp(ev->cands[c].type->code, dora_authorities[i].type_code) == 0;
+        if (has)
+            text = bw_arena_printf(ev->arena, "%s%s%s", text, text[0] != '\0' ? "; " : "",
+                                   dora_authorities[i].authority);
+        if (text == NULL) {
+            ev->oom = 1;
+            return "";
+        }
+    }
+    return text;
+}
+
+/* Records an answer of the applied profile, e.g. "registrationDuties[NIS2
+ * Art 3(4)].deadline (BSIG § 33(1))". */
+static void profile_answer(eval_t *ev, const char *path, const char *provision)
+{
+    if (ev->n_profile_answers >= 16)
+        return;
+    char *answer = provision != NULL && provision[0] != '\0'
+                       ? bw_arena_printf(ev->arena, "%s (%s)", path, provision)
+                       : bw_arena_strdup(ev->arena, path);
+    if (answer == NULL) {
+        ev->oom = 1;
+        return;
+    }
+    ev->profile_answers[ev->n_profile_answers++] = answer;
+}
+
+static const char *obligation_authority(eval_t *ev, unsigned authority, const char *article)
+{
+    const bw_profile_t *p = ev->profile_in_force ? ev->profile : NULL;
+    switch (authority) {
+    case AUTH_DORA:
+        return dora_authority(ev);
+    case AUTH_COMPETENT:
+        if (p == NULL)
+            return "";
+        profile_answer(ev, bw_arena_printf(ev->arena, "obligations[%s].authority", article),
+                       p->competent_authority->provision);
+        return p->competent_authority->name;
+    case AUTH_CSIRT:
+        if (p == NULL)
+            return "";
+        profile_answer(ev, bw_arena_printf(ev->arena, "obligations[%s].authority", article),
+                       p->reporting->provision);
+        return p->reporting->recipient;
+    default:
+        return "";
+    }
+}
+
+static void registration_step(eval_t *ev, const duty_rule_t *r,
+                              Bulwark__Scoping__V1__Assessment__RegistrationDuty *d)
+{
+    bulwark__scoping__v1__assessment__registration_duty__init(d);
+    d->article = (char *)r->article;
+    d->summary = (char *)r->summary;
+    d->due_date = (char *)r->due_date;
+    d->changes = (char *)r->changes;
+    d->deadline = (char *)r->deadline;
+    const Bulwark__Scoping__V1__MemberStateProfile__Registration *n =
+        ev->profile_in_force ? r->national(ev->profile) : NULL;
+    if (n == NULL) {
+        if (ev->profile_in_force && r->due_date[0] == '\0')
+            d->deadline = bw_arena_printf(ev->arena,
+                                          "%s The %s profile gives no national rule "
+                                          "for it.",
+                                          r->deadline, ev->profile->code);
+        return;
+    }
+    d->deadline = bw_arena_printf(ev->arena, "%s (%s, %s)", n->deadline,
+                                  n->provision[0] != '\0' ? n->provision : "national law",
+                                  ev->profile->law->short_title);
+    d->due_date = n->due_date;
+    if (n->changes[0] != '\0')
+        d->changes = n->changes;
+    d->authority = n->authority;
+    d->portal = n->portal;
+    profile_answer(ev,
+                   bw_arena_printf(ev->arena,
+                                   "registrationDuties[%s].deadline, authority and portal",
+                                   r->article),
+                   n->provision);
+    if (d->deadline == NULL)
+        ev->oom = 1;
 }
 
 static void obligations_step(eval_t *ev, classification_t outcome,
@@ -1410,6 +1916,11 @@ static void obligations_step(eval_t *ev, classification_t outcome,
         bulwark__scoping__v1__assessment__obligation__init(o);
         o->article = (char *)r->article;
         o->summary = with_addenda(ev, r->summary, r->addenda & bits);
+        o->authority = (char *)obligation_authority(ev, r->authority, r->article);
+        if (o->authority == NULL) {
+            ev->oom = 1;
+            o->authority = "";
+        }
         a->obligations[a->n_obligations++] = o;
     }
     for (size_t i = 0; i < COUNT(duty_rules); i++) {
@@ -1417,21 +1928,22 @@ static void obligations_step(eval_t *ev, classification_t outcome,
         if (!r->applies(ev, outcome))
             continue;
         Bulwark__Scoping__V1__Assessment__RegistrationDuty *d = &duties[a->n_registration_duties];
-        bulwark__scoping__v1__assessment__registration_duty__init(d);
-        d->article = (char *)r->article;
-        d->summary = (char *)r->summary;
-        d->due_date = (char *)r->due_date;
-        d->changes = (char *)r->changes;
+        registration_step(ev, r, d);
         a->registration_duties[a->n_registration_duties++] = d;
     }
 }
 
 static const char dora_note[] =
-    "DORA (Regulation (EU) 2022/2554) is a sector-specific Union act for the banking and "
-    "financial-market-infrastructure activities (NIS2 Art 4, Recital 28): where it applies, its "
-    "ICT risk-management, incident-reporting and oversight provisions replace NIS2 Art 20, 21 "
-    "and 23 and NIS2 supervision and enforcement (Chapter VII) for those activities. The NIS2 "
-    "classification is kept for the Member State's list (Art 3(3)).";
+    "DORA (Regulation (EU) 2022/2554) is a sector-specific Union act for financial entities "
+    "(NIS2 Art 4, Recital 28; DORA Art 1(2)): its ICT risk-management, incident-reporting, "
+    "testing and third-party-risk provisions apply instead of NIS2 Art 20, 21 and 23, and DORA "
+    "supervision and penalties instead of NIS2 Chapter VII (Art 32-34). The NIS2 "
+    "classification is kept for the Member State's list (Art 3(3)) and registration (Art 3(4)).";
+
+static const char dora_note_out_of_scope[] =
+    "DORA (Regulation (EU) 2022/2554) applies to the entity as a financial entity whatever its "
+    "size (DORA Art 2(1)), although NIS2 does not cover it: its ICT risk-management, "
+    "incident-reporting, testing and third-party-risk provisions and DORA supervision apply.";
 
 static int identified(const eval_t *ev)
 {
@@ -1446,6 +1958,11 @@ static int designated(const eval_t *ev)
 static int opted_in_oes(const eval_t *ev)
 {
     return ev->ms->former_oes_opt_in;
+}
+
+static int was_oes(const eval_t *ev)
+{
+    return ev->ms->former_oes;
 }
 
 static int cer_identified(const eval_t *ev)
@@ -1502,6 +2019,7 @@ static const struct member_state_option {
 } member_state_options[] = {
     {"memberState.identifiedUnder (NIS2 Art 2(2)(b)-(e))", identified},
     {"memberState.designation (NIS2 Art 3(1)(e))", designated},
+    {"memberState.formerOes (NIS2 Art 3(1)(g))", was_oes},
     {"memberState.formerOesOptIn (NIS2 Art 3(1)(g))", opted_in_oes},
     {"memberState.criticalEntityUnderCer (NIS2 Art 2(3), Directive (EU) 2022/2557)",
      cer_identified},
@@ -1527,27 +2045,338 @@ static void member_state_options_step(eval_t *ev, Bulwark__Scoping__V1__Assessme
                 (char *)member_state_options[i].input;
 }
 
+/* ---- Member State profile -------------------------------------------- */
+
+/* The article reasons about a national transposition cite. */
+#define TRANSPOSITION "NIS2 Art 41"
+
+/* One answer a profile can give to an input the facts leave unset. */
+static const struct profile_option {
+    const char *input; /* JSON path */
+    const char *article;
+    size_t option; /* offset of the Option in the profile */
+    size_t flag;   /* offset of the bool in member_state_t */
+    size_t needs;  /* offset of a bool that must be set too, or SIZE_MAX */
+} profile_options[] = {
+    {"memberState.coversLocalPublicAdministration", "NIS2 Art 2(5)(a)",
+     offsetof(bw_profile_t, local_public_administration),
+     offsetof(member_state_t, covers_local_public_administration), SIZE_MAX},
+    {"memberState.coversEducation", "NIS2 Art 2(5)(b)", offsetof(bw_profile_t, education),
+     offsetof(member_state_t, covers_education), SIZE_MAX},
+    {"memberState.formerOesOptIn", "NIS2 Art 3(1)(g)", offsetof(bw_profile_t, former_oes_essential),
+     offsetof(member_state_t, former_oes_opt_in), offsetof(member_state_t, former_oes)},
+};
+
+static protobuf_c_boolean *flag_at(member_state_t *ms, size_t offset)
+{
+    return (protobuf_c_boolean *)((char *)ms + offset);
+}
+
+static const char *answer_name(int answer)
+{
+    const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+        &bulwark__scoping__v1__member_state_profile__answer__descriptor, answer);
+    return v != NULL ? v->name : "?";
+}
+
+/* Applies the profile's answer to one input: YES sets an unset input; an
+ * explicit input is kept, and a conflict said; any other answer is said
+ * when the outcome may depend on it. */
+static void apply_profile_option(eval_t *ev, const struct profile_option *o, int relevant)
+{
+    const Bulwark__Scoping__V1__MemberStateProfile__Option *opt =
+        *(Bulwark__Scoping__V1__MemberStateProfile__Option *const *)((const char *)ev->profile +
+                                                                     o->option);
+    protobuf_c_boolean *flag = flag_at(&ev->ms_eff, o->flag);
+    if (o->needs != SIZE_MAX && !*flag_at(&ev->ms_eff, o->needs))
+        return;
+    if (opt->answer == ANSWER(YES) && !*flag) {
+        *flag = 1;
+        profile_answer(ev, bw_arena_printf(ev->arena, "%s = true", o->input), opt->provision);
+        add_reason(ev, "PROFILE_ANSWER", o->article,
+                   "%s law answers this Member State option: %s is taken as true (%s)",
+                   ev->profile->name, o->input,
+                   opt->provision[0] != '\0' ? opt->provision : opt->note);
+    } else if (opt->answer == ANSWER(NO) && *flag) {
+        add_reason(ev, "PROFILE_CONFLICT", o->article,
+                   "%s is set, but the %s profile answers NO (%s); the input given is kept",
+                   o->input, ev->profile->code,
+                   opt->provision[0] != '\0' ? opt->provision : opt->note);
+    } else if (opt->answer != ANSWER(YES) && opt->answer != ANSWER(NO) && !*flag && relevant) {
+        add_reason(ev, "PROFILE_OPEN_QUESTION", o->article,
+                   "the %s profile answers %s for %s: %s Set %s if national law answers yes "
+                   "for this entity",
+                   ev->profile->code, answer_name(opt->answer), o->input, opt->note, o->input);
+    } else if (opt->answer == ANSWER(NO) && relevant && o->needs != SIZE_MAX) {
+        add_reason(ev, "PROFILE_ANSWER", o->article,
+                   "%s law does not make former operators of essential services essential "
+                   "(%s)",
+                   ev->profile->name, opt->provision[0] != '\0' ? opt->provision : opt->note);
+    }
+}
+
+/* Selects the profile (memberState.profile, else that of establishment),
+ * and when its law is in force lets it answer the options the facts leave
+ * unset. Sets ev->ms to the facts' block with those answers. */
+static void profile_step(eval_t *ev)
+{
+    ev->ms_eff = ev->facts->member_state != NULL ? *ev->facts->member_state : no_member_state;
+    ev->ms = &ev->ms_eff;
+    const char *wanted = ev->ms_eff.profile;
+    if (strcmp(wanted, "NONE") == 0) {
+        add_reason_text(ev, "PROFILE_NONE", TRANSPOSITION,
+                        "memberState.profile is NONE: only the EU baseline and the Member State "
+                        "options given apply");
+        return;
+    }
+    if (wanted[0] != '\0') {
+        ev->profile = bw_profiles_find(ev->facts->profiles, wanted);
+        ev->profile_selected_by = "memberState.profile";
+    } else if (ev->ms_eff.establishment[0] != '\0') {
+        ev->profile = bw_profiles_find(ev->facts->profiles, ev->ms_eff.establishment);
+        ev->profile_selected_by = "memberState.establishment";
+        if (ev->profile == NULL)
+            add_reason(ev, "PROFILE_NOT_AVAILABLE", TRANSPOSITION,
+                       "Bulwark has no profile of %s's transposition (profiles: %s): only the EU "
+                       "baseline and the Member State options given apply",
+                       ev->ms_eff.establishment, bw_profiles_codes(ev->facts->profiles));
+    }
+    if (ev->profile == NULL)
+        return;
+    const bw_profile_t *p = ev->profile;
+    if (p->status != PROFILE_STATUS(IN_FORCE)) {
+        add_reason(ev, "PROFILE_NOT_IN_FORCE", TRANSPOSITION,
+                   "%s's transposition (%s) is %s, not law in force: the profile is shown but "
+                   "answers nothing, and only the EU baseline and the Member State options "
+                   "given apply",
+                   p->name, p->law->short_title,
+                   p->status == PROFILE_STATUS(BILL) ? "a bill" : "adopted but not yet in force");
+        return;
+    }
+    ev->profile_in_force = 1;
+    add_reason(ev, "PROFILE_APPLIED", TRANSPOSITION,
+               "the %s profile (version %s, checked %s) applies: %s, %s, in force since %s; "
+               "memberStateProfile.answers lists what it answered",
+               p->code, p->version, p->checked_on, p->law->short_title,
+               p->law->reference[0] != '\0' ? p->law->reference : "reference not given",
+               p->law->in_force_from);
+    int local = facts_have(ev, has_local_pa) ||
+                ev->pa->level == BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__LEVEL__LOCAL;
+    int education = facts_have(ev, is_education);
+    apply_profile_option(ev, &profile_options[0], local);
+    apply_profile_option(ev, &profile_options[1], education);
+    apply_profile_option(ev, &profile_options[2], 1);
+}
+
+static Bulwark__Scoping__V1__Assessment__AppliedProfile *applied_profile(eval_t *ev)
+{
+    const bw_profile_t *p = ev->profile;
+    Bulwark__Scoping__V1__Assessment__AppliedProfile *ap = bw_arena_alloc(ev->arena, sizeof(*ap));
+    if (ap == NULL) {
+        ev->oom = 1;
+        return NULL;
+    }
+    bulwark__scoping__v1__assessment__applied_profile__init(ap);
+    ap->code = p->code;
+    ap->version = p->version;
+    ap->status = p->status;
+    ap->law = p->law->reference[0] != '\0'
+                  ? bw_arena_printf(ev->arena, "%s, %s", p->law->short_title, p->law->reference)
+                  : p->law->short_title;
+    ap->selected_by = (char *)ev->profile_selected_by;
+    ap->answers = ev->profile_answers;
+    ap->n_answers = ev->n_profile_answers;
+    if (ap->law == NULL)
+        ev->oom = 1;
+    return ap;
+}
+
+/* ---- DORA (NIS2 Art 4, Recital 28) ------------------------------------- */
+
+/* DORA applies to a financial entity of the facts: a credit institution the
+ * Member State did not exempt (DORA Art 2(4)), a trading venue or a CCP,
+ * active in the Union. */
+static void dora_step(eval_t *ev)
+{
+    ev->dora =
+        facts_have(ev, is_dora_type) && !ev->ms->dora_exempted && !ev->ms->no_activity_in_union;
+}
+
+/* ---- applicability: what the other services act on ----------------------- */
+
+typedef Bulwark__Scoping__V1__Applicability__Provision provision_t;
+
+/* NIS2 provisions other services scope their work by, and what DORA puts in
+ * their place (NIS2 Art 4, Recital 28: DORA's risk-management, reporting and
+ * supervision provisions instead of NIS2 Chapter IV and VII). */
+static const struct provision_rule {
+    const char *provision;
+    const char *dora_instead; /* NULL: DORA does not displace it */
+} provision_rules[] = {
+    {"NIS2 Art 3(4)", NULL},
+    {"NIS2 Art 20", "DORA Art 5"},
+    {"NIS2 Art 21", "DORA Art 5-16"},
+    {"NIS2 Art 23", "DORA Art 19"},
+    {"NIS2 Art 24", "DORA Art 5-16"},
+    {"NIS2 Art 26(3)", NULL},
+    {"NIS2 Art 27", NULL},
+    {"NIS2 Art 28", NULL},
+    {"NIS2 Art 32", "DORA Art 46"},
+};
+
+static const char *class_word(classification_t outcome)
+{
+    return outcome == ESSENTIAL   ? "essential"
+           : outcome == IMPORTANT ? "important"
+           : outcome == DOMREG_ONLY
+               ? "in scope for its domain name registration services only (NIS2 Art 2(4))"
+               : "out of scope";
+}
+
+/* Whether the provision of rule binds the entity, and why. */
+static void provision_applies(eval_t *ev, classification_t outcome,
+                              const struct provision_rule *rule, provision_t *p)
+{
+    const char *art = rule->provision;
+    int nis2_entity = outcome == ESSENTIAL || outcome == IMPORTANT;
+    p->provision = (char *)art;
+    p->displaced_by = "";
+    if (!in_scope(outcome)) {
+        p->reason = "the entity is out of scope of NIS2, so none of its duties bind it";
+        return;
+    }
+    if (strcmp(art, "NIS2 Art 3(4)") == 0) {
+        p->applies = 1;
+        p->reason = bw_arena_printf(ev->arena,
+                                    "the entity is %s, so it goes on the Member State's list and "
+                                    "submits its registration data (NIS2 Art 3(3)-(4))",
+                                    class_word(outcome));
+    } else if (strcmp(art, "NIS2 Art 26(3)") == 0) {
+        p->applies = ev->outside_union;
+        p->reason =
+            ev->outside_union
+                ? (char *)(ev->needs_representative
+                               ? "the entity provides an Art 26(1)(b) service in the Union "
+                                 "without an establishment there, and has designated no "
+                                 "representative yet"
+                               : "the entity provides an Art 26(1)(b) service in the Union "
+                                 "without an establishment there; memberState.representative "
+                                 "names its representative")
+            : ev->union_established
+                ? "the facts establish the entity in the Union (memberState.establishment, "
+                  "mainEstablishment or the Art 26(2) inputs)"
+            : any_activity(ev, is_registry_type)
+                ? "no memberState fact says that the entity has no establishment in the Union"
+                : "Art 26(3) concerns the entity types of Art 26(1)(b) only, and the entity has "
+                  "no such activity";
+    } else if (strcmp(art, "NIS2 Art 27") == 0) {
+        p->applies = registry(ev, outcome);
+        p->reason = p->applies
+                        ? "the entity has an activity of a type ENISA's registry lists (NIS2 "
+                          "Art 27(1): the Art 26(1)(b) types)"
+                        : "ENISA's registry lists DNS, TLD, domain registration, cloud, "
+                          "data centre, CDN, managed (security) service providers, online "
+                          "marketplaces, search engines and social networks (NIS2 Art "
+                          "27(1)); the entity has no such activity";
+    } else if (strcmp(art, "NIS2 Art 28") == 0) {
+        p->applies = registration_data(ev, outcome);
+        p->reason = p->applies ? "the entity is a TLD name registry or provides domain name "
+                                 "registration services (NIS2 Art 28(1))"
+                               : "Art 28 binds TLD name registries and entities providing domain "
+                                 "name registration services only; the entity is neither";
+    } else if (!nis2_entity) {
+        p->reason = "an entity in scope only for its domain name registration services is neither "
+                    "essential nor important (NIS2 Art 3), so Chapter IV and VII do not bind it";
+    } else if (ev->dora) {
+        p->displaced_by = (char *)rule->dora_instead;
+        p->reason = bw_arena_printf(
+            ev->arena,
+            "DORA (Regulation (EU) 2022/2554) applies instead, as the sector-specific act of "
+            "NIS2 Art 4 (Recital 28; DORA Art 1(2)): %s",
+            rule->dora_instead);
+    } else {
+        p->applies = 1;
+        p->reason =
+            strcmp(art, "NIS2 Art 32") == 0
+                ? (char *)(outcome == ESSENTIAL
+                               ? "the entity is essential: ex ante and ex post "
+                                 "supervision (NIS2 Art 32)"
+                               : "the entity is important: ex post supervision (NIS2 Art "
+                                 "33)")
+                : bw_arena_printf(ev->arena, "the entity is %s (NIS2 Art 3)", class_word(outcome));
+    }
+    if (p->reason == NULL) {
+        ev->oom = 1;
+        p->reason = "";
+    }
+}
+
+static Bulwark__Scoping__V1__Applicability *
+applicability_of(eval_t *ev, classification_t outcome, const Bulwark__Scoping__V1__Assessment *a)
+{
+    Bulwark__Scoping__V1__Applicability *ap = bw_arena_alloc(ev->arena, sizeof(*ap));
+    provision_t *items = bw_arena_calloc(ev->arena, COUNT(provision_rules), sizeof(*items));
+    provision_t **ptrs = bw_arena_calloc(ev->arena, COUNT(provision_rules), sizeof(*ptrs));
+    char **types = bw_arena_calloc(ev->arena, ev->n_cands + 1, sizeof(*types));
+    if (ap == NULL || items == NULL || ptrs == NULL || types == NULL) {
+        ev->oom = 1;
+        return NULL;
+    }
+    bulwark__scoping__v1__applicability__init(ap);
+    ap->classification = a->classification;
+    ap->incident_regime = a->incident_regime;
+    ap->dora_applies = a->dora_applies;
+    ap->implementing_regulation_applies = a->implementing_regulation_applies;
+    ap->ruleset_version = a->ruleset_version;
+    /* The types in catalogue order, each once: every activity of an IR type
+     * the exclusions and carve-outs left (as implementing_regulation_applies
+     * counts them). */
+    size_t n_entries;
+    const bw_catalogue_entry_t *entries = bw_catalogue_entries(&n_entries);
+    for (size_t t = 0; a->implementing_regulation_applies && t < n_entries; t++) {
+        if (!is_ir_type(&entries[t]))
+            continue;
+        for (size_t i = 1; i < ev->n_cands; i++)
+            if (ev->cands[i].type == &entries[t] && !ev->cands[i].dropped) {
+                types[ap->n_implementing_regulation_types++] = (char *)entries[t].code;
+                break;
+            }
+    }
+    ap->implementing_regulation_types = types;
+    for (size_t i = 0; i < COUNT(provision_rules); i++) {
+        bulwark__scoping__v1__applicability__provision__init(&items[i]);
+        provision_applies(ev, outcome, &provision_rules[i], &items[i]);
+        ptrs[i] = &items[i];
+    }
+    ap->provisions = ptrs;
+    ap->n_provisions = COUNT(provision_rules);
+    return ap;
+}
+
 /* ---- the procedure ----------------------------------------------------- */
 
-int bw_rules_assess(bw_arena_t *arena, const bw_scoping_facts_t *facts,
-                    Bulwark__Scoping__V1__Assessment **out)
+static int evaluate(bw_arena_t *arena, const bw_scoping_facts_t *facts,
+                    Bulwark__Scoping__V1__Assessment **out,
+                    Bulwark__Scoping__V1__Applicability **applicability)
 {
     eval_t ev = {.arena = arena, .facts = facts};
-    ev.ms = facts->member_state != NULL ? facts->member_state : &no_member_state;
     ev.pa = facts->public_administration != NULL ? facts->public_administration : &no_public_admin;
-    ev.cap_reasons = 6 * facts->n_activities + 40;
+    ev.cap_reasons = 6 * facts->n_activities + 48;
     ev.reasons = bw_arena_calloc(arena, ev.cap_reasons, sizeof(*ev.reasons));
     ev.cap_basis = 8 * facts->n_activities + 24;
     ev.basis = bw_arena_calloc(arena, ev.cap_basis, sizeof(*ev.basis));
+    ev.profile_answers = bw_arena_calloc(arena, 16, sizeof(*ev.profile_answers));
     Bulwark__Scoping__V1__Assessment *a = bw_arena_alloc(arena, sizeof(*a));
-    if (ev.reasons == NULL || ev.basis == NULL || a == NULL)
+    if (ev.reasons == NULL || ev.basis == NULL || ev.profile_answers == NULL || a == NULL)
         return BW_ENOMEM;
     bulwark__scoping__v1__assessment__init(a);
 
+    profile_step(&ev);
     exclusion_step(&ev);
     if (candidates_step(&ev) != 0)
         return BW_ENOMEM;
     size_step(&ev);
+    dora_step(&ev);
 
     /* Classify the entity as a whole and each remaining activity; the
      * highest outcome wins (an interpretation: Art 3 classifies entities). */
@@ -1582,18 +2411,9 @@ int bw_rules_assess(bw_arena_t *arena, const bw_scoping_facts_t *facts,
     if (outcome == OUT_OF_SCOPE)
         for (size_t i = 0; i < ev.n_out_basis; i++)
             add_basis(&ev, ev.out_basis[i]);
-    /* The deciding activity sets the jurisdiction rule; a public
-     * administration entity is one whatever else it does (Art 26(1)(c)). */
-    const candidate_t *decider = NULL;
-    for (size_t i = 0; i < ev.n_cands; i++) {
-        const candidate_t *c = &ev.cands[i];
-        if (c->rule == NULL || c->rule->outcome != outcome)
-            continue;
-        add_candidate_basis(&ev, c);
-        if (i > 0 && (decider == NULL ||
-                      (c->type->jurisdiction == J_PA && decider->type->jurisdiction != J_PA)))
-            decider = c;
-    }
+    for (size_t i = 0; i < ev.n_cands; i++)
+        if (ev.cands[i].rule != NULL && ev.cands[i].rule->outcome == outcome)
+            add_candidate_basis(&ev, &ev.cands[i]);
     if (ev.ms->identified_under != 0) {
         int annex = 0;
         for (size_t i = 1; i < ev.n_cands; i++)
@@ -1606,35 +2426,74 @@ int bw_rules_assess(bw_arena_t *arena, const bw_scoping_facts_t *facts,
 
     a->classification = outcome;
     a->size_class = ev.size;
+    int nis2_entity = outcome == ESSENTIAL || outcome == IMPORTANT;
     const struct consequence *k = consequence_of(outcome);
-    a->supervision = k != NULL ? k->supervision : NO_SUPERVISION;
-    if (k != NULL)
-        add_reason_text(&ev,
-                        k->supervision == EX_ANTE ? "SUPERVISION_EX_ANTE" : "SUPERVISION_EX_POST",
-                        k->supervision_article, k->supervision_message);
-    a->max_fine = fine_step(&ev, outcome);
+    if (ev.dora) {
+        /* NIS2 Art 4: DORA's supervision and penalties, not Chapter VII. */
+        a->supervision = DORA_SUPERVISION;
+        a->dora_note = (char *)(nis2_entity ? dora_note : dora_note_out_of_scope);
+        add_reason_text(&ev, nis2_entity ? "DORA_LEX_SPECIALIS" : "DORA_APPLIES",
+                        nis2_entity ? "NIS2 Art 4" : "DORA Art 2(1)", a->dora_note);
+        add_reason(&ev, "SUPERVISION_DORA", "DORA Art 46",
+                   "the entity is supervised under DORA, not under NIS2 Art 32 or 33: %s",
+                   dora_authority(&ev));
+        if (nis2_entity)
+            add_reason_text(&ev, "FINE_DORA", "DORA Art 50",
+                            "no NIS2 fine ceiling: NIS2 Art 34 gives way to DORA (NIS2 Art 4), "
+                            "whose Art 50 leaves the administrative penalties for DORA breaches "
+                            "to national law and sets no minimum ceiling");
+    } else {
+        a->supervision = k != NULL ? k->supervision : NO_SUPERVISION;
+        if (k != NULL)
+            add_reason_text(
+                &ev, k->supervision == EX_ANTE ? "SUPERVISION_EX_ANTE" : "SUPERVISION_EX_POST",
+                k->supervision_article, k->supervision_message);
+        a->max_fine = fine_step(&ev, outcome);
+    }
     if (in_scope(outcome)) {
-        if (decider == NULL)
-            for (size_t i = 1; i < ev.n_cands && decider == NULL; i++)
-                if (!ev.cands[i].dropped && ev.cands[i].rule != NULL)
-                    decider = &ev.cands[i];
-        a->jurisdiction = jurisdiction_step(&ev, decider);
+        jurisdiction_step(&ev, a);
+        if (ev.profile_in_force && a->jurisdiction != NULL &&
+            a->jurisdiction->n_member_states > 0) {
+            int covered = 0;
+            for (size_t i = 0; i < a->jurisdiction->n_member_states; i++)
+                covered |= strcmp(a->jurisdiction->member_states[i], ev.profile->code) == 0;
+            if (!covered)
+                add_reason(&ev, "PROFILE_NOT_OF_JURISDICTION", "NIS2 Art 26(1)",
+                           "the %s profile was applied (%s), but %s has jurisdiction: set "
+                           "memberState.profile to apply that Member State's law",
+                           ev.profile->code, ev.profile_selected_by,
+                           a->jurisdiction->member_states[0]);
+        }
     }
-    a->implementing_regulation_applies =
-        (outcome == ESSENTIAL || outcome == IMPORTANT) && any_activity(&ev, is_ir_type);
+    a->implementing_regulation_applies = nis2_entity && !ev.dora && any_activity(&ev, is_ir_type);
     obligations_step(&ev, outcome, a);
-    if ((outcome == ESSENTIAL || outcome == IMPORTANT) && any_activity(&ev, is_dora_type)) {
-        a->dora_note = (char *)dora_note;
-        add_reason_text(&ev, "DORA_LEX_SPECIALIS", "NIS2 Art 4", dora_note);
-    }
+    a->dora_applies = ev.dora;
+    a->incident_regime = ev.dora ? REGIME_DORA : nis2_entity ? REGIME_NIS2 : REGIME_NONE;
+    if (ev.profile != NULL)
+        a->member_state_profile = applied_profile(&ev);
     member_state_options_step(&ev, a);
     a->ruleset_version = BW_SCOPING_RULESET_VERSION;
     a->reasons = ev.reasons;
     a->n_reasons = ev.n_reasons;
     a->basis = ev.basis;
     a->n_basis = ev.n_basis;
+    if (applicability != NULL)
+        *applicability = applicability_of(&ev, outcome, a);
     if (ev.oom)
         return BW_ENOMEM;
     *out = a;
     return 0;
+}
+
+int bw_rules_assess(bw_arena_t *arena, const bw_scoping_facts_t *facts,
+                    Bulwark__Scoping__V1__Assessment **out)
+{
+    return evaluate(arena, facts, out, NULL);
+}
+
+int bw_rules_applicability(bw_arena_t *arena, const bw_scoping_facts_t *facts,
+                           Bulwark__Scoping__V1__Applicability **out)
+{
+    Bulwark__Scoping__V1__Assessment *assessment;
+    return evaluate(arena, facts, &assessment, out);
 }

@@ -546,7 +546,8 @@ START_TEST(chain_verify_export_and_offline_check)
     json_error_t jerr;
     json_t *doc = json_loadb((const char *)canonical, len, 0, &jerr);
     ck_assert_ptr_nonnull(doc);
-    ck_assert_str_eq(jstr(doc, "format"), "bulwark.attestation.v1");
+    ck_assert_str_eq(jstr(doc, "format"), "bulwark.attestation.v2");
+    ck_assert_str_eq(jstr(doc, "id"), jstr(r1, "id"));
     ck_assert_str_eq(jstr(doc, "comment"), "Seen the plan;\napproved \"as is\" \xc3\xa9");
     ck_assert_str_eq(jstr(doc, "memberName"), "Ann \"the Chair\" \xc3\x89mile");
     ck_assert_str_eq(jstr(doc, "previousHash"), jstr(r1, "previousHash"));
@@ -572,7 +573,7 @@ START_TEST(chain_verify_export_and_offline_check)
     ck_assert_uint_ge(json_array_size(json_object_get(pk, "keys")), 1);
 
     json_t *x = expect(200, "GET", t.key, NULL, "/v1/entities/%s/attestations:export", entity);
-    ck_assert_str_eq(jstr(x, "format"), "bulwark.attestation-export.v1");
+    ck_assert_str_eq(jstr(x, "format"), "bulwark.attestation-export.v2");
     ck_assert(json_is_true(json_object_get(json_object_get(x, "verification"), "valid")));
     json_t *records = json_object_get(x, "records");
     ck_assert_uint_eq(json_array_size(records), 2);
@@ -626,6 +627,29 @@ START_TEST(chain_verify_export_and_offline_check)
         free(bytes);
         free(sig);
     }
+
+    /* The whole export through the auditor's script: valid as exported;
+     * a readable decision changed from APPROVE to REJECT is caught at its
+     * sequence, although the signed bytes are untouched. */
+    char export_path[128];
+    snprintf(export_path, sizeof(export_path), "%s/export.json", dir);
+    ck_assert_int_eq(json_dump_file(x, export_path, 0), 0);
+    snprintf(cmd, sizeof(cmd),
+             "bash '%s/services/attestations/verify-export.sh' '%s' '%s' 2>&1 | "
+             "grep -q '^valid: 2 records, head %s$'",
+             BW_SOURCE_DIR, export_path, pem_path, jstr(r2, "hash"));
+    ck_assert_msg(system(cmd) == 0, "verify-export.sh refused the export: %s", cmd);
+    json_t *forged = json_deep_copy(x);
+    json_object_set_new(json_array_get(json_object_get(forged, "records"), 0), "decision",
+                        json_string("REJECT"));
+    ck_assert_int_eq(json_dump_file(forged, export_path, 0), 0);
+    json_decref(forged);
+    snprintf(cmd, sizeof(cmd),
+             "bash '%s/services/attestations/verify-export.sh' '%s' '%s' 2>&1 | "
+             "grep -q '^INVALID at sequence 1: the readable decision'",
+             BW_SOURCE_DIR, export_path, pem_path);
+    ck_assert_msg(system(cmd) == 0, "verify-export.sh passed a forged decision: %s", cmd);
+    unlink(export_path);
     unlink(pem_path);
     rmdir(dir);
 
@@ -663,7 +687,6 @@ START_TEST(board_member_keys_sign_only_as_themselves)
     new_campaign(&t, entity, "MANAGEMENT_TRAINING", "I followed the 2025 course.", 86400, 365, c1);
     new_campaign(&t, entity, "POLICY_APPROVAL", "Policy v3.", 86400, 365, c2);
     char *ann = new_key(&t, "board_member", a);
-    char *nobody = new_key(&t, "board_member", "0190f3a0-0000-7000-8000-000000000000");
     char *viewer = new_key(&t, "viewer", NULL);
 
     /* Ann's key attests as Ann, with or without naming her. */
@@ -678,13 +701,75 @@ START_TEST(board_member_keys_sign_only_as_themselves)
     char body[256];
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", b);
     expect_problem(403, NULL, "POST", ann, body, "/v1/attestation-campaigns/%s/attestations", c1);
-    /* A key naming nobody on the board. */
-    expect_problem(400, "member", "POST", nobody, "{\"decision\":\"APPROVE\"}",
-                   "/v1/attestation-campaigns/%s/attestations", c1);
+    /* A key is issued only for a member of the tenant in office: one naming
+     * nobody, or a member whose tenure is over or has not begun, is refused
+     * when asked for. */
+    char other_entity[64], gone[64], future[64], elsewhere[64], carl[64];
+    new_entity(&t, "Other Co", other_entity);
+    new_member(&t, entity, "Gone", -400, -10, gone);
+    new_member(&t, entity, "Future", 10, 0, future);
+    new_member(&t, other_entity, "Elsewhere", -10, 0, elsewhere);
+    new_member(&t, entity, "Carl", -10, 0, carl);
+    const char *unfit[] = {"0190f3a0-0000-7000-8000-000000000000", gone, future};
+    for (size_t i = 0; i < sizeof(unfit) / sizeof(unfit[0]); i++) {
+        snprintf(body, sizeof(body),
+                 "{\"name\":\"k\",\"role\":\"board_member\",\"boardMember\":\"%s\"}", unfit[i]);
+        expect_problem(400, "boardMember", "POST", t.key, body, "/v1/api-keys");
+    }
+    /* At use, a key whose member left office since, or who sits on another
+     * entity's board: refused, whatever the campaign. */
+    char *carl_key = new_key(&t, "board_member", carl);
+    char *elsewhere_key = new_key(&t, "board_member", elsewhere);
+    char ended[32];
+    time_from_now(-60, ended);
+    snprintf(body, sizeof(body), "{\"until\":\"%s\"}", ended);
+    json_decref(
+        expect(200, "PATCH", t.key, body, "/v1/entities/%s/board-members/%s", entity, carl));
+    struct {
+        const char *key, *campaign, *reason;
+    } refused[] = {
+        {carl_key, c1, "BOARD_MEMBER_NOT_CURRENT"},
+        {carl_key, "0190f3a0-0000-7000-8000-00000000dead", "BOARD_MEMBER_NOT_CURRENT"},
+        {elsewhere_key, c1, "NOT_ON_THIS_BOARD"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        bw_test_resp_t resp;
+        snprintf(body, sizeof(body), "/v1/attestation-campaigns/%s/attestations",
+                 refused[i].campaign);
+        ck_assert_int_eq(
+            bw_test_http("POST", body, refused[i].key, "{\"decision\":\"APPROVE\"}", NULL, &resp),
+            0);
+        ck_assert_problem(&resp, 403, NULL);
+        ck_assert_str_eq(jstr(resp.json, "reason"), refused[i].reason);
+        bw_test_resp_free(&resp);
+    }
+    /* An admin naming the same members gets a 400 naming the field. */
+    snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", gone);
+    expect_problem(400, "member", "POST", t.key, body, "/v1/attestation-campaigns/%s/attestations",
+                   c1);
+    snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", elsewhere);
+    expect_problem(400, "member", "POST", t.key, body, "/v1/attestation-campaigns/%s/attestations",
+                   c1);
+    expect_valid(t.key, entity, "2");
     /* The admin records Bob's on his behalf. */
     r = attest(t.key, c1, b, "APPROVE");
     ck_assert(json_is_true(json_object_get(r, "onBehalf")));
     json_decref(r);
+
+    /* Governance counts what was decided on a member's behalf apart. */
+    json_t *g = expect(200, "GET", t.key, NULL, "/v1/entities/%s/governance", entity);
+    ck_assert_int_eq(json_integer_value(json_object_get(g, "attestations")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(g, "onBehalfAttestations")), 1);
+    json_t *tr = json_object_get(g, "training");
+    for (size_t i = 0; i < json_array_size(tr); i++) {
+        json_t *m = json_array_get(tr, i);
+        ck_assert(json_is_true(json_object_get(m, "current")));
+        ck_assert(json_is_boolean(json_object_get(m, "onBehalf")));
+        ck_assert_int_eq(json_is_true(json_object_get(m, "onBehalf")),
+                         strcmp(jstr(m, "member"), b) == 0);
+    }
+    ck_assert_uint_eq(json_array_size(tr), 2);
+    json_decref(g);
 
     /* Board members read but do not manage or audit; viewers do not attest. */
     json_decref(expect(200, "GET", ann, NULL, "/v1/attestation-campaigns/%s", c1));
@@ -697,8 +782,9 @@ START_TEST(board_member_keys_sign_only_as_themselves)
     expect_problem(403, NULL, "POST", viewer, body, "/v1/attestation-campaigns/%s/attestations",
                    c2);
     expect_valid(t.key, entity, "3");
+    free(carl_key);
+    free(elsewhere_key);
     free(ann);
-    free(nobody);
     free(viewer);
     free_tenant(&t);
 }
@@ -763,7 +849,7 @@ static void four_records(const tenant_t *t, char entity[64])
  * the database's keys would go about it. */
 static PGconn *tamperer(void)
 {
-    PGconn *conn = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    PGconn *conn = bw_test_pg("BULWARK_TEST_SUPERUSER_DATABASE_URL");
     bw_test_exec(conn, "SET session_replication_role = replica");
     return conn;
 }
@@ -774,7 +860,9 @@ START_TEST(the_database_refuses_changes)
     char entity[64];
     four_records(&t, entity);
     PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
-    /* Even the owner, with the triggers on. */
+    /* Even the owner, with the triggers on (and the tenant set: row-level
+     * security is forced, so the owner sees only the tenant's rows). */
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", t.id);
     ck_assert_str_eq(bw_test_sql_error(admin,
                                        "UPDATE attestations.records SET decision = 'APPROVE' "
                                        "WHERE entity_id = $1",
@@ -800,8 +888,8 @@ START_TEST(the_database_refuses_changes)
                      "42501");
     ck_assert_str_eq(bw_test_sql_error(admin, "DELETE FROM attestations.signing_keys"), "42501");
     PQfinish(admin);
-    /* The services' role has no such privilege at all. */
-    PGconn *app = bw_test_pg("BULWARK_TEST_DATABASE_URL");
+    /* The service's own role has no such privilege at all. */
+    PGconn *app = bw_test_pg("BULWARK_TEST_ATTESTATIONS_DATABASE_URL");
     bw_test_exec(app, "SELECT set_config('bulwark.tenant_id', $1, false)", t.id);
     ck_assert_str_eq(
         bw_test_sql_error(app, "UPDATE attestations.records SET comment = 'x' WHERE entity_id = $1",
@@ -907,7 +995,7 @@ START_TEST(removed_rows_are_reported_at_the_gap)
 }
 END_TEST
 
-START_TEST(governance_status)
+START_TEST(governance_status_art_20)
 {
     tenant_t t = new_tenant("Governance");
     char entity[64], a[64], b[64], gone[64], approval[64], training[64];
@@ -966,22 +1054,50 @@ START_TEST(governance_status)
     ck_assert(json_is_false(json_object_get(g, "compliant")));
     json_decref(g);
 
-    /* A second training campaign that Bob confirms: compliant. */
+    /* A second training campaign that Bob confirms: every member trained
+     * and the measures approved, but the body has not yet overseen their
+     * implementation (Art 20(1)): not compliant (it was, before oversight
+     * counted). */
     char retraining[64];
     new_campaign(&t, entity, "MANAGEMENT_TRAINING", "Completed the catch-up course.", 86400, 365,
                  retraining);
     attest_ok(t.key, retraining, b, "APPROVE");
     g = expect(200, "GET", t.key, NULL, "/v1/entities/%s/governance", entity);
     ck_assert(json_is_true(json_object_get(g, "trainingCurrent")));
+    ck_assert(json_is_true(json_object_get(json_object_get(g, "measuresApproval"), "current")));
+    json_t *ov = json_object_get(g, "oversight");
+    ck_assert_ptr_nonnull(ov);
+    ck_assert(json_is_false(json_object_get(ov, "current")));
+    ck_assert_str_eq(jstr(ov, "basis"), "NIS2 Art 20(1)");
+    ck_assert(json_is_false(json_object_get(g, "compliant")));
+    json_decref(g);
+
+    /* The body reviews the implementation report, by majority: compliant. */
+    char oversight[64];
+    new_campaign(&t, entity, "IMPLEMENTATION_OVERSIGHT",
+                 "We reviewed the Q3 report on the implementation of the measures.", 3 * 86400, 180,
+                 oversight);
+    attest_ok(t.key, oversight, a, "APPROVE");
+    g = expect(200, "GET", t.key, NULL, "/v1/entities/%s/governance", entity);
+    ck_assert(json_is_false(json_object_get(json_object_get(g, "oversight"), "current")));
+    json_decref(g);
+    attest_ok(t.key, oversight, b, "APPROVE");
+    g = expect(200, "GET", t.key, NULL, "/v1/entities/%s/governance", entity);
+    ov = json_object_get(g, "oversight");
+    ck_assert(json_is_true(json_object_get(ov, "current")));
+    ck_assert_str_eq(jstr(ov, "campaign"), oversight);
+    ck_assert_int_eq(json_integer_value(json_object_get(ov, "confirmations")), 2);
+    ck_assert_str_ne(jstr(ov, "reviewedAt"), "");
     ck_assert(json_is_true(json_object_get(g, "compliant")));
     up = json_object_get(g, "upcoming");
     /* Soonest first: Ann still has the retraining campaign open (1 day),
-     * then Bob's training (365 days) and the approval (365 days), then
-     * Ann's training (730 days). */
-    ck_assert_uint_eq(json_array_size(up), 4);
+     * then the review (180 days), Bob's training (365 days) and the
+     * approval (365 days), then Ann's training (730 days). */
+    ck_assert_uint_eq(json_array_size(up), 5);
     ck_assert_str_eq(jstr(json_array_get(up, 0), "kind"), "CAMPAIGN_DUE");
-    ck_assert_str_eq(jstr(json_array_get(up, 3), "kind"), "TRAINING_EXPIRES");
-    ck_assert_str_eq(jstr(json_array_get(up, 3), "member"), a);
+    ck_assert_str_eq(jstr(json_array_get(up, 1), "kind"), "OVERSIGHT_EXPIRES");
+    ck_assert_str_eq(jstr(json_array_get(up, 4), "kind"), "TRAINING_EXPIRES");
+    ck_assert_str_eq(jstr(json_array_get(up, 4), "member"), a);
     for (size_t i = 1; i < json_array_size(up); i++)
         ck_assert_str_le(jstr(json_array_get(up, i - 1), "at"), jstr(json_array_get(up, i), "at"));
     json_decref(g);
@@ -1075,7 +1191,7 @@ Suite *suite_attestations(void)
     tcase_add_test(tc, the_database_refuses_changes);
     tcase_add_test(tc, altered_rows_are_reported_at_their_sequence);
     tcase_add_test(tc, removed_rows_are_reported_at_the_gap);
-    tcase_add_test(tc, governance_status);
+    tcase_add_test(tc, governance_status_art_20);
     tcase_add_test(tc, concurrent_attestations_share_one_chain);
     suite_add_tcase(s, tc);
     return s;

@@ -36,13 +36,20 @@ static void call(bw_test_resp_t *r, const char *method, const char *token, const
 #define ck_assert_status(r, want)                                                                  \
     ck_assert_msg((r)->status == (want), "status %ld, want %d: %s", (r)->status, (want), (r)->body)
 
+#define ACME_CLOUD                                                                                 \
+    "{\"name\":\"Acme Cloud SE\",\"timeZone\":\"Europe/Berlin\",\"activities\":[{\"entityType\":"  \
+    "\"digital_infra.cloud\",\"principalActivity\":true}],\"size\":{\"staffHeadcount\":60,"        \
+    "\"annualTurnoverEur\":\"12000000\",\"balanceSheetTotalEur\":\"12000000\"},"                   \
+    "\"memberState\":{\"establishment\":\"DE\"}}"
+
 static tenant_t new_tenant(const char *name)
 {
     tenant_t t;
     t.id = bw_test_create_tenant(name, &t.key);
     bw_test_resp_t r;
-    call(&r, "POST", t.key, "{\"name\":\"Acme Cloud SE\",\"timeZone\":\"Europe/Berlin\"}",
-         "/v1/entities");
+    /* A medium-sized cloud provider established in Germany: important, and
+     * a relevant entity of IR 2024/2690, so both analyses apply to it. */
+    call(&r, "POST", t.key, ACME_CLOUD, "/v1/entities");
     ck_assert_status(&r, 201);
     t.entity = strdup(jstr(r.json, "id"));
     bw_test_resp_free(&r);
@@ -533,6 +540,24 @@ START_TEST(bad_controls_name_the_field)
         {"A.5.2", "{\"applicable\":true,\"status\":\"PLANNED\",\"colour\":\"red\"}", "colour", 400},
         {"A.5.2", "{\"applicable\":true,\"status\":\"PLANNED\",\"evidence\":[\"not a uri\"]}",
          "evidence[0]", 400},
+        /* Evidence links are https, http or urn; the index names the bad one. */
+        {"A.5.2",
+         "{\"applicable\":true,\"status\":\"PLANNED\",\"evidence\":[\"https://wiki.example/a\","
+         "\"urn:isbn:0451450523\",\"javascript:alert(1)\"]}",
+         "evidence[2]", 400},
+        {"A.5.2",
+         "{\"applicable\":true,\"status\":\"PLANNED\",\"evidence\":[\"file:///etc/passwd\"]}",
+         "evidence[0]", 400},
+        {"A.5.2",
+         "{\"applicable\":true,\"status\":\"PLANNED\",\"evidence\":[\"data:text/html,<b>x</b>\"]}",
+         "evidence[0]", 400},
+        {"A.5.2",
+         "{\"applicable\":true,\"status\":\"PLANNED\",\"evidence\":[\"ftp://files.example/x\"]}",
+         "evidence[0]", 400},
+        {"A.5.2", "{\"applicable\":true,\"status\":\"PLANNED\",\"evidence\":[\"http:///nohost\"]}",
+         "evidence[0]", 400},
+        {"A.5.2", "{\"applicable\":true,\"status\":\"PLANNED\",\"evidence\":[\"urn:isbn\"]}",
+         "evidence[0]", 400},
         {"A.5.2", "{\"applicable\":\"yes\",\"status\":\"PLANNED\"}", "applicable", 400},
         {"6.1.2", "{\"applicable\":false,\"justification\":\"we skip it\"}", "applicable", 400},
         {"6.1", "{\"applicable\":true,\"status\":\"PLANNED\"}", "ref", 400},
@@ -676,6 +701,86 @@ START_TEST(csv_import_is_all_or_nothing)
 }
 END_TEST
 
+/* Cells a spreadsheet would run as formulas leave the export behind a
+ * quote (OWASP, CSV injection), and the export still imports back to the
+ * same rows. */
+START_TEST(csv_export_neutralises_formulas)
+{
+    tenant_t t = new_tenant("Formulas");
+    bw_test_resp_t r;
+    call(&r, "PUT", t.key,
+         "{\"applicable\":true,\"status\":\"PARTIAL\","
+         "\"justification\":\"=HYPERLINK(\\\"https://evil.example\\\",\\\"click\\\")\","
+         "\"owner\":\"@ops\",\"evidence\":[\"HTTPS://Wiki.Example/ISMS\",\"urn:doc:42\"]}",
+         "/v1/entities/%s/controls/A.5.1", t.entity);
+    ck_assert_status(&r, 200);
+    bw_test_resp_free(&r);
+    call(&r, "PUT", t.key,
+         "{\"applicable\":false,\"justification\":\"-1+2 people, so no segregation\","
+         "\"owner\":\"+CISO\"}",
+         "/v1/entities/%s/controls/A.5.3", t.entity);
+    ck_assert_status(&r, 200);
+    bw_test_resp_free(&r);
+    call(&r, "PUT", t.key,
+         "{\"applicable\":true,\"status\":\"PLANNED\",\"justification\":\"'=quoted already\","
+         "\"owner\":\"-ops\"}",
+         "/v1/entities/%s/controls/A.5.4", t.entity);
+    ck_assert_status(&r, 200);
+    bw_test_resp_free(&r);
+
+    call(&r, "PUT", t.key,
+         "{\"applicable\":true,\"status\":\"IMPLEMENTED\",\"justification\":\"\\tindented\"}",
+         "/v1/entities/%s/controls/A.5.5", t.entity);
+    ck_assert_status(&r, 200);
+    bw_test_resp_free(&r);
+
+    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls:export", t.entity);
+    ck_assert_status(&r, 200);
+    const char *csv = jstr(r.json, "csv");
+    ck_assert_ptr_nonnull(strstr(
+        csv, "A.5.1,true,PARTIAL,\"'=HYPERLINK(\"\"https://evil.example\"\",\"\"click\"\")\","
+             "'@ops,HTTPS://Wiki.Example/ISMS urn:doc:42\r\n"));
+    ck_assert_ptr_nonnull(
+        strstr(csv, "A.5.3,false,NOT_IMPLEMENTED,\"'-1+2 people, so no segregation\",'+CISO,\r\n"));
+    ck_assert_ptr_nonnull(strstr(csv, "A.5.4,true,PLANNED,''=quoted already,'-ops,\r\n"));
+    ck_assert_ptr_nonnull(strstr(csv, "A.5.5,true,IMPLEMENTED,'\tindented,,\r\n"));
+    /* No cell of the file starts with a formula character. */
+    for (const char *p = csv; *p != '\0'; p++)
+        if (p == csv || p[-1] == ',' || p[-1] == '\n' ||
+            (p[-1] == '"' && p >= csv + 2 && (p[-2] == ',' || p[-2] == '\n')))
+            ck_assert_msg(strchr("=+-@", *p) == NULL, "a cell starts with %c: %.40s", *p, p);
+    char *body = csv_body(csv);
+    bw_test_resp_free(&r);
+    call(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
+    ck_assert_status(&r, 200);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "rows")), 4);
+    ck_assert_int_eq(json_integer_value(json_object_get(r.json, "changed")), 0);
+    bw_test_resp_free(&r);
+    free(body);
+    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.1", t.entity);
+    ck_assert_str_eq(jstr(r.json, "justification"),
+                     "=HYPERLINK(\"https://evil.example\",\"click\")");
+    ck_assert_str_eq(jstr(r.json, "owner"), "@ops");
+    bw_test_resp_free(&r);
+    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.4", t.entity);
+    ck_assert_str_eq(jstr(r.json, "justification"), "'=quoted already");
+    bw_test_resp_free(&r);
+
+    /* An imported link with another scheme names its line and index. */
+    body = csv_body("ref,applicable,status,justification,evidence\n"
+                    "A.5.2,true,PLANNED,,https://ok.example javascript:alert(1)\n");
+    call(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
+    ck_assert_problem(&r, 400, "csv");
+    ck_assert(has_error(r.json, "csv", "line 2: evidence[1] must be an https, http or urn URI"));
+    bw_test_resp_free(&r);
+    free(body);
+    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.2", t.entity);
+    ck_assert_problem(&r, 404, NULL);
+    bw_test_resp_free(&r);
+    free_tenant(&t);
+}
+END_TEST
+
 START_TEST(gap_analysis_of_empty_and_complete_soa)
 {
     tenant_t t = new_tenant("Gaps");
@@ -707,17 +812,20 @@ START_TEST(gap_analysis_of_empty_and_complete_soa)
     ck_assert_str_eq(jstr(json_array_get(points, 0), "coverage"), "GAP");
     bw_test_resp_free(&r);
 
-    /* Complete: only the duties ISO cannot cover are left. */
+    /* Complete: every shipped row is an ENISA or editorial INTERSECT, so
+     * every coverable requirement is mapped with evidence needed (NIST
+     * OLIR), none COVERED; this asserted COVERED before. */
     import_all(&t, "IMPLEMENTED");
     call(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2", t.entity);
     totals = json_object_get(r.json, "totals");
-    ck_assert_int_eq(json_integer_value(json_object_get(totals, "covered")), coverable);
+    ck_assert_int_eq(json_integer_value(json_object_get(totals, "covered")), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(totals, "gap")), 0);
-    ck_assert_int_eq(json_integer_value(json_object_get(totals, "partial")), 0);
+    ck_assert_int_eq(json_integer_value(json_object_get(totals, "partial")), coverable);
     ck_assert_int_eq(json_integer_value(json_object_get(r.json, "soaControls")), 123);
     reqs = json_object_get(r.json, "requirements");
     a = find_by(reqs, "ref", "21.2.a");
-    ck_assert_str_eq(jstr(a, "coverage"), "COVERED");
+    ck_assert_str_eq(jstr(a, "coverage"), "PARTIAL");
+    ck_assert_ptr_nonnull(strstr(jstr(a, "coverageReason"), "mapped, evidence needed"));
     ck_assert_uint_eq(json_array_size(json_object_get(a, "missingControls")), 0);
     /* Many-to-many: every control mapped to the point contributes. */
     ck_assert_uint_gt(json_array_size(json_object_get(a, "contributingControls")), 10);
@@ -729,12 +837,14 @@ START_TEST(gap_analysis_of_empty_and_complete_soa)
     ck_assert_status(&r, 200);
     reqs = json_object_get(r.json, "requirements");
     json_t *q = find_by(reqs, "ref", "1.1.1.a");
-    ck_assert_str_eq(jstr(q, "coverage"), "COVERED");
+    ck_assert_str_eq(jstr(q, "coverage"), "PARTIAL");
+    ck_assert(json_is_true(json_object_get(q, "applies")));
+    ck_assert_ptr_nonnull(strstr(jstr(q, "appliesReason"), "digital_infra.cloud"));
     ck_assert(array_has(json_object_get(q, "points"), "21.2.a"));
     ck_assert_str_eq(jstr(find_by(reqs, "ref", "9.2"), "coverage"), "GAP");
     points = json_object_get(r.json, "points");
     json_t *i_point = find_by(points, "point", "21.2.i");
-    ck_assert_str_eq(jstr(i_point, "coverage"), "COVERED");
+    ck_assert_str_eq(jstr(i_point, "coverage"), "PARTIAL");
     ck_assert_int_gt(
         json_integer_value(json_object_get(json_object_get(i_point, "totals"), "requirements")),
         50);
@@ -760,6 +870,124 @@ START_TEST(gap_analysis_of_empty_and_complete_soa)
     bw_test_resp_free(&r);
     call(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=dora", t.entity);
     ck_assert_problem(&r, 400, "framework");
+    bw_test_resp_free(&r);
+    free_tenant(&t);
+}
+END_TEST
+
+/* A gap analysis of an entity with these facts (the tenant's own entity is
+ * replaced by it); returns the parsed reply of framework, asserting want. */
+static json_t *analysis_of(tenant_t *t, const char *facts, const char *framework, int want)
+{
+    bw_test_resp_t r;
+    call(&r, "POST", t->key, facts, "/v1/entities");
+    ck_assert_status(&r, 201);
+    free(t->entity);
+    t->entity = strdup(jstr(r.json, "id"));
+    bw_test_resp_free(&r);
+    call(&r, "GET", t->key, NULL, "/v1/entities/%s/gap-analysis?framework=%s", t->entity,
+         framework);
+    ck_assert_status(&r, want);
+    json_t *json = json_incref(r.json);
+    bw_test_resp_free(&r);
+    return json;
+}
+
+static json_t *requirement(json_t *analysis, const char *ref)
+{
+    json_t *req = find_by(json_object_get(analysis, "requirements"), "ref", ref);
+    ck_assert_msg(req != NULL, "no requirement %s", ref);
+    return req;
+}
+
+static int applies(json_t *analysis, const char *ref)
+{
+    return json_is_true(json_object_get(requirement(analysis, ref), "applies"));
+}
+
+START_TEST(gap_analysis_scoped_to_what_applies_art_26_27_28_and_dora)
+{
+    tenant_t t = new_tenant("Applies");
+    /* A large hospital in Germany: Art 26(3), 27 and 28 do not bind it,
+     * nor does IR 2024/2690 (422 for its analysis). */
+    const char *hospital =
+        "{\"name\":\"Klinikum\",\"timeZone\":\"Europe/Berlin\",\"activities\":[{\"entityType\":"
+        "\"health.healthcare_provider\",\"principalActivity\":true}],\"size\":{\"staffHeadcount\":"
+        "900,"
+        "\"annualTurnoverEur\":\"90000000\",\"balanceSheetTotalEur\":\"90000000\"},"
+        "\"memberState\":{\"establishment\":\"DE\"}}";
+    json_t *g = analysis_of(&t, hospital, "nis2", 200);
+    ck_assert(!applies(g, "28"));
+    ck_assert_ptr_nonnull(strstr(jstr(requirement(g, "28"), "appliesReason"), "NIS2 Art 28"));
+    ck_assert(!applies(g, "27.2"));
+    ck_assert(!applies(g, "26.3"));
+    ck_assert(applies(g, "3.3"));
+    ck_assert(applies(g, "20.1.approve"));
+    ck_assert(applies(g, "23.4.a"));
+    ck_assert(applies(g, "21.2.a"));
+    ck_assert_str_eq(jstr(requirement(g, "23.4.a"), "displacedBy"), "");
+    json_t *totals = json_object_get(g, "totals");
+    ck_assert_int_eq(json_integer_value(json_object_get(totals, "notApplicable")), 3);
+    ck_assert_int_eq(json_integer_value(json_object_get(totals, "requirements")), 29);
+    ck_assert_str_ne(jstr(g, "scopingRulesetVersion"), "");
+    json_decref(g);
+    bw_test_resp_t r;
+    call(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2-ir-2024-2690",
+         t.entity);
+    ck_assert_problem(&r, 422, NULL);
+    ck_assert_str_eq(jstr(r.json, "reason"), "IMPLEMENTING_REGULATION_NOT_APPLICABLE");
+    ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "its Art 1"));
+    bw_test_resp_free(&r);
+
+    /* A registrar and cloud provider outside the Union serving Germany:
+     * Art 26(3), 27 and 28 bind it. */
+    g = analysis_of(
+        &t,
+        "{\"name\":\"Far Registrar\",\"timeZone\":\"UTC\",\"activities\":["
+        "{\"entityType\":\"domain_registration.service\"},{\"entityType\":"
+        "\"digital_infra.cloud\",\"principalActivity\":true}],\"size\":{"
+        "\"staffHeadcount\":60,\"annualTurnoverEur\":\"12000000\","
+        "\"balanceSheetTotalEur\":\"12000000\"},\"memberState\":{\"servicesIn\":[\"DE\"]}}",
+        "nis2", 200);
+    ck_assert(applies(g, "26.3"));
+    ck_assert(applies(g, "27.2"));
+    ck_assert(applies(g, "28"));
+    ck_assert_int_eq(
+        json_integer_value(json_object_get(json_object_get(g, "totals"), "notApplicable")), 0);
+    json_decref(g);
+
+    /* A large bank: DORA displaces Art 20, 21, 23, 24 and supervision (NIS2
+     * Art 4), each marked with what applies instead; it stays on the list
+     * (Art 3(4)). */
+    g = analysis_of(
+        &t,
+        "{\"name\":\"Bank AG\",\"timeZone\":\"Europe/Berlin\",\"activities\":[{"
+        "\"entityType\":\"banking.credit_institution\",\"principalActivity\":true}],"
+        "\"size\":{\"staffHeadcount\":900,\"annualTurnoverEur\":\"90000000\","
+        "\"balanceSheetTotalEur\":\"90000000\"},\"memberState\":{\"establishment\":\"DE\"}}",
+        "nis2", 200);
+    ck_assert(applies(g, "3.3"));
+    const struct {
+        const char *ref, *instead;
+    } displaced[] = {{"20.1.approve", "DORA Art 5"},
+                     {"21.2.b", "DORA Art 5-16"},
+                     {"23.4.a", "DORA Art 19"},
+                     {"24", "DORA Art 5-16"},
+                     {"32", "DORA Art 46"}};
+    for (size_t i = 0; i < sizeof(displaced) / sizeof(displaced[0]); i++) {
+        json_t *q = requirement(g, displaced[i].ref);
+        ck_assert_msg(json_is_false(json_object_get(q, "applies")), "%s applies", displaced[i].ref);
+        ck_assert_str_eq(jstr(q, "displacedBy"), displaced[i].instead);
+        ck_assert_ptr_nonnull(strstr(jstr(q, "appliesReason"), "NIS2 Art 4"));
+    }
+    /* Its Art 21(2) points are rated for information, and say so. */
+    json_t *p = find_by(json_object_get(g, "points"), "point", "21.2.a");
+    ck_assert(json_is_false(json_object_get(p, "applies")));
+    json_decref(g);
+    call(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2-ir-2024-2690",
+         t.entity);
+    ck_assert_problem(&r, 422, NULL);
+    ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "DORA"));
     bw_test_resp_free(&r);
     free_tenant(&t);
 }
@@ -869,7 +1097,9 @@ Suite *suite_crosswalk(void)
     tcase_add_test(tc, statement_of_applicability_put_and_get);
     tcase_add_test(tc, bad_controls_name_the_field);
     tcase_add_test(tc, csv_import_is_all_or_nothing);
+    tcase_add_test(tc, csv_export_neutralises_formulas);
     tcase_add_test(tc, gap_analysis_of_empty_and_complete_soa);
+    tcase_add_test(tc, gap_analysis_scoped_to_what_applies_art_26_27_28_and_dora);
     tcase_add_test(tc, other_tenants_entities_answer_404);
     tcase_add_test(tc, roles_read_and_write);
     suite_add_tcase(s, tc);

@@ -1,10 +1,11 @@
 /*
- * The incidents service end to end: recording incidents (time zone from the
- * entity, asked of the scoping service), the reporting deadlines a client
- * sees across daylight saving and month ends, events moving them, refused
- * contradictions, timelines, lists, the tenant's open deadlines across
- * pages, the significance assessment, roles, tenant isolation, the
- * append-only events table in the database, and concurrent appends.
+ * The incidents service end to end: recording incidents (time zone and
+ * reporting regime from the entity, asked of the scoping service), the
+ * reporting deadlines a client sees across daylight saving and month ends
+ * under NIS2, DORA and GDPR, events moving them, refused contradictions,
+ * timelines, lists, the tenant's open deadlines across pages and by regime,
+ * the significance assessment, roles, tenant isolation, the append-only
+ * events table in the database, and concurrent appends.
  */
 #include "e2e.h"
 
@@ -57,18 +58,36 @@ static void expect_problem(const char *key, const char *method, const char *path
     bw_test_resp_free(&r);
 }
 
-/* An entity in zone, a trust service provider when tsp; returns its id. */
-static char *create_entity(const tenant_t *t, const char *zone, int tsp)
+/* An entity in zone with one activity and figures; returns its id. */
+static char *create_entity_of(const tenant_t *t, const char *zone, const char *type,
+                              const char *size)
 {
-    char body[512];
+    char body[768];
     snprintf(body, sizeof(body),
              "{\"name\":\"Entity in %s\",\"timeZone\":\"%s\",\"activities\":[{\"entityType\":"
-             "\"%s\",\"principalActivity\":true}]}",
-             zone, zone, tsp ? "digital_infra.tsp.qualified" : "digital_infra.cloud");
+             "\"%s\",\"principalActivity\":true}]%s%s}",
+             zone, zone, type, size[0] ? ",\"size\":" : "", size);
     json_t *e = call(t->key, "POST", "/v1/entities", body, 201);
     char *id = strdup(jstr(e, "id"));
     json_decref(e);
     return id;
+}
+
+#define MEDIUM                                                                                     \
+    "{\"staffHeadcount\":60,\"annualTurnoverEur\":\"12000000\",\"balanceSheetTotalEur\":"          \
+    "\"12000000\"}"
+#define LARGE                                                                                      \
+    "{\"staffHeadcount\":900,\"annualTurnoverEur\":\"90000000\",\"balanceSheetTotalEur\":"         \
+    "\"90000000\"}"
+
+/* An entity NIS2 Art 23 binds, in zone: a qualified trust service provider
+ * when tsp (essential whatever its size), else a medium-sized cloud
+ * provider (important). Without figures a cloud provider is out of scope
+ * (Art 2(1)), and NIS2 Art 23 would not bind it. */
+static char *create_entity(const tenant_t *t, const char *zone, int tsp)
+{
+    return tsp ? create_entity_of(t, zone, "digital_infra.tsp.qualified", "")
+               : create_entity_of(t, zone, "digital_infra.cloud", MEDIUM);
 }
 
 /* Records an incident and returns the reply (caller decrefs). */
@@ -123,7 +142,10 @@ static void expect_deadline(json_t *incident, const char *kind, const char *due,
     ck_assert_int_eq(json_is_true(json_object_get(d, "provisional")), provisional);
     if (basis != NULL)
         ck_assert_str_eq(jstr(d, "basis"), basis);
-    /* Exactly the fields of the contract. */
+    /* Every deadline says whose rules it follows (API.md, second round);
+     * these are the NIS2 ones. */
+    ck_assert_str_eq(jstr(d, "regime"), "NIS2");
+    /* Exactly the fields of the contract, with regime and note. */
     const char *key;
     json_t *value;
     json_object_foreach(d, key, value)
@@ -132,7 +154,8 @@ static void expect_deadline(json_t *incident, const char *kind, const char *due,
         ck_assert_msg(strcmp(key, "kind") == 0 || strcmp(key, "dueAt") == 0 ||
                           strcmp(key, "dueAtLocal") == 0 || strcmp(key, "provisional") == 0 ||
                           strcmp(key, "status") == 0 || strcmp(key, "metAt") == 0 ||
-                          strcmp(key, "basis") == 0,
+                          strcmp(key, "basis") == 0 || strcmp(key, "regime") == 0 ||
+                          strcmp(key, "note") == 0,
                       "unexpected deadline field %s", key);
     }
 }
@@ -825,6 +848,308 @@ START_TEST(assess_significance)
 }
 END_TEST
 
+/* ---- regimes: DORA, GDPR, none ---------------------------------------------- */
+
+/* The deadline of this kind and regime in an incident, or NULL. */
+static json_t *deadline_of(json_t *incident, const char *kind, const char *regime)
+{
+    json_t *list = json_object_get(incident, "deadlines");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        json_t *d = json_array_get(list, i);
+        if (strcmp(jstr(d, "kind"), kind) == 0 && strcmp(jstr(d, "regime"), regime) == 0)
+            return d;
+    }
+    return NULL;
+}
+
+START_TEST(dora_clock_for_a_bank_art_19_and_rts_2025_301)
+{
+    tenant_t t = new_tenant("Bank");
+    char *bank = create_entity_of(&t, "Europe/Berlin", "banking.credit_institution", LARGE);
+    char *cloud = create_entity(&t, "UTC", 0);
+    char body[1024];
+    /* Aware at 09:00 CEST, classified as major at 07:00 the next day (22
+     * hours on): 24 hours after awareness comes before four hours after
+     * the classification (Art 5(1)(a)). */
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"Core banking down\","
+             "\"awareAt\":\"2025-06-10T09:00:00+02:00\","
+             "\"classifiedMajorAt\":\"2025-06-11T07:00:00+02:00\"}",
+             bank);
+    json_t *inc = create_incident(&t, body);
+    ck_assert_str_eq(jstr(inc, "incidentRegime"), "DORA");
+    ck_assert(json_is_true(json_object_get(inc, "significant")));
+    ck_assert_str_eq(jstr(inc, "classifiedMajorAt"), "2025-06-11T05:00:00Z");
+    ck_assert_str_eq(jstr(inc, "clockStart"), "2025-06-11T05:00:00Z");
+    ck_assert_uint_eq(json_array_size(json_object_get(inc, "deadlines")), 3);
+    ck_assert_ptr_null(deadline(inc, "EARLY_WARNING"));
+    json_t *d = deadline_of(inc, "INITIAL_NOTIFICATION", "DORA");
+    ck_assert_ptr_nonnull(d);
+    ck_assert_str_eq(jstr(d, "dueAt"), "2025-06-11T07:00:00Z");
+    ck_assert_str_eq(jstr(d, "dueAtLocal"), "2025-06-11T09:00:00+02:00");
+    ck_assert_str_eq(jstr(d, "basis"),
+                     "DORA Art 19(4)(a); Delegated Regulation (EU) 2025/301 Art 5(1)(a)");
+    ck_assert_ptr_nonnull(strstr(jstr(d, "note"), "24 hours after becoming aware"));
+    d = deadline_of(inc, "INTERMEDIATE_REPORT", "DORA");
+    ck_assert_str_eq(jstr(d, "dueAt"), "2025-06-14T07:00:00Z");
+    ck_assert(json_is_true(json_object_get(d, "provisional")));
+    char *id = strdup(jstr(inc, "id"));
+    json_decref(inc);
+    /* DORA's events move DORA's deadlines; NIS2's are refused. */
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/incidents/%s/events", id);
+    expect_problem(t.key, "POST", path,
+                   "{\"type\":\"EARLY_WARNING_SUBMITTED\","
+                   "\"occurredAt\":\"2025-06-11T08:00:00+02:00\"}",
+                   400, "type");
+    expect_problem(t.key, "POST", path,
+                   "{\"type\":\"DORA_FINAL_REPORT_SUBMITTED\","
+                   "\"occurredAt\":\"2025-06-11T08:00:00+02:00\"}",
+                   400, "type");
+    json_decref(append_event(&t, id,
+                             "{\"type\":\"DORA_INITIAL_NOTIFICATION_SUBMITTED\","
+                             "\"occurredAt\":\"2025-06-11T08:30:00+02:00\"}"));
+    inc = append_event(&t, id,
+                       "{\"type\":\"DORA_INTERMEDIATE_REPORT_SUBMITTED\","
+                       "\"occurredAt\":\"2025-06-30T11:00:00+02:00\"}");
+    json_t *i2 = json_object_get(inc, "incident");
+    d = deadline_of(i2, "INITIAL_NOTIFICATION", "DORA");
+    ck_assert_str_eq(jstr(d, "status"), "MET");
+    d = deadline_of(i2, "INTERMEDIATE_REPORT", "DORA");
+    ck_assert_str_eq(jstr(d, "dueAt"), "2025-06-14T06:30:00Z");
+    ck_assert_str_eq(jstr(d, "status"), "MISSED");
+    /* One month after the intermediate report of 30 Jun: 30 Jul. */
+    d = deadline_of(i2, "FINAL_REPORT", "DORA");
+    ck_assert_str_eq(jstr(d, "dueAtLocal"), "2025-07-30T11:00:00+02:00");
+    ck_assert(json_is_false(json_object_get(d, "provisional")));
+    json_decref(inc);
+
+    /* A significant incident of a bank needs its classification as major;
+     * one before awareness, or for an entity outside DORA, is refused. */
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"x\",\"awareAt\":\"2025-06-10T09:00:00Z\","
+             "\"significant\":true}",
+             bank);
+    expect_problem(t.key, "POST", "/v1/incidents", body, 400, "classifiedMajorAt");
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"x\",\"awareAt\":\"2025-06-10T09:00:00Z\","
+             "\"classifiedMajorAt\":\"2025-06-10T08:59:59Z\"}",
+             bank);
+    expect_problem(t.key, "POST", "/v1/incidents", body, 400, "classifiedMajorAt");
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"x\",\"awareAt\":\"2025-06-10T09:00:00Z\","
+             "\"classifiedMajorAt\":\"2025-06-10T10:00:00Z\"}",
+             cloud);
+    expect_problem(t.key, "POST", "/v1/incidents", body, 400, "classifiedMajorAt");
+    /* Not major when recorded: nothing owed under DORA yet. */
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"minor\",\"awareAt\":\"2025-06-10T09:00:00Z\"}", bank);
+    inc = create_incident(&t, body);
+    ck_assert_str_eq(jstr(inc, "incidentRegime"), "DORA");
+    ck_assert_str_eq(jstr(deadline_of(inc, "INITIAL_NOTIFICATION", "DORA"), "status"),
+                     "NOT_REQUIRED");
+    json_decref(inc);
+    free(id);
+    free(bank);
+    free(cloud);
+    free_tenant(&t);
+}
+END_TEST
+
+START_TEST(gdpr_beside_nis2_on_one_incident_art_33_34)
+{
+    tenant_t t = new_tenant("Breach");
+    char *entity = create_entity(&t, "Europe/Berlin", 0);
+    char body[1024];
+    /* Aware at 12:00 CEST on Friday 24 Oct 2025: NIS2's notification and
+     * GDPR's both 72 elapsed hours later, 11:00 CET after the change. */
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"Customer database leaked\","
+             "\"awareAt\":\"2025-10-24T12:00:00+02:00\",\"significant\":true,"
+             "\"personalDataBreach\":true}",
+             entity);
+    json_t *inc = create_incident(&t, body);
+    ck_assert_str_eq(jstr(inc, "incidentRegime"), "NIS2");
+    ck_assert(json_is_true(json_object_get(inc, "personalDataBreach")));
+    json_t *n = deadline_of(inc, "INCIDENT_NOTIFICATION", "NIS2");
+    json_t *g = deadline_of(inc, "PERSONAL_DATA_BREACH_NOTIFICATION", "GDPR");
+    ck_assert_ptr_nonnull(n);
+    ck_assert_ptr_nonnull(g);
+    ck_assert_str_eq(jstr(n, "dueAtLocal"), "2025-10-27T11:00:00+01:00");
+    ck_assert_str_eq(jstr(g, "dueAtLocal"), "2025-10-27T11:00:00+01:00");
+    ck_assert_str_eq(jstr(g, "basis"), "GDPR Art 33(1)");
+    ck_assert_ptr_nonnull(strstr(jstr(g, "note"), "Art 34(1)"));
+    ck_assert_str_eq(jstr(n, "note"), "");
+    char *id = strdup(jstr(inc, "id"));
+    json_decref(inc);
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/incidents/%s/events", id);
+    /* The finding that no notification is needed must say why. */
+    expect_problem(t.key, "POST", path, "{\"type\":\"GDPR_NOTIFICATION_NOT_REQUIRED\"}", 400,
+                   "note");
+    inc = append_event(&t, id,
+                       "{\"type\":\"GDPR_NOTIFICATION_SUBMITTED\","
+                       "\"occurredAt\":\"2025-10-26T10:00:00+01:00\",\"note\":\"to the BfDI\"}");
+    json_t *i2 = json_object_get(inc, "incident");
+    ck_assert_str_eq(jstr(deadline_of(i2, "PERSONAL_DATA_BREACH_NOTIFICATION", "GDPR"), "status"),
+                     "MET");
+    /* NIS2's notification is still owed: one is not the other. */
+    ck_assert_str_ne(jstr(deadline_of(i2, "INCIDENT_NOTIFICATION", "NIS2"), "status"), "MET");
+    json_decref(inc);
+    expect_problem(t.key, "POST", path,
+                   "{\"type\":\"GDPR_NOTIFICATION_NOT_REQUIRED\",\"note\":\"encrypted\"}", 400,
+                   "type");
+    /* No personal data breach: no GDPR deadline, no GDPR event. */
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"x\",\"awareAt\":\"2025-10-24T12:00:00Z\","
+             "\"significant\":true}",
+             entity);
+    inc = create_incident(&t, body);
+    ck_assert_ptr_null(deadline(inc, "PERSONAL_DATA_BREACH_NOTIFICATION"));
+    snprintf(path, sizeof(path), "/v1/incidents/%s/events", jstr(inc, "id"));
+    expect_problem(t.key, "POST", path, "{\"type\":\"GDPR_NOTIFICATION_SUBMITTED\"}", 400, "type");
+    json_decref(inc);
+    expect_problem(t.key, "POST", "/v1/incidents", "{\"personalDataBreach\":\"yes\"}", 400,
+                   "personalDataBreach");
+    free(id);
+    free(entity);
+    free_tenant(&t);
+}
+END_TEST
+
+START_TEST(no_regime_for_an_entity_out_of_scope_art_3)
+{
+    tenant_t t = new_tenant("Out of scope");
+    /* A small machinery maker: out of scope (Art 2(1)), nothing to report
+     * under NIS2, though GDPR still asks for its breach. */
+    char *entity = create_entity_of(&t, "UTC", "manufacturing.machinery",
+                                    "{\"staffHeadcount\":20,\"annualTurnoverEur\":\"3000000\","
+                                    "\"balanceSheetTotalEur\":\"3000000\"}");
+    char body[1024];
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"x\",\"awareAt\":\"2025-06-10T09:00:00Z\","
+             "\"significant\":true,\"personalDataBreach\":true}",
+             entity);
+    json_t *inc = create_incident(&t, body);
+    ck_assert_str_eq(jstr(inc, "incidentRegime"), "NONE");
+    json_t *ew = deadline_of(inc, "EARLY_WARNING", "NIS2");
+    ck_assert_str_eq(jstr(ew, "status"), "NOT_REQUIRED");
+    ck_assert_ptr_nonnull(strstr(jstr(ew, "note"), "NIS2 Art 3"));
+    ck_assert_str_eq(jstr(deadline_of(inc, "PERSONAL_DATA_BREACH_NOTIFICATION", "GDPR"), "status"),
+                     "OVERDUE");
+    json_decref(inc);
+    free(entity);
+    free_tenant(&t);
+}
+END_TEST
+
+START_TEST(deadlines_queue_by_regime)
+{
+    tenant_t t = new_tenant("Regimes queue");
+    char *nis2 = create_entity(&t, "UTC", 0);
+    char *bank = create_entity_of(&t, "UTC", "banking.credit_institution", LARGE);
+    long long now = (long long)time(NULL);
+    char body[1024], aware[32], classified[32];
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"n\",\"awareAt\":\"%s\",\"significant\":true,"
+             "\"personalDataBreach\":true}",
+             nis2, iso(aware, now - 600));
+    json_decref(create_incident(&t, body));
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"d\",\"awareAt\":\"%s\",\"classifiedMajorAt\":\"%s\"}",
+             bank, iso(aware, now - 600), iso(classified, now - 300));
+    json_decref(create_incident(&t, body));
+    /* Every regime: NIS2 (EW, IN, FINAL), GDPR (1), DORA (3). */
+    json_t *l = call(t.key, "GET", "/v1/deadlines", NULL, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(l, "deadlines")), 7);
+    /* The DORA initial notification is due first, four hours after its
+     * classification. */
+    json_t *first = json_object_get(json_array_get(json_object_get(l, "deadlines"), 0), "deadline");
+    ck_assert_str_eq(jstr(first, "kind"), "INITIAL_NOTIFICATION");
+    ck_assert_str_eq(jstr(first, "regime"), "DORA");
+    json_decref(l);
+    const struct {
+        const char *regime;
+        size_t n;
+    } want[] = {{"NIS2", 3}, {"DORA", 3}, {"GDPR", 1}};
+    for (size_t k = 0; k < 3; k++) {
+        char url[128];
+        snprintf(url, sizeof(url), "/v1/deadlines?regime=%s", want[k].regime);
+        l = call(t.key, "GET", url, NULL, 200);
+        json_t *items = json_object_get(l, "deadlines");
+        ck_assert_uint_eq(json_array_size(items), want[k].n);
+        for (size_t i = 0; i < json_array_size(items); i++)
+            ck_assert_str_eq(jstr(json_object_get(json_array_get(items, i), "deadline"), "regime"),
+                             want[k].regime);
+        json_decref(l);
+    }
+    /* Pages of one regime. */
+    l = call(t.key, "GET", "/v1/deadlines?regime=NIS2&pageSize=2", NULL, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(l, "deadlines")), 2);
+    char url[512];
+    snprintf(url, sizeof(url), "/v1/deadlines?regime=NIS2&pageSize=2&pageToken=%s",
+             jstr(l, "nextPageToken"));
+    json_decref(l);
+    l = call(t.key, "GET", url, NULL, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(l, "deadlines")), 1);
+    ck_assert_str_eq(jstr(l, "nextPageToken"), "");
+    json_decref(l);
+    l = call(t.key, "GET", "/v1/deadlines?regime=GDPR&status=OVERDUE", NULL, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(l, "deadlines")), 0);
+    json_decref(l);
+    expect_problem(t.key, "GET", "/v1/deadlines?regime=HIPAA", NULL, 400, "regime");
+    free(nis2);
+    free(bank);
+    free_tenant(&t);
+}
+END_TEST
+
+START_TEST(significance_outcome_art_23_3)
+{
+    tenant_t t = new_tenant("Outcome");
+    const char *p = "/v1/incidents:assess-significance";
+    /* A hospital is no IR 2024/2690 type: Art 23(3), undetermined until its
+     * questions are answered, never a bare no. */
+    json_t *a = call(t.key, "POST", p, "{\"entityTypes\":[\"health.healthcare_provider\"]}", 200);
+    ck_assert_str_eq(jstr(a, "outcome"), "UNDETERMINED");
+    ck_assert(json_is_false(json_object_get(a, "significant")));
+    ck_assert(json_is_false(json_object_get(a, "implementingRegulationApplies")));
+    json_t *missing = json_object_get(a, "missingFacts");
+    ck_assert_uint_eq(json_array_size(missing), 4);
+    ck_assert_str_eq(json_string_value(json_array_get(missing, 0)), "severeOperationalDisruption");
+    json_decref(a);
+    a = call(t.key, "POST", p,
+             "{\"entityTypes\":[\"health.healthcare_provider\"],"
+             "\"severeOperationalDisruption\":\"YES\"}",
+             200);
+    ck_assert_str_eq(jstr(a, "outcome"), "SIGNIFICANT");
+    ck_assert(json_is_true(json_object_get(a, "significant")));
+    ck_assert_str_eq(jstr(json_array_get(json_object_get(a, "criteria"), 0), "article"),
+                     "NIS2 Art 23(3)(a)");
+    ck_assert_uint_eq(json_array_size(json_object_get(a, "missingFacts")), 0);
+    json_decref(a);
+    a = call(t.key, "POST", p,
+             "{\"entityTypes\":[\"health.healthcare_provider\"],"
+             "\"severeOperationalDisruption\":\"NO\",\"considerableDamageToOthers\":\"NO\","
+             "\"financialLossEur\":\"10000\",\"annualTurnoverEur\":\"50000000\"}",
+             200);
+    ck_assert_str_eq(jstr(a, "outcome"), "NOT_SIGNIFICANT");
+    json_decref(a);
+    /* A cloud provider: IR 2024/2690 decides, a plain no when nothing met. */
+    a = call(t.key, "POST", p, "{\"entityTypes\":[\"digital_infra.cloud\"]}", 200);
+    ck_assert_str_eq(jstr(a, "outcome"), "NOT_SIGNIFICANT");
+    ck_assert(json_is_true(json_object_get(a, "implementingRegulationApplies")));
+    json_decref(a);
+    expect_problem(t.key, "POST", p, "{\"entityTypes\":[\"digital_infra.nosuch\"]}", 400,
+                   "entityTypes[0]");
+    expect_problem(t.key, "POST", p, "{\"severeOperationalDisruption\":\"MAYBE\"}", 400,
+                   "severeOperationalDisruption");
+    expect_problem(t.key, "POST", p, "{\"considerableDamageToOthers\":true}", 400,
+                   "considerableDamageToOthers");
+    free_tenant(&t);
+}
+END_TEST
+
 /* ---- the database refuses to rewrite history -------------------------------- */
 
 START_TEST(events_are_append_only_in_the_database)
@@ -840,8 +1165,8 @@ START_TEST(events_are_append_only_in_the_database)
     json_decref(
         append_event(&t, jstr(inc, "id"),
                      "{\"type\":\"HANDLING_ENDED\",\"occurredAt\":\"2025-06-12T09:00:00Z\"}"));
-    /* The services' role: no privilege. */
-    PGconn *app = bw_test_pg("BULWARK_TEST_DATABASE_URL");
+    /* The service's own role: no privilege. */
+    PGconn *app = bw_test_pg("BULWARK_TEST_INCIDENTS_DATABASE_URL");
     bw_test_exec(app, "BEGIN");
     bw_test_exec(app, "SELECT set_config('bulwark.tenant_id', $1, true)", t.id);
     ck_assert_str_eq(bw_test_sql_error(app, "UPDATE incidents.events SET note = 'rewritten'"),
@@ -849,8 +1174,10 @@ START_TEST(events_are_append_only_in_the_database)
     bw_test_exec(app, "ROLLBACK");
     ck_assert_str_eq(bw_test_sql_error(app, "DELETE FROM incidents.events"), "42501");
     PQfinish(app);
-    /* Even the owner of the table: the trigger refuses. */
+    /* Even the owner of the table: the trigger refuses. Row-level security
+     * is forced, so the owner sees the tenant's rows only with it set. */
     PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", t.id);
     ck_assert_str_eq(bw_test_sql_error(admin,
                                        "UPDATE incidents.events SET note = 'rewritten' "
                                        "WHERE incident_id = $1",
@@ -942,6 +1269,11 @@ Suite *suite_incidents(void)
     tcase_add_test(tc, other_tenants_incidents_answer_404);
     tcase_add_test(tc, readers_read_and_editors_write);
     tcase_add_test(tc, assess_significance);
+    tcase_add_test(tc, dora_clock_for_a_bank_art_19_and_rts_2025_301);
+    tcase_add_test(tc, gdpr_beside_nis2_on_one_incident_art_33_34);
+    tcase_add_test(tc, no_regime_for_an_entity_out_of_scope_art_3);
+    tcase_add_test(tc, deadlines_queue_by_regime);
+    tcase_add_test(tc, significance_outcome_art_23_3);
     tcase_add_test(tc, events_are_append_only_in_the_database);
     tcase_add_test(tc, concurrent_appends_see_each_other);
     suite_add_tcase(s, tc);

@@ -3,8 +3,8 @@
  * attacker on the internal network would: the services' gRPC ports answer
  * only peers with a certificate of the deployment's CA, and each peer only
  * the methods it is allowed (the gateway everything; crosswalk, incidents and
- * attestations scoping's GetEntity). Forged tenant metadata from anyone else
- * never reaches a handler, so nothing is read or written.
+ * attestations scoping's GetEntity, incidents also its ListEntityTypes). Forged tenant metadata
+ * from anyone else never reaches a handler, so nothing is read or written.
  *
  * Reads BULWARK_TEST_TLS_DIR (the stack's certificates) and
  * BULWARK_TEST_SCOPING_ADDR / BULWARK_TEST_ATTESTATIONS_ADDR besides the
@@ -128,6 +128,33 @@ START_TEST(entity_lookup_is_all_crosswalk_may_ask)
 }
 END_TEST
 
+START_TEST(entity_types_are_for_incidents_only)
+{
+    /* incidents reads scoping's catalogue (which types IR 2024/2690
+     * covers); crosswalk has no use for it and is refused. */
+    Bulwark__Scoping__V1__ListEntityTypesRequest types =
+        BULWARK__SCOPING__V1__LIST_ENTITY_TYPES_REQUEST__INIT;
+    bw_rpc_tls_t *incidents = stack_tls("incidents");
+    uint8_t *payload = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(call_as(incidents, "BULWARK_TEST_SCOPING_ADDR", "scoping",
+                             SCOPING_SERVICE "ListEntityTypes", &types.base, &payload, &len),
+                     BW_GRPC_OK);
+    Bulwark__Scoping__V1__ListEntityTypesResponse *r =
+        bulwark__scoping__v1__list_entity_types_response__unpack(NULL, len, payload);
+    ck_assert_ptr_nonnull(r);
+    ck_assert_uint_gt(r->n_entity_types, 60);
+    bulwark__scoping__v1__list_entity_types_response__free_unpacked(r, NULL);
+    free(payload);
+    bw_rpc_tls_close(incidents);
+    bw_rpc_tls_t *crosswalk = stack_tls("crosswalk");
+    ck_assert_int_eq(call_as(crosswalk, "BULWARK_TEST_SCOPING_ADDR", "scoping",
+                             SCOPING_SERVICE "ListEntityTypes", &types.base, NULL, NULL),
+                     BW_GRPC_UNAUTHENTICATED);
+    bw_rpc_tls_close(crosswalk);
+}
+END_TEST
+
 START_TEST(no_attestation_in_another_name)
 {
     /* The issue's attack: anything reaching the attestations port records a
@@ -217,6 +244,7 @@ Suite *suite_internal(void)
     tcase_set_timeout(tc, 60);
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, entity_lookup_is_all_crosswalk_may_ask);
+    tcase_add_test(tc, entity_types_are_for_incidents_only);
     tcase_add_test(tc, no_attestation_in_another_name);
     tcase_add_test(tc, a_certificate_of_another_ca_gets_no_call);
     tcase_add_test(tc, plaintext_gets_no_http2);

@@ -52,6 +52,8 @@ static const char *id_for(const ids_t *a, const char *collection, const char *va
         return "A.5.1";
     if (strcmp(var, "framework") == 0)
         return "nis2";
+    if (strcmp(var, "code") == 0) /* a Member State profile: shared data, no tenant's */
+        return "DE";
     static const struct {
         const char *collection;
         size_t offset;
@@ -87,7 +89,8 @@ static void fill(const ids_t *a, const char *tpl, char *out, size_t len, int *us
             snprintf(var, sizeof(var), "%.*s", (int)(end - p - 1), p + 1);
             const char *id = id_for(a, collection, var);
             o += (size_t)snprintf(out + o, len - o, "%s", id);
-            *uses_a |= strcmp(var, "ref") != 0 && strcmp(var, "framework") != 0;
+            *uses_a |= strcmp(var, "ref") != 0 && strcmp(var, "framework") != 0 &&
+                       strcmp(var, "code") != 0;
             p = end + 1;
             continue;
         }

@@ -55,14 +55,31 @@ START_TEST(every_route_enforces_its_roles)
 {
     char *admin = NULL;
     char *tenant = bw_test_create_tenant("Roles", &admin);
+    /* A board_member key signs as a member in office of the tenant. */
+    bw_test_resp_t made;
+    ck_assert_int_eq(bw_test_http("POST", "/v1/entities", admin,
+                                  "{\"name\":\"Roles Co\",\"timeZone\":\"UTC\"}", NULL, &made),
+                     0);
+    char member_path[128], member[64];
+    snprintf(member_path, sizeof(member_path), "/v1/entities/%s/board-members",
+             jstr(made.json, "id"));
+    bw_test_resp_free(&made);
+    ck_assert_int_eq(
+        bw_test_http("POST", member_path, admin,
+                     "{\"name\":\"Ann\",\"email\":\"ann@example.com\",\"role\":\"CEO\"}", NULL,
+                     &made),
+        0);
+    ck_assert_msg(made.status == 201, "%s", made.body);
+    snprintf(member, sizeof(member), "%s", jstr(made.json, "id"));
+    bw_test_resp_free(&made);
     char *keys[N_ROLES];
     for (size_t i = 0; i < N_ROLES; i++) {
-        char body[160];
+        char body[256];
+        char member_field[96] = "";
+        if (strcmp(all_roles[i], "board_member") == 0)
+            snprintf(member_field, sizeof(member_field), ",\"boardMember\":\"%s\"", member);
         snprintf(body, sizeof(body), "{\"name\":\"%s\",\"role\":\"%s\"%s}", all_roles[i],
-                 all_roles[i],
-                 strcmp(all_roles[i], "board_member") == 0
-                     ? ",\"boardMember\":\"0193a2b4-0000-7000-8000-0000000000aa\""
-                     : "");
+                 all_roles[i], member_field);
         bw_test_resp_t r;
         ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin, body, NULL, &r), 0);
         ck_assert_msg(r.status == 201, "%s", r.body);

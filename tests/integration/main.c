@@ -12,6 +12,8 @@
 
 Suite *suite_db(void);
 Suite *suite_rls(void);
+Suite *suite_roles(void);
+Suite *suite_purge(void);
 Suite *suite_outbox(void);
 
 int main(void)
@@ -26,6 +28,8 @@ int main(void)
 
     SRunner *sr = srunner_create(suite_db());
     srunner_add_suite(sr, suite_rls());
+    srunner_add_suite(sr, suite_roles());
+    srunner_add_suite(sr, suite_purge());
     srunner_add_suite(sr, suite_outbox());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

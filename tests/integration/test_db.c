@@ -4,8 +4,9 @@
  * that the tenant setting never outlives its transaction, transparent
  * reconnection after the backend is terminated, and refusal of roles that
  * bypass row-level security. The suite owns a scratch schema, created like a
- * service's (tenant_id first in the key, RLS forced, granted to
- * bulwark_service) and dropped when the suite ends.
+ * service's (tenant_id first in the key, RLS forced, granted to the group
+ * role of BULWARK_TEST_DATABASE_URL, scoping's) and dropped when the suite
+ * ends.
  */
 #include "db.h"
 #include "status.h"
@@ -31,8 +32,8 @@ static const char *const scratch_ddl =
     "ALTER TABLE bw_itest_db.items FORCE ROW LEVEL SECURITY;"
     "CREATE POLICY tenant_isolation ON bw_itest_db.items"
     "  USING (tenant_id = NULLIF(current_setting('bulwark.tenant_id', true), '')::uuid);"
-    "GRANT USAGE ON SCHEMA bw_itest_db TO bulwark_service;"
-    "GRANT SELECT, INSERT, UPDATE, DELETE ON bw_itest_db.items TO bulwark_service;";
+    "GRANT USAGE ON SCHEMA bw_itest_db TO bulwark_scoping;"
+    "GRANT SELECT, INSERT, UPDATE, DELETE ON bw_itest_db.items TO bulwark_scoping;";
 
 static const bw_db_stmt_t st_insert = {
     "itest_insert",
@@ -126,7 +127,8 @@ static void terminate_backend(long pid)
 {
     char pid_text[24];
     snprintf(pid_text, sizeof(pid_text), "%ld", pid);
-    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    /* Another role's backend: a superuser's business. */
+    PGconn *admin = bw_test_pg("BULWARK_TEST_SUPERUSER_DATABASE_URL");
     /* The timeout makes the call wait until the backend is gone. */
     PGresult *res = bw_test_sql(admin, "SELECT pg_terminate_backend($1::int, 5000)", pid_text);
     ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
@@ -477,12 +479,12 @@ END_TEST
 
 START_TEST(test_open_refuses_roles_that_bypass_rls)
 {
-    const char *admin_url = bw_test_env("BULWARK_TEST_ADMIN_DATABASE_URL");
+    const char *super_url = bw_test_env("BULWARK_TEST_SUPERUSER_DATABASE_URL");
     static char not_null;
     bw_db_t *db = (bw_db_t *)&not_null; /* a failed open must reset it */
-    ck_assert_int_eq(bw_db_open(admin_url, stmts, N_STMTS, 0, &db), BW_EPERM);
+    ck_assert_int_eq(bw_db_open(super_url, stmts, N_STMTS, 0, &db), BW_EPERM);
     ck_assert_ptr_null(db);
-    ck_assert_int_eq(bw_db_open(admin_url, stmts, N_STMTS, 1, &db), 0);
+    ck_assert_int_eq(bw_db_open(super_url, stmts, N_STMTS, 1, &db), 0);
     ck_assert_int_eq(bw_db_ping(db), 0);
     bw_db_close(db);
 }

@@ -1,6 +1,7 @@
 /*
- * The outbox contract (common migration 0004, common/outbox.c) against the
- * real database, as the services' role:
+ * The outbox contract (common migration 0006, common/outbox.c) against the
+ * real database, as the processes' roles (a producer's: scoping's; the
+ * relay's: the integrations process's):
  *   - bw_outbox_emit writes the event in the caller's transaction (gone on
  *     rollback), in the transaction's tenant, with the data rendered as the
  *     gateway renders the message; unknown types are refused;
@@ -194,9 +195,12 @@ static PGresult *claim(PGconn *relay, const char *limit)
 
 START_TEST(relays_take_turns_and_keep_resource_order)
 {
+    /* Events come from a producing service (scoping's role here); only the
+     * integrations process's role may claim them. */
     PGconn *producer = bw_test_pg("BULWARK_TEST_DATABASE_URL");
-    PGconn *a = bw_test_pg("BULWARK_TEST_DATABASE_URL");
-    PGconn *b = bw_test_pg("BULWARK_TEST_DATABASE_URL");
+    PGconn *a = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
+    PGconn *b = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
+    ck_assert_str_eq(bw_test_sql_error(producer, "SELECT * FROM bulwark.outbox_claim(1)"), "42501");
     int played = 0;
     for (int round = 0; round < 20 && !played; round++) {
         char *tenant = bw_test_uuid_str();
@@ -281,7 +285,9 @@ START_TEST(prune_keeps_a_day_of_relayed_events)
                  "WHERE event_id = $1",
                  recent);
     /* Asked to keep nothing, it still keeps a day. */
-    PGresult *res = bw_test_sql(app, "SELECT bulwark.outbox_prune(0)");
+    PGconn *relay = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
+    PGresult *res = bw_test_sql(relay, "SELECT bulwark.outbox_prune(0)");
+    PQfinish(relay);
     ck_assert_int_ge(strtol(PQgetvalue(res, 0, 0), NULL, 10), 1);
     PQclear(res);
     res = bw_test_sql(admin, "SELECT event_id::text FROM bulwark.outbox WHERE tenant_id = $1",

@@ -21,9 +21,11 @@ typedef struct ctl_config {
 } ctl_config_t;
 
 static const bw_config_item_t ctl_items[] = {
-    {"BULWARK_ADMIN_DATABASE_URL", BW_CFG_STRING, "postgresql://bulwark@127.0.0.1:55432/bulwark", 0,
-     0, offsetof(ctl_config_t, admin_database_url), 0,
-     "libpq connection string of a role that owns the schemas (superuser locally)"},
+    {"BULWARK_ADMIN_DATABASE_URL", BW_CFG_STRING,
+     "postgresql://bulwark_owner@127.0.0.1:55432/bulwark", 0, 0,
+     offsetof(ctl_config_t, admin_database_url), 0,
+     "libpq connection string of the role that owns the database and schemas (bulwark_owner: "
+     "CREATEROLE, no superuser needed)"},
 };
 
 typedef struct ctl_command {

@@ -82,6 +82,7 @@ typedef struct bw_cg_route {
     const char *body;             /* NULL, "*" or a field name */
     const bw_cg_field_proto_t *body_field; /* the field named by body, else NULL */
     int success_status;
+    int if_match;        /* takes If-Match: PATCH, PUT, DELETE, or a POST whose rule says so */
     unsigned roles;      /* bit i is bw_cg_roles[i] */
     int access;          /* BW_CG_TENANT, ... */
     const char *summary; /* "" when the option has none */

@@ -513,7 +513,7 @@ static json_t *parameters(doc_t *doc, const bw_cg_route_t *route)
     }
     if (route->verb == BW_CG_POST)
         append(doc, params, ref_object(doc, "#/components/parameters/IdempotencyKey"));
-    if (route->verb == BW_CG_PATCH || route->verb == BW_CG_DELETE)
+    if (route->if_match)
         append(doc, params, ref_object(doc, "#/components/parameters/IfMatch"));
     return params;
 }

@@ -510,6 +510,19 @@ static int parse_template(const site_t *site, bw_cg_route_t *route)
     return 0;
 }
 
+static int check_if_match(const site_t *site, bw_cg_route_t *route)
+{
+    int always =
+        route->verb == BW_CG_PATCH || route->verb == BW_CG_PUT || route->verb == BW_CG_DELETE;
+    if (route->rule->if_match && route->verb == BW_CG_GET) {
+        REPORT(site, "%s: a GET route cannot take If-Match", site->what);
+        bw_cg_detail("If-Match guards a change; a conditional read uses If-None-Match.");
+        return BW_EINVAL;
+    }
+    route->if_match = always || route->rule->if_match;
+    return 0;
+}
+
 static int check_body(const site_t *site, bw_cg_route_t *route)
 {
     const char *body = route->rule->body;
@@ -717,6 +730,8 @@ static int load_route(const bw_cg_model_t *model, uint32_t number, const bw_cg_f
                 failed = 1;
             }
             rc = check_body(&site, route);
+            failed |= rc != 0;
+            rc = check_if_match(&site, route);
             failed |= rc != 0;
         }
     }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "campaigns.h"
@@ -153,6 +154,26 @@ START_TEST(pem_files)
     unlink(path);
     free(path);
 
+    /* A key file its group or others may read is refused, whatever it holds. */
+    static const mode_t loose[] = {0640, 0604, 0620, 0610, 0666};
+    path = temp_file(pem1);
+    for (size_t i = 0; i < sizeof(loose) / sizeof(loose[0]); i++) {
+        ck_assert_int_eq(chmod(path, loose[i]), 0);
+        ck_assert_int_eq(bw_keys_load_private(path, &key, err, sizeof(err)), BW_EINVAL);
+        ck_assert_ptr_null(key);
+        ck_assert_msg(strstr(err, "accessible to its group or to others") != NULL &&
+                          strstr(err, "chmod 600") != NULL,
+                      "%s", err);
+    }
+    ck_assert_int_eq(chmod(path, 0400), 0);
+    ck_assert_int_eq(bw_keys_load_private(path, &key, err, sizeof(err)), 0);
+    bw_keys_free(key);
+    unlink(path);
+    free(path);
+    /* A directory is no key file. */
+    ck_assert_int_eq(bw_keys_load_private("/tmp", &key, err, sizeof(err)), BW_EINVAL);
+    ck_assert_ptr_nonnull(strstr(err, "not a regular file"));
+
     path = temp_file("not a key\n");
     ck_assert_int_eq(bw_keys_load_private(path, &key, err, sizeof(err)), BW_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "no PEM private key"));
@@ -195,6 +216,8 @@ END_TEST
 static bw_chain_record_t vector_record(void)
 {
     bw_chain_record_t r = {
+        .version = BW_CHAIN_V1,
+        .id = "0190f3a0-0000-7000-8000-000000000005",
         .tenant = "0190f3a0-0000-7000-8000-000000000001",
         .entity = "0190f3a0-0000-7000-8000-000000000002",
         .sequence = 1,
@@ -267,7 +290,46 @@ START_TEST(canonical_encoding_vector)
 }
 END_TEST
 
-/* The example of README.md. */
+/* Version 2: the same members plus the record's id, between format and
+ * keyId in code-point order. */
+START_TEST(canonical_encoding_v2)
+{
+    bw_arena_t *arena = bw_arena_create(1024);
+    bw_chain_record_t r = vector_record();
+    r.version = BW_CHAIN_V2;
+    r.comment = "Approved.";
+    char *enc;
+    size_t len;
+    ck_assert_int_eq(bw_chain_encode(arena, &r, &enc, &len), 0);
+    ck_assert_str_eq(
+        enc,
+        "{\"campaign\":\"0190f3a0-0000-7000-8000-000000000003\",\"comment\":\"Approved.\","
+        "\"decision\":\"APPROVE\",\"entity\":\"0190f3a0-0000-7000-8000-000000000002\","
+        "\"format\":\"bulwark.attestation.v2\",\"id\":\"0190f3a0-0000-7000-8000-000000000005\","
+        "\"keyId\":\"21fe31dfa154a261\",\"kind\":\"RISK_MEASURES_APPROVAL\","
+        "\"member\":\"0190f3a0-0000-7000-8000-000000000004\","
+        "\"memberName\":\"Zo\xc3\xab \\\"Z\\\" O'Neil\",\"onBehalf\":true,"
+        "\"previousHash\":\"0000000000000000000000000000000000000000000000000000000000000000\","
+        "\"recordedAt\":\"2024-06-10T09:15:00.123456Z\","
+        "\"recordedBy\":\"api-key:0190f3a0-0000-7000-8000-000000000009\",\"sequence\":1,"
+        "\"statementSha256\":\"3ef678f01ff05bdd58a0fbea2b5ec3cd47b4d0753ed8305f9ca5f8c84875a9fa\","
+        "\"tenant\":\"0190f3a0-0000-7000-8000-000000000001\"}");
+    ck_assert_str_eq(bw_chain_format_name(BW_CHAIN_V2), "bulwark.attestation.v2");
+    ck_assert_int_eq(bw_chain_format_version("bulwark.attestation.v1"), BW_CHAIN_V1);
+    ck_assert_int_eq(bw_chain_format_version("bulwark.attestation.v3"), 0);
+    /* An unknown version, or a version 2 record without its id, encodes to
+     * nothing. */
+    r.version = 3;
+    ck_assert_int_eq(bw_chain_encode(arena, &r, &enc, &len), BW_EINVAL);
+    r.version = BW_CHAIN_V2;
+    r.id = NULL;
+    ck_assert_int_eq(bw_chain_encode(arena, &r, &enc, &len), BW_EINVAL);
+    bw_arena_destroy(arena);
+}
+END_TEST
+
+/* The examples of README.md: the record in version 2, and the same record
+ * as version 1 signed it, which must keep verifying. */
 START_TEST(readme_example)
 {
     bw_arena_t *arena = bw_arena_create(1024);
@@ -275,18 +337,31 @@ START_TEST(readme_example)
     r.member_name = "Ann Example";
     r.comment = "Approved as presented.";
     r.on_behalf = 0;
-    char *enc;
-    size_t len;
-    ck_assert_int_eq(bw_chain_encode(arena, &r, &enc, &len), 0);
-    char hash[65], sig_hex[129];
-    bw_chain_hash(enc, len, hash);
-    ck_assert_str_eq(hash, "4b7c8c439afa5644b16818ca7f28cdd8c29c58bc6f141063cf96c4c679504f98");
+    static const struct {
+        int version;
+        const char *hash, *sig;
+    } examples[] = {
+        {BW_CHAIN_V2, "2a74d27bfee4f771566d5a19d8ad1149bd1735f15033f982f2b0863eca842b9c",
+         "78e511fcc39ccd3cd58dd46cb2881d81c1f70a6afccf681da01cca16ff8329a1"
+         "dc926acaf4bc7a8ceda23b3cd18dcfca3dd73ed672f66a7ad723dba8b560cf06"},
+        {BW_CHAIN_V1, "4b7c8c439afa5644b16818ca7f28cdd8c29c58bc6f141063cf96c4c679504f98",
+         "0f39fa5f231b4dc84ce056b4f8c14e83f87917e924b5e92edce0a7d928e20ba9"
+         "e6852d66a235231bca8ebcec396298fd62399d2c1730fcb19aa4d6c95e0f1c09"},
+    };
     bw_key_t *key = key_from_seed(seed1);
-    uint8_t sig[64];
-    ck_assert_int_eq(bw_keys_sign(key, enc, len, sig), 0);
-    tohex(sig, 64, sig_hex);
-    ck_assert_str_eq(sig_hex, "0f39fa5f231b4dc84ce056b4f8c14e83f87917e924b5e92edce0a7d928e20ba9"
-                              "e6852d66a235231bca8ebcec396298fd62399d2c1730fcb19aa4d6c95e0f1c09");
+    for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
+        r.version = examples[i].version;
+        char *enc;
+        size_t len;
+        ck_assert_int_eq(bw_chain_encode(arena, &r, &enc, &len), 0);
+        char hash[65], sig_hex[129];
+        bw_chain_hash(enc, len, hash);
+        ck_assert_str_eq(hash, examples[i].hash);
+        uint8_t sig[64];
+        ck_assert_int_eq(bw_keys_sign(key, enc, len, sig), 0);
+        tohex(sig, 64, sig_hex);
+        ck_assert_str_eq(sig_hex, examples[i].sig);
+    }
     bw_keys_free(key);
     bw_arena_destroy(arena);
 }
@@ -325,7 +400,7 @@ END_TEST
 typedef struct test_chain {
     bw_arena_t *arena;
     bw_key_t *a, *b;
-    char names[N][32], comments[N][32], statements[N][65];
+    char ids[N][40], names[N][32], comments[N][32], statements[N][65];
     bw_chain_entry_t e[N];
     bw_chain_head_t head;
     uint8_t sigs[N][64];
@@ -382,6 +457,10 @@ static test_chain_t *chain_new(int rotate_at)
     c->b = key_from_seed(seed2);
     for (int i = 0; i < N; i++) {
         bw_chain_record_t *r = &c->e[i].rec;
+        /* The first half was signed before version 2, as after an upgrade. */
+        r->version = i < N / 2 ? BW_CHAIN_V1 : BW_CHAIN_V2;
+        snprintf(c->ids[i], sizeof(c->ids[i]), "0190f3a0-0000-7000-8000-00000000010%d", i);
+        r->id = c->ids[i];
         snprintf(c->names[i], sizeof(c->names[i]), "Member %d", i);
         snprintf(c->comments[i], sizeof(c->comments[i]), "comment %d", i);
         bw_chain_hash(c->comments[i], strlen(c->comments[i]), c->statements[i]);
@@ -465,8 +544,24 @@ START_TEST(tampering_any_byte_is_caught_at_its_sequence)
         const char **fields[] = {&r->campaign,    &r->kind,          &r->member,
                                  &r->member_name, &r->decision,      &r->comment,
                                  &r->recorded_by, &r->previous_hash, &r->statement_sha256,
-                                 &r->tenant,      &r->entity};
-        for (size_t f = 0; f < sizeof(fields) / sizeof(fields[0]); f++) {
+                                 &r->tenant,      &r->entity,        &r->id};
+        size_t n_fields = sizeof(fields) / sizeof(fields[0]);
+        /* Version 1 does not sign the id: changing it changes nothing. */
+        if (r->version == BW_CHAIN_V1) {
+            n_fields--;
+            const char *id = r->id;
+            r->id = "0190f3a0-0000-7000-8000-0000000000ff";
+            ck_assert(verify(c, c->e, N, &c->head, 1, 1).valid);
+            r->id = id;
+        }
+        /* The version a record claims is part of what it signed. */
+        r->version = r->version == BW_CHAIN_V1 ? BW_CHAIN_V2 : BW_CHAIN_V1;
+        ck_assert_bad(verify(c, c->e, N, &c->head, 1, 1), i + 1, "HASH_MISMATCH");
+        r->version = r->version == BW_CHAIN_V1 ? BW_CHAIN_V2 : BW_CHAIN_V1;
+        r->version += 10;
+        ck_assert_bad(verify(c, c->e, N, &c->head, 1, 1), i + 1, "HASH_MISMATCH");
+        r->version -= 10;
+        for (size_t f = 0; f < n_fields; f++) {
             const char *orig = *fields[f];
             size_t len = strlen(orig);
             for (size_t b = 0; b < len; b++) {
@@ -647,15 +742,15 @@ END_TEST
 
 #define DAY_US (86400LL * 1000000)
 
-START_TEST(governance_status)
+START_TEST(governance_status_art_20_1_approval_and_oversight_20_2_training)
 {
     bw_arena_t *arena = bw_arena_create(4096);
     long long now = 1750000000LL * 1000000;
     bw_gov_member_t members[] = {{"m-ann", "Ann"}, {"m-bob", "Bob"}};
     bw_gov_training_t trainings[] = {
-        {"m-gone", "c-t1", now - 10 * DAY_US, now + 300 * DAY_US}, /* not in office */
-        {"m-bob", "c-t1", now - 400 * DAY_US, now - 35 * DAY_US},  /* expired */
-        {"m-ann", "c-t2", now - 20 * DAY_US, now + 345 * DAY_US},
+        {"m-gone", "c-t1", now - 10 * DAY_US, now + 300 * DAY_US, 0}, /* not in office */
+        {"m-bob", "c-t1", now - 400 * DAY_US, now - 35 * DAY_US, 0},  /* expired */
+        {"m-ann", "c-t2", now - 20 * DAY_US, now + 345 * DAY_US, 1},  /* on her behalf */
     };
     bw_gov_due_t dues[] = {{"c-p", "POLICY_APPROVAL", now + 3 * DAY_US, 2}};
     bw_gov_input_t in = {
@@ -667,6 +762,15 @@ START_TEST(governance_status)
         .approval_campaign = "c-r",
         .approval_at_us = now - 300 * DAY_US,
         .approval_until_us = now + 65 * DAY_US,
+        .approvals = 3,
+        .on_behalf_approvals = 2,
+        .oversight_campaign = "c-o",
+        .oversight_at_us = now - 30 * DAY_US,
+        .oversight_until_us = now + 150 * DAY_US,
+        .oversight_confirmations = 2,
+        .on_behalf_oversight_confirmations = 1,
+        .attestations = 7,
+        .on_behalf_attestations = 4,
         .dues = dues,
         .n_dues = 1,
     };
@@ -675,27 +779,42 @@ START_TEST(governance_status)
     ck_assert(g->measures_approval->current);
     ck_assert_str_eq(g->measures_approval->campaign, "c-r");
     ck_assert_str_eq(g->measures_approval->basis, "NIS2 Art 20(1)");
+    /* Decisions made on a member's behalf are counted apart. */
+    ck_assert_int_eq(g->measures_approval->approvals, 3);
+    ck_assert_int_eq(g->measures_approval->on_behalf_approvals, 2);
+    ck_assert(g->oversight->current);
+    ck_assert_str_eq(g->oversight->campaign, "c-o");
+    ck_assert_str_eq(g->oversight->basis, "NIS2 Art 20(1)");
+    ck_assert_int_eq(g->oversight->confirmations, 2);
+    ck_assert_int_eq(g->oversight->on_behalf_confirmations, 1);
+    ck_assert_int_eq(g->attestations, 7);
+    ck_assert_int_eq(g->on_behalf_attestations, 4);
     ck_assert_int_eq(g->members_in_office, 2);
     ck_assert_uint_eq(g->n_training, 2);
     ck_assert_str_eq(g->training[0]->name, "Ann");
     ck_assert(g->training[0]->current);
     ck_assert_str_eq(g->training[0]->campaign, "c-t2");
+    ck_assert(g->training[0]->on_behalf);
     ck_assert_str_eq(g->training[1]->name, "Bob");
+    ck_assert(!g->training[1]->on_behalf);
     ck_assert(!g->training[1]->current);
     ck_assert_ptr_nonnull(g->training[1]->valid_until);
     ck_assert(!g->training_current);
     ck_assert(!g->compliant);
     /* Soonest first: the campaign due in 3 days, then the approval (65),
-     * then Ann's training (345). Bob's expired training is not upcoming. */
-    ck_assert_uint_eq(g->n_upcoming, 3);
+     * the review (150), then Ann's training (345). Bob's expired training
+     * is not upcoming. */
+    ck_assert_uint_eq(g->n_upcoming, 4);
     ck_assert_int_eq(g->upcoming[0]->kind,
                      BULWARK__ATTESTATIONS__V1__GOVERNANCE_ITEM__KIND__CAMPAIGN_DUE);
     ck_assert_ptr_nonnull(strstr(g->upcoming[0]->summary, "2 members still to attest"));
     ck_assert_int_eq(g->upcoming[1]->kind,
                      BULWARK__ATTESTATIONS__V1__GOVERNANCE_ITEM__KIND__MEASURES_APPROVAL_EXPIRES);
     ck_assert_int_eq(g->upcoming[2]->kind,
+                     BULWARK__ATTESTATIONS__V1__GOVERNANCE_ITEM__KIND__OVERSIGHT_EXPIRES);
+    ck_assert_int_eq(g->upcoming[3]->kind,
                      BULWARK__ATTESTATIONS__V1__GOVERNANCE_ITEM__KIND__TRAINING_EXPIRES);
-    ck_assert_str_eq(g->upcoming[2]->member, "m-ann");
+    ck_assert_str_eq(g->upcoming[3]->member, "m-ann");
 
     /* Bob trains: compliant. */
     trainings[1].until_us = now + DAY_US;
@@ -704,18 +823,39 @@ START_TEST(governance_status)
     ck_assert(g->compliant);
     ck_assert_str_eq(g->upcoming[0]->member, "m-bob");
 
+    /* Art 20(1): approving the measures is not overseeing their
+     * implementation. Without a current review the body is not compliant,
+     * whatever the approval (this was compliant before oversight counted). */
+    in.oversight_until_us = now;
+    ck_assert_int_eq(bw_governance_compute(arena, "e-1", &in, &g), 0);
+    ck_assert(g->measures_approval->current);
+    ck_assert(g->training_current);
+    ck_assert(!g->oversight->current);
+    ck_assert(!g->compliant);
+    in.oversight_campaign = NULL;
+    ck_assert_int_eq(bw_governance_compute(arena, "e-1", &in, &g), 0);
+    ck_assert_str_eq(g->oversight->campaign, "");
+    ck_assert(!g->compliant);
+    in.oversight_campaign = "c-o";
+    in.oversight_until_us = now + 150 * DAY_US;
+
     /* The approval expires: not compliant, and it is no longer upcoming. */
     in.approval_until_us = now;
     ck_assert_int_eq(bw_governance_compute(arena, "e-1", &in, &g), 0);
     ck_assert(!g->measures_approval->current);
+    ck_assert(g->oversight->current);
     ck_assert(!g->compliant);
-    ck_assert_uint_eq(g->n_upcoming, 3);
+    ck_assert_uint_eq(g->n_upcoming, 4);
 
     /* Nothing recorded at all. */
     bw_gov_input_t none = {.now_us = now};
     ck_assert_int_eq(bw_governance_compute(arena, "e-2", &none, &g), 0);
     ck_assert(!g->measures_approval->current);
     ck_assert_str_eq(g->measures_approval->campaign, "");
+    ck_assert_int_eq(g->measures_approval->approvals, 0);
+    ck_assert_ptr_nonnull(g->oversight);
+    ck_assert(!g->oversight->current);
+    ck_assert_int_eq(g->on_behalf_attestations, 0);
     ck_assert(g->training_current);
     ck_assert(!g->compliant);
     ck_assert_uint_eq(g->n_upcoming, 0);
@@ -735,6 +875,7 @@ int main(void)
     tcase_add_test(enc, time_format);
     tcase_add_test(enc, utf8);
     tcase_add_test(enc, canonical_encoding_vector);
+    tcase_add_test(enc, canonical_encoding_v2);
     tcase_add_test(enc, readme_example);
     tcase_add_test(enc, encoding_refuses_bad_strings);
     suite_add_tcase(s, enc);
@@ -750,7 +891,7 @@ int main(void)
     TCase *gov = tcase_create("governance");
     tcase_add_test(gov, majority_rule);
     tcase_add_test(gov, tally_counts_and_finds_the_deciding_approval);
-    tcase_add_test(gov, governance_status);
+    tcase_add_test(gov, governance_status_art_20_1_approval_and_oversight_20_2_training);
     suite_add_tcase(s, gov);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,7 +1,7 @@
 /*
  * The CSV parser behind the SoA import and the writer behind the export:
- * quoting, line ends, line numbers, and the errors a user sees for a broken
- * file.
+ * quoting, line ends, line numbers, the errors a user sees for a broken
+ * file, and cells a spreadsheet would run as formulas.
  */
 #include <check.h>
 #include <string.h>
@@ -170,6 +170,57 @@ START_TEST(field_starting_with_a_bom_round_trips)
 }
 END_TEST
 
+/* OWASP's CSV injection: no exported cell starts with what a spreadsheet
+ * runs as a formula, and every value, quotes included, comes back as it
+ * was. */
+START_TEST(cells_are_neutralised_and_come_back_unchanged)
+{
+    const char *values[] = {"=HYPERLINK(\"http://x\",\"y\")",
+                            "+1",
+                            "-2+3",
+                            "@SUM(A1)",
+                            "\tindented",
+                            "\rcr",
+                            "'=already quoted",
+                            "''",
+                            "'plain quote",
+                            "it's fine",
+                            "'",
+                            "A.5.1",
+                            "",
+                            "=",
+                            "-"};
+    size_t n_values = sizeof(values) / sizeof(values[0]);
+    bw_cw_buf_t buf;
+    bw_cw_buf_init(&buf, arena);
+    for (size_t i = 0; i < n_values; i++) {
+        if (i > 0)
+            bw_cw_buf_puts(&buf, ",");
+        bw_cw_csv_cell(&buf, values[i]);
+    }
+    bw_cw_buf_puts(&buf, "\r\n");
+    ck_assert_int_eq(buf.failed, 0);
+    size_t n;
+    bw_cw_csv_record_t *r = parse_ok(buf.data, &n);
+    ck_assert_uint_eq(n, 1);
+    ck_assert_uint_eq(r[0].n_fields, n_values);
+    for (size_t i = 0; i < n_values; i++) {
+        const char *cell = r[0].fields[i];
+        ck_assert_msg(cell[0] == '\0' || strchr("=+-@\t\r", cell[0]) == NULL,
+                      "cell %zu starts with a formula character: %s", i, cell);
+        ck_assert_str_eq(bw_cw_csv_cell_value(cell), values[i]);
+    }
+    /* What the file holds, for a person reading it. */
+    ck_assert_str_eq(r[0].fields[0], "'=HYPERLINK(\"http://x\",\"y\")");
+    ck_assert_str_eq(r[0].fields[6], "''=already quoted");
+    ck_assert_str_eq(r[0].fields[8], "'plain quote");
+    ck_assert_str_eq(r[0].fields[11], "A.5.1");
+    /* A hand-made file's leading quote before ordinary text stays. */
+    ck_assert_str_eq(bw_cw_csv_cell_value("'abc"), "'abc");
+    ck_assert_str_eq(bw_cw_csv_cell_value("'-1"), "-1");
+}
+END_TEST
+
 START_TEST(buffer_grows)
 {
     bw_cw_buf_t buf;
@@ -193,6 +244,7 @@ Suite *suite_csv(void)
     tcase_add_test(tc, too_many_fields_or_records);
     tcase_add_test(tc, writer_quotes_what_needs_it_and_round_trips);
     tcase_add_test(tc, field_starting_with_a_bom_round_trips);
+    tcase_add_test(tc, cells_are_neutralised_and_come_back_unchanged);
     tcase_add_test(tc, buffer_grows);
     suite_add_tcase(s, tc);
     return s;

@@ -69,6 +69,7 @@ static int iso, nis2, ir;
 static bw_cw_soa_state_t soa[32];
 static bw_cw_override_t ov[4];
 static size_t n_ov;
+static unsigned char *applies; /* NULL: everything applies */
 
 static void setup(void)
 {
@@ -85,6 +86,7 @@ static void setup(void)
     ir = bw_cw_framework_find(cat, "nis2-ir-2024-2690");
     memset(soa, 0, sizeof(soa));
     n_ov = 0;
+    applies = NULL;
 }
 
 static void teardown(void)
@@ -117,7 +119,8 @@ static void analyse(int fw, bw_cw_gap_t *gap)
     ck_assert_int_eq(bw_cw_mappings(arena, cat, ov, n_ov, iso, fw, &rows), 0);
     if (fw != nis2)
         ck_assert_int_eq(bw_cw_direct(arena, cat, ov, n_ov, fw, nis2, &points), 0);
-    ck_assert_int_eq(bw_cw_rollup(arena, cat, fw, &rows, fw != nis2 ? &points : NULL, soa, gap), 0);
+    ck_assert_int_eq(
+        bw_cw_rollup(arena, cat, fw, &rows, fw != nis2 ? &points : NULL, soa, applies, gap), 0);
 }
 
 static const bw_cw_req_cov_t *find(const bw_cw_gap_t *gap, const char *ref)
@@ -260,33 +263,101 @@ START_TEST(empty_soa_is_all_gaps)
 }
 END_TEST
 
-START_TEST(complete_soa_leaves_only_what_iso_cannot_cover)
+START_TEST(complete_soa_of_intersect_rows_is_partial_nist_olir)
 {
+    /* NIST OLIR: a control that only intersects a requirement does part of
+     * it at most; however many are implemented, they do not show the
+     * requirement met (mapped, evidence needed). This replaced an assertion
+     * that every implemented INTERSECT control made the requirement
+     * COVERED. */
     const char *all[] = {"6.1.2", "A.1", "A.2", "A.3", "A.4"};
     for (size_t i = 0; i < 5; i++)
         record(all[i], 1, BW_CW_STATUS_IMPLEMENTED);
     bw_cw_gap_t gap;
     analyse(nis2, &gap);
-    ck_assert_int_eq(gap.totals.covered, 2);
+    ck_assert_int_eq(gap.totals.covered, 0);
+    ck_assert_int_eq(gap.totals.partial, 2);
     ck_assert_int_eq(gap.totals.not_coverable, 1);
-    ck_assert_int_eq(gap.totals.gap + gap.totals.partial, 0);
+    ck_assert_int_eq(gap.totals.gap, 0);
     const bw_cw_req_cov_t *w = find(&gap, "23.4.a");
     ck_assert_int_eq(w->coverage, BW_CW_NOT_COVERABLE);
     ck_assert_str_eq(list(w->contributing, w->n_contributing), "A.4");
     const bw_cw_req_cov_t *a = find(&gap, "21.2.a");
+    ck_assert_int_eq(a->coverage, BW_CW_PARTIAL);
+    ck_assert(a->all_implemented);
+    ck_assert_int_eq(a->covered_by, -1);
     ck_assert_str_eq(list(a->contributing, a->n_contributing), "6.1.2 A.1 A.2");
     ck_assert_uint_eq(a->n_missing, 0);
-    ck_assert_int_eq(gap.points[0].coverage, BW_CW_COVERED);
+    ck_assert_int_eq(gap.points[0].coverage, BW_CW_PARTIAL);
 
-    /* The Regulation's 9.9 has no ISO mapping: it stays a gap, and so its
-     * point is only partly covered. */
+    /* The Regulation's 9.9 has no ISO mapping: it stays a gap. */
     analyse(ir, &gap);
-    ck_assert_int_eq(gap.totals.covered, 3);
+    ck_assert_int_eq(gap.totals.covered, 0);
+    ck_assert_int_eq(gap.totals.partial, 3);
     ck_assert_int_eq(find(&gap, "9.9")->coverage, BW_CW_GAP);
-    ck_assert_int_eq(gap.points[0].coverage, BW_CW_COVERED);
+    ck_assert_int_eq(gap.points[0].coverage, BW_CW_PARTIAL);
     ck_assert_int_eq(gap.points[0].totals.requirements, 2);
     ck_assert_int_eq(gap.points[1].coverage, BW_CW_PARTIAL);
     ck_assert_int_eq(gap.points[1].totals.gap, 1);
+}
+END_TEST
+
+START_TEST(equal_or_superset_covers_subset_does_not_nist_olir)
+{
+    bw_cw_gap_t gap;
+    /* A SUBSET control, implemented, does part of the requirement. */
+    record("A.2", 1, BW_CW_STATUS_IMPLEMENTED);
+    record("6.1.2", 1, BW_CW_STATUS_IMPLEMENTED);
+    override("A.2", ir, "1.2", BW_CW_SUBSET);
+    override("6.1.2", ir, "1.2", BW_CW_SUBSET);
+    analyse(ir, &gap);
+    const bw_cw_req_cov_t *r = find(&gap, "1.2");
+    ck_assert_int_eq(r->coverage, BW_CW_PARTIAL);
+    ck_assert(r->all_implemented);
+    /* A SUPERSET one covers it, even beside a control not implemented. */
+    n_ov = 0;
+    record("A.1", 1, BW_CW_STATUS_NOT_IMPLEMENTED);
+    override("A.2", ir, "1.1", BW_CW_SUPERSET);
+    analyse(ir, &gap);
+    r = find(&gap, "1.1");
+    ck_assert_int_eq(r->coverage, BW_CW_COVERED);
+    ck_assert_str_eq(cat->reqs[r->covered_by].ref, "A.2");
+    ck_assert(!r->all_implemented);
+    ck_assert_uint_eq(r->n_missing, 0);
+    /* ... but not when it is itself only partly implemented. */
+    record("A.2", 1, BW_CW_STATUS_PARTIAL);
+    analyse(ir, &gap);
+    ck_assert_int_eq(find(&gap, "1.1")->coverage, BW_CW_PARTIAL);
+}
+END_TEST
+
+START_TEST(requirements_that_do_not_apply_are_counted_apart)
+{
+    /* What does not bind the entity (NIS2 Art 28 for a hospital, Art 23
+     * under DORA) is still rated, and counted only as not applicable. */
+    bw_cw_gap_t gap;
+    record("A.4", 1, BW_CW_STATUS_IMPLEMENTED);
+    applies = bw_arena_calloc(arena, cat->n_reqs, 1);
+    for (size_t i = 0; i < cat->n_reqs; i++)
+        applies[i] = 1;
+    applies[req(nis2, "23.4.a")] = 0;
+    analyse(nis2, &gap);
+    const bw_cw_req_cov_t *w = find(&gap, "23.4.a");
+    ck_assert(!w->applies);
+    ck_assert_int_eq(w->coverage, BW_CW_NOT_COVERABLE);
+    ck_assert_int_eq(gap.totals.requirements, 2);
+    ck_assert_int_eq(gap.totals.not_coverable, 0);
+    ck_assert_int_eq(gap.totals.not_applicable, 1);
+    ck_assert(find(&gap, "21.2.a")->applies);
+    /* A point none of whose requirements applies is rated on them all. */
+    applies[req(nis2, "21.2.a")] = 0;
+    record("6.1.2", 1, BW_CW_STATUS_IMPLEMENTED);
+    analyse(nis2, &gap);
+    ck_assert(!gap.points[0].applies);
+    ck_assert_int_eq(gap.points[0].totals.requirements, 0);
+    ck_assert_int_eq(gap.points[0].totals.not_applicable, 1);
+    ck_assert_int_eq(gap.points[0].coverage, BW_CW_PARTIAL);
+    ck_assert(gap.points[1].applies);
 }
 END_TEST
 
@@ -325,7 +396,11 @@ START_TEST(every_contributing_control_counts)
     analyse(ir, &gap);
     ck_assert_int_eq(find(&gap, "1.1")->coverage, BW_CW_PARTIAL);
     ck_assert_str_eq(list(find(&gap, "1.1")->missing, find(&gap, "1.1")->n_missing), "A.1");
-    ck_assert_int_eq(find(&gap, "1.2")->coverage, BW_CW_COVERED);
+    /* Both of 1.2's controls implemented, both INTERSECT: mapped, evidence
+     * needed (this asserted COVERED before the NIST OLIR rule). */
+    ck_assert_int_eq(find(&gap, "1.2")->coverage, BW_CW_PARTIAL);
+    ck_assert(find(&gap, "1.2")->all_implemented);
+    ck_assert(!find(&gap, "1.1")->all_implemented);
     /* Through the Regulation, 21.2.a needs 6.1.2, A.1 and A.2. */
     analyse(nis2, &gap);
     ck_assert_int_eq(find(&gap, "21.2.a")->coverage, BW_CW_PARTIAL);
@@ -397,7 +472,9 @@ START_TEST(tenant_rows_remove_and_add_mappings)
     override("A.1", ir, "1.1", BW_CW_NOT_RELATED);
     override("A.3", ir, "9.9", BW_CW_SUPERSET);
     analyse(ir, &gap);
-    ck_assert_int_eq(find(&gap, "1.1")->coverage, BW_CW_COVERED);
+    /* A.2 alone, INTERSECT: partial (this asserted COVERED before the NIST
+     * OLIR rule); A.3 a SUPERSET of 9.9 by the tenant's row: covered. */
+    ck_assert_int_eq(find(&gap, "1.1")->coverage, BW_CW_PARTIAL);
     const bw_cw_req_cov_t *u = find(&gap, "9.9");
     ck_assert_int_eq(u->mapped, 1);
     ck_assert_int_eq(u->coverage, BW_CW_COVERED);
@@ -416,8 +493,8 @@ START_TEST(iso_cannot_be_rated_against_itself)
 {
     bw_cw_rowset_t rows = {NULL, 0};
     bw_cw_gap_t gap;
-    ck_assert_int_eq(bw_cw_rollup(arena, cat, iso, &rows, NULL, soa, &gap), BW_EINVAL);
-    ck_assert_int_eq(bw_cw_rollup(arena, cat, 7, &rows, NULL, soa, &gap), BW_EINVAL);
+    ck_assert_int_eq(bw_cw_rollup(arena, cat, iso, &rows, NULL, soa, NULL, &gap), BW_EINVAL);
+    ck_assert_int_eq(bw_cw_rollup(arena, cat, 7, &rows, NULL, soa, NULL, &gap), BW_EINVAL);
 }
 END_TEST
 
@@ -431,7 +508,9 @@ Suite *suite_rollup(void)
     tcase_add_test(tc, contradictory_data_is_refused);
     tcase_add_test(tc, composition_through_the_regulation);
     tcase_add_test(tc, empty_soa_is_all_gaps);
-    tcase_add_test(tc, complete_soa_leaves_only_what_iso_cannot_cover);
+    tcase_add_test(tc, complete_soa_of_intersect_rows_is_partial_nist_olir);
+    tcase_add_test(tc, equal_or_superset_covers_subset_does_not_nist_olir);
+    tcase_add_test(tc, requirements_that_do_not_apply_are_counted_apart);
     tcase_add_test(tc, partial_statuses_roll_up);
     tcase_add_test(tc, every_contributing_control_counts);
     tcase_add_test(tc, excluded_controls_do_not_count);

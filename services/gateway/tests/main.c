@@ -9,6 +9,10 @@ Suite *suite_problem(void);
 Suite *suite_keycache(void);
 Suite *suite_ratelimit(void);
 Suite *suite_jwt(void);
+Suite *suite_httpparse(void);
+Suite *suite_headers(void);
+Suite *suite_authfail(void);
+Suite *suite_tenantcache(void);
 
 int main(void)
 {
@@ -17,6 +21,10 @@ int main(void)
     srunner_add_suite(sr, suite_keycache());
     srunner_add_suite(sr, suite_ratelimit());
     srunner_add_suite(sr, suite_jwt());
+    srunner_add_suite(sr, suite_httpparse());
+    srunner_add_suite(sr, suite_headers());
+    srunner_add_suite(sr, suite_authfail());
+    srunner_add_suite(sr, suite_tenantcache());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -209,11 +209,11 @@ static char *dump(json_t *j)
     return text;
 }
 
-/* A token with a {"alg","kid"} header (kid NULL: none) and payload
- * (consumed), signed by key. */
+/* An access token with a {"alg","typ":"at+jwt","kid"} header (kid NULL:
+ * none) and payload (consumed), signed by key. */
 static char *tok(const char *alg, const char *kid, EVP_PKEY *key, json_t *payload)
 {
-    json_t *h = json_pack("{s:s, s:s}", "alg", alg, "typ", "JWT");
+    json_t *h = json_pack("{s:s, s:s}", "alg", alg, "typ", "at+jwt");
     if (kid != NULL)
         json_object_set_new(h, "kid", json_string(kid));
     int as = EVP_PKEY_is_a(key, "EC") ? ES : RS;
@@ -240,12 +240,15 @@ static bw_jwt_verifier_t *verifier_cfg(bw_jwt_config_t *cfg)
     return v;
 }
 
+/* Tokens without typ are accepted too, so that the hand-written headers of
+ * the tests below reach the check each one is about. */
 static bw_jwt_verifier_t *verifier_for(const char *jwks_text)
 {
     bw_jwt_config_t cfg = BW_JWT_CONFIG_INIT;
     cfg.issuer = ISS;
     cfg.audience = AUD;
     cfg.jwks_json = jwks_text;
+    cfg.token_types = "at+jwt, none";
     return verifier_cfg(&cfg);
 }
 
@@ -1176,6 +1179,63 @@ START_TEST(jwks_fetched_from_a_url)
 }
 END_TEST
 
+/* Signs header (JSON text) over the default claims with the RSA key. */
+static char *tok_header(const char *header)
+{
+    return jws(header, dump(claims()), rsa_a, RS);
+}
+
+START_TEST(only_access_tokens)
+{
+    /* RFC 9068: an access token says so in its header; an ID token or any
+     * other JWT of the same issuer is not one. */
+    bw_jwt_config_t cfg = BW_JWT_CONFIG_INIT;
+    cfg.issuer = ISS;
+    cfg.audience = AUD;
+    cfg.jwks_json = jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL);
+    bw_jwt_verifier_t *v = verifier_cfg(&cfg);
+    bw_jwt_claims_t c;
+    ck_assert_int_eq(bw_jwt_verify(v, tok_with("x", NULL), NOW, &c, NULL), 0);
+    ck_assert_int_eq(
+        bw_jwt_verify(v, tok_header("{\"alg\":\"RS256\",\"typ\":\"application/AT+JWT\"}"), NOW,
+                      &c, NULL),
+        0);
+    const char *not_access = "not an access token (typ)";
+    ck_assert_str_eq(refused(v, tok_header("{\"alg\":\"RS256\",\"typ\":\"JWT\"}")), not_access);
+    ck_assert_str_eq(refused(v, tok_header("{\"alg\":\"RS256\"}")), not_access);
+    ck_assert_str_eq(refused(v, tok_header("{\"alg\":\"RS256\",\"typ\":\"none\"}")), not_access);
+    ck_assert_str_eq(refused(v, tok_header("{\"alg\":\"RS256\",\"typ\":7}")), not_access);
+    ck_assert_str_eq(refused(v, tok_header("{\"alg\":\"RS256\",\"typ\":\"at+jwt \"}")),
+                     not_access);
+    bw_jwt_verifier_destroy(v);
+
+    /* An issuer whose access tokens say "JWT", or nothing, is configured so. */
+    cfg.token_types = "JWT,none";
+    v = verifier_cfg(&cfg);
+    ck_assert_int_eq(
+        bw_jwt_verify(v, tok_header("{\"alg\":\"RS256\",\"typ\":\"JWT\"}"), NOW, &c, NULL), 0);
+    ck_assert_int_eq(bw_jwt_verify(v, tok_header("{\"alg\":\"RS256\"}"), NOW, &c, NULL), 0);
+    ck_assert_str_eq(refused(v, tok_with("x", NULL)), not_access);
+    bw_jwt_verifier_destroy(v);
+
+    char err[256];
+    cfg.token_types = " , ";
+    ck_assert_int_eq(bw_jwt_verifier_create(&cfg, &v, err, sizeof(err)), BW_EINVAL);
+    cfg.token_types = "a,b,c,d,e,f,g,h,i";
+    ck_assert_int_eq(bw_jwt_verifier_create(&cfg, &v, err, sizeof(err)), BW_EINVAL);
+}
+END_TEST
+
+START_TEST(the_nil_tenant_is_no_tenant)
+{
+    bw_jwt_verifier_t *v = verifier();
+    ck_assert_str_eq(
+        refused(v, tok_with("bulwark_tenant", json_string("00000000-0000-0000-0000-000000000000"))),
+        "the tenant claim names no tenant");
+    bw_jwt_verifier_destroy(v);
+}
+END_TEST
+
 Suite *suite_jwt(void)
 {
     Suite *s = suite_create("jwt");
@@ -1188,6 +1248,8 @@ Suite *suite_jwt(void)
     tcase_add_test(tc, hs256_with_the_public_key_as_secret_refused);
     tcase_add_test(tc, other_algorithms_refused);
     tcase_add_test(tc, alg_and_key_type_must_agree);
+    tcase_add_test(tc, only_access_tokens);
+    tcase_add_test(tc, the_nil_tenant_is_no_tenant);
     tcase_add_test(tc, unknown_kid_refused);
     tcase_add_test(tc, kid_selects_the_key);
     tcase_add_test(tc, malformed_tokens_refused);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "keycache.h"
+#include "status.h"
 
 static bw_key_entry_t entry(const char *key_id, const char *tenant)
 {
@@ -23,17 +24,39 @@ START_TEST(put_get_evict)
     ck_assert_int_eq(bw_keycache_init(16), 0);
     bw_key_entry_t e = entry("0193a2b4-0000-7000-8000-000000000001", "t1"), out;
     ck_assert_int_ne(bw_keycache_get(e.key_id, &out), 0);
-    bw_keycache_put(&e);
+    ck_assert_int_eq(bw_keycache_put(&e, bw_keycache_generation()), 0);
     ck_assert_int_eq(bw_keycache_get(e.key_id, &out), 0);
     ck_assert_str_eq(out.tenant_id, "t1");
     ck_assert_int_eq(out.token_sha256[0], 7);
     bw_keycache_evict(e.key_id);
     ck_assert_int_ne(bw_keycache_get(e.key_id, &out), 0);
     /* A fresh put after revocation (a key re-resolved) is visible again. */
-    bw_keycache_put(&e);
+    ck_assert_int_eq(bw_keycache_put(&e, bw_keycache_generation()), 0);
     ck_assert_int_eq(bw_keycache_get(e.key_id, &out), 0);
     bw_keycache_clear();
     ck_assert_int_ne(bw_keycache_get(e.key_id, &out), 0);
+    bw_keycache_free();
+}
+END_TEST
+
+START_TEST(a_lookup_older_than_a_revocation_is_not_kept)
+{
+    /* A lookup reads the key as valid, the key is revoked and evicted, then
+     * the lookup's answer arrives: it must not put the key back. */
+    ck_assert_int_eq(bw_keycache_init(16), 0);
+    bw_key_entry_t e = entry("0193a2b4-0000-7000-8000-000000000001", "t1"), out;
+    uint64_t before = bw_keycache_generation();
+    bw_keycache_evict(e.key_id);
+    ck_assert_int_eq(bw_keycache_put(&e, before), BW_ECONFLICT);
+    ck_assert_int_ne(bw_keycache_get(e.key_id, &out), 0);
+    /* the same after a clear (a listener reconnecting) */
+    before = bw_keycache_generation();
+    bw_keycache_clear();
+    ck_assert_int_eq(bw_keycache_put(&e, before), BW_ECONFLICT);
+    ck_assert_int_ne(bw_keycache_get(e.key_id, &out), 0);
+    /* a lookup that began after the revocation is kept */
+    ck_assert_int_eq(bw_keycache_put(&e, bw_keycache_generation()), 0);
+    ck_assert_int_eq(bw_keycache_get(e.key_id, &out), 0);
     bw_keycache_free();
 }
 END_TEST
@@ -45,7 +68,7 @@ START_TEST(full_table_replaces_but_stays_correct)
     for (int i = 0; i < 100; i++) {
         snprintf(id, sizeof(id), "0193a2b4-0000-7000-8000-%012d", i);
         bw_key_entry_t e = entry(id, "t");
-        bw_keycache_put(&e);
+        bw_keycache_put(&e, bw_keycache_generation());
     }
     int found = 0;
     for (int i = 0; i < 100; i++) {
@@ -58,6 +81,30 @@ START_TEST(full_table_replaces_but_stays_correct)
     }
     ck_assert_int_le(found, 16);
     ck_assert_int_gt(found, 0);
+    bw_keycache_free();
+}
+END_TEST
+
+START_TEST(unknown_keys_are_remembered_apart)
+{
+    ck_assert_int_eq(bw_keycache_init(16), 0);
+    const char *ghost = "0193a2b4-0000-7000-8000-0000000000ff";
+    ck_assert(!bw_keycache_is_unknown(ghost));
+    bw_keycache_put_unknown(ghost);
+    ck_assert(bw_keycache_is_unknown(ghost));
+    ck_assert(!bw_keycache_is_unknown("0193a2b4-0000-7000-8000-0000000000fe"));
+    /* A flood of unknown ids does not push a known key out. */
+    bw_key_entry_t e = entry("0193a2b4-0000-7000-8000-000000000001", "t1"), out;
+    bw_keycache_put(&e, bw_keycache_generation());
+    char id[64];
+    for (int i = 0; i < 1000; i++) {
+        snprintf(id, sizeof(id), "0193a2b4-0000-7000-9000-%012d", i);
+        bw_keycache_put_unknown(id);
+    }
+    ck_assert_int_eq(bw_keycache_get(e.key_id, &out), 0);
+    ck_assert(!bw_keycache_is_unknown(e.key_id));
+    bw_keycache_clear();
+    ck_assert(!bw_keycache_is_unknown(id));
     bw_keycache_free();
 }
 END_TEST
@@ -92,7 +139,9 @@ Suite *suite_keycache(void)
     Suite *s = suite_create("keycache");
     TCase *tc = tcase_create("cache");
     tcase_add_test(tc, put_get_evict);
+    tcase_add_test(tc, a_lookup_older_than_a_revocation_is_not_kept);
     tcase_add_test(tc, full_table_replaces_but_stays_correct);
+    tcase_add_test(tc, unknown_keys_are_remembered_apart);
     tcase_add_test(tc, token_format_round_trip);
     tcase_add_test(tc, bad_tokens);
     suite_add_tcase(s, tc);

@@ -65,6 +65,43 @@ START_TEST(explicit_http_status_wins)
 }
 END_TEST
 
+START_TEST(client_text_that_is_not_utf8_is_repaired)
+{
+    /* A percent-decoded query parameter may be any bytes. */
+    bw_problem_error_t e = {"caf\xe9", "is not a query parameter"};
+    bw_problem_t p = {.grpc_code = BW_GRPC_INVALID_ARGUMENT, .reason = "UNKNOWN_PARAMETER",
+                      .detail = "caf\xe9 is not a query parameter of this route",
+                      .instance = "/v1/x\xff", .errors = &e, .n_errors = 1};
+    char *text = bw_problem_render(&p, NULL);
+    ck_assert_ptr_nonnull(text);
+    json_t *doc = json_loads(text, 0, NULL);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "detail")),
+                     "caf\xef\xbf\xbd is not a query parameter of this route");
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "instance")), "/v1/x\xef\xbf\xbd");
+    json_t *err0 = json_array_get(json_object_get(doc, "errors"), 0);
+    ck_assert_str_eq(json_string_value(json_object_get(err0, "field")), "caf\xef\xbf\xbd");
+    json_decref(doc);
+    free(text);
+}
+END_TEST
+
+START_TEST(server_statuses_have_titles)
+{
+    bw_problem_t p = {.grpc_code = BW_GRPC_DEADLINE_EXCEEDED, .http_status = 408,
+                      .reason = "REQUEST_TIMEOUT"};
+    char *text = bw_problem_render(&p, NULL);
+    json_t *doc = json_loads(text, 0, NULL);
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "title")), "Request Timeout");
+    ck_assert_str_eq(json_string_value(json_object_get(doc, "type")),
+                     "urn:bulwark:problem:request-timeout");
+    json_decref(doc);
+    free(text);
+    ck_assert_str_eq(bw_problem_title(431), "Request Header Fields Too Large");
+    ck_assert_str_eq(bw_problem_title(404), "Not Found");
+}
+END_TEST
+
 Suite *suite_problem(void)
 {
     Suite *s = suite_create("problem");
@@ -72,6 +109,8 @@ Suite *suite_problem(void)
     tcase_add_test(tc, validation_problem_names_the_field);
     tcase_add_test(tc, status_table);
     tcase_add_test(tc, explicit_http_status_wins);
+    tcase_add_test(tc, client_text_that_is_not_utf8_is_repaired);
+    tcase_add_test(tc, server_statuses_have_titles);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -30,6 +30,17 @@ static void start(scenario_t *s, const char *zone, const char *aware, int signif
     s->inc.significant = significant;
     s->inc.trust_service_derogation = tsp;
     s->inc.time_zone = zone;
+    s->inc.reporting = BW_REPORTING_NIS2;
+}
+
+/* An incident of an entity under DORA, classified as major at classified
+ * (NULL: not major at creation). */
+static void start_dora(scenario_t *s, const char *zone, const char *aware, const char *classified)
+{
+    start(s, zone, aware, classified != NULL, 0);
+    s->inc.reporting = BW_REPORTING_DORA;
+    s->inc.has_classified_major = classified != NULL;
+    s->inc.classified_major_at = classified != NULL ? t_at(classified) : 0;
 }
 
 /* The event as a client would send it (not yet checked). */
@@ -163,7 +174,24 @@ enum {
     PR = BW_CLOCK_ORD_PROGRESS_REPORT,
     FR = BW_CLOCK_ORD_FINAL_REPORT,
     FH = BW_CLOCK_ORD_FINAL_AFTER_HANDLING,
+    DI = BW_CLOCK_ORD_DORA_INITIAL,
+    DM = BW_CLOCK_ORD_DORA_INTERMEDIATE,
+    DF = BW_CLOCK_ORD_DORA_FINAL,
+    GD = BW_CLOCK_ORD_GDPR,
 };
+
+/* Asserts the regime and that the note holds fragment ("" : empty note). */
+static void expect_regime(const scenario_t *s, int ordinal, int regime, const char *fragment)
+{
+    const bw_clock_deadline_t *d = find(s, ordinal);
+    ck_assert_msg(d != NULL, "no deadline %d", ordinal);
+    ck_assert_int_eq(d->regime, regime);
+    if (fragment[0] == '\0')
+        ck_assert_str_eq(d->note, "");
+    else
+        ck_assert_msg(strstr(d->note, fragment) != NULL, "deadline %d: note \"%s\" lacks \"%s\"",
+                      ordinal, d->note, fragment);
+}
 
 /* ---- elapsed hours and daylight saving ------------------------------------ */
 
@@ -649,6 +677,375 @@ START_TEST(too_many_requests)
 }
 END_TEST
 
+/* ---- DORA Art 19(4) with Delegated Regulation (EU) 2025/301 Art 5 ----------- */
+
+START_TEST(dora_initial_intermediate_final_art_19_4_rts_2025_301_art_5)
+{
+    scenario_t s;
+    /* Aware at 09:00, classified as major at 10:00: the initial notification
+     * is due four hours after the classification (Art 5(1)(a)); until it is
+     * sent, the intermediate report 72 hours after that deadline and the
+     * final report one month after the intermediate's, both provisional. */
+    start_dora(&s, "Europe/Berlin", "2025-06-10T09:00:00+02:00", "2025-06-10T10:00:00+02:00");
+    compute(&s);
+    ck_assert_int_eq(s.r.n_deadlines, 3);
+    ck_assert_int_eq(s.r.clock_start, t_at("2025-06-10T10:00:00+02:00"));
+    expect(&s, DI, BW_DL_INITIAL_NOTIFICATION, "2025-06-10T14:00:00+02:00", BW_ST_PENDING, NULL, 0,
+           "DORA Art 19(4)(a); Delegated Regulation (EU) 2025/301 Art 5(1)(a)");
+    expect_regime(&s, DI, BW_RG_DORA, "");
+    expect(&s, DM, BW_DL_INTERMEDIATE_REPORT, "2025-06-13T14:00:00+02:00", BW_ST_PENDING, NULL, 1,
+           "DORA Art 19(4)(b); Delegated Regulation (EU) 2025/301 Art 5(1)(b)");
+    expect_regime(&s, DM, BW_RG_DORA, "regular activities have been recovered");
+    expect(&s, DF, BW_DL_FINAL_REPORT, "2025-07-13T14:00:00+02:00", BW_ST_PENDING, NULL, 1,
+           "DORA Art 19(4)(c); Delegated Regulation (EU) 2025/301 Art 5(1)(c)");
+    expect_regime(&s, DF, BW_RG_DORA, "latest updated intermediate report");
+    /* Sent at 12:30: the intermediate report is due 72 hours after it. */
+    event(&s, BW_EV_DORA_INITIAL_NOTIFICATION_SUBMITTED, "2025-06-10T12:30:00+02:00");
+    compute(&s);
+    expect(&s, DI, BW_DL_INITIAL_NOTIFICATION, "2025-06-10T14:00:00+02:00", BW_ST_MET,
+           "2025-06-10T12:30:00+02:00", 0, NULL);
+    expect(&s, DM, BW_DL_INTERMEDIATE_REPORT, "2025-06-13T12:30:00+02:00", BW_ST_PENDING, NULL, 0,
+           NULL);
+    expect(&s, DF, BW_DL_FINAL_REPORT, "2025-07-13T12:30:00+02:00", BW_ST_PENDING, NULL, 1, NULL);
+    /* The intermediate report in time: the final report one month after it. */
+    event(&s, BW_EV_DORA_INTERMEDIATE_REPORT_SUBMITTED, "2025-06-13T10:00:00+02:00");
+    compute(&s);
+    expect(&s, DM, BW_DL_INTERMEDIATE_REPORT, "2025-06-13T12:30:00+02:00", BW_ST_MET,
+           "2025-06-13T10:00:00+02:00", 0, NULL);
+    expect(&s, DF, BW_DL_FINAL_REPORT, "2025-07-13T10:00:00+02:00", BW_ST_PENDING, NULL, 0, NULL);
+    /* An updated intermediate report (regular activities recovered) moves
+     * the final report; the first still met the intermediate deadline. */
+    event(&s, BW_EV_DORA_INTERMEDIATE_REPORT_SUBMITTED, "2025-06-20T09:00:00+02:00");
+    compute(&s);
+    expect(&s, DM, BW_DL_INTERMEDIATE_REPORT, "2025-06-13T12:30:00+02:00", BW_ST_MET,
+           "2025-06-13T10:00:00+02:00", 0, NULL);
+    expect(&s, DF, BW_DL_FINAL_REPORT, "2025-07-20T09:00:00+02:00", BW_ST_PENDING, NULL, 0, NULL);
+    event(&s, BW_EV_HANDLING_ENDED, "2025-06-25T09:00:00+02:00");
+    event(&s, BW_EV_DORA_FINAL_REPORT_SUBMITTED, "2025-07-15T09:00:00+02:00");
+    compute(&s);
+    expect(&s, DF, BW_DL_FINAL_REPORT, "2025-07-20T09:00:00+02:00", BW_ST_MET,
+           "2025-07-15T09:00:00+02:00", 0, NULL);
+    ck_assert_int_eq(s.r.closed, 1);
+}
+END_TEST
+
+START_TEST(dora_initial_4_hours_against_24_hours_rts_2025_301_art_5_1_a_and_5_2)
+{
+    scenario_t s;
+    const char *aware = "2025-06-10T09:00:00+02:00";
+    /* Classified 19 hours after awareness: four hours later, within 24. */
+    start_dora(&s, "Europe/Berlin", aware, "2025-06-11T04:00:00+02:00");
+    compute(&s);
+    expect(&s, DI, BW_DL_INITIAL_NOTIFICATION, "2025-06-11T08:00:00+02:00", BW_ST_PENDING, NULL, 0,
+           "DORA Art 19(4)(a); Delegated Regulation (EU) 2025/301 Art 5(1)(a)");
+    expect_regime(&s, DI, BW_RG_DORA, "");
+    /* 20 hours: both limits end at the same instant. */
+    start_dora(&s, "Europe/Berlin", aware, "2025-06-11T05:00:00+02:00");
+    compute(&s);
+    expect(&s, DI, BW_DL_INITIAL_NOTIFICATION, "2025-06-11T09:00:00+02:00", BW_ST_PENDING, NULL, 0,
+           NULL);
+    expect_regime(&s, DI, BW_RG_DORA, "");
+    /* 22 hours: 24 hours after awareness comes first, two hours left. */
+    start_dora(&s, "Europe/Berlin", aware, "2025-06-11T07:00:00+02:00");
+    compute(&s);
+    expect(&s, DI, BW_DL_INITIAL_NOTIFICATION, "2025-06-11T09:00:00+02:00", BW_ST_PENDING, NULL, 0,
+           "DORA Art 19(4)(a); Delegated Regulation (EU) 2025/301 Art 5(1)(a)");
+    expect_regime(&s, DI, BW_RG_DORA, "24 hours after becoming aware");
+    /* ... and the provisional intermediate report runs from that deadline. */
+    expect(&s, DM, BW_DL_INTERMEDIATE_REPORT, "2025-06-14T09:00:00+02:00", BW_ST_PENDING, NULL, 1,
+           NULL);
+    /* Exactly 24 hours: classified within them, so due at once (the literal
+     * reading of Art 5(1)(a); Art 5(2) is for a later classification). */
+    start_dora(&s, "Europe/Berlin", aware, "2025-06-11T09:00:00+02:00");
+    compute(&s);
+    expect(&s, DI, BW_DL_INITIAL_NOTIFICATION, "2025-06-11T09:00:00+02:00", BW_ST_PENDING, NULL, 0,
+           "DORA Art 19(4)(a); Delegated Regulation (EU) 2025/301 Art 5(1)(a)");
+    /* One second later: not classified within the 24 hours, so four hours
+     * from the classification (Art 5(2)). */
+    start_dora(&s, "Europe/Berlin", aware, "2025-06-11T09:00:01+02:00");
+    compute(&s);
+    expect(&s, DI, BW_DL_INITIAL_NOTIFICATION, "2025-06-11T13:00:01+02:00", BW_ST_PENDING, NULL, 0,
+           "DORA Art 19(4)(a); Delegated Regulation (EU) 2025/301 Art 5(2)");
+    expect_regime(&s, DI, BW_RG_DORA, "more than 24 hours");
+    /* A notification sent within the 24 hours but after a cut-off already
+     * passed is missed, and stays so. */
+    start_dora(&s, "Europe/Berlin", aware, "2025-06-11T07:00:00+02:00");
+    event(&s, BW_EV_DORA_INITIAL_NOTIFICATION_SUBMITTED, "2025-06-11T10:00:00+02:00");
+    compute(&s);
+    expect(&s, DI, BW_DL_INITIAL_NOTIFICATION, "2025-06-11T09:00:00+02:00", BW_ST_MISSED,
+           "2025-06-11T10:00:00+02:00", 0, NULL);
+}
+END_TEST
+
+START_TEST(dora_hours_are_elapsed_across_daylight_saving)
+{
+    scenario_t s;
+    /* Classified at 00:30 CET on 30 Mar 2025; the clocks go forward at 02:00:
+     * four elapsed hours end at 05:30 CEST. */
+    start_dora(&s, "Europe/Berlin", "2025-03-29T23:30:00+01:00", "2025-03-30T00:30:00+01:00");
+    compute(&s);
+    expect(&s, DI, BW_DL_INITIAL_NOTIFICATION, "2025-03-30T05:30:00+02:00", BW_ST_PENDING, NULL, 0,
+           NULL);
+    event(&s, BW_EV_DORA_INITIAL_NOTIFICATION_SUBMITTED, "2025-03-30T05:00:00+02:00");
+    compute(&s);
+    expect(&s, DM, BW_DL_INTERMEDIATE_REPORT, "2025-04-02T05:00:00+02:00", BW_ST_PENDING, NULL, 0,
+           NULL);
+    /* Classified at 23:00 CEST on 25 Oct 2025; the clocks go back at 03:00:
+     * four elapsed hours end at 02:00 CET. */
+    start_dora(&s, "Europe/Berlin", "2025-10-25T22:00:00+02:00", "2025-10-25T23:00:00+02:00");
+    compute(&s);
+    expect(&s, DI, BW_DL_INITIAL_NOTIFICATION, "2025-10-26T02:00:00+01:00", BW_ST_PENDING, NULL, 0,
+           NULL);
+    /* 24 hours after awareness across the change: 21:00 CET, not 22:00. */
+    start_dora(&s, "Europe/Berlin", "2025-10-25T22:00:00+02:00", "2025-10-26T20:00:00+01:00");
+    compute(&s);
+    expect(&s, DI, BW_DL_INITIAL_NOTIFICATION, "2025-10-26T21:00:00+01:00", BW_ST_PENDING, NULL, 0,
+           NULL);
+}
+END_TEST
+
+START_TEST(dora_final_report_at_month_ends_rts_2025_301_art_5_1_c)
+{
+    scenario_t s;
+    start_dora(&s, "Europe/Berlin", "2025-01-27T09:00:00+01:00", "2025-01-27T10:00:00+01:00");
+    event(&s, BW_EV_DORA_INITIAL_NOTIFICATION_SUBMITTED, "2025-01-27T11:00:00+01:00");
+    event(&s, BW_EV_DORA_INTERMEDIATE_REPORT_SUBMITTED, "2025-01-30T11:00:00+01:00");
+    /* The latest updated intermediate report on 31 Jan: 28 Feb. */
+    event(&s, BW_EV_DORA_INTERMEDIATE_REPORT_SUBMITTED, "2025-01-31T10:00:00+01:00");
+    compute(&s);
+    expect(&s, DF, BW_DL_FINAL_REPORT, "2025-02-28T10:00:00+01:00", BW_ST_PENDING, NULL, 0, NULL);
+    /* A leap year: 29 Feb, in New York. */
+    start_dora(&s, "America/New_York", "2024-01-29T09:00:00-05:00", "2024-01-29T09:30:00-05:00");
+    event(&s, BW_EV_DORA_INITIAL_NOTIFICATION_SUBMITTED, "2024-01-29T11:00:00-05:00");
+    event(&s, BW_EV_DORA_INTERMEDIATE_REPORT_SUBMITTED, "2024-01-31T23:00:00-05:00");
+    compute(&s);
+    expect(&s, DF, BW_DL_FINAL_REPORT, "2024-02-29T23:00:00-05:00", BW_ST_PENDING, NULL, 0, NULL);
+    /* A month across the spring change keeps the local time. */
+    start_dora(&s, "Europe/Berlin", "2025-03-01T09:00:00+01:00", "2025-03-01T10:00:00+01:00");
+    event(&s, BW_EV_DORA_INITIAL_NOTIFICATION_SUBMITTED, "2025-03-01T11:00:00+01:00");
+    event(&s, BW_EV_DORA_INTERMEDIATE_REPORT_SUBMITTED, "2025-03-03T09:00:00+01:00");
+    compute(&s);
+    expect(&s, DF, BW_DL_FINAL_REPORT, "2025-04-03T09:00:00+02:00", BW_ST_PENDING, NULL, 0, NULL);
+}
+END_TEST
+
+START_TEST(dora_classified_later_or_never_art_18_and_rts_2025_301_art_5_2)
+{
+    scenario_t s;
+    /* Not major when recorded: nothing is owed under DORA. */
+    start_dora(&s, "UTC", "2025-06-10T09:00:00Z", NULL);
+    compute(&s);
+    ck_assert_int_eq(s.r.n_deadlines, 3);
+    for (size_t i = 0; i < s.r.n_deadlines; i++) {
+        ck_assert_int_eq(s.r.deadlines[i].status, BW_ST_NOT_REQUIRED);
+        ck_assert_int_eq(s.r.deadlines[i].regime, BW_RG_DORA);
+    }
+    /* Classified as major 30 hours after awareness: four hours from then. */
+    reclassify(&s, BW_SIG_SIGNIFICANT, "2025-06-11T15:00:00Z");
+    compute(&s);
+    expect(&s, DI, BW_DL_INITIAL_NOTIFICATION, "2025-06-11T19:00:00+00:00", BW_ST_PENDING, NULL, 0,
+           "DORA Art 19(4)(a); Delegated Regulation (EU) 2025/301 Art 5(2)");
+    /* Declassified before it fell due: not required; what fell due stays. */
+    start_dora(&s, "UTC", "2025-06-10T09:00:00Z", "2025-06-10T10:00:00Z");
+    reclassify(&s, BW_SIG_NOT_SIGNIFICANT, "2025-06-10T13:00:00Z");
+    compute(&s);
+    expect(&s, DI, BW_DL_INITIAL_NOTIFICATION, "2025-06-10T14:00:00+00:00", BW_ST_NOT_REQUIRED,
+           NULL, 0, NULL);
+    start_dora(&s, "UTC", "2025-06-10T09:00:00Z", "2025-06-10T10:00:00Z");
+    reclassify(&s, BW_SIG_NOT_SIGNIFICANT, "2025-06-10T15:00:00Z");
+    compute(&s);
+    expect(&s, DI, BW_DL_INITIAL_NOTIFICATION, "2025-06-10T14:00:00+00:00", BW_ST_MISSED, NULL, 0,
+           NULL);
+    expect(&s, DM, BW_DL_INTERMEDIATE_REPORT, "2025-06-13T14:00:00+00:00", BW_ST_NOT_REQUIRED, NULL,
+           1, NULL);
+}
+END_TEST
+
+START_TEST(dora_timeline_contradictions_art_19_4)
+{
+    scenario_t s;
+    start_dora(&s, "UTC", "2025-06-10T09:00:00Z", "2025-06-10T10:00:00Z");
+    /* NIS2's reports are not DORA's (NIS2 Art 4). */
+    refused(&s, make(BW_EV_EARLY_WARNING_SUBMITTED, "2025-06-10T11:00:00Z"), NOW, "type");
+    refused(&s, make(BW_EV_INCIDENT_NOTIFICATION_SUBMITTED, "2025-06-10T11:00:00Z"), NOW, "type");
+    refused(&s, make(BW_EV_FINAL_REPORT_SUBMITTED, "2025-06-10T11:00:00Z"), NOW, "type");
+    /* No intermediate report before the initial notification, no final
+     * report before an intermediate one. */
+    refused(&s, make(BW_EV_DORA_INTERMEDIATE_REPORT_SUBMITTED, "2025-06-10T11:00:00Z"), NOW,
+            "type");
+    refused(&s, make(BW_EV_DORA_FINAL_REPORT_SUBMITTED, "2025-06-10T11:00:00Z"), NOW, "type");
+    event(&s, BW_EV_DORA_INITIAL_NOTIFICATION_SUBMITTED, "2025-06-10T12:00:00Z");
+    refused(&s, make(BW_EV_DORA_FINAL_REPORT_SUBMITTED, "2025-06-10T13:00:00Z"), NOW, "type");
+    event(&s, BW_EV_DORA_INTERMEDIATE_REPORT_SUBMITTED, "2025-06-12T12:00:00Z");
+    /* An initial notification after the intermediate report, even backdated
+     * before an intermediate report already recorded. */
+    refused(&s, make(BW_EV_DORA_INITIAL_NOTIFICATION_SUBMITTED, "2025-06-12T13:00:00Z"), NOW,
+            "type");
+    refused(&s, make(BW_EV_DORA_INTERMEDIATE_REPORT_SUBMITTED, "2025-06-10T11:00:00Z"), NOW,
+            "type");
+    event(&s, BW_EV_DORA_FINAL_REPORT_SUBMITTED, "2025-07-01T12:00:00Z");
+    refused(&s, make(BW_EV_DORA_FINAL_REPORT_SUBMITTED, "2025-07-02T12:00:00Z"), NOW, "type");
+    refused(&s, make(BW_EV_DORA_INTERMEDIATE_REPORT_SUBMITTED, "2025-07-02T12:00:00Z"), NOW,
+            "type");
+    /* DORA's reports are not for an incident of a NIS2 entity. */
+    start(&s, "UTC", "2025-06-10T09:00:00Z", 1, 0);
+    refused(&s, make(BW_EV_DORA_INITIAL_NOTIFICATION_SUBMITTED, "2025-06-10T11:00:00Z"), NOW,
+            "type");
+}
+END_TEST
+
+START_TEST(no_regime_owes_no_nis2_report_art_3)
+{
+    scenario_t s;
+    start(&s, "UTC", "2025-06-10T09:00:00Z", 1, 0);
+    s.inc.reporting = BW_REPORTING_NONE;
+    compute(&s);
+    ck_assert_int_eq(s.r.n_deadlines, 3);
+    for (size_t i = 0; i < s.r.n_deadlines; i++) {
+        ck_assert_int_eq(s.r.deadlines[i].status, BW_ST_NOT_REQUIRED);
+        ck_assert_int_eq(s.r.deadlines[i].regime, BW_RG_NIS2);
+        ck_assert_ptr_nonnull(strstr(s.r.deadlines[i].note, "NIS2 Art 3"));
+    }
+    /* A voluntary notification (NIS2 Art 30) is recorded. */
+    event(&s, BW_EV_INCIDENT_NOTIFICATION_SUBMITTED, "2025-06-11T09:00:00Z");
+    compute(&s);
+    expect(&s, IN, BW_DL_INCIDENT_NOTIFICATION, NULL, BW_ST_NOT_REQUIRED, "2025-06-11T09:00:00Z", 0,
+           NULL);
+}
+END_TEST
+
+/* ---- GDPR Art 33 beside the entity's regime ---------------------------------- */
+
+START_TEST(gdpr_art_33_beside_nis2_on_the_same_incident)
+{
+    scenario_t s;
+    start(&s, "Europe/Berlin", "2025-06-10T09:15:00+02:00", 1, 0);
+    s.inc.personal_data_breach = 1;
+    compute(&s);
+    /* 72 hours after awareness for both, each under its own law. */
+    expect(&s, IN, BW_DL_INCIDENT_NOTIFICATION, "2025-06-13T09:15:00+02:00", BW_ST_PENDING, NULL, 0,
+           "NIS2 Art 23(4)(b)");
+    expect_regime(&s, IN, BW_RG_NIS2, "");
+    expect(&s, GD, BW_DL_PERSONAL_DATA_BREACH_NOTIFICATION, "2025-06-13T09:15:00+02:00",
+           BW_ST_PENDING, NULL, 0, "GDPR Art 33(1)");
+    expect_regime(&s, GD, BW_RG_GDPR, "Art 34(1)");
+    /* The CSIRT's notification does not notify the supervisory authority. */
+    event(&s, BW_EV_INCIDENT_NOTIFICATION_SUBMITTED, "2025-06-12T09:00:00+02:00");
+    event(&s, BW_EV_GDPR_NOTIFICATION_SUBMITTED, "2025-06-13T10:00:00+02:00");
+    compute(&s);
+    expect(&s, IN, BW_DL_INCIDENT_NOTIFICATION, "2025-06-13T09:15:00+02:00", BW_ST_MET,
+           "2025-06-12T09:00:00+02:00", 0, NULL);
+    expect(&s, GD, BW_DL_PERSONAL_DATA_BREACH_NOTIFICATION, "2025-06-13T09:15:00+02:00",
+           BW_ST_MISSED, "2025-06-13T10:00:00+02:00", 0, NULL);
+    /* Phased notifications (Art 33(4)) change nothing of the first. */
+    event(&s, BW_EV_GDPR_NOTIFICATION_SUBMITTED, "2025-06-14T10:00:00+02:00");
+    compute(&s);
+    expect(&s, GD, BW_DL_PERSONAL_DATA_BREACH_NOTIFICATION, "2025-06-13T09:15:00+02:00",
+           BW_ST_MISSED, "2025-06-13T10:00:00+02:00", 0, NULL);
+
+    /* Not significant, or declassified: GDPR's deadline stays. */
+    start(&s, "Europe/Berlin", "2025-06-10T09:15:00+02:00", 0, 0);
+    s.inc.personal_data_breach = 1;
+    compute(&s);
+    expect(&s, EW, BW_DL_EARLY_WARNING, NULL, BW_ST_NOT_REQUIRED, NULL, 0, NULL);
+    expect(&s, GD, BW_DL_PERSONAL_DATA_BREACH_NOTIFICATION, "2025-06-13T09:15:00+02:00",
+           BW_ST_PENDING, NULL, 0, NULL);
+    start(&s, "Europe/Berlin", "2025-06-10T09:15:00+02:00", 1, 0);
+    s.inc.personal_data_breach = 1;
+    reclassify(&s, BW_SIG_NOT_SIGNIFICANT, "2025-06-10T12:00:00+02:00");
+    event(&s, BW_EV_HANDLING_ENDED, "2025-06-11T12:00:00+02:00");
+    compute(&s);
+    expect(&s, IN, BW_DL_INCIDENT_NOTIFICATION, "2025-06-13T09:15:00+02:00", BW_ST_NOT_REQUIRED,
+           NULL, 0, NULL);
+    expect(&s, GD, BW_DL_PERSONAL_DATA_BREACH_NOTIFICATION, "2025-06-13T09:15:00+02:00",
+           BW_ST_PENDING, NULL, 0, NULL);
+    /* An open GDPR notification keeps the incident open. */
+    ck_assert_int_eq(s.r.closed, 0);
+    event(&s, BW_EV_GDPR_NOTIFICATION_SUBMITTED, "2025-06-12T12:00:00+02:00");
+    compute(&s);
+    ck_assert_int_eq(s.r.closed, 1);
+}
+END_TEST
+
+START_TEST(gdpr_art_33_beside_dora_and_across_daylight_saving)
+{
+    scenario_t s;
+    /* Aware at 12:00 CEST on Friday 24 Oct 2025: 72 elapsed hours end at
+     * 11:00 CET on Monday, the clocks having gone back on Sunday. */
+    start_dora(&s, "Europe/Berlin", "2025-10-24T12:00:00+02:00", "2025-10-24T13:00:00+02:00");
+    s.inc.personal_data_breach = 1;
+    compute(&s);
+    ck_assert_int_eq(s.r.n_deadlines, 4);
+    expect(&s, DI, BW_DL_INITIAL_NOTIFICATION, "2025-10-24T17:00:00+02:00", BW_ST_PENDING, NULL, 0,
+           NULL);
+    expect(&s, GD, BW_DL_PERSONAL_DATA_BREACH_NOTIFICATION, "2025-10-27T11:00:00+01:00",
+           BW_ST_PENDING, NULL, 0, "GDPR Art 33(1)");
+    /* The DORA reports do not notify the supervisory authority either. */
+    event(&s, BW_EV_DORA_INITIAL_NOTIFICATION_SUBMITTED, "2025-10-24T16:00:00+02:00");
+    compute(&s);
+    expect(&s, GD, BW_DL_PERSONAL_DATA_BREACH_NOTIFICATION, "2025-10-27T11:00:00+01:00",
+           BW_ST_PENDING, NULL, 0, NULL);
+}
+END_TEST
+
+START_TEST(gdpr_notification_not_required_art_33_1_and_33_5)
+{
+    scenario_t s;
+    start(&s, "UTC", "2025-06-10T09:00:00Z", 1, 0);
+    /* Without a personal data breach there is no GDPR deadline to meet. */
+    compute(&s);
+    ck_assert_ptr_null(find(&s, GD));
+    refused(&s, make(BW_EV_GDPR_NOTIFICATION_SUBMITTED, "2025-06-10T10:00:00Z"), NOW, "type");
+    refused(&s, make(BW_EV_GDPR_NOTIFICATION_NOT_REQUIRED, "2025-06-10T10:00:00Z"), NOW, "type");
+    /* The controller finds no risk: not required, even found late. */
+    s.inc.personal_data_breach = 1;
+    event(&s, BW_EV_GDPR_NOTIFICATION_NOT_REQUIRED, "2025-06-14T10:00:00Z");
+    compute(&s);
+    expect(&s, GD, BW_DL_PERSONAL_DATA_BREACH_NOTIFICATION, "2025-06-13T09:00:00+00:00",
+           BW_ST_NOT_REQUIRED, NULL, 0, NULL);
+    refused(&s, make(BW_EV_GDPR_NOTIFICATION_NOT_REQUIRED, "2025-06-15T10:00:00Z"), NOW, "type");
+    /* Notifying after all: the notification decides. */
+    event(&s, BW_EV_GDPR_NOTIFICATION_SUBMITTED, "2025-06-16T10:00:00Z");
+    compute(&s);
+    expect(&s, GD, BW_DL_PERSONAL_DATA_BREACH_NOTIFICATION, "2025-06-13T09:00:00+00:00",
+           BW_ST_MISSED, "2025-06-16T10:00:00Z", 0, NULL);
+    /* A finding after a notification contradicts it. */
+    start(&s, "UTC", "2025-06-10T09:00:00Z", 1, 0);
+    s.inc.personal_data_breach = 1;
+    event(&s, BW_EV_GDPR_NOTIFICATION_SUBMITTED, "2025-06-11T10:00:00Z");
+    refused(&s, make(BW_EV_GDPR_NOTIFICATION_NOT_REQUIRED, "2025-06-12T10:00:00Z"), NOW, "type");
+}
+END_TEST
+
+START_TEST(texts_fit_the_json_the_statements_read)
+{
+    /* records.c writes basis and note into JSON without escaping: no quote,
+     * backslash or control character in any of them. */
+    scenario_t s;
+    const char *scenarios[][2] = {{"2025-06-10T09:00:00Z", "2025-06-10T10:00:00Z"},
+                                  {"2025-06-10T09:00:00Z", "2025-06-10T07:00:00Z"},
+                                  {"2025-06-10T09:00:00Z", "2025-06-12T10:00:00Z"}};
+    for (int regime = BW_REPORTING_NIS2; regime <= BW_REPORTING_NONE; regime++)
+        for (size_t k = 0; k < 3; k++) {
+            if (regime == BW_REPORTING_DORA)
+                start_dora(&s, "UTC", scenarios[k][0],
+                           t_at(scenarios[k][1]) >= t_at(scenarios[k][0]) ? scenarios[k][1] : NULL);
+            else
+                start(&s, "UTC", scenarios[k][0], k != 1, k == 2);
+            s.inc.reporting = regime;
+            s.inc.personal_data_breach = 1;
+            compute(&s);
+            for (size_t i = 0; i < s.r.n_deadlines; i++) {
+                const char *texts[] = {s.r.deadlines[i].basis, s.r.deadlines[i].note};
+                for (size_t t = 0; t < 2; t++)
+                    for (const char *c = texts[t]; *c; c++)
+                        ck_assert_msg(*c != '"' && *c != '\\' && (unsigned char)*c >= 0x20, "%s",
+                                      texts[t]);
+            }
+        }
+}
+END_TEST
+
 START_TEST(statuses_and_names)
 {
     int64_t due = t_at("2025-06-10T09:15:00Z");
@@ -657,8 +1054,17 @@ START_TEST(statuses_and_names)
     ck_assert_int_eq(bw_clock_status_at(BW_ST_PENDING, 0, 0, due), BW_ST_PENDING);
     ck_assert_int_eq(bw_clock_status_at(BW_ST_MET, 1, due, due + 1), BW_ST_MET);
     ck_assert_int_eq(bw_clock_status_at(BW_ST_NOT_REQUIRED, 1, due, due + 1), BW_ST_NOT_REQUIRED);
-    for (int k = BW_DL_EARLY_WARNING; k <= BW_DL_FINAL_REPORT; k++)
+    for (int k = BW_DL_EARLY_WARNING; k <= BW_DL_PERSONAL_DATA_BREACH_NOTIFICATION; k++)
         ck_assert_int_eq(bw_clock_kind_value(bw_clock_kind_name(k)), k);
+    for (int g = BW_RG_NIS2; g <= BW_RG_GDPR; g++)
+        ck_assert_int_eq(bw_clock_regime_value(bw_clock_regime_name(g)), g);
+    for (int g = BW_REPORTING_NIS2; g <= BW_REPORTING_NONE; g++)
+        ck_assert_int_eq(bw_clock_reporting_value(bw_clock_reporting_name(g)), g);
+    ck_assert_str_eq(bw_clock_event_name(BW_EV_DORA_INITIAL_NOTIFICATION_SUBMITTED),
+                     "DORA_INITIAL_NOTIFICATION_SUBMITTED");
+    ck_assert_str_eq(bw_clock_event_name(BW_EV_GDPR_NOTIFICATION_SUBMITTED),
+                     "GDPR_NOTIFICATION_SUBMITTED");
+    ck_assert_ptr_null(bw_clock_regime_name(4));
     for (int st = BW_ST_PENDING; st <= BW_ST_NOT_REQUIRED; st++)
         ck_assert_int_eq(bw_clock_status_value(bw_clock_status_name(st)), st);
     for (int e = 1; e <= BW_EV_TYPE_MAX; e++)
@@ -699,6 +1105,17 @@ Suite *suite_clock(void)
     tcase_add_test(tc, events_that_contradict_the_timeline_are_refused);
     tcase_add_test(tc, equal_times_keep_the_recording_order);
     tcase_add_test(tc, too_many_requests);
+    tcase_add_test(tc, dora_initial_intermediate_final_art_19_4_rts_2025_301_art_5);
+    tcase_add_test(tc, dora_initial_4_hours_against_24_hours_rts_2025_301_art_5_1_a_and_5_2);
+    tcase_add_test(tc, dora_hours_are_elapsed_across_daylight_saving);
+    tcase_add_test(tc, dora_final_report_at_month_ends_rts_2025_301_art_5_1_c);
+    tcase_add_test(tc, dora_classified_later_or_never_art_18_and_rts_2025_301_art_5_2);
+    tcase_add_test(tc, dora_timeline_contradictions_art_19_4);
+    tcase_add_test(tc, no_regime_owes_no_nis2_report_art_3);
+    tcase_add_test(tc, gdpr_art_33_beside_nis2_on_the_same_incident);
+    tcase_add_test(tc, gdpr_art_33_beside_dora_and_across_daylight_saving);
+    tcase_add_test(tc, gdpr_notification_not_required_art_33_1_and_33_5);
+    tcase_add_test(tc, texts_fit_the_json_the_statements_read);
     tcase_add_test(tc, statuses_and_names);
     suite_add_tcase(s, tc);
     return s;

@@ -1,7 +1,10 @@
 /*
  * Suite of significance.c: the IR 2024/2690 Art 3 general criteria (with
  * Art 3(2) and Art 4), the Art 5-14 thresholds of each relevant entity
- * type just below and just above them, and the validation of the request.
+ * type just below and just above them, NIS2 Art 23(3) for the other entity
+ * types with its three outcomes, and the validation of the request. The
+ * entity types' articles come from the scoping service's catalogue in the
+ * service; here from a stand-in with the catalogue's answers.
  */
 #include "tests.h"
 
@@ -27,11 +30,57 @@ static void teardown(void)
     bw_arena_destroy(arena);
 }
 
+/* What scoping's catalogue answers for the types these tests use. */
+static const struct {
+    const char *code;
+    int ir_article;
+} stand_in_catalogue[] = {
+    {"digital_infra.dns", 5},
+    {"digital_infra.tld_registry", 6},
+    {"digital_infra.cloud", 7},
+    {"digital_infra.data_centre", 8},
+    {"digital_infra.cdn", 9},
+    {"ict_b2b.msp", 10},
+    {"ict_b2b.mssp", 10},
+    {"digital_providers.online_marketplace", 11},
+    {"digital_providers.search_engine", 12},
+    {"digital_providers.social_network", 13},
+    {"digital_infra.tsp", 14},
+    {"digital_infra.tsp.qualified", 14},
+    {"digital_infra.tsp.non_qualified", 14},
+    {"health.healthcare_provider", 0},
+    {"energy.electricity.dso", 0},
+    {"digital_infra.ixp", 0},
+};
+
 static assessment_t *assess(const request_t *r)
 {
+    bw_entity_type_info_t types[8];
+    ck_assert_uint_le(r->n_entity_types, 8);
+    for (size_t i = 0; i < r->n_entity_types; i++) {
+        types[i] = (bw_entity_type_info_t){0, 0};
+        for (size_t k = 0; k < sizeof(stand_in_catalogue) / sizeof(stand_in_catalogue[0]); k++)
+            if (strcmp(r->entity_types[i], stand_in_catalogue[k].code) == 0)
+                types[i] = (bw_entity_type_info_t){1, stand_in_catalogue[k].ir_article};
+        ck_assert_msg(types[i].known, "%s is not in the stand-in catalogue", r->entity_types[i]);
+    }
     assessment_t *out = NULL;
-    ck_assert_int_eq(bw_significance_assess(arena, r, &out), 0);
+    ck_assert_int_eq(bw_significance_assess(arena, r, types, &out), 0);
+    ck_assert_int_eq(out->significant,
+                     out->outcome ==
+                         BULWARK__INCIDENTS__V1__SIGNIFICANCE_ASSESSMENT__OUTCOME__SIGNIFICANT);
     return out;
+}
+
+#define OUTCOME(x) BULWARK__INCIDENTS__V1__SIGNIFICANCE_ASSESSMENT__OUTCOME__##x
+#define ANSWER(x) BULWARK__INCIDENTS__V1__ASSESS_SIGNIFICANCE_REQUEST__ANSWER__##x
+
+static int missing(const assessment_t *a, const char *field)
+{
+    for (size_t i = 0; i < a->n_missing_facts; i++)
+        if (strcmp(a->missing_facts[i], field) == 0)
+            return 1;
+    return 0;
 }
 
 /* Whether the assessment holds a criterion with this code (and entity type,
@@ -78,6 +127,9 @@ START_TEST(nothing_happened_is_not_significant)
     request_t r = one("digital_infra.cloud", &m);
     assessment_t *a = assess(&r);
     ck_assert(!a->significant);
+    /* IR 2024/2690 decides for its types: a plain no, nothing missing. */
+    ck_assert_int_eq(a->outcome, OUTCOME(NOT_SIGNIFICANT));
+    ck_assert_uint_eq(a->n_missing_facts, 0);
     ck_assert(a->implementing_regulation_applies);
     ck_assert_uint_eq(a->n_criteria, 0);
 }
@@ -318,18 +370,126 @@ START_TEST(scheduled_maintenance_is_not_an_availability_incident)
 }
 END_TEST
 
-START_TEST(other_entities_get_guidance_only)
+START_TEST(other_entities_follow_nis2_art_23_3)
 {
-    request_t r = one("health.hospital", NULL);
+    /* A hospital is no relevant entity of IR 2024/2690 (its Art 1): NIS2 Art
+     * 23(3) decides. This replaced an assertion that IR.3.1.c was a criterion
+     * of its assessment: the Regulation's criteria bind only its own types,
+     * and are shown as guidance for the others. A death is considerable
+     * damage to a natural person (Art 23(3)(b)). */
+    request_t r = one("health.healthcare_provider", NULL);
     r.death = 1;
     assessment_t *a = assess(&r);
     ck_assert(!a->implementing_regulation_applies);
-    ck_assert(fired(a, "IR.3.1.c"));
-    ck_assert(has_note(a, "guidance only"));
+    ck_assert_int_eq(a->outcome, OUTCOME(SIGNIFICANT));
+    ck_assert(!fired(a, "IR.3.1.c"));
+    ck_assert(fired(a, "NIS2.23.3.b"));
+    ck_assert_str_eq(criterion_article(a, "NIS2.23.3.b"), "NIS2 Art 23(3)(b)");
+    ck_assert(has_note(a, "guidance only: IR 2024/2690 Art 3(1)(c) would be met"));
+    /* No type at all: Art 23(3) too. */
     r = one(NULL, NULL);
     ck_assert(!assess(&r)->implementing_regulation_applies);
-    ck_assert(bw_significance_relevant_type("digital_infra.tsp"));
-    ck_assert(!bw_significance_relevant_type("digital_infra.ixp"));
+    ck_assert(!fired(assess(&r), "IR.3.1.c"));
+}
+END_TEST
+
+START_TEST(art_23_3_undetermined_without_its_answers)
+{
+    /* Nothing said about the incident of an energy DSO: never a bare no. */
+    request_t r = one("energy.electricity.dso", NULL);
+    assessment_t *a = assess(&r);
+    ck_assert_int_eq(a->outcome, OUTCOME(UNDETERMINED));
+    ck_assert(!a->significant);
+    ck_assert(missing(a, "severeOperationalDisruption"));
+    ck_assert(missing(a, "considerableDamageToOthers"));
+    ck_assert(missing(a, "financialLossEur"));
+    ck_assert(missing(a, "annualTurnoverEur"));
+    /* One answer still leaves it open. */
+    r.severe_operational_disruption = ANSWER(NO);
+    a = assess(&r);
+    ck_assert_int_eq(a->outcome, OUTCOME(UNDETERMINED));
+    ck_assert(!missing(a, "severeOperationalDisruption"));
+    /* A loss without the turnover to weigh it against. */
+    r.considerable_damage_to_others = ANSWER(NO);
+    r.financial_loss_eur = 40000;
+    a = assess(&r);
+    ck_assert_int_eq(a->outcome, OUTCOME(UNDETERMINED));
+    ck_assert_uint_eq(a->n_missing_facts, 1);
+    ck_assert_str_eq(a->missing_facts[0], "annualTurnoverEur");
+    /* Every question answered no: not significant. */
+    r.annual_turnover_eur = 2000000;
+    a = assess(&r);
+    ck_assert_int_eq(a->outcome, OUTCOME(NOT_SIGNIFICANT));
+    ck_assert_uint_eq(a->n_missing_facts, 0);
+    ck_assert(has_note(a, "sets no figure for a financial loss"));
+}
+END_TEST
+
+START_TEST(art_23_3_a_and_b_each_suffice)
+{
+    /* (a) severe operational disruption. */
+    request_t r = one("energy.electricity.dso", NULL);
+    r.severe_operational_disruption = ANSWER(YES);
+    assessment_t *a = assess(&r);
+    ck_assert_int_eq(a->outcome, OUTCOME(SIGNIFICANT));
+    ck_assert(fired(a, "NIS2.23.3.a"));
+    ck_assert_str_eq(criterion_article(a, "NIS2.23.3.a"), "NIS2 Art 23(3)(a)");
+    ck_assert_uint_eq(a->n_missing_facts, 0);
+    /* (a) financial loss for the entity: above 5 % of a EUR 2 000 000
+     * turnover (the lower of that and EUR 500 000), and not at it. */
+    r = one("energy.electricity.dso", NULL);
+    r.annual_turnover_eur = 2000000;
+    r.financial_loss_eur = 100001;
+    ck_assert(fired(assess(&r), "NIS2.23.3.a"));
+    r.financial_loss_eur = 100000;
+    ck_assert_int_eq(assess(&r)->outcome, OUTCOME(UNDETERMINED));
+    /* Above EUR 500 000 it exceeds whatever the turnover. */
+    r.annual_turnover_eur = 0;
+    r.financial_loss_eur = 500001;
+    ck_assert_int_eq(assess(&r)->outcome, OUTCOME(SIGNIFICANT));
+    /* (b) considerable damage to others. */
+    r = one("energy.electricity.dso", NULL);
+    r.considerable_damage_to_others = ANSWER(YES);
+    a = assess(&r);
+    ck_assert_int_eq(a->outcome, OUTCOME(SIGNIFICANT));
+    ck_assert(fired(a, "NIS2.23.3.b"));
+    /* A suspectedly malicious access capable of severe operational
+     * disruption is capable of it (Art 23(3)(a)). */
+    r = one(NULL, NULL);
+    r.malicious_unauthorised_access = 1;
+    ck_assert(fired(assess(&r), "NIS2.23.3.a"));
+}
+END_TEST
+
+START_TEST(ir_types_and_others_together)
+{
+    /* A cloud provider that also runs a DSO: the Regulation decides for the
+     * cloud service, Art 23(3) for the rest; a no from the Regulation with
+     * Art 23(3) unanswered is undetermined, a yes from either decides. */
+    static char *both[] = {"digital_infra.cloud", "energy.electricity.dso"};
+    impact_t m = BULWARK__INCIDENTS__V1__SERVICE_IMPACT__INIT;
+    request_t r = BULWARK__INCIDENTS__V1__ASSESS_SIGNIFICANCE_REQUEST__INIT;
+    r.entity_types = both;
+    r.n_entity_types = 2;
+    r.impact = &m;
+    assessment_t *a = assess(&r);
+    ck_assert(a->implementing_regulation_applies);
+    ck_assert_int_eq(a->outcome, OUTCOME(UNDETERMINED));
+    m.complete_unavailability_minutes = 45;
+    a = assess(&r);
+    ck_assert_int_eq(a->outcome, OUTCOME(SIGNIFICANT));
+    ck_assert(fired(a, "IR.7.a"));
+    m.complete_unavailability_minutes = 0;
+    r.severe_operational_disruption = ANSWER(NO);
+    r.considerable_damage_to_others = ANSWER(NO);
+    r.annual_turnover_eur = 90000000;
+    ck_assert_int_eq(assess(&r)->outcome, OUTCOME(NOT_SIGNIFICANT));
+    /* The Regulation's types alone: Art 23(3) answers are not used. */
+    r = one("digital_infra.cloud", NULL);
+    r.severe_operational_disruption = ANSWER(YES);
+    a = assess(&r);
+    ck_assert_int_eq(a->outcome, OUTCOME(NOT_SIGNIFICANT));
+    ck_assert(has_note(a, "NIS2 Art 23(11)"));
 }
 END_TEST
 
@@ -391,6 +551,12 @@ START_TEST(bad_input_names_the_field)
     r.recurrence = &rec;
     rec.incidents_in_six_months = -1;
     ck_assert_str_eq(first_violation(&r), "recurrence.incidentsInSixMonths");
+    r = one("digital_infra.cloud", NULL);
+    r.severe_operational_disruption = 7;
+    ck_assert_str_eq(first_violation(&r), "severeOperationalDisruption");
+    r.severe_operational_disruption = ANSWER(YES);
+    r.considerable_damage_to_others = -1;
+    ck_assert_str_eq(first_violation(&r), "considerableDamageToOthers");
 }
 END_TEST
 
@@ -410,7 +576,10 @@ Suite *suite_significance(void)
     tcase_add_test(tc, platform_thresholds);
     tcase_add_test(tc, trust_service_thresholds);
     tcase_add_test(tc, scheduled_maintenance_is_not_an_availability_incident);
-    tcase_add_test(tc, other_entities_get_guidance_only);
+    tcase_add_test(tc, other_entities_follow_nis2_art_23_3);
+    tcase_add_test(tc, art_23_3_undetermined_without_its_answers);
+    tcase_add_test(tc, art_23_3_a_and_b_each_suffice);
+    tcase_add_test(tc, ir_types_and_others_together);
     tcase_add_test(tc, users_without_the_union_total);
     tcase_add_test(tc, bad_input_names_the_field);
     suite_add_tcase(s, tc);

@@ -124,17 +124,29 @@ CREATE POLICY tenant_isolation ON integrations.attempts
 -- endpoints and events they need, and set their lease; everything else
 -- (recording an attempt, disabling an endpoint) the service does per
 -- tenant, under the tenant's row-level security.
+--
+-- Roles are cluster-wide: an existing role is checked and fixed as in
+-- common/migrations/0003_service_roles.sql.
 DO $$
 DECLARE
     bad record;
 BEGIN
-    SELECT rolsuper, rolbypassrls, rolcanlogin INTO bad FROM pg_roles
-     WHERE rolname = 'bulwark_webhook_dispatcher';
+    SELECT rolsuper, rolbypassrls, rolreplication, rolcanlogin, rolcreaterole, rolcreatedb
+      INTO bad FROM pg_roles WHERE rolname = 'bulwark_webhook_dispatcher';
     IF NOT FOUND THEN
         CREATE ROLE bulwark_webhook_dispatcher NOLOGIN NOSUPERUSER NOBYPASSRLS NOREPLICATION
             NOCREATEDB NOCREATEROLE;
-    ELSIF bad.rolsuper OR bad.rolbypassrls OR bad.rolcanlogin THEN
-        ALTER ROLE bulwark_webhook_dispatcher NOLOGIN NOSUPERUSER NOBYPASSRLS;
+        RETURN;
+    END IF;
+    IF bad.rolsuper OR bad.rolbypassrls OR bad.rolreplication THEN
+        IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+            RAISE EXCEPTION 'role bulwark_webhook_dispatcher is a superuser, a replication role or bypasses row-level security'
+                USING HINT = 'As a superuser: ALTER ROLE bulwark_webhook_dispatcher NOSUPERUSER NOBYPASSRLS NOREPLICATION';
+        END IF;
+        ALTER ROLE bulwark_webhook_dispatcher NOSUPERUSER NOBYPASSRLS NOREPLICATION;
+    END IF;
+    IF bad.rolcanlogin OR bad.rolcreaterole OR bad.rolcreatedb THEN
+        ALTER ROLE bulwark_webhook_dispatcher NOLOGIN NOCREATEDB NOCREATEROLE;
     END IF;
 END
 $$;
@@ -259,8 +271,20 @@ BEGIN
      ORDER BY l.next_attempt_time, l.seq;
 END
 $$;
+-- ---------------------------------------------------------------- grants
+-- The one place this file grants to the processes' roles: the schema
+-- belongs to the integrations process's role alone (created with the
+-- outbox, common/migrations/0006_outbox.sql). Granted before the function
+-- changes owner: afterwards only its owner may grant on it.
+GRANT USAGE ON SCHEMA integrations TO bulwark_integrations;
+GRANT SELECT, INSERT, UPDATE, DELETE ON integrations.webhook_endpoints TO bulwark_integrations;
+GRANT SELECT, INSERT ON integrations.events TO bulwark_integrations;
+GRANT SELECT, INSERT, UPDATE ON integrations.deliveries TO bulwark_integrations;
+GRANT SELECT, INSERT ON integrations.attempts TO bulwark_integrations;
 REVOKE ALL ON FUNCTION integrations.claim_deliveries(integer, integer, integer, uuid[], integer[])
     FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION integrations.claim_deliveries(integer, integer, integer, uuid[], integer[])
+    TO bulwark_integrations;
 
 -- The function goes to its owner (its grants go with it). That needs
 -- membership in the new owner and its CREATE privilege on the schema: both
@@ -271,16 +295,3 @@ ALTER FUNCTION integrations.claim_deliveries(integer, integer, integer, uuid[], 
     OWNER TO bulwark_webhook_dispatcher;
 REVOKE bulwark_webhook_dispatcher FROM CURRENT_USER;
 REVOKE CREATE ON SCHEMA integrations FROM bulwark_webhook_dispatcher;
-
--- ---------------------------------------------------------------- grants
--- The one place this file grants to the services' role. Today that is
--- bulwark_service, which every service's login role belongs to; with one
--- role per process it becomes bulwark_integrations, and no other role gets
--- anything here.
-GRANT USAGE ON SCHEMA integrations TO bulwark_service;
-GRANT SELECT, INSERT, UPDATE, DELETE ON integrations.webhook_endpoints TO bulwark_service;
-GRANT SELECT, INSERT ON integrations.events TO bulwark_service;
-GRANT SELECT, INSERT, UPDATE ON integrations.deliveries TO bulwark_service;
-GRANT SELECT, INSERT ON integrations.attempts TO bulwark_service;
-GRANT EXECUTE ON FUNCTION integrations.claim_deliveries(integer, integer, integer, uuid[], integer[])
-    TO bulwark_service;

@@ -1,6 +1,7 @@
 /*
  * The scoping service's unit tests: fact validation, the entity-type
- * catalogue and the NIS2 rules. No database, no network.
+ * catalogue, the NIS2 rules and the Member State profiles. No database, no
+ * network.
  */
 #include <stdlib.h>
 
@@ -11,6 +12,7 @@ int main(void)
     SRunner *sr = srunner_create(suite_facts());
     srunner_add_suite(sr, suite_catalogue());
     srunner_add_suite(sr, suite_rules());
+    srunner_add_suite(sr, suite_profiles());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

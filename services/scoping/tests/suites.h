@@ -9,5 +9,6 @@
 Suite *suite_facts(void);
 Suite *suite_catalogue(void);
 Suite *suite_rules(void);
+Suite *suite_profiles(void);
 
 #endif

@@ -1,6 +1,6 @@
 /*
  * The entity-type catalogue: complete (every Annex I and II type of
- * scope.md section 2), unique codes, and the columns the rules rely on.
+ * Directive (EU) 2022/2555), unique codes, and the columns the rules rely on.
  */
 #include <check.h>
 #include <string.h>
@@ -20,7 +20,7 @@ START_TEST(counts_per_annex)
         annex_ii += e[i].annex == ANNEX(II);
         other += e[i].annex == ANNEX(NONE);
     }
-    /* 53 Annex I codes of scope.md plus the two TSP variants. */
+    /* 53 Annex I types plus the two TSP variants. */
     ck_assert_uint_eq(annex_i, 55);
     ck_assert_uint_eq(annex_ii, 14);
     ck_assert_uint_eq(other, 3);
@@ -120,6 +120,44 @@ START_TEST(main_establishment_list_is_art_26_1_b)
 }
 END_TEST
 
+START_TEST(ir_articles_are_ir_2024_2690_art_5_to_14)
+{
+    /* IR 2024/2690 Art 5-14 give each relevant entity of its Art 1 its own
+     * significant-incident criteria; the incidents service reads the article
+     * from here (ListEntityTypes) instead of listing the types itself. */
+    static const struct {
+        const char *code;
+        int article;
+    } want[] = {
+        {"digital_infra.dns", 5},
+        {"digital_infra.tld_registry", 6},
+        {"digital_infra.cloud", 7},
+        {"digital_infra.data_centre", 8},
+        {"digital_infra.cdn", 9},
+        {"ict_b2b.msp", 10},
+        {"ict_b2b.mssp", 10},
+        {"digital_providers.online_marketplace", 11},
+        {"digital_providers.search_engine", 12},
+        {"digital_providers.social_network", 13},
+        {"digital_infra.tsp", 14},
+        {"digital_infra.tsp.qualified", 14},
+        {"digital_infra.tsp.non_qualified", 14},
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        ck_assert_int_eq(bw_catalogue_find(want[i].code)->ir_article, want[i].article);
+    /* Exactly the IR types have an article. */
+    size_t n, with_article = 0;
+    const bw_catalogue_entry_t *e = bw_catalogue_entries(&n);
+    for (size_t i = 0; i < n; i++) {
+        ck_assert_int_eq(e[i].ir_article != 0, (e[i].flags & BW_CAT_IR) != 0);
+        with_article += e[i].ir_article != 0;
+    }
+    ck_assert_uint_eq(with_article, sizeof(want) / sizeof(want[0]));
+    /* Domain name registration services are no relevant entity (IR Art 1). */
+    ck_assert_int_eq(bw_catalogue_find("domain_registration.service")->ir_article, 0);
+}
+END_TEST
+
 Suite *suite_catalogue(void)
 {
     Suite *s = suite_create("scoping catalogue");
@@ -128,6 +166,7 @@ Suite *suite_catalogue(void)
     tcase_add_test(tc, codes_are_unique_and_well_formed);
     tcase_add_test(tc, columns_of_scope_md);
     tcase_add_test(tc, main_establishment_list_is_art_26_1_b);
+    tcase_add_test(tc, ir_articles_are_ir_2024_2690_art_5_to_14);
     suite_add_tcase(s, tc);
     return s;
 }

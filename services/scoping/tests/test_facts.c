@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "facts.h"
+#include "profiles.h"
 #include "status.h"
 #include "suites.h"
 
@@ -70,7 +71,7 @@ START_TEST(valid_entity_passes)
     Bulwark__Scoping__V1__Entity e = BULWARK__SCOPING__V1__ENTITY__INIT;
     e.name = "Acme Energy GmbH";
     e.time_zone = "Europe/Berlin";
-    ck_assert_int_eq(bw_scoping_validate_entity(call, &e), 0);
+    ck_assert_int_eq(bw_scoping_validate_entity(call, &e, NULL), 0);
     ck_assert_uint_eq(call->n_violations, 0);
     free_call(call);
 }
@@ -103,7 +104,7 @@ START_TEST(each_bad_field_is_named)
     ms.services_in = services;
     e.member_state = &ms;
     e.parent_entity = "not-a-uuid";
-    ck_assert_int_eq(bw_scoping_validate_entity(call, &e), BW_EINVAL);
+    ck_assert_int_eq(bw_scoping_validate_entity(call, &e, NULL), BW_EINVAL);
     const char *fields[] = {"name",
                             "timeZone",
                             "activities[0].entityType",
@@ -130,7 +131,7 @@ START_TEST(designation_needs_a_ground)
     e.time_zone = "UTC";
     ms.designation = BULWARK__SCOPING__V1__MEMBER_STATE__DESIGNATION__ESSENTIAL;
     e.member_state = &ms;
-    ck_assert_int_eq(bw_scoping_validate_entity(call, &e), BW_EINVAL);
+    ck_assert_int_eq(bw_scoping_validate_entity(call, &e, NULL), BW_EINVAL);
     ck_assert(has_violation(call, "memberState.designation"));
     free_call(call);
 }
@@ -143,6 +144,10 @@ typedef struct facts_fixture {
     Bulwark__Scoping__V1__Activity *act_ptrs[BW_SCOPING_MAX_ACTIVITIES + 1];
     Bulwark__Scoping__V1__Size size;
     Bulwark__Scoping__V1__SizeFigures prev;
+    Bulwark__Scoping__V1__SizeFigures earlier[BW_SCOPING_MAX_EARLIER_PERIODS + 1];
+    Bulwark__Scoping__V1__SizeFigures *earlier_ptrs[BW_SCOPING_MAX_EARLIER_PERIODS + 1];
+    Bulwark__Scoping__V1__PartnerEnterprise partner;
+    Bulwark__Scoping__V1__PartnerEnterprise *partner_ptrs[1];
     Bulwark__Scoping__V1__PublicAdministration pa;
     Bulwark__Scoping__V1__MemberState ms;
     bw_scoping_facts_t facts;
@@ -157,7 +162,23 @@ static void fx_reset(void)
     bulwark__scoping__v1__size_figures__init(&fx.prev);
     bulwark__scoping__v1__public_administration__init(&fx.pa);
     bulwark__scoping__v1__member_state__init(&fx.ms);
+    bulwark__scoping__v1__partner_enterprise__init(&fx.partner);
+    for (size_t i = 0; i <= BW_SCOPING_MAX_EARLIER_PERIODS; i++) {
+        bulwark__scoping__v1__size_figures__init(&fx.earlier[i]);
+        fx.earlier_ptrs[i] = &fx.earlier[i];
+    }
+    fx.partner_ptrs[0] = &fx.partner;
     fx.facts.activities = fx.act_ptrs;
+}
+
+/* One partner enterprise held at percent, for the investor checks. */
+static Bulwark__Scoping__V1__PartnerEnterprise *add_partner(double percent)
+{
+    fx.facts.size = &fx.size;
+    fx.size.partner_enterprises = fx.partner_ptrs;
+    fx.size.n_partner_enterprises = 1;
+    fx.partner.holding_percent = percent;
+    return &fx.partner;
 }
 
 static Bulwark__Scoping__V1__Activity *add_act(const char *code)
@@ -343,6 +364,139 @@ START_TEST(member_state_contradictions)
 }
 END_TEST
 
+START_TEST(dora_exemption_only_for_credit_institutions)
+{
+    /* DORA Art 2(4) lets a Member State exempt only the credit institutions
+     * of Directive 2013/36/EU Art 2(5)(4)-(23); NIS2 Art 2(10) follows it. */
+    static const char *const not_banks[] = {"fmi.ccp", "fmi.trading_venue_operator",
+                                            "digital_infra.cloud"};
+    for (size_t i = 0; i < 3; i++) {
+        fx_reset();
+        fx.facts.member_state = &fx.ms;
+        fx.ms.dora_exempted = 1;
+        add_act(not_banks[i]);
+        expect_violation("memberState.doraExempted");
+    }
+    fx_reset();
+    fx.facts.member_state = &fx.ms;
+    fx.ms.dora_exempted = 1;
+    add_act("fmi.ccp");
+    add_act("banking.credit_institution");
+    expect_valid();
+}
+END_TEST
+
+#define INVESTOR(x) BULWARK__SCOPING__V1__PARTNER_ENTERPRISE__INVESTOR_EXCEPTION__##x
+
+START_TEST(investor_exception_figures_annex_art_3_2)
+{
+    fx_reset();
+    add_partner(30)->investor_exception = INVESTOR(BUSINESS_ANGEL);
+    expect_violation("size.partnerEnterprises[0].businessAngelInvestmentEur");
+    fx.partner.business_angel_investment_eur = 900000;
+    expect_valid();
+    fx.partner.business_angel_investment_eur = -1;
+    expect_violation("size.partnerEnterprises[0].businessAngelInvestmentEur");
+    fx_reset();
+    add_partner(30)->investor_exception = INVESTOR(VENTURE_CAPITAL_COMPANY);
+    expect_valid();
+    fx.partner.business_angel_investment_eur = 900000;
+    expect_violation("size.partnerEnterprises[0].businessAngelInvestmentEur");
+    fx_reset();
+    add_partner(30)->investor_exception = INVESTOR(AUTONOMOUS_LOCAL_AUTHORITY);
+    expect_violation("size.partnerEnterprises[0].localAuthorityBudgetEur");
+    expect_violation("size.partnerEnterprises[0].localAuthorityInhabitants");
+    fx.partner.local_authority_budget_eur = 8000000;
+    fx.partner.local_authority_inhabitants = 4000;
+    expect_valid();
+    fx.partner.investor_exception = INVESTOR(INSTITUTIONAL_INVESTOR);
+    expect_violation("size.partnerEnterprises[0].localAuthorityBudgetEur");
+    expect_violation("size.partnerEnterprises[0].localAuthorityInhabitants");
+    fx_reset();
+    add_partner(30)->investor_exception = 42;
+    expect_violation("size.partnerEnterprises[0].investorException");
+}
+END_TEST
+
+START_TEST(earlier_periods_annex_art_4_2)
+{
+    fx_reset();
+    fx.facts.size = &fx.size;
+    fx.size.earlier_periods = fx.earlier_ptrs;
+    fx.size.n_earlier_periods = 1;
+    expect_violation("size.earlierPeriods"); /* no previousPeriod */
+    fx.size.previous_period = &fx.prev;
+    expect_valid();
+    fx.earlier[0].staff_headcount = -3;
+    expect_violation("size.earlierPeriods[0].staffHeadcount");
+    fx.earlier[0].staff_headcount = 3;
+    fx.size.newly_established = 1;
+    fx.size.previous_period = NULL;
+    expect_violation("size.earlierPeriods");
+    fx.size.newly_established = 0;
+    fx.size.previous_period = &fx.prev;
+    fx.size.n_earlier_periods = BW_SCOPING_MAX_EARLIER_PERIODS + 1;
+    expect_violation("size.earlierPeriods");
+    fx.size.n_earlier_periods = BW_SCOPING_MAX_EARLIER_PERIODS;
+    expect_valid();
+}
+END_TEST
+
+START_TEST(territory_and_main_establishment_inputs)
+{
+    char *services[] = {"DE"};
+    /* Art 2(1): no activity in the Union contradicts every Union fact. */
+    fx_reset();
+    fx.facts.member_state = &fx.ms;
+    fx.ms.no_activity_in_union = 1;
+    add_act("digital_infra.cloud");
+    expect_valid();
+    fx.ms.services_in = services;
+    fx.ms.n_services_in = 1;
+    expect_violation("memberState.noActivityInUnion");
+    fx.ms.n_services_in = 0;
+    fx.ms.largest_workforce_in = "AT";
+    expect_violation("memberState.noActivityInUnion");
+    fx.ms.largest_workforce_in = "";
+    add_act("public_admin.central");
+    expect_violation("memberState.noActivityInUnion");
+    /* Art 26(2): Member State codes, and no representative beside them. */
+    fx_reset();
+    fx.facts.member_state = &fx.ms;
+    fx.ms.cybersecurity_decisions_in = "US";
+    expect_violation("memberState.cybersecurityDecisionsIn");
+    fx.ms.cybersecurity_decisions_in = "";
+    fx.ms.cyber_operations_in = "de";
+    expect_violation("memberState.cyberOperationsIn");
+    fx.ms.cyber_operations_in = "DE";
+    expect_valid();
+    fx.ms.representative = "DE";
+    expect_violation("memberState.representative");
+}
+END_TEST
+
+START_TEST(profile_must_exist)
+{
+    bw_profiles_t *profiles;
+    char err[256];
+    ck_assert_int_eq(bw_profiles_load_builtin(&profiles, err, sizeof(err)), 0);
+    fx_reset();
+    fx.facts.member_state = &fx.ms;
+    fx.ms.profile = "DE";
+    expect_violation("memberState.profile"); /* no profiles known */
+    fx.facts.profiles = profiles;
+    expect_valid();
+    fx.ms.profile = "NONE";
+    expect_valid();
+    fx.ms.profile = "ES";
+    bw_call_t *call = check_facts(BW_EINVAL);
+    ck_assert(has_violation(call, "memberState.profile"));
+    ck_assert_ptr_nonnull(strstr(call->violations[0].message, "AT, BE, DE"));
+    free_call(call);
+    bw_profiles_free(profiles);
+}
+END_TEST
+
 Suite *suite_facts(void)
 {
     Suite *s = suite_create("scoping facts");
@@ -360,6 +514,11 @@ Suite *suite_facts(void)
     tcase_add_test(tc, public_administration_contradictions);
     tcase_add_test(tc, public_administration_combinations_that_pass);
     tcase_add_test(tc, member_state_contradictions);
+    tcase_add_test(tc, dora_exemption_only_for_credit_institutions);
+    tcase_add_test(tc, investor_exception_figures_annex_art_3_2);
+    tcase_add_test(tc, earlier_periods_annex_art_4_2);
+    tcase_add_test(tc, territory_and_main_establishment_inputs);
+    tcase_add_test(tc, profile_must_exist);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,5 +1,5 @@
 /*
- * The NIS2 rules, one test per rule and per edge of scope.md: the size test
+ * The NIS2 rules, one test per rule and per edge of the law: the size test
  * and its worked examples, each exclusion and carve-out, each letter of
  * Art 3(1), Art 3(2), several activities, domain registration, and the
  * consequences (supervision, fines at their boundary, jurisdiction,
@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "facts.h"
+#include "profiles.h"
 #include "rules.h"
 #include "status.h"
 #include "suites.h"
@@ -26,6 +27,8 @@
 #define GROUND(x) BULWARK__SCOPING__V1__MEMBER_STATE__IDENTIFIED_UNDER__##x
 #define DESIGNATION(x) BULWARK__SCOPING__V1__MEMBER_STATE__DESIGNATION__##x
 #define EXEMPTION(x) BULWARK__SCOPING__V1__MEMBER_STATE__SECURITY_EXEMPTION__##x
+#define INVESTOR(x) BULWARK__SCOPING__V1__PARTNER_ENTERPRISE__INVESTOR_EXCEPTION__##x
+#define REGIME(x) BULWARK__SCOPING__V1__INCIDENT_REGIME__##x
 
 #define MAX_ACTS 8
 #define MAX_GROUP 4
@@ -38,6 +41,8 @@ static struct {
     Bulwark__Scoping__V1__Activity *act_ptrs[MAX_ACTS];
     Bulwark__Scoping__V1__Size size;
     Bulwark__Scoping__V1__SizeFigures prev;
+    Bulwark__Scoping__V1__SizeFigures earlier[MAX_GROUP];
+    Bulwark__Scoping__V1__SizeFigures *earlier_ptrs[MAX_GROUP];
     Bulwark__Scoping__V1__SizeFigures linked[MAX_GROUP];
     Bulwark__Scoping__V1__SizeFigures *linked_ptrs[MAX_GROUP];
     Bulwark__Scoping__V1__PartnerEnterprise partners[MAX_GROUP];
@@ -102,7 +107,21 @@ static void linked(double staff, int64_t turnover, int64_t balance)
     F.size.linked_enterprises = F.linked_ptrs;
 }
 
-static void partner(double staff, int64_t turnover, int64_t balance, double percent)
+/* An accounting period before the previous one, appended after the others
+ * (so call it oldest first). */
+static void earlier(double staff, int64_t turnover, int64_t balance)
+{
+    size_t i = F.size.n_earlier_periods++;
+    bulwark__scoping__v1__size_figures__init(&F.earlier[i]);
+    F.earlier[i].staff_headcount = staff;
+    F.earlier[i].annual_turnover_eur = turnover;
+    F.earlier[i].balance_sheet_total_eur = balance;
+    F.earlier_ptrs[i] = &F.earlier[i];
+    F.size.earlier_periods = F.earlier_ptrs;
+}
+
+static Bulwark__Scoping__V1__PartnerEnterprise *partner(double staff, int64_t turnover,
+                                                        int64_t balance, double percent)
 {
     size_t i = F.size.n_partner_enterprises++;
     bulwark__scoping__v1__partner_enterprise__init(&F.partners[i]);
@@ -112,6 +131,7 @@ static void partner(double staff, int64_t turnover, int64_t balance, double perc
     F.partners[i].holding_percent = percent;
     F.partner_ptrs[i] = &F.partners[i];
     F.size.partner_enterprises = F.partner_ptrs;
+    return &F.partners[i];
 }
 
 static Bulwark__Scoping__V1__PublicAdministration *pa(void)
@@ -1092,15 +1112,73 @@ START_TEST(jurisdiction_tsp_follows_establishment)
 }
 END_TEST
 
-START_TEST(jurisdiction_several_rules_are_named)
+START_TEST(jurisdiction_several_rules_art_26_1)
 {
+    /* Art 26(1): an entity that is a cloud provider falls under point (b)
+     * whatever else it does; the establishment rule covers the producer. */
     act("energy.electricity.producer");
     act("digital_infra.cloud");
     size(300, 60000000, 50000000);
     ms()->establishment = "ES";
+    F.ms.main_establishment = "PT";
     const assessment_t *a = assess();
-    ck_assert_int_eq(a->jurisdiction->rule, JUR(ESTABLISHMENT));
+    ck_assert_int_eq(a->jurisdiction->rule, JUR(MAIN_ESTABLISHMENT));
+    ck_assert_str_eq(a->jurisdiction->member_states[0], "PT");
     ck_assert_reason(a, "JURISDICTION_SEVERAL_RULES");
+    ck_assert_uint_eq(a->n_jurisdictions, 2);
+    ck_assert_ptr_eq(a->jurisdictions[0], a->jurisdiction);
+    const Bulwark__Scoping__V1__Jurisdiction *est = a->jurisdictions[1];
+    ck_assert_int_eq(est->rule, JUR(ESTABLISHMENT));
+    ck_assert_str_eq(est->member_states[0], "ES");
+    ck_assert_uint_eq(est->n_entity_types, 1);
+    ck_assert_str_eq(est->entity_types[0], "energy.electricity.producer");
+    ck_assert_str_eq(a->jurisdiction->entity_types[0], "digital_infra.cloud");
+}
+END_TEST
+
+/* The packed bytes of the jurisdiction parts of an assessment. */
+static size_t pack_jurisdictions(const assessment_t *a, uint8_t *buf, size_t cap)
+{
+    size_t at = 0;
+    for (size_t i = 0; i < a->n_jurisdictions; i++) {
+        size_t n = bulwark__scoping__v1__jurisdiction__get_packed_size(a->jurisdictions[i]);
+        ck_assert_uint_le(at + n, cap);
+        bulwark__scoping__v1__jurisdiction__pack(a->jurisdictions[i], buf + at);
+        at += n;
+    }
+    return at;
+}
+
+START_TEST(jurisdiction_is_the_same_whatever_the_order)
+{
+    static const char *const codes[] = {"energy.electricity.producer", "digital_infra.pecs",
+                                        "digital_infra.cloud", "public_admin.central"};
+    char *services[] = {"DE", "FR"};
+    uint8_t first[1024], again[1024];
+    size_t first_len = 0;
+    for (size_t rotation = 0; rotation < 4; rotation++) {
+        teardown();
+        setup();
+        for (size_t i = 0; i < 4; i++)
+            act(codes[(i + rotation) % 4]);
+        size(300, 60000000, 50000000);
+        ms()->establishment = "DE";
+        F.ms.main_establishment = "IE";
+        F.ms.services_in = services;
+        F.ms.n_services_in = 2;
+        const assessment_t *a = assess();
+        ck_assert_int_eq(a->jurisdiction->rule, JUR(ESTABLISHING_STATE));
+        ck_assert_uint_eq(a->n_jurisdictions, 4);
+        ck_assert_int_eq(a->jurisdictions[1]->rule, JUR(SERVICE_PROVISION));
+        ck_assert_int_eq(a->jurisdictions[2]->rule, JUR(MAIN_ESTABLISHMENT));
+        ck_assert_int_eq(a->jurisdictions[3]->rule, JUR(ESTABLISHMENT));
+        size_t len = pack_jurisdictions(a, rotation == 0 ? first : again, sizeof(first));
+        if (rotation == 0)
+            first_len = len;
+        else
+            ck_assert_msg(len == first_len && memcmp(first, again, len) == 0,
+                          "rotation %zu changed the jurisdictions", rotation);
+    }
 }
 END_TEST
 
@@ -1142,6 +1220,167 @@ START_TEST(obligations_of_essential_and_important)
 }
 END_TEST
 
+START_TEST(art_23_obligation_names_the_progress_report_art_23_4_e)
+{
+    /* Art 23(4)(e): an incident still ongoing when the final report is due
+     * gets a progress report then and the final report within one month of
+     * the end of its handling; the text said nothing of it before. */
+    act("digital_infra.cloud");
+    size(100, 20000000, 20000000);
+    const char *text = obligation(assess(), "NIS2 Art 23");
+    ck_assert_ptr_nonnull(strstr(text, "progress report"));
+    ck_assert_ptr_nonnull(strstr(text, "Art 23(4)(e)"));
+    ck_assert_ptr_nonnull(strstr(text, "end of its handling"));
+}
+END_TEST
+
+/* The applicability the other services act on, from the same facts. */
+static const Bulwark__Scoping__V1__Applicability *applicability(void)
+{
+    assess();
+    Bulwark__Scoping__V1__Applicability *ap = NULL;
+    ck_assert_int_eq(bw_rules_applicability(F.arena, &F.facts, &ap), 0);
+    ck_assert_ptr_nonnull(ap);
+    ck_assert_str_eq(ap->ruleset_version, BW_SCOPING_RULESET_VERSION);
+    ck_assert_uint_eq(ap->n_provisions, 9);
+    for (size_t i = 0; i < ap->n_provisions; i++)
+        ck_assert_str_ne(ap->provisions[i]->reason, "");
+    return ap;
+}
+
+static const Bulwark__Scoping__V1__Applicability__Provision *
+provision(const Bulwark__Scoping__V1__Applicability *ap, const char *name)
+{
+    for (size_t i = 0; i < ap->n_provisions; i++)
+        if (strcmp(ap->provisions[i]->provision, name) == 0)
+            return ap->provisions[i];
+    ck_abort_msg("no provision %s", name);
+    return NULL;
+}
+
+static int applies(const Bulwark__Scoping__V1__Applicability *ap, const char *name)
+{
+    return provision(ap, name)->applies;
+}
+
+START_TEST(applicability_of_a_hospital_art_27_28_26_3)
+{
+    /* A large hospital: Chapter IV binds it, but not the registry of Art 27
+     * (not an Art 26(1)(b) type), not Art 28 (no domain registration), not
+     * Art 26(3) (established in the Union); no IR 2024/2690 type. */
+    act("health.healthcare_provider");
+    size(800, 90000000, 80000000);
+    ms()->establishment = "DE";
+    const Bulwark__Scoping__V1__Applicability *ap = applicability();
+    ck_assert_int_eq(ap->classification, CLS(ESSENTIAL));
+    ck_assert_int_eq(ap->incident_regime, REGIME(NIS2));
+    ck_assert(!ap->dora_applies);
+    ck_assert(!ap->implementing_regulation_applies);
+    ck_assert_uint_eq(ap->n_implementing_regulation_types, 0);
+    ck_assert(applies(ap, "NIS2 Art 3(4)"));
+    ck_assert(applies(ap, "NIS2 Art 20"));
+    ck_assert(applies(ap, "NIS2 Art 21"));
+    ck_assert(applies(ap, "NIS2 Art 23"));
+    ck_assert(applies(ap, "NIS2 Art 32"));
+    ck_assert_ptr_nonnull(strstr(provision(ap, "NIS2 Art 32")->reason, "Art 32"));
+    ck_assert(!applies(ap, "NIS2 Art 27"));
+    ck_assert(!applies(ap, "NIS2 Art 28"));
+    ck_assert(!applies(ap, "NIS2 Art 26(3)"));
+    ck_assert_ptr_nonnull(strstr(provision(ap, "NIS2 Art 26(3)")->reason, "Art 26(1)(b)"));
+}
+END_TEST
+
+START_TEST(applicability_of_a_non_eu_cloud_and_registrar_art_26_3_27_28)
+{
+    /* A cloud provider and registrar established outside the Union, serving
+     * DE and FR: Art 26(3), Art 27 and Art 28 bind it, and IR 2024/2690
+     * covers its cloud service (IR Art 1); the registrar type is none of
+     * the IR's. */
+    act("digital_infra.cloud");
+    act("domain_registration.service");
+    size(100, 20000000, 20000000);
+    static char *served[] = {"DE", "FR"};
+    ms()->services_in = served;
+    ms()->n_services_in = 2;
+    const Bulwark__Scoping__V1__Applicability *ap = applicability();
+    ck_assert_int_eq(ap->classification, CLS(IMPORTANT));
+    ck_assert(applies(ap, "NIS2 Art 26(3)"));
+    ck_assert_ptr_nonnull(strstr(provision(ap, "NIS2 Art 26(3)")->reason, "no representative"));
+    ck_assert(applies(ap, "NIS2 Art 27"));
+    ck_assert(applies(ap, "NIS2 Art 28"));
+    ck_assert(ap->implementing_regulation_applies);
+    ck_assert_uint_eq(ap->n_implementing_regulation_types, 1);
+    ck_assert_str_eq(ap->implementing_regulation_types[0], "digital_infra.cloud");
+
+    /* With a representative designated, Art 26(3) still binds it (it is
+     * met, not gone). */
+    teardown();
+    setup();
+    act("digital_infra.cloud");
+    size(100, 20000000, 20000000);
+    ms()->services_in = served;
+    ms()->n_services_in = 2;
+    ms()->representative = "FR";
+    ap = applicability();
+    ck_assert(applies(ap, "NIS2 Art 26(3)"));
+    ck_assert_ptr_nonnull(strstr(provision(ap, "NIS2 Art 26(3)")->reason, "representative"));
+    ck_assert(!applies(ap, "NIS2 Art 28"));
+
+    /* Established in the Union: Art 26(3) does not bind it. */
+    teardown();
+    setup();
+    act("digital_infra.cloud");
+    size(100, 20000000, 20000000);
+    ms()->establishment = "NL";
+    ap = applicability();
+    ck_assert(!applies(ap, "NIS2 Art 26(3)"));
+    ck_assert(applies(ap, "NIS2 Art 27"));
+}
+END_TEST
+
+START_TEST(applicability_under_dora_art_4)
+{
+    /* A large credit institution: NIS2 Art 4 and Recital 28 put DORA's
+     * provisions in place of Chapter IV and VII; the list and registration
+     * (Art 3(4)) stay. */
+    act("banking.credit_institution");
+    size(800, 90000000, 80000000);
+    ms()->establishment = "DE";
+    const Bulwark__Scoping__V1__Applicability *ap = applicability();
+    ck_assert_int_eq(ap->classification, CLS(ESSENTIAL));
+    ck_assert_int_eq(ap->incident_regime, REGIME(DORA));
+    ck_assert(ap->dora_applies);
+    ck_assert(applies(ap, "NIS2 Art 3(4)"));
+    ck_assert_str_eq(provision(ap, "NIS2 Art 3(4)")->displaced_by, "");
+    static const struct {
+        const char *nis2, *dora;
+    } displaced[] = {{"NIS2 Art 20", "DORA Art 5"},
+                     {"NIS2 Art 21", "DORA Art 5-16"},
+                     {"NIS2 Art 23", "DORA Art 19"},
+                     {"NIS2 Art 24", "DORA Art 5-16"},
+                     {"NIS2 Art 32", "DORA Art 46"}};
+    for (size_t i = 0; i < sizeof(displaced) / sizeof(displaced[0]); i++) {
+        const Bulwark__Scoping__V1__Applicability__Provision *p = provision(ap, displaced[i].nis2);
+        ck_assert_msg(!p->applies, "%s applies", displaced[i].nis2);
+        ck_assert_str_eq(p->displaced_by, displaced[i].dora);
+        ck_assert_ptr_nonnull(strstr(p->reason, "NIS2 Art 4"));
+    }
+}
+END_TEST
+
+START_TEST(applicability_out_of_scope_art_2_1)
+{
+    /* A small manufacturer is out of scope (Art 2(1)): nothing binds it. */
+    act("manufacturing.machinery");
+    size(20, 3000000, 3000000);
+    const Bulwark__Scoping__V1__Applicability *ap = applicability();
+    ck_assert_int_eq(ap->classification, CLS(OUT_OF_SCOPE));
+    ck_assert_int_eq(ap->incident_regime, REGIME(NONE));
+    for (size_t i = 0; i < ap->n_provisions; i++)
+        ck_assert(!ap->provisions[i]->applies);
+}
+END_TEST
+
 START_TEST(obligations_of_a_tsp_mention_24_hours)
 {
     act("digital_infra.tsp.qualified");
@@ -1161,33 +1400,98 @@ START_TEST(energy_is_no_ir_entity)
 }
 END_TEST
 
-START_TEST(dora_note_for_banking_and_fmi)
+START_TEST(dora_displaces_nis2_art_4)
 {
-    static const char *const codes[] = {"banking.credit_institution", "fmi.trading_venue_operator",
-                                        "fmi.ccp"};
+    /* NIS2 Art 4 and Recital 28: the classification stays, DORA's duties,
+     * supervision and penalties replace NIS2's. */
+    static const struct {
+        const char *code;
+        const char *authority;
+    } cases[] = {
+        {"banking.credit_institution", "Directive 2013/36/EU"},
+        {"fmi.trading_venue_operator", "Directive 2014/65/EU"},
+        {"fmi.ccp", "Regulation (EU) No 648/2012"},
+    };
     for (size_t i = 0; i < 3; i++) {
         teardown();
         setup();
-        act(codes[i]);
+        act(cases[i].code);
         size(3000, 900000000, 900000000);
         const assessment_t *a = assess();
         ck_assert_class(a, ESSENTIAL);
+        ck_assert(a->dora_applies);
+        ck_assert_int_eq(a->incident_regime, BULWARK__SCOPING__V1__INCIDENT_REGIME__DORA);
+        ck_assert_int_eq(a->supervision, SUP(DORA));
+        ck_assert_ptr_null(a->max_fine);
         ck_assert_ptr_nonnull(strstr(a->dora_note, "2022/2554"));
         ck_assert_str_eq(reason(a, "DORA_LEX_SPECIALIS")->article, "NIS2 Art 4");
-        ck_assert_ptr_nonnull(strstr(obligation(a, "NIS2 Art 21"), "DORA"));
+        ck_assert_str_eq(reason(a, "FINE_DORA")->article, "DORA Art 50");
+        ck_assert_ptr_null(reason(a, "SUPERVISION_EX_ANTE"));
+        ck_assert_ptr_null(reason(a, "FINE_CEILING"));
+        ck_assert_ptr_null(obligation(a, "NIS2 Art 20"));
+        ck_assert_ptr_null(obligation(a, "NIS2 Art 21"));
+        ck_assert_ptr_null(obligation(a, "NIS2 Art 23"));
+        ck_assert_ptr_nonnull(obligation(a, "DORA Art 5-16"));
+        ck_assert_ptr_nonnull(strstr(obligation(a, "DORA Art 19"), "4 hours"));
+        ck_assert_ptr_nonnull(strstr(obligation(a, "DORA Art 19"), "2025/301"));
+        ck_assert_ptr_nonnull(strstr(obligation(a, "DORA Art 28(3)"), "register of information"));
+        for (size_t o = 0; o < a->n_obligations; o++)
+            ck_assert_ptr_nonnull(strstr(a->obligations[o]->authority, cases[i].authority));
+        /* Still listed and registered as a NIS2 entity (Art 3(3)-(4)). */
+        ck_assert_ptr_nonnull(duty(a, "NIS2 Art 3(4)"));
     }
-    teardown();
-    setup();
+}
+END_TEST
+
+START_TEST(dora_applies_to_a_small_bank_outside_nis2)
+{
+    /* DORA has no size cap (DORA Art 2(1)): a micro credit institution is out
+     * of NIS2 (Art 2(1)) but reports its incidents under DORA. This replaced
+     * an assertion that such a bank had no DORA note at all. */
     act("banking.credit_institution");
     size(8, 1000000, 1000000);
-    ck_assert_str_eq(assess()->dora_note, ""); /* out of scope: nothing to replace */
-    teardown();
-    setup();
+    const assessment_t *a = assess();
+    ck_assert_class(a, OUT_OF_SCOPE);
+    ck_assert(a->dora_applies);
+    ck_assert_int_eq(a->incident_regime, BULWARK__SCOPING__V1__INCIDENT_REGIME__DORA);
+    ck_assert_int_eq(a->supervision, SUP(DORA));
+    ck_assert_str_eq(reason(a, "DORA_APPLIES")->article, "DORA Art 2(1)");
+    ck_assert_ptr_nonnull(obligation(a, "DORA Art 19"));
+    ck_assert_uint_eq(a->n_registration_duties, 0);
+    ck_assert_ptr_null(a->jurisdiction);
+}
+END_TEST
+
+START_TEST(dora_not_for_other_entities)
+{
     act("digital_infra.cloud");
     size(3000, 900000000, 900000000);
     const assessment_t *a = assess();
     ck_assert_str_eq(a->dora_note, "");
+    ck_assert(!a->dora_applies);
+    ck_assert_int_eq(a->incident_regime, BULWARK__SCOPING__V1__INCIDENT_REGIME__NIS2);
+    ck_assert_int_eq(a->supervision, SUP(EX_ANTE));
     ck_assert_ptr_null(reason(a, "DORA_LEX_SPECIALIS"));
+    ck_assert_ptr_nonnull(obligation(a, "NIS2 Art 23"));
+    teardown();
+    setup();
+    act("energy.electricity.producer");
+    size(5, 1000000, 1000000);
+    ck_assert_int_eq(assess()->incident_regime, BULWARK__SCOPING__V1__INCIDENT_REGIME__NONE);
+}
+END_TEST
+
+START_TEST(dora_exempted_bank_has_no_regime)
+{
+    /* Art 2(10): out of NIS2, and out of DORA by DORA Art 2(4). */
+    act("banking.credit_institution");
+    size(3000, 900000000, 900000000);
+    ms()->dora_exempted = 1;
+    const assessment_t *a = assess();
+    ck_assert_class(a, OUT_OF_SCOPE);
+    ck_assert(!a->dora_applies);
+    ck_assert_int_eq(a->incident_regime, BULWARK__SCOPING__V1__INCIDENT_REGIME__NONE);
+    ck_assert_int_eq(a->supervision, SUP(NONE));
 }
 END_TEST
 
@@ -1220,6 +1524,468 @@ START_TEST(assessment_is_deterministic)
         ck_assert_str_eq(a->reasons[i]->message, b->reasons[i]->message);
     size_t len = bulwark__scoping__v1__assessment__get_packed_size(a);
     ck_assert_uint_eq(len, bulwark__scoping__v1__assessment__get_packed_size(b));
+}
+END_TEST
+
+static const char *obligation_authority_of(const assessment_t *a, const char *article)
+{
+    for (size_t i = 0; i < a->n_obligations; i++)
+        if (strcmp(a->obligations[i]->article, article) == 0)
+            return a->obligations[i]->authority;
+    return "(none)";
+}
+
+/* The authority of the Art 3(4) duty, "" when the duty has none. */
+static const char *duty_or_empty(const assessment_t *a)
+{
+    for (size_t i = 0; i < a->n_registration_duties; i++)
+        if (strcmp(a->registration_duties[i]->article, "NIS2 Art 3(4)") == 0)
+            return a->registration_duties[i]->authority;
+    return "";
+}
+
+/* ---- NIS2 at its edges (issue 12) ---------------------------------------- */
+
+START_TEST(art_2_7_needs_a_public_administration_entity)
+{
+    /* A large private defence manufacturer: Art 2(7) reaches public
+     * administration entities only, so it keeps its classification, and the
+     * reason points to the Member State's Art 2(8) exemption. */
+    act("manufacturing.other_transport");
+    size(1200, 400000000, 300000000);
+    pa()->excluded_domain = DOMAIN(DEFENCE);
+    const assessment_t *a = assess();
+    ck_assert_class(a, IMPORTANT);
+    ck_assert_ptr_null(reason(a, "EXCLUDED_DEFENCE"));
+    const Bulwark__Scoping__V1__Assessment__Reason *r =
+        reason(a, "EXCLUDED_DOMAIN_NOT_PUBLIC_ADMINISTRATION");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_str_eq(r->article, "NIS2 Art 2(8)");
+    ck_assert_ptr_nonnull(strstr(r->message, "memberState.securityExemption"));
+    ck_assert(!has_basis(a, "NIS2 Art 2(7)"));
+    /* With its Member State's whole-entity exemption it is out (Art 2(8)). */
+    ms()->security_exemption = EXEMPTION(WHOLE_ENTITY);
+    a = assess();
+    ck_assert_class(a, OUT_OF_SCOPE);
+    ck_assert_basis(a, "NIS2 Art 2(8)");
+}
+END_TEST
+
+START_TEST(art_2_7_with_a_public_administration_activity)
+{
+    /* The public_admin.* activity makes it a public administration entity
+     * even without publicAdministration.level. */
+    act("public_admin.central");
+    pa()->excluded_domain = DOMAIN(PUBLIC_SECURITY);
+    const assessment_t *a = assess();
+    ck_assert_class(a, OUT_OF_SCOPE);
+    ck_assert_reason(a, "EXCLUDED_PUBLIC_SECURITY");
+    ck_assert_str_eq(a->basis[0], "NIS2 Art 2(7)");
+    ck_assert_ptr_null(reason(a, "EXCLUDED_DOMAIN_NOT_PUBLIC_ADMINISTRATION"));
+}
+END_TEST
+
+START_TEST(partner_above_50_percent_is_linked_annex_art_3_3_a)
+{
+    /* 40 staff of its own, a partner of 240 held at 60 %: at 100 % the group
+     * has 280 staff (large); pro rata it would have had 184 (medium). */
+    act("energy.electricity.dso");
+    size(40, 8000000, 8000000);
+    partner(240, 40000000, 30000000, 60);
+    const assessment_t *a = assess();
+    ck_assert_int_eq(a->size_class, SIZE(LARGE));
+    ck_assert_class(a, ESSENTIAL);
+    ck_assert_str_eq(reason(a, "SIZE_PARTNER_MAJORITY_IS_LINKED")->article,
+                     "Recommendation 2003/361 Annex Art 3(3)(a)");
+    ck_assert_basis(a, "Recommendation 2003/361 Annex Art 3(3)(a)");
+    ck_assert_ptr_null(reason(a, "SIZE_PARTNER_ENTERPRISES"));
+    /* Exactly 50 % is no majority: pro rata, 40 + 120 = 160 staff. */
+    F.partners[0].holding_percent = 50;
+    a = assess();
+    ck_assert_int_eq(a->size_class, SIZE(MEDIUM));
+    ck_assert_reason(a, "SIZE_PARTNER_ENTERPRISES");
+    ck_assert_ptr_null(reason(a, "SIZE_PARTNER_MAJORITY_IS_LINKED"));
+}
+END_TEST
+
+START_TEST(investor_exception_annex_art_3_2)
+{
+    static const int categories[] = {
+        INVESTOR(PUBLIC_INVESTMENT_CORPORATION), INVESTOR(VENTURE_CAPITAL_COMPANY),
+        INVESTOR(UNIVERSITY_OR_RESEARCH_CENTRE), INVESTOR(INSTITUTIONAL_INVESTOR)};
+    for (size_t i = 0; i < 4; i++) {
+        teardown();
+        setup();
+        act("energy.electricity.dso");
+        size(40, 8000000, 8000000);
+        partner(600, 90000000, 90000000, 40)->investor_exception = categories[i];
+        const assessment_t *a = assess();
+        ck_assert_int_eq(a->size_class, SIZE(SMALL)); /* the investor's figures stay out */
+        ck_assert_class(a, OUT_OF_SCOPE);
+        ck_assert_str_eq(reason(a, "SIZE_INVESTOR_EXCEPTION")->article,
+                         "Recommendation 2003/361 Annex Art 3(2)");
+        ck_assert_basis(a, "Recommendation 2003/361 Annex Art 3(2)");
+    }
+}
+END_TEST
+
+START_TEST(investor_exception_thresholds_annex_art_3_2)
+{
+    /* Business angels: below EUR 1,250,000 in all. */
+    act("energy.electricity.dso");
+    size(40, 8000000, 8000000);
+    Bulwark__Scoping__V1__PartnerEnterprise *p = partner(600, 90000000, 90000000, 40);
+    p->investor_exception = INVESTOR(BUSINESS_ANGEL);
+    p->business_angel_investment_eur = 1249999;
+    ck_assert_int_eq(assess()->size_class, SIZE(SMALL));
+    p->business_angel_investment_eur = 1250000;
+    const assessment_t *a = assess();
+    ck_assert_int_eq(a->size_class, SIZE(LARGE)); /* 40 + 240 staff */
+    ck_assert_reason(a, "SIZE_INVESTOR_EXCEPTION_NOT_MET");
+    /* Autonomous local authorities: budget below EUR 10 million and fewer
+     * than 5,000 inhabitants. */
+    p->investor_exception = INVESTOR(AUTONOMOUS_LOCAL_AUTHORITY);
+    p->business_angel_investment_eur = 0;
+    p->local_authority_budget_eur = 9999999;
+    p->local_authority_inhabitants = 4999;
+    ck_assert_int_eq(assess()->size_class, SIZE(SMALL));
+    p->local_authority_inhabitants = 5000;
+    ck_assert_int_eq(assess()->size_class, SIZE(LARGE));
+    p->local_authority_inhabitants = 4999;
+    p->local_authority_budget_eur = 10000000;
+    ck_assert_int_eq(assess()->size_class, SIZE(LARGE));
+    /* An investor holding a majority is linked: no exception. */
+    p->investor_exception = INVESTOR(VENTURE_CAPITAL_COMPANY);
+    p->local_authority_budget_eur = 0;
+    p->local_authority_inhabitants = 0;
+    p->holding_percent = 51;
+    a = assess();
+    ck_assert_int_eq(a->size_class, SIZE(LARGE));
+    ck_assert_reason(a, "SIZE_INVESTOR_EXCEPTION_LINKED");
+}
+END_TEST
+
+START_TEST(two_period_rule_over_the_whole_history_annex_art_4_2)
+{
+    /* 300, 240, 260 staff: large, then below the ceiling once, then above
+     * again; the status never changed, so it stays large. The old rule,
+     * which looked at two periods only, made it medium. */
+    act("energy.electricity.dso");
+    earlier(300, 40000000, 30000000);
+    previous(240, 40000000, 30000000);
+    size(260, 40000000, 30000000);
+    const assessment_t *a = assess();
+    ck_assert_int_eq(a->size_class, SIZE(LARGE));
+    ck_assert_class(a, ESSENTIAL);
+    ck_assert_ptr_null(reason(a, "SIZE_TWO_PERIOD_RULE")); /* the latest class stands */
+}
+END_TEST
+
+START_TEST(two_period_rule_changes_after_two_periods)
+{
+    /* medium, large, large: crossed in two consecutive periods, so large. */
+    act("energy.electricity.dso");
+    earlier(200, 40000000, 30000000);
+    previous(300, 40000000, 30000000);
+    size(300, 40000000, 30000000);
+    ck_assert_int_eq(assess()->size_class, SIZE(LARGE));
+    /* large, small, micro: below the large and medium ceilings twice, below
+     * the small ceiling once: it becomes small, not micro. */
+    teardown();
+    setup();
+    act("energy.electricity.dso");
+    earlier(300, 40000000, 30000000);
+    previous(30, 5000000, 5000000);
+    size(5, 1000000, 1000000);
+    const assessment_t *a = assess();
+    ck_assert_int_eq(a->size_class, SIZE(SMALL));
+    const Bulwark__Scoping__V1__Assessment__Reason *r = reason(a, "SIZE_TWO_PERIOD_RULE");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_ptr_nonnull(strstr(r->message, "large, small, micro"));
+    ck_assert_basis(a, "Recommendation 2003/361 Annex Art 4(2)");
+    /* medium, large, medium, large: never two consecutive, stays medium. */
+    teardown();
+    setup();
+    act("energy.electricity.dso");
+    earlier(200, 40000000, 30000000);
+    earlier(300, 40000000, 30000000);
+    previous(200, 40000000, 30000000);
+    size(300, 40000000, 30000000);
+    ck_assert_int_eq(assess()->size_class, SIZE(MEDIUM));
+}
+END_TEST
+
+START_TEST(no_activity_in_the_union_art_2_1)
+{
+    act("digital_infra.dns");
+    ms()->no_activity_in_union = 1;
+    const assessment_t *a = assess();
+    ck_assert_class(a, OUT_OF_SCOPE);
+    ck_assert_reason(a, "OUT_NO_ACTIVITY_IN_UNION");
+    ck_assert_uint_eq(a->n_basis, 1);
+    ck_assert_str_eq(a->basis[0], "NIS2 Art 2(1)");
+    ck_assert_uint_eq(a->n_obligations, 0);
+    ck_assert_ptr_null(a->jurisdiction);
+    /* Not even as a trust service provider, nor under DORA. */
+    act("digital_infra.tsp.qualified");
+    act("banking.credit_institution");
+    a = assess();
+    ck_assert_class(a, OUT_OF_SCOPE);
+    ck_assert(!a->dora_applies);
+}
+END_TEST
+
+START_TEST(non_eu_provider_without_representative_art_26_3_4)
+{
+    char *services[] = {"FR", "IT"};
+    act("digital_providers.social_network");
+    size(300, 60000000, 50000000);
+    ms()->services_in = services;
+    F.ms.n_services_in = 2;
+    const assessment_t *a = assess();
+    ck_assert_uint_eq(a->jurisdiction->n_member_states, 2);
+    ck_assert_str_eq(reason(a, "NON_EU_REPRESENTATIVE_MISSING")->article, "NIS2 Art 26(3)");
+    ck_assert_str_eq(reason(a, "REPRESENTATIVE_NO_SHIELD")->article, "NIS2 Art 26(4)");
+    const char *duty_text = obligation(a, "NIS2 Art 26(3)");
+    ck_assert_ptr_nonnull(duty_text);
+    ck_assert_ptr_nonnull(strstr(duty_text, "representative"));
+    ck_assert_ptr_nonnull(strstr(duty_text, "Art 26(4)"));
+    /* Once designated, no such duty, but still no shield. */
+    F.ms.representative = "IT";
+    a = assess();
+    ck_assert_ptr_null(obligation(a, "NIS2 Art 26(3)"));
+    ck_assert_reason(a, "REPRESENTATIVE_NO_SHIELD");
+    /* An entity established in the Union is told nothing of the kind. */
+    F.ms.representative = "";
+    F.ms.establishment = "FR";
+    a = assess();
+    ck_assert_ptr_null(obligation(a, "NIS2 Art 26(3)"));
+    ck_assert_ptr_null(reason(a, "NON_EU_REPRESENTATIVE_MISSING"));
+}
+END_TEST
+
+START_TEST(main_establishment_cascade_art_26_2)
+{
+    act("ict_b2b.msp");
+    size(300, 60000000, 50000000);
+    ms()->establishment = "DE";
+    F.ms.largest_workforce_in = "PL";
+    const assessment_t *a = assess();
+    ck_assert_str_eq(a->jurisdiction->member_states[0], "PL");
+    ck_assert_reason(a, "MAIN_ESTABLISHMENT_WORKFORCE");
+    F.ms.cyber_operations_in = "CZ";
+    a = assess();
+    ck_assert_str_eq(a->jurisdiction->member_states[0], "CZ");
+    ck_assert_str_eq(reason(a, "MAIN_ESTABLISHMENT_OPERATIONS")->article, "NIS2 Art 26(2)");
+    F.ms.cybersecurity_decisions_in = "NL";
+    a = assess();
+    ck_assert_str_eq(a->jurisdiction->member_states[0], "NL");
+    ck_assert_reason(a, "MAIN_ESTABLISHMENT_DECISIONS");
+    ck_assert_ptr_null(reason(a, "MAIN_ESTABLISHMENT_FROM_ESTABLISHMENT"));
+    /* A main establishment given wins, and a disagreement is said. */
+    F.ms.main_establishment = "IE";
+    a = assess();
+    ck_assert_str_eq(a->jurisdiction->member_states[0], "IE");
+    ck_assert_ptr_nonnull(
+        strstr(reason(a, "MAIN_ESTABLISHMENT_DIFFERS_FROM_ART_26_2")->message, "NL"));
+    /* Other rules ignore the cascade. */
+    teardown();
+    setup();
+    act("energy.electricity.dso");
+    size(300, 60000000, 50000000);
+    ms()->establishment = "AT";
+    F.ms.cybersecurity_decisions_in = "DE";
+    ck_assert_str_eq(assess()->jurisdiction->member_states[0], "AT");
+}
+END_TEST
+
+START_TEST(registration_deadline_is_the_entitys_art_3_4_and_27_2)
+{
+    /* Art 3(4) sets no date for the entity: 17 April 2025 is the Member
+     * States' list date (Art 3(3)), which the duty used to give as due. */
+    act("ict_b2b.msp");
+    size(100, 20000000, 20000000);
+    const assessment_t *a = assess();
+    const Bulwark__Scoping__V1__Assessment__RegistrationDuty *d = duty(a, "NIS2 Art 3(4)");
+    ck_assert_str_eq(d->due_date, "");
+    ck_assert_ptr_nonnull(strstr(d->deadline, "national law"));
+    ck_assert_ptr_nonnull(strstr(d->deadline, "not the entity's"));
+    ck_assert_ptr_null(strstr(d->summary, "17 April 2025"));
+    d = duty(a, "NIS2 Art 27(2)");
+    ck_assert_str_eq(d->due_date, "2025-01-17");
+    ck_assert_ptr_nonnull(strstr(d->deadline, "17 January 2025"));
+}
+END_TEST
+
+/* ---- Member State profiles ------------------------------------------------ */
+
+/* A profile made for the tests: every answer the rules read is YES. */
+static const char test_profile[] =
+    "{\"code\":\"LU\",\"name\":\"Testland\",\"version\":\"2026.12.1\",\"status\":\"IN_FORCE\","
+    "\"checkedOn\":\"2026-12-03\","
+    "\"law\":{\"title\":\"Test law\",\"shortTitle\":\"TL\",\"reference\":\"Mem. A 1/2025\","
+    "\"adoptedOn\":\"2025-01-01\",\"inForceFrom\":\"2025-02-01\"},"
+    "\"localPublicAdministration\":{\"answer\":\"YES\",\"provision\":\"TL Art 5\"},"
+    "\"education\":{\"answer\":\"YES\",\"provision\":\"TL Art 6\"},"
+    "\"formerOesEssential\":{\"answer\":\"YES\",\"provision\":\"TL Art 7\"},"
+    "\"identification\":{\"answer\":\"UNVERIFIED\",\"note\":\"not checked\"},"
+    "\"cerCriticalEntities\":{\"answer\":\"NOT_ESTABLISHED\",\"note\":\"later\"},"
+    "\"competentAuthority\":{\"name\":\"Test Authority\",\"provision\":\"TL Art 9\"},"
+    "\"csirt\":{\"name\":\"Test CSIRT\"},"
+    "\"registration\":{\"authority\":\"Test Authority\",\"portal\":\"https://portal.example\","
+    "\"deadline\":\"within one month of qualifying\",\"changes\":\"within ten days\","
+    "\"provision\":\"TL Art 10\"},"
+    "\"reporting\":{\"earlyWarningHours\":12,\"notificationHours\":48,\"finalReportMonths\":1,"
+    "\"differsFromDirective\":true,\"recipient\":\"Test CSIRT\",\"provision\":\"TL Art 11\"},"
+    "\"sources\":[{\"title\":\"Test law\",\"reference\":\"Mem. A 1/2025\","
+    "\"accessed\":\"2026-12-03\"}]}";
+
+static bw_profiles_t *profiles_with(const char *name, const char *json)
+{
+    bw_profiles_t *p;
+    char err[512] = "";
+    ck_assert_int_eq(bw_profiles_load_builtin(&p, err, sizeof(err)), 0);
+    if (json != NULL)
+        ck_assert_msg(bw_profiles_add(p, name, json, strlen(json), err, sizeof(err)) == 0, "%s",
+                      err);
+    F.facts.profiles = p;
+    return p;
+}
+
+static int has_answer(const assessment_t *a, const char *prefix)
+{
+    if (a->member_state_profile == NULL)
+        return 0;
+    for (size_t i = 0; i < a->member_state_profile->n_answers; i++)
+        if (strncmp(a->member_state_profile->answers[i], prefix, strlen(prefix)) == 0)
+            return 1;
+    return 0;
+}
+
+START_TEST(profile_of_establishment_answers_art_2_5)
+{
+    bw_profiles_t *p = profiles_with("LU.json", test_profile);
+    act("public_admin.local");
+    ms()->establishment = "LU";
+    const assessment_t *a = assess();
+    ck_assert_class(a, IMPORTANT); /* Art 2(5)(a) from the profile */
+    ck_assert_str_eq(a->member_state_profile->code, "LU");
+    ck_assert_str_eq(a->member_state_profile->selected_by, "memberState.establishment");
+    ck_assert(has_answer(a, "memberState.coversLocalPublicAdministration = true (TL Art 5)"));
+    ck_assert_str_eq(reason(a, "PROFILE_ANSWER")->article, "NIS2 Art 2(5)(a)");
+    ck_assert_reason(a, "PROFILE_APPLIED");
+    /* Without the profile the EU baseline leaves it out. */
+    F.ms.profile = "NONE";
+    a = assess();
+    ck_assert_class(a, OUT_OF_SCOPE);
+    ck_assert_ptr_null(a->member_state_profile);
+    ck_assert_reason(a, "PROFILE_NONE");
+    bw_profiles_free(p);
+}
+END_TEST
+
+START_TEST(profile_answers_former_oes_art_3_1_g)
+{
+    bw_profiles_t *p = profiles_with("LU.json", test_profile);
+    act("postal.provider");
+    size(100, 20000000, 20000000);
+    ms()->establishment = "LU";
+    ck_assert_class(assess(), IMPORTANT); /* not a former OES: the option is moot */
+    F.ms.former_oes = 1;
+    const assessment_t *a = assess();
+    ck_assert_class(a, ESSENTIAL);
+    ck_assert_basis(a, "NIS2 Art 3(1)(g)");
+    ck_assert(has_answer(a, "memberState.formerOesOptIn = true"));
+    /* The German profile does not settle it: nothing is assumed. */
+    F.ms.establishment = "DE";
+    a = assess();
+    ck_assert_class(a, IMPORTANT);
+    ck_assert_str_eq(reason(a, "PROFILE_OPEN_QUESTION")->article, "NIS2 Art 3(1)(g)");
+    bw_profiles_free(p);
+}
+END_TEST
+
+START_TEST(explicit_profile_and_national_registration)
+{
+    bw_profiles_t *p = profiles_with("LU.json", test_profile);
+    act("energy.electricity.dso");
+    size(300, 60000000, 50000000);
+    ms()->establishment = "BE";
+    F.ms.profile = "LU";
+    const assessment_t *a = assess();
+    ck_assert_str_eq(a->member_state_profile->selected_by, "memberState.profile");
+    const Bulwark__Scoping__V1__Assessment__RegistrationDuty *d = duty(a, "NIS2 Art 3(4)");
+    ck_assert_ptr_nonnull(strstr(d->deadline, "within one month of qualifying (TL Art 10"));
+    ck_assert_str_eq(d->authority, "Test Authority");
+    ck_assert_str_eq(d->portal, "https://portal.example");
+    ck_assert_str_eq(d->changes, "within ten days");
+    ck_assert_str_eq(obligation_authority_of(a, "NIS2 Art 21"), "Test Authority");
+    ck_assert_str_eq(obligation_authority_of(a, "NIS2 Art 23"), "Test CSIRT");
+    ck_assert_ptr_nonnull(strstr(obligation(a, "NIS2 Art 23"), "early warning 12 hours"));
+    ck_assert(has_answer(a, "registrationDuties[NIS2 Art 3(4)]"));
+    /* The profile is not the law of the Member State with jurisdiction. */
+    ck_assert_reason(a, "PROFILE_NOT_OF_JURISDICTION");
+    bw_profiles_free(p);
+}
+END_TEST
+
+START_TEST(profile_of_a_bill_is_not_applied)
+{
+    /* The Dutch and French transpositions are bills in the shipped data. */
+    bw_profiles_t *p = profiles_with(NULL, NULL);
+    act("public_admin.local");
+    ms()->establishment = "NL";
+    const assessment_t *a = assess();
+    ck_assert_class(a, OUT_OF_SCOPE);
+    ck_assert_reason(a, "PROFILE_NOT_IN_FORCE");
+    ck_assert_int_eq(a->member_state_profile->status,
+                     BULWARK__SCOPING__V1__MEMBER_STATE_PROFILE__STATUS__BILL);
+    ck_assert_uint_eq(a->member_state_profile->n_answers, 0);
+    ck_assert_str_eq(duty_or_empty(a), "");
+    /* An explicit input is still honoured. */
+    F.ms.covers_local_public_administration = 1;
+    ck_assert_class(assess(), IMPORTANT);
+    bw_profiles_free(p);
+}
+END_TEST
+
+START_TEST(explicit_input_beats_the_profile)
+{
+    /* The German profile answers NO for local public administration (the
+     * federal law leaves it to the Länder); a client that says a Land law
+     * covers its entity keeps its answer, and is told of the difference. */
+    bw_profiles_t *p = profiles_with(NULL, NULL);
+    act("public_admin.local");
+    ms()->establishment = "DE";
+    F.ms.covers_local_public_administration = 1;
+    const assessment_t *a = assess();
+    ck_assert_class(a, IMPORTANT);
+    ck_assert_str_eq(reason(a, "PROFILE_CONFLICT")->article, "NIS2 Art 2(5)(a)");
+    ck_assert(!has_answer(a, "memberState.coversLocalPublicAdministration"));
+    bw_profiles_free(p);
+}
+END_TEST
+
+START_TEST(shipped_profile_registration_de)
+{
+    bw_profiles_t *p = profiles_with(NULL, NULL);
+    act("digital_infra.cloud");
+    size(300, 60000000, 50000000);
+    ms()->establishment = "DE";
+    const assessment_t *a = assess();
+    ck_assert_str_eq(a->member_state_profile->code, "DE");
+    ck_assert_ptr_nonnull(strstr(a->member_state_profile->law, "BGBl. 2025 I Nr. 301"));
+    const Bulwark__Scoping__V1__Assessment__RegistrationDuty *d = duty(a, "NIS2 Art 3(4)");
+    ck_assert_ptr_nonnull(strstr(d->deadline, "three months"));
+    ck_assert_ptr_nonnull(strstr(d->deadline, "BSIG § 33(1)"));
+    ck_assert_ptr_nonnull(strstr(d->authority, "BSI"));
+    ck_assert_ptr_nonnull(strstr(duty(a, "NIS2 Art 27(2)")->deadline, "BSIG § 34(1)"));
+    /* A Member State without a profile says so. */
+    F.ms.establishment = "ES";
+    a = assess();
+    ck_assert_ptr_null(a->member_state_profile);
+    ck_assert_reason(a, "PROFILE_NOT_AVAILABLE");
+    bw_profiles_free(p);
 }
 END_TEST
 
@@ -1303,14 +2069,48 @@ Suite *suite_rules(void)
     tcase_add_test(cons, jurisdiction_non_eu_representative);
     tcase_add_test(cons, jurisdiction_service_provision_for_ecn);
     tcase_add_test(cons, jurisdiction_tsp_follows_establishment);
-    tcase_add_test(cons, jurisdiction_several_rules_are_named);
+    tcase_add_test(cons, jurisdiction_several_rules_art_26_1);
+    tcase_add_test(cons, jurisdiction_is_the_same_whatever_the_order);
     tcase_add_test(cons, registration_duties_and_deadlines);
     tcase_add_test(cons, obligations_of_essential_and_important);
     tcase_add_test(cons, obligations_of_a_tsp_mention_24_hours);
+    tcase_add_test(cons, art_23_obligation_names_the_progress_report_art_23_4_e);
+    tcase_add_test(cons, applicability_of_a_hospital_art_27_28_26_3);
+    tcase_add_test(cons, applicability_of_a_non_eu_cloud_and_registrar_art_26_3_27_28);
+    tcase_add_test(cons, applicability_under_dora_art_4);
+    tcase_add_test(cons, applicability_out_of_scope_art_2_1);
     tcase_add_test(cons, energy_is_no_ir_entity);
-    tcase_add_test(cons, dora_note_for_banking_and_fmi);
+    tcase_add_test(cons, dora_displaces_nis2_art_4);
+    tcase_add_test(cons, dora_applies_to_a_small_bank_outside_nis2);
+    tcase_add_test(cons, dora_not_for_other_entities);
+    tcase_add_test(cons, dora_exempted_bank_has_no_regime);
     tcase_add_test(cons, member_state_options_only_when_used);
     tcase_add_test(cons, assessment_is_deterministic);
+    tcase_add_test(cons, registration_deadline_is_the_entitys_art_3_4_and_27_2);
     suite_add_tcase(s, cons);
+
+    TCase *edges = tcase_create("NIS2 at its edges");
+    tcase_add_checked_fixture(edges, setup, teardown);
+    tcase_add_test(edges, art_2_7_needs_a_public_administration_entity);
+    tcase_add_test(edges, art_2_7_with_a_public_administration_activity);
+    tcase_add_test(edges, partner_above_50_percent_is_linked_annex_art_3_3_a);
+    tcase_add_test(edges, investor_exception_annex_art_3_2);
+    tcase_add_test(edges, investor_exception_thresholds_annex_art_3_2);
+    tcase_add_test(edges, two_period_rule_over_the_whole_history_annex_art_4_2);
+    tcase_add_test(edges, two_period_rule_changes_after_two_periods);
+    tcase_add_test(edges, no_activity_in_the_union_art_2_1);
+    tcase_add_test(edges, non_eu_provider_without_representative_art_26_3_4);
+    tcase_add_test(edges, main_establishment_cascade_art_26_2);
+    suite_add_tcase(s, edges);
+
+    TCase *profiles = tcase_create("member state profiles");
+    tcase_add_checked_fixture(profiles, setup, teardown);
+    tcase_add_test(profiles, profile_of_establishment_answers_art_2_5);
+    tcase_add_test(profiles, profile_answers_former_oes_art_3_1_g);
+    tcase_add_test(profiles, explicit_profile_and_national_registration);
+    tcase_add_test(profiles, profile_of_a_bill_is_not_applied);
+    tcase_add_test(profiles, shipped_profile_registration_de);
+    tcase_add_test(profiles, explicit_input_beats_the_profile);
+    suite_add_tcase(s, profiles);
     return s;
 }

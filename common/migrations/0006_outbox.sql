@@ -5,8 +5,47 @@
 -- and fans each event out to the webhook endpoints subscribed to its type.
 -- The contract is in docs/DESIGN.md ("The outbox").
 --
--- Numbered 0004: 0003 is taken by the per-service roles being written in
--- parallel.
+-- It also creates the integrations process's group role,
+-- bulwark_integrations, with what every process's role has in the bulwark
+-- schema (0003, 0004), since the shared write path runs in it too.
+DO $$
+DECLARE
+    r text;
+    bad record;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['bulwark_integrations', 'bulwark_outbox_relay'] LOOP
+        SELECT rolsuper, rolbypassrls, rolreplication, rolcanlogin, rolcreaterole, rolcreatedb
+          INTO bad FROM pg_roles WHERE rolname = r;
+        IF NOT FOUND THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN NOSUPERUSER NOBYPASSRLS NOREPLICATION '
+                           'NOCREATEDB NOCREATEROLE', r);
+            CONTINUE;
+        END IF;
+        IF bad.rolsuper OR bad.rolbypassrls OR bad.rolreplication THEN
+            IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
+                RAISE EXCEPTION 'role % is a superuser, a replication role or bypasses row-level security', r
+                    USING HINT = format('As a superuser: ALTER ROLE %I NOSUPERUSER NOBYPASSRLS NOREPLICATION', r);
+            END IF;
+            EXECUTE format('ALTER ROLE %I NOSUPERUSER NOBYPASSRLS NOREPLICATION', r);
+        END IF;
+        IF bad.rolcanlogin OR bad.rolcreaterole OR bad.rolcreatedb THEN
+            EXECUTE format('ALTER ROLE %I NOLOGIN NOCREATEDB NOCREATEROLE', r);
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- The shared write path (common/request.c) and the idempotency purge, for
+-- the integrations process as for every other (0003, 0004). The purge
+-- function belongs to bulwark_idempotency_purger: granting on it needs that
+-- role's rights, for as long as it takes.
+GRANT USAGE ON SCHEMA bulwark TO bulwark_integrations;
+GRANT INSERT ON bulwark.audit_events TO bulwark_integrations;
+GRANT SELECT, INSERT, UPDATE ON bulwark.idempotency_keys TO bulwark_integrations;
+GRANT bulwark_idempotency_purger TO CURRENT_USER;
+GRANT EXECUTE ON FUNCTION bulwark.purge_idempotency_keys() TO bulwark_integrations;
+REVOKE bulwark_idempotency_purger FROM CURRENT_USER;
+
 CREATE TABLE bulwark.outbox (
     tenant_id  uuid NOT NULL,
     -- Commit order for one resource: a later write of the same resource
@@ -46,25 +85,11 @@ CREATE POLICY tenant_isolation ON bulwark.outbox
     WITH CHECK (tenant_id = NULLIF(current_setting('bulwark.tenant_id', true), '')::uuid);
 
 -- The relay must see every tenant's events. Row-level security is forced, so
--- it applies to the table's owner too, and on managed PostgreSQL the owner
--- is neither a superuser nor BYPASSRLS. The two functions below run as
--- bulwark_outbox_relay instead: a role that cannot log in and has no
--- members, may read the outbox and set relay_time on rows not yet relayed,
--- and delete rows relayed long ago, through policies of its own.
-DO $$
-DECLARE
-    bad record;
-BEGIN
-    SELECT rolsuper, rolbypassrls, rolcanlogin INTO bad FROM pg_roles
-     WHERE rolname = 'bulwark_outbox_relay';
-    IF NOT FOUND THEN
-        CREATE ROLE bulwark_outbox_relay NOLOGIN NOSUPERUSER NOBYPASSRLS NOREPLICATION
-            NOCREATEDB NOCREATEROLE;
-    ELSIF bad.rolsuper OR bad.rolbypassrls OR bad.rolcanlogin THEN
-        ALTER ROLE bulwark_outbox_relay NOLOGIN NOSUPERUSER NOBYPASSRLS;
-    END IF;
-END
-$$;
+-- it applies to the table's owner too, and the owner is neither a superuser
+-- nor BYPASSRLS. The two functions below run as bulwark_outbox_relay
+-- instead: a role that cannot log in and has no members, may read the
+-- outbox and set relay_time on rows not yet relayed, and delete rows relayed
+-- long ago, through policies of its own.
 GRANT USAGE ON SCHEMA bulwark TO bulwark_outbox_relay;
 GRANT SELECT, UPDATE (relay_time), DELETE ON bulwark.outbox TO bulwark_outbox_relay;
 CREATE POLICY relay_read ON bulwark.outbox FOR SELECT TO bulwark_outbox_relay USING (true);
@@ -151,8 +176,22 @@ AS $$
     SELECT count(*) FROM pruned
 $$;
 
+-- ---------------------------------------------------------------- grants
+-- The one place this file grants to the processes' roles: every process
+-- that writes resources appends events (the gateway's tenancy RPCs emit
+-- none); only the integrations process, whose relay is the outbox's
+-- reader, may claim and prune. Granted before the functions change owner:
+-- afterwards only their owner may grant on them.
+GRANT INSERT ON bulwark.outbox
+    TO bulwark_scoping, bulwark_crosswalk, bulwark_incidents, bulwark_attestations,
+       bulwark_integrations;
+GRANT USAGE ON SEQUENCE bulwark.outbox_seq_seq
+    TO bulwark_scoping, bulwark_crosswalk, bulwark_incidents, bulwark_attestations,
+       bulwark_integrations;
 REVOKE ALL ON FUNCTION bulwark.outbox_claim(integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION bulwark.outbox_prune(integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION bulwark.outbox_claim(integer) TO bulwark_integrations;
+GRANT EXECUTE ON FUNCTION bulwark.outbox_prune(integer) TO bulwark_integrations;
 
 -- The functions go to their owner (their grants go with them). That needs
 -- membership in the new owner and its CREATE privilege on the schema: both
@@ -163,14 +202,3 @@ ALTER FUNCTION bulwark.outbox_claim(integer) OWNER TO bulwark_outbox_relay;
 ALTER FUNCTION bulwark.outbox_prune(integer) OWNER TO bulwark_outbox_relay;
 REVOKE bulwark_outbox_relay FROM CURRENT_USER;
 REVOKE CREATE ON SCHEMA bulwark FROM bulwark_outbox_relay;
-
--- ---------------------------------------------------------------- grants
--- The one place this file grants to the services' roles. Today every
--- service runs as a member of bulwark_service; with one role per process
--- (bulwark_scoping, bulwark_incidents, ...), every producing service gets
--- INSERT on the outbox and USAGE on its sequence, and only the integrations
--- service's role (bulwark_integrations) EXECUTE on the two functions.
-GRANT INSERT ON bulwark.outbox TO bulwark_service;
-GRANT USAGE ON SEQUENCE bulwark.outbox_seq_seq TO bulwark_service;
-GRANT EXECUTE ON FUNCTION bulwark.outbox_claim(integer) TO bulwark_service;
-GRANT EXECUTE ON FUNCTION bulwark.outbox_prune(integer) TO bulwark_service;

@@ -1,0 +1,110 @@
+/*
+ * Open addressing under a reader-writer lock, as keycache.c.
+ */
+#include "tenantcache.h"
+
+#include "status.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PROBES 8
+
+typedef struct tenant_entry {
+    char tenant_id[BW_UUID_STR_LEN + 1];
+    int exists;
+    long long at; /* monotonic seconds */
+} tenant_entry_t;
+
+struct bw_tenantcache {
+    pthread_rwlock_t lock;
+    tenant_entry_t *slots;
+    unsigned mask;
+};
+
+static long long now_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec;
+}
+
+static unsigned hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}
+
+int bw_tenantcache_create(unsigned capacity_pow2, bw_tenantcache_t **out)
+{
+    *out = NULL;
+    if (capacity_pow2 < 16 || (capacity_pow2 & (capacity_pow2 - 1)) != 0)
+        return BW_EINVAL;
+    bw_tenantcache_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return BW_ENOMEM;
+    c->slots = calloc(capacity_pow2, sizeof(*c->slots));
+    if (c->slots == NULL) {
+        free(c);
+        return BW_ENOMEM;
+    }
+    c->mask = capacity_pow2 - 1;
+    pthread_rwlock_init(&c->lock, NULL);
+    *out = c;
+    return 0;
+}
+
+void bw_tenantcache_destroy(bw_tenantcache_t *c)
+{
+    if (c == NULL)
+        return;
+    pthread_rwlock_destroy(&c->lock);
+    free(c->slots);
+    free(c);
+}
+
+enum bw_tenant_known bw_tenantcache_get(bw_tenantcache_t *c, const char *tenant_id)
+{
+    enum bw_tenant_known known = BW_TENANT_UNSEEN;
+    long long now = now_sec();
+    unsigned h = hash(tenant_id);
+    pthread_rwlock_rdlock(&c->lock);
+    for (unsigned i = 0; i < PROBES; i++) {
+        const tenant_entry_t *e = &c->slots[(h + i) & c->mask];
+        if (strcmp(e->tenant_id, tenant_id) == 0) {
+            long long ttl = e->exists ? BW_TENANTCACHE_KNOWN_SEC : BW_TENANTCACHE_UNKNOWN_SEC;
+            if (now - e->at < ttl)
+                known = e->exists ? BW_TENANT_EXISTS : BW_TENANT_MISSING;
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&c->lock);
+    return known;
+}
+
+void bw_tenantcache_put(bw_tenantcache_t *c, const char *tenant_id, int exists)
+{
+    if (strlen(tenant_id) > BW_UUID_STR_LEN)
+        return;
+    unsigned h = hash(tenant_id);
+    long long now = now_sec();
+    pthread_rwlock_wrlock(&c->lock);
+    tenant_entry_t *victim = NULL;
+    for (unsigned i = 0; i < PROBES; i++) {
+        tenant_entry_t *e = &c->slots[(h + i) & c->mask];
+        if (e->tenant_id[0] == '\0' || strcmp(e->tenant_id, tenant_id) == 0) {
+            victim = e;
+            break;
+        }
+        if (victim == NULL || e->at < victim->at)
+            victim = e;
+    }
+    memcpy(victim->tenant_id, tenant_id, strlen(tenant_id) + 1);
+    victim->exists = exists != 0;
+    victim->at = now;
+    pthread_rwlock_unlock(&c->lock);
+}

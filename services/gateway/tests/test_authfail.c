@@ -1,0 +1,118 @@
+/*
+ * Failed authentications per client address: the burst, the refill, and
+ * which addresses share a bucket.
+ */
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "authfail.h"
+#include "status.h"
+
+#define SEC 1000000000LL
+
+static struct sockaddr_storage addr(const char *text)
+{
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    if (strchr(text, ':') != NULL) {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+        in6->sin6_family = AF_INET6;
+        ck_assert_int_eq(inet_pton(AF_INET6, text, &in6->sin6_addr), 1);
+    } else {
+        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+        in->sin_family = AF_INET;
+        ck_assert_int_eq(inet_pton(AF_INET, text, &in->sin_addr), 1);
+    }
+    return ss;
+}
+
+static int allowed(const char *text, long long now)
+{
+    struct sockaddr_storage ss = addr(text);
+    int retry = 0;
+    return bw_authfail_check((struct sockaddr *)&ss, now, &retry) == 0;
+}
+
+static void failure(const char *text, long long now)
+{
+    struct sockaddr_storage ss = addr(text);
+    bw_authfail_record((struct sockaddr *)&ss, now);
+}
+
+START_TEST(burst_then_refused_then_refilled)
+{
+    /* 60 a minute (one a second), three at once. */
+    ck_assert_int_eq(bw_authfail_init(1.0, 3, 1024), 0);
+    long long t = 100 * SEC;
+    for (int i = 0; i < 3; i++) {
+        ck_assert(allowed("192.0.2.7", t));
+        failure("192.0.2.7", t);
+    }
+    ck_assert(!allowed("192.0.2.7", t));
+    struct sockaddr_storage ss = addr("192.0.2.7");
+    int retry = 0;
+    ck_assert_int_eq(bw_authfail_check((struct sockaddr *)&ss, t, &retry), BW_ELIMIT);
+    ck_assert_int_eq(retry, 1);
+    /* Another address is not affected. */
+    ck_assert(allowed("192.0.2.8", t));
+    /* A second later one more attempt is allowed. */
+    ck_assert(allowed("192.0.2.7", t + SEC));
+    failure("192.0.2.7", t + SEC);
+    ck_assert(!allowed("192.0.2.7", t + SEC));
+    bw_authfail_free();
+}
+END_TEST
+
+START_TEST(ipv6_clients_share_their_64)
+{
+    ck_assert_int_eq(bw_authfail_init(0.1, 1, 1024), 0);
+    failure("2001:db8:1:2::1", 0);
+    ck_assert(!allowed("2001:db8:1:2::ffff", 0));
+    ck_assert(allowed("2001:db8:1:3::1", 0));
+    /* An IPv4-mapped address is that IPv4 address. */
+    failure("::ffff:198.51.100.1", 0);
+    ck_assert(!allowed("198.51.100.1", 0));
+    bw_authfail_free();
+}
+END_TEST
+
+START_TEST(a_flood_of_other_addresses_does_not_free_a_blocked_one)
+{
+    ck_assert_int_eq(bw_authfail_init(0.01, 2, 16), 0);
+    failure("203.0.113.9", 0);
+    failure("203.0.113.9", 0);
+    ck_assert(!allowed("203.0.113.9", 0));
+    char text[32];
+    for (int i = 0; i < 2000; i++) {
+        snprintf(text, sizeof(text), "10.%d.%d.1", i / 250, i % 250);
+        failure(text, 0);
+    }
+    ck_assert(!allowed("203.0.113.9", 0));
+    bw_authfail_free();
+}
+END_TEST
+
+START_TEST(off_allows_everything)
+{
+    ck_assert_int_eq(bw_authfail_init(0, 1, 1024), 0);
+    for (int i = 0; i < 100; i++)
+        failure("192.0.2.1", 0);
+    ck_assert(allowed("192.0.2.1", 0));
+    bw_authfail_free();
+}
+END_TEST
+
+Suite *suite_authfail(void)
+{
+    Suite *s = suite_create("authfail");
+    TCase *tc = tcase_create("buckets");
+    tcase_add_test(tc, burst_then_refused_then_refilled);
+    tcase_add_test(tc, ipv6_clients_share_their_64);
+    tcase_add_test(tc, a_flood_of_other_addresses_does_not_free_a_blocked_one);
+    tcase_add_test(tc, off_allows_everything);
+    suite_add_tcase(s, tc);
+    return s;
+}
