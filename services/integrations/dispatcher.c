@@ -55,6 +55,8 @@ static void on_tick(evutil_socket_t fd, short kind, void *arg)
     (void)kind;
     bw_dispatcher_t *d = arg;
     int err = 0, claimed = RELAY_BATCH, made;
+    if (d->deliverer == NULL)
+        return; /* stopping */
     for (int i = 0; i < RELAY_BATCHES_PER_TICK && claimed == RELAY_BATCH && err == 0; i++) {
         bw_arena_reset(d->scratch);
         err = bw_relay_run(d->db, d->scratch, RELAY_BATCH, &claimed, &made);
