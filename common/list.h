@@ -135,6 +135,35 @@ typedef struct bw_list {
     const char *binding;                      /* what the page token is bound to */
 } bw_list_t;
 
+/*
+ * Statement text for the common shape "<select> WHERE <conditions> [AND the
+ * keyset] ORDER BY <key>, <id> LIMIT $1": the four statements of one order,
+ * in the order of BW_LIST_ASC_FIRST .. BW_LIST_DESC_AFTER. name prefixes the
+ * statements' names (unique per connection); select_where ends with the
+ * conditions, "TRUE" when there are none; k and id are the key and id
+ * columns; kp and ip the key and id parameters with their casts
+ * ("$4::timestamptz", "$5::uuid").
+ */
+#define BW_LIST_ASC(k, id) " ORDER BY " k ", " id
+#define BW_LIST_DESC(k, id) " ORDER BY " k " DESC, " id " DESC"
+#define BW_LIST_AFTER(k, id, cmp, kp, ip) " AND (" k ", " id ") " cmp " (" kp ", " ip ")"
+#define BW_LIST_ORDER_STMTS(name, select_where, k, id, kp, ip)                                     \
+    {                                                                                              \
+        {name "_asc", select_where BW_LIST_ASC(k, id) " LIMIT $1::int"},                           \
+            {name "_asc_after",                                                                    \
+             select_where BW_LIST_AFTER(k, id, ">", kp, ip) BW_LIST_ASC(k, id) " LIMIT $1::int"},  \
+            {name "_desc", select_where BW_LIST_DESC(k, id) " LIMIT $1::int"},                     \
+        {                                                                                          \
+            name "_desc_after", select_where BW_LIST_AFTER(k, id, "<", kp, ip)                     \
+                                    BW_LIST_DESC(k, id) " LIMIT $1::int"                           \
+        }                                                                                          \
+    }
+/* The bw_list_order_t.stmts of such an array of four. */
+#define BW_LIST_STMT_PTRS(a)                                                                       \
+    {                                                                                              \
+        &(a)[0], &(a)[1], &(a)[2], &(a)[3]                                                         \
+    }
+
 /* Validates q against spec into *out. Every problem adds a violation; then
  * BW_EINVAL. BW_ENOMEM. */
 int bw_list_parse(bw_call_t *call, const bw_list_spec_t *spec, const bw_list_query_t *q,
