@@ -195,6 +195,19 @@ static int filter_value(bw_call_t *call, const bw_list_filter_t *f, const char *
     return BW_EINTERNAL;
 }
 
+/* A value given as a parameter of its own, which the service has checked,
+ * in the form filter gives it: ids lower-case, so that both ways bind a page
+ * token alike. */
+static const char *canonical_param(bw_call_t *call, const bw_list_filter_t *f, const char *value)
+{
+    if (f->type != BW_LIST_UUID && f->type != BW_LIST_UUID_OR_NONE)
+        return value;
+    char *lower = bw_arena_strdup(call->arena, value);
+    for (char *c = lower; c != NULL && *c != '\0'; c++)
+        *c = (char)tolower((unsigned char)*c);
+    return lower;
+}
+
 /* The syntax error at p of the filter. */
 static int filter_syntax(bw_call_t *call, const char *what, const char *p)
 {
@@ -408,7 +421,8 @@ int bw_list_parse(bw_call_t *call, const bw_list_spec_t *spec, const bw_list_que
         if (out->filters[i] != NULL && err == 0)
             bad |= bw_call_violation(call, "filter", "%s is given as a parameter too; give it once",
                                      spec->filters[i].field) != 0;
-        out->filters[i] = q->params[i];
+        if ((out->filters[i] = canonical_param(call, &spec->filters[i], q->params[i])) == NULL)
+            return BW_ENOMEM;
     }
 
     const Google__Protobuf__Timestamp *since = q->updated_since;
