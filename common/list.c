@@ -510,6 +510,16 @@ const char **bw_list_values(bw_call_t *call, const bw_list_t *list, const char *
     return values;
 }
 
+int bw_list_read(bw_call_t *call, bw_db_t *db, const bw_list_t *list, const char *const *own,
+                 int n_own, PGresult **res)
+{
+    int n_values;
+    const char **values = bw_list_values(call, list, own, n_own, &n_values);
+    if (values == NULL)
+        return BW_ENOMEM;
+    return bw_db_exec1(db, call->arena, call->tenant_id, bw_list_stmt(list), n_values, values, res);
+}
+
 int bw_list_shown(const bw_list_t *list, int n_items)
 {
     return n_items > list->size ? list->size : n_items;

@@ -178,6 +178,11 @@ const bw_db_stmt_t *bw_list_stmt(const bw_list_t *list);
 const char **bw_list_values(bw_call_t *call, const bw_list_t *list, const char *const *own,
                             int n_own, int *n_values);
 
+/* Runs the page's statement (bw_list_stmt, bw_list_values) on db in its own
+ * transaction with the call's tenant; *res is owned by the call's arena. */
+int bw_list_read(bw_call_t *call, bw_db_t *db, const bw_list_t *list, const char *const *own,
+                 int n_own, PGresult **res);
+
 /* Of n items read (at most size + 1), how many the page shows. */
 int bw_list_shown(const bw_list_t *list, int n_items);
 

@@ -398,13 +398,8 @@ int bw_campaigns_list(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     bw_list_t list;
     if ((err = bw_list_parse(call, &list_spec, &q, &list)) != 0 || bad)
         return err != 0 ? err : BW_EINVAL;
-    int n_values;
-    const char **values = bw_list_values(call, &list, NULL, 0, &n_values);
-    if (values == NULL)
-        return BW_ENOMEM;
     PGresult *res;
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, bw_list_stmt(&list),
-                      n_values, values, &res);
+    err = bw_list_read(call, bw_service_db(call), &list, NULL, 0, &res);
     if (err != 0)
         return err;
     int n = PQntuples(res);

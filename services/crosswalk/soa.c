@@ -401,13 +401,8 @@ int bw_cw_list_controls(bw_call_t *call, const ProtobufCMessage *request, Protob
     if ((err = check_entity(call, req->entity)) != 0)
         return err;
     const char *own[] = {req->entity};
-    int n_values;
-    const char **values = bw_list_values(call, &list, own, 1, &n_values);
-    if (values == NULL)
-        return BW_ENOMEM;
     PGresult *res;
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, bw_list_stmt(&list),
-                      n_values, values, &res);
+    err = bw_list_read(call, bw_service_db(call), &list, own, 1, &res);
     if (err != 0)
         return err;
     int n = PQntuples(res);
