@@ -295,11 +295,14 @@ int bw_incidents_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufC
 
 /* ListIncidents: orders, filters and updatedSince of list.h. */
 static const char *const state_values[] = {"OPEN", "CLOSED", NULL};
-enum { FILTER_ENTITY, FILTER_STATE, FILTER_SIGNIFICANT };
+/* The reporting regime the incident runs under (incidentRegime). */
+static const char *const regime_values[] = {"NIS2", "DORA", "NONE", NULL};
+enum { FILTER_ENTITY, FILTER_STATE, FILTER_SIGNIFICANT, FILTER_REGIME };
 static const bw_list_filter_t list_filters[] = {
     {"entity", BW_LIST_UUID, NULL, 0},
     {"state", BW_LIST_ENUM, state_values, 0},
     {"significant", BW_LIST_BOOL, NULL, 0},
+    {"incidentRegime", BW_LIST_ENUM, regime_values, 0},
 };
 static const bw_list_order_t list_orders[] = {
     {"createTime", BW_LIST_KEY_TIME, BW_LIST_STMT_PTRS(bw_stmt_incidents_by_create)},

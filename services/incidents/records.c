@@ -100,7 +100,7 @@ const bw_db_stmt_t bw_stmt_incident_lock = {
     "SELECT " INC_COLS " FROM incidents.incidents i WHERE i.incident_id = $1::uuid FOR UPDATE"};
 
 /* ListIncidents (list.h): $1 rows, $2 entity, $3 state, $4 significant,
- * then the key and the id. The incident's columns and its deadlines' (a row
+ * $5 regime, then the key and the id. The incident's columns and its deadlines' (a row
  * per deadline), then the key and the id. The page of incidents is read
  * first (at most $1), then joined with their deadlines. An entity filter
  * reads an index of its own: of the two branches exactly one can return
@@ -108,7 +108,8 @@ const bw_db_stmt_t bw_stmt_incident_lock = {
  * filter), so a page of one entity's incidents never scans the others'. */
 #define LIST_FILTERS                                                                               \
     " AND ($3::text IS NULL OR n.state = $3::text)"                                                \
-    " AND ($4::boolean IS NULL OR n.significant = $4::boolean)"
+    " AND ($4::boolean IS NULL OR n.significant = $4::boolean)"                                    \
+    " AND ($5::text IS NULL OR n.incident_regime = $5::text)"
 #define LIST_BRANCH(gate, key, after, order)                                                       \
     "(SELECT n.*, " US(key) "::text AS list_key, n.incident_id::text AS list_id "                  \
     "FROM incidents.incidents n WHERE " gate LIST_FILTERS after order " LIMIT $1::int)"
@@ -121,13 +122,13 @@ const bw_db_stmt_t bw_stmt_incident_lock = {
     {LIST_STMT(name "_asc", "n." col, "", BW_LIST_ASC("n." col, "n.incident_id"),                 \
                BW_LIST_ASC("i." col, "i.incident_id") ", d.ordinal"),                              \
      LIST_STMT(name "_asc_after", "n." col,                                                        \
-               BW_LIST_AFTER("n." col, "n.incident_id", ">", "$5::timestamptz", "$6::uuid"),       \
+               BW_LIST_AFTER("n." col, "n.incident_id", ">", "$6::timestamptz", "$7::uuid"),       \
                BW_LIST_ASC("n." col, "n.incident_id"),                                             \
                BW_LIST_ASC("i." col, "i.incident_id") ", d.ordinal"),                              \
      LIST_STMT(name "_desc", "n." col, "", BW_LIST_DESC("n." col, "n.incident_id"),               \
                BW_LIST_DESC("i." col, "i.incident_id") ", d.ordinal"),                             \
      LIST_STMT(name "_desc_after", "n." col,                                                       \
-               BW_LIST_AFTER("n." col, "n.incident_id", "<", "$5::timestamptz", "$6::uuid"),       \
+               BW_LIST_AFTER("n." col, "n.incident_id", "<", "$6::timestamptz", "$7::uuid"),       \
                BW_LIST_DESC("n." col, "n.incident_id"),                                            \
                BW_LIST_DESC("i." col, "i.incident_id") ", d.ordinal")}
 const bw_db_stmt_t bw_stmt_incidents_by_create[4] = LIST_ORDER("incidents_by_create", "create_time");

@@ -508,6 +508,17 @@ START_TEST(incidents)
     all = all_pages(t.key, "/v1/incidents?state=CLOSED", "incidents", 2);
     ck_assert_int_eq(json_array_size(all), 0);
     json_decref(all);
+    /* By reporting regime: these entities state no size, so no NIS2 or DORA
+     * clock runs for them (NONE). */
+    snprintf(filter, sizeof(filter), "/v1/incidents?filter=%s", enc("incidentRegime=NONE"));
+    all = all_pages(t.key, filter, "incidents", 2);
+    ck_assert_int_eq(json_array_size(all), 5);
+    json_decref(all);
+    snprintf(filter, sizeof(filter), "/v1/incidents?filter=%s", enc("incidentRegime=NIS2"));
+    all = all_pages(t.key, filter, "incidents", 2);
+    ck_assert_int_eq(json_array_size(all), 0);
+    json_decref(all);
+    refused(t.key, "filter", "/v1/incidents?filter=%s", enc("incidentRegime=GDPR"));
     snprintf(filter, sizeof(filter), "entity=%s", e1);
     refused(t.key, "filter", "/v1/incidents?entity=%s&filter=%s", e1, enc(filter));
     refused(t.key, "filter", "/v1/incidents?state=OPEN&filter=%s", enc("state=OPEN"));
