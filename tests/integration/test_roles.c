@@ -22,7 +22,9 @@
     "'tenancy', 'scoping', 'crosswalk', 'incidents', 'attestations', 'integrations', 'bulwark'"
 
 /* The roles that own a cross-tenant SECURITY DEFINER function, and nothing else. */
-static const char *const definer_roles[] = {"bulwark_key_resolver", "bulwark_idempotency_purger"};
+static const char *const definer_roles[] = {"bulwark_key_resolver", "bulwark_idempotency_purger",
+                                            "bulwark_tombstone_purger"};
+#define N_DEFINER_ROLES (int)(sizeof(definer_roles) / sizeof(definer_roles[0]))
 
 static int is_true(const PGresult *res, int row, int col)
 {
@@ -63,7 +65,7 @@ END_TEST
 START_TEST(test_group_roles_cannot_log_in_or_bypass_rls)
 {
     PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
-    for (int i = 0; i < bw_test_n_processes + 2; i++) {
+    for (int i = 0; i < bw_test_n_processes + N_DEFINER_ROLES; i++) {
         const char *role = i < bw_test_n_processes ? bw_test_processes[i].group
                                                    : definer_roles[i - bw_test_n_processes];
         /* A group's one member is its process's login role; the definer
@@ -129,6 +131,7 @@ START_TEST(test_the_owner_is_no_superuser)
         " WHERE n.nspname IN (" BULWARK_SCHEMAS ") AND p.proowner <> current_user::regrole"
         "   AND pg_get_userbyid(p.proowner) NOT IN ('bulwark_key_resolver',"
         "                                          'bulwark_idempotency_purger',"
+        "                                          'bulwark_tombstone_purger',"
         "                                          'bulwark_outbox_relay',"
         "                                          'bulwark_webhook_dispatcher')");
     ck_assert_msg(PQntuples(res) == 0, "not owned by the owner: %s",
@@ -331,6 +334,7 @@ START_TEST(test_cross_tenant_functions_and_their_callers)
         {"tenancy.resolve_api_key(uuid)", "bulwark_key_resolver", "gateway"},
         {"bulwark.purge_idempotency_keys()", "bulwark_idempotency_purger",
          "scoping,crosswalk,incidents,attestations,integrations"},
+        {"scoping.purge_tombstones()", "bulwark_tombstone_purger", "scoping"},
         {"bulwark.outbox_claim(integer)", "bulwark_outbox_relay", "integrations"},
         {"bulwark.outbox_prune(integer)", "bulwark_outbox_relay", "integrations"},
         {"integrations.claim_deliveries(integer,integer,integer,uuid[],integer[])",
