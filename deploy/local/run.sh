@@ -82,8 +82,15 @@ fi
 tenant_id=$(bw_kv_get "$DEMO" DEMO_TENANT_ID)
 api_key=$(bw_kv_get "$DEMO" DEMO_API_KEY)
 
-# What make bench (and a curious user) needs to find this stack.
-printf 'URL=%s\nPG_PORT=%s\nRUN_PID=%s\n' "$URL" "$BW_PG_PORT" "$$" >"$BW_RUN_DIR/stack.env"
+# What make bench (and a curious user) needs to find this stack: the URL, the
+# cluster, and each process's gRPC address (<NAME>_ADDR).
+{
+    printf 'URL=%s\nPG_PORT=%s\nPG_DIR=%s\nTLS_DIR=%s\nRUN_PID=%s\n' "$URL" "$BW_PG_PORT" "$BW_PG_DIR" \
+        "$BW_TLS_DIR" "$$"
+    for name in "${!BW_ADDRS[@]}"; do
+        [[ $name == http ]] || printf '%s_ADDR=%s\n' "${name^^}" "${BW_ADDRS[$name]}"
+    done
+} >"$BW_RUN_DIR/stack.env"
 
 cat <<EOF
 
