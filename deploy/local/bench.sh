@@ -172,16 +172,8 @@ bench_tenant() {
         fi
     fi
     bw_say "creating the bench tenant"
-    reply=$(curl -sS --max-time 30 -w '\n%{http_code}' -X POST \
-        -H @<(printf 'Authorization: Bearer %s\n' "$OPERATOR_TOKEN") \
-        -H 'Content-Type: application/json' --data '{"name":"Bench"}' "$URL/v1/tenants") ||
-        bw_die "POST $URL/v1/tenants failed"
-    code=${reply##*$'\n'}
-    [[ $code == 201 ]] || bw_die "POST /v1/tenants answered $code: ${reply%$'\n'*}"
-    if ! TENANT_ID=$(jq -er ".tenant.id" <<<"${reply%$'\n'*}") ||
-        ! API_KEY=$(jq -er ".apiKey.secret" <<<"${reply%$'\n'*}"); then
-        bw_die "unexpected reply to POST /v1/tenants: ${reply%$'\n'*}"
-    fi
+    bw_tenant_create "$URL" "$OPERATOR_TOKEN" Bench || exit 1
+    TENANT_ID=$BW_TENANT_ID API_KEY=$BW_TENANT_KEY
     reply=$(api POST /v1/entities "$ENTITY_BODY") || bw_die "POST /v1/entities failed"
     code=${reply##*$'\n'}
     [[ $code == 201 ]] || bw_die "POST /v1/entities answered $code: ${reply%$'\n'*}"

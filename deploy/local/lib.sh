@@ -605,6 +605,29 @@ bw_stack_start() {
     bw_wait_ready "$(bw_addr_url "${BW_ADDRS[http]}")" "$timeout"
 }
 
+# bw_tenant_create URL OPERATOR-TOKEN NAME: creates a tenant through the
+# gateway at URL with the operator token; sets BW_TENANT_ID and BW_TENANT_KEY
+# (its first API key, shown only now).
+bw_tenant_create() {
+    local reply code body
+    reply=$(curl -sS --max-time 30 -w '\n%{http_code}' -X POST \
+        -H @<(printf 'Authorization: Bearer %s\n' "$2") -H 'Content-Type: application/json' \
+        --data "$(jq -nc --arg name "$3" '{name: $name}')" "$1/v1/tenants") || {
+        bw_err "POST $1/v1/tenants failed"
+        return 1
+    }
+    code=${reply##*$'\n'}
+    body=${reply%$'\n'*}
+    if [[ $code != 201 ]]; then
+        bw_err "POST /v1/tenants answered $code: $body"
+        return 1
+    fi
+    if ! BW_TENANT_ID=$(jq -er '.tenant.id' <<<"$body") || ! BW_TENANT_KEY=$(jq -er '.apiKey.secret' <<<"$body"); then
+        bw_err "unexpected reply to POST /v1/tenants: $body"
+        return 1
+    fi
+}
+
 # bw_wait_ready URL TIMEOUT: polls URL/readyz until 200; fails early when a
 # process dies, and shows the logs' ends on failure.
 bw_wait_ready() {

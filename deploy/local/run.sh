@@ -64,16 +64,8 @@ URL=$(bw_addr_url "${BW_ADDRS[http]}")
 DEMO=$BW_DATA/demo-tenant.env
 if [[ ! -f $DEMO ]]; then
     bw_say "creating the demo tenant"
-    reply=$(curl -sS --max-time 10 -w '\n%{http_code}' -X POST \
-        -H @<(printf 'Authorization: Bearer %s\n' "$BW_OPERATOR_TOKEN") \
-        -H 'Content-Type: application/json' --data '{"name":"Demo"}' "$URL/v1/tenants") ||
-        bw_die "POST $URL/v1/tenants failed"
-    code=${reply##*$'\n'}
-    body=${reply%$'\n'*}
-    [[ $code == 201 ]] || bw_die "POST /v1/tenants answered $code: $body"
-    if ! tenant_id=$(jq -er '.tenant.id' <<<"$body") || ! api_key=$(jq -er '.apiKey.secret' <<<"$body"); then
-        bw_die "unexpected reply to POST /v1/tenants: $body"
-    fi
+    bw_tenant_create "$URL" "$BW_OPERATOR_TOKEN" Demo || exit 1
+    tenant_id=$BW_TENANT_ID api_key=$BW_TENANT_KEY
     (
         umask 077
         printf 'DEMO_TENANT_ID=%s\nDEMO_API_KEY=%s\n' "$tenant_id" "$api_key" >"$DEMO"
