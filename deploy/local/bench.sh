@@ -59,6 +59,16 @@ not_running() {
     exit 1
 }
 
+# commas N: N with thousands separators.
+commas() {
+    local n=$1 out=
+    while ((${#n} > 3)); do
+        out=,${n: -3}$out
+        n=${n:0:${#n}-3}
+    done
+    printf '%s%s\n' "$n" "$out"
+}
+
 # stop_pid PID: stops a process this script started.
 stop_pid() {
     [[ -n $1 ]] || return 0
@@ -233,16 +243,21 @@ load_incidents() {
     have=$(bw_psql "$BW_DB_NAME" -tA -c "SELECT count(*) FROM incidents.incidents
         WHERE tenant_id = '$TENANT_ID' AND external_ref = 'bench-load'") ||
         bw_die "could not count the bench tenant's incidents"
-    if ((have > 0)); then
+    if ((have * 10 >= N_INCIDENTS * 9)); then
         LOADED_INCIDENTS=$have
         return 0
+    fi
+    if ((have > 0)); then
+        # An interrupted load (the sample only), or fewer than asked for.
+        bw_say "the bench tenant has $have loaded incidents, not about $N_INCIDENTS: loading them again"
+        drop_loaded_incidents || bw_die "could not remove the loaded incidents"
     fi
     LOAD_STEP=$((7776000 / N_INCIDENTS))
     ((LOAD_STEP > 0)) || LOAD_STEP=1
     LOAD_START=$(($(date +%s) - 3600 - LOAD_STEP * N_INCIDENTS))
     local sample=$((N_INCIDENTS / 50)) id a b bad=0 n
     ((sample > 0)) || sample=1
-    bw_say "loading about $N_INCIDENTS incidents into the bench tenant: a sample first"
+    bw_say "loading about $(commas "$N_INCIDENTS") incidents into the bench tenant: a sample first"
     load_incidents_sql "$sample" >/dev/null || bw_die "load-incidents.sql failed (sample)"
     while read -r id; do
         a=$(deadlines_of "/v1/incidents/$id" '.deadlines[]') || bw_die "GET /v1/incidents/$id failed"
@@ -263,7 +278,7 @@ load_incidents() {
     fi
     bw_say "the service agrees with the sample; loading the rest (once per data directory; minutes)"
     n=$(load_incidents_sql 0) || bw_die "load-incidents.sql failed"
-    bw_say "loaded $n incidents; VACUUM ANALYZE (as autovacuum would soon) and CHECKPOINT"
+    bw_say "loaded $(commas "$n") incidents; VACUUM ANALYZE (as autovacuum would soon) and CHECKPOINT"
     bw_psql "$BW_DB_NAME" -c 'VACUUM ANALYZE incidents.incidents' -c 'VACUUM ANALYZE incidents.deadlines' \
         -c CHECKPOINT || bw_die "VACUUM ANALYZE failed"
     LOADED_INCIDENTS=$n
@@ -657,7 +672,7 @@ report() {
   TLS; grpc-gateway with a certificate of the deployment's CA, identity \"gateway\" (scoping's
   peer table lets only the gateway call every method)."
     local loaded
-    loaded=$(printf "%'d" "$LOADED_INCIDENTS" 2>/dev/null) || loaded=$LOADED_INCIDENTS
+    loaded=$(commas "$LOADED_INCIDENTS")
     cat <<EOF
 Notes:
 - $peer_note
