@@ -671,8 +671,10 @@ report() {
   (API key, roles, request id, metrics, ETag). Both called the same scoping service over mutual
   TLS; grpc-gateway with a certificate of the deployment's CA, identity \"gateway\" (scoping's
   peer table lets only the gateway call every method)."
-    local loaded
-    loaded=$(commas "$LOADED_INCIDENTS")
+    local dl_note="Deadlines: ${DEADLINES_STATUS}."
+    [[ -z $DEADLINES_STATUS ]] && dl_note="Deadlines: $(commas "$LOADED_INCIDENTS") incidents in the bench tenant. Two wrk at once, $CONNECTIONS connections
+  in all: $DEADLINE_CONNECTIONS (1 thread) on GET /v1/deadlines?dueBefore=<in 7 days> (a page of 50), $((CONNECTIONS - DEADLINE_CONNECTIONS)) ($THREADS threads)
+  on GET /v1/entities/{id}; no CPU figures for those two runs (the processes serve both at once)."
     cat <<EOF
 Notes:
 - $peer_note
@@ -680,10 +682,7 @@ Notes:
   completed. postgresql: the postmaster, its exited children and every live child (backends,
   WAL writer, checkpointer, autovacuum). Peak RSS: VmHWM, $(jq -r .peak_rss <<<"$summary");
   postgresql: its largest child, shared buffers included.
-- Deadlines: ${DEADLINES_STATUS:-ran}; $loaded incidents in the bench tenant. Two wrk at once,
-  $CONNECTIONS connections in all: $DEADLINE_CONNECTIONS (1 thread) on GET /v1/deadlines?dueBefore=<in 7 days> (a page of
-  50), $((CONNECTIONS - DEADLINE_CONNECTIONS)) ($THREADS threads) on GET /v1/entities/{id}; no CPU figures for those two runs
-  (the processes serve both at once).
+- $dl_note
 - Every figure and every run: ${OUT_DIR#"$BW_REPO"/}/last.json (the one before: previous.json).
   Figures on a shared machine vary by 10-20 % between runs: compare the rounds of one invocation.
 EOF
