@@ -635,11 +635,11 @@ report() {
     spec=$(report_spec)
     meta=$(jq -nc --arg when "$(date -u +%FT%TZ)" --arg duration "$DURATION" --argjson rounds "$ROUNDS" \
         --argjson conns "$CONNECTIONS" --argjson threads "$THREADS" --argjson dl "$DEADLINE_CONNECTIONS" \
-        --arg cores "$(nproc)" --arg load "$LOAD_AVG" --arg peer "$PEER_STATUS" \
+        --arg cores "$(nproc)" --arg load "$LOAD_AVG" --arg load_after "$(cut -d" " -f1-3 /proc/loadavg)" --arg peer "$PEER_STATUS" \
         --arg deadlines "${DEADLINES_STATUS:-ran}" --argjson incidents "$LOADED_INCIDENTS" \
         --argjson rss_reset "$RSS_RESET" --arg commit "$(git -C "$BW_REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
         '{when: $when, commit: $commit, wrk: {duration: $duration, rounds: $rounds, connections: $conns, threads: $threads},
-          machine: {cores: ($cores | tonumber), load_average_before: $load},
+          machine: {cores: ($cores | tonumber), load_average_before: $load, load_average_after: $load_after},
           grpc_gateway: $peer, deadlines: {status: $deadlines, incidents_loaded: $incidents,
             connections: $dl, read_connections_beside: ($conns - $dl)},
           peak_rss: (if $rss_reset == 1 then "per run (reset before each)" else "since each process started (it could not be reset)" end)}')
@@ -651,6 +651,8 @@ report() {
     printf '\nBulwark benchmark, %s (%s): wrk -t%s -c%s -d%s, %s round(s) of alternating runs, %s cores\n' \
         "$(jq -r .when <<<"$summary")" "$(jq -r .commit <<<"$summary")" "$THREADS" "$CONNECTIONS" \
         "$DURATION" "$ROUNDS" "$(nproc)"
+    printf 'Load average (1, 5, 15 min) before: %s, after: %s (other work on the machine skews every figure)\n' \
+        "$(jq -r .machine.load_average_before <<<"$summary")" "$(jq -r .machine.load_average_after <<<"$summary")"
     printf 'Figures: median over the rounds (min-max); ratios per round, Bulwark / the other, same round.\n\n'
     {
         printf 'request\tfigure\tmeasured\ttarget\tverdict\n'

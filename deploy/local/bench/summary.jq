@@ -27,7 +27,7 @@ def check($kind; $figure; $measured; $target; $ok):
 | [ $spec[] as $s | runs_of($s.kind) as $r | select($r | length > 0)
     | ([$r[].cpu_us_per_request | keys[]] | unique) as $procs
     | ([$r[].rss_mib | keys[]] | unique) as $rss_procs
-    | {kind: $s.kind, label: $s.label, note: ($s.note // null), runs: ($r | length),
+    | {kind: $s.kind, label: $s.label, runs: ($r | length),
        connections: $r[0].connections,
        rps: ([$r[].rps] | spread),
        p50_ms: ([$r[].p50_ms] | spread),
