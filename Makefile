@@ -9,7 +9,7 @@ MAKEFLAGS += --no-print-directory
 help:
 	@echo "make run    build, start PostgreSQL and every Bulwark process on 127.0.0.1, print the URL and a demo API key"
 	@echo "make test   release and ASan+UBSan builds: unit tests, then integration and e2e tests against a throwaway stack"
-	@echo "make bench  measure the stack started by make run against nginx serving the same JSON"
+	@echo "make bench  measure the stack started by make run beside nginx and grpc-gateway (deploy/README.md)"
 	@echo "make build  the release build only (build/)"
 	@echo "make fuzz   libFuzzer targets with clang, each for BULWARK_FUZZ_SECONDS (60)"
 	@echo "make clean  remove build/ and build-asan/ (not the data in .bulwark/)"

@@ -1,22 +1,58 @@
 #!/usr/bin/env bash
-# `make bench`: measures the stack that `make run` started against nginx
-# serving the same JSON as a static file, in the same run and on the same
-# machine: wrk (2 threads, 64 connections, 10 s) against each, then the
-# ratio of requests per second and the peak memory of every process, each
-# beside its target. Then webhooks: events per second from the outbox to
-# a receiver (tests/standins/webhook_receiver on 127.0.0.2, which make run
-# allows). It reports and does not judge: it exits 0 unless the stack is
-# not running or the measurement itself could not be made.
+# `make bench`: measures the stack that `make run` started, with the
+# configuration it ships (internal mutual TLS included), beside nginx serving
+# the same JSON from a file and grpc-gateway (Go) in front of the same
+# scoping service, in alternating runs on the same machine. It prints one
+# table (medians over the rounds with their spread, each figure that has a
+# target beside it with ok or MISSED) and writes the same as JSON to
+# build/bench/last.json (the one before to previous.json) for diffing.
+#
+# Steps, in this order (each a function below; a new figure is one more):
+#   1. find the stack, install what is missing (wrk, nginx-light; the Go
+#      packages for grpc-gateway, or the peer is skipped with a message)
+#   2. the bench tenant and its entity (once per data directory)
+#   3. about 1,000,000 incidents with their deadlines in the bench tenant
+#      (once per data directory, in SQL as the cluster's superuser)
+#   4. nginx, and grpc-gateway (built once into build/bench/grpc-gateway)
+#   5. rounds (BULWARK_BENCH_ROUNDS, 3): in each, one wrk run per request
+#      kind: nginx, GET /v1/entities/{id}, grpc-gateway's GET, POST
+#      /v1/scoping:assess, grpc-gateway's assess, POST /v1/entities,
+#      POST /v1/incidents
+#   6. the deadlines queue: GET /v1/deadlines while the read runs
+#   7. the summary, the table, the JSON
+#
+# Every run: wrk -t2 -c64 for BULWARK_BENCH_DURATION (10s); per process
+# (the gateway, each service, PostgreSQL, nginx, grpc-gateway) the CPU time
+# (utime + stime from /proc/<pid>/stat) over the run divided by the
+# requests wrk completed, and the peak RSS (VmHWM, reset before each run).
+# It reports and does not judge: it exits 0 unless the stack is not running
+# or a measurement could not be made.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 DURATION=${BULWARK_BENCH_DURATION:-10s}
+ROUNDS=${BULWARK_BENCH_ROUNDS:-3}
+N_INCIDENTS=${BULWARK_BENCH_INCIDENTS:-1000000}
+CONNECTIONS=64
+THREADS=2
+# The deadlines step: two wrk at once, CONNECTIONS in all.
+DEADLINE_CONNECTIONS=8
+BENCH_SRC=$BW_REPO/deploy/local/bench
+OUT_DIR=$BW_REPO/build/bench
 BW_DATA=${BULWARK_DATA_DIR:-$BW_REPO/.bulwark}
 BW_RUN_DIR=$BW_DATA/run
-NGINX_PID=
+BENCH_DATA=$BW_DATA/bench
 RECEIVER_PID=
 TMP=
+NGINX_PID=
+PEER_PID=
+PEER_STATUS=
+DEADLINES_STATUS=
+
+[[ $ROUNDS =~ ^[1-9][0-9]?$ ]] || bw_die "BULWARK_BENCH_ROUNDS must be a number of rounds, 1-99"
+[[ $N_INCIDENTS =~ ^[1-9][0-9]{0,7}$ ]] || bw_die "BULWARK_BENCH_INCIDENTS must be a number, 1-99999999"
+[[ $DURATION =~ ^[1-9][0-9]*[smh]?$ ]] || bw_die "BULWARK_BENCH_DURATION must be wrk's duration, e.g. 10s"
 
 not_running() {
     bw_err "the Bulwark stack is not running ($1)"
@@ -24,15 +60,27 @@ not_running() {
     exit 1
 }
 
+# commas N: N with thousands separators.
+commas() {
+    local n=$1 out=
+    while ((${#n} > 3)); do
+        out=,${n: -3}$out
+        n=${n:0:${#n}-3}
+    done
+    printf '%s%s\n' "$n" "$out"
+}
+
+# stop_pid PID: stops a process this script started.
+stop_pid() {
+    [[ -n $1 ]] || return 0
+    kill -TERM "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+
 cleanup() {
-    if [[ -n $RECEIVER_PID ]]; then
-        kill -TERM "$RECEIVER_PID" 2>/dev/null || true
-        wait "$RECEIVER_PID" 2>/dev/null || true
-    fi
-    if [[ -n $NGINX_PID ]]; then
-        kill -TERM "$NGINX_PID" 2>/dev/null || true
-        wait "$NGINX_PID" 2>/dev/null || true
-    fi
+    stop_pid "$NGINX_PID"
+    stop_pid "$PEER_PID"
+    stop_pid "$RECEIVER_PID"
     [[ -n $TMP ]] && rm -rf "$TMP"
     return 0
 }
@@ -40,43 +88,219 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-[[ -f $BW_RUN_DIR/stack.env ]] || not_running "no $BW_RUN_DIR/stack.env"
-URL=$(bw_kv_get "$BW_RUN_DIR/stack.env" URL) || not_running "no URL in $BW_RUN_DIR/stack.env"
-curl -fsS -o /dev/null --max-time 2 "$URL/healthz" 2>/dev/null || not_running "$URL/healthz does not answer"
-API_KEY=$(bw_kv_get "$BW_DATA/demo-tenant.env" DEMO_API_KEY) || not_running "no demo API key in $BW_DATA"
-declare -A PROC_PIDS=()
-for name in gateway "${BW_SERVICES[@]}"; do
-    pid=$(<"$BW_RUN_DIR/$name.pid") || not_running "no pid file for $name"
-    bw_alive "$pid" || not_running "$name (pid $pid) is not running"
-    PROC_PIDS[$name]=$pid
-done
+# ---------------------------------------------------------------- 1. the stack
 
-bw_deps_ensure "${BW_DEPS_BENCH[@]}"
+declare -A PROC_PIDS=() # process name -> pid, for CPU and RSS
+STACK_ENV=$BW_RUN_DIR/stack.env
 
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/bulwark-bench.XXXXXX")
-chmod 755 "$TMP"
-AUTH_HEADER="Authorization: Bearer $API_KEY"
+find_stack() {
+    [[ -f $STACK_ENV ]] || not_running "no $STACK_ENV"
+    URL=$(bw_kv_get "$STACK_ENV" URL) || not_running "no URL in $STACK_ENV"
+    BW_PG_PORT=$(bw_kv_get "$STACK_ENV" PG_PORT) || not_running "no PG_PORT in $STACK_ENV"
+    curl -fsS -o /dev/null --max-time 2 "$URL/healthz" 2>/dev/null || not_running "$URL/healthz does not answer"
+    local name pid
+    for name in gateway "${BW_SERVICES[@]}"; do
+        pid=$(<"$BW_RUN_DIR/$name.pid") || not_running "no pid file for $name"
+        bw_alive "$pid" || not_running "$name (pid $pid) is not running"
+        PROC_PIDS[$name]=$pid
+    done
+    # A stack.env from before it named the cluster's directory: the same
+    # rule as make run's.
+    if ! BW_PG_DIR=$(bw_kv_get "$STACK_ENV" PG_DIR); then
+        bw_data_setup "$BW_DATA"
+    fi
+    PG_PID=$(bw_pg_postmaster_pid) || not_running "no postmaster.pid in $BW_PG_DIR"
+    bw_alive "$PG_PID" || not_running "PostgreSQL (pid $PG_PID) is not running"
+    TLS_DIR=$(bw_kv_get "$STACK_ENV" TLS_DIR) || TLS_DIR=$BW_DATA/tls
+    BW_PG_PASSWORD=$(bw_kv_get "$BW_DATA/secrets.env" PG_SUPERUSER_PASSWORD) ||
+        bw_die "no PG_SUPERUSER_PASSWORD in $BW_DATA/secrets.env"
+    OPERATOR_TOKEN=${BULWARK_OPERATOR_TOKEN:-$(bw_kv_get "$BW_DATA/secrets.env" OPERATOR_TOKEN)} ||
+        bw_die "no OPERATOR_TOKEN in $BW_DATA/secrets.env"
+    # The gateway's rate limit is off unless make run was given one; with
+    # one, the writes and reads of one tenant meet 429s.
+    local rate
+    rate=$(tr '\0' '\n' <"/proc/${PROC_PIDS[gateway]}/environ" 2>/dev/null |
+        awk -F= '$1 == "BULWARK_RATE_LIMIT_RPS" { print $2 }') || rate=
+    if [[ -n $rate && $rate != 0 ]]; then
+        bw_warn "the gateway runs with BULWARK_RATE_LIMIT_RPS=$rate: requests beyond it are" \
+            "answered 429 and counted as errors; restart make run without it to measure"
+    fi
+}
 
-# One entity, read back: the gateway serves it through scoping and
-# PostgreSQL, nginx serves the same bytes from a file.
-reply=$(curl -sS --max-time 10 -X POST -H @<(printf '%s\n' "$AUTH_HEADER") \
-    -H 'Content-Type: application/json' \
-    --data '{"name":"Bench GmbH","timeZone":"Europe/Berlin"}' "$URL/v1/entities") ||
-    bw_die "POST $URL/v1/entities failed"
-ENTITY_ID=$(jq -er '.id' <<<"$reply") || bw_die "unexpected reply to POST /v1/entities: $reply"
-ENTITY_URL=$URL/v1/entities/$ENTITY_ID
-mkdir -p "$TMP/www"
-curl -fsS --max-time 10 -H @<(printf '%s\n' "$AUTH_HEADER") -o "$TMP/www/entity.json" "$ENTITY_URL" ||
-    bw_die "GET $ENTITY_URL failed"
+# stack_addr NAME: the gRPC address of process NAME (scoping, ...).
+stack_addr() {
+    local var=BULWARK_${1^^}_ADDR value
+    value=$(bw_kv_get "$STACK_ENV" "${1^^}_ADDR") && {
+        printf '%s\n' "$value"
+        return 0
+    }
+    # An older stack.env: the process's own setting.
+    value=$(tr '\0' '\n' <"/proc/${PROC_PIDS[$1]}/environ" 2>/dev/null |
+        awk -F= -v v="$var" '$1 == v { print $2 }') || value=
+    printf '%s\n' "${value:-127.0.0.1:${BW_SERVICE_PORTS[$1]}}"
+}
 
-bw_free_port
-NGINX_PORT=$BW_PORT
-user_line=
-bw_is_root && user_line='user root;'
-# One process, no master: comparable with one gateway process, and its pid
-# is the one that serves. Temp paths inside TMP: the compiled-in ones are
-# under /var/lib/nginx.
-cat >"$TMP/nginx.conf" <<EOF
+has_service() { [[ -n ${PROC_PIDS[$1]:-} ]]; }
+
+install_packages() {
+    bw_deps_ensure "${BW_DEPS_BENCH[@]}" || bw_die "make bench needs wrk and nginx-light"
+    if ! bw_deps_ensure "${BW_DEPS_BENCH_PEER[@]}"; then
+        PEER_STATUS="skipped: the Go packages are missing (${BW_DEPS_BENCH_PEER[*]})"
+    fi
+}
+
+# ---------------------------------------------------------------- 2. the bench tenant
+
+# api METHOD PATH [BODY]: calls the gateway as the bench tenant; prints the
+# body, then the status on a line of its own. The key goes in a header read
+# from a pipe, never on a command line.
+api() {
+    local body=()
+    [[ -z ${3:-} ]] || body=(-H 'Content-Type: application/json' --data-binary "$3")
+    curl -sS --max-time 30 -w '\n%{http_code}' -X "$1" "${body[@]}" \
+        -H @<(printf 'Authorization: Bearer %s\n' "$API_KEY") "$URL$2"
+}
+
+# The entity the reads and incidents use: in NIS2 scope (a large cloud
+# provider established in Germany), so that its incidents run the NIS2 clock.
+ENTITY_BODY='{"name":"Bench Cloud SE","timeZone":"Europe/Berlin","activities":[{"entityType":"digital_infra.cloud","principalActivity":true},{"entityType":"digital_infra.data_centre"}],"size":{"staffHeadcount":420,"annualTurnoverEur":"61000000","balanceSheetTotalEur":"48000000"},"memberState":{"establishment":"DE","servicesIn":["DE","AT","NL"]}}'
+
+# bench_tenant: a tenant of its own (not the demo tenant, which a person
+# uses), created once with the operator token, with one entity; kept in
+# $BENCH_DATA/tenant.env. Sets TENANT_ID, API_KEY, ENTITY_ID.
+bench_tenant() {
+    local file=$BENCH_DATA/tenant.env reply code
+    mkdir -p "$BENCH_DATA"
+    chmod 700 "$BENCH_DATA"
+    if [[ -f $file ]]; then
+        TENANT_ID=$(bw_kv_get "$file" TENANT_ID) || TENANT_ID=
+        API_KEY=$(bw_kv_get "$file" API_KEY) || API_KEY=
+        ENTITY_ID=$(bw_kv_get "$file" ENTITY_ID) || ENTITY_ID=
+        if [[ -n $API_KEY && -n $ENTITY_ID ]]; then
+            reply=$(api GET "/v1/entities/$ENTITY_ID") || bw_die "GET /v1/entities/$ENTITY_ID failed"
+            code=${reply##*$'\n'}
+            [[ $code == 200 ]] && return 0
+            bw_say "the bench tenant's entity answers $code: making the bench tenant again"
+        fi
+    fi
+    bw_say "creating the bench tenant"
+    bw_tenant_create "$URL" "$OPERATOR_TOKEN" Bench || exit 1
+    TENANT_ID=$BW_TENANT_ID API_KEY=$BW_TENANT_KEY
+    reply=$(api POST /v1/entities "$ENTITY_BODY") || bw_die "POST /v1/entities failed"
+    code=${reply##*$'\n'}
+    [[ $code == 201 ]] || bw_die "POST /v1/entities answered $code: ${reply%$'\n'*}"
+    ENTITY_ID=$(jq -er '.id' <<<"${reply%$'\n'*}") || bw_die "unexpected reply: ${reply%$'\n'*}"
+    (
+        umask 077
+        printf 'TENANT_ID=%s\nAPI_KEY=%s\nENTITY_ID=%s\n' "$TENANT_ID" "$API_KEY" "$ENTITY_ID" >"$file"
+    )
+}
+
+# ---------------------------------------------------------------- 3. a million incidents
+
+LOADED_INCIDENTS=0
+
+# load_incidents_sql ONLY: runs load-incidents.sql (every ONLY-th incident,
+# or all with 0); prints how many incidents it generated.
+load_incidents_sql() {
+    bw_psql "$BW_DB_NAME" -tA -v tenant="$TENANT_ID" -v entity="$ENTITY_ID" -v zone=Europe/Berlin \
+        -v count="$N_INCIDENTS" -v start="$LOAD_START" -v step="$LOAD_STEP" -v only="$1" \
+        -f "$BENCH_SRC/load-incidents.sql"
+}
+
+# deadlines_of PATH JQ: the deadlines of an incident as the service shows
+# them, sorted, one JSON line.
+deadlines_of() {
+    local reply
+    reply=$(api GET "$1") || return 1
+    [[ ${reply##*$'\n'} == 200 ]] || {
+        printf 'GET %s answered %s\n' "$1" "${reply##*$'\n'}"
+        return 0
+    }
+    jq -cS "[$2] | sort_by(.kind, .dueAt, .basis)" <<<"${reply%$'\n'*}"
+}
+
+drop_loaded_incidents() {
+    bw_psql "$BW_DB_NAME" -c "BEGIN;
+        DELETE FROM incidents.deadlines d USING incidents.incidents i
+         WHERE d.tenant_id = '$TENANT_ID' AND i.tenant_id = d.tenant_id
+           AND i.incident_id = d.incident_id AND i.external_ref = 'bench-load';
+        DELETE FROM incidents.incidents WHERE tenant_id = '$TENANT_ID' AND external_ref = 'bench-load';
+        COMMIT;" >/dev/null
+}
+
+# load_incidents: about N_INCIDENTS open, significant NIS2 incidents of the
+# bench entity with aware times spread over the last 81 days (at a million),
+# and their five deadlines each, once per data directory. A sample goes
+# first and the service checks it: for each sampled incident the deadlines
+# it reads from the rows (GET /v1/incidents/{id}) must equal those its clock
+# computes (GET /v1/incidents/{id}/timeline); otherwise nothing is loaded
+# and the deadlines step is skipped.
+load_incidents() {
+    if ! has_service incidents; then
+        DEADLINES_STATUS="skipped: no incidents service in this stack"
+        return 0
+    fi
+    local have
+    have=$(bw_psql "$BW_DB_NAME" -tA -c "SELECT count(*) FROM incidents.incidents
+        WHERE tenant_id = '$TENANT_ID' AND external_ref = 'bench-load'") ||
+        bw_die "could not count the bench tenant's incidents"
+    if ((have * 10 >= N_INCIDENTS * 9)); then
+        LOADED_INCIDENTS=$have
+        return 0
+    fi
+    if ((have > 0)); then
+        # An interrupted load (the sample only), or fewer than asked for.
+        bw_say "the bench tenant has $have loaded incidents, not about $N_INCIDENTS: loading them again"
+        drop_loaded_incidents || bw_die "could not remove the loaded incidents"
+    fi
+    LOAD_STEP=$((7776000 / N_INCIDENTS))
+    ((LOAD_STEP > 0)) || LOAD_STEP=1
+    LOAD_START=$(($(date +%s) - 3600 - LOAD_STEP * N_INCIDENTS))
+    local sample=$((N_INCIDENTS / 50)) id a b bad=0 n
+    ((sample > 0)) || sample=1
+    bw_say "loading about $(commas "$N_INCIDENTS") incidents into the bench tenant: a sample first"
+    load_incidents_sql "$sample" >/dev/null || bw_die "load-incidents.sql failed (sample)"
+    while read -r id; do
+        a=$(deadlines_of "/v1/incidents/$id" '.deadlines[]') || bw_die "GET /v1/incidents/$id failed"
+        b=$(deadlines_of "/v1/incidents/$id/timeline" '.entries[] | select(.deadline) | .deadline') ||
+            bw_die "GET /v1/incidents/$id/timeline failed"
+        if [[ $a != "$b" ]]; then
+            bad=1
+            bw_warn "incident $id: the generated deadlines differ from the service's clock"
+            printf '  stored:     %s\n  recomputed: %s\n' "$a" "$b" >&2
+            break
+        fi
+    done < <(bw_psql "$BW_DB_NAME" -tA -c "SELECT incident_id FROM incidents.incidents
+        WHERE tenant_id = '$TENANT_ID' AND external_ref = 'bench-load'")
+    if ((bad)); then
+        drop_loaded_incidents
+        DEADLINES_STATUS="skipped: deploy/local/bench/load-incidents.sql no longer writes what the incidents service's clock computes (see above)"
+        return 0
+    fi
+    bw_say "the service agrees with the sample; loading the rest (once per data directory; minutes)"
+    n=$(load_incidents_sql 0) || bw_die "load-incidents.sql failed"
+    bw_say "loaded $(commas "$n") incidents; VACUUM ANALYZE (as autovacuum would soon) and CHECKPOINT"
+    bw_psql "$BW_DB_NAME" -c 'VACUUM ANALYZE incidents.incidents' -c 'VACUUM ANALYZE incidents.deadlines' \
+        -c CHECKPOINT || bw_die "VACUUM ANALYZE failed"
+    LOADED_INCIDENTS=$n
+}
+
+# ---------------------------------------------------------------- 4. nginx and grpc-gateway
+
+start_nginx() {
+    mkdir -p "$TMP/www"
+    local reply
+    reply=$(api GET "/v1/entities/$ENTITY_ID") || bw_die "GET /v1/entities/$ENTITY_ID failed"
+    [[ ${reply##*$'\n'} == 200 ]] || bw_die "GET /v1/entities/$ENTITY_ID answered ${reply##*$'\n'}"
+    printf '%s' "${reply%$'\n'*}" >"$TMP/www/entity.json"
+    bw_free_port
+    local port=$BW_PORT user_line=
+    bw_is_root && user_line='user root;'
+    # One process, no master: comparable with one gateway process, and its
+    # pid is the one that serves. Temp paths inside TMP: the compiled-in ones
+    # are under /var/lib/nginx.
+    cat >"$TMP/nginx.conf" <<EOF
 $user_line
 daemon off;
 master_process off;
@@ -92,7 +316,7 @@ http {
     uwsgi_temp_path $TMP/uwsgi;
     scgi_temp_path $TMP/scgi;
     server {
-        listen 127.0.0.1:$NGINX_PORT;
+        listen 127.0.0.1:$port;
         location = /entity.json {
             root $TMP/www;
             default_type application/json;
@@ -100,140 +324,433 @@ http {
     }
 }
 EOF
-/usr/sbin/nginx -p "$TMP" -c "$TMP/nginx.conf" -e "$TMP/nginx-error.log" &
-NGINX_PID=$!
-NGINX_URL=http://127.0.0.1:$NGINX_PORT/entity.json
-for ((i = 0; i < 50; i++)); do
-    curl -fsS -o /dev/null --max-time 1 "$NGINX_URL" 2>/dev/null && break
-    bw_alive "$NGINX_PID" || break
-    sleep 0.1
-done
-curl -fsS -o /dev/null --max-time 1 "$NGINX_URL" || {
-    cat "$TMP/nginx-error.log" >&2
-    bw_die "nginx did not start"
+    /usr/sbin/nginx -p "$TMP" -c "$TMP/nginx.conf" -e "$TMP/nginx-error.log" &
+    NGINX_PID=$!
+    NGINX_URL=http://127.0.0.1:$port/entity.json
+    wait_http "$NGINX_URL" "$NGINX_PID" || {
+        cat "$TMP/nginx-error.log" >&2
+        bw_die "nginx did not start"
+    }
+    PROC_PIDS[nginx]=$NGINX_PID
 }
 
-# to_ms VALUE-WITH-UNIT: wrk's 950.00us / 1.20ms / 1.01s in milliseconds.
-to_ms() {
-    awk -v v="$1" 'BEGIN {
-        n = v + 0
-        if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000
-        printf "%.3f", n }'
-}
-
-# bench NAME URL [HEADER]: runs wrk, sets RPS_<NAME>, P50_<NAME>, P99_<NAME>
-# (milliseconds) and ERRORS_<NAME> (non-2xx/3xx responses and socket errors).
-declare -A RPS=() P50=() P99=() ERRORS=()
-bench() {
-    local name=$1 url=$2 out
+# wait_http URL PID [HEADER...]: waits up to 10 s for URL to answer 200
+# while PID runs.
+wait_http() {
+    local url=$1 pid=$2 i hs=()
     shift 2
-    bw_say "wrk -t2 -c64 -d$DURATION --latency $url"
-    out=$(wrk -t2 -c64 -d"$DURATION" --latency "$@" "$url") || bw_die "wrk failed against $url"
-    printf '%s\n' "$out" >"$TMP/wrk-$name.txt"
-    RPS[$name]=$(awk '/^Requests\/sec:/ { print $2 }' <<<"$out")
-    P50[$name]=$(to_ms "$(awk '$1 == "50%" { print $2 }' <<<"$out")")
-    P99[$name]=$(to_ms "$(awk '$1 == "99%" { print $2 }' <<<"$out")")
-    ERRORS[$name]=$(awk '/Non-2xx or 3xx responses:/ { n += $NF } /Socket errors:/ { gsub(",", ""); n += $4 + $6 + $8 + $10 } END { print n + 0 }' <<<"$out")
-}
-
-bench nginx "$NGINX_URL"
-bench gateway "$ENTITY_URL" -H "$AUTH_HEADER"
-
-# mib PID: the process's peak resident set (VmHWM) in MiB.
-mib() { awk '/^VmHWM:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo gone; }
-# verdict EXPR: "ok" or "MISSED" for an awk condition.
-verdict() { awk "BEGIN { print (($1) ? \"ok\" : \"MISSED\") }"; }
-
-ratio=$(awk -v g="${RPS[gateway]}" -v n="${RPS[nginx]}" 'BEGIN { printf "%.2f", (n > 0) ? g / n : 0 }')
-printf '\nBenchmark: GET one entity, wrk -t2 -c64 -d%s, same machine, same run\n' "$DURATION"
-printf '  %-16s %12s %10s %10s %8s\n' "" "requests/s" "p50 ms" "p99 ms" "errors"
-for name in nginx gateway; do
-    printf '  %-16s %12s %10s %10s %8s\n' "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "${ERRORS[$name]}"
-done
-printf '\n  ratio gateway/nginx requests/s: %s   (target >= 0.20: %s)\n' "$ratio" "$(verdict "$ratio >= 0.20")"
-printf '  gateway p99: %s ms   (target < 10 ms: %s)\n' "${P99[gateway]}" "$(verdict "${P99[gateway]} < 10")"
-printf '  peak RSS (VmHWM):\n'
-for name in gateway "${BW_SERVICES[@]}"; do
-    rss=$(mib "${PROC_PIDS[$name]}")
-    if [[ $rss == gone ]]; then
-        bw_warn "$name (pid ${PROC_PIDS[$name]}) is no longer running"
-        continue
-    fi
-    printf '    %-14s %7s MiB   (target < 32 MiB: %s)\n' "$name" "$rss" "$(verdict "$rss < 32")"
-done
-printf '    %-14s %7s MiB   (reference)\n' nginx "$(mib "$NGINX_PID")"
-for name in nginx gateway; do
-    if [[ ${ERRORS[$name]} != 0 ]]; then
-        bw_warn "$name failed ${ERRORS[$name]} requests (an error status, perhaps rate limiting, or a socket error): its figures are not those of successful reads; wrk said:"
-        sed 's/^/    /' "$TMP/wrk-$name.txt" >&2
-    fi
-done
-
-# ---------------------------------------------------------------- webhooks
-
-WEBHOOK_EVENTS=${BULWARK_BENCH_WEBHOOK_EVENTS:-5000}
-WEBHOOK_RESOURCES=500
-WEBHOOK_HOST=127.0.0.2
-
-# webhook_bench: appends WEBHOOK_EVENTS events of WEBHOOK_RESOURCES incidents
-# to the demo tenant's outbox in one transaction, as producers do, and times
-# them until the receiver has answered every delivery 2xx. Says why and
-# returns non-zero when it cannot measure.
-webhook_bench() {
-    local receiver=$BW_REPO/build/tests/standins/webhook_receiver line= hooks_port control_port i
-    BW_BUILD_TARGETS=webhook_receiver bw_build "$BW_REPO/build" >/dev/null || return 1
-    "$receiver" --host "$WEBHOOK_HOST" >"$TMP/receiver.out" 2>&1 &
-    RECEIVER_PID=$!
-    for ((i = 0; i < 50; i++)); do
-        [[ -s $TMP/receiver.out ]] && read -r line <"$TMP/receiver.out" && break
+    for h in "$@"; do hs+=(-H "$h"); done
+    for ((i = 0; i < 100; i++)); do
+        curl -fsS -o /dev/null --max-time 1 "${hs[@]}" "$url" 2>/dev/null && return 0
+        bw_alive "$pid" || return 1
         sleep 0.1
     done
-    [[ $line =~ ^hooks=([0-9]+)\ control=([0-9]+)$ ]] || {
-        bw_warn "the webhook receiver did not start: $line"
+    return 1
+}
+
+PEER_DIR=$OUT_DIR/grpc-gateway
+PEER_BIN=$PEER_DIR/bulwark-grpc-gateway
+PEER_PACKAGES=("${BW_DEPS_BENCH_PEER[@]}" protobuf-compiler libprotobuf-dev)
+
+# peer_inputs: what the peer's build depends on; a change rebuilds it.
+peer_inputs() {
+    cat "$BENCH_SRC/grpc-gateway/main.go" "$BENCH_SRC/grpc-gateway/scoping.yaml" \
+        "$BW_REPO/proto/bulwark/scoping/v1/scoping.proto" "$BW_REPO/proto/bulwark/api/v1/http.proto"
+    dpkg-query -W -f='${Package} ${Version}\n' "${PEER_PACKAGES[@]}" 2>/dev/null
+    declare -f build_peer
+}
+
+# build_peer: grpc-gateway for GetEntity and Assess, offline, in GOPATH mode
+# from Debian's packages (no module, no proxy). The Go code protoc generates
+# (messages, gRPC client, gateway handlers from scoping.yaml) lives only in
+# PEER_DIR; the inputs' hash says when to build again.
+build_peer() {
+    local hash gopath=$PEER_DIR/gopath
+    hash=$(peer_inputs | sha256sum | cut -d' ' -f1)
+    if [[ -x $PEER_BIN && -f $PEER_DIR/inputs.sha256 && $(<"$PEER_DIR/inputs.sha256") == "$hash" ]]; then
+        return 0
+    fi
+    bw_say "building grpc-gateway (Go, GOPATH mode, Debian's packages) in ${PEER_DIR#"$BW_REPO"/}"
+    rm -rf "$gopath" "$PEER_BIN" "$PEER_DIR/inputs.sha256"
+    mkdir -p "$gopath/src/bulwarkbench/grpcgateway"
+    # Import paths of the generated packages; the well-known types are
+    # those of golang-goprotobuf-dev and golang-google-genproto-dev.
+    local m=Mbulwark/scoping/v1/scoping.proto=bulwark/scoping/v1
+    m+=,Mbulwark/api/v1/http.proto=bulwark/api/v1
+    m+=,Mgoogle/protobuf/timestamp.proto=github.com/golang/protobuf/ptypes/timestamp
+    m+=,Mgoogle/protobuf/empty.proto=github.com/golang/protobuf/ptypes/empty
+    m+=,Mgoogle/protobuf/field_mask.proto=google.golang.org/genproto/protobuf/field_mask
+    m+=,Mgoogle/protobuf/descriptor.proto=github.com/golang/protobuf/protoc-gen-go/descriptor
+    local protoc=(protoc -I "$BW_REPO/proto" -I /usr/include)
+    local scoping=$BW_REPO/proto/bulwark/scoping/v1/scoping.proto
+    {
+        "${protoc[@]}" --go_out="plugins=grpc,$m:$gopath/src" "$scoping" &&
+            "${protoc[@]}" --go_out="$m:$gopath/src" "$BW_REPO/proto/bulwark/api/v1/http.proto" &&
+            "${protoc[@]}" --grpc-gateway_out="grpc_api_configuration=$BENCH_SRC/grpc-gateway/scoping.yaml,$m:$gopath/src" "$scoping" &&
+            cp "$BENCH_SRC/grpc-gateway/main.go" "$gopath/src/bulwarkbench/grpcgateway/" &&
+            env GOPATH="$gopath:/usr/share/gocode" GO111MODULE=off GOFLAGS= GOPROXY=off GOENV=off \
+                GOCACHE="$PEER_DIR/gocache" go build -o "$PEER_BIN.tmp" bulwarkbench/grpcgateway &&
+            mv "$PEER_BIN.tmp" "$PEER_BIN"
+    } >"$PEER_DIR/build.log" 2>&1 || {
+        tail -n 20 "$PEER_DIR/build.log" >&2
         return 1
     }
-    hooks_port=${BASH_REMATCH[1]}
-    control_port=${BASH_REMATCH[2]}
-    local control=http://127.0.0.1:$control_port reply endpoint secret tenant
-    reply=$(curl -sS --max-time 10 -X POST -H @<(printf '%s\n' "$AUTH_HEADER") \
-        -H 'Content-Type: application/json' \
-        --data "{\"url\":\"http://$WEBHOOK_HOST:$hooks_port/bench\",\"eventTypes\":[\"incident.updated\"],\"description\":\"make bench\"}" \
-        "$URL/v1/webhook-endpoints") || return 1
-    if ! endpoint=$(jq -er '.id' <<<"$reply") || ! secret=$(jq -er '.secret' <<<"$reply"); then
-        bw_warn "could not create the bench's webhook endpoint: $reply"
-        bw_warn "(make run allows plain http to $WEBHOOK_HOST; a stack started with another BULWARK_WEBHOOK_ALLOWED_CIDRS may not)"
-        return 1
-    fi
-    curl -fsS --max-time 10 -o /dev/null -X POST "$control/config" \
-        --data "{\"path\":\"/bench\",\"secrets\":[\"$secret\"]}" || return 1
-    tenant=$(bw_kv_get "$BW_DATA/demo-tenant.env" DEMO_TENANT_ID) || return 1
-    BW_PG_PORT=$(bw_kv_get "$BW_RUN_DIR/stack.env" PG_PORT) || return 1
-    BW_PG_PASSWORD=$(bw_kv_get "$BW_DATA/secrets.env" PG_SUPERUSER_PASSWORD) || return 1
-    bw_say "webhooks: $WEBHOOK_EVENTS events of $WEBHOOK_RESOURCES incidents through the outbox"
-    local start=$EPOCHREALTIME count=0 valid elapsed
-    bw_psql "$BW_DB_NAME" -c "SELECT set_config('bulwark.tenant_id', '$tenant', false)" \
-        -c "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data)
-            SELECT '$tenant', gen_random_uuid(), 'incident.updated',
-                   'incidents/bench-' || (i % $WEBHOOK_RESOURCES),
-                   json_build_object('id', 'bench-' || (i % $WEBHOOK_RESOURCES), 'n', i)::text
-              FROM generate_series(1, $WEBHOOK_EVENTS) i" >/dev/null || return 1
-    for ((i = 0; i < 1200; i++)); do
-        count=$(curl -fsS --max-time 5 "$control/count?path=/bench" | jq -r '.succeeded') || return 1
-        ((count >= WEBHOOK_EVENTS)) && break
-        sleep 0.1
-    done
-    elapsed=$(awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.2f", e - s }')
-    valid=$(curl -fsS --max-time 30 "$control/deliveries?path=/bench" |
-        jq '[.deliveries[] | select(.valid)] | length') || return 1
-    curl -fsS --max-time 30 -o /dev/null -X DELETE -H @<(printf '%s\n' "$AUTH_HEADER") \
-        "$URL/v1/webhook-endpoints/$endpoint" || bw_warn "could not delete the bench's endpoint $endpoint"
-    printf '\nWebhooks: %s events of %s incidents, outbox to receiver, one endpoint\n' \
-        "$WEBHOOK_EVENTS" "$WEBHOOK_RESOURCES"
-    printf '  delivered %s (signatures valid: %s) in %s s: %s events/s\n' "$count" "$valid" \
-        "$elapsed" "$(awk -v n="$count" -v t="$elapsed" 'BEGIN { printf "%.0f", (t > 0) ? n / t : 0 }')"
-    printf '  (in flight: at most BULWARK_WEBHOOK_ENDPOINT_CONCURRENCY per endpoint, one per incident)\n'
+    printf '%s\n' "$hash" >"$PEER_DIR/inputs.sha256"
 }
 
-if [[ " ${BW_SERVICES[*]} " == *" integrations "* ]]; then
-    webhook_bench || bw_warn "the webhook figure could not be measured"
+# peer_certificate: a certificate of the deployment's CA for grpc-gateway,
+# made by deploy/tls/make-certs.sh in $BENCH_DATA/tls (renewed as the
+# processes' are). Its identity is "gateway": scoping serves only the
+# identities its peer table names, and the gateway's may call every method,
+# so it stands in for the gateway it is compared with. The CA's files are
+# linked, not copied, and the link to its key is removed after.
+peer_certificate() {
+    local dir=$BENCH_DATA/tls
+    mkdir -p "$dir"
+    chmod 700 "$dir"
+    ln -sf "$TLS_DIR/ca.pem" "$dir/ca.pem"
+    ln -sf "$TLS_DIR/ca.key" "$dir/ca.key"
+    local rc=0
+    "$BW_REPO/deploy/tls/make-certs.sh" "$dir" gateway || rc=$?
+    rm -f "$dir/ca.key" "$dir/ca.srl"
+    return $rc
+}
+
+start_peer() {
+    [[ -z $PEER_STATUS ]] || return 0
+    if ! build_peer; then
+        PEER_STATUS="skipped: the build failed (${PEER_DIR#"$BW_REPO"/}/build.log)"
+        return 0
+    fi
+    peer_certificate || bw_die "could not make grpc-gateway's certificate"
+    bw_free_port
+    local port=$BW_PORT dir=$BENCH_DATA/tls
+    "$PEER_BIN" -listen "127.0.0.1:$port" -backend "$(stack_addr scoping)" -ca "$dir/ca.pem" \
+        -cert "$dir/gateway.pem" -key "$dir/gateway.key" >"$TMP/grpc-gateway.log" 2>&1 &
+    PEER_PID=$!
+    PEER_URL=http://127.0.0.1:$port
+    if ! wait_http "$PEER_URL/v1/entities/$ENTITY_ID" "$PEER_PID" "${PEER_HEADERS[@]}"; then
+        cat "$TMP/grpc-gateway.log" >&2
+        bw_die "grpc-gateway did not answer GET /v1/entities/$ENTITY_ID"
+    fi
+    PROC_PIDS[grpc-gateway]=$PEER_PID
+    PEER_STATUS=ran
+}
+
+# ---------------------------------------------------------------- 5. the runs
+
+CLK_TCK=$(getconf CLK_TCK)
+
+# children PID: the pids of PID's children.
+children() {
+    local f
+    for f in /proc/"$1"/task/*/children; do
+        [[ -r $f ]] && cat "$f"
+    done | tr ' ' '\n' | grep -v '^$' || true
+}
+
+# ticks PID [WITH-CHILDREN]: utime + stime (with cutime + cstime: the
+# children that exited), in clock ticks; nothing when PID is gone.
+ticks() {
+    local stat f
+    { read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 0
+    read -r -a f <<<"${stat##*) }"
+    if [[ ${2:-} == 1 ]]; then
+        echo $((f[11] + f[12] + f[13] + f[14]))
+    else
+        echo $((f[11] + f[12]))
+    fi
+}
+
+# cpu_snapshot: "NAME TICKS" per process. PostgreSQL is the postmaster with
+# its exited children and every live child (backends, WAL writer,
+# checkpointer, autovacuum).
+cpu_snapshot() {
+    local name pid sum t
+    for name in "${!PROC_PIDS[@]}"; do
+        t=$(ticks "${PROC_PIDS[$name]}")
+        [[ -n $t ]] && printf "%s %s\n" "$name" "$t"
+    done
+    sum=$(ticks "$PG_PID" 1)
+    for pid in $(children "$PG_PID"); do
+        t=$(ticks "$pid")
+        sum=$((sum + ${t:-0}))
+    done
+    printf 'postgresql %s\n' "$sum"
+}
+
+RSS_RESET=1
+
+# rss_reset: peak RSS back to the current RSS (clear_refs 5), so that the
+# next reading is the peak of one run.
+rss_reset() {
+    local pid
+    for pid in "${PROC_PIDS[@]}" $(children "$PG_PID"); do
+        echo 5 2>/dev/null >"/proc/$pid/clear_refs" || RSS_RESET=0
+    done
+}
+
+# rss_snapshot: "NAME KIB" per process; PostgreSQL's largest child.
+rss_snapshot() {
+    local name pid max=0 kb
+    hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status" 2>/dev/null || true; }
+    for name in "${!PROC_PIDS[@]}"; do
+        kb=$(hwm "${PROC_PIDS[$name]}")
+        [[ -n $kb ]] && printf '%s %s\n' "$name" "$kb"
+    done
+    for pid in $(children "$PG_PID"); do
+        kb=$(hwm "$pid")
+        [[ -n $kb ]] && ((kb > max)) && max=$kb
+    done
+    printf 'postgresql %s\n' "$max"
+}
+
+# The request kinds: URL, method, body file, headers (one a line).
+declare -A K_URL=() K_METHOD=() K_BODY=() K_HEADERS=()
+kind() {
+    local k=$1
+    K_URL[$k]=$2 K_METHOD[$k]=$3 K_BODY[$k]=$4
+    shift 4
+    K_HEADERS[$k]=$(printf '%s\n' "$@")
+}
+
+# wrk_run KIND CONNECTIONS THREADS OUT: one wrk run of KIND, its output in
+# OUT. The headers go through the environment (wrk.lua), so that no key is
+# on a command line.
+wrk_run() {
+    BENCH_METHOD=${K_METHOD[$1]} BENCH_BODY_FILE=${K_BODY[$1]} BENCH_HEADERS=${K_HEADERS[$1]} \
+        wrk -t"$3" -c"$2" -d"$DURATION" -s "$BENCH_SRC/wrk.lua" "${K_URL[$1]}" >"$4" 2>&1
+}
+
+# record KIND ROUND CONNECTIONS WRK-OUTPUT CPU-BEFORE CPU-AFTER RSS: one
+# line of $TMP/runs.jsonl. CPU-BEFORE empty: no CPU figures (shared run).
+record() {
+    local k=$1 result
+    result=$(sed -n 's/^bench-result //p' "$4")
+    [[ -n $result ]] || {
+        cat "$4" >&2
+        bw_die "wrk against ${K_URL[$k]} gave no result"
+    }
+    jq -nc --arg kind "$k" --argjson round "$2" --argjson conns "$3" --argjson r "$result" \
+        --arg before "$5" --arg after "$6" --arg rss "$7" --argjson tck "$CLK_TCK" '
+        def table: split("\n") | map(select(length > 0) | split(" ") | {key: .[0], value: (.[1] | tonumber)}) | from_entries;
+        ($r.requests) as $n
+        | ($before | table) as $b | ($after | table) as $a
+        | {kind: $kind, round: $round, connections: $conns, requests: $n, seconds: $r.seconds,
+           rps: ($n / $r.seconds),
+           p50_ms: ($r.latency_us.p50 / 1000), p90_ms: ($r.latency_us.p90 / 1000),
+           p99_ms: ($r.latency_us.p99 / 1000), max_ms: ($r.latency_us.max / 1000),
+           errors: ($r.errors | add), error_detail: $r.errors,
+           reply_bytes: (if $n > 0 then $r.bytes / $n else 0 end),
+           cpu_s: ([$a | keys[] | select($b[.] != null) | {key: ., value: (($a[.] - $b[.]) / $tck)}] | from_entries),
+           rss_mib: ($rss | table | map_values(. / 1024))}
+        | .cpu_us_per_request = (if $n > 0 then .cpu_s | map_values(. * 1e6 / $n) else {} end)' \
+        >>"$TMP/runs.jsonl"
+    if ! jq -e '.errors == 0' <<<"$(tail -n 1 "$TMP/runs.jsonl")" >/dev/null; then
+        bw_warn "$k, round $2: $(jq -r '"\(.errors) of \(.requests) requests failed \(.error_detail)"' <<<"$(tail -n 1 "$TMP/runs.jsonl")")"
+        ERRORS_SEEN=1
+    fi
+}
+ERRORS_SEEN=0
+
+# measure KIND ROUND: one run of KIND with the CPU and RSS of every process.
+measure() {
+    local k=$1 out=$TMP/wrk-$1-$2.txt before after
+    bw_say "round $2/$ROUNDS: $k (wrk -t$THREADS -c$CONNECTIONS -d$DURATION ${K_METHOD[$k]:-GET} ${K_URL[$k]})"
+    rss_reset
+    before=$(cpu_snapshot)
+    wrk_run "$k" "$CONNECTIONS" "$THREADS" "$out" || {
+        cat "$out" >&2
+        bw_die "wrk failed against ${K_URL[$k]}"
+    }
+    after=$(cpu_snapshot)
+    record "$k" "$2" "$CONNECTIONS" "$out" "$before" "$after" "$(rss_snapshot)"
+}
+
+# check_kind KIND: one request with curl; the kind must answer 2xx, or the
+# figures would be those of errors.
+check_kind() {
+    local k=$1 body=() code
+    [[ -z ${K_BODY[$k]} ]] || body=(-X "${K_METHOD[$k]}" -H 'Content-Type: application/json' --data-binary "@${K_BODY[$k]}")
+    code=$(curl -sS --max-time 30 -o "$TMP/check-$k.json" -w '%{http_code}' "${body[@]}" \
+        -H @<(printf '%s\n' "${K_HEADERS[$k]}") "${K_URL[$k]}") || bw_die "$k: ${K_URL[$k]} failed"
+    [[ $code == 2?? ]] || bw_die "$k: ${K_URL[$k]} answered $code: $(head -c 400 "$TMP/check-$k.json")"
+}
+
+# ---------------------------------------------------------------- 6. the deadlines queue
+
+# deadlines: GET /v1/deadlines?dueBefore=<in 7 days> on DEADLINE_CONNECTIONS
+# connections (one wrk thread) while GET /v1/entities/{id} runs on the rest
+# of the CONNECTIONS (two threads), both for DURATION. No CPU figures: the
+# processes serve both at once.
+measure_deadlines() {
+    local read_conns=$((CONNECTIONS - DEADLINE_CONNECTIONS)) pid rc=0
+    bw_say "deadlines: wrk -t1 -c$DEADLINE_CONNECTIONS ${K_URL[deadlines]} beside wrk -t$THREADS -c$read_conns the read"
+    rss_reset
+    wrk_run deadlines "$DEADLINE_CONNECTIONS" 1 "$TMP/wrk-deadlines.txt" &
+    pid=$!
+    wrk_run get "$read_conns" "$THREADS" "$TMP/wrk-get-beside.txt" || rc=$?
+    wait "$pid" || rc=$?
+    ((rc == 0)) || {
+        cat "$TMP/wrk-deadlines.txt" "$TMP/wrk-get-beside.txt" >&2
+        bw_die "wrk failed in the deadlines step"
+    }
+    local rss
+    rss=$(rss_snapshot)
+    record deadlines 1 "$DEADLINE_CONNECTIONS" "$TMP/wrk-deadlines.txt" "" "" "$rss"
+    record get-beside 1 "$read_conns" "$TMP/wrk-get-beside.txt" "" "" "$rss"
+}
+
+# ---------------------------------------------------------------- 7. the report
+
+# The kinds in table order with their targets (issue 13), for summary.jq:
+# label, the processes shown, x_nginx (least ratio to nginx in the same
+# round), p99_ms (most), peer (grpc-gateway's kind; peer_min: least ratio,
+# and the gateway's CPU per request below grpc-gateway's), cpu_max (most
+# CPU us per request of a process), rss_max (MiB, each of rss_procs),
+# vs_read (the ratio to that kind).
+report_spec() {
+    local bulwark
+    bulwark=$(printf '%s\n' gateway "${BW_SERVICES[@]}" | jq -R . | jq -sc .)
+    jq -nc --argjson bw "$bulwark" --argjson dl "$DEADLINE_CONNECTIONS" --argjson c "$CONNECTIONS" '[
+      {kind: "nginx", label: "nginx: the entity JSON from a file", procs: ["nginx"]},
+      {kind: "get", label: "GET /v1/entities/{id}", procs: ["gateway", "scoping", "postgresql"],
+       x_nginx: 0.20, p99_ms: 10, peer: "ggw-get", peer_min: 1.3,
+       cpu_max: {gateway: 40, scoping: 35}, rss_max: 32, rss_procs: $bw},
+      {kind: "ggw-get", label: "grpc-gateway GET /v1/entities/{id}", procs: ["grpc-gateway", "scoping", "postgresql"]},
+      {kind: "assess", label: "POST /v1/scoping:assess", procs: ["gateway", "scoping", "postgresql"],
+       x_nginx: 0.40, p99_ms: 10, peer: "ggw-assess", peer_min: 1.3, rss_max: 32, rss_procs: $bw},
+      {kind: "ggw-assess", label: "grpc-gateway POST /v1/scoping:assess", procs: ["grpc-gateway", "scoping", "postgresql"]},
+      {kind: "post-entities", label: "POST /v1/entities", procs: ["gateway", "scoping", "postgresql"],
+       vs_read: "get", rss_max: 32, rss_procs: $bw},
+      {kind: "post-incidents", label: "POST /v1/incidents", procs: ["gateway", "incidents", "scoping", "postgresql"],
+       vs_read: "get", rss_max: 32, rss_procs: $bw},
+      {kind: "deadlines", label: "GET /v1/deadlines (\($dl) conns, beside the read)", procs: ["gateway", "incidents", "scoping", "postgresql"],
+       vs_nginx: false, p99_ms: 10, rss_max: 32, rss_procs: $bw},
+      {kind: "get-beside", label: "GET /v1/entities/{id} (\($c - $dl) conns, beside)", procs: [], vs_nginx: false}
+    ]'
+}
+
+report() {
+    local meta spec summary
+    mkdir -p "$OUT_DIR"
+    spec=$(report_spec)
+    meta=$(jq -nc --arg when "$(date -u +%FT%TZ)" --arg duration "$DURATION" --argjson rounds "$ROUNDS" \
+        --argjson conns "$CONNECTIONS" --argjson threads "$THREADS" --argjson dl "$DEADLINE_CONNECTIONS" \
+        --arg cores "$(nproc)" --arg load "$LOAD_AVG" --arg load_after "$(cut -d" " -f1-3 /proc/loadavg)" --arg peer "$PEER_STATUS" \
+        --arg deadlines "${DEADLINES_STATUS:-ran}" --argjson incidents "$LOADED_INCIDENTS" \
+        --argjson rss_reset "$RSS_RESET" --arg commit "$(git -C "$BW_REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+        '{when: $when, commit: $commit, wrk: {duration: $duration, rounds: $rounds, connections: $conns, threads: $threads},
+          machine: {cores: ($cores | tonumber), load_average_before: $load, load_average_after: $load_after},
+          grpc_gateway: $peer, deadlines: {status: $deadlines, incidents_loaded: $incidents,
+            connections: $dl, read_connections_beside: ($conns - $dl)},
+          peak_rss: (if $rss_reset == 1 then "per run (reset before each)" else "since each process started (it could not be reset)" end)}')
+    summary=$(jq -n --slurpfile runs "$TMP/runs.jsonl" --argjson spec "$spec" --argjson meta "$meta" \
+        -f "$BENCH_SRC/summary.jq") || bw_die "summary.jq failed"
+    [[ -f $OUT_DIR/last.json ]] && mv "$OUT_DIR/last.json" "$OUT_DIR/previous.json"
+    printf '%s\n' "$summary" >"$OUT_DIR/last.json"
+
+    printf '\nBulwark benchmark, %s (%s): wrk -t%s -c%s -d%s, %s round(s) of alternating runs, %s cores\n' \
+        "$(jq -r .when <<<"$summary")" "$(jq -r .commit <<<"$summary")" "$THREADS" "$CONNECTIONS" \
+        "$DURATION" "$ROUNDS" "$(nproc)"
+    printf 'Load average (1, 5, 15 min) before: %s, after: %s (other work on the machine skews every figure)\n' \
+        "$(jq -r .machine.load_average_before <<<"$summary")" "$(jq -r .machine.load_average_after <<<"$summary")"
+    printf 'Figures: median over the rounds (min-max); ratios per round, Bulwark / the other, same round.\n\n'
+    {
+        printf 'request\tfigure\tmeasured\ttarget\tverdict\n'
+        jq -r -f "$BENCH_SRC/table.jq" <<<"$summary"
+    } | awk -F'\t' '
+        { for (i = 1; i <= 5; i++) { cell[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } }
+        END {
+            for (r = 1; r <= NR; r++) {
+                if (r > 2 && cell[r, 1] != "") print ""
+                printf "%-" w[1] "s  %-" w[2] "s  %-" w[3] "s  %-" w[4] "s  %s\n", cell[r, 1], cell[r, 2], cell[r, 3], cell[r, 4], cell[r, 5]
+                if (r == 1) { for (i = 1; i <= 5; i++) { s = sprintf("%" w[i] "s", ""); gsub(/ /, "-", s); printf "%s%s", s, (i < 5 ? "  " : "\n") } }
+            }
+        }'
+    echo
+    local peer_note="grpc-gateway: ${PEER_STATUS}."
+    [[ $PEER_STATUS == ran ]] && peer_note="grpc-gateway did no authentication in this comparison: the tenant, principal and
+  roles came as Grpc-Metadata-* headers, which it forwards as gRPC metadata. Bulwark's gateway did
+  (API key, roles, request id, metrics, ETag). Both called the same scoping service over mutual
+  TLS; grpc-gateway with a certificate of the deployment's CA, identity \"gateway\" (scoping's
+  peer table lets only the gateway call every method)."
+    local dl_note="Deadlines: ${DEADLINES_STATUS}."
+    [[ -z $DEADLINES_STATUS ]] && dl_note="Deadlines: $(commas "$LOADED_INCIDENTS") incidents in the bench tenant. Two wrk at once, $CONNECTIONS connections
+  in all: $DEADLINE_CONNECTIONS (1 thread) on GET /v1/deadlines?dueBefore=<in 7 days> (a page of 50), $((CONNECTIONS - DEADLINE_CONNECTIONS)) ($THREADS threads)
+  on GET /v1/entities/{id}; no CPU figures for those two runs (the processes serve both at once)."
+    cat <<EOF
+Notes:
+- $peer_note
+- CPU us/request: utime + stime from /proc/<pid>/stat over the run, divided by the requests wrk
+  completed. postgresql: the postmaster, its exited children and every live child (backends,
+  WAL writer, checkpointer, autovacuum). Peak RSS: VmHWM, $(jq -r .peak_rss <<<"$summary");
+  postgresql: its largest child, shared buffers included.
+- $dl_note
+- Every figure and every run: ${OUT_DIR#"$BW_REPO"/}/last.json (the one before: previous.json).
+  Figures on a shared machine vary by 10-20 % between runs: compare the rounds of one invocation.
+EOF
+    if ((ERRORS_SEEN)); then
+        bw_warn "some requests failed (see the warnings above): those figures are not those of successful requests"
+    fi
+}
+
+# ---------------------------------------------------------------- main
+
+LOAD_AVG=$(cut -d' ' -f1-3 /proc/loadavg)
+find_stack
+install_packages
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/bulwark-bench.XXXXXX")
+chmod 755 "$TMP"
+: >"$TMP/runs.jsonl"
+bench_tenant
+load_incidents
+
+AUTH="Authorization: Bearer $API_KEY"
+PEER_HEADERS=("Grpc-Metadata-X-Tenant-Id: $TENANT_ID" "Grpc-Metadata-X-Principal: bench"
+    "Grpc-Metadata-X-Roles: admin")
+cp "$BENCH_SRC/assess.json" "$TMP/assess.json"
+printf '%s' "$ENTITY_BODY" >"$TMP/entity.json"
+printf '{"entity":"%s","title":"Bench write","awareAt":"%s","significant":true}' \
+    "$ENTITY_ID" "$(date -u -d '-1 hour' +%FT%TZ)" >"$TMP/incident.json"
+
+start_nginx
+start_peer
+
+kind nginx "$NGINX_URL" GET ""
+kind get "$URL/v1/entities/$ENTITY_ID" GET "" "$AUTH"
+kind assess "$URL/v1/scoping:assess" POST "$TMP/assess.json" "$AUTH"
+kind post-entities "$URL/v1/entities" POST "$TMP/entity.json" "$AUTH"
+ROUND_KINDS=(nginx get)
+if [[ $PEER_STATUS == ran ]]; then
+    kind ggw-get "$PEER_URL/v1/entities/$ENTITY_ID" GET "" "${PEER_HEADERS[@]}"
+    kind ggw-assess "$PEER_URL/v1/scoping:assess" POST "$TMP/assess.json" "${PEER_HEADERS[@]}"
+    ROUND_KINDS+=(ggw-get assess ggw-assess)
+else
+    bw_warn "grpc-gateway $PEER_STATUS"
+    ROUND_KINDS+=(assess)
 fi
+ROUND_KINDS+=(post-entities)
+if has_service incidents; then
+    kind post-incidents "$URL/v1/incidents" POST "$TMP/incident.json" "$AUTH"
+    ROUND_KINDS+=(post-incidents)
+fi
+if [[ -z $DEADLINES_STATUS ]]; then
+    kind deadlines "$URL/v1/deadlines?dueBefore=$(date -u -d '+7 days' +%FT%TZ)" GET "" "$AUTH"
+    kind get-beside "$URL/v1/entities/$ENTITY_ID" GET "" "$AUTH"
+fi
+
+for k in "${ROUND_KINDS[@]}" ${K_URL[deadlines]:+deadlines}; do check_kind "$k"; done
+# One second of each first, not recorded: connections, caches, Go's heap.
+bw_say "warming up: one second of each kind"
+for k in "${ROUND_KINDS[@]}"; do
+    DURATION=1s wrk_run "$k" "$CONNECTIONS" "$THREADS" "$TMP/warm-$k.txt" || {
+        cat "$TMP/warm-$k.txt" >&2
+        bw_die "wrk failed against ${K_URL[$k]}"
+    }
+done
+for ((round = 1; round <= ROUNDS; round++)); do
+    for k in "${ROUND_KINDS[@]}"; do measure "$k" "$round"; done
+done
+[[ -n ${K_URL[deadlines]:-} ]] && measure_deadlines
+report

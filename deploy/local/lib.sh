@@ -34,8 +34,20 @@ BW_DEPS=(build-essential cmake pkg-config protobuf-compiler protobuf-c-compiler
     libprotobuf-c-dev libprotobuf-dev libgrpc-dev libevent-dev libjansson-dev
     libpq-dev libssl-dev libicu-dev check libcurl4-openssl-dev postgresql-15
     postgresql-client-15 curl ca-certificates openssl jq)
-# Only `make bench` needs these.
+# Only `make bench` needs these: wrk drives the load (its Lua scripts carry
+# the bodies and print the results), nginx-light serves the same JSON from a
+# file as the reference.
 BW_DEPS_BENCH=(wrk nginx-light)
+# `make bench` also builds grpc-gateway, the usual Go transcoder, to compare
+# Bulwark's gateway with; without these it skips that part and says so.
+# golang-go: the compiler (GOPATH mode, no module proxy); protoc-gen-go-1-3:
+# protoc's Go plugin of the protobuf 1.3 API that grpc-gateway v1 uses;
+# golang-grpc-gateway: protoc-gen-grpc-gateway, which generates the HTTP
+# handlers from an HTTP rule file (grpc_api_configuration); the -dev
+# packages are the Go sources it builds against: grpc-gateway's runtime,
+# grpc-go and golang/protobuf (they pull genproto, x/net and the rest).
+BW_DEPS_BENCH_PEER=(golang-go protoc-gen-go-1-3 golang-grpc-gateway
+    golang-github-grpc-ecosystem-grpc-gateway-dev golang-google-grpc-dev golang-goprotobuf-dev)
 # Only deploy/images/check.sh needs these: image trees, compose and manifests.
 BW_DEPS_IMAGES=(debootstrap debian-archive-keyring binutils docker-compose python3-yaml)
 
@@ -600,6 +612,29 @@ bw_stack_start() {
         "BULWARK_HTTP_ADDR=${BW_ADDRS[http]}" \
         "BULWARK_OPERATOR_TOKEN=$BW_OPERATOR_TOKEN" -- "$build/services/gateway/bulwark-gateway"
     bw_wait_ready "$(bw_addr_url "${BW_ADDRS[http]}")" "$timeout"
+}
+
+# bw_tenant_create URL OPERATOR-TOKEN NAME: creates a tenant through the
+# gateway at URL with the operator token; sets BW_TENANT_ID and BW_TENANT_KEY
+# (its first API key, shown only now).
+bw_tenant_create() {
+    local reply code body
+    reply=$(curl -sS --max-time 30 -w '\n%{http_code}' -X POST \
+        -H @<(printf 'Authorization: Bearer %s\n' "$2") -H 'Content-Type: application/json' \
+        --data "$(jq -nc --arg name "$3" '{name: $name}')" "$1/v1/tenants") || {
+        bw_err "POST $1/v1/tenants failed"
+        return 1
+    }
+    code=${reply##*$'\n'}
+    body=${reply%$'\n'*}
+    if [[ $code != 201 ]]; then
+        bw_err "POST /v1/tenants answered $code: $body"
+        return 1
+    fi
+    if ! BW_TENANT_ID=$(jq -er '.tenant.id' <<<"$body") || ! BW_TENANT_KEY=$(jq -er '.apiKey.secret' <<<"$body"); then
+        bw_err "unexpected reply to POST /v1/tenants: $body"
+        return 1
+    fi
 }
 
 # bw_wait_ready URL TIMEOUT: polls URL/readyz until 200; fails early when a

@@ -69,16 +69,8 @@ URL=$(bw_addr_url "${BW_ADDRS[http]}")
 DEMO=$BW_DATA/demo-tenant.env
 if [[ ! -f $DEMO ]]; then
     bw_say "creating the demo tenant"
-    reply=$(curl -sS --max-time 10 -w '\n%{http_code}' -X POST \
-        -H @<(printf 'Authorization: Bearer %s\n' "$BW_OPERATOR_TOKEN") \
-        -H 'Content-Type: application/json' --data '{"name":"Demo"}' "$URL/v1/tenants") ||
-        bw_die "POST $URL/v1/tenants failed"
-    code=${reply##*$'\n'}
-    body=${reply%$'\n'*}
-    [[ $code == 201 ]] || bw_die "POST /v1/tenants answered $code: $body"
-    if ! tenant_id=$(jq -er '.tenant.id' <<<"$body") || ! api_key=$(jq -er '.apiKey.secret' <<<"$body"); then
-        bw_die "unexpected reply to POST /v1/tenants: $body"
-    fi
+    bw_tenant_create "$URL" "$BW_OPERATOR_TOKEN" Demo || exit 1
+    tenant_id=$BW_TENANT_ID api_key=$BW_TENANT_KEY
     (
         umask 077
         printf 'DEMO_TENANT_ID=%s\nDEMO_API_KEY=%s\n' "$tenant_id" "$api_key" >"$DEMO"
@@ -87,8 +79,15 @@ fi
 tenant_id=$(bw_kv_get "$DEMO" DEMO_TENANT_ID)
 api_key=$(bw_kv_get "$DEMO" DEMO_API_KEY)
 
-# What make bench (and a curious user) needs to find this stack.
-printf 'URL=%s\nPG_PORT=%s\nRUN_PID=%s\n' "$URL" "$BW_PG_PORT" "$$" >"$BW_RUN_DIR/stack.env"
+# What make bench (and a curious user) needs to find this stack: the URL, the
+# cluster, and each process's gRPC address (<NAME>_ADDR).
+{
+    printf 'URL=%s\nPG_PORT=%s\nPG_DIR=%s\nTLS_DIR=%s\nRUN_PID=%s\n' "$URL" "$BW_PG_PORT" "$BW_PG_DIR" \
+        "$BW_TLS_DIR" "$$"
+    for name in "${!BW_ADDRS[@]}"; do
+        [[ $name == http ]] || printf '%s_ADDR=%s\n' "${name^^}" "${BW_ADDRS[$name]}"
+    done
+} >"$BW_RUN_DIR/stack.env"
 
 cat <<EOF
 
