@@ -222,6 +222,16 @@ static int session_setup(bw_db_t *db)
         if (err != 0)
             return err;
     }
+    /* Every statement is a short index lookup. JIT compilation pays off for
+     * long analytic queries only, and a plan whose estimate crosses
+     * jit_above_cost (a list joining a view whose statistics are skewed) would
+     * spend hundreds of milliseconds compiling it on the request's path. */
+    PGresult *res = PQexec(db->conn, "SET jit = off");
+    if (PQresultStatus(res) != PGRES_COMMAND_OK)
+        err = fail(db, res, "session set-up");
+    PQclear(res);
+    if (err != 0)
+        return err;
     for (size_t i = 0; i < INTERNAL_COUNT && err == 0; i++)
         err = prepare_one(db, &internal_stmts[i]);
     for (size_t i = 0; i < db->n_stmts && err == 0; i++)

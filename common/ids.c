@@ -255,25 +255,29 @@ void bw_page_token_set_secret(const char *secret)
 
 #define PT_MAC_LEN 16
 
-static void page_mac(const char *scope, const char *key, uint8_t mac[32])
+static int page_mac(const char *scope, const char *key, uint8_t mac[32])
 {
     unsigned int n = 32;
     /* The scope and key are joined with a NUL so "a"+"bc" differs from "ab"+"c". */
-    uint8_t msg[BW_PAGE_TOKEN_MAX * 2];
+    uint8_t msg[BW_PAGE_SCOPE_MAX + 1 + BW_PAGE_KEY_MAX];
     size_t ls = strlen(scope), lk = strlen(key);
+    if (ls > BW_PAGE_SCOPE_MAX || lk > BW_PAGE_KEY_MAX || page_secret == NULL)
+        return BW_EINVAL;
     memcpy(msg, scope, ls);
     msg[ls] = 0;
     memcpy(msg + ls + 1, key, lk);
-    HMAC(EVP_sha256(), page_secret, (int)strlen(page_secret), msg, ls + 1 + lk, mac, &n);
+    if (HMAC(EVP_sha256(), page_secret, (int)strlen(page_secret), msg, ls + 1 + lk, mac, &n) ==
+        NULL)
+        return BW_EINTERNAL;
+    return 0;
 }
 
 int bw_page_token_encode(const char *scope, const char *key, char *out, size_t outlen)
 {
     size_t lk = strlen(key);
-    if (lk > 128 || strlen(scope) > 64 || outlen < BW_PAGE_TOKEN_MAX)
+    uint8_t raw[PT_MAC_LEN + BW_PAGE_KEY_MAX], mac[32];
+    if (lk > BW_PAGE_KEY_MAX || outlen < BW_PAGE_TOKEN_MAX || page_mac(scope, key, mac) != 0)
         return BW_EINVAL;
-    uint8_t raw[128 + PT_MAC_LEN], mac[32];
-    page_mac(scope, key, mac);
     memcpy(raw, mac, PT_MAC_LEN);
     memcpy(raw + PT_MAC_LEN, key, lk);
     bw_base64url_encode(raw, PT_MAC_LEN + lk, out);
@@ -282,19 +286,18 @@ int bw_page_token_encode(const char *scope, const char *key, char *out, size_t o
 
 int bw_page_token_decode(const char *scope, const char *token, char *key, size_t keylen)
 {
-    uint8_t raw[128 + PT_MAC_LEN], mac[32];
-    if (strlen(token) > BW_PAGE_TOKEN_MAX || strlen(scope) > 64)
+    uint8_t raw[PT_MAC_LEN + BW_PAGE_KEY_MAX], mac[32];
+    size_t lt = strlen(token), n = 0;
+    if (lt >= BW_PAGE_TOKEN_MAX)
         return BW_EINVAL;
-    size_t n = 0;
-    if (bw_base64url_decode(token, strlen(token), raw, sizeof(raw), &n) != 0 || n <= PT_MAC_LEN ||
+    if (bw_base64url_decode(token, lt, raw, sizeof(raw), &n) != 0 || n <= PT_MAC_LEN ||
         n - PT_MAC_LEN >= keylen)
         return BW_EINVAL;
     memcpy(key, raw + PT_MAC_LEN, n - PT_MAC_LEN);
     key[n - PT_MAC_LEN] = '\0';
     if (strlen(key) != n - PT_MAC_LEN)
         return BW_EINVAL;
-    page_mac(scope, key, mac);
-    if (!bw_ct_equal(mac, raw, PT_MAC_LEN))
+    if (page_mac(scope, key, mac) != 0 || !bw_ct_equal(mac, raw, PT_MAC_LEN))
         return BW_EINVAL;
     return 0;
 }

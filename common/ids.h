@@ -47,17 +47,25 @@ int bw_ct_streq(const char *a, const char *b);
 void bw_etag(const char *id, long long revision, char out[17]);
 
 /*
- * Page tokens carry the last key of a page (e.g. a UUID) and an HMAC-SHA256
- * over it with the process's token secret, so a client can neither forge
- * nor alter one. The secret is set once at start-up (borrowed, must outlive
- * use). scope binds a token to one list (e.g. "entities") so that it cannot
- * be replayed on another.
+ * Page tokens carry the last key of a page (e.g. a UUID, or a sort key and
+ * an id) and an HMAC-SHA256 over it with the process's token secret, so a
+ * client can neither forge nor alter one. The secret is set once at
+ * start-up (borrowed, must outlive use). scope binds a token to what it was
+ * issued for: one list (e.g. "entities"), and, for lists with orderBy and
+ * filter (list.h), the order, the filter and updatedSince as well, so that
+ * it cannot be replayed with other parameters. The scope is signed, not
+ * carried: a token holds 16 bytes of MAC and the key, unpadded base64url.
  */
 void bw_page_token_set_secret(const char *secret);
-/* Encodes key into out (size >= BW_PAGE_TOKEN_MAX). */
-#define BW_PAGE_TOKEN_MAX 256
+#define BW_PAGE_KEY_MAX 1024
+#define BW_PAGE_SCOPE_MAX 4096
+/* Room for a token of the longest key, with its NUL. */
+#define BW_PAGE_TOKEN_MAX 1400
+/* Encodes key (at most BW_PAGE_KEY_MAX bytes) for scope (at most
+ * BW_PAGE_SCOPE_MAX) into out (size >= BW_PAGE_TOKEN_MAX). */
 int bw_page_token_encode(const char *scope, const char *key, char *out, size_t outlen);
-/* Decodes token into key (size keylen); BW_EINVAL when malformed or forged. */
+/* Decodes token into key (size keylen); BW_EINVAL when malformed, forged, or
+ * issued for another scope. */
 int bw_page_token_decode(const char *scope, const char *token, char *key, size_t keylen);
 
 #endif

@@ -236,24 +236,37 @@ static int store_reply(bw_call_t *call, bw_db_t *db, const bw_rpc_method_t *meth
     return bw_db_exec(db, call->arena, &stmt_idem_put, 5, values, NULL);
 }
 
-int bw_request_purge(const char *database_url, long *purged)
+#define PURGES_MAX 8
+
+int bw_request_purge(const char *database_url, const bw_db_stmt_t *const *more, size_t n_more,
+                     long *purged)
 {
-    static const bw_db_stmt_t *const stmts[] = {&stmt_idem_purge};
+    const bw_db_stmt_t *stmts[PURGES_MAX] = {&stmt_idem_purge};
+    size_t n = 1;
+    for (size_t i = 0; i < n_more && n < PURGES_MAX; i++)
+        stmts[n++] = more[i];
     bw_db_t *db = NULL;
     bw_arena_t *arena = NULL;
-    PGresult *res = NULL;
-    int err = bw_db_open(database_url, stmts, 1, 0, &db);
+    long total = 0;
+    int err = n_more < PURGES_MAX ? bw_db_open(database_url, stmts, n, 0, &db) : BW_EINVAL;
     if (err != 0)
         goto out;
     if ((arena = bw_arena_create(0)) == NULL) {
         err = BW_ENOMEM;
         goto out;
     }
-    if ((err = bw_db_exec1(db, arena, NULL, &stmt_idem_purge, 0, NULL, &res)) != 0)
-        goto out;
-    if (purged != NULL)
-        *purged = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    /* Each in its own transaction: one that fails leaves the others done. */
+    for (size_t i = 0; i < n; i++) {
+        PGresult *res = NULL;
+        int rc = bw_db_exec1(db, arena, NULL, stmts[i], 0, NULL, &res);
+        if (rc == 0)
+            total += strtol(PQgetvalue(res, 0, 0), NULL, 10);
+        else if (err == 0)
+            err = rc;
+    }
 out:
+    if (purged != NULL)
+        *purged = total;
     bw_arena_destroy(arena);
     bw_db_close(db);
     return err;

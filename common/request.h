@@ -32,9 +32,14 @@ int bw_request_intercept(bw_call_t *call, const bw_rpc_method_t *method,
  * hours, on a connection of its own to database_url (borrowed), opened for
  * this call and closed before it returns. The services' roles cannot delete
  * records themselves: the deletion runs in bulwark.purge_idempotency_keys(),
- * whose owner sees only expired records. *purged, when purged is not NULL,
- * is set to how many went. Returns 0 or a BW_E* code. */
-int bw_request_purge(const char *database_url, long *purged);
+ * whose owner sees only expired records. Then runs each of the n_more
+ * statements of more (borrowed; each "SELECT <function>()" of a service's
+ * own cross-tenant purge, answering how many rows went, such as the
+ * expired tombstones of its lists). *purged, when purged is not NULL, is set
+ * to how many went in all. Returns 0 or a BW_E* code (the first failure;
+ * the other purges still run). */
+int bw_request_purge(const char *database_url, const bw_db_stmt_t *const *more, size_t n_more,
+                     long *purged);
 
 /* Runs fn(arg) once the call's effects are committed: after the request
  * transaction of a BW_RPC_WRITE method commits (never when it rolls back), or

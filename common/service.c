@@ -23,18 +23,22 @@
 #define BW_SERVICE_MAX_PEERS 16
 
 /*
- * The idempotency purge: a thread that calls bw_request_purge at start-up
- * and then every period, on a connection opened for each run, so that it
- * holds nothing in between and never takes a worker's connection. Every
- * service runs it; the runs overlap harmlessly (each deletes what is expired
- * at that moment). Stopping wakes it at once, or waits for a run in progress.
+ * The purge: a thread that calls bw_request_purge (the expired idempotency
+ * records, then the service's own purges, such as its expired tombstones) at
+ * start-up and then every period, on a connection opened for each run, so
+ * that it holds nothing in between and never takes a worker's connection.
+ * Every service runs it; the runs overlap harmlessly (each deletes what is
+ * expired at that moment). Stopping wakes it at once, or waits for a run in
+ * progress.
  */
 typedef struct purge_job {
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t wake; /* signalled on stop; waits use CLOCK_MONOTONIC */
     int stopping;
-    const char *database_url; /* borrowed */
+    const char *database_url;        /* borrowed */
+    const bw_db_stmt_t *const *more; /* the service's own purges, borrowed */
+    size_t n_more;
     long period_sec;
 } purge_job_t;
 
@@ -45,13 +49,12 @@ static void *purge_main(void *arg)
     while (!job->stopping) {
         pthread_mutex_unlock(&job->lock);
         long purged = 0;
-        int err = bw_request_purge(job->database_url, &purged);
+        int err = bw_request_purge(job->database_url, job->more, job->n_more, &purged);
         if (err != 0)
-            bw_log(BW_LOG_WARN, NULL, "could not purge expired idempotency records: %s",
-                   bw_strerror(err));
+            bw_log(BW_LOG_WARN, NULL, "could not purge expired records: %s", bw_strerror(err));
         else
             bw_log(purged > 0 ? BW_LOG_INFO : BW_LOG_DEBUG, NULL,
-                   "purged %ld expired idempotency records", purged);
+                   "purged %ld expired records (idempotency records, tombstones)", purged);
         struct timespec next;
         clock_gettime(CLOCK_MONOTONIC, &next);
         next.tv_sec += job->period_sec;
@@ -63,11 +66,14 @@ static void *purge_main(void *arg)
     return NULL;
 }
 
-static int purge_start(purge_job_t *job, const char *database_url, long period_sec)
+static int purge_start(purge_job_t *job, const char *database_url, const bw_db_stmt_t *const *more,
+                       size_t n_more, long period_sec)
 {
     pthread_condattr_t attr;
     job->stopping = 0;
     job->database_url = database_url;
+    job->more = more;
+    job->n_more = n_more;
     job->period_sec = period_sec;
     if (pthread_condattr_init(&attr) != 0)
         return BW_ENOMEM;
@@ -249,8 +255,8 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
          "worker threads, each with one database connection"},
         {"BULWARK_IDEMPOTENCY_PURGE_SEC", BW_CFG_INT, "300", 0, 86400,
          offsetof(bw_service_config_t, purge_period_sec), 0,
-         "seconds between purges of the idempotency records older than 24 hours, of every "
-         "tenant; 0 turns the purge off"},
+         "seconds between purges of the idempotency records older than 24 hours and of the "
+         "tombstones older than 30 days, of every tenant; 0 turns the purge off"},
         {"BULWARK_LOG_LEVEL", BW_CFG_LEVEL, "info", 0, 0,
          offsetof(bw_service_config_t, log_level), 0, "debug, info, warn, error or off"},
         BW_SERVICE_TLS_CONFIG_ITEMS(bw_service_config_t, tls_files),
@@ -336,7 +342,8 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
     bw_log(BW_LOG_INFO, NULL, "serving on %s (mutual TLS as %s) with %ld workers", cfg.addr,
            bw_rpc_tls_identity(tls), cfg.workers);
     if (cfg.purge_period_sec > 0) {
-        rc = purge_start(&purge, cfg.database_url, cfg.purge_period_sec);
+        rc = purge_start(&purge, cfg.database_url, def->purges, def->n_purges,
+                         cfg.purge_period_sec);
         if (rc != 0) {
             bw_log(BW_LOG_ERROR, NULL, "could not start the idempotency purge: %s",
                    bw_strerror(rc));

@@ -44,7 +44,7 @@ typedef struct bw_service_config {
     const char *database_url; /* the services' role, without BYPASSRLS */
     const char *token_secret; /* HMAC key of page tokens */
     long workers;
-    long purge_period_sec; /* idempotency purge every this many seconds; 0: never */
+    long purge_period_sec; /* the purge every this many seconds; 0: never */
     int log_level;
     bw_service_tls_config_t tls_files;
     const bw_rpc_tls_t *tls; /* opened from tls_files before init runs */
@@ -62,6 +62,12 @@ typedef struct bw_service_def {
     size_t n_peers;
     const bw_db_stmt_t *const *stmts; /* prepared on every worker connection */
     size_t n_stmts;
+    /* Optional: what the periodic purge runs besides the expired idempotency
+     * records, each "SELECT <function>()" answering how many rows went: a
+     * SECURITY DEFINER function that crosses tenants, as the job runs
+     * without one (e.g. scoping.purge_tombstones()). At most 7. */
+    const bw_db_stmt_t *const *purges;
+    size_t n_purges;
     /* Optional settings of the service's own, loaded into extra_config. */
     const bw_config_item_t *extra_items;
     size_t n_extra_items;

@@ -501,7 +501,8 @@ START_TEST(test_int32_fields)
     ck_assert_int_eq(r->page_size, 100);
     r = parse(d, "{\"pageSize\": 7.0}");
     ck_assert_int_eq(r->page_size, 7);
-    expect_json(r, "{\"pageSize\": 7, \"pageToken\": \"\"}");
+    /* Every scalar is written, defaults too; the unset updatedSince is not. */
+    expect_json(r, "{\"pageSize\": 7, \"pageToken\": \"\", \"orderBy\": \"\", \"filter\": \"\"}");
 
     expect_error(d, "{\"pageSize\": 2147483648}", "pageSize",
                  "out of range for int32 (-2147483648 to 2147483647)");

@@ -11,6 +11,7 @@
 #include "attest.h"
 #include "chain.h"
 #include "ids.h"
+#include "list.h"
 #include "service.h"
 #include "status.h"
 #include "store.h"
@@ -36,6 +37,7 @@ enum {
     COL_OPEN,
     COL_CREATED_BY,
     COL_CREATE,
+    COL_UPDATE, /* the campaign's creation or its latest attestation (campaign_updates) */
     /* lists only: the tally of campaign_tallies */
     COL_EXPECTED,
     COL_APPROVALS,
@@ -50,10 +52,12 @@ static const bw_db_stmt_t stmt_insert = {
     "INSERT INTO attestations.campaigns (tenant_id, campaign_id, entity_id, kind, statement, "
     "statement_sha256, due_at, valid_for_days, created_by) "
     "VALUES (current_setting('bulwark.tenant_id')::uuid, $1, $2, $3, $4, $5, $6::timestamptz, "
-    "$7::int, $8) RETURNING " CAMPAIGN_COLUMNS};
+    "$7::int, $8) RETURNING " CAMPAIGN_COLUMNS ", " BW_ATTEST_US("create_time")};
 static const bw_db_stmt_t stmt_get = {
     "campaigns_get",
-    "SELECT " CAMPAIGN_COLUMNS " FROM attestations.campaigns WHERE campaign_id = $1"};
+    "SELECT " CAMPAIGN_COLUMNS ", (SELECT " BW_ATTEST_US("u.update_time")
+    " FROM attestations.campaign_updates u WHERE u.tenant_id = c.tenant_id"
+    " AND u.campaign_id = c.campaign_id) FROM attestations.campaigns c WHERE campaign_id = $1"};
 /* Must agree with the view campaign_tallies on who is expected. */
 static const bw_db_stmt_t stmt_statuses = {
     "campaigns_statuses",
@@ -67,15 +71,46 @@ static const bw_db_stmt_t stmt_statuses = {
     " OR (m.since <= LEAST(now(), c.due_at) "
     "     AND (m.until IS NULL OR m.until > LEAST(now(), c.due_at)))) "
     "ORDER BY m.name, m.member_id"};
-static const bw_db_stmt_t stmt_list = {
-    "campaigns_list",
-    "SELECT campaign_id::text, entity_id::text, kind, '', statement_sha256, "
-    BW_ATTEST_US("due_at") ", valid_for_days, (due_at > now()), created_by, "
-    BW_ATTEST_US("create_time") ", expected, approvals, rejections, abstentions, "
-    BW_ATTEST_US("approved_at") " FROM attestations.campaign_tallies "
-    "WHERE (NULLIF($1, '') IS NULL OR entity_id = NULLIF($1, '')::uuid) "
-    "AND campaign_id > COALESCE(NULLIF($2, '')::uuid, '00000000-0000-0000-0000-000000000000') "
-    "ORDER BY campaign_id LIMIT $3::int"};
+/* ListCampaigns (list.h): $1 rows, $2 entity, $3 kind, $4 state, then the
+ * key and the id. The columns of a campaign without its statement, its
+ * update time, its tally, then the key and the id. Like the incidents' list,
+ * a branch per index: the tenant's, or one entity's, the other skipped at
+ * the start by a one-time filter on $2. */
+#define LIST_FILTERS                                                                               \
+    " AND ($3::text IS NULL OR t.kind = $3::text)"                                                 \
+    " AND ($4::text IS NULL OR (t.due_at > now()) = ($4::text = 'OPEN'))"
+#define LIST_BRANCH(gate, key, id, after, order)                                                   \
+    "(SELECT t.*, u.update_time AS u_time, " BW_ATTEST_US(key) "::text AS list_key, "              \
+    id "::text AS list_id FROM attestations.campaign_tallies t "                                   \
+    "JOIN attestations.campaign_updates u "                                                         \
+    "ON u.tenant_id = t.tenant_id AND u.campaign_id = t.campaign_id WHERE " gate LIST_FILTERS      \
+    after order " LIMIT $1::int)"
+#define LIST_STMT(name, key, id, entity, after, order, outer)                                      \
+    {name,                                                                                         \
+     "SELECT x.campaign_id::text, x.entity_id::text, x.kind, '', x.statement_sha256, "             \
+     BW_ATTEST_US("x.due_at") ", x.valid_for_days, (x.due_at > now()), x.created_by, "             \
+     BW_ATTEST_US("x.create_time") ", " BW_ATTEST_US("x.u_time") ", x.expected, x.approvals, "     \
+     "x.rejections, x.abstentions, " BW_ATTEST_US("x.approved_at") ", x.list_key, x.list_id "       \
+     "FROM (" LIST_BRANCH("$2::uuid IS NULL", key, id, after, order) " UNION ALL "                 \
+     LIST_BRANCH(entity " = $2::uuid", key, id, after, order) ") x" outer}
+#define LIST_ORDER(name, key, id, entity, outer_key)                                               \
+    {LIST_STMT(name "_asc", key, id, entity, "", BW_LIST_ASC(key, id),                            \
+               BW_LIST_ASC(outer_key, "x.campaign_id")),                                           \
+     LIST_STMT(name "_asc_after", key, id, entity,                                                 \
+               BW_LIST_AFTER(key, id, ">", "$5::timestamptz", "$6::uuid"), BW_LIST_ASC(key, id),   \
+               BW_LIST_ASC(outer_key, "x.campaign_id")),                                           \
+     LIST_STMT(name "_desc", key, id, entity, "", BW_LIST_DESC(key, id),                          \
+               BW_LIST_DESC(outer_key, "x.campaign_id")),                                          \
+     LIST_STMT(name "_desc_after", key, id, entity,                                                \
+               BW_LIST_AFTER(key, id, "<", "$5::timestamptz", "$6::uuid"), BW_LIST_DESC(key, id),  \
+               BW_LIST_DESC(outer_key, "x.campaign_id"))}
+static const bw_db_stmt_t by_create[4] =
+    LIST_ORDER("campaigns_by_create", "t.create_time", "t.campaign_id", "t.entity_id",
+               "x.create_time");
+static const bw_db_stmt_t by_update[4] =
+    LIST_ORDER("campaigns_by_update", "u.update_time", "u.campaign_id", "u.entity_id", "x.u_time");
+static const bw_db_stmt_t by_due[4] =
+    LIST_ORDER("campaigns_by_due", "t.due_at", "t.campaign_id", "t.entity_id", "x.due_at");
 /* The campaigns an entity's records refer to, for its export. */
 static const bw_db_stmt_t stmt_exported = {
     "campaigns_exported",
@@ -84,11 +119,37 @@ static const bw_db_stmt_t stmt_exported = {
     "(SELECT campaign_id FROM attestations.records WHERE entity_id = $1) ORDER BY campaign_id"};
 /* clang-format on */
 
-const bw_db_stmt_t *const bw_campaigns_stmts[] = {&stmt_insert, &stmt_get, &stmt_statuses,
-                                                  &stmt_list, &stmt_exported};
+const bw_db_stmt_t *const bw_campaigns_stmts[] = {
+    &stmt_insert,  &stmt_get,     &stmt_statuses, &stmt_exported, &by_create[0],
+    &by_create[1], &by_create[2], &by_create[3],  &by_update[0],  &by_update[1],
+    &by_update[2], &by_update[3], &by_due[0],     &by_due[1],     &by_due[2],
+    &by_due[3],
+};
 const size_t bw_campaigns_n_stmts = sizeof(bw_campaigns_stmts) / sizeof(bw_campaigns_stmts[0]);
 
-#define LIST_SCOPE "attestation-campaigns"
+static const char *const kind_values[] = {"RISK_MEASURES_APPROVAL", "MANAGEMENT_TRAINING",
+                                          "POLICY_APPROVAL", NULL};
+static const char *const state_values[] = {"OPEN", "CLOSED", NULL};
+enum { FILTER_ENTITY, FILTER_KIND, FILTER_STATE };
+static const bw_list_filter_t list_filters[] = {
+    {"entity", BW_LIST_UUID, NULL, 0},
+    {"kind", BW_LIST_ENUM, kind_values, 0},
+    {"state", BW_LIST_ENUM, state_values, 0},
+};
+static const bw_list_order_t list_orders[] = {
+    {"createTime", BW_LIST_KEY_TIME, BW_LIST_STMT_PTRS(by_create)},
+    {"updateTime", BW_LIST_KEY_TIME, BW_LIST_STMT_PTRS(by_update)},
+    {"dueAt", BW_LIST_KEY_TIME, BW_LIST_STMT_PTRS(by_due)},
+};
+static const bw_list_spec_t list_spec = {
+    .name = "attestation-campaigns",
+    .id = BW_LIST_ID_UUID,
+    .orders = list_orders,
+    .n_orders = sizeof(list_orders) / sizeof(list_orders[0]),
+    .since_order = 1,
+    .filters = list_filters,
+    .n_filters = sizeof(list_filters) / sizeof(list_filters[0]),
+};
 
 int bw_campaigns_majority(int expected, int n_approvals)
 {
@@ -178,7 +239,7 @@ static int row_to_campaign(bw_call_t *call, const PGresult *res, int row,
                    : BULWARK__ATTESTATIONS__V1__CAMPAIGN__STATE__CLOSED;
     c->created_by = bw_store_strdup(call->arena, res, row, COL_CREATED_BY);
     c->create_time = bw_store_timestamp(call->arena, res, row, COL_CREATE);
-    c->update_time = c->create_time;
+    c->update_time = bw_store_timestamp(call->arena, res, row, COL_UPDATE);
     c->etag = bw_arena_alloc(call->arena, 17);
     if (c->id == NULL || c->entity == NULL || c->statement == NULL || c->statement_sha256 == NULL ||
         c->created_by == NULL || c->etag == NULL)
@@ -329,21 +390,22 @@ int bw_campaigns_list(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     int err = bw_attest_need_tenant(call);
     if (err != 0)
         return err;
+    bw_list_query_t q = {req->page_size, req->page_token, req->order_by, req->filter,
+                         req->updated_since};
+    int bad = 0;
     if (req->entity[0] != '\0' && !bw_uuid_valid(req->entity))
-        return bw_call_violation(call, "entity", "is not an entity id");
-    bw_page_t page;
-    if ((err = bw_store_page(call, LIST_SCOPE, req->page_size, req->page_token, &page)) != 0)
-        return err;
-    if (page.after[0] != '\0' && !bw_uuid_valid(page.after))
-        return bw_call_violation(call, "pageToken", "is not a token this list returned");
-    const char *values[] = {req->entity, page.after, page.size_param};
+        bad = bw_call_violation(call, "entity", "is not an entity id") != 0;
+    else if (req->entity[0] != '\0')
+        q.params[FILTER_ENTITY] = req->entity;
+    bw_list_t list;
+    if ((err = bw_list_parse(call, &list_spec, &q, &list)) != 0 || bad)
+        return err != 0 ? err : BW_EINVAL;
     PGresult *res;
-    err =
-        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_list, 3, values, &res);
+    err = bw_list_read(call, bw_service_db(call), &list, NULL, 0, &res);
     if (err != 0)
         return err;
     int n = PQntuples(res);
-    int shown = n > page.size ? page.size : n;
+    int shown = bw_list_shown(&list, n);
     Bulwark__Attestations__V1__ListCampaignsResponse *out =
         bw_arena_alloc(call->arena, sizeof(*out));
     if (out == NULL)
@@ -369,8 +431,8 @@ int bw_campaigns_list(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         out->campaigns[i] = c;
     }
     out->n_campaigns = (size_t)shown;
-    out->next_page_token = bw_store_next_token(call, LIST_SCOPE, &page, n,
-                                               shown > 0 ? out->campaigns[shown - 1]->id : "");
+    if ((err = bw_list_next_token(call, &list, res, n, shown - 1, &out->next_page_token)) != 0)
+        return err;
     *resp = &out->base;
     return 0;
 }

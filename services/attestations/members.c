@@ -1,14 +1,15 @@
 /*
  * Board members, stored in attestations.board_members: who sits on an
- * entity's management body and for which tenure (since, until). Ids are
- * UUIDv7, so pages are keyset pages on the id in creation order. Members
- * are never deleted: a tenure ends by setting `until`, and the records a
- * member signed keep pointing at the row.
+ * entity's management body and for which tenure (since, until). Lists are
+ * keyset pages in the orders and with the filters of list.h. Members are
+ * never deleted: a tenure ends by setting `until`, and the records a member
+ * signed keep pointing at the row.
  */
 #include "members.h"
 
 #include "attest.h"
 #include "ids.h"
+#include "list.h"
 #include "service.h"
 #include "status.h"
 #include "store.h"
@@ -44,12 +45,21 @@ static const bw_db_stmt_t stmt_insert = {
     "VALUES (current_setting('bulwark.tenant_id')::uuid, $1, $2, $3, $4, $5, "
     "COALESCE(NULLIF($6, '')::timestamptz, now()), NULLIF($7, '')::timestamptz) "
     "RETURNING " MEMBER_COLUMNS};
-static const bw_db_stmt_t stmt_list = {
-    "members_list",
-    "SELECT " MEMBER_COLUMNS " FROM attestations.board_members "
-    "WHERE entity_id = $1 "
-    "AND member_id > COALESCE(NULLIF($2, '')::uuid, '00000000-0000-0000-0000-000000000000') "
-    "ORDER BY member_id LIMIT $3::int"};
+/* ListBoardMembers (list.h): $1 rows, $2 entity, $3 inOffice, then the key
+ * and the id. The member's columns, then the key and the id. */
+#define LIST_SELECT(key)                                                                           \
+    "SELECT " MEMBER_COLUMNS ", " key "::text AS list_key, member_id::text AS list_id "            \
+    "FROM attestations.board_members m WHERE m.entity_id = $2::uuid "                              \
+    "AND ($3::boolean IS NULL OR "                                                                 \
+    "(m.since <= now() AND (m.until IS NULL OR m.until > now())) = $3::boolean)"
+static const bw_db_stmt_t by_create[4] = BW_LIST_ORDER_STMTS(
+    "members_by_create", LIST_SELECT(BW_ATTEST_US("m.create_time")), "m.create_time",
+    "m.member_id", "$4::timestamptz", "$5::uuid");
+static const bw_db_stmt_t by_update[4] = BW_LIST_ORDER_STMTS(
+    "members_by_update", LIST_SELECT(BW_ATTEST_US("m.update_time")), "m.update_time",
+    "m.member_id", "$4::timestamptz", "$5::uuid");
+static const bw_db_stmt_t by_name[4] = BW_LIST_ORDER_STMTS(
+    "members_by_name", LIST_SELECT("m.name"), "m.name", "m.member_id", "$4::text", "$5::uuid");
 static const bw_db_stmt_t stmt_get_for_update = {
     "members_get_for_update",
     "SELECT " MEMBER_COLUMNS " FROM attestations.board_members "
@@ -64,11 +74,29 @@ static const bw_db_stmt_t stmt_update = {
     "revision = revision + 1 WHERE entity_id = $1 AND member_id = $2 RETURNING " MEMBER_COLUMNS};
 /* clang-format on */
 
-const bw_db_stmt_t *const bw_members_stmts[] = {&stmt_insert, &stmt_list, &stmt_get_for_update,
-                                                &stmt_update, &stmt_get};
+const bw_db_stmt_t *const bw_members_stmts[] = {
+    &stmt_insert,  &stmt_get_for_update, &stmt_update,  &by_create[0], &by_create[1],
+    &by_create[2], &by_create[3],        &by_update[0], &by_update[1], &by_update[2],
+    &by_update[3], &by_name[0],          &by_name[1],   &by_name[2],   &by_name[3],
+    &stmt_get,
+};
 const size_t bw_members_n_stmts = sizeof(bw_members_stmts) / sizeof(bw_members_stmts[0]);
 
-#define LIST_SCOPE "board-members"
+static const bw_list_filter_t list_filters[] = {{"inOffice", BW_LIST_BOOL, NULL, 0}};
+static const bw_list_order_t list_orders[] = {
+    {"createTime", BW_LIST_KEY_TIME, BW_LIST_STMT_PTRS(by_create)},
+    {"updateTime", BW_LIST_KEY_TIME, BW_LIST_STMT_PTRS(by_update)},
+    {"name", BW_LIST_KEY_TEXT, BW_LIST_STMT_PTRS(by_name)},
+};
+static const bw_list_spec_t list_spec = {
+    .name = "board-members",
+    .id = BW_LIST_ID_UUID,
+    .orders = list_orders,
+    .n_orders = sizeof(list_orders) / sizeof(list_orders[0]),
+    .since_order = 1,
+    .filters = list_filters,
+    .n_filters = sizeof(list_filters) / sizeof(list_filters[0]),
+};
 
 static int row_to_member(bw_call_t *call, const PGresult *res, int row,
                          Bulwark__Attestations__V1__BoardMember **out)
@@ -205,23 +233,22 @@ int bw_members_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
         return err;
     if (!bw_uuid_valid(req->entity))
         return bw_attest_entity_check(call, req->entity, NULL);
-    bw_page_t page;
-    if ((err = bw_store_page(call, LIST_SCOPE, req->page_size, req->page_token, &page)) != 0)
+    bw_list_query_t q = {req->page_size, req->page_token, req->order_by, req->filter,
+                         req->updated_since};
+    bw_list_t list;
+    if ((err = bw_list_parse(call, &list_spec, &q, &list)) != 0)
         return err;
-    if (page.after[0] != '\0' && !bw_uuid_valid(page.after))
-        return bw_call_violation(call, "pageToken", "is not a token this list returned");
-    const char *values[] = {req->entity, page.after, page.size_param};
+    const char *own[] = {req->entity};
     PGresult *res;
-    err =
-        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_list, 3, values, &res);
+    err = bw_list_read(call, bw_service_db(call), &list, own, 1, &res);
     if (err != 0)
         return err;
     int n = PQntuples(res);
     /* An empty first page may mean an unknown entity: only scoping knows. */
-    if (n == 0 && page.after[0] == '\0' &&
+    if (n == 0 && req->page_token[0] == '\0' &&
         (err = bw_attest_entity_check(call, req->entity, NULL)) != 0)
         return err;
-    int shown = n > page.size ? page.size : n;
+    int shown = bw_list_shown(&list, n);
     Bulwark__Attestations__V1__ListBoardMembersResponse *out =
         bw_arena_alloc(call->arena, sizeof(*out));
     if (out == NULL)
@@ -235,8 +262,8 @@ int bw_members_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
         if ((err = row_to_member(call, res, i, &out->board_members[i])) != 0)
             return err;
     out->n_board_members = (size_t)shown;
-    out->next_page_token = bw_store_next_token(call, LIST_SCOPE, &page, n,
-                                               shown > 0 ? out->board_members[shown - 1]->id : "");
+    if ((err = bw_list_next_token(call, &list, res, n, shown - 1, &out->next_page_token)) != 0)
+        return err;
     *resp = &out->base;
     return 0;
 }

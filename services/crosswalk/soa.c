@@ -15,6 +15,7 @@
 #include "csv.h"
 #include "ids.h"
 #include "rollup.h"
+#include "list.h"
 #include "service.h"
 #include "status.h"
 #include "store.h"
@@ -47,8 +48,7 @@ enum {
     C_OWNER,
     C_CREATE,
     C_UPDATE,
-    C_REVISION,
-    C_POSITION
+    C_REVISION
 };
 
 /* The unchanged-row test of both upserts. */
@@ -68,13 +68,32 @@ static const bw_db_stmt_t stmt_get = {
 static const bw_db_stmt_t stmt_lock = {"soa_lock",
                                        "SELECT revision FROM crosswalk.soa_controls "
                                        "WHERE entity_id = $1::uuid AND ref = $2 FOR UPDATE"};
-static const bw_db_stmt_t stmt_list = {
-    "soa_list",
-    "SELECT " CONTROL_COLUMNS(
-        "s.") ", r.position FROM crosswalk.soa_controls s "
-              "JOIN crosswalk.requirements r ON r.framework_id = 'iso27001-2022' AND r.ref = s.ref "
-              "WHERE s.entity_id = $1::uuid AND r.position > $2::int ORDER BY r.position LIMIT "
-              "$3::int"};
+/* ListControls (list.h): $1 rows, $2 entity, $3 status, $4 applicable, $5
+ * owner, then the key and the ref. The control's columns, then the key and
+ * the ref. The standard's order is the requirements' position; an entity's
+ * SoA holds at most the 123 clauses and controls, so even a filtered page
+ * reads no more than that. */
+/* clang-format off */
+#define LIST_WHERE                                                                                 \
+    " WHERE s.entity_id = $2::uuid AND ($3::text IS NULL OR s.status = $3::text)"                  \
+    " AND ($4::boolean IS NULL OR s.applicable = $4::boolean)"                                     \
+    " AND ($5::text IS NULL OR s.owner = $5::text)"
+#define LIST_SELECT(key) "SELECT " CONTROL_COLUMNS("s.") ", " key "::text AS list_key, s.ref AS list_id "
+static const bw_db_stmt_t by_position[4] = BW_LIST_ORDER_STMTS(
+    "soa_list", LIST_SELECT("r.position") "FROM crosswalk.soa_controls s "
+    "JOIN crosswalk.requirements r ON r.framework_id = 'iso27001-2022' AND r.ref = s.ref" LIST_WHERE,
+    "r.position", "s.ref", "$6::int", "$7::text");
+static const bw_db_stmt_t by_create[4] = BW_LIST_ORDER_STMTS(
+    "soa_list_by_create",
+    LIST_SELECT("(extract(epoch FROM s.create_time) * 1000000)::bigint")
+    "FROM crosswalk.soa_controls s" LIST_WHERE,
+    "s.create_time", "s.ref", "$6::timestamptz", "$7::text");
+static const bw_db_stmt_t by_update[4] = BW_LIST_ORDER_STMTS(
+    "soa_list_by_update",
+    LIST_SELECT("(extract(epoch FROM s.update_time) * 1000000)::bigint")
+    "FROM crosswalk.soa_controls s" LIST_WHERE,
+    "s.update_time", "s.ref", "$6::timestamptz", "$7::text");
+/* clang-format on */
 static const bw_db_stmt_t stmt_export = {
     "soa_export",
     "SELECT " CONTROL_COLUMNS(
@@ -135,8 +154,12 @@ static const bw_db_stmt_t stmt_history = {
                    "FROM crosswalk.soa_history WHERE entity_id = $1::uuid AND ($2 = '' OR ref = $2)"
                    " AND seq > $3::bigint ORDER BY seq LIMIT $4::int"};
 
-const bw_db_stmt_t *const bw_cw_soa_stmts[] = {&stmt_get, &stmt_lock,   &stmt_list,   &stmt_export,
-                                               &stmt_put, &stmt_import, &stmt_history};
+const bw_db_stmt_t *const bw_cw_soa_stmts[] = {
+    &stmt_get,       &stmt_lock,      &stmt_export,    &stmt_put,       &stmt_import,
+    &stmt_history,   &by_position[0], &by_position[1], &by_position[2], &by_position[3],
+    &by_create[0],   &by_create[1],   &by_create[2],   &by_create[3],   &by_update[0],
+    &by_update[1],   &by_update[2],   &by_update[3],
+};
 const size_t bw_cw_soa_n_stmts = sizeof(bw_cw_soa_stmts) / sizeof(bw_cw_soa_stmts[0]);
 
 static const char *const status_names[] = {"", "IMPLEMENTED", "PARTIAL", "PLANNED",
@@ -342,26 +365,48 @@ static int check_entity(bw_call_t *call, const char *entity)
 
 /* ---- handlers ----------------------------------------------------------- */
 
+static const char *const status_values[] = {"IMPLEMENTED", "PARTIAL", "PLANNED", "NOT_IMPLEMENTED",
+                                            NULL};
+static const bw_list_filter_t list_filters[] = {
+    {"status", BW_LIST_ENUM, status_values, 0},
+    {"applicable", BW_LIST_BOOL, NULL, 0},
+    {"owner", BW_LIST_TEXT, NULL, MAX_OWNER},
+};
+static const bw_list_order_t list_orders[] = {
+    {NULL, BW_LIST_KEY_INT, BW_LIST_STMT_PTRS(by_position)},
+    {"createTime", BW_LIST_KEY_TIME, BW_LIST_STMT_PTRS(by_create)},
+    {"updateTime", BW_LIST_KEY_TIME, BW_LIST_STMT_PTRS(by_update)},
+};
+static const bw_list_spec_t list_spec = {
+    .name = CONTROLS_SCOPE,
+    .id = BW_LIST_ID_TEXT,
+    .orders = list_orders,
+    .n_orders = sizeof(list_orders) / sizeof(list_orders[0]),
+    .default_order = 0,
+    .since_order = 2,
+    .filters = list_filters,
+    .n_filters = sizeof(list_filters) / sizeof(list_filters[0]),
+};
+
 int bw_cw_list_controls(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Crosswalk__V1__ListControlsRequest *req = (const void *)request;
     const bw_cw_catalogue_t *cat = bw_cw_service(call)->cat;
-    bw_page_t page;
-    int err = bw_store_page(call, CONTROLS_SCOPE, req->page_size, req->page_token, &page);
+    bw_list_query_t q = {req->page_size, req->page_token, req->order_by, req->filter,
+                         req->updated_since};
+    bw_list_t list;
+    int err = bw_list_parse(call, &list_spec, &q, &list);
     if (err != 0)
         return err;
-    if (page.after[0] != '\0' && strspn(page.after, "0123456789") != strlen(page.after))
-        return bw_call_violation(call, "pageToken", "is not a token this list returned");
     if ((err = check_entity(call, req->entity)) != 0)
         return err;
-    const char *values[] = {req->entity, page.after[0] != '\0' ? page.after : "0", page.size_param};
+    const char *own[] = {req->entity};
     PGresult *res;
-    err =
-        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_list, 3, values, &res);
+    err = bw_list_read(call, bw_service_db(call), &list, own, 1, &res);
     if (err != 0)
         return err;
     int n = PQntuples(res);
-    int shown = n > page.size ? page.size : n;
+    int shown = bw_list_shown(&list, n);
     Bulwark__Crosswalk__V1__ListControlsResponse *out = bw_arena_alloc(call->arena, sizeof(*out));
     if (out == NULL)
         return BW_ENOMEM;
@@ -373,8 +418,8 @@ int bw_cw_list_controls(bw_call_t *call, const ProtobufCMessage *request, Protob
         if ((err = row_to_control(call, cat, res, i, req->entity, &out->controls[i])) != 0)
             return err;
     out->n_controls = (size_t)shown;
-    out->next_page_token = bw_store_next_token(
-        call, CONTROLS_SCOPE, &page, n, shown > 0 ? bw_store_text(res, shown - 1, C_POSITION) : "");
+    if ((err = bw_list_next_token(call, &list, res, n, shown - 1, &out->next_page_token)) != 0)
+        return err;
     *resp = &out->base;
     return 0;
 }

@@ -14,6 +14,7 @@
 
 #include "ids.h"
 #include "keycache.h"
+#include "list.h"
 #include "log.h"
 #include "request.h"
 #include "service.h"
@@ -61,20 +62,31 @@ static const bw_db_stmt_t stmt_key_resolve = {
     "SELECT tenant_id::text, role, secret_sha256, COALESCE(board_member::text, '') "
     "FROM tenancy.resolve_api_key($1::uuid)"};
 
-static const bw_db_stmt_t stmt_audit_list = {
-    "tenancy_audit_list",
-    "SELECT event_id::text, (extract(epoch FROM occur_time) * 1000000)::bigint, service, action, "
-    "resource, principal, request_id, outcome, reason FROM bulwark.audit_events "
-    "WHERE ($1 = '' OR event_id < $1::uuid) AND ($3 = '' OR action = $3) "
-    "AND ($4 = '' OR resource = $4) AND ($5 = '' OR principal = $5) "
-    "AND ($6 = '' OR request_id = $6) AND ($7 = '' OR outcome = $7) "
-    "AND ($8 = '' OR occur_time >= to_timestamp($8::bigint / 1e6)) "
-    "AND ($9 = '' OR occur_time < to_timestamp($9::bigint / 1e6)) "
-    "ORDER BY event_id DESC LIMIT $2::int"};
+/* ListAuditEvents (list.h): $1 rows, $2 since, $3 until ('-infinity' and
+ * 'infinity' when not given: plain bounds are index conditions, where a
+ * COALESCE left a generic plan to a bitmap scan and a sort),
+ * $4 action, $5 outcome, $6 service, $7 principal, $8 resource, $9 request
+ * id, then the key and the id. since and until bound the range scan of
+ * audit_events_time itself, so a window far back costs what a recent one does. */
+#define AUDIT_SELECT                                                                               \
+    "SELECT event_id::text, (extract(epoch FROM occur_time) * 1000000)::bigint, service, action, " \
+    "resource, principal, request_id, outcome, reason, "                                           \
+    "(extract(epoch FROM occur_time) * 1000000)::bigint::text AS list_key, "                       \
+    "event_id::text AS list_id FROM bulwark.audit_events a "                                        \
+    "WHERE a.occur_time >= $2::timestamptz AND a.occur_time < $3::timestamptz "                    \
+    "AND ($4::text IS NULL OR a.action = $4::text) AND ($5::text IS NULL OR a.outcome = $5::text) " \
+    "AND ($6::text IS NULL OR a.service = $6::text) "                                              \
+    "AND ($7::text IS NULL OR a.principal = $7::text) "                                            \
+    "AND ($8::text IS NULL OR a.resource = $8::text) "                                             \
+    "AND ($9::text IS NULL OR a.request_id = $9::text)"
+static const bw_db_stmt_t audit_by_time[4] =
+    BW_LIST_ORDER_STMTS("tenancy_audit_by_time", AUDIT_SELECT, "a.occur_time", "a.event_id",
+                        "$10::timestamptz", "$11::uuid");
 
 const bw_db_stmt_t *const bw_tenancy_stmts[] = {
-    &stmt_tenant_insert, &stmt_tenant_get,  &stmt_key_insert, &stmt_key_list,
-    &stmt_key_revoke,    &stmt_key_resolve, &stmt_audit_list,
+    &stmt_tenant_insert, &stmt_tenant_get,  &stmt_key_insert,  &stmt_key_list,
+    &stmt_key_revoke,    &stmt_key_resolve, &audit_by_time[0], &audit_by_time[1],
+    &audit_by_time[2],   &audit_by_time[3],
 };
 const size_t bw_tenancy_n_stmts = sizeof(bw_tenancy_stmts) / sizeof(bw_tenancy_stmts[0]);
 
@@ -415,42 +427,83 @@ static int resolve_tenant(bw_call_t *call, const ProtobufCMessage *request, Prot
     return 0;
 }
 
-#define AUDIT_SCOPE "audit-events"
+/* The filter fields, in the order of the statement's parameters $4..$9. */
+enum {
+    AUDIT_ACTION,
+    AUDIT_OUTCOME,
+    AUDIT_SERVICE,
+    AUDIT_PRINCIPAL,
+    AUDIT_RESOURCE,
+    AUDIT_REQUEST_ID
+};
+static const bw_list_filter_t audit_filters[] = {
+    {"action", BW_LIST_TEXT, NULL, 512},    {"outcome", BW_LIST_TEXT, NULL, 512},
+    {"service", BW_LIST_TEXT, NULL, 512},   {"principal", BW_LIST_TEXT, NULL, 512},
+    {"resource", BW_LIST_TEXT, NULL, 512},  {"requestId", BW_LIST_TEXT, NULL, 512},
+};
+static const bw_list_order_t audit_orders[] = {
+    {"time", BW_LIST_KEY_TIME, BW_LIST_STMT_PTRS(audit_by_time)},
+};
+static const bw_list_spec_t audit_spec = {
+    .name = "audit-events",
+    .id = BW_LIST_ID_UUID,
+    .orders = audit_orders,
+    .n_orders = 1,
+    .default_order = 0,
+    .default_desc = 1, /* newest first */
+    .since_order = 0,
+    .filters = audit_filters,
+    .n_filters = sizeof(audit_filters) / sizeof(audit_filters[0]),
+};
 
-/* Microseconds of a Timestamp as text, "" when unset. */
-static const char *micros_param(bw_call_t *call, const Google__Protobuf__Timestamp *ts)
+/* A Timestamp as RFC 3339 text with microseconds, unset when unset; a
+ * violation of field when it has no such text. */
+static int time_param(bw_call_t *call, const char *field, const Google__Protobuf__Timestamp *ts,
+                      const char *unset, const char **out)
 {
+    *out = unset;
     if (ts == NULL)
-        return "";
-    return bw_arena_printf(call->arena, "%lld",
-                           (long long)ts->seconds * 1000000 + ts->nanos / 1000);
+        return 0;
+    char *text = bw_arena_alloc(call->arena, BW_LIST_TIME_TEXT);
+    if (text == NULL)
+        return BW_ENOMEM;
+    if (ts->nanos < 0 || ts->nanos > 999999999 ||
+        bw_list_format_time((int64_t)ts->seconds * 1000000 + ts->nanos / 1000, text,
+                            BW_LIST_TIME_TEXT) != 0)
+        return bw_call_violation(call, field, "must be an RFC 3339 time between years 0001 and 9999");
+    *out = text;
+    return 0;
 }
 
 static int list_audit_events(bw_call_t *call, const ProtobufCMessage *request,
                              ProtobufCMessage **resp)
 {
     const Bulwark__Tenancy__V1__ListAuditEventsRequest *req = (const void *)request;
-    bw_page_t page;
-    int err = bw_store_page(call, AUDIT_SCOPE, req->page_size, req->page_token, &page);
-    if (err != 0)
-        return err;
-    if (page.after[0] != '\0' && !bw_uuid_valid(page.after))
-        return bw_call_violation(call, "pageToken", "is not a token this list returned");
-    const char *values[] = {page.after,
-                            page.size_param,
-                            req->action,
-                            req->resource,
-                            req->principal,
-                            req->request_id,
-                            req->outcome,
-                            micros_param(call, req->since),
-                            micros_param(call, req->until)};
+    bw_list_query_t q = {req->page_size, req->page_token, req->order_by, req->filter,
+                         req->updated_since};
+    /* The filters that are parameters of their own too ("" is not given). */
+    const char *given[] = {[AUDIT_ACTION] = req->action,       [AUDIT_OUTCOME] = req->outcome,
+                           [AUDIT_SERVICE] = "",               [AUDIT_PRINCIPAL] = req->principal,
+                           [AUDIT_RESOURCE] = req->resource,   [AUDIT_REQUEST_ID] = req->request_id};
+    for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++)
+        q.params[i] = given[i][0] != '\0' ? given[i] : NULL;
+    const char *window[2];
+    int bad = 0, err;
+    for (int i = 0; i < 2; i++) {
+        err = time_param(call, i == 0 ? "since" : "until", i == 0 ? req->since : req->until,
+                         i == 0 ? "-infinity" : "infinity", &window[i]);
+        if (err == BW_ENOMEM)
+            return err;
+        bad |= err != 0;
+    }
+    bw_list_t list;
+    if ((err = bw_list_parse(call, &audit_spec, &q, &list)) != 0 || bad)
+        return err != 0 ? err : BW_EINVAL;
     PGresult *res;
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_audit_list, 9,
-                      values, &res);
+    err = bw_list_read(call, bw_service_db(call), &list, window, 2, &res);
     if (err != 0)
         return err;
-    int n = PQntuples(res), shown = n > page.size ? page.size : n;
+    int n = PQntuples(res), shown = bw_list_shown(&list, n);
     Bulwark__Tenancy__V1__ListAuditEventsResponse *out = bw_arena_alloc(call->arena, sizeof(*out));
     if (out == NULL)
         return BW_ENOMEM;
@@ -475,8 +528,8 @@ static int list_audit_events(bw_call_t *call, const ProtobufCMessage *request,
         out->audit_events[i] = e;
     }
     out->n_audit_events = (size_t)shown;
-    out->next_page_token = bw_store_next_token(call, AUDIT_SCOPE, &page, n,
-                                               shown > 0 ? out->audit_events[shown - 1]->id : "");
+    if ((err = bw_list_next_token(call, &list, res, n, shown - 1, &out->next_page_token)) != 0)
+        return err;
     *resp = &out->base;
     return 0;
 }

@@ -15,6 +15,7 @@
 #include "bulwark/incidents/v1/incidents.pb-c.h"
 #include "clock.h"
 #include "ids.h"
+#include "list.h"
 #include "records.h"
 #include "service.h"
 #include "status.h"
@@ -292,38 +293,54 @@ int bw_incidents_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufC
     return 0;
 }
 
+/* ListIncidents: orders, filters and updatedSince of list.h. */
+static const char *const state_values[] = {"OPEN", "CLOSED", NULL};
+/* The reporting regime the incident runs under (incidentRegime). */
+static const char *const regime_values[] = {"NIS2", "DORA", "NONE", NULL};
+enum { FILTER_ENTITY, FILTER_STATE, FILTER_SIGNIFICANT, FILTER_REGIME };
+static const bw_list_filter_t list_filters[] = {
+    {"entity", BW_LIST_UUID, NULL, 0},
+    {"state", BW_LIST_ENUM, state_values, 0},
+    {"significant", BW_LIST_BOOL, NULL, 0},
+    {"incidentRegime", BW_LIST_ENUM, regime_values, 0},
+};
+static const bw_list_order_t list_orders[] = {
+    {"createTime", BW_LIST_KEY_TIME, BW_LIST_STMT_PTRS(bw_stmt_incidents_by_create)},
+    {"updateTime", BW_LIST_KEY_TIME, BW_LIST_STMT_PTRS(bw_stmt_incidents_by_update)},
+    {"awareAt", BW_LIST_KEY_TIME, BW_LIST_STMT_PTRS(bw_stmt_incidents_by_aware)},
+};
+static const bw_list_spec_t list_spec = {
+    .name = INCIDENTS_SCOPE,
+    .id = BW_LIST_ID_UUID,
+    .orders = list_orders,
+    .n_orders = sizeof(list_orders) / sizeof(list_orders[0]),
+    .since_order = 1,
+    .filters = list_filters,
+    .n_filters = sizeof(list_filters) / sizeof(list_filters[0]),
+};
+
 int bw_incidents_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Incidents__V1__ListIncidentsRequest *req = (const void *)request;
+    bw_list_query_t q = {req->page_size, req->page_token, req->order_by, req->filter,
+                         req->updated_since};
     int bad = 0;
-    const char *state = NULL;
     if (req->entity[0] != '\0' && !bw_uuid_valid(req->entity))
         bad |= bw_call_violation(call, "entity", "must be the id of an entity (a UUID)") != 0;
+    else if (req->entity[0] != '\0')
+        q.params[FILTER_ENTITY] = req->entity;
     if (req->state == BULWARK__INCIDENTS__V1__INCIDENT__STATE__OPEN)
-        state = "OPEN";
+        q.params[FILTER_STATE] = "OPEN";
     else if (req->state == BULWARK__INCIDENTS__V1__INCIDENT__STATE__CLOSED)
-        state = "CLOSED";
+        q.params[FILTER_STATE] = "CLOSED";
     else if (req->state != BULWARK__INCIDENTS__V1__INCIDENT__STATE__STATE_UNSPECIFIED)
         bad |= bw_call_violation(call, "state", "must be OPEN or CLOSED") != 0;
-    bw_page_t page;
-    int err = bw_store_page(call, INCIDENTS_SCOPE, req->page_size, req->page_token, &page);
-    if (err != 0)
-        return err;
-    if (page.after[0] != '\0' && !bw_uuid_valid(page.after))
-        return bw_call_violation(call, "pageToken", "is not a token this list returned");
-    if (bad)
-        return BW_EINVAL;
-
-    int with_entity = req->entity[0] != '\0', with_state = state != NULL;
-    const char *values[4] = {page.after, page.size_param};
-    int n_values = 2;
-    if (with_entity)
-        values[n_values++] = req->entity;
-    if (with_state)
-        values[n_values++] = state;
+    bw_list_t list;
+    int err = bw_list_parse(call, &list_spec, &q, &list);
+    if (err != 0 || bad)
+        return err != 0 ? err : BW_EINVAL;
     PGresult *res;
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id,
-                      &bw_stmt_incident_list[with_entity + 2 * with_state], n_values, values, &res);
+    err = bw_list_read(call, bw_service_db(call), &list, NULL, 0, &res);
     if (err != 0)
         return err;
 
@@ -332,19 +349,19 @@ int bw_incidents_list(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     if (out == NULL)
         return BW_ENOMEM;
     bulwark__incidents__v1__list_incidents_response__init(out);
-    out->incidents = bw_arena_calloc(call->arena, (size_t)page.size + 1, sizeof(*out->incidents));
+    out->incidents = bw_arena_calloc(call->arena, (size_t)list.size + 1, sizeof(*out->incidents));
     if (out->incidents == NULL)
         return BW_ENOMEM;
     /* Rows come grouped by incident, a row per deadline: one more incident
      * than the page holds means more follow. */
     int64_t now = bw_records_now();
-    int seen = 0;
+    int seen = 0, last_row = -1;
     const char *last = "";
     incident_t *inc = NULL;
     for (int i = 0; i < n; i++) {
         const char *id = PQgetvalue(res, i, BW_COL_ID);
         if (inc == NULL || strcmp(id, last) != 0) {
-            if (++seen > page.size)
+            if (++seen > list.size)
                 break;
             if ((err = bw_records_incident(call->arena, res, i, &inc)) != 0)
                 return err;
@@ -355,12 +372,12 @@ int bw_incidents_list(bw_call_t *call, const ProtobufCMessage *request, Protobuf
             out->incidents[out->n_incidents++] = inc;
             last = id;
         }
+        last_row = i;
         if ((err = add_deadline_row(call, res, i, now, inc, BW_CLOCK_MAX_DEADLINES)) != 0)
             return err;
     }
-    out->next_page_token =
-        bw_store_next_token(call, INCIDENTS_SCOPE, &page, seen,
-                            out->n_incidents > 0 ? out->incidents[out->n_incidents - 1]->id : "");
+    if ((err = bw_list_next_token(call, &list, res, seen, last_row, &out->next_page_token)) != 0)
+        return err;
     *resp = &out->base;
     return 0;
 }

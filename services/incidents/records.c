@@ -12,6 +12,7 @@
 #include "records.h"
 
 #include "ids.h"
+#include "list.h"
 #include "status.h"
 #include "tz.h"
 
@@ -98,20 +99,41 @@ const bw_db_stmt_t bw_stmt_incident_lock = {
     "incidents_lock",
     "SELECT " INC_COLS " FROM incidents.incidents i WHERE i.incident_id = $1::uuid FOR UPDATE"};
 
-/* $1 the last id of the previous page or '', $2 rows, then $3 entity and/or
- * state. Four statements, so that each filter uses its own index. */
-#define LIST(name, where)                                                                          \
+/* ListIncidents (list.h): $1 rows, $2 entity, $3 state, $4 significant,
+ * $5 regime, then the key and the id. The incident's columns and its deadlines' (a row
+ * per deadline), then the key and the id. The page of incidents is read
+ * first (at most $1), then joined with their deadlines. An entity filter
+ * reads an index of its own: of the two branches exactly one can return
+ * rows, and a generic plan skips the other at its start (a one-time
+ * filter), so a page of one entity's incidents never scans the others'. */
+#define LIST_FILTERS                                                                               \
+    " AND ($3::text IS NULL OR n.state = $3::text)"                                                \
+    " AND ($4::boolean IS NULL OR n.significant = $4::boolean)"                                    \
+    " AND ($5::text IS NULL OR n.incident_regime = $5::text)"
+#define LIST_BRANCH(gate, key, after, order)                                                       \
+    "(SELECT n.*, " US(key) "::text AS list_key, n.incident_id::text AS list_id "                  \
+    "FROM incidents.incidents n WHERE " gate LIST_FILTERS after order " LIMIT $1::int)"
+#define LIST_STMT(name, key, after, order, outer)                                                  \
     {name,                                                                                         \
-     "SELECT " INC_COLS ", " DL_COLS " FROM (SELECT * FROM incidents.incidents "                   \
-     "WHERE incident_id > COALESCE(NULLIF($1, '')::uuid, "                                         \
-     "'00000000-0000-0000-0000-000000000000') " where " ORDER BY incident_id "                     \
-     "LIMIT $2::int) i" JOIN_DEADLINES "ORDER BY i.incident_id, d.ordinal"}
-const bw_db_stmt_t bw_stmt_incident_list[4] = {
-    LIST("incidents_list", ""),
-    LIST("incidents_list_entity", "AND entity_id = $3::uuid"),
-    LIST("incidents_list_state", "AND state = $3"),
-    LIST("incidents_list_entity_state", "AND entity_id = $3::uuid AND state = $4"),
-};
+     "SELECT " INC_COLS ", " DL_COLS ", i.list_key, i.list_id FROM ("                             \
+     LIST_BRANCH("$2::uuid IS NULL", key, after, order) " UNION ALL "                              \
+     LIST_BRANCH("n.entity_id = $2::uuid", key, after, order) ") i" JOIN_DEADLINES outer}
+#define LIST_ORDER(name, col)                                                                      \
+    {LIST_STMT(name "_asc", "n." col, "", BW_LIST_ASC("n." col, "n.incident_id"),                 \
+               BW_LIST_ASC("i." col, "i.incident_id") ", d.ordinal"),                              \
+     LIST_STMT(name "_asc_after", "n." col,                                                        \
+               BW_LIST_AFTER("n." col, "n.incident_id", ">", "$6::timestamptz", "$7::uuid"),       \
+               BW_LIST_ASC("n." col, "n.incident_id"),                                             \
+               BW_LIST_ASC("i." col, "i.incident_id") ", d.ordinal"),                              \
+     LIST_STMT(name "_desc", "n." col, "", BW_LIST_DESC("n." col, "n.incident_id"),               \
+               BW_LIST_DESC("i." col, "i.incident_id") ", d.ordinal"),                             \
+     LIST_STMT(name "_desc_after", "n." col,                                                       \
+               BW_LIST_AFTER("n." col, "n.incident_id", "<", "$6::timestamptz", "$7::uuid"),       \
+               BW_LIST_DESC("n." col, "n.incident_id"),                                            \
+               BW_LIST_DESC("i." col, "i.incident_id") ", d.ordinal")}
+const bw_db_stmt_t bw_stmt_incidents_by_create[4] = LIST_ORDER("incidents_by_create", "create_time");
+const bw_db_stmt_t bw_stmt_incidents_by_update[4] = LIST_ORDER("incidents_by_update", "update_time");
+const bw_db_stmt_t bw_stmt_incidents_by_aware[4] = LIST_ORDER("incidents_by_aware", "aware_at");
 
 /* $1 incident. */
 const bw_db_stmt_t bw_stmt_events_of = {
@@ -169,10 +191,14 @@ const bw_db_stmt_t bw_stmt_deadlines_open_regime =
 /* clang-format on */
 
 const bw_db_stmt_t *const bw_records_stmts[] = {
-    &bw_stmt_incident_insert,  &bw_stmt_incident_get,     &bw_stmt_incident_lock,
-    &bw_stmt_incident_list[0], &bw_stmt_incident_list[1], &bw_stmt_incident_list[2],
-    &bw_stmt_incident_list[3], &bw_stmt_events_of,        &bw_stmt_event_append,
-    &bw_stmt_timeline,         &bw_stmt_deadlines_open,   &bw_stmt_deadlines_open_regime,
+    &bw_stmt_incident_insert,        &bw_stmt_incident_get,          &bw_stmt_incident_lock,
+    &bw_stmt_events_of,              &bw_stmt_event_append,          &bw_stmt_timeline,
+    &bw_stmt_deadlines_open,         &bw_stmt_incidents_by_create[0], &bw_stmt_incidents_by_create[1],
+    &bw_stmt_incidents_by_create[2], &bw_stmt_incidents_by_create[3], &bw_stmt_incidents_by_update[0],
+    &bw_stmt_incidents_by_update[1], &bw_stmt_incidents_by_update[2], &bw_stmt_incidents_by_update[3],
+    &bw_stmt_incidents_by_aware[0],  &bw_stmt_incidents_by_aware[1],  &bw_stmt_incidents_by_aware[2],
+    &bw_stmt_incidents_by_aware[3],
+    &bw_stmt_deadlines_open_regime,
 };
 const size_t bw_records_n_stmts = sizeof(bw_records_stmts) / sizeof(bw_records_stmts[0]);
 

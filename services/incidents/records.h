@@ -26,7 +26,10 @@ extern const size_t bw_records_n_stmts;
 extern const bw_db_stmt_t bw_stmt_incident_insert;
 extern const bw_db_stmt_t bw_stmt_incident_get;
 extern const bw_db_stmt_t bw_stmt_incident_lock;
-extern const bw_db_stmt_t bw_stmt_incident_list[4]; /* by [entity given][state given] */
+/* ListIncidents by createTime, updateTime, awareAt (list.h: BW_LIST_ASC_FIRST ...) */
+extern const bw_db_stmt_t bw_stmt_incidents_by_create[4];
+extern const bw_db_stmt_t bw_stmt_incidents_by_update[4];
+extern const bw_db_stmt_t bw_stmt_incidents_by_aware[4];
 extern const bw_db_stmt_t bw_stmt_events_of;
 extern const bw_db_stmt_t bw_stmt_event_append;
 extern const bw_db_stmt_t bw_stmt_timeline;

@@ -1,8 +1,9 @@
 /*
  * Legal entities of a tenant, stored in scoping.entities. Name, time zone and
  * parent are columns; the scoping facts are one serialized Entity message
- * (see migrations/0001_entities.sql). Ids are UUIDv7, so listing by id is
- * listing by creation, and pages are keyset pages on the id.
+ * (see migrations/0001_entities.sql). Lists are keyset pages in the orders
+ * and with the filters of list.h; a deleted entity leaves a tombstone
+ * (migrations/0003_lists.sql) that updatedSince readers see for 30 days.
  */
 #include "entities.h"
 
@@ -12,6 +13,7 @@
 #include "assess.h"
 #include "facts.h"
 #include "ids.h"
+#include "list.h"
 #include "service.h"
 #include "status.h"
 #include "store.h"
@@ -23,7 +25,17 @@
     "(extract(epoch FROM create_time) * 1000000)::bigint, "                                        \
     "(extract(epoch FROM update_time) * 1000000)::bigint, revision"
 
-enum { COL_ID, COL_NAME, COL_TZ, COL_PARENT, COL_FACTS, COL_CREATE, COL_UPDATE, COL_REVISION };
+enum {
+    COL_ID,
+    COL_NAME,
+    COL_TZ,
+    COL_PARENT,
+    COL_FACTS,
+    COL_CREATE,
+    COL_UPDATE,
+    COL_REVISION,
+    COL_DELETE /* lists only: the deletion of a tombstone, NULL for an entity */
+};
 
 static const bw_db_stmt_t stmt_insert = {
     "entities_insert",
@@ -35,11 +47,44 @@ static const bw_db_stmt_t stmt_get = {
 static const bw_db_stmt_t stmt_get_for_update = {
     "entities_get_for_update",
     "SELECT " ENTITY_COLUMNS " FROM scoping.entities WHERE entity_id = $1 FOR UPDATE"};
-static const bw_db_stmt_t stmt_list = {
-    "entities_list",
-    "SELECT " ENTITY_COLUMNS " FROM scoping.entities "
-    "WHERE entity_id > COALESCE(NULLIF($1, '')::uuid, '00000000-0000-0000-0000-000000000000') "
-    "ORDER BY entity_id LIMIT $2::int"};
+
+/* Lists (list.h): $1 rows, $2 parentEntity ('' for none), $3 timeZone, then
+ * the key and the id. The entity's columns, its deletion (NULL), the key and
+ * the id. */
+/* clang-format off */
+#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define LIST_SELECT(key)                                                                           \
+    "SELECT " ENTITY_COLUMNS ", NULL::bigint, " key "::text AS list_key, "                         \
+    "entity_id::text AS list_id FROM scoping.entities e WHERE "
+#define LIST_FILTERS                                                                               \
+    "($2::text IS NULL OR parent_entity IS NOT DISTINCT FROM NULLIF($2::text, '')::uuid) "         \
+    "AND ($3::text IS NULL OR time_zone = $3::text)"
+static const bw_db_stmt_t by_create[4] = BW_LIST_ORDER_STMTS(
+    "entities_by_create", LIST_SELECT(US("create_time")) LIST_FILTERS, "e.create_time",
+    "e.entity_id", "$4::timestamptz", "$5::uuid");
+static const bw_db_stmt_t by_update[4] = BW_LIST_ORDER_STMTS(
+    "entities_by_update", LIST_SELECT(US("update_time")) LIST_FILTERS, "e.update_time",
+    "e.entity_id", "$4::timestamptz", "$5::uuid");
+static const bw_db_stmt_t by_name[4] = BW_LIST_ORDER_STMTS(
+    "entities_by_name", LIST_SELECT("name") LIST_FILTERS, "e.name", "e.entity_id", "$4::text",
+    "$5::uuid");
+/* updatedSince: the entities changed and the tombstones left after the key,
+ * merged in (time, id) order. Each branch is one range scan of at most $1
+ * rows; a tombstone matches every filter (it holds no field to filter on). */
+static const bw_db_stmt_t stmt_since = {
+    "entities_since",
+    "SELECT * FROM ("
+    " (" LIST_SELECT(US("update_time")) LIST_FILTERS
+    "  AND (e.update_time, e.entity_id) > ($4::timestamptz, $5::uuid)"
+    "  ORDER BY e.update_time, e.entity_id LIMIT $1::int)"
+    " UNION ALL"
+    " (SELECT entity_id::text, '', '', NULL::text, NULL::bytea, NULL::bigint, "
+    US("delete_time") ", 0::bigint, " US("delete_time") ", " US("delete_time") "::text, "
+    "entity_id::text FROM scoping.entity_tombstones t"
+    "  WHERE (t.delete_time, t.entity_id) > ($4::timestamptz, $5::uuid)"
+    "  ORDER BY t.delete_time, t.entity_id LIMIT $1::int)) x "
+    "ORDER BY list_key::bigint, list_id::uuid LIMIT $1::int"};
+/* clang-format on */
 static const bw_db_stmt_t stmt_update = {
     "entities_update",
     "UPDATE scoping.entities SET name = $2, time_zone = $3, parent_entity = NULLIF($4, '')::uuid, "
@@ -58,12 +103,40 @@ static const bw_db_stmt_t stmt_delete = {
     "entities_delete", "DELETE FROM scoping.entities WHERE entity_id = $1 RETURNING revision"};
 
 const bw_db_stmt_t *const bw_entities_stmts[] = {
-    &stmt_insert, &stmt_get, &stmt_get_for_update, &stmt_list,
-    &stmt_update, &stmt_ancestor, &stmt_delete,
+    &stmt_insert,  &stmt_get,     &stmt_get_for_update, &stmt_update,  &stmt_ancestor,
+    &stmt_delete,  &by_create[0], &by_create[1],        &by_create[2], &by_create[3],
+    &by_update[0], &by_update[1], &by_update[2],        &by_update[3], &by_name[0],
+    &by_name[1],   &by_name[2],   &by_name[3],          &stmt_since,
 };
 const size_t bw_entities_n_stmts = sizeof(bw_entities_stmts) / sizeof(bw_entities_stmts[0]);
 
-#define LIST_SCOPE "entities"
+static const bw_list_order_t orders[] = {
+    {"createTime", BW_LIST_KEY_TIME, BW_LIST_STMT_PTRS(by_create)},
+    {"updateTime", BW_LIST_KEY_TIME, BW_LIST_STMT_PTRS(by_update)},
+    {"name", BW_LIST_KEY_TEXT, BW_LIST_STMT_PTRS(by_name)},
+};
+static const bw_list_filter_t filters[] = {
+    {"parentEntity", BW_LIST_UUID_OR_NONE, NULL, 0},
+    {"timeZone", BW_LIST_TEXT, NULL, 64},
+};
+static const bw_list_spec_t list_spec = {
+    .name = "entities",
+    .id = BW_LIST_ID_UUID,
+    .orders = orders,
+    .n_orders = sizeof(orders) / sizeof(orders[0]),
+    .default_order = 0,
+    .since_order = 1,
+    .since_stmt = &stmt_since,
+    .tombstone_days = 30,
+    .filters = filters,
+    .n_filters = sizeof(filters) / sizeof(filters[0]),
+};
+
+/* The purge of tombstones older than 30 days, of every tenant. */
+static const bw_db_stmt_t stmt_purge = {"entities_purge_tombstones",
+                                        "SELECT scoping.purge_tombstones()"};
+const bw_db_stmt_t *const bw_entities_purges[] = {&stmt_purge};
+const size_t bw_entities_n_purges = 1;
 
 /* The facts part of an entity, serialized as a bytea parameter. */
 static char *facts_param(bw_call_t *call, const Bulwark__Scoping__V1__Entity *e)
@@ -177,23 +250,41 @@ int bw_entities_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
     return 0;
 }
 
+/* A row of a list: an entity, or the tombstone of a deleted one (its id,
+ * and the deletion as updateTime and deleteTime). */
+static int listed_entity(bw_call_t *call, const PGresult *res, int row,
+                         Bulwark__Scoping__V1__Entity **out)
+{
+    if (PQgetisnull(res, row, COL_DELETE))
+        return row_to_entity(call, res, row, out);
+    Bulwark__Scoping__V1__Entity *e = bw_arena_alloc(call->arena, sizeof(*e));
+    if (e == NULL)
+        return BW_ENOMEM;
+    bulwark__scoping__v1__entity__init(e);
+    e->id = bw_store_strdup(call->arena, res, row, COL_ID);
+    e->update_time = bw_store_timestamp(call->arena, res, row, COL_DELETE);
+    e->delete_time = bw_store_timestamp(call->arena, res, row, COL_DELETE);
+    if (e->id == NULL || e->update_time == NULL || e->delete_time == NULL)
+        return BW_ENOMEM;
+    *out = e;
+    return 0;
+}
+
 int bw_entities_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Scoping__V1__ListEntitiesRequest *req = (const void *)request;
-    bw_page_t page;
-    int err = bw_store_page(call, LIST_SCOPE, req->page_size, req->page_token, &page);
+    bw_list_query_t q = {req->page_size, req->page_token, req->order_by, req->filter,
+                         req->updated_since};
+    bw_list_t list;
+    int err = bw_list_parse(call, &list_spec, &q, &list);
     if (err != 0)
         return err;
-    if (page.after[0] != '\0' && !bw_uuid_valid(page.after))
-        return bw_call_violation(call, "pageToken", "is not a token this list returned");
-    const char *values[] = {page.after, page.size_param};
     PGresult *res;
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_list, 2, values,
-                      &res);
+    err = bw_list_read(call, bw_service_db(call), &list, NULL, 0, &res);
     if (err != 0)
         return err;
     int n = PQntuples(res);
-    int shown = n > page.size ? page.size : n;
+    int shown = bw_list_shown(&list, n);
     Bulwark__Scoping__V1__ListEntitiesResponse *out = bw_arena_alloc(call->arena, sizeof(*out));
     if (out == NULL)
         return BW_ENOMEM;
@@ -202,14 +293,13 @@ int bw_entities_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufC
     if (out->entities == NULL)
         return BW_ENOMEM;
     for (int i = 0; i < shown; i++) {
-        err = row_to_entity(call, res, i, &out->entities[i]);
+        err = listed_entity(call, res, i, &out->entities[i]);
         if (err != 0)
             return err;
     }
     out->n_entities = (size_t)shown;
-    out->next_page_token =
-        bw_store_next_token(call, LIST_SCOPE, &page, n,
-                            shown > 0 ? out->entities[shown - 1]->id : "");
+    if ((err = bw_list_next_token(call, &list, res, n, shown - 1, &out->next_page_token)) != 0)
+        return err;
     *resp = &out->base;
     return 0;
 }

@@ -10,6 +10,9 @@
 
 extern const bw_db_stmt_t *const bw_entities_stmts[];
 extern const size_t bw_entities_n_stmts;
+/* The periodic purge of expired tombstones (bw_service_def_t.purges). */
+extern const bw_db_stmt_t *const bw_entities_purges[];
+extern const size_t bw_entities_n_purges;
 
 int bw_entities_create(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
 int bw_entities_get(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);

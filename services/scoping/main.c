@@ -105,6 +105,8 @@ int main(int argc, char **argv)
         .n_peers = sizeof(peers) / sizeof(peers[0]),
         .stmts = bw_entities_stmts,
         .n_stmts = bw_entities_n_stmts,
+        .purges = bw_entities_purges,
+        .n_purges = bw_entities_n_purges,
         .extra_items = extra_items,
         .n_extra_items = BW_CONFIG_COUNT(extra_items),
         .extra_config = &extra,

@@ -4,6 +4,8 @@
  * tenant and nothing younger, whichever service calls it, while no service
  * can delete a record itself; and the services run it on their own, every
  * BULWARK_IDEMPOTENCY_PURGE_SEC (1 s in the stack `make test` starts).
+ * Likewise the tombstones of deleted entities (30 days), which only the
+ * scoping service purges, through scoping.purge_tombstones().
  */
 #include "testkit.h"
 
@@ -122,6 +124,103 @@ START_TEST(test_the_services_purge_on_their_own)
 }
 END_TEST
 
+/* ---- tombstones (30 days) ----------------------------------------------- */
+
+/* Adds a tombstone of tenant (set in the transaction, or not: a superuser
+ * writes past row-level security) for a new entity id, deleted age ago;
+ * returns the id (caller frees). */
+static char *add_tombstone(PGconn *conn, const char *tenant, const char *age)
+{
+    char *id = bw_test_uuid_str();
+    bw_test_exec(conn,
+                 "INSERT INTO scoping.entity_tombstones (tenant_id, entity_id, delete_time)"
+                 " VALUES ($1, $2, now() - $3::interval)",
+                 tenant, id, age);
+    return id;
+}
+
+static long count_tombstones(PGconn *super, const char *id)
+{
+    PGresult *res =
+        bw_test_sql(super, "SELECT count(*) FROM scoping.entity_tombstones WHERE entity_id = $1",
+                    id);
+    long n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return n;
+}
+
+START_TEST(test_expired_tombstones_go_and_only_they)
+{
+    char *a = bw_test_uuid_str(), *b = bw_test_uuid_str();
+    for (int i = 0; i < bw_test_n_processes; i++) {
+        const bw_test_process_t *p = &bw_test_processes[i];
+        PGconn *conn = bw_test_pg(p->url_env);
+        if (strcmp(p->name, "scoping") != 0) {
+            /* Only the scoping service may purge its tombstones. */
+            ck_assert_str_eq(bw_test_sql_error(conn, "SELECT scoping.purge_tombstones()"),
+                             "42501");
+            PQfinish(conn);
+            continue;
+        }
+        /* Nor may it delete one itself, not even its tenant's. */
+        ck_assert_str_eq(bw_test_sql_error(conn, "DELETE FROM scoping.entity_tombstones"), "42501");
+        /* In a transaction rolled back: the service's own job cannot see
+         * these rows, so only this call acts on them. */
+        bw_test_exec(conn, "BEGIN");
+        bw_test_exec(conn, "SELECT set_config('bulwark.tenant_id', $1, true)", a);
+        char *a_old = add_tombstone(conn, a, "31 days");
+        char *a_new = add_tombstone(conn, a, "29 days 23 hours");
+        bw_test_exec(conn, "SELECT set_config('bulwark.tenant_id', $1, true)", b);
+        char *b_old = add_tombstone(conn, b, "400 days");
+        bw_test_exec(conn, "SELECT set_config('bulwark.tenant_id', '', true)");
+        PGresult *res = bw_test_sql(conn, "SELECT scoping.purge_tombstones()");
+        ck_assert_int_ge(strtol(PQgetvalue(res, 0, 0), NULL, 10), 2);
+        PQclear(res);
+        bw_test_exec(conn, "SELECT set_config('bulwark.tenant_id', $1, true)", a);
+        res = bw_test_sql(conn,
+                          "SELECT coalesce(string_agg(entity_id::text, ','), '')"
+                          " FROM scoping.entity_tombstones WHERE entity_id IN ($1, $2)",
+                          a_old, a_new);
+        ck_assert_str_eq(PQgetvalue(res, 0, 0), a_new);
+        PQclear(res);
+        bw_test_exec(conn, "SELECT set_config('bulwark.tenant_id', $1, true)", b);
+        res = bw_test_sql(conn,
+                          "SELECT count(*) FROM scoping.entity_tombstones WHERE entity_id = $1",
+                          b_old);
+        ck_assert_str_eq(PQgetvalue(res, 0, 0), "0");
+        PQclear(res);
+        bw_test_exec(conn, "ROLLBACK");
+        PQfinish(conn);
+        free(a_old);
+        free(a_new);
+        free(b_old);
+    }
+    free(a);
+    free(b);
+}
+END_TEST
+
+START_TEST(test_the_scoping_service_purges_tombstones_on_its_own)
+{
+    char *a = bw_test_uuid_str();
+    PGconn *super = bw_test_pg("BULWARK_TEST_SUPERUSER_DATABASE_URL");
+    char *old = add_tombstone(super, a, "30 days 1 minute");
+    char *fresh = add_tombstone(super, a, "1 day");
+    time_t deadline = time(NULL) + 60;
+    while (count_tombstones(super, old) > 0 && time(NULL) < deadline)
+        usleep(200 * 1000);
+    ck_assert_msg(count_tombstones(super, old) == 0,
+                  "the expired tombstone is still there after 60 s: does the scoping service "
+                  "run scoping.purge_tombstones() in its purge job?");
+    ck_assert_int_eq(count_tombstones(super, fresh), 1);
+    bw_test_exec(super, "DELETE FROM scoping.entity_tombstones WHERE tenant_id = $1", a);
+    PQfinish(super);
+    free(old);
+    free(fresh);
+    free(a);
+}
+END_TEST
+
 Suite *suite_purge(void)
 {
     Suite *s = suite_create("purge");
@@ -129,6 +228,8 @@ Suite *suite_purge(void)
     tcase_set_timeout(tc, 90);
     tcase_add_test(tc, test_the_function_purges_expired_records_of_every_tenant);
     tcase_add_test(tc, test_the_services_purge_on_their_own);
+    tcase_add_test(tc, test_expired_tombstones_go_and_only_they);
+    tcase_add_test(tc, test_the_scoping_service_purges_tombstones_on_its_own);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -89,6 +89,7 @@ typedef struct bw_cg_route {
     const char *service_name;
     char *service_description;        /* owned: the service's leading comment, or NULL */
     Bulwark__Api__V1__HttpRule *rule; /* owned (protobuf-c heap) */
+    const bw_cg_type_t *list_item;    /* a list route's resource (rule->list set), borrowed */
 } bw_cg_route_t;
 
 typedef struct bw_cg_model {

@@ -469,9 +469,120 @@ static const bw_cg_field_proto_t *request_field(const bw_cg_type_t *req, const c
     return NULL;
 }
 
-static void append_field_parameter(doc_t *doc, json_t *params, const bw_cg_type_t *req,
+/* "createTime", "createTime desc", ... for the orderBy of a list route. */
+static json_t *order_by_schema(doc_t *doc, const Bulwark__Api__V1__ListRule *list)
+{
+    json_t *schema = typed(doc, "string", NULL);
+    json_t *values = new_array(doc);
+    for (size_t i = 0; i < list->n_order_by; i++) {
+        char *desc = bw_cg_printf("%s desc", list->order_by[i]);
+        if (!desc)
+            fail(doc, BW_ENOMEM);
+        append(doc, values, new_string(doc, list->order_by[i]));
+        if (desc)
+            append(doc, values, new_string(doc, desc));
+        free(desc);
+    }
+    set(doc, schema, "enum", values);
+    return schema;
+}
+
+/* The field of the listed resource whose JSON name is name. */
+static const bw_cg_field_proto_t *item_field(doc_t *doc, const bw_cg_type_t *item, const char *name)
+{
+    for (size_t i = 0; i < item->msg->n_field; i++) {
+        char *json = bw_cg_json_name(item->msg->field[i]->name);
+        if (!json) {
+            fail(doc, BW_ENOMEM);
+            return NULL;
+        }
+        int same = strcmp(json, name) == 0;
+        free(json);
+        if (same)
+            return item->msg->field[i];
+    }
+    return NULL;
+}
+
+/* What a filter field takes, as a schema: an enum's names (without the
+ * zero value, which says "not set"), true or false, an id or text. */
+static json_t *filter_value_schema(doc_t *doc, const bw_cg_field_proto_t *field)
+{
+    json_t *schema = single_schema(doc, field);
+    json_t *values = schema ? json_object_get(schema, "enum") : NULL;
+    if (values && json_array_size(values) > 1)
+        json_array_remove(values, 0);
+    return schema;
+}
+
+/* The filter of a list route: its fields and what each takes, in words for
+ * people and as x-filter-fields for tools. */
+static void describe_filter(doc_t *doc, json_t *param, const bw_cg_route_t *route)
+{
+    const Bulwark__Api__V1__ListRule *list = route->rule->list;
+    json_t *fields = new_object(doc);
+    char *text = bw_cg_printf("%s", "Terms field=value joined by \" AND \" (a value with a "
+                                    "blank or a quote in double quotes), on:");
+    for (size_t i = 0; i < list->n_filter && text && !doc->rc; i++) {
+        const bw_cg_field_proto_t *field = item_field(doc, route->list_item, list->filter[i]);
+        if (!field)
+            continue;
+        json_t *schema = filter_value_schema(doc, field);
+        json_t *values = schema ? json_object_get(schema, "enum") : NULL;
+        const char *type = schema ? json_string_value(json_object_get(schema, "type")) : NULL;
+        char *choices = bw_cg_printf("%s", "");
+        for (size_t v = 0; v < json_array_size(values) && choices; v++) {
+            char *more = bw_cg_printf("%s%s%s", choices, v ? ", " : "",
+                                      json_string_value(json_array_get(values, v)));
+            free(choices);
+            choices = more;
+        }
+        char *more = bw_cg_printf("%s%s %s (%s)", text, i ? "," : "", list->filter[i],
+                                  !choices                               ? ""
+                                  : *choices                             ? choices
+                                  : type && strcmp(type, "boolean") == 0 ? "true, false"
+                                                                         : "text");
+        free(choices);
+        free(text);
+        text = more;
+        set(doc, fields, list->filter[i], schema);
+    }
+    if (!text) {
+        fail(doc, BW_ENOMEM);
+        json_decref(fields);
+        return;
+    }
+    const char *before = json_string_value(json_object_get(param, "description"));
+    char *description =
+        before ? bw_cg_printf("%s\n\n%s.", before, text) : bw_cg_printf("%s.", text);
+    free(text);
+    if (!description)
+        fail(doc, BW_ENOMEM);
+    else
+        set_string(doc, param, "description", description);
+    free(description);
+    set(doc, param, "x-filter-fields", fields);
+}
+
+static void describe_order_by(doc_t *doc, json_t *param, const bw_cg_route_t *route)
+{
+    const char *dflt = route->rule->list->default_order;
+    if (!dflt || !*dflt)
+        return;
+    const char *before = json_string_value(json_object_get(param, "description"));
+    char *description = before ? bw_cg_printf("%s\n\nWithout orderBy: %s.", before, dflt)
+                               : bw_cg_printf("Without orderBy: %s.", dflt);
+    if (!description)
+        fail(doc, BW_ENOMEM);
+    else
+        set_string(doc, param, "description", description);
+    free(description);
+}
+
+static void append_field_parameter(doc_t *doc, json_t *params, const bw_cg_route_t *route,
                                    size_t index, int in_path)
 {
+    const bw_cg_type_t *req = route->request;
     const bw_cg_field_proto_t *field = req->msg->field[index];
     int32_t path[BW_CG_MAX_PATH];
     memcpy(path, req->path, req->n_path * sizeof *path);
@@ -481,19 +592,36 @@ static void append_field_parameter(doc_t *doc, json_t *params, const bw_cg_type_
     char *description = bw_cg_comment(req->file, path, req->n_path + 2, &oom);
     /* A path parameter is named as in the template, a query one by JSON name. */
     char *name = in_path ? bw_cg_printf("%s", field->name) : bw_cg_json_name(field->name);
-    if (oom || !name)
+    if (oom || !name) {
         fail(doc, BW_ENOMEM);
-    else
-        append(doc, params,
-               parameter(doc, name, in_path ? "path" : "query", in_path, description,
-                         value_schema(doc, field)));
+    } else {
+        const Bulwark__Api__V1__ListRule *list = route->rule->list;
+        int order_by = list && !in_path && strcmp(field->name, "order_by") == 0;
+        json_t *param = parameter(doc, name, in_path ? "path" : "query", in_path, description,
+                                  order_by ? order_by_schema(doc, list) : value_schema(doc, field));
+        if (order_by)
+            describe_order_by(doc, param, route);
+        if (list && !in_path && strcmp(field->name, "filter") == 0)
+            describe_filter(doc, param, route);
+        append(doc, params, param);
+    }
     free(name);
     free(description);
 }
 
+/* A request field that travels on the query string: a scalar, an enum, a
+ * repeated scalar, or a Timestamp (an RFC 3339 string there too). */
+static int is_query_field(doc_t *doc, const bw_cg_field_proto_t *field)
+{
+    if (!is_message_field(field))
+        return 1;
+    const bw_cg_type_t *type = field_type(doc, field);
+    return type && !is_repeated(field) && strcmp(type->full_name, WKT_TIMESTAMP) == 0;
+}
+
 /* Path variables in template order; then, unless the body is the whole
- * request, the request's other top-level scalar, enum and repeated scalar
- * fields as query parameters; then the headers of writes. */
+ * request, the request's other top-level query fields (is_query_field) as
+ * query parameters; then the headers of writes. */
 static json_t *parameters(doc_t *doc, const bw_cg_route_t *route)
 {
     json_t *params = new_array(doc);
@@ -501,15 +629,15 @@ static json_t *parameters(doc_t *doc, const bw_cg_route_t *route)
     for (size_t s = 0; s < route->n_segs && !doc->rc; s++) {
         size_t index;
         if (route->segs[s].field && request_field(req, route->segs[s].field, &index))
-            append_field_parameter(doc, params, req, index, 1);
+            append_field_parameter(doc, params, route, index, 1);
     }
     int whole_body = route->body && strcmp(route->body, "*") == 0;
     for (size_t i = 0; i < req->msg->n_field && !whole_body && !doc->rc; i++) {
         const bw_cg_field_proto_t *field = req->msg->field[i];
-        if (is_message_field(field) || field == route->body_field ||
+        if (!is_query_field(doc, field) || field == route->body_field ||
             bound_to_path(route, field->name))
             continue;
-        append_field_parameter(doc, params, req, i, 0);
+        append_field_parameter(doc, params, route, i, 0);
     }
     if (route->verb == BW_CG_POST)
         append(doc, params, ref_object(doc, "#/components/parameters/IdempotencyKey"));
@@ -624,7 +752,7 @@ static json_t *operation(doc_t *doc, const bw_cg_route_t *route)
     set_string(doc, op, "x-bulwark-access",
                route->access == BW_CG_OPERATOR ? "operator"
                : route->access == BW_CG_PUBLIC ? "public"
-                                                : "tenant");
+                                               : "tenant");
     if (route->access == BW_CG_PUBLIC)
         set(doc, op, "security", new_array(doc));
     if (route->deprecated)

@@ -531,6 +531,99 @@ static int check_body(const site_t *site, bw_cg_route_t *route)
     return 0;
 }
 
+/* Whether msg has a field whose JSON name is json_name. */
+static int has_json_field(const bw_cg_msg_proto_t *msg, const char *json_name, int *oom)
+{
+    for (size_t i = 0; i < msg->n_field; i++) {
+        char *name = bw_cg_json_name(msg->field[i]->name);
+        if (!name) {
+            *oom = 1;
+            return 0;
+        }
+        int same = strcmp(name, json_name) == 0;
+        free(name);
+        if (same)
+            return 1;
+    }
+    return 0;
+}
+
+/* A field of the request that a list route must have, of the given type
+ * (a TYPE_* value; for a message, its full name). */
+static int check_list_field(const site_t *site, const bw_cg_route_t *route, const char *name,
+                            int type, const char *type_name, int required)
+{
+    const bw_cg_field_proto_t *field = find_field(route->request->msg, name);
+    if (!field && !required)
+        return 0;
+    if (!field || is_repeated(field) || (int)field->type != type ||
+        (type_name && (!field->type_name || strcmp(field->type_name + 1, type_name) != 0))) {
+        REPORT(site, "%s: a list route needs the %s field %s in %s", site->what,
+               type_name ? type_name : "string", name, route->request->full_name);
+        return BW_EINVAL;
+    }
+    return 0;
+}
+
+/* A list route: the request has order_by and filter (and may have
+ * updated_since), the reply one repeated message field, whose message has a
+ * field of every name orderBy and filter take. A request with order_by or
+ * filter needs the rule, so that the document lists what they take. */
+static int check_list(const bw_cg_model_t *model, const site_t *site, bw_cg_route_t *route)
+{
+    const Bulwark__Api__V1__ListRule *list = route->rule->list;
+    const bw_cg_msg_proto_t *req = route->request->msg;
+    if (!list) {
+        if (find_field(req, "order_by") || find_field(req, "filter")) {
+            REPORT(site, "%s: %s has order_by or filter but the binding declares no list",
+                   site->what, route->request->full_name);
+            bw_cg_hint("Add list: { order_by: [...] filter: [...] } to the binding.");
+            return BW_EINVAL;
+        }
+        return 0;
+    }
+    int rc = 0;
+    rc |= check_list_field(site, route, "order_by",
+                           GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_STRING, NULL, 1);
+    rc |= check_list_field(site, route, "filter",
+                           GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_STRING, NULL, 1);
+    rc |= check_list_field(site, route, "updated_since",
+                           GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_MESSAGE,
+                           "google.protobuf.Timestamp", 0);
+    const bw_cg_field_proto_t *items = NULL;
+    for (size_t i = 0; i < route->response->msg->n_field; i++) {
+        const bw_cg_field_proto_t *f = route->response->msg->field[i];
+        if (is_repeated(f) && is_message_field(f)) {
+            if (items) {
+                items = NULL;
+                break;
+            }
+            items = f;
+        }
+    }
+    const bw_cg_type_t *item = items ? bw_cg_model_find(model, items->type_name) : NULL;
+    if (!item || !item->msg) {
+        REPORT(site, "%s: a list route's reply needs exactly one repeated message field",
+               site->what);
+        return BW_EINVAL;
+    }
+    route->list_item = item;
+    int oom = 0;
+    for (size_t i = 0; i < list->n_order_by + list->n_filter; i++) {
+        int ordering = i < list->n_order_by;
+        const char *name = ordering ? list->order_by[i] : list->filter[i - list->n_order_by];
+        if (!has_json_field(item->msg, name, &oom) && !oom) {
+            REPORT(site, "%s: list %s \"%s\" is not a field of %s", site->what,
+                   ordering ? "order_by" : "filter", name, item->full_name);
+            bw_cg_detail("Name fields by their JSON names, e.g. createTime.");
+            rc = BW_EINVAL;
+        }
+    }
+    if (oom)
+        return BW_ENOMEM;
+    return rc ? BW_EINVAL : 0;
+}
+
 static int check_access(const site_t *site, bw_cg_route_t *route)
 {
     const Bulwark__Api__V1__HttpRule *rule = route->rule;
@@ -715,6 +808,10 @@ static int load_route(const bw_cg_model_t *model, uint32_t number, const bw_cg_f
             rc = check_body(&site, route);
             failed |= rc != 0;
             rc = check_if_match(&site, route);
+            failed |= rc != 0;
+            rc = check_list(model, &site, route);
+            if (rc == BW_ENOMEM)
+                return rc;
             failed |= rc != 0;
         }
     }
