@@ -28,9 +28,10 @@ int bw_random_bytes(uint8_t *buf, size_t n)
  * 6.2, method 1, with the 12 bits of rand_a as the counter). */
 static _Atomic uint64_t uuid_last;
 
-int bw_uuid_v7(char out[BW_UUID_STR_LEN + 1])
+/* The 48-bit millisecond time and 12 bits of sub-millisecond counter of a
+ * UUIDv7, strictly increasing across the process. */
+static uint64_t uuid_clock(void)
 {
-    uint8_t b[16];
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     uint64_t now = ((uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000) << 12;
@@ -38,13 +39,17 @@ int bw_uuid_v7(char out[BW_UUID_STR_LEN + 1])
     do
         next = now > last ? now : last + 1;
     while (!atomic_compare_exchange_weak(&uuid_last, &last, next));
-    if (bw_random_bytes(b + 8, 8) != 0)
-        return BW_EINTERNAL;
-    uint64_t ms = next >> 12;
+    return next;
+}
+
+/* Writes the UUIDv7 of clock and 8 random bytes (b[8..15]) as text. */
+static void uuid_format(uint64_t clock, uint8_t b[16], char out[BW_UUID_STR_LEN + 1])
+{
+    uint64_t ms = clock >> 12;
     for (int i = 0; i < 6; i++)
         b[i] = (uint8_t)(ms >> (8 * (5 - i)));
-    b[6] = (uint8_t)(0x70 | ((next >> 8) & 0x0f));
-    b[7] = (uint8_t)(next & 0xff);
+    b[6] = (uint8_t)(0x70 | ((clock >> 8) & 0x0f));
+    b[7] = (uint8_t)(clock & 0xff);
     b[8] = (uint8_t)(0x80 | (b[8] & 0x3f));
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
@@ -55,6 +60,54 @@ int bw_uuid_v7(char out[BW_UUID_STR_LEN + 1])
         out[o++] = hex[b[i] & 15];
     }
     out[o] = '\0';
+}
+
+int bw_uuid_v7(char out[BW_UUID_STR_LEN + 1])
+{
+    uint8_t b[16];
+    uint64_t clock = uuid_clock();
+    if (bw_random_bytes(b + 8, 8) != 0)
+        return BW_EINTERNAL;
+    uuid_format(clock, b, out);
+    return 0;
+}
+
+/* xoshiro256** (Blackman and Vigna), one state per thread, seeded from the
+ * operating system's generator the first time a thread asks. */
+static _Thread_local uint64_t fast_state[4];
+static _Thread_local int fast_seeded;
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t fast_next(void)
+{
+    uint64_t *s = fast_state;
+    uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+int bw_uuid_v7_fast(char out[BW_UUID_STR_LEN + 1])
+{
+    if (!fast_seeded) {
+        do {
+            if (bw_random_bytes((uint8_t *)fast_state, sizeof(fast_state)) != 0)
+                return BW_EINTERNAL;
+        } while ((fast_state[0] | fast_state[1] | fast_state[2] | fast_state[3]) == 0);
+        fast_seeded = 1;
+    }
+    uint8_t b[16];
+    uint64_t r = fast_next();
+    memcpy(b + 8, &r, 8);
+    uuid_format(uuid_clock(), b, out);
     return 0;
 }
 

@@ -14,6 +14,11 @@
 
 /* Writes a new UUIDv7 as 36 lower-case characters plus NUL into out[37]. */
 int bw_uuid_v7(char out[BW_UUID_STR_LEN + 1]);
+/* A UUIDv7 as bw_uuid_v7, its random bits from a per-thread generator seeded
+ * once from the operating system: unique, cheap (no system call), but
+ * predictable to someone who saw earlier ones. For request ids, never for
+ * anything that must be unguessable. */
+int bw_uuid_v7_fast(char out[BW_UUID_STR_LEN + 1]);
 /* Whether s is a canonical UUID text (8-4-4-4-12 hex digits, any case). */
 int bw_uuid_valid(const char *s);
 /* n random bytes from the system CSPRNG. */

@@ -1339,3 +1339,339 @@ json_t *bw_pb_to_json(const ProtobufCMessage *msg)
         return NULL;
     return object_to_json(msg);
 }
+
+/* ---- protobuf -> JSON text, written straight into a buffer ----
+ *
+ * The same document as bw_pb_to_json followed by json_dumps(JSON_COMPACT |
+ * JSON_REAL_PRECISION(15)), byte for byte (a test checks it on every
+ * message of the suite and the fuzzer on every input), without building
+ * a tree: the gateway renders every reply this way. */
+
+typedef struct jw {
+    bw_buf_t *b;
+    int err;
+} jw_t;
+
+static void jw_add(jw_t *w, const char *s, size_t n)
+{
+    if (w->err == 0)
+        w->err = bw_buf_add(w->b, s, n);
+}
+
+static void jw_char(jw_t *w, char c)
+{
+    if (w->err == 0)
+        w->err = bw_buf_addc(w->b, c);
+}
+
+/* A JSON string as jansson dumps it: '"' and '\\' escaped, control
+ * characters as \b \f \n \r \t or \u00XX, everything else as it is;
+ * invalid UTF-8 becomes U+FFFD (as string_to_json). */
+static void jw_string(jw_t *w, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *p = (const unsigned char *)s;
+    jw_char(w, '"');
+    size_t run = 0; /* bytes copied as they are, pending */
+    for (size_t i = 0; i < len;) {
+        unsigned char c = p[i];
+        size_t n = c < 0x80 ? 1 : utf8_char_len(p + i, len - i);
+        if (n == 1 && c >= 0x20 && c != '"' && c != '\\') {
+            i++;
+            run++;
+            continue;
+        }
+        if (n > 1) {
+            i += n;
+            run += n;
+            continue;
+        }
+        jw_add(w, (const char *)p + i - run, run);
+        run = 0;
+        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
+        size_t elen = 2;
+        switch (c) {
+        case '"':
+        case '\\':
+            esc[1] = (char)c;
+            break;
+        case '\b':
+            esc[1] = 'b';
+            break;
+        case '\f':
+            esc[1] = 'f';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        default:
+            if (n == 0) {
+                jw_add(w, "\xEF\xBF\xBD", 3);
+                elen = 0;
+            } else {
+                esc[1] = 'u';
+                esc[2] = '0';
+                esc[3] = '0';
+                esc[4] = hex[c >> 4];
+                esc[5] = hex[c & 15];
+                elen = 6;
+            }
+        }
+        jw_add(w, esc, elen);
+        i++;
+    }
+    jw_add(w, (const char *)p + len - run, run);
+    jw_char(w, '"');
+}
+
+static void jw_decimal(jw_t *w, bool neg, uint64_t mag, bool quoted)
+{
+    char buf[24];
+    char *p = buf + sizeof(buf);
+    if (quoted)
+        *--p = '"';
+    do {
+        *--p = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag != 0);
+    if (neg)
+        *--p = '-';
+    if (quoted)
+        *--p = '"';
+    jw_add(w, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+/* jansson's real: %.15g, with ".0" when it would read back as an integer,
+ * and the exponent without '+' or leading zeros. */
+static void jw_double(jw_t *w, double d)
+{
+    if (isnan(d)) {
+        jw_add(w, "\"NaN\"", 5);
+        return;
+    }
+    if (isinf(d)) {
+        if (d > 0)
+            jw_add(w, "\"Infinity\"", 10);
+        else
+            jw_add(w, "\"-Infinity\"", 11);
+        return;
+    }
+    char buf[40];
+    int n = snprintf(buf, sizeof(buf), "%.15g", d);
+    if (n < 0 || (size_t)n >= sizeof(buf) - 3) {
+        w->err = BW_EINTERNAL;
+        return;
+    }
+    size_t len = (size_t)n;
+    if (strchr(buf, '.') == NULL && strchr(buf, 'e') == NULL) {
+        memcpy(buf + len, ".0", 3);
+        len += 2;
+    }
+    char *start = strchr(buf, 'e');
+    if (start != NULL) {
+        start++;
+        char *end = start + 1;
+        if (*start == '-')
+            start++;
+        while (*end == '0')
+            end++;
+        if (end != start) {
+            memmove(start, end, len - (size_t)(end - buf) + 1);
+            len -= (size_t)(end - start);
+        }
+    }
+    jw_add(w, buf, len);
+}
+
+static void jw_message(jw_t *w, const ProtobufCMessage *msg);
+
+static void jw_bytes(jw_t *w, const ProtobufCBinaryData *b)
+{
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t n = b->data != NULL ? b->len : 0;
+    char *out = w->err == 0 ? bw_buf_reserve(w->b, (n + 2) / 3 * 4 + 2) : NULL;
+    if (out == NULL) {
+        if (w->err == 0)
+            w->err = BW_ENOMEM;
+        return;
+    }
+    size_t o = 0;
+    out[o++] = '"';
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t chunk = (uint32_t)b->data[i] << 16;
+        size_t rest = n - i;
+        if (rest > 1)
+            chunk |= (uint32_t)b->data[i + 1] << 8;
+        if (rest > 2)
+            chunk |= b->data[i + 2];
+        out[o++] = alphabet[(chunk >> 18) & 63];
+        out[o++] = alphabet[(chunk >> 12) & 63];
+        out[o++] = rest > 1 ? alphabet[(chunk >> 6) & 63] : '=';
+        out[o++] = rest > 2 ? alphabet[chunk & 63] : '=';
+    }
+    out[o++] = '"';
+    bw_buf_commit(w->b, o);
+}
+
+static void jw_json_string(jw_t *w, json_t *v)
+{
+    if (v == NULL) {
+        w->err = BW_ENOMEM;
+        return;
+    }
+    if (json_is_null(v))
+        jw_add(w, "null", 4);
+    else
+        jw_string(w, json_string_value(v), json_string_length(v));
+    json_decref(v);
+}
+
+static void jw_value(jw_t *w, const ProtobufCFieldDescriptor *f, const void *slot)
+{
+    switch (f->type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32: {
+        int32_t v = *(const int32_t *)slot;
+        jw_decimal(w, v < 0, int64_magnitude(v), false);
+        return;
+    }
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        jw_decimal(w, false, *(const uint32_t *)slot, false);
+        return;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64: {
+        int64_t v = *(const int64_t *)slot;
+        jw_decimal(w, v < 0, int64_magnitude(v), true);
+        return;
+    }
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        jw_decimal(w, false, *(const uint64_t *)slot, true);
+        return;
+    case PROTOBUF_C_TYPE_BOOL:
+        if (*(const protobuf_c_boolean *)slot)
+            jw_add(w, "true", 4);
+        else
+            jw_add(w, "false", 5);
+        return;
+    case PROTOBUF_C_TYPE_FLOAT:
+        jw_double(w, *(const float *)slot);
+        return;
+    case PROTOBUF_C_TYPE_DOUBLE:
+        jw_double(w, *(const double *)slot);
+        return;
+    case PROTOBUF_C_TYPE_ENUM: {
+        int32_t value = *(const int32_t *)slot;
+        const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(f->descriptor, value);
+        if (ev != NULL)
+            jw_string(w, ev->name, strlen(ev->name));
+        else
+            jw_decimal(w, value < 0, int64_magnitude(value), false);
+        return;
+    }
+    case PROTOBUF_C_TYPE_STRING: {
+        const char *str = *(char *const *)slot;
+        if (str == NULL)
+            str = "";
+        jw_string(w, str, strlen(str));
+        return;
+    }
+    case PROTOBUF_C_TYPE_BYTES:
+        jw_bytes(w, slot);
+        return;
+    case PROTOBUF_C_TYPE_MESSAGE: {
+        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)slot;
+        if (sub == NULL)
+            jw_add(w, "null", 4);
+        else
+            jw_message(w, sub);
+        return;
+    }
+    }
+    jw_add(w, "null", 4);
+}
+
+static void jw_object(jw_t *w, const ProtobufCMessage *msg)
+{
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    const char *base = (const char *)msg;
+    int first = 1;
+    jw_char(w, '{');
+    for (unsigned i = 0; i < desc->n_fields && w->err == 0; i++) {
+        const ProtobufCFieldDescriptor *f = &desc->fields[i];
+        int repeated = f->label == PROTOBUF_C_LABEL_REPEATED;
+        if (!repeated && !field_present(msg, f))
+            continue;
+        if (!first)
+            jw_char(w, ',');
+        first = 0;
+        char stack[NAME_BUF];
+        size_t len = json_name_into(f->name, stack, sizeof(stack));
+        if (len == sizeof(stack) - 1) {
+            /* possibly cut: at full size */
+            size_t need = strlen(f->name) + 1;
+            char *key = malloc(need);
+            if (key == NULL) {
+                w->err = BW_ENOMEM;
+                return;
+            }
+            len = json_name_into(f->name, key, need);
+            jw_string(w, key, len);
+            free(key);
+        } else {
+            jw_string(w, stack, len);
+        }
+        jw_char(w, ':');
+        if (!repeated) {
+            jw_value(w, f, base + f->offset);
+            continue;
+        }
+        size_t n = *(const size_t *)(base + f->quantifier_offset);
+        const char *array = *(const char *const *)(base + f->offset);
+        size_t size = slot_size(f->type);
+        jw_char(w, '[');
+        for (size_t k = 0; k < n; k++) {
+            if (k > 0)
+                jw_char(w, ',');
+            jw_value(w, f, array + k * size);
+        }
+        jw_char(w, ']');
+    }
+    jw_char(w, '}');
+}
+
+static void jw_message(jw_t *w, const ProtobufCMessage *msg)
+{
+    const ProtobufCMessageDescriptor *desc = msg->descriptor;
+    if (is_wkt(desc, WKT_TIMESTAMP))
+        jw_json_string(w, timestamp_to_json((const Google__Protobuf__Timestamp *)msg));
+    else if (is_wkt(desc, WKT_FIELD_MASK))
+        jw_json_string(w, field_mask_to_json((const Google__Protobuf__FieldMask *)msg));
+    else
+        jw_object(w, msg);
+}
+
+int bw_pb_write_json(const ProtobufCMessage *msg, bw_buf_t *out)
+{
+    if (msg == NULL)
+        return BW_EINVAL;
+    jw_t w = {out, 0};
+    size_t start = out->len;
+    jw_object(&w, msg);
+    if (w.err != 0) {
+        out->len = start;
+        if (out->data != NULL)
+            out->data[start] = '\0';
+    }
+    return w.err;
+}

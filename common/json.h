@@ -20,6 +20,8 @@
 #define BW_JSON_H
 
 #include <jansson.h>
+
+#include "buf.h"
 #include <protobuf-c/protobuf-c.h>
 
 #include "arena.h"
@@ -52,6 +54,10 @@ json_t *bw_pb_to_json(const ProtobufCMessage *msg);
  * valid UTF-8 becomes U+FFFD, for text that quotes client input (caller
  * owns the reference); NULL on OOM. */
 json_t *bw_json_string_lossy(const char *s);
+/* Appends to out the JSON text of msg: exactly json_dumps(bw_pb_to_json(msg),
+ * JSON_COMPACT | JSON_REAL_PRECISION(15)), without building the tree. 0, or
+ * BW_ENOMEM / BW_ETOOBIG (out as it was). */
+int bw_pb_write_json(const ProtobufCMessage *msg, bw_buf_t *out);
 /* lowerCamelCase JSON name of a proto field name, written into buf. */
 void bw_json_name(const char *proto_name, char *buf, size_t buflen);
 /* Field of desc whose JSON name (or proto name) is name, or NULL. */

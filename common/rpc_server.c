@@ -64,6 +64,7 @@ typedef struct rpc_slot {
     size_t n_trailer;
     grpc_slice status_text;
     int has_status_text;
+    int cancelled; /* the client went away before the answer (RECV_CLOSE_ON_SERVER) */
     bw_arena_t *arena;
 } rpc_slot_t;
 
@@ -264,7 +265,7 @@ static void slot_answer(rpc_slot_t *slot, int grpc_status, const char *text,
                         const bw_rpc_violation_t *violations, size_t n_violations)
 {
     bw_rpc_server_t *s = slot->server;
-    grpc_op ops[3];
+    grpc_op ops[4];
     size_t n = 0;
     memset(ops, 0, sizeof(ops));
 
@@ -290,6 +291,11 @@ static void slot_answer(rpc_slot_t *slot, int grpc_status, const char *text,
         slot->has_status_text ? &slot->status_text : NULL;
     ops[n].data.send_status_from_server.trailing_metadata_count = slot->n_trailer;
     ops[n].data.send_status_from_server.trailing_metadata = slot->n_trailer ? &slot->trailer : NULL;
+    n++;
+    /* Without it the call is cancelled when it is released: a RST_STREAM
+     * for every call, and work on both ends. */
+    ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+    ops[n].data.recv_close_on_server.cancelled = &slot->cancelled;
     n++;
 
     slot->state = SLOT_ANSWERING;

@@ -5,7 +5,8 @@
  * (bw_json_parse_pb, as a body) and leniently (bw_json_to_pb with lenient
  * scalars, as a query string would be). A message that parses is written
  * back with bw_pb_to_json; that output must itself parse (the transcoder
- * reads what it writes) and must survive a protobuf pack and unpack.
+ * reads what it writes) and must survive a protobuf pack and unpack, and
+ * bw_pb_write_json must write it byte for byte.
  */
 #include "arena.h"
 #include "json.h"
@@ -47,9 +48,19 @@ static void round_trip(bw_arena_t *arena, const ProtobufCMessageDescriptor *desc
     if (doc == NULL)
         die("bw_pb_to_json failed", desc->name);
     char *text = json_dumps(doc, JSON_COMPACT);
+    char *precise = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
     json_decref(doc);
-    if (text == NULL)
+    if (text == NULL || precise == NULL)
         die("json_dumps failed", desc->name);
+    /* The gateway's direct writer writes the same bytes as the tree. */
+    bw_buf_t direct;
+    bw_buf_init(&direct, 0);
+    if (bw_pb_write_json(msg, &direct) != 0 || strcmp(direct.data, precise) != 0) {
+        fprintf(stderr, "fuzz_json: tree %s\ndirect %s\n", precise, direct.data);
+        die("bw_pb_write_json differs from bw_pb_to_json", desc->name);
+    }
+    bw_buf_free(&direct);
+    free(precise);
     ProtobufCMessage *again = NULL;
     bw_json_error_t err;
     if (bw_json_parse_pb(arena, desc, text, strlen(text), &again, &err) != 0) {

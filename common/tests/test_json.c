@@ -17,6 +17,7 @@
 #include "google/protobuf/timestamp.pb-c.h"
 
 #include <check.h>
+#include <float.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -237,8 +238,26 @@ static void expect_text_error(const ProtobufCMessageDescriptor *desc, const char
     ck_assert_str_eq(err.message, message);
 }
 
+/* bw_pb_write_json writes exactly what the gateway used to send: the tree
+ * of bw_pb_to_json, dumped compactly with 15 significant digits. */
+static void expect_same_text(const void *msg)
+{
+    json_t *tree = bw_pb_to_json(msg);
+    ck_assert_ptr_nonnull(tree);
+    char *want = json_dumps(tree, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(tree);
+    bw_buf_t b;
+    bw_buf_init(&b, 0);
+    ck_assert_int_eq(bw_pb_write_json(msg, &b), 0);
+    ck_assert_msg(strcmp(b.data, want) == 0, "direct writer differs\n got: %s\nwant: %s", b.data,
+                  want);
+    free(want);
+    bw_buf_free(&b);
+}
+
 static void expect_json(const void *msg, const char *expected_text)
 {
+    expect_same_text(msg);
     json_t *got = bw_pb_to_json(msg);
     ck_assert_ptr_nonnull(got);
     json_error_t jerr;
@@ -255,6 +274,7 @@ static void expect_json(const void *msg, const char *expected_text)
 /* The value of one member of bw_pb_to_json(msg); caller owns. */
 static json_t *render_member(const void *msg, const char *key)
 {
+    expect_same_text(msg);
     json_t *obj = bw_pb_to_json(msg);
     ck_assert_ptr_nonnull(obj);
     json_t *v = json_incref(json_object_get(obj, key));
@@ -1186,6 +1206,37 @@ START_TEST(test_output_sanitises_utf8)
 }
 END_TEST
 
+START_TEST(test_direct_writer_edges)
+{
+    /* The numbers and strings where a hand-written writer could part from
+     * jansson's dump. */
+    Bulwark__Scoping__V1__SizeFigures f = BULWARK__SCOPING__V1__SIZE_FIGURES__INIT;
+    const double values[] = {0.0,     -0.0,   1.0,     12.3,     0.1,     1e20,    1e21,
+                             1.5e-5,  1e-7,   123456789012345678.0,   -2.5e-300, 1e300,
+                             DBL_MAX, DBL_MIN, 3.14159265358979323846, 100.0,  7e22};
+    for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        f.staff_headcount = values[i];
+        expect_same_text(&f);
+    }
+    Bulwark__Scoping__V1__Activity a = BULWARK__SCOPING__V1__ACTIVITY__INIT;
+    const char *texts[] = {"", "plain", "quote \" and backslash \\ and slash /",
+                           "\b\f\n\r\t\x01\x1f\x7f", "é€😀", "bad \xc0\x80 \xed\xa0\x80 \xf5",
+                           "tail \xe2\x82"};
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        a.entity_type = (char *)texts[i];
+        expect_same_text(&a);
+    }
+    /* a buffer with a ceiling fails cleanly and keeps what it had */
+    bw_buf_t b;
+    bw_buf_init(&b, 8);
+    ck_assert_int_eq(bw_buf_adds(&b, "keep"), 0);
+    a.entity_type = "a long enough value";
+    ck_assert_int_eq(bw_pb_write_json(&a.base, &b), BW_ETOOBIG);
+    ck_assert_str_eq(b.data, "keep");
+    bw_buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_error_text_is_utf8)
 {
     /* Client text quoted in messages and paths is cut on a character
@@ -1281,6 +1332,7 @@ static Suite *suite_json(void)
     tcase_add_test(tc, test_oneof);
     tcase_add_test(tc, test_proto2_presence);
     tcase_add_test(tc, test_output_sanitises_utf8);
+    tcase_add_test(tc, test_direct_writer_edges);
     suite_add_tcase(s, tc);
     return s;
 }

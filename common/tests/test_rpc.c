@@ -1019,7 +1019,7 @@ static void *first_call_main(void *arg)
 {
     first_call_t *c = arg;
     pthread_barrier_wait(c->start);
-    sync_call_as(c->tls, "scoping", c->target, ECHO, "first", NULL, 0, 5000, &c->r);
+    sync_call_as(c->tls, "scoping", c->target, ECHO, "first", NULL, 0, 20000, &c->r);
     return NULL;
 }
 
@@ -1030,9 +1030,9 @@ START_TEST(test_first_channels_at_once)
      * off (as happened when the first channels raced the provider). */
     char target[64];
     bw_rpc_server_t *server = start_server(2, target, sizeof(target));
-    for (int round = 0; round < 10; round++) {
+    for (int round = 0; round < 4; round++) {
         bw_rpc_tls_t *tls = bw_test_tls_open("gateway");
-        enum { N = 6 };
+        enum { N = 4 };
         pthread_barrier_t start;
         pthread_barrier_init(&start, NULL, N);
         first_call_t calls[N];

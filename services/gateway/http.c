@@ -155,6 +155,16 @@ static void respond_json(gw_request_t *r, int status, json_t *doc)
     free(body);
 }
 
+/* The string field "etag" of a reply, when it has one. */
+static const char *message_etag(const ProtobufCMessage *msg)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, "etag");
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
+        return NULL;
+    return *(char *const *)((const char *)msg + f->offset);
+}
+
 static const bw_gw_backend_t *find_backend(const bw_gw_t *gw, const char *name)
 {
     for (size_t i = 0; i < gw->n_backends; i++)
@@ -379,23 +389,26 @@ static void call_done(void *arg, const bw_rpc_reply_t *reply)
         fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "the service sent an unreadable reply", NULL);
         return;
     }
-    json_t *doc = bw_pb_to_json(msg);
-    if (doc == NULL) {
-        fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "could not render the reply", NULL);
-        return;
-    }
     /* A single resource carries its etag: as a header, and as the validator
      * of a conditional GET. */
-    const char *etag = json_string_value(json_object_get(doc, "etag"));
+    const char *etag = message_etag(msg);
     if (etag != NULL && *etag != '\0') {
         add_header(r, "ETag", bw_arena_printf(r->arena, "\"%s\"", etag));
         if (r->method == BW_HTTP_GET && bw_headers_none_match(r->hdr.if_none_match, etag)) {
-            json_decref(doc);
             respond(r, 304, NULL, NULL, 0);
             return;
         }
     }
-    respond_json(r, route->success_status ? route->success_status : 200, doc);
+    /* Written straight from the message into the loop's one reply buffer:
+     * no JSON tree, no allocation once the buffer has grown. */
+    bw_buf_t *out = &r->gw->reply_buf;
+    bw_buf_reset(out);
+    if (bw_pb_write_json(msg, out) != 0) {
+        fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "could not render the reply", NULL);
+        return;
+    }
+    respond(r, route->success_status ? route->success_status : 200, "application/json", out->data,
+            out->len);
 }
 
 static void call_backend(gw_request_t *r)
@@ -990,7 +1003,7 @@ static void on_request(bw_httpd_req_t *req, void *arg)
     if (r->hdr.request_id != NULL)
         memcpy(r->request_id, r->hdr.request_id, strlen(r->hdr.request_id) + 1);
     else
-        bw_uuid_v7(r->request_id);
+        bw_uuid_v7_fast(r->request_id);
     if (bad_header) {
         fail(r, BW_GRPC_INVALID_ARGUMENT, 0, "INVALID_HEADER",
              bw_arena_printf(r->arena, "%s %s", herr.header, herr.message), herr.header);
@@ -1024,6 +1037,7 @@ void bw_gw_http_setup(bw_gw_t *gw, bw_httpd_opts_t *opts)
 {
     opts->handler = on_request;
     opts->handler_arg = gw;
+    bw_buf_init(&gw->reply_buf, 0);
 }
 
 static void drained(void *arg)
@@ -1043,4 +1057,5 @@ void bw_gw_http_free(bw_gw_t *gw)
     json_decref(gw->readyz.checks);
     json_decref(gw->readyz.probe);
     gw->readyz.checks = gw->readyz.probe = NULL;
+    bw_buf_free(&gw->reply_buf);
 }

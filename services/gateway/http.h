@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "httpd.h"
+#include "buf.h"
 #include "jwt.h"
 #include "tenantcache.h"
 #include "rpc.h"
@@ -60,6 +61,7 @@ struct bw_gw {
     int backend_timeout_ms;
     const char *cors_origins;   /* comma-separated allowed origins, "*" for any, "" none */
     bw_gw_readyz_t readyz;
+    bw_buf_t reply_buf; /* JSON replies are rendered here, one at a time, on the loop */
     long inflight;  /* requests accepted and not yet answered */
     int draining;   /* no new connections; exit when the last one has gone */
 };

@@ -1,0 +1,111 @@
+/*
+ * See buf.h.
+ */
+#include "buf.h"
+
+#include "status.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BUF_MIN_CAP 256
+
+void bw_buf_init(bw_buf_t *b, size_t max)
+{
+    b->data = NULL;
+    b->len = 0;
+    b->cap = 0;
+    b->max = max > 0 ? max : SIZE_MAX / 2;
+}
+
+void bw_buf_free(bw_buf_t *b)
+{
+    if (b == NULL)
+        return;
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+void bw_buf_reset(bw_buf_t *b)
+{
+    b->len = 0;
+    if (b->data != NULL)
+        b->data[0] = '\0';
+}
+
+char *bw_buf_reserve(bw_buf_t *b, size_t n)
+{
+    if (n > b->max - b->len)
+        return NULL;
+    size_t need = b->len + n + 1; /* and the NUL */
+    if (need > b->cap) {
+        size_t cap = b->cap > 0 ? b->cap : BUF_MIN_CAP;
+        while (cap < need)
+            cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+        char *data = realloc(b->data, cap);
+        if (data == NULL)
+            return NULL;
+        b->data = data;
+        b->cap = cap;
+    }
+    return b->data + b->len;
+}
+
+void bw_buf_commit(bw_buf_t *b, size_t n)
+{
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+/* Why a reserve failed. */
+static int reserve_error(const bw_buf_t *b, size_t n)
+{
+    return n > b->max - b->len ? BW_ETOOBIG : BW_ENOMEM;
+}
+
+int bw_buf_add(bw_buf_t *b, const void *bytes, size_t n)
+{
+    char *at = bw_buf_reserve(b, n);
+    if (at == NULL)
+        return reserve_error(b, n);
+    if (n > 0)
+        memcpy(at, bytes, n);
+    bw_buf_commit(b, n);
+    return 0;
+}
+
+int bw_buf_addc(bw_buf_t *b, char c)
+{
+    if (b->len + 1 < b->cap) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return bw_buf_add(b, &c, 1);
+}
+
+int bw_buf_adds(bw_buf_t *b, const char *s)
+{
+    return bw_buf_add(b, s, strlen(s));
+}
+
+int bw_buf_printf(bw_buf_t *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return BW_EINVAL;
+    char *at = bw_buf_reserve(b, (size_t)n);
+    if (at == NULL)
+        return reserve_error(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(at, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    bw_buf_commit(b, (size_t)n);
+    return 0;
+}
