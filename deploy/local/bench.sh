@@ -753,4 +753,72 @@ for ((round = 1; round <= ROUNDS; round++)); do
     for k in "${ROUND_KINDS[@]}"; do measure "$k" "$round"; done
 done
 [[ -n ${K_URL[deadlines]:-} ]] && measure_deadlines
+# ---------------------------------------------------------------- webhooks
+
+WEBHOOK_EVENTS=${BULWARK_BENCH_WEBHOOK_EVENTS:-5000}
+WEBHOOK_RESOURCES=500
+WEBHOOK_HOST=127.0.0.2
+
+# webhook_bench: appends WEBHOOK_EVENTS events of WEBHOOK_RESOURCES incidents
+# to the demo tenant's outbox in one transaction, as producers do, and times
+# them until the receiver has answered every delivery 2xx. Says why and
+# returns non-zero when it cannot measure.
+webhook_bench() {
+    local receiver=$BW_REPO/build/tests/standins/webhook_receiver line= hooks_port control_port i
+    BW_BUILD_TARGETS=webhook_receiver bw_build "$BW_REPO/build" >/dev/null || return 1
+    "$receiver" --host "$WEBHOOK_HOST" >"$TMP/receiver.out" 2>&1 &
+    RECEIVER_PID=$!
+    for ((i = 0; i < 50; i++)); do
+        [[ -s $TMP/receiver.out ]] && read -r line <"$TMP/receiver.out" && break
+        sleep 0.1
+    done
+    [[ $line =~ ^hooks=([0-9]+)\ control=([0-9]+)$ ]] || {
+        bw_warn "the webhook receiver did not start: $line"
+        return 1
+    }
+    hooks_port=${BASH_REMATCH[1]}
+    control_port=${BASH_REMATCH[2]}
+    local control=http://127.0.0.1:$control_port reply endpoint secret tenant
+    reply=$(curl -sS --max-time 10 -X POST -H @<(printf '%s\n' "$AUTH") \
+        -H 'Content-Type: application/json' \
+        --data "{\"url\":\"http://$WEBHOOK_HOST:$hooks_port/bench\",\"eventTypes\":[\"incident.updated\"],\"description\":\"make bench\"}" \
+        "$URL/v1/webhook-endpoints") || return 1
+    if ! endpoint=$(jq -er '.id' <<<"$reply") || ! secret=$(jq -er '.secret' <<<"$reply"); then
+        bw_warn "could not create the bench's webhook endpoint: $reply"
+        bw_warn "(make run allows plain http to $WEBHOOK_HOST; a stack started with another BULWARK_WEBHOOK_ALLOWED_CIDRS may not)"
+        return 1
+    fi
+    curl -fsS --max-time 10 -o /dev/null -X POST "$control/config" \
+        --data "{\"path\":\"/bench\",\"secrets\":[\"$secret\"]}" || return 1
+    tenant=$TENANT_ID
+    BW_PG_PORT=$(bw_kv_get "$BW_RUN_DIR/stack.env" PG_PORT) || return 1
+    BW_PG_PASSWORD=$(bw_kv_get "$BW_DATA/secrets.env" PG_SUPERUSER_PASSWORD) || return 1
+    bw_say "webhooks: $WEBHOOK_EVENTS events of $WEBHOOK_RESOURCES incidents through the outbox"
+    local start=$EPOCHREALTIME count=0 valid elapsed
+    bw_psql "$BW_DB_NAME" -c "SELECT set_config('bulwark.tenant_id', '$tenant', false)" \
+        -c "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data)
+            SELECT '$tenant', gen_random_uuid(), 'incident.updated',
+                   'incidents/bench-' || (i % $WEBHOOK_RESOURCES),
+                   json_build_object('id', 'bench-' || (i % $WEBHOOK_RESOURCES), 'n', i)::text
+              FROM generate_series(1, $WEBHOOK_EVENTS) i" >/dev/null || return 1
+    for ((i = 0; i < 1200; i++)); do
+        count=$(curl -fsS --max-time 5 "$control/count?path=/bench" | jq -r '.succeeded') || return 1
+        ((count >= WEBHOOK_EVENTS)) && break
+        sleep 0.1
+    done
+    elapsed=$(awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.2f", e - s }')
+    valid=$(curl -fsS --max-time 30 "$control/deliveries?path=/bench" |
+        jq '[.deliveries[] | select(.valid)] | length') || return 1
+    curl -fsS --max-time 30 -o /dev/null -X DELETE -H @<(printf '%s\n' "$AUTH") \
+        "$URL/v1/webhook-endpoints/$endpoint" || bw_warn "could not delete the bench's endpoint $endpoint"
+    printf '\nWebhooks: %s events of %s incidents, outbox to receiver, one endpoint\n' \
+        "$WEBHOOK_EVENTS" "$WEBHOOK_RESOURCES"
+    printf '  delivered %s (signatures valid: %s) in %s s: %s events/s\n' "$count" "$valid" \
+        "$elapsed" "$(awk -v n="$count" -v t="$elapsed" 'BEGIN { printf "%.0f", (t > 0) ? n / t : 0 }')"
+    printf '  (in flight: at most BULWARK_WEBHOOK_ENDPOINT_CONCURRENCY per endpoint, one per incident)\n'
+}
+
 report
+if [[ " ${BW_SERVICES[*]} " == *" integrations "* ]]; then
+    webhook_bench || bw_warn "the webhook figure could not be measured"
+fi
