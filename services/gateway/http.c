@@ -9,8 +9,8 @@
  *      refused first (429, authfail.c); then the operator token, or an API
  *      key found in the key cache or, on a miss, resolved by an asynchronous
  *      call to the tenancy RPCs (a key id they did not know is not asked
- *      about again for a while); then the route's roles and the tenant's
- *      rate limit;
+ *      about again for a while); then the tenant's rate limit (whose
+ *      RateLimit fields every later reply carries) and the route's roles;
  *   4. the request message built from path variables, the query string and
  *      the JSON body (for PATCH, the fields present become the update mask);
  *   5. the asynchronous gRPC call to the owning service, with the tenant,
@@ -73,6 +73,8 @@ struct gw_request {
     size_t payload_len;
     struct timespec call_start;
     int method;                /* BW_HTTP_*; HEAD counts as GET */
+    bw_ratelimit_state_t rate; /* the tenant's bucket, once the limit counted the request */
+    int rate_counted;
     gw_request_t *next_waiter; /* /readyz: waiting for a round of health checks */
 };
 
@@ -102,6 +104,12 @@ static void respond(gw_request_t *r, int status, const char *content_type, const
                     size_t len)
 {
     add_header(r, "X-Request-Id", r->request_id);
+    if (r->rate_counted) {
+        char value[BW_RATELIMIT_FIELD_MAX];
+        bw_ratelimit_format(&r->rate, value, sizeof(value));
+        add_header(r, "RateLimit-Policy", bw_ratelimit_policy());
+        add_header(r, "RateLimit", value);
+    }
     bw_metrics_observe(r->match.route, status, seconds_since(&r->start));
     if (status >= 500) {
         bw_log_ctx_t ctx = {r->request_id, r->key.tenant_id[0] ? r->key.tenant_id : NULL};
@@ -167,7 +175,8 @@ static const bw_gw_backend_t *find_backend(const bw_gw_t *gw, const char *name)
 
 #define CORS_ALLOW_HEADERS                                                                         \
     "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id"
-#define CORS_EXPOSE_HEADERS "ETag, Retry-After, X-Request-Id, WWW-Authenticate"
+#define CORS_EXPOSE_HEADERS                                                                        \
+    "ETag, Retry-After, X-Request-Id, WWW-Authenticate, RateLimit, RateLimit-Policy"
 
 /* Whether origin is in the comma-separated allow-list. */
 static int origin_allowed(const char *list, const char *origin)
@@ -700,12 +709,19 @@ static void retry_after(gw_request_t *r, int seconds)
     add_header(r, "Retry-After", value);
 }
 
-/* Takes a token of the tenant's bucket; answers 429 when there is none. */
+/* Takes a token of the tenant's bucket; answers 429 when there is none.
+ * From here on every reply carries the RateLimit fields. */
 static int rate_allowed(gw_request_t *r)
 {
-    int retry = 1;
-    if (bw_ratelimit_take(r->key.tenant_id, monotonic_ns(), &retry) == 0)
+    if (!bw_ratelimit_enabled())
         return 1;
+    r->rate.reset_sec = 0;
+    int err = bw_ratelimit_take(r->key.tenant_id, monotonic_ns(), &r->rate);
+    /* Set unless the table could not grow (then the limit fails open). */
+    r->rate_counted = r->rate.reset_sec > 0;
+    if (err == 0)
+        return 1;
+    int retry = (int)r->rate.reset_sec;
     retry_after(r, retry);
     fail(r, BW_GRPC_RESOURCE_EXHAUSTED, 429, "RATE_LIMITED",
          bw_arena_printf(r->arena, "the tenant's request rate is over its limit; retry in %d s",
@@ -738,18 +754,19 @@ static int auth_allowed(gw_request_t *r)
     return 0;
 }
 
-/* The caller is known: its roles must include one of the route's, its
- * tenant must be under its rate; then the request goes to its service. */
+/* The caller is known: its tenant must be under its rate (every request
+ * of a tenant counts, refused or not), its roles must include one of the
+ * route's; then the request goes to its service. */
 static void admit(gw_request_t *r, unsigned roles, const char *role_names)
 {
+    if (!rate_allowed(r))
+        return;
     if ((roles & r->match.route->roles) == 0) {
         fail(r, BW_GRPC_PERMISSION_DENIED, 0, "ROLE_NOT_ALLOWED",
              bw_arena_printf(r->arena, "the role %s may not call this route", role_names), NULL);
         return;
     }
     r->roles = role_names;
-    if (!rate_allowed(r))
-        return;
     if (build_request(r) == 0)
         call_backend(r);
 }
