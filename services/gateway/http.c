@@ -25,6 +25,7 @@
 #include "google/protobuf/empty.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 
+#include "apidocs.h"
 #include "authfail.h"
 #include "headers.h"
 #include "ids.h"
@@ -309,25 +310,37 @@ static void handle_readyz(gw_request_t *r)
     }
 }
 
-static const char docs_html[] =
-    "<!doctype html><html><head><meta charset=\"utf-8\"><title>Bulwark API</title>"
-    "<style>body{font:15px system-ui,sans-serif;margin:2em auto;max-width:60em}"
-    "code{background:#eee;padding:0 .3em}.op{margin:1em 0;border-left:3px solid #36c;"
-    "padding-left:1em}.m{font-weight:bold;display:inline-block;width:5em}</style></head>"
-    "<body><h1>Bulwark API</h1><p>The OpenAPI 3.1 document is at "
-    "<a href=\"/v1/openapi.json\"><code>/v1/openapi.json</code></a>. Authenticate with "
-    "<code>Authorization: Bearer bwk_...</code>.</p><div id=\"ops\"></div><script>"
-    "fetch('/v1/openapi.json').then(r=>r.json()).then(d=>{const o=document.getElementById('ops');"
-    "for(const[p,item]of Object.entries(d.paths))for(const[m,op]of Object.entries(item)){"
-    "const e=document.createElement('div');e.className='op';"
-    "e.innerHTML='<span class=m>'+m.toUpperCase()+'</span><code></code><p></p>';"
-    "e.querySelector('code').textContent=p;e.querySelector('p').textContent="
-    "(op.summary||'')+(op.description?' \\u2014 '+op.description:'');o.appendChild(e);}});"
-    "</script></body></html>";
+/* One file of the API reference page (apidocs.h): revalidated by its
+ * entity-tag (no-cache: a new gateway's page is seen at once), gzip-coded
+ * when the client takes it, the page under its Content-Security-Policy. */
+static void serve_apidocs(gw_request_t *r, const bw_apidocs_asset_t *a)
+{
+    char etag[80];
+    /* Weak: the gzip coding and the plain bytes are one representation. */
+    snprintf(etag, sizeof(etag), "W/\"%s\"", a->etag);
+    add_header(r, "ETag", etag);
+    add_header(r, "Cache-Control", "no-cache");
+    add_header(r, "X-Content-Type-Options", "nosniff");
+    add_header(r, "Referrer-Policy", "no-referrer");
+    add_header(r, "Content-Security-Policy", bw_apidocs_csp);
+    if (a->gzip != NULL)
+        add_header(r, "Vary", "Accept-Encoding");
+    if (bw_headers_none_match(r->hdr.if_none_match, a->etag)) {
+        respond(r, 304, NULL, NULL, 0);
+        return;
+    }
+    if (a->gzip != NULL && bw_headers_accepts_gzip(bw_httpd_header(r->req, "Accept-Encoding"))) {
+        add_header(r, "Content-Encoding", "gzip");
+        respond(r, 200, a->content_type, (const char *)a->gzip, a->gzip_len);
+        return;
+    }
+    respond(r, 200, a->content_type, (const char *)a->body, a->len);
+}
 
 /* Answers the endpoints that need no credential; 1 when it did. */
 static int handle_open(gw_request_t *r, int method)
 {
+    const bw_apidocs_asset_t *asset;
     if (method != BW_HTTP_GET)
         return 0;
     if (strcmp(r->path, "/healthz") == 0) {
@@ -341,8 +354,8 @@ static int handle_open(gw_request_t *r, int method)
         free(text);
     } else if (strcmp(r->path, "/v1/openapi.json") == 0) {
         respond(r, 200, "application/json", bw_openapi_json, strlen(bw_openapi_json));
-    } else if (strcmp(r->path, "/docs") == 0) {
-        respond(r, 200, "text/html; charset=utf-8", docs_html, sizeof(docs_html) - 1);
+    } else if ((asset = bw_apidocs_find(r->path)) != NULL) {
+        serve_apidocs(r, asset);
     } else {
         return 0;
     }
