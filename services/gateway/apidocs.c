@@ -14,7 +14,7 @@
 
 /* Embeds file as sym[] (NUL-terminated, which text needs) up to sym_end. */
 #define BW_EMBED(sym, file)                                                                        \
-    __asm__(".pushsection .rodata." #sym ",\"a\",@progbits\n"                                    \
+    __asm__(".pushsection .rodata." #sym ",\"a\",@progbits\n"                                      \
             ".global " #sym "\n"                                                                   \
             ".type " #sym ",@object\n"                                                             \
             ".balign 16\n" #sym ":\n"                                                              \

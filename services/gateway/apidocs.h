@@ -11,13 +11,13 @@
 #include <stddef.h>
 
 typedef struct bw_apidocs_asset {
-    const char *path;            /* request path: "/docs", "/docs/scalar.js", ... */
+    const char *path; /* request path: "/docs", "/docs/scalar.js", ... */
     const char *content_type;
-    const unsigned char *body;   /* embedded, static */
+    const unsigned char *body; /* embedded, static */
     size_t len;
-    const unsigned char *gzip;   /* the gzip coding of body, NULL when there is none */
+    const unsigned char *gzip; /* the gzip coding of body, NULL when there is none */
     size_t gzip_len;
-    const char *etag;            /* opaque part: a SHA-256 prefix of body, in hex */
+    const char *etag; /* opaque part: a SHA-256 prefix of body, in hex */
 } bw_apidocs_asset_t;
 
 /* The Content-Security-Policy the page is served with: its scripts,

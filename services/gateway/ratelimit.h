@@ -26,8 +26,8 @@
 
 /* A tenant's bucket after bw_ratelimit_take. */
 typedef struct bw_ratelimit_state {
-    long remaining;  /* r: whole tokens left */
-    long reset_sec;  /* t: seconds until one more token is there, >= 1 */
+    long remaining; /* r: whole tokens left */
+    long reset_sec; /* t: seconds until one more token is there, >= 1 */
 } bw_ratelimit_state_t;
 
 /* rate 0 disables the limit. */

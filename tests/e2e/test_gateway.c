@@ -185,9 +185,9 @@ START_TEST(every_tenant_reply_carries_the_rate_limit_fields)
     ck_assert_int_le(remaining, before);
     bw_test_resp_free(&r);
     /* Problems a service answers, bad input the gateway refuses, a write. */
-    ck_assert_int_eq(
-        bw_test_http("GET", "/v1/entities/01907f3c-5a2b-7c1d-8e9f-0a1b2c3d4e5f", key, NULL, NULL, &r),
-        0);
+    ck_assert_int_eq(bw_test_http("GET", "/v1/entities/01907f3c-5a2b-7c1d-8e9f-0a1b2c3d4e5f", key,
+                                  NULL, NULL, &r),
+                     0);
     ck_assert_problem(&r, 404, NULL);
     rate_limit_field(&r, &remaining, &reset);
     bw_test_resp_free(&r);
@@ -196,18 +196,21 @@ START_TEST(every_tenant_reply_carries_the_rate_limit_fields)
     rate_limit_field(&r, &remaining, &reset);
     bw_test_resp_free(&r);
     ck_assert_int_eq(bw_test_http("POST", "/v1/entities", key,
-                                  "{\"name\":\"R\",\"timeZone\":\"UTC\"}", NULL, &r), 0);
+                                  "{\"name\":\"R\",\"timeZone\":\"UTC\"}", NULL, &r),
+                     0);
     ck_assert_int_eq(r.status, 201);
     rate_limit_field(&r, &remaining, &reset);
     bw_test_resp_free(&r);
     /* A route the key's role may not call still counts. */
-    ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", key,
-                                  "{\"name\":\"v\",\"role\":\"viewer\"}", NULL, &r), 0);
+    ck_assert_int_eq(
+        bw_test_http("POST", "/v1/api-keys", key, "{\"name\":\"v\",\"role\":\"viewer\"}", NULL, &r),
+        0);
     ck_assert_int_eq(r.status, 201);
     char *viewer = strdup(jstr(r.json, "secret"));
     bw_test_resp_free(&r);
     ck_assert_int_eq(bw_test_http("POST", "/v1/entities", viewer,
-                                  "{\"name\":\"V\",\"timeZone\":\"UTC\"}", NULL, &r), 0);
+                                  "{\"name\":\"V\",\"timeZone\":\"UTC\"}", NULL, &r),
+                     0);
     ck_assert_problem(&r, 403, NULL);
     rate_limit_field(&r, &remaining, &reset);
     bw_test_resp_free(&r);

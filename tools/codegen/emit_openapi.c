@@ -523,8 +523,8 @@ static json_t *parameters(doc_t *doc, const bw_cg_route_t *route)
     int whole_body = route->body && strcmp(route->body, "*") == 0;
     for (size_t i = 0; i < req->msg->n_field && !whole_body && !doc->rc; i++) {
         const bw_cg_field_proto_t *field = req->msg->field[i];
-        if ((is_message_field(field) && !is_query_time(doc, field)) ||
-            field == route->body_field || bound_to_path(route, field->name))
+        if ((is_message_field(field) && !is_query_time(doc, field)) || field == route->body_field ||
+            bound_to_path(route, field->name))
             continue;
         append_field_parameter(doc, params, req, i, 0);
     }
@@ -588,8 +588,8 @@ static const struct problem_response {
      "each one and says why.",
      "INVALID_FIELD", "timeZone: not an IANA time zone"},
     {"Unauthorized", BW_GRPC_UNAUTHENTICATED, NULL, WHEN_CREDENTIAL,
-     "No credential, or one that is unknown, revoked, expired or malformed.",
-     "MISSING_CREDENTIALS", "send Authorization: Bearer <API key or OIDC token>"},
+     "No credential, or one that is unknown, revoked, expired or malformed.", "MISSING_CREDENTIALS",
+     "send Authorization: Bearer <API key or OIDC token>"},
     {"Forbidden", BW_GRPC_PERMISSION_DENIED, NULL, WHEN_CREDENTIAL,
      "The credential may not call this route: its role is not among the route's, or it is "
      "the operator token on a tenant route (or a tenant key on an operator route).",
@@ -610,8 +610,8 @@ static const struct problem_response {
      "default); refused by its Content-Length before it is read.",
      "BODY_TOO_LARGE", "the body is larger than 1048576 bytes"},
     {"UnsupportedMediaType", BW_GRPC_INVALID_ARGUMENT, "UNSUPPORTED_MEDIA_TYPE", WHEN_BODY,
-     "The body is not `application/json`.",
-     "UNSUPPORTED_MEDIA_TYPE", "the body must be application/json"},
+     "The body is not `application/json`.", "UNSUPPORTED_MEDIA_TYPE",
+     "the body must be application/json"},
     {"UnprocessableContent", BW_GRPC_INVALID_ARGUMENT, "IDEMPOTENCY_KEY_REUSED", WHEN_IDEMPOTENT,
      "The Idempotency-Key was used in the last 24 hours with another body "
      "(reason `IDEMPOTENCY_KEY_REUSED`).",
@@ -732,8 +732,8 @@ static char *operation_description(const bw_cg_route_t *route, const char *comme
  * NULL when absent). The example must be an object whose keys are fields
  * of the body, on a route that takes one. 0, BW_EINVAL (reported),
  * BW_ENOMEM. */
-static int split_example(const bw_cg_route_t *route, const bw_cg_type_t *body_type,
-                         char **comment, json_t **example)
+static int split_example(const bw_cg_route_t *route, const bw_cg_type_t *body_type, char **comment,
+                         json_t **example)
 {
     *comment = NULL;
     *example = NULL;
@@ -758,8 +758,8 @@ static int split_example(const bw_cg_route_t *route, const bw_cg_type_t *body_ty
     json_error_t jerr;
     *example = json_loads(mark + strlen(EXAMPLE_MARK), JSON_REJECT_DUPLICATES, &jerr);
     if (!*example || !json_is_object(*example)) {
-        bw_cg_error("%s: the example of its comment is not a JSON object: %s",
-                    route->method_name, *example ? "another JSON value" : jerr.text);
+        bw_cg_error("%s: the example of its comment is not a JSON object: %s", route->method_name,
+                    *example ? "another JSON value" : jerr.text);
         bw_cg_hint("Write \"" EXAMPLE_MARK "\" and then the body as JSON, as the last paragraph "
                    "of the method's comment.");
         json_decref(*example);
@@ -800,8 +800,8 @@ static json_t *operation(doc_t *doc, const bw_cg_route_t *route)
         body_type = route->request;
     char *comment = NULL;
     json_t *example = NULL;
-    int rc = body_type || !route->body ? split_example(route, body_type, &comment, &example)
-                                       : BW_EINVAL;
+    int rc =
+        body_type || !route->body ? split_example(route, body_type, &comment, &example) : BW_EINVAL;
     if (rc)
         fail(doc, rc);
     char *description = comment ? operation_description(route, comment) : NULL;
