@@ -13,7 +13,7 @@ import { baseUrl, call, env, newTenant, operations } from './lib.mjs';
 
 const shots = join(env('BULWARK_BUILD_DIR'), 'tests/apidocs');
 const chromiumPath = process.env.BULWARK_CHROMIUM ?? '/usr/bin/chromium';
-let context, userDataDir;
+let context, userDataDir, page;
 const seen = { requests: [], console: [], errors: [] };
 
 before(async () => {
@@ -30,23 +30,17 @@ before(async () => {
   context.on('request', (r) => seen.requests.push(r.url()));
   context.on('console', (m) => seen.console.push(`${m.type()}: ${m.text()}`));
   context.on('weberror', (e) => seen.errors.push(String(e.error())));
+  // One page for every test: Scalar renders the whole document on load.
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(60000);
+  await page.goto(`${baseUrl()}/docs`);
+  await page.locator('li[data-sidebar-id$="/tag/scoping"]').waitFor();
 });
 
 after(async () => {
   await context?.close();
   if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
 });
-
-// /docs with every tag's group opened in the sidebar.
-async function openReference(page) {
-  await page.goto(`${baseUrl()}/docs`);
-  await page.locator('li[data-sidebar-id$="/tag/scoping"]').waitFor();
-  for (;;) {
-    const closed = page.getByRole('button', { name: /^Open Group - (?!Models$)/ });
-    if ((await closed.count()) === 0) break;
-    await closed.first().click();
-  }
-}
 
 test('the page is served with a strict Content-Security-Policy', async () => {
   const r = await call('GET', '/docs');
@@ -68,9 +62,13 @@ test('the page is served with a strict Content-Security-Policy', async () => {
 
 test('every operation of /v1/openapi.json is listed', async () => {
   const doc = (await call('GET', '/v1/openapi.json')).json;
-  const page = await context.newPage();
-  await openReference(page);
-  // Each entry is "api-1/tag/<tag>/<METHOD><path>" and shows the summary.
+  // Open every tag's group in the sidebar.
+  for (;;) {
+    const closed = page.getByRole('button', { name: /^Open Group - (?!Models$)/ });
+    if ((await closed.count()) === 0) break;
+    await closed.first().click();
+  }
+  // Each entry is "<document>/tag/<tag>/<METHOD><path>" and shows the summary.
   const listed = await page.locator('li[data-sidebar-id*="/tag/"]').evaluateAll((items) =>
     items.map((li) => ({ id: li.dataset.sidebarId, text: li.querySelector('a')?.textContent ?? '' })));
   const byKey = new Map();
@@ -85,20 +83,17 @@ test('every operation of /v1/openapi.json is listed', async () => {
   }
   assert.deepEqual(missing, [], `${missing.length} of ${operations(doc).length} not listed`);
   assert.equal(byKey.size, operations(doc).length);
+  // The sidebar from its top, beside the introduction.
+  await page.locator('li[data-sidebar-id$="/tag/attestations"]').scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(shots, 'reference-page.png') });
-  await page.close();
 });
 
 test('"try it" with a pasted key creates an entity on the stack', async () => {
   const { key } = await newTenant('Reference page');
-  const page = await context.newPage();
-  await page.goto(`${baseUrl()}/docs`);
   const token = page.locator('input[placeholder="Token"]').first();
-  await token.waitFor();
   await token.fill(key);
-  await page.goto(`${baseUrl()}/docs#tag/scoping/POST/v1/entities`);
+  await page.locator('li[data-sidebar-id$="/tag/scoping/POST/v1/entities"] a').click();
   const section = page.locator('[id$="/tag/scoping/POST/v1/entities"]');
-  await section.waitFor();
   await section.getByRole('button', { name: /Test Request/ }).click();
   const send = page.getByRole('button', { name: /^Send/ }).first();
   await send.waitFor();
@@ -114,7 +109,6 @@ test('"try it" with a pasted key creates an entity on the stack', async () => {
   assert.equal(created.name, 'Acme Cloud SE');
   await page.getByText('201 Created').first().waitFor();
   await page.screenshot({ path: join(shots, 'reference-page-try-it.png') });
-  await page.close();
   const listed = await call('GET', '/v1/entities', { token: key });
   assert.deepEqual(listed.json.entities.map((e) => e.id), [created.id]);
 });
