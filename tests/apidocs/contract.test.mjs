@@ -65,12 +65,16 @@ function expectedProblems({ method, path, op }) {
   return statuses;
 }
 
+// The statuses the rules above decide; a route may list others of its own.
+const ruled = new Set(['400', '401', '403', '404', '409', '412', '413', '415', '422', '429', '503',
+  '504']);
+
 test('every operation lists the problem responses its route can answer', () => {
   const wrong = [];
   for (const o of ops) {
     const listed = new Set(Object.keys(o.op.responses).filter((s) => /^[45]\d\d$/.test(s)));
     const expected = expectedProblems(o);
-    const extra = [...listed].filter((s) => !expected.has(s));
+    const extra = [...listed].filter((s) => ruled.has(s) && !expected.has(s));
     const missing = [...expected].filter((s) => !listed.has(s));
     if (extra.length || missing.length)
       wrong.push(`${o.method} ${o.path}: missing ${missing} extra ${extra}`);
