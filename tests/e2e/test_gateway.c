@@ -42,6 +42,58 @@ START_TEST(openapi_document_lists_the_routes)
 }
 END_TEST
 
+START_TEST(reference_page_is_served_by_the_gateway)
+{
+    /* The page (tests/apidocs/ opens it in a browser): under its
+     * Content-Security-Policy, with Scalar's bundle from this origin. */
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("GET", "/docs", NULL, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.content_type, "text/html"));
+    ck_assert_ptr_nonnull(
+        strstr(bw_test_header(&r, "Content-Security-Policy"), "script-src 'self'"));
+    ck_assert_ptr_nonnull(strstr(r.body, "src=\"/docs/scalar.js\""));
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(bw_test_http("GET", "/docs/init.js", NULL, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(strstr(r.body, "Scalar.createApiReference"));
+    bw_test_resp_free(&r);
+    /* Without Accept-Encoding, the plain bundle (about 5 MB). */
+    ck_assert_int_eq(bw_test_http("GET", "/docs/scalar.js", NULL, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_null(bw_test_header(&r, "Content-Encoding"));
+    ck_assert_uint_gt(r.body_len, 1000000);
+    ck_assert_ptr_nonnull(strstr(r.body, "createApiReference"));
+    size_t plain = r.body_len;
+    char *etag = strdup(bw_test_header(&r, "ETag"));
+    ck_assert_int_eq(strncmp(etag, "W/\"", 3), 0);
+    bw_test_resp_free(&r);
+    /* gzip-coded when the client takes it, with the same entity-tag. */
+    const char *gzip[] = {"Accept-Encoding: br;q=1.0, gzip;q=0.8", NULL};
+    ck_assert_int_eq(bw_test_http("GET", "/docs/scalar.js", NULL, NULL, gzip, &r), 0);
+    ck_assert_str_eq(bw_test_header(&r, "Content-Encoding"), "gzip");
+    ck_assert_str_eq(bw_test_header(&r, "Vary"), "Accept-Encoding");
+    ck_assert_str_eq(bw_test_header(&r, "ETag"), etag);
+    ck_assert_uint_lt(r.body_len, plain / 2);
+    ck_assert_int_eq((unsigned char)r.body[0], 0x1f);
+    ck_assert_int_eq((unsigned char)r.body[1], 0x8b);
+    bw_test_resp_free(&r);
+    /* A browser revalidates and gets nothing again. */
+    char inm[128];
+    snprintf(inm, sizeof(inm), "If-None-Match: %s", etag);
+    const char *cond[] = {inm, NULL};
+    ck_assert_int_eq(bw_test_http("GET", "/docs/scalar.js", NULL, NULL, cond, &r), 0);
+    ck_assert_int_eq(r.status, 304);
+    ck_assert_uint_eq(r.body_len, 0);
+    bw_test_resp_free(&r);
+    free(etag);
+    /* Nothing else lives under /docs. */
+    ck_assert_int_eq(bw_test_http("GET", "/docs/other.js", NULL, NULL, NULL, &r), 0);
+    ck_assert_problem(&r, 404, NULL);
+    bw_test_resp_free(&r);
+}
+END_TEST
+
 START_TEST(request_id_is_echoed_or_generated)
 {
     bw_test_resp_t r;
@@ -274,6 +326,7 @@ Suite *suite_gateway(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, health_and_readiness);
     tcase_add_test(tc, openapi_document_lists_the_routes);
+    tcase_add_test(tc, reference_page_is_served_by_the_gateway);
     tcase_add_test(tc, request_id_is_echoed_or_generated);
     tcase_add_test(tc, unknown_route_and_method);
     tcase_add_test(tc, metrics_count_requests_per_route);
