@@ -5,6 +5,8 @@
  * hold even for what the HTTP parser would have refused). Whatever is
  * accepted must be safe to pass on as gRPC metadata and to echo in a reply:
  * printable ASCII, within its length; a refusal must name its header.
+ * Accept-Encoding's reading takes any value, and a gzip;q=0 at its end
+ * refuses gzip.
  */
 #include "headers.h"
 
@@ -96,6 +98,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     (void)bw_headers_is_json(n > 0 ? fields[0].value : NULL);
+    /* Any value at all: an answer, and the same one for a refusing weight
+     * appended (a later gzip;q=0 wins). */
+    for (size_t i = 0; i < n; i++) {
+        const char *ae = fields[i].value;
+        (void)bw_headers_accepts_gzip(ae);
+        size_t len = strlen(ae) + sizeof(",gzip;q=0");
+        char *refused = malloc(len);
+        if (refused == NULL)
+            die("out of memory");
+        snprintf(refused, len, "%s,gzip;q=0", ae);
+        if (bw_headers_accepts_gzip(refused))
+            die("gzip;q=0 at the end did not refuse gzip");
+        free(refused);
+    }
     free(text);
     return 0;
 }

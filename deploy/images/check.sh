@@ -703,6 +703,7 @@ self_test() {
 # ---------------------------------------------------------------- main
 
 bw_deps_ensure "${BW_DEPS[@]}" "${BW_DEPS_IMAGES[@]}"
+bw_node_ensure
 mkdir -p "$CACHE"
 # One run at a time on this machine: they share the cache.
 exec 8>"$CACHE/.lock"

@@ -6,4 +6,5 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 bw_deps_ensure "${BW_DEPS[@]}"
+bw_node_ensure
 bw_build "$BW_REPO/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo

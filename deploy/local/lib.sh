@@ -48,6 +48,9 @@ BW_DEPS_BENCH=(wrk nginx-light)
 # grpc-go and golang/protobuf (they pull genproto, x/net and the rest).
 BW_DEPS_BENCH_PEER=(golang-go protoc-gen-go-1-3 golang-grpc-gateway
     golang-github-grpc-ecosystem-grpc-gateway-dev golang-google-grpc-dev golang-goprotobuf-dev)
+# Only `make test` needs these: tests/apidocs/ opens the API reference in
+# headless Chromium.
+BW_DEPS_TEST=(chromium)
 # Only deploy/images/check.sh needs these: image trees, compose and manifests.
 BW_DEPS_IMAGES=(debootstrap debian-archive-keyring binutils docker-compose python3-yaml)
 
@@ -96,6 +99,23 @@ bw_deps_ensure() {
         BW_APT_UPDATED=1
     fi
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+}
+
+# bw_node_ensure: Node.js 18 or later with npm. Building the gateway takes
+# the API reference page's bundle from the npm registry
+# (tools/npm/install.sh), and the checks of the contract, the reference page
+# and the TypeScript client run on Node. A fresh Debian 12 gets its nodejs
+# (18) and npm packages; a Node already installed with its own npm (such as
+# NodeSource's, which conflicts with Debian's npm) is used as it is.
+bw_node_ensure() {
+    if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then
+        local major
+        major=$(node -p 'process.versions.node.split(".")[0]') || return 1
+        ((major >= 18)) && return 0
+        bw_err "Node.js $(node --version) is too old: 18 or later is needed"
+        return 1
+    fi
+    bw_deps_ensure nodejs npm
 }
 
 # ---------------------------------------------------------------- build

@@ -38,6 +38,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 bw_deps_ensure "${BW_DEPS[@]}"
+bw_node_ensure
 bw_data_setup "${BULWARK_DATA_DIR:-$BW_REPO/.bulwark}"
 if [[ -f $BW_RUN_DIR/run.pid ]]; then
     other=$(<"$BW_RUN_DIR/run.pid")
@@ -92,6 +93,7 @@ api_key=$(bw_kv_get "$DEMO" DEMO_API_KEY)
 cat <<EOF
 
 Bulwark is running at $URL
+  API reference:   $URL/docs (paste the demo API key to try requests)
   operator token:  $BW_OPERATOR_TOKEN
   demo tenant:     $tenant_id
   demo API key:    $api_key

@@ -193,7 +193,8 @@ run_flavour() {
     teardown
 }
 
-bw_deps_ensure "${BW_DEPS[@]}"
+bw_deps_ensure "${BW_DEPS[@]}" "${BW_DEPS_TEST[@]}"
+bw_node_ensure
 
 # Two runs on one work tree would build into the same directories: the
 # second waits for the first.

@@ -214,3 +214,54 @@ int bw_headers_is_json(const char *ct)
         return 1;
     return n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
+
+/* A qvalue of RFC 9110 section 12.4.2 that is zero: "0" with up to three
+ * zeros after a point. */
+static int zero_weight(const char *v, size_t len)
+{
+    if (len == 0 || v[0] != '0')
+        return 0;
+    if (len == 1)
+        return 1;
+    if (v[1] != '.' || len > 5)
+        return 0;
+    for (size_t i = 2; i < len; i++)
+        if (v[i] != '0')
+            return 0;
+    return 1;
+}
+
+int bw_headers_accepts_gzip(const char *ae)
+{
+    if (ae == NULL)
+        return 0;
+    int gzip = -1, any = -1; /* -1 not listed, else whether its weight is above 0 */
+    const char *p = ae;
+    while (*p != '\0') {
+        p += strspn(p, " \t,");
+        size_t len = strcspn(p, ",");
+        const char *end = p + len;
+        size_t name = strcspn(p, ";, \t");
+        int allowed = 1;
+        for (const char *q = p + name; q < end;) {
+            q += strspn(q, " \t;");
+            size_t plen = strcspn(q, ";,");
+            if (q + plen > end)
+                plen = (size_t)(end - q);
+            if (plen >= 2 && (q[0] == 'q' || q[0] == 'Q') && q[1] == '=') {
+                size_t vlen = plen - 2;
+                while (vlen > 0 && (q[2 + vlen - 1] == ' ' || q[2 + vlen - 1] == '\t'))
+                    vlen--;
+                allowed = !zero_weight(q + 2, vlen);
+            }
+            q += plen;
+        }
+        if ((name == 4 && strncasecmp(p, "gzip", 4) == 0) ||
+            (name == 6 && strncasecmp(p, "x-gzip", 6) == 0))
+            gzip = allowed;
+        else if (name == 1 && p[0] == '*')
+            any = allowed;
+        p = end;
+    }
+    return gzip >= 0 ? gzip : any > 0;
+}

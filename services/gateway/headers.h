@@ -51,6 +51,11 @@ int bw_headers_read(const bw_httpparse_field_t *fields, size_t n, bw_headers_t *
  * W/ or not, with the same opaque part. */
 int bw_headers_none_match(const char *if_none_match, const char *etag);
 
+/* Whether a reply may be gzip-coded by an Accept-Encoding value (NULL when
+ * the header is absent): gzip or x-gzip listed, or else "*", with a weight
+ * above 0 (RFC 9110 section 12.5.3). */
+int bw_headers_accepts_gzip(const char *accept_encoding);
+
 /* Whether a Content-Type is JSON: application/json or any +json type,
  * parameters ignored, case-insensitive. */
 int bw_headers_is_json(const char *content_type);

@@ -9,8 +9,8 @@
  *      refused first (429, authfail.c); then the operator token, or an API
  *      key found in the key cache or, on a miss, resolved by an asynchronous
  *      call to the tenancy RPCs (a key id they did not know is not asked
- *      about again for a while); then the route's roles and the tenant's
- *      rate limit;
+ *      about again for a while); then the tenant's rate limit (whose
+ *      RateLimit fields every later reply carries) and the route's roles;
  *   4. the request message built from path variables, the query string and
  *      the JSON body (for PATCH, the fields present become the update mask);
  *   5. the asynchronous gRPC call to the owning service, with the tenant,
@@ -25,6 +25,7 @@
 #include "google/protobuf/empty.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 
+#include "apidocs.h"
 #include "authfail.h"
 #include "headers.h"
 #include "ids.h"
@@ -73,6 +74,8 @@ struct gw_request {
     size_t payload_len;
     struct timespec call_start;
     int method;                /* BW_HTTP_*; HEAD counts as GET */
+    bw_ratelimit_state_t rate; /* the tenant's bucket, once the limit counted the request */
+    int rate_counted;
     gw_request_t *next_waiter; /* /readyz: waiting for a round of health checks */
 };
 
@@ -102,6 +105,12 @@ static void respond(gw_request_t *r, int status, const char *content_type, const
                     size_t len)
 {
     add_header(r, "X-Request-Id", r->request_id);
+    if (r->rate_counted) {
+        char value[BW_RATELIMIT_FIELD_MAX];
+        bw_ratelimit_format(&r->rate, value, sizeof(value));
+        add_header(r, "RateLimit-Policy", bw_ratelimit_policy());
+        add_header(r, "RateLimit", value);
+    }
     bw_metrics_observe(r->match.route, status, seconds_since(&r->start));
     if (status >= 500) {
         bw_log_ctx_t ctx = {r->request_id, r->key.tenant_id[0] ? r->key.tenant_id : NULL};
@@ -177,7 +186,8 @@ static const bw_gw_backend_t *find_backend(const bw_gw_t *gw, const char *name)
 
 #define CORS_ALLOW_HEADERS                                                                         \
     "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id"
-#define CORS_EXPOSE_HEADERS "ETag, Retry-After, X-Request-Id, WWW-Authenticate"
+#define CORS_EXPOSE_HEADERS                                                                        \
+    "ETag, Retry-After, X-Request-Id, WWW-Authenticate, RateLimit, RateLimit-Policy"
 
 /* Whether origin is in the comma-separated allow-list. */
 static int origin_allowed(const char *list, const char *origin)
@@ -310,25 +320,37 @@ static void handle_readyz(gw_request_t *r)
     }
 }
 
-static const char docs_html[] =
-    "<!doctype html><html><head><meta charset=\"utf-8\"><title>Bulwark API</title>"
-    "<style>body{font:15px system-ui,sans-serif;margin:2em auto;max-width:60em}"
-    "code{background:#eee;padding:0 .3em}.op{margin:1em 0;border-left:3px solid #36c;"
-    "padding-left:1em}.m{font-weight:bold;display:inline-block;width:5em}</style></head>"
-    "<body><h1>Bulwark API</h1><p>The OpenAPI 3.1 document is at "
-    "<a href=\"/v1/openapi.json\"><code>/v1/openapi.json</code></a>. Authenticate with "
-    "<code>Authorization: Bearer bwk_...</code>.</p><div id=\"ops\"></div><script>"
-    "fetch('/v1/openapi.json').then(r=>r.json()).then(d=>{const o=document.getElementById('ops');"
-    "for(const[p,item]of Object.entries(d.paths))for(const[m,op]of Object.entries(item)){"
-    "const e=document.createElement('div');e.className='op';"
-    "e.innerHTML='<span class=m>'+m.toUpperCase()+'</span><code></code><p></p>';"
-    "e.querySelector('code').textContent=p;e.querySelector('p').textContent="
-    "(op.summary||'')+(op.description?' \\u2014 '+op.description:'');o.appendChild(e);}});"
-    "</script></body></html>";
+/* One file of the API reference page (apidocs.h): revalidated by its
+ * entity-tag (no-cache: a new gateway's page is seen at once), gzip-coded
+ * when the client takes it, the page under its Content-Security-Policy. */
+static void serve_apidocs(gw_request_t *r, const bw_apidocs_asset_t *a)
+{
+    char etag[80];
+    /* Weak: the gzip coding and the plain bytes are one representation. */
+    snprintf(etag, sizeof(etag), "W/\"%s\"", a->etag);
+    add_header(r, "ETag", etag);
+    add_header(r, "Cache-Control", "no-cache");
+    add_header(r, "X-Content-Type-Options", "nosniff");
+    add_header(r, "Referrer-Policy", "no-referrer");
+    add_header(r, "Content-Security-Policy", bw_apidocs_csp);
+    if (a->gzip != NULL)
+        add_header(r, "Vary", "Accept-Encoding");
+    if (bw_headers_none_match(r->hdr.if_none_match, a->etag)) {
+        respond(r, 304, NULL, NULL, 0);
+        return;
+    }
+    if (a->gzip != NULL && bw_headers_accepts_gzip(bw_httpd_header(r->req, "Accept-Encoding"))) {
+        add_header(r, "Content-Encoding", "gzip");
+        respond(r, 200, a->content_type, (const char *)a->gzip, a->gzip_len);
+        return;
+    }
+    respond(r, 200, a->content_type, (const char *)a->body, a->len);
+}
 
 /* Answers the endpoints that need no credential; 1 when it did. */
 static int handle_open(gw_request_t *r, int method)
 {
+    const bw_apidocs_asset_t *asset;
     if (method != BW_HTTP_GET)
         return 0;
     if (strcmp(r->path, "/healthz") == 0) {
@@ -342,8 +364,8 @@ static int handle_open(gw_request_t *r, int method)
         free(text);
     } else if (strcmp(r->path, "/v1/openapi.json") == 0) {
         respond(r, 200, "application/json", bw_openapi_json, strlen(bw_openapi_json));
-    } else if (strcmp(r->path, "/docs") == 0) {
-        respond(r, 200, "text/html; charset=utf-8", docs_html, sizeof(docs_html) - 1);
+    } else if ((asset = bw_apidocs_find(r->path)) != NULL) {
+        serve_apidocs(r, asset);
     } else {
         return 0;
     }
@@ -713,12 +735,19 @@ static void retry_after(gw_request_t *r, int seconds)
     add_header(r, "Retry-After", value);
 }
 
-/* Takes a token of the tenant's bucket; answers 429 when there is none. */
+/* Takes a token of the tenant's bucket; answers 429 when there is none.
+ * From here on every reply carries the RateLimit fields. */
 static int rate_allowed(gw_request_t *r)
 {
-    int retry = 1;
-    if (bw_ratelimit_take(r->key.tenant_id, monotonic_ns(), &retry) == 0)
+    if (!bw_ratelimit_enabled())
         return 1;
+    r->rate.reset_sec = 0;
+    int err = bw_ratelimit_take(r->key.tenant_id, monotonic_ns(), &r->rate);
+    /* Set unless the table could not grow (then the limit fails open). */
+    r->rate_counted = r->rate.reset_sec > 0;
+    if (err == 0)
+        return 1;
+    int retry = (int)r->rate.reset_sec;
     retry_after(r, retry);
     fail(r, BW_GRPC_RESOURCE_EXHAUSTED, 429, "RATE_LIMITED",
          bw_arena_printf(r->arena, "the tenant's request rate is over its limit; retry in %d s",
@@ -751,18 +780,19 @@ static int auth_allowed(gw_request_t *r)
     return 0;
 }
 
-/* The caller is known: its roles must include one of the route's, its
- * tenant must be under its rate; then the request goes to its service. */
+/* The caller is known: its tenant must be under its rate (every request
+ * of a tenant counts, refused or not), its roles must include one of the
+ * route's; then the request goes to its service. */
 static void admit(gw_request_t *r, unsigned roles, const char *role_names)
 {
+    if (!rate_allowed(r))
+        return;
     if ((roles & r->match.route->roles) == 0) {
         fail(r, BW_GRPC_PERMISSION_DENIED, 0, "ROLE_NOT_ALLOWED",
              bw_arena_printf(r->arena, "the role %s may not call this route", role_names), NULL);
         return;
     }
     r->roles = role_names;
-    if (!rate_allowed(r))
-        return;
     if (build_request(r) == 0)
         call_backend(r);
 }

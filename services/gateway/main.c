@@ -5,6 +5,7 @@
  * or SIGTERM it stops accepting, answers the requests in flight, closes the
  * connections, and tears everything down in reverse order.
  */
+#include "apidocs.h"
 #include "authfail.h"
 #include "http.h"
 #include "jwt.h"
@@ -241,6 +242,7 @@ int main(int argc, char **argv)
         .intercept = bw_request_intercept,
     };
 
+    bw_apidocs_init();
     double burst =
         cfg.rate_limit_burst > 0 ? (double)cfg.rate_limit_burst : 2.0 * (double)cfg.rate_limit_rps;
     if (bw_keycache_init(4096) != 0 || bw_tenantcache_create(1024, &gw.tenants) != 0 ||

@@ -2,7 +2,8 @@
  * Token buckets in an open-addressing table keyed by tenant id. The table
  * only grows (a tenant's bucket is a few dozen bytes); a bucket that has
  * refilled to its burst is indistinguishable from a new one, so nothing
- * needs expiring for correctness.
+ * needs expiring for correctness. The field values it reports follow the
+ * mapping ratelimit.h describes.
  */
 #include "ratelimit.h"
 
@@ -10,6 +11,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,13 +25,20 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static bucket_t *table;
 static size_t cap, used;
 static double rate_per_sec, burst_size;
+static char policy[BW_RATELIMIT_FIELD_MAX];
 
 int bw_ratelimit_init(double rate, double burst)
 {
     rate_per_sec = rate;
     burst_size = burst < 1 ? 1 : burst;
+    policy[0] = '\0';
     if (rate <= 0)
         return 0;
+    /* The window the bucket takes to refill, and what it allows in any
+     * such window: never more than a full bucket, never more than the rate. */
+    double window = fmax(1, ceil(burst_size / rate));
+    double quota = fmin(floor(burst_size), floor(rate * window));
+    snprintf(policy, sizeof(policy), "\"tenant\";q=%.0f;w=%.0f", fmax(quota, 1), window);
     cap = 1024;
     used = 0;
     table = calloc(cap, sizeof(*table));
@@ -40,6 +49,22 @@ void bw_ratelimit_free(void)
 {
     free(table);
     table = NULL;
+    policy[0] = '\0';
+}
+
+int bw_ratelimit_enabled(void)
+{
+    return rate_per_sec > 0;
+}
+
+const char *bw_ratelimit_policy(void)
+{
+    return policy;
+}
+
+void bw_ratelimit_format(const bw_ratelimit_state_t *state, char *buf, size_t len)
+{
+    snprintf(buf, len, "\"tenant\";r=%ld;t=%ld", state->remaining, state->reset_sec);
 }
 
 static size_t slot_of(const bucket_t *t, size_t n, const char *tenant)
@@ -68,7 +93,7 @@ static int grow(void)
     return 0;
 }
 
-int bw_ratelimit_take(const char *tenant_id, long long now_ns, int *retry_after_sec)
+int bw_ratelimit_take(const char *tenant_id, long long now_ns, bw_ratelimit_state_t *state)
 {
     if (rate_per_sec <= 0 || strlen(tenant_id) >= sizeof(table[0].tenant))
         return 0;
@@ -90,12 +115,17 @@ int bw_ratelimit_take(const char *tenant_id, long long now_ns, int *retry_after_
         b->tokens = fmin(burst_size, b->tokens + elapsed * rate_per_sec);
         b->last_ns = now_ns;
     }
-    if (b->tokens >= 1) {
+    if (b->tokens >= 1)
         b->tokens -= 1;
-    } else {
-        double wait = (1 - b->tokens) / rate_per_sec;
-        *retry_after_sec = wait < 1 ? 1 : (int)ceil(wait);
+    else
         err = BW_ELIMIT;
+    if (state != NULL) {
+        /* After a refusal there is less than one token: the wait for the
+         * next one is the Retry-After. */
+        double whole = floor(b->tokens);
+        double wait = (whole + 1 - b->tokens) / rate_per_sec;
+        state->remaining = (long)whole;
+        state->reset_sec = wait < 1 ? 1 : (long)ceil(wait);
     }
     pthread_mutex_unlock(&lock);
     return err;

@@ -651,9 +651,9 @@ int bw_incidents_list_deadlines(bw_call_t *call, const ProtobufCMessage *request
                                 ProtobufCMessage **resp)
 {
     const Bulwark__Incidents__V1__ListDeadlinesRequest *req = (const void *)request;
-    int bad = 0, has_before = req->due_before[0] != '\0';
+    int bad = 0, has_before = req->due_before != NULL;
     int64_t before = 0, now = bw_records_now();
-    if (has_before && bw_tz_parse_rfc3339(req->due_before, &before) != 0)
+    if (has_before && bw_records_us(req->due_before, &before) != 0)
         bad |= bw_call_violation(call, "dueBefore",
                                  "must be an RFC 3339 time such as \"2025-06-30T00:00:00Z\"") != 0;
     int status = (int)req->status;

@@ -21,6 +21,7 @@
 #define WKT_FIELD_MASK "google.protobuf.FieldMask"
 #define SCHEMA_REF "#/components/schemas/"
 #define PROBLEM "Problem"
+#define EXAMPLE_MARK "Example:"
 
 /* The document under construction; rc keeps the first failure so that
  * building code need not check every jansson call. */
@@ -350,6 +351,7 @@ static json_t *problem_schema(doc_t *doc)
         {"instance", "string", "uri-reference", "The request path of this occurrence."},
         {"code", "string", NULL, "gRPC status name, e.g. NOT_FOUND."},
         {"reason", "string", NULL, "Stable UPPER_SNAKE reason, e.g. ETAG_MISMATCH."},
+        {"requestId", "string", NULL, "The request id (X-Request-Id) that finds it in the logs."},
     };
     json_t *schema = typed(doc, "object", NULL);
     set_string(doc, schema, "description", "RFC 9457 problem details.");
@@ -372,6 +374,11 @@ static json_t *problem_schema(doc_t *doc)
     set(doc, errors, "items", violation);
     set(doc, properties, "errors", errors);
     set(doc, schema, "properties", properties);
+    json_t *required = new_array(doc);
+    static const char *const always[] = {"type", "title", "status", "code", "reason"};
+    for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
+        append(doc, required, new_string(doc, always[i]));
+    set(doc, schema, "required", required);
     return schema;
 }
 
@@ -671,11 +678,120 @@ static const char *status_phrase(int status)
     }
 }
 
+/* When a problem response applies to an operation. */
+enum {
+    WHEN_ALWAYS = 1 << 0,     /* every route: bad input, a backend down or slow */
+    WHEN_CREDENTIAL = 1 << 1, /* the route takes a credential (tenant or operator) */
+    WHEN_RESOURCE = 1 << 2,   /* the path names a resource (it has a variable) */
+    WHEN_WRITE = 1 << 3,      /* POST, PUT, PATCH, DELETE */
+    WHEN_IF_MATCH = 1 << 4,   /* the route honours If-Match */
+    WHEN_BODY = 1 << 5,       /* the route reads a body */
+    WHEN_IDEMPOTENT = 1 << 6, /* the route takes Idempotency-Key (POST) */
+};
+
+/* The problem responses an operation may list, each a component of
+ * components.responses. The status is never written here: it comes from
+ * the status table (common/status.c) for the gRPC status and reason the
+ * gateway answers with, so the document cannot drift from the gateway. */
+static const struct problem_response {
+    const char *name;
+    int grpc;
+    const char *reason; /* NULL: the status's own mapping */
+    unsigned when;
+    const char *description;
+    const char *example_reason, *example_detail; /* of the response's example */
+} problem_responses[] = {
+    {"BadRequest", BW_GRPC_INVALID_ARGUMENT, NULL, WHEN_ALWAYS,
+     "The request is malformed, or a field, parameter or header is invalid: `errors` names "
+     "each one and says why.",
+     "INVALID_FIELD", "timeZone: not an IANA time zone"},
+    {"Unauthorized", BW_GRPC_UNAUTHENTICATED, NULL, WHEN_CREDENTIAL,
+     "No credential, or one that is unknown, revoked, expired or malformed.", "MISSING_CREDENTIALS",
+     "send Authorization: Bearer <API key or OIDC token>"},
+    {"Forbidden", BW_GRPC_PERMISSION_DENIED, NULL, WHEN_CREDENTIAL,
+     "The credential may not call this route: its role is not among the route's, or it is "
+     "the operator token on a tenant route (or a tenant key on an operator route).",
+     "ROLE_NOT_ALLOWED", "the role viewer may not call this route"},
+    {"NotFound", BW_GRPC_NOT_FOUND, NULL, WHEN_RESOURCE,
+     "A resource the path names does not exist. Another tenant's resource answers the same.",
+     "ENTITY_NOT_FOUND", "no entity 01907f3c-5a2b-7c1d-8e9f-0a1b2c3d4e5f"},
+    {"Conflict", BW_GRPC_ABORTED, NULL, WHEN_WRITE,
+     "The write conflicts: the resource already exists, a concurrent change won, or a request "
+     "with the same Idempotency-Key is still in flight. Nothing was written.",
+     "IDEMPOTENCY_KEY_IN_FLIGHT", "a request with this Idempotency-Key is still in flight"},
+    {"PreconditionFailed", BW_GRPC_FAILED_PRECONDITION, "ETAG_MISMATCH", WHEN_IF_MATCH,
+     "If-Match names an etag that is no longer current (reason `ETAG_MISMATCH`): nothing was "
+     "written. Read the resource again and retry with its etag.",
+     "ETAG_MISMATCH", "the resource has changed since the etag given"},
+    {"ContentTooLarge", BW_GRPC_RESOURCE_EXHAUSTED, "BODY_TOO_LARGE", WHEN_BODY,
+     "The body is larger than the gateway accepts (`BULWARK_MAX_BODY_BYTES`, 1 MiB by "
+     "default); refused by its Content-Length before it is read.",
+     "BODY_TOO_LARGE", "the body is larger than 1048576 bytes"},
+    {"UnsupportedMediaType", BW_GRPC_INVALID_ARGUMENT, "UNSUPPORTED_MEDIA_TYPE", WHEN_BODY,
+     "The body is not `application/json`.", "UNSUPPORTED_MEDIA_TYPE",
+     "the body must be application/json"},
+    {"UnprocessableContent", BW_GRPC_INVALID_ARGUMENT, "IDEMPOTENCY_KEY_REUSED", WHEN_IDEMPOTENT,
+     "The Idempotency-Key was used in the last 24 hours with another body "
+     "(reason `IDEMPOTENCY_KEY_REUSED`).",
+     "IDEMPOTENCY_KEY_REUSED", "the Idempotency-Key was used with another body"},
+    {"TooManyRequests", BW_GRPC_RESOURCE_EXHAUSTED, NULL, WHEN_CREDENTIAL,
+     "Over a limit: the tenant's request rate (reason `RATE_LIMITED`), or too many failed "
+     "authentications from the client's address (`TOO_MANY_FAILED_AUTHENTICATIONS`). "
+     "Retry after the seconds `Retry-After` gives.",
+     "RATE_LIMITED", "the tenant's request rate is over its limit; retry in 1 s"},
+    {"ServiceUnavailable", BW_GRPC_UNAVAILABLE, NULL, WHEN_ALWAYS,
+     "The service behind the route, or its database, cannot be reached now; nothing was "
+     "written. Retry later.",
+     "UNAVAILABLE", "the service is unavailable; retry later"},
+    {"GatewayTimeout", BW_GRPC_DEADLINE_EXCEEDED, NULL, WHEN_ALWAYS,
+     "The service behind the route did not answer in time (`BULWARK_BACKEND_TIMEOUT_MS`). "
+     "A write may or may not have been committed: retry it with the same Idempotency-Key.",
+     "DEADLINE_EXCEEDED", "the service did not answer in time"},
+};
+
+#define N_PROBLEM_RESPONSES (sizeof problem_responses / sizeof problem_responses[0])
+
+static int problem_status(const struct problem_response *pr)
+{
+    return bw_status_http(pr->grpc, pr->reason);
+}
+
+static unsigned route_conditions(const bw_cg_route_t *route)
+{
+    unsigned when = WHEN_ALWAYS;
+    if (route->access != BW_CG_PUBLIC)
+        when |= WHEN_CREDENTIAL;
+    for (size_t i = 0; i < route->n_segs; i++)
+        if (route->segs[i].field)
+            when |= WHEN_RESOURCE;
+    if (route->verb != BW_CG_GET)
+        when |= WHEN_WRITE;
+    if (route->if_match)
+        when |= WHEN_IF_MATCH;
+    if (route->body)
+        when |= WHEN_BODY;
+    if (route->verb == BW_CG_POST)
+        when |= WHEN_IDEMPOTENT;
+    return when;
+}
+
+/* The RateLimit fields a tenant's replies carry when the limit is on. */
+static void add_rate_limit_headers(doc_t *doc, json_t *headers)
+{
+    set(doc, headers, "RateLimit-Policy", ref_object(doc, "#/components/headers/RateLimitPolicy"));
+    set(doc, headers, "RateLimit", ref_object(doc, "#/components/headers/RateLimit"));
+}
+
 static json_t *responses(doc_t *doc, const bw_cg_route_t *route)
 {
     json_t *out = new_object(doc);
     json_t *success = new_object(doc);
     set_string(doc, success, "description", status_phrase(route->success_status));
+    if (route->access == BW_CG_TENANT) {
+        json_t *headers = new_object(doc);
+        add_rate_limit_headers(doc, headers);
+        set(doc, success, "headers", headers);
+    }
     if (route->success_status != 204) {
         json_t *schema = message_value_schema(doc, route->response);
         set(doc, success, "content", json_content(doc, "application/json", schema));
@@ -683,12 +799,26 @@ static json_t *responses(doc_t *doc, const bw_cg_route_t *route)
     char status[16];
     snprintf(status, sizeof status, "%d", route->success_status);
     set(doc, out, status, success);
+    unsigned when = route_conditions(route);
+    for (size_t i = 0; i < N_PROBLEM_RESPONSES; i++) {
+        const struct problem_response *pr = &problem_responses[i];
+        if (!(pr->when & when))
+            continue;
+        char *ref = bw_cg_printf("#/components/responses/%s", pr->name);
+        if (!ref) {
+            fail(doc, BW_ENOMEM);
+            break;
+        }
+        snprintf(status, sizeof status, "%d", problem_status(pr));
+        set(doc, out, status, ref_object(doc, ref));
+        free(ref);
+    }
     set(doc, out, "default", ref_object(doc, "#/components/responses/Problem"));
     return out;
 }
 
-/* The leading comment, then who may call the route. */
-static char *operation_description(const bw_cg_route_t *route)
+/* The leading comment (without its example), then who may call the route. */
+static char *operation_description(const bw_cg_route_t *route, const char *comment)
 {
     char roles[256] = "";
     size_t used = 0;
@@ -707,11 +837,72 @@ static char *operation_description(const bw_cg_route_t *route)
         access = bw_cg_printf("No credential needed.");
     else
         access = bw_cg_printf("Roles: %s.", roles);
-    if (!access || !route->description)
+    if (!access || !comment || !*comment)
         return access;
-    char *text = bw_cg_printf("%s\n\n%s", route->description, access);
+    char *text = bw_cg_printf("%s\n\n%s", comment, access);
     free(access);
     return text;
+}
+
+/* A method's leading comment may end with a paragraph that starts with
+ * EXAMPLE_MARK, followed by the JSON of a request body. Sets *comment to
+ * the text before it and *example to the parsed body (both caller owns,
+ * NULL when absent). The example must be an object whose keys are fields
+ * of the body, on a route that takes one. 0, BW_EINVAL (reported),
+ * BW_ENOMEM. */
+static int split_example(const bw_cg_route_t *route, const bw_cg_type_t *body_type, char **comment,
+                         json_t **example)
+{
+    *comment = NULL;
+    *example = NULL;
+    const char *text = route->description ? route->description : "";
+    const char *mark = NULL;
+    for (const char *p = text; (p = strstr(p, EXAMPLE_MARK)) != NULL; p++)
+        if (p == text || (p - text >= 2 && p[-1] == '\n' && p[-2] == '\n'))
+            mark = p;
+    size_t keep = mark ? (size_t)(mark - text) : strlen(text);
+    while (keep > 0 && (text[keep - 1] == '\n' || text[keep - 1] == ' '))
+        keep--;
+    *comment = bw_cg_printf("%.*s", (int)keep, text);
+    if (!*comment)
+        return BW_ENOMEM;
+    if (!mark)
+        return 0;
+    if (!route->body) {
+        bw_cg_error("%s: an example of a request body, but the route takes none",
+                    route->method_name);
+        return BW_EINVAL;
+    }
+    json_error_t jerr;
+    *example = json_loads(mark + strlen(EXAMPLE_MARK), JSON_REJECT_DUPLICATES, &jerr);
+    if (!*example || !json_is_object(*example)) {
+        bw_cg_error("%s: the example of its comment is not a JSON object: %s", route->method_name,
+                    *example ? "another JSON value" : jerr.text);
+        bw_cg_hint("Write \"" EXAMPLE_MARK "\" and then the body as JSON, as the last paragraph "
+                   "of the method's comment.");
+        json_decref(*example);
+        *example = NULL;
+        return BW_EINVAL;
+    }
+    const char *key;
+    json_t *value;
+    int rc = 0;
+    json_object_foreach(*example, key, value) {
+        int found = 0;
+        for (size_t i = 0; i < body_type->msg->n_field && !found; i++) {
+            char *name = bw_cg_json_name(body_type->msg->field[i]->name);
+            if (!name)
+                return BW_ENOMEM;
+            found = strcmp(name, key) == 0;
+            free(name);
+        }
+        if (!found) {
+            bw_cg_error("%s: the example's \"%s\" is no field of %s", route->method_name, key,
+                        body_type->full_name);
+            rc = BW_EINVAL;
+        }
+    }
+    return rc;
 }
 
 static json_t *operation(doc_t *doc, const bw_cg_route_t *route)
@@ -720,12 +911,24 @@ static json_t *operation(doc_t *doc, const bw_cg_route_t *route)
     set_string(doc, op, "operationId", route->method_name);
     if (*route->summary)
         set_string(doc, op, "summary", route->summary);
-    char *description = operation_description(route);
-    if (!description)
+    const bw_cg_type_t *body_type = NULL;
+    if (route->body_field)
+        body_type = field_type(doc, route->body_field);
+    else if (route->body)
+        body_type = route->request;
+    char *comment = NULL;
+    json_t *example = NULL;
+    int rc =
+        body_type || !route->body ? split_example(route, body_type, &comment, &example) : BW_EINVAL;
+    if (rc)
+        fail(doc, rc);
+    char *description = comment ? operation_description(route, comment) : NULL;
+    if (!description && !rc)
         fail(doc, BW_ENOMEM);
-    else
+    else if (description)
         set_string(doc, op, "description", description);
     free(description);
+    free(comment);
     json_t *tags = new_array(doc);
     append(doc, tags, new_string(doc, route->backend));
     set(doc, op, "tags", tags);
@@ -739,9 +942,15 @@ static json_t *operation(doc_t *doc, const bw_cg_route_t *route)
                                            : message_value_schema(doc, route->request);
         json_t *body = new_object(doc);
         set(doc, body, "required", json_true());
-        set(doc, body, "content", json_content(doc, "application/json", schema));
+        json_t *content = json_content(doc, "application/json", schema);
+        if (example) {
+            set(doc, json_object_get(content, "application/json"), "example", example);
+            example = NULL;
+        }
+        set(doc, body, "content", content);
         set(doc, op, "requestBody", body);
     }
+    json_decref(example);
     set(doc, op, "responses", responses(doc, route));
     /* Machine-readable access rule, for clients and the per-route role tests. */
     json_t *roles = new_array(doc);
@@ -815,6 +1024,92 @@ static json_t *header_parameter(doc_t *doc, const char *name, const char *descri
     return parameter(doc, name, "header", 0, description, typed(doc, "string", NULL));
 }
 
+/* A problem response component: its status's title, when it happens, the
+ * headers that come with it, and an example. */
+static json_t *problem_response(doc_t *doc, const struct problem_response *pr)
+{
+    int status = problem_status(pr);
+    json_t *response = new_object(doc);
+    char *description = bw_cg_printf("%s: %s", bw_status_http_title(status), pr->description);
+    if (!description) {
+        fail(doc, BW_ENOMEM);
+        return response;
+    }
+    set_string(doc, response, "description", description);
+    free(description);
+    json_t *headers = new_object(doc);
+    if (pr->grpc == BW_GRPC_UNAUTHENTICATED)
+        set(doc, headers, "WWW-Authenticate",
+            ref_object(doc, "#/components/headers/WWWAuthenticate"));
+    else
+        add_rate_limit_headers(doc, headers);
+    if (pr->grpc == BW_GRPC_RESOURCE_EXHAUSTED && !pr->reason)
+        set(doc, headers, "Retry-After", ref_object(doc, "#/components/headers/RetryAfter"));
+    set(doc, response, "headers", headers);
+
+    json_t *example = new_object(doc);
+    char type[128] = "urn:bulwark:problem:";
+    size_t o = strlen(type);
+    for (const char *r = pr->example_reason; *r && o < sizeof type - 1; r++)
+        type[o++] = *r == '_' ? '-' : (char)(*r >= 'A' && *r <= 'Z' ? *r - 'A' + 'a' : *r);
+    type[o] = '\0';
+    set_string(doc, example, "type", type);
+    set_string(doc, example, "title", bw_status_http_title(status));
+    set(doc, example, "status", json_integer(status));
+    set_string(doc, example, "detail", pr->example_detail);
+    set_string(doc, example, "instance", "/v1/entities");
+    set_string(doc, example, "code", bw_status_grpc_name(pr->grpc));
+    set_string(doc, example, "reason", pr->example_reason);
+    set_string(doc, example, "requestId", "01907f3c-5a2b-7c1d-8e9f-0a1b2c3d4e5f");
+    json_t *errors = new_array(doc);
+    if (pr->grpc == BW_GRPC_INVALID_ARGUMENT && !pr->reason) {
+        json_t *violation = new_object(doc);
+        set_string(doc, violation, "field", "timeZone");
+        set_string(doc, violation, "message", "not an IANA time zone");
+        append(doc, errors, violation);
+    }
+    set(doc, example, "errors", errors);
+    json_t *content = json_content(doc, "application/problem+json", schema_ref(doc, PROBLEM));
+    set(doc, json_object_get(content, "application/problem+json"), "example", example);
+    set(doc, response, "content", content);
+    return response;
+}
+
+static json_t *string_header(doc_t *doc, const char *description, const char *example)
+{
+    json_t *header = new_object(doc);
+    set_string(doc, header, "description", description);
+    set(doc, header, "schema", typed(doc, "string", NULL));
+    set_string(doc, header, "example", example);
+    return header;
+}
+
+/* The response headers the gateway sends beside the body. */
+static json_t *header_components(doc_t *doc)
+{
+    json_t *out = new_object(doc);
+    set(doc, out, "RateLimitPolicy",
+        string_header(doc,
+                      "The tenant's request rate limit (IETF httpapi draft "
+                      "draft-ietf-httpapi-ratelimit-headers-11), sent on every reply to a "
+                      "tenant's credential while the limit is on: no more than `q` requests in "
+                      "any `w` seconds is never refused.",
+                      "\"tenant\";q=100;w=2"));
+    set(doc, out, "RateLimit",
+        string_header(doc,
+                      "What is left of the tenant's limit after this request (same draft): `r` "
+                      "requests may be made now, and one more in `t` seconds.",
+                      "\"tenant\";r=42;t=1"));
+    json_t *retry = new_object(doc);
+    set_string(doc, retry, "description", "Seconds to wait before trying again.");
+    set(doc, retry, "schema", typed(doc, "integer", "int32"));
+    set(doc, retry, "example", json_integer(1));
+    set(doc, out, "RetryAfter", retry);
+    set(doc, out, "WWWAuthenticate",
+        string_header(doc, "The authentication scheme to use.", "Bearer realm=\"bulwark\""));
+    return out;
+}
+
 static json_t *components(doc_t *doc)
 {
     json_t *out = new_object(doc);
@@ -823,9 +1118,9 @@ static json_t *components(doc_t *doc)
     set_string(doc, bearer, "type", "http");
     set_string(doc, bearer, "scheme", "bearer");
     set_string(doc, bearer, "description",
-               "A tenant API key (bwk_<id>_<secret>, shown once when it is created) or an "
-               "OIDC JWT from the configured issuer. Routes that create tenants take the "
-               "platform operator token instead.");
+               "A tenant API key (`bwk_<id>_<secret>`, shown once when it is created) or an "
+               "OIDC access token (JWT) from the configured issuer. Routes that create tenants "
+               "take the platform operator token instead.");
     json_t *schemes = new_object(doc);
     set(doc, schemes, "bearerAuth", bearer);
     set(doc, out, "securitySchemes", schemes);
@@ -841,12 +1136,22 @@ static json_t *components(doc_t *doc)
     set(doc, out, "parameters", params);
 
     json_t *problem = new_object(doc);
-    set_string(doc, problem, "description", "An error, as RFC 9457 problem details.");
+    set_string(doc, problem, "description",
+               "Any other error, as RFC 9457 problem details (500 is a bug: the request id "
+               "finds it in the logs).");
     set(doc, problem, "content",
         json_content(doc, "application/problem+json", schema_ref(doc, PROBLEM)));
     json_t *responses_obj = new_object(doc);
+    unsigned used = 0;
+    for (size_t i = 0; i < doc->model->n_routes; i++)
+        used |= route_conditions(&doc->model->routes[i]);
+    for (size_t i = 0; i < N_PROBLEM_RESPONSES; i++)
+        if (problem_responses[i].when & used)
+            set(doc, responses_obj, problem_responses[i].name,
+                problem_response(doc, &problem_responses[i]));
     set(doc, responses_obj, PROBLEM, problem);
     set(doc, out, "responses", responses_obj);
+    set(doc, out, "headers", header_components(doc));
 
     set(doc, out, "schemas", schemas(doc));
     return out;
@@ -862,7 +1167,24 @@ static json_t *document(doc_t *doc)
     set_string(doc, info, "description",
                "REST/JSON API of Bulwark, generated from the gRPC contracts in proto/. "
                "Field names are lowerCamelCase, enums are their value names, 64-bit integers "
-               "are strings, timestamps are RFC 3339. Errors are RFC 9457 problem details.");
+               "are strings, timestamps are RFC 3339. Authenticate with `Authorization: Bearer "
+               "<API key>`.\n\n"
+               "Errors are RFC 9457 problem details (`application/problem+json`) with a stable "
+               "`reason` and the invalid fields in `errors`; each operation lists the statuses "
+               "it can answer. Lists come in pages: pass a reply's `nextPageToken` back as "
+               "`pageToken` until it is empty.\n\n"
+               "While the gateway's rate limit is on, every reply to a request made with a "
+               "tenant's credential carries `RateLimit-Policy` and `RateLimit` "
+               "(draft-ietf-httpapi-ratelimit-headers-11), and a 429 carries `Retry-After`.");
+    /* The repository has no LICENSE file yet: say so rather than invent a
+     * license (SPDX's LicenseRef- names a license outside its list). Once it
+     * has one, name it here with its SPDX identifier. */
+    json_t *license = new_object(doc);
+    set_string(doc, license, "name",
+               "No license chosen yet: all rights reserved until the repository has a LICENSE "
+               "file");
+    set_string(doc, license, "identifier", "LicenseRef-Bulwark-No-License-Yet");
+    set(doc, info, "license", license);
     set(doc, root, "info", info);
     json_t *servers = new_array(doc);
     json_t *server = new_object(doc);

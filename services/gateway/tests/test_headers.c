@@ -102,6 +102,33 @@ START_TEST(if_none_match)
 }
 END_TEST
 
+START_TEST(accept_encoding_gzip)
+{
+    /* What browsers and curl send. */
+    ck_assert(bw_headers_accepts_gzip("gzip, deflate, br, zstd"));
+    ck_assert(bw_headers_accepts_gzip("GZIP"));
+    ck_assert(bw_headers_accepts_gzip("x-gzip"));
+    ck_assert(bw_headers_accepts_gzip("br;q=1.0, gzip;q=0.8, *;q=0.1"));
+    ck_assert(bw_headers_accepts_gzip("*"));
+    ck_assert(bw_headers_accepts_gzip("identity, * ; q=0.5"));
+    ck_assert(bw_headers_accepts_gzip("gzip;q=0.001"));
+    /* Absent, not listed, or refused with a zero weight. */
+    ck_assert(!bw_headers_accepts_gzip(NULL));
+    ck_assert(!bw_headers_accepts_gzip(""));
+    ck_assert(!bw_headers_accepts_gzip("identity"));
+    ck_assert(!bw_headers_accepts_gzip("br, deflate"));
+    ck_assert(!bw_headers_accepts_gzip("gzip;q=0"));
+    ck_assert(!bw_headers_accepts_gzip("gzip ; Q=0.000 , br"));
+    ck_assert(!bw_headers_accepts_gzip("*;q=0"));
+    /* gzip's own weight wins over the wildcard's, either way. */
+    ck_assert(!bw_headers_accepts_gzip("gzip;q=0, *"));
+    ck_assert(bw_headers_accepts_gzip("*;q=0, gzip"));
+    /* Look-alikes are other codings. */
+    ck_assert(!bw_headers_accepts_gzip("gzipx, xgzip"));
+    ck_assert(!bw_headers_accepts_gzip(",,;q=1"));
+}
+END_TEST
+
 START_TEST(request_id_is_taken_or_replaced)
 {
     bw_headers_t h;
@@ -167,6 +194,7 @@ Suite *suite_headers(void)
     tcase_add_test(tc, idempotency_key);
     tcase_add_test(tc, if_match);
     tcase_add_test(tc, if_none_match);
+    tcase_add_test(tc, accept_encoding_gzip);
     tcase_add_test(tc, request_id_is_taken_or_replaced);
     tcase_add_test(tc, authorization);
     tcase_add_test(tc, content_type);
