@@ -29,6 +29,8 @@ const plan = [
   ['CreateIncident', { keep: (r, ids) => { ids.incident = r.id; } }],
   ['AppendEvent', {}],
   ['AssessSignificance', {}],
+  ['CreateWebhookEndpoint', { keep: (r, ids) => { ids.webhook = r.id; } }],
+  ['UpdateWebhookEndpoint', { id: 'webhook' }],
 ];
 
 test('every request body example is accepted by the stack', async () => {
