@@ -34,10 +34,13 @@ enum bw_access {
 };
 
 /* One path segment: a literal ("v1", "scoping:assess") or a variable bound
- * to a top-level string field of the request (field set, literal NULL). */
+ * to a top-level string field of the request (field set, literal NULL),
+ * possibly followed by a custom method (suffix ":suspend" of "{id}:suspend",
+ * else NULL). */
 typedef struct bw_route_seg {
     const char *literal;
     const char *field;
+    const char *suffix;
 } bw_route_seg_t;
 
 typedef struct bw_route {

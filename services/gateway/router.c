@@ -2,7 +2,11 @@
  * Route matching. The table is small (one entry per RPC), so a linear scan
  * comparing segments costs well under a microsecond and needs no index.
  * A variable matches exactly one non-empty segment; its value is
- * percent-decoded and must not contain '/' after decoding.
+ * percent-decoded and must not contain '/' after decoding. A ':' in a path
+ * introduces a custom method (AIP-136): a variable "{id}:suspend" matches a
+ * segment ending in ":suspend" and takes what comes before it, and a bare
+ * variable never takes a raw ':' (a value holding one sends it as %3A), so
+ * "/v1/tenants/x:suspend" is never GET /v1/tenants/{id} with id "x:suspend".
  */
 #include "router.h"
 
@@ -97,6 +101,17 @@ static int split(const char *path, const char **seg, size_t *len, size_t max)
     return (int)n;
 }
 
+/* The length of the variable's part of a raw segment: all of it for a bare
+ * variable, what comes before the custom method for one with a suffix; 0
+ * when the segment does not fit the variable. */
+static size_t variable_len(const bw_route_seg_t *s, const char *seg, size_t len)
+{
+    size_t suffix = s->suffix != NULL ? strlen(s->suffix) : 0;
+    if (len <= suffix || (suffix > 0 && memcmp(seg + len - suffix, s->suffix, suffix) != 0))
+        return 0;
+    return memchr(seg, ':', len - suffix) == NULL ? len - suffix : 0;
+}
+
 static int segs_match(const bw_route_t *r, const char *const *seg, const size_t *len, int n)
 {
     if ((size_t)n != r->n_segs)
@@ -106,7 +121,7 @@ static int segs_match(const bw_route_t *r, const char *const *seg, const size_t 
         if (s->literal != NULL) {
             if (strlen(s->literal) != len[i] || memcmp(s->literal, seg[i], len[i]) != 0)
                 return 0;
-        } else if (len[i] == 0) {
+        } else if (variable_len(s, seg[i], len[i]) == 0) {
             return 0;
         }
     }
@@ -133,7 +148,7 @@ int bw_router_match(const bw_route_t *table, size_t n, int method, const char *p
         for (int s = 0; s < n_segs; s++) {
             if (r->segs[s].literal != NULL)
                 continue;
-            char *value = decode_segment(seg[s], len[s]);
+            char *value = decode_segment(seg[s], variable_len(&r->segs[s], seg[s], len[s]));
             if (value == NULL || m->n_params == BW_ROUTER_MAX_PARAMS) {
                 free(value);
                 bw_router_match_free(m);

@@ -56,11 +56,13 @@ const char *bw_cg_verb_name(int verb);
 const char *bw_cg_verb_symbol(int verb);
 const char *bw_cg_verb_key(int verb);
 
-/* One path segment of a template: literal set, or field set. Both point into
- * the route's own copy of the template. */
+/* One path segment of a template: literal set, or field set (with suffix
+ * set for a custom method on a variable, "{id}:suspend" -> ":suspend"). All
+ * point into the route's own copy of the template. */
 typedef struct bw_cg_seg {
     const char *literal;
     const char *field;
+    const char *suffix;
 } bw_cg_seg_t;
 
 /* One RPC with an HTTP binding. Strings are borrowed from the set or the

@@ -148,6 +148,8 @@ static int put_table(FILE *out, const bw_cg_model_t *model, const bw_cg_route_t 
             put_string(out, route->segs[s].literal);
             fputs(", ", out);
             put_string(out, route->segs[s].field);
+            fputs(", ", out);
+            put_string(out, route->segs[s].suffix);
             fputs("},\n", out);
         }
         fputs("};\n", out);

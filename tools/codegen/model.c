@@ -449,14 +449,21 @@ static int parse_template(const site_t *site, bw_cg_route_t *route)
             REPORT(site, "%s: path template \"%s\" has an empty segment", site->what, tpl);
             return BW_EINVAL;
         }
-        if (seg[0] == '{' && seg[len - 1] == '}') {
-            seg[len - 1] = '\0';
+        char *close = seg[0] == '{' ? strchr(seg, '}') : NULL;
+        /* A custom method on a variable: "{id}:suspend" (AIP-136). */
+        const char *suffix = close != NULL && close[1] == ':' && close[2] != '\0' &&
+                                     is_literal(close + 2) && strchr(close + 2, ':') == NULL
+                                 ? close + 1
+                                 : NULL;
+        if (close != NULL && (close[1] == '\0' || suffix != NULL)) {
+            route->segs[i].suffix = suffix; /* the '}' before it ends the name */
+            *close = '\0';
             const char *name = seg + 1;
             if (!is_ident(name)) {
                 REPORT(site, "%s: path variable \"{%s}\" of \"%s\" is not a field name", site->what,
                        name, tpl);
-                bw_cg_detail("A variable binds one whole segment to one field, as in {id}; "
-                             "patterns such as {id=*} are not supported.");
+                bw_cg_detail("A variable binds one whole segment to one field, as in {id} or "
+                             "{id}:verb; patterns such as {id=*} are not supported.");
                 return BW_EINVAL;
             }
             const bw_cg_field_proto_t *field = find_field(req, name);
@@ -483,7 +490,7 @@ static int parse_template(const site_t *site, bw_cg_route_t *route)
                    "a variable",
                    site->what, seg, tpl);
             bw_cg_detail("A literal segment holds letters, digits and \"-._~:\"; a variable is "
-                         "a whole segment {field}.");
+                         "a whole segment {field}, or {field}:verb for a custom method.");
             return BW_EINVAL;
         } else {
             route->segs[i].literal = seg;
@@ -724,7 +731,8 @@ static int load_route(const bw_cg_model_t *model, uint32_t number, const bw_cg_f
 }
 
 /* Order of templates with the same verb: segment by segment, a literal
- * before a variable (it is more specific), literals alphabetically, then the
+ * before a variable (it is more specific), a variable with a custom method
+ * before a bare one, literals and custom methods alphabetically, then the
  * shorter template. Variable names do not take part: two templates equal
  * here match the same requests. */
 static int shape_cmp(const bw_cg_route_t *a, const bw_cg_route_t *b)
@@ -732,12 +740,19 @@ static int shape_cmp(const bw_cg_route_t *a, const bw_cg_route_t *b)
     size_t n = a->n_segs < b->n_segs ? a->n_segs : b->n_segs;
     for (size_t i = 0; i < n; i++) {
         const char *la = a->segs[i].literal, *lb = b->segs[i].literal;
+        const char *sa = a->segs[i].suffix, *sb = b->segs[i].suffix;
         if (la && lb) {
             int c = strcmp(la, lb);
             if (c)
                 return c;
         } else if (la || lb) {
             return la ? -1 : 1;
+        } else if (sa && sb) {
+            int c = strcmp(sa, sb);
+            if (c)
+                return c;
+        } else if (sa || sb) {
+            return sa ? -1 : 1;
         }
     }
     return (a->n_segs > b->n_segs) - (a->n_segs < b->n_segs);

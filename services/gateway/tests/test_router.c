@@ -13,8 +13,13 @@ static const bw_route_seg_t s_entity[] = {{"v1", NULL}, {"entities", NULL}, {NUL
 static const bw_route_seg_t s_assess[] = {{"v1", NULL}, {"scoping:assess", NULL}};
 static const bw_route_seg_t s_class[] = {
     {"v1", NULL}, {"entities", NULL}, {NULL, "entity"}, {"classification", NULL}};
+static const bw_route_seg_t s_suspend[] = {{"v1", NULL}, {"entities", NULL}, {NULL, "id", ":suspend"}};
+static const bw_route_seg_t s_export[] = {{"v1", NULL}, {"entities", NULL}, {NULL, "id", ":export"}};
 
+/* In generated order: a variable with a custom method before a bare one. */
 static const bw_route_t table[] = {
+    {BW_HTTP_GET, "/v1/entities/{id}:export", s_export, 3, "scoping", "/x/Export", NULL, NULL, NULL, 200, 0, 0, ""},
+    {BW_HTTP_POST, "/v1/entities/{id}:suspend", s_suspend, 3, "scoping", "/x/Suspend", NULL, NULL, "*", 200, 0, 0, ""},
     {BW_HTTP_GET, "/v1/entities", s_entities, 2, "scoping", "/x/List", NULL, NULL, NULL, 200, 0, 0, ""},
     {BW_HTTP_POST, "/v1/entities", s_entities, 2, "scoping", "/x/Create", NULL, NULL, "*", 201, 0, 0, ""},
     {BW_HTTP_GET, "/v1/entities/{id}", s_entity, 3, "scoping", "/x/Get", NULL, NULL, NULL, 200, 0, 0, ""},
@@ -28,15 +33,15 @@ START_TEST(literal_and_variable)
 {
     bw_route_match_t m;
     bw_router_match(table, N, BW_HTTP_GET, "/v1/entities", &m);
-    ck_assert_ptr_eq(m.route, &table[0]);
-    bw_router_match(table, N, BW_HTTP_GET, "/v1/entities/0193a2b4-0000-7000-8000-000000000001", &m);
     ck_assert_ptr_eq(m.route, &table[2]);
+    bw_router_match(table, N, BW_HTTP_GET, "/v1/entities/0193a2b4-0000-7000-8000-000000000001", &m);
+    ck_assert_ptr_eq(m.route, &table[4]);
     ck_assert_uint_eq(m.n_params, 1);
     ck_assert_str_eq(m.params[0].field, "id");
     ck_assert_str_eq(m.params[0].value, "0193a2b4-0000-7000-8000-000000000001");
     bw_router_match_free(&m);
     bw_router_match(table, N, BW_HTTP_GET, "/v1/entities/abc/classification", &m);
-    ck_assert_ptr_eq(m.route, &table[5]);
+    ck_assert_ptr_eq(m.route, &table[7]);
     ck_assert_str_eq(m.params[0].field, "entity");
     bw_router_match_free(&m);
 }
@@ -46,10 +51,38 @@ START_TEST(custom_verb)
 {
     bw_route_match_t m;
     bw_router_match(table, N, BW_HTTP_POST, "/v1/scoping:assess", &m);
-    ck_assert_ptr_eq(m.route, &table[4]);
+    ck_assert_ptr_eq(m.route, &table[6]);
     bw_router_match(table, N, BW_HTTP_POST, "/v1/scoping:assessx", &m);
     ck_assert_ptr_null(m.route);
     ck_assert_uint_eq(m.allowed_methods, 0);
+}
+END_TEST
+
+START_TEST(custom_method_on_a_variable)
+{
+    bw_route_match_t m;
+    bw_router_match(table, N, BW_HTTP_POST, "/v1/entities/0193a2b4:suspend", &m);
+    ck_assert_ptr_eq(m.route, &table[1]);
+    ck_assert_uint_eq(m.n_params, 1);
+    ck_assert_str_eq(m.params[0].value, "0193a2b4");
+    bw_router_match_free(&m);
+    bw_router_match(table, N, BW_HTTP_GET, "/v1/entities/a%3Ab:export", &m);
+    ck_assert_ptr_eq(m.route, &table[0]);
+    ck_assert_str_eq(m.params[0].value, "a:b");
+    bw_router_match_free(&m);
+    /* A bare variable never takes a custom method for part of its value. */
+    const char *none[] = {"/v1/entities/x:suspend", "/v1/entities/x:nothing", "/v1/entities/:export",
+                          "/v1/entities/a:b:export"};
+    for (size_t i = 0; i < sizeof(none) / sizeof(none[0]); i++) {
+        bw_router_match(table, N, BW_HTTP_GET, none[i], &m);
+        ck_assert_msg(m.route == NULL, "%s matched %s", none[i], m.route ? m.route->path : "");
+        bw_router_match_free(&m);
+    }
+    /* The other methods of the custom method's path, not of the bare one. */
+    char allow[64];
+    bw_router_match(table, N, BW_HTTP_GET, "/v1/entities/x:suspend", &m);
+    bw_router_allow_header(m.allowed_methods, allow, sizeof(allow));
+    ck_assert_str_eq(allow, "POST");
 }
 END_TEST
 
@@ -83,7 +116,7 @@ START_TEST(percent_decoding)
 {
     bw_route_match_t m;
     bw_router_match(table, N, BW_HTTP_GET, "/v1/entities/a%20b%2Dc", &m);
-    ck_assert_ptr_eq(m.route, &table[2]);
+    ck_assert_ptr_eq(m.route, &table[4]);
     ck_assert_str_eq(m.params[0].value, "a b-c");
     bw_router_match_free(&m);
     /* An encoded slash or NUL, or a broken escape, is no valid id. */
@@ -105,9 +138,10 @@ START_TEST(generated_table_is_consistent)
         char path[256] = "";
         size_t o = 0;
         for (size_t s = 0; s < r->n_segs; s++)
-            o += (size_t)snprintf(path + o, sizeof(path) - o, "/%s",
+            o += (size_t)snprintf(path + o, sizeof(path) - o, "/%s%s",
                                   r->segs[s].literal ? r->segs[s].literal
-                                                     : "0193a2b4-aaaa-7bbb-8ccc-1234567890ab");
+                                                     : "0193a2b4-aaaa-7bbb-8ccc-1234567890ab",
+                                  r->segs[s].suffix ? r->segs[s].suffix : "");
         bw_route_match_t m;
         bw_router_match(bw_routes, bw_n_routes, r->method, path, &m);
         ck_assert_msg(m.route == r, "%s does not reach its own route", r->path);
@@ -132,6 +166,7 @@ Suite *suite_router(void)
     TCase *tc = tcase_create("match");
     tcase_add_test(tc, literal_and_variable);
     tcase_add_test(tc, custom_verb);
+    tcase_add_test(tc, custom_method_on_a_variable);
     tcase_add_test(tc, method_not_allowed_lists_methods);
     tcase_add_test(tc, no_match);
     tcase_add_test(tc, percent_decoding);
