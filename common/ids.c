@@ -206,7 +206,7 @@ static void page_mac(const char *scope, const char *key, uint8_t mac[32])
 {
     unsigned int n = 32;
     /* The scope and key are joined with a NUL so "a"+"bc" differs from "ab"+"c". */
-    uint8_t msg[BW_PAGE_TOKEN_MAX * 2];
+    uint8_t msg[64 + 1 + BW_PAGE_KEY_MAX];
     size_t ls = strlen(scope), lk = strlen(key);
     memcpy(msg, scope, ls);
     msg[ls] = 0;
@@ -217,9 +217,9 @@ static void page_mac(const char *scope, const char *key, uint8_t mac[32])
 int bw_page_token_encode(const char *scope, const char *key, char *out, size_t outlen)
 {
     size_t lk = strlen(key);
-    if (lk > 128 || strlen(scope) > 64 || outlen < BW_PAGE_TOKEN_MAX)
+    if (lk > BW_PAGE_KEY_MAX || strlen(scope) > 64 || outlen < BW_PAGE_TOKEN_MAX)
         return BW_EINVAL;
-    uint8_t raw[128 + PT_MAC_LEN], mac[32];
+    uint8_t raw[BW_PAGE_KEY_MAX + PT_MAC_LEN], mac[32];
     page_mac(scope, key, mac);
     memcpy(raw, mac, PT_MAC_LEN);
     memcpy(raw + PT_MAC_LEN, key, lk);
@@ -229,7 +229,7 @@ int bw_page_token_encode(const char *scope, const char *key, char *out, size_t o
 
 int bw_page_token_decode(const char *scope, const char *token, char *key, size_t keylen)
 {
-    uint8_t raw[128 + PT_MAC_LEN], mac[32];
+    uint8_t raw[BW_PAGE_KEY_MAX + PT_MAC_LEN], mac[32];
     if (strlen(token) > BW_PAGE_TOKEN_MAX || strlen(scope) > 64)
         return BW_EINVAL;
     size_t n = 0;

@@ -49,8 +49,11 @@ void bw_etag(const char *id, long long revision, char out[17]);
  * be replayed on another.
  */
 void bw_page_token_set_secret(const char *secret);
-/* Encodes key into out (size >= BW_PAGE_TOKEN_MAX). */
-#define BW_PAGE_TOKEN_MAX 256
+/* Encodes key (at most BW_PAGE_KEY_MAX bytes: a composite key, such as a
+ * tenant export's place in a table, may be long) into out (size >=
+ * BW_PAGE_TOKEN_MAX). */
+#define BW_PAGE_KEY_MAX 768
+#define BW_PAGE_TOKEN_MAX 1056
 int bw_page_token_encode(const char *scope, const char *key, char *out, size_t outlen);
 /* Decodes token into key (size keylen); BW_EINVAL when malformed or forged. */
 int bw_page_token_decode(const char *scope, const char *token, char *key, size_t keylen);
