@@ -21,7 +21,9 @@
 #define BULWARK_SCHEMAS "'tenancy', 'scoping', 'crosswalk', 'incidents', 'attestations', 'bulwark'"
 
 /* The roles that own a cross-tenant SECURITY DEFINER function, and nothing else. */
-static const char *const definer_roles[] = {"bulwark_key_resolver", "bulwark_idempotency_purger"};
+static const char *const definer_roles[] = {"bulwark_key_resolver", "bulwark_idempotency_purger",
+                                            "bulwark_tenant_lister", "bulwark_tenant_eraser"};
+#define N_DEFINER_ROLES (int)(sizeof(definer_roles) / sizeof(definer_roles[0]))
 
 static int is_true(const PGresult *res, int row, int col)
 {
@@ -62,7 +64,7 @@ END_TEST
 START_TEST(test_group_roles_cannot_log_in_or_bypass_rls)
 {
     PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
-    for (int i = 0; i < bw_test_n_processes + 2; i++) {
+    for (int i = 0; i < bw_test_n_processes + N_DEFINER_ROLES; i++) {
         const char *role = i < bw_test_n_processes ? bw_test_processes[i].group
                                                    : definer_roles[i - bw_test_n_processes];
         /* A group's one member is its process's login role; the definer
@@ -127,7 +129,7 @@ START_TEST(test_the_owner_is_no_superuser)
         " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
         " WHERE n.nspname IN (" BULWARK_SCHEMAS ") AND p.proowner <> current_user::regrole"
         "   AND pg_get_userbyid(p.proowner) NOT IN ('bulwark_key_resolver',"
-        "                                          'bulwark_idempotency_purger')");
+        "     'bulwark_idempotency_purger', 'bulwark_tenant_lister', 'bulwark_tenant_eraser')");
     ck_assert_msg(PQntuples(res) == 0, "not owned by the owner: %s",
                   PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "");
     PQclear(res);
@@ -324,6 +326,10 @@ START_TEST(test_cross_tenant_functions_and_their_callers)
         {"tenancy.resolve_api_key(uuid)", "bulwark_key_resolver", "gateway"},
         {"bulwark.purge_idempotency_keys()", "bulwark_idempotency_purger",
          "scoping,crosswalk,incidents,attestations"},
+        {"tenancy.list_tenants(uuid,integer)", "bulwark_tenant_lister", "gateway"},
+        /* Every process, for its own schemas only (the function checks). */
+        {"bulwark.erase_tenant_rows(text)", "bulwark_tenant_eraser",
+         "gateway,scoping,crosswalk,incidents,attestations"},
     };
     PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
     PGresult *res = bw_test_sql(admin, "SELECT p.oid::regprocedure::text, "
