@@ -20,10 +20,15 @@
 #include <string.h>
 #include <time.h>
 
+/* Only for a tenant that still exists, whose row it locks against a
+ * deletion in progress (which locks it for update): counts of a tenant
+ * deleted since its requests were counted are dropped, not written back
+ * after its erasure. */
 static const bw_db_stmt_t stmt_add_requests = {
     "usage_add_requests",
     "INSERT INTO tenancy.request_counts (tenant_id, hour, requests) "
-    "VALUES (current_setting('bulwark.tenant_id')::uuid, to_timestamp($1::bigint), $2::bigint) "
+    "SELECT t.tenant_id, to_timestamp($1::bigint), $2::bigint FROM tenancy.tenants t "
+    "WHERE t.tenant_id = current_setting('bulwark.tenant_id')::uuid FOR KEY SHARE "
     "ON CONFLICT (tenant_id, hour) DO UPDATE "
     "SET requests = tenancy.request_counts.requests + EXCLUDED.requests"};
 static const bw_db_stmt_t stmt_keys_used = {
