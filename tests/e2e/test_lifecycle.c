@@ -347,6 +347,9 @@ START_TEST(suspension_refuses_credentials_at_once_and_keeps_data)
     ck_assert_int_eq(r.status, 200);
     bw_test_resp_free(&r);
 
+    /* Every gateway listens for changed tenants, as this connection does. */
+    PGconn *listener = bw_test_pg(bw_test_process("gateway")->url_env);
+    bw_test_exec(listener, "LISTEN bulwark_tenant_changed");
     http(&r, "POST", op(), "{\"reason\":\"invoice overdue\"}", "/v1/tenants/%s:suspend", tenant);
     ck_assert_msg(r.status == 200, "%s", r.body);
     ck_assert_str_eq(jstr(r.json, "state"), "SUSPENDED");
@@ -367,6 +370,20 @@ START_TEST(suspension_refuses_credentials_at_once_and_keeps_data)
     ck_assert_problem(&r, 403, NULL);
     ck_assert_str_eq(jstr(r.json, "reason"), "TENANT_SUSPENDED");
     bw_test_resp_free(&r);
+    /* The other gateways were told, once the suspension was committed. */
+    int told = 0;
+    for (int i = 0; i < 50 && !told; i++) {
+        ck_assert_int_eq(PQconsumeInput(listener), 1);
+        PGnotify *note;
+        while ((note = PQnotifies(listener)) != NULL) {
+            told |= strcmp(note->extra, tenant) == 0;
+            PQfreemem(note);
+        }
+        if (!told)
+            usleep(20000);
+    }
+    ck_assert_msg(told, "no NOTIFY bulwark_tenant_changed for the suspended tenant");
+    PQfinish(listener);
     http(&r, "DELETE", admin, NULL, "/v1/api-keys/%s", viewer_id);
     ck_assert_problem(&r, 403, NULL);
     bw_test_resp_free(&r);
