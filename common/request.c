@@ -140,12 +140,13 @@ static int audit(bw_call_t *call, bw_db_t *db, const char *action, const char *r
     return bw_db_exec(db, call->arena, &stmt_audit, 8, values, NULL);
 }
 
-/* Records a failed write on its own, after the rollback. */
+/* Records a failed write on its own, after the rollback; an operator's
+ * in the operator's scope. */
 static void audit_failure(bw_call_t *call, bw_db_t *db, const char *action,
                           const ProtobufCMessage *request, int err)
 {
-    const char *tenant = call->tenant_id;
-    if (tenant == NULL || bw_db_request_begin(db, tenant) != 0)
+    const char *tenant = call->tenant_id != NULL ? call->tenant_id : OPERATOR_SCOPE;
+    if (bw_db_request_begin(db, tenant) != 0)
         return;
     int rc = audit(call, db, action, resource_of(request, NULL), err);
     if (bw_db_request_end(db, rc == 0) != 0 || rc != 0)
@@ -301,10 +302,12 @@ int bw_request_intercept(bw_call_t *call, const bw_rpc_method_t *method,
     }
     err = method->handler(call, request, response);
     if (err == 0 && *response != NULL) {
-        /* A tenant being created has switched the transaction to itself:
-         * its audit trail starts with its creation. */
+        /* The row goes to the scope the transaction ends in: a tenant being
+         * created has switched it to itself (its trail starts with its
+         * creation); the operator's other writes end in the operator's
+         * scope (a deleted tenant's trail goes with it). */
         const char *tenant = bw_db_request_tenant(db);
-        if (tenant != NULL && strcmp(tenant, OPERATOR_SCOPE) != 0)
+        if (tenant != NULL)
             err = audit(call, db, action, resource_of(request, *response), 0);
         if (err == 0 && keyed) {
             /* The key belongs to the caller's scope, not to a tenant just created. */

@@ -4,6 +4,7 @@
 #include "service.h"
 
 #include "ids.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "outbox.h"
 #include "request.h"
@@ -111,9 +112,9 @@ int bw_service_worker_init(void *service_data, void **worker_data)
 {
     const bw_service_db_opts_t *opts = service_data;
     bw_service_worker_t *w = calloc(1, sizeof(*w));
-    /* The service's statements, then those of the shared write path and
-     * of the outbox. */
-    size_t n = opts->n_stmts + bw_request_n_stmts + bw_outbox_n_stmts;
+    /* The service's statements, then those of the shared write path, of the
+     * outbox and of the tenant's data (export, erasure, counts). */
+    size_t n = opts->n_stmts + bw_request_n_stmts + bw_outbox_n_stmts + bw_lifecycle_n_stmts;
     const bw_db_stmt_t **stmts = calloc(n, sizeof(*stmts));
     if (w == NULL || stmts == NULL) {
         free(w);
@@ -126,6 +127,8 @@ int bw_service_worker_init(void *service_data, void **worker_data)
         stmts[opts->n_stmts + i] = bw_request_stmts[i];
     for (size_t i = 0; i < bw_outbox_n_stmts; i++)
         stmts[opts->n_stmts + bw_request_n_stmts + i] = bw_outbox_stmts[i];
+    for (size_t i = 0; i < bw_lifecycle_n_stmts; i++)
+        stmts[opts->n_stmts + bw_request_n_stmts + bw_outbox_n_stmts + i] = bw_lifecycle_stmts[i];
     int err = bw_db_open(opts->database_url, stmts, n, 0, &w->db);
     if (err != 0) {
         free(stmts);
@@ -269,6 +272,7 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
     void *service_data = NULL;
     bw_rpc_server_t *server = NULL;
     bw_rpc_tls_t *tls = NULL;
+    bw_rpc_method_t *methods = NULL;
     purge_job_t purge;
     int purging = 0;
     int status = 1;
@@ -317,19 +321,35 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
         goto out;
     }
 
+    /* The service's methods, then the internal calls about a tenant's data
+     * in its schema, which only the gateway may make (no other peer lists
+     * them). */
+    methods = calloc(def->n_methods + bw_lifecycle_n_methods, sizeof(*methods));
+    if (methods == NULL)
+        goto out;
+    memcpy(methods, def->methods, def->n_methods * sizeof(*methods));
+    memcpy(methods + def->n_methods, bw_lifecycle_methods,
+           bw_lifecycle_n_methods * sizeof(*methods));
+
     if (def->init != NULL && def->init(&cfg, &service_data) != 0) {
         bw_log(BW_LOG_ERROR, NULL, "could not initialise the service");
         goto out;
     }
-    bw_service_db_opts_t db = {cfg.database_url, def->stmts, def->n_stmts, service_data};
+    const char *const schemas[] = {def->name};
+    bw_service_db_opts_t db = {.database_url = cfg.database_url,
+                               .stmts = def->stmts,
+                               .n_stmts = def->n_stmts,
+                               .user = service_data,
+                               .schemas = schemas,
+                               .n_schemas = 1};
     bw_rpc_server_opts_t opts = {
         .name = def->name,
         .addr = cfg.addr,
         .tls = tls,
         .peers = peers,
         .n_peers = n_peers,
-        .methods = def->methods,
-        .n_methods = def->n_methods,
+        .methods = methods,
+        .n_methods = def->n_methods + bw_lifecycle_n_methods,
         .workers = (int)cfg.workers,
         .service_data = &db,
         .worker_init = bw_service_worker_init,
@@ -362,6 +382,7 @@ out:
     if (purging)
         purge_stop(&purge);
     bw_rpc_server_stop(server, BW_SERVICE_GRACE_MS);
+    free(methods);
     if (def->fini != NULL)
         def->fini(service_data);
     bw_rpc_tls_close(tls);

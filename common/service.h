@@ -4,7 +4,9 @@
  * service's statements prepared, run the periodic purge of expired
  * idempotency records, wait for SIGINT or SIGTERM, drain and stop.
  * A service supplies its methods, its statements and, if it needs them, its
- * own settings and start-up hook; everything else is shared.
+ * own settings and start-up hook; everything else is shared, the internal
+ * calls that export, erase and count a tenant's rows in the service's
+ * schema (named as the service) included (lifecycle.h).
  */
 #ifndef BW_SERVICE_H
 #define BW_SERVICE_H
@@ -103,6 +105,10 @@ typedef struct bw_service_db_opts {
     const bw_db_stmt_t *const *stmts;
     size_t n_stmts;
     void *user; /* handed on as the service's own data */
+    /* The schemas whose tenant rows the process exports and erases
+     * (lifecycle.h): a service's own, named as the service. */
+    const char *const *schemas;
+    size_t n_schemas;
 } bw_service_db_opts_t;
 int bw_service_worker_init(void *service_data, void **worker_data);
 void bw_service_worker_fini(void *service_data, void *worker_data);

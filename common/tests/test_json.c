@@ -524,7 +524,8 @@ START_TEST(test_tenancy_nested_and_timestamps)
     const char *text =
         "{\"tenant\": {\"id\": \"ten_1\", \"name\": \"Acme\", \"createTime\": "
         "\"2023-12-31T23:59:59.999999999Z\", \"updateTime\": \"2024-01-01T00:00:00Z\","
-        " \"etag\": \"1\"}, \"apiKey\": {\"id\": \"key_1\", \"name\": \"admin\", \"role\": "
+        " \"etag\": \"1\", \"state\": \"ACTIVE\", \"suspendReason\": \"\"}, \"apiKey\": {\"id\": "
+        "\"key_1\", \"name\": \"admin\", \"role\": "
         "\"admin\", \"secret\": \"bwk_key_1_s3cr3t\", \"createTime\": \"2024-01-01T00:00:00.001Z\","
         " \"etag\": \"1\", \"boardMember\": \"\"}}";
     Bulwark__Tenancy__V1__CreateTenantResponse *r =

@@ -101,10 +101,12 @@ stack_up() {
     # The end-to-end suites check the rate limit, CORS and OIDC tokens with
     # these values, test_purge.c that the idempotency purge runs,
     # tests/e2e/test_limits.c the HTTP server's limits, kept short so that it
-    # runs fast, and test_webhooks.c webhooks with nine attempts a second
-    # apart, over plain http to the receiver's address only.
+    # runs fast, test_webhooks.c webhooks with nine attempts a second apart,
+    # over plain http to the receiver's address only; usage (requests, keys'
+    # last use) is written every second.
     BULWARK_RATE_LIMIT_RPS=50 BULWARK_RATE_LIMIT_BURST=100 BULWARK_IDEMPOTENCY_PURGE_SEC=1 \
         BULWARK_WEBHOOK_ALLOWED_CIDRS=$WEBHOOK_HOST/32 BULWARK_WEBHOOK_RETRY_SECONDS=1,1,1,1,1,1,1,1 \
+        BULWARK_USAGE_FLUSH_SEC=1 \
         BULWARK_CORS_ORIGINS=https://app.example.test \
         BULWARK_OIDC_ISSUER=$OIDC_ISSUER BULWARK_OIDC_AUDIENCE=$OIDC_AUDIENCE \
         BULWARK_OIDC_JWKS_FILE="$BW_DATA/oidc/jwks.json" \

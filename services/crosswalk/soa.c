@@ -147,12 +147,14 @@ static const bw_db_stmt_t stmt_import = {
     " SELECT tenant_id, entity_id, ref, CASE WHEN created THEN 'CREATED' ELSE 'UPDATED' END,"
     "  'IMPORT', applicable, status, justification, evidence, owner, $10, $11 FROM up) "
     "SELECT count(*) FROM up"};
+/* ORDER BY names the table's column: the output column "seq" is its text,
+ * which sorts 10 before 8. */
 static const bw_db_stmt_t stmt_history = {
     "soa_history", "SELECT seq::text, ref, change, via, applicable::text, status, justification,"
                    " array_to_string(evidence, ' '), owner, principal, request_id,"
                    " (extract(epoch FROM change_time) * 1000000)::bigint "
                    "FROM crosswalk.soa_history WHERE entity_id = $1::uuid AND ($2 = '' OR ref = $2)"
-                   " AND seq > $3::bigint ORDER BY seq LIMIT $4::int"};
+                   " AND seq > $3::bigint ORDER BY soa_history.seq LIMIT $4::int"};
 
 const bw_db_stmt_t *const bw_cw_soa_stmts[] = {
     &stmt_get,       &stmt_lock,      &stmt_export,    &stmt_put,       &stmt_import,

@@ -9,8 +9,10 @@
  *      refused first (429, authfail.c); then the operator token, or an API
  *      key found in the key cache or, on a miss, resolved by an asynchronous
  *      call to the tenancy RPCs (a key id they did not know is not asked
- *      about again for a while); then the tenant's rate limit (whose
- *      RateLimit fields every later reply carries) and the route's roles;
+ *      about again for a while); an expired key is a 401, a suspended
+ *      tenant's credential a 403; then the tenant's rate limit (whose
+ *      RateLimit fields every later reply carries) and the route's roles,
+ *      and the request is counted for the tenant (usage.c);
  *   4. the request message built from path variables, the query string and
  *      the JSON body (for PATCH, the fields present become the update mask);
  *   5. the asynchronous gRPC call to the owning service, with the tenant,
@@ -65,7 +67,7 @@ struct gw_request {
     bw_route_match_t match;
     const char *token;
     bw_key_entry_t key;
-    uint64_t key_generation; /* the key cache's, when the key was looked up */
+    uint64_t key_generation; /* the key (or tenant) cache's, when the lookup began */
     unsigned token_roles;    /* an OIDC token's roles, while its tenant is looked up */
     const char *token_role_names;
     const char *principal;
@@ -793,22 +795,69 @@ static void admit(gw_request_t *r, unsigned roles, const char *role_names)
         return;
     }
     r->roles = role_names;
+    /* Counted in memory; written once a minute (usage.c). */
+    bw_usage_record(r->gw->usage, r->key.tenant_id, r->key.key_id);
     if (build_request(r) == 0)
         call_backend(r);
 }
 
-/* The key is known and its token verified. */
+static long long now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* A suspended tenant's credentials are refused, with a type of their own. */
+static void fail_suspended(gw_request_t *r)
+{
+    fail(r, BW_GRPC_PERMISSION_DENIED, 0, "TENANT_SUSPENDED",
+         "the tenant is suspended: its API keys and tokens are refused until the operator "
+         "resumes it",
+         NULL);
+}
+
+/* The key is known and its token verified: an expired key is no
+ * credential, a suspended tenant's key is refused. */
 static void authorised(gw_request_t *r)
 {
+    if (r->key.expire_us != 0 && now_us() >= r->key.expire_us) {
+        time_t at = (time_t)(r->key.expire_us / 1000000);
+        struct tm tm;
+        char when[32];
+        gmtime_r(&at, &tm);
+        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        bw_authfail_record(r->req->peer, monotonic_ns());
+        fail(r, BW_GRPC_UNAUTHENTICATED, 0, "API_KEY_EXPIRED",
+             bw_arena_printf(r->arena, "the API key expired at %s; an admin issues a new one",
+                             when),
+             NULL);
+        return;
+    }
+    if (r->key.tenant_suspended) {
+        fail_suspended(r);
+        return;
+    }
     r->principal = bw_arena_printf(r->arena, "api-key:%s", r->key.key_id);
     admit(r, role_bit(r->key.role), r->key.role);
 }
 
+/* The token is the key's current one, or the one a rotation replaced while
+ * its grace period lasts. */
 static int token_matches(const gw_request_t *r)
 {
     uint8_t digest[BW_SHA256_LEN];
     bw_sha256(r->token, strlen(r->token), digest);
-    return bw_ct_equal(digest, r->key.token_sha256, BW_SHA256_LEN);
+    int current = bw_ct_equal(digest, r->key.token_sha256, BW_SHA256_LEN);
+    int previous = bw_ct_equal(digest, r->key.previous_sha256, BW_SHA256_LEN);
+    return current || (previous && r->key.previous_until_us != 0 &&
+                       now_us() < r->key.previous_until_us);
+}
+
+/* Microseconds of a Timestamp, 0 when unset. */
+static long long timestamp_us(const Google__Protobuf__Timestamp *ts)
+{
+    return ts != NULL ? (long long)ts->seconds * 1000000LL + ts->nanos / 1000 : 0;
 }
 
 static void resolve_done(void *arg, const bw_rpc_reply_t *reply)
@@ -825,7 +874,8 @@ static void resolve_done(void *arg, const bw_rpc_reply_t *reply)
         k = bulwark__tenancy__v1__resolve_api_key_response__unpack(
             bw_arena_protobuf_allocator(r->arena), reply->payload_len, reply->payload);
     if (k == NULL || k->secret_sha256.len != BW_SHA256_LEN || strlen(k->tenant_id) != 36 ||
-        strlen(k->role) >= sizeof(r->key.role) || strlen(k->board_member) > 36) {
+        strlen(k->role) >= sizeof(r->key.role) || strlen(k->board_member) > 36 ||
+        (k->previous_secret_sha256.len != 0 && k->previous_secret_sha256.len != BW_SHA256_LEN)) {
         fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
              NULL);
         return;
@@ -835,6 +885,12 @@ static void resolve_done(void *arg, const bw_rpc_reply_t *reply)
     memcpy(r->key.role, k->role, strlen(k->role) + 1);
     memcpy(r->key.board_member, k->board_member, strlen(k->board_member) + 1);
     memcpy(r->key.token_sha256, k->secret_sha256.data, BW_SHA256_LEN);
+    if (k->previous_secret_sha256.len == BW_SHA256_LEN) {
+        memcpy(r->key.previous_sha256, k->previous_secret_sha256.data, BW_SHA256_LEN);
+        r->key.previous_until_us = timestamp_us(k->previous_secret_expire_time);
+    }
+    r->key.expire_us = timestamp_us(k->expire_time);
+    r->key.tenant_suspended = k->tenant_suspended;
     bw_keycache_put(&r->key, r->key_generation);
     if (!token_matches(r)) {
         fail_credentials(r, "the API key is unknown or revoked");
@@ -848,16 +904,26 @@ static void tenant_done(void *arg, const bw_rpc_reply_t *reply)
     gw_request_t *r = arg;
     bw_metrics_observe_backend("tenancy", reply->status, seconds_since(&r->call_start));
     if (reply->status == BW_GRPC_NOT_FOUND) {
-        bw_tenantcache_put(r->gw->tenants, r->key.tenant_id, 0);
+        bw_tenantcache_put(r->gw->tenants, r->key.tenant_id, BW_TENANT_MISSING,
+                           r->key_generation);
         fail_credentials(r, "the bearer token's tenant does not exist");
         return;
     }
-    if (reply->status != BW_GRPC_OK) {
+    Bulwark__Tenancy__V1__ResolveTenantResponse *t = NULL;
+    if (reply->status == BW_GRPC_OK)
+        t = bulwark__tenancy__v1__resolve_tenant_response__unpack(
+            bw_arena_protobuf_allocator(r->arena), reply->payload_len, reply->payload);
+    if (t == NULL) {
         fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
              NULL);
         return;
     }
-    bw_tenantcache_put(r->gw->tenants, r->key.tenant_id, 1);
+    bw_tenantcache_put(r->gw->tenants, r->key.tenant_id,
+                       t->suspended ? BW_TENANT_SUSPENDED : BW_TENANT_EXISTS, r->key_generation);
+    if (t->suspended) {
+        fail_suspended(r);
+        return;
+    }
     admit(r, r->token_roles, r->token_role_names);
 }
 
@@ -887,6 +953,9 @@ static void authenticate_jwt(gw_request_t *r)
     case BW_TENANT_EXISTS:
         admit(r, r->token_roles, r->token_role_names);
         return;
+    case BW_TENANT_SUSPENDED:
+        fail_suspended(r);
+        return;
     case BW_TENANT_MISSING:
         fail_credentials(r, "the bearer token's tenant does not exist");
         return;
@@ -901,6 +970,7 @@ static void authenticate_jwt(gw_request_t *r)
     size_t len = bulwark__tenancy__v1__resolve_tenant_request__pack(&req, buf);
     bw_rpc_md_t md = {"x-request-id", r->request_id};
     clock_gettime(CLOCK_MONOTONIC, &r->call_start);
+    r->key_generation = bw_tenantcache_generation(r->gw->tenants);
     if (tenancy == NULL || bw_rpc_call(tenancy->channel, RESOLVE_TENANT_RPC, buf, len, &md, 1,
                                        r->gw->backend_timeout_ms, tenant_done, r) != 0)
         fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",

@@ -18,6 +18,7 @@
 #include "jwt.h"
 #include "tenantcache.h"
 #include "rpc.h"
+#include "usage.h"
 
 #define BW_GW_MAX_BACKENDS 8
 
@@ -58,6 +59,7 @@ struct bw_gw {
     const char *operator_token; /* borrowed from the configuration */
     bw_jwt_verifier_t *jwt;     /* borrowed; NULL when OIDC tokens are off */
     bw_tenantcache_t *tenants;  /* borrowed: the tenants OIDC tokens named */
+    bw_usage_t *usage;          /* borrowed: requests per tenant, keys' last use */
     int backend_timeout_ms;
     const char *cors_origins;   /* comma-separated allowed origins, "*" for any, "" none */
     bw_gw_readyz_t readyz;

@@ -131,6 +131,22 @@ void bw_keycache_evict(const char *key_id)
              * in the sequence stay reachable. */
             e->loaded_at = -BW_KEYCACHE_MAX_AGE_SEC;
             memset(e->token_sha256, 0, sizeof(e->token_sha256));
+            memset(e->previous_sha256, 0, sizeof(e->previous_sha256));
+        }
+    }
+    pthread_rwlock_unlock(&lock);
+}
+
+void bw_keycache_evict_tenant(const char *tenant_id)
+{
+    pthread_rwlock_wrlock(&lock);
+    generation++;
+    for (unsigned i = 0; i <= mask; i++) {
+        bw_key_entry_t *e = &slots[i];
+        if (e->key_id[0] != '\0' && strcmp(e->tenant_id, tenant_id) == 0) {
+            e->loaded_at = -BW_KEYCACHE_MAX_AGE_SEC;
+            memset(e->token_sha256, 0, sizeof(e->token_sha256));
+            memset(e->previous_sha256, 0, sizeof(e->previous_sha256));
         }
     }
     pthread_rwlock_unlock(&lock);

@@ -1,8 +1,9 @@
 /*
  * The gateway's cache of resolved API keys, so that an authenticated request
  * costs no database round trip. Entries hold the SHA-256 of the token, never
- * the token. Revocation evicts at once (the revoking gateway directly, every
- * other gateway through the database's NOTIFY); entries also expire after a
+ * the token. Revocation, rotation and a change of the tenant's state evict
+ * at once (the gateway that made the change directly, every other gateway
+ * through the database's NOTIFY); entries also expire after a
  * few minutes as a backstop. A lookup that started before an eviction
  * cannot put the evicted key back: every eviction advances a generation, and
  * an entry is stored only if no eviction happened since the generation its
@@ -28,7 +29,13 @@ typedef struct bw_key_entry {
     char role[16];
     char board_member[BW_UUID_STR_LEN + 1];
     uint8_t token_sha256[BW_SHA256_LEN];
-    long long loaded_at; /* monotonic seconds */
+    /* After a rotation: the previous token's hash, valid until
+     * previous_until_us (microseconds since the epoch; 0: none). */
+    uint8_t previous_sha256[BW_SHA256_LEN];
+    long long previous_until_us;
+    long long expire_us;  /* microseconds since the epoch; 0: never expires */
+    int tenant_suspended; /* the tenant's credentials are refused */
+    long long loaded_at;  /* monotonic seconds */
 } bw_key_entry_t;
 
 int bw_keycache_init(unsigned capacity_pow2);
@@ -43,6 +50,9 @@ uint64_t bw_keycache_generation(void);
 int bw_keycache_put(const bw_key_entry_t *entry, uint64_t generation);
 /* Evicts key_id and advances the generation. */
 void bw_keycache_evict(const char *key_id);
+/* Evicts every key of tenant_id (suspended, resumed or deleted) and
+ * advances the generation. A scan of the table: rare, and cheap at its size. */
+void bw_keycache_evict_tenant(const char *tenant_id);
 /* Forgets every entry, known and unknown, and advances the generation. */
 void bw_keycache_clear(void);
 /* Remembers that key_id is unknown (the negative cache), for

@@ -1,7 +1,8 @@
 /*
  * bulwark-gateway: the only public port. Starts, in this order, the tenancy
- * RPC server (the gateway owns the tenancy schema), the revocation listener,
- * the gRPC client and its channels, and the HTTP server (httpd.c); on SIGINT
+ * RPC server (the gateway owns the tenancy schema), the listener that hears
+ * of revoked keys and changed tenants, the usage counter, the gRPC client
+ * and its channels, and the HTTP server (httpd.c); on SIGINT
  * or SIGTERM it stops accepting, answers the requests in flight, closes the
  * connections, and tears everything down in reverse order.
  */
@@ -14,6 +15,7 @@
 #include "ratelimit.h"
 #include "route.h"
 #include "tenancy.h"
+#include "usage.h"
 
 #include "config.h"
 #include "ids.h"
@@ -66,6 +68,7 @@ typedef struct gw_config {
     const char *oidc_token_types;
     long oidc_leeway_sec;
     long oidc_jwks_refresh_sec;
+    long usage_flush_sec;
     int log_level;
     bw_service_tls_config_t tls;
 } gw_config_t;
@@ -157,6 +160,10 @@ static const bw_config_item_t config_items[] = {
     {"BULWARK_OIDC_JWKS_REFRESH_SEC", BW_CFG_INT, "300", 0, 86400,
      offsetof(gw_config_t, oidc_jwks_refresh_sec), 0,
      "period of the background JWKS reload, in seconds (0: only on an unknown kid)"},
+    {"BULWARK_USAGE_FLUSH_SEC", BW_CFG_INT, "60", 1, 3600, offsetof(gw_config_t, usage_flush_sec),
+     0,
+     "seconds between writes of the requests counted per tenant and the API keys' last use "
+     "(lastUseTime is late by at most this)"},
     {"BULWARK_LOG_LEVEL", BW_CFG_LEVEL, "info", 0, 0, offsetof(gw_config_t, log_level), 0,
      "debug, info, warn, error or off"},
     BW_SERVICE_TLS_CONFIG_ITEMS(gw_config_t, tls),
@@ -220,9 +227,26 @@ int main(int argc, char **argv)
     bw_rpc_server_t *tenancy = NULL;
     bw_tenancy_listener_t *listener = NULL;
     struct event *sigint = NULL, *sigterm = NULL;
-    bw_tenancy_config_t tenancy_cfg = {NULL, cfg.attestations_addr, (int)cfg.backend_timeout_ms};
+    /* The backends: the tenancy RPCs (this process's own, behind its own
+     * certificate, which resolve keys too) and every service the route
+     * table uses; /readyz checks exactly these. Each service holds tenant
+     * rows, which the operator's routes export, erase and count there. */
+    const char *names[] = {"tenancy",   "scoping",      "crosswalk",
+                           "incidents", "attestations", "integrations"};
+    const char *addrs[] = {cfg.tenancy_addr,   cfg.scoping_addr,      cfg.crosswalk_addr,
+                           cfg.incidents_addr, cfg.attestations_addr, cfg.integrations_addr};
+    bw_tenancy_service_t services[sizeof(names) / sizeof(names[0])];
+    size_t n_services = 0;
+    for (size_t i = 1; i < sizeof(names) / sizeof(names[0]); i++)
+        for (size_t r = 0; r < bw_n_routes; r++)
+            if (strcmp(bw_routes[r].backend, names[i]) == 0) {
+                services[n_services++] = (bw_tenancy_service_t){names[i], addrs[i]};
+                break;
+            }
+    bw_tenancy_config_t tenancy_cfg = {NULL, cfg.attestations_addr, (int)cfg.backend_timeout_ms,
+                                       services, n_services, NULL};
     bw_service_db_opts_t db = {cfg.database_url, bw_tenancy_stmts, bw_tenancy_n_stmts,
-                               &tenancy_cfg};
+                               &tenancy_cfg, NULL, 0};
     if (bw_service_tls_open(&cfg.tls, &tls) != 0)
         return 2;
     tenancy_cfg.tls = tls;
@@ -251,6 +275,7 @@ int main(int argc, char **argv)
         bw_authfail_init((double)cfg.auth_failures_per_min / 60.0, (double)cfg.auth_failure_burst,
                          AUTHFAIL_ADDRESSES) != 0)
         goto out;
+    tenancy_cfg.tenants = gw.tenants;
     if (cfg.oidc_issuer[0] != '\0') {
         bw_jwt_config_t jc = BW_JWT_CONFIG_INIT;
         jc.issuer = cfg.oidc_issuer;
@@ -277,29 +302,18 @@ int main(int argc, char **argv)
                cfg.tenancy_addr, bw_strerror(rc));
         goto out;
     }
-    if (bw_tenancy_listener_start(cfg.database_url, &listener) != 0)
+    if (bw_tenancy_listener_start(cfg.database_url, gw.tenants, &listener) != 0 ||
+        bw_usage_start(cfg.database_url, cfg.usage_flush_sec, &gw.usage) != 0)
         goto out;
 
     gw.base = event_base_new();
     if (gw.base == NULL || bw_rpc_client_create(gw.base, tls, &gw.rpc) != 0)
         goto out;
-    const char *names[] = {"tenancy",   "scoping",      "crosswalk",
-                           "incidents", "attestations", "integrations"};
-    const char *addrs[] = {cfg.tenancy_addr,   cfg.scoping_addr,      cfg.crosswalk_addr,
-                           cfg.incidents_addr, cfg.attestations_addr, cfg.integrations_addr};
-    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        /* A backend is one the route table uses (tenancy resolves keys too);
-         * /readyz checks exactly these. */
-        int used = i == 0;
-        for (size_t r = 0; r < bw_n_routes && !used; r++)
-            used = strcmp(bw_routes[r].backend, names[i]) == 0;
-        if (!used)
-            continue;
+    for (size_t i = 0; i <= n_services; i++) {
         bw_gw_backend_t *b = &gw.backends[gw.n_backends++];
-        b->name = names[i];
-        b->addr = addrs[i];
-        /* The tenancy RPCs are this process's own, behind its own certificate. */
-        const char *peer = i == 0 ? "gateway" : names[i];
+        b->name = i == 0 ? names[0] : services[i - 1].name;
+        b->addr = i == 0 ? addrs[0] : services[i - 1].addr;
+        const char *peer = i == 0 ? "gateway" : b->name;
         if (bw_rpc_client_channel(gw.rpc, b->addr, peer, &b->channel) != 0)
             goto out;
     }
@@ -342,6 +356,7 @@ out:
     if (gw.base != NULL)
         event_base_free(gw.base);
     bw_tenancy_listener_stop(listener);
+    bw_usage_stop(gw.usage);
     bw_rpc_server_stop(tenancy, 5000);
     bw_metrics_free();
     bw_ratelimit_free();

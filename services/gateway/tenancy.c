@@ -2,9 +2,12 @@
  * Tenants and API keys. A tenant is created together with its first admin
  * key in one transaction. A key's token is "bwk_<id>_<secret>"; only its
  * SHA-256 is stored, and the token is returned once, in the reply that
- * creates it. Revocation marks the row, evicts this gateway's cache entry and
- * notifies the other gateways through PostgreSQL's NOTIFY, delivered when the
- * transaction commits.
+ * creates it (or rotates it: the new secret replaces the old, which stays
+ * valid for the grace period the call gives). Revocation and rotation mark
+ * the row, evict this gateway's cache entry once committed and notify the
+ * other gateways through PostgreSQL's NOTIFY, delivered when the transaction
+ * commits; a change of a tenant's state does the same for all its keys
+ * (operator.c). The operator's routes on tenants are in operator.c.
  */
 #include "tenancy.h"
 
@@ -16,6 +19,7 @@
 #include "keycache.h"
 #include "list.h"
 #include "log.h"
+#include "operator.h"
 #include "request.h"
 #include "service.h"
 #include "status.h"
@@ -24,28 +28,46 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#define TENANT_COLUMNS                                                                             \
-    "tenant_id::text, name, (extract(epoch FROM create_time) * 1000000)::bigint, "                 \
-    "(extract(epoch FROM update_time) * 1000000)::bigint, revision"
 #define KEY_COLUMNS                                                                                \
     "key_id::text, name, role, COALESCE(board_member::text, ''), "                                 \
     "(extract(epoch FROM create_time) * 1000000)::bigint, "                                        \
-    "(extract(epoch FROM update_time) * 1000000)::bigint, revision"
+    "(extract(epoch FROM update_time) * 1000000)::bigint, revision, "                              \
+    "(extract(epoch FROM expire_time) * 1000000)::bigint, "                                        \
+    "(extract(epoch FROM last_use_time) * 1000000)::bigint, "                                      \
+    "(extract(epoch FROM previous_secret_expire_time) * 1000000)::bigint"
 
 static const bw_db_stmt_t stmt_tenant_insert = {
-    "tenancy_tenant_insert",
-    "INSERT INTO tenancy.tenants (tenant_id, name) VALUES ($1, $2) RETURNING " TENANT_COLUMNS};
-static const bw_db_stmt_t stmt_tenant_get = {
-    "tenancy_tenant_get", "SELECT " TENANT_COLUMNS " FROM tenancy.tenants WHERE tenant_id = $1"};
+    "tenancy_tenant_insert", "INSERT INTO tenancy.tenants (tenant_id, name) VALUES ($1, $2) "
+                             "RETURNING " BW_TENANCY_TENANT_COLUMNS};
+static const bw_db_stmt_t stmt_tenant_get = {"tenancy_tenant_get",
+                                             "SELECT " BW_TENANCY_TENANT_COLUMNS
+                                             " FROM tenancy.tenants WHERE tenant_id = $1"};
+const bw_db_stmt_t bw_tenancy_stmt_tenant_get = {
+    "tenancy_tenant_get_locked", "SELECT " BW_TENANCY_TENANT_COLUMNS
+                                 ", (extract(epoch FROM now()) * 1000000)::bigint "
+                                 "FROM tenancy.tenants WHERE tenant_id = $1 FOR UPDATE"};
 static const bw_db_stmt_t stmt_key_insert = {
     "tenancy_key_insert",
-    "INSERT INTO tenancy.api_keys (tenant_id, key_id, name, role, secret_sha256, board_member) "
-    "VALUES (current_setting('bulwark.tenant_id')::uuid, $1, $2, $3, $4, NULLIF($5, '')::uuid) "
+    "INSERT INTO tenancy.api_keys (tenant_id, key_id, name, role, secret_sha256, board_member, "
+    "expire_time) VALUES (current_setting('bulwark.tenant_id')::uuid, $1, $2, $3, $4, "
+    "NULLIF($5, '')::uuid, 'epoch'::timestamptz + NULLIF($6, '')::bigint * interval '1 microsecond') "
     "RETURNING " KEY_COLUMNS};
+/* A new secret; the old one, with a grace period, becomes the previous. */
+static const bw_db_stmt_t stmt_key_rotate = {
+    "tenancy_key_rotate",
+    "UPDATE tenancy.api_keys SET "
+    "previous_secret_sha256 = CASE WHEN $3::int > 0 THEN secret_sha256 END, "
+    "previous_secret_expire_time = CASE WHEN $3::int > 0 "
+    "THEN now() + make_interval(secs => $3::int) END, "
+    "secret_sha256 = $2, update_time = now(), revision = revision + 1 "
+    "WHERE key_id = $1 AND revoke_time IS NULL "
+    "RETURNING " KEY_COLUMNS ", pg_notify('" BW_TENANCY_REVOKE_CHANNEL "', key_id::text)"};
 static const bw_db_stmt_t stmt_key_list = {
     "tenancy_key_list",
     "SELECT " KEY_COLUMNS " FROM tenancy.api_keys WHERE revoke_time IS NULL "
@@ -59,7 +81,9 @@ static const bw_db_stmt_t stmt_key_revoke = {
     "revision - 1 FROM k"};
 static const bw_db_stmt_t stmt_key_resolve = {
     "tenancy_key_resolve",
-    "SELECT tenant_id::text, role, secret_sha256, COALESCE(board_member::text, '') "
+    "SELECT tenant_id::text, role, secret_sha256, COALESCE(board_member::text, ''), "
+    "(extract(epoch FROM expire_time) * 1000000)::bigint, previous_secret_sha256, "
+    "(extract(epoch FROM previous_secret_expire_time) * 1000000)::bigint, tenant_state "
     "FROM tenancy.resolve_api_key($1::uuid)"};
 
 /* ListAuditEvents (list.h): $1 rows, $2 since, $3 until ('-infinity' and
@@ -84,9 +108,23 @@ static const bw_db_stmt_t audit_by_time[4] =
                         "$10::timestamptz", "$11::uuid");
 
 const bw_db_stmt_t *const bw_tenancy_stmts[] = {
-    &stmt_tenant_insert, &stmt_tenant_get,  &stmt_key_insert,  &stmt_key_list,
-    &stmt_key_revoke,    &stmt_key_resolve, &audit_by_time[0], &audit_by_time[1],
-    &audit_by_time[2],   &audit_by_time[3],
+    &stmt_tenant_insert,
+    &stmt_tenant_get,
+    &stmt_key_insert,
+    &stmt_key_list,
+    &stmt_key_rotate,
+    &stmt_key_revoke,
+    &stmt_key_resolve,
+    &audit_by_time[0],
+    &audit_by_time[1],
+    &audit_by_time[2],
+    &audit_by_time[3],
+    &bw_tenancy_stmt_tenant_get,
+    /* The operator's routes (operator.c). */
+    &bw_operator_stmt_list,
+    &bw_operator_stmt_set_state,
+    &bw_operator_stmt_notify,
+    &bw_operator_stmt_certificate,
 };
 const size_t bw_tenancy_n_stmts = sizeof(bw_tenancy_stmts) / sizeof(bw_tenancy_stmts[0]);
 
@@ -94,20 +132,31 @@ static const char *const roles[] = {"admin", "editor", "auditor", "viewer", "boa
 
 #define KEYS_SCOPE "api-keys"
 #define NAME_MAX_LEN 200
+/* An expiry at most 10 years ahead; a rotation's grace period at most 7 days. */
+#define KEY_MAX_LIFETIME_SEC (3653LL * 86400)
+#define ROTATION_GRACE_MAX_SEC (7 * 86400)
 
-static int row_to_tenant(bw_call_t *call, const PGresult *res, Bulwark__Tenancy__V1__Tenant **out)
+int bw_tenancy_row_to_tenant(bw_call_t *call, const PGresult *res, int row,
+                             Bulwark__Tenancy__V1__Tenant **out)
 {
     Bulwark__Tenancy__V1__Tenant *t = bw_arena_alloc(call->arena, sizeof(*t));
     char *etag = bw_arena_alloc(call->arena, 17);
     if (t == NULL || etag == NULL)
         return BW_ENOMEM;
     bulwark__tenancy__v1__tenant__init(t);
-    t->id = bw_store_strdup(call->arena, res, 0, 0);
-    t->name = bw_store_strdup(call->arena, res, 0, 1);
-    t->create_time = bw_store_timestamp(call->arena, res, 0, 2);
-    t->update_time = bw_store_timestamp(call->arena, res, 0, 3);
-    bw_etag(t->id, bw_store_int(res, 0, 4), etag);
+    t->id = bw_store_strdup(call->arena, res, row, 0);
+    t->name = bw_store_strdup(call->arena, res, row, 1);
+    t->create_time = bw_store_timestamp(call->arena, res, row, 2);
+    t->update_time = bw_store_timestamp(call->arena, res, row, 3);
+    bw_etag(t->id, bw_store_int(res, row, 4), etag);
     t->etag = etag;
+    t->state = strcmp(bw_store_text(res, row, 5), "SUSPENDED") == 0
+                   ? BULWARK__TENANCY__V1__TENANT__STATE__SUSPENDED
+                   : BULWARK__TENANCY__V1__TENANT__STATE__ACTIVE;
+    t->suspend_time = bw_store_timestamp(call->arena, res, row, 6);
+    t->suspend_reason = bw_store_strdup(call->arena, res, row, 7);
+    if (t->id == NULL || t->name == NULL || t->suspend_reason == NULL)
+        return BW_ENOMEM;
     *out = t;
     return 0;
 }
@@ -128,6 +177,9 @@ static int row_to_key(bw_call_t *call, const PGresult *res, int row,
     k->update_time = bw_store_timestamp(call->arena, res, row, 5);
     bw_etag(k->id, bw_store_int(res, row, 6), etag);
     k->etag = etag;
+    k->expire_time = bw_store_timestamp(call->arena, res, row, 7);
+    k->last_use_time = bw_store_timestamp(call->arena, res, row, 8);
+    k->previous_secret_expire_time = bw_store_timestamp(call->arena, res, row, 9);
     *out = k;
     return 0;
 }
@@ -143,25 +195,48 @@ static int check_name(bw_call_t *call, const char *field, const char *name)
 
 /* Inserts a new key inside the open transaction and returns it with its
  * token, which exists only in this reply. */
-static int insert_key(bw_call_t *call, bw_db_t *db, const char *name, const char *role,
-                      const char *board_member, Bulwark__Tenancy__V1__ApiKey **out)
+/* A new token for key_id: the token (on the arena) and its SHA-256 as a
+ * bytea parameter. */
+static int new_token(bw_call_t *call, const char *key_id, char **token, char **digest_param)
 {
-    char key_id[BW_UUID_STR_LEN + 1], secret[64], digest_hex[2 * BW_SHA256_LEN + 1];
-    char *token = bw_arena_alloc(call->arena, 160);
+    char secret[64], digest_hex[2 * BW_SHA256_LEN + 1];
     uint8_t digest[BW_SHA256_LEN];
-    if (token == NULL)
+    *token = bw_arena_alloc(call->arena, 160);
+    if (*token == NULL)
         return BW_ENOMEM;
-    if (bw_uuid_v7(key_id) != 0 || bw_random_token(secret, sizeof(secret), 32) != 0 ||
-        bw_token_format(key_id, secret, token, 160) != 0)
+    if (bw_random_token(secret, sizeof(secret), 32) != 0 ||
+        bw_token_format(key_id, secret, *token, 160) != 0)
         return BW_EINTERNAL;
-    bw_sha256(token, strlen(token), digest);
+    bw_sha256(*token, strlen(*token), digest);
     bw_hex(digest, sizeof(digest), digest_hex);
-    char *digest_param = bw_arena_printf(call->arena, "\\x%s", digest_hex);
-    if (digest_param == NULL)
-        return BW_ENOMEM;
-    const char *values[] = {key_id, name, role, digest_param, board_member};
+    *digest_param = bw_arena_printf(call->arena, "\\x%s", digest_hex);
+    return *digest_param != NULL ? 0 : BW_ENOMEM;
+}
+
+/* Microseconds of a Timestamp as text, "" when unset. */
+static const char *micros_param(bw_call_t *call, const Google__Protobuf__Timestamp *ts)
+{
+    if (ts == NULL)
+        return "";
+    return bw_arena_printf(call->arena, "%lld",
+                           (long long)ts->seconds * 1000000 + ts->nanos / 1000);
+}
+
+static int insert_key(bw_call_t *call, bw_db_t *db, const char *name, const char *role,
+                      const char *board_member, const Google__Protobuf__Timestamp *expire,
+                      Bulwark__Tenancy__V1__ApiKey **out)
+{
+    char key_id[BW_UUID_STR_LEN + 1];
+    char *token, *digest_param;
+    if (bw_uuid_v7(key_id) != 0)
+        return BW_EINTERNAL;
+    int err = new_token(call, key_id, &token, &digest_param);
+    if (err != 0)
+        return err;
+    const char *values[] = {key_id, name, role, digest_param, board_member,
+                            micros_param(call, expire)};
     PGresult *res;
-    int err = bw_db_exec(db, call->arena, &stmt_key_insert, 5, values, &res);
+    err = bw_db_exec(db, call->arena, &stmt_key_insert, 6, values, &res);
     if (err != 0)
         return err;
     if ((err = row_to_key(call, res, 0, out)) != 0)
@@ -192,8 +267,8 @@ static int create_tenant(bw_call_t *call, const ProtobufCMessage *request, Proto
     const char *values[] = {tenant_id, req->name};
     PGresult *res;
     if ((err = bw_db_exec(db, call->arena, &stmt_tenant_insert, 2, values, &res)) != 0 ||
-        (err = row_to_tenant(call, res, &out->tenant)) != 0 ||
-        (err = insert_key(call, db, key_name, "admin", "", &out->api_key)) != 0 ||
+        (err = bw_tenancy_row_to_tenant(call, res, 0, &out->tenant)) != 0 ||
+        (err = insert_key(call, db, key_name, "admin", "", NULL, &out->api_key)) != 0 ||
         (err = bw_db_commit(db)) != 0) {
         bw_db_rollback(db);
         return err;
@@ -218,7 +293,7 @@ static int get_tenant(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     if (PQntuples(res) == 0)
         return bw_call_fail(call, BW_ENOTFOUND, "TENANT_NOT_FOUND", "tenant %s not found", id);
     Bulwark__Tenancy__V1__Tenant *t;
-    if ((err = row_to_tenant(call, res, &t)) != 0)
+    if ((err = bw_tenancy_row_to_tenant(call, res, 0, &t)) != 0)
         return err;
     *resp = &t->base;
     return 0;
@@ -288,6 +363,13 @@ static int create_api_key(bw_call_t *call, const ProtobufCMessage *request, Prot
         bad |= bw_call_violation(call, "boardMember",
                                  "only a board_member key names a board "
                                  "member") != 0;
+    if (req->expire_time != NULL) {
+        long long now = (long long)time(NULL), at = (long long)req->expire_time->seconds;
+        if (at <= now)
+            bad |= bw_call_violation(call, "expireTime", "must be in the future") != 0;
+        else if (at - now > KEY_MAX_LIFETIME_SEC)
+            bad |= bw_call_violation(call, "expireTime", "must be at most 10 years ahead") != 0;
+    }
     if (bad)
         return BW_EINVAL;
     int err;
@@ -298,7 +380,8 @@ static int create_api_key(bw_call_t *call, const ProtobufCMessage *request, Prot
     err = bw_db_begin(db, call->tenant_id);
     if (err != 0)
         return err;
-    if ((err = insert_key(call, db, req->name, req->role, req->board_member, &key)) != 0 ||
+    if ((err = insert_key(call, db, req->name, req->role, req->board_member, req->expire_time,
+                          &key)) != 0 ||
         (err = bw_db_commit(db)) != 0) {
         bw_db_rollback(db);
         return err;
@@ -375,6 +458,49 @@ static int delete_api_key(bw_call_t *call, const ProtobufCMessage *request, Prot
     return 0;
 }
 
+static int rotate_api_key(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
+{
+    const Bulwark__Tenancy__V1__RotateApiKeyRequest *req = (const void *)request;
+    if (req->grace_period_seconds < 0 || req->grace_period_seconds > ROTATION_GRACE_MAX_SEC)
+        return bw_call_violation(call, "gracePeriodSeconds",
+                                 "must be between 0 (the old secret stops at once) and %d (7 days)",
+                                 ROTATION_GRACE_MAX_SEC);
+    if (!bw_uuid_valid(req->id))
+        return bw_call_fail(call, BW_ENOTFOUND, "API_KEY_NOT_FOUND", "API key %s not found",
+                            req->id);
+    char *token, *digest_param;
+    int err = new_token(call, req->id, &token, &digest_param);
+    if (err != 0)
+        return err;
+    char grace[16];
+    snprintf(grace, sizeof(grace), "%d", req->grace_period_seconds);
+    const char *values[] = {req->id, digest_param, grace};
+    PGresult *res;
+    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_key_rotate, 3,
+                      values, &res);
+    if (err != 0)
+        return err;
+    if (PQntuples(res) == 0)
+        return bw_call_fail(call, BW_ENOTFOUND, "API_KEY_NOT_FOUND", "API key %s not found",
+                            req->id);
+    /* If-Match names the revision before this one. */
+    if ((err = bw_store_check_etag(call, req->id, bw_store_int(res, 0, 6) - 1)) != 0)
+        return err;
+    Bulwark__Tenancy__V1__ApiKey *key;
+    if ((err = row_to_key(call, res, 0, &key)) != 0)
+        return err;
+    key->secret = token;
+    /* Evicted once committed, as a revocation is: the next request with
+     * either secret resolves the key again. */
+    char *rotated = bw_arena_strdup(call->arena, key->id);
+    if (rotated == NULL || (err = bw_request_after_commit(call, evict_key, rotated)) != 0)
+        return BW_ENOMEM;
+    bw_log(BW_LOG_INFO, &call->log, "rotated API key %s (old secret valid for %d s)", key->id,
+           req->grace_period_seconds);
+    *resp = &key->base;
+    return 0;
+}
+
 static int resolve_api_key(bw_call_t *call, const ProtobufCMessage *request,
                            ProtobufCMessage **resp)
 {
@@ -399,6 +525,13 @@ static int resolve_api_key(bw_call_t *call, const ProtobufCMessage *request,
     if ((err = bw_store_bytea(call->arena, res, 0, 2, &out->secret_sha256.data,
                               &out->secret_sha256.len)) != 0)
         return err;
+    out->expire_time = bw_store_timestamp(call->arena, res, 0, 4);
+    if (!PQgetisnull(res, 0, 5) &&
+        (err = bw_store_bytea(call->arena, res, 0, 5, &out->previous_secret_sha256.data,
+                              &out->previous_secret_sha256.len)) != 0)
+        return err;
+    out->previous_secret_expire_time = bw_store_timestamp(call->arena, res, 0, 6);
+    out->tenant_suspended = strcmp(bw_store_text(res, 0, 7), "SUSPENDED") == 0;
     *resp = &out->base;
     return 0;
 }
@@ -423,6 +556,7 @@ static int resolve_tenant(bw_call_t *call, const ProtobufCMessage *request, Prot
         return BW_ENOMEM;
     bulwark__tenancy__v1__resolve_tenant_response__init(out);
     out->tenant_id = bw_store_strdup(call->arena, res, 0, 0);
+    out->suspended = strcmp(bw_store_text(res, 0, 5), "SUSPENDED") == 0;
     *resp = &out->base;
     return 0;
 }
@@ -540,6 +674,20 @@ const bw_rpc_method_t bw_tenancy_methods[] = {
     {RPC("CreateTenant"), &bulwark__tenancy__v1__create_tenant_request__descriptor,
      &bulwark__tenancy__v1__create_tenant_response__descriptor, create_tenant,
      BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
+    {RPC("ListTenants"), &bulwark__tenancy__v1__list_tenants_request__descriptor,
+     &bulwark__tenancy__v1__list_tenants_response__descriptor, bw_operator_list_tenants},
+    {RPC("SuspendTenant"), &bulwark__tenancy__v1__suspend_tenant_request__descriptor,
+     &bulwark__tenancy__v1__tenant__descriptor, bw_operator_suspend_tenant, BW_RPC_WRITE},
+    {RPC("ResumeTenant"), &bulwark__tenancy__v1__resume_tenant_request__descriptor,
+     &bulwark__tenancy__v1__tenant__descriptor, bw_operator_resume_tenant, BW_RPC_WRITE},
+    {RPC("ExportTenant"), &bulwark__tenancy__v1__export_tenant_request__descriptor,
+     &bulwark__tenancy__v1__tenant_export_page__descriptor, bw_operator_export_tenant},
+    {RPC("DeleteTenant"), &bulwark__tenancy__v1__delete_tenant_request__descriptor,
+     &bulwark__tenancy__v1__tenant_deletion_certificate__descriptor, bw_operator_delete_tenant,
+     BW_RPC_WRITE},
+    {RPC("RotateApiKey"), &bulwark__tenancy__v1__rotate_api_key_request__descriptor,
+     &bulwark__tenancy__v1__api_key__descriptor, rotate_api_key,
+     BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
     {RPC("GetTenant"), &bulwark__tenancy__v1__get_tenant_request__descriptor,
      &bulwark__tenancy__v1__tenant__descriptor, get_tenant},
     {RPC("CreateApiKey"), &bulwark__tenancy__v1__create_api_key_request__descriptor,
@@ -562,6 +710,7 @@ const size_t bw_tenancy_n_methods = sizeof(bw_tenancy_methods) / sizeof(bw_tenan
 
 struct bw_tenancy_listener {
     const char *database_url;
+    bw_tenantcache_t *tenants;
     pthread_t thread;
     atomic_int stop;
 };
@@ -570,7 +719,8 @@ static PGconn *listen_connect(const char *url)
 {
     PGconn *conn = PQconnectdb(url);
     if (PQstatus(conn) == CONNECTION_OK) {
-        PGresult *res = PQexec(conn, "LISTEN " BW_TENANCY_REVOKE_CHANNEL);
+        PGresult *res = PQexec(conn, "LISTEN " BW_TENANCY_REVOKE_CHANNEL "; "
+                                     "LISTEN " BW_TENANCY_TENANT_CHANNEL);
         int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
         PQclear(res);
         if (ok)
@@ -587,8 +737,10 @@ static void *listener_main(void *arg)
     while (!atomic_load(&l->stop)) {
         if (conn == NULL) {
             conn = listen_connect(l->database_url);
-            /* Revocations may have been missed while disconnected. */
+            /* Revocations and suspensions may have been missed while
+             * disconnected. */
             bw_keycache_clear();
+            bw_tenantcache_clear(l->tenants);
             if (conn == NULL) {
                 bw_log(BW_LOG_WARN, NULL, "revocation listener cannot connect, retrying");
                 for (int i = 0; i < 10 && !atomic_load(&l->stop); i++)
@@ -607,7 +759,10 @@ static void *listener_main(void *arg)
         }
         PGnotify *note;
         while ((note = PQnotifies(conn)) != NULL) {
-            bw_keycache_evict(note->extra);
+            if (strcmp(note->relname, BW_TENANCY_TENANT_CHANNEL) == 0)
+                bw_tenancy_forget_tenant(l->tenants, note->extra);
+            else
+                bw_keycache_evict(note->extra);
             PQfreemem(note);
         }
     }
@@ -615,12 +770,21 @@ static void *listener_main(void *arg)
     return NULL;
 }
 
-int bw_tenancy_listener_start(const char *database_url, bw_tenancy_listener_t **out)
+void bw_tenancy_forget_tenant(bw_tenantcache_t *tenants, const char *tenant_id)
+{
+    bw_keycache_evict_tenant(tenant_id);
+    if (tenants != NULL)
+        bw_tenantcache_forget(tenants, tenant_id);
+}
+
+int bw_tenancy_listener_start(const char *database_url, bw_tenantcache_t *tenants,
+                              bw_tenancy_listener_t **out)
 {
     bw_tenancy_listener_t *l = calloc(1, sizeof(*l));
     if (l == NULL)
         return BW_ENOMEM;
     l->database_url = database_url;
+    l->tenants = tenants;
     atomic_init(&l->stop, 0);
     if (pthread_create(&l->thread, NULL, listener_main, l) != 0) {
         free(l);

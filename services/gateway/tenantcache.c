@@ -14,7 +14,7 @@
 
 typedef struct tenant_entry {
     char tenant_id[BW_UUID_STR_LEN + 1];
-    int exists;
+    enum bw_tenant_known known;
     long long at; /* monotonic seconds */
 } tenant_entry_t;
 
@@ -22,6 +22,7 @@ struct bw_tenantcache {
     pthread_rwlock_t lock;
     tenant_entry_t *slots;
     unsigned mask;
+    uint64_t generation; /* advanced by every forget and clear */
 };
 
 static long long now_sec(void)
@@ -76,9 +77,10 @@ enum bw_tenant_known bw_tenantcache_get(bw_tenantcache_t *c, const char *tenant_
     for (unsigned i = 0; i < PROBES; i++) {
         const tenant_entry_t *e = &c->slots[(h + i) & c->mask];
         if (strcmp(e->tenant_id, tenant_id) == 0) {
-            long long ttl = e->exists ? BW_TENANTCACHE_KNOWN_SEC : BW_TENANTCACHE_UNKNOWN_SEC;
+            long long ttl = e->known == BW_TENANT_MISSING ? BW_TENANTCACHE_UNKNOWN_SEC
+                                                          : BW_TENANTCACHE_KNOWN_SEC;
             if (now - e->at < ttl)
-                known = e->exists ? BW_TENANT_EXISTS : BW_TENANT_MISSING;
+                known = e->known;
             break;
         }
     }
@@ -86,13 +88,26 @@ enum bw_tenant_known bw_tenantcache_get(bw_tenantcache_t *c, const char *tenant_
     return known;
 }
 
-void bw_tenantcache_put(bw_tenantcache_t *c, const char *tenant_id, int exists)
+uint64_t bw_tenantcache_generation(bw_tenantcache_t *c)
 {
-    if (strlen(tenant_id) > BW_UUID_STR_LEN)
+    pthread_rwlock_rdlock(&c->lock);
+    uint64_t g = c->generation;
+    pthread_rwlock_unlock(&c->lock);
+    return g;
+}
+
+void bw_tenantcache_put(bw_tenantcache_t *c, const char *tenant_id, enum bw_tenant_known known,
+                        uint64_t generation)
+{
+    if (strlen(tenant_id) > BW_UUID_STR_LEN || known == BW_TENANT_UNSEEN)
         return;
     unsigned h = hash(tenant_id);
     long long now = now_sec();
     pthread_rwlock_wrlock(&c->lock);
+    if (c->generation != generation) {
+        pthread_rwlock_unlock(&c->lock);
+        return;
+    }
     tenant_entry_t *victim = NULL;
     for (unsigned i = 0; i < PROBES; i++) {
         tenant_entry_t *e = &c->slots[(h + i) & c->mask];
@@ -104,7 +119,31 @@ void bw_tenantcache_put(bw_tenantcache_t *c, const char *tenant_id, int exists)
             victim = e;
     }
     memcpy(victim->tenant_id, tenant_id, strlen(tenant_id) + 1);
-    victim->exists = exists != 0;
+    victim->known = known;
     victim->at = now;
+    pthread_rwlock_unlock(&c->lock);
+}
+
+void bw_tenantcache_forget(bw_tenantcache_t *c, const char *tenant_id)
+{
+    unsigned h = hash(tenant_id);
+    pthread_rwlock_wrlock(&c->lock);
+    c->generation++;
+    for (unsigned i = 0; i < PROBES; i++) {
+        tenant_entry_t *e = &c->slots[(h + i) & c->mask];
+        /* The slot stays taken, expired, so later probes stay reachable. */
+        if (strcmp(e->tenant_id, tenant_id) == 0)
+            e->known = BW_TENANT_UNSEEN;
+    }
+    pthread_rwlock_unlock(&c->lock);
+}
+
+void bw_tenantcache_clear(bw_tenantcache_t *c)
+{
+    if (c == NULL)
+        return;
+    pthread_rwlock_wrlock(&c->lock);
+    c->generation++;
+    memset(c->slots, 0, sizeof(*c->slots) * ((size_t)c->mask + 1));
     pthread_rwlock_unlock(&c->lock);
 }

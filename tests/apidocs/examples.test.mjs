@@ -14,8 +14,10 @@ const PLACEHOLDER = {
 
 // In this order; for each, what its path's {id} is, and what its reply adds.
 const plan = [
-  ['CreateTenant', {}],
-  ['CreateApiKey', {}],
+  ['CreateTenant', { keep: (r, ids) => { ids.tenant = r.tenant.id; } }],
+  ['CreateApiKey', { keep: (r, ids) => { ids.apiKey = r.id; } }],
+  ['RotateApiKey', { id: 'apiKey' }],
+  ['SuspendTenant', { id: 'tenant' }],
   ['CreateEntity', { keep: (r, ids) => { ids.entity = r.id; } }],
   ['UpdateEntity', { id: 'entity' }],
   ['Assess', {}],

@@ -22,6 +22,10 @@ static const struct {
     const char *method, *template, *reason;
 } skipped[] = {
     {"POST", "/v1/tenants", "operator route: creates a new tenant"},
+    {"POST", "/v1/tenants/{id}:suspend",
+     "operator route: sets a state, and suspending a suspended tenant changes nothing"},
+    {"POST", "/v1/tenants/{id}:resume",
+     "operator route: sets a state, and resuming an active tenant changes nothing"},
     {"POST", "/v1/api-keys", "creates a new key"},
     {"POST", "/v1/entities", "creates a new entity"},
     {"POST", "/v1/scoping:assess", "evaluates the request; stores nothing"},
@@ -44,8 +48,9 @@ static const struct {
 /* What one tenant holds: one resource of each kind. */
 typedef struct fixture {
     char *key;
-    char entity[64], doomed_entity[64], api_key[64], override[64], incident[64], member[64],
-        signer[64], campaign[64], endpoint[64], doomed_endpoint[64];
+    char *doomed_tenant; /* suspended, for its deletion */
+    char entity[64], doomed_entity[64], api_key[64], rotated_key[64], override[64], incident[64],
+        member[64], signer[64], campaign[64], endpoint[64], doomed_endpoint[64];
     char event[256], attestation[256];
 } fixture_t;
 
@@ -57,7 +62,8 @@ typedef struct guarded {
     const char *body;
     char probe[256];
     const char *list, *item;
-    int deletes; /* the write removes the target */
+    int deletes;       /* the write removes the target */
+    const char *token; /* whose route it is: NULL for the fixture's admin key */
 } guarded_t;
 
 /* One request, waiting out the test stack's rate limit. */
@@ -106,6 +112,7 @@ static void setup_fixture(fixture_t *f)
            f->entity);
     create(f, "/v1/entities", "{\"name\":\"Doomed Co\",\"timeZone\":\"UTC\"}", f->doomed_entity);
     create(f, "/v1/api-keys", "{\"name\":\"dashboard\",\"role\":\"viewer\"}", f->api_key);
+    create(f, "/v1/api-keys", "{\"name\":\"rotated\",\"role\":\"viewer\"}", f->rotated_key);
     create(f, "/v1/mapping-overrides",
            "{\"sourceFramework\":\"iso27001-2022\",\"sourceRef\":\"A.8.24\","
            "\"targetFramework\":\"nis2-ir-2024-2690\",\"targetRef\":\"9.2\","
@@ -141,6 +148,12 @@ static void setup_fixture(fixture_t *f)
     create(f, "/v1/webhook-endpoints",
            "{\"url\":\"https://hooks.example.com/b\",\"eventTypes\":[\"incident.created\"]}",
            f->doomed_endpoint);
+    /* A tenant to delete, which must be suspended first. */
+    f->doomed_tenant = bw_test_create_tenant("If-Match doomed", NULL);
+    snprintf(path, sizeof(path), "/v1/tenants/%s:suspend", f->doomed_tenant);
+    http(&r, "POST", path, bw_test_env("BULWARK_TEST_OPERATOR_TOKEN"), "{}", NULL);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    bw_test_resp_free(&r);
 }
 
 /* Fills the guarded writes for f; returns how many. */
@@ -154,7 +167,8 @@ static size_t guarded_writes(fixture_t *f, guarded_t *g)
                            .body = body_,                                                          \
                            .list = list_,                                                          \
                            .item = item_,                                                          \
-                           .deletes = deletes_};                                                   \
+                           .deletes = deletes_,                                                    \
+                           .token = NULL};                                                         \
         snprintf(g[n].path, sizeof(g[n].path), __VA_ARGS__);                                       \
         n++;                                                                                       \
     } while (0)
@@ -180,6 +194,11 @@ static size_t guarded_writes(fixture_t *f, guarded_t *g)
           "/v1/webhook-endpoints/%s:rotate-secret", f->endpoint);
     GUARD("DELETE", "/v1/webhook-endpoints/{id}", NULL, NULL, NULL, 1, "/v1/webhook-endpoints/%s",
           f->doomed_endpoint);
+    GUARD("POST", "/v1/api-keys/{id}:rotate", "{}", "apiKeys", f->rotated_key, 0,
+          "/v1/api-keys/%s:rotate", f->rotated_key);
+    GUARD("DELETE", "/v1/tenants/{id}", NULL, "tenants", f->doomed_tenant, 1, "/v1/tenants/%s",
+          f->doomed_tenant);
+    g[n - 1].token = bw_test_env("BULWARK_TEST_OPERATOR_TOKEN");
 #undef GUARD
     /* Where each target is read back. */
     snprintf(g[0].probe, sizeof(g[0].probe), "/v1/entities/%s", f->entity);
@@ -193,16 +212,27 @@ static size_t guarded_writes(fixture_t *f, guarded_t *g)
     snprintf(g[8].probe, sizeof(g[8].probe), "/v1/webhook-endpoints/%s", f->endpoint);
     snprintf(g[9].probe, sizeof(g[9].probe), "/v1/webhook-endpoints/%s", f->endpoint);
     snprintf(g[10].probe, sizeof(g[10].probe), "/v1/webhook-endpoints/%s", f->doomed_endpoint);
+    snprintf(g[11].probe, sizeof(g[11].probe), "/v1/api-keys");
+    /* Newest first: a tenant made for this test is on the first page. */
+    snprintf(g[12].probe, sizeof(g[12].probe), "/v1/tenants?pageSize=500");
     return n;
 }
 
-/* Reads g's target: the whole reply into *body (caller frees) and the
- * target's etag into etag (empty when it is gone). */
+/* The token g's requests go with. */
+static const char *token_of(const fixture_t *f, const guarded_t *g)
+{
+    return g->token != NULL ? g->token : f->key;
+}
+
+/* Reads g's target: the target (the whole reply, or its item of a list:
+ * the others may change meanwhile, a key's lastUseTime say) into *body
+ * (caller frees) and its etag into etag (empty when it is gone). */
 static void probe(const fixture_t *f, const guarded_t *g, char **body, char etag[64])
 {
     bw_test_resp_t r;
-    http(&r, "GET", g->probe, f->key, NULL, NULL);
+    http(&r, "GET", g->probe, token_of(f, g), NULL, NULL);
     etag[0] = '\0';
+    *body = NULL;
     if (r.status == 200) {
         json_t *target = r.json;
         if (g->list != NULL) {
@@ -211,13 +241,15 @@ static void probe(const fixture_t *f, const guarded_t *g, char **body, char etag
                 if (strcmp(jstr(json_array_get(items, i), "id"), g->item) == 0)
                     found = json_array_get(items, i);
             target = found;
+            *body = target != NULL ? json_dumps(target, JSON_SORT_KEYS) : strdup("(gone)");
         }
         if (target != NULL)
             snprintf(etag, 64, "%s", jstr(target, "etag"));
     } else {
         ck_assert_msg(r.status == 404, "GET %s: %ld %s", g->probe, r.status, r.body);
     }
-    *body = strdup(r.body);
+    if (*body == NULL)
+        *body = strdup(r.body);
     bw_test_resp_free(&r);
 }
 
@@ -246,7 +278,7 @@ static void check_guarded(const fixture_t *f, const guarded_t *g)
     stale[n - 1] = stale[n - 1] == '0' ? '1' : '0';
     snprintf(quoted, sizeof(quoted), "\"%s\"", stale);
     bw_test_resp_t r;
-    http(&r, g->method, g->path, f->key, g->body, quoted);
+    http(&r, g->method, g->path, token_of(f, g), g->body, quoted);
     ck_assert_msg(r.status == 412, "%s %s with a stale If-Match: %ld %s", g->method, g->template,
                   r.status, r.body);
     ck_assert_problem(&r, 412, NULL);
@@ -258,7 +290,7 @@ static void check_guarded(const fixture_t *f, const guarded_t *g)
                   g->method, g->template, before, after);
     /* The current etag goes through, and the target changes. */
     snprintf(quoted, sizeof(quoted), "\"%s\"", etag);
-    http(&r, g->method, g->path, f->key, g->body, quoted);
+    http(&r, g->method, g->path, token_of(f, g), g->body, quoted);
     ck_assert_msg(r.status >= 200 && r.status < 300, "%s %s with the current etag: %ld %s",
                   g->method, g->template, r.status, r.body);
     bw_test_resp_free(&r);
@@ -275,7 +307,7 @@ static void check_guarded(const fixture_t *f, const guarded_t *g)
 
 START_TEST(every_write_with_an_etag_honours_if_match)
 {
-    fixture_t f;
+    fixture_t f = {0};
     setup_fixture(&f);
     guarded_t guarded[16];
     size_t n_guarded = guarded_writes(&f, guarded);
@@ -332,6 +364,7 @@ START_TEST(every_write_with_an_etag_honours_if_match)
         ck_assert_msg(seen_skipped[k], "%s %s is not in the route table any more",
                       skipped[k].method, skipped[k].template);
     free(f.key);
+    free(f.doomed_tenant);
 }
 END_TEST
 

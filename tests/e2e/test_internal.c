@@ -13,6 +13,7 @@
 #include "e2e.h"
 
 #include "bulwark/attestations/v1/attestations.pb-c.h"
+#include "bulwark/lifecycle/v1/lifecycle.pb-c.h"
 #include "bulwark/scoping/v1/scoping.pb-c.h"
 #include "rpc.h"
 #include "status.h"
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #define SCOPING_SERVICE "/bulwark.scoping.v1.ScopingService/"
+#define LIFECYCLE_SERVICE "/bulwark.lifecycle.v1.TenantDataService/"
 #define ATTESTATION_SERVICE "/bulwark.attestations.v1.AttestationService/"
 
 static char *tenant_id;
@@ -119,6 +121,57 @@ START_TEST(entity_lookup_is_all_crosswalk_may_ask)
     bw_rpc_tls_close(crosswalk);
 
     /* the entity is still there */
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/entities/%s", entity_id);
+    bw_test_resp_t resp;
+    ck_assert_int_eq(bw_test_http("GET", path, admin_key, NULL, NULL, &resp), 0);
+    ck_assert_int_eq(resp.status, 200);
+    bw_test_resp_free(&resp);
+}
+END_TEST
+
+/* Every service answers the calls about a tenant's data (export, erasure,
+ * counts), and only to the gateway: another service's certificate gets no
+ * further than its identity, and the entity survives the attempt. */
+START_TEST(a_tenants_data_is_the_gateways_business)
+{
+    Bulwark__Lifecycle__V1__EraseTenantDataRequest erase =
+        BULWARK__LIFECYCLE__V1__ERASE_TENANT_DATA_REQUEST__INIT;
+    Bulwark__Lifecycle__V1__ExportTenantDataRequest export =
+        BULWARK__LIFECYCLE__V1__EXPORT_TENANT_DATA_REQUEST__INIT;
+    const char *others[] = {"crosswalk", "incidents", "attestations"};
+    for (size_t i = 0; i < 3; i++) {
+        bw_rpc_tls_t *tls = stack_tls(others[i]);
+        ck_assert_int_eq(call_as(tls, "BULWARK_TEST_SCOPING_ADDR", "scoping",
+                                 LIFECYCLE_SERVICE "EraseTenantData", &erase.base, NULL, NULL),
+                         BW_GRPC_UNAUTHENTICATED);
+        ck_assert_int_eq(call_as(tls, "BULWARK_TEST_SCOPING_ADDR", "scoping",
+                                 LIFECYCLE_SERVICE "ExportTenantData", &export.base, NULL, NULL),
+                         BW_GRPC_UNAUTHENTICATED);
+        bw_rpc_tls_close(tls);
+    }
+    /* The gateway's certificate reads the tenant's rows. */
+    bw_rpc_tls_t *gateway = stack_tls("gateway");
+    uint8_t *payload = NULL;
+    size_t len = 0;
+    ck_assert_int_eq(call_as(gateway, "BULWARK_TEST_SCOPING_ADDR", "scoping",
+                             LIFECYCLE_SERVICE "ExportTenantData", &export.base, &payload, &len),
+                     BW_GRPC_OK);
+    Bulwark__Lifecycle__V1__ExportTenantDataResponse *page =
+        bulwark__lifecycle__v1__export_tenant_data_response__unpack(NULL, len, payload);
+    ck_assert_ptr_nonnull(page);
+    /* one chunk per table of the schema (entities, their tombstones, ...) */
+    const Bulwark__Lifecycle__V1__TableChunk *entities = NULL;
+    for (size_t i = 0; i < page->n_chunks; i++)
+        if (strcmp(page->chunks[i]->table, "scoping.entities") == 0)
+            entities = page->chunks[i];
+    ck_assert_ptr_nonnull(entities);
+    ck_assert_int_eq(entities->rows, 1);
+    ck_assert_ptr_nonnull(strstr(entities->content, entity_id));
+    bulwark__lifecycle__v1__export_tenant_data_response__free_unpacked(page, NULL);
+    free(payload);
+    bw_rpc_tls_close(gateway);
+
     char path[128];
     snprintf(path, sizeof(path), "/v1/entities/%s", entity_id);
     bw_test_resp_t resp;
@@ -245,6 +298,7 @@ Suite *suite_internal(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, entity_lookup_is_all_crosswalk_may_ask);
     tcase_add_test(tc, entity_types_are_for_incidents_only);
+    tcase_add_test(tc, a_tenants_data_is_the_gateways_business);
     tcase_add_test(tc, no_attestation_in_another_name);
     tcase_add_test(tc, a_certificate_of_another_ca_gets_no_call);
     tcase_add_test(tc, plaintext_gets_no_http2);

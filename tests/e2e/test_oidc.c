@@ -5,7 +5,7 @@
  * own RS256 tokens: a valid one acts for its tenant with its roles; an
  * expired one, one for another audience or with a tampered payload is a
  * 401; a token's tenant sees nothing of another tenant's; a board-member
- * claim attests as that member.
+ * claim attests as that member; a suspended tenant's tokens are a 403.
  */
 #include "e2e.h"
 
@@ -255,6 +255,43 @@ START_TEST(id_tokens_and_unknown_tenants_are_refused)
 }
 END_TEST
 
+/* A suspended tenant's tokens are refused at once (the gateway had its
+ * state cached), with the problem type tenant-suspended; resumed, they act
+ * again. */
+START_TEST(a_suspended_tenants_tokens_are_refused)
+{
+    char *admin = NULL;
+    char *tenant = bw_test_create_tenant("OIDC suspended", &admin);
+    const char *op = bw_test_env("BULWARK_TEST_OPERATOR_TOKEN");
+    char *t = token(tenant, "[\"viewer\"]", bw_test_env("BULWARK_TEST_OIDC_AUDIENCE"), 300);
+    char path[128];
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("GET", "/v1/entities", t, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    bw_test_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/tenants/%s:suspend", tenant);
+    ck_assert_int_eq(bw_test_http("POST", path, op, "{}", NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    bw_test_resp_free(&r);
+    for (int i = 0; i < 2; i++) {
+        ck_assert_int_eq(bw_test_http("GET", "/v1/entities", t, NULL, NULL, &r), 0);
+        ck_assert_problem(&r, 403, NULL);
+        ck_assert_str_eq(jstr(r.json, "type"), "urn:bulwark:problem:tenant-suspended");
+        bw_test_resp_free(&r);
+    }
+    snprintf(path, sizeof(path), "/v1/tenants/%s:resume", tenant);
+    ck_assert_int_eq(bw_test_http("POST", path, op, "{}", NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(bw_test_http("GET", "/v1/entities", t, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    bw_test_resp_free(&r);
+    free(t);
+    free(tenant);
+    free(admin);
+}
+END_TEST
+
 Suite *suite_oidc(void)
 {
     Suite *s = suite_create("oidc");
@@ -263,6 +300,7 @@ Suite *suite_oidc(void)
     tcase_add_test(tc, tokens_act_for_their_tenant_and_roles);
     tcase_add_test(tc, id_tokens_and_unknown_tenants_are_refused);
     tcase_add_test(tc, board_member_claims_sign_as_the_member);
+    tcase_add_test(tc, a_suspended_tenants_tokens_are_refused);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,6 +1,8 @@
 /*
  * Tenants and API keys over HTTP: the operator creates tenants, admins
- * manage keys, revocation takes effect at once, roles are enforced.
+ * manage keys, revocation takes effect at once, roles are enforced; keys
+ * expire, rotate with a grace period for the old secret, and show when they
+ * were last used.
  */
 #include "e2e.h"
 
@@ -172,6 +174,231 @@ START_TEST(malformed_credentials)
 }
 END_TEST
 
+/* The key's entry in the tenant's list (caller decrefs), NULL when absent. */
+static json_t *listed_key(const char *admin, const char *id)
+{
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("GET", "/v1/api-keys?pageSize=500", admin, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    json_t *found = NULL, *keys = json_object_get(r.json, "apiKeys");
+    for (size_t i = 0; i < json_array_size(keys); i++)
+        if (strcmp(jstr(json_array_get(keys, i), "id"), id) == 0)
+            found = json_incref(json_array_get(keys, i));
+    bw_test_resp_free(&r);
+    return found;
+}
+
+static void rfc3339_in(long offset, char out[32])
+{
+    time_t t = time(NULL) + offset;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+START_TEST(keys_expire)
+{
+    bw_test_resp_t r;
+    char *admin = NULL;
+    char *tenant = bw_test_create_tenant("Expiring keys", &admin);
+    char body[160], at[32];
+    rfc3339_in(3, at);
+    snprintf(body, sizeof(body), "{\"name\":\"temp\",\"role\":\"viewer\",\"expireTime\":\"%s\"}",
+             at);
+    ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin, body, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_str_eq(jstr(r.json, "expireTime"), at);
+    char *temp = strdup(jstr(r.json, "secret"));
+    char *temp_id = strdup(jstr(r.json, "id"));
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(bw_test_http("GET", "/v1/entities", temp, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    bw_test_resp_free(&r);
+    json_t *k = listed_key(admin, temp_id);
+    ck_assert_str_eq(jstr(k, "expireTime"), at);
+    json_decref(k);
+    /* Past its time: 401 with a reason of its own, although it is cached. */
+    sleep(4);
+    ck_assert_int_eq(bw_test_http("GET", "/v1/entities", temp, NULL, NULL, &r), 0);
+    ck_assert_problem(&r, 401, NULL);
+    ck_assert_str_eq(jstr(r.json, "reason"), "API_KEY_EXPIRED");
+    ck_assert_msg(strstr(jstr(r.json, "detail"), at) != NULL, "%s", r.body);
+    bw_test_resp_free(&r);
+    /* A key without expireTime has none. */
+    k = listed_key(admin, temp_id);
+    ck_assert_ptr_nonnull(k);
+    json_decref(k);
+    ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin, "{\"name\":\"forever\","
+                                  "\"role\":\"viewer\"}", NULL, &r), 0);
+    ck_assert_int_eq(r.status, 201);
+    ck_assert_ptr_null(json_object_get(r.json, "expireTime"));
+    bw_test_resp_free(&r);
+    /* Bad expiries name the field. */
+    const char *bad[] = {"2020-01-01T00:00:00Z", "2199-01-01T00:00:00Z", "tomorrow"};
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(body, sizeof(body), "{\"name\":\"x\",\"role\":\"viewer\",\"expireTime\":\"%s\"}",
+                 bad[i]);
+        ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin, body, NULL, &r), 0);
+        ck_assert_problem(&r, 400, "expireTime");
+        bw_test_resp_free(&r);
+    }
+    free(temp);
+    free(temp_id);
+    free(tenant);
+    free(admin);
+}
+END_TEST
+
+START_TEST(rotation_keeps_the_old_secret_for_its_grace_period)
+{
+    bw_test_resp_t r;
+    char *admin = NULL, *other_admin = NULL;
+    char *tenant = bw_test_create_tenant("Rotating keys", &admin);
+    char *other = bw_test_create_tenant("Other tenant", &other_admin);
+    ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin,
+                                  "{\"name\":\"ci\",\"role\":\"editor\"}", NULL, &r), 0);
+    char *old = strdup(jstr(r.json, "secret"));
+    char *id = strdup(jstr(r.json, "id"));
+    char *etag = strdup(jstr(r.json, "etag"));
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(bw_test_http("GET", "/v1/entities", old, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    bw_test_resp_free(&r);
+
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/api-keys/%s:rotate", id);
+    const char *once[] = {"Idempotency-Key: rotate-once", NULL};
+    ck_assert_int_eq(bw_test_http("POST", path, admin, "{\"gracePeriodSeconds\":3}", once, &r), 0);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    char *fresh = strdup(jstr(r.json, "secret"));
+    ck_assert_str_eq(jstr(r.json, "id"), id);
+    ck_assert_str_eq(jstr(r.json, "role"), "editor");
+    ck_assert_str_ne(fresh, old);
+    ck_assert_int_eq(strncmp(fresh, old, 37), 0); /* bwk_ and the same key id */
+    ck_assert_str_ne(jstr(r.json, "etag"), etag);
+    ck_assert_str_ne(jstr(r.json, "previousSecretExpireTime"), "");
+    bw_test_resp_free(&r);
+    /* The secret is shown once: a replay does not show it again. */
+    ck_assert_int_eq(bw_test_http("POST", path, admin, "{\"gracePeriodSeconds\":3}", once, &r), 0);
+    ck_assert_problem(&r, 409, NULL);
+    ck_assert_str_eq(jstr(r.json, "reason"), "SECRET_SHOWN_ONCE");
+    ck_assert_ptr_null(strstr(r.body, "bwk_"));
+    bw_test_resp_free(&r);
+    json_t *k = listed_key(admin, id);
+    ck_assert_str_eq(jstr(k, "secret"), "");
+    json_decref(k);
+
+    /* Both work during the grace period; then only the new one. */
+    const char *both[] = {old, fresh};
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(bw_test_http("GET", "/v1/entities", both[i], NULL, NULL, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        bw_test_resp_free(&r);
+    }
+    sleep(4);
+    ck_assert_int_eq(bw_test_http("GET", "/v1/entities", old, NULL, NULL, &r), 0);
+    ck_assert_problem(&r, 401, NULL);
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(bw_test_http("GET", "/v1/entities", fresh, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    bw_test_resp_free(&r);
+
+    /* Without a grace period the old secret stops at once. */
+    ck_assert_int_eq(bw_test_http("POST", path, admin, "{}", NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    char *newest = strdup(jstr(r.json, "secret"));
+    ck_assert_ptr_null(json_object_get(r.json, "previousSecretExpireTime"));
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(bw_test_http("GET", "/v1/entities", fresh, NULL, NULL, &r), 0);
+    ck_assert_problem(&r, 401, NULL);
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(bw_test_http("GET", "/v1/entities", newest, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    bw_test_resp_free(&r);
+
+    /* Bounded grace, another tenant's key, an unknown one, a role. */
+    const char *grace[] = {"{\"gracePeriodSeconds\":-1}", "{\"gracePeriodSeconds\":604801}"};
+    for (size_t i = 0; i < 2; i++) {
+        ck_assert_int_eq(bw_test_http("POST", path, admin, grace[i], NULL, &r), 0);
+        ck_assert_problem(&r, 400, "gracePeriodSeconds");
+        bw_test_resp_free(&r);
+    }
+    ck_assert_int_eq(bw_test_http("POST", path, other_admin, "{}", NULL, &r), 0);
+    ck_assert_problem(&r, 404, NULL);
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys/0193a2b4-0000-7000-8000-00000000dead:rotate",
+                                  admin, "{}", NULL, &r), 0);
+    ck_assert_problem(&r, 404, NULL);
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(bw_test_http("POST", path, newest, "{}", NULL, &r), 0);
+    ck_assert_problem(&r, 403, NULL);
+    bw_test_resp_free(&r);
+    /* A revoked key is not rotated back to life. */
+    snprintf(path, sizeof(path), "/v1/api-keys/%s", id);
+    ck_assert_int_eq(bw_test_http("DELETE", path, admin, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 204);
+    bw_test_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/api-keys/%s:rotate", id);
+    ck_assert_int_eq(bw_test_http("POST", path, admin, "{}", NULL, &r), 0);
+    ck_assert_problem(&r, 404, NULL);
+    bw_test_resp_free(&r);
+    free(newest);
+    free(fresh);
+    free(old);
+    free(id);
+    free(etag);
+    free(tenant);
+    free(other);
+    free(admin);
+    free(other_admin);
+}
+END_TEST
+
+START_TEST(last_use_is_recorded_without_a_write_per_request)
+{
+    bw_test_resp_t r;
+    char *admin = NULL;
+    char *tenant = bw_test_create_tenant("Used keys", &admin);
+    ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin,
+                                  "{\"name\":\"idle\",\"role\":\"viewer\"}", NULL, &r), 0);
+    char *key = strdup(jstr(r.json, "secret"));
+    char *id = strdup(jstr(r.json, "id"));
+    bw_test_resp_free(&r);
+    json_t *k = listed_key(admin, id);
+    ck_assert_ptr_null(json_object_get(k, "lastUseTime"));
+    char etag[32];
+    snprintf(etag, sizeof(etag), "%s", jstr(k, "etag"));
+    json_decref(k);
+    char before[32];
+    rfc3339_in(-1, before);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(bw_test_http("GET", "/v1/entities", key, NULL, NULL, &r), 0);
+        ck_assert_int_eq(r.status, 200);
+        bw_test_resp_free(&r);
+    }
+    /* The test stack writes uses every second. */
+    const char *used = "";
+    for (int i = 0; i < 100; i++) {
+        k = listed_key(admin, id);
+        used = jstr(k, "lastUseTime");
+        if (used[0] != '\0')
+            break;
+        json_decref(k);
+        k = NULL;
+        usleep(100000);
+    }
+    ck_assert_msg(used[0] != '\0', "lastUseTime is still unset after 10 s");
+    ck_assert_msg(strcmp(used, before) >= 0, "lastUseTime %s is before the use (%s)", used, before);
+    /* Recording a use is not a change of the key. */
+    ck_assert_str_eq(jstr(k, "etag"), etag);
+    json_decref(k);
+    free(key);
+    free(id);
+    free(tenant);
+    free(admin);
+}
+END_TEST
+
 /* ---- revocation under load ------------------------------------------------ */
 
 #define LOAD_THREADS 3
@@ -288,6 +515,9 @@ Suite *suite_tenancy(void)
     tcase_add_test(tc, keys_roles_and_revocation);
     tcase_add_test(tc, revocation_holds_under_load);
     tcase_add_test(tc, malformed_credentials);
+    tcase_add_test(tc, keys_expire);
+    tcase_add_test(tc, rotation_keeps_the_old_secret_for_its_grace_period);
+    tcase_add_test(tc, last_use_is_recorded_without_a_write_per_request);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -15,6 +15,7 @@ Suite *suite_rls(void);
 Suite *suite_roles(void);
 Suite *suite_purge(void);
 Suite *suite_outbox(void);
+Suite *suite_erasure(void);
 
 int main(void)
 {
@@ -31,6 +32,7 @@ int main(void)
     srunner_add_suite(sr, suite_roles());
     srunner_add_suite(sr, suite_purge());
     srunner_add_suite(sr, suite_outbox());
+    srunner_add_suite(sr, suite_erasure());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -23,7 +23,8 @@
 
 /* The roles that own a cross-tenant SECURITY DEFINER function, and nothing else. */
 static const char *const definer_roles[] = {"bulwark_key_resolver", "bulwark_idempotency_purger",
-                                            "bulwark_tombstone_purger"};
+                                            "bulwark_tombstone_purger",
+                                            "bulwark_tenant_lister", "bulwark_tenant_eraser"};
 #define N_DEFINER_ROLES (int)(sizeof(definer_roles) / sizeof(definer_roles[0]))
 
 static int is_true(const PGresult *res, int row, int col)
@@ -133,7 +134,9 @@ START_TEST(test_the_owner_is_no_superuser)
         "                                          'bulwark_idempotency_purger',"
         "                                          'bulwark_tombstone_purger',"
         "                                          'bulwark_outbox_relay',"
-        "                                          'bulwark_webhook_dispatcher')");
+        "                                          'bulwark_webhook_dispatcher',"
+        "                                          'bulwark_tenant_lister',"
+        "                                          'bulwark_tenant_eraser')");
     ck_assert_msg(PQntuples(res) == 0, "not owned by the owner: %s",
                   PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "");
     PQclear(res);
@@ -170,9 +173,11 @@ static int privilege_allowed(const bw_test_process_t *p, const char *schema, con
     if (strcmp(table, "idempotency_keys") == 0)
         return strcmp(priv, "DELETE") != 0;
     /* Every process that writes resources appends events; none reads them
-     * but through the relay's function. */
+     * but through the relay's function, and the gateway, which exports a
+     * tenant's rows of the shared schema (under row-level security). */
     if (strcmp(table, "outbox") == 0)
-        return strcmp(priv, "INSERT") == 0 && strcmp(p->name, "gateway") != 0;
+        return strcmp(p->name, "gateway") == 0 ? strcmp(priv, "SELECT") == 0
+                                               : strcmp(priv, "INSERT") == 0;
     return 0;
 }
 
@@ -339,6 +344,10 @@ START_TEST(test_cross_tenant_functions_and_their_callers)
         {"bulwark.outbox_prune(integer)", "bulwark_outbox_relay", "integrations"},
         {"integrations.claim_deliveries(integer,integer,integer,uuid[],integer[])",
          "bulwark_webhook_dispatcher", "integrations"},
+        {"tenancy.list_tenants(uuid,integer)", "bulwark_tenant_lister", "gateway"},
+        /* Every process, for its own schemas only (the function checks). */
+        {"bulwark.erase_tenant_rows(text)", "bulwark_tenant_eraser",
+         "gateway,scoping,crosswalk,incidents,attestations,integrations"},
     };
     PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
     PGresult *res = bw_test_sql(admin, "SELECT p.oid::regprocedure::text, "

@@ -109,6 +109,27 @@ START_TEST(unknown_keys_are_remembered_apart)
 }
 END_TEST
 
+START_TEST(a_tenant_is_evicted_whole)
+{
+    ck_assert_int_eq(bw_keycache_init(16), 0);
+    bw_key_entry_t a1 = entry("0193a2b4-0000-7000-8000-000000000001", "ta"), out;
+    bw_key_entry_t a2 = entry("0193a2b4-0000-7000-8000-000000000002", "ta");
+    bw_key_entry_t b1 = entry("0193a2b4-0000-7000-8000-000000000003", "tb");
+    uint64_t before = bw_keycache_generation();
+    ck_assert_int_eq(bw_keycache_put(&a1, before), 0);
+    ck_assert_int_eq(bw_keycache_put(&a2, before), 0);
+    ck_assert_int_eq(bw_keycache_put(&b1, before), 0);
+    bw_keycache_evict_tenant("ta");
+    ck_assert_int_ne(bw_keycache_get(a1.key_id, &out), 0);
+    ck_assert_int_ne(bw_keycache_get(a2.key_id, &out), 0);
+    ck_assert_int_eq(bw_keycache_get(b1.key_id, &out), 0);
+    /* A lookup that began before the tenant changed is not kept. */
+    ck_assert_int_eq(bw_keycache_put(&a1, before), BW_ECONFLICT);
+    ck_assert_int_ne(bw_keycache_get(a1.key_id, &out), 0);
+    bw_keycache_free();
+}
+END_TEST
+
 START_TEST(token_format_round_trip)
 {
     char token[160], key_id[40];
@@ -142,6 +163,7 @@ Suite *suite_keycache(void)
     tcase_add_test(tc, a_lookup_older_than_a_revocation_is_not_kept);
     tcase_add_test(tc, full_table_replaces_but_stays_correct);
     tcase_add_test(tc, unknown_keys_are_remembered_apart);
+    tcase_add_test(tc, a_tenant_is_evicted_whole);
     tcase_add_test(tc, token_format_round_trip);
     tcase_add_test(tc, bad_tokens);
     suite_add_tcase(s, tc);

@@ -14,13 +14,40 @@ START_TEST(known_unknown_and_unseen)
     const char *a = "0193a2b4-0000-7000-8000-000000000001";
     const char *b = "0193a2b4-0000-7000-8000-000000000002";
     ck_assert_int_eq(bw_tenantcache_get(c, a), BW_TENANT_UNSEEN);
-    bw_tenantcache_put(c, a, 1);
-    bw_tenantcache_put(c, b, 0);
+    uint64_t g = bw_tenantcache_generation(c);
+    bw_tenantcache_put(c, a, BW_TENANT_EXISTS, g);
+    bw_tenantcache_put(c, b, BW_TENANT_MISSING, g);
     ck_assert_int_eq(bw_tenantcache_get(c, a), BW_TENANT_EXISTS);
     ck_assert_int_eq(bw_tenantcache_get(c, b), BW_TENANT_MISSING);
     /* a later answer replaces an earlier one */
-    bw_tenantcache_put(c, b, 1);
+    bw_tenantcache_put(c, b, BW_TENANT_SUSPENDED, g);
+    ck_assert_int_eq(bw_tenantcache_get(c, b), BW_TENANT_SUSPENDED);
+    bw_tenantcache_destroy(c);
+}
+END_TEST
+
+START_TEST(a_change_is_forgotten_and_older_answers_are_not_kept)
+{
+    bw_tenantcache_t *c = NULL;
+    ck_assert_int_eq(bw_tenantcache_create(16, &c), 0);
+    const char *a = "0193a2b4-0000-7000-8000-000000000001";
+    const char *b = "0193a2b4-0000-7000-8000-000000000002";
+    uint64_t before = bw_tenantcache_generation(c);
+    bw_tenantcache_put(c, a, BW_TENANT_EXISTS, before);
+    bw_tenantcache_put(c, b, BW_TENANT_EXISTS, before);
+    /* a is suspended: forgotten at once, b stays */
+    bw_tenantcache_forget(c, a);
+    ck_assert_int_eq(bw_tenantcache_get(c, a), BW_TENANT_UNSEEN);
     ck_assert_int_eq(bw_tenantcache_get(c, b), BW_TENANT_EXISTS);
+    /* a lookup that began before the suspension read "active": not kept */
+    bw_tenantcache_put(c, a, BW_TENANT_EXISTS, before);
+    ck_assert_int_eq(bw_tenantcache_get(c, a), BW_TENANT_UNSEEN);
+    bw_tenantcache_put(c, a, BW_TENANT_SUSPENDED, bw_tenantcache_generation(c));
+    ck_assert_int_eq(bw_tenantcache_get(c, a), BW_TENANT_SUSPENDED);
+    bw_tenantcache_clear(c);
+    ck_assert_int_eq(bw_tenantcache_get(c, a), BW_TENANT_UNSEEN);
+    ck_assert_int_eq(bw_tenantcache_get(c, b), BW_TENANT_UNSEEN);
+    bw_tenantcache_clear(NULL);
     bw_tenantcache_destroy(c);
 }
 END_TEST
@@ -32,7 +59,7 @@ START_TEST(a_full_table_forgets_but_never_lies)
     char id[64];
     for (int i = 0; i < 200; i++) {
         snprintf(id, sizeof(id), "0193a2b4-0000-7000-8000-%012d", i);
-        bw_tenantcache_put(c, id, i % 2);
+        bw_tenantcache_put(c, id, i % 2 ? BW_TENANT_EXISTS : BW_TENANT_MISSING, 0);
     }
     int kept = 0;
     for (int i = 0; i < 200; i++) {
@@ -57,6 +84,7 @@ Suite *suite_tenantcache(void)
     Suite *s = suite_create("tenantcache");
     TCase *tc = tcase_create("tenantcache");
     tcase_add_test(tc, known_unknown_and_unseen);
+    tcase_add_test(tc, a_change_is_forgotten_and_older_answers_are_not_kept);
     tcase_add_test(tc, a_full_table_forgets_but_never_lies);
     suite_add_tcase(s, tc);
     return s;

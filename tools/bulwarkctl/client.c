@@ -1,0 +1,178 @@
+/*
+ * The HTTP client of bulwarkctl, on libcurl: one request at a time to the
+ * gateway with a bearer token, the reply read whole (up to a bound) and
+ * parsed as JSON. A 429 waits for its Retry-After and tries again a few
+ * times: the gateway limits each tenant's rate, and a script should not
+ * fail for it. Failures are said on stderr in the words of the problem+json
+ * the gateway answered.
+ */
+#include "ctl.h"
+
+#include <curl/curl.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+/* No reply of the gateway comes near this (an export page is about 1 MiB). */
+#define MAX_REPLY (64L * 1024 * 1024)
+#define MAX_RETRIES 5
+#define MAX_RETRY_WAIT_SEC 10
+
+typedef struct reply_buf {
+    char *data;
+    size_t len, cap;
+    int too_big;
+} reply_buf_t;
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    reply_buf_t *b = arg;
+    size_t n = size * nmemb;
+    if (b->len + n + 1 > (size_t)MAX_REPLY) {
+        b->too_big = 1;
+        return 0;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 16384;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *data = realloc(b->data, cap);
+        if (data == NULL)
+            return 0;
+        b->data = data;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return n;
+}
+
+/* The seconds a 429 asks to wait, from its Retry-After header. */
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    long *retry_after = arg;
+    size_t n = size * nmemb;
+    if (n > 12 && strncasecmp(ptr, "Retry-After:", 12) == 0)
+        *retry_after = strtol(ptr + 12, NULL, 10);
+    return n;
+}
+
+char *ctl_escape(const char *segment)
+{
+    char *escaped = curl_easy_escape(NULL, segment, 0);
+    char *copy = escaped != NULL ? strdup(escaped) : NULL;
+    curl_free(escaped);
+    return copy;
+}
+
+static int request_once(const ctl_t *ctl, const char *method, const char *url, const char *token,
+                        const char *body, ctl_resp_t *out, long *retry_after)
+{
+    CURL *curl = curl_easy_init();
+    struct curl_slist *headers = NULL;
+    reply_buf_t buf = {0};
+    char auth[1024];
+    int rc = CTL_UNAVAILABLE;
+    if (curl == NULL)
+        goto out;
+    if (token != NULL) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        headers = curl_slist_append(headers, auth);
+    }
+    headers = curl_slist_append(headers, "Accept: application/json");
+    if (body != NULL)
+        headers = curl_slist_append(headers, "Content-Type: application/json");
+    curl_easy_setopt(curl, CURLOPT_URL, url);
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT, ctl->timeout_sec);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buf);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, retry_after);
+    if (body != NULL) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    }
+    CURLcode res = curl_easy_perform(curl);
+    if (res != CURLE_OK) {
+        fprintf(stderr, "bulwarkctl: cannot reach the gateway at %s: %s\n", ctl->url,
+                buf.too_big ? "the reply is too large" : curl_easy_strerror(res));
+        goto out;
+    }
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
+    out->body = buf.data != NULL ? buf.data : strdup("");
+    out->len = buf.len;
+    buf.data = NULL;
+    if (out->body == NULL)
+        goto out;
+    out->json = out->len > 0 ? json_loadb(out->body, out->len, 0, NULL) : NULL;
+    rc = 0;
+out:
+    free(buf.data);
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(curl);
+    return rc;
+}
+
+int ctl_http(const ctl_t *ctl, const char *method, const char *path, const char *token,
+             const char *body, ctl_resp_t *out)
+{
+    memset(out, 0, sizeof(*out));
+    size_t base = strlen(ctl->url);
+    while (base > 0 && ctl->url[base - 1] == '/')
+        base--;
+    char *url = malloc(base + strlen(path) + 1);
+    if (url == NULL)
+        return CTL_UNAVAILABLE;
+    memcpy(url, ctl->url, base);
+    strcpy(url + base, path);
+    int rc = 0;
+    for (int attempt = 0;; attempt++) {
+        long retry_after = 1;
+        rc = request_once(ctl, method, url, token, body, out, &retry_after);
+        if (rc != 0 || out->status != 429 || attempt == MAX_RETRIES)
+            break;
+        ctl_resp_free(out);
+        sleep((unsigned)(retry_after < 1                    ? 1
+                         : retry_after > MAX_RETRY_WAIT_SEC ? MAX_RETRY_WAIT_SEC
+                                                            : retry_after));
+    }
+    free(url);
+    return rc;
+}
+
+void ctl_resp_free(ctl_resp_t *resp)
+{
+    if (resp == NULL)
+        return;
+    json_decref(resp->json);
+    free(resp->body);
+    memset(resp, 0, sizeof(*resp));
+}
+
+int ctl_problem(const ctl_resp_t *resp)
+{
+    json_t *p = resp->json;
+    const char *reason = json_string_value(json_object_get(p, "reason"));
+    const char *detail = json_string_value(json_object_get(p, "detail"));
+    if (detail != NULL)
+        fprintf(stderr, "bulwarkctl: %ld %s: %s\n", resp->status, reason != NULL ? reason : "",
+                detail);
+    else
+        fprintf(stderr, "bulwarkctl: the gateway answered %ld: %.200s\n", resp->status,
+                resp->body != NULL ? resp->body : "");
+    json_t *errors = json_object_get(p, "errors");
+    for (size_t i = 0; i < json_array_size(errors); i++) {
+        json_t *e = json_array_get(errors, i);
+        fprintf(stderr, "  %s: %s\n", json_string_value(json_object_get(e, "field")),
+                json_string_value(json_object_get(e, "message")));
+    }
+    return resp->status >= 400 && resp->status < 500 ? CTL_FAILED : CTL_UNAVAILABLE;
+}
