@@ -344,7 +344,7 @@ int bw_rpc_client_create(struct event_base *base, const bw_rpc_tls_t *tls, bw_rp
     bw_rpc_client_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return BW_ENOMEM;
-    grpc_init();
+    bw_rpc_grpc_init();
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     c->base = base;
@@ -505,7 +505,7 @@ int bw_rpc_sync_open(const bw_rpc_tls_t *tls, const char *target, const char *pe
     bw_rpc_sync_t *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return BW_ENOMEM;
-    grpc_init();
+    bw_rpc_grpc_init();
     s->cq = grpc_completion_queue_create_for_pluck(NULL);
     s->channel = channel_open(tls, target, peer);
     if (s->cq == NULL || s->channel == NULL) {

@@ -1,6 +1,7 @@
 /*
  * What rpc_server.c, rpc_client.c and rpc_tls.c share and nobody else sees:
- * the gRPC credentials made from a bw_rpc_tls_t, and the peer's identity.
+ * gRPC's start-up, the gRPC credentials made from a bw_rpc_tls_t, and the
+ * peer's identity.
  */
 #ifndef BW_RPC_INTERNAL_H
 #define BW_RPC_INTERNAL_H
@@ -14,6 +15,10 @@
 
 /* Longest identity (certificate common name) a peer may have. */
 #define BW_RPC_IDENTITY_MAX 64
+
+/* grpc_init(), the first time with the runtime set as release builds of gRPC
+ * set it (see rpc_tls.c). Pair each call with grpc_shutdown(). */
+void bw_rpc_grpc_init(void);
 
 /* New credentials (caller owns) that present this process's certificate and
  * accept only peers whose certificate the CA signed. The server ones require

@@ -722,7 +722,7 @@ int bw_rpc_server_start(const bw_rpc_server_opts_t *opts, bw_rpc_server_t **out)
     *out = NULL;
     if (!opts_valid(opts))
         return BW_EINVAL;
-    grpc_init();
+    bw_rpc_grpc_init();
     bw_rpc_server_t *s = calloc(1, sizeof(*s));
     if (s == NULL) {
         grpc_shutdown();

@@ -10,6 +10,8 @@
 #include "rpc_internal.h"
 #include "status.h"
 
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,7 +153,7 @@ int bw_rpc_tls_open(const char *ca_file, const char *cert_file, const char *key_
         free(tls);
         return rc;
     }
-    grpc_init();
+    bw_rpc_grpc_init();
     tls->provider = grpc_tls_certificate_provider_file_watcher_create(
         key_file, cert_file, ca_file, refresh_sec > 0 ? refresh_sec : 1);
     if (tls->provider == NULL) {
@@ -180,6 +182,31 @@ void bw_rpc_tls_close(bw_rpc_tls_t *tls)
 const char *bw_rpc_tls_identity(const bw_rpc_tls_t *tls)
 {
     return tls != NULL ? tls->identity : NULL;
+}
+
+/*
+ * Debian builds abseil without NDEBUG, which leaves absl::Mutex's deadlock
+ * detection on: every lock and unlock inside gRPC updates a global lock
+ * graph, about 5 % of the CPU of a request in the gateway and in a service
+ * (measured with perf; docs/DESIGN.md, "Performance as measured"). Release
+ * builds of abseil and gRPC turn it off; so do we, through the one C-callable
+ * way there is: the function's symbol, looked up at run time. Where the
+ * symbol is not there (another abseil), nothing changes.
+ */
+static void grpc_runtime_tune(void)
+{
+    /* absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore) */
+    void (*set_mode)(int) = (void (*)(int))dlsym(
+        RTLD_DEFAULT, "_ZN4absl7debian329SetMutexDeadlockDetectionModeENS0_15OnDeadlockCycleE");
+    if (set_mode != NULL)
+        set_mode(0);
+}
+
+void bw_rpc_grpc_init(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, grpc_runtime_tune);
+    grpc_init();
 }
 
 /* Options shared by both ends: our certificate and the CA, both watched. */
