@@ -1,7 +1,7 @@
 /*
  * Helpers the services' stores share: turning result columns into protobuf
  * fields, bytea parameters, and keyset pagination (page size rules and
- * signed page tokens of API.md).
+ * signed page tokens of README, "Conventions of the API").
  */
 #ifndef BW_STORE_H
 #define BW_STORE_H

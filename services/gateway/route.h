@@ -18,7 +18,7 @@ enum bw_http_method {
     BW_HTTP_DELETE,
 };
 
-/* Roles of API.md as bits. */
+/* The API's roles (admin, editor, auditor, viewer, board_member) as bits. */
 enum bw_role {
     BW_ROLE_ADMIN = 1 << 0,
     BW_ROLE_EDITOR = 1 << 1,

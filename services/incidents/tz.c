@@ -1,7 +1,8 @@
 /*
  * ICU calendar wrappers of the reporting clock. A bw_tz_t is one Gregorian
  * UCalendar in the incident's zone, configured once with the wall-time rules
- * of ../shared/reference/article21.md section 3.4: a repeated local time is
+ * of the reporting clock (services/incidents/README.md, "The NIS2 clock"):
+ * a repeated local time is
  * read as its first occurrence, a skipped one with the offset in force
  * before the gap (which moves it forward by the gap's length). UTC text goes
  * through gmtime_r/timegm, which involve no zone at all.

@@ -4,7 +4,7 @@
  * 3(1), 6(35), 26(1), and Implementing Regulation (EU) 2024/2690 Art 1; the
  * codes are Bulwark's own (<sector>.<subsector>.<type>). Trust service providers
  * appear three times: digital_infra.tsp, whose activity says whether the
- * service is qualified (the shape API.md shows), and the two variants
+ * service is qualified (the shape the REST contract shows), and the two variants
  * digital_infra.tsp.qualified and digital_infra.tsp.non_qualified, which say
  * it in the code.
  */

@@ -142,7 +142,7 @@ static void expect_deadline(json_t *incident, const char *kind, const char *due,
     ck_assert_int_eq(json_is_true(json_object_get(d, "provisional")), provisional);
     if (basis != NULL)
         ck_assert_str_eq(jstr(d, "basis"), basis);
-    /* Every deadline says whose rules it follows (API.md, second round);
+    /* Every deadline says whose rules it follows (its `regime`);
      * these are the NIS2 ones. */
     ck_assert_str_eq(jstr(d, "regime"), "NIS2");
     /* Exactly the fields of the contract, with regime and note. */

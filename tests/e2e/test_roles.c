@@ -1,5 +1,5 @@
 /*
- * The roles of API.md enforced on every route, from the one table: the
+ * The API's roles enforced on every route, from the one table: the
  * route table's roles are published in /v1/openapi.json
  * (x-bulwark-roles, x-bulwark-access); this suite calls every tenant route
  * with a key of every role and checks that exactly the listed roles get

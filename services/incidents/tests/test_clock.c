@@ -1,6 +1,6 @@
 /*
  * Suite of clock.c, the reporting clock: the deadlines of NIS2 Art 23(4) as
- * ../shared/reference/article21.md section 3.4 sets them, across daylight
+ * services/incidents/README.md ("The NIS2 clock") sets them, across daylight
  * saving in two zones, month ends, leap years and the year boundary, for
  * trust service providers, early and late notifications, ongoing incidents,
  * intermediate reports and reclassifications; and every kind of event that
