@@ -31,6 +31,13 @@ typedef struct bw_db_stmt {
     const char *sql;
 } bw_db_stmt_t;
 
+/* A module's statements: a table and its length. A process prepares the
+ * lists of every module it runs (service.h). */
+typedef struct bw_db_stmt_list {
+    const bw_db_stmt_t *const *stmts;
+    size_t n;
+} bw_db_stmt_list_t;
+
 /* Connects and prepares every statement of the table (borrowed; must outlive
  * the connection). Refuses a role that bypasses row-level security unless
  * allow_bypassrls is set (tools that migrate). Caller owns *out. */

@@ -112,23 +112,31 @@ int bw_service_worker_init(void *service_data, void **worker_data)
 {
     const bw_service_db_opts_t *opts = service_data;
     bw_service_worker_t *w = calloc(1, sizeof(*w));
-    /* The service's statements, then those of the shared write path, of the
+    /* The process's statements, then those of the shared write path, of the
      * outbox and of the tenant's data (export, erasure, counts). */
-    size_t n = opts->n_stmts + bw_request_n_stmts + bw_outbox_n_stmts + bw_lifecycle_n_stmts;
+    const bw_db_stmt_list_t shared[] = {
+        {bw_request_stmts, bw_request_n_stmts},
+        {bw_outbox_stmts, bw_outbox_n_stmts},
+        {bw_lifecycle_stmts, bw_lifecycle_n_stmts},
+    };
+    size_t n = 0;
+    for (size_t l = 0; l < opts->n_stmt_lists; l++)
+        n += opts->stmt_lists[l].n;
+    for (size_t l = 0; l < sizeof(shared) / sizeof(shared[0]); l++)
+        n += shared[l].n;
     const bw_db_stmt_t **stmts = calloc(n, sizeof(*stmts));
     if (w == NULL || stmts == NULL) {
         free(w);
         free(stmts);
         return BW_ENOMEM;
     }
-    for (size_t i = 0; i < opts->n_stmts; i++)
-        stmts[i] = opts->stmts[i];
-    for (size_t i = 0; i < bw_request_n_stmts; i++)
-        stmts[opts->n_stmts + i] = bw_request_stmts[i];
-    for (size_t i = 0; i < bw_outbox_n_stmts; i++)
-        stmts[opts->n_stmts + bw_request_n_stmts + i] = bw_outbox_stmts[i];
-    for (size_t i = 0; i < bw_lifecycle_n_stmts; i++)
-        stmts[opts->n_stmts + bw_request_n_stmts + bw_outbox_n_stmts + i] = bw_lifecycle_stmts[i];
+    size_t k = 0;
+    for (size_t l = 0; l < opts->n_stmt_lists; l++)
+        for (size_t i = 0; i < opts->stmt_lists[l].n; i++)
+            stmts[k++] = opts->stmt_lists[l].stmts[i];
+    for (size_t l = 0; l < sizeof(shared) / sizeof(shared[0]); l++)
+        for (size_t i = 0; i < shared[l].n; i++)
+            stmts[k++] = shared[l].stmts[i];
     int err = bw_db_open(opts->database_url, stmts, n, 0, &w->db);
     if (err != 0) {
         free(stmts);
@@ -337,8 +345,8 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
     }
     const char *const schemas[] = {def->name};
     bw_service_db_opts_t db = {.database_url = cfg.database_url,
-                               .stmts = def->stmts,
-                               .n_stmts = def->n_stmts,
+                               .stmt_lists = def->stmt_lists,
+                               .n_stmt_lists = def->n_stmt_lists,
                                .user = service_data,
                                .schemas = schemas,
                                .n_schemas = 1};

@@ -62,8 +62,9 @@ typedef struct bw_service_def {
     /* Who may call what, besides the gateway, which may call every method. */
     const bw_rpc_peer_t *peers;
     size_t n_peers;
-    const bw_db_stmt_t *const *stmts; /* prepared on every worker connection */
-    size_t n_stmts;
+    /* Each module's statements, prepared on every worker connection. */
+    const bw_db_stmt_list_t *stmt_lists;
+    size_t n_stmt_lists;
     /* Optional: what the periodic purge runs besides the expired idempotency
      * records, each "SELECT <function>()" answering how many rows went: a
      * SECURITY DEFINER function that crosses tenants, as the job runs
@@ -102,8 +103,8 @@ bw_db_t *bw_service_db(bw_call_t *call);
  * gateway): service_data must point to a bw_service_db_opts_t. */
 typedef struct bw_service_db_opts {
     const char *database_url;
-    const bw_db_stmt_t *const *stmts;
-    size_t n_stmts;
+    const bw_db_stmt_list_t *stmt_lists; /* the process's own modules */
+    size_t n_stmt_lists;
     void *user; /* handed on as the service's own data */
     /* The schemas whose tenant rows the process exports and erases
      * (lifecycle.h): a service's own, named as the service. */

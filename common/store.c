@@ -91,15 +91,20 @@ int bw_store_page(bw_call_t *call, const char *scope, int32_t page_size, const c
     return 0;
 }
 
-char *bw_store_next_token(bw_call_t *call, const char *scope, const bw_page_t *page, int n_rows,
-                          const char *last_key)
+int bw_store_next_token(bw_call_t *call, const char *scope, const bw_page_t *page, int n_rows,
+                        const char *last_key, char **token)
 {
+    *token = (char *)"";
     if (n_rows <= page->size)
-        return (char *)"";
-    char *token = bw_arena_alloc(call->arena, BW_PAGE_TOKEN_MAX);
-    if (token == NULL || bw_page_token_encode(scope, last_key, token, BW_PAGE_TOKEN_MAX) != 0)
-        return (char *)"";
-    return token;
+        return 0;
+    char *text = bw_arena_alloc(call->arena, BW_PAGE_TOKEN_MAX);
+    if (text == NULL)
+        return BW_ENOMEM;
+    if (bw_page_token_encode(scope, last_key, text, BW_PAGE_TOKEN_MAX) != 0)
+        return bw_call_fail(call, BW_EINTERNAL, NULL,
+                            "a page key of %zu bytes does not fit a token", strlen(last_key));
+    *token = text;
+    return 0;
 }
 
 int bw_store_check_etag(bw_call_t *call, const char *id, long long revision)

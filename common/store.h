@@ -46,10 +46,12 @@ typedef struct bw_page {
 } bw_page_t;
 int bw_store_page(bw_call_t *call, const char *scope, int32_t page_size, const char *page_token,
                   bw_page_t *page);
-/* The next page token for a page that returned n_rows rows (size + 1 rows
- * mean more follow, and last_key is the key of row size - 1), on the arena,
- * or "" when this was the last page. */
-char *bw_store_next_token(bw_call_t *call, const char *scope, const bw_page_t *page, int n_rows,
-                          const char *last_key);
+/* Sets *token to the next page's token for a page that returned n_rows rows
+ * (size + 1 rows mean more follow, and last_key is the key of row size - 1),
+ * on the arena, or to "" when this was the last page. BW_ENOMEM, or
+ * BW_EINTERNAL when the token cannot be made: a failure is never a silent
+ * last page. */
+int bw_store_next_token(bw_call_t *call, const char *scope, const bw_page_t *page, int n_rows,
+                        const char *last_key, char **token);
 
 #endif

@@ -36,24 +36,14 @@ static const bw_rpc_method_t methods[] = {
     {RPC("GetPublicKeys"), MSG(get_public_keys_request), MSG(public_keys), bw_records_public_keys},
 };
 
-/* Every module's statements, prepared on each worker connection. */
-static const bw_db_stmt_t *stmts[64];
-
-static size_t add_stmts(size_t n, const bw_db_stmt_t *const *more, size_t n_more)
-{
-    for (size_t i = 0; i < n_more && n < sizeof(stmts) / sizeof(stmts[0]); i++)
-        stmts[n++] = more[i];
-    return n;
-}
-
 int main(int argc, char **argv)
 {
-    size_t n = 0;
-    n = add_stmts(n, bw_attest_stmts, bw_attest_n_stmts);
-    n = add_stmts(n, bw_members_stmts, bw_members_n_stmts);
-    n = add_stmts(n, bw_campaigns_stmts, bw_campaigns_n_stmts);
-    n = add_stmts(n, bw_records_stmts, bw_records_n_stmts);
-    n = add_stmts(n, bw_governance_stmts, bw_governance_n_stmts);
+    /* Every module's statements, prepared on each worker connection. */
+    const bw_db_stmt_list_t stmts[] = {
+        {bw_attest_stmts, bw_attest_n_stmts},     {bw_members_stmts, bw_members_n_stmts},
+        {bw_campaigns_stmts, bw_campaigns_n_stmts}, {bw_records_stmts, bw_records_n_stmts},
+        {bw_governance_stmts, bw_governance_n_stmts},
+    };
     const bw_service_def_t def = {
         .name = "attestations",
         .summary = "the governance attestations service (NIS2 Art 20 approvals and training, "
@@ -62,8 +52,8 @@ int main(int argc, char **argv)
         .addr_default = "127.0.0.1:50054",
         .methods = methods,
         .n_methods = sizeof(methods) / sizeof(methods[0]),
-        .stmts = stmts,
-        .n_stmts = n,
+        .stmt_lists = stmts,
+        .n_stmt_lists = sizeof(stmts) / sizeof(stmts[0]),
         .extra_items = bw_attest_config_items,
         .n_extra_items = bw_attest_n_config_items,
         .extra_config = &bw_attest_config,

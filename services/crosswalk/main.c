@@ -110,19 +110,11 @@ bw_cw_service_t *bw_cw_service(bw_call_t *call)
 
 int main(int argc, char **argv)
 {
-    const bw_db_stmt_t *stmts[64];
-    size_t n = 0;
-    const struct {
-        const bw_db_stmt_t *const *list;
-        size_t n;
-    } groups[] = {
+    const bw_db_stmt_list_t stmts[] = {
         {bw_cw_mappings_stmts, bw_cw_mappings_n_stmts},
         {bw_cw_soa_stmts, bw_cw_soa_n_stmts},
         {bw_cw_gap_stmts, bw_cw_gap_n_stmts},
     };
-    for (size_t g = 0; g < sizeof(groups) / sizeof(groups[0]); g++)
-        for (size_t i = 0; i < groups[g].n && n < sizeof(stmts) / sizeof(stmts[0]); i++)
-            stmts[n++] = groups[g].list[i];
     const bw_service_def_t def = {
         .name = "crosswalk",
         .summary = "the crosswalk service (ISO 27001 to NIS2, Statement of Applicability, gaps)",
@@ -130,8 +122,8 @@ int main(int argc, char **argv)
         .addr_default = "127.0.0.1:50052",
         .methods = methods,
         .n_methods = sizeof(methods) / sizeof(methods[0]),
-        .stmts = stmts,
-        .n_stmts = n,
+        .stmt_lists = stmts,
+        .n_stmt_lists = sizeof(stmts) / sizeof(stmts[0]),
         .extra_items = extra_items,
         .n_extra_items = BW_CONFIG_COUNT(extra_items),
         .extra_config = &extra,

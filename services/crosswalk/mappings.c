@@ -210,7 +210,9 @@ int bw_cw_list_mappings(bw_call_t *call, const ProtobufCMessage *request, Protob
                                             cat->reqs[last->target].ref);
     if (key == NULL)
         return BW_ENOMEM;
-    out->next_page_token = bw_store_next_token(call, scope, &page, found, key);
+    err = bw_store_next_token(call, scope, &page, found, key, &out->next_page_token);
+    if (err != 0)
+        return err;
     *resp = &out->base;
     return 0;
 }
@@ -338,8 +340,9 @@ int bw_cw_list_overrides(bw_call_t *call, const ProtobufCMessage *request, Proto
         if ((err = override_msg(call, res, i, &out->mapping_overrides[i])) != 0)
             return err;
     out->n_mapping_overrides = (size_t)shown;
-    out->next_page_token = bw_store_next_token(
-        call, OVERRIDES_SCOPE, &page, n, shown > 0 ? out->mapping_overrides[shown - 1]->id : "");
+    err = bw_store_next_token(call, OVERRIDES_SCOPE, &page, n, shown > 0 ? out->mapping_overrides[shown - 1]->id : "", &out->next_page_token);
+    if (err != 0)
+        return err;
     *resp = &out->base;
     return 0;
 }

@@ -909,8 +909,9 @@ int bw_cw_list_history(bw_call_t *call, const ProtobufCMessage *request, Protobu
         if ((err = row_to_change(call, res, i, &out->changes[i])) != 0)
             return err;
     out->n_changes = (size_t)shown;
-    out->next_page_token = bw_store_next_token(
-        call, HISTORY_SCOPE, &page, n, shown > 0 ? bw_store_text(res, shown - 1, H_SEQ) : "");
+    err = bw_store_next_token(call, HISTORY_SCOPE, &page, n, shown > 0 ? bw_store_text(res, shown - 1, H_SEQ) : "", &out->next_page_token);
+    if (err != 0)
+        return err;
     *resp = &out->base;
     return 0;
 }

@@ -245,8 +245,8 @@ int main(int argc, char **argv)
             }
     bw_tenancy_config_t tenancy_cfg = {NULL, cfg.attestations_addr, (int)cfg.backend_timeout_ms,
                                        services, n_services, NULL};
-    bw_service_db_opts_t db = {cfg.database_url, bw_tenancy_stmts, bw_tenancy_n_stmts,
-                               &tenancy_cfg, NULL, 0};
+    const bw_db_stmt_list_t tenancy_stmts = {bw_tenancy_stmts, bw_tenancy_n_stmts};
+    bw_service_db_opts_t db = {cfg.database_url, &tenancy_stmts, 1, &tenancy_cfg, NULL, 0};
     if (bw_service_tls_open(&cfg.tls, &tls) != 0)
         return 2;
     tenancy_cfg.tls = tls;

@@ -242,8 +242,9 @@ int bw_operator_list_tenants(bw_call_t *call, const ProtobufCMessage *request,
     out->n_tenants = (size_t)shown;
     if ((err = count_usage(call, out->tenants, out->n_tenants)) != 0)
         return err;
-    out->next_page_token = bw_store_next_token(call, TENANTS_SCOPE, &page, n,
-                                               shown > 0 ? out->tenants[shown - 1]->id : "");
+    err = bw_store_next_token(call, TENANTS_SCOPE, &page, n, shown > 0 ? out->tenants[shown - 1]->id : "", &out->next_page_token);
+    if (err != 0)
+        return err;
     *resp = &out->base;
     return 0;
 }

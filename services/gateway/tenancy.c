@@ -417,8 +417,9 @@ static int list_api_keys(bw_call_t *call, const ProtobufCMessage *request, Proto
         if ((err = row_to_key(call, res, i, &out->api_keys[i])) != 0)
             return err;
     out->n_api_keys = (size_t)shown;
-    out->next_page_token = bw_store_next_token(call, KEYS_SCOPE, &page, n,
-                                               shown > 0 ? out->api_keys[shown - 1]->id : "");
+    err = bw_store_next_token(call, KEYS_SCOPE, &page, n, shown > 0 ? out->api_keys[shown - 1]->id : "", &out->next_page_token);
+    if (err != 0)
+        return err;
     *resp = &out->base;
     return 0;
 }

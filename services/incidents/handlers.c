@@ -739,7 +739,9 @@ int bw_incidents_list_deadlines(bw_call_t *call, const ProtobufCMessage *request
         if (last == NULL)
             return BW_ENOMEM;
     }
-    out->next_page_token = bw_store_next_token(call, DEADLINES_SCOPE, &page, n, last);
+    err = bw_store_next_token(call, DEADLINES_SCOPE, &page, n, last, &out->next_page_token);
+    if (err != 0)
+        return err;
     *resp = &out->base;
     return 0;
 }

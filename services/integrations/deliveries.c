@@ -214,9 +214,10 @@ int bw_deliveries_list(bw_call_t *call, const ProtobufCMessage *request, Protobu
     out->n_deliveries = (size_t)shown;
     if ((err = attach_attempts(call, db, out->deliveries, out->n_deliveries)) != 0)
         goto out;
-    out->next_page_token =
-        bw_store_next_token(call, scope, &page, n, shown > 0 ? out->deliveries[shown - 1]->id : "");
-    err = out->next_page_token != NULL ? bw_db_commit(db) : BW_ENOMEM;
+    const char *last = shown > 0 ? out->deliveries[shown - 1]->id : "";
+    if ((err = bw_store_next_token(call, scope, &page, n, last, &out->next_page_token)) != 0)
+        goto out;
+    err = bw_db_commit(db);
 out:
     if (err != 0) {
         bw_db_rollback(db);

@@ -338,9 +338,9 @@ int bw_endpoints_list(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         if ((err = from_row(call->arena, res, i, &out->webhook_endpoints[i])) != 0)
             return err;
     out->n_webhook_endpoints = (size_t)shown;
-    out->next_page_token = bw_store_next_token(call, LIST_SCOPE, &page, n,
-                                               shown > 0 ? out->webhook_endpoints[shown - 1]->id
-                                                         : "");
+    err = bw_store_next_token(call, LIST_SCOPE, &page, n, shown > 0 ? out->webhook_endpoints[shown - 1]->id : "", &out->next_page_token);
+    if (err != 0)
+        return err;
     if (out->next_page_token == NULL)
         return BW_ENOMEM;
     *resp = &out->base;

@@ -148,16 +148,13 @@ static void fini(void *service_data)
     free(svc);
 }
 
-/* The statements of the handlers, prepared on every worker connection. */
-static const bw_db_stmt_t *stmts[32];
-
 int main(int argc, char **argv)
 {
-    size_t n_stmts = 0;
-    for (size_t i = 0; i < bw_endpoints_n_stmts; i++)
-        stmts[n_stmts++] = bw_endpoints_stmts[i];
-    for (size_t i = 0; i < bw_deliveries_n_stmts; i++)
-        stmts[n_stmts++] = bw_deliveries_stmts[i];
+    /* The statements of the handlers, prepared on every worker connection. */
+    const bw_db_stmt_list_t stmts[] = {
+        {bw_endpoints_stmts, bw_endpoints_n_stmts},
+        {bw_deliveries_stmts, bw_deliveries_n_stmts},
+    };
     const bw_service_def_t def = {
         .name = "integrations",
         .summary = "the integrations service (webhook endpoints, the outbox relay, deliveries)",
@@ -165,8 +162,8 @@ int main(int argc, char **argv)
         .addr_default = "127.0.0.1:50055",
         .methods = methods,
         .n_methods = sizeof(methods) / sizeof(methods[0]),
-        .stmts = stmts,
-        .n_stmts = n_stmts,
+        .stmt_lists = stmts,
+        .n_stmt_lists = sizeof(stmts) / sizeof(stmts[0]),
         .extra_items = extra_items,
         .n_extra_items = sizeof(extra_items) / sizeof(extra_items[0]),
         .extra_config = &extra,

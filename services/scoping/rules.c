@@ -113,21 +113,45 @@ typedef struct eval {
     size_t n_reasons, cap_reasons;
     char **basis;
     size_t n_basis, cap_basis;
-    const char *out_basis[16]; /* exclusion and carve-out articles */
-    size_t n_out_basis;
+    const char **out_basis; /* exclusion and carve-out articles */
+    size_t n_out_basis, cap_out_basis;
     int oom;
 } eval_t;
 
 static const member_state_t no_member_state = BULWARK__SCOPING__V1__MEMBER_STATE__INIT;
 static const public_admin_t no_public_admin = BULWARK__SCOPING__V1__PUBLIC_ADMINISTRATION__INIT;
 
+/* items (n used of *cap, each of size bytes) with room for one more: items
+ * itself, or a copy twice as large on the arena; NULL with ev->oom set when
+ * memory runs out. Nothing is ever dropped. */
+static void *make_room(eval_t *ev, void *items, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return items;
+    size_t grown = *cap < 8 ? 8 : *cap * 2;
+    void *more = bw_arena_calloc(ev->arena, grown, size);
+    if (more == NULL) {
+        ev->oom = 1;
+        return NULL;
+    }
+    if (n > 0)
+        memcpy(more, items, n * size);
+    *cap = grown;
+    return more;
+}
+
 /* Records a reason; a static message is used as is, others are formatted. */
 static void add_reason_text(eval_t *ev, const char *code, const char *article, const char *text)
 {
-    if (text == NULL || ev->n_reasons == ev->cap_reasons) {
-        ev->oom |= text == NULL;
+    if (text == NULL) {
+        ev->oom = 1;
         return;
     }
+    reason_t **reasons =
+        make_room(ev, ev->reasons, ev->n_reasons, &ev->cap_reasons, sizeof(*reasons));
+    if (reasons == NULL)
+        return;
+    ev->reasons = reasons;
     reason_t *r = bw_arena_alloc(ev->arena, sizeof(*r));
     if (r == NULL) {
         ev->oom = 1;
@@ -166,14 +190,21 @@ static void add_basis(eval_t *ev, const char *article)
     for (size_t i = 0; i < ev->n_basis; i++)
         if (strcmp(ev->basis[i], article) == 0)
             return;
-    if (ev->n_basis < ev->cap_basis)
-        ev->basis[ev->n_basis++] = (char *)article;
+    char **basis = make_room(ev, ev->basis, ev->n_basis, &ev->cap_basis, sizeof(*basis));
+    if (basis == NULL)
+        return;
+    ev->basis = basis;
+    ev->basis[ev->n_basis++] = (char *)article;
 }
 
 static void add_out_basis(eval_t *ev, const char *article)
 {
-    if (ev->n_out_basis < COUNT(ev->out_basis))
-        ev->out_basis[ev->n_out_basis++] = article;
+    const char **out =
+        make_room(ev, ev->out_basis, ev->n_out_basis, &ev->cap_out_basis, sizeof(*out));
+    if (out == NULL)
+        return;
+    ev->out_basis = out;
+    ev->out_basis[ev->n_out_basis++] = article;
 }
 
 static int any_activity(const eval_t *ev, int (*pred)(const bw_catalogue_entry_t *))
@@ -337,10 +368,17 @@ static void group_step(const Bulwark__Scoping__V1__Size *s, int own_only, group_
     }
 }
 
+/* size_basis holds each of the six articles of the Recommendation that can
+ * ground a size at most once: it cannot fill up. */
 static void add_size_basis(eval_t *ev, const char *article)
 {
+    for (size_t i = 0; i < ev->n_size_basis; i++)
+        if (strcmp(ev->size_basis[i], article) == 0)
+            return;
     if (ev->n_size_basis < COUNT(ev->size_basis))
         ev->size_basis[ev->n_size_basis++] = article;
+    else
+        ev->oom = 1; /* a seventh article: a bug, failed loudly as an internal error */
 }
 
 static void group_reasons(eval_t *ev, const Bulwark__Scoping__V1__Size *s, const group_t *g,

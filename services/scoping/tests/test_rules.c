@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "catalogue.h"
 #include "facts.h"
 #include "profiles.h"
 #include "rules.h"
@@ -225,6 +226,39 @@ static int size_of(double staff, int64_t turnover, int64_t balance)
     bw_size_figures_t f = {staff, turnover, balance};
     return bw_rules_size_class(&f);
 }
+
+/* Nothing is dropped however many activities an entity has: each of as many
+ * catalogue types as the facts may carry gets at least one reason naming it. */
+START_TEST(every_activity_keeps_its_reasons)
+{
+    size_t n_types = 0;
+    const bw_catalogue_entry_t *types = bw_catalogue_entries(&n_types);
+    static Bulwark__Scoping__V1__Activity acts[BW_SCOPING_MAX_ACTIVITIES];
+    static Bulwark__Scoping__V1__Activity *ptrs[BW_SCOPING_MAX_ACTIVITIES];
+    size_t n = 0;
+    for (size_t i = 0; i < n_types && n < BW_SCOPING_MAX_ACTIVITIES; i++) {
+        bulwark__scoping__v1__activity__init(&acts[n]);
+        acts[n].entity_type = (char *)types[i].code;
+        acts[n].principal_activity = n == 0;
+        ptrs[n] = &acts[n];
+        n++;
+    }
+    ck_assert_uint_ge(n, 40);
+    F.facts.activities = ptrs;
+    F.facts.n_activities = n;
+    F.size.staff_headcount = 300;
+    F.facts.size = &F.size;
+    assessment_t *a = NULL;
+    ck_assert_int_eq(bw_rules_assess(F.arena, &F.facts, &a), 0);
+    for (size_t i = 0; i < n; i++) {
+        size_t hits = 0;
+        for (size_t r = 0; r < a->n_reasons; r++)
+            hits += strstr(a->reasons[r]->message, acts[i].entity_type) != NULL;
+        ck_assert_msg(hits > 0, "no reason names %s (%zu reasons)", acts[i].entity_type,
+                      a->n_reasons);
+    }
+}
+END_TEST
 
 START_TEST(size_260_staff_is_large_on_headcount_alone)
 {
@@ -2111,6 +2145,7 @@ Suite *suite_rules(void)
     tcase_add_test(profiles, profile_of_a_bill_is_not_applied);
     tcase_add_test(profiles, shipped_profile_registration_de);
     tcase_add_test(profiles, explicit_input_beats_the_profile);
+    tcase_add_test(profiles, every_activity_keeps_its_reasons);
     suite_add_tcase(s, profiles);
     return s;
 }
