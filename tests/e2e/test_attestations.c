@@ -140,6 +140,21 @@ static void new_campaign(const tenant_t *t, const char *entity, const char *kind
     json_decref(c);
 }
 
+/* Moves a campaign's due date one second into the past, as the clock would
+ * after waiting: a campaign cannot be created already due, and a test does
+ * not sleep against the wall clock. Done as a superuser with triggers off
+ * (campaigns are append-only). */
+static void make_campaign_due(const char *campaign)
+{
+    PGconn *conn = bw_test_pg("BULWARK_TEST_SUPERUSER_DATABASE_URL");
+    bw_test_exec(conn, "SET session_replication_role = replica");
+    bw_test_exec(conn,
+                 "UPDATE attestations.campaigns SET due_at = now() - interval '1 second'"
+                 " WHERE campaign_id = $1::uuid",
+                 campaign);
+    PQfinish(conn);
+}
+
 /* Records an attestation with key and returns the record (caller decrefs). */
 static json_t *attest(const char *key, const char *campaign, const char *member,
                       const char *decision)
@@ -493,8 +508,8 @@ START_TEST(attestations_bad_input)
     /* A campaign past its due date takes no more attestations. */
     char closing[64], b[64];
     new_member(&t, entity, "Bob", -10, 0, b);
-    new_campaign(&t, entity, "POLICY_APPROVAL", "Closes soon.", 4, 30, closing);
-    sleep(5);
+    new_campaign(&t, entity, "POLICY_APPROVAL", "Closes soon.", 3600, 30, closing);
+    make_campaign_due(closing);
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", b);
     expect_problem(400, "campaign", "POST", t.key, body, path, closing);
     json_t *c = expect(200, "GET", t.key, NULL, "/v1/attestation-campaigns/%s", closing);
