@@ -545,6 +545,35 @@ START_TEST(migrate_against_the_database)
 }
 END_TEST
 
+/* An applied migration whose file changed afterwards: migrate names it,
+ * refuses, and applies nothing, not even a new file beside it. */
+START_TEST(migrate_refuses_a_changed_migration)
+{
+    stack_env();
+    char dir[] = "/tmp/bw-migrate-XXXXXX", cmd[1024], arg[512];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(cmd, sizeof(cmd),
+             "cp '%s'/common/migrations/*.sql '%s'/ && printf '\n-- changed\n' >> '%s'/0001_*.sql"
+             " && printf 'CREATE TABLE public.bw_migrate_probe (x int);\n' > '%s'/9999_probe.sql",
+             BW_SOURCE_DIR, dir, dir, dir);
+    ck_assert_int_eq(system(cmd), 0);
+    snprintf(arg, sizeof(arg), "common=%s", dir);
+    run_t r = ctl("migrate", arg, NULL);
+    ck_assert_msg(r.status != 0, "a changed migration was accepted: %s", r.out);
+    ck_assert_msg(strstr(r.err, "migration common/0001 was changed after it was applied") != NULL,
+                  "%s", r.err);
+    ck_assert_msg(strstr(r.err, "no migration was applied") != NULL, "%s", r.err);
+    run_free(&r);
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    PGresult *res = bw_test_sql(admin, "SELECT to_regclass('public.bw_migrate_probe') IS NULL");
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
+    PQclear(res);
+    PQfinish(admin);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 Suite *suite_bulwarkctl(void)
 {
     Suite *s = suite_create("bulwarkctl");
@@ -556,6 +585,7 @@ Suite *suite_bulwarkctl(void)
     tcase_add_test(tc, soa_in_and_out);
     tcase_add_test(tc, attestation_exports_verified_offline);
     tcase_add_test(tc, migrate_against_the_database);
+    tcase_add_test(tc, migrate_refuses_a_changed_migration);
     suite_add_tcase(s, tc);
     return s;
 }
