@@ -553,7 +553,8 @@ START_TEST(migrate_refuses_a_changed_migration)
     char dir[] = "/tmp/bw-migrate-XXXXXX", cmd[1024], arg[512];
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(cmd, sizeof(cmd),
-             "cp '%s'/common/migrations/*.sql '%s'/ && printf '\n-- changed\n' >> '%s'/0001_*.sql"
+             "cp '%s'/common/migrations/*.sql '%s'/ && for f in '%s'/0001_*.sql; do"
+             " printf '\n-- changed\n' >> \"$f\"; done"
              " && printf 'CREATE TABLE public.bw_migrate_probe (x int);\n' > '%s'/9999_probe.sql",
              BW_SOURCE_DIR, dir, dir, dir);
     ck_assert_int_eq(system(cmd), 0);
