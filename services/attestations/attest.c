@@ -1,7 +1,7 @@
 /*
  * Service-wide state and shared helpers of the attestations service; see
  * attest.h. Entities are checked with scoping through the shared client
- * (common/scoping_client.h).
+ * (services/scoping/client/scoping_client.h).
  */
 #include "attest.h"
 

@@ -2366,6 +2366,12 @@ applicability_of(eval_t *ev, classification_t outcome, const Bulwark__Scoping__V
     ap->dora_applies = a->dora_applies;
     ap->implementing_regulation_applies = a->implementing_regulation_applies;
     ap->ruleset_version = a->ruleset_version;
+    for (size_t i = 0; i < ev->facts->n_activities; i++) {
+        const Bulwark__Scoping__V1__Activity *act = ev->facts->activities[i];
+        const bw_catalogue_entry_t *type = bw_catalogue_find(act->entity_type);
+        if (act->qualified_trust_service || (type != NULL && bw_catalogue_is_tsp(type)))
+            ap->trust_service_provider = 1;
+    }
     /* The types in catalogue order, each once: every activity of an IR type
      * the exclusions and carve-outs left (as implementing_regulation_applies
      * counts them). */

@@ -1324,6 +1324,23 @@ START_TEST(applicability_of_a_hospital_art_27_28_26_3)
 }
 END_TEST
 
+/* Whether the entity provides trust services, which the incidents service's
+ * 24-hour notification (Art 23(4)(b)) depends on: scoping answers it. */
+START_TEST(applicability_says_who_provides_trust_services)
+{
+    act("health.healthcare_provider");
+    size(800, 90000000, 80000000);
+    ms()->establishment = "DE";
+    ck_assert(!applicability()->trust_service_provider);
+    teardown();
+    setup();
+    act("digital_infra.tsp");
+    size(20, 3000000, 2000000);
+    ms()->establishment = "DE";
+    ck_assert(applicability()->trust_service_provider);
+}
+END_TEST
+
 START_TEST(applicability_of_a_non_eu_cloud_and_registrar_art_26_3_27_28)
 {
     /* A cloud provider and registrar established outside the Union, serving
@@ -2110,6 +2127,7 @@ Suite *suite_rules(void)
     tcase_add_test(cons, obligations_of_a_tsp_mention_24_hours);
     tcase_add_test(cons, art_23_obligation_names_the_progress_report_art_23_4_e);
     tcase_add_test(cons, applicability_of_a_hospital_art_27_28_26_3);
+    tcase_add_test(cons, applicability_says_who_provides_trust_services);
     tcase_add_test(cons, applicability_of_a_non_eu_cloud_and_registrar_art_26_3_27_28);
     tcase_add_test(cons, applicability_under_dora_art_4);
     tcase_add_test(cons, applicability_out_of_scope_art_2_1);

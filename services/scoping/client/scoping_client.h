@@ -20,7 +20,9 @@ typedef struct bw_scoping_client bw_scoping_client_t;
 typedef struct bw_entity_info {
     const Bulwark__Scoping__V1__Entity *entity;
     const char *time_zone;
-    int trust_service_provider; /* an activity of type digital_infra.tsp* */
+    /* bw_scoping_client_entity_full only: scoping's answer (its
+     * Applicability.trust_service_provider); 0 otherwise. */
+    int trust_service_provider;
     /* bw_scoping_client_entity_full only: what follows from the entity's
      * classification (never NULL there); NULL otherwise. */
     const Bulwark__Scoping__V1__Applicability *applicability;
@@ -65,8 +67,5 @@ int bw_scoping_client_entity_full(bw_scoping_client_t *client, bw_call_t *call,
  * cannot answer; BW_ENOMEM. Safe from any thread. */
 int bw_scoping_client_entity_types(bw_scoping_client_t *client, bw_call_t *call,
                                    const char *const *codes, size_t n, bw_entity_type_info_t *out);
-
-/* Whether an entity-type code is a trust service provider's. */
-int bw_scoping_is_tsp_type(const char *entity_type);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * Suite of common/scoping_client.c against a stand-in scoping server in this
+ * Suite of services/scoping/client/scoping_client.c against a stand-in scoping server in this
  * process (common/rpc): an entity of the caller's tenant is found with its
  * time zone and trust-service status, another tenant's entity or an unknown
  * one is not found, a failing or absent scoping service is unavailable, and
@@ -58,6 +58,7 @@ static int get_entity(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         ap->incident_regime = tsp ? BULWARK__SCOPING__V1__INCIDENT_REGIME__NIS2
                                   : BULWARK__SCOPING__V1__INCIDENT_REGIME__DORA;
         ap->dora_applies = !tsp;
+        ap->trust_service_provider = tsp;
         e->applicability = ap;
     }
     *resp = &e->base;
@@ -155,7 +156,8 @@ START_TEST(entity_of_the_callers_tenant)
     char zone[64];
     ck_assert_int_eq(lookup(c, TENANT, TSP_ENTITY, &info, zone, sizeof(zone)), 0);
     ck_assert_str_eq(zone, "Europe/Berlin");
-    ck_assert_int_eq(info.trust_service_provider, 1);
+    /* Trust services are scoping's answer, which only the full view asks. */
+    ck_assert_int_eq(info.trust_service_provider, 0);
     ck_assert_int_eq(lookup(c, TENANT, PLAIN_ENTITY, &info, zone, sizeof(zone)), 0);
     ck_assert_str_eq(zone, "America/New_York");
     ck_assert_int_eq(info.trust_service_provider, 0);
@@ -192,7 +194,7 @@ START_TEST(failing_or_absent_scoping_is_unavailable)
 END_TEST
 
 /* As lookup, with the entity's applicability; *regime gets its incident regime. */
-static int lookup_full(bw_scoping_client_t *c, const char *id, int *regime, int *dora)
+static int lookup_full(bw_scoping_client_t *c, const char *id, int *regime, int *dora, int *tsp)
 {
     bw_call_t call;
     memset(&call, 0, sizeof(call));
@@ -203,6 +205,7 @@ static int lookup_full(bw_scoping_client_t *c, const char *id, int *regime, int 
     if (err == 0) {
         *regime = info.applicability->incident_regime;
         *dora = info.applicability->dora_applies;
+        *tsp = info.trust_service_provider;
     }
     bw_arena_destroy(call.arena);
     return err;
@@ -212,19 +215,21 @@ START_TEST(entity_with_its_applicability)
 {
     bw_scoping_client_t *c;
     ck_assert_int_eq(bw_scoping_client_open(client_tls, target, 1, 2000, &c), 0);
-    int regime = 0, dora = 0;
-    ck_assert_int_eq(lookup_full(c, PLAIN_ENTITY, &regime, &dora), 0);
+    int regime = 0, dora = 0, tsp = 0;
+    ck_assert_int_eq(lookup_full(c, PLAIN_ENTITY, &regime, &dora, &tsp), 0);
     ck_assert_int_eq(regime, BULWARK__SCOPING__V1__INCIDENT_REGIME__DORA);
     ck_assert(dora);
-    ck_assert_int_eq(lookup_full(c, TSP_ENTITY, &regime, &dora), 0);
+    ck_assert(!tsp);
+    ck_assert_int_eq(lookup_full(c, TSP_ENTITY, &regime, &dora, &tsp), 0);
     ck_assert_int_eq(regime, BULWARK__SCOPING__V1__INCIDENT_REGIME__NIS2);
+    ck_assert(tsp);
     /* Without the view no applicability is asked for or given. */
     bw_entity_info_t info;
     ck_assert_int_eq(lookup(c, TENANT, TSP_ENTITY, &info, NULL, 0), 0);
     /* Stale stored facts: the entity exists, nothing follows from them. */
     ck_assert_int_eq(lookup(c, TENANT, STALE_ENTITY, &info, NULL, 0), 0);
-    ck_assert_int_eq(lookup_full(c, STALE_ENTITY, &regime, &dora), BW_EPRECOND);
-    ck_assert_int_eq(lookup_full(c, FAILING_ENTITY, &regime, &dora), BW_EUNAVAIL);
+    ck_assert_int_eq(lookup_full(c, STALE_ENTITY, &regime, &dora, &tsp), BW_EPRECOND);
+    ck_assert_int_eq(lookup_full(c, FAILING_ENTITY, &regime, &dora, &tsp), BW_EUNAVAIL);
     bw_scoping_client_close(c);
 }
 END_TEST
@@ -306,15 +311,6 @@ START_TEST(concurrent_callers_share_the_pool)
 }
 END_TEST
 
-START_TEST(trust_service_types)
-{
-    ck_assert(bw_scoping_is_tsp_type("digital_infra.tsp"));
-    ck_assert(bw_scoping_is_tsp_type("digital_infra.tsp.non_qualified"));
-    ck_assert(!bw_scoping_is_tsp_type("digital_infra.tspx"));
-    ck_assert(!bw_scoping_is_tsp_type("digital_infra.cloud"));
-}
-END_TEST
-
 static Suite *suite_scoping_client(void)
 {
     Suite *s = suite_create("scoping_client");
@@ -325,7 +321,6 @@ static Suite *suite_scoping_client(void)
     tcase_add_test(tc, other_tenant_or_unknown_is_not_found);
     tcase_add_test(tc, failing_or_absent_scoping_is_unavailable);
     tcase_add_test(tc, concurrent_callers_share_the_pool);
-    tcase_add_test(tc, trust_service_types);
     tcase_add_test(tc, entity_with_its_applicability);
     tcase_add_test(tc, entity_types_fetched_once_and_kept);
     suite_add_tcase(s, tc);

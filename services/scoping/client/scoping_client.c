@@ -102,11 +102,6 @@ static void give_back(bw_scoping_client_t *c, bw_rpc_sync_t *sync)
     bw_rpc_sync_close(sync);
 }
 
-int bw_scoping_is_tsp_type(const char *t)
-{
-    return strcmp(t, "digital_infra.tsp") == 0 || strncmp(t, "digital_infra.tsp.", 18) == 0;
-}
-
 static int unavailable(bw_call_t *call, const char *why)
 {
     bw_log(BW_LOG_WARN, &call->log, "scoping service unavailable: %s", why);
@@ -171,11 +166,7 @@ static int get_entity(bw_scoping_client_t *c, bw_call_t *call, const char *entit
     out->entity = e;
     out->time_zone = e->time_zone;
     out->applicability = e->applicability;
-    out->trust_service_provider = 0;
-    for (size_t i = 0; i < e->n_activities; i++)
-        if (bw_scoping_is_tsp_type(e->activities[i]->entity_type) ||
-            e->activities[i]->qualified_trust_service)
-            out->trust_service_provider = 1;
+    out->trust_service_provider = e->applicability != NULL && e->applicability->trust_service_provider;
     return 0;
 }
 
