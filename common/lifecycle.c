@@ -358,15 +358,10 @@ static int count_rows(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     return 0;
 }
 
-#define RPC(name) "/bulwark.lifecycle.v1.TenantDataService/" name
-
-const bw_rpc_method_t bw_lifecycle_methods[] = {
-    {RPC("ExportTenantData"), &bulwark__lifecycle__v1__export_tenant_data_request__descriptor,
-     &bulwark__lifecycle__v1__export_tenant_data_response__descriptor, export_data},
-    {RPC("EraseTenantData"), &bulwark__lifecycle__v1__erase_tenant_data_request__descriptor,
-     &bulwark__lifecycle__v1__erase_tenant_data_response__descriptor, erase_data},
-    {RPC("CountTenantRows"), &bulwark__lifecycle__v1__count_tenant_rows_request__descriptor,
-     &bulwark__lifecycle__v1__count_tenant_rows_response__descriptor, count_rows},
+const bw_rpc_handler_t bw_lifecycle_handlers[] = {
+    {"ExportTenantData", export_data},
+    {"EraseTenantData", erase_data},
+    {"CountTenantRows", count_rows},
 };
-const size_t bw_lifecycle_n_methods =
-    sizeof(bw_lifecycle_methods) / sizeof(bw_lifecycle_methods[0]);
+const size_t bw_lifecycle_n_handlers =
+    sizeof(bw_lifecycle_handlers) / sizeof(bw_lifecycle_handlers[0]);

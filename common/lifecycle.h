@@ -4,7 +4,7 @@
  * of common/migrations/0005_tenant_data.sql, which find the tables with a
  * tenant_id column themselves, so a table added to a schema is covered
  * without a change here. Every service answers these as the internal RPCs
- * of bulwark.lifecycle.v1.TenantDataService (bw_lifecycle_methods, which
+ * of bulwark.lifecycle.v1.TenantDataService (bw_lifecycle_handlers, which
  * common/service.c adds to every service's method table; only the gateway
  * may call them); the gateway's tenancy RPCs call the functions directly
  * for the schemas it owns (tenancy, and the shared bulwark schema).
@@ -30,8 +30,8 @@ extern const size_t bw_lifecycle_n_stmts;
 /* The RPC methods (ExportTenantData, EraseTenantData, CountTenantRows).
  * Their handlers need the call's service data to be a bw_service_db_opts_t
  * naming the process's schemas (service.h). */
-extern const bw_rpc_method_t bw_lifecycle_methods[];
-extern const size_t bw_lifecycle_n_methods;
+extern const bw_rpc_handler_t bw_lifecycle_handlers[];
+extern const size_t bw_lifecycle_n_handlers;
 
 /* One export page of tenant's rows in schemas (in that order), from where
  * req says (its after_table "schema.table", after_key and part), bounded by

@@ -125,6 +125,26 @@ typedef struct bw_rpc_method {
     unsigned flags; /* BW_RPC_* */
 } bw_rpc_method_t;
 
+/* What serves one RPC of a contract: the method's name as in the .proto
+ * ("GetEntity"), its handler and flags. The path and the request and reply
+ * types come from the contract (bw_rpc_methods_bind). */
+typedef struct bw_rpc_handler {
+    const char *method;
+    bw_rpc_handler_fn fn;
+    unsigned flags; /* BW_RPC_* */
+} bw_rpc_handler_t;
+
+/* The method table of a service from its contract (protoc-c's service
+ * descriptor, e.g. &bulwark__scoping__v1__scoping_service__descriptor) and
+ * its handlers: each method's path is "/<package>.<Service>/<Method>" and its
+ * types are the contract's, so nothing is paired by hand. Every handler must
+ * name a method of the contract, once, and every method must have a handler;
+ * otherwise BW_EINVAL with err saying which. On success *out (n entries, the
+ * handlers' order) is one malloc'ed block the caller frees with free(). */
+int bw_rpc_methods_bind(const ProtobufCServiceDescriptor *contract,
+                        const bw_rpc_handler_t *handlers, size_t n, bw_rpc_method_t **out,
+                        char *err, size_t errlen);
+
 /* Who may call what. A peer is known by its certificate's common name; it
  * may call the methods listed, or every method when methods is NULL. The
  * health check is open to every peer with a certificate from the CA. Any

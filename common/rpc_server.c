@@ -717,6 +717,55 @@ static int workers_init(bw_rpc_server_t *s)
     return rc;
 }
 
+int bw_rpc_methods_bind(const ProtobufCServiceDescriptor *contract,
+                        const bw_rpc_handler_t *handlers, size_t n, bw_rpc_method_t **out,
+                        char *err, size_t errlen)
+{
+    *out = NULL;
+    /* One block: the table, then each path. */
+    size_t size = n * sizeof(bw_rpc_method_t);
+    for (size_t i = 0; i < n; i++) {
+        const ProtobufCMethodDescriptor *m =
+            protobuf_c_service_descriptor_get_method_by_name(contract, handlers[i].method);
+        if (m == NULL) {
+            snprintf(err, errlen, "%s has no method %s", contract->name, handlers[i].method);
+            return BW_EINVAL;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(handlers[j].method, handlers[i].method) == 0) {
+                snprintf(err, errlen, "%s.%s has two handlers", contract->name, m->name);
+                return BW_EINVAL;
+            }
+        size += strlen(contract->name) + strlen(m->name) + 3;
+    }
+    for (unsigned k = 0; k < contract->n_methods; k++) {
+        size_t i = 0;
+        while (i < n && strcmp(handlers[i].method, contract->methods[k].name) != 0)
+            i++;
+        if (i == n) {
+            snprintf(err, errlen, "%s.%s has no handler", contract->name,
+                     contract->methods[k].name);
+            return BW_EINVAL;
+        }
+    }
+    bw_rpc_method_t *methods = malloc(size > 0 ? size : 1);
+    if (methods == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return BW_ENOMEM;
+    }
+    char *paths = (char *)(methods + n);
+    for (size_t i = 0; i < n; i++) {
+        const ProtobufCMethodDescriptor *m =
+            protobuf_c_service_descriptor_get_method_by_name(contract, handlers[i].method);
+        int len = sprintf(paths, "/%s/%s", contract->name, m->name);
+        methods[i] = (bw_rpc_method_t){paths, m->input, m->output, handlers[i].fn,
+                                       handlers[i].flags};
+        paths += len + 1;
+    }
+    *out = methods;
+    return 0;
+}
+
 int bw_rpc_server_start(const bw_rpc_server_opts_t *opts, bw_rpc_server_t **out)
 {
     *out = NULL;

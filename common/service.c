@@ -280,7 +280,8 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
     void *service_data = NULL;
     bw_rpc_server_t *server = NULL;
     bw_rpc_tls_t *tls = NULL;
-    bw_rpc_method_t *methods = NULL;
+    bw_rpc_method_t *methods = NULL, *own = NULL, *lifecycle = NULL;
+    size_t n_methods = 0;
     purge_job_t purge;
     int purging = 0;
     int status = 1;
@@ -332,12 +333,21 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
     /* The service's methods, then the internal calls about a tenant's data
      * in its schema, which only the gateway may make (no other peer lists
      * them). */
-    methods = calloc(def->n_methods + bw_lifecycle_n_methods, sizeof(*methods));
+    char why[256];
+    if (bw_rpc_methods_bind(def->contract, def->handlers, def->n_handlers, &own, why,
+                            sizeof(why)) != 0 ||
+        bw_rpc_methods_bind(&bulwark__lifecycle__v1__tenant_data_service__descriptor,
+                            bw_lifecycle_handlers, bw_lifecycle_n_handlers, &lifecycle, why,
+                            sizeof(why)) != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "the method table does not match the contract: %s", why);
+        goto out;
+    }
+    n_methods = def->n_handlers + bw_lifecycle_n_handlers;
+    methods = calloc(n_methods, sizeof(*methods));
     if (methods == NULL)
         goto out;
-    memcpy(methods, def->methods, def->n_methods * sizeof(*methods));
-    memcpy(methods + def->n_methods, bw_lifecycle_methods,
-           bw_lifecycle_n_methods * sizeof(*methods));
+    memcpy(methods, own, def->n_handlers * sizeof(*methods));
+    memcpy(methods + def->n_handlers, lifecycle, bw_lifecycle_n_handlers * sizeof(*methods));
 
     if (def->init != NULL && def->init(&cfg, &service_data) != 0) {
         bw_log(BW_LOG_ERROR, NULL, "could not initialise the service");
@@ -357,7 +367,7 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
         .peers = peers,
         .n_peers = n_peers,
         .methods = methods,
-        .n_methods = def->n_methods + bw_lifecycle_n_methods,
+        .n_methods = n_methods,
         .workers = (int)cfg.workers,
         .service_data = &db,
         .worker_init = bw_service_worker_init,
@@ -391,6 +401,8 @@ out:
         purge_stop(&purge);
     bw_rpc_server_stop(server, BW_SERVICE_GRACE_MS);
     free(methods);
+    free(own);
+    free(lifecycle);
     if (def->fini != NULL)
         def->fini(service_data);
     bw_rpc_tls_close(tls);

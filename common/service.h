@@ -57,8 +57,11 @@ typedef struct bw_service_def {
     const char *summary;  /* one line for --help */
     const char *addr_env; /* "BULWARK_SCOPING_ADDR" */
     const char *addr_default;
-    const bw_rpc_method_t *methods;
-    size_t n_methods;
+    /* The contract (protoc-c's service descriptor) and a handler for each of
+     * its methods: paths and types come from the contract. */
+    const ProtobufCServiceDescriptor *contract;
+    const bw_rpc_handler_t *handlers;
+    size_t n_handlers;
     /* Who may call what, besides the gateway, which may call every method. */
     const bw_rpc_peer_t *peers;
     size_t n_peers;

@@ -12,28 +12,19 @@
 #include "records.h"
 #include "service.h"
 
-#define RPC(name) "/bulwark.attestations.v1.AttestationService/" name
-#define MSG(name) &bulwark__attestations__v1__##name##__descriptor
-
-static const bw_rpc_method_t methods[] = {
-    {RPC("CreateBoardMember"), MSG(create_board_member_request), MSG(board_member),
-     bw_members_create, BW_RPC_WRITE},
-    {RPC("ListBoardMembers"), MSG(list_board_members_request), MSG(list_board_members_response),
-     bw_members_list},
-    {RPC("UpdateBoardMember"), MSG(update_board_member_request), MSG(board_member),
-     bw_members_update, BW_RPC_WRITE},
-    {RPC("GetBoardMember"), MSG(get_board_member_request), MSG(board_member), bw_members_get},
-    {RPC("CreateCampaign"), MSG(create_campaign_request), MSG(campaign), bw_campaigns_create,
-     BW_RPC_WRITE},
-    {RPC("GetCampaign"), MSG(get_campaign_request), MSG(campaign), bw_campaigns_get},
-    {RPC("ListCampaigns"), MSG(list_campaigns_request), MSG(list_campaigns_response),
-     bw_campaigns_list},
-    {RPC("CreateAttestation"), MSG(create_attestation_request), MSG(attestation),
-     bw_records_create, BW_RPC_WRITE},
-    {RPC("GetGovernance"), MSG(get_governance_request), MSG(governance), bw_governance_get},
-    {RPC("VerifyChain"), MSG(verify_chain_request), MSG(chain_verification), bw_records_verify},
-    {RPC("ExportChain"), MSG(export_chain_request), MSG(chain_export), bw_records_export},
-    {RPC("GetPublicKeys"), MSG(get_public_keys_request), MSG(public_keys), bw_records_public_keys},
+static const bw_rpc_handler_t handlers[] = {
+    {"CreateBoardMember", bw_members_create, BW_RPC_WRITE},
+    {"ListBoardMembers", bw_members_list},
+    {"UpdateBoardMember", bw_members_update, BW_RPC_WRITE},
+    {"GetBoardMember", bw_members_get},
+    {"CreateCampaign", bw_campaigns_create, BW_RPC_WRITE},
+    {"GetCampaign", bw_campaigns_get},
+    {"ListCampaigns", bw_campaigns_list},
+    {"CreateAttestation", bw_records_create, BW_RPC_WRITE},
+    {"GetGovernance", bw_governance_get},
+    {"VerifyChain", bw_records_verify},
+    {"ExportChain", bw_records_export},
+    {"GetPublicKeys", bw_records_public_keys},
 };
 
 int main(int argc, char **argv)
@@ -50,8 +41,9 @@ int main(int argc, char **argv)
                    "signed hash chains)",
         .addr_env = "BULWARK_ATTESTATIONS_ADDR",
         .addr_default = "127.0.0.1:50054",
-        .methods = methods,
-        .n_methods = sizeof(methods) / sizeof(methods[0]),
+        .contract = &bulwark__attestations__v1__attestation_service__descriptor,
+        .handlers = handlers,
+        .n_handlers = sizeof(handlers) / sizeof(handlers[0]),
         .stmt_lists = stmts,
         .n_stmt_lists = sizeof(stmts) / sizeof(stmts[0]),
         .extra_items = bw_attest_config_items,

@@ -15,31 +15,20 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#define RPC(name) "/bulwark.crosswalk.v1.CrosswalkService/" name
-#define D(name) &bulwark__crosswalk__v1__##name##__descriptor
-
-static const bw_rpc_method_t methods[] = {
-    {RPC("ListFrameworks"), D(list_frameworks_request), D(list_frameworks_response),
-     bw_cw_list_frameworks},
-    {RPC("ListRequirements"), D(list_requirements_request), D(list_requirements_response),
-     bw_cw_list_requirements},
-    {RPC("ListMappings"), D(list_mappings_request), D(list_mappings_response), bw_cw_list_mappings},
-    {RPC("CreateMappingOverride"), D(create_mapping_override_request), D(mapping_override),
-     bw_cw_create_override, BW_RPC_WRITE},
-    {RPC("ListMappingOverrides"), D(list_mapping_overrides_request),
-     D(list_mapping_overrides_response), bw_cw_list_overrides},
-    {RPC("DeleteMappingOverride"), D(delete_mapping_override_request),
-     &google__protobuf__empty__descriptor, bw_cw_delete_override, BW_RPC_WRITE},
-    {RPC("ListControls"), D(list_controls_request), D(list_controls_response), bw_cw_list_controls},
-    {RPC("GetControl"), D(get_control_request), D(control), bw_cw_get_control},
-    {RPC("PutControl"), D(put_control_request), D(control), bw_cw_put_control, BW_RPC_WRITE},
-    {RPC("ImportControls"), D(import_controls_request), D(import_controls_response),
-     bw_cw_import_controls, BW_RPC_WRITE},
-    {RPC("ExportControls"), D(export_controls_request), D(export_controls_response),
-     bw_cw_export_controls},
-    {RPC("ListControlHistory"), D(list_control_history_request), D(list_control_history_response),
-     bw_cw_list_history},
-    {RPC("GetGapAnalysis"), D(get_gap_analysis_request), D(gap_analysis), bw_cw_gap_analysis},
+static const bw_rpc_handler_t handlers[] = {
+    {"ListFrameworks", bw_cw_list_frameworks},
+    {"ListRequirements", bw_cw_list_requirements},
+    {"ListMappings", bw_cw_list_mappings},
+    {"CreateMappingOverride", bw_cw_create_override, BW_RPC_WRITE},
+    {"ListMappingOverrides", bw_cw_list_overrides},
+    {"DeleteMappingOverride", bw_cw_delete_override, BW_RPC_WRITE},
+    {"ListControls", bw_cw_list_controls},
+    {"GetControl", bw_cw_get_control},
+    {"PutControl", bw_cw_put_control, BW_RPC_WRITE},
+    {"ImportControls", bw_cw_import_controls, BW_RPC_WRITE},
+    {"ExportControls", bw_cw_export_controls},
+    {"ListControlHistory", bw_cw_list_history},
+    {"GetGapAnalysis", bw_cw_gap_analysis},
 };
 
 typedef struct crosswalk_config {
@@ -120,8 +109,9 @@ int main(int argc, char **argv)
         .summary = "the crosswalk service (ISO 27001 to NIS2, Statement of Applicability, gaps)",
         .addr_env = "BULWARK_CROSSWALK_ADDR",
         .addr_default = "127.0.0.1:50052",
-        .methods = methods,
-        .n_methods = sizeof(methods) / sizeof(methods[0]),
+        .contract = &bulwark__crosswalk__v1__crosswalk_service__descriptor,
+        .handlers = handlers,
+        .n_handlers = sizeof(handlers) / sizeof(handlers[0]),
         .stmt_lists = stmts,
         .n_stmt_lists = sizeof(stmts) / sizeof(stmts[0]),
         .extra_items = extra_items,

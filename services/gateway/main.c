@@ -250,14 +250,24 @@ int main(int argc, char **argv)
     if (bw_service_tls_open(&cfg.tls, &tls) != 0)
         return 2;
     tenancy_cfg.tls = tls;
+    bw_rpc_method_t *tenancy_methods = NULL;
+    char why[256];
+    if (bw_rpc_methods_bind(&bulwark__tenancy__v1__tenancy_service__descriptor,
+                            bw_tenancy_handlers, bw_tenancy_n_handlers, &tenancy_methods, why,
+                            sizeof(why)) != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "the tenancy method table does not match the contract: %s",
+               why);
+        bw_rpc_tls_close(tls);
+        return 2;
+    }
     bw_rpc_server_opts_t server_opts = {
         .name = "tenancy",
         .addr = cfg.tenancy_addr,
         .tls = tls,
         .peers = tenancy_peers,
         .n_peers = sizeof(tenancy_peers) / sizeof(tenancy_peers[0]),
-        .methods = bw_tenancy_methods,
-        .n_methods = bw_tenancy_n_methods,
+        .methods = tenancy_methods,
+        .n_methods = bw_tenancy_n_handlers,
         .workers = (int)cfg.workers,
         .service_data = &db,
         .worker_init = bw_service_worker_init,
@@ -358,6 +368,7 @@ out:
     bw_tenancy_listener_stop(listener);
     bw_usage_stop(gw.usage);
     bw_rpc_server_stop(tenancy, 5000);
+    free(tenancy_methods);
     bw_metrics_free();
     bw_ratelimit_free();
     bw_authfail_free();

@@ -669,43 +669,23 @@ static int list_audit_events(bw_call_t *call, const ProtobufCMessage *request,
     return 0;
 }
 
-#define RPC(name) "/bulwark.tenancy.v1.TenancyService/" name
-
-const bw_rpc_method_t bw_tenancy_methods[] = {
-    {RPC("CreateTenant"), &bulwark__tenancy__v1__create_tenant_request__descriptor,
-     &bulwark__tenancy__v1__create_tenant_response__descriptor, create_tenant,
-     BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
-    {RPC("ListTenants"), &bulwark__tenancy__v1__list_tenants_request__descriptor,
-     &bulwark__tenancy__v1__list_tenants_response__descriptor, bw_operator_list_tenants},
-    {RPC("SuspendTenant"), &bulwark__tenancy__v1__suspend_tenant_request__descriptor,
-     &bulwark__tenancy__v1__tenant__descriptor, bw_operator_suspend_tenant, BW_RPC_WRITE},
-    {RPC("ResumeTenant"), &bulwark__tenancy__v1__resume_tenant_request__descriptor,
-     &bulwark__tenancy__v1__tenant__descriptor, bw_operator_resume_tenant, BW_RPC_WRITE},
-    {RPC("ExportTenant"), &bulwark__tenancy__v1__export_tenant_request__descriptor,
-     &bulwark__tenancy__v1__tenant_export_page__descriptor, bw_operator_export_tenant},
-    {RPC("DeleteTenant"), &bulwark__tenancy__v1__delete_tenant_request__descriptor,
-     &bulwark__tenancy__v1__tenant_deletion_certificate__descriptor, bw_operator_delete_tenant,
-     BW_RPC_WRITE},
-    {RPC("RotateApiKey"), &bulwark__tenancy__v1__rotate_api_key_request__descriptor,
-     &bulwark__tenancy__v1__api_key__descriptor, rotate_api_key,
-     BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
-    {RPC("GetTenant"), &bulwark__tenancy__v1__get_tenant_request__descriptor,
-     &bulwark__tenancy__v1__tenant__descriptor, get_tenant},
-    {RPC("CreateApiKey"), &bulwark__tenancy__v1__create_api_key_request__descriptor,
-     &bulwark__tenancy__v1__api_key__descriptor, create_api_key,
-     BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
-    {RPC("ListApiKeys"), &bulwark__tenancy__v1__list_api_keys_request__descriptor,
-     &bulwark__tenancy__v1__list_api_keys_response__descriptor, list_api_keys},
-    {RPC("DeleteApiKey"), &bulwark__tenancy__v1__delete_api_key_request__descriptor,
-     &google__protobuf__empty__descriptor, delete_api_key, BW_RPC_WRITE},
-    {RPC("ListAuditEvents"), &bulwark__tenancy__v1__list_audit_events_request__descriptor,
-     &bulwark__tenancy__v1__list_audit_events_response__descriptor, list_audit_events},
-    {RPC("ResolveApiKey"), &bulwark__tenancy__v1__resolve_api_key_request__descriptor,
-     &bulwark__tenancy__v1__resolve_api_key_response__descriptor, resolve_api_key},
-    {RPC("ResolveTenant"), &bulwark__tenancy__v1__resolve_tenant_request__descriptor,
-     &bulwark__tenancy__v1__resolve_tenant_response__descriptor, resolve_tenant},
+const bw_rpc_handler_t bw_tenancy_handlers[] = {
+    {"CreateTenant", create_tenant, BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
+    {"ListTenants", bw_operator_list_tenants},
+    {"SuspendTenant", bw_operator_suspend_tenant, BW_RPC_WRITE},
+    {"ResumeTenant", bw_operator_resume_tenant, BW_RPC_WRITE},
+    {"ExportTenant", bw_operator_export_tenant},
+    {"DeleteTenant", bw_operator_delete_tenant, BW_RPC_WRITE},
+    {"RotateApiKey", rotate_api_key, BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
+    {"GetTenant", get_tenant},
+    {"CreateApiKey", create_api_key, BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
+    {"ListApiKeys", list_api_keys},
+    {"DeleteApiKey", delete_api_key, BW_RPC_WRITE},
+    {"ListAuditEvents", list_audit_events},
+    {"ResolveApiKey", resolve_api_key},
+    {"ResolveTenant", resolve_tenant},
 };
-const size_t bw_tenancy_n_methods = sizeof(bw_tenancy_methods) / sizeof(bw_tenancy_methods[0]);
+const size_t bw_tenancy_n_handlers = sizeof(bw_tenancy_handlers) / sizeof(bw_tenancy_handlers[0]);
 
 /* ---- revocation listener ---------------------------------------------- */
 

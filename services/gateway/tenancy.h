@@ -36,8 +36,9 @@ typedef struct bw_tenancy_config {
     bw_tenantcache_t *tenants;
 } bw_tenancy_config_t;
 
-extern const bw_rpc_method_t bw_tenancy_methods[];
-extern const size_t bw_tenancy_n_methods;
+/* The handlers of bulwark.tenancy.v1.TenancyService, one per method. */
+extern const bw_rpc_handler_t bw_tenancy_handlers[];
+extern const size_t bw_tenancy_n_handlers;
 extern const bw_db_stmt_t *const bw_tenancy_stmts[];
 extern const size_t bw_tenancy_n_stmts;
 

@@ -16,23 +16,14 @@
 #include <stddef.h>
 #include <stdlib.h>
 
-#define RPC(name) "/bulwark.incidents.v1.IncidentsService/" name
-
-static const bw_rpc_method_t methods[] = {
-    {RPC("CreateIncident"), &bulwark__incidents__v1__create_incident_request__descriptor,
-     &bulwark__incidents__v1__incident__descriptor, bw_incidents_create, BW_RPC_WRITE},
-    {RPC("GetIncident"), &bulwark__incidents__v1__get_incident_request__descriptor,
-     &bulwark__incidents__v1__incident__descriptor, bw_incidents_get},
-    {RPC("ListIncidents"), &bulwark__incidents__v1__list_incidents_request__descriptor,
-     &bulwark__incidents__v1__list_incidents_response__descriptor, bw_incidents_list},
-    {RPC("AppendEvent"), &bulwark__incidents__v1__append_event_request__descriptor,
-     &bulwark__incidents__v1__append_event_response__descriptor, bw_incidents_append_event, BW_RPC_WRITE},
-    {RPC("GetTimeline"), &bulwark__incidents__v1__get_timeline_request__descriptor,
-     &bulwark__incidents__v1__timeline__descriptor, bw_incidents_timeline},
-    {RPC("ListDeadlines"), &bulwark__incidents__v1__list_deadlines_request__descriptor,
-     &bulwark__incidents__v1__list_deadlines_response__descriptor, bw_incidents_list_deadlines},
-    {RPC("AssessSignificance"), &bulwark__incidents__v1__assess_significance_request__descriptor,
-     &bulwark__incidents__v1__significance_assessment__descriptor, bw_significance_handle},
+static const bw_rpc_handler_t handlers[] = {
+    {"CreateIncident", bw_incidents_create, BW_RPC_WRITE},
+    {"GetIncident", bw_incidents_get},
+    {"ListIncidents", bw_incidents_list},
+    {"AppendEvent", bw_incidents_append_event, BW_RPC_WRITE},
+    {"GetTimeline", bw_incidents_timeline},
+    {"ListDeadlines", bw_incidents_list_deadlines},
+    {"AssessSignificance", bw_significance_handle},
 };
 
 typedef struct incidents_config {
@@ -84,8 +75,9 @@ int main(int argc, char **argv)
         .summary = "the incidents service (NIS2 Art 23 reporting clock, significance criteria)",
         .addr_env = "BULWARK_INCIDENTS_ADDR",
         .addr_default = "127.0.0.1:50053",
-        .methods = methods,
-        .n_methods = sizeof(methods) / sizeof(methods[0]),
+        .contract = &bulwark__incidents__v1__incidents_service__descriptor,
+        .handlers = handlers,
+        .n_handlers = sizeof(handlers) / sizeof(handlers[0]),
         .stmt_lists = &(const bw_db_stmt_list_t){bw_records_stmts, bw_records_n_stmts},
         .n_stmt_lists = 1,
         .extra_items = extra_items,

@@ -25,28 +25,15 @@
 
 #include <openssl/crypto.h>
 
-#define RPC(name) "/bulwark.integrations.v1.IntegrationsService/" name
-
-static const bw_rpc_method_t methods[] = {
-    {RPC("CreateWebhookEndpoint"), &bulwark__integrations__v1__create_webhook_endpoint_request__descriptor,
-     &bulwark__integrations__v1__webhook_endpoint__descriptor, bw_endpoints_create,
-     BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
-    {RPC("GetWebhookEndpoint"), &bulwark__integrations__v1__get_webhook_endpoint_request__descriptor,
-     &bulwark__integrations__v1__webhook_endpoint__descriptor, bw_endpoints_get},
-    {RPC("ListWebhookEndpoints"), &bulwark__integrations__v1__list_webhook_endpoints_request__descriptor,
-     &bulwark__integrations__v1__list_webhook_endpoints_response__descriptor, bw_endpoints_list},
-    {RPC("UpdateWebhookEndpoint"), &bulwark__integrations__v1__update_webhook_endpoint_request__descriptor,
-     &bulwark__integrations__v1__webhook_endpoint__descriptor, bw_endpoints_update, BW_RPC_WRITE},
-    {RPC("DeleteWebhookEndpoint"), &bulwark__integrations__v1__delete_webhook_endpoint_request__descriptor,
-     &google__protobuf__empty__descriptor, bw_endpoints_delete, BW_RPC_WRITE},
-    {RPC("RotateWebhookEndpointSecret"),
-     &bulwark__integrations__v1__rotate_webhook_endpoint_secret_request__descriptor,
-     &bulwark__integrations__v1__webhook_endpoint__descriptor, bw_endpoints_rotate_secret,
-     BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
-    {RPC("ListWebhookDeliveries"), &bulwark__integrations__v1__list_webhook_deliveries_request__descriptor,
-     &bulwark__integrations__v1__list_webhook_deliveries_response__descriptor, bw_deliveries_list},
-    {RPC("ReplayWebhookDelivery"), &bulwark__integrations__v1__replay_webhook_delivery_request__descriptor,
-     &bulwark__integrations__v1__webhook_delivery__descriptor, bw_deliveries_replay, BW_RPC_WRITE},
+static const bw_rpc_handler_t handlers[] = {
+    {"CreateWebhookEndpoint", bw_endpoints_create, BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
+    {"GetWebhookEndpoint", bw_endpoints_get},
+    {"ListWebhookEndpoints", bw_endpoints_list},
+    {"UpdateWebhookEndpoint", bw_endpoints_update, BW_RPC_WRITE},
+    {"DeleteWebhookEndpoint", bw_endpoints_delete, BW_RPC_WRITE},
+    {"RotateWebhookEndpointSecret", bw_endpoints_rotate_secret, BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
+    {"ListWebhookDeliveries", bw_deliveries_list},
+    {"ReplayWebhookDelivery", bw_deliveries_replay, BW_RPC_WRITE},
 };
 
 typedef struct integrations_config {
@@ -160,8 +147,9 @@ int main(int argc, char **argv)
         .summary = "the integrations service (webhook endpoints, the outbox relay, deliveries)",
         .addr_env = "BULWARK_INTEGRATIONS_ADDR",
         .addr_default = "127.0.0.1:50055",
-        .methods = methods,
-        .n_methods = sizeof(methods) / sizeof(methods[0]),
+        .contract = &bulwark__integrations__v1__integrations_service__descriptor,
+        .handlers = handlers,
+        .n_handlers = sizeof(handlers) / sizeof(handlers[0]),
         .stmt_lists = stmts,
         .n_stmt_lists = sizeof(stmts) / sizeof(stmts[0]),
         .extra_items = extra_items,
