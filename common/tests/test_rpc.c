@@ -22,6 +22,7 @@
 #include "status.h"
 #include "tls_fixture.h"
 
+#include "bulwark/lifecycle/v1/lifecycle.pb-c.h"
 #include "bulwark/rpc/v1/error.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
 
@@ -1120,6 +1121,54 @@ START_TEST(test_rotation)
 }
 END_TEST
 
+
+/* ---- method tables from a contract ------------------------------------ */
+
+static int no_handler(bw_call_t *call, const ProtobufCMessage *request,
+                      ProtobufCMessage **response)
+{
+    (void)call, (void)request, (void)response;
+    return 0;
+}
+
+START_TEST(test_methods_bind)
+{
+    const ProtobufCServiceDescriptor *contract =
+        &bulwark__lifecycle__v1__tenant_data_service__descriptor;
+    char why[256];
+    bw_rpc_method_t *m = NULL;
+    const bw_rpc_handler_t good[] = {
+        {"CountTenantRows", no_handler, 0},
+        {"ExportTenantData", no_handler, 0},
+        {"EraseTenantData", no_handler, BW_RPC_WRITE},
+    };
+    ck_assert_int_eq(bw_rpc_methods_bind(contract, good, 3, &m, why, sizeof(why)), 0);
+    ck_assert_str_eq(m[0].path, "/bulwark.lifecycle.v1.TenantDataService/CountTenantRows");
+    ck_assert_ptr_eq(m[0].request, &bulwark__lifecycle__v1__count_tenant_rows_request__descriptor);
+    ck_assert_ptr_eq(m[0].response,
+                     &bulwark__lifecycle__v1__count_tenant_rows_response__descriptor);
+    ck_assert_str_eq(m[2].path, "/bulwark.lifecycle.v1.TenantDataService/EraseTenantData");
+    ck_assert_uint_eq(m[2].flags, BW_RPC_WRITE);
+    ck_assert_ptr_eq(m[2].handler, no_handler);
+    free(m);
+
+    /* A method without a handler, a handler without a method, two handlers. */
+    ck_assert_int_eq(bw_rpc_methods_bind(contract, good, 2, &m, why, sizeof(why)), BW_EINVAL);
+    ck_assert_ptr_null(m);
+    ck_assert_str_eq(why, "bulwark.lifecycle.v1.TenantDataService.EraseTenantData has no handler");
+    const bw_rpc_handler_t unknown[] = {
+        {"CountTenantRows", no_handler, 0}, {"ExportTenantData", no_handler, 0},
+        {"EraseTenantData", no_handler, 0}, {"DropTenant", no_handler, 0}};
+    ck_assert_int_eq(bw_rpc_methods_bind(contract, unknown, 4, &m, why, sizeof(why)), BW_EINVAL);
+    ck_assert_str_eq(why, "bulwark.lifecycle.v1.TenantDataService has no method DropTenant");
+    const bw_rpc_handler_t twice[] = {
+        {"CountTenantRows", no_handler, 0}, {"ExportTenantData", no_handler, 0},
+        {"EraseTenantData", no_handler, 0}, {"CountTenantRows", no_handler, 0}};
+    ck_assert_int_eq(bw_rpc_methods_bind(contract, twice, 4, &m, why, sizeof(why)), BW_EINVAL);
+    ck_assert_str_eq(why, "bulwark.lifecycle.v1.TenantDataService.CountTenantRows has two handlers");
+}
+END_TEST
+
 Suite *suite_rpc(void)
 {
     Suite *s = suite_create("rpc");
@@ -1146,6 +1195,7 @@ Suite *suite_rpc(void)
     tcase_add_test(tc, test_peer_certificates);
     tcase_add_test(tc, test_rotation);
     tcase_add_test(tc, test_first_channels_at_once);
+    tcase_add_test(tc, test_methods_bind);
     suite_add_tcase(s, tc);
     return s;
 }
