@@ -27,11 +27,7 @@ const bw_config_item_t bw_attest_config_items[] = {
      offsetof(bw_attest_config_t, signing_key_file), 0,
      "PEM file of the Ed25519 private key that signs attestations "
      "(openssl genpkey -algorithm ed25519)"},
-    {"BULWARK_SCOPING_ADDR", BW_CFG_ADDR, "127.0.0.1:50051", 0, 0,
-     offsetof(bw_attest_config_t, scoping_addr), 0,
-     "the scoping service, asked whether an entity exists"},
-    {"BULWARK_SCOPING_TIMEOUT_MS", BW_CFG_INT, "5000", 100, 60000,
-     offsetof(bw_attest_config_t, scoping_timeout_ms), 0, "deadline of each call to scoping"},
+    BW_SCOPING_CLIENT_CONFIG_ITEMS(bw_attest_config_t),
 };
 const size_t bw_attest_n_config_items = BW_CONFIG_COUNT(bw_attest_config_items);
 
@@ -176,8 +172,8 @@ int bw_attest_entity_check(bw_call_t *call, const char *entity, const char *fiel
     if (err == BW_ENOTFOUND)
         return entity_missing(call, entity, field);
     if (err == BW_EUNAVAIL)
-        return bw_call_fail(call, BW_EUNAVAIL, "BACKEND_UNAVAILABLE",
-                            "the scoping service is unavailable");
+        return bw_call_fail(call, BW_EUNAVAIL, "SERVICE_UNAVAILABLE",
+                            "the scoping service is unavailable; retry later");
     return err;
 }
 

@@ -39,12 +39,7 @@ typedef struct crosswalk_config {
 static crosswalk_config_t extra;
 
 static const bw_config_item_t extra_items[] = {
-    {"BULWARK_SCOPING_ADDR", BW_CFG_ADDR, "127.0.0.1:50051", 0, 0,
-     offsetof(crosswalk_config_t, scoping_addr), 0,
-     "the scoping service, asked whether an entity exists"},
-    {"BULWARK_SCOPING_TIMEOUT_MS", BW_CFG_INT, "3000", 50, 60000,
-     offsetof(crosswalk_config_t, scoping_timeout_ms), 0,
-     "deadline of each call to the scoping service"},
+    BW_SCOPING_CLIENT_CONFIG_ITEMS(crosswalk_config_t),
 };
 
 static int init(const bw_service_config_t *config, void **service_data)

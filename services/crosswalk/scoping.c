@@ -17,8 +17,8 @@ static int lookup(bw_scoping_client_t *scoping, bw_call_t *call, const char *ent
     if (err == BW_ENOTFOUND)
         return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", entity);
     if (err == BW_EUNAVAIL)
-        return bw_call_fail(call, BW_EUNAVAIL, "BACKEND_UNAVAILABLE",
-                            "the scoping service is unavailable");
+        return bw_call_fail(call, BW_EUNAVAIL, "SERVICE_UNAVAILABLE",
+                            "the scoping service is unavailable; retry later");
     if (err == BW_EPRECOND)
         return bw_call_fail(call, BW_EPRECOND, "ENTITY_FACTS_INVALID",
                             "the stored facts of entity %s no longer pass the scoping checks, so "

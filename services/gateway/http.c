@@ -397,8 +397,13 @@ static void call_done(void *arg, const bw_rpc_reply_t *reply)
         /* Never pass a backend's internal detail to the client. */
         if (reply->status == BW_GRPC_INTERNAL || reply->status == BW_GRPC_UNKNOWN)
             p.detail = "internal error; the request id identifies it in the logs";
-        if (reply->status == BW_GRPC_UNAVAILABLE)
-            p.detail = "the service is unavailable; retry later";
+        /* A service that cannot be reached, or one that says a service it
+         * needs cannot (its own reason and detail): one problem type. */
+        if (reply->status == BW_GRPC_UNAVAILABLE && (reply->reason == NULL || reply->reason[0] == 0)) {
+            p.reason = "SERVICE_UNAVAILABLE";
+            p.detail = bw_arena_printf(r->arena, "the %s service is unavailable; retry later",
+                                       route->backend);
+        }
         respond_problem(r, &p);
         return;
     }
@@ -467,7 +472,7 @@ static void call_backend(gw_request_t *r)
     clock_gettime(CLOCK_MONOTONIC, &r->call_start);
     if (bw_rpc_call(backend->channel, route->rpc, r->payload, r->payload_len, md, n,
                     r->gw->backend_timeout_ms, call_done, r) != 0)
-        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "the service is unavailable", NULL);
+        fail(r, BW_GRPC_UNAVAILABLE, 0, "SERVICE_UNAVAILABLE", "the service is unavailable", NULL);
 }
 
 /* ---- the request message ----------------------------------------------- */

@@ -165,7 +165,7 @@ int bw_incidents_create(bw_call_t *call, const ProtobufCMessage *request, Protob
     if (err == BW_ENOTFOUND)
         return bw_call_violation(call, "entity", "no entity with this id");
     if (err == BW_EUNAVAIL)
-        return bw_call_fail(call, BW_EUNAVAIL, "SCOPING_UNAVAILABLE",
+        return bw_call_fail(call, BW_EUNAVAIL, "SERVICE_UNAVAILABLE",
                             "the scoping service is unavailable; nothing was recorded");
     if (err == BW_EPRECOND)
         return bw_call_violation(call, "entity",
@@ -176,7 +176,7 @@ int bw_incidents_create(bw_call_t *call, const ProtobufCMessage *request, Protob
         return err;
     int reporting = (int)entity.applicability->incident_regime;
     if (bw_clock_reporting_name(reporting) == NULL)
-        return bw_call_fail(call, BW_EUNAVAIL, "SCOPING_UNAVAILABLE",
+        return bw_call_fail(call, BW_EUNAVAIL, "SERVICE_UNAVAILABLE",
                             "the scoping service gave no reporting regime; nothing was recorded");
     int significant = in->significant || t.has_classified;
     if (t.has_classified && reporting != BW_REPORTING_DORA)

@@ -34,12 +34,7 @@ typedef struct incidents_config {
 static incidents_config_t extra;
 
 static const bw_config_item_t extra_items[] = {
-    {"BULWARK_SCOPING_ADDR", BW_CFG_ADDR, "127.0.0.1:50051", 0, 0,
-     offsetof(incidents_config_t, scoping_addr), 0,
-     "the scoping service (an incident's entity, time zone and trust services)"},
-    {"BULWARK_SCOPING_TIMEOUT_MS", BW_CFG_INT, "3000", 100, 60000,
-     offsetof(incidents_config_t, scoping_timeout_ms), 0,
-     "deadline of each call to the scoping service, in milliseconds"},
+    BW_SCOPING_CLIENT_CONFIG_ITEMS(incidents_config_t),
 };
 
 static int init(const bw_service_config_t *config, void **service_data)

@@ -632,7 +632,7 @@ int bw_significance_handle(bw_call_t *call, const ProtobufCMessage *request,
         err = bw_scoping_client_entity_types(
             svc->scoping, call, (const char *const *)req->entity_types, req->n_entity_types, types);
         if (err == BW_EUNAVAIL)
-            return bw_call_fail(call, BW_EUNAVAIL, "SCOPING_UNAVAILABLE",
+            return bw_call_fail(call, BW_EUNAVAIL, "SERVICE_UNAVAILABLE",
                                 "the scoping service is unavailable: its catalogue says which "
                                 "entity types IR 2024/2690 covers");
         if (err != 0)

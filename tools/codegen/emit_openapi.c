@@ -740,9 +740,10 @@ static const struct problem_response {
      "Retry after the seconds `Retry-After` gives.",
      "RATE_LIMITED", "the tenant's request rate is over its limit; retry in 1 s"},
     {"ServiceUnavailable", BW_GRPC_UNAVAILABLE, NULL, WHEN_ALWAYS,
-     "The service behind the route, or its database, cannot be reached now; nothing was "
-     "written. Retry later.",
-     "UNAVAILABLE", "the service is unavailable; retry later"},
+     "The service behind the route, a service it needs, or its database cannot be reached "
+     "now (reason `SERVICE_UNAVAILABLE`, the detail names the service); nothing was written. "
+     "Retry later.",
+     "SERVICE_UNAVAILABLE", "the scoping service is unavailable; retry later"},
     {"GatewayTimeout", BW_GRPC_DEADLINE_EXCEEDED, NULL, WHEN_ALWAYS,
      "The service behind the route did not answer in time (`BULWARK_BACKEND_TIMEOUT_MS`). "
      "A write may or may not have been committed: retry it with the same Idempotency-Key.",
