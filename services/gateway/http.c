@@ -37,6 +37,7 @@
 #include "metrics.h"
 #include "problem.h"
 #include "ratelimit.h"
+#include "roles.h"
 #include "route.h"
 #include "router.h"
 #include "status.h"
@@ -718,23 +719,6 @@ static int build_request(gw_request_t *r)
 
 /* ---- authentication ---------------------------------------------------- */
 
-static const struct {
-    const char *name;
-    unsigned bit;
-} role_bits[] = {
-    {"admin", BW_ROLE_ADMIN},   {"editor", BW_ROLE_EDITOR},
-    {"auditor", BW_ROLE_AUDITOR}, {"viewer", BW_ROLE_VIEWER},
-    {"board_member", BW_ROLE_BOARD_MEMBER},
-};
-
-static unsigned role_bit(const char *role)
-{
-    for (size_t i = 0; i < sizeof(role_bits) / sizeof(role_bits[0]); i++)
-        if (strcmp(role, role_bits[i].name) == 0)
-            return role_bits[i].bit;
-    return 0;
-}
-
 static void retry_after(gw_request_t *r, int seconds)
 {
     char value[16];
@@ -844,7 +828,7 @@ static void authorised(gw_request_t *r)
         return;
     }
     r->principal = bw_arena_printf(r->arena, "api-key:%s", r->key.key_id);
-    admit(r, role_bit(r->key.role), r->key.role);
+    admit(r, bw_role_bit(r->key.role, strlen(r->key.role)), r->key.role);
 }
 
 /* The token is the key's current one, or the one a rotation replaced while

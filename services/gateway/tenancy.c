@@ -21,6 +21,7 @@
 #include "log.h"
 #include "operator.h"
 #include "request.h"
+#include "roles.h"
 #include "service.h"
 #include "status.h"
 #include "store.h"
@@ -127,8 +128,6 @@ const bw_db_stmt_t *const bw_tenancy_stmts[] = {
     &bw_operator_stmt_certificate,
 };
 const size_t bw_tenancy_n_stmts = sizeof(bw_tenancy_stmts) / sizeof(bw_tenancy_stmts[0]);
-
-static const char *const roles[] = {"admin", "editor", "auditor", "viewer", "board_member"};
 
 #define KEYS_SCOPE "api-keys"
 #define NAME_MAX_LEN 200
@@ -347,10 +346,7 @@ static int create_api_key(bw_call_t *call, const ProtobufCMessage *request, Prot
 {
     const Bulwark__Tenancy__V1__CreateApiKeyRequest *req = (const void *)request;
     int bad = check_name(call, "name", req->name) != 0;
-    int known = 0;
-    for (size_t i = 0; i < sizeof(roles) / sizeof(roles[0]); i++)
-        known |= strcmp(req->role, roles[i]) == 0;
-    if (!known)
+    if (bw_role_bit(req->role, strlen(req->role)) == 0)
         bad |= bw_call_violation(call, "role",
                                  "\"%s\" is not a role; expected admin, editor, auditor, viewer "
                                  "or board_member",

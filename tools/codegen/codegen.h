@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "bulwark/api/v1/http.pb-c.h"
+#include "roles.h"
 #include "status.h"
 #include "google/protobuf/descriptor.pb-c.h"
 
@@ -42,14 +43,7 @@ enum bw_cg_verb { BW_CG_GET, BW_CG_POST, BW_CG_PUT, BW_CG_PATCH, BW_CG_DELETE, B
 
 enum bw_cg_access { BW_CG_TENANT, BW_CG_OPERATOR, BW_CG_PUBLIC };
 
-/* One role name of http.proto's HttpRule.roles and its BW_ROLE_* bit. */
-typedef struct bw_cg_role {
-    const char *name;   /* "board_member" */
-    const char *symbol; /* "BW_ROLE_BOARD_MEMBER" */
-} bw_cg_role_t;
 
-extern const bw_cg_role_t bw_cg_roles[];
-extern const size_t bw_cg_n_roles;
 
 /* Names of a verb: "GET", "BW_HTTP_GET", "get" (the OpenAPI operation key). */
 const char *bw_cg_verb_name(int verb);
@@ -83,7 +77,7 @@ typedef struct bw_cg_route {
     const bw_cg_field_proto_t *body_field; /* the field named by body, else NULL */
     int success_status;
     int if_match;        /* takes If-Match: PATCH, PUT, DELETE, or a POST whose rule says so */
-    unsigned roles;      /* bit i is bw_cg_roles[i] */
+    unsigned roles;      /* bit i is bw_roles[i] (services/gateway/roles.h) */
     int access;          /* BW_CG_TENANT, ... */
     const char *summary; /* "" when the option has none */
     char *description;   /* owned: the method's leading comment, or NULL */

@@ -823,10 +823,10 @@ static char *operation_description(const bw_cg_route_t *route, const char *comme
 {
     char roles[256] = "";
     size_t used = 0;
-    for (size_t r = 0; r < bw_cg_n_roles; r++) {
+    for (size_t r = 0; r < bw_n_roles; r++) {
         if (route->roles & (1u << r)) {
             int n = snprintf(roles + used, sizeof roles - used, "%s%s", used ? ", " : "",
-                             bw_cg_roles[r].name);
+                             bw_roles[r].name);
             if (n > 0 && (size_t)n < sizeof roles - used)
                 used += (size_t)n;
         }
@@ -955,9 +955,9 @@ static json_t *operation(doc_t *doc, const bw_cg_route_t *route)
     set(doc, op, "responses", responses(doc, route));
     /* Machine-readable access rule, for clients and the per-route role tests. */
     json_t *roles = new_array(doc);
-    for (size_t r = 0; r < bw_cg_n_roles; r++)
+    for (size_t r = 0; r < bw_n_roles; r++)
         if (route->roles & (1u << r))
-            append(doc, roles, new_string(doc, bw_cg_roles[r].name));
+            append(doc, roles, new_string(doc, bw_roles[r].name));
     set(doc, op, "x-bulwark-roles", roles);
     set_string(doc, op, "x-bulwark-access",
                route->access == BW_CG_OPERATOR ? "operator"

@@ -77,9 +77,9 @@ static void put_roles(FILE *out, unsigned roles)
         return;
     }
     const char *sep = "";
-    for (size_t r = 0; r < bw_cg_n_roles; r++) {
+    for (size_t r = 0; r < bw_n_roles; r++) {
         if (roles & (1u << r)) {
-            fprintf(out, "%s%s", sep, bw_cg_roles[r].symbol);
+            fprintf(out, "%s%s", sep, bw_roles[r].symbol);
             sep = " | ";
         }
     }

@@ -29,14 +29,6 @@ enum {
     PATH_SERVICE_METHOD = 2,
 };
 
-const bw_cg_role_t bw_cg_roles[] = {
-    {"admin", "BW_ROLE_ADMIN"},
-    {"editor", "BW_ROLE_EDITOR"},
-    {"auditor", "BW_ROLE_AUDITOR"},
-    {"viewer", "BW_ROLE_VIEWER"},
-    {"board_member", "BW_ROLE_BOARD_MEMBER"},
-};
-const size_t bw_cg_n_roles = sizeof bw_cg_roles / sizeof bw_cg_roles[0];
 
 static const char *const verb_names[BW_CG_N_VERBS] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 static const char *const verb_symbols[BW_CG_N_VERBS] = {
@@ -647,9 +639,9 @@ static int check_access(const site_t *site, bw_cg_route_t *route)
     int rc = 0;
     for (size_t i = 0; i < rule->n_roles; i++) {
         size_t r = 0;
-        while (r < bw_cg_n_roles && strcmp(bw_cg_roles[r].name, rule->roles[i]) != 0)
+        while (r < bw_n_roles && strcmp(bw_roles[r].name, rule->roles[i]) != 0)
             r++;
-        if (r == bw_cg_n_roles) {
+        if (r == bw_n_roles) {
             REPORT(site, "%s: unknown role \"%s\"", site->what, rule->roles[i]);
             bw_cg_hint("Roles are admin, editor, auditor, viewer and board_member.");
             rc = BW_EINVAL;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "roles.h"
 #include "router.h"
 
 static const bw_route_seg_t s_entities[] = {{"v1", NULL}, {"entities", NULL}};
@@ -154,6 +155,29 @@ START_TEST(method_names)
 }
 END_TEST
 
+/* The one roles table: names to bits and back, unknown names grant nothing. */
+START_TEST(roles_table)
+{
+    ck_assert_uint_eq(bw_role_bit("board_member", 12), BW_ROLE_BOARD_MEMBER);
+    ck_assert_uint_eq(bw_role_bit("admin,editor", 5), BW_ROLE_ADMIN);
+    ck_assert_uint_eq(bw_role_bit("Admin", 5), 0);
+    ck_assert_uint_eq(bw_role_bit("admi", 4), 0);
+    ck_assert_uint_eq(bw_role_bit("", 0), 0);
+    unsigned all = 0;
+    for (size_t i = 0; i < bw_n_roles; i++) {
+        ck_assert_uint_eq(all & bw_roles[i].bit, 0);
+        all |= bw_roles[i].bit;
+    }
+    char names[64];
+    bw_role_names(BW_ROLE_VIEWER | BW_ROLE_ADMIN, names, sizeof(names));
+    ck_assert_str_eq(names, "admin,viewer");
+    bw_role_names(all, names, 13); /* room for two names: the third is cut */
+    ck_assert_str_eq(names, "admin,editor");
+    bw_role_names(0, names, sizeof(names));
+    ck_assert_str_eq(names, "");
+}
+END_TEST
+
 Suite *suite_router(void)
 {
     Suite *s = suite_create("router");
@@ -166,6 +190,7 @@ Suite *suite_router(void)
     tcase_add_test(tc, percent_decoding);
     tcase_add_test(tc, generated_table_is_consistent);
     tcase_add_test(tc, method_names);
+    tcase_add_test(tc, roles_table);
     suite_add_tcase(s, tc);
     return s;
 }
