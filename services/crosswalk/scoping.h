@@ -1,9 +1,8 @@
 /*
  * Whether an entity exists for the calling tenant, and what applies to it.
- * Entities are scoping's;
- * this service reads none of its tables and asks GetEntity through the
- * shared client (services/scoping/client/scoping_client.h), passing the caller's tenant so
- * that scoping's row-level security decides (docs/DESIGN.md, "The SoA and
+ * Entities are scoping's; this service reads none of its tables and asks
+ * GetEntity through scoping's client (services/scoping/client/), passing
+ * the caller's tenant so that scoping's row-level security decides (docs/DESIGN.md, "The SoA and
  * the scoping service's entities"). Nothing is cached: a deleted entity
  * answers 404 at once.
  */
