@@ -147,8 +147,9 @@ START_TEST(services_append_only_to_their_tenant_and_never_read)
                                 "JOIN pg_namespace n ON n.oid = p.pronamespace "
                                 "WHERE n.nspname = 'bulwark' AND p.proname LIKE 'outbox_%' "
                                 "ORDER BY 1");
-    ck_assert_int_eq(PQntuples(res), 2);
-    for (int i = 0; i < 2; i++) {
+    /* outbox_claim, outbox_lag (for /metrics), outbox_prune */
+    ck_assert_int_eq(PQntuples(res), 3);
+    for (int i = 0; i < 3; i++) {
         ck_assert_str_eq(PQgetvalue(res, i, 1), "bulwark_outbox_relay");
         ck_assert_str_eq(PQgetvalue(res, i, 2), "f");
         ck_assert_str_eq(PQgetvalue(res, i, 3), "f");
