@@ -18,6 +18,7 @@
 #define LOG_LINE_MAX 8192
 
 int bw_log_min_level = BW_LOG_INFO;
+int bw_log_requests = 1;
 static const char *log_process = "bulwark";
 static int log_format = BW_LOG_TEXT;
 

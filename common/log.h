@@ -28,6 +28,10 @@ typedef struct bw_log_outcome {
 } bw_log_outcome_t;
 
 extern int bw_log_min_level;
+/* Whether a finished request (gateway) or call (service) makes its line at
+ * info (BULWARK_LOG_REQUESTS, on by default): the lines that carry method,
+ * status and duration. Failures are logged either way. */
+extern int bw_log_requests;
 
 /* Sets the process name shown on each line (borrowed, must outlive logging). */
 void bw_log_init(const char *process_name, int min_level);

@@ -475,7 +475,7 @@ static void call_finished(rpc_slot_t *slot, const bw_call_t *call, int grpc_stat
     rpc_method_metrics_t *mm = &s->metrics[slot->method];
     bw_metrics_inc(&mm->by_code[grpc_status >= 0 && grpc_status <= 16 ? grpc_status : 2]);
     bw_metrics_hist_observe(&mm->latency, (double)us / 1e6);
-    if (call == NULL)
+    if (call == NULL || !bw_log_requests)
         return;
     bw_log_outcome_t outcome = {s->methods[slot->method].path, bw_status_grpc_name(grpc_status),
                                 us};

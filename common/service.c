@@ -285,6 +285,9 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
         {"BULWARK_LOG_FORMAT", BW_CFG_LOG_FORMAT, "text", 0, 0,
          offsetof(bw_service_config_t, log_format), 0,
          "text (one line of key=value) or json (one JSON object a line)"},
+        {"BULWARK_LOG_REQUESTS", BW_CFG_BOOL, "true", 0, 0,
+         offsetof(bw_service_config_t, log_requests), 0,
+         "one info line per gRPC call (method, status, duration); failures are logged anyway"},
         {"BULWARK_METRICS_ADDR", BW_CFG_STRING, "", 0, 0,
          offsetof(bw_service_config_t, metrics_addr), 0,
          "listen address (host:port) of GET /metrics (Prometheus); empty: 127.0.0.1 and the "
@@ -326,6 +329,7 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
     }
     bw_log_init(def->name, cfg.log_level);
     bw_log_set_format(cfg.log_format);
+    bw_log_requests = cfg.log_requests;
     char metrics_addr[300];
     if (cfg.metrics_addr[0] != '\0') {
         char host[256];

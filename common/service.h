@@ -49,6 +49,7 @@ typedef struct bw_service_config {
     long purge_period_sec; /* the purge every this many seconds; 0: never */
     int log_level;
     int log_format;           /* BW_LOG_TEXT or BW_LOG_JSON */
+    int log_requests;         /* a line per call */
     const char *metrics_addr; /* /metrics listen address; "" for the gRPC port + 1000 */
     bw_service_tls_config_t tls_files;
     const bw_rpc_tls_t *tls; /* opened from tls_files before init runs */

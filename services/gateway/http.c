@@ -160,7 +160,7 @@ static void respond(gw_request_t *r, int status, const char *content_type, const
     double seconds = seconds_since(&r->start);
     bw_gw_metrics_observe(r->match.route, status, seconds);
     int level = status >= 500 ? BW_LOG_WARN : BW_LOG_INFO;
-    if (level >= bw_log_min_level) {
+    if (level >= bw_log_min_level && (bw_log_requests || status >= 500)) {
         bw_log_ctx_t ctx = log_ctx(r);
         char method[300], status_text[8];
         snprintf(method, sizeof(method), "%s%s%s", http_method_name(r->method),

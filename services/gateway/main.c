@@ -71,6 +71,7 @@ typedef struct gw_config {
     long usage_flush_sec;
     int log_level;
     int log_format;
+    int log_requests;
     bw_service_tls_config_t tls;
 } gw_config_t;
 
@@ -167,6 +168,8 @@ static const bw_config_item_t config_items[] = {
      "(lastUseTime is late by at most this)"},
     {"BULWARK_LOG_FORMAT", BW_CFG_LOG_FORMAT, "text", 0, 0, offsetof(gw_config_t, log_format), 0,
      "text (one line of key=value) or json (one JSON object a line)"},
+    {"BULWARK_LOG_REQUESTS", BW_CFG_BOOL, "true", 0, 0, offsetof(gw_config_t, log_requests), 0,
+     "one info line per request (route, status, duration); 5xx are logged anyway"},
     {"BULWARK_LOG_LEVEL", BW_CFG_LEVEL, "info", 0, 0, offsetof(gw_config_t, log_level), 0,
      "debug, info, warn, error or off"},
     BW_SERVICE_TLS_CONFIG_ITEMS(gw_config_t, tls),
@@ -221,6 +224,7 @@ int main(int argc, char **argv)
     }
     bw_log_init("gateway", cfg.log_level);
     bw_log_set_format(cfg.log_format);
+    bw_log_requests = cfg.log_requests;
     bw_page_token_set_secret(cfg.token_secret);
     signal(SIGPIPE, SIG_IGN);
     evthread_use_pthreads();
