@@ -86,6 +86,10 @@ static size_t utf8_char_len(const unsigned char *p, size_t n)
     return need;
 }
 
+/* The two-character escapes JSON has for control characters (RFC 8259). */
+static const char short_escapes[0x20] = {
+    ['\b'] = 'b', ['\t'] = 't', ['\n'] = 'n', ['\f'] = 'f', ['\r'] = 'r'};
+
 size_t bw_log_json_escape(const char *src, size_t len, char *dst, size_t cap)
 {
     static const char hex[] = "0123456789abcdef";
@@ -100,9 +104,9 @@ size_t bw_log_json_escape(const char *src, size_t len, char *dst, size_t cap)
         if (c == '"' || c == '\\') {
             piece[plen++] = '\\';
             piece[plen++] = (char)c;
-        } else if (c == '\n' || c == '\r' || c == '\t' || c == '\b' || c == '\f') {
+        } else if (c < 0x20 && short_escapes[c] != 0) {
             piece[plen++] = '\\';
-            piece[plen++] = c == '\n' ? 'n' : c == '\r' ? 'r' : c == '\t' ? 't' : c == '\b' ? 'b' : 'f';
+            piece[plen++] = short_escapes[c];
         } else if (c < 0x20 || c == 0x7f) {
             memcpy(piece, "\\u00", 4);
             piece[4] = hex[c >> 4];
@@ -164,7 +168,8 @@ static void format_json(line_t *l, const struct timespec *ts, const struct tm *t
                         const bw_log_ctx_t *ctx, const bw_log_outcome_t *outcome, const char *msg)
 {
     char head[128];
-    snprintf(head, sizeof(head), "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ\",\"level\":\"%s\"",
+    snprintf(head, sizeof(head),
+             "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ\",\"level\":\"%s\"",
              tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec,
              ts->tv_nsec / 1000, level_names[level]);
     put_raw(l, head);

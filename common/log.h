@@ -22,8 +22,8 @@ typedef struct bw_log_ctx {
 
 /* The outcome of a request or call, on the one line that reports it. */
 typedef struct bw_log_outcome {
-    const char *method;   /* "/bulwark.scoping.v1.ScopingService/GetEntity", "POST /v1/entities" */
-    const char *status;   /* "OK", "NOT_FOUND"; "201" at the gateway */
+    const char *method; /* "/bulwark.scoping.v1.ScopingService/GetEntity", "POST /v1/entities" */
+    const char *status; /* "OK", "NOT_FOUND"; "201" at the gateway */
     long long duration_us;
 } bw_log_outcome_t;
 

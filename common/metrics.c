@@ -107,8 +107,8 @@ void bw_metrics_put_hist(bw_metrics_text_t *t, const char *name, const char *lab
     bw_metrics_printf(t, "%s_bucket{%s%sle=\"+Inf\"} %llu\n", name, labels, sep, cumulative);
     unsigned long long sum_us = atomic_load_explicit(&h->sum_us, memory_order_relaxed);
     const char *open = labels[0] != '\0' ? "{" : "", *close = labels[0] != '\0' ? "}" : "";
-    bw_metrics_printf(t, "%s_sum%s%s%s %llu.%06llu\n", name, open, labels, close,
-                      sum_us / 1000000, sum_us % 1000000);
+    bw_metrics_printf(t, "%s_sum%s%s%s %llu.%06llu\n", name, open, labels, close, sum_us / 1000000,
+                      sum_us % 1000000);
     bw_metrics_printf(t, "%s_count%s%s%s %llu\n", name, open, labels, close, cumulative);
 }
 

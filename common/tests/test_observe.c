@@ -75,8 +75,8 @@ START_TEST(traceparent_malformed_is_refused)
     bw_trace_t t;
     ck_assert_int_ne(bw_trace_parse(NULL, 0, &t), 0);
     /* len counts, not the terminator: a value cut short is refused */
-    ck_assert_int_ne(bw_trace_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 54, &t),
-                     0);
+    ck_assert_int_ne(
+        bw_trace_parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", 54, &t), 0);
 }
 END_TEST
 
@@ -86,9 +86,9 @@ START_TEST(traceparent_of_a_later_version_is_read_as_00)
     /* Section 4.3: a higher version is parsed as 00 when what follows the
      * flags, if anything, starts with a dash. */
     ck_assert_int_eq(parse("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", &t), 0);
-    ck_assert_int_eq(parse("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds",
-                           &t),
-                     0);
+    ck_assert_int_eq(
+        parse("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-holds", &t),
+        0);
     ck_assert_str_eq(t.trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
 }
 END_TEST
@@ -137,10 +137,10 @@ START_TEST(json_escape_quotes_controls_and_utf8)
                      "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
     /* anything else becomes U+FFFD, one per byte that starts no character */
     ck_assert_str_eq(ESC("\xff"), "\\ufffd");
-    ck_assert_str_eq(ESC("\xc0\xaf"), "\\ufffd\\ufffd");         /* overlong '/' */
-    ck_assert_str_eq(ESC("\xed\xa0\x80"), "\\ufffd\\ufffd\\ufffd"); /* a surrogate */
+    ck_assert_str_eq(ESC("\xc0\xaf"), "\\ufffd\\ufffd");                       /* overlong '/' */
+    ck_assert_str_eq(ESC("\xed\xa0\x80"), "\\ufffd\\ufffd\\ufffd");            /* a surrogate */
     ck_assert_str_eq(ESC("\xf4\x90\x80\x80"), "\\ufffd\\ufffd\\ufffd\\ufffd"); /* > U+10FFFF */
-    ck_assert_str_eq(ESC("ab\xe2\x82"), "ab\\ufffd\\ufffd");      /* cut short */
+    ck_assert_str_eq(ESC("ab\xe2\x82"), "ab\\ufffd\\ufffd");                   /* cut short */
 }
 END_TEST
 

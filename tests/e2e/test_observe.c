@@ -39,8 +39,8 @@ static void free_tenant(tenant_t *t)
 static char *create_entity(const tenant_t *t, const char *const *headers, bw_test_resp_t *r)
 {
     ck_assert_int_eq(bw_test_http("POST", "/v1/entities", t->key,
-                                  "{\"name\":\"Traced SE\",\"timeZone\":\"Europe/Berlin\"}", headers,
-                                  r),
+                                  "{\"name\":\"Traced SE\",\"timeZone\":\"Europe/Berlin\"}",
+                                  headers, r),
                      0);
     ck_assert_msg(r->status == 201, "status %ld: %s", r->status, r->body);
     return strdup(jstr(r->json, "id"));
@@ -55,8 +55,7 @@ static int is_trace_id(const char *s)
 
 /* The first JSON line of the process's log that holds needle and whose
  * member key equals value (caller decrefs), or NULL. */
-static json_t *log_line(const char *process, const char *needle, const char *key,
-                        const char *value)
+static json_t *log_line(const char *process, const char *needle, const char *key, const char *value)
 {
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s.log", bw_test_env("BULWARK_TEST_LOG_DIR"), process);
@@ -211,7 +210,8 @@ START_TEST(every_service_counts_its_calls)
         {"scoping", "POST", "/v1/entities", "/bulwark.scoping.v1.ScopingService/CreateEntity"},
         {"crosswalk", "GET", "/v1/frameworks",
          "/bulwark.crosswalk.v1.CrosswalkService/ListFrameworks"},
-        {"incidents", "GET", "/v1/incidents", "/bulwark.incidents.v1.IncidentsService/ListIncidents"},
+        {"incidents", "GET", "/v1/incidents",
+         "/bulwark.incidents.v1.IncidentsService/ListIncidents"},
         {"attestations", "GET", "/v1/attestation-campaigns",
          "/bulwark.attestations.v1.AttestationService/ListCampaigns"},
         {"integrations", "GET", "/v1/webhook-endpoints",
@@ -226,18 +226,17 @@ START_TEST(every_service_counts_its_calls)
         char *before = scrape(calls[i].service);
         bw_test_resp_t r;
         int post = strcmp(calls[i].method, "POST") == 0;
-        ck_assert_int_eq(bw_test_http(calls[i].method, calls[i].path, t.key,
-                                      post ? "{\"name\":\"Metered SE\",\"timeZone\":\"UTC\"}" : NULL,
-                                      NULL, &r),
-                         0);
+        ck_assert_int_eq(
+            bw_test_http(calls[i].method, calls[i].path, t.key,
+                         post ? "{\"name\":\"Metered SE\",\"timeZone\":\"UTC\"}" : NULL, NULL, &r),
+            0);
         ck_assert_msg(r.status == 200 || r.status == 201, "%s %s: %ld %s", calls[i].method,
                       calls[i].path, r.status, r.body);
         bw_test_resp_free(&r);
         char *after = scrape(calls[i].service);
         ck_assert_msg(sample(after, counter) >= sample(before, counter) + 1, "%s did not grow: %s",
                       counter, after);
-        ck_assert_msg(sample(after, count) >= sample(before, count) + 1, "%s did not grow",
-                      count);
+        ck_assert_msg(sample(after, count) >= sample(before, count) + 1, "%s did not grow", count);
         /* the pool and the statements */
         ck_assert_ptr_nonnull(strstr(after, "bulwark_db_connections{state=\"idle\"} "));
         ck_assert_ptr_nonnull(strstr(after, "bulwark_db_connections{state=\"in_use\"} "));
