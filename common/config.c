@@ -99,6 +99,15 @@ int bw_config_load(const bw_config_item_t *items, size_t n, void *out, char *err
             *(int *)field = level;
             break;
         }
+        case BW_CFG_LOG_FORMAT: {
+            int format = bw_log_parse_format(v);
+            if (format < 0) {
+                snprintf(err, errlen, "invalid value for %s: expected text or json", it->env);
+                return BW_EINVAL;
+            }
+            *(int *)field = format;
+            break;
+        }
         }
     }
     return 0;

@@ -15,7 +15,8 @@ typedef enum bw_config_type {
     BW_CFG_INT,    /* long, within [min, max] */
     BW_CFG_ADDR,   /* const char *, "host:port" with a port in 1..65535 */
     BW_CFG_BOOL,   /* int, from true/false/1/0/yes/no/on/off */
-    BW_CFG_LEVEL   /* int, a log level name */
+    BW_CFG_LEVEL,  /* int, a log level name */
+    BW_CFG_LOG_FORMAT /* int, a log format name: text or json */
 } bw_config_type_t;
 
 typedef struct bw_config_item {

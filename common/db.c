@@ -11,6 +11,7 @@
  * Parameter values never reach a log line: they may hold secrets.
  */
 #include "db.h"
+#include "metrics.h"
 #include "status.h"
 
 #include <errno.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* Statements every connection prepares before the service's own. Their names
  * are reserved. */
@@ -65,7 +67,50 @@ struct bw_db {
     const bw_log_ctx_t *log_ctx; /* borrowed */
     char sqlstate[6];
     char constraint[64]; /* NAMEDATALEN */
+    int counted_open; /* counted in db_open */
+    int counted_busy; /* counted in db_busy */
 };
+
+/* The process's connections and how long statements take, for /metrics:
+ * connections open, those in a transaction or running a statement (in
+ * use), and one latency histogram of every round trip that runs a
+ * statement. */
+static atomic_llong db_open;
+static atomic_llong db_busy;
+static bw_metrics_hist_t db_statement_latency;
+
+/* Counts db as in use while it is in a transaction (or busy is set). */
+static void count_busy(bw_db_t *db, int busy)
+{
+    busy = busy || db->in_tx || db->request_tx;
+    if (busy != db->counted_busy)
+        atomic_fetch_add_explicit(&db_busy, busy ? 1 : -1, memory_order_relaxed);
+    db->counted_busy = busy;
+}
+
+static void statement_timed(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    bw_metrics_hist_observe(&db_statement_latency, (double)(now.tv_sec - t0->tv_sec) +
+                                                       (double)(now.tv_nsec - t0->tv_nsec) / 1e9);
+}
+
+void bw_db_metrics(bw_metrics_text_t *t)
+{
+    long long open = atomic_load_explicit(&db_open, memory_order_relaxed);
+    long long busy = atomic_load_explicit(&db_busy, memory_order_relaxed);
+    if (busy > open)
+        busy = open;
+    bw_metrics_family(t, "bulwark_db_connections", "gauge",
+                      "Database connections of this process: in use (in a transaction or running "
+                      "a statement) or idle.");
+    bw_metrics_printf(t, "bulwark_db_connections{state=\"in_use\"} %lld\n", busy);
+    bw_metrics_printf(t, "bulwark_db_connections{state=\"idle\"} %lld\n", open - busy);
+    bw_metrics_family(t, "bulwark_db_statement_duration_seconds", "histogram",
+                      "Round trips that run statements (a pipeline counts once).");
+    bw_metrics_put_hist(t, "bulwark_db_statement_duration_seconds", "", &db_statement_latency);
+}
 
 /* One statement of a pipeline and, once read, its result (caller clears). */
 typedef struct pipe_step {
@@ -312,6 +357,8 @@ static int pipeline_run(bw_db_t *db, pipe_step_t *steps, int n)
     PGconn *conn = db->conn;
     int err = 0;
     int synced = 0;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
 
     if (!PQenterPipelineMode(conn)) {
         bw_log(BW_LOG_ERROR, db->log_ctx, "could not enter pipeline mode: the connection is busy");
@@ -353,6 +400,7 @@ static int pipeline_run(bw_db_t *db, pipe_step_t *steps, int n)
     }
     if (!synced || !PQexitPipelineMode(conn))
         db->broken = 1;
+    statement_timed(&t0);
 
     for (int i = 0; i < n && err == 0; i++) {
         ExecStatusType st = PQresultStatus(steps[i].res);
@@ -462,6 +510,8 @@ int bw_db_open(const char *conninfo, const bw_db_stmt_t *const *stmts, size_t n_
     }
     /* Survives PQreset, like the rest of the connection's settings. */
     PQsetNoticeReceiver(db->conn, notice_receiver, db);
+    atomic_fetch_add_explicit(&db_open, 1, memory_order_relaxed);
+    db->counted_open = 1;
     int err = session_setup(db);
     if (err != 0) {
         bw_db_close(db);
@@ -475,6 +525,10 @@ void bw_db_close(bw_db_t *db)
 {
     if (db == NULL)
         return;
+    if (db->counted_busy)
+        atomic_fetch_sub_explicit(&db_busy, 1, memory_order_relaxed);
+    if (db->counted_open)
+        atomic_fetch_sub_explicit(&db_open, 1, memory_order_relaxed);
     PQfinish(db->conn);
     free(db);
 }
@@ -557,7 +611,7 @@ static int exec_in_request(bw_db_t *db, bw_arena_t *arena, const char *tenant_id
     return deliver(arena, result, res);
 }
 
-int bw_db_request_begin(bw_db_t *db, const char *tenant_id)
+static int request_begin(bw_db_t *db, const char *tenant_id)
 {
     if (db == NULL || db->request_tx || db->in_tx)
         return BW_EINTERNAL;
@@ -570,7 +624,7 @@ int bw_db_request_begin(bw_db_t *db, const char *tenant_id)
     return 0;
 }
 
-int bw_db_request_end(bw_db_t *db, int commit)
+static int request_end(bw_db_t *db, int commit)
 {
     if (db == NULL || !db->request_tx)
         return BW_EINTERNAL;
@@ -592,8 +646,8 @@ const char *bw_db_request_tenant(const bw_db_t *db)
     return db != NULL && db->request_tx && db->tenant[0] != '\0' ? db->tenant : NULL;
 }
 
-int bw_db_exec1(bw_db_t *db, bw_arena_t *arena, const char *tenant_id, const bw_db_stmt_t *stmt,
-                int n_values, const char *const *values, PGresult **res)
+static int exec1(bw_db_t *db, bw_arena_t *arena, const char *tenant_id, const bw_db_stmt_t *stmt,
+                 int n_values, const char *const *values, PGresult **res)
 {
     if (res != NULL)
         *res = NULL;
@@ -636,7 +690,7 @@ int bw_db_exec1(bw_db_t *db, bw_arena_t *arena, const char *tenant_id, const bw_
     return deliver(arena, result, res);
 }
 
-int bw_db_begin(bw_db_t *db, const char *tenant_id)
+static int begin_tx(bw_db_t *db, const char *tenant_id)
 {
     if (db == NULL)
         return BW_EINVAL;
@@ -688,7 +742,10 @@ int bw_db_exec(bw_db_t *db, bw_arena_t *arena, const bw_db_stmt_t *stmt, int n_v
         db->tx_err = db->tx_err != 0 ? db->tx_err : BW_EUNAVAIL;
         return BW_EUNAVAIL;
     }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     PGresult *result = PQexecPrepared(db->conn, stmt->name, n_values, values, NULL, NULL, 0);
+    statement_timed(&t0);
     ExecStatusType st = PQresultStatus(result);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
         err = fail(db, result, stmt->name);
@@ -700,7 +757,7 @@ int bw_db_exec(bw_db_t *db, bw_arena_t *arena, const bw_db_stmt_t *stmt, int n_v
     return deliver(arena, result, res);
 }
 
-int bw_db_commit(bw_db_t *db)
+static int commit_tx(bw_db_t *db)
 {
     if (db == NULL)
         return BW_EINVAL;
@@ -723,7 +780,10 @@ int bw_db_commit(bw_db_t *db)
     }
 
     const char *name = internal_stmts[INTERNAL_COMMIT].name;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     PGresult *res = PQexecPrepared(db->conn, name, 0, NULL, NULL, NULL, 0);
+    statement_timed(&t0);
     int err = 0;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         err = fail(db, res, name);
@@ -738,7 +798,7 @@ int bw_db_commit(bw_db_t *db)
     return err;
 }
 
-void bw_db_rollback(bw_db_t *db)
+static void rollback_tx(bw_db_t *db)
 {
     if (db == NULL)
         return;
@@ -754,6 +814,57 @@ void bw_db_rollback(bw_db_t *db)
     if (db->request_tx)
         return; /* the request transaction rolls back as a whole */
     rollback_if_needed(db);
+}
+
+/* The public entry points that change whether a connection is in use. */
+int bw_db_request_begin(bw_db_t *db, const char *tenant_id)
+{
+    int err = request_begin(db, tenant_id);
+    if (db != NULL)
+        count_busy(db, 0);
+    return err;
+}
+
+int bw_db_request_end(bw_db_t *db, int commit)
+{
+    int err = request_end(db, commit);
+    if (db != NULL)
+        count_busy(db, 0);
+    return err;
+}
+
+int bw_db_exec1(bw_db_t *db, bw_arena_t *arena, const char *tenant_id, const bw_db_stmt_t *stmt,
+                int n_values, const char *const *values, PGresult **res)
+{
+    if (db != NULL)
+        count_busy(db, 1);
+    int err = exec1(db, arena, tenant_id, stmt, n_values, values, res);
+    if (db != NULL)
+        count_busy(db, 0);
+    return err;
+}
+
+int bw_db_begin(bw_db_t *db, const char *tenant_id)
+{
+    int err = begin_tx(db, tenant_id);
+    if (db != NULL)
+        count_busy(db, 0);
+    return err;
+}
+
+int bw_db_commit(bw_db_t *db)
+{
+    int err = commit_tx(db);
+    if (db != NULL)
+        count_busy(db, 0);
+    return err;
+}
+
+void bw_db_rollback(bw_db_t *db)
+{
+    rollback_tx(db);
+    if (db != NULL)
+        count_busy(db, 0);
 }
 
 const char *bw_db_last_sqlstate(const bw_db_t *db)

@@ -84,4 +84,9 @@ const char *bw_db_request_tenant(const bw_db_t *db);
 const char *bw_db_last_sqlstate(const bw_db_t *db);
 const char *bw_db_last_constraint(const bw_db_t *db);
 
+struct bw_metrics_text;
+/* Renders the process's database metrics: bulwark_db_connections by state
+ * (in_use, idle) and bulwark_db_statement_duration_seconds. Any thread. */
+void bw_db_metrics(struct bw_metrics_text *text);
+
 #endif

@@ -44,8 +44,8 @@ static const bw_db_stmt_t stmt_idem_purge = {"bw_idem_purge",
 static const bw_db_stmt_t stmt_audit = {
     "bw_audit",
     "INSERT INTO bulwark.audit_events (tenant_id, event_id, service, action, resource, "
-    "principal, request_id, outcome, reason) "
-    "VALUES (current_setting('bulwark.tenant_id')::uuid, $1, $2, $3, $4, $5, $6, $7, $8)"};
+    "principal, request_id, outcome, reason, trace_id) "
+    "VALUES (current_setting('bulwark.tenant_id')::uuid, $1, $2, $3, $4, $5, $6, $7, $8, $9)"};
 
 const bw_db_stmt_t *const bw_request_stmts[] = {
     &stmt_idem_lock, &stmt_idem_get, &stmt_idem_put, &stmt_audit,
@@ -136,8 +136,9 @@ static int audit(bw_call_t *call, bw_db_t *db, const char *action, const char *r
                             call->principal != NULL ? call->principal : "",
                             call->request_id != NULL ? call->request_id : "",
                             outcome,
-                            reason};
-    return bw_db_exec(db, call->arena, &stmt_audit, 8, values, NULL);
+                            reason,
+                            call->trace.trace_id};
+    return bw_db_exec(db, call->arena, &stmt_audit, 9, values, NULL);
 }
 
 /* Records a failed write on its own, after the rollback; an operator's

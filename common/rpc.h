@@ -33,6 +33,8 @@
 
 #include "arena.h"
 #include "log.h"
+#include "metrics.h"
+#include "trace.h"
 
 struct event_base;
 
@@ -86,6 +88,9 @@ typedef struct bw_call {
     const char *board_member;    /* x-board-member (whom a board_member key signs as), or NULL */
     const char *if_match;        /* if-match: the etag a write expects ("*" any), or NULL */
     const char *peer;            /* the caller's identity (its certificate's common name) */
+    /* traceparent: the caller's trace, or one started here when the caller
+     * sent none or a malformed one; trace.parent_id is the caller's span. */
+    bw_trace_t trace;
     void *service_data;          /* bw_rpc_server_opts_t.service_data (borrowed) */
     void *worker_data;           /* what worker_init returned for this thread (borrowed) */
     struct bw_call_hook *after_commit; /* see bw_request_after_commit (request.h) */
@@ -195,6 +200,14 @@ void bw_rpc_server_stop(bw_rpc_server_t *server, int grace_ms);
 /* The port the server listens on: the one chosen by the system when opts->addr
  * ended in ":0" (tests). */
 int bw_rpc_server_port(const bw_rpc_server_t *server);
+/* Renders the server's per-method metrics: bulwark_grpc_server_calls_total
+ * by method and status code, bulwark_grpc_server_call_duration_seconds by
+ * method (health checks not counted). Safe from any thread while the
+ * server runs. */
+void bw_rpc_server_metrics(const bw_rpc_server_t *server, bw_metrics_text_t *text);
+/* The traceparent to send on a call made while serving call: the call's
+ * trace, with a new span as the parent, into buf (BW_TRACEPARENT_LEN + 1). */
+int bw_call_traceparent(const bw_call_t *call, char *buf);
 
 /* Records a failure: err is a BW_E* code, reason an UPPER_SNAKE string (NULL
  * for the code's default) and detail a message in PostgreSQL style. Returns err

@@ -47,6 +47,13 @@
 
 typedef struct rpc_worker rpc_worker_t;
 
+/* What the server counts per method: calls by status code (0-16) and their
+ * latency. Atomics: every worker updates them, a scrape reads them. */
+typedef struct rpc_method_metrics {
+    atomic_ullong by_code[17];
+    bw_metrics_hist_t latency;
+} rpc_method_metrics_t;
+
 enum slot_state { SLOT_REQUESTED, SLOT_ANSWERING };
 
 /* One call from the moment it is requested until its answer is sent. */
@@ -82,6 +89,7 @@ struct bw_rpc_server {
     bw_rpc_peer_t *peers;     /* copy of opts.peers */
     unsigned char *allows;    /* allows[p * n_methods + m]: peer p may call method m */
     void **handles;           /* grpc registered methods; the last one is health */
+    rpc_method_metrics_t *metrics; /* one per method */
     grpc_server *server;
     grpc_completion_queue *cq; /* shared by the workers */
     rpc_worker_t *workers;
@@ -325,6 +333,7 @@ static const char *md_value(bw_arena_t *arena, grpc_slice value)
 
 static void read_metadata(const grpc_metadata_array *md, bw_call_t *call)
 {
+    int traced = 0;
     for (size_t i = 0; i < md->count; i++) {
         grpc_slice key = md->metadata[i].key;
         const char **dst = NULL;
@@ -342,11 +351,28 @@ static void read_metadata(const grpc_metadata_array *md, bw_call_t *call)
             dst = &call->board_member;
         else if (grpc_slice_str_cmp(key, "if-match") == 0)
             dst = &call->if_match;
+        else if (grpc_slice_str_cmp(key, "traceparent") == 0)
+            traced = bw_trace_parse((const char *)GRPC_SLICE_START_PTR(md->metadata[i].value),
+                                    GRPC_SLICE_LENGTH(md->metadata[i].value), &call->trace) == 0;
         if (dst != NULL)
             *dst = md_value(call->arena, md->metadata[i].value);
     }
+    /* A call without a usable trace starts one here, as the specification
+     * asks of a malformed traceparent: every line and audit row has one. */
+    if (!traced && bw_trace_start(&call->trace) != 0)
+        call->trace.trace_id[0] = '\0';
     call->log.request_id = call->request_id;
     call->log.tenant_id = call->tenant_id;
+    call->log.trace_id = call->trace.trace_id[0] != '\0' ? call->trace.trace_id : NULL;
+}
+
+int bw_call_traceparent(const bw_call_t *call, char *buf)
+{
+    char span[BW_TRACE_SPAN_LEN + 1];
+    if (call->trace.trace_id[0] == '\0' || bw_trace_new_span(span) != 0)
+        return BW_EINTERNAL;
+    bw_trace_format(&call->trace, span, buf);
+    return 0;
 }
 
 /* Unpacks the request through the call's arena; BW_EINVAL when malformed. */
@@ -405,44 +431,84 @@ static void serve_unregistered(rpc_slot_t *slot)
                 0);
 }
 
-/* Whether the call's peer may call its method; answers UNAUTHENTICATED when
- * not. The health check is open to every peer the CA vouches for. The peer's
- * identity is copied into peer. */
-static int peer_allowed(bw_rpc_server_t *s, rpc_slot_t *slot, int health, char *peer)
+/* Whether the call's peer may call its method. The health check is open to
+ * every peer the CA vouches for. The peer's identity is copied into peer
+ * ("" when the peer has none). */
+static int peer_may_call(bw_rpc_server_t *s, rpc_slot_t *slot, int health, char *peer)
 {
     int known = bw_rpc_peer_identity(slot->call, peer, BW_RPC_IDENTITY_MAX + 1) == 0;
+    if (!known)
+        peer[0] = '\0';
     int ok = known && health;
     for (size_t p = 0; known && !ok && p < s->opts.n_peers; p++)
         ok = strcmp(s->peers[p].identity, peer) == 0 &&
              s->allows[p * s->opts.n_methods + (size_t)slot->method];
-    if (ok)
-        return 1;
+    return ok;
+}
+
+/* Answers a call whose peer may not make it UNAUTHENTICATED. */
+static void refuse_peer(rpc_slot_t *slot, int health, const char *peer)
+{
+    bw_rpc_server_t *s = slot->server;
     bw_log(BW_LOG_WARN, NULL, "%s: refused a call to %s from %s", s->opts.name,
            health ? RPC_HEALTH_PATH : s->methods[slot->method].path,
-           known ? peer : "an unidentified peer");
+           peer[0] != '\0' ? peer : "an unidentified peer");
     slot_answer(slot, BW_GRPC_UNAUTHENTICATED, "this peer may not call this method", NULL,
                 "PEER_NOT_ALLOWED", NULL, 0);
-    return 0;
+}
+
+static long long elapsed_us(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (long long)(now.tv_sec - t0->tv_sec) * 1000000LL + (now.tv_nsec - t0->tv_nsec) / 1000;
+}
+
+/* Counts a call to a registered method and, with its context read, logs
+ * the line that reports it. Runs before the answer is started: once it is,
+ * the slot and its arena may be freed by another worker. */
+static void call_finished(rpc_slot_t *slot, const bw_call_t *call, int grpc_status,
+                          const struct timespec *start)
+{
+    bw_rpc_server_t *s = slot->server;
+    long long us = elapsed_us(start);
+    rpc_method_metrics_t *mm = &s->metrics[slot->method];
+    bw_metrics_inc(&mm->by_code[grpc_status >= 0 && grpc_status <= 16 ? grpc_status : 2]);
+    bw_metrics_hist_observe(&mm->latency, (double)us / 1e6);
+    if (call == NULL || !bw_log_requests)
+        return;
+    bw_log_outcome_t outcome = {s->methods[slot->method].path, bw_status_grpc_name(grpc_status),
+                                us};
+    bw_log_done(BW_LOG_INFO, &call->log, &outcome, "%s call from %s", s->opts.name,
+                call->peer != NULL ? call->peer : "?");
 }
 
 /* Runs the handler of an accepted call on worker w and answers it. */
 static void serve_call(rpc_worker_t *w, rpc_slot_t *slot)
 {
     bw_rpc_server_t *s = slot->server;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     if (slot->method == RPC_UNREGISTERED) {
         serve_unregistered(slot);
         return;
     }
+    int health = (size_t)slot->method == s->opts.n_methods;
     slot->arena = bw_arena_create(RPC_CALL_ARENA_SIZE);
     if (slot->arena == NULL) {
+        if (!health)
+            call_finished(slot, NULL, bw_status_grpc_code(BW_ENOMEM), &start);
         slot_answer(slot, bw_status_grpc_code(BW_ENOMEM), bw_strerror(BW_ENOMEM), NULL,
                     bw_status_default_reason(BW_ENOMEM), NULL, 0);
         return;
     }
-    int health = (size_t)slot->method == s->opts.n_methods;
     char peer[BW_RPC_IDENTITY_MAX + 1];
-    if (!peer_allowed(s, slot, health, peer))
+    if (!peer_may_call(s, slot, health, peer)) {
+        if (!health)
+            call_finished(slot, NULL, BW_GRPC_UNAUTHENTICATED, &start);
+        refuse_peer(slot, health, peer);
         return;
+    }
     bw_call_t call;
     memset(&call, 0, sizeof(call));
     call.arena = slot->arena;
@@ -456,6 +522,8 @@ static void serve_call(rpc_worker_t *w, rpc_slot_t *slot)
         health ? &grpc__health__v1__health_check_request__descriptor : m->request;
     ProtobufCMessage *request = NULL;
     if (read_request(slot, desc, &request) != 0) {
+        if (!health)
+            call_finished(slot, &call, BW_GRPC_INVALID_ARGUMENT, &start);
         slot_answer(slot, BW_GRPC_INVALID_ARGUMENT, "could not decode the request message", NULL,
                     bw_status_default_reason(BW_EINVAL), NULL, 0);
         return;
@@ -469,6 +537,7 @@ static void serve_call(rpc_worker_t *w, rpc_slot_t *slot)
     int err = s->opts.intercept != NULL ? s->opts.intercept(&call, m, request, &response)
                                         : m->handler(&call, request, &response);
     if (err == 0 && response != NULL && response->descriptor == m->response) {
+        call_finished(slot, &call, BW_GRPC_OK, &start);
         slot_answer(slot, BW_GRPC_OK, NULL, response, NULL, NULL, 0);
         return;
     }
@@ -488,6 +557,7 @@ static void serve_call(rpc_worker_t *w, rpc_slot_t *slot)
         bw_log(BW_LOG_ERROR, &call.log, "%s: %s failed: %s", s->opts.name, m->path,
                call.detail != NULL ? call.detail : bw_strerror(err));
     }
+    call_finished(slot, &call, bw_status_grpc_code(err), &start);
     slot_answer_error(slot, &call, err);
 }
 
@@ -597,6 +667,7 @@ static void server_release(bw_rpc_server_t *s)
     pthread_mutex_destroy(&s->mu);
     free(s->workers);
     free(s->handles);
+    free(s->metrics);
     free(s->methods);
     free(s->peers);
     free(s->allows);
@@ -791,8 +862,9 @@ int bw_rpc_server_start(const bw_rpc_server_opts_t *opts, bw_rpc_server_t **out)
     s->workers = calloc((size_t)opts->workers, sizeof(*s->workers));
     s->peers = calloc(opts->n_peers + 1, sizeof(*s->peers));
     s->allows = calloc(opts->n_peers * opts->n_methods + 1, 1);
+    s->metrics = calloc(opts->n_methods + 1, sizeof(*s->metrics));
     if (s->methods == NULL || s->handles == NULL || s->workers == NULL || s->peers == NULL ||
-        s->allows == NULL) {
+        s->allows == NULL || s->metrics == NULL) {
         server_release(s);
         return BW_ENOMEM;
     }
@@ -840,6 +912,31 @@ int bw_rpc_server_start(const bw_rpc_server_opts_t *opts, bw_rpc_server_t **out)
 int bw_rpc_server_port(const bw_rpc_server_t *server)
 {
     return server != NULL ? server->port : 0;
+}
+
+void bw_rpc_server_metrics(const bw_rpc_server_t *s, bw_metrics_text_t *t)
+{
+    if (s == NULL)
+        return;
+    char labels[300];
+    bw_metrics_family(t, "bulwark_grpc_server_calls_total", "counter",
+                      "gRPC calls served, by method and status code (health checks not counted).");
+    for (size_t m = 0; m < s->opts.n_methods; m++)
+        for (int c = 0; c <= 16; c++) {
+            unsigned long long n = bw_metrics_get(&s->metrics[m].by_code[c]);
+            if (n != 0)
+                bw_metrics_printf(t, "bulwark_grpc_server_calls_total{method=\"%s\",code=\"%s\"} %llu\n",
+                                  s->methods[m].path, bw_status_grpc_name(c), n);
+        }
+    bw_metrics_family(t, "bulwark_grpc_server_call_duration_seconds", "histogram",
+                      "Time from taking a call to starting its answer, by method.");
+    for (size_t m = 0; m < s->opts.n_methods; m++) {
+        if (bw_metrics_hist_count(&s->metrics[m].latency) == 0)
+            continue;
+        snprintf(labels, sizeof(labels), "method=\"%s\"", s->methods[m].path);
+        bw_metrics_put_hist(t, "bulwark_grpc_server_call_duration_seconds", labels,
+                            &s->metrics[m].latency);
+    }
 }
 
 /* Waits until cond holds or deadline (CLOCK_MONOTONIC) passes; NULL waits forever. */

@@ -210,6 +210,22 @@ int bw_service_tls_open(const bw_service_tls_config_t *config, bw_rpc_tls_t **ou
     return rc;
 }
 
+/* What GET /metrics shows of a service. */
+typedef struct service_metrics {
+    const bw_service_def_t *def;
+    const bw_rpc_server_t *server;
+    void *service_data;
+} service_metrics_t;
+
+static void render_metrics(void *arg, bw_metrics_text_t *text)
+{
+    const service_metrics_t *m = arg;
+    bw_rpc_server_metrics(m->server, text);
+    bw_db_metrics(text);
+    if (m->def->metrics != NULL)
+        m->def->metrics(m->service_data, text);
+}
+
 /* --probe: the health check of this service, as a peer would ask it. */
 static int probe(const bw_service_config_t *cfg)
 {
@@ -274,6 +290,16 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
          "tombstones older than 30 days, of every tenant; 0 turns the purge off"},
         {"BULWARK_LOG_LEVEL", BW_CFG_LEVEL, "info", 0, 0,
          offsetof(bw_service_config_t, log_level), 0, "debug, info, warn, error or off"},
+        {"BULWARK_LOG_FORMAT", BW_CFG_LOG_FORMAT, "text", 0, 0,
+         offsetof(bw_service_config_t, log_format), 0,
+         "text (one line of key=value) or json (one JSON object a line)"},
+        {"BULWARK_LOG_REQUESTS", BW_CFG_BOOL, "true", 0, 0,
+         offsetof(bw_service_config_t, log_requests), 0,
+         "one info line per gRPC call (method, status, duration); failures are logged anyway"},
+        {"BULWARK_METRICS_ADDR", BW_CFG_STRING, "", 0, 0,
+         offsetof(bw_service_config_t, metrics_addr), 0,
+         "listen address (host:port) of GET /metrics (Prometheus); empty: 127.0.0.1 and the "
+         "gRPC port + 1000"},
         BW_SERVICE_TLS_CONFIG_ITEMS(bw_service_config_t, tls_files),
     };
     char err[512];
@@ -282,6 +308,8 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
     bw_rpc_tls_t *tls = NULL;
     bw_rpc_method_t *methods = NULL, *own = NULL, *lifecycle = NULL;
     size_t n_methods = 0;
+    bw_metrics_server_t *metrics = NULL;
+    service_metrics_t exposed = {def, NULL, NULL};
     purge_job_t purge;
     int purging = 0;
     int status = 1;
@@ -309,6 +337,23 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
         return 2;
     }
     bw_log_init(def->name, cfg.log_level);
+    bw_log_set_format(cfg.log_format);
+    bw_log_requests = cfg.log_requests;
+    char metrics_addr[300];
+    if (cfg.metrics_addr[0] != '\0') {
+        char host[256];
+        int port;
+        if (bw_config_split_addr(cfg.metrics_addr, host, sizeof(host), &port) != 0) {
+            fprintf(stderr, "%s: invalid value for BULWARK_METRICS_ADDR: expected host:port\n",
+                    argv[0]);
+            return 2;
+        }
+        snprintf(metrics_addr, sizeof(metrics_addr), "%s", cfg.metrics_addr);
+    } else if (bw_metrics_default_addr(cfg.addr, metrics_addr, sizeof(metrics_addr)) != 0) {
+        fprintf(stderr, "%s: set BULWARK_METRICS_ADDR: the gRPC port + 1000 is no port\n",
+                argv[0]);
+        return 2;
+    }
     if (bw_service_tls_open(&cfg.tls_files, &tls) != 0)
         return 2;
     cfg.tls = tls;
@@ -383,6 +428,15 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
     }
     bw_log(BW_LOG_INFO, NULL, "serving on %s (mutual TLS as %s) with %ld workers", cfg.addr,
            bw_rpc_tls_identity(tls), cfg.workers);
+    exposed.server = server;
+    exposed.service_data = service_data;
+    rc = bw_metrics_server_start(metrics_addr, render_metrics, &exposed, &metrics);
+    if (rc != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "could not serve /metrics on %s: %s", metrics_addr,
+               bw_strerror(rc));
+        goto out;
+    }
+    bw_log(BW_LOG_INFO, NULL, "metrics on http://%s/metrics", metrics_addr);
     if (cfg.purge_period_sec > 0) {
         rc = purge_start(&purge, cfg.database_url, def->purges, def->n_purges,
                          cfg.purge_period_sec);
@@ -397,6 +451,7 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
     bw_log(BW_LOG_INFO, NULL, "received signal %d, draining", sig);
     status = 0;
 out:
+    bw_metrics_server_stop(metrics);
     if (purging)
         purge_stop(&purge);
     bw_rpc_server_stop(server, BW_SERVICE_GRACE_MS);

@@ -48,6 +48,9 @@ typedef struct bw_service_config {
     long workers;
     long purge_period_sec; /* the purge every this many seconds; 0: never */
     int log_level;
+    int log_format;           /* BW_LOG_TEXT or BW_LOG_JSON */
+    int log_requests;         /* a line per call */
+    const char *metrics_addr; /* /metrics listen address; "" for the gRPC port + 1000 */
     bw_service_tls_config_t tls_files;
     const bw_rpc_tls_t *tls; /* opened from tls_files before init runs */
 } bw_service_config_t;
@@ -82,6 +85,8 @@ typedef struct bw_service_def {
      * returned to handlers by bw_service_data(call). Non-zero stops start-up. */
     int (*init)(const bw_service_config_t *config, void **service_data);
     void (*fini)(void *service_data);
+    /* Optional: adds the service's own metrics to /metrics (any thread). */
+    void (*metrics)(void *service_data, bw_metrics_text_t *text);
 } bw_service_def_t;
 
 /* What each worker thread holds. */
@@ -91,6 +96,9 @@ typedef struct bw_service_worker {
 } bw_service_worker_t;
 
 /* Runs the service until SIGINT/SIGTERM; returns the process exit status.
+ * Besides gRPC it serves GET /metrics (Prometheus text) on
+ * BULWARK_METRICS_ADDR: the calls by method, the database pool and
+ * statements, and what def->metrics adds.
  * With the one argument --probe it instead calls the health check of the
  * service at its own address, over TLS with its own certificate, and exits 0
  * when it answers SERVING (for container probes, which cannot present a

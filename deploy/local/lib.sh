@@ -570,9 +570,13 @@ bw_first_dead() {
 # ---------------------------------------------------------------- the stack
 
 # bw_stack_addrs: sets the listen addresses, from the BULWARK_*_ADDR variables
-# or the defaults (HTTP 127.0.0.1:8080, tenancy :50050, services :50051...).
-# With BW_FREE_PORTS=1 every one is a free port instead.
+# or the defaults (HTTP 127.0.0.1:8080, tenancy :50050, services :50051...),
+# and each service's /metrics address (BW_METRICS_ADDRS), from
+# BULWARK_<SERVICE>_METRICS_ADDR or its gRPC port + 1000 (the services'
+# own default). The gateway's /metrics is on its HTTP port. With
+# BW_FREE_PORTS=1 every one is a free port instead.
 declare -A BW_ADDRS=()
+declare -A BW_METRICS_ADDRS=()
 bw_stack_addrs() {
     local i svc var
     for ((i = 0; i < ${#BW_SERVICES[@]}; i++)); do
@@ -588,6 +592,15 @@ bw_stack_addrs() {
             BW_ADDRS[$var]=127.0.0.1:$BW_PORT
         done
     fi
+    for svc in "${BW_SERVICES[@]}"; do
+        var=BULWARK_${svc^^}_METRICS_ADDR
+        if [[ ${BW_FREE_PORTS:-0} == 1 ]]; then
+            bw_free_port || return 1
+            BW_METRICS_ADDRS[$svc]=127.0.0.1:$BW_PORT
+        else
+            BW_METRICS_ADDRS[$svc]=${!var:-127.0.0.1:$(($(bw_addr_port "${BW_ADDRS[$svc]}") + 1000))}
+        fi
+    done
 }
 
 # bw_stack_start BUILD-DIR [READY-TIMEOUT]: starts the services then the
@@ -606,9 +619,16 @@ bw_stack_start() {
         bw_err "${BW_ADDRS[http]} is already in use; set BULWARK_HTTP_ADDR"
         return 1
     fi
+    for name in "${!BW_METRICS_ADDRS[@]}"; do
+        if bw_port_in_use "$(bw_addr_port "${BW_METRICS_ADDRS[$name]}")"; then
+            bw_err "${BW_METRICS_ADDRS[$name]} ($name's /metrics) is already in use; set BULWARK_${name^^}_METRICS_ADDR"
+            return 1
+        fi
+    done
     common=("BULWARK_TOKEN_SECRET=$BW_TOKEN_SECRET"
         "BULWARK_SIGNING_KEY_FILE=$BW_SIGNING_KEY_FILE"
-        "BULWARK_LOG_LEVEL=${BULWARK_LOG_LEVEL:-info}" "${addrs[@]}")
+        "BULWARK_LOG_LEVEL=${BULWARK_LOG_LEVEL:-info}" "BULWARK_LOG_FORMAT=${BULWARK_LOG_FORMAT:-text}"
+        "${addrs[@]}")
     for svc in "${BW_SERVICES[@]}" gateway; do
         bin=$build/services/$svc/bulwark-$svc
         [[ -x $bin ]] || {
@@ -624,7 +644,8 @@ bw_stack_start() {
         own=()
         [[ $svc == integrations ]] && own=("BULWARK_SECRETS_KEY=$BW_SECRETS_KEY")
         bw_proc_start "$svc" "${common[@]}" "${tls[@]}" "${own[@]}" \
-            "BULWARK_DATABASE_URL=$(bw_app_url "$svc")" -- "$build/services/$svc/bulwark-$svc"
+            "BULWARK_DATABASE_URL=$(bw_app_url "$svc")" \
+            "BULWARK_METRICS_ADDR=${BW_METRICS_ADDRS[$svc]}" -- "$build/services/$svc/bulwark-$svc"
     done
     bw_say "starting gateway on ${BW_ADDRS[http]}"
     mapfile -t tls < <(bw_tls_env gateway)

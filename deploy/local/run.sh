@@ -88,7 +88,14 @@ api_key=$(bw_kv_get "$DEMO" DEMO_API_KEY)
     for name in "${!BW_ADDRS[@]}"; do
         [[ $name == http ]] || printf '%s_ADDR=%s\n' "${name^^}" "${BW_ADDRS[$name]}"
     done
+    for name in "${!BW_METRICS_ADDRS[@]}"; do
+        printf '%s_METRICS_ADDR=%s\n' "${name^^}" "${BW_METRICS_ADDRS[$name]}"
+    done
 } >"$BW_RUN_DIR/stack.env"
+metrics="  gateway          $URL/metrics"
+for svc in "${BW_SERVICES[@]}"; do
+    metrics+=$(printf '\n  %-16s http://%s/metrics' "$svc" "${BW_METRICS_ADDRS[$svc]}")
+done
 
 cat <<EOF
 
@@ -98,6 +105,9 @@ Bulwark is running at $URL
   demo tenant:     $tenant_id
   demo API key:    $api_key
   data and logs:   $BW_DATA (PostgreSQL on 127.0.0.1:$BW_PG_PORT, data in $BW_PG_DIR)
+                   logs in $BW_LOG_DIR/<process>.log (BULWARK_LOG_FORMAT=json for JSON lines)
+Metrics (Prometheus text):
+$metrics
 
 Try:
   curl -s -X POST $URL/v1/entities -H 'Authorization: Bearer $api_key' \\

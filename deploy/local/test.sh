@@ -104,7 +104,10 @@ stack_up() {
     # runs fast, test_webhooks.c webhooks with nine attempts a second apart,
     # over plain http to the receiver's address only; usage (requests, keys'
     # last use) is written every second.
-    BULWARK_RATE_LIMIT_RPS=50 BULWARK_RATE_LIMIT_BURST=100 BULWARK_IDEMPOTENCY_PURGE_SEC=1 \
+    # JSON log lines: tests/e2e/test_observe.c finds a call's trace id in
+    # a service's log.
+    BULWARK_LOG_FORMAT=json \
+        BULWARK_RATE_LIMIT_RPS=50 BULWARK_RATE_LIMIT_BURST=100 BULWARK_IDEMPOTENCY_PURGE_SEC=1 \
         BULWARK_WEBHOOK_ALLOWED_CIDRS=$WEBHOOK_HOST/32 BULWARK_WEBHOOK_RETRY_SECONDS=1,1,1,1,1,1,1,1 \
         BULWARK_USAGE_FLUSH_SEC=1 \
         BULWARK_CORS_ORIGINS=https://app.example.test \
@@ -180,7 +183,10 @@ run_flavour() {
             export BULWARK_TEST_WEBHOOK_HOST=$WEBHOOK_HOST
             for svc in "${BW_SERVICES[@]}"; do
                 export "BULWARK_TEST_${svc^^}_ADDR=${BW_ADDRS[$svc]}"
+                export "BULWARK_TEST_${svc^^}_METRICS_ADDR=${BW_METRICS_ADDRS[$svc]}"
             done
+            # The processes' logs (<process>.log), JSON lines.
+            export BULWARK_TEST_LOG_DIR=$BW_LOG_DIR
             ctest --test-dir "$build" -L 'integration|e2e' --output-on-failure --no-tests=error --timeout 300
         ) || rc=$?
         record "$name: integration and e2e tests" "$rc" $((SECONDS - start))

@@ -117,6 +117,11 @@ int bw_headers_read(const bw_httpparse_field_t *fields, size_t n, bw_headers_t *
     if (v != NULL && !twice && request_id_ok(v))
         out->request_id = v;
 
+    /* Checked where it is used (trace.h); a repeated one is no trace. */
+    v = single(fields, n, "traceparent", &twice);
+    if (v != NULL && !twice)
+        out->traceparent = v;
+
     v = single(fields, n, "Idempotency-Key", &twice);
     if (twice)
         return refuse(err, "Idempotency-Key", "must be sent once");

@@ -1,6 +1,6 @@
 /*
  * The request header fields the gateway acts on, read and checked in one
- * place before anything uses them: X-Request-Id, Idempotency-Key, If-Match,
+ * place before anything uses them: X-Request-Id, traceparent, Idempotency-Key, If-Match,
  * If-None-Match, Authorization, Content-Type and Origin. Pure functions over
  * the parsed fields (httpparse.h), so they are unit-tested and fuzzed
  * (fuzz/fuzz_headers.c) apart from the server.
@@ -11,7 +11,8 @@
  * "*" or a list of entity-tags; any of these, Authorization or Content-Type
  * sent twice. Entity-tags are restricted to printable ASCII (no obs-text),
  * as gRPC metadata, where they travel, requires. An X-Request-Id that is
- * not 1 to 128 of [A-Za-z0-9-_.:] is not refused but replaced.
+ * not 1 to 128 of [A-Za-z0-9-_.:] is not refused but replaced, and a
+ * malformed or repeated traceparent starts a new trace (never refused).
  */
 #ifndef BW_GW_HEADERS_H
 #define BW_GW_HEADERS_H
@@ -26,6 +27,7 @@
 /* Every pointer is borrowed from the fields' values. */
 typedef struct bw_headers {
     const char *request_id;      /* X-Request-Id when safe to echo, else NULL */
+    const char *traceparent;     /* sent once, not yet checked; NULL otherwise */
     const char *idempotency_key; /* NULL when absent */
     const char *if_match;        /* the entity-tag's opaque part (no quotes, no W/), or "*" */
     size_t if_match_len;         /* 0 with if_match NULL when absent */

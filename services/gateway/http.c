@@ -29,18 +29,20 @@
 
 #include "apidocs.h"
 #include "authfail.h"
+#include "db.h"
+#include "gw_metrics.h"
 #include "headers.h"
 #include "ids.h"
 #include "json.h"
 #include "keycache.h"
 #include "log.h"
-#include "metrics.h"
 #include "problem.h"
 #include "ratelimit.h"
 #include "roles.h"
 #include "route.h"
 #include "router.h"
 #include "status.h"
+#include "trace.h"
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -63,6 +65,10 @@ struct gw_request {
     bw_arena_t *arena; /* req->arena */
     const char *path;
     char request_id[REQUEST_ID_MAX + 1];
+    bw_trace_t trace; /* the client's valid traceparent, or a trace started here */
+    /* What every service call carries: the trace with this request's own
+     * span as the parent; "" when no trace could be made. */
+    char traceparent[BW_TRACEPARENT_LEN + 1];
     struct timespec start;
     bw_headers_t hdr;
     bw_route_match_t match;
@@ -96,6 +102,42 @@ static long long monotonic_ns(void)
     return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
 }
 
+static const char *http_method_name(int method)
+{
+    static const char *const names[] = {"", "GET", "POST", "PUT", "PATCH", "DELETE"};
+    return method >= BW_HTTP_GET && method <= BW_HTTP_DELETE ? names[method] : "OTHER";
+}
+
+static bw_log_ctx_t log_ctx(const gw_request_t *r)
+{
+    bw_log_ctx_t ctx = {r->request_id, r->key.tenant_id[0] ? r->key.tenant_id : NULL,
+                        r->trace.trace_id[0] ? r->trace.trace_id : NULL};
+    return ctx;
+}
+
+/* Takes the client's trace when its traceparent is valid, else starts one
+ * (W3C Trace Context: a malformed header restarts the trace, it never
+ * fails the request), and names this request's span in r->traceparent. */
+static void trace_begin(gw_request_t *r)
+{
+    const char *tp = r->hdr.traceparent;
+    char span[BW_TRACE_SPAN_LEN + 1];
+    int err;
+    if (tp != NULL && bw_trace_parse(tp, strlen(tp), &r->trace) == 0) {
+        err = bw_trace_new_span(span);
+    } else {
+        /* A new trace's first span is this request's. */
+        err = bw_trace_start(&r->trace);
+        memcpy(span, r->trace.parent_id, sizeof(span));
+    }
+    if (err != 0) {
+        r->trace.trace_id[0] = '\0';
+        r->traceparent[0] = '\0';
+        return;
+    }
+    bw_trace_format(&r->trace, span, r->traceparent);
+}
+
 static void add_header(gw_request_t *r, const char *name, const char *value)
 {
     if (value == NULL || bw_httpd_add_header(r->req, name, value) != 0)
@@ -108,16 +150,26 @@ static void respond(gw_request_t *r, int status, const char *content_type, const
                     size_t len)
 {
     add_header(r, "X-Request-Id", r->request_id);
+    if (r->trace.trace_id[0] != '\0')
+        add_header(r, "Trace-Id", r->trace.trace_id);
     if (r->rate_counted) {
         char value[BW_RATELIMIT_FIELD_MAX];
         bw_ratelimit_format(&r->rate, value, sizeof(value));
         add_header(r, "RateLimit-Policy", bw_ratelimit_policy());
         add_header(r, "RateLimit", value);
     }
-    bw_metrics_observe(r->match.route, status, seconds_since(&r->start));
-    if (status >= 500) {
-        bw_log_ctx_t ctx = {r->request_id, r->key.tenant_id[0] ? r->key.tenant_id : NULL};
-        bw_log(BW_LOG_WARN, &ctx, "%s answered %d", r->path, status);
+    double seconds = seconds_since(&r->start);
+    bw_gw_metrics_observe(r->match.route, status, seconds);
+    int level = status >= 500 ? BW_LOG_WARN : BW_LOG_INFO;
+    if (level >= bw_log_min_level && (bw_log_requests || status >= 500)) {
+        bw_log_ctx_t ctx = log_ctx(r);
+        char method[300], status_text[8];
+        snprintf(method, sizeof(method), "%s%s%s", http_method_name(r->method),
+                 r->match.route != NULL ? " " : "",
+                 r->match.route != NULL ? r->match.route->path : "");
+        snprintf(status_text, sizeof(status_text), "%d", status);
+        bw_log_outcome_t outcome = {method, status_text, (long long)(seconds * 1e6)};
+        bw_log_done(level, &ctx, &outcome, "%s answered %d", r->path, status);
     }
     r->gw->inflight--;
     bw_router_match_free(&r->match);
@@ -188,9 +240,10 @@ static const bw_gw_backend_t *find_backend(const bw_gw_t *gw, const char *name)
 /* ---- CORS -------------------------------------------------------------- */
 
 #define CORS_ALLOW_HEADERS                                                                         \
-    "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id"
+    "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id, " \
+    "traceparent"
 #define CORS_EXPOSE_HEADERS                                                                        \
-    "ETag, Retry-After, X-Request-Id, WWW-Authenticate, RateLimit, RateLimit-Policy"
+    "ETag, Retry-After, X-Request-Id, Trace-Id, WWW-Authenticate, RateLimit, RateLimit-Policy"
 
 /* Whether origin is in the comma-separated allow-list. */
 static int origin_allowed(const char *list, const char *origin)
@@ -312,7 +365,7 @@ static void handle_readyz(gw_request_t *r)
     z->probe = json_object();
     z->probe_ok = 1;
     z->pending = gw->n_backends;
-    bw_metrics_readyz_round();
+    bw_gw_metrics_readyz_round();
     for (size_t i = 0; i < gw->n_backends; i++) {
         bw_gw_readyz_call_t *call = &z->calls[i];
         call->gw = gw;
@@ -361,9 +414,16 @@ static int handle_open(gw_request_t *r, int method)
     } else if (strcmp(r->path, "/readyz") == 0) {
         handle_readyz(r);
     } else if (strcmp(r->path, "/metrics") == 0) {
-        size_t len;
-        char *text = bw_metrics_render(&len);
-        respond(r, 200, "text/plain; version=0.0.4", text, text ? len : 0);
+        /* the gateway's HTTP side, the tenancy RPCs it serves, its pool */
+        bw_metrics_text_t t;
+        bw_metrics_text_init(&t);
+        bw_gw_metrics_render(&t);
+        bw_rpc_server_metrics(r->gw->tenancy_server, &t);
+        bw_db_metrics(&t);
+        size_t len = 0;
+        char *text = bw_metrics_text_finish(&t, &len);
+        respond(r, text != NULL ? 200 : 503, "text/plain; version=0.0.4", text,
+                text != NULL ? len : 0);
         free(text);
     } else if (strcmp(r->path, "/v1/openapi.json") == 0) {
         respond(r, 200, "application/json", bw_openapi_json, strlen(bw_openapi_json));
@@ -381,7 +441,7 @@ static void call_done(void *arg, const bw_rpc_reply_t *reply)
 {
     gw_request_t *r = arg;
     const bw_route_t *route = r->match.route;
-    bw_metrics_observe_backend(route->backend, reply->status, seconds_since(&r->call_start));
+    bw_gw_metrics_observe_backend(route->backend, reply->status, seconds_since(&r->call_start));
     if (reply->status != BW_GRPC_OK) {
         bw_problem_error_t errors[BW_RPC_MAX_VIOLATIONS];
         size_t n = reply->n_violations < BW_RPC_MAX_VIOLATIONS ? reply->n_violations
@@ -450,9 +510,11 @@ static void call_backend(gw_request_t *r)
              "the service behind this route is not configured", NULL);
         return;
     }
-    bw_rpc_md_t md[7];
+    bw_rpc_md_t md[8];
     size_t n = 0;
     md[n++] = (bw_rpc_md_t){"x-request-id", r->request_id};
+    if (r->traceparent[0] != '\0')
+        md[n++] = (bw_rpc_md_t){"traceparent", r->traceparent};
     if (r->key.tenant_id[0] != '\0')
         md[n++] = (bw_rpc_md_t){"x-tenant-id", r->key.tenant_id};
     md[n++] = (bw_rpc_md_t){"x-principal", r->principal};
@@ -852,7 +914,7 @@ static long long timestamp_us(const Google__Protobuf__Timestamp *ts)
 static void resolve_done(void *arg, const bw_rpc_reply_t *reply)
 {
     gw_request_t *r = arg;
-    bw_metrics_observe_backend("tenancy", reply->status, seconds_since(&r->call_start));
+    bw_gw_metrics_observe_backend("tenancy", reply->status, seconds_since(&r->call_start));
     if (reply->status == BW_GRPC_NOT_FOUND) {
         bw_keycache_put_unknown(r->key.key_id);
         fail_credentials(r, "the API key is unknown or revoked");
@@ -891,7 +953,7 @@ static void resolve_done(void *arg, const bw_rpc_reply_t *reply)
 static void tenant_done(void *arg, const bw_rpc_reply_t *reply)
 {
     gw_request_t *r = arg;
-    bw_metrics_observe_backend("tenancy", reply->status, seconds_since(&r->call_start));
+    bw_gw_metrics_observe_backend("tenancy", reply->status, seconds_since(&r->call_start));
     if (reply->status == BW_GRPC_NOT_FOUND) {
         bw_tenantcache_put(r->gw->tenants, r->key.tenant_id, BW_TENANT_MISSING,
                            r->key_generation);
@@ -957,10 +1019,11 @@ static void authenticate_jwt(gw_request_t *r)
     req.tenant_id = r->key.tenant_id;
     uint8_t buf[64];
     size_t len = bulwark__tenancy__v1__resolve_tenant_request__pack(&req, buf);
-    bw_rpc_md_t md = {"x-request-id", r->request_id};
+    bw_rpc_md_t md[2] = {{"x-request-id", r->request_id}, {"traceparent", r->traceparent}};
     clock_gettime(CLOCK_MONOTONIC, &r->call_start);
     r->key_generation = bw_tenantcache_generation(r->gw->tenants);
-    if (tenancy == NULL || bw_rpc_call(tenancy->channel, RESOLVE_TENANT_RPC, buf, len, &md, 1,
+    if (tenancy == NULL || bw_rpc_call(tenancy->channel, RESOLVE_TENANT_RPC, buf, len, md,
+                                       r->traceparent[0] != '\0' ? 2 : 1,
                                        r->gw->backend_timeout_ms, tenant_done, r) != 0)
         fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
              NULL);
@@ -1043,11 +1106,11 @@ static void authenticate(gw_request_t *r)
              NULL);
         return;
     }
-    bw_rpc_md_t md = {"x-request-id", r->request_id};
+    bw_rpc_md_t md[2] = {{"x-request-id", r->request_id}, {"traceparent", r->traceparent}};
     clock_gettime(CLOCK_MONOTONIC, &r->call_start);
     r->key_generation = bw_keycache_generation();
-    if (bw_rpc_call(tenancy->channel, RESOLVE_RPC, buf, len, &md, 1, r->gw->backend_timeout_ms,
-                    resolve_done, r) != 0)
+    if (bw_rpc_call(tenancy->channel, RESOLVE_RPC, buf, len, md, r->traceparent[0] != '\0' ? 2 : 1,
+                    r->gw->backend_timeout_ms, resolve_done, r) != 0)
         fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
              NULL);
 }
@@ -1087,20 +1150,21 @@ static void on_request(bw_httpd_req_t *req, void *arg)
     r->arena = req->arena;
     r->path = req->path;
     clock_gettime(CLOCK_MONOTONIC, &r->start);
+    r->method = route_method(req->method);
     bw_headers_error_t herr;
     int bad_header = bw_headers_read(req->fields, req->n_fields, &r->hdr, &herr) != 0;
     if (r->hdr.request_id != NULL)
         memcpy(r->request_id, r->hdr.request_id, strlen(r->hdr.request_id) + 1);
     else
         bw_uuid_v7_fast(r->request_id);
+    trace_begin(r);
     if (bad_header) {
         fail(r, BW_GRPC_INVALID_ARGUMENT, 0, "INVALID_HEADER",
              bw_arena_printf(r->arena, "%s %s", herr.header, herr.message), herr.header);
         return;
     }
 
-    int method = route_method(req->method);
-    r->method = method;
+    int method = r->method;
     if (handle_cors(r) || handle_open(r, method))
         return;
     bw_router_match(bw_routes, bw_n_routes, method, r->path, &r->match);

@@ -64,6 +64,7 @@ struct bw_gw {
     const char *cors_origins;   /* comma-separated allowed origins, "*" for any, "" none */
     bw_gw_readyz_t readyz;
     bw_buf_t reply_buf; /* JSON replies are rendered here, one at a time, on the loop */
+    const bw_rpc_server_t *tenancy_server; /* borrowed: its calls show in /metrics */
     long inflight;  /* requests accepted and not yet answered */
     int draining;   /* no new connections; exit when the last one has gone */
 };

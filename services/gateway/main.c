@@ -11,7 +11,7 @@
 #include "http.h"
 #include "jwt.h"
 #include "keycache.h"
-#include "metrics.h"
+#include "gw_metrics.h"
 #include "ratelimit.h"
 #include "route.h"
 #include "tenancy.h"
@@ -70,6 +70,8 @@ typedef struct gw_config {
     long oidc_jwks_refresh_sec;
     long usage_flush_sec;
     int log_level;
+    int log_format;
+    int log_requests;
     bw_service_tls_config_t tls;
 } gw_config_t;
 
@@ -164,6 +166,10 @@ static const bw_config_item_t config_items[] = {
      0,
      "seconds between writes of the requests counted per tenant and the API keys' last use "
      "(lastUseTime is late by at most this)"},
+    {"BULWARK_LOG_FORMAT", BW_CFG_LOG_FORMAT, "text", 0, 0, offsetof(gw_config_t, log_format), 0,
+     "text (one line of key=value) or json (one JSON object a line)"},
+    {"BULWARK_LOG_REQUESTS", BW_CFG_BOOL, "true", 0, 0, offsetof(gw_config_t, log_requests), 0,
+     "one info line per request (route, status, duration); 5xx are logged anyway"},
     {"BULWARK_LOG_LEVEL", BW_CFG_LEVEL, "info", 0, 0, offsetof(gw_config_t, log_level), 0,
      "debug, info, warn, error or off"},
     BW_SERVICE_TLS_CONFIG_ITEMS(gw_config_t, tls),
@@ -217,6 +223,8 @@ int main(int argc, char **argv)
         return 2;
     }
     bw_log_init("gateway", cfg.log_level);
+    bw_log_set_format(cfg.log_format);
+    bw_log_requests = cfg.log_requests;
     bw_page_token_set_secret(cfg.token_secret);
     signal(SIGPIPE, SIG_IGN);
     evthread_use_pthreads();
@@ -280,7 +288,7 @@ int main(int argc, char **argv)
     double burst =
         cfg.rate_limit_burst > 0 ? (double)cfg.rate_limit_burst : 2.0 * (double)cfg.rate_limit_rps;
     if (bw_keycache_init(4096) != 0 || bw_tenantcache_create(1024, &gw.tenants) != 0 ||
-        bw_metrics_init(bw_routes, bw_n_routes) != 0 ||
+        bw_gw_metrics_init(bw_routes, bw_n_routes) != 0 ||
         bw_ratelimit_init((double)cfg.rate_limit_rps, burst) != 0 ||
         bw_authfail_init((double)cfg.auth_failures_per_min / 60.0, (double)cfg.auth_failure_burst,
                          AUTHFAIL_ADDRESSES) != 0)
@@ -312,6 +320,7 @@ int main(int argc, char **argv)
                cfg.tenancy_addr, bw_strerror(rc));
         goto out;
     }
+    gw.tenancy_server = tenancy;
     if (bw_tenancy_listener_start(cfg.database_url, gw.tenants, &listener) != 0 ||
         bw_usage_start(cfg.database_url, cfg.usage_flush_sec, &gw.usage) != 0)
         goto out;
@@ -369,7 +378,7 @@ out:
     bw_usage_stop(gw.usage);
     bw_rpc_server_stop(tenancy, 5000);
     free(tenancy_methods);
-    bw_metrics_free();
+    bw_gw_metrics_free();
     bw_ratelimit_free();
     bw_authfail_free();
     bw_jwt_verifier_destroy(gw.jwt);

@@ -95,7 +95,7 @@ static const bw_db_stmt_t stmt_key_resolve = {
  * audit_events_time itself, so a window far back costs what a recent one does. */
 #define AUDIT_SELECT                                                                               \
     "SELECT event_id::text, (extract(epoch FROM occur_time) * 1000000)::bigint, service, action, " \
-    "resource, principal, request_id, outcome, reason, "                                           \
+    "resource, principal, request_id, outcome, reason, trace_id, "                                 \
     "(extract(epoch FROM occur_time) * 1000000)::bigint::text AS list_key, "                       \
     "event_id::text AS list_id FROM bulwark.audit_events a "                                        \
     "WHERE a.occur_time >= $2::timestamptz AND a.occur_time < $3::timestamptz "                    \
@@ -311,15 +311,18 @@ static int check_board_member(bw_call_t *call, const char *board_member)
     req.id = (char *)board_member;
     uint8_t buf[128];
     size_t len = bulwark__attestations__v1__get_board_member_request__pack(&req, buf);
+    char traceparent[BW_TRACEPARENT_LEN + 1];
     bw_rpc_md_t md[] = {{"x-tenant-id", call->tenant_id},
                         {"x-request-id", call->request_id != NULL ? call->request_id : ""},
                         {"x-principal", call->principal != NULL ? call->principal : ""},
-                        {"x-roles", "admin"}};
+                        {"x-roles", "admin"},
+                        {"traceparent", traceparent}};
+    size_t n_md = bw_call_traceparent(call, traceparent) == 0 ? 5 : 4;
     bw_rpc_sync_t *sync = NULL;
     bw_rpc_reply_t reply;
     int err = bw_rpc_sync_open(cfg->tls, cfg->attestations_addr, "attestations", &sync);
     if (err == 0)
-        err = bw_rpc_sync_call(sync, call->arena, GET_BOARD_MEMBER, buf, len, md, 4,
+        err = bw_rpc_sync_call(sync, call->arena, GET_BOARD_MEMBER, buf, len, md, n_md,
                                cfg->timeout_ms, &reply);
     bw_rpc_sync_close(sync);
     if (err == 0 && reply.status == BW_GRPC_NOT_FOUND)
@@ -657,6 +660,7 @@ static int list_audit_events(bw_call_t *call, const ProtobufCMessage *request,
         e->request_id = bw_store_strdup(call->arena, res, i, 6);
         e->outcome = bw_store_strdup(call->arena, res, i, 7);
         e->reason = bw_store_strdup(call->arena, res, i, 8);
+        e->trace_id = bw_store_strdup(call->arena, res, i, 9);
         out->audit_events[i] = e;
     }
     out->n_audit_events = (size_t)shown;

@@ -6,6 +6,7 @@
 #include "deliverer.h"
 #include "endpoints.h"
 #include "log.h"
+#include "metrics.h"
 #include "outbox.h"
 #include "relay.h"
 #include "status.h"
@@ -22,6 +23,8 @@
  * served in between. */
 #define RELAY_BATCHES_PER_TICK 10
 #define PRUNE_PERIOD_SEC 3600
+/* How often the outbox's lag is measured for /metrics. */
+#define LAG_PERIOD_SEC 1
 
 struct bw_dispatcher {
     const bw_integrations_t *svc;
@@ -36,6 +39,11 @@ struct bw_dispatcher {
     bw_deliverer_t *deliverer;
     int failing; /* the last database operation failed: log recovery once */
     time_t next_prune;
+    time_t next_lag;
+    /* The last measurement, read by /metrics from another thread; the age
+     * in microseconds. */
+    atomic_llong lag_unrelayed;
+    atomic_llong lag_oldest_us;
 };
 
 /* Logs a failure once, not once per tick, and its end. */
@@ -69,6 +77,17 @@ static void on_tick(evutil_socket_t fd, short kind, void *arg)
     int started = bw_deliverer_fill(d->deliverer);
     note(d, started < 0 ? started : 0, "claim due deliveries");
     time_t now = time(NULL);
+    if (now >= d->next_lag) {
+        long long unrelayed = 0;
+        double age = 0;
+        bw_arena_reset(d->scratch);
+        if (bw_relay_lag(d->db, d->scratch, &unrelayed, &age) == 0) {
+            atomic_store_explicit(&d->lag_unrelayed, unrelayed, memory_order_relaxed);
+            atomic_store_explicit(&d->lag_oldest_us, (long long)(age * 1e6),
+                                  memory_order_relaxed);
+        }
+        d->next_lag = now + LAG_PERIOD_SEC;
+    }
     if (now >= d->next_prune) {
         long pruned = 0;
         bw_arena_reset(d->scratch);
@@ -215,4 +234,19 @@ void bw_dispatcher_stop(bw_dispatcher_t *d)
         pthread_join(d->thread, NULL);
     }
     free_dispatcher(d);
+}
+
+void bw_dispatcher_metrics(const bw_dispatcher_t *d, bw_metrics_text_t *text)
+{
+    if (d == NULL)
+        return;
+    long long unrelayed = atomic_load_explicit(&d->lag_unrelayed, memory_order_relaxed);
+    long long oldest_us = atomic_load_explicit(&d->lag_oldest_us, memory_order_relaxed);
+    bw_metrics_family(text, "bulwark_outbox_unrelayed_events", "gauge",
+                      "Events in the outbox not yet relayed (counted up to a million).");
+    bw_metrics_printf(text, "bulwark_outbox_unrelayed_events %lld\n", unrelayed);
+    bw_metrics_family(text, "bulwark_outbox_oldest_unrelayed_age_seconds", "gauge",
+                      "Age of the oldest event not yet relayed; 0 when none waits.");
+    bw_metrics_printf(text, "bulwark_outbox_oldest_unrelayed_age_seconds %lld.%06lld\n",
+                      oldest_us / 1000000, oldest_us % 1000000);
 }

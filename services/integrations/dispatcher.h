@@ -11,6 +11,7 @@
 #define BW_DISPATCHER_H
 
 #include "integrations.h"
+#include "metrics.h"
 
 typedef struct bw_dispatcher bw_dispatcher_t;
 
@@ -21,5 +22,8 @@ int bw_dispatcher_start(const bw_integrations_t *svc, bw_dispatcher_t **out);
 /* Stops the loop (attempts in flight are aborted and their deliveries are
  * due again at once), joins the thread and frees everything. Accepts NULL. */
 void bw_dispatcher_stop(bw_dispatcher_t *d);
+/* The outbox's lag as last measured (once a second): for /metrics, from
+ * any thread. */
+void bw_dispatcher_metrics(const bw_dispatcher_t *d, bw_metrics_text_t *text);
 
 #endif

@@ -135,6 +135,13 @@ static void fini(void *service_data)
     free(svc);
 }
 
+static void metrics(void *service_data, bw_metrics_text_t *text)
+{
+    const bw_integrations_t *svc = service_data;
+    if (svc != NULL)
+        bw_dispatcher_metrics(svc->dispatcher, text);
+}
+
 int main(int argc, char **argv)
 {
     /* The statements of the handlers, prepared on every worker connection. */
@@ -157,6 +164,7 @@ int main(int argc, char **argv)
         .extra_config = &extra,
         .init = init,
         .fini = fini,
+        .metrics = metrics,
     };
     return bw_service_main(&def, argc, argv);
 }

@@ -44,9 +44,11 @@ static const bw_db_stmt_t stmt_fan_out = {
     "AS x(delivery_id, endpoint_id, event_id, seq, resource) "
     "JOIN integrations.webhook_endpoints e ON e.endpoint_id = x.endpoint_id"};
 static const bw_db_stmt_t stmt_prune = {"relay_prune", "SELECT bulwark.outbox_prune($1::int)"};
+static const bw_db_stmt_t stmt_lag = {"relay_lag",
+                                      "SELECT unrelayed, oldest_age_seconds FROM bulwark.outbox_lag()"};
 
 const bw_db_stmt_t *const bw_relay_stmts[] = {&stmt_claim, &stmt_set_tenant, &stmt_endpoints,
-                                              &stmt_fan_out, &stmt_prune};
+                                              &stmt_fan_out, &stmt_prune, &stmt_lag};
 const size_t bw_relay_n_stmts = sizeof(bw_relay_stmts) / sizeof(bw_relay_stmts[0]);
 
 enum { EV_TENANT, EV_SEQ, EV_ID, EV_TYPE, EV_RESOURCE, EV_ORIGIN, EV_TIME, EV_DATA };
@@ -178,4 +180,15 @@ int bw_relay_prune(bw_db_t *db, bw_arena_t *arena, long days, long *pruned)
     if (err == 0)
         *pruned = (long)bw_store_int(res, 0, 0);
     return err;
+}
+
+int bw_relay_lag(bw_db_t *db, bw_arena_t *arena, long long *unrelayed, double *oldest_age_sec)
+{
+    PGresult *res;
+    int err = bw_db_exec1(db, arena, NULL, &stmt_lag, 0, NULL, &res);
+    if (err != 0)
+        return err;
+    *unrelayed = (long long)bw_store_int(res, 0, 0);
+    *oldest_age_sec = strtod(PQgetvalue(res, 0, 1), NULL);
+    return 0;
 }

@@ -24,4 +24,8 @@ int bw_relay_run(bw_db_t *db, bw_arena_t *arena, int batch, int *claimed, int *m
 /* Deletes events relayed more than days ago; *pruned gets how many. */
 int bw_relay_prune(bw_db_t *db, bw_arena_t *arena, long days, long *pruned);
 
+/* How many events wait in the outbox (at most a million are counted) and
+ * the age of the oldest, in seconds (0 when none waits). */
+int bw_relay_lag(bw_db_t *db, bw_arena_t *arena, long long *unrelayed, double *oldest_age_sec);
+
 #endif

@@ -147,8 +147,9 @@ START_TEST(services_append_only_to_their_tenant_and_never_read)
                                 "JOIN pg_namespace n ON n.oid = p.pronamespace "
                                 "WHERE n.nspname = 'bulwark' AND p.proname LIKE 'outbox_%' "
                                 "ORDER BY 1");
-    ck_assert_int_eq(PQntuples(res), 2);
-    for (int i = 0; i < 2; i++) {
+    /* outbox_claim, outbox_lag (for /metrics), outbox_prune */
+    ck_assert_int_eq(PQntuples(res), 3);
+    for (int i = 0; i < 3; i++) {
         ck_assert_str_eq(PQgetvalue(res, i, 1), "bulwark_outbox_relay");
         ck_assert_str_eq(PQgetvalue(res, i, 2), "f");
         ck_assert_str_eq(PQgetvalue(res, i, 3), "f");
@@ -301,6 +302,43 @@ START_TEST(prune_keeps_a_day_of_relayed_events)
 }
 END_TEST
 
+/* What the integrations service's /metrics shows: the backlog, across
+ * tenants, and the age of its oldest event. The running relay is held off
+ * by taking its turn (the advisory lock of bulwark.outbox_claim). */
+START_TEST(lag_counts_the_backlog_across_tenants)
+{
+    char *tenant = bw_test_uuid_str(), *other = bw_test_uuid_str();
+    char *e1 = bw_test_uuid_str(), *e2 = bw_test_uuid_str();
+    PGconn *holder = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
+    PGconn *lag = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
+    PGconn *app = bw_test_pg("BULWARK_TEST_DATABASE_URL");
+    bw_test_exec(holder, "BEGIN");
+    bw_test_exec(holder,
+                 "SELECT pg_advisory_xact_lock(hashtextextended('bulwark.outbox relay', 0))");
+    PGresult *res = bw_test_sql(lag, "SELECT unrelayed, oldest_age_seconds FROM bulwark.outbox_lag()");
+    long before = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    /* One event an hour old in one tenant, one new in another. */
+    bw_test_exec(app, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant);
+    bw_test_exec(app,
+                 "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data, occur_time) "
+                 "VALUES ($1, $2, 'incident.updated', 'incidents/l1', '{}', now() - interval '1 hour')",
+                 tenant, e1);
+    insert_event(app, other, e2, "incidents/l2");
+    res = bw_test_sql(lag, "SELECT unrelayed, oldest_age_seconds FROM bulwark.outbox_lag()");
+    ck_assert_int_eq(strtol(PQgetvalue(res, 0, 0), NULL, 10), before + 2);
+    ck_assert_double_ge(strtod(PQgetvalue(res, 0, 1), NULL), 3599.0);
+    PQclear(res);
+    /* Only the integrations process may ask. */
+    ck_assert_str_eq(bw_test_sql_error(app, "SELECT * FROM bulwark.outbox_lag()"), "42501");
+    bw_test_exec(holder, "ROLLBACK");
+    PQfinish(holder);
+    PQfinish(lag);
+    PQfinish(app);
+    free(tenant), free(other), free(e1), free(e2);
+}
+END_TEST
+
 Suite *suite_outbox(void)
 {
     Suite *s = suite_create("outbox");
@@ -310,6 +348,7 @@ Suite *suite_outbox(void)
     tcase_add_test(tc, services_append_only_to_their_tenant_and_never_read);
     tcase_add_test(tc, relays_take_turns_and_keep_resource_order);
     tcase_add_test(tc, prune_keeps_a_day_of_relayed_events);
+    tcase_add_test(tc, lag_counts_the_backlog_across_tenants);
     suite_add_tcase(s, tc);
     return s;
 }

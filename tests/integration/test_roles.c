@@ -342,6 +342,7 @@ START_TEST(test_cross_tenant_functions_and_their_callers)
         {"scoping.purge_tombstones()", "bulwark_tombstone_purger", "scoping"},
         {"bulwark.outbox_claim(integer)", "bulwark_outbox_relay", "integrations"},
         {"bulwark.outbox_prune(integer)", "bulwark_outbox_relay", "integrations"},
+        {"bulwark.outbox_lag()", "bulwark_outbox_relay", "integrations"},
         {"integrations.claim_deliveries(integer,integer,integer,uuid[],integer[])",
          "bulwark_webhook_dispatcher", "integrations"},
         {"tenancy.list_tenants(uuid,integer)", "bulwark_tenant_lister", "gateway"},

@@ -113,8 +113,11 @@ static int unavailable(bw_call_t *call, const char *why)
 static int call_scoping(bw_scoping_client_t *c, bw_call_t *call, const char *method,
                         const uint8_t *buf, size_t len, bw_rpc_reply_t *reply)
 {
-    bw_rpc_md_t md[4];
+    bw_rpc_md_t md[5];
     size_t n_md = 0;
+    char traceparent[BW_TRACEPARENT_LEN + 1];
+    if (bw_call_traceparent(call, traceparent) == 0)
+        md[n_md++] = (bw_rpc_md_t){"traceparent", traceparent};
     if (call->tenant_id != NULL)
         md[n_md++] = (bw_rpc_md_t){"x-tenant-id", call->tenant_id};
     if (call->principal != NULL)

@@ -2,8 +2,9 @@
  * Fixed-size counters: statuses and buckets are known in advance, so each
  * observation is a few array increments and rendering walks the arrays.
  */
-#include "metrics.h"
+#include "gw_metrics.h"
 
+#include "metrics.h"
 #include "status.h"
 
 #include <stdarg.h>
@@ -11,20 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const double buckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                 0.1,    0.25,  0.5,    1,     2.5,   5};
-#define N_BUCKETS (sizeof(buckets) / sizeof(buckets[0]))
 static const int statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 408, 409, 412,
                                413, 414, 415, 417, 422, 429, 431, 499, 500, 501, 503, 504,
                                505, 0};
 #define N_STATUSES (sizeof(statuses) / sizeof(statuses[0]))
 #define MAX_BACKENDS 8
 
-typedef struct histogram {
-    unsigned long long bucket[N_BUCKETS];
-    unsigned long long count;
-    double sum;
-} histogram_t;
+typedef bw_metrics_hist_t histogram_t;
 
 typedef struct route_metrics {
     unsigned long long by_status[N_STATUSES];
@@ -41,20 +35,20 @@ static const bw_route_t *table;
 static size_t n_table;
 static route_metrics_t *per_route; /* n_table + 1: the last is "unmatched" */
 static backend_metrics_t backends[MAX_BACKENDS];
-static unsigned long long conn_events[BW_METRICS_CONN_EVENTS];
+static unsigned long long conn_events[BW_GW_METRICS_CONN_EVENTS];
 static size_t conn_open;
 static unsigned long long readyz_rounds;
-static const char *const conn_event_names[BW_METRICS_CONN_EVENTS] = {
-    [BW_METRICS_CONN_ACCEPTED] = "accepted",
-    [BW_METRICS_CONN_REFUSED] = "refused",
-    [BW_METRICS_CONN_EVICTED] = "evicted",
-    [BW_METRICS_CONN_HEADER_TIMEOUT] = "header_timeout",
-    [BW_METRICS_CONN_BODY_TIMEOUT] = "body_timeout",
-    [BW_METRICS_CONN_WRITE_TIMEOUT] = "write_timeout",
-    [BW_METRICS_CONN_IDLE_TIMEOUT] = "idle_timeout",
+static const char *const conn_event_names[BW_GW_METRICS_CONN_EVENTS] = {
+    [BW_GW_METRICS_CONN_ACCEPTED] = "accepted",
+    [BW_GW_METRICS_CONN_REFUSED] = "refused",
+    [BW_GW_METRICS_CONN_EVICTED] = "evicted",
+    [BW_GW_METRICS_CONN_HEADER_TIMEOUT] = "header_timeout",
+    [BW_GW_METRICS_CONN_BODY_TIMEOUT] = "body_timeout",
+    [BW_GW_METRICS_CONN_WRITE_TIMEOUT] = "write_timeout",
+    [BW_GW_METRICS_CONN_IDLE_TIMEOUT] = "idle_timeout",
 };
 
-int bw_metrics_init(const bw_route_t *routes, size_t n_routes)
+int bw_gw_metrics_init(const bw_route_t *routes, size_t n_routes)
 {
     table = routes;
     n_table = n_routes;
@@ -62,22 +56,13 @@ int bw_metrics_init(const bw_route_t *routes, size_t n_routes)
     return per_route == NULL ? -1 : 0;
 }
 
-void bw_metrics_free(void)
+void bw_gw_metrics_free(void)
 {
     free(per_route);
     per_route = NULL;
 }
 
-static void hist_add(histogram_t *h, double seconds)
-{
-    for (size_t i = 0; i < N_BUCKETS; i++)
-        if (seconds <= buckets[i])
-            h->bucket[i]++;
-    h->count++;
-    h->sum += seconds;
-}
-
-void bw_metrics_observe(const bw_route_t *route, int http_status, double seconds)
+void bw_gw_metrics_observe(const bw_route_t *route, int http_status, double seconds)
 {
     if (per_route == NULL)
         return;
@@ -86,10 +71,10 @@ void bw_metrics_observe(const bw_route_t *route, int http_status, double seconds
     while (statuses[s] != 0 && statuses[s] != http_status)
         s++;
     m->by_status[s]++;
-    hist_add(&m->latency, seconds);
+    bw_metrics_hist_observe(&m->latency, seconds);
 }
 
-void bw_metrics_observe_backend(const char *backend, int grpc_status, double seconds)
+void bw_gw_metrics_observe_backend(const char *backend, int grpc_status, double seconds)
 {
     for (size_t i = 0; i < MAX_BACKENDS; i++) {
         backend_metrics_t *b = &backends[i];
@@ -97,63 +82,26 @@ void bw_metrics_observe_backend(const char *backend, int grpc_status, double sec
             b->name = backend;
         if (strcmp(b->name, backend) == 0) {
             b->by_code[grpc_status >= 0 && grpc_status <= 16 ? grpc_status : 2]++;
-            hist_add(&b->latency, seconds);
+            bw_metrics_hist_observe(&b->latency, seconds);
             return;
         }
     }
 }
 
-void bw_metrics_conn_event(bw_metrics_conn_event_t event)
+void bw_gw_metrics_conn_event(bw_gw_metrics_conn_event_t event)
 {
-    if (event < BW_METRICS_CONN_EVENTS)
+    if (event < BW_GW_METRICS_CONN_EVENTS)
         conn_events[event]++;
 }
 
-void bw_metrics_readyz_round(void)
+void bw_gw_metrics_readyz_round(void)
 {
     readyz_rounds++;
 }
 
-void bw_metrics_conn_open(size_t open)
+void bw_gw_metrics_conn_open(size_t open)
 {
     conn_open = open;
-}
-
-typedef struct text {
-    char *buf;
-    size_t len, cap;
-} text_t;
-
-static void put(text_t *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(text_t *t, const char *fmt, ...)
-{
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(t->buf + t->len, t->cap - t->len, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-            return;
-        if ((size_t)n < t->cap - t->len) {
-            t->len += (size_t)n;
-            return;
-        }
-        size_t cap = t->cap * 2 + (size_t)n;
-        char *b = realloc(t->buf, cap);
-        if (b == NULL)
-            return;
-        t->buf = b;
-        t->cap = cap;
-    }
-}
-
-static void put_hist(text_t *t, const char *name, const char *labels, const histogram_t *h)
-{
-    for (size_t i = 0; i < N_BUCKETS; i++)
-        put(t, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels, buckets[i], h->bucket[i]);
-    put(t, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels, h->count);
-    put(t, "%s_sum{%s} %.6f\n", name, labels, h->sum);
-    put(t, "%s_count{%s} %llu\n", name, labels, h->count);
 }
 
 static const char *method_name(int m)
@@ -162,13 +110,11 @@ static const char *method_name(int m)
     return m >= 1 && m <= 5 ? names[m] : "OTHER";
 }
 
-char *bw_metrics_render(size_t *len)
+void bw_gw_metrics_render(bw_metrics_text_t *text)
 {
-    text_t t = {malloc(16384), 0, 16384};
-    if (t.buf == NULL)
-        return NULL;
+    bw_metrics_text_t *t = text;
     char labels[512];
-    put(&t, "# HELP bulwark_http_requests_total HTTP requests by route and status.\n"
+    bw_metrics_printf(t, "# HELP bulwark_http_requests_total HTTP requests by route and status.\n"
             "# TYPE bulwark_http_requests_total counter\n");
     for (size_t r = 0; r <= n_table; r++)
         for (size_t s = 0; s < N_STATUSES; s++) {
@@ -182,48 +128,46 @@ char *bw_metrics_render(size_t *len)
             char code[8] = "other";
             if (statuses[s] != 0)
                 snprintf(code, sizeof(code), "%d", statuses[s]);
-            put(&t, "bulwark_http_requests_total{%s,status=\"%s\"} %llu\n", labels, code,
+            bw_metrics_printf(t, "bulwark_http_requests_total{%s,status=\"%s\"} %llu\n", labels, code,
                 per_route[r].by_status[s]);
         }
-    put(&t, "# HELP bulwark_http_request_duration_seconds HTTP request latency by route.\n"
+    bw_metrics_printf(t, "# HELP bulwark_http_request_duration_seconds HTTP request latency by route.\n"
             "# TYPE bulwark_http_request_duration_seconds histogram\n");
     for (size_t r = 0; r <= n_table; r++) {
-        if (per_route[r].latency.count == 0)
+        if (bw_metrics_hist_count(&per_route[r].latency) == 0)
             continue;
         if (r < n_table)
             snprintf(labels, sizeof(labels), "method=\"%s\",route=\"%s\"",
                      method_name(table[r].method), table[r].path);
         else
             snprintf(labels, sizeof(labels), "method=\"\",route=\"unmatched\"");
-        put_hist(&t, "bulwark_http_request_duration_seconds", labels, &per_route[r].latency);
+        bw_metrics_put_hist(t, "bulwark_http_request_duration_seconds", labels, &per_route[r].latency);
     }
-    put(&t, "# HELP bulwark_grpc_calls_total gRPC calls to backends by status.\n"
+    bw_metrics_printf(t, "# HELP bulwark_grpc_calls_total gRPC calls to backends by status.\n"
             "# TYPE bulwark_grpc_calls_total counter\n");
     for (size_t i = 0; i < MAX_BACKENDS && backends[i].name != NULL; i++)
         for (int c = 0; c <= 16; c++)
             if (backends[i].by_code[c] != 0)
-                put(&t, "bulwark_grpc_calls_total{backend=\"%s\",code=\"%s\"} %llu\n",
+                bw_metrics_printf(t, "bulwark_grpc_calls_total{backend=\"%s\",code=\"%s\"} %llu\n",
                     backends[i].name, bw_status_grpc_name(c), backends[i].by_code[c]);
-    put(&t, "# HELP bulwark_grpc_call_duration_seconds gRPC call latency by backend.\n"
+    bw_metrics_printf(t, "# HELP bulwark_grpc_call_duration_seconds gRPC call latency by backend.\n"
             "# TYPE bulwark_grpc_call_duration_seconds histogram\n");
     for (size_t i = 0; i < MAX_BACKENDS && backends[i].name != NULL; i++) {
         snprintf(labels, sizeof(labels), "backend=\"%s\"", backends[i].name);
-        put_hist(&t, "bulwark_grpc_call_duration_seconds", labels, &backends[i].latency);
+        bw_metrics_put_hist(t, "bulwark_grpc_call_duration_seconds", labels, &backends[i].latency);
     }
-    put(&t, "# HELP bulwark_http_connections Open client connections.\n"
+    bw_metrics_printf(t, "# HELP bulwark_http_connections Open client connections.\n"
             "# TYPE bulwark_http_connections gauge\n"
             "bulwark_http_connections %zu\n",
         conn_open);
-    put(&t, "# HELP bulwark_http_connection_events_total Client connections accepted, refused "
+    bw_metrics_printf(t, "# HELP bulwark_http_connection_events_total Client connections accepted, refused "
             "at the cap, evicted while idle, and cut at a deadline.\n"
             "# TYPE bulwark_http_connection_events_total counter\n");
-    for (size_t i = 0; i < BW_METRICS_CONN_EVENTS; i++)
-        put(&t, "bulwark_http_connection_events_total{event=\"%s\"} %llu\n",
+    for (size_t i = 0; i < BW_GW_METRICS_CONN_EVENTS; i++)
+        bw_metrics_printf(t, "bulwark_http_connection_events_total{event=\"%s\"} %llu\n",
             conn_event_names[i], conn_events[i]);
-    put(&t, "# HELP bulwark_readyz_rounds_total Rounds of backend health checks made for /readyz.\n"
+    bw_metrics_printf(t, "# HELP bulwark_readyz_rounds_total Rounds of backend health checks made for /readyz.\n"
             "# TYPE bulwark_readyz_rounds_total counter\n"
             "bulwark_readyz_rounds_total %llu\n",
         readyz_rounds);
-    *len = t.len;
-    return t.buf;
 }

@@ -1,0 +1,119 @@
+/*
+ * traceparent parsing and making; see trace.h. Ids come from getrandom(2),
+ * which never blocks once the kernel's pool is initialised.
+ */
+#include "trace.h"
+
+#include "status.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+static int lower_hex(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+static int all_zero(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != '0')
+            return 0;
+    return 1;
+}
+
+static unsigned hex_value(char c)
+{
+    return c <= '9' ? (unsigned)(c - '0') : (unsigned)(c - 'a' + 10);
+}
+
+int bw_trace_parse(const char *value, size_t len, bw_trace_t *out)
+{
+    /* version "-" trace-id "-" parent-id "-" flags */
+    if (value == NULL || len < BW_TRACEPARENT_LEN || !lower_hex(value, 2))
+        return BW_EINVAL;
+    if (strncmp(value, "ff", 2) == 0)
+        return BW_EINVAL;
+    int v00 = strncmp(value, "00", 2) == 0;
+    if (v00 && len != BW_TRACEPARENT_LEN)
+        return BW_EINVAL;
+    if (!v00 && len > BW_TRACEPARENT_LEN && value[BW_TRACEPARENT_LEN] != '-')
+        return BW_EINVAL;
+    const char *trace = value + 3, *parent = trace + BW_TRACE_ID_LEN + 1,
+               *flags = parent + BW_TRACE_SPAN_LEN + 1;
+    if (value[2] != '-' || parent[-1] != '-' || flags[-1] != '-')
+        return BW_EINVAL;
+    if (!lower_hex(trace, BW_TRACE_ID_LEN) || all_zero(trace, BW_TRACE_ID_LEN) ||
+        !lower_hex(parent, BW_TRACE_SPAN_LEN) || all_zero(parent, BW_TRACE_SPAN_LEN) ||
+        !lower_hex(flags, 2))
+        return BW_EINVAL;
+    memcpy(out->trace_id, trace, BW_TRACE_ID_LEN);
+    out->trace_id[BW_TRACE_ID_LEN] = '\0';
+    memcpy(out->parent_id, parent, BW_TRACE_SPAN_LEN);
+    out->parent_id[BW_TRACE_SPAN_LEN] = '\0';
+    out->flags = hex_value(flags[0]) << 4 | hex_value(flags[1]);
+    return 0;
+}
+
+static void to_hex(const unsigned char *bytes, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int nonzero(const unsigned char *bytes, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (bytes[i] != 0)
+            return 1;
+    return 0;
+}
+
+/* Fills bytes with randomness in which both parts (the first a bytes, the
+ * rest) are non-zero: one system call, retried in the 2^-64 case. */
+static int random_ids(unsigned char *bytes, size_t a, size_t n)
+{
+    for (int attempt = 0; attempt < 4; attempt++) {
+        if (getrandom(bytes, n, 0) != (ssize_t)n)
+            return BW_EINTERNAL;
+        if (nonzero(bytes, a) && (a == n || nonzero(bytes + a, n - a)))
+            return 0;
+    }
+    return BW_EINTERNAL;
+}
+
+int bw_trace_start(bw_trace_t *out)
+{
+    unsigned char bytes[BW_TRACE_ID_LEN / 2 + BW_TRACE_SPAN_LEN / 2];
+    out->flags = 1;
+    if (random_ids(bytes, BW_TRACE_ID_LEN / 2, sizeof(bytes)) != 0) {
+        out->trace_id[0] = out->parent_id[0] = '\0';
+        return BW_EINTERNAL;
+    }
+    to_hex(bytes, BW_TRACE_ID_LEN / 2, out->trace_id);
+    to_hex(bytes + BW_TRACE_ID_LEN / 2, BW_TRACE_SPAN_LEN / 2, out->parent_id);
+    return 0;
+}
+
+int bw_trace_new_span(char *span)
+{
+    unsigned char bytes[BW_TRACE_SPAN_LEN / 2];
+    if (random_ids(bytes, sizeof(bytes), sizeof(bytes)) != 0)
+        return BW_EINTERNAL;
+    to_hex(bytes, sizeof(bytes), span);
+    return 0;
+}
+
+void bw_trace_format(const bw_trace_t *trace, const char *span, char *buf)
+{
+    snprintf(buf, BW_TRACEPARENT_LEN + 1, "00-%s-%s-%02x", trace->trace_id, span,
+             trace->flags & 0xffu);
+}

@@ -1,0 +1,293 @@
+/*
+ * Observability end to end: a client's W3C traceparent comes back in
+ * Trace-Id, reaches the audit event (GET /v1/audit-events shows traceId)
+ * and the JSON log lines of the gateway and of the service that did the
+ * work; a malformed one starts a new trace and never fails the request;
+ * every service's /metrics (its own listener) counts the calls it served.
+ * The test stack runs with BULWARK_LOG_FORMAT=json (deploy/local/test.sh)
+ * and tells where the logs are (BULWARK_TEST_LOG_DIR) and each service's
+ * metrics address (BULWARK_TEST_<SERVICE>_METRICS_ADDR).
+ */
+#include "e2e.h"
+
+#include "trace.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct tenant {
+    char *id;
+    char *key;
+} tenant_t;
+
+static tenant_t new_tenant(const char *name)
+{
+    tenant_t t;
+    t.id = bw_test_create_tenant(name, &t.key);
+    ck_assert_ptr_nonnull(t.id);
+    return t;
+}
+
+static void free_tenant(tenant_t *t)
+{
+    free(t->id);
+    free(t->key);
+}
+
+/* POST /v1/entities with the extra header lines; returns the entity's id
+ * (caller frees) and fills *r (caller frees). */
+static char *create_entity(const tenant_t *t, const char *const *headers, bw_test_resp_t *r)
+{
+    ck_assert_int_eq(bw_test_http("POST", "/v1/entities", t->key,
+                                  "{\"name\":\"Traced SE\",\"timeZone\":\"Europe/Berlin\"}",
+                                  headers, r),
+                     0);
+    ck_assert_msg(r->status == 201, "status %ld: %s", r->status, r->body);
+    return strdup(jstr(r->json, "id"));
+}
+
+static int is_trace_id(const char *s)
+{
+    if (s == NULL || strlen(s) != 32 || strspn(s, "0123456789abcdef") != 32)
+        return 0;
+    return strspn(s, "0") != 32;
+}
+
+/* The first JSON line of the process's log that holds needle and whose
+ * member key equals value (caller decrefs), or NULL. */
+static json_t *log_line(const char *process, const char *needle, const char *key, const char *value)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s.log", bw_test_env("BULWARK_TEST_LOG_DIR"), process);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    char *buf = NULL;
+    size_t cap = 0;
+    json_t *found = NULL;
+    while (found == NULL && getline(&buf, &cap, f) > 0) {
+        /* lines of the start-up script ("=== start") are not JSON */
+        if (buf[0] != '{' || strstr(buf, needle) == NULL)
+            continue;
+        json_error_t err;
+        json_t *line = json_loads(buf, JSON_DISABLE_EOF_CHECK, &err);
+        ck_assert_msg(line != NULL, "a log line of %s is not JSON: %s", process, buf);
+        if (strcmp(jstr(line, key), value) == 0)
+            found = line;
+        else
+            json_decref(line);
+    }
+    free(buf);
+    fclose(f);
+    return found;
+}
+
+START_TEST(traceparent_reaches_reply_audit_and_logs)
+{
+    tenant_t t = new_tenant("Traced");
+    bw_trace_t trace;
+    ck_assert_int_eq(bw_trace_start(&trace), 0);
+    char header[128];
+    snprintf(header, sizeof(header), "traceparent: 00-%s-%s-01", trace.trace_id, trace.parent_id);
+    const char *headers[] = {header, NULL};
+    bw_test_resp_t r;
+    char *id = create_entity(&t, headers, &r);
+    ck_assert_str_eq(bw_test_header(&r, "Trace-Id"), trace.trace_id);
+    char *request_id = strdup(bw_test_header(&r, "X-Request-Id"));
+    bw_test_resp_free(&r);
+
+    /* the audit event of the write */
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/audit-events?resource=%s", id);
+    ck_assert_int_eq(bw_test_http("GET", path, t.key, NULL, NULL, &r), 0);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    json_t *events = json_object_get(r.json, "auditEvents");
+    ck_assert_uint_eq(json_array_size(events), 1);
+    json_t *event = json_array_get(events, 0);
+    ck_assert_str_eq(jstr(event, "action"), "scoping.CreateEntity");
+    ck_assert_str_eq(jstr(event, "traceId"), trace.trace_id);
+    ck_assert_str_eq(jstr(event, "requestId"), request_id);
+    bw_test_resp_free(&r);
+
+    /* the service's line about the call, and the gateway's about the request */
+    json_t *line = log_line("scoping", trace.trace_id, "method",
+                            "/bulwark.scoping.v1.ScopingService/CreateEntity");
+    ck_assert_msg(line != NULL, "no scoping log line with trace %s", trace.trace_id);
+    ck_assert_str_eq(jstr(line, "trace_id"), trace.trace_id);
+    ck_assert_str_eq(jstr(line, "request_id"), request_id);
+    ck_assert_str_eq(jstr(line, "tenant"), t.id);
+    ck_assert_str_eq(jstr(line, "service"), "scoping");
+    ck_assert_str_eq(jstr(line, "status"), "OK");
+    ck_assert_str_eq(jstr(line, "level"), "info");
+    ck_assert(json_is_integer(json_object_get(line, "duration_us")));
+    ck_assert_int_ge(json_integer_value(json_object_get(line, "duration_us")), 0);
+    ck_assert_uint_eq(strlen(jstr(line, "time")), 27); /* 2026-12-03T10:42:34.123456Z */
+    json_decref(line);
+    line = log_line("gateway", trace.trace_id, "method", "POST /v1/entities");
+    ck_assert_msg(line != NULL, "no gateway log line with trace %s", trace.trace_id);
+    ck_assert_str_eq(jstr(line, "status"), "201");
+    ck_assert_str_eq(jstr(line, "request_id"), request_id);
+    json_decref(line);
+
+    free(request_id);
+    free(id);
+    free_tenant(&t);
+}
+END_TEST
+
+START_TEST(malformed_traceparent_starts_a_new_trace)
+{
+    tenant_t t = new_tenant("Retraced");
+    static const char *const bad[] = {
+        "traceparent: 00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        "traceparent: 00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+        "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+        "traceparent: ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "traceparent: garbage",
+        NULL, /* none at all */
+    };
+    char seen[6][33];
+    for (size_t i = 0; i < 6; i++) {
+        const char *headers[] = {bad[i], NULL};
+        bw_test_resp_t r;
+        char *id = create_entity(&t, bad[i] != NULL ? headers : NULL, &r);
+        const char *trace = bw_test_header(&r, "Trace-Id");
+        ck_assert_msg(is_trace_id(trace), "Trace-Id %s for %s", trace ? trace : "(none)",
+                      bad[i] ? bad[i] : "no traceparent");
+        ck_assert_str_ne(trace, "4bf92f3577b34da6a3ce929d0e0e4736");
+        snprintf(seen[i], sizeof(seen[i]), "%s", trace);
+        for (size_t j = 0; j < i; j++)
+            ck_assert_str_ne(seen[i], seen[j]);
+        bw_test_resp_free(&r);
+        free(id);
+    }
+    /* Two traceparent fields are no trace either. */
+    const char *twice[] = {"traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                           "traceparent: 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                           NULL};
+    bw_test_resp_t r;
+    char *id = create_entity(&t, twice, &r);
+    ck_assert_str_ne(bw_test_header(&r, "Trace-Id"), "4bf92f3577b34da6a3ce929d0e0e4736");
+    bw_test_resp_free(&r);
+    free(id);
+    free_tenant(&t);
+}
+END_TEST
+
+/* The value of the sample "name{labels}" in a scrape, 0 when absent. */
+static double sample(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    return 0;
+}
+
+static char *scrape(const char *service)
+{
+    char env[64], base[128];
+    snprintf(env, sizeof(env), "BULWARK_TEST_%s_METRICS_ADDR", service);
+    for (char *c = env; *c; c++)
+        *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+    snprintf(base, sizeof(base), "http://%s", bw_test_env(env));
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http_at(base, "GET", "/metrics", NULL, NULL, NULL, &r), 0);
+    ck_assert_msg(r.status == 200, "%s /metrics: %ld", service, r.status);
+    ck_assert_ptr_nonnull(r.content_type);
+    ck_assert_ptr_nonnull(strstr(r.content_type, "text/plain; version=0.0.4"));
+    char *text = strdup(r.body);
+    bw_test_resp_free(&r);
+    return text;
+}
+
+START_TEST(every_service_counts_its_calls)
+{
+    tenant_t t = new_tenant("Metered");
+    static const struct {
+        const char *service;
+        const char *method, *path, *grpc;
+    } calls[] = {
+        {"scoping", "POST", "/v1/entities", "/bulwark.scoping.v1.ScopingService/CreateEntity"},
+        {"crosswalk", "GET", "/v1/frameworks",
+         "/bulwark.crosswalk.v1.CrosswalkService/ListFrameworks"},
+        {"incidents", "GET", "/v1/incidents",
+         "/bulwark.incidents.v1.IncidentsService/ListIncidents"},
+        {"attestations", "GET", "/v1/attestation-campaigns",
+         "/bulwark.attestations.v1.AttestationService/ListCampaigns"},
+        {"integrations", "GET", "/v1/webhook-endpoints",
+         "/bulwark.integrations.v1.IntegrationsService/ListWebhookEndpoints"},
+    };
+    for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+        char counter[300], count[300];
+        snprintf(counter, sizeof(counter),
+                 "bulwark_grpc_server_calls_total{method=\"%s\",code=\"OK\"}", calls[i].grpc);
+        snprintf(count, sizeof(count),
+                 "bulwark_grpc_server_call_duration_seconds_count{method=\"%s\"}", calls[i].grpc);
+        char *before = scrape(calls[i].service);
+        bw_test_resp_t r;
+        int post = strcmp(calls[i].method, "POST") == 0;
+        ck_assert_int_eq(
+            bw_test_http(calls[i].method, calls[i].path, t.key,
+                         post ? "{\"name\":\"Metered SE\",\"timeZone\":\"UTC\"}" : NULL, NULL, &r),
+            0);
+        ck_assert_msg(r.status == 200 || r.status == 201, "%s %s: %ld %s", calls[i].method,
+                      calls[i].path, r.status, r.body);
+        bw_test_resp_free(&r);
+        char *after = scrape(calls[i].service);
+        ck_assert_msg(sample(after, counter) >= sample(before, counter) + 1, "%s did not grow: %s",
+                      counter, after);
+        ck_assert_msg(sample(after, count) >= sample(before, count) + 1, "%s did not grow", count);
+        /* the pool and the statements */
+        ck_assert_ptr_nonnull(strstr(after, "bulwark_db_connections{state=\"idle\"} "));
+        ck_assert_ptr_nonnull(strstr(after, "bulwark_db_connections{state=\"in_use\"} "));
+        ck_assert_msg(sample(after, "bulwark_db_statement_duration_seconds_count") > 0,
+                      "no statement timed by %s", calls[i].service);
+        /* tenant ids never become labels */
+        ck_assert_ptr_null(strstr(after, t.id));
+        free(before);
+        free(after);
+    }
+    char *integrations = scrape("integrations");
+    ck_assert_ptr_nonnull(strstr(integrations, "\nbulwark_outbox_unrelayed_events "));
+    ck_assert_ptr_nonnull(strstr(integrations, "\nbulwark_outbox_oldest_unrelayed_age_seconds "));
+    free(integrations);
+
+    /* the gateway's own /metrics shows the tenancy RPCs it serves */
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("GET", "/metrics", NULL, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_ptr_nonnull(
+        strstr(r.body, "bulwark_grpc_server_calls_total{method=\"/bulwark.tenancy.v1."));
+    ck_assert_ptr_nonnull(strstr(r.body, "bulwark_http_requests_total{"));
+    bw_test_resp_free(&r);
+    free_tenant(&t);
+}
+END_TEST
+
+START_TEST(metrics_listener_serves_nothing_else)
+{
+    char env[64], base[128];
+    snprintf(env, sizeof(env), "BULWARK_TEST_SCOPING_METRICS_ADDR");
+    snprintf(base, sizeof(base), "http://%s", bw_test_env(env));
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http_at(base, "GET", "/v1/entities", NULL, NULL, NULL, &r), 0);
+    ck_assert_int_eq(r.status, 404);
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(bw_test_http_at(base, "POST", "/metrics", NULL, "{}", NULL, &r), 0);
+    ck_assert_int_eq(r.status, 405);
+    bw_test_resp_free(&r);
+}
+END_TEST
+
+Suite *suite_observe(void)
+{
+    Suite *s = suite_create("observe");
+    TCase *tc = tcase_create("observe");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, traceparent_reaches_reply_audit_and_logs);
+    tcase_add_test(tc, malformed_traceparent_starts_a_new_trace);
+    tcase_add_test(tc, every_service_counts_its_calls);
+    tcase_add_test(tc, metrics_listener_serves_nothing_else);
+    suite_add_tcase(s, tc);
+    return s;
+}
