@@ -2,12 +2,11 @@
  * OIDC bearer tokens: verification of compact JWS tokens (RS256 and ES256)
  * against a JSON Web Key Set, and the tenant, roles and principal they carry.
  * A verifier is built once at start-up from a JWKS given as a file, a URL
- * (fetched with libcurl) or inline JSON; it keeps the parsed keys as
- * EVP_PKEYs in an immutable, reference-counted key set that a reload swaps in
- * whole, so a verification never waits for a reload and never sees half of
- * one. A background thread reloads the set every refresh_sec seconds, and
- * sooner when a token names a key id the set lacks (a key rotation at the
- * identity provider), but at most once per refresh_min_gap_sec.
+ * (fetched with libcurl) or inline JSON, which jwks_source.h keeps current:
+ * reloaded every refresh_sec seconds, and sooner when a token names a key
+ * id the set lacks (a key rotation at the identity provider), but at most
+ * once per refresh_min_gap_sec; a verification never waits for a reload and
+ * never sees half of one. Which keys of a JWKS are used: jwks.h.
  *
  * What a token must satisfy: three base64url parts, at most
  * BW_JWT_MAX_TOKEN bytes; a header with alg RS256 or ES256 (never none, HS*
@@ -25,12 +24,6 @@
  * ignored), and the board member claim, when present, a UUID.
  * A claim name is looked up as a top-level member first and, failing that,
  * as a dotted path ("realm_access.roles").
- *
- * Keys used from the JWKS (at most 64, 1 MiB): kty RSA of 2048 to 8192 bits
- * and kty EC on P-256 (the point is validated). Keys whose use is not "sig",
- * whose key_ops lack "verify", whose alg is neither RS256 nor ES256, and keys
- * of other types (oct above all: never a shared secret) are skipped; a set
- * without one usable key is an error.
  *
  * Safe for concurrent bw_jwt_verify calls from any thread. Nothing here
  * logs a token or a part of one; reasons are fixed strings.

@@ -8,6 +8,8 @@ Suite *suite_router(void);
 Suite *suite_problem(void);
 Suite *suite_keycache(void);
 Suite *suite_ratelimit(void);
+Suite *suite_jwks(void);
+Suite *suite_jwks_source(void);
 Suite *suite_jwt(void);
 Suite *suite_httpparse(void);
 Suite *suite_headers(void);
@@ -20,6 +22,8 @@ int main(void)
     srunner_add_suite(sr, suite_problem());
     srunner_add_suite(sr, suite_keycache());
     srunner_add_suite(sr, suite_ratelimit());
+    srunner_add_suite(sr, suite_jwks());
+    srunner_add_suite(sr, suite_jwks_source());
     srunner_add_suite(sr, suite_jwt());
     srunner_add_suite(sr, suite_httpparse());
     srunner_add_suite(sr, suite_headers());

@@ -21,12 +21,10 @@
 #include <event2/http.h>
 #include <event2/thread.h>
 #include <jansson.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
-#include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "idp.h"
 #include "jwt.h"
 #include "route.h"
 #include "status.h"
@@ -38,161 +36,8 @@
 #define TENANT "0193a2b4-1111-7000-8000-00000000abcd"
 #define MEMBER "0193a2b4-2222-7000-8000-000000000001"
 
-enum { RS, ES };
-
 static EVP_PKEY *rsa_a, *rsa_b, *ec_a, *ec_b;
 static bw_jwt_claims_t got;
-
-/* Allocations of one test, freed by the checked teardown. */
-static void *garbage[512];
-static size_t n_garbage;
-
-static void *keep(void *p)
-{
-    ck_assert_ptr_nonnull(p);
-    ck_assert_uint_lt(n_garbage, sizeof(garbage) / sizeof(garbage[0]));
-    garbage[n_garbage++] = p;
-    return p;
-}
-
-static void free_garbage(void)
-{
-    for (size_t i = 0; i < n_garbage; i++)
-        free(garbage[i]);
-    n_garbage = 0;
-}
-
-static void make_keys(void)
-{
-    if (rsa_a != NULL)
-        return;
-    rsa_a = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-    rsa_b = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
-    ec_a = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    ec_b = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-    ck_assert(rsa_a && rsa_b && ec_a && ec_b);
-}
-
-static void free_keys(void)
-{
-    EVP_PKEY_free(rsa_a);
-    EVP_PKEY_free(rsa_b);
-    EVP_PKEY_free(ec_a);
-    EVP_PKEY_free(ec_b);
-    rsa_a = rsa_b = ec_a = ec_b = NULL;
-}
-
-/* ---- the identity provider's side --------------------------------------- */
-
-static char *b64url(const uint8_t *in, size_t n)
-{
-    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    char *out = keep(malloc(n / 3 * 4 + 5));
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = al[v >> 18];
-        out[o++] = al[(v >> 12) & 63];
-        out[o++] = al[(v >> 6) & 63];
-        out[o++] = al[v & 63];
-    }
-    if (n - i == 1) {
-        out[o++] = al[in[i] >> 2];
-        out[o++] = al[(in[i] & 3) << 4];
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 8 | in[i + 1];
-        out[o++] = al[v >> 10];
-        out[o++] = al[(v >> 4) & 63];
-        out[o++] = al[(v & 15) << 2];
-    }
-    out[o] = '\0';
-    return out;
-}
-
-static char *b64url_str(const char *s)
-{
-    return b64url((const uint8_t *)s, strlen(s));
-}
-
-static json_t *jwk(EVP_PKEY *key, const char *kid)
-{
-    json_t *j;
-    if (EVP_PKEY_is_a(key, "RSA")) {
-        BIGNUM *n = NULL, *e = NULL;
-        uint8_t nb[1024], eb[16];
-        ck_assert(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) == 1);
-        ck_assert(EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) == 1);
-        int nl = BN_bn2bin(n, nb), el = BN_bn2bin(e, eb);
-        j = json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", b64url(nb, (size_t)nl), "e",
-                      b64url(eb, (size_t)el));
-        BN_free(n);
-        BN_free(e);
-    } else {
-        uint8_t pub[133];
-        size_t len = 0;
-        ck_assert(EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY, pub, sizeof(pub),
-                                                  &len) == 1);
-        size_t coord = (len - 1) / 2;
-        j = json_pack("{s:s, s:s, s:s, s:s}", "kty", "EC", "crv", coord == 32 ? "P-256" : "P-384",
-                      "x", b64url(pub + 1, coord), "y", b64url(pub + 1 + coord, coord));
-    }
-    if (kid != NULL)
-        json_object_set_new(j, "kid", json_string(kid));
-    return j;
-}
-
-/* A JWKS document of up to four keys (NULL key ends the list). */
-static char *jwks(EVP_PKEY *k1, const char *kid1, EVP_PKEY *k2, const char *kid2, EVP_PKEY *k3,
-                  const char *kid3)
-{
-    json_t *keys = json_array();
-    EVP_PKEY *k[] = {k1, k2, k3};
-    const char *kid[] = {kid1, kid2, kid3};
-    for (int i = 0; i < 3 && k[i] != NULL; i++)
-        json_array_append_new(keys, jwk(k[i], kid[i]));
-    json_t *doc = json_pack("{s:o}", "keys", keys);
-    char *text = keep(json_dumps(doc, JSON_COMPACT));
-    json_decref(doc);
-    return text;
-}
-
-/* The signature of input with key: raw r||s for ES256. Returns its length. */
-static size_t sign(EVP_PKEY *key, int alg, const char *input, uint8_t sig[512])
-{
-    uint8_t der[512];
-    size_t len = 512;
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    ck_assert(EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, key, NULL) == 1);
-    ck_assert(EVP_DigestSign(ctx, alg == ES ? der : sig, &len, (const uint8_t *)input,
-                             strlen(input)) == 1);
-    EVP_MD_CTX_free(ctx);
-    if (alg == ES) {
-        const uint8_t *p = der;
-        ECDSA_SIG *es = d2i_ECDSA_SIG(NULL, &p, (long)len);
-        ck_assert_ptr_nonnull(es);
-        BN_bn2binpad(ECDSA_SIG_get0_r(es), sig, 32);
-        BN_bn2binpad(ECDSA_SIG_get0_s(es), sig + 32, 32);
-        ECDSA_SIG_free(es);
-        len = 64;
-    }
-    return len;
-}
-
-/* header and payload as raw text, signed by key with alg. */
-static char *jws(const char *header, const char *payload, EVP_PKEY *key, int alg)
-{
-    const char *h = b64url_str(header), *p = b64url_str(payload);
-    size_t n = strlen(h) + strlen(p) + 2;
-    char *input = keep(malloc(n));
-    snprintf(input, n, "%s.%s", h, p);
-    uint8_t sig[512];
-    size_t sl = sign(key, alg, input, sig);
-    const char *s = b64url(sig, sl);
-    n += strlen(s) + 1;
-    char *token = keep(malloc(n));
-    snprintf(token, n, "%s.%s", input, s);
-    return token;
-}
 
 static json_t *claims(void)
 {
@@ -202,13 +47,6 @@ static json_t *claims(void)
                      "editor", "viewer", "nonsense", "bulwark_board_member", MEMBER);
 }
 
-static char *dump(json_t *j)
-{
-    char *text = keep(json_dumps(j, JSON_COMPACT));
-    json_decref(j);
-    return text;
-}
-
 /* An access token with a {"alg","typ":"at+jwt","kid"} header (kid NULL:
  * none) and payload (consumed), signed by key. */
 static char *tok(const char *alg, const char *kid, EVP_PKEY *key, json_t *payload)
@@ -216,8 +54,8 @@ static char *tok(const char *alg, const char *kid, EVP_PKEY *key, json_t *payloa
     json_t *h = json_pack("{s:s, s:s}", "alg", alg, "typ", "at+jwt");
     if (kid != NULL)
         json_object_set_new(h, "kid", json_string(kid));
-    int as = EVP_PKEY_is_a(key, "EC") ? ES : RS;
-    return jws(dump(h), dump(payload), key, as);
+    int as = EVP_PKEY_is_a(key, "EC") ? IDP_ES : IDP_RS;
+    return idp_jws(idp_dump(h), idp_dump(payload), key, as);
 }
 
 /* The default token, with one claim changed (value consumed; NULL removes). */
@@ -255,7 +93,7 @@ static bw_jwt_verifier_t *verifier_for(const char *jwks_text)
 /* The usual set: one RSA and one EC key. */
 static bw_jwt_verifier_t *verifier(void)
 {
-    return verifier_for(jwks(rsa_a, "rsa-a", ec_a, "ec-a", NULL, NULL));
+    return verifier_for(idp_jwks(rsa_a, "rsa-a", ec_a, "ec-a", NULL, NULL));
 }
 
 static const char *refused(bw_jwt_verifier_t *v, const char *token)
@@ -279,7 +117,7 @@ static void accepted(bw_jwt_verifier_t *v, const char *token)
 
 static void setup(void)
 {
-    make_keys();
+    idp_keys(&rsa_a, &rsa_b, &ec_a, &ec_b);
 }
 
 /* ---- accepted tokens ---------------------------------------------------- */
@@ -318,8 +156,8 @@ END_TEST
 START_TEST(alg_none_refused)
 {
     bw_jwt_verifier_t *v = verifier();
-    const char *h = b64url_str("{\"alg\":\"none\",\"kid\":\"rsa-a\"}");
-    const char *p = b64url_str(dump(claims()));
+    const char *h = idp_b64url_str("{\"alg\":\"none\",\"kid\":\"rsa-a\"}");
+    const char *p = idp_b64url_str(idp_dump(claims()));
     char t[4096];
     /* The unsecured form, with an empty signature part. */
     snprintf(t, sizeof(t), "%s.%s.", h, p);
@@ -328,7 +166,7 @@ START_TEST(alg_none_refused)
     snprintf(t, sizeof(t), "%s.%s.AAAA", h, p);
     ck_assert_str_eq(refused(v, t), "unsupported algorithm");
     /* "None" and "NONE" are not special either. */
-    ck_assert_str_eq(refused(v, jws("{\"alg\":\"None\"}", dump(claims()), rsa_a, RS)),
+    ck_assert_str_eq(refused(v, idp_jws("{\"alg\":\"None\"}", idp_dump(claims()), rsa_a, IDP_RS)),
                      "unsupported algorithm");
     bw_jwt_verifier_destroy(v);
 }
@@ -338,16 +176,16 @@ START_TEST(hs256_with_the_public_key_as_secret_refused)
 {
     /* The classic confusion: an HMAC keyed with the RSA public key. */
     bw_jwt_verifier_t *v = verifier();
-    const char *h = b64url_str("{\"alg\":\"HS256\",\"kid\":\"rsa-a\"}");
-    const char *p = b64url_str(dump(claims()));
+    const char *h = idp_b64url_str("{\"alg\":\"HS256\",\"kid\":\"rsa-a\"}");
+    const char *p = idp_b64url_str(idp_dump(claims()));
     char input[4096], t[4200];
     snprintf(input, sizeof(input), "%s.%s", h, p);
-    const char *secret = jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL);
+    const char *secret = idp_jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL);
     uint8_t mac[32];
     unsigned ml = 0;
     HMAC(EVP_sha256(), secret, (int)strlen(secret), (const uint8_t *)input, strlen(input), mac,
          &ml);
-    snprintf(t, sizeof(t), "%s.%s", input, b64url(mac, ml));
+    snprintf(t, sizeof(t), "%s.%s", input, idp_b64url(mac, ml));
     ck_assert_str_eq(refused(v, t), "unsupported algorithm");
     bw_jwt_verifier_destroy(v);
 }
@@ -361,9 +199,9 @@ START_TEST(other_algorithms_refused)
         ck_assert_str_eq(refused(v, tok(algs[i], "rsa-a", rsa_a, claims())),
                          "unsupported algorithm");
     /* alg missing or not a string */
-    ck_assert_str_eq(refused(v, jws("{\"kid\":\"rsa-a\"}", dump(claims()), rsa_a, RS)),
+    ck_assert_str_eq(refused(v, idp_jws("{\"kid\":\"rsa-a\"}", idp_dump(claims()), rsa_a, IDP_RS)),
                      "malformed token header");
-    ck_assert_str_eq(refused(v, jws("{\"alg\":256}", dump(claims()), rsa_a, RS)),
+    ck_assert_str_eq(refused(v, idp_jws("{\"alg\":256}", idp_dump(claims()), rsa_a, IDP_RS)),
                      "malformed token header");
     bw_jwt_verifier_destroy(v);
 }
@@ -380,10 +218,10 @@ START_TEST(alg_and_key_type_must_agree)
     bw_jwt_verifier_destroy(v);
 
     /* A key that pins its alg is used for that alg only. */
-    json_t *doc = json_pack("{s:[o]}", "keys", jwk(rsa_a, "pinned"));
+    json_t *doc = json_pack("{s:[o]}", "keys", idp_jwk(rsa_a, "pinned"));
     json_object_set_new(json_array_get(json_object_get(doc, "keys"), 0), "alg",
                         json_string("RS256"));
-    v = verifier_for(dump(doc));
+    v = verifier_for(idp_dump(doc));
     accepted(v, tok("RS256", "pinned", rsa_a, claims()));
     bw_jwt_verifier_destroy(v);
 }
@@ -394,15 +232,16 @@ START_TEST(unknown_kid_refused)
     bw_jwt_verifier_t *v = verifier();
     ck_assert_str_eq(refused(v, tok("RS256", "rsa-b", rsa_b, claims())), "unknown key id");
     ck_assert_str_eq(refused(v, tok("RS256", "", rsa_a, claims())), "unknown key id");
-    ck_assert_str_eq(refused(v, jws("{\"alg\":\"RS256\",\"kid\":7}", dump(claims()), rsa_a, RS)),
-                     "malformed token header");
+    ck_assert_str_eq(
+        refused(v, idp_jws("{\"alg\":\"RS256\",\"kid\":7}", idp_dump(claims()), rsa_a, IDP_RS)),
+        "malformed token header");
     bw_jwt_verifier_destroy(v);
 }
 END_TEST
 
 START_TEST(kid_selects_the_key)
 {
-    bw_jwt_verifier_t *v = verifier_for(jwks(rsa_a, "rsa-a", rsa_b, "rsa-b", ec_a, "ec-a"));
+    bw_jwt_verifier_t *v = verifier_for(idp_jwks(rsa_a, "rsa-a", rsa_b, "rsa-b", ec_a, "ec-a"));
     ck_assert_uint_eq(bw_jwt_verifier_key_count(v), 3);
     accepted(v, tok("RS256", "rsa-a", rsa_a, claims()));
     accepted(v, tok("RS256", "rsa-b", rsa_b, claims()));
@@ -413,14 +252,14 @@ START_TEST(kid_selects_the_key)
     ck_assert_str_eq(refused(v, tok("RS256", NULL, rsa_a, claims())), "the token names no key id");
     bw_jwt_verifier_destroy(v);
 
-    v = verifier_for(jwks(rsa_a, "rsa-a", ec_a, NULL, NULL, NULL));
+    v = verifier_for(idp_jwks(rsa_a, "rsa-a", ec_a, NULL, NULL, NULL));
     accepted(v, tok("RS256", NULL, rsa_a, claims()));
     accepted(v, tok("ES256", NULL, ec_a, claims()));
     /* A key without a kid is never the one a kid names. */
     ck_assert_str_eq(refused(v, tok("ES256", "ec-a", ec_a, claims())), "unknown key id");
     bw_jwt_verifier_destroy(v);
 
-    v = verifier_for(jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL));
+    v = verifier_for(idp_jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL));
     ck_assert_str_eq(refused(v, tok("ES256", NULL, ec_a, claims())),
                      "no key for the token's algorithm");
     bw_jwt_verifier_destroy(v);
@@ -463,24 +302,25 @@ START_TEST(malformed_tokens_refused)
     }
 
     /* Headers that are not a JSON object, or repeat a member. */
-    ck_assert_str_eq(refused(v, jws("[\"RS256\"]", dump(claims()), rsa_a, RS)),
+    ck_assert_str_eq(refused(v, idp_jws("[\"RS256\"]", idp_dump(claims()), rsa_a, IDP_RS)),
                      "malformed token header");
-    ck_assert_str_eq(refused(v, jws("hello", dump(claims()), rsa_a, RS)), "malformed token header");
-    ck_assert_str_eq(
-        refused(v, jws("{\"alg\":\"RS256\",\"alg\":\"none\"}", dump(claims()), rsa_a, RS)),
-        "malformed token header");
-    ck_assert_str_eq(refused(v, jws("{\"alg\":\"RS256\",\"kid\":\"rsa-a\",\"crit\":[\"exp\"]}",
-                                    dump(claims()), rsa_a, RS)),
+    ck_assert_str_eq(refused(v, idp_jws("hello", idp_dump(claims()), rsa_a, IDP_RS)),
+                     "malformed token header");
+    ck_assert_str_eq(refused(v, idp_jws("{\"alg\":\"RS256\",\"alg\":\"none\"}", idp_dump(claims()),
+                                        rsa_a, IDP_RS)),
+                     "malformed token header");
+    ck_assert_str_eq(refused(v, idp_jws("{\"alg\":\"RS256\",\"kid\":\"rsa-a\",\"crit\":[\"exp\"]}",
+                                        idp_dump(claims()), rsa_a, IDP_RS)),
                      "unsupported critical header");
     /* A correctly signed payload that is not a JSON object. */
     ck_assert_str_eq(
-        refused(v, jws("{\"alg\":\"RS256\",\"kid\":\"rsa-a\"}", "\"alice\"", rsa_a, RS)),
+        refused(v, idp_jws("{\"alg\":\"RS256\",\"kid\":\"rsa-a\"}", "\"alice\"", rsa_a, IDP_RS)),
         "malformed token payload");
     ck_assert_str_eq(
-        refused(v, jws("{\"alg\":\"RS256\",\"kid\":\"rsa-a\"}", "{\"iss\":", rsa_a, RS)),
+        refused(v, idp_jws("{\"alg\":\"RS256\",\"kid\":\"rsa-a\"}", "{\"iss\":", rsa_a, IDP_RS)),
         "malformed token payload");
-    ck_assert_str_eq(refused(v, jws("{\"alg\":\"RS256\",\"kid\":\"rsa-a\"}",
-                                    "{\"iss\":\"a\",\"iss\":\"b\"}", rsa_a, RS)),
+    ck_assert_str_eq(refused(v, idp_jws("{\"alg\":\"RS256\",\"kid\":\"rsa-a\"}",
+                                        "{\"iss\":\"a\",\"iss\":\"b\"}", rsa_a, IDP_RS)),
                      "malformed token payload");
     bw_jwt_verifier_destroy(v);
 }
@@ -522,7 +362,8 @@ START_TEST(tampered_token_refused)
     json_t *c = claims();
     json_object_set_new(c, "bulwark_roles", json_string("admin"));
     const char *dot1 = strchr(good, '.'), *dot2 = strrchr(good, '.');
-    snprintf(t, sizeof(t), "%.*s.%s%s", (int)(dot1 - good), good, b64url_str(dump(c)), dot2);
+    snprintf(t, sizeof(t), "%.*s.%s%s", (int)(dot1 - good), good, idp_b64url_str(idp_dump(c)),
+             dot2);
     ck_assert_str_eq(refused(v, t), "bad signature");
 
     /* One signature character changed, for each algorithm. */
@@ -549,7 +390,7 @@ START_TEST(tampered_token_refused)
     ck_assert(EVP_DigestSign(ctx, der, &dl, (const uint8_t *)good_ec, (size_t)(edot - good_ec)) ==
               1);
     EVP_MD_CTX_free(ctx);
-    snprintf(t, sizeof(t), "%.*s%s", (int)(edot - good_ec + 1), good_ec, b64url(der, dl));
+    snprintf(t, sizeof(t), "%.*s%s", (int)(edot - good_ec + 1), good_ec, idp_b64url(der, dl));
     ck_assert_str_eq(refused(v, t), "bad signature");
     /* The originals still pass. */
     accepted(v, good);
@@ -607,7 +448,7 @@ START_TEST(expiry_checked_with_leeway)
     bw_jwt_config_t cfg = BW_JWT_CONFIG_INIT;
     cfg.issuer = ISS;
     cfg.audience = AUD;
-    cfg.jwks_json = jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL);
+    cfg.jwks_json = idp_jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL);
     cfg.leeway_sec = 0;
     v = verifier_cfg(&cfg);
     ck_assert_str_eq(refused(v, tok_with("exp", json_integer(NOW))), "token expired");
@@ -679,7 +520,7 @@ START_TEST(claim_names_configurable)
     bw_jwt_config_t cfg = BW_JWT_CONFIG_INIT;
     cfg.issuer = ISS;
     cfg.audience = AUD;
-    cfg.jwks_json = jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL);
+    cfg.jwks_json = idp_jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL);
     cfg.tenant_claim = "https://bulwark.example/tenant";
     cfg.roles_claim = "realm_access.roles";
     cfg.board_member_claim = "ext.member";
@@ -786,25 +627,25 @@ START_TEST(jwks_keys_skipped_or_refused)
 
     /* Keys that cannot verify RS256 or ES256 tokens are skipped. */
     json_t *keys = json_array();
-    json_t *k = jwk(rsa_b, "enc");
+    json_t *k = idp_jwk(rsa_b, "enc");
     json_object_set_new(k, "use", json_string("enc"));
     json_array_append_new(keys, k);
     json_array_append_new(
         keys, json_pack("{s:s, s:s, s:s}", "kty", "oct", "kid", "hmac", "k", "c2VjcmV0"));
-    json_array_append_new(keys, jwk(small, "small"));
-    json_array_append_new(keys, jwk(p384, "p384"));
-    k = jwk(ec_b, "pinned-wrong");
+    json_array_append_new(keys, idp_jwk(small, "small"));
+    json_array_append_new(keys, idp_jwk(p384, "p384"));
+    k = idp_jwk(ec_b, "pinned-wrong");
     json_object_set_new(k, "alg", json_string("RS256"));
     json_array_append_new(keys, k);
-    k = jwk(rsa_b, "rs512");
+    k = idp_jwk(rsa_b, "rs512");
     json_object_set_new(k, "alg", json_string("RS512"));
     json_array_append_new(keys, k);
-    k = jwk(rsa_b, "sign-only");
+    k = idp_jwk(rsa_b, "sign-only");
     json_object_set_new(k, "key_ops", json_pack("[s]", "sign"));
     json_array_append_new(keys, k);
     /* A point off the curve: y of another key. */
-    k = jwk(ec_b, "off-curve");
-    json_t *other = jwk(ec_a, NULL);
+    k = idp_jwk(ec_b, "off-curve");
+    json_t *other = idp_jwk(ec_a, NULL);
     json_object_set(k, "y", json_object_get(other, "x"));
     json_decref(other);
     json_array_append_new(keys, k);
@@ -813,13 +654,13 @@ START_TEST(jwks_keys_skipped_or_refused)
     json_array_append_new(keys,
                           json_pack("{s:s, s:s, s:s}", "kty", "RSA", "n", "AQAB=", "e", "AQAB"));
     json_array_append_new(keys, json_string("not a key"));
-    char *unusable = dump(json_pack("{s:O}", "keys", keys));
+    char *unusable = idp_dump(json_pack("{s:O}", "keys", keys));
     ck_assert_int_eq(jwks_fails(unusable, err, sizeof(err)), BW_EINVAL);
     ck_assert_str_eq(err, "the JWKS has no usable RS256 or ES256 key (key 0: not a signing key)");
 
     /* With one usable key among them, that one key is loaded. */
-    json_array_append_new(keys, jwk(ec_a, "ec-a"));
-    bw_jwt_verifier_t *v = verifier_for(dump(json_pack("{s:o}", "keys", keys)));
+    json_array_append_new(keys, idp_jwk(ec_a, "ec-a"));
+    bw_jwt_verifier_t *v = verifier_for(idp_dump(json_pack("{s:o}", "keys", keys)));
     ck_assert_uint_eq(bw_jwt_verifier_key_count(v), 1);
     accepted(v, tok("ES256", "ec-a", ec_a, claims()));
     ck_assert_str_eq(refused(v, tok("RS256", "enc", rsa_b, claims())), "unknown key id");
@@ -834,7 +675,7 @@ START_TEST(config_checked)
 {
     char err[256];
     bw_jwt_config_t cfg = BW_JWT_CONFIG_INIT;
-    const char *doc = jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL);
+    const char *doc = idp_jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL);
     cfg.audience = AUD;
     cfg.jwks_json = doc;
     ck_assert_int_eq(create_fails(&cfg, err, sizeof(err)), BW_EINVAL);
@@ -883,27 +724,6 @@ END_TEST
 
 /* ---- reloading ---------------------------------------------------------- */
 
-static void write_file(const char *path, const char *text)
-{
-    char tmp[256];
-    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-    FILE *fp = fopen(tmp, "w");
-    ck_assert_ptr_nonnull(fp);
-    fputs(text, fp);
-    ck_assert_int_eq(fclose(fp), 0);
-    /* Atomic, so that a background reload never reads half a file. */
-    ck_assert_int_eq(rename(tmp, path), 0);
-}
-
-static char *temp_path(void)
-{
-    char *path = keep(strdup("/tmp/bw-test-jwks-XXXXXX"));
-    int fd = mkstemp(path);
-    ck_assert_int_ge(fd, 0);
-    close(fd);
-    return path;
-}
-
 /* Polls until token verifies, for up to 5 s; the last result. */
 static int eventually_accepted(bw_jwt_verifier_t *v, const char *token)
 {
@@ -921,8 +741,8 @@ static int eventually_accepted(bw_jwt_verifier_t *v, const char *token)
 START_TEST(jwks_file_reloaded)
 {
     char err[256];
-    char *path = temp_path();
-    write_file(path, jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL));
+    char *path = idp_temp_path();
+    idp_write_file(path, idp_jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL));
     bw_jwt_config_t cfg = BW_JWT_CONFIG_INIT;
     cfg.issuer = ISS;
     cfg.audience = AUD;
@@ -936,18 +756,18 @@ START_TEST(jwks_file_reloaded)
     ck_assert_str_eq(refused(v, token_b), "unknown key id");
 
     /* The provider rotates: b is added, later a is retired. */
-    write_file(path, jwks(rsa_a, "rsa-a", rsa_b, "rsa-b", NULL, NULL));
+    idp_write_file(path, idp_jwks(rsa_a, "rsa-a", rsa_b, "rsa-b", NULL, NULL));
     ck_assert_str_eq(refused(v, token_b), "unknown key id");
     ck_assert_int_eq(bw_jwt_verifier_reload(v, err, sizeof(err)), 0);
     accepted(v, token_a);
     accepted(v, token_b);
-    write_file(path, jwks(rsa_b, "rsa-b", NULL, NULL, NULL, NULL));
+    idp_write_file(path, idp_jwks(rsa_b, "rsa-b", NULL, NULL, NULL, NULL));
     ck_assert_int_eq(bw_jwt_verifier_reload(v, err, sizeof(err)), 0);
     ck_assert_str_eq(refused(v, token_a), "unknown key id");
     accepted(v, token_b);
 
     /* A broken file does not take the working keys away. */
-    write_file(path, "{\"keys\": [");
+    idp_write_file(path, "{\"keys\": [");
     ck_assert_int_eq(bw_jwt_verifier_reload(v, err, sizeof(err)), BW_EINVAL);
     ck_assert_ptr_nonnull(strstr(err, "malformed JWKS"));
     accepted(v, token_b);
@@ -960,8 +780,8 @@ END_TEST
 
 START_TEST(unknown_kid_prompts_a_background_reload)
 {
-    char *path = temp_path();
-    write_file(path, jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL));
+    char *path = idp_temp_path();
+    idp_write_file(path, idp_jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL));
     bw_jwt_config_t cfg = BW_JWT_CONFIG_INIT;
     cfg.issuer = ISS;
     cfg.audience = AUD;
@@ -970,19 +790,19 @@ START_TEST(unknown_kid_prompts_a_background_reload)
     cfg.refresh_min_gap_sec = 0;
     bw_jwt_verifier_t *v = verifier_cfg(&cfg);
     char *token_ec = tok("ES256", "ec-b", ec_b, claims());
-    write_file(path, jwks(rsa_a, "rsa-a", ec_b, "ec-b", NULL, NULL));
+    idp_write_file(path, idp_jwks(rsa_a, "rsa-a", ec_b, "ec-b", NULL, NULL));
     ck_assert_int_eq(eventually_accepted(v, token_ec), 0);
     ck_assert_uint_eq(bw_jwt_verifier_key_count(v), 2);
     bw_jwt_verifier_destroy(v);
     unlink(path);
 
     /* With a gap, a flood of unknown kids does not reload again and again. */
-    path = temp_path();
-    write_file(path, jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL));
+    path = idp_temp_path();
+    idp_write_file(path, idp_jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL));
     cfg.jwks_file = path;
     cfg.refresh_min_gap_sec = 3600;
     v = verifier_cfg(&cfg);
-    write_file(path, jwks(rsa_a, "rsa-a", ec_b, "ec-b", NULL, NULL));
+    idp_write_file(path, idp_jwks(rsa_a, "rsa-a", ec_b, "ec-b", NULL, NULL));
     for (int i = 0; i < 20; i++)
         ck_assert_str_eq(refused(v, token_ec), "unknown key id");
     struct timespec ts = {0, 200 * 1000 * 1000};
@@ -995,8 +815,8 @@ END_TEST
 
 START_TEST(periodic_refresh)
 {
-    char *path = temp_path();
-    write_file(path, jwks(ec_a, "ec-a", NULL, NULL, NULL, NULL));
+    char *path = idp_temp_path();
+    idp_write_file(path, idp_jwks(ec_a, "ec-a", NULL, NULL, NULL, NULL));
     bw_jwt_config_t cfg = BW_JWT_CONFIG_INIT;
     cfg.issuer = ISS;
     cfg.audience = AUD;
@@ -1006,7 +826,7 @@ START_TEST(periodic_refresh)
     bw_jwt_verifier_t *v = verifier_cfg(&cfg);
     char *token_b = tok("ES256", "ec-b", ec_b, claims());
     ck_assert_str_eq(refused(v, token_b), "unknown key id");
-    write_file(path, jwks(ec_b, "ec-b", NULL, NULL, NULL, NULL));
+    idp_write_file(path, idp_jwks(ec_b, "ec-b", NULL, NULL, NULL, NULL));
     ck_assert_int_eq(eventually_accepted(v, token_b), 0);
     bw_jwt_verifier_destroy(v);
     unlink(path);
@@ -1033,8 +853,8 @@ static void *verify_many(void *arg)
 START_TEST(concurrent_verify_during_reloads)
 {
     char err[256];
-    char *path = temp_path();
-    write_file(path, jwks(rsa_a, "rsa-a", ec_a, "ec-a", NULL, NULL));
+    char *path = idp_temp_path();
+    idp_write_file(path, idp_jwks(rsa_a, "rsa-a", ec_a, "ec-a", NULL, NULL));
     bw_jwt_config_t cfg = BW_JWT_CONFIG_INIT;
     cfg.issuer = ISS;
     cfg.audience = AUD;
@@ -1143,7 +963,7 @@ START_TEST(jwks_fetched_from_a_url)
 {
     char err[256], url[128];
     jwks_server_t s;
-    server_start(&s, jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL));
+    server_start(&s, idp_jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL));
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/.well-known/jwks.json", s.port);
     bw_jwt_config_t cfg = BW_JWT_CONFIG_INIT;
     cfg.issuer = ISS;
@@ -1156,7 +976,7 @@ START_TEST(jwks_fetched_from_a_url)
     accepted(v, tok("RS256", "rsa-a", rsa_a, claims()));
 
     /* A new key at the provider is fetched when a token first names it. */
-    server_set(&s, jwks(rsa_a, "rsa-a", ec_a, "ec-a", NULL, NULL), 200);
+    server_set(&s, idp_jwks(rsa_a, "rsa-a", ec_a, "ec-a", NULL, NULL), 200);
     ck_assert_int_eq(eventually_accepted(v, tok("ES256", "ec-a", ec_a, claims())), 0);
     ck_assert_int_ge(server_hits(&s), 2);
 
@@ -1182,7 +1002,7 @@ END_TEST
 /* Signs header (JSON text) over the default claims with the RSA key. */
 static char *tok_header(const char *header)
 {
-    return jws(header, dump(claims()), rsa_a, RS);
+    return idp_jws(header, idp_dump(claims()), rsa_a, IDP_RS);
 }
 
 START_TEST(only_access_tokens)
@@ -1192,21 +1012,20 @@ START_TEST(only_access_tokens)
     bw_jwt_config_t cfg = BW_JWT_CONFIG_INIT;
     cfg.issuer = ISS;
     cfg.audience = AUD;
-    cfg.jwks_json = jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL);
+    cfg.jwks_json = idp_jwks(rsa_a, "rsa-a", NULL, NULL, NULL, NULL);
     bw_jwt_verifier_t *v = verifier_cfg(&cfg);
     bw_jwt_claims_t c;
     ck_assert_int_eq(bw_jwt_verify(v, tok_with("x", NULL), NOW, &c, NULL), 0);
-    ck_assert_int_eq(
-        bw_jwt_verify(v, tok_header("{\"alg\":\"RS256\",\"typ\":\"application/AT+JWT\"}"), NOW,
-                      &c, NULL),
-        0);
+    ck_assert_int_eq(bw_jwt_verify(v,
+                                   tok_header("{\"alg\":\"RS256\",\"typ\":\"application/AT+JWT\"}"),
+                                   NOW, &c, NULL),
+                     0);
     const char *not_access = "not an access token (typ)";
     ck_assert_str_eq(refused(v, tok_header("{\"alg\":\"RS256\",\"typ\":\"JWT\"}")), not_access);
     ck_assert_str_eq(refused(v, tok_header("{\"alg\":\"RS256\"}")), not_access);
     ck_assert_str_eq(refused(v, tok_header("{\"alg\":\"RS256\",\"typ\":\"none\"}")), not_access);
     ck_assert_str_eq(refused(v, tok_header("{\"alg\":\"RS256\",\"typ\":7}")), not_access);
-    ck_assert_str_eq(refused(v, tok_header("{\"alg\":\"RS256\",\"typ\":\"at+jwt \"}")),
-                     not_access);
+    ck_assert_str_eq(refused(v, tok_header("{\"alg\":\"RS256\",\"typ\":\"at+jwt \"}")), not_access);
     bw_jwt_verifier_destroy(v);
 
     /* An issuer whose access tokens say "JWT", or nothing, is configured so. */
@@ -1239,9 +1058,7 @@ END_TEST
 Suite *suite_jwt(void)
 {
     Suite *s = suite_create("jwt");
-    TCase *tc = tcase_create("verify");
-    tcase_add_unchecked_fixture(tc, setup, free_keys);
-    tcase_add_checked_fixture(tc, NULL, free_garbage);
+    TCase *tc = idp_tcase("verify", setup, 0);
     tcase_add_test(tc, rs256_token_accepted_with_its_claims);
     tcase_add_test(tc, es256_token_accepted_with_its_claims);
     tcase_add_test(tc, alg_none_refused);
@@ -1269,10 +1086,7 @@ Suite *suite_jwt(void)
     tcase_add_test(tc, jws_shape);
     suite_add_tcase(s, tc);
 
-    TCase *reload = tcase_create("reload");
-    tcase_add_unchecked_fixture(reload, setup, free_keys);
-    tcase_add_checked_fixture(reload, NULL, free_garbage);
-    tcase_set_timeout(reload, 60);
+    TCase *reload = idp_tcase("reload", setup, 60);
     tcase_add_test(reload, jwks_file_reloaded);
     tcase_add_test(reload, unknown_kid_prompts_a_background_reload);
     tcase_add_test(reload, periodic_refresh);
