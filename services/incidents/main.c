@@ -8,6 +8,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "records.h"
+#include "scheduler.h"
 #include "service.h"
 #include "significance.h"
 #include "status.h"
@@ -26,7 +27,8 @@ static const bw_rpc_method_t methods[] = {
     {RPC("ListIncidents"), &bulwark__incidents__v1__list_incidents_request__descriptor,
      &bulwark__incidents__v1__list_incidents_response__descriptor, bw_incidents_list},
     {RPC("AppendEvent"), &bulwark__incidents__v1__append_event_request__descriptor,
-     &bulwark__incidents__v1__append_event_response__descriptor, bw_incidents_append_event, BW_RPC_WRITE},
+     &bulwark__incidents__v1__append_event_response__descriptor, bw_incidents_append_event,
+     BW_RPC_WRITE},
     {RPC("GetTimeline"), &bulwark__incidents__v1__get_timeline_request__descriptor,
      &bulwark__incidents__v1__timeline__descriptor, bw_incidents_timeline},
     {RPC("ListDeadlines"), &bulwark__incidents__v1__list_deadlines_request__descriptor,
@@ -35,9 +37,17 @@ static const bw_rpc_method_t methods[] = {
      &bulwark__incidents__v1__significance_assessment__descriptor, bw_significance_handle},
 };
 
+/* The integrations service records and updates incidents for the ticket
+ * systems it connects (Jira, ServiceNow), declaring where each change came
+ * from (x-bulwark-origin, rpc.h). */
+static const char *const integrations_calls[] = {RPC("CreateIncident"), RPC("AppendEvent"),
+                                                 RPC("GetIncident"), NULL};
+static const bw_rpc_peer_t peers[] = {{"integrations", integrations_calls}};
+
 typedef struct incidents_config {
     const char *scoping_addr;
     long scoping_timeout_ms;
+    long scheduler_interval_ms;
 } incidents_config_t;
 
 static incidents_config_t extra;
@@ -49,6 +59,10 @@ static const bw_config_item_t extra_items[] = {
     {"BULWARK_SCOPING_TIMEOUT_MS", BW_CFG_INT, "3000", 100, 60000,
      offsetof(incidents_config_t, scoping_timeout_ms), 0,
      "deadline of each call to the scoping service, in milliseconds"},
+    {"BULWARK_SCHEDULER_INTERVAL_MS", BW_CFG_INT, "5000", 0, 3600000,
+     offsetof(incidents_config_t, scheduler_interval_ms), 0,
+     "how often the deadline scheduler looks for due alerts (incident.deadline.approaching, "
+     "incident.deadline.missed), in milliseconds; 0: no scheduler in this process"},
 };
 
 static int init(const bw_service_config_t *config, void **service_data)
@@ -64,6 +78,13 @@ static int init(const bw_service_config_t *config, void **service_data)
     }
     bw_log(BW_LOG_INFO, NULL, "scoping service at %s; time zone data %s (ICU)", extra.scoping_addr,
            bw_tz_data_version());
+    if (extra.scheduler_interval_ms > 0 &&
+        (err = bw_scheduler_start(config->database_url, extra.scheduler_interval_ms,
+                                  &svc->scheduler)) != 0) {
+        bw_scoping_client_close(svc->scoping);
+        free(svc);
+        return err;
+    }
     *service_data = svc;
     return 0;
 }
@@ -73,6 +94,7 @@ static void fini(void *service_data)
     bw_incidents_service_t *svc = service_data;
     if (svc == NULL)
         return;
+    bw_scheduler_stop(svc->scheduler);
     bw_scoping_client_close(svc->scoping);
     free(svc);
 }
@@ -86,6 +108,8 @@ int main(int argc, char **argv)
         .addr_default = "127.0.0.1:50053",
         .methods = methods,
         .n_methods = sizeof(methods) / sizeof(methods[0]),
+        .peers = peers,
+        .n_peers = sizeof(peers) / sizeof(peers[0]),
         .stmts = bw_records_stmts,
         .n_stmts = bw_records_n_stmts,
         .extra_items = extra_items,
