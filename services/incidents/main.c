@@ -10,6 +10,7 @@
 #include "records.h"
 #include "scheduler.h"
 #include "service.h"
+#include "settings.h"
 #include "significance.h"
 #include "status.h"
 #include "tz.h"
@@ -35,7 +36,15 @@ static const bw_rpc_method_t methods[] = {
      &bulwark__incidents__v1__list_deadlines_response__descriptor, bw_incidents_list_deadlines},
     {RPC("AssessSignificance"), &bulwark__incidents__v1__assess_significance_request__descriptor,
      &bulwark__incidents__v1__significance_assessment__descriptor, bw_significance_handle},
+    {RPC("GetIncidentSettings"), &bulwark__incidents__v1__get_incident_settings_request__descriptor,
+     &bulwark__incidents__v1__incident_settings__descriptor, bw_settings_get},
+    {RPC("UpdateIncidentSettings"),
+     &bulwark__incidents__v1__update_incident_settings_request__descriptor,
+     &bulwark__incidents__v1__incident_settings__descriptor, bw_settings_update, BW_RPC_WRITE},
 };
+
+/* Every module's statements, prepared on each worker connection. */
+static const bw_db_stmt_t *stmts[64];
 
 /* The integrations service records and updates incidents for the ticket
  * systems it connects (Jira, ServiceNow), declaring where each change came
@@ -101,6 +110,11 @@ static void fini(void *service_data)
 
 int main(int argc, char **argv)
 {
+    size_t n = 0;
+    for (size_t i = 0; i < bw_records_n_stmts && n < sizeof(stmts) / sizeof(stmts[0]); i++)
+        stmts[n++] = bw_records_stmts[i];
+    for (size_t i = 0; i < bw_settings_n_stmts && n < sizeof(stmts) / sizeof(stmts[0]); i++)
+        stmts[n++] = bw_settings_stmts[i];
     const bw_service_def_t def = {
         .name = "incidents",
         .summary = "the incidents service (NIS2 Art 23 reporting clock, significance criteria)",
@@ -110,8 +124,8 @@ int main(int argc, char **argv)
         .n_methods = sizeof(methods) / sizeof(methods[0]),
         .peers = peers,
         .n_peers = sizeof(peers) / sizeof(peers[0]),
-        .stmts = bw_records_stmts,
-        .n_stmts = bw_records_n_stmts,
+        .stmts = stmts,
+        .n_stmts = n,
         .extra_items = extra_items,
         .n_extra_items = sizeof(extra_items) / sizeof(extra_items[0]),
         .extra_config = &extra,

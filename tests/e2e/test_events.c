@@ -423,6 +423,62 @@ START_TEST(deadlines_missed_while_away_and_approaching)
 }
 END_TEST
 
+START_TEST(a_tenants_own_lead_times)
+{
+    tenant_t t = new_tenant("Events settings");
+    /* The defaults until changed, with an etag of their own. */
+    json_t *s = call(&t, 200, "GET", NULL, "/v1/incident-settings");
+    json_t *leads = json_object_get(s, "deadlineAlertLeadSeconds");
+    ck_assert_uint_eq(json_array_size(leads), 2);
+    ck_assert_int_eq(json_integer_value(json_array_get(leads, 0)), 21600);
+    ck_assert_int_eq(json_integer_value(json_array_get(leads, 1)), 3600);
+    char stale[64];
+    snprintf(stale, sizeof(stale), "If-Match: \"%s\"", jstr(s, "etag"));
+    json_decref(s);
+
+    /* Bad lead times name the field; nothing changes. */
+    const char *bad[] = {"{\"deadlineAlertLeadSeconds\":[59]}",
+                         "{\"deadlineAlertLeadSeconds\":[2592001]}",
+                         "{\"deadlineAlertLeadSeconds\":[3600,3600]}",
+                         "{\"deadlineAlertLeadSeconds\":[60,120,180,240,300,360]}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        bw_test_resp_t r;
+        ck_assert_int_eq(bw_test_http("PATCH", "/v1/incident-settings", t.key, bad[i], NULL, &r),
+                         0);
+        ck_assert_problem(&r, 400, "deadlineAlertLeadSeconds");
+        bw_test_resp_free(&r);
+    }
+    /* 23.5 hours ahead: a deadline a day after awareness is inside it as
+     * soon as the incident is an hour old. */
+    s = call(&t, 200, "PATCH", "{\"deadlineAlertLeadSeconds\":[84600]}", "/v1/incident-settings");
+    ck_assert_int_eq(
+        json_integer_value(json_array_get(json_object_get(s, "deadlineAlertLeadSeconds"), 0)),
+        84600);
+    ck_assert(json_object_get(s, "updateTime") != NULL);
+    json_decref(s);
+    /* The etag of the defaults no longer matches. */
+    const char *headers[] = {stale, NULL};
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("PATCH", "/v1/incident-settings", t.key,
+                                  "{\"deadlineAlertLeadSeconds\":[]}", headers, &r),
+                     0);
+    ck_assert_problem(&r, 412, NULL);
+    bw_test_resp_free(&r);
+
+    char *path = subscribe(&t, "[\"incident.deadline.approaching\"]");
+    char *entity = new_entity(&t);
+    char *incident = new_incident(&t, entity, 3600, "Seen an hour ago");
+    json_t *got = events_at(path, 1);
+    ck_assert_str_eq(jstr(data_of(got, 0), "incident"), incident);
+    ck_assert_str_eq(alert_kind(got, 0), "EARLY_WARNING");
+    json_decref(got);
+    free(incident);
+    free(entity);
+    free(path);
+    free_tenant(&t);
+}
+END_TEST
+
 /* CreateIncident straight on the incidents service's port with name's
  * certificate and the metadata given (origin NULL: none); the gRPC status,
  * and the new incident's id in id. */
@@ -534,6 +590,7 @@ Suite *suite_events(void)
     tcase_add_test(tc, controls_announce_each_change_once);
     tcase_add_test(tc, attestations_and_a_completed_campaign);
     tcase_add_test(tc, deadlines_missed_while_away_and_approaching);
+    tcase_add_test(tc, a_tenants_own_lead_times);
     tcase_add_test(tc, origin_only_from_the_integrations_service);
     suite_add_tcase(s, tc);
     return s;
