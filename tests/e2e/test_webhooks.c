@@ -4,14 +4,14 @@
  * receiver (tests/standins/webhook_receiver), which checks every signature
  * with its own implementation of the Standard Webhooks algorithm.
  *
- * What produces the events: until the other services emit into the outbox
- * themselves, most tests insert rows into bulwark.outbox directly, as the
- * schema owner, exactly as bw_outbox_emit would (with the tenant set, so
- * that row-level security applies). They prove everything from the outbox
- * on: relay, ordering, signing, retries, disabling, replay, SSRF. One event
- * type is produced by Bulwark itself: disabling an endpoint through the API
- * emits webhook_endpoint.disabled through bw_outbox_emit's path, and a test
- * follows it to another endpoint.
+ * What produces the events: so that each test chooses its events, most
+ * tests insert rows into bulwark.outbox directly, as the schema owner,
+ * exactly as bw_outbox_emit would (with the tenant set, so that row-level
+ * security applies). They prove everything from the outbox on: relay,
+ * ordering, signing, retries, disabling, replay, SSRF. The services' own
+ * producers are followed by test_events.c; here, disabling an endpoint
+ * through the API emits webhook_endpoint.disabled through bw_outbox_emit's
+ * path, and a test follows it to another endpoint.
  *
  * The stack runs with BULWARK_WEBHOOK_RETRY_SECONDS=1,1,1,1,1,1,1,1 (nine
  * attempts over about eight seconds) and allows plain http only to
