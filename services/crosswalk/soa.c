@@ -461,10 +461,13 @@ int bw_cw_get_control(bw_call_t *call, const ProtobufCMessage *request, Protobuf
  * transaction. */
 static int announce(bw_call_t *call, const Bulwark__Crosswalk__V1__Control *c)
 {
-    const char *resource =
-        bw_arena_printf(call->arena, "entities/%s/controls/%s", c->entity, c->ref);
+    char *resource = bw_arena_printf(call->arena, "entities/%s/controls/%s", c->entity, c->ref);
     if (resource == NULL)
         return BW_ENOMEM;
+    /* The ordering key names the entity as the database does: a client may
+     * write its id in capitals. */
+    for (char *p = resource + strlen("entities/"); *p != '/' && *p != '\0'; p++)
+        *p = (char)tolower((unsigned char)*p);
     return bw_outbox_emit(call, bw_service_db(call), "soa.control_changed", resource,
                           bw_call_origin(call), &c->base);
 }

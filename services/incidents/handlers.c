@@ -552,8 +552,8 @@ int bw_incidents_append_event(bw_call_t *call, const ProtobufCMessage *request,
      * the event, then the incident it changed (revision, deadlines, state),
      * in the order a receiver should see them; then the alerts of its new
      * deadlines. */
-    if ((err = announce(call, req->incident, "incident.event_appended", &out->base)) != 0 ||
-        (err = announce(call, req->incident, "incident.updated", &out->incident->base)) != 0 ||
+    if ((err = announce(call, out->incident->id, "incident.event_appended", &out->base)) != 0 ||
+        (err = announce(call, out->incident->id, "incident.updated", &out->incident->base)) != 0 ||
         (err = plan_alerts(call, req->incident)) != 0)
         return err;
     *resp = &out->base;
