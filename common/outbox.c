@@ -15,14 +15,16 @@
 
 const bw_outbox_event_type_t bw_outbox_event_types[] = {
     {"incident.created", "an incident was recorded"},
-    {"incident.updated", "an incident's facts or derived state changed"},
+    {"incident.updated", "an incident changed (after every event appended: its revision, "
+                         "deadlines, state)"},
     {"incident.event_appended", "an event was appended to an incident's timeline"},
     {"incident.deadline.approaching", "a reporting deadline is due within a lead time"},
     {"incident.deadline.missed", "a reporting deadline passed without its report"},
-    {"entity.classification_changed", "an entity's NIS2 classification changed"},
+    {"entity.classification_changed",
+     "an entity was created, or its NIS2 classification or incident-reporting regime changed"},
     {"soa.control_changed", "a control of a Statement of Applicability changed"},
     {"attestation.recorded", "a board member's attestation was recorded"},
-    {"campaign.completed", "every member of an attestation campaign has decided"},
+    {"campaign.completed", "an attestation left no expected member of its campaign pending"},
     {"webhook_endpoint.disabled", "a webhook endpoint was disabled (its deliveries failed)"},
 };
 const size_t bw_outbox_n_event_types =

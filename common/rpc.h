@@ -91,6 +91,7 @@ typedef struct bw_call {
     /* traceparent: the caller's trace, or one started here when the caller
      * sent none or a malformed one; trace.parent_id is the caller's span. */
     bw_trace_t trace;
+    const char *origin;          /* x-bulwark-origin as accepted: see bw_call_origin, or NULL */
     void *service_data;          /* bw_rpc_server_opts_t.service_data (borrowed) */
     void *worker_data;           /* what worker_init returned for this thread (borrowed) */
     struct bw_call_hook *after_commit; /* see bw_request_after_commit (request.h) */
@@ -220,6 +221,22 @@ int bw_call_violation(bw_call_t *call, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Whether call->roles contains role. */
 int bw_call_has_role(const bw_call_t *call, const char *role);
+
+/*
+ * Where the change a call makes came from, when not from Bulwark's own API:
+ * the metadata x-bulwark-origin ("jira:<connection uuid>"), which the
+ * producers of events pass on as the outbox event's origin (outbox.h), so
+ * that the change is not sent back where it came from. Only the peer
+ * BW_RPC_ORIGIN_PEER may declare one: from any other peer (the gateway
+ * included, which never forwards it) the metadata is ignored, and from that
+ * peer a value that is not "<system>:<uuid>" (system in lower-case letters,
+ * at most 32 of them) fails the call before its handler runs
+ * (INVALID_ARGUMENT, reason INVALID_ORIGIN). "" when none (never NULL).
+ */
+const char *bw_call_origin(const bw_call_t *call);
+/* The one identity whose x-bulwark-origin is trusted. */
+#define BW_RPC_ORIGIN_PEER "integrations"
+#define BW_RPC_ORIGIN_MD "x-bulwark-origin"
 
 /* ---- client ------------------------------------------------------------ */
 

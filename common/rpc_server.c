@@ -147,6 +147,47 @@ int bw_call_violation(bw_call_t *call, const char *field, const char *fmt, ...)
     return BW_EINVAL;
 }
 
+const char *bw_call_origin(const bw_call_t *call)
+{
+    return call->origin != NULL ? call->origin : "";
+}
+
+/* "<system>:<uuid>": system 1-32 lower-case letters, the uuid in its
+ * canonical text (36 characters, hyphens at 8, 13, 18 and 23). */
+static int origin_valid(const char *origin)
+{
+    size_t system = strspn(origin, "abcdefghijklmnopqrstuvwxyz");
+    if (system == 0 || system > 32 || origin[system] != ':')
+        return 0;
+    const char *id = origin + system + 1;
+    if (strlen(id) != 36)
+        return 0;
+    for (int i = 0; i < 36; i++) {
+        int hyphen = i == 8 || i == 13 || i == 18 || i == 23;
+        if (hyphen ? id[i] != '-' : strchr("0123456789abcdefABCDEF", id[i]) == NULL || id[i] == 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* Keeps x-bulwark-origin only from the one peer trusted to declare it (see
+ * bw_call_origin); BW_EINVAL for a malformed one from that peer. */
+static int origin_check(bw_call_t *call)
+{
+    if (call->origin == NULL)
+        return 0;
+    if (strcmp(call->peer, BW_RPC_ORIGIN_PEER) != 0) {
+        bw_log(BW_LOG_DEBUG, &call->log, "ignored " BW_RPC_ORIGIN_MD " from peer %s", call->peer);
+        call->origin = NULL;
+        return 0;
+    }
+    if (!origin_valid(call->origin))
+        return bw_call_fail(call, BW_EINVAL, "INVALID_ORIGIN",
+                            BW_RPC_ORIGIN_MD " must be \"<system>:<uuid>\", such as "
+                                             "\"jira:0193a1b2-...\"");
+    return 0;
+}
+
 int bw_call_has_role(const bw_call_t *call, const char *role)
 {
     if (call->roles == NULL || role == NULL || role[0] == '\0')
@@ -354,6 +395,8 @@ static void read_metadata(const grpc_metadata_array *md, bw_call_t *call)
         else if (grpc_slice_str_cmp(key, "traceparent") == 0)
             traced = bw_trace_parse((const char *)GRPC_SLICE_START_PTR(md->metadata[i].value),
                                     GRPC_SLICE_LENGTH(md->metadata[i].value), &call->trace) == 0;
+        else if (grpc_slice_str_cmp(key, BW_RPC_ORIGIN_MD) == 0)
+            dst = &call->origin;
         if (dst != NULL)
             *dst = md_value(call->arena, md->metadata[i].value);
     }
@@ -516,6 +559,10 @@ static void serve_call(rpc_worker_t *w, rpc_slot_t *slot)
     call.worker_data = w->data;
     call.peer = peer;
     read_metadata(&slot->md_in, &call);
+    if (origin_check(&call) != 0) {
+        slot_answer_error(slot, &call, BW_EINVAL);
+        return;
+    }
 
     const bw_rpc_method_t *m = health ? NULL : &s->methods[slot->method];
     const ProtobufCMessageDescriptor *desc =
@@ -678,7 +725,8 @@ static void server_release(bw_rpc_server_t *s)
 static int opts_valid(const bw_rpc_server_opts_t *opts)
 {
     if (opts == NULL || opts->addr == NULL || opts->tls == NULL || opts->workers < 1 ||
-        (opts->n_methods > 0 && opts->methods == NULL) || (opts->n_peers > 0 && opts->peers == NULL))
+        (opts->n_methods > 0 && opts->methods == NULL) ||
+        (opts->n_peers > 0 && opts->peers == NULL))
         return 0;
     for (size_t p = 0; p < opts->n_peers; p++)
         if (opts->peers[p].identity == NULL || opts->peers[p].identity[0] == '\0')

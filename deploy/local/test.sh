@@ -103,10 +103,12 @@ stack_up() {
     # tests/e2e/test_limits.c the HTTP server's limits, kept short so that it
     # runs fast, test_webhooks.c webhooks with nine attempts a second apart,
     # over plain http to the receiver's address only; usage (requests, keys'
-    # last use) is written every second.
+    # last use) is written every second; the deadline scheduler looks for
+    # due alerts five times a second (tests/e2e/test_events.c).
     # JSON log lines: tests/e2e/test_observe.c finds a call's trace id in
     # a service's log.
     BULWARK_LOG_FORMAT=json \
+    BULWARK_SCHEDULER_INTERVAL_MS=200 \
         BULWARK_RATE_LIMIT_RPS=50 BULWARK_RATE_LIMIT_BURST=100 BULWARK_IDEMPOTENCY_PURGE_SEC=1 \
         BULWARK_WEBHOOK_ALLOWED_CIDRS=$WEBHOOK_HOST/32 BULWARK_WEBHOOK_RETRY_SECONDS=1,1,1,1,1,1,1,1 \
         BULWARK_USAGE_FLUSH_SEC=1 \

@@ -120,10 +120,9 @@ static const bw_db_stmt_t stmt_exported = {
 /* clang-format on */
 
 const bw_db_stmt_t *const bw_campaigns_stmts[] = {
-    &stmt_insert,  &stmt_get,     &stmt_statuses, &stmt_exported, &by_create[0],
-    &by_create[1], &by_create[2], &by_create[3],  &by_update[0],  &by_update[1],
-    &by_update[2], &by_update[3], &by_due[0],     &by_due[1],     &by_due[2],
-    &by_due[3],
+    &stmt_insert,  &stmt_get,     &stmt_statuses, &stmt_exported, &by_create[0], &by_create[1],
+    &by_create[2], &by_create[3], &by_update[0],  &by_update[1],  &by_update[2], &by_update[3],
+    &by_due[0],    &by_due[1],    &by_due[2],     &by_due[3],
 };
 const size_t bw_campaigns_n_stmts = sizeof(bw_campaigns_stmts) / sizeof(bw_campaigns_stmts[0]);
 
@@ -360,25 +359,32 @@ int bw_campaigns_create(bw_call_t *call, const ProtobufCMessage *request, Protob
     return 0;
 }
 
+int bw_campaigns_load(bw_call_t *call, const char *id, Bulwark__Attestations__V1__Campaign **out)
+{
+    if (!bw_uuid_valid(id))
+        return bw_call_fail(call, BW_ENOTFOUND, "CAMPAIGN_NOT_FOUND", "campaign %s not found", id);
+    PGresult *res;
+    int err =
+        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_get, 1, &id, &res);
+    if (err != 0)
+        return err;
+    if (PQntuples(res) == 0)
+        return bw_call_fail(call, BW_ENOTFOUND, "CAMPAIGN_NOT_FOUND", "campaign %s not found", id);
+    Bulwark__Attestations__V1__Campaign *c;
+    if ((err = row_to_campaign(call, res, 0, &c)) != 0 || (err = load_statuses(call, c)) != 0)
+        return err;
+    *out = c;
+    return 0;
+}
+
 int bw_campaigns_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Attestations__V1__GetCampaignRequest *req = (const void *)request;
     int err = bw_attest_need_tenant(call);
     if (err != 0)
         return err;
-    if (!bw_uuid_valid(req->id))
-        return bw_call_fail(call, BW_ENOTFOUND, "CAMPAIGN_NOT_FOUND", "campaign %s not found",
-                            req->id);
-    const char *id = req->id;
-    PGresult *res;
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_get, 1, &id, &res);
-    if (err != 0)
-        return err;
-    if (PQntuples(res) == 0)
-        return bw_call_fail(call, BW_ENOTFOUND, "CAMPAIGN_NOT_FOUND", "campaign %s not found",
-                            req->id);
     Bulwark__Attestations__V1__Campaign *c;
-    if ((err = row_to_campaign(call, res, 0, &c)) != 0 || (err = load_statuses(call, c)) != 0)
+    if ((err = bw_campaigns_load(call, req->id, &c)) != 0)
         return err;
     *resp = &c->base;
     return 0;

@@ -17,6 +17,11 @@ int bw_campaigns_create(bw_call_t *call, const ProtobufCMessage *req, ProtobufCM
 int bw_campaigns_get(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
 int bw_campaigns_list(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
 
+/* The campaign as GetCampaign returns it (members and tally), read in the
+ * caller's transaction when one is open; NOT_FOUND (CAMPAIGN_NOT_FOUND)
+ * fails the call. *out on the call's arena. */
+int bw_campaigns_load(bw_call_t *call, const char *id, Bulwark__Attestations__V1__Campaign **out);
+
 /* The majority rule of approval campaigns: more than half of the expected
  * members approve. With n_approvals approvals so far, returns the index (in
  * chain order) of the approval that made the majority, or -1 while there is

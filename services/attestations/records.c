@@ -23,6 +23,7 @@
 #include "chain.h"
 #include "export.h"
 #include "ids.h"
+#include "outbox.h"
 #include "service.h"
 #include "status.h"
 #include "store.h"
@@ -239,6 +240,27 @@ static ProtobufCBinaryData binary(void *data, size_t len)
     return b;
 }
 
+/* Still in the request transaction: attestation.recorded, then, when this
+ * attestation left no expected member pending, campaign.completed with the
+ * campaign as GetCampaign returns it. Both under the campaign's resource, so
+ * a receiver gets them in this order. */
+static int announce(bw_call_t *call, const char *campaign,
+                    const Bulwark__Attestations__V1__Attestation *recorded)
+{
+    bw_db_t *db = bw_service_db(call);
+    const char *origin = bw_call_origin(call);
+    const char *resource = bw_arena_printf(call->arena, "attestation-campaigns/%s", campaign);
+    if (resource == NULL)
+        return BW_ENOMEM;
+    int err = bw_outbox_emit(call, db, "attestation.recorded", resource, origin, &recorded->base);
+    Bulwark__Attestations__V1__Campaign *c;
+    if (err != 0 || (err = bw_campaigns_load(call, campaign, &c)) != 0)
+        return err;
+    if (c->expected > 0 && c->pending == 0)
+        err = bw_outbox_emit(call, db, "campaign.completed", resource, origin, &c->base);
+    return err;
+}
+
 int bw_records_create(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Attestations__V1__CreateAttestationRequest *req = (const void *)request;
@@ -368,6 +390,8 @@ int bw_records_create(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         return err;
     bw_log(BW_LOG_INFO, &call->log, "attestation %lld of entity %s recorded: %s by member %s",
            rec.sequence, rec.entity, rec.decision, rec.member);
+    if ((err = announce(call, rec.campaign, out)) != 0)
+        return err;
     *resp = &out->base;
     return 0;
 out:

@@ -16,6 +16,7 @@
 #include "ids.h"
 #include "rollup.h"
 #include "list.h"
+#include "outbox.h"
 #include "service.h"
 #include "status.h"
 #include "store.h"
@@ -116,11 +117,13 @@ static const bw_db_stmt_t stmt_put = {
     " SELECT tenant_id, entity_id, ref, CASE WHEN created THEN 'CREATED' ELSE 'UPDATED' END,"
     "  'PUT', applicable, status, justification, evidence, owner, $8, $9 FROM up) "
     "SELECT " CONTROL_COLUMNS(
-        "") " FROM up "
+        "") ", true FROM up "
             "UNION ALL "
             "SELECT " CONTROL_COLUMNS(
-                "") " FROM crosswalk.soa_controls "
+                "") ", false FROM crosswalk.soa_controls "
                     "WHERE entity_id = $1::uuid AND ref = $2 AND NOT EXISTS (SELECT FROM up)"};
+/* The column of stmt_put after the control's: whether the PUT changed it. */
+#define C_CHANGED (C_REVISION + 1)
 /* $8/$9: whether the file has an evidence / owner column; without one, the
  * stored value stays. */
 static const bw_db_stmt_t stmt_import = {
@@ -146,7 +149,10 @@ static const bw_db_stmt_t stmt_import = {
     " history AS (" HISTORY_INSERT
     " SELECT tenant_id, entity_id, ref, CASE WHEN created THEN 'CREATED' ELSE 'UPDATED' END,"
     "  'IMPORT', applicable, status, justification, evidence, owner, $10, $11 FROM up) "
-    "SELECT count(*) FROM up"};
+    "SELECT " CONTROL_COLUMNS(
+        "u.") " FROM up u "
+              "JOIN crosswalk.requirements r ON r.framework_id = 'iso27001-2022' AND r.ref = u.ref "
+              "ORDER BY r.position"};
 /* ORDER BY names the table's column: the output column "seq" is its text,
  * which sorts 10 before 8. */
 static const bw_db_stmt_t stmt_history = {
@@ -157,10 +163,10 @@ static const bw_db_stmt_t stmt_history = {
                    " AND seq > $3::bigint ORDER BY soa_history.seq LIMIT $4::int"};
 
 const bw_db_stmt_t *const bw_cw_soa_stmts[] = {
-    &stmt_get,       &stmt_lock,      &stmt_export,    &stmt_put,       &stmt_import,
-    &stmt_history,   &by_position[0], &by_position[1], &by_position[2], &by_position[3],
-    &by_create[0],   &by_create[1],   &by_create[2],   &by_create[3],   &by_update[0],
-    &by_update[1],   &by_update[2],   &by_update[3],
+    &stmt_get,     &stmt_lock,      &stmt_export,    &stmt_put,       &stmt_import,
+    &stmt_history, &by_position[0], &by_position[1], &by_position[2], &by_position[3],
+    &by_create[0], &by_create[1],   &by_create[2],   &by_create[3],   &by_update[0],
+    &by_update[1], &by_update[2],   &by_update[3],
 };
 const size_t bw_cw_soa_n_stmts = sizeof(bw_cw_soa_stmts) / sizeof(bw_cw_soa_stmts[0]);
 
@@ -451,6 +457,21 @@ int bw_cw_get_control(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     return 0;
 }
 
+/* Appends soa.control_changed for c, as written, in the request
+ * transaction. */
+static int announce(bw_call_t *call, const Bulwark__Crosswalk__V1__Control *c)
+{
+    char *resource = bw_arena_printf(call->arena, "entities/%s/controls/%s", c->entity, c->ref);
+    if (resource == NULL)
+        return BW_ENOMEM;
+    /* The ordering key names the entity as the database does: a client may
+     * write its id in capitals. */
+    for (char *p = resource + strlen("entities/"); *p != '/' && *p != '\0'; p++)
+        *p = (char)tolower((unsigned char)*p);
+    return bw_outbox_emit(call, bw_service_db(call), "soa.control_changed", resource,
+                          bw_call_origin(call), &c->base);
+}
+
 /* Joins items with blanks, on the arena. */
 static const char *join_blanks(bw_arena_t *arena, char *const *items, size_t n)
 {
@@ -528,6 +549,8 @@ int bw_cw_put_control(bw_call_t *call, const ProtobufCMessage *request, Protobuf
                             PQntuples(res));
     Bulwark__Crosswalk__V1__Control *c;
     if ((err = row_to_control(call, cat, res, 0, req->entity, &c)) != 0)
+        return err;
+    if (strcmp(bw_store_text(res, 0, C_CHANGED), "t") == 0 && (err = announce(call, c)) != 0)
         return err;
     *resp = &c->base;
     return 0;
@@ -776,7 +799,14 @@ int bw_cw_import_controls(bw_call_t *call, const ProtobufCMessage *request, Prot
         return BW_ENOMEM;
     bulwark__crosswalk__v1__import_controls_response__init(out);
     out->rows = (int32_t)rows.n;
-    out->changed = (int32_t)bw_store_int(res, 0, 0);
+    out->changed = PQntuples(res);
+    /* One event per control the import changed, in the standard's order. */
+    for (int i = 0; i < out->changed; i++) {
+        Bulwark__Crosswalk__V1__Control *c;
+        if ((err = row_to_control(call, cat, res, i, req->entity, &c)) != 0 ||
+            (err = announce(call, c)) != 0)
+            return err;
+    }
     *resp = &out->base;
     return 0;
 }

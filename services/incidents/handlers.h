@@ -14,6 +14,7 @@
 /* The service's own data (bw_service_data). */
 typedef struct bw_incidents_service {
     bw_scoping_client_t *scoping;
+    struct bw_scheduler *scheduler; /* NULL when this process runs none */
 } bw_incidents_service_t;
 
 /* Longest title and external reference, in characters. */

@@ -8,7 +8,9 @@
 #include "handlers.h"
 #include "log.h"
 #include "records.h"
+#include "scheduler.h"
 #include "service.h"
+#include "settings.h"
 #include "significance.h"
 #include "status.h"
 #include "tz.h"
@@ -24,17 +26,33 @@ static const bw_rpc_handler_t handlers[] = {
     {"GetTimeline", bw_incidents_timeline},
     {"ListDeadlines", bw_incidents_list_deadlines},
     {"AssessSignificance", bw_significance_handle},
+    {"GetIncidentSettings", bw_settings_get},
+    {"UpdateIncidentSettings", bw_settings_update, BW_RPC_WRITE},
 };
+
+#define RPC(name) "/bulwark.incidents.v1.IncidentsService/" name
+
+/* The integrations service records and updates incidents for the ticket
+ * systems it connects (Jira, ServiceNow), declaring where each change came
+ * from (x-bulwark-origin, rpc.h). */
+static const char *const integrations_calls[] = {RPC("CreateIncident"), RPC("AppendEvent"),
+                                                 RPC("GetIncident"), NULL};
+static const bw_rpc_peer_t peers[] = {{"integrations", integrations_calls}};
 
 typedef struct incidents_config {
     const char *scoping_addr;
     long scoping_timeout_ms;
+    long scheduler_interval_ms;
 } incidents_config_t;
 
 static incidents_config_t extra;
 
 static const bw_config_item_t extra_items[] = {
     BW_SCOPING_CLIENT_CONFIG_ITEMS(incidents_config_t),
+    {"BULWARK_SCHEDULER_INTERVAL_MS", BW_CFG_INT, "5000", 0, 3600000,
+     offsetof(incidents_config_t, scheduler_interval_ms), 0,
+     "how often the deadline scheduler looks for due alerts (incident.deadline.approaching, "
+     "incident.deadline.missed), in milliseconds; 0: no scheduler in this process"},
 };
 
 static int init(const bw_service_config_t *config, void **service_data)
@@ -50,6 +68,13 @@ static int init(const bw_service_config_t *config, void **service_data)
     }
     bw_log(BW_LOG_INFO, NULL, "scoping service at %s; time zone data %s (ICU)", extra.scoping_addr,
            bw_tz_data_version());
+    if (extra.scheduler_interval_ms > 0 &&
+        (err = bw_scheduler_start(config->database_url, extra.scheduler_interval_ms,
+                                  &svc->scheduler)) != 0) {
+        bw_scoping_client_close(svc->scoping);
+        free(svc);
+        return err;
+    }
     *service_data = svc;
     return 0;
 }
@@ -59,12 +84,18 @@ static void fini(void *service_data)
     bw_incidents_service_t *svc = service_data;
     if (svc == NULL)
         return;
+    bw_scheduler_stop(svc->scheduler);
     bw_scoping_client_close(svc->scoping);
     free(svc);
 }
 
 int main(int argc, char **argv)
 {
+    /* Every module's statements, prepared on each worker connection. */
+    const bw_db_stmt_list_t stmts[] = {
+        {bw_records_stmts, bw_records_n_stmts},
+        {bw_settings_stmts, bw_settings_n_stmts},
+    };
     const bw_service_def_t def = {
         .name = "incidents",
         .summary = "the incidents service (NIS2 Art 23 reporting clock, significance criteria)",
@@ -73,8 +104,10 @@ int main(int argc, char **argv)
         .contract = &bulwark__incidents__v1__incidents_service__descriptor,
         .handlers = handlers,
         .n_handlers = sizeof(handlers) / sizeof(handlers[0]),
-        .stmt_lists = &(const bw_db_stmt_list_t){bw_records_stmts, bw_records_n_stmts},
-        .n_stmt_lists = 1,
+        .peers = peers,
+        .n_peers = sizeof(peers) / sizeof(peers[0]),
+        .stmt_lists = stmts,
+        .n_stmt_lists = sizeof(stmts) / sizeof(stmts[0]),
         .extra_items = extra_items,
         .n_extra_items = sizeof(extra_items) / sizeof(extra_items[0]),
         .extra_config = &extra,

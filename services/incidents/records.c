@@ -188,6 +188,33 @@ const bw_db_stmt_t bw_stmt_deadlines_open = DEADLINES_OPEN("deadlines_open", "")
 /* The same with $7 a regime: a range scan of deadlines_open_by_regime. */
 const bw_db_stmt_t bw_stmt_deadlines_open_regime =
     DEADLINES_OPEN("deadlines_open_regime", "AND d.regime = $7 ");
+
+/* $1 incident: re-plans its deadline alerts from its deadlines as just
+ * written (migration 0006, scheduler.h). For every PENDING deadline with a
+ * due time: MISSED at the due time, and, while it is still ahead,
+ * APPROACHING at the due time less each of the tenant's lead times
+ * (incidents.settings; 6 h and 1 h without a row). Leads whose time has
+ * passed already are planned only for the shortest of them, which fires at
+ * once. Unfired alerts no longer planned go; fired ones stay (the key holds
+ * the due time), so nothing fires twice for the same due time. */
+const bw_db_stmt_t bw_stmt_alerts_plan = {
+    "alerts_plan",
+    "WITH leads AS (SELECT l.lead FROM unnest(COALESCE((SELECT s.alert_lead_seconds "
+    "FROM incidents.settings s), '{" BW_RECORDS_DEFAULT_LEADS "}'::int[])) AS l(lead)), "
+    "open AS (SELECT d.ordinal, d.due_at FROM incidents.deadlines d WHERE d.incident_id = $1::uuid "
+    "AND d.status = 'PENDING' AND d.due_at IS NOT NULL), "
+    "ahead AS (SELECT o.ordinal, o.due_at, l.lead, o.due_at - make_interval(secs => l.lead) AS fire_at "
+    "FROM open o CROSS JOIN leads l WHERE o.due_at > now()), "
+    "plan AS (SELECT o.ordinal, 'MISSED'::text AS alert, 0 AS lead, o.due_at, o.due_at AS fire_at "
+    "FROM open o UNION ALL SELECT a.ordinal, 'APPROACHING', a.lead, a.due_at, a.fire_at FROM ahead a "
+    "WHERE a.fire_at > now() OR a.lead = (SELECT min(b.lead) FROM ahead b "
+    "WHERE b.ordinal = a.ordinal AND b.fire_at <= now())), "
+    "gone AS (DELETE FROM incidents.deadline_alerts x WHERE x.incident_id = $1::uuid "
+    "AND x.fired_at IS NULL AND NOT EXISTS (SELECT 1 FROM plan p WHERE p.ordinal = x.ordinal "
+    "AND p.alert = x.alert AND p.lead = x.lead_seconds AND p.due_at = x.due_at)) "
+    "INSERT INTO incidents.deadline_alerts (tenant_id, incident_id, ordinal, alert, lead_seconds, "
+    "due_at, fire_at) SELECT current_setting('bulwark.tenant_id')::uuid, $1::uuid, p.ordinal, "
+    "p.alert, p.lead, p.due_at, p.fire_at FROM plan p ON CONFLICT DO NOTHING"};
 /* clang-format on */
 
 const bw_db_stmt_t *const bw_records_stmts[] = {
@@ -198,7 +225,7 @@ const bw_db_stmt_t *const bw_records_stmts[] = {
     &bw_stmt_incidents_by_update[1], &bw_stmt_incidents_by_update[2], &bw_stmt_incidents_by_update[3],
     &bw_stmt_incidents_by_aware[0],  &bw_stmt_incidents_by_aware[1],  &bw_stmt_incidents_by_aware[2],
     &bw_stmt_incidents_by_aware[3],
-    &bw_stmt_deadlines_open_regime,
+    &bw_stmt_deadlines_open_regime,  &bw_stmt_alerts_plan,
 };
 const size_t bw_records_n_stmts = sizeof(bw_records_stmts) / sizeof(bw_records_stmts[0]);
 

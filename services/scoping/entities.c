@@ -14,6 +14,7 @@
 #include "facts.h"
 #include "ids.h"
 #include "list.h"
+#include "outbox.h"
 #include "service.h"
 #include "status.h"
 #include "store.h"
@@ -163,8 +164,8 @@ static int row_to_entity(bw_call_t *call, const PGresult *res, int row,
     int err = bw_store_bytea(call->arena, res, row, COL_FACTS, &facts, &len);
     if (err != 0)
         return err;
-    Bulwark__Scoping__V1__Entity *e = bulwark__scoping__v1__entity__unpack(
-        bw_arena_protobuf_allocator(call->arena), len, facts);
+    Bulwark__Scoping__V1__Entity *e =
+        bulwark__scoping__v1__entity__unpack(bw_arena_protobuf_allocator(call->arena), len, facts);
     if (e == NULL)
         return bw_call_fail(call, BW_EINTERNAL, NULL, "stored facts of entity %s are corrupt",
                             bw_store_text(res, row, COL_ID));
@@ -194,6 +195,55 @@ static int write_failed(bw_call_t *call, bw_db_t *db, int err)
     return err;
 }
 
+/* ---- entity.classification_changed ------------------------------------- */
+
+/* The applicability of e, or NULL (*out) when its facts no longer pass the
+ * checks: a state, not a failure of the call, so the violations that
+ * evaluation records are taken back. */
+static int outcome_of(bw_call_t *call, const Bulwark__Scoping__V1__Entity *e,
+                      Bulwark__Scoping__V1__Applicability **out)
+{
+    size_t n_violations = call->n_violations;
+    const char *reason = call->reason, *detail = call->detail;
+    int err = bw_assess_applicability(call, e, out);
+    if (err == BW_EPRECOND) {
+        call->n_violations = n_violations;
+        call->reason = reason;
+        call->detail = detail;
+        *out = NULL;
+        return 0;
+    }
+    return err;
+}
+
+/* Whether the outcome of the classification differs: the classification
+ * (essential, important, out of scope, domain registration only) or the
+ * incident-reporting regime it leads to (NIS2, DORA, none); having one and
+ * having none differ too. */
+static int outcome_changed(const Bulwark__Scoping__V1__Applicability *before,
+                           const Bulwark__Scoping__V1__Applicability *after)
+{
+    if (before == NULL || after == NULL)
+        return before != after;
+    return before->classification != after->classification ||
+           before->incident_regime != after->incident_regime;
+}
+
+/* Appends entity.classification_changed for e with the applicability after
+ * the write: the entity as GET /v1/entities/{id}?view=FULL returns it (the
+ * reply of the write itself stays the basic view). */
+static int announce_classification(bw_call_t *call, const Bulwark__Scoping__V1__Entity *e,
+                                   Bulwark__Scoping__V1__Applicability *after)
+{
+    Bulwark__Scoping__V1__Entity full = *e;
+    full.applicability = after;
+    const char *resource = bw_arena_printf(call->arena, "entities/%s", e->id);
+    if (resource == NULL)
+        return BW_ENOMEM;
+    return bw_outbox_emit(call, bw_service_db(call), "entity.classification_changed", resource,
+                          bw_call_origin(call), &full.base);
+}
+
 int bw_entities_create(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Scoping__V1__CreateEntityRequest *req = (const void *)request;
@@ -216,8 +266,14 @@ int bw_entities_create(bw_call_t *call, const ProtobufCMessage *request, Protobu
     if (err != 0)
         return write_failed(call, db, err);
     Bulwark__Scoping__V1__Entity *e;
-    err = row_to_entity(call, res, 0, &e);
-    if (err != 0)
+    Bulwark__Scoping__V1__Applicability *after;
+    if ((err = row_to_entity(call, res, 0, &e)) != 0 || (err = outcome_of(call, e, &after)) != 0)
+        return err;
+    /* A new entity's classification changes from none to its own. */
+    if (after != NULL &&
+        after->classification !=
+            BULWARK__SCOPING__V1__ASSESSMENT__CLASSIFICATION__CLASSIFICATION_UNSPECIFIED &&
+        (err = announce_classification(call, e, after)) != 0)
         return err;
     *resp = &e->base;
     return 0;
@@ -228,7 +284,8 @@ int bw_entities_load(bw_call_t *call, const char *id, Bulwark__Scoping__V1__Enti
     if (!bw_uuid_valid(id))
         return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", id);
     PGresult *res;
-    int err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_get, 1, &id, &res);
+    int err =
+        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_get, 1, &id, &res);
     if (err != 0)
         return err;
     if (PQntuples(res) == 0)
@@ -336,8 +393,7 @@ int bw_entities_update(bw_call_t *call, const ProtobufCMessage *request, Protobu
 {
     const Bulwark__Scoping__V1__UpdateEntityRequest *req = (const void *)request;
     if (!bw_uuid_valid(req->id))
-        return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found",
-                            req->id);
+        return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", req->id);
     bw_db_t *db = bw_service_db(call);
     const char *id = req->id;
     PGresult *res;
@@ -355,6 +411,9 @@ int bw_entities_update(bw_call_t *call, const ProtobufCMessage *request, Protobu
     if ((err = row_to_entity(call, res, 0, &e)) != 0 ||
         (err = bw_store_check_etag(call, id, bw_store_int(res, 0, COL_REVISION))) != 0)
         goto out;
+    Bulwark__Scoping__V1__Applicability *before, *after;
+    if ((err = outcome_of(call, e, &before)) != 0)
+        goto out;
     const char *old_parent = e->parent_entity;
     Bulwark__Scoping__V1__Entity empty = BULWARK__SCOPING__V1__ENTITY__INIT;
     err = merge(call, e, req->entity != NULL ? req->entity : &empty, req->update_mask);
@@ -369,8 +428,7 @@ int bw_entities_update(bw_call_t *call, const ProtobufCMessage *request, Protobu
         if ((err = bw_db_exec(db, call->arena, &stmt_ancestor, 2, values, &res)) != 0)
             goto out;
         if (PQntuples(res) > 0) {
-            err = bw_call_violation(call, "parentEntity",
-                                    "would make the entity its own ancestor");
+            err = bw_call_violation(call, "parentEntity", "would make the entity its own ancestor");
             goto out;
         }
     }
@@ -384,7 +442,10 @@ int bw_entities_update(bw_call_t *call, const ProtobufCMessage *request, Protobu
         err = write_failed(call, db, err);
         goto out;
     }
-    if ((err = row_to_entity(call, res, 0, &e)) != 0)
+    if ((err = row_to_entity(call, res, 0, &e)) != 0 || (err = outcome_of(call, e, &after)) != 0)
+        goto out;
+    if (outcome_changed(before, after) && after != NULL &&
+        (err = announce_classification(call, e, after)) != 0)
         goto out;
     err = bw_db_commit(db);
 out:
@@ -400,12 +461,11 @@ int bw_entities_delete(bw_call_t *call, const ProtobufCMessage *request, Protobu
 {
     const Bulwark__Scoping__V1__DeleteEntityRequest *req = (const void *)request;
     if (!bw_uuid_valid(req->id))
-        return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found",
-                            req->id);
+        return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", req->id);
     const char *id = req->id;
     PGresult *res;
-    int err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_delete, 1, &id,
-                          &res);
+    int err =
+        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_delete, 1, &id, &res);
     if (err != 0)
         return err;
     if (PQntuples(res) == 0)

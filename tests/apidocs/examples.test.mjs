@@ -31,6 +31,7 @@ const plan = [
   ['CreateIncident', { keep: (r, ids) => { ids.incident = r.id; } }],
   ['AppendEvent', {}],
   ['AssessSignificance', {}],
+  ['UpdateIncidentSettings', {}],
   ['CreateWebhookEndpoint', { keep: (r, ids) => { ids.webhook = r.id; } }],
   ['UpdateWebhookEndpoint', { id: 'webhook' }],
 ];

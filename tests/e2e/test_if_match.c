@@ -196,6 +196,8 @@ static size_t guarded_writes(fixture_t *f, guarded_t *g)
           f->doomed_endpoint);
     GUARD("POST", "/v1/api-keys/{id}:rotate", "{}", "apiKeys", f->rotated_key, 0,
           "/v1/api-keys/%s:rotate", f->rotated_key);
+    GUARD("PATCH", "/v1/incident-settings", "{\"deadlineAlertLeadSeconds\":[7200]}", NULL, NULL, 0,
+          "/v1/incident-settings");
     GUARD("DELETE", "/v1/tenants/{id}", NULL, "tenants", f->doomed_tenant, 1, "/v1/tenants/%s",
           f->doomed_tenant);
     g[n - 1].token = bw_test_env("BULWARK_TEST_OPERATOR_TOKEN");
@@ -213,8 +215,9 @@ static size_t guarded_writes(fixture_t *f, guarded_t *g)
     snprintf(g[9].probe, sizeof(g[9].probe), "/v1/webhook-endpoints/%s", f->endpoint);
     snprintf(g[10].probe, sizeof(g[10].probe), "/v1/webhook-endpoints/%s", f->doomed_endpoint);
     snprintf(g[11].probe, sizeof(g[11].probe), "/v1/api-keys");
+    snprintf(g[12].probe, sizeof(g[12].probe), "/v1/incident-settings");
     /* Newest first: a tenant made for this test is on the first page. */
-    snprintf(g[12].probe, sizeof(g[12].probe), "/v1/tenants?pageSize=500");
+    snprintf(g[13].probe, sizeof(g[13].probe), "/v1/tenants?pageSize=500");
     return n;
 }
 

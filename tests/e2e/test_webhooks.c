@@ -4,20 +4,21 @@
  * receiver (tests/standins/webhook_receiver), which checks every signature
  * with its own implementation of the Standard Webhooks algorithm.
  *
- * What produces the events: until the other services emit into the outbox
- * themselves, most tests insert rows into bulwark.outbox directly, as the
- * schema owner, exactly as bw_outbox_emit would (with the tenant set, so
- * that row-level security applies). They prove everything from the outbox
- * on: relay, ordering, signing, retries, disabling, replay, SSRF. One event
- * type is produced by Bulwark itself: disabling an endpoint through the API
- * emits webhook_endpoint.disabled through bw_outbox_emit's path, and a test
- * follows it to another endpoint.
+ * What produces the events: so that each test chooses its events, most
+ * tests insert rows into bulwark.outbox directly, as the schema owner,
+ * exactly as bw_outbox_emit would (with the tenant set, so that row-level
+ * security applies). They prove everything from the outbox on: relay,
+ * ordering, signing, retries, disabling, replay, SSRF. The services' own
+ * producers are followed by test_events.c; here, disabling an endpoint
+ * through the API emits webhook_endpoint.disabled through bw_outbox_emit's
+ * path, and a test follows it to another endpoint.
  *
  * The stack runs with BULWARK_WEBHOOK_RETRY_SECONDS=1,1,1,1,1,1,1,1 (nine
  * attempts over about eight seconds) and allows plain http only to
  * BULWARK_TEST_WEBHOOK_HOST/32 (127.0.0.2), where the receiver listens.
  */
 #include "e2e.h"
+#include "receiver.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -27,116 +28,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef BW_WEBHOOK_RECEIVER
-#error "BW_WEBHOOK_RECEIVER names the stand-in receiver's binary"
-#endif
-
 /* Nine attempts a second apart, jittered, and some slack for ASan. */
 #define EXHAUSTION_WAIT_SEC 40
-
-static pid_t receiver_pid;
-static char control[64]; /* http://127.0.0.1:<port> */
-static char hooks[64];   /* http://<host>:<port> */
-static int hooks_port;
-
-/* ---- the receiver --------------------------------------------------------- */
-
-static void receiver_start(void)
-{
-    int out[2];
-    if (pipe(out) != 0)
-        ck_abort_msg("pipe: %s", strerror(errno));
-    const char *host = bw_test_env("BULWARK_TEST_WEBHOOK_HOST");
-    receiver_pid = fork();
-    if (receiver_pid == 0) {
-        dup2(out[1], STDOUT_FILENO);
-        close(out[0]);
-        close(out[1]);
-        execl(BW_WEBHOOK_RECEIVER, BW_WEBHOOK_RECEIVER, "--host", host, (char *)NULL);
-        _exit(127);
-    }
-    close(out[1]);
-    char line[128] = "";
-    FILE *f = fdopen(out[0], "r");
-    if (f == NULL || fgets(line, sizeof(line), f) == NULL)
-        ck_abort_msg("the webhook receiver did not start");
-    fclose(f);
-    int control_port = 0;
-    if (sscanf(line, "hooks=%d control=%d", &hooks_port, &control_port) != 2)
-        ck_abort_msg("unexpected first line from the receiver: %s", line);
-    snprintf(control, sizeof(control), "http://127.0.0.1:%d", control_port);
-    snprintf(hooks, sizeof(hooks), "http://%s:%d", host, hooks_port);
-}
-
-static void receiver_stop(void)
-{
-    if (receiver_pid > 0) {
-        kill(receiver_pid, SIGTERM);
-        waitpid(receiver_pid, NULL, 0);
-        receiver_pid = 0;
-    }
-}
-
-static json_t *receiver_call(const char *method, const char *path, json_t *body)
-{
-    char *text = body != NULL ? json_dumps(body, JSON_COMPACT) : NULL;
-    json_decref(body);
-    bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http_at(control, method, path, NULL, text, NULL, &r), 0);
-    ck_assert_msg(r.status == 200, "receiver %s %s: %ld %s", method, path, r.status, r.body);
-    json_t *json = json_incref(r.json);
-    bw_test_resp_free(&r);
-    free(text);
-    return json;
-}
-
-/* Tells the receiver how to answer deliveries to path (status 0: 204). */
-static void receiver_config(const char *path, const char *secret, const char *secret2, int status,
-                            int times, const char *retry_after, const char *location)
-{
-    json_t *secrets = json_array();
-    if (secret != NULL)
-        json_array_append_new(secrets, json_string(secret));
-    if (secret2 != NULL)
-        json_array_append_new(secrets, json_string(secret2));
-    json_t *doc = json_pack("{s:s, s:o}", "path", path, "secrets", secrets);
-    if (status != 0) {
-        json_object_set_new(doc, "status", json_integer(status));
-        json_object_set_new(doc, "times", json_integer(times));
-    }
-    if (retry_after != NULL)
-        json_object_set_new(doc, "retryAfter", json_string(retry_after));
-    if (location != NULL)
-        json_object_set_new(doc, "location", json_string(location));
-    json_decref(receiver_call("POST", "/config", doc));
-}
-
-static json_t *received(const char *path)
-{
-    char q[300];
-    snprintf(q, sizeof(q), "/deliveries?path=%s", path);
-    json_t *doc = receiver_call("GET", q, NULL);
-    json_t *list = json_incref(json_object_get(doc, "deliveries"));
-    json_decref(doc);
-    return list;
-}
-
-/* Waits until at least n deliveries to path were answered 2xx. */
-static void wait_succeeded(const char *path, size_t n, int seconds)
-{
-    char q[300];
-    snprintf(q, sizeof(q), "/count?path=%s", path);
-    size_t got = 0;
-    for (int i = 0; i < seconds * 10; i++) {
-        json_t *doc = receiver_call("GET", q, NULL);
-        got = (size_t)json_integer_value(json_object_get(doc, "succeeded"));
-        json_decref(doc);
-        if (got >= n)
-            return;
-        usleep(100 * 1000);
-    }
-    ck_abort_msg("%s: %zu deliveries succeeded within %d s, want %zu", path, got, seconds, n);
-}
 
 /* ---- the API --------------------------------------------------------------- */
 
@@ -169,8 +62,8 @@ static json_t *call(const char *key, const char *method, const char *path, const
     return json;
 }
 
-static void expect_problem(const char *key, const char *method, const char *path,
-                           const char *body, int status, const char *field)
+static void expect_problem(const char *key, const char *method, const char *path, const char *body,
+                           int status, const char *field)
 {
     bw_test_resp_t r;
     ck_assert_int_eq(bw_test_http(method, path, key, body, NULL, &r), 0);
@@ -296,14 +189,15 @@ START_TEST(endpoints_are_managed_and_validated)
     json_decref(patched);
 
     /* Bad input: 400 naming the field. */
-    expect_problem(a.key, "POST", "/v1/webhook-endpoints", "{\"eventTypes\":[\"incident.created\"]}",
-                   400, "url");
+    expect_problem(a.key, "POST", "/v1/webhook-endpoints",
+                   "{\"eventTypes\":[\"incident.created\"]}", 400, "url");
     expect_problem(a.key, "POST", "/v1/webhook-endpoints",
                    "{\"url\":\"https://hooks.example.com/x\",\"eventTypes\":[\"incident.created\","
                    "\"incident.exploded\"]}",
                    400, "eventTypes[1]");
     expect_problem(a.key, "POST", "/v1/webhook-endpoints",
-                   "{\"url\":\"https://hooks.example.com/x\",\"eventTypes\":[]}", 400, "eventTypes");
+                   "{\"url\":\"https://hooks.example.com/x\",\"eventTypes\":[]}", 400,
+                   "eventTypes");
     expect_problem(a.key, "POST", "/v1/webhook-endpoints",
                    "{\"url\":\"ftp://hooks.example.com/x\",\"eventTypes\":[\"incident.created\"]}",
                    400, "url");
@@ -362,7 +256,8 @@ START_TEST(create_secret_is_shown_once)
 {
     tenant_t t = new_tenant("Webhooks idempotent");
     const char *hdr[] = {"Idempotency-Key: endpoint-1", NULL};
-    const char *body = "{\"url\":\"https://hooks.example.com/a\",\"eventTypes\":[\"incident.created\"]}";
+    const char *body =
+        "{\"url\":\"https://hooks.example.com/a\",\"eventTypes\":[\"incident.created\"]}";
     bw_test_resp_t r;
     ck_assert_int_eq(bw_test_http("POST", "/v1/webhook-endpoints", t.key, body, hdr, &r), 0);
     ck_assert_msg(r.status == 201, "%s", r.body);
@@ -421,8 +316,8 @@ START_TEST(events_are_delivered_signed_and_in_order)
             ck_assert_str_eq(jstr(d, "id"), ids[next_r1]);
             ck_assert_str_eq(jstr(body, "type"),
                              next_r1 == 0 ? "incident.created" : "incident.updated");
-            ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(body, "data"), "n")),
-                             next_r1);
+            ck_assert_int_eq(
+                json_integer_value(json_object_get(json_object_get(body, "data"), "n")), next_r1);
             next_r1++;
         } else {
             ck_assert_str_eq(jstr(d, "id"), ids[next_r2]);
@@ -592,8 +487,8 @@ START_TEST(exhausted_schedule_disables_and_says_so)
     json_t *attempts = json_object_get(d, "attempts");
     ck_assert_uint_eq(json_array_size(attempts), 9);
     for (size_t i = 0; i < 9; i++)
-        ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(attempts, i), "statusCode")),
-                         500);
+        ck_assert_int_eq(
+            json_integer_value(json_object_get(json_array_get(attempts, i), "statusCode")), 500);
     char delivery[64];
     snprintf(delivery, sizeof(delivery), "%s", jstr(d, "id"));
     json_decref(log);
@@ -690,7 +585,8 @@ START_TEST(disabling_through_the_api_is_an_event)
     snprintf(url, sizeof(url), "%s%s", hooks, watch_path);
     json_t *watcher = create_endpoint(&t, url, "[\"webhook_endpoint.disabled\"]");
     receiver_config(watch_path, jstr(watcher, "secret"), NULL, 0, 0, NULL, NULL);
-    json_t *other = create_endpoint(&t, "https://hooks.example.com/other", "[\"incident.created\"]");
+    json_t *other =
+        create_endpoint(&t, "https://hooks.example.com/other", "[\"incident.created\"]");
     char path[128];
     snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s", jstr(other, "id"));
     json_t *off = call(t.key, "PATCH", path, "{\"disabled\":true}", 200);

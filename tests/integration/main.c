@@ -16,6 +16,7 @@ Suite *suite_roles(void);
 Suite *suite_purge(void);
 Suite *suite_outbox(void);
 Suite *suite_erasure(void);
+Suite *suite_scheduler(void);
 
 int main(void)
 {
@@ -33,6 +34,7 @@ int main(void)
     srunner_add_suite(sr, suite_purge());
     srunner_add_suite(sr, suite_outbox());
     srunner_add_suite(sr, suite_erasure());
+    srunner_add_suite(sr, suite_scheduler());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -135,6 +135,7 @@ START_TEST(test_the_owner_is_no_superuser)
         "                                          'bulwark_tombstone_purger',"
         "                                          'bulwark_outbox_relay',"
         "                                          'bulwark_webhook_dispatcher',"
+        "                                          'bulwark_deadline_scheduler',"
         "                                          'bulwark_tenant_lister',"
         "                                          'bulwark_tenant_eraser')");
     ck_assert_msg(PQntuples(res) == 0, "not owned by the owner: %s",
@@ -346,6 +347,8 @@ START_TEST(test_cross_tenant_functions_and_their_callers)
         {"integrations.claim_deliveries(integer,integer,integer,uuid[],integer[])",
          "bulwark_webhook_dispatcher", "integrations"},
         {"tenancy.list_tenants(uuid,integer)", "bulwark_tenant_lister", "gateway"},
+        {"incidents.claim_deadline_alerts(timestamp with time zone,integer,uuid)",
+         "bulwark_deadline_scheduler", "incidents"},
         /* Every process, for its own schemas only (the function checks). */
         {"bulwark.erase_tenant_rows(text)", "bulwark_tenant_eraser",
          "gateway,scoping,crosswalk,incidents,attestations,integrations"},

@@ -1,0 +1,27 @@
+/*
+ * A tenant's settings of incident handling (incidents.settings, migration
+ * 0006): the lead times of incident.deadline.approaching. A tenant without
+ * a row has the defaults (BW_RECORDS_DEFAULT_LEADS); the alert planning
+ * statement reads the row itself (records.c).
+ */
+#ifndef BW_INCIDENTS_SETTINGS_H
+#define BW_INCIDENTS_SETTINGS_H
+
+#include "db.h"
+#include "rpc.h"
+
+extern const bw_db_stmt_t *const bw_settings_stmts[];
+extern const size_t bw_settings_n_stmts;
+
+/* Lead times a tenant may set, and their bounds in seconds. */
+#define BW_SETTINGS_MAX_LEADS 5
+#define BW_SETTINGS_LEAD_MIN 60
+#define BW_SETTINGS_LEAD_MAX 2592000
+
+/* GET /v1/incident-settings. */
+int bw_settings_get(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+/* PATCH /v1/incident-settings: If-Match against the settings' etag (that of
+ * the defaults until first changed). */
+int bw_settings_update(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+
+#endif
