@@ -19,9 +19,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT (SELECT count(*) FROM (SELECT 1 FROM bulwark.outbox
                                    WHERE relay_time IS NULL LIMIT 1000000) AS waiting),
-           coalesce((SELECT extract(epoch FROM now() - o.occur_time)::double precision
-                       FROM bulwark.outbox o WHERE o.relay_time IS NULL
-                      ORDER BY o.seq LIMIT 1), 0)
+           coalesce((SELECT extract(epoch FROM now() - min(o.occur_time))::double precision
+                       FROM bulwark.outbox o WHERE o.relay_time IS NULL), 0)
 $$;
 REVOKE ALL ON FUNCTION bulwark.outbox_lag() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION bulwark.outbox_lag() TO bulwark_integrations;
