@@ -134,6 +134,10 @@ static void respond_problem(gw_request_t *r, const bw_problem_t *problem)
     int status = bw_problem_status(&p);
     if (status == 401)
         add_header(r, "WWW-Authenticate", "Bearer realm=\"bulwark\"");
+    /* A service or the database is down (a restart, a failover): worth
+     * trying again in a second. */
+    if (status == 503)
+        add_header(r, "Retry-After", "1");
     respond(r, status, "application/problem+json", body, len);
     free(body);
 }
