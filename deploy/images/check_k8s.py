@@ -31,6 +31,13 @@ the manifests promise each other and the binaries.
   addresses outside the cluster on 443, but not to private, link-local (the
   cloud metadata service) or loopback ones; nothing else. Only integrations
   reads BULWARK_SECRETS_KEY.
+- Each process runs as at least two replicas, each container with a
+  readiness and a liveness probe; one PodDisruptionBudget per process lets
+  a drain take at most one pod at a time and leaves at least one; one
+  HorizontalPodAutoscaler per process scales its Deployment on CPU (which
+  its containers request) from the Deployment's replicas up; the gateway's
+  BULWARK_GATEWAY_REPLICAS (its share of the tenant rate limit) equals its
+  replicas.
 """
 
 import copy
@@ -54,6 +61,8 @@ KINDS = {
     "Service": "v1",
     "Secret": "v1",
     "NetworkPolicy": "networking.k8s.io/v1",
+    "PodDisruptionBudget": "policy/v1",
+    "HorizontalPodAutoscaler": "autoscaling/v2",
 }
 # Who may reach whom, on which port: the contract of issue 10.
 EXPECTED_PODS = {
@@ -117,6 +126,8 @@ class Manifests:
         self.workloads = {}  # pod name label -> (file, doc, pod spec, labels)
         self.services = {}
         self.policies = []
+        self.pdbs = []
+        self.hpas = []
 
     def index(self, err):
         for file, doc in self.docs:
@@ -153,6 +164,10 @@ class Manifests:
                 self.services[name] = (file, doc)
             elif kind == "NetworkPolicy":
                 self.policies.append((file, doc))
+            elif kind == "PodDisruptionBudget":
+                self.pdbs.append((file, doc))
+            elif kind == "HorizontalPodAutoscaler":
+                self.hpas.append((file, doc))
 
 
 def secret_value(m, name, key):
@@ -517,11 +532,65 @@ def check_network(m, err):
                     "outside the cluster")
 
 
+def check_scale(m, err):
+    """Replicas, probes, disruption budgets and autoscalers."""
+    for p in PROCESSES:
+        pod = f"bulwark-{p}"
+        w = m.workloads.get(pod)
+        if w is None:
+            continue
+        file, doc, spec, labels = w
+        replicas = doc["spec"].get("replicas", 1)
+        if replicas < 2:
+            err(f"{file}: {pod} runs {replicas} replica(s): at least 2, so that one can go")
+        for c in spec["containers"]:
+            for probe in ("readinessProbe", "livenessProbe"):
+                if not c.get(probe):
+                    err(f"{file}: {pod}, container {c['name']}: no {probe}")
+        pdbs = [d for _, d in m.pdbs if selects(d["spec"].get("selector"), labels)]
+        if len(pdbs) != 1:
+            err(f"{file}: {pod} is selected by {len(pdbs)} PodDisruptionBudgets, not one")
+        else:
+            s = pdbs[0]["spec"]
+            if "maxUnavailable" in s:
+                ok = isinstance(s["maxUnavailable"], int) and 1 <= s["maxUnavailable"] < replicas
+            else:
+                ok = isinstance(s.get("minAvailable"), int) and 1 <= s["minAvailable"] < replicas
+            if not ok:
+                err(f"{file}: {pod}'s PodDisruptionBudget must let a drain take a pod and keep "
+                    f"one (an integer maxUnavailable or minAvailable between 1 and {replicas - 1})")
+        hpas = [d for _, d in m.hpas if (d["spec"].get("scaleTargetRef") or {}).get("kind") == "Deployment"
+                and d["spec"]["scaleTargetRef"].get("name") == doc["metadata"]["name"]]
+        if len(hpas) != 1:
+            err(f"{file}: {pod} is scaled by {len(hpas)} HorizontalPodAutoscalers, not one")
+        else:
+            s = hpas[0]["spec"]
+            lo, hi = s.get("minReplicas", 1), s.get("maxReplicas", 0)
+            if lo != replicas or hi < lo:
+                err(f"{file}: {pod}'s autoscaler scales {lo}..{hi}, not from its {replicas} replicas up")
+            cpu = [x for x in s.get("metrics") or [] if x.get("type") == "Resource"
+                   and (x.get("resource") or {}).get("name") == "cpu"]
+            if not cpu:
+                err(f"{file}: {pod}'s autoscaler has no CPU metric")
+            elif any(not ((c.get("resources") or {}).get("requests") or {}).get("cpu")
+                     for c in spec["containers"]):
+                err(f"{file}: {pod}'s autoscaler scales on CPU, which a container does not request")
+        if p == "gateway":
+            env = {}
+            for c in spec["containers"]:
+                env.update(env_of(c))
+            share = (env.get("BULWARK_GATEWAY_REPLICAS") or {}).get("value")
+            if share != str(replicas):
+                err(f"{file}: BULWARK_GATEWAY_REPLICAS is {share!r}, not its {replicas} replicas: "
+                    "the gateways together would not enforce the tenant rate limit")
+
+
 def check(docs):
     errors = []
     m = Manifests(docs)
     m.index(errors.append)
     check_refs(m, errors.append)
+    check_scale(m, errors.append)
     check_processes(m, errors.append)
     check_placeholders(m, errors.append)
     check_network(m, errors.append)
@@ -601,6 +670,22 @@ BREAKS = [
          {"name": "BULWARK_SECRETS_KEY",
           "valueFrom": {"secretKeyRef": {"name": "bulwark", "key": "secrets-key"}}}),
      "only integrations may hold"),
+    ("one replica of scoping",
+     lambda d: find(d, "Deployment", "bulwark-scoping")["spec"].__setitem__("replicas", 1),
+     "bulwark-scoping runs 1 replica(s)"),
+    ("no disruption budget for incidents",
+     lambda d: d.remove(next(x for x in d if x[1]["kind"] == "PodDisruptionBudget"
+                             and x[1]["metadata"]["name"] == "bulwark-incidents")),
+     "bulwark-incidents is selected by 0 PodDisruptionBudgets"),
+    ("a disruption budget that blocks every drain",
+     lambda d: find(d, "PodDisruptionBudget", "bulwark-crosswalk")["spec"].__setitem__("maxUnavailable", 0),
+     "must let a drain take a pod"),
+    ("an autoscaler on CPU nothing requests",
+     lambda d: container(d, "bulwark-attestations")["resources"]["requests"].pop("cpu"),
+     "which a container does not request"),
+    ("gateways that each allow the whole rate limit",
+     lambda d: set_env(container(d, "bulwark-gateway"), "BULWARK_GATEWAY_REPLICAS", "1"),
+     "BULWARK_GATEWAY_REPLICAS is '1'"),
     ("crosswalk cut off from scoping",
      lambda d: find(d, "NetworkPolicy", "bulwark-crosswalk")["spec"].pop("egress"),
      "bulwark-crosswalk cannot reach bulwark-scoping"),
