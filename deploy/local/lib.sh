@@ -51,6 +51,12 @@ BW_DEPS_BENCH_PEER=(golang-go protoc-gen-go-1-3 golang-grpc-gateway
 # Only `make test` needs these: tests/apidocs/ opens the API reference in
 # headless Chromium.
 BW_DEPS_TEST=(chromium)
+# Only `make test-ha` needs this: pg_auto_failover (pg_autoctl and the
+# monitor's extension), which runs the primary, the synchronous standby and
+# the monitor that promotes the standby when the primary dies.
+BW_DEPS_HA=(postgresql-15-auto-failover)
+# Only `make faults` needs this: wrk measures the peak the soak runs at.
+BW_DEPS_FAULTS=(wrk)
 # Only deploy/images/check.sh needs these: image trees, compose and manifests.
 BW_DEPS_IMAGES=(debootstrap debian-archive-keyring binutils docker-compose python3-yaml)
 
@@ -418,10 +424,22 @@ bw_pg_stop() {
 # The roles' URLs: the cluster's superuser (creates the owner; tests that
 # tamper), bulwark_owner (NOSUPERUSER NOBYPASSRLS CREATEROLE, as on managed
 # PostgreSQL: owns the database and migrates it), and a process's login role.
-bw_superuser_url() { printf 'postgresql://%s:%s@127.0.0.1:%s/%s\n' "$BW_PG_SUPERUSER" "$BW_PG_PASSWORD" "$BW_PG_PORT" "$BW_DB_NAME"; }
-bw_admin_url() { printf 'postgresql://bulwark_owner:%s@127.0.0.1:%s/%s\n' "$BW_OWNER_PASSWORD" "$BW_PG_PORT" "$BW_DB_NAME"; }
+# They name 127.0.0.1:BW_PG_PORT, or, when BW_PG_HOSTS lists several
+# HOST:PORT (make test-ha's primary and standby), all of them with
+# target_session_attrs=read-write: libpq tries each in turn and keeps the
+# one that accepts writes, which after a failover is the new primary.
+bw_pg_url() {
+    local hosts=127.0.0.1:$BW_PG_PORT params=
+    if [[ -n ${BW_PG_HOSTS:-} ]]; then
+        hosts=$BW_PG_HOSTS
+        params='?target_session_attrs=read-write'
+    fi
+    printf 'postgresql://%s:%s@%s/%s%s\n' "$1" "$2" "$hosts" "$BW_DB_NAME" "$params"
+}
+bw_superuser_url() { bw_pg_url "$BW_PG_SUPERUSER" "$BW_PG_PASSWORD"; }
+bw_admin_url() { bw_pg_url bulwark_owner "$BW_OWNER_PASSWORD"; }
 # bw_app_url PROCESS: the URL of bulwark_app_PROCESS (gateway, scoping, ...).
-bw_app_url() { printf 'postgresql://bulwark_app_%s:%s@127.0.0.1:%s/%s\n' "$1" "${BW_APP_PASSWORDS[$1]}" "$BW_PG_PORT" "$BW_DB_NAME"; }
+bw_app_url() { bw_pg_url "bulwark_app_$1" "${BW_APP_PASSWORDS[$1]}"; }
 
 # bw_migration_components: prints COMPONENT=DIR (DIR relative to the
 # repository) for every component with migrations, in the order they apply:
