@@ -67,8 +67,12 @@ trap 'exit 143' TERM
 
 # sql PORT DB SQL: one statement as postgres (the pg_autoctl clusters trust
 # their owner on 127.0.0.1, as initdb sets them up).
-sql() { bw_pg_as_owner "$BW_PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$1" -U postgres -d "$2" -c "$3"; }
+sql() { bw_pg_as_owner "$BW_PG_BIN/psql" -X -q -At -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$1" -U "$HA_SUPERUSER" -d "$2" -c "$3"; }
 state_of() { sql "$MON_PORT" pg_auto_failover "SELECT reportedstate FROM pgautofailover.node WHERE nodename = '$1'" 2>/dev/null || true; }
+
+# pg_autoctl's initdb makes the OS user that runs it the superuser.
+HA_SUPERUSER=postgres
+bw_is_root || HA_SUPERUSER=$(id -un)
 
 bw_deps_ensure "${BW_DEPS[@]}" "${BW_DEPS_HA[@]}"
 bw_node_ensure
@@ -160,7 +164,7 @@ bw_tenant_create "$URL" "$BW_OPERATOR_TOKEN" HA
 cat >"$HA/kill-primary.sh" <<KILL
 set -eu
 $(declare -f pg_node_pids bw_pg_as_owner bw_is_root sql)
-HA=$HA BW_PG_BIN=$BW_PG_BIN
+HA=$HA BW_PG_BIN=$BW_PG_BIN HA_SUPERUSER=$HA_SUPERUSER
 primary=\$(sql $MON_PORT pg_auto_failover "SELECT nodename FROM pgautofailover.node WHERE reportedstate = 'primary'")
 pids=\$(pg_node_pids "\$primary" | sort -u | tr '\n' ' ')
 echo "  kill -9 of \$primary: pids \$pids"
