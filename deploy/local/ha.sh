@@ -45,6 +45,8 @@ run_node() {
         </dev/null >>"$BW_LOG_DIR/$name.log" 2>&1) &
     printf '%s\n' "$!" >"$HA/$name.sid"
     HA_PIDS+=($!)
+    # Killed on purpose: no job notices from bash.
+    disown "$!"
 }
 
 cleanup() {
@@ -57,7 +59,9 @@ cleanup() {
             for pid in $(pg_node_pids "$node"); do kill -KILL "$pid" 2>/dev/null || true; done
         done
     fi
-    for pid in "${HA_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+    for pid in "${HA_PIDS[@]}"; do
+        for ((i = 0; i < 50; i++)); do bw_alive "$pid" || break; sleep 0.1; done
+    done
     [[ -n ${DATA:-} ]] && rm -rf "$DATA"
     exit "$rc"
 }
