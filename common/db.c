@@ -8,6 +8,13 @@
  * idle connection is noticed before sending (a server that went away leaves
  * EOF on the socket) and reset transparently; a connection that dies during a
  * request fails that request with BW_EUNAVAIL and is reset by the next one.
+ * Connecting is bounded (connect_timeout, TCP keepalives and
+ * tcp_user_timeout default to a few seconds unless the URL says otherwise),
+ * so that a database host that vanishes without a word costs a request
+ * seconds, not minutes. With a multi-host URL and
+ * target_session_attrs=read-write, a reconnection finds the new primary after
+ * a failover; a session that finds itself read-only (SQLSTATE 25006: it
+ * reached a standby) is reset too.
  * Parameter values never reach a log line: they may hold secrets.
  */
 #include "db.h"
@@ -141,6 +148,7 @@ static const struct {
     {"57P01", BW_EUNAVAIL},  /* admin_shutdown */
     {"57P02", BW_EUNAVAIL},  /* crash_shutdown */
     {"57P03", BW_EUNAVAIL},  /* cannot_connect_now */
+    {"25006", BW_EUNAVAIL},  /* read_only_sql_transaction: a standby, after a failover */
     {"53300", BW_EUNAVAIL},  /* too_many_connections */
 };
 
@@ -183,6 +191,11 @@ static int fail(bw_db_t *db, const PGresult *res, const char *stmt_name)
     int err;
     if (PQstatus(db->conn) == CONNECTION_BAD)
         err = BW_EUNAVAIL;
+    else if (state != NULL && strcmp(state, "25006") == 0) {
+        /* Connected to a server that is (now) a standby: reconnect. */
+        db->broken = 1;
+        err = BW_EUNAVAIL;
+    }
     else if (state == NULL)
         err = res == NULL ? BW_ENOMEM : BW_EINTERNAL;
     else
@@ -461,6 +474,16 @@ static int deliver(bw_arena_t *arena, PGresult *result, PGresult **res)
     return 0;
 }
 
+PGconn *bw_db_pq_connect(const char *conninfo)
+{
+    /* Defaults first: the URL's own settings, expanded from dbname, win. */
+    static const char *const keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval",
+                                       "keepalives_count", "tcp_user_timeout", "dbname", NULL};
+    const char *const values[] = {BW_DB_CONNECT_TIMEOUT_SEC, "10", "2", "3", "15000", conninfo,
+                                  NULL};
+    return PQconnectdbParams(keys, values, 1);
+}
+
 int bw_db_open(const char *conninfo, const bw_db_stmt_t *const *stmts, size_t n_stmts,
                int allow_bypassrls, bw_db_t **out)
 {
@@ -496,7 +519,7 @@ int bw_db_open(const char *conninfo, const bw_db_stmt_t *const *stmts, size_t n_
     db->stmts = stmts;
     db->n_stmts = n_stmts;
     db->allow_bypassrls = allow_bypassrls;
-    db->conn = PQconnectdb(conninfo);
+    db->conn = bw_db_pq_connect(conninfo);
     if (db->conn == NULL) {
         free(db);
         return BW_ENOMEM;

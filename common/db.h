@@ -38,9 +38,20 @@ typedef struct bw_db_stmt_list {
     size_t n;
 } bw_db_stmt_list_t;
 
+/* Seconds a connection attempt may take, per host, unless the URL's
+ * connect_timeout says otherwise. */
+#define BW_DB_CONNECT_TIMEOUT_SEC "3"
+
+/* PQconnectdb with Bulwark's defaults for what the URL leaves unsaid: a
+ * bounded connect (BW_DB_CONNECT_TIMEOUT_SEC per host), TCP keepalives and
+ * tcp_user_timeout, so that a host that vanishes is noticed in seconds.
+ * For connections outside bw_db_t (a LISTEN thread). Caller PQfinishes. */
+PGconn *bw_db_pq_connect(const char *conninfo);
+
 /* Connects and prepares every statement of the table (borrowed; must outlive
  * the connection). Refuses a role that bypasses row-level security unless
  * allow_bypassrls is set (tools that migrate). Caller owns *out. */
+
 int bw_db_open(const char *conninfo, const bw_db_stmt_t *const *stmts, size_t n_stmts,
                int allow_bypassrls, bw_db_t **out);
 /* Closes the connection. Accepts NULL. */

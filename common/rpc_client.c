@@ -368,11 +368,20 @@ int bw_rpc_client_create(struct event_base *base, const bw_rpc_tls_t *tls, bw_rp
  * another Bulwark process on the same host is refused. Retries are off: the
  * gateway never retries a call on its own (a write may not be repeated
  * without the client's Idempotency-Key), and the retry filter copies every
- * call's metadata even when no retry happens. */
+ * call's metadata even when no retry happens. A peer that went away is
+ * dialled again within BW_RPC_MAX_RECONNECT_MS at the latest (gRPC's
+ * default backoff grows to two minutes), so that calls succeed again soon
+ * after a restarted service listens; meanwhile they fail at once
+ * (UNAVAILABLE), never waiting for it. (The minimum backoff stays gRPC's:
+ * it is also the time a connection attempt, TLS handshake included, may
+ * take.) */
+#define BW_RPC_MAX_RECONNECT_MS 1000
 static grpc_channel *channel_open(const bw_rpc_tls_t *tls, const char *target, const char *peer)
 {
     grpc_arg args[] = {
         {GRPC_ARG_INTEGER, GRPC_ARG_ENABLE_RETRIES, {.integer = 0}},
+        {GRPC_ARG_INTEGER, GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, {.integer = 100}},
+        {GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, {.integer = BW_RPC_MAX_RECONNECT_MS}},
         {GRPC_ARG_STRING, GRPC_ARG_OPTIMIZATION_TARGET, {.string = "throughput"}},
         {GRPC_ARG_STRING, GRPC_SSL_TARGET_NAME_OVERRIDE_ARG, {.string = (char *)peer}},
     };

@@ -43,6 +43,7 @@ KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
 # (extra_check_<package>).
 declare -A IMAGE_EXTRAS=(
     [gateway]="ca-certificates"
+    [integrations]="ca-certificates"
     [migrate]="postgresql-client-15 openssl"
 )
 
@@ -623,7 +624,7 @@ image_check_migrate() {
     out=$(in_root "$root" ro+tmp "" / "$dir/env" /bin/bash -c '
         set -eu
         script=$1
-        names="gateway scoping crosswalk incidents attestations"
+        names="gateway scoping crosswalk incidents attestations integrations"
         mkdir -p /tmp/keys/ca /tmp/keys/signing
         for n in $names; do mkdir -p /tmp/keys/$n; done
         keys() { /usr/bin/setpriv --bounding-set=-all,+chown,+dac_override -- /bin/bash -euc "$script"; }
@@ -732,7 +733,8 @@ declare -a IMAGES=()
 mapfile -t IMAGES < <("$PY" "$HERE/dockerfile.py" images "$BW_REPO"/services/*/Dockerfile)
 ((${#IMAGES[@]} > 0)) || bw_die "no images found in services/*/Dockerfile"
 for want in "${ONLY[@]}"; do
-    printf '%s\n' "${IMAGES[@]}" | grep -q "^$want " ||
+    # (Not a pipe into grep -q: under pipefail, printf may die of SIGPIPE.)
+    [[ $'\n'$(printf '%s\n' "${IMAGES[@]}") == *$'\n'"$want "* ]] ||
         bw_die "no image $want; the images: $(printf '%s\n' "${IMAGES[@]}" | cut -d' ' -f1 | tr '\n' ' ')"
 done
 

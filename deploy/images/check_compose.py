@@ -12,12 +12,15 @@ wire every value where it belongs. It checks that:
 - no password, token or secret has a default: each is ${VAR:?message};
 - only the gateway publishes a port, on 127.0.0.1 unless BULWARK_PUBLISH_ADDR
   says otherwise;
-- each process (gateway, scoping, crosswalk, incidents, attestations) is a
+- each process (gateway, scoping, crosswalk, incidents, attestations,
+  integrations) is a
   service of its own name (the name its certificate carries), connects to
   the database as its own role bulwark_app_<name> with its own password, and
   reads its TLS files from a read-only volume that no other process mounts;
 - the gateway and the services dial each other by those names and ports;
 - the services' health checks run the binary's --probe;
+- only the integrations service gets BULWARK_SECRETS_KEY, the key that
+  seals webhook secrets;
 - the migration gets every role's password, and everything waits for the
   keys and the migration.
 """
@@ -31,7 +34,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-PROCESSES = ["gateway", "scoping", "crosswalk", "incidents", "attestations"]
+PROCESSES = ["gateway", "scoping", "crosswalk", "incidents", "attestations", "integrations"]
 SERVICES = PROCESSES[1:]
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET")
 PROJECT_DIR = None
@@ -54,6 +57,11 @@ BREAKS = [
     ("a service dialled by a name its certificate lacks",
      "BULWARK_CROSSWALK_ADDR: crosswalk:50052", "BULWARK_CROSSWALK_ADDR: bulwark-crosswalk:50052",
      "not crosswalk:50052"),
+    ("the sealing key handed to the gateway",
+     "      BULWARK_INTEGRATIONS_ADDR: integrations:50055\n",
+     "      BULWARK_INTEGRATIONS_ADDR: integrations:50055\n"
+     "      BULWARK_SECRETS_KEY: ${BULWARK_SECRETS_KEY:?set BULWARK_SECRETS_KEY in .env}\n",
+     "gateway gets BULWARK_SECRETS_KEY"),
     ("a service probed without its certificate",
      '["CMD", "/usr/local/bin/bulwark-scoping", "--probe"]', '["CMD", "true"]',
      "not the binary's --probe"),
@@ -256,6 +264,15 @@ def check(path, quick=False):
         err("gateway: BULWARK_OPERATOR_TOKEN is not the one from .env")
     if addr(gw_env.get("BULWARK_HTTP_ADDR", ""))[0] != "0.0.0.0":
         err("gateway: BULWARK_HTTP_ADDR must listen on 0.0.0.0 inside its container")
+
+    # The key that seals webhook secrets: for integrations alone.
+    for name, svc in services.items():
+        has = "BULWARK_SECRETS_KEY" in (svc.get("environment") or {})
+        if name == "integrations":
+            if (svc.get("environment") or {}).get("BULWARK_SECRETS_KEY") != values.get("BULWARK_SECRETS_KEY"):
+                err("integrations: BULWARK_SECRETS_KEY is not the one from .env")
+        elif has:
+            err(f"{name} gets BULWARK_SECRETS_KEY, which only integrations may hold")
 
     # The attestations signing key: read-only, for attestations alone.
     att = services["attestations"]

@@ -16,7 +16,8 @@ the manifests promise each other and the binaries.
 - Every Service selects pods and targets one of their ports; every volume a
   container mounts exists; every container runs as uid 10001, read-only,
   with no capabilities.
-- Each process (gateway, scoping, crosswalk, incidents, attestations) reads
+- Each process (gateway, scoping, crosswalk, incidents, attestations,
+  integrations) reads
   its own database URL and its own certificate and key (with the CA) from
   the Secrets, listens on 0.0.0.0 on its container port, and dials the
   others by Service name (the name in their certificates) and port; the
@@ -26,11 +27,22 @@ the manifests promise each other and the binaries.
   policy of a direction accepts only what one of those allows), give exactly
   this: anyone to the gateway's HTTP port; the gateway to each service's
   gRPC port; crosswalk, incidents and attestations to scoping's; every
-  process and the migrate Job to PostgreSQL; nothing else.
+  process and the migrate Job to PostgreSQL; integrations (webhooks) to
+  addresses outside the cluster on 443, but not to private, link-local (the
+  cloud metadata service) or loopback ones; nothing else. Only integrations
+  reads BULWARK_SECRETS_KEY.
+- Each process runs as at least two replicas, each container with a
+  readiness and a liveness probe; one PodDisruptionBudget per process lets
+  a drain take at most one pod at a time and leaves at least one; one
+  HorizontalPodAutoscaler per process scales its Deployment on CPU (which
+  its containers request) from the Deployment's replicas up; the gateway's
+  BULWARK_GATEWAY_REPLICAS (its share of the tenant rate limit) equals its
+  replicas.
 """
 
 import copy
 import glob
+import ipaddress
 import os
 import re
 import sys
@@ -38,7 +50,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-PROCESSES = ["gateway", "scoping", "crosswalk", "incidents", "attestations"]
+PROCESSES = ["gateway", "scoping", "crosswalk", "incidents", "attestations", "integrations"]
 SERVICES = PROCESSES[1:]
 UID = 10001
 NAME = "app.kubernetes.io/name"
@@ -49,6 +61,8 @@ KINDS = {
     "Service": "v1",
     "Secret": "v1",
     "NetworkPolicy": "networking.k8s.io/v1",
+    "PodDisruptionBudget": "policy/v1",
+    "HorizontalPodAutoscaler": "autoscaling/v2",
 }
 # Who may reach whom, on which port: the contract of issue 10.
 EXPECTED_PODS = {
@@ -56,11 +70,19 @@ EXPECTED_PODS = {
     ("bulwark-gateway", "bulwark-crosswalk", 50052),
     ("bulwark-gateway", "bulwark-incidents", 50053),
     ("bulwark-gateway", "bulwark-attestations", 50054),
+    ("bulwark-gateway", "bulwark-integrations", 50055),
     ("bulwark-crosswalk", "bulwark-scoping", 50051),
     ("bulwark-incidents", "bulwark-scoping", 50051),
     ("bulwark-attestations", "bulwark-scoping", 50051),
 }
 EXPECTED_OUTSIDE_IN = {("bulwark-gateway", 8080)}
+# Out of the cluster, beyond DNS and PostgreSQL: webhooks, over https.
+EXPECTED_OUTSIDE_OUT = {("bulwark-integrations", 443)}
+OUTSIDE_PORTS = (443, 80, 5432, 9)
+# Addresses that are not "the outside world": a pod network, the cloud
+# metadata service, loopback, an IPv6 unique-local one.
+INSIDE_ADDRESSES = ("10.1.2.3", "172.20.0.5", "192.168.1.1", "169.254.169.254", "127.0.0.1",
+                    "100.64.0.1", "fd00::1")
 EXPECTED_POSTGRES = {f"bulwark-{p}" for p in PROCESSES} | {"bulwark-migrate"}
 POSTGRES_PORT = 5432
 # A port nothing listens on: a rule that allows it allows too much.
@@ -104,6 +126,8 @@ class Manifests:
         self.workloads = {}  # pod name label -> (file, doc, pod spec, labels)
         self.services = {}
         self.policies = []
+        self.pdbs = []
+        self.hpas = []
 
     def index(self, err):
         for file, doc in self.docs:
@@ -140,6 +164,10 @@ class Manifests:
                 self.services[name] = (file, doc)
             elif kind == "NetworkPolicy":
                 self.policies.append((file, doc))
+            elif kind == "PodDisruptionBudget":
+                self.pdbs.append((file, doc))
+            elif kind == "HorizontalPodAutoscaler":
+                self.hpas.append((file, doc))
 
 
 def secret_value(m, name, key):
@@ -284,7 +312,10 @@ def check_processes(m, err):
             url = urlsplit(secret_value(m, ref["name"], ref["key"]) or "")
             if url.username != f"bulwark_app_{p}":
                 err(f"{where}: the example database-url-{p} connects as {url.username}, not bulwark_app_{p}")
-        needed = ["BULWARK_TOKEN_SECRET"] + (["BULWARK_OPERATOR_TOKEN"] if p == "gateway" else [])
+        needed = ["BULWARK_TOKEN_SECRET"] + (["BULWARK_OPERATOR_TOKEN"] if p == "gateway" else []) \
+            + (["BULWARK_SECRETS_KEY"] if p == "integrations" else [])
+        if p != "integrations" and "BULWARK_SECRETS_KEY" in env:
+            err(f"{where}: reads BULWARK_SECRETS_KEY, which only integrations may hold")
         for var in needed:
             if not (env.get(var) or {}).get("valueFrom"):
                 err(f"{where}: {var} must come from a Secret")
@@ -385,10 +416,17 @@ def check_placeholders(m, err):
 
 def peer_matches(peer, target):
     """Whether a NetworkPolicy peer matches target: ("pod", labels),
-    ("postgres", cidr) or ("outside", None)."""
+    ("postgres", cidr), ("outside", None) or ("address", ip)."""
     kind, what = target
     if "ipBlock" in peer:
         cidr = peer["ipBlock"]["cidr"]
+        if kind == "address":
+            ip = ipaddress.ip_address(what)
+            net = ipaddress.ip_network(cidr, strict=False)
+            return ip.version == net.version and ip in net and not any(
+                ip.version == ipaddress.ip_network(x, strict=False).version
+                and ip in ipaddress.ip_network(x, strict=False)
+                for x in peer["ipBlock"].get("except") or [])
         return (kind == "postgres" and cidr == what) or (kind == "outside" and cidr in ("0.0.0.0/0", "::/0"))
     if kind != "pod":
         return False
@@ -480,9 +518,71 @@ def check_network(m, err):
     for missing in sorted(EXPECTED_POSTGRES - got):
         err(f"network: {missing} cannot reach PostgreSQL")
     for p, labels in pods.items():
-        if allowed(m, labels, "Egress", ("postgres", pg), STRAY_PORT) or \
-                allowed(m, labels, "Egress", ("outside", None), 443):
-            err(f"network: {p} can reach addresses outside the cluster beyond PostgreSQL's port")
+        if allowed(m, labels, "Egress", ("postgres", pg), STRAY_PORT):
+            err(f"network: {p} can reach PostgreSQL's address beyond PostgreSQL's port")
+        for port in OUTSIDE_PORTS:
+            out = allowed(m, labels, "Egress", ("outside", None), port)
+            if out and (p, port) not in EXPECTED_OUTSIDE_OUT:
+                err(f"network: {p} can reach addresses outside the cluster on port {port}")
+            elif not out and (p, port) in EXPECTED_OUTSIDE_OUT:
+                err(f"network: {p} cannot reach addresses outside the cluster on port {port}")
+        for ip in INSIDE_ADDRESSES:
+            if allowed(m, labels, "Egress", ("address", ip), 443):
+                err(f"network: {p} can reach {ip} on port 443 by an address rule, which is not "
+                    "outside the cluster")
+
+
+def check_scale(m, err):
+    """Replicas, probes, disruption budgets and autoscalers."""
+    for p in PROCESSES:
+        pod = f"bulwark-{p}"
+        w = m.workloads.get(pod)
+        if w is None:
+            continue
+        file, doc, spec, labels = w
+        replicas = doc["spec"].get("replicas", 1)
+        if replicas < 2:
+            err(f"{file}: {pod} runs {replicas} replica(s): at least 2, so that one can go")
+        for c in spec["containers"]:
+            for probe in ("readinessProbe", "livenessProbe"):
+                if not c.get(probe):
+                    err(f"{file}: {pod}, container {c['name']}: no {probe}")
+        pdbs = [d for _, d in m.pdbs if selects(d["spec"].get("selector"), labels)]
+        if len(pdbs) != 1:
+            err(f"{file}: {pod} is selected by {len(pdbs)} PodDisruptionBudgets, not one")
+        else:
+            s = pdbs[0]["spec"]
+            if "maxUnavailable" in s:
+                ok = isinstance(s["maxUnavailable"], int) and 1 <= s["maxUnavailable"] < replicas
+            else:
+                ok = isinstance(s.get("minAvailable"), int) and 1 <= s["minAvailable"] < replicas
+            if not ok:
+                err(f"{file}: {pod}'s PodDisruptionBudget must let a drain take a pod and keep "
+                    f"one (an integer maxUnavailable or minAvailable between 1 and {replicas - 1})")
+        hpas = [d for _, d in m.hpas if (d["spec"].get("scaleTargetRef") or {}).get("kind") == "Deployment"
+                and d["spec"]["scaleTargetRef"].get("name") == doc["metadata"]["name"]]
+        if len(hpas) != 1:
+            err(f"{file}: {pod} is scaled by {len(hpas)} HorizontalPodAutoscalers, not one")
+        else:
+            s = hpas[0]["spec"]
+            lo, hi = s.get("minReplicas", 1), s.get("maxReplicas", 0)
+            if lo != replicas or hi < lo:
+                err(f"{file}: {pod}'s autoscaler scales {lo}..{hi}, not from its {replicas} replicas up")
+            cpu = [x for x in s.get("metrics") or [] if x.get("type") == "Resource"
+                   and (x.get("resource") or {}).get("name") == "cpu"]
+            if not cpu:
+                err(f"{file}: {pod}'s autoscaler has no CPU metric")
+            elif any(not ((c.get("resources") or {}).get("requests") or {}).get("cpu")
+                     for c in spec["containers"]):
+                err(f"{file}: {pod}'s autoscaler scales on CPU, which a container does not request")
+        if p == "gateway":
+            env = {}
+            for c in spec["containers"]:
+                env.update(env_of(c))
+            share = (env.get("BULWARK_GATEWAY_REPLICAS") or {}).get("value")
+            if share != str(replicas):
+                err(f"{file}: BULWARK_GATEWAY_REPLICAS is {share!r}, not its {replicas} replicas: "
+                    "the gateways together would not enforce the tenant rate limit")
 
 
 def check(docs):
@@ -490,6 +590,7 @@ def check(docs):
     m = Manifests(docs)
     m.index(errors.append)
     check_refs(m, errors.append)
+    check_scale(m, errors.append)
     check_processes(m, errors.append)
     check_placeholders(m, errors.append)
     check_network(m, errors.append)
@@ -554,6 +655,37 @@ BREAKS = [
     ("the gateway cut off from attestations",
      lambda d: find(d, "NetworkPolicy", "bulwark-gateway")["spec"]["egress"].pop(3),
      "bulwark-gateway cannot reach bulwark-attestations on port 50054"),
+    ("the gateway cut off from integrations",
+     lambda d: find(d, "NetworkPolicy", "bulwark-gateway")["spec"]["egress"].pop(4),
+     "bulwark-gateway cannot reach bulwark-integrations on port 50055"),
+    ("webhooks able to reach the cloud metadata service",
+     lambda d: find(d, "NetworkPolicy", "bulwark-integrations")["spec"]["egress"][0]["to"][0]
+     ["ipBlock"].pop("except"),
+     "can reach 169.254.169.254 on port 443"),
+    ("webhooks on every port",
+     lambda d: find(d, "NetworkPolicy", "bulwark-integrations")["spec"]["egress"][0].pop("ports"),
+     "bulwark-integrations can reach addresses outside the cluster on port 80"),
+    ("the sealing key in the gateway",
+     lambda d: container(d, "bulwark-gateway")["env"].append(
+         {"name": "BULWARK_SECRETS_KEY",
+          "valueFrom": {"secretKeyRef": {"name": "bulwark", "key": "secrets-key"}}}),
+     "only integrations may hold"),
+    ("one replica of scoping",
+     lambda d: find(d, "Deployment", "bulwark-scoping")["spec"].__setitem__("replicas", 1),
+     "bulwark-scoping runs 1 replica(s)"),
+    ("no disruption budget for incidents",
+     lambda d: d.remove(next(x for x in d if x[1]["kind"] == "PodDisruptionBudget"
+                             and x[1]["metadata"]["name"] == "bulwark-incidents")),
+     "bulwark-incidents is selected by 0 PodDisruptionBudgets"),
+    ("a disruption budget that blocks every drain",
+     lambda d: find(d, "PodDisruptionBudget", "bulwark-crosswalk")["spec"].__setitem__("maxUnavailable", 0),
+     "must let a drain take a pod"),
+    ("an autoscaler on CPU nothing requests",
+     lambda d: container(d, "bulwark-attestations")["resources"]["requests"].pop("cpu"),
+     "which a container does not request"),
+    ("gateways that each allow the whole rate limit",
+     lambda d: set_env(container(d, "bulwark-gateway"), "BULWARK_GATEWAY_REPLICAS", "1"),
+     "BULWARK_GATEWAY_REPLICAS is '1'"),
     ("crosswalk cut off from scoping",
      lambda d: find(d, "NetworkPolicy", "bulwark-crosswalk")["spec"].pop("egress"),
      "bulwark-crosswalk cannot reach bulwark-scoping"),

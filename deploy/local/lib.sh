@@ -51,6 +51,12 @@ BW_DEPS_BENCH_PEER=(golang-go protoc-gen-go-1-3 golang-grpc-gateway
 # Only `make test` needs these: tests/apidocs/ opens the API reference in
 # headless Chromium.
 BW_DEPS_TEST=(chromium)
+# Only `make test-ha` needs this: pg_auto_failover (pg_autoctl and the
+# monitor's extension), which runs the primary, the synchronous standby and
+# the monitor that promotes the standby when the primary dies.
+BW_DEPS_HA=(postgresql-15-auto-failover)
+# Only `make faults` needs this: wrk measures the peak the soak runs at.
+BW_DEPS_FAULTS=(wrk)
 # Only deploy/images/check.sh needs these: image trees, compose and manifests.
 BW_DEPS_IMAGES=(debootstrap debian-archive-keyring binutils docker-compose python3-yaml)
 
@@ -267,10 +273,13 @@ bw_tls_env() {
 
 # ---------------------------------------------------------------- ports
 
-# bw_port_in_use PORT: true when a TCP socket on this machine uses PORT.
+# bw_port_in_use PORT: true when a program on this machine listens on TCP
+# PORT. Only listening sockets count: the TIME-WAIT connections a stopped
+# stack leaves behind for a minute do not keep a server from binding the
+# port again (every Bulwark process and PostgreSQL set SO_REUSEADDR).
 bw_port_in_use() {
     if command -v ss >/dev/null 2>&1; then
-        [[ -n $(ss -Htan "( sport = :$1 )" 2>/dev/null) ]]
+        [[ -n $(ss -Htln "( sport = :$1 )" 2>/dev/null) ]]
     else
         (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null
     fi
@@ -364,7 +373,7 @@ bw_pg_running() {
 # bw_pg_postmaster_pid: prints the postmaster's pid from postmaster.pid.
 bw_pg_postmaster_pid() {
     local pid
-    read -r pid <"$BW_PG_DIR/postmaster.pid" 2>/dev/null || return 1
+    { read -r pid <"$BW_PG_DIR/postmaster.pid"; } 2>/dev/null || return 1
     printf '%s\n' "$pid"
 }
 
@@ -407,6 +416,7 @@ bw_pg_stop() {
     ((BW_PG_STARTED == 1)) || return 0
     bw_say "stopping PostgreSQL"
     BW_PG_STARTED=0
+    bw_pg_running || return 0
     bw_pg_as_owner "$BW_PG_BIN/pg_ctl" -D "$BW_PG_DIR" -m fast -w -t 60 stop \
         >>"$BW_LOG_DIR/postgres.log" 2>&1
 }
@@ -414,10 +424,22 @@ bw_pg_stop() {
 # The roles' URLs: the cluster's superuser (creates the owner; tests that
 # tamper), bulwark_owner (NOSUPERUSER NOBYPASSRLS CREATEROLE, as on managed
 # PostgreSQL: owns the database and migrates it), and a process's login role.
-bw_superuser_url() { printf 'postgresql://%s:%s@127.0.0.1:%s/%s\n' "$BW_PG_SUPERUSER" "$BW_PG_PASSWORD" "$BW_PG_PORT" "$BW_DB_NAME"; }
-bw_admin_url() { printf 'postgresql://bulwark_owner:%s@127.0.0.1:%s/%s\n' "$BW_OWNER_PASSWORD" "$BW_PG_PORT" "$BW_DB_NAME"; }
+# They name 127.0.0.1:BW_PG_PORT, or, when BW_PG_HOSTS lists several
+# HOST:PORT (make test-ha's primary and standby), all of them with
+# target_session_attrs=read-write: libpq tries each in turn and keeps the
+# one that accepts writes, which after a failover is the new primary.
+bw_pg_url() {
+    local hosts=127.0.0.1:$BW_PG_PORT params=
+    if [[ -n ${BW_PG_HOSTS:-} ]]; then
+        hosts=$BW_PG_HOSTS
+        params='?target_session_attrs=read-write'
+    fi
+    printf 'postgresql://%s:%s@%s/%s%s\n' "$1" "$2" "$hosts" "$BW_DB_NAME" "$params"
+}
+bw_superuser_url() { bw_pg_url "$BW_PG_SUPERUSER" "$BW_PG_PASSWORD"; }
+bw_admin_url() { bw_pg_url bulwark_owner "$BW_OWNER_PASSWORD"; }
 # bw_app_url PROCESS: the URL of bulwark_app_PROCESS (gateway, scoping, ...).
-bw_app_url() { printf 'postgresql://bulwark_app_%s:%s@127.0.0.1:%s/%s\n' "$1" "${BW_APP_PASSWORDS[$1]}" "$BW_PG_PORT" "$BW_DB_NAME"; }
+bw_app_url() { bw_pg_url "bulwark_app_$1" "${BW_APP_PASSWORDS[$1]}"; }
 
 # bw_migration_components: prints COMPONENT=DIR (DIR relative to the
 # repository) for every component with migrations, in the order they apply:
@@ -464,6 +486,7 @@ bw_migrate() {
 declare -A BW_PIDS=()  # name -> pid of a running process
 declare -A BW_EXITS=() # name -> exit status once stopped
 BW_STARTED=()          # names in start order
+declare -A BW_CMDS=()  # name -> its bw_proc_start arguments, quoted, to start it again
 
 # bw_alive PID: true while PID runs (a zombie counts as dead).
 bw_alive() {
@@ -486,13 +509,14 @@ bw_proc_start() {
         shift
     done
     shift
+    BW_CMDS[$name]=$(printf '%q ' "${vars[@]}" -- "$@")
     printf '\n=== %s start\n' "$(date -u +%FT%TZ)" >>"$log"
     (
         for v in "${vars[@]}"; do export "${v?}"; done
         exec setsid "$@" </dev/null >>"$log" 2>&1 9>&-
     ) &
     BW_PIDS[$name]=$!
-    BW_STARTED+=("$name")
+    [[ " ${BW_STARTED[*]} " == *" $name "* ]] || BW_STARTED+=("$name")
     printf '%s\n' "$!" >"$BW_RUN_DIR/$name.pid"
 }
 
@@ -553,6 +577,98 @@ bw_log_tail() {
     printf -- '--- the end of %s:\n' "$log" >&2
     awk -v max="${2:-25}" '/^=== .* start$/ { n = 0; next } { line[n++] = $0 }
         END { for (i = (n > max ? n - max : 0); i < n; i++) print "    " line[i] }' "$log" >&2
+}
+
+# ---------------------------------------------------------------- supervision
+
+# What `make run` does when a process dies: it starts it again after a wait
+# that doubles from BW_RESTART_MIN_SEC to BW_RESTART_MAX_SEC while the
+# process keeps dying, and falls back to the shortest once it has stayed up
+# BW_RESTART_RESET_SEC. The others keep serving meanwhile (the gateway
+# answers 503 for the routes of a service that is down).
+BW_RESTART_MIN_SEC=${BULWARK_RESTART_MIN_SEC:-1}
+BW_RESTART_MAX_SEC=${BULWARK_RESTART_MAX_SEC:-30}
+BW_RESTART_RESET_SEC=60
+declare -A BW_DOWN_SINCE=() # name -> SECONDS when it was found dead
+declare -A BW_BACKOFF=()    # name -> the wait before its next start
+declare -A BW_UP_SINCE=()   # name -> SECONDS of its last start
+BW_RESTARTS=0               # processes started again, in all
+
+# bw_restart NAME: starts NAME again, as bw_proc_start first started it.
+bw_restart() {
+    local name=$1 args
+    eval "args=(${BW_CMDS[$name]})"
+    bw_proc_start "$name" "${args[@]}"
+    BW_UP_SINCE[$name]=$SECONDS
+    BW_RESTARTS=$((BW_RESTARTS + 1))
+}
+
+# bw_supervise: one round of supervision, to call about once a second. A
+# process found dead is logged (with its log's end) and started again once
+# its back-off has passed; the back-off of one that stayed up long enough
+# is reset.
+bw_supervise() {
+    local name pid status wait
+    for name in "${BW_STARTED[@]}"; do
+        pid=${BW_PIDS[$name]:-}
+        if [[ -n $pid ]] && bw_alive "$pid"; then
+            if ((SECONDS - ${BW_UP_SINCE[$name]:-0} >= BW_RESTART_RESET_SEC)); then
+                BW_BACKOFF[$name]=$BW_RESTART_MIN_SEC
+            fi
+            continue
+        fi
+        if [[ -n $pid ]]; then
+            status=0
+            wait "$pid" 2>/dev/null || status=$?
+            unset "BW_PIDS[$name]"
+            BW_DOWN_SINCE[$name]=$SECONDS
+            wait=${BW_BACKOFF[$name]:-$BW_RESTART_MIN_SEC}
+            bw_err "$name (pid $pid) exited with status $status; starting it again in $wait s"
+            bw_log_tail "$name" 15
+            continue
+        fi
+        wait=${BW_BACKOFF[$name]:-$BW_RESTART_MIN_SEC}
+        ((SECONDS - ${BW_DOWN_SINCE[$name]:-0} >= wait)) || continue
+        BW_BACKOFF[$name]=$((wait * 2 > BW_RESTART_MAX_SEC ? BW_RESTART_MAX_SEC : wait * 2))
+        bw_say "starting $name again"
+        bw_restart "$name"
+    done
+}
+
+BW_PG_DOWN_SINCE=-1
+BW_PG_BACKOFF=$BW_RESTART_MIN_SEC
+
+# bw_pg_supervise: keeps the cluster this run started running. A restart
+# from outside (pg_ctl restart) is left alone: the cluster must be down for
+# 3 s before it is started again, then with the same back-off as the
+# processes. The processes reconnect on their own.
+bw_pg_supervise() {
+    ((BW_PG_STARTED == 1)) || return 0
+    local pm
+    if pm=$(bw_pg_postmaster_pid) && bw_alive "$pm"; then
+        if ((BW_PG_DOWN_SINCE >= 0)); then
+            bw_say "PostgreSQL is up again (pid $pm)"
+            BW_PG_DOWN_SINCE=-1
+        fi
+        return 0
+    fi
+    if ((BW_PG_DOWN_SINCE < 0)); then
+        BW_PG_DOWN_SINCE=$SECONDS
+        bw_err "PostgreSQL is not running; the end of $BW_LOG_DIR/postgres.log:"
+        tail -n 5 "$BW_LOG_DIR/postgres.log" >&2
+        return 0
+    fi
+    ((SECONDS - BW_PG_DOWN_SINCE >= 3 + BW_PG_BACKOFF)) || return 0
+    bw_say "starting PostgreSQL again"
+    if bw_pg_as_owner "$BW_PG_BIN/pg_ctl" -D "$BW_PG_DIR" -w -t 60 \
+        -o "-p $BW_PG_PORT ${BW_PG_OPTIONS:-}" start >>"$BW_LOG_DIR/postgres.log" 2>&1; then
+        BW_PG_BACKOFF=$BW_RESTART_MIN_SEC
+        BW_RESTARTS=$((BW_RESTARTS + 1))
+    else
+        bw_err "PostgreSQL did not start; trying again in $((BW_PG_BACKOFF * 2)) s"
+        BW_PG_DOWN_SINCE=$SECONDS
+        BW_PG_BACKOFF=$((BW_PG_BACKOFF * 2 > BW_RESTART_MAX_SEC ? BW_RESTART_MAX_SEC : BW_PG_BACKOFF * 2))
+    fi
 }
 
 # bw_first_dead: prints the name of a started process that has exited.

@@ -4,7 +4,9 @@
 # how to use it, and stays in the foreground until Ctrl-C or SIGTERM, when it
 # stops everything it started. State (cluster, secrets, logs) persists in
 # ${BULWARK_DATA_DIR:-.bulwark}, so a second run keeps the data. It exits
-# non-zero when something fails to start or a process dies while running.
+# non-zero when something fails to start. While it runs it supervises: a
+# process that dies is started again (with a back-off that doubles up to 30 s
+# while it keeps dying), and so is the cluster; the rest keeps serving.
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -120,16 +122,7 @@ EOF
 SERVING=1
 trap 'exit 0' INT TERM
 while :; do
-    if dead=$(bw_first_dead); then
-        bw_err "$dead exited unexpectedly"
-        bw_log_tail "$dead" 40
-        exit 1
-    fi
-    if ! pm=$(bw_pg_postmaster_pid) || ! bw_alive "$pm"; then
-        bw_err "PostgreSQL stopped unexpectedly"
-        tail -n 20 "$BW_LOG_DIR/postgres.log" >&2
-        BW_PG_STARTED=0
-        exit 1
-    fi
+    bw_pg_supervise
+    bw_supervise
     sleep 1
 done

@@ -187,6 +187,10 @@ static void respond_problem(gw_request_t *r, const bw_problem_t *problem)
     int status = bw_problem_status(&p);
     if (status == 401)
         add_header(r, "WWW-Authenticate", "Bearer realm=\"bulwark\"");
+    /* A service or the database is down (a restart, a failover): worth
+     * trying again in a second. */
+    if (status == 503)
+        add_header(r, "Retry-After", "1");
     respond(r, status, "application/problem+json", body, len);
     free(body);
 }
@@ -455,6 +459,16 @@ static void call_done(void *arg, const bw_rpc_reply_t *reply)
                           .detail = reply->message,
                           .errors = errors,
                           .n_errors = n};
+        /* The gateway cancels no call while it serves: CANCELLED comes from
+         * the service's side, a service stopping (SIGTERM) that refuses the
+         * calls queued for a worker that none has started. Not run, so
+         * worth retrying: 503 with Retry-After. */
+        if (reply->status == BW_GRPC_CANCELLED) {
+            p.grpc_code = BW_GRPC_UNAVAILABLE;
+            p.reason = "UNAVAILABLE";
+            p.errors = NULL;
+            p.n_errors = 0;
+        }
         /* Never pass a backend's internal detail to the client. */
         if (reply->status == BW_GRPC_INTERNAL || reply->status == BW_GRPC_UNKNOWN)
             p.detail = "internal error; the request id identifies it in the logs";

@@ -57,6 +57,7 @@ typedef struct gw_config {
     long workers;
     long rate_limit_rps;
     long rate_limit_burst;
+    long replicas;
     const char *cors_origins;
     const char *oidc_issuer;
     const char *oidc_audience;
@@ -134,6 +135,9 @@ static const bw_config_item_t config_items[] = {
     {"BULWARK_RATE_LIMIT_BURST", BW_CFG_INT, "0", 0, 10000000,
      offsetof(gw_config_t, rate_limit_burst), 0,
      "requests a tenant may make at once above the rate; 0 means twice the rate"},
+    {"BULWARK_GATEWAY_REPLICAS", BW_CFG_INT, "1", 1, 1000, offsetof(gw_config_t, replicas), 0,
+     "gateways sharing the traffic: each enforces its share of the rate limit (rate and burst "
+     "divided by this), so that together they allow the configured limit"},
     {"BULWARK_CORS_ORIGINS", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, cors_origins), 0,
      "comma-separated origins allowed to call the API from a browser, \"*\" for any"},
     {"BULWARK_OIDC_ISSUER", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, oidc_issuer), 0,
@@ -285,11 +289,15 @@ int main(int argc, char **argv)
     };
 
     bw_apidocs_init();
+    /* The tenant limit is global; each of the replicas enforces its share
+     * (a load balancer spreads a tenant's requests evenly enough). */
+    double share = 1.0 / (double)cfg.replicas;
     double burst =
         cfg.rate_limit_burst > 0 ? (double)cfg.rate_limit_burst : 2.0 * (double)cfg.rate_limit_rps;
+    burst *= share;
     if (bw_keycache_init(4096) != 0 || bw_tenantcache_create(1024, &gw.tenants) != 0 ||
         bw_gw_metrics_init(bw_routes, bw_n_routes) != 0 ||
-        bw_ratelimit_init((double)cfg.rate_limit_rps, burst) != 0 ||
+        bw_ratelimit_init((double)cfg.rate_limit_rps * share, burst) != 0 ||
         bw_authfail_init((double)cfg.auth_failures_per_min / 60.0, (double)cfg.auth_failure_burst,
                          AUTHFAIL_ADDRESSES) != 0)
         goto out;

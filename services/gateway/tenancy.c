@@ -699,7 +699,7 @@ struct bw_tenancy_listener {
 
 static PGconn *listen_connect(const char *url)
 {
-    PGconn *conn = PQconnectdb(url);
+    PGconn *conn = bw_db_pq_connect(url);
     if (PQstatus(conn) == CONNECTION_OK) {
         PGresult *res = PQexec(conn, "LISTEN " BW_TENANCY_REVOKE_CHANNEL "; "
                                      "LISTEN " BW_TENANCY_TENANT_CHANNEL);
