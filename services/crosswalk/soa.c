@@ -14,11 +14,12 @@
 #include "crosswalk.h"
 #include "csv.h"
 #include "ids.h"
-#include "rollup.h"
 #include "list.h"
+#include "rollup.h"
 #include "service.h"
 #include "status.h"
 #include "store.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -36,8 +37,8 @@
 #define CONTROL_COLUMNS(p)                                                                         \
     p "ref, " p "applicable::text, " p "status, " p "justification, "                              \
       "array_to_string(" p "evidence, ' '), " p "owner, "                                          \
-      "(extract(epoch FROM " p "create_time) * 1000000)::bigint, "                                 \
-      "(extract(epoch FROM " p "update_time) * 1000000)::bigint, " p "revision"
+      "bulwark.epoch_us(" p "create_time), "                                                       \
+      "bulwark.epoch_us(" p "update_time), " p "revision"
 
 enum {
     C_REF,
@@ -85,12 +86,12 @@ static const bw_db_stmt_t by_position[4] = BW_LIST_ORDER_STMTS(
     "r.position", "s.ref", "$6::int", "$7::text");
 static const bw_db_stmt_t by_create[4] = BW_LIST_ORDER_STMTS(
     "soa_list_by_create",
-    LIST_SELECT("(extract(epoch FROM s.create_time) * 1000000)::bigint")
+    LIST_SELECT("bulwark.epoch_us(s.create_time)")
     "FROM crosswalk.soa_controls s" LIST_WHERE,
     "s.create_time", "s.ref", "$6::timestamptz", "$7::text");
 static const bw_db_stmt_t by_update[4] = BW_LIST_ORDER_STMTS(
     "soa_list_by_update",
-    LIST_SELECT("(extract(epoch FROM s.update_time) * 1000000)::bigint")
+    LIST_SELECT("bulwark.epoch_us(s.update_time)")
     "FROM crosswalk.soa_controls s" LIST_WHERE,
     "s.update_time", "s.ref", "$6::timestamptz", "$7::text");
 /* clang-format on */
@@ -152,7 +153,7 @@ static const bw_db_stmt_t stmt_import = {
 static const bw_db_stmt_t stmt_history = {
     "soa_history", "SELECT seq::text, ref, change, via, applicable::text, status, justification,"
                    " array_to_string(evidence, ' '), owner, principal, request_id,"
-                   " (extract(epoch FROM change_time) * 1000000)::bigint "
+                   " bulwark.epoch_us(change_time) "
                    "FROM crosswalk.soa_history WHERE entity_id = $1::uuid AND ($2 = '' OR ref = $2)"
                    " AND seq > $3::bigint ORDER BY soa_history.seq LIMIT $4::int"};
 
@@ -212,12 +213,7 @@ static void report(reporter_t *rep, const char *field, const char *fmt, ...)
  * sequence, for quoting a value in a message. */
 static int utf8_cut(const char *s, size_t max)
 {
-    size_t n = strlen(s);
-    if (n <= max)
-        return (int)n;
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-        max--;
-    return (int)max;
+    return (int)bw_utf8_cut(s, strlen(s), max);
 }
 
 /* An evidence link: an https or http URL with a host, or a URN (RFC 8141:
