@@ -7,6 +7,7 @@
 
 #include "arena.h"
 #include "config.h"
+#include "core_tests.h"
 #include "log.h"
 #include "status.h"
 
@@ -148,6 +149,8 @@ int main(void)
     tcase_add_test(tc, config_defaults_and_bounds);
     tcase_add_test(tc, config_split_addr);
     suite_add_tcase(s, tc);
+    suite_add_tcase(s, tcase_times());
+    suite_add_tcase(s, tcase_utf8());
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core_tests.h"
 #include "times.h"
 
 /* Parses text that must be valid and returns its microseconds. */
@@ -211,9 +212,9 @@ START_TEST(timestamps_and_microseconds)
 }
 END_TEST
 
-int main(void)
+/* The times cases, run by test_core's suite. */
+TCase *tcase_times(void)
 {
-    Suite *s = suite_create("times");
     TCase *tc = tcase_create("times");
     tcase_add_test(tc, parse_reads_utc_and_offsets);
     tcase_add_test(tc, parse_reads_one_to_nine_fractional_digits);
@@ -223,10 +224,5 @@ int main(void)
     tcase_add_test(tc, format_writes_the_fraction_asked_for);
     tcase_add_test(tc, round_trips_agree_with_timegm);
     tcase_add_test(tc, timestamps_and_microseconds);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tc;
 }

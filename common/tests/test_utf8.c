@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core_tests.h"
 #include "utf8.h"
 
 static bool valid(const char *s)
@@ -86,19 +87,14 @@ START_TEST(count_counts_characters_not_bytes)
 }
 END_TEST
 
-int main(void)
+/* The utf8 cases, run by test_core's suite. */
+TCase *tcase_utf8(void)
 {
-    Suite *s = suite_create("utf8");
     TCase *tc = tcase_create("utf8");
     tcase_add_test(tc, valid_text_passes);
     tcase_add_test(tc, invalid_text_fails);
     tcase_add_test(tc, valid_prefix_stops_at_the_first_bad_byte);
     tcase_add_test(tc, cut_never_splits_a_character);
     tcase_add_test(tc, count_counts_characters_not_bytes);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return tc;
 }
