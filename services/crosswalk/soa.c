@@ -450,14 +450,15 @@ int bw_cw_get_control(bw_call_t *call, const ProtobufCMessage *request, Protobuf
 /* Joins items with blanks, on the arena. */
 static const char *join_blanks(bw_arena_t *arena, char *const *items, size_t n)
 {
-    bw_cw_buf_t buf;
-    bw_cw_buf_init(&buf, arena);
+    bw_buf_t buf;
+    bw_buf_init(&buf, 0);
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
-            bw_cw_buf_append(&buf, " ", 1);
-        bw_cw_buf_puts(&buf, items[i]);
+            bw_buf_addc(&buf, ' ');
+        bw_buf_adds(&buf, items[i]);
     }
-    return buf.failed ? NULL : buf.data;
+    char *text;
+    return bw_buf_to_arena(&buf, arena, &text) == 0 ? text : NULL;
 }
 
 /* If-Match of a PUT, compared with the recorded control, which stays locked
@@ -609,20 +610,21 @@ static int read_header(reporter_t *rep, const bw_cw_csv_record_t *header, int *c
 /* A PostgreSQL array literal of texts, on the arena. */
 static const char *text_array(bw_arena_t *arena, const char *const *items, size_t n)
 {
-    bw_cw_buf_t buf;
-    bw_cw_buf_init(&buf, arena);
-    bw_cw_buf_append(&buf, "{", 1);
+    bw_buf_t buf;
+    bw_buf_init(&buf, 0);
+    bw_buf_addc(&buf, '{');
     for (size_t i = 0; i < n; i++) {
-        bw_cw_buf_append(&buf, i > 0 ? ",\"" : "\"", i > 0 ? 2 : 1);
+        bw_buf_adds(&buf, i > 0 ? ",\"" : "\"");
         for (const char *p = items[i]; *p != '\0'; p++) {
             if (*p == '"' || *p == '\\')
-                bw_cw_buf_append(&buf, "\\", 1);
-            bw_cw_buf_append(&buf, p, 1);
+                bw_buf_addc(&buf, '\\');
+            bw_buf_addc(&buf, *p);
         }
-        bw_cw_buf_append(&buf, "\"", 1);
+        bw_buf_addc(&buf, '"');
     }
-    bw_cw_buf_append(&buf, "}", 1);
-    return buf.failed ? NULL : buf.data;
+    bw_buf_addc(&buf, '}');
+    char *text;
+    return bw_buf_to_arena(&buf, arena, &text) == 0 ? text : NULL;
 }
 
 /* The parsed rows of an import, as parallel arrays. */
@@ -791,31 +793,32 @@ int bw_cw_export_controls(bw_call_t *call, const ProtobufCMessage *request, Prot
                       &res);
     if (err != 0)
         return err;
-    bw_cw_buf_t buf;
-    bw_cw_buf_init(&buf, call->arena);
-    bw_cw_buf_puts(&buf, "ref,applicable,status,justification,owner,evidence\r\n");
+    bw_buf_t buf;
+    bw_buf_init(&buf, 0);
+    bw_buf_adds(&buf, "ref,applicable,status,justification,owner,evidence\r\n");
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         bw_cw_csv_cell(&buf, bw_store_text(res, i, C_REF));
-        bw_cw_buf_puts(&buf, ",");
-        bw_cw_buf_puts(&buf, bw_store_text(res, i, C_APPLICABLE));
-        bw_cw_buf_puts(&buf, ",");
+        bw_buf_adds(&buf, ",");
+        bw_buf_adds(&buf, bw_store_text(res, i, C_APPLICABLE));
+        bw_buf_adds(&buf, ",");
         bw_cw_csv_cell(&buf, bw_store_text(res, i, C_STATUS));
-        bw_cw_buf_puts(&buf, ",");
+        bw_buf_adds(&buf, ",");
         bw_cw_csv_cell(&buf, bw_store_text(res, i, C_JUSTIFICATION));
-        bw_cw_buf_puts(&buf, ",");
+        bw_buf_adds(&buf, ",");
         bw_cw_csv_cell(&buf, bw_store_text(res, i, C_OWNER));
-        bw_cw_buf_puts(&buf, ",");
+        bw_buf_adds(&buf, ",");
         bw_cw_csv_cell(&buf, bw_store_text(res, i, C_EVIDENCE));
-        bw_cw_buf_puts(&buf, "\r\n");
+        bw_buf_adds(&buf, "\r\n");
     }
-    if (buf.failed)
-        return BW_ENOMEM;
+    char *csv;
+    if ((err = bw_buf_to_arena(&buf, call->arena, &csv)) != 0)
+        return err;
     Bulwark__Crosswalk__V1__ExportControlsResponse *out = bw_arena_alloc(call->arena, sizeof(*out));
     if (out == NULL)
         return BW_ENOMEM;
     bulwark__crosswalk__v1__export_controls_response__init(out);
-    out->csv = buf.data;
+    out->csv = csv;
     out->rows = n;
     *resp = &out->base;
     return 0;
