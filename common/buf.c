@@ -3,6 +3,7 @@
  */
 #include "buf.h"
 
+#include "arena.h"
 #include "status.h"
 
 #include <stdint.h>
@@ -18,6 +19,7 @@ void bw_buf_init(bw_buf_t *b, size_t max)
     b->len = 0;
     b->cap = 0;
     b->max = max > 0 ? max : SIZE_MAX / 2;
+    b->error = 0;
 }
 
 void bw_buf_free(bw_buf_t *b)
@@ -32,6 +34,7 @@ void bw_buf_free(bw_buf_t *b)
 void bw_buf_reset(bw_buf_t *b)
 {
     b->len = 0;
+    b->error = 0;
     if (b->data != NULL)
         b->data[0] = '\0';
 }
@@ -60,10 +63,13 @@ void bw_buf_commit(bw_buf_t *b, size_t n)
     b->data[b->len] = '\0';
 }
 
-/* Why a reserve failed. */
-static int reserve_error(const bw_buf_t *b, size_t n)
+/* Why a reserve failed, kept in b->error if it is the first failure. */
+static int reserve_error(bw_buf_t *b, size_t n)
 {
-    return n > b->max - b->len ? BW_ETOOBIG : BW_ENOMEM;
+    int err = n > b->max - b->len ? BW_ETOOBIG : BW_ENOMEM;
+    if (b->error == 0)
+        b->error = err;
+    return err;
 }
 
 int bw_buf_add(bw_buf_t *b, const void *bytes, size_t n)
@@ -98,8 +104,11 @@ int bw_buf_printf(bw_buf_t *b, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (n < 0)
+    if (n < 0) {
+        if (b->error == 0)
+            b->error = BW_EINVAL;
         return BW_EINVAL;
+    }
     char *at = bw_buf_reserve(b, (size_t)n);
     if (at == NULL)
         return reserve_error(b, (size_t)n);
@@ -108,4 +117,33 @@ int bw_buf_printf(bw_buf_t *b, const char *fmt, ...)
     va_end(ap);
     bw_buf_commit(b, (size_t)n);
     return 0;
+}
+
+static void free_text(void *text)
+{
+    free(text);
+}
+
+int bw_buf_to_arena(bw_buf_t *b, bw_arena_t *arena, char **out)
+{
+    *out = NULL;
+    int err = b->error;
+    if (err == 0 && b->data == NULL) {
+        if (bw_buf_reserve(b, 0) == NULL)
+            err = BW_ENOMEM;
+        else
+            bw_buf_commit(b, 0);
+    }
+    char *text = b->data;
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->error = 0;
+    if (err != 0) {
+        free(text);
+        return err;
+    }
+    err = bw_arena_on_cleanup(arena, free_text, text); /* frees it on failure */
+    if (err == 0)
+        *out = text;
+    return err;
 }

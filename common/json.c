@@ -10,6 +10,8 @@
  */
 #include "json.h"
 #include "status.h"
+#include "times.h"
+#include "utf8.h"
 
 #include "google/protobuf/field_mask.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
@@ -26,10 +28,6 @@
 
 #define WKT_TIMESTAMP "google.protobuf.Timestamp"
 #define WKT_FIELD_MASK "google.protobuf.FieldMask"
-
-/* 0001-01-01T00:00:00Z and 9999-12-31T23:59:59Z, the proto3 Timestamp range. */
-#define TS_MIN_SECONDS INT64_C(-62135596800)
-#define TS_MAX_SECONDS INT64_C(253402300799)
 
 /* Longest piece of client input quoted back in an error message. */
 #define QUOTE_MAX 64
@@ -62,65 +60,13 @@ typedef struct textbuf {
     bool full;
 } textbuf_t;
 
-static bool utf8_is_cont(unsigned char ch)
-{
-    return (ch & 0xC0) == 0x80;
-}
-
-/* Largest cut <= max of s (longer than max bytes) that splits no character. */
-static size_t utf8_cut(const char *s, size_t max)
-{
-    size_t n = max;
-    while (n > 0 && utf8_is_cont((unsigned char)s[n]))
-        n--;
-    return n;
-}
-
-/* Length of the valid UTF-8 character at s (n bytes available), 0 if invalid. */
-static size_t utf8_char_len(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        return n >= 2 && utf8_is_cont(s[1]) ? 2 : 0;
-    if (c >= 0xE0 && c <= 0xEF) {
-        if (n < 3 || !utf8_is_cont(s[1]) || !utf8_is_cont(s[2]))
-            return 0;
-        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F))
-            return 0;
-        return 3;
-    }
-    if (c >= 0xF0 && c <= 0xF4) {
-        if (n < 4 || !utf8_is_cont(s[1]) || !utf8_is_cont(s[2]) || !utf8_is_cont(s[3]))
-            return 0;
-        if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
-/* Length of the longest valid UTF-8 prefix of s. */
-static size_t utf8_valid_prefix(const char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        size_t n = utf8_char_len((const unsigned char *)s + i, len - i);
-        if (n == 0)
-            break;
-        i += n;
-    }
-    return i;
-}
-
 static void tb_append(textbuf_t *t, const char *s, size_t n)
 {
     if (t->full)
         return;
     size_t room = t->size - 1 - t->len;
     if (n > room) {
-        n = utf8_cut(s, room);
+        n = bw_utf8_cut(s, n, room);
         t->full = true;
     }
     memcpy(t->buf + t->len, s, n);
@@ -130,7 +76,7 @@ static void tb_append(textbuf_t *t, const char *s, size_t n)
 
 static size_t quote_len(const char *s, size_t n)
 {
-    return n <= QUOTE_MAX ? n : utf8_cut(s, QUOTE_MAX);
+    return bw_utf8_cut(s, n, QUOTE_MAX);
 }
 
 static const char *quote_tail(size_t n)
@@ -261,8 +207,8 @@ static void set_error_va(bw_json_error_t *err, const path_seg_t *at, const char 
         err->message[0] = '\0';
     /* Both end up in problem+json: whatever a truncation or a caller-built
      * key left behind, keep only valid UTF-8. */
-    err->field[utf8_valid_prefix(err->field, strlen(err->field))] = '\0';
-    err->message[utf8_valid_prefix(err->message, strlen(err->message))] = '\0';
+    err->field[bw_utf8_valid_prefix(err->field, strlen(err->field))] = '\0';
+    err->message[bw_utf8_valid_prefix(err->message, strlen(err->message))] = '\0';
 }
 
 static int fail(parse_ctx_t *c, const path_seg_t *at, const char *fmt, ...)
@@ -613,107 +559,6 @@ static int parse_bytes(parse_ctx_t *c, const path_seg_t *at, json_t *v, Protobuf
     return 0;
 }
 
-static bool read_digits(const char *s, size_t n, int *out)
-{
-    int v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-static bool is_leap_year(int64_t y)
-{
-    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static int days_in_month(int64_t y, int m)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    return m == 2 && is_leap_year(y) ? 29 : days[m - 1];
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned mp = m > 2 ? m - 3 : m + 9;
-    unsigned doy = (153 * mp + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
-enum ts_result { TS_OK, TS_SYNTAX, TS_NO_SUCH_DATE, TS_NO_SUCH_TIME, TS_RANGE };
-
-/* "YYYY-MM-DDTHH:MM:SS[.f{1,9}](Z|+hh:mm|-hh:mm)", T and Z in either case. */
-static enum ts_result parse_rfc3339(const char *s, size_t len, int64_t *seconds, int32_t *nanos)
-{
-    int year, month, day, hour, minute, second, frac = 0;
-    if (len < 20 || !read_digits(s, 4, &year) || s[4] != '-' || !read_digits(s + 5, 2, &month) ||
-        s[7] != '-' || !read_digits(s + 8, 2, &day) || (s[10] != 'T' && s[10] != 't') ||
-        !read_digits(s + 11, 2, &hour) || s[13] != ':' || !read_digits(s + 14, 2, &minute) ||
-        s[16] != ':' || !read_digits(s + 17, 2, &second))
-        return TS_SYNTAX;
-    size_t i = 19;
-    if (s[i] == '.') {
-        size_t start = ++i;
-        while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 9)
-            frac = frac * 10 + (s[i++] - '0');
-        size_t ndigits = i - start;
-        if (ndigits == 0)
-            return TS_SYNTAX;
-        for (size_t k = ndigits; k < 9; k++)
-            frac *= 10;
-    }
-    int offset = 0;
-    if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
-        i++;
-    } else if (i < len && (s[i] == '+' || s[i] == '-')) {
-        int oh, om;
-        if (len - i != 6 || !read_digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
-            !read_digits(s + i + 4, 2, &om))
-            return TS_SYNTAX;
-        if (oh > 23 || om > 59)
-            return TS_NO_SUCH_TIME;
-        offset = (oh * 60 + om) * 60 * (s[i] == '-' ? -1 : 1);
-        i += 6;
-    } else {
-        return TS_SYNTAX;
-    }
-    if (i != len)
-        return TS_SYNTAX;
-    if (month < 1 || month > 12 || day < 1 || day > days_in_month(year, month))
-        return TS_NO_SUCH_DATE;
-    if (hour > 23 || minute > 59 || second > 59)
-        return TS_NO_SUCH_TIME;
-    int64_t secs = days_from_civil(year, (unsigned)month, (unsigned)day) * 86400 + hour * 3600 +
-                   minute * 60 + second - offset;
-    if (secs < TS_MIN_SECONDS || secs > TS_MAX_SECONDS)
-        return TS_RANGE;
-    *seconds = secs;
-    *nanos = frac;
-    return TS_OK;
-}
-
 static int parse_timestamp(parse_ctx_t *c, const path_seg_t *at, json_t *v, ProtobufCMessage *msg)
 {
     Google__Protobuf__Timestamp *ts = (Google__Protobuf__Timestamp *)msg;
@@ -723,13 +568,13 @@ static int parse_timestamp(parse_ctx_t *c, const path_seg_t *at, json_t *v, Prot
     if (rc)
         return rc;
     static const char *const why[] = {
-        [TS_SYNTAX] = "expected RFC 3339 such as \"2024-05-01T12:00:00Z\"",
-        [TS_NO_SUCH_DATE] = "no such date",
-        [TS_NO_SUCH_TIME] = "no such time of day or offset",
-        [TS_RANGE] = "outside 0001-01-01 to 9999-12-31",
+        [BW_TIME_SYNTAX] = "expected RFC 3339 such as \"2024-05-01T12:00:00Z\"",
+        [BW_TIME_NO_SUCH_DATE] = "no such date",
+        [BW_TIME_NO_SUCH_TIME] = "no such time of day or offset",
+        [BW_TIME_RANGE] = "outside 0001-01-01 to 9999-12-31",
     };
-    enum ts_result res = parse_rfc3339(s, len, &ts->seconds, &ts->nanos);
-    if (res != TS_OK)
+    bw_time_parse_result_t res = bw_time_parse_rfc3339(s, len, &ts->seconds, &ts->nanos);
+    if (res != BW_TIME_OK)
         return fail(c, at, "invalid timestamp \"%.*s%s\": %s", (int)quote_len(s, len), s,
                     quote_tail(len), why[res]);
     return 0;
@@ -1087,7 +932,7 @@ static json_t *string_to_json(const char *s)
     size_t o = 0;
     const unsigned char *p = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_char_len(p + i, len - i);
+        size_t n = bw_utf8_char_len(p + i, len - i);
         if (n == 0) {
             memcpy(clean + o, "\xEF\xBF\xBD", 3);
             o += 3;
@@ -1142,31 +987,12 @@ static json_t *bytes_to_json(const ProtobufCBinaryData *b)
  * as null (absent) rather than failing the whole reply. */
 static json_t *timestamp_to_json(const Google__Protobuf__Timestamp *ts)
 {
-    if (ts->seconds < TS_MIN_SECONDS || ts->seconds > TS_MAX_SECONDS || ts->nanos < 0 ||
+    if (ts->seconds < BW_TIME_MIN_SECONDS || ts->seconds > BW_TIME_MAX_SECONDS || ts->nanos < 0 ||
         ts->nanos > 999999999)
         return json_null();
-    int64_t days = ts->seconds / 86400, sod = ts->seconds % 86400;
-    if (sod < 0) {
-        sod += 86400;
-        days--;
-    }
-    int64_t y;
-    unsigned m, d;
-    civil_from_days(days, &y, &m, &d);
-    char frac[16] = "";
-    int32_t nanos = ts->nanos;
-    if (nanos == 0)
-        frac[0] = '\0';
-    else if (nanos % 1000000 == 0)
-        snprintf(frac, sizeof(frac), ".%03" PRId32, nanos / 1000000);
-    else if (nanos % 1000 == 0)
-        snprintf(frac, sizeof(frac), ".%06" PRId32, nanos / 1000);
-    else
-        snprintf(frac, sizeof(frac), ".%09" PRId32, nanos);
-    char buf[64];
-    int n = snprintf(buf, sizeof(buf), "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u%sZ", y, m, d,
-                     (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60), (unsigned)(sod % 60), frac);
-    return json_stringn_nocheck(buf, (size_t)n);
+    char buf[BW_TIME_TEXT_MAX];
+    size_t n = bw_time_format(ts->seconds, ts->nanos, BW_TIME_FRACTION_SHORTEST, buf);
+    return json_stringn_nocheck(buf, n);
 }
 
 static json_t *field_mask_to_json(const Google__Protobuf__FieldMask *mask)
@@ -1375,7 +1201,7 @@ static void jw_string(jw_t *w, const char *s, size_t len)
     size_t run = 0; /* bytes copied as they are, pending */
     for (size_t i = 0; i < len;) {
         unsigned char c = p[i];
-        size_t n = c < 0x80 ? 1 : utf8_char_len(p + i, len - i);
+        size_t n = c < 0x80 ? 1 : bw_utf8_char_len(p + i, len - i);
         if (n == 1 && c >= 0x20 && c != '"' && c != '\\') {
             i++;
             run++;

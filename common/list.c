@@ -6,6 +6,8 @@
 #include "ids.h"
 #include "status.h"
 #include "store.h"
+#include "times.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -14,30 +16,18 @@
 #include <string.h>
 #include <time.h>
 
-#define US_PER_SEC 1000000LL
-/* 0001-01-01T00:00:00Z and 9999-12-31T23:59:59.999999Z in microseconds. */
-#define MIN_US (-62135596800LL * US_PER_SEC)
-#define MAX_US (253402300799LL * US_PER_SEC + 999999)
 #define ZERO_UUID "00000000-0000-0000-0000-000000000000"
-#define DAY_US (86400LL * US_PER_SEC)
+#define DAY_US (86400LL * BW_US_PER_SEC)
 /* How much of a client's text a message quotes. */
 #define QUOTE_MAX 40
 
 int bw_list_format_time(int64_t us, char *out, size_t outlen)
 {
-    if (us < MIN_US || us > MAX_US || outlen < BW_LIST_TIME_TEXT)
+    if (us < BW_TIME_MIN_US || us > BW_TIME_MAX_US || outlen < BW_LIST_TIME_TEXT)
         return BW_EINVAL;
-    int64_t sec = us / US_PER_SEC, frac = us % US_PER_SEC;
-    if (frac < 0) {
-        frac += US_PER_SEC;
-        sec -= 1;
-    }
-    time_t t = (time_t)sec;
-    struct tm tm;
-    if (gmtime_r(&t, &tm) == NULL)
-        return BW_EINVAL;
-    snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)frac);
+    char text[BW_TIME_TEXT_MAX];
+    size_t n = bw_time_format_us(us, BW_TIME_FRACTION_MICROS, text);
+    memcpy(out, text, n + 1);
     return 0;
 }
 
@@ -45,12 +35,7 @@ int bw_list_format_time(int64_t us, char *out, size_t outlen)
  * sequence, for quoting client text in a message. */
 static int quote_len(const char *s, size_t max)
 {
-    size_t n = strlen(s);
-    if (n <= max)
-        return (int)n;
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-        max--;
-    return (int)max;
+    return (int)bw_utf8_cut(s, strlen(s), max);
 }
 
 /* ---- orderBy ------------------------------------------------------------ */
@@ -427,10 +412,10 @@ int bw_list_parse(bw_call_t *call, const bw_list_spec_t *spec, const bw_list_que
 
     const Google__Protobuf__Timestamp *since = q->updated_since;
     if (since != NULL) {
-        int64_t now = (int64_t)time(NULL) * US_PER_SEC;
-        int64_t us = since->seconds * US_PER_SEC + since->nanos / 1000;
-        if (since->nanos < 0 || since->nanos > 999999999 || since->seconds < MIN_US / US_PER_SEC ||
-            since->seconds > MAX_US / US_PER_SEC) {
+        int64_t now = (int64_t)time(NULL) * BW_US_PER_SEC;
+        int64_t us = bw_time_us(since->seconds, since->nanos);
+        if (since->nanos < 0 || since->nanos > 999999999 || since->seconds < BW_TIME_MIN_SECONDS ||
+            since->seconds > BW_TIME_MAX_SECONDS) {
             bad |= bw_call_violation(call, "updatedSince",
                                      "must be an RFC 3339 time between years 0001 and 9999") != 0;
         } else if (spec->tombstone_days > 0 && us < now - spec->tombstone_days * DAY_US) {

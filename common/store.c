@@ -5,6 +5,7 @@
 
 #include "ids.h"
 #include "status.h"
+#include "times.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,18 +31,16 @@ Google__Protobuf__Timestamp *bw_store_timestamp(bw_arena_t *arena, const PGresul
 {
     if (PQgetisnull(res, row, col))
         return NULL;
-    long long us = strtoll(PQgetvalue(res, row, col), NULL, 10);
+    return bw_store_timestamp_us(arena, strtoll(PQgetvalue(res, row, col), NULL, 10));
+}
+
+Google__Protobuf__Timestamp *bw_store_timestamp_us(bw_arena_t *arena, int64_t us)
+{
     Google__Protobuf__Timestamp *ts = bw_arena_alloc(arena, sizeof(*ts));
     if (ts == NULL)
         return NULL;
     google__protobuf__timestamp__init(ts);
-    long long sec = us / 1000000, rem = us % 1000000;
-    if (rem < 0) {
-        rem += 1000000;
-        sec -= 1;
-    }
-    ts->seconds = sec;
-    ts->nanos = (int32_t)(rem * 1000);
+    bw_time_split_us(us, &ts->seconds, &ts->nanos);
     return ts;
 }
 

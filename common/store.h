@@ -22,6 +22,9 @@ const char *bw_store_text(const PGresult *res, int row, int col);
  * the arena; NULL for SQL NULL. */
 Google__Protobuf__Timestamp *bw_store_timestamp(bw_arena_t *arena, const PGresult *res, int row,
                                                 int col);
+/* us microseconds since the epoch as a Timestamp on the arena; NULL when out
+ * of memory. */
+Google__Protobuf__Timestamp *bw_store_timestamp_us(bw_arena_t *arena, int64_t us);
 long long bw_store_int(const PGresult *res, int row, int col);
 /* Copy of a column on the arena. */
 char *bw_store_strdup(bw_arena_t *arena, const PGresult *res, int row, int col);

@@ -6,7 +6,9 @@
 #include <string.h>
 
 #include "arena.h"
+#include "buf.h"
 #include "config.h"
+#include "core_tests.h"
 #include "log.h"
 #include "status.h"
 
@@ -138,6 +140,32 @@ START_TEST(config_split_addr)
 }
 END_TEST
 
+/* A writer appends many pieces and checks once; the text moves to the arena. */
+START_TEST(buf_keeps_the_first_failure_and_hands_its_text_to_an_arena)
+{
+    bw_buf_t b;
+    bw_buf_init(&b, 8);
+    ck_assert_int_eq(bw_buf_adds(&b, "12345"), 0);
+    ck_assert_int_eq(bw_buf_adds(&b, "6789"), BW_ETOOBIG);
+    ck_assert_int_eq(bw_buf_addc(&b, '6'), 0);
+    ck_assert_str_eq(b.data, "123456");
+    ck_assert_int_eq(b.error, BW_ETOOBIG);
+    bw_arena_t *arena = bw_arena_create(0);
+    char *text = (char *)"unchanged";
+    ck_assert_int_eq(bw_buf_to_arena(&b, arena, &text), BW_ETOOBIG);
+    ck_assert_ptr_null(text);
+    ck_assert_ptr_null(b.data);
+    bw_buf_init(&b, 0);
+    ck_assert_int_eq(bw_buf_to_arena(&b, arena, &text), 0);
+    ck_assert_str_eq(text, "");
+    ck_assert_int_eq(bw_buf_printf(&b, "%s-%d", "page", 2), 0);
+    ck_assert_int_eq(bw_buf_to_arena(&b, arena, &text), 0);
+    ck_assert_str_eq(text, "page-2");
+    ck_assert_uint_eq(b.len, 0);
+    bw_arena_destroy(arena); /* frees both texts: ASan finds no leak */
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("core");
@@ -147,7 +175,10 @@ int main(void)
     tcase_add_test(tc, status_codes_map_once);
     tcase_add_test(tc, config_defaults_and_bounds);
     tcase_add_test(tc, config_split_addr);
+    tcase_add_test(tc, buf_keeps_the_first_failure_and_hands_its_text_to_an_arena);
     suite_add_tcase(s, tc);
+    suite_add_tcase(s, tcase_times());
+    suite_add_tcase(s, tcase_utf8());
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

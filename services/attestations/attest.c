@@ -13,6 +13,8 @@
 #include "scoping_client.h"
 #include "status.h"
 #include "store.h"
+#include "times.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -221,7 +223,7 @@ int bw_attest_check_text(bw_call_t *call, const char *field, const char *value, 
 {
     if (value == NULL)
         value = "";
-    if (!bw_chain_utf8_valid(value))
+    if (!bw_utf8_valid(value, strlen(value)))
         return bw_call_violation(call, field, "is not valid UTF-8");
     if (strlen(value) > max)
         return bw_call_violation(call, field, "is longer than %zu bytes", max);
@@ -232,37 +234,14 @@ int bw_attest_check_text(bw_call_t *call, const char *field, const char *value, 
 
 long long bw_attest_us(const Google__Protobuf__Timestamp *ts)
 {
-    return (long long)ts->seconds * 1000000 + ts->nanos / 1000;
-}
-
-long long bw_attest_now_us(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    return (long long)now.tv_sec * 1000000 + now.tv_nsec / 1000;
+    return bw_time_us(ts->seconds, ts->nanos);
 }
 
 char *bw_attest_time_param(bw_arena_t *arena, long long us)
 {
-    char text[32];
-    bw_chain_format_time(us, text);
+    char text[BW_TIME_TEXT_MAX];
+    bw_time_format_us(us, BW_TIME_FRACTION_MICROS, text);
     return bw_arena_strdup(arena, text);
-}
-
-Google__Protobuf__Timestamp *bw_attest_timestamp(bw_arena_t *arena, long long us)
-{
-    Google__Protobuf__Timestamp *ts = bw_arena_alloc(arena, sizeof(*ts));
-    if (ts == NULL)
-        return NULL;
-    google__protobuf__timestamp__init(ts);
-    long long secs = us / 1000000, frac = us % 1000000;
-    if (frac < 0) {
-        frac += 1000000;
-        secs--;
-    }
-    ts->seconds = secs;
-    ts->nanos = (int32_t)(frac * 1000);
-    return ts;
 }
 
 char *bw_attest_int_param(bw_arena_t *arena, long long value)

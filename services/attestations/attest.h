@@ -18,6 +18,8 @@
 #include "keys.h"
 #include "rpc.h"
 #include "service.h"
+#include "store.h"
+#include "times.h"
 
 /* The service's own settings (bw_attest_config_items). */
 typedef struct bw_attest_config {
@@ -68,12 +70,8 @@ int bw_attest_check_text(bw_call_t *call, const char *field, const char *value, 
 
 /* Microseconds since the epoch of a Timestamp (sub-microseconds dropped). */
 long long bw_attest_us(const Google__Protobuf__Timestamp *ts);
-/* The current time in microseconds since the epoch. */
-long long bw_attest_now_us(void);
 /* A time as an RFC 3339 text parameter (for a timestamptz), on the arena. */
 char *bw_attest_time_param(bw_arena_t *arena, long long us);
-/* A Timestamp on the arena. */
-Google__Protobuf__Timestamp *bw_attest_timestamp(bw_arena_t *arena, long long us);
 /* An integer as a text parameter, on the arena. */
 char *bw_attest_int_param(bw_arena_t *arena, long long value);
 
@@ -87,6 +85,6 @@ int bw_attest_decision_value(const char *name);
 
 /* SQL for a timestamptz column as microseconds since the epoch (bigint),
  * the form bw_store_timestamp reads. */
-#define BW_ATTEST_US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define BW_ATTEST_US(col) "bulwark.epoch_us(" col ")"
 
 #endif

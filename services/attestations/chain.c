@@ -8,69 +8,13 @@
 
 #include "ids.h"
 #include "status.h"
+#include "times.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-
-int bw_chain_utf8_valid(const char *s)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p != '\0') {
-        unsigned char c = *p;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        int n;
-        unsigned long cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 1;
-            cp = c & 0x1Fu;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 2;
-            cp = c & 0x0Fu;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 3;
-            cp = c & 0x07u;
-        } else {
-            return 0;
-        }
-        for (int i = 1; i <= n; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i] & 0x3Fu);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        p += n + 1;
-    }
-    return 1;
-}
-
-void bw_chain_format_time(long long us, char out[32])
-{
-    long long secs = us / 1000000;
-    long long frac = us % 1000000;
-    if (frac < 0) {
-        frac += 1000000;
-        secs--;
-    }
-    time_t t = (time_t)secs;
-    struct tm tm;
-    if (gmtime_r(&t, &tm) == NULL) {
-        snprintf(out, 32, "0000-00-00T00:00:00.000000Z");
-        return;
-    }
-    char text[96];
-    int n = snprintf(text, sizeof(text), "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-    if (n < 0 || n >= 32)
-        n = snprintf(text, sizeof(text), "0000-00-00T00:00:00.000000Z");
-    memcpy(out, text, (size_t)n + 1);
-}
 
 void bw_chain_hash(const void *data, size_t len, char out[BW_CHAIN_HASH_HEX + 1])
 {
@@ -193,7 +137,7 @@ static void jcs_close(jcs_t *w, char **out, size_t *len)
 static int strings_ok(const char *const *s, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        if (s[i] == NULL || !bw_chain_utf8_valid(s[i]))
+        if (s[i] == NULL || !bw_utf8_valid(s[i], strlen(s[i])))
             return 0;
     return 1;
 }
@@ -226,8 +170,8 @@ int bw_chain_encode(bw_arena_t *arena, const bw_chain_record_t *rec, char **out,
         with_id ? rec->id : ""};
     if (format == NULL || !strings_ok(strings, sizeof(strings) / sizeof(strings[0])))
         return BW_EINVAL;
-    char recorded_at[32];
-    bw_chain_format_time(rec->recorded_at_us, recorded_at);
+    char recorded_at[BW_TIME_TEXT_MAX];
+    bw_time_format_us(rec->recorded_at_us, BW_TIME_FRACTION_MICROS, recorded_at);
 
     /* Keys in code-point order (RFC 8785 3.2.3); all are ASCII. */
     size_t bound =

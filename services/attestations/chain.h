@@ -52,14 +52,6 @@ typedef struct bw_chain_record {
     const char *previous_hash;
 } bw_chain_record_t;
 
-/* Whether s is well-formed UTF-8 (no overlong forms, surrogates or code
- * points above U+10FFFF). */
-int bw_chain_utf8_valid(const char *s);
-
-/* RFC 3339 UTC with six fractional digits, "2025-06-10T09:15:00.000000Z",
- * into out[32]. */
-void bw_chain_format_time(long long us, char out[32]);
-
 /* The `format` member of a version ("bulwark.attestation.v2"), NULL for an
  * unknown version; and the version of a format name, 0 when unknown. */
 const char *bw_chain_format_name(int version);

@@ -36,7 +36,7 @@ int bw_export_record(bw_arena_t *arena, const bw_chain_entry_t *e,
     a->comment = (char *)r->comment;
     a->statement_sha256 = (char *)r->statement_sha256;
     a->sequence = r->sequence;
-    a->recorded_at = bw_attest_timestamp(arena, r->recorded_at_us);
+    a->recorded_at = bw_store_timestamp_us(arena, r->recorded_at_us);
     a->recorded_by = (char *)r->recorded_by;
     a->on_behalf = r->on_behalf;
     a->key_id = (char *)r->key_id;

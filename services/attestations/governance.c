@@ -74,8 +74,8 @@ static int by_time(const void *a, const void *b)
         *(Bulwark__Attestations__V1__GovernanceItem *const *)a;
     const Bulwark__Attestations__V1__GovernanceItem *y =
         *(Bulwark__Attestations__V1__GovernanceItem *const *)b;
-    long long tx = (long long)x->at->seconds * 1000000 + x->at->nanos / 1000;
-    long long ty = (long long)y->at->seconds * 1000000 + y->at->nanos / 1000;
+    long long tx = bw_attest_us(x->at);
+    long long ty = bw_attest_us(y->at);
     if (tx != ty)
         return (tx > ty) - (tx < ty);
     return (x->kind > y->kind) - (x->kind < y->kind);
@@ -90,7 +90,7 @@ new_item(bw_arena_t *arena, Bulwark__Attestations__V1__GovernanceItem__Kind kind
         return NULL;
     bulwark__attestations__v1__governance_item__init(it);
     it->kind = kind;
-    it->at = bw_attest_timestamp(arena, at);
+    it->at = bw_store_timestamp_us(arena, at);
     it->campaign = (char *)(campaign != NULL ? campaign : "");
     it->member = (char *)(member != NULL ? member : "");
     it->summary = (char *)summary;
@@ -126,7 +126,7 @@ int bw_governance_compute(bw_arena_t *arena, const char *entity, const bw_gov_in
     bulwark__attestations__v1__implementation_oversight__init(ov);
     g->oversight = ov;
     g->entity = (char *)entity;
-    g->as_of = bw_attest_timestamp(arena, in->now_us);
+    g->as_of = bw_store_timestamp_us(arena, in->now_us);
     g->measures_approval = ma;
     g->members_in_office = (int32_t)in->n_members;
     g->attestations = in->attestations;
@@ -136,8 +136,8 @@ int bw_governance_compute(bw_arena_t *arena, const char *entity, const bw_gov_in
     ma->basis = BASIS_APPROVAL;
     if (in->approval_campaign != NULL) {
         ma->campaign = (char *)in->approval_campaign;
-        ma->approved_at = bw_attest_timestamp(arena, in->approval_at_us);
-        ma->valid_until = bw_attest_timestamp(arena, in->approval_until_us);
+        ma->approved_at = bw_store_timestamp_us(arena, in->approval_at_us);
+        ma->valid_until = bw_store_timestamp_us(arena, in->approval_until_us);
         ma->current = in->approval_until_us > in->now_us;
         ma->approvals = in->approvals;
         ma->on_behalf_approvals = in->on_behalf_approvals;
@@ -155,8 +155,8 @@ int bw_governance_compute(bw_arena_t *arena, const char *entity, const bw_gov_in
     ov->basis = BASIS_APPROVAL;
     if (in->oversight_campaign != NULL) {
         ov->campaign = (char *)in->oversight_campaign;
-        ov->reviewed_at = bw_attest_timestamp(arena, in->oversight_at_us);
-        ov->valid_until = bw_attest_timestamp(arena, in->oversight_until_us);
+        ov->reviewed_at = bw_store_timestamp_us(arena, in->oversight_at_us);
+        ov->valid_until = bw_store_timestamp_us(arena, in->oversight_until_us);
         ov->current = in->oversight_until_us > in->now_us;
         ov->confirmations = in->oversight_confirmations;
         ov->on_behalf_confirmations = in->on_behalf_oversight_confirmations;
@@ -183,8 +183,8 @@ int bw_governance_compute(bw_arena_t *arena, const char *entity, const bw_gov_in
             if (strcmp(tr->member, m->id) != 0)
                 continue;
             t->campaign = (char *)tr->campaign;
-            t->trained_at = bw_attest_timestamp(arena, tr->at_us);
-            t->valid_until = bw_attest_timestamp(arena, tr->until_us);
+            t->trained_at = bw_store_timestamp_us(arena, tr->at_us);
+            t->valid_until = bw_store_timestamp_us(arena, tr->until_us);
             t->current = tr->until_us > in->now_us;
             t->on_behalf = tr->on_behalf;
             if (t->current) {

@@ -151,7 +151,7 @@ int bw_members_validate(bw_call_t *call, const Bulwark__Attestations__V1__BoardM
     else if (m->email != NULL && m->email[0] != '\0' && !email_plausible(m->email))
         bad |= bw_call_violation(call, "email", "is not an email address");
     if (m->until != NULL) {
-        long long since = m->since != NULL ? bw_attest_us(m->since) : bw_attest_now_us();
+        long long since = m->since != NULL ? bw_attest_us(m->since) : bw_time_now_us();
         if (bw_attest_us(m->until) <= since)
             bad |= bw_call_violation(call, "until", "must be after since");
     }

@@ -584,7 +584,7 @@ int bw_records_export(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     x->format = BW_EXPORT_FORMAT;
     x->tenant = lower_dup(a, call->tenant_id);
     x->entity = lower_dup(a, req->entity);
-    x->export_time = bw_attest_timestamp(a, bw_attest_now_us());
+    x->export_time = bw_store_timestamp_us(a, bw_time_now_us());
     x->verification = v;
     x->records = bw_arena_calloc(a, c.n + 1, sizeof(*x->records));
     x->keys = bw_arena_calloc(a, n_keys + 1, sizeof(*x->keys));

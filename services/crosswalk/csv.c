@@ -41,9 +41,14 @@ static int fail(bw_cw_csv_error_t *err, long line, const char *fmt, ...)
     return BW_EINVAL;
 }
 
+static void free_field(void *field)
+{
+    bw_buf_free(field);
+}
+
 typedef struct parser {
     bw_arena_t *arena;
-    bw_cw_buf_t field;
+    bw_buf_t *field; /* on the arena; its bytes freed by an arena cleanup */
     char **fields;
     size_t n_fields, cap_fields;
     bw_cw_csv_record_t *records;
@@ -52,25 +57,24 @@ typedef struct parser {
 
 static int end_field(parser_t *p, bw_cw_csv_error_t *err, long line)
 {
-    if (p->field.failed)
+    if (p->field->error != 0)
         return BW_ENOMEM;
     if (p->n_fields == BW_CW_CSV_MAX_FIELDS)
         return fail(err, line, "more than %d fields", BW_CW_CSV_MAX_FIELDS);
     if (grow(p->arena, (void **)&p->fields, &p->cap_fields, p->n_fields, sizeof(char *)) != 0)
         return BW_ENOMEM;
-    char *copy = bw_arena_strndup(p->arena, p->field.data, p->field.len);
+    char *copy = bw_arena_strndup(p->arena, p->field->len > 0 ? p->field->data : "", p->field->len);
     if (copy == NULL)
         return BW_ENOMEM;
     p->fields[p->n_fields++] = copy;
-    p->field.len = 0;
-    p->field.data[0] = '\0';
+    bw_buf_reset(p->field);
     return 0;
 }
 
 static int end_record(parser_t *p, bw_cw_csv_error_t *err, long line)
 {
     /* An empty line is one empty unquoted field: not a record. */
-    if (p->n_fields == 1 && p->fields[0][0] == '\0' && p->field.len == 0) {
+    if (p->n_fields == 1 && p->fields[0][0] == '\0' && p->field->len == 0) {
         p->n_fields = 0;
         return 0;
     }
@@ -99,8 +103,11 @@ int bw_cw_csv_parse(bw_arena_t *arena, const char *text, size_t len, bw_cw_csv_r
 
     err->line = 0;
     err->message[0] = '\0';
-    bw_cw_buf_init(&p.field, arena);
-    if (p.field.failed)
+    p.field = bw_arena_alloc(arena, sizeof(*p.field));
+    if (p.field == NULL)
+        return BW_ENOMEM;
+    bw_buf_init(p.field, 0);
+    if (bw_arena_on_cleanup(arena, free_field, p.field) != 0)
         return BW_ENOMEM;
     if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
         i = 3;
@@ -122,7 +129,7 @@ int bw_cw_csv_parse(bw_arena_t *arena, const char *text, size_t len, bw_cw_csv_r
                             "a quote inside an unquoted field; put the field in quotes "
                             "and double the quote");
             if (c != ',' && !newline) {
-                bw_cw_buf_append(&p.field, &c, 1);
+                bw_buf_addc(p.field, c);
                 state = UNQUOTED;
                 continue;
             }
@@ -134,11 +141,11 @@ int bw_cw_csv_parse(bw_arena_t *arena, const char *text, size_t len, bw_cw_csv_r
             }
             if (c == '\n' || (c == '\r' && (i + 1 == len || text[i + 1] != '\n')))
                 line++;
-            bw_cw_buf_append(&p.field, &c, 1);
+            bw_buf_addc(p.field, c);
             continue;
         case AFTER_QUOTE:
             if (c == '"') {
-                bw_cw_buf_append(&p.field, &c, 1);
+                bw_buf_addc(p.field, c);
                 state = QUOTED;
                 continue;
             }
@@ -171,50 +178,7 @@ int bw_cw_csv_parse(bw_arena_t *arena, const char *text, size_t len, bw_cw_csv_r
     return 0;
 }
 
-void bw_cw_buf_init(bw_cw_buf_t *buf, bw_arena_t *arena)
-{
-    buf->arena = arena;
-    buf->len = 0;
-    buf->cap = 256;
-    buf->failed = 0;
-    buf->data = bw_arena_alloc(arena, buf->cap);
-    if (buf->data == NULL) {
-        buf->cap = 0;
-        buf->failed = 1;
-        buf->data = (char *)"";
-        return;
-    }
-    buf->data[0] = '\0';
-}
-
-void bw_cw_buf_append(bw_cw_buf_t *buf, const char *s, size_t len)
-{
-    if (buf->failed)
-        return;
-    if (buf->len + len + 1 > buf->cap) {
-        size_t ncap = buf->cap;
-        while (buf->len + len + 1 > ncap)
-            ncap *= 2;
-        char *bigger = bw_arena_alloc(buf->arena, ncap);
-        if (bigger == NULL) {
-            buf->failed = 1;
-            return;
-        }
-        memcpy(bigger, buf->data, buf->len + 1);
-        buf->data = bigger;
-        buf->cap = ncap;
-    }
-    memcpy(buf->data + buf->len, s, len);
-    buf->len += len;
-    buf->data[buf->len] = '\0';
-}
-
-void bw_cw_buf_puts(bw_cw_buf_t *buf, const char *s)
-{
-    bw_cw_buf_append(buf, s, strlen(s));
-}
-
-void bw_cw_csv_field(bw_cw_buf_t *buf, const char *s)
+void bw_cw_csv_field(bw_buf_t *buf, const char *s)
 {
     size_t n = strlen(s);
     int quote = n > 0 && (s[0] == ' ' || s[0] == '\t' || s[n - 1] == ' ' || s[n - 1] == '\t');
@@ -223,21 +187,21 @@ void bw_cw_csv_field(bw_cw_buf_t *buf, const char *s)
      * back, were the field the first of the file: quoted, it stays. */
     quote = quote || strncmp(s, "\xEF\xBB\xBF", 3) == 0;
     if (!quote) {
-        bw_cw_buf_append(buf, s, n);
+        bw_buf_add(buf, s, n);
         return;
     }
-    bw_cw_buf_append(buf, "\"", 1);
+    bw_buf_add(buf, "\"", 1);
     for (const char *q = s; *q != '\0'; q++) {
         const char *next = strchr(q, '"');
         if (next == NULL) {
-            bw_cw_buf_puts(buf, q);
+            bw_buf_adds(buf, q);
             break;
         }
-        bw_cw_buf_append(buf, q, (size_t)(next - q) + 1);
-        bw_cw_buf_append(buf, "\"", 1);
+        bw_buf_add(buf, q, (size_t)(next - q) + 1);
+        bw_buf_add(buf, "\"", 1);
         q = next;
     }
-    bw_cw_buf_append(buf, "\"", 1);
+    bw_buf_add(buf, "\"", 1);
 }
 
 /* The first characters that make a spreadsheet read a cell as a formula. */
@@ -252,21 +216,21 @@ static int added_quote(const char *s)
     return s[0] == '\'' && (formula_start(s[1]) || s[1] == '\'');
 }
 
-void bw_cw_csv_cell(bw_cw_buf_t *buf, const char *s)
+void bw_cw_csv_cell(bw_buf_t *buf, const char *s)
 {
     if (!formula_start(s[0]) && !added_quote(s)) {
         bw_cw_csv_field(buf, s);
         return;
     }
-    size_t n = strlen(s);
-    char *quoted = bw_arena_alloc(buf->arena, n + 2);
-    if (quoted == NULL) {
-        buf->failed = 1;
-        return;
+    bw_buf_t quoted;
+    bw_buf_init(&quoted, 0);
+    if (bw_buf_addc(&quoted, '\'') != 0 || bw_buf_adds(&quoted, s) != 0) {
+        if (buf->error == 0)
+            buf->error = BW_ENOMEM;
+    } else {
+        bw_cw_csv_field(buf, quoted.data);
     }
-    quoted[0] = '\'';
-    memcpy(quoted + 1, s, n + 1);
-    bw_cw_csv_field(buf, quoted);
+    bw_buf_free(&quoted);
 }
 
 const char *bw_cw_csv_cell_value(const char *s)

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "arena.h"
+#include "buf.h"
 
 /* More records than this is an error, not a Statement of Applicability. */
 #define BW_CW_CSV_MAX_RECORDS 5000
@@ -36,20 +37,10 @@ typedef struct bw_cw_csv_error {
 int bw_cw_csv_parse(bw_arena_t *arena, const char *text, size_t len, bw_cw_csv_record_t **records,
                     size_t *n_records, bw_cw_csv_error_t *err);
 
-/* A text buffer growing on an arena; data is always NUL-terminated. */
-typedef struct bw_cw_buf {
-    bw_arena_t *arena; /* borrowed */
-    char *data;
-    size_t len, cap;
-    int failed; /* an allocation failed: data holds what fit before */
-} bw_cw_buf_t;
-
-void bw_cw_buf_init(bw_cw_buf_t *buf, bw_arena_t *arena);
-void bw_cw_buf_append(bw_cw_buf_t *buf, const char *s, size_t len);
-void bw_cw_buf_puts(bw_cw_buf_t *buf, const char *s);
 /* Appends s as one CSV field, in quotes when it holds a comma, a quote, a
- * line break or leading or trailing blanks. */
-void bw_cw_csv_field(bw_cw_buf_t *buf, const char *s);
+ * line break or leading or trailing blanks. A failed append is kept in
+ * buf->error (common/buf.h). */
+void bw_cw_csv_field(bw_buf_t *buf, const char *s);
 
 /*
  * Cells of a file a person opens in a spreadsheet (OWASP, "CSV Injection"):
@@ -61,7 +52,7 @@ void bw_cw_csv_field(bw_cw_buf_t *buf, const char *s);
  * bw_cw_csv_cell added, so every value makes the round trip.
  */
 /* Appends s as one exported cell: neutralised, then as bw_cw_csv_field. */
-void bw_cw_csv_cell(bw_cw_buf_t *buf, const char *s);
+void bw_cw_csv_cell(bw_buf_t *buf, const char *s);
 /* The value of an imported cell (borrowed from s): without the quote that
  * bw_cw_csv_cell put in front of it, if any. */
 const char *bw_cw_csv_cell_value(const char *s);

@@ -18,7 +18,7 @@
 
 #define OVERRIDE_COLUMNS                                                                           \
     "override_id::text, source_framework, source_ref, target_framework, target_ref, "              \
-    "relationship, rationale, author, (extract(epoch FROM create_time) * 1000000)::bigint"
+    "relationship, rationale, author, bulwark.epoch_us(create_time)"
 
 enum { OV_ID, OV_SFW, OV_SREF, OV_TFW, OV_TREF, OV_REL, OV_RATIONALE, OV_AUTHOR, OV_CREATE };
 

@@ -14,12 +14,13 @@
 #include "crosswalk.h"
 #include "csv.h"
 #include "ids.h"
-#include "rollup.h"
 #include "list.h"
 #include "outbox.h"
+#include "rollup.h"
 #include "service.h"
 #include "status.h"
 #include "store.h"
+#include "utf8.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -37,8 +38,8 @@
 #define CONTROL_COLUMNS(p)                                                                         \
     p "ref, " p "applicable::text, " p "status, " p "justification, "                              \
       "array_to_string(" p "evidence, ' '), " p "owner, "                                          \
-      "(extract(epoch FROM " p "create_time) * 1000000)::bigint, "                                 \
-      "(extract(epoch FROM " p "update_time) * 1000000)::bigint, " p "revision"
+      "bulwark.epoch_us(" p "create_time), "                                                       \
+      "bulwark.epoch_us(" p "update_time), " p "revision"
 
 enum {
     C_REF,
@@ -86,12 +87,12 @@ static const bw_db_stmt_t by_position[4] = BW_LIST_ORDER_STMTS(
     "r.position", "s.ref", "$6::int", "$7::text");
 static const bw_db_stmt_t by_create[4] = BW_LIST_ORDER_STMTS(
     "soa_list_by_create",
-    LIST_SELECT("(extract(epoch FROM s.create_time) * 1000000)::bigint")
+    LIST_SELECT("bulwark.epoch_us(s.create_time)")
     "FROM crosswalk.soa_controls s" LIST_WHERE,
     "s.create_time", "s.ref", "$6::timestamptz", "$7::text");
 static const bw_db_stmt_t by_update[4] = BW_LIST_ORDER_STMTS(
     "soa_list_by_update",
-    LIST_SELECT("(extract(epoch FROM s.update_time) * 1000000)::bigint")
+    LIST_SELECT("bulwark.epoch_us(s.update_time)")
     "FROM crosswalk.soa_controls s" LIST_WHERE,
     "s.update_time", "s.ref", "$6::timestamptz", "$7::text");
 /* clang-format on */
@@ -158,7 +159,7 @@ static const bw_db_stmt_t stmt_import = {
 static const bw_db_stmt_t stmt_history = {
     "soa_history", "SELECT seq::text, ref, change, via, applicable::text, status, justification,"
                    " array_to_string(evidence, ' '), owner, principal, request_id,"
-                   " (extract(epoch FROM change_time) * 1000000)::bigint "
+                   " bulwark.epoch_us(change_time) "
                    "FROM crosswalk.soa_history WHERE entity_id = $1::uuid AND ($2 = '' OR ref = $2)"
                    " AND seq > $3::bigint ORDER BY soa_history.seq LIMIT $4::int"};
 
@@ -218,12 +219,7 @@ static void report(reporter_t *rep, const char *field, const char *fmt, ...)
  * sequence, for quoting a value in a message. */
 static int utf8_cut(const char *s, size_t max)
 {
-    size_t n = strlen(s);
-    if (n <= max)
-        return (int)n;
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-        max--;
-    return (int)max;
+    return (int)bw_utf8_cut(s, strlen(s), max);
 }
 
 /* An evidence link: an https or http URL with a host, or a URN (RFC 8141:
@@ -475,14 +471,15 @@ static int announce(bw_call_t *call, const Bulwark__Crosswalk__V1__Control *c)
 /* Joins items with blanks, on the arena. */
 static const char *join_blanks(bw_arena_t *arena, char *const *items, size_t n)
 {
-    bw_cw_buf_t buf;
-    bw_cw_buf_init(&buf, arena);
+    bw_buf_t buf;
+    bw_buf_init(&buf, 0);
     for (size_t i = 0; i < n; i++) {
         if (i > 0)
-            bw_cw_buf_append(&buf, " ", 1);
-        bw_cw_buf_puts(&buf, items[i]);
+            bw_buf_addc(&buf, ' ');
+        bw_buf_adds(&buf, items[i]);
     }
-    return buf.failed ? NULL : buf.data;
+    char *text;
+    return bw_buf_to_arena(&buf, arena, &text) == 0 ? text : NULL;
 }
 
 /* If-Match of a PUT, compared with the recorded control, which stays locked
@@ -636,20 +633,21 @@ static int read_header(reporter_t *rep, const bw_cw_csv_record_t *header, int *c
 /* A PostgreSQL array literal of texts, on the arena. */
 static const char *text_array(bw_arena_t *arena, const char *const *items, size_t n)
 {
-    bw_cw_buf_t buf;
-    bw_cw_buf_init(&buf, arena);
-    bw_cw_buf_append(&buf, "{", 1);
+    bw_buf_t buf;
+    bw_buf_init(&buf, 0);
+    bw_buf_addc(&buf, '{');
     for (size_t i = 0; i < n; i++) {
-        bw_cw_buf_append(&buf, i > 0 ? ",\"" : "\"", i > 0 ? 2 : 1);
+        bw_buf_adds(&buf, i > 0 ? ",\"" : "\"");
         for (const char *p = items[i]; *p != '\0'; p++) {
             if (*p == '"' || *p == '\\')
-                bw_cw_buf_append(&buf, "\\", 1);
-            bw_cw_buf_append(&buf, p, 1);
+                bw_buf_addc(&buf, '\\');
+            bw_buf_addc(&buf, *p);
         }
-        bw_cw_buf_append(&buf, "\"", 1);
+        bw_buf_addc(&buf, '"');
     }
-    bw_cw_buf_append(&buf, "}", 1);
-    return buf.failed ? NULL : buf.data;
+    bw_buf_addc(&buf, '}');
+    char *text;
+    return bw_buf_to_arena(&buf, arena, &text) == 0 ? text : NULL;
 }
 
 /* The parsed rows of an import, as parallel arrays. */
@@ -825,31 +823,32 @@ int bw_cw_export_controls(bw_call_t *call, const ProtobufCMessage *request, Prot
                       &res);
     if (err != 0)
         return err;
-    bw_cw_buf_t buf;
-    bw_cw_buf_init(&buf, call->arena);
-    bw_cw_buf_puts(&buf, "ref,applicable,status,justification,owner,evidence\r\n");
+    bw_buf_t buf;
+    bw_buf_init(&buf, 0);
+    bw_buf_adds(&buf, "ref,applicable,status,justification,owner,evidence\r\n");
     int n = PQntuples(res);
     for (int i = 0; i < n; i++) {
         bw_cw_csv_cell(&buf, bw_store_text(res, i, C_REF));
-        bw_cw_buf_puts(&buf, ",");
-        bw_cw_buf_puts(&buf, bw_store_text(res, i, C_APPLICABLE));
-        bw_cw_buf_puts(&buf, ",");
+        bw_buf_adds(&buf, ",");
+        bw_buf_adds(&buf, bw_store_text(res, i, C_APPLICABLE));
+        bw_buf_adds(&buf, ",");
         bw_cw_csv_cell(&buf, bw_store_text(res, i, C_STATUS));
-        bw_cw_buf_puts(&buf, ",");
+        bw_buf_adds(&buf, ",");
         bw_cw_csv_cell(&buf, bw_store_text(res, i, C_JUSTIFICATION));
-        bw_cw_buf_puts(&buf, ",");
+        bw_buf_adds(&buf, ",");
         bw_cw_csv_cell(&buf, bw_store_text(res, i, C_OWNER));
-        bw_cw_buf_puts(&buf, ",");
+        bw_buf_adds(&buf, ",");
         bw_cw_csv_cell(&buf, bw_store_text(res, i, C_EVIDENCE));
-        bw_cw_buf_puts(&buf, "\r\n");
+        bw_buf_adds(&buf, "\r\n");
     }
-    if (buf.failed)
-        return BW_ENOMEM;
+    char *csv;
+    if ((err = bw_buf_to_arena(&buf, call->arena, &csv)) != 0)
+        return err;
     Bulwark__Crosswalk__V1__ExportControlsResponse *out = bw_arena_alloc(call->arena, sizeof(*out));
     if (out == NULL)
         return BW_ENOMEM;
     bulwark__crosswalk__v1__export_controls_response__init(out);
-    out->csv = buf.data;
+    out->csv = csv;
     out->rows = n;
     *resp = &out->base;
     return 0;

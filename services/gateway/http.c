@@ -42,6 +42,7 @@
 #include "route.h"
 #include "router.h"
 #include "status.h"
+#include "times.h"
 #include "trace.h"
 
 #include <event2/http.h>
@@ -868,9 +869,7 @@ static void admit(gw_request_t *r, unsigned roles, const char *role_names)
 
 static long long now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+    return bw_time_now_us();
 }
 
 /* A suspended tenant's credentials are refused, with a type of their own. */
@@ -887,11 +886,8 @@ static void fail_suspended(gw_request_t *r)
 static void authorised(gw_request_t *r)
 {
     if (r->key.expire_us != 0 && now_us() >= r->key.expire_us) {
-        time_t at = (time_t)(r->key.expire_us / 1000000);
-        struct tm tm;
-        char when[32];
-        gmtime_r(&at, &tm);
-        strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        char when[BW_TIME_TEXT_MAX];
+        bw_time_format_us(r->key.expire_us, BW_TIME_FRACTION_NONE, when);
         bw_authfail_record(r->req->peer, monotonic_ns());
         fail(r, BW_GRPC_UNAUTHENTICATED, 0, "API_KEY_EXPIRED",
              bw_arena_printf(r->arena, "the API key expired at %s; an admin issues a new one",
@@ -922,7 +918,7 @@ static int token_matches(const gw_request_t *r)
 /* Microseconds of a Timestamp, 0 when unset. */
 static long long timestamp_us(const Google__Protobuf__Timestamp *ts)
 {
-    return ts != NULL ? (long long)ts->seconds * 1000000LL + ts->nanos / 1000 : 0;
+    return ts != NULL ? bw_time_us(ts->seconds, ts->nanos) : 0;
 }
 
 static void resolve_done(void *arg, const bw_rpc_reply_t *reply)

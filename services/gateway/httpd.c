@@ -24,6 +24,7 @@
  */
 #include "httpd.h"
 
+#include "buf.h"
 #include "ids.h"
 #include "log.h"
 #include "gw_metrics.h"
@@ -79,12 +80,6 @@ typedef enum conn_timer {
     T_COUNT
 } conn_timer_t;
 
-/* A heap buffer that grows by doubling. */
-typedef struct heapbuf {
-    char *data;
-    size_t len, cap;
-} heapbuf_t;
-
 struct bw_httpd_conn {
     bw_httpd_t *h;
     int fd;
@@ -113,10 +108,10 @@ struct bw_httpd_conn {
     size_t body_len, body_cap;
     int body_in_place;
     bw_httpparse_chunked_t chunked;
-    heapbuf_t chunked_body;
+    bw_buf_t chunked_body;
 
     /* Output that could not be written at once, from out_off on. */
-    heapbuf_t out;
+    bw_buf_t out;
     size_t out_off;
     int close_after; /* close once the reply is out */
     int linger;      /* ... draining unread input first */
@@ -256,9 +251,8 @@ static void reading_off(bw_httpd_conn_t *c)
 static void request_reset(bw_httpd_conn_t *c)
 {
     arena_give(c->h, c->req.arena);
-    free(c->chunked_body.data);
+    bw_buf_free(&c->chunked_body);
     memset(&c->req, 0, sizeof(c->req));
-    memset(&c->chunked_body, 0, sizeof(c->chunked_body));
     c->body = NULL;
     c->body_len = c->body_cap = 0;
     c->body_in_place = 0;
@@ -271,7 +265,7 @@ static void conn_free(bw_httpd_conn_t *c)
     bw_httpd_t *h = c->h;
     request_reset(c);
     buf_give(h, c->in, c->in_cap);
-    free(c->out.data);
+    bw_buf_free(&c->out);
     if (c->prev != NULL)
         c->prev->next = c->next;
     else
@@ -337,23 +331,6 @@ static const char *http_date(bw_httpd_t *h)
     return h->date;
 }
 
-static int heapbuf_append(heapbuf_t *b, const char *p, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n)
-            cap *= 2;
-        char *grown = realloc(b->data, cap);
-        if (grown == NULL)
-            return BW_ENOMEM;
-        b->data = grown;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    return 0;
-}
-
 static void reply_done(bw_httpd_conn_t *c);
 
 /* Writes iov out, now if the socket takes it, else queued behind a write
@@ -383,7 +360,7 @@ static void send_iov(bw_httpd_conn_t *c, struct iovec *iov, int n, int final)
         size_t len = iov[i].iov_len, skip = written < len ? written : len;
         written -= skip;
         if (len > skip &&
-            heapbuf_append(&c->out, (const char *)iov[i].iov_base + skip, len - skip) != 0) {
+            bw_buf_add(&c->out, (const char *)iov[i].iov_base + skip, len - skip) != 0) {
             conn_close(c);
             return;
         }
@@ -406,8 +383,7 @@ static void on_write(evutil_socket_t fd, short events, void *arg)
         c->out_off = c->out.len = 0;
         if (c->out.cap > IN_BUF_SIZE) {
             /* A large reply's copy is not kept for the connection's life. */
-            free(c->out.data);
-            memset(&c->out, 0, sizeof(c->out));
+            bw_buf_free(&c->out);
         }
         event_del(&c->wr);
         if (c->state == CONN_WRITING)
@@ -683,7 +659,7 @@ static int step_body(bw_httpd_conn_t *c)
             reply_parse_error(c, &err);
             return 1;
         }
-        if (n > 0 && heapbuf_append(&c->chunked_body, data, n) != 0) {
+        if (n > 0 && bw_buf_add(&c->chunked_body, data, n) != 0) {
             reply_error(c, 503, "OUT_OF_MEMORY", "the server is out of memory; retry later");
             return 1;
         }
@@ -946,6 +922,8 @@ static void admit(bw_httpd_t *h, int fd, const struct sockaddr_storage *peer)
         close(fd);
         return;
     }
+    bw_buf_init(&c->out, 0);
+    bw_buf_init(&c->chunked_body, 0);
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     c->h = h;

@@ -26,6 +26,7 @@
 #include "status.h"
 #include "store.h"
 #include "tenancy.h"
+#include "times.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -43,9 +44,9 @@
 
 const bw_db_stmt_t bw_operator_stmt_list = {
     "operator_tenant_list",
-    "SELECT tenant_id::text, name, (extract(epoch FROM create_time) * 1000000)::bigint, "
-    "(extract(epoch FROM update_time) * 1000000)::bigint, revision, state, "
-    "(extract(epoch FROM suspend_time) * 1000000)::bigint, suspend_reason, requests_last_24h "
+    "SELECT tenant_id::text, name, bulwark.epoch_us(create_time), "
+    "bulwark.epoch_us(update_time), revision, state, "
+    "bulwark.epoch_us(suspend_time), suspend_reason, requests_last_24h "
     "FROM tenancy.list_tenants(NULLIF($1, '')::uuid, $2::int)"};
 /* Only a change of state is a change: no new revision for the same state. */
 const bw_db_stmt_t bw_operator_stmt_set_state = {
@@ -469,12 +470,9 @@ static int by_table(const void *a, const void *b)
 /* "2026-01-05T10:00:00.123456Z" for microseconds since the epoch. */
 static char *rfc3339_micros(bw_arena_t *arena, long long us)
 {
-    time_t sec = (time_t)(us / 1000000);
-    struct tm tm;
-    char day[32];
-    gmtime_r(&sec, &tm);
-    strftime(day, sizeof(day), "%Y-%m-%dT%H:%M:%S", &tm);
-    return bw_arena_printf(arena, "%s.%06lldZ", day, us % 1000000);
+    char text[BW_TIME_TEXT_MAX];
+    bw_time_format_us(us, BW_TIME_FRACTION_MICROS, text);
+    return bw_arena_strdup(arena, text);
 }
 
 /* The certificate's canonical text: compact JSON with sorted keys of every
@@ -573,8 +571,7 @@ int bw_operator_delete_tenant(bw_call_t *call, const ProtobufCMessage *request,
         return BW_ENOMEM;
     bulwark__tenancy__v1__tenant_deletion_certificate__init(c);
     google__protobuf__timestamp__init(when);
-    when->seconds = now_us / 1000000;
-    when->nanos = (int32_t)(now_us % 1000000 * 1000);
+    bw_time_split_us(now_us, &when->seconds, &when->nanos);
     c->format = DELETION_FORMAT;
     c->tenant = (char *)id;
     c->tenant_name = (char *)name;

@@ -25,6 +25,7 @@
 #include "service.h"
 #include "status.h"
 #include "store.h"
+#include "times.h"
 
 #include <poll.h>
 #include <pthread.h>
@@ -37,11 +38,11 @@
 
 #define KEY_COLUMNS                                                                                \
     "key_id::text, name, role, COALESCE(board_member::text, ''), "                                 \
-    "(extract(epoch FROM create_time) * 1000000)::bigint, "                                        \
-    "(extract(epoch FROM update_time) * 1000000)::bigint, revision, "                              \
-    "(extract(epoch FROM expire_time) * 1000000)::bigint, "                                        \
-    "(extract(epoch FROM last_use_time) * 1000000)::bigint, "                                      \
-    "(extract(epoch FROM previous_secret_expire_time) * 1000000)::bigint"
+    "bulwark.epoch_us(create_time), "                                                              \
+    "bulwark.epoch_us(update_time), revision, "                                                    \
+    "bulwark.epoch_us(expire_time), "                                                              \
+    "bulwark.epoch_us(last_use_time), "                                                            \
+    "bulwark.epoch_us(previous_secret_expire_time)"
 
 static const bw_db_stmt_t stmt_tenant_insert = {
     "tenancy_tenant_insert", "INSERT INTO tenancy.tenants (tenant_id, name) VALUES ($1, $2) "
@@ -51,7 +52,7 @@ static const bw_db_stmt_t stmt_tenant_get = {"tenancy_tenant_get",
                                              " FROM tenancy.tenants WHERE tenant_id = $1"};
 const bw_db_stmt_t bw_tenancy_stmt_tenant_get = {
     "tenancy_tenant_get_locked", "SELECT " BW_TENANCY_TENANT_COLUMNS
-                                 ", (extract(epoch FROM now()) * 1000000)::bigint "
+                                 ", bulwark.epoch_us(now()) "
                                  "FROM tenancy.tenants WHERE tenant_id = $1 FOR UPDATE"};
 static const bw_db_stmt_t stmt_key_insert = {
     "tenancy_key_insert",
@@ -83,8 +84,8 @@ static const bw_db_stmt_t stmt_key_revoke = {
 static const bw_db_stmt_t stmt_key_resolve = {
     "tenancy_key_resolve",
     "SELECT tenant_id::text, role, secret_sha256, COALESCE(board_member::text, ''), "
-    "(extract(epoch FROM expire_time) * 1000000)::bigint, previous_secret_sha256, "
-    "(extract(epoch FROM previous_secret_expire_time) * 1000000)::bigint, tenant_state "
+    "bulwark.epoch_us(expire_time), previous_secret_sha256, "
+    "bulwark.epoch_us(previous_secret_expire_time), tenant_state "
     "FROM tenancy.resolve_api_key($1::uuid)"};
 
 /* ListAuditEvents (list.h): $1 rows, $2 since, $3 until ('-infinity' and
@@ -94,9 +95,9 @@ static const bw_db_stmt_t stmt_key_resolve = {
  * id, then the key and the id. since and until bound the range scan of
  * audit_events_time itself, so a window far back costs what a recent one does. */
 #define AUDIT_SELECT                                                                               \
-    "SELECT event_id::text, (extract(epoch FROM occur_time) * 1000000)::bigint, service, action, " \
+    "SELECT event_id::text, bulwark.epoch_us(occur_time), service, action, "                       \
     "resource, principal, request_id, outcome, reason, trace_id, "                                 \
-    "(extract(epoch FROM occur_time) * 1000000)::bigint::text AS list_key, "                       \
+    "bulwark.epoch_us(occur_time)::text AS list_key, "                                             \
     "event_id::text AS list_id FROM bulwark.audit_events a "                                        \
     "WHERE a.occur_time >= $2::timestamptz AND a.occur_time < $3::timestamptz "                    \
     "AND ($4::text IS NULL OR a.action = $4::text) AND ($5::text IS NULL OR a.outcome = $5::text) " \
@@ -217,8 +218,7 @@ static const char *micros_param(bw_call_t *call, const Google__Protobuf__Timesta
 {
     if (ts == NULL)
         return "";
-    return bw_arena_printf(call->arena, "%lld",
-                           (long long)ts->seconds * 1000000 + ts->nanos / 1000);
+    return bw_arena_printf(call->arena, "%lld", (long long)bw_time_us(ts->seconds, ts->nanos));
 }
 
 static int insert_key(bw_call_t *call, bw_db_t *db, const char *name, const char *role,
@@ -603,8 +603,7 @@ static int time_param(bw_call_t *call, const char *field, const Google__Protobuf
     if (text == NULL)
         return BW_ENOMEM;
     if (ts->nanos < 0 || ts->nanos > 999999999 ||
-        bw_list_format_time((int64_t)ts->seconds * 1000000 + ts->nanos / 1000, text,
-                            BW_LIST_TIME_TEXT) != 0)
+        bw_list_format_time(bw_time_us(ts->seconds, ts->nanos), text, BW_LIST_TIME_TEXT) != 0)
         return bw_call_violation(call, field, "must be an RFC 3339 time between years 0001 and 9999");
     *out = text;
     return 0;

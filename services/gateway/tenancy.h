@@ -51,9 +51,9 @@ extern const size_t bw_tenancy_n_stmts;
 
 /* The columns of a tenant that bw_tenancy_row_to_tenant reads, in order. */
 #define BW_TENANCY_TENANT_COLUMNS                                                                  \
-    "tenant_id::text, name, (extract(epoch FROM create_time) * 1000000)::bigint, "                 \
-    "(extract(epoch FROM update_time) * 1000000)::bigint, revision, state, "                       \
-    "(extract(epoch FROM suspend_time) * 1000000)::bigint, suspend_reason"
+    "tenant_id::text, name, bulwark.epoch_us(create_time), "                                       \
+    "bulwark.epoch_us(update_time), revision, state, "                                             \
+    "bulwark.epoch_us(suspend_time), suspend_reason"
 /* A tenant's row, locked for the transaction, and then the transaction's
  * time (microseconds): $1 the tenant id, with that tenant set. */
 extern const bw_db_stmt_t bw_tenancy_stmt_tenant_get;

@@ -22,6 +22,7 @@
 #include "status.h"
 #include "store.h"
 #include "tz.h"
+#include "utf8.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,15 +61,6 @@ typedef Bulwark__Incidents__V1__Event event_t;
 static int not_found(bw_call_t *call, const char *id)
 {
     return bw_call_fail(call, BW_ENOTFOUND, "INCIDENT_NOT_FOUND", "incident %s not found", id);
-}
-
-/* Characters of UTF-8 text (the gateway has checked the encoding). */
-static size_t utf8_len(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
 }
 
 static const char *bool_param(int b)
@@ -120,7 +112,7 @@ static int check_new_incident(bw_call_t *call, const incident_t *in, int64_t now
         bad |= bw_call_violation(call, "entity", "is required") != 0;
     else if (!bw_uuid_valid(in->entity))
         bad |= bw_call_violation(call, "entity", "must be the id of an entity (a UUID)") != 0;
-    size_t title = utf8_len(in->title);
+    size_t title = bw_utf8_count(in->title);
     if (title == 0)
         bad |= bw_call_violation(call, "title", "is required") != 0;
     else if (title > BW_INCIDENT_TITLE_MAX)
@@ -160,7 +152,7 @@ static int check_new_incident(bw_call_t *call, const incident_t *in, int64_t now
     if (in->time_zone[0] != '\0' && !bw_tz_valid(in->time_zone))
         bad |= bw_call_violation(call, "timeZone",
                                  "must be an IANA time zone such as \"Europe/Berlin\"") != 0;
-    if (utf8_len(in->external_ref) > BW_INCIDENT_REF_MAX)
+    if (bw_utf8_count(in->external_ref) > BW_INCIDENT_REF_MAX)
         bad |= bw_call_violation(call, "externalRef", "must be at most %d characters",
                                  BW_INCIDENT_REF_MAX) != 0;
     return bad ? BW_EINVAL : 0;
@@ -420,7 +412,7 @@ static int new_event(bw_call_t *call, const event_t *in, int64_t now, bw_clock_e
     ev->has_due = in->due_at != NULL;
     if (ev->has_due && bw_records_us(in->due_at, &ev->due) != 0)
         bad |= bw_call_violation(call, "dueAt", "must be between 2000 and 9000") != 0;
-    size_t note = utf8_len(in->note);
+    size_t note = bw_utf8_count(in->note);
     if (note > BW_EVENT_NOTE_MAX)
         bad |= bw_call_violation(call, "note", "must be at most %d characters",
                                  BW_EVENT_NOTE_MAX) != 0;

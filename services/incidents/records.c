@@ -14,6 +14,7 @@
 #include "ids.h"
 #include "list.h"
 #include "status.h"
+#include "store.h"
 #include "tz.h"
 
 #include <stdio.h>
@@ -24,7 +25,7 @@
 /* The statements are SQL text assembled from macros; clang-format cannot
  * lay them out. */
 /* clang-format off */
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define US(col) "bulwark.epoch_us(" col ")"
 
 #define INC_COLS                                                                                   \
     "i.incident_id::text, i.entity_id::text, i.title, "                                            \
@@ -233,9 +234,7 @@ const size_t bw_records_n_stmts = sizeof(bw_records_stmts) / sizeof(bw_records_s
 
 int64_t bw_records_now(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * BW_US_PER_SEC + ts.tv_nsec / 1000;
+    return bw_time_now_us();
 }
 
 int bw_records_us(const Google__Protobuf__Timestamp *ts, int64_t *out)
@@ -243,24 +242,13 @@ int bw_records_us(const Google__Protobuf__Timestamp *ts, int64_t *out)
     if (ts->nanos < 0 || ts->nanos > 999999999 || ts->seconds < BW_TZ_MIN_US / BW_US_PER_SEC ||
         ts->seconds > BW_TZ_MAX_US / BW_US_PER_SEC)
         return BW_EINVAL;
-    *out = ts->seconds * BW_US_PER_SEC + ts->nanos / 1000;
+    *out = bw_time_us(ts->seconds, ts->nanos);
     return 0;
 }
 
 Google__Protobuf__Timestamp *bw_records_timestamp(bw_arena_t *arena, int64_t at)
 {
-    Google__Protobuf__Timestamp *ts = bw_arena_alloc(arena, sizeof(*ts));
-    if (ts == NULL)
-        return NULL;
-    google__protobuf__timestamp__init(ts);
-    int64_t sec = at / BW_US_PER_SEC, us = at % BW_US_PER_SEC;
-    if (us < 0) {
-        us += BW_US_PER_SEC;
-        sec -= 1;
-    }
-    ts->seconds = sec;
-    ts->nanos = (int32_t)(us * 1000);
-    return ts;
+    return bw_store_timestamp_us(arena, at);
 }
 
 char *bw_records_param_time(bw_arena_t *arena, int64_t at)

@@ -24,8 +24,8 @@
 static const bw_db_stmt_t stmt_claim = {
     "scheduler_claim",
     "SELECT c.tenant_id::text, c.incident_id::text, c.ordinal, c.alert, "
-    "(extract(epoch FROM c.due_at) * 1000000)::bigint, "
-    "(extract(epoch FROM c.fire_at) * 1000000)::bigint, c.superseded "
+    "bulwark.epoch_us(c.due_at), "
+    "bulwark.epoch_us(c.fire_at), c.superseded "
     "FROM incidents.claim_deadline_alerts($1::timestamptz, $2::int, $3::uuid) c"};
 enum { A_TENANT, A_INCIDENT, A_ORDINAL, A_ALERT, A_DUE, A_FIRE, A_SUPERSEDED };
 

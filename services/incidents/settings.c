@@ -22,12 +22,12 @@
 /* The tenant's row, if any: leads, update time (µs), revision. */
 static const bw_db_stmt_t stmt_get = {
     "settings_get", "SELECT array_to_string(alert_lead_seconds, ','), "
-                    "(extract(epoch FROM update_time) * 1000000)::bigint, revision "
+                    "bulwark.epoch_us(update_time), revision "
                     "FROM incidents.settings"};
 /* The same, locked until the write commits (If-Match compares with it). */
 static const bw_db_stmt_t stmt_lock = {
     "settings_lock", "SELECT array_to_string(alert_lead_seconds, ','), "
-                     "(extract(epoch FROM update_time) * 1000000)::bigint, revision "
+                     "bulwark.epoch_us(update_time), revision "
                      "FROM incidents.settings FOR UPDATE"};
 /* $1 leads, comma-separated ('' for none). */
 static const bw_db_stmt_t stmt_put = {
@@ -37,7 +37,7 @@ static const bw_db_stmt_t stmt_put = {
     "ON CONFLICT (tenant_id) DO UPDATE SET alert_lead_seconds = EXCLUDED.alert_lead_seconds, "
     "update_time = now(), revision = s.revision + 1 "
     "RETURNING array_to_string(s.alert_lead_seconds, ','), "
-    "(extract(epoch FROM s.update_time) * 1000000)::bigint, s.revision"};
+    "bulwark.epoch_us(s.update_time), s.revision"};
 
 const bw_db_stmt_t *const bw_settings_stmts[] = {&stmt_get, &stmt_lock, &stmt_put};
 const size_t bw_settings_n_stmts = sizeof(bw_settings_stmts) / sizeof(bw_settings_stmts[0]);

@@ -4,12 +4,13 @@
  * of the reporting clock (services/incidents/README.md, "The NIS2 clock"):
  * a repeated local time is
  * read as its first occurrence, a skipped one with the offset in force
- * before the gap (which moves it forward by the gap's length). UTC text goes
- * through gmtime_r/timegm, which involve no zone at all.
+ * before the gap (which moves it forward by the gap's length). UTC text is
+ * common/times.c's, which involves no zone at all.
  */
 #include "tz.h"
 
 #include "status.h"
+#include "times.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,88 +190,18 @@ int bw_tz_format_local(bw_tz_t *tz, int64_t at, char *buf, size_t len)
 
 int bw_tz_format_utc(int64_t at, char *buf, size_t len)
 {
-    int64_t sec = at / BW_US_PER_SEC, us = at % BW_US_PER_SEC;
-    if (us < 0) {
-        us += BW_US_PER_SEC;
-        sec -= 1;
-    }
-    time_t t = (time_t)sec;
-    struct tm tm;
-    if (gmtime_r(&t, &tm) == NULL)
+    char text[BW_TIME_TEXT_MAX];
+    size_t n = bw_time_format_us(at, BW_TIME_FRACTION_SHORTEST, text);
+    if (n >= len)
         return BW_EINVAL;
-    char frac[FRACTION_MAX];
-    fraction(frac, sizeof(frac), (int)us);
-    int n = snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d%sZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
-    return n < 0 || (size_t)n >= len ? BW_EINVAL : 0;
-}
-
-static int digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 1;
-}
-
-static int days_in_month(int year, int month)
-{
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return days[month - 1] + (month == 2 && leap);
+    memcpy(buf, text, n + 1);
+    return 0;
 }
 
 int bw_tz_parse_rfc3339(const char *s, int64_t *out)
 {
-    int year, month, day, hour, minute, second;
-    size_t len = strlen(s);
-    if (len < 20 || !digits(s, 4, &year) || s[4] != '-' || !digits(s + 5, 2, &month) ||
-        s[7] != '-' || !digits(s + 8, 2, &day) || (s[10] != 'T' && s[10] != 't') ||
-        !digits(s + 11, 2, &hour) || s[13] != ':' || !digits(s + 14, 2, &minute) || s[16] != ':' ||
-        !digits(s + 17, 2, &second))
-        return BW_EINVAL;
-    size_t i = 19;
-    int64_t us = 0;
-    if (s[i] == '.') {
-        size_t start = ++i;
-        while (i < len && s[i] >= '0' && s[i] <= '9') {
-            if (i - start < 6)
-                us = us * 10 + (s[i] - '0');
-            i++;
-        }
-        if (i == start || i - start > 9)
-            return BW_EINVAL;
-        for (size_t k = i - start; k < 6; k++)
-            us *= 10;
-    }
-    int offset = 0;
-    if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
-        i++;
-    } else if (i < len && (s[i] == '+' || s[i] == '-')) {
-        int oh, om;
-        if (len - i != 6 || !digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
-            !digits(s + i + 4, 2, &om) || oh > 23 || om > 59)
-            return BW_EINVAL;
-        offset = (oh * 60 + om) * 60 * (s[i] == '-' ? -1 : 1);
-        i += 6;
-    } else {
-        return BW_EINVAL;
-    }
-    if (i != len || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) ||
-        hour > 23 || minute > 59 || second > 59)
-        return BW_EINVAL;
-    struct tm tm = {.tm_year = year - 1900,
-                    .tm_mon = month - 1,
-                    .tm_mday = day,
-                    .tm_hour = hour,
-                    .tm_min = minute,
-                    .tm_sec = second};
-    int64_t at = ((int64_t)timegm(&tm) - offset) * BW_US_PER_SEC + us;
-    if (at < BW_TZ_MIN_US || at > BW_TZ_MAX_US)
+    int64_t at;
+    if (bw_time_parse_rfc3339_us(s, &at) != BW_TIME_OK || at < BW_TZ_MIN_US || at > BW_TZ_MAX_US)
         return BW_EINVAL;
     *out = at;
     return 0;

@@ -12,7 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BW_US_PER_SEC INT64_C(1000000)
+#include "times.h"
+
 #define BW_US_PER_HOUR (3600 * BW_US_PER_SEC)
 
 /* Room for "2025-03-30T11:00:00.123456+02:00" and its NUL. */

@@ -17,6 +17,7 @@
 #include "signature.h"
 #include "status.h"
 #include "store.h"
+#include "times.h"
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -154,9 +155,7 @@ struct transfer {
 
 static long long now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return bw_time_now_us();
 }
 
 bw_attempt_outcome_t bw_deliverer_outcome(const bw_retry_schedule_t *schedule, long status,

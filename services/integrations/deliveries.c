@@ -21,7 +21,7 @@
 typedef Bulwark__Integrations__V1__WebhookDelivery delivery_t;
 typedef Bulwark__Integrations__V1__WebhookAttempt attempt_t;
 
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define US(col) "bulwark.epoch_us(" col ")"
 #define DELIVERY_FROM                                                                              \
     "SELECT d.delivery_id::text, d.event_id::text, v.type, d.resource, " US("v.occur_time")       \
     ", d.state, d.attempt_count, " US("d.next_attempt_time") ", " US("d.create_time") ", "         \

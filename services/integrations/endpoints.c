@@ -17,6 +17,7 @@
 #include "signature.h"
 #include "status.h"
 #include "store.h"
+#include "utf8.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -28,7 +29,7 @@
 #define DESCRIPTION_MAX 1000
 #define SECRET_OVERLAP "24 hours"
 
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define US(col) "bulwark.epoch_us(" col ")"
 #define ENDPOINT_COLUMNS                                                                           \
     "endpoint_id::text, url, array_to_string(event_types, ','), description, disabled, "         \
     "disabled_reason, "                                                                            \
@@ -116,15 +117,6 @@ static int not_found(bw_call_t *call, const char *id)
                         "webhook endpoint %s not found", id);
 }
 
-/* Characters of UTF-8 text (the gateway has checked the encoding). */
-static size_t utf8_len(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
-}
-
 /* The endpoint of a row, without a secret, on arena. */
 static int from_row(bw_arena_t *arena, const PGresult *res, int row, bw_endpoint_pb_t **out)
 {
@@ -200,7 +192,7 @@ static int validate(bw_call_t *call, const bw_integrations_t *svc, const bw_endp
             }
         len += strlen(e->event_types[i]) + 1;
     }
-    if (utf8_len(e->description) > DESCRIPTION_MAX)
+    if (bw_utf8_count(e->description) > DESCRIPTION_MAX)
         bad |= bw_call_violation(call, "description", "must be at most %d characters",
                                  DESCRIPTION_MAX) != 0;
     if (e->secret[0] != '\0')

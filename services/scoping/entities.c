@@ -23,8 +23,8 @@
 
 #define ENTITY_COLUMNS                                                                             \
     "entity_id::text, name, time_zone, parent_entity::text, facts, "                               \
-    "(extract(epoch FROM create_time) * 1000000)::bigint, "                                        \
-    "(extract(epoch FROM update_time) * 1000000)::bigint, revision"
+    "bulwark.epoch_us(create_time), "                                                              \
+    "bulwark.epoch_us(update_time), revision"
 
 enum {
     COL_ID,
@@ -53,7 +53,7 @@ static const bw_db_stmt_t stmt_get_for_update = {
  * the key and the id. The entity's columns, its deletion (NULL), the key and
  * the id. */
 /* clang-format off */
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define US(col) "bulwark.epoch_us(" col ")"
 #define LIST_SELECT(key)                                                                           \
     "SELECT " ENTITY_COLUMNS ", NULL::bigint, " key "::text AS list_key, "                         \
     "entity_id::text AS list_id FROM scoping.entities e WHERE "

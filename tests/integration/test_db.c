@@ -11,6 +11,7 @@
 #include "db.h"
 #include "status.h"
 #include "testkit.h"
+#include "times.h"
 
 #include <check.h>
 #include <stdio.h>
@@ -520,6 +521,43 @@ START_TEST(test_open_rejects_bad_input)
 }
 END_TEST
 
+/* bulwark.epoch_us (common migration 0009) is exact to the microsecond at
+ * the edges of the range, across a leap day and before 1970, agrees with
+ * common/times, and every process's role may call it. */
+START_TEST(test_epoch_us_is_exact_for_every_role)
+{
+    static const char *const times[] = {
+        "0001-01-01T00:00:00Z",        "1969-12-31T23:59:59.999999Z", "1970-01-01T00:00:00Z",
+        "2024-02-29T23:59:59.999999Z", "2024-03-01T00:00:00.000001Z", "2025-06-10T09:15:00+02:00",
+        "2038-01-19T03:14:08.123457Z", "9999-12-31T23:59:59.999999Z", "1900-03-01T12:00:00.5-05:00",
+    };
+    static const char *const roles[] = {"GATEWAY",   "SCOPING",      "CROSSWALK",
+                                        "INCIDENTS", "ATTESTATIONS", "INTEGRATIONS"};
+    for (size_t r = 0; r < sizeof(roles) / sizeof(roles[0]); r++) {
+        char env[64];
+        snprintf(env, sizeof(env), "BULWARK_TEST_%s_DATABASE_URL", roles[r]);
+        PGconn *conn = bw_test_pg(env);
+        /* A zone far from UTC: the result must not depend on it. */
+        bw_test_exec(conn, "SET TIME ZONE 'Pacific/Chatham'");
+        for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+            int64_t expect;
+            ck_assert_int_eq(bw_time_parse_rfc3339_us(times[i], &expect), BW_TIME_OK);
+            PGresult *res =
+                bw_test_sql(conn, "SELECT bulwark.epoch_us($1::timestamptz)::text", times[i]);
+            char want[32];
+            snprintf(want, sizeof(want), "%lld", (long long)expect);
+            ck_assert_msg(strcmp(PQgetvalue(res, 0, 0), want) == 0, "%s as %s: %s, not %s",
+                          times[i], roles[r], PQgetvalue(res, 0, 0), want);
+            PQclear(res);
+        }
+        PGresult *res = bw_test_sql(conn, "SELECT bulwark.epoch_us(NULL) IS NULL");
+        ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
+        PQclear(res);
+        PQfinish(conn);
+    }
+}
+END_TEST
+
 Suite *suite_db(void)
 {
     Suite *s = suite_create("db");
@@ -538,6 +576,7 @@ Suite *suite_db(void)
     tcase_add_test(tc, test_connection_lost_during_request_is_unavailable);
     tcase_add_test(tc, test_open_refuses_roles_that_bypass_rls);
     tcase_add_test(tc, test_open_rejects_bad_input);
+    tcase_add_test(tc, test_epoch_us_is_exact_for_every_role);
     suite_add_tcase(s, tc);
     return s;
 }

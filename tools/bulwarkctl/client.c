@@ -8,6 +8,9 @@
  */
 #include "ctl.h"
 
+#include "buf.h"
+#include "status.h"
+
 #include <curl/curl.h>
 
 #include <stdlib.h>
@@ -20,34 +23,12 @@
 #define MAX_RETRIES 5
 #define MAX_RETRY_WAIT_SEC 10
 
-typedef struct reply_buf {
-    char *data;
-    size_t len, cap;
-    int too_big;
-} reply_buf_t;
-
+/* Keeps the reply in a bw_buf_t of at most MAX_REPLY bytes; a refused
+ * append stops the transfer. */
 static size_t on_data(char *ptr, size_t size, size_t nmemb, void *arg)
 {
-    reply_buf_t *b = arg;
     size_t n = size * nmemb;
-    if (b->len + n + 1 > (size_t)MAX_REPLY) {
-        b->too_big = 1;
-        return 0;
-    }
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 16384;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *data = realloc(b->data, cap);
-        if (data == NULL)
-            return 0;
-        b->data = data;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->len, ptr, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return n;
+    return bw_buf_add(arg, ptr, n) == 0 ? n : 0;
 }
 
 /* The seconds a 429 asks to wait, from its Retry-After header. */
@@ -73,7 +54,8 @@ static int request_once(const ctl_t *ctl, const char *method, const char *url, c
 {
     CURL *curl = curl_easy_init();
     struct curl_slist *headers = NULL;
-    reply_buf_t buf = {0};
+    bw_buf_t buf;
+    bw_buf_init(&buf, (size_t)MAX_REPLY - 1);
     char auth[1024];
     int rc = CTL_UNAVAILABLE;
     if (curl == NULL)
@@ -103,7 +85,7 @@ static int request_once(const ctl_t *ctl, const char *method, const char *url, c
     CURLcode res = curl_easy_perform(curl);
     if (res != CURLE_OK) {
         fprintf(stderr, "bulwarkctl: cannot reach the gateway at %s: %s\n", ctl->url,
-                buf.too_big ? "the reply is too large" : curl_easy_strerror(res));
+                buf.error == BW_ETOOBIG ? "the reply is too large" : curl_easy_strerror(res));
         goto out;
     }
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
@@ -115,7 +97,7 @@ static int request_once(const ctl_t *ctl, const char *method, const char *url, c
     out->json = out->len > 0 ? json_loadb(out->body, out->len, 0, NULL) : NULL;
     rc = 0;
 out:
-    free(buf.data);
+    bw_buf_free(&buf);
     curl_slist_free_all(headers);
     curl_easy_cleanup(curl);
     return rc;

@@ -13,6 +13,7 @@
  */
 #include "migrate.h"
 
+#include "buf.h"
 #include "status.h"
 
 #include <ctype.h>
@@ -225,19 +226,6 @@ out:
     return err;
 }
 
-/* Appends s (len bytes) to the heap string *buf of length *used; BW_ENOMEM. */
-static int append(char **buf, size_t *used, const char *s, size_t len)
-{
-    char *grown = realloc(*buf, *used + len + 1);
-    if (grown == NULL)
-        return BW_ENOMEM;
-    memcpy(grown + *used, s, len);
-    *used += len;
-    grown[*used] = '\0';
-    *buf = grown;
-    return 0;
-}
-
 /*
  * Builds the COPY statement of a data file from its name and its header row,
  * the file's first CSV record (RFC 4180: fields separated by commas, quoted
@@ -251,8 +239,8 @@ static int build_copy(mig_file_t *f, const char *dir, FILE *errfp)
     const char *p = f->sql, *end = f->sql + f->len;
     char col[MIGRATE_MAX_IDENT + 2];
     char needle[sizeof(col) + 2];
-    char *cols = NULL;
-    size_t cols_len = 0;
+    bw_buf_t cols; /* the quoted column names, comma-separated */
+    bw_buf_init(&cols, 0);
     int err = 0;
     const char *problem = NULL;
 
@@ -310,14 +298,14 @@ static int build_copy(mig_file_t *f, const char *dir, FILE *errfp)
         }
         /* Quoted identifiers hold no quote, so this finds whole names only. */
         snprintf(needle, sizeof(needle), "\"%s\"", col);
-        if (cols != NULL && strstr(cols, needle) != NULL) {
+        if (cols.len > 0 && strstr(cols.data, needle) != NULL) {
             fprintf(errfp, "bulwarkctl: data file \"%s/%s\" names column \"%s\" twice\n", dir,
                     f->name, col);
             err = BW_EINVAL;
             goto out;
         }
-        if ((cols_len > 0 && (err = append(&cols, &cols_len, ", ", 2)) != 0) ||
-            (err = append(&cols, &cols_len, needle, strlen(needle))) != 0)
+        if ((cols.len > 0 && (err = bw_buf_adds(&cols, ", ")) != 0) ||
+            (err = bw_buf_adds(&cols, needle)) != 0)
             goto out;
         if (p < end && *p == ',') {
             p++;
@@ -332,7 +320,7 @@ static int build_copy(mig_file_t *f, const char *dir, FILE *errfp)
     const char *dot = memchr(names, '.', names_len);
     int schema_len = (int)(dot - names);
     int table_len = (int)(names_len - (size_t)schema_len - 1);
-    size_t need = cols_len + names_len + 128;
+    size_t need = cols.len + names_len + 128;
     f->copy_sql = malloc(need);
     if (f->copy_sql == NULL) {
         err = BW_ENOMEM;
@@ -340,7 +328,7 @@ static int build_copy(mig_file_t *f, const char *dir, FILE *errfp)
     }
     snprintf(f->copy_sql, need,
              "COPY \"%.*s\".\"%.*s\" (%s) FROM STDIN WITH (FORMAT csv, HEADER true)", schema_len,
-             names, table_len, dot + 1, cols);
+             names, table_len, dot + 1, cols.data);
     goto out;
 bad:
     fprintf(errfp,
@@ -349,7 +337,7 @@ bad:
             dir, f->name, problem);
     err = BW_EINVAL;
 out:
-    free(cols);
+    bw_buf_free(&cols);
     return err;
 }
 

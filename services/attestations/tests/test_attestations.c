@@ -184,34 +184,6 @@ START_TEST(pem_files)
 }
 END_TEST
 
-START_TEST(time_format)
-{
-    char out[32];
-    bw_chain_format_time(0, out);
-    ck_assert_str_eq(out, "1970-01-01T00:00:00.000000Z");
-    bw_chain_format_time(1718010900123456LL, out);
-    ck_assert_str_eq(out, "2024-06-10T09:15:00.123456Z");
-    bw_chain_format_time(-1, out);
-    ck_assert_str_eq(out, "1969-12-31T23:59:59.999999Z");
-    bw_chain_format_time(253402300799999999LL, out);
-    ck_assert_str_eq(out, "9999-12-31T23:59:59.999999Z");
-}
-END_TEST
-
-START_TEST(utf8)
-{
-    ck_assert(bw_chain_utf8_valid(""));
-    ck_assert(bw_chain_utf8_valid("Zo\xc3\xab \xe2\x82\xac \xf0\x9f\x98\x80"));
-    ck_assert(!bw_chain_utf8_valid("\xc3"));             /* truncated */
-    ck_assert(!bw_chain_utf8_valid("\xc0\xaf"));         /* overlong */
-    ck_assert(!bw_chain_utf8_valid("\xe0\x80\xaf"));     /* overlong */
-    ck_assert(!bw_chain_utf8_valid("\xed\xa0\x80"));     /* surrogate */
-    ck_assert(!bw_chain_utf8_valid("\xf4\x90\x80\x80")); /* above U+10FFFF */
-    ck_assert(!bw_chain_utf8_valid("\xff"));
-    ck_assert(!bw_chain_utf8_valid("a\x80"));
-}
-END_TEST
-
 /* The record of the encoding vector. */
 static bw_chain_record_t vector_record(void)
 {
@@ -872,8 +844,6 @@ int main(void)
     tcase_add_test(keys, pem_files);
     suite_add_tcase(s, keys);
     TCase *enc = tcase_create("encoding");
-    tcase_add_test(enc, time_format);
-    tcase_add_test(enc, utf8);
     tcase_add_test(enc, canonical_encoding_vector);
     tcase_add_test(enc, canonical_encoding_v2);
     tcase_add_test(enc, readme_example);

@@ -114,7 +114,7 @@ static json_t *build_export(bw_arena_t *arena, bw_key_t *a, bw_key_t *b)
     x.format = BW_EXPORT_FORMAT;
     x.tenant = (char *)tenant;
     x.entity = (char *)entity;
-    x.export_time = bw_attest_timestamp(arena, 1718020000000000LL);
+    x.export_time = bw_store_timestamp_us(arena, 1718020000000000LL);
     Bulwark__Attestations__V1__Attestation *records[N_RECORDS];
     for (int i = 0; i < N_RECORDS; i++)
         ck_assert_int_eq(bw_export_record(arena, &e[i], &records[i]), 0);
@@ -145,7 +145,7 @@ static json_t *build_export(bw_arena_t *arena, bw_key_t *a, bw_key_t *b)
         keys[k].raw.data = (uint8_t *)bw_keys_public(pair[k]);
         keys[k].raw.len = BW_KEYS_RAW_LEN;
         keys[k].current = k == 1;
-        keys[k].create_time = bw_attest_timestamp(arena, 1700000000000000LL + k);
+        keys[k].create_time = bw_store_timestamp_us(arena, 1700000000000000LL + k);
         key_list[k] = &keys[k];
     }
     x.keys = key_list;

@@ -1,0 +1,68 @@
+/*
+ * See utf8.h. The table of well-formed byte sequences is RFC 3629's
+ * section 4 (and the Unicode Standard's Table 3-7).
+ */
+#include "utf8.h"
+
+static bool is_cont(unsigned char ch)
+{
+    return (ch & 0xC0) == 0x80;
+}
+
+size_t bw_utf8_char_len(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        return n >= 2 && is_cont(s[1]) ? 2 : 0;
+    if (c >= 0xE0 && c <= 0xEF) {
+        if (n < 3 || !is_cont(s[1]) || !is_cont(s[2]))
+            return 0;
+        if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F))
+            return 0; /* overlong; a surrogate */
+        return 3;
+    }
+    if (c >= 0xF0 && c <= 0xF4) {
+        if (n < 4 || !is_cont(s[1]) || !is_cont(s[2]) || !is_cont(s[3]))
+            return 0;
+        if ((c == 0xF0 && s[1] < 0x90) || (c == 0xF4 && s[1] > 0x8F))
+            return 0; /* overlong; above U+10FFFF */
+        return 4;
+    }
+    return 0;
+}
+
+size_t bw_utf8_valid_prefix(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        size_t n = bw_utf8_char_len((const unsigned char *)s + i, len - i);
+        if (n == 0)
+            break;
+        i += n;
+    }
+    return i;
+}
+
+bool bw_utf8_valid(const char *s, size_t len)
+{
+    return bw_utf8_valid_prefix(s, len) == len;
+}
+
+size_t bw_utf8_cut(const char *s, size_t len, size_t max)
+{
+    if (len <= max)
+        return len;
+    while (max > 0 && is_cont((unsigned char)s[max]))
+        max--;
+    return max;
+}
+
+size_t bw_utf8_count(const char *s)
+{
+    size_t n = 0;
+    for (; *s != '\0'; s++)
+        n += !is_cont((unsigned char)*s);
+    return n;
+}
