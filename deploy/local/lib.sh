@@ -33,7 +33,7 @@ unset bw_svc
 BW_DEPS=(build-essential cmake pkg-config protobuf-compiler protobuf-c-compiler
     libprotobuf-c-dev libprotobuf-dev libgrpc-dev libevent-dev libjansson-dev
     libpq-dev libssl-dev libicu-dev check libcurl4-openssl-dev postgresql-15
-    postgresql-client-15 curl ca-certificates openssl jq)
+    postgresql-client-15 curl ca-certificates openssl jq libxlsxwriter-dev)
 # Only `make bench` needs these: wrk drives the load (its Lua scripts carry
 # the bodies and print the results), nginx-light serves the same JSON from a
 # file as the reference.
