@@ -8,6 +8,7 @@
 #include "handlers.h"
 #include "log.h"
 #include "records.h"
+#include "render.h"
 #include "service.h"
 #include "significance.h"
 #include "status.h"
@@ -24,6 +25,8 @@ static const bw_rpc_handler_t handlers[] = {
     {"GetTimeline", bw_incidents_timeline},
     {"ListDeadlines", bw_incidents_list_deadlines},
     {"AssessSignificance", bw_significance_handle},
+    {"RenderIncidentRegister", bw_incidents_render_register},
+    {"GetTimelinePicture", bw_incidents_render_timeline},
 };
 
 typedef struct incidents_config {
