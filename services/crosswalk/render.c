@@ -151,7 +151,7 @@ static void bar_row(bw_svg_t *svg, int y, const char *point, const char *title,
     bw_svg_markup(svg, "<g class=\"row\"><text x=\"16\" y=\"%d\" font-weight=\"bold\">", y + 17);
     bw_svg_text(svg, point, 12);
     bw_svg_markup(svg, "</text><text x=\"86\" y=\"%d\">", y + 17);
-    bw_svg_text(svg, title, 52);
+    bw_svg_text(svg, title, 46);
     bw_svg_markup(svg, "</text>");
     int x = LABEL_WIDTH;
     bw_svg_markup(svg,

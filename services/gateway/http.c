@@ -811,6 +811,9 @@ static int build_request(gw_request_t *r)
     if (r->media_type != NULL &&
         protobuf_c_message_descriptor_get_field_by_name(route->request, "media_type") != NULL)
         json_object_set_new(root, "mediaType", json_string(r->media_type));
+    /* A file (a CSV import) is as long as the body may be. */
+    if (route->raw_body_field != NULL)
+        flags |= BW_JSON_FILE_STRINGS;
     ProtobufCMessage *msg = NULL;
     int err = bw_json_to_pb(r->arena, route->request, root, flags, &msg, &jerr);
     json_decref(root);

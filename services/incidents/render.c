@@ -215,9 +215,11 @@ int bw_incidents_render_register(bw_call_t *call, const ProtobufCMessage *reques
 
 /* ---- the timeline ------------------------------------------------------- */
 
-#define SVG_WIDTH 1000
-#define PLOT_LEFT 380
-#define PLOT_RIGHT 970
+/* The labels take the left; the plot the right, with room for the last
+ * tick's label. */
+#define SVG_WIDTH 1120
+#define PLOT_LEFT 500
+#define PLOT_RIGHT 1050
 #define ROW_HEIGHT 24
 #define TOP 92
 #define N_TICKS 6

@@ -393,7 +393,9 @@ static void mark_roots(doc_t *doc)
 {
     for (size_t i = 0; i < doc->model->n_routes && !doc->rc; i++) {
         const bw_cg_route_t *route = &doc->model->routes[i];
-        mark(doc, route->response);
+        /* A file's reply is its bytes, not the HttpBody message. */
+        if (!route->is_file)
+            mark(doc, route->response);
         if (route->body_field) {
             const bw_cg_type_t *type = field_type(doc, route->body_field);
             if (type)
