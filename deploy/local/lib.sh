@@ -48,9 +48,10 @@ BW_DEPS_BENCH=(wrk nginx-light)
 # grpc-go and golang/protobuf (they pull genproto, x/net and the rest).
 BW_DEPS_BENCH_PEER=(golang-go protoc-gen-go-1-3 golang-grpc-gateway
     golang-github-grpc-ecosystem-grpc-gateway-dev golang-google-grpc-dev golang-goprotobuf-dev)
-# Only `make test` needs these: tests/apidocs/ opens the API reference in
-# headless Chromium.
-BW_DEPS_TEST=(chromium)
+# Only `make test` needs these: tests/apidocs/ opens the API reference and
+# the pictures in headless Chromium; the suites read XLSX files back with
+# unzip.
+BW_DEPS_TEST=(chromium unzip)
 # Only deploy/images/check.sh needs these: image trees, compose and manifests.
 BW_DEPS_IMAGES=(debootstrap debian-archive-keyring binutils docker-compose python3-yaml)
 
