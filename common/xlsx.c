@@ -58,8 +58,8 @@ static int status_of(lxw_error e)
     return e == LXW_NO_ERROR ? 0 : e == LXW_ERROR_MEMORY_MALLOC_FAILED ? BW_ENOMEM : BW_EINTERNAL;
 }
 
-int bw_xlsx_sheet(bw_xlsx_t *x, const char *name, const char *const *headers,
-                  const double *widths, size_t n)
+int bw_xlsx_sheet(bw_xlsx_t *x, const char *name, const char *const *headers, const double *widths,
+                  size_t n)
 {
     x->sheet = workbook_add_worksheet(x->book, name);
     if (x->sheet == NULL)

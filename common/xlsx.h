@@ -26,8 +26,8 @@ typedef struct bw_xlsx bw_xlsx_t;
 int bw_xlsx_open(bw_xlsx_t **out);
 /* Starts a worksheet (name up to 31 characters, no []:*?/\) whose first row,
  * in bold and frozen, names the n columns; widths in characters. */
-int bw_xlsx_sheet(bw_xlsx_t *x, const char *name, const char *const *headers,
-                  const double *widths, size_t n);
+int bw_xlsx_sheet(bw_xlsx_t *x, const char *name, const char *const *headers, const double *widths,
+                  size_t n);
 /* The next cell of the current row: text (NULL is an empty cell), or a
  * number. */
 int bw_xlsx_text(bw_xlsx_t *x, const char *text);

@@ -133,15 +133,17 @@ START_TEST(utf8_is_checked_to_the_byte)
         const char *bytes;
         size_t len, at;
     } bad[] = {
-        {"ab\xe9" "cd", 5, 2},           /* Latin-1 e acute */
-        {"a\0b", 3, 1},               /* NUL */
-        {"\xc0\xaf", 2, 0},           /* overlong slash */
-        {"\xe0\x80\xaf", 3, 0},       /* overlong, three bytes */
-        {"\xed\xa0\x80", 3, 0},       /* a surrogate */
-        {"\xf4\x90\x80\x80", 4, 0},   /* above U+10FFFF */
-        {"ok\xe2\x82", 4, 2},         /* cut short at the end */
-        {"\xe2(\xa1", 3, 0},       /* a bad continuation byte */
-        {"\x80", 1, 0},               /* a lone continuation byte */
+        {"ab\xe9"
+         "cd",
+         5, 2},                     /* Latin-1 e acute */
+        {"a\0b", 3, 1},             /* NUL */
+        {"\xc0\xaf", 2, 0},         /* overlong slash */
+        {"\xe0\x80\xaf", 3, 0},     /* overlong, three bytes */
+        {"\xed\xa0\x80", 3, 0},     /* a surrogate */
+        {"\xf4\x90\x80\x80", 4, 0}, /* above U+10FFFF */
+        {"ok\xe2\x82", 4, 2},       /* cut short at the end */
+        {"\xe2(\xa1", 3, 0},        /* a bad continuation byte */
+        {"\x80", 1, 0},             /* a lone continuation byte */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         at = 99;

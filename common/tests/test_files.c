@@ -36,7 +36,12 @@ START_TEST(svg_text_is_escaped_and_cut_at_a_character)
     /* Controls XML 1.0 forbids are dropped; tab and line ends stay. */
     ck_assert_str_eq(svg_of(arena, "a\x01\x1f\tb\nc", 0), "<text>a\tb\nc</text>");
     /* Cut after 3 characters, never inside one: \u00e9 is two bytes. */
-    ck_assert_str_eq(svg_of(arena, "\xc3\xa9t\xc3\xa9" "s", 3), "<text>\xc3\xa9t\xc3\xa9" "\xe2\x80\xa6</text>");
+    ck_assert_str_eq(svg_of(arena,
+                            "\xc3\xa9t\xc3\xa9"
+                            "s",
+                            3),
+                     "<text>\xc3\xa9t\xc3\xa9"
+                     "\xe2\x80\xa6</text>");
     ck_assert_str_eq(svg_of(arena, "abc", 3), "<text>abc</text>");
     bw_arena_destroy(arena);
 }

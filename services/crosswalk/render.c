@@ -53,9 +53,16 @@ static const char *joined(bw_arena_t *arena, char **items, size_t n)
 
 static int write_requirements(bw_call_t *call, bw_xlsx_t *x, const gap_analysis_t *ga)
 {
-    static const char *const headers[] = {
-        "ref",      "title", "points", "applies", "coverage", "why", "contributing controls",
-        "missing controls", "obligation", "displaced by"};
+    static const char *const headers[] = {"ref",
+                                          "title",
+                                          "points",
+                                          "applies",
+                                          "coverage",
+                                          "why",
+                                          "contributing controls",
+                                          "missing controls",
+                                          "obligation",
+                                          "displaced by"};
     static const double widths[] = {12, 50, 10, 9, 22, 30, 30, 30, 40, 14};
     int err = bw_xlsx_sheet(x, "Requirements", headers, widths, 10);
     for (size_t i = 0; i < ga->n_requirements && err == 0; i++) {
@@ -83,9 +90,9 @@ static int write_requirements(bw_call_t *call, bw_xlsx_t *x, const gap_analysis_
 
 static int write_points(bw_xlsx_t *x, const gap_analysis_t *ga)
 {
-    static const char *const headers[] = {"point",   "title", "coverage",
-                                          "applies", "requirements", "covered",
-                                          "partial", "gap",   "not coverable by ISO",
+    static const char *const headers[] = {"point",         "title",        "coverage",
+                                          "applies",       "requirements", "covered",
+                                          "partial",       "gap",          "not coverable by ISO",
                                           "not applicable"};
     static const double widths[] = {10, 50, 14, 9, 13, 9, 9, 9, 20, 15};
     int err = bw_xlsx_sheet(x, "Art 21(2) points", headers, widths, 10);
@@ -154,8 +161,7 @@ static void bar_row(bw_svg_t *svg, int y, const char *point, const char *title,
     bw_svg_text(svg, title, 46);
     bw_svg_markup(svg, "</text>");
     int x = LABEL_WIDTH;
-    bw_svg_markup(svg,
-                  "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"18\" fill=\"#eeeeee\"/>", x,
+    bw_svg_markup(svg, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"18\" fill=\"#eeeeee\"/>", x,
                   y + 4, BAR_WIDTH);
     for (int k = 0; k < N_BAR_PARTS && total > 0; k++) {
         int w = counts[k] * BAR_WIDTH / total;
@@ -222,9 +228,10 @@ static int render_svg(bw_call_t *call, const gap_analysis_t *ga, uint8_t **data,
     bw_svg_markup(&svg, "<text x=\"16\" y=\"28\" font-size=\"18\" font-weight=\"bold\">"
                         "Gap analysis: ");
     bw_svg_text(&svg, ga->framework, 40);
-    bw_svg_markup(&svg, "</text>\n<text x=\"16\" y=\"48\" fill=\"#555555\">"
-                        "Requirements that apply to the entity, by coverage; %d of %d covered"
-                        "</text>\n",
+    bw_svg_markup(&svg,
+                  "</text>\n<text x=\"16\" y=\"48\" fill=\"#555555\">"
+                  "Requirements that apply to the entity, by coverage; %d of %d covered"
+                  "</text>\n",
                   ga->totals ? ga->totals->covered : 0, ga->totals ? ga->totals->requirements : 0);
     int y = TOP;
     for (size_t i = 0; i < ga->n_points; i++, y += ROW_HEIGHT) {

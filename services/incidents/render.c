@@ -82,12 +82,14 @@ static int register_row(bw_call_t *call, bw_xlsx_t *x, const incident_t *inc, bw
     int err = bw_xlsx_text(x, inc->id);
     err = err ? err : bw_xlsx_text(x, inc->title);
     err = err ? err : bw_xlsx_text(x, inc->entity);
-    err = err ? err : bw_xlsx_text(x, enum_name(&bulwark__incidents__v1__incident__state__descriptor,
-                                                inc->state));
+    err = err ? err
+              : bw_xlsx_text(
+                    x, enum_name(&bulwark__incidents__v1__incident__state__descriptor, inc->state));
     err = err ? err : bw_xlsx_text(x, inc->significant ? "yes" : "no");
     err = err ? err
-              : bw_xlsx_text(x, enum_name(&bulwark__incidents__v1__incident__incident_regime__descriptor,
-                                          inc->incident_regime));
+              : bw_xlsx_text(
+                    x, enum_name(&bulwark__incidents__v1__incident__incident_regime__descriptor,
+                                 inc->incident_regime));
     err = err ? err : bw_xlsx_text(x, aware);
     err = err ? err : bw_xlsx_text(x, detected);
     err = err ? err : bw_xlsx_text(x, inc->time_zone);
@@ -103,21 +105,25 @@ static int deadline_row(bw_call_t *call, bw_xlsx_t *x, const incident_t *inc, co
         return BW_ENOMEM;
     int err = bw_xlsx_text(x, inc->id);
     err = err ? err : bw_xlsx_text(x, inc->title);
-    err = err ? err : bw_xlsx_text(x, enum_name(&bulwark__incidents__v1__deadline__regime__descriptor,
-                                                d->regime));
-    err = err ? err : bw_xlsx_text(x, enum_name(&bulwark__incidents__v1__deadline__kind__descriptor,
-                                                d->kind));
+    err = err ? err
+              : bw_xlsx_text(
+                    x, enum_name(&bulwark__incidents__v1__deadline__regime__descriptor, d->regime));
+    err = err ? err
+              : bw_xlsx_text(
+                    x, enum_name(&bulwark__incidents__v1__deadline__kind__descriptor, d->kind));
     err = err ? err : bw_xlsx_text(x, d->due_at_local);
     err = err ? err : bw_xlsx_text(x, d->provisional ? "yes" : "no");
-    err = err ? err : bw_xlsx_text(x, enum_name(&bulwark__incidents__v1__deadline__status__descriptor,
-                                                d->status));
+    err = err ? err
+              : bw_xlsx_text(
+                    x, enum_name(&bulwark__incidents__v1__deadline__status__descriptor, d->status));
     err = err ? err : bw_xlsx_text(x, met);
     err = err ? err : bw_xlsx_text(x, d->basis);
     return err ? err : bw_xlsx_row_end(x);
 }
 
 /* Every page of the list, in its order, at most BW_REGISTER_MAX incidents. */
-static int read_register(bw_call_t *call, const Bulwark__Incidents__V1__RenderIncidentRegisterRequest *req,
+static int read_register(bw_call_t *call,
+                         const Bulwark__Incidents__V1__RenderIncidentRegisterRequest *req,
                          incident_t ***out, size_t *n_out)
 {
     size_t cap = BW_PAGE_SIZE_MAX, n = 0;
@@ -162,11 +168,11 @@ static int render_register(bw_call_t *call, incident_t **incidents, size_t n, ui
                            size_t *len)
 {
     static const char *const inc_headers[] = {
-        "id",        "title",    "entity",   "state", "significant", "regime",
-        "aware at",  "detected at", "time zone", "external ref"};
+        "id",     "title",    "entity",      "state",     "significant",
+        "regime", "aware at", "detected at", "time zone", "external ref"};
     static const double inc_widths[] = {38, 40, 38, 9, 12, 12, 26, 26, 18, 16};
-    static const char *const dl_headers[] = {"incident", "title",       "regime",
-                                             "report",   "due (local)", "provisional",
+    static const char *const dl_headers[] = {"incident", "title",          "regime",
+                                             "report",   "due (local)",    "provisional",
                                              "status",   "met at (local)", "basis"};
     static const double dl_widths[] = {38, 40, 8, 34, 26, 12, 13, 26, 50};
     zone_cache_t zones = {{0}, NULL};
@@ -257,8 +263,8 @@ typedef struct axis {
 
 static int x_of(const axis_t *a, int64_t at)
 {
-    return PLOT_LEFT + (int)((double)(at - a->from) * (PLOT_RIGHT - PLOT_LEFT) /
-                             (double)(a->to - a->from));
+    return PLOT_LEFT +
+           (int)((double)(at - a->from) * (PLOT_RIGHT - PLOT_LEFT) / (double)(a->to - a->from));
 }
 
 static void widen(axis_t *a, int64_t at)
@@ -343,8 +349,9 @@ static int render_timeline(bw_call_t *call, const incident_t *inc,
     const char *aware = local_text(call->arena, tz, inc->aware_at, 0);
     bw_svg_markup(&svg, "<g class=\"aware\"><text x=\"16\" y=\"%d\">Became aware, ", y + 4);
     bw_svg_text(&svg, aware != NULL ? aware : "", 0);
-    bw_svg_markup(&svg, "</text><line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000000\" "
-                        "stroke-width=\"2\"/></g>\n",
+    bw_svg_markup(&svg,
+                  "</text><line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"#000000\" "
+                  "stroke-width=\"2\"/></g>\n",
                   x_of(&a, ts_us(inc->aware_at)), TOP, x_of(&a, ts_us(inc->aware_at)), bottom);
     for (size_t i = 0; i < tl->n_entries; i++) {
         const entry_t *e = tl->entries[i];
@@ -367,13 +374,14 @@ static int render_timeline(bw_call_t *call, const incident_t *inc,
         bw_svg_markup(&svg, "<g class=\"deadline%s\"><text x=\"16\" y=\"%d\"%s>",
                       m == MARK_LATE ? " late" : "", y + 4,
                       m == MARK_LATE ? " fill=\"#c62828\" font-weight=\"bold\"" : "");
-        bw_svg_text(&svg, enum_name(&bulwark__incidents__v1__deadline__regime__descriptor, d->regime),
-                    0);
+        bw_svg_text(&svg,
+                    enum_name(&bulwark__incidents__v1__deadline__regime__descriptor, d->regime), 0);
         bw_svg_markup(&svg, " ");
-        bw_svg_text(&svg, enum_name(&bulwark__incidents__v1__deadline__kind__descriptor, d->kind), 0);
-        bw_svg_markup(&svg, ": ");
-        bw_svg_text(&svg, enum_name(&bulwark__incidents__v1__deadline__status__descriptor, d->status),
+        bw_svg_text(&svg, enum_name(&bulwark__incidents__v1__deadline__kind__descriptor, d->kind),
                     0);
+        bw_svg_markup(&svg, ": ");
+        bw_svg_text(&svg,
+                    enum_name(&bulwark__incidents__v1__deadline__status__descriptor, d->status), 0);
         if (d->due_at != NULL) {
             const char *due = local_text(call->arena, tz, d->due_at, 0);
             bw_svg_markup(&svg, ", due ");
@@ -384,10 +392,11 @@ static int render_timeline(bw_call_t *call, const incident_t *inc,
             int due = x_of(&a, ts_us(d->due_at));
             if (d->met_at != NULL) {
                 int met = x_of(&a, ts_us(d->met_at));
-                bw_svg_markup(&svg,
-                              "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
-                              "stroke-width=\"2\"/><circle cx=\"%d\" cy=\"%d\" r=\"3\" fill=\"%s\"/>",
-                              due, y, met, y, marks[m].colour, met, y, marks[m].colour);
+                bw_svg_markup(
+                    &svg,
+                    "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
+                    "stroke-width=\"2\"/><circle cx=\"%d\" cy=\"%d\" r=\"3\" fill=\"%s\"/>",
+                    due, y, met, y, marks[m].colour, met, y, marks[m].colour);
             }
             draw_marker(&svg, m, due, y);
         } else {
@@ -413,7 +422,8 @@ int bw_incidents_render_timeline(bw_call_t *call, const ProtobufCMessage *reques
                                  ProtobufCMessage **resp)
 {
     const Bulwark__Incidents__V1__GetTimelineRequest *req = (const void *)request;
-    Bulwark__Incidents__V1__GetIncidentRequest get = BULWARK__INCIDENTS__V1__GET_INCIDENT_REQUEST__INIT;
+    Bulwark__Incidents__V1__GetIncidentRequest get =
+        BULWARK__INCIDENTS__V1__GET_INCIDENT_REQUEST__INIT;
     get.id = req->incident;
     ProtobufCMessage *inc = NULL, *tl = NULL;
     int err = bw_incidents_get(call, &get.base, &inc);

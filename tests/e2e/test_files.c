@@ -123,7 +123,7 @@ static char *cell(const char *sheet, const char *ref)
 #define ck_cell(sheet, ref, want)                                                                  \
     do {                                                                                           \
         char *got_ = cell((sheet), (ref));                                                         \
-        ck_assert_msg(got_ != NULL && strcmp(got_, (want)) == 0, "cell %s is %s, want %s", (ref), \
+        ck_assert_msg(got_ != NULL && strcmp(got_, (want)) == 0, "cell %s is %s, want %s", (ref),  \
                       got_ ? got_ : "(absent)", (want));                                           \
         free(got_);                                                                                \
     } while (0)
@@ -185,14 +185,14 @@ START_TEST(bad_csv_bodies_and_accepts_are_refused_and_nothing_is_written)
     tenant_t t = new_tenant("Files bad CSV");
     bw_test_resp_t r;
     /* "Genehmigt" with a Latin-1 e acute: not UTF-8. */
-    send(&r, "POST", t.key, "ref,applicable,status,justification\nA.5.1,true,IMPLEMENTED,Gen\xe9hmigt\n",
+    send(&r, "POST", t.key,
+         "ref,applicable,status,justification\nA.5.1,true,IMPLEMENTED,Gen\xe9hmigt\n",
          "Content-Type: text/csv", "/v1/entities/%s/controls:import", t.entity);
     ck_assert_problem(&r, 400, "body");
     ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "not UTF-8 (line 2, byte 63)"));
     bw_test_resp_free(&r);
     send(&r, "POST", t.key, "ref,applicable,status,justification\nA.5.1,true,IMPLEMENTED,x\n",
-         "Content-Type: text/csv; charset=iso-8859-1", "/v1/entities/%s/controls:import",
-         t.entity);
+         "Content-Type: text/csv; charset=iso-8859-1", "/v1/entities/%s/controls:import", t.entity);
     ck_assert_problem(&r, 415, NULL);
     ck_assert_str_eq(jstr(r.json, "reason"), "UNSUPPORTED_MEDIA_TYPE");
     bw_test_resp_free(&r);
@@ -375,9 +375,9 @@ START_TEST(soa_and_gap_analysis_as_xlsx_read_back)
     send(&r, "GET", t.key, NULL, NULL, "/v1/entities/%s/gap-analysis?framework=nis2", t.entity);
     json_t *a = json_array_get(json_object_get(r.json, "points"), 0);
     char covered[16];
-    snprintf(covered, sizeof(covered), "%lld",
-             (long long)json_integer_value(
-                 json_object_get(json_object_get(a, "totals"), "covered")));
+    snprintf(
+        covered, sizeof(covered), "%lld",
+        (long long)json_integer_value(json_object_get(json_object_get(a, "totals"), "covered")));
     bw_test_resp_free(&r);
     send(&r, "GET", t.key, NULL, "Accept: " XLSX, "/v1/entities/%s/gap-analysis?framework=nis2",
          t.entity);
@@ -393,8 +393,8 @@ END_TEST
  * caller frees the id. */
 static char *new_incident(const tenant_t *t, const char *title, const char *aware)
 {
-    json_t *body = json_pack("{s:s, s:s, s:s, s:b}", "entity", t->entity, "title", title,
-                             "awareAt", aware, "significant", 1);
+    json_t *body = json_pack("{s:s, s:s, s:s, s:b}", "entity", t->entity, "title", title, "awareAt",
+                             aware, "significant", 1);
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     bw_test_resp_t r;

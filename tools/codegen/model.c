@@ -575,13 +575,14 @@ static int is_string_field(const bw_cg_field_proto_t *field)
 /* produces, file_rpc and raw_body: a route that answers files, or one that
  * takes a body other than JSON (http.proto says how). */
 static int check_files(const bw_cg_model_t *model, const site_t *site,
-                       const Google__Protobuf__ServiceDescriptorProto *service,
-                       const char *package, bw_cg_route_t *route)
+                       const Google__Protobuf__ServiceDescriptorProto *service, const char *package,
+                       bw_cg_route_t *route)
 {
     const Bulwark__Api__V1__HttpRule *rule = route->rule;
     route->is_file = strcmp(route->response->full_name, HTTP_BODY) == 0;
     for (size_t i = 0; i < rule->n_produces; i++) {
-        if (!is_media_type(rule->produces[i]) || strcmp(rule->produces[i], "application/json") == 0) {
+        if (!is_media_type(rule->produces[i]) ||
+            strcmp(rule->produces[i], "application/json") == 0) {
             REPORT(site, "%s: produces \"%s\" is not a media type other than JSON", site->what,
                    rule->produces[i]);
             return BW_EINVAL;
@@ -619,8 +620,9 @@ static int check_files(const bw_cg_model_t *model, const site_t *site,
                 return BW_EINVAL;
             }
         }
-        route->file_rpc = package ? bw_cg_printf("/%s.%s/%s", package, service->name, rule->file_rpc)
-                                  : bw_cg_printf("/%s/%s", service->name, rule->file_rpc);
+        route->file_rpc = package
+                              ? bw_cg_printf("/%s.%s/%s", package, service->name, rule->file_rpc)
+                              : bw_cg_printf("/%s/%s", service->name, rule->file_rpc);
         if (!route->file_rpc)
             return BW_ENOMEM;
     }
