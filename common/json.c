@@ -253,7 +253,7 @@ static int get_string(parse_ctx_t *c, const path_seg_t *at, json_t *v, const cha
     if (!json_is_string(v))
         return fail(c, at, "expected a string");
     *len = json_string_length(v);
-    if (*len > BW_JSON_MAX_STRING)
+    if (*len > BW_JSON_MAX_STRING && !(c->flags & BW_JSON_FILE_STRINGS))
         return fail(c, at, "string longer than %d bytes", BW_JSON_MAX_STRING);
     *s = json_string_value(v);
     return 0;

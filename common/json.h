@@ -38,6 +38,10 @@ enum {
     /* Query-string values: accept "true"/"false" for booleans and numeric
      * strings for every number type. */
     BW_JSON_LENIENT_SCALARS = 1 << 0,
+    /* Strings as long as the caller's input allows, not BW_JSON_MAX_STRING:
+     * for a message that carries a file (the gateway's body limit bounds
+     * it). */
+    BW_JSON_FILE_STRINGS = 1 << 1,
 };
 
 /* Converts a JSON object into a new message of type desc allocated on arena

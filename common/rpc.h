@@ -170,7 +170,7 @@ typedef struct bw_rpc_server_opts {
     const bw_rpc_method_t *methods;
     size_t n_methods;
     int workers;         /* worker threads, >= 1 */
-    size_t max_message;  /* max request size in bytes; 0 means 4 MiB */
+    size_t max_message;  /* max request size in bytes; 0 means 16 MiB */
     void *service_data;
     /* Optional: runs on each worker thread before it serves; sets *worker_data.
      * A non-zero return stops the server from starting. */

@@ -35,7 +35,9 @@
 #define RPC_HEALTH_PATH "/grpc.health.v1.Health/Check"
 #define RPC_HEALTH_SERVICE "grpc.health.v1.Health"
 #define RPC_ERROR_MD_KEY "bulwark-error-bin"
-#define RPC_DEFAULT_MAX_MESSAGE (4u * 1024 * 1024)
+/* Above the gateway's largest body (BULWARK_MAX_BODY_BYTES, at most 15 MiB):
+ * a CSV import travels in one message. */
+#define RPC_DEFAULT_MAX_MESSAGE (16u * 1024 * 1024)
 #define RPC_CALL_ARENA_SIZE 4096
 /* Method index of calls to methods nobody registered. */
 #define RPC_UNREGISTERED (-1)

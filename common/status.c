@@ -59,11 +59,9 @@ static const struct {
     const char *reason;
     int http;
 } reason_overrides[] = {
-    {"ETAG_MISMATCH", 412},
-    {"BODY_TOO_LARGE", 413},
-    {"UNSUPPORTED_MEDIA_TYPE", 415},
-    {"IDEMPOTENCY_KEY_REUSED", 422},
-    {"IMPLEMENTING_REGULATION_NOT_APPLICABLE", 422},
+    {"ETAG_MISMATCH", 412},          {"BODY_TOO_LARGE", 413},
+    {"UNSUPPORTED_MEDIA_TYPE", 415}, {"NOT_ACCEPTABLE", 406},
+    {"IDEMPOTENCY_KEY_REUSED", 422}, {"IMPLEMENTING_REGULATION_NOT_APPLICABLE", 422},
     {"METHOD_NOT_ALLOWED", 405},
 };
 
@@ -80,6 +78,7 @@ static const struct {
     {403, "Forbidden"},
     {404, "Not Found"},
     {405, "Method Not Allowed"},
+    {406, "Not Acceptable"},
     {409, "Conflict"},
     {412, "Precondition Failed"},
     {413, "Content Too Large"},

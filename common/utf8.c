@@ -4,6 +4,10 @@
  */
 #include "utf8.h"
 
+#include "status.h"
+
+#include <string.h>
+
 static bool is_cont(unsigned char ch)
 {
     return (ch & 0xC0) == 0x80;
@@ -65,4 +69,17 @@ size_t bw_utf8_count(const char *s)
     for (; *s != '\0'; s++)
         n += !is_cont((unsigned char)*s);
     return n;
+}
+
+int bw_utf8_check(const char *s, size_t len, size_t *bad_at)
+{
+    size_t ok = bw_utf8_valid_prefix(s, len);
+    const char *nul = ok > 0 ? memchr(s, '\0', ok) : NULL;
+    if (nul != NULL)
+        ok = (size_t)(nul - s);
+    if (ok == len)
+        return 0;
+    if (bad_at != NULL)
+        *bad_at = ok;
+    return BW_EINVAL;
 }

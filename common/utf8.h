@@ -20,6 +20,11 @@ size_t bw_utf8_valid_prefix(const char *s, size_t len);
 /* Whether the len bytes at s are valid UTF-8. */
 bool bw_utf8_valid(const char *s, size_t len);
 
+/* The check of text that arrives as bytes (a CSV body, before it becomes a
+ * protobuf string): valid UTF-8 and no NUL. 0, or BW_EINVAL with *bad_at
+ * (may be NULL) the offset of the first byte that is not. */
+int bw_utf8_check(const char *s, size_t len, size_t *bad_at);
+
 /* The length of the len bytes at s cut to at most max bytes without
  * splitting a character: len when len <= max. */
 size_t bw_utf8_cut(const char *s, size_t len, size_t max);

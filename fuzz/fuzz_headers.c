@@ -111,6 +111,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (bw_headers_accepts_gzip(refused))
             die("gzip;q=0 at the end did not refuse gzip");
         free(refused);
+        /* Any Accept: one of the types or none, never past them. */
+        static const char *const types[] = {"application/json", "text/csv", "image/svg+xml"};
+        int chosen = bw_headers_negotiate(ae, types, 3);
+        if (chosen < -1 || chosen > 2)
+            die("negotiation chose outside the types");
+        (void)bw_headers_is_type(ae, "text/csv");
     }
     free(text);
     return 0;

@@ -11,6 +11,7 @@
 #include "core_tests.h"
 #include "log.h"
 #include "status.h"
+#include "utf8.h"
 
 static int cleanups;
 static void count_cleanup(void *p)
@@ -124,6 +125,36 @@ START_TEST(config_defaults_and_bounds)
 }
 END_TEST
 
+START_TEST(utf8_is_checked_to_the_byte)
+{
+    size_t at = 99;
+    const char ok[] = "ref,Genehmigt \xc3\xa9 \xe2\x82\xac \xf0\x9f\x94\x92";
+    ck_assert_int_eq(bw_utf8_check(ok, sizeof(ok) - 1, &at), 0);
+    ck_assert_int_eq(bw_utf8_check("", 0, &at), 0);
+    static const struct {
+        const char *bytes;
+        size_t len, at;
+    } bad[] = {
+        {"ab\xe9"
+         "cd",
+         5, 2},                     /* Latin-1 e acute */
+        {"a\0b", 3, 1},             /* NUL */
+        {"\xc0\xaf", 2, 0},         /* overlong slash */
+        {"\xe0\x80\xaf", 3, 0},     /* overlong, three bytes */
+        {"\xed\xa0\x80", 3, 0},     /* a surrogate */
+        {"\xf4\x90\x80\x80", 4, 0}, /* above U+10FFFF */
+        {"ok\xe2\x82", 4, 2},       /* cut short at the end */
+        {"\xe2(\xa1", 3, 0},        /* a bad continuation byte */
+        {"\x80", 1, 0},             /* a lone continuation byte */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        at = 99;
+        ck_assert_int_eq(bw_utf8_check(bad[i].bytes, bad[i].len, &at), BW_EINVAL);
+        ck_assert_uint_eq(at, bad[i].at);
+    }
+}
+END_TEST
+
 START_TEST(config_split_addr)
 {
     char host[64];
@@ -176,6 +207,7 @@ int main(void)
     tcase_add_test(tc, config_defaults_and_bounds);
     tcase_add_test(tc, config_split_addr);
     tcase_add_test(tc, buf_keeps_the_first_failure_and_hands_its_text_to_an_arena);
+    tcase_add_test(tc, utf8_is_checked_to_the_byte);
     suite_add_tcase(s, tc);
     suite_add_tcase(s, tcase_times());
     suite_add_tcase(s, tcase_utf8());

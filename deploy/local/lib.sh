@@ -33,7 +33,7 @@ unset bw_svc
 BW_DEPS=(build-essential cmake pkg-config protobuf-compiler protobuf-c-compiler
     libprotobuf-c-dev libprotobuf-dev libgrpc-dev libevent-dev libjansson-dev
     libpq-dev libssl-dev libicu-dev check libcurl4-openssl-dev postgresql-15
-    postgresql-client-15 curl ca-certificates openssl jq)
+    postgresql-client-15 curl ca-certificates openssl jq libxlsxwriter-dev)
 # Only `make bench` needs these: wrk drives the load (its Lua scripts carry
 # the bodies and print the results), nginx-light serves the same JSON from a
 # file as the reference.
@@ -48,9 +48,10 @@ BW_DEPS_BENCH=(wrk nginx-light)
 # grpc-go and golang/protobuf (they pull genproto, x/net and the rest).
 BW_DEPS_BENCH_PEER=(golang-go protoc-gen-go-1-3 golang-grpc-gateway
     golang-github-grpc-ecosystem-grpc-gateway-dev golang-google-grpc-dev golang-goprotobuf-dev)
-# Only `make test` needs these: tests/apidocs/ opens the API reference in
-# headless Chromium.
-BW_DEPS_TEST=(chromium)
+# Only `make test` needs these: tests/apidocs/ opens the API reference and
+# the pictures in headless Chromium; the suites read XLSX files back with
+# unzip.
+BW_DEPS_TEST=(chromium unzip)
 # Only `make test-ha` needs this: pg_auto_failover (pg_autoctl and the
 # monitor's extension), which runs the primary, the synchronous standby and
 # the monitor that promotes the standby when the primary dies.

@@ -46,6 +46,8 @@ int bw_cw_get_control(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMes
 int bw_cw_put_control(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
 int bw_cw_import_controls(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
 int bw_cw_export_controls(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+/* ExportControls' files: CSV or XLSX by the request's media_type. */
+int bw_cw_render_controls(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
 int bw_cw_list_history(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
 extern const bw_db_stmt_t *const bw_cw_soa_stmts[];
 extern const size_t bw_cw_soa_n_stmts;
@@ -53,6 +55,10 @@ extern const size_t bw_cw_soa_n_stmts;
 /* gap.c */
 int bw_cw_gap_analysis(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
 extern const bw_db_stmt_t *const bw_cw_gap_stmts[];
+
+/* render.c: GetGapAnalysis' workbook and its picture, by media_type. */
+int bw_cw_render_gap_analysis(bw_call_t *call, const ProtobufCMessage *req,
+                              ProtobufCMessage **resp);
 extern const size_t bw_cw_gap_n_stmts;
 
 #endif

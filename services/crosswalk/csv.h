@@ -12,7 +12,7 @@
 #include "buf.h"
 
 /* More records than this is an error, not a Statement of Applicability. */
-#define BW_CW_CSV_MAX_RECORDS 5000
+#define BW_CW_CSV_MAX_RECORDS 100000
 #define BW_CW_CSV_MAX_FIELDS 64
 
 typedef struct bw_cw_csv_record {

@@ -29,6 +29,9 @@ static const bw_rpc_handler_t handlers[] = {
     {"ExportControls", bw_cw_export_controls},
     {"ListControlHistory", bw_cw_list_history},
     {"GetGapAnalysis", bw_cw_gap_analysis},
+    {"RenderControls", bw_cw_render_controls},
+    {"RenderGapAnalysis", bw_cw_render_gap_analysis},
+    {"GetGapAnalysisPicture", bw_cw_render_gap_analysis},
 };
 
 typedef struct crosswalk_config {

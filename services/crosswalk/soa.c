@@ -9,6 +9,7 @@
  * as one blank-separated text both ways. The CSV export neutralises cells a
  * spreadsheet would run as formulas, and the import undoes it (csv.h).
  */
+#include "bulwark/api/v1/http.pb-c.h"
 #include "bulwark/crosswalk/v1/crosswalk.pb-c.h"
 
 #include "crosswalk.h"
@@ -21,6 +22,7 @@
 #include "status.h"
 #include "store.h"
 #include "utf8.h"
+#include "xlsx.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -811,18 +813,20 @@ int bw_cw_import_controls(bw_call_t *call, const ProtobufCMessage *request, Prot
 
 /* ---- export and history ------------------------------------------------- */
 
-int bw_cw_export_controls(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
+/* The entity's SoA rows in the standard's order. */
+static int export_rows(bw_call_t *call, const char *entity, PGresult **res)
 {
-    const Bulwark__Crosswalk__V1__ExportControlsRequest *req = (const void *)request;
-    int err = check_entity(call, req->entity);
+    int err = check_entity(call, entity);
     if (err != 0)
         return err;
-    const char *values[] = {req->entity};
-    PGresult *res;
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_export, 1, values,
-                      &res);
-    if (err != 0)
-        return err;
+    const char *values[] = {entity};
+    return bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_export, 1, values,
+                       res);
+}
+
+/* The rows as the CSV that ImportControls reads back, on the call's arena. */
+static int export_csv(bw_call_t *call, PGresult *res, char **csv, size_t *len)
+{
     bw_buf_t buf;
     bw_buf_init(&buf, 0);
     bw_buf_adds(&buf, "ref,applicable,status,justification,owner,evidence\r\n");
@@ -841,15 +845,88 @@ int bw_cw_export_controls(bw_call_t *call, const ProtobufCMessage *request, Prot
         bw_cw_csv_cell(&buf, bw_store_text(res, i, C_EVIDENCE));
         bw_buf_adds(&buf, "\r\n");
     }
-    char *csv;
-    if ((err = bw_buf_to_arena(&buf, call->arena, &csv)) != 0)
+    *len = buf.len;
+    return bw_buf_to_arena(&buf, call->arena, csv);
+}
+
+int bw_cw_export_controls(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
+{
+    const Bulwark__Crosswalk__V1__ExportControlsRequest *req = (const void *)request;
+    PGresult *res;
+    char *csv = NULL;
+    size_t len = 0;
+    int err = export_rows(call, req->entity, &res);
+    if (err == 0)
+        err = export_csv(call, res, &csv, &len);
+    if (err != 0)
         return err;
     Bulwark__Crosswalk__V1__ExportControlsResponse *out = bw_arena_alloc(call->arena, sizeof(*out));
     if (out == NULL)
         return BW_ENOMEM;
     bulwark__crosswalk__v1__export_controls_response__init(out);
     out->csv = csv;
-    out->rows = n;
+    out->rows = PQntuples(res);
+    *resp = &out->base;
+    return 0;
+}
+
+/* The rows as a workbook: the CSV's columns and each control's title.
+ * Cells are text, so nothing needs the CSV's formula guard. */
+static int export_xlsx(bw_call_t *call, PGresult *res, uint8_t **data, size_t *len)
+{
+    static const char *const headers[] = {"ref",           "title", "applicable", "status",
+                                          "justification", "owner", "evidence"};
+    static const double widths[] = {10, 48, 11, 18, 60, 20, 48};
+    const bw_cw_catalogue_t *cat = bw_cw_service(call)->cat;
+    bw_xlsx_t *x = NULL;
+    int err = bw_xlsx_open(&x);
+    if (err == 0)
+        err = bw_xlsx_sheet(x, "Statement of Applicability", headers, widths, 7);
+    int n = PQntuples(res);
+    for (int i = 0; i < n && err == 0; i++) {
+        const char *ref = bw_store_text(res, i, C_REF);
+        int idx = bw_cw_req_find(cat, cat->iso, ref);
+        err = bw_xlsx_text(x, ref);
+        err = err ? err : bw_xlsx_text(x, idx >= 0 ? cat->reqs[idx].title : "");
+        err = err ? err : bw_xlsx_text(x, bw_store_text(res, i, C_APPLICABLE));
+        err = err ? err : bw_xlsx_text(x, bw_store_text(res, i, C_STATUS));
+        err = err ? err : bw_xlsx_text(x, bw_store_text(res, i, C_JUSTIFICATION));
+        err = err ? err : bw_xlsx_text(x, bw_store_text(res, i, C_OWNER));
+        err = err ? err : bw_xlsx_text(x, bw_store_text(res, i, C_EVIDENCE));
+        err = err ? err : bw_xlsx_row_end(x);
+    }
+    if (err != 0) {
+        bw_xlsx_free(x);
+        return err;
+    }
+    return bw_xlsx_finish(x, call->arena, data, len);
+}
+
+int bw_cw_render_controls(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
+{
+    const Bulwark__Crosswalk__V1__RenderControlsRequest *req = (const void *)request;
+    int csv = strcmp(req->media_type, "text/csv") == 0;
+    if (!csv && strcmp(req->media_type, BW_XLSX_MEDIA_TYPE) != 0)
+        return bw_call_violation(call, "mediaType", "must be text/csv or %s", BW_XLSX_MEDIA_TYPE);
+    Bulwark__Api__V1__HttpBody *out = bw_arena_alloc(call->arena, sizeof(*out));
+    if (out == NULL)
+        return BW_ENOMEM;
+    bulwark__api__v1__http_body__init(out);
+    PGresult *res;
+    int err = export_rows(call, req->entity, &res);
+    if (err != 0)
+        return err;
+    if (csv) {
+        char *text;
+        if ((err = export_csv(call, res, &text, &out->data.len)) != 0)
+            return err;
+        out->data.data = (uint8_t *)text;
+    } else if ((err = export_xlsx(call, res, &out->data.data, &out->data.len)) != 0) {
+        return err;
+    }
+    out->filename = bw_arena_printf(call->arena, "soa-%s.%s", req->entity, csv ? "csv" : "xlsx");
+    if (out->filename == NULL)
+        return BW_ENOMEM;
     *resp = &out->base;
     return 0;
 }

@@ -270,3 +270,86 @@ int bw_headers_accepts_gzip(const char *ae)
     }
     return gzip >= 0 ? gzip : any > 0;
 }
+
+int bw_headers_is_type(const char *ct, const char *type)
+{
+    if (ct == NULL)
+        return 0;
+    size_t n = strcspn(ct, ";");
+    while (n > 0 && isspace((unsigned char)ct[n - 1]))
+        n--;
+    return n == strlen(type) && strncasecmp(ct, type, n) == 0;
+}
+
+/* A qvalue in thousandths (RFC 9110 section 12.4.2); 1000 when malformed,
+ * as a weight that cannot be read does not exclude. */
+static int weight(const char *v, size_t len)
+{
+    if (len == 0 || (v[0] != '0' && v[0] != '1'))
+        return 1000;
+    int q = (v[0] - '0') * 1000;
+    if (len > 1 && v[1] != '.')
+        return 1000;
+    int scale = 100;
+    for (size_t i = 2; i < len && i < 5; i++, scale /= 10) {
+        if (v[i] < '0' || v[i] > '9')
+            return 1000;
+        q += (v[i] - '0') * scale;
+    }
+    return q > 1000 ? 1000 : q;
+}
+
+/* How specifically the range of len bytes at p matches type: 3 exact, 2
+ * type/star, 1 star/star, 0 not at all. */
+static int range_match(const char *p, size_t len, const char *type)
+{
+    size_t tlen = strlen(type);
+    const char *slash = strchr(type, '/');
+    if (len == 3 && strncmp(p, "*/*", 3) == 0)
+        return 1;
+    size_t major = (size_t)(slash - type) + 1;
+    if (len == major + 1 && p[len - 1] == '*' && strncasecmp(p, type, major) == 0)
+        return 2;
+    return len == tlen && strncasecmp(p, type, tlen) == 0 ? 3 : 0;
+}
+
+int bw_headers_negotiate(const char *accept, const char *const *types, size_t n)
+{
+    if (accept == NULL || accept[strspn(accept, " \t,")] == '\0')
+        return n > 0 ? 0 : -1;
+    int best = -1, best_q = 0;
+    for (size_t t = 0; t < n; t++) {
+        int specific = 0, q = 0;
+        for (const char *p = accept; *p != '\0';) {
+            p += strspn(p, " \t,");
+            size_t len = strcspn(p, ",");
+            const char *end = p + len;
+            size_t name = strcspn(p, ";, \t");
+            int level = range_match(p, name, types[t]);
+            int range_q = 1000;
+            for (const char *v = p + name; v < end;) {
+                v += strspn(v, " \t;");
+                size_t plen = strcspn(v, ";,");
+                if (v + plen > end)
+                    plen = (size_t)(end - v);
+                if (plen >= 2 && (v[0] == 'q' || v[0] == 'Q') && v[1] == '=') {
+                    size_t vlen = plen - 2;
+                    while (vlen > 0 && (v[2 + vlen - 1] == ' ' || v[2 + vlen - 1] == '\t'))
+                        vlen--;
+                    range_q = weight(v + 2, vlen);
+                }
+                v += plen;
+            }
+            if (level > specific) {
+                specific = level;
+                q = range_q;
+            }
+            p = end;
+        }
+        if (q > best_q) {
+            best_q = q;
+            best = (int)t;
+        }
+    }
+    return best;
+}

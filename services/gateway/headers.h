@@ -58,6 +58,19 @@ int bw_headers_none_match(const char *if_none_match, const char *etag);
  * above 0 (RFC 9110 section 12.5.3). */
 int bw_headers_accepts_gzip(const char *accept_encoding);
 
+/*
+ * Content negotiation by an Accept value (RFC 9110 section 12.5.1; NULL
+ * when the header is absent): the index of the first of the n media types
+ * with the highest weight, each weighed by the most specific range that
+ * matches it (type/subtype, then type/star, then star/star; other
+ * parameters ignored), or -1 when every weight is 0. Without Accept, 0.
+ */
+int bw_headers_negotiate(const char *accept, const char *const *types, size_t n);
+
+/* Whether a Content-Type names media_type, parameters ignored,
+ * case-insensitive. */
+int bw_headers_is_type(const char *content_type, const char *media_type);
+
 /* Whether a Content-Type is JSON: application/json or any +json type,
  * parameters ignored, case-insensitive. */
 int bw_headers_is_json(const char *content_type);

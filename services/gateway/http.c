@@ -23,6 +23,7 @@
  */
 #include "http.h"
 
+#include "bulwark/api/v1/http.pb-c.h"
 #include "bulwark/tenancy/v1/tenancy.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 #include "grpc/health/v1/health.pb-c.h"
@@ -44,10 +45,12 @@
 #include "status.h"
 #include "times.h"
 #include "trace.h"
+#include "utf8.h"
 
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -73,6 +76,11 @@ struct gw_request {
     struct timespec start;
     bw_headers_t hdr;
     bw_route_match_t match;
+    /* The call made: match.route, or for a file it renders, file_route
+     * (match.route with file_rpc's request and reply). */
+    const bw_route_t *call;
+    bw_route_t file_route;
+    const char *media_type; /* a file's media type, from Accept; NULL for JSON */
     const char *token;
     bw_key_entry_t key;
     uint64_t key_generation; /* the key (or tenant) cache's, when the lookup began */
@@ -442,10 +450,45 @@ static int handle_open(gw_request_t *r, int method)
 
 /* ---- the backend call -------------------------------------------------- */
 
+/* A file name fit for Content-Disposition without quoting rules: letters,
+ * digits, '.', '-', '_', 1 to 100 of them, not starting with a dot. */
+static int safe_filename(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 100 || name[0] == '.')
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)name[i]) && strchr(".-_", name[i]) == NULL)
+            return 0;
+    return 1;
+}
+
+/* A file or a picture (bulwark.api.v1.HttpBody) as the body, with the media
+ * type Accept chose. Nothing in it may run: nosniff, and a picture under a
+ * policy without scripts, should it be opened on its own. */
+static void respond_file(gw_request_t *r, const ProtobufCMessage *msg)
+{
+    const Bulwark__Api__V1__HttpBody *file = (const Bulwark__Api__V1__HttpBody *)msg;
+    const char *type = r->media_type;
+    if (strncmp(type, "text/", 5) == 0 || strcmp(type, "image/svg+xml") == 0)
+        type = bw_arena_printf(r->arena, "%s; charset=utf-8", type);
+    if (file->filename[0] != '\0') {
+        if (!safe_filename(file->filename)) {
+            fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "the service named the file badly", NULL);
+            return;
+        }
+        add_header(r, "Content-Disposition",
+                   bw_arena_printf(r->arena, "attachment; filename=\"%s\"", file->filename));
+    }
+    add_header(r, "X-Content-Type-Options", "nosniff");
+    add_header(r, "Content-Security-Policy", "default-src 'none'; sandbox");
+    respond(r, 200, type, (const char *)file->data.data, file->data.len);
+}
+
 static void call_done(void *arg, const bw_rpc_reply_t *reply)
 {
     gw_request_t *r = arg;
-    const bw_route_t *route = r->match.route;
+    const bw_route_t *route = r->call;
     bw_gw_metrics_observe_backend(route->backend, reply->status, seconds_since(&r->call_start));
     if (reply->status != BW_GRPC_OK) {
         bw_problem_error_t errors[BW_RPC_MAX_VIOLATIONS];
@@ -494,6 +537,10 @@ static void call_done(void *arg, const bw_rpc_reply_t *reply)
         fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "the service sent an unreadable reply", NULL);
         return;
     }
+    if (route->response == &bulwark__api__v1__http_body__descriptor) {
+        respond_file(r, msg);
+        return;
+    }
     /* A single resource carries its etag: as a header, and as the validator
      * of a conditional GET. */
     const char *etag = message_etag(msg);
@@ -518,7 +565,7 @@ static void call_done(void *arg, const bw_rpc_reply_t *reply)
 
 static void call_backend(gw_request_t *r)
 {
-    const bw_route_t *route = r->match.route;
+    const bw_route_t *route = r->call;
     const bw_gw_backend_t *backend = find_backend(r->gw, route->backend);
     if (backend == NULL) {
         fail(r, BW_GRPC_UNAVAILABLE, 0, "BACKEND_NOT_CONFIGURED",
@@ -604,7 +651,7 @@ static int add_query(gw_request_t *r, json_t *root)
              NULL);
         return -1;
     }
-    const bw_route_t *route = r->match.route;
+    const bw_route_t *route = r->call;
     int rc = 0;
     for (struct evkeyval *kv = params.tqh_first; kv != NULL; kv = kv->next.tqe_next) {
         const ProtobufCFieldDescriptor *f = bw_json_find_field(route->request, kv->key);
@@ -615,7 +662,9 @@ static int add_query(gw_request_t *r, json_t *root)
         int message = f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE &&
                       strcmp(((const ProtobufCMessageDescriptor *)f->descriptor)->name,
                              "google.protobuf.Timestamp") != 0;
-        if (f == NULL || bound || message) {
+        /* The gateway fills a file's media type from Accept. */
+        int media = r->media_type != NULL && f != NULL && strcmp(f->name, "media_type") == 0;
+        if (f == NULL || bound || message || media) {
             char *field = bw_arena_strdup(r->arena, kv->key);
             fail(r, BW_GRPC_INVALID_ARGUMENT, 0, "UNKNOWN_PARAMETER",
                  bw_arena_printf(r->arena, "%s is not a query parameter of this route", field),
@@ -691,8 +740,11 @@ static json_t *read_body(gw_request_t *r)
         body = json_object();
     } else {
         if (!bw_headers_is_json(r->hdr.content_type)) {
-            fail(r, BW_GRPC_INVALID_ARGUMENT, 415, "UNSUPPORTED_MEDIA_TYPE",
-                 "the body must be application/json", NULL);
+            const char *detail = "the body must be application/json";
+            if (route->n_raw_body_types > 0)
+                detail = bw_arena_printf(r->arena, "the body must be application/json or %s",
+                                         route->raw_body_types[0]);
+            fail(r, BW_GRPC_INVALID_ARGUMENT, 415, "UNSUPPORTED_MEDIA_TYPE", detail, NULL);
             return NULL;
         }
         json_error_t e;
@@ -725,15 +777,77 @@ static json_t *read_body(gw_request_t *r)
     return body;
 }
 
+/* The raw body's media type when the Content-Type is one of the route's
+ * raw_body_types, else NULL. */
+static const char *raw_body_type(const gw_request_t *r)
+{
+    const bw_route_t *route = r->call;
+    for (size_t i = 0; i < route->n_raw_body_types; i++)
+        if (bw_headers_is_type(r->hdr.content_type, route->raw_body_types[i]))
+            return route->raw_body_types[i];
+    return NULL;
+}
+
+/* A body taken as it is (a CSV file): UTF-8 text, named "body" when it is
+ * not, into the route's raw_body_field. NULL when it has answered. */
+static json_t *read_raw_body(gw_request_t *r, const char *type)
+{
+    const bw_httpd_req_t *req = r->req;
+    const char *charset = strchr(r->hdr.content_type, ';');
+    if (charset != NULL) {
+        charset += strspn(charset, "; \t");
+        if (strncasecmp(charset, "charset=", 8) == 0 && strcasecmp(charset + 8, "utf-8") != 0 &&
+            strcasecmp(charset + 8, "\"utf-8\"") != 0) {
+            fail(r, BW_GRPC_INVALID_ARGUMENT, 415, "UNSUPPORTED_MEDIA_TYPE",
+                 bw_arena_printf(r->arena, "a %s body must be UTF-8, not %.40s", type,
+                                 charset + 8),
+                 NULL);
+            return NULL;
+        }
+    }
+    size_t bad = 0;
+    if (bw_utf8_check(req->body, req->body_len, &bad) != 0) {
+        long line = 1;
+        for (size_t i = 0; i < bad; i++)
+            line += req->body[i] == '\n';
+        const char *why = bw_arena_printf(
+            r->arena, "the %s body is not UTF-8 (line %ld, byte %zu); save the file as UTF-8", type,
+            line, bad + 1);
+        bw_problem_error_t e = {"body", why};
+        bw_problem_t p = {.grpc_code = BW_GRPC_INVALID_ARGUMENT,
+                          .reason = "INVALID_FIELD",
+                          .detail = bw_arena_printf(r->arena, "body: %s", why),
+                          .errors = &e,
+                          .n_errors = 1};
+        respond_problem(r, &p);
+        return NULL;
+    }
+    char name[128];
+    bw_json_name(r->call->raw_body_field, name, sizeof(name));
+    json_t *root = json_object();
+    /* Checked above: jansson need not look at every byte again. */
+    if (root == NULL ||
+        json_object_set_new(root, name, json_stringn_nocheck(req->body, req->body_len)) != 0) {
+        json_decref(root);
+        fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "out of memory", NULL);
+        return NULL;
+    }
+    return root;
+}
+
 /* Builds and serializes the request message; on failure it has answered. */
 static int build_request(gw_request_t *r)
 {
-    const bw_route_t *route = r->match.route;
+    const bw_route_t *route = r->call;
     json_t *root = NULL;
     int flags = 0;
     bw_json_error_t jerr = {{0}, {0}};
+    const char *raw = route->body != NULL && r->req->body_len > 0 ? raw_body_type(r) : NULL;
 
-    if (route->body != NULL) {
+    if (raw != NULL) {
+        if ((root = read_raw_body(r, raw)) == NULL)
+            return -1;
+    } else if (route->body != NULL) {
         json_t *body = read_body(r);
         if (body == NULL)
             return -1;
@@ -777,6 +891,12 @@ static int build_request(gw_request_t *r)
         }
         json_object_set_new(root, name, value);
     }
+    if (r->media_type != NULL &&
+        protobuf_c_message_descriptor_get_field_by_name(route->request, "media_type") != NULL)
+        json_object_set_new(root, "mediaType", json_string(r->media_type));
+    /* A file (a CSV import) is as long as the body may be. */
+    if (route->raw_body_field != NULL)
+        flags |= BW_JSON_FILE_STRINGS;
     ProtobufCMessage *msg = NULL;
     int err = bw_json_to_pb(r->arena, route->request, root, flags, &msg, &jerr);
     json_decref(root);
@@ -1125,6 +1245,53 @@ static void authenticate(gw_request_t *r)
              NULL);
 }
 
+/* ---- representations --------------------------------------------------- */
+
+#define MAX_REPRESENTATIONS 8
+
+/* Picks the representation Accept asks for: JSON, or a file or picture of
+ * the route's produces (then its call is the file RPC). 406 when Accept
+ * takes none; problems are JSON whatever Accept says (RFC 9110 allows it). */
+static int negotiate(gw_request_t *r)
+{
+    const bw_route_t *route = r->match.route;
+    const char *types[MAX_REPRESENTATIONS];
+    size_t n = 0;
+    int json = route->n_produces == 0 || route->file_rpc != NULL;
+    if (json)
+        types[n++] = "application/json";
+    for (size_t i = 0; i < route->n_produces && n < MAX_REPRESENTATIONS; i++)
+        types[n++] = route->produces[i];
+    r->call = route;
+    if (n > 1)
+        add_header(r, "Vary", "Accept");
+    int chosen = bw_headers_negotiate(bw_httpd_header(r->req, "Accept"), types, n);
+    if (chosen < 0) {
+        char list[256] = "";
+        size_t used = 0;
+        for (size_t i = 0; i < n; i++) {
+            int w = snprintf(list + used, sizeof(list) - used, "%s%s", i ? ", " : "", types[i]);
+            if (w > 0 && (size_t)w < sizeof(list) - used)
+                used += (size_t)w;
+        }
+        fail(r, BW_GRPC_INVALID_ARGUMENT, 406, "NOT_ACCEPTABLE",
+             bw_arena_printf(r->arena, "Accept takes none of %s", list), "Accept");
+        return -1;
+    }
+    if (json && chosen == 0)
+        return 0;
+    r->media_type = types[chosen];
+    if (route->file_rpc != NULL) {
+        r->file_route = *route;
+        r->file_route.rpc = route->file_rpc;
+        r->file_route.request = route->file_request;
+        r->file_route.response = &bulwark__api__v1__http_body__descriptor;
+        r->file_route.body = NULL;
+        r->call = &r->file_route;
+    }
+    return 0;
+}
+
 /* ---- entry ------------------------------------------------------------- */
 
 static int route_method(int method)
@@ -1193,6 +1360,8 @@ static void on_request(bw_httpd_req_t *req, void *arg)
         }
         return;
     }
+    if (negotiate(r) != 0)
+        return;
     authenticate(r);
 }
 

@@ -100,7 +100,9 @@ static const bw_config_item_t config_items[] = {
      "platform operator token (32 characters or more); it creates tenants"},
     {"BULWARK_TOKEN_SECRET", BW_CFG_STRING, NULL, 0, 0, offsetof(gw_config_t, token_secret), 1,
      "secret (32 characters or more) that signs page tokens; the same on every process"},
-    {"BULWARK_MAX_BODY_BYTES", BW_CFG_INT, "1048576", 1024, 64L * 1024 * 1024,
+    /* At most 15 MiB: a body, with the path's fields, must fit in one
+     * request message of the services (16 MiB, common/rpc_server.c). */
+    {"BULWARK_MAX_BODY_BYTES", BW_CFG_INT, "8388608", 1024, 15L * 1024 * 1024,
      offsetof(gw_config_t, max_body), 0,
      "largest request body accepted, in bytes (413 above, refused by its Content-Length)"},
     {"BULWARK_MAX_CONNECTIONS", BW_CFG_INT, "4096", 16, 1000000,

@@ -58,6 +58,18 @@ typedef struct bw_route {
     unsigned roles;             /* BW_ROLE_* bits allowed for BW_ACCESS_TENANT */
     int access;                 /* BW_ACCESS_* */
     const char *summary;
+    /* Media types answered instead of JSON, by Accept (http.proto's
+     * HttpRule.produces). When response is bulwark.api.v1.HttpBody they are
+     * the route's only ones; otherwise file_rpc, taking file_request, renders
+     * them. */
+    const char *const *produces;
+    size_t n_produces;
+    const char *file_rpc;
+    const ProtobufCMessageDescriptor *file_request;
+    /* A body of one of raw_body_types fills this string field as it is. */
+    const char *raw_body_field;
+    const char *const *raw_body_types;
+    size_t n_raw_body_types;
 } bw_route_t;
 
 extern const bw_route_t bw_routes[];

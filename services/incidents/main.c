@@ -9,6 +9,7 @@
 #include "log.h"
 #include "records.h"
 #include "scheduler.h"
+#include "render.h"
 #include "service.h"
 #include "settings.h"
 #include "significance.h"
@@ -28,6 +29,8 @@ static const bw_rpc_handler_t handlers[] = {
     {"AssessSignificance", bw_significance_handle},
     {"GetIncidentSettings", bw_settings_get},
     {"UpdateIncidentSettings", bw_settings_update, BW_RPC_WRITE},
+    {"RenderIncidentRegister", bw_incidents_render_register},
+    {"GetTimelinePicture", bw_incidents_render_timeline},
 };
 
 #define RPC(name) "/bulwark.incidents.v1.IncidentsService/" name

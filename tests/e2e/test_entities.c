@@ -283,7 +283,8 @@ END_TEST
 START_TEST(oversized_body_is_413)
 {
     tenant_t t = new_tenant("Big");
-    size_t n = 1024 * 1024 + 100;
+    /* Over the default BULWARK_MAX_BODY_BYTES, 8 MiB. */
+    size_t n = 8 * 1024 * 1024 + 100;
     char *body = malloc(n + 64);
     int head = snprintf(body, 64, "{\"name\":\"");
     memset(body + head, 'a', n);

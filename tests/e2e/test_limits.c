@@ -9,7 +9,7 @@
  * deploy/local/test.sh starts the stack with the limits these tests rely on:
  * BULWARK_MAX_CONNECTIONS=256, BULWARK_HEADER_TIMEOUT_MS=1500,
  * BULWARK_BODY_TIMEOUT_MS=3000, BULWARK_AUTH_FAILURE_BURST=50 and
- * BULWARK_AUTH_FAILURES_PER_MIN=600, and the default 1 MiB body limit.
+ * BULWARK_AUTH_FAILURES_PER_MIN=600, and the default 8 MiB body limit.
  */
 #include "e2e.h"
 
@@ -27,7 +27,7 @@
 #define MAX_CONNECTIONS 256
 #define HEADER_TIMEOUT_MS 1500
 #define AUTH_FAILURE_BURST 50
-#define MAX_BODY (1024 * 1024)
+#define MAX_BODY (8 * 1024 * 1024)
 
 /* ---- a raw HTTP/1.1 client --------------------------------------------- */
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #define API_KEY "BULWARK_API_KEY (a key of the tenant)"
-/* The gateway takes bodies up to 1 MiB by default. */
+/* The gateway takes bodies up to 8 MiB by default. */
 #define MAX_CSV (8L * 1024 * 1024)
 
 static char *read_file(const char *path, size_t *len)

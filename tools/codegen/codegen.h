@@ -87,6 +87,10 @@ typedef struct bw_cg_route {
     char *service_description;        /* owned: the service's leading comment, or NULL */
     Bulwark__Api__V1__HttpRule *rule; /* owned (protobuf-c heap) */
     const bw_cg_type_t *list_item;    /* a list route's resource (rule->list set), borrowed */
+    int is_file;                      /* the RPC returns bulwark.api.v1.HttpBody */
+    char *file_rpc;                   /* owned: the rule's file_rpc as a gRPC path, or NULL */
+    const bw_cg_type_t *file_request; /* borrowed: file_rpc's request type */
+    const char *raw_body_field;       /* the rule's raw_body.field, or NULL */
 } bw_cg_route_t;
 
 typedef struct bw_cg_model {

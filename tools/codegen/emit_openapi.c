@@ -393,7 +393,9 @@ static void mark_roots(doc_t *doc)
 {
     for (size_t i = 0; i < doc->model->n_routes && !doc->rc; i++) {
         const bw_cg_route_t *route = &doc->model->routes[i];
-        mark(doc, route->response);
+        /* A file's reply is its bytes, not the HttpBody message. */
+        if (!route->is_file)
+            mark(doc, route->response);
         if (route->body_field) {
             const bw_cg_type_t *type = field_type(doc, route->body_field);
             if (type)
@@ -642,7 +644,8 @@ static json_t *parameters(doc_t *doc, const bw_cg_route_t *route)
     for (size_t i = 0; i < req->msg->n_field && !whole_body && !doc->rc; i++) {
         const bw_cg_field_proto_t *field = req->msg->field[i];
         if (!is_query_field(doc, field) || field == route->body_field ||
-            bound_to_path(route, field->name))
+            bound_to_path(route, field->name) ||
+            (route->is_file && strcmp(field->name, "media_type") == 0))
             continue;
         append_field_parameter(doc, params, route, i, 0);
     }
@@ -687,6 +690,7 @@ enum {
     WHEN_IF_MATCH = 1 << 4,   /* the route honours If-Match */
     WHEN_BODY = 1 << 5,       /* the route reads a body */
     WHEN_IDEMPOTENT = 1 << 6, /* the route takes Idempotency-Key (POST) */
+    WHEN_PRODUCES = 1 << 7,   /* the route answers media types other than JSON */
 };
 
 /* The problem responses an operation may list, each a component of
@@ -724,12 +728,17 @@ static const struct problem_response {
      "written. Read the resource again and retry with its etag.",
      "ETAG_MISMATCH", "the resource has changed since the etag given"},
     {"ContentTooLarge", BW_GRPC_RESOURCE_EXHAUSTED, "BODY_TOO_LARGE", WHEN_BODY,
-     "The body is larger than the gateway accepts (`BULWARK_MAX_BODY_BYTES`, 1 MiB by "
+     "The body is larger than the gateway accepts (`BULWARK_MAX_BODY_BYTES`, 8 MiB by "
      "default); refused by its Content-Length before it is read.",
-     "BODY_TOO_LARGE", "the body is larger than 1048576 bytes"},
+     "BODY_TOO_LARGE", "the body is larger than 8388608 bytes"},
+    {"NotAcceptable", BW_GRPC_INVALID_ARGUMENT, "NOT_ACCEPTABLE", WHEN_PRODUCES,
+     "The Accept header takes none of the media types the route answers; `detail` lists "
+     "them.",
+     "NOT_ACCEPTABLE", "Accept takes none of application/json, text/csv"},
     {"UnsupportedMediaType", BW_GRPC_INVALID_ARGUMENT, "UNSUPPORTED_MEDIA_TYPE", WHEN_BODY,
-     "The body is not `application/json`.", "UNSUPPORTED_MEDIA_TYPE",
-     "the body must be application/json"},
+     "The body is not of a media type the route reads: `application/json`, and for a route "
+     "that says so `text/csv` (UTF-8).",
+     "UNSUPPORTED_MEDIA_TYPE", "the body must be application/json"},
     {"UnprocessableContent", BW_GRPC_INVALID_ARGUMENT, "IDEMPOTENCY_KEY_REUSED", WHEN_IDEMPOTENT,
      "The Idempotency-Key was used in the last 24 hours with another body "
      "(reason `IDEMPOTENCY_KEY_REUSED`).",
@@ -773,6 +782,8 @@ static unsigned route_conditions(const bw_cg_route_t *route)
         when |= WHEN_BODY;
     if (route->verb == BW_CG_POST)
         when |= WHEN_IDEMPOTENT;
+    if (route->rule->n_produces)
+        when |= WHEN_PRODUCES;
     return when;
 }
 
@@ -781,6 +792,25 @@ static void add_rate_limit_headers(doc_t *doc, json_t *headers)
 {
     set(doc, headers, "RateLimit-Policy", ref_object(doc, "#/components/headers/RateLimitPolicy"));
     set(doc, headers, "RateLimit", ref_object(doc, "#/components/headers/RateLimit"));
+}
+
+static json_t *string_header(doc_t *doc, const char *description, const char *example);
+
+/* Adds the media types of produces to a 200 reply's content: text as a
+ * string, a workbook as binary. */
+static void add_file_content(doc_t *doc, json_t *content, const bw_cg_route_t *route)
+{
+    for (size_t i = 0; i < route->rule->n_produces; i++) {
+        const char *type = route->rule->produces[i];
+        int text = strncmp(type, "text/", 5) == 0 || strcmp(type, "image/svg+xml") == 0;
+        json_t *schema = typed(doc, "string", NULL);
+        if (!text)
+            set_string(doc, schema, "contentEncoding", "binary");
+        set_string(doc, schema, "contentMediaType", type);
+        json_t *media = new_object(doc);
+        set(doc, media, "schema", schema);
+        set(doc, content, type, media);
+    }
 }
 
 static json_t *responses(doc_t *doc, const bw_cg_route_t *route)
@@ -794,8 +824,23 @@ static json_t *responses(doc_t *doc, const bw_cg_route_t *route)
         set(doc, success, "headers", headers);
     }
     if (route->success_status != 204) {
-        json_t *schema = message_value_schema(doc, route->response);
-        set(doc, success, "content", json_content(doc, "application/json", schema));
+        json_t *content = route->is_file ? new_object(doc)
+                                         : json_content(doc, "application/json",
+                                                        message_value_schema(doc, route->response));
+        add_file_content(doc, content, route);
+        set(doc, success, "content", content);
+    }
+    if (route->rule->n_produces) {
+        json_t *headers = json_object_get(success, "headers");
+        if (!headers) {
+            headers = new_object(doc);
+            set(doc, success, "headers", headers);
+        }
+        set(doc, headers, "Content-Disposition",
+            string_header(doc,
+                          "On a file (CSV, XLSX): `attachment` with the file's name; a picture "
+                          "has none.",
+                          "attachment; filename=\"soa.csv\""));
     }
     char status[16];
     snprintf(status, sizeof status, "%d", route->success_status);
@@ -947,6 +992,19 @@ static json_t *operation(doc_t *doc, const bw_cg_route_t *route)
         if (example) {
             set(doc, json_object_get(content, "application/json"), "example", example);
             example = NULL;
+        }
+        for (size_t i = 0; route->raw_body_field && i < route->rule->raw_body->n_media_types; i++) {
+            json_t *media = new_object(doc);
+            json_t *text = typed(doc, "string", NULL);
+            char *what = bw_cg_printf("UTF-8 text, the same as the JSON body's `%s` field.",
+                                      route->raw_body_field);
+            if (!what)
+                fail(doc, BW_ENOMEM);
+            else
+                set_string(doc, text, "description", what);
+            free(what);
+            set(doc, media, "schema", text);
+            set(doc, content, route->rule->raw_body->media_types[i], media);
         }
         set(doc, body, "content", content);
         set(doc, op, "requestBody", body);

@@ -116,10 +116,46 @@ static int put_route(FILE *out, const bw_cg_route_t *route, size_t index)
     fprintf(out, ",\n        .access = %s,\n", access[route->access]);
     fputs("        .summary = ", out);
     put_string(out, route->summary);
+    const Bulwark__Api__V1__HttpRule *rule = route->rule;
+    if (rule->n_produces) {
+        fprintf(out, ",\n        .produces = route%zu_produces,\n", index);
+        fprintf(out, "        .n_produces = %zu", rule->n_produces);
+    }
+    if (route->file_rpc) {
+        char *file_request = bw_cg_c_descriptor(route->file_request->full_name);
+        if (!file_request) {
+            free(request);
+            free(response);
+            return BW_ENOMEM;
+        }
+        fputs(",\n        .file_rpc = ", out);
+        put_string(out, route->file_rpc);
+        fprintf(out, ",\n        .file_request = &%s", file_request);
+        free(file_request);
+    }
+    if (route->raw_body_field) {
+        fputs(",\n        .raw_body_field = ", out);
+        put_string(out, route->raw_body_field);
+        fprintf(out, ",\n        .raw_body_types = route%zu_raw_body_types,\n", index);
+        fprintf(out, "        .n_raw_body_types = %zu", rule->raw_body->n_media_types);
+    }
     fputs(",\n    },\n", out);
     free(request);
     free(response);
     return 0;
+}
+
+/* A route's list of strings, as static const char *const route<i>_<what>[]. */
+static void put_strings(FILE *out, char **items, size_t n, size_t index, const char *what)
+{
+    if (!n)
+        return;
+    fprintf(out, "static const char *const route%zu_%s[] = {", index, what);
+    for (size_t i = 0; i < n; i++) {
+        fputs(i ? ", " : "", out);
+        put_string(out, items[i]);
+    }
+    fputs("};\n", out);
 }
 
 static int put_table(FILE *out, const bw_cg_model_t *model, const bw_cg_route_t **sorted,
@@ -155,6 +191,10 @@ static int put_table(FILE *out, const bw_cg_model_t *model, const bw_cg_route_t 
             fputs("},\n", out);
         }
         fputs("};\n", out);
+        put_strings(out, route->rule->produces, route->rule->n_produces, i, "produces");
+        if (route->raw_body_field)
+            put_strings(out, route->rule->raw_body->media_types,
+                        route->rule->raw_body->n_media_types, i, "raw_body_types");
     }
     if (model->n_routes)
         fputc('\n', out);

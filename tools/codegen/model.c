@@ -7,6 +7,7 @@
  * the .proto position it comes from before the load fails, so one run shows
  * all the mistakes of a contract change.
  */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #define HTTP_PACKAGE "bulwark.api.v1"
 #define HTTP_EXTENSION "http"
 #define HTTP_PROTO "bulwark/api/v1/http.proto"
+#define HTTP_BODY "bulwark.api.v1.HttpBody"
 
 /* SourceCodeInfo path components of descriptor.proto. */
 enum {
@@ -341,6 +343,7 @@ static void route_free(bw_cg_route_t *route)
     free(route->segs);
     free(route->backend);
     free(route->rpc);
+    free(route->file_rpc);
     free(route->description);
     free(route->service_description);
     if (route->rule)
@@ -537,6 +540,97 @@ static int check_body(const site_t *site, bw_cg_route_t *route)
         return BW_EINVAL;
     }
     route->body_field = field;
+    return 0;
+}
+
+/* "text/csv": a type and a subtype of token characters, lower case, no
+ * parameters (the gateway adds charset where it applies). */
+static int is_media_type(const char *s)
+{
+    int slashes = 0;
+    size_t n = 0;
+    for (const char *p = s; *p; p++, n++) {
+        if (*p == '/')
+            slashes++;
+        else if (!(islower((unsigned char)*p) || isdigit((unsigned char)*p) || strchr("+-.", *p)))
+            return 0;
+    }
+    return n >= 3 && slashes == 1 && s[0] != '/' && s[n - 1] != '/';
+}
+
+static int is_string_field(const bw_cg_field_proto_t *field)
+{
+    return field && !is_repeated(field) &&
+           field->type == GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_STRING;
+}
+
+/* produces, file_rpc and raw_body: a route that answers files, or one that
+ * takes a body other than JSON (http.proto says how). */
+static int check_files(const bw_cg_model_t *model, const site_t *site,
+                       const Google__Protobuf__ServiceDescriptorProto *service, const char *package,
+                       bw_cg_route_t *route)
+{
+    const Bulwark__Api__V1__HttpRule *rule = route->rule;
+    route->is_file = strcmp(route->response->full_name, HTTP_BODY) == 0;
+    for (size_t i = 0; i < rule->n_produces; i++) {
+        if (!is_media_type(rule->produces[i]) ||
+            strcmp(rule->produces[i], "application/json") == 0) {
+            REPORT(site, "%s: produces \"%s\" is not a media type other than JSON", site->what,
+                   rule->produces[i]);
+            return BW_EINVAL;
+        }
+    }
+    if (route->is_file && (rule->n_produces == 0 || is_set(rule->file_rpc))) {
+        REPORT(site, "%s: the RPC returns %s: list its media types in produces, without file_rpc",
+               site->what, HTTP_BODY);
+        return BW_EINVAL;
+    }
+    if (!route->is_file && (rule->n_produces > 0) != is_set(rule->file_rpc)) {
+        REPORT(site, "%s: produces and file_rpc go together on a JSON route", site->what);
+        return BW_EINVAL;
+    }
+    if (is_set(rule->file_rpc)) {
+        const Google__Protobuf__MethodDescriptorProto *method = NULL;
+        for (size_t m = 0; m < service->n_method && !method; m++)
+            if (strcmp(service->method[m]->name, rule->file_rpc) == 0)
+                method = service->method[m];
+        const bw_cg_type_t *out = method ? bw_cg_model_find(model, method->output_type) : NULL;
+        route->file_request = method ? bw_cg_model_find(model, method->input_type) : NULL;
+        if (!method || !out || strcmp(out->full_name, HTTP_BODY) != 0 || !route->file_request ||
+            !route->file_request->msg ||
+            !is_string_field(find_field(route->file_request->msg, "media_type"))) {
+            REPORT(site, "%s: file_rpc \"%s\" is not an RPC of the service that returns %s",
+                   site->what, rule->file_rpc, HTTP_BODY);
+            bw_cg_detail("Its request must have the string field media_type.");
+            return BW_EINVAL;
+        }
+        for (size_t i = 0; i < route->file_request->msg->n_field; i++) {
+            const bw_cg_field_proto_t *f = route->file_request->msg->field[i];
+            if (strcmp(f->name, "media_type") != 0 && !find_field(route->request->msg, f->name)) {
+                REPORT(site, "%s: field %s of file_rpc's request is no field of %s", site->what,
+                       f->name, route->request->full_name);
+                return BW_EINVAL;
+            }
+        }
+        route->file_rpc = package
+                              ? bw_cg_printf("/%s.%s/%s", package, service->name, rule->file_rpc)
+                              : bw_cg_printf("/%s/%s", service->name, rule->file_rpc);
+        if (!route->file_rpc)
+            return BW_ENOMEM;
+    }
+    if (rule->raw_body) {
+        const bw_cg_field_proto_t *field = find_field(route->request->msg, rule->raw_body->field);
+        int typed = rule->raw_body->n_media_types > 0;
+        for (size_t i = 0; i < rule->raw_body->n_media_types; i++)
+            typed &= is_media_type(rule->raw_body->media_types[i]);
+        if (!route->body || !is_string_field(field) || !typed) {
+            REPORT(site, "%s: raw_body must name a string field of %s and its media types",
+                   site->what, route->request->full_name);
+            bw_cg_detail("The route must also take a JSON body.");
+            return BW_EINVAL;
+        }
+        route->raw_body_field = field->name;
+    }
     return 0;
 }
 
@@ -819,6 +913,10 @@ static int load_route(const bw_cg_model_t *model, uint32_t number, const bw_cg_f
             rc = check_if_match(&site, route);
             failed |= rc != 0;
             rc = check_list(model, &site, route);
+            if (rc == BW_ENOMEM)
+                return rc;
+            failed |= rc != 0;
+            rc = check_files(model, &site, service, package, route);
             if (rc == BW_ENOMEM)
                 return rc;
             failed |= rc != 0;

@@ -129,6 +129,55 @@ START_TEST(accept_encoding_gzip)
 }
 END_TEST
 
+START_TEST(accept_picks_a_representation)
+{
+    static const char *const types[] = {"application/json", "text/csv",
+                                        "application/vnd.openxmlformats-officedocument."
+                                        "spreadsheetml.sheet"};
+    /* No Accept, or one that takes anything: the first, JSON. */
+    ck_assert_int_eq(bw_headers_negotiate(NULL, types, 3), 0);
+    ck_assert_int_eq(bw_headers_negotiate("", types, 3), 0);
+    ck_assert_int_eq(bw_headers_negotiate("*/*", types, 3), 0);
+    ck_assert_int_eq(bw_headers_negotiate("text/html,application/xhtml+xml,*/*;q=0.8", types, 3),
+                     0);
+    /* A named type, any case, with parameters. */
+    ck_assert_int_eq(bw_headers_negotiate("text/csv", types, 3), 1);
+    ck_assert_int_eq(bw_headers_negotiate("TEXT/CSV; charset=utf-8", types, 3), 1);
+    ck_assert_int_eq(bw_headers_negotiate("text/*", types, 3), 1);
+    ck_assert_int_eq(
+        bw_headers_negotiate("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                             types, 3),
+        2);
+    /* Weights decide; a tie goes to the earlier type. */
+    ck_assert_int_eq(bw_headers_negotiate("text/csv;q=0.5, application/json", types, 3), 0);
+    ck_assert_int_eq(bw_headers_negotiate("application/json;q=0.4, text/csv;q=0.5", types, 3), 1);
+    ck_assert_int_eq(bw_headers_negotiate("text/csv, application/json", types, 3), 0);
+    /* The most specific range weighs a type: a zero weight on any type
+     * does not exclude text/csv named with a weight of its own. */
+    ck_assert_int_eq(bw_headers_negotiate("*/*;q=0, text/csv;q=0.1", types, 3), 1);
+    ck_assert_int_eq(bw_headers_negotiate("*/*, application/json;q=0", types, 3), 1);
+    /* Nothing acceptable. */
+    ck_assert_int_eq(bw_headers_negotiate("application/pdf", types, 3), -1);
+    ck_assert_int_eq(bw_headers_negotiate("text/csv;q=0", types, 3), -1);
+    ck_assert_int_eq(bw_headers_negotiate("image/*", types, 3), -1);
+    ck_assert_int_eq(bw_headers_negotiate("text/csvx, text", types, 3), -1);
+    /* A lone picture route. */
+    static const char *const svg[] = {"image/svg+xml"};
+    ck_assert_int_eq(bw_headers_negotiate("image/*", svg, 1), 0);
+    ck_assert_int_eq(bw_headers_negotiate("application/json", svg, 1), -1);
+}
+END_TEST
+
+START_TEST(content_type_names_a_type)
+{
+    ck_assert(bw_headers_is_type("text/csv", "text/csv"));
+    ck_assert(bw_headers_is_type("Text/CSV ; charset=utf-8", "text/csv"));
+    ck_assert(!bw_headers_is_type("text/csvx", "text/csv"));
+    ck_assert(!bw_headers_is_type("text/cs", "text/csv"));
+    ck_assert(!bw_headers_is_type(NULL, "text/csv"));
+}
+END_TEST
+
 START_TEST(request_id_is_taken_or_replaced)
 {
     bw_headers_t h;
@@ -195,6 +244,8 @@ Suite *suite_headers(void)
     tcase_add_test(tc, if_match);
     tcase_add_test(tc, if_none_match);
     tcase_add_test(tc, accept_encoding_gzip);
+    tcase_add_test(tc, accept_picks_a_representation);
+    tcase_add_test(tc, content_type_names_a_type);
     tcase_add_test(tc, request_id_is_taken_or_replaced);
     tcase_add_test(tc, authorization);
     tcase_add_test(tc, content_type);
