@@ -77,6 +77,12 @@ static void fini(void *service_data)
     free(svc);
 }
 
+/* The integrations service turns Jira issues and ServiceNow incidents into
+ * incidents and their timeline events (services/integrations/inbound.c). */
+static const char *const integrations_methods[] = {RPC("CreateIncident"), RPC("AppendEvent"),
+                                                   NULL};
+static const bw_rpc_peer_t peers[] = {{"integrations", integrations_methods}};
+
 int main(int argc, char **argv)
 {
     const bw_service_def_t def = {
@@ -86,6 +92,8 @@ int main(int argc, char **argv)
         .addr_default = "127.0.0.1:50053",
         .methods = methods,
         .n_methods = sizeof(methods) / sizeof(methods[0]),
+        .peers = peers,
+        .n_peers = sizeof(peers) / sizeof(peers[0]),
         .stmts = bw_records_stmts,
         .n_stmts = bw_records_n_stmts,
         .extra_items = extra_items,

@@ -631,7 +631,6 @@ static int prepare(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int r
     t->started_us = now_us();
     const char *url = bw_store_text(res, row, CL_URL);
     t->guard.policy = &dv->svc->netpolicy;
-    t->guard.https = strncasecmp(url, "https:", 6) == 0;
     char *body = bw_webhook_body(a, bw_store_text(res, row, CL_TYPE),
                                  bw_store_text(res, row, CL_TIME), bw_store_text(res, row, CL_DATA));
     if (t->tenant == NULL || t->delivery == NULL || t->lease == NULL || t->endpoint == NULL ||
@@ -663,17 +662,7 @@ static int prepare(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int r
     }
     CURL *e = t->easy;
     long timeout = dv->svc->timeout_ms;
-    int ok = curl_easy_setopt(e, CURLOPT_URL, url) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_PROXY, "") == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000 ? timeout : 10000L) ==
-                 CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, bw_netpolicy_open_socket) ==
-                 CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &t->guard) == CURLE_OK &&
+    int ok = bw_netpolicy_curl_setup(e, &t->guard, url, timeout) == 0 &&
              curl_easy_setopt(e, CURLOPT_POST, 1L) == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_POSTFIELDS, body) == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body)) ==

@@ -1,6 +1,7 @@
 /*
  * bulwark-integrations: the gRPC server of the integrations service (webhook
- * endpoints and their delivery log), and its dispatcher thread, which
+ * endpoints and their delivery log, Jira and ServiceNow connections and
+ * their inbound events), and its dispatcher thread, which
  * relays the outbox and delivers webhooks. Besides the settings every
  * service has, it reads the key that seals secrets at rest and the
  * webhooks' delivery settings.
@@ -8,9 +9,12 @@
 #include "bulwark/integrations/v1/integrations.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 
+#include "connections.h"
 #include "deliveries.h"
 #include "dispatcher.h"
 #include "endpoints.h"
+#include "inbound.h"
+#include "incidents_client.h"
 #include "integrations.h"
 #include "log.h"
 #include "service.h"
@@ -47,6 +51,30 @@ static const bw_rpc_method_t methods[] = {
      &bulwark__integrations__v1__list_webhook_deliveries_response__descriptor, bw_deliveries_list},
     {RPC("ReplayWebhookDelivery"), &bulwark__integrations__v1__replay_webhook_delivery_request__descriptor,
      &bulwark__integrations__v1__webhook_delivery__descriptor, bw_deliveries_replay, BW_RPC_WRITE},
+    {RPC("CreateConnection"), &bulwark__integrations__v1__create_connection_request__descriptor,
+     &bulwark__integrations__v1__connection__descriptor, bw_connections_create,
+     BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
+    {RPC("GetConnection"), &bulwark__integrations__v1__get_connection_request__descriptor,
+     &bulwark__integrations__v1__connection__descriptor, bw_connections_get},
+    {RPC("ListConnections"), &bulwark__integrations__v1__list_connections_request__descriptor,
+     &bulwark__integrations__v1__list_connections_response__descriptor, bw_connections_list},
+    {RPC("UpdateConnection"), &bulwark__integrations__v1__update_connection_request__descriptor,
+     &bulwark__integrations__v1__connection__descriptor, bw_connections_update, BW_RPC_WRITE},
+    {RPC("DeleteConnection"), &bulwark__integrations__v1__delete_connection_request__descriptor,
+     &google__protobuf__empty__descriptor, bw_connections_delete, BW_RPC_WRITE},
+    /* Not writes of the request path: each writes its log entry itself (the
+     * inbound ones once they know the tenant, which no header gives). */
+    {RPC("TestConnection"), &bulwark__integrations__v1__test_connection_request__descriptor,
+     &bulwark__integrations__v1__test_connection_response__descriptor, bw_connections_test},
+    {RPC("ListConnectionLog"), &bulwark__integrations__v1__list_connection_log_request__descriptor,
+     &bulwark__integrations__v1__list_connection_log_response__descriptor,
+     bw_connections_log_list},
+    {RPC("ReceiveJiraEvent"), &bulwark__integrations__v1__receive_ticket_event_request__descriptor,
+     &bulwark__integrations__v1__receive_ticket_event_response__descriptor, bw_inbound_jira},
+    {RPC("ReceiveServiceNowEvent"),
+     &bulwark__integrations__v1__receive_ticket_event_request__descriptor,
+     &bulwark__integrations__v1__receive_ticket_event_response__descriptor,
+     bw_inbound_servicenow},
 };
 
 typedef struct integrations_config {
@@ -58,6 +86,8 @@ typedef struct integrations_config {
     long endpoint_concurrency;
     long poll_ms;
     long outbox_retention_days;
+    const char *incidents_addr;
+    long incidents_timeout_ms;
 } integrations_config_t;
 
 static integrations_config_t extra;
@@ -87,6 +117,12 @@ static const bw_config_item_t extra_items[] = {
     {"BULWARK_OUTBOX_RETENTION_DAYS", BW_CFG_INT, "7", 1, 3650,
      offsetof(integrations_config_t, outbox_retention_days), 0,
      "days relayed events stay in bulwark.outbox (deliveries keep their own copy)"},
+    {"BULWARK_INCIDENTS_ADDR", BW_CFG_ADDR, "127.0.0.1:50053", 0, 0,
+     offsetof(integrations_config_t, incidents_addr), 0,
+     "the incidents service, where Jira issues and ServiceNow incidents become incidents"},
+    {"BULWARK_INCIDENTS_TIMEOUT_MS", BW_CFG_INT, "5000", 100, 60000,
+     offsetof(integrations_config_t, incidents_timeout_ms), 0,
+     "deadline of each call to the incidents service, in milliseconds"},
 };
 
 static int init(const bw_service_config_t *config, void **service_data)
@@ -124,8 +160,12 @@ static int init(const bw_service_config_t *config, void **service_data)
         free(svc);
         return BW_EINTERNAL;
     }
-    int rc = bw_dispatcher_start(svc, &svc->dispatcher);
+    int rc = bw_incidents_client_open(config->tls, extra.incidents_addr, (int)config->workers,
+                                      (int)extra.incidents_timeout_ms, &svc->incidents);
+    if (rc == 0)
+        rc = bw_dispatcher_start(svc, &svc->dispatcher);
     if (rc != 0) {
+        bw_incidents_client_close(svc->incidents);
         curl_global_cleanup();
         OPENSSL_cleanse(&svc->seal_key, sizeof(svc->seal_key));
         free(svc);
@@ -143,13 +183,14 @@ static void fini(void *service_data)
     if (svc == NULL)
         return;
     bw_dispatcher_stop(svc->dispatcher);
+    bw_incidents_client_close(svc->incidents);
     curl_global_cleanup();
     OPENSSL_cleanse(&svc->seal_key, sizeof(svc->seal_key));
     free(svc);
 }
 
 /* The statements of the handlers, prepared on every worker connection. */
-static const bw_db_stmt_t *stmts[32];
+static const bw_db_stmt_t *stmts[48];
 
 int main(int argc, char **argv)
 {
@@ -158,9 +199,14 @@ int main(int argc, char **argv)
         stmts[n_stmts++] = bw_endpoints_stmts[i];
     for (size_t i = 0; i < bw_deliveries_n_stmts; i++)
         stmts[n_stmts++] = bw_deliveries_stmts[i];
+    for (size_t i = 0; i < bw_connections_n_stmts; i++)
+        stmts[n_stmts++] = bw_connections_stmts[i];
+    for (size_t i = 0; i < bw_inbound_n_stmts; i++)
+        stmts[n_stmts++] = bw_inbound_stmts[i];
     const bw_service_def_t def = {
         .name = "integrations",
-        .summary = "the integrations service (webhook endpoints, the outbox relay, deliveries)",
+        .summary = "the integrations service (webhook endpoints, the outbox relay, deliveries, "
+                   "Jira and ServiceNow connections)",
         .addr_env = "BULWARK_INTEGRATIONS_ADDR",
         .addr_default = "127.0.0.1:50055",
         .methods = methods,
