@@ -107,6 +107,9 @@ enum {
 
 typedef struct transfer transfer_t;
 
+/* What CURLOPT_PRIVATE points at starts with one of these. */
+enum { KIND_DELIVERY = 1, KIND_REQUEST = 2 };
+
 /* One socket libcurl asked the loop to watch. */
 typedef struct watch {
     struct event *ev;
@@ -122,6 +125,7 @@ struct bw_deliverer {
     struct event *refill; /* claims again once the loop is done with a round */
     bw_arena_t *scratch;  /* per database operation */
     transfer_t *head;    /* transfers in flight */
+    bw_deliverer_request_t *requests; /* other requests in flight */
     watch_t *watches;    /* sockets watched */
     int in_flight;
     int collecting;      /* inside collect(): no refill from there */
@@ -130,6 +134,7 @@ struct bw_deliverer {
 
 /* One attempt in flight; everything it needs lives in its arena. */
 struct transfer {
+    int kind; /* KIND_DELIVERY */
     bw_deliverer_t *dv;
     transfer_t *prev, *next;
     bw_arena_t *arena;
@@ -529,8 +534,14 @@ static void collect(bw_deliverer_t *dv)
             continue;
         char *private = NULL;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private);
-        transfer_t *t = (transfer_t *)(void *)private;
         CURLcode code = msg->data.result;
+        if (*(int *)(void *)private == KIND_REQUEST) {
+            bw_deliverer_request_t *req = (bw_deliverer_request_t *)(void *)private;
+            bw_deliverer_cancel_request(dv, req);
+            req->done(req, code);
+            continue;
+        }
+        transfer_t *t = (transfer_t *)(void *)private;
         curl_multi_remove_handle(dv->multi, t->easy);
         unlink_transfer(t);
         finish(dv, t, code);
@@ -691,6 +702,7 @@ static void start(bw_deliverer_t *dv, const PGresult *res, int row)
                                    "when its lease runs out");
         return;
     }
+    t->kind = KIND_DELIVERY;
     t->dv = dv;
     char why[200] = "";
     int err = prepare(dv, t, res, row, why, sizeof(why));
@@ -759,6 +771,35 @@ int bw_deliverer_fill(bw_deliverer_t *dv)
         start(dv, res, row);
     bw_arena_destroy(claim);
     return n;
+}
+
+int bw_deliverer_add_request(bw_deliverer_t *dv, bw_deliverer_request_t *req)
+{
+    req->kind = KIND_REQUEST;
+    if (curl_easy_setopt(req->easy, CURLOPT_PRIVATE, (char *)req) != CURLE_OK ||
+        curl_multi_add_handle(dv->multi, req->easy) != CURLM_OK)
+        return BW_EINTERNAL;
+    req->prev = NULL;
+    req->next = dv->requests;
+    if (dv->requests != NULL)
+        dv->requests->prev = req;
+    dv->requests = req;
+    return 0;
+}
+
+void bw_deliverer_cancel_request(bw_deliverer_t *dv, bw_deliverer_request_t *req)
+{
+    int listed = req->prev != NULL || dv->requests == req;
+    if (!listed)
+        return;
+    curl_multi_remove_handle(dv->multi, req->easy);
+    if (req->prev != NULL)
+        req->prev->next = req->next;
+    else
+        dv->requests = req->next;
+    if (req->next != NULL)
+        req->next->prev = req->prev;
+    req->prev = req->next = NULL;
 }
 
 int bw_deliverer_in_flight(const bw_deliverer_t *dv)

@@ -91,6 +91,11 @@ typedef struct ticket_event {
     int may_update; /* jira:issue_created for a known issue changes nothing */
     const char *state; /* the ticket's status or state now; NULL when not said */
     const char *note;  /* what changed, for the incident's timeline */
+    /* The ticket was opened by Bulwark for this incident (tickets.c names it
+     * in the issue's description and the record's correlation_id): it is
+     * linked, not made a second time, even when its event overtakes the
+     * answer that opened it. */
+    const char *opened_for;
 } ticket_event_t;
 
 /* The connection an event was authenticated for. */
@@ -413,7 +418,11 @@ static int apply(bw_call_t *call, const inbound_conn_t *conn, const event_req_t 
         err = BW_ENOMEM;
         goto out;
     }
-    if (incident[0] == '\0') {
+    if (incident[0] == '\0' && ev->opened_for != NULL) {
+        incident = ev->opened_for;
+        outcome = "linked";
+        log_detail = "the ticket Bulwark opened for this incident";
+    } else if (incident[0] == '\0') {
         if (!ev->may_create) {
             outcome = "ignored";
             log_detail = "no incident for this ticket, and this event does not make one";
@@ -493,6 +502,23 @@ static json_t *parse_body(const event_req_t *req)
     return doc;
 }
 
+/* The incident a description written by tickets.c names ("Bulwark
+ * incident <uuid>"), looked for in the description however it is encoded
+ * (Atlassian Document Format or text); NULL when none. */
+static const char *opened_for(bw_arena_t *arena, json_t *description)
+{
+    static const char mark[] = "Bulwark incident ";
+    char *text = description != NULL ? json_dumps(description, JSON_ENCODE_ANY) : NULL;
+    const char *at = text != NULL ? strstr(text, mark) : NULL;
+    char id[BW_UUID_STR_LEN + 1] = "";
+    if (at != NULL && strlen(at) >= sizeof(mark) - 1 + BW_UUID_STR_LEN) {
+        memcpy(id, at + sizeof(mark) - 1, BW_UUID_STR_LEN);
+        id[BW_UUID_STR_LEN] = '\0';
+    }
+    free(text);
+    return bw_uuid_valid(id) ? bw_arena_strdup(arena, id) : NULL;
+}
+
 /* What a Jira changelog says changed, for the timeline. */
 static const char *jira_note(bw_arena_t *arena, const char *key, json_t *changelog)
 {
@@ -533,6 +559,7 @@ int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
                     100);
     ev.delivery_key = keep(call->arena, header(req, "x-atlassian-webhook-identifier"), 200);
     const char *created = json_string_value(json_object_get(fields, "created"));
+    ev.opened_for = opened_for(call->arena, json_object_get(fields, "description"));
     const char *problem = NULL;
     if (doc == NULL)
         problem = "the body is not a JSON object";
@@ -582,6 +609,9 @@ int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request,
     ev.state = keep(call->arena, text_of(record, "state"), 100);
     const char *opened = text_of(record, "opened_at");
     const char *mod = text_of(record, "sys_mod_count");
+    const char *correlation = text_of(record, "correlation_id");
+    if (correlation != NULL && bw_uuid_valid(correlation))
+        ev.opened_for = keep(call->arena, correlation, BW_UUID_STR_LEN);
     const char *updated_on = text_of(record, "sys_updated_on");
     const char *problem = NULL;
     if (ev.ticket_key == NULL)

@@ -155,3 +155,119 @@ GRANT bulwark_ticket_inbound TO CURRENT_USER;
 ALTER FUNCTION integrations.inbound_connection(uuid) OWNER TO bulwark_ticket_inbound;
 REVOKE bulwark_ticket_inbound FROM CURRENT_USER;
 REVOKE CREATE ON SCHEMA integrations FROM bulwark_ticket_inbound;
+
+-- --------------------------------------------------------- outbound jobs
+-- What a connection owes the ticket system: one job per incident.created
+-- or incident.updated event of the outbox, per connection with
+-- create_issues, made by the relay in the transaction that fans the event
+-- out, except for the connection the change came from (the event's origin
+-- names it: no loops). A job opens the ticket when the incident has none
+-- yet (Jira: an issue; ServiceNow: an incident record), or brings it up to
+-- date (Jira: the transition to the mapped status; ServiceNow: a PATCH).
+-- Jobs of one incident for one connection run in seq order, like a
+-- resource's deliveries to an endpoint; they are retried on the webhooks'
+-- schedule on 429 (after Retry-After) and 5xx.
+CREATE TABLE integrations.ticket_jobs (
+    tenant_id         uuid NOT NULL,
+    job_id            uuid NOT NULL,
+    connection_id     uuid NOT NULL,
+    event_id          uuid NOT NULL,
+    seq               bigint NOT NULL,
+    incident_id       uuid NOT NULL,
+    state             text NOT NULL CHECK (state IN ('PENDING', 'SUCCEEDED', 'FAILED')),
+    attempt_count     integer NOT NULL DEFAULT 0,
+    next_attempt_time timestamptz,
+    lease_id          uuid,
+    lease_until       timestamptz,
+    last_error        text NOT NULL DEFAULT '' CHECK (length(last_error) <= 1000),
+    create_time       timestamptz NOT NULL DEFAULT now(),
+    update_time       timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (tenant_id, job_id),
+    FOREIGN KEY (tenant_id, connection_id)
+        REFERENCES integrations.connections (tenant_id, connection_id) ON DELETE CASCADE,
+    FOREIGN KEY (tenant_id, event_id) REFERENCES integrations.events (tenant_id, event_id),
+    CHECK ((state = 'PENDING') = (next_attempt_time IS NOT NULL))
+);
+CREATE INDEX ticket_jobs_due ON integrations.ticket_jobs (next_attempt_time)
+    WHERE state = 'PENDING';
+CREATE INDEX ticket_jobs_pending_by_incident
+    ON integrations.ticket_jobs (tenant_id, connection_id, incident_id, seq)
+    WHERE state = 'PENDING';
+ALTER TABLE integrations.ticket_jobs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE integrations.ticket_jobs FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON integrations.ticket_jobs
+    USING (tenant_id = NULLIF(current_setting('bulwark.tenant_id', true), '')::uuid)
+    WITH CHECK (tenant_id = NULLIF(current_setting('bulwark.tenant_id', true), '')::uuid);
+GRANT SELECT, INSERT, UPDATE ON integrations.ticket_jobs TO bulwark_integrations;
+
+-- The dispatcher claims due jobs of every tenant through the function
+-- below, as bulwark_webhook_dispatcher (migration 0001): it sees pending
+-- jobs and sets their lease, and reads what a job needs (the connection,
+-- the event, the ticket already linked). Everything else it does per
+-- tenant, under the tenant's row-level security.
+GRANT SELECT (tenant_id, job_id, connection_id, event_id, seq, incident_id, state,
+              attempt_count, next_attempt_time, lease_id, lease_until),
+      UPDATE (lease_id, lease_until)
+    ON integrations.ticket_jobs TO bulwark_webhook_dispatcher;
+GRANT SELECT (tenant_id, connection_id, system, base_url, project_key, issue_type, credentials,
+              state_open, state_closed)
+    ON integrations.connections TO bulwark_webhook_dispatcher;
+GRANT SELECT (tenant_id, connection_id, ticket_id, ticket_key, incident_id)
+    ON integrations.ticket_links TO bulwark_webhook_dispatcher;
+CREATE POLICY dispatcher_read ON integrations.ticket_jobs FOR SELECT
+    TO bulwark_webhook_dispatcher USING (state = 'PENDING');
+CREATE POLICY dispatcher_lease ON integrations.ticket_jobs FOR UPDATE
+    TO bulwark_webhook_dispatcher USING (state = 'PENDING') WITH CHECK (state = 'PENDING');
+CREATE POLICY dispatcher_read ON integrations.connections FOR SELECT
+    TO bulwark_webhook_dispatcher USING (true);
+CREATE POLICY dispatcher_read ON integrations.ticket_links FOR SELECT
+    TO bulwark_webhook_dispatcher USING (true);
+
+-- Leases up to p_limit due jobs for p_lease_seconds: PENDING, due, no lease
+-- running, and no earlier job (by seq) of the same incident for the same
+-- connection still PENDING.
+CREATE FUNCTION integrations.claim_ticket_jobs(p_limit integer, p_lease_seconds integer)
+RETURNS TABLE (tenant_id uuid, job_id uuid, lease_id uuid, connection_id uuid, system text,
+               base_url text, project_key text, issue_type text, credentials bytea,
+               state_open text, state_closed text, type text, data text, attempt_count integer,
+               incident_id uuid, ticket_id text, ticket_key text)
+LANGUAGE sql VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH due AS (
+        SELECT j.tenant_id, j.job_id FROM integrations.ticket_jobs j
+         WHERE j.state = 'PENDING' AND j.next_attempt_time <= now()
+           AND (j.lease_until IS NULL OR j.lease_until <= now())
+           AND NOT EXISTS (SELECT 1 FROM integrations.ticket_jobs e
+                            WHERE e.tenant_id = j.tenant_id AND e.connection_id = j.connection_id
+                              AND e.incident_id = j.incident_id AND e.state = 'PENDING'
+                              AND e.seq < j.seq)
+         ORDER BY j.next_attempt_time LIMIT greatest(p_limit, 0)
+           FOR UPDATE OF j SKIP LOCKED),
+    leased AS (
+        UPDATE integrations.ticket_jobs j
+           SET lease_id = gen_random_uuid(),
+               lease_until = now() + make_interval(secs => greatest(p_lease_seconds, 1))
+          FROM due d
+         WHERE j.tenant_id = d.tenant_id AND j.job_id = d.job_id
+        RETURNING j.tenant_id, j.job_id, j.lease_id, j.connection_id, j.event_id,
+                  j.attempt_count, j.incident_id, j.next_attempt_time)
+    SELECT l.tenant_id, l.job_id, l.lease_id, l.connection_id, c.system, c.base_url,
+           c.project_key, c.issue_type, c.credentials, c.state_open, c.state_closed, v.type,
+           v.data, l.attempt_count, l.incident_id, k.ticket_id, k.ticket_key
+      FROM leased l
+      JOIN integrations.connections c
+        ON c.tenant_id = l.tenant_id AND c.connection_id = l.connection_id
+      JOIN integrations.events v ON v.tenant_id = l.tenant_id AND v.event_id = l.event_id
+      LEFT JOIN integrations.ticket_links k
+        ON k.tenant_id = l.tenant_id AND k.connection_id = l.connection_id
+       AND k.incident_id = l.incident_id
+     ORDER BY l.next_attempt_time
+$$;
+REVOKE ALL ON FUNCTION integrations.claim_ticket_jobs(integer, integer) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION integrations.claim_ticket_jobs(integer, integer) TO bulwark_integrations;
+GRANT CREATE ON SCHEMA integrations TO bulwark_webhook_dispatcher;
+GRANT bulwark_webhook_dispatcher TO CURRENT_USER;
+ALTER FUNCTION integrations.claim_ticket_jobs(integer, integer) OWNER TO bulwark_webhook_dispatcher;
+REVOKE bulwark_webhook_dispatcher FROM CURRENT_USER;
+REVOKE CREATE ON SCHEMA integrations FROM bulwark_webhook_dispatcher;
