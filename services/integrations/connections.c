@@ -90,8 +90,14 @@ static const bw_db_stmt_t stmt_update = {
     "project_key = $5, issue_type = $6, credentials = COALESCE($7::bytea, credentials), "
     "create_issues = $8, state_open = $9, state_closed = $10, update_time = now(), "
     "revision = revision + 1 WHERE connection_id = $1 RETURNING " CONNECTION_COLUMNS};
+/* With its log, receipts, links and jobs, in one statement (the foreign
+ * keys do not cascade; see migration 0002). */
 static const bw_db_stmt_t stmt_delete = {
     "connections_delete",
+    "WITH log AS (DELETE FROM integrations.connection_log WHERE connection_id = $1), "
+    "receipts AS (DELETE FROM integrations.inbound_receipts WHERE connection_id = $1), "
+    "links AS (DELETE FROM integrations.ticket_links WHERE connection_id = $1), "
+    "jobs AS (DELETE FROM integrations.ticket_jobs WHERE connection_id = $1) "
     "DELETE FROM integrations.connections WHERE connection_id = $1 RETURNING revision"};
 static const bw_db_stmt_t stmt_log = {
     "connections_log",

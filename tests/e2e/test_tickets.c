@@ -644,6 +644,12 @@ START_TEST(incidents_open_tickets_and_follow_the_mapping)
     }
     ck_assert_int_eq(opened, 1);
     json_decref(log);
+    /* Deleting a connection takes its log, links and jobs with it. */
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/integrations/connections/%s", jstr(jira, "id"));
+    json_decref(call(t.key, "DELETE", path, NULL, 204));
+    snprintf(path, sizeof(path), "/v1/integrations/connections/%s/log", jstr(jira, "id"));
+    json_decref(call(t.key, "GET", path, NULL, 404));
     json_decref(inc);
     json_decref(jira);
     json_decref(sn);

@@ -874,7 +874,7 @@ static int split_example(const bw_cg_route_t *route, const bw_cg_type_t *body_ty
         return BW_ENOMEM;
     if (!mark)
         return 0;
-    if (!route->body) {
+    if (!route->body && route->access != BW_CG_SERVICE) {
         bw_cg_error("%s: an example of a request body, but the route takes none",
                     route->method_name);
         return BW_EINVAL;
@@ -893,6 +893,8 @@ static int split_example(const bw_cg_route_t *route, const bw_cg_type_t *body_ty
     const char *key;
     json_t *value;
     int rc = 0;
+    if (!body_type) /* a raw route: the sender's own payload, an open schema */
+        return 0;
     json_object_foreach(*example, key, value) {
         int found = 0;
         for (size_t i = 0; i < body_type->msg->n_field && !found; i++) {
@@ -964,8 +966,13 @@ static json_t *operation(doc_t *doc, const bw_cg_route_t *route)
                    "The ticket system's payload as it sends it; fields Bulwark does not use "
                    "are ignored.");
         json_t *body = new_object(doc);
+        json_t *content = json_content(doc, "application/json", schema);
+        if (example) {
+            set(doc, json_object_get(content, "application/json"), "example", example);
+            example = NULL;
+        }
         set(doc, body, "required", json_true());
-        set(doc, body, "content", json_content(doc, "application/json", schema));
+        set(doc, body, "content", content);
         set(doc, op, "requestBody", body);
     }
     json_decref(example);

@@ -6,6 +6,11 @@
 -- the link is what makes a replayed event update rather than duplicate, and
 -- what tells the outbound side which ticket an incident has. Every event
 -- received and every call made is written to the connection's log.
+--
+-- The foreign keys to connections do not cascade: deleting a connection
+-- deletes its rows in one statement (connections.c), and the erasure of a
+-- tenant (bulwark.erase_tenant_rows) orders its deletes by the violations
+-- of foreign keys, which a cascade would hide from its counts.
 CREATE TABLE integrations.connections (
     tenant_id      uuid NOT NULL,
     connection_id  uuid NOT NULL,
@@ -45,7 +50,7 @@ CREATE TABLE integrations.ticket_links (
     PRIMARY KEY (tenant_id, connection_id, ticket_id),
     UNIQUE (tenant_id, connection_id, incident_id),
     FOREIGN KEY (tenant_id, connection_id)
-        REFERENCES integrations.connections (tenant_id, connection_id) ON DELETE CASCADE
+        REFERENCES integrations.connections (tenant_id, connection_id)
 );
 
 -- Inbound deliveries already taken: Jira's X-Atlassian-Webhook-Identifier
@@ -57,7 +62,7 @@ CREATE TABLE integrations.inbound_receipts (
     receive_time  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, connection_id, delivery_key),
     FOREIGN KEY (tenant_id, connection_id)
-        REFERENCES integrations.connections (tenant_id, connection_id) ON DELETE CASCADE
+        REFERENCES integrations.connections (tenant_id, connection_id)
 );
 
 CREATE TABLE integrations.connection_log (
@@ -73,7 +78,7 @@ CREATE TABLE integrations.connection_log (
     detail        text NOT NULL DEFAULT '' CHECK (length(detail) <= 1000),
     PRIMARY KEY (tenant_id, connection_id, entry_id),
     FOREIGN KEY (tenant_id, connection_id)
-        REFERENCES integrations.connections (tenant_id, connection_id) ON DELETE CASCADE
+        REFERENCES integrations.connections (tenant_id, connection_id)
 );
 
 ALTER TABLE integrations.connections ENABLE ROW LEVEL SECURITY;
@@ -145,8 +150,8 @@ CREATE INDEX connections_by_id ON integrations.connections (connection_id);
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON integrations.connections TO bulwark_integrations;
 GRANT SELECT, INSERT, UPDATE, DELETE ON integrations.ticket_links TO bulwark_integrations;
-GRANT SELECT, INSERT ON integrations.inbound_receipts TO bulwark_integrations;
-GRANT SELECT, INSERT ON integrations.connection_log TO bulwark_integrations;
+GRANT SELECT, INSERT, DELETE ON integrations.inbound_receipts TO bulwark_integrations;
+GRANT SELECT, INSERT, DELETE ON integrations.connection_log TO bulwark_integrations;
 REVOKE ALL ON FUNCTION integrations.inbound_connection(uuid) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION integrations.inbound_connection(uuid) TO bulwark_integrations;
 
@@ -184,7 +189,7 @@ CREATE TABLE integrations.ticket_jobs (
     update_time       timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tenant_id, job_id),
     FOREIGN KEY (tenant_id, connection_id)
-        REFERENCES integrations.connections (tenant_id, connection_id) ON DELETE CASCADE,
+        REFERENCES integrations.connections (tenant_id, connection_id),
     FOREIGN KEY (tenant_id, event_id) REFERENCES integrations.events (tenant_id, event_id),
     CHECK ((state = 'PENDING') = (next_attempt_time IS NOT NULL))
 );
@@ -198,7 +203,7 @@ ALTER TABLE integrations.ticket_jobs FORCE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON integrations.ticket_jobs
     USING (tenant_id = NULLIF(current_setting('bulwark.tenant_id', true), '')::uuid)
     WITH CHECK (tenant_id = NULLIF(current_setting('bulwark.tenant_id', true), '')::uuid);
-GRANT SELECT, INSERT, UPDATE ON integrations.ticket_jobs TO bulwark_integrations;
+GRANT SELECT, INSERT, UPDATE, DELETE ON integrations.ticket_jobs TO bulwark_integrations;
 
 -- The dispatcher claims due jobs of every tenant through the function
 -- below, as bulwark_webhook_dispatcher (migration 0001): it sees pending
