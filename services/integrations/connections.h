@@ -32,15 +32,15 @@ int bw_connections_log_list(bw_call_t *call, const ProtobufCMessage *request,
 /* The context a connection's secret is sealed for: what is "credentials"
  * or "inbound". */
 #define BW_CONNECTION_SEAL_CONTEXT_LEN 160
-void bw_connections_seal_context(const char *tenant_id, const char *connection_id,
-                                 const char *what, char out[BW_CONNECTION_SEAL_CONTEXT_LEN]);
+void bw_connections_seal_context(const char *tenant_id, const char *connection_id, const char *what,
+                                 char out[BW_CONNECTION_SEAL_CONTEXT_LEN]);
 
 /* Opens a sealed secret (a bytea column) into a NUL-terminated string on
  * arena. 0, BW_EPERM (sealed under another key), BW_EINVAL (altered),
  * BW_ENOMEM. */
 int bw_connections_unseal(const bw_integrations_t *svc, bw_arena_t *arena, const char *tenant_id,
-                          const char *connection_id, const char *what, const PGresult *res,
-                          int row, int col, char **out);
+                          const char *connection_id, const char *what, const PGresult *res, int row,
+                          int col, char **out);
 
 /* One entry of a connection's log, inside a transaction of its tenant.
  * ticket and incident may be "" or NULL. */

@@ -79,10 +79,9 @@ static void give_back(bw_incidents_client_t *c, bw_rpc_sync_t *sync)
     bw_rpc_sync_close(sync);
 }
 
-int bw_incidents_client_call(bw_incidents_client_t *c, bw_arena_t *arena,
-                             const bw_log_ctx_t *log, const char *method,
-                             const ProtobufCMessage *request, const bw_incidents_caller_t *who,
-                             bw_rpc_reply_t *reply)
+int bw_incidents_client_call(bw_incidents_client_t *c, bw_arena_t *arena, const bw_log_ctx_t *log,
+                             const char *method, const ProtobufCMessage *request,
+                             const bw_incidents_caller_t *who, bw_rpc_reply_t *reply)
 {
     bw_rpc_md_t md[7];
     size_t n = 0;

@@ -85,7 +85,8 @@ static json_t *calls_to(const char *prefix)
     json_t *all = json_object_get(doc, "requests"), *out = json_array();
     size_t i;
     json_t *r;
-    json_array_foreach(all, i, r) {
+    json_array_foreach(all, i, r)
+    {
         if (strncmp(jstr(r, "path"), prefix, strlen(prefix)) == 0)
             json_array_append(out, r);
     }
@@ -101,7 +102,8 @@ static json_t *wait_calls(const char *method, const char *prefix, int status, si
         json_t *calls = calls_to(prefix), *out = json_array();
         size_t k;
         json_t *c;
-        json_array_foreach(calls, k, c) {
+        json_array_foreach(calls, k, c)
+        {
             if (strcmp(jstr(c, "method"), method) == 0 &&
                 json_integer_value(json_object_get(c, "status")) == status)
                 json_array_append(out, c);
@@ -210,7 +212,8 @@ static size_t incidents_with_ref(const tenant_t *t, const char *ref)
     json_t *list = call(t->key, "GET", "/v1/incidents?pageSize=500", NULL, 200);
     size_t n = 0, i;
     json_t *inc;
-    json_array_foreach(json_object_get(list, "incidents"), i, inc) {
+    json_array_foreach(json_object_get(list, "incidents"), i, inc)
+    {
         n += strcmp(jstr(inc, "externalRef"), ref) == 0;
     }
     json_decref(list);
@@ -316,9 +319,9 @@ START_TEST(connections_keep_credentials_and_show_the_secret_once)
     ck_assert(has_field_error(r.json, "credentials.username"));
     ck_assert(has_field_error(r.json, "inboundSecret"));
     bw_test_resp_free(&r);
-    ck_assert_int_eq(bw_test_http("POST", "/v1/integrations/connections", t.key,
-                                  "{\"name\":\"x\"}", NULL, &r),
-                     0);
+    ck_assert_int_eq(
+        bw_test_http("POST", "/v1/integrations/connections", t.key, "{\"name\":\"x\"}", NULL, &r),
+        0);
     ck_assert_problem(&r, 400, "system");
     bw_test_resp_free(&r);
     /* PATCH changes what it names; the system stays. */
@@ -448,7 +451,8 @@ START_TEST(jira_events_need_their_signature_and_never_duplicate)
     int ended = 0;
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(tl, "entries"), i, e) {
+    json_array_foreach(json_object_get(tl, "entries"), i, e)
+    {
         json_t *ev = json_object_get(e, "event");
         if (ev != NULL && strcmp(jstr(ev, "type"), "HANDLING_ENDED") == 0)
             ended++;
@@ -528,14 +532,15 @@ START_TEST(incidents_open_tickets_and_follow_the_mapping)
     tenant_t t = new_tenant("Tickets Out");
     standin_call("POST", "/config",
                  "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\"}");
-    json_t *jira = create_connection(&t, "JIRA", api, 1,
-                                     "{\"open\":\"in progress\",\"closed\":\"Done\"}");
+    json_t *jira =
+        create_connection(&t, "JIRA", api, 1, "{\"open\":\"in progress\",\"closed\":\"Done\"}");
     json_t *sn = create_connection(&t, "SERVICENOW", api, 1, "{\"closed\":\"7\"}");
     char body[512];
-    snprintf(body, sizeof(body),
-             "{\"entity\":\"%s\",\"title\":\"Phishing wave\",\"awareAt\":\"2025-06-10T09:15:00+02:00\","
-             "\"significant\":true}",
-             t.entity);
+    snprintf(
+        body, sizeof(body),
+        "{\"entity\":\"%s\",\"title\":\"Phishing wave\",\"awareAt\":\"2025-06-10T09:15:00+02:00\","
+        "\"significant\":true}",
+        t.entity);
     json_t *inc = call(t.key, "POST", "/v1/incidents", body, 201);
     const char *incident = jstr(inc, "id");
     char *data = json_dumps(inc, JSON_COMPACT);
@@ -555,10 +560,10 @@ START_TEST(incidents_open_tickets_and_follow_the_mapping)
     free(description);
     json_decref(created);
     json_t *moved = wait_calls("POST", "/rest/api/3/issue/SEC-", 204, 1);
-    ck_assert_str_eq(jstr(json_object_get(json_object_get(json_array_get(moved, 0), "body"),
-                                          "transition"),
-                          "id"),
-                     "21");
+    ck_assert_str_eq(
+        jstr(json_object_get(json_object_get(json_array_get(moved, 0), "body"), "transition"),
+             "id"),
+        "21");
     json_decref(moved);
     /* ServiceNow: the record, correlated with the incident. */
     json_t *records = wait_calls("POST", "/api/now/table/incident", 201, 1);
@@ -577,10 +582,9 @@ START_TEST(incidents_open_tickets_and_follow_the_mapping)
     data = json_dumps(inc, JSON_COMPACT);
     emit(&t, "incident.updated", incident, "", data);
     json_t *done = wait_calls("POST", "/rest/api/3/issue/SEC-", 204, 2);
-    ck_assert_str_eq(jstr(json_object_get(json_object_get(json_array_get(done, 1), "body"),
-                                          "transition"),
-                          "id"),
-                     "31");
+    ck_assert_str_eq(
+        jstr(json_object_get(json_object_get(json_array_get(done, 1), "body"), "transition"), "id"),
+        "31");
     json_decref(done);
     json_t *patched = wait_calls("PATCH", "/api/now/table/incident/", 200, 1);
     ck_assert_str_eq(jstr(json_object_get(json_array_get(patched, 0), "body"), "state"), "7");
@@ -638,7 +642,8 @@ START_TEST(incidents_open_tickets_and_follow_the_mapping)
     int opened = 0;
     size_t i;
     json_t *e;
-    json_array_foreach(log, i, e) {
+    json_array_foreach(log, i, e)
+    {
         opened += strcmp(jstr(e, "kind"), "create issue") == 0 &&
                   json_integer_value(json_object_get(e, "statusCode")) == 201;
     }

@@ -4,13 +4,13 @@
  * the vendors document them:
  *
  *   Jira Cloud platform REST API v3 (Basic auth: e-mail and API token)
- *     GET  /rest/api/3/myself                  200 {"accountId","emailAddress","displayName","active"}
- *     POST /rest/api/3/issue                   201 {"id","key","self"}; 400 {"errorMessages","errors"}
- *                                              without fields.project.key, summary or issuetype
- *     GET  /rest/api/3/issue/{key}/transitions 200 {"transitions":[{"id","name","to":{"id","name"}}]}
- *     POST /rest/api/3/issue/{key}/transitions 204; 400 for an unknown transition id
- *     an unknown issue                         404 {"errorMessages":["Issue does not exist or you
- *                                              do not have permission to see it."],"errors":{}}
+ *     GET  /rest/api/3/myself                  200
+ * {"accountId","emailAddress","displayName","active"} POST /rest/api/3/issue                   201
+ * {"id","key","self"}; 400 {"errorMessages","errors"} without fields.project.key, summary or
+ * issuetype GET  /rest/api/3/issue/{key}/transitions 200
+ * {"transitions":[{"id","name","to":{"id","name"}}]} POST /rest/api/3/issue/{key}/transitions 204;
+ * 400 for an unknown transition id an unknown issue                         404
+ * {"errorMessages":["Issue does not exist or you do not have permission to see it."],"errors":{}}
  *   ServiceNow Table API (Basic auth)
  *     GET   /api/now/table/sys_user             200 {"result":[{"sys_id","user_name"}]}
  *     POST  /api/now/table/incident             201 {"result":{record}}
@@ -91,8 +91,7 @@ static char *body_of(struct evhttp_request *req)
 /* Whether the request carries Basic credentials user:password. */
 static int authorized(struct evhttp_request *req)
 {
-    const char *auth =
-        evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
+    const char *auth = evhttp_find_header(evhttp_request_get_input_headers(req), "Authorization");
     char plain[600], encoded[900];
     snprintf(plain, sizeof(plain), "%s:%s", user, password);
     EVP_EncodeBlock((unsigned char *)encoded, (const unsigned char *)plain, (int)strlen(plain));
@@ -104,29 +103,28 @@ static void record(struct evhttp_request *req, const char *path, const char *bod
 {
     if (json_array_size(requests) >= MAX_RECORDS)
         return;
-    static const char *const names[] = {"GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS",
-                                        "TRACE", "CONNECT", "PATCH"};
+    static const char *const names[] = {"GET",     "POST",  "HEAD",    "PUT",  "DELETE",
+                                        "OPTIONS", "TRACE", "CONNECT", "PATCH"};
     enum evhttp_cmd_type cmd = evhttp_request_get_command(req);
     const char *method = "?";
     for (int i = 0; i < 9; i++)
         if (cmd == (enum evhttp_cmd_type)(1 << i))
             method = names[i];
     json_t *parsed = json_loads(body, 0, NULL);
-    json_array_append_new(requests, json_pack("{s:s, s:s, s:o, s:i, s:b}", "method", method,
-                                              "path", path, "body",
-                                              parsed != NULL ? parsed : json_string(body),
-                                              "status", status, "authorized", ok));
+    json_array_append_new(requests,
+                          json_pack("{s:s, s:s, s:o, s:i, s:b}", "method", method, "path", path,
+                                    "body", parsed != NULL ? parsed : json_string(body), "status",
+                                    status, "authorized", ok));
 }
 
-static int jira(struct evhttp_request *req, enum evhttp_cmd_type cmd, const char *path,
-                json_t *in)
+static int jira(struct evhttp_request *req, enum evhttp_cmd_type cmd, const char *path, json_t *in)
 {
     char key[64];
     if (strcmp(path, "/rest/api/3/myself") == 0 && cmd == EVHTTP_REQ_GET) {
         reply_json(req, 200,
                    json_pack("{s:s, s:s, s:s, s:b}", "accountId", "5b10ac8d82e05b22cc7d4ef5",
-                             "emailAddress", user, "displayName", "Bulwark Integration",
-                             "active", 1));
+                             "emailAddress", user, "displayName", "Bulwark Integration", "active",
+                             1));
         return 200;
     }
     if (strcmp(path, "/rest/api/3/issue") == 0 && cmd == EVHTTP_REQ_POST) {
@@ -138,9 +136,11 @@ static int jira(struct evhttp_request *req, enum evhttp_cmd_type cmd, const char
         if (project == NULL || summary == NULL || summary[0] == '\0' || !json_is_object(type)) {
             json_t *errors = json_object();
             if (project == NULL)
-                json_object_set_new(errors, "project", json_string("Specify a valid project ID or key"));
+                json_object_set_new(errors, "project",
+                                    json_string("Specify a valid project ID or key"));
             if (summary == NULL || summary[0] == '\0')
-                json_object_set_new(errors, "summary", json_string("You must specify a summary of the issue."));
+                json_object_set_new(errors, "summary",
+                                    json_string("You must specify a summary of the issue."));
             if (!json_is_object(type))
                 json_object_set_new(errors, "issuetype", json_string("Specify an issue type"));
             reply_json(req, 400, json_pack("{s:[], s:o}", "errorMessages", "errors", errors));
@@ -164,22 +164,22 @@ static int jira(struct evhttp_request *req, enum evhttp_cmd_type cmd, const char
         snprintf(key, sizeof(key), "%.*s", (int)(suffix - path - pl), path + pl);
         json_t *issue = json_object_get(issues, key);
         if (issue == NULL) {
-            reply_json(req, 404, json_pack("{s:[s], s:{}}", "errorMessages",
-                                           "Issue does not exist or you do not have permission "
-                                           "to see it.",
-                                           "errors"));
+            reply_json(req, 404,
+                       json_pack("{s:[s], s:{}}", "errorMessages",
+                                 "Issue does not exist or you do not have permission "
+                                 "to see it.",
+                                 "errors"));
             return 404;
         }
         if (cmd == EVHTTP_REQ_GET) {
             json_t *list = json_array();
             for (int i = 0; i < 3; i++)
-                json_array_append_new(list, json_pack("{s:s, s:s, s:{s:s, s:s}}", "id",
-                                                      jira_transitions[i][0], "name",
-                                                      jira_transitions[i][1], "to", "id",
-                                                      jira_transitions[i][0], "name",
-                                                      jira_transitions[i][1]));
-            reply_json(req, 200, json_pack("{s:s, s:o}", "expand", "transitions", "transitions",
-                                           list));
+                json_array_append_new(
+                    list, json_pack("{s:s, s:s, s:{s:s, s:s}}", "id", jira_transitions[i][0],
+                                    "name", jira_transitions[i][1], "to", "id",
+                                    jira_transitions[i][0], "name", jira_transitions[i][1]));
+            reply_json(req, 200,
+                       json_pack("{s:s, s:o}", "expand", "transitions", "transitions", list));
             return 200;
         }
         if (cmd == EVHTTP_REQ_POST) {
@@ -191,9 +191,9 @@ static int jira(struct evhttp_request *req, enum evhttp_cmd_type cmd, const char
                     reply_json(req, 204, NULL);
                     return 204;
                 }
-            reply_json(req, 400, json_pack("{s:[s], s:{}}", "errorMessages",
-                                           "Transition id is not valid for this issue.",
-                                           "errors"));
+            reply_json(req, 400,
+                       json_pack("{s:[s], s:{}}", "errorMessages",
+                                 "Transition id is not valid for this issue.", "errors"));
             return 400;
         }
     }
@@ -205,8 +205,9 @@ static int servicenow(struct evhttp_request *req, enum evhttp_cmd_type cmd, cons
                       json_t *in)
 {
     if (strcmp(path, "/api/now/table/sys_user") == 0 && cmd == EVHTTP_REQ_GET) {
-        reply_json(req, 200, json_pack("{s:[{s:s, s:s}]}", "result", "sys_id",
-                                       "6816f79cc0a8016401c5a33be04be441", "user_name", user));
+        reply_json(req, 200,
+                   json_pack("{s:[{s:s, s:s}]}", "result", "sys_id",
+                             "6816f79cc0a8016401c5a33be04be441", "user_name", user));
         return 200;
     }
     if (strcmp(path, "/api/now/table/incident") == 0 && cmd == EVHTTP_REQ_POST) {
@@ -227,11 +228,12 @@ static int servicenow(struct evhttp_request *req, enum evhttp_cmd_type cmd, cons
     if (strncmp(path, prefix, strlen(prefix)) == 0 && cmd == EVHTTP_REQ_PATCH) {
         json_t *rec = json_object_get(records, path + strlen(prefix));
         if (rec == NULL) {
-            reply_json(req, 404, json_pack("{s:{s:s, s:s}, s:s}", "error", "message",
-                                           "No Record found", "detail",
-                                           "Record doesn't exist or ACL restricts the record "
-                                           "retrieval",
-                                           "status", "failure"));
+            reply_json(req, 404,
+                       json_pack("{s:{s:s, s:s}, s:s}", "error", "message", "No Record found",
+                                 "detail",
+                                 "Record doesn't exist or ACL restricts the record "
+                                 "retrieval",
+                                 "status", "failure"));
             return 404;
         }
         if (json_is_object(in))
@@ -239,9 +241,10 @@ static int servicenow(struct evhttp_request *req, enum evhttp_cmd_type cmd, cons
         reply_json(req, 200, json_pack("{s:O}", "result", rec));
         return 200;
     }
-    reply_json(req, 400, json_pack("{s:{s:s, s:s}, s:s}", "error", "message",
-                                   "Requested URI does not represent any resource", "detail",
-                                   "", "status", "failure"));
+    reply_json(req, 400,
+               json_pack("{s:{s:s, s:s}, s:s}", "error", "message",
+                         "Requested URI does not represent any resource", "detail", "", "status",
+                         "failure"));
     return 400;
 }
 
@@ -258,11 +261,11 @@ static void on_api(struct evhttp_request *req, void *arg)
         status = fail_status;
         if (retry_after[0])
             evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", retry_after);
-        reply_json(req, status,
-                   is_jira ? json_pack("{s:[s], s:{}}", "errorMessages", "Rate limit exceeded.",
-                                       "errors")
-                           : json_pack("{s:{s:s, s:s}, s:s}", "error", "message",
-                                       "Service unavailable", "detail", "", "status", "failure"));
+        reply_json(
+            req, status,
+            is_jira ? json_pack("{s:[s], s:{}}", "errorMessages", "Rate limit exceeded.", "errors")
+                    : json_pack("{s:{s:s, s:s}, s:s}", "error", "message", "Service unavailable",
+                                "detail", "", "status", "failure"));
     } else if (!ok) {
         status = 401;
         if (is_jira) {
@@ -273,10 +276,10 @@ static void on_api(struct evhttp_request *req, void *arg)
             evhttp_send_reply(req, 401, NULL, out);
             evbuffer_free(out);
         } else {
-            reply_json(req, 401, json_pack("{s:{s:s, s:s}, s:s}", "error", "message",
-                                           "User Not Authenticated", "detail",
-                                           "Required to provide Auth information", "status",
-                                           "failure"));
+            reply_json(req, 401,
+                       json_pack("{s:{s:s, s:s}, s:s}", "error", "message",
+                                 "User Not Authenticated", "detail",
+                                 "Required to provide Auth information", "status", "failure"));
         }
     } else {
         json_t *in = json_loads(body, 0, NULL);

@@ -23,11 +23,12 @@ START_TEST(hub_signature_matches_the_documented_vector)
                                      "SHA256=757107EA0EB2509FC211221CCE984B8A37570B6D7586C22C46F43"
                                      "79C8B043E17"));
     /* Every byte counts: the body, the secret, the signature. */
-    ck_assert(!bw_hub_signature_valid(secret, (const uint8_t *)"Hello, World?", len,
-                                      "sha256=" VECTOR));
+    ck_assert(
+        !bw_hub_signature_valid(secret, (const uint8_t *)"Hello, World?", len, "sha256=" VECTOR));
     ck_assert(!bw_hub_signature_valid("It's a Secret to everybody", body, len, "sha256=" VECTOR));
     ck_assert(!bw_hub_signature_valid(
-        secret, body, len, "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e18"));
+        secret, body, len,
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e18"));
     /* Malformed or missing: no. */
     ck_assert(!bw_hub_signature_valid(secret, body, len, "sha1=" VECTOR));
     ck_assert(!bw_hub_signature_valid(secret, body, len, "sha256=" VECTOR "00"));
