@@ -93,10 +93,19 @@ int bw_incidents_client_call(bw_incidents_client_t *c, bw_arena_t *arena, const 
         md[n++] = (bw_rpc_md_t){"x-request-id", who->request_id};
     if (who->idempotency_key != NULL)
         md[n++] = (bw_rpc_md_t){"idempotency-key", who->idempotency_key};
+    /* gRPC keeps the method's slice as static (its header compressor
+     * remembers it across calls on the channel): the path must outlive
+     * the channel, so it comes from this table, never from the arena. */
+    static const char *const paths[] = {SERVICE "CreateIncident", SERVICE "AppendEvent"};
+    const char *path = NULL;
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        if (strcmp(paths[i] + strlen(SERVICE), method) == 0)
+            path = paths[i];
+    if (path == NULL)
+        return BW_EINVAL;
     size_t len = protobuf_c_message_get_packed_size(request);
     uint8_t *buf = bw_arena_alloc(arena, len ? len : 1);
-    char *path = bw_arena_printf(arena, SERVICE "%s", method);
-    if (buf == NULL || path == NULL)
+    if (buf == NULL)
         return BW_ENOMEM;
     protobuf_c_message_pack(request, buf);
     bw_rpc_sync_t *sync;
