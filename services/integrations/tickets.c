@@ -138,6 +138,8 @@ static void free_job(job_t *j)
         OPENSSL_cleanse(j->user, strlen(j->user));
     if (j->password != NULL)
         OPENSSL_cleanse(j->password, strlen(j->password));
+    free(j->user);
+    free(j->password);
     bw_arena_destroy(j->arena);
     free(j);
 }
