@@ -530,8 +530,8 @@ END_TEST
 START_TEST(incidents_open_tickets_and_follow_the_mapping)
 {
     tenant_t t = new_tenant("Tickets Out");
-    standin_call("POST", "/config",
-                 "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\"}");
+    json_decref(standin_call("POST", "/config",
+                             "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\"}"));
     json_t *jira =
         create_connection(&t, "JIRA", api, 1, "{\"open\":\"in progress\",\"closed\":\"Done\"}");
     json_t *sn = create_connection(&t, "SERVICENOW", api, 1, "{\"closed\":\"7\"}");
@@ -575,9 +575,9 @@ START_TEST(incidents_open_tickets_and_follow_the_mapping)
 
     /* Closed, while the ticket systems answer 429 to the next two calls
      * (Retry-After: 1): retried until done. */
-    standin_call("POST", "/config",
-                 "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\","
-                 "\"failStatus\":429,\"failTimes\":2,\"retryAfter\":\"1\"}");
+    json_decref(standin_call("POST", "/config",
+                             "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\","
+                             "\"failStatus\":429,\"failTimes\":2,\"retryAfter\":\"1\"}"));
     json_object_set_new(inc, "state", json_string("CLOSED"));
     data = json_dumps(inc, JSON_COMPACT);
     emit(&t, "incident.updated", incident, "", data);
@@ -610,9 +610,9 @@ START_TEST(incidents_open_tickets_and_follow_the_mapping)
     json_decref(after);
 
     /* A 503 is retried as well. */
-    standin_call("POST", "/config",
-                 "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\","
-                 "\"failStatus\":503,\"failTimes\":1}");
+    json_decref(standin_call("POST", "/config",
+                             "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\","
+                             "\"failStatus\":503,\"failTimes\":1}"));
     data = json_dumps(inc, JSON_COMPACT);
     emit(&t, "incident.updated", incident, origin, data);
     free(data);
