@@ -270,7 +270,9 @@ int bw_rpc_client_create(struct event_base *base, const bw_rpc_tls_t *tls, bw_rp
  * whose certificate names peer (its process name, e.g. "scoping"). */
 int bw_rpc_client_channel(bw_rpc_client_t *client, const char *target, const char *peer,
                           bw_rpc_channel_t **out);
-/* Starts a unary call. request and md are copied. timeout_ms <= 0 means no
+/* Starts a unary call. request and md are copied; method is not, and must
+ * outlive the channel (a string literal): gRPC keeps it as a static slice,
+ * which its header compressor compares on later calls. timeout_ms <= 0 means no
  * deadline. done(arg, reply) runs exactly once on the loop thread; not at all
  * when this returns an error (BW_EINVAL for an illegal or upper-case metadata
  * key). */
@@ -292,7 +294,7 @@ typedef struct bw_rpc_sync bw_rpc_sync_t;
 int bw_rpc_sync_open(const bw_rpc_tls_t *tls, const char *target, const char *peer,
                      bw_rpc_sync_t **out);
 void bw_rpc_sync_close(bw_rpc_sync_t *sync);
-/* Performs a unary call and waits (timeout_ms as for bw_rpc_call). reply's
+/* Performs a unary call and waits (timeout_ms and method as for bw_rpc_call). reply's
  * strings and payload live in arena (borrowed: caller owns the arena).
  * Returns 0 when the call completed (look at reply->status), BW_E* otherwise. */
 int bw_rpc_sync_call(bw_rpc_sync_t *sync, bw_arena_t *arena, const char *method,

@@ -15,6 +15,9 @@
  *      and the request is counted for the tenant (usage.c);
  *   4. the request message built from path variables, the query string and
  *      the JSON body (for PATCH, the fields present become the update mask);
+ *      a raw route (BW_ACCESS_SERVICE: an inbound webhook that its service
+ *      authenticates) skips step 3 and gets the body's bytes and the headers
+ *      unparsed instead;
  *   5. the asynchronous gRPC call to the owning service, with the tenant,
  *      principal, roles and request id in metadata;
  *   6. the reply rendered as JSON, or the call's status as problem+json.
@@ -490,6 +493,8 @@ static void call_done(void *arg, const bw_rpc_reply_t *reply)
     gw_request_t *r = arg;
     const bw_route_t *route = r->call;
     bw_gw_metrics_observe_backend(route->backend, reply->status, seconds_since(&r->call_start));
+    if (reply->status == BW_GRPC_UNAUTHENTICATED && route->access == BW_ACCESS_SERVICE)
+        bw_authfail_record(r->req->peer, monotonic_ns());
     if (reply->status != BW_GRPC_OK) {
         bw_problem_error_t errors[BW_RPC_MAX_VIOLATIONS];
         size_t n = reply->n_violations < BW_RPC_MAX_VIOLATIONS ? reply->n_violations
@@ -914,6 +919,78 @@ static int build_request(gw_request_t *r)
     return 0;
 }
 
+/* ---- raw routes -------------------------------------------------------- */
+
+/* Sets the string field name of msg to value (borrowed); 0 or -1 when the
+ * message has no such field. */
+static int set_string_field(ProtobufCMessage *msg, const char *name, const char *value)
+{
+    const ProtobufCFieldDescriptor *f =
+        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, name);
+    if (f == NULL || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
+        return -1;
+    *(const char **)((char *)msg + f->offset) = value;
+    return 0;
+}
+
+static ProtobufCMessage *new_message(bw_arena_t *arena, const ProtobufCMessageDescriptor *desc)
+{
+    ProtobufCMessage *msg = bw_arena_alloc(arena, desc->sizeof_message);
+    if (msg != NULL)
+        protobuf_c_message_init(desc, msg);
+    return msg;
+}
+
+/* The request of a raw route: path variables, the body's bytes as sent and
+ * every header (name in lower case), no JSON read; codegen checked that the
+ * request has the fields body (bytes) and headers (repeated name/value). The
+ * service authenticates from exactly these bytes. On failure it has
+ * answered. */
+static int build_raw_request(gw_request_t *r)
+{
+    const bw_route_t *route = r->match.route;
+    const bw_httpd_req_t *req = r->req;
+    ProtobufCMessage *msg = new_message(r->arena, route->request);
+    const ProtobufCFieldDescriptor *body =
+        protobuf_c_message_descriptor_get_field_by_name(route->request, "body");
+    const ProtobufCFieldDescriptor *headers =
+        protobuf_c_message_descriptor_get_field_by_name(route->request, "headers");
+    ProtobufCMessage **items =
+        bw_arena_calloc(r->arena, req->n_fields + 1, sizeof(ProtobufCMessage *));
+    if (msg == NULL || items == NULL || body == NULL || headers == NULL) {
+        fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "out of memory", NULL);
+        return -1;
+    }
+    for (size_t i = 0; i < r->match.n_params; i++)
+        set_string_field(msg, r->match.params[i].field, r->match.params[i].value);
+    ProtobufCBinaryData *bytes = (ProtobufCBinaryData *)((char *)msg + body->offset);
+    bytes->data = (uint8_t *)req->body;
+    bytes->len = req->body_len;
+    for (size_t i = 0; i < req->n_fields; i++) {
+        ProtobufCMessage *h = new_message(r->arena, headers->descriptor);
+        char *name = bw_arena_strdup(r->arena, req->fields[i].name);
+        if (h == NULL || name == NULL) {
+            fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "out of memory", NULL);
+            return -1;
+        }
+        for (char *p = name; *p; p++)
+            *p = (char)tolower((unsigned char)*p);
+        set_string_field(h, "name", name);
+        set_string_field(h, "value", req->fields[i].value);
+        items[i] = h;
+    }
+    *(size_t *)((char *)msg + headers->quantifier_offset) = req->n_fields;
+    *(ProtobufCMessage ***)((char *)msg + headers->offset) = items;
+    r->payload_len = protobuf_c_message_get_packed_size(msg);
+    r->payload = bw_arena_alloc(r->arena, r->payload_len ? r->payload_len : 1);
+    if (r->payload == NULL) {
+        fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "out of memory", NULL);
+        return -1;
+    }
+    protobuf_c_message_pack(msg, r->payload);
+    return 0;
+}
+
 /* ---- authentication ---------------------------------------------------- */
 
 static void retry_after(gw_request_t *r, int seconds)
@@ -1162,6 +1239,16 @@ static void authenticate_jwt(gw_request_t *r)
 static void authenticate(gw_request_t *r)
 {
     const bw_route_t *route = r->match.route;
+    if (route->access == BW_ACCESS_SERVICE) {
+        /* The service checks the signature or token; an address that failed
+         * too often is refused here first, as for any credential. */
+        if (!auth_allowed(r))
+            return;
+        r->principal = "anonymous";
+        if (build_raw_request(r) == 0)
+            call_backend(r);
+        return;
+    }
     if (route->access == BW_ACCESS_PUBLIC) {
         r->principal = "anonymous";
         if (build_request(r) == 0)

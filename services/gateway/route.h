@@ -31,6 +31,10 @@ enum bw_access {
     BW_ACCESS_TENANT = 0, /* a tenant credential with one of route.roles */
     BW_ACCESS_OPERATOR,   /* the platform operator token */
     BW_ACCESS_PUBLIC,     /* no credential */
+    /* No credential: the service authenticates the request from its raw
+     * body and headers (the request's fields body and headers), e.g. an
+     * inbound webhook's signature (HttpRule.raw). */
+    BW_ACCESS_SERVICE,
 };
 
 /* One path segment: a literal ("v1", "scoping:assess") or a variable bound

@@ -108,6 +108,9 @@ enum {
 
 typedef struct transfer transfer_t;
 
+/* What CURLOPT_PRIVATE points at starts with one of these. */
+enum { KIND_DELIVERY = 1, KIND_REQUEST = 2 };
+
 /* One socket libcurl asked the loop to watch. */
 typedef struct watch {
     struct event *ev;
@@ -123,6 +126,7 @@ struct bw_deliverer {
     struct event *refill; /* claims again once the loop is done with a round */
     bw_arena_t *scratch;  /* per database operation */
     transfer_t *head;    /* transfers in flight */
+    bw_deliverer_request_t *requests; /* other requests in flight */
     watch_t *watches;    /* sockets watched */
     int in_flight;
     int collecting;      /* inside collect(): no refill from there */
@@ -131,6 +135,7 @@ struct bw_deliverer {
 
 /* One attempt in flight; everything it needs lives in its arena. */
 struct transfer {
+    int kind; /* KIND_DELIVERY */
     bw_deliverer_t *dv;
     transfer_t *prev, *next;
     bw_arena_t *arena;
@@ -528,8 +533,14 @@ static void collect(bw_deliverer_t *dv)
             continue;
         char *private = NULL;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &private);
-        transfer_t *t = (transfer_t *)(void *)private;
         CURLcode code = msg->data.result;
+        if (*(int *)(void *)private == KIND_REQUEST) {
+            bw_deliverer_request_t *req = (bw_deliverer_request_t *)(void *)private;
+            bw_deliverer_cancel_request(dv, req);
+            req->done(req, code);
+            continue;
+        }
+        transfer_t *t = (transfer_t *)(void *)private;
         curl_multi_remove_handle(dv->multi, t->easy);
         unlink_transfer(t);
         finish(dv, t, code);
@@ -630,7 +641,6 @@ static int prepare(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int r
     t->started_us = now_us();
     const char *url = bw_store_text(res, row, CL_URL);
     t->guard.policy = &dv->svc->netpolicy;
-    t->guard.https = strncasecmp(url, "https:", 6) == 0;
     char *body = bw_webhook_body(a, bw_store_text(res, row, CL_TYPE),
                                  bw_store_text(res, row, CL_TIME), bw_store_text(res, row, CL_DATA));
     if (t->tenant == NULL || t->delivery == NULL || t->lease == NULL || t->endpoint == NULL ||
@@ -662,17 +672,7 @@ static int prepare(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int r
     }
     CURL *e = t->easy;
     long timeout = dv->svc->timeout_ms;
-    int ok = curl_easy_setopt(e, CURLOPT_URL, url) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_PROXY, "") == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000 ? timeout : 10000L) ==
-                 CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, bw_netpolicy_open_socket) ==
-                 CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, &t->guard) == CURLE_OK &&
+    int ok = bw_netpolicy_curl_setup(e, &t->guard, url, timeout) == 0 &&
              curl_easy_setopt(e, CURLOPT_POST, 1L) == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_POSTFIELDS, body) == CURLE_OK &&
              curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body)) ==
@@ -701,6 +701,7 @@ static void start(bw_deliverer_t *dv, const PGresult *res, int row)
                                    "when its lease runs out");
         return;
     }
+    t->kind = KIND_DELIVERY;
     t->dv = dv;
     char why[200] = "";
     int err = prepare(dv, t, res, row, why, sizeof(why));
@@ -769,6 +770,35 @@ int bw_deliverer_fill(bw_deliverer_t *dv)
         start(dv, res, row);
     bw_arena_destroy(claim);
     return n;
+}
+
+int bw_deliverer_add_request(bw_deliverer_t *dv, bw_deliverer_request_t *req)
+{
+    req->kind = KIND_REQUEST;
+    if (curl_easy_setopt(req->easy, CURLOPT_PRIVATE, (char *)req) != CURLE_OK ||
+        curl_multi_add_handle(dv->multi, req->easy) != CURLM_OK)
+        return BW_EINTERNAL;
+    req->prev = NULL;
+    req->next = dv->requests;
+    if (dv->requests != NULL)
+        dv->requests->prev = req;
+    dv->requests = req;
+    return 0;
+}
+
+void bw_deliverer_cancel_request(bw_deliverer_t *dv, bw_deliverer_request_t *req)
+{
+    int listed = req->prev != NULL || dv->requests == req;
+    if (!listed)
+        return;
+    curl_multi_remove_handle(dv->multi, req->easy);
+    if (req->prev != NULL)
+        req->prev->next = req->next;
+    else
+        dv->requests = req->next;
+    if (req->next != NULL)
+        req->next->prev = req->prev;
+    req->prev = req->next = NULL;
 }
 
 int bw_deliverer_in_flight(const bw_deliverer_t *dv)

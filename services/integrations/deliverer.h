@@ -24,6 +24,8 @@
 #include "db.h"
 #include "integrations.h"
 
+#include <curl/curl.h>
+
 struct event_base;
 
 typedef struct bw_deliverer bw_deliverer_t;
@@ -44,6 +46,24 @@ int bw_deliverer_in_flight(const bw_deliverer_t *dv);
  * again at once, for this or another process), and frees everything.
  * Accepts NULL. Call on the loop's thread, before the base is freed. */
 void bw_deliverer_destroy(bw_deliverer_t *dv);
+
+/* A request of another kind on the deliverer's libcurl multi handle and
+ * loop: the REST calls to Jira and ServiceNow (tickets.c), so that there is
+ * one HTTP client. The caller embeds it, sets easy up
+ * (bw_netpolicy_curl_setup and its own options), owns easy, and gets done
+ * on the loop's thread when the transfer ends, with libcurl's result. */
+typedef struct bw_deliverer_request bw_deliverer_request_t;
+struct bw_deliverer_request {
+    int kind; /* set by bw_deliverer_add_request */
+    CURL *easy;
+    void (*done)(bw_deliverer_request_t *req, CURLcode code);
+    bw_deliverer_request_t *prev, *next; /* the deliverer's */
+};
+/* Starts req (its easy and done set). 0, or BW_EINTERNAL when libcurl
+ * refused it (done does not run). */
+int bw_deliverer_add_request(bw_deliverer_t *dv, bw_deliverer_request_t *req);
+/* Stops req if it is in flight; done does not run. */
+void bw_deliverer_cancel_request(bw_deliverer_t *dv, bw_deliverer_request_t *req);
 
 /* The outcome of one attempt, as recorded; pure, for tests. */
 typedef enum bw_attempt_outcome {

@@ -9,6 +9,8 @@
 #include "metrics.h"
 #include "outbox.h"
 #include "relay.h"
+#include "tickets.h"
+#include "connections.h"
 #include "status.h"
 
 #include <event2/event.h>
@@ -37,6 +39,7 @@ struct bw_dispatcher {
     const bw_db_stmt_t **stmts;
     bw_arena_t *scratch;
     bw_deliverer_t *deliverer;
+    bw_tickets_t *tickets;
     int failing; /* the last database operation failed: log recovery once */
     time_t next_prune;
     time_t next_lag;
@@ -76,6 +79,10 @@ static void on_tick(evutil_socket_t fd, short kind, void *arg)
         return;
     int started = bw_deliverer_fill(d->deliverer);
     note(d, started < 0 ? started : 0, "claim due deliveries");
+    if (started >= 0) {
+        started = bw_tickets_fill(d->tickets);
+        note(d, started < 0 ? started : 0, "claim due ticket jobs");
+    }
     time_t now = time(NULL);
     if (now >= d->next_lag) {
         long long unrelayed = 0;
@@ -106,6 +113,8 @@ static void on_stop(evutil_socket_t fd, short kind, void *arg)
     (void)kind;
     bw_dispatcher_t *d = arg;
     /* On the loop's thread: abort what is in flight while the loop lives. */
+    bw_tickets_destroy(d->tickets);
+    d->tickets = NULL;
     bw_deliverer_destroy(d->deliverer);
     d->deliverer = NULL;
     event_base_loopbreak(d->base);
@@ -124,6 +133,7 @@ static void *run(void *arg)
 
 static void free_dispatcher(bw_dispatcher_t *d)
 {
+    bw_tickets_destroy(d->tickets);
     bw_deliverer_destroy(d->deliverer);
     if (d->tick != NULL)
         event_free(d->tick);
@@ -180,6 +190,8 @@ int bw_dispatcher_start(const bw_integrations_t *svc, bw_dispatcher_t **out)
     } tables[] = {{bw_relay_stmts, bw_relay_n_stmts},
                   {bw_deliverer_stmts, bw_deliverer_n_stmts},
                   {bw_endpoints_stmts, bw_endpoints_n_stmts},
+                  {bw_tickets_stmts, bw_tickets_n_stmts},
+                  {bw_connections_stmts, bw_connections_n_stmts},
                   {bw_outbox_stmts, bw_outbox_n_stmts}};
     size_t n = 0;
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
@@ -207,6 +219,8 @@ int bw_dispatcher_start(const bw_integrations_t *svc, bw_dispatcher_t **out)
     err = d->scratch != NULL && d->base != NULL ? 0 : BW_ENOMEM;
     if (err == 0)
         err = bw_deliverer_create(d->base, d->db, svc, &d->deliverer);
+    if (err == 0)
+        err = bw_tickets_create(d->db, svc, d->deliverer, &d->tickets);
     if (err == 0) {
         d->tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
         d->stop = event_new(d->base, -1, 0, on_stop, d);

@@ -11,6 +11,7 @@
 #include "seal.h"
 
 struct bw_dispatcher;
+struct bw_incidents_client;
 
 typedef struct bw_integrations {
     bw_seal_key_t seal_key;     /* BULWARK_SECRETS_KEY */
@@ -23,6 +24,7 @@ typedef struct bw_integrations {
     long outbox_retention_days; /* relayed events kept in bulwark.outbox */
     const char *database_url;   /* borrowed from the environment */
     struct bw_dispatcher *dispatcher;
+    struct bw_incidents_client *incidents; /* where tickets become incidents */
 } bw_integrations_t;
 
 /* The context a webhook endpoint's secrets are sealed for. */

@@ -1,6 +1,7 @@
 /*
  * bulwark-integrations: the gRPC server of the integrations service (webhook
- * endpoints and their delivery log), and its dispatcher thread, which
+ * endpoints and their delivery log, Jira and ServiceNow connections and
+ * their inbound events), and its dispatcher thread, which
  * relays the outbox and delivers webhooks. Besides the settings every
  * service has, it reads the key that seals secrets at rest and the
  * webhooks' delivery settings.
@@ -8,9 +9,12 @@
 #include "bulwark/integrations/v1/integrations.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 
+#include "connections.h"
 #include "deliveries.h"
 #include "dispatcher.h"
 #include "endpoints.h"
+#include "inbound.h"
+#include "incidents_client.h"
 #include "integrations.h"
 #include "log.h"
 #include "service.h"
@@ -34,6 +38,17 @@ static const bw_rpc_handler_t handlers[] = {
     {"RotateWebhookEndpointSecret", bw_endpoints_rotate_secret, BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
     {"ListWebhookDeliveries", bw_deliveries_list},
     {"ReplayWebhookDelivery", bw_deliveries_replay, BW_RPC_WRITE},
+    {"CreateConnection", bw_connections_create, BW_RPC_WRITE | BW_RPC_SECRET_REPLY},
+    {"GetConnection", bw_connections_get},
+    {"ListConnections", bw_connections_list},
+    {"UpdateConnection", bw_connections_update, BW_RPC_WRITE},
+    {"DeleteConnection", bw_connections_delete, BW_RPC_WRITE},
+    /* Not writes of the request path: each writes its log entry itself (the
+     * inbound ones once they know the tenant, which no header gives). */
+    {"TestConnection", bw_connections_test},
+    {"ListConnectionLog", bw_connections_log_list},
+    {"ReceiveJiraEvent", bw_inbound_jira},
+    {"ReceiveServiceNowEvent", bw_inbound_servicenow},
 };
 
 typedef struct integrations_config {
@@ -45,6 +60,8 @@ typedef struct integrations_config {
     long endpoint_concurrency;
     long poll_ms;
     long outbox_retention_days;
+    const char *incidents_addr;
+    long incidents_timeout_ms;
 } integrations_config_t;
 
 static integrations_config_t extra;
@@ -74,6 +91,12 @@ static const bw_config_item_t extra_items[] = {
     {"BULWARK_OUTBOX_RETENTION_DAYS", BW_CFG_INT, "7", 1, 3650,
      offsetof(integrations_config_t, outbox_retention_days), 0,
      "days relayed events stay in bulwark.outbox (deliveries keep their own copy)"},
+    {"BULWARK_INCIDENTS_ADDR", BW_CFG_ADDR, "127.0.0.1:50053", 0, 0,
+     offsetof(integrations_config_t, incidents_addr), 0,
+     "the incidents service, where Jira issues and ServiceNow incidents become incidents"},
+    {"BULWARK_INCIDENTS_TIMEOUT_MS", BW_CFG_INT, "5000", 100, 60000,
+     offsetof(integrations_config_t, incidents_timeout_ms), 0,
+     "deadline of each call to the incidents service, in milliseconds"},
 };
 
 static int init(const bw_service_config_t *config, void **service_data)
@@ -111,8 +134,12 @@ static int init(const bw_service_config_t *config, void **service_data)
         free(svc);
         return BW_EINTERNAL;
     }
-    int rc = bw_dispatcher_start(svc, &svc->dispatcher);
+    int rc = bw_incidents_client_open(config->tls, extra.incidents_addr, (int)config->workers,
+                                      (int)extra.incidents_timeout_ms, &svc->incidents);
+    if (rc == 0)
+        rc = bw_dispatcher_start(svc, &svc->dispatcher);
     if (rc != 0) {
+        bw_incidents_client_close(svc->incidents);
         curl_global_cleanup();
         OPENSSL_cleanse(&svc->seal_key, sizeof(svc->seal_key));
         free(svc);
@@ -130,6 +157,7 @@ static void fini(void *service_data)
     if (svc == NULL)
         return;
     bw_dispatcher_stop(svc->dispatcher);
+    bw_incidents_client_close(svc->incidents);
     curl_global_cleanup();
     OPENSSL_cleanse(&svc->seal_key, sizeof(svc->seal_key));
     free(svc);
@@ -148,10 +176,13 @@ int main(int argc, char **argv)
     const bw_db_stmt_list_t stmts[] = {
         {bw_endpoints_stmts, bw_endpoints_n_stmts},
         {bw_deliveries_stmts, bw_deliveries_n_stmts},
+        {bw_connections_stmts, bw_connections_n_stmts},
+        {bw_inbound_stmts, bw_inbound_n_stmts},
     };
     const bw_service_def_t def = {
         .name = "integrations",
-        .summary = "the integrations service (webhook endpoints, the outbox relay, deliveries)",
+        .summary = "the integrations service (webhook endpoints, the outbox relay, deliveries, "
+                   "Jira and ServiceNow connections)",
         .addr_env = "BULWARK_INTEGRATIONS_ADDR",
         .addr_default = "127.0.0.1:50055",
         .contract = &bulwark__integrations__v1__integrations_service__descriptor,

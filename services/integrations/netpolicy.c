@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 typedef struct range {
@@ -339,4 +340,23 @@ out:
     curl_free(host);
     curl_url_cleanup(u);
     return err;
+}
+
+int bw_netpolicy_curl_setup(CURL *e, bw_netpolicy_guard_t *guard, const char *url,
+                            long timeout_ms)
+{
+    guard->https = strncasecmp(url, "https:", 6) == 0;
+    guard->refused[0] = '\0';
+    int ok =
+        curl_easy_setopt(e, CURLOPT_URL, url) == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_PROXY, "") == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms) == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L) ==
+            CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, bw_netpolicy_open_socket) == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, guard) == CURLE_OK;
+    return ok ? 0 : BW_EINTERNAL;
 }

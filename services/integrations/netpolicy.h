@@ -71,6 +71,15 @@ typedef struct bw_netpolicy_guard {
 curl_socket_t bw_netpolicy_open_socket(void *guard, curlsocktype purpose,
                                        struct curl_sockaddr *address);
 
+/* Sets up a libcurl easy handle for a request to url the way every request
+ * to a tenant's URL is made (webhooks, Jira, ServiceNow): http and https
+ * only, no redirects followed, no proxy from the environment, a timeout of
+ * timeout_ms (connection included), and the connect-time address check with
+ * guard (whose policy the caller set; https is set here from url). 0, or
+ * BW_EINTERNAL when libcurl refused an option. */
+int bw_netpolicy_curl_setup(CURL *easy, bw_netpolicy_guard_t *guard, const char *url,
+                            long timeout_ms);
+
 /* Checks an endpoint URL. 0 when acceptable, with *https set; BW_EINVAL with
  * the message for the client in why ("must use https"). */
 int bw_netpolicy_check_url(const bw_netpolicy_t *policy, const char *url, int *https, char *why,

@@ -1,8 +1,9 @@
 /*
  * The relay; see relay.h. Per batch: one statement to claim, then for each
  * tenant met in the batch one to switch the transaction's tenant, one to
- * read its endpoints and one that copies the tenant's events with
- * subscribers and makes all their deliveries (arrays unnested), so a batch
+ * read its endpoints, one its ticket connections, one that copies the
+ * tenant's events with subscribers and makes all their deliveries (arrays
+ * unnested) and, when there are any, one for its ticket jobs, so a batch
  * costs a few statements whatever its size.
  */
 #include "relay.h"
@@ -43,17 +44,31 @@ static const bw_db_stmt_t stmt_fan_out = {
     "FROM unnest($8::uuid[], $9::uuid[], $10::uuid[], $11::bigint[], $12::text[]) "
     "AS x(delivery_id, endpoint_id, event_id, seq, resource) "
     "JOIN integrations.webhook_endpoints e ON e.endpoint_id = x.endpoint_id"};
+/* The connections that open tickets, with the origin their own changes carry. */
+static const bw_db_stmt_t stmt_connections = {
+    "relay_connections", "SELECT connection_id::text, lower(system) || ':' || connection_id "
+                         "FROM integrations.connections WHERE create_issues"};
+/* $1-$5 the ticket jobs (id, connection, event, seq, incident); their
+ * events went in with the fan-out. */
+static const bw_db_stmt_t stmt_jobs = {
+    "relay_jobs",
+    "INSERT INTO integrations.ticket_jobs (tenant_id, job_id, connection_id, event_id, seq, "
+    "incident_id, state, next_attempt_time) "
+    "SELECT current_setting('bulwark.tenant_id')::uuid, x.*, 'PENDING', now() "
+    "FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::uuid[]) AS x"};
 static const bw_db_stmt_t stmt_prune = {"relay_prune", "SELECT bulwark.outbox_prune($1::int)"};
 static const bw_db_stmt_t stmt_lag = {"relay_lag",
                                       "SELECT unrelayed, oldest_age_seconds FROM bulwark.outbox_lag()"};
 
-const bw_db_stmt_t *const bw_relay_stmts[] = {&stmt_claim, &stmt_set_tenant, &stmt_endpoints,
-                                              &stmt_fan_out, &stmt_prune, &stmt_lag};
+const bw_db_stmt_t *const bw_relay_stmts[] = {&stmt_claim,   &stmt_set_tenant,  &stmt_endpoints,
+                                              &stmt_fan_out, &stmt_connections, &stmt_jobs,
+                                              &stmt_prune,   &stmt_lag};
 const size_t bw_relay_n_stmts = sizeof(bw_relay_stmts) / sizeof(bw_relay_stmts[0]);
 
 enum { EV_TENANT, EV_SEQ, EV_ID, EV_TYPE, EV_RESOURCE, EV_ORIGIN, EV_TIME, EV_DATA };
 enum { A_EV_ID, A_EV_SEQ, A_EV_TYPE, A_EV_RESOURCE, A_EV_ORIGIN, A_EV_TIME, A_EV_DATA,
-       A_D_ID, A_D_ENDPOINT, A_D_EVENT, A_D_SEQ, A_D_RESOURCE, N_ARRAYS };
+       A_D_ID, A_D_ENDPOINT, A_D_EVENT, A_D_SEQ, A_D_RESOURCE, N_FAN_OUT,
+       A_J_ID = N_FAN_OUT, A_J_CONNECTION, A_J_EVENT, A_J_SEQ, A_J_INCIDENT, N_ARRAYS };
 
 static void arrays_reset(bw_pgarray_t *arrays)
 {
@@ -70,9 +85,40 @@ static int flush(bw_db_t *db, bw_arena_t *arena, bw_pgarray_t *arrays)
     for (int i = 0; i < N_ARRAYS; i++)
         if ((values[i] = bw_pgarray_close(&arrays[i])) == NULL)
             return BW_ENOMEM;
-    int err = bw_db_exec(db, arena, &stmt_fan_out, N_ARRAYS, values, NULL);
+    int err = bw_db_exec(db, arena, &stmt_fan_out, N_FAN_OUT, values, NULL);
+    if (err == 0 && arrays[A_J_ID].n > 0)
+        err = bw_db_exec(db, arena, &stmt_jobs, N_ARRAYS - N_FAN_OUT, values + N_FAN_OUT, NULL);
     arrays_reset(arrays);
     return err;
+}
+
+/* Adds the ticket jobs an event makes: an incident.created or
+ * incident.updated event, for each connection that opens tickets except
+ * the one the change came from. Returns how many, or a BW_E* code. */
+static int add_jobs(const PGresult *res, int row, const PGresult *connections,
+                    bw_pgarray_t *arrays)
+{
+    const char *type = PQgetvalue(res, row, EV_TYPE);
+    const char *resource = PQgetvalue(res, row, EV_RESOURCE);
+    if ((strcmp(type, "incident.created") != 0 && strcmp(type, "incident.updated") != 0) ||
+        strncmp(resource, "incidents/", 10) != 0 || !bw_uuid_valid(resource + 10))
+        return 0;
+    int made = 0;
+    for (int i = 0; i < PQntuples(connections); i++) {
+        if (strcmp(PQgetvalue(res, row, EV_ORIGIN), PQgetvalue(connections, i, 1)) == 0)
+            continue; /* it came from there */
+        char id[BW_UUID_STR_LEN + 1];
+        if (bw_uuid_v7(id) != 0)
+            return BW_EINTERNAL;
+        if (bw_pgarray_add(&arrays[A_J_ID], id) != 0 ||
+            bw_pgarray_add(&arrays[A_J_CONNECTION], PQgetvalue(connections, i, 0)) != 0 ||
+            bw_pgarray_add(&arrays[A_J_EVENT], PQgetvalue(res, row, EV_ID)) != 0 ||
+            bw_pgarray_add(&arrays[A_J_SEQ], PQgetvalue(res, row, EV_SEQ)) != 0 ||
+            bw_pgarray_add(&arrays[A_J_INCIDENT], resource + 10) != 0)
+            return BW_ENOMEM;
+        made++;
+    }
+    return made;
 }
 
 /* Relays the batch's events of one tenant (rows in seq order). */
@@ -80,10 +126,12 @@ static int relay_tenant(bw_db_t *db, bw_arena_t *arena, const PGresult *res, con
                         bw_pgarray_t *arrays, int *made)
 {
     const char *t[] = {tenant};
-    PGresult *endpoints;
+    PGresult *endpoints, *connections;
     int err = bw_db_exec(db, arena, &stmt_set_tenant, 1, t, NULL);
     if (err == 0)
         err = bw_db_exec(db, arena, &stmt_endpoints, 0, NULL, &endpoints);
+    if (err == 0)
+        err = bw_db_exec(db, arena, &stmt_connections, 0, NULL, &connections);
     if (err != 0)
         return err;
     int n_endpoints = PQntuples(endpoints);
@@ -115,6 +163,10 @@ static int relay_tenant(bw_db_t *db, bw_arena_t *arena, const PGresult *res, con
                 return BW_ENOMEM;
             subscribed++;
         }
+        int jobs = add_jobs(res, row, connections, arrays);
+        if (jobs < 0)
+            return jobs;
+        subscribed += jobs;
         if (subscribed == 0)
             continue;
         static const int columns[] = {EV_ID, EV_SEQ, EV_TYPE, EV_RESOURCE, EV_ORIGIN, EV_TIME,

@@ -3,8 +3,11 @@
  * events (bulwark.outbox_claim: across tenants, in seq order, never an event
  * another relay holds, never a resource's event before its earlier ones)
  * and, in the same transaction, makes one delivery per enabled endpoint of
- * the event's tenant subscribed to its type, keeping a copy of the event
- * (integrations.events) when it has any. A failure rolls the batch back:
+ * the event's tenant subscribed to its type, and one ticket job per Jira or
+ * ServiceNow connection that opens tickets for an incident.created or
+ * incident.updated event (except the connection the change came from),
+ * keeping a copy of the event (integrations.events) when it has any of
+ * either. A failure rolls the batch back:
  * the events stay in the outbox for the next run.
  */
 #ifndef BW_RELAY_H
@@ -18,7 +21,7 @@ extern const bw_db_stmt_t *const bw_relay_stmts[];
 extern const size_t bw_relay_n_stmts;
 
 /* Relays up to batch events. *claimed gets how many events were claimed,
- * *made how many deliveries were made. */
+ * *made how many deliveries and ticket jobs were made. */
 int bw_relay_run(bw_db_t *db, bw_arena_t *arena, int batch, int *claimed, int *made);
 
 /* Deletes events relayed more than days ago; *pruned gets how many. */

@@ -6,9 +6,11 @@
 #include "ids.h"
 #include "status.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -66,6 +68,32 @@ void bw_webhook_sign(const uint8_t *key, size_t key_len, const char *id, long lo
         return;
     }
     EVP_EncodeBlock((unsigned char *)out + 3, mac, 32);
+}
+
+int bw_hub_signature_valid(const char *secret, const uint8_t *body, size_t body_len,
+                           const char *header)
+{
+    uint8_t mac[EVP_MAX_MD_SIZE];
+    size_t mac_len = 0;
+    char expected[65], given[65];
+    if (header == NULL || strncasecmp(header, "sha256=", 7) != 0 || strlen(header + 7) != 64)
+        return 0;
+    for (size_t i = 0; i < 64; i++)
+        given[i] = (char)tolower((unsigned char)header[7 + i]);
+    given[64] = '\0';
+    pthread_once(&hmac_once, hmac_fetch);
+    EVP_MAC_CTX *ctx = hmac != NULL ? EVP_MAC_CTX_new(hmac) : NULL;
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+                           OSSL_PARAM_construct_end()};
+    int ok = ctx != NULL &&
+             EVP_MAC_init(ctx, (const uint8_t *)secret, strlen(secret), params) == 1 &&
+             EVP_MAC_update(ctx, body, body_len) == 1 &&
+             EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac)) == 1 && mac_len == 32;
+    EVP_MAC_CTX_free(ctx);
+    if (!ok)
+        return 0;
+    bw_hex(mac, 32, expected);
+    return bw_ct_equal(expected, given, 64);
 }
 
 /* Whether s can stand in a JSON string without escaping. */

@@ -38,6 +38,12 @@ void bw_webhook_secret_text(const uint8_t key[BW_WEBHOOK_KEY_LEN],
 void bw_webhook_sign(const uint8_t *key, size_t key_len, const char *id, long long timestamp,
                      const char *body, size_t body_len, char out[BW_WEBHOOK_SIGNATURE_LEN]);
 
+/* Whether header (X-Hub-Signature, as Jira and GitHub send it) is
+ * "sha256=" and the hex HMAC-SHA256 of body keyed with the bytes of secret;
+ * hex digits in either case, compared in constant time. 1 or 0. */
+int bw_hub_signature_valid(const char *secret, const uint8_t *body, size_t body_len,
+                           const char *header);
+
 /* The delivery body on arena, or NULL (OOM, or a type or timestamp with
  * characters that would need escaping, which the outbox never stores).
  * data is JSON text, embedded as it is. */

@@ -34,12 +34,15 @@ const plan = [
   ['UpdateIncidentSettings', {}],
   ['CreateWebhookEndpoint', { keep: (r, ids) => { ids.webhook = r.id; } }],
   ['UpdateWebhookEndpoint', { id: 'webhook' }],
+  ['CreateConnection', { keep: (r, ids) => { ids.connection = r.id; } }],
+  ['UpdateConnection', { id: 'connection' }],
 ];
 
 test('every request body example is accepted by the stack', async () => {
   const doc = (await call('GET', '/v1/openapi.json')).json;
+  // Raw routes take a ticket system's signed payload, which has no example.
   const byId = new Map(operations(doc)
-    .filter(({ op }) => op.requestBody)
+    .filter(({ op }) => op.requestBody && op['x-bulwark-access'] !== 'service')
     .map((o) => [o.op.operationId, o]));
   const unknown = [...byId.keys()].filter((id) => !plan.some(([name]) => name === id));
   assert.deepEqual(unknown, [], 'add these operations to the plan of examples.test.mjs');

@@ -42,6 +42,13 @@ static const struct {
     {"POST", "/v1/webhook-endpoints/{id}/deliveries/{delivery}:replay",
      "a delivery carries no etag: replaying it restarts its schedule, nothing a client edits; "
      "the endpoint does not change"},
+    {"POST", "/v1/integrations/connections", "creates a new connection"},
+    {"POST", "/v1/integrations/connections/{id}:test",
+     "asks the ticket system; the connection does not change (its log gets an entry)"},
+    {"POST", "/v1/integrations/jira/{connection}/events",
+     "a ticket system's event, authenticated by its signature, not by a client holding an etag"},
+    {"POST", "/v1/integrations/servicenow/{connection}/events",
+     "a ticket system's event, authenticated by its token, not by a client holding an etag"},
 };
 #define N_SKIPPED (sizeof(skipped) / sizeof(skipped[0]))
 
@@ -50,7 +57,7 @@ typedef struct fixture {
     char *key;
     char *doomed_tenant; /* suspended, for its deletion */
     char entity[64], doomed_entity[64], api_key[64], rotated_key[64], override[64], incident[64],
-        member[64], signer[64], campaign[64], endpoint[64], doomed_endpoint[64];
+        member[64], signer[64], campaign[64], endpoint[64], doomed_endpoint[64], connection[64], doomed_connection[64];
     char event[256], attestation[256];
 } fixture_t;
 
@@ -148,6 +155,13 @@ static void setup_fixture(fixture_t *f)
     create(f, "/v1/webhook-endpoints",
            "{\"url\":\"https://hooks.example.com/b\",\"eventTypes\":[\"incident.created\"]}",
            f->doomed_endpoint);
+    snprintf(body, sizeof(body),
+             "{\"system\":\"SERVICENOW\",\"name\":\"ITSM\",\"baseUrl\":"
+             "\"https://example.service-now.com\",\"entity\":\"%s\",\"credentials\":"
+             "{\"username\":\"u\",\"password\":\"p\"}}",
+             f->entity);
+    create(f, "/v1/integrations/connections", body, f->connection);
+    create(f, "/v1/integrations/connections", body, f->doomed_connection);
     /* A tenant to delete, which must be suspended first. */
     f->doomed_tenant = bw_test_create_tenant("If-Match doomed", NULL);
     snprintf(path, sizeof(path), "/v1/tenants/%s:suspend", f->doomed_tenant);
@@ -198,6 +212,10 @@ static size_t guarded_writes(fixture_t *f, guarded_t *g)
           "/v1/api-keys/%s:rotate", f->rotated_key);
     GUARD("PATCH", "/v1/incident-settings", "{\"deadlineAlertLeadSeconds\":[7200]}", NULL, NULL, 0,
           "/v1/incident-settings");
+    GUARD("PATCH", "/v1/integrations/connections/{id}", "{\"name\":\"ITSM (prod)\"}", NULL,
+          NULL, 0, "/v1/integrations/connections/%s", f->connection);
+    GUARD("DELETE", "/v1/integrations/connections/{id}", NULL, NULL, NULL, 1,
+          "/v1/integrations/connections/%s", f->doomed_connection);
     GUARD("DELETE", "/v1/tenants/{id}", NULL, "tenants", f->doomed_tenant, 1, "/v1/tenants/%s",
           f->doomed_tenant);
     g[n - 1].token = bw_test_env("BULWARK_TEST_OPERATOR_TOKEN");
@@ -216,8 +234,11 @@ static size_t guarded_writes(fixture_t *f, guarded_t *g)
     snprintf(g[10].probe, sizeof(g[10].probe), "/v1/webhook-endpoints/%s", f->doomed_endpoint);
     snprintf(g[11].probe, sizeof(g[11].probe), "/v1/api-keys");
     snprintf(g[12].probe, sizeof(g[12].probe), "/v1/incident-settings");
+    snprintf(g[13].probe, sizeof(g[13].probe), "/v1/integrations/connections/%s", f->connection);
+    snprintf(g[14].probe, sizeof(g[14].probe), "/v1/integrations/connections/%s",
+             f->doomed_connection);
     /* Newest first: a tenant made for this test is on the first page. */
-    snprintf(g[13].probe, sizeof(g[13].probe), "/v1/tenants?pageSize=500");
+    snprintf(g[15].probe, sizeof(g[15].probe), "/v1/tenants?pageSize=500");
     return n;
 }
 
@@ -312,9 +333,9 @@ START_TEST(every_write_with_an_etag_honours_if_match)
 {
     fixture_t f = {0};
     setup_fixture(&f);
-    guarded_t guarded[16];
+    guarded_t guarded[24];
     size_t n_guarded = guarded_writes(&f, guarded);
-    int seen_guarded[16] = {0}, seen_skipped[N_SKIPPED] = {0};
+    int seen_guarded[24] = {0}, seen_skipped[N_SKIPPED] = {0};
 
     bw_test_resp_t doc;
     http(&doc, "GET", "/v1/openapi.json", NULL, NULL, NULL);

@@ -2,7 +2,7 @@
  * Proof of tenant isolation across every service: tenant A gets data in each
  * of them (an entity, a Statement of Applicability row, a mapping override,
  * an incident, a board member, a campaign, a webhook endpoint and a delivery
- * to it), then tenant B's admin calls
+ * to it, a Jira connection), then tenant B's admin calls
  * every tenant route of /v1/openapi.json with A's ids in the path and in the
  * body. No call may succeed on A's ids, and no reply may carry any of A's
  * ids: B gets 403, 404 or a 400 naming the id, never A's data.
@@ -16,7 +16,7 @@
 
 typedef struct ids {
     char tenant[64], key[64], entity[64], override[64], incident[64], member[64], campaign[64],
-        endpoint[64], delivery[64];
+        endpoint[64], delivery[64], connection[64];
 } ids_t;
 
 /* POSTs body and returns the new resource's id (caller frees). */
@@ -67,6 +67,7 @@ static const char *id_for(const ids_t *a, const char *collection, const char *va
         {"board-members", offsetof(ids_t, member)},
         {"webhook-endpoints", offsetof(ids_t, endpoint)},
         {"deliveries", offsetof(ids_t, delivery)},
+        {"connections", offsetof(ids_t, connection)},
     };
     for (size_t i = 0; i < sizeof(by_collection) / sizeof(by_collection[0]); i++)
         if (strcmp(collection, by_collection[i].collection) == 0)
@@ -187,6 +188,12 @@ START_TEST(tenant_b_never_sees_tenant_a)
             usleep(100 * 1000);
     }
     ck_assert_msg(a.delivery[0] != '\0', "no delivery for tenant A's event");
+    snprintf(body, sizeof(body),
+             "{\"system\":\"JIRA\",\"name\":\"A's Jira\",\"baseUrl\":\"https://a.example\","
+             "\"entity\":\"%s\",\"projectKey\":\"A\",\"credentials\":{\"email\":"
+             "\"a@example.com\",\"apiToken\":\"t\"}}",
+             a.entity);
+    copy(a.connection, create(key_a, "/v1/integrations/connections", body));
 
     /* Every tenant route, called by B with A's ids. */
     bw_test_resp_t doc;

@@ -13,6 +13,9 @@
 
 #include "ids.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,7 +123,8 @@ static void wait_for_usage(PGconn *super, const char *tenant)
  * events and an idempotency record; an entity; a mapping override and a
  * Statement of Applicability row (with its history); an incident with an
  * event and its deadlines; board members, a campaign and an attestation
- * (its chain head). The admin key into *key. */
+ * (its chain head); a webhook endpoint with a delivery; a Jira connection
+ * with an issue received and a ticket job. The admin key into *key. */
 static char *populated_tenant(const char *name, char **key)
 {
     char *tenant = bw_test_create_tenant(name, key);
@@ -217,23 +221,76 @@ static char *populated_tenant(const char *name, char **key)
             usleep(100000);
     }
     ck_assert_msg(attempted, "the webhook delivery of the populated tenant was never attempted");
-    /* Paused, so that the test stack's retries (a second apart) add no
-     * attempt between a count of the rows and the deletion. */
+    /* Disabled, its delivery waits (PAUSED) instead of being attempted
+     * every second, so that the tenant's row counts hold still; an attempt
+     * in flight is let finish. */
     snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s", endpoint);
     http(&r, "PATCH", *key, "{\"disabled\":true}", "%s", path);
     ck_assert_msg(r.status == 200, "%s", r.body);
     bw_test_resp_free(&r);
-    /* An attempt in flight may still be recorded: until the count holds. */
-    long attempts = -1;
-    for (int i = 0, same = 0; i < 50 && same < 3; i++) {
-        PGresult *res = bw_test_sql(db, "SELECT count(*) FROM integrations.attempts");
-        long now = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-        PQclear(res);
-        same = now == attempts ? same + 1 : 0;
-        attempts = now;
+    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s/deliveries", endpoint);
+    size_t last = 0;
+    for (int i = 0, still = 0; i < 50 && still < 3; i++) {
+        http(&r, "GET", *key, NULL, "%s", path);
+        json_t *d = json_array_get(json_object_get(r.json, "deliveries"), 0);
+        size_t n = json_array_size(json_object_get(d, "attempts"));
+        still = n == last ? still + 1 : 0;
+        last = n;
+        bw_test_resp_free(&r);
         usleep(200000);
     }
     PQfinish(db);
+    /* A Jira connection: an issue received (its incident, link, receipt and
+     * log entry) and a ticket job, made from an event whose incident cannot
+     * be read, so that it fails at once, logged, and adds no rows later. */
+    snprintf(body, sizeof(body),
+             "{\"system\":\"JIRA\",\"name\":\"Doomed Jira\",\"baseUrl\":\"http://%s:9\","
+             "\"entity\":\"%s\",\"projectKey\":\"DOOM\",\"createIssues\":true,"
+             "\"credentials\":{\"email\":\"a@example.com\",\"apiToken\":\"t\"}}",
+             bw_test_env("BULWARK_TEST_WEBHOOK_HOST"), entity);
+    http(&r, "POST", *key, body, "/v1/integrations/connections");
+    ck_assert_msg(r.status == 201, "%s", r.body);
+    char *connection = strdup(jstr(r.json, "id"));
+    char *inbound = strdup(jstr(r.json, "inboundSecret"));
+    bw_test_resp_free(&r);
+    const char *issue = "{\"webhookEvent\":\"jira:issue_created\",\"issue\":{\"id\":\"1\","
+                        "\"key\":\"DOOM-1\",\"fields\":{\"summary\":\"Doom\"}}}";
+    unsigned char mac[32];
+    unsigned int mac_len = 0;
+    char signature[96] = "X-Hub-Signature: sha256=";
+    HMAC(EVP_sha256(), inbound, (int)strlen(inbound), (const unsigned char *)issue, strlen(issue),
+         mac, &mac_len);
+    for (int i = 0; i < 32; i++)
+        snprintf(signature + 24 + 2 * i, 3, "%02x", mac[i]);
+    const char *signed_headers[] = {signature, "X-Atlassian-Webhook-Identifier: doom-1", NULL};
+    snprintf(path, sizeof(path), "/v1/integrations/jira/%s/events", connection);
+    ck_assert_int_eq(bw_test_http("POST", path, NULL, issue, signed_headers, &r), 0);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    bw_test_resp_free(&r);
+    db = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(db, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant);
+    char *job_event = bw_test_uuid_str();
+    snprintf(path, sizeof(path), "incidents/%s", incident);
+    bw_test_exec(db,
+                 "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data) "
+                 "VALUES ($1, $2, 'incident.updated', $3, '[]')",
+                 tenant, job_event, path);
+    PQfinish(db);
+    snprintf(path, sizeof(path), "/v1/integrations/connections/%s/log", connection);
+    int failed = 0;
+    for (int i = 0; i < 100 && !failed; i++) {
+        http(&r, "GET", *key, NULL, "%s", path);
+        json_t *entries = json_object_get(r.json, "entries");
+        for (size_t k = 0; k < json_array_size(entries); k++)
+            failed |= strcmp(jstr(json_array_get(entries, k), "direction"), "outbound") == 0;
+        bw_test_resp_free(&r);
+        if (!failed)
+            usleep(100000);
+    }
+    ck_assert_msg(failed, "the ticket job of the populated tenant never ran");
+    free(job_event);
+    free(connection);
+    free(inbound);
     free(endpoint);
     free(event_id);
     free(entity);

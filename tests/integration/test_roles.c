@@ -136,6 +136,7 @@ START_TEST(test_the_owner_is_no_superuser)
         "                                          'bulwark_outbox_relay',"
         "                                          'bulwark_webhook_dispatcher',"
         "                                          'bulwark_deadline_scheduler',"
+        "                                          'bulwark_ticket_inbound',"
         "                                          'bulwark_tenant_lister',"
         "                                          'bulwark_tenant_eraser')");
     ck_assert_msg(PQntuples(res) == 0, "not owned by the owner: %s",
@@ -346,6 +347,9 @@ START_TEST(test_cross_tenant_functions_and_their_callers)
         {"bulwark.outbox_lag()", "bulwark_outbox_relay", "integrations"},
         {"integrations.claim_deliveries(integer,integer,integer,uuid[],integer[])",
          "bulwark_webhook_dispatcher", "integrations"},
+        {"integrations.claim_ticket_jobs(integer,integer)", "bulwark_webhook_dispatcher",
+         "integrations"},
+        {"integrations.inbound_connection(uuid)", "bulwark_ticket_inbound", "integrations"},
         {"tenancy.list_tenants(uuid,integer)", "bulwark_tenant_lister", "gateway"},
         {"incidents.claim_deadline_alerts(timestamp with time zone,integer,uuid)",
          "bulwark_deadline_scheduler", "incidents"},
@@ -384,6 +388,58 @@ START_TEST(test_cross_tenant_functions_and_their_callers)
     }
     PQclear(res);
     PQfinish(admin);
+}
+END_TEST
+
+/* An inbound ticket event names its connection only: the function that
+ * finds it across tenants shows its tenant, system and sealed secret, and
+ * its owner can read nothing else of the table. */
+START_TEST(test_inbound_connection_shows_only_what_authentication_needs)
+{
+    char *tenant = bw_test_uuid_str(), *connection = bw_test_uuid_str(),
+         *other = bw_test_uuid_str();
+    PGconn *svc = bw_test_pg(bw_test_process("integrations")->url_env);
+    bw_test_exec(svc, "BEGIN");
+    bw_test_exec(svc, "SELECT set_config('bulwark.tenant_id', $1, true)", tenant);
+    bw_test_exec(svc,
+                 "INSERT INTO integrations.connections (tenant_id, connection_id, system, name, "
+                 "base_url, entity_id, credentials, inbound_secret) VALUES ($1, $2, 'JIRA', 'j', "
+                 "'https://x.example', $1, '\\x01', '\\x02')",
+                 tenant, connection);
+    bw_test_exec(svc, "COMMIT");
+    PGresult *res = bw_test_sql(svc, "SELECT count(*) FROM integrations.connections");
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "0");
+    PQclear(res);
+    res = bw_test_sql(svc, "SELECT * FROM integrations.inbound_connection($1)", connection);
+    ck_assert_int_eq(PQntuples(res), 1);
+    ck_assert_int_eq(PQnfields(res), 3);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), tenant);
+    ck_assert_str_eq(PQgetvalue(res, 0, 1), "JIRA");
+    ck_assert_str_eq(PQgetvalue(res, 0, 2), "\\x02");
+    PQclear(res);
+    res = bw_test_sql(svc, "SELECT * FROM integrations.inbound_connection($1)", other);
+    ck_assert_int_eq(PQntuples(res), 0);
+    PQclear(res);
+    PQfinish(svc);
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    res = bw_test_sql(admin,
+                      "SELECT has_column_privilege('bulwark_ticket_inbound', "
+                      "'integrations.connections', 'credentials', 'SELECT'), "
+                      "has_table_privilege('bulwark_ticket_inbound', 'integrations.connections', "
+                      "'UPDATE'), rolcanlogin, rolbypassrls FROM pg_roles "
+                      "WHERE rolname = 'bulwark_ticket_inbound'");
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "f");
+    ck_assert_str_eq(PQgetvalue(res, 0, 1), "f");
+    ck_assert_str_eq(PQgetvalue(res, 0, 2), "f");
+    ck_assert_str_eq(PQgetvalue(res, 0, 3), "f");
+    PQclear(res);
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant);
+    bw_test_exec(admin, "DELETE FROM integrations.connections WHERE connection_id = $1",
+                 connection);
+    PQfinish(admin);
+    free(tenant);
+    free(connection);
+    free(other);
 }
 END_TEST
 
@@ -461,6 +517,7 @@ Suite *suite_roles(void)
     tcase_add_test(tc, test_only_the_gateway_inserts_api_keys);
     tcase_add_test(tc, test_cross_tenant_functions_and_their_callers);
     tcase_add_test(tc, test_resolve_api_key_with_a_non_superuser_owner);
+    tcase_add_test(tc, test_inbound_connection_shows_only_what_authentication_needs);
     suite_add_tcase(s, tc);
     return s;
 }

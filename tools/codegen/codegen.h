@@ -41,7 +41,8 @@ typedef struct bw_cg_type {
 
 enum bw_cg_verb { BW_CG_GET, BW_CG_POST, BW_CG_PUT, BW_CG_PATCH, BW_CG_DELETE, BW_CG_N_VERBS };
 
-enum bw_cg_access { BW_CG_TENANT, BW_CG_OPERATOR, BW_CG_PUBLIC };
+/* BW_CG_SERVICE: a raw route, authenticated by its service (HttpRule.raw). */
+enum bw_cg_access { BW_CG_TENANT, BW_CG_OPERATOR, BW_CG_PUBLIC, BW_CG_SERVICE };
 
 
 

@@ -640,7 +640,9 @@ static json_t *parameters(doc_t *doc, const bw_cg_route_t *route)
         if (route->segs[s].field && request_field(req, route->segs[s].field, &index))
             append_field_parameter(doc, params, route, index, 1);
     }
-    int whole_body = route->body && strcmp(route->body, "*") == 0;
+    /* A raw route's other fields are filled from the body and the headers. */
+    int whole_body = (route->body && strcmp(route->body, "*") == 0) ||
+                     route->access == BW_CG_SERVICE;
     for (size_t i = 0; i < req->msg->n_field && !whole_body && !doc->rc; i++) {
         const bw_cg_field_proto_t *field = req->msg->field[i];
         if (!is_query_field(doc, field) || field == route->body_field ||
@@ -649,7 +651,7 @@ static json_t *parameters(doc_t *doc, const bw_cg_route_t *route)
             continue;
         append_field_parameter(doc, params, route, i, 0);
     }
-    if (route->verb == BW_CG_POST)
+    if (route->verb == BW_CG_POST && route->access != BW_CG_SERVICE)
         append(doc, params, ref_object(doc, "#/components/parameters/IdempotencyKey"));
     if (route->if_match)
         append(doc, params, ref_object(doc, "#/components/parameters/IfMatch"));
@@ -778,9 +780,9 @@ static unsigned route_conditions(const bw_cg_route_t *route)
         when |= WHEN_WRITE;
     if (route->if_match)
         when |= WHEN_IF_MATCH;
-    if (route->body)
+    if (route->body || route->access == BW_CG_SERVICE)
         when |= WHEN_BODY;
-    if (route->verb == BW_CG_POST)
+    if (route->verb == BW_CG_POST && route->access != BW_CG_SERVICE)
         when |= WHEN_IDEMPOTENT;
     if (route->rule->n_produces)
         when |= WHEN_PRODUCES;
@@ -881,6 +883,10 @@ static char *operation_description(const bw_cg_route_t *route, const char *comme
         access = bw_cg_printf("Requires the platform operator token.");
     else if (route->access == BW_CG_PUBLIC)
         access = bw_cg_printf("No credential needed.");
+    else if (route->access == BW_CG_SERVICE)
+        access = bw_cg_printf("No API key: the service authenticates the request by the "
+                              "signature or token its connection agreed with the sender "
+                              "(401 otherwise, and nothing is written).");
     else
         access = bw_cg_printf("Roles: %s.", roles);
     if (!access || !comment || !*comment)
@@ -914,7 +920,7 @@ static int split_example(const bw_cg_route_t *route, const bw_cg_type_t *body_ty
         return BW_ENOMEM;
     if (!mark)
         return 0;
-    if (!route->body) {
+    if (!route->body && route->access != BW_CG_SERVICE) {
         bw_cg_error("%s: an example of a request body, but the route takes none",
                     route->method_name);
         return BW_EINVAL;
@@ -933,6 +939,8 @@ static int split_example(const bw_cg_route_t *route, const bw_cg_type_t *body_ty
     const char *key;
     json_t *value;
     int rc = 0;
+    if (!body_type) /* a raw route: the sender's own payload, an open schema */
+        return 0;
     json_object_foreach(*example, key, value) {
         int found = 0;
         for (size_t i = 0; i < body_type->msg->n_field && !found; i++) {
@@ -1009,6 +1017,23 @@ static json_t *operation(doc_t *doc, const bw_cg_route_t *route)
         set(doc, body, "content", content);
         set(doc, op, "requestBody", body);
     }
+    if (route->access == BW_CG_SERVICE) {
+        /* The sender's own JSON, passed on unparsed: an open schema. */
+        json_t *schema = new_object(doc);
+        set_string(doc, schema, "type", "object");
+        set_string(doc, schema, "description",
+                   "The ticket system's payload as it sends it; fields Bulwark does not use "
+                   "are ignored.");
+        json_t *body = new_object(doc);
+        json_t *content = json_content(doc, "application/json", schema);
+        if (example) {
+            set(doc, json_object_get(content, "application/json"), "example", example);
+            example = NULL;
+        }
+        set(doc, body, "required", json_true());
+        set(doc, body, "content", content);
+        set(doc, op, "requestBody", body);
+    }
     json_decref(example);
     set(doc, op, "responses", responses(doc, route));
     /* Machine-readable access rule, for clients and the per-route role tests. */
@@ -1018,10 +1043,11 @@ static json_t *operation(doc_t *doc, const bw_cg_route_t *route)
             append(doc, roles, new_string(doc, bw_roles[r].name));
     set(doc, op, "x-bulwark-roles", roles);
     set_string(doc, op, "x-bulwark-access",
-               route->access == BW_CG_OPERATOR ? "operator"
-               : route->access == BW_CG_PUBLIC ? "public"
-                                               : "tenant");
-    if (route->access == BW_CG_PUBLIC)
+               route->access == BW_CG_OPERATOR  ? "operator"
+               : route->access == BW_CG_PUBLIC  ? "public"
+               : route->access == BW_CG_SERVICE ? "service"
+                                                : "tenant");
+    if (route->access == BW_CG_PUBLIC || route->access == BW_CG_SERVICE)
         set(doc, op, "security", new_array(doc));
     if (route->deprecated)
         set(doc, op, "deprecated", json_true());

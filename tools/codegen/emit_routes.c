@@ -88,7 +88,7 @@ static void put_roles(FILE *out, unsigned roles)
 static int put_route(FILE *out, const bw_cg_route_t *route, size_t index)
 {
     static const char *const access[] = {"BW_ACCESS_TENANT", "BW_ACCESS_OPERATOR",
-                                         "BW_ACCESS_PUBLIC"};
+                                         "BW_ACCESS_PUBLIC", "BW_ACCESS_SERVICE"};
     char *request = bw_cg_c_descriptor(route->request->full_name);
     char *response = bw_cg_c_descriptor(route->response->full_name);
     if (!request || !response) {

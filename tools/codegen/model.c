@@ -518,9 +518,33 @@ static int check_if_match(const site_t *site, bw_cg_route_t *route)
     return 0;
 }
 
+/* A raw route (HttpRule.raw): a POST without a parsed body, whose request
+ * has the bytes field body and the repeated message field headers. */
+static int check_raw(const site_t *site, bw_cg_route_t *route)
+{
+    const bw_cg_field_proto_t *body = find_field(route->request->msg, "body");
+    const bw_cg_field_proto_t *headers = find_field(route->request->msg, "headers");
+    if (route->verb != BW_CG_POST || is_set(route->rule->body)) {
+        REPORT(site, "%s: a raw route is a POST without body:", site->what);
+        bw_cg_detail("The gateway passes its body unparsed, in the request's field body.");
+        return BW_EINVAL;
+    }
+    if (!body || is_repeated(body) ||
+        body->type != GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_BYTES || !headers ||
+        !is_repeated(headers) || !is_message_field(headers)) {
+        REPORT(site, "%s: a raw route's request needs the fields bytes body and repeated "
+                     "HttpHeader headers",
+               site->what);
+        return BW_EINVAL;
+    }
+    return 0;
+}
+
 static int check_body(const site_t *site, bw_cg_route_t *route)
 {
     const char *body = route->rule->body;
+    if (route->rule->raw)
+        return check_raw(site, route);
     if (!is_set(body))
         return 0;
     if (route->verb == BW_CG_GET || route->verb == BW_CG_DELETE) {
@@ -743,11 +767,14 @@ static int check_access(const site_t *site, bw_cg_route_t *route)
         }
         route->roles |= 1u << r;
     }
-    if (rule->operator_ && rule->public_) {
-        REPORT(site, "%s: a route cannot be both operator-only and public", site->what);
+    if (rule->operator_ + rule->public_ + rule->raw > 1) {
+        REPORT(site, "%s: a route is at most one of operator-only, public and raw", site->what);
         return BW_EINVAL;
     }
-    route->access = rule->operator_ ? BW_CG_OPERATOR : rule->public_ ? BW_CG_PUBLIC : BW_CG_TENANT;
+    route->access = rule->operator_ ? BW_CG_OPERATOR
+                    : rule->public_ ? BW_CG_PUBLIC
+                    : rule->raw     ? BW_CG_SERVICE
+                                    : BW_CG_TENANT;
     if (route->access == BW_CG_TENANT && rule->n_roles == 0) {
         REPORT(site, "%s: the route allows no role", site->what);
         bw_cg_hint("List the roles that may call it, or set operator or public.");
@@ -755,7 +782,7 @@ static int check_access(const site_t *site, bw_cg_route_t *route)
     }
     if (route->access != BW_CG_TENANT && rule->n_roles > 0) {
         REPORT(site, "%s: %s route cannot list roles", site->what,
-               rule->operator_ ? "an operator-only" : "a public");
+               rule->operator_ ? "an operator-only" : rule->raw ? "a raw" : "a public");
         bw_cg_detail("Roles belong to tenant credentials, which such a route does not take.");
         return BW_EINVAL;
     }

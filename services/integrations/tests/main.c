@@ -13,6 +13,7 @@ int main(void)
     SRunner *sr = srunner_create(suite_netpolicy());
     srunner_add_suite(sr, suite_retry());
     srunner_add_suite(sr, suite_signature());
+    srunner_add_suite(sr, suite_inbound());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

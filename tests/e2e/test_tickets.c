@@ -1,0 +1,688 @@
+/*
+ * Jira and ServiceNow, both ways, through the running stack: connections
+ * (credentials never shown, the inbound secret shown once), their check
+ * against the ticket system, inbound events (signature or token, or 401 and
+ * nothing written; duplicates and replays change nothing; a payload without
+ * a ticket is a 422 in the connection's log), and outbound tickets (opened,
+ * moved by the state mapping, 429 and 5xx retried, nothing sent back to
+ * where a change came from). The ticket systems are the stand-in
+ * tests/standins/ticket_system, a real HTTP server answering as their REST
+ * APIs document, at BULWARK_TEST_WEBHOOK_HOST, the address the test stack
+ * lets integrations reach over plain http. Outbox events are appended as
+ * the incidents service's producer does (the same contract as
+ * test_webhooks.c), so that this suite does not depend on which writes emit.
+ */
+#include "e2e.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef BW_TICKET_SYSTEM
+#error "BW_TICKET_SYSTEM names the stand-in's binary"
+#endif
+
+static pid_t standin_pid;
+static char api[128], control[128];
+
+static void standin_start(void)
+{
+    int out[2];
+    if (pipe(out) != 0)
+        ck_abort_msg("pipe: %s", strerror(errno));
+    const char *host = bw_test_env("BULWARK_TEST_WEBHOOK_HOST");
+    standin_pid = fork();
+    if (standin_pid == 0) {
+        dup2(out[1], STDOUT_FILENO);
+        close(out[0]);
+        close(out[1]);
+        execl(BW_TICKET_SYSTEM, BW_TICKET_SYSTEM, "--host", host, (char *)NULL);
+        _exit(127);
+    }
+    close(out[1]);
+    char line[128] = "";
+    FILE *f = fdopen(out[0], "r");
+    if (f == NULL || fgets(line, sizeof(line), f) == NULL)
+        ck_abort_msg("the ticket system stand-in did not start");
+    fclose(f);
+    int api_port = 0, control_port = 0;
+    if (sscanf(line, "api=%d control=%d", &api_port, &control_port) != 2)
+        ck_abort_msg("unexpected first line from the stand-in: %s", line);
+    snprintf(api, sizeof(api), "http://%s:%d", host, api_port);
+    snprintf(control, sizeof(control), "http://127.0.0.1:%d", control_port);
+}
+
+static void standin_stop(void)
+{
+    if (standin_pid > 0) {
+        kill(standin_pid, SIGTERM);
+        waitpid(standin_pid, NULL, 0);
+        standin_pid = 0;
+    }
+}
+
+static json_t *standin_call(const char *method, const char *path, const char *body)
+{
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http_at(control, method, path, NULL, body, NULL, &r), 0);
+    ck_assert_msg(r.status == 200, "stand-in %s %s: %ld %s", method, path, r.status, r.body);
+    json_t *json = json_incref(r.json);
+    bw_test_resp_free(&r);
+    return json;
+}
+
+/* The calls the stand-in received whose path starts with prefix. */
+static json_t *calls_to(const char *prefix)
+{
+    json_t *doc = standin_call("GET", "/requests", NULL);
+    json_t *all = json_object_get(doc, "requests"), *out = json_array();
+    size_t i;
+    json_t *r;
+    json_array_foreach(all, i, r)
+    {
+        if (strncmp(jstr(r, "path"), prefix, strlen(prefix)) == 0)
+            json_array_append(out, r);
+    }
+    json_decref(doc);
+    return out;
+}
+
+/* Waits until at least n calls with the method went to paths starting with
+ * prefix and answered status; returns them all (caller decrefs). */
+static json_t *wait_calls(const char *method, const char *prefix, int status, size_t n)
+{
+    for (int i = 0; i < 150; i++) {
+        json_t *calls = calls_to(prefix), *out = json_array();
+        size_t k;
+        json_t *c;
+        json_array_foreach(calls, k, c)
+        {
+            if (strcmp(jstr(c, "method"), method) == 0 &&
+                json_integer_value(json_object_get(c, "status")) == status)
+                json_array_append(out, c);
+        }
+        json_decref(calls);
+        if (json_array_size(out) >= n)
+            return out;
+        json_decref(out);
+        usleep(100 * 1000);
+    }
+    ck_abort_msg("no %zu calls %s %s answered %d within 15 s", n, method, prefix, status);
+    return NULL;
+}
+
+/* ---- the API ------------------------------------------------------------ */
+
+typedef struct tenant {
+    char *id, *key, *entity;
+} tenant_t;
+
+static json_t *call(const char *key, const char *method, const char *path, const char *body,
+                    long want)
+{
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http(method, path, key, body, NULL, &r), 0);
+    ck_assert_msg(r.status == want, "%s %s: %ld, want %ld: %s", method, path, r.status, want,
+                  r.body);
+    json_t *json = json_incref(r.json);
+    bw_test_resp_free(&r);
+    return json;
+}
+
+static tenant_t new_tenant(const char *name)
+{
+    tenant_t t;
+    t.id = bw_test_create_tenant(name, &t.key);
+    json_t *e = call(t.key, "POST", "/v1/entities",
+                     "{\"name\":\"Acme Cloud SE\",\"timeZone\":\"Europe/Berlin\"}", 201);
+    t.entity = strdup(jstr(e, "id"));
+    json_decref(e);
+    return t;
+}
+
+static void free_tenant(tenant_t *t)
+{
+    free(t->id);
+    free(t->key);
+    free(t->entity);
+}
+
+/* Creates a connection; the reply (caller decrefs) holds id and the inbound
+ * secret or token. */
+static json_t *create_connection(const tenant_t *t, const char *system, const char *base,
+                                 int create_issues, const char *mapping)
+{
+    char body[1024];
+    int jira = strcmp(system, "JIRA") == 0;
+    snprintf(body, sizeof(body),
+             "{\"system\":\"%s\",\"name\":\"e2e\",\"baseUrl\":\"%s\",\"entity\":\"%s\"%s,"
+             "\"credentials\":%s,\"createIssues\":%s,\"stateMapping\":%s}",
+             system, base, t->entity, jira ? ",\"projectKey\":\"SEC\"" : "",
+             jira ? "{\"email\":\"bulwark@example.com\",\"apiToken\":\"secret-token\"}"
+                  : "{\"username\":\"bulwark@example.com\",\"password\":\"secret-token\"}",
+             create_issues ? "true" : "false", mapping);
+    return call(t->key, "POST", "/v1/integrations/connections", body, 201);
+}
+
+/* Posts a Jira event signed with secret (NULL: unsigned; "bad": a wrong
+ * signature) under delivery (NULL: no identifier). */
+static void jira_post(bw_test_resp_t *r, const char *connection, const char *secret,
+                      const char *delivery, const char *body)
+{
+    char path[256], sig_header[128], id_header[160], hex[65];
+    unsigned char mac[32];
+    unsigned int mac_len = 0;
+    const char *headers[3] = {NULL, NULL, NULL};
+    int n = 0;
+    snprintf(path, sizeof(path), "/v1/integrations/jira/%s/events", connection);
+    if (secret != NULL) {
+        const char *key = strcmp(secret, "bad") == 0 ? "not the secret" : secret;
+        HMAC(EVP_sha256(), key, (int)strlen(key), (const unsigned char *)body, strlen(body), mac,
+             &mac_len);
+        for (int i = 0; i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", mac[i]);
+        snprintf(sig_header, sizeof(sig_header), "X-Hub-Signature: sha256=%s", hex);
+        headers[n++] = sig_header;
+    }
+    if (delivery != NULL) {
+        snprintf(id_header, sizeof(id_header), "X-Atlassian-Webhook-Identifier: %s", delivery);
+        headers[n++] = id_header;
+    }
+    ck_assert_int_eq(bw_test_http("POST", path, NULL, body, headers, r), 0);
+}
+
+static void servicenow_post(bw_test_resp_t *r, const char *connection, const char *token,
+                            const char *body)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/integrations/servicenow/%s/events", connection);
+    ck_assert_int_eq(bw_test_http("POST", path, token, body, NULL, r), 0);
+}
+
+/* The tenant's incidents whose externalRef is ref. */
+static size_t incidents_with_ref(const tenant_t *t, const char *ref)
+{
+    json_t *list = call(t->key, "GET", "/v1/incidents?pageSize=500", NULL, 200);
+    size_t n = 0, i;
+    json_t *inc;
+    json_array_foreach(json_object_get(list, "incidents"), i, inc)
+    {
+        n += strcmp(jstr(inc, "externalRef"), ref) == 0;
+    }
+    json_decref(list);
+    return n;
+}
+
+static json_t *connection_log(const tenant_t *t, const char *connection)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/integrations/connections/%s/log", connection);
+    json_t *doc = call(t->key, "GET", path, NULL, 200);
+    json_t *entries = json_incref(json_object_get(doc, "entries"));
+    json_decref(doc);
+    return entries;
+}
+
+/* Appends an event to the tenant's outbox as a producer does. */
+static void emit(const tenant_t *t, const char *type, const char *incident, const char *origin,
+                 const char *data)
+{
+    char *event_id = bw_test_uuid_str();
+    char resource[64];
+    snprintf(resource, sizeof(resource), "incidents/%s", incident);
+    PGconn *db = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(db, "SELECT set_config('bulwark.tenant_id', $1, false)", t->id);
+    bw_test_exec(db,
+                 "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, origin, data) "
+                 "VALUES ($1, $2, $3, $4, $5, $6)",
+                 t->id, event_id, type, resource, origin, data);
+    PQfinish(db);
+    free(event_id);
+}
+
+static const char jira_created[] =
+    "{\"timestamp\":1749539700000,\"webhookEvent\":\"jira:issue_created\","
+    "\"issue_event_type_name\":\"issue_created\",\"user\":{\"displayName\":\"Mia\"},"
+    "\"issue\":{\"id\":\"%s\",\"key\":\"%s\",\"self\":\"https://x.atlassian.net/rest/api/3/"
+    "issue/%s\",\"fields\":{\"summary\":\"Ransomware on the billing cluster\","
+    "\"created\":\"2025-06-10T09:15:00.000+0200\",\"status\":{\"name\":\"To Do\"},"
+    "\"customfield_10010\":null,\"labels\":[]}}}";
+
+/* ---- connections ---------------------------------------------------------- */
+
+START_TEST(connections_keep_credentials_and_show_the_secret_once)
+{
+    tenant_t t = new_tenant("Tickets CRUD");
+    tenant_t other = new_tenant("Tickets Other");
+    const char *body_fmt =
+        "{\"system\":\"JIRA\",\"name\":\"SecOps\",\"baseUrl\":\"https://example.atlassian.net\","
+        "\"entity\":\"%s\",\"projectKey\":\"SEC\",\"credentials\":{\"email\":\"a@example.com\","
+        "\"apiToken\":\"ATATT-secret\"}}";
+    char body[1024], path[256];
+    snprintf(body, sizeof(body), body_fmt, t.entity);
+    const char *idem[] = {"Idempotency-Key: tickets-create-1", NULL};
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("POST", "/v1/integrations/connections", t.key, body, idem, &r),
+                     0);
+    ck_assert_msg(r.status == 201, "%s", r.body);
+    ck_assert_int_eq(strlen(jstr(r.json, "inboundSecret")), 64);
+    ck_assert_ptr_null(strstr(r.body, "ATATT-secret"));
+    ck_assert_ptr_null(json_object_get(r.json, "credentials"));
+    char *id = strdup(jstr(r.json, "id"));
+    char *secret = strdup(jstr(r.json, "inboundSecret"));
+    bw_test_resp_free(&r);
+    /* A replay does not show the secret again. */
+    ck_assert_int_eq(bw_test_http("POST", "/v1/integrations/connections", t.key, body, idem, &r),
+                     0);
+    ck_assert_problem(&r, 409, NULL);
+    ck_assert_str_eq(jstr(r.json, "reason"), "SECRET_SHOWN_ONCE");
+    bw_test_resp_free(&r);
+    snprintf(path, sizeof(path), "/v1/integrations/connections/%s", id);
+    json_t *got = call(t.key, "GET", path, NULL, 200);
+    ck_assert_str_eq(jstr(got, "inboundSecret"), "");
+    ck_assert_str_eq(jstr(got, "projectKey"), "SEC");
+    ck_assert_ptr_null(json_object_get(got, "credentials"));
+    json_decref(got);
+    /* The secret is sealed at rest: the row does not hold it in clear. */
+    PGconn *super = bw_test_pg("BULWARK_TEST_SUPERUSER_DATABASE_URL");
+    PGresult *res = bw_test_sql(super,
+                                "SELECT count(*) FROM integrations.connections WHERE "
+                                "position($1::bytea IN credentials) > 0 OR "
+                                "position(convert_to($2, 'UTF8') IN inbound_secret) > 0",
+                                "ATATT-secret", secret);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "0");
+    PQclear(res);
+    PQfinish(super);
+    /* Another tenant does not see it. */
+    bw_test_resp_t o;
+    ck_assert_int_eq(bw_test_http("GET", path, other.key, NULL, NULL, &o), 0);
+    ck_assert_problem(&o, 404, NULL);
+    bw_test_resp_free(&o);
+    /* Bad input names each field. */
+    snprintf(body, sizeof(body),
+             "{\"system\":\"JIRA\",\"name\":\"x\",\"baseUrl\":\"https://169.254.169.254/\","
+             "\"entity\":\"%s\",\"projectKey\":\"sec-1\",\"credentials\":{\"username\":\"u\","
+             "\"password\":\"p\"},\"inboundSecret\":\"mine\"}",
+             t.entity);
+    ck_assert_int_eq(bw_test_http("POST", "/v1/integrations/connections", t.key, body, NULL, &r),
+                     0);
+    ck_assert_problem(&r, 400, "baseUrl");
+    ck_assert(has_field_error(r.json, "projectKey"));
+    ck_assert(has_field_error(r.json, "credentials.email"));
+    ck_assert(has_field_error(r.json, "credentials.username"));
+    ck_assert(has_field_error(r.json, "inboundSecret"));
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(
+        bw_test_http("POST", "/v1/integrations/connections", t.key, "{\"name\":\"x\"}", NULL, &r),
+        0);
+    ck_assert_problem(&r, 400, "system");
+    bw_test_resp_free(&r);
+    /* PATCH changes what it names; the system stays. */
+    json_t *patched = call(t.key, "PATCH", path, "{\"name\":\"SecOps (prod)\"}", 200);
+    ck_assert_str_eq(jstr(patched, "name"), "SecOps (prod)");
+    json_decref(patched);
+    ck_assert_int_eq(bw_test_http("PATCH", path, t.key, "{\"system\":\"SERVICENOW\"}", NULL, &r),
+                     0);
+    ck_assert_problem(&r, 400, "system");
+    bw_test_resp_free(&r);
+    json_t *list = call(t.key, "GET", "/v1/integrations/connections", NULL, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(list, "connections")), 1);
+    json_decref(list);
+    json_decref(call(t.key, "DELETE", path, NULL, 204));
+    json_decref(call(t.key, "GET", path, NULL, 404));
+    free(id);
+    free(secret);
+    free_tenant(&t);
+    free_tenant(&other);
+}
+END_TEST
+
+START_TEST(test_asks_the_ticket_system)
+{
+    tenant_t t = new_tenant("Tickets Test");
+    json_t *jira = create_connection(&t, "JIRA", api, 0, "{}");
+    json_t *sn = create_connection(&t, "SERVICENOW", api, 0, "{}");
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/integrations/connections/%s:test", jstr(jira, "id"));
+    json_t *ok = call(t.key, "POST", path, NULL, 200);
+    ck_assert(json_is_true(json_object_get(ok, "ok")));
+    ck_assert_int_eq(json_integer_value(json_object_get(ok, "statusCode")), 200);
+    json_decref(ok);
+    json_t *calls = calls_to("/rest/api/3/myself");
+    ck_assert(json_array_size(calls) >= 1);
+    json_decref(calls);
+    snprintf(path, sizeof(path), "/v1/integrations/connections/%s:test", jstr(sn, "id"));
+    ok = call(t.key, "POST", path, NULL, 200);
+    ck_assert(json_is_true(json_object_get(ok, "ok")));
+    json_decref(ok);
+    /* Wrong credentials: the answer says so; the request itself succeeded. */
+    char patch_path[256];
+    snprintf(patch_path, sizeof(patch_path), "/v1/integrations/connections/%s", jstr(sn, "id"));
+    json_decref(call(t.key, "PATCH", patch_path,
+                     "{\"credentials\":{\"username\":\"bulwark@example.com\",\"password\":"
+                     "\"wrong\"}}",
+                     200));
+    ok = call(t.key, "POST", path, NULL, 200);
+    ck_assert(json_is_false(json_object_get(ok, "ok")));
+    ck_assert_int_eq(json_integer_value(json_object_get(ok, "statusCode")), 401);
+    json_decref(ok);
+    json_t *log = connection_log(&t, jstr(sn, "id"));
+    ck_assert_int_eq(json_array_size(log), 2);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(log, 0), "statusCode")),
+                     401);
+    json_decref(log);
+    json_decref(jira);
+    json_decref(sn);
+    free_tenant(&t);
+}
+END_TEST
+
+/* ---- inbound -------------------------------------------------------------- */
+
+START_TEST(jira_events_need_their_signature_and_never_duplicate)
+{
+    tenant_t t = new_tenant("Tickets Jira In");
+    json_t *conn = create_connection(&t, "JIRA", api, 0, "{\"closed\":\"Done\"}");
+    const char *id = jstr(conn, "id"), *secret = jstr(conn, "inboundSecret");
+    char body[2048];
+    snprintf(body, sizeof(body), jira_created, "10002", "SEC-7", "10002");
+    bw_test_resp_t r;
+    /* Unsigned, wrongly signed, or for a connection that does not exist:
+     * 401, and nothing is written. */
+    jira_post(&r, id, NULL, "d-1", body);
+    ck_assert_problem(&r, 401, NULL);
+    bw_test_resp_free(&r);
+    jira_post(&r, id, "bad", "d-1", body);
+    ck_assert_problem(&r, 401, NULL);
+    bw_test_resp_free(&r);
+    char *unknown = bw_test_uuid_str();
+    jira_post(&r, unknown, secret, "d-1", body);
+    ck_assert_problem(&r, 401, NULL);
+    bw_test_resp_free(&r);
+    free(unknown);
+    ck_assert_int_eq(incidents_with_ref(&t, "SEC-7"), 0);
+    json_t *log = connection_log(&t, id);
+    ck_assert_int_eq(json_array_size(log), 0);
+    json_decref(log);
+    /* Signed: the incident, as Jira describes the issue. */
+    jira_post(&r, id, secret, "d-1", body);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    ck_assert_str_eq(jstr(r.json, "outcome"), "created");
+    char incident_path[128];
+    snprintf(incident_path, sizeof(incident_path), "/v1/incidents/%s", jstr(r.json, "incident"));
+    bw_test_resp_free(&r);
+    json_t *inc = call(t.key, "GET", incident_path, NULL, 200);
+    ck_assert_str_eq(jstr(inc, "title"), "Ransomware on the billing cluster");
+    ck_assert_str_eq(jstr(inc, "awareAt"), "2025-06-10T07:15:00Z");
+    ck_assert_str_eq(jstr(inc, "externalRef"), "SEC-7");
+    ck_assert_str_eq(jstr(inc, "entity"), t.entity);
+    json_decref(inc);
+    /* The same delivery again, and the same event as a new delivery (a
+     * replay): still one incident. */
+    jira_post(&r, id, secret, "d-1", body);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    ck_assert_str_eq(jstr(r.json, "outcome"), "duplicate");
+    bw_test_resp_free(&r);
+    jira_post(&r, id, secret, "d-2", body);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    ck_assert_str_eq(jstr(r.json, "outcome"), "duplicate");
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(incidents_with_ref(&t, "SEC-7"), 1);
+    /* Moved to Done in Jira: handling ended. */
+    const char *updated =
+        "{\"webhookEvent\":\"jira:issue_updated\",\"issue\":{\"id\":\"10002\",\"key\":\"SEC-7\","
+        "\"fields\":{\"summary\":\"Ransomware on the billing cluster\",\"status\":{\"name\":"
+        "\"DONE\"}}},\"changelog\":{\"items\":[{\"field\":\"status\",\"fromString\":\"To Do\","
+        "\"toString\":\"Done\"}]}}";
+    jira_post(&r, id, secret, "d-3", updated);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    ck_assert_str_eq(jstr(r.json, "outcome"), "updated");
+    bw_test_resp_free(&r);
+    char timeline[160];
+    snprintf(timeline, sizeof(timeline), "%s/timeline", incident_path);
+    json_t *tl = call(t.key, "GET", timeline, NULL, 200);
+    int ended = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(tl, "entries"), i, e)
+    {
+        json_t *ev = json_object_get(e, "event");
+        if (ev != NULL && strcmp(jstr(ev, "type"), "HANDLING_ENDED") == 0)
+            ended++;
+    }
+    json_decref(tl);
+    ck_assert_int_eq(ended, 1);
+    /* A payload without an issue: 422, in the connection's log. */
+    jira_post(&r, id, secret, "d-4", "{\"webhookEvent\":\"jira:issue_updated\",\"timestamp\":1}");
+    ck_assert_problem(&r, 422, NULL);
+    bw_test_resp_free(&r);
+    jira_post(&r, id, secret, "d-5", "not json");
+    ck_assert_problem(&r, 422, NULL);
+    bw_test_resp_free(&r);
+    log = connection_log(&t, id);
+    ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(log, 0), "statusCode")),
+                     422);
+    ck_assert_str_eq(jstr(json_array_get(log, 1), "detail"), "the payload has no issue");
+    json_decref(log);
+    json_decref(conn);
+    free_tenant(&t);
+}
+END_TEST
+
+START_TEST(servicenow_records_are_upserted_by_sys_id)
+{
+    tenant_t t = new_tenant("Tickets SN In");
+    json_t *conn = create_connection(&t, "SERVICENOW", api, 0, "{\"closed\":\"7\"}");
+    const char *id = jstr(conn, "id"), *token = jstr(conn, "inboundToken");
+    ck_assert_int_eq(strncmp(token, "bwsn_", 5), 0);
+    const char *rec = "{\"result\":{\"sys_id\":\"9d385017c611228701d22104cc95c371\",\"number\":"
+                      "\"INC0010001\",\"short_description\":\"Email server down\",\"opened_at\":"
+                      "\"2025-06-10 07:15:00\",\"state\":\"2\",\"impact\":\"1\",\"urgency\":\"1\","
+                      "\"sys_mod_count\":\"3\"}}";
+    bw_test_resp_t r;
+    servicenow_post(&r, id, "bwsn_wrong", rec);
+    ck_assert_problem(&r, 401, NULL);
+    bw_test_resp_free(&r);
+    servicenow_post(&r, id, NULL, rec);
+    ck_assert_problem(&r, 401, NULL);
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(incidents_with_ref(&t, "INC0010001"), 0);
+    servicenow_post(&r, id, token, rec);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    ck_assert_str_eq(jstr(r.json, "outcome"), "created");
+    char incident_path[128];
+    snprintf(incident_path, sizeof(incident_path), "/v1/incidents/%s", jstr(r.json, "incident"));
+    bw_test_resp_free(&r);
+    servicenow_post(&r, id, token, rec);
+    ck_assert_str_eq(jstr(r.json, "outcome"), "duplicate");
+    bw_test_resp_free(&r);
+    /* Closed in ServiceNow (state 7, the mapping): the same incident ends. */
+    const char *closed = "{\"sys_id\":\"9d385017c611228701d22104cc95c371\",\"number\":"
+                         "\"INC0010001\",\"short_description\":\"Email server down\","
+                         "\"state\":{\"value\":\"7\",\"display_value\":\"Closed\"},"
+                         "\"sys_mod_count\":\"4\"}";
+    servicenow_post(&r, id, token, closed);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    ck_assert_str_eq(jstr(r.json, "outcome"), "updated");
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(incidents_with_ref(&t, "INC0010001"), 1);
+    json_t *inc = call(t.key, "GET", incident_path, NULL, 200);
+    ck_assert_str_eq(jstr(inc, "awareAt"), "2025-06-10T07:15:00Z");
+    ck_assert_str_eq(jstr(inc, "state"), "CLOSED");
+    json_decref(inc);
+    servicenow_post(&r, id, token, "{\"number\":\"INC1\"}");
+    ck_assert_problem(&r, 422, NULL);
+    bw_test_resp_free(&r);
+    json_decref(conn);
+    free_tenant(&t);
+}
+END_TEST
+
+/* ---- outbound ------------------------------------------------------------- */
+
+START_TEST(incidents_open_tickets_and_follow_the_mapping)
+{
+    tenant_t t = new_tenant("Tickets Out");
+    json_decref(standin_call("POST", "/config",
+                             "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\"}"));
+    json_t *jira =
+        create_connection(&t, "JIRA", api, 1, "{\"open\":\"in progress\",\"closed\":\"Done\"}");
+    json_t *sn = create_connection(&t, "SERVICENOW", api, 1, "{\"closed\":\"7\"}");
+    char body[512];
+    snprintf(
+        body, sizeof(body),
+        "{\"entity\":\"%s\",\"title\":\"Phishing wave\",\"awareAt\":\"2025-06-10T09:15:00+02:00\","
+        "\"significant\":true}",
+        t.entity);
+    json_t *inc = call(t.key, "POST", "/v1/incidents", body, 201);
+    const char *incident = jstr(inc, "id");
+    char *data = json_dumps(inc, JSON_COMPACT);
+    emit(&t, "incident.created", incident, "", data);
+    free(data);
+    /* Jira: the issue, with the deadlines in its description, then the
+     * transition the mapping names for OPEN. */
+    json_t *created = wait_calls("POST", "/rest/api/3/issue", 201, 1);
+    json_t *fields = json_object_get(json_object_get(json_array_get(created, 0), "body"), "fields");
+    ck_assert_str_eq(jstr(json_object_get(fields, "project"), "key"), "SEC");
+    ck_assert_str_eq(jstr(fields, "summary"), "Phishing wave");
+    ck_assert_str_eq(jstr(json_object_get(fields, "issuetype"), "name"), "Task");
+    char *description = json_dumps(json_object_get(fields, "description"), JSON_COMPACT);
+    ck_assert_ptr_nonnull(strstr(description, "\"type\":\"doc\""));
+    ck_assert_ptr_nonnull(strstr(description, incident));
+    ck_assert_ptr_nonnull(strstr(description, "EARLY_WARNING"));
+    free(description);
+    json_decref(created);
+    json_t *moved = wait_calls("POST", "/rest/api/3/issue/SEC-", 204, 1);
+    ck_assert_str_eq(
+        jstr(json_object_get(json_object_get(json_array_get(moved, 0), "body"), "transition"),
+             "id"),
+        "21");
+    json_decref(moved);
+    /* ServiceNow: the record, correlated with the incident. */
+    json_t *records = wait_calls("POST", "/api/now/table/incident", 201, 1);
+    json_t *rec = json_object_get(json_array_get(records, 0), "body");
+    ck_assert_str_eq(jstr(rec, "correlation_id"), incident);
+    ck_assert_str_eq(jstr(rec, "short_description"), "Phishing wave");
+    ck_assert_str_eq(jstr(rec, "impact"), "1");
+    json_decref(records);
+
+    /* Closed, while the ticket systems answer 429 to the next two calls
+     * (Retry-After: 1): retried until done. */
+    json_decref(standin_call("POST", "/config",
+                             "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\","
+                             "\"failStatus\":429,\"failTimes\":2,\"retryAfter\":\"1\"}"));
+    json_object_set_new(inc, "state", json_string("CLOSED"));
+    data = json_dumps(inc, JSON_COMPACT);
+    emit(&t, "incident.updated", incident, "", data);
+    json_t *done = wait_calls("POST", "/rest/api/3/issue/SEC-", 204, 2);
+    ck_assert_str_eq(
+        jstr(json_object_get(json_object_get(json_array_get(done, 1), "body"), "transition"), "id"),
+        "31");
+    json_decref(done);
+    json_t *patched = wait_calls("PATCH", "/api/now/table/incident/", 200, 1);
+    ck_assert_str_eq(jstr(json_object_get(json_array_get(patched, 0), "body"), "state"), "7");
+    json_decref(patched);
+    json_t *limited = wait_calls("GET", "/rest/api/3/issue/", 429, 1);
+    json_decref(limited);
+
+    /* A change that came from Jira is not sent back to it (ServiceNow,
+     * another system, still hears of it). */
+    json_t *before = calls_to("/rest/api/3/issue/");
+    size_t jira_calls = json_array_size(before);
+    json_decref(before);
+    char origin[80];
+    snprintf(origin, sizeof(origin), "jira:%s", jstr(jira, "id"));
+    emit(&t, "incident.updated", incident, origin, data);
+    free(data);
+    data = NULL;
+    json_t *sn_again = wait_calls("PATCH", "/api/now/table/incident/", 200, 2);
+    json_decref(sn_again);
+    usleep(500 * 1000);
+    json_t *after = calls_to("/rest/api/3/issue/");
+    ck_assert_int_eq(json_array_size(after), jira_calls);
+    json_decref(after);
+
+    /* A 503 is retried as well. */
+    json_decref(standin_call("POST", "/config",
+                             "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\","
+                             "\"failStatus\":503,\"failTimes\":1}"));
+    data = json_dumps(inc, JSON_COMPACT);
+    emit(&t, "incident.updated", incident, origin, data);
+    free(data);
+    json_t *unavailable = wait_calls("PATCH", "/api/now/table/incident/", 503, 1);
+    json_decref(unavailable);
+    json_t *sn_third = wait_calls("PATCH", "/api/now/table/incident/", 200, 3);
+    json_decref(sn_third);
+
+    /* Jira tells of the issue Bulwark opened: linked, no second incident. */
+    char event[2048];
+    snprintf(event, sizeof(event),
+             "{\"webhookEvent\":\"jira:issue_created\",\"issue\":{\"id\":\"10001\",\"key\":"
+             "\"SEC-1\",\"fields\":{\"summary\":\"Phishing wave\",\"description\":{\"type\":"
+             "\"doc\",\"version\":1,\"content\":[{\"type\":\"paragraph\",\"content\":[{\"type\":"
+             "\"text\",\"text\":\"Bulwark incident %s, aware at x.\"}]}]}}}}",
+             incident);
+    bw_test_resp_t r;
+    jira_post(&r, jstr(jira, "id"), jstr(jira, "inboundSecret"), "own-1", event);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    ck_assert_str_eq(jstr(r.json, "incident"), incident);
+    bw_test_resp_free(&r);
+    json_t *all = call(t.key, "GET", "/v1/incidents", NULL, 200);
+    ck_assert_int_eq(json_array_size(json_object_get(all, "incidents")), 1);
+    json_decref(all);
+
+    json_t *log = connection_log(&t, jstr(jira, "id"));
+    int opened = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(log, i, e)
+    {
+        opened += strcmp(jstr(e, "kind"), "create issue") == 0 &&
+                  json_integer_value(json_object_get(e, "statusCode")) == 201;
+    }
+    ck_assert_int_eq(opened, 1);
+    json_decref(log);
+    /* Deleting a connection takes its log, links and jobs with it. */
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/integrations/connections/%s", jstr(jira, "id"));
+    json_decref(call(t.key, "DELETE", path, NULL, 204));
+    snprintf(path, sizeof(path), "/v1/integrations/connections/%s/log", jstr(jira, "id"));
+    json_decref(call(t.key, "GET", path, NULL, 404));
+    json_decref(inc);
+    json_decref(jira);
+    json_decref(sn);
+    free_tenant(&t);
+}
+END_TEST
+
+static void setup(void)
+{
+    standin_start();
+}
+
+static void teardown(void)
+{
+    standin_stop();
+}
+
+Suite *suite_tickets(void)
+{
+    Suite *s = suite_create("tickets");
+    TCase *tc = tcase_create("tickets");
+    tcase_set_timeout(tc, 120);
+    tcase_add_unchecked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, connections_keep_credentials_and_show_the_secret_once);
+    tcase_add_test(tc, test_asks_the_ticket_system);
+    tcase_add_test(tc, jira_events_need_their_signature_and_never_duplicate);
+    tcase_add_test(tc, servicenow_records_are_upserted_by_sys_id);
+    tcase_add_test(tc, incidents_open_tickets_and_follow_the_mapping);
+    suite_add_tcase(s, tc);
+    return s;
+}
