@@ -252,7 +252,7 @@ def check(path, quick=False):
 
     # Who dials whom: by service name (the certificate's name) and port.
     dials = {"gateway": SERVICES, "crosswalk": ["scoping"], "incidents": ["scoping"],
-             "attestations": ["scoping"]}
+             "attestations": ["scoping"], "integrations": ["incidents"]}
     for src, targets in dials.items():
         env = services[src].get("environment", {}) or {}
         for t in targets:

@@ -74,6 +74,8 @@ EXPECTED_PODS = {
     ("bulwark-crosswalk", "bulwark-scoping", 50051),
     ("bulwark-incidents", "bulwark-scoping", 50051),
     ("bulwark-attestations", "bulwark-scoping", 50051),
+    # Tickets from Jira and ServiceNow become incidents (issue 11).
+    ("bulwark-integrations", "bulwark-incidents", 50053),
 }
 EXPECTED_OUTSIDE_IN = {("bulwark-gateway", 8080)}
 # Out of the cluster, beyond DNS and PostgreSQL: webhooks, over https.
@@ -361,7 +363,7 @@ def check_processes(m, err):
 
     # Who dials whom: by Service name (the certificate's name) and port.
     dials = {"gateway": SERVICES, "crosswalk": ["scoping"], "incidents": ["scoping"],
-             "attestations": ["scoping"]}
+             "attestations": ["scoping"], "integrations": ["incidents"]}
     for src, targets in dials.items():
         w = m.workloads.get(f"bulwark-{src}")
         if not w:
@@ -635,7 +637,8 @@ BREAKS = [
      lambda d: set_env(container(d, "bulwark-crosswalk"), "BULWARK_SCOPING_ADDR", "bulwark-scoping:50051"),
      "the name in the certificate"),
     ("a process reading another's certificate",
-     lambda d: find(d, "Deployment", "bulwark-incidents")["spec"]["template"]["spec"]["volumes"][0]
+     lambda d: next(v for v in find(d, "Deployment", "bulwark-incidents")["spec"]["template"]
+                    ["spec"]["volumes"] if v["name"] == "tls")
      ["projected"]["sources"][1]["secret"].__setitem__("name", "bulwark-tls-gateway"),
      "not bulwark-tls-incidents/tls.crt"),
     ("a service probed by kubelet's gRPC probe",
