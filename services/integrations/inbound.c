@@ -161,9 +161,13 @@ static int authenticate(bw_call_t *call, const event_req_t *req, const char *sys
                       jira ? "X-Hub-Signature missing or wrong" : "bearer token missing or wrong");
     conn->id = id;
     snprintf(conn->origin, sizeof(conn->origin), "%s:%s", jira ? "jira" : "servicenow", id);
-    call->tenant_id = conn->tenant;
-    call->log.tenant_id = conn->tenant;
-    call->principal = conn->origin;
+    /* On the call's arena, not in conn: the call outlives the handler's
+     * frame (its log line is written after the reply). */
+    call->tenant_id = bw_arena_strdup(call->arena, conn->tenant);
+    call->principal = bw_arena_strdup(call->arena, conn->origin);
+    if (call->tenant_id == NULL || call->principal == NULL)
+        return BW_ENOMEM;
+    call->log.tenant_id = call->tenant_id;
     return 0;
 }
 
