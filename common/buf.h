@@ -16,11 +16,11 @@
 #include "arena.h"
 
 typedef struct bw_buf {
-    char *data;   /* owned; NULL until the first append */
+    char *data; /* owned; NULL until the first append */
     size_t len;
     size_t cap;
-    size_t max;   /* ceiling of len; 0: no ceiling but SIZE_MAX / 2 */
-    int error;    /* the first failed append's BW_ENOMEM or BW_ETOOBIG; 0 if none */
+    size_t max; /* ceiling of len; 0: no ceiling but SIZE_MAX / 2 */
+    int error;  /* the first failed append's BW_ENOMEM or BW_ETOOBIG; 0 if none */
 } bw_buf_t;
 
 /* An empty buffer that may grow to max bytes (0: unbounded). */

@@ -92,8 +92,7 @@ int bw_config_load(const bw_config_item_t *items, size_t n, void *out, char *err
             int level = bw_log_parse_level(v);
             if (level < 0) {
                 snprintf(err, errlen,
-                         "invalid value for %s: expected debug, info, warn, error or off",
-                         it->env);
+                         "invalid value for %s: expected debug, info, warn, error or off", it->env);
                 return BW_EINVAL;
             }
             *(int *)field = level;

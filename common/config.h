@@ -11,21 +11,21 @@
 #include <stdio.h>
 
 typedef enum bw_config_type {
-    BW_CFG_STRING, /* const char * (borrowed from the environment or the table) */
-    BW_CFG_INT,    /* long, within [min, max] */
-    BW_CFG_ADDR,   /* const char *, "host:port" with a port in 1..65535 */
-    BW_CFG_BOOL,   /* int, from true/false/1/0/yes/no/on/off */
-    BW_CFG_LEVEL,  /* int, a log level name */
+    BW_CFG_STRING,    /* const char * (borrowed from the environment or the table) */
+    BW_CFG_INT,       /* long, within [min, max] */
+    BW_CFG_ADDR,      /* const char *, "host:port" with a port in 1..65535 */
+    BW_CFG_BOOL,      /* int, from true/false/1/0/yes/no/on/off */
+    BW_CFG_LEVEL,     /* int, a log level name */
     BW_CFG_LOG_FORMAT /* int, a log format name: text or json */
 } bw_config_type_t;
 
 typedef struct bw_config_item {
-    const char *env;     /* e.g. "BULWARK_HTTP_ADDR" */
+    const char *env; /* e.g. "BULWARK_HTTP_ADDR" */
     bw_config_type_t type;
-    const char *def;     /* default as text; NULL means required */
-    long min, max;       /* bounds for BW_CFG_INT */
-    size_t offset;       /* offsetof(your_config, field) */
-    int secret;          /* never echoed, not even in errors */
+    const char *def; /* default as text; NULL means required */
+    long min, max;   /* bounds for BW_CFG_INT */
+    size_t offset;   /* offsetof(your_config, field) */
+    int secret;      /* never echoed, not even in errors */
     const char *help;
 } bw_config_item_t;
 

@@ -65,17 +65,17 @@ struct bw_db {
     /* The session is unusable (a pipeline was left half-read, or setting up
      * the session failed): the next call that may reconnect resets it. */
     int broken;
-    int in_tx;                   /* between a successful bw_db_begin and commit/rollback */
+    int in_tx; /* between a successful bw_db_begin and commit/rollback */
     /* Inside a request transaction (bw_db_request_begin): the service's own
      * begin/commit/rollback and exec1 become savepoints inside it. */
     int request_tx;
-    char tenant[64]; /* the tenant set in the request transaction, "" none */
+    char tenant[64];             /* the tenant set in the request transaction, "" none */
     int tx_err;                  /* first failure inside the current transaction */
     const bw_log_ctx_t *log_ctx; /* borrowed */
     char sqlstate[6];
     char constraint[64]; /* NAMEDATALEN */
-    int counted_open; /* counted in db_open */
-    int counted_busy; /* counted in db_busy */
+    int counted_open;    /* counted in db_open */
+    int counted_busy;    /* counted in db_busy */
 };
 
 /* The process's connections and how long statements take, for /metrics:
@@ -195,8 +195,7 @@ static int fail(bw_db_t *db, const PGresult *res, const char *stmt_name)
         /* Connected to a server that is (now) a standby: reconnect. */
         db->broken = 1;
         err = BW_EUNAVAIL;
-    }
-    else if (state == NULL)
+    } else if (state == NULL)
         err = res == NULL ? BW_ENOMEM : BW_EINTERNAL;
     else
         err = map_sqlstate(state);
@@ -477,10 +476,15 @@ static int deliver(bw_arena_t *arena, PGresult *result, PGresult **res)
 PGconn *bw_db_pq_connect(const char *conninfo)
 {
     /* Defaults first: the URL's own settings, expanded from dbname, win. */
-    static const char *const keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval",
-                                       "keepalives_count", "tcp_user_timeout", "dbname", NULL};
-    const char *const values[] = {BW_DB_CONNECT_TIMEOUT_SEC, "10", "2", "3", "15000", conninfo,
-                                  NULL};
+    static const char *const keys[] = {"connect_timeout",
+                                       "keepalives_idle",
+                                       "keepalives_interval",
+                                       "keepalives_count",
+                                       "tcp_user_timeout",
+                                       "dbname",
+                                       NULL};
+    const char *const values[] = {
+        BW_DB_CONNECT_TIMEOUT_SEC, "10", "2", "3", "15000", conninfo, NULL};
     return PQconnectdbParams(keys, values, 1);
 }
 

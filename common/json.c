@@ -591,8 +591,7 @@ static bool mask_path_valid(const char *s, size_t len)
     for (size_t i = 0; i < len; i++) {
         char ch = s[i];
         bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-                  (ch >= '0' && ch <= '9') || ch == '_' ||
-                  (ch == '.' && s[i + 1] != '.' && named);
+                  (ch >= '0' && ch <= '9') || ch == '_' || (ch == '.' && s[i + 1] != '.' && named);
         if (!ok)
             return false;
         named = ch != '.' && (named || ch != '_');

@@ -23,13 +23,11 @@
 #define IDEMPOTENCY_TTL "24 hours"
 
 static const bw_db_stmt_t stmt_idem_lock = {
-    "bw_idem_lock",
-    "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || '/' || $2, 7130))"};
+    "bw_idem_lock", "SELECT pg_try_advisory_xact_lock(hashtextextended($1 || '/' || $2, 7130))"};
 static const bw_db_stmt_t stmt_idem_get = {
-    "bw_idem_get",
-    "SELECT method, fingerprint, response FROM bulwark.idempotency_keys "
-    "WHERE tenant_id = $1::uuid AND idem_key = $2 "
-    "AND create_time > now() - interval '" IDEMPOTENCY_TTL "'"};
+    "bw_idem_get", "SELECT method, fingerprint, response FROM bulwark.idempotency_keys "
+                   "WHERE tenant_id = $1::uuid AND idem_key = $2 "
+                   "AND create_time > now() - interval '" IDEMPOTENCY_TTL "'"};
 static const bw_db_stmt_t stmt_idem_put = {
     "bw_idem_put",
     "INSERT INTO bulwark.idempotency_keys (tenant_id, idem_key, method, fingerprint, response) "
@@ -48,7 +46,10 @@ static const bw_db_stmt_t stmt_audit = {
     "VALUES (current_setting('bulwark.tenant_id')::uuid, $1, $2, $3, $4, $5, $6, $7, $8, $9)"};
 
 const bw_db_stmt_t *const bw_request_stmts[] = {
-    &stmt_idem_lock, &stmt_idem_get, &stmt_idem_put, &stmt_audit,
+    &stmt_idem_lock,
+    &stmt_idem_get,
+    &stmt_idem_put,
+    &stmt_audit,
 };
 const size_t bw_request_n_stmts = sizeof(bw_request_stmts) / sizeof(bw_request_stmts[0]);
 
@@ -99,7 +100,8 @@ static const char *resource_of(const ProtobufCMessage *request, const ProtobufCM
             continue;
         const ProtobufCFieldDescriptor *f =
             protobuf_c_message_descriptor_get_field_by_name(msgs[m]->descriptor, "id");
-        if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING && f->label != PROTOBUF_C_LABEL_REPEATED) {
+        if (f != NULL && f->type == PROTOBUF_C_TYPE_STRING &&
+            f->label != PROTOBUF_C_LABEL_REPEATED) {
             const char *id = *(char *const *)((const char *)msgs[m] + f->offset);
             if (id != NULL && *id != '\0')
                 return id;
@@ -123,7 +125,7 @@ static int audit(bw_call_t *call, bw_db_t *db, const char *action, const char *r
     if (bw_uuid_v7(event_id) != 0)
         return BW_EINTERNAL;
     const char *outcome = err == 0 ? "OK" : bw_status_grpc_name(bw_status_grpc_code(err));
-    const char *reason = err == 0 ? ""
+    const char *reason = err == 0               ? ""
                          : call->reason != NULL ? call->reason
                                                 : bw_status_default_reason(err);
     const char *service = bw_arena_strndup(call->arena, action, strcspn(action, "."));
@@ -210,8 +212,8 @@ static int idempotency_check(bw_call_t *call, bw_db_t *db, const bw_rpc_method_t
                             "in its reply was shown only once and is not kept for replays. Look "
                             "the created resource up, or send a new Idempotency-Key to create "
                             "another");
-    *response = protobuf_c_message_unpack(method->response, bw_arena_protobuf_allocator(call->arena),
-                                          stored_len, stored);
+    *response = protobuf_c_message_unpack(
+        method->response, bw_arena_protobuf_allocator(call->arena), stored_len, stored);
     if (*response == NULL)
         return bw_call_fail(call, BW_EINTERNAL, NULL, "stored reply of %s cannot be read",
                             method->path);
@@ -223,9 +225,8 @@ static int idempotency_check(bw_call_t *call, bw_db_t *db, const bw_rpc_method_t
 static int store_reply(bw_call_t *call, bw_db_t *db, const bw_rpc_method_t *method,
                        const char *scope, const char *fp, const ProtobufCMessage *response)
 {
-    size_t len = method->flags & BW_RPC_SECRET_REPLY
-                     ? 0
-                     : protobuf_c_message_get_packed_size(response);
+    size_t len =
+        method->flags & BW_RPC_SECRET_REPLY ? 0 : protobuf_c_message_get_packed_size(response);
     uint8_t *buf = bw_arena_alloc(call->arena, len ? len : 1);
     if (buf == NULL)
         return BW_ENOMEM;

@@ -91,9 +91,9 @@ typedef struct bw_call {
     /* traceparent: the caller's trace, or one started here when the caller
      * sent none or a malformed one; trace.parent_id is the caller's span. */
     bw_trace_t trace;
-    const char *origin;          /* x-bulwark-origin as accepted: see bw_call_origin, or NULL */
-    void *service_data;          /* bw_rpc_server_opts_t.service_data (borrowed) */
-    void *worker_data;           /* what worker_init returned for this thread (borrowed) */
+    const char *origin; /* x-bulwark-origin as accepted: see bw_call_origin, or NULL */
+    void *service_data; /* bw_rpc_server_opts_t.service_data (borrowed) */
+    void *worker_data;  /* what worker_init returned for this thread (borrowed) */
     struct bw_call_hook *after_commit; /* see bw_request_after_commit (request.h) */
 
     /* Failure detail, set through bw_call_fail / bw_call_violation. */
@@ -162,15 +162,15 @@ typedef struct bw_rpc_peer {
 } bw_rpc_peer_t;
 
 typedef struct bw_rpc_server_opts {
-    const char *name;    /* for log lines: "scoping" */
-    const char *addr;    /* listen address "127.0.0.1:50051" */
-    const bw_rpc_tls_t *tls; /* required: the server's certificate and CA (borrowed) */
+    const char *name;           /* for log lines: "scoping" */
+    const char *addr;           /* listen address "127.0.0.1:50051" */
+    const bw_rpc_tls_t *tls;    /* required: the server's certificate and CA (borrowed) */
     const bw_rpc_peer_t *peers; /* who may call what (copied; strings borrowed) */
     size_t n_peers;
     const bw_rpc_method_t *methods;
     size_t n_methods;
-    int workers;         /* worker threads, >= 1 */
-    size_t max_message;  /* max request size in bytes; 0 means 16 MiB */
+    int workers;        /* worker threads, >= 1 */
+    size_t max_message; /* max request size in bytes; 0 means 16 MiB */
     void *service_data;
     /* Optional: runs on each worker thread before it serves; sets *worker_data.
      * A non-zero return stops the server from starting. */
@@ -255,7 +255,7 @@ typedef struct bw_rpc_reply {
     const char *message;    /* status message ("" when none) */
     const uint8_t *payload; /* serialized response on success */
     size_t payload_len;
-    const char *reason;     /* from bulwark-error-bin, or NULL */
+    const char *reason; /* from bulwark-error-bin, or NULL */
     const bw_rpc_violation_t *violations;
     size_t n_violations;
 } bw_rpc_reply_t;
@@ -298,7 +298,7 @@ void bw_rpc_sync_close(bw_rpc_sync_t *sync);
  * strings and payload live in arena (borrowed: caller owns the arena).
  * Returns 0 when the call completed (look at reply->status), BW_E* otherwise. */
 int bw_rpc_sync_call(bw_rpc_sync_t *sync, bw_arena_t *arena, const char *method,
-                     const uint8_t *request, size_t request_len, const bw_rpc_md_t *md,
-                     size_t n_md, int timeout_ms, bw_rpc_reply_t *reply);
+                     const uint8_t *request, size_t request_len, const bw_rpc_md_t *md, size_t n_md,
+                     int timeout_ms, bw_rpc_reply_t *reply);
 
 #endif

@@ -87,10 +87,10 @@ struct rpc_worker {
 
 struct bw_rpc_server {
     bw_rpc_server_opts_t opts;
-    bw_rpc_method_t *methods; /* copy of opts.methods */
-    bw_rpc_peer_t *peers;     /* copy of opts.peers */
-    unsigned char *allows;    /* allows[p * n_methods + m]: peer p may call method m */
-    void **handles;           /* grpc registered methods; the last one is health */
+    bw_rpc_method_t *methods;      /* copy of opts.methods */
+    bw_rpc_peer_t *peers;          /* copy of opts.peers */
+    unsigned char *allows;         /* allows[p * n_methods + m]: peer p may call method m */
+    void **handles;                /* grpc registered methods; the last one is health */
     rpc_method_metrics_t *metrics; /* one per method */
     grpc_server *server;
     grpc_completion_queue *cq; /* shared by the workers */
@@ -879,8 +879,8 @@ int bw_rpc_methods_bind(const ProtobufCServiceDescriptor *contract,
         const ProtobufCMethodDescriptor *m =
             protobuf_c_service_descriptor_get_method_by_name(contract, handlers[i].method);
         int len = sprintf(paths, "/%s/%s", contract->name, m->name);
-        methods[i] = (bw_rpc_method_t){paths, m->input, m->output, handlers[i].fn,
-                                       handlers[i].flags};
+        methods[i] =
+            (bw_rpc_method_t){paths, m->input, m->output, handlers[i].fn, handlers[i].flags};
         paths += len + 1;
     }
     *out = methods;
@@ -975,8 +975,9 @@ void bw_rpc_server_metrics(const bw_rpc_server_t *s, bw_metrics_text_t *t)
         for (int c = 0; c <= 16; c++) {
             unsigned long long n = bw_metrics_get(&s->metrics[m].by_code[c]);
             if (n != 0)
-                bw_metrics_printf(t, "bulwark_grpc_server_calls_total{method=\"%s\",code=\"%s\"} %llu\n",
-                                  s->methods[m].path, bw_status_grpc_name(c), n);
+                bw_metrics_printf(
+                    t, "bulwark_grpc_server_calls_total{method=\"%s\",code=\"%s\"} %llu\n",
+                    s->methods[m].path, bw_status_grpc_name(c), n);
         }
     bw_metrics_family(t, "bulwark_grpc_server_call_duration_seconds", "histogram",
                       "Time from taking a call to starting its answer, by method.");

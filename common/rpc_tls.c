@@ -49,7 +49,7 @@ static int tls_error(char *err, size_t errlen, const char *fmt, ...)
 }
 
 /* Reads every certificate of a PEM file into a new stack (caller owns). */
-static STACK_OF(X509) *read_certs(const char *path)
+static STACK_OF(X509) * read_certs(const char *path)
 {
     BIO *bio = BIO_new_file(path, "r");
     if (bio == NULL)

@@ -107,8 +107,8 @@ int bw_seal_key_parse(const char *text, bw_seal_key_t *out)
  * the context are the additional data. On encryption tag is written, on
  * decryption it is checked. */
 static int gcm(int encrypt, const bw_seal_key_t *key, const uint8_t header[SEAL_HEADER],
-               const char *context, const uint8_t nonce[SEAL_NONCE], const uint8_t *in,
-               size_t len, uint8_t *out, uint8_t tag[SEAL_TAG])
+               const char *context, const uint8_t nonce[SEAL_NONCE], const uint8_t *in, size_t len,
+               uint8_t *out, uint8_t tag[SEAL_TAG])
 {
     EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
     int n = 0, produced = 0, ok = ctx != NULL;

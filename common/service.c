@@ -249,8 +249,8 @@ static int probe(const bw_service_config_t *cfg)
         goto out;
     }
     if (reply.status != BW_GRPC_OK) {
-        fprintf(stderr, "probe: %s answered %s: %s\n", target,
-                bw_status_grpc_name(reply.status), reply.message);
+        fprintf(stderr, "probe: %s answered %s: %s\n", target, bw_status_grpc_name(reply.status),
+                reply.message);
         goto out;
     }
     Grpc__Health__V1__HealthCheckResponse *h = grpc__health__v1__health_check_response__unpack(
@@ -274,8 +274,8 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
     snprintf(default_database_url, sizeof(default_database_url),
              "postgresql://bulwark_app_%s@127.0.0.1:55432/bulwark", def->name);
     const bw_config_item_t items[] = {
-        {def->addr_env, BW_CFG_ADDR, def->addr_default, 0, 0,
-         offsetof(bw_service_config_t, addr), 0, "gRPC listen address (host:port)"},
+        {def->addr_env, BW_CFG_ADDR, def->addr_default, 0, 0, offsetof(bw_service_config_t, addr),
+         0, "gRPC listen address (host:port)"},
         {"BULWARK_DATABASE_URL", BW_CFG_STRING, default_database_url, 0, 0,
          offsetof(bw_service_config_t, database_url), 1,
          "libpq connection string of this service's login role (no SUPERUSER, no BYPASSRLS)"},
@@ -288,8 +288,8 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
          offsetof(bw_service_config_t, purge_period_sec), 0,
          "seconds between purges of the idempotency records older than 24 hours and of the "
          "tombstones older than 30 days, of every tenant; 0 turns the purge off"},
-        {"BULWARK_LOG_LEVEL", BW_CFG_LEVEL, "info", 0, 0,
-         offsetof(bw_service_config_t, log_level), 0, "debug, info, warn, error or off"},
+        {"BULWARK_LOG_LEVEL", BW_CFG_LEVEL, "info", 0, 0, offsetof(bw_service_config_t, log_level),
+         0, "debug, info, warn, error or off"},
         {"BULWARK_LOG_FORMAT", BW_CFG_LOG_FORMAT, "text", 0, 0,
          offsetof(bw_service_config_t, log_format), 0,
          "text (one line of key=value) or json (one JSON object a line)"},
@@ -325,9 +325,8 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
     if (a != 0)
         return a == 1 ? 0 : 2;
     if (bw_config_load(items, BW_CONFIG_COUNT(items), &cfg, err, sizeof(err)) != 0 ||
-        (def->n_extra_items > 0 &&
-         bw_config_load(def->extra_items, def->n_extra_items, def->extra_config, err,
-                        sizeof(err)) != 0)) {
+        (def->n_extra_items > 0 && bw_config_load(def->extra_items, def->n_extra_items,
+                                                  def->extra_config, err, sizeof(err)) != 0)) {
         fprintf(stderr, "%s: %s\n", argv[0], err);
         return 2;
     }
@@ -350,8 +349,7 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
         }
         snprintf(metrics_addr, sizeof(metrics_addr), "%s", cfg.metrics_addr);
     } else if (bw_metrics_default_addr(cfg.addr, metrics_addr, sizeof(metrics_addr)) != 0) {
-        fprintf(stderr, "%s: set BULWARK_METRICS_ADDR: the gRPC port + 1000 is no port\n",
-                argv[0]);
+        fprintf(stderr, "%s: set BULWARK_METRICS_ADDR: the gRPC port + 1000 is no port\n", argv[0]);
         return 2;
     }
     if (bw_service_tls_open(&cfg.tls_files, &tls) != 0)
@@ -438,8 +436,8 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
     }
     bw_log(BW_LOG_INFO, NULL, "metrics on http://%s/metrics", metrics_addr);
     if (cfg.purge_period_sec > 0) {
-        rc = purge_start(&purge, cfg.database_url, def->purges, def->n_purges,
-                         cfg.purge_period_sec);
+        rc =
+            purge_start(&purge, cfg.database_url, def->purges, def->n_purges, cfg.purge_period_sec);
         if (rc != 0) {
             bw_log(BW_LOG_ERROR, NULL, "could not start the idempotency purge: %s",
                    bw_strerror(rc));

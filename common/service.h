@@ -26,16 +26,36 @@ typedef struct bw_service_tls_config {
 /* The rows of a configuration table that fill a bw_service_tls_config_t
  * member of TYPE named MEMBER. */
 #define BW_SERVICE_TLS_CONFIG_ITEMS(TYPE, MEMBER)                                                  \
-    {"BULWARK_TLS_CA_FILE", BW_CFG_STRING, NULL, 0, 0, offsetof(TYPE, MEMBER.ca_file), 0,          \
+    {"BULWARK_TLS_CA_FILE",                                                                        \
+     BW_CFG_STRING,                                                                                \
+     NULL,                                                                                         \
+     0,                                                                                            \
+     0,                                                                                            \
+     offsetof(TYPE, MEMBER.ca_file),                                                               \
+     0,                                                                                            \
      "PEM file of the internal CA: peers must present a certificate it signed"},                   \
-        {"BULWARK_TLS_CERT_FILE", BW_CFG_STRING, NULL, 0, 0, offsetof(TYPE, MEMBER.cert_file), 0,  \
+        {"BULWARK_TLS_CERT_FILE",                                                                  \
+         BW_CFG_STRING,                                                                            \
+         NULL,                                                                                     \
+         0,                                                                                        \
+         0,                                                                                        \
+         offsetof(TYPE, MEMBER.cert_file),                                                         \
+         0,                                                                                        \
          "PEM certificate of this process; its common name is the process's identity"},            \
-        {"BULWARK_TLS_KEY_FILE", BW_CFG_STRING, NULL, 0, 0, offsetof(TYPE, MEMBER.key_file), 0,    \
+        {"BULWARK_TLS_KEY_FILE",                                                                   \
+         BW_CFG_STRING,                                                                            \
+         NULL,                                                                                     \
+         0,                                                                                        \
+         0,                                                                                        \
+         offsetof(TYPE, MEMBER.key_file),                                                          \
+         0,                                                                                        \
          "PEM private key of that certificate"},                                                   \
-        {"BULWARK_TLS_REFRESH_SEC", BW_CFG_INT, "60", 1, 86400,                                    \
-         offsetof(TYPE, MEMBER.refresh_sec), 0,                                                    \
-         "how often the TLS files are re-read, in seconds (a rotated certificate serves new "      \
-         "connections without a restart)"}
+    {                                                                                              \
+        "BULWARK_TLS_REFRESH_SEC", BW_CFG_INT, "60", 1, 86400, offsetof(TYPE, MEMBER.refresh_sec), \
+            0,                                                                                     \
+            "how often the TLS files are re-read, in seconds (a rotated certificate serves new "   \
+            "connections without a restart)"                                                       \
+    }
 
 /* Opens the TLS files of config, logging the reason on failure. */
 int bw_service_tls_open(const bw_service_tls_config_t *config, bw_rpc_tls_t **out);

@@ -79,7 +79,7 @@ int bw_store_page(bw_call_t *call, const char *scope, int32_t page_size, const c
 {
     if (page_size < 0)
         return bw_call_violation(call, "pageSize", "must not be negative");
-    page->size = page_size == 0 ? BW_PAGE_SIZE_DEFAULT
+    page->size = page_size == 0                 ? BW_PAGE_SIZE_DEFAULT
                  : page_size > BW_PAGE_SIZE_MAX ? BW_PAGE_SIZE_MAX
                                                 : page_size;
     snprintf(page->size_param, sizeof(page->size_param), "%d", page->size + 1);
@@ -115,5 +115,6 @@ int bw_store_check_etag(bw_call_t *call, const char *id, long long revision)
     if (bw_ct_streq(etag, call->if_match))
         return 0;
     return bw_call_fail(call, BW_EPRECOND, "ETAG_MISMATCH",
-                        "the resource changed since etag %s was read; read it again", call->if_match);
+                        "the resource changed since etag %s was read; read it again",
+                        call->if_match);
 }

@@ -84,8 +84,9 @@ START_TEST(page_tokens_round_trip_and_resist_forgery)
 {
     char token[BW_PAGE_TOKEN_MAX], key[160];
     bw_page_token_set_secret("0123456789abcdef0123456789abcdef");
-    ck_assert_int_eq(bw_page_token_encode("entities", "0193a2b4-1111-7222-8333-444455556666",
-                                          token, sizeof(token)), 0);
+    ck_assert_int_eq(bw_page_token_encode("entities", "0193a2b4-1111-7222-8333-444455556666", token,
+                                          sizeof(token)),
+                     0);
     ck_assert_int_eq(bw_page_token_decode("entities", token, key, sizeof(key)), 0);
     ck_assert_str_eq(key, "0193a2b4-1111-7222-8333-444455556666");
     /* Another list, a changed character, a truncation, another secret: refused. */

@@ -378,7 +378,8 @@ static const char *entity_json =
     " \"coversLocalPublicAdministration\": false, \"coversEducation\": false,"
     " \"doraExempted\": false, \"securityExemption\": \"SECURITY_EXEMPTION_UNSPECIFIED\","
     " \"independentOfGroup\": false, \"representative\": \"\", \"noActivityInUnion\": false,"
-    " \"cybersecurityDecisionsIn\": \"\", \"cyberOperationsIn\": \"\", \"largestWorkforceIn\": \"\","
+    " \"cybersecurityDecisionsIn\": \"\", \"cyberOperationsIn\": \"\", \"largestWorkforceIn\": "
+    "\"\","
     " \"formerOes\": false, \"profile\": \"\"},"
     " \"parentEntity\": \"\", \"createTime\": \"2024-02-29T12:00:00Z\","
     " \"updateTime\": \"2024-03-01T08:15:30.250Z\", \"etag\": \"W/\\\"3\\\"\"}";
@@ -442,11 +443,12 @@ START_TEST(test_defaults_written)
                      " \"riskAssessmentPositive\": false}");
 
     Bulwark__Scoping__V1__Size size = BULWARK__SCOPING__V1__SIZE__INIT;
-    expect_json(&size, "{\"staffHeadcount\": 0.0, \"annualTurnoverEur\": \"0\","
-                       " \"balanceSheetTotalEur\": \"0\", \"newlyEstablished\": false,"
-                       " \"linkedEnterprises\": [], \"partnerEnterprises\": [],"
-                       " \"undertakingWorldwideTurnoverEur\": \"0\", \"publicBodyControlled\": false,"
-                       " \"earlierPeriods\": []}");
+    expect_json(&size,
+                "{\"staffHeadcount\": 0.0, \"annualTurnoverEur\": \"0\","
+                " \"balanceSheetTotalEur\": \"0\", \"newlyEstablished\": false,"
+                " \"linkedEnterprises\": [], \"partnerEnterprises\": [],"
+                " \"undertakingWorldwideTurnoverEur\": \"0\", \"publicBodyControlled\": false,"
+                " \"earlierPeriods\": []}");
 
     Google__Protobuf__Empty empty = GOOGLE__PROTOBUF__EMPTY__INIT;
     expect_json(&empty, "{}");
@@ -1212,16 +1214,21 @@ START_TEST(test_direct_writer_edges)
     /* The numbers and strings where a hand-written writer could part from
      * jansson's dump. */
     Bulwark__Scoping__V1__SizeFigures f = BULWARK__SCOPING__V1__SIZE_FIGURES__INIT;
-    const double values[] = {0.0,     -0.0,   1.0,     12.3,     0.1,     1e20,    1e21,
-                             1.5e-5,  1e-7,   123456789012345678.0,   -2.5e-300, 1e300,
-                             DBL_MAX, DBL_MIN, 3.14159265358979323846, 100.0,  7e22};
+    const double values[] = {0.0,       -0.0,  1.0,     12.3,    0.1,
+                             1e20,      1e21,  1.5e-5,  1e-7,    123456789012345678.0,
+                             -2.5e-300, 1e300, DBL_MAX, DBL_MIN, 3.14159265358979323846,
+                             100.0,     7e22};
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
         f.staff_headcount = values[i];
         expect_same_text(&f);
     }
     Bulwark__Scoping__V1__Activity a = BULWARK__SCOPING__V1__ACTIVITY__INIT;
-    const char *texts[] = {"", "plain", "quote \" and backslash \\ and slash /",
-                           "\b\f\n\r\t\x01\x1f\x7f", "é€😀", "bad \xc0\x80 \xed\xa0\x80 \xf5",
+    const char *texts[] = {"",
+                           "plain",
+                           "quote \" and backslash \\ and slash /",
+                           "\b\f\n\r\t\x01\x1f\x7f",
+                           "é€😀",
+                           "bad \xc0\x80 \xed\xa0\x80 \xf5",
                            "tail \xe2\x82"};
     for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
         a.entity_type = (char *)texts[i];

@@ -291,8 +291,8 @@ static size_t pack_request(const char *reason, uint8_t *buf, size_t len)
 /* A blocking call presenting tls's certificate to a server expected to be
  * named peer. */
 static int sync_call_as(const bw_rpc_tls_t *tls, const char *peer, const char *target,
-                        const char *method, const char *reason, const bw_rpc_md_t *md,
-                        size_t n_md, int timeout_ms, result_t *r)
+                        const char *method, const char *reason, const bw_rpc_md_t *md, size_t n_md,
+                        int timeout_ms, result_t *r)
 {
     uint8_t buf[512];
     size_t n = pack_request(reason, buf, sizeof(buf));
@@ -1121,11 +1121,9 @@ START_TEST(test_rotation)
 }
 END_TEST
 
-
 /* ---- method tables from a contract ------------------------------------ */
 
-static int no_handler(bw_call_t *call, const ProtobufCMessage *request,
-                      ProtobufCMessage **response)
+static int no_handler(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **response)
 {
     (void)call, (void)request, (void)response;
     return 0;
@@ -1156,16 +1154,19 @@ START_TEST(test_methods_bind)
     ck_assert_int_eq(bw_rpc_methods_bind(contract, good, 2, &m, why, sizeof(why)), BW_EINVAL);
     ck_assert_ptr_null(m);
     ck_assert_str_eq(why, "bulwark.lifecycle.v1.TenantDataService.EraseTenantData has no handler");
-    const bw_rpc_handler_t unknown[] = {
-        {"CountTenantRows", no_handler, 0}, {"ExportTenantData", no_handler, 0},
-        {"EraseTenantData", no_handler, 0}, {"DropTenant", no_handler, 0}};
+    const bw_rpc_handler_t unknown[] = {{"CountTenantRows", no_handler, 0},
+                                        {"ExportTenantData", no_handler, 0},
+                                        {"EraseTenantData", no_handler, 0},
+                                        {"DropTenant", no_handler, 0}};
     ck_assert_int_eq(bw_rpc_methods_bind(contract, unknown, 4, &m, why, sizeof(why)), BW_EINVAL);
     ck_assert_str_eq(why, "bulwark.lifecycle.v1.TenantDataService has no method DropTenant");
-    const bw_rpc_handler_t twice[] = {
-        {"CountTenantRows", no_handler, 0}, {"ExportTenantData", no_handler, 0},
-        {"EraseTenantData", no_handler, 0}, {"CountTenantRows", no_handler, 0}};
+    const bw_rpc_handler_t twice[] = {{"CountTenantRows", no_handler, 0},
+                                      {"ExportTenantData", no_handler, 0},
+                                      {"EraseTenantData", no_handler, 0},
+                                      {"CountTenantRows", no_handler, 0}};
     ck_assert_int_eq(bw_rpc_methods_bind(contract, twice, 4, &m, why, sizeof(why)), BW_EINVAL);
-    ck_assert_str_eq(why, "bulwark.lifecycle.v1.TenantDataService.CountTenantRows has two handlers");
+    ck_assert_str_eq(why,
+                     "bulwark.lifecycle.v1.TenantDataService.CountTenantRows has two handlers");
 }
 END_TEST
 

@@ -28,7 +28,8 @@ START_TEST(key_formats)
     ck_assert_int_eq(bw_seal_key_parse("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8", &b), 0);
     ck_assert_mem_eq(a.bytes, b.bytes, BW_SEAL_KEY_LEN);
     ck_assert_int_eq(
-        bw_seal_key_parse("000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F", &b), 0);
+        bw_seal_key_parse("000102030405060708090A0B0C0D0E0F101112131415161718191A1B1C1D1E1F", &b),
+        0);
     ck_assert_mem_eq(a.bytes, b.bytes, BW_SEAL_KEY_LEN);
 
     const char *bad[] = {
@@ -81,7 +82,8 @@ START_TEST(only_the_right_key_and_context_open_it)
     bw_seal_key_t key, other;
     ck_assert_int_eq(bw_seal_key_parse(HEX_KEY, &key), 0);
     ck_assert_int_eq(
-        bw_seal_key_parse("ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", &other),
+        bw_seal_key_parse("ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+                          &other),
         0);
     const uint8_t secret[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
     uint8_t sealed[sizeof(secret) + BW_SEAL_OVERHEAD], out[64];
@@ -102,17 +104,19 @@ START_TEST(only_the_right_key_and_context_open_it)
     ck_assert_int_eq(bw_unseal(&key, "webhook_endpoints/t2/e1", sealed, len, out, sizeof(out), &n),
                      BW_EINVAL);
     /* Another key is told apart from tampering. */
-    ck_assert_int_eq(bw_unseal(&other, "webhook_endpoints/t1/e1", sealed, len, out, sizeof(out), &n),
-                     BW_EPERM);
+    ck_assert_int_eq(
+        bw_unseal(&other, "webhook_endpoints/t1/e1", sealed, len, out, sizeof(out), &n), BW_EPERM);
     /* Truncated, or too small a buffer. */
-    ck_assert_int_eq(bw_unseal(&key, "webhook_endpoints/t1/e1", sealed, len - 1, out, sizeof(out), &n),
-                     BW_EINVAL);
+    ck_assert_int_eq(
+        bw_unseal(&key, "webhook_endpoints/t1/e1", sealed, len - 1, out, sizeof(out), &n),
+        BW_EINVAL);
     ck_assert_int_eq(bw_unseal(&key, "webhook_endpoints/t1/e1", sealed, 10, out, sizeof(out), &n),
                      BW_EINVAL);
     ck_assert_int_eq(bw_unseal(&key, "webhook_endpoints/t1/e1", sealed, len, out, 31, &n),
                      BW_ETOOBIG);
     /* Still intact after all that. */
-    ck_assert_int_eq(bw_unseal(&key, "webhook_endpoints/t1/e1", sealed, len, out, sizeof(out), &n), 0);
+    ck_assert_int_eq(bw_unseal(&key, "webhook_endpoints/t1/e1", sealed, len, out, sizeof(out), &n),
+                     0);
     ck_assert_mem_eq(out, secret, sizeof(secret));
     /* Too long a plaintext is refused before anything is written. */
     uint8_t *big = calloc(1, BW_SEAL_MAX_PLAINTEXT + 1 + BW_SEAL_OVERHEAD);

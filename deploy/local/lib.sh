@@ -50,8 +50,8 @@ BW_DEPS_BENCH_PEER=(golang-go protoc-gen-go-1-3 golang-grpc-gateway
     golang-github-grpc-ecosystem-grpc-gateway-dev golang-google-grpc-dev golang-goprotobuf-dev)
 # Only `make test` needs these: tests/apidocs/ opens the API reference and
 # the pictures in headless Chromium; the suites read XLSX files back with
-# unzip.
-BW_DEPS_TEST=(chromium unzip)
+# unzip; tools/lint checks the C with clang-format.
+BW_DEPS_TEST=(chromium unzip clang-format)
 # Only `make test-ha` needs this: pg_auto_failover (pg_autoctl and the
 # monitor's extension), which runs the primary, the synchronous standby and
 # the monitor that promotes the standby when the primary dies.

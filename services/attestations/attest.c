@@ -21,7 +21,6 @@
 #include <string.h>
 #include <time.h>
 
-
 bw_attest_config_t bw_attest_config;
 
 const bw_config_item_t bw_attest_config_items[] = {
@@ -109,11 +108,11 @@ int bw_attest_init(const bw_service_config_t *config, void **service_data)
     if (s == NULL)
         return BW_ENOMEM;
     s->arena = bw_arena_create(4096);
-    int err = s->arena == NULL ? BW_ENOMEM
-                               : bw_scoping_client_open(config->tls, bw_attest_config.scoping_addr,
-                                                        (int)config->workers,
-                                                        (int)bw_attest_config.scoping_timeout_ms,
-                                                        &s->scoping);
+    int err = s->arena == NULL
+                  ? BW_ENOMEM
+                  : bw_scoping_client_open(config->tls, bw_attest_config.scoping_addr,
+                                           (int)config->workers,
+                                           (int)bw_attest_config.scoping_timeout_ms, &s->scoping);
     if (err != 0) {
         bw_attest_fini(s);
         return err;

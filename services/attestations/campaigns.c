@@ -82,7 +82,7 @@ static const bw_db_stmt_t stmt_statuses = {
 #define LIST_BRANCH(gate, key, id, after, order)                                                   \
     "(SELECT t.*, u.update_time AS u_time, " BW_ATTEST_US(key) "::text AS list_key, "              \
     id "::text AS list_id FROM attestations.campaign_tallies t "                                   \
-    "JOIN attestations.campaign_updates u "                                                         \
+    "JOIN attestations.campaign_updates u "                                                        \
     "ON u.tenant_id = t.tenant_id AND u.campaign_id = t.campaign_id WHERE " gate LIST_FILTERS      \
     after order " LIMIT $1::int)"
 #define LIST_STMT(name, key, id, entity, after, order, outer)                                      \
@@ -90,7 +90,7 @@ static const bw_db_stmt_t stmt_statuses = {
      "SELECT x.campaign_id::text, x.entity_id::text, x.kind, '', x.statement_sha256, "             \
      BW_ATTEST_US("x.due_at") ", x.valid_for_days, (x.due_at > now()), x.created_by, "             \
      BW_ATTEST_US("x.create_time") ", " BW_ATTEST_US("x.u_time") ", x.expected, x.approvals, "     \
-     "x.rejections, x.abstentions, " BW_ATTEST_US("x.approved_at") ", x.list_key, x.list_id "       \
+     "x.rejections, x.abstentions, " BW_ATTEST_US("x.approved_at") ", x.list_key, x.list_id "      \
      "FROM (" LIST_BRANCH("$2::uuid IS NULL", key, id, after, order) " UNION ALL "                 \
      LIST_BRANCH(entity " = $2::uuid", key, id, after, order) ") x" outer}
 #define LIST_ORDER(name, key, id, entity, outer_key)                                               \

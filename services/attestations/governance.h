@@ -63,7 +63,7 @@ typedef struct bw_gov_input {
     long long oversight_until_us;
     int oversight_confirmations;
     int on_behalf_oversight_confirmations;
-    int attestations;        /* every record of the entity */
+    int attestations; /* every record of the entity */
     int on_behalf_attestations;
     const bw_gov_due_t *dues;
     size_t n_dues;

@@ -31,8 +31,8 @@ int main(int argc, char **argv)
 {
     /* Every module's statements, prepared on each worker connection. */
     const bw_db_stmt_list_t stmts[] = {
-        {bw_attest_stmts, bw_attest_n_stmts},     {bw_members_stmts, bw_members_n_stmts},
-        {bw_campaigns_stmts, bw_campaigns_n_stmts}, {bw_records_stmts, bw_records_n_stmts},
+        {bw_attest_stmts, bw_attest_n_stmts},         {bw_members_stmts, bw_members_n_stmts},
+        {bw_campaigns_stmts, bw_campaigns_n_stmts},   {bw_records_stmts, bw_records_n_stmts},
         {bw_governance_stmts, bw_governance_n_stmts},
     };
     const bw_service_def_t def = {

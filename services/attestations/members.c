@@ -75,10 +75,9 @@ static const bw_db_stmt_t stmt_update = {
 /* clang-format on */
 
 const bw_db_stmt_t *const bw_members_stmts[] = {
-    &stmt_insert,  &stmt_get_for_update, &stmt_update,  &by_create[0], &by_create[1],
-    &by_create[2], &by_create[3],        &by_update[0], &by_update[1], &by_update[2],
-    &by_update[3], &by_name[0],          &by_name[1],   &by_name[2],   &by_name[3],
-    &stmt_get,
+    &stmt_insert,  &stmt_get_for_update, &stmt_update,  &by_create[0], &by_create[1], &by_create[2],
+    &by_create[3], &by_update[0],        &by_update[1], &by_update[2], &by_update[3], &by_name[0],
+    &by_name[1],   &by_name[2],          &by_name[3],   &stmt_get,
 };
 const size_t bw_members_n_stmts = sizeof(bw_members_stmts) / sizeof(bw_members_stmts[0]);
 

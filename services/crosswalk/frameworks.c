@@ -150,7 +150,9 @@ int bw_cw_list_requirements(bw_call_t *call, const ProtobufCMessage *request,
             return BW_ENOMEM;
     }
     size_t shown = out->n_requirements;
-    err = bw_store_next_token(call, scope, &page, found, shown > 0 ? out->requirements[shown - 1]->ref : "", &out->next_page_token);
+    err = bw_store_next_token(call, scope, &page, found,
+                              shown > 0 ? out->requirements[shown - 1]->ref : "",
+                              &out->next_page_token);
     if (err != 0)
         return err;
     *resp = &out->base;

@@ -340,7 +340,9 @@ int bw_cw_list_overrides(bw_call_t *call, const ProtobufCMessage *request, Proto
         if ((err = override_msg(call, res, i, &out->mapping_overrides[i])) != 0)
             return err;
     out->n_mapping_overrides = (size_t)shown;
-    err = bw_store_next_token(call, OVERRIDES_SCOPE, &page, n, shown > 0 ? out->mapping_overrides[shown - 1]->id : "", &out->next_page_token);
+    err = bw_store_next_token(call, OVERRIDES_SCOPE, &page, n,
+                              shown > 0 ? out->mapping_overrides[shown - 1]->id : "",
+                              &out->next_page_token);
     if (err != 0)
         return err;
     *resp = &out->base;

@@ -82,10 +82,12 @@ static const bw_db_stmt_t stmt_lock = {"soa_lock",
     " WHERE s.entity_id = $2::uuid AND ($3::text IS NULL OR s.status = $3::text)"                  \
     " AND ($4::boolean IS NULL OR s.applicable = $4::boolean)"                                     \
     " AND ($5::text IS NULL OR s.owner = $5::text)"
-#define LIST_SELECT(key) "SELECT " CONTROL_COLUMNS("s.") ", " key "::text AS list_key, s.ref AS list_id "
+#define LIST_SELECT(key)                                                                           \
+    "SELECT " CONTROL_COLUMNS("s.") ", " key "::text AS list_key, s.ref AS list_id "
 static const bw_db_stmt_t by_position[4] = BW_LIST_ORDER_STMTS(
     "soa_list", LIST_SELECT("r.position") "FROM crosswalk.soa_controls s "
-    "JOIN crosswalk.requirements r ON r.framework_id = 'iso27001-2022' AND r.ref = s.ref" LIST_WHERE,
+    "JOIN crosswalk.requirements r ON r.framework_id = 'iso27001-2022' "
+    "AND r.ref = s.ref" LIST_WHERE,
     "r.position", "s.ref", "$6::int", "$7::text");
 static const bw_db_stmt_t by_create[4] = BW_LIST_ORDER_STMTS(
     "soa_list_by_create",
@@ -1015,7 +1017,9 @@ int bw_cw_list_history(bw_call_t *call, const ProtobufCMessage *request, Protobu
         if ((err = row_to_change(call, res, i, &out->changes[i])) != 0)
             return err;
     out->n_changes = (size_t)shown;
-    err = bw_store_next_token(call, HISTORY_SCOPE, &page, n, shown > 0 ? bw_store_text(res, shown - 1, H_SEQ) : "", &out->next_page_token);
+    err = bw_store_next_token(call, HISTORY_SCOPE, &page, n,
+                              shown > 0 ? bw_store_text(res, shown - 1, H_SEQ) : "",
+                              &out->next_page_token);
     if (err != 0)
         return err;
     *resp = &out->base;

@@ -12,9 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const int statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 408, 409, 412,
-                               413, 414, 415, 417, 422, 429, 431, 499, 500, 501, 503, 504,
-                               505, 0};
+static const int statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 408, 409, 412, 413,
+                               414, 415, 417, 422, 429, 431, 499, 500, 501, 503, 504, 505, 0};
 #define N_STATUSES (sizeof(statuses) / sizeof(statuses[0]))
 #define MAX_BACKENDS 8
 
@@ -115,7 +114,7 @@ void bw_gw_metrics_render(bw_metrics_text_t *text)
     bw_metrics_text_t *t = text;
     char labels[512];
     bw_metrics_printf(t, "# HELP bulwark_http_requests_total HTTP requests by route and status.\n"
-            "# TYPE bulwark_http_requests_total counter\n");
+                         "# TYPE bulwark_http_requests_total counter\n");
     for (size_t r = 0; r <= n_table; r++)
         for (size_t s = 0; s < N_STATUSES; s++) {
             if (per_route[r].by_status[s] == 0)
@@ -128,11 +127,12 @@ void bw_gw_metrics_render(bw_metrics_text_t *text)
             char code[8] = "other";
             if (statuses[s] != 0)
                 snprintf(code, sizeof(code), "%d", statuses[s]);
-            bw_metrics_printf(t, "bulwark_http_requests_total{%s,status=\"%s\"} %llu\n", labels, code,
-                per_route[r].by_status[s]);
+            bw_metrics_printf(t, "bulwark_http_requests_total{%s,status=\"%s\"} %llu\n", labels,
+                              code, per_route[r].by_status[s]);
         }
-    bw_metrics_printf(t, "# HELP bulwark_http_request_duration_seconds HTTP request latency by route.\n"
-            "# TYPE bulwark_http_request_duration_seconds histogram\n");
+    bw_metrics_printf(
+        t, "# HELP bulwark_http_request_duration_seconds HTTP request latency by route.\n"
+           "# TYPE bulwark_http_request_duration_seconds histogram\n");
     for (size_t r = 0; r <= n_table; r++) {
         if (bw_metrics_hist_count(&per_route[r].latency) == 0)
             continue;
@@ -141,33 +141,38 @@ void bw_gw_metrics_render(bw_metrics_text_t *text)
                      method_name(table[r].method), table[r].path);
         else
             snprintf(labels, sizeof(labels), "method=\"\",route=\"unmatched\"");
-        bw_metrics_put_hist(t, "bulwark_http_request_duration_seconds", labels, &per_route[r].latency);
+        bw_metrics_put_hist(t, "bulwark_http_request_duration_seconds", labels,
+                            &per_route[r].latency);
     }
     bw_metrics_printf(t, "# HELP bulwark_grpc_calls_total gRPC calls to backends by status.\n"
-            "# TYPE bulwark_grpc_calls_total counter\n");
+                         "# TYPE bulwark_grpc_calls_total counter\n");
     for (size_t i = 0; i < MAX_BACKENDS && backends[i].name != NULL; i++)
         for (int c = 0; c <= 16; c++)
             if (backends[i].by_code[c] != 0)
                 bw_metrics_printf(t, "bulwark_grpc_calls_total{backend=\"%s\",code=\"%s\"} %llu\n",
-                    backends[i].name, bw_status_grpc_name(c), backends[i].by_code[c]);
+                                  backends[i].name, bw_status_grpc_name(c), backends[i].by_code[c]);
     bw_metrics_printf(t, "# HELP bulwark_grpc_call_duration_seconds gRPC call latency by backend.\n"
-            "# TYPE bulwark_grpc_call_duration_seconds histogram\n");
+                         "# TYPE bulwark_grpc_call_duration_seconds histogram\n");
     for (size_t i = 0; i < MAX_BACKENDS && backends[i].name != NULL; i++) {
         snprintf(labels, sizeof(labels), "backend=\"%s\"", backends[i].name);
         bw_metrics_put_hist(t, "bulwark_grpc_call_duration_seconds", labels, &backends[i].latency);
     }
-    bw_metrics_printf(t, "# HELP bulwark_http_connections Open client connections.\n"
-            "# TYPE bulwark_http_connections gauge\n"
-            "bulwark_http_connections %zu\n",
-        conn_open);
-    bw_metrics_printf(t, "# HELP bulwark_http_connection_events_total Client connections accepted, refused "
-            "at the cap, evicted while idle, and cut at a deadline.\n"
-            "# TYPE bulwark_http_connection_events_total counter\n");
+    bw_metrics_printf(t,
+                      "# HELP bulwark_http_connections Open client connections.\n"
+                      "# TYPE bulwark_http_connections gauge\n"
+                      "bulwark_http_connections %zu\n",
+                      conn_open);
+    bw_metrics_printf(
+        t, "# HELP bulwark_http_connection_events_total Client connections accepted, refused "
+           "at the cap, evicted while idle, and cut at a deadline.\n"
+           "# TYPE bulwark_http_connection_events_total counter\n");
     for (size_t i = 0; i < BW_GW_METRICS_CONN_EVENTS; i++)
         bw_metrics_printf(t, "bulwark_http_connection_events_total{event=\"%s\"} %llu\n",
-            conn_event_names[i], conn_events[i]);
-    bw_metrics_printf(t, "# HELP bulwark_readyz_rounds_total Rounds of backend health checks made for /readyz.\n"
-            "# TYPE bulwark_readyz_rounds_total counter\n"
-            "bulwark_readyz_rounds_total %llu\n",
+                          conn_event_names[i], conn_events[i]);
+    bw_metrics_printf(
+        t,
+        "# HELP bulwark_readyz_rounds_total Rounds of backend health checks made for /readyz.\n"
+        "# TYPE bulwark_readyz_rounds_total counter\n"
+        "bulwark_readyz_rounds_total %llu\n",
         readyz_rounds);
 }

@@ -256,7 +256,7 @@ static const bw_gw_backend_t *find_backend(const bw_gw_t *gw, const char *name)
 /* ---- CORS -------------------------------------------------------------- */
 
 #define CORS_ALLOW_HEADERS                                                                         \
-    "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id, " \
+    "Authorization, Content-Type, Idempotency-Key, If-Match, If-None-Match, X-Request-Id, "        \
     "traceparent"
 #define CORS_EXPOSE_HEADERS                                                                        \
     "ETag, Retry-After, X-Request-Id, Trace-Id, WWW-Authenticate, RateLimit, RateLimit-Policy"
@@ -310,9 +310,9 @@ static void readyz_answer(gw_request_t *r)
 {
     const bw_gw_readyz_t *z = &r->gw->readyz;
     int ok = z->ok && !r->gw->draining;
-    respond_json(r, ok ? 200 : 503,
-                 json_pack("{s:s, s:O}", "status", ok ? "ready" : "not ready", "backends",
-                           z->checks));
+    respond_json(
+        r, ok ? 200 : 503,
+        json_pack("{s:s, s:O}", "status", ok ? "ready" : "not ready", "backends", z->checks));
 }
 
 static void readyz_round_done(bw_gw_t *gw)
@@ -346,9 +346,8 @@ static void readyz_call_done(void *arg, const bw_rpc_reply_t *reply)
 {
     int serving = 0;
     if (reply->status == BW_GRPC_OK) {
-        Grpc__Health__V1__HealthCheckResponse *h =
-            grpc__health__v1__health_check_response__unpack(NULL, reply->payload_len,
-                                                            reply->payload);
+        Grpc__Health__V1__HealthCheckResponse *h = grpc__health__v1__health_check_response__unpack(
+            NULL, reply->payload_len, reply->payload);
         serving = h != NULL &&
                   h->status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
         grpc__health__v1__health_check_response__free_unpacked(h, NULL);
@@ -523,7 +522,8 @@ static void call_done(void *arg, const bw_rpc_reply_t *reply)
             p.detail = "internal error; the request id identifies it in the logs";
         /* A service that cannot be reached, or one that says a service it
          * needs cannot (its own reason and detail): one problem type. */
-        if (reply->status == BW_GRPC_UNAVAILABLE && (reply->reason == NULL || reply->reason[0] == 0)) {
+        if (reply->status == BW_GRPC_UNAVAILABLE &&
+            (reply->reason == NULL || reply->reason[0] == 0)) {
             p.reason = "SERVICE_UNAVAILABLE";
             p.detail = bw_arena_printf(r->arena, "the %s service is unavailable; retry later",
                                        route->backend);
@@ -536,8 +536,7 @@ static void call_done(void *arg, const bw_rpc_reply_t *reply)
         return;
     }
     ProtobufCMessage *msg = protobuf_c_message_unpack(
-        route->response, bw_arena_protobuf_allocator(r->arena), reply->payload_len,
-        reply->payload);
+        route->response, bw_arena_protobuf_allocator(r->arena), reply->payload_len, reply->payload);
     if (msg == NULL) {
         fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "the service sent an unreadable reply", NULL);
         return;
@@ -624,9 +623,8 @@ static void fail_json(gw_request_t *r, const bw_json_error_t *err)
     size_t pl = strlen(prefix);
     if (pl > 0 && strncmp(field, prefix, pl) == 0 && (field[pl] == '.' || field[pl] == '\0'))
         field = field[pl] == '.' ? field + pl + 1 : "";
-    const char *detail = field[0] != '\0'
-                             ? bw_arena_printf(r->arena, "%s: %s", field, err->message)
-                             : err->message;
+    const char *detail =
+        field[0] != '\0' ? bw_arena_printf(r->arena, "%s: %s", field, err->message) : err->message;
     bw_problem_error_t e = {field, bw_arena_strdup(r->arena, err->message)};
     bw_problem_t p = {.grpc_code = BW_GRPC_INVALID_ARGUMENT,
                       .reason = field[0] ? "INVALID_FIELD" : "MALFORMED_JSON",
@@ -717,13 +715,13 @@ static const char *patch_mask(gw_request_t *r, json_t *body)
     size_t need = 1;
     const char *key;
     json_t *value;
-    json_object_foreach(body, key, value)
-        need += strlen(key) + 1;
+    json_object_foreach(body, key, value) need += strlen(key) + 1;
     char *mask = bw_arena_alloc(r->arena, need);
     if (mask == NULL)
         return NULL;
     size_t o = 0;
-    json_object_foreach(body, key, value) {
+    json_object_foreach(body, key, value)
+    {
         size_t n = strlen(key);
         if (o > 0)
             mask[o++] = ',';
@@ -755,8 +753,8 @@ static json_t *read_body(gw_request_t *r)
         json_error_t e;
         body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
         if (body == NULL) {
-            snprintf(jerr.message, sizeof(jerr.message),
-                     "malformed JSON at line %d, column %d: %s", e.line, e.column, e.text);
+            snprintf(jerr.message, sizeof(jerr.message), "malformed JSON at line %d, column %d: %s",
+                     e.line, e.column, e.text);
             fail_json(r, &jerr);
             return NULL;
         }
@@ -804,8 +802,7 @@ static json_t *read_raw_body(gw_request_t *r, const char *type)
         if (strncasecmp(charset, "charset=", 8) == 0 && strcasecmp(charset + 8, "utf-8") != 0 &&
             strcasecmp(charset + 8, "\"utf-8\"") != 0) {
             fail(r, BW_GRPC_INVALID_ARGUMENT, 415, "UNSUPPORTED_MEDIA_TYPE",
-                 bw_arena_printf(r->arena, "a %s body must be UTF-8, not %.40s", type,
-                                 charset + 8),
+                 bw_arena_printf(r->arena, "a %s body must be UTF-8, not %.40s", type, charset + 8),
                  NULL);
             return NULL;
         }
@@ -1039,8 +1036,7 @@ static int auth_allowed(gw_request_t *r)
     retry_after(r, retry);
     fail(r, BW_GRPC_RESOURCE_EXHAUSTED, 429, "TOO_MANY_FAILED_AUTHENTICATIONS",
          bw_arena_printf(r->arena,
-                         "too many failed authentications from this address; retry in %d s",
-                         retry),
+                         "too many failed authentications from this address; retry in %d s", retry),
          NULL);
     return 0;
 }
@@ -1086,10 +1082,10 @@ static void authorised(gw_request_t *r)
         char when[BW_TIME_TEXT_MAX];
         bw_time_format_us(r->key.expire_us, BW_TIME_FRACTION_NONE, when);
         bw_authfail_record(r->req->peer, monotonic_ns());
-        fail(r, BW_GRPC_UNAUTHENTICATED, 0, "API_KEY_EXPIRED",
-             bw_arena_printf(r->arena, "the API key expired at %s; an admin issues a new one",
-                             when),
-             NULL);
+        fail(
+            r, BW_GRPC_UNAUTHENTICATED, 0, "API_KEY_EXPIRED",
+            bw_arena_printf(r->arena, "the API key expired at %s; an admin issues a new one", when),
+            NULL);
         return;
     }
     if (r->key.tenant_suspended) {
@@ -1108,8 +1104,8 @@ static int token_matches(const gw_request_t *r)
     bw_sha256(r->token, strlen(r->token), digest);
     int current = bw_ct_equal(digest, r->key.token_sha256, BW_SHA256_LEN);
     int previous = bw_ct_equal(digest, r->key.previous_sha256, BW_SHA256_LEN);
-    return current || (previous && r->key.previous_until_us != 0 &&
-                       now_us() < r->key.previous_until_us);
+    return current ||
+           (previous && r->key.previous_until_us != 0 && now_us() < r->key.previous_until_us);
 }
 
 /* Microseconds of a Timestamp, 0 when unset. */
@@ -1134,8 +1130,7 @@ static void resolve_done(void *arg, const bw_rpc_reply_t *reply)
     if (k == NULL || k->secret_sha256.len != BW_SHA256_LEN || strlen(k->tenant_id) != 36 ||
         strlen(k->role) >= sizeof(r->key.role) || strlen(k->board_member) > 36 ||
         (k->previous_secret_sha256.len != 0 && k->previous_secret_sha256.len != BW_SHA256_LEN)) {
-        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
-             NULL);
+        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now", NULL);
         return;
     }
     /* Lengths were checked above. */
@@ -1162,8 +1157,7 @@ static void tenant_done(void *arg, const bw_rpc_reply_t *reply)
     gw_request_t *r = arg;
     bw_gw_metrics_observe_backend("tenancy", reply->status, seconds_since(&r->call_start));
     if (reply->status == BW_GRPC_NOT_FOUND) {
-        bw_tenantcache_put(r->gw->tenants, r->key.tenant_id, BW_TENANT_MISSING,
-                           r->key_generation);
+        bw_tenantcache_put(r->gw->tenants, r->key.tenant_id, BW_TENANT_MISSING, r->key_generation);
         fail_credentials(r, "the bearer token's tenant does not exist");
         return;
     }
@@ -1172,8 +1166,7 @@ static void tenant_done(void *arg, const bw_rpc_reply_t *reply)
         t = bulwark__tenancy__v1__resolve_tenant_response__unpack(
             bw_arena_protobuf_allocator(r->arena), reply->payload_len, reply->payload);
     if (t == NULL) {
-        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
-             NULL);
+        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now", NULL);
         return;
     }
     bw_tenantcache_put(r->gw->tenants, r->key.tenant_id,
@@ -1230,10 +1223,9 @@ static void authenticate_jwt(gw_request_t *r)
     clock_gettime(CLOCK_MONOTONIC, &r->call_start);
     r->key_generation = bw_tenantcache_generation(r->gw->tenants);
     if (tenancy == NULL || bw_rpc_call(tenancy->channel, RESOLVE_TENANT_RPC, buf, len, md,
-                                       r->traceparent[0] != '\0' ? 2 : 1,
-                                       r->gw->backend_timeout_ms, tenant_done, r) != 0)
-        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
-             NULL);
+                                       r->traceparent[0] != '\0' ? 2 : 1, r->gw->backend_timeout_ms,
+                                       tenant_done, r) != 0)
+        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now", NULL);
 }
 
 static void authenticate(gw_request_t *r)
@@ -1319,8 +1311,7 @@ static void authenticate(gw_request_t *r)
     uint8_t buf[64];
     size_t len = bulwark__tenancy__v1__resolve_api_key_request__pack(&req, buf);
     if (tenancy == NULL) {
-        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
-             NULL);
+        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now", NULL);
         return;
     }
     bw_rpc_md_t md[2] = {{"x-request-id", r->request_id}, {"traceparent", r->traceparent}};
@@ -1328,8 +1319,7 @@ static void authenticate(gw_request_t *r)
     r->key_generation = bw_keycache_generation();
     if (bw_rpc_call(tenancy->channel, RESOLVE_RPC, buf, len, md, r->traceparent[0] != '\0' ? 2 : 1,
                     r->gw->backend_timeout_ms, resolve_done, r) != 0)
-        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now",
-             NULL);
+        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now", NULL);
 }
 
 /* ---- representations --------------------------------------------------- */
@@ -1438,8 +1428,7 @@ static void on_request(bw_httpd_req_t *req, void *arg)
             bw_router_allow_header(r->match.allowed_methods, allow, sizeof(allow));
             add_header(r, "Allow", allow);
             fail(r, BW_GRPC_UNIMPLEMENTED, 405, "METHOD_NOT_ALLOWED",
-                 bw_arena_printf(r->arena, "method not allowed on %s; allowed: %s", r->path,
-                                 allow),
+                 bw_arena_printf(r->arena, "method not allowed on %s; allowed: %s", r->path, allow),
                  NULL);
         } else {
             fail(r, BW_GRPC_NOT_FOUND, 0, "ROUTE_NOT_FOUND",

@@ -45,7 +45,7 @@ typedef struct bw_gw_readyz {
     json_t *checks;  /* backend -> "SERVING" | "NOT_SERVING" (owned) */
     json_t *probe;   /* the round in progress (owned) */
     int probe_ok;
-    size_t pending;  /* health checks of the round still out */
+    size_t pending; /* health checks of the round still out */
     bw_gw_readyz_call_t calls[BW_GW_MAX_BACKENDS];
     gw_request_t *waiters, *waiters_tail;
 } bw_gw_readyz_t;
@@ -61,12 +61,12 @@ struct bw_gw {
     bw_tenantcache_t *tenants;  /* borrowed: the tenants OIDC tokens named */
     bw_usage_t *usage;          /* borrowed: requests per tenant, keys' last use */
     int backend_timeout_ms;
-    const char *cors_origins;   /* comma-separated allowed origins, "*" for any, "" none */
+    const char *cors_origins; /* comma-separated allowed origins, "*" for any, "" none */
     bw_gw_readyz_t readyz;
     bw_buf_t reply_buf; /* JSON replies are rendered here, one at a time, on the loop */
     const bw_rpc_server_t *tenancy_server; /* borrowed: its calls show in /metrics */
-    long inflight;  /* requests accepted and not yet answered */
-    int draining;   /* no new connections; exit when the last one has gone */
+    long inflight;                         /* requests accepted and not yet answered */
+    int draining;                          /* no new connections; exit when the last one has gone */
 };
 
 /* Sets the request handler in opts, for bw_httpd_create. */

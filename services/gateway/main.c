@@ -257,8 +257,8 @@ int main(int argc, char **argv)
                 services[n_services++] = (bw_tenancy_service_t){names[i], addrs[i]};
                 break;
             }
-    bw_tenancy_config_t tenancy_cfg = {NULL, cfg.attestations_addr, (int)cfg.backend_timeout_ms,
-                                       services, n_services, NULL};
+    bw_tenancy_config_t tenancy_cfg = {
+        NULL, cfg.attestations_addr, (int)cfg.backend_timeout_ms, services, n_services, NULL};
     const bw_db_stmt_list_t tenancy_stmts = {bw_tenancy_stmts, bw_tenancy_n_stmts};
     bw_service_db_opts_t db = {cfg.database_url, &tenancy_stmts, 1, &tenancy_cfg, NULL, 0};
     if (bw_service_tls_open(&cfg.tls, &tls) != 0)
@@ -266,11 +266,9 @@ int main(int argc, char **argv)
     tenancy_cfg.tls = tls;
     bw_rpc_method_t *tenancy_methods = NULL;
     char why[256];
-    if (bw_rpc_methods_bind(&bulwark__tenancy__v1__tenancy_service__descriptor,
-                            bw_tenancy_handlers, bw_tenancy_n_handlers, &tenancy_methods, why,
-                            sizeof(why)) != 0) {
-        bw_log(BW_LOG_ERROR, NULL, "the tenancy method table does not match the contract: %s",
-               why);
+    if (bw_rpc_methods_bind(&bulwark__tenancy__v1__tenancy_service__descriptor, bw_tenancy_handlers,
+                            bw_tenancy_n_handlers, &tenancy_methods, why, sizeof(why)) != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "the tenancy method table does not match the contract: %s", why);
         bw_rpc_tls_close(tls);
         return 2;
     }

@@ -43,11 +43,10 @@
 #define LIFECYCLE_RPC(name) "/bulwark.lifecycle.v1.TenantDataService/" name
 
 const bw_db_stmt_t bw_operator_stmt_list = {
-    "operator_tenant_list",
-    "SELECT tenant_id::text, name, bulwark.epoch_us(create_time), "
-    "bulwark.epoch_us(update_time), revision, state, "
-    "bulwark.epoch_us(suspend_time), suspend_reason, requests_last_24h "
-    "FROM tenancy.list_tenants(NULLIF($1, '')::uuid, $2::int)"};
+    "operator_tenant_list", "SELECT tenant_id::text, name, bulwark.epoch_us(create_time), "
+                            "bulwark.epoch_us(update_time), revision, state, "
+                            "bulwark.epoch_us(suspend_time), suspend_reason, requests_last_24h "
+                            "FROM tenancy.list_tenants(NULLIF($1, '')::uuid, $2::int)"};
 /* Only a change of state is a change: no new revision for the same state. */
 const bw_db_stmt_t bw_operator_stmt_set_state = {
     "operator_tenant_set_state",
@@ -248,7 +247,8 @@ int bw_operator_list_tenants(bw_call_t *call, const ProtobufCMessage *request,
     out->n_tenants = (size_t)shown;
     if ((err = count_usage(call, out->tenants, out->n_tenants)) != 0)
         return err;
-    err = bw_store_next_token(call, TENANTS_SCOPE, &page, n, shown > 0 ? out->tenants[shown - 1]->id : "", &out->next_page_token);
+    err = bw_store_next_token(call, TENANTS_SCOPE, &page, n,
+                              shown > 0 ? out->tenants[shown - 1]->id : "", &out->next_page_token);
     if (err != 0)
         return err;
     *resp = &out->base;

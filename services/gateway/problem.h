@@ -13,10 +13,10 @@ typedef struct bw_problem_error {
 } bw_problem_error_t;
 
 typedef struct bw_problem {
-    int grpc_code;      /* BW_GRPC_*: gives "code" and, unless http_status is set, the status */
-    int http_status;    /* 0: derived from grpc_code and reason */
-    const char *reason; /* UPPER_SNAKE; NULL: the gRPC status name */
-    const char *detail; /* a sentence for humans; may be NULL */
+    int grpc_code;        /* BW_GRPC_*: gives "code" and, unless http_status is set, the status */
+    int http_status;      /* 0: derived from grpc_code and reason */
+    const char *reason;   /* UPPER_SNAKE; NULL: the gRPC status name */
+    const char *detail;   /* a sentence for humans; may be NULL */
     const char *instance; /* the request path */
     const char *request_id;
     const bw_problem_error_t *errors;

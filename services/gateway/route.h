@@ -53,14 +53,14 @@ typedef struct bw_route {
     const char *path;           /* template as written: "/v1/entities/{id}" */
     const bw_route_seg_t *segs; /* the template split on '/' */
     size_t n_segs;
-    const char *backend;        /* "scoping": from package bulwark.<backend>.v1 */
-    const char *rpc;            /* "/bulwark.scoping.v1.ScopingService/GetEntity" */
+    const char *backend; /* "scoping": from package bulwark.<backend>.v1 */
+    const char *rpc;     /* "/bulwark.scoping.v1.ScopingService/GetEntity" */
     const ProtobufCMessageDescriptor *request;
     const ProtobufCMessageDescriptor *response;
-    const char *body;           /* NULL: no body; "*": whole request; else a field name */
-    int success_status;         /* 200, 201, ...; 204 is used when the reply is Empty */
-    unsigned roles;             /* BW_ROLE_* bits allowed for BW_ACCESS_TENANT */
-    int access;                 /* BW_ACCESS_* */
+    const char *body;   /* NULL: no body; "*": whole request; else a field name */
+    int success_status; /* 200, 201, ...; 204 is used when the reply is Empty */
+    unsigned roles;     /* BW_ROLE_* bits allowed for BW_ACCESS_TENANT */
+    int access;         /* BW_ACCESS_* */
     const char *summary;
     /* Media types answered instead of JSON, by Accept (http.proto's
      * HttpRule.produces). When response is bulwark.api.v1.HttpBody they are

@@ -12,8 +12,8 @@
 #include <string.h>
 
 static const char *const method_names[] = {
-    [BW_HTTP_GET] = "GET",       [BW_HTTP_POST] = "POST",     [BW_HTTP_PUT] = "PUT",
-    [BW_HTTP_PATCH] = "PATCH",   [BW_HTTP_DELETE] = "DELETE",
+    [BW_HTTP_GET] = "GET",     [BW_HTTP_POST] = "POST",     [BW_HTTP_PUT] = "PUT",
+    [BW_HTTP_PATCH] = "PATCH", [BW_HTTP_DELETE] = "DELETE",
 };
 
 int bw_router_method(const char *name)

@@ -17,7 +17,7 @@ typedef struct bw_route_param {
 } bw_route_param_t;
 
 typedef struct bw_route_match {
-    const bw_route_t *route;  /* NULL when nothing matched */
+    const bw_route_t *route; /* NULL when nothing matched */
     bw_route_param_t params[BW_ROUTER_MAX_PARAMS];
     size_t n_params;
     unsigned allowed_methods; /* when the path matched other methods only: 1 << BW_HTTP_* */

@@ -51,14 +51,14 @@ static const bw_db_stmt_t stmt_tenant_get = {"tenancy_tenant_get",
                                              "SELECT " BW_TENANCY_TENANT_COLUMNS
                                              " FROM tenancy.tenants WHERE tenant_id = $1"};
 const bw_db_stmt_t bw_tenancy_stmt_tenant_get = {
-    "tenancy_tenant_get_locked", "SELECT " BW_TENANCY_TENANT_COLUMNS
-                                 ", bulwark.epoch_us(now()) "
+    "tenancy_tenant_get_locked", "SELECT " BW_TENANCY_TENANT_COLUMNS ", bulwark.epoch_us(now()) "
                                  "FROM tenancy.tenants WHERE tenant_id = $1 FOR UPDATE"};
 static const bw_db_stmt_t stmt_key_insert = {
     "tenancy_key_insert",
     "INSERT INTO tenancy.api_keys (tenant_id, key_id, name, role, secret_sha256, board_member, "
     "expire_time) VALUES (current_setting('bulwark.tenant_id')::uuid, $1, $2, $3, $4, "
-    "NULLIF($5, '')::uuid, 'epoch'::timestamptz + NULLIF($6, '')::bigint * interval '1 microsecond') "
+    "NULLIF($5, '')::uuid, 'epoch'::timestamptz + NULLIF($6, '')::bigint * interval '1 "
+    "microsecond') "
     "RETURNING " KEY_COLUMNS};
 /* A new secret; the old one, with a grace period, becomes the previous. */
 static const bw_db_stmt_t stmt_key_rotate = {
@@ -98,9 +98,10 @@ static const bw_db_stmt_t stmt_key_resolve = {
     "SELECT event_id::text, bulwark.epoch_us(occur_time), service, action, "                       \
     "resource, principal, request_id, outcome, reason, trace_id, "                                 \
     "bulwark.epoch_us(occur_time)::text AS list_key, "                                             \
-    "event_id::text AS list_id FROM bulwark.audit_events a "                                        \
+    "event_id::text AS list_id FROM bulwark.audit_events a "                                       \
     "WHERE a.occur_time >= $2::timestamptz AND a.occur_time < $3::timestamptz "                    \
-    "AND ($4::text IS NULL OR a.action = $4::text) AND ($5::text IS NULL OR a.outcome = $5::text) " \
+    "AND ($4::text IS NULL OR a.action = $4::text) AND ($5::text IS NULL OR a.outcome = "          \
+    "$5::text) "                                                                                   \
     "AND ($6::text IS NULL OR a.service = $6::text) "                                              \
     "AND ($7::text IS NULL OR a.principal = $7::text) "                                            \
     "AND ($8::text IS NULL OR a.resource = $8::text) "                                             \
@@ -232,8 +233,8 @@ static int insert_key(bw_call_t *call, bw_db_t *db, const char *name, const char
     int err = new_token(call, key_id, &token, &digest_param);
     if (err != 0)
         return err;
-    const char *values[] = {key_id, name, role, digest_param, board_member,
-                            micros_param(call, expire)};
+    const char *values[] = {key_id,       name,         role,
+                            digest_param, board_member, micros_param(call, expire)};
     PGresult *res;
     err = bw_db_exec(db, call->arena, &stmt_key_insert, 6, values, &res);
     if (err != 0)
@@ -417,7 +418,8 @@ static int list_api_keys(bw_call_t *call, const ProtobufCMessage *request, Proto
         if ((err = row_to_key(call, res, i, &out->api_keys[i])) != 0)
             return err;
     out->n_api_keys = (size_t)shown;
-    err = bw_store_next_token(call, KEYS_SCOPE, &page, n, shown > 0 ? out->api_keys[shown - 1]->id : "", &out->next_page_token);
+    err = bw_store_next_token(call, KEYS_SCOPE, &page, n,
+                              shown > 0 ? out->api_keys[shown - 1]->id : "", &out->next_page_token);
     if (err != 0)
         return err;
     *resp = &out->base;
@@ -572,9 +574,9 @@ enum {
     AUDIT_REQUEST_ID
 };
 static const bw_list_filter_t audit_filters[] = {
-    {"action", BW_LIST_TEXT, NULL, 512},    {"outcome", BW_LIST_TEXT, NULL, 512},
-    {"service", BW_LIST_TEXT, NULL, 512},   {"principal", BW_LIST_TEXT, NULL, 512},
-    {"resource", BW_LIST_TEXT, NULL, 512},  {"requestId", BW_LIST_TEXT, NULL, 512},
+    {"action", BW_LIST_TEXT, NULL, 512},   {"outcome", BW_LIST_TEXT, NULL, 512},
+    {"service", BW_LIST_TEXT, NULL, 512},  {"principal", BW_LIST_TEXT, NULL, 512},
+    {"resource", BW_LIST_TEXT, NULL, 512}, {"requestId", BW_LIST_TEXT, NULL, 512},
 };
 static const bw_list_order_t audit_orders[] = {
     {"time", BW_LIST_KEY_TIME, BW_LIST_STMT_PTRS(audit_by_time)},
@@ -604,7 +606,8 @@ static int time_param(bw_call_t *call, const char *field, const Google__Protobuf
         return BW_ENOMEM;
     if (ts->nanos < 0 || ts->nanos > 999999999 ||
         bw_list_format_time(bw_time_us(ts->seconds, ts->nanos), text, BW_LIST_TIME_TEXT) != 0)
-        return bw_call_violation(call, field, "must be an RFC 3339 time between years 0001 and 9999");
+        return bw_call_violation(call, field,
+                                 "must be an RFC 3339 time between years 0001 and 9999");
     *out = text;
     return 0;
 }
@@ -616,9 +619,12 @@ static int list_audit_events(bw_call_t *call, const ProtobufCMessage *request,
     bw_list_query_t q = {req->page_size, req->page_token, req->order_by, req->filter,
                          req->updated_since};
     /* The filters that are parameters of their own too ("" is not given). */
-    const char *given[] = {[AUDIT_ACTION] = req->action,       [AUDIT_OUTCOME] = req->outcome,
-                           [AUDIT_SERVICE] = "",               [AUDIT_PRINCIPAL] = req->principal,
-                           [AUDIT_RESOURCE] = req->resource,   [AUDIT_REQUEST_ID] = req->request_id};
+    const char *given[] = {[AUDIT_ACTION] = req->action,
+                           [AUDIT_OUTCOME] = req->outcome,
+                           [AUDIT_SERVICE] = "",
+                           [AUDIT_PRINCIPAL] = req->principal,
+                           [AUDIT_RESOURCE] = req->resource,
+                           [AUDIT_REQUEST_ID] = req->request_id};
     for (size_t i = 0; i < sizeof(given) / sizeof(given[0]); i++)
         q.params[i] = given[i][0] != '\0' ? given[i] : NULL;
     const char *window[2];

@@ -92,7 +92,6 @@ static void fini(void *service_data)
     free(svc);
 }
 
-
 int main(int argc, char **argv)
 {
     /* Every module's statements, prepared on each worker connection. */

@@ -132,8 +132,10 @@ const bw_db_stmt_t bw_stmt_incident_lock = {
                BW_LIST_AFTER("n." col, "n.incident_id", "<", "$6::timestamptz", "$7::uuid"),       \
                BW_LIST_DESC("n." col, "n.incident_id"),                                            \
                BW_LIST_DESC("i." col, "i.incident_id") ", d.ordinal")}
-const bw_db_stmt_t bw_stmt_incidents_by_create[4] = LIST_ORDER("incidents_by_create", "create_time");
-const bw_db_stmt_t bw_stmt_incidents_by_update[4] = LIST_ORDER("incidents_by_update", "update_time");
+const bw_db_stmt_t bw_stmt_incidents_by_create[4] =
+    LIST_ORDER("incidents_by_create", "create_time");
+const bw_db_stmt_t bw_stmt_incidents_by_update[4] =
+    LIST_ORDER("incidents_by_update", "update_time");
 const bw_db_stmt_t bw_stmt_incidents_by_aware[4] = LIST_ORDER("incidents_by_aware", "aware_at");
 
 /* $1 incident. */
@@ -202,12 +204,14 @@ const bw_db_stmt_t bw_stmt_alerts_plan = {
     "alerts_plan",
     "WITH leads AS (SELECT l.lead FROM unnest(COALESCE((SELECT s.alert_lead_seconds "
     "FROM incidents.settings s), '{" BW_RECORDS_DEFAULT_LEADS "}'::int[])) AS l(lead)), "
-    "open AS (SELECT d.ordinal, d.due_at FROM incidents.deadlines d WHERE d.incident_id = $1::uuid "
-    "AND d.status = 'PENDING' AND d.due_at IS NOT NULL), "
-    "ahead AS (SELECT o.ordinal, o.due_at, l.lead, o.due_at - make_interval(secs => l.lead) AS fire_at "
+    "open AS (SELECT d.ordinal, d.due_at FROM incidents.deadlines d "
+    "WHERE d.incident_id = $1::uuid AND d.status = 'PENDING' AND d.due_at IS NOT NULL), "
+    "ahead AS (SELECT o.ordinal, o.due_at, l.lead, "
+    "o.due_at - make_interval(secs => l.lead) AS fire_at "
     "FROM open o CROSS JOIN leads l WHERE o.due_at > now()), "
     "plan AS (SELECT o.ordinal, 'MISSED'::text AS alert, 0 AS lead, o.due_at, o.due_at AS fire_at "
-    "FROM open o UNION ALL SELECT a.ordinal, 'APPROACHING', a.lead, a.due_at, a.fire_at FROM ahead a "
+    "FROM open o UNION ALL "
+    "SELECT a.ordinal, 'APPROACHING', a.lead, a.due_at, a.fire_at FROM ahead a "
     "WHERE a.fire_at > now() OR a.lead = (SELECT min(b.lead) FROM ahead b "
     "WHERE b.ordinal = a.ordinal AND b.fire_at <= now())), "
     "gone AS (DELETE FROM incidents.deadline_alerts x WHERE x.incident_id = $1::uuid "
@@ -219,14 +223,27 @@ const bw_db_stmt_t bw_stmt_alerts_plan = {
 /* clang-format on */
 
 const bw_db_stmt_t *const bw_records_stmts[] = {
-    &bw_stmt_incident_insert,        &bw_stmt_incident_get,          &bw_stmt_incident_lock,
-    &bw_stmt_events_of,              &bw_stmt_event_append,          &bw_stmt_timeline,
-    &bw_stmt_deadlines_open,         &bw_stmt_incidents_by_create[0], &bw_stmt_incidents_by_create[1],
-    &bw_stmt_incidents_by_create[2], &bw_stmt_incidents_by_create[3], &bw_stmt_incidents_by_update[0],
-    &bw_stmt_incidents_by_update[1], &bw_stmt_incidents_by_update[2], &bw_stmt_incidents_by_update[3],
-    &bw_stmt_incidents_by_aware[0],  &bw_stmt_incidents_by_aware[1],  &bw_stmt_incidents_by_aware[2],
+    &bw_stmt_incident_insert,
+    &bw_stmt_incident_get,
+    &bw_stmt_incident_lock,
+    &bw_stmt_events_of,
+    &bw_stmt_event_append,
+    &bw_stmt_timeline,
+    &bw_stmt_deadlines_open,
+    &bw_stmt_incidents_by_create[0],
+    &bw_stmt_incidents_by_create[1],
+    &bw_stmt_incidents_by_create[2],
+    &bw_stmt_incidents_by_create[3],
+    &bw_stmt_incidents_by_update[0],
+    &bw_stmt_incidents_by_update[1],
+    &bw_stmt_incidents_by_update[2],
+    &bw_stmt_incidents_by_update[3],
+    &bw_stmt_incidents_by_aware[0],
+    &bw_stmt_incidents_by_aware[1],
+    &bw_stmt_incidents_by_aware[2],
     &bw_stmt_incidents_by_aware[3],
-    &bw_stmt_deadlines_open_regime,  &bw_stmt_alerts_plan,
+    &bw_stmt_deadlines_open_regime,
+    &bw_stmt_alerts_plan,
 };
 const size_t bw_records_n_stmts = sizeof(bw_records_stmts) / sizeof(bw_records_stmts[0]);
 

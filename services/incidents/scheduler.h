@@ -34,11 +34,11 @@ int bw_scheduler_open(const char *database_url, bw_db_t **out);
 #define BW_SCHEDULER_BATCH 200
 
 /*
- * One tick on db (from bw_scheduler_open, outside any transaction): claims up to limit alerts due at now (microseconds since the
- * epoch) and emits their events, in one transaction. *fired (when not NULL)
- * gets the number of events emitted, *claimed the alerts claimed (emitted or
- * dropped: met meanwhile, superseded by a nearer one). Results live on arena
- * (borrowed). 0 or a BW_E* code, with nothing claimed.
+ * One tick on db (from bw_scheduler_open, outside any transaction): claims up to limit alerts due
+ * at now (microseconds since the epoch) and emits their events, in one transaction. *fired (when
+ * not NULL) gets the number of events emitted, *claimed the alerts claimed (emitted or dropped: met
+ * meanwhile, superseded by a nearer one). Results live on arena (borrowed). 0 or a BW_E* code, with
+ * nothing claimed.
  */
 int bw_scheduler_tick(bw_db_t *db, bw_arena_t *arena, const bw_log_ctx_t *log, int64_t now,
                       int limit, const char *tenant, int *claimed, int *fired);

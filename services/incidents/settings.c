@@ -20,15 +20,15 @@
 #define SETTINGS_ID "incident-settings"
 
 /* The tenant's row, if any: leads, update time (µs), revision. */
-static const bw_db_stmt_t stmt_get = {
-    "settings_get", "SELECT array_to_string(alert_lead_seconds, ','), "
-                    "bulwark.epoch_us(update_time), revision "
-                    "FROM incidents.settings"};
+static const bw_db_stmt_t stmt_get = {"settings_get",
+                                      "SELECT array_to_string(alert_lead_seconds, ','), "
+                                      "bulwark.epoch_us(update_time), revision "
+                                      "FROM incidents.settings"};
 /* The same, locked until the write commits (If-Match compares with it). */
-static const bw_db_stmt_t stmt_lock = {
-    "settings_lock", "SELECT array_to_string(alert_lead_seconds, ','), "
-                     "bulwark.epoch_us(update_time), revision "
-                     "FROM incidents.settings FOR UPDATE"};
+static const bw_db_stmt_t stmt_lock = {"settings_lock",
+                                       "SELECT array_to_string(alert_lead_seconds, ','), "
+                                       "bulwark.epoch_us(update_time), revision "
+                                       "FROM incidents.settings FOR UPDATE"};
 /* $1 leads, comma-separated ('' for none). */
 static const bw_db_stmt_t stmt_put = {
     "settings_put",

@@ -43,9 +43,9 @@ typedef Bulwark__Integrations__V1__Connection__StateMapping mapping_pb_t;
 
 #define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
 #define CONNECTION_COLUMNS                                                                         \
-    "connection_id::text, system, name, base_url, entity_id::text, project_key, issue_type, "     \
-    "create_issues, state_open, state_closed, " US("create_time") ", " US("update_time")          \
-    ", revision"
+    "connection_id::text, system, name, base_url, entity_id::text, project_key, issue_type, "      \
+    "create_issues, state_open, state_closed, " US("create_time") ", " US(                         \
+        "update_time") ", revision"
 
 enum {
     COL_ID,
@@ -70,15 +70,15 @@ static const bw_db_stmt_t stmt_insert = {
     "entity_id, project_key, issue_type, credentials, inbound_secret, create_issues, state_open, "
     "state_closed) "
     "SELECT current_setting('bulwark.tenant_id')::uuid, $1, $2, $3, $4, $5::uuid, $6, $7, $8, "
-    "$9, $10, $11, $12 WHERE (SELECT count(*) FROM integrations.connections) < "
-    MAX_CONNECTIONS_PER_TENANT " RETURNING " CONNECTION_COLUMNS};
+    "$9, $10, $11, $12 WHERE (SELECT count(*) FROM integrations.connections) "
+    "< " MAX_CONNECTIONS_PER_TENANT " RETURNING " CONNECTION_COLUMNS};
 static const bw_db_stmt_t stmt_get = {
     "connections_get", "SELECT " CONNECTION_COLUMNS ", credentials FROM integrations.connections "
                        "WHERE connection_id = $1"};
-static const bw_db_stmt_t stmt_get_for_update = {
-    "connections_get_for_update", "SELECT " CONNECTION_COLUMNS
-                                  ", credentials FROM integrations.connections "
-                                  "WHERE connection_id = $1 FOR UPDATE"};
+static const bw_db_stmt_t stmt_get_for_update = {"connections_get_for_update",
+                                                 "SELECT " CONNECTION_COLUMNS
+                                                 ", credentials FROM integrations.connections "
+                                                 "WHERE connection_id = $1 FOR UPDATE"};
 static const bw_db_stmt_t stmt_list = {
     "connections_list",
     "SELECT " CONNECTION_COLUMNS " FROM integrations.connections "
@@ -107,19 +107,22 @@ static const bw_db_stmt_t stmt_log = {
     "left($6, 100), NULLIF($7, '')::uuid, left($8, 1000))"};
 static const bw_db_stmt_t stmt_log_list = {
     "connections_log_list",
-    "SELECT entry_id::text, " US("entry_time") ", direction, kind, status_code, ticket, "
-    "COALESCE(incident_id::text, ''), detail FROM integrations.connection_log "
-    "WHERE connection_id = $1 AND entry_id < COALESCE(NULLIF($2, '')::uuid, "
-    "'ffffffff-ffff-ffff-ffff-ffffffffffff') ORDER BY entry_id DESC LIMIT $3::int"};
+    "SELECT entry_id::text, " US(
+        "entry_time") ", direction, kind, status_code, ticket, "
+                      "COALESCE(incident_id::text, ''), detail FROM integrations.connection_log "
+                      "WHERE connection_id = $1 AND entry_id < COALESCE(NULLIF($2, '')::uuid, "
+                      "'ffffffff-ffff-ffff-ffff-ffffffffffff') ORDER BY entry_id DESC LIMIT "
+                      "$3::int"};
 
 const bw_db_stmt_t *const bw_connections_stmts[] = {
-    &stmt_insert, &stmt_get,    &stmt_get_for_update, &stmt_list,
-    &stmt_update, &stmt_delete, &stmt_log,            &stmt_log_list,
+    &stmt_insert, &stmt_get, &stmt_get_for_update, &stmt_list, &stmt_update,
+    &stmt_delete, &stmt_log, &stmt_log_list,
 };
-const size_t bw_connections_n_stmts = sizeof(bw_connections_stmts) / sizeof(bw_connections_stmts[0]);
+const size_t bw_connections_n_stmts =
+    sizeof(bw_connections_stmts) / sizeof(bw_connections_stmts[0]);
 
-void bw_connections_seal_context(const char *tenant_id, const char *connection_id,
-                                 const char *what, char out[BW_CONNECTION_SEAL_CONTEXT_LEN])
+void bw_connections_seal_context(const char *tenant_id, const char *connection_id, const char *what,
+                                 char out[BW_CONNECTION_SEAL_CONTEXT_LEN])
 {
     snprintf(out, BW_CONNECTION_SEAL_CONTEXT_LEN, "integrations.connections/%s/%s/%s", tenant_id,
              connection_id, what);
@@ -144,8 +147,8 @@ static int seal_param(const bw_integrations_t *svc, bw_arena_t *arena, const cha
 }
 
 int bw_connections_unseal(const bw_integrations_t *svc, bw_arena_t *arena, const char *tenant_id,
-                          const char *connection_id, const char *what, const PGresult *res,
-                          int row, int col, char **out)
+                          const char *connection_id, const char *what, const PGresult *res, int row,
+                          int col, char **out)
 {
     uint8_t *sealed;
     size_t len, plain_len;
@@ -159,8 +162,8 @@ int bw_connections_unseal(const bw_integrations_t *svc, bw_arena_t *arena, const
     if (plain == NULL)
         return BW_ENOMEM;
     bw_connections_seal_context(tenant_id, connection_id, what, context);
-    err = bw_unseal(&svc->seal_key, context, sealed, len, (uint8_t *)plain,
-                    len - BW_SEAL_OVERHEAD, &plain_len);
+    err = bw_unseal(&svc->seal_key, context, sealed, len, (uint8_t *)plain, len - BW_SEAL_OVERHEAD,
+                    &plain_len);
     if (err != 0)
         return err;
     plain[plain_len] = '\0';
@@ -174,7 +177,11 @@ int bw_connections_log(bw_db_t *db, bw_arena_t *arena, const bw_connection_log_e
     if (bw_uuid_v7(id) != 0)
         return BW_EINTERNAL;
     snprintf(status, sizeof(status), "%d", e->status_code);
-    const char *values[] = {e->connection_id, id, e->direction, e->kind, status,
+    const char *values[] = {e->connection_id,
+                            id,
+                            e->direction,
+                            e->kind,
+                            status,
                             e->ticket != NULL ? e->ticket : "",
                             e->incident != NULL ? e->incident : "",
                             e->detail != NULL ? e->detail : ""};
@@ -183,8 +190,7 @@ int bw_connections_log(bw_db_t *db, bw_arena_t *arena, const bw_connection_log_e
 
 static int not_found(bw_call_t *call, const char *id)
 {
-    return bw_call_fail(call, BW_ENOTFOUND, "CONNECTION_NOT_FOUND", "connection %s not found",
-                        id);
+    return bw_call_fail(call, BW_ENOTFOUND, "CONNECTION_NOT_FOUND", "connection %s not found", id);
 }
 
 static int check_id(bw_call_t *call, const char *id)
@@ -235,12 +241,11 @@ static int from_row(bw_arena_t *arena, const PGresult *res, int row, bw_connecti
     c->update_time = bw_store_timestamp(arena, res, row, COL_UPDATE);
     c->etag = bw_arena_alloc(arena, 17);
     if (c->id == NULL || c->name == NULL || c->base_url == NULL || c->entity == NULL ||
-        c->project_key == NULL || c->issue_type == NULL || m->open == NULL ||
-        m->closed == NULL || c->etag == NULL)
+        c->project_key == NULL || c->issue_type == NULL || m->open == NULL || m->closed == NULL ||
+        c->etag == NULL)
         return BW_ENOMEM;
-    c->inbound_path =
-        bw_arena_printf(arena, "/v1/integrations/%s/%s/events",
-                        c->system == SYSTEM_JIRA ? "jira" : "servicenow", c->id);
+    c->inbound_path = bw_arena_printf(arena, "/v1/integrations/%s/%s/events",
+                                      c->system == SYSTEM_JIRA ? "jira" : "servicenow", c->id);
     if (c->inbound_path == NULL)
         return BW_ENOMEM;
     bw_etag(c->id, bw_store_int(res, row, COL_REVISION), c->etag);
@@ -287,16 +292,16 @@ static int check_credentials(bw_call_t *call, int system, const credentials_pb_t
             bad |= bw_call_violation(call, "credentials.email", "is not an e-mail address") != 0;
         bad |= check_text(call, "credentials.apiToken", cr->api_token, SECRET_MAX, 1);
         if (cr->username[0] != '\0' || cr->password[0] != '\0')
-            bad |= bw_call_violation(call, cr->username[0] ? "credentials.username"
-                                                           : "credentials.password",
-                                     "is for ServiceNow; Jira takes email and apiToken") != 0;
+            bad |= bw_call_violation(
+                       call, cr->username[0] ? "credentials.username" : "credentials.password",
+                       "is for ServiceNow; Jira takes email and apiToken") != 0;
     } else {
         bad |= check_text(call, "credentials.username", cr->username, NAME_MAX_CHARS, 1);
         bad |= check_text(call, "credentials.password", cr->password, SECRET_MAX, 1);
         if (cr->email[0] != '\0' || cr->api_token[0] != '\0')
-            bad |= bw_call_violation(call, cr->email[0] ? "credentials.email"
-                                                        : "credentials.apiToken",
-                                     "is for Jira; ServiceNow takes username and password") != 0;
+            bad |=
+                bw_call_violation(call, cr->email[0] ? "credentials.email" : "credentials.apiToken",
+                                  "is for Jira; ServiceNow takes username and password") != 0;
     }
     return bad;
 }
@@ -311,9 +316,9 @@ static int validate(bw_call_t *call, const bw_integrations_t *svc, const bw_conn
         return bw_call_violation(call, "system", "is required: JIRA or SERVICENOW");
     bad |= check_text(call, "name", c->name, NAME_MAX_CHARS, 1);
     if (c->base_url[0] == '\0')
-        bad |= bw_call_violation(call, "baseUrl", "is required: the https URL of the %s",
-                                 c->system == SYSTEM_JIRA ? "Jira site"
-                                                          : "ServiceNow instance") != 0;
+        bad |=
+            bw_call_violation(call, "baseUrl", "is required: the https URL of the %s",
+                              c->system == SYSTEM_JIRA ? "Jira site" : "ServiceNow instance") != 0;
     else if (bw_netpolicy_check_url(&svc->netpolicy, c->base_url, &https, why, sizeof(why)) != 0)
         bad |= bw_call_violation(call, "baseUrl", "%s", why) != 0;
     else if (strchr(c->base_url, '?') != NULL)
@@ -355,8 +360,7 @@ static char *credentials_text(bw_arena_t *arena, int system, const credentials_p
 {
     json_t *doc = system == SYSTEM_JIRA
                       ? json_pack("{s:s, s:s}", "email", cr->email, "apiToken", cr->api_token)
-                      : json_pack("{s:s, s:s}", "username", cr->username, "password",
-                                  cr->password);
+                      : json_pack("{s:s, s:s}", "username", cr->username, "password", cr->password);
     char *text = doc != NULL ? json_dumps(doc, JSON_COMPACT) : NULL;
     json_decref(doc);
     char *copy = text != NULL ? bw_arena_strdup(arena, text) : NULL;
@@ -384,8 +388,7 @@ static int new_inbound_secret(int system, char out[80])
     return bw_random_token(out + 5, 80 - 5, 32) == 0 ? 0 : BW_EINTERNAL;
 }
 
-int bw_connections_create(bw_call_t *call, const ProtobufCMessage *request,
-                          ProtobufCMessage **resp)
+int bw_connections_create(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Integrations__V1__CreateConnectionRequest *req = (const void *)request;
     static const bw_connection_pb_t empty = BULWARK__INTEGRATIONS__V1__CONNECTION__INIT;
@@ -481,8 +484,8 @@ int bw_connections_list(bw_call_t *call, const ProtobufCMessage *request, Protob
         return bw_call_violation(call, "pageToken", "is not a token this list returned");
     const char *values[] = {page.after, page.size_param};
     PGresult *res;
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_list, 2, values,
-                      &res);
+    err =
+        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_list, 2, values, &res);
     if (err != 0)
         return err;
     int n = PQntuples(res), shown = n > page.size ? page.size : n;
@@ -551,8 +554,7 @@ static int merge(bw_call_t *call, bw_connection_pb_t *c, const bw_connection_pb_
     return 0;
 }
 
-int bw_connections_update(bw_call_t *call, const ProtobufCMessage *request,
-                          ProtobufCMessage **resp)
+int bw_connections_update(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Integrations__V1__UpdateConnectionRequest *req = (const void *)request;
     const bw_integrations_t *svc = bw_service_data(call);
@@ -575,8 +577,8 @@ int bw_connections_update(bw_call_t *call, const ProtobufCMessage *request,
     }
     if ((err = from_row(call->arena, res, 0, &c)) != 0 ||
         (err = bw_store_check_etag(call, id, bw_store_int(res, 0, COL_REVISION))) != 0 ||
-        (err = merge(call, c, req->connection != NULL ? req->connection : &empty,
-                     req->update_mask, &with_credentials)) != 0 ||
+        (err = merge(call, c, req->connection != NULL ? req->connection : &empty, req->update_mask,
+                     &with_credentials)) != 0 ||
         (err = validate(call, svc, c, with_credentials)) != 0)
         goto out;
     if (with_credentials) {
@@ -613,8 +615,7 @@ out:
     return 0;
 }
 
-int bw_connections_delete(bw_call_t *call, const ProtobufCMessage *request,
-                          ProtobufCMessage **resp)
+int bw_connections_delete(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Integrations__V1__DeleteConnectionRequest *req = (const void *)request;
     int err = check_id(call, req->id);
@@ -622,8 +623,8 @@ int bw_connections_delete(bw_call_t *call, const ProtobufCMessage *request,
         return err;
     const char *id = req->id;
     PGresult *res;
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_delete, 1, &id,
-                      &res);
+    err =
+        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_delete, 1, &id, &res);
     if (err != 0)
         return err;
     if (PQntuples(res) == 0)
@@ -711,14 +712,13 @@ int bw_connections_test(bw_call_t *call, const ProtobufCMessage *request, Protob
                             "the stored credentials cannot be opened%s; set them again",
                             err == BW_EPERM ? " (sealed under another BULWARK_SECRETS_KEY)" : "");
     json_t *doc = json_loads(creds, 0, NULL);
-    const char *user = json_string_value(
-        json_object_get(doc, c->system == SYSTEM_JIRA ? "email" : "username"));
-    const char *password = json_string_value(
-        json_object_get(doc, c->system == SYSTEM_JIRA ? "apiToken" : "password"));
-    const char *url =
-        api_url(call->arena, c->base_url,
-                c->system == SYSTEM_JIRA ? "/rest/api/3/myself"
-                                         : "/api/now/table/sys_user?sysparm_limit=1");
+    const char *user =
+        json_string_value(json_object_get(doc, c->system == SYSTEM_JIRA ? "email" : "username"));
+    const char *password =
+        json_string_value(json_object_get(doc, c->system == SYSTEM_JIRA ? "apiToken" : "password"));
+    const char *url = api_url(call->arena, c->base_url,
+                              c->system == SYSTEM_JIRA ? "/rest/api/3/myself"
+                                                       : "/api/now/table/sys_user?sysparm_limit=1");
     test_body_t *body = bw_arena_alloc(call->arena, sizeof(*body));
     bw_netpolicy_guard_t guard = {.policy = &svc->netpolicy};
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -753,20 +753,19 @@ int bw_connections_test(bw_call_t *call, const ProtobufCMessage *request, Protob
     bulwark__integrations__v1__test_connection_response__init(out);
     if (code != CURLE_OK && code != CURLE_WRITE_ERROR) {
         status = 0;
-        out->detail = bw_arena_printf(
-            call->arena, "no answer: %s",
-            guard.refused[0] ? guard.refused
-            : code == CURLE_OPERATION_TIMEDOUT ? "timed out"
-            : errbuf[0]                        ? errbuf
-                                               : curl_easy_strerror(code));
+        out->detail = bw_arena_printf(call->arena, "no answer: %s",
+                                      guard.refused[0]                   ? guard.refused
+                                      : code == CURLE_OPERATION_TIMEDOUT ? "timed out"
+                                      : errbuf[0]                        ? errbuf
+                                                  : curl_easy_strerror(code));
     } else if (status == 200) {
         const char *name = who(call->arena, c->system, body);
         out->ok = 1;
-        out->detail = bw_arena_printf(call->arena, "credentials accepted%s%s", name[0] ? ": " : "",
-                                      name);
+        out->detail =
+            bw_arena_printf(call->arena, "credentials accepted%s%s", name[0] ? ": " : "", name);
     } else if (status == 401 || status == 403) {
-        out->detail = bw_arena_printf(call->arena, "HTTP %ld: the credentials were refused",
-                                      status);
+        out->detail =
+            bw_arena_printf(call->arena, "HTTP %ld: the credentials were refused", status);
     } else {
         out->detail = bw_arena_printf(call->arena, "HTTP %ld", status);
     }
@@ -844,8 +843,9 @@ int bw_connections_log_list(bw_call_t *call, const ProtobufCMessage *request,
         list->entries[i] = e;
     }
     list->n_entries = (size_t)shown;
-    err = bw_store_next_token(call, LOG_SCOPE, &page, n,
-                              shown > 0 ? list->entries[shown - 1]->id : "", &list->next_page_token);
+    err =
+        bw_store_next_token(call, LOG_SCOPE, &page, n,
+                            shown > 0 ? list->entries[shown - 1]->id : "", &list->next_page_token);
     if (err != 0)
         return err;
     *resp = &list->base;

@@ -82,13 +82,11 @@ static const bw_db_stmt_t stmt_complete_many = {
 static const bw_db_stmt_t stmt_set_tenant = {"deliverer_set_tenant",
                                              "SELECT set_config('bulwark.tenant_id', $1, true)"};
 static const bw_db_stmt_t stmt_release = {
-    "deliverer_release",
-    "UPDATE integrations.deliveries SET lease_id = NULL, lease_until = NULL "
-    "WHERE delivery_id = $1 AND lease_id = $2"};
+    "deliverer_release", "UPDATE integrations.deliveries SET lease_id = NULL, lease_until = NULL "
+                         "WHERE delivery_id = $1 AND lease_id = $2"};
 
-const bw_db_stmt_t *const bw_deliverer_stmts[] = {&stmt_claim, &stmt_complete,
-                                                  &stmt_complete_many, &stmt_set_tenant,
-                                                  &stmt_release};
+const bw_db_stmt_t *const bw_deliverer_stmts[] = {&stmt_claim, &stmt_complete, &stmt_complete_many,
+                                                  &stmt_set_tenant, &stmt_release};
 const size_t bw_deliverer_n_stmts = sizeof(bw_deliverer_stmts) / sizeof(bw_deliverer_stmts[0]);
 
 enum {
@@ -123,13 +121,13 @@ struct bw_deliverer {
     const bw_integrations_t *svc;
     CURLM *multi;
     struct event *timer;
-    struct event *refill; /* claims again once the loop is done with a round */
-    bw_arena_t *scratch;  /* per database operation */
-    transfer_t *head;    /* transfers in flight */
+    struct event *refill;             /* claims again once the loop is done with a round */
+    bw_arena_t *scratch;              /* per database operation */
+    transfer_t *head;                 /* transfers in flight */
     bw_deliverer_request_t *requests; /* other requests in flight */
-    watch_t *watches;    /* sockets watched */
+    watch_t *watches;                 /* sockets watched */
     int in_flight;
-    int collecting;      /* inside collect(): no refill from there */
+    int collecting; /* inside collect(): no refill from there */
     int closing;
 };
 
@@ -154,8 +152,8 @@ struct transfer {
     long status, latency_ms;
     long long wait_ms;
     char error[ERROR_MAX + 1];
-    char retry_after[64];  /* the receiver's Retry-After */
-    char location[200];    /* the receiver's Location */
+    char retry_after[64]; /* the receiver's Retry-After */
+    char location[200];   /* the receiver's Location */
 };
 
 static long long now_us(void)
@@ -164,8 +162,8 @@ static long long now_us(void)
 }
 
 bw_attempt_outcome_t bw_deliverer_outcome(const bw_retry_schedule_t *schedule, long status,
-                                          int attempts_made, long retry_after_sec,
-                                          uint32_t random, long long *wait_ms)
+                                          int attempts_made, long retry_after_sec, uint32_t random,
+                                          long long *wait_ms)
 {
     if (status >= 200 && status <= 299)
         return BW_ATTEMPT_SUCCEEDED;
@@ -264,8 +262,8 @@ static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp, void *s
             unwatch(dv, w);
         return 0;
     }
-    short kind = (short)((what & CURL_POLL_IN ? EV_READ : 0) | (what & CURL_POLL_OUT ? EV_WRITE : 0) |
-                         EV_PERSIST);
+    short kind = (short)((what & CURL_POLL_IN ? EV_READ : 0) |
+                         (what & CURL_POLL_OUT ? EV_WRITE : 0) | EV_PERSIST);
     if (w == NULL) {
         if ((w = calloc(1, sizeof(*w))) == NULL)
             return -1;
@@ -330,8 +328,8 @@ static void decide(bw_deliverer_t *dv, transfer_t *t, long status, long latency_
     t->latency_ms = latency_ms;
     t->wait_ms = 0;
     snprintf(t->error, sizeof(t->error), "%s", error);
-    t->outcome = bw_deliverer_outcome(&dv->svc->retry, status, t->cycle_attempts + 1,
-                                      retry_after, random, &t->wait_ms);
+    t->outcome = bw_deliverer_outcome(&dv->svc->retry, status, t->cycle_attempts + 1, retry_after,
+                                      random, &t->wait_ms);
 }
 
 static const char *const outcome_states[] = {"SUCCEEDED", "RETRY", "FAILED", "FAILED"};
@@ -362,8 +360,8 @@ static void record_one(bw_deliverer_t *dv, transfer_t *t)
     snprintf(code, sizeof(code), "%ld", t->status);
     snprintf(latency, sizeof(latency), "%ld", t->latency_ms);
     snprintf(wait, sizeof(wait), "%lld", t->wait_ms);
-    const char *values[] = {t->delivery, t->lease, started, code, latency, t->error,
-                            outcome_states[t->outcome], wait};
+    const char *values[] = {
+        t->delivery, t->lease, started, code, latency, t->error, outcome_states[t->outcome], wait};
     bw_arena_reset(dv->scratch);
     bw_db_set_log_ctx(dv->db, &t->log);
     int err;
@@ -416,8 +414,9 @@ static int record_tenant(bw_deliverer_t *dv, transfer_t **done, int n, const cha
         snprintf(code, sizeof(code), "%ld", t->status);
         snprintf(latency, sizeof(latency), "%ld", t->latency_ms);
         snprintf(wait, sizeof(wait), "%lld", t->wait_ms);
-        const char *row[N_M] = {t->delivery, t->lease,  started, code, latency,
-                                t->error,    outcome_states[t->outcome], wait};
+        const char *row[N_M] = {
+            t->delivery, t->lease, started, code, latency, t->error, outcome_states[t->outcome],
+            wait};
         for (int c = 0; c < N_M; c++)
             if (bw_pgarray_add(&arrays[c], row[c]) != 0)
                 return BW_ENOMEM;
@@ -641,8 +640,9 @@ static int prepare(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int r
     t->started_us = now_us();
     const char *url = bw_store_text(res, row, CL_URL);
     t->guard.policy = &dv->svc->netpolicy;
-    char *body = bw_webhook_body(a, bw_store_text(res, row, CL_TYPE),
-                                 bw_store_text(res, row, CL_TIME), bw_store_text(res, row, CL_DATA));
+    char *body =
+        bw_webhook_body(a, bw_store_text(res, row, CL_TYPE), bw_store_text(res, row, CL_TIME),
+                        bw_store_text(res, row, CL_DATA));
     if (t->tenant == NULL || t->delivery == NULL || t->lease == NULL || t->endpoint == NULL ||
         t->event_id == NULL || body == NULL) {
         snprintf(why, whylen, "the delivery could not be prepared (out of memory)");
@@ -672,18 +672,18 @@ static int prepare(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int r
     }
     CURL *e = t->easy;
     long timeout = dv->svc->timeout_ms;
-    int ok = bw_netpolicy_curl_setup(e, &t->guard, url, timeout) == 0 &&
-             curl_easy_setopt(e, CURLOPT_POST, 1L) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_POSTFIELDS, body) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body)) ==
-                 CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_body) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_WRITEDATA, t) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_HEADERDATA, t) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf) == CURLE_OK &&
-             curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t) == CURLE_OK;
+    int ok =
+        bw_netpolicy_curl_setup(e, &t->guard, url, timeout) == 0 &&
+        curl_easy_setopt(e, CURLOPT_POST, 1L) == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body) == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body)) == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers) == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_body) == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_WRITEDATA, t) == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_HEADERDATA, t) == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->errbuf) == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_PRIVATE, (char *)t) == CURLE_OK;
     if (!ok) {
         snprintf(why, whylen, "the delivery could not be prepared (libcurl refused an option)");
         return BW_EINTERNAL;
@@ -697,8 +697,9 @@ static void start(bw_deliverer_t *dv, const PGresult *res, int row)
     transfer_t *t = calloc(1, sizeof(*t));
     if (t == NULL || (t->arena = bw_arena_create(4096)) == NULL) {
         free(t);
-        bw_log(BW_LOG_ERROR, NULL, "out of memory starting a delivery; it is attempted again "
-                                   "when its lease runs out");
+        bw_log(BW_LOG_ERROR, NULL,
+               "out of memory starting a delivery; it is attempted again "
+               "when its lease runs out");
         return;
     }
     t->kind = KIND_DELIVERY;

@@ -69,8 +69,8 @@ void bw_deliverer_cancel_request(bw_deliverer_t *dv, bw_deliverer_request_t *req
 typedef enum bw_attempt_outcome {
     BW_ATTEMPT_SUCCEEDED,
     BW_ATTEMPT_RETRY,
-    BW_ATTEMPT_FAILED,   /* schedule exhausted: the endpoint is disabled */
-    BW_ATTEMPT_GONE,     /* 410: failed, and the endpoint is disabled */
+    BW_ATTEMPT_FAILED, /* schedule exhausted: the endpoint is disabled */
+    BW_ATTEMPT_GONE,   /* 410: failed, and the endpoint is disabled */
 } bw_attempt_outcome_t;
 
 /* Decides what an attempt's answer means: status the HTTP status (0 when
@@ -79,7 +79,7 @@ typedef enum bw_attempt_outcome {
  * 32 random bits. *wait_ms gets the wait before the next attempt for
  * BW_ATTEMPT_RETRY. */
 bw_attempt_outcome_t bw_deliverer_outcome(const bw_retry_schedule_t *schedule, long status,
-                                          int attempts_made, long retry_after_sec,
-                                          uint32_t random, long long *wait_ms);
+                                          int attempts_made, long retry_after_sec, uint32_t random,
+                                          long long *wait_ms);
 
 #endif

@@ -21,6 +21,7 @@
 typedef Bulwark__Integrations__V1__WebhookDelivery delivery_t;
 typedef Bulwark__Integrations__V1__WebhookAttempt attempt_t;
 
+/* clang-format off */
 #define US(col) "bulwark.epoch_us(" col ")"
 #define DELIVERY_FROM                                                                              \
     "SELECT d.delivery_id::text, d.event_id::text, v.type, d.resource, " US("v.occur_time")       \
@@ -57,6 +58,7 @@ static const bw_db_stmt_t stmt_attempts = {
     "  SELECT a.*, row_number() OVER (PARTITION BY a.delivery_id ORDER BY a.attempt_no DESC) "
     "    AS rank FROM integrations.attempts a WHERE a.delivery_id = ANY($1::uuid[])) x "
     "WHERE rank <= " ATTEMPTS_SHOWN " ORDER BY delivery_id, attempt_no DESC"};
+/* clang-format on */
 static const bw_db_stmt_t stmt_lock = {
     "deliveries_lock",
     "SELECT d.lease_until > now(), e.disabled FROM integrations.deliveries d "
@@ -105,8 +107,9 @@ static int from_row(bw_arena_t *arena, const PGresult *res, int row, delivery_t 
     const ProtobufCEnumValue *state = protobuf_c_enum_descriptor_get_value_by_name(
         &bulwark__integrations__v1__webhook_delivery__state__descriptor,
         bw_store_text(res, row, COL_STATE));
-    d->state = state != NULL ? state->value
-                             : BULWARK__INTEGRATIONS__V1__WEBHOOK_DELIVERY__STATE__STATE_UNSPECIFIED;
+    d->state = state != NULL
+                   ? state->value
+                   : BULWARK__INTEGRATIONS__V1__WEBHOOK_DELIVERY__STATE__STATE_UNSPECIFIED;
     *out = d;
     return 0;
 }
@@ -227,8 +230,7 @@ out:
     return 0;
 }
 
-int bw_deliveries_replay(bw_call_t *call, const ProtobufCMessage *request,
-                         ProtobufCMessage **resp)
+int bw_deliveries_replay(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Integrations__V1__ReplayWebhookDeliveryRequest *req = (const void *)request;
     if (!bw_uuid_valid(req->id))

@@ -90,8 +90,7 @@ static void on_tick(evutil_socket_t fd, short kind, void *arg)
         bw_arena_reset(d->scratch);
         if (bw_relay_lag(d->db, d->scratch, &unrelayed, &age) == 0) {
             atomic_store_explicit(&d->lag_unrelayed, unrelayed, memory_order_relaxed);
-            atomic_store_explicit(&d->lag_oldest_us, (long long)(age * 1e6),
-                                  memory_order_relaxed);
+            atomic_store_explicit(&d->lag_oldest_us, (long long)(age * 1e6), memory_order_relaxed);
         }
         d->next_lag = now + LAG_PERIOD_SEC;
     }

@@ -31,10 +31,12 @@
 
 #define US(col) "bulwark.epoch_us(" col ")"
 #define ENDPOINT_COLUMNS                                                                           \
-    "endpoint_id::text, url, array_to_string(event_types, ','), description, disabled, "         \
+    "endpoint_id::text, url, array_to_string(event_types, ','), description, disabled, "           \
     "disabled_reason, "                                                                            \
-    "CASE WHEN previous_secret_expire_time > now() THEN " US("previous_secret_expire_time")       \
-    " END, " US("create_time") ", " US("update_time") ", revision"
+    "CASE WHEN previous_secret_expire_time > now() THEN " US(                                      \
+        "previous_secret_expire_time") " END, " US("create_time") ", " US("update_time") ", "      \
+                                                                                         "revisio" \
+                                                                                         "n"
 
 enum {
     COL_ID,
@@ -61,9 +63,9 @@ static const bw_db_stmt_t stmt_get = {
     "endpoints_get",
     "SELECT " ENDPOINT_COLUMNS " FROM integrations.webhook_endpoints WHERE endpoint_id = $1"};
 static const bw_db_stmt_t stmt_get_for_update = {
-    "endpoints_get_for_update", "SELECT " ENDPOINT_COLUMNS
-                                " FROM integrations.webhook_endpoints WHERE endpoint_id = $1 "
-                                "FOR UPDATE"};
+    "endpoints_get_for_update",
+    "SELECT " ENDPOINT_COLUMNS " FROM integrations.webhook_endpoints WHERE endpoint_id = $1 "
+    "FOR UPDATE"};
 static const bw_db_stmt_t stmt_list = {
     "endpoints_list",
     "SELECT " ENDPOINT_COLUMNS " FROM integrations.webhook_endpoints "
@@ -312,8 +314,8 @@ int bw_endpoints_list(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         return bw_call_violation(call, "pageToken", "is not a token this list returned");
     const char *values[] = {page.after, page.size_param};
     PGresult *res;
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_list, 2, values,
-                      &res);
+    err =
+        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_list, 2, values, &res);
     if (err != 0)
         return err;
     int n = PQntuples(res), shown = n > page.size ? page.size : n;
@@ -330,7 +332,9 @@ int bw_endpoints_list(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         if ((err = from_row(call->arena, res, i, &out->webhook_endpoints[i])) != 0)
             return err;
     out->n_webhook_endpoints = (size_t)shown;
-    err = bw_store_next_token(call, LIST_SCOPE, &page, n, shown > 0 ? out->webhook_endpoints[shown - 1]->id : "", &out->next_page_token);
+    err = bw_store_next_token(call, LIST_SCOPE, &page, n,
+                              shown > 0 ? out->webhook_endpoints[shown - 1]->id : "",
+                              &out->next_page_token);
     if (err != 0)
         return err;
     if (out->next_page_token == NULL)
@@ -359,8 +363,7 @@ static int merge(bw_call_t *call, bw_endpoint_pb_t *e, const bw_endpoint_pb_t *p
         /* Output-only fields in a body are ignored (docs/DESIGN.md). */
         else if (strcmp(p, "id") != 0 && strcmp(p, "create_time") != 0 &&
                  strcmp(p, "update_time") != 0 && strcmp(p, "etag") != 0 &&
-                 strcmp(p, "disabled_reason") != 0 &&
-                 strcmp(p, "previous_secret_expire_time") != 0)
+                 strcmp(p, "disabled_reason") != 0 && strcmp(p, "previous_secret_expire_time") != 0)
             return bw_call_violation(call, p, "cannot be changed");
     }
     return 0;
@@ -400,8 +403,8 @@ int bw_endpoints_update(bw_call_t *call, const ProtobufCMessage *request, Protob
          * endpoints subscribed to webhook_endpoint.disabled hear of it. */
         const char *values[] = {id, e->url, types, e->description, "f"};
         if ((err = bw_db_exec(db, call->arena, &stmt_update, 5, values, NULL)) != 0 ||
-            (err = bw_endpoints_disable(db, call->arena, &call->log, id,
-                                        "disabled through the API", NULL)) != 0)
+            (err = bw_endpoints_disable(db, call->arena, &call->log, id, "disabled through the API",
+                                        NULL)) != 0)
             goto out;
         err = bw_db_exec(db, call->arena, &stmt_get, 1, &id, &res);
     } else {
@@ -430,8 +433,8 @@ int bw_endpoints_delete(bw_call_t *call, const ProtobufCMessage *request, Protob
         return err;
     const char *id = req->id;
     PGresult *res;
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_delete, 1, &id,
-                      &res);
+    err =
+        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_delete, 1, &id, &res);
     if (err != 0)
         return err;
     if (PQntuples(res) == 0)
@@ -450,7 +453,8 @@ int bw_endpoints_delete(bw_call_t *call, const ProtobufCMessage *request, Protob
 int bw_endpoints_rotate_secret(bw_call_t *call, const ProtobufCMessage *request,
                                ProtobufCMessage **resp)
 {
-    const Bulwark__Integrations__V1__RotateWebhookEndpointSecretRequest *req = (const void *)request;
+    const Bulwark__Integrations__V1__RotateWebhookEndpointSecretRequest *req =
+        (const void *)request;
     const bw_integrations_t *svc = bw_service_data(call);
     int err = check_id(call, req->id);
     if (err != 0)

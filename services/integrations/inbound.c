@@ -48,9 +48,9 @@
 typedef Bulwark__Integrations__V1__ReceiveTicketEventRequest event_req_t;
 typedef Bulwark__Integrations__V1__ReceiveTicketEventResponse event_resp_t;
 
-static const bw_db_stmt_t stmt_find = {
-    "inbound_find", "SELECT tenant_id::text, system, inbound_secret "
-                    "FROM integrations.inbound_connection($1::uuid)"};
+static const bw_db_stmt_t stmt_find = {"inbound_find",
+                                       "SELECT tenant_id::text, system, inbound_secret "
+                                       "FROM integrations.inbound_connection($1::uuid)"};
 static const bw_db_stmt_t stmt_settings = {
     "inbound_settings", "SELECT entity_id::text, state_closed FROM integrations.connections "
                         "WHERE connection_id = $1"};
@@ -64,9 +64,8 @@ static const bw_db_stmt_t stmt_link = {
     "INSERT INTO integrations.ticket_links (tenant_id, connection_id, ticket_id, ticket_key) "
     "VALUES (current_setting('bulwark.tenant_id')::uuid, $1, $2, $3) ON CONFLICT DO NOTHING"};
 static const bw_db_stmt_t stmt_link_lock = {
-    "inbound_link_lock",
-    "SELECT COALESCE(incident_id::text, '') FROM integrations.ticket_links "
-    "WHERE connection_id = $1 AND ticket_id = $2 FOR UPDATE"};
+    "inbound_link_lock", "SELECT COALESCE(incident_id::text, '') FROM integrations.ticket_links "
+                         "WHERE connection_id = $1 AND ticket_id = $2 FOR UPDATE"};
 static const bw_db_stmt_t stmt_link_set = {
     "inbound_link_set",
     "UPDATE integrations.ticket_links SET incident_id = $3::uuid, ticket_key = $4, "
@@ -87,8 +86,8 @@ typedef struct ticket_event {
     const char *title;
     long long aware_sec; /* 0: now */
     int aware_nanos;
-    int may_create; /* jira:issue_updated and ServiceNow create what is missing too */
-    int may_update; /* jira:issue_created for a known issue changes nothing */
+    int may_create;    /* jira:issue_updated and ServiceNow create what is missing too */
+    int may_update;    /* jira:issue_created for a known issue changes nothing */
     const char *state; /* the ticket's status or state now; NULL when not said */
     const char *note;  /* what changed, for the incident's timeline */
     /* The ticket was opened by Bulwark for this incident (tickets.c names it
@@ -192,10 +191,9 @@ static int digits(const char *s, int n, int *out)
 int bw_inbound_parse_time(const char *s, long long *sec, int *nanos)
 {
     int y, mo, d, h, mi, se, frac = 0, frac_digits = 0;
-    if (strlen(s) < 19 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
-        s[7] != '-' || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != ' ') ||
-        digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
-        digits(s + 17, 2, &se))
+    if (strlen(s) < 19 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
+        digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != ' ') || digits(s + 11, 2, &h) ||
+        s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se))
         return -1;
     const char *p = s + 19;
     if (*p == '.') {
@@ -232,8 +230,12 @@ int bw_inbound_parse_time(const char *s, long long *sec, int *nanos)
     }
     if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
         return -1;
-    struct tm tm = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = d,
-                    .tm_hour = h, .tm_min = mi, .tm_sec = se};
+    struct tm tm = {.tm_year = y - 1900,
+                    .tm_mon = mo - 1,
+                    .tm_mday = d,
+                    .tm_hour = h,
+                    .tm_min = mi,
+                    .tm_sec = se};
     time_t t = timegm(&tm);
     if (tm.tm_mday != d) /* 31 April and the like */
         return -1;
@@ -328,8 +330,7 @@ static int create_incident(bw_call_t *call, const inbound_conn_t *conn, const ev
 }
 
 static int append_event(bw_call_t *call, const inbound_conn_t *conn, const event_req_t *req,
-                        const char *incident_id, int closed, const char *note,
-                        const char **detail)
+                        const char *incident_id, int closed, const char *note, const char **detail)
 {
     Bulwark__Incidents__V1__Event event = BULWARK__INCIDENTS__V1__EVENT__INIT;
     Bulwark__Incidents__V1__AppendEventRequest append =
@@ -404,7 +405,12 @@ static int apply(bw_call_t *call, const inbound_conn_t *conn, const event_req_t 
             goto out;
         if (PQntuples(res) == 0) {
             bw_connection_log_entry_t entry = {
-                id, "inbound", ev->kind, 200, ev->ticket_key, "",
+                id,
+                "inbound",
+                ev->kind,
+                200,
+                ev->ticket_key,
+                "",
                 bw_arena_printf(call->arena, "delivery %s received before: nothing changed",
                                 ev->delivery_key)};
             if ((err = bw_connections_log(db, call->arena, &entry)) != 0 ||
@@ -449,17 +455,18 @@ static int apply(bw_call_t *call, const inbound_conn_t *conn, const event_req_t 
             goto out;
         refused = err == 1;
         outcome = "updated";
-        log_detail = closed ? bw_arena_printf(call->arena, "handling ended (%s)", ev->state)
-                            : ev->note;
+        log_detail =
+            closed ? bw_arena_printf(call->arena, "handling ended (%s)", ev->state) : ev->note;
     }
     if (refused) {
         bw_db_rollback(db);
         return unprocessable(call, conn, ev->kind, ev->ticket_key, detail);
     }
     const char *set[] = {id, ev->ticket_id, incident, ev->ticket_key};
-    bw_connection_log_entry_t entry = {id,       "inbound",  ev->kind,  200, ev->ticket_key,
+    bw_connection_log_entry_t entry = {id,       "inbound", ev->kind, 200, ev->ticket_key,
                                        incident, log_detail};
-    if (incident[0] != '\0' && (err = bw_db_exec(db, call->arena, &stmt_link_set, 4, set, NULL)) != 0)
+    if (incident[0] != '\0' &&
+        (err = bw_db_exec(db, call->arena, &stmt_link_set, 4, set, NULL)) != 0)
         goto out;
     if ((err = bw_connections_log(db, call->arena, &entry)) != 0 || (err = bw_db_commit(db)) != 0)
         goto out;
@@ -531,7 +538,8 @@ static const char *jira_note(bw_arena_t *arena, const char *key, json_t *changel
     json_t *items = json_object_get(changelog, "items");
     size_t i;
     json_t *item;
-    json_array_foreach(items, i, item) {
+    json_array_foreach(items, i, item)
+    {
         const char *field = json_string_value(json_object_get(item, "field"));
         const char *to = json_string_value(json_object_get(item, "toString"));
         if (field == NULL || n < 0 || (size_t)n >= sizeof(note) - 1)
@@ -550,7 +558,8 @@ int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
     if (err != 0)
         return err;
     json_t *doc = parse_body(req);
-    const char *event = doc != NULL ? json_string_value(json_object_get(doc, "webhookEvent")) : NULL;
+    const char *event =
+        doc != NULL ? json_string_value(json_object_get(doc, "webhookEvent")) : NULL;
     json_t *issue = doc != NULL ? json_object_get(doc, "issue") : NULL;
     json_t *fields = json_object_get(issue, "fields");
     ticket_event_t ev = {.system = "jira"};
@@ -558,9 +567,9 @@ int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
     ev.ticket_id = keep(call->arena, json_string_value(json_object_get(issue, "id")), 100);
     ev.ticket_key = keep(call->arena, json_string_value(json_object_get(issue, "key")), 100);
     ev.title = keep(call->arena, json_string_value(json_object_get(fields, "summary")), TITLE_MAX);
-    ev.state = keep(call->arena,
-                    json_string_value(json_object_get(json_object_get(fields, "status"), "name")),
-                    100);
+    ev.state =
+        keep(call->arena,
+             json_string_value(json_object_get(json_object_get(fields, "status"), "name")), 100);
     ev.delivery_key = keep(call->arena, header(req, "x-atlassian-webhook-identifier"), 200);
     const char *created = json_string_value(json_object_get(fields, "created"));
     ev.opened_for = opened_for(call->arena, json_object_get(fields, "description"));
@@ -571,8 +580,7 @@ int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
         problem = "the payload has no issue";
     else if (ev.ticket_id == NULL || ev.ticket_id[0] == '\0' || ev.ticket_key == NULL)
         problem = "the issue has no id or key";
-    else if (created != NULL &&
-             bw_inbound_parse_time(created, &ev.aware_sec, &ev.aware_nanos) != 0)
+    else if (created != NULL && bw_inbound_parse_time(created, &ev.aware_sec, &ev.aware_nanos) != 0)
         problem = "issue.fields.created is not a time";
     if (problem == NULL && event != NULL && strcmp(event, "jira:issue_created") == 0) {
         ev.may_create = 1;
@@ -593,8 +601,7 @@ int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
     return apply(call, &conn, req, &ev, resp);
 }
 
-int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request,
-                          ProtobufCMessage **resp)
+int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const event_req_t *req = (const void *)request;
     inbound_conn_t conn;
@@ -602,11 +609,10 @@ int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request,
     if (err != 0)
         return err;
     json_t *doc = parse_body(req);
-    json_t *record = json_is_object(json_object_get(doc, "result"))
-                         ? json_object_get(doc, "result")
-                         : doc;
-    ticket_event_t ev = {.system = "servicenow", .kind = "servicenow:incident", .may_create = 1,
-                         .may_update = 1};
+    json_t *record =
+        json_is_object(json_object_get(doc, "result")) ? json_object_get(doc, "result") : doc;
+    ticket_event_t ev = {
+        .system = "servicenow", .kind = "servicenow:incident", .may_create = 1, .may_update = 1};
     ev.ticket_id = keep(call->arena, text_of(record, "sys_id"), 100);
     ev.ticket_key = keep(call->arena, text_of(record, "number"), 100);
     const char *summary = text_of(record, "short_description");
@@ -631,10 +637,11 @@ int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request,
         ev.title =
             keep(call->arena, summary != NULL && summary[0] ? summary : ev.ticket_key, TITLE_MAX);
         const char *impact = text_of(record, "impact"), *urgency = text_of(record, "urgency");
-        ev.note = bw_arena_printf(call->arena, "ServiceNow %.100s updated: state %.100s, impact "
-                                               "%.20s, urgency %.20s",
-                                  ev.ticket_key, ev.state ? ev.state : "-",
-                                  impact ? impact : "-", urgency ? urgency : "-");
+        ev.note = bw_arena_printf(call->arena,
+                                  "ServiceNow %.100s updated: state %.100s, impact "
+                                  "%.20s, urgency %.20s",
+                                  ev.ticket_key, ev.state ? ev.state : "-", impact ? impact : "-",
+                                  urgency ? urgency : "-");
         if (mod != NULL || updated_on != NULL)
             ev.delivery_key = bw_arena_printf(call->arena, "%.100s:%.50s", ev.ticket_id,
                                               mod != NULL ? mod : updated_on);

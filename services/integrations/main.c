@@ -81,7 +81,8 @@ static const bw_config_item_t extra_items[] = {
      offsetof(integrations_config_t, timeout_ms), 0,
      "how long one delivery attempt may take, connection included, in milliseconds"},
     {"BULWARK_WEBHOOK_CONCURRENCY", BW_CFG_INT, "64", 1, 10000,
-     offsetof(integrations_config_t, concurrency), 0, "delivery attempts in flight in this process"},
+     offsetof(integrations_config_t, concurrency), 0,
+     "delivery attempts in flight in this process"},
     {"BULWARK_WEBHOOK_ENDPOINT_CONCURRENCY", BW_CFG_INT, "4", 1, 1000,
      offsetof(integrations_config_t, endpoint_concurrency), 0,
      "delivery attempts in flight to one endpoint from this process"},
@@ -106,8 +107,9 @@ static int init(const bw_service_config_t *config, void **service_data)
     if (svc == NULL)
         return BW_ENOMEM;
     if (bw_seal_key_parse(extra.secrets_key, &svc->seal_key) != 0) {
-        bw_log(BW_LOG_ERROR, NULL, "invalid value for BULWARK_SECRETS_KEY: needs 32 bytes, as 64 "
-                                   "hex digits or in base64");
+        bw_log(BW_LOG_ERROR, NULL,
+               "invalid value for BULWARK_SECRETS_KEY: needs 32 bytes, as 64 "
+               "hex digits or in base64");
         free(svc);
         return BW_EINVAL;
     }

@@ -110,7 +110,8 @@ const char *bw_netpolicy_special(int family, const uint8_t *addr)
 static int allowed(const bw_netpolicy_t *p, int family, const uint8_t *addr)
 {
     for (size_t i = 0; i < p->n_allowed; i++)
-        if (p->allowed[i].family == family && in_prefix(addr, p->allowed[i].addr, p->allowed[i].prefix))
+        if (p->allowed[i].family == family &&
+            in_prefix(addr, p->allowed[i].addr, p->allowed[i].prefix))
             return 1;
     /* An IPv4-mapped address is that IPv4 address. */
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -140,8 +141,7 @@ int bw_netpolicy_parse(const char *text, bw_netpolicy_t *out, char *err, size_t 
             char buf[64];
             if (n >= sizeof(buf) || out->n_allowed == BW_NETPOLICY_MAX_CIDRS) {
                 snprintf(err, errlen, "%s",
-                         n >= sizeof(buf) ? "an item is too long"
-                                          : "more than 64 CIDRs");
+                         n >= sizeof(buf) ? "an item is too long" : "more than 64 CIDRs");
                 return BW_EINVAL;
             }
             memcpy(buf, item, n);
@@ -342,8 +342,7 @@ out:
     return err;
 }
 
-int bw_netpolicy_curl_setup(CURL *e, bw_netpolicy_guard_t *guard, const char *url,
-                            long timeout_ms)
+int bw_netpolicy_curl_setup(CURL *e, bw_netpolicy_guard_t *guard, const char *url, long timeout_ms)
 {
     guard->https = strncasecmp(url, "https:", 6) == 0;
     guard->refused[0] = '\0';

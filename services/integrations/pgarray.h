@@ -11,7 +11,7 @@
 typedef struct bw_pgarray {
     char *text; /* owned; free with bw_pgarray_free */
     size_t len, cap;
-    int n;      /* elements so far */
+    int n; /* elements so far */
 } bw_pgarray_t;
 
 /* Appends value (borrowed) as one element, quoted and escaped. 0 or

@@ -57,8 +57,8 @@ static const bw_db_stmt_t stmt_jobs = {
     "SELECT current_setting('bulwark.tenant_id')::uuid, x.*, 'PENDING', now() "
     "FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::uuid[]) AS x"};
 static const bw_db_stmt_t stmt_prune = {"relay_prune", "SELECT bulwark.outbox_prune($1::int)"};
-static const bw_db_stmt_t stmt_lag = {"relay_lag",
-                                      "SELECT unrelayed, oldest_age_seconds FROM bulwark.outbox_lag()"};
+static const bw_db_stmt_t stmt_lag = {
+    "relay_lag", "SELECT unrelayed, oldest_age_seconds FROM bulwark.outbox_lag()"};
 
 const bw_db_stmt_t *const bw_relay_stmts[] = {&stmt_claim,   &stmt_set_tenant,  &stmt_endpoints,
                                               &stmt_fan_out, &stmt_connections, &stmt_jobs,
@@ -66,9 +66,27 @@ const bw_db_stmt_t *const bw_relay_stmts[] = {&stmt_claim,   &stmt_set_tenant,  
 const size_t bw_relay_n_stmts = sizeof(bw_relay_stmts) / sizeof(bw_relay_stmts[0]);
 
 enum { EV_TENANT, EV_SEQ, EV_ID, EV_TYPE, EV_RESOURCE, EV_ORIGIN, EV_TIME, EV_DATA };
-enum { A_EV_ID, A_EV_SEQ, A_EV_TYPE, A_EV_RESOURCE, A_EV_ORIGIN, A_EV_TIME, A_EV_DATA,
-       A_D_ID, A_D_ENDPOINT, A_D_EVENT, A_D_SEQ, A_D_RESOURCE, N_FAN_OUT,
-       A_J_ID = N_FAN_OUT, A_J_CONNECTION, A_J_EVENT, A_J_SEQ, A_J_INCIDENT, N_ARRAYS };
+enum {
+    A_EV_ID,
+    A_EV_SEQ,
+    A_EV_TYPE,
+    A_EV_RESOURCE,
+    A_EV_ORIGIN,
+    A_EV_TIME,
+    A_EV_DATA,
+    A_D_ID,
+    A_D_ENDPOINT,
+    A_D_EVENT,
+    A_D_SEQ,
+    A_D_RESOURCE,
+    N_FAN_OUT,
+    A_J_ID = N_FAN_OUT,
+    A_J_CONNECTION,
+    A_J_EVENT,
+    A_J_SEQ,
+    A_J_INCIDENT,
+    N_ARRAYS
+};
 
 static void arrays_reset(bw_pgarray_t *arrays)
 {
@@ -95,8 +113,7 @@ static int flush(bw_db_t *db, bw_arena_t *arena, bw_pgarray_t *arrays)
 /* Adds the ticket jobs an event makes: an incident.created or
  * incident.updated event, for each connection that opens tickets except
  * the one the change came from. Returns how many, or a BW_E* code. */
-static int add_jobs(const PGresult *res, int row, const PGresult *connections,
-                    bw_pgarray_t *arrays)
+static int add_jobs(const PGresult *res, int row, const PGresult *connections, bw_pgarray_t *arrays)
 {
     const char *type = PQgetvalue(res, row, EV_TYPE);
     const char *resource = PQgetvalue(res, row, EV_RESOURCE);
@@ -169,8 +186,8 @@ static int relay_tenant(bw_db_t *db, bw_arena_t *arena, const PGresult *res, con
         subscribed += jobs;
         if (subscribed == 0)
             continue;
-        static const int columns[] = {EV_ID, EV_SEQ, EV_TYPE, EV_RESOURCE, EV_ORIGIN, EV_TIME,
-                                      EV_DATA};
+        static const int columns[] = {EV_ID,     EV_SEQ,  EV_TYPE, EV_RESOURCE,
+                                      EV_ORIGIN, EV_TIME, EV_DATA};
         for (int c = 0; c < 7; c++)
             if (bw_pgarray_add(&arrays[A_EV_ID + c], PQgetvalue(res, row, columns[c])) != 0)
                 return BW_ENOMEM;

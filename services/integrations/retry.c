@@ -54,7 +54,8 @@ long long bw_retry_next_ms(const bw_retry_schedule_t *s, int attempts_made, uint
         return -1;
     long long base = (long long)s->waits[attempts_made - 1] * 1000;
     /* Uniform in [0.8, 1.2) of the wait. */
-    long long jittered = base * 4 / 5 + (long long)((double)random / 4294967296.0 * (double)base * 2 / 5);
+    long long jittered =
+        base * 4 / 5 + (long long)((double)random / 4294967296.0 * (double)base * 2 / 5);
     long long floor_ms = (long long)retry_after_sec * 1000;
     return jittered > floor_ms ? jittered : floor_ms;
 }

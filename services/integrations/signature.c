@@ -105,8 +105,7 @@ static int plain(const char *s)
     return 1;
 }
 
-char *bw_webhook_body(bw_arena_t *arena, const char *type, const char *timestamp,
-                      const char *data)
+char *bw_webhook_body(bw_arena_t *arena, const char *type, const char *timestamp, const char *data)
 {
     if (!plain(type) || !plain(timestamp))
         return NULL;

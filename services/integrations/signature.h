@@ -47,7 +47,6 @@ int bw_hub_signature_valid(const char *secret, const uint8_t *body, size_t body_
 /* The delivery body on arena, or NULL (OOM, or a type or timestamp with
  * characters that would need escaping, which the outbox never stores).
  * data is JSON text, embedded as it is. */
-char *bw_webhook_body(bw_arena_t *arena, const char *type, const char *timestamp,
-                      const char *data);
+char *bw_webhook_body(bw_arena_t *arena, const char *type, const char *timestamp, const char *data);
 
 #endif

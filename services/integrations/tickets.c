@@ -108,10 +108,10 @@ struct job {
     bw_arena_t *arena;
     const char *tenant, *id, *lease, *connection, *base_url, *project_key, *issue_type;
     const char *incident_id, *ticket_id, *ticket_key;
-    const char *target;   /* the mapped state, or NULL */
-    const char *state;    /* the incident's state */
+    const char *target;    /* the mapped state, or NULL */
+    const char *state;     /* the incident's state */
     char *user, *password; /* opened credentials, cleansed when the job ends */
-    json_t *incident;     /* the event's data */
+    json_t *incident;      /* the event's data */
     int jira, attempts;
     step_t step;
     struct curl_slist *headers;
@@ -161,16 +161,16 @@ static void log_call(job_t *j, int status, const char *detail)
 {
     bw_tickets_t *tk = j->tk;
     bw_arena_reset(tk->scratch);
-    bw_connection_log_entry_t entry = {j->connection,  "outbound",    step_names[j->step], status,
-                                       j->ticket_key ? j->ticket_key : "", j->incident_id,
-                                       detail};
+    bw_connection_log_entry_t entry = {
+        j->connection,  "outbound", step_names[j->step], status, j->ticket_key ? j->ticket_key : "",
+        j->incident_id, detail};
     int err = bw_db_begin(tk->db, j->tenant);
     if (err == 0 && (err = bw_connections_log(tk->db, tk->scratch, &entry)) == 0)
         err = bw_db_commit(tk->db);
     if (err != 0) {
         bw_db_rollback(tk->db);
-        bw_log(BW_LOG_WARN, &j->log, "could not write the log of connection %s: %s",
-               j->connection, bw_strerror(err));
+        bw_log(BW_LOG_WARN, &j->log, "could not write the log of connection %s: %s", j->connection,
+               bw_strerror(err));
     }
 }
 
@@ -264,7 +264,8 @@ static int send_step(job_t *j, step_t step, const char *method, const char *path
     j->req.done = on_done;
     const char *url = api_url(j, path);
     j->guard.policy = &tk->svc->netpolicy;
-    if (j->req.easy == NULL || j->headers == NULL || url == NULL || (body != NULL && j->body == NULL))
+    if (j->req.easy == NULL || j->headers == NULL || url == NULL ||
+        (body != NULL && j->body == NULL))
         return BW_ENOMEM;
     CURL *e = j->req.easy;
     int ok = bw_netpolicy_curl_setup(e, &j->guard, url, tk->svc->timeout_ms) == 0 &&
@@ -303,7 +304,8 @@ static json_t *deadline_lines(json_t *incident)
     json_t *lines = json_array();
     size_t i;
     json_t *d;
-    json_array_foreach(json_object_get(incident, "deadlines"), i, d) {
+    json_array_foreach(json_object_get(incident, "deadlines"), i, d)
+    {
         const char *due = str(d, "dueAtLocal")[0] ? str(d, "dueAtLocal") : str(d, "dueAt");
         char line[400];
         snprintf(line, sizeof(line), "%s (%s): %s%s, %s", str(d, "kind"), str(d, "basis"),
@@ -319,11 +321,13 @@ static char *plain_description(job_t *j)
     size_t cap = 512 + 420 * json_array_size(lines), o = 0;
     char *text = bw_arena_alloc(j->arena, cap);
     if (text != NULL) {
-        o += (size_t)snprintf(text, cap, "Bulwark incident %s, aware at %s. Deadlines:",
-                              j->incident_id, str(j->incident, "awareAt"));
+        o += (size_t)snprintf(text, cap,
+                              "Bulwark incident %s, aware at %s. Deadlines:", j->incident_id,
+                              str(j->incident, "awareAt"));
         size_t i;
         json_t *line;
-        json_array_foreach(lines, i, line) {
+        json_array_foreach(lines, i, line)
+        {
             if (o < cap)
                 o += (size_t)snprintf(text + o, cap - o, "\n- %s", json_string_value(line));
         }
@@ -344,17 +348,18 @@ static json_t *adf_description(job_t *j)
     json_t *lines = deadline_lines(j->incident);
     size_t i;
     json_t *line;
-    json_array_foreach(lines, i, line) {
-        json_array_append_new(
-            items, json_pack("{s:s, s:[{s:s, s:[{s:s, s:O}]}]}", "type", "listItem", "content",
-                             "type", "paragraph", "content", "type", "text", "text", line));
+    json_array_foreach(lines, i, line)
+    {
+        json_array_append_new(items, json_pack("{s:s, s:[{s:s, s:[{s:s, s:O}]}]}", "type",
+                                               "listItem", "content", "type", "paragraph",
+                                               "content", "type", "text", "text", line));
     }
     json_decref(lines);
     json_t *content = json_pack("[{s:s, s:[{s:s, s:s}]}]", "type", "paragraph", "content", "type",
                                 "text", "text", intro);
     if (json_array_size(items) > 0)
-        json_array_append_new(content, json_pack("{s:s, s:o}", "type", "bulletList", "content",
-                                                 items));
+        json_array_append_new(content,
+                              json_pack("{s:s, s:o}", "type", "bulletList", "content", items));
     else
         json_decref(items);
     return json_pack("{s:s, s:i, s:o}", "type", "doc", "version", 1, "content", content);
@@ -362,10 +367,10 @@ static json_t *adf_description(job_t *j)
 
 static int jira_create(job_t *j)
 {
-    json_t *fields = json_pack(
-        "{s:{s:s}, s:s, s:{s:s}, s:o}", "project", "key", j->project_key, "summary",
-        str(j->incident, "title"), "issuetype", "name", j->issue_type[0] ? j->issue_type : "Task",
-        "description", adf_description(j));
+    json_t *fields =
+        json_pack("{s:{s:s}, s:s, s:{s:s}, s:o}", "project", "key", j->project_key, "summary",
+                  str(j->incident, "title"), "issuetype", "name",
+                  j->issue_type[0] ? j->issue_type : "Task", "description", adf_description(j));
     return send_step(j, STEP_JIRA_CREATE, "POST", "/rest/api/3/issue",
                      json_pack("{s:o}", "fields", fields));
 }
@@ -382,9 +387,8 @@ static json_t *servicenow_record(job_t *j, int create)
 {
     int significant = json_is_true(json_object_get(j->incident, "significant"));
     const char *level = significant ? "1" : "2";
-    json_t *rec = json_pack("{s:s, s:s, s:s, s:s}", "short_description",
-                            str(j->incident, "title"), "description", plain_description(j),
-                            "impact", level, "urgency", level);
+    json_t *rec = json_pack("{s:s, s:s, s:s, s:s}", "short_description", str(j->incident, "title"),
+                            "description", plain_description(j), "impact", level, "urgency", level);
     if (create)
         json_object_set_new(rec, "correlation_id", json_string(j->incident_id));
     if (j->target != NULL)
@@ -425,7 +429,8 @@ static const char *find_transition(job_t *j, json_t *doc)
 {
     size_t i;
     json_t *t;
-    json_array_foreach(json_object_get(doc, "transitions"), i, t) {
+    json_array_foreach(json_object_get(doc, "transitions"), i, t)
+    {
         if (strcasecmp(str(t, "name"), j->target) == 0 ||
             strcasecmp(str(json_object_get(t, "to"), "name"), j->target) == 0)
             return bw_arena_strdup(j->arena, str(t, "id"));
@@ -459,13 +464,13 @@ static void advance(job_t *j, long status)
         const char *id = find_transition(j, doc);
         if (id == NULL) {
             log_call(j, (int)status,
-                     bw_arena_printf(j->arena, "no transition to \"%s\" from the issue's status: "
-                                               "left as it is",
+                     bw_arena_printf(j->arena,
+                                     "no transition to \"%s\" from the issue's status: "
+                                     "left as it is",
                                      j->target));
             break;
         }
-        char *path =
-            bw_arena_printf(j->arena, "/rest/api/3/issue/%s/transitions", j->ticket_key);
+        char *path = bw_arena_printf(j->arena, "/rest/api/3/issue/%s/transitions", j->ticket_key);
         err = path != NULL ? send_step(j, STEP_JIRA_TRANSITION, "POST", path,
                                        json_pack("{s:{s:s}}", "transition", "id", id))
                            : BW_ENOMEM;
@@ -484,7 +489,8 @@ static void advance(job_t *j, long status)
         }
         err = link_ticket(j, sys_id, number[0] ? number : sys_id);
         if (err == 0)
-            log_call(j, (int)status, bw_arena_printf(j->arena, "incident %s opened", j->ticket_key));
+            log_call(j, (int)status,
+                     bw_arena_printf(j->arena, "incident %s opened", j->ticket_key));
         break;
     }
     case STEP_SN_UPDATE:
@@ -518,10 +524,9 @@ static const char *answer_detail(job_t *j, long status)
     if (json_is_string(sn)) {
         said = json_string_value(sn);
     } else if (json_object_get(doc, "errorMessages") != NULL) {
-        json_t *both = json_pack("{s:O, s:O}", "errorMessages",
-                                 json_object_get(doc, "errorMessages"), "errors",
-                                 json_object_get(doc, "errors") ? json_object_get(doc, "errors")
-                                                                : json_null());
+        json_t *both = json_pack(
+            "{s:O, s:O}", "errorMessages", json_object_get(doc, "errorMessages"), "errors",
+            json_object_get(doc, "errors") ? json_object_get(doc, "errors") : json_null());
         said = dumped = json_dumps(both, JSON_COMPACT);
         json_decref(both);
     } else if (j->response != NULL) {
@@ -550,7 +555,7 @@ static void on_done(bw_deliverer_request_t *req, CURLcode code)
     if (code != CURLE_OK) {
         status = 0;
         detail = bw_arena_printf(j->arena, "no answer: %s",
-                                 j->guard.refused[0] ? j->guard.refused
+                                 j->guard.refused[0]                ? j->guard.refused
                                  : code == CURLE_OPERATION_TIMEDOUT ? "timed out"
                                  : j->errbuf[0]                     ? j->errbuf
                                                                     : curl_easy_strerror(code));
@@ -565,9 +570,8 @@ static void on_done(bw_deliverer_request_t *req, CURLcode code)
         bw_random_bytes((uint8_t *)&random, sizeof(random));
         long retry_after = bw_retry_after_parse(j->retry_after, (long long)time(NULL));
         long long wait_ms;
-        bw_attempt_outcome_t outcome =
-            bw_deliverer_outcome(&j->tk->svc->retry, status, j->attempts + 1, retry_after, random,
-                                 &wait_ms);
+        bw_attempt_outcome_t outcome = bw_deliverer_outcome(
+            &j->tk->svc->retry, status, j->attempts + 1, retry_after, random, &wait_ms);
         if (outcome == BW_ATTEMPT_RETRY) {
             complete(j, "RETRY", wait_ms, detail);
             return;
@@ -647,9 +651,8 @@ static void start(bw_tickets_t *tk, const PGresult *res, int row)
         return;
     }
     j->state = bw_arena_strdup(a, str(j->incident, "state"));
-    const char *mapped = strcmp(j->state, "CLOSED") == 0
-                             ? PQgetvalue(res, row, CL_STATE_CLOSED)
-                             : PQgetvalue(res, row, CL_STATE_OPEN);
+    const char *mapped = strcmp(j->state, "CLOSED") == 0 ? PQgetvalue(res, row, CL_STATE_CLOSED)
+                                                         : PQgetvalue(res, row, CL_STATE_OPEN);
     j->target = mapped[0] != '\0' ? bw_arena_strdup(a, mapped) : NULL;
     if (j->target == NULL && j->ticket_key != NULL && j->jira) {
         /* Nothing to send to an issue that exists: say so, guess nothing. */
@@ -659,8 +662,8 @@ static void start(bw_tickets_t *tk, const PGresult *res, int row)
         return;
     }
     if ((err = begin(j)) != 0) {
-        const char *why = bw_arena_printf(a, "could not start %s: %s", step_names[j->step],
-                                          bw_strerror(err));
+        const char *why =
+            bw_arena_printf(a, "could not start %s: %s", step_names[j->step], bw_strerror(err));
         complete(j, "RETRY", 1000, why ? why : "");
     }
 }

@@ -31,15 +31,15 @@ static inline int has_field_error(json_t *problem, const char *field)
 #define ck_assert_problem(resp, want_status, want_field)                                           \
     do {                                                                                           \
         const char *field_ = (want_field);                                                         \
-        ck_assert_msg((resp)->status == (want_status), "status %ld, want %d: %s",                 \
-                      (resp)->status, (int)(want_status), (resp)->body);                           \
+        ck_assert_msg((resp)->status == (want_status), "status %ld, want %d: %s", (resp)->status,  \
+                      (int)(want_status), (resp)->body);                                           \
         ck_assert_msg((resp)->content_type != NULL &&                                              \
-                          strstr((resp)->content_type, "application/problem+json") != NULL,       \
+                          strstr((resp)->content_type, "application/problem+json") != NULL,        \
                       "content type %s, body %s", (resp)->content_type, (resp)->body);             \
         ck_assert_ptr_nonnull((resp)->json);                                                       \
-        ck_assert_int_eq(json_integer_value(json_object_get((resp)->json, "status")),             \
+        ck_assert_int_eq(json_integer_value(json_object_get((resp)->json, "status")),              \
                          (want_status));                                                           \
-        ck_assert_msg(jstr((resp)->json, "reason")[0] != '\0', "no reason in %s", (resp)->body);  \
+        ck_assert_msg(jstr((resp)->json, "reason")[0] != '\0', "no reason in %s", (resp)->body);   \
         ck_assert_msg(field_ == NULL || has_field_error((resp)->json, field_),                     \
                       "no error for field %s in %s", field_ ? field_ : "", (resp)->body);          \
     } while (0)

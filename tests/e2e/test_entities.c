@@ -59,7 +59,8 @@ START_TEST(create_read_update_delete)
     ck_assert_uint_eq(strlen(id), 36);
     ck_assert_str_ne(etag, "");
     ck_assert_str_eq(jstr(r.json, "timeZone"), "Europe/Berlin");
-    ck_assert(json_is_string(json_object_get(json_object_get(r.json, "size"), "annualTurnoverEur")));
+    ck_assert(
+        json_is_string(json_object_get(json_object_get(r.json, "size"), "annualTurnoverEur")));
     ck_assert_str_eq(jstr(json_object_get(r.json, "size"), "annualTurnoverEur"), "8000000");
     ck_assert_str_eq(jstr(json_object_get(r.json, "size"), "balanceSheetTotalEur"), "5000000");
     ck_assert_str_eq(jstr(json_object_get(r.json, "publicAdministration"), "level"), "REGIONAL");
@@ -159,7 +160,8 @@ START_TEST(list_across_pages)
     ck_assert_int_eq(bw_test_http("GET", "/v1/entities?pageSize=-1", t.key, NULL, NULL, &r), 0);
     ck_assert_problem(&r, 400, "pageSize");
     bw_test_resp_free(&r);
-    ck_assert_int_eq(bw_test_http("GET", "/v1/entities?pageToken=forged", t.key, NULL, NULL, &r), 0);
+    ck_assert_int_eq(bw_test_http("GET", "/v1/entities?pageToken=forged", t.key, NULL, NULL, &r),
+                     0);
     ck_assert_problem(&r, 400, "pageToken");
     bw_test_resp_free(&r);
     ck_assert_int_eq(bw_test_http("GET", "/v1/entities?pageSize=abc", t.key, NULL, NULL, &r), 0);
@@ -250,7 +252,8 @@ START_TEST(bad_input_names_the_field)
     expect_400(&t, "{\"timeZone\":\"UTC\"}", "name");
     expect_400(&t, "{\"name\":\"x\",\"timeZone\":\"UTC\",\"activities\":[{\"entityType\":7}]}",
                "activities[0].entityType");
-    expect_400(&t, "{\"name\":\"x\",\"timeZone\":\"UTC\",\"size\":{\"annualTurnoverEur\":\"12abc\"}}",
+    expect_400(&t,
+               "{\"name\":\"x\",\"timeZone\":\"UTC\",\"size\":{\"annualTurnoverEur\":\"12abc\"}}",
                "size.annualTurnoverEur");
     expect_400(&t, "{\"name\":\"x\",\"timeZone\":\"UTC\",\"size\":{\"staffHeadcount\":-3}}",
                "size.staffHeadcount");
@@ -258,9 +261,11 @@ START_TEST(bad_input_names_the_field)
                "{\"name\":\"x\",\"timeZone\":\"UTC\",\"size\":{\"partnerEnterprises\":"
                "[{\"holdingPercent\":101}]}}",
                "size.partnerEnterprises[0].holdingPercent");
-    expect_400(&t, "{\"name\":\"x\",\"timeZone\":\"UTC\",\"memberState\":{\"establishment\":\"UK\"}}",
+    expect_400(&t,
+               "{\"name\":\"x\",\"timeZone\":\"UTC\",\"memberState\":{\"establishment\":\"UK\"}}",
                "memberState.establishment");
-    expect_400(&t, "{\"name\":\"x\",\"timeZone\":\"UTC\",\"parentEntity\":\"nope\"}", "parentEntity");
+    expect_400(&t, "{\"name\":\"x\",\"timeZone\":\"UTC\",\"parentEntity\":\"nope\"}",
+               "parentEntity");
     expect_400(&t,
                "{\"name\":\"x\",\"timeZone\":\"UTC\",\"parentEntity\":"
                "\"0193a2b4-1111-7222-8333-444455556666\"}",
@@ -304,7 +309,8 @@ START_TEST(parent_entities_form_no_cycles)
     char *parent = create_entity(&t, "{\"name\":\"Holding\",\"timeZone\":\"UTC\"}");
     char body[256], path[128];
     snprintf(body, sizeof(body),
-             "{\"name\":\"Subsidiary\",\"timeZone\":\"Europe/Rome\",\"parentEntity\":\"%s\"}", parent);
+             "{\"name\":\"Subsidiary\",\"timeZone\":\"Europe/Rome\",\"parentEntity\":\"%s\"}",
+             parent);
     char *child = create_entity(&t, body);
     bw_test_resp_t r;
     snprintf(path, sizeof(path), "/v1/entities/%s", parent);

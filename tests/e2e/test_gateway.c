@@ -134,7 +134,8 @@ START_TEST(metrics_count_requests_per_route)
     ck_assert_int_eq(bw_test_http("GET", "/metrics", NULL, NULL, NULL, &r), 0);
     ck_assert_int_eq(r.status, 200);
     ck_assert_ptr_nonnull(strstr(
-        r.body, "bulwark_http_requests_total{method=\"GET\",route=\"/v1/entities\",status=\"401\"}"));
+        r.body,
+        "bulwark_http_requests_total{method=\"GET\",route=\"/v1/entities\",status=\"401\"}"));
     ck_assert_ptr_nonnull(strstr(r.body, "bulwark_http_request_duration_seconds_bucket"));
     bw_test_resp_free(&r);
 }
@@ -149,19 +150,21 @@ START_TEST(cors_preflight_and_headers)
     ck_assert_int_eq(r.status, 204);
     ck_assert_str_eq(bw_test_header(&r, "Access-Control-Allow-Origin"), "https://app.example.test");
     ck_assert_ptr_nonnull(strstr(bw_test_header(&r, "Access-Control-Allow-Methods"), "PATCH"));
-    ck_assert_ptr_nonnull(strstr(bw_test_header(&r, "Access-Control-Allow-Headers"), "Authorization"));
+    ck_assert_ptr_nonnull(
+        strstr(bw_test_header(&r, "Access-Control-Allow-Headers"), "Authorization"));
     bw_test_resp_free(&r);
     /* A simple request from an allowed origin sees the exposed headers... */
     const char *simple[] = {"Origin: https://app.example.test", NULL};
     ck_assert_int_eq(bw_test_http("GET", "/healthz", NULL, NULL, simple, &r), 0);
     ck_assert_str_eq(bw_test_header(&r, "Access-Control-Allow-Origin"), "https://app.example.test");
-    ck_assert_ptr_nonnull(strstr(bw_test_header(&r, "Access-Control-Expose-Headers"), "X-Request-Id"));
+    ck_assert_ptr_nonnull(
+        strstr(bw_test_header(&r, "Access-Control-Expose-Headers"), "X-Request-Id"));
     /* A browser client may read the rate limit too. */
     ck_assert_ptr_nonnull(strstr(bw_test_header(&r, "Access-Control-Expose-Headers"), "RateLimit"));
     bw_test_resp_free(&r);
     /* ... and another origin gets no CORS header at all. */
-    const char *evil[] = {"Origin: https://evil.example.test", "Access-Control-Request-Method: POST",
-                          NULL};
+    const char *evil[] = {"Origin: https://evil.example.test",
+                          "Access-Control-Request-Method: POST", NULL};
     ck_assert_int_eq(bw_test_http("OPTIONS", "/v1/entities", NULL, NULL, evil, &r), 0);
     ck_assert_ptr_null(bw_test_header(&r, "Access-Control-Allow-Origin"));
     bw_test_resp_free(&r);
@@ -292,7 +295,8 @@ START_TEST(etag_and_conditional_get)
     char *tenant = bw_test_create_tenant("Etags", &key);
     bw_test_resp_t r;
     ck_assert_int_eq(bw_test_http("POST", "/v1/entities", key,
-                                  "{\"name\":\"E\",\"timeZone\":\"UTC\"}", NULL, &r), 0);
+                                  "{\"name\":\"E\",\"timeZone\":\"UTC\"}", NULL, &r),
+                     0);
     ck_assert_int_eq(r.status, 201);
     char path[128], inm[128];
     snprintf(path, sizeof(path), "/v1/entities/%s", jstr(r.json, "id"));

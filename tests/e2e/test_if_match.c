@@ -57,7 +57,8 @@ typedef struct fixture {
     char *key;
     char *doomed_tenant; /* suspended, for its deletion */
     char entity[64], doomed_entity[64], api_key[64], rotated_key[64], override[64], incident[64],
-        member[64], signer[64], campaign[64], endpoint[64], doomed_endpoint[64], connection[64], doomed_connection[64];
+        member[64], signer[64], campaign[64], endpoint[64], doomed_endpoint[64], connection[64],
+        doomed_connection[64];
     char event[256], attestation[256];
 } fixture_t;
 
@@ -212,8 +213,8 @@ static size_t guarded_writes(fixture_t *f, guarded_t *g)
           "/v1/api-keys/%s:rotate", f->rotated_key);
     GUARD("PATCH", "/v1/incident-settings", "{\"deadlineAlertLeadSeconds\":[7200]}", NULL, NULL, 0,
           "/v1/incident-settings");
-    GUARD("PATCH", "/v1/integrations/connections/{id}", "{\"name\":\"ITSM (prod)\"}", NULL,
-          NULL, 0, "/v1/integrations/connections/%s", f->connection);
+    GUARD("PATCH", "/v1/integrations/connections/{id}", "{\"name\":\"ITSM (prod)\"}", NULL, NULL, 0,
+          "/v1/integrations/connections/%s", f->connection);
     GUARD("DELETE", "/v1/integrations/connections/{id}", NULL, NULL, NULL, 1,
           "/v1/integrations/connections/%s", f->doomed_connection);
     GUARD("DELETE", "/v1/tenants/{id}", NULL, "tenants", f->doomed_tenant, 1, "/v1/tenants/%s",

@@ -212,8 +212,7 @@ START_TEST(no_attestation_in_another_name)
 {
     /* The issue's attack: anything reaching the attestations port records a
      * board member (then a signed attestation) in any tenant's name. */
-    Bulwark__Attestations__V1__BoardMember member =
-        BULWARK__ATTESTATIONS__V1__BOARD_MEMBER__INIT;
+    Bulwark__Attestations__V1__BoardMember member = BULWARK__ATTESTATIONS__V1__BOARD_MEMBER__INIT;
     member.name = "Mallory";
     member.email = "mallory@example.test";
     member.role = "CEO";
@@ -267,7 +266,8 @@ START_TEST(plaintext_gets_no_http2)
     const char *addr = bw_test_env("BULWARK_TEST_SCOPING_ADDR");
     const char *colon = strrchr(addr, ':');
     ck_assert_ptr_nonnull(colon);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)strtol(colon + 1, NULL, 10))};
+    struct sockaddr_in sa = {.sin_family = AF_INET,
+                             .sin_port = htons((uint16_t)strtol(colon + 1, NULL, 10))};
     char host[64];
     snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
     ck_assert_int_eq(inet_pton(AF_INET, host, &sa.sin_addr), 1);

@@ -135,8 +135,8 @@ START_TEST(tenant_b_never_sees_tenant_a)
     snprintf(a.key, sizeof(a.key), "%s",
              jstr(json_array_get(json_object_get(r.json, "apiKeys"), 0), "id"));
     bw_test_resp_free(&r);
-    copy(a.entity, create(key_a, "/v1/entities",
-                          "{\"name\":\"A Energy\",\"timeZone\":\"Europe/Berlin\"}"));
+    copy(a.entity,
+         create(key_a, "/v1/entities", "{\"name\":\"A Energy\",\"timeZone\":\"Europe/Berlin\"}"));
     char path[512], body[1024];
     snprintf(path, sizeof(path), "/v1/entities/%s/controls/A.5.1", a.entity);
     ck_assert_int_eq(bw_test_http("PUT", path, key_a,
@@ -144,11 +144,10 @@ START_TEST(tenant_b_never_sees_tenant_a)
                      0);
     ck_assert_msg(r.status == 200, "%s", r.body);
     bw_test_resp_free(&r);
-    copy(a.override,
-         create(key_a, "/v1/mapping-overrides",
-                "{\"sourceFramework\":\"iso27001-2022\",\"sourceRef\":\"A.8.24\","
-                "\"targetFramework\":\"nis2-ir-2024-2690\",\"targetRef\":\"9.2\","
-                "\"relationship\":\"EQUAL\",\"rationale\":\"tenant A's auditor\"}"));
+    copy(a.override, create(key_a, "/v1/mapping-overrides",
+                            "{\"sourceFramework\":\"iso27001-2022\",\"sourceRef\":\"A.8.24\","
+                            "\"targetFramework\":\"nis2-ir-2024-2690\",\"targetRef\":\"9.2\","
+                            "\"relationship\":\"EQUAL\",\"rationale\":\"tenant A's auditor\"}"));
     snprintf(body, sizeof(body),
              "{\"entity\":\"%s\",\"title\":\"A's incident\",\"awareAt\":\"2026-01-05T10:00:00Z\","
              "\"significant\":true}",

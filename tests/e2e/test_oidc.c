@@ -31,15 +31,15 @@ static char *token_typed(const char *typ, const char *tenant, const char *roles,
     fclose(fp);
     ck_assert_ptr_nonnull(key);
     char header[128];
-    snprintf(header, sizeof(header), "{\"alg\":\"RS256\",\"typ\":\"%s\",\"kid\":\"bulwark-test-1\"}",
-             typ);
+    snprintf(header, sizeof(header),
+             "{\"alg\":\"RS256\",\"typ\":\"%s\",\"kid\":\"bulwark-test-1\"}", typ);
     char payload[1024];
     long now = (long)time(NULL);
     snprintf(payload, sizeof(payload),
              "{\"iss\":\"%s\",\"aud\":\"%s\",\"sub\":\"alice\",\"iat\":%ld,\"nbf\":%ld,"
              "\"exp\":%ld,\"bulwark_tenant\":\"%s\",\"bulwark_roles\":%s%s}",
-             bw_test_env("BULWARK_TEST_OIDC_ISSUER"), audience, now - 5, now - 5,
-             now + exp_offset, tenant, roles, extra);
+             bw_test_env("BULWARK_TEST_OIDC_ISSUER"), audience, now - 5, now - 5, now + exp_offset,
+             tenant, roles, extra);
     char *out = malloc(4096);
     size_t o = bw_base64url_encode((const uint8_t *)header, strlen(header), out);
     out[o++] = '.';
@@ -79,7 +79,8 @@ START_TEST(tokens_act_for_their_tenant_and_roles)
     bw_test_resp_t r;
 
     ck_assert_int_eq(bw_test_http("POST", "/v1/entities", editor,
-                                  "{\"name\":\"Made with a token\",\"timeZone\":\"UTC\"}", NULL, &r),
+                                  "{\"name\":\"Made with a token\",\"timeZone\":\"UTC\"}", NULL,
+                                  &r),
                      0);
     ck_assert_msg(r.status == 201, "%s", r.body);
     char path[128];
@@ -97,11 +98,12 @@ START_TEST(tokens_act_for_their_tenant_and_roles)
     bw_test_resp_free(&r);
     /* The audit trail names the token's subject. */
     ck_assert_int_eq(bw_test_http("GET", "/v1/audit-events?action=scoping.CreateEntity", admin_a,
-                                  NULL, NULL, &r), 0);
-    ck_assert_int_eq(strncmp(jstr(json_array_get(json_object_get(r.json, "auditEvents"), 0),
-                                  "principal"),
-                             "jwt:", 4),
+                                  NULL, NULL, &r),
                      0);
+    ck_assert_int_eq(
+        strncmp(jstr(json_array_get(json_object_get(r.json, "auditEvents"), 0), "principal"),
+                "jwt:", 4),
+        0);
     bw_test_resp_free(&r);
 
     /* Another tenant's token: as if the entity did not exist. */
@@ -143,8 +145,7 @@ static json_t *post(const char *path, const char *token_text, const char *body, 
 {
     bw_test_resp_t r;
     ck_assert_int_eq(bw_test_http("POST", path, token_text, body, NULL, &r), 0);
-    ck_assert_msg(r.status == status, "POST %s: %ld, want %ld: %s", path, r.status, status,
-                  r.body);
+    ck_assert_msg(r.status == status, "POST %s: %ld, want %ld: %s", path, r.status, status, r.body);
     json_t *json = json_incref(r.json);
     bw_test_resp_free(&r);
     return json;

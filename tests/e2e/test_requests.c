@@ -28,7 +28,8 @@ START_TEST(idempotency_key_replays_the_first_reply)
     bw_test_resp_free(&c);
     /* The same key with another body is refused, and creates nothing. */
     ck_assert_int_eq(bw_test_http("POST", "/v1/entities", key,
-                                  "{\"name\":\"Other\",\"timeZone\":\"UTC\"}", hdr, &b), 0);
+                                  "{\"name\":\"Other\",\"timeZone\":\"UTC\"}", hdr, &b),
+                     0);
     ck_assert_problem(&b, 422, NULL);
     ck_assert_str_eq(jstr(b.json, "reason"), "IDEMPOTENCY_KEY_REUSED");
     bw_test_resp_free(&b);
@@ -60,8 +61,9 @@ START_TEST(failed_write_with_a_key_can_be_retried)
     ck_assert_problem(&r, 400, "timeZone");
     bw_test_resp_free(&r);
     /* Nothing was stored for the failure: the corrected request goes through. */
-    ck_assert_int_eq(bw_test_http("POST", "/v1/entities", key,
-                                  "{\"name\":\"x\",\"timeZone\":\"UTC\"}", hdr, &r), 0);
+    ck_assert_int_eq(
+        bw_test_http("POST", "/v1/entities", key, "{\"name\":\"x\",\"timeZone\":\"UTC\"}", hdr, &r),
+        0);
     ck_assert_int_eq(r.status, 201);
     bw_test_resp_free(&r);
     free(tenant);
@@ -73,8 +75,8 @@ END_TEST
  * reply's length, and whether the reply holds text (an API key's "bwk_"
  * prefix). Read as the schema owner, with the tenant set, so that forced
  * row-level security shows the row whoever the owner is. */
-static void stored_reply(const char *tenant, const char *idem_key, const char *text,
-                         long *len, int *holds_text)
+static void stored_reply(const char *tenant, const char *idem_key, const char *text, long *len,
+                         int *holds_text)
 {
     PGconn *db = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
     bw_test_exec(db, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant);
@@ -113,7 +115,8 @@ START_TEST(secrets_are_never_replayed)
     bw_test_resp_free(&r);
     /* The same key with another body is still a reuse. */
     ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin,
-                                  "{\"name\":\"other\",\"role\":\"viewer\"}", hdr, &r), 0);
+                                  "{\"name\":\"other\",\"role\":\"viewer\"}", hdr, &r),
+                     0);
     ck_assert_problem(&r, 422, NULL);
     bw_test_resp_free(&r);
     /* One key was made, and it works. */
@@ -136,13 +139,13 @@ START_TEST(secrets_are_never_replayed)
     snprintf(line, sizeof(line), "Idempotency-Key: %s", idem);
     const char *op_hdr[] = {line, NULL};
     const char *op = bw_test_env("BULWARK_TEST_OPERATOR_TOKEN");
-    ck_assert_int_eq(bw_test_http("POST", "/v1/tenants", op, "{\"name\":\"Replayed Co\"}", op_hdr,
-                                  &r), 0);
+    ck_assert_int_eq(
+        bw_test_http("POST", "/v1/tenants", op, "{\"name\":\"Replayed Co\"}", op_hdr, &r), 0);
     ck_assert_msg(r.status == 201, "%s", r.body);
     ck_assert_int_eq(strncmp(jstr(json_object_get(r.json, "apiKey"), "secret"), "bwk_", 4), 0);
     bw_test_resp_free(&r);
-    ck_assert_int_eq(bw_test_http("POST", "/v1/tenants", op, "{\"name\":\"Replayed Co\"}", op_hdr,
-                                  &r), 0);
+    ck_assert_int_eq(
+        bw_test_http("POST", "/v1/tenants", op, "{\"name\":\"Replayed Co\"}", op_hdr, &r), 0);
     ck_assert_problem(&r, 409, NULL);
     ck_assert_str_eq(jstr(r.json, "reason"), "SECRET_SHOWN_ONCE");
     ck_assert_ptr_null(strstr(r.body, "bwk_"));
@@ -163,7 +166,8 @@ START_TEST(if_match_guards_patch_and_delete)
     char *tenant = bw_test_create_tenant("IfMatch", &key);
     bw_test_resp_t r;
     ck_assert_int_eq(bw_test_http("POST", "/v1/entities", key,
-                                  "{\"name\":\"E\",\"timeZone\":\"UTC\"}", NULL, &r), 0);
+                                  "{\"name\":\"E\",\"timeZone\":\"UTC\"}", NULL, &r),
+                     0);
     char path[128], stale[128], fresh[128];
     snprintf(path, sizeof(path), "/v1/entities/%s", jstr(r.json, "id"));
     snprintf(stale, sizeof(stale), "If-Match: \"%s\"", jstr(r.json, "etag"));
@@ -200,8 +204,9 @@ START_TEST(audit_trail_records_writes)
     char *tenant = bw_test_create_tenant("Audited", &key);
     bw_test_resp_t r;
     const char *rid[] = {"X-Request-Id: audit-create-1", NULL};
-    ck_assert_int_eq(bw_test_http("POST", "/v1/entities", key,
-                                  "{\"name\":\"A\",\"timeZone\":\"UTC\"}", rid, &r), 0);
+    ck_assert_int_eq(
+        bw_test_http("POST", "/v1/entities", key, "{\"name\":\"A\",\"timeZone\":\"UTC\"}", rid, &r),
+        0);
     char *id = strdup(jstr(r.json, "id"));
     bw_test_resp_free(&r);
     const char *bad[] = {"X-Request-Id: audit-create-2", NULL};
@@ -225,11 +230,12 @@ START_TEST(audit_trail_records_writes)
     ck_assert_str_eq(jstr(json_array_get(events, 2), "action"), "tenancy.CreateTenant");
     bw_test_resp_free(&r);
     ck_assert_int_eq(bw_test_http("GET", "/v1/audit-events?outcome=OK&action=scoping.CreateEntity",
-                                  key, NULL, NULL, &r), 0);
+                                  key, NULL, NULL, &r),
+                     0);
     ck_assert_uint_eq(json_array_size(json_object_get(r.json, "auditEvents")), 1);
     bw_test_resp_free(&r);
-    ck_assert_int_eq(bw_test_http("GET", "/v1/audit-events?since=2999-01-01T00:00:00Z", key, NULL,
-                                  NULL, &r), 0);
+    ck_assert_int_eq(
+        bw_test_http("GET", "/v1/audit-events?since=2999-01-01T00:00:00Z", key, NULL, NULL, &r), 0);
     ck_assert_int_eq(r.status, 200);
     ck_assert_uint_eq(json_array_size(json_object_get(r.json, "auditEvents")), 0);
     bw_test_resp_free(&r);

@@ -54,12 +54,14 @@ START_TEST(tenant_creation_needs_the_operator)
     ck_assert_problem(&r, 403, NULL);
     bw_test_resp_free(&r);
     ck_assert_int_eq(bw_test_http("POST", "/v1/tenants", "not-the-operator-token-at-all-xxxxx",
-                                  "{\"name\":\"x\"}", NULL, &r), 0);
+                                  "{\"name\":\"x\"}", NULL, &r),
+                     0);
     ck_assert_int_ne(r.status, 201);
     bw_test_resp_free(&r);
     /* The operator token is not a tenant credential. */
     ck_assert_int_eq(bw_test_http("GET", "/v1/entities", bw_test_env("BULWARK_TEST_OPERATOR_TOKEN"),
-                                  NULL, NULL, &r), 0);
+                                  NULL, NULL, &r),
+                     0);
     ck_assert_problem(&r, 403, NULL);
     bw_test_resp_free(&r);
     const char *op = bw_test_env("BULWARK_TEST_OPERATOR_TOKEN");
@@ -96,7 +98,8 @@ START_TEST(keys_roles_and_revocation)
     char *tenant = bw_test_create_tenant("Key Tenant", &admin);
 
     ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin,
-                                  "{\"name\":\"dashboard\",\"role\":\"viewer\"}", NULL, &r), 0);
+                                  "{\"name\":\"dashboard\",\"role\":\"viewer\"}", NULL, &r),
+                     0);
     ck_assert_int_eq(r.status, 201);
     char *viewer = strdup(jstr(r.json, "secret"));
     char *viewer_id = strdup(jstr(r.json, "id"));
@@ -117,7 +120,8 @@ START_TEST(keys_roles_and_revocation)
     ck_assert_int_eq(r.status, 200);
     bw_test_resp_free(&r);
     ck_assert_int_eq(bw_test_http("POST", "/v1/entities", viewer,
-                                  "{\"name\":\"x\",\"timeZone\":\"UTC\"}", NULL, &r), 0);
+                                  "{\"name\":\"x\",\"timeZone\":\"UTC\"}", NULL, &r),
+                     0);
     ck_assert_problem(&r, 403, NULL);
     bw_test_resp_free(&r);
     ck_assert_int_eq(bw_test_http("GET", "/v1/api-keys", viewer, NULL, NULL, &r), 0);
@@ -146,11 +150,13 @@ START_TEST(keys_roles_and_revocation)
     bw_test_resp_free(&r);
 
     ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin,
-                                  "{\"name\":\"x\",\"role\":\"superuser\"}", NULL, &r), 0);
+                                  "{\"name\":\"x\",\"role\":\"superuser\"}", NULL, &r),
+                     0);
     ck_assert_problem(&r, 400, "role");
     bw_test_resp_free(&r);
     ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin,
-                                  "{\"name\":\"x\",\"role\":\"board_member\"}", NULL, &r), 0);
+                                  "{\"name\":\"x\",\"role\":\"board_member\"}", NULL, &r),
+                     0);
     ck_assert_problem(&r, 400, "boardMember");
     bw_test_resp_free(&r);
     free(tampered);
@@ -164,8 +170,9 @@ END_TEST
 START_TEST(malformed_credentials)
 {
     bw_test_resp_t r;
-    const char *tokens[] = {"bwk_", "bwk_zz", "Basic abc",
-                            "bwk_0193a2b4111172228333444455556666_abcdefghijklmnopqrstuvwxyzABCDEFG"};
+    const char *tokens[] = {
+        "bwk_", "bwk_zz", "Basic abc",
+        "bwk_0193a2b4111172228333444455556666_abcdefghijklmnopqrstuvwxyzABCDEFG"};
     for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++) {
         ck_assert_int_eq(bw_test_http("GET", "/v1/entities", tokens[i], NULL, NULL, &r), 0);
         ck_assert_problem(&r, 401, NULL);
@@ -228,8 +235,11 @@ START_TEST(keys_expire)
     k = listed_key(admin, temp_id);
     ck_assert_ptr_nonnull(k);
     json_decref(k);
-    ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin, "{\"name\":\"forever\","
-                                  "\"role\":\"viewer\"}", NULL, &r), 0);
+    ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin,
+                                  "{\"name\":\"forever\","
+                                  "\"role\":\"viewer\"}",
+                                  NULL, &r),
+                     0);
     ck_assert_int_eq(r.status, 201);
     ck_assert_ptr_null(json_object_get(r.json, "expireTime"));
     bw_test_resp_free(&r);
@@ -256,7 +266,8 @@ START_TEST(rotation_keeps_the_old_secret_for_its_grace_period)
     char *tenant = bw_test_create_tenant("Rotating keys", &admin);
     char *other = bw_test_create_tenant("Other tenant", &other_admin);
     ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin,
-                                  "{\"name\":\"ci\",\"role\":\"editor\"}", NULL, &r), 0);
+                                  "{\"name\":\"ci\",\"role\":\"editor\"}", NULL, &r),
+                     0);
     char *old = strdup(jstr(r.json, "secret"));
     char *id = strdup(jstr(r.json, "id"));
     char *etag = strdup(jstr(r.json, "etag"));
@@ -326,8 +337,10 @@ START_TEST(rotation_keeps_the_old_secret_for_its_grace_period)
     ck_assert_int_eq(bw_test_http("POST", path, other_admin, "{}", NULL, &r), 0);
     ck_assert_problem(&r, 404, NULL);
     bw_test_resp_free(&r);
-    ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys/0193a2b4-0000-7000-8000-00000000dead:rotate",
-                                  admin, "{}", NULL, &r), 0);
+    ck_assert_int_eq(bw_test_http("POST",
+                                  "/v1/api-keys/0193a2b4-0000-7000-8000-00000000dead:rotate", admin,
+                                  "{}", NULL, &r),
+                     0);
     ck_assert_problem(&r, 404, NULL);
     bw_test_resp_free(&r);
     ck_assert_int_eq(bw_test_http("POST", path, newest, "{}", NULL, &r), 0);
@@ -360,7 +373,8 @@ START_TEST(last_use_is_recorded_without_a_write_per_request)
     char *admin = NULL;
     char *tenant = bw_test_create_tenant("Used keys", &admin);
     ck_assert_int_eq(bw_test_http("POST", "/v1/api-keys", admin,
-                                  "{\"name\":\"idle\",\"role\":\"viewer\"}", NULL, &r), 0);
+                                  "{\"name\":\"idle\",\"role\":\"viewer\"}", NULL, &r),
+                     0);
     char *key = strdup(jstr(r.json, "secret"));
     char *id = strdup(jstr(r.json, "id"));
     bw_test_resp_free(&r);
@@ -488,9 +502,9 @@ START_TEST(revocation_holds_under_load)
         /* 401, or the per-address limit on failed authentications: never
          * a reply that the key was accepted (a 2xx, or the tenant's rate
          * limit, which comes after authentication) */
-        ck_assert_msg(l->status[i] == 401 || (l->status[i] == 429 &&
-                                              strcmp(l->reason[i],
-                                                     "TOO_MANY_FAILED_AUTHENTICATIONS") == 0),
+        ck_assert_msg(l->status[i] == 401 ||
+                          (l->status[i] == 429 &&
+                           strcmp(l->reason[i], "TOO_MANY_FAILED_AUTHENTICATIONS") == 0),
                       "a request sent %lld us after the revocation answered %ld %s",
                       (l->started[i] - revoked) / 1000, l->status[i], l->reason[i]);
     }

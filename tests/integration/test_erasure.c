@@ -96,18 +96,15 @@ START_TEST(each_process_erases_its_tenant_and_no_other)
     for (size_t i = 0; i < 4; i++)
         ck_assert_int_eq(rows_of(super, tables[i], a), 1);
 
-    const char *erasers[][2] = {{"incidents", "incidents"},
-                                {"attestations", "attestations"},
-                                {"gateway", "bulwark"}};
+    const char *erasers[][2] = {
+        {"incidents", "incidents"}, {"attestations", "attestations"}, {"gateway", "bulwark"}};
     for (size_t i = 0; i < 3; i++) {
         PGconn *conn = bw_test_pg(bw_test_process(erasers[i][0])->url_env);
-        PGresult *res = as_tenant(conn, a,
-                                  "SELECT table_name, rows FROM bulwark.erase_tenant_rows($1)",
-                                  erasers[i][1]);
+        PGresult *res = as_tenant(
+            conn, a, "SELECT table_name, rows FROM bulwark.erase_tenant_rows($1)", erasers[i][1]);
         ck_assert_int_gt(PQntuples(res), 0);
         for (int r = 0; r < PQntuples(res); r++)
-            ck_assert_msg(strncmp(PQgetvalue(res, r, 0), erasers[i][1], strlen(erasers[i][1])) ==
-                              0,
+            ck_assert_msg(strncmp(PQgetvalue(res, r, 0), erasers[i][1], strlen(erasers[i][1])) == 0,
                           "%s erased %s", erasers[i][0], PQgetvalue(res, r, 0));
         PQclear(res);
         PQfinish(conn);

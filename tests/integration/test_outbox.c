@@ -33,8 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const bw_db_stmt_t st_tenant_setting = {
-    "itest_outbox_tenant", "SELECT current_setting('bulwark.tenant_id', true)"};
+static const bw_db_stmt_t st_tenant_setting = {"itest_outbox_tenant",
+                                               "SELECT current_setting('bulwark.tenant_id', true)"};
 static const bw_db_stmt_t *stmts[2];
 
 static bw_db_t *open_app(void)
@@ -52,10 +52,11 @@ static PGresult *events_of(const char *tenant)
 {
     PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
     bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant);
-    PGresult *res = bw_test_sql(admin,
-                                "SELECT event_id::text, type, resource, origin, data, tenant_id::text "
-                                "FROM bulwark.outbox WHERE tenant_id = $1::uuid ORDER BY seq",
-                                tenant);
+    PGresult *res =
+        bw_test_sql(admin,
+                    "SELECT event_id::text, type, resource, origin, data, tenant_id::text "
+                    "FROM bulwark.outbox WHERE tenant_id = $1::uuid ORDER BY seq",
+                    tenant);
     PQfinish(admin);
     return res;
 }
@@ -86,9 +87,8 @@ START_TEST(emit_commits_and_rolls_back_with_the_write)
     ck_assert_int_eq(bw_outbox_emit(&call, db, "incident.created", "", "", &t.base), BW_EINVAL);
 
     /* Committed with the write: one row, in the transaction's tenant. */
-    ck_assert_int_eq(bw_outbox_emit(&call, db, "incident.updated", "incidents/1", "jira:42",
-                                     &t.base),
-                     0);
+    ck_assert_int_eq(
+        bw_outbox_emit(&call, db, "incident.updated", "incidents/1", "jira:42", &t.base), 0);
     ck_assert_int_eq(bw_db_request_end(db, 1), 0);
     res = events_of(tenant);
     ck_assert_int_eq(PQntuples(res), 1);
@@ -140,13 +140,12 @@ START_TEST(services_append_only_to_their_tenant_and_never_read)
 
     /* The functions crossing tenants belong to a role that bypasses nothing. */
     PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
-    PGresult *res = bw_test_sql(admin,
-                                "SELECT p.proname, r.rolname, r.rolsuper, r.rolbypassrls, "
-                                "r.rolcanlogin, p.prosecdef FROM pg_proc p "
-                                "JOIN pg_roles r ON r.oid = p.proowner "
-                                "JOIN pg_namespace n ON n.oid = p.pronamespace "
-                                "WHERE n.nspname = 'bulwark' AND p.proname LIKE 'outbox_%' "
-                                "ORDER BY 1");
+    PGresult *res = bw_test_sql(admin, "SELECT p.proname, r.rolname, r.rolsuper, r.rolbypassrls, "
+                                       "r.rolcanlogin, p.prosecdef FROM pg_proc p "
+                                       "JOIN pg_roles r ON r.oid = p.proowner "
+                                       "JOIN pg_namespace n ON n.oid = p.pronamespace "
+                                       "WHERE n.nspname = 'bulwark' AND p.proname LIKE 'outbox_%' "
+                                       "ORDER BY 1");
     /* outbox_claim, outbox_lag (for /metrics), outbox_prune */
     ck_assert_int_eq(PQntuples(res), 3);
     for (int i = 0; i < 3; i++) {
@@ -189,9 +188,8 @@ static int claimed(const PGresult *res, const char *event_id)
 
 static PGresult *claim(PGconn *relay, const char *limit)
 {
-    return bw_test_sql(relay,
-                       "SELECT event_id::text, tenant_id::text, seq FROM bulwark.outbox_claim($1)",
-                       limit);
+    return bw_test_sql(
+        relay, "SELECT event_id::text, tenant_id::text, seq FROM bulwark.outbox_claim($1)", limit);
 }
 
 START_TEST(relays_take_turns_and_keep_resource_order)
@@ -315,15 +313,17 @@ START_TEST(lag_counts_the_backlog_across_tenants)
     bw_test_exec(holder, "BEGIN");
     bw_test_exec(holder,
                  "SELECT pg_advisory_xact_lock(hashtextextended('bulwark.outbox relay', 0))");
-    PGresult *res = bw_test_sql(lag, "SELECT unrelayed, oldest_age_seconds FROM bulwark.outbox_lag()");
+    PGresult *res =
+        bw_test_sql(lag, "SELECT unrelayed, oldest_age_seconds FROM bulwark.outbox_lag()");
     long before = strtol(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     /* One event an hour old in one tenant, one new in another. */
     bw_test_exec(app, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant);
-    bw_test_exec(app,
-                 "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data, occur_time) "
-                 "VALUES ($1, $2, 'incident.updated', 'incidents/l1', '{}', now() - interval '1 hour')",
-                 tenant, e1);
+    bw_test_exec(
+        app,
+        "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data, occur_time) "
+        "VALUES ($1, $2, 'incident.updated', 'incidents/l1', '{}', now() - interval '1 hour')",
+        tenant, e1);
     insert_event(app, other, e2, "incidents/l2");
     res = bw_test_sql(lag, "SELECT unrelayed, oldest_age_seconds FROM bulwark.outbox_lag()");
     ck_assert_int_eq(strtol(PQgetvalue(res, 0, 0), NULL, 10), before + 2);

@@ -141,9 +141,8 @@ static char *add_tombstone(PGconn *conn, const char *tenant, const char *age)
 
 static long count_tombstones(PGconn *super, const char *id)
 {
-    PGresult *res =
-        bw_test_sql(super, "SELECT count(*) FROM scoping.entity_tombstones WHERE entity_id = $1",
-                    id);
+    PGresult *res = bw_test_sql(
+        super, "SELECT count(*) FROM scoping.entity_tombstones WHERE entity_id = $1", id);
     long n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return n;
@@ -157,8 +156,7 @@ START_TEST(test_expired_tombstones_go_and_only_they)
         PGconn *conn = bw_test_pg(p->url_env);
         if (strcmp(p->name, "scoping") != 0) {
             /* Only the scoping service may purge its tombstones. */
-            ck_assert_str_eq(bw_test_sql_error(conn, "SELECT scoping.purge_tombstones()"),
-                             "42501");
+            ck_assert_str_eq(bw_test_sql_error(conn, "SELECT scoping.purge_tombstones()"), "42501");
             PQfinish(conn);
             continue;
         }
@@ -184,9 +182,8 @@ START_TEST(test_expired_tombstones_go_and_only_they)
         ck_assert_str_eq(PQgetvalue(res, 0, 0), a_new);
         PQclear(res);
         bw_test_exec(conn, "SELECT set_config('bulwark.tenant_id', $1, true)", b);
-        res = bw_test_sql(conn,
-                          "SELECT count(*) FROM scoping.entity_tombstones WHERE entity_id = $1",
-                          b_old);
+        res = bw_test_sql(
+            conn, "SELECT count(*) FROM scoping.entity_tombstones WHERE entity_id = $1", b_old);
         ck_assert_str_eq(PQgetvalue(res, 0, 0), "0");
         PQclear(res);
         bw_test_exec(conn, "ROLLBACK");

@@ -79,13 +79,26 @@ static const char *const violations_sql =
  * failed to create would go unchecked without this list. Newer tables are
  * found and checked without being listed here. */
 static const char *const expected_tables[] = {
-    "attestations.board_members", "attestations.campaigns",   "attestations.chain_heads",
-    "attestations.records",       "bulwark.audit_events",     "bulwark.idempotency_keys",
-    "bulwark.outbox",             "crosswalk.mapping_overrides", "crosswalk.soa_controls",
-    "crosswalk.soa_history",      "incidents.deadlines",      "incidents.events",
-    "incidents.incidents",        "integrations.deliveries",  "integrations.webhook_endpoints",
-    "scoping.entities",           "scoping.entity_tombstones", "tenancy.api_keys",
-    "tenancy.request_counts",     "tenancy.tenants",
+    "attestations.board_members",
+    "attestations.campaigns",
+    "attestations.chain_heads",
+    "attestations.records",
+    "bulwark.audit_events",
+    "bulwark.idempotency_keys",
+    "bulwark.outbox",
+    "crosswalk.mapping_overrides",
+    "crosswalk.soa_controls",
+    "crosswalk.soa_history",
+    "incidents.deadlines",
+    "incidents.events",
+    "incidents.incidents",
+    "integrations.deliveries",
+    "integrations.webhook_endpoints",
+    "scoping.entities",
+    "scoping.entity_tombstones",
+    "tenancy.api_keys",
+    "tenancy.request_counts",
+    "tenancy.tenants",
 };
 
 /* Fails naming every expected table that res (one table name a row, in

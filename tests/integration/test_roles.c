@@ -23,8 +23,8 @@
 
 /* The roles that own a cross-tenant SECURITY DEFINER function, and nothing else. */
 static const char *const definer_roles[] = {"bulwark_key_resolver", "bulwark_idempotency_purger",
-                                            "bulwark_tombstone_purger",
-                                            "bulwark_tenant_lister", "bulwark_tenant_eraser"};
+                                            "bulwark_tombstone_purger", "bulwark_tenant_lister",
+                                            "bulwark_tenant_eraser"};
 #define N_DEFINER_ROLES (int)(sizeof(definer_roles) / sizeof(definer_roles[0]))
 
 static int is_true(const PGresult *res, int row, int col)

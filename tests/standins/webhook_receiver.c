@@ -271,8 +271,8 @@ static int hooks_up(void)
         return -1;
     evhttp_set_allowed_methods(hooks, EVHTTP_REQ_POST | EVHTTP_REQ_GET);
     evhttp_set_gencb(hooks, on_hook, NULL);
-    struct evhttp_bound_socket *s = evhttp_bind_socket_with_handle(hooks, hooks_host,
-                                                                   (ev_uint16_t)hooks_port);
+    struct evhttp_bound_socket *s =
+        evhttp_bind_socket_with_handle(hooks, hooks_host, (ev_uint16_t)hooks_port);
     if (s == NULL) {
         evhttp_free(hooks);
         hooks = NULL;
@@ -377,8 +377,7 @@ static void on_list(struct evhttp_request *req, int counts_only)
             list, json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:b, s:b, s:i, s:i, s:f}", "path",
                             r->path, "id", r->id, "timestamp", r->timestamp, "signature",
                             r->signature, "body", r->body, "valid", r->valid, "fresh", r->fresh,
-                            "matched", r->matched, "status", r->status, "received",
-                            r->received));
+                            "matched", r->matched, "status", r->status, "received", r->received));
     }
     evhttp_clear_headers(&q);
     if (counts_only) {

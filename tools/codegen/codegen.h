@@ -44,8 +44,6 @@ enum bw_cg_verb { BW_CG_GET, BW_CG_POST, BW_CG_PUT, BW_CG_PATCH, BW_CG_DELETE, B
 /* BW_CG_SERVICE: a raw route, authenticated by its service (HttpRule.raw). */
 enum bw_cg_access { BW_CG_TENANT, BW_CG_OPERATOR, BW_CG_PUBLIC, BW_CG_SERVICE };
 
-
-
 /* Names of a verb: "GET", "BW_HTTP_GET", "get" (the OpenAPI operation key). */
 const char *bw_cg_verb_name(int verb);
 const char *bw_cg_verb_symbol(int verb);

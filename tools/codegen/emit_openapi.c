@@ -641,8 +641,8 @@ static json_t *parameters(doc_t *doc, const bw_cg_route_t *route)
             append_field_parameter(doc, params, route, index, 1);
     }
     /* A raw route's other fields are filled from the body and the headers. */
-    int whole_body = (route->body && strcmp(route->body, "*") == 0) ||
-                     route->access == BW_CG_SERVICE;
+    int whole_body =
+        (route->body && strcmp(route->body, "*") == 0) || route->access == BW_CG_SERVICE;
     for (size_t i = 0; i < req->msg->n_field && !whole_body && !doc->rc; i++) {
         const bw_cg_field_proto_t *field = req->msg->field[i];
         if (!is_query_field(doc, field) || field == route->body_field ||
@@ -941,7 +941,8 @@ static int split_example(const bw_cg_route_t *route, const bw_cg_type_t *body_ty
     int rc = 0;
     if (!body_type) /* a raw route: the sender's own payload, an open schema */
         return 0;
-    json_object_foreach(*example, key, value) {
+    json_object_foreach(*example, key, value)
+    {
         int found = 0;
         for (size_t i = 0; i < body_type->msg->n_field && !found; i++) {
             char *name = bw_cg_json_name(body_type->msg->field[i]->name);

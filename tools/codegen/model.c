@@ -31,7 +31,6 @@ enum {
     PATH_SERVICE_METHOD = 2,
 };
 
-
 static const char *const verb_names[BW_CG_N_VERBS] = {"GET", "POST", "PUT", "PATCH", "DELETE"};
 static const char *const verb_symbols[BW_CG_N_VERBS] = {
     "BW_HTTP_GET", "BW_HTTP_POST", "BW_HTTP_PUT", "BW_HTTP_PATCH", "BW_HTTP_DELETE"};
@@ -532,8 +531,9 @@ static int check_raw(const site_t *site, bw_cg_route_t *route)
     if (!body || is_repeated(body) ||
         body->type != GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_BYTES || !headers ||
         !is_repeated(headers) || !is_message_field(headers)) {
-        REPORT(site, "%s: a raw route's request needs the fields bytes body and repeated "
-                     "HttpHeader headers",
+        REPORT(site,
+               "%s: a raw route's request needs the fields bytes body and repeated "
+               "HttpHeader headers",
                site->what);
         return BW_EINVAL;
     }
@@ -782,7 +782,9 @@ static int check_access(const site_t *site, bw_cg_route_t *route)
     }
     if (route->access != BW_CG_TENANT && rule->n_roles > 0) {
         REPORT(site, "%s: %s route cannot list roles", site->what,
-               rule->operator_ ? "an operator-only" : rule->raw ? "a raw" : "a public");
+               rule->operator_ ? "an operator-only"
+               : rule->raw     ? "a raw"
+                               : "a public");
         bw_cg_detail("Roles belong to tenant credentials, which such a route does not take.");
         return BW_EINVAL;
     }

@@ -134,9 +134,10 @@ START_TEST(token_format_round_trip)
 {
     char token[160], key_id[40];
     const char *secret = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ";
-    ck_assert_int_eq(bw_token_format("0193a2b4-1111-7222-8333-444455556666", secret, token,
-                                     sizeof(token)), 0);
-    ck_assert_str_eq(token, "bwk_0193a2b411117222833344445555666" "6_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ");
+    ck_assert_int_eq(
+        bw_token_format("0193a2b4-1111-7222-8333-444455556666", secret, token, sizeof(token)), 0);
+    ck_assert_str_eq(token, "bwk_0193a2b411117222833344445555666"
+                            "6_abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQ");
     ck_assert_int_eq(bw_token_key_id(token, key_id), 0);
     ck_assert_str_eq(key_id, "0193a2b4-1111-7222-8333-444455556666");
 }
@@ -145,7 +146,10 @@ END_TEST
 START_TEST(bad_tokens)
 {
     char key_id[40];
-    const char *bad[] = {"", "bwk_", "Bearer x", "bwk_0193a2b4111172228333444455556666",
+    const char *bad[] = {"",
+                         "bwk_",
+                         "Bearer x",
+                         "bwk_0193a2b4111172228333444455556666",
                          "bwk_0193a2b4111172228333444455556666_short",
                          "bwk_0193A2B4111172228333444455556666_abcdefghijklmnopqrstuvwxyzABCDEFG",
                          "bwk_0193a2b411117222833344445555666_abcdefghijklmnopqrstuvwxyzABCDEFGH",

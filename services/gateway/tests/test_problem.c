@@ -11,9 +11,13 @@
 START_TEST(validation_problem_names_the_field)
 {
     bw_problem_error_t e = {"timeZone", "\"Mars/Olympus\" is not an IANA time zone"};
-    bw_problem_t p = {.grpc_code = BW_GRPC_INVALID_ARGUMENT, .reason = "VALIDATION_FAILED",
-                      .detail = "timeZone: bad", .instance = "/v1/entities", .request_id = "r1",
-                      .errors = &e, .n_errors = 1};
+    bw_problem_t p = {.grpc_code = BW_GRPC_INVALID_ARGUMENT,
+                      .reason = "VALIDATION_FAILED",
+                      .detail = "timeZone: bad",
+                      .instance = "/v1/entities",
+                      .request_id = "r1",
+                      .errors = &e,
+                      .n_errors = 1};
     ck_assert_int_eq(bw_problem_status(&p), 400);
     char *text = bw_problem_render(&p, NULL);
     json_t *doc = json_loads(text, 0, NULL);
@@ -53,8 +57,8 @@ END_TEST
 
 START_TEST(explicit_http_status_wins)
 {
-    bw_problem_t p = {.grpc_code = BW_GRPC_RESOURCE_EXHAUSTED, .http_status = 413,
-                      .reason = "BODY_TOO_LARGE"};
+    bw_problem_t p = {
+        .grpc_code = BW_GRPC_RESOURCE_EXHAUSTED, .http_status = 413, .reason = "BODY_TOO_LARGE"};
     ck_assert_int_eq(bw_problem_status(&p), 413);
     char *text = bw_problem_render(&p, NULL);
     json_t *doc = json_loads(text, 0, NULL);
@@ -69,9 +73,12 @@ START_TEST(client_text_that_is_not_utf8_is_repaired)
 {
     /* A percent-decoded query parameter may be any bytes. */
     bw_problem_error_t e = {"caf\xe9", "is not a query parameter"};
-    bw_problem_t p = {.grpc_code = BW_GRPC_INVALID_ARGUMENT, .reason = "UNKNOWN_PARAMETER",
+    bw_problem_t p = {.grpc_code = BW_GRPC_INVALID_ARGUMENT,
+                      .reason = "UNKNOWN_PARAMETER",
                       .detail = "caf\xe9 is not a query parameter of this route",
-                      .instance = "/v1/x\xff", .errors = &e, .n_errors = 1};
+                      .instance = "/v1/x\xff",
+                      .errors = &e,
+                      .n_errors = 1};
     char *text = bw_problem_render(&p, NULL);
     ck_assert_ptr_nonnull(text);
     json_t *doc = json_loads(text, 0, NULL);
@@ -88,8 +95,8 @@ END_TEST
 
 START_TEST(server_statuses_have_titles)
 {
-    bw_problem_t p = {.grpc_code = BW_GRPC_DEADLINE_EXCEEDED, .http_status = 408,
-                      .reason = "REQUEST_TIMEOUT"};
+    bw_problem_t p = {
+        .grpc_code = BW_GRPC_DEADLINE_EXCEEDED, .http_status = 408, .reason = "REQUEST_TIMEOUT"};
     char *text = bw_problem_render(&p, NULL);
     json_t *doc = json_loads(text, 0, NULL);
     ck_assert_str_eq(json_string_value(json_object_get(doc, "title")), "Request Timeout");

@@ -17,13 +17,20 @@ static const bw_route_seg_t s_class[] = {
 static const bw_route_seg_t s_rotate[] = {{"v1", NULL}, {"entities", NULL}, {NULL, "id", "rotate"}};
 
 static const bw_route_t table[] = {
-    {BW_HTTP_GET, "/v1/entities", s_entities, 2, "scoping", "/x/List", NULL, NULL, NULL, 200, 0, 0, ""},
-    {BW_HTTP_POST, "/v1/entities", s_entities, 2, "scoping", "/x/Create", NULL, NULL, "*", 201, 0, 0, ""},
-    {BW_HTTP_GET, "/v1/entities/{id}", s_entity, 3, "scoping", "/x/Get", NULL, NULL, NULL, 200, 0, 0, ""},
-    {BW_HTTP_DELETE, "/v1/entities/{id}", s_entity, 3, "scoping", "/x/Delete", NULL, NULL, NULL, 204, 0, 0, ""},
-    {BW_HTTP_POST, "/v1/scoping:assess", s_assess, 2, "scoping", "/x/Assess", NULL, NULL, "*", 200, 0, 0, ""},
-    {BW_HTTP_GET, "/v1/entities/{entity}/classification", s_class, 4, "scoping", "/x/Classify", NULL, NULL, NULL, 200, 0, 0, ""},
-    {BW_HTTP_POST, "/v1/entities/{id}:rotate", s_rotate, 3, "scoping", "/x/Rotate", NULL, NULL, "*", 200, 0, 0, ""},
+    {BW_HTTP_GET, "/v1/entities", s_entities, 2, "scoping", "/x/List", NULL, NULL, NULL, 200, 0, 0,
+     ""},
+    {BW_HTTP_POST, "/v1/entities", s_entities, 2, "scoping", "/x/Create", NULL, NULL, "*", 201, 0,
+     0, ""},
+    {BW_HTTP_GET, "/v1/entities/{id}", s_entity, 3, "scoping", "/x/Get", NULL, NULL, NULL, 200, 0,
+     0, ""},
+    {BW_HTTP_DELETE, "/v1/entities/{id}", s_entity, 3, "scoping", "/x/Delete", NULL, NULL, NULL,
+     204, 0, 0, ""},
+    {BW_HTTP_POST, "/v1/scoping:assess", s_assess, 2, "scoping", "/x/Assess", NULL, NULL, "*", 200,
+     0, 0, ""},
+    {BW_HTTP_GET, "/v1/entities/{entity}/classification", s_class, 4, "scoping", "/x/Classify",
+     NULL, NULL, NULL, 200, 0, 0, ""},
+    {BW_HTTP_POST, "/v1/entities/{id}:rotate", s_rotate, 3, "scoping", "/x/Rotate", NULL, NULL, "*",
+     200, 0, 0, ""},
 };
 #define N (sizeof(table) / sizeof(table[0]))
 
@@ -97,8 +104,14 @@ END_TEST
 START_TEST(no_match)
 {
     bw_route_match_t m;
-    const char *paths[] = {"/", "", "v1/entities", "/v1/entities/", "/v1/entities//x",
-                           "/v1/entities/a/b", "/v2/entities", "/v1/Entities"};
+    const char *paths[] = {"/",
+                           "",
+                           "v1/entities",
+                           "/v1/entities/",
+                           "/v1/entities//x",
+                           "/v1/entities/a/b",
+                           "/v2/entities",
+                           "/v1/Entities"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
         bw_router_match(table, N, BW_HTTP_GET, paths[i], &m);
         ck_assert_msg(m.route == NULL, "%s matched", paths[i]);
@@ -132,11 +145,10 @@ START_TEST(generated_table_is_consistent)
         char path[256] = "";
         size_t o = 0;
         for (size_t s = 0; s < r->n_segs; s++)
-            o += (size_t)snprintf(path + o, sizeof(path) - o, "/%s%s%s",
-                                  r->segs[s].literal ? r->segs[s].literal
-                                                     : "0193a2b4-aaaa-7bbb-8ccc-1234567890ab",
-                                  r->segs[s].verb ? ":" : "",
-                                  r->segs[s].verb ? r->segs[s].verb : "");
+            o += (size_t)snprintf(
+                path + o, sizeof(path) - o, "/%s%s%s",
+                r->segs[s].literal ? r->segs[s].literal : "0193a2b4-aaaa-7bbb-8ccc-1234567890ab",
+                r->segs[s].verb ? ":" : "", r->segs[s].verb ? r->segs[s].verb : "");
         bw_route_match_t m;
         bw_router_match(bw_routes, bw_n_routes, r->method, path, &m);
         ck_assert_msg(m.route == r, "%s does not reach its own route", r->path);

@@ -41,8 +41,8 @@ START_TEST(allowed_cidrs_setting)
     ck_assert_int_eq(p.allowed[3].prefix, 32);
     ck_assert_uint_eq(policy("").n_allowed, 0);
     ck_assert_uint_eq(policy(" , ").n_allowed, 0);
-    const char *bad[] = {"10.0.0.0/33", "fd00::/129", "10.0.0.0/", "10.0.0.0/x", "example.com",
-                         "10.0.0.256", "10.0.0.0/-1"};
+    const char *bad[] = {"10.0.0.0/33", "fd00::/129", "10.0.0.0/",  "10.0.0.0/x",
+                         "example.com", "10.0.0.256", "10.0.0.0/-1"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         bw_netpolicy_t q;
         char err[128] = "";
@@ -170,10 +170,10 @@ START_TEST(endpoint_urls)
     ck_assert_ptr_nonnull(strstr(url_verdict(&none, "javascript:alert(1)"), "absolute URL"));
     ck_assert_ptr_nonnull(strstr(url_verdict(&none, "hooks.example.com/x"), "absolute URL"));
     ck_assert_ptr_nonnull(strstr(url_verdict(&none, "https://a b/"), "absolute URL"));
-    ck_assert_ptr_nonnull(strstr(url_verdict(&none, "https://user:pw@hooks.example.com/"),
-                                 "credentials"));
-    ck_assert_ptr_nonnull(strstr(url_verdict(&none, "https://hooks.example.com/#frag"),
-                                 "fragment"));
+    ck_assert_ptr_nonnull(
+        strstr(url_verdict(&none, "https://user:pw@hooks.example.com/"), "credentials"));
+    ck_assert_ptr_nonnull(
+        strstr(url_verdict(&none, "https://hooks.example.com/#frag"), "fragment"));
     /* Literal addresses are judged at once, however they are written. */
     ck_assert_str_eq(url_verdict(&none, "https://169.254.169.254/latest/meta-data/"),
                      "points at a link-local address (169.254.169.254), which webhooks may not "
@@ -241,9 +241,8 @@ START_TEST(connect_time_check_on_real_connections)
 
     bw_netpolicy_guard_t g = {&none, 0, ""};
     ck_assert_int_eq(connect_through(&g, by_address), CURLE_COULDNT_CONNECT);
-    ck_assert_str_eq(g.refused,
-                     "address 127.0.0.1 refused: http only to addresses in "
-                     "BULWARK_WEBHOOK_ALLOWED_CIDRS");
+    ck_assert_str_eq(g.refused, "address 127.0.0.1 refused: http only to addresses in "
+                                "BULWARK_WEBHOOK_ALLOWED_CIDRS");
     /* A name that resolves to loopback is refused the same, whatever the
      * URL looked like when it was accepted. */
     bw_netpolicy_guard_t h = {&none, 1, ""};

@@ -28,7 +28,8 @@ END_TEST
 START_TEST(signature_covers_everything)
 {
     uint8_t key[BW_WEBHOOK_KEY_LEN];
-    char text[BW_WEBHOOK_SECRET_TEXT], base[BW_WEBHOOK_SIGNATURE_LEN], other[BW_WEBHOOK_SIGNATURE_LEN];
+    char text[BW_WEBHOOK_SECRET_TEXT], base[BW_WEBHOOK_SIGNATURE_LEN],
+        other[BW_WEBHOOK_SIGNATURE_LEN];
     ck_assert_int_eq(bw_webhook_secret_new(key, text), 0);
     const char *id = "0193a2b4-0000-7000-8000-000000000001";
     char body[] = "{\"type\":\"incident.created\",\"timestamp\":\"2025-06-10T07:15:00.000000Z\","

@@ -169,7 +169,8 @@ static int get_entity(bw_scoping_client_t *c, bw_call_t *call, const char *entit
     out->entity = e;
     out->time_zone = e->time_zone;
     out->applicability = e->applicability;
-    out->trust_service_provider = e->applicability != NULL && e->applicability->trust_service_provider;
+    out->trust_service_provider =
+        e->applicability != NULL && e->applicability->trust_service_provider;
     return 0;
 }
 

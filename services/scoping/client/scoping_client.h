@@ -21,13 +21,13 @@ typedef struct bw_scoping_client bw_scoping_client_t;
 /* The two settings of every service that asks scoping, defined once: give
  * the config items of a service's own settings struct TYPE, whose fields
  * scoping_addr (const char *) and scoping_timeout_ms (long) receive them. */
-#define BW_SCOPING_CLIENT_CONFIG_ITEMS(type)                                                      \
-    {"BULWARK_SCOPING_ADDR", BW_CFG_ADDR, "127.0.0.1:50051", 0, 0,                               \
-     offsetof(type, scoping_addr), 0, "the scoping service"},                                    \
-    {                                                                                            \
-        "BULWARK_SCOPING_TIMEOUT_MS", BW_CFG_INT, "3000", 100, 60000,                            \
-            offsetof(type, scoping_timeout_ms), 0,                                               \
-            "deadline of each call to the scoping service, in milliseconds"                       \
+#define BW_SCOPING_CLIENT_CONFIG_ITEMS(type)                                                       \
+    {"BULWARK_SCOPING_ADDR",       BW_CFG_ADDR, "127.0.0.1:50051",    0, 0,                        \
+     offsetof(type, scoping_addr), 0,           "the scoping service"},                            \
+    {                                                                                              \
+        "BULWARK_SCOPING_TIMEOUT_MS", BW_CFG_INT, "3000", 100, 60000,                              \
+            offsetof(type, scoping_timeout_ms), 0,                                                 \
+            "deadline of each call to the scoping service, in milliseconds"                        \
     }
 
 /* What the callers need to know of an entity. Everything lives in the
