@@ -4,6 +4,7 @@
 #include "store.h"
 
 #include "ids.h"
+#include "service.h"
 #include "status.h"
 #include "times.h"
 
@@ -87,6 +88,24 @@ int bw_store_page(bw_call_t *call, const char *scope, int32_t page_size, const c
     if (page_token != NULL && page_token[0] != '\0' &&
         bw_page_token_decode(scope, page_token, page->after, sizeof(page->after)) != 0)
         return bw_call_violation(call, "pageToken", "is not a token this list returned");
+    return 0;
+}
+
+int bw_store_uuid_page(bw_call_t *call, const char *scope, int32_t page_size,
+                       const char *page_token, const bw_db_stmt_t *stmt, const char *tenant,
+                       bw_page_t *page, PGresult **res, int *n_rows, int *shown)
+{
+    int err = bw_store_page(call, scope, page_size, page_token, page);
+    if (err != 0)
+        return err;
+    if (page->after[0] != '\0' && !bw_uuid_valid(page->after))
+        return bw_call_violation(call, "pageToken", "is not a token this list returned");
+    const char *values[] = {page->after, page->size_param};
+    err = bw_db_exec1(bw_service_db(call), call->arena, tenant, stmt, 2, values, res);
+    if (err != 0)
+        return err;
+    *n_rows = PQntuples(*res);
+    *shown = *n_rows > page->size ? page->size : *n_rows;
     return 0;
 }
 

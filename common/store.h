@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 
 #include "google/protobuf/timestamp.pb-c.h"
+#include "db.h"
 #include "rpc.h"
 
 #define BW_PAGE_SIZE_DEFAULT 50
@@ -49,6 +50,16 @@ typedef struct bw_page {
 } bw_page_t;
 int bw_store_page(bw_call_t *call, const char *scope, int32_t page_size, const char *page_token,
                   bw_page_t *page);
+/* One page of a list ordered by a UUID key, the common case: parses the
+ * page as bw_store_page does (a key that is no UUID is a forged token: 400
+ * naming pageToken), runs stmt with $1 the key after which the page starts
+ * ("" first) and $2 the size plus one, for tenant (NULL: the operator's
+ * lists, across tenants), and sets *shown to the rows the page shows (the
+ * last of *n_rows only says that more follow). */
+int bw_store_uuid_page(bw_call_t *call, const char *scope, int32_t page_size,
+                       const char *page_token, const bw_db_stmt_t *stmt, const char *tenant,
+                       bw_page_t *page, PGresult **res, int *n_rows, int *shown);
+
 /* Sets *token to the next page's token for a page that returned n_rows rows
  * (size + 1 rows mean more follow, and last_key is the key of row size - 1),
  * on the arena, or to "" when this was the last page. BW_ENOMEM, or

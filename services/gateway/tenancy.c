@@ -395,18 +395,12 @@ static int list_api_keys(bw_call_t *call, const ProtobufCMessage *request, Proto
 {
     const Bulwark__Tenancy__V1__ListApiKeysRequest *req = (const void *)request;
     bw_page_t page;
-    int err = bw_store_page(call, KEYS_SCOPE, req->page_size, req->page_token, &page);
-    if (err != 0)
-        return err;
-    if (page.after[0] != '\0' && !bw_uuid_valid(page.after))
-        return bw_call_violation(call, "pageToken", "is not a token this list returned");
-    const char *values[] = {page.after, page.size_param};
     PGresult *res;
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_key_list, 2, values,
-                      &res);
+    int n, shown;
+    int err = bw_store_uuid_page(call, KEYS_SCOPE, req->page_size, req->page_token, &stmt_key_list,
+                                 call->tenant_id, &page, &res, &n, &shown);
     if (err != 0)
         return err;
-    int n = PQntuples(res), shown = n > page.size ? page.size : n;
     Bulwark__Tenancy__V1__ListApiKeysResponse *out = bw_arena_alloc(call->arena, sizeof(*out));
     if (out == NULL)
         return BW_ENOMEM;
