@@ -301,4 +301,18 @@ int bw_rpc_sync_call(bw_rpc_sync_t *sync, bw_arena_t *arena, const char *method,
                      const uint8_t *request, size_t request_len, const bw_rpc_md_t *md, size_t n_md,
                      int timeout_ms, bw_rpc_reply_t *reply);
 
+/* Blocking channels to one peer for worker threads: a blocking channel
+ * plucks its own completion queue, so it serves one thread at a time; a call
+ * borrows an idle channel (or opens one) and gives it back, and at most size
+ * idle channels are kept. */
+typedef struct bw_rpc_pool bw_rpc_pool_t;
+/* target copied; tls borrowed (must outlive the pool). BW_EINVAL, BW_ENOMEM. */
+int bw_rpc_pool_open(const bw_rpc_tls_t *tls, const char *target, const char *peer, int size,
+                     bw_rpc_pool_t **out);
+void bw_rpc_pool_close(bw_rpc_pool_t *pool);
+/* bw_rpc_sync_call on a channel of the pool; also the error of opening one. */
+int bw_rpc_pool_call(bw_rpc_pool_t *pool, bw_arena_t *arena, const char *method,
+                     const uint8_t *request, size_t request_len, const bw_rpc_md_t *md, size_t n_md,
+                     int timeout_ms, bw_rpc_reply_t *reply);
+
 #endif

@@ -567,3 +567,73 @@ int bw_rpc_sync_call(bw_rpc_sync_t *sync, bw_arena_t *arena, const char *method,
     exchange_free(&x);
     return rc;
 }
+
+/* ---- a pool of blocking channels ---------------------------------------- */
+
+struct bw_rpc_pool {
+    const bw_rpc_tls_t *tls;
+    char *target, *peer;
+    pthread_mutex_t mu;
+    bw_rpc_sync_t **idle;
+    int n_idle, cap;
+};
+
+int bw_rpc_pool_open(const bw_rpc_tls_t *tls, const char *target, const char *peer, int size,
+                     bw_rpc_pool_t **out)
+{
+    *out = NULL;
+    if (tls == NULL || target == NULL || target[0] == '\0' || peer == NULL || size < 1)
+        return BW_EINVAL;
+    bw_rpc_pool_t *p = calloc(1, sizeof(*p));
+    if (p == NULL)
+        return BW_ENOMEM;
+    p->target = strdup(target);
+    p->peer = strdup(peer);
+    p->idle = calloc((size_t)size, sizeof(*p->idle));
+    if (p->target == NULL || p->peer == NULL || p->idle == NULL) {
+        free(p->target);
+        free(p->peer);
+        free(p->idle);
+        free(p);
+        return BW_ENOMEM;
+    }
+    p->tls = tls;
+    p->cap = size;
+    pthread_mutex_init(&p->mu, NULL);
+    *out = p;
+    return 0;
+}
+
+void bw_rpc_pool_close(bw_rpc_pool_t *p)
+{
+    if (p == NULL)
+        return;
+    for (int i = 0; i < p->n_idle; i++)
+        bw_rpc_sync_close(p->idle[i]);
+    pthread_mutex_destroy(&p->mu);
+    free(p->idle);
+    free(p->target);
+    free(p->peer);
+    free(p);
+}
+
+int bw_rpc_pool_call(bw_rpc_pool_t *p, bw_arena_t *arena, const char *method,
+                     const uint8_t *request, size_t request_len, const bw_rpc_md_t *md, size_t n_md,
+                     int timeout_ms, bw_rpc_reply_t *reply)
+{
+    pthread_mutex_lock(&p->mu);
+    bw_rpc_sync_t *sync = p->n_idle > 0 ? p->idle[--p->n_idle] : NULL;
+    pthread_mutex_unlock(&p->mu);
+    int err = sync != NULL ? 0 : bw_rpc_sync_open(p->tls, p->target, p->peer, &sync);
+    if (err != 0)
+        return err;
+    err = bw_rpc_sync_call(sync, arena, method, request, request_len, md, n_md, timeout_ms, reply);
+    pthread_mutex_lock(&p->mu);
+    if (p->n_idle < p->cap) {
+        p->idle[p->n_idle++] = sync;
+        sync = NULL;
+    }
+    pthread_mutex_unlock(&p->mu);
+    bw_rpc_sync_close(sync);
+    return err;
+}

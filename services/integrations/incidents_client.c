@@ -1,26 +1,20 @@
 /*
- * The incidents client; see incidents_client.h. A blocking channel plucks
- * its own completion queue, so a channel serves one thread at a time:
- * workers borrow one from the pool for a call and give it back.
+ * The incidents client; see incidents_client.h. Its channels are a pool of
+ * blocking channels (bw_rpc_pool_t), one per worker at most.
  */
 #include "incidents_client.h"
 
 #include "log.h"
 #include "status.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define SERVICE "/bulwark.incidents.v1.IncidentsService/"
 
 struct bw_incidents_client {
-    const bw_rpc_tls_t *tls;
-    char *target;
+    bw_rpc_pool_t *pool;
     int timeout_ms;
-    pthread_mutex_t mu;
-    bw_rpc_sync_t **idle;
-    int n_idle, cap;
 };
 
 int bw_incidents_client_open(const bw_rpc_tls_t *tls, const char *target, int pool_size,
@@ -32,18 +26,12 @@ int bw_incidents_client_open(const bw_rpc_tls_t *tls, const char *target, int po
     bw_incidents_client_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return BW_ENOMEM;
-    c->target = strdup(target);
-    c->idle = calloc((size_t)pool_size, sizeof(*c->idle));
-    if (c->target == NULL || c->idle == NULL) {
-        free(c->target);
-        free(c->idle);
+    int err = bw_rpc_pool_open(tls, target, "incidents", pool_size, &c->pool);
+    if (err != 0) {
         free(c);
-        return BW_ENOMEM;
+        return err;
     }
-    c->tls = tls;
-    c->cap = pool_size;
     c->timeout_ms = timeout_ms;
-    pthread_mutex_init(&c->mu, NULL);
     *out = c;
     return 0;
 }
@@ -52,31 +40,8 @@ void bw_incidents_client_close(bw_incidents_client_t *c)
 {
     if (c == NULL)
         return;
-    for (int i = 0; i < c->n_idle; i++)
-        bw_rpc_sync_close(c->idle[i]);
-    pthread_mutex_destroy(&c->mu);
-    free(c->idle);
-    free(c->target);
+    bw_rpc_pool_close(c->pool);
     free(c);
-}
-
-static int borrow(bw_incidents_client_t *c, bw_rpc_sync_t **out)
-{
-    pthread_mutex_lock(&c->mu);
-    *out = c->n_idle > 0 ? c->idle[--c->n_idle] : NULL;
-    pthread_mutex_unlock(&c->mu);
-    return *out != NULL ? 0 : bw_rpc_sync_open(c->tls, c->target, "incidents", out);
-}
-
-static void give_back(bw_incidents_client_t *c, bw_rpc_sync_t *sync)
-{
-    pthread_mutex_lock(&c->mu);
-    if (c->n_idle < c->cap) {
-        c->idle[c->n_idle++] = sync;
-        sync = NULL;
-    }
-    pthread_mutex_unlock(&c->mu);
-    bw_rpc_sync_close(sync);
 }
 
 int bw_incidents_client_call(bw_incidents_client_t *c, bw_arena_t *arena, const bw_log_ctx_t *log,
@@ -108,12 +73,7 @@ int bw_incidents_client_call(bw_incidents_client_t *c, bw_arena_t *arena, const 
     if (buf == NULL)
         return BW_ENOMEM;
     protobuf_c_message_pack(request, buf);
-    bw_rpc_sync_t *sync;
-    int err = borrow(c, &sync);
-    if (err == 0) {
-        err = bw_rpc_sync_call(sync, arena, path, buf, len, md, n, c->timeout_ms, reply);
-        give_back(c, sync);
-    }
+    int err = bw_rpc_pool_call(c->pool, arena, path, buf, len, md, n, c->timeout_ms, reply);
     if (err == BW_ENOMEM)
         return err;
     if (err != 0) {

@@ -1,10 +1,8 @@
 /*
- * The scoping client; see scoping_client.h. A blocking channel
- * (bw_rpc_sync_t) plucks its own completion queue, so two threads must not
- * share one: workers borrow a channel from a small pool for the duration of
- * a call and give it back. The pool grows on demand up to its size; should
- * more threads than that ask at once, the extra ones get a channel of their
- * own for that call.
+ * The scoping client; see scoping_client.h. Its channels are a pool of
+ * blocking channels (bw_rpc_pool_t in common/rpc.h): a call borrows one and
+ * gives it back; should more threads than the pool's size ask at once, the
+ * extra ones get a channel of their own for that call.
  */
 #include "scoping_client.h"
 
@@ -26,12 +24,9 @@ typedef struct type_entry {
 } type_entry_t;
 
 struct bw_scoping_client {
-    const bw_rpc_tls_t *tls;
-    char *target;
+    bw_rpc_pool_t *pool;
     int timeout_ms;
-    pthread_mutex_t mu;
-    bw_rpc_sync_t **idle;
-    int n_idle, cap;
+    pthread_mutex_t mu; /* guards the catalogue */
     /* The entity-type catalogue, sorted by code (under mu). */
     type_entry_t *types;
     size_t n_types;
@@ -47,16 +42,11 @@ int bw_scoping_client_open(const bw_rpc_tls_t *tls, const char *target, int pool
     bw_scoping_client_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return BW_ENOMEM;
-    c->target = strdup(target);
-    c->idle = calloc((size_t)pool_size, sizeof(*c->idle));
-    if (c->target == NULL || c->idle == NULL) {
-        free(c->target);
-        free(c->idle);
+    int err = bw_rpc_pool_open(tls, target, "scoping", pool_size, &c->pool);
+    if (err != 0) {
         free(c);
-        return BW_ENOMEM;
+        return err;
     }
-    c->tls = tls;
-    c->cap = pool_size;
     c->timeout_ms = timeout_ms;
     pthread_mutex_init(&c->mu, NULL);
     *out = c;
@@ -75,31 +65,9 @@ void bw_scoping_client_close(bw_scoping_client_t *c)
     if (c == NULL)
         return;
     free_types(c->types, c->n_types);
-    for (int i = 0; i < c->n_idle; i++)
-        bw_rpc_sync_close(c->idle[i]);
+    bw_rpc_pool_close(c->pool);
     pthread_mutex_destroy(&c->mu);
-    free(c->idle);
-    free(c->target);
     free(c);
-}
-
-static int borrow(bw_scoping_client_t *c, bw_rpc_sync_t **out)
-{
-    pthread_mutex_lock(&c->mu);
-    *out = c->n_idle > 0 ? c->idle[--c->n_idle] : NULL;
-    pthread_mutex_unlock(&c->mu);
-    return *out != NULL ? 0 : bw_rpc_sync_open(c->tls, c->target, "scoping", out);
-}
-
-static void give_back(bw_scoping_client_t *c, bw_rpc_sync_t *sync)
-{
-    pthread_mutex_lock(&c->mu);
-    if (c->n_idle < c->cap) {
-        c->idle[c->n_idle++] = sync;
-        sync = NULL;
-    }
-    pthread_mutex_unlock(&c->mu);
-    bw_rpc_sync_close(sync);
 }
 
 static int unavailable(bw_call_t *call, const char *why)
@@ -127,12 +95,10 @@ static int call_scoping(bw_scoping_client_t *c, bw_call_t *call, const char *met
     if (call->request_id != NULL)
         md[n_md++] = (bw_rpc_md_t){"x-request-id", call->request_id};
 
-    bw_rpc_sync_t *sync;
-    int err = borrow(c, &sync);
-    if (err != 0)
-        return err == BW_ENOMEM ? err : unavailable(call, "no channel");
-    err = bw_rpc_sync_call(sync, call->arena, method, buf, len, md, n_md, c->timeout_ms, reply);
-    give_back(c, sync);
+    int err =
+        bw_rpc_pool_call(c->pool, call->arena, method, buf, len, md, n_md, c->timeout_ms, reply);
+    if (err == BW_ENOMEM)
+        return err;
     return err != 0 ? unavailable(call, bw_strerror(err)) : 0;
 }
 
