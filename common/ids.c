@@ -146,7 +146,7 @@ size_t bw_base64url_encode(const uint8_t *in, size_t n, char *out)
     return o;
 }
 
-int bw_base64url_value(unsigned char c)
+int bw_base64_digit(unsigned char c, char digit62, char digit63)
 {
     if (c >= 'A' && c <= 'Z')
         return c - 'A';
@@ -154,11 +154,16 @@ int bw_base64url_value(unsigned char c)
         return c - 'a' + 26;
     if (c >= '0' && c <= '9')
         return c - '0' + 52;
-    if (c == '-')
+    if (c == (unsigned char)digit62)
         return 62;
-    if (c == '_')
+    if (c == (unsigned char)digit63)
         return 63;
     return -1;
+}
+
+int bw_base64url_value(unsigned char c)
+{
+    return bw_base64_digit(c, '-', '_');
 }
 
 int bw_base64url_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *outlen)

@@ -33,6 +33,9 @@ int bw_random_token(char *out, size_t outlen, size_t n_bytes);
 size_t bw_base64url_encode(const uint8_t *in, size_t n, char *out);
 int bw_base64url_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *outlen);
 int bw_base64url_value(unsigned char c);
+/* The value (0-63) of a base64 digit, the alphabet's 62nd and 63rd digits
+ * given ('+' and '/' for RFC 4648 base64, '-' and '_' for base64url), or -1. */
+int bw_base64_digit(unsigned char c, char digit62, char digit63);
 /* SHA-256 of data. */
 void bw_sha256(const void *data, size_t len, uint8_t out[BW_SHA256_LEN]);
 /* Lower-case hex of n bytes into out (size >= 2n+1). */

@@ -21,17 +21,7 @@
 /* A value of the standard base64 alphabet, or -1. */
 static int b64_value(unsigned char c)
 {
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '+')
-        return 62;
-    if (c == '/')
-        return 63;
-    return -1;
+    return bw_base64_digit(c, '+', '/');
 }
 
 /* Decodes exactly 32 bytes of base64 (43 characters, or 44 ending in one
