@@ -306,3 +306,11 @@ int bw_page_token_decode(const char *scope, const char *token, char *key, size_t
         return BW_EINVAL;
     return 0;
 }
+
+unsigned bw_fnv1a(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h;
+}

@@ -36,6 +36,10 @@ int bw_base64url_value(unsigned char c);
 /* The value (0-63) of a base64 digit, the alphabet's 62nd and 63rd digits
  * given ('+' and '/' for RFC 4648 base64, '-' and '_' for base64url), or -1. */
 int bw_base64_digit(unsigned char c, char digit62, char digit63);
+/* FNV-1a (32 bits) of a NUL-terminated string: the hash of in-memory tables
+ * keyed by ids, not for anything an attacker's choice of key could hurt
+ * beyond a longer probe. */
+unsigned bw_fnv1a(const char *s);
 /* SHA-256 of data. */
 void bw_sha256(const void *data, size_t len, uint8_t out[BW_SHA256_LEN]);
 /* Lower-case hex of n bytes into out (size >= 2n+1). */

@@ -20,6 +20,13 @@ int64_t bw_time_now_us(void)
     return (int64_t)now.tv_sec * BW_US_PER_SEC + now.tv_nsec / 1000;
 }
 
+int64_t bw_time_mono_sec(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (int64_t)now.tv_sec;
+}
+
 int64_t bw_time_us(int64_t seconds, int32_t nanos)
 {
     return seconds * BW_US_PER_SEC + nanos / 1000;

@@ -45,6 +45,9 @@ typedef enum bw_time_fraction {
 
 /* The wall clock (CLOCK_REALTIME) in microseconds since the epoch. */
 int64_t bw_time_now_us(void);
+/* The monotonic clock (CLOCK_MONOTONIC) in whole seconds, for ages and
+ * expiries that no change of the wall clock may move. */
+int64_t bw_time_mono_sec(void);
 
 /* Microseconds of a Timestamp's seconds and nanos (nanos in 0..999999999;
  * sub-microsecond digits are dropped). */

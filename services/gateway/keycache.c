@@ -8,7 +8,9 @@
  */
 #include "keycache.h"
 
+#include "ids.h"
 #include "status.h"
+#include "times.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -29,21 +31,6 @@ static unsigned mask;
 static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
 /* Advanced by every eviction and clear, under the write lock. */
 static uint64_t generation;
-
-static long long now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec;
-}
-
-static unsigned hash(const char *s)
-{
-    unsigned h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
 
 int bw_keycache_init(unsigned capacity_pow2)
 {
@@ -70,8 +57,8 @@ void bw_keycache_free(void)
 int bw_keycache_get(const char *key_id, bw_key_entry_t *out)
 {
     int err = BW_ENOTFOUND;
-    long long now = now_sec();
-    unsigned h = hash(key_id);
+    long long now = (long long)bw_time_mono_sec();
+    unsigned h = bw_fnv1a(key_id);
     pthread_rwlock_rdlock(&lock);
     for (unsigned i = 0; i < PROBES; i++) {
         const bw_key_entry_t *e = &slots[(h + i) & mask];
@@ -97,7 +84,7 @@ uint64_t bw_keycache_generation(void)
 
 int bw_keycache_put(const bw_key_entry_t *entry, uint64_t since)
 {
-    unsigned h = hash(entry->key_id);
+    unsigned h = bw_fnv1a(entry->key_id);
     pthread_rwlock_wrlock(&lock);
     if (generation != since) {
         pthread_rwlock_unlock(&lock);
@@ -114,14 +101,14 @@ int bw_keycache_put(const bw_key_entry_t *entry, uint64_t since)
             victim = e;
     }
     *victim = *entry;
-    victim->loaded_at = now_sec();
+    victim->loaded_at = (long long)bw_time_mono_sec();
     pthread_rwlock_unlock(&lock);
     return 0;
 }
 
 void bw_keycache_evict(const char *key_id)
 {
-    unsigned h = hash(key_id);
+    unsigned h = bw_fnv1a(key_id);
     pthread_rwlock_wrlock(&lock);
     generation++;
     for (unsigned i = 0; i < PROBES; i++) {
@@ -165,8 +152,8 @@ void bw_keycache_put_unknown(const char *key_id)
 {
     if (strlen(key_id) > BW_UUID_STR_LEN)
         return;
-    unsigned h = hash(key_id);
-    long long now = now_sec();
+    unsigned h = bw_fnv1a(key_id);
+    long long now = (long long)bw_time_mono_sec();
     pthread_rwlock_wrlock(&lock);
     unknown_entry_t *victim = NULL;
     for (unsigned i = 0; i < PROBES; i++) {
@@ -186,8 +173,8 @@ void bw_keycache_put_unknown(const char *key_id)
 int bw_keycache_is_unknown(const char *key_id)
 {
     int found = 0;
-    long long now = now_sec();
-    unsigned h = hash(key_id);
+    long long now = (long long)bw_time_mono_sec();
+    unsigned h = bw_fnv1a(key_id);
     pthread_rwlock_rdlock(&lock);
     for (unsigned i = 0; i < PROBES; i++) {
         const unknown_entry_t *e = &unknown[(h + i) & mask];

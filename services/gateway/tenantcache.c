@@ -3,7 +3,9 @@
  */
 #include "tenantcache.h"
 
+#include "ids.h"
 #include "status.h"
+#include "times.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -24,21 +26,6 @@ struct bw_tenantcache {
     unsigned mask;
     uint64_t generation; /* advanced by every forget and clear */
 };
-
-static long long now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long long)ts.tv_sec;
-}
-
-static unsigned hash(const char *s)
-{
-    unsigned h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
 
 int bw_tenantcache_create(unsigned capacity_pow2, bw_tenantcache_t **out)
 {
@@ -71,8 +58,8 @@ void bw_tenantcache_destroy(bw_tenantcache_t *c)
 enum bw_tenant_known bw_tenantcache_get(bw_tenantcache_t *c, const char *tenant_id)
 {
     enum bw_tenant_known known = BW_TENANT_UNSEEN;
-    long long now = now_sec();
-    unsigned h = hash(tenant_id);
+    long long now = (long long)bw_time_mono_sec();
+    unsigned h = bw_fnv1a(tenant_id);
     pthread_rwlock_rdlock(&c->lock);
     for (unsigned i = 0; i < PROBES; i++) {
         const tenant_entry_t *e = &c->slots[(h + i) & c->mask];
@@ -101,8 +88,8 @@ void bw_tenantcache_put(bw_tenantcache_t *c, const char *tenant_id, enum bw_tena
 {
     if (strlen(tenant_id) > BW_UUID_STR_LEN || known == BW_TENANT_UNSEEN)
         return;
-    unsigned h = hash(tenant_id);
-    long long now = now_sec();
+    unsigned h = bw_fnv1a(tenant_id);
+    long long now = (long long)bw_time_mono_sec();
     pthread_rwlock_wrlock(&c->lock);
     if (c->generation != generation) {
         pthread_rwlock_unlock(&c->lock);
@@ -126,7 +113,7 @@ void bw_tenantcache_put(bw_tenantcache_t *c, const char *tenant_id, enum bw_tena
 
 void bw_tenantcache_forget(bw_tenantcache_t *c, const char *tenant_id)
 {
-    unsigned h = hash(tenant_id);
+    unsigned h = bw_fnv1a(tenant_id);
     pthread_rwlock_wrlock(&c->lock);
     c->generation++;
     for (unsigned i = 0; i < PROBES; i++) {
