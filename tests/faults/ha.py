@@ -75,9 +75,16 @@ def main():
     bad = [r for r in failed if r.status != 503 or not r.retry_after]
     lat = [r.seconds for r in results]
 
+    # A read that answers 503 (a service still reconnecting after the
+    # failover) says nothing of the write: it is asked again, for a while.
     missing = []
     for r in acked:
-        status, _ = bwload.get(a.url, a.key, f"/v1/entities/{r.id}")
+        deadline = time.monotonic() + 15
+        while True:
+            status, _ = bwload.get(a.url, a.key, f"/v1/entities/{r.id}")
+            if status == 200 or status not in (503, 0) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
         if status != 200:
             missing.append((r.id, status))
 
