@@ -158,3 +158,53 @@ int ctl_problem(const ctl_resp_t *resp)
     }
     return resp->status >= 400 && resp->status < 500 ? CTL_FAILED : CTL_UNAVAILABLE;
 }
+
+int ctl_call(const ctl_t *ctl, const char *token, const char *method, const char *fmt,
+             const char *id, const char *body, ctl_resp_t *r)
+{
+    char *escaped = ctl_escape(id != NULL ? id : "");
+    char path[1024];
+    if (escaped == NULL)
+        return CTL_FAILED;
+    snprintf(path, sizeof(path), fmt, escaped);
+    free(escaped);
+    int rc = ctl_http(ctl, method, path, token, body, r);
+    if (rc != 0)
+        return rc;
+    if (r->status >= 300 || (r->json == NULL && r->status != 204)) {
+        rc = ctl_problem(r);
+        ctl_resp_free(r);
+    }
+    return rc;
+}
+
+int ctl_list_all(const ctl_t *ctl, const char *token, const char *path, const char *member,
+                 const ctl_column_t *cols, size_t n_cols)
+{
+    int rc = 0;
+    json_t *all = json_array();
+    char token_text[2048] = "";
+    do {
+        char fmt[2400];
+        snprintf(fmt, sizeof(fmt), "%s%s%s%%s", path, token_text[0] ? "&pageToken=" : "",
+                 token_text);
+        ctl_resp_t r;
+        if ((rc = ctl_call(ctl, token, "GET", fmt, "", NULL, &r)) != 0)
+            break;
+        json_array_extend(all, json_object_get(r.json, member));
+        const char *next = json_string_value(json_object_get(r.json, "nextPageToken"));
+        snprintf(token_text, sizeof(token_text), "%s", next != NULL ? next : "");
+        ctl_resp_free(&r);
+    } while (token_text[0] != '\0');
+    if (rc == 0) {
+        if (ctl->json) {
+            json_t *doc = json_pack("{s:O}", member, all);
+            ctl_json(stdout, doc);
+            json_decref(doc);
+        } else {
+            ctl_table(stdout, all, cols, n_cols);
+        }
+    }
+    json_decref(all);
+    return rc;
+}

@@ -69,6 +69,11 @@ void ctl_resp_free(ctl_resp_t *resp);
 int ctl_problem(const ctl_resp_t *resp);
 /* A path segment percent-escaped (caller frees), NULL on OOM. */
 char *ctl_escape(const char *segment);
+/* ctl_http on fmt with its one %s the escaped id ("" when NULL), with token;
+ * a reply that is no success is printed (ctl_problem) and freed, and its
+ * exit code returned. */
+int ctl_call(const ctl_t *ctl, const char *token, const char *method, const char *fmt,
+             const char *id, const char *body, ctl_resp_t *r);
 
 /* ---- output --------------------------------------------------------------- */
 
@@ -82,6 +87,10 @@ typedef struct ctl_column {
 /* rows (an array of objects) as a table: a header line and one line per
  * row, columns aligned, "-" for an absent member. */
 void ctl_table(FILE *out, json_t *rows, const ctl_column_t *cols, size_t n_cols);
+/* Every page of the list at path ("/v1/tenants?pageSize=500"), its items in
+ * member, printed as JSON ({member: [...]}) or as a table of cols. */
+int ctl_list_all(const ctl_t *ctl, const char *token, const char *path, const char *member,
+                 const ctl_column_t *cols, size_t n_cols);
 /* One object as "header: value" lines. */
 void ctl_fields(FILE *out, json_t *obj, const ctl_column_t *cols, size_t n_cols);
 /* A document as indented JSON and a newline. */

@@ -32,25 +32,6 @@ static const ctl_column_t key_fields[] = {
 
 /* Sends method to fmt (with id escaped into its %s), with the tenant key;
  * the reply in *r when 2xx, else its problem said and its status returned. */
-static int call(const ctl_t *ctl, const char *method, const char *fmt, const char *id,
-                const char *body, ctl_resp_t *r)
-{
-    char *escaped = ctl_escape(id);
-    char path[1024];
-    if (escaped == NULL)
-        return CTL_FAILED;
-    snprintf(path, sizeof(path), fmt, escaped);
-    free(escaped);
-    int rc = ctl_http(ctl, method, path, ctl->api_key, body, r);
-    if (rc != 0)
-        return rc;
-    if (r->status >= 300 || (r->json == NULL && r->status != 204)) {
-        rc = ctl_problem(r);
-        ctl_resp_free(r);
-    }
-    return rc;
-}
-
 /* A reply holding a key and its secret, shown once. */
 static void show_secret(const ctl_t *ctl, json_t *key)
 {
@@ -87,7 +68,8 @@ int ctl_keys_create(const ctl_t *ctl, int argc, char **argv)
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     ctl_resp_t r;
-    rc = body != NULL ? call(ctl, "POST", "/v1/api-keys%s", "", body, &r) : CTL_FAILED;
+    rc = body != NULL ? ctl_call(ctl, ctl->api_key, "POST", "/v1/api-keys%s", "", body, &r)
+                      : CTL_FAILED;
     free(body);
     if (rc != 0)
         return rc;
@@ -105,31 +87,8 @@ int ctl_keys_list(const ctl_t *ctl, int argc, char **argv)
         rc = ctl_need("keys list", ctl->api_key, API_KEY);
     if (rc != 0)
         return rc;
-    json_t *all = json_array();
-    char token[2048] = "";
-    do {
-        char fmt[2200];
-        snprintf(fmt, sizeof(fmt), "/v1/api-keys?pageSize=500%s%s%%s",
-                 token[0] ? "&pageToken=" : "", token);
-        ctl_resp_t r;
-        if ((rc = call(ctl, "GET", fmt, "", NULL, &r)) != 0)
-            break;
-        json_array_extend(all, json_object_get(r.json, "apiKeys"));
-        const char *next = json_string_value(json_object_get(r.json, "nextPageToken"));
-        snprintf(token, sizeof(token), "%s", next != NULL ? next : "");
-        ctl_resp_free(&r);
-    } while (token[0] != '\0');
-    if (rc == 0) {
-        if (ctl->json) {
-            json_t *doc = json_pack("{s:O}", "apiKeys", all);
-            ctl_json(stdout, doc);
-            json_decref(doc);
-        } else {
-            ctl_table(stdout, all, key_columns, N(key_columns));
-        }
-    }
-    json_decref(all);
-    return rc;
+    return ctl_list_all(ctl, ctl->api_key, "/v1/api-keys?pageSize=500", "apiKeys", key_columns,
+                        N(key_columns));
 }
 
 int ctl_keys_revoke(const ctl_t *ctl, int argc, char **argv)
@@ -142,7 +101,7 @@ int ctl_keys_revoke(const ctl_t *ctl, int argc, char **argv)
     if (rc != 0)
         return rc;
     ctl_resp_t r;
-    if ((rc = call(ctl, "DELETE", "/v1/api-keys/%s", pos[0], NULL, &r)) != 0)
+    if ((rc = ctl_call(ctl, ctl->api_key, "DELETE", "/v1/api-keys/%s", pos[0], NULL, &r)) != 0)
         return rc;
     ctl_resp_free(&r);
     if (ctl->json)
@@ -172,7 +131,7 @@ int ctl_keys_rotate(const ctl_t *ctl, int argc, char **argv)
     /* The gateway bounds it, and names the field when it is out of bounds. */
     snprintf(body, sizeof(body), "{\"gracePeriodSeconds\":%ld}", seconds);
     ctl_resp_t r;
-    if ((rc = call(ctl, "POST", "/v1/api-keys/%s:rotate", pos[0], body, &r)) != 0)
+    if ((rc = ctl_call(ctl, ctl->api_key, "POST", "/v1/api-keys/%s:rotate", pos[0], body, &r)) != 0)
         return rc;
     show_secret(ctl, r.json);
     ctl_resp_free(&r);

@@ -40,25 +40,6 @@ static const ctl_column_t tenant_fields[] = {
 
 /* Sends a request about tenant id (escaped into fmt's one %s); the reply
  * in *r when 2xx, else the problem is said and its exit status returned. */
-static int call(const ctl_t *ctl, const char *method, const char *fmt, const char *id,
-                const char *body, ctl_resp_t *r)
-{
-    char *escaped = ctl_escape(id != NULL ? id : "");
-    char path[1024];
-    if (escaped == NULL)
-        return CTL_FAILED;
-    snprintf(path, sizeof(path), fmt, escaped);
-    free(escaped);
-    int rc = ctl_http(ctl, method, path, ctl->operator_token, body, r);
-    if (rc != 0)
-        return rc;
-    if (r->status >= 300 || (r->json == NULL && r->status != 204)) {
-        rc = ctl_problem(r);
-        ctl_resp_free(r);
-    }
-    return rc;
-}
-
 int ctl_tenants_list(const ctl_t *ctl, int argc, char **argv)
 {
     const char *page_size = "100", *pos[1];
@@ -76,31 +57,10 @@ int ctl_tenants_list(const ctl_t *ctl, int argc, char **argv)
         return CTL_USAGE;
     }
     /* Every page, newest tenant first. */
-    json_t *all = json_array();
-    char token[2048] = "";
-    do {
-        char fmt[2200];
-        snprintf(fmt, sizeof(fmt), "/v1/tenants?pageSize=%ld%s%s%%s", size,
-                 token[0] ? "&pageToken=" : "", token);
-        ctl_resp_t r;
-        if ((rc = call(ctl, "GET", fmt, "", NULL, &r)) != 0)
-            break;
-        json_array_extend(all, json_object_get(r.json, "tenants"));
-        const char *next = json_string_value(json_object_get(r.json, "nextPageToken"));
-        snprintf(token, sizeof(token), "%s", next != NULL ? next : "");
-        ctl_resp_free(&r);
-    } while (token[0] != '\0');
-    if (rc == 0) {
-        if (ctl->json) {
-            json_t *doc = json_pack("{s:O}", "tenants", all);
-            ctl_json(stdout, doc);
-            json_decref(doc);
-        } else {
-            ctl_table(stdout, all, tenant_columns, N(tenant_columns));
-        }
-    }
-    json_decref(all);
-    return rc;
+    char path[64];
+    snprintf(path, sizeof(path), "/v1/tenants?pageSize=%ld", size);
+    return ctl_list_all(ctl, ctl->operator_token, path, "tenants", tenant_columns,
+                        N(tenant_columns));
 }
 
 int ctl_tenants_create(const ctl_t *ctl, int argc, char **argv)
@@ -119,7 +79,8 @@ int ctl_tenants_create(const ctl_t *ctl, int argc, char **argv)
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     ctl_resp_t r;
-    rc = body != NULL ? call(ctl, "POST", "/v1/tenants%s", "", body, &r) : CTL_FAILED;
+    rc = body != NULL ? ctl_call(ctl, ctl->operator_token, "POST", "/v1/tenants%s", "", body, &r)
+                      : CTL_FAILED;
     free(body);
     if (rc != 0)
         return rc;
@@ -155,7 +116,8 @@ static int set_state(const ctl_t *ctl, const char *command, const char *fmt, int
     char *body = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     ctl_resp_t r;
-    rc = body != NULL ? call(ctl, "POST", fmt, pos[0], body, &r) : CTL_FAILED;
+    rc = body != NULL ? ctl_call(ctl, ctl->operator_token, "POST", fmt, pos[0], body, &r)
+                      : CTL_FAILED;
     free(body);
     if (rc != 0)
         return rc;
@@ -286,7 +248,7 @@ int ctl_tenants_export(const ctl_t *ctl, int argc, char **argv)
         snprintf(fmt, sizeof(fmt), "/v1/tenants/%%s:export%s%s", token[0] ? "?pageToken=" : "",
                  token);
         ctl_resp_t r;
-        if ((rc = call(ctl, "GET", fmt, pos[0], NULL, &r)) != 0)
+        if ((rc = ctl_call(ctl, ctl->operator_token, "GET", fmt, pos[0], NULL, &r)) != 0)
             break;
         if (manifest == NULL)
             manifest = json_pack("{s:O, s:O, s:O}", "format", json_object_get(r.json, "format"),
@@ -367,12 +329,13 @@ int ctl_tenants_delete(const ctl_t *ctl, int argc, char **argv)
     }
     ctl_resp_t r;
     if (suspend) {
-        if ((rc = call(ctl, "POST", "/v1/tenants/%s:suspend", pos[0], "{\"reason\":\"deletion\"}",
-                       &r)) != 0)
+        if ((rc = ctl_call(ctl, ctl->operator_token, "POST", "/v1/tenants/%s:suspend", pos[0],
+                           "{\"reason\":\"deletion\"}", &r)) != 0)
             return rc;
         ctl_resp_free(&r);
     }
-    if ((rc = call(ctl, "DELETE", "/v1/tenants/%s", pos[0], NULL, &r)) != 0)
+    if ((rc = ctl_call(ctl, ctl->operator_token, "DELETE", "/v1/tenants/%s", pos[0], NULL, &r)) !=
+        0)
         return rc;
     /* The hash is the canonical text's: check it before handing it on. */
     const char *canonical = json_string_value(json_object_get(r.json, "canonical"));
