@@ -623,8 +623,7 @@ image_check_migrate() {
     # shellcheck disable=SC2016 # expanded by the inner shell
     out=$(in_root "$root" ro+tmp "" / "$dir/env" /bin/bash -c '
         set -eu
-        script=$1
-        names="gateway scoping crosswalk incidents attestations integrations"
+        script=$1 names=$2
         mkdir -p /tmp/keys/ca /tmp/keys/signing
         for n in $names; do mkdir -p /tmp/keys/$n; done
         keys() { /usr/bin/setpriv --bounding-set=-all,+chown,+dac_override -- /bin/bash -euc "$script"; }
@@ -652,7 +651,7 @@ image_check_migrate() {
             { echo "the signing key is $(stat -c %u:%g:%a /tmp/keys/signing/attestations-ed25519.pem)"; exit 1; }
         openssl pkey -in /tmp/keys/signing/attestations-ed25519.pem -noout -text | grep -q ED25519
         ! grep -rl "PRIVATE KEY" /tmp/keys --include=ca.pem --include=cert.pem
-    ' keys-check "$script" 2>&1) || {
+    ' keys-check "$script" "${BW_DB_PROCESSES[*]}" 2>&1) || {
         fail "migrate: docker-compose's keys service does not work in this image: $out"
         return 1
     }

@@ -34,8 +34,14 @@ from urllib.parse import urlsplit
 
 import yaml
 
-PROCESSES = ["gateway", "scoping", "crosswalk", "incidents", "attestations", "integrations"]
+# The processes, from the services table (services/services.tsv; its first
+# row is the gateway), and whom each dials.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "services",
+                       "services.tsv"), encoding="utf-8") as table:
+    ROWS = [line.rstrip("\n").split("\t") for line in table if line[:1].isalpha()]
+PROCESSES = [row[0] for row in ROWS]
 SERVICES = PROCESSES[1:]
+DIALS = {row[0]: [] if row[3] == "-" else row[3].split(",") for row in ROWS}
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET")
 PROJECT_DIR = None
 
@@ -251,8 +257,7 @@ def check(path, quick=False):
             err(f"volume {vol} is mounted by {sorted(users - allowed)}: only {sorted(allowed)} may")
 
     # Who dials whom: by service name (the certificate's name) and port.
-    dials = {"gateway": SERVICES, "crosswalk": ["scoping"], "incidents": ["scoping"],
-             "attestations": ["scoping"], "integrations": ["incidents"]}
+    dials = {p: d for p, d in DIALS.items() if d}
     for src, targets in dials.items():
         env = services[src].get("environment", {}) or {}
         for t in targets:

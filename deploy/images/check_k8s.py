@@ -50,8 +50,14 @@ from urllib.parse import urlsplit
 
 import yaml
 
-PROCESSES = ["gateway", "scoping", "crosswalk", "incidents", "attestations", "integrations"]
+# The processes, from the services table (services/services.tsv; its first
+# row is the gateway), and whom each dials.
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "services",
+                       "services.tsv"), encoding="utf-8") as table:
+    ROWS = [line.rstrip("\n").split("\t") for line in table if line[:1].isalpha()]
+PROCESSES = [row[0] for row in ROWS]
 SERVICES = PROCESSES[1:]
+DIALS = {row[0]: [] if row[3] == "-" else row[3].split(",") for row in ROWS}
 UID = 10001
 NAME = "app.kubernetes.io/name"
 PART_OF = "app.kubernetes.io/part-of"
@@ -64,19 +70,12 @@ KINDS = {
     "PodDisruptionBudget": "policy/v1",
     "HorizontalPodAutoscaler": "autoscaling/v2",
 }
-# Who may reach whom, on which port: the contract of issue 10.
-EXPECTED_PODS = {
-    ("bulwark-gateway", "bulwark-scoping", 50051),
-    ("bulwark-gateway", "bulwark-crosswalk", 50052),
-    ("bulwark-gateway", "bulwark-incidents", 50053),
-    ("bulwark-gateway", "bulwark-attestations", 50054),
-    ("bulwark-gateway", "bulwark-integrations", 50055),
-    ("bulwark-crosswalk", "bulwark-scoping", 50051),
-    ("bulwark-incidents", "bulwark-scoping", 50051),
-    ("bulwark-attestations", "bulwark-scoping", 50051),
-    # Tickets from Jira and ServiceNow become incidents (issue 11).
-    ("bulwark-integrations", "bulwark-incidents", 50053),
-}
+# Who may reach whom, on which port: the contract of issue 10, as the
+# services table says (tickets from Jira and ServiceNow become incidents,
+# issue 11).
+PORTS = {row[0]: int(row[2]) for row in ROWS}
+EXPECTED_PODS = {(f"bulwark-{src}", f"bulwark-{dst}", PORTS[dst])
+                 for src, targets in DIALS.items() for dst in targets}
 EXPECTED_OUTSIDE_IN = {("bulwark-gateway", 8080)}
 # Out of the cluster, beyond DNS and PostgreSQL: webhooks, over https.
 EXPECTED_OUTSIDE_OUT = {("bulwark-integrations", 443)}
@@ -362,8 +361,7 @@ def check_processes(m, err):
                 err(f"{where}: no init container writes the signing key to {path}")
 
     # Who dials whom: by Service name (the certificate's name) and port.
-    dials = {"gateway": SERVICES, "crosswalk": ["scoping"], "incidents": ["scoping"],
-             "attestations": ["scoping"], "integrations": ["incidents"]}
+    dials = {p: d for p, d in DIALS.items() if d}
     for src, targets in dials.items():
         w = m.workloads.get(f"bulwark-{src}")
         if not w:

@@ -11,18 +11,25 @@
 BW_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)
 
 # The gRPC backends, in start order (a service may call one listed before it),
-# each with its default port; a service takes part once its folder exists.
-# Each NAME has its binary at <build>/services/NAME/bulwark-NAME, its
-# migrations in services/NAME/migrations (component NAME) and its listen
-# address in BULWARK_<NAME>_ADDR. The gateway is not in the list: it starts
-# last, and its tenancy component migrates second, after common.
-declare -A BW_SERVICE_PORTS=([scoping]=50051 [crosswalk]=50052 [incidents]=50053 [attestations]=50054
-    [integrations]=50055)
+# each with its default port, read from the services table
+# (services/services.tsv; its first row, the gateway, is not a backend: it
+# starts last, and its tenancy component migrates second, after common); a
+# service takes part once its folder exists. Each NAME has its binary at
+# <build>/services/NAME/bulwark-NAME, its migrations in
+# services/NAME/migrations (component NAME) and its listen address in
+# BULWARK_<NAME>_ADDR. BW_DB_PROCESSES: every process of the table, each of
+# which connects to the database as its own role.
+declare -A BW_SERVICE_PORTS=()
 BW_SERVICES=()
-for bw_svc in scoping crosswalk incidents attestations integrations; do
+BW_DB_PROCESSES=()
+while IFS=$'\t' read -r bw_svc _ bw_port _; do
+    [[ $bw_svc == '#'* || -z $bw_svc ]] && continue
+    BW_DB_PROCESSES+=("$bw_svc")
+    [[ $bw_svc == gateway ]] && continue
+    BW_SERVICE_PORTS[$bw_svc]=$bw_port
     [[ -f $BW_REPO/services/$bw_svc/CMakeLists.txt ]] && BW_SERVICES+=("$bw_svc")
-done
-unset bw_svc
+done <"$BW_REPO/services/services.tsv"
+unset bw_svc bw_port
 
 # Debian 12 packages needed to build, test and run Bulwark. Notes on the less
 # obvious ones: libprotobuf-dev ships google/protobuf/*.proto, which
@@ -186,9 +193,9 @@ bw_data_setup() {
 
 bw_secret() { openssl rand -hex "${1:-24}"; }
 
-# The processes that connect to the database, each as its own login role
-# bulwark_app_<process> (deploy/app-role.sql) with its own password.
-BW_DB_PROCESSES=(gateway scoping crosswalk incidents attestations integrations)
+# The processes that connect to the database (BW_DB_PROCESSES, from the
+# services table), each as its own login role bulwark_app_<process>
+# (deploy/app-role.sql) with its own password.
 declare -A BW_APP_PASSWORDS=()
 
 # bw_secrets_load: reads $BW_DATA/secrets.env, creating it on first use, and

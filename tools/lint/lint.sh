@@ -6,7 +6,10 @@
 #   2. docs: every path a Markdown file names in backquotes (`common/db.c`,
 #      `deploy/local/`) exists, read from the file's folder or from the
 #      repository's root; and no file refers to design notes that live
-#      outside the repository.
+#      outside the repository;
+#   3. the services table: every copy of services/services.tsv (the C
+#      defaults, compose, Kubernetes, the login roles) agrees with it
+#      (services.py).
 # Exits 1 and lists every finding when one fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -79,7 +82,10 @@ outside=$(git grep -nE '(\.\./shared/|ARCHITECTURE\.md|\bAPI\.md|STYLE\.md|PERFO
     -- . ':!tools/lint/lint.sh' || true)
 [[ -z $outside ]] || fail "references to files outside the repository:"$'\n'"$outside"
 
+# ------------------------------------------------------------- services table
+python3 tools/lint/services.py || failed=1
+
 if ((failed)); then
     exit 1
 fi
-echo "lint: C style and docs references are clean"
+echo "lint: C style, docs references and the services table are clean"

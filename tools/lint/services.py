@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""The services table (services/services.tsv) against every copy of it.
+
+CMake and the local scripts read the table itself; the C programs, the
+compose file, the Kubernetes manifests and the database roles say the same
+facts in their own language, and this check fails when one of them
+disagrees with the table: a process missing or extra, a gRPC port, a
+/metrics port, who dials whom, a login role. Run by tools/lint/lint.sh;
+`services.py ROOT` checks another tree (the seeded-drift test does).
+Plain text matching only, so that it needs nothing beyond Python.
+"""
+import os
+import re
+import sys
+
+ROOT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
+errors = []
+
+
+def err(where, msg):
+    errors.append(f"{where}: {msg}")
+
+
+def read(rel):
+    try:
+        with open(os.path.join(ROOT, rel), encoding="utf-8") as f:
+            return f.read()
+    except OSError:
+        err(rel, "missing")
+        return ""
+
+
+def load_table():
+    rows = []
+    for n, line in enumerate(read("services/services.tsv").splitlines(), 1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        cols = line.split("\t")
+        if len(cols) != 4 or not cols[2].isdigit():
+            err(f"services/services.tsv:{n}", "want process, schema, port, dials (tab-separated)")
+            continue
+        dials = [] if cols[3] == "-" else cols[3].split(",")
+        rows.append({"process": cols[0], "schema": cols[1], "port": int(cols[2]), "dials": dials})
+    return rows
+
+
+TABLE = load_table()
+BY_PROCESS = {r["process"]: r for r in TABLE}
+BY_SCHEMA = {r["schema"]: r for r in TABLE}
+for r in TABLE:
+    for d in r["dials"]:
+        if d not in BY_PROCESS:
+            err("services/services.tsv", f"{r['process']} dials {d}, which is not in the table")
+
+
+def expected_addrs(row, listen_host, dial_host):
+    """The BULWARK_<X>_ADDR values a process should be given: its own and those it dials."""
+    want = {row["schema"]: f"{listen_host}:{row['port']}"}
+    for d in row["dials"]:
+        want[BY_PROCESS[d]["schema"]] = f"{dial_host(d)}:{BY_PROCESS[d]['port']}"
+    return want
+
+
+def compare(where, got, want):
+    for key in sorted(set(got) | set(want)):
+        if key not in want:
+            err(where, f"BULWARK_{key.upper()}_ADDR={got[key]}: the table has no such address for it")
+        elif key not in got:
+            err(where, f"BULWARK_{key.upper()}_ADDR is missing (want {want[key]})")
+        elif got[key] != want[key]:
+            err(where, f"BULWARK_{key.upper()}_ADDR is {got[key]}, the table says {want[key]}")
+
+
+# The C defaults: the addresses a process's sources give, its own and those
+# it dials.
+C_ADDR = re.compile(r'"BULWARK_([A-Z]+)_ADDR"[^"]{0,80}"([^"]*)"', re.S)
+for row in TABLE:
+    rel = f"services/{row['process']}/"
+    folder = os.path.join(ROOT, rel)
+    text = "".join(read(rel + f) for f in sorted(os.listdir(folder)) if f.endswith(".c")) \
+        if os.path.isdir(folder) else read(rel)
+    # A client library's config items (BW_SCOPING_CLIENT_CONFIG_ITEMS) bring
+    # the address of the service they call, with its default.
+    for client in re.findall(r"\bBW_([A-Z]+)_CLIENT_CONFIG_ITEMS\(", text):
+        c = client.lower()
+        text += read(f"services/{c}/client/{c}_client.h")
+    got = {m.group(1).lower(): m.group(2) for m in C_ADDR.finditer(text)
+           if m.group(1) not in ("HTTP", "METRICS")}
+    compare(rel, got, expected_addrs(row, "127.0.0.1", lambda d: "127.0.0.1"))
+present = {d for d in os.listdir(os.path.join(ROOT, "services"))
+           if os.path.isfile(os.path.join(ROOT, "services", d, "main.c"))}
+for extra in sorted(present - set(BY_PROCESS)):
+    err(f"services/{extra}/", "a process that services/services.tsv does not list")
+
+# The gateway's backends: the tenancy RPCs then every service it dials.
+gw = BY_PROCESS.get("gateway")
+if gw:
+    m = re.search(r"const char \*names\[\] = \{([^}]*)\}", read("services/gateway/main.c"))
+    names = re.findall(r'"(\w+)"', m.group(1)) if m else []
+    if names != [gw["schema"]] + gw["dials"]:
+        err("services/gateway/main.c", f"names[] is {names}, the table says "
+            f"{[gw['schema']] + gw['dials']}")
+
+# docker-compose.yml: one block per process (two-space keys under services:).
+compose = read("docker-compose.yml")
+blocks, current = {}, None
+for line in compose.splitlines():
+    m = re.match(r"^  ([a-z][a-z0-9-]*):\s*$", line)
+    if m:
+        current = m.group(1)
+        blocks[current] = []
+    elif re.match(r"^\S", line):
+        current = None
+    elif current:
+        blocks[current].append(line)
+images = {p for p, lines in blocks.items()
+          for line in lines if re.match(rf"^\s+image: bulwark/{p}:", line)}
+for p in sorted(images - set(BY_PROCESS) - {"migrate"}):
+    err("docker-compose.yml", f"service {p} is not in services/services.tsv")
+for row in TABLE:
+    p = row["process"]
+    if p not in images:
+        err("docker-compose.yml", f"no service {p} (image bulwark/{p})")
+        continue
+    text = "\n".join(blocks[p])
+    got = {k.lower(): v for k, v in re.findall(r"BULWARK_([A-Z]+)_ADDR: (\S+)", text)
+           if k not in ("HTTP", "METRICS", "PUBLISH")}
+    listen = "127.0.0.1" if p == "gateway" else "0.0.0.0"
+    compare(f"docker-compose.yml ({p})", got, expected_addrs(row, listen, lambda d: d))
+    if p != "gateway":
+        metrics = re.findall(r"BULWARK_METRICS_ADDR: (\S+)", text)
+        if metrics != [f"0.0.0.0:{row['port'] + 1000}"]:
+            err(f"docker-compose.yml ({p})", f"BULWARK_METRICS_ADDR is {metrics}, the table "
+                f"says 0.0.0.0:{row['port'] + 1000}")
+
+# deploy/k8s/<process>.yaml: the environment, the container's and the
+# Service's gRPC port, the scrape port.
+K8S_ENV = re.compile(r'\{ name: BULWARK_([A-Z]+)_ADDR, value: "([^"]*)" \}')
+k8s_dir = os.path.join(ROOT, "deploy", "k8s")
+manifests = {f[:-5] for f in os.listdir(k8s_dir) if f.endswith(".yaml")}
+for extra in sorted(manifests - set(BY_PROCESS) - {"migrate-job", "network", "secret.example"}):
+    err(f"deploy/k8s/{extra}.yaml", "a process that services/services.tsv does not list")
+for row in TABLE:
+    p = row["process"]
+    rel = f"deploy/k8s/{p}.yaml"
+    text = read(rel)
+    got = {k.lower(): v for k, v in K8S_ENV.findall(text) if k not in ("HTTP", "METRICS")}
+    listen = "127.0.0.1" if p == "gateway" else "0.0.0.0"
+    compare(rel, got, expected_addrs(row, listen, lambda d: d))
+    if p == "gateway":
+        continue
+    port, metrics = row["port"], row["port"] + 1000
+    for what, pattern in (
+            ("containerPort", rf"\{{ name: grpc, containerPort: {port} \}}"),
+            ("Service port", rf"\{{ name: grpc, port: {port}, targetPort: grpc"),
+            ("BULWARK_METRICS_ADDR", rf'BULWARK_METRICS_ADDR, value: "0\.0\.0\.0:{metrics}"'),
+            ("prometheus.io/port", rf'prometheus\.io/port: "{metrics}"')):
+        if not re.search(pattern, text):
+            err(rel, f"no {what} of {port if 'METRICS' not in what and 'prom' not in what else metrics}"
+                " (the table's)")
+
+# The login roles: one per process, in its group role (deploy/app-role.sql).
+roles = read("deploy/app-role.sql")
+got = set(re.findall(r"^\\getenv pw_(\w+) BULWARK_APP_PASSWORD_", roles, re.M))
+for p in sorted(got ^ set(BY_PROCESS)):
+    err("deploy/app-role.sql", f"login role bulwark_app_{p}: "
+        + ("not in the table" if p in got else "missing"))
+for row in TABLE:
+    if not re.search(rf"^--\s+bulwark_app_{row['process']}\s+member of bulwark_{row['schema']}\b",
+                     roles, re.M):
+        err("deploy/app-role.sql", f"does not say bulwark_app_{row['process']} is a member of "
+            f"bulwark_{row['schema']}")
+
+if errors:
+    print("services table drift (services/services.tsv is the source):", file=sys.stderr)
+    for e in errors:
+        print("  " + e, file=sys.stderr)
+    sys.exit(1)
