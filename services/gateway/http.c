@@ -14,8 +14,9 @@
  *      RateLimit fields every later reply carries) and the route's roles,
  *      and the request is counted for the tenant (usage.c);
  *   4. the request message built from path variables, the query string and
- *      the JSON body (for PATCH, the fields present become the update mask);
- *      a raw route (BW_ACCESS_SERVICE: an inbound webhook that its service
+ *      the JSON body (for PATCH, the fields present become the update mask),
+ *      by reqbuild.c, a pure function tested on its own; a raw route
+ *      (BW_ACCESS_SERVICE: an inbound webhook that its service
  *      authenticates) skips step 3 and gets the body's bytes and the headers
  *      unparsed instead;
  *   5. the asynchronous gRPC call to the owning service, with the tenant,
@@ -42,16 +43,13 @@
 #include "log.h"
 #include "problem.h"
 #include "ratelimit.h"
+#include "reqbuild.h"
 #include "roles.h"
 #include "route.h"
 #include "router.h"
 #include "status.h"
 #include "times.h"
 #include "trace.h"
-#include "utf8.h"
-
-#include <event2/http.h>
-#include <event2/keyvalq_struct.h>
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -606,385 +604,29 @@ static void call_backend(gw_request_t *r)
 
 /* ---- the request message ----------------------------------------------- */
 
-/* The JSON name of the top-level request field bound to a body, for
- * stripping it from field paths ("entity.timeZone" -> "timeZone"). */
-static void body_prefix(const bw_route_t *route, char *buf, size_t len)
-{
-    buf[0] = '\0';
-    if (route->body != NULL && strcmp(route->body, "*") != 0)
-        bw_json_name(route->body, buf, len);
-}
-
-static void fail_json(gw_request_t *r, const bw_json_error_t *err)
-{
-    char prefix[128];
-    const char *field = err->field;
-    body_prefix(r->match.route, prefix, sizeof(prefix));
-    size_t pl = strlen(prefix);
-    if (pl > 0 && strncmp(field, prefix, pl) == 0 && (field[pl] == '.' || field[pl] == '\0'))
-        field = field[pl] == '.' ? field + pl + 1 : "";
-    const char *detail =
-        field[0] != '\0' ? bw_arena_printf(r->arena, "%s: %s", field, err->message) : err->message;
-    bw_problem_error_t e = {field, bw_arena_strdup(r->arena, err->message)};
-    bw_problem_t p = {.grpc_code = BW_GRPC_INVALID_ARGUMENT,
-                      .reason = field[0] ? "INVALID_FIELD" : "MALFORMED_JSON",
-                      .detail = detail,
-                      .errors = field[0] ? &e : NULL,
-                      .n_errors = field[0] ? 1 : 0};
-    respond_problem(r, &p);
-}
-
-/* A query parameter or path value that jansson refuses (not UTF-8 once
- * percent-decoded) is the client's mistake, named. */
-static void fail_not_utf8(gw_request_t *r, const char *what)
-{
-    fail(r, BW_GRPC_INVALID_ARGUMENT, 0, "INVALID_FIELD",
-         bw_arena_printf(r->arena, "%s: not valid UTF-8 once percent-decoded", what), what);
-}
-
-/* Adds the query parameters to root; routes with a body take none. */
-static int add_query(gw_request_t *r, json_t *root)
-{
-    const char *query = r->req->query;
-    if (query == NULL || *query == '\0')
-        return 0;
-    struct evkeyvalq params = {NULL, &params.tqh_first};
-    if (evhttp_parse_query_str(query, &params) != 0) {
-        fail(r, BW_GRPC_INVALID_ARGUMENT, 0, "INVALID_QUERY", "the query string is malformed",
-             NULL);
-        return -1;
-    }
-    const bw_route_t *route = r->call;
-    int rc = 0;
-    for (struct evkeyval *kv = params.tqh_first; kv != NULL; kv = kv->next.tqe_next) {
-        const ProtobufCFieldDescriptor *f = bw_json_find_field(route->request, kv->key);
-        int bound = route->body != NULL;
-        for (size_t i = 0; f != NULL && i < r->match.n_params; i++)
-            bound |= strcmp(r->match.params[i].field, f->name) == 0;
-        /* A time is a string on the query too; other messages are not parameters. */
-        int message = f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE &&
-                      strcmp(((const ProtobufCMessageDescriptor *)f->descriptor)->name,
-                             "google.protobuf.Timestamp") != 0;
-        /* The gateway fills a file's media type from Accept. */
-        int media = r->media_type != NULL && f != NULL && strcmp(f->name, "media_type") == 0;
-        if (f == NULL || bound || message || media) {
-            char *field = bw_arena_strdup(r->arena, kv->key);
-            fail(r, BW_GRPC_INVALID_ARGUMENT, 0, "UNKNOWN_PARAMETER",
-                 bw_arena_printf(r->arena, "%s is not a query parameter of this route", field),
-                 field);
-            rc = -1;
-            break;
-        }
-        char name[128];
-        bw_json_name(f->name, name, sizeof(name));
-        json_t *value = json_string(kv->value);
-        if (value == NULL) {
-            fail_not_utf8(r, bw_arena_strdup(r->arena, name));
-            rc = -1;
-            break;
-        }
-        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            json_t *arr = json_object_get(root, name);
-            if (arr == NULL) {
-                arr = json_array();
-                json_object_set_new(root, name, arr);
-            }
-            json_array_append_new(arr, value);
-        } else {
-            json_object_set_new(root, name, value);
-        }
-    }
-    evhttp_clear_headers(&params);
-    return rc;
-}
-
-/* The message a route's body is read into. */
-static const ProtobufCMessageDescriptor *body_message(const bw_route_t *route)
-{
-    if (strcmp(route->body, "*") == 0)
-        return route->request;
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name(route->request, route->body);
-    return f != NULL && f->type == PROTOBUF_C_TYPE_MESSAGE ? f->descriptor : NULL;
-}
-
-/* The update mask of a PATCH: the body's top-level keys, comma-separated,
- * built in one pass. NULL on OOM. */
-static const char *patch_mask(gw_request_t *r, json_t *body)
-{
-    size_t need = 1;
-    const char *key;
-    json_t *value;
-    json_object_foreach(body, key, value) need += strlen(key) + 1;
-    char *mask = bw_arena_alloc(r->arena, need);
-    if (mask == NULL)
-        return NULL;
-    size_t o = 0;
-    json_object_foreach(body, key, value)
-    {
-        size_t n = strlen(key);
-        if (o > 0)
-            mask[o++] = ',';
-        memcpy(mask + o, key, n);
-        o += n;
-    }
-    mask[o] = '\0';
-    return mask;
-}
-
-/* Reads the JSON body of a route that takes one; NULL when it has answered. */
-static json_t *read_body(gw_request_t *r)
-{
-    const bw_route_t *route = r->match.route;
-    const bw_httpd_req_t *req = r->req;
-    bw_json_error_t jerr = {{0}, {0}};
-    json_t *body;
-    if (req->body_len == 0) {
-        body = json_object();
-    } else {
-        if (!bw_headers_is_json(r->hdr.content_type)) {
-            const char *detail = "the body must be application/json";
-            if (route->n_raw_body_types > 0)
-                detail = bw_arena_printf(r->arena, "the body must be application/json or %s",
-                                         route->raw_body_types[0]);
-            fail(r, BW_GRPC_INVALID_ARGUMENT, 415, "UNSUPPORTED_MEDIA_TYPE", detail, NULL);
-            return NULL;
-        }
-        json_error_t e;
-        body = json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &e);
-        if (body == NULL) {
-            snprintf(jerr.message, sizeof(jerr.message), "malformed JSON at line %d, column %d: %s",
-                     e.line, e.column, e.text);
-            fail_json(r, &jerr);
-            return NULL;
-        }
-    }
-    if (!json_is_object(body)) {
-        json_decref(body);
-        snprintf(jerr.message, sizeof(jerr.message), "the body must be a JSON object");
-        fail_json(r, &jerr);
-        return NULL;
-    }
-    /* Each key names a field, once: more keys than fields is refused before
-     * any work per key. */
-    const ProtobufCMessageDescriptor *desc = body_message(route);
-    size_t keys = json_object_size(body);
-    if (desc != NULL && keys > desc->n_fields) {
-        json_decref(body);
-        fail(r, BW_GRPC_INVALID_ARGUMENT, 0, "TOO_MANY_FIELDS",
-             bw_arena_printf(r->arena, "the body has %zu top-level keys; %s has only %u fields",
-                             keys, desc->name, desc->n_fields),
-             NULL);
-        return NULL;
-    }
-    return body;
-}
-
-/* The raw body's media type when the Content-Type is one of the route's
- * raw_body_types, else NULL. */
-static const char *raw_body_type(const gw_request_t *r)
-{
-    const bw_route_t *route = r->call;
-    for (size_t i = 0; i < route->n_raw_body_types; i++)
-        if (bw_headers_is_type(r->hdr.content_type, route->raw_body_types[i]))
-            return route->raw_body_types[i];
-    return NULL;
-}
-
-/* A body taken as it is (a CSV file): UTF-8 text, named "body" when it is
- * not, into the route's raw_body_field. NULL when it has answered. */
-static json_t *read_raw_body(gw_request_t *r, const char *type)
-{
-    const bw_httpd_req_t *req = r->req;
-    const char *charset = strchr(r->hdr.content_type, ';');
-    if (charset != NULL) {
-        charset += strspn(charset, "; \t");
-        if (strncasecmp(charset, "charset=", 8) == 0 && strcasecmp(charset + 8, "utf-8") != 0 &&
-            strcasecmp(charset + 8, "\"utf-8\"") != 0) {
-            fail(r, BW_GRPC_INVALID_ARGUMENT, 415, "UNSUPPORTED_MEDIA_TYPE",
-                 bw_arena_printf(r->arena, "a %s body must be UTF-8, not %.40s", type, charset + 8),
-                 NULL);
-            return NULL;
-        }
-    }
-    size_t bad = 0;
-    if (bw_utf8_check(req->body, req->body_len, &bad) != 0) {
-        long line = 1;
-        for (size_t i = 0; i < bad; i++)
-            line += req->body[i] == '\n';
-        const char *why = bw_arena_printf(
-            r->arena, "the %s body is not UTF-8 (line %ld, byte %zu); save the file as UTF-8", type,
-            line, bad + 1);
-        bw_problem_error_t e = {"body", why};
-        bw_problem_t p = {.grpc_code = BW_GRPC_INVALID_ARGUMENT,
-                          .reason = "INVALID_FIELD",
-                          .detail = bw_arena_printf(r->arena, "body: %s", why),
-                          .errors = &e,
-                          .n_errors = 1};
-        respond_problem(r, &p);
-        return NULL;
-    }
-    char name[128];
-    bw_json_name(r->call->raw_body_field, name, sizeof(name));
-    json_t *root = json_object();
-    /* Checked above: jansson need not look at every byte again. */
-    if (root == NULL ||
-        json_object_set_new(root, name, json_stringn_nocheck(req->body, req->body_len)) != 0) {
-        json_decref(root);
-        fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "out of memory", NULL);
-        return NULL;
-    }
-    return root;
-}
-
-/* Builds and serializes the request message; on failure it has answered. */
+/* Builds and serializes the request message (reqbuild.c); on failure it has
+ * answered. */
 static int build_request(gw_request_t *r)
 {
-    const bw_route_t *route = r->call;
-    json_t *root = NULL;
-    int flags = 0;
-    bw_json_error_t jerr = {{0}, {0}};
-    const char *raw = route->body != NULL && r->req->body_len > 0 ? raw_body_type(r) : NULL;
-
-    if (raw != NULL) {
-        if ((root = read_raw_body(r, raw)) == NULL)
-            return -1;
-    } else if (route->body != NULL) {
-        json_t *body = read_body(r);
-        if (body == NULL)
-            return -1;
-        if (strcmp(route->body, "*") == 0) {
-            root = body;
-        } else {
-            char name[128];
-            bw_json_name(route->body, name, sizeof(name));
-            root = json_object();
-            if (root != NULL && r->method == BW_HTTP_PATCH &&
-                protobuf_c_message_descriptor_get_field_by_name(route->request, "update_mask")) {
-                /* The fields present in a PATCH body are the ones to change. */
-                const char *mask = patch_mask(r, body);
-                json_object_set_new(root, "updateMask", mask != NULL ? json_string(mask) : NULL);
-            }
-            if (root != NULL)
-                json_object_set_new(root, name, body);
-            else
-                json_decref(body);
-        }
-    } else {
-        root = json_object();
-        flags = BW_JSON_LENIENT_SCALARS;
-    }
-    if (root == NULL) {
-        fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "out of memory", NULL);
-        return -1;
-    }
-    if (add_query(r, root) != 0) {
-        json_decref(root);
-        return -1;
-    }
-    for (size_t i = 0; i < r->match.n_params; i++) {
-        char name[128];
-        bw_json_name(r->match.params[i].field, name, sizeof(name));
-        json_t *value = json_string(r->match.params[i].value);
-        if (value == NULL) {
-            json_decref(root);
-            fail_not_utf8(r, bw_arena_strdup(r->arena, name));
-            return -1;
-        }
-        json_object_set_new(root, name, value);
-    }
-    if (r->media_type != NULL &&
-        protobuf_c_message_descriptor_get_field_by_name(route->request, "media_type") != NULL)
-        json_object_set_new(root, "mediaType", json_string(r->media_type));
-    /* A file (a CSV import) is as long as the body may be. */
-    if (route->raw_body_field != NULL)
-        flags |= BW_JSON_FILE_STRINGS;
-    ProtobufCMessage *msg = NULL;
-    int err = bw_json_to_pb(r->arena, route->request, root, flags, &msg, &jerr);
-    json_decref(root);
-    if (err != 0) {
-        fail_json(r, &jerr);
-        return -1;
-    }
-    r->payload_len = protobuf_c_message_get_packed_size(msg);
-    r->payload = bw_arena_alloc(r->arena, r->payload_len ? r->payload_len : 1);
-    if (r->payload == NULL) {
-        fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "out of memory", NULL);
-        return -1;
-    }
-    protobuf_c_message_pack(msg, r->payload);
-    return 0;
-}
-
-/* ---- raw routes -------------------------------------------------------- */
-
-/* Sets the string field name of msg to value (borrowed); 0 or -1 when the
- * message has no such field. */
-static int set_string_field(ProtobufCMessage *msg, const char *name, const char *value)
-{
-    const ProtobufCFieldDescriptor *f =
-        protobuf_c_message_descriptor_get_field_by_name(msg->descriptor, name);
-    if (f == NULL || f->type != PROTOBUF_C_TYPE_STRING || f->label == PROTOBUF_C_LABEL_REPEATED)
-        return -1;
-    *(const char **)((char *)msg + f->offset) = value;
-    return 0;
-}
-
-static ProtobufCMessage *new_message(bw_arena_t *arena, const ProtobufCMessageDescriptor *desc)
-{
-    ProtobufCMessage *msg = bw_arena_alloc(arena, desc->sizeof_message);
-    if (msg != NULL)
-        protobuf_c_message_init(desc, msg);
-    return msg;
-}
-
-/* The request of a raw route: path variables, the body's bytes as sent and
- * every header (name in lower case), no JSON read; codegen checked that the
- * request has the fields body (bytes) and headers (repeated name/value). The
- * service authenticates from exactly these bytes. On failure it has
- * answered. */
-static int build_raw_request(gw_request_t *r)
-{
-    const bw_route_t *route = r->match.route;
     const bw_httpd_req_t *req = r->req;
-    ProtobufCMessage *msg = new_message(r->arena, route->request);
-    const ProtobufCFieldDescriptor *body =
-        protobuf_c_message_descriptor_get_field_by_name(route->request, "body");
-    const ProtobufCFieldDescriptor *headers =
-        protobuf_c_message_descriptor_get_field_by_name(route->request, "headers");
-    ProtobufCMessage **items =
-        bw_arena_calloc(r->arena, req->n_fields + 1, sizeof(ProtobufCMessage *));
-    if (msg == NULL || items == NULL || body == NULL || headers == NULL) {
-        fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "out of memory", NULL);
+    bw_reqbuild_in_t in = {.call = r->call,
+                           .match = &r->match,
+                           .method = r->method,
+                           .query = req->query,
+                           .content_type = r->hdr.content_type,
+                           .body = req->body,
+                           .body_len = req->body_len,
+                           .media_type = r->media_type,
+                           .headers = req->fields,
+                           .n_headers = req->n_fields};
+    bw_reqbuild_out_t out;
+    bw_problem_t problem;
+    if (bw_reqbuild(r->arena, &in, &out, &problem) != 0) {
+        respond_problem(r, &problem);
         return -1;
     }
-    for (size_t i = 0; i < r->match.n_params; i++)
-        set_string_field(msg, r->match.params[i].field, r->match.params[i].value);
-    ProtobufCBinaryData *bytes = (ProtobufCBinaryData *)((char *)msg + body->offset);
-    bytes->data = (uint8_t *)req->body;
-    bytes->len = req->body_len;
-    for (size_t i = 0; i < req->n_fields; i++) {
-        ProtobufCMessage *h = new_message(r->arena, headers->descriptor);
-        char *name = bw_arena_strdup(r->arena, req->fields[i].name);
-        if (h == NULL || name == NULL) {
-            fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "out of memory", NULL);
-            return -1;
-        }
-        for (char *p = name; *p; p++)
-            *p = (char)tolower((unsigned char)*p);
-        set_string_field(h, "name", name);
-        set_string_field(h, "value", req->fields[i].value);
-        items[i] = h;
-    }
-    *(size_t *)((char *)msg + headers->quantifier_offset) = req->n_fields;
-    *(ProtobufCMessage ***)((char *)msg + headers->offset) = items;
-    r->payload_len = protobuf_c_message_get_packed_size(msg);
-    r->payload = bw_arena_alloc(r->arena, r->payload_len ? r->payload_len : 1);
-    if (r->payload == NULL) {
-        fail(r, BW_GRPC_INTERNAL, 0, "INTERNAL", "out of memory", NULL);
-        return -1;
-    }
-    protobuf_c_message_pack(msg, r->payload);
+    r->payload = out.payload;
+    r->payload_len = out.payload_len;
     return 0;
 }
 
@@ -1237,7 +879,7 @@ static void authenticate(gw_request_t *r)
         if (!auth_allowed(r))
             return;
         r->principal = "anonymous";
-        if (build_raw_request(r) == 0)
+        if (build_request(r) == 0)
             call_backend(r);
         return;
     }

@@ -15,6 +15,7 @@ Suite *suite_httpparse(void);
 Suite *suite_headers(void);
 Suite *suite_authfail(void);
 Suite *suite_tenantcache(void);
+Suite *suite_reqbuild(void);
 
 int main(void)
 {
@@ -29,6 +30,7 @@ int main(void)
     srunner_add_suite(sr, suite_headers());
     srunner_add_suite(sr, suite_authfail());
     srunner_add_suite(sr, suite_tenantcache());
+    srunner_add_suite(sr, suite_reqbuild());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
