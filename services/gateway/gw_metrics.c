@@ -30,13 +30,15 @@ typedef struct backend_metrics {
     histogram_t latency;
 } backend_metrics_t;
 
-static const bw_route_t *table;
-static size_t n_table;
-static route_metrics_t *per_route; /* n_table + 1: the last is "unmatched" */
-static backend_metrics_t backends[MAX_BACKENDS];
-static unsigned long long conn_events[BW_GW_METRICS_CONN_EVENTS];
-static size_t conn_open;
-static unsigned long long readyz_rounds;
+struct bw_gw_metrics {
+    const bw_route_t *table;
+    size_t n_table;
+    route_metrics_t *per_route; /* n_table + 1: the last is "unmatched" */
+    backend_metrics_t backends[MAX_BACKENDS];
+    unsigned long long conn_events[BW_GW_METRICS_CONN_EVENTS];
+    size_t conn_open;
+    unsigned long long readyz_rounds;
+};
 static const char *const conn_event_names[BW_GW_METRICS_CONN_EVENTS] = {
     [BW_GW_METRICS_CONN_ACCEPTED] = "accepted",
     [BW_GW_METRICS_CONN_REFUSED] = "refused",
@@ -47,25 +49,38 @@ static const char *const conn_event_names[BW_GW_METRICS_CONN_EVENTS] = {
     [BW_GW_METRICS_CONN_IDLE_TIMEOUT] = "idle_timeout",
 };
 
-int bw_gw_metrics_init(const bw_route_t *routes, size_t n_routes)
+int bw_gw_metrics_create(const bw_route_t *routes, size_t n_routes, bw_gw_metrics_t **out)
 {
-    table = routes;
-    n_table = n_routes;
-    per_route = calloc(n_routes + 1, sizeof(*per_route));
-    return per_route == NULL ? -1 : 0;
+    *out = NULL;
+    bw_gw_metrics_t *m = calloc(1, sizeof(*m));
+    if (m == NULL)
+        return BW_ENOMEM;
+    m->table = routes;
+    m->n_table = n_routes;
+    m->per_route = calloc(n_routes + 1, sizeof(*m->per_route));
+    if (m->per_route == NULL) {
+        free(m);
+        return BW_ENOMEM;
+    }
+    *out = m;
+    return 0;
 }
 
-void bw_gw_metrics_free(void)
+void bw_gw_metrics_destroy(bw_gw_metrics_t *m)
 {
-    free(per_route);
-    per_route = NULL;
-}
-
-void bw_gw_metrics_observe(const bw_route_t *route, int http_status, double seconds)
-{
-    if (per_route == NULL)
+    if (m == NULL)
         return;
-    route_metrics_t *m = &per_route[route != NULL ? (size_t)(route - table) : n_table];
+    free(m->per_route);
+    free(m);
+}
+
+void bw_gw_metrics_observe(bw_gw_metrics_t *gm, const bw_route_t *route, int http_status,
+                           double seconds)
+{
+    bw_gw_metrics_t *g = gm;
+    if (g == NULL)
+        return;
+    route_metrics_t *m = &g->per_route[route != NULL ? (size_t)(route - g->table) : g->n_table];
     size_t s = 0;
     while (statuses[s] != 0 && statuses[s] != http_status)
         s++;
@@ -73,10 +88,13 @@ void bw_gw_metrics_observe(const bw_route_t *route, int http_status, double seco
     bw_metrics_hist_observe(&m->latency, seconds);
 }
 
-void bw_gw_metrics_observe_backend(const char *backend, int grpc_status, double seconds)
+void bw_gw_metrics_observe_backend(bw_gw_metrics_t *m, const char *backend, int grpc_status,
+                                   double seconds)
 {
+    if (m == NULL)
+        return;
     for (size_t i = 0; i < MAX_BACKENDS; i++) {
-        backend_metrics_t *b = &backends[i];
+        backend_metrics_t *b = &m->backends[i];
         if (b->name == NULL)
             b->name = backend;
         if (strcmp(b->name, backend) == 0) {
@@ -87,20 +105,22 @@ void bw_gw_metrics_observe_backend(const char *backend, int grpc_status, double 
     }
 }
 
-void bw_gw_metrics_conn_event(bw_gw_metrics_conn_event_t event)
+void bw_gw_metrics_conn_event(bw_gw_metrics_t *m, bw_gw_metrics_conn_event_t event)
 {
-    if (event < BW_GW_METRICS_CONN_EVENTS)
-        conn_events[event]++;
+    if (m != NULL && event < BW_GW_METRICS_CONN_EVENTS)
+        m->conn_events[event]++;
 }
 
-void bw_gw_metrics_readyz_round(void)
+void bw_gw_metrics_readyz_round(bw_gw_metrics_t *m)
 {
-    readyz_rounds++;
+    if (m != NULL)
+        m->readyz_rounds++;
 }
 
-void bw_gw_metrics_conn_open(size_t open)
+void bw_gw_metrics_conn_open(bw_gw_metrics_t *m, size_t open)
 {
-    conn_open = open;
+    if (m != NULL)
+        m->conn_open = open;
 }
 
 static const char *method_name(int m)
@@ -109,70 +129,72 @@ static const char *method_name(int m)
     return m >= 1 && m <= 5 ? names[m] : "OTHER";
 }
 
-void bw_gw_metrics_render(bw_metrics_text_t *text)
+void bw_gw_metrics_render(const bw_gw_metrics_t *m, bw_metrics_text_t *text)
 {
     bw_metrics_text_t *t = text;
     char labels[512];
     bw_metrics_printf(t, "# HELP bulwark_http_requests_total HTTP requests by route and status.\n"
                          "# TYPE bulwark_http_requests_total counter\n");
-    for (size_t r = 0; r <= n_table; r++)
+    for (size_t r = 0; r <= m->n_table; r++)
         for (size_t s = 0; s < N_STATUSES; s++) {
-            if (per_route[r].by_status[s] == 0)
+            if (m->per_route[r].by_status[s] == 0)
                 continue;
-            if (r < n_table)
+            if (r < m->n_table)
                 snprintf(labels, sizeof(labels), "method=\"%s\",route=\"%s\"",
-                         method_name(table[r].method), table[r].path);
+                         method_name(m->table[r].method), m->table[r].path);
             else
                 snprintf(labels, sizeof(labels), "method=\"\",route=\"unmatched\"");
             char code[8] = "other";
             if (statuses[s] != 0)
                 snprintf(code, sizeof(code), "%d", statuses[s]);
             bw_metrics_printf(t, "bulwark_http_requests_total{%s,status=\"%s\"} %llu\n", labels,
-                              code, per_route[r].by_status[s]);
+                              code, m->per_route[r].by_status[s]);
         }
     bw_metrics_printf(
         t, "# HELP bulwark_http_request_duration_seconds HTTP request latency by route.\n"
            "# TYPE bulwark_http_request_duration_seconds histogram\n");
-    for (size_t r = 0; r <= n_table; r++) {
-        if (bw_metrics_hist_count(&per_route[r].latency) == 0)
+    for (size_t r = 0; r <= m->n_table; r++) {
+        if (bw_metrics_hist_count(&m->per_route[r].latency) == 0)
             continue;
-        if (r < n_table)
+        if (r < m->n_table)
             snprintf(labels, sizeof(labels), "method=\"%s\",route=\"%s\"",
-                     method_name(table[r].method), table[r].path);
+                     method_name(m->table[r].method), m->table[r].path);
         else
             snprintf(labels, sizeof(labels), "method=\"\",route=\"unmatched\"");
         bw_metrics_put_hist(t, "bulwark_http_request_duration_seconds", labels,
-                            &per_route[r].latency);
+                            &m->per_route[r].latency);
     }
-    bw_metrics_printf(t, "# HELP bulwark_grpc_calls_total gRPC calls to backends by status.\n"
+    bw_metrics_printf(t, "# HELP bulwark_grpc_calls_total gRPC calls to m->backends by status.\n"
                          "# TYPE bulwark_grpc_calls_total counter\n");
-    for (size_t i = 0; i < MAX_BACKENDS && backends[i].name != NULL; i++)
+    for (size_t i = 0; i < MAX_BACKENDS && m->backends[i].name != NULL; i++)
         for (int c = 0; c <= 16; c++)
-            if (backends[i].by_code[c] != 0)
+            if (m->backends[i].by_code[c] != 0)
                 bw_metrics_printf(t, "bulwark_grpc_calls_total{backend=\"%s\",code=\"%s\"} %llu\n",
-                                  backends[i].name, bw_status_grpc_name(c), backends[i].by_code[c]);
+                                  m->backends[i].name, bw_status_grpc_name(c),
+                                  m->backends[i].by_code[c]);
     bw_metrics_printf(t, "# HELP bulwark_grpc_call_duration_seconds gRPC call latency by backend.\n"
                          "# TYPE bulwark_grpc_call_duration_seconds histogram\n");
-    for (size_t i = 0; i < MAX_BACKENDS && backends[i].name != NULL; i++) {
-        snprintf(labels, sizeof(labels), "backend=\"%s\"", backends[i].name);
-        bw_metrics_put_hist(t, "bulwark_grpc_call_duration_seconds", labels, &backends[i].latency);
+    for (size_t i = 0; i < MAX_BACKENDS && m->backends[i].name != NULL; i++) {
+        snprintf(labels, sizeof(labels), "backend=\"%s\"", m->backends[i].name);
+        bw_metrics_put_hist(t, "bulwark_grpc_call_duration_seconds", labels,
+                            &m->backends[i].latency);
     }
     bw_metrics_printf(t,
                       "# HELP bulwark_http_connections Open client connections.\n"
                       "# TYPE bulwark_http_connections gauge\n"
                       "bulwark_http_connections %zu\n",
-                      conn_open);
+                      m->conn_open);
     bw_metrics_printf(
         t, "# HELP bulwark_http_connection_events_total Client connections accepted, refused "
            "at the cap, evicted while idle, and cut at a deadline.\n"
            "# TYPE bulwark_http_connection_events_total counter\n");
     for (size_t i = 0; i < BW_GW_METRICS_CONN_EVENTS; i++)
         bw_metrics_printf(t, "bulwark_http_connection_events_total{event=\"%s\"} %llu\n",
-                          conn_event_names[i], conn_events[i]);
+                          conn_event_names[i], m->conn_events[i]);
     bw_metrics_printf(
         t,
         "# HELP bulwark_readyz_rounds_total Rounds of backend health checks made for /readyz.\n"
         "# TYPE bulwark_readyz_rounds_total counter\n"
         "bulwark_readyz_rounds_total %llu\n",
-        readyz_rounds);
+        m->readyz_rounds);
 }

@@ -165,11 +165,11 @@ static void respond(gw_request_t *r, int status, const char *content_type, const
     if (r->rate_counted) {
         char value[BW_RATELIMIT_FIELD_MAX];
         bw_ratelimit_format(&r->rate, value, sizeof(value));
-        add_header(r, "RateLimit-Policy", bw_ratelimit_policy());
+        add_header(r, "RateLimit-Policy", bw_ratelimit_policy(r->gw->ratelimit));
         add_header(r, "RateLimit", value);
     }
     double seconds = seconds_since(&r->start);
-    bw_gw_metrics_observe(r->match.route, status, seconds);
+    bw_gw_metrics_observe(r->gw->metrics, r->match.route, status, seconds);
     int level = status >= 500 ? BW_LOG_WARN : BW_LOG_INFO;
     if (level >= bw_log_min_level && (bw_log_requests || status >= 500)) {
         bw_log_ctx_t ctx = log_ctx(r);
@@ -378,7 +378,7 @@ static void handle_readyz(gw_request_t *r)
     z->probe = json_object();
     z->probe_ok = 1;
     z->pending = gw->n_backends;
-    bw_gw_metrics_readyz_round();
+    bw_gw_metrics_readyz_round(gw->metrics);
     for (size_t i = 0; i < gw->n_backends; i++) {
         bw_gw_readyz_call_t *call = &z->calls[i];
         call->gw = gw;
@@ -430,7 +430,7 @@ static int handle_open(gw_request_t *r, int method)
         /* the gateway's HTTP side, the tenancy RPCs it serves, its pool */
         bw_metrics_text_t t;
         bw_metrics_text_init(&t);
-        bw_gw_metrics_render(&t);
+        bw_gw_metrics_render(r->gw->metrics, &t);
         bw_rpc_server_metrics(r->gw->tenancy_server, &t);
         bw_db_metrics(&t);
         size_t len = 0;
@@ -489,7 +489,8 @@ static void call_done(void *arg, const bw_rpc_reply_t *reply)
 {
     gw_request_t *r = arg;
     const bw_route_t *route = r->call;
-    bw_gw_metrics_observe_backend(route->backend, reply->status, seconds_since(&r->call_start));
+    bw_gw_metrics_observe_backend(r->gw->metrics, route->backend, reply->status,
+                                  seconds_since(&r->call_start));
     if (reply->status == BW_GRPC_UNAUTHENTICATED && route->access == BW_ACCESS_SERVICE)
         bw_authfail_record(r->req->peer, monotonic_ns());
     if (reply->status != BW_GRPC_OK) {
@@ -643,10 +644,10 @@ static void retry_after(gw_request_t *r, int seconds)
  * From here on every reply carries the RateLimit fields. */
 static int rate_allowed(gw_request_t *r)
 {
-    if (!bw_ratelimit_enabled())
+    if (!bw_ratelimit_enabled(r->gw->ratelimit))
         return 1;
     r->rate.reset_sec = 0;
-    int err = bw_ratelimit_take(r->key.tenant_id, monotonic_ns(), &r->rate);
+    int err = bw_ratelimit_take(r->gw->ratelimit, r->key.tenant_id, monotonic_ns(), &r->rate);
     /* Set unless the table could not grow (then the limit fails open). */
     r->rate_counted = r->rate.reset_sec > 0;
     if (err == 0)
@@ -759,9 +760,10 @@ static long long timestamp_us(const Google__Protobuf__Timestamp *ts)
 static void resolve_done(void *arg, const bw_rpc_reply_t *reply)
 {
     gw_request_t *r = arg;
-    bw_gw_metrics_observe_backend("tenancy", reply->status, seconds_since(&r->call_start));
+    bw_gw_metrics_observe_backend(r->gw->metrics, "tenancy", reply->status,
+                                  seconds_since(&r->call_start));
     if (reply->status == BW_GRPC_NOT_FOUND) {
-        bw_keycache_put_unknown(r->key.key_id);
+        bw_keycache_put_unknown(r->gw->keys, r->key.key_id);
         fail_credentials(r, "the API key is unknown or revoked");
         return;
     }
@@ -786,7 +788,7 @@ static void resolve_done(void *arg, const bw_rpc_reply_t *reply)
     }
     r->key.expire_us = timestamp_us(k->expire_time);
     r->key.tenant_suspended = k->tenant_suspended;
-    bw_keycache_put(&r->key, r->key_generation);
+    bw_keycache_put(r->gw->keys, &r->key, r->key_generation);
     if (!token_matches(r)) {
         fail_credentials(r, "the API key is unknown or revoked");
         return;
@@ -797,7 +799,8 @@ static void resolve_done(void *arg, const bw_rpc_reply_t *reply)
 static void tenant_done(void *arg, const bw_rpc_reply_t *reply)
 {
     gw_request_t *r = arg;
-    bw_gw_metrics_observe_backend("tenancy", reply->status, seconds_since(&r->call_start));
+    bw_gw_metrics_observe_backend(r->gw->metrics, "tenancy", reply->status,
+                                  seconds_since(&r->call_start));
     if (reply->status == BW_GRPC_NOT_FOUND) {
         bw_tenantcache_put(r->gw->tenants, r->key.tenant_id, BW_TENANT_MISSING, r->key_generation);
         fail_credentials(r, "the bearer token's tenant does not exist");
@@ -933,7 +936,7 @@ static void authenticate(gw_request_t *r)
         fail_credentials(r, "the API key is unknown or revoked");
         return;
     }
-    if (bw_keycache_get(r->key.key_id, &r->key) == 0) {
+    if (bw_keycache_get(r->gw->keys, r->key.key_id, &r->key) == 0) {
         if (!token_matches(r)) {
             fail_credentials(r, "the API key is unknown or revoked");
             return;
@@ -941,7 +944,7 @@ static void authenticate(gw_request_t *r)
         authorised(r);
         return;
     }
-    if (bw_keycache_is_unknown(r->key.key_id)) {
+    if (bw_keycache_is_unknown(r->gw->keys, r->key.key_id)) {
         fail_credentials(r, "the API key is unknown or revoked");
         return;
     }
@@ -958,7 +961,7 @@ static void authenticate(gw_request_t *r)
     }
     bw_rpc_md_t md[2] = {{"x-request-id", r->request_id}, {"traceparent", r->traceparent}};
     clock_gettime(CLOCK_MONOTONIC, &r->call_start);
-    r->key_generation = bw_keycache_generation();
+    r->key_generation = bw_keycache_generation(r->gw->keys);
     if (bw_rpc_call(tenancy->channel, RESOLVE_RPC, buf, len, md, r->traceparent[0] != '\0' ? 2 : 1,
                     r->gw->backend_timeout_ms, resolve_done, r) != 0)
         fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now", NULL);

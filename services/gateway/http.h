@@ -15,7 +15,10 @@
 
 #include "httpd.h"
 #include "buf.h"
+#include "gw_metrics.h"
 #include "jwt.h"
+#include "keycache.h"
+#include "ratelimit.h"
 #include "tenantcache.h"
 #include "rpc.h"
 #include "usage.h"
@@ -60,6 +63,9 @@ struct bw_gw {
     bw_jwt_verifier_t *jwt;     /* borrowed; NULL when OIDC tokens are off */
     bw_tenantcache_t *tenants;  /* borrowed: the tenants OIDC tokens named */
     bw_usage_t *usage;          /* borrowed: requests per tenant, keys' last use */
+    bw_keycache_t *keys;        /* borrowed: resolved API keys (and unknown key ids) */
+    bw_ratelimit_t *ratelimit;  /* borrowed: the tenants' token buckets */
+    bw_gw_metrics_t *metrics;   /* borrowed: the gateway's Prometheus counters */
     int backend_timeout_ms;
     const char *cors_origins; /* comma-separated allowed origins, "*" for any, "" none */
     bw_gw_readyz_t readyz;

@@ -297,7 +297,7 @@ static void conn_close(bw_httpd_conn_t *c)
             h->n_refused--;
         else
             h->n_open--;
-        bw_gw_metrics_conn_open(h->n_open);
+        bw_gw_metrics_conn_open(h->opts.metrics, h->n_open);
     }
     if (c->state == CONN_HANDLER)
         return;
@@ -494,7 +494,7 @@ static void reply_error(bw_httpd_conn_t *c, int status, const char *reason, cons
     char extra[128];
     int n = snprintf(extra, sizeof(extra), "X-Request-Id: %s\r\n%s", request_id,
                      status == 503 ? "Retry-After: 1\r\n" : "");
-    bw_gw_metrics_observe(NULL, status, 0);
+    bw_gw_metrics_observe(c->h->opts.metrics, NULL, status, 0);
     timer_clear(c);
     c->close_after = 1;
     c->linger = 1;
@@ -878,19 +878,19 @@ static void on_timer(evutil_socket_t fd, short events, void *arg)
     switch (kind) {
     case T_FRESH:
     case T_IDLE:
-        bw_gw_metrics_conn_event(BW_GW_METRICS_CONN_IDLE_TIMEOUT);
+        bw_gw_metrics_conn_event(c->h->opts.metrics, BW_GW_METRICS_CONN_IDLE_TIMEOUT);
         conn_close(c);
         break;
     case T_HEADER:
-        bw_gw_metrics_conn_event(BW_GW_METRICS_CONN_HEADER_TIMEOUT);
+        bw_gw_metrics_conn_event(c->h->opts.metrics, BW_GW_METRICS_CONN_HEADER_TIMEOUT);
         reply_error(c, 408, "REQUEST_TIMEOUT", "the request head did not arrive in time");
         break;
     case T_BODY:
-        bw_gw_metrics_conn_event(BW_GW_METRICS_CONN_BODY_TIMEOUT);
+        bw_gw_metrics_conn_event(c->h->opts.metrics, BW_GW_METRICS_CONN_BODY_TIMEOUT);
         reply_error(c, 408, "REQUEST_TIMEOUT", "the request body did not arrive in time");
         break;
     case T_WRITE:
-        bw_gw_metrics_conn_event(BW_GW_METRICS_CONN_WRITE_TIMEOUT);
+        bw_gw_metrics_conn_event(c->h->opts.metrics, BW_GW_METRICS_CONN_WRITE_TIMEOUT);
         conn_close(c);
         break;
     default:
@@ -907,12 +907,12 @@ static void admit(bw_httpd_t *h, int fd, const struct sockaddr_storage *peer)
     int refused = 0;
     if (h->n_open >= (size_t)h->opts.max_connections) {
         if (h->idle_head != NULL) {
-            bw_gw_metrics_conn_event(BW_GW_METRICS_CONN_EVICTED);
+            bw_gw_metrics_conn_event(h->opts.metrics, BW_GW_METRICS_CONN_EVICTED);
             conn_close(h->idle_head);
         } else if (h->n_refused < REFUSED_MAX) {
             refused = 1;
         } else {
-            bw_gw_metrics_conn_event(BW_GW_METRICS_CONN_REFUSED);
+            bw_gw_metrics_conn_event(h->opts.metrics, BW_GW_METRICS_CONN_REFUSED);
             close(fd);
             return;
         }
@@ -940,7 +940,7 @@ static void admit(bw_httpd_t *h, int fd, const struct sockaddr_storage *peer)
     h->n_all++;
     if (refused) {
         h->n_refused++;
-        bw_gw_metrics_conn_event(BW_GW_METRICS_CONN_REFUSED);
+        bw_gw_metrics_conn_event(h->opts.metrics, BW_GW_METRICS_CONN_REFUSED);
         conn_hold(c);
         reply_error(c, 503, "TOO_MANY_CONNECTIONS",
                     "the server has as many connections as it takes; retry later");
@@ -948,8 +948,8 @@ static void admit(bw_httpd_t *h, int fd, const struct sockaddr_storage *peer)
         return;
     }
     h->n_open++;
-    bw_gw_metrics_conn_event(BW_GW_METRICS_CONN_ACCEPTED);
-    bw_gw_metrics_conn_open(h->n_open);
+    bw_gw_metrics_conn_event(h->opts.metrics, BW_GW_METRICS_CONN_ACCEPTED);
+    bw_gw_metrics_conn_open(h->opts.metrics, h->n_open);
     c->state = CONN_IDLE;
     idle_enter(c);
     timer_set(c, T_FRESH);

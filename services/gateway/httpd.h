@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 
 #include "arena.h"
+#include "gw_metrics.h"
 #include "httpparse.h"
 
 struct event_base;
@@ -69,10 +70,11 @@ typedef struct bw_httpd_opts {
     void *handler_arg;
     size_t max_body;
     long max_connections;
-    long header_timeout_ms; /* a request head, from its first byte */
-    long body_timeout_ms;   /* a request body, from the end of its head */
-    long idle_timeout_ms;   /* between requests on a kept-alive connection */
-    long write_timeout_ms;  /* a reply, from when the socket first would block */
+    long header_timeout_ms;   /* a request head, from its first byte */
+    long body_timeout_ms;     /* a request body, from the end of its head */
+    long idle_timeout_ms;     /* between requests on a kept-alive connection */
+    long write_timeout_ms;    /* a reply, from when the socket first would block */
+    bw_gw_metrics_t *metrics; /* borrowed: counts connections and its own replies; may be NULL */
 } bw_httpd_opts_t;
 
 /* A server on base (caller owns; free with bw_httpd_free). opts is copied.

@@ -25,43 +25,54 @@ typedef struct unknown_entry {
     long long at; /* monotonic seconds */
 } unknown_entry_t;
 
-static bw_key_entry_t *slots;
-static unknown_entry_t *unknown;
-static unsigned mask;
-static pthread_rwlock_t lock = PTHREAD_RWLOCK_INITIALIZER;
-/* Advanced by every eviction and clear, under the write lock. */
-static uint64_t generation;
+struct bw_keycache {
+    bw_key_entry_t *slots;
+    unknown_entry_t *unknown;
+    unsigned mask;
+    pthread_rwlock_t lock;
+    /* Advanced by every eviction and clear, under the write lock. */
+    uint64_t generation;
+};
 
-int bw_keycache_init(unsigned capacity_pow2)
+int bw_keycache_create(unsigned capacity_pow2, bw_keycache_t **out)
 {
+    *out = NULL;
     if (capacity_pow2 < 16 || (capacity_pow2 & (capacity_pow2 - 1)) != 0)
         return BW_EINVAL;
-    slots = calloc(capacity_pow2, sizeof(*slots));
-    unknown = calloc(capacity_pow2, sizeof(*unknown));
-    if (slots == NULL || unknown == NULL) {
-        bw_keycache_free();
+    bw_keycache_t *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return BW_ENOMEM;
+    c->slots = calloc(capacity_pow2, sizeof(*c->slots));
+    c->unknown = calloc(capacity_pow2, sizeof(*c->unknown));
+    if (c->slots == NULL || c->unknown == NULL || pthread_rwlock_init(&c->lock, NULL) != 0) {
+        free(c->slots);
+        free(c->unknown);
+        free(c);
         return BW_ENOMEM;
     }
-    mask = capacity_pow2 - 1;
+    c->mask = capacity_pow2 - 1;
+    *out = c;
     return 0;
 }
 
-void bw_keycache_free(void)
+void bw_keycache_destroy(bw_keycache_t *c)
 {
-    free(slots);
-    free(unknown);
-    slots = NULL;
-    unknown = NULL;
+    if (c == NULL)
+        return;
+    pthread_rwlock_destroy(&c->lock);
+    free(c->slots);
+    free(c->unknown);
+    free(c);
 }
 
-int bw_keycache_get(const char *key_id, bw_key_entry_t *out)
+int bw_keycache_get(bw_keycache_t *c, const char *key_id, bw_key_entry_t *out)
 {
     int err = BW_ENOTFOUND;
     long long now = (long long)bw_time_mono_sec();
     unsigned h = bw_fnv1a(key_id);
-    pthread_rwlock_rdlock(&lock);
+    pthread_rwlock_rdlock(&c->lock);
     for (unsigned i = 0; i < PROBES; i++) {
-        const bw_key_entry_t *e = &slots[(h + i) & mask];
+        const bw_key_entry_t *e = &c->slots[(h + i) & c->mask];
         if (strcmp(e->key_id, key_id) == 0) {
             if (now - e->loaded_at < BW_KEYCACHE_MAX_AGE_SEC) {
                 *out = *e;
@@ -70,29 +81,29 @@ int bw_keycache_get(const char *key_id, bw_key_entry_t *out)
             break;
         }
     }
-    pthread_rwlock_unlock(&lock);
+    pthread_rwlock_unlock(&c->lock);
     return err;
 }
 
-uint64_t bw_keycache_generation(void)
+uint64_t bw_keycache_generation(bw_keycache_t *c)
 {
-    pthread_rwlock_rdlock(&lock);
-    uint64_t g = generation;
-    pthread_rwlock_unlock(&lock);
+    pthread_rwlock_rdlock(&c->lock);
+    uint64_t g = c->generation;
+    pthread_rwlock_unlock(&c->lock);
     return g;
 }
 
-int bw_keycache_put(const bw_key_entry_t *entry, uint64_t since)
+int bw_keycache_put(bw_keycache_t *c, const bw_key_entry_t *entry, uint64_t since)
 {
     unsigned h = bw_fnv1a(entry->key_id);
-    pthread_rwlock_wrlock(&lock);
-    if (generation != since) {
-        pthread_rwlock_unlock(&lock);
+    pthread_rwlock_wrlock(&c->lock);
+    if (c->generation != since) {
+        pthread_rwlock_unlock(&c->lock);
         return BW_ECONFLICT;
     }
     bw_key_entry_t *victim = NULL;
     for (unsigned i = 0; i < PROBES; i++) {
-        bw_key_entry_t *e = &slots[(h + i) & mask];
+        bw_key_entry_t *e = &c->slots[(h + i) & c->mask];
         if (e->key_id[0] == '\0' || strcmp(e->key_id, entry->key_id) == 0) {
             victim = e;
             break;
@@ -102,17 +113,17 @@ int bw_keycache_put(const bw_key_entry_t *entry, uint64_t since)
     }
     *victim = *entry;
     victim->loaded_at = (long long)bw_time_mono_sec();
-    pthread_rwlock_unlock(&lock);
+    pthread_rwlock_unlock(&c->lock);
     return 0;
 }
 
-void bw_keycache_evict(const char *key_id)
+void bw_keycache_evict(bw_keycache_t *c, const char *key_id)
 {
     unsigned h = bw_fnv1a(key_id);
-    pthread_rwlock_wrlock(&lock);
-    generation++;
+    pthread_rwlock_wrlock(&c->lock);
+    c->generation++;
     for (unsigned i = 0; i < PROBES; i++) {
-        bw_key_entry_t *e = &slots[(h + i) & mask];
+        bw_key_entry_t *e = &c->slots[(h + i) & c->mask];
         if (strcmp(e->key_id, key_id) == 0) {
             /* Keep the slot occupied by an expired entry so later probes
              * in the sequence stay reachable. */
@@ -121,43 +132,43 @@ void bw_keycache_evict(const char *key_id)
             memset(e->previous_sha256, 0, sizeof(e->previous_sha256));
         }
     }
-    pthread_rwlock_unlock(&lock);
+    pthread_rwlock_unlock(&c->lock);
 }
 
-void bw_keycache_evict_tenant(const char *tenant_id)
+void bw_keycache_evict_tenant(bw_keycache_t *c, const char *tenant_id)
 {
-    pthread_rwlock_wrlock(&lock);
-    generation++;
-    for (unsigned i = 0; i <= mask; i++) {
-        bw_key_entry_t *e = &slots[i];
+    pthread_rwlock_wrlock(&c->lock);
+    c->generation++;
+    for (unsigned i = 0; i <= c->mask; i++) {
+        bw_key_entry_t *e = &c->slots[i];
         if (e->key_id[0] != '\0' && strcmp(e->tenant_id, tenant_id) == 0) {
             e->loaded_at = -BW_KEYCACHE_MAX_AGE_SEC;
             memset(e->token_sha256, 0, sizeof(e->token_sha256));
             memset(e->previous_sha256, 0, sizeof(e->previous_sha256));
         }
     }
-    pthread_rwlock_unlock(&lock);
+    pthread_rwlock_unlock(&c->lock);
 }
 
-void bw_keycache_clear(void)
+void bw_keycache_clear(bw_keycache_t *c)
 {
-    pthread_rwlock_wrlock(&lock);
-    generation++;
-    memset(slots, 0, sizeof(*slots) * ((size_t)mask + 1));
-    memset(unknown, 0, sizeof(*unknown) * ((size_t)mask + 1));
-    pthread_rwlock_unlock(&lock);
+    pthread_rwlock_wrlock(&c->lock);
+    c->generation++;
+    memset(c->slots, 0, sizeof(*c->slots) * ((size_t)c->mask + 1));
+    memset(c->unknown, 0, sizeof(*c->unknown) * ((size_t)c->mask + 1));
+    pthread_rwlock_unlock(&c->lock);
 }
 
-void bw_keycache_put_unknown(const char *key_id)
+void bw_keycache_put_unknown(bw_keycache_t *c, const char *key_id)
 {
     if (strlen(key_id) > BW_UUID_STR_LEN)
         return;
     unsigned h = bw_fnv1a(key_id);
     long long now = (long long)bw_time_mono_sec();
-    pthread_rwlock_wrlock(&lock);
+    pthread_rwlock_wrlock(&c->lock);
     unknown_entry_t *victim = NULL;
     for (unsigned i = 0; i < PROBES; i++) {
-        unknown_entry_t *e = &unknown[(h + i) & mask];
+        unknown_entry_t *e = &c->unknown[(h + i) & c->mask];
         if (e->key_id[0] == '\0' || strcmp(e->key_id, key_id) == 0) {
             victim = e;
             break;
@@ -167,23 +178,23 @@ void bw_keycache_put_unknown(const char *key_id)
     }
     memcpy(victim->key_id, key_id, strlen(key_id) + 1);
     victim->at = now;
-    pthread_rwlock_unlock(&lock);
+    pthread_rwlock_unlock(&c->lock);
 }
 
-int bw_keycache_is_unknown(const char *key_id)
+int bw_keycache_is_unknown(bw_keycache_t *c, const char *key_id)
 {
     int found = 0;
     long long now = (long long)bw_time_mono_sec();
     unsigned h = bw_fnv1a(key_id);
-    pthread_rwlock_rdlock(&lock);
+    pthread_rwlock_rdlock(&c->lock);
     for (unsigned i = 0; i < PROBES; i++) {
-        const unknown_entry_t *e = &unknown[(h + i) & mask];
+        const unknown_entry_t *e = &c->unknown[(h + i) & c->mask];
         if (strcmp(e->key_id, key_id) == 0) {
             found = now - e->at < BW_KEYCACHE_UNKNOWN_SEC;
             break;
         }
     }
-    pthread_rwlock_unlock(&lock);
+    pthread_rwlock_unlock(&c->lock);
     return found;
 }
 

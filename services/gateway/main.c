@@ -259,7 +259,7 @@ int main(int argc, char **argv)
                 break;
             }
     bw_tenancy_config_t tenancy_cfg = {
-        NULL, cfg.attestations_addr, (int)cfg.backend_timeout_ms, services, n_services, NULL};
+        NULL, cfg.attestations_addr, (int)cfg.backend_timeout_ms, services, n_services, NULL, NULL};
     const bw_db_stmt_list_t tenancy_stmts = {bw_tenancy_stmts, bw_tenancy_n_stmts};
     bw_service_db_opts_t db = {cfg.database_url, &tenancy_stmts, 1, &tenancy_cfg, NULL, 0};
     if (bw_service_tls_open(&cfg.tls, &tls) != 0)
@@ -296,13 +296,14 @@ int main(int argc, char **argv)
     double burst =
         cfg.rate_limit_burst > 0 ? (double)cfg.rate_limit_burst : 2.0 * (double)cfg.rate_limit_rps;
     burst *= share;
-    if (bw_keycache_init(4096) != 0 || bw_tenantcache_create(1024, &gw.tenants) != 0 ||
-        bw_gw_metrics_init(bw_routes, bw_n_routes) != 0 ||
-        bw_ratelimit_init((double)cfg.rate_limit_rps * share, burst) != 0 ||
+    if (bw_keycache_create(4096, &gw.keys) != 0 || bw_tenantcache_create(1024, &gw.tenants) != 0 ||
+        bw_gw_metrics_create(bw_routes, bw_n_routes, &gw.metrics) != 0 ||
+        bw_ratelimit_create((double)cfg.rate_limit_rps * share, burst, &gw.ratelimit) != 0 ||
         bw_authfail_init((double)cfg.auth_failures_per_min / 60.0, (double)cfg.auth_failure_burst,
                          AUTHFAIL_ADDRESSES) != 0)
         goto out;
     tenancy_cfg.tenants = gw.tenants;
+    tenancy_cfg.keys = gw.keys;
     if (cfg.oidc_issuer[0] != '\0') {
         bw_jwt_config_t jc = BW_JWT_CONFIG_INIT;
         jc.issuer = cfg.oidc_issuer;
@@ -330,7 +331,7 @@ int main(int argc, char **argv)
         goto out;
     }
     gw.tenancy_server = tenancy;
-    if (bw_tenancy_listener_start(cfg.database_url, gw.tenants, &listener) != 0 ||
+    if (bw_tenancy_listener_start(cfg.database_url, gw.keys, gw.tenants, &listener) != 0 ||
         bw_usage_start(cfg.database_url, cfg.usage_flush_sec, &gw.usage) != 0)
         goto out;
 
@@ -355,6 +356,7 @@ int main(int argc, char **argv)
         .body_timeout_ms = cfg.body_timeout_ms,
         .idle_timeout_ms = cfg.keepalive_timeout_ms,
         .write_timeout_ms = cfg.write_timeout_ms,
+        .metrics = gw.metrics,
     };
     bw_gw_http_setup(&gw, &http_opts);
     if (bw_httpd_create(gw.base, &http_opts, &gw.httpd) != 0)
@@ -387,11 +389,11 @@ out:
     bw_usage_stop(gw.usage);
     bw_rpc_server_stop(tenancy, 5000);
     free(tenancy_methods);
-    bw_gw_metrics_free();
-    bw_ratelimit_free();
+    bw_gw_metrics_destroy(gw.metrics);
+    bw_ratelimit_destroy(gw.ratelimit);
     bw_authfail_free();
     bw_jwt_verifier_destroy(gw.jwt);
-    bw_keycache_free();
+    bw_keycache_destroy(gw.keys);
     bw_tenantcache_destroy(gw.tenants);
     bw_rpc_tls_close(tls);
     bw_log(BW_LOG_INFO, NULL, "stopped");

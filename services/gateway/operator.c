@@ -134,6 +134,7 @@ static const bw_tenancy_service_t *find_service(const bw_tenancy_config_t *cfg, 
 
 /* Forgets the tenant on this gateway once the change is committed. */
 typedef struct forget {
+    bw_keycache_t *keys;
     bw_tenantcache_t *tenants;
     char tenant_id[BW_UUID_STR_LEN + 1];
 } forget_t;
@@ -141,7 +142,7 @@ typedef struct forget {
 static void forget_now(void *arg)
 {
     forget_t *f = arg;
-    bw_tenancy_forget_tenant(f->tenants, f->tenant_id);
+    bw_tenancy_forget_tenant(f->keys, f->tenants, f->tenant_id);
 }
 
 static int forget_after_commit(bw_call_t *call, const char *tenant_id)
@@ -150,6 +151,7 @@ static int forget_after_commit(bw_call_t *call, const char *tenant_id)
     forget_t *f = bw_arena_alloc(call->arena, sizeof(*f));
     if (f == NULL)
         return BW_ENOMEM;
+    f->keys = cfg->keys;
     f->tenants = cfg->tenants;
     snprintf(f->tenant_id, sizeof(f->tenant_id), "%s", tenant_id);
     return bw_request_after_commit(call, forget_now, f);

@@ -21,45 +21,59 @@ typedef struct bucket {
     long long last_ns;
 } bucket_t;
 
-static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static bucket_t *table;
-static size_t cap, used;
-static double rate_per_sec, burst_size;
-static char policy[BW_RATELIMIT_FIELD_MAX];
+struct bw_ratelimit {
+    pthread_mutex_t lock;
+    bucket_t *table;
+    size_t cap, used;
+    double rate_per_sec, burst_size;
+    char policy[BW_RATELIMIT_FIELD_MAX];
+};
 
-int bw_ratelimit_init(double rate, double burst)
+int bw_ratelimit_create(double rate, double burst, bw_ratelimit_t **out)
 {
-    rate_per_sec = rate;
-    burst_size = burst < 1 ? 1 : burst;
-    policy[0] = '\0';
-    if (rate <= 0)
-        return 0;
-    /* The window the bucket takes to refill, and what it allows in any
-     * such window: never more than a full bucket, never more than the rate. */
-    double window = fmax(1, ceil(burst_size / rate));
-    double quota = fmin(floor(burst_size), floor(rate * window));
-    snprintf(policy, sizeof(policy), "\"tenant\";q=%.0f;w=%.0f", fmax(quota, 1), window);
-    cap = 1024;
-    used = 0;
-    table = calloc(cap, sizeof(*table));
-    return table == NULL ? BW_ENOMEM : 0;
+    *out = NULL;
+    bw_ratelimit_t *rl = calloc(1, sizeof(*rl));
+    if (rl == NULL)
+        return BW_ENOMEM;
+    rl->rate_per_sec = rate;
+    rl->burst_size = burst < 1 ? 1 : burst;
+    if (rate > 0) {
+        /* The window the bucket takes to refill, and what it allows in any
+         * such window: never more than a full bucket, never more than the
+         * rate. */
+        double window = fmax(1, ceil(rl->burst_size / rate));
+        double quota = fmin(floor(rl->burst_size), floor(rate * window));
+        snprintf(rl->policy, sizeof(rl->policy), "\"tenant\";q=%.0f;w=%.0f", fmax(quota, 1),
+                 window);
+        rl->cap = 1024;
+        rl->table = calloc(rl->cap, sizeof(*rl->table));
+    }
+    if ((rate > 0 && rl->table == NULL) || pthread_mutex_init(&rl->lock, NULL) != 0) {
+        free(rl->table);
+        free(rl);
+        return BW_ENOMEM;
+    }
+    *out = rl;
+    return 0;
 }
 
-void bw_ratelimit_free(void)
+void bw_ratelimit_destroy(bw_ratelimit_t *rl)
 {
-    free(table);
-    table = NULL;
-    policy[0] = '\0';
+    if (rl == NULL)
+        return;
+    pthread_mutex_destroy(&rl->lock);
+    free(rl->table);
+    free(rl);
 }
 
-int bw_ratelimit_enabled(void)
+int bw_ratelimit_enabled(const bw_ratelimit_t *rl)
 {
-    return rate_per_sec > 0;
+    return rl->rate_per_sec > 0;
 }
 
-const char *bw_ratelimit_policy(void)
+const char *bw_ratelimit_policy(const bw_ratelimit_t *rl)
 {
-    return policy;
+    return rl->policy;
 }
 
 void bw_ratelimit_format(const bw_ratelimit_state_t *state, char *buf, size_t len)
@@ -78,41 +92,42 @@ static size_t slot_of(const bucket_t *t, size_t n, const char *tenant)
     return i;
 }
 
-static int grow(void)
+static int grow(bw_ratelimit_t *rl)
 {
-    size_t ncap = cap * 2;
+    size_t ncap = rl->cap * 2;
     bucket_t *n = calloc(ncap, sizeof(*n));
     if (n == NULL)
         return BW_ENOMEM;
-    for (size_t i = 0; i < cap; i++)
-        if (table[i].tenant[0] != '\0')
-            n[slot_of(n, ncap, table[i].tenant)] = table[i];
-    free(table);
-    table = n;
-    cap = ncap;
+    for (size_t i = 0; i < rl->cap; i++)
+        if (rl->table[i].tenant[0] != '\0')
+            n[slot_of(n, ncap, rl->table[i].tenant)] = rl->table[i];
+    free(rl->table);
+    rl->table = n;
+    rl->cap = ncap;
     return 0;
 }
 
-int bw_ratelimit_take(const char *tenant_id, long long now_ns, bw_ratelimit_state_t *state)
+int bw_ratelimit_take(bw_ratelimit_t *rl, const char *tenant_id, long long now_ns,
+                      bw_ratelimit_state_t *state)
 {
-    if (rate_per_sec <= 0 || strlen(tenant_id) >= sizeof(table[0].tenant))
+    if (rl->rate_per_sec <= 0 || strlen(tenant_id) >= sizeof(rl->table[0].tenant))
         return 0;
     int err = 0;
-    pthread_mutex_lock(&lock);
-    if (used * 2 >= cap && grow() != 0) {
-        pthread_mutex_unlock(&lock);
+    pthread_mutex_lock(&rl->lock);
+    if (rl->used * 2 >= rl->cap && grow(rl) != 0) {
+        pthread_mutex_unlock(&rl->lock);
         return 0; /* out of memory: fail open rather than refuse everyone */
     }
-    bucket_t *b = &table[slot_of(table, cap, tenant_id)];
+    bucket_t *b = &rl->table[slot_of(rl->table, rl->cap, tenant_id)];
     if (b->tenant[0] == '\0') {
         memcpy(b->tenant, tenant_id, strlen(tenant_id) + 1);
-        b->tokens = burst_size;
+        b->tokens = rl->burst_size;
         b->last_ns = now_ns;
-        used++;
+        rl->used++;
     }
     double elapsed = (double)(now_ns - b->last_ns) / 1e9;
     if (elapsed > 0) {
-        b->tokens = fmin(burst_size, b->tokens + elapsed * rate_per_sec);
+        b->tokens = fmin(rl->burst_size, b->tokens + elapsed * rl->rate_per_sec);
         b->last_ns = now_ns;
     }
     if (b->tokens >= 1)
@@ -123,10 +138,10 @@ int bw_ratelimit_take(const char *tenant_id, long long now_ns, bw_ratelimit_stat
         /* After a refusal there is less than one token: the wait for the
          * next one is the Retry-After. */
         double whole = floor(b->tokens);
-        double wait = (whole + 1 - b->tokens) / rate_per_sec;
+        double wait = (whole + 1 - b->tokens) / rl->rate_per_sec;
         state->remaining = (long)whole;
         state->reset_sec = wait < 1 ? 1 : (long)ceil(wait);
     }
-    pthread_mutex_unlock(&lock);
+    pthread_mutex_unlock(&rl->lock);
     return err;
 }

@@ -420,9 +420,28 @@ static int list_api_keys(bw_call_t *call, const ProtobufCMessage *request, Proto
     return 0;
 }
 
-static void evict_key(void *key_id)
+/* A key to evict from this gateway's cache once the change is committed. */
+typedef struct eviction {
+    bw_keycache_t *keys;
+    const char *key_id;
+} eviction_t;
+
+static void evict_key(void *arg)
 {
-    bw_keycache_evict(key_id);
+    const eviction_t *e = arg;
+    bw_keycache_evict(e->keys, e->key_id);
+}
+
+/* Evicted once committed: evicted before, a lookup in flight could still
+ * read the row as valid and put the key back. */
+static int evict_after_commit(bw_call_t *call, const char *key_id)
+{
+    const bw_tenancy_config_t *cfg = bw_service_data(call);
+    eviction_t *e = bw_arena_alloc(call->arena, sizeof(*e));
+    if (e == NULL || (e->key_id = bw_arena_strdup(call->arena, key_id)) == NULL)
+        return BW_ENOMEM;
+    e->keys = cfg->keys;
+    return bw_request_after_commit(call, evict_key, e) != 0 ? BW_ENOMEM : 0;
 }
 
 static int delete_api_key(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
@@ -441,10 +460,7 @@ static int delete_api_key(bw_call_t *call, const ProtobufCMessage *request, Prot
         return bw_call_fail(call, BW_ENOTFOUND, "API_KEY_NOT_FOUND", "API key %s not found", id);
     if ((err = bw_store_check_etag(call, id, bw_store_int(res, 0, 2))) != 0)
         return err;
-    /* Evicted once the revocation is committed: evicted before, a lookup in
-     * flight could still read the row as valid and put the key back. */
-    char *revoked = bw_arena_strdup(call->arena, PQgetvalue(res, 0, 0));
-    if (revoked == NULL || (err = bw_request_after_commit(call, evict_key, revoked)) != 0)
+    if (evict_after_commit(call, PQgetvalue(res, 0, 0)) != 0)
         return BW_ENOMEM;
     bw_log(BW_LOG_INFO, &call->log, "revoked API key %s", id);
     Google__Protobuf__Empty *empty = bw_arena_alloc(call->arena, sizeof(*empty));
@@ -489,8 +505,7 @@ static int rotate_api_key(bw_call_t *call, const ProtobufCMessage *request, Prot
     key->secret = token;
     /* Evicted once committed, as a revocation is: the next request with
      * either secret resolves the key again. */
-    char *rotated = bw_arena_strdup(call->arena, key->id);
-    if (rotated == NULL || (err = bw_request_after_commit(call, evict_key, rotated)) != 0)
+    if (evict_after_commit(call, key->id) != 0)
         return BW_ENOMEM;
     bw_log(BW_LOG_INFO, &call->log, "rotated API key %s (old secret valid for %d s)", key->id,
            req->grace_period_seconds);
@@ -691,6 +706,7 @@ const size_t bw_tenancy_n_handlers = sizeof(bw_tenancy_handlers) / sizeof(bw_ten
 
 struct bw_tenancy_listener {
     const char *database_url;
+    bw_keycache_t *keys;
     bw_tenantcache_t *tenants;
     pthread_t thread;
     atomic_int stop;
@@ -720,7 +736,7 @@ static void *listener_main(void *arg)
             conn = listen_connect(l->database_url);
             /* Revocations and suspensions may have been missed while
              * disconnected. */
-            bw_keycache_clear();
+            bw_keycache_clear(l->keys);
             bw_tenantcache_clear(l->tenants);
             if (conn == NULL) {
                 bw_log(BW_LOG_WARN, NULL, "revocation listener cannot connect, retrying");
@@ -741,9 +757,9 @@ static void *listener_main(void *arg)
         PGnotify *note;
         while ((note = PQnotifies(conn)) != NULL) {
             if (strcmp(note->relname, BW_TENANCY_TENANT_CHANNEL) == 0)
-                bw_tenancy_forget_tenant(l->tenants, note->extra);
+                bw_tenancy_forget_tenant(l->keys, l->tenants, note->extra);
             else
-                bw_keycache_evict(note->extra);
+                bw_keycache_evict(l->keys, note->extra);
             PQfreemem(note);
         }
     }
@@ -751,20 +767,21 @@ static void *listener_main(void *arg)
     return NULL;
 }
 
-void bw_tenancy_forget_tenant(bw_tenantcache_t *tenants, const char *tenant_id)
+void bw_tenancy_forget_tenant(bw_keycache_t *keys, bw_tenantcache_t *tenants, const char *tenant_id)
 {
-    bw_keycache_evict_tenant(tenant_id);
+    bw_keycache_evict_tenant(keys, tenant_id);
     if (tenants != NULL)
         bw_tenantcache_forget(tenants, tenant_id);
 }
 
-int bw_tenancy_listener_start(const char *database_url, bw_tenantcache_t *tenants,
-                              bw_tenancy_listener_t **out)
+int bw_tenancy_listener_start(const char *database_url, bw_keycache_t *keys,
+                              bw_tenantcache_t *tenants, bw_tenancy_listener_t **out)
 {
     bw_tenancy_listener_t *l = calloc(1, sizeof(*l));
     if (l == NULL)
         return BW_ENOMEM;
     l->database_url = database_url;
+    l->keys = keys;
     l->tenants = tenants;
     atomic_init(&l->stop, 0);
     if (pthread_create(&l->thread, NULL, listener_main, l) != 0) {

@@ -12,6 +12,7 @@
 #include "bulwark/tenancy/v1/tenancy.pb-c.h"
 
 #include "db.h"
+#include "keycache.h"
 #include "rpc.h"
 #include "tenantcache.h"
 
@@ -34,6 +35,7 @@ typedef struct bw_tenancy_config {
     const bw_tenancy_service_t *services;
     size_t n_services;
     bw_tenantcache_t *tenants;
+    bw_keycache_t *keys; /* this gateway's resolved keys, evicted after a revocation */
 } bw_tenancy_config_t;
 
 /* The handlers of bulwark.tenancy.v1.TenancyService, one per method. */
@@ -63,15 +65,16 @@ int bw_tenancy_row_to_tenant(bw_call_t *call, const PGresult *res, int row,
                              Bulwark__Tenancy__V1__Tenant **out);
 /* Forgets what this gateway cached of tenant_id's keys and state (tenants
  * may be NULL). */
-void bw_tenancy_forget_tenant(bw_tenantcache_t *tenants, const char *tenant_id);
+void bw_tenancy_forget_tenant(bw_keycache_t *keys, bw_tenantcache_t *tenants,
+                              const char *tenant_id);
 
 typedef struct bw_tenancy_listener bw_tenancy_listener_t;
 /* Starts the listener thread on its own connection (database_url borrowed,
  * must outlive the listener). A revoked or rotated key is evicted from the
- * key cache, a tenant whose state changed from both caches (tenants
- * borrowed, may be NULL). */
-int bw_tenancy_listener_start(const char *database_url, bw_tenantcache_t *tenants,
-                              bw_tenancy_listener_t **out);
+ * key cache, a tenant whose state changed from both caches (keys and
+ * tenants borrowed, tenants may be NULL). */
+int bw_tenancy_listener_start(const char *database_url, bw_keycache_t *keys,
+                              bw_tenantcache_t *tenants, bw_tenancy_listener_t **out);
 /* Stops and joins it. Accepts NULL. */
 void bw_tenancy_listener_stop(bw_tenancy_listener_t *listener);
 
