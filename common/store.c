@@ -27,12 +27,14 @@ char *bw_store_strdup(bw_arena_t *arena, const PGresult *res, int row, int col)
     return bw_arena_strdup(arena, bw_store_text(res, row, col));
 }
 
-Google__Protobuf__Timestamp *bw_store_timestamp(bw_arena_t *arena, const PGresult *res, int row,
-                                                int col)
+int bw_store_timestamp(bw_arena_t *arena, const PGresult *res, int row, int col,
+                       Google__Protobuf__Timestamp **out)
 {
+    *out = NULL;
     if (PQgetisnull(res, row, col))
-        return NULL;
-    return bw_store_timestamp_us(arena, strtoll(PQgetvalue(res, row, col), NULL, 10));
+        return 0;
+    *out = bw_store_timestamp_us(arena, strtoll(PQgetvalue(res, row, col), NULL, 10));
+    return *out != NULL ? 0 : BW_ENOMEM;
 }
 
 Google__Protobuf__Timestamp *bw_store_timestamp_us(bw_arena_t *arena, int64_t us)

@@ -20,9 +20,9 @@
 /* The text of a column, "" for NULL (borrowed from res). */
 const char *bw_store_text(const PGresult *res, int row, int col);
 /* A column holding microseconds since the epoch (bigint) as a Timestamp on
- * the arena; NULL for SQL NULL. */
-Google__Protobuf__Timestamp *bw_store_timestamp(bw_arena_t *arena, const PGresult *res, int row,
-                                                int col);
+ * the arena, into *out: 0 (*out NULL for SQL NULL) or BW_ENOMEM. */
+int bw_store_timestamp(bw_arena_t *arena, const PGresult *res, int row, int col,
+                       Google__Protobuf__Timestamp **out);
 /* us microseconds since the epoch as a Timestamp on the arena; NULL when out
  * of memory. */
 Google__Protobuf__Timestamp *bw_store_timestamp_us(bw_arena_t *arena, int64_t us);

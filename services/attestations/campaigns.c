@@ -231,14 +231,17 @@ static int row_to_campaign(bw_call_t *call, const PGresult *res, int row,
     c->kind = bw_attest_kind_value(bw_store_text(res, row, COL_KIND));
     c->statement = bw_store_strdup(call->arena, res, row, COL_STATEMENT);
     c->statement_sha256 = bw_store_strdup(call->arena, res, row, COL_SHA);
-    c->due_at = bw_store_timestamp(call->arena, res, row, COL_DUE);
+    int err;
+    if ((err = bw_store_timestamp(call->arena, res, row, COL_DUE, &c->due_at)) != 0)
+        return err;
     c->valid_for_days = (int32_t)bw_store_int(res, row, COL_VALID_DAYS);
     c->state = strcmp(bw_store_text(res, row, COL_OPEN), "t") == 0
                    ? BULWARK__ATTESTATIONS__V1__CAMPAIGN__STATE__OPEN
                    : BULWARK__ATTESTATIONS__V1__CAMPAIGN__STATE__CLOSED;
     c->created_by = bw_store_strdup(call->arena, res, row, COL_CREATED_BY);
-    c->create_time = bw_store_timestamp(call->arena, res, row, COL_CREATE);
-    c->update_time = bw_store_timestamp(call->arena, res, row, COL_UPDATE);
+    if ((err = bw_store_timestamp(call->arena, res, row, COL_CREATE, &c->create_time)) != 0 ||
+        (err = bw_store_timestamp(call->arena, res, row, COL_UPDATE, &c->update_time)) != 0)
+        return err;
     c->etag = bw_arena_alloc(call->arena, 17);
     if (c->id == NULL || c->entity == NULL || c->statement == NULL || c->statement_sha256 == NULL ||
         c->created_by == NULL || c->etag == NULL)
@@ -283,7 +286,8 @@ static int load_statuses(bw_call_t *call, Bulwark__Attestations__V1__Campaign *c
         s->member = bw_store_strdup(call->arena, res, i, 0);
         s->name = bw_store_strdup(call->arena, res, i, 1);
         s->status = status_of(bw_store_text(res, i, 2));
-        s->attested_at = bw_store_timestamp(call->arena, res, i, 3);
+        if ((err = bw_store_timestamp(call->arena, res, i, 3, &s->attested_at)) != 0)
+            return err;
         s->sequence = bw_store_int(res, i, 4);
         s->in_office = strcmp(bw_store_text(res, i, 5), "t") == 0;
         if (s->member == NULL || s->name == NULL)
@@ -432,7 +436,9 @@ int bw_campaigns_list(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         set_etag(c);
         if (is_approval_kind(c->kind) && !PQgetisnull(res, i, COL_APPROVED_AT)) {
             c->approved = 1;
-            c->approved_at = bw_store_timestamp(call->arena, res, i, COL_APPROVED_AT);
+            if ((err = bw_store_timestamp(call->arena, res, i, COL_APPROVED_AT, &c->approved_at)) !=
+                0)
+                return err;
         }
         out->campaigns[i] = c;
     }

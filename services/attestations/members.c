@@ -109,11 +109,14 @@ static int row_to_member(bw_call_t *call, const PGresult *res, int row,
     m->name = bw_store_strdup(call->arena, res, row, COL_NAME);
     m->email = bw_store_strdup(call->arena, res, row, COL_EMAIL);
     m->role = bw_store_strdup(call->arena, res, row, COL_ROLE);
-    m->since = bw_store_timestamp(call->arena, res, row, COL_SINCE);
-    m->until = bw_store_timestamp(call->arena, res, row, COL_UNTIL);
+    int err;
+    if ((err = bw_store_timestamp(call->arena, res, row, COL_SINCE, &m->since)) != 0 ||
+        (err = bw_store_timestamp(call->arena, res, row, COL_UNTIL, &m->until)) != 0)
+        return err;
     m->in_office = strcmp(bw_store_text(res, row, COL_IN_OFFICE), "t") == 0;
-    m->create_time = bw_store_timestamp(call->arena, res, row, COL_CREATE);
-    m->update_time = bw_store_timestamp(call->arena, res, row, COL_UPDATE);
+    if ((err = bw_store_timestamp(call->arena, res, row, COL_CREATE, &m->create_time)) != 0 ||
+        (err = bw_store_timestamp(call->arena, res, row, COL_UPDATE, &m->update_time)) != 0)
+        return err;
     m->etag = bw_arena_alloc(call->arena, 17);
     if (m->id == NULL || m->entity == NULL || m->name == NULL || m->email == NULL ||
         m->role == NULL || m->etag == NULL)

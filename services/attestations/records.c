@@ -541,12 +541,13 @@ static int public_key_msg(bw_call_t *call, const bw_key_t *key, const PGresult *
     bulwark__attestations__v1__public_key__init(k);
     k->key_id = bw_store_strdup(call->arena, rows, row, 0);
     k->algorithm = bw_store_strdup(call->arena, rows, row, 1);
-    k->create_time = bw_store_timestamp(call->arena, rows, row, 3);
+    int err;
+    if ((err = bw_store_timestamp(call->arena, rows, row, 3, &k->create_time)) != 0)
+        return err;
     if (k->key_id == NULL || k->algorithm == NULL)
         return BW_ENOMEM;
     if (key != NULL) {
-        int err = bw_keys_public_pem(key, call->arena, &k->pem);
-        if (err != 0)
+        if ((err = bw_keys_public_pem(key, call->arena, &k->pem)) != 0)
             return err;
         k->raw = binary((void *)bw_keys_public(key), BW_KEYS_RAW_LEN);
         k->current = strcmp(bw_keys_id(key), bw_keys_id(bw_attest_signing_key(call))) == 0;

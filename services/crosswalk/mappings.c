@@ -235,7 +235,9 @@ static int override_msg(bw_call_t *call, const PGresult *res, int row,
     }
     m->relationship = (Bulwark__Crosswalk__V1__Mapping__Relationship)bw_cw_rel_parse(
         bw_store_text(res, row, OV_REL));
-    m->create_time = bw_store_timestamp(call->arena, res, row, OV_CREATE);
+    int err;
+    if ((err = bw_store_timestamp(call->arena, res, row, OV_CREATE, &m->create_time)) != 0)
+        return err;
     m->etag = bw_arena_alloc(call->arena, 17);
     if (m->etag == NULL)
         return BW_ENOMEM;

@@ -350,17 +350,18 @@ static int row_to_control(bw_call_t *call, const bw_cw_catalogue_t *cat, const P
         bw_store_text(res, row, C_STATUS));
     c->justification = bw_store_strdup(call->arena, res, row, C_JUSTIFICATION);
     c->owner = bw_store_strdup(call->arena, res, row, C_OWNER);
-    c->create_time = bw_store_timestamp(call->arena, res, row, C_CREATE);
-    c->update_time = bw_store_timestamp(call->arena, res, row, C_UPDATE);
+    int err;
+    if ((err = bw_store_timestamp(call->arena, res, row, C_CREATE, &c->create_time)) != 0 ||
+        (err = bw_store_timestamp(call->arena, res, row, C_UPDATE, &c->update_time)) != 0)
+        return err;
     c->etag = bw_arena_alloc(call->arena, 17);
     const char *key = bw_arena_printf(call->arena, "%s/%s", entity, bw_store_text(res, row, C_REF));
     if (c->ref == NULL || c->justification == NULL || c->owner == NULL || c->etag == NULL ||
         key == NULL)
         return BW_ENOMEM;
     bw_etag(key, bw_store_int(res, row, C_REVISION), c->etag);
-    int err = split_blanks(call->arena, bw_store_text(res, row, C_EVIDENCE), &c->evidence,
-                           &c->n_evidence);
-    if (err != 0)
+    if ((err = split_blanks(call->arena, bw_store_text(res, row, C_EVIDENCE), &c->evidence,
+                            &c->n_evidence)) != 0)
         return err;
     *out = c;
     return 0;
@@ -969,13 +970,14 @@ static int row_to_change(bw_call_t *call, const PGresult *res, int row,
     c->owner = bw_store_strdup(call->arena, res, row, H_OWNER);
     c->principal = bw_store_strdup(call->arena, res, row, H_PRINCIPAL);
     c->request_id = bw_store_strdup(call->arena, res, row, H_REQUEST_ID);
-    c->change_time = bw_store_timestamp(call->arena, res, row, H_TIME);
+    int err;
+    if ((err = bw_store_timestamp(call->arena, res, row, H_TIME, &c->change_time)) != 0)
+        return err;
     if (c->ref == NULL || c->justification == NULL || c->owner == NULL || c->principal == NULL ||
         c->request_id == NULL)
         return BW_ENOMEM;
-    int err = split_blanks(call->arena, bw_store_text(res, row, H_EVIDENCE), &c->evidence,
-                           &c->n_evidence);
-    if (err != 0)
+    if ((err = split_blanks(call->arena, bw_store_text(res, row, H_EVIDENCE), &c->evidence,
+                            &c->n_evidence)) != 0)
         return err;
     *out = c;
     return 0;

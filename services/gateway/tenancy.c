@@ -147,14 +147,17 @@ int bw_tenancy_row_to_tenant(bw_call_t *call, const PGresult *res, int row,
     bulwark__tenancy__v1__tenant__init(t);
     t->id = bw_store_strdup(call->arena, res, row, 0);
     t->name = bw_store_strdup(call->arena, res, row, 1);
-    t->create_time = bw_store_timestamp(call->arena, res, row, 2);
-    t->update_time = bw_store_timestamp(call->arena, res, row, 3);
+    int err;
+    if ((err = bw_store_timestamp(call->arena, res, row, 2, &t->create_time)) != 0 ||
+        (err = bw_store_timestamp(call->arena, res, row, 3, &t->update_time)) != 0)
+        return err;
     bw_etag(t->id, bw_store_int(res, row, 4), etag);
     t->etag = etag;
     t->state = strcmp(bw_store_text(res, row, 5), "SUSPENDED") == 0
                    ? BULWARK__TENANCY__V1__TENANT__STATE__SUSPENDED
                    : BULWARK__TENANCY__V1__TENANT__STATE__ACTIVE;
-    t->suspend_time = bw_store_timestamp(call->arena, res, row, 6);
+    if ((err = bw_store_timestamp(call->arena, res, row, 6, &t->suspend_time)) != 0)
+        return err;
     t->suspend_reason = bw_store_strdup(call->arena, res, row, 7);
     if (t->id == NULL || t->name == NULL || t->suspend_reason == NULL)
         return BW_ENOMEM;
@@ -174,13 +177,16 @@ static int row_to_key(bw_call_t *call, const PGresult *res, int row,
     k->name = bw_store_strdup(call->arena, res, row, 1);
     k->role = bw_store_strdup(call->arena, res, row, 2);
     k->board_member = bw_store_strdup(call->arena, res, row, 3);
-    k->create_time = bw_store_timestamp(call->arena, res, row, 4);
-    k->update_time = bw_store_timestamp(call->arena, res, row, 5);
+    int err;
+    if ((err = bw_store_timestamp(call->arena, res, row, 4, &k->create_time)) != 0 ||
+        (err = bw_store_timestamp(call->arena, res, row, 5, &k->update_time)) != 0)
+        return err;
     bw_etag(k->id, bw_store_int(res, row, 6), etag);
     k->etag = etag;
-    k->expire_time = bw_store_timestamp(call->arena, res, row, 7);
-    k->last_use_time = bw_store_timestamp(call->arena, res, row, 8);
-    k->previous_secret_expire_time = bw_store_timestamp(call->arena, res, row, 9);
+    if ((err = bw_store_timestamp(call->arena, res, row, 7, &k->expire_time)) != 0 ||
+        (err = bw_store_timestamp(call->arena, res, row, 8, &k->last_use_time)) != 0 ||
+        (err = bw_store_timestamp(call->arena, res, row, 9, &k->previous_secret_expire_time)) != 0)
+        return err;
     *out = k;
     return 0;
 }
@@ -537,12 +543,14 @@ static int resolve_api_key(bw_call_t *call, const ProtobufCMessage *request,
     if ((err = bw_store_bytea(call->arena, res, 0, 2, &out->secret_sha256.data,
                               &out->secret_sha256.len)) != 0)
         return err;
-    out->expire_time = bw_store_timestamp(call->arena, res, 0, 4);
+    if ((err = bw_store_timestamp(call->arena, res, 0, 4, &out->expire_time)) != 0)
+        return err;
     if (!PQgetisnull(res, 0, 5) &&
         (err = bw_store_bytea(call->arena, res, 0, 5, &out->previous_secret_sha256.data,
                               &out->previous_secret_sha256.len)) != 0)
         return err;
-    out->previous_secret_expire_time = bw_store_timestamp(call->arena, res, 0, 6);
+    if ((err = bw_store_timestamp(call->arena, res, 0, 6, &out->previous_secret_expire_time)) != 0)
+        return err;
     out->tenant_suspended = strcmp(bw_store_text(res, 0, 7), "SUSPENDED") == 0;
     *resp = &out->base;
     return 0;
@@ -666,7 +674,8 @@ static int list_audit_events(bw_call_t *call, const ProtobufCMessage *request,
             return BW_ENOMEM;
         bulwark__tenancy__v1__audit_event__init(e);
         e->id = bw_store_strdup(call->arena, res, i, 0);
-        e->time = bw_store_timestamp(call->arena, res, i, 1);
+        if ((err = bw_store_timestamp(call->arena, res, i, 1, &e->time)) != 0)
+            return err;
         e->service = bw_store_strdup(call->arena, res, i, 2);
         e->action = bw_store_strdup(call->arena, res, i, 3);
         e->resource = bw_store_strdup(call->arena, res, i, 4);

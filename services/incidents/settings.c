@@ -66,8 +66,9 @@ static int to_settings(bw_call_t *call, const PGresult *res, settings_t **out)
     }
     s->deadline_alert_lead_seconds = leads;
     s->n_deadline_alert_lead_seconds = n;
-    if (stored)
-        s->update_time = bw_store_timestamp(call->arena, res, 0, 1);
+    int err;
+    if (stored && (err = bw_store_timestamp(call->arena, res, 0, 1, &s->update_time)) != 0)
+        return err;
     bw_etag(SETTINGS_ID, stored ? bw_store_int(res, 0, 2) : 0, etag);
     s->etag = etag;
     *out = s;

@@ -237,8 +237,10 @@ static int from_row(bw_arena_t *arena, const PGresult *res, int row, bw_connecti
     m->open = bw_store_strdup(arena, res, row, COL_STATE_OPEN);
     m->closed = bw_store_strdup(arena, res, row, COL_STATE_CLOSED);
     c->state_mapping = m;
-    c->create_time = bw_store_timestamp(arena, res, row, COL_CREATE);
-    c->update_time = bw_store_timestamp(arena, res, row, COL_UPDATE);
+    int err;
+    if ((err = bw_store_timestamp(arena, res, row, COL_CREATE, &c->create_time)) != 0 ||
+        (err = bw_store_timestamp(arena, res, row, COL_UPDATE, &c->update_time)) != 0)
+        return err;
     c->etag = bw_arena_alloc(arena, 17);
     if (c->id == NULL || c->name == NULL || c->base_url == NULL || c->entity == NULL ||
         c->project_key == NULL || c->issue_type == NULL || m->open == NULL || m->closed == NULL ||
@@ -824,7 +826,8 @@ int bw_connections_log_list(bw_call_t *call, const ProtobufCMessage *request,
             return BW_ENOMEM;
         bulwark__integrations__v1__connection_log_entry__init(e);
         e->id = bw_store_strdup(call->arena, res, i, 0);
-        e->time = bw_store_timestamp(call->arena, res, i, 1);
+        if ((err = bw_store_timestamp(call->arena, res, i, 1, &e->time)) != 0)
+            return err;
         e->direction = bw_store_strdup(call->arena, res, i, 2);
         e->kind = bw_store_strdup(call->arena, res, i, 3);
         e->status_code = (int32_t)bw_store_int(res, i, 4);

@@ -97,11 +97,14 @@ static int from_row(bw_arena_t *arena, const PGresult *res, int row, delivery_t 
     d->event_id = bw_store_strdup(arena, res, row, COL_EVENT);
     d->event_type = bw_store_strdup(arena, res, row, COL_TYPE);
     d->resource = bw_store_strdup(arena, res, row, COL_RESOURCE);
-    d->event_time = bw_store_timestamp(arena, res, row, COL_EVENT_TIME);
+    int err;
+    if ((err = bw_store_timestamp(arena, res, row, COL_EVENT_TIME, &d->event_time)) != 0)
+        return err;
     d->attempt_count = (int32_t)bw_store_int(res, row, COL_ATTEMPTS);
-    d->next_attempt_time = bw_store_timestamp(arena, res, row, COL_NEXT);
-    d->create_time = bw_store_timestamp(arena, res, row, COL_CREATE);
-    d->update_time = bw_store_timestamp(arena, res, row, COL_UPDATE);
+    if ((err = bw_store_timestamp(arena, res, row, COL_NEXT, &d->next_attempt_time)) != 0 ||
+        (err = bw_store_timestamp(arena, res, row, COL_CREATE, &d->create_time)) != 0 ||
+        (err = bw_store_timestamp(arena, res, row, COL_UPDATE, &d->update_time)) != 0)
+        return err;
     if (d->id == NULL || d->event_id == NULL || d->event_type == NULL || d->resource == NULL)
         return BW_ENOMEM;
     const ProtobufCEnumValue *state = protobuf_c_enum_descriptor_get_value_by_name(
@@ -154,7 +157,8 @@ static int attach_attempts(bw_call_t *call, bw_db_t *db, delivery_t **deliveries
             if (a == NULL)
                 return BW_ENOMEM;
             bulwark__integrations__v1__webhook_attempt__init(a);
-            a->time = bw_store_timestamp(call->arena, res, i, 1);
+            if ((err = bw_store_timestamp(call->arena, res, i, 1, &a->time)) != 0)
+                return err;
             a->status_code = (int32_t)bw_store_int(res, i, 2);
             a->latency_ms = (int32_t)bw_store_int(res, i, 3);
             if ((a->error = bw_store_strdup(call->arena, res, i, 4)) == NULL)

@@ -131,9 +131,12 @@ static int from_row(bw_arena_t *arena, const PGresult *res, int row, bw_endpoint
     e->description = bw_store_strdup(arena, res, row, COL_DESCRIPTION);
     e->disabled = strcmp(bw_store_text(res, row, COL_DISABLED), "t") == 0;
     e->disabled_reason = bw_store_strdup(arena, res, row, COL_REASON);
-    e->previous_secret_expire_time = bw_store_timestamp(arena, res, row, COL_PREVIOUS_EXPIRE);
-    e->create_time = bw_store_timestamp(arena, res, row, COL_CREATE);
-    e->update_time = bw_store_timestamp(arena, res, row, COL_UPDATE);
+    int err;
+    if ((err = bw_store_timestamp(arena, res, row, COL_PREVIOUS_EXPIRE,
+                                  &e->previous_secret_expire_time)) != 0 ||
+        (err = bw_store_timestamp(arena, res, row, COL_CREATE, &e->create_time)) != 0 ||
+        (err = bw_store_timestamp(arena, res, row, COL_UPDATE, &e->update_time)) != 0)
+        return err;
     e->etag = bw_arena_alloc(arena, 17);
     char *types = bw_store_strdup(arena, res, row, COL_TYPES);
     if (e->id == NULL || e->url == NULL || e->description == NULL || e->disabled_reason == NULL ||

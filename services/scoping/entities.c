@@ -173,8 +173,9 @@ static int row_to_entity(bw_call_t *call, const PGresult *res, int row,
     e->name = bw_store_strdup(call->arena, res, row, COL_NAME);
     e->time_zone = bw_store_strdup(call->arena, res, row, COL_TZ);
     e->parent_entity = bw_store_strdup(call->arena, res, row, COL_PARENT);
-    e->create_time = bw_store_timestamp(call->arena, res, row, COL_CREATE);
-    e->update_time = bw_store_timestamp(call->arena, res, row, COL_UPDATE);
+    if ((err = bw_store_timestamp(call->arena, res, row, COL_CREATE, &e->create_time)) != 0 ||
+        (err = bw_store_timestamp(call->arena, res, row, COL_UPDATE, &e->update_time)) != 0)
+        return err;
     e->etag = bw_arena_alloc(call->arena, 17);
     if (e->id == NULL || e->name == NULL || e->time_zone == NULL || e->parent_entity == NULL ||
         e->etag == NULL)
@@ -319,9 +320,11 @@ static int listed_entity(bw_call_t *call, const PGresult *res, int row,
         return BW_ENOMEM;
     bulwark__scoping__v1__entity__init(e);
     e->id = bw_store_strdup(call->arena, res, row, COL_ID);
-    e->update_time = bw_store_timestamp(call->arena, res, row, COL_DELETE);
-    e->delete_time = bw_store_timestamp(call->arena, res, row, COL_DELETE);
-    if (e->id == NULL || e->update_time == NULL || e->delete_time == NULL)
+    int err;
+    if ((err = bw_store_timestamp(call->arena, res, row, COL_DELETE, &e->update_time)) != 0 ||
+        (err = bw_store_timestamp(call->arena, res, row, COL_DELETE, &e->delete_time)) != 0)
+        return err;
+    if (e->id == NULL)
         return BW_ENOMEM;
     *out = e;
     return 0;
