@@ -3,6 +3,8 @@
  */
 #include "store.h"
 
+#include "google/protobuf/empty.pb-c.h"
+
 #include "ids.h"
 #include "service.h"
 #include "status.h"
@@ -124,6 +126,91 @@ int bw_store_next_token(bw_call_t *call, const char *scope, const bw_page_t *pag
         return bw_call_fail(call, BW_EINTERNAL, NULL,
                             "a page key of %zu bytes does not fit a token", strlen(last_key));
     *token = text;
+    return 0;
+}
+
+/* The field name of desc if it is of type and label (0: any label). */
+static const ProtobufCFieldDescriptor *field_of(const ProtobufCMessageDescriptor *desc,
+                                                const char *name, ProtobufCType type,
+                                                ProtobufCLabel label)
+{
+    const ProtobufCFieldDescriptor *f = protobuf_c_message_descriptor_get_field_by_name(desc, name);
+    return f != NULL && f->type == type && f->label == label ? f : NULL;
+}
+
+int bw_store_uuid_list(bw_call_t *call, const char *scope, int32_t page_size,
+                       const char *page_token, const bw_db_stmt_t *stmt, const char *tenant,
+                       const ProtobufCMessageDescriptor *response, const char *items,
+                       bw_store_row_fn row_fn, ProtobufCMessage **resp)
+{
+    const ProtobufCFieldDescriptor *list =
+        field_of(response, items, PROTOBUF_C_TYPE_MESSAGE, PROTOBUF_C_LABEL_REPEATED);
+    const ProtobufCFieldDescriptor *next =
+        field_of(response, "next_page_token", PROTOBUF_C_TYPE_STRING, PROTOBUF_C_LABEL_NONE);
+    const ProtobufCFieldDescriptor *id =
+        list != NULL
+            ? field_of(list->descriptor, "id", PROTOBUF_C_TYPE_STRING, PROTOBUF_C_LABEL_NONE)
+            : NULL;
+    if (id == NULL || next == NULL)
+        return BW_EINVAL;
+    bw_page_t page;
+    PGresult *res;
+    int n, shown;
+    int err = bw_store_uuid_page(call, scope, page_size, page_token, stmt, tenant, &page, &res, &n,
+                                 &shown);
+    if (err != 0)
+        return err;
+    ProtobufCMessage *out = bw_arena_alloc(call->arena, response->sizeof_message);
+    ProtobufCMessage **rows = bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*rows));
+    if (out == NULL || rows == NULL)
+        return BW_ENOMEM;
+    protobuf_c_message_init(response, out);
+    for (int i = 0; i < shown; i++)
+        if ((err = row_fn(call->arena, res, i, &rows[i])) != 0)
+            return err;
+    *(size_t *)((char *)out + list->quantifier_offset) = (size_t)shown;
+    *(ProtobufCMessage ***)((char *)out + list->offset) = rows;
+    const char *last = shown > 0 ? *(char **)((char *)rows[shown - 1] + id->offset) : "";
+    if ((err = bw_store_next_token(call, scope, &page, n, last,
+                                   (char **)((char *)out + next->offset))) != 0)
+        return err;
+    *resp = out;
+    return 0;
+}
+
+/* Runs stmt with $1 id for tenant: BW_ENOTFOUND when id is not a UUID or no
+ * row came back. */
+static int exec_by_uuid(bw_call_t *call, const bw_db_stmt_t *stmt, const char *tenant,
+                        const char *id, PGresult **res)
+{
+    if (!bw_uuid_valid(id))
+        return BW_ENOTFOUND;
+    int err = bw_db_exec1(bw_service_db(call), call->arena, tenant, stmt, 1, &id, res);
+    if (err == 0 && PQntuples(*res) == 0)
+        err = BW_ENOTFOUND;
+    return err;
+}
+
+int bw_store_uuid_get(bw_call_t *call, const bw_db_stmt_t *stmt, const char *tenant, const char *id,
+                      bw_store_row_fn row_fn, void *out)
+{
+    PGresult *res;
+    int err = exec_by_uuid(call, stmt, tenant, id, &res);
+    return err != 0 ? err : row_fn(call->arena, res, 0, out);
+}
+
+int bw_store_uuid_delete(bw_call_t *call, const bw_db_stmt_t *stmt, const char *tenant,
+                         const char *id, ProtobufCMessage **resp)
+{
+    PGresult *res;
+    int err = exec_by_uuid(call, stmt, tenant, id, &res);
+    if (err != 0 || (err = bw_store_check_etag(call, id, bw_store_int(res, 0, 0))) != 0)
+        return err;
+    Google__Protobuf__Empty *empty = bw_arena_alloc(call->arena, sizeof(*empty));
+    if (empty == NULL)
+        return BW_ENOMEM;
+    google__protobuf__empty__init(empty);
+    *resp = &empty->base;
     return 0;
 }
 

@@ -60,6 +60,34 @@ int bw_store_uuid_page(bw_call_t *call, const char *scope, int32_t page_size,
                        const char *page_token, const bw_db_stmt_t *stmt, const char *tenant,
                        bw_page_t *page, PGresult **res, int *n_rows, int *shown);
 
+/* Makes row of res a message on the arena, into *out, a pointer to the
+ * caller's pointer of the message's own type: 0 or a BW_E* code. */
+typedef int (*bw_store_row_fn)(bw_arena_t *arena, const PGresult *res, int row, void *out);
+
+/* A list handler for a list ordered by a UUID key, whole: one page
+ * (bw_store_uuid_page, with the same arguments), then *resp a message of
+ * response whose repeated message field items holds each shown row made by
+ * row_fn, and whose next_page_token follows the last item's string field
+ * "id" (bw_store_next_token). BW_EINVAL when response has no such fields. */
+int bw_store_uuid_list(bw_call_t *call, const char *scope, int32_t page_size,
+                       const char *page_token, const bw_db_stmt_t *stmt, const char *tenant,
+                       const ProtobufCMessageDescriptor *response, const char *items,
+                       bw_store_row_fn row_fn, ProtobufCMessage **resp);
+
+/* A get handler's read by id: runs stmt with $1 id for tenant, and makes its
+ * first row a message with row_fn into *out. BW_ENOTFOUND when id is not a
+ * UUID or no row came back: the caller names the resource in its 404. */
+int bw_store_uuid_get(bw_call_t *call, const bw_db_stmt_t *stmt, const char *tenant, const char *id,
+                      bw_store_row_fn row_fn, void *out);
+
+/* A delete handler's work: runs stmt with $1 id for tenant, which returns
+ * the deleted row's revision in its first column, checks If-Match against
+ * it (a mismatch fails the call, and the request's transaction undoes the
+ * delete), and sets *resp to an Empty. BW_ENOTFOUND when id is not a UUID
+ * or nothing was deleted: the caller names the resource in its 404. */
+int bw_store_uuid_delete(bw_call_t *call, const bw_db_stmt_t *stmt, const char *tenant,
+                         const char *id, ProtobufCMessage **resp);
+
 /* Sets *token to the next page's token for a page that returned n_rows rows
  * (size + 1 rows mean more follow, and last_key is the key of row size - 1),
  * on the arena, or to "" when this was the last page. BW_ENOMEM, or

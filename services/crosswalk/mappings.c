@@ -217,10 +217,9 @@ int bw_cw_list_mappings(bw_call_t *call, const ProtobufCMessage *request, Protob
     return 0;
 }
 
-static int override_msg(bw_call_t *call, const PGresult *res, int row,
-                        Bulwark__Crosswalk__V1__MappingOverride **out)
+static int override_msg(bw_arena_t *arena, const PGresult *res, int row, void *out)
 {
-    Bulwark__Crosswalk__V1__MappingOverride *m = bw_arena_alloc(call->arena, sizeof(*m));
+    Bulwark__Crosswalk__V1__MappingOverride *m = bw_arena_alloc(arena, sizeof(*m));
     if (m == NULL)
         return BW_ENOMEM;
     bulwark__crosswalk__v1__mapping_override__init(m);
@@ -230,19 +229,19 @@ static int override_msg(bw_call_t *call, const PGresult *res, int row,
     for (int c = 0; c < (int)(sizeof(fields) / sizeof(fields[0])); c++) {
         if (fields[c] == NULL)
             continue;
-        if ((*fields[c] = bw_store_strdup(call->arena, res, row, c)) == NULL)
+        if ((*fields[c] = bw_store_strdup(arena, res, row, c)) == NULL)
             return BW_ENOMEM;
     }
     m->relationship = (Bulwark__Crosswalk__V1__Mapping__Relationship)bw_cw_rel_parse(
         bw_store_text(res, row, OV_REL));
     int err;
-    if ((err = bw_store_timestamp(call->arena, res, row, OV_CREATE, &m->create_time)) != 0)
+    if ((err = bw_store_timestamp(arena, res, row, OV_CREATE, &m->create_time)) != 0)
         return err;
-    m->etag = bw_arena_alloc(call->arena, 17);
+    m->etag = bw_arena_alloc(arena, 17);
     if (m->etag == NULL)
         return BW_ENOMEM;
     bw_etag(m->id, 1, m->etag);
-    *out = m;
+    *(Bulwark__Crosswalk__V1__MappingOverride **)out = m;
     return 0;
 }
 
@@ -307,7 +306,7 @@ int bw_cw_create_override(bw_call_t *call, const ProtobufCMessage *request, Prot
     if (err != 0)
         return err;
     Bulwark__Crosswalk__V1__MappingOverride *m;
-    if ((err = override_msg(call, res, 0, &m)) != 0)
+    if ((err = override_msg(call->arena, res, 0, &m)) != 0)
         return err;
     *resp = &m->base;
     return 0;
@@ -316,56 +315,19 @@ int bw_cw_create_override(bw_call_t *call, const ProtobufCMessage *request, Prot
 int bw_cw_list_overrides(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Crosswalk__V1__ListMappingOverridesRequest *req = (const void *)request;
-    bw_page_t page;
-    PGresult *res;
-    int n, shown;
-    int err = bw_store_uuid_page(call, OVERRIDES_SCOPE, req->page_size, req->page_token, &stmt_list,
-                                 call->tenant_id, &page, &res, &n, &shown);
-    if (err != 0)
-        return err;
-    Bulwark__Crosswalk__V1__ListMappingOverridesResponse *out =
-        bw_arena_alloc(call->arena, sizeof(*out));
-    if (out == NULL)
-        return BW_ENOMEM;
-    bulwark__crosswalk__v1__list_mapping_overrides_response__init(out);
-    out->mapping_overrides = bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(void *));
-    if (out->mapping_overrides == NULL)
-        return BW_ENOMEM;
-    for (int i = 0; i < shown; i++)
-        if ((err = override_msg(call, res, i, &out->mapping_overrides[i])) != 0)
-            return err;
-    out->n_mapping_overrides = (size_t)shown;
-    err = bw_store_next_token(call, OVERRIDES_SCOPE, &page, n,
-                              shown > 0 ? out->mapping_overrides[shown - 1]->id : "",
-                              &out->next_page_token);
-    if (err != 0)
-        return err;
-    *resp = &out->base;
-    return 0;
+    return bw_store_uuid_list(call, OVERRIDES_SCOPE, req->page_size, req->page_token, &stmt_list,
+                              call->tenant_id,
+                              &bulwark__crosswalk__v1__list_mapping_overrides_response__descriptor,
+                              "mapping_overrides", override_msg, resp);
 }
 
 int bw_cw_delete_override(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Crosswalk__V1__DeleteMappingOverrideRequest *req = (const void *)request;
-    if (!bw_uuid_valid(req->id))
+    /* An override is never changed: its revision is always 1. */
+    int err = bw_store_uuid_delete(call, &stmt_delete, call->tenant_id, req->id, resp);
+    if (err == BW_ENOTFOUND)
         return bw_call_fail(call, BW_ENOTFOUND, "MAPPING_OVERRIDE_NOT_FOUND",
                             "mapping override %s not found", req->id);
-    const char *id = req->id;
-    PGresult *res;
-    int err =
-        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_delete, 1, &id, &res);
-    if (err != 0)
-        return err;
-    if (PQntuples(res) == 0)
-        return bw_call_fail(call, BW_ENOTFOUND, "MAPPING_OVERRIDE_NOT_FOUND",
-                            "mapping override %s not found", req->id);
-    /* A mismatch fails the call, and the request transaction undoes the delete. */
-    if ((err = bw_store_check_etag(call, id, 1)) != 0)
-        return err;
-    Google__Protobuf__Empty *empty = bw_arena_alloc(call->arena, sizeof(*empty));
-    if (empty == NULL)
-        return BW_ENOMEM;
-    google__protobuf__empty__init(empty);
-    *resp = &empty->base;
-    return 0;
+    return err;
 }

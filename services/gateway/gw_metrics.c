@@ -129,6 +129,16 @@ static const char *method_name(int m)
     return m >= 1 && m <= 5 ? names[m] : "OTHER";
 }
 
+/* The labels of route r of the table, the last one being "unmatched". */
+static void route_labels(const bw_gw_metrics_t *m, size_t r, char *buf, size_t len)
+{
+    if (r < m->n_table)
+        snprintf(buf, len, "method=\"%s\",route=\"%s\"", method_name(m->table[r].method),
+                 m->table[r].path);
+    else
+        snprintf(buf, len, "method=\"\",route=\"unmatched\"");
+}
+
 void bw_gw_metrics_render(const bw_gw_metrics_t *m, bw_metrics_text_t *text)
 {
     bw_metrics_text_t *t = text;
@@ -139,11 +149,7 @@ void bw_gw_metrics_render(const bw_gw_metrics_t *m, bw_metrics_text_t *text)
         for (size_t s = 0; s < N_STATUSES; s++) {
             if (m->per_route[r].by_status[s] == 0)
                 continue;
-            if (r < m->n_table)
-                snprintf(labels, sizeof(labels), "method=\"%s\",route=\"%s\"",
-                         method_name(m->table[r].method), m->table[r].path);
-            else
-                snprintf(labels, sizeof(labels), "method=\"\",route=\"unmatched\"");
+            route_labels(m, r, labels, sizeof(labels));
             char code[8] = "other";
             if (statuses[s] != 0)
                 snprintf(code, sizeof(code), "%d", statuses[s]);
@@ -156,11 +162,7 @@ void bw_gw_metrics_render(const bw_gw_metrics_t *m, bw_metrics_text_t *text)
     for (size_t r = 0; r <= m->n_table; r++) {
         if (bw_metrics_hist_count(&m->per_route[r].latency) == 0)
             continue;
-        if (r < m->n_table)
-            snprintf(labels, sizeof(labels), "method=\"%s\",route=\"%s\"",
-                     method_name(m->table[r].method), m->table[r].path);
-        else
-            snprintf(labels, sizeof(labels), "method=\"\",route=\"unmatched\"");
+        route_labels(m, r, labels, sizeof(labels));
         bw_metrics_put_hist(t, "bulwark_http_request_duration_seconds", labels,
                             &m->per_route[r].latency);
     }

@@ -165,29 +165,30 @@ int bw_tenancy_row_to_tenant(bw_call_t *call, const PGresult *res, int row,
     return 0;
 }
 
-static int row_to_key(bw_call_t *call, const PGresult *res, int row,
-                      Bulwark__Tenancy__V1__ApiKey **out)
+/* The key of a row, without its secret, on arena, into
+ * *(Bulwark__Tenancy__V1__ApiKey **)out (a bw_store_row_fn). */
+static int row_to_key(bw_arena_t *arena, const PGresult *res, int row, void *out)
 {
-    Bulwark__Tenancy__V1__ApiKey *k = bw_arena_alloc(call->arena, sizeof(*k));
-    char *etag = bw_arena_alloc(call->arena, 17);
+    Bulwark__Tenancy__V1__ApiKey *k = bw_arena_alloc(arena, sizeof(*k));
+    char *etag = bw_arena_alloc(arena, 17);
     if (k == NULL || etag == NULL)
         return BW_ENOMEM;
     bulwark__tenancy__v1__api_key__init(k);
-    k->id = bw_store_strdup(call->arena, res, row, 0);
-    k->name = bw_store_strdup(call->arena, res, row, 1);
-    k->role = bw_store_strdup(call->arena, res, row, 2);
-    k->board_member = bw_store_strdup(call->arena, res, row, 3);
+    k->id = bw_store_strdup(arena, res, row, 0);
+    k->name = bw_store_strdup(arena, res, row, 1);
+    k->role = bw_store_strdup(arena, res, row, 2);
+    k->board_member = bw_store_strdup(arena, res, row, 3);
     int err;
-    if ((err = bw_store_timestamp(call->arena, res, row, 4, &k->create_time)) != 0 ||
-        (err = bw_store_timestamp(call->arena, res, row, 5, &k->update_time)) != 0)
+    if ((err = bw_store_timestamp(arena, res, row, 4, &k->create_time)) != 0 ||
+        (err = bw_store_timestamp(arena, res, row, 5, &k->update_time)) != 0)
         return err;
     bw_etag(k->id, bw_store_int(res, row, 6), etag);
     k->etag = etag;
-    if ((err = bw_store_timestamp(call->arena, res, row, 7, &k->expire_time)) != 0 ||
-        (err = bw_store_timestamp(call->arena, res, row, 8, &k->last_use_time)) != 0 ||
-        (err = bw_store_timestamp(call->arena, res, row, 9, &k->previous_secret_expire_time)) != 0)
+    if ((err = bw_store_timestamp(arena, res, row, 7, &k->expire_time)) != 0 ||
+        (err = bw_store_timestamp(arena, res, row, 8, &k->last_use_time)) != 0 ||
+        (err = bw_store_timestamp(arena, res, row, 9, &k->previous_secret_expire_time)) != 0)
         return err;
-    *out = k;
+    *(Bulwark__Tenancy__V1__ApiKey **)out = k;
     return 0;
 }
 
@@ -245,7 +246,7 @@ static int insert_key(bw_call_t *call, bw_db_t *db, const char *name, const char
     err = bw_db_exec(db, call->arena, &stmt_key_insert, 6, values, &res);
     if (err != 0)
         return err;
-    if ((err = row_to_key(call, res, 0, out)) != 0)
+    if ((err = row_to_key(call->arena, res, 0, out)) != 0)
         return err;
     (*out)->secret = token;
     return 0;
@@ -400,30 +401,9 @@ static int create_api_key(bw_call_t *call, const ProtobufCMessage *request, Prot
 static int list_api_keys(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Tenancy__V1__ListApiKeysRequest *req = (const void *)request;
-    bw_page_t page;
-    PGresult *res;
-    int n, shown;
-    int err = bw_store_uuid_page(call, KEYS_SCOPE, req->page_size, req->page_token, &stmt_key_list,
-                                 call->tenant_id, &page, &res, &n, &shown);
-    if (err != 0)
-        return err;
-    Bulwark__Tenancy__V1__ListApiKeysResponse *out = bw_arena_alloc(call->arena, sizeof(*out));
-    if (out == NULL)
-        return BW_ENOMEM;
-    bulwark__tenancy__v1__list_api_keys_response__init(out);
-    out->api_keys = bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*out->api_keys));
-    if (out->api_keys == NULL)
-        return BW_ENOMEM;
-    for (int i = 0; i < shown; i++)
-        if ((err = row_to_key(call, res, i, &out->api_keys[i])) != 0)
-            return err;
-    out->n_api_keys = (size_t)shown;
-    err = bw_store_next_token(call, KEYS_SCOPE, &page, n,
-                              shown > 0 ? out->api_keys[shown - 1]->id : "", &out->next_page_token);
-    if (err != 0)
-        return err;
-    *resp = &out->base;
-    return 0;
+    return bw_store_uuid_list(
+        call, KEYS_SCOPE, req->page_size, req->page_token, &stmt_key_list, call->tenant_id,
+        &bulwark__tenancy__v1__list_api_keys_response__descriptor, "api_keys", row_to_key, resp);
 }
 
 /* A key to evict from this gateway's cache once the change is committed. */
@@ -506,7 +486,7 @@ static int rotate_api_key(bw_call_t *call, const ProtobufCMessage *request, Prot
     if ((err = bw_store_check_etag(call, req->id, bw_store_int(res, 0, 6) - 1)) != 0)
         return err;
     Bulwark__Tenancy__V1__ApiKey *key;
-    if ((err = row_to_key(call, res, 0, &key)) != 0)
+    if ((err = row_to_key(call->arena, res, 0, &key)) != 0)
         return err;
     key->secret = token;
     /* Evicted once committed, as a revocation is: the next request with

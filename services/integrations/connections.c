@@ -217,8 +217,9 @@ static const char *system_name(int system)
     return system == SYSTEM_JIRA ? "JIRA" : "SERVICENOW";
 }
 
-/* The connection of a row, without secrets, on arena. */
-static int from_row(bw_arena_t *arena, const PGresult *res, int row, bw_connection_pb_t **out)
+/* The connection of a row, without secrets, on arena, into *(bw_connection_pb_t **)out
+ * (a bw_store_row_fn). */
+static int from_row(bw_arena_t *arena, const PGresult *res, int row, void *out)
 {
     bw_connection_pb_t *c = bw_arena_alloc(arena, sizeof(*c));
     mapping_pb_t *m = bw_arena_alloc(arena, sizeof(*m));
@@ -251,7 +252,7 @@ static int from_row(bw_arena_t *arena, const PGresult *res, int row, bw_connecti
     if (c->inbound_path == NULL)
         return BW_ENOMEM;
     bw_etag(c->id, bw_store_int(res, row, COL_REVISION), c->etag);
-    *out = c;
+    *(bw_connection_pb_t **)out = c;
     return 0;
 }
 
@@ -458,52 +459,20 @@ out:
 int bw_connections_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Integrations__V1__GetConnectionRequest *req = (const void *)request;
-    int err = check_id(call, req->id);
-    if (err != 0)
-        return err;
-    PGresult *res;
-    const char *id = req->id;
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_get, 1, &id, &res);
-    if (err != 0)
-        return err;
-    if (PQntuples(res) == 0)
-        return not_found(call, id);
     bw_connection_pb_t *c;
-    if ((err = from_row(call->arena, res, 0, &c)) != 0)
-        return err;
-    *resp = &c->base;
-    return 0;
+    int err = bw_store_uuid_get(call, &stmt_get, call->tenant_id, req->id, from_row, &c);
+    if (err == 0)
+        *resp = &c->base;
+    return err == BW_ENOTFOUND ? not_found(call, req->id) : err;
 }
 
 int bw_connections_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Integrations__V1__ListConnectionsRequest *req = (const void *)request;
-    bw_page_t page;
-    PGresult *res;
-    int n, shown;
-    int err = bw_store_uuid_page(call, LIST_SCOPE, req->page_size, req->page_token, &stmt_list,
-                                 call->tenant_id, &page, &res, &n, &shown);
-    if (err != 0)
-        return err;
-    Bulwark__Integrations__V1__ListConnectionsResponse *out =
-        bw_arena_alloc(call->arena, sizeof(*out));
-    if (out == NULL)
-        return BW_ENOMEM;
-    bulwark__integrations__v1__list_connections_response__init(out);
-    out->connections = bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*out->connections));
-    if (out->connections == NULL)
-        return BW_ENOMEM;
-    for (int i = 0; i < shown; i++)
-        if ((err = from_row(call->arena, res, i, &out->connections[i])) != 0)
-            return err;
-    out->n_connections = (size_t)shown;
-    err = bw_store_next_token(call, LIST_SCOPE, &page, n,
-                              shown > 0 ? out->connections[shown - 1]->id : "",
-                              &out->next_page_token);
-    if (err != 0)
-        return err;
-    *resp = &out->base;
-    return 0;
+    return bw_store_uuid_list(call, LIST_SCOPE, req->page_size, req->page_token, &stmt_list,
+                              call->tenant_id,
+                              &bulwark__integrations__v1__list_connections_response__descriptor,
+                              "connections", from_row, resp);
 }
 
 /* Copies the fields named by the mask from patch into c; *with_credentials
@@ -614,26 +583,8 @@ out:
 int bw_connections_delete(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Integrations__V1__DeleteConnectionRequest *req = (const void *)request;
-    int err = check_id(call, req->id);
-    if (err != 0)
-        return err;
-    const char *id = req->id;
-    PGresult *res;
-    err =
-        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_delete, 1, &id, &res);
-    if (err != 0)
-        return err;
-    if (PQntuples(res) == 0)
-        return not_found(call, id);
-    /* A mismatch fails the call, and the request transaction undoes the delete. */
-    if ((err = bw_store_check_etag(call, id, bw_store_int(res, 0, 0))) != 0)
-        return err;
-    Google__Protobuf__Empty *none = bw_arena_alloc(call->arena, sizeof(*none));
-    if (none == NULL)
-        return BW_ENOMEM;
-    google__protobuf__empty__init(none);
-    *resp = &none->base;
-    return 0;
+    int err = bw_store_uuid_delete(call, &stmt_delete, call->tenant_id, req->id, resp);
+    return err == BW_ENOTFOUND ? not_found(call, req->id) : err;
 }
 
 /* ---- :test ------------------------------------------------------------- */

@@ -119,8 +119,9 @@ static int not_found(bw_call_t *call, const char *id)
                         "webhook endpoint %s not found", id);
 }
 
-/* The endpoint of a row, without a secret, on arena. */
-static int from_row(bw_arena_t *arena, const PGresult *res, int row, bw_endpoint_pb_t **out)
+/* The endpoint of a row, without a secret, on arena, into *(bw_endpoint_pb_t **)out (a
+ * bw_store_row_fn). */
+static int from_row(bw_arena_t *arena, const PGresult *res, int row, void *out)
 {
     bw_endpoint_pb_t *e = bw_arena_alloc(arena, sizeof(*e));
     if (e == NULL)
@@ -157,7 +158,7 @@ static int from_row(bw_arena_t *arena, const PGresult *res, int row, bw_endpoint
         e->event_types[e->n_event_types++] = p;
         p = comma != NULL ? comma + 1 : NULL;
     }
-    *out = e;
+    *(bw_endpoint_pb_t **)out = e;
     return 0;
 }
 
@@ -289,55 +290,20 @@ static int check_id(bw_call_t *call, const char *id)
 int bw_endpoints_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Integrations__V1__GetWebhookEndpointRequest *req = (const void *)request;
-    int err = check_id(call, req->id);
-    if (err != 0)
-        return err;
-    PGresult *res;
-    const char *id = req->id;
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_get, 1, &id, &res);
-    if (err != 0)
-        return err;
-    if (PQntuples(res) == 0)
-        return not_found(call, id);
     bw_endpoint_pb_t *e;
-    if ((err = from_row(call->arena, res, 0, &e)) != 0)
-        return err;
-    *resp = &e->base;
-    return 0;
+    int err = bw_store_uuid_get(call, &stmt_get, call->tenant_id, req->id, from_row, &e);
+    if (err == 0)
+        *resp = &e->base;
+    return err == BW_ENOTFOUND ? not_found(call, req->id) : err;
 }
 
 int bw_endpoints_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Integrations__V1__ListWebhookEndpointsRequest *req = (const void *)request;
-    bw_page_t page;
-    PGresult *res;
-    int n, shown;
-    int err = bw_store_uuid_page(call, LIST_SCOPE, req->page_size, req->page_token, &stmt_list,
-                                 call->tenant_id, &page, &res, &n, &shown);
-    if (err != 0)
-        return err;
-    Bulwark__Integrations__V1__ListWebhookEndpointsResponse *out =
-        bw_arena_alloc(call->arena, sizeof(*out));
-    if (out == NULL)
-        return BW_ENOMEM;
-    bulwark__integrations__v1__list_webhook_endpoints_response__init(out);
-    out->webhook_endpoints =
-        bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*out->webhook_endpoints));
-    if (out->webhook_endpoints == NULL)
-        return BW_ENOMEM;
-    for (int i = 0; i < shown; i++)
-        if ((err = from_row(call->arena, res, i, &out->webhook_endpoints[i])) != 0)
-            return err;
-    out->n_webhook_endpoints = (size_t)shown;
-    err = bw_store_next_token(call, LIST_SCOPE, &page, n,
-                              shown > 0 ? out->webhook_endpoints[shown - 1]->id : "",
-                              &out->next_page_token);
-    if (err != 0)
-        return err;
-    if (out->next_page_token == NULL)
-        return BW_ENOMEM;
-    *resp = &out->base;
-    return 0;
+    return bw_store_uuid_list(
+        call, LIST_SCOPE, req->page_size, req->page_token, &stmt_list, call->tenant_id,
+        &bulwark__integrations__v1__list_webhook_endpoints_response__descriptor,
+        "webhook_endpoints", from_row, resp);
 }
 
 /* Copies the fields named by the mask from patch into e. */
@@ -425,26 +391,8 @@ out:
 int bw_endpoints_delete(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Integrations__V1__DeleteWebhookEndpointRequest *req = (const void *)request;
-    int err = check_id(call, req->id);
-    if (err != 0)
-        return err;
-    const char *id = req->id;
-    PGresult *res;
-    err =
-        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_delete, 1, &id, &res);
-    if (err != 0)
-        return err;
-    if (PQntuples(res) == 0)
-        return not_found(call, id);
-    /* A mismatch fails the call, and the request transaction undoes the delete. */
-    if ((err = bw_store_check_etag(call, id, bw_store_int(res, 0, 0))) != 0)
-        return err;
-    Google__Protobuf__Empty *empty = bw_arena_alloc(call->arena, sizeof(*empty));
-    if (empty == NULL)
-        return BW_ENOMEM;
-    google__protobuf__empty__init(empty);
-    *resp = &empty->base;
-    return 0;
+    int err = bw_store_uuid_delete(call, &stmt_delete, call->tenant_id, req->id, resp);
+    return err == BW_ENOTFOUND ? not_found(call, req->id) : err;
 }
 
 int bw_endpoints_rotate_secret(bw_call_t *call, const ProtobufCMessage *request,

@@ -463,23 +463,8 @@ out:
 int bw_entities_delete(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Scoping__V1__DeleteEntityRequest *req = (const void *)request;
-    if (!bw_uuid_valid(req->id))
+    int err = bw_store_uuid_delete(call, &stmt_delete, call->tenant_id, req->id, resp);
+    if (err == BW_ENOTFOUND)
         return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", req->id);
-    const char *id = req->id;
-    PGresult *res;
-    int err =
-        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_delete, 1, &id, &res);
-    if (err != 0)
-        return err;
-    if (PQntuples(res) == 0)
-        return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", id);
-    /* A mismatch fails the call, and the request transaction undoes the delete. */
-    if ((err = bw_store_check_etag(call, id, bw_store_int(res, 0, 0))) != 0)
-        return err;
-    Google__Protobuf__Empty *empty = bw_arena_alloc(call->arena, sizeof(*empty));
-    if (empty == NULL)
-        return BW_ENOMEM;
-    google__protobuf__empty__init(empty);
-    *resp = &empty->base;
-    return 0;
+    return err;
 }
