@@ -74,7 +74,7 @@ static const char *time_param(bw_call_t *call, int has, int64_t at)
     return has ? bw_records_param_time(call->arena, at) : "";
 }
 
-/* ---- events and alerts --------------------------------------------------- */
+/* ---- events --------------------------------------------------- */
 
 /* Appends an event about the incident to the outbox, in the request
  * transaction, with the origin the caller declared (bw_call_origin). */
@@ -85,13 +85,6 @@ static int announce(bw_call_t *call, const char *incident, const char *type,
     if (resource == NULL)
         return BW_ENOMEM;
     return bw_outbox_emit(call, bw_service_db(call), type, resource, bw_call_origin(call), data);
-}
-
-/* Plans the deadline alerts of the incident whose deadlines were just
- * written, in the request transaction (scheduler.h). */
-static int plan_alerts(bw_call_t *call, const char *incident)
-{
-    return bw_db_exec(bw_service_db(call), call->arena, &bw_stmt_alerts_plan, 1, &incident, NULL);
 }
 
 /* ---- create ---------------------------------------------------------------- */
@@ -256,8 +249,7 @@ int bw_incidents_create(bw_call_t *call, const ProtobufCMessage *request, Protob
     incident_t *out;
     if ((err = bw_records_incident(call->arena, res, 0, &out)) != 0 ||
         (err = bw_records_deadlines_pb(call->arena, r, now, out, NULL)) != 0 ||
-        (err = announce(call, out->id, "incident.created", &out->base)) != 0 ||
-        (err = plan_alerts(call, out->id)) != 0)
+        (err = announce(call, out->id, "incident.created", &out->base)) != 0)
         return err;
     *resp = &out->base;
     return 0;
@@ -542,11 +534,10 @@ int bw_incidents_append_event(bw_call_t *call, const ProtobufCMessage *request,
         return err;
     /* Still in the request transaction (the append above was a savepoint):
      * the event, then the incident it changed (revision, deadlines, state),
-     * in the order a receiver should see them; then the alerts of its new
-     * deadlines. */
+     * in the order a receiver should see them. The alerts of its new
+     * deadlines were planned with them (records.c). */
     if ((err = announce(call, out->incident->id, "incident.event_appended", &out->base)) != 0 ||
-        (err = announce(call, out->incident->id, "incident.updated", &out->incident->base)) != 0 ||
-        (err = plan_alerts(call, req->incident)) != 0)
+        (err = announce(call, out->incident->id, "incident.updated", &out->incident->base)) != 0)
         return err;
     *resp = &out->base;
     return 0;

@@ -351,8 +351,10 @@ START_TEST(test_cross_tenant_functions_and_their_callers)
          "integrations"},
         {"integrations.inbound_connection(uuid)", "bulwark_ticket_inbound", "integrations"},
         {"tenancy.list_tenants(uuid,integer)", "bulwark_tenant_lister", "gateway"},
-        {"incidents.claim_deadline_alerts(timestamp with time zone,integer,uuid)",
+        {"incidents.claim_deadline_alerts(timestamp with time zone,integer,uuid,integer[])",
          "bulwark_deadline_scheduler", "incidents"},
+        {"incidents.replan_deadline_alerts(integer,uuid,integer[])", "bulwark_deadline_scheduler",
+         "incidents"},
         /* Every process, for its own schemas only (the function checks). */
         {"bulwark.erase_tenant_rows(text)", "bulwark_tenant_eraser",
          "gateway,scoping,crosswalk,incidents,attestations,integrations"},
