@@ -755,7 +755,8 @@ static int peers_resolve(bw_rpc_server_t *s)
     for (size_t p = 0; p < s->opts.n_peers; p++) {
         const char *const *paths = s->peers[p].methods;
         if (paths == NULL) {
-            memset(s->allows + p * nm, 1, nm);
+            for (size_t m = 0; m < nm; m++)
+                s->allows[p * nm + m] = !(s->methods[m].flags & BW_RPC_NAMED_PEERS);
             continue;
         }
         for (; *paths != NULL; paths++) {

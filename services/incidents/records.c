@@ -114,6 +114,13 @@ const bw_db_stmt_t bw_stmt_incident_lock = {
     "incidents_lock",
     "SELECT " INC_COLS " FROM incidents.incidents i WHERE i.incident_id = $1::uuid FOR UPDATE"};
 
+/* $1 id, $2 external ref: the ref of SetExternalRef, for an incident whose
+ * row the caller locked. */
+const bw_db_stmt_t bw_stmt_incident_set_ref = {
+    "incidents_set_ref",
+    "UPDATE incidents.incidents i SET external_ref = $2, update_time = now(), "
+    "revision = i.revision + 1 WHERE i.incident_id = $1::uuid"};
+
 /* ListIncidents (list.h): $1 rows, $2 entity, $3 state, $4 significant,
  * $5 regime, then the key and the id. The incident's columns and its deadlines' (a row
  * per deadline), then the key and the id. The page of incidents is read
@@ -212,6 +219,7 @@ const bw_db_stmt_t *const bw_records_stmts[] = {
     &bw_stmt_incident_insert,
     &bw_stmt_incident_get,
     &bw_stmt_incident_lock,
+    &bw_stmt_incident_set_ref,
     &bw_stmt_events_of,
     &bw_stmt_event_append,
     &bw_stmt_timeline,

@@ -30,6 +30,7 @@ extern const bw_db_stmt_t bw_stmt_incident_lock;
 extern const bw_db_stmt_t bw_stmt_incidents_by_create[4];
 extern const bw_db_stmt_t bw_stmt_incidents_by_update[4];
 extern const bw_db_stmt_t bw_stmt_incidents_by_aware[4];
+extern const bw_db_stmt_t bw_stmt_incident_set_ref; /* $1 id, $2 external ref */
 extern const bw_db_stmt_t bw_stmt_events_of;
 extern const bw_db_stmt_t bw_stmt_event_append;
 extern const bw_db_stmt_t bw_stmt_timeline;
