@@ -97,6 +97,7 @@ typedef struct bw_call {
     struct bw_call_hook *after_commit; /* see bw_request_after_commit (request.h) */
 
     /* Failure detail, set through bw_call_fail / bw_call_violation. */
+    int retry_after_sec; /* with BW_ELIMIT: when to try again (0: not said) */
     const char *reason;
     const char *detail;
     bw_rpc_violation_t violations[BW_RPC_MAX_VIOLATIONS];
@@ -263,6 +264,7 @@ typedef struct bw_rpc_reply {
     const char *reason; /* from bulwark-error-bin, or NULL */
     const bw_rpc_violation_t *violations;
     size_t n_violations;
+    int retry_after_sec; /* from bulwark-error-bin: the service's limit, or 0 */
 } bw_rpc_reply_t;
 
 typedef void (*bw_rpc_done_fn)(void *arg, const bw_rpc_reply_t *reply);

@@ -3,7 +3,8 @@
  * (credentials never shown, the inbound secret shown once), their check
  * against the ticket system, inbound events (signature or token, or 401 and
  * nothing written; duplicates and replays change nothing; a payload without
- * a ticket is a 422 in the connection's log), and outbound tickets (opened,
+ * a ticket is a 422 in the connection's log; a rate per connection, 429
+ * beyond it), and outbound tickets (opened,
  * moved by the state mapping, 429 and 5xx retried, nothing sent back to
  * where a change came from; the ticket's key or number recorded as the
  * incident's externalRef, unless it already has one). The ticket systems are the stand-in
@@ -526,6 +527,67 @@ START_TEST(servicenow_records_are_upserted_by_sys_id)
 }
 END_TEST
 
+/* The inbound routes take no API key, so the gateway's per-tenant limit
+ * does not hold them: each connection has its own (the test stack: 20 at
+ * once, then one a second). Past it, a 429 problem with Retry-After and
+ * nothing written; another tenant's connection is not affected, and a
+ * wrong signature spends nothing of the connection's budget. */
+START_TEST(inbound_events_are_limited_per_connection)
+{
+    tenant_t t = new_tenant("Tickets SN Flood"), u = new_tenant("Tickets SN Calm");
+    json_t *conn = create_connection(&t, "SERVICENOW", api, 0, "{}");
+    json_t *other = create_connection(&u, "SERVICENOW", api, 0, "{}");
+    const char *id = jstr(conn, "id"), *token = jstr(conn, "inboundToken");
+    const char *rec = "{\"sys_id\":\"5d385017c611228701d22104cc95c3aa\",\"number\":"
+                      "\"INC0020001\",\"short_description\":\"Flood\",\"sys_mod_count\":\"1\"}";
+    bw_test_resp_t r;
+    /* Wrong tokens first: refused, and not counted. */
+    for (int i = 0; i < 25; i++) {
+        servicenow_post(&r, id, "bwsn_wrong", rec);
+        ck_assert_problem(&r, 401, NULL);
+        bw_test_resp_free(&r);
+    }
+    int ok = 0, limited = 0;
+    for (int i = 0; i < 60 && !limited; i++) {
+        servicenow_post(&r, id, token, rec);
+        if (r.status == 429) {
+            limited = 1;
+            ck_assert_problem(&r, 429, NULL);
+            ck_assert_str_eq(jstr(r.json, "reason"), "CONNECTION_RATE_LIMITED");
+            const char *retry = bw_test_header(&r, "Retry-After");
+            ck_assert_msg(retry != NULL && atoi(retry) >= 1, "Retry-After: %s",
+                          retry ? retry : "(none)");
+        } else {
+            ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+            ok++;
+        }
+        bw_test_resp_free(&r);
+    }
+    ck_assert_msg(limited, "60 events in a row were never limited");
+    ck_assert_msg(ok >= 20, "limited after %d events, the burst is 20", ok);
+    /* Refused before anything was written: the connection's log does not
+     * grow. */
+    json_t *log = connection_log(&t, id);
+    size_t entries = json_array_size(log);
+    json_decref(log);
+    servicenow_post(&r, id, token, rec);
+    ck_assert_problem(&r, 429, NULL);
+    ck_assert_str_eq(jstr(r.json, "reason"), "CONNECTION_RATE_LIMITED");
+    bw_test_resp_free(&r);
+    log = connection_log(&t, id);
+    ck_assert_uint_eq(json_array_size(log), entries);
+    json_decref(log);
+    /* Another tenant's connection is under its own limit. */
+    servicenow_post(&r, jstr(other, "id"), jstr(other, "inboundToken"), rec);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    bw_test_resp_free(&r);
+    json_decref(conn);
+    json_decref(other);
+    free_tenant(&t);
+    free_tenant(&u);
+}
+END_TEST
+
 /* ---- outbound ------------------------------------------------------------- */
 
 START_TEST(incidents_open_tickets_and_follow_the_mapping)
@@ -784,6 +846,7 @@ Suite *suite_tickets(void)
     tcase_add_test(tc, test_asks_the_ticket_system);
     tcase_add_test(tc, jira_events_need_their_signature_and_never_duplicate);
     tcase_add_test(tc, servicenow_records_are_upserted_by_sys_id);
+    tcase_add_test(tc, inbound_events_are_limited_per_connection);
     tcase_add_test(tc, incidents_open_tickets_and_follow_the_mapping);
     tcase_add_test(tc, opened_tickets_become_the_external_ref);
     suite_add_tcase(s, tc);
