@@ -342,8 +342,8 @@ int bw_incidents_set_external_ref(bw_call_t *call, const ProtobufCMessage *reque
         return bw_call_fail(call, BW_EPRECOND, "EXTERNAL_REF_SET",
                             "incident %s already refers to \"%s\": left as it is", id, current);
     const char *values[] = {id, req->external_ref};
-    if (change && (err = bw_db_exec(db, call->arena, &bw_stmt_incident_set_ref, 2, values,
-                                    NULL)) != 0)
+    if (change &&
+        (err = bw_db_exec(db, call->arena, &bw_stmt_incident_set_ref, 2, values, NULL)) != 0)
         return err;
     incident_t *inc;
     if ((err = bw_db_exec(db, call->arena, &bw_stmt_incident_get, 1, &id, &res)) != 0 ||

@@ -35,9 +35,8 @@ enum { A_TENANT, A_INCIDENT, A_ORDINAL, A_ALERT, A_DUE, A_FIRE };
 /* $1 limit, $2 tenant or NULL: one batch of re-planning after a change of
  * lead times (migration 0007); 0 when no tenant waits for one. */
 static const bw_db_stmt_t stmt_replan = {
-    "scheduler_replan",
-    "SELECT incidents.replan_deadline_alerts($1::int, $2::uuid, "
-    "'{" BW_RECORDS_DEFAULT_LEADS "}'::int[])"};
+    "scheduler_replan", "SELECT incidents.replan_deadline_alerts($1::int, $2::uuid, "
+                        "'{" BW_RECORDS_DEFAULT_LEADS "}'::int[])"};
 
 /* $1 tenant, for the rest of the transaction. */
 static const bw_db_stmt_t stmt_set_tenant = {"scheduler_set_tenant",

@@ -168,8 +168,8 @@ static int authenticate(bw_call_t *call, const event_req_t *req, const char *sys
         call->retry_after_sec = retry;
         bw_log(BW_LOG_INFO, &call->log, "inbound event for connection %s over its rate", id);
         return bw_call_fail(call, BW_ELIMIT, "CONNECTION_RATE_LIMITED",
-                            "connection %s sends more than %ld events a minute; retry in %d s",
-                            id, svc->inbound_per_min, retry);
+                            "connection %s sends more than %ld events a minute; retry in %d s", id,
+                            svc->inbound_per_min, retry);
     }
     conn->id = id;
     snprintf(conn->origin, sizeof(conn->origin), "%s:%s", jira ? "jira" : "servicenow", id);

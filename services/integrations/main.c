@@ -149,8 +149,8 @@ static int init(const bw_service_config_t *config, void **service_data)
     svc->database_url = config->database_url;
     svc->inbound_per_min = extra.inbound_per_min;
     /* Buckets for up to 100,000 connections at once: a few MiB. */
-    if (bw_inlimit_create((double)extra.inbound_per_min / 60.0, (double)extra.inbound_burst,
-                          100000, &svc->inbound_limit) != 0) {
+    if (bw_inlimit_create((double)extra.inbound_per_min / 60.0, (double)extra.inbound_burst, 100000,
+                          &svc->inbound_limit) != 0) {
         free(svc);
         return BW_ENOMEM;
     }

@@ -85,8 +85,7 @@ START_TEST(history_goes_after_the_window_and_only_then)
              "{\"system\":\"SERVICENOW\",\"name\":\"retention\",\"baseUrl\":\"http://%s:9\","
              "\"entity\":\"%s\",\"credentials\":{\"username\":\"u\",\"password\":\"p\"},"
              "\"createIssues\":false,\"stateMapping\":{}}",
-             bw_test_env("BULWARK_TEST_WEBHOOK_HOST"),
-             json_string_value(json_object_get(e, "id")));
+             bw_test_env("BULWARK_TEST_WEBHOOK_HOST"), json_string_value(json_object_get(e, "id")));
     json_t *conn = http(key, 201, "POST", "/v1/integrations/connections", body, NULL);
     const char *conn_id = json_string_value(json_object_get(conn, "id"));
     const char *token = json_string_value(json_object_get(conn, "inboundToken"));
