@@ -834,7 +834,7 @@ webhook_bench() {
 # Says why and returns non-zero when it cannot measure.
 WRITE_COST_RECEIVER_PID=
 write_cost_bench() {
-    local receiver=$BW_REPO/build/tests/standins/webhook_receiver line= hooks_port control_port i
+    local receiver=$BW_REPO/build/tests/standins/webhook_receiver line='' hooks_port control_port i
     BW_BUILD_TARGETS=webhook_receiver bw_build "$BW_REPO/build" >/dev/null || return 1
     "$receiver" --host "$WEBHOOK_HOST" >"$TMP/write-cost-receiver.out" 2>&1 &
     WRITE_COST_RECEIVER_PID=$!
