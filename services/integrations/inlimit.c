@@ -7,7 +7,6 @@
 
 #include "status.h"
 
-#include <math.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -120,8 +119,10 @@ int bw_inlimit_take(bw_inlimit_t *l, const char *key, long long now_ns, int *ret
     if (b->tokens >= 1) {
         b->tokens -= 1;
     } else {
+        /* Whole seconds, rounded up (no libm for one ceil). */
         double wait = (1 - b->tokens) / l->rate;
-        *retry_sec = wait < 1 ? 1 : (int)ceil(wait);
+        int whole = wait < 1e6 ? (int)wait : 1000000;
+        *retry_sec = whole < 1 ? 1 : whole + (whole < wait);
         err = BW_ELIMIT;
     }
 out:
