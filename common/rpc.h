@@ -97,6 +97,7 @@ typedef struct bw_call {
     struct bw_call_hook *after_commit; /* see bw_request_after_commit (request.h) */
 
     /* Failure detail, set through bw_call_fail / bw_call_violation. */
+    int retry_after_sec; /* with BW_ELIMIT: when to try again (0: not said) */
     const char *reason;
     const char *detail;
     bw_rpc_violation_t violations[BW_RPC_MAX_VIOLATIONS];
@@ -121,6 +122,10 @@ enum {
      * a replay of the same request answers 409 SECRET_SHOWN_ONCE instead of
      * handing the secret out again. Only meaningful with BW_RPC_WRITE. */
     BW_RPC_SECRET_REPLY = 1 << 1,
+    /* Only a peer that names the method may call it: a peer allowed every
+     * method (the gateway) is not. For internal methods that one other
+     * service makes (incidents' SetExternalRef, for integrations). */
+    BW_RPC_NAMED_PEERS = 1 << 2,
 };
 
 typedef struct bw_rpc_method {
@@ -152,7 +157,8 @@ int bw_rpc_methods_bind(const ProtobufCServiceDescriptor *contract,
                         char *err, size_t errlen);
 
 /* Who may call what. A peer is known by its certificate's common name; it
- * may call the methods listed, or every method when methods is NULL. The
+ * may call the methods listed, or every method when methods is NULL (but
+ * those flagged BW_RPC_NAMED_PEERS). The
  * health check is open to every peer with a certificate from the CA. Any
  * other call is answered UNAUTHENTICATED before its metadata is read or its
  * handler runs. */
@@ -258,6 +264,7 @@ typedef struct bw_rpc_reply {
     const char *reason; /* from bulwark-error-bin, or NULL */
     const bw_rpc_violation_t *violations;
     size_t n_violations;
+    int retry_after_sec; /* from bulwark-error-bin: the service's limit, or 0 */
 } bw_rpc_reply_t;
 
 typedef void (*bw_rpc_done_fn)(void *arg, const bw_rpc_reply_t *reply);

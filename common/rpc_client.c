@@ -180,6 +180,8 @@ static int decode_error_detail(bw_arena_t *arena, grpc_slice value, bw_rpc_reply
         return 0; /* a malformed detail is ignored: the status still stands */
     if (detail->reason != NULL && detail->reason[0] != '\0')
         reply->reason = detail->reason;
+    if (detail->retry_after_seconds > 0)
+        reply->retry_after_sec = detail->retry_after_seconds;
     if (detail->n_errors == 0)
         return 0;
     bw_rpc_violation_t *v = bw_arena_calloc(arena, detail->n_errors, sizeof(*v));

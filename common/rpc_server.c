@@ -70,6 +70,7 @@ typedef struct rpc_slot {
     grpc_byte_buffer *payload_in;
     grpc_byte_buffer *payload_out;
     grpc_metadata trailer;
+    int retry_after_sec; /* of a failed call: bw_call_t.retry_after_sec */
     size_t n_trailer;
     grpc_slice status_text;
     int has_status_text;
@@ -283,9 +284,10 @@ static grpc_byte_buffer *pack_message(const ProtobufCMessage *msg)
 
 /* The bulwark-error-bin value of a failed call. */
 static grpc_slice pack_error_detail(const char *reason, const bw_rpc_violation_t *violations,
-                                    size_t n_violations)
+                                    size_t n_violations, int retry_after_sec)
 {
     Bulwark__Rpc__V1__ErrorDetail detail = BULWARK__RPC__V1__ERROR_DETAIL__INIT;
+    detail.retry_after_seconds = retry_after_sec > 0 ? retry_after_sec : 0;
     Bulwark__Rpc__V1__FieldViolation items[BW_RPC_MAX_VIOLATIONS];
     Bulwark__Rpc__V1__FieldViolation *ptrs[BW_RPC_MAX_VIOLATIONS];
     if (n_violations > BW_RPC_MAX_VIOLATIONS)
@@ -331,7 +333,8 @@ static void slot_answer(rpc_slot_t *slot, int grpc_status, const char *text,
     }
     if (grpc_status != BW_GRPC_OK) {
         slot->trailer.key = grpc_slice_from_static_string(RPC_ERROR_MD_KEY);
-        slot->trailer.value = pack_error_detail(reason, violations, n_violations);
+        slot->trailer.value =
+            pack_error_detail(reason, violations, n_violations, slot->retry_after_sec);
         slot->n_trailer = 1;
         slot->status_text = grpc_slice_from_copied_string(text != NULL ? text : "");
         slot->has_status_text = 1;
@@ -363,6 +366,7 @@ static void slot_answer_error(rpc_slot_t *slot, const bw_call_t *call, int err)
 {
     const char *reason = call->reason != NULL ? call->reason : bw_status_default_reason(err);
     const char *text = call->detail != NULL ? call->detail : bw_strerror(err);
+    slot->retry_after_sec = err == BW_ELIMIT ? call->retry_after_sec : 0;
     slot_answer(slot, bw_status_grpc_code(err), text, NULL, reason, call->violations,
                 call->n_violations);
 }
@@ -755,7 +759,8 @@ static int peers_resolve(bw_rpc_server_t *s)
     for (size_t p = 0; p < s->opts.n_peers; p++) {
         const char *const *paths = s->peers[p].methods;
         if (paths == NULL) {
-            memset(s->allows + p * nm, 1, nm);
+            for (size_t m = 0; m < nm; m++)
+                s->allows[p * nm + m] = !(s->methods[m].flags & BW_RPC_NAMED_PEERS);
             continue;
         }
         for (; *paths != NULL; paths++) {

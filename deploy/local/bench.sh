@@ -81,6 +81,7 @@ cleanup() {
     stop_pid "$NGINX_PID"
     stop_pid "$PEER_PID"
     stop_pid "$RECEIVER_PID"
+    stop_pid "${WRITE_COST_RECEIVER_PID:-}"
     [[ -n $TMP ]] && rm -rf "$TMP"
     return 0
 }
@@ -818,7 +819,121 @@ webhook_bench() {
     printf '  (in flight: at most BULWARK_WEBHOOK_ENDPOINT_CONCURRENCY per endpoint, one per incident)\n'
 }
 
+# ---------------------------------------------------------------- the added cost per write
+
+# write_cost_bench: what announcing a write to a subscriber adds to it
+# (issue 11: under 10 %). POST /v1/incidents in alternating runs: "bare",
+# no endpoint subscribed (the event is still appended to the outbox in the
+# write's transaction, and the relay still reads it: that part is in both
+# runs and cannot be switched off), and "subscribed", one endpoint taking
+# incident.created at the receiver stand-in, answering 204. Each run's CPU
+# is counted until its work is done: the outbox relayed and, subscribed,
+# every delivery answered; the integrations process is counted with the
+# others (the receiver is not). Prints the medians and the added share of
+# CPU per write and of requests/s; writes build/bench/write-cost.json.
+# Says why and returns non-zero when it cannot measure.
+WRITE_COST_RECEIVER_PID=
+write_cost_bench() {
+    local receiver=$BW_REPO/build/tests/standins/webhook_receiver line='' hooks_port control_port i
+    BW_BUILD_TARGETS=webhook_receiver bw_build "$BW_REPO/build" >/dev/null || return 1
+    "$receiver" --host "$WEBHOOK_HOST" >"$TMP/write-cost-receiver.out" 2>&1 &
+    WRITE_COST_RECEIVER_PID=$!
+    for ((i = 0; i < 50; i++)); do
+        [[ -s $TMP/write-cost-receiver.out ]] && read -r line <"$TMP/write-cost-receiver.out" && break
+        sleep 0.1
+    done
+    [[ $line =~ ^hooks=([0-9]+)\ control=([0-9]+)$ ]] || {
+        bw_warn "the webhook receiver did not start: $line"
+        return 1
+    }
+    hooks_port=${BASH_REMATCH[1]}
+    control_port=${BASH_REMATCH[2]}
+    local control=http://127.0.0.1:$control_port endpoint= reply
+    BW_PG_PORT=$(bw_kv_get "$BW_RUN_DIR/stack.env" PG_PORT) || return 1
+    BW_PG_PASSWORD=$(bw_kv_get "$BW_DATA/secrets.env" PG_SUPERUSER_PASSWORD) || return 1
+    # drained: waits (2 minutes at most) until the outbox is relayed and the
+    # receiver has answered want deliveries.
+    drained() {
+        local want=$1 left got
+        for ((i = 0; i < 1200; i++)); do
+            left=$(bw_psql "$BW_DB_NAME" -tA -c "SELECT count(*) FROM bulwark.outbox WHERE relay_time IS NULL") || return 1
+            got=$(curl -fsS --max-time 5 "$control/count?path=/write-cost" | jq -r '.succeeded') || return 1
+            ((left == 0 && got >= want)) && return 0
+            sleep 0.1
+        done
+        bw_warn "the outbox or the deliveries did not drain within 2 minutes ($left unrelayed, $got of $want delivered)"
+        return 1
+    }
+    kind write-bare "$URL/v1/incidents" POST "$TMP/incident.json" "$AUTH"
+    kind write-subscribed "$URL/v1/incidents" POST "$TMP/incident.json" "$AUTH"
+    local round k out before after delivered=0 n
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for k in write-bare write-subscribed; do
+            if [[ $k == write-subscribed ]]; then
+                reply=$(curl -sS --max-time 10 -X POST -H @<(printf '%s\n' "$AUTH") \
+                    -H 'Content-Type: application/json' \
+                    --data "{\"url\":\"http://$WEBHOOK_HOST:$hooks_port/write-cost\",\"eventTypes\":[\"incident.created\"],\"description\":\"make bench: write cost\"}" \
+                    "$URL/v1/webhook-endpoints") || return 1
+                endpoint=$(jq -er '.id' <<<"$reply") || {
+                    bw_warn "could not create the write-cost endpoint: $reply"
+                    return 1
+                }
+            fi
+            drained "$delivered" || return 1
+            out=$TMP/wrk-$k-$round.txt
+            bw_say "write cost, round $round/$ROUNDS: $k (wrk -t$THREADS -c$CONNECTIONS -d$DURATION POST /v1/incidents)"
+            rss_reset
+            before=$(cpu_snapshot)
+            wrk_run "$k" "$CONNECTIONS" "$THREADS" "$out" || {
+                cat "$out" >&2
+                return 1
+            }
+            if [[ $k == write-subscribed ]]; then
+                n=$(sed -n 's/^bench-result //p' "$out" | jq '.requests - (.errors | add)') || return 1
+                delivered=$((delivered + n))
+            fi
+            drained "$delivered" || return 1
+            after=$(cpu_snapshot)
+            record "$k" "$round" "$CONNECTIONS" "$out" "$before" "$after" "$(rss_snapshot)"
+            if [[ -n $endpoint ]]; then
+                curl -fsS --max-time 30 -o /dev/null -X DELETE -H @<(printf '%s\n' "$AUTH") \
+                    "$URL/v1/webhook-endpoints/$endpoint" || bw_warn "could not delete the write-cost endpoint $endpoint"
+                endpoint=
+            fi
+        done
+    done
+    stop_pid "$WRITE_COST_RECEIVER_PID"
+    WRITE_COST_RECEIVER_PID=
+    local summary
+    summary=$(jq -s --arg when "$(date -u +%FT%TZ)" '
+        def median: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
+        def of(k): map(select(.kind == k));
+        def cpu: .cpu_us_per_request | [.gateway, .scoping, .incidents, .integrations, .postgresql] | map(. // 0) | add;
+        (of("write-bare")) as $a | (of("write-subscribed")) as $b
+        | {when: $when,
+           bare: {rps: ($a | map(.rps) | median), cpu_us_per_write: ($a | map(cpu) | median),
+                  p99_ms: ($a | map(.p99_ms) | median)},
+           subscribed: {rps: ($b | map(.rps) | median), cpu_us_per_write: ($b | map(cpu) | median),
+                        p99_ms: ($b | map(.p99_ms) | median)},
+           rounds: [range(0; [$a, $b] | map(length) | min) as $i
+                    | {bare_rps: $a[$i].rps, subscribed_rps: $b[$i].rps,
+                       bare_cpu_us: ($a[$i] | cpu), subscribed_cpu_us: ($b[$i] | cpu)}]}
+        | .added_cpu_pct = (if .bare.cpu_us_per_write > 0 then (.subscribed.cpu_us_per_write / .bare.cpu_us_per_write - 1) * 100 else null end)
+        | .lost_rps_pct = (if .bare.rps > 0 then (1 - .subscribed.rps / .bare.rps) * 100 else null end)' \
+        <(jq -c 'select(.kind == "write-bare" or .kind == "write-subscribed")' "$TMP/runs.jsonl")) || return 1
+    printf '%s\n' "$summary" >"$OUT_DIR/write-cost.json"
+    printf '\nAdded cost per write (POST /v1/incidents, %s rounds, target: under 10 %%)\n' "$ROUNDS"
+    jq -r '"  bare (no subscriber):      \(.bare.rps | floor) requests/s, \(.bare.cpu_us_per_write | floor) us CPU per write, p99 \(.bare.p99_ms) ms",
+           "  subscribed (one endpoint): \(.subscribed.rps | floor) requests/s, \(.subscribed.cpu_us_per_write | floor) us CPU per write, p99 \(.subscribed.p99_ms) ms",
+           "  added: \(.added_cpu_pct * 10 | round / 10) % CPU per write (\(if .added_cpu_pct < 10 then "ok" else "MISSED" end)), \(.lost_rps_pct * 10 | round / 10) % fewer requests/s"' \
+        <<<"$summary"
+    printf '  (CPU: gateway, scoping, incidents, integrations and PostgreSQL, counted until the outbox was\n'
+    printf '  relayed and every delivery answered; the receiver not counted. Both runs append the event to\n'
+    printf '  the outbox in the write'"'"'s transaction: that part is not separable. %s)\n' "${OUT_DIR#"$BW_REPO"/}/write-cost.json"
+}
+
 report
 if [[ " ${BW_SERVICES[*]} " == *" integrations "* ]]; then
     webhook_bench || bw_warn "the webhook figure could not be measured"
+    write_cost_bench || bw_warn "the added cost per write could not be measured"
 fi

@@ -104,11 +104,14 @@ stack_up() {
     # runs fast, test_webhooks.c webhooks with nine attempts a second apart,
     # over plain http to the receiver's address only; usage (requests, keys'
     # last use) is written every second; the deadline scheduler looks for
-    # due alerts five times a second (tests/e2e/test_events.c).
+    # due alerts five times a second (tests/e2e/test_events.c); an inbound
+    # route takes 20 events of a connection at once, then one a second
+    # (tests/e2e/test_tickets.c).
     # JSON log lines: tests/e2e/test_observe.c finds a call's trace id in
     # a service's log.
     BULWARK_LOG_FORMAT=json \
     BULWARK_SCHEDULER_INTERVAL_MS=200 \
+        BULWARK_INBOUND_RATE_PER_MIN=60 BULWARK_INBOUND_BURST=20 \
         BULWARK_RATE_LIMIT_RPS=50 BULWARK_RATE_LIMIT_BURST=100 BULWARK_IDEMPOTENCY_PURGE_SEC=1 \
         BULWARK_WEBHOOK_ALLOWED_CIDRS=$WEBHOOK_HOST/32 BULWARK_WEBHOOK_RETRY_SECONDS=1,1,1,1,1,1,1,1 \
         BULWARK_USAGE_FLUSH_SEC=1 \

@@ -485,6 +485,8 @@ static void respond_file(gw_request_t *r, const ProtobufCMessage *msg)
     respond(r, 200, type, (const char *)file->data.data, file->data.len);
 }
 
+static void retry_after(gw_request_t *r, int seconds);
+
 static void call_done(void *arg, const bw_rpc_reply_t *reply)
 {
     gw_request_t *r = arg;
@@ -516,6 +518,10 @@ static void call_done(void *arg, const bw_rpc_reply_t *reply)
             p.errors = NULL;
             p.n_errors = 0;
         }
+        /* A service's own limit (the inbound routes' per connection) says
+         * when to try again. */
+        if (reply->status == BW_GRPC_RESOURCE_EXHAUSTED && reply->retry_after_sec > 0)
+            retry_after(r, reply->retry_after_sec > 86400 ? 86400 : reply->retry_after_sec);
         /* Never pass a backend's internal detail to the client. */
         if (reply->status == BW_GRPC_INTERNAL || reply->status == BW_GRPC_UNKNOWN)
             p.detail = "internal error; the request id identifies it in the logs";

@@ -74,7 +74,7 @@ static const char *time_param(bw_call_t *call, int has, int64_t at)
     return has ? bw_records_param_time(call->arena, at) : "";
 }
 
-/* ---- events and alerts --------------------------------------------------- */
+/* ---- events --------------------------------------------------- */
 
 /* Appends an event about the incident to the outbox, in the request
  * transaction, with the origin the caller declared (bw_call_origin). */
@@ -85,13 +85,6 @@ static int announce(bw_call_t *call, const char *incident, const char *type,
     if (resource == NULL)
         return BW_ENOMEM;
     return bw_outbox_emit(call, bw_service_db(call), type, resource, bw_call_origin(call), data);
-}
-
-/* Plans the deadline alerts of the incident whose deadlines were just
- * written, in the request transaction (scheduler.h). */
-static int plan_alerts(bw_call_t *call, const char *incident)
-{
-    return bw_db_exec(bw_service_db(call), call->arena, &bw_stmt_alerts_plan, 1, &incident, NULL);
 }
 
 /* ---- create ---------------------------------------------------------------- */
@@ -256,8 +249,7 @@ int bw_incidents_create(bw_call_t *call, const ProtobufCMessage *request, Protob
     incident_t *out;
     if ((err = bw_records_incident(call->arena, res, 0, &out)) != 0 ||
         (err = bw_records_deadlines_pb(call->arena, r, now, out, NULL)) != 0 ||
-        (err = announce(call, out->id, "incident.created", &out->base)) != 0 ||
-        (err = plan_alerts(call, out->id)) != 0)
+        (err = announce(call, out->id, "incident.created", &out->base)) != 0)
         return err;
     *resp = &out->base;
     return 0;
@@ -280,6 +272,28 @@ static int add_deadline_row(bw_call_t *call, const PGresult *res, int row, int64
     return 0;
 }
 
+/* The incident of a bw_stmt_incident_get result with its deadlines as of
+ * now; NOT_FOUND for no row. */
+static int incident_of(bw_call_t *call, PGresult *res, const char *id, incident_t **out)
+{
+    int n = PQntuples(res);
+    if (n == 0)
+        return not_found(call, id);
+    incident_t *inc;
+    int err = bw_records_incident(call->arena, res, 0, &inc);
+    if (err != 0)
+        return err;
+    inc->deadlines = bw_arena_calloc(call->arena, (size_t)n, sizeof(*inc->deadlines));
+    if (inc->deadlines == NULL)
+        return BW_ENOMEM;
+    int64_t now = bw_records_now();
+    for (int i = 0; i < n; i++)
+        if ((err = add_deadline_row(call, res, i, now, inc, (size_t)n)) != 0)
+            return err;
+    *out = inc;
+    return 0;
+}
+
 int bw_incidents_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Incidents__V1__GetIncidentRequest *req = (const void *)request;
@@ -289,21 +303,54 @@ int bw_incidents_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufC
     PGresult *res;
     int err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &bw_stmt_incident_get,
                           1, &id, &res);
+    incident_t *inc;
+    if (err != 0 || (err = incident_of(call, res, id, &inc)) != 0)
+        return err;
+    *resp = &inc->base;
+    return 0;
+}
+
+/* SetExternalRef (internal: the integrations service, for the ticket it
+ * opened). Sets an empty externalRef, leaves the same one as it is, and
+ * refuses to replace another: the incident may already name a ticket of
+ * another system, set by a user or another connection, and overwriting it
+ * silently would lose that link. A change bumps the revision and is
+ * announced as incident.updated with the caller's origin, which keeps it
+ * from going back to the ticket system it came from. */
+int bw_incidents_set_external_ref(bw_call_t *call, const ProtobufCMessage *request,
+                                  ProtobufCMessage **resp)
+{
+    const Bulwark__Incidents__V1__SetExternalRefRequest *req = (const void *)request;
+    if (!bw_uuid_valid(req->incident))
+        return not_found(call, req->incident);
+    if (req->external_ref[0] == '\0')
+        return bw_call_violation(call, "externalRef", "must not be empty");
+    if (bw_utf8_count(req->external_ref) > BW_INCIDENT_REF_MAX)
+        return bw_call_violation(call, "externalRef", "must be at most %d characters",
+                                 BW_INCIDENT_REF_MAX);
+    bw_db_t *db = bw_service_db(call);
+    const char *id = req->incident;
+    PGresult *locked, *res;
+    int err = bw_db_exec(db, call->arena, &bw_stmt_incident_lock, 1, &id, &locked);
     if (err != 0)
         return err;
-    int n = PQntuples(res);
-    if (n == 0)
+    if (PQntuples(locked) == 0)
         return not_found(call, id);
-    incident_t *inc;
-    if ((err = bw_records_incident(call->arena, res, 0, &inc)) != 0)
+    const char *current = PQgetvalue(locked, 0, BW_COL_EXTERNAL_REF);
+    int change = current[0] == '\0';
+    if (!change && strcmp(current, req->external_ref) != 0)
+        return bw_call_fail(call, BW_EPRECOND, "EXTERNAL_REF_SET",
+                            "incident %s already refers to \"%s\": left as it is", id, current);
+    const char *values[] = {id, req->external_ref};
+    if (change &&
+        (err = bw_db_exec(db, call->arena, &bw_stmt_incident_set_ref, 2, values, NULL)) != 0)
         return err;
-    inc->deadlines = bw_arena_calloc(call->arena, (size_t)n, sizeof(*inc->deadlines));
-    if (inc->deadlines == NULL)
-        return BW_ENOMEM;
-    int64_t now = bw_records_now();
-    for (int i = 0; i < n; i++)
-        if ((err = add_deadline_row(call, res, i, now, inc, (size_t)n)) != 0)
-            return err;
+    incident_t *inc;
+    if ((err = bw_db_exec(db, call->arena, &bw_stmt_incident_get, 1, &id, &res)) != 0 ||
+        (err = incident_of(call, res, id, &inc)) != 0)
+        return err;
+    if (change && (err = announce(call, id, "incident.updated", &inc->base)) != 0)
+        return err;
     *resp = &inc->base;
     return 0;
 }
@@ -542,11 +589,10 @@ int bw_incidents_append_event(bw_call_t *call, const ProtobufCMessage *request,
         return err;
     /* Still in the request transaction (the append above was a savepoint):
      * the event, then the incident it changed (revision, deadlines, state),
-     * in the order a receiver should see them; then the alerts of its new
-     * deadlines. */
+     * in the order a receiver should see them. The alerts of its new
+     * deadlines were planned with them (records.c). */
     if ((err = announce(call, out->incident->id, "incident.event_appended", &out->base)) != 0 ||
-        (err = announce(call, out->incident->id, "incident.updated", &out->incident->base)) != 0 ||
-        (err = plan_alerts(call, req->incident)) != 0)
+        (err = announce(call, out->incident->id, "incident.updated", &out->incident->base)) != 0)
         return err;
     *resp = &out->base;
     return 0;

@@ -24,6 +24,9 @@ typedef struct bw_incidents_service {
 
 int bw_incidents_create(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
 int bw_incidents_get(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+/* Internal: the integrations service's record of the ticket it opened. */
+int bw_incidents_set_external_ref(bw_call_t *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage **resp);
 int bw_incidents_list(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
 int bw_incidents_append_event(bw_call_t *call, const ProtobufCMessage *req,
                               ProtobufCMessage **resp);

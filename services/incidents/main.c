@@ -24,6 +24,7 @@ static const bw_rpc_handler_t handlers[] = {
     {"GetIncident", bw_incidents_get},
     {"ListIncidents", bw_incidents_list},
     {"AppendEvent", bw_incidents_append_event, BW_RPC_WRITE},
+    {"SetExternalRef", bw_incidents_set_external_ref, BW_RPC_WRITE | BW_RPC_NAMED_PEERS},
     {"GetTimeline", bw_incidents_timeline},
     {"ListDeadlines", bw_incidents_list_deadlines},
     {"AssessSignificance", bw_significance_handle},
@@ -37,9 +38,10 @@ static const bw_rpc_handler_t handlers[] = {
 
 /* The integrations service records and updates incidents for the ticket
  * systems it connects (Jira, ServiceNow), declaring where each change came
- * from (x-bulwark-origin, rpc.h). */
+ * from (x-bulwark-origin, rpc.h), and records the ticket it opened for an
+ * incident (SetExternalRef, which only it may call). */
 static const char *const integrations_calls[] = {RPC("CreateIncident"), RPC("AppendEvent"),
-                                                 RPC("GetIncident"), NULL};
+                                                 RPC("GetIncident"), RPC("SetExternalRef"), NULL};
 static const bw_rpc_peer_t peers[] = {{"integrations", integrations_calls}};
 
 typedef struct incidents_config {

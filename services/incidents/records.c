@@ -49,14 +49,24 @@
     " LEFT JOIN incidents.deadlines d ON d.tenant_id = i.tenant_id "                               \
     "AND d.incident_id = i.incident_id "
 
+/* The tenant's lead times of incident.deadline.approaching (6 h and 1 h
+ * without a row). */
+#define LEADS                                                                                      \
+    "COALESCE((SELECT s.alert_lead_seconds FROM incidents.settings s), "                           \
+    "'{" BW_RECORDS_DEFAULT_LEADS "}'::int[])"
+
 /* Upserts the deadlines of JSON array $N for incident $1, leaving rows that
- * did not change untouched (no dead tuple, no index churn). */
+ * did not change untouched (no dead tuple, no index churn). Each row's
+ * alert state comes with it (migration 0007, scheduler.h): next_alert_at
+ * from its status, due time and the tenant's lead times; a due time that
+ * moves forgets what fired for the old one, so it alerts again. */
 #define UPSERT_DEADLINES(n)                                                                        \
     "INSERT INTO incidents.deadlines AS d (tenant_id, incident_id, ordinal, kind, due_at, "        \
-    "due_at_local, provisional, status, met_at, basis, shown_from, shown_until, regime, note) "    \
+    "due_at_local, provisional, status, met_at, basis, shown_from, shown_until, regime, note, "    \
+    "next_alert_at) "                                                                              \
     "SELECT current_setting('bulwark.tenant_id')::uuid, $1::uuid, x.ordinal, x.kind, x.due_at, "   \
     "x.due_at_local, x.provisional, x.status, x.met_at, x.basis, x.shown_from, x.shown_until, "    \
-    "x.regime, x.note "                                                                            \
+    "x.regime, x.note, incidents.next_alert_at(x.status, x.due_at, NULL, " LEADS ") "              \
     "FROM jsonb_to_recordset($" n "::jsonb) AS x(ordinal int, kind text, due_at timestamptz, "     \
     "due_at_local text, provisional boolean, status text, met_at timestamptz, basis text, "        \
     "shown_from timestamptz, shown_until timestamptz, regime text, note text) "                    \
@@ -64,7 +74,11 @@
     "due_at = EXCLUDED.due_at, due_at_local = EXCLUDED.due_at_local, "                             \
     "provisional = EXCLUDED.provisional, status = EXCLUDED.status, met_at = EXCLUDED.met_at, "     \
     "basis = EXCLUDED.basis, shown_from = EXCLUDED.shown_from, "                                   \
-    "shown_until = EXCLUDED.shown_until, regime = EXCLUDED.regime, note = EXCLUDED.note "          \
+    "shown_until = EXCLUDED.shown_until, regime = EXCLUDED.regime, note = EXCLUDED.note, "         \
+    "alerted_lead = CASE WHEN d.due_at = EXCLUDED.due_at THEN d.alerted_lead END, "                \
+    "next_alert_at = CASE WHEN d.due_at = EXCLUDED.due_at AND d.alerted_lead IS NOT NULL "         \
+    "THEN incidents.next_alert_at(EXCLUDED.status, EXCLUDED.due_at, d.alerted_lead, " LEADS ") "   \
+    "ELSE EXCLUDED.next_alert_at END "                                                             \
     "WHERE (d.kind, d.due_at, d.due_at_local, d.provisional, d.status, d.met_at, d.basis, "        \
     "d.shown_from, d.shown_until, d.regime, d.note) IS DISTINCT FROM (EXCLUDED.kind, "             \
     "EXCLUDED.due_at, EXCLUDED.due_at_local, EXCLUDED.provisional, EXCLUDED.status, "              \
@@ -99,6 +113,13 @@ const bw_db_stmt_t bw_stmt_incident_get = {
 const bw_db_stmt_t bw_stmt_incident_lock = {
     "incidents_lock",
     "SELECT " INC_COLS " FROM incidents.incidents i WHERE i.incident_id = $1::uuid FOR UPDATE"};
+
+/* $1 id, $2 external ref: the ref of SetExternalRef, for an incident whose
+ * row the caller locked. */
+const bw_db_stmt_t bw_stmt_incident_set_ref = {
+    "incidents_set_ref",
+    "UPDATE incidents.incidents i SET external_ref = $2, update_time = now(), "
+    "revision = i.revision + 1 WHERE i.incident_id = $1::uuid"};
 
 /* ListIncidents (list.h): $1 rows, $2 entity, $3 state, $4 significant,
  * $5 regime, then the key and the id. The incident's columns and its deadlines' (a row
@@ -192,40 +213,13 @@ const bw_db_stmt_t bw_stmt_deadlines_open = DEADLINES_OPEN("deadlines_open", "")
 const bw_db_stmt_t bw_stmt_deadlines_open_regime =
     DEADLINES_OPEN("deadlines_open_regime", "AND d.regime = $7 ");
 
-/* $1 incident: re-plans its deadline alerts from its deadlines as just
- * written (migration 0006, scheduler.h). For every PENDING deadline with a
- * due time: MISSED at the due time, and, while it is still ahead,
- * APPROACHING at the due time less each of the tenant's lead times
- * (incidents.settings; 6 h and 1 h without a row). Leads whose time has
- * passed already are planned only for the shortest of them, which fires at
- * once. Unfired alerts no longer planned go; fired ones stay (the key holds
- * the due time), so nothing fires twice for the same due time. */
-const bw_db_stmt_t bw_stmt_alerts_plan = {
-    "alerts_plan",
-    "WITH leads AS (SELECT l.lead FROM unnest(COALESCE((SELECT s.alert_lead_seconds "
-    "FROM incidents.settings s), '{" BW_RECORDS_DEFAULT_LEADS "}'::int[])) AS l(lead)), "
-    "open AS (SELECT d.ordinal, d.due_at FROM incidents.deadlines d "
-    "WHERE d.incident_id = $1::uuid AND d.status = 'PENDING' AND d.due_at IS NOT NULL), "
-    "ahead AS (SELECT o.ordinal, o.due_at, l.lead, "
-    "o.due_at - make_interval(secs => l.lead) AS fire_at "
-    "FROM open o CROSS JOIN leads l WHERE o.due_at > now()), "
-    "plan AS (SELECT o.ordinal, 'MISSED'::text AS alert, 0 AS lead, o.due_at, o.due_at AS fire_at "
-    "FROM open o UNION ALL "
-    "SELECT a.ordinal, 'APPROACHING', a.lead, a.due_at, a.fire_at FROM ahead a "
-    "WHERE a.fire_at > now() OR a.lead = (SELECT min(b.lead) FROM ahead b "
-    "WHERE b.ordinal = a.ordinal AND b.fire_at <= now())), "
-    "gone AS (DELETE FROM incidents.deadline_alerts x WHERE x.incident_id = $1::uuid "
-    "AND x.fired_at IS NULL AND NOT EXISTS (SELECT 1 FROM plan p WHERE p.ordinal = x.ordinal "
-    "AND p.alert = x.alert AND p.lead = x.lead_seconds AND p.due_at = x.due_at)) "
-    "INSERT INTO incidents.deadline_alerts (tenant_id, incident_id, ordinal, alert, lead_seconds, "
-    "due_at, fire_at) SELECT current_setting('bulwark.tenant_id')::uuid, $1::uuid, p.ordinal, "
-    "p.alert, p.lead, p.due_at, p.fire_at FROM plan p ON CONFLICT DO NOTHING"};
 /* clang-format on */
 
 const bw_db_stmt_t *const bw_records_stmts[] = {
     &bw_stmt_incident_insert,
     &bw_stmt_incident_get,
     &bw_stmt_incident_lock,
+    &bw_stmt_incident_set_ref,
     &bw_stmt_events_of,
     &bw_stmt_event_append,
     &bw_stmt_timeline,
@@ -243,7 +237,6 @@ const bw_db_stmt_t *const bw_records_stmts[] = {
     &bw_stmt_incidents_by_aware[2],
     &bw_stmt_incidents_by_aware[3],
     &bw_stmt_deadlines_open_regime,
-    &bw_stmt_alerts_plan,
 };
 const size_t bw_records_n_stmts = sizeof(bw_records_stmts) / sizeof(bw_records_stmts[0]);
 

@@ -30,14 +30,12 @@ extern const bw_db_stmt_t bw_stmt_incident_lock;
 extern const bw_db_stmt_t bw_stmt_incidents_by_create[4];
 extern const bw_db_stmt_t bw_stmt_incidents_by_update[4];
 extern const bw_db_stmt_t bw_stmt_incidents_by_aware[4];
+extern const bw_db_stmt_t bw_stmt_incident_set_ref; /* $1 id, $2 external ref */
 extern const bw_db_stmt_t bw_stmt_events_of;
 extern const bw_db_stmt_t bw_stmt_event_append;
 extern const bw_db_stmt_t bw_stmt_timeline;
 extern const bw_db_stmt_t bw_stmt_deadlines_open;
 extern const bw_db_stmt_t bw_stmt_deadlines_open_regime; /* of one regime ($7) */
-/* $1 incident: re-plans its deadline alerts (scheduler.h), in the
- * transaction that wrote its deadlines. */
-extern const bw_db_stmt_t bw_stmt_alerts_plan;
 /* The lead times of incident.deadline.approaching of a tenant without
  * settings, in seconds: 6 h and 1 h. */
 #define BW_RECORDS_DEFAULT_LEADS "21600,3600"

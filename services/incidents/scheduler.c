@@ -1,6 +1,7 @@
 /*
- * The deadline scheduler; see scheduler.h. A tick is one transaction: the
- * claim (which marks the alerts fired), then per alert the tenant setting,
+ * The deadline scheduler; see scheduler.h. A tick is one transaction: a
+ * batch of re-planning after a change of lead times, the claim (which
+ * advances each deadline's alert state), then per alert the tenant setting,
  * the incident with its deadlines (under the tenant's row-level security)
  * and the outbox event. A failure rolls the whole tick back, claim
  * included, and the next tick tries again.
@@ -20,14 +21,22 @@
 #include <string.h>
 #include <time.h>
 
-/* $1 now, $2 limit, $3 tenant or NULL. */
+/* $1 now, $2 limit, $3 tenant or NULL. An alert's time is its due time
+ * less its lead. */
 static const bw_db_stmt_t stmt_claim = {
     "scheduler_claim",
     "SELECT c.tenant_id::text, c.incident_id::text, c.ordinal, c.alert, "
     "bulwark.epoch_us(c.due_at), "
-    "bulwark.epoch_us(c.fire_at), c.superseded "
-    "FROM incidents.claim_deadline_alerts($1::timestamptz, $2::int, $3::uuid) c"};
-enum { A_TENANT, A_INCIDENT, A_ORDINAL, A_ALERT, A_DUE, A_FIRE, A_SUPERSEDED };
+    "bulwark.epoch_us(c.due_at - make_interval(secs => COALESCE(c.lead_seconds, 0))) "
+    "FROM incidents.claim_deadline_alerts($1::timestamptz, $2::int, $3::uuid, "
+    "'{" BW_RECORDS_DEFAULT_LEADS "}'::int[]) c"};
+enum { A_TENANT, A_INCIDENT, A_ORDINAL, A_ALERT, A_DUE, A_FIRE };
+
+/* $1 limit, $2 tenant or NULL: one batch of re-planning after a change of
+ * lead times (migration 0007); 0 when no tenant waits for one. */
+static const bw_db_stmt_t stmt_replan = {
+    "scheduler_replan", "SELECT incidents.replan_deadline_alerts($1::int, $2::uuid, "
+                        "'{" BW_RECORDS_DEFAULT_LEADS "}'::int[])"};
 
 /* $1 tenant, for the rest of the transaction. */
 static const bw_db_stmt_t stmt_set_tenant = {"scheduler_set_tenant",
@@ -36,16 +45,17 @@ static const bw_db_stmt_t stmt_set_tenant = {"scheduler_set_tenant",
 /* What a scheduler connection prepares: the tick's own statements, the
  * incident's read, and the outbox's insert (bw_db_open borrows the table,
  * so it is built once and kept). */
-static const bw_db_stmt_t *open_stmts[8];
+static const bw_db_stmt_t *open_stmts[12];
 static size_t n_open_stmts;
 static pthread_once_t open_stmts_once = PTHREAD_ONCE_INIT;
 
 static void open_stmts_init(void)
 {
-    const bw_db_stmt_t *own[] = {&stmt_claim, &stmt_set_tenant, &bw_stmt_incident_get};
+    const bw_db_stmt_t *own[] = {&stmt_replan, &stmt_claim, &stmt_set_tenant,
+                                 &bw_stmt_incident_get};
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
         open_stmts[n_open_stmts++] = own[i];
-    for (size_t i = 0; i < bw_outbox_n_stmts && n_open_stmts < 8; i++)
+    for (size_t i = 0; i < bw_outbox_n_stmts && n_open_stmts < 12; i++)
         open_stmts[n_open_stmts++] = bw_outbox_stmts[i];
 }
 
@@ -66,8 +76,8 @@ static int deadline_row(const PGresult *res, const char *ordinal)
 }
 
 /* Emits the event of the claimed alert in row of claim, if the deadline
- * still owes it: PENDING, due when the alert was planned for, applying at
- * the alert's time (of a final report and the progress report that replaces
+ * still owes it: PENDING, at the due time claimed, applying at the alert's
+ * time (of a final report and the progress report that replaces
  * it at the same time, only one applies). *fired is 1 when it emitted. */
 static int fire(bw_db_t *db, bw_arena_t *arena, const bw_log_ctx_t *log, const PGresult *claim,
                 int row, int64_t now, int *fired)
@@ -128,11 +138,14 @@ int bw_scheduler_tick(bw_db_t *db, bw_arena_t *arena, const bw_log_ctx_t *log, i
     int err = bw_db_begin(db, NULL);
     if (err != 0)
         return err;
-    if ((err = bw_db_exec(db, arena, &stmt_claim, 3, values, &res)) != 0)
+    /* Re-planning first, so that a lead made longer fires in this tick. */
+    if ((err = bw_db_exec(db, arena, &stmt_replan, 2, values + 1, NULL)) != 0 ||
+        (err = bw_db_exec(db, arena, &stmt_claim, 3, values, &res)) != 0)
         goto out;
     n_claimed = PQntuples(res);
     for (int i = 0; i < n_claimed; i++) {
-        if (strcmp(PQgetvalue(res, i, A_SUPERSEDED), "t") == 0)
+        /* Woken early (the lead times changed): nothing to fire. */
+        if (PQgetisnull(res, i, A_ALERT))
             continue;
         int one;
         if ((err = fire(db, arena, log, res, i, now, &one)) != 0)

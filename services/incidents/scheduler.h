@@ -3,13 +3,17 @@
  * incident.deadline.missed through the outbox, each exactly once however
  * many replicas run it, and catches up after a downtime.
  *
- * The alerts are planned by the writes (bw_stmt_alerts_plan, records.h) into
- * incidents.deadline_alerts (migration 0006). A tick claims the due ones
- * across tenants through incidents.claim_deadline_alerts (FOR UPDATE SKIP
- * LOCKED, marked fired in the claiming transaction), checks each against
- * the deadline as it stands (still PENDING, same due time, applying at the
- * alert's time), and appends its event to the outbox in that same
- * transaction, so an alert is fired and announced together or not at all.
+ * Each deadline row carries its alert state (incidents migration 0007):
+ * next_alert_at, written by the statement that writes the deadline, and
+ * alerted_lead, what has fired for its due time. A tick first re-plans a
+ * batch of deadlines of a tenant whose lead times changed
+ * (incidents.replan_deadline_alerts), then claims the deadlines due a look
+ * across tenants through incidents.claim_deadline_alerts (FOR NO KEY UPDATE
+ * SKIP LOCKED; it decides the alert with the tenant's lead times and
+ * advances the state in the claiming transaction), checks each against the
+ * deadline as it stands (applying at the alert's time), and appends its
+ * event to the outbox in that same transaction, so an alert is fired and
+ * announced together or not at all.
  * The data of an event is the deadline as GET /v1/deadlines lists it
  * ({"incident", "entity", "title", "deadline"}).
  *
@@ -30,15 +34,16 @@
  * Caller owns *out (bw_db_close). */
 int bw_scheduler_open(const char *database_url, bw_db_t **out);
 
-/* Alerts claimed by one tick at most. */
+/* Deadlines claimed, and re-planned, by one tick at most. */
 #define BW_SCHEDULER_BATCH 200
 
 /*
- * One tick on db (from bw_scheduler_open, outside any transaction): claims up to limit alerts due
- * at now (microseconds since the epoch) and emits their events, in one transaction. *fired (when
- * not NULL) gets the number of events emitted, *claimed the alerts claimed (emitted or dropped: met
- * meanwhile, superseded by a nearer one). Results live on arena (borrowed). 0 or a BW_E* code, with
- * nothing claimed.
+ * One tick on db (from bw_scheduler_open, outside any transaction): re-plans up to limit deadlines
+ * after a change of lead times, claims up to limit deadlines due a look at now (microseconds since
+ * the epoch) and emits their events, in one transaction. *fired (when not NULL) gets the number of
+ * events emitted, *claimed the deadlines claimed (emitted, or nothing to fire: woken early after a
+ * change of lead times, or not applying at the alert's time). Results live on arena (borrowed). 0
+ * or a BW_E* code, with nothing claimed. tenant (or NULL) limits the tick to one tenant.
  */
 int bw_scheduler_tick(bw_db_t *db, bw_arena_t *arena, const bw_log_ctx_t *log, int64_t now,
                       int limit, const char *tenant, int *claimed, int *fired);

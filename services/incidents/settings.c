@@ -29,13 +29,16 @@ static const bw_db_stmt_t stmt_lock = {"settings_lock",
                                        "SELECT array_to_string(alert_lead_seconds, ','), "
                                        "bulwark.epoch_us(update_time), revision "
                                        "FROM incidents.settings FOR UPDATE"};
-/* $1 leads, comma-separated ('' for none). */
+/* $1 leads, comma-separated ('' for none). Marks the tenant's pending
+ * deadlines for re-planning with the new leads, which the scheduler does
+ * in batches (scheduler.h): the request's work does not grow with them. */
 static const bw_db_stmt_t stmt_put = {
     "settings_put",
-    "INSERT INTO incidents.settings AS s (tenant_id, alert_lead_seconds) "
-    "VALUES (current_setting('bulwark.tenant_id')::uuid, string_to_array($1, ',')::int[]) "
+    "INSERT INTO incidents.settings AS s (tenant_id, alert_lead_seconds, replan_pending) "
+    "VALUES (current_setting('bulwark.tenant_id')::uuid, string_to_array($1, ',')::int[], true) "
     "ON CONFLICT (tenant_id) DO UPDATE SET alert_lead_seconds = EXCLUDED.alert_lead_seconds, "
-    "update_time = now(), revision = s.revision + 1 "
+    "update_time = now(), revision = s.revision + 1, replan_pending = true, "
+    "replan_incident = NULL, replan_ordinal = NULL "
     "RETURNING array_to_string(s.alert_lead_seconds, ','), "
     "bulwark.epoch_us(s.update_time), s.revision"};
 

@@ -1,8 +1,9 @@
 /*
  * A tenant's settings of incident handling (incidents.settings, migration
  * 0006): the lead times of incident.deadline.approaching. A tenant without
- * a row has the defaults (BW_RECORDS_DEFAULT_LEADS); the alert planning
- * statement reads the row itself (records.c).
+ * a row has the defaults (BW_RECORDS_DEFAULT_LEADS); the statements that
+ * write deadlines read the row themselves (records.c), and a change marks
+ * the tenant's deadlines for re-planning by the scheduler (migration 0007).
  */
 #ifndef BW_INCIDENTS_SETTINGS_H
 #define BW_INCIDENTS_SETTINGS_H

@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "outbox.h"
 #include "relay.h"
+#include "retention.h"
 #include "tickets.h"
 #include "connections.h"
 #include "status.h"
@@ -42,6 +43,7 @@ struct bw_dispatcher {
     bw_tickets_t *tickets;
     int failing; /* the last database operation failed: log recovery once */
     time_t next_prune;
+    time_t next_history_prune;
     time_t next_lag;
     /* The last measurement, read by /metrics from another thread; the age
      * in microseconds. */
@@ -103,6 +105,24 @@ static void on_tick(evutil_socket_t fd, short kind, void *arg)
         else if (pruned > 0)
             bw_log(BW_LOG_INFO, NULL, "pruned %ld relayed events from the outbox", pruned);
         d->next_prune = now + PRUNE_PERIOD_SEC;
+    }
+    if (now >= d->next_history_prune) {
+        bw_retention_counts_t c = {0};
+        bw_arena_reset(d->scratch);
+        err = bw_retention_prune(d->db, d->scratch, 0, d->svc->retention_days, BW_RETENTION_BATCH,
+                                 NULL, &c);
+        int full = c.log_entries == BW_RETENTION_BATCH || c.receipts == BW_RETENTION_BATCH ||
+                   c.deliveries == BW_RETENTION_BATCH || c.ticket_jobs == BW_RETENTION_BATCH;
+        if (err != 0)
+            bw_log(BW_LOG_WARN, NULL, "could not prune the integrations' history: %s",
+                   bw_strerror(err));
+        else if (c.log_entries + c.receipts + c.deliveries + c.ticket_jobs > 0)
+            bw_log(BW_LOG_INFO, NULL,
+                   "pruned %ld log entries, %ld receipts, %ld deliveries, %ld ticket jobs older "
+                   "than %ld days",
+                   c.log_entries, c.receipts, c.deliveries, c.ticket_jobs, d->svc->retention_days);
+        /* A full batch: more is due, at the next tick, between deliveries. */
+        d->next_history_prune = full && err == 0 ? now : now + PRUNE_PERIOD_SEC;
     }
 }
 
@@ -191,7 +211,8 @@ int bw_dispatcher_start(const bw_integrations_t *svc, bw_dispatcher_t **out)
                   {bw_endpoints_stmts, bw_endpoints_n_stmts},
                   {bw_tickets_stmts, bw_tickets_n_stmts},
                   {bw_connections_stmts, bw_connections_n_stmts},
-                  {bw_outbox_stmts, bw_outbox_n_stmts}};
+                  {bw_outbox_stmts, bw_outbox_n_stmts},
+                  {bw_retention_stmts, bw_retention_n_stmts}};
     size_t n = 0;
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
         n += tables[i].n;

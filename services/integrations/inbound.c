@@ -23,6 +23,7 @@
 #include "connections.h"
 #include "ids.h"
 #include "incidents_client.h"
+#include "inlimit.h"
 #include "integrations.h"
 #include "log.h"
 #include "service.h"
@@ -158,6 +159,18 @@ static int authenticate(bw_call_t *call, const event_req_t *req, const char *sys
     if (!ok)
         return refuse(call, id,
                       jira ? "X-Hub-Signature missing or wrong" : "bearer token missing or wrong");
+    /* Authenticated: it counts against the connection's rate (inlimit.h). */
+    struct timespec mono;
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    int retry = 1;
+    if (bw_inlimit_take(svc->inbound_limit, id,
+                        (long long)mono.tv_sec * 1000000000LL + mono.tv_nsec, &retry) != 0) {
+        call->retry_after_sec = retry;
+        bw_log(BW_LOG_INFO, &call->log, "inbound event for connection %s over its rate", id);
+        return bw_call_fail(call, BW_ELIMIT, "CONNECTION_RATE_LIMITED",
+                            "connection %s sends more than %ld events a minute; retry in %d s", id,
+                            svc->inbound_per_min, retry);
+    }
     conn->id = id;
     snprintf(conn->origin, sizeof(conn->origin), "%s:%s", jira ? "jira" : "servicenow", id);
     /* On the call's arena, not in conn: the call outlives the handler's

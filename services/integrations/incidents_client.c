@@ -61,7 +61,8 @@ int bw_incidents_client_call(bw_incidents_client_t *c, bw_arena_t *arena, const 
     /* gRPC keeps the method's slice as static (its header compressor
      * remembers it across calls on the channel): the path must outlive
      * the channel, so it comes from this table, never from the arena. */
-    static const char *const paths[] = {SERVICE "CreateIncident", SERVICE "AppendEvent"};
+    static const char *const paths[] = {SERVICE "CreateIncident", SERVICE "AppendEvent",
+                                        SERVICE "SetExternalRef"};
     const char *path = NULL;
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
         if (strcmp(paths[i] + strlen(SERVICE), method) == 0)

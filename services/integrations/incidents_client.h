@@ -1,6 +1,7 @@
 /*
  * What the integrations service asks the incidents service when a ticket
- * system reports a change: CreateIncident and AppendEvent, on blocking gRPC
+ * system reports a change (CreateIncident and AppendEvent), and the ticket
+ * it opened for an incident (SetExternalRef), on blocking gRPC
  * channels (one per worker at a time, from a small pool, as
  * common/scoping_client.c does). The call carries the connection's tenant,
  * a principal naming the connection, the role editor, an Idempotency-Key
@@ -32,7 +33,8 @@ typedef struct bw_incidents_caller {
     const char *idempotency_key; /* may be NULL */
 } bw_incidents_caller_t;
 
-/* Calls method ("CreateIncident" or "AppendEvent") with request; 0 with
+/* Calls method ("CreateIncident", "AppendEvent" or "SetExternalRef") with
+ * request; 0 with
  * *reply filled (any status; strings and payload on arena), BW_EINVAL for
  * another method, BW_EUNAVAIL when the call could not be made (logged),
  * BW_ENOMEM. */

@@ -12,6 +12,7 @@
 
 struct bw_dispatcher;
 struct bw_incidents_client;
+struct bw_inlimit;
 
 typedef struct bw_integrations {
     bw_seal_key_t seal_key;     /* BULWARK_SECRETS_KEY */
@@ -22,9 +23,12 @@ typedef struct bw_integrations {
     long endpoint_concurrency;  /* attempts in flight per endpoint */
     long poll_ms;               /* how often the outbox and due deliveries are looked at */
     long outbox_retention_days; /* relayed events kept in bulwark.outbox */
+    long retention_days;        /* the history kept (retention.h) */
     const char *database_url;   /* borrowed from the environment */
     struct bw_dispatcher *dispatcher;
     struct bw_incidents_client *incidents; /* where tickets become incidents */
+    struct bw_inlimit *inbound_limit;      /* per connection (internally locked) */
+    long inbound_per_min;                  /* its rate, for messages */
 } bw_integrations_t;
 
 /* The context a webhook endpoint's secrets are sealed for. */

@@ -15,6 +15,8 @@
 #include "endpoints.h"
 #include "inbound.h"
 #include "incidents_client.h"
+#include "inlimit.h"
+#include "retention.h"
 #include "integrations.h"
 #include "log.h"
 #include "service.h"
@@ -62,6 +64,9 @@ typedef struct integrations_config {
     long outbox_retention_days;
     const char *incidents_addr;
     long incidents_timeout_ms;
+    long inbound_per_min;
+    long inbound_burst;
+    long retention_days;
 } integrations_config_t;
 
 static integrations_config_t extra;
@@ -92,12 +97,24 @@ static const bw_config_item_t extra_items[] = {
     {"BULWARK_OUTBOX_RETENTION_DAYS", BW_CFG_INT, "7", 1, 3650,
      offsetof(integrations_config_t, outbox_retention_days), 0,
      "days relayed events stay in bulwark.outbox (deliveries keep their own copy)"},
+    {"BULWARK_INTEGRATIONS_RETENTION_DAYS", BW_CFG_INT, BW_RETENTION_DEFAULT_DAYS,
+     BW_RETENTION_MIN_DAYS, 3650, offsetof(integrations_config_t, retention_days), 0,
+     "days the connection log, the inbound receipts (which de-duplicate Jira's and "
+     "ServiceNow's redeliveries), finished webhook deliveries and finished ticket jobs are "
+     "kept"},
     {"BULWARK_INCIDENTS_ADDR", BW_CFG_ADDR, "127.0.0.1:50053", 0, 0,
      offsetof(integrations_config_t, incidents_addr), 0,
      "the incidents service, where Jira issues and ServiceNow incidents become incidents"},
     {"BULWARK_INCIDENTS_TIMEOUT_MS", BW_CFG_INT, "5000", 100, 60000,
      offsetof(integrations_config_t, incidents_timeout_ms), 0,
      "deadline of each call to the incidents service, in milliseconds"},
+    {"BULWARK_INBOUND_RATE_PER_MIN", BW_CFG_INT, "600", 0, 1000000,
+     offsetof(integrations_config_t, inbound_per_min), 0,
+     "events a connection may send to its inbound route per minute, per integrations process "
+     "(429 with Retry-After beyond it); 0: no limit"},
+    {"BULWARK_INBOUND_BURST", BW_CFG_INT, "100", 1, 1000000,
+     offsetof(integrations_config_t, inbound_burst), 0,
+     "events a connection may send at once above its rate"},
 };
 
 static int init(const bw_service_config_t *config, void **service_data)
@@ -128,11 +145,20 @@ static int init(const bw_service_config_t *config, void **service_data)
     svc->endpoint_concurrency = extra.endpoint_concurrency;
     svc->poll_ms = extra.poll_ms;
     svc->outbox_retention_days = extra.outbox_retention_days;
+    svc->retention_days = extra.retention_days;
     svc->database_url = config->database_url;
+    svc->inbound_per_min = extra.inbound_per_min;
+    /* Buckets for up to 100,000 connections at once: a few MiB. */
+    if (bw_inlimit_create((double)extra.inbound_per_min / 60.0, (double)extra.inbound_burst, 100000,
+                          &svc->inbound_limit) != 0) {
+        free(svc);
+        return BW_ENOMEM;
+    }
     /* Before any thread: libcurl's global state, and libevent's locking
      * (the dispatcher's loop is stopped from this thread). */
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || evthread_use_pthreads() != 0) {
         bw_log(BW_LOG_ERROR, NULL, "could not initialise libcurl or libevent's threads");
+        bw_inlimit_destroy(svc->inbound_limit);
         free(svc);
         return BW_EINTERNAL;
     }
@@ -142,6 +168,7 @@ static int init(const bw_service_config_t *config, void **service_data)
         rc = bw_dispatcher_start(svc, &svc->dispatcher);
     if (rc != 0) {
         bw_incidents_client_close(svc->incidents);
+        bw_inlimit_destroy(svc->inbound_limit);
         curl_global_cleanup();
         OPENSSL_cleanse(&svc->seal_key, sizeof(svc->seal_key));
         free(svc);
@@ -160,6 +187,7 @@ static void fini(void *service_data)
         return;
     bw_dispatcher_stop(svc->dispatcher);
     bw_incidents_client_close(svc->incidents);
+    bw_inlimit_destroy(svc->inbound_limit);
     curl_global_cleanup();
     OPENSSL_cleanse(&svc->seal_key, sizeof(svc->seal_key));
     free(svc);

@@ -7,8 +7,10 @@
  */
 #include "tickets.h"
 
+#include "bulwark/incidents/v1/incidents.pb-c.h"
 #include "connections.h"
 #include "ids.h"
+#include "incidents_client.h"
 #include "log.h"
 #include "netpolicy.h"
 #include "retry.h"
@@ -424,6 +426,47 @@ static int link_ticket(job_t *j, const char *ticket_id, const char *ticket_key)
     return bw_db_exec1(tk->db, tk->scratch, j->tenant, &stmt_link, 4, values, NULL);
 }
 
+/* Records the ticket's key (Jira) or number (ServiceNow) as the incident's
+ * externalRef through the incidents service (SetExternalRef), with the
+ * connection as origin, so that the change goes to webhooks and other
+ * connections but never back to this one. opened: the ticket was opened by
+ * this job; otherwise the call is made only while the event's incident
+ * has no externalRef (an earlier try failed). An incident that already
+ * refers to something else keeps it (FAILED_PRECONDITION), which the
+ * connection's log says once, when the ticket is opened. The call blocks
+ * the dispatcher's loop for at most the incidents client's timeout, as
+ * its database writes do. BW_EUNAVAIL (retry the job) or BW_ENOMEM; 0
+ * otherwise. */
+static int record_ref(job_t *j, int opened)
+{
+    if (!opened && str(j->incident, "externalRef")[0] != '\0')
+        return 0;
+    Bulwark__Incidents__V1__SetExternalRefRequest req =
+        BULWARK__INCIDENTS__V1__SET_EXTERNAL_REF_REQUEST__INIT;
+    req.incident = (char *)j->incident_id;
+    req.external_ref = (char *)j->ticket_key;
+    const char *origin =
+        bw_arena_printf(j->arena, "%s:%s", j->jira ? "jira" : "servicenow", j->connection);
+    if (origin == NULL)
+        return BW_ENOMEM;
+    bw_incidents_caller_t who = {j->tenant, origin, origin, NULL, NULL};
+    bw_rpc_reply_t reply;
+    int err = bw_incidents_client_call(j->tk->svc->incidents, j->arena, &j->log, "SetExternalRef",
+                                       &req.base, &who, &reply);
+    if (err != 0)
+        return err;
+    if (reply.status == BW_GRPC_OK)
+        return 0;
+    if (reply.status == BW_GRPC_UNAVAILABLE || reply.status == BW_GRPC_DEADLINE_EXCEEDED ||
+        reply.status == BW_GRPC_RESOURCE_EXHAUSTED || reply.status == BW_GRPC_ABORTED)
+        return BW_EUNAVAIL;
+    if (opened)
+        log_call(j, 0,
+                 bw_arena_printf(j->arena, "externalRef not set to %s: %s", j->ticket_key,
+                                 reply.message[0] ? reply.message : "refused"));
+    return 0;
+}
+
 /* The transition to the mapped state: by its name or its target status. */
 static const char *find_transition(job_t *j, json_t *doc)
 {
@@ -454,6 +497,8 @@ static void advance(job_t *j, long status)
         if ((err = link_ticket(j, id, key)) != 0)
             break;
         log_call(j, (int)status, bw_arena_printf(j->arena, "issue %s opened", key));
+        if ((err = record_ref(j, 1)) != 0)
+            break;
         if (j->target != NULL) {
             err = jira_transitions(j);
             next = err == 0;
@@ -491,6 +536,8 @@ static void advance(job_t *j, long status)
         if (err == 0)
             log_call(j, (int)status,
                      bw_arena_printf(j->arena, "incident %s opened", j->ticket_key));
+        if (err == 0)
+            err = record_ref(j, 1);
         break;
     }
     case STEP_SN_UPDATE:
@@ -648,6 +695,11 @@ static void start(bw_tickets_t *tk, const PGresult *res, int row)
                                           : "the credentials cannot be opened: set them again";
         log_call(j, 0, why);
         complete(j, "FAILED", 0, why);
+        return;
+    }
+    /* A ticket opened by an earlier try whose externalRef was not recorded. */
+    if (j->ticket_key != NULL && (err = record_ref(j, 0)) != 0) {
+        complete(j, "RETRY", 1000, "the incidents service is unavailable");
         return;
     }
     j->state = bw_arena_strdup(a, str(j->incident, "state"));

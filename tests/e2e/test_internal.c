@@ -3,7 +3,9 @@
  * attacker on the internal network would: the services' gRPC ports answer
  * only peers with a certificate of the deployment's CA, and each peer only
  * the methods it is allowed (the gateway everything; crosswalk, incidents and
- * attestations scoping's GetEntity, incidents also its ListEntityTypes). Forged tenant metadata
+ * attestations scoping's GetEntity, incidents also its ListEntityTypes;
+ * integrations incidents' SetExternalRef, which not even the gateway may
+ * call). Forged tenant metadata
  * from anyone else never reaches a handler, so nothing is read or written.
  *
  * Reads BULWARK_TEST_TLS_DIR (the stack's certificates) and
@@ -13,6 +15,7 @@
 #include "e2e.h"
 
 #include "bulwark/attestations/v1/attestations.pb-c.h"
+#include "bulwark/incidents/v1/incidents.pb-c.h"
 #include "bulwark/lifecycle/v1/lifecycle.pb-c.h"
 #include "bulwark/scoping/v1/scoping.pb-c.h"
 #include "rpc.h"
@@ -30,6 +33,7 @@
 #define SCOPING_SERVICE "/bulwark.scoping.v1.ScopingService/"
 #define LIFECYCLE_SERVICE "/bulwark.lifecycle.v1.TenantDataService/"
 #define ATTESTATION_SERVICE "/bulwark.attestations.v1.AttestationService/"
+#define INCIDENTS_SERVICE "/bulwark.incidents.v1.IncidentsService/"
 
 static char *tenant_id;
 static char *admin_key;
@@ -208,6 +212,71 @@ START_TEST(entity_types_are_for_incidents_only)
 }
 END_TEST
 
+/* SetExternalRef records the ticket integrations opened; no other peer may
+ * call it, not even the gateway (which may call every other method), and
+ * it never replaces a reference the incident already has. */
+START_TEST(external_refs_are_the_integrations_business)
+{
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"Outage\",\"awareAt\":\"2025-06-10T09:15:00Z\"}",
+             entity_id);
+    bw_test_resp_t resp;
+    ck_assert_int_eq(bw_test_http("POST", "/v1/incidents", admin_key, body, NULL, &resp), 0);
+    ck_assert_msg(resp.status == 201, "%s", resp.body);
+    char incident[64], path[128];
+    snprintf(incident, sizeof(incident), "%s", jstr(resp.json, "id"));
+    bw_test_resp_free(&resp);
+    snprintf(path, sizeof(path), "/v1/incidents/%s", incident);
+
+    Bulwark__Incidents__V1__SetExternalRefRequest set =
+        BULWARK__INCIDENTS__V1__SET_EXTERNAL_REF_REQUEST__INIT;
+    set.incident = incident;
+    set.external_ref = "FORGED-1";
+    const char *refused[] = {"gateway", "scoping", "attestations"};
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        bw_rpc_tls_t *tls = stack_tls(refused[i]);
+        ck_assert_msg(call_as(tls, "BULWARK_TEST_INCIDENTS_ADDR", "incidents",
+                              INCIDENTS_SERVICE "SetExternalRef", &set.base, NULL,
+                              NULL) == BW_GRPC_UNAUTHENTICATED,
+                      "%s may not set an external reference", refused[i]);
+        bw_rpc_tls_close(tls);
+    }
+    ck_assert_int_eq(bw_test_http("GET", path, admin_key, NULL, NULL, &resp), 0);
+    ck_assert_str_eq(jstr(resp.json, "externalRef"), "");
+    char etag[128];
+    snprintf(etag, sizeof(etag), "%s", jstr(resp.json, "etag"));
+    bw_test_resp_free(&resp);
+
+    bw_rpc_tls_t *integrations = stack_tls("integrations");
+    set.external_ref = "SEC-9";
+    ck_assert_int_eq(call_as(integrations, "BULWARK_TEST_INCIDENTS_ADDR", "incidents",
+                             INCIDENTS_SERVICE "SetExternalRef", &set.base, NULL, NULL),
+                     BW_GRPC_OK);
+    ck_assert_int_eq(bw_test_http("GET", path, admin_key, NULL, NULL, &resp), 0);
+    ck_assert_str_ne(jstr(resp.json, "etag"), etag);
+    snprintf(etag, sizeof(etag), "%s", jstr(resp.json, "etag"));
+    bw_test_resp_free(&resp);
+    /* The same again changes nothing; another is refused, not replaced. */
+    ck_assert_int_eq(call_as(integrations, "BULWARK_TEST_INCIDENTS_ADDR", "incidents",
+                             INCIDENTS_SERVICE "SetExternalRef", &set.base, NULL, NULL),
+                     BW_GRPC_OK);
+    set.external_ref = "INC0099999";
+    ck_assert_int_eq(call_as(integrations, "BULWARK_TEST_INCIDENTS_ADDR", "incidents",
+                             INCIDENTS_SERVICE "SetExternalRef", &set.base, NULL, NULL),
+                     BW_GRPC_FAILED_PRECONDITION);
+    set.external_ref = "";
+    ck_assert_int_eq(call_as(integrations, "BULWARK_TEST_INCIDENTS_ADDR", "incidents",
+                             INCIDENTS_SERVICE "SetExternalRef", &set.base, NULL, NULL),
+                     BW_GRPC_INVALID_ARGUMENT);
+    bw_rpc_tls_close(integrations);
+    ck_assert_int_eq(bw_test_http("GET", path, admin_key, NULL, NULL, &resp), 0);
+    ck_assert_str_eq(jstr(resp.json, "externalRef"), "SEC-9");
+    ck_assert_str_eq(jstr(resp.json, "etag"), etag);
+    bw_test_resp_free(&resp);
+}
+END_TEST
+
 START_TEST(no_attestation_in_another_name)
 {
     /* The issue's attack: anything reaching the attestations port records a
@@ -300,6 +369,7 @@ Suite *suite_internal(void)
     tcase_add_test(tc, entity_types_are_for_incidents_only);
     tcase_add_test(tc, a_tenants_data_is_the_gateways_business);
     tcase_add_test(tc, no_attestation_in_another_name);
+    tcase_add_test(tc, external_refs_are_the_integrations_business);
     tcase_add_test(tc, a_certificate_of_another_ca_gets_no_call);
     tcase_add_test(tc, plaintext_gets_no_http2);
     suite_add_tcase(s, tc);

@@ -3,9 +3,11 @@
  * (credentials never shown, the inbound secret shown once), their check
  * against the ticket system, inbound events (signature or token, or 401 and
  * nothing written; duplicates and replays change nothing; a payload without
- * a ticket is a 422 in the connection's log), and outbound tickets (opened,
+ * a ticket is a 422 in the connection's log; a rate per connection, 429
+ * beyond it), and outbound tickets (opened,
  * moved by the state mapping, 429 and 5xx retried, nothing sent back to
- * where a change came from). The ticket systems are the stand-in
+ * where a change came from; the ticket's key or number recorded as the
+ * incident's externalRef, unless it already has one). The ticket systems are the stand-in
  * tests/standins/ticket_system, a real HTTP server answering as their REST
  * APIs document, at BULWARK_TEST_WEBHOOK_HOST, the address the test stack
  * lets integrations reach over plain http. Outbox events are appended as
@@ -525,6 +527,67 @@ START_TEST(servicenow_records_are_upserted_by_sys_id)
 }
 END_TEST
 
+/* The inbound routes take no API key, so the gateway's per-tenant limit
+ * does not hold them: each connection has its own (the test stack: 20 at
+ * once, then one a second). Past it, a 429 problem with Retry-After and
+ * nothing written; another tenant's connection is not affected, and a
+ * wrong signature spends nothing of the connection's budget. */
+START_TEST(inbound_events_are_limited_per_connection)
+{
+    tenant_t t = new_tenant("Tickets SN Flood"), u = new_tenant("Tickets SN Calm");
+    json_t *conn = create_connection(&t, "SERVICENOW", api, 0, "{}");
+    json_t *other = create_connection(&u, "SERVICENOW", api, 0, "{}");
+    const char *id = jstr(conn, "id"), *token = jstr(conn, "inboundToken");
+    const char *rec = "{\"sys_id\":\"5d385017c611228701d22104cc95c3aa\",\"number\":"
+                      "\"INC0020001\",\"short_description\":\"Flood\",\"sys_mod_count\":\"1\"}";
+    bw_test_resp_t r;
+    /* Wrong tokens first: refused, and not counted. */
+    for (int i = 0; i < 25; i++) {
+        servicenow_post(&r, id, "bwsn_wrong", rec);
+        ck_assert_problem(&r, 401, NULL);
+        bw_test_resp_free(&r);
+    }
+    int ok = 0, limited = 0;
+    for (int i = 0; i < 60 && !limited; i++) {
+        servicenow_post(&r, id, token, rec);
+        if (r.status == 429) {
+            limited = 1;
+            ck_assert_problem(&r, 429, NULL);
+            ck_assert_str_eq(jstr(r.json, "reason"), "CONNECTION_RATE_LIMITED");
+            const char *retry = bw_test_header(&r, "Retry-After");
+            ck_assert_msg(retry != NULL && atoi(retry) >= 1, "Retry-After: %s",
+                          retry ? retry : "(none)");
+        } else {
+            ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+            ok++;
+        }
+        bw_test_resp_free(&r);
+    }
+    ck_assert_msg(limited, "60 events in a row were never limited");
+    ck_assert_msg(ok >= 20, "limited after %d events, the burst is 20", ok);
+    /* Refused before anything was written: the connection's log does not
+     * grow. */
+    json_t *log = connection_log(&t, id);
+    size_t entries = json_array_size(log);
+    json_decref(log);
+    servicenow_post(&r, id, token, rec);
+    ck_assert_problem(&r, 429, NULL);
+    ck_assert_str_eq(jstr(r.json, "reason"), "CONNECTION_RATE_LIMITED");
+    bw_test_resp_free(&r);
+    log = connection_log(&t, id);
+    ck_assert_uint_eq(json_array_size(log), entries);
+    json_decref(log);
+    /* Another tenant's connection is under its own limit. */
+    servicenow_post(&r, jstr(other, "id"), jstr(other, "inboundToken"), rec);
+    ck_assert_msg(r.status == 200, "%ld %s", r.status, r.body);
+    bw_test_resp_free(&r);
+    json_decref(conn);
+    json_decref(other);
+    free_tenant(&t);
+    free_tenant(&u);
+}
+END_TEST
+
 /* ---- outbound ------------------------------------------------------------- */
 
 START_TEST(incidents_open_tickets_and_follow_the_mapping)
@@ -539,9 +602,11 @@ START_TEST(incidents_open_tickets_and_follow_the_mapping)
     snprintf(
         body, sizeof(body),
         "{\"entity\":\"%s\",\"title\":\"Phishing wave\",\"awareAt\":\"2025-06-10T09:15:00+02:00\","
-        "\"significant\":true}",
+        "\"significant\":true,\"externalRef\":\"CHG-77\"}",
         t.entity);
-    /* The incidents service announces it (incident.created) itself. */
+    /* The incidents service announces it (incident.created) itself. It
+     * already refers to a change record of the user's, which neither
+     * ticket opened replaces (opened_tickets_become_the_external_ref). */
     json_t *inc = call(t.key, "POST", "/v1/incidents", body, 201);
     const char *incident = jstr(inc, "id");
     char *data;
@@ -661,6 +726,106 @@ START_TEST(incidents_open_tickets_and_follow_the_mapping)
 }
 END_TEST
 
+/* The incident's externalRef once it is not empty, within 15 s. */
+static char *wait_ref(const tenant_t *t, const char *incident)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/incidents/%s", incident);
+    for (int i = 0; i < 150; i++) {
+        json_t *inc = call(t->key, "GET", path, NULL, 200);
+        char *ref = strdup(jstr(inc, "externalRef"));
+        json_decref(inc);
+        if (ref[0] != '\0')
+            return ref;
+        free(ref);
+        usleep(100 * 1000);
+    }
+    ck_abort_msg("incident %s got no externalRef within 15 s", incident);
+    return NULL;
+}
+
+/* Whether the connection's log has an entry whose detail contains text. */
+static int log_says(const tenant_t *t, const char *connection, const char *text)
+{
+    json_t *log = connection_log(t, connection);
+    int found = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(log, i, e)
+    {
+        found |= strstr(jstr(e, "detail"), text) != NULL;
+    }
+    json_decref(log);
+    return found;
+}
+
+START_TEST(opened_tickets_become_the_external_ref)
+{
+    json_decref(standin_call("POST", "/config",
+                             "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\"}"));
+    /* Jira: the issue's key, and nothing sent back to Jira for the change
+     * (no state mapping, so the issue is opened and that is all). */
+    tenant_t t = new_tenant("Tickets Ref Jira");
+    json_t *jira = create_connection(&t, "JIRA", api, 1, "{}");
+    json_t *before = calls_to("/rest/api/3/issue");
+    size_t jira_calls = json_array_size(before);
+    json_decref(before);
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"Data centre flood\","
+             "\"awareAt\":\"2025-06-10T09:15:00+02:00\",\"significant\":true}",
+             t.entity);
+    json_t *inc = call(t.key, "POST", "/v1/incidents", body, 201);
+    char *ref = wait_ref(&t, jstr(inc, "id"));
+    ck_assert_msg(strncmp(ref, "SEC-", 4) == 0, "externalRef %s", ref);
+    char opened[64];
+    snprintf(opened, sizeof(opened), "issue %s opened", ref);
+    ck_assert(log_says(&t, jstr(jira, "id"), opened));
+    usleep(1000 * 1000);
+    json_t *after = calls_to("/rest/api/3/issue");
+    ck_assert_int_eq(json_array_size(after), jira_calls + 1);
+    json_decref(after);
+    free(ref);
+    json_decref(inc);
+    json_decref(jira);
+    free_tenant(&t);
+
+    /* ServiceNow: the record's number; an incident that already refers to
+     * something keeps it, and the connection's log says so. */
+    tenant_t u = new_tenant("Tickets Ref ServiceNow");
+    json_t *sn = create_connection(&u, "SERVICENOW", api, 1, "{}");
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"Stolen laptop\","
+             "\"awareAt\":\"2025-06-10T09:15:00+02:00\"}",
+             u.entity);
+    inc = call(u.key, "POST", "/v1/incidents", body, 201);
+    ref = wait_ref(&u, jstr(inc, "id"));
+    ck_assert_msg(strncmp(ref, "INC", 3) == 0, "externalRef %s", ref);
+    free(ref);
+    json_decref(inc);
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"Fraud call\","
+             "\"awareAt\":\"2025-06-10T09:15:00+02:00\",\"externalRef\":\"CASE-5\"}",
+             u.entity);
+    inc = call(u.key, "POST", "/v1/incidents", body, 201);
+    int said = 0;
+    for (int i = 0; i < 150 && !said; i++) {
+        said = log_says(&u, jstr(sn, "id"), "externalRef not set");
+        if (!said)
+            usleep(100 * 1000);
+    }
+    ck_assert_msg(said, "the connection's log never said the externalRef was kept");
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/incidents/%s", jstr(inc, "id"));
+    json_t *kept = call(u.key, "GET", path, NULL, 200);
+    ck_assert_str_eq(jstr(kept, "externalRef"), "CASE-5");
+    json_decref(kept);
+    json_decref(inc);
+    json_decref(sn);
+    free_tenant(&u);
+}
+END_TEST
+
 static void setup(void)
 {
     standin_start();
@@ -681,7 +846,9 @@ Suite *suite_tickets(void)
     tcase_add_test(tc, test_asks_the_ticket_system);
     tcase_add_test(tc, jira_events_need_their_signature_and_never_duplicate);
     tcase_add_test(tc, servicenow_records_are_upserted_by_sys_id);
+    tcase_add_test(tc, inbound_events_are_limited_per_connection);
     tcase_add_test(tc, incidents_open_tickets_and_follow_the_mapping);
+    tcase_add_test(tc, opened_tickets_become_the_external_ref);
     suite_add_tcase(s, tc);
     return s;
 }

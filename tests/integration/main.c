@@ -17,6 +17,7 @@ Suite *suite_purge(void);
 Suite *suite_outbox(void);
 Suite *suite_erasure(void);
 Suite *suite_scheduler(void);
+Suite *suite_retention(void);
 
 int main(void)
 {
@@ -35,6 +36,7 @@ int main(void)
     srunner_add_suite(sr, suite_outbox());
     srunner_add_suite(sr, suite_erasure());
     srunner_add_suite(sr, suite_scheduler());
+    srunner_add_suite(sr, suite_retention());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

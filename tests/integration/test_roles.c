@@ -136,6 +136,7 @@ START_TEST(test_the_owner_is_no_superuser)
         "                                          'bulwark_outbox_relay',"
         "                                          'bulwark_webhook_dispatcher',"
         "                                          'bulwark_deadline_scheduler',"
+        "                                          'bulwark_history_pruner',"
         "                                          'bulwark_ticket_inbound',"
         "                                          'bulwark_tenant_lister',"
         "                                          'bulwark_tenant_eraser')");
@@ -350,9 +351,13 @@ START_TEST(test_cross_tenant_functions_and_their_callers)
         {"integrations.claim_ticket_jobs(integer,integer)", "bulwark_webhook_dispatcher",
          "integrations"},
         {"integrations.inbound_connection(uuid)", "bulwark_ticket_inbound", "integrations"},
+        {"integrations.prune_history(timestamp with time zone,integer,integer,uuid)",
+         "bulwark_history_pruner", "integrations"},
         {"tenancy.list_tenants(uuid,integer)", "bulwark_tenant_lister", "gateway"},
-        {"incidents.claim_deadline_alerts(timestamp with time zone,integer,uuid)",
+        {"incidents.claim_deadline_alerts(timestamp with time zone,integer,uuid,integer[])",
          "bulwark_deadline_scheduler", "incidents"},
+        {"incidents.replan_deadline_alerts(integer,uuid,integer[])", "bulwark_deadline_scheduler",
+         "incidents"},
         /* Every process, for its own schemas only (the function checks). */
         {"bulwark.erase_tenant_rows(text)", "bulwark_tenant_eraser",
          "gateway,scoping,crosswalk,incidents,attestations,integrations"},

@@ -1,6 +1,6 @@
 /*
  * The deadline scheduler (services/incidents/scheduler.c, incidents migration
- * 0006) against the real database, as the incidents process's role, with a
+ * 0007) against the real database, as the incidents process's role, with a
  * "now" of the test's choosing. Incidents are recorded over HTTP through the
  * running stack, so their deadlines and alerts are what the service writes;
  * the ticks are the scheduler's own function, limited to the test's tenant
@@ -10,13 +10,16 @@
  *   - approaching fires at each lead time (6 h and 1 h by default, or the
  *     tenant's), once each; after a downtime only the nearest lead fires;
  *   - a deadline that appears later (a reclassification) is planned then;
+ *   - a change of the tenant's lead times applies to deadlines already
+ *     pending, longer or shorter, re-planned in batches by the ticks;
  *   - the final report due one calendar month after the notification, in
  *     the incident's zone: approaching as the final report, then, handling
  *     not having ended, missed as the progress report that replaces it;
  *   - two schedulers on two connections racing over the same alerts fire
  *     each exactly once.
  * The stack's own scheduler ticks at the real time, long before any of
- * these deadlines, so it never claims them.
+ * these deadlines, so it never claims them (it may re-plan them after a
+ * change of lead times, as the test's ticks would).
  */
 #include "db.h"
 #include "scheduler.h"
@@ -313,6 +316,75 @@ START_TEST(deadlines_that_appear_later_are_planned_then)
 }
 END_TEST
 
+/* PATCH /v1/incident-settings with leads ("[43200]"). */
+static void set_leads(const tenant_t *t, const char *leads)
+{
+    char body[128];
+    snprintf(body, sizeof(body), "{\"deadlineAlertLeadSeconds\":%s}", leads);
+    json_decref(http(t, 200, "PATCH", "/v1/incident-settings", body));
+}
+
+/* Ticks of limit deadlines at at until one claims nothing, and at most
+ * ticks times; the events they emitted. */
+static int ticks_until_quiet(bw_db_t *db, const tenant_t *t, long long at, int limit, int ticks)
+{
+    int total = 0;
+    for (int i = 0; i < ticks; i++) {
+        bw_arena_t *arena = bw_arena_create(0);
+        int claimed = 0, fired = 0;
+        int err = bw_scheduler_tick(db, arena, NULL, at * US, limit, t->id, &claimed, &fired);
+        ck_assert_msg(err == 0, "tick: %s", bw_strerror(err));
+        bw_arena_destroy(arena);
+        total += fired;
+    }
+    return total;
+}
+
+START_TEST(a_change_of_lead_times_applies_to_pending_deadlines)
+{
+    enum { INCIDENTS = 8 };
+    tenant_t t = new_tenant("Scheduler lead change", NULL);
+    long long aware = (long long)time(NULL) - HOUR;
+    char *ids[INCIDENTS];
+    for (int i = 0; i < INCIDENTS; i++)
+        ids[i] = new_incident(&t, aware, 1);
+    long long due = aware + 24 * HOUR; /* the early warnings */
+    bw_db_t *db = scheduler_db();
+
+    /* Longer: 12 h instead of 6 h and 1 h, for the incidents already
+     * recorded. Re-planned three deadlines a tick (each incident has five),
+     * so the ticks before due - 12 h do the re-planning and fire nothing. */
+    set_leads(&t, "[43200]");
+    ck_assert_int_eq(ticks_until_quiet(db, &t, due - 12 * HOUR - 1, 3, 30), 0);
+    ck_assert_int_eq(ticks_until_quiet(db, &t, due - 12 * HOUR, 3, 10), INCIDENTS);
+    ck_assert_int_eq(tick(db, &t, due - 6 * HOUR), 0);
+    ck_assert_int_eq(tick(db, &t, due - HOUR), 0);
+    PGresult *res = alerts_of(&t);
+    ck_assert_int_eq(PQntuples(res), INCIDENTS);
+    for (int r = 0; r < INCIDENTS; r++) {
+        ck_assert_str_eq(PQgetvalue(res, r, 0), "incident.deadline.approaching");
+        ck_assert_str_eq(PQgetvalue(res, r, 2), "EARLY_WARNING");
+    }
+    PQclear(res);
+
+    /* Shorter, after the 12 h alert fired: none at all. The early warnings
+     * are still missed once each. */
+    set_leads(&t, "[]");
+    ck_assert_int_eq(ticks_until_quiet(db, &t, due - 1, 3, 30), 0);
+    ck_assert_int_eq(ticks_until_quiet(db, &t, due, 3, 10), INCIDENTS);
+    ck_assert_int_eq(tick(db, &t, due + HOUR), 0);
+    res = alerts_of(&t);
+    ck_assert_int_eq(PQntuples(res), 2 * INCIDENTS);
+    for (int r = INCIDENTS; r < 2 * INCIDENTS; r++)
+        assert_alert(res, r, "incident.deadline.missed", PQgetvalue(res, r, 4), "EARLY_WARNING");
+    PQclear(res);
+    bw_db_close(db);
+    for (int i = 0; i < INCIDENTS; i++)
+        free(ids[i]);
+    free_tenant(&t);
+}
+END_TEST
+
 START_TEST(the_final_report_a_calendar_month_later_then_the_progress_report)
 {
     tenant_t t = new_tenant("Scheduler final report", NULL);
@@ -420,6 +492,7 @@ Suite *suite_scheduler(void)
     tcase_add_test(tc, approaching_at_each_lead_once);
     tcase_add_test(tc, a_tenants_own_lead_times);
     tcase_add_test(tc, deadlines_that_appear_later_are_planned_then);
+    tcase_add_test(tc, a_change_of_lead_times_applies_to_pending_deadlines);
     tcase_add_test(tc, the_final_report_a_calendar_month_later_then_the_progress_report);
     tcase_add_test(tc, racing_schedulers_fire_each_alert_once);
     suite_add_tcase(s, tc);

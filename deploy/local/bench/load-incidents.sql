@@ -11,7 +11,10 @@
 -- incident's time zone (the day clamped to the month's last). Run by
 -- deploy/local/bench.sh as the cluster's superuser (row-level security does
 -- not apply), which then asks the service to recompute a sample of them
--- (GET /v1/incidents/{id}/timeline) and compares.
+-- (GET /v1/incidents/{id}/timeline) and compares. The deadlines are loaded
+-- without alert state (next_alert_at NULL, incidents migration 0007), as if
+-- their alerts had fired, so that the running scheduler does not announce
+-- a million deadlines during the measurements.
 --
 -- psql variables: tenant, entity (an entity of the tenant whose regime is
 -- NIS2), zone (its time zone), count, start and step (aware_at of incident

@@ -8,5 +8,6 @@ Suite *suite_netpolicy(void);
 Suite *suite_retry(void);
 Suite *suite_signature(void);
 Suite *suite_inbound(void);
+Suite *suite_inlimit(void);
 
 #endif

@@ -1,0 +1,43 @@
+/*
+ * Retention of the integrations' history: the connection log, the inbound
+ * receipts (the ids that de-duplicate Jira's and ServiceNow's deliveries),
+ * finished webhook deliveries with their attempts and finished ticket jobs
+ * are deleted BULWARK_INTEGRATIONS_RETENTION_DAYS after their last change,
+ * a batch at a time, through integrations.prune_history (migration 0003, a
+ * SECURITY DEFINER function whose role may delete only those rows). The
+ * dispatcher calls it; replicas take turns (an advisory lock: one that
+ * finds it taken prunes nothing), so they never wait on each other. Nothing
+ * still to be sent is pruned. docs/DESIGN.md, "Retention of the
+ * integrations' history".
+ */
+#ifndef BW_RETENTION_H
+#define BW_RETENTION_H
+
+#include "db.h"
+
+/* Days kept by default, and at least: Jira Cloud retries a delivery for up
+ * to about 30 minutes and lists a failed one for 72 hours, so a receipt
+ * kept 3 days outlives every redelivery Jira makes. */
+#define BW_RETENTION_DEFAULT_DAYS "30"
+#define BW_RETENTION_MIN_DAYS 3
+/* Rows of each kind deleted by one batch at most. */
+#define BW_RETENTION_BATCH 1000
+
+extern const bw_db_stmt_t *const bw_retention_stmts[];
+extern const size_t bw_retention_n_stmts;
+
+typedef struct bw_retention_counts {
+    long log_entries, receipts, deliveries, ticket_jobs;
+} bw_retention_counts_t;
+
+/*
+ * One batch on db (outside a transaction; the call is one): deletes up to
+ * limit rows of each kind older than days before now_us (microseconds
+ * since the epoch; 0: the database's now()), of tenant only when not NULL.
+ * *out gets how many of each; all zero when another replica held the turn.
+ * Results live on arena (borrowed).
+ */
+int bw_retention_prune(bw_db_t *db, bw_arena_t *arena, long long now_us, long days, int limit,
+                       const char *tenant, bw_retention_counts_t *out);
+
+#endif
