@@ -67,6 +67,7 @@ const char *bw_rpc_tls_identity(const bw_rpc_tls_t *tls);
 /* ---- server ------------------------------------------------------------ */
 
 typedef struct bw_rpc_server bw_rpc_server_t;
+typedef struct bw_rpc_client bw_rpc_client_t;
 
 /* One field violation of a failed call. Strings live in the call's arena. */
 typedef struct bw_rpc_violation {
@@ -191,6 +192,13 @@ typedef struct bw_rpc_server_opts {
      * handler. */
     int (*intercept)(bw_call_t *call, const bw_rpc_method_t *method,
                      const ProtobufCMessage *request, ProtobufCMessage **response);
+    /* Optional: an asynchronous client of this process whose poller thread
+     * also does this server's network I/O; the workers then only take calls
+     * from their queue and never take a turn at polling. Without it, every
+     * idle worker of a process that also has a client's poller joins the
+     * turns, and a reply read on a worker is handed to the poller (two
+     * wake-ups more per call). The client must outlive the server. */
+    bw_rpc_client_t *io_client;
 } bw_rpc_server_opts_t;
 
 /* Binds, starts the workers and returns the server (caller owns; release
@@ -246,7 +254,6 @@ const char *bw_call_origin(const bw_call_t *call);
 
 /* ---- client ------------------------------------------------------------ */
 
-typedef struct bw_rpc_client bw_rpc_client_t;
 typedef struct bw_rpc_channel bw_rpc_channel_t;
 
 typedef struct bw_rpc_md {

@@ -364,6 +364,11 @@ int bw_rpc_client_create(struct event_base *base, const bw_rpc_tls_t *tls, bw_rp
     return 0;
 }
 
+grpc_completion_queue *bw_rpc_client_queue(const bw_rpc_client_t *client)
+{
+    return client->cq;
+}
+
 /* A channel to target over mutual TLS, with the settings of every Bulwark
  * client. The server's certificate must name peer: its name, not the host in
  * target, is what the certificate is checked against, so a certificate of

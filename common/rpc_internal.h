@@ -26,6 +26,10 @@ void bw_rpc_grpc_init(void);
 grpc_server_credentials *bw_rpc_tls_server_creds(const bw_rpc_tls_t *tls);
 grpc_channel_credentials *bw_rpc_tls_channel_creds(const bw_rpc_tls_t *tls);
 
+/* The completion queue the poller thread of client polls (see
+ * bw_rpc_server_opts_t.io_client). */
+grpc_completion_queue *bw_rpc_client_queue(const bw_rpc_client_t *client);
+
 /* Copies the common name of the certificate the peer of call presented into
  * buf: 0, or BW_EAUTH when the peer is not authenticated or has none. */
 int bw_rpc_peer_identity(grpc_call *call, char *buf, size_t len);

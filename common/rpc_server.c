@@ -11,7 +11,9 @@
  * answering, then freed when the one batch that answers the call completes,
  * so a worker never blocks on its own batch. Shutdown counts the calls that
  * workers have accepted so that no batch is started on the queue after it
- * was shut down.
+ * was shut down. In a process whose asynchronous client already polls
+ * (the gateway), the workers' queue does not poll: the client's poller
+ * thread does the server's network I/O as well (opts.io_client).
  */
 #include "rpc.h"
 #include "rpc_internal.h"
@@ -813,10 +815,23 @@ static int server_create_core(bw_rpc_server_t *s)
     }
     for (int i = 0; i < s->n_workers; i++)
         s->workers[i].server = s;
-    s->cq = grpc_completion_queue_create_for_next(NULL);
+    if (s->opts.io_client == NULL) {
+        s->cq = grpc_completion_queue_create_for_next(NULL);
+    } else {
+        /* The workers' queue does not poll; the client's, which its poller
+         * thread polls, is registered too as the server's polling queue
+         * (gRPC binds each new connection to one). */
+        grpc_completion_queue_attributes attr = {GRPC_CQ_CURRENT_VERSION, GRPC_CQ_NEXT,
+                                                 GRPC_CQ_NON_POLLING, NULL};
+        s->cq =
+            grpc_completion_queue_create(grpc_completion_queue_factory_lookup(&attr), &attr, NULL);
+    }
     if (s->cq == NULL)
         return BW_ENOMEM;
     grpc_server_register_completion_queue(s->server, s->cq, NULL);
+    if (s->opts.io_client != NULL)
+        grpc_server_register_completion_queue(s->server, bw_rpc_client_queue(s->opts.io_client),
+                                              NULL);
     return 0;
 }
 

@@ -709,6 +709,57 @@ START_TEST(test_workers_share_load)
 }
 END_TEST
 
+/* A server whose I/O an asynchronous client's poller thread does
+ * (opts.io_client): calls are served and spread over the workers, and a
+ * call in flight when the server stops is answered within the grace. */
+START_TEST(test_io_client)
+{
+    struct event_base *base = event_base_new();
+    bw_rpc_client_t *client = NULL;
+    ck_assert_int_eq(bw_rpc_client_create(base, gw_tls, &client), 0);
+    bw_rpc_server_opts_t opts = server_opts(2);
+    opts.io_client = client;
+    bw_rpc_server_t *server = NULL;
+    ck_assert_int_eq(bw_rpc_server_start(&opts, &server), 0);
+    char target[64];
+    snprintf(target, sizeof(target), "127.0.0.1:%d", bw_rpc_server_port(server));
+    bw_rpc_channel_t *channel = NULL;
+    ck_assert_int_eq(bw_rpc_client_channel(client, target, "scoping", &channel), 0);
+
+    result_t r[4];
+    memset(r, 0, sizeof(r));
+    uint8_t hello[32], slow[32];
+    size_t n_hello = pack_request("hello", hello, sizeof(hello));
+    size_t n_slow = pack_request("300", slow, sizeof(slow));
+    ck_assert_int_eq(bw_rpc_call(channel, ECHO, hello, n_hello, NULL, 0, 5000, on_done, &r[0]), 0);
+    event_base_dispatch(base);
+    ck_assert_int_eq(r[0].status, BW_GRPC_OK);
+    ck_assert_str_eq(r[0].echoed, "hello");
+
+    /* one worker sleeps, the other answers meanwhile */
+    double start = now_s();
+    ck_assert_int_eq(bw_rpc_call(channel, SLEEP, slow, n_slow, NULL, 0, 5000, on_done, &r[1]), 0);
+    wait_handlers_started(1);
+    ck_assert_int_eq(bw_rpc_call(channel, ECHO, hello, n_hello, NULL, 0, 5000, on_done, &r[2]), 0);
+    event_base_dispatch(base);
+    ck_assert_int_eq(r[1].status, BW_GRPC_OK);
+    ck_assert_int_eq(r[2].status, BW_GRPC_OK);
+    ck_assert_double_lt(r[2].at - start, r[1].at - start);
+
+    /* stopped with a call in flight, while the client still polls */
+    ck_assert_int_eq(bw_rpc_call(channel, SLEEP, slow, n_slow, NULL, 0, 5000, on_done, &r[3]), 0);
+    wait_handlers_started(2);
+    bw_rpc_server_stop(server, 5000);
+    event_base_dispatch(base);
+    ck_assert_int_eq(r[3].status, BW_GRPC_OK);
+    ck_assert_str_eq(r[3].echoed, "300");
+    bw_rpc_client_destroy(client);
+    event_base_free(base);
+    ck_assert_int_eq(inits, 2);
+    ck_assert_int_eq(finis, 2);
+}
+END_TEST
+
 typedef struct sleeper {
     const char *target;
     const char *ms;
@@ -1186,6 +1237,7 @@ Suite *suite_rpc(void)
     tcase_add_test(tc, test_deadline);
     tcase_add_test(tc, test_many_async);
     tcase_add_test(tc, test_workers_share_load);
+    tcase_add_test(tc, test_io_client);
     tcase_add_test(tc, test_stop_within_grace);
     tcase_add_test(tc, test_stop_past_grace);
     tcase_add_test(tc, test_stop_idle);

@@ -324,6 +324,12 @@ int main(int argc, char **argv)
         bw_log(BW_LOG_INFO, NULL, "accepting OIDC bearer tokens of %s (%zu signing keys)",
                cfg.oidc_issuer, bw_jwt_verifier_key_count(gw.jwt));
     }
+    /* The client first: its poller thread does the tenancy server's I/O
+     * too, so it is destroyed after the server stops. */
+    gw.base = event_base_new();
+    if (gw.base == NULL || bw_rpc_client_create(gw.base, tls, &gw.rpc) != 0)
+        goto out;
+    server_opts.io_client = gw.rpc;
     int rc = bw_rpc_server_start(&server_opts, &tenancy);
     if (rc != 0) {
         bw_log(BW_LOG_ERROR, NULL, "could not start the tenancy RPC server on %s: %s",
@@ -335,9 +341,6 @@ int main(int argc, char **argv)
         bw_usage_start(cfg.database_url, cfg.usage_flush_sec, &gw.usage) != 0)
         goto out;
 
-    gw.base = event_base_new();
-    if (gw.base == NULL || bw_rpc_client_create(gw.base, tls, &gw.rpc) != 0)
-        goto out;
     for (size_t i = 0; i <= n_services; i++) {
         bw_gw_backend_t *b = &gw.backends[gw.n_backends++];
         b->name = i == 0 ? names[0] : services[i - 1].name;
@@ -374,8 +377,10 @@ int main(int argc, char **argv)
     event_base_dispatch(gw.base);
     status = 0;
 out:
-    /* Calls still in flight are cancelled first: their callbacks answer
-     * while the HTTP server still exists. */
+    /* The tenancy server stops while the client's poller still does its
+     * I/O. Then the calls still in flight are cancelled: their callbacks
+     * answer while the HTTP server still exists. */
+    bw_rpc_server_stop(tenancy, 5000);
     bw_rpc_client_destroy(gw.rpc);
     bw_httpd_free(gw.httpd);
     bw_gw_http_free(&gw);
@@ -387,7 +392,6 @@ out:
         event_base_free(gw.base);
     bw_tenancy_listener_stop(listener);
     bw_usage_stop(gw.usage);
-    bw_rpc_server_stop(tenancy, 5000);
     free(tenancy_methods);
     bw_gw_metrics_destroy(gw.metrics);
     bw_ratelimit_destroy(gw.ratelimit);
