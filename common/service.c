@@ -16,7 +16,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -268,15 +267,8 @@ out:
     return status;
 }
 
-void bw_service_malloc_tune(void)
-{
-    mallopt(M_MMAP_THRESHOLD, 128 * 1024);
-    mallopt(M_TRIM_THRESHOLD, 128 * 1024);
-}
-
 int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
 {
-    bw_service_malloc_tune();
     bw_service_config_t cfg;
     char default_database_url[128];
     snprintf(default_database_url, sizeof(default_database_url),

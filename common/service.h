@@ -115,14 +115,6 @@ typedef struct bw_service_worker {
     const bw_db_stmt_t **stmts; /* what db prepared; owned, outlives db */
 } bw_service_worker_t;
 
-/* Fixes glibc malloc's mmap and trim thresholds at their defaults. Left
- * dynamic, each large block freed raises the mmap threshold, so later large
- * blocks come from the heap and stay resident: RSS grows in steps for
- * minutes under steady load before it settles. Fixed, large blocks are
- * mapped and unmapped, and RSS stays flat (docs/DESIGN.md, "Faults").
- * Called first by bw_service_main and by the gateway's main. */
-void bw_service_malloc_tune(void);
-
 /* Runs the service until SIGINT/SIGTERM; returns the process exit status.
  * Besides gRPC it serves GET /metrics (Prometheus text) on
  * BULWARK_METRICS_ADDR: the calls by method, the database pool and

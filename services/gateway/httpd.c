@@ -54,6 +54,7 @@
 #define ACCEPT_PAUSE_MS 100 /* after running out of file descriptors */
 #define REFUSED_MAX 64      /* refused connections lingering at once */
 #define LINGER_MS 2000      /* how long unread input is drained before closing */
+#define DRAIN_IDLE_MS 500   /* how long an idle connection stays open in a drain */
 #define LINGER_MAX_BYTES (16u * 1024 * 1024)
 #define FD_RESERVE 128     /* descriptors kept for gRPC, the database, logs */
 #define REPLY_HEAD_MAX 512 /* status line and the server's own header lines */
@@ -77,6 +78,7 @@ typedef enum conn_timer {
     T_BODY,   /* the rest of the body */
     T_WRITE,  /* the rest of the reply */
     T_LINGER, /* the end of draining */
+    T_DRAIN,  /* an idle connection's end in a graceful stop */
     T_COUNT
 } conn_timer_t;
 
@@ -1035,9 +1037,13 @@ int bw_httpd_create(struct event_base *base, const bw_httpd_opts_t *opts, bw_htt
         h->limits.max_target + BW_HTTPPARSE_MAX_METHOD + 16 + h->limits.max_head + IN_BUF_SIZE;
     fit_fd_limit(&h->opts);
     long ms[T_COUNT] = {
-        [T_FRESH] = opts->header_timeout_ms,  [T_IDLE] = opts->idle_timeout_ms,
-        [T_HEADER] = opts->header_timeout_ms, [T_BODY] = opts->body_timeout_ms,
-        [T_WRITE] = opts->write_timeout_ms,   [T_LINGER] = LINGER_MS,
+        [T_FRESH] = opts->header_timeout_ms,
+        [T_IDLE] = opts->idle_timeout_ms,
+        [T_HEADER] = opts->header_timeout_ms,
+        [T_BODY] = opts->body_timeout_ms,
+        [T_WRITE] = opts->write_timeout_ms,
+        [T_LINGER] = LINGER_MS,
+        [T_DRAIN] = DRAIN_IDLE_MS,
     };
     for (int i = T_FRESH; i < T_COUNT; i++) {
         /* One queue per duration: arming and disarming cost O(1). */
@@ -1098,8 +1104,12 @@ void bw_httpd_drain(bw_httpd_t *h, void (*done)(void *arg), void *arg)
     h->drain_done = done;
     h->drain_arg = arg;
     stop_listening(h);
-    while (h->idle_head != NULL)
-        conn_close(h->idle_head);
+    /* Idle connections are not closed at once: a request a client sent on
+     * one just before or as the drain began would be reset, not answered
+     * (make faults saw a write lost so). Each stays open DRAIN_IDLE_MS;
+     * a request that comes meanwhile is answered with Connection: close. */
+    for (bw_httpd_conn_t *c = h->idle_head; c != NULL; c = c->idle_next)
+        timer_set(c, T_DRAIN);
     if (h->n_all == 0 && h->drain_done != NULL) {
         h->drain_done = NULL;
         done(arg);

@@ -84,8 +84,9 @@ typedef struct bw_httpd_opts {
 int bw_httpd_create(struct event_base *base, const bw_httpd_opts_t *opts, bw_httpd_t **out);
 /* Listens on host:port (a numeric address or a name). 0 or BW_EINVAL. */
 int bw_httpd_listen(bw_httpd_t *httpd, const char *host, int port);
-/* Graceful stop: no new connections, idle ones closed, the others closed
- * after the reply to their current request. done(arg) runs once the last
+/* Graceful stop: no new connections, idle ones closed after half a second
+ * (a request that arrives meanwhile is answered), the others closed after
+ * the reply to their current request. done(arg) runs once the last
  * connection has gone. */
 void bw_httpd_drain(bw_httpd_t *httpd, void (*done)(void *arg), void *arg);
 /* Closes everything and frees the server. No request may be with the

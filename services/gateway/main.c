@@ -211,7 +211,6 @@ static int listen_http(bw_gw_t *gw, const char *addr)
 
 int main(int argc, char **argv)
 {
-    bw_service_malloc_tune();
     gw_config_t cfg;
     char err[512];
     int a = bw_config_args(argc, argv, "the Bulwark REST gateway", config_items,
