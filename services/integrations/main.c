@@ -9,6 +9,7 @@
 #include "bulwark/integrations/v1/integrations.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 
+#include "bw_services.h"
 #include "connections.h"
 #include "deliveries.h"
 #include "dispatcher.h"
@@ -92,7 +93,7 @@ static const bw_config_item_t extra_items[] = {
     {"BULWARK_OUTBOX_RETENTION_DAYS", BW_CFG_INT, "7", 1, 3650,
      offsetof(integrations_config_t, outbox_retention_days), 0,
      "days relayed events stay in bulwark.outbox (deliveries keep their own copy)"},
-    {"BULWARK_INCIDENTS_ADDR", BW_CFG_ADDR, "127.0.0.1:50053", 0, 0,
+    {"BULWARK_INCIDENTS_ADDR", BW_CFG_ADDR, BW_INCIDENTS_ADDR_DEFAULT, 0, 0,
      offsetof(integrations_config_t, incidents_addr), 0,
      "the incidents service, where Jira issues and ServiceNow incidents become incidents"},
     {"BULWARK_INCIDENTS_TIMEOUT_MS", BW_CFG_INT, "5000", 100, 60000,
@@ -186,7 +187,7 @@ int main(int argc, char **argv)
         .summary = "the integrations service (webhook endpoints, the outbox relay, deliveries, "
                    "Jira and ServiceNow connections)",
         .addr_env = "BULWARK_INTEGRATIONS_ADDR",
-        .addr_default = "127.0.0.1:50055",
+        .addr_default = BW_INTEGRATIONS_ADDR_DEFAULT,
         .contract = &bulwark__integrations__v1__integrations_service__descriptor,
         .handlers = handlers,
         .n_handlers = sizeof(handlers) / sizeof(handlers[0]),
