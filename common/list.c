@@ -531,3 +531,18 @@ int bw_list_next_token(bw_call_t *call, const bw_list_t *list, const PGresult *r
     *out = token;
     return 0;
 }
+
+int bw_list_response(bw_call_t *call, const bw_list_t *list, const PGresult *res, int n_items,
+                     const ProtobufCMessageDescriptor *response, const char *items,
+                     bw_store_row_fn row_fn, const bw_store_list_hook_t *hook,
+                     ProtobufCMessage **resp)
+{
+    int shown = bw_list_shown(list, n_items);
+    ProtobufCMessage *out;
+    char **next;
+    int err = bw_store_list_items(call, response, items, res, shown, row_fn, hook, &out, &next);
+    if (err != 0 || (err = bw_list_next_token(call, list, res, n_items, shown - 1, next)) != 0)
+        return err;
+    *resp = out;
+    return 0;
+}

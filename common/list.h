@@ -44,6 +44,7 @@
 #include "db.h"
 #include "google/protobuf/timestamp.pb-c.h"
 #include "rpc.h"
+#include "store.h"
 
 #define BW_LIST_MAX_FILTERS 8
 /* The longest filter a request may send, in bytes. */
@@ -192,6 +193,15 @@ int bw_list_shown(const bw_list_t *list, int n_items);
  * call failed) for a key too long for a token. */
 int bw_list_next_token(bw_call_t *call, const bw_list_t *list, const PGresult *res, int n_items,
                        int last_row, char **out);
+
+/* A list handler's response for the n_items rows of res bw_list_read gave:
+ * the message of bw_store_list_items (response, its repeated field items,
+ * each shown row made by row_fn, then hook's work; NULL: none) into *resp,
+ * with its next page token (bw_list_next_token). */
+int bw_list_response(bw_call_t *call, const bw_list_t *list, const PGresult *res, int n_items,
+                     const ProtobufCMessageDescriptor *response, const char *items,
+                     bw_store_row_fn row_fn, const bw_store_list_hook_t *hook,
+                     ProtobufCMessage **resp);
 
 /* RFC 3339 UTC text with microseconds of us ("2025-06-10T07:15:00.000000Z")
  * into out (at least BW_LIST_TIME_TEXT bytes); BW_EINVAL outside years

@@ -138,20 +138,80 @@ static const ProtobufCFieldDescriptor *field_of(const ProtobufCMessageDescriptor
     return f != NULL && f->type == type && f->label == label ? f : NULL;
 }
 
+/* The fields of a list response: its repeated message field items, its
+ * next_page_token and the items' string field "id" (NULL when missing);
+ * -1 when one of the three is missing. */
+typedef struct list_fields {
+    const ProtobufCFieldDescriptor *items, *next, *id;
+} list_fields_t;
+
+static int list_fields(const ProtobufCMessageDescriptor *response, const char *items,
+                       list_fields_t *f)
+{
+    f->items = field_of(response, items, PROTOBUF_C_TYPE_MESSAGE, PROTOBUF_C_LABEL_REPEATED);
+    f->next = field_of(response, "next_page_token", PROTOBUF_C_TYPE_STRING, PROTOBUF_C_LABEL_NONE);
+    f->id = f->items != NULL ? field_of(f->items->descriptor, "id", PROTOBUF_C_TYPE_STRING,
+                                        PROTOBUF_C_LABEL_NONE)
+                             : NULL;
+    return f->id != NULL && f->next != NULL ? 0 : -1;
+}
+
+int bw_store_list_items(bw_call_t *call, const ProtobufCMessageDescriptor *response,
+                        const char *items, const PGresult *res, int shown, bw_store_row_fn row_fn,
+                        const bw_store_list_hook_t *hook, ProtobufCMessage **out, char ***next)
+{
+    list_fields_t f;
+    (void)list_fields(response, items, &f); /* no "id" needed: the caller makes the token */
+    if (f.items == NULL || f.next == NULL)
+        return BW_EINVAL;
+    ProtobufCMessage *msg = bw_arena_alloc(call->arena, response->sizeof_message);
+    ProtobufCMessage **rows = bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*rows));
+    if (msg == NULL || rows == NULL)
+        return BW_ENOMEM;
+    protobuf_c_message_init(response, msg);
+    int err;
+    for (int i = 0; i < shown; i++)
+        if ((err = row_fn(call->arena, res, i, &rows[i])) != 0)
+            return err;
+    *(size_t *)((char *)msg + f.items->quantifier_offset) = (size_t)shown;
+    *(ProtobufCMessage ***)((char *)msg + f.items->offset) = rows;
+    if (hook != NULL && (err = hook->fn(call, hook->data, res, rows, (size_t)shown)) != 0)
+        return err;
+    *out = msg;
+    *next = (char **)((char *)msg + f.next->offset);
+    return 0;
+}
+
+int bw_store_list_response(bw_call_t *call, const char *scope, const bw_page_t *page,
+                           const PGresult *res, int n_rows,
+                           const ProtobufCMessageDescriptor *response, const char *items,
+                           bw_store_row_fn row_fn, const bw_store_list_hook_t *hook,
+                           ProtobufCMessage **resp)
+{
+    list_fields_t f;
+    if (list_fields(response, items, &f) != 0)
+        return BW_EINVAL;
+    int shown = n_rows > page->size ? page->size : n_rows;
+    ProtobufCMessage *out;
+    char **next;
+    int err = bw_store_list_items(call, response, items, res, shown, row_fn, hook, &out, &next);
+    if (err != 0)
+        return err;
+    ProtobufCMessage **rows = *(ProtobufCMessage ***)((char *)out + f.items->offset);
+    const char *last = shown > 0 ? *(char **)((char *)rows[shown - 1] + f.id->offset) : "";
+    if ((err = bw_store_next_token(call, scope, page, n_rows, last, next)) != 0)
+        return err;
+    *resp = out;
+    return 0;
+}
+
 int bw_store_uuid_list(bw_call_t *call, const char *scope, int32_t page_size,
                        const char *page_token, const bw_db_stmt_t *stmt, const char *tenant,
                        const ProtobufCMessageDescriptor *response, const char *items,
                        bw_store_row_fn row_fn, ProtobufCMessage **resp)
 {
-    const ProtobufCFieldDescriptor *list =
-        field_of(response, items, PROTOBUF_C_TYPE_MESSAGE, PROTOBUF_C_LABEL_REPEATED);
-    const ProtobufCFieldDescriptor *next =
-        field_of(response, "next_page_token", PROTOBUF_C_TYPE_STRING, PROTOBUF_C_LABEL_NONE);
-    const ProtobufCFieldDescriptor *id =
-        list != NULL
-            ? field_of(list->descriptor, "id", PROTOBUF_C_TYPE_STRING, PROTOBUF_C_LABEL_NONE)
-            : NULL;
-    if (id == NULL || next == NULL)
+    list_fields_t f;
+    if (list_fields(response, items, &f) != 0)
         return BW_EINVAL;
     bw_page_t page;
     PGresult *res;
@@ -160,22 +220,7 @@ int bw_store_uuid_list(bw_call_t *call, const char *scope, int32_t page_size,
                                  &shown);
     if (err != 0)
         return err;
-    ProtobufCMessage *out = bw_arena_alloc(call->arena, response->sizeof_message);
-    ProtobufCMessage **rows = bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*rows));
-    if (out == NULL || rows == NULL)
-        return BW_ENOMEM;
-    protobuf_c_message_init(response, out);
-    for (int i = 0; i < shown; i++)
-        if ((err = row_fn(call->arena, res, i, &rows[i])) != 0)
-            return err;
-    *(size_t *)((char *)out + list->quantifier_offset) = (size_t)shown;
-    *(ProtobufCMessage ***)((char *)out + list->offset) = rows;
-    const char *last = shown > 0 ? *(char **)((char *)rows[shown - 1] + id->offset) : "";
-    if ((err = bw_store_next_token(call, scope, &page, n, last,
-                                   (char **)((char *)out + next->offset))) != 0)
-        return err;
-    *resp = out;
-    return 0;
+    return bw_store_list_response(call, scope, &page, res, n, response, items, row_fn, NULL, resp);
 }
 
 /* Runs stmt with $1 id for tenant: BW_ENOTFOUND when id is not a UUID or no

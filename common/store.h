@@ -64,11 +64,39 @@ int bw_store_uuid_page(bw_call_t *call, const char *scope, int32_t page_size,
  * caller's pointer of the message's own type: 0 or a BW_E* code. */
 typedef int (*bw_store_row_fn)(bw_arena_t *arena, const PGresult *res, int row, void *out);
 
+/* What a list does with a whole page once its items are made, before the
+ * next page's token: fn gets data, the page's result and its items (n of
+ * them, each a pointer to the item's message), e.g. to add what other
+ * queries know of them. 0 or a BW_E* code, which fails the list. */
+typedef struct bw_store_list_hook {
+    int (*fn)(bw_call_t *call, void *data, const PGresult *res, ProtobufCMessage **items, size_t n);
+    void *data;
+} bw_store_list_hook_t;
+
+/* The message of a list response, on the call's arena, into *out: of
+ * response, whose repeated message field items holds the first shown rows
+ * of res, each made by row_fn, then hook's work (NULL: none); *next gets the
+ * address of its next_page_token for the caller to fill. BW_EINVAL when
+ * response has no such fields. */
+int bw_store_list_items(bw_call_t *call, const ProtobufCMessageDescriptor *response,
+                        const char *items, const PGresult *res, int shown, bw_store_row_fn row_fn,
+                        const bw_store_list_hook_t *hook, ProtobufCMessage **out, char ***next);
+
+/* The response of one page of a list ordered by a UUID key, from its result
+ * (n_rows rows for page, as bw_store_uuid_page reads them): the message
+ * of bw_store_list_items into *resp, whose next_page_token follows the last
+ * item's string field "id" (bw_store_next_token).
+ * BW_EINVAL when response has no such fields. */
+int bw_store_list_response(bw_call_t *call, const char *scope, const bw_page_t *page,
+                           const PGresult *res, int n_rows,
+                           const ProtobufCMessageDescriptor *response, const char *items,
+                           bw_store_row_fn row_fn, const bw_store_list_hook_t *hook,
+                           ProtobufCMessage **resp);
+
 /* A list handler for a list ordered by a UUID key, whole: one page
- * (bw_store_uuid_page, with the same arguments), then *resp a message of
- * response whose repeated message field items holds each shown row made by
- * row_fn, and whose next_page_token follows the last item's string field
- * "id" (bw_store_next_token). BW_EINVAL when response has no such fields. */
+ * (bw_store_uuid_page, with the same arguments), then its response
+ * (bw_store_list_response, without a hook). BW_EINVAL, before any query,
+ * when response has no such fields. */
 int bw_store_uuid_list(bw_call_t *call, const char *scope, int32_t page_size,
                        const char *page_token, const bw_db_stmt_t *stmt, const char *tenant,
                        const ProtobufCMessageDescriptor *response, const char *items,

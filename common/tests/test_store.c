@@ -3,13 +3,17 @@
  * PQsetResultAttrs and PQsetvalue), no database: a time column's SQL NULL
  * is no Timestamp and a success, a value is the instant it holds; a list
  * response without the fields the list helper fills is refused before any
- * query.
+ * query; a list's reply holds the rows its page shows, in order, runs its
+ * hook over them once, and has a next token only when more rows follow.
  */
 #include <check.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "bulwark/tenancy/v1/tenancy.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
+
+#include "ids.h"
 
 #include "status.h"
 #include "store.h"
@@ -59,12 +63,101 @@ START_TEST(a_list_response_without_its_fields_is_refused)
 }
 END_TEST
 
+/* An API key with the id of a row's column 0 (a bw_store_row_fn). */
+static int key_of_row(bw_arena_t *arena, const PGresult *res, int row, void *out)
+{
+    Bulwark__Tenancy__V1__ApiKey *k = bw_arena_alloc(arena, sizeof(*k));
+    if (k == NULL)
+        return BW_ENOMEM;
+    bulwark__tenancy__v1__api_key__init(k);
+    if ((k->id = bw_store_strdup(arena, res, row, 0)) == NULL)
+        return BW_ENOMEM;
+    *(Bulwark__Tenancy__V1__ApiKey **)out = k;
+    return 0;
+}
+
+typedef struct hook_seen {
+    int calls;
+    size_t n;
+    int fail;
+} hook_seen_t;
+
+/* Names each key of the page after its row's column 0 and counts calls. */
+static int name_keys(bw_call_t *call, void *data, const PGresult *res, ProtobufCMessage **items,
+                     size_t n)
+{
+    hook_seen_t *seen = data;
+    seen->calls++;
+    seen->n = n;
+    if (seen->fail)
+        return BW_ECONFLICT;
+    for (size_t i = 0; i < n; i++)
+        ((Bulwark__Tenancy__V1__ApiKey *)items[i])->name =
+            bw_store_strdup(call->arena, res, (int)i, 0);
+    return 0;
+}
+
+#define KEY_A "0193a2b4-1111-7222-8333-444455556661"
+#define KEY_B "0193a2b4-1111-7222-8333-444455556662"
+#define KEY_C "0193a2b4-1111-7222-8333-444455556663"
+
+START_TEST(a_list_reply_holds_the_shown_rows_runs_its_hook_and_says_if_more_follow)
+{
+    bw_call_t call = {0};
+    call.arena = bw_arena_create(0);
+    bw_page_token_set_secret("0123456789abcdef0123456789abcdef");
+    const char *rows[] = {KEY_A, KEY_B, KEY_C};
+    PGresult *res = times_result(rows, 3); /* the column's type does not matter here */
+    bw_page_t page = {.size = 2, .after = "", .size_param = "3"};
+    hook_seen_t seen = {0};
+    const bw_store_list_hook_t hook = {name_keys, &seen};
+    ProtobufCMessage *msg = NULL;
+    /* Three rows for a page of two: two shown, and a token after the second. */
+    ck_assert_int_eq(
+        bw_store_list_response(&call, "keys", &page, res, 3,
+                               &bulwark__tenancy__v1__list_api_keys_response__descriptor,
+                               "api_keys", key_of_row, &hook, &msg),
+        0);
+    Bulwark__Tenancy__V1__ListApiKeysResponse *out = (void *)msg;
+    ck_assert_uint_eq(out->n_api_keys, 2);
+    ck_assert_str_eq(out->api_keys[0]->id, KEY_A);
+    ck_assert_str_eq(out->api_keys[1]->id, KEY_B);
+    ck_assert_int_eq(seen.calls, 1);
+    ck_assert_uint_eq(seen.n, 2);
+    ck_assert_str_eq(out->api_keys[1]->name, KEY_B);
+    char key[64];
+    ck_assert_int_eq(bw_page_token_decode("keys", out->next_page_token, key, sizeof(key)), 0);
+    ck_assert_str_eq(key, KEY_B);
+    /* Two rows for a page of two: the last page, no token. */
+    ck_assert_int_eq(
+        bw_store_list_response(&call, "keys", &page, res, 2,
+                               &bulwark__tenancy__v1__list_api_keys_response__descriptor,
+                               "api_keys", key_of_row, NULL, &msg),
+        0);
+    out = (void *)msg;
+    ck_assert_uint_eq(out->n_api_keys, 2);
+    ck_assert_str_eq(out->next_page_token, "");
+    /* A hook's failure is the list's, with no reply. */
+    seen.fail = 1;
+    msg = NULL;
+    ck_assert_int_eq(
+        bw_store_list_response(&call, "keys", &page, res, 3,
+                               &bulwark__tenancy__v1__list_api_keys_response__descriptor,
+                               "api_keys", key_of_row, &hook, &msg),
+        BW_ECONFLICT);
+    ck_assert_ptr_null(msg);
+    PQclear(res);
+    bw_arena_destroy(call.arena);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("store");
     TCase *tc = tcase_create("store");
     tcase_add_test(tc, a_time_column_null_is_no_timestamp_and_no_error);
     tcase_add_test(tc, a_list_response_without_its_fields_is_refused);
+    tcase_add_test(tc, a_list_reply_holds_the_shown_rows_runs_its_hook_and_says_if_more_follow);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

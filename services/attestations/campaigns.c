@@ -219,35 +219,59 @@ void bw_campaigns_tally(bw_arena_t *arena, Bulwark__Attestations__V1__Campaign *
     }
 }
 
-static int row_to_campaign(bw_call_t *call, const PGresult *res, int row,
-                           Bulwark__Attestations__V1__Campaign **out)
+/* A campaign from row of res, on arena, into *(Campaign **)out (a
+ * bw_store_row_fn). */
+static int row_to_campaign(bw_arena_t *arena, const PGresult *res, int row, void *out)
 {
-    Bulwark__Attestations__V1__Campaign *c = bw_arena_alloc(call->arena, sizeof(*c));
+    Bulwark__Attestations__V1__Campaign *c = bw_arena_alloc(arena, sizeof(*c));
     if (c == NULL)
         return BW_ENOMEM;
     bulwark__attestations__v1__campaign__init(c);
-    c->id = bw_store_strdup(call->arena, res, row, COL_ID);
-    c->entity = bw_store_strdup(call->arena, res, row, COL_ENTITY);
+    c->id = bw_store_strdup(arena, res, row, COL_ID);
+    c->entity = bw_store_strdup(arena, res, row, COL_ENTITY);
     c->kind = bw_attest_kind_value(bw_store_text(res, row, COL_KIND));
-    c->statement = bw_store_strdup(call->arena, res, row, COL_STATEMENT);
-    c->statement_sha256 = bw_store_strdup(call->arena, res, row, COL_SHA);
+    c->statement = bw_store_strdup(arena, res, row, COL_STATEMENT);
+    c->statement_sha256 = bw_store_strdup(arena, res, row, COL_SHA);
     int err;
-    if ((err = bw_store_timestamp(call->arena, res, row, COL_DUE, &c->due_at)) != 0)
+    if ((err = bw_store_timestamp(arena, res, row, COL_DUE, &c->due_at)) != 0)
         return err;
     c->valid_for_days = (int32_t)bw_store_int(res, row, COL_VALID_DAYS);
     c->state = strcmp(bw_store_text(res, row, COL_OPEN), "t") == 0
                    ? BULWARK__ATTESTATIONS__V1__CAMPAIGN__STATE__OPEN
                    : BULWARK__ATTESTATIONS__V1__CAMPAIGN__STATE__CLOSED;
-    c->created_by = bw_store_strdup(call->arena, res, row, COL_CREATED_BY);
-    if ((err = bw_store_timestamp(call->arena, res, row, COL_CREATE, &c->create_time)) != 0 ||
-        (err = bw_store_timestamp(call->arena, res, row, COL_UPDATE, &c->update_time)) != 0)
+    c->created_by = bw_store_strdup(arena, res, row, COL_CREATED_BY);
+    if ((err = bw_store_timestamp(arena, res, row, COL_CREATE, &c->create_time)) != 0 ||
+        (err = bw_store_timestamp(arena, res, row, COL_UPDATE, &c->update_time)) != 0)
         return err;
-    c->etag = bw_arena_alloc(call->arena, 17);
+    c->etag = bw_arena_alloc(arena, 17);
     if (c->id == NULL || c->entity == NULL || c->statement == NULL || c->statement_sha256 == NULL ||
         c->created_by == NULL || c->etag == NULL)
         return BW_ENOMEM;
     set_etag(c);
-    *out = c;
+    *(Bulwark__Attestations__V1__Campaign **)out = c;
+    return 0;
+}
+
+/* A campaign of a list, with its tally from the list's columns (a
+ * bw_store_row_fn). */
+static int listed_campaign(bw_arena_t *arena, const PGresult *res, int row, void *out)
+{
+    Bulwark__Attestations__V1__Campaign *c;
+    int err = row_to_campaign(arena, res, row, &c);
+    if (err != 0)
+        return err;
+    c->expected = (int32_t)bw_store_int(res, row, COL_EXPECTED);
+    c->approvals = (int32_t)bw_store_int(res, row, COL_APPROVALS);
+    c->rejections = (int32_t)bw_store_int(res, row, COL_REJECTIONS);
+    c->abstentions = (int32_t)bw_store_int(res, row, COL_ABSTENTIONS);
+    c->pending = c->expected - c->approvals - c->rejections - c->abstentions;
+    set_etag(c);
+    if (is_approval_kind(c->kind) && !PQgetisnull(res, row, COL_APPROVED_AT)) {
+        c->approved = 1;
+        if ((err = bw_store_timestamp(arena, res, row, COL_APPROVED_AT, &c->approved_at)) != 0)
+            return err;
+    }
+    *(Bulwark__Attestations__V1__Campaign **)out = c;
     return 0;
 }
 
@@ -357,7 +381,8 @@ int bw_campaigns_create(bw_call_t *call, const ProtobufCMessage *request, Protob
     if (err != 0)
         return err;
     Bulwark__Attestations__V1__Campaign *c;
-    if ((err = row_to_campaign(call, res, 0, &c)) != 0 || (err = load_statuses(call, c)) != 0)
+    if ((err = row_to_campaign(call->arena, res, 0, &c)) != 0 ||
+        (err = load_statuses(call, c)) != 0)
         return err;
     *resp = &c->base;
     return 0;
@@ -375,7 +400,8 @@ int bw_campaigns_load(bw_call_t *call, const char *id, Bulwark__Attestations__V1
     if (PQntuples(res) == 0)
         return bw_call_fail(call, BW_ENOTFOUND, "CAMPAIGN_NOT_FOUND", "campaign %s not found", id);
     Bulwark__Attestations__V1__Campaign *c;
-    if ((err = row_to_campaign(call, res, 0, &c)) != 0 || (err = load_statuses(call, c)) != 0)
+    if ((err = row_to_campaign(call->arena, res, 0, &c)) != 0 ||
+        (err = load_statuses(call, c)) != 0)
         return err;
     *out = c;
     return 0;
@@ -414,39 +440,9 @@ int bw_campaigns_list(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     err = bw_list_read(call, bw_service_db(call), &list, NULL, 0, &res);
     if (err != 0)
         return err;
-    int n = PQntuples(res);
-    int shown = bw_list_shown(&list, n);
-    Bulwark__Attestations__V1__ListCampaignsResponse *out =
-        bw_arena_alloc(call->arena, sizeof(*out));
-    if (out == NULL)
-        return BW_ENOMEM;
-    bulwark__attestations__v1__list_campaigns_response__init(out);
-    out->campaigns = bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*out->campaigns));
-    if (out->campaigns == NULL)
-        return BW_ENOMEM;
-    for (int i = 0; i < shown; i++) {
-        Bulwark__Attestations__V1__Campaign *c;
-        if ((err = row_to_campaign(call, res, i, &c)) != 0)
-            return err;
-        c->expected = (int32_t)bw_store_int(res, i, COL_EXPECTED);
-        c->approvals = (int32_t)bw_store_int(res, i, COL_APPROVALS);
-        c->rejections = (int32_t)bw_store_int(res, i, COL_REJECTIONS);
-        c->abstentions = (int32_t)bw_store_int(res, i, COL_ABSTENTIONS);
-        c->pending = c->expected - c->approvals - c->rejections - c->abstentions;
-        set_etag(c);
-        if (is_approval_kind(c->kind) && !PQgetisnull(res, i, COL_APPROVED_AT)) {
-            c->approved = 1;
-            if ((err = bw_store_timestamp(call->arena, res, i, COL_APPROVED_AT, &c->approved_at)) !=
-                0)
-                return err;
-        }
-        out->campaigns[i] = c;
-    }
-    out->n_campaigns = (size_t)shown;
-    if ((err = bw_list_next_token(call, &list, res, n, shown - 1, &out->next_page_token)) != 0)
-        return err;
-    *resp = &out->base;
-    return 0;
+    return bw_list_response(call, &list, res, PQntuples(res),
+                            &bulwark__attestations__v1__list_campaigns_response__descriptor,
+                            "campaigns", listed_campaign, NULL, resp);
 }
 
 int bw_campaigns_exported(bw_call_t *call, const char *entity,

@@ -6,6 +6,7 @@
 #include "bulwark/attestations/v1/attestations.pb-c.h"
 
 #include "attest.h"
+#include "bw_services.h"
 #include "campaigns.h"
 #include "governance.h"
 #include "members.h"
@@ -40,7 +41,7 @@ int main(int argc, char **argv)
         .summary = "the governance attestations service (NIS2 Art 20 approvals and training, "
                    "signed hash chains)",
         .addr_env = "BULWARK_ATTESTATIONS_ADDR",
-        .addr_default = "127.0.0.1:50054",
+        .addr_default = BW_ATTESTATIONS_ADDR_DEFAULT,
         .contract = &bulwark__attestations__v1__attestation_service__descriptor,
         .handlers = handlers,
         .n_handlers = sizeof(handlers) / sizeof(handlers[0]),

@@ -97,32 +97,33 @@ static const bw_list_spec_t list_spec = {
     .n_filters = sizeof(list_filters) / sizeof(list_filters[0]),
 };
 
-static int row_to_member(bw_call_t *call, const PGresult *res, int row,
-                         Bulwark__Attestations__V1__BoardMember **out)
+/* A board member from row of res, on arena, into
+ * *(Bulwark__Attestations__V1__BoardMember **)out (a bw_store_row_fn). */
+static int row_to_member(bw_arena_t *arena, const PGresult *res, int row, void *out)
 {
-    Bulwark__Attestations__V1__BoardMember *m = bw_arena_alloc(call->arena, sizeof(*m));
+    Bulwark__Attestations__V1__BoardMember *m = bw_arena_alloc(arena, sizeof(*m));
     if (m == NULL)
         return BW_ENOMEM;
     bulwark__attestations__v1__board_member__init(m);
-    m->id = bw_store_strdup(call->arena, res, row, COL_ID);
-    m->entity = bw_store_strdup(call->arena, res, row, COL_ENTITY);
-    m->name = bw_store_strdup(call->arena, res, row, COL_NAME);
-    m->email = bw_store_strdup(call->arena, res, row, COL_EMAIL);
-    m->role = bw_store_strdup(call->arena, res, row, COL_ROLE);
+    m->id = bw_store_strdup(arena, res, row, COL_ID);
+    m->entity = bw_store_strdup(arena, res, row, COL_ENTITY);
+    m->name = bw_store_strdup(arena, res, row, COL_NAME);
+    m->email = bw_store_strdup(arena, res, row, COL_EMAIL);
+    m->role = bw_store_strdup(arena, res, row, COL_ROLE);
     int err;
-    if ((err = bw_store_timestamp(call->arena, res, row, COL_SINCE, &m->since)) != 0 ||
-        (err = bw_store_timestamp(call->arena, res, row, COL_UNTIL, &m->until)) != 0)
+    if ((err = bw_store_timestamp(arena, res, row, COL_SINCE, &m->since)) != 0 ||
+        (err = bw_store_timestamp(arena, res, row, COL_UNTIL, &m->until)) != 0)
         return err;
     m->in_office = strcmp(bw_store_text(res, row, COL_IN_OFFICE), "t") == 0;
-    if ((err = bw_store_timestamp(call->arena, res, row, COL_CREATE, &m->create_time)) != 0 ||
-        (err = bw_store_timestamp(call->arena, res, row, COL_UPDATE, &m->update_time)) != 0)
+    if ((err = bw_store_timestamp(arena, res, row, COL_CREATE, &m->create_time)) != 0 ||
+        (err = bw_store_timestamp(arena, res, row, COL_UPDATE, &m->update_time)) != 0)
         return err;
-    m->etag = bw_arena_alloc(call->arena, 17);
+    m->etag = bw_arena_alloc(arena, 17);
     if (m->id == NULL || m->entity == NULL || m->name == NULL || m->email == NULL ||
         m->role == NULL || m->etag == NULL)
         return BW_ENOMEM;
     bw_etag(m->id, bw_store_int(res, row, COL_REVISION), m->etag);
-    *out = m;
+    *(Bulwark__Attestations__V1__BoardMember **)out = m;
     return 0;
 }
 
@@ -199,7 +200,7 @@ int bw_members_create(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     if ((err = bw_db_exec1(db, call->arena, call->tenant_id, &stmt_insert, 7, values, &res)) != 0)
         return write_failed(call, db, err);
     Bulwark__Attestations__V1__BoardMember *out;
-    if ((err = row_to_member(call, res, 0, &out)) != 0)
+    if ((err = row_to_member(call->arena, res, 0, &out)) != 0)
         return err;
     *resp = &out->base;
     return 0;
@@ -221,7 +222,7 @@ int bw_members_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMe
         return bw_call_fail(call, BW_ENOTFOUND, "BOARD_MEMBER_NOT_FOUND",
                             "board member %s not found", id);
     Bulwark__Attestations__V1__BoardMember *m;
-    if ((err = row_to_member(call, res, 0, &m)) != 0)
+    if ((err = row_to_member(call->arena, res, 0, &m)) != 0)
         return err;
     *resp = &m->base;
     return 0;
@@ -250,24 +251,9 @@ int bw_members_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
     if (n == 0 && req->page_token[0] == '\0' &&
         (err = bw_attest_entity_check(call, req->entity, NULL)) != 0)
         return err;
-    int shown = bw_list_shown(&list, n);
-    Bulwark__Attestations__V1__ListBoardMembersResponse *out =
-        bw_arena_alloc(call->arena, sizeof(*out));
-    if (out == NULL)
-        return BW_ENOMEM;
-    bulwark__attestations__v1__list_board_members_response__init(out);
-    out->board_members =
-        bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*out->board_members));
-    if (out->board_members == NULL)
-        return BW_ENOMEM;
-    for (int i = 0; i < shown; i++)
-        if ((err = row_to_member(call, res, i, &out->board_members[i])) != 0)
-            return err;
-    out->n_board_members = (size_t)shown;
-    if ((err = bw_list_next_token(call, &list, res, n, shown - 1, &out->next_page_token)) != 0)
-        return err;
-    *resp = &out->base;
-    return 0;
+    return bw_list_response(call, &list, res, n,
+                            &bulwark__attestations__v1__list_board_members_response__descriptor,
+                            "board_members", row_to_member, NULL, resp);
 }
 
 /* Copies the fields named by the mask from patch into m. */
@@ -320,7 +306,7 @@ int bw_members_update(bw_call_t *call, const ProtobufCMessage *request, Protobuf
                            "board member %s not found", req->id);
         goto out;
     }
-    if ((err = row_to_member(call, res, 0, &m)) != 0 ||
+    if ((err = row_to_member(call->arena, res, 0, &m)) != 0 ||
         (err = bw_store_check_etag(call, m->id, bw_store_int(res, 0, COL_REVISION))) != 0)
         goto out;
     Bulwark__Attestations__V1__BoardMember empty = BULWARK__ATTESTATIONS__V1__BOARD_MEMBER__INIT;
@@ -339,7 +325,7 @@ int bw_members_update(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         err = write_failed(call, db, err);
         goto out;
     }
-    if ((err = row_to_member(call, res, 0, &m)) != 0)
+    if ((err = row_to_member(call->arena, res, 0, &m)) != 0)
         goto out;
     err = bw_db_commit(db);
 out:

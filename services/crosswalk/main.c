@@ -7,6 +7,7 @@
 #include "bulwark/crosswalk/v1/crosswalk.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 
+#include "bw_services.h"
 #include "crosswalk.h"
 #include "log.h"
 #include "service.h"
@@ -106,7 +107,7 @@ int main(int argc, char **argv)
         .name = "crosswalk",
         .summary = "the crosswalk service (ISO 27001 to NIS2, Statement of Applicability, gaps)",
         .addr_env = "BULWARK_CROSSWALK_ADDR",
-        .addr_default = "127.0.0.1:50052",
+        .addr_default = BW_CROSSWALK_ADDR_DEFAULT,
         .contract = &bulwark__crosswalk__v1__crosswalk_service__descriptor,
         .handlers = handlers,
         .n_handlers = sizeof(handlers) / sizeof(handlers[0]),

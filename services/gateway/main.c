@@ -17,6 +17,7 @@
 #include "tenancy.h"
 #include "usage.h"
 
+#include "bw_services.h"
 #include "config.h"
 #include "ids.h"
 #include "log.h"
@@ -37,11 +38,10 @@
 typedef struct gw_config {
     const char *http_addr;
     const char *tenancy_addr;
-    const char *scoping_addr;
-    const char *crosswalk_addr;
-    const char *incidents_addr;
-    const char *attestations_addr;
-    const char *integrations_addr;
+    /* scoping_addr, ...: one for each service the gateway dials (services.tsv). */
+#define GW_DIAL_FIELD(name, NAME) const char *name##_addr;
+    BW_GATEWAY_DIALS(GW_DIAL_FIELD)
+#undef GW_DIAL_FIELD
     const char *database_url;
     const char *operator_token;
     const char *token_secret;
@@ -79,19 +79,17 @@ typedef struct gw_config {
 static const bw_config_item_t config_items[] = {
     {"BULWARK_HTTP_ADDR", BW_CFG_ADDR, "127.0.0.1:8080", 0, 0, offsetof(gw_config_t, http_addr), 0,
      "HTTP listen address (host:port)"},
-    {"BULWARK_TENANCY_ADDR", BW_CFG_ADDR, "127.0.0.1:50050", 0, 0,
+    {"BULWARK_TENANCY_ADDR", BW_CFG_ADDR, BW_TENANCY_ADDR_DEFAULT, 0, 0,
      offsetof(gw_config_t, tenancy_addr), 0,
      "internal gRPC address where this gateway serves the tenancy RPCs"},
-    {"BULWARK_SCOPING_ADDR", BW_CFG_ADDR, "127.0.0.1:50051", 0, 0,
-     offsetof(gw_config_t, scoping_addr), 0, "gRPC address of the scoping service"},
-    {"BULWARK_CROSSWALK_ADDR", BW_CFG_ADDR, "127.0.0.1:50052", 0, 0,
-     offsetof(gw_config_t, crosswalk_addr), 0, "gRPC address of the crosswalk service"},
-    {"BULWARK_INCIDENTS_ADDR", BW_CFG_ADDR, "127.0.0.1:50053", 0, 0,
-     offsetof(gw_config_t, incidents_addr), 0, "gRPC address of the incidents service"},
-    {"BULWARK_ATTESTATIONS_ADDR", BW_CFG_ADDR, "127.0.0.1:50054", 0, 0,
-     offsetof(gw_config_t, attestations_addr), 0, "gRPC address of the attestations service"},
-    {"BULWARK_INTEGRATIONS_ADDR", BW_CFG_ADDR, "127.0.0.1:50055", 0, 0,
-     offsetof(gw_config_t, integrations_addr), 0, "gRPC address of the integrations service"},
+/* Each service the gateway dials (services.tsv), in the table's order. */
+/* clang-format off */
+#define GW_DIAL_ITEM(name, NAME)                                                                   \
+    {"BULWARK_" #NAME "_ADDR", BW_CFG_ADDR, BW_##NAME##_ADDR_DEFAULT, 0, 0,                        \
+     offsetof(gw_config_t, name##_addr), 0, "gRPC address of the " #name " service"},
+    BW_GATEWAY_DIALS(GW_DIAL_ITEM)
+#undef GW_DIAL_ITEM
+    /* clang-format on */
     {"BULWARK_DATABASE_URL", BW_CFG_STRING,
      "postgresql://bulwark_app_gateway@127.0.0.1:55432/bulwark", 0, 0,
      offsetof(gw_config_t, database_url), 1,
@@ -245,10 +243,12 @@ int main(int argc, char **argv)
      * certificate, which resolve keys too) and every service the route
      * table uses; /readyz checks exactly these. Each service holds tenant
      * rows, which the operator's routes export, erase and count there. */
-    const char *names[] = {"tenancy",   "scoping",      "crosswalk",
-                           "incidents", "attestations", "integrations"};
-    const char *addrs[] = {cfg.tenancy_addr,   cfg.scoping_addr,      cfg.crosswalk_addr,
-                           cfg.incidents_addr, cfg.attestations_addr, cfg.integrations_addr};
+#define GW_DIAL_NAME(name, NAME) #name,
+#define GW_DIAL_ADDR(name, NAME) cfg.name##_addr,
+    const char *names[] = {"tenancy", BW_GATEWAY_DIALS(GW_DIAL_NAME)};
+    const char *addrs[] = {cfg.tenancy_addr, BW_GATEWAY_DIALS(GW_DIAL_ADDR)};
+#undef GW_DIAL_NAME
+#undef GW_DIAL_ADDR
     bw_tenancy_service_t services[sizeof(names) / sizeof(names[0])];
     size_t n_services = 0;
     for (size_t i = 1; i < sizeof(names) / sizeof(names[0]); i++)

@@ -210,6 +210,24 @@ static int count_usage(bw_call_t *call, Bulwark__Tenancy__V1__Tenant **tenants, 
     return 0;
 }
 
+/* The usage of each tenant of a page (a bw_store_list_hook_t): its requests
+ * of the last 24 hours, the list's column 8, and its rows in each service. */
+static int add_usage(bw_call_t *call, void *data, const PGresult *res, ProtobufCMessage **items,
+                     size_t n)
+{
+    (void)data;
+    Bulwark__Tenancy__V1__Tenant **tenants = (Bulwark__Tenancy__V1__Tenant **)items;
+    for (size_t i = 0; i < n; i++) {
+        Bulwark__Tenancy__V1__TenantUsage *usage = bw_arena_alloc(call->arena, sizeof(*usage));
+        if (usage == NULL)
+            return BW_ENOMEM;
+        bulwark__tenancy__v1__tenant_usage__init(usage);
+        usage->requests_last_24h = bw_store_int(res, (int)i, 8);
+        tenants[i]->usage = usage;
+    }
+    return count_usage(call, tenants, n);
+}
+
 int bw_operator_list_tenants(bw_call_t *call, const ProtobufCMessage *request,
                              ProtobufCMessage **resp)
 {
@@ -221,34 +239,10 @@ int bw_operator_list_tenants(bw_call_t *call, const ProtobufCMessage *request,
                                  &bw_operator_stmt_list, NULL, &page, &res, &n, &shown);
     if (err != 0)
         return err;
-    Bulwark__Tenancy__V1__ListTenantsResponse *out = bw_arena_alloc(call->arena, sizeof(*out));
-    if (out == NULL)
-        return BW_ENOMEM;
-    bulwark__tenancy__v1__list_tenants_response__init(out);
-    out->tenants = bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*out->tenants));
-    if (out->tenants == NULL)
-        return BW_ENOMEM;
-    for (int i = 0; i < shown; i++) {
-        Bulwark__Tenancy__V1__Tenant *t;
-        Bulwark__Tenancy__V1__TenantUsage *usage = bw_arena_alloc(call->arena, sizeof(*usage));
-        if (usage == NULL)
-            return BW_ENOMEM;
-        if ((err = bw_tenancy_row_to_tenant(call, res, i, &t)) != 0)
-            return err;
-        bulwark__tenancy__v1__tenant_usage__init(usage);
-        usage->requests_last_24h = bw_store_int(res, i, 8);
-        t->usage = usage;
-        out->tenants[i] = t;
-    }
-    out->n_tenants = (size_t)shown;
-    if ((err = count_usage(call, out->tenants, out->n_tenants)) != 0)
-        return err;
-    err = bw_store_next_token(call, TENANTS_SCOPE, &page, n,
-                              shown > 0 ? out->tenants[shown - 1]->id : "", &out->next_page_token);
-    if (err != 0)
-        return err;
-    *resp = &out->base;
-    return 0;
+    const bw_store_list_hook_t usage = {add_usage, NULL};
+    return bw_store_list_response(call, TENANTS_SCOPE, &page, res, n,
+                                  &bulwark__tenancy__v1__list_tenants_response__descriptor,
+                                  "tenants", bw_tenancy_row_to_tenant, &usage, resp);
 }
 
 /* ---- suspend and resume -------------------------------------------------- */
@@ -274,7 +268,7 @@ static int set_state(bw_call_t *call, const char *id, const char *state, const c
     if (PQntuples(res) == 0)
         return not_found(call, id);
     Bulwark__Tenancy__V1__Tenant *t;
-    if ((err = bw_tenancy_row_to_tenant(call, res, 0, &t)) != 0)
+    if ((err = bw_tenancy_row_to_tenant(call->arena, res, 0, &t)) != 0)
         return err;
     /* Every gateway forgets the tenant's keys and state when this commits;
      * the statement ends the transaction in the operator's scope. */

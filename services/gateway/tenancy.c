@@ -137,31 +137,30 @@ const size_t bw_tenancy_n_stmts = sizeof(bw_tenancy_stmts) / sizeof(bw_tenancy_s
 #define KEY_MAX_LIFETIME_SEC (3653LL * 86400)
 #define ROTATION_GRACE_MAX_SEC (7 * 86400)
 
-int bw_tenancy_row_to_tenant(bw_call_t *call, const PGresult *res, int row,
-                             Bulwark__Tenancy__V1__Tenant **out)
+int bw_tenancy_row_to_tenant(bw_arena_t *arena, const PGresult *res, int row, void *out)
 {
-    Bulwark__Tenancy__V1__Tenant *t = bw_arena_alloc(call->arena, sizeof(*t));
-    char *etag = bw_arena_alloc(call->arena, 17);
+    Bulwark__Tenancy__V1__Tenant *t = bw_arena_alloc(arena, sizeof(*t));
+    char *etag = bw_arena_alloc(arena, 17);
     if (t == NULL || etag == NULL)
         return BW_ENOMEM;
     bulwark__tenancy__v1__tenant__init(t);
-    t->id = bw_store_strdup(call->arena, res, row, 0);
-    t->name = bw_store_strdup(call->arena, res, row, 1);
+    t->id = bw_store_strdup(arena, res, row, 0);
+    t->name = bw_store_strdup(arena, res, row, 1);
     int err;
-    if ((err = bw_store_timestamp(call->arena, res, row, 2, &t->create_time)) != 0 ||
-        (err = bw_store_timestamp(call->arena, res, row, 3, &t->update_time)) != 0)
+    if ((err = bw_store_timestamp(arena, res, row, 2, &t->create_time)) != 0 ||
+        (err = bw_store_timestamp(arena, res, row, 3, &t->update_time)) != 0)
         return err;
     bw_etag(t->id, bw_store_int(res, row, 4), etag);
     t->etag = etag;
     t->state = strcmp(bw_store_text(res, row, 5), "SUSPENDED") == 0
                    ? BULWARK__TENANCY__V1__TENANT__STATE__SUSPENDED
                    : BULWARK__TENANCY__V1__TENANT__STATE__ACTIVE;
-    if ((err = bw_store_timestamp(call->arena, res, row, 6, &t->suspend_time)) != 0)
+    if ((err = bw_store_timestamp(arena, res, row, 6, &t->suspend_time)) != 0)
         return err;
-    t->suspend_reason = bw_store_strdup(call->arena, res, row, 7);
+    t->suspend_reason = bw_store_strdup(arena, res, row, 7);
     if (t->id == NULL || t->name == NULL || t->suspend_reason == NULL)
         return BW_ENOMEM;
-    *out = t;
+    *(Bulwark__Tenancy__V1__Tenant **)out = t;
     return 0;
 }
 
@@ -274,7 +273,7 @@ static int create_tenant(bw_call_t *call, const ProtobufCMessage *request, Proto
     const char *values[] = {tenant_id, req->name};
     PGresult *res;
     if ((err = bw_db_exec(db, call->arena, &stmt_tenant_insert, 2, values, &res)) != 0 ||
-        (err = bw_tenancy_row_to_tenant(call, res, 0, &out->tenant)) != 0 ||
+        (err = bw_tenancy_row_to_tenant(call->arena, res, 0, &out->tenant)) != 0 ||
         (err = insert_key(call, db, key_name, "admin", "", NULL, &out->api_key)) != 0 ||
         (err = bw_db_commit(db)) != 0) {
         bw_db_rollback(db);
@@ -300,7 +299,7 @@ static int get_tenant(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     if (PQntuples(res) == 0)
         return bw_call_fail(call, BW_ENOTFOUND, "TENANT_NOT_FOUND", "tenant %s not found", id);
     Bulwark__Tenancy__V1__Tenant *t;
-    if ((err = bw_tenancy_row_to_tenant(call, res, 0, &t)) != 0)
+    if ((err = bw_tenancy_row_to_tenant(call->arena, res, 0, &t)) != 0)
         return err;
     *resp = &t->base;
     return 0;
@@ -609,6 +608,34 @@ static int time_param(bw_call_t *call, const char *field, const Google__Protobuf
     return 0;
 }
 
+/* An audit event from row of res (AUDIT_SELECT's columns), on arena, into
+ * *(Bulwark__Tenancy__V1__AuditEvent **)out (a bw_store_row_fn). */
+static int row_to_audit_event(bw_arena_t *arena, const PGresult *res, int row, void *out)
+{
+    Bulwark__Tenancy__V1__AuditEvent *e = bw_arena_alloc(arena, sizeof(*e));
+    if (e == NULL)
+        return BW_ENOMEM;
+    bulwark__tenancy__v1__audit_event__init(e);
+    e->id = bw_store_strdup(arena, res, row, 0);
+    int err = bw_store_timestamp(arena, res, row, 1, &e->time);
+    if (err != 0)
+        return err;
+    e->service = bw_store_strdup(arena, res, row, 2);
+    e->action = bw_store_strdup(arena, res, row, 3);
+    e->resource = bw_store_strdup(arena, res, row, 4);
+    e->principal = bw_store_strdup(arena, res, row, 5);
+    e->request_id = bw_store_strdup(arena, res, row, 6);
+    e->outcome = bw_store_strdup(arena, res, row, 7);
+    e->reason = bw_store_strdup(arena, res, row, 8);
+    e->trace_id = bw_store_strdup(arena, res, row, 9);
+    if (e->id == NULL || e->service == NULL || e->action == NULL || e->resource == NULL ||
+        e->principal == NULL || e->request_id == NULL || e->outcome == NULL || e->reason == NULL ||
+        e->trace_id == NULL)
+        return BW_ENOMEM;
+    *(Bulwark__Tenancy__V1__AuditEvent **)out = e;
+    return 0;
+}
+
 static int list_audit_events(bw_call_t *call, const ProtobufCMessage *request,
                              ProtobufCMessage **resp)
 {
@@ -640,37 +667,9 @@ static int list_audit_events(bw_call_t *call, const ProtobufCMessage *request,
     err = bw_list_read(call, bw_service_db(call), &list, window, 2, &res);
     if (err != 0)
         return err;
-    int n = PQntuples(res), shown = bw_list_shown(&list, n);
-    Bulwark__Tenancy__V1__ListAuditEventsResponse *out = bw_arena_alloc(call->arena, sizeof(*out));
-    if (out == NULL)
-        return BW_ENOMEM;
-    bulwark__tenancy__v1__list_audit_events_response__init(out);
-    out->audit_events = bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*out->audit_events));
-    if (out->audit_events == NULL)
-        return BW_ENOMEM;
-    for (int i = 0; i < shown; i++) {
-        Bulwark__Tenancy__V1__AuditEvent *e = bw_arena_alloc(call->arena, sizeof(*e));
-        if (e == NULL)
-            return BW_ENOMEM;
-        bulwark__tenancy__v1__audit_event__init(e);
-        e->id = bw_store_strdup(call->arena, res, i, 0);
-        if ((err = bw_store_timestamp(call->arena, res, i, 1, &e->time)) != 0)
-            return err;
-        e->service = bw_store_strdup(call->arena, res, i, 2);
-        e->action = bw_store_strdup(call->arena, res, i, 3);
-        e->resource = bw_store_strdup(call->arena, res, i, 4);
-        e->principal = bw_store_strdup(call->arena, res, i, 5);
-        e->request_id = bw_store_strdup(call->arena, res, i, 6);
-        e->outcome = bw_store_strdup(call->arena, res, i, 7);
-        e->reason = bw_store_strdup(call->arena, res, i, 8);
-        e->trace_id = bw_store_strdup(call->arena, res, i, 9);
-        out->audit_events[i] = e;
-    }
-    out->n_audit_events = (size_t)shown;
-    if ((err = bw_list_next_token(call, &list, res, n, shown - 1, &out->next_page_token)) != 0)
-        return err;
-    *resp = &out->base;
-    return 0;
+    return bw_list_response(call, &list, res, PQntuples(res),
+                            &bulwark__tenancy__v1__list_audit_events_response__descriptor,
+                            "audit_events", row_to_audit_event, NULL, resp);
 }
 
 const bw_rpc_handler_t bw_tenancy_handlers[] = {

@@ -59,10 +59,9 @@ extern const size_t bw_tenancy_n_stmts;
 /* A tenant's row, locked for the transaction, and then the transaction's
  * time (microseconds): $1 the tenant id, with that tenant set. */
 extern const bw_db_stmt_t bw_tenancy_stmt_tenant_get;
-/* A tenant from row of res (BW_TENANCY_TENANT_COLUMNS first), on the call's
- * arena. */
-int bw_tenancy_row_to_tenant(bw_call_t *call, const PGresult *res, int row,
-                             Bulwark__Tenancy__V1__Tenant **out);
+/* A tenant from row of res (BW_TENANCY_TENANT_COLUMNS first), on arena,
+ * into *(Bulwark__Tenancy__V1__Tenant **)out (a bw_store_row_fn). */
+int bw_tenancy_row_to_tenant(bw_arena_t *arena, const PGresult *res, int row, void *out);
 /* Forgets what this gateway cached of tenant_id's keys and state (tenants
  * may be NULL). */
 void bw_tenancy_forget_tenant(bw_keycache_t *keys, bw_tenantcache_t *tenants,

@@ -5,6 +5,7 @@
  */
 #include "bulwark/incidents/v1/incidents.pb-c.h"
 
+#include "bw_services.h"
 #include "handlers.h"
 #include "log.h"
 #include "records.h"
@@ -105,7 +106,7 @@ int main(int argc, char **argv)
         .name = "incidents",
         .summary = "the incidents service (NIS2 Art 23 reporting clock, significance criteria)",
         .addr_env = "BULWARK_INCIDENTS_ADDR",
-        .addr_default = "127.0.0.1:50053",
+        .addr_default = BW_INCIDENTS_ADDR_DEFAULT,
         .contract = &bulwark__incidents__v1__incidents_service__descriptor,
         .handlers = handlers,
         .n_handlers = sizeof(handlers) / sizeof(handlers[0]),

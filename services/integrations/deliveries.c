@@ -87,7 +87,7 @@ static int delivery_not_found(bw_call_t *call, const char *id)
                         "delivery %s of this webhook endpoint not found", id);
 }
 
-static int from_row(bw_arena_t *arena, const PGresult *res, int row, delivery_t **out)
+static int from_row(bw_arena_t *arena, const PGresult *res, int row, void *out)
 {
     delivery_t *d = bw_arena_alloc(arena, sizeof(*d));
     if (d == NULL)
@@ -113,7 +113,7 @@ static int from_row(bw_arena_t *arena, const PGresult *res, int row, delivery_t 
     d->state = state != NULL
                    ? state->value
                    : BULWARK__INTEGRATIONS__V1__WEBHOOK_DELIVERY__STATE__STATE_UNSPECIFIED;
-    *out = d;
+    *(delivery_t **)out = d;
     return 0;
 }
 
@@ -169,6 +169,15 @@ static int attach_attempts(bw_call_t *call, bw_db_t *db, delivery_t **deliveries
     return 0;
 }
 
+/* attach_attempts for a page of the list (a bw_store_list_hook_t): data is
+ * the connection of the list's transaction. */
+static int attempts_of_page(bw_call_t *call, void *data, const PGresult *res,
+                            ProtobufCMessage **items, size_t n)
+{
+    (void)res;
+    return attach_attempts(call, data, (delivery_t **)items, n);
+}
+
 int bw_deliveries_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Integrations__V1__ListWebhookDeliveriesRequest *req = (const void *)request;
@@ -192,11 +201,7 @@ int bw_deliveries_list(bw_call_t *call, const ProtobufCMessage *request, Protobu
     }
     bw_db_t *db = bw_service_db(call);
     PGresult *res;
-    Bulwark__Integrations__V1__ListWebhookDeliveriesResponse *out =
-        bw_arena_alloc(call->arena, sizeof(*out));
-    if (out == NULL)
-        return BW_ENOMEM;
-    bulwark__integrations__v1__list_webhook_deliveries_response__init(out);
+    ProtobufCMessage *out = NULL;
     if ((err = bw_db_begin(db, call->tenant_id)) != 0)
         return err;
     const char *id = req->id;
@@ -209,20 +214,11 @@ int bw_deliveries_list(bw_call_t *call, const ProtobufCMessage *request, Protobu
     const char *values[] = {id, page.after, page.size_param, state};
     if ((err = bw_db_exec(db, call->arena, &stmt_list, 4, values, &res)) != 0)
         goto out;
-    int n = PQntuples(res), shown = n > page.size ? page.size : n;
-    out->deliveries = bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*out->deliveries));
-    if (out->deliveries == NULL) {
-        err = BW_ENOMEM;
-        goto out;
-    }
-    for (int i = 0; i < shown; i++)
-        if ((err = from_row(call->arena, res, i, &out->deliveries[i])) != 0)
-            goto out;
-    out->n_deliveries = (size_t)shown;
-    if ((err = attach_attempts(call, db, out->deliveries, out->n_deliveries)) != 0)
-        goto out;
-    const char *last = shown > 0 ? out->deliveries[shown - 1]->id : "";
-    if ((err = bw_store_next_token(call, scope, &page, n, last, &out->next_page_token)) != 0)
+    const bw_store_list_hook_t attempts = {attempts_of_page, db};
+    if ((err = bw_store_list_response(
+             call, scope, &page, res, PQntuples(res),
+             &bulwark__integrations__v1__list_webhook_deliveries_response__descriptor, "deliveries",
+             from_row, &attempts, &out)) != 0)
         goto out;
     err = bw_db_commit(db);
 out:
@@ -230,7 +226,7 @@ out:
         bw_db_rollback(db);
         return err;
     }
-    *resp = &out->base;
+    *resp = out;
     return 0;
 }
 

@@ -9,6 +9,7 @@
 #include "bulwark/integrations/v1/integrations.pb-c.h"
 #include "google/protobuf/empty.pb-c.h"
 
+#include "bw_services.h"
 #include "connections.h"
 #include "deliveries.h"
 #include "dispatcher.h"
@@ -102,7 +103,7 @@ static const bw_config_item_t extra_items[] = {
      "days the connection log, the inbound receipts (which de-duplicate Jira's and "
      "ServiceNow's redeliveries), finished webhook deliveries and finished ticket jobs are "
      "kept"},
-    {"BULWARK_INCIDENTS_ADDR", BW_CFG_ADDR, "127.0.0.1:50053", 0, 0,
+    {"BULWARK_INCIDENTS_ADDR", BW_CFG_ADDR, BW_INCIDENTS_ADDR_DEFAULT, 0, 0,
      offsetof(integrations_config_t, incidents_addr), 0,
      "the incidents service, where Jira issues and ServiceNow incidents become incidents"},
     {"BULWARK_INCIDENTS_TIMEOUT_MS", BW_CFG_INT, "5000", 100, 60000,
@@ -214,7 +215,7 @@ int main(int argc, char **argv)
         .summary = "the integrations service (webhook endpoints, the outbox relay, deliveries, "
                    "Jira and ServiceNow connections)",
         .addr_env = "BULWARK_INTEGRATIONS_ADDR",
-        .addr_default = "127.0.0.1:50055",
+        .addr_default = BW_INTEGRATIONS_ADDR_DEFAULT,
         .contract = &bulwark__integrations__v1__integrations_service__descriptor,
         .handlers = handlers,
         .n_handlers = sizeof(handlers) / sizeof(handlers[0]),

@@ -8,6 +8,7 @@
 #include "google/protobuf/empty.pb-c.h"
 
 #include "assess.h"
+#include "bw_services.h"
 #include "entities.h"
 #include "log.h"
 #include "profiles.h"
@@ -84,7 +85,7 @@ int main(int argc, char **argv)
         .name = "scoping",
         .summary = "the NIS2 scoping service (legal entities, scope classification)",
         .addr_env = "BULWARK_SCOPING_ADDR",
-        .addr_default = "127.0.0.1:50051",
+        .addr_default = BW_SCOPING_ADDR_DEFAULT,
         .contract = &bulwark__scoping__v1__scoping_service__descriptor,
         .handlers = handlers,
         .n_handlers = sizeof(handlers) / sizeof(handlers[0]),

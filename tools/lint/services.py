@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """The services table (services/services.tsv) against every copy of it.
 
-CMake and the local scripts read the table itself; the C programs, the
-compose file, the Kubernetes manifests and the database roles say the same
-facts in their own language, and this check fails when one of them
-disagrees with the table: a process missing or extra, a gRPC port, a
-/metrics port, who dials whom, a login role. Run by tools/lint/lint.sh;
+CMake, the C programs (through bw_services.h, which CMake writes from the
+table) and the local scripts read the table itself; the compose file, the
+Kubernetes manifests and the database roles say the same facts in their own
+language, and this check fails when one of them disagrees with the table: a
+process missing or extra, a gRPC port, a /metrics port, who dials whom, a
+login role. Run by tools/lint/lint.sh;
 `services.py ROOT` checks another tree (the seeded-drift test does).
 Plain text matching only, so that it needs nothing beyond Python.
 """
@@ -71,35 +72,13 @@ def compare(where, got, want):
             err(where, f"BULWARK_{key.upper()}_ADDR is {got[key]}, the table says {want[key]}")
 
 
-# The C defaults: the addresses a process's sources give, its own and those
-# it dials.
-C_ADDR = re.compile(r'"BULWARK_([A-Z]+)_ADDR"[^"]{0,80}"([^"]*)"', re.S)
-for row in TABLE:
-    rel = f"services/{row['process']}/"
-    folder = os.path.join(ROOT, rel)
-    text = "".join(read(rel + f) for f in sorted(os.listdir(folder)) if f.endswith(".c")) \
-        if os.path.isdir(folder) else read(rel)
-    # A client library's config items (BW_SCOPING_CLIENT_CONFIG_ITEMS) bring
-    # the address of the service they call, with its default.
-    for client in re.findall(r"\bBW_([A-Z]+)_CLIENT_CONFIG_ITEMS\(", text):
-        c = client.lower()
-        text += read(f"services/{c}/client/{c}_client.h")
-    got = {m.group(1).lower(): m.group(2) for m in C_ADDR.finditer(text)
-           if m.group(1) not in ("HTTP", "METRICS")}
-    compare(rel, got, expected_addrs(row, "127.0.0.1", lambda d: "127.0.0.1"))
+# The C programs take their addresses from the table itself (CMake writes
+# bw_services.h from it); a process folder the table does not list would
+# not be built at all.
 present = {d for d in os.listdir(os.path.join(ROOT, "services"))
            if os.path.isfile(os.path.join(ROOT, "services", d, "main.c"))}
 for extra in sorted(present - set(BY_PROCESS)):
     err(f"services/{extra}/", "a process that services/services.tsv does not list")
-
-# The gateway's backends: the tenancy RPCs then every service it dials.
-gw = BY_PROCESS.get("gateway")
-if gw:
-    m = re.search(r"const char \*names\[\] = \{([^}]*)\}", read("services/gateway/main.c"))
-    names = re.findall(r'"(\w+)"', m.group(1)) if m else []
-    if names != [gw["schema"]] + gw["dials"]:
-        err("services/gateway/main.c", f"names[] is {names}, the table says "
-            f"{[gw['schema']] + gw['dials']}")
 
 # docker-compose.yml: one block per process (two-space keys under services:).
 compose = read("docker-compose.yml")

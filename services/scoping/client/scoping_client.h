@@ -11,6 +11,7 @@
 #define BW_SCOPING_CLIENT_H
 
 #include "bulwark/scoping/v1/scoping.pb-c.h"
+#include "bw_services.h"
 #include "config.h"
 #include "rpc.h"
 
@@ -22,7 +23,7 @@ typedef struct bw_scoping_client bw_scoping_client_t;
  * the config items of a service's own settings struct TYPE, whose fields
  * scoping_addr (const char *) and scoping_timeout_ms (long) receive them. */
 #define BW_SCOPING_CLIENT_CONFIG_ITEMS(type)                                                       \
-    {"BULWARK_SCOPING_ADDR",       BW_CFG_ADDR, "127.0.0.1:50051",    0, 0,                        \
+    {"BULWARK_SCOPING_ADDR",       BW_CFG_ADDR, BW_SCOPING_ADDR_DEFAULT, 0, 0,                     \
      offsetof(type, scoping_addr), 0,           "the scoping service"},                            \
     {                                                                                              \
         "BULWARK_SCOPING_TIMEOUT_MS", BW_CFG_INT, "3000", 100, 60000,                              \
