@@ -21,27 +21,40 @@ typedef struct bucket {
     long long last_ns;
 } bucket_t;
 
-static bucket_t *table;
-static unsigned mask;
-static double rate_per_sec, burst_size;
+struct bw_authfail {
+    bucket_t *table; /* NULL: the limit is off */
+    unsigned mask;
+    double rate_per_sec, burst_size;
+};
 
-int bw_authfail_init(double per_sec, double burst, unsigned capacity_pow2)
+int bw_authfail_create(double per_sec, double burst, unsigned capacity_pow2, bw_authfail_t **out)
 {
-    rate_per_sec = per_sec;
-    burst_size = burst < 1 ? 1 : burst;
-    if (per_sec <= 0)
-        return 0;
-    if (capacity_pow2 < 16 || (capacity_pow2 & (capacity_pow2 - 1)) != 0)
+    *out = NULL;
+    if (per_sec > 0 && (capacity_pow2 < 16 || (capacity_pow2 & (capacity_pow2 - 1)) != 0))
         return BW_EINVAL;
-    table = calloc(capacity_pow2, sizeof(*table));
-    mask = capacity_pow2 - 1;
-    return table == NULL ? BW_ENOMEM : 0;
+    bw_authfail_t *af = calloc(1, sizeof(*af));
+    if (af == NULL)
+        return BW_ENOMEM;
+    af->rate_per_sec = per_sec;
+    af->burst_size = burst < 1 ? 1 : burst;
+    if (per_sec > 0) {
+        af->table = calloc(capacity_pow2, sizeof(*af->table));
+        if (af->table == NULL) {
+            free(af);
+            return BW_ENOMEM;
+        }
+        af->mask = capacity_pow2 - 1;
+    }
+    *out = af;
+    return 0;
 }
 
-void bw_authfail_free(void)
+void bw_authfail_destroy(bw_authfail_t *af)
 {
-    free(table);
-    table = NULL;
+    if (af == NULL)
+        return;
+    free(af->table);
+    free(af);
 }
 
 /* The bucket key of addr; 0, or -1 for a family without one. */
@@ -73,23 +86,23 @@ static unsigned hash(const uint8_t key[16])
     return h;
 }
 
-static void refill(bucket_t *b, long long now_ns)
+static void refill(const bw_authfail_t *af, bucket_t *b, long long now_ns)
 {
     double elapsed = (double)(now_ns - b->last_ns) / 1e9;
     if (elapsed > 0) {
-        b->tokens = fmin(burst_size, b->tokens + elapsed * rate_per_sec);
+        b->tokens = fmin(af->burst_size, b->tokens + elapsed * af->rate_per_sec);
         b->last_ns = now_ns;
     }
 }
 
 /* The bucket of key, or NULL; with create, a new full one, replacing the
  * fullest bucket of the probe sequence when it has no room. */
-static bucket_t *find(const uint8_t key[16], long long now_ns, int create)
+static bucket_t *find(bw_authfail_t *af, const uint8_t key[16], long long now_ns, int create)
 {
     unsigned h = hash(key);
     bucket_t *victim = NULL;
     for (unsigned i = 0; i < PROBES; i++) {
-        bucket_t *b = &table[(h + i) & mask];
+        bucket_t *b = &af->table[(h + i) & af->mask];
         if (b->used && memcmp(b->key, key, 16) == 0)
             return b;
         if (!create)
@@ -99,7 +112,7 @@ static bucket_t *find(const uint8_t key[16], long long now_ns, int create)
                 victim = b;
             continue;
         }
-        refill(b, now_ns);
+        refill(af, b, now_ns);
         if (victim == NULL || (victim->used && b->tokens > victim->tokens))
             victim = b;
     }
@@ -107,34 +120,35 @@ static bucket_t *find(const uint8_t key[16], long long now_ns, int create)
         return NULL;
     memcpy(victim->key, key, 16);
     victim->used = 1;
-    victim->tokens = burst_size;
+    victim->tokens = af->burst_size;
     victim->last_ns = now_ns;
     return victim;
 }
 
-int bw_authfail_check(const struct sockaddr *addr, long long now_ns, int *retry_after_sec)
+int bw_authfail_check(bw_authfail_t *af, const struct sockaddr *addr, long long now_ns,
+                      int *retry_after_sec)
 {
     uint8_t key[16];
-    if (table == NULL || key_of(addr, key) != 0)
+    if (af == NULL || af->table == NULL || key_of(addr, key) != 0)
         return 0;
-    bucket_t *b = find(key, now_ns, 0);
+    bucket_t *b = find(af, key, now_ns, 0);
     if (b == NULL)
         return 0;
-    refill(b, now_ns);
+    refill(af, b, now_ns);
     if (b->tokens >= 1)
         return 0;
-    double wait = (1 - b->tokens) / rate_per_sec;
+    double wait = (1 - b->tokens) / af->rate_per_sec;
     *retry_after_sec = wait < 1 ? 1 : (int)ceil(wait);
     return BW_ELIMIT;
 }
 
-void bw_authfail_record(const struct sockaddr *addr, long long now_ns)
+void bw_authfail_record(bw_authfail_t *af, const struct sockaddr *addr, long long now_ns)
 {
     uint8_t key[16];
-    if (table == NULL || key_of(addr, key) != 0)
+    if (af == NULL || af->table == NULL || key_of(addr, key) != 0)
         return;
-    bucket_t *b = find(key, now_ns, 1);
-    refill(b, now_ns);
+    bucket_t *b = find(af, key, now_ns, 1);
+    refill(af, b, now_ns);
     /* Failures resolved after the bucket ran dry (several in flight at
      * once) do not dig it deeper than empty. */
     b->tokens = b->tokens >= 1 ? b->tokens - 1 : 0;

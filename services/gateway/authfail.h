@@ -8,20 +8,25 @@
  *
  * The table has a fixed size: when an address's probe sequence is full,
  * the bucket closest to full is dropped (a full bucket is the same as none).
- * Used from the event loop thread only.
+ * A handle made in main and passed in, as the key cache and the rate
+ * limiter are; used from the event loop thread only.
  */
 #ifndef BW_GW_AUTHFAIL_H
 #define BW_GW_AUTHFAIL_H
 
 #include <sys/socket.h>
 
-/* per_sec 0 turns the limit off. capacity_pow2: buckets, a power of two. */
-int bw_authfail_init(double per_sec, double burst, unsigned capacity_pow2);
-void bw_authfail_free(void);
+typedef struct bw_authfail bw_authfail_t;
+
+/* per_sec 0 turns the limit off. capacity_pow2: buckets, a power of two
+ * (at least 16). 0, BW_EINVAL or BW_ENOMEM. */
+int bw_authfail_create(double per_sec, double burst, unsigned capacity_pow2, bw_authfail_t **out);
+void bw_authfail_destroy(bw_authfail_t *af);
 /* Whether addr may authenticate now: 0, or BW_ELIMIT with *retry_after_sec
  * (at least 1) set. now_ns is a monotonic clock reading. */
-int bw_authfail_check(const struct sockaddr *addr, long long now_ns, int *retry_after_sec);
+int bw_authfail_check(bw_authfail_t *af, const struct sockaddr *addr, long long now_ns,
+                      int *retry_after_sec);
 /* Records one failed authentication of addr. */
-void bw_authfail_record(const struct sockaddr *addr, long long now_ns);
+void bw_authfail_record(bw_authfail_t *af, const struct sockaddr *addr, long long now_ns);
 
 #endif

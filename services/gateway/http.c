@@ -494,7 +494,7 @@ static void call_done(void *arg, const bw_rpc_reply_t *reply)
     bw_gw_metrics_observe_backend(r->gw->metrics, route->backend, reply->status,
                                   seconds_since(&r->call_start));
     if (reply->status == BW_GRPC_UNAUTHENTICATED && route->access == BW_ACCESS_SERVICE)
-        bw_authfail_record(r->req->peer, monotonic_ns());
+        bw_authfail_record(r->gw->authfail, r->req->peer, monotonic_ns());
     if (reply->status != BW_GRPC_OK) {
         bw_problem_error_t errors[BW_RPC_MAX_VIOLATIONS];
         size_t n = reply->n_violations < BW_RPC_MAX_VIOLATIONS ? reply->n_violations
@@ -671,7 +671,7 @@ static int rate_allowed(gw_request_t *r)
  * address, then 401. */
 static void fail_credentials(gw_request_t *r, const char *detail)
 {
-    bw_authfail_record(r->req->peer, monotonic_ns());
+    bw_authfail_record(r->gw->authfail, r->req->peer, monotonic_ns());
     fail(r, BW_GRPC_UNAUTHENTICATED, 0, "INVALID_CREDENTIALS", detail, NULL);
 }
 
@@ -680,7 +680,7 @@ static void fail_credentials(gw_request_t *r, const char *detail)
 static int auth_allowed(gw_request_t *r)
 {
     int retry = 1;
-    if (bw_authfail_check(r->req->peer, monotonic_ns(), &retry) == 0)
+    if (bw_authfail_check(r->gw->authfail, r->req->peer, monotonic_ns(), &retry) == 0)
         return 1;
     retry_after(r, retry);
     fail(r, BW_GRPC_RESOURCE_EXHAUSTED, 429, "TOO_MANY_FAILED_AUTHENTICATIONS",
@@ -730,7 +730,7 @@ static void authorised(gw_request_t *r)
     if (r->key.expire_us != 0 && now_us() >= r->key.expire_us) {
         char when[BW_TIME_TEXT_MAX];
         bw_time_format_us(r->key.expire_us, BW_TIME_FRACTION_NONE, when);
-        bw_authfail_record(r->req->peer, monotonic_ns());
+        bw_authfail_record(r->gw->authfail, r->req->peer, monotonic_ns());
         fail(
             r, BW_GRPC_UNAUTHENTICATED, 0, "API_KEY_EXPIRED",
             bw_arena_printf(r->arena, "the API key expired at %s; an admin issues a new one", when),

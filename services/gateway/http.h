@@ -18,6 +18,7 @@
 #include "gw_metrics.h"
 #include "jwt.h"
 #include "keycache.h"
+#include "authfail.h"
 #include "ratelimit.h"
 #include "tenantcache.h"
 #include "rpc.h"
@@ -65,6 +66,7 @@ struct bw_gw {
     bw_usage_t *usage;          /* borrowed: requests per tenant, keys' last use */
     bw_keycache_t *keys;        /* borrowed: resolved API keys (and unknown key ids) */
     bw_ratelimit_t *ratelimit;  /* borrowed: the tenants' token buckets */
+    bw_authfail_t *authfail;    /* borrowed: failed authentications per address */
     bw_gw_metrics_t *metrics;   /* borrowed: the gateway's Prometheus counters */
     int backend_timeout_ms;
     const char *cors_origins; /* comma-separated allowed origins, "*" for any, "" none */

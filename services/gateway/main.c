@@ -298,8 +298,8 @@ int main(int argc, char **argv)
     if (bw_keycache_create(4096, &gw.keys) != 0 || bw_tenantcache_create(1024, &gw.tenants) != 0 ||
         bw_gw_metrics_create(bw_routes, bw_n_routes, &gw.metrics) != 0 ||
         bw_ratelimit_create((double)cfg.rate_limit_rps * share, burst, &gw.ratelimit) != 0 ||
-        bw_authfail_init((double)cfg.auth_failures_per_min / 60.0, (double)cfg.auth_failure_burst,
-                         AUTHFAIL_ADDRESSES) != 0)
+        bw_authfail_create((double)cfg.auth_failures_per_min / 60.0, (double)cfg.auth_failure_burst,
+                           AUTHFAIL_ADDRESSES, &gw.authfail) != 0)
         goto out;
     tenancy_cfg.tenants = gw.tenants;
     tenancy_cfg.keys = gw.keys;
@@ -394,7 +394,7 @@ out:
     free(tenancy_methods);
     bw_gw_metrics_destroy(gw.metrics);
     bw_ratelimit_destroy(gw.ratelimit);
-    bw_authfail_free();
+    bw_authfail_destroy(gw.authfail);
     bw_jwt_verifier_destroy(gw.jwt);
     bw_keycache_destroy(gw.keys);
     bw_tenantcache_destroy(gw.tenants);
