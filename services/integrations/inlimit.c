@@ -1,7 +1,10 @@
 /*
  * Token buckets per connection; see inlimit.h. A chained hash table keyed by
  * the connection id, under one mutex: a take is a hash, a short chain walk
- * and a few additions, far below the cost of the event it admits.
+ * and a few additions, far below the cost of the event it admits. A full
+ * table is swept for full buckets at most once a second: a sweep visits
+ * every bucket, and were it run for every new connection while none is
+ * full, each of those takes would cost the whole table under the mutex.
  */
 #include "inlimit.h"
 
@@ -14,6 +17,7 @@
 
 #define N_HEADS 1024
 #define KEY_MAX 64
+#define SWEEP_PERIOD_NS 1000000000LL
 
 typedef struct bucket {
     struct bucket *next;
@@ -26,6 +30,8 @@ struct bw_inlimit {
     pthread_mutex_t lock;
     double rate, burst;
     size_t max_keys, n_keys;
+    long long next_sweep_ns; /* a full table is not swept again before */
+    int swept;               /* next_sweep_ns is set */
     bucket_t *heads[N_HEADS];
 };
 
@@ -103,8 +109,11 @@ int bw_inlimit_take(bw_inlimit_t *l, const char *key, long long now_ns, int *ret
     while (b != NULL && strcmp(b->key, key) != 0)
         b = b->next;
     if (b == NULL) {
-        if (l->n_keys >= l->max_keys)
+        if (l->n_keys >= l->max_keys && (!l->swept || now_ns >= l->next_sweep_ns)) {
             drop_full(l, now_ns);
+            l->swept = 1;
+            l->next_sweep_ns = now_ns + SWEEP_PERIOD_NS;
+        }
         if (l->n_keys >= l->max_keys || (b = calloc(1, sizeof(*b))) == NULL)
             goto out; /* no room to count it: open */
         memcpy(b->key, key, strlen(key) + 1);

@@ -12,8 +12,10 @@
  * With several integrations processes, each has its own buckets: the limit
  * a connection sees is the sum over the replicas its traffic reaches.
  * Thread-safe (one mutex); at most max_keys buckets, full ones dropped first
- * when the table is full, and the limit fails open beyond that rather than
- * refuse a connection it has no room to count.
+ * when the table is full (looked for at most once a second: a search visits
+ * every bucket, so a full table costs one search a second at most, not one
+ * per new connection), and the limit fails open
+ * beyond that rather than refuse a connection it has no room to count.
  */
 #ifndef BW_INLIMIT_H
 #define BW_INLIMIT_H

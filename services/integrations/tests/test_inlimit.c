@@ -1,7 +1,8 @@
 /*
  * The inbound routes' limit per connection (inlimit.c): a burst, then the
  * rate, with the wait until the next token as Retry-After; connections do
- * not share buckets; a full table forgets full buckets first.
+ * not share buckets; a full table forgets full buckets first, and looks for
+ * them once a second at most.
  */
 #include "inlimit.h"
 #include "status.h"
@@ -74,6 +75,28 @@ START_TEST(a_full_table_forgets_full_buckets_first)
 }
 END_TEST
 
+/* A full table is searched for full buckets once a second at most: a new
+ * connection in between is let through uncounted, even when a bucket has
+ * filled up meanwhile, rather than pay a search of the whole table. */
+START_TEST(a_full_table_is_searched_once_a_second)
+{
+    bw_inlimit_t *l = NULL;
+    int retry = 0;
+    ck_assert_int_eq(bw_inlimit_create(10, 1, 1, &l), 0);
+    ck_assert_int_eq(bw_inlimit_take(l, "conn-a", 0, &retry), 0);
+    /* The search finds a empty: b goes uncounted. */
+    ck_assert_int_eq(bw_inlimit_take(l, "conn-b", 0, &retry), 0);
+    ck_assert_int_eq(bw_inlimit_take(l, "conn-b", 0, &retry), 0);
+    /* a is full again after 0.1 s, but the next search is due at 1 s. */
+    for (int i = 0; i < 5; i++)
+        ck_assert_int_eq(bw_inlimit_take(l, "conn-b", SEC / 5, &retry), 0);
+    /* At 1 s a is forgotten and b counted: one token, then the limit. */
+    ck_assert_int_eq(bw_inlimit_take(l, "conn-b", SEC, &retry), 0);
+    ck_assert_int_eq(bw_inlimit_take(l, "conn-b", SEC, &retry), BW_ELIMIT);
+    bw_inlimit_destroy(l);
+}
+END_TEST
+
 Suite *suite_inlimit(void)
 {
     Suite *s = suite_create("inlimit");
@@ -81,6 +104,7 @@ Suite *suite_inlimit(void)
     tcase_add_test(tc, a_burst_then_the_rate);
     tcase_add_test(tc, no_rate_no_limit_and_bad_settings);
     tcase_add_test(tc, a_full_table_forgets_full_buckets_first);
+    tcase_add_test(tc, a_full_table_is_searched_once_a_second);
     suite_add_tcase(s, tc);
     return s;
 }
