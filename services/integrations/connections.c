@@ -16,6 +16,7 @@
 #include "service.h"
 #include "status.h"
 #include "store.h"
+#include "utf8.h"
 
 #include <jansson.h>
 
@@ -41,7 +42,7 @@ typedef Bulwark__Integrations__V1__Connection__StateMapping mapping_pb_t;
 #define SYSTEM_JIRA BULWARK__INTEGRATIONS__V1__CONNECTION__SYSTEM__JIRA
 #define SYSTEM_SERVICENOW BULWARK__INTEGRATIONS__V1__CONNECTION__SYSTEM__SERVICENOW
 
-#define US(col) "(extract(epoch FROM " col ") * 1000000)::bigint"
+#define US(col) "bulwark.epoch_us(" col ")"
 #define CONNECTION_COLUMNS                                                                         \
     "connection_id::text, system, name, base_url, entity_id::text, project_key, issue_type, "      \
     "create_issues, state_open, state_closed, " US("create_time") ", " US(                         \
@@ -171,6 +172,35 @@ int bw_connections_unseal(const bw_integrations_t *svc, bw_arena_t *arena, const
     return 0;
 }
 
+int bw_connections_credentials(const bw_integrations_t *svc, bw_arena_t *arena,
+                               const char *tenant_id, const char *connection_id, int jira,
+                               const PGresult *res, int row, int col, char **user, char **password)
+{
+    char *text, *u = NULL, *p = NULL;
+    *user = *password = NULL;
+    int err = bw_connections_unseal(svc, arena, tenant_id, connection_id, "credentials", res, row,
+                                    col, &text);
+    if (err != 0)
+        return err;
+    json_t *doc = json_loads(text, 0, NULL);
+    OPENSSL_cleanse(text, strlen(text));
+    const char *du = json_string_value(json_object_get(doc, jira ? "email" : "username"));
+    const char *dp = json_string_value(json_object_get(doc, jira ? "apiToken" : "password"));
+    if (du == NULL || dp == NULL)
+        err = BW_EINVAL;
+    else if ((u = bw_arena_strdup(arena, du)) == NULL || (p = bw_arena_strdup(arena, dp)) == NULL)
+        err = BW_ENOMEM;
+    json_decref(doc);
+    if (err != 0) {
+        if (u != NULL)
+            OPENSSL_cleanse(u, strlen(u));
+        return err;
+    }
+    *user = u;
+    *password = p;
+    return 0;
+}
+
 int bw_connections_log(bw_db_t *db, bw_arena_t *arena, const bw_connection_log_entry_t *e)
 {
     char id[BW_UUID_STR_LEN + 1], status[16];
@@ -196,15 +226,6 @@ static int not_found(bw_call_t *call, const char *id)
 static int check_id(bw_call_t *call, const char *id)
 {
     return bw_uuid_valid(id) ? 0 : not_found(call, id);
-}
-
-/* Characters of UTF-8 text (the gateway has checked the encoding). */
-static size_t utf8_len(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += ((unsigned char)*s & 0xC0) != 0x80;
-    return n;
 }
 
 static int system_of(const char *text)
@@ -273,7 +294,7 @@ static int check_text(bw_call_t *call, const char *field, const char *value, siz
 {
     if (required && value[0] == '\0')
         return bw_call_violation(call, field, "is required") != 0;
-    if (utf8_len(value) > max)
+    if (bw_utf8_count(value) > max)
         return bw_call_violation(call, field, "must be at most %zu characters", max) != 0;
     return 0;
 }
@@ -606,8 +627,7 @@ static size_t keep_body(char *data, size_t size, size_t n, void *arg)
     return len;
 }
 
-/* The base URL without its trailing slashes, then path. */
-static char *api_url(bw_arena_t *arena, const char *base, const char *path)
+char *bw_connections_api_url(bw_arena_t *arena, const char *base, const char *path)
 {
     size_t n = strlen(base);
     while (n > 0 && base[n - 1] == '/')
@@ -643,7 +663,7 @@ int bw_connections_test(bw_call_t *call, const ProtobufCMessage *request, Protob
     const char *id = req->id;
     PGresult *res;
     bw_connection_pb_t *c;
-    char *creds;
+    char *user, *password;
     bw_db_t *db = bw_service_db(call);
     err = bw_db_exec1(db, call->arena, call->tenant_id, &stmt_get, 1, &id, &res);
     if (err != 0)
@@ -652,20 +672,19 @@ int bw_connections_test(bw_call_t *call, const ProtobufCMessage *request, Protob
         return not_found(call, id);
     if ((err = from_row(call->arena, res, 0, &c)) != 0)
         return err;
-    err = bw_connections_unseal(svc, call->arena, call->tenant_id, id, "credentials", res, 0,
-                                COL_CREDENTIALS, &creds);
+    err =
+        bw_connections_credentials(svc, call->arena, call->tenant_id, id, c->system == SYSTEM_JIRA,
+                                   res, 0, COL_CREDENTIALS, &user, &password);
+    if (err == BW_ENOMEM)
+        return err;
     if (err != 0)
         return bw_call_fail(call, BW_EPRECOND, "CREDENTIALS_UNREADABLE",
                             "the stored credentials cannot be opened%s; set them again",
                             err == BW_EPERM ? " (sealed under another BULWARK_SECRETS_KEY)" : "");
-    json_t *doc = json_loads(creds, 0, NULL);
-    const char *user =
-        json_string_value(json_object_get(doc, c->system == SYSTEM_JIRA ? "email" : "username"));
-    const char *password =
-        json_string_value(json_object_get(doc, c->system == SYSTEM_JIRA ? "apiToken" : "password"));
-    const char *url = api_url(call->arena, c->base_url,
-                              c->system == SYSTEM_JIRA ? "/rest/api/3/myself"
-                                                       : "/api/now/table/sys_user?sysparm_limit=1");
+    const char *url = bw_connections_api_url(call->arena, c->base_url,
+                                             c->system == SYSTEM_JIRA
+                                                 ? "/rest/api/3/myself"
+                                                 : "/api/now/table/sys_user?sysparm_limit=1");
     test_body_t *body = bw_arena_alloc(call->arena, sizeof(*body));
     bw_netpolicy_guard_t guard = {.policy = &svc->netpolicy};
     char errbuf[CURL_ERROR_SIZE] = "";
@@ -673,8 +692,8 @@ int bw_connections_test(bw_call_t *call, const ProtobufCMessage *request, Protob
     struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
     long status = 0;
     CURLcode code = CURLE_FAILED_INIT;
-    if (body != NULL && e != NULL && headers != NULL && user != NULL && password != NULL &&
-        url != NULL && bw_netpolicy_curl_setup(e, &guard, url, svc->timeout_ms) == 0 &&
+    if (body != NULL && e != NULL && headers != NULL && url != NULL &&
+        bw_netpolicy_curl_setup(e, &guard, url, svc->timeout_ms) == 0 &&
         curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC) == CURLE_OK &&
         curl_easy_setopt(e, CURLOPT_USERNAME, user) == CURLE_OK &&
         curl_easy_setopt(e, CURLOPT_PASSWORD, password) == CURLE_OK &&
@@ -690,8 +709,8 @@ int bw_connections_test(bw_call_t *call, const ProtobufCMessage *request, Protob
     }
     curl_slist_free_all(headers);
     curl_easy_cleanup(e);
-    json_decref(doc);
-    OPENSSL_cleanse(creds, strlen(creds));
+    OPENSSL_cleanse(user, strlen(user));
+    OPENSSL_cleanse(password, strlen(password));
 
     Bulwark__Integrations__V1__TestConnectionResponse *out =
         bw_arena_alloc(call->arena, sizeof(*out));

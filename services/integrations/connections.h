@@ -42,6 +42,19 @@ int bw_connections_unseal(const bw_integrations_t *svc, bw_arena_t *arena, const
                           const char *connection_id, const char *what, const PGresult *res, int row,
                           int col, char **out);
 
+/* Opens the connection's sealed credentials (a bytea column of res) into
+ * *user and *password on arena (Jira: email and apiToken; ServiceNow:
+ * username and password); the caller cleanses both when done. 0, or
+ * BW_EPERM (sealed under another key), BW_EINVAL (altered or unreadable),
+ * BW_ENOMEM, with both NULL. */
+int bw_connections_credentials(const bw_integrations_t *svc, bw_arena_t *arena,
+                               const char *tenant_id, const char *connection_id, int jira,
+                               const PGresult *res, int row, int col, char **user, char **password);
+
+/* The URL of path (starting with "/") on the ticket system at base, whose
+ * trailing slashes are dropped; on arena, NULL when out of memory. */
+char *bw_connections_api_url(bw_arena_t *arena, const char *base, const char *path);
+
 /* One entry of a connection's log, inside a transaction of its tenant.
  * ticket and incident may be "" or NULL. */
 typedef struct bw_connection_log_entry {

@@ -30,6 +30,7 @@
 #include "signature.h"
 #include "status.h"
 #include "store.h"
+#include "utf8.h"
 
 #include <jansson.h>
 
@@ -507,13 +508,7 @@ static const char *keep(bw_arena_t *arena, const char *s, size_t max)
 {
     if (s == NULL)
         return NULL;
-    size_t n = strlen(s);
-    if (n > max) {
-        n = max;
-        while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-            n--;
-    }
-    return bw_arena_strndup(arena, s, n);
+    return bw_arena_strndup(arena, s, bw_utf8_cut(s, strlen(s), max));
 }
 
 static json_t *parse_body(const event_req_t *req)

@@ -112,7 +112,7 @@ struct job {
     const char *incident_id, *ticket_id, *ticket_key;
     const char *target;    /* the mapped state, or NULL */
     const char *state;     /* the incident's state */
-    char *user, *password; /* opened credentials, cleansed when the job ends */
+    char *user, *password; /* opened credentials (on arena), cleansed when the job ends */
     json_t *incident;      /* the event's data */
     int jira, attempts;
     step_t step;
@@ -140,8 +140,6 @@ static void free_job(job_t *j)
         OPENSSL_cleanse(j->user, strlen(j->user));
     if (j->password != NULL)
         OPENSSL_cleanse(j->password, strlen(j->password));
-    free(j->user);
-    free(j->password);
     bw_arena_destroy(j->arena);
     free(j);
 }
@@ -229,15 +227,6 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
     return len;
 }
 
-/* The base URL without its trailing slashes, then path. */
-static char *api_url(job_t *j, const char *path)
-{
-    size_t n = strlen(j->base_url);
-    while (n > 0 && j->base_url[n - 1] == '/')
-        n--;
-    return bw_arena_printf(j->arena, "%.*s%s", (int)n, j->base_url, path);
-}
-
 static void on_done(bw_deliverer_request_t *req, CURLcode code);
 
 /* Sends method path with body (consumed JSON, or NULL) as the job's next
@@ -264,7 +253,7 @@ static int send_step(job_t *j, step_t step, const char *method, const char *path
         curl_easy_cleanup(j->req.easy);
     j->req.easy = curl_easy_init();
     j->req.done = on_done;
-    const char *url = api_url(j, path);
+    const char *url = bw_connections_api_url(j->arena, j->base_url, path);
     j->guard.policy = &tk->svc->netpolicy;
     if (j->req.easy == NULL || j->headers == NULL || url == NULL ||
         (body != NULL && j->body == NULL))
@@ -678,18 +667,13 @@ static void start(bw_tickets_t *tk, const PGresult *res, int row)
         complete(j, "FAILED", 0, "the event's incident cannot be read");
         return;
     }
-    char *creds = NULL;
-    int err = bw_connections_unseal(tk->svc, a, j->tenant, j->connection, "credentials", res, row,
-                                    CL_CREDENTIALS, &creds);
-    json_t *doc = err == 0 ? json_loads(creds, 0, NULL) : NULL;
-    if (creds != NULL)
-        OPENSSL_cleanse(creds, strlen(creds));
-    const char *u = json_string_value(json_object_get(doc, j->jira ? "email" : "username"));
-    const char *p = json_string_value(json_object_get(doc, j->jira ? "apiToken" : "password"));
-    j->user = u != NULL ? strdup(u) : NULL;
-    j->password = p != NULL ? strdup(p) : NULL;
-    json_decref(doc);
-    if (j->user == NULL || j->password == NULL) {
+    int err = bw_connections_credentials(tk->svc, a, j->tenant, j->connection, j->jira, res, row,
+                                         CL_CREDENTIALS, &j->user, &j->password);
+    if (err == BW_ENOMEM) {
+        complete(j, "RETRY", 1000, "out of memory");
+        return;
+    }
+    if (err != 0) {
         const char *why = err == BW_EPERM ? "the credentials were sealed under another "
                                             "BULWARK_SECRETS_KEY: set them again"
                                           : "the credentials cannot be opened: set them again";
