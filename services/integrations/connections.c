@@ -76,6 +76,8 @@ static const bw_db_stmt_t stmt_insert = {
 static const bw_db_stmt_t stmt_get = {
     "connections_get", "SELECT " CONNECTION_COLUMNS ", credentials FROM integrations.connections "
                        "WHERE connection_id = $1"};
+static const bw_db_stmt_t stmt_exists = {
+    "connections_exists", "SELECT 1 FROM integrations.connections WHERE connection_id = $1"};
 static const bw_db_stmt_t stmt_get_for_update = {"connections_get_for_update",
                                                  "SELECT " CONNECTION_COLUMNS
                                                  ", credentials FROM integrations.connections "
@@ -116,8 +118,8 @@ static const bw_db_stmt_t stmt_log_list = {
                       "$3::int"};
 
 const bw_db_stmt_t *const bw_connections_stmts[] = {
-    &stmt_insert, &stmt_get, &stmt_get_for_update, &stmt_list, &stmt_update,
-    &stmt_delete, &stmt_log, &stmt_log_list,
+    &stmt_insert, &stmt_get,    &stmt_exists, &stmt_get_for_update, &stmt_list,
+    &stmt_update, &stmt_delete, &stmt_log,    &stmt_log_list,
 };
 const size_t bw_connections_n_stmts =
     sizeof(bw_connections_stmts) / sizeof(bw_connections_stmts[0]);
@@ -754,6 +756,32 @@ int bw_connections_test(bw_call_t *call, const ProtobufCMessage *request, Protob
 
 /* ---- the log ----------------------------------------------------------- */
 
+/* An entry of the log (a bw_store_row_fn), from stmt_log_list's row. */
+static int log_entry_from_row(bw_arena_t *arena, const PGresult *res, int row, void *out)
+{
+    Bulwark__Integrations__V1__ConnectionLogEntry *e = bw_arena_alloc(arena, sizeof(*e));
+    if (e == NULL)
+        return BW_ENOMEM;
+    bulwark__integrations__v1__connection_log_entry__init(e);
+    int err = bw_store_timestamp(arena, res, row, 1, &e->time);
+    if (err != 0)
+        return err;
+    e->id = bw_store_strdup(arena, res, row, 0);
+    e->direction = bw_store_strdup(arena, res, row, 2);
+    e->kind = bw_store_strdup(arena, res, row, 3);
+    e->status_code = (int32_t)bw_store_int(res, row, 4);
+    e->ticket = bw_store_strdup(arena, res, row, 5);
+    e->incident = bw_store_strdup(arena, res, row, 6);
+    e->detail = bw_store_strdup(arena, res, row, 7);
+    if (e->id == NULL || e->direction == NULL || e->kind == NULL || e->ticket == NULL ||
+        e->incident == NULL || e->detail == NULL)
+        return BW_ENOMEM;
+    *(Bulwark__Integrations__V1__ConnectionLogEntry **)out = e;
+    return 0;
+}
+
+/* A page of the log, newest first, in one transaction with the check that
+ * the connection exists (an unknown one is a 404, not an empty log). */
 int bw_connections_log_list(bw_call_t *call, const ProtobufCMessage *request,
                             ProtobufCMessage **resp)
 {
@@ -768,10 +796,11 @@ int bw_connections_log_list(bw_call_t *call, const ProtobufCMessage *request,
         return bw_call_violation(call, "pageToken", "is not a token this list returned");
     bw_db_t *db = bw_service_db(call);
     PGresult *res;
+    ProtobufCMessage *out = NULL;
     const char *id = req->id;
     if ((err = bw_db_begin(db, call->tenant_id)) != 0)
         return err;
-    if ((err = bw_db_exec(db, call->arena, &stmt_get, 1, &id, &res)) != 0)
+    if ((err = bw_db_exec(db, call->arena, &stmt_exists, 1, &id, &res)) != 0)
         goto out;
     if (PQntuples(res) == 0) {
         err = not_found(call, id);
@@ -779,45 +808,17 @@ int bw_connections_log_list(bw_call_t *call, const ProtobufCMessage *request,
     }
     const char *values[] = {id, page.after, page.size_param};
     if ((err = bw_db_exec(db, call->arena, &stmt_log_list, 3, values, &res)) != 0 ||
-        (err = bw_db_commit(db)) != 0)
+        (err = bw_store_list_response(
+             call, LOG_SCOPE, &page, res, PQntuples(res),
+             &bulwark__integrations__v1__list_connection_log_response__descriptor, "entries",
+             log_entry_from_row, NULL, &out)) != 0)
         goto out;
-    int n = PQntuples(res), shown = n > page.size ? page.size : n;
-    Bulwark__Integrations__V1__ListConnectionLogResponse *list =
-        bw_arena_alloc(call->arena, sizeof(*list));
-    if (list == NULL)
-        return BW_ENOMEM;
-    bulwark__integrations__v1__list_connection_log_response__init(list);
-    list->entries = bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*list->entries));
-    if (list->entries == NULL)
-        return BW_ENOMEM;
-    for (int i = 0; i < shown; i++) {
-        Bulwark__Integrations__V1__ConnectionLogEntry *e = bw_arena_alloc(call->arena, sizeof(*e));
-        if (e == NULL)
-            return BW_ENOMEM;
-        bulwark__integrations__v1__connection_log_entry__init(e);
-        e->id = bw_store_strdup(call->arena, res, i, 0);
-        if ((err = bw_store_timestamp(call->arena, res, i, 1, &e->time)) != 0)
-            return err;
-        e->direction = bw_store_strdup(call->arena, res, i, 2);
-        e->kind = bw_store_strdup(call->arena, res, i, 3);
-        e->status_code = (int32_t)bw_store_int(res, i, 4);
-        e->ticket = bw_store_strdup(call->arena, res, i, 5);
-        e->incident = bw_store_strdup(call->arena, res, i, 6);
-        e->detail = bw_store_strdup(call->arena, res, i, 7);
-        if (e->id == NULL || e->direction == NULL || e->kind == NULL || e->ticket == NULL ||
-            e->incident == NULL || e->detail == NULL)
-            return BW_ENOMEM;
-        list->entries[i] = e;
-    }
-    list->n_entries = (size_t)shown;
-    err =
-        bw_store_next_token(call, LOG_SCOPE, &page, n,
-                            shown > 0 ? list->entries[shown - 1]->id : "", &list->next_page_token);
-    if (err != 0)
-        return err;
-    *resp = &list->base;
-    return 0;
+    err = bw_db_commit(db);
 out:
-    bw_db_rollback(db);
-    return err;
+    if (err != 0) {
+        bw_db_rollback(db);
+        return err;
+    }
+    *resp = out;
+    return 0;
 }
