@@ -1,14 +1,15 @@
 /*
  * What the integrations service asks the incidents service when a ticket
  * system reports a change (CreateIncident and AppendEvent), and the ticket
- * it opened for an incident (SetExternalRef), on blocking gRPC
- * channels (one per worker at a time, from a small pool, as
- * common/scoping_client.c does). The call carries the connection's tenant,
- * a principal naming the connection, the role editor, an Idempotency-Key
- * (so that a retried event finds the incident its first try made) and
- * x-bulwark-origin (the connection, "jira:<id>"), which the incidents
- * service trusts from this process's identity only and stores with the
- * outbox event, so that the change is not sent back to where it came from.
+ * it opened for an incident (SetExternalRef), on blocking gRPC channels
+ * (one per worker at a time, from a small pool, as
+ * services/scoping/client/scoping_client.c does). The call carries the
+ * connection's tenant, a principal naming the connection, the role editor,
+ * an Idempotency-Key (so that a retried event finds the incident its first
+ * try made) and x-bulwark-origin (the connection, "jira:<id>"), which the
+ * incidents service trusts from this process's identity only and stores
+ * with the outbox event, so that the change is not sent back to where it
+ * came from.
  */
 #ifndef BW_INCIDENTS_CLIENT_H
 #define BW_INCIDENTS_CLIENT_H
