@@ -1,21 +1,28 @@
+/* clang-format off */
 /*
  * ticket_system: a stand-in for Jira Cloud and a ServiceNow instance, for
  * the end-to-end suites. One port answers the REST calls Bulwark makes, as
  * the vendors document them:
  *
  *   Jira Cloud platform REST API v3 (Basic auth: e-mail and API token)
- *     GET  /rest/api/3/myself                  200
- * {"accountId","emailAddress","displayName","active"} POST /rest/api/3/issue                   201
- * {"id","key","self"}; 400 {"errorMessages","errors"} without fields.project.key, summary or
- * issuetype GET  /rest/api/3/issue/{key}/transitions 200
- * {"transitions":[{"id","name","to":{"id","name"}}]} POST /rest/api/3/issue/{key}/transitions 204;
- * 400 for an unknown transition id an unknown issue                         404
- * {"errorMessages":["Issue does not exist or you do not have permission to see it."],"errors":{}}
+ *     GET  /rest/api/3/myself
+ *          200 {"accountId","emailAddress","displayName","active"}
+ *     POST /rest/api/3/issue
+ *          201 {"id","key","self"}; 400 {"errorMessages","errors"} without
+ *          fields.project.key, summary or issuetype
+ *     GET  /rest/api/3/issue/{key}/transitions
+ *          200 {"transitions":[{"id","name","to":{"id","name"}}]}
+ *     POST /rest/api/3/issue/{key}/transitions
+ *          204; 400 for an unknown transition id
+ *     an unknown issue
+ *          404 {"errorMessages":["Issue does not exist or you do not have
+ *          permission to see it."],"errors":{}}
  *   ServiceNow Table API (Basic auth)
- *     GET   /api/now/table/sys_user             200 {"result":[{"sys_id","user_name"}]}
- *     POST  /api/now/table/incident             201 {"result":{record}}
- *     PATCH /api/now/table/incident/{sys_id}    200 {"result":{record}}; 404 {"error":{"message":
- *                                              "No Record found","detail"},"status":"failure"}
+ *     GET   /api/now/table/sys_user            200 {"result":[{"sys_id","user_name"}]}
+ *     POST  /api/now/table/incident            201 {"result":{record}}
+ *     PATCH /api/now/table/incident/{sys_id}   200 {"result":{record}}; 404 {"error":
+ *                                              {"message":"No Record found","detail"},
+ *                                              "status":"failure"}
  *
  * Wrong credentials: 401 (Jira: a text body; ServiceNow: {"error":{"message":
  * "User Not Authenticated","detail":"Required to provide Auth information"},
@@ -33,6 +40,7 @@
  * runs until SIGTERM or SIGINT. It depends on libevent, jansson and OpenSSL
  * only, never on Bulwark's code.
  */
+/* clang-format on */
 #include <event2/buffer.h>
 #include <event2/event.h>
 #include <event2/http.h>
