@@ -5,6 +5,7 @@
 #include "gw_metrics.h"
 
 #include "metrics.h"
+#include "router.h"
 #include "status.h"
 
 #include <stdarg.h>
@@ -17,17 +18,15 @@ static const int statuses[] = {200, 201, 204, 304, 400, 401, 403, 404, 405, 408,
 #define N_STATUSES (sizeof(statuses) / sizeof(statuses[0]))
 #define MAX_BACKENDS 8
 
-typedef bw_metrics_hist_t histogram_t;
-
 typedef struct route_metrics {
     unsigned long long by_status[N_STATUSES];
-    histogram_t latency;
+    bw_metrics_hist_t latency;
 } route_metrics_t;
 
 typedef struct backend_metrics {
     const char *name;
     unsigned long long by_code[17];
-    histogram_t latency;
+    bw_metrics_hist_t latency;
 } backend_metrics_t;
 
 struct bw_gw_metrics {
@@ -74,10 +73,9 @@ void bw_gw_metrics_destroy(bw_gw_metrics_t *m)
     free(m);
 }
 
-void bw_gw_metrics_observe(bw_gw_metrics_t *gm, const bw_route_t *route, int http_status,
+void bw_gw_metrics_observe(bw_gw_metrics_t *g, const bw_route_t *route, int http_status,
                            double seconds)
 {
-    bw_gw_metrics_t *g = gm;
     if (g == NULL)
         return;
     route_metrics_t *m = &g->per_route[route != NULL ? (size_t)(route - g->table) : g->n_table];
@@ -123,25 +121,18 @@ void bw_gw_metrics_conn_open(bw_gw_metrics_t *m, size_t open)
         m->conn_open = open;
 }
 
-static const char *method_name(int m)
-{
-    static const char *const names[] = {"", "GET", "POST", "PUT", "PATCH", "DELETE"};
-    return m >= 1 && m <= 5 ? names[m] : "OTHER";
-}
-
 /* The labels of route r of the table, the last one being "unmatched". */
 static void route_labels(const bw_gw_metrics_t *m, size_t r, char *buf, size_t len)
 {
     if (r < m->n_table)
-        snprintf(buf, len, "method=\"%s\",route=\"%s\"", method_name(m->table[r].method),
+        snprintf(buf, len, "method=\"%s\",route=\"%s\"", bw_router_method_name(m->table[r].method),
                  m->table[r].path);
     else
         snprintf(buf, len, "method=\"\",route=\"unmatched\"");
 }
 
-void bw_gw_metrics_render(const bw_gw_metrics_t *m, bw_metrics_text_t *text)
+void bw_gw_metrics_render(const bw_gw_metrics_t *m, bw_metrics_text_t *t)
 {
-    bw_metrics_text_t *t = text;
     char labels[512];
     bw_metrics_printf(t, "# HELP bulwark_http_requests_total HTTP requests by route and status.\n"
                          "# TYPE bulwark_http_requests_total counter\n");
@@ -166,7 +157,7 @@ void bw_gw_metrics_render(const bw_gw_metrics_t *m, bw_metrics_text_t *text)
         bw_metrics_put_hist(t, "bulwark_http_request_duration_seconds", labels,
                             &m->per_route[r].latency);
     }
-    bw_metrics_printf(t, "# HELP bulwark_grpc_calls_total gRPC calls to m->backends by status.\n"
+    bw_metrics_printf(t, "# HELP bulwark_grpc_calls_total gRPC calls to backends by status.\n"
                          "# TYPE bulwark_grpc_calls_total counter\n");
     for (size_t i = 0; i < MAX_BACKENDS && m->backends[i].name != NULL; i++)
         for (int c = 0; c <= 16; c++)

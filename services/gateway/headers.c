@@ -208,13 +208,20 @@ int bw_headers_none_match(const char *if_none_match, const char *etag)
     return m.found;
 }
 
+/* The length of a Content-Type's media type: up to its parameters, blanks cut. */
+static size_t media_type_len(const char *ct)
+{
+    size_t n = strcspn(ct, ";");
+    while (n > 0 && isspace((unsigned char)ct[n - 1]))
+        n--;
+    return n;
+}
+
 int bw_headers_is_json(const char *ct)
 {
     if (ct == NULL)
         return 0;
-    size_t n = strcspn(ct, ";");
-    while (n > 0 && isspace((unsigned char)ct[n - 1]))
-        n--;
+    size_t n = media_type_len(ct);
     if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
         return 1;
     return n > 5 && strncasecmp(ct + n - 5, "+json", 5) == 0;
@@ -236,37 +243,54 @@ static int zero_weight(const char *v, size_t len)
     return 1;
 }
 
+/* One element of a comma-separated list of Accept or Accept-Encoding: its
+ * name (a media range or a coding) and its q parameter's value, trailing
+ * blanks cut (q NULL when it has none; the last one counts). */
+typedef struct list_element {
+    const char *name;
+    size_t name_len;
+    const char *q;
+    size_t q_len;
+} list_element_t;
+
+/* Reads the element at *p into e and moves *p past it; 0 at the end. */
+static int next_element(const char **p, list_element_t *e)
+{
+    const char *s = *p + strspn(*p, " \t,");
+    if (*s == '\0')
+        return 0;
+    const char *end = s + strcspn(s, ",");
+    *e = (list_element_t){s, strcspn(s, ";, \t"), NULL, 0};
+    for (const char *v = s + e->name_len; v < end;) {
+        v += strspn(v, " \t;");
+        size_t plen = strcspn(v, ";,");
+        if (v + plen > end)
+            plen = (size_t)(end - v);
+        if (plen >= 2 && (v[0] == 'q' || v[0] == 'Q') && v[1] == '=') {
+            e->q = v + 2;
+            e->q_len = plen - 2;
+            while (e->q_len > 0 && (e->q[e->q_len - 1] == ' ' || e->q[e->q_len - 1] == '\t'))
+                e->q_len--;
+        }
+        v += plen;
+    }
+    *p = end;
+    return 1;
+}
+
 int bw_headers_accepts_gzip(const char *ae)
 {
     if (ae == NULL)
         return 0;
     int gzip = -1, any = -1; /* -1 not listed, else whether its weight is above 0 */
-    const char *p = ae;
-    while (*p != '\0') {
-        p += strspn(p, " \t,");
-        size_t len = strcspn(p, ",");
-        const char *end = p + len;
-        size_t name = strcspn(p, ";, \t");
-        int allowed = 1;
-        for (const char *q = p + name; q < end;) {
-            q += strspn(q, " \t;");
-            size_t plen = strcspn(q, ";,");
-            if (q + plen > end)
-                plen = (size_t)(end - q);
-            if (plen >= 2 && (q[0] == 'q' || q[0] == 'Q') && q[1] == '=') {
-                size_t vlen = plen - 2;
-                while (vlen > 0 && (q[2 + vlen - 1] == ' ' || q[2 + vlen - 1] == '\t'))
-                    vlen--;
-                allowed = !zero_weight(q + 2, vlen);
-            }
-            q += plen;
-        }
-        if ((name == 4 && strncasecmp(p, "gzip", 4) == 0) ||
-            (name == 6 && strncasecmp(p, "x-gzip", 6) == 0))
+    list_element_t e;
+    for (const char *p = ae; next_element(&p, &e);) {
+        int allowed = e.q == NULL || !zero_weight(e.q, e.q_len);
+        if ((e.name_len == 4 && strncasecmp(e.name, "gzip", 4) == 0) ||
+            (e.name_len == 6 && strncasecmp(e.name, "x-gzip", 6) == 0))
             gzip = allowed;
-        else if (name == 1 && p[0] == '*')
+        else if (e.name_len == 1 && e.name[0] == '*')
             any = allowed;
-        p = end;
     }
     return gzip >= 0 ? gzip : any > 0;
 }
@@ -275,9 +299,7 @@ int bw_headers_is_type(const char *ct, const char *type)
 {
     if (ct == NULL)
         return 0;
-    size_t n = strcspn(ct, ";");
-    while (n > 0 && isspace((unsigned char)ct[n - 1]))
-        n--;
+    size_t n = media_type_len(ct);
     return n == strlen(type) && strncasecmp(ct, type, n) == 0;
 }
 
@@ -320,31 +342,13 @@ int bw_headers_negotiate(const char *accept, const char *const *types, size_t n)
     int best = -1, best_q = 0;
     for (size_t t = 0; t < n; t++) {
         int specific = 0, q = 0;
-        for (const char *p = accept; *p != '\0';) {
-            p += strspn(p, " \t,");
-            size_t len = strcspn(p, ",");
-            const char *end = p + len;
-            size_t name = strcspn(p, ";, \t");
-            int level = range_match(p, name, types[t]);
-            int range_q = 1000;
-            for (const char *v = p + name; v < end;) {
-                v += strspn(v, " \t;");
-                size_t plen = strcspn(v, ";,");
-                if (v + plen > end)
-                    plen = (size_t)(end - v);
-                if (plen >= 2 && (v[0] == 'q' || v[0] == 'Q') && v[1] == '=') {
-                    size_t vlen = plen - 2;
-                    while (vlen > 0 && (v[2 + vlen - 1] == ' ' || v[2 + vlen - 1] == '\t'))
-                        vlen--;
-                    range_q = weight(v + 2, vlen);
-                }
-                v += plen;
-            }
+        list_element_t e;
+        for (const char *p = accept; next_element(&p, &e);) {
+            int level = range_match(e.name, e.name_len, types[t]);
             if (level > specific) {
                 specific = level;
-                q = range_q;
+                q = e.q != NULL ? weight(e.q, e.q_len) : 1000;
             }
-            p = end;
         }
         if (q > best_q) {
             best_q = q;

@@ -57,7 +57,6 @@
 #include <strings.h>
 #include <time.h>
 
-#define REQUEST_ID_MAX BW_HEADERS_REQUEST_ID_MAX
 /* How long /readyz answers from the last round of health checks. */
 #define READYZ_CACHE_NS 1000000000LL
 #define RESOLVE_RPC "/bulwark.tenancy.v1.TenancyService/ResolveApiKey"
@@ -69,7 +68,7 @@ struct gw_request {
     bw_httpd_req_t *req;
     bw_arena_t *arena; /* req->arena */
     const char *path;
-    char request_id[REQUEST_ID_MAX + 1];
+    char request_id[BW_HEADERS_REQUEST_ID_MAX + 1];
     bw_trace_t trace; /* the client's valid traceparent, or a trace started here */
     /* What every service call carries: the trace with this request's own
      * span as the parent; "" when no trace could be made. */
@@ -110,12 +109,6 @@ static long long monotonic_ns(void)
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (long long)now.tv_sec * 1000000000LL + now.tv_nsec;
-}
-
-static const char *http_method_name(int method)
-{
-    static const char *const names[] = {"", "GET", "POST", "PUT", "PATCH", "DELETE"};
-    return method >= BW_HTTP_GET && method <= BW_HTTP_DELETE ? names[method] : "OTHER";
 }
 
 static bw_log_ctx_t log_ctx(const gw_request_t *r)
@@ -174,7 +167,7 @@ static void respond(gw_request_t *r, int status, const char *content_type, const
     if (level >= bw_log_min_level && (bw_log_requests || status >= 500)) {
         bw_log_ctx_t ctx = log_ctx(r);
         char method[300], status_text[8];
-        snprintf(method, sizeof(method), "%s%s%s", http_method_name(r->method),
+        snprintf(method, sizeof(method), "%s%s%s", bw_router_method_name(r->method),
                  r->match.route != NULL ? " " : "",
                  r->match.route != NULL ? r->match.route->path : "");
         snprintf(status_text, sizeof(status_text), "%d", status);
@@ -709,11 +702,6 @@ static void admit(gw_request_t *r, unsigned roles, const char *role_names)
         call_backend(r);
 }
 
-static long long now_us(void)
-{
-    return bw_time_now_us();
-}
-
 /* A suspended tenant's credentials are refused, with a type of their own. */
 static void fail_suspended(gw_request_t *r)
 {
@@ -727,7 +715,7 @@ static void fail_suspended(gw_request_t *r)
  * credential, a suspended tenant's key is refused. */
 static void authorised(gw_request_t *r)
 {
-    if (r->key.expire_us != 0 && now_us() >= r->key.expire_us) {
+    if (r->key.expire_us != 0 && bw_time_now_us() >= r->key.expire_us) {
         char when[BW_TIME_TEXT_MAX];
         bw_time_format_us(r->key.expire_us, BW_TIME_FRACTION_NONE, when);
         bw_authfail_record(r->gw->authfail, r->req->peer, monotonic_ns());
@@ -753,8 +741,22 @@ static int token_matches(const gw_request_t *r)
     bw_sha256(r->token, strlen(r->token), digest);
     int current = bw_ct_equal(digest, r->key.token_sha256, BW_SHA256_LEN);
     int previous = bw_ct_equal(digest, r->key.previous_sha256, BW_SHA256_LEN);
-    return current ||
-           (previous && r->key.previous_until_us != 0 && now_us() < r->key.previous_until_us);
+    return current || (previous && r->key.previous_until_us != 0 &&
+                       bw_time_now_us() < r->key.previous_until_us);
+}
+
+/* Asks the tenancy RPCs about the credential (the request packed in buf,
+ * copied) without blocking the loop; done completes the request. */
+static void ask_tenancy(gw_request_t *r, const char *rpc, const uint8_t *buf, size_t len,
+                        bw_rpc_done_fn done)
+{
+    const bw_gw_backend_t *tenancy = find_backend(r->gw, "tenancy");
+    bw_rpc_md_t md[2] = {{"x-request-id", r->request_id}, {"traceparent", r->traceparent}};
+    clock_gettime(CLOCK_MONOTONIC, &r->call_start);
+    if (tenancy == NULL ||
+        bw_rpc_call(tenancy->channel, rpc, buf, len, md, r->traceparent[0] != '\0' ? 2 : 1,
+                    r->gw->backend_timeout_ms, done, r) != 0)
+        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now", NULL);
 }
 
 /* Microseconds of a Timestamp, 0 when unset. */
@@ -864,19 +866,13 @@ static void authenticate_jwt(gw_request_t *r)
     case BW_TENANT_UNSEEN:
         break;
     }
-    const bw_gw_backend_t *tenancy = find_backend(r->gw, "tenancy");
     Bulwark__Tenancy__V1__ResolveTenantRequest req =
         BULWARK__TENANCY__V1__RESOLVE_TENANT_REQUEST__INIT;
     req.tenant_id = r->key.tenant_id;
     uint8_t buf[64];
     size_t len = bulwark__tenancy__v1__resolve_tenant_request__pack(&req, buf);
-    bw_rpc_md_t md[2] = {{"x-request-id", r->request_id}, {"traceparent", r->traceparent}};
-    clock_gettime(CLOCK_MONOTONIC, &r->call_start);
     r->key_generation = bw_tenantcache_generation(r->gw->tenants);
-    if (tenancy == NULL || bw_rpc_call(tenancy->channel, RESOLVE_TENANT_RPC, buf, len, md,
-                                       r->traceparent[0] != '\0' ? 2 : 1, r->gw->backend_timeout_ms,
-                                       tenant_done, r) != 0)
-        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now", NULL);
+    ask_tenancy(r, RESOLVE_TENANT_RPC, buf, len, tenant_done);
 }
 
 static void authenticate(gw_request_t *r)
@@ -955,22 +951,13 @@ static void authenticate(gw_request_t *r)
         return;
     }
     /* Cache miss: ask the tenancy RPCs, without blocking the loop. */
-    const bw_gw_backend_t *tenancy = find_backend(r->gw, "tenancy");
     Bulwark__Tenancy__V1__ResolveApiKeyRequest req =
         BULWARK__TENANCY__V1__RESOLVE_API_KEY_REQUEST__INIT;
     req.key_id = r->key.key_id;
     uint8_t buf[64];
     size_t len = bulwark__tenancy__v1__resolve_api_key_request__pack(&req, buf);
-    if (tenancy == NULL) {
-        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now", NULL);
-        return;
-    }
-    bw_rpc_md_t md[2] = {{"x-request-id", r->request_id}, {"traceparent", r->traceparent}};
-    clock_gettime(CLOCK_MONOTONIC, &r->call_start);
     r->key_generation = bw_keycache_generation(r->gw->keys);
-    if (bw_rpc_call(tenancy->channel, RESOLVE_RPC, buf, len, md, r->traceparent[0] != '\0' ? 2 : 1,
-                    r->gw->backend_timeout_ms, resolve_done, r) != 0)
-        fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now", NULL);
+    ask_tenancy(r, RESOLVE_RPC, buf, len, resolve_done);
 }
 
 /* ---- representations --------------------------------------------------- */

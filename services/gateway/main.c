@@ -299,8 +299,11 @@ int main(int argc, char **argv)
         bw_gw_metrics_create(bw_routes, bw_n_routes, &gw.metrics) != 0 ||
         bw_ratelimit_create((double)cfg.rate_limit_rps * share, burst, &gw.ratelimit) != 0 ||
         bw_authfail_create((double)cfg.auth_failures_per_min / 60.0, (double)cfg.auth_failure_burst,
-                           AUTHFAIL_ADDRESSES, &gw.authfail) != 0)
+                           AUTHFAIL_ADDRESSES, &gw.authfail) != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "could not make the key cache, limits and metrics: %s",
+               bw_strerror(BW_ENOMEM));
         goto out;
+    }
     tenancy_cfg.tenants = gw.tenants;
     tenancy_cfg.keys = gw.keys;
     if (cfg.oidc_issuer[0] != '\0') {

@@ -7,10 +7,10 @@
  */
 #include "ratelimit.h"
 
+#include "ids.h"
 #include "status.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +22,6 @@ typedef struct bucket {
 } bucket_t;
 
 struct bw_ratelimit {
-    pthread_mutex_t lock;
     bucket_t *table;
     size_t cap, used;
     double rate_per_sec, burst_size;
@@ -48,7 +47,7 @@ int bw_ratelimit_create(double rate, double burst, bw_ratelimit_t **out)
         rl->cap = 1024;
         rl->table = calloc(rl->cap, sizeof(*rl->table));
     }
-    if ((rate > 0 && rl->table == NULL) || pthread_mutex_init(&rl->lock, NULL) != 0) {
+    if (rate > 0 && rl->table == NULL) {
         free(rl->table);
         free(rl);
         return BW_ENOMEM;
@@ -61,7 +60,6 @@ void bw_ratelimit_destroy(bw_ratelimit_t *rl)
 {
     if (rl == NULL)
         return;
-    pthread_mutex_destroy(&rl->lock);
     free(rl->table);
     free(rl);
 }
@@ -83,10 +81,7 @@ void bw_ratelimit_format(const bw_ratelimit_state_t *state, char *buf, size_t le
 
 static size_t slot_of(const bucket_t *t, size_t n, const char *tenant)
 {
-    unsigned h = 2166136261u;
-    for (const char *p = tenant; *p; p++)
-        h = (h ^ (unsigned char)*p) * 16777619u;
-    size_t i = h & (n - 1);
+    size_t i = bw_fnv1a(tenant) & (n - 1);
     while (t[i].tenant[0] != '\0' && strcmp(t[i].tenant, tenant) != 0)
         i = (i + 1) & (n - 1);
     return i;
@@ -113,11 +108,8 @@ int bw_ratelimit_take(bw_ratelimit_t *rl, const char *tenant_id, long long now_n
     if (rl->rate_per_sec <= 0 || strlen(tenant_id) >= sizeof(rl->table[0].tenant))
         return 0;
     int err = 0;
-    pthread_mutex_lock(&rl->lock);
-    if (rl->used * 2 >= rl->cap && grow(rl) != 0) {
-        pthread_mutex_unlock(&rl->lock);
+    if (rl->used * 2 >= rl->cap && grow(rl) != 0)
         return 0; /* out of memory: fail open rather than refuse everyone */
-    }
     bucket_t *b = &rl->table[slot_of(rl->table, rl->cap, tenant_id)];
     if (b->tenant[0] == '\0') {
         memcpy(b->tenant, tenant_id, strlen(tenant_id) + 1);
@@ -142,6 +134,5 @@ int bw_ratelimit_take(bw_ratelimit_t *rl, const char *tenant_id, long long now_n
         state->remaining = (long)whole;
         state->reset_sec = wait < 1 ? 1 : (long)ceil(wait);
     }
-    pthread_mutex_unlock(&rl->lock);
     return err;
 }

@@ -1,8 +1,9 @@
 /*
  * Per-tenant request rate limit: a token bucket per tenant (rate tokens per
- * second, up to burst), shared by every thread of the gateway under the
- * limiter's mutex; main.c makes the gateway's one limiter. A request that finds the bucket empty is
- * refused with the number of seconds after which one token will be there (Retry-After).
+ * second, up to burst). main.c makes the gateway's one limiter; it is used
+ * from the event loop thread only, so it takes no lock. A request that
+ * finds the bucket empty is refused with the number of seconds after which
+ * one token will be there (Retry-After).
  *
  * The limit is advertised with the RateLimit-Policy and RateLimit fields of
  * the IETF httpapi draft (draft-ietf-httpapi-ratelimit-headers-11), under

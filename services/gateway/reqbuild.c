@@ -63,7 +63,7 @@ static int fail_json(reqbuild_t *b, const bw_json_error_t *err)
 {
     char prefix[128];
     const char *field = err->field;
-    body_prefix(b->in->match->route, prefix, sizeof(prefix));
+    body_prefix(b->in->call, prefix, sizeof(prefix));
     size_t pl = strlen(prefix);
     if (pl > 0 && strncmp(field, prefix, pl) == 0 && (field[pl] == '.' || field[pl] == '\0'))
         field = field[pl] == '.' ? field + pl + 1 : "";
@@ -185,7 +185,7 @@ static const char *patch_mask(bw_arena_t *arena, json_t *body)
 /* Reads the JSON body of a route that takes one into *out. */
 static int read_body(reqbuild_t *b, json_t **out)
 {
-    const bw_route_t *route = b->in->match->route;
+    const bw_route_t *route = b->in->call;
     bw_json_error_t jerr = {{0}, {0}};
     json_t *body;
     if (b->in->body_len == 0) {
@@ -368,7 +368,7 @@ static ProtobufCMessage *new_message(bw_arena_t *arena, const ProtobufCMessageDe
 static int build_raw(reqbuild_t *b, ProtobufCMessage **out)
 {
     const bw_reqbuild_in_t *in = b->in;
-    const bw_route_t *route = in->match->route;
+    const bw_route_t *route = in->call;
     ProtobufCMessage *msg = new_message(b->arena, route->request);
     const ProtobufCFieldDescriptor *body =
         protobuf_c_message_descriptor_get_field_by_name(route->request, "body");
@@ -406,7 +406,7 @@ int bw_reqbuild(bw_arena_t *arena, const bw_reqbuild_in_t *in, bw_reqbuild_out_t
     reqbuild_t b = {arena, in, problem};
     ProtobufCMessage *msg = NULL;
     *out = (bw_reqbuild_out_t){0};
-    if (in->match->route->access == BW_ACCESS_SERVICE) {
+    if (in->call->access == BW_ACCESS_SERVICE) {
         if (build_raw(&b, &msg) != 0)
             return -1;
     } else {

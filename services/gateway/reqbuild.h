@@ -30,8 +30,9 @@
 
 /* Everything borrowed, for the duration of the call. */
 typedef struct bw_reqbuild_in {
-    const bw_route_t *call;        /* the RPC called: match->route, or its file route */
-    const bw_route_match_t *match; /* the route matched and its decoded path values */
+    /* The RPC called: match->route, or its file route; the only route read. */
+    const bw_route_t *call;
+    const bw_route_match_t *match; /* its decoded path values */
     int method;                    /* BW_HTTP_*; HEAD counts as GET */
     const char *query;             /* after '?'; NULL or "" when none */
     const char *content_type;      /* the Content-Type header; NULL when none */

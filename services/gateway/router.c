@@ -24,6 +24,11 @@ int bw_router_method(const char *name)
     return 0;
 }
 
+const char *bw_router_method_name(int method)
+{
+    return method >= BW_HTTP_GET && method <= BW_HTTP_DELETE ? method_names[method] : "OTHER";
+}
+
 void bw_router_allow_header(unsigned allowed, char *buf, size_t len)
 {
     size_t o = 0;

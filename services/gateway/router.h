@@ -34,5 +34,7 @@ void bw_router_match_free(bw_route_match_t *m);
 void bw_router_allow_header(unsigned allowed, char *buf, size_t len);
 /* The BW_HTTP_* for a method name, 0 if unknown. */
 int bw_router_method(const char *name);
+/* The name of a BW_HTTP_* method, "OTHER" if unknown. */
+const char *bw_router_method_name(int method);
 
 #endif

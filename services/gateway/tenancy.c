@@ -146,6 +146,9 @@ int bw_tenancy_row_to_tenant(bw_arena_t *arena, const PGresult *res, int row, vo
     bulwark__tenancy__v1__tenant__init(t);
     t->id = bw_store_strdup(arena, res, row, 0);
     t->name = bw_store_strdup(arena, res, row, 1);
+    t->suspend_reason = bw_store_strdup(arena, res, row, 7);
+    if (t->id == NULL || t->name == NULL || t->suspend_reason == NULL)
+        return BW_ENOMEM;
     int err;
     if ((err = bw_store_timestamp(arena, res, row, 2, &t->create_time)) != 0 ||
         (err = bw_store_timestamp(arena, res, row, 3, &t->update_time)) != 0)
@@ -157,9 +160,6 @@ int bw_tenancy_row_to_tenant(bw_arena_t *arena, const PGresult *res, int row, vo
                    : BULWARK__TENANCY__V1__TENANT__STATE__ACTIVE;
     if ((err = bw_store_timestamp(arena, res, row, 6, &t->suspend_time)) != 0)
         return err;
-    t->suspend_reason = bw_store_strdup(arena, res, row, 7);
-    if (t->id == NULL || t->name == NULL || t->suspend_reason == NULL)
-        return BW_ENOMEM;
     *(Bulwark__Tenancy__V1__Tenant **)out = t;
     return 0;
 }
@@ -177,6 +177,8 @@ static int row_to_key(bw_arena_t *arena, const PGresult *res, int row, void *out
     k->name = bw_store_strdup(arena, res, row, 1);
     k->role = bw_store_strdup(arena, res, row, 2);
     k->board_member = bw_store_strdup(arena, res, row, 3);
+    if (k->id == NULL || k->name == NULL || k->role == NULL || k->board_member == NULL)
+        return BW_ENOMEM;
     int err;
     if ((err = bw_store_timestamp(arena, res, row, 4, &k->create_time)) != 0 ||
         (err = bw_store_timestamp(arena, res, row, 5, &k->update_time)) != 0)

@@ -104,18 +104,10 @@ static void tables_free(tables_t *t)
         munmap(t, sizeof(*t));
 }
 
-static unsigned hash(const char *s, long long salt)
-{
-    unsigned h = 2166136261u ^ (unsigned)salt;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h;
-}
-
 static void count_request(bw_usage_t *u, const char *tenant_id, long long hour)
 {
     tables_t *t = u->active;
-    for (unsigned i = hash(tenant_id, hour) % BW_USAGE_CAPACITY;; i = (i + 1) % BW_USAGE_CAPACITY) {
+    for (unsigned i = bw_fnv1a(tenant_id) % BW_USAGE_CAPACITY;; i = (i + 1) % BW_USAGE_CAPACITY) {
         count_slot_t *s = &t->counts[i];
         if (s->tenant_id[0] == '\0') {
             if (t->n_counts >= FILL_MAX) {
@@ -137,7 +129,7 @@ static void count_request(bw_usage_t *u, const char *tenant_id, long long hour)
 static void note_key(bw_usage_t *u, const char *key_id, const char *tenant_id, long long now)
 {
     tables_t *t = u->active;
-    for (unsigned i = hash(key_id, 0) % BW_USAGE_CAPACITY;; i = (i + 1) % BW_USAGE_CAPACITY) {
+    for (unsigned i = bw_fnv1a(key_id) % BW_USAGE_CAPACITY;; i = (i + 1) % BW_USAGE_CAPACITY) {
         key_slot_t *s = &t->keys[i];
         if (s->key_id[0] == '\0') {
             if (t->n_keys >= FILL_MAX) {
@@ -277,11 +269,18 @@ static void write_tables(bw_usage_t *u, bw_db_t **db, tables_t *t, long long dro
         ic = ec;
         ik = ek;
     }
-    if (err != 0 || failed > 0)
+    /* Before any tenant was written (no connection, no memory), the whole
+     * period is lost; else the tenants whose transaction failed. */
+    if (err != 0)
         bw_log(BW_LOG_WARN, NULL,
-               "could not write the usage of %zu tenants (%s): their request counts and key "
-               "uses of the last period are lost",
-               err != 0 ? nc + nk : failed, err != 0 ? bw_strerror(err) : "database error");
+               "could not write the usage of the last period (%s): its request counts and key "
+               "uses are lost",
+               bw_strerror(err));
+    else if (failed > 0)
+        bw_log(BW_LOG_WARN, NULL,
+               "could not write the usage of %zu tenants (database error): their request counts "
+               "and key uses of the last period are lost",
+               failed);
     if (dropped > 0)
         bw_log(BW_LOG_WARN, NULL,
                "%lld requests were not counted: more than %d tenants or keys in one period",

@@ -13,6 +13,7 @@
 
 #include <curl/curl.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -159,16 +160,45 @@ int ctl_problem(const ctl_resp_t *resp)
     return resp->status >= 400 && resp->status < 500 ? CTL_FAILED : CTL_UNAVAILABLE;
 }
 
-int ctl_call(const ctl_t *ctl, const char *token, const char *method, const char *fmt,
-             const char *id, const char *body, ctl_resp_t *r)
+/* The path of a request: fmt with its one %s the escaped id (with id NULL,
+ * fmt is the path as it is), then the page token, escaped, as the query's
+ * pageToken (none when NULL or ""). Caller frees; NULL on OOM. Neither
+ * value is read as a format. */
+static char *request_path(const char *fmt, const char *id, const char *page_token)
 {
-    char *escaped = ctl_escape(id != NULL ? id : "");
-    char path[1024];
-    if (escaped == NULL)
+    int paged = page_token != NULL && page_token[0] != '\0';
+    char *escaped_id = id != NULL ? ctl_escape(id) : NULL;
+    char *escaped_token = paged ? ctl_escape(page_token) : NULL;
+    bw_buf_t path;
+    bw_buf_init(&path, 0);
+    if ((id == NULL || escaped_id != NULL) && (!paged || escaped_token != NULL)) {
+        if (id != NULL)
+            bw_buf_printf(&path, fmt, escaped_id);
+        else
+            bw_buf_adds(&path, fmt);
+        if (paged)
+            bw_buf_printf(&path, "%cpageToken=%s", strchr(fmt, '?') != NULL ? '&' : '?',
+                          escaped_token);
+    }
+    free(escaped_id);
+    free(escaped_token);
+    if (path.error != 0 || path.data == NULL) {
+        bw_buf_free(&path);
+        return NULL;
+    }
+    return path.data;
+}
+
+static int call(const ctl_t *ctl, const char *token, const char *method, const char *fmt,
+                const char *id, const char *page_token, const char *body, ctl_resp_t *r)
+{
+    char *path = request_path(fmt, id, page_token);
+    if (path == NULL) {
+        fprintf(stderr, "bulwarkctl: out of memory\n");
         return CTL_FAILED;
-    snprintf(path, sizeof(path), fmt, escaped);
-    free(escaped);
+    }
     int rc = ctl_http(ctl, method, path, token, body, r);
+    free(path);
     if (rc != 0)
         return rc;
     if (r->status >= 300 || (r->json == NULL && r->status != 204)) {
@@ -178,24 +208,37 @@ int ctl_call(const ctl_t *ctl, const char *token, const char *method, const char
     return rc;
 }
 
+int ctl_call(const ctl_t *ctl, const char *token, const char *method, const char *fmt,
+             const char *id, const char *body, ctl_resp_t *r)
+{
+    return call(ctl, token, method, fmt, id, NULL, body, r);
+}
+
+int ctl_get_page(const ctl_t *ctl, const char *token, const char *fmt, const char *id,
+                 const char *page_token, ctl_resp_t *r)
+{
+    return call(ctl, token, "GET", fmt, id, page_token, NULL, r);
+}
+
 int ctl_list_all(const ctl_t *ctl, const char *token, const char *path, const char *member,
                  const ctl_column_t *cols, size_t n_cols)
 {
     int rc = 0;
     json_t *all = json_array();
-    char token_text[2048] = "";
+    char *page = NULL; /* the next page's token */
     do {
-        char fmt[2400];
-        snprintf(fmt, sizeof(fmt), "%s%s%s%%s", path, token_text[0] ? "&pageToken=" : "",
-                 token_text);
         ctl_resp_t r;
-        if ((rc = ctl_call(ctl, token, "GET", fmt, "", NULL, &r)) != 0)
+        if ((rc = ctl_get_page(ctl, token, path, NULL, page, &r)) != 0)
             break;
         json_array_extend(all, json_object_get(r.json, member));
         const char *next = json_string_value(json_object_get(r.json, "nextPageToken"));
-        snprintf(token_text, sizeof(token_text), "%s", next != NULL ? next : "");
+        free(page);
+        page = next != NULL && next[0] != '\0' ? strdup(next) : NULL;
+        if (next != NULL && next[0] != '\0' && page == NULL)
+            rc = CTL_FAILED;
         ctl_resp_free(&r);
-    } while (token_text[0] != '\0');
+    } while (page != NULL);
+    free(page);
     if (rc == 0) {
         if (ctl->json) {
             json_t *doc = json_pack("{s:O}", member, all);

@@ -69,11 +69,16 @@ void ctl_resp_free(ctl_resp_t *resp);
 int ctl_problem(const ctl_resp_t *resp);
 /* A path segment percent-escaped (caller frees), NULL on OOM. */
 char *ctl_escape(const char *segment);
-/* ctl_http on fmt with its one %s the escaped id ("" when NULL), with token;
- * a reply that is no success is printed (ctl_problem) and freed, and its
- * exit code returned. */
+/* ctl_http on fmt with its one %s the escaped id (with id NULL, fmt is the
+ * path as it is), with token; a reply that is no success is printed
+ * (ctl_problem) and freed, and its exit code returned. */
 int ctl_call(const ctl_t *ctl, const char *token, const char *method, const char *fmt,
              const char *id, const char *body, ctl_resp_t *r);
+/* ctl_call of a GET for one page of a list: page_token (from the previous
+ * page's nextPageToken; NULL or "" for the first) is escaped into the
+ * query, never read as a format. */
+int ctl_get_page(const ctl_t *ctl, const char *token, const char *fmt, const char *id,
+                 const char *page_token, ctl_resp_t *r);
 
 /* ---- output --------------------------------------------------------------- */
 

@@ -9,6 +9,8 @@
  */
 #include "ctl.h"
 
+#include "buf.h"
+
 #include "ids.h"
 
 #include <errno.h>
@@ -38,8 +40,6 @@ static const ctl_column_t tenant_fields[] = {
 };
 #define N(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Sends a request about tenant id (escaped into fmt's one %s); the reply
- * in *r when 2xx, else the problem is said and its exit status returned. */
 int ctl_tenants_list(const ctl_t *ctl, int argc, char **argv)
 {
     const char *page_size = "100", *pos[1];
@@ -241,14 +241,12 @@ int ctl_tenants_export(const ctl_t *ctl, int argc, char **argv)
     }
     json_t *files = json_array(), *tables = json_array(), *sums = json_array();
     json_t *manifest = NULL;
-    char token[2048] = "";
+    char *page = NULL; /* the next page's token */
     int pages = 0;
     do {
-        char fmt[2200];
-        snprintf(fmt, sizeof(fmt), "/v1/tenants/%%s:export%s%s", token[0] ? "?pageToken=" : "",
-                 token);
         ctl_resp_t r;
-        if ((rc = ctl_call(ctl, ctl->operator_token, "GET", fmt, pos[0], NULL, &r)) != 0)
+        if ((rc = ctl_get_page(ctl, ctl->operator_token, "/v1/tenants/%s:export", pos[0], page,
+                               &r)) != 0)
             break;
         if (manifest == NULL)
             manifest = json_pack("{s:O, s:O, s:O}", "format", json_object_get(r.json, "format"),
@@ -256,36 +254,41 @@ int ctl_tenants_export(const ctl_t *ctl, int argc, char **argv)
                                  json_object_get(r.json, "exportTime"));
         rc = write_page(dir, r.json, files, tables, sums);
         const char *next = json_string_value(json_object_get(r.json, "nextPageToken"));
-        snprintf(token, sizeof(token), "%s", next != NULL ? next : "");
+        free(page);
+        page = next != NULL && next[0] != '\0' ? strdup(next) : NULL;
+        if (rc == 0 && next != NULL && next[0] != '\0' && page == NULL)
+            rc = CTL_FAILED;
         ctl_resp_free(&r);
         pages++;
-    } while (rc == 0 && token[0] != '\0');
+    } while (rc == 0 && page != NULL);
+    free(page);
     if (rc == 0) {
         json_object_set(manifest, "files", files);
         json_object_set(manifest, "tables", tables);
         char *text = json_dumps(manifest, JSON_INDENT(2) | JSON_SORT_KEYS);
-        size_t len = 0, cap = (json_array_size(sums) + 1) * 200;
-        char *sums_text = malloc(cap);
-        if (text == NULL || sums_text == NULL) {
+        /* One line per file, as long as its name (the gateway's to choose). */
+        bw_buf_t sums_text;
+        bw_buf_init(&sums_text, 0);
+        if (text == NULL) {
             rc = CTL_FAILED;
         } else {
             char hex[2 * BW_SHA256_LEN + 1];
             for (size_t i = 0; i < json_array_size(sums); i++) {
                 json_t *s = json_array_get(sums, i);
-                len += (size_t)snprintf(sums_text + len, cap - len, "%s  %s\n",
-                                        json_string_value(json_array_get(s, 0)),
-                                        json_string_value(json_array_get(s, 1)));
+                bw_buf_printf(&sums_text, "%s  %s\n", json_string_value(json_array_get(s, 0)),
+                              json_string_value(json_array_get(s, 1)));
             }
             size_t text_len = strlen(text);
             text[text_len++] = '\n';
             sha256_hex(text, text_len, hex);
-            len += (size_t)snprintf(sums_text + len, cap - len, "%s  manifest.json\n", hex);
-            rc = write_file(dir, "manifest.json", text, text_len);
+            bw_buf_printf(&sums_text, "%s  manifest.json\n", hex);
+            rc = sums_text.error != 0 ? CTL_FAILED
+                                      : write_file(dir, "manifest.json", text, text_len);
             if (rc == 0)
-                rc = write_file(dir, "SHA256SUMS", sums_text, len);
+                rc = write_file(dir, "SHA256SUMS", sums_text.data, sums_text.len);
         }
         free(text);
-        free(sums_text);
+        bw_buf_free(&sums_text);
     }
     if (rc == 0) {
         if (ctl->json) {

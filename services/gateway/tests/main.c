@@ -16,6 +16,7 @@ Suite *suite_headers(void);
 Suite *suite_authfail(void);
 Suite *suite_tenantcache(void);
 Suite *suite_reqbuild(void);
+Suite *suite_gw_metrics(void);
 
 int main(void)
 {
@@ -31,6 +32,7 @@ int main(void)
     srunner_add_suite(sr, suite_authfail());
     srunner_add_suite(sr, suite_tenantcache());
     srunner_add_suite(sr, suite_reqbuild());
+    srunner_add_suite(sr, suite_gw_metrics());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -321,13 +321,22 @@ START_TEST(raw_route_bytes_and_headers)
     ck_assert_uint_eq(req->body.len, sizeof(body) - 1);
     ck_assert_mem_eq(req->body.data, body, sizeof(body) - 1);
     ck_assert_uint_eq(req->n_headers, 2);
+    ck_assert_str_eq(req->headers[0]->name, "content-type");
+    ck_assert_str_eq(req->headers[0]->value, "application/json");
     ck_assert_str_eq(req->headers[1]->name, "x-hub-signature");
     ck_assert_str_eq(req->headers[1]->value, "sha256=00");
-    /* Not JSON, not even UTF-8: the service judges the bytes it signed. */
+    /* Not JSON, not even UTF-8: the service judges the bytes it signed,
+     * every one of them, a NUL included. */
     const char bytes[] = "\xff\x00\x01";
     ck_assert_int_eq(build_with(BW_HTTP_POST, "/v1/integrations/jira/conn-1/events", NULL,
                                 "application/octet-stream", bytes, 3, NULL, 0),
                      0);
+    req = UNPACK(Bulwark__Integrations__V1__ReceiveTicketEventRequest,
+                 bulwark__integrations__v1__receive_ticket_event_request);
+    ck_assert_ptr_nonnull(req);
+    ck_assert_uint_eq(req->body.len, 3);
+    ck_assert_mem_eq(req->body.data, bytes, 3);
+    ck_assert_uint_eq(req->n_headers, 0);
 }
 END_TEST
 
