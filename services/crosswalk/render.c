@@ -19,8 +19,6 @@
 typedef Bulwark__Crosswalk__V1__GapAnalysis gap_analysis_t;
 typedef Bulwark__Crosswalk__V1__RequirementCoverage coverage_t;
 
-#define SVG_MEDIA_TYPE "image/svg+xml"
-
 static const char *coverage_name(int coverage)
 {
     const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
@@ -215,11 +213,7 @@ static int render_svg(bw_call_t *call, const gap_analysis_t *ga, uint8_t **data,
     int rows = (int)ga->n_points + 1;
     int height = TOP + rows * ROW_HEIGHT + 70;
     bw_svg_t svg;
-    bw_svg_init(&svg);
-    bw_svg_markup(&svg,
-                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-                  "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"13\">\n",
-                  SVG_WIDTH, height, SVG_WIDTH, height);
+    bw_svg_begin(&svg, SVG_WIDTH, height);
     bw_svg_markup(&svg, "<title>Gap analysis of entity ");
     bw_svg_text(&svg, ga->entity, 0);
     bw_svg_markup(&svg, " against ");
@@ -258,9 +252,9 @@ int bw_cw_render_gap_analysis(bw_call_t *call, const ProtobufCMessage *request,
                               ProtobufCMessage **resp)
 {
     const Bulwark__Crosswalk__V1__RenderGapAnalysisRequest *req = (const void *)request;
-    int svg = strcmp(req->media_type, SVG_MEDIA_TYPE) == 0;
+    int svg = strcmp(req->media_type, BW_SVG_MEDIA_TYPE) == 0;
     if (!svg && strcmp(req->media_type, BW_XLSX_MEDIA_TYPE) != 0)
-        return bw_call_violation(call, "mediaType", "must be %s or %s", SVG_MEDIA_TYPE,
+        return bw_call_violation(call, "mediaType", "must be %s or %s", BW_SVG_MEDIA_TYPE,
                                  BW_XLSX_MEDIA_TYPE);
     Bulwark__Crosswalk__V1__GetGapAnalysisRequest get =
         BULWARK__CROSSWALK__V1__GET_GAP_ANALYSIS_REQUEST__INIT;
