@@ -28,27 +28,6 @@ static const char *coverage_name(int coverage)
 
 /* ---- the workbook ------------------------------------------------------- */
 
-/* Items joined by spaces, on the arena. */
-static const char *joined(bw_arena_t *arena, char **items, size_t n)
-{
-    size_t len = 1;
-    for (size_t i = 0; i < n; i++)
-        len += strlen(items[i]) + 1;
-    char *out = bw_arena_alloc(arena, len);
-    if (out == NULL)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = strlen(items[i]);
-        if (i > 0)
-            out[o++] = ' ';
-        memcpy(out + o, items[i], k);
-        o += k;
-    }
-    out[o] = '\0';
-    return out;
-}
-
 static int write_requirements(bw_call_t *call, bw_xlsx_t *x, const gap_analysis_t *ga)
 {
     static const char *const headers[] = {"ref",
@@ -65,10 +44,11 @@ static int write_requirements(bw_call_t *call, bw_xlsx_t *x, const gap_analysis_
     int err = bw_xlsx_sheet(x, "Requirements", headers, widths, 10);
     for (size_t i = 0; i < ga->n_requirements && err == 0; i++) {
         const coverage_t *r = ga->requirements[i];
-        const char *points = joined(call->arena, r->points, r->n_points);
+        const char *points = bw_cw_join_blanks(call->arena, r->points, r->n_points);
         const char *contributing =
-            joined(call->arena, r->contributing_controls, r->n_contributing_controls);
-        const char *missing = joined(call->arena, r->missing_controls, r->n_missing_controls);
+            bw_cw_join_blanks(call->arena, r->contributing_controls, r->n_contributing_controls);
+        const char *missing =
+            bw_cw_join_blanks(call->arena, r->missing_controls, r->n_missing_controls);
         if (points == NULL || contributing == NULL || missing == NULL)
             return BW_ENOMEM;
         err = bw_xlsx_text(x, r->ref);
