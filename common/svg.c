@@ -16,6 +16,15 @@ void bw_svg_init(bw_svg_t *svg)
     svg->err = 0;
 }
 
+void bw_svg_begin(bw_svg_t *svg, int width, int height)
+{
+    bw_svg_init(svg);
+    bw_svg_markup(svg,
+                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+                  "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"13\">\n",
+                  width, height, width, height);
+}
+
 void bw_svg_markup(bw_svg_t *svg, const char *fmt, ...)
 {
     if (svg->err != 0)
@@ -36,6 +45,12 @@ void bw_svg_text(bw_svg_t *svg, const char *s, size_t max_chars)
 {
     size_t chars = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0' && svg->err == 0; p++) {
+        /* U+FFFE and U+FFFF (EF BF BE, EF BF BF) are valid UTF-8 but not
+         * XML: a parser would refuse the whole picture. */
+        if (p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF)) {
+            p += 2;
+            continue;
+        }
         /* Count characters at their first byte; cut before one too many. */
         if ((*p & 0xC0) != 0x80 && max_chars > 0 && chars++ == max_chars) {
             svg->err = bw_buf_adds(&svg->buf, "\xE2\x80\xA6");

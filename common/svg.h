@@ -16,6 +16,7 @@
 
 /* A picture larger than this is a bug, not a picture. */
 #define BW_SVG_MAX_BYTES (4u * 1024 * 1024)
+#define BW_SVG_MEDIA_TYPE "image/svg+xml"
 
 typedef struct bw_svg {
     bw_buf_t buf;
@@ -23,12 +24,16 @@ typedef struct bw_svg {
 } bw_svg_t;
 
 void bw_svg_init(bw_svg_t *svg);
+/* bw_svg_init, then the opening tag of a picture width by height pixels
+ * (sans-serif, 13 px); the caller ends it with "</svg>". */
+void bw_svg_begin(bw_svg_t *svg, int width, int height);
 /* Appends markup of the caller's own (never text a user wrote). */
 void bw_svg_markup(bw_svg_t *svg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends at most max_chars characters of UTF-8 text s (0: all), escaped
  * for an element's content or an attribute value: & < > " ' as character
- * references, and the C0 controls XML 1.0 does not allow dropped. A text
- * cut short ends with an ellipsis. */
+ * references, and the characters XML 1.0 does not allow (the C0 controls
+ * but tab and line ends, U+FFFE and U+FFFF) dropped. A text cut short ends
+ * with an ellipsis. */
 void bw_svg_text(bw_svg_t *svg, const char *s, size_t max_chars);
 /*
  * Ends the picture: its bytes copied onto arena into *data (caller's

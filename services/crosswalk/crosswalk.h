@@ -46,6 +46,9 @@ int bw_cw_get_control(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMes
 int bw_cw_put_control(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
 int bw_cw_import_controls(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
 int bw_cw_export_controls(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+/* Items joined by blanks (evidence links, control refs), on the arena;
+ * NULL when out of memory. */
+const char *bw_cw_join_blanks(bw_arena_t *arena, char *const *items, size_t n);
 /* ExportControls' files: CSV or XLSX by the request's media_type. */
 int bw_cw_render_controls(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
 int bw_cw_list_history(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);

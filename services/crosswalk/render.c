@@ -19,8 +19,6 @@
 typedef Bulwark__Crosswalk__V1__GapAnalysis gap_analysis_t;
 typedef Bulwark__Crosswalk__V1__RequirementCoverage coverage_t;
 
-#define SVG_MEDIA_TYPE "image/svg+xml"
-
 static const char *coverage_name(int coverage)
 {
     const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
@@ -29,27 +27,6 @@ static const char *coverage_name(int coverage)
 }
 
 /* ---- the workbook ------------------------------------------------------- */
-
-/* Items joined by spaces, on the arena. */
-static const char *joined(bw_arena_t *arena, char **items, size_t n)
-{
-    size_t len = 1;
-    for (size_t i = 0; i < n; i++)
-        len += strlen(items[i]) + 1;
-    char *out = bw_arena_alloc(arena, len);
-    if (out == NULL)
-        return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        size_t k = strlen(items[i]);
-        if (i > 0)
-            out[o++] = ' ';
-        memcpy(out + o, items[i], k);
-        o += k;
-    }
-    out[o] = '\0';
-    return out;
-}
 
 static int write_requirements(bw_call_t *call, bw_xlsx_t *x, const gap_analysis_t *ga)
 {
@@ -67,10 +44,11 @@ static int write_requirements(bw_call_t *call, bw_xlsx_t *x, const gap_analysis_
     int err = bw_xlsx_sheet(x, "Requirements", headers, widths, 10);
     for (size_t i = 0; i < ga->n_requirements && err == 0; i++) {
         const coverage_t *r = ga->requirements[i];
-        const char *points = joined(call->arena, r->points, r->n_points);
+        const char *points = bw_cw_join_blanks(call->arena, r->points, r->n_points);
         const char *contributing =
-            joined(call->arena, r->contributing_controls, r->n_contributing_controls);
-        const char *missing = joined(call->arena, r->missing_controls, r->n_missing_controls);
+            bw_cw_join_blanks(call->arena, r->contributing_controls, r->n_contributing_controls);
+        const char *missing =
+            bw_cw_join_blanks(call->arena, r->missing_controls, r->n_missing_controls);
         if (points == NULL || contributing == NULL || missing == NULL)
             return BW_ENOMEM;
         err = bw_xlsx_text(x, r->ref);
@@ -215,11 +193,7 @@ static int render_svg(bw_call_t *call, const gap_analysis_t *ga, uint8_t **data,
     int rows = (int)ga->n_points + 1;
     int height = TOP + rows * ROW_HEIGHT + 70;
     bw_svg_t svg;
-    bw_svg_init(&svg);
-    bw_svg_markup(&svg,
-                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-                  "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"13\">\n",
-                  SVG_WIDTH, height, SVG_WIDTH, height);
+    bw_svg_begin(&svg, SVG_WIDTH, height);
     bw_svg_markup(&svg, "<title>Gap analysis of entity ");
     bw_svg_text(&svg, ga->entity, 0);
     bw_svg_markup(&svg, " against ");
@@ -258,9 +232,9 @@ int bw_cw_render_gap_analysis(bw_call_t *call, const ProtobufCMessage *request,
                               ProtobufCMessage **resp)
 {
     const Bulwark__Crosswalk__V1__RenderGapAnalysisRequest *req = (const void *)request;
-    int svg = strcmp(req->media_type, SVG_MEDIA_TYPE) == 0;
+    int svg = strcmp(req->media_type, BW_SVG_MEDIA_TYPE) == 0;
     if (!svg && strcmp(req->media_type, BW_XLSX_MEDIA_TYPE) != 0)
-        return bw_call_violation(call, "mediaType", "must be %s or %s", SVG_MEDIA_TYPE,
+        return bw_call_violation(call, "mediaType", "must be %s or %s", BW_SVG_MEDIA_TYPE,
                                  BW_XLSX_MEDIA_TYPE);
     Bulwark__Crosswalk__V1__GetGapAnalysisRequest get =
         BULWARK__CROSSWALK__V1__GET_GAP_ANALYSIS_REQUEST__INIT;

@@ -473,8 +473,7 @@ static int announce(bw_call_t *call, const Bulwark__Crosswalk__V1__Control *c)
                           bw_call_origin(call), &c->base);
 }
 
-/* Joins items with blanks, on the arena. */
-static const char *join_blanks(bw_arena_t *arena, char *const *items, size_t n)
+const char *bw_cw_join_blanks(bw_arena_t *arena, char *const *items, size_t n)
 {
     bw_buf_t buf;
     bw_buf_init(&buf, 0);
@@ -529,7 +528,7 @@ int bw_cw_put_control(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         return err;
     if (call->if_match != NULL && (err = check_if_match(call, req->entity, req->ref)) != 0)
         return err;
-    const char *evidence = join_blanks(call->arena, in->evidence, in->n_evidence);
+    const char *evidence = bw_cw_join_blanks(call->arena, in->evidence, in->n_evidence);
     if (evidence == NULL)
         return BW_ENOMEM;
     const char *values[] = {req->entity,
@@ -725,7 +724,7 @@ static int import_record(reporter_t *rep, const bw_cw_catalogue_t *cat,
     rows->applicable[k] = applicable ? "t" : "f";
     rows->status[k] = status_names[status];
     rows->justification[k] = val[COL_JUSTIFICATION];
-    rows->evidence[k] = join_blanks(arena, evidence, n_evidence);
+    rows->evidence[k] = bw_cw_join_blanks(arena, evidence, n_evidence);
     rows->owner[k] = owner;
     return rows->evidence[k] == NULL ? BW_ENOMEM : 0;
 }

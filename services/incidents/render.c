@@ -13,6 +13,7 @@
 #include "status.h"
 #include "store.h"
 #include "svg.h"
+#include "times.h"
 #include "tz.h"
 #include "xlsx.h"
 
@@ -23,17 +24,16 @@ typedef Bulwark__Incidents__V1__Incident incident_t;
 typedef Bulwark__Incidents__V1__Deadline deadline_t;
 typedef Bulwark__Incidents__V1__Timeline__Entry entry_t;
 
-#define SVG_MEDIA_TYPE "image/svg+xml"
-
 static const char *enum_name(const ProtobufCEnumDescriptor *d, int value)
 {
     const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(d, value);
     return v != NULL ? v->name : "";
 }
 
+/* The microseconds of a time, 0 for an unset one. */
 static int64_t ts_us(const Google__Protobuf__Timestamp *ts)
 {
-    return ts != NULL ? (int64_t)ts->seconds * BW_US_PER_SEC + ts->nanos / 1000 : 0;
+    return ts != NULL ? bw_time_us(ts->seconds, ts->nanos) : 0;
 }
 
 /* at in the zone, "2025-06-10 09:15" (with the offset when long), on the
@@ -330,11 +330,7 @@ static int render_timeline(bw_call_t *call, const incident_t *inc,
     int bottom = TOP + rows * ROW_HEIGHT;
     int height = bottom + 60;
     bw_svg_t svg;
-    bw_svg_init(&svg);
-    bw_svg_markup(&svg,
-                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
-                  "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"13\">\n",
-                  SVG_WIDTH, height, SVG_WIDTH, height);
+    bw_svg_begin(&svg, SVG_WIDTH, height);
     bw_svg_markup(&svg, "<title>Timeline of incident ");
     bw_svg_text(&svg, inc->title, 200);
     bw_svg_markup(&svg, "</title>\n<rect width=\"100%%\" height=\"100%%\" fill=\"#ffffff\"/>\n"

@@ -45,7 +45,8 @@ static const bw_db_stmt_t stmt_set_tenant = {"scheduler_set_tenant",
 /* What a scheduler connection prepares: the tick's own statements, the
  * incident's read, and the outbox's insert (bw_db_open borrows the table,
  * so it is built once and kept). */
-static const bw_db_stmt_t *open_stmts[12];
+#define OPEN_STMTS_MAX 12
+static const bw_db_stmt_t *open_stmts[OPEN_STMTS_MAX];
 static size_t n_open_stmts;
 static pthread_once_t open_stmts_once = PTHREAD_ONCE_INIT;
 
@@ -55,7 +56,7 @@ static void open_stmts_init(void)
                                  &bw_stmt_incident_get};
     for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
         open_stmts[n_open_stmts++] = own[i];
-    for (size_t i = 0; i < bw_outbox_n_stmts && n_open_stmts < 12; i++)
+    for (size_t i = 0; i < bw_outbox_n_stmts && n_open_stmts < OPEN_STMTS_MAX; i++)
         open_stmts[n_open_stmts++] = bw_outbox_stmts[i];
 }
 
