@@ -568,6 +568,8 @@ static void serve_call(rpc_worker_t *w, rpc_slot_t *slot)
     call.peer = peer;
     read_metadata(&slot->md_in, &call);
     if (origin_check(&call) != 0) {
+        if (!health)
+            call_finished(slot, &call, bw_status_grpc_code(BW_EINVAL), &start);
         slot_answer_error(slot, &call, BW_EINVAL);
         return;
     }

@@ -1,8 +1,8 @@
 /*
  * traceparent parsing and making; see trace.h. Ids come from getrandom(2),
- * which never blocks once the kernel's pool is initialised, fetched 512
+ * which never blocks once the kernel's pool is initialised, fetched 256
  * bytes at a time into a buffer of the thread's own (a trace and a span
- * take 24): one system call per some twenty requests instead of one each.
+ * take 24): one system call per some ten requests instead of one each.
  * Each byte is handed out once.
  */
 #include "trace.h"
@@ -80,7 +80,9 @@ static int nonzero(const unsigned char *bytes, size_t n)
     return 0;
 }
 
-#define RANDOM_POOL 512
+/* getrandom(2) returns up to 256 bytes whole, never cut short or failed
+ * with EINTR by a signal; a larger read may be (and would fail the trace). */
+#define RANDOM_POOL 256
 
 /* Copies n <= RANDOM_POOL random bytes into bytes from the thread's pool,
  * refilled with one system call when it runs short. */

@@ -5,6 +5,7 @@
 #include "xlsx.h"
 
 #include "status.h"
+#include "utf8.h"
 
 #include <xlsxwriter.h>
 
@@ -85,9 +86,7 @@ int bw_xlsx_text(bw_xlsx_t *x, const char *text)
     size_t len = strlen(text);
     char *cut = NULL;
     if (len > BW_XLSX_MAX_CELL_BYTES) {
-        len = BW_XLSX_MAX_CELL_BYTES;
-        while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
-            len--;
+        len = bw_utf8_cut(text, len, BW_XLSX_MAX_CELL_BYTES);
         if ((cut = strndup(text, len)) == NULL)
             return BW_ENOMEM;
         text = cut;

@@ -114,6 +114,23 @@ START_TEST(trace_started_and_passed_on)
 }
 END_TEST
 
+/* Ids come from a per-thread buffer of random bytes, refilled when it runs
+ * short: over several refills no byte is handed out twice, so no two
+ * traces or spans share an id. */
+START_TEST(trace_ids_stay_distinct_across_refills)
+{
+    enum { N = 64 }; /* 64 traces of 24 bytes: six refills of 256 */
+    static bw_trace_t t[N];
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(bw_trace_start(&t[i]), 0);
+    for (int i = 0; i < N; i++)
+        for (int j = i + 1; j < N; j++) {
+            ck_assert_str_ne(t[i].trace_id, t[j].trace_id);
+            ck_assert_str_ne(t[i].parent_id, t[j].parent_id);
+        }
+}
+END_TEST
+
 static const char *escape(const char *src, size_t len, size_t cap)
 {
     static char out[512];
@@ -363,6 +380,7 @@ int main(void)
     tcase_add_test(tc, traceparent_malformed_is_refused);
     tcase_add_test(tc, traceparent_of_a_later_version_is_read_as_00);
     tcase_add_test(tc, trace_started_and_passed_on);
+    tcase_add_test(tc, trace_ids_stay_distinct_across_refills);
     tcase_add_test(tc, json_escape_quotes_controls_and_utf8);
     tcase_add_test(tc, json_escape_never_cuts_a_character);
     tcase_add_test(tc, json_log_lines_carry_every_field);

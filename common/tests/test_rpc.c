@@ -18,6 +18,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "metrics.h"
 #include "rpc.h"
 #include "status.h"
 #include "tls_fixture.h"
@@ -1022,6 +1023,63 @@ START_TEST(test_peer_methods)
 }
 END_TEST
 
+/* A method flagged BW_RPC_NAMED_PEERS is refused to a peer allowed every
+ * method (the gateway) and open to one that names it. x-bulwark-origin
+ * counts from "integrations" alone: from another peer it is ignored, and a
+ * malformed one from integrations is refused and, like every refused call,
+ * counted in the server's metrics. */
+START_TEST(test_named_peers_and_origin)
+{
+    bw_rpc_method_t named[sizeof(methods) / sizeof(methods[0])];
+    memcpy(named, methods, sizeof(methods));
+    named[0].flags |= BW_RPC_NAMED_PEERS; /* Echo */
+    static const bw_rpc_peer_t named_peers[] = {
+        {"gateway", NULL}, {"crosswalk", echo_only}, {"integrations", echo_only}};
+    bw_rpc_server_opts_t opts = server_opts(1);
+    opts.methods = named;
+    opts.peers = named_peers;
+    opts.n_peers = sizeof(named_peers) / sizeof(named_peers[0]);
+    bw_rpc_server_t *server = NULL;
+    ck_assert_int_eq(bw_rpc_server_start(&opts, &server), 0);
+    char target[64];
+    snprintf(target, sizeof(target), "127.0.0.1:%d", bw_rpc_server_port(server));
+    bw_rpc_tls_t *crosswalk = bw_test_tls_open("crosswalk");
+    bw_rpc_tls_t *integrations = bw_test_tls_open("integrations");
+    result_t r;
+
+    ck_assert_int_eq(sync_call(target, ECHO, "hi", NULL, 0, 5000, &r), 0);
+    ck_assert_int_eq(r.status, BW_GRPC_UNAUTHENTICATED);
+    ck_assert_str_eq(r.reason, "PEER_NOT_ALLOWED");
+    ck_assert_int_eq(sync_call(target, SLEEP, "1", NULL, 0, 5000, &r), 0);
+    ck_assert_int_eq(r.status, BW_GRPC_OK);
+    const bw_rpc_md_t bad[] = {{BW_RPC_ORIGIN_MD, "jira:not-a-uuid"}};
+    ck_assert_int_eq(sync_call_as(crosswalk, "scoping", target, ECHO, "hi", bad, 1, 5000, &r), 0);
+    ck_assert_int_eq(r.status, BW_GRPC_OK);
+    ck_assert_int_eq(sync_call_as(integrations, "scoping", target, ECHO, "hi", bad, 1, 5000, &r),
+                     0);
+    ck_assert_int_eq(r.status, BW_GRPC_INVALID_ARGUMENT);
+    ck_assert_str_eq(r.reason, "INVALID_ORIGIN");
+    const bw_rpc_md_t good[] = {{BW_RPC_ORIGIN_MD, "jira:0193a1b2-7c3d-7e4f-8a9b-0c1d2e3f4a5b"}};
+    ck_assert_int_eq(sync_call_as(integrations, "scoping", target, ECHO, "hi", good, 1, 5000, &r),
+                     0);
+    ck_assert_int_eq(r.status, BW_GRPC_OK);
+
+    bw_metrics_text_t t;
+    bw_metrics_text_init(&t);
+    bw_rpc_server_metrics(server, &t);
+    size_t len;
+    char *text = bw_metrics_text_finish(&t, &len);
+    ck_assert_ptr_nonnull(text);
+    ck_assert_msg(strstr(text, "{method=\"" ECHO "\",code=\"INVALID_ARGUMENT\"} 1\n") != NULL, "%s",
+                  text);
+    ck_assert_msg(strstr(text, "{method=\"" ECHO "\",code=\"OK\"} 2\n") != NULL, "%s", text);
+    free(text);
+    bw_rpc_tls_close(integrations);
+    bw_rpc_tls_close(crosswalk);
+    bw_rpc_server_stop(server, 1000);
+}
+END_TEST
+
 START_TEST(test_peer_certificates)
 {
     char target[64];
@@ -1245,6 +1303,7 @@ Suite *suite_rpc(void)
     tcase_add_test(tc, test_client_errors);
     tcase_add_test(tc, test_start_errors);
     tcase_add_test(tc, test_peer_methods);
+    tcase_add_test(tc, test_named_peers_and_origin);
     tcase_add_test(tc, test_peer_certificates);
     tcase_add_test(tc, test_rotation);
     tcase_add_test(tc, test_first_channels_at_once);
@@ -1257,7 +1316,8 @@ int main(void)
 {
     /* the client's poller wakes the loop from its own thread */
     evthread_use_pthreads();
-    const char *const names[] = {"scoping", "gateway", "crosswalk", "stranger", NULL};
+    const char *const names[] = {"scoping",      "gateway",  "crosswalk",
+                                 "integrations", "stranger", NULL};
     bw_test_tls_make(names);
     SRunner *sr = srunner_create(suite_rpc());
     srunner_run_all(sr, CK_NORMAL);

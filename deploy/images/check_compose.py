@@ -34,14 +34,16 @@ from urllib.parse import urlsplit
 
 import yaml
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                                "lint"))
+import services_table  # noqa: E402 (found through the path above)
+
 # The processes, from the services table (services/services.tsv; its first
 # row is the gateway), and whom each dials.
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "services",
-                       "services.tsv"), encoding="utf-8") as table:
-    ROWS = [line.rstrip("\n").split("\t") for line in table if line[:1].isalpha()]
-PROCESSES = [row[0] for row in ROWS]
+ROWS = services_table.load()
+PROCESSES = [row["process"] for row in ROWS]
 SERVICES = PROCESSES[1:]
-DIALS = {row[0]: [] if row[3] == "-" else row[3].split(",") for row in ROWS}
+DIALS = {row["process"]: row["dials"] for row in ROWS}
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET")
 PROJECT_DIR = None
 

@@ -50,14 +50,16 @@ from urllib.parse import urlsplit
 
 import yaml
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                                "lint"))
+import services_table  # noqa: E402 (found through the path above)
+
 # The processes, from the services table (services/services.tsv; its first
 # row is the gateway), and whom each dials.
-with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "services",
-                       "services.tsv"), encoding="utf-8") as table:
-    ROWS = [line.rstrip("\n").split("\t") for line in table if line[:1].isalpha()]
-PROCESSES = [row[0] for row in ROWS]
+ROWS = services_table.load()
+PROCESSES = [row["process"] for row in ROWS]
 SERVICES = PROCESSES[1:]
-DIALS = {row[0]: [] if row[3] == "-" else row[3].split(",") for row in ROWS}
+DIALS = {row["process"]: row["dials"] for row in ROWS}
 UID = 10001
 NAME = "app.kubernetes.io/name"
 PART_OF = "app.kubernetes.io/part-of"
@@ -73,7 +75,7 @@ KINDS = {
 # Who may reach whom, on which port: the contract of issue 10, as the
 # services table says (tickets from Jira and ServiceNow become incidents,
 # issue 11).
-PORTS = {row[0]: int(row[2]) for row in ROWS}
+PORTS = {row["process"]: row["port"] for row in ROWS}
 EXPECTED_PODS = {(f"bulwark-{src}", f"bulwark-{dst}", PORTS[dst])
                  for src, targets in DIALS.items() for dst in targets}
 EXPECTED_OUTSIDE_IN = {("bulwark-gateway", 8080)}

@@ -81,7 +81,6 @@ cleanup() {
     stop_pid "$NGINX_PID"
     stop_pid "$PEER_PID"
     stop_pid "$RECEIVER_PID"
-    stop_pid "${WRITE_COST_RECEIVER_PID:-}"
     [[ -n $TMP ]] && rm -rf "$TMP"
     return 0
 }
@@ -760,29 +759,39 @@ WEBHOOK_EVENTS=${BULWARK_BENCH_WEBHOOK_EVENTS:-5000}
 WEBHOOK_RESOURCES=500
 WEBHOOK_HOST=127.0.0.2
 
-# webhook_bench: appends WEBHOOK_EVENTS events of WEBHOOK_RESOURCES incidents
-# to the demo tenant's outbox in one transaction, as producers do, and times
-# them until the receiver has answered every delivery 2xx. Says why and
-# returns non-zero when it cannot measure.
-webhook_bench() {
-    local receiver=$BW_REPO/build/tests/standins/webhook_receiver line= hooks_port control_port i
+# receiver_start NAME: builds and starts the webhook receiver stand-in, its
+# output in $TMP/NAME.out (one at a time: a running one is stopped first);
+# sets RECEIVER_PID and its ports HOOKS_PORT and CONTROL_PORT. Says why and
+# returns non-zero when it does not start.
+receiver_start() {
+    local receiver=$BW_REPO/build/tests/standins/webhook_receiver out=$TMP/$1.out line='' i
+    stop_pid "$RECEIVER_PID"
+    RECEIVER_PID=
     BW_BUILD_TARGETS=webhook_receiver bw_build "$BW_REPO/build" >/dev/null || return 1
-    "$receiver" --host "$WEBHOOK_HOST" >"$TMP/receiver.out" 2>&1 &
+    "$receiver" --host "$WEBHOOK_HOST" >"$out" 2>&1 &
     RECEIVER_PID=$!
     for ((i = 0; i < 50; i++)); do
-        [[ -s $TMP/receiver.out ]] && read -r line <"$TMP/receiver.out" && break
+        [[ -s $out ]] && read -r line <"$out" && break
         sleep 0.1
     done
     [[ $line =~ ^hooks=([0-9]+)\ control=([0-9]+)$ ]] || {
         bw_warn "the webhook receiver did not start: $line"
         return 1
     }
-    hooks_port=${BASH_REMATCH[1]}
-    control_port=${BASH_REMATCH[2]}
-    local control=http://127.0.0.1:$control_port reply endpoint secret tenant
+    HOOKS_PORT=${BASH_REMATCH[1]}
+    CONTROL_PORT=${BASH_REMATCH[2]}
+}
+
+# webhook_bench: appends WEBHOOK_EVENTS events of WEBHOOK_RESOURCES incidents
+# to the demo tenant's outbox in one transaction, as producers do, and times
+# them until the receiver has answered every delivery 2xx. Says why and
+# returns non-zero when it cannot measure.
+webhook_bench() {
+    receiver_start receiver || return 1
+    local control=http://127.0.0.1:$CONTROL_PORT reply endpoint secret tenant i
     reply=$(curl -sS --max-time 10 -X POST -H @<(printf '%s\n' "$AUTH") \
         -H 'Content-Type: application/json' \
-        --data "{\"url\":\"http://$WEBHOOK_HOST:$hooks_port/bench\",\"eventTypes\":[\"incident.updated\"],\"description\":\"make bench\"}" \
+        --data "{\"url\":\"http://$WEBHOOK_HOST:$HOOKS_PORT/bench\",\"eventTypes\":[\"incident.updated\"],\"description\":\"make bench\"}" \
         "$URL/v1/webhook-endpoints") || return 1
     if ! endpoint=$(jq -er '.id' <<<"$reply") || ! secret=$(jq -er '.secret' <<<"$reply"); then
         bw_warn "could not create the bench's webhook endpoint: $reply"
@@ -792,8 +801,6 @@ webhook_bench() {
     curl -fsS --max-time 10 -o /dev/null -X POST "$control/config" \
         --data "{\"path\":\"/bench\",\"secrets\":[\"$secret\"]}" || return 1
     tenant=$TENANT_ID
-    BW_PG_PORT=$(bw_kv_get "$BW_RUN_DIR/stack.env" PG_PORT) || return 1
-    BW_PG_PASSWORD=$(bw_kv_get "$BW_DATA/secrets.env" PG_SUPERUSER_PASSWORD) || return 1
     bw_say "webhooks: $WEBHOOK_EVENTS events of $WEBHOOK_RESOURCES incidents through the outbox"
     local start=$EPOCHREALTIME count=0 valid elapsed
     bw_psql "$BW_DB_NAME" -c "SELECT set_config('bulwark.tenant_id', '$tenant', false)" \
@@ -832,25 +839,9 @@ webhook_bench() {
 # others (the receiver is not). Prints the medians and the added share of
 # CPU per write and of requests/s; writes build/bench/write-cost.json.
 # Says why and returns non-zero when it cannot measure.
-WRITE_COST_RECEIVER_PID=
 write_cost_bench() {
-    local receiver=$BW_REPO/build/tests/standins/webhook_receiver line='' hooks_port control_port i
-    BW_BUILD_TARGETS=webhook_receiver bw_build "$BW_REPO/build" >/dev/null || return 1
-    "$receiver" --host "$WEBHOOK_HOST" >"$TMP/write-cost-receiver.out" 2>&1 &
-    WRITE_COST_RECEIVER_PID=$!
-    for ((i = 0; i < 50; i++)); do
-        [[ -s $TMP/write-cost-receiver.out ]] && read -r line <"$TMP/write-cost-receiver.out" && break
-        sleep 0.1
-    done
-    [[ $line =~ ^hooks=([0-9]+)\ control=([0-9]+)$ ]] || {
-        bw_warn "the webhook receiver did not start: $line"
-        return 1
-    }
-    hooks_port=${BASH_REMATCH[1]}
-    control_port=${BASH_REMATCH[2]}
-    local control=http://127.0.0.1:$control_port endpoint= reply
-    BW_PG_PORT=$(bw_kv_get "$BW_RUN_DIR/stack.env" PG_PORT) || return 1
-    BW_PG_PASSWORD=$(bw_kv_get "$BW_DATA/secrets.env" PG_SUPERUSER_PASSWORD) || return 1
+    receiver_start write-cost-receiver || return 1
+    local control=http://127.0.0.1:$CONTROL_PORT endpoint='' reply i
     # drained: waits (2 minutes at most) until the outbox is relayed and the
     # receiver has answered want deliveries.
     drained() {
@@ -872,7 +863,7 @@ write_cost_bench() {
             if [[ $k == write-subscribed ]]; then
                 reply=$(curl -sS --max-time 10 -X POST -H @<(printf '%s\n' "$AUTH") \
                     -H 'Content-Type: application/json' \
-                    --data "{\"url\":\"http://$WEBHOOK_HOST:$hooks_port/write-cost\",\"eventTypes\":[\"incident.created\"],\"description\":\"make bench: write cost\"}" \
+                    --data "{\"url\":\"http://$WEBHOOK_HOST:$HOOKS_PORT/write-cost\",\"eventTypes\":[\"incident.created\"],\"description\":\"make bench: write cost\"}" \
                     "$URL/v1/webhook-endpoints") || return 1
                 endpoint=$(jq -er '.id' <<<"$reply") || {
                     bw_warn "could not create the write-cost endpoint: $reply"
@@ -902,8 +893,8 @@ write_cost_bench() {
             fi
         done
     done
-    stop_pid "$WRITE_COST_RECEIVER_PID"
-    WRITE_COST_RECEIVER_PID=
+    stop_pid "$RECEIVER_PID"
+    RECEIVER_PID=
     local summary
     summary=$(jq -s --arg when "$(date -u +%FT%TZ)" '
         def median: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;

@@ -89,12 +89,7 @@ for name in gateway2 gateway3; do
     bash "$BW_RUN_DIR/restart-$name.sh"
     EXTRA_URLS[$name]=$(bw_addr_url "$http")
 done
-for name in gateway2 gateway3; do
-    for ((i = 0; i < 100; i++)); do
-        curl -fsS -o /dev/null --max-time 1 "${EXTRA_URLS[$name]}/readyz" 2>/dev/null && break
-        sleep 0.2
-    done
-done
+for name in gateway2 gateway3; do bw_wait_ready "${EXTRA_URLS[$name]}" 20; done
 
 python3 "$BW_REPO/tests/faults/faults.py" --url "$URL" --key "$BW_TENANT_KEY" \
     --run-dir "$BW_RUN_DIR" --gateway2 "${EXTRA_URLS[gateway2]}" --gateway3 "${EXTRA_URLS[gateway3]}" \

@@ -25,6 +25,11 @@ class Result:
         self.retry_after, self.id, self.error = retry_after, id_, error
 
 
+def ok(r):
+    """Whether a Result is a 2xx."""
+    return 200 <= r.status < 300
+
+
 class Load:
     """threads per route, each sending requests back to back (or every
     `pause` seconds) until stop(). A request that gets no reply within
@@ -113,15 +118,24 @@ class Load:
                     and (until is None or r.start < until)]
 
 
-def get(base_url, key, path, timeout=10.0):
+def request(base_url, key, method, path, body=None, timeout=10.0):
+    """One request on a connection of its own: (status, body bytes)."""
     u = urlsplit(base_url)
     conn = http.client.HTTPConnection(u.hostname, u.port or 80, timeout=timeout)
+    headers = {"Authorization": f"Bearer {key}"}
+    if body is not None:
+        headers["Content-Type"] = "application/json"
     try:
-        conn.request("GET", path, headers={"Authorization": f"Bearer {key}"})
+        conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                     headers=headers)
         resp = conn.getresponse()
         return resp.status, resp.read()
     finally:
         conn.close()
+
+
+def get(base_url, key, path, timeout=10.0):
+    return request(base_url, key, "GET", path, timeout=timeout)
 
 
 def statuses(results):

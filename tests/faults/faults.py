@@ -42,6 +42,7 @@ import tempfile
 import time
 
 import bwload
+from bwload import ok
 
 FAILURES = []
 SURVIVED = []  # (fault, under, what clients saw, recovery, failures in that part)
@@ -117,10 +118,6 @@ ROUTES = {
     "attestations": ("GET", "/v1/attestation-campaigns?pageSize=1"),
     "integrations": ("GET", "/v1/webhook-endpoints?pageSize=1"),
 }
-
-
-def ok(r):
-    return 200 <= r.status < 300
 
 
 def wait_for(load, route, since, limit=30.0):
@@ -299,36 +296,22 @@ def part_slow_clients(st, n=200, header_timeout=10.0):
              f"({header_timeout:.0f} s)", since)
 
 
-def request(url, key, method, path, body=None):
-    import http.client
-    from urllib.parse import urlsplit
-    u = urlsplit(url)
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-    try:
-        c.request(method, path, body=json.dumps(body) if body is not None else None,
-                  headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
-        r = c.getresponse()
-        return r.status, r.read()
-    finally:
-        c.close()
-
-
 def part_two_gateways(st, g2, g3, rate=40, burst=40, seconds=4.0):
     say("== two gateways on one database")
     since = len(FAILURES)
-    status, body = request(st.url, st.key, "POST", "/v1/api-keys", {"name": "faults", "role": "auditor"})
+    status, body = bwload.request(st.url, st.key, "POST", "/v1/api-keys", {"name": "faults", "role": "auditor"})
     if status != 201:
         fail(f"could not create a key: {status} {body[:200]}")
         return
     created = json.loads(body)
     key = created["secret"]
-    s2 = request(g2, key, "GET", ROUTES["scoping"][1])[0]
-    s3 = request(g3, key, "GET", ROUTES["scoping"][1])[0]
+    s2 = bwload.request(g2, key, "GET", ROUTES["scoping"][1])[0]
+    s3 = bwload.request(g3, key, "GET", ROUTES["scoping"][1])[0]
     t0 = time.monotonic()
-    sd = request(g3, st.key, "DELETE", f"/v1/api-keys/{created['id']}")[0]
+    sd = bwload.request(g3, st.key, "DELETE", f"/v1/api-keys/{created['id']}")[0]
     after, took = None, None
     while time.monotonic() - t0 < 5:
-        after = request(g2, key, "GET", ROUTES["scoping"][1])[0]
+        after = bwload.request(g2, key, "GET", ROUTES["scoping"][1])[0]
         if after == 401:
             took = time.monotonic() - t0
             break
@@ -400,7 +383,7 @@ def soak_warmup(seconds):
 def part_soak(st, names, seconds):
     say(f"== soak at 70 % of the peak, {seconds} s")
     since = len(FAILURES)
-    status, body = request(st.url, st.key, "POST", "/v1/entities",
+    status, body = bwload.request(st.url, st.key, "POST", "/v1/entities",
                            {"name": "Soak SE", "timeZone": "Europe/Berlin"})
     path = f"/v1/entities/{json.loads(body)['id']}"
     peak, errors, p99 = wrk(st.url, st.key, path, 10, 32)

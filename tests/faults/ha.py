@@ -54,11 +54,11 @@ def main():
     while load.now() < deadline:
         time.sleep(0.1)
         after = load.window(since=t_kill)
-        fails = [r for r in after if not 200 <= r.status < 300]
+        fails = [r for r in after if not bwload.ok(r)]
         if not fails:
             continue
         first_fail = min(r.start for r in fails)
-        ok = [r for r in after if 200 <= r.status < 300 and r.start > first_fail]
+        ok = [r for r in after if bwload.ok(r) and r.start > first_fail]
         if ok:
             resumed = min(r.start + r.seconds for r in ok)
             break
@@ -69,8 +69,8 @@ def main():
     results = load.window()
     before = load.window(until=t_kill)
     after = load.window(since=t_kill)
-    acked = [r for r in results if 200 <= r.status < 300]
-    failed = [r for r in after if not 200 <= r.status < 300]
+    acked = [r for r in results if bwload.ok(r)]
+    failed = [r for r in after if not bwload.ok(r)]
     slow = [r for r in results if r.seconds > a.hang_limit or r.error == "timeout"]
     bad = [r for r in failed if r.status != 503 or not r.retry_after]
     lat = [r.seconds for r in results]
@@ -89,7 +89,7 @@ def main():
             missing.append((r.id, status))
 
     print(f"  writes: {len(results)} sent, {len(acked)} acknowledged "
-          f"({len([r for r in before if 200 <= r.status < 300])} before the kill), "
+          f"({len([r for r in before if bwload.ok(r)])} before the kill), "
           f"{len(failed)} refused after it: {bwload.statuses(failed)}")
     print(f"  latency: p50 {pct(lat, 50) * 1000:.0f} ms, p99 {pct(lat, 99) * 1000:.0f} ms, "
           f"max {max(lat) * 1000:.0f} ms")
@@ -101,7 +101,7 @@ def main():
           f"{len(acked)}")
 
     errors = []
-    if not [r for r in before if 200 <= r.status < 300]:
+    if not [r for r in before if bwload.ok(r)]:
         errors.append("no write succeeded before the kill")
     if not failed:
         errors.append("no write failed after the kill: was the primary killed?")

@@ -22,10 +22,26 @@
     "'tenancy', 'scoping', 'crosswalk', 'incidents', 'attestations', 'integrations', 'bulwark'"
 
 /* The roles that own a cross-tenant SECURITY DEFINER function, and nothing else. */
-static const char *const definer_roles[] = {"bulwark_key_resolver", "bulwark_idempotency_purger",
-                                            "bulwark_tombstone_purger", "bulwark_tenant_lister",
-                                            "bulwark_tenant_eraser"};
+static const char *const definer_roles[] = {
+    "bulwark_key_resolver",   "bulwark_idempotency_purger", "bulwark_tombstone_purger",
+    "bulwark_outbox_relay",   "bulwark_webhook_dispatcher", "bulwark_deadline_scheduler",
+    "bulwark_history_pruner", "bulwark_ticket_inbound",     "bulwark_tenant_lister",
+    "bulwark_tenant_eraser"};
 #define N_DEFINER_ROLES (int)(sizeof(definer_roles) / sizeof(definer_roles[0]))
+
+/* definer_roles as a PostgreSQL array literal, "{a,b}". */
+static const char *definer_roles_array(void)
+{
+    static char out[512];
+    size_t n = 0;
+    out[n++] = '{';
+    for (int i = 0; i < N_DEFINER_ROLES; i++)
+        n += (size_t)snprintf(out + n, sizeof(out) - n, "%s%s", i ? "," : "", definer_roles[i]);
+    ck_assert_uint_lt(n + 1, sizeof(out));
+    out[n++] = '}';
+    out[n] = '\0';
+    return out;
+}
 
 static int is_true(const PGresult *res, int row, int col)
 {
@@ -130,16 +146,8 @@ START_TEST(test_the_owner_is_no_superuser)
         " SELECT format('%s of %s', p.oid::regprocedure, pg_get_userbyid(p.proowner))"
         " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
         " WHERE n.nspname IN (" BULWARK_SCHEMAS ") AND p.proowner <> current_user::regrole"
-        "   AND pg_get_userbyid(p.proowner) NOT IN ('bulwark_key_resolver',"
-        "                                          'bulwark_idempotency_purger',"
-        "                                          'bulwark_tombstone_purger',"
-        "                                          'bulwark_outbox_relay',"
-        "                                          'bulwark_webhook_dispatcher',"
-        "                                          'bulwark_deadline_scheduler',"
-        "                                          'bulwark_history_pruner',"
-        "                                          'bulwark_ticket_inbound',"
-        "                                          'bulwark_tenant_lister',"
-        "                                          'bulwark_tenant_eraser')");
+        "   AND pg_get_userbyid(p.proowner) <> ALL ($1::text[])",
+        definer_roles_array());
     ck_assert_msg(PQntuples(res) == 0, "not owned by the owner: %s",
                   PQntuples(res) > 0 ? PQgetvalue(res, 0, 0) : "");
     PQclear(res);

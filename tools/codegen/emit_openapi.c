@@ -91,6 +91,17 @@ static void set_string(doc_t *doc, json_t *obj, const char *key, const char *val
     set(doc, obj, key, new_string(doc, value));
 }
 
+/* set_string of text made on the heap, which it frees; NULL (the text
+ * could not be made) is out of memory. */
+static void set_made_string(doc_t *doc, json_t *obj, const char *key, char *made)
+{
+    if (!made)
+        fail(doc, BW_ENOMEM);
+    else
+        set_string(doc, obj, key, made);
+    free(made);
+}
+
 static void append(doc_t *doc, json_t *array, json_t *value)
 {
     if (!value) {
@@ -565,11 +576,7 @@ static void describe_filter(doc_t *doc, json_t *param, const bw_cg_route_t *rout
     char *description =
         before ? bw_cg_printf("%s\n\n%s.", before, text) : bw_cg_printf("%s.", text);
     free(text);
-    if (!description)
-        fail(doc, BW_ENOMEM);
-    else
-        set_string(doc, param, "description", description);
-    free(description);
+    set_made_string(doc, param, "description", description);
     set(doc, param, "x-filter-fields", fields);
 }
 
@@ -581,11 +588,7 @@ static void describe_order_by(doc_t *doc, json_t *param, const bw_cg_route_t *ro
     const char *before = json_string_value(json_object_get(param, "description"));
     char *description = before ? bw_cg_printf("%s\n\nWithout orderBy: %s.", before, dflt)
                                : bw_cg_printf("Without orderBy: %s.", dflt);
-    if (!description)
-        fail(doc, BW_ENOMEM);
-    else
-        set_string(doc, param, "description", description);
-    free(description);
+    set_made_string(doc, param, "description", description);
 }
 
 static void append_field_parameter(doc_t *doc, json_t *params, const bw_cg_route_t *route,
@@ -1005,13 +1008,9 @@ static json_t *operation(doc_t *doc, const bw_cg_route_t *route)
         for (size_t i = 0; route->raw_body_field && i < route->rule->raw_body->n_media_types; i++) {
             json_t *media = new_object(doc);
             json_t *text = typed(doc, "string", NULL);
-            char *what = bw_cg_printf("UTF-8 text, the same as the JSON body's `%s` field.",
-                                      route->raw_body_field);
-            if (!what)
-                fail(doc, BW_ENOMEM);
-            else
-                set_string(doc, text, "description", what);
-            free(what);
+            set_made_string(doc, text, "description",
+                            bw_cg_printf("UTF-8 text, the same as the JSON body's `%s` field.",
+                                         route->raw_body_field));
             set(doc, media, "schema", text);
             set(doc, content, route->rule->raw_body->media_types[i], media);
         }

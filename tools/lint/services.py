@@ -14,6 +14,8 @@ import os
 import re
 import sys
 
+import services_table
+
 ROOT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..")
 errors = []
 
@@ -31,27 +33,8 @@ def read(rel):
         return ""
 
 
-def load_table():
-    rows = []
-    for n, line in enumerate(read("services/services.tsv").splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        cols = line.split("\t")
-        if len(cols) != 4 or not cols[2].isdigit():
-            err(f"services/services.tsv:{n}", "want process, schema, port, dials (tab-separated)")
-            continue
-        dials = [] if cols[3] == "-" else cols[3].split(",")
-        rows.append({"process": cols[0], "schema": cols[1], "port": int(cols[2]), "dials": dials})
-    return rows
-
-
-TABLE = load_table()
+TABLE = services_table.load(ROOT, err)
 BY_PROCESS = {r["process"]: r for r in TABLE}
-BY_SCHEMA = {r["schema"]: r for r in TABLE}
-for r in TABLE:
-    for d in r["dials"]:
-        if d not in BY_PROCESS:
-            err("services/services.tsv", f"{r['process']} dials {d}, which is not in the table")
 
 
 def expected_addrs(row, listen_host, dial_host):
