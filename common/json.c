@@ -861,6 +861,41 @@ int bw_json_to_pb(bw_arena_t *arena, const ProtobufCMessageDescriptor *desc, jso
     return 0;
 }
 
+int bw_json_load(const char *text, size_t len, json_t **out, bw_json_error_t *err)
+{
+    *out = NULL;
+    err->field[0] = '\0';
+    err->message[0] = '\0';
+    json_error_t jerr;
+    json_t *json = json_loadb(text != NULL ? text : "", text != NULL ? len : 0,
+                              JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    if (json != NULL) {
+        *out = json;
+        return 0;
+    }
+    parse_ctx_t c = {NULL, NULL, 0, err};
+    switch (json_error_code(&jerr)) {
+    case json_error_out_of_memory:
+        return out_of_memory(&c, NULL);
+    case json_error_duplicate_key: {
+        /* jansson ends the text with "near '<key as written>'" when the key
+         * is short, and leaves it out otherwise. */
+        const char *near = strstr(jerr.text, " near '");
+        if (near == NULL)
+            return fail(&c, NULL, "duplicate key at line %d, column %d", jerr.line, jerr.column);
+        const char *key = near + 7;
+        size_t key_len = strlen(key);
+        if (key_len > 0 && key[key_len - 1] == '\'')
+            key_len--;
+        return fail(&c, NULL, "duplicate key %.*s at line %d, column %d", (int)key_len, key,
+                    jerr.line, jerr.column);
+    }
+    default:
+        return fail(&c, NULL, "malformed JSON at line %d, column %d: %s", jerr.line, jerr.column,
+                    jerr.text);
+    }
+}
+
 int bw_json_parse_pb(bw_arena_t *arena, const ProtobufCMessageDescriptor *desc, const char *text,
                      size_t len, ProtobufCMessage **out, bw_json_error_t *err)
 {
@@ -869,35 +904,11 @@ int bw_json_parse_pb(bw_arena_t *arena, const ProtobufCMessageDescriptor *desc, 
         err = &scratch;
     if (out != NULL)
         *out = NULL;
-    json_error_t jerr;
-    json_t *json = json_loadb(text != NULL ? text : "", text != NULL ? len : 0,
-                              JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (json == NULL) {
-        err->field[0] = '\0';
-        parse_ctx_t c = {arena, NULL, 0, err};
-        switch (json_error_code(&jerr)) {
-        case json_error_out_of_memory:
-            return out_of_memory(&c, NULL);
-        case json_error_duplicate_key: {
-            /* jansson ends the text with "near '<key as written>'" when the
-             * key is short, and leaves it out otherwise. */
-            const char *near = strstr(jerr.text, " near '");
-            if (near == NULL)
-                return fail(&c, NULL, "duplicate key at line %d, column %d", jerr.line,
-                            jerr.column);
-            const char *key = near + 7;
-            size_t key_len = strlen(key);
-            if (key_len > 0 && key[key_len - 1] == '\'')
-                key_len--;
-            return fail(&c, NULL, "duplicate key %.*s at line %d, column %d", (int)key_len, key,
-                        jerr.line, jerr.column);
-        }
-        default:
-            return fail(&c, NULL, "malformed JSON at line %d, column %d: %s", jerr.line,
-                        jerr.column, jerr.text);
-        }
-    }
-    int rc = bw_json_to_pb(arena, desc, json, 0, out, err);
+    json_t *json;
+    int rc = bw_json_load(text, len, &json, err);
+    if (rc)
+        return rc;
+    rc = bw_json_to_pb(arena, desc, json, 0, out, err);
     json_decref(json);
     return rc;
 }

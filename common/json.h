@@ -48,6 +48,10 @@ enum {
  * (borrowed json). 0, or BW_EINVAL with err filled; BW_ENOMEM. */
 int bw_json_to_pb(bw_arena_t *arena, const ProtobufCMessageDescriptor *desc, json_t *json,
                   int flags, ProtobufCMessage **out, bw_json_error_t *err);
+/* Parses text (any JSON value, duplicate keys refused) into *out (caller
+ * owns the reference): 0; BW_EINVAL with err's message giving line and
+ * column (field ""); BW_ENOMEM. */
+int bw_json_load(const char *text, size_t len, json_t **out, bw_json_error_t *err);
 /* Parses text and converts it; malformed JSON is BW_EINVAL with field "" and
  * a message giving line and column. */
 int bw_json_parse_pb(bw_arena_t *arena, const ProtobufCMessageDescriptor *desc, const char *text,

@@ -198,14 +198,14 @@ static int read_body(reqbuild_t *b, json_t **out)
                                          route->raw_body_types[0]);
             return fail(b, 415, "UNSUPPORTED_MEDIA_TYPE", detail, NULL);
         }
-        json_error_t e;
-        body = json_loadb(b->in->body, b->in->body_len, JSON_REJECT_DUPLICATES, &e);
-        if (body == NULL) {
-            snprintf(jerr.message, sizeof(jerr.message), "malformed JSON at line %d, column %d: %s",
-                     e.line, e.column, e.text);
+        int rc = bw_json_load(b->in->body, b->in->body_len, &body, &jerr);
+        if (rc == BW_ENOMEM)
+            return fail_oom(b);
+        if (rc != 0)
             return fail_json(b, &jerr);
-        }
     }
+    if (body == NULL)
+        return fail_oom(b);
     if (!json_is_object(body)) {
         json_decref(body);
         snprintf(jerr.message, sizeof(jerr.message), "the body must be a JSON object");

@@ -125,6 +125,11 @@ START_TEST(bad_json)
     /* A key twice is ambiguous, not the last one wins. */
     build(BW_HTTP_POST, "/v1/entities", NULL, "{\"name\":\"a\",\"name\":\"b\"}");
     assert_problem("MALFORMED_JSON", 400, NULL);
+    ck_assert_str_eq(b.problem.detail, "duplicate key \"name\" at line 1, column 18");
+    /* A bare value is JSON, but not a body. */
+    build(BW_HTTP_POST, "/v1/entities", NULL, "42");
+    assert_problem("MALFORMED_JSON", 400, NULL);
+    ck_assert_str_eq(b.problem.detail, "the body must be a JSON object");
 }
 END_TEST
 
