@@ -97,7 +97,7 @@ int bw_store_page(bw_call_t *call, const char *scope, int32_t page_size, const c
 
 int bw_store_uuid_page(bw_call_t *call, const char *scope, int32_t page_size,
                        const char *page_token, const bw_db_stmt_t *stmt, const char *tenant,
-                       bw_page_t *page, PGresult **res, int *n_rows, int *shown)
+                       bw_page_t *page, PGresult **res, int *n_rows)
 {
     int err = bw_store_page(call, scope, page_size, page_token, page);
     if (err != 0)
@@ -109,7 +109,6 @@ int bw_store_uuid_page(bw_call_t *call, const char *scope, int32_t page_size,
     if (err != 0)
         return err;
     *n_rows = PQntuples(*res);
-    *shown = *n_rows > page->size ? page->size : *n_rows;
     return 0;
 }
 
@@ -215,9 +214,8 @@ int bw_store_uuid_list(bw_call_t *call, const char *scope, int32_t page_size,
         return BW_EINVAL;
     bw_page_t page;
     PGresult *res;
-    int n, shown;
-    int err = bw_store_uuid_page(call, scope, page_size, page_token, stmt, tenant, &page, &res, &n,
-                                 &shown);
+    int n;
+    int err = bw_store_uuid_page(call, scope, page_size, page_token, stmt, tenant, &page, &res, &n);
     if (err != 0)
         return err;
     return bw_store_list_response(call, scope, &page, res, n, response, items, row_fn, NULL, resp);

@@ -54,11 +54,11 @@ int bw_store_page(bw_call_t *call, const char *scope, int32_t page_size, const c
  * page as bw_store_page does (a key that is no UUID is a forged token: 400
  * naming pageToken), runs stmt with $1 the key after which the page starts
  * ("" first) and $2 the size plus one, for tenant (NULL: the operator's
- * lists, across tenants), and sets *shown to the rows the page shows (the
- * last of *n_rows only says that more follow). */
+ * lists, across tenants), into *res and *n_rows (a row beyond the page's
+ * size only says that more follow). */
 int bw_store_uuid_page(bw_call_t *call, const char *scope, int32_t page_size,
                        const char *page_token, const bw_db_stmt_t *stmt, const char *tenant,
-                       bw_page_t *page, PGresult **res, int *n_rows, int *shown);
+                       bw_page_t *page, PGresult **res, int *n_rows);
 
 /* Makes row of res a message on the arena, into *out, a pointer to the
  * caller's pointer of the message's own type: 0 or a BW_E* code. */

@@ -234,9 +234,9 @@ int bw_operator_list_tenants(bw_call_t *call, const ProtobufCMessage *request,
     const Bulwark__Tenancy__V1__ListTenantsRequest *req = (const void *)request;
     bw_page_t page;
     PGresult *res;
-    int n, shown;
+    int n;
     int err = bw_store_uuid_page(call, TENANTS_SCOPE, req->page_size, req->page_token,
-                                 &bw_operator_stmt_list, NULL, &page, &res, &n, &shown);
+                                 &bw_operator_stmt_list, NULL, &page, &res, &n);
     if (err != 0)
         return err;
     const bw_store_list_hook_t usage = {add_usage, NULL};
