@@ -7,14 +7,19 @@
  * and soa with a tenant's key; attestations verify offline on a real export
  * and a tampered one; migrate against the database. Refusals exit 1 with
  * the problem on stderr, bad arguments 2, an unreachable gateway 3, a
- * failed check 4.
+ * failed check 4. A fake gateway on a free port checks that what a hostile
+ * one sends (page tokens, file names) stays data.
  */
 #include "e2e.h"
+#include "ids.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -575,6 +580,183 @@ START_TEST(migrate_refuses_a_changed_migration)
 }
 END_TEST
 
+/*
+ * A gateway that answers what a broken or hostile one might, served from a
+ * forked child on a free port: page tokens holding format directives and
+ * longer than 1,024 bytes, export files with names near the file system's
+ * limit, and names that try to leave the export's directory or break a line
+ * of SHA256SUMS. Everything it sends is data to bulwarkctl.
+ */
+#define HOSTILE_PREFIX "%n%s%s%x&pageSize=1/+ "
+
+/* The token both paged routes hand out: format directives, query syntax
+ * and 1,500 more bytes. */
+static const char *hostile_token(void)
+{
+    static char token[sizeof(HOSTILE_PREFIX) + 1500];
+    if (token[0] == '\0') {
+        memcpy(token, HOSTILE_PREFIX, sizeof(HOSTILE_PREFIX) - 1);
+        memset(token + sizeof(HOSTILE_PREFIX) - 1, 'A', 1500);
+    }
+    return token;
+}
+
+/* The query's pageToken, percent-decoded into out (NULL when absent). */
+static const char *page_token_of(const char *target, char *out, size_t cap)
+{
+    const char *p = strstr(target, "pageToken=");
+    if (p == NULL)
+        return NULL;
+    size_t n = 0;
+    for (p += strlen("pageToken="); *p != '\0' && *p != '&' && n + 1 < cap; p++) {
+        unsigned c;
+        if (*p == '%' && sscanf(p + 1, "%2x", &c) == 1) {
+            out[n++] = (char)c;
+            p += 2;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = '\0';
+    return out;
+}
+
+/* One export file entry, its checksum computed as the gateway does. */
+static json_t *export_file(const char *name, const char *table, const char *content)
+{
+    uint8_t digest[BW_SHA256_LEN];
+    char hex[2 * BW_SHA256_LEN + 1];
+    bw_sha256(content, strlen(content), digest);
+    bw_hex(digest, sizeof(digest), hex);
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:i}", "name", name, "table", table, "content",
+                     content, "sha256", hex, "rows", "1", "service", "scoping", "part", 1);
+}
+
+/* The reply of the fake gateway to a GET of target. */
+static json_t *hostile_reply(const char *target)
+{
+    static char long_name[241];
+    memset(long_name, 'n', sizeof(long_name) - 1);
+    memcpy(long_name + sizeof(long_name) - 7, ".jsonl", 6);
+    char token[2048];
+    const char *asked = page_token_of(target, token, sizeof(token));
+    int second = asked != NULL && strcmp(asked, hostile_token()) == 0;
+    if (asked != NULL && !second)
+        return NULL; /* the token came back changed */
+    const char *next = second ? "" : hostile_token();
+    if (strncmp(target, "/v1/tenants?pageSize=100", 24) == 0)
+        return json_pack("{s:[{s:s, s:s, s:s}], s:s}", "tenants", "id", second ? "t-2" : "t-1",
+                         "name", second ? "Second %s %n" : "First", "state", "ACTIVE",
+                         "nextPageToken", next);
+    const char *name = NULL;
+    if (strncmp(target, "/v1/tenants/t-1:export", 22) == 0)
+        name = second ? "incidents.incidents.0001.jsonl" : long_name;
+    else if (strncmp(target, "/v1/tenants/t-up:export", 23) == 0)
+        name = "../escaped.jsonl";
+    else if (strncmp(target, "/v1/tenants/t-line:export", 25) == 0)
+        name = "a\n0000  manifest.json";
+    if (name == NULL)
+        return NULL;
+    return json_pack("{s:s, s:s, s:s, s:[o], s:s}", "format", "bulwark.tenant-export.v1", "tenant",
+                     "t-1", "exportTime", "2026-12-03T10:00:00Z", "files",
+                     export_file(name, "scoping.entities", "{\"id\":\"e-1\"}\n"), "nextPageToken",
+                     next);
+}
+
+/* Serves one request a connection on fd until killed; 404 for what it does
+ * not know. */
+static void serve_hostile(int fd)
+{
+    for (;;) {
+        int conn = accept(fd, NULL, NULL);
+        if (conn < 0)
+            continue;
+        char req[8192];
+        size_t n = 0;
+        ssize_t got;
+        while (n + 1 < sizeof(req) && (got = read(conn, req + n, sizeof(req) - 1 - n)) > 0) {
+            n += (size_t)got;
+            req[n] = '\0';
+            if (strstr(req, "\r\n\r\n") != NULL)
+                break;
+        }
+        req[n] = '\0';
+        char target[4096] = "";
+        sscanf(req, "GET %4095s", target);
+        json_t *reply = hostile_reply(target);
+        char *body = reply != NULL ? json_dumps(reply, JSON_COMPACT) : NULL;
+        char head[256];
+        int len = snprintf(head, sizeof(head),
+                           "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n"
+                           "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+                           body != NULL ? 200 : 404, body != NULL ? strlen(body) : 2);
+        if (write(conn, head, (size_t)len) < 0 ||
+            write(conn, body != NULL ? body : "{}", body != NULL ? strlen(body) : 2) < 0)
+            perror("fake gateway");
+        free(body);
+        json_decref(reply);
+        close(conn);
+    }
+}
+
+START_TEST(a_hostile_gateway_is_data)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t addr_len = sizeof(addr);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    ck_assert_int_eq(listen(fd, 16), 0);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&addr, &addr_len), 0);
+    pid_t server = fork();
+    ck_assert_int_ge(server, 0);
+    if (server == 0)
+        serve_hostile(fd);
+    close(fd);
+    char url[64];
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", ntohs(addr.sin_port));
+    stack_env();
+    setenv("BULWARK_URL", url, 1);
+
+    /* A token with %n and %s, 1,500 bytes long, comes back as it was sent,
+     * and the second page's tenant name is printed as text. */
+    run_t r = ctl("tenants", "list", NULL);
+    ck_assert_run(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "t-1"));
+    ck_assert_ptr_nonnull(strstr(r.out, "Second %s %n"));
+    run_free(&r);
+
+    /* Two pages of an export, one file name 240 bytes long: SHA256SUMS
+     * lists both files whole, and sha256sum accepts it. */
+    char *tmp = temp_dir(), dir[600], cmd[1400];
+    snprintf(dir, sizeof(dir), "%s/export", tmp);
+    r = ctl("tenants", "export", "t-1", "--dir", dir, NULL);
+    ck_assert_run(r, 0);
+    ck_assert_ptr_nonnull(strstr(r.out, "2 files"));
+    run_free(&r);
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && sha256sum --quiet -c SHA256SUMS && test $(wc -l < SHA256SUMS) -eq 3", dir);
+    ck_assert_msg(system(cmd) == 0, "sha256sum -c SHA256SUMS failed in %s", dir);
+
+    /* A name that leaves the directory, or that would forge a line of
+     * SHA256SUMS: refused, exit 1, nothing written outside. */
+    const char *hostile[] = {"t-up", "t-line"};
+    for (size_t i = 0; i < 2; i++) {
+        snprintf(dir, sizeof(dir), "%s/%s", tmp, hostile[i]);
+        r = ctl("tenants", "export", hostile[i], "--dir", dir, NULL);
+        ck_assert_run(r, 1);
+        ck_assert_msg(strstr(r.err, "refusing the file name") != NULL, "%s", r.err);
+        run_free(&r);
+    }
+    snprintf(cmd, sizeof(cmd), "%s/escaped.jsonl", tmp);
+    ck_assert_int_ne(access(cmd, F_OK), 0);
+
+    kill(server, SIGKILL);
+    waitpid(server, NULL, 0);
+    remove_dir(tmp);
+    free(tmp);
+}
+END_TEST
+
 Suite *suite_bulwarkctl(void)
 {
     Suite *s = suite_create("bulwarkctl");
@@ -587,6 +769,7 @@ Suite *suite_bulwarkctl(void)
     tcase_add_test(tc, attestation_exports_verified_offline);
     tcase_add_test(tc, migrate_against_the_database);
     tcase_add_test(tc, migrate_refuses_a_changed_migration);
+    tcase_add_test(tc, a_hostile_gateway_is_data);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -14,6 +14,7 @@
 #include "ids.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -146,13 +147,35 @@ static void sha256_hex(const char *data, size_t len, char hex[2 * BW_SHA256_LEN 
     bw_hex(digest, sizeof(digest), hex);
 }
 
+/* Whether the gateway's file name may be written as it is: one path
+ * component, not hidden, at most NAME_MAX bytes, and nothing that would
+ * change a line of SHA256SUMS (a control character or a backslash). */
+static int safe_name(const char *name)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len > NAME_MAX || name[0] == '.')
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p != '\0'; p++)
+        if (*p == '/' || *p == '\\' || *p < 0x20 || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
 /* Writes data into dir/name, created new (mode 600: a tenant's data). */
 static int write_file(const char *dir, const char *name, const char *data, size_t len)
 {
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/%s", dir, name);
-    if (strchr(name, '/') != NULL || name[0] == '.' || name[0] == '\0') {
-        fprintf(stderr, "bulwarkctl: refusing the file name \"%s\"\n", name);
+    if (!safe_name(name)) {
+        char shown[NAME_MAX + 1];
+        size_t i = 0;
+        for (; name[i] != '\0' && i < NAME_MAX; i++)
+            shown[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i];
+        shown[i] = '\0';
+        fprintf(stderr, "bulwarkctl: refusing the file name \"%s\" the gateway sent\n", shown);
+        return CTL_FAILED;
+    }
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path)) {
+        fprintf(stderr, "bulwarkctl: the path of %s is too long\n", name);
         return CTL_FAILED;
     }
     mode_t old = umask(077);
