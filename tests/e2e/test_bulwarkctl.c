@@ -663,10 +663,11 @@ static json_t *hostile_reply(const char *target)
                      next);
 }
 
-/* Serves one request a connection on fd until killed; 404 for what it does
- * not know. */
+/* Serves one request a connection on fd until killed (or five minutes
+ * have passed); 404 for what it does not know. */
 static void serve_hostile(int fd)
 {
+    alarm(300); /* gone even if the test fails before it kills it */
     for (;;) {
         int conn = accept(fd, NULL, NULL);
         if (conn < 0)
