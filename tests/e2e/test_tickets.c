@@ -7,7 +7,10 @@
  * beyond it), and outbound tickets (opened,
  * moved by the state mapping, 429 and 5xx retried, nothing sent back to
  * where a change came from; the ticket's key or number recorded as the
- * incident's externalRef, unless it already has one). The ticket systems are the stand-in
+ * incident's externalRef, unless it already has one, recorded without
+ * holding up webhook deliveries while the incidents service does not
+ * answer, and retried; connection tests a few at a time, 429 beyond).
+ * The ticket systems are the stand-in
  * tests/standins/ticket_system, a real HTTP server answering as their REST
  * APIs document, at BULWARK_TEST_WEBHOOK_HOST, the address the test stack
  * lets integrations reach over plain http. Outbox events are appended as
@@ -18,6 +21,11 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -382,6 +390,88 @@ START_TEST(test_asks_the_ticket_system)
     json_decref(log);
     json_decref(jira);
     json_decref(sn);
+    free_tenant(&t);
+}
+END_TEST
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A ticket system that takes connections and never answers: a socket that
+ * listens at BULWARK_TEST_WEBHOOK_HOST and accepts nothing (the kernel
+ * completes the handshake, the request waits in its buffer). */
+static int silent_listener(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    ck_assert_int_eq(inet_pton(AF_INET, bw_test_env("BULWARK_TEST_WEBHOOK_HOST"), &a.sin_addr), 1);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(fd, 16), 0);
+    socklen_t len = sizeof(a);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+START_TEST(connection_tests_run_a_few_at_a_time)
+{
+    int port = 0, fd = silent_listener(&port);
+    char base[128];
+    snprintf(base, sizeof(base), "http://%s:%d", bw_test_env("BULWARK_TEST_WEBHOOK_HOST"), port);
+    tenant_t t = new_tenant("Tickets Test Cap");
+    json_t *jira = create_connection(&t, "JIRA", base, 0, "{}");
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/integrations/connections/%s:test", jstr(jira, "id"));
+    /* A test of the silent system holds its worker until the test's
+     * timeout (8 s; the stack's webhook timeout is the default 15 s). */
+    double start = now_s();
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        bw_test_resp_t r;
+        int sent = bw_test_http("POST", path, t.key, NULL, NULL, &r);
+        int good = sent == 0 && r.status == 200 && json_is_false(json_object_get(r.json, "ok")) &&
+                   strstr(jstr(r.json, "detail"), "timed out") != NULL;
+        if (!good)
+            fprintf(stderr, "the first test answered %ld: %s\n", r.status, r.body ? r.body : "");
+        _exit(good ? 0 : 1);
+    }
+    usleep(1000 * 1000);
+    /* The stack runs one at a time (BULWARK_CONNECTION_TEST_CONCURRENCY
+     * 1): a second is refused at once, and says when to come back. */
+    bw_test_resp_t r;
+    double asked = now_s();
+    ck_assert_int_eq(bw_test_http("POST", path, t.key, NULL, NULL, &r), 0);
+    ck_assert_msg(r.status == 429, "second test: %ld %s", r.status, r.body);
+    ck_assert_str_eq(jstr(r.json, "reason"), "CONNECTION_TESTS_BUSY");
+    ck_assert_ptr_nonnull(bw_test_header(&r, "Retry-After"));
+    ck_assert_str_eq(bw_test_header(&r, "Retry-After"), "8");
+    ck_assert_msg(now_s() - asked < 2.0, "the refusal took %.1f s", now_s() - asked);
+    bw_test_resp_free(&r);
+    /* Other calls still find a worker. */
+    asked = now_s();
+    char get[256];
+    snprintf(get, sizeof(get), "/v1/integrations/connections/%s", jstr(jira, "id"));
+    json_decref(call(t.key, "GET", get, NULL, 200));
+    ck_assert_msg(now_s() - asked < 2.0, "a read took %.1f s", now_s() - asked);
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the first test failed");
+    double took = now_s() - start;
+    ck_assert_msg(took > 7.0 && took < 10.0, "the first test took %.1f s", took);
+    /* Its slot is free again: with the system gone, the next test is
+     * answered at once (connection refused). */
+    close(fd);
+    ck_assert_int_eq(bw_test_http("POST", path, t.key, NULL, NULL, &r), 0);
+    ck_assert_msg(r.status == 200 && json_is_false(json_object_get(r.json, "ok")),
+                  "third test: %ld %s", r.status, r.body);
+    bw_test_resp_free(&r);
+    json_decref(jira);
     free_tenant(&t);
 }
 END_TEST
@@ -847,6 +937,7 @@ Suite *suite_tickets(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_add_test(tc, connections_keep_credentials_and_show_the_secret_once);
     tcase_add_test(tc, test_asks_the_ticket_system);
+    tcase_add_test(tc, connection_tests_run_a_few_at_a_time);
     tcase_add_test(tc, jira_events_need_their_signature_and_never_duplicate);
     tcase_add_test(tc, servicenow_records_are_upserted_by_sys_id);
     tcase_add_test(tc, inbound_events_are_limited_per_connection);
