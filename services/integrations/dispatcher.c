@@ -242,7 +242,7 @@ int bw_dispatcher_start(const bw_integrations_t *svc, bw_dispatcher_t **out)
     if (err == 0)
         err = bw_deliverer_create(d->base, d->db, svc, &d->deliverer);
     if (err == 0)
-        err = bw_tickets_create(d->db, svc, d->deliverer, &d->tickets);
+        err = bw_tickets_create(d->db, svc, d->deliverer, d->base, &d->tickets);
     if (err == 0) {
         d->tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
         d->stop = event_new(d->base, -1, 0, on_stop, d);

@@ -919,6 +919,102 @@ START_TEST(opened_tickets_become_the_external_ref)
 }
 END_TEST
 
+/* The incidents process's pid, from the stack's run directory. */
+static pid_t incidents_pid(void)
+{
+    char file[512];
+    snprintf(file, sizeof(file), "%s/incidents.pid", bw_test_env("BULWARK_TEST_RUN_DIR"));
+    FILE *f = fopen(file, "r");
+    long pid = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    return (pid_t)pid;
+}
+
+/* When the first request to path reached the stand-in after n earlier
+ * ones, in seconds of now_s(); 0 when none within seconds. */
+static double wait_arrival(const char *path, size_t n, double seconds)
+{
+    double until = now_s() + seconds;
+    while (now_s() < until) {
+        json_t *calls = calls_to(path);
+        size_t got = json_array_size(calls);
+        json_decref(calls);
+        if (got > n)
+            return now_s();
+        usleep(50 * 1000);
+    }
+    return 0;
+}
+
+START_TEST(deliveries_flow_while_incidents_does_not_answer)
+{
+    json_decref(standin_call("POST", "/config",
+                             "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\"}"));
+    pid_t incidents = incidents_pid();
+    ck_assert_msg(incidents > 0, "no pid of the incidents process in BULWARK_TEST_RUN_DIR");
+    /* An incident made before the connection, so that no job was made for
+     * it; its incident.created is appended again below, once the
+     * incidents service is stopped. */
+    tenant_t t = new_tenant("Tickets Hung Incidents");
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"Hung incidents\","
+             "\"awareAt\":\"2025-06-10T09:15:00+02:00\"}",
+             t.entity);
+    json_t *inc = call(t.key, "POST", "/v1/incidents", body, 201);
+    json_t *jira = create_connection(&t, "JIRA", api, 1, "{}");
+    /* A webhook endpoint at the stand-in: every attempt reaches it (and
+     * is refused, 401, so retried every second). */
+    snprintf(body, sizeof(body),
+             "{\"url\":\"%s/hooks/flow\",\"eventTypes\":[\"campaign.completed\"]}", api);
+    json_t *endpoint = call(t.key, "POST", "/v1/webhook-endpoints", body, 201);
+    json_t *issues = calls_to("/rest/api/3/issue");
+    size_t n_issues = json_array_size(issues);
+    json_decref(issues);
+    json_t *hooks = calls_to("/hooks/flow");
+    size_t n_hooks = json_array_size(hooks);
+    json_decref(hooks);
+
+    /* The incidents service stops answering (BULWARK_INCIDENTS_TIMEOUT_MS
+     * is 5 s) just before the ticket it is to record is opened. */
+    ck_assert_int_eq(kill(incidents, SIGSTOP), 0);
+    char *data = json_dumps(inc, JSON_COMPACT);
+    emit(&t, "incident.created", jstr(inc, "id"), "", data);
+    free(data);
+    double opened = wait_arrival("/rest/api/3/issue", n_issues, 10);
+    /* The job now waits for SetExternalRef; a webhook event made now is
+     * delivered meanwhile, well before that call's deadline. */
+    emit(&t, "campaign.completed", jstr(inc, "id"), "", "{\"id\":\"c1\"}");
+    double delivered = wait_arrival("/hooks/flow", n_hooks, 10);
+    kill(incidents, SIGCONT);
+    ck_assert_msg(opened > 0, "no issue was opened");
+    ck_assert_msg(delivered > 0, "no delivery while the incidents service was stopped");
+    ck_assert_msg(delivered - opened < 3.0,
+                  "the delivery came %.1f s after the issue was opened: the loop waited",
+                  delivered - opened);
+
+    /* The ref was not recorded then; the job is retried and records it. */
+    char *ref = wait_ref(&t, jstr(inc, "id"));
+    ck_assert_msg(strncmp(ref, "SEC-", 4) == 0, "externalRef %s", ref);
+    /* One issue, not one per try. */
+    json_t *after = calls_to("/rest/api/3/issue");
+    ck_assert_int_eq(json_array_size(after), n_issues + 1);
+    json_decref(after);
+    free(ref);
+    snprintf(body, sizeof(body), "/v1/webhook-endpoints/%s", jstr(endpoint, "id"));
+    json_t *gone = call(t.key, "DELETE", body, NULL, 204);
+    json_decref(gone);
+    json_decref(endpoint);
+    json_decref(jira);
+    json_decref(inc);
+    free_tenant(&t);
+}
+END_TEST
+
 static void setup(void)
 {
     standin_start();
@@ -926,6 +1022,10 @@ static void setup(void)
 
 static void teardown(void)
 {
+    /* Whatever a test did, the incidents process runs on. */
+    pid_t incidents = getenv("BULWARK_TEST_RUN_DIR") != NULL ? incidents_pid() : 0;
+    if (incidents > 0)
+        kill(incidents, SIGCONT);
     standin_stop();
 }
 
@@ -943,6 +1043,7 @@ Suite *suite_tickets(void)
     tcase_add_test(tc, inbound_events_are_limited_per_connection);
     tcase_add_test(tc, incidents_open_tickets_and_follow_the_mapping);
     tcase_add_test(tc, opened_tickets_become_the_external_ref);
+    tcase_add_test(tc, deliveries_flow_while_incidents_does_not_answer);
     suite_add_tcase(s, tc);
     return s;
 }
