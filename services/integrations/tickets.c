@@ -112,11 +112,10 @@ struct job {
     bw_arena_t *arena;
     const char *tenant, *id, *lease, *connection, *base_url, *project_key, *issue_type;
     const char *incident_id, *ticket_id, *ticket_key;
-    const char *target; /* the mapped state, or NULL */
-    const char *state;  /* the incident's state */
-    int ref_opened;     /* SetExternalRef in flight for a ticket this job opened */
-    int ref_first;      /* ... for one an earlier try opened: then the job begins */
-    int ref_pending;
+    const char *target;    /* the mapped state, or NULL */
+    const char *state;     /* the incident's state */
+    int ref_opened;        /* SetExternalRef in flight for a ticket this job opened */
+    int ref_first;         /* ... for one an earlier try opened: then the job begins */
     char *user, *password; /* opened credentials (on arena), cleansed when the job ends */
     json_t *incident;      /* the event's data */
     int jira, attempts;
@@ -453,7 +452,6 @@ static int record_ref(job_t *j, int opened)
         return err;
     j->ref_opened = opened;
     j->ref_first = !opened;
-    j->ref_pending = 1;
     return 1;
 }
 
@@ -649,7 +647,6 @@ static void proceed(job_t *j)
 static void on_ref(void *arg, const bw_rpc_reply_t *reply)
 {
     job_t *j = arg;
-    j->ref_pending = 0;
     if (j->tk->stopping)
         return; /* bw_tickets_destroy gives its lease back */
     int s = reply->status;
