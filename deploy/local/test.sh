@@ -192,6 +192,9 @@ run_flavour() {
             done
             # The processes' logs (<process>.log), JSON lines.
             export BULWARK_TEST_LOG_DIR=$BW_LOG_DIR
+            # Their pids (<process>.pid): tests/e2e/test_tickets.c stops
+            # incidents for a moment.
+            export BULWARK_TEST_RUN_DIR=$BW_RUN_DIR
             ctest --test-dir "$build" -L 'integration|e2e' --output-on-failure --no-tests=error --timeout 300
         ) || rc=$?
         record "$name: integration and e2e tests" "$rc" $((SECONDS - start))

@@ -21,6 +21,7 @@
 #include <jansson.h>
 
 #include <ctype.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -35,6 +36,11 @@
 #define KEY_MAX 100
 #define SECRET_MAX 1000
 #define TEST_BODY_MAX (64 * 1024)
+/* The longest a connection test may take (the webhooks' timeout if
+ * shorter): below the gateway's default deadline for a backend call
+ * (BULWARK_BACKEND_TIMEOUT_MS, 10 s), so that the admin sees the test's
+ * answer, not a 504. */
+#define TEST_TIMEOUT_MS 8000L
 
 typedef Bulwark__Integrations__V1__Connection__Credentials credentials_pb_t;
 typedef Bulwark__Integrations__V1__Connection__StateMapping mapping_pb_t;
@@ -637,6 +643,13 @@ char *bw_connections_api_url(bw_arena_t *arena, const char *base, const char *pa
     return bw_arena_printf(arena, "%.*s%s", (int)n, base, path);
 }
 
+/* How long a test may take: TEST_TIMEOUT_MS, or the webhooks' timeout if
+ * that is shorter. */
+static long test_timeout_ms(const bw_integrations_t *svc)
+{
+    return svc->timeout_ms < TEST_TIMEOUT_MS ? svc->timeout_ms : TEST_TIMEOUT_MS;
+}
+
 /* The user the ticket system says the credentials belong to, or "". */
 static const char *who(bw_arena_t *arena, int system, const test_body_t *body)
 {
@@ -653,8 +666,20 @@ static const char *who(bw_arena_t *arena, int system, const test_body_t *body)
     return copy != NULL ? copy : "";
 }
 
-/* One blocking GET on the worker thread: an admin's rare call, bounded by
- * the webhook timeout, with the same client set-up as every delivery. */
+/* Connection tests in flight in this process (each holds a worker). */
+static atomic_long tests_in_flight;
+
+static int test_run(bw_call_t *call, const Bulwark__Integrations__V1__TestConnectionRequest *req,
+                    ProtobufCMessage **resp);
+
+/* One blocking GET on the worker thread, with the same client set-up as
+ * every delivery: an admin's rare call, so it is capped rather than made
+ * asynchronous (docs/DESIGN.md, "Connection tests hold a worker, a few at
+ * a time"). At most BULWARK_CONNECTION_TEST_CONCURRENCY run at once in the
+ * process, each for TEST_TIMEOUT_MS at most (or the webhook timeout if
+ * shorter); beyond that the call fails at once with RESOURCE_EXHAUSTED
+ * (the gateway's 429, Retry-After the time a test may take), so that tests
+ * against a ticket system that does not answer cannot take every worker. */
 int bw_connections_test(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Integrations__V1__TestConnectionRequest *req = (const void *)request;
@@ -662,6 +687,24 @@ int bw_connections_test(bw_call_t *call, const ProtobufCMessage *request, Protob
     int err = check_id(call, req->id);
     if (err != 0)
         return err;
+    if (atomic_fetch_add(&tests_in_flight, 1) >= svc->test_concurrency) {
+        atomic_fetch_sub(&tests_in_flight, 1);
+        call->retry_after_sec = (int)((test_timeout_ms(svc) + 999) / 1000);
+        return bw_call_fail(call, BW_ELIMIT, "CONNECTION_TESTS_BUSY",
+                            "%ld connection tests are running in this process, the most it "
+                            "runs at once; retry in %d s",
+                            svc->test_concurrency, call->retry_after_sec);
+    }
+    err = test_run(call, req, resp);
+    atomic_fetch_sub(&tests_in_flight, 1);
+    return err;
+}
+
+static int test_run(bw_call_t *call, const Bulwark__Integrations__V1__TestConnectionRequest *req,
+                    ProtobufCMessage **resp)
+{
+    const bw_integrations_t *svc = bw_service_data(call);
+    int err;
     const char *id = req->id;
     PGresult *res;
     bw_connection_pb_t *c;
@@ -695,7 +738,7 @@ int bw_connections_test(bw_call_t *call, const ProtobufCMessage *request, Protob
     long status = 0;
     CURLcode code = CURLE_FAILED_INIT;
     if (body != NULL && e != NULL && headers != NULL && url != NULL &&
-        bw_netpolicy_curl_setup(e, &guard, url, svc->timeout_ms) == 0 &&
+        bw_netpolicy_curl_setup(e, &guard, url, test_timeout_ms(svc)) == 0 &&
         curl_easy_setopt(e, CURLOPT_HTTPAUTH, CURLAUTH_BASIC) == CURLE_OK &&
         curl_easy_setopt(e, CURLOPT_USERNAME, user) == CURLE_OK &&
         curl_easy_setopt(e, CURLOPT_PASSWORD, password) == CURLE_OK &&

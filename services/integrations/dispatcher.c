@@ -112,15 +112,17 @@ static void on_tick(evutil_socket_t fd, short kind, void *arg)
         err = bw_retention_prune(d->db, d->scratch, 0, d->svc->retention_days, BW_RETENTION_BATCH,
                                  NULL, &c);
         int full = c.log_entries == BW_RETENTION_BATCH || c.receipts == BW_RETENTION_BATCH ||
-                   c.deliveries == BW_RETENTION_BATCH || c.ticket_jobs == BW_RETENTION_BATCH;
+                   c.deliveries == BW_RETENTION_BATCH || c.ticket_jobs == BW_RETENTION_BATCH ||
+                   c.events == BW_RETENTION_BATCH;
         if (err != 0)
             bw_log(BW_LOG_WARN, NULL, "could not prune the integrations' history: %s",
                    bw_strerror(err));
-        else if (c.log_entries + c.receipts + c.deliveries + c.ticket_jobs > 0)
+        else if (c.log_entries + c.receipts + c.deliveries + c.ticket_jobs + c.events > 0)
             bw_log(BW_LOG_INFO, NULL,
-                   "pruned %ld log entries, %ld receipts, %ld deliveries, %ld ticket jobs older "
-                   "than %ld days",
-                   c.log_entries, c.receipts, c.deliveries, c.ticket_jobs, d->svc->retention_days);
+                   "pruned %ld log entries, %ld receipts, %ld deliveries, %ld ticket jobs, %ld "
+                   "events older than %ld days",
+                   c.log_entries, c.receipts, c.deliveries, c.ticket_jobs, c.events,
+                   d->svc->retention_days);
         /* A full batch: more is due, at the next tick, between deliveries. */
         d->next_history_prune = full && err == 0 ? now : now + PRUNE_PERIOD_SEC;
     }
@@ -240,7 +242,7 @@ int bw_dispatcher_start(const bw_integrations_t *svc, bw_dispatcher_t **out)
     if (err == 0)
         err = bw_deliverer_create(d->base, d->db, svc, &d->deliverer);
     if (err == 0)
-        err = bw_tickets_create(d->db, svc, d->deliverer, &d->tickets);
+        err = bw_tickets_create(d->db, svc, d->deliverer, d->base, &d->tickets);
     if (err == 0) {
         d->tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
         d->stop = event_new(d->base, -1, 0, on_stop, d);

@@ -1,6 +1,7 @@
 /*
  * The incidents client; see incidents_client.h. Its channels are a pool of
- * blocking channels (bw_rpc_pool_t), one per worker at most.
+ * blocking channels (bw_rpc_pool_t), one per worker at most, and, for the
+ * dispatcher, one channel of an asynchronous client (bw_rpc_client_t).
  */
 #include "incidents_client.h"
 
@@ -14,7 +15,15 @@
 
 struct bw_incidents_client {
     bw_rpc_pool_t *pool;
+    const bw_rpc_tls_t *tls;
+    char *target;
     int timeout_ms;
+};
+
+struct bw_incidents_async {
+    const bw_incidents_client_t *client;
+    bw_rpc_client_t *rpc;
+    bw_rpc_channel_t *channel;
 };
 
 int bw_incidents_client_open(const bw_rpc_tls_t *tls, const char *target, int pool_size,
@@ -26,11 +35,15 @@ int bw_incidents_client_open(const bw_rpc_tls_t *tls, const char *target, int po
     bw_incidents_client_t *c = calloc(1, sizeof(*c));
     if (c == NULL)
         return BW_ENOMEM;
-    int err = bw_rpc_pool_open(tls, target, "incidents", pool_size, &c->pool);
+    c->target = strdup(target);
+    int err = c->target != NULL ? bw_rpc_pool_open(tls, target, "incidents", pool_size, &c->pool)
+                                : BW_ENOMEM;
     if (err != 0) {
+        free(c->target);
         free(c);
         return err;
     }
+    c->tls = tls;
     c->timeout_ms = timeout_ms;
     *out = c;
     return 0;
@@ -41,14 +54,13 @@ void bw_incidents_client_close(bw_incidents_client_t *c)
     if (c == NULL)
         return;
     bw_rpc_pool_close(c->pool);
+    free(c->target);
     free(c);
 }
 
-int bw_incidents_client_call(bw_incidents_client_t *c, bw_arena_t *arena, const bw_log_ctx_t *log,
-                             const char *method, const ProtobufCMessage *request,
-                             const bw_incidents_caller_t *who, bw_rpc_reply_t *reply)
+/* The call's metadata into md (7 entries), how many. */
+static size_t caller_md(const bw_incidents_caller_t *who, bw_rpc_md_t *md)
 {
-    bw_rpc_md_t md[7];
     size_t n = 0;
     md[n++] = (bw_rpc_md_t){"x-tenant-id", who->tenant_id};
     md[n++] = (bw_rpc_md_t){"x-principal", who->principal};
@@ -58,15 +70,30 @@ int bw_incidents_client_call(bw_incidents_client_t *c, bw_arena_t *arena, const 
         md[n++] = (bw_rpc_md_t){"x-request-id", who->request_id};
     if (who->idempotency_key != NULL)
         md[n++] = (bw_rpc_md_t){"idempotency-key", who->idempotency_key};
-    /* gRPC keeps the method's slice as static (its header compressor
-     * remembers it across calls on the channel): the path must outlive
-     * the channel, so it comes from this table, never from the arena. */
+    return n;
+}
+
+/* The method's path, or NULL for another method. gRPC keeps the method's
+ * slice as static (its header compressor remembers it across calls on the
+ * channel): the path must outlive the channel, so it comes from this
+ * table, never from an arena. */
+static const char *method_path(const char *method)
+{
     static const char *const paths[] = {SERVICE "CreateIncident", SERVICE "AppendEvent",
                                         SERVICE "SetExternalRef"};
-    const char *path = NULL;
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
         if (strcmp(paths[i] + strlen(SERVICE), method) == 0)
-            path = paths[i];
+            return paths[i];
+    return NULL;
+}
+
+int bw_incidents_client_call(bw_incidents_client_t *c, bw_arena_t *arena, const bw_log_ctx_t *log,
+                             const char *method, const ProtobufCMessage *request,
+                             const bw_incidents_caller_t *who, bw_rpc_reply_t *reply)
+{
+    bw_rpc_md_t md[7];
+    size_t n = caller_md(who, md);
+    const char *path = method_path(method);
     if (path == NULL)
         return BW_EINVAL;
     size_t len = protobuf_c_message_get_packed_size(request);
@@ -82,4 +109,53 @@ int bw_incidents_client_call(bw_incidents_client_t *c, bw_arena_t *arena, const 
         return BW_EUNAVAIL;
     }
     return 0;
+}
+
+/* ---- asynchronous ------------------------------------------------------- */
+
+int bw_incidents_async_open(const bw_incidents_client_t *client, struct event_base *base,
+                            bw_incidents_async_t **out)
+{
+    *out = NULL;
+    bw_incidents_async_t *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return BW_ENOMEM;
+    a->client = client;
+    int err = bw_rpc_client_create(base, client->tls, &a->rpc);
+    if (err == 0)
+        err = bw_rpc_client_channel(a->rpc, client->target, "incidents", &a->channel);
+    if (err != 0) {
+        bw_incidents_async_close(a);
+        return err;
+    }
+    *out = a;
+    return 0;
+}
+
+void bw_incidents_async_close(bw_incidents_async_t *a)
+{
+    if (a == NULL)
+        return;
+    bw_rpc_client_destroy(a->rpc);
+    free(a);
+}
+
+int bw_incidents_async_call(bw_incidents_async_t *a, const char *method,
+                            const ProtobufCMessage *request, const bw_incidents_caller_t *who,
+                            bw_rpc_done_fn done, void *arg)
+{
+    bw_rpc_md_t md[7];
+    size_t n = caller_md(who, md);
+    const char *path = method_path(method);
+    if (path == NULL)
+        return BW_EINVAL;
+    size_t len = protobuf_c_message_get_packed_size(request);
+    uint8_t *buf = malloc(len ? len : 1);
+    if (buf == NULL)
+        return BW_ENOMEM;
+    protobuf_c_message_pack(request, buf);
+    /* request and metadata are copied by the call */
+    int err = bw_rpc_call(a->channel, path, buf, len, md, n, a->client->timeout_ms, done, arg);
+    free(buf);
+    return err;
 }

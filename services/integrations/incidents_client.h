@@ -1,9 +1,12 @@
 /*
  * What the integrations service asks the incidents service when a ticket
  * system reports a change (CreateIncident and AppendEvent), and the ticket
- * it opened for an incident (SetExternalRef), on blocking gRPC channels
- * (one per worker at a time, from a small pool, as
- * services/scoping/client/scoping_client.c does). The call carries the
+ * it opened for an incident (SetExternalRef). The workers call on blocking
+ * gRPC channels (one per worker at a time, from a small pool, as
+ * services/scoping/client/scoping_client.c does); the dispatcher calls
+ * without blocking its loop, on the asynchronous client of common/rpc.h
+ * (bw_incidents_async_t: a poller thread hands each reply to the loop, as
+ * in the gateway). The call carries the
  * connection's tenant, a principal naming the connection, the role editor,
  * an Idempotency-Key (so that a retried event finds the incident its first
  * try made) and x-bulwark-origin (the connection, "jira:<id>"), which the
@@ -43,5 +46,23 @@ int bw_incidents_client_call(bw_incidents_client_t *client, bw_arena_t *arena,
                              const bw_log_ctx_t *log, const char *method,
                              const ProtobufCMessage *request, const bw_incidents_caller_t *who,
                              bw_rpc_reply_t *reply);
+
+/* Asynchronous calls on base's loop, to the client's target with its TLS
+ * and timeout (client borrowed; must outlive it). The base must have been
+ * made after evthread_use_pthreads(). Caller owns *out; close it on the
+ * loop's thread, with the loop not running anything else. */
+typedef struct bw_incidents_async bw_incidents_async_t;
+int bw_incidents_async_open(const bw_incidents_client_t *client, struct event_base *base,
+                            bw_incidents_async_t **out);
+/* Cancels the calls in flight (their done runs here, with CANCELLED) and
+ * frees everything. Accepts NULL. */
+void bw_incidents_async_close(bw_incidents_async_t *async);
+/* Starts method with request for who (copied); done(arg, reply) runs once
+ * on the loop's thread, with any status (UNAVAILABLE when no answer came,
+ * DEADLINE_EXCEEDED after the timeout). Not at all when this returns an
+ * error: BW_EINVAL for another method, BW_ENOMEM, BW_EUNAVAIL. */
+int bw_incidents_async_call(bw_incidents_async_t *async, const char *method,
+                            const ProtobufCMessage *request, const bw_incidents_caller_t *who,
+                            bw_rpc_done_fn done, void *arg);
 
 #endif

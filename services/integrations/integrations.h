@@ -29,6 +29,7 @@ typedef struct bw_integrations {
     struct bw_incidents_client *incidents; /* where tickets become incidents */
     struct bw_inlimit *inbound_limit;      /* per connection (internally locked) */
     long inbound_per_min;                  /* its rate, for messages */
+    long test_concurrency;                 /* connection tests in flight at most */
 } bw_integrations_t;
 
 /* The context a webhook endpoint's secrets are sealed for. */

@@ -68,6 +68,7 @@ typedef struct integrations_config {
     long inbound_per_min;
     long inbound_burst;
     long retention_days;
+    long test_concurrency;
 } integrations_config_t;
 
 static integrations_config_t extra;
@@ -116,6 +117,10 @@ static const bw_config_item_t extra_items[] = {
     {"BULWARK_INBOUND_BURST", BW_CFG_INT, "100", 1, 1000000,
      offsetof(integrations_config_t, inbound_burst), 0,
      "events a connection may send at once above its rate"},
+    {"BULWARK_CONNECTION_TEST_CONCURRENCY", BW_CFG_INT, "1", 1, 64,
+     offsetof(integrations_config_t, test_concurrency), 0,
+     "connection tests (:test) in flight in this process at most (below BULWARK_WORKERS), "
+     "each holding a worker for up to 8 s; beyond it 429 with Retry-After"},
 };
 
 static int init(const bw_service_config_t *config, void **service_data)
@@ -146,6 +151,15 @@ static int init(const bw_service_config_t *config, void **service_data)
     svc->endpoint_concurrency = extra.endpoint_concurrency;
     svc->poll_ms = extra.poll_ms;
     svc->outbox_retention_days = extra.outbox_retention_days;
+    /* A worker is always left for the other calls. */
+    svc->test_concurrency = extra.test_concurrency;
+    if (config->workers > 1 && svc->test_concurrency >= config->workers) {
+        svc->test_concurrency = config->workers - 1;
+        bw_log(BW_LOG_WARN, NULL,
+               "BULWARK_CONNECTION_TEST_CONCURRENCY %ld leaves no worker free of BULWARK_WORKERS "
+               "%ld: %ld connection tests at once",
+               extra.test_concurrency, (long)config->workers, svc->test_concurrency);
+    }
     svc->retention_days = extra.retention_days;
     svc->database_url = config->database_url;
     svc->inbound_per_min = extra.inbound_per_min;

@@ -17,7 +17,13 @@ static const bw_db_stmt_t stmt_prune = {
     "FROM integrations.prune_history(COALESCE(to_timestamp($1::bigint / 1e6), now()), $2::int, "
     "$3::int, $4::uuid) p"};
 
-const bw_db_stmt_t *const bw_retention_stmts[] = {&stmt_prune};
+/* The same parameters: events of which no delivery and no job remains. */
+static const bw_db_stmt_t stmt_prune_events = {
+    "retention_prune_events",
+    "SELECT integrations.prune_events(COALESCE(to_timestamp($1::bigint / 1e6), now()), $2::int, "
+    "$3::int, $4::uuid)"};
+
+const bw_db_stmt_t *const bw_retention_stmts[] = {&stmt_prune, &stmt_prune_events};
 const size_t bw_retention_n_stmts = sizeof(bw_retention_stmts) / sizeof(bw_retention_stmts[0]);
 
 int bw_retention_prune(bw_db_t *db, bw_arena_t *arena, long long now_us, long days, int limit,
@@ -38,5 +44,13 @@ int bw_retention_prune(bw_db_t *db, bw_arena_t *arena, long long now_us, long da
     out->receipts = (long)bw_store_int(res, 0, 1);
     out->deliveries = (long)bw_store_int(res, 0, 2);
     out->ticket_jobs = (long)bw_store_int(res, 0, 3);
+    /* After the deliveries and jobs, in a transaction of its own: the
+     * events whose last ones just went go too. */
+    err = bw_db_exec1(db, arena, NULL, &stmt_prune_events, 4, values, &res);
+    if (err != 0)
+        return err;
+    if (PQntuples(res) != 1)
+        return BW_EINTERNAL;
+    out->events = (long)bw_store_int(res, 0, 0);
     return 0;
 }

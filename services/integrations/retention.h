@@ -4,7 +4,10 @@
  * finished webhook deliveries with their attempts and finished ticket jobs
  * are deleted BULWARK_INTEGRATIONS_RETENTION_DAYS after their last change,
  * a batch at a time, through integrations.prune_history (migration 0003, a
- * SECURITY DEFINER function whose role may delete only those rows). The
+ * SECURITY DEFINER function whose role may delete only those rows); then
+ * the events fanned out (integrations.events) older than that of which no
+ * delivery and no ticket job remains, through integrations.prune_events
+ * (migration 0005). The
  * dispatcher calls it; replicas take turns (an advisory lock: one that
  * finds it taken prunes nothing), so they never wait on each other. Nothing
  * still to be sent is pruned. docs/DESIGN.md, "Retention of the
@@ -27,11 +30,11 @@ extern const bw_db_stmt_t *const bw_retention_stmts[];
 extern const size_t bw_retention_n_stmts;
 
 typedef struct bw_retention_counts {
-    long log_entries, receipts, deliveries, ticket_jobs;
+    long log_entries, receipts, deliveries, ticket_jobs, events;
 } bw_retention_counts_t;
 
 /*
- * One batch on db (outside a transaction; the call is one): deletes up to
+ * One batch on db (outside a transaction; two calls, each one): deletes up to
  * limit rows of each kind older than days before now_us (microseconds
  * since the epoch; 0: the database's now()), of tenant only when not NULL.
  * *out gets how many of each; all zero when another replica held the turn.

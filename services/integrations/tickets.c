@@ -98,6 +98,8 @@ struct bw_tickets {
     bw_db_t *db;
     const bw_integrations_t *svc;
     bw_deliverer_t *dv;
+    bw_incidents_async_t *incidents; /* SetExternalRef, on the loop */
+    int stopping;
     bw_arena_t *scratch;
     job_t *head;
     int in_flight;
@@ -112,6 +114,8 @@ struct job {
     const char *incident_id, *ticket_id, *ticket_key;
     const char *target;    /* the mapped state, or NULL */
     const char *state;     /* the incident's state */
+    int ref_opened;        /* SetExternalRef in flight for a ticket this job opened */
+    int ref_first;         /* ... for one an earlier try opened: then the job begins */
     char *user, *password; /* opened credentials (on arena), cleansed when the job ends */
     json_t *incident;      /* the event's data */
     int jira, attempts;
@@ -415,17 +419,20 @@ static int link_ticket(job_t *j, const char *ticket_id, const char *ticket_key)
     return bw_db_exec1(tk->db, tk->scratch, j->tenant, &stmt_link, 4, values, NULL);
 }
 
+static void on_ref(void *arg, const bw_rpc_reply_t *reply);
+
 /* Records the ticket's key (Jira) or number (ServiceNow) as the incident's
  * externalRef through the incidents service (SetExternalRef), with the
  * connection as origin, so that the change goes to webhooks and other
- * connections but never back to this one. opened: the ticket was opened by
- * this job; otherwise the call is made only while the event's incident
- * has no externalRef (an earlier try failed). An incident that already
- * refers to something else keeps it (FAILED_PRECONDITION), which the
- * connection's log says once, when the ticket is opened. The call blocks
- * the dispatcher's loop for at most the incidents client's timeout, as
- * its database writes do. BW_EUNAVAIL (retry the job) or BW_ENOMEM; 0
- * otherwise. */
+ * connections but never back to this one. The call is asynchronous: the
+ * loop serves deliveries and other jobs while the incidents service
+ * answers (or does not, for up to BULWARK_INCIDENTS_TIMEOUT_MS), and the
+ * job goes on in on_ref. opened: the ticket was opened by this job (it was
+ * linked first, so a crash meanwhile loses nothing: the job's lease runs
+ * out and its next try records the ref). Otherwise the job is a retry
+ * whose earlier try opened the ticket, and the call is made only while
+ * the event's incident has no externalRef. 1 when the call was started, 0
+ * when none is needed, BW_E* when it could not start. */
 static int record_ref(job_t *j, int opened)
 {
     if (!opened && str(j->incident, "externalRef")[0] != '\0')
@@ -439,21 +446,13 @@ static int record_ref(job_t *j, int opened)
     if (origin == NULL)
         return BW_ENOMEM;
     bw_incidents_caller_t who = {j->tenant, origin, origin, NULL, NULL};
-    bw_rpc_reply_t reply;
-    int err = bw_incidents_client_call(j->tk->svc->incidents, j->arena, &j->log, "SetExternalRef",
-                                       &req.base, &who, &reply);
+    int err =
+        bw_incidents_async_call(j->tk->incidents, "SetExternalRef", &req.base, &who, on_ref, j);
     if (err != 0)
         return err;
-    if (reply.status == BW_GRPC_OK)
-        return 0;
-    if (reply.status == BW_GRPC_UNAVAILABLE || reply.status == BW_GRPC_DEADLINE_EXCEEDED ||
-        reply.status == BW_GRPC_RESOURCE_EXHAUSTED || reply.status == BW_GRPC_ABORTED)
-        return BW_EUNAVAIL;
-    if (opened)
-        log_call(j, 0,
-                 bw_arena_printf(j->arena, "externalRef not set to %s: %s", j->ticket_key,
-                                 reply.message[0] ? reply.message : "refused"));
-    return 0;
+    j->ref_opened = opened;
+    j->ref_first = !opened;
+    return 1;
 }
 
 /* The transition to the mapped state: by its name or its target status. */
@@ -486,12 +485,9 @@ static void advance(job_t *j, long status)
         if ((err = link_ticket(j, id, key)) != 0)
             break;
         log_call(j, (int)status, bw_arena_printf(j->arena, "issue %s opened", key));
-        if ((err = record_ref(j, 1)) != 0)
-            break;
-        if (j->target != NULL) {
-            err = jira_transitions(j);
-            next = err == 0;
-        }
+        err = record_ref(j, 1); /* then on_ref */
+        next = err > 0;
+        err = err < 0 ? err : 0;
         break;
     }
     case STEP_JIRA_TRANSITIONS: {
@@ -525,8 +521,11 @@ static void advance(job_t *j, long status)
         if (err == 0)
             log_call(j, (int)status,
                      bw_arena_printf(j->arena, "incident %s opened", j->ticket_key));
-        if (err == 0)
-            err = record_ref(j, 1);
+        if (err == 0) {
+            err = record_ref(j, 1); /* then on_ref */
+            next = err > 0;
+            err = err < 0 ? err : 0;
+        }
         break;
     }
     case STEP_SN_UPDATE:
@@ -620,6 +619,66 @@ static void on_done(bw_deliverer_request_t *req, CURLcode code)
     complete(j, "FAILED", 0, detail);
 }
 
+/* The job's first request, or its end when there is nothing to send. */
+static void proceed(job_t *j)
+{
+    if (j->target == NULL && j->ticket_key != NULL && j->jira) {
+        /* Nothing to send to an issue that exists: say so, guess nothing. */
+        const char *why =
+            bw_arena_printf(j->arena, "state %s is not mapped: no transition", j->state);
+        log_call(j, 0, why ? why : "");
+        complete(j, "SUCCEEDED", 0, why ? why : "");
+        return;
+    }
+    int err = begin(j);
+    if (err != 0) {
+        const char *why = bw_arena_printf(j->arena, "could not start %s: %s", step_names[j->step],
+                                          bw_strerror(err));
+        complete(j, "RETRY", 1000, why ? why : "");
+    }
+}
+
+/* SetExternalRef answered (on the loop's thread). No answer, or one that
+ * may change (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED,
+ * ABORTED): the job is tried again, and its next try records the ref
+ * first. A refusal (the incident already refers to something else, or is
+ * gone) keeps what the incident has, and the connection's log says so
+ * once, when the ticket is opened. */
+static void on_ref(void *arg, const bw_rpc_reply_t *reply)
+{
+    job_t *j = arg;
+    if (j->tk->stopping)
+        return; /* bw_tickets_destroy gives its lease back */
+    int s = reply->status;
+    if (s == BW_GRPC_UNAVAILABLE || s == BW_GRPC_DEADLINE_EXCEEDED ||
+        s == BW_GRPC_RESOURCE_EXHAUSTED || s == BW_GRPC_ABORTED || s == BW_GRPC_CANCELLED) {
+        const char *why = bw_arena_printf(j->arena, "externalRef %s not recorded: %s (gRPC %d)",
+                                          j->ticket_key, reply->message, s);
+        bw_log(BW_LOG_WARN, &j->log, "incidents service unavailable: %s", why ? why : "");
+        complete(j, "RETRY", 1000, why ? why : "the incidents service is unavailable");
+        return;
+    }
+    if (s != BW_GRPC_OK && j->ref_opened)
+        log_call(j, 0,
+                 bw_arena_printf(j->arena, "externalRef not set to %s: %s", j->ticket_key,
+                                 reply->message[0] ? reply->message : "refused"));
+    if (j->ref_first) {
+        proceed(j);
+        return;
+    }
+    /* The ticket was opened by this job: Jira's issue is moved next. */
+    if (j->step == STEP_JIRA_CREATE && j->target != NULL) {
+        int err = jira_transitions(j);
+        if (err != 0) {
+            const char *why = bw_arena_printf(j->arena, "%s failed: %s",
+                                              step_names[STEP_JIRA_TRANSITIONS], bw_strerror(err));
+            complete(j, "RETRY", 1000, why ? why : "");
+        }
+        return;
+    }
+    complete(j, "SUCCEEDED", 0, "");
+}
+
 /* ---- claiming ------------------------------------------------------------- */
 
 static const char *opt_strdup(bw_arena_t *arena, const PGresult *res, int row, int col)
@@ -681,27 +740,18 @@ static void start(bw_tickets_t *tk, const PGresult *res, int row)
         complete(j, "FAILED", 0, why);
         return;
     }
-    /* A ticket opened by an earlier try whose externalRef was not recorded. */
-    if (j->ticket_key != NULL && (err = record_ref(j, 0)) != 0) {
-        complete(j, "RETRY", 1000, "the incidents service is unavailable");
-        return;
-    }
     j->state = bw_arena_strdup(a, str(j->incident, "state"));
     const char *mapped = strcmp(j->state, "CLOSED") == 0 ? PQgetvalue(res, row, CL_STATE_CLOSED)
                                                          : PQgetvalue(res, row, CL_STATE_OPEN);
     j->target = mapped[0] != '\0' ? bw_arena_strdup(a, mapped) : NULL;
-    if (j->target == NULL && j->ticket_key != NULL && j->jira) {
-        /* Nothing to send to an issue that exists: say so, guess nothing. */
-        const char *why = bw_arena_printf(a, "state %s is not mapped: no transition", j->state);
-        log_call(j, 0, why ? why : "");
-        complete(j, "SUCCEEDED", 0, why ? why : "");
+    /* A ticket opened by an earlier try whose externalRef was not recorded:
+     * first that, then the job (on_ref). */
+    if (j->ticket_key != NULL && (err = record_ref(j, 0)) != 0) {
+        if (err < 0)
+            complete(j, "RETRY", 1000, "the incidents service is unavailable");
         return;
     }
-    if ((err = begin(j)) != 0) {
-        const char *why =
-            bw_arena_printf(a, "could not start %s: %s", step_names[j->step], bw_strerror(err));
-        complete(j, "RETRY", 1000, why ? why : "");
-    }
+    proceed(j);
 }
 
 int bw_tickets_fill(bw_tickets_t *tk)
@@ -731,12 +781,18 @@ int bw_tickets_fill(bw_tickets_t *tk)
 }
 
 int bw_tickets_create(bw_db_t *db, const bw_integrations_t *svc, bw_deliverer_t *dv,
-                      bw_tickets_t **out)
+                      struct event_base *base, bw_tickets_t **out)
 {
     bw_tickets_t *tk = calloc(1, sizeof(*tk));
     if (tk == NULL || (tk->scratch = bw_arena_create(0)) == NULL) {
         free(tk);
         return BW_ENOMEM;
+    }
+    int err = bw_incidents_async_open(svc->incidents, base, &tk->incidents);
+    if (err != 0) {
+        bw_arena_destroy(tk->scratch);
+        free(tk);
+        return err;
     }
     tk->db = db;
     tk->svc = svc;
@@ -749,6 +805,9 @@ void bw_tickets_destroy(bw_tickets_t *tk)
 {
     if (tk == NULL)
         return;
+    /* Calls in flight are cancelled; their on_ref returns at once. */
+    tk->stopping = 1;
+    bw_incidents_async_close(tk->incidents);
     while (tk->head != NULL) {
         job_t *j = tk->head;
         bw_deliverer_cancel_request(tk->dv, &j->req);

@@ -24,7 +24,10 @@
  *
  * A 429 (after its Retry-After) or a 5xx or no answer is retried on
  * BULWARK_WEBHOOK_RETRY_SECONDS; another 4xx fails the job. Every call is
- * written to the connection's log.
+ * written to the connection's log. The ticket opened is linked at once,
+ * then recorded as the incident's externalRef (SetExternalRef, an
+ * asynchronous gRPC call); without an answer the job is tried again and
+ * records the ref first.
  */
 #ifndef BW_TICKETS_H
 #define BW_TICKETS_H
@@ -38,10 +41,12 @@ typedef struct bw_tickets bw_tickets_t;
 extern const bw_db_stmt_t *const bw_tickets_stmts[];
 extern const size_t bw_tickets_n_stmts;
 
-/* Jobs on dv's loop, recorded through db (both borrowed, used on the
- * loop's thread only). Caller owns *out. */
+/* Jobs on dv's loop, base, recorded through db (all borrowed, used on the
+ * loop's thread only); SetExternalRef goes to svc->incidents without
+ * blocking the loop (an asynchronous gRPC client on base, whose poller
+ * thread hands the replies to the loop). Caller owns *out. */
 int bw_tickets_create(bw_db_t *db, const bw_integrations_t *svc, bw_deliverer_t *dv,
-                      bw_tickets_t **out);
+                      struct event_base *base, bw_tickets_t **out);
 /* Claims due jobs up to the room left and starts them; how many, or a
  * negative BW_E* code. */
 int bw_tickets_fill(bw_tickets_t *tk);

@@ -7,7 +7,10 @@
  * beyond it), and outbound tickets (opened,
  * moved by the state mapping, 429 and 5xx retried, nothing sent back to
  * where a change came from; the ticket's key or number recorded as the
- * incident's externalRef, unless it already has one). The ticket systems are the stand-in
+ * incident's externalRef, unless it already has one, recorded without
+ * holding up webhook deliveries while the incidents service does not
+ * answer, and retried; connection tests a few at a time, 429 beyond).
+ * The ticket systems are the stand-in
  * tests/standins/ticket_system, a real HTTP server answering as their REST
  * APIs document, at BULWARK_TEST_WEBHOOK_HOST, the address the test stack
  * lets integrations reach over plain http. Outbox events are appended as
@@ -18,6 +21,11 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -382,6 +390,88 @@ START_TEST(test_asks_the_ticket_system)
     json_decref(log);
     json_decref(jira);
     json_decref(sn);
+    free_tenant(&t);
+}
+END_TEST
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* A ticket system that takes connections and never answers: a socket that
+ * listens at BULWARK_TEST_WEBHOOK_HOST and accepts nothing (the kernel
+ * completes the handshake, the request waits in its buffer). */
+static int silent_listener(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ck_assert_int_ge(fd, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    ck_assert_int_eq(inet_pton(AF_INET, bw_test_env("BULWARK_TEST_WEBHOOK_HOST"), &a.sin_addr), 1);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    ck_assert_int_eq(listen(fd, 16), 0);
+    socklen_t len = sizeof(a);
+    ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+START_TEST(connection_tests_run_a_few_at_a_time)
+{
+    int port = 0, fd = silent_listener(&port);
+    char base[128];
+    snprintf(base, sizeof(base), "http://%s:%d", bw_test_env("BULWARK_TEST_WEBHOOK_HOST"), port);
+    tenant_t t = new_tenant("Tickets Test Cap");
+    json_t *jira = create_connection(&t, "JIRA", base, 0, "{}");
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/integrations/connections/%s:test", jstr(jira, "id"));
+    /* A test of the silent system holds its worker until the test's
+     * timeout (8 s; the stack's webhook timeout is the default 15 s). */
+    double start = now_s();
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) {
+        bw_test_resp_t r;
+        int sent = bw_test_http("POST", path, t.key, NULL, NULL, &r);
+        int good = sent == 0 && r.status == 200 && json_is_false(json_object_get(r.json, "ok")) &&
+                   strstr(jstr(r.json, "detail"), "timed out") != NULL;
+        if (!good)
+            fprintf(stderr, "the first test answered %ld: %s\n", r.status, r.body ? r.body : "");
+        _exit(good ? 0 : 1);
+    }
+    usleep(1000 * 1000);
+    /* The stack runs one at a time (BULWARK_CONNECTION_TEST_CONCURRENCY
+     * 1): a second is refused at once, and says when to come back. */
+    bw_test_resp_t r;
+    double asked = now_s();
+    ck_assert_int_eq(bw_test_http("POST", path, t.key, NULL, NULL, &r), 0);
+    ck_assert_msg(r.status == 429, "second test: %ld %s", r.status, r.body);
+    ck_assert_str_eq(jstr(r.json, "reason"), "CONNECTION_TESTS_BUSY");
+    ck_assert_ptr_nonnull(bw_test_header(&r, "Retry-After"));
+    ck_assert_str_eq(bw_test_header(&r, "Retry-After"), "8");
+    ck_assert_msg(now_s() - asked < 2.0, "the refusal took %.1f s", now_s() - asked);
+    bw_test_resp_free(&r);
+    /* Other calls still find a worker. */
+    asked = now_s();
+    char get[256];
+    snprintf(get, sizeof(get), "/v1/integrations/connections/%s", jstr(jira, "id"));
+    json_decref(call(t.key, "GET", get, NULL, 200));
+    ck_assert_msg(now_s() - asked < 2.0, "a read took %.1f s", now_s() - asked);
+    int status = 0;
+    ck_assert_int_eq(waitpid(child, &status, 0), child);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the first test failed");
+    double took = now_s() - start;
+    ck_assert_msg(took > 7.0 && took < 10.0, "the first test took %.1f s", took);
+    /* Its slot is free again: with the system gone, the next test is
+     * answered at once (connection refused). */
+    close(fd);
+    ck_assert_int_eq(bw_test_http("POST", path, t.key, NULL, NULL, &r), 0);
+    ck_assert_msg(r.status == 200 && json_is_false(json_object_get(r.json, "ok")),
+                  "third test: %ld %s", r.status, r.body);
+    bw_test_resp_free(&r);
+    json_decref(jira);
     free_tenant(&t);
 }
 END_TEST
@@ -829,6 +919,102 @@ START_TEST(opened_tickets_become_the_external_ref)
 }
 END_TEST
 
+/* The incidents process's pid, from the stack's run directory. */
+static pid_t incidents_pid(void)
+{
+    char file[512];
+    snprintf(file, sizeof(file), "%s/incidents.pid", bw_test_env("BULWARK_TEST_RUN_DIR"));
+    FILE *f = fopen(file, "r");
+    long pid = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    return (pid_t)pid;
+}
+
+/* When the first request to path reached the stand-in after n earlier
+ * ones, in seconds of now_s(); 0 when none within seconds. */
+static double wait_arrival(const char *path, size_t n, double seconds)
+{
+    double until = now_s() + seconds;
+    while (now_s() < until) {
+        json_t *calls = calls_to(path);
+        size_t got = json_array_size(calls);
+        json_decref(calls);
+        if (got > n)
+            return now_s();
+        usleep(50 * 1000);
+    }
+    return 0;
+}
+
+START_TEST(deliveries_flow_while_incidents_does_not_answer)
+{
+    json_decref(standin_call("POST", "/config",
+                             "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\"}"));
+    pid_t incidents = incidents_pid();
+    ck_assert_msg(incidents > 0, "no pid of the incidents process in BULWARK_TEST_RUN_DIR");
+    /* An incident made before the connection, so that no job was made for
+     * it; its incident.created is appended again below, once the
+     * incidents service is stopped. */
+    tenant_t t = new_tenant("Tickets Hung Incidents");
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"Hung incidents\","
+             "\"awareAt\":\"2025-06-10T09:15:00+02:00\"}",
+             t.entity);
+    json_t *inc = call(t.key, "POST", "/v1/incidents", body, 201);
+    json_t *jira = create_connection(&t, "JIRA", api, 1, "{}");
+    /* A webhook endpoint at the stand-in: every attempt reaches it (and
+     * is refused, 401, so retried every second). */
+    snprintf(body, sizeof(body),
+             "{\"url\":\"%s/hooks/flow\",\"eventTypes\":[\"campaign.completed\"]}", api);
+    json_t *endpoint = call(t.key, "POST", "/v1/webhook-endpoints", body, 201);
+    json_t *issues = calls_to("/rest/api/3/issue");
+    size_t n_issues = json_array_size(issues);
+    json_decref(issues);
+    json_t *hooks = calls_to("/hooks/flow");
+    size_t n_hooks = json_array_size(hooks);
+    json_decref(hooks);
+
+    /* The incidents service stops answering (BULWARK_INCIDENTS_TIMEOUT_MS
+     * is 5 s) just before the ticket it is to record is opened. */
+    ck_assert_int_eq(kill(incidents, SIGSTOP), 0);
+    char *data = json_dumps(inc, JSON_COMPACT);
+    emit(&t, "incident.created", jstr(inc, "id"), "", data);
+    free(data);
+    double opened = wait_arrival("/rest/api/3/issue", n_issues, 10);
+    /* The job now waits for SetExternalRef; a webhook event made now is
+     * delivered meanwhile, well before that call's deadline. */
+    emit(&t, "campaign.completed", jstr(inc, "id"), "", "{\"id\":\"c1\"}");
+    double delivered = wait_arrival("/hooks/flow", n_hooks, 10);
+    kill(incidents, SIGCONT);
+    ck_assert_msg(opened > 0, "no issue was opened");
+    ck_assert_msg(delivered > 0, "no delivery while the incidents service was stopped");
+    ck_assert_msg(delivered - opened < 3.0,
+                  "the delivery came %.1f s after the issue was opened: the loop waited",
+                  delivered - opened);
+
+    /* The ref was not recorded then; the job is retried and records it. */
+    char *ref = wait_ref(&t, jstr(inc, "id"));
+    ck_assert_msg(strncmp(ref, "SEC-", 4) == 0, "externalRef %s", ref);
+    /* One issue, not one per try. */
+    json_t *after = calls_to("/rest/api/3/issue");
+    ck_assert_int_eq(json_array_size(after), n_issues + 1);
+    json_decref(after);
+    free(ref);
+    snprintf(body, sizeof(body), "/v1/webhook-endpoints/%s", jstr(endpoint, "id"));
+    json_t *gone = call(t.key, "DELETE", body, NULL, 204);
+    json_decref(gone);
+    json_decref(endpoint);
+    json_decref(jira);
+    json_decref(inc);
+    free_tenant(&t);
+}
+END_TEST
+
 static void setup(void)
 {
     standin_start();
@@ -836,6 +1022,10 @@ static void setup(void)
 
 static void teardown(void)
 {
+    /* Whatever a test did, the incidents process runs on. */
+    pid_t incidents = getenv("BULWARK_TEST_RUN_DIR") != NULL ? incidents_pid() : 0;
+    if (incidents > 0)
+        kill(incidents, SIGCONT);
     standin_stop();
 }
 
@@ -847,11 +1037,13 @@ Suite *suite_tickets(void)
     tcase_add_unchecked_fixture(tc, setup, teardown);
     tcase_add_test(tc, connections_keep_credentials_and_show_the_secret_once);
     tcase_add_test(tc, test_asks_the_ticket_system);
+    tcase_add_test(tc, connection_tests_run_a_few_at_a_time);
     tcase_add_test(tc, jira_events_need_their_signature_and_never_duplicate);
     tcase_add_test(tc, servicenow_records_are_upserted_by_sys_id);
     tcase_add_test(tc, inbound_events_are_limited_per_connection);
     tcase_add_test(tc, incidents_open_tickets_and_follow_the_mapping);
     tcase_add_test(tc, opened_tickets_become_the_external_ref);
+    tcase_add_test(tc, deliveries_flow_while_incidents_does_not_answer);
     suite_add_tcase(s, tc);
     return s;
 }

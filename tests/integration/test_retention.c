@@ -8,6 +8,9 @@
  *   - past it, the connection log, the inbound receipts, finished
  *     deliveries with their attempts and finished ticket jobs go, in
  *     batches; pending and paused deliveries and pending jobs stay;
+ *   - an event goes once no delivery and no ticket job of it remains (one
+ *     that never had one, one whose last delivery went), and one with a
+ *     pending delivery stays;
  *   - a redelivery after its receipt went makes no second incident (the
  *     ticket's link is kept);
  *   - while another replica holds the turn, a batch prunes nothing and
@@ -134,6 +137,23 @@ START_TEST(history_goes_after_the_window_and_only_then)
         free(job);
         free(incident);
     }
+    /* A second event, whose only delivery succeeded, and a third without
+     * any. */
+    char *event_done = bw_test_uuid_str(), *event_alone = bw_test_uuid_str();
+    const char *more[] = {event_done, event_alone};
+    for (int i = 0; i < 2; i++)
+        bw_test_exec(admin,
+                     "INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
+                     "origin, occur_time, data) VALUES ($1, $2, 2, 'incident.updated', "
+                     "'incidents/x', '', now(), '{}')",
+                     tenant, more[i]);
+    char *delivery_done = bw_test_uuid_str();
+    bw_test_exec(admin,
+                 "INSERT INTO integrations.deliveries (tenant_id, delivery_id, endpoint_id, "
+                 "event_id, seq, resource, state, attempt_count) VALUES ($1, $2, $3, $4, 2, "
+                 "'incidents/x', 'SUCCEEDED', 1)",
+                 tenant, delivery_done, endpoint_id, event_done);
+    free(delivery_done);
 
     const bw_db_stmt_t *const *stmts = bw_retention_stmts;
     bw_db_t *db = NULL;
@@ -145,7 +165,7 @@ START_TEST(history_goes_after_the_window_and_only_then)
     /* 29 days on: inside the window, nothing goes, and ServiceNow's
      * redelivery is still recognised. */
     bw_retention_counts_t c = prune(db, now + 29 * DAY_US, 1000, tenant);
-    ck_assert_int_eq(c.log_entries + c.receipts + c.deliveries + c.ticket_jobs, 0);
+    ck_assert_int_eq(c.log_entries + c.receipts + c.deliveries + c.ticket_jobs + c.events, 0);
     ck_assert_str_eq(servicenow_outcome(conn_id, token, outcome, sizeof(outcome)), "duplicate");
 
     /* Another replica holds the turn: nothing, at once. */
@@ -154,11 +174,12 @@ START_TEST(history_goes_after_the_window_and_only_then)
     bw_test_exec(other,
                  "SELECT pg_advisory_xact_lock(hashtextextended('integrations.prune_history', 0))");
     c = prune(db, now + 31 * DAY_US, 1000, tenant);
-    ck_assert_int_eq(c.log_entries + c.receipts + c.deliveries + c.ticket_jobs, 0);
+    ck_assert_int_eq(c.log_entries + c.receipts + c.deliveries + c.ticket_jobs + c.events, 0);
     bw_test_exec(other, "COMMIT");
     PQfinish(other);
 
     /* 31 days on, a batch of one: one of each. */
+    PGresult *res0;
     long log_before = count(admin,
                             "SELECT count(*) FROM integrations.connection_log "
                             "WHERE tenant_id = $1::uuid",
@@ -169,14 +190,26 @@ START_TEST(history_goes_after_the_window_and_only_then)
     ck_assert_int_eq(c.receipts, 1);
     ck_assert_int_eq(c.deliveries, 1);
     ck_assert_int_eq(c.ticket_jobs, 1);
+    ck_assert_int_eq(c.events, 1);
+    long events_pruned = c.events;
     /* Then the rest. */
     c = prune(db, now + 31 * DAY_US, 1000, tenant);
     ck_assert_int_eq(c.log_entries, log_before - 1);
     ck_assert_int_eq(c.receipts, 0);
-    ck_assert_int_eq(c.deliveries, 1);
+    ck_assert_int_eq(c.deliveries, 2);
     ck_assert_int_eq(c.ticket_jobs, 0);
+    events_pruned += c.events;
+    ck_assert_int_eq(events_pruned, 2);
     c = prune(db, now + 31 * DAY_US, 1000, tenant);
-    ck_assert_int_eq(c.log_entries + c.receipts + c.deliveries + c.ticket_jobs, 0);
+    ck_assert_int_eq(c.log_entries + c.receipts + c.deliveries + c.ticket_jobs + c.events, 0);
+    /* The events without deliveries went; the one with a pending
+     * delivery (and job) stays. */
+    res0 = bw_test_sql(admin,
+                       "SELECT string_agg(event_id::text, ',') FROM integrations.events "
+                       "WHERE tenant_id = $1::uuid",
+                       tenant);
+    ck_assert_str_eq(PQgetvalue(res0, 0, 0), event);
+    PQclear(res0);
 
     /* What is still to be sent stays, with its attempts. */
     PGresult *res = bw_test_sql(admin,
@@ -211,6 +244,8 @@ START_TEST(history_goes_after_the_window_and_only_then)
     bw_db_close(db);
     PQfinish(admin);
     free(event);
+    free(event_done);
+    free(event_alone);
     json_decref(endpoint);
     json_decref(conn);
     json_decref(e);
