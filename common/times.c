@@ -154,6 +154,18 @@ bw_time_parse_result_t bw_time_parse_rfc3339_us(const char *s, int64_t *us)
     return res;
 }
 
+/* Writes value as exactly width decimal digits at out. */
+static char *put_digits(char *out, unsigned value, int width)
+{
+    for (int i = width - 1; i >= 0; i--) {
+        out[i] = (char)('0' + value % 10);
+        value /= 10;
+    }
+    return out + width;
+}
+
+/* Written by hand for the years 0-9999 (snprintf was most of the cost of
+ * a reply's timestamps); snprintf for the rest. */
 size_t bw_time_format(int64_t seconds, int32_t nanos, bw_time_fraction_t fraction,
                       char out[BW_TIME_TEXT_MAX])
 {
@@ -165,18 +177,46 @@ size_t bw_time_format(int64_t seconds, int32_t nanos, bw_time_fraction_t fractio
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    char frac[16] = "";
+    unsigned frac = 0;
+    int frac_digits = 0;
     if (fraction == BW_TIME_FRACTION_MICROS)
-        snprintf(frac, sizeof(frac), ".%06" PRId32, nanos / 1000);
+        frac = (unsigned)(nanos / 1000), frac_digits = 6;
     else if (fraction == BW_TIME_FRACTION_SHORTEST && nanos % 1000000 == 0 && nanos != 0)
-        snprintf(frac, sizeof(frac), ".%03" PRId32, nanos / 1000000);
+        frac = (unsigned)(nanos / 1000000), frac_digits = 3;
     else if (fraction == BW_TIME_FRACTION_SHORTEST && nanos % 1000 == 0 && nanos != 0)
-        snprintf(frac, sizeof(frac), ".%06" PRId32, nanos / 1000);
+        frac = (unsigned)(nanos / 1000), frac_digits = 6;
     else if (fraction == BW_TIME_FRACTION_SHORTEST && nanos != 0)
-        snprintf(frac, sizeof(frac), ".%09" PRId32, nanos);
-    int n = snprintf(out, BW_TIME_TEXT_MAX, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u%sZ", y, m, d,
-                     (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60), (unsigned)(sod % 60), frac);
-    return (size_t)n;
+        frac = (unsigned)nanos, frac_digits = 9;
+    if (y < 0 || y > 9999 || nanos < 0 || nanos > 999999999) {
+        char text[16] = "";
+        if (frac_digits > 0)
+            snprintf(text, sizeof(text), ".%0*" PRId32, frac_digits,
+                     frac_digits == 3   ? nanos / 1000000
+                     : frac_digits == 6 ? nanos / 1000
+                                        : nanos);
+        int n =
+            snprintf(out, BW_TIME_TEXT_MAX, "%04" PRId64 "-%02u-%02uT%02u:%02u:%02u%sZ", y, m, d,
+                     (unsigned)(sod / 3600), (unsigned)(sod / 60 % 60), (unsigned)(sod % 60), text);
+        return (size_t)n;
+    }
+    char *p = put_digits(out, (unsigned)y, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, (unsigned)(sod / 3600), 2);
+    *p++ = ':';
+    p = put_digits(p, (unsigned)(sod / 60 % 60), 2);
+    *p++ = ':';
+    p = put_digits(p, (unsigned)(sod % 60), 2);
+    if (frac_digits > 0) {
+        *p++ = '.';
+        p = put_digits(p, frac, frac_digits);
+    }
+    *p++ = 'Z';
+    *p = '\0';
+    return (size_t)(p - out);
 }
 
 size_t bw_time_format_us(int64_t us, bw_time_fraction_t fraction, char out[BW_TIME_TEXT_MAX])

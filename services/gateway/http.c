@@ -175,7 +175,6 @@ static void respond(gw_request_t *r, int status, const char *content_type, const
         bw_log_done(level, &ctx, &outcome, "%s answered %d", r->path, status);
     }
     r->gw->inflight--;
-    bw_router_match_free(&r->match);
     bw_httpd_respond(r->req, status, body != NULL ? content_type : NULL, body,
                      body != NULL ? len : 0);
 }
@@ -1059,7 +1058,7 @@ static void on_request(bw_httpd_req_t *req, void *arg)
     int method = r->method;
     if (handle_cors(r) || handle_open(r, method))
         return;
-    bw_router_match(bw_routes, bw_n_routes, method, r->path, &r->match);
+    bw_router_match(bw_routes, bw_n_routes, method, r->path, r->arena, &r->match);
     if (r->match.route == NULL) {
         if (r->match.allowed_methods != 0) {
             char allow[64];

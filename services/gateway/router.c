@@ -53,27 +53,23 @@ static int hexval(char c)
     return -1;
 }
 
-/* Percent-decodes [s, s+n) into a new string; NULL when malformed or when
- * it decodes to a NUL or a '/'. */
-static char *decode_segment(const char *s, size_t n)
+/* Percent-decodes [s, s+n) into a new string on arena; NULL when malformed
+ * or when it decodes to a NUL or a '/'. */
+static char *decode_segment(bw_arena_t *arena, const char *s, size_t n)
 {
-    char *out = malloc(n + 1);
+    char *out = bw_arena_alloc(arena, n + 1);
     if (out == NULL)
         return NULL;
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c == '%') {
-            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0) {
-                free(out);
+            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
                 return NULL;
-            }
             c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
             i += 2;
-            if (c == '\0' || c == '/') {
-                free(out);
+            if (c == '\0' || c == '/')
                 return NULL;
-            }
         }
         out[o++] = c;
     }
@@ -132,7 +128,7 @@ static int segs_match(const bw_route_t *r, const char *const *seg, const size_t 
 }
 
 int bw_router_match(const bw_route_t *table, size_t n, int method, const char *path,
-                    bw_route_match_t *m)
+                    bw_arena_t *arena, bw_route_match_t *m)
 {
     const char *seg[BW_ROUTER_MAX_SEGS];
     size_t len[BW_ROUTER_MAX_SEGS];
@@ -151,10 +147,9 @@ int bw_router_match(const bw_route_t *table, size_t n, int method, const char *p
         for (int s = 0; s < n_segs; s++) {
             if (r->segs[s].literal != NULL)
                 continue;
-            char *value = decode_segment(seg[s], value_len(&r->segs[s], seg[s], len[s]));
+            char *value = decode_segment(arena, seg[s], value_len(&r->segs[s], seg[s], len[s]));
             if (value == NULL || m->n_params == BW_ROUTER_MAX_PARAMS) {
-                free(value);
-                bw_router_match_free(m);
+                m->n_params = 0;
                 return 0;
             }
             m->params[m->n_params].field = r->segs[s].field;
@@ -166,13 +161,4 @@ int bw_router_match(const bw_route_t *table, size_t n, int method, const char *p
         return 0;
     }
     return 0;
-}
-
-void bw_router_match_free(bw_route_match_t *m)
-{
-    for (size_t i = 0; i < m->n_params; i++) {
-        free(m->params[i].value);
-        m->params[i].value = NULL;
-    }
-    m->n_params = 0;
 }

@@ -37,7 +37,6 @@ static void setup(void)
 
 static void teardown(void)
 {
-    bw_router_match_free(&b.match);
     bw_arena_destroy(b.arena);
 }
 
@@ -46,8 +45,7 @@ static int build_with(int method, const char *path, const char *query, const cha
                       const char *body, size_t body_len, const bw_httpparse_field_t *headers,
                       size_t n_headers)
 {
-    bw_router_match_free(&b.match);
-    ck_assert_int_eq(bw_router_match(bw_routes, bw_n_routes, method, path, &b.match), 0);
+    ck_assert_int_eq(bw_router_match(bw_routes, bw_n_routes, method, path, b.arena, &b.match), 0);
     ck_assert_msg(b.match.route != NULL, "no route for %s", path);
     bw_reqbuild_in_t in = {.call = b.match.route,
                            .match = &b.match,

@@ -34,30 +34,43 @@ static const bw_route_t table[] = {
 };
 #define N (sizeof(table) / sizeof(table[0]))
 
+/* The bound values' arena, one per test. */
+static bw_arena_t *arena;
+
+static void arena_setup(void)
+{
+    arena = bw_arena_create(1024);
+    ck_assert_ptr_nonnull(arena);
+}
+
+static void arena_teardown(void)
+{
+    bw_arena_destroy(arena);
+}
+
 START_TEST(literal_and_variable)
 {
     bw_route_match_t m;
-    bw_router_match(table, N, BW_HTTP_GET, "/v1/entities", &m);
+    bw_router_match(table, N, BW_HTTP_GET, "/v1/entities", arena, &m);
     ck_assert_ptr_eq(m.route, &table[0]);
-    bw_router_match(table, N, BW_HTTP_GET, "/v1/entities/0193a2b4-0000-7000-8000-000000000001", &m);
+    bw_router_match(table, N, BW_HTTP_GET, "/v1/entities/0193a2b4-0000-7000-8000-000000000001",
+                    arena, &m);
     ck_assert_ptr_eq(m.route, &table[2]);
     ck_assert_uint_eq(m.n_params, 1);
     ck_assert_str_eq(m.params[0].field, "id");
     ck_assert_str_eq(m.params[0].value, "0193a2b4-0000-7000-8000-000000000001");
-    bw_router_match_free(&m);
-    bw_router_match(table, N, BW_HTTP_GET, "/v1/entities/abc/classification", &m);
+    bw_router_match(table, N, BW_HTTP_GET, "/v1/entities/abc/classification", arena, &m);
     ck_assert_ptr_eq(m.route, &table[5]);
     ck_assert_str_eq(m.params[0].field, "entity");
-    bw_router_match_free(&m);
 }
 END_TEST
 
 START_TEST(custom_verb)
 {
     bw_route_match_t m;
-    bw_router_match(table, N, BW_HTTP_POST, "/v1/scoping:assess", &m);
+    bw_router_match(table, N, BW_HTTP_POST, "/v1/scoping:assess", arena, &m);
     ck_assert_ptr_eq(m.route, &table[4]);
-    bw_router_match(table, N, BW_HTTP_POST, "/v1/scoping:assessx", &m);
+    bw_router_match(table, N, BW_HTTP_POST, "/v1/scoping:assessx", arena, &m);
     ck_assert_ptr_null(m.route);
     ck_assert_uint_eq(m.allowed_methods, 0);
 }
@@ -66,22 +79,20 @@ END_TEST
 START_TEST(custom_verb_on_a_variable)
 {
     bw_route_match_t m;
-    bw_router_match(table, N, BW_HTTP_POST, "/v1/entities/ab%3Ac:rotate", &m);
+    bw_router_match(table, N, BW_HTTP_POST, "/v1/entities/ab%3Ac:rotate", arena, &m);
     ck_assert_ptr_eq(m.route, &table[6]);
     ck_assert_uint_eq(m.n_params, 1);
     ck_assert_str_eq(m.params[0].field, "id");
     ck_assert_str_eq(m.params[0].value, "ab:c");
-    bw_router_match_free(&m);
     /* The verb is required, whole, after a non-empty value. */
     const char *bad[] = {"/v1/entities/:rotate", "/v1/entities/x:rotat", "/v1/entities/x:rotatex",
                          "/v1/entities/xrotate", "/v1/entities/x%3Arotate"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        bw_router_match(table, N, BW_HTTP_POST, bad[i], &m);
+        bw_router_match(table, N, BW_HTTP_POST, bad[i], arena, &m);
         ck_assert_msg(m.route == NULL, "%s matched", bad[i]);
-        bw_router_match_free(&m);
     }
     /* The bare variable route of another method makes it a 405, not a 404. */
-    bw_router_match(table, N, BW_HTTP_POST, "/v1/entities/x", &m);
+    bw_router_match(table, N, BW_HTTP_POST, "/v1/entities/x", arena, &m);
     ck_assert_ptr_null(m.route);
     ck_assert_uint_ne(m.allowed_methods, 0);
 }
@@ -91,11 +102,11 @@ START_TEST(method_not_allowed_lists_methods)
 {
     bw_route_match_t m;
     char allow[64];
-    bw_router_match(table, N, BW_HTTP_PATCH, "/v1/entities/x", &m);
+    bw_router_match(table, N, BW_HTTP_PATCH, "/v1/entities/x", arena, &m);
     ck_assert_ptr_null(m.route);
     bw_router_allow_header(m.allowed_methods, allow, sizeof(allow));
     ck_assert_str_eq(allow, "GET, DELETE");
-    bw_router_match(table, N, BW_HTTP_DELETE, "/v1/entities", &m);
+    bw_router_match(table, N, BW_HTTP_DELETE, "/v1/entities", arena, &m);
     bw_router_allow_header(m.allowed_methods, allow, sizeof(allow));
     ck_assert_str_eq(allow, "GET, POST");
 }
@@ -113,7 +124,7 @@ START_TEST(no_match)
                            "/v2/entities",
                            "/v1/Entities"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-        bw_router_match(table, N, BW_HTTP_GET, paths[i], &m);
+        bw_router_match(table, N, BW_HTTP_GET, paths[i], arena, &m);
         ck_assert_msg(m.route == NULL, "%s matched", paths[i]);
     }
 }
@@ -122,15 +133,14 @@ END_TEST
 START_TEST(percent_decoding)
 {
     bw_route_match_t m;
-    bw_router_match(table, N, BW_HTTP_GET, "/v1/entities/a%20b%2Dc", &m);
+    bw_router_match(table, N, BW_HTTP_GET, "/v1/entities/a%20b%2Dc", arena, &m);
     ck_assert_ptr_eq(m.route, &table[2]);
     ck_assert_str_eq(m.params[0].value, "a b-c");
-    bw_router_match_free(&m);
     /* An encoded slash or NUL, or a broken escape, is no valid id. */
     const char *bad[] = {"/v1/entities/a%2Fb", "/v1/entities/a%00", "/v1/entities/a%4",
                          "/v1/entities/%zz"};
     for (size_t i = 0; i < 4; i++) {
-        bw_router_match(table, N, BW_HTTP_GET, bad[i], &m);
+        bw_router_match(table, N, BW_HTTP_GET, bad[i], arena, &m);
         ck_assert_msg(m.route == NULL, "%s matched", bad[i]);
     }
 }
@@ -150,9 +160,8 @@ START_TEST(generated_table_is_consistent)
                 r->segs[s].literal ? r->segs[s].literal : "0193a2b4-aaaa-7bbb-8ccc-1234567890ab",
                 r->segs[s].verb ? ":" : "", r->segs[s].verb ? r->segs[s].verb : "");
         bw_route_match_t m;
-        bw_router_match(bw_routes, bw_n_routes, r->method, path, &m);
+        bw_router_match(bw_routes, bw_n_routes, r->method, path, arena, &m);
         ck_assert_msg(m.route == r, "%s does not reach its own route", r->path);
-        bw_router_match_free(&m);
         ck_assert_msg(r->request != NULL && r->response != NULL, "%s lacks descriptors", r->path);
         ck_assert_msg(r->access != BW_ACCESS_TENANT || r->roles != 0, "%s has no roles", r->path);
     }
@@ -194,6 +203,7 @@ Suite *suite_router(void)
 {
     Suite *s = suite_create("router");
     TCase *tc = tcase_create("match");
+    tcase_add_checked_fixture(tc, arena_setup, arena_teardown);
     tcase_add_test(tc, literal_and_variable);
     tcase_add_test(tc, custom_verb);
     tcase_add_test(tc, custom_verb_on_a_variable);
