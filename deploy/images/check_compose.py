@@ -34,6 +34,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+import checkrun
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
                                 "lint"))
 import services_table  # noqa: E402 (found through the path above)
@@ -346,10 +348,8 @@ def self_test(path):
                 continue
             with open(broken_path, "w", encoding="utf-8") as f:
                 f.write(text.replace(old, new, 1))
-            errors = check(broken_path, quick=True)
-            if not any(expect in e for e in errors):
-                print(f"FAIL: check_compose.py --self-test: {what} was not caught (wanted "
-                      f"{expect!r}; got {errors})", file=sys.stderr)
+            if not checkrun.caught("check_compose.py", what, expect,
+                                   check(broken_path, quick=True)):
                 failures += 1
     if not failures:
         print(f"  docker-compose.yml self-test: {len(BREAKS)} broken variants, each caught")
@@ -365,14 +365,10 @@ def main(argv):
     if len(argv) != 1:
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
         return 2
-    errors = check(argv[0])
-    for e in errors:
-        print(f"FAIL: docker-compose.yml: {e}", file=sys.stderr)
-    if not errors:
-        print("  docker-compose.yml: refuses to start without its secrets; each process has its "
-              "own role, password, certificate volume and name; only the gateway is published, "
-              "on 127.0.0.1")
-    return 1 if errors else 0
+    return checkrun.report("docker-compose.yml", check(argv[0]),
+                           "refuses to start without its secrets; each process has its own "
+                           "role, password, certificate volume and name; only the gateway is "
+                           "published, on 127.0.0.1")
 
 
 if __name__ == "__main__":
