@@ -353,6 +353,26 @@ static int64_t to_signed(bool neg, uint64_t mag)
     return mag == 0 ? 0 : -(int64_t)(mag - 1) - 1;
 }
 
+/* Parses an integer of kind into slot, the field's storage of that width. */
+static int parse_integer_into(parse_ctx_t *c, const path_seg_t *at, json_t *v,
+                              const int_kind_t *kind, void *slot)
+{
+    bool neg;
+    uint64_t mag;
+    int rc = parse_integer(c, at, v, kind, &neg, &mag);
+    if (rc)
+        return rc;
+    if (kind == &kind_int32)
+        *(int32_t *)slot = (int32_t)to_signed(neg, mag);
+    else if (kind == &kind_uint32)
+        *(uint32_t *)slot = (uint32_t)mag;
+    else if (kind == &kind_int64)
+        *(int64_t *)slot = to_signed(neg, mag);
+    else
+        *(uint64_t *)slot = mag;
+    return 0;
+}
+
 /* The characters of a JSON number, so that strtod's extras (hex, "inf",
  * leading spaces) stay out. */
 static bool looks_numeric(const char *s, size_t len)
@@ -665,33 +685,23 @@ static int parse_message(parse_ctx_t *c, const ProtobufCMessageDescriptor *desc,
 static int parse_value(parse_ctx_t *c, const ProtobufCFieldDescriptor *f, json_t *v,
                        const path_seg_t *at, int depth, void *slot)
 {
-    bool neg;
-    uint64_t mag;
     double d;
     int rc;
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
     case PROTOBUF_C_TYPE_SFIXED32:
-        if ((rc = parse_integer(c, at, v, &kind_int32, &neg, &mag)) == 0)
-            *(int32_t *)slot = (int32_t)to_signed(neg, mag);
-        return rc;
+        return parse_integer_into(c, at, v, &kind_int32, slot);
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
-        if ((rc = parse_integer(c, at, v, &kind_uint32, &neg, &mag)) == 0)
-            *(uint32_t *)slot = (uint32_t)mag;
-        return rc;
+        return parse_integer_into(c, at, v, &kind_uint32, slot);
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
-        if ((rc = parse_integer(c, at, v, &kind_int64, &neg, &mag)) == 0)
-            *(int64_t *)slot = to_signed(neg, mag);
-        return rc;
+        return parse_integer_into(c, at, v, &kind_int64, slot);
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64:
-        if ((rc = parse_integer(c, at, v, &kind_uint64, &neg, &mag)) == 0)
-            *(uint64_t *)slot = mag;
-        return rc;
+        return parse_integer_into(c, at, v, &kind_uint64, slot);
     case PROTOBUF_C_TYPE_BOOL:
         return parse_bool(c, at, v, slot);
     case PROTOBUF_C_TYPE_FLOAT:
