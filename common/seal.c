@@ -50,17 +50,6 @@ static int parse_base64_key(const char *text, size_t n, uint8_t out[BW_SEAL_KEY_
     return o == BW_SEAL_KEY_LEN && (acc & ((1u << bits) - 1)) == 0 ? 0 : BW_EINVAL;
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 int bw_seal_key_parse(const char *text, bw_seal_key_t *out)
 {
     size_t n = text != NULL ? strlen(text) : 0;
@@ -68,8 +57,8 @@ int bw_seal_key_parse(const char *text, bw_seal_key_t *out)
     if (n == 2 * BW_SEAL_KEY_LEN) {
         err = 0;
         for (size_t i = 0; i < BW_SEAL_KEY_LEN && err == 0; i++) {
-            int hi = hex_value((unsigned char)text[2 * i]);
-            int lo = hex_value((unsigned char)text[2 * i + 1]);
+            int hi = bw_hex_digit((unsigned char)text[2 * i]);
+            int lo = bw_hex_digit((unsigned char)text[2 * i + 1]);
             if (hi < 0 || lo < 0)
                 err = BW_EINVAL;
             else

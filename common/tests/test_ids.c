@@ -59,6 +59,21 @@ START_TEST(sha256_and_hex)
 }
 END_TEST
 
+START_TEST(hex_digits_either_case)
+{
+    const char *digits = "0123456789abcdef", *upper = "ABCDEF";
+    for (int i = 0; i < 16; i++)
+        ck_assert_int_eq(bw_hex_digit(digits[i]), i);
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(bw_hex_digit(upper[i]), 10 + i);
+    ck_assert_int_eq(bw_hex_digit('g'), -1);
+    ck_assert_int_eq(bw_hex_digit('/'), -1);
+    ck_assert_int_eq(bw_hex_digit(':'), -1);
+    ck_assert_int_eq(bw_hex_digit(0xc3), -1);
+    ck_assert_int_eq(bw_hex_digit(-61), -1);
+}
+END_TEST
+
 START_TEST(constant_time_compare)
 {
     ck_assert(bw_ct_streq("secret-token", "secret-token"));
@@ -127,6 +142,7 @@ int main(void)
     tcase_add_test(tc, uuid_v7_increases_within_a_millisecond);
     tcase_add_test(tc, uuid_validation);
     tcase_add_test(tc, sha256_and_hex);
+    tcase_add_test(tc, hex_digits_either_case);
     tcase_add_test(tc, constant_time_compare);
     tcase_add_test(tc, random_tokens_differ);
     tcase_add_test(tc, page_tokens_round_trip_and_resist_forgery);
