@@ -221,21 +221,27 @@ static void describe(const bw_buckets_t *t, const slot_t *s, bw_bucket_state_t *
     state->wait_sec = whole_seconds(((double)whole + 1 - s->tokens) / t->rate);
 }
 
-static int bad_key(size_t len)
+/* Key's bucket, made when new, refilled to now_ns, into *out: 0, BW_EINVAL
+ * for a bad len, or BW_ENOMEM when a new key has no room. */
+static int counted(bw_buckets_t *t, const void *key, size_t len, long long now_ns, slot_t **out)
 {
-    return len == 0 || len > BW_BUCKET_KEY_MAX;
-}
-
-int bw_buckets_take(bw_buckets_t *t, const void *key, size_t len, long long now_ns,
-                    bw_bucket_state_t *state)
-{
-    if (bad_key(len))
+    if (len == 0 || len > BW_BUCKET_KEY_MAX)
         return BW_EINVAL;
     slot_t *s = lookup(t, key, len, now_ns, 1);
     if (s == NULL)
         return BW_ENOMEM;
     refill(t, s, now_ns);
-    int err = 0;
+    *out = s;
+    return 0;
+}
+
+int bw_buckets_take(bw_buckets_t *t, const void *key, size_t len, long long now_ns,
+                    bw_bucket_state_t *state)
+{
+    slot_t *s;
+    int err = counted(t, key, len, now_ns, &s);
+    if (err != 0)
+        return err;
     if (s->tokens >= 1)
         s->tokens -= 1;
     else
@@ -247,7 +253,7 @@ int bw_buckets_take(bw_buckets_t *t, const void *key, size_t len, long long now_
 int bw_buckets_peek(bw_buckets_t *t, const void *key, size_t len, long long now_ns,
                     bw_bucket_state_t *state)
 {
-    if (bad_key(len))
+    if (len == 0 || len > BW_BUCKET_KEY_MAX)
         return BW_EINVAL;
     slot_t *s = lookup(t, key, len, now_ns, 0);
     if (s == NULL)
@@ -261,12 +267,10 @@ int bw_buckets_peek(bw_buckets_t *t, const void *key, size_t len, long long now_
 
 int bw_buckets_spend(bw_buckets_t *t, const void *key, size_t len, long long now_ns)
 {
-    if (bad_key(len))
-        return BW_EINVAL;
-    slot_t *s = lookup(t, key, len, now_ns, 1);
-    if (s == NULL)
-        return BW_ENOMEM;
-    refill(t, s, now_ns);
+    slot_t *s;
+    int err = counted(t, key, len, now_ns, &s);
+    if (err != 0)
+        return err;
     /* Spending after the bucket ran dry (several failures in flight at once)
      * does not dig it deeper than empty. */
     s->tokens = s->tokens >= 1 ? s->tokens - 1 : 0;
