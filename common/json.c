@@ -1379,30 +1379,43 @@ static void jw_json_string(jw_t *w, json_t *v)
     json_decref(v);
 }
 
+/* Writes the integer of kind stored at slot (parse_integer_into's mirror). */
+static void jw_integer(jw_t *w, const int_kind_t *kind, const void *slot)
+{
+    int64_t v;
+    if (kind == &kind_int32)
+        v = *(const int32_t *)slot;
+    else if (kind == &kind_int64)
+        v = *(const int64_t *)slot;
+    else if (kind == &kind_uint32)
+        v = *(const uint32_t *)slot;
+    else {
+        jw_decimal(w, false, *(const uint64_t *)slot, true);
+        return;
+    }
+    jw_decimal(w, v < 0, int64_magnitude(v), kind->wide);
+}
+
 static void jw_value(jw_t *w, const ProtobufCFieldDescriptor *f, const void *slot)
 {
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32: {
-        int32_t v = *(const int32_t *)slot;
-        jw_decimal(w, v < 0, int64_magnitude(v), false);
+    case PROTOBUF_C_TYPE_SFIXED32:
+        jw_integer(w, &kind_int32, slot);
         return;
-    }
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
-        jw_decimal(w, false, *(const uint32_t *)slot, false);
+        jw_integer(w, &kind_uint32, slot);
         return;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64: {
-        int64_t v = *(const int64_t *)slot;
-        jw_decimal(w, v < 0, int64_magnitude(v), true);
+    case PROTOBUF_C_TYPE_SFIXED64:
+        jw_integer(w, &kind_int64, slot);
         return;
-    }
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64:
-        jw_decimal(w, false, *(const uint64_t *)slot, true);
+        jw_integer(w, &kind_uint64, slot);
         return;
     case PROTOBUF_C_TYPE_BOOL:
         if (*(const protobuf_c_boolean *)slot)
