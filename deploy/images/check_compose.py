@@ -35,17 +35,8 @@ from urllib.parse import urlsplit
 import yaml
 
 import checkrun
+from checkrun import DIALS, PROCESSES
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
-                                "lint"))
-import services_table  # noqa: E402 (found through the path above)
-
-# The processes, from the services table (services/services.tsv; its first
-# row is the gateway), and whom each dials.
-ROWS = services_table.load()
-PROCESSES = [row["process"] for row in ROWS]
-SERVICES = PROCESSES[1:]
-DIALS = {row["process"]: row["dials"] for row in ROWS}
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET")
 PROJECT_DIR = None
 

@@ -1,8 +1,19 @@
-"""How check_compose.py and check_k8s.py report: a FAIL line per finding or
-one line saying what holds, and a self-test's broken variant that was not
-caught."""
+"""What check_compose.py and check_k8s.py share: the processes of the
+services table, and how they report (a FAIL line per finding or one line
+saying what holds, and a self-test's broken variant that was not caught)."""
 
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
+                                "lint"))
+import services_table  # noqa: E402 (found through the path above)
+
+# The processes, from the services table (services/services.tsv; its first
+# row is the gateway), and whom each dials.
+ROWS = services_table.load()
+PROCESSES = [row["process"] for row in ROWS]
+DIALS = {row["process"]: row["dials"] for row in ROWS}
 
 
 def report(name, errors, holds):
