@@ -9,6 +9,8 @@
  * builds a fresh jansson tree; JSON names are derived into stack buffers.
  */
 #include "json.h"
+
+#include "base64.h"
 #include "status.h"
 #include "times.h"
 #include "utf8.h"
@@ -517,19 +519,11 @@ static int parse_string(parse_ctx_t *c, const path_seg_t *at, json_t *v, char **
     return 0;
 }
 
+/* A digit of either base64 alphabet (standard or URL-safe), or -1. */
 static int base64_value(unsigned char ch)
 {
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '+' || ch == '-')
-        return 62;
-    if (ch == '/' || ch == '_')
-        return 63;
-    return -1;
+    int v = bw_base64_digit(ch, '+', '/');
+    return v >= 0 ? v : bw_base64_digit(ch, '-', '_');
 }
 
 /* Standard or URL-safe alphabet, padding optional, as the proto3 mapping
@@ -559,21 +553,10 @@ static int parse_bytes(parse_ctx_t *c, const path_seg_t *at, json_t *v, Protobuf
     uint8_t *data = bw_arena_alloc(c->arena, out_len);
     if (data == NULL)
         return out_of_memory(c, at);
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int val = base64_value((unsigned char)s[i]);
-        if (val < 0)
-            return fail(c, at, "expected base64 data");
-        acc = (acc << 6) | (uint32_t)val;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            data[o++] = (uint8_t)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
+    size_t o;
+    unsigned spare; /* not checked: proto3 JSON parsers accept any */
+    if (bw_base64_decode(s, n, base64_value, data, out_len, &o, &spare) != 0)
+        return fail(c, at, "expected base64 data");
     out->len = o;
     out->data = data;
     return 0;
