@@ -98,25 +98,34 @@ int bw_buf_adds(bw_buf_t *b, const char *s)
     return bw_buf_add(b, s, strlen(s));
 }
 
+int bw_buf_vprintf(bw_buf_t *b, const char *fmt, va_list ap)
+{
+    va_list again;
+    va_copy(again, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    int err = 0;
+    char *at = NULL;
+    if (n < 0) {
+        if (b->error == 0)
+            b->error = BW_EINVAL;
+        err = BW_EINVAL;
+    } else if ((at = bw_buf_reserve(b, (size_t)n)) == NULL) {
+        err = reserve_error(b, (size_t)n);
+    } else {
+        vsnprintf(at, (size_t)n + 1, fmt, again);
+        bw_buf_commit(b, (size_t)n);
+    }
+    va_end(again);
+    return err;
+}
+
 int bw_buf_printf(bw_buf_t *b, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int err = bw_buf_vprintf(b, fmt, ap);
     va_end(ap);
-    if (n < 0) {
-        if (b->error == 0)
-            b->error = BW_EINVAL;
-        return BW_EINVAL;
-    }
-    char *at = bw_buf_reserve(b, (size_t)n);
-    if (at == NULL)
-        return reserve_error(b, (size_t)n);
-    va_start(ap, fmt);
-    vsnprintf(at, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    bw_buf_commit(b, (size_t)n);
-    return 0;
+    return err;
 }
 
 static void free_text(void *text)

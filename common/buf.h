@@ -34,6 +34,7 @@ int bw_buf_add(bw_buf_t *b, const void *bytes, size_t n);
 int bw_buf_addc(bw_buf_t *b, char c);
 int bw_buf_adds(bw_buf_t *b, const char *s);
 int bw_buf_printf(bw_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int bw_buf_vprintf(bw_buf_t *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* Makes room for n more bytes and returns where they go (the caller then
  * calls bw_buf_commit with how many it wrote), or NULL as bw_buf_add fails. */
 char *bw_buf_reserve(bw_buf_t *b, size_t n);

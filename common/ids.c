@@ -2,6 +2,8 @@
  * Ids, secrets and page tokens on OpenSSL's CSPRNG, SHA-256 and HMAC.
  */
 #include "ids.h"
+
+#include "base64.h"
 #include "status.h"
 
 #include <ctype.h>
@@ -124,75 +126,6 @@ int bw_uuid_valid(const char *s)
     return s[BW_UUID_STR_LEN] == '\0';
 }
 
-size_t bw_base64url_encode(const uint8_t *in, size_t n, char *out)
-{
-    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = al[v >> 18];
-        out[o++] = al[(v >> 12) & 63];
-        out[o++] = al[(v >> 6) & 63];
-        out[o++] = al[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
-        out[o++] = al[v >> 18];
-        out[o++] = al[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = al[(v >> 6) & 63];
-    }
-    out[o] = '\0';
-    return o;
-}
-
-int bw_base64_digit(unsigned char c, char digit62, char digit63)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == (unsigned char)digit62)
-        return 62;
-    if (c == (unsigned char)digit63)
-        return 63;
-    return -1;
-}
-
-int bw_base64url_value(unsigned char c)
-{
-    return bw_base64_digit(c, '-', '_');
-}
-
-int bw_base64url_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *outlen)
-{
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    if (n % 4 == 1)
-        return BW_EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        int val = bw_base64url_value((unsigned char)in[i]);
-        if (val < 0)
-            return BW_EINVAL;
-        acc = (acc << 6) | (uint32_t)val;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o == cap)
-                return BW_EINVAL;
-            out[o++] = (uint8_t)(acc >> bits);
-        }
-        acc &= (1u << bits) - 1;
-    }
-    if (acc != 0)
-        return BW_EINVAL;
-    *outlen = o;
-    return 0;
-}
-
 int bw_random_token(char *out, size_t outlen, size_t n_bytes)
 {
     uint8_t buf[64];
@@ -229,6 +162,17 @@ void bw_hex(const uint8_t *bytes, size_t n, char *out)
         out[2 * i + 1] = hex[bytes[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+int bw_hex_digit(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }
 
 int bw_ct_equal(const void *a, const void *b, size_t n)

@@ -25,17 +25,6 @@ int bw_uuid_valid(const char *s);
 int bw_random_bytes(uint8_t *buf, size_t n);
 /* n random bytes encoded as unpadded base64url into out (size >= 4*n/3+2). */
 int bw_random_token(char *out, size_t outlen, size_t n_bytes);
-/* Unpadded base64url (RFC 4648 section 5). Encoding writes into out (size
- * >= 4*n/3+3) and returns the length. Decoding [in, in+n) into out (room for
- * cap bytes) refuses padding, other alphabets, impossible lengths and
- * non-zero trailing bits, so that every byte string has one accepted text:
- * 0 or BW_EINVAL. bw_base64url_value gives a character's value or -1. */
-size_t bw_base64url_encode(const uint8_t *in, size_t n, char *out);
-int bw_base64url_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *outlen);
-int bw_base64url_value(unsigned char c);
-/* The value (0-63) of a base64 digit, the alphabet's 62nd and 63rd digits
- * given ('+' and '/' for RFC 4648 base64, '-' and '_' for base64url), or -1. */
-int bw_base64_digit(unsigned char c, char digit62, char digit63);
 /* FNV-1a (32 bits) of a NUL-terminated string: the hash of in-memory tables
  * keyed by ids, not for anything an attacker's choice of key could hurt
  * beyond a longer probe. */
@@ -44,6 +33,8 @@ unsigned bw_fnv1a(const char *s);
 void bw_sha256(const void *data, size_t len, uint8_t out[BW_SHA256_LEN]);
 /* Lower-case hex of n bytes into out (size >= 2n+1). */
 void bw_hex(const uint8_t *bytes, size_t n, char *out);
+/* The value of one hex digit (either case), or -1. */
+int bw_hex_digit(int c);
 /* Constant-time equality of two buffers of length n: 1 if equal. */
 int bw_ct_equal(const void *a, const void *b, size_t n);
 /* Constant-time equality of two strings (length leaks, content does not). */

@@ -9,6 +9,8 @@
  * builds a fresh jansson tree; JSON names are derived into stack buffers.
  */
 #include "json.h"
+
+#include "base64.h"
 #include "status.h"
 #include "times.h"
 #include "utf8.h"
@@ -353,6 +355,26 @@ static int64_t to_signed(bool neg, uint64_t mag)
     return mag == 0 ? 0 : -(int64_t)(mag - 1) - 1;
 }
 
+/* Parses an integer of kind into slot, the field's storage of that width. */
+static int parse_integer_into(parse_ctx_t *c, const path_seg_t *at, json_t *v,
+                              const int_kind_t *kind, void *slot)
+{
+    bool neg;
+    uint64_t mag;
+    int rc = parse_integer(c, at, v, kind, &neg, &mag);
+    if (rc)
+        return rc;
+    if (kind == &kind_int32)
+        *(int32_t *)slot = (int32_t)to_signed(neg, mag);
+    else if (kind == &kind_uint32)
+        *(uint32_t *)slot = (uint32_t)mag;
+    else if (kind == &kind_int64)
+        *(int64_t *)slot = to_signed(neg, mag);
+    else
+        *(uint64_t *)slot = mag;
+    return 0;
+}
+
 /* The characters of a JSON number, so that strtod's extras (hex, "inf",
  * leading spaces) stay out. */
 static bool looks_numeric(const char *s, size_t len)
@@ -497,19 +519,11 @@ static int parse_string(parse_ctx_t *c, const path_seg_t *at, json_t *v, char **
     return 0;
 }
 
+/* A digit of either base64 alphabet (standard or URL-safe), or -1. */
 static int base64_value(unsigned char ch)
 {
-    if (ch >= 'A' && ch <= 'Z')
-        return ch - 'A';
-    if (ch >= 'a' && ch <= 'z')
-        return ch - 'a' + 26;
-    if (ch >= '0' && ch <= '9')
-        return ch - '0' + 52;
-    if (ch == '+' || ch == '-')
-        return 62;
-    if (ch == '/' || ch == '_')
-        return 63;
-    return -1;
+    int v = bw_base64_digit(ch, '+', '/');
+    return v >= 0 ? v : bw_base64_digit(ch, '-', '_');
 }
 
 /* Standard or URL-safe alphabet, padding optional, as the proto3 mapping
@@ -539,21 +553,10 @@ static int parse_bytes(parse_ctx_t *c, const path_seg_t *at, json_t *v, Protobuf
     uint8_t *data = bw_arena_alloc(c->arena, out_len);
     if (data == NULL)
         return out_of_memory(c, at);
-    size_t o = 0;
-    uint32_t acc = 0;
-    int bits = 0;
-    for (size_t i = 0; i < n; i++) {
-        int val = base64_value((unsigned char)s[i]);
-        if (val < 0)
-            return fail(c, at, "expected base64 data");
-        acc = (acc << 6) | (uint32_t)val;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            data[o++] = (uint8_t)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
+    size_t o;
+    unsigned spare; /* not checked: proto3 JSON parsers accept any */
+    if (bw_base64_decode(s, n, base64_value, data, out_len, &o, &spare) != 0)
+        return fail(c, at, "expected base64 data");
     out->len = o;
     out->data = data;
     return 0;
@@ -665,33 +668,23 @@ static int parse_message(parse_ctx_t *c, const ProtobufCMessageDescriptor *desc,
 static int parse_value(parse_ctx_t *c, const ProtobufCFieldDescriptor *f, json_t *v,
                        const path_seg_t *at, int depth, void *slot)
 {
-    bool neg;
-    uint64_t mag;
     double d;
     int rc;
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
     case PROTOBUF_C_TYPE_SFIXED32:
-        if ((rc = parse_integer(c, at, v, &kind_int32, &neg, &mag)) == 0)
-            *(int32_t *)slot = (int32_t)to_signed(neg, mag);
-        return rc;
+        return parse_integer_into(c, at, v, &kind_int32, slot);
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
-        if ((rc = parse_integer(c, at, v, &kind_uint32, &neg, &mag)) == 0)
-            *(uint32_t *)slot = (uint32_t)mag;
-        return rc;
+        return parse_integer_into(c, at, v, &kind_uint32, slot);
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
-        if ((rc = parse_integer(c, at, v, &kind_int64, &neg, &mag)) == 0)
-            *(int64_t *)slot = to_signed(neg, mag);
-        return rc;
+        return parse_integer_into(c, at, v, &kind_int64, slot);
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64:
-        if ((rc = parse_integer(c, at, v, &kind_uint64, &neg, &mag)) == 0)
-            *(uint64_t *)slot = mag;
-        return rc;
+        return parse_integer_into(c, at, v, &kind_uint64, slot);
     case PROTOBUF_C_TYPE_BOOL:
         return parse_bool(c, at, v, slot);
     case PROTOBUF_C_TYPE_FLOAT:
@@ -1369,30 +1362,43 @@ static void jw_json_string(jw_t *w, json_t *v)
     json_decref(v);
 }
 
+/* Writes the integer of kind stored at slot (parse_integer_into's mirror). */
+static void jw_integer(jw_t *w, const int_kind_t *kind, const void *slot)
+{
+    int64_t v;
+    if (kind == &kind_int32)
+        v = *(const int32_t *)slot;
+    else if (kind == &kind_int64)
+        v = *(const int64_t *)slot;
+    else if (kind == &kind_uint32)
+        v = *(const uint32_t *)slot;
+    else {
+        jw_decimal(w, false, *(const uint64_t *)slot, true);
+        return;
+    }
+    jw_decimal(w, v < 0, int64_magnitude(v), kind->wide);
+}
+
 static void jw_value(jw_t *w, const ProtobufCFieldDescriptor *f, const void *slot)
 {
     switch (f->type) {
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32: {
-        int32_t v = *(const int32_t *)slot;
-        jw_decimal(w, v < 0, int64_magnitude(v), false);
+    case PROTOBUF_C_TYPE_SFIXED32:
+        jw_integer(w, &kind_int32, slot);
         return;
-    }
     case PROTOBUF_C_TYPE_UINT32:
     case PROTOBUF_C_TYPE_FIXED32:
-        jw_decimal(w, false, *(const uint32_t *)slot, false);
+        jw_integer(w, &kind_uint32, slot);
         return;
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64: {
-        int64_t v = *(const int64_t *)slot;
-        jw_decimal(w, v < 0, int64_magnitude(v), true);
+    case PROTOBUF_C_TYPE_SFIXED64:
+        jw_integer(w, &kind_int64, slot);
         return;
-    }
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64:
-        jw_decimal(w, false, *(const uint64_t *)slot, true);
+        jw_integer(w, &kind_uint64, slot);
         return;
     case PROTOBUF_C_TYPE_BOOL:
         if (*(const protobuf_c_boolean *)slot)

@@ -5,6 +5,7 @@
  */
 #include "seal.h"
 
+#include "base64.h"
 #include "ids.h"
 #include "status.h"
 
@@ -32,33 +33,12 @@ static int parse_base64_key(const char *text, size_t n, uint8_t out[BW_SEAL_KEY_
         n = 43;
     if (n != 43)
         return BW_EINVAL;
-    uint32_t acc = 0;
-    int bits = 0;
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64_value((unsigned char)text[i]);
-        if (v < 0)
-            return BW_EINVAL;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            out[o++] = (uint8_t)(acc >> bits);
-        }
-    }
+    size_t o;
+    unsigned spare;
     /* 43 characters carry 258 bits: two are left over and must be zero. */
-    return o == BW_SEAL_KEY_LEN && (acc & ((1u << bits) - 1)) == 0 ? 0 : BW_EINVAL;
-}
-
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
+    if (bw_base64_decode(text, n, b64_value, out, BW_SEAL_KEY_LEN, &o, &spare) != 0)
+        return BW_EINVAL;
+    return o == BW_SEAL_KEY_LEN && spare == 0 ? 0 : BW_EINVAL;
 }
 
 int bw_seal_key_parse(const char *text, bw_seal_key_t *out)
@@ -68,8 +48,8 @@ int bw_seal_key_parse(const char *text, bw_seal_key_t *out)
     if (n == 2 * BW_SEAL_KEY_LEN) {
         err = 0;
         for (size_t i = 0; i < BW_SEAL_KEY_LEN && err == 0; i++) {
-            int hi = hex_value((unsigned char)text[2 * i]);
-            int lo = hex_value((unsigned char)text[2 * i + 1]);
+            int hi = bw_hex_digit((unsigned char)text[2 * i]);
+            int lo = bw_hex_digit((unsigned char)text[2 * i + 1]);
             if (hi < 0 || lo < 0)
                 err = BW_EINVAL;
             else

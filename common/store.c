@@ -269,3 +269,11 @@ int bw_store_check_etag(bw_call_t *call, const char *id, long long revision)
                         "the resource changed since etag %s was read; read it again",
                         call->if_match);
 }
+
+Bulwark__Api__V1__HttpBody *bw_store_http_body(bw_call_t *call)
+{
+    Bulwark__Api__V1__HttpBody *body = bw_arena_alloc(call->arena, sizeof(*body));
+    if (body != NULL)
+        bulwark__api__v1__http_body__init(body);
+    return body;
+}

@@ -10,6 +10,7 @@
 
 #include <libpq-fe.h>
 
+#include "bulwark/api/v1/http.pb-c.h"
 #include "google/protobuf/timestamp.pb-c.h"
 #include "db.h"
 #include "rpc.h"
@@ -72,6 +73,10 @@ typedef struct bw_store_list_hook {
     int (*fn)(bw_call_t *call, void *data, const PGresult *res, ProtobufCMessage **items, size_t n);
     void *data;
 } bw_store_list_hook_t;
+
+/* An empty reply of bytes (bulwark.api.v1.HttpBody: a file or a picture),
+ * on the call's arena; NULL when out of memory. */
+Bulwark__Api__V1__HttpBody *bw_store_http_body(bw_call_t *call);
 
 /* The message of a list response, on the call's arena, into *out: of
  * response, whose repeated message field items holds the first shown rows

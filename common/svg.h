@@ -19,8 +19,7 @@
 #define BW_SVG_MEDIA_TYPE "image/svg+xml"
 
 typedef struct bw_svg {
-    bw_buf_t buf;
-    int err; /* the first failure, 0 while none */
+    bw_buf_t buf; /* buf.error: the first failure, 0 while none */
 } bw_svg_t;
 
 void bw_svg_init(bw_svg_t *svg);

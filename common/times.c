@@ -94,14 +94,23 @@ static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
 bw_time_parse_result_t bw_time_parse_rfc3339(const char *s, size_t len, int64_t *seconds,
                                              int32_t *nanos)
 {
+    return bw_time_parse_lenient(s, len, 0, seconds, nanos);
+}
+
+bw_time_parse_result_t bw_time_parse_lenient(const char *s, size_t len, unsigned accept,
+                                             int64_t *seconds, int32_t *nanos)
+{
     int year, month, day, hour, minute, second, frac = 0;
-    if (len < 20 || !read_digits(s, 4, &year) || s[4] != '-' || !read_digits(s + 5, 2, &month) ||
-        s[7] != '-' || !read_digits(s + 8, 2, &day) || (s[10] != 'T' && s[10] != 't') ||
-        !read_digits(s + 11, 2, &hour) || s[13] != ':' || !read_digits(s + 14, 2, &minute) ||
-        s[16] != ':' || !read_digits(s + 17, 2, &second))
+    size_t shortest = accept & BW_TIME_ACCEPT_NO_ZONE ? 19 : 20;
+    int space = (accept & BW_TIME_ACCEPT_SPACE) && len > 10 && s[10] == ' ';
+    if (len < shortest || !read_digits(s, 4, &year) || s[4] != '-' ||
+        !read_digits(s + 5, 2, &month) || s[7] != '-' || !read_digits(s + 8, 2, &day) ||
+        (s[10] != 'T' && s[10] != 't' && !space) || !read_digits(s + 11, 2, &hour) ||
+        s[13] != ':' || !read_digits(s + 14, 2, &minute) || s[16] != ':' ||
+        !read_digits(s + 17, 2, &second))
         return BW_TIME_SYNTAX;
     size_t i = 19;
-    if (s[i] == '.') {
+    if (i < len && s[i] == '.') {
         size_t start = ++i;
         while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 9)
             frac = frac * 10 + (s[i++] - '0');
@@ -116,14 +125,16 @@ bw_time_parse_result_t bw_time_parse_rfc3339(const char *s, size_t len, int64_t 
         i++;
     } else if (i < len && (s[i] == '+' || s[i] == '-')) {
         int oh, om;
-        if (len - i != 6 || !read_digits(s + i + 1, 2, &oh) || s[i + 3] != ':' ||
-            !read_digits(s + i + 4, 2, &om))
+        /* +hh:mm, or +hhmm (ISO 8601's basic form) when accepted. */
+        size_t colon = len - i == 6 && s[i + 3] == ':';
+        if (!(colon || (len - i == 5 && (accept & BW_TIME_ACCEPT_BASIC_OFFSET))) ||
+            !read_digits(s + i + 1, 2, &oh) || !read_digits(s + i + 3 + colon, 2, &om))
             return BW_TIME_SYNTAX;
         if (oh > 23 || om > 59)
             return BW_TIME_NO_SUCH_TIME;
         offset = (oh * 60 + om) * 60 * (s[i] == '-' ? -1 : 1);
-        i += 6;
-    } else {
+        i += 5 + colon;
+    } else if (i < len || !(accept & BW_TIME_ACCEPT_NO_ZONE)) {
         return BW_TIME_SYNTAX;
     }
     if (i != len)

@@ -67,6 +67,19 @@ void bw_time_split_us(int64_t us, int64_t *seconds, int32_t *nanos);
 bw_time_parse_result_t bw_time_parse_rfc3339(const char *s, size_t len, int64_t *seconds,
                                              int32_t *nanos);
 
+/* What bw_time_parse_lenient accepts beyond RFC 3339 (flags, or'd). */
+enum {
+    BW_TIME_ACCEPT_SPACE = 1,        /* a space for the T ("2025-06-10 07:15:00") */
+    BW_TIME_ACCEPT_BASIC_OFFSET = 2, /* +hhmm offsets as well as +hh:mm (ISO 8601 basic) */
+    BW_TIME_ACCEPT_NO_ZONE = 4,      /* no Z or offset: the time is UTC */
+};
+
+/* bw_time_parse_rfc3339, accepting also the forms accept names (0: the
+ * same). For times other systems send: Jira's "2025-06-10T09:15:00.000+0200",
+ * ServiceNow's "2025-06-10 07:15:00" (UTC). */
+bw_time_parse_result_t bw_time_parse_lenient(const char *s, size_t len, unsigned accept,
+                                             int64_t *seconds, int32_t *nanos);
+
 /* The same for NUL-terminated text, to microseconds (digits beyond the
  * sixth of the fraction dropped). */
 bw_time_parse_result_t bw_time_parse_rfc3339_us(const char *s, int64_t *us);

@@ -13,6 +13,7 @@
  * The keys are made once at start-up; the JWKS the verifiers trust is built
  * from them, with a few unusable keys the parser must skip.
  */
+#include "base64.h"
 #include "ids.h"
 #include "jwt.h"
 #include "status.h"

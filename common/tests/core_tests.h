@@ -7,6 +7,7 @@
 
 #include <check.h>
 
+TCase *tcase_bucket(void);
 TCase *tcase_times(void);
 TCase *tcase_utf8(void);
 

@@ -211,6 +211,7 @@ int main(void)
     suite_add_tcase(s, tc);
     suite_add_tcase(s, tcase_times());
     suite_add_tcase(s, tcase_utf8());
+    suite_add_tcase(s, tcase_bucket());
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);

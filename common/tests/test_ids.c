@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base64.h"
 #include "ids.h"
 #include "status.h"
 
@@ -56,6 +57,51 @@ START_TEST(sha256_and_hex)
     bw_sha256("abc", 3, d);
     bw_hex(d, 32, hex);
     ck_assert_str_eq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+END_TEST
+
+static int std_digit(unsigned char c)
+{
+    return bw_base64_digit(c, '+', '/');
+}
+
+START_TEST(base64_decoding_reports_its_spare_bits)
+{
+    uint8_t out[8];
+    size_t n = 0;
+    unsigned spare = 9;
+    /* "Zm9v" is "foo"; "Zm8" is "fo" with two spare bits, zero. */
+    ck_assert_int_eq(bw_base64_decode("Zm9v", 4, std_digit, out, sizeof(out), &n, &spare), 0);
+    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(memcmp(out, "foo", 3), 0);
+    ck_assert_int_eq(spare, 0);
+    ck_assert_int_eq(bw_base64_decode("Zm8", 3, std_digit, out, sizeof(out), &n, &spare), 0);
+    ck_assert_int_eq(n, 2);
+    ck_assert_int_eq(spare, 0);
+    /* "Zm9" leaves non-zero bits over: a reader that wants one spelling
+     * refuses it (bw_base64url_decode does). */
+    ck_assert_int_eq(bw_base64_decode("Zm9", 3, std_digit, out, sizeof(out), &n, &spare), 0);
+    ck_assert_uint_ne(spare, 0);
+    ck_assert_int_eq(bw_base64url_decode("Zm9", 3, out, sizeof(out), &n), BW_EINVAL);
+    /* Not a digit of this alphabet; more bytes than room. */
+    ck_assert_int_eq(bw_base64_decode("Zm-v", 4, std_digit, out, sizeof(out), &n, &spare),
+                     BW_EINVAL);
+    ck_assert_int_eq(bw_base64_decode("Zm9v", 4, std_digit, out, 2, &n, &spare), BW_EINVAL);
+}
+END_TEST
+
+START_TEST(hex_digits_either_case)
+{
+    const char *digits = "0123456789abcdef", *upper = "ABCDEF";
+    for (int i = 0; i < 16; i++)
+        ck_assert_int_eq(bw_hex_digit(digits[i]), i);
+    for (int i = 0; i < 6; i++)
+        ck_assert_int_eq(bw_hex_digit(upper[i]), 10 + i);
+    ck_assert_int_eq(bw_hex_digit('g'), -1);
+    ck_assert_int_eq(bw_hex_digit('/'), -1);
+    ck_assert_int_eq(bw_hex_digit(':'), -1);
+    ck_assert_int_eq(bw_hex_digit(0xc3), -1);
+    ck_assert_int_eq(bw_hex_digit(-61), -1);
 }
 END_TEST
 
@@ -127,6 +173,8 @@ int main(void)
     tcase_add_test(tc, uuid_v7_increases_within_a_millisecond);
     tcase_add_test(tc, uuid_validation);
     tcase_add_test(tc, sha256_and_hex);
+    tcase_add_test(tc, base64_decoding_reports_its_spare_bits);
+    tcase_add_test(tc, hex_digits_either_case);
     tcase_add_test(tc, constant_time_compare);
     tcase_add_test(tc, random_tokens_differ);
     tcase_add_test(tc, page_tokens_round_trip_and_resist_forgery);

@@ -59,6 +59,49 @@ START_TEST(parse_reads_utc_and_offsets)
 }
 END_TEST
 
+/* bw_time_parse_lenient: each form only when asked for, and the checks of
+ * RFC 3339 still made. */
+static bw_time_parse_result_t lenient(const char *s, unsigned accept, int64_t *seconds)
+{
+    int32_t nanos = 0;
+    return bw_time_parse_lenient(s, strlen(s), accept, seconds, &nanos);
+}
+
+START_TEST(lenient_reads_what_asked_for)
+{
+    const unsigned all =
+        BW_TIME_ACCEPT_SPACE | BW_TIME_ACCEPT_BASIC_OFFSET | BW_TIME_ACCEPT_NO_ZONE;
+    int64_t sec = 0;
+    /* Jira: +hhmm. 2025-06-10T07:15:00Z is 1749539700. */
+    ck_assert_int_eq(lenient("2025-06-10T09:15:00.000+0200", BW_TIME_ACCEPT_BASIC_OFFSET, &sec),
+                     BW_TIME_OK);
+    ck_assert_int_eq(sec, 1749539700);
+    ck_assert_int_eq(lenient("2025-06-10T01:15:00-0600", all, &sec), BW_TIME_OK);
+    ck_assert_int_eq(sec, 1749539700);
+    ck_assert_int_eq(lenient("2025-06-10T09:15:00+02:00", all, &sec), BW_TIME_OK);
+    ck_assert_int_eq(sec, 1749539700);
+    /* ServiceNow: a space, no zone: UTC. */
+    ck_assert_int_eq(lenient("2025-06-10 07:15:00", all, &sec), BW_TIME_OK);
+    ck_assert_int_eq(sec, 1749539700);
+    ck_assert_int_eq(lenient("2025-06-10T07:15:00", BW_TIME_ACCEPT_NO_ZONE, &sec), BW_TIME_OK);
+    ck_assert_int_eq(lenient("2025-06-10 07:15:00Z", BW_TIME_ACCEPT_SPACE, &sec), BW_TIME_OK);
+    /* Each form is refused unless asked for. */
+    ck_assert_int_eq(lenient("2025-06-10T09:15:00+0200", BW_TIME_ACCEPT_SPACE, &sec),
+                     BW_TIME_SYNTAX);
+    ck_assert_int_eq(lenient("2025-06-10 07:15:00Z", BW_TIME_ACCEPT_NO_ZONE, &sec), BW_TIME_SYNTAX);
+    ck_assert_int_eq(lenient("2025-06-10 07:15:00", BW_TIME_ACCEPT_SPACE, &sec), BW_TIME_SYNTAX);
+    /* The rest of RFC 3339 still holds. */
+    ck_assert_int_eq(lenient("2025-06-10T09:15:00+2400", all, &sec), BW_TIME_NO_SUCH_TIME);
+    ck_assert_int_eq(lenient("2025-06-10T09:15:00+02", all, &sec), BW_TIME_SYNTAX);
+    ck_assert_int_eq(lenient("2025-06-10T09:15:00+020", all, &sec), BW_TIME_SYNTAX);
+    ck_assert_int_eq(lenient("2025-06-10T09:15:00.+0200", all, &sec), BW_TIME_SYNTAX);
+    ck_assert_int_eq(lenient("2025-06-10 07:15:00 x", all, &sec), BW_TIME_SYNTAX);
+    ck_assert_int_eq(lenient("2025-02-29 12:00:00", all, &sec), BW_TIME_NO_SUCH_DATE);
+    ck_assert_int_eq(lenient("2025-06-10", all, &sec), BW_TIME_SYNTAX);
+    ck_assert_int_eq(lenient("", all, &sec), BW_TIME_SYNTAX);
+}
+END_TEST
+
 START_TEST(parse_reads_one_to_nine_fractional_digits)
 {
     static const struct {
@@ -217,6 +260,7 @@ TCase *tcase_times(void)
 {
     TCase *tc = tcase_create("times");
     tcase_add_test(tc, parse_reads_utc_and_offsets);
+    tcase_add_test(tc, lenient_reads_what_asked_for);
     tcase_add_test(tc, parse_reads_one_to_nine_fractional_digits);
     tcase_add_test(tc, parse_knows_the_calendar);
     tcase_add_test(tc, parse_covers_years_0001_to_9999);

@@ -713,19 +713,22 @@ if ! flock -n 8; then
 fi
 WORK=$(mktemp -d "$CACHE/work.XXXXXX")
 
+# check_py NAME SCRIPT ARG...: runs one of this folder's Python checks and
+# records it under NAME.
+check_py() {
+    local name=$1 script=$2 rc=0
+    shift 2
+    "$PY" "$HERE/$script" "$@" || rc=$?
+    record "$name" "$rc"
+}
+
 # The deploy files first: they take seconds.
-rc=0
-"$PY" "$HERE/check_compose.py" "$BW_REPO/docker-compose.yml" || rc=$?
-record "docker-compose.yml" "$rc"
-rc=0
-"$PY" "$HERE/check_compose.py" --self-test "$BW_REPO/docker-compose.yml" || rc=$?
-record "docker-compose.yml self-test (broken variants are caught)" "$rc"
-rc=0
-"$PY" "$HERE/check_k8s.py" "$BW_REPO/deploy/k8s" || rc=$?
-record "deploy/k8s" "$rc"
-rc=0
-"$PY" "$HERE/check_k8s.py" --self-test "$BW_REPO/deploy/k8s" || rc=$?
-record "deploy/k8s self-test (broken manifests are caught)" "$rc"
+check_py "docker-compose.yml" check_compose.py "$BW_REPO/docker-compose.yml"
+check_py "docker-compose.yml self-test (broken variants are caught)" \
+    check_compose.py --self-test "$BW_REPO/docker-compose.yml"
+check_py "deploy/k8s" check_k8s.py "$BW_REPO/deploy/k8s"
+check_py "deploy/k8s self-test (broken manifests are caught)" \
+    check_k8s.py --self-test "$BW_REPO/deploy/k8s"
 "$PY" "$HERE/check_k8s.py" --commands "$BW_REPO/deploy/k8s" >"$WORK/k8s-commands"
 
 declare -a IMAGES=()

@@ -34,16 +34,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
-                                "lint"))
-import services_table  # noqa: E402 (found through the path above)
+import checkrun
+from checkrun import DIALS, PROCESSES
 
-# The processes, from the services table (services/services.tsv; its first
-# row is the gateway), and whom each dials.
-ROWS = services_table.load()
-PROCESSES = [row["process"] for row in ROWS]
-SERVICES = PROCESSES[1:]
-DIALS = {row["process"]: row["dials"] for row in ROWS}
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET")
 PROJECT_DIR = None
 
@@ -346,10 +339,8 @@ def self_test(path):
                 continue
             with open(broken_path, "w", encoding="utf-8") as f:
                 f.write(text.replace(old, new, 1))
-            errors = check(broken_path, quick=True)
-            if not any(expect in e for e in errors):
-                print(f"FAIL: check_compose.py --self-test: {what} was not caught (wanted "
-                      f"{expect!r}; got {errors})", file=sys.stderr)
+            if not checkrun.caught("check_compose.py", what, expect,
+                                   check(broken_path, quick=True)):
                 failures += 1
     if not failures:
         print(f"  docker-compose.yml self-test: {len(BREAKS)} broken variants, each caught")
@@ -365,14 +356,10 @@ def main(argv):
     if len(argv) != 1:
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
         return 2
-    errors = check(argv[0])
-    for e in errors:
-        print(f"FAIL: docker-compose.yml: {e}", file=sys.stderr)
-    if not errors:
-        print("  docker-compose.yml: refuses to start without its secrets; each process has its "
-              "own role, password, certificate volume and name; only the gateway is published, "
-              "on 127.0.0.1")
-    return 1 if errors else 0
+    return checkrun.report("docker-compose.yml", check(argv[0]),
+                           "refuses to start without its secrets; each process has its own "
+                           "role, password, certificate volume and name; only the gateway is "
+                           "published, on 127.0.0.1")
 
 
 if __name__ == "__main__":

@@ -50,16 +50,9 @@ from urllib.parse import urlsplit
 
 import yaml
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools",
-                                "lint"))
-import services_table  # noqa: E402 (found through the path above)
+import checkrun
+from checkrun import DIALS, PROCESSES, ROWS
 
-# The processes, from the services table (services/services.tsv; its first
-# row is the gateway), and whom each dials.
-ROWS = services_table.load()
-PROCESSES = [row["process"] for row in ROWS]
-SERVICES = PROCESSES[1:]
-DIALS = {row["process"]: row["dials"] for row in ROWS}
 UID = 10001
 NAME = "app.kubernetes.io/name"
 PART_OF = "app.kubernetes.io/part-of"
@@ -703,11 +696,8 @@ def self_test(docs):
     for what, breaker, expect in BREAKS:
         broken = copy.deepcopy(docs)
         breaker(broken)
-        errors = check(broken)
-        if not any(expect in e for e in errors):
+        if not checkrun.caught("check_k8s.py", what, expect, check(broken)):
             failures += 1
-            print(f"FAIL: check_k8s.py --self-test: {what} was not caught (wanted {expect!r}; "
-                  f"got {errors})", file=sys.stderr)
     if not failures:
         print(f"  deploy/k8s self-test: {len(BREAKS)} broken variants, each caught")
     return 1 if failures else 0
@@ -736,14 +726,11 @@ def main(argv):
     if len(argv) != 1:
         print(__doc__.strip().split("\n\n")[1], file=sys.stderr)
         return 2
-    errors = check(load(argv[0]))
-    for e in errors:
-        print(f"FAIL: deploy/k8s: {e}", file=sys.stderr)
-    if not errors:
-        print("  deploy/k8s: every Secret key, volume, port and label referenced exists; each "
-              "process has its own database URL and certificate; the NetworkPolicies allow exactly "
-              "the expected paths; the example Secrets are refused until replaced")
-    return 1 if errors else 0
+    return checkrun.report("deploy/k8s", check(load(argv[0])),
+                           "every Secret key, volume, port and label referenced exists; each "
+                           "process has its own database URL and certificate; the "
+                           "NetworkPolicies allow exactly the expected paths; the example "
+                           "Secrets are refused until replaced")
 
 
 if __name__ == "__main__":

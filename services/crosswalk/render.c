@@ -11,6 +11,7 @@
 #include "crosswalk.h"
 #include "service.h"
 #include "status.h"
+#include "store.h"
 #include "svg.h"
 #include "xlsx.h"
 
@@ -245,10 +246,9 @@ int bw_cw_render_gap_analysis(bw_call_t *call, const ProtobufCMessage *request,
     if (err != 0)
         return err;
     const gap_analysis_t *ga = (const gap_analysis_t *)msg;
-    Bulwark__Api__V1__HttpBody *out = bw_arena_alloc(call->arena, sizeof(*out));
+    Bulwark__Api__V1__HttpBody *out = bw_store_http_body(call);
     if (out == NULL)
         return BW_ENOMEM;
-    bulwark__api__v1__http_body__init(out);
     if (svg) {
         err = render_svg(call, ga, &out->data.data, &out->data.len);
     } else {

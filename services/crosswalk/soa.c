@@ -910,10 +910,9 @@ int bw_cw_render_controls(bw_call_t *call, const ProtobufCMessage *request, Prot
     int csv = strcmp(req->media_type, "text/csv") == 0;
     if (!csv && strcmp(req->media_type, BW_XLSX_MEDIA_TYPE) != 0)
         return bw_call_violation(call, "mediaType", "must be text/csv or %s", BW_XLSX_MEDIA_TYPE);
-    Bulwark__Api__V1__HttpBody *out = bw_arena_alloc(call->arena, sizeof(*out));
+    Bulwark__Api__V1__HttpBody *out = bw_store_http_body(call);
     if (out == NULL)
         return BW_ENOMEM;
-    bulwark__api__v1__http_body__init(out);
     PGresult *res;
     int err = export_rows(call, req->entity, &res);
     if (err != 0)

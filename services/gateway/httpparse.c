@@ -7,6 +7,7 @@
  */
 #include "httpparse.h"
 
+#include "ids.h"
 #include "status.h"
 
 #include <limits.h>
@@ -56,17 +57,6 @@ static int is_value_char(unsigned char ch)
     return ch == '\t' || (ch >= 0x20 && ch != 0x7f);
 }
 
-static int hexval(unsigned char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* unreserved / sub-delims / ":" / "@" of RFC 3986 (pchar without
  * pct-encoded, which is checked apart). */
 static int is_pchar(unsigned char ch)
@@ -84,8 +74,8 @@ static int uri_chars_ok(const char *s, size_t n, const char *also)
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch == '%') {
-            if (i + 2 >= n || hexval((unsigned char)s[i + 1]) < 0 ||
-                hexval((unsigned char)s[i + 2]) < 0)
+            if (i + 2 >= n || bw_hex_digit((unsigned char)s[i + 1]) < 0 ||
+                bw_hex_digit((unsigned char)s[i + 2]) < 0)
                 return 0;
             i += 2;
         } else if (!is_pchar(ch) && (ch == '\0' || strchr(also, ch) == NULL)) {
@@ -493,7 +483,7 @@ int bw_httpparse_chunked(bw_httpparse_chunked_t *c, const char *in, size_t len, 
                         "the request's trailer section is too large");
         switch (c->state) {
         case CH_SIZE: {
-            int v = hexval(ch);
+            int v = bw_hex_digit(ch);
             if (v >= 0) {
                 if (c->size > (UINT64_MAX >> 4))
                     return fail(err, 413, "BODY_TOO_LARGE", "the body exceeds the limit");

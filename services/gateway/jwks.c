@@ -7,6 +7,7 @@
  */
 #include "jwks.h"
 
+#include "base64.h"
 #include "ids.h"
 #include "status.h"
 

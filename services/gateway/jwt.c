@@ -10,6 +10,7 @@
  */
 #include "jwt.h"
 
+#include "base64.h"
 #include "ids.h"
 #include "jwks.h"
 #include "jwks_source.h"

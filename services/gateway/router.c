@@ -7,6 +7,8 @@
  */
 #include "router.h"
 
+#include "ids.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,17 +44,6 @@ void bw_router_allow_header(unsigned allowed, char *buf, size_t len)
         }
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Percent-decodes [s, s+n) into a new string on arena; NULL when malformed
  * or when it decodes to a NUL or a '/'. */
 static char *decode_segment(bw_arena_t *arena, const char *s, size_t n)
@@ -64,9 +55,9 @@ static char *decode_segment(bw_arena_t *arena, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (c == '%') {
-            if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+            if (i + 2 >= n || bw_hex_digit(s[i + 1]) < 0 || bw_hex_digit(s[i + 2]) < 0)
                 return NULL;
-            c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+            c = (char)(bw_hex_digit(s[i + 1]) * 16 + bw_hex_digit(s[i + 2]));
             i += 2;
             if (c == '\0' || c == '/')
                 return NULL;

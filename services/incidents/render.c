@@ -208,10 +208,9 @@ int bw_incidents_render_register(bw_call_t *call, const ProtobufCMessage *reques
     int err = read_register(call, req, &incidents, &n);
     if (err != 0)
         return err;
-    Bulwark__Api__V1__HttpBody *out = bw_arena_alloc(call->arena, sizeof(*out));
+    Bulwark__Api__V1__HttpBody *out = bw_store_http_body(call);
     if (out == NULL)
         return BW_ENOMEM;
-    bulwark__api__v1__http_body__init(out);
     if ((err = render_register(call, incidents, n, &out->data.data, &out->data.len)) != 0)
         return err;
     out->filename = "incident-register.xlsx";
@@ -427,10 +426,9 @@ int bw_incidents_render_timeline(bw_call_t *call, const ProtobufCMessage *reques
         err = bw_incidents_timeline(call, request, &tl);
     if (err != 0)
         return err;
-    Bulwark__Api__V1__HttpBody *out = bw_arena_alloc(call->arena, sizeof(*out));
+    Bulwark__Api__V1__HttpBody *out = bw_store_http_body(call);
     if (out == NULL)
         return BW_ENOMEM;
-    bulwark__api__v1__http_body__init(out);
     err = render_timeline(call, (const incident_t *)inc, (const void *)tl, &out->data.data,
                           &out->data.len);
     if (err != 0)

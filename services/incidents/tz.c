@@ -108,10 +108,14 @@ static void split_us(int64_t at, int64_t *ms, int *sub_us)
 typedef struct local_fields {
     int32_t year, month, day, hour, minute, second, millisecond;
     int32_t offset_ms; /* zone plus daylight offset */
+    int sub_us;        /* microseconds below the millisecond */
 } local_fields_t;
 
-static int local_fields(bw_tz_t *tz, int64_t ms, local_fields_t *f)
+/* The local fields of the instant at (microseconds). */
+static int local_fields(bw_tz_t *tz, int64_t at, local_fields_t *f)
 {
+    int64_t ms;
+    split_us(at, &ms, &f->sub_us);
     UErrorCode status = U_ZERO_ERROR;
     ucal_setMillis(tz->cal, (UDate)ms, &status);
     f->year = ucal_get(tz->cal, UCAL_EXTENDED_YEAR, &status);
@@ -128,11 +132,8 @@ static int local_fields(bw_tz_t *tz, int64_t ms, local_fields_t *f)
 
 int bw_tz_add_month(bw_tz_t *tz, int64_t at, int64_t *out)
 {
-    int64_t ms;
-    int sub_us;
     local_fields_t f;
-    split_us(at, &ms, &sub_us);
-    int err = local_fields(tz, ms, &f);
+    int err = local_fields(tz, at, &f);
     if (err != 0)
         return err;
     int32_t year = f.year, month = f.month + 1;
@@ -151,7 +152,7 @@ int bw_tz_add_month(bw_tz_t *tz, int64_t at, int64_t *out)
     UDate result = ucal_getMillis(tz->cal, &status);
     if (U_FAILURE(status))
         return BW_EINTERNAL;
-    *out = (int64_t)result * 1000 + sub_us;
+    *out = (int64_t)result * 1000 + f.sub_us;
     return 0;
 }
 
@@ -169,15 +170,12 @@ static void fraction(char buf[FRACTION_MAX], size_t len, int us)
 
 int bw_tz_format_local(bw_tz_t *tz, int64_t at, char *buf, size_t len)
 {
-    int64_t ms;
-    int sub_us;
     local_fields_t f;
-    split_us(at, &ms, &sub_us);
-    int err = local_fields(tz, ms, &f);
+    int err = local_fields(tz, at, &f);
     if (err != 0)
         return err;
     char frac[FRACTION_MAX];
-    fraction(frac, sizeof(frac), f.millisecond * 1000 + sub_us);
+    fraction(frac, sizeof(frac), f.millisecond * 1000 + f.sub_us);
     int32_t off_min = f.offset_ms / 60000;
     char sign = off_min < 0 ? '-' : '+';
     if (off_min < 0)

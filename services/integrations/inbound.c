@@ -30,11 +30,11 @@
 #include "signature.h"
 #include "status.h"
 #include "store.h"
+#include "times.h"
 #include "utf8.h"
 
 #include <jansson.h>
 
-#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -186,75 +186,21 @@ static int authenticate(bw_call_t *call, const event_req_t *req, const char *sys
 
 /* ---- times -------------------------------------------------------------- */
 
-static int digits(const char *s, int n, int *out)
-{
-    int v = 0;
-    for (int i = 0; i < n; i++) {
-        if (!isdigit((unsigned char)s[i]))
-            return -1;
-        v = v * 10 + (s[i] - '0');
-    }
-    *out = v;
-    return 0;
-}
-
 /* Reads the times the ticket systems send: Jira's "2025-06-10T09:15:00.000+0200"
  * (ISO 8601 with an offset, with or without its colon, or Z) and
  * ServiceNow's "2025-06-10 07:15:00" (UTC, as its REST API gives them).
  * 0 or -1. */
 int bw_inbound_parse_time(const char *s, long long *sec, int *nanos)
 {
-    int y, mo, d, h, mi, se, frac = 0, frac_digits = 0;
-    if (strlen(s) < 19 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) || s[7] != '-' ||
-        digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != ' ') || digits(s + 11, 2, &h) ||
-        s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se))
+    int64_t seconds;
+    int32_t ns;
+    if (bw_time_parse_lenient(s, strlen(s),
+                              BW_TIME_ACCEPT_SPACE | BW_TIME_ACCEPT_BASIC_OFFSET |
+                                  BW_TIME_ACCEPT_NO_ZONE,
+                              &seconds, &ns) != BW_TIME_OK)
         return -1;
-    const char *p = s + 19;
-    if (*p == '.') {
-        for (p++; isdigit((unsigned char)*p); p++)
-            if (frac_digits < 9) {
-                frac = frac * 10 + (*p - '0');
-                frac_digits++;
-            }
-        if (frac_digits == 0)
-            return -1;
-        for (int i = frac_digits; i < 9; i++)
-            frac *= 10;
-    }
-    long offset = 0;
-    if (*p == '+' || *p == '-') {
-        int oh, om;
-        int sign = *p == '-' ? -1 : 1;
-        p++;
-        if (digits(p, 2, &oh))
-            return -1;
-        p += 2;
-        if (*p == ':')
-            p++;
-        if (digits(p, 2, &om))
-            return -1;
-        p += 2;
-        if (oh > 23 || om > 59)
-            return -1;
-        offset = sign * (oh * 3600L + om * 60L);
-    } else if (*p == 'Z') {
-        p++;
-    } else if (s[10] == 'T' && *p != '\0') {
-        return -1;
-    }
-    if (*p != '\0' || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
-        return -1;
-    struct tm tm = {.tm_year = y - 1900,
-                    .tm_mon = mo - 1,
-                    .tm_mday = d,
-                    .tm_hour = h,
-                    .tm_min = mi,
-                    .tm_sec = se};
-    time_t t = timegm(&tm);
-    if (tm.tm_mday != d) /* 31 April and the like */
-        return -1;
-    *sec = (long long)t - offset;
-    *nanos = frac;
+    *sec = (long long)seconds;
+    *nanos = (int)ns;
     return 0;
 }
 

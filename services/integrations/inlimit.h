@@ -11,11 +11,12 @@
  * Each bucket holds up to burst tokens and regains rate_per_sec a second.
  * With several integrations processes, each has its own buckets: the limit
  * a connection sees is the sum over the replicas its traffic reaches.
- * Thread-safe (one mutex); at most max_keys buckets, full ones dropped first
- * when the table is full (looked for at most once a second: a search visits
- * every bucket, so a full table costs one search a second at most, not one
- * per new connection), and the limit fails open
- * beyond that rather than refuse a connection it has no room to count.
+ * Thread-safe (one mutex); at most max_keys buckets (a common/bucket.h
+ * table), full ones dropped first when the table is full (looked for at
+ * most once a second: a search visits every bucket, so a full table costs
+ * one search a second at most, not one per new connection), and the limit
+ * fails open beyond that rather than refuse a connection it has no room to
+ * count.
  */
 #ifndef BW_INLIMIT_H
 #define BW_INLIMIT_H

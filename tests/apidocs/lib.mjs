@@ -1,8 +1,12 @@
 // Helpers shared by the suites of tests/apidocs: the stack's address from
 // the environment deploy/local/test.sh exports, HTTP with a bearer token,
-// and a tenant of one's own (so that the tenant's rate limit is not shared
-// with other suites).
+// a tenant of one's own (so that the tenant's rate limit is not shared
+// with other suites), and headless Chromium for the suites that look at
+// pages.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 export function env(name) {
   const value = process.env[name];
@@ -49,4 +53,33 @@ export function operations(doc) {
     for (const [method, op] of Object.entries(item))
       out.push({ method: method.toUpperCase(), path, op });
   return out;
+}
+
+// Headless Chromium (Debian's package, or BULWARK_CHROMIUM), driven by
+// playwright-core, on a new profile and without Chromium's own traffic;
+// the viewport is width by height. Returns the context, its first page
+// and close(), which ends the browser and removes the profile.
+export async function launchChromium(viewport) {
+  const { chromium } = await import('playwright-core');
+  const userDataDir = mkdtempSync(join(tmpdir(), 'bulwark-chromium-'));
+  const removeProfile = () => rmSync(userDataDir, { recursive: true, force: true });
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: process.env.BULWARK_CHROMIUM ?? '/usr/bin/chromium',
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      viewport,
+    });
+  } catch (e) {
+    removeProfile();
+    throw e;
+  }
+  const page = context.pages()[0] ?? (await context.newPage());
+  const close = async () => {
+    await context.close();
+    removeProfile();
+  };
+  return { context, page, close };
 }

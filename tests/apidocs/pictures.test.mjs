@@ -6,17 +6,14 @@
 // gap-analysis.png) are not blank, and show the colours the pictures
 // promise (red for a late deadline and for gaps).
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { baseUrl, call, env, newTenant } from './lib.mjs';
+import { baseUrl, call, env, launchChromium, newTenant } from './lib.mjs';
 
 const shots = join(env('BULWARK_BUILD_DIR'), 'tests/apidocs');
-const chromiumPath = process.env.BULWARK_CHROMIUM ?? '/usr/bin/chromium';
 const XSS = '</text><script>alert(1)</script><text>';
-let context, userDataDir, page, tenant, entity, incident;
+let browser, page, tenant, entity, incident;
 const dialogs = [];
 
 async function post(path, body, contentType = 'application/json') {
@@ -50,30 +47,22 @@ before(async () => {
     type: 'EARLY_WARNING_SUBMITTED', occurredAt: '2025-06-11T14:00:00+02:00', note: XSS,
   });
 
-  userDataDir = mkdtempSync(join(tmpdir(), 'bulwark-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1200, height: 700 },
-  });
-  page = context.pages()[0] ?? (await context.newPage());
+  browser = await launchChromium({ width: 1200, height: 700 });
+  page = browser.page;
   page.setDefaultTimeout(30000);
   page.on('dialog', async (d) => { dialogs.push(d.message()); await d.dismiss(); });
   await page.setExtraHTTPHeaders({ authorization: `Bearer ${tenant.key}` });
 });
 
 after(async () => {
-  await context?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 });
 
 // Pixels of a PNG file by colour, counted in the browser (a canvas reads
 // what Chromium decoded): how many are not white, and how many are close
 // to each colour asked about.
 async function pixels(file, colours) {
-  const probe = await context.newPage();
+  const probe = await browser.context.newPage();
   const data = readFileSync(file).toString('base64');
   const counts = await probe.evaluate(async ({ data, colours }) => {
     const img = new Image();

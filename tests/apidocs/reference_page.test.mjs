@@ -4,42 +4,31 @@
 // rule, and "try it" with a pasted API key creates a resource on the
 // running stack. Screenshots go to <build>/tests/apidocs/.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium } from 'playwright-core';
-import { baseUrl, call, env, newTenant, operations } from './lib.mjs';
+import { baseUrl, call, env, launchChromium, newTenant, operations } from './lib.mjs';
 
 const shots = join(env('BULWARK_BUILD_DIR'), 'tests/apidocs');
-const chromiumPath = process.env.BULWARK_CHROMIUM ?? '/usr/bin/chromium';
-let context, userDataDir, page;
+let browser, page;
 const seen = { requests: [], console: [], errors: [] };
 
 before(async () => {
   mkdirSync(shots, { recursive: true });
-  userDataDir = mkdtempSync(join(tmpdir(), 'bulwark-chromium-'));
-  // A new profile each run, and none of Chromium's own traffic.
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
-      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1400, height: 900 },
-  });
+  browser = await launchChromium({ width: 1400, height: 900 });
+  const { context } = browser;
   context.on('request', (r) => seen.requests.push(r.url()));
   context.on('console', (m) => seen.console.push(`${m.type()}: ${m.text()}`));
   context.on('weberror', (e) => seen.errors.push(String(e.error())));
   // One page for every test: Scalar renders the whole document on load.
-  page = context.pages()[0] ?? (await context.newPage());
+  page = browser.page;
   page.setDefaultTimeout(60000);
   await page.goto(`${baseUrl()}/docs`);
   await page.locator('li[data-sidebar-id$="/tag/scoping"]').waitFor();
 });
 
 after(async () => {
-  await context?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 });
 
 test('the page is served with a strict Content-Security-Policy', async () => {

@@ -1,11 +1,13 @@
 /*
- * Assertions shared by the end-to-end suites.
+ * Assertions and helpers shared by the end-to-end suites (the functions are
+ * in e2e.c, linked into every suite).
  */
 #ifndef BW_E2E_H
 #define BW_E2E_H
 
 #include <check.h>
 #include <jansson.h>
+#include <stdarg.h>
 #include <string.h>
 
 #include "testkit.h"
@@ -43,5 +45,42 @@ static inline int has_field_error(json_t *problem, const char *field)
         ck_assert_msg(field_ == NULL || has_field_error((resp)->json, field_),                     \
                       "no error for field %s in %s", field_ ? field_ : "", (resp)->body);          \
     } while (0)
+
+/* A medium-sized cloud provider established in Germany: important, and a
+ * relevant entity of IR 2024/2690, so both analyses apply to it. */
+#define ACME_CLOUD                                                                                 \
+    "{\"name\":\"Acme Cloud SE\",\"timeZone\":\"Europe/Berlin\",\"activities\":[{\"entityType\":"  \
+    "\"digital_infra.cloud\",\"principalActivity\":true}],\"size\":{\"staffHeadcount\":60,"        \
+    "\"annualTurnoverEur\":\"12000000\",\"balanceSheetTotalEur\":\"12000000\"},"                   \
+    "\"memberState\":{\"establishment\":\"DE\"}}"
+
+/* A tenant made through the API: its id, an API key for it, and with
+ * new_tenant_with_entity an entity's id (else NULL). free_tenant frees
+ * them. */
+typedef struct tenant {
+    char *id, *key, *entity;
+} tenant_t;
+
+tenant_t new_tenant(const char *name);
+/* Also creates an entity from the JSON body entity_json (asserting 201). */
+tenant_t new_tenant_with_entity(const char *name, const char *entity_json);
+void free_tenant(tenant_t *t);
+
+/* Sends a request and returns the parsed reply (caller decrefs; NULL when
+ * not JSON), asserting the status. */
+json_t *call(const char *key, const char *method, const char *path, const char *body, long want);
+
+/* Sends a request to a path built with printf and asserts its status (for a
+ * 4xx or 5xx: a problem naming field; field NULL: any). Returns the JSON
+ * body (caller decrefs; NULL when not JSON). */
+json_t *vexpect(long status, const char *field, const char *method, const char *key,
+                const char *body, const char *fmt, va_list ap);
+/* vexpect with field NULL. */
+json_t *expect(long status, const char *method, const char *key, const char *body, const char *fmt,
+               ...) __attribute__((format(printf, 5, 6)));
+
+/* Expects a problem with this status naming field. */
+void expect_problem(const char *key, const char *method, const char *path, const char *body,
+                    int status, const char *field);
 
 #endif

@@ -15,63 +15,12 @@
 #include <time.h>
 #include <unistd.h>
 
-typedef struct tenant {
-    char *id;
-    char *key;
-} tenant_t;
-
-static tenant_t new_tenant(const char *name)
-{
-    tenant_t t;
-    t.id = bw_test_create_tenant(name, &t.key);
-    ck_assert_ptr_nonnull(t.id);
-    return t;
-}
-
-static void free_tenant(tenant_t *t)
-{
-    free(t->id);
-    free(t->key);
-}
-
-/* Sends method to the formatted path and asserts the status; returns the
- * JSON body (caller decrefs; NULL when not JSON). */
-static json_t *vexpect(long status, const char *field, const char *method, const char *key,
-                       const char *body, const char *fmt, va_list ap)
-{
-    char path[512];
-    vsnprintf(path, sizeof(path), fmt, ap);
-    bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http(method, path, key, body, NULL, &r), 0);
-    if (status >= 400) {
-        ck_assert_problem(&r, status, field);
-    } else {
-        ck_assert_msg(r.status == status, "%s %s: status %ld, want %ld: %s", method, path, r.status,
-                      status, r.body);
-    }
-    json_t *json = r.json != NULL ? json_incref(r.json) : NULL;
-    bw_test_resp_free(&r);
-    return json;
-}
-
-static json_t *expect(long status, const char *method, const char *key, const char *body,
-                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static json_t *expect(long status, const char *method, const char *key, const char *body,
-                      const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    json_t *json = vexpect(status, NULL, method, key, body, fmt, ap);
-    va_end(ap);
-    return json;
-}
-
 /* Asserts a problem with this status naming field (NULL: any). */
-static void expect_problem(long status, const char *field, const char *method, const char *key,
-                           const char *body, const char *fmt, ...)
+static void expect_problemf(long status, const char *field, const char *method, const char *key,
+                            const char *body, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
-static void expect_problem(long status, const char *field, const char *method, const char *key,
-                           const char *body, const char *fmt, ...)
+static void expect_problemf(long status, const char *field, const char *method, const char *key,
+                            const char *body, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -292,13 +241,13 @@ START_TEST(board_members)
     ck_assert_str_eq(jstr(u, "name"), "Ann Example");
     ck_assert(json_is_false(json_object_get(u, "inOffice")));
     json_decref(u);
-    expect_problem(400, "until", "PATCH", t.key, "{\"until\":\"2019-01-01T00:00:00Z\"}",
-                   "/v1/entities/%s/board-members/%s", entity, a);
-    expect_problem(400, "name", "PATCH", t.key, "{\"name\":\"  \"}",
-                   "/v1/entities/%s/board-members/%s", entity, a);
-    expect_problem(404, NULL, "PATCH", t.key, "{\"name\":\"X\"}",
-                   "/v1/entities/%s/board-members/%s", entity,
-                   "0190f3a0-0000-7000-8000-000000000000");
+    expect_problemf(400, "until", "PATCH", t.key, "{\"until\":\"2019-01-01T00:00:00Z\"}",
+                    "/v1/entities/%s/board-members/%s", entity, a);
+    expect_problemf(400, "name", "PATCH", t.key, "{\"name\":\"  \"}",
+                    "/v1/entities/%s/board-members/%s", entity, a);
+    expect_problemf(404, NULL, "PATCH", t.key, "{\"name\":\"X\"}",
+                    "/v1/entities/%s/board-members/%s", entity,
+                    "0190f3a0-0000-7000-8000-000000000000");
 
     /* Pages of one, in creation order. */
     const char *ids[] = {a, b, c};
@@ -318,24 +267,24 @@ START_TEST(board_members)
 
     /* Bad input names the field. */
     const char *base = "/v1/entities/%s/board-members";
-    expect_problem(400, "name", "POST", t.key, "{\"email\":\"a@b.example\"}", base, entity);
-    expect_problem(400, "email", "POST", t.key, "{\"name\":\"X\",\"email\":\"not an address\"}",
-                   base, entity);
-    expect_problem(400, "until", "POST", t.key,
-                   "{\"name\":\"X\",\"since\":\"2024-01-01T00:00:00Z\","
-                   "\"until\":\"2023-01-01T00:00:00Z\"}",
-                   base, entity);
-    expect_problem(400, "since", "POST", t.key, "{\"name\":\"X\",\"since\":\"yesterday\"}", base,
-                   entity);
-    expect_problem(400, "colour", "POST", t.key, "{\"name\":\"X\",\"colour\":\"red\"}", base,
-                   entity);
-    expect_problem(400, "pageSize", "GET", t.key, NULL, "/v1/entities/%s/board-members?pageSize=-1",
-                   entity);
+    expect_problemf(400, "name", "POST", t.key, "{\"email\":\"a@b.example\"}", base, entity);
+    expect_problemf(400, "email", "POST", t.key, "{\"name\":\"X\",\"email\":\"not an address\"}",
+                    base, entity);
+    expect_problemf(400, "until", "POST", t.key,
+                    "{\"name\":\"X\",\"since\":\"2024-01-01T00:00:00Z\","
+                    "\"until\":\"2023-01-01T00:00:00Z\"}",
+                    base, entity);
+    expect_problemf(400, "since", "POST", t.key, "{\"name\":\"X\",\"since\":\"yesterday\"}", base,
+                    entity);
+    expect_problemf(400, "colour", "POST", t.key, "{\"name\":\"X\",\"colour\":\"red\"}", base,
+                    entity);
+    expect_problemf(400, "pageSize", "GET", t.key, NULL,
+                    "/v1/entities/%s/board-members?pageSize=-1", entity);
     /* An entity scoping does not know. */
-    expect_problem(404, NULL, "POST", t.key, "{\"name\":\"X\"}", base,
-                   "0190f3a0-0000-7000-8000-000000000000");
-    expect_problem(404, NULL, "GET", t.key, NULL, base, "0190f3a0-0000-7000-8000-000000000000");
-    expect_problem(404, NULL, "GET", t.key, NULL, base, "not-a-uuid");
+    expect_problemf(404, NULL, "POST", t.key, "{\"name\":\"X\"}", base,
+                    "0190f3a0-0000-7000-8000-000000000000");
+    expect_problemf(404, NULL, "GET", t.key, NULL, base, "0190f3a0-0000-7000-8000-000000000000");
+    expect_problemf(404, NULL, "GET", t.key, NULL, base, "not-a-uuid");
     free_tenant(&t);
 }
 END_TEST
@@ -405,7 +354,7 @@ START_TEST(campaigns)
     l = expect(200, "GET", t.key, NULL, "/v1/attestation-campaigns");
     ck_assert_uint_eq(json_array_size(json_object_get(l, "campaigns")), 2);
     json_decref(l);
-    expect_problem(400, "entity", "GET", t.key, NULL, "/v1/attestation-campaigns?entity=nope");
+    expect_problemf(400, "entity", "GET", t.key, NULL, "/v1/attestation-campaigns?entity=nope");
 
     /* Bad input. */
     const char *path = "/v1/attestation-campaigns";
@@ -455,10 +404,10 @@ START_TEST(campaigns)
              due);
     bad[7].field = "entity";
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        expect_problem(400, bad[i].field, "POST", t.key, bad[i].body, "%s", path);
-    expect_problem(404, NULL, "GET", t.key, NULL, "/v1/attestation-campaigns/%s",
-                   "0190f3a0-0000-7000-8000-000000000000");
-    expect_problem(404, NULL, "GET", t.key, NULL, "/v1/attestation-campaigns/bogus");
+        expect_problemf(400, bad[i].field, "POST", t.key, bad[i].body, "%s", path);
+    expect_problemf(404, NULL, "GET", t.key, NULL, "/v1/attestation-campaigns/%s",
+                    "0190f3a0-0000-7000-8000-000000000000");
+    expect_problemf(404, NULL, "GET", t.key, NULL, "/v1/attestation-campaigns/bogus");
     free_tenant(&t);
 }
 END_TEST
@@ -478,24 +427,25 @@ START_TEST(attestations_bad_input)
     char body[256];
 
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", gone);
-    expect_problem(400, "member", "POST", t.key, body, path, campaign);
+    expect_problemf(400, "member", "POST", t.key, body, path, campaign);
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", future);
-    expect_problem(400, "member", "POST", t.key, body, path, campaign);
+    expect_problemf(400, "member", "POST", t.key, body, path, campaign);
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", stranger);
-    expect_problem(400, "member", "POST", t.key, body, path, campaign);
-    expect_problem(400, "member", "POST", t.key,
-                   "{\"member\":\"0190f3a0-0000-7000-8000-000000000000\",\"decision\":\"APPROVE\"}",
-                   path, campaign);
-    expect_problem(400, "member", "POST", t.key, "{\"member\":\"ann\",\"decision\":\"APPROVE\"}",
-                   path, campaign);
-    expect_problem(400, "member", "POST", t.key, "{\"decision\":\"APPROVE\"}", path, campaign);
+    expect_problemf(400, "member", "POST", t.key, body, path, campaign);
+    expect_problemf(
+        400, "member", "POST", t.key,
+        "{\"member\":\"0190f3a0-0000-7000-8000-000000000000\",\"decision\":\"APPROVE\"}", path,
+        campaign);
+    expect_problemf(400, "member", "POST", t.key, "{\"member\":\"ann\",\"decision\":\"APPROVE\"}",
+                    path, campaign);
+    expect_problemf(400, "member", "POST", t.key, "{\"decision\":\"APPROVE\"}", path, campaign);
     snprintf(body, sizeof(body), "{\"member\":\"%s\"}", a);
-    expect_problem(400, "decision", "POST", t.key, body, path, campaign);
+    expect_problemf(400, "decision", "POST", t.key, body, path, campaign);
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"MAYBE\"}", a);
-    expect_problem(400, "decision", "POST", t.key, body, path, campaign);
+    expect_problemf(400, "decision", "POST", t.key, body, path, campaign);
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", a);
-    expect_problem(404, NULL, "POST", t.key, body, path, "0190f3a0-0000-7000-8000-000000000000");
-    expect_problem(404, NULL, "POST", t.key, body, path, "nope");
+    expect_problemf(404, NULL, "POST", t.key, body, path, "0190f3a0-0000-7000-8000-000000000000");
+    expect_problemf(404, NULL, "POST", t.key, body, path, "nope");
     /* Nothing of that reached the chain. */
     expect_valid(t.key, entity, "0");
 
@@ -503,7 +453,7 @@ START_TEST(attestations_bad_input)
     json_t *rec = attest(t.key, campaign, a, "ABSTAIN");
     ck_assert_str_eq(jstr(rec, "sequence"), "1");
     json_decref(rec);
-    expect_problem(409, NULL, "POST", t.key, body, path, campaign);
+    expect_problemf(409, NULL, "POST", t.key, body, path, campaign);
 
     /* A campaign past its due date takes no more attestations. */
     char closing[64], b[64];
@@ -511,7 +461,7 @@ START_TEST(attestations_bad_input)
     new_campaign(&t, entity, "POLICY_APPROVAL", "Closes soon.", 3600, 30, closing);
     make_campaign_due(closing);
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", b);
-    expect_problem(400, "campaign", "POST", t.key, body, path, closing);
+    expect_problemf(400, "campaign", "POST", t.key, body, path, closing);
     json_t *c = expect(200, "GET", t.key, NULL, "/v1/attestation-campaigns/%s", closing);
     ck_assert_str_eq(jstr(c, "state"), "CLOSED");
     json_decref(c);
@@ -674,13 +624,13 @@ START_TEST(chain_verify_export_and_offline_check)
     char *editor = new_key(&t, "editor", NULL);
     expect_valid(auditor, entity, "2");
     json_decref(expect(200, "GET", auditor, NULL, "/v1/entities/%s/attestations:export", entity));
-    expect_problem(403, NULL, "GET", viewer, NULL, "/v1/entities/%s/attestations:verify", entity);
-    expect_problem(403, NULL, "GET", editor, NULL, "/v1/entities/%s/attestations:export", entity);
+    expect_problemf(403, NULL, "GET", viewer, NULL, "/v1/entities/%s/attestations:verify", entity);
+    expect_problemf(403, NULL, "GET", editor, NULL, "/v1/entities/%s/attestations:export", entity);
     json_decref(expect(200, "GET", viewer, NULL, "/v1/attestations:public-key"));
-    expect_problem(404, NULL, "GET", t.key, NULL, "/v1/entities/%s/attestations:verify",
-                   "0190f3a0-0000-7000-8000-000000000000");
-    expect_problem(404, NULL, "GET", t.key, NULL, "/v1/entities/%s/attestations:export",
-                   "0190f3a0-0000-7000-8000-000000000000");
+    expect_problemf(404, NULL, "GET", t.key, NULL, "/v1/entities/%s/attestations:verify",
+                    "0190f3a0-0000-7000-8000-000000000000");
+    expect_problemf(404, NULL, "GET", t.key, NULL, "/v1/entities/%s/attestations:export",
+                    "0190f3a0-0000-7000-8000-000000000000");
     free(auditor);
     free(viewer);
     free(editor);
@@ -715,7 +665,7 @@ START_TEST(board_member_keys_sign_only_as_themselves)
     /* ... never as Bob. */
     char body[256];
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", b);
-    expect_problem(403, NULL, "POST", ann, body, "/v1/attestation-campaigns/%s/attestations", c1);
+    expect_problemf(403, NULL, "POST", ann, body, "/v1/attestation-campaigns/%s/attestations", c1);
     /* A key is issued only for a member of the tenant in office: one naming
      * nobody, or a member whose tenure is over or has not begun, is refused
      * when asked for. */
@@ -729,7 +679,7 @@ START_TEST(board_member_keys_sign_only_as_themselves)
     for (size_t i = 0; i < sizeof(unfit) / sizeof(unfit[0]); i++) {
         snprintf(body, sizeof(body),
                  "{\"name\":\"k\",\"role\":\"board_member\",\"boardMember\":\"%s\"}", unfit[i]);
-        expect_problem(400, "boardMember", "POST", t.key, body, "/v1/api-keys");
+        expect_problemf(400, "boardMember", "POST", t.key, body, "/v1/api-keys");
     }
     /* At use, a key whose member left office since, or who sits on another
      * entity's board: refused, whatever the campaign. */
@@ -760,11 +710,11 @@ START_TEST(board_member_keys_sign_only_as_themselves)
     }
     /* An admin naming the same members gets a 400 naming the field. */
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", gone);
-    expect_problem(400, "member", "POST", t.key, body, "/v1/attestation-campaigns/%s/attestations",
-                   c1);
+    expect_problemf(400, "member", "POST", t.key, body, "/v1/attestation-campaigns/%s/attestations",
+                    c1);
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", elsewhere);
-    expect_problem(400, "member", "POST", t.key, body, "/v1/attestation-campaigns/%s/attestations",
-                   c1);
+    expect_problemf(400, "member", "POST", t.key, body, "/v1/attestation-campaigns/%s/attestations",
+                    c1);
     expect_valid(t.key, entity, "2");
     /* The admin records Bob's on his behalf. */
     r = attest(t.key, c1, b, "APPROVE");
@@ -790,12 +740,12 @@ START_TEST(board_member_keys_sign_only_as_themselves)
     json_decref(expect(200, "GET", ann, NULL, "/v1/attestation-campaigns/%s", c1));
     json_decref(expect(200, "GET", ann, NULL, "/v1/entities/%s/governance", entity));
     json_decref(expect(200, "GET", ann, NULL, "/v1/entities/%s/board-members", entity));
-    expect_problem(403, NULL, "POST", ann, "{\"name\":\"Mallory\"}",
-                   "/v1/entities/%s/board-members", entity);
-    expect_problem(403, NULL, "GET", ann, NULL, "/v1/entities/%s/attestations:verify", entity);
+    expect_problemf(403, NULL, "POST", ann, "{\"name\":\"Mallory\"}",
+                    "/v1/entities/%s/board-members", entity);
+    expect_problemf(403, NULL, "GET", ann, NULL, "/v1/entities/%s/attestations:verify", entity);
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", a);
-    expect_problem(403, NULL, "POST", viewer, body, "/v1/attestation-campaigns/%s/attestations",
-                   c2);
+    expect_problemf(403, NULL, "POST", viewer, body, "/v1/attestation-campaigns/%s/attestations",
+                    c2);
     expect_valid(t.key, entity, "3");
     free(carl_key);
     free(elsewhere_key);
@@ -816,24 +766,24 @@ START_TEST(other_tenants_see_404)
 
     char body[256];
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", a);
-    expect_problem(404, NULL, "GET", o.key, NULL, "/v1/attestation-campaigns/%s", campaign);
-    expect_problem(404, NULL, "POST", o.key, body, "/v1/attestation-campaigns/%s/attestations",
-                   campaign);
-    expect_problem(404, NULL, "GET", o.key, NULL, "/v1/entities/%s/board-members", entity);
-    expect_problem(404, NULL, "POST", o.key, "{\"name\":\"X\"}", "/v1/entities/%s/board-members",
-                   entity);
-    expect_problem(404, NULL, "PATCH", o.key, "{\"name\":\"X\"}",
-                   "/v1/entities/%s/board-members/%s", entity, a);
-    expect_problem(404, NULL, "GET", o.key, NULL, "/v1/entities/%s/governance", entity);
-    expect_problem(404, NULL, "GET", o.key, NULL, "/v1/entities/%s/attestations:verify", entity);
-    expect_problem(404, NULL, "GET", o.key, NULL, "/v1/entities/%s/attestations:export", entity);
+    expect_problemf(404, NULL, "GET", o.key, NULL, "/v1/attestation-campaigns/%s", campaign);
+    expect_problemf(404, NULL, "POST", o.key, body, "/v1/attestation-campaigns/%s/attestations",
+                    campaign);
+    expect_problemf(404, NULL, "GET", o.key, NULL, "/v1/entities/%s/board-members", entity);
+    expect_problemf(404, NULL, "POST", o.key, "{\"name\":\"X\"}", "/v1/entities/%s/board-members",
+                    entity);
+    expect_problemf(404, NULL, "PATCH", o.key, "{\"name\":\"X\"}",
+                    "/v1/entities/%s/board-members/%s", entity, a);
+    expect_problemf(404, NULL, "GET", o.key, NULL, "/v1/entities/%s/governance", entity);
+    expect_problemf(404, NULL, "GET", o.key, NULL, "/v1/entities/%s/attestations:verify", entity);
+    expect_problemf(404, NULL, "GET", o.key, NULL, "/v1/entities/%s/attestations:export", entity);
     char due[32];
     time_from_now(86400, due);
     snprintf(body, sizeof(body),
              "{\"entity\":\"%s\",\"kind\":\"POLICY_APPROVAL\",\"statement\":\"s\",\"dueAt\":\"%s\","
              "\"validForDays\":1}",
              entity, due);
-    expect_problem(400, "entity", "POST", o.key, body, "/v1/attestation-campaigns");
+    expect_problemf(400, "entity", "POST", o.key, body, "/v1/attestation-campaigns");
     json_t *l = expect(200, "GET", o.key, NULL, "/v1/attestation-campaigns");
     ck_assert_uint_eq(json_array_size(json_object_get(l, "campaigns")), 0);
     json_decref(l);
@@ -1117,8 +1067,8 @@ START_TEST(governance_status_art_20)
         ck_assert_str_le(jstr(json_array_get(up, i - 1), "at"), jstr(json_array_get(up, i), "at"));
     json_decref(g);
 
-    expect_problem(404, NULL, "GET", t.key, NULL, "/v1/entities/%s/governance",
-                   "0190f3a0-0000-7000-8000-000000000000");
+    expect_problemf(404, NULL, "GET", t.key, NULL, "/v1/entities/%s/governance",
+                    "0190f3a0-0000-7000-8000-000000000000");
     free_tenant(&t);
 }
 END_TEST

@@ -758,6 +758,33 @@ START_TEST(a_hostile_gateway_is_data)
 }
 END_TEST
 
+/* A data file whose header names a column twice is refused, however many
+ * columns it has (the check is a set, not a search of the names so far). */
+START_TEST(migrate_refuses_a_column_named_twice)
+{
+    stack_env();
+    char dir[] = "/tmp/bw-migrate-XXXXXX", path[600], arg[512];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof(path), "%s/0001_public.bw_probe.csv", dir);
+    snprintf(arg, sizeof(arg), "common=%s", dir);
+    const int widths[] = {3, 20000};
+    for (int w = 0; w < 2; w++) {
+        FILE *fp = fopen(path, "w");
+        ck_assert_ptr_nonnull(fp);
+        for (int i = 0; i < widths[w]; i++)
+            fprintf(fp, "c%d,", i);
+        fprintf(fp, "\"c0\"\n");
+        ck_assert_int_eq(fclose(fp), 0);
+        run_t r = ctl("migrate", arg, NULL);
+        ck_assert_msg(r.status != 0, "a column named twice was accepted: %s", r.out);
+        ck_assert_msg(strstr(r.err, "names column \"c0\" twice") != NULL, "%s", r.err);
+        run_free(&r);
+    }
+    ck_assert_int_eq(unlink(path), 0);
+    ck_assert_int_eq(rmdir(dir), 0);
+}
+END_TEST
+
 Suite *suite_bulwarkctl(void)
 {
     Suite *s = suite_create("bulwarkctl");
@@ -771,6 +798,7 @@ Suite *suite_bulwarkctl(void)
     tcase_add_test(tc, migrate_against_the_database);
     tcase_add_test(tc, migrate_refuses_a_changed_migration);
     tcase_add_test(tc, a_hostile_gateway_is_data);
+    tcase_add_test(tc, migrate_refuses_a_column_named_twice);
     suite_add_tcase(s, tc);
     return s;
 }

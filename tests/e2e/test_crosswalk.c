@@ -12,18 +12,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-typedef struct tenant {
-    char *id;
-    char *key;
-    char *entity;
-} tenant_t;
-
 /* Sends a request to a path built with printf; the caller frees *r. */
-static void call(bw_test_resp_t *r, const char *method, const char *token, const char *body,
-                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void request(bw_test_resp_t *r, const char *method, const char *token, const char *body,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static void call(bw_test_resp_t *r, const char *method, const char *token, const char *body,
-                 const char *fmt, ...)
+static void request(bw_test_resp_t *r, const char *method, const char *token, const char *body,
+                    const char *fmt, ...)
 {
     char path[1024];
     va_list ap;
@@ -36,40 +30,13 @@ static void call(bw_test_resp_t *r, const char *method, const char *token, const
 #define ck_assert_status(r, want)                                                                  \
     ck_assert_msg((r)->status == (want), "status %ld, want %d: %s", (r)->status, (want), (r)->body)
 
-#define ACME_CLOUD                                                                                 \
-    "{\"name\":\"Acme Cloud SE\",\"timeZone\":\"Europe/Berlin\",\"activities\":[{\"entityType\":"  \
-    "\"digital_infra.cloud\",\"principalActivity\":true}],\"size\":{\"staffHeadcount\":60,"        \
-    "\"annualTurnoverEur\":\"12000000\",\"balanceSheetTotalEur\":\"12000000\"},"                   \
-    "\"memberState\":{\"establishment\":\"DE\"}}"
-
-static tenant_t new_tenant(const char *name)
-{
-    tenant_t t;
-    t.id = bw_test_create_tenant(name, &t.key);
-    bw_test_resp_t r;
-    /* A medium-sized cloud provider established in Germany: important, and
-     * a relevant entity of IR 2024/2690, so both analyses apply to it. */
-    call(&r, "POST", t.key, ACME_CLOUD, "/v1/entities");
-    ck_assert_status(&r, 201);
-    t.entity = strdup(jstr(r.json, "id"));
-    bw_test_resp_free(&r);
-    return t;
-}
-
-static void free_tenant(tenant_t *t)
-{
-    free(t->id);
-    free(t->key);
-    free(t->entity);
-}
-
 /* A key of another role for tenant t (caller frees). */
 static char *role_key(const tenant_t *t, const char *role)
 {
     bw_test_resp_t r;
     char body[128];
     snprintf(body, sizeof(body), "{\"name\":\"%s key\",\"role\":\"%s\"}", role, role);
-    call(&r, "POST", t->key, body, "/v1/api-keys");
+    request(&r, "POST", t->key, body, "/v1/api-keys");
     ck_assert_status(&r, 201);
     char *key = strdup(jstr(r.json, "secret"));
     bw_test_resp_free(&r);
@@ -118,7 +85,7 @@ static char *csv_body(const char *text)
 static void import_all(const tenant_t *t, const char *status)
 {
     bw_test_resp_t r;
-    call(&r, "GET", t->key, NULL, "/v1/frameworks/iso27001-2022/requirements?pageSize=500");
+    request(&r, "GET", t->key, NULL, "/v1/frameworks/iso27001-2022/requirements?pageSize=500");
     ck_assert_status(&r, 200);
     json_t *reqs = json_object_get(r.json, "requirements");
     size_t cap = 64 * json_array_size(reqs) + 64, used = 0;
@@ -132,7 +99,7 @@ static void import_all(const tenant_t *t, const char *status)
     }
     bw_test_resp_free(&r);
     char *body = csv_body(csv);
-    call(&r, "POST", t->key, body, "/v1/entities/%s/controls:import", t->entity);
+    request(&r, "POST", t->key, body, "/v1/entities/%s/controls:import", t->entity);
     ck_assert_status(&r, 200);
     ck_assert_int_eq(json_integer_value(json_object_get(r.json, "rows")), 123);
     bw_test_resp_free(&r);
@@ -142,10 +109,10 @@ static void import_all(const tenant_t *t, const char *status)
 
 START_TEST(frameworks_and_requirements)
 {
-    tenant_t t = new_tenant("Frameworks");
+    tenant_t t = new_tenant_with_entity("Frameworks", ACME_CLOUD);
     char *viewer = role_key(&t, "viewer");
     bw_test_resp_t r;
-    call(&r, "GET", viewer, NULL, "/v1/frameworks");
+    request(&r, "GET", viewer, NULL, "/v1/frameworks");
     ck_assert_status(&r, 200);
     json_t *fws = json_object_get(r.json, "frameworks");
     ck_assert_uint_eq(json_array_size(fws), 3);
@@ -170,8 +137,9 @@ START_TEST(frameworks_and_requirements)
     int controls = 0, pages = 0;
     char token[512] = "";
     do {
-        call(&r, "GET", viewer, NULL, "/v1/frameworks/iso27001-2022/requirements?pageSize=40%s%s",
-             token[0] ? "&pageToken=" : "", token);
+        request(&r, "GET", viewer, NULL,
+                "/v1/frameworks/iso27001-2022/requirements?pageSize=40%s%s",
+                token[0] ? "&pageToken=" : "", token);
         ck_assert_status(&r, 200);
         json_t *reqs = json_object_get(r.json, "requirements");
         ck_assert_uint_le(json_array_size(reqs), 40);
@@ -184,7 +152,7 @@ START_TEST(frameworks_and_requirements)
     ck_assert_int_eq(controls, 93);
     ck_assert_int_eq(pages, 4);
 
-    call(&r, "GET", viewer, NULL, "/v1/frameworks/nis2/requirements?pageSize=500");
+    request(&r, "GET", viewer, NULL, "/v1/frameworks/nis2/requirements?pageSize=500");
     json_t *reqs = json_object_get(r.json, "requirements");
     json_t *a = find_by(reqs, "ref", "21.2.a");
     ck_assert_str_eq(jstr(a, "parent"), "21.2");
@@ -194,8 +162,8 @@ START_TEST(frameworks_and_requirements)
     bw_test_resp_free(&r);
 
     /* The Annex A controls the ENISA mapping never maps are listed, not dropped. */
-    call(&r, "GET", viewer, NULL,
-         "/v1/frameworks/iso27001-2022/requirements?unmappedIn=nis2-ir-2024-2690&pageSize=500");
+    request(&r, "GET", viewer, NULL,
+            "/v1/frameworks/iso27001-2022/requirements?unmappedIn=nis2-ir-2024-2690&pageSize=500");
     ck_assert_status(&r, 200);
     reqs = json_object_get(r.json, "requirements");
     int annex_a = 0;
@@ -205,8 +173,8 @@ START_TEST(frameworks_and_requirements)
     ck_assert_ptr_nonnull(find_by(reqs, "ref", "A.8.28"));
     ck_assert_ptr_null(find_by(reqs, "ref", "A.5.1"));
     bw_test_resp_free(&r);
-    call(&r, "GET", viewer, NULL,
-         "/v1/frameworks/iso27001-2022/requirements?unmappedIn=nis2&pageSize=500");
+    request(&r, "GET", viewer, NULL,
+            "/v1/frameworks/iso27001-2022/requirements?unmappedIn=nis2&pageSize=500");
     reqs = json_object_get(r.json, "requirements");
     annex_a = 0;
     for (size_t i = 0; i < json_array_size(reqs); i++)
@@ -216,16 +184,16 @@ START_TEST(frameworks_and_requirements)
     ck_assert_ptr_null(find_by(reqs, "ref", "A.5.1"));
     bw_test_resp_free(&r);
 
-    call(&r, "GET", viewer, NULL, "/v1/frameworks/iso27001-2013/requirements");
+    request(&r, "GET", viewer, NULL, "/v1/frameworks/iso27001-2013/requirements");
     ck_assert_problem(&r, 404, NULL);
     bw_test_resp_free(&r);
-    call(&r, "GET", viewer, NULL, "/v1/frameworks/nis2/requirements?unmappedIn=nis3");
+    request(&r, "GET", viewer, NULL, "/v1/frameworks/nis2/requirements?unmappedIn=nis3");
     ck_assert_problem(&r, 400, "unmappedIn");
     bw_test_resp_free(&r);
-    call(&r, "GET", viewer, NULL, "/v1/frameworks/nis2/requirements?pageToken=forged");
+    request(&r, "GET", viewer, NULL, "/v1/frameworks/nis2/requirements?pageToken=forged");
     ck_assert_problem(&r, 400, "pageToken");
     bw_test_resp_free(&r);
-    call(&r, "GET", NULL, NULL, "/v1/frameworks");
+    request(&r, "GET", NULL, NULL, "/v1/frameworks");
     ck_assert_problem(&r, 401, NULL);
     bw_test_resp_free(&r);
     free(viewer);
@@ -235,10 +203,10 @@ END_TEST
 
 START_TEST(mappings_compose_through_the_regulation)
 {
-    tenant_t t = new_tenant("Mappings");
+    tenant_t t = new_tenant_with_entity("Mappings", ACME_CLOUD);
     bw_test_resp_t r;
-    call(&r, "GET", t.key, NULL,
-         "/v1/mappings?sourceFramework=iso27001-2022&targetFramework=nis2&sourceRef=A.5.1");
+    request(&r, "GET", t.key, NULL,
+            "/v1/mappings?sourceFramework=iso27001-2022&targetFramework=nis2&sourceRef=A.5.1");
     ck_assert_status(&r, 200);
     json_t *maps = json_object_get(r.json, "mappings");
     json_t *m = find_by(maps, "targetRef", "21.2.a");
@@ -252,8 +220,8 @@ START_TEST(mappings_compose_through_the_regulation)
     bw_test_resp_free(&r);
 
     /* A direct editorial row is not derived. */
-    call(&r, "GET", t.key, NULL,
-         "/v1/mappings?sourceFramework=iso27001-2022&targetFramework=nis2&sourceRef=5.1");
+    request(&r, "GET", t.key, NULL,
+            "/v1/mappings?sourceFramework=iso27001-2022&targetFramework=nis2&sourceRef=5.1");
     m = find_by(json_object_get(r.json, "mappings"), "targetRef", "20.1.approve");
     ck_assert_ptr_nonnull(m);
     ck_assert(json_is_false(json_object_get(m, "derived")));
@@ -263,10 +231,10 @@ START_TEST(mappings_compose_through_the_regulation)
     int rows = 0, pages = 0;
     char token[512] = "", last[64] = "";
     do {
-        call(&r, "GET", t.key, NULL,
-             "/v1/mappings?sourceFramework=iso27001-2022&targetFramework=nis2-ir-2024-2690"
-             "&pageSize=500%s%s",
-             token[0] ? "&pageToken=" : "", token);
+        request(&r, "GET", t.key, NULL,
+                "/v1/mappings?sourceFramework=iso27001-2022&targetFramework=nis2-ir-2024-2690"
+                "&pageSize=500%s%s",
+                token[0] ? "&pageToken=" : "", token);
         ck_assert_status(&r, 200);
         maps = json_object_get(r.json, "mappings");
         for (size_t i = 0; i < json_array_size(maps); i++) {
@@ -283,24 +251,24 @@ START_TEST(mappings_compose_through_the_regulation)
     ck_assert_int_eq(rows, 927);
 
     /* Read backwards, SUBSET becomes SUPERSET. */
-    call(&r, "GET", t.key, NULL,
-         "/v1/mappings?sourceFramework=nis2&targetFramework=nis2-ir-2024-2690&sourceRef=21.2.b");
+    request(&r, "GET", t.key, NULL,
+            "/v1/mappings?sourceFramework=nis2&targetFramework=nis2-ir-2024-2690&sourceRef=21.2.b");
     m = find_by(json_object_get(r.json, "mappings"), "targetRef", "3.2.1");
     ck_assert_ptr_nonnull(m);
     ck_assert_str_eq(jstr(m, "relationship"), "SUPERSET");
     bw_test_resp_free(&r);
 
-    call(&r, "GET", t.key, NULL, "/v1/mappings?targetFramework=nis2");
+    request(&r, "GET", t.key, NULL, "/v1/mappings?targetFramework=nis2");
     ck_assert_problem(&r, 400, "sourceFramework");
     bw_test_resp_free(&r);
-    call(&r, "GET", t.key, NULL, "/v1/mappings?sourceFramework=nis2&targetFramework=nis2");
+    request(&r, "GET", t.key, NULL, "/v1/mappings?sourceFramework=nis2&targetFramework=nis2");
     ck_assert_problem(&r, 400, "targetFramework");
     bw_test_resp_free(&r);
-    call(&r, "GET", t.key, NULL,
-         "/v1/mappings?sourceFramework=iso27001-2022&targetFramework=nis2&sourceRef=A.9.99");
+    request(&r, "GET", t.key, NULL,
+            "/v1/mappings?sourceFramework=iso27001-2022&targetFramework=nis2&sourceRef=A.9.99");
     ck_assert_problem(&r, 400, "sourceRef");
     bw_test_resp_free(&r);
-    call(&r, "GET", t.key, NULL, "/v1/mappings?sourceFramework=cobit&targetFramework=nis2");
+    request(&r, "GET", t.key, NULL, "/v1/mappings?sourceFramework=cobit&targetFramework=nis2");
     ck_assert_problem(&r, 400, "sourceFramework");
     bw_test_resp_free(&r);
     free_tenant(&t);
@@ -309,16 +277,17 @@ END_TEST
 
 START_TEST(tenant_mapping_rows_win_for_that_tenant_only)
 {
-    tenant_t a = new_tenant("Override A"), b = new_tenant("Override B");
+    tenant_t a = new_tenant_with_entity("Override A", ACME_CLOUD),
+             b = new_tenant_with_entity("Override B", ACME_CLOUD);
     bw_test_resp_t r;
     /* A.8.24 (cryptography) is mapped to no part of the Regulation's 9.2. */
-    call(&r, "PUT", a.key,
-         "{\"applicable\":true,\"status\":\"IMPLEMENTED\",\"justification\":\"KMS in place\"}",
-         "/v1/entities/%s/controls/A.8.24", a.entity);
+    request(&r, "PUT", a.key,
+            "{\"applicable\":true,\"status\":\"IMPLEMENTED\",\"justification\":\"KMS in place\"}",
+            "/v1/entities/%s/controls/A.8.24", a.entity);
     ck_assert_status(&r, 200);
     bw_test_resp_free(&r);
-    call(&r, "GET", a.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2-ir-2024-2690",
-         a.entity);
+    request(&r, "GET", a.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2-ir-2024-2690",
+            a.entity);
     json_t *req = find_by(json_object_get(r.json, "requirements"), "ref", "9.2");
     ck_assert_str_eq(jstr(req, "coverage"), "GAP");
     ck_assert(json_is_false(json_object_get(req, "mapped")));
@@ -328,53 +297,53 @@ START_TEST(tenant_mapping_rows_win_for_that_tenant_only)
                        "\"targetFramework\":\"nis2-ir-2024-2690\",\"targetRef\":\"9.2\","
                        "\"relationship\":\"EQUAL\",\"rationale\":\"our auditor: the key "
                        "management standard covers 9.2 whole\"}";
-    call(&r, "POST", a.key, body, "/v1/mapping-overrides");
+    request(&r, "POST", a.key, body, "/v1/mapping-overrides");
     ck_assert_status(&r, 201);
     char *id = strdup(jstr(r.json, "id"));
     ck_assert_str_eq(jstr(r.json, "relationship"), "EQUAL");
     ck_assert_ptr_nonnull(strstr(jstr(r.json, "author"), "api-key:"));
     ck_assert_str_ne(jstr(r.json, "createTime"), "");
     bw_test_resp_free(&r);
-    call(&r, "POST", a.key, body, "/v1/mapping-overrides");
+    request(&r, "POST", a.key, body, "/v1/mapping-overrides");
     ck_assert_problem(&r, 409, NULL);
     bw_test_resp_free(&r);
 
     /* The tenant's row shows in its mappings and upgrades its gap analysis. */
-    call(&r, "GET", a.key, NULL,
-         "/v1/mappings?sourceFramework=iso27001-2022&targetFramework=nis2-ir-2024-2690"
-         "&sourceRef=A.8.24");
+    request(&r, "GET", a.key, NULL,
+            "/v1/mappings?sourceFramework=iso27001-2022&targetFramework=nis2-ir-2024-2690"
+            "&sourceRef=A.8.24");
     json_t *m = find_by(json_object_get(r.json, "mappings"), "targetRef", "9.2");
     ck_assert_ptr_nonnull(m);
     ck_assert(json_is_true(json_object_get(m, "tenantOverride")));
     ck_assert_str_eq(jstr(m, "mappingOverride"), id);
     bw_test_resp_free(&r);
-    call(&r, "GET", a.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2-ir-2024-2690",
-         a.entity);
+    request(&r, "GET", a.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2-ir-2024-2690",
+            a.entity);
     req = find_by(json_object_get(r.json, "requirements"), "ref", "9.2");
     ck_assert_str_eq(jstr(req, "coverage"), "COVERED");
     ck_assert(array_has(json_object_get(req, "contributingControls"), "A.8.24"));
     ck_assert_int_eq(json_integer_value(json_object_get(r.json, "mappingOverrides")), 1);
     bw_test_resp_free(&r);
-    call(&r, "GET", a.key, NULL, "/v1/mapping-overrides");
+    request(&r, "GET", a.key, NULL, "/v1/mapping-overrides");
     ck_assert_uint_eq(json_array_size(json_object_get(r.json, "mappingOverrides")), 1);
     bw_test_resp_free(&r);
 
     /* Tenant B sees neither the row nor its effect, and cannot delete it. */
-    call(&r, "GET", b.key, NULL, "/v1/mapping-overrides");
+    request(&r, "GET", b.key, NULL, "/v1/mapping-overrides");
     ck_assert_uint_eq(json_array_size(json_object_get(r.json, "mappingOverrides")), 0);
     bw_test_resp_free(&r);
-    call(&r, "GET", b.key, NULL,
-         "/v1/mappings?sourceFramework=iso27001-2022&targetFramework=nis2-ir-2024-2690"
-         "&sourceRef=A.8.24");
+    request(&r, "GET", b.key, NULL,
+            "/v1/mappings?sourceFramework=iso27001-2022&targetFramework=nis2-ir-2024-2690"
+            "&sourceRef=A.8.24");
     ck_assert_ptr_null(find_by(json_object_get(r.json, "mappings"), "targetRef", "9.2"));
     bw_test_resp_free(&r);
-    call(&r, "DELETE", b.key, NULL, "/v1/mapping-overrides/%s", id);
+    request(&r, "DELETE", b.key, NULL, "/v1/mapping-overrides/%s", id);
     ck_assert_problem(&r, 404, NULL);
     bw_test_resp_free(&r);
 
     /* A viewer may not add one; bad rows name their field. */
     char *viewer = role_key(&a, "viewer");
-    call(&r, "POST", viewer, body, "/v1/mapping-overrides");
+    request(&r, "POST", viewer, body, "/v1/mapping-overrides");
     ck_assert_problem(&r, 403, NULL);
     bw_test_resp_free(&r);
     struct {
@@ -403,19 +372,19 @@ START_TEST(tenant_mapping_rows_win_for_that_tenant_only)
          "sourceFramework"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        call(&r, "POST", a.key, bad[i].body, "/v1/mapping-overrides");
+        request(&r, "POST", a.key, bad[i].body, "/v1/mapping-overrides");
         ck_assert_problem(&r, 400, bad[i].field);
         bw_test_resp_free(&r);
     }
 
-    call(&r, "DELETE", a.key, NULL, "/v1/mapping-overrides/%s", id);
+    request(&r, "DELETE", a.key, NULL, "/v1/mapping-overrides/%s", id);
     ck_assert_status(&r, 204);
     bw_test_resp_free(&r);
-    call(&r, "DELETE", a.key, NULL, "/v1/mapping-overrides/%s", id);
+    request(&r, "DELETE", a.key, NULL, "/v1/mapping-overrides/%s", id);
     ck_assert_problem(&r, 404, NULL);
     bw_test_resp_free(&r);
-    call(&r, "GET", a.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2-ir-2024-2690",
-         a.entity);
+    request(&r, "GET", a.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2-ir-2024-2690",
+            a.entity);
     req = find_by(json_object_get(r.json, "requirements"), "ref", "9.2");
     ck_assert_str_eq(jstr(req, "coverage"), "GAP");
     bw_test_resp_free(&r);
@@ -428,13 +397,14 @@ END_TEST
 
 START_TEST(statement_of_applicability_put_and_get)
 {
-    tenant_t t = new_tenant("SoA");
+    tenant_t t = new_tenant_with_entity("SoA", ACME_CLOUD);
     bw_test_resp_t r;
     char *editor = role_key(&t, "editor");
-    call(&r, "PUT", editor,
-         "{\"applicable\":true,\"status\":\"PARTIAL\",\"justification\":\"policy drafted\","
-         "\"evidence\":[\"https://wiki.example/isms/policy\",\"urn:doc:42\"],\"owner\":\"CISO\"}",
-         "/v1/entities/%s/controls/A.5.1", t.entity);
+    request(
+        &r, "PUT", editor,
+        "{\"applicable\":true,\"status\":\"PARTIAL\",\"justification\":\"policy drafted\","
+        "\"evidence\":[\"https://wiki.example/isms/policy\",\"urn:doc:42\"],\"owner\":\"CISO\"}",
+        "/v1/entities/%s/controls/A.5.1", t.entity);
     ck_assert_status(&r, 200);
     ck_assert_str_eq(jstr(r.json, "ref"), "A.5.1");
     ck_assert_str_eq(jstr(r.json, "title"), "Policies for information security");
@@ -446,33 +416,34 @@ START_TEST(statement_of_applicability_put_and_get)
     bw_test_resp_free(&r);
 
     /* The same values again change nothing, not even the etag. */
-    call(&r, "PUT", editor,
-         "{\"applicable\":true,\"status\":\"PARTIAL\",\"justification\":\"policy drafted\","
-         "\"evidence\":[\"https://wiki.example/isms/policy\",\"urn:doc:42\"],\"owner\":\"CISO\"}",
-         "/v1/entities/%s/controls/A.5.1", t.entity);
+    request(
+        &r, "PUT", editor,
+        "{\"applicable\":true,\"status\":\"PARTIAL\",\"justification\":\"policy drafted\","
+        "\"evidence\":[\"https://wiki.example/isms/policy\",\"urn:doc:42\"],\"owner\":\"CISO\"}",
+        "/v1/entities/%s/controls/A.5.1", t.entity);
     ck_assert_status(&r, 200);
     ck_assert_str_eq(jstr(r.json, "etag"), etag);
     bw_test_resp_free(&r);
 
     /* An excluded control with its justification; clauses are recorded too. */
-    call(&r, "PUT", t.key, "{\"applicable\":false,\"justification\":\"no development\"}",
-         "/v1/entities/%s/controls/A.8.25", t.entity);
+    request(&r, "PUT", t.key, "{\"applicable\":false,\"justification\":\"no development\"}",
+            "/v1/entities/%s/controls/A.8.25", t.entity);
     ck_assert_status(&r, 200);
     ck_assert_str_eq(jstr(r.json, "status"), "NOT_IMPLEMENTED");
     bw_test_resp_free(&r);
-    call(&r, "PUT", t.key, "{\"applicable\":true,\"status\":\"IMPLEMENTED\"}",
-         "/v1/entities/%s/controls/6.1.2", t.entity);
+    request(&r, "PUT", t.key, "{\"applicable\":true,\"status\":\"IMPLEMENTED\"}",
+            "/v1/entities/%s/controls/6.1.2", t.entity);
     ck_assert_status(&r, 200);
     bw_test_resp_free(&r);
 
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.1", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.1", t.entity);
     ck_assert_status(&r, 200);
     ck_assert_str_eq(jstr(r.json, "justification"), "policy drafted");
     ck_assert_str_eq(jstr(r.json, "etag"), etag);
     bw_test_resp_free(&r);
 
     /* The list is in the standard's order: clauses first, then Annex A. */
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls?pageSize=2", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls?pageSize=2", t.entity);
     ck_assert_status(&r, 200);
     json_t *list = json_object_get(r.json, "controls");
     ck_assert_uint_eq(json_array_size(list), 2);
@@ -482,20 +453,20 @@ START_TEST(statement_of_applicability_put_and_get)
     snprintf(token, sizeof(token), "%s", jstr(r.json, "nextPageToken"));
     ck_assert_str_ne(token, "");
     bw_test_resp_free(&r);
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls?pageSize=2&pageToken=%s", t.entity,
-         token);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls?pageSize=2&pageToken=%s", t.entity,
+            token);
     list = json_object_get(r.json, "controls");
     ck_assert_uint_eq(json_array_size(list), 1);
     ck_assert_str_eq(jstr(json_array_get(list, 0), "ref"), "A.8.25");
     ck_assert_str_eq(jstr(r.json, "nextPageToken"), "");
     bw_test_resp_free(&r);
 
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.2", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.2", t.entity);
     ck_assert_problem(&r, 404, NULL);
     bw_test_resp_free(&r);
 
     /* The history holds each change, with who made it. */
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls:history", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls:history", t.entity);
     ck_assert_status(&r, 200);
     json_t *changes = json_object_get(r.json, "changes");
     ck_assert_uint_eq(json_array_size(changes), 3);
@@ -506,17 +477,17 @@ START_TEST(statement_of_applicability_put_and_get)
     ck_assert_str_ne(jstr(c0, "principal"), "");
     ck_assert_str_ne(jstr(c0, "changeTime"), "");
     bw_test_resp_free(&r);
-    call(&r, "PUT", t.key, "{\"applicable\":true,\"status\":\"IMPLEMENTED\"}",
-         "/v1/entities/%s/controls/A.5.1", t.entity);
+    request(&r, "PUT", t.key, "{\"applicable\":true,\"status\":\"IMPLEMENTED\"}",
+            "/v1/entities/%s/controls/A.5.1", t.entity);
     ck_assert_str_ne(jstr(r.json, "etag"), etag);
     bw_test_resp_free(&r);
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls:history?ref=A.5.1", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls:history?ref=A.5.1", t.entity);
     changes = json_object_get(r.json, "changes");
     ck_assert_uint_eq(json_array_size(changes), 2);
     ck_assert_str_eq(jstr(json_array_get(changes, 1), "change"), "UPDATED");
     ck_assert_str_eq(jstr(json_array_get(changes, 1), "status"), "IMPLEMENTED");
     bw_test_resp_free(&r);
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls:history?ref=Z.1", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls:history?ref=Z.1", t.entity);
     ck_assert_problem(&r, 400, "ref");
     bw_test_resp_free(&r);
     free(etag);
@@ -527,7 +498,7 @@ END_TEST
 
 START_TEST(bad_controls_name_the_field)
 {
-    tenant_t t = new_tenant("Bad SoA");
+    tenant_t t = new_tenant_with_entity("Bad SoA", ACME_CLOUD);
     bw_test_resp_t r;
     struct {
         const char *ref, *body, *field;
@@ -564,18 +535,18 @@ START_TEST(bad_controls_name_the_field)
         {"A.9.99", "{\"applicable\":true,\"status\":\"PLANNED\"}", NULL, 404},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        call(&r, "PUT", t.key, bad[i].body, "/v1/entities/%s/controls/%s", t.entity, bad[i].ref);
+        request(&r, "PUT", t.key, bad[i].body, "/v1/entities/%s/controls/%s", t.entity, bad[i].ref);
         ck_assert_problem(&r, bad[i].status, bad[i].field);
         bw_test_resp_free(&r);
     }
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.9.99", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.9.99", t.entity);
     ck_assert_problem(&r, 404, NULL);
     bw_test_resp_free(&r);
     /* Nothing of it was written. */
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls", t.entity);
     ck_assert_uint_eq(json_array_size(json_object_get(r.json, "controls")), 0);
     bw_test_resp_free(&r);
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls:history", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls:history", t.entity);
     ck_assert_uint_eq(json_array_size(json_object_get(r.json, "changes")), 0);
     bw_test_resp_free(&r);
     free_tenant(&t);
@@ -584,7 +555,7 @@ END_TEST
 
 START_TEST(csv_import_is_all_or_nothing)
 {
-    tenant_t t = new_tenant("Import");
+    tenant_t t = new_tenant_with_entity("Import", ACME_CLOUD);
     bw_test_resp_t r;
     char *body = csv_body("ref,applicable,status,justification\r\n"
                           "A.5.1,true,IMPLEMENTED,\r\n"
@@ -597,7 +568,7 @@ START_TEST(csv_import_is_all_or_nothing)
                           "A.5.6,false,,\r\n"
                           "A.5.7,maybe,DONE,\r\n"
                           "A.5.8,true\r\n");
-    call(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
+    request(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
     ck_assert_problem(&r, 400, "csv");
     ck_assert(has_error(r.json, "csv", "line 7: unknown control A.9.99"));
     ck_assert(has_error(r.json, "csv", "line 8: A.5.1 already appears on line 2"));
@@ -607,24 +578,24 @@ START_TEST(csv_import_is_all_or_nothing)
     ck_assert(has_error(r.json, "csv", "line 11: expected 4 fields, found 2"));
     bw_test_resp_free(&r);
     free(body);
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls", t.entity);
     ck_assert_uint_eq(json_array_size(json_object_get(r.json, "controls")), 0);
     bw_test_resp_free(&r);
 
     /* Broken CSV and a bad header. */
     body = csv_body("ref,applicable,status,justification\nA.5.1,true,\"IMPL\nEMENTED,\n");
-    call(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
+    request(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
     ck_assert_problem(&r, 400, "csv");
     ck_assert(has_error(r.json, "csv", "line 2: a quoted field is not closed"));
     bw_test_resp_free(&r);
     free(body);
     body = csv_body("ref,applicable,state\nA.5.1,true,IMPLEMENTED\n");
-    call(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
+    request(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
     ck_assert(has_error(r.json, "csv", "line 1: unknown column \"state\""));
     ck_assert(has_error(r.json, "csv", "line 1: missing column \"status\""));
     bw_test_resp_free(&r);
     free(body);
-    call(&r, "POST", t.key, "{\"csv\":\"\"}", "/v1/entities/%s/controls:import", t.entity);
+    request(&r, "POST", t.key, "{\"csv\":\"\"}", "/v1/entities/%s/controls:import", t.entity);
     ck_assert_problem(&r, 400, "csv");
     bw_test_resp_free(&r);
     /* Forty bad lines: the first 31 are shown, then how many more there are. */
@@ -633,7 +604,7 @@ START_TEST(csv_import_is_all_or_nothing)
     for (int i = 0; i < 40; i++)
         used += (size_t)snprintf(many + used, sizeof(many) - used, "A.9.%d,true,PLANNED,\n", i);
     body = csv_body(many);
-    call(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
+    request(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
     ck_assert_problem(&r, 400, "csv");
     ck_assert(has_error(r.json, "csv", "line 32: unknown control A.9.30"));
     ck_assert(has_error(r.json, "csv", "9 more problems not shown"));
@@ -645,18 +616,18 @@ START_TEST(csv_import_is_all_or_nothing)
                     ",A.5.1,true,IMPLEMENTED,CISO,https://wiki.example/a https://wiki.example/b\r\n"
                     "\"roles, \"\"partly\"\" assigned\",A.5.2,TRUE,partial,,\r\n"
                     "too small to segregate,A.5.3,false,,,\r\n");
-    call(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
+    request(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
     ck_assert_status(&r, 200);
     ck_assert_int_eq(json_integer_value(json_object_get(r.json, "rows")), 3);
     ck_assert_int_eq(json_integer_value(json_object_get(r.json, "changed")), 3);
     bw_test_resp_free(&r);
     free(body);
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.2", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.2", t.entity);
     ck_assert_str_eq(jstr(r.json, "justification"), "roles, \"partly\" assigned");
     ck_assert_str_eq(jstr(r.json, "status"), "PARTIAL");
     bw_test_resp_free(&r);
 
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls:export", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls:export", t.entity);
     ck_assert_status(&r, 200);
     ck_assert_int_eq(json_integer_value(json_object_get(r.json, "rows")), 3);
     const char *csv = jstr(r.json, "csv");
@@ -666,7 +637,7 @@ START_TEST(csv_import_is_all_or_nothing)
     ck_assert_ptr_nonnull(strstr(csv, "\"roles, \"\"partly\"\" assigned\""));
     body = csv_body(csv);
     bw_test_resp_free(&r);
-    call(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
+    request(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
     ck_assert_status(&r, 200);
     ck_assert_int_eq(json_integer_value(json_object_get(r.json, "changed")), 0);
     bw_test_resp_free(&r);
@@ -674,26 +645,26 @@ START_TEST(csv_import_is_all_or_nothing)
 
     /* Without an owner column, owners stay; the history says IMPORT. */
     body = csv_body("ref,applicable,status,justification\nA.5.1,true,PARTIAL,\n");
-    call(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
+    request(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
     ck_assert_int_eq(json_integer_value(json_object_get(r.json, "changed")), 1);
     bw_test_resp_free(&r);
     free(body);
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.1", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.1", t.entity);
     ck_assert_str_eq(jstr(r.json, "owner"), "CISO");
     ck_assert_str_eq(jstr(r.json, "status"), "PARTIAL");
     bw_test_resp_free(&r);
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls:history?ref=A.5.1", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls:history?ref=A.5.1", t.entity);
     json_t *changes = json_object_get(r.json, "changes");
     ck_assert_uint_eq(json_array_size(changes), 2);
     ck_assert_str_eq(jstr(json_array_get(changes, 1), "via"), "IMPORT");
     bw_test_resp_free(&r);
 
     char *viewer = role_key(&t, "viewer");
-    call(&r, "POST", viewer, "{\"csv\":\"ref,applicable,status,justification\\n\"}",
-         "/v1/entities/%s/controls:import", t.entity);
+    request(&r, "POST", viewer, "{\"csv\":\"ref,applicable,status,justification\\n\"}",
+            "/v1/entities/%s/controls:import", t.entity);
     ck_assert_problem(&r, 403, NULL);
     bw_test_resp_free(&r);
-    call(&r, "GET", viewer, NULL, "/v1/entities/%s/controls:export", t.entity);
+    request(&r, "GET", viewer, NULL, "/v1/entities/%s/controls:export", t.entity);
     ck_assert_status(&r, 200);
     bw_test_resp_free(&r);
     free(viewer);
@@ -706,35 +677,35 @@ END_TEST
  * same rows. */
 START_TEST(csv_export_neutralises_formulas)
 {
-    tenant_t t = new_tenant("Formulas");
+    tenant_t t = new_tenant_with_entity("Formulas", ACME_CLOUD);
     bw_test_resp_t r;
-    call(&r, "PUT", t.key,
-         "{\"applicable\":true,\"status\":\"PARTIAL\","
-         "\"justification\":\"=HYPERLINK(\\\"https://evil.example\\\",\\\"click\\\")\","
-         "\"owner\":\"@ops\",\"evidence\":[\"HTTPS://Wiki.Example/ISMS\",\"urn:doc:42\"]}",
-         "/v1/entities/%s/controls/A.5.1", t.entity);
+    request(&r, "PUT", t.key,
+            "{\"applicable\":true,\"status\":\"PARTIAL\","
+            "\"justification\":\"=HYPERLINK(\\\"https://evil.example\\\",\\\"click\\\")\","
+            "\"owner\":\"@ops\",\"evidence\":[\"HTTPS://Wiki.Example/ISMS\",\"urn:doc:42\"]}",
+            "/v1/entities/%s/controls/A.5.1", t.entity);
     ck_assert_status(&r, 200);
     bw_test_resp_free(&r);
-    call(&r, "PUT", t.key,
-         "{\"applicable\":false,\"justification\":\"-1+2 people, so no segregation\","
-         "\"owner\":\"+CISO\"}",
-         "/v1/entities/%s/controls/A.5.3", t.entity);
+    request(&r, "PUT", t.key,
+            "{\"applicable\":false,\"justification\":\"-1+2 people, so no segregation\","
+            "\"owner\":\"+CISO\"}",
+            "/v1/entities/%s/controls/A.5.3", t.entity);
     ck_assert_status(&r, 200);
     bw_test_resp_free(&r);
-    call(&r, "PUT", t.key,
-         "{\"applicable\":true,\"status\":\"PLANNED\",\"justification\":\"'=quoted already\","
-         "\"owner\":\"-ops\"}",
-         "/v1/entities/%s/controls/A.5.4", t.entity);
-    ck_assert_status(&r, 200);
-    bw_test_resp_free(&r);
-
-    call(&r, "PUT", t.key,
-         "{\"applicable\":true,\"status\":\"IMPLEMENTED\",\"justification\":\"\\tindented\"}",
-         "/v1/entities/%s/controls/A.5.5", t.entity);
+    request(&r, "PUT", t.key,
+            "{\"applicable\":true,\"status\":\"PLANNED\",\"justification\":\"'=quoted already\","
+            "\"owner\":\"-ops\"}",
+            "/v1/entities/%s/controls/A.5.4", t.entity);
     ck_assert_status(&r, 200);
     bw_test_resp_free(&r);
 
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls:export", t.entity);
+    request(&r, "PUT", t.key,
+            "{\"applicable\":true,\"status\":\"IMPLEMENTED\",\"justification\":\"\\tindented\"}",
+            "/v1/entities/%s/controls/A.5.5", t.entity);
+    ck_assert_status(&r, 200);
+    bw_test_resp_free(&r);
+
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls:export", t.entity);
     ck_assert_status(&r, 200);
     const char *csv = jstr(r.json, "csv");
     ck_assert_ptr_nonnull(strstr(
@@ -751,30 +722,30 @@ START_TEST(csv_export_neutralises_formulas)
             ck_assert_msg(strchr("=+-@", *p) == NULL, "a cell starts with %c: %.40s", *p, p);
     char *body = csv_body(csv);
     bw_test_resp_free(&r);
-    call(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
+    request(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
     ck_assert_status(&r, 200);
     ck_assert_int_eq(json_integer_value(json_object_get(r.json, "rows")), 4);
     ck_assert_int_eq(json_integer_value(json_object_get(r.json, "changed")), 0);
     bw_test_resp_free(&r);
     free(body);
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.1", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.1", t.entity);
     ck_assert_str_eq(jstr(r.json, "justification"),
                      "=HYPERLINK(\"https://evil.example\",\"click\")");
     ck_assert_str_eq(jstr(r.json, "owner"), "@ops");
     bw_test_resp_free(&r);
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.4", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.4", t.entity);
     ck_assert_str_eq(jstr(r.json, "justification"), "'=quoted already");
     bw_test_resp_free(&r);
 
     /* An imported link with another scheme names its line and index. */
     body = csv_body("ref,applicable,status,justification,evidence\n"
                     "A.5.2,true,PLANNED,,https://ok.example javascript:alert(1)\n");
-    call(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
+    request(&r, "POST", t.key, body, "/v1/entities/%s/controls:import", t.entity);
     ck_assert_problem(&r, 400, "csv");
     ck_assert(has_error(r.json, "csv", "line 2: evidence[1] must be an https, http or urn URI"));
     bw_test_resp_free(&r);
     free(body);
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.2", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.2", t.entity);
     ck_assert_problem(&r, 404, NULL);
     bw_test_resp_free(&r);
     free_tenant(&t);
@@ -783,10 +754,10 @@ END_TEST
 
 START_TEST(gap_analysis_of_empty_and_complete_soa)
 {
-    tenant_t t = new_tenant("Gaps");
+    tenant_t t = new_tenant_with_entity("Gaps", ACME_CLOUD);
     bw_test_resp_t r;
     /* Empty: every requirement ISO can cover is a gap. */
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2", t.entity);
     ck_assert_status(&r, 200);
     ck_assert_str_eq(jstr(r.json, "framework"), "nis2");
     json_t *totals = json_object_get(r.json, "totals");
@@ -816,7 +787,7 @@ START_TEST(gap_analysis_of_empty_and_complete_soa)
      * every coverable requirement is mapped with evidence needed (NIST
      * OLIR), none COVERED; this asserted COVERED before. */
     import_all(&t, "IMPLEMENTED");
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2", t.entity);
     totals = json_object_get(r.json, "totals");
     ck_assert_int_eq(json_integer_value(json_object_get(totals, "covered")), 0);
     ck_assert_int_eq(json_integer_value(json_object_get(totals, "gap")), 0);
@@ -832,8 +803,8 @@ START_TEST(gap_analysis_of_empty_and_complete_soa)
     bw_test_resp_free(&r);
 
     /* Against the Regulation, per Annex requirement, with totals per point. */
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2-ir-2024-2690",
-         t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2-ir-2024-2690",
+            t.entity);
     ck_assert_status(&r, 200);
     reqs = json_object_get(r.json, "requirements");
     json_t *q = find_by(reqs, "ref", "1.1.1.a");
@@ -852,23 +823,24 @@ START_TEST(gap_analysis_of_empty_and_complete_soa)
     bw_test_resp_free(&r);
 
     /* One control excluded: the requirements it fed are partly covered. */
-    call(&r, "PUT", t.key, "{\"applicable\":false,\"justification\":\"no crypto\"}",
-         "/v1/entities/%s/controls/A.8.24", t.entity);
+    request(&r, "PUT", t.key, "{\"applicable\":false,\"justification\":\"no crypto\"}",
+            "/v1/entities/%s/controls/A.8.24", t.entity);
     ck_assert_status(&r, 200);
     bw_test_resp_free(&r);
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2", t.entity);
     json_t *h = find_by(json_object_get(r.json, "requirements"), "ref", "21.2.h");
     ck_assert_str_eq(jstr(h, "coverage"), "PARTIAL");
     ck_assert(array_has(json_object_get(h, "excludedControls"), "A.8.24"));
     bw_test_resp_free(&r);
 
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis", t.entity);
     ck_assert_problem(&r, 400, "framework");
     bw_test_resp_free(&r);
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=iso27001-2022", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=iso27001-2022",
+            t.entity);
     ck_assert_problem(&r, 400, "framework");
     bw_test_resp_free(&r);
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=dora", t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=dora", t.entity);
     ck_assert_problem(&r, 400, "framework");
     bw_test_resp_free(&r);
     free_tenant(&t);
@@ -880,13 +852,13 @@ END_TEST
 static json_t *analysis_of(tenant_t *t, const char *facts, const char *framework, int want)
 {
     bw_test_resp_t r;
-    call(&r, "POST", t->key, facts, "/v1/entities");
+    request(&r, "POST", t->key, facts, "/v1/entities");
     ck_assert_status(&r, 201);
     free(t->entity);
     t->entity = strdup(jstr(r.json, "id"));
     bw_test_resp_free(&r);
-    call(&r, "GET", t->key, NULL, "/v1/entities/%s/gap-analysis?framework=%s", t->entity,
-         framework);
+    request(&r, "GET", t->key, NULL, "/v1/entities/%s/gap-analysis?framework=%s", t->entity,
+            framework);
     ck_assert_status(&r, want);
     json_t *json = json_incref(r.json);
     bw_test_resp_free(&r);
@@ -907,7 +879,7 @@ static int applies(json_t *analysis, const char *ref)
 
 START_TEST(gap_analysis_scoped_to_what_applies_art_26_27_28_and_dora)
 {
-    tenant_t t = new_tenant("Applies");
+    tenant_t t = new_tenant_with_entity("Applies", ACME_CLOUD);
     /* A large hospital in Germany: Art 26(3), 27 and 28 do not bind it,
      * nor does IR 2024/2690 (422 for its analysis). */
     const char *hospital =
@@ -932,8 +904,8 @@ START_TEST(gap_analysis_scoped_to_what_applies_art_26_27_28_and_dora)
     ck_assert_str_ne(jstr(g, "scopingRulesetVersion"), "");
     json_decref(g);
     bw_test_resp_t r;
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2-ir-2024-2690",
-         t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2-ir-2024-2690",
+            t.entity);
     ck_assert_problem(&r, 422, NULL);
     ck_assert_str_eq(jstr(r.json, "reason"), "IMPLEMENTING_REGULATION_NOT_APPLICABLE");
     ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "its Art 1"));
@@ -984,8 +956,8 @@ START_TEST(gap_analysis_scoped_to_what_applies_art_26_27_28_and_dora)
     json_t *p = find_by(json_object_get(g, "points"), "point", "21.2.a");
     ck_assert(json_is_false(json_object_get(p, "applies")));
     json_decref(g);
-    call(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2-ir-2024-2690",
-         t.entity);
+    request(&r, "GET", t.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2-ir-2024-2690",
+            t.entity);
     ck_assert_problem(&r, 422, NULL);
     ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "DORA"));
     bw_test_resp_free(&r);
@@ -995,53 +967,54 @@ END_TEST
 
 START_TEST(other_tenants_entities_answer_404)
 {
-    tenant_t a = new_tenant("Owner"), b = new_tenant("Intruder");
+    tenant_t a = new_tenant_with_entity("Owner", ACME_CLOUD),
+             b = new_tenant_with_entity("Intruder", ACME_CLOUD);
     bw_test_resp_t r;
-    call(&r, "PUT", a.key, "{\"applicable\":true,\"status\":\"IMPLEMENTED\"}",
-         "/v1/entities/%s/controls/A.5.1", a.entity);
+    request(&r, "PUT", a.key, "{\"applicable\":true,\"status\":\"IMPLEMENTED\"}",
+            "/v1/entities/%s/controls/A.5.1", a.entity);
     ck_assert_status(&r, 200);
     bw_test_resp_free(&r);
     const char *missing = "0193a2b4-1111-7222-8333-444455556666";
     const char *ids[] = {a.entity, missing, "not-a-uuid"};
     for (size_t i = 0; i < 3; i++) {
         const char *e = ids[i];
-        call(&r, "GET", b.key, NULL, "/v1/entities/%s/controls", e);
+        request(&r, "GET", b.key, NULL, "/v1/entities/%s/controls", e);
         ck_assert_problem(&r, 404, NULL);
         ck_assert_str_eq(jstr(r.json, "reason"), "ENTITY_NOT_FOUND");
         bw_test_resp_free(&r);
-        call(&r, "GET", b.key, NULL, "/v1/entities/%s/controls/A.5.1", e);
+        request(&r, "GET", b.key, NULL, "/v1/entities/%s/controls/A.5.1", e);
         ck_assert_problem(&r, 404, NULL);
         bw_test_resp_free(&r);
-        call(&r, "PUT", b.key, "{\"applicable\":true,\"status\":\"PLANNED\"}",
-             "/v1/entities/%s/controls/A.5.1", e);
+        request(&r, "PUT", b.key, "{\"applicable\":true,\"status\":\"PLANNED\"}",
+                "/v1/entities/%s/controls/A.5.1", e);
         ck_assert_problem(&r, 404, NULL);
         bw_test_resp_free(&r);
-        call(&r, "POST", b.key,
-             "{\"csv\":\"ref,applicable,status,justification\\nA.5.1,true,"
-             "PLANNED,\\n\"}",
-             "/v1/entities/%s/controls:import", e);
+        request(&r, "POST", b.key,
+                "{\"csv\":\"ref,applicable,status,justification\\nA.5.1,true,"
+                "PLANNED,\\n\"}",
+                "/v1/entities/%s/controls:import", e);
         ck_assert_problem(&r, 404, NULL);
         bw_test_resp_free(&r);
-        call(&r, "GET", b.key, NULL, "/v1/entities/%s/controls:export", e);
+        request(&r, "GET", b.key, NULL, "/v1/entities/%s/controls:export", e);
         ck_assert_problem(&r, 404, NULL);
         bw_test_resp_free(&r);
-        call(&r, "GET", b.key, NULL, "/v1/entities/%s/controls:history", e);
+        request(&r, "GET", b.key, NULL, "/v1/entities/%s/controls:history", e);
         ck_assert_problem(&r, 404, NULL);
         bw_test_resp_free(&r);
-        call(&r, "GET", b.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2", e);
+        request(&r, "GET", b.key, NULL, "/v1/entities/%s/gap-analysis?framework=nis2", e);
         ck_assert_problem(&r, 404, NULL);
         bw_test_resp_free(&r);
     }
     /* A's SoA is as A left it. */
-    call(&r, "GET", a.key, NULL, "/v1/entities/%s/controls/A.5.1", a.entity);
+    request(&r, "GET", a.key, NULL, "/v1/entities/%s/controls/A.5.1", a.entity);
     ck_assert_status(&r, 200);
     ck_assert_str_eq(jstr(r.json, "status"), "IMPLEMENTED");
     bw_test_resp_free(&r);
     /* A deleted entity's SoA answers 404 at once. */
-    call(&r, "DELETE", a.key, NULL, "/v1/entities/%s", a.entity);
+    request(&r, "DELETE", a.key, NULL, "/v1/entities/%s", a.entity);
     ck_assert_status(&r, 204);
     bw_test_resp_free(&r);
-    call(&r, "GET", a.key, NULL, "/v1/entities/%s/controls/A.5.1", a.entity);
+    request(&r, "GET", a.key, NULL, "/v1/entities/%s/controls/A.5.1", a.entity);
     ck_assert_problem(&r, 404, NULL);
     bw_test_resp_free(&r);
     free_tenant(&a);
@@ -1051,31 +1024,32 @@ END_TEST
 
 START_TEST(roles_read_and_write)
 {
-    tenant_t t = new_tenant("Roles");
+    tenant_t t = new_tenant_with_entity("Roles", ACME_CLOUD);
     char *viewer = role_key(&t, "viewer"), *auditor = role_key(&t, "auditor");
     char *editor = role_key(&t, "editor");
     bw_test_resp_t r;
-    call(&r, "PUT", viewer, "{\"applicable\":true,\"status\":\"PLANNED\"}",
-         "/v1/entities/%s/controls/A.5.1", t.entity);
+    request(&r, "PUT", viewer, "{\"applicable\":true,\"status\":\"PLANNED\"}",
+            "/v1/entities/%s/controls/A.5.1", t.entity);
     ck_assert_problem(&r, 403, NULL);
     bw_test_resp_free(&r);
-    call(&r, "PUT", auditor, "{\"applicable\":true,\"status\":\"PLANNED\"}",
-         "/v1/entities/%s/controls/A.5.1", t.entity);
+    request(&r, "PUT", auditor, "{\"applicable\":true,\"status\":\"PLANNED\"}",
+            "/v1/entities/%s/controls/A.5.1", t.entity);
     ck_assert_problem(&r, 403, NULL);
     bw_test_resp_free(&r);
-    call(&r, "PUT", editor, "{\"applicable\":true,\"status\":\"PLANNED\"}",
-         "/v1/entities/%s/controls/A.5.1", t.entity);
+    request(&r, "PUT", editor, "{\"applicable\":true,\"status\":\"PLANNED\"}",
+            "/v1/entities/%s/controls/A.5.1", t.entity);
     ck_assert_status(&r, 200);
     bw_test_resp_free(&r);
     const char *reader[] = {viewer, auditor};
     for (size_t i = 0; i < 2; i++) {
-        call(&r, "GET", reader[i], NULL, "/v1/entities/%s/controls", t.entity);
+        request(&r, "GET", reader[i], NULL, "/v1/entities/%s/controls", t.entity);
         ck_assert_status(&r, 200);
         bw_test_resp_free(&r);
-        call(&r, "GET", reader[i], NULL, "/v1/entities/%s/gap-analysis?framework=nis2", t.entity);
+        request(&r, "GET", reader[i], NULL, "/v1/entities/%s/gap-analysis?framework=nis2",
+                t.entity);
         ck_assert_status(&r, 200);
         bw_test_resp_free(&r);
-        call(&r, "GET", reader[i], NULL, "/v1/mapping-overrides");
+        request(&r, "GET", reader[i], NULL, "/v1/mapping-overrides");
         ck_assert_status(&r, 200);
         bw_test_resp_free(&r);
     }

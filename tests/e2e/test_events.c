@@ -37,28 +37,11 @@
  * scheduler and relay rounds. */
 #define QUIET_MS 1500
 
-typedef struct tenant {
-    char *id, *key;
-} tenant_t;
-
-static tenant_t new_tenant(const char *name)
-{
-    tenant_t t;
-    t.id = bw_test_create_tenant(name, &t.key);
-    return t;
-}
-
-static void free_tenant(tenant_t *t)
-{
-    free(t->id);
-    free(t->key);
-}
-
 /* A request with the tenant's key; the reply's JSON (caller decrefs). */
-static json_t *call(const tenant_t *t, long want, const char *method, const char *body,
-                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static json_t *call(const tenant_t *t, long want, const char *method, const char *body,
-                    const char *fmt, ...)
+static json_t *tenant_call(const tenant_t *t, long want, const char *method, const char *body,
+                           const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static json_t *tenant_call(const tenant_t *t, long want, const char *method, const char *body,
+                           const char *fmt, ...)
 {
     char path[512];
     va_list ap;
@@ -94,7 +77,7 @@ static char *subscribe(const tenant_t *t, const char *types)
     snprintf(url, sizeof(url), "%s%s", hooks, path);
     snprintf(body, sizeof(body), "{\"url\":\"%s\",\"eventTypes\":%s,\"description\":\"events\"}",
              url, types);
-    json_t *e = call(t, 201, "POST", body, "/v1/webhook-endpoints");
+    json_t *e = tenant_call(t, 201, "POST", body, "/v1/webhook-endpoints");
     receiver_config(path, jstr(e, "secret"), NULL, 0, 0, NULL, NULL);
     json_decref(e);
     return path;
@@ -140,7 +123,7 @@ static json_t *data_of(json_t *events, size_t i)
 /* Whether the event's data is, field for field, what GET path returns now. */
 static void assert_data_is(const tenant_t *t, json_t *data, const char *path)
 {
-    json_t *now = call(t, 200, "GET", NULL, "%s", path);
+    json_t *now = tenant_call(t, 200, "GET", NULL, "%s", path);
     char *a = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS);
     char *b = json_dumps(now, JSON_COMPACT | JSON_SORT_KEYS);
     ck_assert_msg(strcmp(a, b) == 0, "event data\n%s\nis not GET %s\n%s", a, path, b);
@@ -159,11 +142,12 @@ static void assert_data_is(const tenant_t *t, json_t *data, const char *path)
 /* A medium-sized cloud provider in Berlin (important under NIS2); its id. */
 static char *new_entity(const tenant_t *t)
 {
-    json_t *e = call(t, 201, "POST",
-                     "{\"name\":\"Cloud GmbH\",\"timeZone\":\"Europe/Berlin\",\"activities\":["
-                     "{\"entityType\":\"digital_infra.cloud\",\"principalActivity\":true}],"
-                     "\"size\":" MEDIUM "}",
-                     "/v1/entities");
+    json_t *e =
+        tenant_call(t, 201, "POST",
+                    "{\"name\":\"Cloud GmbH\",\"timeZone\":\"Europe/Berlin\",\"activities\":["
+                    "{\"entityType\":\"digital_infra.cloud\",\"principalActivity\":true}],"
+                    "\"size\":" MEDIUM "}",
+                    "/v1/entities");
     char *id = strdup(jstr(e, "id"));
     json_decref(e);
     return id;
@@ -178,7 +162,7 @@ static char *new_incident(const tenant_t *t, const char *entity, long aware_ago,
     snprintf(body, sizeof(body),
              "{\"entity\":\"%s\",\"title\":\"%s\",\"awareAt\":\"%s\",\"significant\":true}", entity,
              title, aware);
-    json_t *i = call(t, 201, "POST", body, "/v1/incidents");
+    json_t *i = tenant_call(t, 201, "POST", body, "/v1/incidents");
     char *id = strdup(jstr(i, "id"));
     json_decref(i);
     return id;
@@ -195,12 +179,12 @@ START_TEST(incident_writes_announce_themselves)
     time_from_now(0, now);
     snprintf(body, sizeof(body), "{\"type\":\"NOTE\",\"occurredAt\":\"%s\",\"note\":\"seen\"}",
              now);
-    json_t *appended = call(&t, 201, "POST", body, "/v1/incidents/%s/events", incident);
+    json_t *appended = tenant_call(&t, 201, "POST", body, "/v1/incidents/%s/events", incident);
     json_decref(appended);
     snprintf(body, sizeof(body),
              "{\"type\":\"EARLY_WARNING_SUBMITTED\",\"occurredAt\":\"%s\",\"note\":\"CSIRT\"}",
              now);
-    appended = call(&t, 201, "POST", body, "/v1/incidents/%s/events", incident);
+    appended = tenant_call(&t, 201, "POST", body, "/v1/incidents/%s/events", incident);
 
     /* Created, then each append's event and the incident it changed. */
     json_t *got = events_at(path, 5);
@@ -226,8 +210,9 @@ START_TEST(incident_writes_announce_themselves)
     ck_assert(strlen(jstr(json_array_get(got, 0), "timestamp")) >= 20);
 
     /* A refused append writes nothing, and announces nothing. */
-    json_decref(call(&t, 400, "POST", "{\"type\":\"NOTE\",\"occurredAt\":\"1999-01-01T00:00:00Z\"}",
-                     "/v1/incidents/%s/events", incident));
+    json_decref(tenant_call(&t, 400, "POST",
+                            "{\"type\":\"NOTE\",\"occurredAt\":\"1999-01-01T00:00:00Z\"}",
+                            "/v1/incidents/%s/events", incident));
     usleep(QUIET_MS * 1000);
     json_t *again = received(path);
     ck_assert_uint_eq(json_array_size(again), 5);
@@ -248,15 +233,15 @@ START_TEST(classification_changes_are_announced_when_the_outcome_changes)
     /* Created with a classification: important. */
     char *entity = new_entity(&t);
     /* Renamed, same facts: no change of the outcome, no event. */
-    json_decref(
-        call(&t, 200, "PATCH", "{\"name\":\"Cloud Holding GmbH\"}", "/v1/entities/%s", entity));
+    json_decref(tenant_call(&t, 200, "PATCH", "{\"name\":\"Cloud Holding GmbH\"}",
+                            "/v1/entities/%s", entity));
     /* Larger: essential. */
-    json_decref(call(&t, 200, "PATCH", "{\"size\":" LARGE "}", "/v1/entities/%s", entity));
+    json_decref(tenant_call(&t, 200, "PATCH", "{\"size\":" LARGE "}", "/v1/entities/%s", entity));
     /* Another large figure, still essential: no event. */
-    json_decref(call(&t, 200, "PATCH",
-                     "{\"size\":{\"staffHeadcount\":950,\"annualTurnoverEur\":\"90000000\","
-                     "\"balanceSheetTotalEur\":\"90000000\"}}",
-                     "/v1/entities/%s", entity));
+    json_decref(tenant_call(&t, 200, "PATCH",
+                            "{\"size\":{\"staffHeadcount\":950,\"annualTurnoverEur\":\"90000000\","
+                            "\"balanceSheetTotalEur\":\"90000000\"}}",
+                            "/v1/entities/%s", entity));
     json_t *got = events_at(path, 2);
     ck_assert_str_eq(type_of(got, 0), "entity.classification_changed");
     json_t *first = json_object_get(data_of(got, 0), "applicability");
@@ -279,15 +264,16 @@ START_TEST(controls_announce_each_change_once)
     char *path = subscribe(&t, "[\"soa.control_changed\"]");
     char *entity = new_entity(&t);
     const char *put = "{\"applicable\":true,\"status\":\"PARTIAL\",\"justification\":\"drafted\"}";
-    json_decref(call(&t, 200, "PUT", put, "/v1/entities/%s/controls/A.5.1", entity));
+    json_decref(tenant_call(&t, 200, "PUT", put, "/v1/entities/%s/controls/A.5.1", entity));
     /* The same values again: nothing changed, nothing announced. */
-    json_decref(call(&t, 200, "PUT", put, "/v1/entities/%s/controls/A.5.1", entity));
+    json_decref(tenant_call(&t, 200, "PUT", put, "/v1/entities/%s/controls/A.5.1", entity));
     /* An import of three rows: A.5.1 as it is, A.5.2 and A.8.1 new. */
-    json_t *imported = call(&t, 200, "POST",
-                            "{\"csv\":\"ref,applicable,status,justification\\r\\n"
-                            "A.5.1,true,PARTIAL,drafted\\r\\nA.8.1,true,IMPLEMENTED,MDM\\r\\n"
-                            "A.5.2,true,PLANNED,Q3\\r\\n\"}",
-                            "/v1/entities/%s/controls:import", entity);
+    json_t *imported =
+        tenant_call(&t, 200, "POST",
+                    "{\"csv\":\"ref,applicable,status,justification\\r\\n"
+                    "A.5.1,true,PARTIAL,drafted\\r\\nA.8.1,true,IMPLEMENTED,MDM\\r\\n"
+                    "A.5.2,true,PLANNED,Q3\\r\\n\"}",
+                    "/v1/entities/%s/controls:import", entity);
     ck_assert_int_eq(json_integer_value(json_object_get(imported, "changed")), 2);
     json_decref(imported);
     json_t *got = events_at(path, 3);
@@ -315,7 +301,7 @@ static char *new_member(const tenant_t *t, const char *entity, const char *name)
     time_from_now(-86400, since);
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"role\":\"Director\",\"since\":\"%s\"}", name,
              since);
-    json_t *m = call(t, 201, "POST", body, "/v1/entities/%s/board-members", entity);
+    json_t *m = tenant_call(t, 201, "POST", body, "/v1/entities/%s/board-members", entity);
     char *id = strdup(jstr(m, "id"));
     json_decref(m);
     return id;
@@ -333,14 +319,15 @@ START_TEST(attestations_and_a_completed_campaign)
              "{\"entity\":\"%s\",\"kind\":\"RISK_MEASURES_APPROVAL\",\"statement\":\"We approve "
              "the measures.\",\"dueAt\":\"%s\",\"validForDays\":365}",
              entity, due);
-    json_t *c = call(&t, 201, "POST", body, "/v1/attestation-campaigns");
+    json_t *c = tenant_call(&t, 201, "POST", body, "/v1/attestation-campaigns");
     char *campaign = strdup(jstr(c, "id"));
     json_decref(c);
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", a);
-    json_decref(call(&t, 201, "POST", body, "/v1/attestation-campaigns/%s/attestations", campaign));
+    json_decref(
+        tenant_call(&t, 201, "POST", body, "/v1/attestation-campaigns/%s/attestations", campaign));
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"REJECT\"}", b);
     json_t *last =
-        call(&t, 201, "POST", body, "/v1/attestation-campaigns/%s/attestations", campaign);
+        tenant_call(&t, 201, "POST", body, "/v1/attestation-campaigns/%s/attestations", campaign);
 
     /* Two records, then the campaign completed by the second. */
     json_t *got = events_at(path, 3);
@@ -410,7 +397,7 @@ START_TEST(deadlines_missed_while_away_and_approaching)
     time_from_now(0, now);
     snprintf(body, sizeof(body), "{\"type\":\"EARLY_WARNING_SUBMITTED\",\"occurredAt\":\"%s\"}",
              now);
-    json_decref(call(&t, 201, "POST", body, "/v1/incidents/%s/events", soon));
+    json_decref(tenant_call(&t, 201, "POST", body, "/v1/incidents/%s/events", soon));
     usleep(QUIET_MS * 1000);
     got = received(path);
     ck_assert_uint_eq(json_array_size(got), 3);
@@ -427,7 +414,7 @@ START_TEST(a_tenants_own_lead_times)
 {
     tenant_t t = new_tenant("Events settings");
     /* The defaults until changed, with an etag of their own. */
-    json_t *s = call(&t, 200, "GET", NULL, "/v1/incident-settings");
+    json_t *s = tenant_call(&t, 200, "GET", NULL, "/v1/incident-settings");
     json_t *leads = json_object_get(s, "deadlineAlertLeadSeconds");
     ck_assert_uint_eq(json_array_size(leads), 2);
     ck_assert_int_eq(json_integer_value(json_array_get(leads, 0)), 21600);
@@ -450,7 +437,8 @@ START_TEST(a_tenants_own_lead_times)
     }
     /* 23.5 hours ahead: a deadline a day after awareness is inside it as
      * soon as the incident is an hour old. */
-    s = call(&t, 200, "PATCH", "{\"deadlineAlertLeadSeconds\":[84600]}", "/v1/incident-settings");
+    s = tenant_call(&t, 200, "PATCH", "{\"deadlineAlertLeadSeconds\":[84600]}",
+                    "/v1/incident-settings");
     ck_assert_int_eq(
         json_integer_value(json_array_get(json_object_get(s, "deadlineAlertLeadSeconds"), 0)),
         84600);

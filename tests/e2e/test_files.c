@@ -16,34 +16,6 @@
 #include <unistd.h>
 
 #define XLSX "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-#define ACME_CLOUD                                                                                 \
-    "{\"name\":\"Acme Cloud SE\",\"timeZone\":\"Europe/Berlin\",\"activities\":[{\"entityType\":"  \
-    "\"digital_infra.cloud\",\"principalActivity\":true}],\"size\":{\"staffHeadcount\":60,"        \
-    "\"annualTurnoverEur\":\"12000000\",\"balanceSheetTotalEur\":\"12000000\"},"                   \
-    "\"memberState\":{\"establishment\":\"DE\"}}"
-
-typedef struct tenant {
-    char *id, *key, *entity;
-} tenant_t;
-
-static tenant_t new_tenant(const char *name)
-{
-    tenant_t t;
-    t.id = bw_test_create_tenant(name, &t.key);
-    bw_test_resp_t r;
-    bw_test_http("POST", "/v1/entities", t.key, ACME_CLOUD, NULL, &r);
-    ck_assert_int_eq(r.status, 201);
-    t.entity = strdup(jstr(r.json, "id"));
-    bw_test_resp_free(&r);
-    return t;
-}
-
-static void free_tenant(tenant_t *t)
-{
-    free(t->id);
-    free(t->key);
-    free(t->entity);
-}
 
 /* GET or POST path (printf) with one optional extra header. */
 static void send(bw_test_resp_t *r, const char *method, const char *key, const char *body,
@@ -132,7 +104,7 @@ static char *cell(const char *sheet, const char *ref)
 
 START_TEST(soa_imported_as_csv_body_and_exported_as_csv)
 {
-    tenant_t t = new_tenant("Files CSV");
+    tenant_t t = new_tenant_with_entity("Files CSV", ACME_CLOUD);
     bw_test_resp_t r;
     const char *csv = "ref,applicable,status,justification\r\n"
                       "A.5.1,true,IMPLEMENTED,\"Approved, by the board\"\r\n"
@@ -182,7 +154,7 @@ END_TEST
 
 START_TEST(bad_csv_bodies_and_accepts_are_refused_and_nothing_is_written)
 {
-    tenant_t t = new_tenant("Files bad CSV");
+    tenant_t t = new_tenant_with_entity("Files bad CSV", ACME_CLOUD);
     bw_test_resp_t r;
     /* "Genehmigt" with a Latin-1 e acute: not UTF-8. */
     send(&r, "POST", t.key,
@@ -263,7 +235,7 @@ static char *big_csv(char **refs, size_t n_refs, int rows)
 
 START_TEST(a_5_mb_10000_row_csv_is_read_whole_in_linear_time)
 {
-    tenant_t t = new_tenant("Files big CSV");
+    tenant_t t = new_tenant_with_entity("Files big CSV", ACME_CLOUD);
     size_t n_refs;
     char **refs = assessable_refs(t.key, &n_refs);
     ck_assert_uint_gt(n_refs, 100);
@@ -327,7 +299,7 @@ END_TEST
 
 START_TEST(soa_and_gap_analysis_as_xlsx_read_back)
 {
-    tenant_t t = new_tenant("Files XLSX");
+    tenant_t t = new_tenant_with_entity("Files XLSX", ACME_CLOUD);
     bw_test_resp_t r;
     send(&r, "POST", t.key,
          "ref,applicable,status,justification\nA.5.1,true,IMPLEMENTED,\"<Board> & \"\"CISO\"\"\"\n"
@@ -411,7 +383,7 @@ static char *new_incident(const tenant_t *t, const char *title, const char *awar
 
 START_TEST(incident_register_as_xlsx_with_local_deadlines)
 {
-    tenant_t t = new_tenant("Files register");
+    tenant_t t = new_tenant_with_entity("Files register", ACME_CLOUD);
     /* Aware on the evening of 30 March 2025, the day Berlin moved to
      * summer time: the early warning is due 24 hours later, 31 March
      * 20:30 local time (+02:00). */
@@ -450,7 +422,7 @@ END_TEST
 
 START_TEST(pictures_are_escaped_svg)
 {
-    tenant_t t = new_tenant("Files SVG");
+    tenant_t t = new_tenant_with_entity("Files SVG", ACME_CLOUD);
     const char *title = "</text><script>alert(1)</script><text x=\"&amp;\">'";
     char *id = new_incident(&t, title, "2025-06-10T09:15:00+02:00");
     bw_test_resp_t r;
@@ -504,7 +476,7 @@ START_TEST(pictures_are_escaped_svg)
     bw_test_resp_free(&r);
 
     /* Another tenant's incident is not found, as a picture too. */
-    tenant_t other = new_tenant("Files SVG other");
+    tenant_t other = new_tenant_with_entity("Files SVG other", ACME_CLOUD);
     send(&r, "GET", other.key, NULL, NULL, "/v1/incidents/%s/timeline.svg", id);
     ck_assert_problem(&r, 404, NULL);
     bw_test_resp_free(&r);

@@ -15,49 +15,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-typedef struct tenant {
-    char *id;
-    char *key;
-} tenant_t;
-
-static tenant_t new_tenant(const char *name)
-{
-    tenant_t t;
-    t.id = bw_test_create_tenant(name, &t.key);
-    ck_assert_ptr_nonnull(t.id);
-    return t;
-}
-
-static void free_tenant(tenant_t *t)
-{
-    free(t->id);
-    free(t->key);
-}
-
-/* Sends a request and returns the parsed reply (caller decrefs), asserting
- * the status. */
-static json_t *call(const char *key, const char *method, const char *path, const char *body,
-                    long want)
-{
-    bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http(method, path, key, body, NULL, &r), 0);
-    ck_assert_msg(r.status == want, "%s %s: status %ld, want %ld: %s", method, path, r.status, want,
-                  r.body);
-    json_t *json = json_incref(r.json);
-    bw_test_resp_free(&r);
-    return json;
-}
-
-/* Expects a problem with this status naming field. */
-static void expect_problem(const char *key, const char *method, const char *path, const char *body,
-                           int status, const char *field)
-{
-    bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http(method, path, key, body, NULL, &r), 0);
-    ck_assert_problem(&r, status, field);
-    bw_test_resp_free(&r);
-}
-
 /* An entity in zone with one activity and figures; returns its id. */
 static char *create_entity_of(const tenant_t *t, const char *zone, const char *type,
                               const char *size)

@@ -273,30 +273,8 @@ static void wait_connections_at_most(double n)
     ck_abort_msg("the gateway still holds more than %.0f connections", n);
 }
 
-typedef struct tenant {
-    char *id, *key, *entity; /* entity: an entity's id */
-} tenant_t;
-
-static tenant_t new_tenant(const char *name)
-{
-    tenant_t t = {0};
-    t.id = bw_test_create_tenant(name, &t.key);
-    bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http("POST", "/v1/entities", t.key,
-                                  "{\"name\":\"Limits GmbH\",\"timeZone\":\"UTC\"}", NULL, &r),
-                     0);
-    ck_assert_int_eq(r.status, 201);
-    t.entity = strdup(jstr(r.json, "id"));
-    bw_test_resp_free(&r);
-    return t;
-}
-
-static void free_tenant(tenant_t *t)
-{
-    free(t->id);
-    free(t->key);
-    free(t->entity);
-}
+/* The entity each tenant of these tests gets. */
+#define LIMITS_GMBH "{\"name\":\"Limits GmbH\",\"timeZone\":\"UTC\"}"
 
 /* ---- bodies ------------------------------------------------------------ */
 
@@ -336,7 +314,7 @@ END_TEST
 
 START_TEST(patch_with_60000_keys_is_400_while_others_are_served)
 {
-    tenant_t t = new_tenant("Many keys");
+    tenant_t t = new_tenant_with_entity("Many keys", LIMITS_GMBH);
     size_t cap = 64 + 60000 * 16;
     char *body = malloc(cap);
     size_t o = (size_t)snprintf(body, cap, "{");
@@ -377,7 +355,7 @@ END_TEST
 
 START_TEST(chunked_bodies)
 {
-    tenant_t t = new_tenant("Chunked");
+    tenant_t t = new_tenant_with_entity("Chunked", LIMITS_GMBH);
     char req[1024];
     snprintf(req, sizeof(req),
              "POST /v1/entities HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
@@ -421,7 +399,7 @@ END_TEST
 
 START_TEST(expect_100_continue)
 {
-    tenant_t t = new_tenant("Expecting");
+    tenant_t t = new_tenant_with_entity("Expecting", LIMITS_GMBH);
     const char *body = "{\"name\":\"Patient GmbH\",\"timeZone\":\"UTC\"}";
     char head[512];
     snprintf(head, sizeof(head),
@@ -449,7 +427,7 @@ END_TEST
 
 START_TEST(pipelined_requests_are_answered_in_order)
 {
-    tenant_t t = new_tenant("Pipelined");
+    tenant_t t = new_tenant_with_entity("Pipelined", LIMITS_GMBH);
     const char *third = "{\"name\":\"Third\",\"timeZone\":\"UTC\"}";
     char req[2048];
     snprintf(req, sizeof(req),
@@ -676,7 +654,7 @@ END_TEST
 
 START_TEST(bad_idempotency_keys_are_400)
 {
-    tenant_t t = new_tenant("Idempotent");
+    tenant_t t = new_tenant_with_entity("Idempotent", LIMITS_GMBH);
     char key[310];
     memset(key, 'k', 300);
     key[300] = '\0';
@@ -719,7 +697,7 @@ END_TEST
 
 START_TEST(malformed_if_match_is_400)
 {
-    tenant_t t = new_tenant("Conditional");
+    tenant_t t = new_tenant_with_entity("Conditional", LIMITS_GMBH);
     char path[96];
     snprintf(path, sizeof(path), "/v1/entities/%s", t.entity);
     static const char *const bad[] = {"If-Match: not-quoted", "If-Match: \"a\", \"b\"",
@@ -776,7 +754,7 @@ static void get_entities(raw_t *c, const char *token, reply_t *r)
 
 START_TEST(failed_authentications_are_limited_per_address)
 {
-    tenant_t t = new_tenant("Guessed at");
+    tenant_t t = new_tenant_with_entity("Guessed at", LIMITS_GMBH);
     /* Another loopback address than the other suites use, so that the
      * block it earns stays its own. */
     raw_t *c = raw_connect_from("127.0.0.77");

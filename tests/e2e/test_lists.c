@@ -17,57 +17,6 @@
 #include <stdlib.h>
 #include <time.h>
 
-typedef struct tenant {
-    char *id;
-    char *key;
-} tenant_t;
-
-static tenant_t new_tenant(const char *name)
-{
-    tenant_t t;
-    t.id = bw_test_create_tenant(name, &t.key);
-    ck_assert_ptr_nonnull(t.id);
-    return t;
-}
-
-static void free_tenant(tenant_t *t)
-{
-    free(t->id);
-    free(t->key);
-}
-
-/* Sends a request to a path built with printf and asserts its status (a
- * problem naming field for a 4xx; field NULL: any). Returns the JSON body
- * (caller decrefs). */
-static json_t *vcall(long status, const char *field, const char *method, const char *key,
-                     const char *body, const char *fmt, va_list ap)
-{
-    char path[4096];
-    vsnprintf(path, sizeof(path), fmt, ap);
-    bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http(method, path, key, body, NULL, &r), 0);
-    if (status >= 400)
-        ck_assert_problem(&r, status, field);
-    else
-        ck_assert_msg(r.status == status, "%s %s: status %ld, want %ld: %s", method, path, r.status,
-                      status, r.body);
-    json_t *json = r.json != NULL ? json_incref(r.json) : NULL;
-    bw_test_resp_free(&r);
-    return json;
-}
-
-static json_t *call(long status, const char *method, const char *key, const char *body,
-                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static json_t *call(long status, const char *method, const char *key, const char *body,
-                    const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    json_t *json = vcall(status, NULL, method, key, body, fmt, ap);
-    va_end(ap);
-    return json;
-}
-
 /* A GET that must answer 400 naming field. */
 static void refused(const char *key, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -75,7 +24,7 @@ static void refused(const char *key, const char *field, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    json_decref(vcall(400, field, "GET", key, NULL, fmt, ap));
+    json_decref(vexpect(400, field, "GET", key, NULL, fmt, ap));
     va_end(ap);
 }
 
@@ -109,7 +58,7 @@ static char *create(const tenant_t *t, const char *body, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    json_t *j = vcall(201, NULL, "POST", t->key, body, fmt, ap);
+    json_t *j = vexpect(201, NULL, "POST", t->key, body, fmt, ap);
     va_end(ap);
     char *id = sdup(j, "id");
     json_decref(j);
@@ -131,8 +80,8 @@ static json_t *all_pages(const char *key, const char *path, const char *items, i
     char *token = strdup("");
     for (int pages = 0;; pages++) {
         ck_assert_msg(pages < 100, "%s: more than 100 pages", path);
-        json_t *page = call(200, "GET", key, NULL, "%s%spageSize=%d%s%s", path, joiner(path),
-                            page_size, token[0] ? "&pageToken=" : "", token[0] ? enc(token) : "");
+        json_t *page = expect(200, "GET", key, NULL, "%s%spageSize=%d%s%s", path, joiner(path),
+                              page_size, token[0] ? "&pageToken=" : "", token[0] ? enc(token) : "");
         json_t *array = json_object_get(page, items);
         ck_assert_msg(json_is_array(array), "no %s in %s", items, path);
         ck_assert_int_le(json_array_size(array), page_size);
@@ -238,7 +187,7 @@ static json_t *last_with(json_t *items, const char *key, const char *value)
 /* The first page's token of a list (asserted not empty; caller frees). */
 static char *first_token(const char *key, const char *path)
 {
-    json_t *page = call(200, "GET", key, NULL, "%s%spageSize=1", path, joiner(path));
+    json_t *page = expect(200, "GET", key, NULL, "%s%spageSize=1", path, joiner(path));
     char *token = sdup(page, "nextPageToken");
     ck_assert_msg(token[0] != '\0', "%s: no second page", path);
     json_decref(page);
@@ -318,14 +267,14 @@ START_TEST(entities)
     json_decref(newest);
 
     /* Filters. */
-    json_t *page = call(200, "GET", t.key, NULL, "/v1/entities?filter=%s",
-                        enc("parentEntity=\"\" AND timeZone=Europe/Paris"));
+    json_t *page = expect(200, "GET", t.key, NULL, "/v1/entities?filter=%s",
+                          enc("parentEntity=\"\" AND timeZone=Europe/Paris"));
     ck_assert_int_eq(json_array_size(json_object_get(page, "entities")), 1);
     ck_assert_str_eq(jstr(json_array_get(json_object_get(page, "entities"), 0), "id"), ids[3]);
     json_decref(page);
     char filter[128];
     snprintf(filter, sizeof(filter), "parentEntity=%s", ids[1]);
-    page = call(200, "GET", t.key, NULL, "/v1/entities?filter=%s", enc(filter));
+    page = expect(200, "GET", t.key, NULL, "/v1/entities?filter=%s", enc(filter));
     ck_assert_int_eq(json_array_size(json_object_get(page, "entities")), 1);
     ck_assert_str_eq(jstr(json_array_get(json_object_get(page, "entities"), 0), "id"), ids[5]);
     json_decref(page);
@@ -338,17 +287,17 @@ START_TEST(entities)
     const char *since = jstr(json_array_get(created, 0), "updateTime");
     char path[512];
     snprintf(path, sizeof(path), "/v1/entities?updatedSince=%s", since);
-    json_t *first = call(200, "GET", t.key, NULL, "%s&pageSize=2", path);
+    json_t *first = expect(200, "GET", t.key, NULL, "%s&pageSize=2", path);
     json_t *items = json_object_get(first, "entities");
     ck_assert_int_eq(json_array_size(items), 2);
     ck_assert_str_eq(jstr(json_array_get(items, 0), "id"), ids[1]);
     ck_assert_str_eq(jstr(json_array_get(items, 1), "id"), ids[2]);
     json_decref(
-        call(200, "PATCH", t.key, "{\"name\":\"Beta Renamed\"}", "/v1/entities/%s", ids[2]));
+        expect(200, "PATCH", t.key, "{\"name\":\"Beta Renamed\"}", "/v1/entities/%s", ids[2]));
     json_t *rest = json_array();
     char *token = sdup(first, "nextPageToken");
     while (token[0] != '\0') {
-        page = call(200, "GET", t.key, NULL, "%s&pageSize=2&pageToken=%s", path, enc(token));
+        page = expect(200, "GET", t.key, NULL, "%s&pageSize=2&pageToken=%s", path, enc(token));
         json_array_extend(rest, json_object_get(page, "entities"));
         free(token);
         token = sdup(page, "nextPageToken");
@@ -363,7 +312,7 @@ START_TEST(entities)
     json_decref(first);
 
     /* A tombstone: for updatedSince readers only, and whatever the filter. */
-    json_decref(call(204, "DELETE", t.key, NULL, "/v1/entities/%s", ids[4]));
+    json_decref(expect(204, "DELETE", t.key, NULL, "/v1/entities/%s", ids[4]));
     json_t *sync = all_pages(t.key, path, "entities", 3);
     json_t *tomb = last_with(sync, "id", ids[4]);
     ck_assert_ptr_nonnull(tomb);
@@ -388,11 +337,11 @@ START_TEST(entities)
 
     /* Deleting a parent changes its child (no parent any more): the child
      * shows up for updatedSince readers, with a new etag. */
-    json_t *child = call(200, "GET", t.key, NULL, "/v1/entities/%s", ids[5]);
+    json_t *child = expect(200, "GET", t.key, NULL, "/v1/entities/%s", ids[5]);
     char *child_etag = sdup(child, "etag");
     char *child_updated = sdup(child, "updateTime");
     json_decref(child);
-    json_decref(call(204, "DELETE", t.key, NULL, "/v1/entities/%s", ids[1]));
+    json_decref(expect(204, "DELETE", t.key, NULL, "/v1/entities/%s", ids[1]));
     snprintf(path, sizeof(path), "/v1/entities?updatedSince=%s", child_updated);
     sync = all_pages(t.key, path, "entities", 10);
     child = last_with(sync, "id", ids[5]);
@@ -409,7 +358,7 @@ START_TEST(entities)
     time_from_now(-31L * 86400, old);
     time_from_now(-29L * 86400, recent);
     refused(t.key, "updatedSince", "/v1/entities?updatedSince=%s", old);
-    json_decref(call(200, "GET", t.key, NULL, "/v1/entities?updatedSince=%s", recent));
+    json_decref(expect(200, "GET", t.key, NULL, "/v1/entities?updatedSince=%s", recent));
 
     /* Bad input; a token used with other parameters. */
     common_refusals(t.key, "/v1/entities", "name");
@@ -422,7 +371,7 @@ START_TEST(entities)
     refused(t.key, "pageToken", "/v1/entities?orderBy=name&filter=%s&pageToken=%s",
             enc("timeZone=Europe/Berlin"), enc(token));
     json_decref(
-        call(200, "GET", t.key, NULL, "/v1/entities?orderBy=name&pageToken=%s", enc(token)));
+        expect(200, "GET", t.key, NULL, "/v1/entities?orderBy=name&pageToken=%s", enc(token)));
     free(token);
 
     /* Another tenant sees none of it, tombstones included. */
@@ -478,7 +427,7 @@ START_TEST(incidents)
     json_decref(desc);
     json_decref(asc);
     /* Deadlines still come with each incident of a page. */
-    json_t *page = call(200, "GET", t.key, NULL, "/v1/incidents?orderBy=createTime&pageSize=1");
+    json_t *page = expect(200, "GET", t.key, NULL, "/v1/incidents?orderBy=createTime&pageSize=1");
     json_t *first_incident = json_array_get(json_object_get(page, "incidents"), 0);
     ck_assert_str_eq(jstr(first_incident, "id"), ids[0]);
     ck_assert_int_gt(json_array_size(json_object_get(first_incident, "deadlines")), 0);
@@ -539,12 +488,12 @@ START_TEST(incidents)
     snprintf(path, sizeof(path), "/v1/incidents?updatedSince=%s",
              jstr(json_array_get(created, 0), "updateTime"));
     json_decref(created);
-    json_t *first = call(200, "GET", t.key, NULL, "%s&pageSize=2", path);
+    json_t *first = expect(200, "GET", t.key, NULL, "%s&pageSize=2", path);
     ck_assert_str_eq(jstr(json_array_get(json_object_get(first, "incidents"), 0), "id"), ids[1]);
-    json_decref(call(201, "POST", t.key, "{\"type\":\"NOTE\",\"note\":\"Call the CSIRT\"}",
-                     "/v1/incidents/%s/events", ids[1]));
-    json_t *rest = call(200, "GET", t.key, NULL, "%s&pageSize=10&pageToken=%s", path,
-                        enc(jstr(first, "nextPageToken")));
+    json_decref(expect(201, "POST", t.key, "{\"type\":\"NOTE\",\"note\":\"Call the CSIRT\"}",
+                       "/v1/incidents/%s/events", ids[1]));
+    json_t *rest = expect(200, "GET", t.key, NULL, "%s&pageSize=10&pageToken=%s", path,
+                          enc(jstr(first, "nextPageToken")));
     json_t *items = json_object_get(rest, "incidents");
     ck_assert_int_eq(json_array_size(items), 3); /* ids 3, 4, then 1 again */
     ck_assert_str_eq(jstr(json_array_get(items, 2), "id"), ids[1]);
@@ -587,7 +536,7 @@ START_TEST(controls)
                       "6.1.2,true,PARTIAL,,Jane Doe\\n";
     char body[1024];
     snprintf(body, sizeof(body), "{\"csv\":\"%s\"}", csv);
-    json_decref(call(200, "POST", t.key, body, "/v1/entities/%s/controls:import", e));
+    json_decref(expect(200, "POST", t.key, body, "/v1/entities/%s/controls:import", e));
 
     char path[512];
     snprintf(path, sizeof(path), "/v1/entities/%s/controls", e);
@@ -637,25 +586,25 @@ START_TEST(controls)
     free(token);
 
     /* updatedSince: a PUT between two pages brings its control back. */
-    json_t *one = call(200, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.1", e);
+    json_t *one = expect(200, "GET", t.key, NULL, "/v1/entities/%s/controls/A.5.1", e);
     snprintf(path, sizeof(path), "/v1/entities/%s/controls?updatedSince=%s", e,
              jstr(one, "updateTime"));
     json_decref(one);
     json_t *sync = all_pages(t.key, path, "controls", 10);
     ck_assert_int_eq(json_array_size(sync), 0); /* one import: nothing after it */
     json_decref(sync);
-    json_decref(call(200, "PUT", t.key,
-                     "{\"applicable\":true,\"status\":\"IMPLEMENTED\",\"owner\":\"Max\"}",
-                     "/v1/entities/%s/controls/A.5.10", e));
-    json_decref(call(200, "PUT", t.key,
-                     "{\"applicable\":true,\"status\":\"IMPLEMENTED\",\"owner\":\"Max\"}",
-                     "/v1/entities/%s/controls/A.5.2", e));
-    json_t *first = call(200, "GET", t.key, NULL, "%s&pageSize=1", path);
+    json_decref(expect(200, "PUT", t.key,
+                       "{\"applicable\":true,\"status\":\"IMPLEMENTED\",\"owner\":\"Max\"}",
+                       "/v1/entities/%s/controls/A.5.10", e));
+    json_decref(expect(200, "PUT", t.key,
+                       "{\"applicable\":true,\"status\":\"IMPLEMENTED\",\"owner\":\"Max\"}",
+                       "/v1/entities/%s/controls/A.5.2", e));
+    json_t *first = expect(200, "GET", t.key, NULL, "%s&pageSize=1", path);
     ck_assert_str_eq(jstr(json_array_get(json_object_get(first, "controls"), 0), "ref"), "A.5.10");
-    json_decref(call(200, "PUT", t.key, "{\"applicable\":true,\"status\":\"PARTIAL\"}",
-                     "/v1/entities/%s/controls/A.5.10", e));
-    json_t *rest = call(200, "GET", t.key, NULL, "%s&pageSize=10&pageToken=%s", path,
-                        enc(jstr(first, "nextPageToken")));
+    json_decref(expect(200, "PUT", t.key, "{\"applicable\":true,\"status\":\"PARTIAL\"}",
+                       "/v1/entities/%s/controls/A.5.10", e));
+    json_t *rest = expect(200, "GET", t.key, NULL, "%s&pageSize=10&pageToken=%s", path,
+                          enc(jstr(first, "nextPageToken")));
     got = column(json_object_get(rest, "controls"), "ref");
     ck_assert_str_eq(got, "A.5.2,A.5.10");
     free(got);
@@ -667,7 +616,7 @@ START_TEST(controls)
     /* Another tenant: the entity is not theirs (404), nothing leaks. */
     tenant_t other = new_tenant("Lists: controls, other");
     json_decref(
-        call(404, "GET", other.key, NULL, "/v1/entities/%s/controls?orderBy=createTime", e));
+        expect(404, "GET", other.key, NULL, "/v1/entities/%s/controls?orderBy=createTime", e));
     char *own = create(&other, "{\"name\":\"Own\",\"timeZone\":\"UTC\"}", "/v1/entities");
     snprintf(path, sizeof(path), "/v1/entities/%s/controls?updatedSince=2020-01-01T00:00:00Z", own);
     all = all_pages(other.key, path, "controls", 10);
@@ -739,12 +688,12 @@ START_TEST(board_members)
     snprintf(path, sizeof(path), "/v1/entities/%s/board-members?updatedSince=%s", e,
              jstr(json_array_get(created, 0), "updateTime"));
     json_decref(created);
-    json_t *first = call(200, "GET", t.key, NULL, "%s&pageSize=1", path);
+    json_t *first = expect(200, "GET", t.key, NULL, "%s&pageSize=1", path);
     ck_assert_str_eq(jstr(json_array_get(json_object_get(first, "boardMembers"), 0), "id"), ids[1]);
-    json_decref(call(200, "PATCH", t.key, "{\"role\":\"Chair\"}",
-                     "/v1/entities/%s/board-members/%s", e, ids[1]));
-    json_t *rest = call(200, "GET", t.key, NULL, "%s&pageSize=10&pageToken=%s", path,
-                        enc(jstr(first, "nextPageToken")));
+    json_decref(expect(200, "PATCH", t.key, "{\"role\":\"Chair\"}",
+                       "/v1/entities/%s/board-members/%s", e, ids[1]));
+    json_t *rest = expect(200, "GET", t.key, NULL, "%s&pageSize=10&pageToken=%s", path,
+                          enc(jstr(first, "nextPageToken")));
     json_t *items = json_object_get(rest, "boardMembers");
     ck_assert_int_eq(json_array_size(items), 3); /* ids 2, 3, then 1 again */
     ck_assert_str_eq(jstr(json_array_get(items, 2), "id"), ids[1]);
@@ -754,11 +703,12 @@ START_TEST(board_members)
 
     /* An unknown entity is still a 404, with updatedSince too; another
      * tenant's entity as well. */
-    json_decref(call(404, "GET", t.key, NULL,
-                     "/v1/entities/%s/board-members?updatedSince=2024-01-01T00:00:00Z",
-                     "6f1c2b5e-9d4a-4c1e-8f3b-2a7d9e0c5b41"));
+    json_decref(expect(404, "GET", t.key, NULL,
+                       "/v1/entities/%s/board-members?updatedSince=2024-01-01T00:00:00Z",
+                       "6f1c2b5e-9d4a-4c1e-8f3b-2a7d9e0c5b41"));
     tenant_t other = new_tenant("Lists: board members, other");
-    json_decref(call(404, "GET", other.key, NULL, "/v1/entities/%s/board-members?orderBy=name", e));
+    json_decref(
+        expect(404, "GET", other.key, NULL, "/v1/entities/%s/board-members?orderBy=name", e));
     free_tenant(&other);
     for (int i = 0; i < 4; i++)
         free(ids[i]);
@@ -842,14 +792,14 @@ START_TEST(campaigns)
     ck_assert_str_eq(t0, jstr(json_array_get(created, 0), "createTime"));
     snprintf(path, sizeof(path), "/v1/attestation-campaigns?updatedSince=%s", t0);
     json_decref(created);
-    json_t *first = call(200, "GET", t.key, NULL, "%s&pageSize=1", path);
+    json_t *first = expect(200, "GET", t.key, NULL, "%s&pageSize=1", path);
     json_t *before = json_array_get(json_object_get(first, "campaigns"), 0);
     ck_assert_str_eq(jstr(before, "id"), ids[1]);
     snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", member);
     json_decref(
-        call(201, "POST", t.key, body, "/v1/attestation-campaigns/%s/attestations", ids[1]));
-    json_t *rest = call(200, "GET", t.key, NULL, "%s&pageSize=10&pageToken=%s", path,
-                        enc(jstr(first, "nextPageToken")));
+        expect(201, "POST", t.key, body, "/v1/attestation-campaigns/%s/attestations", ids[1]));
+    json_t *rest = expect(200, "GET", t.key, NULL, "%s&pageSize=10&pageToken=%s", path,
+                          enc(jstr(first, "nextPageToken")));
     json_t *items = json_object_get(rest, "campaigns");
     ck_assert_int_eq(json_array_size(items), 4); /* ids 2, 3, 4, then 1 again */
     json_t *after = json_array_get(items, 3);
@@ -858,7 +808,7 @@ START_TEST(campaigns)
     ck_assert_str_ne(jstr(after, "etag"), jstr(before, "etag"));
     ck_assert_int_gt(key_cmp(jstr(after, "updateTime"), jstr(before, "updateTime")), 0);
     /* GetCampaign says the same. */
-    json_t *got_one = call(200, "GET", t.key, NULL, "/v1/attestation-campaigns/%s", ids[1]);
+    json_t *got_one = expect(200, "GET", t.key, NULL, "/v1/attestation-campaigns/%s", ids[1]);
     ck_assert_str_eq(jstr(got_one, "updateTime"), jstr(after, "updateTime"));
     ck_assert_str_eq(jstr(got_one, "etag"), jstr(after, "etag"));
     json_decref(got_one);
@@ -886,7 +836,7 @@ START_TEST(audit_events)
     tenant_t t = new_tenant("Lists: audit events");
     for (int i = 0; i < 3; i++)
         free(create(&t, "{\"name\":\"Audited\",\"timeZone\":\"UTC\"}", "/v1/entities"));
-    json_decref(call(400, "POST", t.key, "{\"name\":\"\",\"timeZone\":\"UTC\"}", "/v1/entities"));
+    json_decref(expect(400, "POST", t.key, "{\"name\":\"\",\"timeZone\":\"UTC\"}", "/v1/entities"));
     /* Ties cannot be made over HTTP (every request has its own time):
      * five rows recorded at one instant, as a superuser would. */
     PGconn *su = bw_test_pg("BULWARK_TEST_SUPERUSER_DATABASE_URL");
@@ -940,12 +890,13 @@ START_TEST(audit_events)
 
     /* updatedSince: events recorded after the first, oldest first; a write
      * between two pages comes at the end. */
-    json_t *first_page = call(200, "GET", t.key, NULL, "/v1/audit-events?orderBy=time&pageSize=1");
+    json_t *first_page =
+        expect(200, "GET", t.key, NULL, "/v1/audit-events?orderBy=time&pageSize=1");
     char path[512];
     snprintf(path, sizeof(path), "/v1/audit-events?updatedSince=%s",
              jstr(json_array_get(json_object_get(first_page, "auditEvents"), 0), "time"));
     json_decref(first_page);
-    json_t *first = call(200, "GET", t.key, NULL, "%s&pageSize=2", path);
+    json_t *first = expect(200, "GET", t.key, NULL, "%s&pageSize=2", path);
     ck_assert_str_eq(jstr(json_array_get(json_object_get(first, "auditEvents"), 0), "action"),
                      "scoping.CreateEntity");
     free(create(&t, "{\"name\":\"Late\",\"timeZone\":\"UTC\"}", "/v1/entities"));
@@ -953,7 +904,7 @@ START_TEST(audit_events)
     token = sdup(first, "nextPageToken");
     while (token[0] != '\0') {
         json_t *page =
-            call(200, "GET", t.key, NULL, "%s&pageSize=2&pageToken=%s", path, enc(token));
+            expect(200, "GET", t.key, NULL, "%s&pageSize=2&pageToken=%s", path, enc(token));
         json_array_extend(rest, json_object_get(page, "auditEvents"));
         free(token);
         token = sdup(page, "nextPageToken");
@@ -987,7 +938,7 @@ START_TEST(the_documented_values_are_accepted)
 {
     tenant_t t = new_tenant("Lists: document");
     char *e = create(&t, "{\"name\":\"Doc\",\"timeZone\":\"UTC\"}", "/v1/entities");
-    json_t *doc = call(200, "GET", NULL, NULL, "/v1/openapi.json");
+    json_t *doc = expect(200, "GET", NULL, NULL, "/v1/openapi.json");
     json_t *paths = json_object_get(doc, "paths");
     const char *template;
     json_t *item;
@@ -1018,8 +969,8 @@ START_TEST(the_documented_values_are_accepted)
         json_t *values = json_object_get(json_object_get(order_by, "schema"), "enum");
         ck_assert_int_gt(json_array_size(values), 0);
         for (size_t i = 0; i < json_array_size(values); i++)
-            json_decref(call(200, "GET", t.key, NULL, "%sorderBy=%s", path,
-                             enc(json_string_value(json_array_get(values, i)))));
+            json_decref(expect(200, "GET", t.key, NULL, "%sorderBy=%s", path,
+                               enc(json_string_value(json_array_get(values, i)))));
         refused(t.key, "orderBy", "%sorderBy=id", path);
         json_t *fields = json_object_get(filter, "x-filter-fields");
         ck_assert_int_gt(json_object_size(fields), 0);
@@ -1037,12 +988,12 @@ START_TEST(the_documented_values_are_accepted)
                 snprintf(term, sizeof(term), "%s=true", name);
             else /* an id fits every text field */
                 snprintf(term, sizeof(term), "%s=6f1c2b5e-9d4a-4c1e-8f3b-2a7d9e0c5b41", name);
-            json_decref(call(200, "GET", t.key, NULL, "%sfilter=%s", path, enc(term)));
+            json_decref(expect(200, "GET", t.key, NULL, "%sfilter=%s", path, enc(term)));
         }
         refused(t.key, "filter", "%sfilter=%s", path, enc("undocumented=1"));
         char since[32];
         time_from_now(-60, since);
-        json_decref(call(200, "GET", t.key, NULL, "%supdatedSince=%s", path, since));
+        json_decref(expect(200, "GET", t.key, NULL, "%supdatedSince=%s", path, since));
     }
     ck_assert_int_eq(lists, 6);
     json_decref(doc);

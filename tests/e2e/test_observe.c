@@ -15,25 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-typedef struct tenant {
-    char *id;
-    char *key;
-} tenant_t;
-
-static tenant_t new_tenant(const char *name)
-{
-    tenant_t t;
-    t.id = bw_test_create_tenant(name, &t.key);
-    ck_assert_ptr_nonnull(t.id);
-    return t;
-}
-
-static void free_tenant(tenant_t *t)
-{
-    free(t->id);
-    free(t->key);
-}
-
 /* POST /v1/entities with the extra header lines; returns the entity's id
  * (caller frees) and fills *r (caller frees). */
 static char *create_entity(const tenant_t *t, const char *const *headers, bw_test_resp_t *r)

@@ -9,6 +9,7 @@
  */
 #include "e2e.h"
 
+#include "base64.h"
 #include "ids.h"
 
 #include <openssl/evp.h>

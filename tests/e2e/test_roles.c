@@ -32,7 +32,7 @@ static void concrete_path(const char *tpl, char *out, size_t len)
 }
 
 /* One call, waiting out the rate limit when it strikes. */
-static long call(const char *method, const char *path, const char *key)
+static long status_of(const char *method, const char *path, const char *key)
 {
     for (int attempt = 0; attempt < 20; attempt++) {
         bw_test_resp_t r;
@@ -111,7 +111,7 @@ START_TEST(every_route_enforces_its_roles)
                     may |= strcmp(json_string_value(json_array_get(allowed, j)), all_roles[i]) == 0;
                 if (strcmp(access, "tenant") != 0)
                     may = strcmp(access, "public") == 0;
-                long status = call(method, path, keys[i]);
+                long status = status_of(method, path, keys[i]);
                 if (strcmp(access, "service") == 0) {
                     /* Its service authenticates it: an API key is no
                      * signature, whatever its role. */

@@ -128,41 +128,10 @@ static json_t *wait_calls(const char *method, const char *prefix, int status, si
     return NULL;
 }
 
+/* The entity each tenant of these tests gets. */
+#define ACME_SE "{\"name\":\"Acme Cloud SE\",\"timeZone\":\"Europe/Berlin\"}"
+
 /* ---- the API ------------------------------------------------------------ */
-
-typedef struct tenant {
-    char *id, *key, *entity;
-} tenant_t;
-
-static json_t *call(const char *key, const char *method, const char *path, const char *body,
-                    long want)
-{
-    bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http(method, path, key, body, NULL, &r), 0);
-    ck_assert_msg(r.status == want, "%s %s: %ld, want %ld: %s", method, path, r.status, want,
-                  r.body);
-    json_t *json = json_incref(r.json);
-    bw_test_resp_free(&r);
-    return json;
-}
-
-static tenant_t new_tenant(const char *name)
-{
-    tenant_t t;
-    t.id = bw_test_create_tenant(name, &t.key);
-    json_t *e = call(t.key, "POST", "/v1/entities",
-                     "{\"name\":\"Acme Cloud SE\",\"timeZone\":\"Europe/Berlin\"}", 201);
-    t.entity = strdup(jstr(e, "id"));
-    json_decref(e);
-    return t;
-}
-
-static void free_tenant(tenant_t *t)
-{
-    free(t->id);
-    free(t->key);
-    free(t->entity);
-}
 
 /* Creates a connection; the reply (caller decrefs) holds id and the inbound
  * secret or token. */
@@ -269,8 +238,8 @@ static const char jira_created[] =
 
 START_TEST(connections_keep_credentials_and_show_the_secret_once)
 {
-    tenant_t t = new_tenant("Tickets CRUD");
-    tenant_t other = new_tenant("Tickets Other");
+    tenant_t t = new_tenant_with_entity("Tickets CRUD", ACME_SE);
+    tenant_t other = new_tenant_with_entity("Tickets Other", ACME_SE);
     const char *body_fmt =
         "{\"system\":\"JIRA\",\"name\":\"SecOps\",\"baseUrl\":\"https://example.atlassian.net\","
         "\"entity\":\"%s\",\"projectKey\":\"SEC\",\"credentials\":{\"email\":\"a@example.com\","
@@ -356,7 +325,7 @@ END_TEST
 
 START_TEST(test_asks_the_ticket_system)
 {
-    tenant_t t = new_tenant("Tickets Test");
+    tenant_t t = new_tenant_with_entity("Tickets Test", ACME_SE);
     json_t *jira = create_connection(&t, "JIRA", api, 0, "{}");
     json_t *sn = create_connection(&t, "SERVICENOW", api, 0, "{}");
     char path[256];
@@ -480,7 +449,7 @@ END_TEST
 
 START_TEST(jira_events_need_their_signature_and_never_duplicate)
 {
-    tenant_t t = new_tenant("Tickets Jira In");
+    tenant_t t = new_tenant_with_entity("Tickets Jira In", ACME_SE);
     json_t *conn = create_connection(&t, "JIRA", api, 0, "{\"closed\":\"Done\"}");
     const char *id = jstr(conn, "id"), *secret = jstr(conn, "inboundSecret");
     char body[2048];
@@ -570,7 +539,7 @@ END_TEST
 
 START_TEST(servicenow_records_are_upserted_by_sys_id)
 {
-    tenant_t t = new_tenant("Tickets SN In");
+    tenant_t t = new_tenant_with_entity("Tickets SN In", ACME_SE);
     json_t *conn = create_connection(&t, "SERVICENOW", api, 0, "{\"closed\":\"7\"}");
     const char *id = jstr(conn, "id"), *token = jstr(conn, "inboundToken");
     ck_assert_int_eq(strncmp(token, "bwsn_", 5), 0);
@@ -624,7 +593,8 @@ END_TEST
  * wrong signature spends nothing of the connection's budget. */
 START_TEST(inbound_events_are_limited_per_connection)
 {
-    tenant_t t = new_tenant("Tickets SN Flood"), u = new_tenant("Tickets SN Calm");
+    tenant_t t = new_tenant_with_entity("Tickets SN Flood", ACME_SE),
+             u = new_tenant_with_entity("Tickets SN Calm", ACME_SE);
     json_t *conn = create_connection(&t, "SERVICENOW", api, 0, "{}");
     json_t *other = create_connection(&u, "SERVICENOW", api, 0, "{}");
     const char *id = jstr(conn, "id"), *token = jstr(conn, "inboundToken");
@@ -685,7 +655,7 @@ END_TEST
 
 START_TEST(incidents_open_tickets_and_follow_the_mapping)
 {
-    tenant_t t = new_tenant("Tickets Out");
+    tenant_t t = new_tenant_with_entity("Tickets Out", ACME_SE);
     json_decref(standin_call("POST", "/config",
                              "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\"}"));
     json_t *jira =
@@ -858,7 +828,7 @@ START_TEST(opened_tickets_become_the_external_ref)
                              "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\"}"));
     /* Jira: the issue's key, and nothing sent back to Jira for the change
      * (no state mapping, so the issue is opened and that is all). */
-    tenant_t t = new_tenant("Tickets Ref Jira");
+    tenant_t t = new_tenant_with_entity("Tickets Ref Jira", ACME_SE);
     json_t *jira = create_connection(&t, "JIRA", api, 1, "{}");
     json_t *before = calls_to("/rest/api/3/issue");
     size_t jira_calls = json_array_size(before);
@@ -885,7 +855,7 @@ START_TEST(opened_tickets_become_the_external_ref)
 
     /* ServiceNow: the record's number; an incident that already refers to
      * something keeps it, and the connection's log says so. */
-    tenant_t u = new_tenant("Tickets Ref ServiceNow");
+    tenant_t u = new_tenant_with_entity("Tickets Ref ServiceNow", ACME_SE);
     json_t *sn = create_connection(&u, "SERVICENOW", api, 1, "{}");
     snprintf(body, sizeof(body),
              "{\"entity\":\"%s\",\"title\":\"Stolen laptop\","

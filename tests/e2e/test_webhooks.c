@@ -33,44 +33,6 @@
 
 /* ---- the API --------------------------------------------------------------- */
 
-typedef struct tenant {
-    char *id, *key;
-} tenant_t;
-
-static tenant_t new_tenant(const char *name)
-{
-    tenant_t t;
-    t.id = bw_test_create_tenant(name, &t.key);
-    return t;
-}
-
-static void free_tenant(tenant_t *t)
-{
-    free(t->id);
-    free(t->key);
-}
-
-static json_t *call(const char *key, const char *method, const char *path, const char *body,
-                    long want)
-{
-    bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http(method, path, key, body, NULL, &r), 0);
-    ck_assert_msg(r.status == want, "%s %s: %ld, want %ld: %s", method, path, r.status, want,
-                  r.body);
-    json_t *json = json_incref(r.json);
-    bw_test_resp_free(&r);
-    return json;
-}
-
-static void expect_problem(const char *key, const char *method, const char *path, const char *body,
-                           int status, const char *field)
-{
-    bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http(method, path, key, body, NULL, &r), 0);
-    ck_assert_problem(&r, status, field);
-    bw_test_resp_free(&r);
-}
-
 /* A unique receiver path for this test. */
 static char *unique_path(const char *what)
 {

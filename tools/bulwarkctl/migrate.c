@@ -14,6 +14,7 @@
 #include "migrate.h"
 
 #include "buf.h"
+#include "ids.h"
 #include "status.h"
 
 #include <ctype.h>
@@ -226,6 +227,46 @@ out:
     return err;
 }
 
+/* The column names a header has named so far: an open-addressing set, so
+ * that a header of n columns costs n look-ups, not n * n / 2 comparisons. */
+typedef char ident_t[MIGRATE_MAX_IDENT + 1];
+typedef struct name_set {
+    ident_t *names; /* "" is a free slot */
+    size_t cap, used;
+} name_set_t;
+
+static ident_t *name_slot(ident_t *names, size_t cap, const char *name)
+{
+    size_t i = bw_fnv1a(name) & (cap - 1);
+    while (names[i][0] != '\0' && strcmp(names[i], name) != 0)
+        i = (i + 1) & (cap - 1);
+    return &names[i];
+}
+
+/* Adds name (an identifier: 1 to MIGRATE_MAX_IDENT bytes): 0, 1 when it was
+ * there already, or BW_ENOMEM. */
+static int name_set_add(name_set_t *set, const char *name)
+{
+    if ((set->used + 1) * 2 > set->cap) {
+        size_t cap = set->cap == 0 ? 64 : set->cap * 2;
+        ident_t *names = calloc(cap, sizeof(*names));
+        if (names == NULL)
+            return BW_ENOMEM;
+        for (size_t i = 0; i < set->cap; i++)
+            if (set->names[i][0] != '\0')
+                memcpy(*name_slot(names, cap, set->names[i]), set->names[i], sizeof(set->names[i]));
+        free(set->names);
+        set->names = names;
+        set->cap = cap;
+    }
+    ident_t *slot = name_slot(set->names, set->cap, name);
+    if ((*slot)[0] != '\0')
+        return 1;
+    snprintf(*slot, sizeof(*slot), "%s", name);
+    set->used++;
+    return 0;
+}
+
 /*
  * Builds the COPY statement of a data file from its name and its header row,
  * the file's first CSV record (RFC 4180: fields separated by commas, quoted
@@ -241,6 +282,7 @@ static int build_copy(mig_file_t *f, const char *dir, FILE *errfp)
     char needle[sizeof(col) + 2];
     bw_buf_t cols; /* the quoted column names, comma-separated */
     bw_buf_init(&cols, 0);
+    name_set_t seen = {0};
     int err = 0;
     const char *problem = NULL;
 
@@ -296,14 +338,15 @@ static int build_copy(mig_file_t *f, const char *dir, FILE *errfp)
             err = BW_EINVAL;
             goto out;
         }
-        /* Quoted identifiers hold no quote, so this finds whole names only. */
-        snprintf(needle, sizeof(needle), "\"%s\"", col);
-        if (cols.len > 0 && strstr(cols.data, needle) != NULL) {
+        if ((err = name_set_add(&seen, col)) == 1) {
             fprintf(errfp, "bulwarkctl: data file \"%s/%s\" names column \"%s\" twice\n", dir,
                     f->name, col);
             err = BW_EINVAL;
             goto out;
         }
+        if (err != 0)
+            goto out;
+        snprintf(needle, sizeof(needle), "\"%s\"", col);
         if ((cols.len > 0 && (err = bw_buf_adds(&cols, ", ")) != 0) ||
             (err = bw_buf_adds(&cols, needle)) != 0)
             goto out;
@@ -337,6 +380,7 @@ bad:
             dir, f->name, problem);
     err = BW_EINVAL;
 out:
+    free(seen.names);
     bw_buf_free(&cols);
     return err;
 }

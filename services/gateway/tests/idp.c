@@ -3,6 +3,7 @@
  */
 #include "idp.h"
 
+#include "base64.h"
 #include "ids.h"
 
 #include <check.h>

@@ -1,0 +1,79 @@
+/*
+ * The helpers e2e.h declares: tenants made through the API and requests
+ * whose status is asserted.
+ */
+#include "e2e.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+tenant_t new_tenant(const char *name)
+{
+    tenant_t t = {0};
+    t.id = bw_test_create_tenant(name, &t.key);
+    ck_assert_ptr_nonnull(t.id);
+    return t;
+}
+
+tenant_t new_tenant_with_entity(const char *name, const char *entity_json)
+{
+    tenant_t t = new_tenant(name);
+    json_t *e = call(t.key, "POST", "/v1/entities", entity_json, 201);
+    t.entity = strdup(jstr(e, "id"));
+    json_decref(e);
+    return t;
+}
+
+void free_tenant(tenant_t *t)
+{
+    free(t->id);
+    free(t->key);
+    free(t->entity);
+}
+
+json_t *call(const char *key, const char *method, const char *path, const char *body, long want)
+{
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http(method, path, key, body, NULL, &r), 0);
+    ck_assert_msg(r.status == want, "%s %s: status %ld, want %ld: %s", method, path, r.status, want,
+                  r.body);
+    json_t *json = json_incref(r.json);
+    bw_test_resp_free(&r);
+    return json;
+}
+
+json_t *vexpect(long status, const char *field, const char *method, const char *key,
+                const char *body, const char *fmt, va_list ap)
+{
+    char path[4096];
+    vsnprintf(path, sizeof(path), fmt, ap);
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http(method, path, key, body, NULL, &r), 0);
+    if (status >= 400)
+        ck_assert_problem(&r, status, field);
+    else
+        ck_assert_msg(r.status == status, "%s %s: status %ld, want %ld: %s", method, path, r.status,
+                      status, r.body);
+    json_t *json = json_incref(r.json);
+    bw_test_resp_free(&r);
+    return json;
+}
+
+json_t *expect(long status, const char *method, const char *key, const char *body, const char *fmt,
+               ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    json_t *json = vexpect(status, NULL, method, key, body, fmt, ap);
+    va_end(ap);
+    return json;
+}
+
+void expect_problem(const char *key, const char *method, const char *path, const char *body,
+                    int status, const char *field)
+{
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http(method, path, key, body, NULL, &r), 0);
+    ck_assert_problem(&r, status, field);
+    bw_test_resp_free(&r);
+}
