@@ -182,6 +182,14 @@ static const bw_config_item_t config_items[] = {
 /* Only this process calls its own tenancy RPCs. */
 static const bw_rpc_peer_t tenancy_peers[] = {{"gateway", NULL}};
 
+/* Closes the tenancy's channels to the services (those opened so far). */
+static void close_pools(bw_tenancy_config_t *tc)
+{
+    bw_rpc_pool_close(tc->attestations);
+    for (size_t i = 0; i < tc->n_services; i++)
+        bw_rpc_pool_close(tc->services[i].pool);
+}
+
 static void on_signal(evutil_socket_t sig, short events, void *arg)
 {
     (void)events;
@@ -258,17 +266,30 @@ int main(int argc, char **argv)
                 break;
             }
     bw_tenancy_config_t tenancy_cfg = {
-        NULL, cfg.attestations_addr, (int)cfg.backend_timeout_ms, services, n_services, NULL, NULL};
+        NULL, (int)cfg.backend_timeout_ms, services, n_services, NULL, NULL};
     const bw_db_stmt_list_t tenancy_stmts = {bw_tenancy_stmts, bw_tenancy_n_stmts};
     bw_service_db_opts_t db = {cfg.database_url, &tenancy_stmts, 1, &tenancy_cfg, NULL, 0};
     if (bw_service_tls_open(&cfg.tls, &tls) != 0)
         return 2;
-    tenancy_cfg.tls = tls;
+    /* One idle channel a tenancy worker to each service it calls. */
+    int pool_err = bw_rpc_pool_open(tls, cfg.attestations_addr, "attestations", (int)cfg.workers,
+                                    &tenancy_cfg.attestations);
+    for (size_t i = 0; pool_err == 0 && i < n_services; i++)
+        pool_err = bw_rpc_pool_open(tls, services[i].addr, services[i].name, (int)cfg.workers,
+                                    &services[i].pool);
+    if (pool_err != 0) {
+        bw_log(BW_LOG_ERROR, NULL, "cannot set up the tenancy's channels: %s",
+               bw_strerror(pool_err));
+        close_pools(&tenancy_cfg);
+        bw_rpc_tls_close(tls);
+        return 2;
+    }
     bw_rpc_method_t *tenancy_methods = NULL;
     char why[256];
     if (bw_rpc_methods_bind(&bulwark__tenancy__v1__tenancy_service__descriptor, bw_tenancy_handlers,
                             bw_tenancy_n_handlers, &tenancy_methods, why, sizeof(why)) != 0) {
         bw_log(BW_LOG_ERROR, NULL, "the tenancy method table does not match the contract: %s", why);
+        close_pools(&tenancy_cfg);
         bw_rpc_tls_close(tls);
         return 2;
     }
@@ -401,6 +422,7 @@ out:
     bw_jwt_verifier_destroy(gw.jwt);
     bw_keycache_destroy(gw.keys);
     bw_tenantcache_destroy(gw.tenants);
+    close_pools(&tenancy_cfg);
     bw_rpc_tls_close(tls);
     bw_log(BW_LOG_INFO, NULL, "stopped");
     return status;

@@ -103,13 +103,9 @@ static int call_service(bw_call_t *call, const bw_tenancy_service_t *svc, const 
         md[n_md++] = (bw_rpc_md_t){"x-tenant-id", tenant};
     if (bw_call_traceparent(call, traceparent) == 0)
         md[n_md++] = (bw_rpc_md_t){"traceparent", traceparent};
-    bw_rpc_sync_t *sync = NULL;
     bw_rpc_reply_t reply;
-    int err = bw_rpc_sync_open(cfg->tls, svc->addr, svc->name, &sync);
-    if (err == 0)
-        err = bw_rpc_sync_call(sync, call->arena, method, buf, len, md, n_md, cfg->timeout_ms,
+    int err = bw_rpc_pool_call(svc->pool, call->arena, method, buf, len, md, n_md, cfg->timeout_ms,
                                &reply);
-    bw_rpc_sync_close(sync);
     if (err == 0 && reply.status == BW_GRPC_OK)
         *out = protobuf_c_message_unpack(reply_desc, bw_arena_protobuf_allocator(call->arena),
                                          reply.payload_len, reply.payload);

@@ -327,13 +327,9 @@ static int check_board_member(bw_call_t *call, const char *board_member)
                         {"x-roles", "admin"},
                         {"traceparent", traceparent}};
     size_t n_md = bw_call_traceparent(call, traceparent) == 0 ? 5 : 4;
-    bw_rpc_sync_t *sync = NULL;
     bw_rpc_reply_t reply;
-    int err = bw_rpc_sync_open(cfg->tls, cfg->attestations_addr, "attestations", &sync);
-    if (err == 0)
-        err = bw_rpc_sync_call(sync, call->arena, GET_BOARD_MEMBER, buf, len, md, n_md,
+    int err = bw_rpc_pool_call(cfg->attestations, call->arena, GET_BOARD_MEMBER, buf, len, md, n_md,
                                cfg->timeout_ms, &reply);
-    bw_rpc_sync_close(sync);
     if (err == 0 && reply.status == BW_GRPC_NOT_FOUND)
         return bw_call_violation(call, "boardMember", "no board member %s in this tenant",
                                  board_member);
@@ -344,8 +340,9 @@ static int check_board_member(bw_call_t *call, const char *board_member)
     Bulwark__Attestations__V1__BoardMember *m = bulwark__attestations__v1__board_member__unpack(
         bw_arena_protobuf_allocator(call->arena), reply.payload_len, reply.payload);
     if (m == NULL)
-        return bw_call_fail(call, BW_EUNAVAIL, "ATTESTATIONS_UNAVAILABLE",
-                            "cannot check the board member right now; retry later");
+        return bw_call_fail(call, BW_EUNAVAIL, "SERVICE_UNAVAILABLE",
+                            "the attestations service cannot check the board member right now; "
+                            "retry later");
     if (!m->in_office)
         return bw_call_violation(call, "boardMember",
                                  "board member %s is not in office: their tenure does not cover "

@@ -20,6 +20,7 @@
 typedef struct bw_tenancy_service {
     const char *name; /* "scoping": also its certificate's name and its schema */
     const char *addr;
+    bw_rpc_pool_t *pool; /* blocking channels to it, kept between calls */
 } bw_tenancy_service_t;
 
 /* What the tenancy RPCs need besides their database: how to reach the
@@ -27,10 +28,11 @@ typedef struct bw_tenancy_service {
  * keys sign as, and every service that holds tenant rows (the tenant's
  * export, deletion and usage go through each); the OIDC tenants this
  * gateway has seen, forgotten when a tenant's state changes. Given as
- * bw_service_db_opts_t.user (borrowed). */
+ * bw_service_db_opts_t.user (borrowed). The channels are kept open
+ * between calls: a TLS handshake per call made each usage count of a
+ * tenant list five handshakes. */
 typedef struct bw_tenancy_config {
-    const bw_rpc_tls_t *tls;
-    const char *attestations_addr;
+    bw_rpc_pool_t *attestations; /* blocking channels to attestations */
     int timeout_ms;
     const bw_tenancy_service_t *services;
     size_t n_services;
