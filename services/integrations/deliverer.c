@@ -127,11 +127,11 @@ struct bw_deliverer {
     const bw_integrations_t *svc;
     CURLM *multi;
     struct event *timer;
-    struct event *refill;             /* records what ended, then claims again */
-    struct event *window;             /* the same, RECORD_WINDOW_MS after an attempt ended */
-    bw_arena_t *scratch;              /* per database operation */
-    transfer_t *head;                 /* transfers in flight */
-    transfer_t *ended;                /* transfers ended, not yet recorded, newest first */
+    struct event *refill; /* records what ended, then claims again */
+    struct event *window; /* the same, RECORD_WINDOW_MS after an attempt ended */
+    bw_arena_t *scratch;  /* per database operation */
+    transfer_t *head;     /* transfers in flight */
+    transfer_t *ended;    /* transfers ended, not yet recorded, newest first */
     int n_ended;
     bw_deliverer_request_t *requests; /* other requests in flight */
     watch_t *watches;                 /* sockets watched */

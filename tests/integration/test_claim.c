@@ -58,8 +58,9 @@ START_TEST(claim_keeps_order_and_does_not_scan_the_backlog)
                  "ELSE now() - interval '1 hour' + v.seq * interval '1 millisecond' END "
                  "FROM integrations.events v WHERE v.tenant_id = $1",
                  tenant, endpoint);
-    PGresult *before = bw_test_sql(db, "SELECT idx_tup_fetch + coalesce(seq_tup_read, 0) FROM pg_stat_xact_user_tables "
-                                          "WHERE relid = 'integrations.deliveries'::regclass");
+    PGresult *before = bw_test_sql(
+        db, "SELECT idx_tup_fetch + coalesce(seq_tup_read, 0) FROM pg_stat_xact_user_tables "
+            "WHERE relid = 'integrations.deliveries'::regclass");
     /* Two of the endpoint's four slots are busy here. */
     PGresult *res = bw_test_sql(db,
                                 "SELECT delivery_id::text, lease_id IS NOT NULL "
@@ -73,9 +74,8 @@ START_TEST(claim_keeps_order_and_does_not_scan_the_backlog)
     for (int r = 0; r < PQntuples(res); r++)
         ck_assert_str_eq(PQgetvalue(res, r, 1), "t");
     long read = atol(PQgetvalue(after, 0, 0)) - atol(PQgetvalue(before, 0, 0));
-    ck_assert_msg(read < BACKLOG / 4,
-                  "a claim of 2 deliveries read %ld rows of a backlog of %d", read,
-                  BACKLOG);
+    ck_assert_msg(read < BACKLOG / 4, "a claim of 2 deliveries read %ld rows of a backlog of %d",
+                  read, BACKLOG);
     /* The soonest due after the held resource's second event, in order. */
     PGresult *seqs = bw_test_sql(db,
                                  "SELECT string_agg(seq::text, ',' ORDER BY seq) FROM "
@@ -86,10 +86,11 @@ START_TEST(claim_keeps_order_and_does_not_scan_the_backlog)
     PQclear(seqs);
     PQclear(res);
     /* The held resource's first event, once due, goes before its second. */
-    bw_test_exec(db,
-                 "UPDATE integrations.deliveries SET next_attempt_time = now() - interval '3 hours' "
-                 "WHERE tenant_id = $1 AND seq = -1",
-                 tenant);
+    bw_test_exec(
+        db,
+        "UPDATE integrations.deliveries SET next_attempt_time = now() - interval '3 hours' "
+        "WHERE tenant_id = $1 AND seq = -1",
+        tenant);
     res = bw_test_sql(db,
                       "SELECT d.seq FROM integrations.claim_deliveries(64, 4, 75, ARRAY[$1::uuid], "
                       "'{3}') c JOIN integrations.deliveries d "

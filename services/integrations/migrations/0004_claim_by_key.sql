@@ -12,11 +12,14 @@
 -- deliveries pending, once per batch of attempts (docs/DESIGN.md, "The
 -- cost of announcing a write").
 --
--- Now the earlier-delivery check is a correlated subquery (OFFSET 0 keeps
--- the planner from turning it into a join), so it probes
--- deliveries_pending_by_resource with the candidate's endpoint and
--- resource, and the chosen rows are locked and leased one at a time by
--- primary key. What is chosen, and in which order, is unchanged.
+-- Now it walks the endpoints with pending deliveries (the same loose scan)
+-- and reads each one's due deliveries through a cursor, planned for its
+-- first rows, only as far as the endpoint's free slots; the earlier-delivery
+-- check is a correlated subquery (OFFSET 0 keeps the planner from turning it
+-- into a join), a probe of deliveries_pending_by_resource; the chosen rows
+-- are locked and leased one at a time by primary key. What is chosen, and in
+-- which order, is unchanged. tests/integration/test_claim.c counts the rows a
+-- claim reads over a backlog.
 --
 -- CREATE OR REPLACE keeps the owner (bulwark_webhook_dispatcher) and the
 -- grants; replacing needs membership in the owner, only for as long as it
@@ -36,9 +39,33 @@ SET plan_cache_mode = force_generic_plan
 SET enable_hashjoin = off
 SET enable_mergejoin = off
 SET enable_seqscan = off
+SET cursor_tuple_fraction = 0.001
 AS $$
 #variable_conflict use_column
 DECLARE
+    -- An endpoint's due deliveries, soonest first, read only as far as its
+    -- free slots: a cursor, planned for its first rows (so never a sort of
+    -- the whole backlog), and the earlier-delivery check a correlated
+    -- subquery (OFFSET 0 keeps it from becoming a join).
+    due CURSOR (k_tenant uuid, k_endpoint uuid) FOR
+        SELECT d.delivery_id, d.next_attempt_time, d.seq
+          FROM integrations.deliveries d
+         WHERE d.tenant_id = k_tenant AND d.endpoint_id = k_endpoint
+           AND d.state = 'PENDING' AND d.next_attempt_time <= now()
+           AND (d.lease_until IS NULL OR d.lease_until <= now())
+           AND NOT EXISTS (
+               SELECT 1 FROM integrations.deliveries p
+                WHERE p.tenant_id = d.tenant_id AND p.endpoint_id = d.endpoint_id
+                  AND p.resource = d.resource AND p.state = 'PENDING' AND p.seq < d.seq
+               OFFSET 0)
+         ORDER BY d.next_attempt_time, d.seq;
+    pe record;
+    r record;
+    taken integer;
+    all_tenants uuid[] := '{}';
+    all_ids uuid[] := '{}';
+    all_times timestamptz[] := '{}';
+    all_seqs bigint[] := '{}';
     chosen_tenants uuid[];
     chosen_ids uuid[];
     c_tenant uuid;
@@ -50,47 +77,48 @@ DECLARE
     l_state text;
     l_until timestamptz;
 BEGIN
-    WITH RECURSIVE pending_endpoints AS (
-        (SELECT d.tenant_id, d.endpoint_id FROM integrations.deliveries d
-          WHERE d.state = 'PENDING'
-          ORDER BY d.tenant_id, d.endpoint_id LIMIT 1)
-        UNION ALL
-        SELECT n.tenant_id, n.endpoint_id
-          FROM pending_endpoints p
-         CROSS JOIN LATERAL (
-               SELECT d.tenant_id, d.endpoint_id FROM integrations.deliveries d
-                WHERE d.state = 'PENDING'
-                  AND (d.tenant_id, d.endpoint_id) > (p.tenant_id, p.endpoint_id)
-                ORDER BY d.tenant_id, d.endpoint_id LIMIT 1) n),
-    in_flight AS (
-        SELECT b.endpoint_id, b.n FROM unnest(p_busy_endpoints, p_busy_counts) AS b(endpoint_id, n)),
-    candidates AS (
-        SELECT c.tenant_id, c.delivery_id, c.next_attempt_time, c.seq
+    FOR pe IN
+        WITH RECURSIVE pending_endpoints AS (
+            (SELECT d.tenant_id, d.endpoint_id FROM integrations.deliveries d
+              WHERE d.state = 'PENDING'
+              ORDER BY d.tenant_id, d.endpoint_id LIMIT 1)
+            UNION ALL
+            SELECT n.tenant_id, n.endpoint_id
+              FROM pending_endpoints p
+             CROSS JOIN LATERAL (
+                   SELECT d.tenant_id, d.endpoint_id FROM integrations.deliveries d
+                    WHERE d.state = 'PENDING'
+                      AND (d.tenant_id, d.endpoint_id) > (p.tenant_id, p.endpoint_id)
+                    ORDER BY d.tenant_id, d.endpoint_id LIMIT 1) n)
+        SELECT pe.tenant_id, pe.endpoint_id,
+               greatest(p_per_endpoint - coalesce(
+                   (SELECT sum(b.n) FROM unnest(p_busy_endpoints, p_busy_counts) AS b(endpoint_id, n)
+                     WHERE b.endpoint_id = pe.endpoint_id), 0), 0) AS slots
           FROM pending_endpoints pe
           JOIN integrations.webhook_endpoints e
             ON e.tenant_id = pe.tenant_id AND e.endpoint_id = pe.endpoint_id AND NOT e.disabled
-          LEFT JOIN in_flight f ON f.endpoint_id = pe.endpoint_id
-         CROSS JOIN LATERAL (
-               SELECT d.tenant_id, d.delivery_id, d.next_attempt_time, d.seq
-                 FROM integrations.deliveries d
-                WHERE d.tenant_id = pe.tenant_id AND d.endpoint_id = pe.endpoint_id
-                  AND d.state = 'PENDING' AND d.next_attempt_time <= now()
-                  AND (d.lease_until IS NULL OR d.lease_until <= now())
-                  AND NOT EXISTS (
-                      SELECT 1 FROM integrations.deliveries p
-                       WHERE p.tenant_id = d.tenant_id AND p.endpoint_id = d.endpoint_id
-                         AND p.resource = d.resource AND p.state = 'PENDING' AND p.seq < d.seq
-                      OFFSET 0)
-                ORDER BY d.next_attempt_time, d.seq
-                LIMIT greatest(p_per_endpoint - coalesce(f.n, 0), 0)) c),
-    chosen AS (
-        SELECT c.tenant_id, c.delivery_id, c.next_attempt_time, c.seq FROM candidates c
-         ORDER BY c.next_attempt_time, c.seq
-         LIMIT least(greatest(p_limit, 1), 1000))
-    SELECT array_agg(c.tenant_id ORDER BY c.next_attempt_time, c.seq),
-           array_agg(c.delivery_id ORDER BY c.next_attempt_time, c.seq)
+    LOOP
+        CONTINUE WHEN pe.slots = 0;
+        taken := 0;
+        OPEN due(pe.tenant_id, pe.endpoint_id);
+        LOOP
+            FETCH due INTO r;
+            EXIT WHEN NOT FOUND;
+            all_tenants := all_tenants || pe.tenant_id;
+            all_ids := all_ids || r.delivery_id;
+            all_times := all_times || r.next_attempt_time;
+            all_seqs := all_seqs || r.seq;
+            taken := taken + 1;
+            EXIT WHEN taken >= pe.slots;
+        END LOOP;
+        CLOSE due;
+    END LOOP;
+
+    -- The soonest of them, across endpoints.
+    SELECT array_agg(x.t ORDER BY x.tm, x.sq), array_agg(x.i ORDER BY x.tm, x.sq)
       INTO chosen_tenants, chosen_ids
-      FROM chosen c;
+      FROM (SELECT * FROM unnest(all_tenants, all_ids, all_times, all_seqs) AS u(t, i, tm, sq)
+             ORDER BY u.tm, u.sq LIMIT least(greatest(p_limit, 1), 1000)) x;
 
     FOR i IN 1 .. coalesce(cardinality(chosen_ids), 0) LOOP
         c_tenant := chosen_tenants[i];
