@@ -12,9 +12,10 @@
 -- deliveries pending, once per batch of attempts (docs/DESIGN.md, "The
 -- cost of announcing a write").
 --
--- Now it walks the endpoints with pending deliveries (the same loose scan)
--- and reads each one's due deliveries through a cursor, planned for its
--- first rows, only as far as the endpoint's free slots; the earlier-delivery
+-- Now every scan is a cursor, planned for its first rows (a fresh cluster's
+-- generic plan otherwise sorted every pending delivery to find the first
+-- endpoint): it walks the endpoints with pending deliveries (the same loose
+-- scan, one probe each) and reads each one's due deliveries only as far as the endpoint's free slots; the earlier-delivery
 -- check is a correlated subquery (OFFSET 0 keeps the planner from turning it
 -- into a join), a probe of deliveries_pending_by_resource; the chosen rows
 -- are locked and leased one at a time by primary key. What is chosen, and in
@@ -59,7 +60,15 @@ DECLARE
                   AND p.resource = d.resource AND p.state = 'PENDING' AND p.seq < d.seq
                OFFSET 0)
          ORDER BY d.next_attempt_time, d.seq;
-    pe record;
+    -- The next endpoint, in key order, that has a pending delivery.
+    next_endpoint CURSOR (k_tenant uuid, k_endpoint uuid) FOR
+        SELECT d.tenant_id, d.endpoint_id FROM integrations.deliveries d
+         WHERE d.state = 'PENDING' AND (d.tenant_id, d.endpoint_id) > (k_tenant, k_endpoint)
+         ORDER BY d.tenant_id, d.endpoint_id;
+    ep_tenant uuid := '00000000-0000-0000-0000-000000000000';
+    ep_endpoint uuid := '00000000-0000-0000-0000-000000000000';
+    found_one boolean;
+    slots integer;
     r record;
     taken integer;
     all_tenants uuid[] := '{}';
@@ -77,39 +86,31 @@ DECLARE
     l_state text;
     l_until timestamptz;
 BEGIN
-    FOR pe IN
-        WITH RECURSIVE pending_endpoints AS (
-            (SELECT d.tenant_id, d.endpoint_id FROM integrations.deliveries d
-              WHERE d.state = 'PENDING'
-              ORDER BY d.tenant_id, d.endpoint_id LIMIT 1)
-            UNION ALL
-            SELECT n.tenant_id, n.endpoint_id
-              FROM pending_endpoints p
-             CROSS JOIN LATERAL (
-                   SELECT d.tenant_id, d.endpoint_id FROM integrations.deliveries d
-                    WHERE d.state = 'PENDING'
-                      AND (d.tenant_id, d.endpoint_id) > (p.tenant_id, p.endpoint_id)
-                    ORDER BY d.tenant_id, d.endpoint_id LIMIT 1) n)
-        SELECT pe.tenant_id, pe.endpoint_id,
-               greatest(p_per_endpoint - coalesce(
-                   (SELECT sum(b.n) FROM unnest(p_busy_endpoints, p_busy_counts) AS b(endpoint_id, n)
-                     WHERE b.endpoint_id = pe.endpoint_id), 0), 0) AS slots
-          FROM pending_endpoints pe
-          JOIN integrations.webhook_endpoints e
-            ON e.tenant_id = pe.tenant_id AND e.endpoint_id = pe.endpoint_id AND NOT e.disabled
+    -- The endpoints with pending deliveries, one probe each (a loose scan).
     LOOP
-        CONTINUE WHEN pe.slots = 0;
+        OPEN next_endpoint(ep_tenant, ep_endpoint);
+        FETCH next_endpoint INTO ep_tenant, ep_endpoint;
+        found_one := FOUND;
+        CLOSE next_endpoint;
+        EXIT WHEN NOT found_one;
+        CONTINUE WHEN NOT EXISTS (
+            SELECT 1 FROM integrations.webhook_endpoints e
+             WHERE e.tenant_id = ep_tenant AND e.endpoint_id = ep_endpoint AND NOT e.disabled);
+        slots := greatest(p_per_endpoint - coalesce(
+            (SELECT sum(b.n) FROM unnest(p_busy_endpoints, p_busy_counts) AS b(endpoint_id, n)
+              WHERE b.endpoint_id = ep_endpoint), 0), 0);
+        CONTINUE WHEN slots = 0;
         taken := 0;
-        OPEN due(pe.tenant_id, pe.endpoint_id);
+        OPEN due(ep_tenant, ep_endpoint);
         LOOP
             FETCH due INTO r;
             EXIT WHEN NOT FOUND;
-            all_tenants := all_tenants || pe.tenant_id;
+            all_tenants := all_tenants || ep_tenant;
             all_ids := all_ids || r.delivery_id;
             all_times := all_times || r.next_attempt_time;
             all_seqs := all_seqs || r.seq;
             taken := taken + 1;
-            EXIT WHEN taken >= pe.slots;
+            EXIT WHEN taken >= slots;
         END LOOP;
         CLOSE due;
     END LOOP;
