@@ -3,11 +3,9 @@
  * which sockets to watch (on_socket) and when to wake it (on_timer_change);
  * the loop hands readiness back with curl_multi_socket_action, after which
  * finished transfers are collected (collect) and recorded. Database work
- * runs on the loop's thread: the attempts that end close together are
- * recorded in one statement per tenant (one transaction per attempt that
- * disables its endpoint), then one claim refills the slots they freed;
- * which keeps the deliveries and their attempts consistent without a
- * queue in between.
+ * runs on the loop's thread, one statement per recorded attempt (a
+ * transaction when the endpoint is disabled with it), which keeps the
+ * deliveries and their attempts consistent without a queue in between.
  */
 #include "deliverer.h"
 
@@ -36,10 +34,6 @@
 #define USER_AGENT "User-Agent: Bulwark-Webhooks/1.0"
 /* A receiver's answer is read and dropped; more than this is not read. */
 #define MAX_RESPONSE_BODY (64 * 1024)
-/* Attempts that end within this many milliseconds of the first of them are
- * recorded together, in one statement per tenant, and followed by one
- * claim; when the last attempt in flight ends, at once. */
-#define RECORD_WINDOW_MS 5
 /* Seconds a lease outlives an attempt's timeout. */
 #define LEASE_MARGIN_SEC 60
 #define ERROR_MAX 900
@@ -127,12 +121,9 @@ struct bw_deliverer {
     const bw_integrations_t *svc;
     CURLM *multi;
     struct event *timer;
-    struct event *refill; /* records what ended, then claims again */
-    struct event *window; /* the same, RECORD_WINDOW_MS after an attempt ended */
-    bw_arena_t *scratch;  /* per database operation */
-    transfer_t *head;     /* transfers in flight */
-    transfer_t *ended;    /* transfers ended, not yet recorded, newest first */
-    int n_ended;
+    struct event *refill;             /* claims again once the loop is done with a round */
+    bw_arena_t *scratch;              /* per database operation */
+    transfer_t *head;                 /* transfers in flight */
     bw_deliverer_request_t *requests; /* other requests in flight */
     watch_t *watches;                 /* sockets watched */
     int in_flight;
@@ -528,41 +519,13 @@ static void finish(bw_deliverer_t *dv, transfer_t *t, CURLcode code)
     decide(dv, t, status, latency_ms, error);
 }
 
-/* Records the attempts that ended since the last time, in the order they
- * ended. */
-static void record_ended(bw_deliverer_t *dv)
-{
-    int n = dv->n_ended;
-    if (n == 0)
-        return;
-    transfer_t **done = calloc((size_t)n, sizeof(*done));
-    int i = n;
-    for (transfer_t *t = dv->ended; t != NULL; t = t->next)
-        if (done != NULL)
-            done[--i] = t;
-    transfer_t *list = dv->ended;
-    dv->ended = NULL;
-    dv->n_ended = 0;
-    if (done != NULL) {
-        record_many(dv, done, n);
-        free(done);
-    }
-    while (list != NULL) {
-        transfer_t *t = list;
-        list = t->next;
-        if (done == NULL)
-            record_one(dv, t);
-        free_transfer(t);
-    }
-}
-
-/* Collects finished transfers. Their records wait for the others in
- * flight, up to RECORD_WINDOW_MS, so that one statement records them and
- * one claim refills the slots they freed. */
+/* Collects finished transfers, then refills what they freed. */
 static void collect(bw_deliverer_t *dv)
 {
     CURLMsg *msg;
     int left, finished = 0;
+    /* At most every attempt in flight ends in one round. */
+    transfer_t **done = calloc((size_t)dv->in_flight + 1, sizeof(*done));
     dv->collecting = 1;
     while ((msg = curl_multi_info_read(dv->multi, &left)) != NULL) {
         if (msg->msg != CURLMSG_DONE)
@@ -580,31 +543,32 @@ static void collect(bw_deliverer_t *dv)
         curl_multi_remove_handle(dv->multi, t->easy);
         unlink_transfer(t);
         finish(dv, t, code);
-        t->prev = NULL;
-        t->next = dv->ended;
-        dv->ended = t;
-        dv->n_ended++;
-        finished++;
+        if (done != NULL) {
+            done[finished++] = t;
+        } else {
+            record_one(dv, t);
+            free_transfer(t);
+            finished = 1;
+        }
+    }
+    if (done != NULL) {
+        record_many(dv, done, finished);
+        for (int i = 0; i < finished; i++)
+            free_transfer(done[i]);
+        free(done);
     }
     dv->collecting = 0;
-    if (finished == 0 || dv->closing)
-        return;
-    if (dv->in_flight == 0) {
+    /* Attempts that end in the same round of the loop share one claim,
+     * made once the round is over. */
+    if (finished > 0 && !dv->closing)
         event_active(dv->refill, 0, 0);
-    } else if (!evtimer_pending(dv->window, NULL)) {
-        struct timeval tv = {0, RECORD_WINDOW_MS * 1000};
-        evtimer_add(dv->window, &tv);
-    }
 }
 
 static void on_refill(evutil_socket_t fd, short kind, void *arg)
 {
     (void)fd;
     (void)kind;
-    bw_deliverer_t *dv = arg;
-    evtimer_del(dv->window);
-    record_ended(dv);
-    bw_deliverer_fill(dv);
+    bw_deliverer_fill(arg);
 }
 
 /* ---- starting attempts ------------------------------------------------------ */
@@ -855,10 +819,8 @@ int bw_deliverer_create(struct event_base *base, bw_db_t *db, const bw_integrati
     dv->multi = curl_multi_init();
     dv->timer = evtimer_new(base, on_timer, dv);
     dv->refill = event_new(base, -1, 0, on_refill, dv);
-    dv->window = evtimer_new(base, on_refill, dv);
     dv->scratch = bw_arena_create(0);
-    if (dv->multi == NULL || dv->timer == NULL || dv->refill == NULL || dv->window == NULL ||
-        dv->scratch == NULL ||
+    if (dv->multi == NULL || dv->timer == NULL || dv->refill == NULL || dv->scratch == NULL ||
         curl_multi_setopt(dv->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
         curl_multi_setopt(dv->multi, CURLMOPT_SOCKETDATA, dv) != CURLM_OK ||
         curl_multi_setopt(dv->multi, CURLMOPT_TIMERFUNCTION, on_timer_change) != CURLM_OK ||
@@ -877,9 +839,7 @@ void bw_deliverer_destroy(bw_deliverer_t *dv)
     if (dv == NULL)
         return;
     dv->closing = 1;
-    /* Attempts that ended are recorded; aborted ones are not attempts:
-     * their deliveries are due again. */
-    record_ended(dv);
+    /* Aborted attempts are not attempts: their deliveries are due again. */
     while (dv->head != NULL) {
         transfer_t *t = dv->head;
         curl_multi_remove_handle(dv->multi, t->easy);
@@ -902,8 +862,6 @@ void bw_deliverer_destroy(bw_deliverer_t *dv)
         event_free(dv->timer);
     if (dv->refill != NULL)
         event_free(dv->refill);
-    if (dv->window != NULL)
-        event_free(dv->window);
     bw_arena_destroy(dv->scratch);
     free(dv);
 }
