@@ -34,6 +34,9 @@ set -euo pipefail
 DURATION=${BULWARK_BENCH_DURATION:-10s}
 ROUNDS=${BULWARK_BENCH_ROUNDS:-3}
 N_INCIDENTS=${BULWARK_BENCH_INCIDENTS:-1000000}
+# BULWARK_BENCH_ONLY=write-cost: only the added cost per write (no incidents
+# loaded, no nginx, grpc-gateway, rounds of other kinds or webhook figure).
+ONLY=${BULWARK_BENCH_ONLY:-}
 CONNECTIONS=64
 THREADS=2
 # The deadlines step: two wrk at once, CONNECTIONS in all.
@@ -52,6 +55,7 @@ DEADLINES_STATUS=
 
 [[ $ROUNDS =~ ^[1-9][0-9]?$ ]] || bw_die "BULWARK_BENCH_ROUNDS must be a number of rounds, 1-99"
 [[ $N_INCIDENTS =~ ^[1-9][0-9]{0,7}$ ]] || bw_die "BULWARK_BENCH_INCIDENTS must be a number, 1-99999999"
+[[ -z $ONLY || $ONLY == write-cost ]] || bw_die "BULWARK_BENCH_ONLY must be empty or write-cost"
 [[ $DURATION =~ ^[1-9][0-9]*[smh]?$ ]] || bw_die "BULWARK_BENCH_DURATION must be wrk's duration, e.g. 10s"
 
 not_running() {
@@ -699,12 +703,13 @@ EOF
 
 LOAD_AVG=$(cut -d' ' -f1-3 /proc/loadavg)
 find_stack
-install_packages
+[[ -z $ONLY ]] && install_packages
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bulwark-bench.XXXXXX")
 chmod 755 "$TMP"
 : >"$TMP/runs.jsonl"
+mkdir -p "$OUT_DIR"
 bench_tenant
-load_incidents
+[[ -z $ONLY ]] && load_incidents
 
 AUTH="Authorization: Bearer $API_KEY"
 PEER_HEADERS=("Grpc-Metadata-X-Tenant-Id: $TENANT_ID" "Grpc-Metadata-X-Principal: bench"
@@ -714,45 +719,47 @@ printf '%s' "$ENTITY_BODY" >"$TMP/entity.json"
 printf '{"entity":"%s","title":"Bench write","awareAt":"%s","significant":true}' \
     "$ENTITY_ID" "$(date -u -d '-1 hour' +%FT%TZ)" >"$TMP/incident.json"
 
-start_nginx
-start_peer
+if [[ -z $ONLY ]]; then
+    start_nginx
+    start_peer
 
-kind nginx "$NGINX_URL" GET ""
-kind get "$URL/v1/entities/$ENTITY_ID" GET "" "$AUTH"
-kind assess "$URL/v1/scoping:assess" POST "$TMP/assess.json" "$AUTH"
-kind post-entities "$URL/v1/entities" POST "$TMP/entity.json" "$AUTH"
-ROUND_KINDS=(nginx get)
-if [[ $PEER_STATUS == ran ]]; then
-    kind ggw-get "$PEER_URL/v1/entities/$ENTITY_ID" GET "" "${PEER_HEADERS[@]}"
-    kind ggw-assess "$PEER_URL/v1/scoping:assess" POST "$TMP/assess.json" "${PEER_HEADERS[@]}"
-    ROUND_KINDS+=(ggw-get assess ggw-assess)
-else
-    bw_warn "grpc-gateway $PEER_STATUS"
-    ROUND_KINDS+=(assess)
-fi
-ROUND_KINDS+=(post-entities)
-if has_service incidents; then
-    kind post-incidents "$URL/v1/incidents" POST "$TMP/incident.json" "$AUTH"
-    ROUND_KINDS+=(post-incidents)
-fi
-if [[ -z $DEADLINES_STATUS ]]; then
-    kind deadlines "$URL/v1/deadlines?dueBefore=$(date -u -d '+7 days' +%FT%TZ)" GET "" "$AUTH"
-    kind get-beside "$URL/v1/entities/$ENTITY_ID" GET "" "$AUTH"
-fi
+    kind nginx "$NGINX_URL" GET ""
+    kind get "$URL/v1/entities/$ENTITY_ID" GET "" "$AUTH"
+    kind assess "$URL/v1/scoping:assess" POST "$TMP/assess.json" "$AUTH"
+    kind post-entities "$URL/v1/entities" POST "$TMP/entity.json" "$AUTH"
+    ROUND_KINDS=(nginx get)
+    if [[ $PEER_STATUS == ran ]]; then
+        kind ggw-get "$PEER_URL/v1/entities/$ENTITY_ID" GET "" "${PEER_HEADERS[@]}"
+        kind ggw-assess "$PEER_URL/v1/scoping:assess" POST "$TMP/assess.json" "${PEER_HEADERS[@]}"
+        ROUND_KINDS+=(ggw-get assess ggw-assess)
+    else
+        bw_warn "grpc-gateway $PEER_STATUS"
+        ROUND_KINDS+=(assess)
+    fi
+    ROUND_KINDS+=(post-entities)
+    if has_service incidents; then
+        kind post-incidents "$URL/v1/incidents" POST "$TMP/incident.json" "$AUTH"
+        ROUND_KINDS+=(post-incidents)
+    fi
+    if [[ -z $DEADLINES_STATUS ]]; then
+        kind deadlines "$URL/v1/deadlines?dueBefore=$(date -u -d '+7 days' +%FT%TZ)" GET "" "$AUTH"
+        kind get-beside "$URL/v1/entities/$ENTITY_ID" GET "" "$AUTH"
+    fi
 
-for k in "${ROUND_KINDS[@]}" ${K_URL[deadlines]:+deadlines}; do check_kind "$k"; done
-# One second of each first, not recorded: connections, caches, Go's heap.
-bw_say "warming up: one second of each kind"
-for k in "${ROUND_KINDS[@]}"; do
-    DURATION=1s wrk_run "$k" "$CONNECTIONS" "$THREADS" "$TMP/warm-$k.txt" || {
-        cat "$TMP/warm-$k.txt" >&2
-        bw_die "wrk failed against ${K_URL[$k]}"
-    }
-done
-for ((round = 1; round <= ROUNDS; round++)); do
-    for k in "${ROUND_KINDS[@]}"; do measure "$k" "$round"; done
-done
-[[ -n ${K_URL[deadlines]:-} ]] && measure_deadlines
+    for k in "${ROUND_KINDS[@]}" ${K_URL[deadlines]:+deadlines}; do check_kind "$k"; done
+    # One second of each first, not recorded: connections, caches, Go's heap.
+    bw_say "warming up: one second of each kind"
+    for k in "${ROUND_KINDS[@]}"; do
+        DURATION=1s wrk_run "$k" "$CONNECTIONS" "$THREADS" "$TMP/warm-$k.txt" || {
+            cat "$TMP/warm-$k.txt" >&2
+            bw_die "wrk failed against ${K_URL[$k]}"
+        }
+    done
+    for ((round = 1; round <= ROUNDS; round++)); do
+        for k in "${ROUND_KINDS[@]}"; do measure "$k" "$round"; done
+    done
+    [[ -n ${K_URL[deadlines]:-} ]] && measure_deadlines
+fi
 # ---------------------------------------------------------------- webhooks
 
 WEBHOOK_EVENTS=${BULWARK_BENCH_WEBHOOK_EVENTS:-5000}
@@ -906,6 +913,9 @@ write_cost_bench() {
                   p99_ms: ($a | map(.p99_ms) | median)},
            subscribed: {rps: ($b | map(.rps) | median), cpu_us_per_write: ($b | map(cpu) | median),
                         p99_ms: ($b | map(.p99_ms) | median)},
+           per_process_us: ([$a, $b] | map(map(.cpu_us_per_request) as $runs
+                    | [$runs[0] | keys[]] | map({key: ., value: ([$runs[][.]] | median | floor)}) | from_entries)
+                    | {bare: .[0], subscribed: .[1]}),
            rounds: [range(0; [$a, $b] | map(length) | min) as $i
                     | {bare_rps: $a[$i].rps, subscribed_rps: $b[$i].rps,
                        bare_cpu_us: ($a[$i] | cpu), subscribed_cpu_us: ($b[$i] | cpu)}]}
@@ -923,8 +933,8 @@ write_cost_bench() {
     printf '  the outbox in the write'"'"'s transaction: that part is not separable. %s)\n' "${OUT_DIR#"$BW_REPO"/}/write-cost.json"
 }
 
-report
+[[ -z $ONLY ]] && report
 if [[ " ${BW_SERVICES[*]} " == *" integrations "* ]]; then
-    webhook_bench || bw_warn "the webhook figure could not be measured"
+    [[ -z $ONLY ]] && { webhook_bench || bw_warn "the webhook figure could not be measured"; }
     write_cost_bench || bw_warn "the added cost per write could not be measured"
 fi
