@@ -392,7 +392,7 @@ START_TEST(connection_tests_run_a_few_at_a_time)
     int port = 0, fd = silent_listener(&port);
     char base[128];
     snprintf(base, sizeof(base), "http://%s:%d", bw_test_env("BULWARK_TEST_WEBHOOK_HOST"), port);
-    tenant_t t = new_tenant("Tickets Test Cap");
+    tenant_t t = new_tenant_with_entity("Tickets Test Cap", ACME_SE);
     json_t *jira = create_connection(&t, "JIRA", base, 0, "{}");
     char path[256];
     snprintf(path, sizeof(path), "/v1/integrations/connections/%s:test", jstr(jira, "id"));
@@ -929,7 +929,7 @@ START_TEST(deliveries_flow_while_incidents_does_not_answer)
     /* An incident made before the connection, so that no job was made for
      * it; its incident.created is appended again below, once the
      * incidents service is stopped. */
-    tenant_t t = new_tenant("Tickets Hung Incidents");
+    tenant_t t = new_tenant_with_entity("Tickets Hung Incidents", ACME_SE);
     char body[512];
     snprintf(body, sizeof(body),
              "{\"entity\":\"%s\",\"title\":\"Hung incidents\","
