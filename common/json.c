@@ -1199,6 +1199,8 @@ static void jw_char(jw_t *w, char c)
 static void jw_string(jw_t *w, const char *s, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
+    static const char short_escape[0x80] = {['"'] = '"',  ['\\'] = '\\', ['\b'] = 'b', ['\f'] = 'f',
+                                            ['\n'] = 'n', ['\r'] = 'r',  ['\t'] = 't'};
     const unsigned char *p = (const unsigned char *)s;
     jw_char(w, '"');
     size_t run = 0; /* bytes copied as they are, pending */
@@ -1217,40 +1219,22 @@ static void jw_string(jw_t *w, const char *s, size_t len)
         }
         jw_add(w, (const char *)p + i - run, run);
         run = 0;
+        if (n == 0) { /* invalid UTF-8 */
+            jw_add(w, "\xEF\xBF\xBD", 3);
+            i++;
+            continue;
+        }
         char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
         size_t elen = 2;
-        switch (c) {
-        case '"':
-        case '\\':
-            esc[1] = (char)c;
-            break;
-        case '\b':
-            esc[1] = 'b';
-            break;
-        case '\f':
-            esc[1] = 'f';
-            break;
-        case '\n':
-            esc[1] = 'n';
-            break;
-        case '\r':
-            esc[1] = 'r';
-            break;
-        case '\t':
-            esc[1] = 't';
-            break;
-        default:
-            if (n == 0) {
-                jw_add(w, "\xEF\xBF\xBD", 3);
-                elen = 0;
-            } else {
-                esc[1] = 'u';
-                esc[2] = '0';
-                esc[3] = '0';
-                esc[4] = hex[c >> 4];
-                esc[5] = hex[c & 15];
-                elen = 6;
-            }
+        if (c < 0x80 && short_escape[c] != 0) {
+            esc[1] = short_escape[c];
+        } else {
+            esc[1] = 'u';
+            esc[2] = '0';
+            esc[3] = '0';
+            esc[4] = hex[c >> 4];
+            esc[5] = hex[c & 15];
+            elen = 6;
         }
         jw_add(w, esc, elen);
         i++;
