@@ -23,6 +23,37 @@ typedef struct bw_service_tls_config {
     long refresh_sec;
 } bw_service_tls_config_t;
 
+/* The settings every process reads alike, defined once: the rows of a
+ * configuration table that fill TYPE's token_secret, and its log_level,
+ * log_format and log_requests (REQUESTS_HELP says what one request line is
+ * in that process). */
+#define BW_SERVICE_TOKEN_SECRET_CONFIG_ITEM(TYPE)                                                  \
+    {                                                                                              \
+        "BULWARK_TOKEN_SECRET", BW_CFG_STRING, NULL, 0, 0, offsetof(TYPE, token_secret), 1,        \
+            "secret (32 characters or more) that signs page tokens; the same on every process"     \
+    }
+#define BW_SERVICE_LOG_CONFIG_ITEMS(TYPE, REQUESTS_HELP)                                           \
+    {"BULWARK_LOG_LEVEL",                                                                          \
+     BW_CFG_LEVEL,                                                                                 \
+     "info",                                                                                       \
+     0,                                                                                            \
+     0,                                                                                            \
+     offsetof(TYPE, log_level),                                                                    \
+     0,                                                                                            \
+     "debug, info, warn, error or off"},                                                           \
+        {"BULWARK_LOG_FORMAT",                                                                     \
+         BW_CFG_LOG_FORMAT,                                                                        \
+         "text",                                                                                   \
+         0,                                                                                        \
+         0,                                                                                        \
+         offsetof(TYPE, log_format),                                                               \
+         0,                                                                                        \
+         "text (one line of key=value) or json (one JSON object a line)"},                         \
+    {                                                                                              \
+        "BULWARK_LOG_REQUESTS", BW_CFG_BOOL, "true", 0, 0, offsetof(TYPE, log_requests), 0,        \
+            REQUESTS_HELP                                                                          \
+    }
+
 /* The rows of a configuration table that fill a bw_service_tls_config_t
  * member of TYPE named MEMBER. */
 #define BW_SERVICE_TLS_CONFIG_ITEMS(TYPE, MEMBER)                                                  \
