@@ -59,16 +59,9 @@ typedef struct gw_config {
     long rate_limit_burst;
     long replicas;
     const char *cors_origins;
-    const char *oidc_issuer;
-    const char *oidc_audience;
-    const char *oidc_jwks_file;
-    const char *oidc_jwks_url;
-    const char *oidc_tenant_claim;
-    const char *oidc_roles_claim;
-    const char *oidc_board_member_claim;
-    const char *oidc_token_types;
-    long oidc_leeway_sec;
-    long oidc_jwks_refresh_sec;
+    /* BULWARK_OIDC_*: read into the verifier's configuration itself, whose
+     * fields no setting fills keep BW_JWT_CONFIG_INIT's values. */
+    bw_jwt_config_t oidc;
     long usage_flush_sec;
     int log_level;
     int log_format;
@@ -96,8 +89,7 @@ static const bw_config_item_t config_items[] = {
      "libpq connection string of the services' role (no BYPASSRLS)"},
     {"BULWARK_OPERATOR_TOKEN", BW_CFG_STRING, NULL, 0, 0, offsetof(gw_config_t, operator_token), 1,
      "platform operator token (32 characters or more); it creates tenants"},
-    {"BULWARK_TOKEN_SECRET", BW_CFG_STRING, NULL, 0, 0, offsetof(gw_config_t, token_secret), 1,
-     "secret (32 characters or more) that signs page tokens; the same on every process"},
+    BW_SERVICE_TOKEN_SECRET_CONFIG_ITEM(gw_config_t),
     /* At most 15 MiB: a body, with the path's fields, must fit in one
      * request message of the services (16 MiB, common/rpc_server.c). */
     {"BULWARK_MAX_BODY_BYTES", BW_CFG_INT, "8388608", 1024, 15L * 1024 * 1024,
@@ -140,42 +132,38 @@ static const bw_config_item_t config_items[] = {
      "divided by this), so that together they allow the configured limit"},
     {"BULWARK_CORS_ORIGINS", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, cors_origins), 0,
      "comma-separated origins allowed to call the API from a browser, \"*\" for any"},
-    {"BULWARK_OIDC_ISSUER", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, oidc_issuer), 0,
+    {"BULWARK_OIDC_ISSUER", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, oidc.issuer), 0,
      "OIDC issuer, compared exactly with a token's iss; empty: no OIDC bearer tokens"},
-    {"BULWARK_OIDC_AUDIENCE", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, oidc_audience), 0,
+    {"BULWARK_OIDC_AUDIENCE", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, oidc.audience), 0,
      "audience a token's aud must contain (needed with BULWARK_OIDC_ISSUER)"},
-    {"BULWARK_OIDC_JWKS_FILE", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, oidc_jwks_file), 0,
+    {"BULWARK_OIDC_JWKS_FILE", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, oidc.jwks_file), 0,
      "file holding the issuer's JWKS (this or BULWARK_OIDC_JWKS_URL)"},
-    {"BULWARK_OIDC_JWKS_URL", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, oidc_jwks_url), 0,
+    {"BULWARK_OIDC_JWKS_URL", BW_CFG_STRING, "", 0, 0, offsetof(gw_config_t, oidc.jwks_url), 0,
      "https URL of the issuer's JWKS (this or BULWARK_OIDC_JWKS_FILE)"},
     {"BULWARK_OIDC_TENANT_CLAIM", BW_CFG_STRING, BW_JWT_DEFAULT_TENANT_CLAIM, 0, 0,
-     offsetof(gw_config_t, oidc_tenant_claim), 0,
+     offsetof(gw_config_t, oidc.tenant_claim), 0,
      "claim holding the tenant id (a UUID); a dotted name walks nested objects"},
     {"BULWARK_OIDC_ROLES_CLAIM", BW_CFG_STRING, BW_JWT_DEFAULT_ROLES_CLAIM, 0, 0,
-     offsetof(gw_config_t, oidc_roles_claim), 0,
+     offsetof(gw_config_t, oidc.roles_claim), 0,
      "claim holding the roles (array or space-separated), e.g. realm_access.roles"},
     {"BULWARK_OIDC_BOARD_MEMBER_CLAIM", BW_CFG_STRING, BW_JWT_DEFAULT_BOARD_MEMBER_CLAIM, 0, 0,
-     offsetof(gw_config_t, oidc_board_member_claim), 0,
+     offsetof(gw_config_t, oidc.board_member_claim), 0,
      "optional claim holding the caller's board member id (a UUID)"},
     {"BULWARK_OIDC_TOKEN_TYPES", BW_CFG_STRING, BW_JWT_DEFAULT_TOKEN_TYPES, 0, 0,
-     offsetof(gw_config_t, oidc_token_types), 0,
+     offsetof(gw_config_t, oidc.token_types), 0,
      "accepted typ values of an access token's header, comma-separated (\"none\": no typ); "
      "an ID token is not an access token"},
-    {"BULWARK_OIDC_LEEWAY_SEC", BW_CFG_INT, "60", 0, 3600, offsetof(gw_config_t, oidc_leeway_sec),
+    {"BULWARK_OIDC_LEEWAY_SEC", BW_CFG_INT, "60", 0, 3600, offsetof(gw_config_t, oidc.leeway_sec),
      0, "clock skew allowed on exp, nbf and iat, in seconds"},
     {"BULWARK_OIDC_JWKS_REFRESH_SEC", BW_CFG_INT, "300", 0, 86400,
-     offsetof(gw_config_t, oidc_jwks_refresh_sec), 0,
+     offsetof(gw_config_t, oidc.refresh_sec), 0,
      "period of the background JWKS reload, in seconds (0: only on an unknown kid)"},
     {"BULWARK_USAGE_FLUSH_SEC", BW_CFG_INT, "60", 1, 3600, offsetof(gw_config_t, usage_flush_sec),
      0,
      "seconds between writes of the requests counted per tenant and the API keys' last use "
      "(lastUseTime is late by at most this)"},
-    {"BULWARK_LOG_FORMAT", BW_CFG_LOG_FORMAT, "text", 0, 0, offsetof(gw_config_t, log_format), 0,
-     "text (one line of key=value) or json (one JSON object a line)"},
-    {"BULWARK_LOG_REQUESTS", BW_CFG_BOOL, "true", 0, 0, offsetof(gw_config_t, log_requests), 0,
-     "one info line per request (route, status, duration); 5xx are logged anyway"},
-    {"BULWARK_LOG_LEVEL", BW_CFG_LEVEL, "info", 0, 0, offsetof(gw_config_t, log_level), 0,
-     "debug, info, warn, error or off"},
+    BW_SERVICE_LOG_CONFIG_ITEMS(gw_config_t, "one info line per request (route, status, duration); "
+                                             "5xx are logged anyway"),
     BW_SERVICE_TLS_CONFIG_ITEMS(gw_config_t, tls),
 };
 
@@ -217,7 +205,7 @@ static int listen_http(bw_gw_t *gw, const char *addr)
 
 int main(int argc, char **argv)
 {
-    gw_config_t cfg;
+    gw_config_t cfg = {.oidc = BW_JWT_CONFIG_INIT};
     char err[512];
     int a = bw_config_args(argc, argv, "the Bulwark REST gateway", config_items,
                            BW_CONFIG_COUNT(config_items));
@@ -327,25 +315,14 @@ int main(int argc, char **argv)
     }
     tenancy_cfg.tenants = gw.tenants;
     tenancy_cfg.keys = gw.keys;
-    if (cfg.oidc_issuer[0] != '\0') {
-        bw_jwt_config_t jc = BW_JWT_CONFIG_INIT;
-        jc.issuer = cfg.oidc_issuer;
-        jc.audience = cfg.oidc_audience;
-        jc.jwks_file = cfg.oidc_jwks_file;
-        jc.jwks_url = cfg.oidc_jwks_url;
-        jc.tenant_claim = cfg.oidc_tenant_claim;
-        jc.roles_claim = cfg.oidc_roles_claim;
-        jc.board_member_claim = cfg.oidc_board_member_claim;
-        jc.token_types = cfg.oidc_token_types;
-        jc.leeway_sec = cfg.oidc_leeway_sec;
-        jc.refresh_sec = cfg.oidc_jwks_refresh_sec;
+    if (cfg.oidc.issuer[0] != '\0') {
         char jerr[512];
-        if (bw_jwt_verifier_create(&jc, &gw.jwt, jerr, sizeof(jerr)) != 0) {
+        if (bw_jwt_verifier_create(&cfg.oidc, &gw.jwt, jerr, sizeof(jerr)) != 0) {
             bw_log(BW_LOG_ERROR, NULL, "could not set up OIDC bearer tokens: %s", jerr);
             goto out;
         }
         bw_log(BW_LOG_INFO, NULL, "accepting OIDC bearer tokens of %s (%zu signing keys)",
-               cfg.oidc_issuer, bw_jwt_verifier_key_count(gw.jwt));
+               cfg.oidc.issuer, bw_jwt_verifier_key_count(gw.jwt));
     }
     /* The client first: its poller thread does the tenancy server's I/O
      * too, so it is destroyed after the server stops. */
