@@ -746,15 +746,20 @@ static int token_matches(const gw_request_t *r)
 
 /* Asks the tenancy RPCs about the credential (the request packed in buf,
  * copied) without blocking the loop; done completes the request. */
-static void ask_tenancy(gw_request_t *r, const char *rpc, const uint8_t *buf, size_t len,
-                        bw_rpc_done_fn done)
+/* Asks the tenancy RPC rpc with req, which names one key or tenant (its id
+ * packs in a few dozen bytes); generation is that cache's at the asking. */
+static void ask_tenancy(gw_request_t *r, const char *rpc, const ProtobufCMessage *req,
+                        uint64_t generation, bw_rpc_done_fn done)
 {
     const bw_gw_backend_t *tenancy = find_backend(r->gw, "tenancy");
     bw_rpc_md_t md[2] = {{"x-request-id", r->request_id}, {"traceparent", r->traceparent}};
+    uint8_t buf[64];
+    size_t len = protobuf_c_message_get_packed_size(req);
+    r->key_generation = generation;
     clock_gettime(CLOCK_MONOTONIC, &r->call_start);
-    if (tenancy == NULL ||
-        bw_rpc_call(tenancy->channel, rpc, buf, len, md, r->traceparent[0] != '\0' ? 2 : 1,
-                    r->gw->backend_timeout_ms, done, r) != 0)
+    if (tenancy == NULL || len > sizeof(buf) ||
+        bw_rpc_call(tenancy->channel, rpc, buf, protobuf_c_message_pack(req, buf), md,
+                    r->traceparent[0] != '\0' ? 2 : 1, r->gw->backend_timeout_ms, done, r) != 0)
         fail(r, BW_GRPC_UNAVAILABLE, 0, "UNAVAILABLE", "cannot check credentials right now", NULL);
 }
 
@@ -868,10 +873,8 @@ static void authenticate_jwt(gw_request_t *r)
     Bulwark__Tenancy__V1__ResolveTenantRequest req =
         BULWARK__TENANCY__V1__RESOLVE_TENANT_REQUEST__INIT;
     req.tenant_id = r->key.tenant_id;
-    uint8_t buf[64];
-    size_t len = bulwark__tenancy__v1__resolve_tenant_request__pack(&req, buf);
-    r->key_generation = bw_tenantcache_generation(r->gw->tenants);
-    ask_tenancy(r, RESOLVE_TENANT_RPC, buf, len, tenant_done);
+    ask_tenancy(r, RESOLVE_TENANT_RPC, &req.base, bw_tenantcache_generation(r->gw->tenants),
+                tenant_done);
 }
 
 static void authenticate(gw_request_t *r)
@@ -953,10 +956,7 @@ static void authenticate(gw_request_t *r)
     Bulwark__Tenancy__V1__ResolveApiKeyRequest req =
         BULWARK__TENANCY__V1__RESOLVE_API_KEY_REQUEST__INIT;
     req.key_id = r->key.key_id;
-    uint8_t buf[64];
-    size_t len = bulwark__tenancy__v1__resolve_api_key_request__pack(&req, buf);
-    r->key_generation = bw_keycache_generation(r->gw->keys);
-    ask_tenancy(r, RESOLVE_RPC, buf, len, resolve_done);
+    ask_tenancy(r, RESOLVE_RPC, &req.base, bw_keycache_generation(r->gw->keys), resolve_done);
 }
 
 /* ---- representations --------------------------------------------------- */
