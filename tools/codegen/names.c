@@ -13,19 +13,12 @@
 
 char *bw_cg_printf(const char *fmt, ...)
 {
+    char *s;
     va_list ap;
     va_start(ap, fmt);
-    int len = vsnprintf(NULL, 0, fmt, ap);
+    int len = vasprintf(&s, fmt, ap); /* glibc's (_GNU_SOURCE): the tool runs at build time */
     va_end(ap);
-    if (len < 0)
-        return NULL;
-    char *s = malloc((size_t)len + 1);
-    if (!s)
-        return NULL;
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)len + 1, fmt, ap);
-    va_end(ap);
-    return s;
+    return len < 0 ? NULL : s;
 }
 
 /* protoc's ToJsonName: each '_' is dropped and upper-cases the next
