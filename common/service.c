@@ -405,11 +405,7 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
         .methods = methods,
         .n_methods = n_methods,
         .workers = (int)cfg.workers,
-        .service_data = &db,
-        .worker_init = bw_service_worker_init,
-        .worker_fini = bw_service_worker_fini,
-        .health = bw_service_health,
-        .intercept = bw_request_intercept,
+        BW_SERVICE_DB_SERVER_OPTS(&db),
     };
     int rc = bw_rpc_server_start(&opts, &server);
     if (rc != 0) {

@@ -290,11 +290,7 @@ int main(int argc, char **argv)
         .methods = tenancy_methods,
         .n_methods = bw_tenancy_n_handlers,
         .workers = (int)cfg.workers,
-        .service_data = &db,
-        .worker_init = bw_service_worker_init,
-        .worker_fini = bw_service_worker_fini,
-        .health = bw_service_health,
-        .intercept = bw_request_intercept,
+        BW_SERVICE_DB_SERVER_OPTS(&db),
     };
 
     bw_apidocs_init();
