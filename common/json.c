@@ -273,6 +273,30 @@ static const int_kind_t kind_uint32 = {"uint32", 0, UINT32_MAX, false};
 static const int_kind_t kind_int64 = {"int64", INT64_MIN, INT64_MAX, true};
 static const int_kind_t kind_uint64 = {"uint64", 0, UINT64_MAX, true};
 
+/* The integer kind of a field type; NULL for a type that is not an integer.
+ * The one place that maps them, for reading and writing alike. */
+static const int_kind_t *int_kind_of(ProtobufCType type)
+{
+    switch (type) {
+    case PROTOBUF_C_TYPE_INT32:
+    case PROTOBUF_C_TYPE_SINT32:
+    case PROTOBUF_C_TYPE_SFIXED32:
+        return &kind_int32;
+    case PROTOBUF_C_TYPE_UINT32:
+    case PROTOBUF_C_TYPE_FIXED32:
+        return &kind_uint32;
+    case PROTOBUF_C_TYPE_INT64:
+    case PROTOBUF_C_TYPE_SINT64:
+    case PROTOBUF_C_TYPE_SFIXED64:
+        return &kind_int64;
+    case PROTOBUF_C_TYPE_UINT64:
+    case PROTOBUF_C_TYPE_FIXED64:
+        return &kind_uint64;
+    default:
+        return NULL;
+    }
+}
+
 static uint64_t int64_magnitude(int64_t v)
 {
     return v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
@@ -359,8 +383,8 @@ static int64_t to_signed(bool neg, uint64_t mag)
 static int parse_integer_into(parse_ctx_t *c, const path_seg_t *at, json_t *v,
                               const int_kind_t *kind, void *slot)
 {
-    bool neg;
-    uint64_t mag;
+    bool neg = false;
+    uint64_t mag = 0;
     int rc = parse_integer(c, at, v, kind, &neg, &mag);
     if (rc)
         return rc;
@@ -670,21 +694,10 @@ static int parse_value(parse_ctx_t *c, const ProtobufCFieldDescriptor *f, json_t
 {
     double d;
     int rc;
+    const int_kind_t *kind = int_kind_of(f->type);
+    if (kind != NULL)
+        return parse_integer_into(c, at, v, kind, slot);
     switch (f->type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-        return parse_integer_into(c, at, v, &kind_int32, slot);
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        return parse_integer_into(c, at, v, &kind_uint32, slot);
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        return parse_integer_into(c, at, v, &kind_int64, slot);
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        return parse_integer_into(c, at, v, &kind_uint64, slot);
     case PROTOBUF_C_TYPE_BOOL:
         return parse_bool(c, at, v, slot);
     case PROTOBUF_C_TYPE_FLOAT:
@@ -703,6 +716,8 @@ static int parse_value(parse_ctx_t *c, const ProtobufCFieldDescriptor *f, json_t
         return parse_bytes(c, at, v, slot);
     case PROTOBUF_C_TYPE_MESSAGE:
         return parse_message(c, f->descriptor, v, at, depth, slot);
+    default: /* the integers, above */
+        break;
     }
     return fail(c, at, "unsupported field type");
 }
@@ -1365,25 +1380,12 @@ static void jw_integer(jw_t *w, const int_kind_t *kind, const void *slot)
 
 static void jw_value(jw_t *w, const ProtobufCFieldDescriptor *f, const void *slot)
 {
+    const int_kind_t *kind = int_kind_of(f->type);
+    if (kind != NULL) {
+        jw_integer(w, kind, slot);
+        return;
+    }
     switch (f->type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-        jw_integer(w, &kind_int32, slot);
-        return;
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        jw_integer(w, &kind_uint32, slot);
-        return;
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        jw_integer(w, &kind_int64, slot);
-        return;
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        jw_integer(w, &kind_uint64, slot);
-        return;
     case PROTOBUF_C_TYPE_BOOL:
         if (*(const protobuf_c_boolean *)slot)
             jw_add(w, "true", 4);
@@ -1423,6 +1425,8 @@ static void jw_value(jw_t *w, const ProtobufCFieldDescriptor *f, const void *slo
             jw_message(w, sub);
         return;
     }
+    default: /* the integers, above */
+        break;
     }
     jw_add(w, "null", 4);
 }
