@@ -257,6 +257,33 @@ int bw_store_uuid_delete(bw_call_t *call, const bw_db_stmt_t *stmt, const char *
     return 0;
 }
 
+int bw_store_begin_row(bw_call_t *call, bw_db_t *db, const bw_db_stmt_t *stmt, int n_keys,
+                       const char *const *keys, const char *etag_id, int rev_col, PGresult **res)
+{
+    int err = bw_db_begin(db, call->tenant_id);
+    if (err != 0)
+        return err;
+    if ((err = bw_db_exec(db, call->arena, stmt, n_keys, keys, res)) == 0) {
+        if (PQntuples(*res) == 0)
+            err = BW_ENOTFOUND;
+        else if (rev_col >= 0)
+            err = bw_store_check_etag(call, etag_id != NULL ? etag_id : bw_store_text(*res, 0, 0),
+                                      bw_store_int(*res, 0, rev_col));
+    }
+    if (err != 0)
+        bw_db_rollback(db);
+    return err;
+}
+
+int bw_store_end(bw_db_t *db, int err)
+{
+    if (err == 0)
+        err = bw_db_commit(db);
+    if (err != 0)
+        bw_db_rollback(db);
+    return err;
+}
+
 int bw_store_check_etag(bw_call_t *call, const char *id, long long revision)
 {
     if (call->if_match == NULL || strcmp(call->if_match, "*") == 0)

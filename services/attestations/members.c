@@ -296,18 +296,14 @@ int bw_members_update(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     bw_db_t *db = bw_service_db(call);
     PGresult *res;
     Bulwark__Attestations__V1__BoardMember *m = NULL;
-    if ((err = bw_db_begin(db, call->tenant_id)) != 0)
-        return err;
     const char *key[] = {req->entity, req->id};
-    if ((err = bw_db_exec(db, call->arena, &stmt_get_for_update, 2, key, &res)) != 0)
-        goto out;
-    if (PQntuples(res) == 0) {
-        err = bw_call_fail(call, BW_ENOTFOUND, "BOARD_MEMBER_NOT_FOUND",
-                           "board member %s not found", req->id);
-        goto out;
-    }
-    if ((err = row_to_member(call->arena, res, 0, &m)) != 0 ||
-        (err = bw_store_check_etag(call, m->id, bw_store_int(res, 0, COL_REVISION))) != 0)
+    err = bw_store_begin_row(call, db, &stmt_get_for_update, 2, key, NULL, COL_REVISION, &res);
+    if (err == BW_ENOTFOUND)
+        return bw_call_fail(call, BW_ENOTFOUND, "BOARD_MEMBER_NOT_FOUND",
+                            "board member %s not found", req->id);
+    if (err != 0)
+        return err;
+    if ((err = row_to_member(call->arena, res, 0, &m)) != 0)
         goto out;
     Bulwark__Attestations__V1__BoardMember empty = BULWARK__ATTESTATIONS__V1__BOARD_MEMBER__INIT;
     if ((err = merge(call, m, req->board_member != NULL ? req->board_member : &empty,
@@ -325,14 +321,9 @@ int bw_members_update(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         err = write_failed(call, db, err);
         goto out;
     }
-    if ((err = row_to_member(call->arena, res, 0, &m)) != 0)
-        goto out;
-    err = bw_db_commit(db);
+    err = row_to_member(call->arena, res, 0, &m);
 out:
-    if (err != 0) {
-        bw_db_rollback(db);
-        return err;
-    }
-    *resp = &m->base;
-    return 0;
+    if ((err = bw_store_end(db, err)) == 0)
+        *resp = &m->base;
+    return err;
 }

@@ -400,19 +400,13 @@ int bw_entities_update(bw_call_t *call, const ProtobufCMessage *request, Protobu
     bw_db_t *db = bw_service_db(call);
     const char *id = req->id;
     PGresult *res;
-    Bulwark__Scoping__V1__Entity *e;
-    int err = bw_db_begin(db, call->tenant_id);
+    Bulwark__Scoping__V1__Entity *e = NULL;
+    int err = bw_store_begin_row(call, db, &stmt_get_for_update, 1, &id, id, COL_REVISION, &res);
+    if (err == BW_ENOTFOUND)
+        return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", id);
     if (err != 0)
         return err;
-    err = bw_db_exec(db, call->arena, &stmt_get_for_update, 1, &id, &res);
-    if (err != 0)
-        goto out;
-    if (PQntuples(res) == 0) {
-        err = bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", id);
-        goto out;
-    }
-    if ((err = row_to_entity(call, res, 0, &e)) != 0 ||
-        (err = bw_store_check_etag(call, id, bw_store_int(res, 0, COL_REVISION))) != 0)
+    if ((err = row_to_entity(call, res, 0, &e)) != 0)
         goto out;
     Bulwark__Scoping__V1__Applicability *before, *after;
     if ((err = outcome_of(call, e, &before)) != 0)
@@ -447,17 +441,12 @@ int bw_entities_update(bw_call_t *call, const ProtobufCMessage *request, Protobu
     }
     if ((err = row_to_entity(call, res, 0, &e)) != 0 || (err = outcome_of(call, e, &after)) != 0)
         goto out;
-    if (outcome_changed(before, after) && after != NULL &&
-        (err = announce_classification(call, e, after)) != 0)
-        goto out;
-    err = bw_db_commit(db);
+    if (outcome_changed(before, after) && after != NULL)
+        err = announce_classification(call, e, after);
 out:
-    if (err != 0) {
-        bw_db_rollback(db);
-        return err;
-    }
-    *resp = &e->base;
-    return 0;
+    if ((err = bw_store_end(db, err)) == 0)
+        *resp = &e->base;
+    return err;
 }
 
 int bw_entities_delete(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
