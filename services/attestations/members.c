@@ -90,11 +90,9 @@ static const bw_list_order_t list_orders[] = {
 static const bw_list_spec_t list_spec = {
     .name = "board-members",
     .id = BW_LIST_ID_UUID,
-    .orders = list_orders,
-    .n_orders = sizeof(list_orders) / sizeof(list_orders[0]),
+    BW_LIST_ORDERS(list_orders),
     .since_order = 1,
-    .filters = list_filters,
-    .n_filters = sizeof(list_filters) / sizeof(list_filters[0]),
+    BW_LIST_FILTERS(list_filters),
 };
 
 /* A board member from row of res, on arena, into
@@ -236,14 +234,11 @@ int bw_members_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
         return err;
     if (!bw_uuid_valid(req->entity))
         return bw_attest_entity_check(call, req->entity, NULL);
-    bw_list_query_t q = {req->page_size, req->page_token, req->order_by, req->filter,
-                         req->updated_since};
-    bw_list_t list;
-    if ((err = bw_list_parse(call, &list_spec, &q, &list)) != 0)
-        return err;
+    const bw_list_query_t q = BW_LIST_QUERY(req);
     const char *own[] = {req->entity};
+    bw_list_t list;
     PGresult *res;
-    err = bw_list_read(call, bw_service_db(call), &list, own, 1, &res);
+    err = bw_list_page(call, bw_service_db(call), &list_spec, &q, 0, own, 1, &list, &res);
     if (err != 0)
         return err;
     int n = PQntuples(res);

@@ -123,14 +123,12 @@ static const bw_list_filter_t filters[] = {
 static const bw_list_spec_t list_spec = {
     .name = "entities",
     .id = BW_LIST_ID_UUID,
-    .orders = orders,
-    .n_orders = sizeof(orders) / sizeof(orders[0]),
+    BW_LIST_ORDERS(orders),
     .default_order = 0,
     .since_order = 1,
     .since_stmt = &stmt_since,
     .tombstone_days = 30,
-    .filters = filters,
-    .n_filters = sizeof(filters) / sizeof(filters[0]),
+    BW_LIST_FILTERS(filters),
 };
 
 /* The purge of tombstones older than 30 days, of every tenant. */
@@ -333,14 +331,10 @@ static int listed_entity(bw_call_t *call, const PGresult *res, int row,
 int bw_entities_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Scoping__V1__ListEntitiesRequest *req = (const void *)request;
-    bw_list_query_t q = {req->page_size, req->page_token, req->order_by, req->filter,
-                         req->updated_since};
+    const bw_list_query_t q = BW_LIST_QUERY(req);
     bw_list_t list;
-    int err = bw_list_parse(call, &list_spec, &q, &list);
-    if (err != 0)
-        return err;
     PGresult *res;
-    err = bw_list_read(call, bw_service_db(call), &list, NULL, 0, &res);
+    int err = bw_list_page(call, bw_service_db(call), &list_spec, &q, 0, NULL, 0, &list, &res);
     if (err != 0)
         return err;
     int n = PQntuples(res);
