@@ -123,6 +123,12 @@ int bw_store_uuid_list(bw_call_t *call, const char *scope, int32_t page_size,
                        const ProtobufCMessageDescriptor *response, const char *items,
                        bw_store_row_fn row_fn, ProtobufCMessage **resp);
 
+/* A read by id: runs stmt with $1 id for tenant into *res. BW_ENOTFOUND
+ * when id is not a UUID or no row came back: the caller names the resource
+ * in its 404. */
+int bw_store_uuid_read(bw_call_t *call, const bw_db_stmt_t *stmt, const char *tenant,
+                       const char *id, PGresult **res);
+
 /* A get handler's read by id: runs stmt with $1 id for tenant, and makes its
  * first row a message with row_fn into *out. BW_ENOTFOUND when id is not a
  * UUID or no row came back: the caller names the resource in its 404. */

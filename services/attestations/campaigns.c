@@ -388,18 +388,11 @@ int bw_campaigns_create(bw_call_t *call, const ProtobufCMessage *request, Protob
 
 int bw_campaigns_load(bw_call_t *call, const char *id, Bulwark__Attestations__V1__Campaign **out)
 {
-    if (!bw_uuid_valid(id))
-        return bw_call_fail(call, BW_ENOTFOUND, "CAMPAIGN_NOT_FOUND", "campaign %s not found", id);
-    PGresult *res;
-    int err =
-        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_get, 1, &id, &res);
-    if (err != 0)
-        return err;
-    if (PQntuples(res) == 0)
-        return bw_call_fail(call, BW_ENOTFOUND, "CAMPAIGN_NOT_FOUND", "campaign %s not found", id);
     Bulwark__Attestations__V1__Campaign *c;
-    if ((err = row_to_campaign(call->arena, res, 0, &c)) != 0 ||
-        (err = load_statuses(call, c)) != 0)
+    int err = bw_store_uuid_get(call, &stmt_get, call->tenant_id, id, row_to_campaign, &c);
+    if (err == BW_ENOTFOUND)
+        return bw_call_fail(call, BW_ENOTFOUND, "CAMPAIGN_NOT_FOUND", "campaign %s not found", id);
+    if (err != 0 || (err = load_statuses(call, c)) != 0)
         return err;
     *out = c;
     return 0;

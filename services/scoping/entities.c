@@ -280,16 +280,11 @@ int bw_entities_create(bw_call_t *call, const ProtobufCMessage *request, Protobu
 
 int bw_entities_load(bw_call_t *call, const char *id, Bulwark__Scoping__V1__Entity **out)
 {
-    if (!bw_uuid_valid(id))
-        return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", id);
     PGresult *res;
-    int err =
-        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_get, 1, &id, &res);
-    if (err != 0)
-        return err;
-    if (PQntuples(res) == 0)
+    int err = bw_store_uuid_read(call, &stmt_get, call->tenant_id, id, &res);
+    if (err == BW_ENOTFOUND)
         return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", id);
-    return row_to_entity(call, res, 0, out);
+    return err != 0 ? err : row_to_entity(call, res, 0, out);
 }
 
 int bw_entities_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
