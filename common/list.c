@@ -505,6 +505,15 @@ int bw_list_read(bw_call_t *call, bw_db_t *db, const bw_list_t *list, const char
     return bw_db_exec1(db, call->arena, call->tenant_id, bw_list_stmt(list), n_values, values, res);
 }
 
+int bw_list_page(bw_call_t *call, bw_db_t *db, const bw_list_spec_t *spec, const bw_list_query_t *q,
+                 int invalid, const char *const *own, int n_own, bw_list_t *list, PGresult **res)
+{
+    int err = bw_list_parse(call, spec, q, list);
+    if (err != 0 || invalid)
+        return err != 0 ? err : BW_EINVAL;
+    return bw_list_read(call, db, list, own, n_own, res);
+}
+
 int bw_list_shown(const bw_list_t *list, int n_items)
 {
     return n_items > list->size ? list->size : n_items;

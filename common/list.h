@@ -119,6 +119,12 @@ typedef struct bw_list_query {
     const Google__Protobuf__Timestamp *updated_since;
     const char *params[BW_LIST_MAX_FILTERS];
 } bw_list_query_t;
+/* The bw_list_query_t of a list request message req, whose fields have
+ * these names; no params (the handler fills its own). */
+#define BW_LIST_QUERY(req)                                                                         \
+    {                                                                                              \
+        (req)->page_size, (req)->page_token, (req)->order_by, (req)->filter, (req)->updated_since  \
+    }
 
 /* A parsed list request. Strings live on the call's arena. */
 typedef struct bw_list {
@@ -165,6 +171,11 @@ typedef struct bw_list {
         &(a)[0], &(a)[1], &(a)[2], &(a)[3]                                                         \
     }
 
+/* A bw_list_spec_t's orders or filters, a static array, with its count:
+ * .orders = a, .n_orders = its length (likewise .filters, .n_filters). */
+#define BW_LIST_ORDERS(a) .orders = (a), .n_orders = sizeof(a) / sizeof((a)[0])
+#define BW_LIST_FILTERS(a) .filters = (a), .n_filters = sizeof(a) / sizeof((a)[0])
+
 /* Validates q against spec into *out. Every problem adds a violation; then
  * BW_EINVAL. BW_ENOMEM. */
 int bw_list_parse(bw_call_t *call, const bw_list_spec_t *spec, const bw_list_query_t *q,
@@ -186,6 +197,14 @@ int bw_list_read(bw_call_t *call, bw_db_t *db, const bw_list_t *list, const char
 
 /* Of n items read (at most size + 1), how many the page shows. */
 int bw_list_shown(const bw_list_t *list, int n_items);
+
+/* A list handler's parse and read: parses q against spec into *list
+ * (bw_list_parse), then reads the page on db (bw_list_read, with own[0 ..
+ * n_own)) into *res. invalid != 0 (the handler found a bad field of its own
+ * and added its violation) makes it BW_EINVAL, after the parse has added
+ * its violations too, without a read. */
+int bw_list_page(bw_call_t *call, bw_db_t *db, const bw_list_spec_t *spec, const bw_list_query_t *q,
+                 int invalid, const char *const *own, int n_own, bw_list_t *list, PGresult **res);
 
 /* The next page token into *out, on the arena: "" unless more items follow
  * (n_items read > size). It carries the last two columns of row last_row of

@@ -223,8 +223,8 @@ int bw_store_uuid_list(bw_call_t *call, const char *scope, int32_t page_size,
 
 /* Runs stmt with $1 id for tenant: BW_ENOTFOUND when id is not a UUID or no
  * row came back. */
-static int exec_by_uuid(bw_call_t *call, const bw_db_stmt_t *stmt, const char *tenant,
-                        const char *id, PGresult **res)
+int bw_store_uuid_read(bw_call_t *call, const bw_db_stmt_t *stmt, const char *tenant,
+                       const char *id, PGresult **res)
 {
     if (!bw_uuid_valid(id))
         return BW_ENOTFOUND;
@@ -238,7 +238,7 @@ int bw_store_uuid_get(bw_call_t *call, const bw_db_stmt_t *stmt, const char *ten
                       bw_store_row_fn row_fn, void *out)
 {
     PGresult *res;
-    int err = exec_by_uuid(call, stmt, tenant, id, &res);
+    int err = bw_store_uuid_read(call, stmt, tenant, id, &res);
     return err != 0 ? err : row_fn(call->arena, res, 0, out);
 }
 
@@ -246,7 +246,7 @@ int bw_store_uuid_delete(bw_call_t *call, const bw_db_stmt_t *stmt, const char *
                          const char *id, ProtobufCMessage **resp)
 {
     PGresult *res;
-    int err = exec_by_uuid(call, stmt, tenant, id, &res);
+    int err = bw_store_uuid_read(call, stmt, tenant, id, &res);
     if (err != 0 || (err = bw_store_check_etag(call, id, bw_store_int(res, 0, 0))) != 0)
         return err;
     Google__Protobuf__Empty *empty = bw_arena_alloc(call->arena, sizeof(*empty));
@@ -255,6 +255,33 @@ int bw_store_uuid_delete(bw_call_t *call, const bw_db_stmt_t *stmt, const char *
     google__protobuf__empty__init(empty);
     *resp = &empty->base;
     return 0;
+}
+
+int bw_store_begin_row(bw_call_t *call, bw_db_t *db, const bw_db_stmt_t *stmt, int n_keys,
+                       const char *const *keys, const char *etag_id, int rev_col, PGresult **res)
+{
+    int err = bw_db_begin(db, call->tenant_id);
+    if (err != 0)
+        return err;
+    if ((err = bw_db_exec(db, call->arena, stmt, n_keys, keys, res)) == 0) {
+        if (PQntuples(*res) == 0)
+            err = BW_ENOTFOUND;
+        else if (rev_col >= 0)
+            err = bw_store_check_etag(call, etag_id != NULL ? etag_id : bw_store_text(*res, 0, 0),
+                                      bw_store_int(*res, 0, rev_col));
+    }
+    if (err != 0)
+        bw_db_rollback(db);
+    return err;
+}
+
+int bw_store_end(bw_db_t *db, int err)
+{
+    if (err == 0)
+        err = bw_db_commit(db);
+    if (err != 0)
+        bw_db_rollback(db);
+    return err;
 }
 
 int bw_store_check_etag(bw_call_t *call, const char *id, long long revision)

@@ -36,6 +36,22 @@ char *bw_store_bytea_param(bw_arena_t *arena, const uint8_t *bytes, size_t len);
 int bw_store_bytea(bw_arena_t *arena, const PGresult *res, int row, int col, uint8_t **out,
                    size_t *len);
 
+/* The start of a transaction on one row (a read-modify-write, or a list
+ * below a parent): begins the tenant's transaction and reads the row of keys
+ * (n_keys of them, stmt's parameters) with stmt into *res (a write's stmt
+ * locks it: FOR UPDATE); when rev_col >= 0, checks If-Match with etag_id
+ * (NULL: the row's column 0) and the revision in column rev_col.
+ * BW_ENOTFOUND when no row came back: the caller names the resource in its
+ * 404. On any failure the transaction is rolled back; on success the caller
+ * ends it with bw_store_end. */
+int bw_store_begin_row(bw_call_t *call, bw_db_t *db, const bw_db_stmt_t *stmt, int n_keys,
+                       const char *const *keys, const char *etag_id, int rev_col, PGresult **res);
+
+/* The end of a transaction begun with bw_db_begin (or bw_store_begin_row): when
+ * err is 0 commits, and when err is not (or the commit fails) rolls back.
+ * Returns err, or the commit's failure. */
+int bw_store_end(bw_db_t *db, int err);
+
 /* If-Match: when the call carries an etag other than "*" and it is not the
  * etag of (id, revision), fails the call with ETAG_MISMATCH (HTTP 412). */
 int bw_store_check_etag(bw_call_t *call, const char *id, long long revision);
@@ -106,6 +122,12 @@ int bw_store_uuid_list(bw_call_t *call, const char *scope, int32_t page_size,
                        const char *page_token, const bw_db_stmt_t *stmt, const char *tenant,
                        const ProtobufCMessageDescriptor *response, const char *items,
                        bw_store_row_fn row_fn, ProtobufCMessage **resp);
+
+/* A read by id: runs stmt with $1 id for tenant into *res. BW_ENOTFOUND
+ * when id is not a UUID or no row came back: the caller names the resource
+ * in its 404. */
+int bw_store_uuid_read(bw_call_t *call, const bw_db_stmt_t *stmt, const char *tenant,
+                       const char *id, PGresult **res);
 
 /* A get handler's read by id: runs stmt with $1 id for tenant, and makes its
  * first row a message with row_fn into *out. BW_ENOTFOUND when id is not a

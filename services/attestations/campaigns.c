@@ -143,11 +143,9 @@ static const bw_list_order_t list_orders[] = {
 static const bw_list_spec_t list_spec = {
     .name = "attestation-campaigns",
     .id = BW_LIST_ID_UUID,
-    .orders = list_orders,
-    .n_orders = sizeof(list_orders) / sizeof(list_orders[0]),
+    BW_LIST_ORDERS(list_orders),
     .since_order = 1,
-    .filters = list_filters,
-    .n_filters = sizeof(list_filters) / sizeof(list_filters[0]),
+    BW_LIST_FILTERS(list_filters),
 };
 
 int bw_campaigns_majority(int expected, int n_approvals)
@@ -390,18 +388,11 @@ int bw_campaigns_create(bw_call_t *call, const ProtobufCMessage *request, Protob
 
 int bw_campaigns_load(bw_call_t *call, const char *id, Bulwark__Attestations__V1__Campaign **out)
 {
-    if (!bw_uuid_valid(id))
-        return bw_call_fail(call, BW_ENOTFOUND, "CAMPAIGN_NOT_FOUND", "campaign %s not found", id);
-    PGresult *res;
-    int err =
-        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_get, 1, &id, &res);
-    if (err != 0)
-        return err;
-    if (PQntuples(res) == 0)
-        return bw_call_fail(call, BW_ENOTFOUND, "CAMPAIGN_NOT_FOUND", "campaign %s not found", id);
     Bulwark__Attestations__V1__Campaign *c;
-    if ((err = row_to_campaign(call->arena, res, 0, &c)) != 0 ||
-        (err = load_statuses(call, c)) != 0)
+    int err = bw_store_uuid_get(call, &stmt_get, call->tenant_id, id, row_to_campaign, &c);
+    if (err == BW_ENOTFOUND)
+        return bw_call_fail(call, BW_ENOTFOUND, "CAMPAIGN_NOT_FOUND", "campaign %s not found", id);
+    if (err != 0 || (err = load_statuses(call, c)) != 0)
         return err;
     *out = c;
     return 0;
@@ -426,19 +417,16 @@ int bw_campaigns_list(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     int err = bw_attest_need_tenant(call);
     if (err != 0)
         return err;
-    bw_list_query_t q = {req->page_size, req->page_token, req->order_by, req->filter,
-                         req->updated_since};
+    bw_list_query_t q = BW_LIST_QUERY(req);
     int bad = 0;
     if (req->entity[0] != '\0' && !bw_uuid_valid(req->entity))
         bad = bw_call_violation(call, "entity", "is not an entity id") != 0;
     else if (req->entity[0] != '\0')
         q.params[FILTER_ENTITY] = req->entity;
     bw_list_t list;
-    if ((err = bw_list_parse(call, &list_spec, &q, &list)) != 0 || bad)
-        return err != 0 ? err : BW_EINVAL;
     PGresult *res;
-    err = bw_list_read(call, bw_service_db(call), &list, NULL, 0, &res);
-    if (err != 0)
+    if ((err = bw_list_page(call, bw_service_db(call), &list_spec, &q, bad, NULL, 0, &list,
+                            &res)) != 0)
         return err;
     return bw_list_response(call, &list, res, PQntuples(res),
                             &bulwark__attestations__v1__list_campaigns_response__descriptor,

@@ -90,11 +90,9 @@ static const bw_list_order_t list_orders[] = {
 static const bw_list_spec_t list_spec = {
     .name = "board-members",
     .id = BW_LIST_ID_UUID,
-    .orders = list_orders,
-    .n_orders = sizeof(list_orders) / sizeof(list_orders[0]),
+    BW_LIST_ORDERS(list_orders),
     .since_order = 1,
-    .filters = list_filters,
-    .n_filters = sizeof(list_filters) / sizeof(list_filters[0]),
+    BW_LIST_FILTERS(list_filters),
 };
 
 /* A board member from row of res, on arena, into
@@ -236,14 +234,11 @@ int bw_members_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
         return err;
     if (!bw_uuid_valid(req->entity))
         return bw_attest_entity_check(call, req->entity, NULL);
-    bw_list_query_t q = {req->page_size, req->page_token, req->order_by, req->filter,
-                         req->updated_since};
-    bw_list_t list;
-    if ((err = bw_list_parse(call, &list_spec, &q, &list)) != 0)
-        return err;
+    const bw_list_query_t q = BW_LIST_QUERY(req);
     const char *own[] = {req->entity};
+    bw_list_t list;
     PGresult *res;
-    err = bw_list_read(call, bw_service_db(call), &list, own, 1, &res);
+    err = bw_list_page(call, bw_service_db(call), &list_spec, &q, 0, own, 1, &list, &res);
     if (err != 0)
         return err;
     int n = PQntuples(res);
@@ -296,18 +291,14 @@ int bw_members_update(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     bw_db_t *db = bw_service_db(call);
     PGresult *res;
     Bulwark__Attestations__V1__BoardMember *m = NULL;
-    if ((err = bw_db_begin(db, call->tenant_id)) != 0)
-        return err;
     const char *key[] = {req->entity, req->id};
-    if ((err = bw_db_exec(db, call->arena, &stmt_get_for_update, 2, key, &res)) != 0)
-        goto out;
-    if (PQntuples(res) == 0) {
-        err = bw_call_fail(call, BW_ENOTFOUND, "BOARD_MEMBER_NOT_FOUND",
-                           "board member %s not found", req->id);
-        goto out;
-    }
-    if ((err = row_to_member(call->arena, res, 0, &m)) != 0 ||
-        (err = bw_store_check_etag(call, m->id, bw_store_int(res, 0, COL_REVISION))) != 0)
+    err = bw_store_begin_row(call, db, &stmt_get_for_update, 2, key, NULL, COL_REVISION, &res);
+    if (err == BW_ENOTFOUND)
+        return bw_call_fail(call, BW_ENOTFOUND, "BOARD_MEMBER_NOT_FOUND",
+                            "board member %s not found", req->id);
+    if (err != 0)
+        return err;
+    if ((err = row_to_member(call->arena, res, 0, &m)) != 0)
         goto out;
     Bulwark__Attestations__V1__BoardMember empty = BULWARK__ATTESTATIONS__V1__BOARD_MEMBER__INIT;
     if ((err = merge(call, m, req->board_member != NULL ? req->board_member : &empty,
@@ -325,14 +316,9 @@ int bw_members_update(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         err = write_failed(call, db, err);
         goto out;
     }
-    if ((err = row_to_member(call->arena, res, 0, &m)) != 0)
-        goto out;
-    err = bw_db_commit(db);
+    err = row_to_member(call->arena, res, 0, &m);
 out:
-    if (err != 0) {
-        bw_db_rollback(db);
-        return err;
-    }
-    *resp = &m->base;
-    return 0;
+    if ((err = bw_store_end(db, err)) == 0)
+        *resp = &m->base;
+    return err;
 }

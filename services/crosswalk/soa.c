@@ -389,20 +389,17 @@ static const bw_list_order_t list_orders[] = {
 static const bw_list_spec_t list_spec = {
     .name = CONTROLS_SCOPE,
     .id = BW_LIST_ID_TEXT,
-    .orders = list_orders,
-    .n_orders = sizeof(list_orders) / sizeof(list_orders[0]),
+    BW_LIST_ORDERS(list_orders),
     .default_order = 0,
     .since_order = 2,
-    .filters = list_filters,
-    .n_filters = sizeof(list_filters) / sizeof(list_filters[0]),
+    BW_LIST_FILTERS(list_filters),
 };
 
 int bw_cw_list_controls(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Crosswalk__V1__ListControlsRequest *req = (const void *)request;
     const bw_cw_catalogue_t *cat = bw_cw_service(call)->cat;
-    bw_list_query_t q = {req->page_size, req->page_token, req->order_by, req->filter,
-                         req->updated_since};
+    const bw_list_query_t q = BW_LIST_QUERY(req);
     bw_list_t list;
     int err = bw_list_parse(call, &list_spec, &q, &list);
     if (err != 0)

@@ -374,18 +374,15 @@ static const bw_list_order_t list_orders[] = {
 static const bw_list_spec_t list_spec = {
     .name = INCIDENTS_SCOPE,
     .id = BW_LIST_ID_UUID,
-    .orders = list_orders,
-    .n_orders = sizeof(list_orders) / sizeof(list_orders[0]),
+    BW_LIST_ORDERS(list_orders),
     .since_order = 1,
-    .filters = list_filters,
-    .n_filters = sizeof(list_filters) / sizeof(list_filters[0]),
+    BW_LIST_FILTERS(list_filters),
 };
 
 int bw_incidents_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Incidents__V1__ListIncidentsRequest *req = (const void *)request;
-    bw_list_query_t q = {req->page_size, req->page_token, req->order_by, req->filter,
-                         req->updated_since};
+    bw_list_query_t q = BW_LIST_QUERY(req);
     int bad = 0;
     if (req->entity[0] != '\0' && !bw_uuid_valid(req->entity))
         bad |= bw_call_violation(call, "entity", "must be the id of an entity (a UUID)") != 0;
@@ -398,11 +395,8 @@ int bw_incidents_list(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     else if (req->state != BULWARK__INCIDENTS__V1__INCIDENT__STATE__STATE_UNSPECIFIED)
         bad |= bw_call_violation(call, "state", "must be OPEN or CLOSED") != 0;
     bw_list_t list;
-    int err = bw_list_parse(call, &list_spec, &q, &list);
-    if (err != 0 || bad)
-        return err != 0 ? err : BW_EINVAL;
     PGresult *res;
-    err = bw_list_read(call, bw_service_db(call), &list, NULL, 0, &res);
+    int err = bw_list_page(call, bw_service_db(call), &list_spec, &q, bad, NULL, 0, &list, &res);
     if (err != 0)
         return err;
 

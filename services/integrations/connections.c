@@ -560,17 +560,11 @@ int bw_connections_update(bw_call_t *call, const ProtobufCMessage *request, Prot
     const char *id = req->id, *sealed = NULL;
     char *creds = NULL;
     PGresult *res;
-    bw_connection_pb_t *c;
-    if ((err = bw_db_begin(db, call->tenant_id)) != 0)
-        return err;
-    if ((err = bw_db_exec(db, call->arena, &stmt_get_for_update, 1, &id, &res)) != 0)
-        goto out;
-    if (PQntuples(res) == 0) {
-        err = not_found(call, id);
-        goto out;
-    }
+    bw_connection_pb_t *c = NULL;
+    if ((err = bw_store_begin_row(call, db, &stmt_get_for_update, 1, &id, id, COL_REVISION,
+                                  &res)) != 0)
+        return err == BW_ENOTFOUND ? not_found(call, id) : err;
     if ((err = from_row(call->arena, res, 0, &c)) != 0 ||
-        (err = bw_store_check_etag(call, id, bw_store_int(res, 0, COL_REVISION))) != 0 ||
         (err = merge(call, c, req->connection != NULL ? req->connection : &empty, req->update_mask,
                      &with_credentials)) != 0 ||
         (err = validate(call, svc, c, with_credentials)) != 0)
@@ -594,19 +588,14 @@ int bw_connections_update(bw_call_t *call, const ProtobufCMessage *request, Prot
                             c->create_issues ? "t" : "f",
                             c->state_mapping->open,
                             c->state_mapping->closed};
-    if ((err = bw_db_exec(db, call->arena, &stmt_update, 10, values, &res)) != 0 ||
-        (err = from_row(call->arena, res, 0, &c)) != 0)
-        goto out;
-    err = bw_db_commit(db);
+    if ((err = bw_db_exec(db, call->arena, &stmt_update, 10, values, &res)) == 0)
+        err = from_row(call->arena, res, 0, &c);
 out:
     if (creds != NULL)
         OPENSSL_cleanse(creds, strlen(creds));
-    if (err != 0) {
-        bw_db_rollback(db);
-        return err;
-    }
-    *resp = &c->base;
-    return 0;
+    if ((err = bw_store_end(db, err)) == 0)
+        *resp = &c->base;
+    return err;
 }
 
 int bw_connections_delete(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
@@ -841,27 +830,15 @@ int bw_connections_log_list(bw_call_t *call, const ProtobufCMessage *request,
     PGresult *res;
     ProtobufCMessage *out = NULL;
     const char *id = req->id;
-    if ((err = bw_db_begin(db, call->tenant_id)) != 0)
-        return err;
-    if ((err = bw_db_exec(db, call->arena, &stmt_exists, 1, &id, &res)) != 0)
-        goto out;
-    if (PQntuples(res) == 0) {
-        err = not_found(call, id);
-        goto out;
-    }
+    if ((err = bw_store_begin_row(call, db, &stmt_exists, 1, &id, NULL, -1, &res)) != 0)
+        return err == BW_ENOTFOUND ? not_found(call, id) : err;
     const char *values[] = {id, page.after, page.size_param};
-    if ((err = bw_db_exec(db, call->arena, &stmt_log_list, 3, values, &res)) != 0 ||
-        (err = bw_store_list_response(
-             call, LOG_SCOPE, &page, res, PQntuples(res),
-             &bulwark__integrations__v1__list_connection_log_response__descriptor, "entries",
-             log_entry_from_row, NULL, &out)) != 0)
-        goto out;
-    err = bw_db_commit(db);
-out:
-    if (err != 0) {
-        bw_db_rollback(db);
-        return err;
-    }
-    *resp = out;
-    return 0;
+    if ((err = bw_db_exec(db, call->arena, &stmt_log_list, 3, values, &res)) == 0)
+        err = bw_store_list_response(
+            call, LOG_SCOPE, &page, res, PQntuples(res),
+            &bulwark__integrations__v1__list_connection_log_response__descriptor, "entries",
+            log_entry_from_row, NULL, &out);
+    if ((err = bw_store_end(db, err)) == 0)
+        *resp = out;
+    return err;
 }

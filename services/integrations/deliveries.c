@@ -202,32 +202,19 @@ int bw_deliveries_list(bw_call_t *call, const ProtobufCMessage *request, Protobu
     bw_db_t *db = bw_service_db(call);
     PGresult *res;
     ProtobufCMessage *out = NULL;
-    if ((err = bw_db_begin(db, call->tenant_id)) != 0)
-        return err;
     const char *id = req->id;
-    if ((err = bw_db_exec(db, call->arena, &stmt_endpoint_exists, 1, &id, &res)) != 0)
-        goto out;
-    if (PQntuples(res) == 0) {
-        err = endpoint_not_found(call, id);
-        goto out;
-    }
+    if ((err = bw_store_begin_row(call, db, &stmt_endpoint_exists, 1, &id, NULL, -1, &res)) != 0)
+        return err == BW_ENOTFOUND ? endpoint_not_found(call, id) : err;
     const char *values[] = {id, page.after, page.size_param, state};
-    if ((err = bw_db_exec(db, call->arena, &stmt_list, 4, values, &res)) != 0)
-        goto out;
     const bw_store_list_hook_t attempts = {attempts_of_page, db};
-    if ((err = bw_store_list_response(
-             call, scope, &page, res, PQntuples(res),
-             &bulwark__integrations__v1__list_webhook_deliveries_response__descriptor, "deliveries",
-             from_row, &attempts, &out)) != 0)
-        goto out;
-    err = bw_db_commit(db);
-out:
-    if (err != 0) {
-        bw_db_rollback(db);
-        return err;
-    }
-    *resp = out;
-    return 0;
+    if ((err = bw_db_exec(db, call->arena, &stmt_list, 4, values, &res)) == 0)
+        err = bw_store_list_response(
+            call, scope, &page, res, PQntuples(res),
+            &bulwark__integrations__v1__list_webhook_deliveries_response__descriptor, "deliveries",
+            from_row, &attempts, &out);
+    if ((err = bw_store_end(db, err)) == 0)
+        *resp = out;
+    return err;
 }
 
 int bw_deliveries_replay(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
@@ -266,17 +253,12 @@ int bw_deliveries_replay(bw_call_t *call, const ProtobufCMessage *request, Proto
                            "by themselves");
         goto out;
     }
-    if ((err = bw_db_exec(db, call->arena, &stmt_replay, 1, keys + 1, NULL)) != 0 ||
-        (err = bw_db_exec(db, call->arena, &stmt_get, 2, keys, &res)) != 0 ||
-        (err = from_row(call->arena, res, 0, &d)) != 0 ||
-        (err = attach_attempts(call, db, &d, 1)) != 0)
-        goto out;
-    err = bw_db_commit(db);
+    if ((err = bw_db_exec(db, call->arena, &stmt_replay, 1, keys + 1, NULL)) == 0 &&
+        (err = bw_db_exec(db, call->arena, &stmt_get, 2, keys, &res)) == 0 &&
+        (err = from_row(call->arena, res, 0, &d)) == 0)
+        err = attach_attempts(call, db, &d, 1);
 out:
-    if (err != 0) {
-        bw_db_rollback(db);
-        return err;
-    }
-    *resp = &d->base;
-    return 0;
+    if ((err = bw_store_end(db, err)) == 0)
+        *resp = &d->base;
+    return err;
 }

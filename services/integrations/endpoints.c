@@ -342,17 +342,11 @@ int bw_endpoints_update(bw_call_t *call, const ProtobufCMessage *request, Protob
     bw_db_t *db = bw_service_db(call);
     const char *id = req->id, *types;
     PGresult *res;
-    bw_endpoint_pb_t *e;
-    if ((err = bw_db_begin(db, call->tenant_id)) != 0)
-        return err;
-    if ((err = bw_db_exec(db, call->arena, &stmt_get_for_update, 1, &id, &res)) != 0)
-        goto out;
-    if (PQntuples(res) == 0) {
-        err = not_found(call, id);
-        goto out;
-    }
-    if ((err = from_row(call->arena, res, 0, &e)) != 0 ||
-        (err = bw_store_check_etag(call, id, bw_store_int(res, 0, COL_REVISION))) != 0)
+    bw_endpoint_pb_t *e = NULL;
+    if ((err = bw_store_begin_row(call, db, &stmt_get_for_update, 1, &id, id, COL_REVISION,
+                                  &res)) != 0)
+        return err == BW_ENOTFOUND ? not_found(call, id) : err;
+    if ((err = from_row(call->arena, res, 0, &e)) != 0)
         goto out;
     int was_disabled = e->disabled;
     static const bw_endpoint_pb_t empty = BULWARK__INTEGRATIONS__V1__WEBHOOK_ENDPOINT__INIT;
@@ -376,16 +370,12 @@ int bw_endpoints_update(bw_call_t *call, const ProtobufCMessage *request, Protob
         if (err == 0 && was_disabled && !e->disabled)
             err = bw_db_exec(db, call->arena, &stmt_resume, 1, &id, NULL);
     }
-    if (err != 0 || (err = from_row(call->arena, res, 0, &e)) != 0)
-        goto out;
-    err = bw_db_commit(db);
+    if (err == 0)
+        err = from_row(call->arena, res, 0, &e);
 out:
-    if (err != 0) {
-        bw_db_rollback(db);
-        return err;
-    }
-    *resp = &e->base;
-    return 0;
+    if ((err = bw_store_end(db, err)) == 0)
+        *resp = &e->base;
+    return err;
 }
 
 int bw_endpoints_delete(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
@@ -409,34 +399,22 @@ int bw_endpoints_rotate_secret(bw_call_t *call, const ProtobufCMessage *request,
     char text[BW_WEBHOOK_SECRET_TEXT];
     PGresult *res;
     bw_endpoint_pb_t *e = NULL;
-    if ((err = bw_db_begin(db, call->tenant_id)) != 0)
-        return err;
-    if ((err = bw_db_exec(db, call->arena, &stmt_get_for_update, 1, &id, &res)) != 0)
-        goto out;
-    if (PQntuples(res) == 0) {
-        err = not_found(call, id);
-        goto out;
-    }
-    if ((err = bw_store_check_etag(call, id, bw_store_int(res, 0, COL_REVISION))) != 0 ||
-        (err = new_secret(call, svc, id, &sealed, text)) != 0)
+    if ((err = bw_store_begin_row(call, db, &stmt_get_for_update, 1, &id, id, COL_REVISION,
+                                  &res)) != 0)
+        return err == BW_ENOTFOUND ? not_found(call, id) : err;
+    if ((err = new_secret(call, svc, id, &sealed, text)) != 0)
         goto out;
     const char *values[] = {id, sealed};
     if ((err = bw_db_exec(db, call->arena, &stmt_rotate, 2, values, &res)) != 0 ||
         (err = from_row(call->arena, res, 0, &e)) != 0)
         goto out;
-    if ((e->secret = bw_arena_strdup(call->arena, text)) == NULL) {
+    if ((e->secret = bw_arena_strdup(call->arena, text)) == NULL)
         err = BW_ENOMEM;
-        goto out;
-    }
-    err = bw_db_commit(db);
 out:
     OPENSSL_cleanse(text, sizeof(text));
-    if (err != 0) {
-        bw_db_rollback(db);
-        return err;
-    }
-    *resp = &e->base;
-    return 0;
+    if ((err = bw_store_end(db, err)) == 0)
+        *resp = &e->base;
+    return err;
 }
 
 int bw_endpoints_disable(bw_db_t *db, bw_arena_t *arena, const bw_log_ctx_t *log,

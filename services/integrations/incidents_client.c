@@ -87,21 +87,42 @@ static const char *method_path(const char *method)
     return NULL;
 }
 
+/* What a call sends, the same for both kinds. */
+typedef struct outgoing {
+    const char *path;
+    bw_rpc_md_t md[7];
+    size_t n_md;
+    uint8_t *buf; /* the packed request: on arena, or malloc'd when arena is NULL */
+    size_t len;
+} outgoing_t;
+
+/* The method's path, who's metadata and the packed request into *out:
+ * BW_EINVAL for another method, BW_ENOMEM. */
+static int outgoing(const char *method, const ProtobufCMessage *request,
+                    const bw_incidents_caller_t *who, bw_arena_t *arena, outgoing_t *out)
+{
+    out->n_md = caller_md(who, out->md);
+    if ((out->path = method_path(method)) == NULL)
+        return BW_EINVAL;
+    out->len = protobuf_c_message_get_packed_size(request);
+    size_t size = out->len ? out->len : 1;
+    out->buf = arena != NULL ? bw_arena_alloc(arena, size) : malloc(size);
+    if (out->buf == NULL)
+        return BW_ENOMEM;
+    protobuf_c_message_pack(request, out->buf);
+    return 0;
+}
+
 int bw_incidents_client_call(bw_incidents_client_t *c, bw_arena_t *arena, const bw_log_ctx_t *log,
                              const char *method, const ProtobufCMessage *request,
                              const bw_incidents_caller_t *who, bw_rpc_reply_t *reply)
 {
-    bw_rpc_md_t md[7];
-    size_t n = caller_md(who, md);
-    const char *path = method_path(method);
-    if (path == NULL)
-        return BW_EINVAL;
-    size_t len = protobuf_c_message_get_packed_size(request);
-    uint8_t *buf = bw_arena_alloc(arena, len ? len : 1);
-    if (buf == NULL)
-        return BW_ENOMEM;
-    protobuf_c_message_pack(request, buf);
-    int err = bw_rpc_pool_call(c->pool, arena, path, buf, len, md, n, c->timeout_ms, reply);
+    outgoing_t o;
+    int err = outgoing(method, request, who, arena, &o);
+    if (err != 0)
+        return err;
+    err =
+        bw_rpc_pool_call(c->pool, arena, o.path, o.buf, o.len, o.md, o.n_md, c->timeout_ms, reply);
     if (err == BW_ENOMEM)
         return err;
     if (err != 0) {
@@ -144,18 +165,13 @@ int bw_incidents_async_call(bw_incidents_async_t *a, const char *method,
                             const ProtobufCMessage *request, const bw_incidents_caller_t *who,
                             bw_rpc_done_fn done, void *arg)
 {
-    bw_rpc_md_t md[7];
-    size_t n = caller_md(who, md);
-    const char *path = method_path(method);
-    if (path == NULL)
-        return BW_EINVAL;
-    size_t len = protobuf_c_message_get_packed_size(request);
-    uint8_t *buf = malloc(len ? len : 1);
-    if (buf == NULL)
-        return BW_ENOMEM;
-    protobuf_c_message_pack(request, buf);
+    outgoing_t o;
+    int err = outgoing(method, request, who, NULL, &o);
+    if (err != 0)
+        return err;
     /* request and metadata are copied by the call */
-    int err = bw_rpc_call(a->channel, path, buf, len, md, n, a->client->timeout_ms, done, arg);
-    free(buf);
+    err = bw_rpc_call(a->channel, o.path, o.buf, o.len, o.md, o.n_md, a->client->timeout_ms, done,
+                      arg);
+    free(o.buf);
     return err;
 }

@@ -123,14 +123,12 @@ static const bw_list_filter_t filters[] = {
 static const bw_list_spec_t list_spec = {
     .name = "entities",
     .id = BW_LIST_ID_UUID,
-    .orders = orders,
-    .n_orders = sizeof(orders) / sizeof(orders[0]),
+    BW_LIST_ORDERS(orders),
     .default_order = 0,
     .since_order = 1,
     .since_stmt = &stmt_since,
     .tombstone_days = 30,
-    .filters = filters,
-    .n_filters = sizeof(filters) / sizeof(filters[0]),
+    BW_LIST_FILTERS(filters),
 };
 
 /* The purge of tombstones older than 30 days, of every tenant. */
@@ -282,16 +280,11 @@ int bw_entities_create(bw_call_t *call, const ProtobufCMessage *request, Protobu
 
 int bw_entities_load(bw_call_t *call, const char *id, Bulwark__Scoping__V1__Entity **out)
 {
-    if (!bw_uuid_valid(id))
-        return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", id);
     PGresult *res;
-    int err =
-        bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_get, 1, &id, &res);
-    if (err != 0)
-        return err;
-    if (PQntuples(res) == 0)
+    int err = bw_store_uuid_read(call, &stmt_get, call->tenant_id, id, &res);
+    if (err == BW_ENOTFOUND)
         return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", id);
-    return row_to_entity(call, res, 0, out);
+    return err != 0 ? err : row_to_entity(call, res, 0, out);
 }
 
 int bw_entities_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
@@ -333,14 +326,10 @@ static int listed_entity(bw_call_t *call, const PGresult *res, int row,
 int bw_entities_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Scoping__V1__ListEntitiesRequest *req = (const void *)request;
-    bw_list_query_t q = {req->page_size, req->page_token, req->order_by, req->filter,
-                         req->updated_since};
+    const bw_list_query_t q = BW_LIST_QUERY(req);
     bw_list_t list;
-    int err = bw_list_parse(call, &list_spec, &q, &list);
-    if (err != 0)
-        return err;
     PGresult *res;
-    err = bw_list_read(call, bw_service_db(call), &list, NULL, 0, &res);
+    int err = bw_list_page(call, bw_service_db(call), &list_spec, &q, 0, NULL, 0, &list, &res);
     if (err != 0)
         return err;
     int n = PQntuples(res);
@@ -400,19 +389,13 @@ int bw_entities_update(bw_call_t *call, const ProtobufCMessage *request, Protobu
     bw_db_t *db = bw_service_db(call);
     const char *id = req->id;
     PGresult *res;
-    Bulwark__Scoping__V1__Entity *e;
-    int err = bw_db_begin(db, call->tenant_id);
+    Bulwark__Scoping__V1__Entity *e = NULL;
+    int err = bw_store_begin_row(call, db, &stmt_get_for_update, 1, &id, id, COL_REVISION, &res);
+    if (err == BW_ENOTFOUND)
+        return bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", id);
     if (err != 0)
         return err;
-    err = bw_db_exec(db, call->arena, &stmt_get_for_update, 1, &id, &res);
-    if (err != 0)
-        goto out;
-    if (PQntuples(res) == 0) {
-        err = bw_call_fail(call, BW_ENOTFOUND, "ENTITY_NOT_FOUND", "entity %s not found", id);
-        goto out;
-    }
-    if ((err = row_to_entity(call, res, 0, &e)) != 0 ||
-        (err = bw_store_check_etag(call, id, bw_store_int(res, 0, COL_REVISION))) != 0)
+    if ((err = row_to_entity(call, res, 0, &e)) != 0)
         goto out;
     Bulwark__Scoping__V1__Applicability *before, *after;
     if ((err = outcome_of(call, e, &before)) != 0)
@@ -447,17 +430,12 @@ int bw_entities_update(bw_call_t *call, const ProtobufCMessage *request, Protobu
     }
     if ((err = row_to_entity(call, res, 0, &e)) != 0 || (err = outcome_of(call, e, &after)) != 0)
         goto out;
-    if (outcome_changed(before, after) && after != NULL &&
-        (err = announce_classification(call, e, after)) != 0)
-        goto out;
-    err = bw_db_commit(db);
+    if (outcome_changed(before, after) && after != NULL)
+        err = announce_classification(call, e, after);
 out:
-    if (err != 0) {
-        bw_db_rollback(db);
-        return err;
-    }
-    *resp = &e->base;
-    return 0;
+    if ((err = bw_store_end(db, err)) == 0)
+        *resp = &e->base;
+    return err;
 }
 
 int bw_entities_delete(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
