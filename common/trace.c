@@ -9,7 +9,6 @@
 
 #include "status.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 

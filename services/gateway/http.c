@@ -744,10 +744,9 @@ static int token_matches(const gw_request_t *r)
                        bw_time_now_us() < r->key.previous_until_us);
 }
 
-/* Asks the tenancy RPCs about the credential (the request packed in buf,
- * copied) without blocking the loop; done completes the request. */
 /* Asks the tenancy RPC rpc with req, which names one key or tenant (its id
- * packs in a few dozen bytes); generation is that cache's at the asking. */
+ * packs in a few dozen bytes), without blocking the loop; done completes
+ * the request. generation is that cache's at the asking. */
 static void ask_tenancy(gw_request_t *r, const char *rpc, const ProtobufCMessage *req,
                         uint64_t generation, bw_rpc_done_fn done)
 {

@@ -333,12 +333,10 @@ static int check_board_member(bw_call_t *call, const char *board_member)
     if (err == 0 && reply.status == BW_GRPC_NOT_FOUND)
         return bw_call_violation(call, "boardMember", "no board member %s in this tenant",
                                  board_member);
-    if (err != 0 || reply.status != BW_GRPC_OK)
-        return bw_call_fail(call, BW_EUNAVAIL, "SERVICE_UNAVAILABLE",
-                            "the attestations service cannot check the board member right now; "
-                            "retry later");
-    Bulwark__Attestations__V1__BoardMember *m = bulwark__attestations__v1__board_member__unpack(
-        bw_arena_protobuf_allocator(call->arena), reply.payload_len, reply.payload);
+    Bulwark__Attestations__V1__BoardMember *m = NULL;
+    if (err == 0 && reply.status == BW_GRPC_OK)
+        m = bulwark__attestations__v1__board_member__unpack(
+            bw_arena_protobuf_allocator(call->arena), reply.payload_len, reply.payload);
     if (m == NULL)
         return bw_call_fail(call, BW_EUNAVAIL, "SERVICE_UNAVAILABLE",
                             "the attestations service cannot check the board member right now; "

@@ -24,6 +24,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -410,7 +411,11 @@ START_TEST(connection_tests_run_a_few_at_a_time)
             fprintf(stderr, "the first test answered %ld: %s\n", r.status, r.body ? r.body : "");
         _exit(good ? 0 : 1);
     }
-    usleep(1000 * 1000);
+    /* The first test holds its place once its request reaches the silent
+     * system (the cap is taken before the request is sent): wait for that
+     * connection in the listener's queue, not for a guessed time. */
+    struct pollfd pending = {.fd = fd, .events = POLLIN};
+    ck_assert_msg(poll(&pending, 1, 10000) == 1, "the first test never reached the system");
     /* The stack runs one at a time (BULWARK_CONNECTION_TEST_CONCURRENCY
      * 1): a second is refused at once, and says when to come back. */
     bw_test_resp_t r;

@@ -279,7 +279,6 @@ static int build_copy(mig_file_t *f, const char *dir, FILE *errfp)
 {
     const char *p = f->sql, *end = f->sql + f->len;
     char col[MIGRATE_MAX_IDENT + 2];
-    char needle[sizeof(col) + 2];
     bw_buf_t cols; /* the quoted column names, comma-separated */
     bw_buf_init(&cols, 0);
     name_set_t seen = {0};
@@ -346,9 +345,7 @@ static int build_copy(mig_file_t *f, const char *dir, FILE *errfp)
         }
         if (err != 0)
             goto out;
-        snprintf(needle, sizeof(needle), "\"%s\"", col);
-        if ((cols.len > 0 && (err = bw_buf_adds(&cols, ", ")) != 0) ||
-            (err = bw_buf_adds(&cols, needle)) != 0)
+        if ((err = bw_buf_printf(&cols, "%s\"%s\"", cols.len > 0 ? ", " : "", col)) != 0)
             goto out;
         if (p < end && *p == ',') {
             p++;

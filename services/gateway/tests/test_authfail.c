@@ -67,6 +67,34 @@ START_TEST(burst_then_refused_then_refilled)
 }
 END_TEST
 
+/* The Retry-After of a refusal: the whole seconds until the next attempt
+ * is allowed, rounded up; failures while refused do not push it further
+ * (several in flight at once end in one wait, not one each). */
+static int retry_after(bw_authfail_t *af, const char *text, long long now)
+{
+    struct sockaddr_storage ss = addr(text);
+    int retry = 0;
+    ck_assert_int_eq(bw_authfail_check(af, (struct sockaddr *)&ss, now, &retry), BW_ELIMIT);
+    return retry;
+}
+
+START_TEST(retry_after_is_the_wait_for_the_next_attempt)
+{
+    /* Six a minute, one at once: a failure costs ten seconds. */
+    bw_authfail_t *af = NULL;
+    ck_assert_int_eq(bw_authfail_create(0.1, 1, 1024, &af), 0);
+    failure(af, "192.0.2.20", 0);
+    ck_assert_int_eq(retry_after(af, "192.0.2.20", 0), 10);
+    failure(af, "192.0.2.20", 0);
+    failure(af, "192.0.2.20", 0);
+    ck_assert_int_eq(retry_after(af, "192.0.2.20", 0), 10);
+    ck_assert_int_eq(retry_after(af, "192.0.2.20", 4 * SEC + SEC / 2), 6);
+    ck_assert(!allowed(af, "192.0.2.20", 10 * SEC - 1));
+    ck_assert(allowed(af, "192.0.2.20", 10 * SEC));
+    bw_authfail_destroy(af);
+}
+END_TEST
+
 START_TEST(ipv6_clients_share_their_64)
 {
     bw_authfail_t *af = NULL;
@@ -133,6 +161,7 @@ Suite *suite_authfail(void)
     Suite *s = suite_create("authfail");
     TCase *tc = tcase_create("buckets");
     tcase_add_test(tc, burst_then_refused_then_refilled);
+    tcase_add_test(tc, retry_after_is_the_wait_for_the_next_attempt);
     tcase_add_test(tc, ipv6_clients_share_their_64);
     tcase_add_test(tc, a_flood_of_other_addresses_does_not_free_a_blocked_one);
     tcase_add_test(tc, off_allows_everything);
