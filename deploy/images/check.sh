@@ -391,9 +391,23 @@ package_of() {
     return 1
 }
 
+# context_sum PLAN COUNT: what the first COUNT steps of PLAN copy from the
+# build context (the files, their contents and modes), and .dockerignore,
+# which decides what the context holds; for the cache key.
+context_sum() {
+    local plan=$1 count=$2
+    local -a srcs=()
+    mapfile -t srcs < <(jq -r ".steps[:$count][] | select(.op == \"COPY\") | .srcs[]" "$plan")
+    [[ -f $BW_REPO/.dockerignore ]] && srcs+=(.dockerignore)
+    ((${#srcs[@]} > 0)) || return 0
+    tar -C "$BW_REPO" -cf - --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner \
+        -- "${srcs[@]}" | sha256sum
+}
+
 # build_image NAME DOCKERFILE TARGET: builds the image's tree in
-# $WORK/NAME/root (the RUN lines before the first COPY come from the cache
-# when they were run before on the same base).
+# $WORK/NAME/root (the RUN lines and the copies from the repository before
+# the first copy from the build stage come from the cache when they were
+# run before on the same base, with the same files).
 build_image() {
     local name=$1 dockerfile=$2 target=$3 dir=$WORK/$1 plan key cached n err
     mkdir -p "$dir"
@@ -408,13 +422,14 @@ build_image() {
     key=$({
         printf '%s\n' "$BASE" "$(stat -c %Y "$BASE.packages")"
         jq -c ".steps[:$cached]" "$plan"
+        context_sum "$plan" "$cached"
     } | sha256sum | cut -c1-16)
     local entry=$CACHE/img-$name-$key
     if [[ -d $entry ]]; then
         bw_say "$name: the stage's packages from the cache ($entry)"
         touch "$entry"
     else
-        bw_say "$name: installing the stage's packages (RUN lines 1-$cached)"
+        bw_say "$name: installing the stage's packages (steps 1-$cached)"
         rm -rf "$entry.tmp"
         cp -a --reflink=auto "$BASE" "$entry.tmp"
         run_steps "$plan" "$entry.tmp" 0 "$cached" "$dir" || {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Reads Bulwark's Dockerfiles the way `docker build` does, for check.sh.
+"""Reads Bulwark's Dockerfile the way `docker build` does, for check.sh.
 
     dockerfile.py images DOCKERFILE...     one line per image: NAME DOCKERFILE TARGET
     dockerfile.py plan DOCKERFILE TARGET   how to build that image's file system, as JSON
@@ -7,19 +7,24 @@
 
 An image is a leaf stage: one that no other stage builds on or copies from
 (the last stage is always one). It is named after its stage, or, for an
-unnamed last stage, after the Dockerfile's folder (services/scoping/ gives
-"scoping"). A runtime stage must start, directly or through other stages,
-from debian:12-slim: check.sh stands that base in with a Debian 12 minbase
-tree. The stages it copies from (--from=build) are not run: check.sh takes
+unnamed last stage, after the Dockerfile's folder. A stage that starts
+`FROM <an earlier stage>` holds that stage's steps, then its own: the plan
+of an image is its chain of stages back to the first, which must start from
+debian:12-slim (check.sh stands that base in with a Debian 12 minbase
+tree). The stages it copies from (--from=build) are not run: check.sh takes
 their output from a normal build of the repository, and the plan says what
 they build (their `cmake --build ... --target` names and where they collect
 the migrations).
 
 The plan's steps are what check.sh replays: RUN (as /bin/sh -c, with the
 user, environment and working directory in force), COPY, and the final
-USER, ENV, WORKDIR, ENTRYPOINT and CMD. Anything this reader does not
-understand is an error, never skipped, so that the check cannot silently
-drift from the Dockerfiles.
+USER, ENV, WORKDIR, ENTRYPOINT and CMD. Its packages are the ones each RUN
+installs: with `apt-get install`, or with a script that an earlier COPY put
+in the image from the build context (the repository) and whose only
+`apt-get install` installs its arguments ("$@"), as
+deploy/images/apt-install.sh does. Anything this reader does not understand
+is an error, never skipped, so that the check cannot silently drift from
+the Dockerfile.
 """
 
 import json
@@ -29,6 +34,8 @@ import shlex
 import sys
 
 RUNTIME_BASE = "debian:12-slim"
+# The build context: check.sh builds from the repository's root.
+CONTEXT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 DEFAULT_ENV = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 IGNORED = {"EXPOSE", "STOPSIGNAL", "LABEL", "HEALTHCHECK"}
 
@@ -176,16 +183,24 @@ def build_stage_outputs(stages, index, path):
     return {"stage": stages[index]["name"], "targets": targets, "migrations": migrations}
 
 
-def apt_packages(cmd, where, errors):
-    """The packages every `apt-get install` in a shell command names."""
-    pkgs = []
+def commands(cmd, where):
+    """The simple commands of a shell text, as word lists without their leading
+    VAR=value assignments (comments dropped)."""
     for part in re.split(r"&&|\|\||;|\n|\|", cmd):
         try:
-            words = shlex.split(part)
+            words = shlex.split(part, comments=True)
         except ValueError as e:
             raise DockerfileError(f"{where}: cannot split {part!r}: {e}")
         while words and re.match(r"^[A-Za-z_][A-Za-z0-9_]*=", words[0]):
             words = words[1:]
+        if words:
+            yield words
+
+
+def apt_packages(cmd, where, errors):
+    """The packages every `apt-get install` in a shell command names."""
+    pkgs = []
+    for words in commands(cmd, where):
         if len(words) < 2 or words[0] not in ("apt-get", "apt") or "install" not in words:
             continue
         opts = [w for w in words[words.index("install") + 1:] if w.startswith("-")]
@@ -193,6 +208,51 @@ def apt_packages(cmd, where, errors):
             errors.append(f"{where}: apt-get install without --no-install-recommends "
                           "brings packages that nothing asked for")
         pkgs += [w for w in words[words.index("install") + 1:] if not w.startswith("-")]
+    return pkgs
+
+
+def installer(src, where, errors):
+    """Whether the context's file src installs its arguments as packages: its
+    one `apt-get install` names "$@" and nothing else."""
+    path = os.path.join(CONTEXT, src)
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError):
+        return False
+    pkgs = apt_packages(text, f"{src} (run at {where})", errors)
+    if not pkgs:
+        return False
+    if pkgs != ["$@"]:
+        raise DockerfileError(f"{where}: {src} installs {pkgs}, not its arguments (\"$@\"): "
+                              "this check cannot tell which packages a RUN of it installs")
+    return True
+
+
+def resolve(word, env, files):
+    """The image path a RUN's command word runs, among files, or None."""
+    if "/" in word:
+        return os.path.normpath(word) if os.path.normpath(word) in files else None
+    for d in env.get("PATH", "").split(":"):
+        cand = os.path.normpath(os.path.join(d or "/", word))
+        if cand in files:
+            return cand
+    return None
+
+
+def run_packages(cmd, where, env, files, errors):
+    """The packages a RUN installs: apt-get's, and those it names to a script
+    from the context (files: image path -> context path) that installs its
+    arguments."""
+    pkgs = apt_packages(cmd, where, errors)
+    for words in commands(cmd, where):
+        path = resolve(words[0], env, files)
+        if path and installer(files[path], where, errors):
+            args = [w for w in words[1:] if not w.startswith("-")]
+            if len(args) != len(words) - 1:
+                raise DockerfileError(f"{where}: options to {words[0]} are not understood by "
+                                      "this check")
+            pkgs += args
     return pkgs
 
 
@@ -221,12 +281,13 @@ def plan(path, target):
     user, workdir = "root", "/"
     entrypoint, cmd = [], []
     steps, packages, errors, builds = [], [], [], {}
+    files = {}  # image path -> context path, of the files COPY took from the context
     for si in chain:
         for line, instr, args in stages[si]["instrs"]:
             where = f"{path}:{line}"
             if instr == "RUN":
                 argv = json_or_shell(args) or ["/bin/sh", "-c", args]
-                packages += apt_packages(args, where, errors)
+                packages += run_packages(args, where, env, files, errors)
                 steps.append({"op": "RUN", "line": line, "argv": argv, "user": user,
                               "env": dict(env), "workdir": workdir})
             elif instr == "COPY":
@@ -251,6 +312,10 @@ def plan(path, target):
                 if src_stage:
                     sj = stage_index(stages, src_stage, where)
                     builds[src_stage] = build_stage_outputs(stages, sj, path)
+                else:
+                    for src in srcs:
+                        to = dest + os.path.basename(src.rstrip("/")) if dest.endswith("/") else dest
+                        files[os.path.normpath(to)] = os.path.normpath(src)
                 steps.append({"op": "COPY", "line": line, "from": src_stage, "srcs": srcs,
                               "dest": dest, "chown": flags.get("chown"), "chmod": flags.get("chmod")})
             elif instr == "USER":
@@ -271,8 +336,11 @@ def plan(path, target):
             else:
                 raise DockerfileError(f"{where}: {instr} is not understood by this check; teach "
                                       "deploy/images/dockerfile.py what docker does with it")
+    # The leading steps check.sh may take from its cache: the RUN lines and
+    # the copies from the context before the first copy from a build stage.
     cached = 0
-    while cached < len(steps) and steps[cached]["op"] == "RUN":
+    while cached < len(steps) and (steps[cached]["op"] == "RUN" or (
+            steps[cached]["op"] == "COPY" and not steps[cached]["from"])):
         cached += 1
     if not entrypoint and not cmd:
         errors.append(f"{path}: the image has neither ENTRYPOINT nor CMD")
