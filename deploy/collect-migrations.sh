@@ -3,7 +3,7 @@
 # DEST/ORDER, the components in the order they apply, for the container
 # images: deploy/migrate.sh run without arguments reads it. The list is the
 # one the local scripts use (bw_migration_components in local/lib.sh), so a
-# new service's migrations reach the images without editing a Dockerfile.
+# new service's migrations reach the images without editing the Dockerfile.
 #
 #   collect-migrations.sh DEST
 set -euo pipefail

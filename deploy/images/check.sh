@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Checks the container images and the deploy files without a container
-# engine (see README.md beside this file). For every image that
-# services/*/Dockerfile defines, it builds the image's root file system the
-# way `docker build` would: a Debian 12 minbase tree standing in for
-# debian:12-slim, then the runtime stage's own RUN lines (its apt-get
-# install and useradd, read from the Dockerfile), then the files its COPY
-# lines copy, taken from a normal release build of the repository. In that
+# engine (see README.md beside this file). For every image that the
+# Dockerfile at the repository's root defines (a leaf stage), it builds the
+# image's root file system the way `docker build` would: a Debian 12
+# minbase tree standing in for debian:12-slim, then the RUN lines of the
+# image's stages, the shared runtime base's and its own (its package
+# install and the useradd, read from the Dockerfile), then the files its
+# COPY lines copy, taken from a normal release build of the repository. In that
 # tree, on a read-only root and as the image's user (uid 10001), it runs
 # ldd on every program (no library may be missing) and each program's
 # --help, and checks that the stage installs exactly the packages its
@@ -14,8 +15,8 @@
 #   check.sh [--no-self-test] [IMAGE...]
 #
 # The self-test (on unless --no-self-test) builds two broken variants of
-# the gateway's Dockerfile, one without libcurl4 and one with a package
-# nothing needs, and fails unless the check catches both.
+# the gateway's stage, one without libcurl4 and one with a package nothing
+# needs, and fails unless the check catches both.
 #
 # Needs root (debootstrap, chroot) and Debian's mirror. The base tree and
 # each stage's installed packages are cached under BULWARK_IMAGES_CACHE
@@ -28,6 +29,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/../local/lib.sh"
 
 HERE=$BW_REPO/deploy/images
+DOCKERFILE=$BW_REPO/Dockerfile
 CACHE=${BULWARK_IMAGES_CACHE:-/var/cache/bulwark/images}
 MIRROR=${BULWARK_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY_MIRROR=${BULWARK_DEBIAN_SECURITY_MIRROR:-${MIRROR%/debian}/debian-security}
@@ -685,8 +687,8 @@ one_image() {
     return "$rc"
 }
 
-# The self-test's broken copies of the gateway's Dockerfile: a name, the
-# change (a sed command on the gateway stage) and what the check must say.
+# The self-test's broken copies of the Dockerfile: a name, the change (a sed
+# command on the gateway's stage) and what the check must say.
 SELF_TESTS=(
     "nocurl|s/ libcurl4 / /|libcurl.so.4 => not found"
     "curl|s/ libcurl4 / libcurl4 curl /|installs curl, which no program of the image needs"
@@ -694,12 +696,12 @@ SELF_TESTS=(
 
 # self_test: each broken copy must fail, for its own reason.
 self_test() {
-    local df=$WORK/selftest/services/gateway/Dockerfile t name change expect out rc
+    local df=$WORK/selftest/Dockerfile t name change expect out rc
     mkdir -p "$(dirname "$df")"
     for t in "${SELF_TESTS[@]}"; do
         IFS='|' read -r name change expect <<<"$t"
-        sed "/^FROM debian:12-slim AS gateway/,\$ $change" "$BW_REPO/services/gateway/Dockerfile" >"$df"
-        if cmp -s "$df" "$BW_REPO/services/gateway/Dockerfile"; then
+        sed "/^FROM [a-z0-9:.-]* AS gateway\$/,/^ENTRYPOINT/ $change" "$DOCKERFILE" >"$df"
+        if cmp -s "$df" "$DOCKERFILE"; then
             fail "self-test $name: '$change' changes nothing in the gateway stage"
             return 1
         fi
@@ -747,8 +749,8 @@ check_py "deploy/k8s self-test (broken manifests are caught)" \
 "$PY" "$HERE/check_k8s.py" --commands "$BW_REPO/deploy/k8s" >"$WORK/k8s-commands"
 
 declare -a IMAGES=()
-mapfile -t IMAGES < <("$PY" "$HERE/dockerfile.py" images "$BW_REPO"/services/*/Dockerfile)
-((${#IMAGES[@]} > 0)) || bw_die "no images found in services/*/Dockerfile"
+mapfile -t IMAGES < <("$PY" "$HERE/dockerfile.py" images "$DOCKERFILE")
+((${#IMAGES[@]} > 0)) || bw_die "no images found in $DOCKERFILE"
 for want in "${ONLY[@]}"; do
     # (Not a pipe into grep -q: under pipefail, printf may die of SIGPIPE.)
     [[ $'\n'$(printf '%s\n' "${IMAGES[@]}") == *$'\n'"$want "* ]] ||
@@ -775,7 +777,7 @@ for img in "${IMAGES[@]}"; do
 done
 
 if ((SELF_TEST == 1)); then
-    bw_say "self-test: broken Dockerfiles must fail"
+    bw_say "self-test: broken copies of the Dockerfile must fail"
     rc=0
     self_test || rc=$?
     record "self-test (a missing library and an unneeded package are caught)" "$rc"
