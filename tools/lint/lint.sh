@@ -8,8 +8,8 @@
 #      repository's root; and no file refers to design notes that live
 #      outside the repository;
 #   3. the services table: every copy of services/services.tsv (the C
-#      defaults, compose, Kubernetes, the login roles) agrees with it
-#      (services.py).
+#      defaults, compose, Kubernetes, the login roles, the Dockerfile's
+#      image stages) agrees with it (services.py).
 # Exits 1 and lists every finding when one fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."

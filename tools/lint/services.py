@@ -6,7 +6,7 @@ table) and the local scripts read the table itself; the compose file, the
 Kubernetes manifests and the database roles say the same facts in their own
 language, and this check fails when one of them disagrees with the table: a
 process missing or extra, a gRPC port, a /metrics port, who dials whom, a
-login role. Run by tools/lint/lint.sh;
+login role, an image's stage in the Dockerfile. Run by tools/lint/lint.sh;
 `services.py ROOT` checks another tree (the seeded-drift test does).
 Plain text matching only, so that it needs nothing beyond Python.
 """
@@ -120,6 +120,39 @@ for row in TABLE:
         if not re.search(pattern, text):
             err(rel, f"no {what} of {port if 'METRICS' not in what and 'prom' not in what else metrics}"
                 " (the table's)")
+
+# Dockerfile: one stage per process, named after it, that copies in its
+# program; a service's stage listens on 0.0.0.0 at the table's port and
+# exposes it; any address of another process it sets is the table's.
+stages, current = {}, None
+for line in read("Dockerfile").splitlines():
+    m = re.match(r"^FROM\s+\S+\s+AS\s+([a-z0-9_.-]+)\s*$", line, re.I)
+    if m:
+        current = m.group(1).lower()
+        stages[current] = []
+    elif re.match(r"^FROM\b", line, re.I):
+        current = None
+    elif current:
+        stages[current].append(line)
+for name, lines in sorted(stages.items()):
+    for prog in re.findall(r"/bulwark-([a-z0-9]+)\s", "\n".join(lines) + "\n"):
+        if prog not in BY_PROCESS:
+            err(f"Dockerfile ({name})", f"bulwark-{prog} is not in services/services.tsv")
+for row in TABLE:
+    p = row["process"]
+    text = "\n".join(stages.get(p, []))
+    if not re.search(rf"^COPY --from=\S+ \S*/bulwark-{p} ", text, re.M):
+        err("Dockerfile", f"no stage {p} that copies in bulwark-{p} (the image bulwark/{p})")
+        continue
+    got = {k.lower(): v for k, v in re.findall(r"BULWARK_([A-Z]+)_ADDR=(\S+)", text)
+           if k not in ("HTTP", "METRICS")}
+    want = expected_addrs(row, "0.0.0.0", lambda d: d)
+    if p != "gateway" and row["schema"] not in got:
+        err(f"Dockerfile ({p})", f"BULWARK_{row['schema'].upper()}_ADDR is missing "
+            f"(want {want[row['schema']]})")
+    compare(f"Dockerfile ({p})", got, {k: v for k, v in want.items() if k in got})
+    if p != "gateway" and re.findall(r"^EXPOSE (.*)$", text, re.M) != [str(row["port"])]:
+        err(f"Dockerfile ({p})", f"does not EXPOSE {row['port']} alone (the table's port)")
 
 # The login roles: one per process, in its group role (deploy/app-role.sql).
 roles = read("deploy/app-role.sql")

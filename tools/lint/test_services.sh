@@ -11,7 +11,7 @@ copy() {
     rm -rf "$work/t"
     mkdir -p "$work/t"
     (cd "$repo" && git ls-files services/services.tsv 'services/*/main.c' \
-        docker-compose.yml 'deploy/k8s/*.yaml' deploy/app-role.sql |
+        docker-compose.yml Dockerfile 'deploy/k8s/*.yaml' deploy/app-role.sql |
         tar -cf - -T - | tar -xf - -C "$work/t")
 }
 
@@ -47,6 +47,9 @@ compose gives the wrong port|docker-compose.yml|s/BULWARK_SCOPING_ADDR: scoping:
 compose /metrics port|docker-compose.yml|s/0.0.0.0:51054/0.0.0.0:51099/|docker-compose.yml (attestations): BULWARK_METRICS_ADDR
 a manifest's Service port|deploy/k8s/scoping.yaml|s/port: 50051, targetPort/port: 50061, targetPort/|no Service port of 50051
 a manifest's environment|deploy/k8s/gateway.yaml|s/"incidents:50053"/"incidents:50063"/|deploy/k8s/gateway.yaml: BULWARK_INCIDENTS_ADDR is incidents:50063
+an image's port|Dockerfile|s/^EXPOSE 50053$/EXPOSE 50063/|Dockerfile (incidents): does not EXPOSE 50053
+an image's address|Dockerfile|s/BULWARK_SCOPING_ADDR=scoping:50051/BULWARK_SCOPING_ADDR=scoping:50061/|Dockerfile (incidents): BULWARK_SCOPING_ADDR is scoping:50061
+an image missing|Dockerfile|s/ AS crosswalk$/ AS xwalk/|no stage crosswalk that copies in bulwark-crosswalk
 a login role missing|deploy/app-role.sql|/^\\getenv pw_crosswalk /d|login role bulwark_app_crosswalk: missing
 a process only the table has|services/services.tsv|$a reports\treports\t50056\t-|docker-compose.yml: no service reports
 SEEDS
