@@ -4,13 +4,13 @@
 # Dockerfile at the repository's root defines (a leaf stage), it builds the
 # image's root file system the way `docker build` would: a Debian 12
 # minbase tree standing in for debian:12-slim, then the RUN lines of the
-# image's stages, the shared runtime base's and its own (its package
-# install and the useradd, read from the Dockerfile), then the files its
-# COPY lines copy, taken from a normal release build of the repository. In that
-# tree, on a read-only root and as the image's user (uid 10001), it runs
-# ldd on every program (no library may be missing) and each program's
-# --help, and checks that the stage installs exactly the packages its
-# programs need. It also validates docker-compose.yml and deploy/k8s/.
+# image's chain of stages (the shared runtime base's useradd, then its own
+# package install, read from the Dockerfile), then the files its COPY lines
+# copy, taken from the repository and from a normal release build of it.
+# In that tree, on a read-only root and as the image's user (uid 10001),
+# it runs ldd on every program (no library may be missing) and each
+# program's --help, and checks that the stages install exactly the
+# packages its programs need. It also validates docker-compose.yml and deploy/k8s/.
 #
 #   check.sh [--no-self-test] [IMAGE...]
 #
