@@ -5,26 +5,41 @@
 
 #include "status.h"
 
+/* The digits of the n bytes at in, of alphabet, padded with '=' to a
+ * multiple of four characters if pad, into out; returns the length. */
+static size_t encode(const uint8_t *in, size_t n, const char *alphabet, int pad, char *out)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i += 3) {
+        size_t rest = n - i;
+        uint32_t v = (uint32_t)in[i] << 16 | (rest > 1 ? (uint32_t)in[i + 1] << 8 : 0) |
+                     (rest > 2 ? in[i + 2] : 0);
+        out[o++] = alphabet[v >> 18];
+        out[o++] = alphabet[(v >> 12) & 63];
+        if (rest > 1)
+            out[o++] = alphabet[(v >> 6) & 63];
+        else if (pad)
+            out[o++] = '=';
+        if (rest > 2)
+            out[o++] = alphabet[v & 63];
+        else if (pad)
+            out[o++] = '=';
+    }
+    return o;
+}
+
 size_t bw_base64url_encode(const uint8_t *in, size_t n, char *out)
 {
-    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    size_t o = 0, i = 0;
-    for (; i + 2 < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        out[o++] = al[v >> 18];
-        out[o++] = al[(v >> 12) & 63];
-        out[o++] = al[(v >> 6) & 63];
-        out[o++] = al[v & 63];
-    }
-    if (i < n) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0);
-        out[o++] = al[v >> 18];
-        out[o++] = al[(v >> 12) & 63];
-        if (i + 1 < n)
-            out[o++] = al[(v >> 6) & 63];
-    }
+    size_t o =
+        encode(in, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", 0, out);
     out[o] = '\0';
     return o;
+}
+
+size_t bw_base64_encode(const uint8_t *in, size_t n, char *out)
+{
+    return encode(in, n, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 1,
+                  out);
 }
 
 int bw_base64_digit(unsigned char c, char digit62, char digit63)

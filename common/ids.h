@@ -6,6 +6,8 @@
 #ifndef BW_IDS_H
 #define BW_IDS_H
 
+#include "hex.h" /* bw_hex, in which digests are written */
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,10 +33,6 @@ int bw_random_token(char *out, size_t outlen, size_t n_bytes);
 unsigned bw_fnv1a(const char *s);
 /* SHA-256 of data. */
 void bw_sha256(const void *data, size_t len, uint8_t out[BW_SHA256_LEN]);
-/* Lower-case hex of n bytes into out (size >= 2n+1). */
-void bw_hex(const uint8_t *bytes, size_t n, char *out);
-/* The value of one hex digit (either case), or -1. */
-int bw_hex_digit(int c);
 /* Constant-time equality of two buffers of length n: 1 if equal. */
 int bw_ct_equal(const void *a, const void *b, size_t n);
 /* Constant-time equality of two strings (length leaks, content does not). */

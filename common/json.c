@@ -328,38 +328,62 @@ static bool parse_decimal(const char *s, size_t len, bool *neg, uint64_t *mag, b
     return true;
 }
 
+/* A number as proto3 JSON writes it: a JSON integer, a JSON real, or a
+ * string holding one (its text checked by get_string). */
+typedef struct number {
+    enum { NUMBER_INTEGER, NUMBER_REAL, NUMBER_STRING } form;
+    json_int_t i;
+    double d;
+    const char *s;
+    size_t len;
+} number_t;
+
+/* Reads v as a number into *n; anything else fails with expected. */
+static int get_number(parse_ctx_t *c, const path_seg_t *at, json_t *v, const char *expected,
+                      number_t *n)
+{
+    if (json_is_integer(v)) {
+        n->form = NUMBER_INTEGER;
+        n->i = json_integer_value(v);
+        return 0;
+    }
+    if (json_is_real(v)) {
+        n->form = NUMBER_REAL;
+        n->d = json_real_value(v);
+        return 0;
+    }
+    if (!json_is_string(v))
+        return fail(c, at, "%s", expected);
+    n->form = NUMBER_STRING;
+    return get_string(c, at, v, &n->s, &n->len);
+}
+
 static int parse_integer(parse_ctx_t *c, const path_seg_t *at, json_t *v, const int_kind_t *kind,
                          bool *neg_out, uint64_t *mag_out)
 {
     bool neg = false, overflow = false;
     uint64_t mag = 0;
-    if (json_is_integer(v)) {
-        json_int_t i = json_integer_value(v);
-        neg = i < 0;
-        mag = int64_magnitude(i);
-    } else if (json_is_real(v)) {
-        double d = json_real_value(v);
+    number_t n;
+    int rc = get_number(c, at, v, "expected an integer", &n);
+    if (rc)
+        return rc;
+    if (n.form == NUMBER_INTEGER) {
+        neg = n.i < 0;
+        mag = int64_magnitude(n.i);
+    } else if (n.form == NUMBER_REAL) {
         /* Outside (-2^63, 2^63) no cast to an integer is defined. */
-        if (!(d > -9223372036854775808.0 && d < 9223372036854775808.0)) {
+        if (!(n.d > -9223372036854775808.0 && n.d < 9223372036854775808.0)) {
             overflow = true;
         } else {
-            long long i = (long long)d;
-            if ((double)i != d)
+            long long i = (long long)n.d;
+            if ((double)i != n.d)
                 return fail(c, at, "expected an integer, got a fractional number");
             if (kind->wide)
                 return fail(c, at, "expected an integer written without a fraction or exponent");
             neg = i < 0;
             mag = int64_magnitude(i);
         }
-    } else if (json_is_string(v)) {
-        const char *s;
-        size_t len;
-        int rc = get_string(c, at, v, &s, &len);
-        if (rc)
-            return rc;
-        if (!parse_decimal(s, len, &neg, &mag, &overflow))
-            return fail(c, at, "expected an integer");
-    } else {
+    } else if (!parse_decimal(n.s, n.len, &neg, &mag, &overflow)) {
         return fail(c, at, "expected an integer");
     }
 
@@ -417,37 +441,30 @@ static bool looks_numeric(const char *s, size_t len)
 static int parse_double(parse_ctx_t *c, const path_seg_t *at, json_t *v, bool is_float, double *out)
 {
     const char *type = is_float ? "float" : "double";
-    double d;
-    if (json_is_integer(v)) {
-        d = (double)json_integer_value(v);
-    } else if (json_is_real(v)) {
-        d = json_real_value(v);
-    } else if (json_is_string(v)) {
-        const char *s;
-        size_t len;
-        int rc = get_string(c, at, v, &s, &len);
-        if (rc)
-            return rc;
-        if (strcmp(s, "NaN") == 0) {
+    number_t n;
+    int rc = get_number(c, at, v, "expected a number", &n);
+    if (rc)
+        return rc;
+    double d = n.form == NUMBER_INTEGER ? (double)n.i : n.d;
+    if (n.form == NUMBER_STRING) {
+        if (strcmp(n.s, "NaN") == 0) {
             *out = NAN;
             return 0;
         }
-        if (strcmp(s, "Infinity") == 0 || strcmp(s, "-Infinity") == 0) {
-            *out = s[0] == '-' ? -INFINITY : INFINITY;
+        if (strcmp(n.s, "Infinity") == 0 || strcmp(n.s, "-Infinity") == 0) {
+            *out = n.s[0] == '-' ? -INFINITY : INFINITY;
             return 0;
         }
         if (!(c->flags & BW_JSON_LENIENT_SCALARS))
             return fail(c, at, "expected a number");
         char *end;
-        if (!looks_numeric(s, len))
+        if (!looks_numeric(n.s, n.len))
             return fail(c, at, "expected a number");
-        d = strtod(s, &end);
-        if (end != s + len)
+        d = strtod(n.s, &end);
+        if (end != n.s + n.len)
             return fail(c, at, "expected a number");
         if (isinf(d))
             return fail(c, at, "out of range for %s", type);
-    } else {
-        return fail(c, at, "expected a number");
     }
     if (is_float && (d > FLT_MAX || d < -FLT_MAX))
         return fail(c, at, "out of range for %s", type);
@@ -586,14 +603,11 @@ static int parse_bytes(parse_ctx_t *c, const path_seg_t *at, json_t *v, Protobuf
     return 0;
 }
 
-static int parse_timestamp(parse_ctx_t *c, const path_seg_t *at, json_t *v, ProtobufCMessage *msg)
+/* The well-known types written as a string: s, len (from get_string). */
+static int parse_timestamp(parse_ctx_t *c, const path_seg_t *at, const char *s, size_t len,
+                           ProtobufCMessage *msg)
 {
     Google__Protobuf__Timestamp *ts = (Google__Protobuf__Timestamp *)msg;
-    const char *s;
-    size_t len;
-    int rc = get_string(c, at, v, &s, &len);
-    if (rc)
-        return rc;
     static const char *const why[] = {
         [BW_TIME_SYNTAX] = "expected RFC 3339 such as \"2024-05-01T12:00:00Z\"",
         [BW_TIME_NO_SUCH_DATE] = "no such date",
@@ -627,14 +641,10 @@ static bool mask_path_valid(const char *s, size_t len)
 }
 
 /* "a,bC.dE" -> {"a", "b_c.d_e"}; snake_case paths pass through unchanged. */
-static int parse_field_mask(parse_ctx_t *c, const path_seg_t *at, json_t *v, ProtobufCMessage *msg)
+static int parse_field_mask(parse_ctx_t *c, const path_seg_t *at, const char *s, size_t len,
+                            ProtobufCMessage *msg)
 {
     Google__Protobuf__FieldMask *mask = (Google__Protobuf__FieldMask *)msg;
-    const char *s;
-    size_t len;
-    int rc = get_string(c, at, v, &s, &len);
-    if (rc)
-        return rc;
     if (len == 0)
         return 0;
     size_t n = 1;
@@ -680,7 +690,11 @@ static int parse_message(parse_ctx_t *c, const ProtobufCMessageDescriptor *desc,
     ProtobufCMessage *msg = new_message(c, desc);
     if (msg == NULL)
         return out_of_memory(c, at);
-    int rc = ts ? parse_timestamp(c, at, v, msg) : parse_field_mask(c, at, v, msg);
+    const char *s;
+    size_t len;
+    int rc = get_string(c, at, v, &s, &len);
+    if (rc == 0)
+        rc = ts ? parse_timestamp(c, at, s, len, msg) : parse_field_mask(c, at, s, len, msg);
     if (rc)
         return rc;
     *out = msg;
@@ -973,8 +987,6 @@ json_t *bw_json_string_lossy(const char *s)
 
 static json_t *bytes_to_json(const ProtobufCBinaryData *b)
 {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     if (b->len == 0 || b->data == NULL)
         return json_string("");
     size_t out_len = (b->len + 2) / 3 * 4;
@@ -982,20 +994,7 @@ static json_t *bytes_to_json(const ProtobufCBinaryData *b)
     char *buf = out_len <= sizeof(stack) ? stack : malloc(out_len);
     if (buf == NULL)
         return NULL;
-    size_t o = 0;
-    for (size_t i = 0; i < b->len; i += 3) {
-        uint32_t chunk = (uint32_t)b->data[i] << 16;
-        size_t rest = b->len - i;
-        if (rest > 1)
-            chunk |= (uint32_t)b->data[i + 1] << 8;
-        if (rest > 2)
-            chunk |= b->data[i + 2];
-        buf[o++] = alphabet[(chunk >> 18) & 63];
-        buf[o++] = alphabet[(chunk >> 12) & 63];
-        buf[o++] = rest > 1 ? alphabet[(chunk >> 6) & 63] : '=';
-        buf[o++] = rest > 2 ? alphabet[chunk & 63] : '=';
-    }
-    json_t *v = json_stringn_nocheck(buf, o);
+    json_t *v = json_stringn_nocheck(buf, bw_base64_encode(b->data, b->len, buf));
     if (buf != stack)
         free(buf);
     return v;
@@ -1321,8 +1320,6 @@ static void jw_message(jw_t *w, const ProtobufCMessage *msg);
 
 static void jw_bytes(jw_t *w, const ProtobufCBinaryData *b)
 {
-    static const char alphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     size_t n = b->data != NULL ? b->len : 0;
     char *out = w->err == 0 ? bw_buf_reserve(w->b, (n + 2) / 3 * 4 + 2) : NULL;
     if (out == NULL) {
@@ -1330,20 +1327,8 @@ static void jw_bytes(jw_t *w, const ProtobufCBinaryData *b)
             w->err = BW_ENOMEM;
         return;
     }
-    size_t o = 0;
-    out[o++] = '"';
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t chunk = (uint32_t)b->data[i] << 16;
-        size_t rest = n - i;
-        if (rest > 1)
-            chunk |= (uint32_t)b->data[i + 1] << 8;
-        if (rest > 2)
-            chunk |= b->data[i + 2];
-        out[o++] = alphabet[(chunk >> 18) & 63];
-        out[o++] = alphabet[(chunk >> 12) & 63];
-        out[o++] = rest > 1 ? alphabet[(chunk >> 6) & 63] : '=';
-        out[o++] = rest > 2 ? alphabet[chunk & 63] : '=';
-    }
+    out[0] = '"';
+    size_t o = 1 + bw_base64_encode(b->data, n, out + 1);
     out[o++] = '"';
     bw_buf_commit(w->b, o);
 }

@@ -305,6 +305,7 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
     service_metrics_t exposed = {def, NULL, NULL};
     purge_job_t purge;
     int purging = 0;
+    int started = 0; /* init succeeded: fini runs */
     int status = 1;
     int probing = argc == 2 && strcmp(argv[1], "--probe") == 0;
 
@@ -389,6 +390,7 @@ int bw_service_main(const bw_service_def_t *def, int argc, char **argv)
         bw_log(BW_LOG_ERROR, NULL, "could not initialise the service");
         goto out;
     }
+    started = 1;
     const char *const schemas[] = {def->name};
     bw_service_db_opts_t db = {.database_url = cfg.database_url,
                                .stmt_lists = def->stmt_lists,
@@ -445,7 +447,7 @@ out:
     free(methods);
     free(own);
     free(lifecycle);
-    if (def->fini != NULL)
+    if (started && def->fini != NULL)
         def->fini(service_data);
     bw_rpc_tls_close(tls);
     if (status == 0)

@@ -135,10 +135,27 @@ typedef struct bw_service_def {
     /* Optional: runs once after the settings are read; its *service_data is
      * returned to handlers by bw_service_data(call). Non-zero stops start-up. */
     int (*init)(const bw_service_config_t *config, void **service_data);
+    /* Optional: runs at the end if init succeeded (or there is none), with
+     * what init gave. */
     void (*fini)(void *service_data);
     /* Optional: adds the service's own metrics to /metrics (any thread). */
     void (*metrics)(void *service_data, bw_metrics_text_t *text);
 } bw_service_def_t;
+
+/* The members of a bw_service_def_t that name the process PROCESS (its
+ * folder, binary and schema) and its gRPC address, the setting
+ * BULWARK_<SCHEMA>_ADDR, whose default is the services table's
+ * (bw_services.h): BW_SERVICE_PROCESS(scoping, SCOPING). */
+#define BW_SERVICE_PROCESS(PROCESS, SCHEMA)                                                        \
+    .name = #PROCESS, .addr_env = "BULWARK_" #SCHEMA "_ADDR",                                      \
+    .addr_default = BW_##SCHEMA##_ADDR_DEFAULT
+/* An array member of bw_service_def_t and its count, n_<MEMBER>, from the
+ * array ARRAY itself: BW_SERVICE_ARRAY(handlers, handlers). */
+#define BW_SERVICE_ARRAY(MEMBER, ARRAY)                                                            \
+    .MEMBER = (ARRAY), .n_##MEMBER = sizeof(ARRAY) / sizeof((ARRAY)[0])
+/* The service's own settings: the table ITEMS (an array) read into *CONFIG. */
+#define BW_SERVICE_SETTINGS(ITEMS, CONFIG)                                                         \
+    BW_SERVICE_ARRAY(extra_items, ITEMS), .extra_config = (CONFIG)
 
 /* What each worker thread holds. */
 typedef struct bw_service_worker {

@@ -155,14 +155,12 @@ static int list_fields(const ProtobufCMessageDescriptor *response, const char *i
     return f->id != NULL && f->next != NULL ? 0 : -1;
 }
 
-int bw_store_list_items(bw_call_t *call, const ProtobufCMessageDescriptor *response,
-                        const char *items, const PGresult *res, int shown, bw_store_row_fn row_fn,
-                        const bw_store_list_hook_t *hook, ProtobufCMessage **out, char ***next)
+/* bw_store_list_items with the response's fields looked up (f). */
+static int list_items(bw_call_t *call, const ProtobufCMessageDescriptor *response,
+                      const list_fields_t *f, const PGresult *res, int shown,
+                      bw_store_row_fn row_fn, const bw_store_list_hook_t *hook,
+                      ProtobufCMessage **out)
 {
-    list_fields_t f;
-    (void)list_fields(response, items, &f); /* no "id" needed: the caller makes the token */
-    if (f.items == NULL || f.next == NULL)
-        return BW_EINVAL;
     ProtobufCMessage *msg = bw_arena_alloc(call->arena, response->sizeof_message);
     ProtobufCMessage **rows = bw_arena_calloc(call->arena, (size_t)shown + 1, sizeof(*rows));
     if (msg == NULL || rows == NULL)
@@ -172,12 +170,46 @@ int bw_store_list_items(bw_call_t *call, const ProtobufCMessageDescriptor *respo
     for (int i = 0; i < shown; i++)
         if ((err = row_fn(call->arena, res, i, &rows[i])) != 0)
             return err;
-    *(size_t *)((char *)msg + f.items->quantifier_offset) = (size_t)shown;
-    *(ProtobufCMessage ***)((char *)msg + f.items->offset) = rows;
+    *(size_t *)((char *)msg + f->items->quantifier_offset) = (size_t)shown;
+    *(ProtobufCMessage ***)((char *)msg + f->items->offset) = rows;
     if (hook != NULL && (err = hook->fn(call, hook->data, res, rows, (size_t)shown)) != 0)
         return err;
     *out = msg;
-    *next = (char **)((char *)msg + f.next->offset);
+    return 0;
+}
+
+int bw_store_list_items(bw_call_t *call, const ProtobufCMessageDescriptor *response,
+                        const char *items, const PGresult *res, int shown, bw_store_row_fn row_fn,
+                        const bw_store_list_hook_t *hook, ProtobufCMessage **out, char ***next)
+{
+    list_fields_t f;
+    (void)list_fields(response, items, &f); /* no "id" needed: the caller makes the token */
+    if (f.items == NULL || f.next == NULL)
+        return BW_EINVAL;
+    int err = list_items(call, response, &f, res, shown, row_fn, hook, out);
+    if (err == 0)
+        *next = (char **)((char *)*out + f.next->offset);
+    return err;
+}
+
+/* bw_store_list_response with the response's fields looked up (f). */
+static int list_response(bw_call_t *call, const char *scope, const bw_page_t *page,
+                         const PGresult *res, int n_rows,
+                         const ProtobufCMessageDescriptor *response, const list_fields_t *f,
+                         bw_store_row_fn row_fn, const bw_store_list_hook_t *hook,
+                         ProtobufCMessage **resp)
+{
+    int shown = n_rows > page->size ? page->size : n_rows;
+    ProtobufCMessage *out;
+    int err = list_items(call, response, f, res, shown, row_fn, hook, &out);
+    if (err != 0)
+        return err;
+    ProtobufCMessage **rows = *(ProtobufCMessage ***)((char *)out + f->items->offset);
+    const char *last = shown > 0 ? *(char **)((char *)rows[shown - 1] + f->id->offset) : "";
+    char **next = (char **)((char *)out + f->next->offset);
+    if ((err = bw_store_next_token(call, scope, page, n_rows, last, next)) != 0)
+        return err;
+    *resp = out;
     return 0;
 }
 
@@ -190,18 +222,7 @@ int bw_store_list_response(bw_call_t *call, const char *scope, const bw_page_t *
     list_fields_t f;
     if (list_fields(response, items, &f) != 0)
         return BW_EINVAL;
-    int shown = n_rows > page->size ? page->size : n_rows;
-    ProtobufCMessage *out;
-    char **next;
-    int err = bw_store_list_items(call, response, items, res, shown, row_fn, hook, &out, &next);
-    if (err != 0)
-        return err;
-    ProtobufCMessage **rows = *(ProtobufCMessage ***)((char *)out + f.items->offset);
-    const char *last = shown > 0 ? *(char **)((char *)rows[shown - 1] + f.id->offset) : "";
-    if ((err = bw_store_next_token(call, scope, page, n_rows, last, next)) != 0)
-        return err;
-    *resp = out;
-    return 0;
+    return list_response(call, scope, page, res, n_rows, response, &f, row_fn, hook, resp);
 }
 
 int bw_store_uuid_list(bw_call_t *call, const char *scope, int32_t page_size,
@@ -218,7 +239,7 @@ int bw_store_uuid_list(bw_call_t *call, const char *scope, int32_t page_size,
     int err = bw_store_uuid_page(call, scope, page_size, page_token, stmt, tenant, &page, &res, &n);
     if (err != 0)
         return err;
-    return bw_store_list_response(call, scope, &page, res, n, response, items, row_fn, NULL, resp);
+    return list_response(call, scope, &page, res, n, response, &f, row_fn, NULL, resp);
 }
 
 /* Runs stmt with $1 id for tenant: BW_ENOTFOUND when id is not a UUID or no

@@ -7,6 +7,7 @@
  */
 #include "trace.h"
 
+#include "hex.h"
 #include "status.h"
 
 #include <string.h>
@@ -26,11 +27,6 @@ static int all_zero(const char *p, size_t n)
         if (p[i] != '0')
             return 0;
     return 1;
-}
-
-static unsigned hex_value(char c)
-{
-    return c <= '9' ? (unsigned)(c - '0') : (unsigned)(c - 'a' + 10);
 }
 
 int bw_trace_parse(const char *value, size_t len, bw_trace_t *out)
@@ -57,18 +53,8 @@ int bw_trace_parse(const char *value, size_t len, bw_trace_t *out)
     out->trace_id[BW_TRACE_ID_LEN] = '\0';
     memcpy(out->parent_id, parent, BW_TRACE_SPAN_LEN);
     out->parent_id[BW_TRACE_SPAN_LEN] = '\0';
-    out->flags = hex_value(flags[0]) << 4 | hex_value(flags[1]);
+    out->flags = (unsigned)(bw_hex_digit(flags[0]) << 4 | bw_hex_digit(flags[1]));
     return 0;
-}
-
-static void to_hex(const unsigned char *bytes, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 15];
-    }
-    out[2 * n] = '\0';
 }
 
 static int nonzero(const unsigned char *bytes, size_t n)
@@ -124,8 +110,8 @@ int bw_trace_start(bw_trace_t *out)
         out->trace_id[0] = out->parent_id[0] = '\0';
         return BW_EINTERNAL;
     }
-    to_hex(bytes, BW_TRACE_ID_LEN / 2, out->trace_id);
-    to_hex(bytes + BW_TRACE_ID_LEN / 2, BW_TRACE_SPAN_LEN / 2, out->parent_id);
+    bw_hex(bytes, BW_TRACE_ID_LEN / 2, out->trace_id);
+    bw_hex(bytes + BW_TRACE_ID_LEN / 2, BW_TRACE_SPAN_LEN / 2, out->parent_id);
     return 0;
 }
 
@@ -134,7 +120,7 @@ int bw_trace_new_span(char *span)
     unsigned char bytes[BW_TRACE_SPAN_LEN / 2];
     if (random_ids(bytes, sizeof(bytes), sizeof(bytes)) != 0)
         return BW_EINTERNAL;
-    to_hex(bytes, sizeof(bytes), span);
+    bw_hex(bytes, sizeof(bytes), span);
     return 0;
 }
 

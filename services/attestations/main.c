@@ -37,16 +37,12 @@ int main(int argc, char **argv)
         {bw_governance_stmts, bw_governance_n_stmts},
     };
     const bw_service_def_t def = {
-        .name = "attestations",
+        BW_SERVICE_PROCESS(attestations, ATTESTATIONS),
         .summary = "the governance attestations service (NIS2 Art 20 approvals and training, "
                    "signed hash chains)",
-        .addr_env = "BULWARK_ATTESTATIONS_ADDR",
-        .addr_default = BW_ATTESTATIONS_ADDR_DEFAULT,
         .contract = &bulwark__attestations__v1__attestation_service__descriptor,
-        .handlers = handlers,
-        .n_handlers = sizeof(handlers) / sizeof(handlers[0]),
-        .stmt_lists = stmts,
-        .n_stmt_lists = sizeof(stmts) / sizeof(stmts[0]),
+        BW_SERVICE_ARRAY(handlers, handlers),
+        BW_SERVICE_ARRAY(stmt_lists, stmts),
         .extra_items = bw_attest_config_items,
         .n_extra_items = bw_attest_n_config_items,
         .extra_config = &bw_attest_config,

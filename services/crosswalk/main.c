@@ -84,8 +84,6 @@ out:
 static void fini(void *service_data)
 {
     bw_cw_service_t *svc = service_data;
-    if (svc == NULL)
-        return;
     bw_scoping_client_close(svc->scoping);
     bw_cw_catalogue_free(svc->cat);
     free(svc);
@@ -104,18 +102,12 @@ int main(int argc, char **argv)
         {bw_cw_gap_stmts, bw_cw_gap_n_stmts},
     };
     const bw_service_def_t def = {
-        .name = "crosswalk",
+        BW_SERVICE_PROCESS(crosswalk, CROSSWALK),
         .summary = "the crosswalk service (ISO 27001 to NIS2, Statement of Applicability, gaps)",
-        .addr_env = "BULWARK_CROSSWALK_ADDR",
-        .addr_default = BW_CROSSWALK_ADDR_DEFAULT,
         .contract = &bulwark__crosswalk__v1__crosswalk_service__descriptor,
-        .handlers = handlers,
-        .n_handlers = sizeof(handlers) / sizeof(handlers[0]),
-        .stmt_lists = stmts,
-        .n_stmt_lists = sizeof(stmts) / sizeof(stmts[0]),
-        .extra_items = extra_items,
-        .n_extra_items = BW_CONFIG_COUNT(extra_items),
-        .extra_config = &extra,
+        BW_SERVICE_ARRAY(handlers, handlers),
+        BW_SERVICE_ARRAY(stmt_lists, stmts),
+        BW_SERVICE_SETTINGS(extra_items, &extra),
         .init = init,
         .fini = fini,
     };

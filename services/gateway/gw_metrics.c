@@ -32,11 +32,11 @@ typedef struct backend_metrics {
 struct bw_gw_metrics {
     const bw_route_t *table;
     size_t n_table;
-    route_metrics_t *per_route; /* n_table + 1: the last is "unmatched" */
     backend_metrics_t backends[MAX_BACKENDS];
     unsigned long long conn_events[BW_GW_METRICS_CONN_EVENTS];
     size_t conn_open;
     unsigned long long readyz_rounds;
+    route_metrics_t per_route[]; /* n_table + 1: the last is "unmatched" */
 };
 static const char *const conn_event_names[BW_GW_METRICS_CONN_EVENTS] = {
     [BW_GW_METRICS_CONN_ACCEPTED] = "accepted",
@@ -50,26 +50,18 @@ static const char *const conn_event_names[BW_GW_METRICS_CONN_EVENTS] = {
 
 int bw_gw_metrics_create(const bw_route_t *routes, size_t n_routes, bw_gw_metrics_t **out)
 {
-    *out = NULL;
-    bw_gw_metrics_t *m = calloc(1, sizeof(*m));
+    /* One allocation: the counters and, after them, those of each route. */
+    bw_gw_metrics_t *m = calloc(1, sizeof(*m) + (n_routes + 1) * sizeof(m->per_route[0]));
+    *out = m;
     if (m == NULL)
         return BW_ENOMEM;
     m->table = routes;
     m->n_table = n_routes;
-    m->per_route = calloc(n_routes + 1, sizeof(*m->per_route));
-    if (m->per_route == NULL) {
-        free(m);
-        return BW_ENOMEM;
-    }
-    *out = m;
     return 0;
 }
 
 void bw_gw_metrics_destroy(bw_gw_metrics_t *m)
 {
-    if (m == NULL)
-        return;
-    free(m->per_route);
     free(m);
 }
 

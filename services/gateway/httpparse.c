@@ -7,7 +7,7 @@
  */
 #include "httpparse.h"
 
-#include "ids.h"
+#include "hex.h"
 #include "status.h"
 
 #include <limits.h>

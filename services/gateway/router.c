@@ -7,7 +7,7 @@
  */
 #include "router.h"
 
-#include "ids.h"
+#include "hex.h"
 
 #include <stdio.h>
 #include <stdlib.h>

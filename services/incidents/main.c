@@ -88,8 +88,6 @@ static int init(const bw_service_config_t *config, void **service_data)
 static void fini(void *service_data)
 {
     bw_incidents_service_t *svc = service_data;
-    if (svc == NULL)
-        return;
     bw_scheduler_stop(svc->scheduler);
     bw_scoping_client_close(svc->scoping);
     free(svc);
@@ -103,20 +101,13 @@ int main(int argc, char **argv)
         {bw_settings_stmts, bw_settings_n_stmts},
     };
     const bw_service_def_t def = {
-        .name = "incidents",
+        BW_SERVICE_PROCESS(incidents, INCIDENTS),
         .summary = "the incidents service (NIS2 Art 23 reporting clock, significance criteria)",
-        .addr_env = "BULWARK_INCIDENTS_ADDR",
-        .addr_default = BW_INCIDENTS_ADDR_DEFAULT,
         .contract = &bulwark__incidents__v1__incidents_service__descriptor,
-        .handlers = handlers,
-        .n_handlers = sizeof(handlers) / sizeof(handlers[0]),
-        .peers = peers,
-        .n_peers = sizeof(peers) / sizeof(peers[0]),
-        .stmt_lists = stmts,
-        .n_stmt_lists = sizeof(stmts) / sizeof(stmts[0]),
-        .extra_items = extra_items,
-        .n_extra_items = sizeof(extra_items) / sizeof(extra_items[0]),
-        .extra_config = &extra,
+        BW_SERVICE_ARRAY(handlers, handlers),
+        BW_SERVICE_ARRAY(peers, peers),
+        BW_SERVICE_ARRAY(stmt_lists, stmts),
+        BW_SERVICE_SETTINGS(extra_items, &extra),
         .init = init,
         .fini = fini,
     };

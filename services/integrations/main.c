@@ -198,8 +198,6 @@ static int init(const bw_service_config_t *config, void **service_data)
 static void fini(void *service_data)
 {
     bw_integrations_t *svc = service_data;
-    if (svc == NULL)
-        return;
     bw_dispatcher_stop(svc->dispatcher);
     bw_incidents_client_close(svc->incidents);
     bw_inlimit_destroy(svc->inbound_limit);
@@ -225,19 +223,13 @@ int main(int argc, char **argv)
         {bw_inbound_stmts, bw_inbound_n_stmts},
     };
     const bw_service_def_t def = {
-        .name = "integrations",
+        BW_SERVICE_PROCESS(integrations, INTEGRATIONS),
         .summary = "the integrations service (webhook endpoints, the outbox relay, deliveries, "
                    "Jira and ServiceNow connections)",
-        .addr_env = "BULWARK_INTEGRATIONS_ADDR",
-        .addr_default = BW_INTEGRATIONS_ADDR_DEFAULT,
         .contract = &bulwark__integrations__v1__integrations_service__descriptor,
-        .handlers = handlers,
-        .n_handlers = sizeof(handlers) / sizeof(handlers[0]),
-        .stmt_lists = stmts,
-        .n_stmt_lists = sizeof(stmts) / sizeof(stmts[0]),
-        .extra_items = extra_items,
-        .n_extra_items = sizeof(extra_items) / sizeof(extra_items[0]),
-        .extra_config = &extra,
+        BW_SERVICE_ARRAY(handlers, handlers),
+        BW_SERVICE_ARRAY(stmt_lists, stmts),
+        BW_SERVICE_SETTINGS(extra_items, &extra),
         .init = init,
         .fini = fini,
         .metrics = metrics,

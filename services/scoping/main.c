@@ -82,22 +82,16 @@ static void fini(void *service_data)
 int main(int argc, char **argv)
 {
     const bw_service_def_t def = {
-        .name = "scoping",
+        BW_SERVICE_PROCESS(scoping, SCOPING),
         .summary = "the NIS2 scoping service (legal entities, scope classification)",
-        .addr_env = "BULWARK_SCOPING_ADDR",
-        .addr_default = BW_SCOPING_ADDR_DEFAULT,
         .contract = &bulwark__scoping__v1__scoping_service__descriptor,
-        .handlers = handlers,
-        .n_handlers = sizeof(handlers) / sizeof(handlers[0]),
-        .peers = peers,
-        .n_peers = sizeof(peers) / sizeof(peers[0]),
+        BW_SERVICE_ARRAY(handlers, handlers),
+        BW_SERVICE_ARRAY(peers, peers),
         .stmt_lists = &(const bw_db_stmt_list_t){bw_entities_stmts, bw_entities_n_stmts},
         .n_stmt_lists = 1,
         .purges = bw_entities_purges,
         .n_purges = bw_entities_n_purges,
-        .extra_items = extra_items,
-        .n_extra_items = BW_CONFIG_COUNT(extra_items),
-        .extra_config = &extra,
+        BW_SERVICE_SETTINGS(extra_items, &extra),
         .init = init,
         .fini = fini,
     };

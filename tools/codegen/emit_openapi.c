@@ -9,6 +9,7 @@
  * order (paths in declaration order, schemas by name) so that the same
  * contracts give the same bytes.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,20 +70,23 @@ static json_t *new_string(doc_t *doc, const char *s)
     return NULL;
 }
 
+/* Whether value and the object or array it goes into were both made; a
+ * NULL one is an earlier failure: value (consumed) is dropped and the
+ * failure recorded. */
+static bool made(doc_t *doc, json_t *container, json_t *value)
+{
+    if (value && container)
+        return true;
+    json_decref(value);
+    fail(doc, BW_ENOMEM);
+    return false;
+}
+
 /* Sets key of obj to value (consumed). A NULL value or object means an
  * earlier failure, already recorded. */
 static void set(doc_t *doc, json_t *obj, const char *key, json_t *value)
 {
-    if (!value) {
-        fail(doc, BW_ENOMEM);
-        return;
-    }
-    if (!obj) {
-        json_decref(value);
-        fail(doc, BW_ENOMEM);
-        return;
-    }
-    if (json_object_set_new(obj, key, value))
+    if (made(doc, obj, value) && json_object_set_new(obj, key, value))
         fail(doc, BW_ENOMEM);
 }
 
@@ -104,16 +108,7 @@ static void set_made_string(doc_t *doc, json_t *obj, const char *key, char *made
 
 static void append(doc_t *doc, json_t *array, json_t *value)
 {
-    if (!value) {
-        fail(doc, BW_ENOMEM);
-        return;
-    }
-    if (!array) {
-        json_decref(value);
-        fail(doc, BW_ENOMEM);
-        return;
-    }
-    if (json_array_append_new(array, value))
+    if (made(doc, array, value) && json_array_append_new(array, value))
         fail(doc, BW_ENOMEM);
 }
 
@@ -227,6 +222,24 @@ static json_t *enum_schema(doc_t *doc, const bw_cg_field_proto_t *field)
     return schema;
 }
 
+#define TYPE(name) GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_##name
+
+/* The JSON type and format of each scalar field type: proto3 JSON writes
+ * 64-bit integers as strings; an unsigned 32-bit integer gets its bounds
+ * and bytes their encoding besides (single_schema). */
+static const struct scalar_schema {
+    const char *type, *format;
+} scalar_schemas[] = {
+    [TYPE(DOUBLE)] = {"number", "double"},  [TYPE(FLOAT)] = {"number", "float"},
+    [TYPE(INT64)] = {"string", "int64"},    [TYPE(SINT64)] = {"string", "int64"},
+    [TYPE(SFIXED64)] = {"string", "int64"}, [TYPE(UINT64)] = {"string", "uint64"},
+    [TYPE(FIXED64)] = {"string", "uint64"}, [TYPE(INT32)] = {"integer", "int32"},
+    [TYPE(SINT32)] = {"integer", "int32"},  [TYPE(SFIXED32)] = {"integer", "int32"},
+    [TYPE(UINT32)] = {"integer", NULL},     [TYPE(FIXED32)] = {"integer", NULL},
+    [TYPE(BOOL)] = {"boolean", NULL},       [TYPE(STRING)] = {"string", NULL},
+    [TYPE(BYTES)] = {"string", NULL},
+};
+
 /* The schema of one value of the field, repetition aside. */
 static json_t *single_schema(doc_t *doc, const bw_cg_field_proto_t *field)
 {
@@ -238,42 +251,18 @@ static json_t *single_schema(doc_t *doc, const bw_cg_field_proto_t *field)
         fail(doc, BW_EINVAL);
         return NULL;
     }
-    switch (field->type) {
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_DOUBLE:
-        return typed(doc, "number", "double");
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FLOAT:
-        return typed(doc, "number", "float");
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_INT64:
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SINT64:
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SFIXED64:
-        return typed(doc, "string", "int64");
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_UINT64:
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FIXED64:
-        return typed(doc, "string", "uint64");
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_INT32:
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SINT32:
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_SFIXED32:
-        return typed(doc, "integer", "int32");
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_UINT32:
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_FIXED32: {
-        json_t *schema = typed(doc, "integer", NULL);
-        set(doc, schema, "minimum", json_integer(0));
-        set(doc, schema, "maximum", json_integer(4294967295LL));
-        return schema;
-    }
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_BOOL:
-        return typed(doc, "boolean", NULL);
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_STRING:
-        return typed(doc, "string", NULL);
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_BYTES: {
-        json_t *schema = typed(doc, "string", NULL);
-        set_string(doc, schema, "contentEncoding", "base64");
-        return schema;
-    }
-    case GOOGLE__PROTOBUF__FIELD_DESCRIPTOR_PROTO__TYPE__TYPE_ENUM:
+    if (field->type == TYPE(ENUM))
         return enum_schema(doc, field);
-    default:
-        break;
+    if (!is_message_field(field)) {
+        json_t *schema =
+            typed(doc, scalar_schemas[field->type].type, scalar_schemas[field->type].format);
+        if (field->type == TYPE(UINT32) || field->type == TYPE(FIXED32)) {
+            set(doc, schema, "minimum", json_integer(0));
+            set(doc, schema, "maximum", json_integer(4294967295LL));
+        } else if (field->type == TYPE(BYTES)) {
+            set_string(doc, schema, "contentEncoding", "base64");
+        }
+        return schema;
     }
     const bw_cg_type_t *type = field_type(doc, field);
     if (!type || !type->msg) {
