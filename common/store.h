@@ -39,8 +39,8 @@ typedef struct bw_store_column {
     char **text;
     Google__Protobuf__Timestamp **time;
 } bw_store_column_t;
-/* Copies the n columns of cols of row, on the arena: 0, or BW_ENOMEM at the
- * first copy that failed (a message from a row is then dropped whole). */
+/* Copies the n columns of cols of row, on the arena, each tried: 0, or
+ * BW_ENOMEM when any copy failed (its field is then NULL). */
 int bw_store_columns(bw_arena_t *arena, const PGresult *res, int row, const bw_store_column_t *cols,
                      size_t n);
 /* bw_store_columns over the columns written as its last arguments:
