@@ -110,8 +110,13 @@ typedef struct bw_call {
  * call->arena (or static), or returns a negative BW_E* code, usually through
  * bw_call_fail / bw_call_violation. The request is borrowed.
  */
-typedef int (*bw_rpc_handler_fn)(bw_call_t *call, const ProtobufCMessage *request,
-                                 ProtobufCMessage **response);
+typedef int bw_rpc_handler_func_t(bw_call_t *call, const ProtobufCMessage *request,
+                                  ProtobufCMessage **response);
+typedef bw_rpc_handler_func_t *bw_rpc_handler_fn;
+/* A service's header declares its handlers by name with the function type,
+ *     bw_rpc_handler_func_t bw_entities_create, bw_entities_get;
+ * each definition spells the signature out, and the compiler holds it to
+ * this one. */
 
 /* bw_rpc_method_t.flags */
 enum {

@@ -39,6 +39,19 @@ int bw_store_timestamp(bw_arena_t *arena, const PGresult *res, int row, int col,
     return *out != NULL ? 0 : BW_ENOMEM;
 }
 
+int bw_store_columns(bw_arena_t *arena, const PGresult *res, int row, const bw_store_column_t *cols,
+                     size_t n)
+{
+    int err = 0;
+    for (size_t i = 0; i < n; i++) {
+        const bw_store_column_t *c = &cols[i];
+        if (c->time != NULL ? bw_store_timestamp(arena, res, row, c->col, c->time) != 0
+                            : (*c->text = bw_store_strdup(arena, res, row, c->col)) == NULL)
+            err = BW_ENOMEM;
+    }
+    return err;
+}
+
 Google__Protobuf__Timestamp *bw_store_timestamp_us(bw_arena_t *arena, int64_t us)
 {
     Google__Protobuf__Timestamp *ts = bw_arena_alloc(arena, sizeof(*ts));

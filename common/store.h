@@ -6,6 +6,7 @@
 #ifndef BW_STORE_H
 #define BW_STORE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include <libpq-fe.h>
@@ -30,6 +31,23 @@ Google__Protobuf__Timestamp *bw_store_timestamp_us(bw_arena_t *arena, int64_t us
 long long bw_store_int(const PGresult *res, int row, int col);
 /* Copy of a column on the arena. */
 char *bw_store_strdup(bw_arena_t *arena, const PGresult *res, int row, int col);
+/* A column of a row copied into a message field: text (bw_store_strdup)
+ * into *text, or, when time is set, a Timestamp (bw_store_timestamp) into
+ * *time. Written {COL_NAME, &m->name} or {COL_CREATE, .time = &m->create_time}. */
+typedef struct bw_store_column {
+    int col;
+    char **text;
+    Google__Protobuf__Timestamp **time;
+} bw_store_column_t;
+/* Copies the n columns of cols of row, on the arena, each tried: 0, or
+ * BW_ENOMEM when any copy failed (its field is then NULL). */
+int bw_store_columns(bw_arena_t *arena, const PGresult *res, int row, const bw_store_column_t *cols,
+                     size_t n);
+/* bw_store_columns over the columns written as its last arguments:
+ * BW_STORE_COLUMNS(arena, res, row, {COL_ID, &m->id}, {COL_NAME, &m->name}). */
+#define BW_STORE_COLUMNS(arena, res, row, ...)                                                     \
+    bw_store_columns((arena), (res), (row), (const bw_store_column_t[]){__VA_ARGS__},              \
+                     sizeof((const bw_store_column_t[]){__VA_ARGS__}) / sizeof(bw_store_column_t))
 /* Hex text "\x..." of bytes, as a bytea parameter, on the arena. */
 char *bw_store_bytea_param(bw_arena_t *arena, const uint8_t *bytes, size_t len);
 /* Unescapes a bytea column onto the arena; BW_EINTERNAL when malformed. */

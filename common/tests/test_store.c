@@ -1,7 +1,9 @@
 /*
  * The row -> protobuf helpers of store.c on results built by hand (libpq's
  * PQsetResultAttrs and PQsetvalue), no database: a time column's SQL NULL
- * is no Timestamp and a success, a value is the instant it holds; a list
+ * is no Timestamp and a success, a value is the instant it holds; a row's
+ * columns copied into a message's fields (text, SQL NULL as "", and
+ * times) in one call; a list
  * response without the fields the list helper fills is refused before any
  * query; a list's reply holds the rows its page shows, in order, runs its
  * hook over them once, and has a next token only when more rows follow.
@@ -47,6 +49,38 @@ START_TEST(a_time_column_null_is_no_timestamp_and_no_error)
     ck_assert_int_eq(bw_store_timestamp(arena, res, 2, 0, &ts), 0);
     ck_assert_int_eq(ts->seconds, -1);
     ck_assert_int_eq(ts->nanos, 999999000);
+    PQclear(res);
+    bw_arena_destroy(arena);
+}
+END_TEST
+
+START_TEST(a_rows_columns_are_copied_into_their_fields)
+{
+    bw_arena_t *arena = bw_arena_create(1024);
+    PGresult *res = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+    ck_assert_ptr_nonnull(res);
+    PGresAttDesc cols[4] = {
+        {.name = (char *)"id", .typid = 25, .typlen = -1, .atttypmod = -1},
+        {.name = (char *)"note", .typid = 25, .typlen = -1, .atttypmod = -1},
+        {.name = (char *)"created", .typid = 20, .typlen = 8, .atttypmod = -1},
+        {.name = (char *)"ended", .typid = 20, .typlen = 8, .atttypmod = -1},
+    };
+    ck_assert_int_eq(PQsetResultAttrs(res, 4, cols), 1);
+    ck_assert_int_eq(PQsetvalue(res, 0, 0, (char *)"k1", 2), 1);
+    ck_assert_int_eq(PQsetvalue(res, 0, 1, NULL, -1), 1);
+    ck_assert_int_eq(PQsetvalue(res, 0, 2, (char *)"1000001", 7), 1);
+    ck_assert_int_eq(PQsetvalue(res, 0, 3, NULL, -1), 1);
+    char *id = NULL, *note = NULL;
+    Google__Protobuf__Timestamp *created = NULL, *ended = (void *)1;
+    ck_assert_int_eq(BW_STORE_COLUMNS(arena, res, 0, {0, &id}, {1, &note}, {2, .time = &created},
+                                      {3, .time = &ended}),
+                     0);
+    ck_assert_str_eq(id, "k1");
+    ck_assert_str_eq(note, "");
+    ck_assert_ptr_nonnull(created);
+    ck_assert_int_eq(created->seconds, 1);
+    ck_assert_int_eq(created->nanos, 1000);
+    ck_assert_ptr_null(ended);
     PQclear(res);
     bw_arena_destroy(arena);
 }
@@ -156,6 +190,7 @@ int main(void)
     Suite *s = suite_create("store");
     TCase *tc = tcase_create("store");
     tcase_add_test(tc, a_time_column_null_is_no_timestamp_and_no_error);
+    tcase_add_test(tc, a_rows_columns_are_copied_into_their_fields);
     tcase_add_test(tc, a_list_response_without_its_fields_is_refused);
     tcase_add_test(tc, a_list_reply_holds_the_shown_rows_runs_its_hook_and_says_if_more_follow);
     suite_add_tcase(s, tc);

@@ -225,25 +225,18 @@ static int row_to_campaign(bw_arena_t *arena, const PGresult *res, int row, void
     if (c == NULL)
         return BW_ENOMEM;
     bulwark__attestations__v1__campaign__init(c);
-    c->id = bw_store_strdup(arena, res, row, COL_ID);
-    c->entity = bw_store_strdup(arena, res, row, COL_ENTITY);
     c->kind = bw_attest_kind_value(bw_store_text(res, row, COL_KIND));
-    c->statement = bw_store_strdup(arena, res, row, COL_STATEMENT);
-    c->statement_sha256 = bw_store_strdup(arena, res, row, COL_SHA);
-    int err;
-    if ((err = bw_store_timestamp(arena, res, row, COL_DUE, &c->due_at)) != 0)
-        return err;
     c->valid_for_days = (int32_t)bw_store_int(res, row, COL_VALID_DAYS);
     c->state = strcmp(bw_store_text(res, row, COL_OPEN), "t") == 0
                    ? BULWARK__ATTESTATIONS__V1__CAMPAIGN__STATE__OPEN
                    : BULWARK__ATTESTATIONS__V1__CAMPAIGN__STATE__CLOSED;
-    c->created_by = bw_store_strdup(arena, res, row, COL_CREATED_BY);
-    if ((err = bw_store_timestamp(arena, res, row, COL_CREATE, &c->create_time)) != 0 ||
-        (err = bw_store_timestamp(arena, res, row, COL_UPDATE, &c->update_time)) != 0)
-        return err;
     c->etag = bw_arena_alloc(arena, 17);
-    if (c->id == NULL || c->entity == NULL || c->statement == NULL || c->statement_sha256 == NULL ||
-        c->created_by == NULL || c->etag == NULL)
+    if (BW_STORE_COLUMNS(arena, res, row, {COL_ID, &c->id}, {COL_ENTITY, &c->entity},
+                         {COL_STATEMENT, &c->statement}, {COL_SHA, &c->statement_sha256},
+                         {COL_CREATED_BY, &c->created_by}, {COL_DUE, .time = &c->due_at},
+                         {COL_CREATE, .time = &c->create_time},
+                         {COL_UPDATE, .time = &c->update_time}) != 0 ||
+        c->etag == NULL)
         return BW_ENOMEM;
     set_etag(c);
     *(Bulwark__Attestations__V1__Campaign **)out = c;

@@ -13,9 +13,7 @@
 extern const bw_db_stmt_t *const bw_campaigns_stmts[];
 extern const size_t bw_campaigns_n_stmts;
 
-int bw_campaigns_create(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_campaigns_get(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_campaigns_list(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_campaigns_create, bw_campaigns_get, bw_campaigns_list;
 
 /* The campaign as GetCampaign returns it (members and tally), read in the
  * caller's transaction when one is open; NOT_FOUND (CAMPAIGN_NOT_FOUND)

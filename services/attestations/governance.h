@@ -19,7 +19,7 @@
 extern const bw_db_stmt_t *const bw_governance_stmts[];
 extern const size_t bw_governance_n_stmts;
 
-int bw_governance_get(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_governance_get;
 
 /* A member in office. */
 typedef struct bw_gov_member {

@@ -103,22 +103,14 @@ static int row_to_member(bw_arena_t *arena, const PGresult *res, int row, void *
     if (m == NULL)
         return BW_ENOMEM;
     bulwark__attestations__v1__board_member__init(m);
-    m->id = bw_store_strdup(arena, res, row, COL_ID);
-    m->entity = bw_store_strdup(arena, res, row, COL_ENTITY);
-    m->name = bw_store_strdup(arena, res, row, COL_NAME);
-    m->email = bw_store_strdup(arena, res, row, COL_EMAIL);
-    m->role = bw_store_strdup(arena, res, row, COL_ROLE);
-    int err;
-    if ((err = bw_store_timestamp(arena, res, row, COL_SINCE, &m->since)) != 0 ||
-        (err = bw_store_timestamp(arena, res, row, COL_UNTIL, &m->until)) != 0)
-        return err;
     m->in_office = strcmp(bw_store_text(res, row, COL_IN_OFFICE), "t") == 0;
-    if ((err = bw_store_timestamp(arena, res, row, COL_CREATE, &m->create_time)) != 0 ||
-        (err = bw_store_timestamp(arena, res, row, COL_UPDATE, &m->update_time)) != 0)
-        return err;
     m->etag = bw_arena_alloc(arena, 17);
-    if (m->id == NULL || m->entity == NULL || m->name == NULL || m->email == NULL ||
-        m->role == NULL || m->etag == NULL)
+    if (BW_STORE_COLUMNS(arena, res, row, {COL_ID, &m->id}, {COL_ENTITY, &m->entity},
+                         {COL_NAME, &m->name}, {COL_EMAIL, &m->email}, {COL_ROLE, &m->role},
+                         {COL_SINCE, .time = &m->since}, {COL_UNTIL, .time = &m->until},
+                         {COL_CREATE, .time = &m->create_time},
+                         {COL_UPDATE, .time = &m->update_time}) != 0 ||
+        m->etag == NULL)
         return BW_ENOMEM;
     bw_etag(m->id, bw_store_int(res, row, COL_REVISION), m->etag);
     *(Bulwark__Attestations__V1__BoardMember **)out = m;

@@ -12,12 +12,10 @@
 extern const bw_db_stmt_t *const bw_members_stmts[];
 extern const size_t bw_members_n_stmts;
 
-int bw_members_create(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_members_list(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_members_create, bw_members_list, bw_members_update;
 /* The member of the caller's tenant by id, for the gateway's key checks
  * (internal). */
-int bw_members_get(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_members_update(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_members_get;
 
 /* Validates a member's fields (name, email, role, since, until) the way a
  * create does, naming each bad field. 0 or BW_EINVAL. */

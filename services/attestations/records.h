@@ -11,9 +11,7 @@
 extern const bw_db_stmt_t *const bw_records_stmts[];
 extern const size_t bw_records_n_stmts;
 
-int bw_records_create(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_records_verify(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_records_export(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_records_public_keys(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_records_create, bw_records_verify, bw_records_export,
+    bw_records_public_keys;
 
 #endif

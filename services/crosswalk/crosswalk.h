@@ -21,14 +21,11 @@ typedef struct bw_cw_service {
 bw_cw_service_t *bw_cw_service(bw_call_t *call);
 
 /* frameworks.c */
-int bw_cw_list_frameworks(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_cw_list_requirements(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_cw_list_frameworks, bw_cw_list_requirements;
 
 /* mappings.c */
-int bw_cw_list_mappings(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_cw_create_override(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_cw_list_overrides(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_cw_delete_override(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_cw_list_mappings, bw_cw_create_override, bw_cw_list_overrides,
+    bw_cw_delete_override;
 /* The tenant's overrides, resolved against the catalogue, on the call's arena. */
 int bw_cw_load_overrides(bw_call_t *call, bw_cw_override_t **out, size_t *n_out);
 /* Turns an override row of crosswalk.mapping_overrides (columns: id, source
@@ -41,27 +38,22 @@ extern const bw_db_stmt_t *const bw_cw_mappings_stmts[];
 extern const size_t bw_cw_mappings_n_stmts;
 
 /* soa.c */
-int bw_cw_list_controls(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_cw_get_control(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_cw_put_control(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_cw_import_controls(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_cw_export_controls(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_cw_list_controls, bw_cw_get_control, bw_cw_put_control,
+    bw_cw_import_controls, bw_cw_export_controls, bw_cw_list_history;
 /* Items joined by blanks (evidence links, control refs), on the arena;
  * NULL when out of memory. */
 const char *bw_cw_join_blanks(bw_arena_t *arena, char *const *items, size_t n);
 /* ExportControls' files: CSV or XLSX by the request's media_type. */
-int bw_cw_render_controls(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_cw_list_history(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_cw_render_controls;
 extern const bw_db_stmt_t *const bw_cw_soa_stmts[];
 extern const size_t bw_cw_soa_n_stmts;
 
 /* gap.c */
-int bw_cw_gap_analysis(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_cw_gap_analysis;
 extern const bw_db_stmt_t *const bw_cw_gap_stmts[];
 
 /* render.c: GetGapAnalysis' workbook and its picture, by media_type. */
-int bw_cw_render_gap_analysis(bw_call_t *call, const ProtobufCMessage *req,
-                              ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_cw_render_gap_analysis;
 extern const size_t bw_cw_gap_n_stmts;
 
 #endif

@@ -342,23 +342,20 @@ static int row_to_control(bw_call_t *call, const bw_cw_catalogue_t *cat, const P
         return BW_ENOMEM;
     bulwark__crosswalk__v1__control__init(c);
     c->entity = (char *)entity;
-    c->ref = bw_store_strdup(call->arena, res, row, C_REF);
     int idx = bw_cw_req_find(cat, cat->iso, bw_store_text(res, row, C_REF));
     c->title = (char *)(idx >= 0 ? cat->reqs[idx].title : "");
     c->applicable = strcmp(bw_store_text(res, row, C_APPLICABLE), "true") == 0;
     c->status = (Bulwark__Crosswalk__V1__Control__Status)status_from_text(
         bw_store_text(res, row, C_STATUS));
-    c->justification = bw_store_strdup(call->arena, res, row, C_JUSTIFICATION);
-    c->owner = bw_store_strdup(call->arena, res, row, C_OWNER);
-    int err;
-    if ((err = bw_store_timestamp(call->arena, res, row, C_CREATE, &c->create_time)) != 0 ||
-        (err = bw_store_timestamp(call->arena, res, row, C_UPDATE, &c->update_time)) != 0)
-        return err;
     c->etag = bw_arena_alloc(call->arena, 17);
     const char *key = bw_arena_printf(call->arena, "%s/%s", entity, bw_store_text(res, row, C_REF));
-    if (c->ref == NULL || c->justification == NULL || c->owner == NULL || c->etag == NULL ||
-        key == NULL)
+    if (BW_STORE_COLUMNS(call->arena, res, row, {C_REF, &c->ref},
+                         {C_JUSTIFICATION, &c->justification}, {C_OWNER, &c->owner},
+                         {C_CREATE, .time = &c->create_time},
+                         {C_UPDATE, .time = &c->update_time}) != 0 ||
+        c->etag == NULL || key == NULL)
         return BW_ENOMEM;
+    int err;
     bw_etag(key, bw_store_int(res, row, C_REVISION), c->etag);
     if ((err = split_blanks(call->arena, bw_store_text(res, row, C_EVIDENCE), &c->evidence,
                             &c->n_evidence)) != 0)
@@ -951,7 +948,6 @@ static int row_to_change(bw_call_t *call, const PGresult *res, int row,
     if (c == NULL)
         return BW_ENOMEM;
     bulwark__crosswalk__v1__control_change__init(c);
-    c->ref = bw_store_strdup(call->arena, res, row, H_REF);
     c->change = strcmp(bw_store_text(res, row, H_CHANGE), "CREATED") == 0
                     ? BULWARK__CROSSWALK__V1__CONTROL_CHANGE__CHANGE__CREATED
                     : BULWARK__CROSSWALK__V1__CONTROL_CHANGE__CHANGE__UPDATED;
@@ -961,16 +957,12 @@ static int row_to_change(bw_call_t *call, const PGresult *res, int row,
     c->applicable = strcmp(bw_store_text(res, row, H_APPLICABLE), "true") == 0;
     c->status = (Bulwark__Crosswalk__V1__Control__Status)status_from_text(
         bw_store_text(res, row, H_STATUS));
-    c->justification = bw_store_strdup(call->arena, res, row, H_JUSTIFICATION);
-    c->owner = bw_store_strdup(call->arena, res, row, H_OWNER);
-    c->principal = bw_store_strdup(call->arena, res, row, H_PRINCIPAL);
-    c->request_id = bw_store_strdup(call->arena, res, row, H_REQUEST_ID);
-    int err;
-    if ((err = bw_store_timestamp(call->arena, res, row, H_TIME, &c->change_time)) != 0)
-        return err;
-    if (c->ref == NULL || c->justification == NULL || c->owner == NULL || c->principal == NULL ||
-        c->request_id == NULL)
+    if (BW_STORE_COLUMNS(call->arena, res, row, {H_REF, &c->ref},
+                         {H_JUSTIFICATION, &c->justification}, {H_OWNER, &c->owner},
+                         {H_PRINCIPAL, &c->principal}, {H_REQUEST_ID, &c->request_id},
+                         {H_TIME, .time = &c->change_time}) != 0)
         return BW_ENOMEM;
+    int err;
     if ((err = split_blanks(call->arena, bw_store_text(res, row, H_EVIDENCE), &c->evidence,
                             &c->n_evidence)) != 0)
         return err;

@@ -15,16 +15,8 @@
 #include "db.h"
 #include "rpc.h"
 
-int bw_operator_list_tenants(bw_call_t *call, const ProtobufCMessage *request,
-                             ProtobufCMessage **resp);
-int bw_operator_suspend_tenant(bw_call_t *call, const ProtobufCMessage *request,
-                               ProtobufCMessage **resp);
-int bw_operator_resume_tenant(bw_call_t *call, const ProtobufCMessage *request,
-                              ProtobufCMessage **resp);
-int bw_operator_export_tenant(bw_call_t *call, const ProtobufCMessage *request,
-                              ProtobufCMessage **resp);
-int bw_operator_delete_tenant(bw_call_t *call, const ProtobufCMessage *request,
-                              ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_operator_list_tenants, bw_operator_suspend_tenant,
+    bw_operator_resume_tenant, bw_operator_export_tenant, bw_operator_delete_tenant;
 
 /* The statements of these routes, prepared with the tenancy statements
  * (listed in tenancy.c). */

@@ -144,22 +144,15 @@ int bw_tenancy_row_to_tenant(bw_arena_t *arena, const PGresult *res, int row, vo
     if (t == NULL || etag == NULL)
         return BW_ENOMEM;
     bulwark__tenancy__v1__tenant__init(t);
-    t->id = bw_store_strdup(arena, res, row, 0);
-    t->name = bw_store_strdup(arena, res, row, 1);
-    t->suspend_reason = bw_store_strdup(arena, res, row, 7);
-    if (t->id == NULL || t->name == NULL || t->suspend_reason == NULL)
+    if (BW_STORE_COLUMNS(arena, res, row, {0, &t->id}, {1, &t->name}, {7, &t->suspend_reason},
+                         {2, .time = &t->create_time}, {3, .time = &t->update_time},
+                         {6, .time = &t->suspend_time}) != 0)
         return BW_ENOMEM;
-    int err;
-    if ((err = bw_store_timestamp(arena, res, row, 2, &t->create_time)) != 0 ||
-        (err = bw_store_timestamp(arena, res, row, 3, &t->update_time)) != 0)
-        return err;
     bw_etag(t->id, bw_store_int(res, row, 4), etag);
     t->etag = etag;
     t->state = strcmp(bw_store_text(res, row, 5), "SUSPENDED") == 0
                    ? BULWARK__TENANCY__V1__TENANT__STATE__SUSPENDED
                    : BULWARK__TENANCY__V1__TENANT__STATE__ACTIVE;
-    if ((err = bw_store_timestamp(arena, res, row, 6, &t->suspend_time)) != 0)
-        return err;
     *(Bulwark__Tenancy__V1__Tenant **)out = t;
     return 0;
 }
@@ -173,22 +166,14 @@ static int row_to_key(bw_arena_t *arena, const PGresult *res, int row, void *out
     if (k == NULL || etag == NULL)
         return BW_ENOMEM;
     bulwark__tenancy__v1__api_key__init(k);
-    k->id = bw_store_strdup(arena, res, row, 0);
-    k->name = bw_store_strdup(arena, res, row, 1);
-    k->role = bw_store_strdup(arena, res, row, 2);
-    k->board_member = bw_store_strdup(arena, res, row, 3);
-    if (k->id == NULL || k->name == NULL || k->role == NULL || k->board_member == NULL)
+    if (BW_STORE_COLUMNS(arena, res, row, {0, &k->id}, {1, &k->name}, {2, &k->role},
+                         {3, &k->board_member}, {4, .time = &k->create_time},
+                         {5, .time = &k->update_time}, {7, .time = &k->expire_time},
+                         {8, .time = &k->last_use_time},
+                         {9, .time = &k->previous_secret_expire_time}) != 0)
         return BW_ENOMEM;
-    int err;
-    if ((err = bw_store_timestamp(arena, res, row, 4, &k->create_time)) != 0 ||
-        (err = bw_store_timestamp(arena, res, row, 5, &k->update_time)) != 0)
-        return err;
     bw_etag(k->id, bw_store_int(res, row, 6), etag);
     k->etag = etag;
-    if ((err = bw_store_timestamp(arena, res, row, 7, &k->expire_time)) != 0 ||
-        (err = bw_store_timestamp(arena, res, row, 8, &k->last_use_time)) != 0 ||
-        (err = bw_store_timestamp(arena, res, row, 9, &k->previous_secret_expire_time)) != 0)
-        return err;
     *(Bulwark__Tenancy__V1__ApiKey **)out = k;
     return 0;
 }
@@ -613,21 +598,10 @@ static int row_to_audit_event(bw_arena_t *arena, const PGresult *res, int row, v
     if (e == NULL)
         return BW_ENOMEM;
     bulwark__tenancy__v1__audit_event__init(e);
-    e->id = bw_store_strdup(arena, res, row, 0);
-    int err = bw_store_timestamp(arena, res, row, 1, &e->time);
-    if (err != 0)
-        return err;
-    e->service = bw_store_strdup(arena, res, row, 2);
-    e->action = bw_store_strdup(arena, res, row, 3);
-    e->resource = bw_store_strdup(arena, res, row, 4);
-    e->principal = bw_store_strdup(arena, res, row, 5);
-    e->request_id = bw_store_strdup(arena, res, row, 6);
-    e->outcome = bw_store_strdup(arena, res, row, 7);
-    e->reason = bw_store_strdup(arena, res, row, 8);
-    e->trace_id = bw_store_strdup(arena, res, row, 9);
-    if (e->id == NULL || e->service == NULL || e->action == NULL || e->resource == NULL ||
-        e->principal == NULL || e->request_id == NULL || e->outcome == NULL || e->reason == NULL ||
-        e->trace_id == NULL)
+    if (BW_STORE_COLUMNS(arena, res, row, {0, &e->id}, {1, .time = &e->time}, {2, &e->service},
+                         {3, &e->action}, {4, &e->resource}, {5, &e->principal},
+                         {6, &e->request_id}, {7, &e->outcome}, {8, &e->reason},
+                         {9, &e->trace_id}) != 0)
         return BW_ENOMEM;
     *(Bulwark__Tenancy__V1__AuditEvent **)out = e;
     return 0;

@@ -218,6 +218,29 @@ int bw_clock_check_event(const bw_clock_incident_t *inc, const bw_clock_event_t 
     return 0;
 }
 
+/* The first time of a thing that may happen again (a report submitted
+ * twice): kept in *at, with *has set, once it happened. */
+static void first(int *has, int64_t *at, int64_t value)
+{
+    if (!*has) {
+        *has = 1;
+        *at = value;
+    }
+}
+
+/* A thing an incident has once (a final report, the end of handling):
+ * its time into *at, or a second one refused, what it says ("handling
+ * already ended") followed by " at" and the time of the first. */
+static int once(bw_clock_problem_t *p, int *has, int64_t *at, int64_t value, const char *what)
+{
+    char t[BW_TZ_TEXT_MAX];
+    if (*has)
+        return refuse(p, "type", "%s at %s", what, utc(*at, t));
+    *has = 1;
+    *at = value;
+    return 0;
+}
+
 int bw_clock_check_timeline(const bw_clock_incident_t *inc, const bw_clock_event_t *events,
                             size_t n, bw_clock_problem_t *p)
 {
@@ -231,6 +254,7 @@ int bw_clock_check_timeline(const bw_clock_incident_t *inc, const bw_clock_event
     int64_t dora_intermediate = 0, dora_final = 0, gdpr = 0, gdpr_none = 0;
     int has_dora_initial = 0, has_dora_intermediate = 0, has_dora_final = 0;
     int has_gdpr = 0, has_gdpr_none = 0;
+    int err;
     for (size_t i = 0; i < n; i++) {
         const bw_clock_event_t *e = &events[i];
         switch (e->type) {
@@ -252,25 +276,19 @@ int bw_clock_check_timeline(const bw_clock_incident_t *inc, const bw_clock_event
                               "an intermediate report cannot follow the final report submitted "
                               "at %s",
                               utc(dora_final, t));
-            if (!has_dora_intermediate)
-                dora_intermediate = e->at;
-            has_dora_intermediate = 1;
+            first(&has_dora_intermediate, &dora_intermediate, e->at);
             break;
         case BW_EV_DORA_FINAL_REPORT_SUBMITTED:
             if (!has_dora_intermediate)
                 return refuse(p, "type",
                               "the final report follows an intermediate report (DORA Art 19(4)(c); "
                               "Delegated Regulation (EU) 2025/301 Art 5(1)(c))");
-            if (has_dora_final)
-                return refuse(p, "type", "the final report was already submitted at %s",
-                              utc(dora_final, t));
-            has_dora_final = 1;
-            dora_final = e->at;
+            if ((err = once(p, &has_dora_final, &dora_final, e->at,
+                            "the final report was already submitted")) != 0)
+                return err;
             break;
         case BW_EV_GDPR_NOTIFICATION_SUBMITTED:
-            if (!has_gdpr)
-                gdpr = e->at;
-            has_gdpr = 1;
+            first(&has_gdpr, &gdpr, e->at);
             break;
         case BW_EV_GDPR_NOTIFICATION_NOT_REQUIRED:
             if (has_gdpr)
@@ -278,12 +296,9 @@ int bw_clock_check_timeline(const bw_clock_incident_t *inc, const bw_clock_event
                               "the personal data breach was notified at %s; a finding that no "
                               "notification is needed cannot follow it",
                               utc(gdpr, t));
-            if (has_gdpr_none)
-                return refuse(p, "type",
-                              "the finding that no notification is needed was recorded at %s",
-                              utc(gdpr_none, t));
-            has_gdpr_none = 1;
-            gdpr_none = e->at;
+            if ((err = once(p, &has_gdpr_none, &gdpr_none, e->at,
+                            "the finding that no notification is needed was recorded")) != 0)
+                return err;
             break;
         case BW_EV_EARLY_WARNING_SUBMITTED:
             if (has_notified)
@@ -299,9 +314,8 @@ int bw_clock_check_timeline(const bw_clock_incident_t *inc, const bw_clock_event
                               "an incident notification cannot follow the final report "
                               "submitted at %s",
                               utc(finished, t));
-            if (!has_notified)
-                notified = e->at;
-            has_notified = has_report = 1;
+            first(&has_notified, &notified, e->at);
+            has_report = 1;
             break;
         case BW_EV_INTERMEDIATE_REPORT_REQUESTED:
             if (!has_report)
@@ -338,17 +352,13 @@ int bw_clock_check_timeline(const bw_clock_incident_t *inc, const bw_clock_event
                 return refuse(p, "type",
                               "a final report cannot precede the incident "
                               "notification");
-            if (has_final)
-                return refuse(p, "type", "the final report was already submitted at %s",
-                              utc(finished, t));
-            has_final = 1;
-            finished = e->at;
+            if ((err = once(p, &has_final, &finished, e->at,
+                            "the final report was already submitted")) != 0)
+                return err;
             break;
         case BW_EV_HANDLING_ENDED:
-            if (has_handled)
-                return refuse(p, "type", "handling already ended at %s", utc(handled, t));
-            has_handled = 1;
-            handled = e->at;
+            if ((err = once(p, &has_handled, &handled, e->at, "handling already ended")) != 0)
+                return err;
             break;
         case BW_EV_RECLASSIFIED:
             if ((e->significance == BW_SIG_SIGNIFICANT) == significant)
@@ -397,14 +407,6 @@ typedef struct facts {
     int has_gdpr, has_gdpr_none;
     int64_t gdpr, gdpr_none;
 } facts_t;
-
-static void first(int *has, int64_t *at, int64_t value)
-{
-    if (!*has) {
-        *has = 1;
-        *at = value;
-    }
-}
 
 static void collect(const bw_clock_incident_t *inc, const bw_clock_event_t *events, size_t n,
                     facts_t *f)
@@ -540,6 +542,18 @@ static void settle(bw_clock_deadline_t *d)
         d->status = d->has_due && d->met > d->due ? BW_ST_MISSED : BW_ST_MET;
 }
 
+/* NIS2 Art 23(4)(c): an intermediate report for each request of an
+ * authority, due when it said, met by the reports submitted, in order. */
+static void requested_reports(const facts_t *f, bw_clock_result_t *r)
+{
+    for (int k = 0; k < f->n_requests; k++) {
+        bw_clock_deadline_t *d = add(r, BW_CLOCK_ORD_INTERMEDIATE_FIRST + k,
+                                     BW_DL_INTERMEDIATE_REPORT, "NIS2 Art 23(4)(c)");
+        set_due(d, f->request_due[k], 0);
+        set_met(d, k < f->n_answers, k < f->n_answers ? f->answer_at[k] : 0);
+    }
+}
+
 /* Deadlines of an incident that was never significant (or of an entity NIS2
  * Art 23 does not bind, note saying why): nothing is owed. */
 static void never_significant(const facts_t *f, const char *note, bw_clock_result_t *r)
@@ -550,12 +564,7 @@ static void never_significant(const facts_t *f, const char *note, bw_clock_resul
     d = add(r, BW_CLOCK_ORD_INCIDENT_NOTIFICATION, BW_DL_INCIDENT_NOTIFICATION,
             "NIS2 Art 23(4)(b)");
     set_met(d, f->has_notified, f->notified);
-    for (int k = 0; k < f->n_requests; k++) {
-        d = add(r, BW_CLOCK_ORD_INTERMEDIATE_FIRST + k, BW_DL_INTERMEDIATE_REPORT,
-                "NIS2 Art 23(4)(c)");
-        set_due(d, f->request_due[k], 0);
-        set_met(d, k < f->n_answers, k < f->n_answers ? f->answer_at[k] : 0);
-    }
+    requested_reports(f, r);
     d = add(r, BW_CLOCK_ORD_FINAL_REPORT, BW_DL_FINAL_REPORT, "NIS2 Art 23(4)(d)");
     set_met(d, f->has_final, f->final);
     for (size_t i = 0; i < r->n_deadlines; i++) {
@@ -653,12 +662,7 @@ static int significant_deadlines(const bw_clock_incident_t *inc, const facts_t *
     set_due(d, notification_due, 0);
     set_met(d, f->has_notified, f->notified);
 
-    for (int k = 0; k < f->n_requests; k++) {
-        d = add(r, BW_CLOCK_ORD_INTERMEDIATE_FIRST + k, BW_DL_INTERMEDIATE_REPORT,
-                "NIS2 Art 23(4)(c)");
-        set_due(d, f->request_due[k], 0);
-        set_met(d, k < f->n_answers, k < f->n_answers ? f->answer_at[k] : 0);
-    }
+    requested_reports(f, r);
 
     /* The final report falls due one month after the notification was
      * actually submitted; until then, one month after its deadline. */

@@ -22,16 +22,9 @@ typedef struct bw_incidents_service {
 #define BW_INCIDENT_REF_MAX 200
 #define BW_EVENT_NOTE_MAX 10000
 
-int bw_incidents_create(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_incidents_get(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_incidents_create, bw_incidents_get, bw_incidents_list,
+    bw_incidents_append_event, bw_incidents_timeline, bw_incidents_list_deadlines;
 /* Internal: the integrations service's record of the ticket it opened. */
-int bw_incidents_set_external_ref(bw_call_t *call, const ProtobufCMessage *req,
-                                  ProtobufCMessage **resp);
-int bw_incidents_list(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_incidents_append_event(bw_call_t *call, const ProtobufCMessage *req,
-                              ProtobufCMessage **resp);
-int bw_incidents_timeline(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_incidents_list_deadlines(bw_call_t *call, const ProtobufCMessage *req,
-                                ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_incidents_set_external_ref;
 
 #endif

@@ -280,23 +280,6 @@ int bw_records_col_bool(const PGresult *res, int row, int col)
     return !PQgetisnull(res, row, col) && PQgetvalue(res, row, col)[0] == 't';
 }
 
-/* An optional time column as a Timestamp (NULL when the column is). */
-static int col_timestamp(bw_arena_t *arena, const PGresult *res, int row, int col,
-                         Google__Protobuf__Timestamp **out)
-{
-    int has;
-    int64_t at = bw_records_col_us(res, row, col, &has);
-    *out = NULL;
-    if (has && (*out = bw_records_timestamp(arena, at)) == NULL)
-        return BW_ENOMEM;
-    return 0;
-}
-
-static char *col_text(bw_arena_t *arena, const PGresult *res, int row, int col)
-{
-    return bw_arena_strdup(arena, PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
-}
-
 /* ---- rows ---------------------------------------------------------------- */
 
 void bw_records_clock_incident(const PGresult *res, int row, bw_clock_incident_t *out)
@@ -320,11 +303,6 @@ int bw_records_incident(bw_arena_t *arena, const PGresult *res, int row, bw_inci
     if (inc == NULL)
         return BW_ENOMEM;
     bulwark__incidents__v1__incident__init(inc);
-    inc->id = col_text(arena, res, row, BW_COL_ID);
-    inc->entity = col_text(arena, res, row, BW_COL_ENTITY);
-    inc->title = col_text(arena, res, row, BW_COL_TITLE);
-    inc->time_zone = col_text(arena, res, row, BW_COL_TZ);
-    inc->external_ref = col_text(arena, res, row, BW_COL_EXTERNAL_REF);
     inc->significant = bw_records_col_bool(res, row, BW_COL_SIGNIFICANT);
     inc->trust_service_impact = bw_records_col_bool(res, row, BW_COL_TSI);
     inc->trust_service_provider = bw_records_col_bool(res, row, BW_COL_TSP);
@@ -336,25 +314,18 @@ int bw_records_incident(bw_arena_t *arena, const PGresult *res, int row, bw_inci
                      ? BULWARK__INCIDENTS__V1__INCIDENT__STATE__CLOSED
                      : BULWARK__INCIDENTS__V1__INCIDENT__STATE__OPEN;
     inc->etag = bw_arena_alloc(arena, 17);
-    if (inc->id == NULL || inc->entity == NULL || inc->title == NULL || inc->time_zone == NULL ||
-        inc->external_ref == NULL || inc->etag == NULL)
+    if (BW_STORE_COLUMNS(
+            arena, res, row, {BW_COL_ID, &inc->id}, {BW_COL_ENTITY, &inc->entity},
+            {BW_COL_TITLE, &inc->title}, {BW_COL_TZ, &inc->time_zone},
+            {BW_COL_EXTERNAL_REF, &inc->external_ref}, {BW_COL_AWARE, .time = &inc->aware_at},
+            {BW_COL_DETECTED, .time = &inc->detected_at},
+            {BW_COL_CLOCK_START, .time = &inc->clock_start},
+            {BW_COL_HANDLING_ENDED, .time = &inc->handling_ended_at},
+            {BW_COL_CREATE, .time = &inc->create_time}, {BW_COL_UPDATE, .time = &inc->update_time},
+            {BW_COL_CLASSIFIED_MAJOR, .time = &inc->classified_major_at}) != 0 ||
+        inc->etag == NULL)
         return BW_ENOMEM;
     bw_etag(inc->id, strtoll(PQgetvalue(res, row, BW_COL_REVISION), NULL, 10), inc->etag);
-    int err = col_timestamp(arena, res, row, BW_COL_AWARE, &inc->aware_at);
-    if (err == 0)
-        err = col_timestamp(arena, res, row, BW_COL_DETECTED, &inc->detected_at);
-    if (err == 0)
-        err = col_timestamp(arena, res, row, BW_COL_CLOCK_START, &inc->clock_start);
-    if (err == 0)
-        err = col_timestamp(arena, res, row, BW_COL_HANDLING_ENDED, &inc->handling_ended_at);
-    if (err == 0)
-        err = col_timestamp(arena, res, row, BW_COL_CREATE, &inc->create_time);
-    if (err == 0)
-        err = col_timestamp(arena, res, row, BW_COL_UPDATE, &inc->update_time);
-    if (err == 0)
-        err = col_timestamp(arena, res, row, BW_COL_CLASSIFIED_MAJOR, &inc->classified_major_at);
-    if (err != 0)
-        return err;
     *out = inc;
     return 0;
 }
@@ -382,18 +353,13 @@ int bw_records_deadline(bw_arena_t *arena, const PGresult *res, int row, int fir
     d->status = (Bulwark__Incidents__V1__Deadline__Status)bw_clock_status_at(
         bw_clock_status_value(PQgetvalue(res, row, first + BW_DCOL_STATUS)), has_due, due, now);
     d->provisional = bw_records_col_bool(res, row, first + BW_DCOL_PROVISIONAL);
-    d->due_at_local = col_text(arena, res, row, first + BW_DCOL_DUE_LOCAL);
-    d->basis = col_text(arena, res, row, first + BW_DCOL_BASIS);
     d->regime = (Bulwark__Incidents__V1__Deadline__Regime)bw_clock_regime_value(
         PQgetvalue(res, row, first + BW_DCOL_REGIME));
-    d->note = col_text(arena, res, row, first + BW_DCOL_NOTE);
-    if (d->due_at_local == NULL || d->basis == NULL || d->note == NULL)
+    if (BW_STORE_COLUMNS(arena, res, row, {first + BW_DCOL_DUE_LOCAL, &d->due_at_local},
+                         {first + BW_DCOL_BASIS, &d->basis}, {first + BW_DCOL_NOTE, &d->note},
+                         {first + BW_DCOL_DUE, .time = &d->due_at},
+                         {first + BW_DCOL_MET, .time = &d->met_at}) != 0)
         return BW_ENOMEM;
-    int err = col_timestamp(arena, res, row, first + BW_DCOL_DUE, &d->due_at);
-    if (err == 0)
-        err = col_timestamp(arena, res, row, first + BW_DCOL_MET, &d->met_at);
-    if (err != 0)
-        return err;
     *out = d;
     return 0;
 }
@@ -406,7 +372,6 @@ int bw_records_event(bw_arena_t *arena, const PGresult *res, int row, int first,
         return BW_ENOMEM;
     bulwark__incidents__v1__event__init(e);
     e->sequence = (int32_t)strtol(PQgetvalue(res, row, first + BW_ECOL_SEQUENCE), NULL, 10);
-    e->id = col_text(arena, res, row, first + BW_ECOL_ID);
     e->type = (Bulwark__Incidents__V1__Event__Type)bw_clock_event_value(
         PQgetvalue(res, row, first + BW_ECOL_TYPE));
     const char *sig = PQgetvalue(res, row, first + BW_ECOL_SIGNIFICANCE);
@@ -415,17 +380,13 @@ int bw_records_event(bw_arena_t *arena, const PGresult *res, int row, int first,
                       : strcmp(sig, "NOT_SIGNIFICANT") == 0
                           ? BULWARK__INCIDENTS__V1__EVENT__SIGNIFICANCE__NOT_SIGNIFICANT
                           : BULWARK__INCIDENTS__V1__EVENT__SIGNIFICANCE__SIGNIFICANCE_UNSPECIFIED;
-    e->note = col_text(arena, res, row, first + BW_ECOL_NOTE);
-    e->recorded_by = col_text(arena, res, row, first + BW_ECOL_RECORDED_BY);
-    if (e->id == NULL || e->note == NULL || e->recorded_by == NULL)
+    if (BW_STORE_COLUMNS(arena, res, row, {first + BW_ECOL_ID, &e->id},
+                         {first + BW_ECOL_NOTE, &e->note},
+                         {first + BW_ECOL_RECORDED_BY, &e->recorded_by},
+                         {first + BW_ECOL_OCCURRED, .time = &e->occurred_at},
+                         {first + BW_ECOL_DUE, .time = &e->due_at},
+                         {first + BW_ECOL_CREATE, .time = &e->create_time}) != 0)
         return BW_ENOMEM;
-    int err = col_timestamp(arena, res, row, first + BW_ECOL_OCCURRED, &e->occurred_at);
-    if (err == 0)
-        err = col_timestamp(arena, res, row, first + BW_ECOL_DUE, &e->due_at);
-    if (err == 0)
-        err = col_timestamp(arena, res, row, first + BW_ECOL_CREATE, &e->create_time);
-    if (err != 0)
-        return err;
     *out = e;
     return 0;
 }

@@ -11,9 +11,6 @@
 /* The most incidents one register holds; more is a 400 asking for a filter. */
 #define BW_REGISTER_MAX 10000
 
-int bw_incidents_render_register(bw_call_t *call, const ProtobufCMessage *req,
-                                 ProtobufCMessage **resp);
-int bw_incidents_render_timeline(bw_call_t *call, const ProtobufCMessage *req,
-                                 ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_incidents_render_register, bw_incidents_render_timeline;
 
 #endif

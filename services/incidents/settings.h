@@ -20,9 +20,9 @@ extern const size_t bw_settings_n_stmts;
 #define BW_SETTINGS_LEAD_MAX 2592000
 
 /* GET /v1/incident-settings. */
-int bw_settings_get(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_settings_get;
 /* PATCH /v1/incident-settings: If-Match against the settings' etag (that of
  * the defaults until first changed). */
-int bw_settings_update(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_settings_update;
 
 #endif

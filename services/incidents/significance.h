@@ -35,6 +35,6 @@ int bw_significance_assess(bw_arena_t *arena,
                            Bulwark__Incidents__V1__SignificanceAssessment **out);
 
 /* The AssessSignificance handler: validate, then assess. */
-int bw_significance_handle(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_significance_handle;
 
 #endif

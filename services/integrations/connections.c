@@ -256,24 +256,16 @@ static int from_row(bw_arena_t *arena, const PGresult *res, int row, void *out)
         return BW_ENOMEM;
     bulwark__integrations__v1__connection__init(c);
     bulwark__integrations__v1__connection__state_mapping__init(m);
-    c->id = bw_store_strdup(arena, res, row, COL_ID);
     c->system = system_of(bw_store_text(res, row, COL_SYSTEM));
-    c->name = bw_store_strdup(arena, res, row, COL_NAME);
-    c->base_url = bw_store_strdup(arena, res, row, COL_BASE_URL);
-    c->entity = bw_store_strdup(arena, res, row, COL_ENTITY);
-    c->project_key = bw_store_strdup(arena, res, row, COL_PROJECT);
-    c->issue_type = bw_store_strdup(arena, res, row, COL_ISSUE_TYPE);
     c->create_issues = strcmp(bw_store_text(res, row, COL_CREATE_ISSUES), "t") == 0;
-    m->open = bw_store_strdup(arena, res, row, COL_STATE_OPEN);
-    m->closed = bw_store_strdup(arena, res, row, COL_STATE_CLOSED);
     c->state_mapping = m;
-    int err;
-    if ((err = bw_store_timestamp(arena, res, row, COL_CREATE, &c->create_time)) != 0 ||
-        (err = bw_store_timestamp(arena, res, row, COL_UPDATE, &c->update_time)) != 0)
-        return err;
     c->etag = bw_arena_alloc(arena, 17);
-    if (c->id == NULL || c->name == NULL || c->base_url == NULL || c->entity == NULL ||
-        c->project_key == NULL || c->issue_type == NULL || m->open == NULL || m->closed == NULL ||
+    if (BW_STORE_COLUMNS(arena, res, row, {COL_ID, &c->id}, {COL_NAME, &c->name},
+                         {COL_BASE_URL, &c->base_url}, {COL_ENTITY, &c->entity},
+                         {COL_PROJECT, &c->project_key}, {COL_ISSUE_TYPE, &c->issue_type},
+                         {COL_STATE_OPEN, &m->open}, {COL_STATE_CLOSED, &m->closed},
+                         {COL_CREATE, .time = &c->create_time},
+                         {COL_UPDATE, .time = &c->update_time}) != 0 ||
         c->etag == NULL)
         return BW_ENOMEM;
     c->inbound_path = bw_arena_printf(arena, "/v1/integrations/%s/%s/events",

@@ -17,17 +17,8 @@ typedef Bulwark__Integrations__V1__Connection bw_connection_pb_t;
 extern const bw_db_stmt_t *const bw_connections_stmts[];
 extern const size_t bw_connections_n_stmts;
 
-int bw_connections_create(bw_call_t *call, const ProtobufCMessage *request,
-                          ProtobufCMessage **resp);
-int bw_connections_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp);
-int bw_connections_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp);
-int bw_connections_update(bw_call_t *call, const ProtobufCMessage *request,
-                          ProtobufCMessage **resp);
-int bw_connections_delete(bw_call_t *call, const ProtobufCMessage *request,
-                          ProtobufCMessage **resp);
-int bw_connections_test(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp);
-int bw_connections_log_list(bw_call_t *call, const ProtobufCMessage *request,
-                            ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_connections_create, bw_connections_get, bw_connections_list,
+    bw_connections_update, bw_connections_delete, bw_connections_test, bw_connections_log_list;
 
 /* The context a connection's secret is sealed for: what is "credentials"
  * or "inbound". */

@@ -139,7 +139,7 @@ struct transfer {
     bw_arena_t *arena;
     CURL *easy;
     struct curl_slist *headers;
-    const char *tenant, *delivery, *lease, *endpoint, *event_id;
+    char *tenant, *delivery, *lease, *endpoint, *event_id;
     bw_netpolicy_guard_t guard; /* every address libcurl connects to passes it */
     int cycle_attempts;
     long long started_us;
@@ -630,11 +630,9 @@ static int prepare(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int r
                    size_t whylen)
 {
     bw_arena_t *a = t->arena;
-    t->tenant = bw_store_strdup(a, res, row, CL_TENANT);
-    t->delivery = bw_store_strdup(a, res, row, CL_DELIVERY);
-    t->lease = bw_store_strdup(a, res, row, CL_LEASE);
-    t->endpoint = bw_store_strdup(a, res, row, CL_ENDPOINT);
-    t->event_id = bw_store_strdup(a, res, row, CL_EVENT);
+    int oom = BW_STORE_COLUMNS(a, res, row, {CL_TENANT, &t->tenant}, {CL_DELIVERY, &t->delivery},
+                               {CL_LEASE, &t->lease}, {CL_ENDPOINT, &t->endpoint},
+                               {CL_EVENT, &t->event_id}) != 0;
     t->cycle_attempts = (int)bw_store_int(res, row, CL_CYCLE);
     t->log.tenant_id = t->tenant;
     t->started_us = now_us();
@@ -643,8 +641,7 @@ static int prepare(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int r
     char *body =
         bw_webhook_body(a, bw_store_text(res, row, CL_TYPE), bw_store_text(res, row, CL_TIME),
                         bw_store_text(res, row, CL_DATA));
-    if (t->tenant == NULL || t->delivery == NULL || t->lease == NULL || t->endpoint == NULL ||
-        t->event_id == NULL || body == NULL) {
+    if (oom || body == NULL) {
         snprintf(why, whylen, "the delivery could not be prepared (out of memory)");
         return BW_ENOMEM;
     }

@@ -93,19 +93,12 @@ static int from_row(bw_arena_t *arena, const PGresult *res, int row, void *out)
     if (d == NULL)
         return BW_ENOMEM;
     bulwark__integrations__v1__webhook_delivery__init(d);
-    d->id = bw_store_strdup(arena, res, row, COL_ID);
-    d->event_id = bw_store_strdup(arena, res, row, COL_EVENT);
-    d->event_type = bw_store_strdup(arena, res, row, COL_TYPE);
-    d->resource = bw_store_strdup(arena, res, row, COL_RESOURCE);
-    int err;
-    if ((err = bw_store_timestamp(arena, res, row, COL_EVENT_TIME, &d->event_time)) != 0)
-        return err;
     d->attempt_count = (int32_t)bw_store_int(res, row, COL_ATTEMPTS);
-    if ((err = bw_store_timestamp(arena, res, row, COL_NEXT, &d->next_attempt_time)) != 0 ||
-        (err = bw_store_timestamp(arena, res, row, COL_CREATE, &d->create_time)) != 0 ||
-        (err = bw_store_timestamp(arena, res, row, COL_UPDATE, &d->update_time)) != 0)
-        return err;
-    if (d->id == NULL || d->event_id == NULL || d->event_type == NULL || d->resource == NULL)
+    if (BW_STORE_COLUMNS(
+            arena, res, row, {COL_ID, &d->id}, {COL_EVENT, &d->event_id},
+            {COL_TYPE, &d->event_type}, {COL_RESOURCE, &d->resource},
+            {COL_EVENT_TIME, .time = &d->event_time}, {COL_NEXT, .time = &d->next_attempt_time},
+            {COL_CREATE, .time = &d->create_time}, {COL_UPDATE, .time = &d->update_time}) != 0)
         return BW_ENOMEM;
     const ProtobufCEnumValue *state = protobuf_c_enum_descriptor_get_value_by_name(
         &bulwark__integrations__v1__webhook_delivery__state__descriptor,

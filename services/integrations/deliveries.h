@@ -11,7 +11,6 @@
 extern const bw_db_stmt_t *const bw_deliveries_stmts[];
 extern const size_t bw_deliveries_n_stmts;
 
-int bw_deliveries_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp);
-int bw_deliveries_replay(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_deliveries_list, bw_deliveries_replay;
 
 #endif

@@ -127,21 +127,15 @@ static int from_row(bw_arena_t *arena, const PGresult *res, int row, void *out)
     if (e == NULL)
         return BW_ENOMEM;
     bulwark__integrations__v1__webhook_endpoint__init(e);
-    e->id = bw_store_strdup(arena, res, row, COL_ID);
-    e->url = bw_store_strdup(arena, res, row, COL_URL);
-    e->description = bw_store_strdup(arena, res, row, COL_DESCRIPTION);
     e->disabled = strcmp(bw_store_text(res, row, COL_DISABLED), "t") == 0;
-    e->disabled_reason = bw_store_strdup(arena, res, row, COL_REASON);
-    int err;
-    if ((err = bw_store_timestamp(arena, res, row, COL_PREVIOUS_EXPIRE,
-                                  &e->previous_secret_expire_time)) != 0 ||
-        (err = bw_store_timestamp(arena, res, row, COL_CREATE, &e->create_time)) != 0 ||
-        (err = bw_store_timestamp(arena, res, row, COL_UPDATE, &e->update_time)) != 0)
-        return err;
     e->etag = bw_arena_alloc(arena, 17);
-    char *types = bw_store_strdup(arena, res, row, COL_TYPES);
-    if (e->id == NULL || e->url == NULL || e->description == NULL || e->disabled_reason == NULL ||
-        e->etag == NULL || types == NULL)
+    char *types = NULL;
+    if (BW_STORE_COLUMNS(
+            arena, res, row, {COL_ID, &e->id}, {COL_URL, &e->url},
+            {COL_DESCRIPTION, &e->description}, {COL_REASON, &e->disabled_reason},
+            {COL_TYPES, &types}, {COL_PREVIOUS_EXPIRE, .time = &e->previous_secret_expire_time},
+            {COL_CREATE, .time = &e->create_time}, {COL_UPDATE, .time = &e->update_time}) != 0 ||
+        e->etag == NULL)
         return BW_ENOMEM;
     bw_etag(e->id, bw_store_int(res, row, COL_REVISION), e->etag);
     /* The types are catalogue names: no commas inside. */

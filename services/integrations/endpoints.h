@@ -17,13 +17,8 @@ typedef Bulwark__Integrations__V1__WebhookEndpoint bw_endpoint_pb_t;
 extern const bw_db_stmt_t *const bw_endpoints_stmts[];
 extern const size_t bw_endpoints_n_stmts;
 
-int bw_endpoints_create(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp);
-int bw_endpoints_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp);
-int bw_endpoints_list(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp);
-int bw_endpoints_update(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp);
-int bw_endpoints_delete(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp);
-int bw_endpoints_rotate_secret(bw_call_t *call, const ProtobufCMessage *request,
-                               ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_endpoints_create, bw_endpoints_get, bw_endpoints_list, bw_endpoints_update,
+    bw_endpoints_delete, bw_endpoints_rotate_secret;
 
 /* Inside an open transaction whose tenant is the endpoint's: disables the
  * endpoint with reason (unless it is disabled already: then nothing

@@ -24,9 +24,7 @@
 extern const bw_db_stmt_t *const bw_inbound_stmts[];
 extern const size_t bw_inbound_n_stmts;
 
-int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp);
-int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request,
-                          ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_inbound_jira, bw_inbound_servicenow;
 
 /* Reads a ticket system's time (Jira "2025-06-10T09:15:00.000+0200",
  * ServiceNow "2025-06-10 07:15:00", UTC) into Unix seconds and nanoseconds.

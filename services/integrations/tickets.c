@@ -110,8 +110,8 @@ struct job {
     bw_tickets_t *tk;
     job_t *prev, *next;
     bw_arena_t *arena;
-    const char *tenant, *id, *lease, *connection, *base_url, *project_key, *issue_type;
-    const char *incident_id, *ticket_id, *ticket_key;
+    char *tenant, *id, *lease, *connection, *base_url, *project_key, *issue_type, *incident_id;
+    const char *ticket_id, *ticket_key;
     const char *target;    /* the mapped state, or NULL */
     const char *state;     /* the incident's state */
     int ref_opened;        /* SetExternalRef in flight for a ticket this job opened */
@@ -696,15 +696,12 @@ static void start(bw_tickets_t *tk, const PGresult *res, int row)
     }
     bw_arena_t *a = j->arena;
     j->tk = tk;
-    j->tenant = bw_store_strdup(a, res, row, CL_TENANT);
-    j->id = bw_store_strdup(a, res, row, CL_JOB);
-    j->lease = bw_store_strdup(a, res, row, CL_LEASE);
-    j->connection = bw_store_strdup(a, res, row, CL_CONNECTION);
+    int oom =
+        BW_STORE_COLUMNS(a, res, row, {CL_TENANT, &j->tenant}, {CL_JOB, &j->id},
+                         {CL_LEASE, &j->lease}, {CL_CONNECTION, &j->connection},
+                         {CL_BASE_URL, &j->base_url}, {CL_PROJECT, &j->project_key},
+                         {CL_ISSUE_TYPE, &j->issue_type}, {CL_INCIDENT, &j->incident_id}) != 0;
     j->jira = strcmp(PQgetvalue(res, row, CL_SYSTEM), "JIRA") == 0;
-    j->base_url = bw_store_strdup(a, res, row, CL_BASE_URL);
-    j->project_key = bw_store_strdup(a, res, row, CL_PROJECT);
-    j->issue_type = bw_store_strdup(a, res, row, CL_ISSUE_TYPE);
-    j->incident_id = bw_store_strdup(a, res, row, CL_INCIDENT);
     j->ticket_id = opt_strdup(a, res, row, CL_TICKET_ID);
     j->ticket_key = opt_strdup(a, res, row, CL_TICKET_KEY);
     j->attempts = (int)bw_store_int(res, row, CL_ATTEMPTS);
@@ -715,9 +712,7 @@ static void start(bw_tickets_t *tk, const PGresult *res, int row)
         tk->head->prev = j;
     tk->head = j;
     tk->in_flight++;
-    if (j->tenant == NULL || j->id == NULL || j->lease == NULL || j->connection == NULL ||
-        j->base_url == NULL || j->project_key == NULL || j->issue_type == NULL ||
-        j->incident_id == NULL) {
+    if (oom) {
         complete(j, "RETRY", 1000, "out of memory");
         return;
     }

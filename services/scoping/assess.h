@@ -9,17 +9,15 @@
 #include "rpc.h"
 
 /* ListEntityTypes: the whole catalogue, no database. */
-int bw_assess_list_entity_types(bw_call_t *call, const ProtobufCMessage *req,
-                                ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_assess_list_entity_types;
 /* Assess: validates the facts of an AssessRequest and evaluates them; pure
  * computation, no database. */
-int bw_assess_assess(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_assess_assess;
 /* GetEntityClassification: loads the entity (bw_entities_load) and evaluates
  * its facts exactly as Assess would. Stored facts that no longer pass the
  * checks (say, a code from before the catalogue) answer FAILED_PRECONDITION
  * with reason ENTITY_FACTS_INVALID and the violations. */
-int bw_assess_get_entity_classification(bw_call_t *call, const ProtobufCMessage *req,
-                                        ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_assess_get_entity_classification;
 
 /* The applicability of a stored entity (GetEntity with view FULL): its facts
  * evaluated as GetEntityClassification evaluates them, *out on the call's
@@ -29,11 +27,9 @@ int bw_assess_applicability(bw_call_t *call, const Bulwark__Scoping__V1__Entity 
                             Bulwark__Scoping__V1__Applicability **out);
 
 /* ListMemberStateProfiles: every profile loaded, in order of code. */
-int bw_assess_list_member_state_profiles(bw_call_t *call, const ProtobufCMessage *req,
-                                         ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_assess_list_member_state_profiles;
 /* GetMemberStateProfile: one profile by code; NOT_FOUND (PROFILE_NOT_FOUND)
  * for a code without one. */
-int bw_assess_get_member_state_profile(bw_call_t *call, const ProtobufCMessage *req,
-                                       ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_assess_get_member_state_profile;
 
 #endif

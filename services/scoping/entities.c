@@ -167,15 +167,11 @@ static int row_to_entity(bw_call_t *call, const PGresult *res, int row,
     if (e == NULL)
         return bw_call_fail(call, BW_EINTERNAL, NULL, "stored facts of entity %s are corrupt",
                             bw_store_text(res, row, COL_ID));
-    e->id = bw_store_strdup(call->arena, res, row, COL_ID);
-    e->name = bw_store_strdup(call->arena, res, row, COL_NAME);
-    e->time_zone = bw_store_strdup(call->arena, res, row, COL_TZ);
-    e->parent_entity = bw_store_strdup(call->arena, res, row, COL_PARENT);
-    if ((err = bw_store_timestamp(call->arena, res, row, COL_CREATE, &e->create_time)) != 0 ||
-        (err = bw_store_timestamp(call->arena, res, row, COL_UPDATE, &e->update_time)) != 0)
-        return err;
     e->etag = bw_arena_alloc(call->arena, 17);
-    if (e->id == NULL || e->name == NULL || e->time_zone == NULL || e->parent_entity == NULL ||
+    if (BW_STORE_COLUMNS(call->arena, res, row, {COL_ID, &e->id}, {COL_NAME, &e->name},
+                         {COL_TZ, &e->time_zone}, {COL_PARENT, &e->parent_entity},
+                         {COL_CREATE, .time = &e->create_time},
+                         {COL_UPDATE, .time = &e->update_time}) != 0 ||
         e->etag == NULL)
         return BW_ENOMEM;
     bw_etag(e->id, bw_store_int(res, row, COL_REVISION), e->etag);

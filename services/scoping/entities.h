@@ -14,11 +14,8 @@ extern const size_t bw_entities_n_stmts;
 extern const bw_db_stmt_t *const bw_entities_purges[];
 extern const size_t bw_entities_n_purges;
 
-int bw_entities_create(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_entities_get(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_entities_list(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_entities_update(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
-int bw_entities_delete(bw_call_t *call, const ProtobufCMessage *req, ProtobufCMessage **resp);
+bw_rpc_handler_func_t bw_entities_create, bw_entities_get, bw_entities_list, bw_entities_update,
+    bw_entities_delete;
 
 /* Loads one entity of the call's tenant; BW_ENOTFOUND when absent. Used by
  * the classification of a stored entity. */
