@@ -44,6 +44,7 @@ struct bw_dispatcher {
     int failing; /* the last database operation failed: log recovery once */
     time_t next_prune;
     time_t next_history_prune;
+    bw_retention_cursor_t history_cursor; /* where the sweep of events stopped */
     time_t next_lag;
     /* The last measurement, read by /metrics from another thread; the age
      * in microseconds. */
@@ -110,10 +111,7 @@ static void on_tick(evutil_socket_t fd, short kind, void *arg)
         bw_retention_counts_t c = {0};
         bw_arena_reset(d->scratch);
         err = bw_retention_prune(d->db, d->scratch, 0, d->svc->retention_days, BW_RETENTION_BATCH,
-                                 NULL, &c);
-        int full = c.log_entries == BW_RETENTION_BATCH || c.receipts == BW_RETENTION_BATCH ||
-                   c.deliveries == BW_RETENTION_BATCH || c.ticket_jobs == BW_RETENTION_BATCH ||
-                   c.events == BW_RETENTION_BATCH;
+                                 NULL, &d->history_cursor, &c);
         if (err != 0)
             bw_log(BW_LOG_WARN, NULL, "could not prune the integrations' history: %s",
                    bw_strerror(err));
@@ -123,8 +121,9 @@ static void on_tick(evutil_socket_t fd, short kind, void *arg)
                    "events older than %ld days",
                    c.log_entries, c.receipts, c.deliveries, c.ticket_jobs, c.events,
                    d->svc->retention_days);
-        /* A full batch: more is due, at the next tick, between deliveries. */
-        d->next_history_prune = full && err == 0 ? now : now + PRUNE_PERIOD_SEC;
+        /* A full batch, or a sweep of the events not at its end: more is
+         * due, at the next tick, between deliveries. */
+        d->next_history_prune = c.more && err == 0 ? now : now + PRUNE_PERIOD_SEC;
     }
 }
 

@@ -18,6 +18,7 @@ Suite *suite_outbox(void);
 Suite *suite_erasure(void);
 Suite *suite_scheduler(void);
 Suite *suite_retention(void);
+Suite *suite_claim(void);
 
 int main(void)
 {
@@ -37,6 +38,7 @@ int main(void)
     srunner_add_suite(sr, suite_erasure());
     srunner_add_suite(sr, suite_scheduler());
     srunner_add_suite(sr, suite_retention());
+    srunner_add_suite(sr, suite_claim());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

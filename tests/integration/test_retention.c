@@ -14,7 +14,11 @@
  *   - a redelivery after its receipt went makes no second incident (the
  *     ticket's link is kept);
  *   - while another replica holds the turn, a batch prunes nothing and
- *     waits for nothing.
+ *     waits for nothing;
+ *   - events kept by a pending or paused delivery cost a batch nothing
+ *     beyond its limit, however many they are: it reads about as many rows
+ *     as its limit (PostgreSQL's counters of the transaction say), and the
+ *     sweep gets past them to the events behind that may go.
  * The data is made through the API where the API makes it (a ServiceNow
  * connection and its inbound events, a webhook endpoint), and the rest as
  * the relay and the deliverer would write it.
@@ -52,11 +56,14 @@ static long count(PGconn *admin, const char *sql, const char *tenant)
     return n;
 }
 
-static bw_retention_counts_t prune(bw_db_t *db, long long now_us, int limit, const char *tenant)
+/* One batch, as the dispatcher runs it: the sweep of events goes on from
+ * *cursor. */
+static bw_retention_counts_t prune(bw_db_t *db, long long now_us, int limit, const char *tenant,
+                                   bw_retention_cursor_t *cursor)
 {
     bw_arena_t *arena = bw_arena_create(0);
     bw_retention_counts_t c = {0};
-    int err = bw_retention_prune(db, arena, now_us, 30, limit, tenant, &c);
+    int err = bw_retention_prune(db, arena, now_us, 30, limit, tenant, cursor, &c);
     ck_assert_msg(err == 0, "prune: %s", bw_strerror(err));
     bw_arena_destroy(arena);
     return c;
@@ -161,10 +168,11 @@ START_TEST(history_goes_after_the_window_and_only_then)
                                 bw_retention_n_stmts, 0, &db),
                      0);
     long long now = (long long)time(NULL) * 1000000LL;
+    bw_retention_cursor_t cursor = {0};
 
     /* 29 days on: inside the window, nothing goes, and ServiceNow's
      * redelivery is still recognised. */
-    bw_retention_counts_t c = prune(db, now + 29 * DAY_US, 1000, tenant);
+    bw_retention_counts_t c = prune(db, now + 29 * DAY_US, 1000, tenant, &cursor);
     ck_assert_int_eq(c.log_entries + c.receipts + c.deliveries + c.ticket_jobs + c.events, 0);
     ck_assert_str_eq(servicenow_outcome(conn_id, token, outcome, sizeof(outcome)), "duplicate");
 
@@ -173,7 +181,7 @@ START_TEST(history_goes_after_the_window_and_only_then)
     bw_test_exec(other, "BEGIN");
     bw_test_exec(other,
                  "SELECT pg_advisory_xact_lock(hashtextextended('integrations.prune_history', 0))");
-    c = prune(db, now + 31 * DAY_US, 1000, tenant);
+    c = prune(db, now + 31 * DAY_US, 1000, tenant, &cursor);
     ck_assert_int_eq(c.log_entries + c.receipts + c.deliveries + c.ticket_jobs + c.events, 0);
     bw_test_exec(other, "COMMIT");
     PQfinish(other);
@@ -185,22 +193,27 @@ START_TEST(history_goes_after_the_window_and_only_then)
                             "WHERE tenant_id = $1::uuid",
                             tenant);
     ck_assert_int_ge(log_before, 2);
-    c = prune(db, now + 31 * DAY_US, 1, tenant);
+    c = prune(db, now + 31 * DAY_US, 1, tenant, &cursor);
     ck_assert_int_eq(c.log_entries, 1);
     ck_assert_int_eq(c.receipts, 1);
     ck_assert_int_eq(c.deliveries, 1);
     ck_assert_int_eq(c.ticket_jobs, 1);
-    ck_assert_int_eq(c.events, 1);
-    long events_pruned = c.events;
-    /* Then the rest. */
-    c = prune(db, now + 31 * DAY_US, 1000, tenant);
+    ck_assert(c.more);
+    /* The sweep looked at one event, the oldest, which a pending delivery
+     * keeps. */
+    ck_assert_int_eq(c.events, 0);
+    ck_assert_str_eq(cursor.event, event);
+    /* Then the rest: the sweep goes on after it. */
+    c = prune(db, now + 31 * DAY_US, 1000, tenant, &cursor);
     ck_assert_int_eq(c.log_entries, log_before - 1);
     ck_assert_int_eq(c.receipts, 0);
     ck_assert_int_eq(c.deliveries, 2);
     ck_assert_int_eq(c.ticket_jobs, 0);
-    events_pruned += c.events;
-    ck_assert_int_eq(events_pruned, 2);
-    c = prune(db, now + 31 * DAY_US, 1000, tenant);
+    ck_assert_int_eq(c.events, 2);
+    /* It came to the end: the next batch starts from the oldest again. */
+    ck_assert(!c.more);
+    ck_assert_str_eq(cursor.time, "");
+    c = prune(db, now + 31 * DAY_US, 1000, tenant, &cursor);
     ck_assert_int_eq(c.log_entries + c.receipts + c.deliveries + c.ticket_jobs + c.events, 0);
     /* The events without deliveries went; the one with a pending
      * delivery (and job) stays. */
@@ -254,12 +267,140 @@ START_TEST(history_goes_after_the_window_and_only_then)
 }
 END_TEST
 
+/* Rows of schema integrations read so far in this transaction of conn:
+ * tuples returned by sequential scans of its tables and by its indexes. */
+static long rows_read(PGconn *conn)
+{
+    PGresult *res =
+        bw_test_sql(conn, "SELECT COALESCE(sum(pg_stat_get_xact_tuples_returned(c.oid)), 0) "
+                          "FROM pg_class c WHERE c.relnamespace = "
+                          "'integrations'::regnamespace AND c.relkind IN ('r', 'i')");
+    long n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return n;
+}
+
+START_TEST(stuck_events_cost_a_batch_no_more_than_its_limit)
+{
+    enum { STUCK = 3000, DONE = 40, ALONE = 40, LIMIT = 100 };
+    char *key = NULL;
+    char *tenant = bw_test_create_tenant("Backlog GmbH", &key);
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"url\":\"http://%s:9/backlog\",\"eventTypes\":[\"campaign.completed\"]}",
+             bw_test_env("BULWARK_TEST_WEBHOOK_HOST"));
+    json_t *endpoint = http(key, 201, "POST", "/v1/webhook-endpoints", body, NULL);
+    const char *endpoint_id = json_string_value(json_object_get(endpoint, "id"));
+
+    /* A disabled endpoint's backlog: STUCK events a day older than the
+     * rest, each kept by a paused delivery. Behind them, DONE events whose
+     * only delivery succeeded and ALONE events without any. */
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant);
+    char n[16];
+    snprintf(n, sizeof(n), "%d", STUCK);
+    bw_test_exec(admin,
+                 "INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
+                 "origin, occur_time, data) SELECT $1, gen_random_uuid(), g, "
+                 "'campaign.completed', 'campaigns/backlog', '', "
+                 "now() - interval '1 day' + g * interval '1 ms', '{}' "
+                 "FROM generate_series(1, $2::int) g",
+                 tenant, n);
+    bw_test_exec(admin,
+                 "INSERT INTO integrations.deliveries (tenant_id, delivery_id, endpoint_id, "
+                 "event_id, seq, resource, state) SELECT tenant_id, gen_random_uuid(), $2, "
+                 "event_id, seq, resource, 'PAUSED' FROM integrations.events "
+                 "WHERE tenant_id = $1::uuid",
+                 tenant, endpoint_id);
+    snprintf(n, sizeof(n), "%d", DONE + ALONE);
+    bw_test_exec(admin,
+                 "INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
+                 "origin, occur_time, data) SELECT $1, gen_random_uuid(), 100000 + g, "
+                 "'campaign.completed', 'campaigns/behind', '', now(), '{}' "
+                 "FROM generate_series(1, $2::int) g",
+                 tenant, n);
+    snprintf(n, sizeof(n), "%d", DONE);
+    bw_test_exec(admin,
+                 "INSERT INTO integrations.deliveries (tenant_id, delivery_id, endpoint_id, "
+                 "event_id, seq, resource, state, attempt_count) SELECT tenant_id, "
+                 "gen_random_uuid(), $2, event_id, seq, resource, 'SUCCEEDED', 1 "
+                 "FROM integrations.events WHERE tenant_id = $1::uuid "
+                 "AND resource = 'campaigns/behind' ORDER BY seq LIMIT $3::int",
+                 tenant, endpoint_id, n);
+    /* The statistics autovacuum would gather. */
+    bw_test_exec(admin, "ANALYZE integrations.events");
+    bw_test_exec(admin, "ANALYZE integrations.deliveries");
+    bw_test_exec(admin, "ANALYZE integrations.ticket_jobs");
+
+    /* 31 days on, the first batch of a sweep looks at LIMIT events, all of
+     * them kept, and reads about that many rows: not the STUCK events
+     * (0005's function read every one of them, at every batch). */
+    PGconn *svc = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
+    bw_test_exec(svc, "BEGIN");
+    long before = rows_read(svc);
+    snprintf(n, sizeof(n), "%d", LIMIT);
+    PGresult *res = bw_test_sql(svc,
+                                "SELECT n_events, next_event IS NOT NULL FROM "
+                                "integrations.prune_events(now() + interval '31 days', 30, "
+                                "$1::int, $2::uuid, NULL, NULL, NULL)",
+                                n, tenant);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "0");
+    ck_assert_str_eq(PQgetvalue(res, 0, 1), "t");
+    PQclear(res);
+    long read = rows_read(svc) - before;
+    bw_test_exec(svc, "COMMIT");
+    PQfinish(svc);
+    /* Each event: its entry of events_by_time_key and its delivery's entry
+     * of deliveries_by_event. */
+    ck_assert_msg(read <= 2 * LIMIT + 10, "a batch of %d read %ld rows", LIMIT, read);
+
+    /* The dispatcher's batches, from the start of a sweep: each goes on
+     * where the last stopped, and the sweep gets past the backlog to the
+     * events behind it in about STUCK / LIMIT batches. */
+    bw_db_t *db = NULL;
+    ck_assert_int_eq(bw_db_open(bw_test_env("BULWARK_TEST_INTEGRATIONS_DATABASE_URL"),
+                                bw_retention_stmts, bw_retention_n_stmts, 0, &db),
+                     0);
+    long long now = (long long)time(NULL) * 1000000LL;
+    bw_retention_cursor_t cursor = {0};
+    long deliveries = 0, events = 0;
+    int batches = 0;
+    bw_retention_counts_t c;
+    do {
+        c = prune(db, now + 31 * DAY_US, LIMIT, tenant, &cursor);
+        deliveries += c.deliveries;
+        events += c.events;
+        batches++;
+        ck_assert_int_le(batches, STUCK / LIMIT + 5);
+    } while (c.more);
+    ck_assert_int_ge(batches, STUCK / LIMIT);
+    ck_assert_int_eq(deliveries, DONE);
+    ck_assert_int_eq(events, DONE + ALONE);
+    /* The backlog stays, every event and delivery of it. */
+    ck_assert_int_eq(
+        count(admin, "SELECT count(*) FROM integrations.events WHERE tenant_id = $1::uuid", tenant),
+        STUCK);
+    ck_assert_int_eq(count(admin,
+                           "SELECT count(*) FROM integrations.deliveries "
+                           "WHERE tenant_id = $1::uuid AND state = 'PAUSED'",
+                           tenant),
+                     STUCK);
+
+    bw_db_close(db);
+    PQfinish(admin);
+    json_decref(endpoint);
+    free(tenant);
+    free(key);
+}
+END_TEST
+
 Suite *suite_retention(void)
 {
     Suite *s = suite_create("retention");
     TCase *tc = tcase_create("retention");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, history_goes_after_the_window_and_only_then);
+    tcase_add_test(tc, stuck_events_cost_a_batch_no_more_than_its_limit);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -361,7 +361,8 @@ START_TEST(test_cross_tenant_functions_and_their_callers)
         {"integrations.inbound_connection(uuid)", "bulwark_ticket_inbound", "integrations"},
         {"integrations.prune_history(timestamp with time zone,integer,integer,uuid)",
          "bulwark_history_pruner", "integrations"},
-        {"integrations.prune_events(timestamp with time zone,integer,integer,uuid)",
+        {"integrations.prune_events(timestamp with time zone,integer,integer,uuid,timestamp "
+         "with time zone,uuid,uuid)",
          "bulwark_history_pruner", "integrations"},
         {"tenancy.list_tenants(uuid,integer)", "bulwark_tenant_lister", "gateway"},
         {"incidents.claim_deadline_alerts(timestamp with time zone,integer,uuid,integer[])",

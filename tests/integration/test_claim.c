@@ -1,0 +1,115 @@
+/*
+ * The deliverer's claim (integrations.claim_deliveries, migrations 0001 and
+ * 0007) against the real database, as the integrations process calls it,
+ * inside one transaction of the test that is rolled back (the stack's own
+ * deliverer never sees the rows):
+ *   - of a backlog of 2,000 pending deliveries to one endpoint, across 300
+ *     resources, a claim leases the endpoint's free slots, soonest first,
+ *     and only the first pending delivery of each resource;
+ *   - it reads about as many rows as it leases, not the backlog
+ *     (PostgreSQL's counters of the transaction): 0001's claim, planned on
+ *     an empty table, read the endpoint's backlog per candidate and the
+ *     tenant's per leased row.
+ */
+#include "testkit.h"
+
+#include <check.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Rows of schema integrations read so far in this transaction of conn:
+ * tuples returned by sequential scans of its tables and by its indexes. */
+static long rows_read(PGconn *conn)
+{
+    PGresult *res =
+        bw_test_sql(conn, "SELECT COALESCE(sum(pg_stat_get_xact_tuples_returned(c.oid)), 0) "
+                          "FROM pg_class c WHERE c.relnamespace = "
+                          "'integrations'::regnamespace AND c.relkind IN ('r', 'i')");
+    long n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return n;
+}
+
+START_TEST(a_claim_reads_what_it_leases_not_the_backlog)
+{
+    enum { BACKLOG = 2000, RESOURCES = 300, PER_ENDPOINT = 4 };
+    char *key = NULL;
+    char *tenant = bw_test_create_tenant("Claim KG", &key);
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"url\":\"http://%s:9/claim\",\"eventTypes\":[\"campaign.completed\"]}",
+             bw_test_env("BULWARK_TEST_WEBHOOK_HOST"));
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("POST", "/v1/webhook-endpoints", key, body, NULL, &r), 0);
+    ck_assert_msg(r.status == 201, "%ld: %s", r.status, r.body);
+    char endpoint[64];
+    snprintf(endpoint, sizeof(endpoint), "%s", json_string_value(json_object_get(r.json, "id")));
+    bw_test_resp_free(&r);
+
+    /* The backlog, as the relay writes it, all due: event i is of resource
+     * i % RESOURCES, so resources 1-4 lead with seqs 1-4. */
+    PGconn *svc = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
+    bw_test_exec(svc, "BEGIN");
+    bw_test_exec(svc, "SELECT set_config('bulwark.tenant_id', $1, true)", tenant);
+    char n[16], m[16];
+    snprintf(n, sizeof(n), "%d", BACKLOG);
+    snprintf(m, sizeof(m), "%d", RESOURCES);
+    bw_test_exec(svc,
+                 "INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
+                 "origin, occur_time, data) SELECT $1, gen_random_uuid(), g, "
+                 "'campaign.completed', 'campaigns/' || (g % $3::int), '', now(), '{}' "
+                 "FROM generate_series(1, $2::int) g",
+                 tenant, n, m);
+    bw_test_exec(svc,
+                 "INSERT INTO integrations.deliveries (tenant_id, delivery_id, endpoint_id, "
+                 "event_id, seq, resource, state, next_attempt_time) SELECT tenant_id, "
+                 "gen_random_uuid(), $2, event_id, seq, resource, 'PENDING', "
+                 "now() - interval '1 minute' FROM integrations.events WHERE tenant_id = $1::uuid",
+                 tenant, endpoint);
+
+    /* The endpoint's free slots, the soonest (all due alike: lowest seq
+     * first), each the first of its resource; then, with those leased (the
+     * first of their resources still pending), the next resources'. The
+     * first claim of a session also plans it (once): the second is
+     * measured. */
+    static const char claim[] = "SELECT COALESCE(string_agg(x.delivery_id::text, ','), '') "
+                                "FROM integrations.claim_deliveries(64, $1::int, 75, '{}', "
+                                "'{}') x WHERE x.tenant_id = $2::uuid";
+    static const char leased[] = "SELECT string_agg(d.resource, ',' ORDER BY d.seq) "
+                                 "FROM integrations.deliveries d "
+                                 "WHERE d.delivery_id = ANY (string_to_array($1, ',')::uuid[])";
+    snprintf(n, sizeof(n), "%d", PER_ENDPOINT);
+    PGresult *res = bw_test_sql(svc, claim, n, tenant);
+    PGresult *what = bw_test_sql(svc, leased, PQgetvalue(res, 0, 0));
+    ck_assert_str_eq(PQgetvalue(what, 0, 0), "campaigns/1,campaigns/2,campaigns/3,campaigns/4");
+    PQclear(what);
+    PQclear(res);
+    long before = rows_read(svc);
+    res = bw_test_sql(svc, claim, n, tenant);
+    long read = rows_read(svc) - before;
+    what = bw_test_sql(svc, leased, PQgetvalue(res, 0, 0));
+    ck_assert_str_eq(PQgetvalue(what, 0, 0), "campaigns/5,campaigns/6,campaigns/7,campaigns/8");
+    PQclear(what);
+    PQclear(res);
+    /* Per leased delivery: its entry of deliveries_due, the probe of its
+     * resource, the lease, the join with its event and endpoint; and the
+     * endpoints listed with pending deliveries (the stack's others, few). */
+    ck_assert_msg(read <= 200, "a claim of %d read %ld rows", PER_ENDPOINT, read);
+    bw_test_exec(svc, "ROLLBACK");
+    PQfinish(svc);
+    free(tenant);
+    free(key);
+}
+END_TEST
+
+Suite *suite_claim(void)
+{
+    Suite *s = suite_create("claim");
+    TCase *tc = tcase_create("claim");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, a_claim_reads_what_it_leases_not_the_backlog);
+    suite_add_tcase(s, tc);
+    return s;
+}
