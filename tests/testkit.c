@@ -386,3 +386,15 @@ char *bw_test_uuid_str(void)
              b[14], b[15]);
     return s;
 }
+
+long bw_test_rows_read(PGconn *conn, const char *schema)
+{
+    PGresult *res = bw_test_sql(conn,
+                                "SELECT COALESCE(sum(pg_stat_get_xact_tuples_returned(c.oid)), 0) "
+                                "FROM pg_class c WHERE c.relnamespace = $1::regnamespace "
+                                "AND c.relkind IN ('r', 'i')",
+                                schema);
+    long n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return n;
+}

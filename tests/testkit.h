@@ -65,6 +65,12 @@ const bw_test_process_t *bw_test_process(const char *name);
         (conn), (const char *const[]){__VA_ARGS__},                                                \
         (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)) - 1)
 
+/* Rows of schema read so far in conn's current transaction: tuples returned
+ * by sequential scans of its tables and by its indexes
+ * (pg_stat_get_xact_tuples_returned). What a statement read is the
+ * difference of two calls around it, in one transaction. */
+long bw_test_rows_read(PGconn *conn, const char *schema);
+
 /* What the macros call: sql_and_values[0] is the SQL, then n_values values
  * (all borrowed). */
 PGresult *bw_test_sql_params(PGconn *conn, const char *const *sql_and_values, int n_values);

@@ -19,19 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Rows of schema integrations read so far in this transaction of conn:
- * tuples returned by sequential scans of its tables and by its indexes. */
-static long rows_read(PGconn *conn)
-{
-    PGresult *res =
-        bw_test_sql(conn, "SELECT COALESCE(sum(pg_stat_get_xact_tuples_returned(c.oid)), 0) "
-                          "FROM pg_class c WHERE c.relnamespace = "
-                          "'integrations'::regnamespace AND c.relkind IN ('r', 'i')");
-    long n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return n;
-}
-
 START_TEST(a_claim_reads_what_it_leases_not_the_backlog)
 {
     enum { BACKLOG = 2000, RESOURCES = 300, PER_ENDPOINT = 4 };
@@ -86,9 +73,9 @@ START_TEST(a_claim_reads_what_it_leases_not_the_backlog)
     ck_assert_str_eq(PQgetvalue(what, 0, 0), "campaigns/1,campaigns/2,campaigns/3,campaigns/4");
     PQclear(what);
     PQclear(res);
-    long before = rows_read(svc);
+    long before = bw_test_rows_read(svc, "integrations");
     res = bw_test_sql(svc, claim, n, tenant);
-    long read = rows_read(svc) - before;
+    long read = bw_test_rows_read(svc, "integrations") - before;
     what = bw_test_sql(svc, leased, PQgetvalue(res, 0, 0));
     ck_assert_str_eq(PQgetvalue(what, 0, 0), "campaigns/5,campaigns/6,campaigns/7,campaigns/8");
     PQclear(what);

@@ -267,19 +267,6 @@ START_TEST(history_goes_after_the_window_and_only_then)
 }
 END_TEST
 
-/* Rows of schema integrations read so far in this transaction of conn:
- * tuples returned by sequential scans of its tables and by its indexes. */
-static long rows_read(PGconn *conn)
-{
-    PGresult *res =
-        bw_test_sql(conn, "SELECT COALESCE(sum(pg_stat_get_xact_tuples_returned(c.oid)), 0) "
-                          "FROM pg_class c WHERE c.relnamespace = "
-                          "'integrations'::regnamespace AND c.relkind IN ('r', 'i')");
-    long n = strtol(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    return n;
-}
-
 START_TEST(stuck_events_cost_a_batch_no_more_than_its_limit)
 {
     enum { STUCK = 3000, DONE = 40, ALONE = 40, LIMIT = 100 };
@@ -337,7 +324,7 @@ START_TEST(stuck_events_cost_a_batch_no_more_than_its_limit)
      * (0005's function read every one of them, at every batch). */
     PGconn *svc = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
     bw_test_exec(svc, "BEGIN");
-    long before = rows_read(svc);
+    long before = bw_test_rows_read(svc, "integrations");
     snprintf(n, sizeof(n), "%d", LIMIT);
     PGresult *res = bw_test_sql(svc,
                                 "SELECT n_events, next_event IS NOT NULL FROM "
@@ -347,7 +334,7 @@ START_TEST(stuck_events_cost_a_batch_no_more_than_its_limit)
     ck_assert_str_eq(PQgetvalue(res, 0, 0), "0");
     ck_assert_str_eq(PQgetvalue(res, 0, 1), "t");
     PQclear(res);
-    long read = rows_read(svc) - before;
+    long read = bw_test_rows_read(svc, "integrations") - before;
     bw_test_exec(svc, "COMMIT");
     PQfinish(svc);
     /* Each event: its entry of events_by_time_key and its delivery's entry
