@@ -363,7 +363,7 @@ static int parse_integer(parse_ctx_t *c, const path_seg_t *at, json_t *v, const 
 {
     bool neg = false, overflow = false;
     uint64_t mag = 0;
-    number_t n;
+    number_t n = {0};
     int rc = get_number(c, at, v, "expected an integer", &n);
     if (rc)
         return rc;
@@ -441,7 +441,7 @@ static bool looks_numeric(const char *s, size_t len)
 static int parse_double(parse_ctx_t *c, const path_seg_t *at, json_t *v, bool is_float, double *out)
 {
     const char *type = is_float ? "float" : "double";
-    number_t n;
+    number_t n = {0};
     int rc = get_number(c, at, v, "expected a number", &n);
     if (rc)
         return rc;
@@ -517,8 +517,8 @@ static int parse_enum(parse_ctx_t *c, const path_seg_t *at, const ProtobufCEnumD
                       json_t *v, int32_t *out)
 {
     if (json_is_string(v)) {
-        const char *s;
-        size_t len;
+        const char *s = NULL;
+        size_t len = 0;
         int rc = get_string(c, at, v, &s, &len);
         if (rc)
             return rc;
@@ -546,8 +546,8 @@ static int parse_enum(parse_ctx_t *c, const path_seg_t *at, const ProtobufCEnumD
 
 static int parse_string(parse_ctx_t *c, const path_seg_t *at, json_t *v, char **out)
 {
-    const char *s;
-    size_t len;
+    const char *s = NULL;
+    size_t len = 0;
     int rc = get_string(c, at, v, &s, &len);
     if (rc)
         return rc;
@@ -571,8 +571,8 @@ static int base64_value(unsigned char ch)
  * asks parsers to accept. */
 static int parse_bytes(parse_ctx_t *c, const path_seg_t *at, json_t *v, ProtobufCBinaryData *out)
 {
-    const char *s;
-    size_t len;
+    const char *s = NULL;
+    size_t len = 0;
     int rc = get_string(c, at, v, &s, &len);
     if (rc)
         return rc;
@@ -690,8 +690,8 @@ static int parse_message(parse_ctx_t *c, const ProtobufCMessageDescriptor *desc,
     ProtobufCMessage *msg = new_message(c, desc);
     if (msg == NULL)
         return out_of_memory(c, at);
-    const char *s;
-    size_t len;
+    const char *s = NULL;
+    size_t len = 0;
     int rc = get_string(c, at, v, &s, &len);
     if (rc == 0)
         rc = ts ? parse_timestamp(c, at, s, len, msg) : parse_field_mask(c, at, s, len, msg);

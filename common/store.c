@@ -248,7 +248,7 @@ int bw_store_uuid_list(bw_call_t *call, const char *scope, int32_t page_size,
         return BW_EINVAL;
     bw_page_t page;
     PGresult *res;
-    int n;
+    int n = 0;
     int err = bw_store_uuid_page(call, scope, page_size, page_token, stmt, tenant, &page, &res, &n);
     if (err != 0)
         return err;

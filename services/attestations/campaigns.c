@@ -397,7 +397,7 @@ int bw_campaigns_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufC
     int err = bw_attest_need_tenant(call);
     if (err != 0)
         return err;
-    Bulwark__Attestations__V1__Campaign *c;
+    Bulwark__Attestations__V1__Campaign *c = NULL;
     if ((err = bw_campaigns_load(call, req->id, &c)) != 0)
         return err;
     *resp = &c->base;
