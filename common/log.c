@@ -1,13 +1,26 @@
 /*
- * Log lines are formatted into a stack buffer and written with one write(2)
- * so that lines from several threads never interleave. The JSON format is
+ * Log lines are formatted into a stack buffer and written whole, so that
+ * lines from several threads never interleave. The lines that report a
+ * finished request or call (bw_log_done at info, one per request in every
+ * process) are batched: appended to one process-wide buffer that is written
+ * with one write(2) when the next line would take it past PIPE_BUF (so that
+ * even a pipe shared with other processes gets whole lines), when any other
+ * line is logged (which is written after them, in order), at exit, and at
+ * the latest BW_LOG_HOLD_MS after the first line waited, by a thread of its
+ * own. On this machine a system call is the costliest part of a request
+ * (docs/DESIGN.md, "Performance as measured"); a process killed outright
+ * loses at most the request lines of its last BW_LOG_HOLD_MS. The JSON format is
  * written by hand: the fields are few and fixed, and every string goes
  * through one escaper that also keeps the line valid UTF-8 whatever a
  * message quotes from a request.
  */
 #include "log.h"
 
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -16,6 +29,7 @@
 
 #define LOG_MESSAGE_MAX 2048
 #define LOG_LINE_MAX 8192
+#define LOG_BATCH_MAX PIPE_BUF
 
 int bw_log_min_level = BW_LOG_INFO;
 int bw_log_requests = 1;
@@ -229,6 +243,118 @@ static void format_text(line_t *l, const struct timespec *ts, const struct tm *t
             l->buf[i] = ' ';
 }
 
+/* The batch of request lines; every field under batch_mu. The flusher
+ * thread is started with the first batched line; "armed" means it is in its
+ * timed wait and will flush without being signalled. */
+static pthread_mutex_t batch_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t batch_cv = PTHREAD_COND_INITIALIZER;
+static char batch[LOG_BATCH_MAX];
+static size_t batch_len;
+static int flusher_started, flusher_armed;
+
+static void write_all(const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return; /* nowhere to report it */
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void flush_locked(void)
+{
+    write_all(batch, batch_len);
+    batch_len = 0;
+}
+
+void bw_log_flush(void)
+{
+    pthread_mutex_lock(&batch_mu);
+    flush_locked();
+    pthread_mutex_unlock(&batch_mu);
+}
+
+static void *flusher_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&batch_mu);
+    for (;;) {
+        while (batch_len == 0) {
+            flusher_armed = 0;
+            pthread_cond_wait(&batch_cv, &batch_mu);
+        }
+        flusher_armed = 1;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += BW_LOG_HOLD_MS * 1000000L;
+        until.tv_sec += until.tv_nsec / 1000000000L;
+        until.tv_nsec %= 1000000000L;
+        while (pthread_cond_timedwait(&batch_cv, &batch_mu, &until) != ETIMEDOUT)
+            ;
+        flush_locked();
+    }
+    return NULL;
+}
+
+/* A forked child has no flusher and may have inherited the lock held. */
+static void fork_prepare(void) { pthread_mutex_lock(&batch_mu); }
+static void fork_parent(void) { pthread_mutex_unlock(&batch_mu); }
+static void fork_child(void)
+{
+    pthread_mutex_init(&batch_mu, NULL);
+    pthread_cond_init(&batch_cv, NULL);
+    flusher_started = 0;
+    flusher_armed = 0;
+}
+
+/* Under batch_mu. Without a flusher thread every line is written at once. */
+static int flusher_start_locked(void)
+{
+    static int registered;
+    if (!registered) {
+        if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0 ||
+            atexit(bw_log_flush) != 0)
+            return -1;
+        registered = 1;
+    }
+    pthread_attr_t attr;
+    pthread_t t;
+    if (pthread_attr_init(&attr) != 0)
+        return -1;
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    int err = pthread_create(&t, &attr, flusher_main, NULL);
+    pthread_attr_destroy(&attr);
+    if (err != 0)
+        return -1;
+    flusher_started = 1;
+    return 0;
+}
+
+static void emit(const char *line, size_t len, int batched)
+{
+    pthread_mutex_lock(&batch_mu);
+    if (batched && !flusher_started && flusher_start_locked() != 0)
+        batched = 0;
+    if (batch_len + len > sizeof(batch))
+        flush_locked();
+    if (batched && len <= sizeof(batch)) {
+        memcpy(batch + batch_len, line, len);
+        batch_len += len;
+        if (!flusher_armed) {
+            flusher_armed = 1;
+            pthread_cond_signal(&batch_cv);
+        }
+    } else {
+        flush_locked();
+        write_all(line, len);
+    }
+    pthread_mutex_unlock(&batch_mu);
+}
+
 void bw_log_write(int level, const bw_log_ctx_t *ctx, const bw_log_outcome_t *outcome,
                   const char *fmt, ...)
 {
@@ -252,6 +378,5 @@ void bw_log_write(int level, const bw_log_ctx_t *ctx, const bw_log_outcome_t *ou
     else
         format_text(&l, &ts, &tm, level, ctx, outcome, msg);
     l.buf[l.len++] = '\n';
-    ssize_t w = write(STDERR_FILENO, l.buf, l.len);
-    (void)w;
+    emit(l.buf, l.len, outcome != NULL && level == BW_LOG_INFO);
 }

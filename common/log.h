@@ -33,6 +33,13 @@ extern int bw_log_min_level;
  * status and duration. Failures are logged either way. */
 extern int bw_log_requests;
 
+/* How long a request line may wait in the batch before it is written
+ * (log.c says which lines are batched and why). */
+#define BW_LOG_HOLD_MS 100
+
+/* Writes the batched request lines now (at shutdown; exit does it too). */
+void bw_log_flush(void);
+
 /* Sets the process name shown on each line (borrowed, must outlive logging). */
 void bw_log_init(const char *process_name, int min_level);
 /* Chooses the format (BW_LOG_TEXT by default). */

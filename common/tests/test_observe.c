@@ -6,8 +6,10 @@
  */
 #include <check.h>
 #include <jansson.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
@@ -280,6 +282,71 @@ START_TEST(json_log_line_cut_short_stays_json)
 }
 END_TEST
 
+/* Reads what the pipe holds within ms milliseconds (at least one read). */
+static size_t read_within(int fd, char *buf, size_t cap, int ms)
+{
+    struct pollfd p = {.fd = fd, .events = POLLIN};
+    size_t got = 0;
+    while (got + 1 < cap && poll(&p, 1, got == 0 ? ms : 0) == 1) {
+        ssize_t r = read(fd, buf + got, cap - 1 - got);
+        if (r <= 0)
+            break;
+        got += (size_t)r;
+    }
+    buf[got] = '\0';
+    return got;
+}
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+START_TEST(request_lines_are_written_in_order_and_soon)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    int saved = dup(STDERR_FILENO);
+    dup2(fds[1], STDERR_FILENO);
+    bw_log_init("scoping", BW_LOG_INFO);
+    bw_log_outcome_t outcome = {"/bulwark.scoping.v1.ScopingService/GetEntity", "OK", 12};
+    static char buf[60000];
+
+    /* A request line alone reaches the log within the hold, with no other
+     * line to push it out. */
+    long long t0 = now_ms();
+    bw_log_done(BW_LOG_INFO, NULL, &outcome, "first");
+    ck_assert_uint_gt(read_within(fds[0], buf, sizeof(buf), 2000), 0);
+    ck_assert_int_le(now_ms() - t0, 2 * BW_LOG_HOLD_MS + 500);
+    ck_assert_ptr_nonnull(strstr(buf, " first\n"));
+
+    /* Request lines, then a warning: all of them at once, in that order. */
+    for (int i = 0; i < 3; i++)
+        bw_log_done(BW_LOG_INFO, NULL, &outcome, "call %d", i);
+    bw_log(BW_LOG_WARN, NULL, "then a warning");
+    ck_assert_uint_gt(read_within(fds[0], buf, sizeof(buf), 0), 0);
+    const char *c0 = strstr(buf, "call 0\n"), *c2 = strstr(buf, "call 2\n");
+    const char *w = strstr(buf, "then a warning\n");
+    ck_assert_msg(c0 != NULL && c2 != NULL && w != NULL && c0 < c2 && c2 < w, "%s", buf);
+
+    /* More lines than one write holds: each write ends with a whole line. */
+    for (int i = 0; i < 100; i++)
+        bw_log_done(BW_LOG_INFO, NULL, &outcome, "line %03d %0200d", i, 0);
+    bw_log_flush();
+    size_t got = read_within(fds[0], buf, sizeof(buf), 0);
+    ck_assert_uint_gt(got, 100 * 200);
+    ck_assert_int_eq(buf[got - 1], '\n');
+    ck_assert_ptr_nonnull(strstr(buf, "line 099 "));
+
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    close(fds[0]);
+    close(fds[1]);
+}
+END_TEST
+
 START_TEST(log_format_names)
 {
     ck_assert_int_eq(bw_log_parse_format("json"), BW_LOG_JSON);
@@ -386,6 +453,7 @@ int main(void)
     tcase_add_test(tc, json_log_lines_carry_every_field);
     tcase_add_test(tc, json_log_line_cut_short_stays_json);
     tcase_add_test(tc, log_format_names);
+    tcase_add_test(tc, request_lines_are_written_in_order_and_soon);
     tcase_add_test(tc, histogram_renders_cumulative_buckets);
     tcase_add_test(tc, metrics_listener_answers_get_metrics);
     suite_add_tcase(s, tc);

@@ -10,10 +10,12 @@
  */
 #include "e2e.h"
 
+#include "log.h"
 #include "trace.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* POST /v1/entities with the extra header lines; returns the entity's id
  * (caller frees) and fills *r (caller frees). */
@@ -36,7 +38,7 @@ static int is_trace_id(const char *s)
 
 /* The first JSON line of the process's log that holds needle and whose
  * member key equals value (caller decrefs), or NULL. */
-static json_t *log_line(const char *process, const char *needle, const char *key, const char *value)
+static json_t *log_line_now(const char *process, const char *needle, const char *key, const char *value)
 {
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s.log", bw_test_env("BULWARK_TEST_LOG_DIR"), process);
@@ -59,6 +61,19 @@ static json_t *log_line(const char *process, const char *needle, const char *key
     }
     free(buf);
     fclose(f);
+    return found;
+}
+
+/* log_line, waiting for it: a process writes its request lines in batches,
+ * at the latest BW_LOG_HOLD_MS after the request (common/log.c). */
+static json_t *log_line(const char *process, const char *needle, const char *key, const char *value)
+{
+    json_t *found = NULL;
+    for (int i = 0; i < 50 && found == NULL; i++) {
+        if (i > 0)
+            usleep(BW_LOG_HOLD_MS * 1000);
+        found = log_line_now(process, needle, key, value);
+    }
     return found;
 }
 
