@@ -54,6 +54,10 @@ static const bw_db_stmt_t internal_stmts[INTERNAL_COUNT] = {
  * most this many times looking for EOF: a server that shuts down sends a FATAL
  * message first and the EOF may only show on the next read. */
 #define BW_DB_PROBE_READS 4
+/* BW_DB_PROBE_IDLE_MS (db.h): under load the probe was one system call per
+ * request, and on these machines system calls are the costliest part of a
+ * request (docs/DESIGN.md, "Performance as measured"). */
+#define BW_DB_PROBE_IDLE_NS (BW_DB_PROBE_IDLE_MS * 1000LL * 1000)
 /* The wire protocol counts parameters in 16 bits. */
 #define BW_DB_MAX_PARAMS 65535
 
@@ -76,6 +80,7 @@ struct bw_db {
     char constraint[64]; /* NAMEDATALEN */
     int counted_open;    /* counted in db_open */
     int counted_busy;    /* counted in db_busy */
+    long long answered_ns; /* CLOCK_MONOTONIC of the last pipeline answered, 0 none */
 };
 
 /* The process's connections and how long statements take, for /metrics:
@@ -95,12 +100,19 @@ static void count_busy(bw_db_t *db, int busy)
     db->counted_busy = busy;
 }
 
-static void statement_timed(const struct timespec *t0)
+static long long monotonic_ns(const struct timespec *ts)
+{
+    return (long long)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+/* Observes the latency of a round trip begun at t0; returns the time now. */
+static long long statement_timed(const struct timespec *t0)
 {
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     bw_metrics_hist_observe(&db_statement_latency, (double)(now.tv_sec - t0->tv_sec) +
                                                        (double)(now.tv_nsec - t0->tv_nsec) / 1e9);
+    return monotonic_ns(&now);
 }
 
 void bw_db_metrics(bw_metrics_text_t *t)
@@ -322,8 +334,14 @@ static int connection_dead(PGconn *conn)
  * does not survive its connection. */
 static int ensure_alive(bw_db_t *db)
 {
-    if (!db->broken && PQstatus(db->conn) == CONNECTION_OK && !connection_dead(db->conn))
-        return 0;
+    if (!db->broken && PQstatus(db->conn) == CONNECTION_OK) {
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (db->answered_ns != 0 && monotonic_ns(&now) - db->answered_ns < BW_DB_PROBE_IDLE_NS)
+            return 0;
+        if (!connection_dead(db->conn))
+            return 0;
+    }
     bw_log(BW_LOG_WARN, db->log_ctx, "database connection lost, reconnecting");
     PQreset(db->conn);
     db->broken = 0;
@@ -412,7 +430,8 @@ static int pipeline_run(bw_db_t *db, pipe_step_t *steps, int n)
     }
     if (!synced || !PQexitPipelineMode(conn))
         db->broken = 1;
-    statement_timed(&t0);
+    long long answered = statement_timed(&t0);
+    db->answered_ns = db->broken ? 0 : answered;
 
     for (int i = 0; i < n && err == 0; i++) {
         ExecStatusType st = PQresultStatus(steps[i].res);
@@ -810,7 +829,7 @@ static int commit_tx(bw_db_t *db)
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     PGresult *res = PQexecPrepared(db->conn, name, 0, NULL, NULL, NULL, 0);
-    statement_timed(&t0);
+    long long answered = statement_timed(&t0);
     int err = 0;
     if (PQresultStatus(res) != PGRES_COMMAND_OK) {
         err = fail(db, res, name);
@@ -819,6 +838,8 @@ static int commit_tx(bw_db_t *db)
         bw_log(BW_LOG_ERROR, db->log_ctx, "commit of a failed transaction rolled it back");
         err = tx_err != 0 ? tx_err : BW_EINTERNAL;
     }
+    if (PQstatus(db->conn) == CONNECTION_OK)
+        db->answered_ns = answered;
     PQclear(res);
     if (err != 0)
         rollback_if_needed(db);

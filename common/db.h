@@ -56,6 +56,13 @@ int bw_db_open(const char *conninfo, const bw_db_stmt_t *const *stmts, size_t n_
                int allow_bypassrls, bw_db_t **out);
 /* Closes the connection. Accepts NULL. */
 void bw_db_close(bw_db_t *db);
+/* Before a call outside a transaction, a connection idle for this long or
+ * longer is probed (one poll, no round trip) and reconnected when the server
+ * went away. One that answered more recently is not: a server gone within
+ * this time fails that connection's next call with BW_EUNAVAIL, and the call
+ * after it reconnects. */
+#define BW_DB_PROBE_IDLE_MS 250
+
 /* Round trip "SELECT 1", reconnecting first if needed; 0 when the database answers. */
 int bw_db_ping(bw_db_t *db);
 /* Context for log lines (borrowed until replaced). */

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const scratch_ddl =
     "DROP SCHEMA IF EXISTS bw_itest_db CASCADE;"
@@ -135,6 +136,12 @@ static void terminate_backend(long pid)
     ck_assert_str_eq(PQgetvalue(res, 0, 0), "t");
     PQclear(res);
     PQfinish(admin);
+}
+
+/* Waits until the connection counts as idle (BW_DB_PROBE_IDLE_MS). */
+static void idle_past_probe(void)
+{
+    usleep((BW_DB_PROBE_IDLE_MS + 50) * 1000);
 }
 
 START_TEST(test_exec1_returns_only_the_tenants_rows)
@@ -422,7 +429,19 @@ START_TEST(test_terminated_connection_reconnects_transparently)
     long pid = backend_pid(db);
     terminate_backend(pid);
 
-    /* The next call notices, reconnects, prepares again and succeeds. */
+    /* Used moments ago, the connection is not probed: the next call finds
+     * it gone, and the one after reconnects. */
+    bw_arena_t *arena = bw_arena_create(0);
+    PGresult *res = NULL;
+    ck_assert_int_eq(bw_db_exec1(db, arena, a, &st_list, 0, NULL, &res), BW_EUNAVAIL);
+    bw_arena_destroy(arena);
+    ck_assert_int_eq(count_rows(db, a), 1);
+    pid = backend_pid(db);
+    terminate_backend(pid);
+    idle_past_probe();
+
+    /* Idle for a while, it is probed: the next call notices, reconnects,
+     * prepares again and succeeds. */
     ck_assert_int_eq(count_rows(db, a), 1);
     long new_pid = backend_pid(db);
     ck_assert_int_ne(new_pid, pid);
@@ -430,10 +449,12 @@ START_TEST(test_terminated_connection_reconnects_transparently)
 
     /* Same through begin and ping. */
     terminate_backend(new_pid);
+    idle_past_probe();
     ck_assert_int_eq(bw_db_begin(db, a), 0);
     ck_assert_int_eq(bw_db_exec(db, NULL, &st_list, 0, NULL, NULL), 0);
     ck_assert_int_eq(bw_db_commit(db), 0);
     terminate_backend(backend_pid(db));
+    idle_past_probe();
     ck_assert_int_eq(bw_db_ping(db), 0);
     ck_assert_int_eq(count_rows(db, a), 2);
     free(a);
