@@ -77,9 +77,9 @@ struct bw_db {
     int tx_err;                  /* first failure inside the current transaction */
     const bw_log_ctx_t *log_ctx; /* borrowed */
     char sqlstate[6];
-    char constraint[64]; /* NAMEDATALEN */
-    int counted_open;    /* counted in db_open */
-    int counted_busy;    /* counted in db_busy */
+    char constraint[64];   /* NAMEDATALEN */
+    int counted_open;      /* counted in db_open */
+    int counted_busy;      /* counted in db_busy */
     long long answered_ns; /* CLOCK_MONOTONIC of the last pipeline answered, 0 none */
 };
 

@@ -301,8 +301,14 @@ static void *flusher_main(void *arg)
 }
 
 /* A forked child has no flusher and may have inherited the lock held. */
-static void fork_prepare(void) { pthread_mutex_lock(&batch_mu); }
-static void fork_parent(void) { pthread_mutex_unlock(&batch_mu); }
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&batch_mu);
+}
+static void fork_parent(void)
+{
+    pthread_mutex_unlock(&batch_mu);
+}
 static void fork_child(void)
 {
     pthread_mutex_init(&batch_mu, NULL);
@@ -316,8 +322,7 @@ static int flusher_start_locked(void)
 {
     static int registered;
     if (!registered) {
-        if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0 ||
-            atexit(bw_log_flush) != 0)
+        if (pthread_atfork(fork_prepare, fork_parent, fork_child) != 0 || atexit(bw_log_flush) != 0)
             return -1;
         registered = 1;
     }

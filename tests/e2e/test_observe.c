@@ -38,7 +38,8 @@ static int is_trace_id(const char *s)
 
 /* The first JSON line of the process's log that holds needle and whose
  * member key equals value (caller decrefs), or NULL. */
-static json_t *log_line_now(const char *process, const char *needle, const char *key, const char *value)
+static json_t *log_line_now(const char *process, const char *needle, const char *key,
+                            const char *value)
 {
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s.log", bw_test_env("BULWARK_TEST_LOG_DIR"), process);
