@@ -41,44 +41,22 @@
 static const bw_db_stmt_t stmt_claim = {
     "deliverer_claim",
     "SELECT tenant_id::text, delivery_id::text, lease_id::text, endpoint_id::text, url, secret, "
-    "previous_secret, event_id::text, type, occur_time, data, cycle_attempts "
+    "previous_secret, event_id::text, type, occur_time, data, cycle_attempts, at::text "
     "FROM integrations.claim_deliveries($1::int, $2::int, $3::int, $4::uuid[], $5::int[])"};
 /* Records an attempt and what follows from it, if the lease is still ours:
- * $7 is SUCCEEDED, FAILED or RETRY (then $8 the wait in milliseconds). */
+ * $7 is SUCCEEDED, FAILED or RETRY (then $8 the wait in milliseconds), $9
+ * the row's address the claim returned (integrations migration 0008 says
+ * why the record is a function that finds the row by it). */
 static const bw_db_stmt_t stmt_complete = {
     "deliverer_complete",
-    "WITH attempt AS (INSERT INTO integrations.attempts (tenant_id, delivery_id, attempt_no, "
-    "attempt_time, status_code, latency_ms, error) SELECT d.tenant_id, d.delivery_id, "
-    "d.attempt_count + 1, to_timestamp($3::double precision / 1000000), $4::int, $5::int, $6 "
-    "FROM integrations.deliveries d WHERE d.delivery_id = $1 AND d.lease_id = $2) "
-    "UPDATE integrations.deliveries d SET attempt_count = d.attempt_count + 1, "
-    "cycle_attempts = d.cycle_attempts + 1, "
-    "state = CASE WHEN $7 <> 'RETRY' THEN $7 WHEN d.state = 'PAUSED' THEN 'PAUSED' "
-    "ELSE 'PENDING' END, "
-    "next_attempt_time = CASE WHEN $7 = 'RETRY' "
-    "THEN now() + make_interval(secs => $8::double precision / 1000) END, "
-    "lease_id = NULL, lease_until = NULL, update_time = now() "
-    "WHERE d.delivery_id = $1 AND d.lease_id = $2 RETURNING d.state"};
+    "SELECT integrations.record_attempt($1::uuid, $2::uuid, $3::double precision, $4::int, "
+    "$5::int, $6, $7, $8::double precision, $9::tid)"};
 /* The same for many attempts of the transaction's tenant at once (never
  * FAILED ones, which disable their endpoint one by one). */
 static const bw_db_stmt_t stmt_complete_many = {
     "deliverer_complete_many",
-    "WITH done AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::double precision[], "
-    "$4::int[], $5::int[], $6::text[], $7::text[], $8::double precision[]) "
-    "AS x(delivery_id, lease_id, started_us, status, latency, error, outcome, wait_ms)), "
-    "attempt AS (INSERT INTO integrations.attempts (tenant_id, delivery_id, attempt_no, "
-    "attempt_time, status_code, latency_ms, error) SELECT d.tenant_id, d.delivery_id, "
-    "d.attempt_count + 1, to_timestamp(x.started_us / 1000000), x.status, x.latency, x.error "
-    "FROM done x JOIN integrations.deliveries d ON d.delivery_id = x.delivery_id "
-    "AND d.lease_id = x.lease_id) "
-    "UPDATE integrations.deliveries d SET attempt_count = d.attempt_count + 1, "
-    "cycle_attempts = d.cycle_attempts + 1, "
-    "state = CASE WHEN x.outcome <> 'RETRY' THEN x.outcome WHEN d.state = 'PAUSED' THEN 'PAUSED' "
-    "ELSE 'PENDING' END, "
-    "next_attempt_time = CASE WHEN x.outcome = 'RETRY' "
-    "THEN now() + make_interval(secs => x.wait_ms / 1000) END, "
-    "lease_id = NULL, lease_until = NULL, update_time = now() "
-    "FROM done x WHERE d.delivery_id = x.delivery_id AND d.lease_id = x.lease_id"};
+    "SELECT integrations.record_attempts($1::uuid[], $2::uuid[], $3::double precision[], "
+    "$4::int[], $5::int[], $6::text[], $7::text[], $8::double precision[], $9::tid[])"};
 static const bw_db_stmt_t stmt_set_tenant = {"deliverer_set_tenant",
                                              "SELECT set_config('bulwark.tenant_id', $1, true)"};
 static const bw_db_stmt_t stmt_release = {
@@ -101,7 +79,8 @@ enum {
     CL_TYPE,
     CL_TIME,
     CL_DATA,
-    CL_CYCLE
+    CL_CYCLE,
+    CL_AT
 };
 
 typedef struct transfer transfer_t;
@@ -140,6 +119,7 @@ struct transfer {
     CURL *easy;
     struct curl_slist *headers;
     char *tenant, *delivery, *lease, *endpoint, *event_id;
+    char *at;                   /* the leased row's address, "(page,item)" */
     bw_netpolicy_guard_t guard; /* every address libcurl connects to passes it */
     int cycle_attempts;
     long long started_us;
@@ -361,7 +341,8 @@ static void record_one(bw_deliverer_t *dv, transfer_t *t)
     snprintf(latency, sizeof(latency), "%ld", t->latency_ms);
     snprintf(wait, sizeof(wait), "%lld", t->wait_ms);
     const char *values[] = {
-        t->delivery, t->lease, started, code, latency, t->error, outcome_states[t->outcome], wait};
+        t->delivery, t->lease, started, code, latency, t->error, outcome_states[t->outcome],
+        wait,        t->at};
     bw_arena_reset(dv->scratch);
     bw_db_set_log_ctx(dv->db, &t->log);
     int err;
@@ -377,7 +358,7 @@ static void record_one(bw_deliverer_t *dv, transfer_t *t)
         if (reason == NULL) {
             err = BW_ENOMEM;
         } else if ((err = bw_db_begin(dv->db, t->tenant)) == 0) {
-            if ((err = bw_db_exec(dv->db, dv->scratch, &stmt_complete, 8, values, NULL)) == 0 &&
+            if ((err = bw_db_exec(dv->db, dv->scratch, &stmt_complete, 9, values, NULL)) == 0 &&
                 (err = bw_endpoints_disable(dv->db, dv->scratch, &t->log, t->endpoint, reason,
                                             &disabled)) == 0)
                 err = bw_db_commit(dv->db);
@@ -389,13 +370,13 @@ static void record_one(bw_deliverer_t *dv, transfer_t *t)
         if (err == 0 && disabled)
             bw_log(BW_LOG_WARN, &t->log, "webhook endpoint %s disabled: %s", t->endpoint, reason);
     } else {
-        err = bw_db_exec1(dv->db, dv->scratch, t->tenant, &stmt_complete, 8, values, NULL);
+        err = bw_db_exec1(dv->db, dv->scratch, t->tenant, &stmt_complete, 9, values, NULL);
     }
     log_outcome(t, err);
     bw_db_set_log_ctx(dv->db, NULL);
 }
 
-enum { M_DELIVERY, M_LEASE, M_STARTED, M_STATUS, M_LATENCY, M_ERROR, M_OUTCOME, M_WAIT, N_M };
+enum { M_DELIVERY, M_LEASE, M_STARTED, M_STATUS, M_LATENCY, M_ERROR, M_OUTCOME, M_WAIT, M_AT, N_M };
 
 /* Records the attempts of tenant among done[0..n) that need no endpoint
  * disabled, in one statement, inside the caller's transaction. */
@@ -414,9 +395,15 @@ static int record_tenant(bw_deliverer_t *dv, transfer_t **done, int n, const cha
         snprintf(code, sizeof(code), "%ld", t->status);
         snprintf(latency, sizeof(latency), "%ld", t->latency_ms);
         snprintf(wait, sizeof(wait), "%lld", t->wait_ms);
-        const char *row[N_M] = {
-            t->delivery, t->lease, started, code, latency, t->error, outcome_states[t->outcome],
-            wait};
+        const char *row[N_M] = {t->delivery,
+                                t->lease,
+                                started,
+                                code,
+                                latency,
+                                t->error,
+                                outcome_states[t->outcome],
+                                wait,
+                                t->at != NULL ? t->at : "(0,0)"};
         for (int c = 0; c < N_M; c++)
             if (bw_pgarray_add(&arrays[c], row[c]) != 0)
                 return BW_ENOMEM;
@@ -632,7 +619,7 @@ static int prepare(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int r
     bw_arena_t *a = t->arena;
     int oom = BW_STORE_COLUMNS(a, res, row, {CL_TENANT, &t->tenant}, {CL_DELIVERY, &t->delivery},
                                {CL_LEASE, &t->lease}, {CL_ENDPOINT, &t->endpoint},
-                               {CL_EVENT, &t->event_id}) != 0;
+                               {CL_EVENT, &t->event_id}, {CL_AT, &t->at}) != 0;
     t->cycle_attempts = (int)bw_store_int(res, row, CL_CYCLE);
     t->log.tenant_id = t->tenant;
     t->started_us = now_us();

@@ -9,7 +9,11 @@
  *   - it reads about as many rows as it leases, not the backlog
  *     (PostgreSQL's counters of the transaction): 0001's claim, planned on
  *     an empty table, read the endpoint's backlog per candidate and the
- *     tenant's per leased row.
+ *     tenant's per leased row;
+ *   - the record of an attempt (integrations.record_attempt, migration
+ *     0008) finds the leased row by the address the claim returned, reading
+ *     no other, and by its key when the row has moved since; a lease no
+ *     longer held records nothing.
  */
 #include "testkit.h"
 
@@ -91,12 +95,106 @@ START_TEST(a_claim_reads_what_it_leases_not_the_backlog)
 }
 END_TEST
 
+/* Records a successful attempt of the delivery leased as lease, at row
+ * address at, as the deliverer does; returns the delivery's new state, or
+ * "" when the lease was not held (caller frees). */
+static char *record(PGconn *svc, const char *delivery, const char *lease, const char *at)
+{
+    PGresult *res = bw_test_sql(svc,
+                                "SELECT coalesce(integrations.record_attempt($1::uuid, $2::uuid, "
+                                "1.7e15, 204, 3, '', 'SUCCEEDED', 0, $3::tid), '')",
+                                delivery, lease, at);
+    char *state = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return state;
+}
+
+START_TEST(a_record_finds_the_leased_row_by_its_address)
+{
+    char *key = NULL;
+    char *tenant = bw_test_create_tenant("Record KG", &key);
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"url\":\"http://%s:9/record\",\"eventTypes\":[\"campaign.completed\"]}",
+             bw_test_env("BULWARK_TEST_WEBHOOK_HOST"));
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("POST", "/v1/webhook-endpoints", key, body, NULL, &r), 0);
+    ck_assert_msg(r.status == 201, "%ld: %s", r.status, r.body);
+    char endpoint[64];
+    snprintf(endpoint, sizeof(endpoint), "%s", json_string_value(json_object_get(r.json, "id")));
+    bw_test_resp_free(&r);
+
+    PGconn *svc = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
+    bw_test_exec(svc, "BEGIN");
+    bw_test_exec(svc, "SELECT set_config('bulwark.tenant_id', $1, true)", tenant);
+    bw_test_exec(svc,
+                 "INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
+                 "origin, occur_time, data) SELECT $1, gen_random_uuid(), g, "
+                 "'campaign.completed', 'campaigns/' || g, '', now(), '{}' "
+                 "FROM generate_series(1, 1000) g",
+                 tenant);
+    bw_test_exec(svc,
+                 "INSERT INTO integrations.deliveries (tenant_id, delivery_id, endpoint_id, "
+                 "event_id, seq, resource, state, next_attempt_time) SELECT tenant_id, "
+                 "gen_random_uuid(), $2, event_id, seq, resource, 'PENDING', "
+                 "now() - interval '1 minute' FROM integrations.events WHERE tenant_id = $1::uuid",
+                 tenant, endpoint);
+    PGresult *claimed = bw_test_sql(svc,
+                                    "SELECT x.delivery_id::text, x.lease_id::text, x.at::text "
+                                    "FROM integrations.claim_deliveries(64, 2, 75, '{}', '{}') x "
+                                    "WHERE x.tenant_id = $1::uuid ORDER BY x.delivery_id",
+                                    tenant);
+    ck_assert_int_eq(PQntuples(claimed), 2);
+
+    /* By its address: the attempt and the new state, no other row read. */
+    long before = bw_test_rows_read(svc, "integrations");
+    char *state = record(svc, PQgetvalue(claimed, 0, 0), PQgetvalue(claimed, 0, 1),
+                         PQgetvalue(claimed, 0, 2));
+    long read = bw_test_rows_read(svc, "integrations") - before;
+    ck_assert_str_eq(state, "SUCCEEDED");
+    free(state);
+    ck_assert_msg(read <= 2, "a record read %ld rows", read);
+    PGresult *attempt = bw_test_sql(svc,
+                                    "SELECT a.attempt_no::text || ' ' || a.status_code || ' ' || "
+                                    "d.attempt_count || ' ' || (d.lease_id IS NULL) "
+                                    "FROM integrations.attempts a JOIN integrations.deliveries d "
+                                    "USING (tenant_id, delivery_id) WHERE a.delivery_id = $1::uuid",
+                                    PQgetvalue(claimed, 0, 0));
+    ck_assert_int_eq(PQntuples(attempt), 1);
+    ck_assert_str_eq(PQgetvalue(attempt, 0, 0), "1 204 1 true");
+    PQclear(attempt);
+
+    /* The same lease again: it is no longer held, nothing is written. */
+    state = record(svc, PQgetvalue(claimed, 0, 0), PQgetvalue(claimed, 0, 1),
+                   PQgetvalue(claimed, 0, 2));
+    ck_assert_str_eq(state, "");
+    free(state);
+
+    /* A row that moved since the claim (any update gives it a new address)
+     * is found by its key. */
+    bw_test_exec(svc,
+                 "UPDATE integrations.deliveries SET update_time = now() "
+                 "WHERE delivery_id = $1::uuid",
+                 PQgetvalue(claimed, 1, 0));
+    state = record(svc, PQgetvalue(claimed, 1, 0), PQgetvalue(claimed, 1, 1),
+                   PQgetvalue(claimed, 1, 2));
+    ck_assert_str_eq(state, "SUCCEEDED");
+    free(state);
+    PQclear(claimed);
+    bw_test_exec(svc, "ROLLBACK");
+    PQfinish(svc);
+    free(tenant);
+    free(key);
+}
+END_TEST
+
 Suite *suite_claim(void)
 {
     Suite *s = suite_create("claim");
     TCase *tc = tcase_create("claim");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, a_claim_reads_what_it_leases_not_the_backlog);
+    tcase_add_test(tc, a_record_finds_the_leased_row_by_its_address);
     suite_add_tcase(s, tc);
     return s;
 }
