@@ -11,9 +11,12 @@
  *     an empty table, read the endpoint's backlog per candidate and the
  *     tenant's per leased row;
  *   - the record of an attempt (integrations.record_attempt, migration
- *     0008) finds the leased row by the address the claim returned, reading
- *     no other, and by its key when the row has moved since; a lease no
- *     longer held records nothing.
+ *     0008) finds the leased row by the address the claim returned, and by
+ *     its key when the row has moved since; a lease no longer held records
+ *     nothing. (How many rows it reads is not asserted: the foreign key
+ *     check of its attempt row, a plan of PostgreSQL's own, may search
+ *     deliveries by tenant only; docs/DESIGN.md, "The cost of announcing a
+ *     write".)
  */
 #include "testkit.h"
 
@@ -146,14 +149,11 @@ START_TEST(a_record_finds_the_leased_row_by_its_address)
                                     tenant);
     ck_assert_int_eq(PQntuples(claimed), 2);
 
-    /* By its address: the attempt and the new state, no other row read. */
-    long before = bw_test_rows_read(svc, "integrations");
+    /* By its address: the attempt and the new state. */
     char *state = record(svc, PQgetvalue(claimed, 0, 0), PQgetvalue(claimed, 0, 1),
                          PQgetvalue(claimed, 0, 2));
-    long read = bw_test_rows_read(svc, "integrations") - before;
     ck_assert_str_eq(state, "SUCCEEDED");
     free(state);
-    ck_assert_msg(read <= 2, "a record read %ld rows", read);
     PGresult *attempt = bw_test_sql(svc,
                                     "SELECT a.attempt_no::text || ' ' || a.status_code || ' ' || "
                                     "d.attempt_count || ' ' || (d.lease_id IS NULL) "
