@@ -252,10 +252,10 @@ static char batch[LOG_BATCH_MAX];
 static size_t batch_len;
 static int flusher_started, flusher_armed;
 
-static void write_all(const char *p, size_t n)
+void bw_write_all(int fd, const char *p, size_t n)
 {
     while (n > 0) {
-        ssize_t w = write(STDERR_FILENO, p, n);
+        ssize_t w = write(fd, p, n);
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -267,7 +267,7 @@ static void write_all(const char *p, size_t n)
 
 static void flush_locked(void)
 {
-    write_all(batch, batch_len);
+    bw_write_all(STDERR_FILENO, batch, batch_len);
     batch_len = 0;
 }
 
@@ -355,7 +355,7 @@ static void emit(const char *line, size_t len, int batched)
         }
     } else {
         flush_locked();
-        write_all(line, len);
+        bw_write_all(STDERR_FILENO, line, len);
     }
     pthread_mutex_unlock(&batch_mu);
 }

@@ -37,6 +37,11 @@ extern int bw_log_requests;
  * (log.c says which lines are batched and why). */
 #define BW_LOG_HOLD_MS 100
 
+/* Writes n bytes of p to fd, again after EINTR and short writes; gives up
+ * silently on an error (a log or a /metrics answer has nowhere to report
+ * it). */
+void bw_write_all(int fd, const char *p, size_t n);
+
 /* Writes the batched request lines now (at shutdown; exit does it too). */
 void bw_log_flush(void);
 

@@ -136,19 +136,6 @@ struct bw_metrics_server {
     void *arg;
 };
 
-static void write_all(int fd, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return;
-        p += w;
-        n -= (size_t)w;
-    }
-}
-
 static void answer(int fd, const char *status, const char *type, const char *body, size_t len)
 {
     char head[256];
@@ -156,8 +143,8 @@ static void answer(int fd, const char *status, const char *type, const char *bod
                      "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                      "Connection: close\r\n\r\n",
                      status, type, len);
-    write_all(fd, head, (size_t)n);
-    write_all(fd, body, len);
+    bw_write_all(fd, head, (size_t)n);
+    bw_write_all(fd, body, len);
 }
 
 /* Reads the request head and answers it. */

@@ -331,14 +331,26 @@ START_TEST(request_lines_are_written_in_order_and_soon)
     const char *w = strstr(buf, "then a warning\n");
     ck_assert_msg(c0 != NULL && c2 != NULL && w != NULL && c0 < c2 && c2 < w, "%s", buf);
 
-    /* More lines than one write holds: each write ends with a whole line. */
+    /* More lines than one write holds: every line arrives whole, once, in
+     * order, and nothing else does. */
     for (int i = 0; i < 100; i++)
         bw_log_done(BW_LOG_INFO, NULL, &outcome, "line %03d %0200d", i, 0);
     bw_log_flush();
     size_t got = read_within(fds[0], buf, sizeof(buf), 0);
-    ck_assert_uint_gt(got, 100 * 200);
     ck_assert_int_eq(buf[got - 1], '\n');
-    ck_assert_ptr_nonnull(strstr(buf, "line 099 "));
+    int lines = 0;
+    for (char *line = buf, *end; (end = strchr(line, '\n')) != NULL; line = end + 1) {
+        *end = '\0';
+        char want[32];
+        snprintf(want, sizeof(want), " line %03d 0", lines);
+        const char *at = strstr(line, want);
+        ck_assert_msg(at != NULL, "line %d is \"%.60s...\"", lines, line);
+        at += strlen(want); /* the rest of the 200 zeros, and the line's end */
+        ck_assert_uint_eq(strlen(at), 199);
+        ck_assert_uint_eq(strspn(at, "0"), 199);
+        lines++;
+    }
+    ck_assert_int_eq(lines, 100);
 
     dup2(saved, STDERR_FILENO);
     close(saved);

@@ -330,19 +330,42 @@ static void log_outcome(const transfer_t *t, int err)
                t->delivery, t->event_id, t->endpoint, t->latency_ms);
 }
 
+/* The parameters of an attempt's record, in the order of stmt_complete and
+ * stmt_complete_many (arrays of each). */
+enum { M_DELIVERY, M_LEASE, M_STARTED, M_STATUS, M_LATENCY, M_ERROR, M_OUTCOME, M_WAIT, M_AT, N_M };
+
+/* Their text for t; the numbers are written into text, which must outlive
+ * values. A transfer that failed before its row's address was read records
+ * "(0,0)", no row's address, and so is found by its key. */
+typedef struct attempt_text {
+    char started[24], code[24], latency[24], wait[24];
+} attempt_text_t;
+
+static void attempt_values(const transfer_t *t, attempt_text_t *text, const char *values[N_M])
+{
+    snprintf(text->started, sizeof(text->started), "%lld", t->started_us);
+    snprintf(text->code, sizeof(text->code), "%ld", t->status);
+    snprintf(text->latency, sizeof(text->latency), "%ld", t->latency_ms);
+    snprintf(text->wait, sizeof(text->wait), "%lld", t->wait_ms);
+    values[M_DELIVERY] = t->delivery;
+    values[M_LEASE] = t->lease;
+    values[M_STARTED] = text->started;
+    values[M_STATUS] = text->code;
+    values[M_LATENCY] = text->latency;
+    values[M_ERROR] = t->error;
+    values[M_OUTCOME] = outcome_states[t->outcome];
+    values[M_WAIT] = text->wait;
+    values[M_AT] = t->at != NULL ? t->at : "(0,0)";
+}
+
 /* Records the attempt of t alone; disables the endpoint when the delivery
  * failed for good. A failure is logged: the lease then runs out and the
  * delivery is attempted again. */
 static void record_one(bw_deliverer_t *dv, transfer_t *t)
 {
-    char started[24], code[24], latency[24], wait[24];
-    snprintf(started, sizeof(started), "%lld", t->started_us);
-    snprintf(code, sizeof(code), "%ld", t->status);
-    snprintf(latency, sizeof(latency), "%ld", t->latency_ms);
-    snprintf(wait, sizeof(wait), "%lld", t->wait_ms);
-    const char *values[] = {
-        t->delivery, t->lease, started, code, latency, t->error, outcome_states[t->outcome],
-        wait,        t->at};
+    attempt_text_t text;
+    const char *values[N_M];
+    attempt_values(t, &text, values);
     bw_arena_reset(dv->scratch);
     bw_db_set_log_ctx(dv->db, &t->log);
     int err;
@@ -358,7 +381,7 @@ static void record_one(bw_deliverer_t *dv, transfer_t *t)
         if (reason == NULL) {
             err = BW_ENOMEM;
         } else if ((err = bw_db_begin(dv->db, t->tenant)) == 0) {
-            if ((err = bw_db_exec(dv->db, dv->scratch, &stmt_complete, 9, values, NULL)) == 0 &&
+            if ((err = bw_db_exec(dv->db, dv->scratch, &stmt_complete, N_M, values, NULL)) == 0 &&
                 (err = bw_endpoints_disable(dv->db, dv->scratch, &t->log, t->endpoint, reason,
                                             &disabled)) == 0)
                 err = bw_db_commit(dv->db);
@@ -370,13 +393,11 @@ static void record_one(bw_deliverer_t *dv, transfer_t *t)
         if (err == 0 && disabled)
             bw_log(BW_LOG_WARN, &t->log, "webhook endpoint %s disabled: %s", t->endpoint, reason);
     } else {
-        err = bw_db_exec1(dv->db, dv->scratch, t->tenant, &stmt_complete, 9, values, NULL);
+        err = bw_db_exec1(dv->db, dv->scratch, t->tenant, &stmt_complete, N_M, values, NULL);
     }
     log_outcome(t, err);
     bw_db_set_log_ctx(dv->db, NULL);
 }
-
-enum { M_DELIVERY, M_LEASE, M_STARTED, M_STATUS, M_LATENCY, M_ERROR, M_OUTCOME, M_WAIT, M_AT, N_M };
 
 /* Records the attempts of tenant among done[0..n) that need no endpoint
  * disabled, in one statement, inside the caller's transaction. */
@@ -390,20 +411,9 @@ static int record_tenant(bw_deliverer_t *dv, transfer_t **done, int n, const cha
         if (strcmp(t->tenant, tenant) != 0 || t->outcome == BW_ATTEMPT_FAILED ||
             t->outcome == BW_ATTEMPT_GONE)
             continue;
-        char started[24], code[24], latency[24], wait[24];
-        snprintf(started, sizeof(started), "%lld", t->started_us);
-        snprintf(code, sizeof(code), "%ld", t->status);
-        snprintf(latency, sizeof(latency), "%ld", t->latency_ms);
-        snprintf(wait, sizeof(wait), "%lld", t->wait_ms);
-        const char *row[N_M] = {t->delivery,
-                                t->lease,
-                                started,
-                                code,
-                                latency,
-                                t->error,
-                                outcome_states[t->outcome],
-                                wait,
-                                t->at != NULL ? t->at : "(0,0)"};
+        attempt_text_t text;
+        const char *row[N_M];
+        attempt_values(t, &text, row);
         for (int c = 0; c < N_M; c++)
             if (bw_pgarray_add(&arrays[c], row[c]) != 0)
                 return BW_ENOMEM;

@@ -26,42 +26,52 @@
 #include <stdlib.h>
 #include <string.h>
 
-START_TEST(a_claim_reads_what_it_leases_not_the_backlog)
+/* A new tenant with one webhook endpoint and a backlog of events pending
+ * deliveries to it, as the relay writes them, all due: event i (from 1) is
+ * of resource "campaigns/<i % resources>". Returns the integrations
+ * service's connection inside a transaction of that tenant, which the
+ * caller rolls back (the stack's own deliverer never sees the rows). */
+static PGconn *backlog(const char *name, int events, int resources, char **tenant, char **key)
 {
-    enum { BACKLOG = 2000, RESOURCES = 300, PER_ENDPOINT = 4 };
-    char *key = NULL;
-    char *tenant = bw_test_create_tenant("Claim KG", &key);
+    *tenant = bw_test_create_tenant(name, key);
     char body[512];
     snprintf(body, sizeof(body),
              "{\"url\":\"http://%s:9/claim\",\"eventTypes\":[\"campaign.completed\"]}",
              bw_test_env("BULWARK_TEST_WEBHOOK_HOST"));
     bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http("POST", "/v1/webhook-endpoints", key, body, NULL, &r), 0);
+    ck_assert_int_eq(bw_test_http("POST", "/v1/webhook-endpoints", *key, body, NULL, &r), 0);
     ck_assert_msg(r.status == 201, "%ld: %s", r.status, r.body);
     char endpoint[64];
     snprintf(endpoint, sizeof(endpoint), "%s", json_string_value(json_object_get(r.json, "id")));
     bw_test_resp_free(&r);
 
-    /* The backlog, as the relay writes it, all due: event i is of resource
-     * i % RESOURCES, so resources 1-4 lead with seqs 1-4. */
     PGconn *svc = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
     bw_test_exec(svc, "BEGIN");
-    bw_test_exec(svc, "SELECT set_config('bulwark.tenant_id', $1, true)", tenant);
+    bw_test_exec(svc, "SELECT set_config('bulwark.tenant_id', $1, true)", *tenant);
     char n[16], m[16];
-    snprintf(n, sizeof(n), "%d", BACKLOG);
-    snprintf(m, sizeof(m), "%d", RESOURCES);
+    snprintf(n, sizeof(n), "%d", events);
+    snprintf(m, sizeof(m), "%d", resources);
     bw_test_exec(svc,
                  "INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
                  "origin, occur_time, data) SELECT $1, gen_random_uuid(), g, "
                  "'campaign.completed', 'campaigns/' || (g % $3::int), '', now(), '{}' "
                  "FROM generate_series(1, $2::int) g",
-                 tenant, n, m);
+                 *tenant, n, m);
     bw_test_exec(svc,
                  "INSERT INTO integrations.deliveries (tenant_id, delivery_id, endpoint_id, "
                  "event_id, seq, resource, state, next_attempt_time) SELECT tenant_id, "
                  "gen_random_uuid(), $2, event_id, seq, resource, 'PENDING', "
                  "now() - interval '1 minute' FROM integrations.events WHERE tenant_id = $1::uuid",
-                 tenant, endpoint);
+                 *tenant, endpoint);
+    return svc;
+}
+
+START_TEST(a_claim_reads_what_it_leases_not_the_backlog)
+{
+    enum { BACKLOG = 2000, RESOURCES = 300, PER_ENDPOINT = 4 };
+    char *key = NULL, *tenant = NULL;
+    /* Resources 1-4 lead with seqs 1-4. */
+    PGconn *svc = backlog("Claim KG", BACKLOG, RESOURCES, &tenant, &key);
 
     /* The endpoint's free slots, the soonest (all due alike: lowest seq
      * first), each the first of its resource; then, with those leased (the
@@ -74,6 +84,7 @@ START_TEST(a_claim_reads_what_it_leases_not_the_backlog)
     static const char leased[] = "SELECT string_agg(d.resource, ',' ORDER BY d.seq) "
                                  "FROM integrations.deliveries d "
                                  "WHERE d.delivery_id = ANY (string_to_array($1, ',')::uuid[])";
+    char n[16];
     snprintf(n, sizeof(n), "%d", PER_ENDPOINT);
     PGresult *res = bw_test_sql(svc, claim, n, tenant);
     PGresult *what = bw_test_sql(svc, leased, PQgetvalue(res, 0, 0));
@@ -114,34 +125,8 @@ static char *record(PGconn *svc, const char *delivery, const char *lease, const 
 
 START_TEST(a_record_finds_the_leased_row_by_its_address)
 {
-    char *key = NULL;
-    char *tenant = bw_test_create_tenant("Record KG", &key);
-    char body[512];
-    snprintf(body, sizeof(body),
-             "{\"url\":\"http://%s:9/record\",\"eventTypes\":[\"campaign.completed\"]}",
-             bw_test_env("BULWARK_TEST_WEBHOOK_HOST"));
-    bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http("POST", "/v1/webhook-endpoints", key, body, NULL, &r), 0);
-    ck_assert_msg(r.status == 201, "%ld: %s", r.status, r.body);
-    char endpoint[64];
-    snprintf(endpoint, sizeof(endpoint), "%s", json_string_value(json_object_get(r.json, "id")));
-    bw_test_resp_free(&r);
-
-    PGconn *svc = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
-    bw_test_exec(svc, "BEGIN");
-    bw_test_exec(svc, "SELECT set_config('bulwark.tenant_id', $1, true)", tenant);
-    bw_test_exec(svc,
-                 "INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
-                 "origin, occur_time, data) SELECT $1, gen_random_uuid(), g, "
-                 "'campaign.completed', 'campaigns/' || g, '', now(), '{}' "
-                 "FROM generate_series(1, 1000) g",
-                 tenant);
-    bw_test_exec(svc,
-                 "INSERT INTO integrations.deliveries (tenant_id, delivery_id, endpoint_id, "
-                 "event_id, seq, resource, state, next_attempt_time) SELECT tenant_id, "
-                 "gen_random_uuid(), $2, event_id, seq, resource, 'PENDING', "
-                 "now() - interval '1 minute' FROM integrations.events WHERE tenant_id = $1::uuid",
-                 tenant, endpoint);
+    char *key = NULL, *tenant = NULL;
+    PGconn *svc = backlog("Record KG", 1000, 1000, &tenant, &key);
     PGresult *claimed = bw_test_sql(svc,
                                     "SELECT x.delivery_id::text, x.lease_id::text, x.at::text "
                                     "FROM integrations.claim_deliveries(64, 2, 75, '{}', '{}') x "
