@@ -729,8 +729,36 @@ bw_stack_addrs() {
 
 # bw_stack_start BUILD-DIR [READY-TIMEOUT]: starts the services then the
 # gateway, and waits until /readyz answers 200 (30 s by default).
+# bw_cpu_pin NAME: the command prefix that keeps every thread of process
+# NAME on a CPU of its own (taskset -c N), none when BULWARK_PIN_CPUS is off,
+# the machine has one CPU, or the CPUs are all taken. The processes take
+# them in the order of services/services.tsv: on 2 CPUs the gateway gets
+# CPU 0 and scoping CPU 1 (the read path), and the others run where the
+# scheduler puts them; from 6 CPUs on every process has one. A thread
+# waking another of the same process (the gateway's event loop and its RPC
+# poller, gRPC's pollers and a service's workers) then wakes it on the same
+# CPU, without an interprocessor interrupt, which costs most on a virtual
+# machine. Two pinned processes never share a CPU: one busy would hold up
+# the other (docs/DESIGN.md, "Performance as measured").
+bw_cpu_pin() {
+    local cpus i
+    [[ ${BULWARK_PIN_CPUS:-auto} == auto ]] || return 0
+    cpus=$(nproc)
+    ((cpus > 1)) || return 0
+    for i in "${!BW_DB_PROCESSES[@]}"; do
+        if [[ ${BW_DB_PROCESSES[$i]} == "$1" ]]; then
+            ((i < cpus)) && printf '%s\n' taskset -c "$i"
+            return 0
+        fi
+    done
+}
+
 bw_stack_start() {
-    local build=$1 timeout=${2:-30} svc bin name common=() addrs=()
+    local build=$1 timeout=${2:-30} svc bin name common=() addrs=() pin
+    if [[ ${BULWARK_PIN_CPUS:-auto} != @(auto|off) ]]; then
+        bw_err "BULWARK_PIN_CPUS must be auto or off, not '$BULWARK_PIN_CPUS'"
+        return 1
+    fi
     for name in "${!BW_ADDRS[@]}"; do
         [[ $name == http ]] && continue
         addrs+=("BULWARK_${name^^}_ADDR=${BW_ADDRS[$name]}")
@@ -767,15 +795,19 @@ bw_stack_start() {
         # Only the integrations service holds the key that seals secrets.
         own=()
         [[ $svc == integrations ]] && own=("BULWARK_SECRETS_KEY=$BW_SECRETS_KEY")
+        mapfile -t pin < <(bw_cpu_pin "$svc")
         bw_proc_start "$svc" "${common[@]}" "${tls[@]}" "${own[@]}" \
             "BULWARK_DATABASE_URL=$(bw_app_url "$svc")" \
-            "BULWARK_METRICS_ADDR=${BW_METRICS_ADDRS[$svc]}" -- "$build/services/$svc/bulwark-$svc"
+            "BULWARK_METRICS_ADDR=${BW_METRICS_ADDRS[$svc]}" -- \
+            "${pin[@]}" "$build/services/$svc/bulwark-$svc"
     done
     bw_say "starting gateway on ${BW_ADDRS[http]}"
     mapfile -t tls < <(bw_tls_env gateway)
+    mapfile -t pin < <(bw_cpu_pin gateway)
     bw_proc_start gateway "${common[@]}" "${tls[@]}" "BULWARK_DATABASE_URL=$(bw_app_url gateway)" \
         "BULWARK_HTTP_ADDR=${BW_ADDRS[http]}" \
-        "BULWARK_OPERATOR_TOKEN=$BW_OPERATOR_TOKEN" -- "$build/services/gateway/bulwark-gateway"
+        "BULWARK_OPERATOR_TOKEN=$BW_OPERATOR_TOKEN" -- \
+        "${pin[@]}" "$build/services/gateway/bulwark-gateway"
     bw_wait_ready "$(bw_addr_url "${BW_ADDRS[http]}")" "$timeout"
 }
 
