@@ -731,9 +731,10 @@ bw_stack_addrs() {
 # gateway, and waits until /readyz answers 200 (30 s by default).
 # bw_cpu_pin NAME: the command prefix that keeps every thread of process
 # NAME on a CPU of its own (taskset -c N), none when BULWARK_PIN_CPUS is off,
-# the machine has one CPU, or the CPUs are all taken. The processes take
-# them in the order of services/services.tsv: on 2 CPUs the gateway gets
-# CPU 0 and scoping CPU 1 (the read path), and the others run where the
+# the script may run on only one CPU, or those CPUs are all taken. The
+# processes take the CPUs the script may run on (Cpus_allowed_list) in the
+# order of services/services.tsv: on 2 CPUs the gateway gets the first and
+# scoping the second (the read path), and the others run where the
 # scheduler puts them; from 6 CPUs on every process has one. A thread
 # waking another of the same process (the gateway's event loop and its RPC
 # poller, gRPC's pollers and a service's workers) then wakes it on the same
@@ -741,13 +742,23 @@ bw_stack_addrs() {
 # machine. Two pinned processes never share a CPU: one busy would hold up
 # the other (docs/DESIGN.md, "Performance as measured").
 bw_cpu_pin() {
-    local cpus i
+    local cpus=() parts=() part list i
     [[ ${BULWARK_PIN_CPUS:-auto} == auto ]] || return 0
-    cpus=$(nproc)
-    ((cpus > 1)) || return 0
+    # The CPUs this script may run on (a container's or a cgroup's CPU set
+    # need not start at 0), "0-3,8" expanded.
+    list=$(awk '/^Cpus_allowed_list:/ {print $2}' /proc/self/status)
+    IFS=, read -r -a parts <<<"$list"
+    for part in "${parts[@]}"; do
+        if [[ $part =~ ^([0-9]+)-([0-9]+)$ ]]; then
+            for ((i = BASH_REMATCH[1]; i <= BASH_REMATCH[2]; i++)); do cpus+=("$i"); done
+        elif [[ $part =~ ^[0-9]+$ ]]; then
+            cpus+=("$part")
+        fi
+    done
+    ((${#cpus[@]} > 1)) || return 0
     for i in "${!BW_DB_PROCESSES[@]}"; do
         if [[ ${BW_DB_PROCESSES[$i]} == "$1" ]]; then
-            ((i < cpus)) && printf '%s\n' taskset -c "$i"
+            ((i < ${#cpus[@]})) && printf '%s\n' taskset -c "${cpus[$i]}"
             return 0
         fi
     done
