@@ -194,24 +194,20 @@ const bw_db_stmt_t bw_stmt_timeline = {
 
 /* $1 due before, ($2, $3, $4) the key after which the page starts, $5
  * rows, $6 now (which alternative applies). One range scan of
- * deadlines_open_by_due from the key to $1. The key is also the lower bound
- * of a status filter: a second lower bound on due_at would not be combined
- * with the row comparison, and the scan would start at the tenant's first
- * open deadline instead. */
+ * deadlines_open_by_due from the key to $1, in incidents.open_deadlines
+ * (migration 0009: planned once per session; as a statement of its own it
+ * was planned at every call). The key is also the lower bound of a status
+ * filter: a second lower bound on due_at would not be combined with the row
+ * comparison, and the scan would start at the tenant's first open deadline
+ * instead. */
 #define DEADLINES_OPEN(name, regime)                                                               \
-    {name,                                                                                         \
-     "SELECT d.incident_id::text, i.entity_id::text, i.title, " DL_COLS " "                        \
-     "FROM incidents.deadlines d JOIN incidents.incidents i "                                      \
-     "ON i.tenant_id = d.tenant_id AND i.incident_id = d.incident_id "                             \
-     "WHERE d.status = 'PENDING' AND d.due_at IS NOT NULL AND d.due_at < $1::timestamptz "         \
-     "AND (d.due_at, d.incident_id, d.ordinal) > ($2::timestamptz, $3::uuid, $4::int) "            \
-     "AND (d.shown_from IS NULL OR d.shown_from <= $6::timestamptz) "                              \
-     "AND (d.shown_until IS NULL OR d.shown_until > $6::timestamptz) " regime                      \
-     "ORDER BY d.due_at, d.incident_id, d.ordinal LIMIT $5::int"}
-const bw_db_stmt_t bw_stmt_deadlines_open = DEADLINES_OPEN("deadlines_open", "");
+    {name, "SELECT d.incident_id::text, d.entity_id::text, d.title, " DL_COLS " "                  \
+           "FROM incidents.open_deadlines($1::timestamptz, $2::timestamptz, $3::uuid, $4::int, "   \
+           "$5::int, $6::timestamptz, " regime ") d"}
+const bw_db_stmt_t bw_stmt_deadlines_open = DEADLINES_OPEN("deadlines_open", "NULL");
 /* The same with $7 a regime: a range scan of deadlines_open_by_regime. */
 const bw_db_stmt_t bw_stmt_deadlines_open_regime =
-    DEADLINES_OPEN("deadlines_open_regime", "AND d.regime = $7 ");
+    DEADLINES_OPEN("deadlines_open_regime", "$7");
 
 /* clang-format on */
 
