@@ -727,8 +727,6 @@ bw_stack_addrs() {
     done
 }
 
-# bw_stack_start BUILD-DIR [READY-TIMEOUT]: starts the services then the
-# gateway, and waits until /readyz answers 200 (30 s by default).
 # bw_cpu_pin NAME: the command prefix that keeps every thread of process
 # NAME on a CPU of its own (taskset -c N), none when BULWARK_PIN_CPUS is off,
 # the script may run on only one CPU, or those CPUs are all taken. The
@@ -764,6 +762,8 @@ bw_cpu_pin() {
     done
 }
 
+# bw_stack_start BUILD-DIR [READY-TIMEOUT]: starts the services then the
+# gateway, and waits until /readyz answers 200 (30 s by default).
 bw_stack_start() {
     local build=$1 timeout=${2:-30} svc bin name common=() addrs=() pin
     if [[ ${BULWARK_PIN_CPUS:-auto} != @(auto|off) ]]; then
