@@ -19,6 +19,7 @@ Suite *suite_erasure(void);
 Suite *suite_scheduler(void);
 Suite *suite_retention(void);
 Suite *suite_claim(void);
+Suite *suite_lists(void);
 
 int main(void)
 {
@@ -39,6 +40,7 @@ int main(void)
     srunner_add_suite(sr, suite_scheduler());
     srunner_add_suite(sr, suite_retention());
     srunner_add_suite(sr, suite_claim());
+    srunner_add_suite(sr, suite_lists());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
