@@ -1203,13 +1203,46 @@ static void jw_add(jw_t *w, const char *s, size_t n)
 
 static void jw_char(jw_t *w, char c)
 {
-    if (w->err == 0)
-        w->err = bw_buf_addc(w->b, c);
+    bw_buf_t *b = w->b;
+    if (w->err == 0 && b->len + 1 < b->cap) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+    } else if (w->err == 0) {
+        w->err = bw_buf_addc(b, c);
+    }
+}
+
+/* How many bytes at the start of s (at most len) go into a JSON string as
+ * they are: printable ASCII but '"' and '\\'. Eight bytes at a time: a
+ * byte's high bit in the mask is set if the byte is below 0x20 (the
+ * subtraction borrows), is '"' or '\\' (its XOR is 0 and borrows), or is
+ * above 0x7F. A borrow can also mark a byte above a marked one, never
+ * below, so the lowest mark is the first byte to stop at. */
+static size_t plain_run(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t ones = 0x0101010101010101u;
+    const uint64_t highs = 0x8080808080808080u;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        uint64_t m =
+            (x - ones * 0x20) | ((x ^ (ones * '"')) - ones) | ((x ^ (ones * '\\')) - ones) | x;
+        m &= highs;
+        if (m != 0)
+            return i + (size_t)__builtin_ctzll(m) / 8;
+    }
+#endif
+    while (i < len && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
 }
 
 /* A JSON string as jansson dumps it: '"' and '\\' escaped, control
  * characters as \b \f \n \r \t or \u00XX, everything else as it is;
- * invalid UTF-8 becomes U+FFFD (as string_to_json). */
+ * invalid UTF-8 becomes U+FFFD (as string_to_json). Runs of bytes kept as
+ * they are go in with one copy each. */
 static void jw_string(jw_t *w, const char *s, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -1217,44 +1250,55 @@ static void jw_string(jw_t *w, const char *s, size_t len)
                                             ['\n'] = 'n', ['\r'] = 'r',  ['\t'] = 't'};
     const unsigned char *p = (const unsigned char *)s;
     jw_char(w, '"');
-    size_t run = 0; /* bytes copied as they are, pending */
-    for (size_t i = 0; i < len;) {
+    size_t start = 0; /* of the bytes copied as they are, pending */
+    size_t i = 0;
+    for (;;) {
+        i += plain_run(p + i, len - i);
+        if (i == len)
+            break;
         unsigned char c = p[i];
-        size_t n = c < 0x80 ? 1 : bw_utf8_char_len(p + i, len - i);
-        if (n == 1 && c >= 0x20 && c != '"' && c != '\\') {
-            i++;
-            run++;
-            continue;
+        if (c >= 0x80) {
+            size_t n = bw_utf8_char_len(p + i, len - i);
+            if (n > 0) {
+                i += n;
+                continue;
+            }
         }
-        if (n > 1) {
-            i += n;
-            run += n;
-            continue;
-        }
-        jw_add(w, (const char *)p + i - run, run);
-        run = 0;
-        if (n == 0) { /* invalid UTF-8 */
-            jw_add(w, "\xEF\xBF\xBD", 3);
-            i++;
-            continue;
-        }
-        char esc[7] = {'\\', 0, 0, 0, 0, 0, 0};
-        size_t elen = 2;
-        if (c < 0x80 && short_escape[c] != 0) {
-            esc[1] = short_escape[c];
-        } else {
-            esc[1] = 'u';
-            esc[2] = '0';
-            esc[3] = '0';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            elen = 6;
-        }
-        jw_add(w, esc, elen);
+        jw_add(w, s + start, i - start);
         i++;
+        start = i;
+        if (c >= 0x80) { /* invalid UTF-8 */
+            jw_add(w, "\xEF\xBF\xBD", 3);
+            continue;
+        }
+        char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+        if (short_escape[c] != 0) {
+            esc[1] = short_escape[c];
+            jw_add(w, esc, 2);
+        } else {
+            jw_add(w, esc, 6);
+        }
     }
-    jw_add(w, (const char *)p + len - run, run);
+    jw_add(w, s + start, len - start);
     jw_char(w, '"');
+}
+
+/* A member's key and colon, '"jsonName":': protobuf field names are
+ * identifiers, so nothing in them needs escaping. */
+static void jw_key(jw_t *w, const char *proto_name)
+{
+    size_t n = strlen(proto_name);
+    char *out = w->err == 0 ? bw_buf_reserve(w->b, n + 3) : NULL;
+    if (out == NULL) {
+        if (w->err == 0)
+            w->err = n + 3 > w->b->max - w->b->len ? BW_ETOOBIG : BW_ENOMEM;
+        return;
+    }
+    out[0] = '"';
+    size_t k = 1 + json_name_into(proto_name, out + 1, n + 1);
+    out[k++] = '"';
+    out[k++] = ':';
+    bw_buf_commit(w->b, k);
 }
 
 static void jw_decimal(jw_t *w, bool neg, uint64_t mag, bool quoted)
@@ -1430,23 +1474,7 @@ static void jw_object(jw_t *w, const ProtobufCMessage *msg)
         if (!first)
             jw_char(w, ',');
         first = 0;
-        char stack[NAME_BUF];
-        size_t len = json_name_into(f->name, stack, sizeof(stack));
-        if (len == sizeof(stack) - 1) {
-            /* possibly cut: at full size */
-            size_t need = strlen(f->name) + 1;
-            char *key = malloc(need);
-            if (key == NULL) {
-                w->err = BW_ENOMEM;
-                return;
-            }
-            len = json_name_into(f->name, key, need);
-            jw_string(w, key, len);
-            free(key);
-        } else {
-            jw_string(w, stack, len);
-        }
-        jw_char(w, ':');
+        jw_key(w, f->name);
         if (!repeated) {
             jw_value(w, f, base + f->offset);
             continue;

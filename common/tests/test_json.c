@@ -1234,6 +1234,22 @@ START_TEST(test_direct_writer_edges)
         a.entity_type = (char *)texts[i];
         expect_same_text(&a);
     }
+    /* each byte the writer must stop at, at every offset of a string
+     * long enough for the eight-byte scan, and at its end */
+    const char *specials[] = {"\"",   "\\",   "\n",       "\x01",         "\x1f",
+                              " ",    "\x7f", "\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80",
+                              "\xff", "\x80", "\xe2\x82"};
+    for (size_t k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+        for (size_t at = 0; at <= 20; at++) {
+            char text[40];
+            memset(text, 'x', at);
+            text[at] = '\0';
+            append(text, sizeof(text), specials[k]);
+            append(text, sizeof(text), at % 2 == 0 ? "" : "0123456789abc");
+            a.entity_type = text;
+            expect_same_text(&a);
+        }
+    }
     /* a buffer with a ceiling fails cleanly and keeps what it had */
     bw_buf_t b;
     bw_buf_init(&b, 8);
