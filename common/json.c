@@ -11,6 +11,7 @@
 #include "json.h"
 
 #include "base64.h"
+#include "jsontext.h"
 #include "status.h"
 #include "times.h"
 #include "utf8.h"
@@ -238,7 +239,8 @@ static int parse_object(parse_ctx_t *c, const ProtobufCMessageDescriptor *desc, 
 
 static bool is_wkt(const ProtobufCMessageDescriptor *desc, const char *full_name)
 {
-    return strcmp(desc->name, full_name) == 0;
+    /* the first letters first: called for every message field written */
+    return desc->name[0] == full_name[0] && strcmp(desc->name, full_name) == 0;
 }
 
 static ProtobufCMessage *new_message(parse_ctx_t *c, const ProtobufCMessageDescriptor *desc)
@@ -888,9 +890,14 @@ int bw_json_load(const char *text, size_t len, json_t **out, bw_json_error_t *er
     *out = NULL;
     err->field[0] = '\0';
     err->message[0] = '\0';
+    json_t *json = bw_json_read_quick(text, len);
+    if (json != NULL) {
+        *out = json;
+        return 0;
+    }
     json_error_t jerr;
-    json_t *json = json_loadb(text != NULL ? text : "", text != NULL ? len : 0,
-                              JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+    json = json_loadb(text != NULL ? text : "", text != NULL ? len : 0,
+                      JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (json != NULL) {
         *out = json;
         return 0;

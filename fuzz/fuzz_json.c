@@ -6,10 +6,13 @@
  * scalars, as a query string would be). A message that parses is written
  * back with bw_pb_to_json; that output must itself parse (the transcoder
  * reads what it writes) and must survive a protobuf pack and unpack, and
- * bw_pb_write_json must write it byte for byte.
+ * bw_pb_write_json must write it byte for byte. The quick reader
+ * (jsontext.c) must read every text it accepts to the tree jansson reads,
+ * and accept nothing jansson refuses.
  */
 #include "arena.h"
 #include "json.h"
+#include "jsontext.h"
 
 #include "bulwark/scoping/v1/scoping.pb-c.h"
 #include "bulwark/tenancy/v1/tenancy.pb-c.h"
@@ -79,8 +82,31 @@ static void round_trip(bw_arena_t *arena, const ProtobufCMessageDescriptor *desc
         die("protobuf-c cannot unpack the message", desc->name);
 }
 
+/* The quick reader against jansson: the same tree, keys in the same
+ * order, reals to the last bit, or NULL. */
+static void same_as_jansson(const char *text, size_t size)
+{
+    json_t *quick = bw_json_read_quick(text, size);
+    if (quick == NULL)
+        return;
+    json_t *ref = json_loadb(text, size, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+    if (ref == NULL)
+        die("the quick reader accepts what jansson refuses", "");
+    const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17);
+    char *a = json_dumps(quick, flags), *b = json_dumps(ref, flags);
+    if (a == NULL || b == NULL || strcmp(a, b) != 0 || !json_equal(quick, ref)) {
+        fprintf(stderr, "fuzz_json: quick %s\njansson %s\n", a ? a : "?", b ? b : "?");
+        die("the quick reader's tree differs from jansson's", "");
+    }
+    free(a);
+    free(b);
+    json_decref(quick);
+    json_decref(ref);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    same_as_jansson((const char *)data, size);
     for (size_t i = 0; i < sizeof(messages) / sizeof(messages[0]); i++) {
         bw_arena_t *arena = bw_arena_create(4096);
         if (arena == NULL)

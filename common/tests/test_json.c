@@ -7,6 +7,7 @@
  */
 #include "arena.h"
 #include "json.h"
+#include "jsontext.h"
 #include "status.h"
 
 #include "bulwark/scoping/v1/scoping.pb-c.h"
@@ -1261,6 +1262,104 @@ START_TEST(test_direct_writer_edges)
 }
 END_TEST
 
+/* The quick reader (jsontext.c) reads what jansson reads to the same tree,
+ * and leaves to jansson whatever it is not sure of, so that every error
+ * stays jansson's. */
+static void expect_quick(const char *text, bool taken)
+{
+    size_t len = strlen(text);
+    json_t *quick = bw_json_read_quick(text, len);
+    json_t *ref = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, NULL);
+    ck_assert_msg((quick != NULL) == taken, "quick reader %s %s", taken ? "refused" : "took", text);
+    if (quick != NULL) {
+        ck_assert_msg(ref != NULL, "jansson refuses %s", text);
+        const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17);
+        char *a = json_dumps(quick, flags), *b = json_dumps(ref, flags);
+        ck_assert_msg(strcmp(a, b) == 0, "%s: quick %s, jansson %s", text, a, b);
+        free(a);
+        free(b);
+    }
+    json_decref(quick);
+    json_decref(ref);
+}
+
+START_TEST(test_quick_reader)
+{
+    const char *taken[] = {
+        "{}",
+        " [ ] ",
+        "\t{\"a\" : 1 ,\r\n\"b\":[true,false,null,\"x\"]}\n",
+        "{\"z\":1,\"a\":2,\"m\":{\"k\":\"v\"}}",
+        "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"",
+        "\"\\u00e9\\u20AC\\ud83d\\ude00 and \\u0001\"",
+        "{\"k\\u00e9y\":\"v\",\"k\\u00e8y\":{\"k\\u00e9y\":1}}",
+        "\"é€😀\"",
+        "[0,-0,7,-12,123456789012345678,-123456789012345678]",
+        "[0.5,-0.0,1e5,1E+2,2.5e-3,1e-400,123456789.123456789e10]",
+        "[[[[[[[[[[]]]]]]]]]]",
+    };
+    for (size_t i = 0; i < sizeof(taken) / sizeof(taken[0]); i++)
+        expect_quick(taken[i], true);
+    const char *left[] = {
+        "",
+        "  ",
+        "{",
+        "[1,]",
+        "{\"a\":1,}",
+        "{\"a\" 1}",
+        "{a:1}",
+        "01",
+        "-",
+        "1.",
+        ".5",
+        "1e",
+        "+1",
+        "tru",
+        "truex",
+        "nul",
+        "[1 2]",
+        "{} {}",
+        "\"\\u0000\"",
+        "{\"\\u0000\":1}",
+        "\"\\ud83d\"",
+        "\"\\ude00\"",
+        "\"\\ud83d\\u0041\"",
+        "\"\\x\"",
+        "\"\\u12\"",
+        "\"a\x01\"",
+        "\"\xff\"",
+        "\"\xc0\x80\"",
+        "\"\xed\xa0\x80\"",
+        "\"abc",
+        "{\"a\":1,\"a\":2}",
+        "{\"\\u0061\":1,\"a\":2}",
+        "1234567890123456789",
+        "99999999999999999999",
+        "1e400",
+        "-1e400",
+        "\xef\xbb\xbf{}",
+    };
+    for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++)
+        expect_quick(left[i], false);
+    /* nesting deeper than the quick reader goes is still read, by jansson */
+    char deep[1202];
+    memset(deep, '[', 600);
+    memset(deep + 600, ']', 600);
+    deep[1200] = '\0';
+    expect_quick(deep, false);
+    json_t *tree = NULL;
+    bw_json_error_t err;
+    ck_assert_int_eq(bw_json_load(deep, strlen(deep), &tree, &err), 0);
+    json_decref(tree);
+    /* errors are jansson's, as before */
+    ck_assert_int_eq(bw_json_load("{\"a\":1,\"a\":2}", 13, &tree, &err), BW_EINVAL);
+    ck_assert_str_eq(err.message, "duplicate key \"a\" at line 1, column 10");
+    ck_assert_int_eq(bw_json_load("[1,]", 4, &tree, &err), BW_EINVAL);
+    ck_assert_msg(strncmp(err.message, "malformed JSON at line 1, column 4: ", 36) == 0, "%s",
+                  err.message);
+}
+END_TEST
+
 START_TEST(test_error_text_is_utf8)
 {
     /* Client text quoted in messages and paths is cut on a character
@@ -1357,6 +1456,7 @@ static Suite *suite_json(void)
     tcase_add_test(tc, test_proto2_presence);
     tcase_add_test(tc, test_output_sanitises_utf8);
     tcase_add_test(tc, test_direct_writer_edges);
+    tcase_add_test(tc, test_quick_reader);
     suite_add_tcase(s, tc);
     return s;
 }
