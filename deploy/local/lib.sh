@@ -728,7 +728,7 @@ bw_stack_addrs() {
 }
 
 # bw_cpu_pin NAME: the command prefix that keeps every thread of process
-# NAME on a CPU of its own (taskset -c N), none when BULWARK_PIN_CPUS is off,
+# NAME on a CPU of its own (taskset -c N chrt --batch 0), none when BULWARK_PIN_CPUS is off,
 # the script may run on only one CPU, or those CPUs are all taken. The
 # processes take the CPUs the script may run on (Cpus_allowed_list) in the
 # order of services/services.tsv: on 2 CPUs the gateway gets the first and
@@ -738,7 +738,11 @@ bw_stack_addrs() {
 # poller, gRPC's pollers and a service's workers) then wakes it on the same
 # CPU, without an interprocessor interrupt, which costs most on a virtual
 # machine. Two pinned processes never share a CPU: one busy would hold up
-# the other (docs/DESIGN.md, "Performance as measured").
+# the other. A pinned process runs under SCHED_BATCH (chrt --batch): a
+# thread it wakes waits for the running one to block instead of preempting
+# it, so the event loop, the poller and the workers take their turns
+# without a context switch per hand-off (docs/DESIGN.md, "Performance as
+# measured").
 bw_cpu_pin() {
     local cpus=() parts=() part list i
     [[ ${BULWARK_PIN_CPUS:-auto} == auto ]] || return 0
@@ -756,7 +760,7 @@ bw_cpu_pin() {
     ((${#cpus[@]} > 1)) || return 0
     for i in "${!BW_DB_PROCESSES[@]}"; do
         if [[ ${BW_DB_PROCESSES[$i]} == "$1" ]]; then
-            ((i < ${#cpus[@]})) && printf '%s\n' taskset -c "${cpus[$i]}"
+            ((i < ${#cpus[@]})) && printf '%s\n' taskset -c "${cpus[$i]}" chrt --batch 0
             return 0
         fi
     done

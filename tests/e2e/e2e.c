@@ -24,6 +24,20 @@ tenant_t new_tenant_with_entity(const char *name, const char *entity_json)
     return t;
 }
 
+pid_t process_pid(const char *process)
+{
+    char file[512];
+    snprintf(file, sizeof(file), "%s/%s.pid", bw_test_env("BULWARK_TEST_RUN_DIR"), process);
+    FILE *f = fopen(file, "r");
+    long pid = 0;
+    if (f != NULL) {
+        if (fscanf(f, "%ld", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    return (pid_t)pid;
+}
+
 void free_tenant(tenant_t *t)
 {
     free(t->id);

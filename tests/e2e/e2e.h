@@ -7,6 +7,7 @@
 
 #include <check.h>
 #include <jansson.h>
+#include <sys/types.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -78,6 +79,10 @@ json_t *vexpect(long status, const char *field, const char *method, const char *
 /* vexpect with field NULL. */
 json_t *expect(long status, const char *method, const char *key, const char *body, const char *fmt,
                ...) __attribute__((format(printf, 5, 6)));
+
+/* The pid of a process of the stack ("gateway", "scoping", ...), from
+ * its pid file in BULWARK_TEST_RUN_DIR; 0 when there is none. */
+pid_t process_pid(const char *process);
 
 /* Expects a problem with this status naming field. */
 void expect_problem(const char *key, const char *method, const char *path, const char *body,

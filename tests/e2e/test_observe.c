@@ -13,6 +13,8 @@
 #include "log.h"
 #include "trace.h"
 
+#include <dirent.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -276,6 +278,50 @@ START_TEST(metrics_listener_serves_nothing_else)
 }
 END_TEST
 
+/* A process pinned to a CPU of its own (deploy/local/lib.sh, bw_cpu_pin)
+ * runs every thread under SCHED_BATCH, so that a thread waking another of
+ * its process does not preempt it; the others keep the default policy.
+ * With two CPUs or more and pinning not off, the gateway is pinned. */
+START_TEST(pinned_processes_run_their_threads_in_turn)
+{
+    const char *processes[] = {"gateway",   "scoping",      "crosswalk",
+                               "incidents", "attestations", "integrations"};
+    int gateway_pinned = 0;
+    for (size_t i = 0; i < sizeof(processes) / sizeof(processes[0]); i++) {
+        pid_t pid = process_pid(processes[i]);
+        ck_assert_msg(pid > 0, "no pid of %s in BULWARK_TEST_RUN_DIR", processes[i]);
+        cpu_set_t set;
+        ck_assert_int_eq(sched_getaffinity(pid, sizeof(set), &set), 0);
+        int pinned = CPU_COUNT(&set) == 1;
+        if (i == 0)
+            gateway_pinned = pinned;
+        char dir[64];
+        snprintf(dir, sizeof(dir), "/proc/%ld/task", (long)pid);
+        DIR *d = opendir(dir);
+        ck_assert_ptr_nonnull(d);
+        int threads = 0;
+        for (struct dirent *e; (e = readdir(d)) != NULL;) {
+            if (e->d_name[0] == '.')
+                continue;
+            int policy = sched_getscheduler((pid_t)atol(e->d_name));
+            if (policy < 0)
+                continue; /* the thread has ended */
+            threads++;
+            ck_assert_msg(policy == (pinned ? SCHED_BATCH : SCHED_OTHER),
+                          "%s (%s) thread %s has policy %d", processes[i],
+                          pinned ? "pinned" : "not pinned", e->d_name, policy);
+        }
+        closedir(d);
+        ck_assert_int_gt(threads, 1);
+    }
+    cpu_set_t mine;
+    ck_assert_int_eq(sched_getaffinity(0, sizeof(mine), &mine), 0);
+    const char *pin = getenv("BULWARK_PIN_CPUS");
+    if (CPU_COUNT(&mine) >= 2 && (pin == NULL || strcmp(pin, "off") != 0))
+        ck_assert_msg(gateway_pinned, "the gateway is not on a CPU of its own");
+}
+END_TEST
+
 Suite *suite_observe(void)
 {
     Suite *s = suite_create("observe");
@@ -285,6 +331,7 @@ Suite *suite_observe(void)
     tcase_add_test(tc, malformed_traceparent_starts_a_new_trace);
     tcase_add_test(tc, every_service_counts_its_calls);
     tcase_add_test(tc, metrics_listener_serves_nothing_else);
+    tcase_add_test(tc, pinned_processes_run_their_threads_in_turn);
     suite_add_tcase(s, tc);
     return s;
 }

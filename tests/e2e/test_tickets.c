@@ -894,21 +894,6 @@ START_TEST(opened_tickets_become_the_external_ref)
 }
 END_TEST
 
-/* The incidents process's pid, from the stack's run directory. */
-static pid_t incidents_pid(void)
-{
-    char file[512];
-    snprintf(file, sizeof(file), "%s/incidents.pid", bw_test_env("BULWARK_TEST_RUN_DIR"));
-    FILE *f = fopen(file, "r");
-    long pid = 0;
-    if (f != NULL) {
-        if (fscanf(f, "%ld", &pid) != 1)
-            pid = 0;
-        fclose(f);
-    }
-    return (pid_t)pid;
-}
-
 /* When the first request to path reached the stand-in after n earlier
  * ones, in seconds of now_s(); 0 when none within seconds. */
 static double wait_arrival(const char *path, size_t n, double seconds)
@@ -929,7 +914,7 @@ START_TEST(deliveries_flow_while_incidents_does_not_answer)
 {
     json_decref(standin_call("POST", "/config",
                              "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\"}"));
-    pid_t incidents = incidents_pid();
+    pid_t incidents = process_pid("incidents");
     ck_assert_msg(incidents > 0, "no pid of the incidents process in BULWARK_TEST_RUN_DIR");
     /* An incident made before the connection, so that no job was made for
      * it; its incident.created is appended again below, once the
@@ -998,7 +983,7 @@ static void setup(void)
 static void teardown(void)
 {
     /* Whatever a test did, the incidents process runs on. */
-    pid_t incidents = getenv("BULWARK_TEST_RUN_DIR") != NULL ? incidents_pid() : 0;
+    pid_t incidents = getenv("BULWARK_TEST_RUN_DIR") != NULL ? process_pid("incidents") : 0;
     if (incidents > 0)
         kill(incidents, SIGCONT);
     standin_stop();
