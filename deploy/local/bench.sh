@@ -146,8 +146,11 @@ stack_addr() {
 
 has_service() { [[ -n ${PROC_PIDS[$1]:-} ]]; }
 
+# install_packages: wrk and nginx always; the Go packages of the peer only
+# for the whole bench (BULWARK_BENCH_ONLY runs no peer).
 install_packages() {
     bw_deps_ensure "${BW_DEPS_BENCH[@]}" || bw_die "make bench needs wrk and nginx-light"
+    [[ -n $ONLY ]] && return 0
     if ! bw_deps_ensure "${BW_DEPS_BENCH_PEER[@]}"; then
         PEER_STATUS="skipped: the Go packages are missing (${BW_DEPS_BENCH_PEER[*]})"
     fi
@@ -703,7 +706,7 @@ EOF
 
 LOAD_AVG=$(cut -d' ' -f1-3 /proc/loadavg)
 find_stack
-[[ -z $ONLY ]] && install_packages
+install_packages
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/bulwark-bench.XXXXXX")
 chmod 755 "$TMP"
 : >"$TMP/runs.jsonl"
