@@ -63,8 +63,7 @@ void bw_buf_commit(bw_buf_t *b, size_t n)
     b->data[b->len] = '\0';
 }
 
-/* Why a reserve failed, kept in b->error if it is the first failure. */
-static int reserve_error(bw_buf_t *b, size_t n)
+int bw_buf_reserve_failed(bw_buf_t *b, size_t n)
 {
     int err = n > b->max - b->len ? BW_ETOOBIG : BW_ENOMEM;
     if (b->error == 0)
@@ -76,21 +75,11 @@ int bw_buf_add(bw_buf_t *b, const void *bytes, size_t n)
 {
     char *at = bw_buf_reserve(b, n);
     if (at == NULL)
-        return reserve_error(b, n);
+        return bw_buf_reserve_failed(b, n);
     if (n > 0)
         memcpy(at, bytes, n);
     bw_buf_commit(b, n);
     return 0;
-}
-
-int bw_buf_addc(bw_buf_t *b, char c)
-{
-    if (b->len + 1 < b->cap) {
-        b->data[b->len++] = c;
-        b->data[b->len] = '\0';
-        return 0;
-    }
-    return bw_buf_add(b, &c, 1);
 }
 
 int bw_buf_adds(bw_buf_t *b, const char *s)
@@ -110,7 +99,7 @@ int bw_buf_vprintf(bw_buf_t *b, const char *fmt, va_list ap)
             b->error = BW_EINVAL;
         err = BW_EINVAL;
     } else if ((at = bw_buf_reserve(b, (size_t)n)) == NULL) {
-        err = reserve_error(b, (size_t)n);
+        err = bw_buf_reserve_failed(b, (size_t)n);
     } else {
         vsnprintf(at, (size_t)n + 1, fmt, again);
         bw_buf_commit(b, (size_t)n);

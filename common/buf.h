@@ -31,7 +31,16 @@ void bw_buf_free(bw_buf_t *b);
 void bw_buf_reset(bw_buf_t *b);
 /* Appends n bytes: 0, or BW_ENOMEM (no memory) or BW_ETOOBIG (over max). */
 int bw_buf_add(bw_buf_t *b, const void *bytes, size_t n);
-int bw_buf_addc(bw_buf_t *b, char c);
+/* One byte; inline, for writers that append byte by byte. */
+static inline int bw_buf_addc(bw_buf_t *b, char c)
+{
+    if (b->len + 1 < b->cap) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return 0;
+    }
+    return bw_buf_add(b, &c, 1);
+}
 int bw_buf_adds(bw_buf_t *b, const char *s);
 int bw_buf_printf(bw_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int bw_buf_vprintf(bw_buf_t *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
@@ -39,6 +48,10 @@ int bw_buf_vprintf(bw_buf_t *b, const char *fmt, va_list ap) __attribute__((form
  * calls bw_buf_commit with how many it wrote), or NULL as bw_buf_add fails. */
 char *bw_buf_reserve(bw_buf_t *b, size_t n);
 void bw_buf_commit(bw_buf_t *b, size_t n);
+/* After bw_buf_reserve(b, n) returned NULL: why, as bw_buf_add would say
+ * (BW_ETOOBIG over max, else BW_ENOMEM), kept in b->error as a failed
+ * append keeps it. */
+int bw_buf_reserve_failed(bw_buf_t *b, size_t n);
 
 /* Hands the text to arena, which frees it when reset or destroyed: *out is
  * the NUL-terminated text ("" when empty) and b is left empty. Returns

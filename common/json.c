@@ -1210,13 +1210,20 @@ static void jw_add(jw_t *w, const char *s, size_t n)
 
 static void jw_char(jw_t *w, char c)
 {
-    bw_buf_t *b = w->b;
-    if (w->err == 0 && b->len + 1 < b->cap) {
-        b->data[b->len++] = c;
-        b->data[b->len] = '\0';
-    } else if (w->err == 0) {
-        w->err = bw_buf_addc(b, c);
-    }
+    if (w->err == 0)
+        w->err = bw_buf_addc(w->b, c);
+}
+
+/* Room for n bytes written in place (then bw_buf_commit), or NULL with the
+ * failure in w->err. */
+static char *jw_reserve(jw_t *w, size_t n)
+{
+    if (w->err != 0)
+        return NULL;
+    char *out = bw_buf_reserve(w->b, n);
+    if (out == NULL)
+        w->err = bw_buf_reserve_failed(w->b, n);
+    return out;
 }
 
 /* How many bytes at the start of s (at most len) go into a JSON string as
@@ -1295,12 +1302,9 @@ static void jw_string(jw_t *w, const char *s, size_t len)
 static void jw_key(jw_t *w, const char *proto_name)
 {
     size_t n = strlen(proto_name);
-    char *out = w->err == 0 ? bw_buf_reserve(w->b, n + 3) : NULL;
-    if (out == NULL) {
-        if (w->err == 0)
-            w->err = n + 3 > w->b->max - w->b->len ? BW_ETOOBIG : BW_ENOMEM;
+    char *out = jw_reserve(w, n + 3);
+    if (out == NULL)
         return;
-    }
     out[0] = '"';
     size_t k = 1 + json_name_into(proto_name, out + 1, n + 1);
     out[k++] = '"';
@@ -1372,12 +1376,9 @@ static void jw_message(jw_t *w, const ProtobufCMessage *msg);
 static void jw_bytes(jw_t *w, const ProtobufCBinaryData *b)
 {
     size_t n = b->data != NULL ? b->len : 0;
-    char *out = w->err == 0 ? bw_buf_reserve(w->b, (n + 2) / 3 * 4 + 2) : NULL;
-    if (out == NULL) {
-        if (w->err == 0)
-            w->err = BW_ENOMEM;
+    char *out = jw_reserve(w, (n + 2) / 3 * 4 + 2);
+    if (out == NULL)
         return;
-    }
     out[0] = '"';
     size_t o = 1 + bw_base64_encode(b->data, n, out + 1);
     out[o++] = '"';

@@ -5,6 +5,7 @@
  */
 #include "jsontext.h"
 
+#include "hex.h"
 #include "utf8.h"
 
 #include <errno.h>
@@ -31,17 +32,6 @@ static void skip_space(reader_t *r)
         r->p++;
 }
 
-static int hex_digit(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* The four hex digits at p (end bounds them) as a number, or -1. */
 static long hex4(const unsigned char *p, const unsigned char *end)
 {
@@ -49,7 +39,7 @@ static long hex4(const unsigned char *p, const unsigned char *end)
         return -1;
     long v = 0;
     for (int i = 0; i < 4; i++) {
-        int d = hex_digit(p[i]);
+        int d = bw_hex_digit(p[i]);
         if (d < 0)
             return -1;
         v = v * 16 + d;
@@ -267,6 +257,23 @@ static json_t *read_word(reader_t *r)
 
 static json_t *read_value(reader_t *r);
 
+/* After a member of an object or an element of an array: 1 when close
+ * ends the container (consumed), 0 after a comma, -1 for anything else. */
+static int after_item(reader_t *r, unsigned char close)
+{
+    skip_space(r);
+    if (r->p >= r->end)
+        return -1;
+    if (*r->p == close) {
+        r->p++;
+        return 1;
+    }
+    if (*r->p != ',')
+        return -1;
+    r->p++;
+    return 0;
+}
+
 static json_t *read_object(reader_t *r)
 {
     json_t *obj = json_object();
@@ -306,18 +313,11 @@ static json_t *read_object(reader_t *r)
             json_decref(value);
         if (copy != key && copy != small)
             free(copy);
-        if (rc != 0)
-            break;
-        skip_space(r);
-        if (r->p >= r->end)
-            break;
-        if (*r->p == '}') {
-            r->p++;
+        int next = rc == 0 ? after_item(r, '}') : -1;
+        if (next == 1)
             return obj;
-        }
-        if (*r->p != ',')
+        if (next < 0)
             break;
-        r->p++;
         skip_space(r);
     }
     json_decref(obj);
@@ -337,18 +337,12 @@ static json_t *read_array(reader_t *r)
     }
     for (;;) {
         json_t *value = read_value(r);
-        if (value == NULL || json_array_append_new(arr, value) != 0)
-            break;
-        skip_space(r);
-        if (r->p >= r->end)
-            break;
-        if (*r->p == ']') {
-            r->p++;
+        int next =
+            value != NULL && json_array_append_new(arr, value) == 0 ? after_item(r, ']') : -1;
+        if (next == 1)
             return arr;
-        }
-        if (*r->p != ',')
+        if (next < 0)
             break;
-        r->p++;
     }
     json_decref(arr);
     return NULL;

@@ -728,21 +728,20 @@ bw_stack_addrs() {
 }
 
 # bw_cpu_pin NAME: the command prefix that keeps every thread of process
-# NAME on a CPU of its own (taskset -c N chrt --batch 0), none when BULWARK_PIN_CPUS is off,
-# the script may run on only one CPU, or those CPUs are all taken. The
-# processes take the CPUs the script may run on (Cpus_allowed_list) in the
-# order of services/services.tsv: on 2 CPUs the gateway gets the first and
-# scoping the second (the read path), and the others run where the
-# scheduler puts them; from 6 CPUs on every process has one. A thread
-# waking another of the same process (the gateway's event loop and its RPC
-# poller, gRPC's pollers and a service's workers) then wakes it on the same
-# CPU, without an interprocessor interrupt, which costs most on a virtual
-# machine. Two pinned processes never share a CPU: one busy would hold up
-# the other. A pinned process runs under SCHED_BATCH (chrt --batch): a
-# thread it wakes waits for the running one to block instead of preempting
-# it, so the event loop, the poller and the workers take their turns
-# without a context switch per hand-off (docs/DESIGN.md, "Performance as
-# measured").
+# NAME on a CPU of its own (taskset -c N chrt --batch 0), none when
+# BULWARK_PIN_CPUS is off, the script may run on only one CPU, or those CPUs
+# are all taken. The processes take the CPUs the script may run on
+# (Cpus_allowed_list) in the order of services/services.tsv: on 2 CPUs the
+# gateway gets the first and scoping the second (the read path), and the
+# others run where the scheduler puts them; from 6 CPUs on every process has
+# one. A thread waking another of the same process (the gateway's event loop
+# and its RPC poller, gRPC's pollers and a service's workers) then wakes it
+# on the same CPU, without an interprocessor interrupt, which costs most on
+# a virtual machine. Two pinned processes never share a CPU: one busy would
+# hold up the other. A pinned process runs under SCHED_BATCH (chrt --batch):
+# a thread it wakes waits for the running one to block instead of preempting
+# it, so the event loop, the poller and the workers take their turns without
+# a context switch per hand-off (docs/DESIGN.md, "Performance as measured").
 bw_cpu_pin() {
     local cpus=() parts=() part list i
     [[ ${BULWARK_PIN_CPUS:-auto} == auto ]] || return 0
