@@ -17,6 +17,18 @@
  *     check of its attempt row, a plan of PostgreSQL's own, may search
  *     deliveries by tenant only; docs/DESIGN.md, "The cost of announcing a
  *     write".)
+ * And the two other claims of the dispatcher, each over a backlog:
+ *   - the relay's (bulwark.outbox_claim, common migrations 0006 and 0011)
+ *     claims 200 of 5,000 events not yet relayed, oldest first, reading
+ *     about as many rows as it claims. 0006's read the whole backlog per
+ *     claimed row when its plan was made while the statistics showed no
+ *     event waiting (the usual state); this test's session plans it with
+ *     the statistics of the day, so it guards the shape (0011's cannot
+ *     scan the backlog under any statistics), not that failure;
+ *   - the ticket jobs' (integrations.claim_ticket_jobs, migrations 0009 and
+ *     0010) leases 16 of 2,000 pending jobs over 300 incidents, only the
+ *     first pending job of each incident, reading about as many rows as it
+ *     leases (0009's read 3,892).
  */
 #include "testkit.h"
 
@@ -25,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* A new tenant with one webhook endpoint and a backlog of events pending
  * deliveries to it, as the relay writes them, all due: event i (from 1) is
@@ -173,6 +186,151 @@ START_TEST(a_record_finds_the_leased_row_by_its_address)
 }
 END_TEST
 
+/* Claims up to 200 events of the outbox as the relay does, retrying while
+ * the stack's own relay holds its turn (it gives it back within
+ * milliseconds); returns the claim's rows. */
+static PGresult *outbox_claim(PGconn *svc, const char *tenant)
+{
+    for (int i = 0; i < 100; i++) {
+        PGresult *res =
+            bw_test_sql(svc,
+                        "SELECT count(*), count(*) FILTER (WHERE tenant_id = $1::uuid), "
+                        "min(seq) FILTER (WHERE tenant_id = $1::uuid), "
+                        "max(seq) FILTER (WHERE tenant_id = $1::uuid) "
+                        "FROM bulwark.outbox_claim(200)",
+                        tenant);
+        if (strcmp(PQgetvalue(res, 0, 0), "0") != 0)
+            return res;
+        PQclear(res);
+        usleep(20 * 1000);
+    }
+    ck_abort_msg("the outbox claim got nothing in 2 s");
+    return NULL;
+}
+
+START_TEST(the_relays_claim_reads_what_it_claims_not_the_backlog)
+{
+    enum { BACKLOG = 5000 };
+    char *key = NULL;
+    char *tenant = bw_test_create_tenant("Outbox claim KG", &key);
+    PGconn *svc = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
+    bw_test_exec(svc, "BEGIN");
+    bw_test_exec(svc, "SELECT set_config('bulwark.tenant_id', $1, true)", tenant);
+    char n[16];
+    snprintf(n, sizeof(n), "%d", BACKLOG);
+    bw_test_exec(svc,
+                 "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data) "
+                 "SELECT $1::uuid, gen_random_uuid(), 'campaign.completed', "
+                 "'campaigns/' || (g % 300), '{}' FROM generate_series(1, $2::int) g",
+                 tenant, n);
+
+    /* The first claim of a session also plans it (and may take events of
+     * other tests not yet relayed first): the second is measured. */
+    PGresult *res = outbox_claim(svc, tenant);
+    long first = strtol(PQgetvalue(res, 0, 3), NULL, 10);
+    PQclear(res);
+    long before = bw_test_rows_read(svc, "bulwark");
+    res = outbox_claim(svc, tenant);
+    long read = bw_test_rows_read(svc, "bulwark") - before;
+    /* Oldest first: 200 of ours, after the first claim's. */
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "200");
+    ck_assert_str_eq(PQgetvalue(res, 0, 1), "200");
+    long lo = strtol(PQgetvalue(res, 0, 2), NULL, 10);
+    ck_assert_msg(lo > first, "claimed from seq %ld after the first claim's %ld", lo, first);
+    PQclear(res);
+    /* Per claimed event: its entry of outbox_unrelayed (and the first
+     * claim's, now claimed), the row by its address, the update. 0006's
+     * read every event not yet relayed, twice. */
+    ck_assert_msg(read <= 1000, "a claim of 200 of %d read %ld rows", BACKLOG, read);
+    bw_test_exec(svc, "ROLLBACK");
+    PQfinish(svc);
+    free(tenant);
+    free(key);
+}
+END_TEST
+
+START_TEST(a_ticket_claim_reads_what_it_leases_not_the_backlog)
+{
+    enum { BACKLOG = 2000, INCIDENTS = 300, LIMIT = 16 };
+    char *key = NULL;
+    char *tenant = bw_test_create_tenant("Ticket claim KG", &key);
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("POST", "/v1/entities", key,
+                                  "{\"name\":\"Acme Cloud SE\",\"timeZone\":\"Europe/Berlin\"}",
+                                  NULL, &r),
+                     0);
+    ck_assert_msg(r.status == 201, "%ld: %s", r.status, r.body);
+    char body[1024];
+    snprintf(body, sizeof(body),
+             "{\"system\":\"JIRA\",\"name\":\"claim\",\"baseUrl\":\"http://%s:9\","
+             "\"entity\":\"%s\",\"projectKey\":\"SEC\",\"credentials\":{\"email\":"
+             "\"bulwark@example.com\",\"apiToken\":\"t\"},\"createIssues\":false}",
+             bw_test_env("BULWARK_TEST_WEBHOOK_HOST"),
+             json_string_value(json_object_get(r.json, "id")));
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(bw_test_http("POST", "/v1/integrations/connections", key, body, NULL, &r), 0);
+    ck_assert_msg(r.status == 201, "%ld: %s", r.status, r.body);
+    char connection[64];
+    snprintf(connection, sizeof(connection), "%s",
+             json_string_value(json_object_get(r.json, "id")));
+    bw_test_resp_free(&r);
+
+    /* Job g (from 1) is of incident g % INCIDENTS, all due alike: the
+     * first jobs of incidents 1-16 lead with seqs 1-16. */
+    PGconn *svc = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
+    bw_test_exec(svc, "BEGIN");
+    bw_test_exec(svc, "SELECT set_config('bulwark.tenant_id', $1, true)", tenant);
+    char n[16], m[16];
+    snprintf(n, sizeof(n), "%d", BACKLOG);
+    snprintf(m, sizeof(m), "%d", INCIDENTS);
+    bw_test_exec(
+        svc,
+        "INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
+        "origin, occur_time, data) SELECT $1, gen_random_uuid(), g, 'incident.updated', "
+        "'incidents/' || (g % $3::int), '', now(), '{}' FROM generate_series(1, $2::int) g",
+        tenant, n, m);
+    bw_test_exec(
+        svc,
+        "INSERT INTO integrations.ticket_jobs (tenant_id, job_id, connection_id, event_id, "
+        "seq, incident_id, state, next_attempt_time) SELECT tenant_id, gen_random_uuid(), "
+        "$2, event_id, seq, md5(resource)::uuid, 'PENDING', now() - interval '1 minute' "
+        "FROM integrations.events WHERE tenant_id = $1::uuid ORDER BY seq",
+        tenant, connection);
+
+    static const char claim[] = "SELECT coalesce(string_agg(x.job_id::text, ','), '') "
+                                "FROM integrations.claim_ticket_jobs($1::int, 75) x "
+                                "WHERE x.tenant_id = $2::uuid";
+    static const char leased[] = "SELECT string_agg(j.seq::text, ',' ORDER BY j.seq) "
+                                 "FROM integrations.ticket_jobs j "
+                                 "WHERE j.job_id = ANY (string_to_array($1, ',')::uuid[])";
+    char limit[16];
+    snprintf(limit, sizeof(limit), "%d", LIMIT);
+    PGresult *res = bw_test_sql(svc, claim, limit, tenant);
+    PGresult *what = bw_test_sql(svc, leased, PQgetvalue(res, 0, 0));
+    ck_assert_str_eq(PQgetvalue(what, 0, 0), "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16");
+    PQclear(what);
+    PQclear(res);
+    /* Those leased, the next incidents' first jobs; none of incidents 1-16
+     * (their first job is still pending). The second claim is measured. */
+    long before = bw_test_rows_read(svc, "integrations");
+    res = bw_test_sql(svc, claim, limit, tenant);
+    long read = bw_test_rows_read(svc, "integrations") - before;
+    what = bw_test_sql(svc, leased, PQgetvalue(res, 0, 0));
+    ck_assert_str_eq(PQgetvalue(what, 0, 0), "17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32");
+    PQclear(what);
+    PQclear(res);
+    /* Per leased job: its entry of ticket_jobs_due (and the 16 leased
+     * before), the probe of its incident, the lease, the joins with its
+     * connection, event and link. 0009's read the
+     * pending backlog for every candidate. */
+    ck_assert_msg(read <= 300, "a claim of %d of %d read %ld rows", LIMIT, BACKLOG, read);
+    bw_test_exec(svc, "ROLLBACK");
+    PQfinish(svc);
+    free(tenant);
+    free(key);
+}
+END_TEST
+
 Suite *suite_claim(void)
 {
     Suite *s = suite_create("claim");
@@ -180,6 +338,8 @@ Suite *suite_claim(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, a_claim_reads_what_it_leases_not_the_backlog);
     tcase_add_test(tc, a_record_finds_the_leased_row_by_its_address);
+    tcase_add_test(tc, the_relays_claim_reads_what_it_claims_not_the_backlog);
+    tcase_add_test(tc, a_ticket_claim_reads_what_it_leases_not_the_backlog);
     suite_add_tcase(s, tc);
     return s;
 }
