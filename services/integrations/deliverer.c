@@ -36,6 +36,11 @@
 #define MAX_RESPONSE_BODY (64 * 1024)
 /* Seconds a lease outlives an attempt's timeout. */
 #define LEASE_MARGIN_SEC 60
+/* A claim leases up to this many times what may be in flight, per endpoint
+ * and in all; what cannot start at once waits in memory, leased, and starts
+ * as attempts end, so that a claim serves several rounds of completions
+ * instead of one (docs/DESIGN.md, "The cost of announcing a write"). */
+#define PREFETCH 4
 #define ERROR_MAX 900
 
 static const bw_db_stmt_t stmt_claim = {
@@ -103,9 +108,11 @@ struct bw_deliverer {
     struct event *refill;             /* claims again once the loop is done with a round */
     bw_arena_t *scratch;              /* per database operation */
     transfer_t *head;                 /* transfers in flight */
+    transfer_t *queue, *queue_tail;   /* leased and prepared, waiting for a slot, oldest first */
     bw_deliverer_request_t *requests; /* other requests in flight */
     watch_t *watches;                 /* sockets watched */
     int in_flight;
+    int queued;
     int collecting; /* inside collect(): no refill from there */
     int closing;
 };
@@ -561,11 +568,13 @@ static void collect(bw_deliverer_t *dv)
         event_active(dv->refill, 0, 0);
 }
 
+static int fill(bw_deliverer_t *dv, int when_short);
+
 static void on_refill(evutil_socket_t fd, short kind, void *arg)
 {
     (void)fd;
     (void)kind;
-    bw_deliverer_fill(arg);
+    fill(arg, 1);
 }
 
 /* ---- starting attempts ------------------------------------------------------ */
@@ -685,7 +694,18 @@ static int prepare(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int r
     return 0;
 }
 
-/* Starts one claimed row, or records why it could not start. */
+/* Records an attempt that could not start (why), and frees t. */
+static void give_up(bw_deliverer_t *dv, transfer_t *t, const char *why)
+{
+    if (t->delivery != NULL && t->lease != NULL) {
+        decide(dv, t, 0, 0, why);
+        record_one(dv, t);
+    }
+    free_transfer(t);
+}
+
+/* Prepares one claimed row and queues it, or records why it could not
+ * start. */
 static void start(bw_deliverer_t *dv, const PGresult *res, int row)
 {
     transfer_t *t = calloc(1, sizeof(*t));
@@ -699,52 +719,113 @@ static void start(bw_deliverer_t *dv, const PGresult *res, int row)
     t->kind = KIND_DELIVERY;
     t->dv = dv;
     char why[200] = "";
-    int err = prepare(dv, t, res, row, why, sizeof(why));
-    if (err == 0 && curl_multi_add_handle(dv->multi, t->easy) != CURLM_OK) {
-        snprintf(why, sizeof(why), "the delivery could not be started (libcurl)");
-        err = BW_EINTERNAL;
-    }
-    if (err != 0) {
-        if (t->delivery != NULL && t->lease != NULL) {
-            decide(dv, t, 0, 0, why);
-            record_one(dv, t);
-        }
-        free_transfer(t);
+    if (prepare(dv, t, res, row, why, sizeof(why)) != 0) {
+        give_up(dv, t, why);
         return;
     }
-    t->next = dv->head;
-    if (dv->head != NULL)
-        dv->head->prev = t;
-    dv->head = t;
-    dv->in_flight++;
+    t->prev = dv->queue_tail;
+    t->next = NULL;
+    if (dv->queue_tail != NULL)
+        dv->queue_tail->next = t;
+    else
+        dv->queue = t;
+    dv->queue_tail = t;
+    dv->queued++;
 }
 
-int bw_deliverer_fill(bw_deliverer_t *dv)
+/* Takes t off the queue. */
+static void dequeue(bw_deliverer_t *dv, transfer_t *t)
 {
-    long room = dv->svc->concurrency - dv->in_flight;
-    if (room <= 0 || dv->closing || dv->collecting)
+    if (t->prev != NULL)
+        t->prev->next = t->next;
+    else
+        dv->queue = t->next;
+    if (t->next != NULL)
+        t->next->prev = t->prev;
+    else
+        dv->queue_tail = t->prev;
+    t->prev = t->next = NULL;
+    dv->queued--;
+}
+
+/* How many of list's transfers go to endpoint. */
+static int count_endpoint(const transfer_t *list, const char *endpoint)
+{
+    int n = 0;
+    for (const transfer_t *t = list; t != NULL; t = t->next)
+        n += strcmp(t->endpoint, endpoint) == 0;
+    return n;
+}
+
+/* Starts queued transfers, oldest first, while there is room: in all and
+ * for their endpoint. */
+static void launch(bw_deliverer_t *dv)
+{
+    transfer_t *t = dv->queue;
+    while (t != NULL && dv->in_flight < dv->svc->concurrency) {
+        transfer_t *next = t->next;
+        if (count_endpoint(dv->head, t->endpoint) >= dv->svc->endpoint_concurrency) {
+            t = next;
+            continue;
+        }
+        dequeue(dv, t);
+        t->started_us = now_us();
+        if (curl_multi_add_handle(dv->multi, t->easy) != CURLM_OK) {
+            give_up(dv, t, "the delivery could not be started (libcurl)");
+        } else {
+            t->next = dv->head;
+            if (dv->head != NULL)
+                dv->head->prev = t;
+            dv->head = t;
+            dv->in_flight++;
+        }
+        t = next;
+    }
+}
+
+/* Adds each endpoint with attempts in flight or queued here, and how many,
+ * to busy and counts. 0 or BW_ENOMEM. */
+static int busy_endpoints(const bw_deliverer_t *dv, bw_pgarray_t *busy, bw_pgarray_t *counts)
+{
+    const transfer_t *lists[] = {dv->head, dv->queue};
+    for (int l = 0; l < 2; l++)
+        for (const transfer_t *t = lists[l]; t != NULL; t = t->next) {
+            /* Each endpoint once, at its first transfer. */
+            int seen = l == 1 && count_endpoint(dv->head, t->endpoint) > 0;
+            for (const transfer_t *u = lists[l]; u != t && !seen; u = u->next)
+                seen = strcmp(u->endpoint, t->endpoint) == 0;
+            if (seen)
+                continue;
+            char count[16];
+            snprintf(count, sizeof(count), "%d",
+                     count_endpoint(dv->head, t->endpoint) +
+                         count_endpoint(dv->queue, t->endpoint));
+            if (bw_pgarray_add(busy, t->endpoint) != 0 || bw_pgarray_add(counts, count) != 0)
+                return BW_ENOMEM;
+        }
+    return 0;
+}
+
+/* Claims due deliveries into the queue and starts what may start. With
+ * when_short, only if fewer than one endpoint's worth are queued (after
+ * attempts end; the dispatcher's tick claims whatever is queued). */
+static int fill(bw_deliverer_t *dv, int when_short)
+{
+    if (dv->closing || dv->collecting)
+        return 0;
+    launch(dv);
+    long room = (long)dv->svc->concurrency * PREFETCH - dv->in_flight - dv->queued;
+    if (room <= 0 || (when_short && dv->queued >= dv->svc->endpoint_concurrency))
         return 0;
     char limit[24], per_endpoint[24], lease[24];
     snprintf(limit, sizeof(limit), "%ld", room);
-    snprintf(per_endpoint, sizeof(per_endpoint), "%ld", dv->svc->endpoint_concurrency);
-    snprintf(lease, sizeof(lease), "%ld", dv->svc->timeout_ms / 1000 + LEASE_MARGIN_SEC);
-    /* The endpoints with attempts in flight here, and how many each. */
+    snprintf(per_endpoint, sizeof(per_endpoint), "%ld",
+             (long)dv->svc->endpoint_concurrency * PREFETCH);
+    /* A queued delivery may wait for PREFETCH - 1 rounds of attempts
+     * before its own. */
+    snprintf(lease, sizeof(lease), "%ld", dv->svc->timeout_ms / 1000 * PREFETCH + LEASE_MARGIN_SEC);
     bw_pgarray_t busy = {0}, counts = {0};
-    int err = 0;
-    for (transfer_t *t = dv->head; t != NULL && err == 0; t = t->next) {
-        /* Each endpoint once, at its first transfer in the list. */
-        int first = 1, n = 0;
-        for (transfer_t *u = dv->head; u != t && first; u = u->next)
-            first = strcmp(u->endpoint, t->endpoint) != 0;
-        if (!first)
-            continue;
-        for (transfer_t *u = t; u != NULL; u = u->next)
-            n += strcmp(u->endpoint, t->endpoint) == 0;
-        char count[16];
-        snprintf(count, sizeof(count), "%d", n);
-        if (bw_pgarray_add(&busy, t->endpoint) != 0 || bw_pgarray_add(&counts, count) != 0)
-            err = BW_ENOMEM;
-    }
+    int err = busy_endpoints(dv, &busy, &counts);
     const char *values[] = {limit, per_endpoint, lease, bw_pgarray_close(&busy),
                             bw_pgarray_close(&counts)};
     /* The claimed rows outlive the scratch arena's resets while they start. */
@@ -764,7 +845,13 @@ int bw_deliverer_fill(bw_deliverer_t *dv)
     for (int row = 0; row < n; row++)
         start(dv, res, row);
     bw_arena_destroy(claim);
+    launch(dv);
     return n;
+}
+
+int bw_deliverer_fill(bw_deliverer_t *dv)
+{
+    return fill(dv, 0);
 }
 
 int bw_deliverer_add_request(bw_deliverer_t *dv, bw_deliverer_request_t *req)
@@ -833,11 +920,16 @@ void bw_deliverer_destroy(bw_deliverer_t *dv)
     if (dv == NULL)
         return;
     dv->closing = 1;
-    /* Aborted attempts are not attempts: their deliveries are due again. */
-    while (dv->head != NULL) {
-        transfer_t *t = dv->head;
-        curl_multi_remove_handle(dv->multi, t->easy);
-        unlink_transfer(t);
+    /* Aborted attempts are not attempts, and queued ones did not start:
+     * their deliveries are due again. */
+    while (dv->head != NULL || dv->queue != NULL) {
+        transfer_t *t = dv->head != NULL ? dv->head : dv->queue;
+        if (t == dv->head) {
+            curl_multi_remove_handle(dv->multi, t->easy);
+            unlink_transfer(t);
+        } else {
+            dequeue(dv, t);
+        }
         const char *values[] = {t->delivery, t->lease};
         bw_arena_reset(dv->scratch);
         if (bw_db_exec1(dv->db, dv->scratch, t->tenant, &stmt_release, 2, values, NULL) != 0)

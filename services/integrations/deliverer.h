@@ -7,7 +7,9 @@
  * BULWARK_WEBHOOK_CONCURRENCY in flight in this process, at most
  * BULWARK_WEBHOOK_ENDPOINT_CONCURRENCY per endpoint in this process, a
  * resource's deliveries to an endpoint one after another, endpoints served
- * side by side), signs each
+ * side by side). A claim leases up to four times those bounds; what cannot
+ * start at once waits in memory, leased, and starts as attempts end, so
+ * that one claim serves several rounds of completions. It signs each
  * (signature.h) with the endpoint's secret and, within 24 hours of a
  * rotation, the previous one, and sends it with a timeout, without
  * following redirects, connecting only to addresses the network policy

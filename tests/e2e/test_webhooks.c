@@ -384,6 +384,54 @@ START_TEST(receiver_down_then_up_loses_nothing)
 }
 END_TEST
 
+/* A backlog of one endpoint, each event of its own incident: the deliverer
+ * leases several times what it may send at once (PREFETCH in deliverer.c)
+ * and starts the rest as attempts end, but the receiver never holds more
+ * than BULWARK_WEBHOOK_ENDPOINT_CONCURRENCY (4, as the stack runs) at once,
+ * and each event arrives once. */
+START_TEST(an_endpoint_gets_at_most_its_concurrency_at_once)
+{
+    tenant_t t = new_tenant("Webhooks concurrency");
+    char *path = unique_path("concurrency");
+    char url[400];
+    snprintf(url, sizeof(url), "%s%s", hooks, path);
+    json_t *e = create_endpoint(&t, url, "[\"incident.updated\"]");
+    json_decref(receiver_call("POST", "/config",
+                              json_pack("{s:s, s:[s], s:i}", "path", path, "secrets",
+                                        jstr(e, "secret"), "delayMs", 200)));
+    enum { N = 24 };
+    char *ids[N];
+    for (int i = 0; i < N; i++) {
+        char resource[64], data[128];
+        snprintf(resource, sizeof(resource), "incidents/c%d", i);
+        snprintf(data, sizeof(data), "{\"id\":\"c%d\"}", i);
+        ids[i] = emit(&t, "incident.updated", resource, data);
+    }
+    wait_succeeded(path, N, 60);
+    sleep(1);
+    char q[300];
+    snprintf(q, sizeof(q), "/count?path=%s", path);
+    json_t *count = receiver_call("GET", q, NULL);
+    json_int_t held = json_integer_value(json_object_get(count, "maxHeld"));
+    ck_assert_msg(held >= 2 && held <= 4, "the receiver held %lld replies at once",
+                  (long long)held);
+    ck_assert_int_eq(json_integer_value(json_object_get(count, "received")), N);
+    json_decref(count);
+    json_t *got = received(path);
+    for (int i = 0; i < N; i++) {
+        int seen = 0;
+        for (size_t k = 0; k < json_array_size(got); k++)
+            seen += strcmp(jstr(json_array_get(got, k), "id"), ids[i]) == 0;
+        ck_assert_msg(seen == 1, "event %d arrived %d times", i, seen);
+        free(ids[i]);
+    }
+    json_decref(got);
+    json_decref(e);
+    free(path);
+    free_tenant(&t);
+}
+END_TEST
+
 START_TEST(retry_after_is_honoured)
 {
     tenant_t t = new_tenant("Webhooks 429");
@@ -704,6 +752,7 @@ Suite *suite_webhooks(void)
     tcase_add_test(tc, create_secret_is_shown_once);
     tcase_add_test(tc, events_are_delivered_signed_and_in_order);
     tcase_add_test(tc, receiver_down_then_up_loses_nothing);
+    tcase_add_test(tc, an_endpoint_gets_at_most_its_concurrency_at_once);
     tcase_add_test(tc, retry_after_is_honoured);
     tcase_add_test(tc, exhausted_schedule_disables_and_says_so);
     tcase_add_test(tc, disabling_through_the_api_is_an_event);

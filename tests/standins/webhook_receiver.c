@@ -14,8 +14,10 @@
  *              POST /down   stop listening and drop every connection
  *              POST /up     listen again on the same port
  *              GET  /deliveries?path=/x  what arrived at /x, in order
- *              GET  /count?path=/x       how many arrived at /x, and how
- *                   many of those were answered 2xx
+ *              GET  /count?path=/x       how many arrived at /x, how
+ *                   many of those were answered 2xx, and, for a path
+ *                   with delayMs, the most replies held back at once
+ *                   ("maxHeld": the sender's concurrency towards it)
  *
  * Signatures are checked as the Standard Webhooks specification tells a
  * receiver to, written here independently of the sender's code: each
@@ -61,7 +63,8 @@ typedef struct path_config {
     char retry_after[64];
     char location[256];
     long delay_ms;
-    long times; /* > 0: the answer above applies this many more times */
+    long times;         /* > 0: the answer above applies this many more times */
+    int held, max_held; /* replies held back by delay_ms now, and at most */
 } path_config_t;
 
 typedef struct record {
@@ -76,6 +79,7 @@ typedef struct delayed {
     struct evhttp_request *req;
     struct event *timer;
     int status;
+    path_config_t *c;
     struct delayed *next;
 } delayed_t;
 
@@ -203,6 +207,7 @@ static void send_delayed(evutil_socket_t fd, short kind, void *arg)
             break;
         }
     reply_text(d->req, d->status, "");
+    d->c->held--;
     event_free(d->timer);
     free(d);
 }
@@ -252,6 +257,9 @@ static void on_hook(struct evhttp_request *req, void *arg)
         delayed_t *d = calloc(1, sizeof(*d));
         d->req = req;
         d->status = status;
+        d->c = c;
+        if (++c->held > c->max_held)
+            c->max_held = c->held;
         d->timer = evtimer_new(base, send_delayed, d);
         struct timeval tv = {c->delay_ms / 1000, (c->delay_ms % 1000) * 1000};
         evtimer_add(d->timer, &tv);
@@ -293,6 +301,7 @@ static void hooks_down(void)
     while (delayed_head != NULL) {
         delayed_t *d = delayed_head;
         delayed_head = d->next;
+        d->c->held--;
         event_free(d->timer);
         free(d);
     }
@@ -379,11 +388,12 @@ static void on_list(struct evhttp_request *req, int counts_only)
                             r->signature, "body", r->body, "valid", r->valid, "fresh", r->fresh,
                             "matched", r->matched, "status", r->status, "received", r->received));
     }
+    const path_config_t *c = path != NULL ? config_of(path, 0) : NULL;
     evhttp_clear_headers(&q);
     if (counts_only) {
         json_decref(list);
-        reply_json(req, json_pack("{s:I, s:I}", "received", (json_int_t)total, "succeeded",
-                                  (json_int_t)ok));
+        reply_json(req, json_pack("{s:I, s:I, s:i}", "received", (json_int_t)total, "succeeded",
+                                  (json_int_t)ok, "maxHeld", c != NULL ? c->max_held : 0));
         return;
     }
     reply_json(req, json_pack("{s:o}", "deliveries", list));
