@@ -22,6 +22,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,17 @@ enum {
 };
 
 typedef struct transfer transfer_t;
+typedef struct endpoint_slot endpoint_slot_t;
+
+/* Of one endpoint: the attempts in flight here and the claimed ones queued,
+ * so that neither a start nor a claim recounts the lists. Shared by its
+ * transfers (refs), in a hash table by endpoint id and a list of all. */
+struct endpoint_slot {
+    char id[BW_UUID_STR_LEN + 1];
+    int in_flight, queued, refs;
+    endpoint_slot_t *chain;       /* next in its bucket */
+    endpoint_slot_t *prev, *next; /* in dv->endpoints */
+};
 
 /* What CURLOPT_PRIVATE points at starts with one of these. */
 enum { KIND_DELIVERY = 1, KIND_REQUEST = 2 };
@@ -105,10 +117,13 @@ struct bw_deliverer {
     const bw_integrations_t *svc;
     CURLM *multi;
     struct event *timer;
-    struct event *refill;             /* claims again once the loop is done with a round */
-    bw_arena_t *scratch;              /* per database operation */
-    transfer_t *head;                 /* transfers in flight */
-    transfer_t *queue, *queue_tail;   /* leased and prepared, waiting for a slot, oldest first */
+    struct event *refill;           /* claims again once the loop is done with a round */
+    bw_arena_t *scratch;            /* per database operation */
+    transfer_t *head;               /* transfers in flight */
+    transfer_t *queue, *queue_tail; /* claimed, waiting for room, oldest first */
+    endpoint_slot_t **buckets;      /* the endpoints' slots by id (n_buckets, a power of 2) */
+    size_t n_buckets;
+    endpoint_slot_t *endpoints;       /* every slot */
     bw_deliverer_request_t *requests; /* other requests in flight */
     watch_t *watches;                 /* sockets watched */
     int in_flight;
@@ -126,7 +141,11 @@ struct transfer {
     CURL *easy;
     struct curl_slist *headers;
     char *tenant, *delivery, *lease, *endpoint, *event_id;
-    char *at;                   /* the leased row's address, "(page,item)" */
+    char *at; /* the leased row's address, "(page,item)" */
+    char *url, *body;
+    uint8_t *secret, *previous; /* sealed; previous NULL when none is valid */
+    size_t secret_len, previous_len;
+    endpoint_slot_t *slot;
     bw_netpolicy_guard_t guard; /* every address libcurl connects to passes it */
     int cycle_attempts;
     long long started_us;
@@ -293,10 +312,15 @@ static void unlink_transfer(transfer_t *t)
     if (t->next != NULL)
         t->next->prev = t->prev;
     dv->in_flight--;
+    t->slot->in_flight--;
 }
+
+static void slot_release(bw_deliverer_t *dv, endpoint_slot_t *e);
 
 static void free_transfer(transfer_t *t)
 {
+    if (t->slot != NULL)
+        slot_release(t->dv, t->slot);
     if (t->easy != NULL)
         curl_easy_cleanup(t->easy);
     curl_slist_free_all(t->headers);
@@ -579,39 +603,88 @@ static void on_refill(evutil_socket_t fd, short kind, void *arg)
 
 /* ---- starting attempts ------------------------------------------------------ */
 
-/* Opens a sealed key column into key; 0, or BW_E* (a wrong BULWARK_SECRETS_KEY
- * shows as BW_EPERM). */
-static int open_key(bw_deliverer_t *dv, bw_arena_t *arena, const PGresult *res, int row, int col,
-                    const char *context, uint8_t key[BW_WEBHOOK_KEY_LEN])
+/* ---- endpoints' slots ------------------------------------------------------ */
+
+static size_t bucket_of(const bw_deliverer_t *dv, const char *id)
 {
-    uint8_t *sealed;
-    size_t len, n = 0;
-    int err = bw_store_bytea(arena, res, row, col, &sealed, &len);
-    if (err == 0)
-        err = bw_unseal(&dv->svc->seal_key, context, sealed, len, key, BW_WEBHOOK_KEY_LEN, &n);
+    uint32_t h = 2166136261u; /* FNV-1a */
+    for (const unsigned char *c = (const unsigned char *)id; *c; c++)
+        h = (h ^ *c) * 16777619u;
+    return h & (dv->n_buckets - 1);
+}
+
+/* The slot of endpoint id, made if there is none, with one more reference;
+ * NULL when out of memory. */
+static endpoint_slot_t *slot_hold(bw_deliverer_t *dv, const char *id)
+{
+    size_t b = bucket_of(dv, id);
+    endpoint_slot_t *e = dv->buckets[b];
+    while (e != NULL && strcmp(e->id, id) != 0)
+        e = e->chain;
+    if (e == NULL) {
+        if ((e = calloc(1, sizeof(*e))) == NULL)
+            return NULL;
+        snprintf(e->id, sizeof(e->id), "%s", id);
+        e->chain = dv->buckets[b];
+        dv->buckets[b] = e;
+        e->next = dv->endpoints;
+        if (dv->endpoints != NULL)
+            dv->endpoints->prev = e;
+        dv->endpoints = e;
+    }
+    e->refs++;
+    return e;
+}
+
+/* Drops a reference to e; the last frees it. */
+static void slot_release(bw_deliverer_t *dv, endpoint_slot_t *e)
+{
+    if (--e->refs > 0)
+        return;
+    endpoint_slot_t **at = &dv->buckets[bucket_of(dv, e->id)];
+    while (*at != e)
+        at = &(*at)->chain;
+    *at = e->chain;
+    if (e->prev != NULL)
+        e->prev->next = e->next;
+    else
+        dv->endpoints = e->next;
+    if (e->next != NULL)
+        e->next->prev = e->prev;
+    free(e);
+}
+
+/* ---- starting attempts ------------------------------------------------------ */
+
+/* Opens a sealed key into key; 0, or BW_E* (a wrong BULWARK_SECRETS_KEY
+ * shows as BW_EPERM). */
+static int open_key(bw_deliverer_t *dv, const uint8_t *sealed, size_t len, const char *context,
+                    uint8_t key[BW_WEBHOOK_KEY_LEN])
+{
+    size_t n = 0;
+    int err = bw_unseal(&dv->svc->seal_key, context, sealed, len, key, BW_WEBHOOK_KEY_LEN, &n);
     if (err == 0 && n != BW_WEBHOOK_KEY_LEN)
         err = BW_EINVAL;
     return err;
 }
 
 /* The webhook-signature header: a signature per valid secret. */
-static char *signature_header(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int row,
-                              long long timestamp, const char *body, int *err)
+static char *signature_header(bw_deliverer_t *dv, transfer_t *t, long long timestamp, int *err)
 {
     char context[BW_ENDPOINT_SEAL_CONTEXT_LEN];
     bw_integrations_seal_context(t->tenant, t->endpoint, context);
     uint8_t key[BW_WEBHOOK_KEY_LEN];
     char current[BW_WEBHOOK_SIGNATURE_LEN], previous[BW_WEBHOOK_SIGNATURE_LEN] = "";
-    size_t body_len = strlen(body);
-    if ((*err = open_key(dv, t->arena, res, row, CL_SECRET, context, key)) != 0)
+    size_t body_len = strlen(t->body);
+    if ((*err = open_key(dv, t->secret, t->secret_len, context, key)) != 0)
         return NULL;
-    bw_webhook_sign(key, sizeof(key), t->event_id, timestamp, body, body_len, current);
-    if (!PQgetisnull(res, row, CL_PREVIOUS)) {
-        if ((*err = open_key(dv, t->arena, res, row, CL_PREVIOUS, context, key)) != 0) {
+    bw_webhook_sign(key, sizeof(key), t->event_id, timestamp, t->body, body_len, current);
+    if (t->previous != NULL) {
+        if ((*err = open_key(dv, t->previous, t->previous_len, context, key)) != 0) {
             OPENSSL_cleanse(key, sizeof(key));
             return NULL;
         }
-        bw_webhook_sign(key, sizeof(key), t->event_id, timestamp, body, body_len, previous);
+        bw_webhook_sign(key, sizeof(key), t->event_id, timestamp, t->body, body_len, previous);
     }
     OPENSSL_cleanse(key, sizeof(key));
     char *header = bw_arena_printf(t->arena, "webhook-signature: %s%s%s", current,
@@ -630,30 +703,36 @@ static int add_header(transfer_t *t, const char *line)
     return 0;
 }
 
-/* Sets up the transfer of one claimed row. On failure the caller records
- * the reason as a failed attempt. */
-static int prepare(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int row, char *why,
-                   size_t whylen)
+/* Takes what the attempt of one claimed row needs into t's arena: the row
+ * goes when the claim's rows have been taken. 0 or BW_ENOMEM. */
+static int take(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int row)
 {
     bw_arena_t *a = t->arena;
-    int oom = BW_STORE_COLUMNS(a, res, row, {CL_TENANT, &t->tenant}, {CL_DELIVERY, &t->delivery},
-                               {CL_LEASE, &t->lease}, {CL_ENDPOINT, &t->endpoint},
-                               {CL_EVENT, &t->event_id}, {CL_AT, &t->at}) != 0;
     t->cycle_attempts = (int)bw_store_int(res, row, CL_CYCLE);
-    t->log.tenant_id = t->tenant;
-    t->started_us = now_us();
-    const char *url = bw_store_text(res, row, CL_URL);
     t->guard.policy = &dv->svc->netpolicy;
-    char *body =
-        bw_webhook_body(a, bw_store_text(res, row, CL_TYPE), bw_store_text(res, row, CL_TIME),
-                        bw_store_text(res, row, CL_DATA));
-    if (oom || body == NULL) {
-        snprintf(why, whylen, "the delivery could not be prepared (out of memory)");
+    t->body = bw_webhook_body(a, bw_store_text(res, row, CL_TYPE), bw_store_text(res, row, CL_TIME),
+                              bw_store_text(res, row, CL_DATA));
+    if (BW_STORE_COLUMNS(a, res, row, {CL_TENANT, &t->tenant}, {CL_DELIVERY, &t->delivery},
+                         {CL_LEASE, &t->lease}, {CL_ENDPOINT, &t->endpoint},
+                         {CL_EVENT, &t->event_id}, {CL_AT, &t->at}, {CL_URL, &t->url}) != 0 ||
+        t->body == NULL ||
+        bw_store_bytea(a, res, row, CL_SECRET, &t->secret, &t->secret_len) != 0 ||
+        (!PQgetisnull(res, row, CL_PREVIOUS) &&
+         bw_store_bytea(a, res, row, CL_PREVIOUS, &t->previous, &t->previous_len) != 0))
         return BW_ENOMEM;
-    }
+    t->log.tenant_id = t->tenant;
+    return 0;
+}
+
+/* Signs the attempt as of now and sets up its transfer. On failure the
+ * caller records the reason (why) as a failed attempt. */
+static int begin(bw_deliverer_t *dv, transfer_t *t, char *why, size_t whylen)
+{
+    bw_arena_t *a = t->arena;
+    t->started_us = now_us();
     long long timestamp = t->started_us / 1000000;
     int err;
-    char *signature = signature_header(dv, t, res, row, timestamp, body, &err);
+    char *signature = signature_header(dv, t, timestamp, &err);
     if (signature == NULL) {
         snprintf(why, whylen, "%s",
                  err == BW_EPERM ? "the endpoint's signing secret was sealed under another "
@@ -676,10 +755,10 @@ static int prepare(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int r
     CURL *e = t->easy;
     long timeout = dv->svc->timeout_ms;
     int ok =
-        bw_netpolicy_curl_setup(e, &t->guard, url, timeout) == 0 &&
+        bw_netpolicy_curl_setup(e, &t->guard, t->url, timeout) == 0 &&
         curl_easy_setopt(e, CURLOPT_POST, 1L) == CURLE_OK &&
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body) == CURLE_OK &&
-        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body)) == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body) == CURLE_OK &&
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(t->body)) == CURLE_OK &&
         curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers) == CURLE_OK &&
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_body) == CURLE_OK &&
         curl_easy_setopt(e, CURLOPT_WRITEDATA, t) == CURLE_OK &&
@@ -691,6 +770,10 @@ static int prepare(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int r
         snprintf(why, whylen, "the delivery could not be prepared (libcurl refused an option)");
         return BW_EINTERNAL;
     }
+    if (curl_multi_add_handle(dv->multi, e) != CURLM_OK) {
+        snprintf(why, whylen, "the delivery could not be started (libcurl)");
+        return BW_EINTERNAL;
+    }
     return 0;
 }
 
@@ -698,15 +781,15 @@ static int prepare(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int r
 static void give_up(bw_deliverer_t *dv, transfer_t *t, const char *why)
 {
     if (t->delivery != NULL && t->lease != NULL) {
+        t->started_us = now_us();
         decide(dv, t, 0, 0, why);
         record_one(dv, t);
     }
     free_transfer(t);
 }
 
-/* Prepares one claimed row and queues it, or records why it could not
- * start. */
-static void start(bw_deliverer_t *dv, const PGresult *res, int row)
+/* Takes one claimed row into the queue, or records why it could not. */
+static void queue_row(bw_deliverer_t *dv, const PGresult *res, int row)
 {
     transfer_t *t = calloc(1, sizeof(*t));
     if (t == NULL || (t->arena = bw_arena_create(4096)) == NULL) {
@@ -718,9 +801,8 @@ static void start(bw_deliverer_t *dv, const PGresult *res, int row)
     }
     t->kind = KIND_DELIVERY;
     t->dv = dv;
-    char why[200] = "";
-    if (prepare(dv, t, res, row, why, sizeof(why)) != 0) {
-        give_up(dv, t, why);
+    if (take(dv, t, res, row) != 0 || (t->slot = slot_hold(dv, t->endpoint)) == NULL) {
+        give_up(dv, t, "the delivery could not be prepared (out of memory)");
         return;
     }
     t->prev = dv->queue_tail;
@@ -731,6 +813,7 @@ static void start(bw_deliverer_t *dv, const PGresult *res, int row)
         dv->queue = t;
     dv->queue_tail = t;
     dv->queued++;
+    t->slot->queued++;
 }
 
 /* Takes t off the queue. */
@@ -746,15 +829,7 @@ static void dequeue(bw_deliverer_t *dv, transfer_t *t)
         dv->queue_tail = t->prev;
     t->prev = t->next = NULL;
     dv->queued--;
-}
-
-/* How many of list's transfers go to endpoint. */
-static int count_endpoint(const transfer_t *list, const char *endpoint)
-{
-    int n = 0;
-    for (const transfer_t *t = list; t != NULL; t = t->next)
-        n += strcmp(t->endpoint, endpoint) == 0;
-    return n;
+    t->slot->queued--;
 }
 
 /* Starts queued transfers, oldest first, while there is room: in all and
@@ -764,20 +839,19 @@ static void launch(bw_deliverer_t *dv)
     transfer_t *t = dv->queue;
     while (t != NULL && dv->in_flight < dv->svc->concurrency) {
         transfer_t *next = t->next;
-        if (count_endpoint(dv->head, t->endpoint) >= dv->svc->endpoint_concurrency) {
-            t = next;
-            continue;
-        }
-        dequeue(dv, t);
-        t->started_us = now_us();
-        if (curl_multi_add_handle(dv->multi, t->easy) != CURLM_OK) {
-            give_up(dv, t, "the delivery could not be started (libcurl)");
-        } else {
-            t->next = dv->head;
-            if (dv->head != NULL)
-                dv->head->prev = t;
-            dv->head = t;
-            dv->in_flight++;
+        if (t->slot->in_flight < dv->svc->endpoint_concurrency) {
+            dequeue(dv, t);
+            char why[200] = "";
+            if (begin(dv, t, why, sizeof(why)) != 0) {
+                give_up(dv, t, why);
+            } else {
+                t->next = dv->head;
+                if (dv->head != NULL)
+                    dv->head->prev = t;
+                dv->head = t;
+                dv->in_flight++;
+                t->slot->in_flight++;
+            }
         }
         t = next;
     }
@@ -787,22 +861,13 @@ static void launch(bw_deliverer_t *dv)
  * to busy and counts. 0 or BW_ENOMEM. */
 static int busy_endpoints(const bw_deliverer_t *dv, bw_pgarray_t *busy, bw_pgarray_t *counts)
 {
-    const transfer_t *lists[] = {dv->head, dv->queue};
-    for (int l = 0; l < 2; l++)
-        for (const transfer_t *t = lists[l]; t != NULL; t = t->next) {
-            /* Each endpoint once, at its first transfer. */
-            int seen = l == 1 && count_endpoint(dv->head, t->endpoint) > 0;
-            for (const transfer_t *u = lists[l]; u != t && !seen; u = u->next)
-                seen = strcmp(u->endpoint, t->endpoint) == 0;
-            if (seen)
-                continue;
-            char count[16];
-            snprintf(count, sizeof(count), "%d",
-                     count_endpoint(dv->head, t->endpoint) +
-                         count_endpoint(dv->queue, t->endpoint));
-            if (bw_pgarray_add(busy, t->endpoint) != 0 || bw_pgarray_add(counts, count) != 0)
-                return BW_ENOMEM;
-        }
+    for (const endpoint_slot_t *e = dv->endpoints; e != NULL; e = e->next) {
+        char count[16];
+        snprintf(count, sizeof(count), "%d", e->in_flight + e->queued);
+        if (e->in_flight + e->queued > 0 &&
+            (bw_pgarray_add(busy, e->id) != 0 || bw_pgarray_add(counts, count) != 0))
+            return BW_ENOMEM;
+    }
     return 0;
 }
 
@@ -828,7 +893,8 @@ static int fill(bw_deliverer_t *dv, int when_short)
     int err = busy_endpoints(dv, &busy, &counts);
     const char *values[] = {limit, per_endpoint, lease, bw_pgarray_close(&busy),
                             bw_pgarray_close(&counts)};
-    /* The claimed rows outlive the scratch arena's resets while they start. */
+    /* The claimed rows outlive the scratch arena's resets while they are
+     * taken. */
     bw_arena_t *claim = bw_arena_create(0);
     PGresult *res;
     if (err == 0 && (claim == NULL || values[3] == NULL || values[4] == NULL))
@@ -843,7 +909,7 @@ static int fill(bw_deliverer_t *dv, int when_short)
     }
     int n = PQntuples(res);
     for (int row = 0; row < n; row++)
-        start(dv, res, row);
+        queue_row(dv, res, row);
     bw_arena_destroy(claim);
     launch(dv);
     return n;
@@ -901,7 +967,12 @@ int bw_deliverer_create(struct event_base *base, bw_db_t *db, const bw_integrati
     dv->timer = evtimer_new(base, on_timer, dv);
     dv->refill = event_new(base, -1, 0, on_refill, dv);
     dv->scratch = bw_arena_create(0);
+    /* A bucket per claim's worth of endpoints at most. */
+    for (dv->n_buckets = 64; dv->n_buckets < (size_t)svc->concurrency * PREFETCH;)
+        dv->n_buckets *= 2;
+    dv->buckets = calloc(dv->n_buckets, sizeof(*dv->buckets));
     if (dv->multi == NULL || dv->timer == NULL || dv->refill == NULL || dv->scratch == NULL ||
+        dv->buckets == NULL ||
         curl_multi_setopt(dv->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
         curl_multi_setopt(dv->multi, CURLMOPT_SOCKETDATA, dv) != CURLM_OK ||
         curl_multi_setopt(dv->multi, CURLMOPT_TIMERFUNCTION, on_timer_change) != CURLM_OK ||
@@ -949,5 +1020,6 @@ void bw_deliverer_destroy(bw_deliverer_t *dv)
     if (dv->refill != NULL)
         event_free(dv->refill);
     bw_arena_destroy(dv->scratch);
+    free(dv->buckets);
     free(dv);
 }

@@ -388,7 +388,7 @@ END_TEST
  * leases several times what it may send at once (PREFETCH in deliverer.c)
  * and starts the rest as attempts end, but the receiver never holds more
  * than BULWARK_WEBHOOK_ENDPOINT_CONCURRENCY (4, as the stack runs) at once,
- * and each event arrives once. */
+ * and each event arrives once, validly signed. */
 START_TEST(an_endpoint_gets_at_most_its_concurrency_at_once)
 {
     tenant_t t = new_tenant("Webhooks concurrency");
@@ -420,8 +420,15 @@ START_TEST(an_endpoint_gets_at_most_its_concurrency_at_once)
     json_t *got = received(path);
     for (int i = 0; i < N; i++) {
         int seen = 0;
-        for (size_t k = 0; k < json_array_size(got); k++)
-            seen += strcmp(jstr(json_array_get(got, k), "id"), ids[i]) == 0;
+        for (size_t k = 0; k < json_array_size(got); k++) {
+            json_t *d = json_array_get(got, k);
+            if (strcmp(jstr(d, "id"), ids[i]) != 0)
+                continue;
+            seen++;
+            /* Signed when it went out, not when it was claimed: the
+             * timestamp is fresh and the signature over it valid. */
+            ck_assert(json_is_true(json_object_get(d, "valid")));
+        }
         ck_assert_msg(seen == 1, "event %d arrived %d times", i, seen);
         free(ids[i]);
     }
