@@ -21,6 +21,7 @@
 
 #include <curl/curl.h>
 #include <event2/event.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -42,6 +43,11 @@
  * as attempts end, so that a claim serves several rounds of completions
  * instead of one (docs/DESIGN.md, "The cost of announcing a write"). */
 #define PREFETCH 4
+/* What the relay may hand over, per endpoint, in rounds of the endpoint's
+ * attempts: a relay batch (200 events) for one endpoint at its default
+ * concurrency of 4 fits. The total stays that of a claim (PREFETCH times
+ * BULWARK_WEBHOOK_CONCURRENCY), which bounds the memory queued events hold. */
+#define HANDOFF_ROUNDS 64
 #define ERROR_MAX 900
 
 static const bw_db_stmt_t stmt_claim = {
@@ -888,7 +894,8 @@ static int fill(bw_deliverer_t *dv, int when_short)
              (long)dv->svc->endpoint_concurrency * PREFETCH);
     /* A queued delivery may wait for PREFETCH - 1 rounds of attempts
      * before its own. */
-    snprintf(lease, sizeof(lease), "%ld", dv->svc->timeout_ms / 1000 * PREFETCH + LEASE_MARGIN_SEC);
+    snprintf(lease, sizeof(lease), "%ld",
+             bw_deliverer_lease_seconds(dv, (int)dv->svc->endpoint_concurrency * PREFETCH - 1));
     bw_pgarray_t busy = {0}, counts = {0};
     int err = busy_endpoints(dv, &busy, &counts);
     const char *values[] = {limit, per_endpoint, lease, bw_pgarray_close(&busy),
@@ -918,6 +925,42 @@ static int fill(bw_deliverer_t *dv, int when_short)
 int bw_deliverer_fill(bw_deliverer_t *dv)
 {
     return fill(dv, 0);
+}
+
+/* A slot's count without making one. */
+static int slot_ahead(const bw_deliverer_t *dv, const char *id)
+{
+    const endpoint_slot_t *e = dv->buckets[bucket_of(dv, id)];
+    while (e != NULL && strcmp(e->id, id) != 0)
+        e = e->chain;
+    return e != NULL ? e->in_flight + e->queued : 0;
+}
+
+int bw_deliverer_room(const bw_deliverer_t *dv, const char *endpoint, int *ahead)
+{
+    if (dv == NULL || dv->closing)
+        return 0;
+    long total = (long)dv->svc->concurrency * PREFETCH - dv->in_flight - dv->queued;
+    if (endpoint == NULL)
+        return total > 0 ? (int)(total > INT_MAX ? INT_MAX : total) : 0;
+    *ahead = slot_ahead(dv, endpoint);
+    long room = (long)dv->svc->endpoint_concurrency * HANDOFF_ROUNDS - *ahead;
+    if (room > total)
+        room = total;
+    return room > 0 ? (int)room : 0;
+}
+
+long bw_deliverer_lease_seconds(const bw_deliverer_t *dv, int ahead)
+{
+    return dv->svc->timeout_ms / 1000 * (ahead / dv->svc->endpoint_concurrency + 1) +
+           LEASE_MARGIN_SEC;
+}
+
+void bw_deliverer_hand(bw_deliverer_t *dv, const PGresult *res)
+{
+    for (int row = 0; row < PQntuples(res); row++)
+        queue_row(dv, res, row);
+    launch(dv);
 }
 
 int bw_deliverer_add_request(bw_deliverer_t *dv, bw_deliverer_request_t *req)

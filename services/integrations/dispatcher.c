@@ -73,7 +73,7 @@ static void on_tick(evutil_socket_t fd, short kind, void *arg)
         return; /* stopping */
     for (int i = 0; i < RELAY_BATCHES_PER_TICK && claimed == RELAY_BATCH && err == 0; i++) {
         bw_arena_reset(d->scratch);
-        err = bw_relay_run(d->db, d->scratch, RELAY_BATCH, &claimed, &made);
+        err = bw_relay_run(d->db, d->scratch, d->deliverer, RELAY_BATCH, &claimed, &made);
         if (err == 0 && claimed > 0)
             bw_log(BW_LOG_DEBUG, NULL, "relayed %d events into %d deliveries", claimed, made);
     }

@@ -4,10 +4,15 @@
  * read its endpoints, one its ticket connections, one that copies the
  * tenant's events with subscribers and makes all their deliveries (arrays
  * unnested) and, when there are any, one for its ticket jobs, so a batch
- * costs a few statements whatever its size.
+ * costs a few statements whatever its size. The fan-out leases the first
+ * delivery of each resource as it makes it, when the deliverer has room,
+ * and the run hands those to the deliverer after the commit: they start
+ * without a claim (docs/DESIGN.md, "The relay and the order of a
+ * resource's events").
  */
 #include "relay.h"
 
+#include "deliverer.h"
 #include "ids.h"
 #include "pgarray.h"
 #include "status.h"
@@ -29,21 +34,42 @@ static const bw_db_stmt_t stmt_set_tenant = {"relay_set_tenant",
 static const bw_db_stmt_t stmt_endpoints = {
     "relay_endpoints", "SELECT endpoint_id::text, array_to_string(event_types, ',') "
                        "FROM integrations.webhook_endpoints"};
-/* $1-$7 the events, $8-$12 the deliveries (id, endpoint, event, seq,
- * resource). */
+/* $1-$7 the events, $8-$13 the deliveries (id, endpoint, event, seq,
+ * resource, lease in seconds). A delivery with a lease of more than 0 is
+ * leased at birth, for the relay to hand to the deliverer, unless its
+ * endpoint is disabled or an earlier delivery of its resource to its
+ * endpoint is still pending (integrations.resource_waiting, migration
+ * 0011; the relay offers only the first of a resource's events in a batch,
+ * so none in the same statement can be); the leased ones come back shaped
+ * as integrations.claim_deliveries returns them. */
 static const bw_db_stmt_t stmt_fan_out = {
     "relay_fan_out",
     "WITH event AS (INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
     "origin, occur_time, data) SELECT current_setting('bulwark.tenant_id')::uuid, v.* "
     "FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], "
-    "$6::timestamptz[], $7::text[]) AS v ON CONFLICT DO NOTHING) "
-    "INSERT INTO integrations.deliveries (tenant_id, delivery_id, endpoint_id, event_id, seq, "
-    "resource, state, next_attempt_time) "
-    "SELECT current_setting('bulwark.tenant_id')::uuid, x.delivery_id, x.endpoint_id, x.event_id, "
-    "x.seq, x.resource, CASE WHEN e.disabled THEN 'PAUSED' ELSE 'PENDING' END, now() "
-    "FROM unnest($8::uuid[], $9::uuid[], $10::uuid[], $11::bigint[], $12::text[]) "
-    "AS x(delivery_id, endpoint_id, event_id, seq, resource) "
-    "JOIN integrations.webhook_endpoints e ON e.endpoint_id = x.endpoint_id"};
+    "$6::timestamptz[], $7::text[]) AS v ON CONFLICT DO NOTHING), "
+    "made AS (INSERT INTO integrations.deliveries (tenant_id, delivery_id, endpoint_id, event_id, "
+    "seq, resource, state, next_attempt_time, lease_id, lease_until) "
+    "SELECT c.tenant_id, c.delivery_id, c.endpoint_id, c.event_id, c.seq, c.resource, c.state, "
+    "now(), c.lease_id, CASE WHEN c.lease_id IS NOT NULL "
+    "THEN now() + make_interval(secs => c.lease_seconds) END "
+    "FROM (SELECT current_setting('bulwark.tenant_id')::uuid AS tenant_id, x.*, "
+    "CASE WHEN e.disabled THEN 'PAUSED' ELSE 'PENDING' END AS state, "
+    "CASE WHEN x.lease_seconds > 0 AND NOT e.disabled "
+    "AND NOT integrations.resource_waiting(x.endpoint_id, x.resource) "
+    "THEN gen_random_uuid() END AS lease_id "
+    "FROM unnest($8::uuid[], $9::uuid[], $10::uuid[], $11::bigint[], $12::text[], $13::int[]) "
+    "AS x(delivery_id, endpoint_id, event_id, seq, resource, lease_seconds) "
+    "JOIN integrations.webhook_endpoints e ON e.endpoint_id = x.endpoint_id) c "
+    "RETURNING tenant_id, delivery_id, lease_id, endpoint_id, event_id, seq, ctid AS at) "
+    "SELECT m.tenant_id::text, m.delivery_id::text, m.lease_id::text, m.endpoint_id::text, e.url, "
+    "e.secret, CASE WHEN e.previous_secret_expire_time > now() THEN e.previous_secret END, "
+    "m.event_id::text, v.type, "
+    "to_char(v.occur_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), v.data, 0, "
+    "m.at::text FROM made m JOIN integrations.webhook_endpoints e ON e.endpoint_id = m.endpoint_id "
+    "JOIN unnest($1::uuid[], $3::text[], $6::timestamptz[], $7::text[]) "
+    "AS v(event_id, type, occur_time, data) ON v.event_id = m.event_id "
+    "WHERE m.lease_id IS NOT NULL"};
 /* The connections that open tickets, with the origin their own changes carry. */
 static const bw_db_stmt_t stmt_connections = {
     "relay_connections", "SELECT connection_id::text, lower(system) || ':' || connection_id "
@@ -79,6 +105,7 @@ enum {
     A_D_EVENT,
     A_D_SEQ,
     A_D_RESOURCE,
+    A_D_LEASE,
     N_FAN_OUT,
     A_J_ID = N_FAN_OUT,
     A_J_CONNECTION,
@@ -88,6 +115,22 @@ enum {
     N_ARRAYS
 };
 
+/* One run's state: the arrays of the statement being filled, and what
+ * goes to the deliverer once the run has committed. */
+typedef struct leased leased_t;
+struct leased {
+    PGresult *rows; /* the arena's */
+    leased_t *next;
+};
+typedef struct run {
+    bw_db_t *db;
+    bw_arena_t *arena;
+    bw_deliverer_t *dv; /* NULL: nothing is handed over */
+    int room;           /* deliveries the deliverer may still take, in all */
+    bw_pgarray_t arrays[N_ARRAYS];
+    leased_t *leased, **leased_tail;
+} run_t;
+
 static void arrays_reset(bw_pgarray_t *arrays)
 {
     for (int i = 0; i < N_ARRAYS; i++)
@@ -95,17 +138,30 @@ static void arrays_reset(bw_pgarray_t *arrays)
 }
 
 /* Sends what the arrays hold, if anything. */
-static int flush(bw_db_t *db, bw_arena_t *arena, bw_pgarray_t *arrays)
+static int flush(run_t *r)
 {
+    bw_pgarray_t *arrays = r->arrays;
     if (arrays[A_EV_ID].n == 0)
         return 0;
     const char *values[N_ARRAYS];
     for (int i = 0; i < N_ARRAYS; i++)
         if ((values[i] = bw_pgarray_close(&arrays[i])) == NULL)
             return BW_ENOMEM;
-    int err = bw_db_exec(db, arena, &stmt_fan_out, N_FAN_OUT, values, NULL);
+    PGresult *leased = NULL;
+    int err = bw_db_exec(r->db, r->arena, &stmt_fan_out, N_FAN_OUT, values, &leased);
+    if (err == 0 && PQntuples(leased) > 0) {
+        leased_t *l = bw_arena_calloc(r->arena, 1, sizeof(*l));
+        if (l == NULL) {
+            err = BW_ENOMEM;
+        } else {
+            l->rows = leased;
+            *r->leased_tail = l;
+            r->leased_tail = &l->next;
+        }
+    }
     if (err == 0 && arrays[A_J_ID].n > 0)
-        err = bw_db_exec(db, arena, &stmt_jobs, N_ARRAYS - N_FAN_OUT, values + N_FAN_OUT, NULL);
+        err =
+            bw_db_exec(r->db, r->arena, &stmt_jobs, N_ARRAYS - N_FAN_OUT, values + N_FAN_OUT, NULL);
     arrays_reset(arrays);
     return err;
 }
@@ -138,45 +194,72 @@ static int add_jobs(const PGresult *res, int row, const PGresult *connections, b
     return made;
 }
 
-/* Relays the batch's events of one tenant (rows in seq order). */
-static int relay_tenant(bw_db_t *db, bw_arena_t *arena, const PGresult *res, const char *tenant,
-                        bw_pgarray_t *arrays, int *made)
+/* Whether an earlier event of the batch (rows in seq order) is of the
+ * same tenant and resource. A batch holds at most RELAY_BATCH events. */
+static int resource_seen(const PGresult *res, int row)
 {
+    for (int earlier = 0; earlier < row; earlier++)
+        if (strcmp(PQgetvalue(res, earlier, EV_RESOURCE), PQgetvalue(res, row, EV_RESOURCE)) == 0 &&
+            strcmp(PQgetvalue(res, earlier, EV_TENANT), PQgetvalue(res, row, EV_TENANT)) == 0)
+            return 1;
+    return 0;
+}
+
+/* Relays the batch's events of one tenant (rows in seq order). */
+static int relay_tenant(run_t *r, const PGresult *res, const char *tenant, int *made)
+{
+    bw_arena_t *arena = r->arena;
+    bw_pgarray_t *arrays = r->arrays;
     const char *t[] = {tenant};
     PGresult *endpoints, *connections;
-    int err = bw_db_exec(db, arena, &stmt_set_tenant, 1, t, NULL);
+    int err = bw_db_exec(r->db, arena, &stmt_set_tenant, 1, t, NULL);
     if (err == 0)
-        err = bw_db_exec(db, arena, &stmt_endpoints, 0, NULL, &endpoints);
+        err = bw_db_exec(r->db, arena, &stmt_endpoints, 0, NULL, &endpoints);
     if (err == 0)
-        err = bw_db_exec(db, arena, &stmt_connections, 0, NULL, &connections);
+        err = bw_db_exec(r->db, arena, &stmt_connections, 0, NULL, &connections);
     if (err != 0)
         return err;
     int n_endpoints = PQntuples(endpoints);
-    /* Each endpoint's types as ",type,type," so that ",<type>," finds one. */
+    /* Each endpoint's types as ",type,type," so that ",<type>," finds one;
+     * what the deliverer may take of it, and how many of its are ahead. */
     char **types = bw_arena_calloc(arena, (size_t)n_endpoints + 1, sizeof(*types));
-    if (types == NULL)
+    int *room = bw_arena_calloc(arena, (size_t)n_endpoints + 1, sizeof(*room));
+    int *ahead = bw_arena_calloc(arena, (size_t)n_endpoints + 1, sizeof(*ahead));
+    if (types == NULL || room == NULL || ahead == NULL)
         return BW_ENOMEM;
-    for (int i = 0; i < n_endpoints; i++)
+    for (int i = 0; i < n_endpoints; i++) {
         if ((types[i] = bw_arena_printf(arena, ",%s,", PQgetvalue(endpoints, i, 1))) == NULL)
             return BW_ENOMEM;
+        if (r->dv != NULL)
+            room[i] = bw_deliverer_room(r->dv, PQgetvalue(endpoints, i, 0), &ahead[i]);
+    }
     size_t bytes = 0;
     for (int row = 0; row < PQntuples(res) && err == 0; row++) {
         if (strcmp(PQgetvalue(res, row, EV_TENANT), tenant) != 0)
             continue;
         char needle[128];
         snprintf(needle, sizeof(needle), ",%s,", PQgetvalue(res, row, EV_TYPE));
+        /* A resource's later event waits for its earlier one: claimed. */
+        int first = r->dv != NULL && !resource_seen(res, row);
         int subscribed = 0;
         for (int i = 0; i < n_endpoints && err == 0; i++) {
             if (strstr(types[i], needle) == NULL)
                 continue;
-            char id[BW_UUID_STR_LEN + 1];
+            char id[BW_UUID_STR_LEN + 1], lease[24] = "0";
             if (bw_uuid_v7(id) != 0)
                 return BW_EINTERNAL;
+            if (first && room[i] > 0 && r->room > 0) {
+                snprintf(lease, sizeof(lease), "%ld", bw_deliverer_lease_seconds(r->dv, ahead[i]));
+                room[i]--;
+                ahead[i]++;
+                r->room--;
+            }
             if (bw_pgarray_add(&arrays[A_D_ID], id) != 0 ||
                 bw_pgarray_add(&arrays[A_D_ENDPOINT], PQgetvalue(endpoints, i, 0)) != 0 ||
                 bw_pgarray_add(&arrays[A_D_EVENT], PQgetvalue(res, row, EV_ID)) != 0 ||
                 bw_pgarray_add(&arrays[A_D_SEQ], PQgetvalue(res, row, EV_SEQ)) != 0 ||
-                bw_pgarray_add(&arrays[A_D_RESOURCE], PQgetvalue(res, row, EV_RESOURCE)) != 0)
+                bw_pgarray_add(&arrays[A_D_RESOURCE], PQgetvalue(res, row, EV_RESOURCE)) != 0 ||
+                bw_pgarray_add(&arrays[A_D_LEASE], lease) != 0)
                 return BW_ENOMEM;
             subscribed++;
         }
@@ -194,21 +277,22 @@ static int relay_tenant(bw_db_t *db, bw_arena_t *arena, const PGresult *res, con
         *made += subscribed;
         bytes += (size_t)PQgetlength(res, row, EV_DATA);
         if (bytes > FAN_OUT_MAX_BYTES) {
-            err = flush(db, arena, arrays);
+            err = flush(r);
             bytes = 0;
         }
     }
-    return err != 0 ? err : flush(db, arena, arrays);
+    return err != 0 ? err : flush(r);
 }
 
-int bw_relay_run(bw_db_t *db, bw_arena_t *arena, int batch, int *claimed, int *made)
+int bw_relay_run(bw_db_t *db, bw_arena_t *arena, bw_deliverer_t *dv, int batch, int *claimed,
+                 int *made)
 {
     char limit[16];
     snprintf(limit, sizeof(limit), "%d", batch);
     const char *values[] = {limit};
     PGresult *res;
-    bw_pgarray_t arrays[N_ARRAYS];
-    memset(arrays, 0, sizeof(arrays));
+    run_t r = {.db = db, .arena = arena, .dv = dv, .room = bw_deliverer_room(dv, NULL, NULL)};
+    r.leased_tail = &r.leased;
     *claimed = *made = 0;
     int err = bw_db_begin(db, NULL);
     if (err != 0)
@@ -223,15 +307,19 @@ int bw_relay_run(bw_db_t *db, bw_arena_t *arena, int batch, int *claimed, int *m
         for (int earlier = 0; earlier < row && !seen; earlier++)
             seen = strcmp(PQgetvalue(res, earlier, EV_TENANT), tenant) == 0;
         if (!seen)
-            err = relay_tenant(db, arena, res, tenant, arrays, made);
+            err = relay_tenant(&r, res, tenant, made);
     }
     if (err == 0)
         err = bw_db_commit(db);
-    if (err == 0)
+    if (err == 0) {
         *claimed = n;
+        /* Committed: what was leased at birth starts now. */
+        for (leased_t *l = r.leased; l != NULL; l = l->next)
+            bw_deliverer_hand(dv, l->rows);
+    }
 out:
     for (int i = 0; i < N_ARRAYS; i++)
-        bw_pgarray_free(&arrays[i]);
+        bw_pgarray_free(&r.arrays[i]);
     if (err != 0) {
         bw_db_rollback(db);
         *made = 0;

@@ -15,14 +15,19 @@
 
 #include "arena.h"
 #include "db.h"
+#include "deliverer.h"
 #include "log.h"
 
 extern const bw_db_stmt_t *const bw_relay_stmts[];
 extern const size_t bw_relay_n_stmts;
 
 /* Relays up to batch events. *claimed gets how many events were claimed,
- * *made how many deliveries and ticket jobs were made. */
-int bw_relay_run(bw_db_t *db, bw_arena_t *arena, int batch, int *claimed, int *made);
+ * *made how many deliveries and ticket jobs were made. With dv, the first
+ * delivery of each resource in the batch, while dv has room for its
+ * endpoint, is leased as it is made and handed to dv once the batch has
+ * committed, so that it starts without a claim; the rest are claimed. */
+int bw_relay_run(bw_db_t *db, bw_arena_t *arena, bw_deliverer_t *dv, int batch, int *claimed,
+                 int *made);
 
 /* Deletes events relayed more than days ago; *pruned gets how many. */
 int bw_relay_prune(bw_db_t *db, bw_arena_t *arena, long days, long *pruned);

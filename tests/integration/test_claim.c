@@ -29,6 +29,9 @@
  *     0010) leases 16 of 2,000 pending jobs over 300 incidents, only the
  *     first pending job of each incident, reading about as many rows as it
  *     leases (0009's read 3,892).
+ * And the relay's probe before it hands a delivery over at birth
+ * (integrations.resource_waiting, migration 0011): one resource's first
+ * pending delivery, not the endpoint's backlog.
  */
 #include "testkit.h"
 
@@ -331,6 +334,52 @@ START_TEST(a_ticket_claim_reads_what_it_leases_not_the_backlog)
 }
 END_TEST
 
+/* The relay's probe (integrations.resource_waiting, migration 0011): before
+ * it hands a delivery straight to the deliverer, leased, it asks whether an
+ * earlier delivery of the resource to the endpoint is still pending. It
+ * answers by the resource's first pending delivery, reading about one row
+ * whatever the backlog: asked as NOT EXISTS inside the relay's statement,
+ * or as EXISTS (PostgreSQL then drops the ORDER BY and the LIMIT), the plan
+ * read the tenant's deliveries, or the endpoint's pending ones filtered by
+ * resource. As with the claims, this session plans the probe with the
+ * statistics of the day: the test guards the shape. */
+START_TEST(the_relays_probe_reads_one_resource_not_the_backlog)
+{
+    enum { BACKLOG = 2000, RESOURCES = 300 };
+    char *key = NULL, *tenant = NULL;
+    PGconn *svc = backlog("Probe KG", BACKLOG, RESOURCES, &tenant, &key);
+    PGresult *ep = bw_test_sql(svc, "SELECT endpoint_id::text FROM integrations.webhook_endpoints");
+    ck_assert_int_eq(PQntuples(ep), 1);
+    static const char probe[] = "SELECT integrations.resource_waiting($1::uuid, $2)::text";
+    const char *endpoint = PQgetvalue(ep, 0, 0);
+    PGresult *res = bw_test_sql(svc, probe, endpoint, "campaigns/7"); /* plans it */
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "true");
+    PQclear(res);
+
+    long before = bw_test_rows_read(svc, "integrations");
+    res = bw_test_sql(svc, probe, endpoint, "campaigns/8");
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "true");
+    PQclear(res);
+    res = bw_test_sql(svc, probe, endpoint, "campaigns/none");
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "false");
+    PQclear(res);
+    long read = bw_test_rows_read(svc, "integrations") - before;
+    ck_assert_msg(read <= 10, "two probes over a backlog of %d read %ld rows", BACKLOG, read);
+
+    /* Delivered (or failed for good): nothing of the resource waits. */
+    bw_test_exec(svc, "UPDATE integrations.deliveries SET state = 'SUCCEEDED', "
+                      "next_attempt_time = NULL WHERE resource = 'campaigns/8'");
+    res = bw_test_sql(svc, probe, endpoint, "campaigns/8");
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "false");
+    PQclear(res);
+    PQclear(ep);
+    bw_test_exec(svc, "ROLLBACK");
+    PQfinish(svc);
+    free(tenant);
+    free(key);
+}
+END_TEST
+
 Suite *suite_claim(void)
 {
     Suite *s = suite_create("claim");
@@ -340,6 +389,7 @@ Suite *suite_claim(void)
     tcase_add_test(tc, a_record_finds_the_leased_row_by_its_address);
     tcase_add_test(tc, the_relays_claim_reads_what_it_claims_not_the_backlog);
     tcase_add_test(tc, a_ticket_claim_reads_what_it_leases_not_the_backlog);
+    tcase_add_test(tc, the_relays_probe_reads_one_resource_not_the_backlog);
     suite_add_tcase(s, tc);
     return s;
 }
