@@ -81,6 +81,8 @@ struct bw_db {
     int counted_open;      /* counted in db_open */
     int counted_busy;      /* counted in db_busy */
     long long answered_ns; /* CLOCK_MONOTONIC of the last pipeline answered, 0 none */
+    const char *listen;    /* the channel listened on (borrowed), NULL none */
+    int missed;            /* reconnected since: notifications may be lost */
 };
 
 /* The process's connections and how long statements take, for /metrics:
@@ -283,6 +285,23 @@ static int prepare_one(bw_db_t *db, const bw_db_stmt_t *stmt)
 }
 
 /* Checks the role and prepares every statement on a fresh session. */
+/* LISTEN on db->listen. */
+static int listen_on(bw_db_t *db)
+{
+    char *name = PQescapeIdentifier(db->conn, db->listen, strlen(db->listen));
+    if (name == NULL)
+        return BW_ENOMEM;
+    char sql[160];
+    int n = snprintf(sql, sizeof(sql), "LISTEN %s", name);
+    PQfreemem(name);
+    if (n < 0 || (size_t)n >= sizeof(sql))
+        return BW_EINVAL;
+    PGresult *res = PQexec(db->conn, sql);
+    int err = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : fail(db, res, "listen");
+    PQclear(res);
+    return err;
+}
+
 static int session_setup(bw_db_t *db)
 {
     int err = 0;
@@ -305,7 +324,7 @@ static int session_setup(bw_db_t *db)
         err = prepare_one(db, &internal_stmts[i]);
     for (size_t i = 0; i < db->n_stmts && err == 0; i++)
         err = prepare_one(db, db->stmts[i]);
-    return err;
+    return err != 0 || db->listen == NULL ? err : listen_on(db);
 }
 
 /* An idle connection normally has nothing to read; input on it is either a
@@ -358,6 +377,7 @@ static int ensure_alive(bw_db_t *db)
         return err;
     }
     bw_log(BW_LOG_WARN, db->log_ctx, "reconnected to the database");
+    db->missed = db->listen != NULL;
     return 0;
 }
 
@@ -577,6 +597,31 @@ void bw_db_close(bw_db_t *db)
         atomic_fetch_sub_explicit(&db_open, 1, memory_order_relaxed);
     PQfinish(db->conn);
     free(db);
+}
+
+int bw_db_listen(bw_db_t *db, const char *channel)
+{
+    if (db == NULL || channel == NULL || db->listen != NULL)
+        return BW_EINVAL;
+    db->listen = channel;
+    int err = listen_on(db);
+    if (err != 0)
+        db->listen = NULL;
+    return err;
+}
+
+int bw_db_notification(bw_db_t *db, char *payload, size_t len)
+{
+    if (db->missed) {
+        db->missed = 0;
+        return -1;
+    }
+    PGnotify *n = PQnotifies(db->conn);
+    if (n == NULL)
+        return 0;
+    snprintf(payload, len, "%s", n->extra);
+    PQfreemem(n);
+    return 1;
 }
 
 void bw_db_set_log_ctx(bw_db_t *db, const bw_log_ctx_t *ctx)

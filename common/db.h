@@ -67,6 +67,14 @@ void bw_db_close(bw_db_t *db);
 int bw_db_ping(bw_db_t *db);
 /* Context for log lines (borrowed until replaced). */
 void bw_db_set_log_ctx(bw_db_t *db, const bw_log_ctx_t *ctx);
+/* LISTENs on channel (borrowed: a fixed name), now and after every
+ * reconnection; one channel per connection. */
+int bw_db_listen(bw_db_t *db, const char *channel);
+/* The next notification the connection has received, reading nothing from
+ * the socket (libpq takes them in with every answer): 1 with its payload
+ * copied into payload (cut to len), 0 when none waits, and -1 once after a
+ * reconnection, when some may have been missed. */
+int bw_db_notification(bw_db_t *db, char *payload, size_t len);
 
 /* Runs one prepared statement in its own transaction with the tenant set
  * (tenant_id may be NULL for statements outside tenancy). The result is

@@ -49,6 +49,9 @@
  * BULWARK_WEBHOOK_CONCURRENCY), which bounds the memory queued events hold. */
 #define HANDOFF_ROUNDS 64
 #define ERROR_MAX 900
+/* Where the database says a webhook endpoint changed (integrations
+ * migration 0012): the payload is its id. */
+#define ENDPOINTS_CHANNEL "bulwark_webhook_endpoints"
 
 static const bw_db_stmt_t stmt_claim = {
     "deliverer_claim",
@@ -838,10 +841,47 @@ static void dequeue(bw_deliverer_t *dv, transfer_t *t)
     t->slot->queued--;
 }
 
+/* Gives back the lease of t, which did not start or was aborted (not an
+ * attempt: its delivery is due again), and frees t. */
+static void release(bw_deliverer_t *dv, transfer_t *t)
+{
+    const char *values[] = {t->delivery, t->lease};
+    bw_arena_reset(dv->scratch);
+    if (bw_db_exec1(dv->db, dv->scratch, t->tenant, &stmt_release, 2, values, NULL) != 0)
+        bw_log(BW_LOG_WARN, &t->log,
+               "could not give back the lease of delivery %s; it is attempted again when "
+               "the lease runs out",
+               t->delivery);
+    free_transfer(t);
+}
+
+/* Gives back what waits for endpoints the database says changed (updated,
+ * disabled, rotated or deleted: integrations migration 0012), every
+ * waiting delivery when notifications may have been missed: each is
+ * claimed again as the endpoint now is, or not at all. What is in flight
+ * goes on. */
+static void forget_changed(bw_deliverer_t *dv)
+{
+    char endpoint[BW_UUID_STR_LEN + 1];
+    int got;
+    while ((got = bw_db_notification(dv->db, endpoint, sizeof(endpoint))) != 0) {
+        transfer_t *t = dv->queue;
+        while (t != NULL) {
+            transfer_t *next = t->next;
+            if (got < 0 || strcmp(t->endpoint, endpoint) == 0) {
+                dequeue(dv, t);
+                release(dv, t);
+            }
+            t = next;
+        }
+    }
+}
+
 /* Starts queued transfers, oldest first, while there is room: in all and
  * for their endpoint. */
 static void launch(bw_deliverer_t *dv)
 {
+    forget_changed(dv);
     transfer_t *t = dv->queue;
     while (t != NULL && dv->in_flight < dv->svc->concurrency) {
         transfer_t *next = t->next;
@@ -1025,6 +1065,11 @@ int bw_deliverer_create(struct event_base *base, bw_db_t *db, const bw_integrati
         bw_deliverer_destroy(dv);
         return BW_ENOMEM;
     }
+    int err = bw_db_listen(db, ENDPOINTS_CHANNEL);
+    if (err != 0) {
+        bw_deliverer_destroy(dv);
+        return err;
+    }
     *out = dv;
     return 0;
 }
@@ -1044,14 +1089,7 @@ void bw_deliverer_destroy(bw_deliverer_t *dv)
         } else {
             dequeue(dv, t);
         }
-        const char *values[] = {t->delivery, t->lease};
-        bw_arena_reset(dv->scratch);
-        if (bw_db_exec1(dv->db, dv->scratch, t->tenant, &stmt_release, 2, values, NULL) != 0)
-            bw_log(BW_LOG_WARN, &t->log,
-                   "could not give back the lease of delivery %s; it is attempted again when "
-                   "the lease runs out",
-                   t->delivery);
-        free_transfer(t);
+        release(dv, t);
     }
     if (dv->multi != NULL)
         curl_multi_cleanup(dv->multi);

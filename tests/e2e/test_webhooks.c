@@ -439,6 +439,77 @@ START_TEST(an_endpoint_gets_at_most_its_concurrency_at_once)
 }
 END_TEST
 
+/* Deliveries waiting in the deliverer for a busy endpoint hold a copy of
+ * its URL; when the endpoint changes they are given back and go where it
+ * now points. 40 events to an endpoint answering after 500 ms, 4 at a time
+ * (five seconds of work); once the first has arrived the URL moves
+ * to a second path: at most the attempts in flight and those started
+ * before the change was heard go to the first, the rest to the second,
+ * every event exactly once in all. */
+START_TEST(a_changed_endpoint_gets_nothing_that_waited_for_the_old)
+{
+    tenant_t t = new_tenant("Webhooks change");
+    char *before = unique_path("before"), *after = unique_path("after");
+    char url[400];
+    snprintf(url, sizeof(url), "%s%s", hooks, before);
+    json_t *e = create_endpoint(&t, url, "[\"incident.updated\"]");
+    for (int i = 0; i < 2; i++)
+        json_decref(receiver_call("POST", "/config",
+                                  json_pack("{s:s, s:[s], s:i}", "path", i == 0 ? before : after,
+                                            "secrets", jstr(e, "secret"), "delayMs", 500)));
+    /* In one transaction, so that one relay batch takes them all. */
+    enum { N = 40 };
+    char n[16];
+    snprintf(n, sizeof(n), "%d", N);
+    PGconn *db = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(db, "SELECT set_config('bulwark.tenant_id', $1, false)", t.id);
+    PGresult *made =
+        bw_test_sql(db,
+                    "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data) "
+                    "SELECT $1, gen_random_uuid(), 'incident.updated', 'incidents/m' || g, "
+                    "json_build_object('id', 'm' || g)::text FROM generate_series(1, $2::int) g "
+                    "RETURNING event_id::text",
+                    t.id, n);
+    ck_assert_int_eq(PQntuples(made), N);
+    PQfinish(db);
+    wait_succeeded(before, 1, 30);
+    char path[128], body[600];
+    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s", jstr(e, "id"));
+    snprintf(body, sizeof(body), "{\"url\":\"%s%s\"}", hooks, after);
+    json_decref(call(t.key, "PATCH", path, body, 200));
+
+    json_t *old = NULL, *now = NULL;
+    for (int i = 0; i < 300; i++) {
+        json_decref(old);
+        json_decref(now);
+        old = received(before);
+        now = received(after);
+        if (json_array_size(old) + json_array_size(now) >= N)
+            break;
+        usleep(100 * 1000);
+    }
+    ck_assert_msg(json_array_size(old) <= 12, "%zu of %d went to the old URL after the change",
+                  json_array_size(old), N);
+    for (int i = 0; i < N; i++) {
+        int seen = 0;
+        for (int w = 0; w < 2; w++) {
+            json_t *list = w == 0 ? old : now;
+            for (size_t k = 0; k < json_array_size(list); k++)
+                if (strcmp(jstr(json_array_get(list, k), "id"), PQgetvalue(made, i, 0)) == 0)
+                    seen++;
+        }
+        ck_assert_msg(seen == 1, "event %d arrived %d times", i, seen);
+    }
+    PQclear(made);
+    json_decref(old);
+    json_decref(now);
+    json_decref(e);
+    free(before);
+    free(after);
+    free_tenant(&t);
+}
+END_TEST
+
 START_TEST(retry_after_is_honoured)
 {
     tenant_t t = new_tenant("Webhooks 429");
@@ -758,6 +829,7 @@ Suite *suite_webhooks(void)
     tcase_add_test(tc, endpoints_are_managed_and_validated);
     tcase_add_test(tc, create_secret_is_shown_once);
     tcase_add_test(tc, events_are_delivered_signed_and_in_order);
+    tcase_add_test(tc, a_changed_endpoint_gets_nothing_that_waited_for_the_old);
     tcase_add_test(tc, receiver_down_then_up_loses_nothing);
     tcase_add_test(tc, an_endpoint_gets_at_most_its_concurrency_at_once);
     tcase_add_test(tc, retry_after_is_honoured);
