@@ -41,13 +41,19 @@ static const bw_db_stmt_t stmt_endpoints = {
  * endpoint is still pending (integrations.resource_waiting, migration
  * 0011; the relay offers only the first of a resource's events in a batch,
  * so none in the same statement can be); the leased ones come back shaped
- * as integrations.claim_deliveries returns them. */
+ * as integrations.claim_deliveries returns them. The endpoints are locked
+ * (FOR KEY SHARE, as the foreign key check would) before the deliveries
+ * are made, so that one deleted since the relay listed it is left out
+ * instead of failing the batch on its foreign key; the ticket jobs'
+ * connections likewise. */
 static const bw_db_stmt_t stmt_fan_out = {
     "relay_fan_out",
     "WITH event AS (INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
     "origin, occur_time, data) SELECT current_setting('bulwark.tenant_id')::uuid, v.* "
     "FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[], $5::text[], "
     "$6::timestamptz[], $7::text[]) AS v ON CONFLICT DO NOTHING), "
+    "ep AS (SELECT endpoint_id, disabled FROM integrations.webhook_endpoints "
+    "WHERE endpoint_id = ANY ($9::uuid[]) FOR KEY SHARE), "
     "made AS (INSERT INTO integrations.deliveries (tenant_id, delivery_id, endpoint_id, event_id, "
     "seq, resource, state, next_attempt_time, lease_id, lease_until) "
     "SELECT c.tenant_id, c.delivery_id, c.endpoint_id, c.event_id, c.seq, c.resource, c.state, "
@@ -60,7 +66,7 @@ static const bw_db_stmt_t stmt_fan_out = {
     "THEN gen_random_uuid() END AS lease_id "
     "FROM unnest($8::uuid[], $9::uuid[], $10::uuid[], $11::bigint[], $12::text[], $13::int[]) "
     "AS x(delivery_id, endpoint_id, event_id, seq, resource, lease_seconds) "
-    "JOIN integrations.webhook_endpoints e ON e.endpoint_id = x.endpoint_id) c "
+    "JOIN ep e ON e.endpoint_id = x.endpoint_id) c "
     "RETURNING tenant_id, delivery_id, lease_id, endpoint_id, event_id, seq, ctid AS at) "
     "SELECT m.tenant_id::text, m.delivery_id::text, m.lease_id::text, m.endpoint_id::text, e.url, "
     "e.secret, CASE WHEN e.previous_secret_expire_time > now() THEN e.previous_secret END, "
@@ -81,7 +87,10 @@ static const bw_db_stmt_t stmt_jobs = {
     "INSERT INTO integrations.ticket_jobs (tenant_id, job_id, connection_id, event_id, seq, "
     "incident_id, state, next_attempt_time) "
     "SELECT current_setting('bulwark.tenant_id')::uuid, x.*, 'PENDING', now() "
-    "FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::uuid[]) AS x"};
+    "FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::bigint[], $5::uuid[]) "
+    "AS x(job_id, connection_id, event_id, seq, incident_id) "
+    "WHERE x.connection_id IN (SELECT connection_id FROM integrations.connections "
+    "WHERE connection_id = ANY ($2::uuid[]) FOR KEY SHARE)"};
 static const bw_db_stmt_t stmt_prune = {"relay_prune", "SELECT bulwark.outbox_prune($1::int)"};
 static const bw_db_stmt_t stmt_lag = {
     "relay_lag", "SELECT unrelayed, oldest_age_seconds FROM bulwark.outbox_lag()"};

@@ -91,3 +91,31 @@ void expect_problem(const char *key, const char *method, const char *path, const
     ck_assert_problem(&r, status, field);
     bw_test_resp_free(&r);
 }
+
+json_t *log_line_since(const char *process, const char *needle, const char *key, const char *value,
+                       const char *since)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s.log", bw_test_env("BULWARK_TEST_LOG_DIR"), process);
+    FILE *f = fopen(path, "r");
+    ck_assert_msg(f != NULL, "cannot read %s", path);
+    char *buf = NULL;
+    size_t cap = 0;
+    json_t *found = NULL;
+    while (found == NULL && getline(&buf, &cap, f) > 0) {
+        /* lines of the start-up script ("=== start") are not JSON */
+        if (buf[0] != '{' || strstr(buf, needle) == NULL)
+            continue;
+        json_error_t err;
+        json_t *line = json_loads(buf, JSON_DISABLE_EOF_CHECK, &err);
+        ck_assert_msg(line != NULL, "a log line of %s is not JSON: %s", process, buf);
+        if ((key == NULL || strcmp(jstr(line, key), value) == 0) &&
+            (since == NULL || strcmp(jstr(line, "time"), since) >= 0))
+            found = line;
+        else
+            json_decref(line);
+    }
+    free(buf);
+    fclose(f);
+    return found;
+}

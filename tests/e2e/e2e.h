@@ -84,6 +84,14 @@ json_t *expect(long status, const char *method, const char *key, const char *bod
  * its pid file in BULWARK_TEST_RUN_DIR; 0 when there is none. */
 pid_t process_pid(const char *process);
 
+/* The first JSON line of the process's log (BULWARK_TEST_LOG_DIR) that
+ * holds needle, whose member key equals value (key NULL: any) and whose
+ * time is since or later (an RFC 3339 time as the logs write it, with
+ * microseconds; NULL: any), or NULL (caller decrefs). Lines that are not
+ * JSON are skipped. */
+json_t *log_line_since(const char *process, const char *needle, const char *key, const char *value,
+                       const char *since);
+
 /* Expects a problem with this status naming field. */
 void expect_problem(const char *key, const char *method, const char *path, const char *body,
                     int status, const char *field);

@@ -38,35 +38,6 @@ static int is_trace_id(const char *s)
     return strspn(s, "0") != 32;
 }
 
-/* The first JSON line of the process's log that holds needle and whose
- * member key equals value (caller decrefs), or NULL. */
-static json_t *log_line_now(const char *process, const char *needle, const char *key,
-                            const char *value)
-{
-    char path[1024];
-    snprintf(path, sizeof(path), "%s/%s.log", bw_test_env("BULWARK_TEST_LOG_DIR"), process);
-    FILE *f = fopen(path, "r");
-    ck_assert_msg(f != NULL, "cannot read %s", path);
-    char *buf = NULL;
-    size_t cap = 0;
-    json_t *found = NULL;
-    while (found == NULL && getline(&buf, &cap, f) > 0) {
-        /* lines of the start-up script ("=== start") are not JSON */
-        if (buf[0] != '{' || strstr(buf, needle) == NULL)
-            continue;
-        json_error_t err;
-        json_t *line = json_loads(buf, JSON_DISABLE_EOF_CHECK, &err);
-        ck_assert_msg(line != NULL, "a log line of %s is not JSON: %s", process, buf);
-        if (strcmp(jstr(line, key), value) == 0)
-            found = line;
-        else
-            json_decref(line);
-    }
-    free(buf);
-    fclose(f);
-    return found;
-}
-
 /* log_line, waiting for it: a process writes its request lines in batches,
  * at the latest BW_LOG_HOLD_MS after the request (common/log.c). */
 static json_t *log_line(const char *process, const char *needle, const char *key, const char *value)
@@ -75,7 +46,7 @@ static json_t *log_line(const char *process, const char *needle, const char *key
     for (int i = 0; i < 50 && found == NULL; i++) {
         if (i > 0)
             usleep(BW_LOG_HOLD_MS * 1000);
-        found = log_line_now(process, needle, key, value);
+        found = log_line_since(process, needle, key, value, NULL);
     }
     return found;
 }

@@ -18,6 +18,7 @@
  * BULWARK_TEST_WEBHOOK_HOST/32 (127.0.0.2), where the receiver listens.
  */
 #include "e2e.h"
+#include "log.h"
 #include "receiver.h"
 
 #include <errno.h>
@@ -510,6 +511,59 @@ START_TEST(a_changed_endpoint_gets_nothing_that_waited_for_the_old)
 }
 END_TEST
 
+/* The relay lists a tenant's endpoints, then makes the deliveries: an
+ * endpoint deleted in between must be left out, not fail the batch on its
+ * foreign key (the whole batch rolled back and retried, an error in the
+ * log). The test holds the delete open while an event waits, so that the
+ * relay's statement meets it, then commits it. */
+START_TEST(an_endpoint_deleted_while_its_event_is_relayed_fails_nothing)
+{
+    tenant_t t = new_tenant("Webhooks deleted meanwhile");
+    json_t *e = create_endpoint(&t, "https://hooks.example.com/deleted", "[\"incident.updated\"]");
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    struct tm tm;
+    gmtime_r(&now.tv_sec, &tm);
+    char since[96];
+    snprintf(since, sizeof(since), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000);
+
+    PGconn *svc = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
+    bw_test_exec(svc, "BEGIN");
+    bw_test_exec(svc, "SELECT set_config('bulwark.tenant_id', $1, true)", t.id);
+    bw_test_exec(svc, "DELETE FROM integrations.webhook_endpoints WHERE endpoint_id = $1",
+                 jstr(e, "id"));
+    char *event = emit(&t, "incident.updated", "incidents/deleted", "{\"id\":\"deleted\"}");
+    usleep(1000 * 1000); /* the relay claims it and waits for the endpoint's row */
+    bw_test_exec(svc, "COMMIT");
+    PQfinish(svc);
+
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", t.id);
+    int relayed = 0;
+    for (int i = 0; i < 100 && !relayed; i++) {
+        PGresult *res = bw_test_sql(admin,
+                                    "SELECT (relay_time IS NOT NULL)::text FROM bulwark.outbox "
+                                    "WHERE event_id = $1",
+                                    event);
+        relayed = strcmp(PQgetvalue(res, 0, 0), "true") == 0;
+        PQclear(res);
+        if (!relayed)
+            usleep(100 * 1000);
+    }
+    PQfinish(admin);
+    ck_assert_msg(relayed, "event %s was not relayed within 10 s", event);
+    usleep(2 * BW_LOG_HOLD_MS * 1000);
+    json_t *failed =
+        log_line_since("integrations", "could not relay the outbox", NULL, NULL, since);
+    ck_assert_msg(failed == NULL, "the relay failed: %s",
+                  failed != NULL ? jstr(failed, "message") : "");
+    free(event);
+    json_decref(e);
+    free_tenant(&t);
+}
+END_TEST
+
 START_TEST(retry_after_is_honoured)
 {
     tenant_t t = new_tenant("Webhooks 429");
@@ -830,6 +884,7 @@ Suite *suite_webhooks(void)
     tcase_add_test(tc, create_secret_is_shown_once);
     tcase_add_test(tc, events_are_delivered_signed_and_in_order);
     tcase_add_test(tc, a_changed_endpoint_gets_nothing_that_waited_for_the_old);
+    tcase_add_test(tc, an_endpoint_deleted_while_its_event_is_relayed_fails_nothing);
     tcase_add_test(tc, receiver_down_then_up_loses_nothing);
     tcase_add_test(tc, an_endpoint_gets_at_most_its_concurrency_at_once);
     tcase_add_test(tc, retry_after_is_honoured);
