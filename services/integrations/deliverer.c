@@ -101,14 +101,19 @@ enum {
 typedef struct transfer transfer_t;
 typedef struct endpoint_slot endpoint_slot_t;
 
-/* Of one endpoint: the attempts in flight here and the claimed ones queued,
- * so that neither a start nor a claim recounts the lists. Shared by its
- * transfers (refs), in a hash table by endpoint id and a list of all. */
+/* Of one endpoint: the attempts in flight here and its claimed ones
+ * waiting, oldest first, so that neither a start nor a claim walks more
+ * than it takes. Shared by its transfers (refs), in a hash table by
+ * endpoint id and a list of all; in the ready list while it has waiting
+ * transfers and a free slot. */
 struct endpoint_slot {
     char id[BW_UUID_STR_LEN + 1];
     int in_flight, queued, refs;
-    endpoint_slot_t *chain;       /* next in its bucket */
-    endpoint_slot_t *prev, *next; /* in dv->endpoints */
+    transfer_t *queue, *queue_tail;           /* waiting, oldest first */
+    endpoint_slot_t *chain;                   /* next in its bucket */
+    endpoint_slot_t *prev, *next;             /* in dv->endpoints */
+    endpoint_slot_t *ready_prev, *ready_next; /* in dv->ready */
+    int ready;
 };
 
 /* What CURLOPT_PRIVATE points at starts with one of these. */
@@ -126,15 +131,15 @@ struct bw_deliverer {
     const bw_integrations_t *svc;
     CURLM *multi;
     struct event *timer;
-    struct event *refill;           /* claims again once the loop is done with a round */
-    bw_arena_t *scratch;            /* per database operation */
-    transfer_t *head;               /* transfers in flight */
-    transfer_t *queue, *queue_tail; /* claimed, waiting for room, oldest first */
-    endpoint_slot_t **buckets;      /* the endpoints' slots by id (n_buckets, a power of 2) */
+    struct event *refill;      /* claims again once the loop is done with a round */
+    bw_arena_t *scratch;       /* per database operation */
+    transfer_t *head;          /* transfers in flight */
+    endpoint_slot_t **buckets; /* the endpoints' slots by id (n_buckets, a power of 2) */
     size_t n_buckets;
-    endpoint_slot_t *endpoints;       /* every slot */
-    bw_deliverer_request_t *requests; /* other requests in flight */
-    watch_t *watches;                 /* sockets watched */
+    endpoint_slot_t *endpoints;          /* every slot */
+    endpoint_slot_t *ready, *ready_tail; /* slots that may start one now, in turn */
+    bw_deliverer_request_t *requests;    /* other requests in flight */
+    watch_t *watches;                    /* sockets watched */
     int in_flight;
     int queued;
     int collecting; /* inside collect(): no refill from there */
@@ -311,6 +316,8 @@ static int on_timer_change(CURLM *multi, long timeout_ms, void *userp)
 
 /* ---- recording ------------------------------------------------------------ */
 
+static void ready_update(bw_deliverer_t *dv, endpoint_slot_t *e);
+
 static void unlink_transfer(transfer_t *t)
 {
     bw_deliverer_t *dv = t->dv;
@@ -322,6 +329,7 @@ static void unlink_transfer(transfer_t *t)
         t->next->prev = t->prev;
     dv->in_flight--;
     t->slot->in_flight--;
+    ready_update(dv, t->slot);
 }
 
 static void slot_release(bw_deliverer_t *dv, endpoint_slot_t *e);
@@ -610,8 +618,6 @@ static void on_refill(evutil_socket_t fd, short kind, void *arg)
     fill(arg, 1);
 }
 
-/* ---- starting attempts ------------------------------------------------------ */
-
 /* ---- endpoints' slots ------------------------------------------------------ */
 
 static size_t bucket_of(const bw_deliverer_t *dv, const char *id)
@@ -622,15 +628,22 @@ static size_t bucket_of(const bw_deliverer_t *dv, const char *id)
     return h & (dv->n_buckets - 1);
 }
 
+/* The slot of endpoint id, or NULL. */
+static endpoint_slot_t *slot_find(const bw_deliverer_t *dv, const char *id)
+{
+    endpoint_slot_t *e = dv->buckets[bucket_of(dv, id)];
+    while (e != NULL && strcmp(e->id, id) != 0)
+        e = e->chain;
+    return e;
+}
+
 /* The slot of endpoint id, made if there is none, with one more reference;
  * NULL when out of memory. */
 static endpoint_slot_t *slot_hold(bw_deliverer_t *dv, const char *id)
 {
-    size_t b = bucket_of(dv, id);
-    endpoint_slot_t *e = dv->buckets[b];
-    while (e != NULL && strcmp(e->id, id) != 0)
-        e = e->chain;
+    endpoint_slot_t *e = slot_find(dv, id);
     if (e == NULL) {
+        size_t b = bucket_of(dv, id);
         if ((e = calloc(1, sizeof(*e))) == NULL)
             return NULL;
         snprintf(e->id, sizeof(e->id), "%s", id);
@@ -661,6 +674,44 @@ static void slot_release(bw_deliverer_t *dv, endpoint_slot_t *e)
     if (e->next != NULL)
         e->next->prev = e->prev;
     free(e);
+}
+
+/* Takes e out of the ready list, if it is in it. */
+static void ready_remove(bw_deliverer_t *dv, endpoint_slot_t *e)
+{
+    if (!e->ready)
+        return;
+    e->ready = 0;
+    if (e->ready_prev != NULL)
+        e->ready_prev->ready_next = e->ready_next;
+    else
+        dv->ready = e->ready_next;
+    if (e->ready_next != NULL)
+        e->ready_next->ready_prev = e->ready_prev;
+    else
+        dv->ready_tail = e->ready_prev;
+    e->ready_prev = e->ready_next = NULL;
+}
+
+/* Puts e at the end of the ready list when it has a waiting transfer and a
+ * free slot, takes it out when not. */
+static void ready_update(bw_deliverer_t *dv, endpoint_slot_t *e)
+{
+    int ready = e->queue != NULL && e->in_flight < dv->svc->endpoint_concurrency;
+    if (!ready) {
+        ready_remove(dv, e);
+        return;
+    }
+    if (e->ready)
+        return;
+    e->ready = 1;
+    e->ready_next = NULL;
+    e->ready_prev = dv->ready_tail;
+    if (dv->ready_tail != NULL)
+        dv->ready_tail->ready_next = e;
+    else
+        dv->ready = e;
+    dv->ready_tail = e;
 }
 
 /* ---- starting attempts ------------------------------------------------------ */
@@ -814,31 +865,35 @@ static void queue_row(bw_deliverer_t *dv, const PGresult *res, int row)
         give_up(dv, t, "the delivery could not be prepared (out of memory)");
         return;
     }
-    t->prev = dv->queue_tail;
+    endpoint_slot_t *e = t->slot;
+    t->prev = e->queue_tail;
     t->next = NULL;
-    if (dv->queue_tail != NULL)
-        dv->queue_tail->next = t;
+    if (e->queue_tail != NULL)
+        e->queue_tail->next = t;
     else
-        dv->queue = t;
-    dv->queue_tail = t;
+        e->queue = t;
+    e->queue_tail = t;
     dv->queued++;
-    t->slot->queued++;
+    e->queued++;
+    ready_update(dv, e);
 }
 
-/* Takes t off the queue. */
+/* Takes t off its endpoint's queue. */
 static void dequeue(bw_deliverer_t *dv, transfer_t *t)
 {
+    endpoint_slot_t *e = t->slot;
     if (t->prev != NULL)
         t->prev->next = t->next;
     else
-        dv->queue = t->next;
+        e->queue = t->next;
     if (t->next != NULL)
         t->next->prev = t->prev;
     else
-        dv->queue_tail = t->prev;
+        e->queue_tail = t->prev;
     t->prev = t->next = NULL;
     dv->queued--;
-    t->slot->queued--;
+    e->queued--;
+    ready_update(dv, e);
 }
 
 /* Gives back the lease of t, which did not start or was aborted (not an
@@ -855,6 +910,30 @@ static void release(bw_deliverer_t *dv, transfer_t *t)
     free_transfer(t);
 }
 
+/* Gives back the leases of what waits for e. */
+static void release_queued(bw_deliverer_t *dv, endpoint_slot_t *e)
+{
+    e->refs++; /* e outlives its last transfer here */
+    while (e->queue != NULL) {
+        transfer_t *t = e->queue;
+        dequeue(dv, t);
+        release(dv, t);
+    }
+    slot_release(dv, e);
+}
+
+/* Gives back the leases of everything waiting. */
+static void release_all_queued(bw_deliverer_t *dv)
+{
+    endpoint_slot_t *e = dv->endpoints;
+    while (e != NULL) {
+        /* Giving back e's frees no other slot. */
+        endpoint_slot_t *next = e->next;
+        release_queued(dv, e);
+        e = next;
+    }
+}
+
 /* Gives back what waits for endpoints the database says changed (updated,
  * disabled, rotated or deleted: integrations migration 0012), every
  * waiting delivery when notifications may have been missed: each is
@@ -865,41 +944,40 @@ static void forget_changed(bw_deliverer_t *dv)
     char endpoint[BW_UUID_STR_LEN + 1];
     int got;
     while ((got = bw_db_notification(dv->db, endpoint, sizeof(endpoint))) != 0) {
-        transfer_t *t = dv->queue;
-        while (t != NULL) {
-            transfer_t *next = t->next;
-            if (got < 0 || strcmp(t->endpoint, endpoint) == 0) {
-                dequeue(dv, t);
-                release(dv, t);
-            }
-            t = next;
+        if (got > 0) {
+            endpoint_slot_t *e = slot_find(dv, endpoint);
+            if (e != NULL)
+                release_queued(dv, e);
+            continue;
         }
+        release_all_queued(dv);
     }
 }
 
-/* Starts queued transfers, oldest first, while there is room: in all and
- * for their endpoint. */
+/* Starts waiting transfers while there is room in all: the oldest of each
+ * endpoint with a free slot, the endpoints in turn. */
 static void launch(bw_deliverer_t *dv)
 {
     forget_changed(dv);
-    transfer_t *t = dv->queue;
-    while (t != NULL && dv->in_flight < dv->svc->concurrency) {
-        transfer_t *next = t->next;
-        if (t->slot->in_flight < dv->svc->endpoint_concurrency) {
-            dequeue(dv, t);
-            char why[200] = "";
-            if (begin(dv, t, why, sizeof(why)) != 0) {
-                give_up(dv, t, why);
-            } else {
-                t->next = dv->head;
-                if (dv->head != NULL)
-                    dv->head->prev = t;
-                dv->head = t;
-                dv->in_flight++;
-                t->slot->in_flight++;
-            }
+    while (dv->ready != NULL && dv->in_flight < dv->svc->concurrency) {
+        endpoint_slot_t *e = dv->ready;
+        transfer_t *t = e->queue;
+        /* Its turn is over: dequeue puts it at the end of the list if it
+         * stays ready. */
+        ready_remove(dv, e);
+        dequeue(dv, t);
+        char why[200] = "";
+        if (begin(dv, t, why, sizeof(why)) != 0) {
+            give_up(dv, t, why);
+            continue;
         }
-        t = next;
+        t->next = dv->head;
+        if (dv->head != NULL)
+            dv->head->prev = t;
+        dv->head = t;
+        dv->in_flight++;
+        e->in_flight++;
+        ready_update(dv, e);
     }
 }
 
@@ -967,15 +1045,6 @@ int bw_deliverer_fill(bw_deliverer_t *dv)
     return fill(dv, 0);
 }
 
-/* A slot's count without making one. */
-static int slot_ahead(const bw_deliverer_t *dv, const char *id)
-{
-    const endpoint_slot_t *e = dv->buckets[bucket_of(dv, id)];
-    while (e != NULL && strcmp(e->id, id) != 0)
-        e = e->chain;
-    return e != NULL ? e->in_flight + e->queued : 0;
-}
-
 int bw_deliverer_room(const bw_deliverer_t *dv, const char *endpoint, int *ahead)
 {
     if (dv == NULL || dv->closing)
@@ -983,7 +1052,8 @@ int bw_deliverer_room(const bw_deliverer_t *dv, const char *endpoint, int *ahead
     long total = (long)dv->svc->concurrency * PREFETCH - dv->in_flight - dv->queued;
     if (endpoint == NULL)
         return total > 0 ? (int)(total > INT_MAX ? INT_MAX : total) : 0;
-    *ahead = slot_ahead(dv, endpoint);
+    const endpoint_slot_t *e = slot_find(dv, endpoint);
+    *ahead = e != NULL ? e->in_flight + e->queued : 0;
     long room = (long)dv->svc->endpoint_concurrency * HANDOFF_ROUNDS - *ahead;
     if (room > total)
         room = total;
@@ -1081,16 +1151,13 @@ void bw_deliverer_destroy(bw_deliverer_t *dv)
     dv->closing = 1;
     /* Aborted attempts are not attempts, and queued ones did not start:
      * their deliveries are due again. */
-    while (dv->head != NULL || dv->queue != NULL) {
-        transfer_t *t = dv->head != NULL ? dv->head : dv->queue;
-        if (t == dv->head) {
-            curl_multi_remove_handle(dv->multi, t->easy);
-            unlink_transfer(t);
-        } else {
-            dequeue(dv, t);
-        }
+    while (dv->head != NULL) {
+        transfer_t *t = dv->head;
+        curl_multi_remove_handle(dv->multi, t->easy);
+        unlink_transfer(t);
         release(dv, t);
     }
+    release_all_queued(dv);
     if (dv->multi != NULL)
         curl_multi_cleanup(dv->multi);
     /* Sockets libcurl did not remove itself while cleaning up. */
