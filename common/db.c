@@ -284,7 +284,6 @@ static int prepare_one(bw_db_t *db, const bw_db_stmt_t *stmt)
     return err;
 }
 
-/* Checks the role and prepares every statement on a fresh session. */
 /* LISTEN on db->listen. */
 static int listen_on(bw_db_t *db)
 {
@@ -302,6 +301,8 @@ static int listen_on(bw_db_t *db)
     return err;
 }
 
+/* Checks the role, prepares every statement and listens on a fresh
+ * session. */
 static int session_setup(bw_db_t *db)
 {
     int err = 0;
