@@ -93,6 +93,13 @@ void receiver_config(const char *path, const char *secret, const char *secret2, 
     json_decref(receiver_call("POST", "/config", doc));
 }
 
+void receiver_config_delay(const char *path, const char *secret, int delay_ms)
+{
+    json_decref(receiver_call(
+        "POST", "/config",
+        json_pack("{s:s, s:[s], s:i}", "path", path, "secrets", secret, "delayMs", delay_ms)));
+}
+
 json_t *received(const char *path)
 {
     char q[300];

@@ -26,6 +26,10 @@ json_t *receiver_call(const char *method, const char *path, json_t *body);
  * which secrets sign them. */
 void receiver_config(const char *path, const char *secret, const char *secret2, int status,
                      int times, const char *retry_after, const char *location);
+/* Tells the receiver to answer deliveries to path 204 after delay_ms, each
+ * signed with secret ("maxHeld" in /count then says how many it held at
+ * once). */
+void receiver_config_delay(const char *path, const char *secret, int delay_ms);
 /* Every delivery to path, in arrival order (caller decrefs): path, id,
  * timestamp, signature, body, valid, fresh, status, ... */
 json_t *received(const char *path);

@@ -69,6 +69,44 @@ static char *emit(const tenant_t *t, const char *type, const char *resource, con
     return event_id;
 }
 
+/* Appends n events of type to tenant's outbox in one transaction (so that
+ * one relay batch may take them all), event g (from 1) of resource
+ * "incidents/<prefix><g>"; their ids in row order (caller PQclears). */
+static PGresult *emit_many(const tenant_t *t, const char *type, const char *prefix, int n)
+{
+    char count[16];
+    snprintf(count, sizeof(count), "%d", n);
+    PGconn *db = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(db, "SELECT set_config('bulwark.tenant_id', $1, false)", t->id);
+    PGresult *ids =
+        bw_test_sql(db,
+                    "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data) "
+                    "SELECT $1, gen_random_uuid(), $2, 'incidents/' || $3 || g, "
+                    "json_build_object('id', $3 || g)::text FROM generate_series(1, $4::int) g "
+                    "RETURNING event_id::text",
+                    t->id, type, prefix, count);
+    ck_assert_int_eq(PQntuples(ids), n);
+    PQfinish(db);
+    return ids;
+}
+
+/* Asserts that event id arrived exactly once over the n lists of arrivals
+ * (received()), validly signed: signed when it went out, not when it was
+ * claimed, so its timestamp is fresh and the signature over it valid. */
+static void assert_arrived_once(json_t *const *lists, int n, const char *id)
+{
+    int seen = 0;
+    for (int w = 0; w < n; w++)
+        for (size_t k = 0; k < json_array_size(lists[w]); k++) {
+            json_t *d = json_array_get(lists[w], k);
+            if (strcmp(jstr(d, "id"), id) != 0)
+                continue;
+            seen++;
+            ck_assert_msg(json_is_true(json_object_get(d, "valid")), "event %s: bad signature", id);
+        }
+    ck_assert_msg(seen == 1, "event %s arrived %d times", id, seen);
+}
+
 static json_t *deliveries_of(const tenant_t *t, const char *endpoint, const char *query)
 {
     char path[1024];
@@ -397,17 +435,9 @@ START_TEST(an_endpoint_gets_at_most_its_concurrency_at_once)
     char url[400];
     snprintf(url, sizeof(url), "%s%s", hooks, path);
     json_t *e = create_endpoint(&t, url, "[\"incident.updated\"]");
-    json_decref(receiver_call("POST", "/config",
-                              json_pack("{s:s, s:[s], s:i}", "path", path, "secrets",
-                                        jstr(e, "secret"), "delayMs", 200)));
+    receiver_config_delay(path, jstr(e, "secret"), 200);
     enum { N = 24 };
-    char *ids[N];
-    for (int i = 0; i < N; i++) {
-        char resource[64], data[128];
-        snprintf(resource, sizeof(resource), "incidents/c%d", i);
-        snprintf(data, sizeof(data), "{\"id\":\"c%d\"}", i);
-        ids[i] = emit(&t, "incident.updated", resource, data);
-    }
+    PGresult *ids = emit_many(&t, "incident.updated", "c", N);
     wait_succeeded(path, N, 60);
     sleep(1);
     char q[300];
@@ -419,20 +449,9 @@ START_TEST(an_endpoint_gets_at_most_its_concurrency_at_once)
     ck_assert_int_eq(json_integer_value(json_object_get(count, "received")), N);
     json_decref(count);
     json_t *got = received(path);
-    for (int i = 0; i < N; i++) {
-        int seen = 0;
-        for (size_t k = 0; k < json_array_size(got); k++) {
-            json_t *d = json_array_get(got, k);
-            if (strcmp(jstr(d, "id"), ids[i]) != 0)
-                continue;
-            seen++;
-            /* Signed when it went out, not when it was claimed: the
-             * timestamp is fresh and the signature over it valid. */
-            ck_assert(json_is_true(json_object_get(d, "valid")));
-        }
-        ck_assert_msg(seen == 1, "event %d arrived %d times", i, seen);
-        free(ids[i]);
-    }
+    for (int i = 0; i < N; i++)
+        assert_arrived_once(&got, 1, PQgetvalue(ids, i, 0));
+    PQclear(ids);
     json_decref(got);
     json_decref(e);
     free(path);
@@ -446,7 +465,7 @@ END_TEST
  * (five seconds of work); once the first has arrived the URL moves
  * to a second path: at most the attempts in flight and those started
  * before the change was heard go to the first, the rest to the second,
- * every event exactly once in all. */
+ * every event exactly once in all, validly signed. */
 START_TEST(a_changed_endpoint_gets_nothing_that_waited_for_the_old)
 {
     tenant_t t = new_tenant("Webhooks change");
@@ -454,56 +473,33 @@ START_TEST(a_changed_endpoint_gets_nothing_that_waited_for_the_old)
     char url[400];
     snprintf(url, sizeof(url), "%s%s", hooks, before);
     json_t *e = create_endpoint(&t, url, "[\"incident.updated\"]");
-    for (int i = 0; i < 2; i++)
-        json_decref(receiver_call("POST", "/config",
-                                  json_pack("{s:s, s:[s], s:i}", "path", i == 0 ? before : after,
-                                            "secrets", jstr(e, "secret"), "delayMs", 500)));
-    /* In one transaction, so that one relay batch takes them all. */
+    receiver_config_delay(before, jstr(e, "secret"), 500);
+    receiver_config_delay(after, jstr(e, "secret"), 500);
     enum { N = 40 };
-    char n[16];
-    snprintf(n, sizeof(n), "%d", N);
-    PGconn *db = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
-    bw_test_exec(db, "SELECT set_config('bulwark.tenant_id', $1, false)", t.id);
-    PGresult *made =
-        bw_test_sql(db,
-                    "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data) "
-                    "SELECT $1, gen_random_uuid(), 'incident.updated', 'incidents/m' || g, "
-                    "json_build_object('id', 'm' || g)::text FROM generate_series(1, $2::int) g "
-                    "RETURNING event_id::text",
-                    t.id, n);
-    ck_assert_int_eq(PQntuples(made), N);
-    PQfinish(db);
+    PGresult *ids = emit_many(&t, "incident.updated", "m", N);
     wait_succeeded(before, 1, 30);
     char path[128], body[600];
     snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s", jstr(e, "id"));
     snprintf(body, sizeof(body), "{\"url\":\"%s%s\"}", hooks, after);
     json_decref(call(t.key, "PATCH", path, body, 200));
 
-    json_t *old = NULL, *now = NULL;
+    json_t *lists[2] = {NULL, NULL};
     for (int i = 0; i < 300; i++) {
-        json_decref(old);
-        json_decref(now);
-        old = received(before);
-        now = received(after);
-        if (json_array_size(old) + json_array_size(now) >= N)
+        json_decref(lists[0]);
+        json_decref(lists[1]);
+        lists[0] = received(before);
+        lists[1] = received(after);
+        if (json_array_size(lists[0]) + json_array_size(lists[1]) >= N)
             break;
         usleep(100 * 1000);
     }
-    ck_assert_msg(json_array_size(old) <= 12, "%zu of %d went to the old URL after the change",
-                  json_array_size(old), N);
-    for (int i = 0; i < N; i++) {
-        int seen = 0;
-        for (int w = 0; w < 2; w++) {
-            json_t *list = w == 0 ? old : now;
-            for (size_t k = 0; k < json_array_size(list); k++)
-                if (strcmp(jstr(json_array_get(list, k), "id"), PQgetvalue(made, i, 0)) == 0)
-                    seen++;
-        }
-        ck_assert_msg(seen == 1, "event %d arrived %d times", i, seen);
-    }
-    PQclear(made);
-    json_decref(old);
-    json_decref(now);
+    ck_assert_msg(json_array_size(lists[0]) <= 12, "%zu of %d went to the old URL after the change",
+                  json_array_size(lists[0]), N);
+    for (int i = 0; i < N; i++)
+        assert_arrived_once(lists, 2, PQgetvalue(ids, i, 0));
+    PQclear(ids);
+    json_decref(lists[0]);
+    json_decref(lists[1]);
     json_decref(e);
     free(before);
     free(after);
@@ -554,6 +550,12 @@ START_TEST(an_endpoint_deleted_while_its_event_is_relayed_fails_nothing)
     PQfinish(admin);
     ck_assert_msg(relayed, "event %s was not relayed within 10 s", event);
     usleep(2 * BW_LOG_HOLD_MS * 1000);
+    /* The log is one this test can read (JSON lines, as make test runs the
+     * stack): the dispatcher's first line is in it. */
+    json_t *started =
+        log_line_since("integrations", "dispatcher: relaying the outbox", NULL, NULL, NULL);
+    ck_assert_msg(started != NULL, "no JSON log of the integrations process to read");
+    json_decref(started);
     json_t *failed =
         log_line_since("integrations", "could not relay the outbox", NULL, NULL, since);
     ck_assert_msg(failed == NULL, "the relay failed: %s",
