@@ -156,14 +156,21 @@ char *bw_arena_strdup(bw_arena_t *a, const char *s)
     return bw_arena_strndup(a, s, strlen(s));
 }
 
+/* Formats into the room left in the newest chunk, which is nearly always
+ * enough: one pass over the format instead of a count and a write. */
 char *bw_arena_printf(bw_arena_t *a, const char *fmt, ...)
 {
+    bw_arena_chunk_t *c = a->chunks;
+    /* Rounded down, so that the allocation of what fits stays in place. */
+    size_t room = (c->size - c->used) & ~(size_t)(BW_ARENA_ALIGN - 1);
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
+    int n = vsnprintf((char *)c->mem + c->used, room, fmt, ap);
     va_end(ap);
     if (n < 0)
         return NULL;
+    if ((size_t)n < room)
+        return bw_arena_alloc(a, (size_t)n + 1); /* what was just written */
     char *p = bw_arena_alloc(a, (size_t)n + 1);
     if (p == NULL)
         return NULL;
@@ -171,6 +178,15 @@ char *bw_arena_printf(bw_arena_t *a, const char *fmt, ...)
     vsnprintf(p, (size_t)n + 1, fmt, ap);
     va_end(ap);
     return p;
+}
+
+int bw_arena_owns(const bw_arena_t *a, const void *ptr)
+{
+    const unsigned char *p = ptr;
+    for (const bw_arena_chunk_t *c = a->chunks; c != NULL; c = c->next)
+        if (p >= c->mem && p < c->mem + c->size)
+            return 1;
+    return 0;
 }
 
 int bw_arena_on_cleanup(bw_arena_t *a, bw_arena_cleanup_fn fn, void *ptr)

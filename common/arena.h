@@ -29,6 +29,9 @@ char *bw_arena_strdup(bw_arena_t *arena, const char *s);
 char *bw_arena_strndup(bw_arena_t *arena, const char *s, size_t n);
 char *bw_arena_printf(bw_arena_t *arena, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Whether ptr points into memory of the arena (walks its chunks, which are
+ * few: they grow geometrically). */
+int bw_arena_owns(const bw_arena_t *arena, const void *ptr);
 
 /* Calls fn(ptr) when the arena is reset or destroyed. Returns 0 or BW_ENOMEM;
  * on failure fn(ptr) is called at once so the resource never leaks. */

@@ -45,6 +45,34 @@ START_TEST(arena_allocates_aligned_and_grows)
 }
 END_TEST
 
+/* A formatted text is whole wherever it falls: in the room the newest chunk
+ * has left, exactly filling it, or past it (a new chunk), and nothing
+ * allocated before or after it overlaps it. An odd first chunk size leaves
+ * room that is not a multiple of the alignment. */
+START_TEST(arena_printf_is_whole_at_every_edge_of_a_chunk)
+{
+    for (size_t first = 256; first < 256 + 48; first += 7) {
+        bw_arena_t *a = bw_arena_create(first);
+        ck_assert_ptr_nonnull(a);
+        char want[700];
+        for (size_t len = 0; len < sizeof(want) - 1; len += 13) {
+            memset(want, 'a' + (int)(len % 26), len);
+            want[len] = '\0';
+            char *s = bw_arena_printf(a, "%s", want);
+            ck_assert_ptr_nonnull(s);
+            ck_assert_uint_eq((uintptr_t)s % 16, 0);
+            ck_assert(bw_arena_owns(a, s) && bw_arena_owns(a, s + len));
+            char *after = bw_arena_alloc(a, 16);
+            memset(after, 0xff, 16);
+            ck_assert_str_eq(s, want);
+        }
+        int on_stack = 0;
+        ck_assert(!bw_arena_owns(a, &on_stack));
+        bw_arena_destroy(a);
+    }
+}
+END_TEST
+
 START_TEST(arena_runs_cleanups_on_reset_and_destroy)
 {
     bw_arena_t *a = bw_arena_create(0);
@@ -202,6 +230,7 @@ int main(void)
     Suite *s = suite_create("core");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, arena_allocates_aligned_and_grows);
+    tcase_add_test(tc, arena_printf_is_whole_at_every_edge_of_a_chunk);
     tcase_add_test(tc, arena_runs_cleanups_on_reset_and_destroy);
     tcase_add_test(tc, status_codes_map_once);
     tcase_add_test(tc, config_defaults_and_bounds);
