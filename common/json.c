@@ -885,6 +885,38 @@ int bw_json_to_pb(bw_arena_t *arena, const ProtobufCMessageDescriptor *desc, jso
     return 0;
 }
 
+/* The arena of the open scope on this thread, or NULL. */
+static _Thread_local bw_arena_t *scope_arena;
+
+static void *scoped_malloc(size_t size)
+{
+    bw_arena_t *a = scope_arena;
+    return a != NULL ? bw_arena_alloc(a, size) : malloc(size);
+}
+
+/* A value made outside the scope is freed as ever, also inside one. */
+static void scoped_free(void *ptr)
+{
+    bw_arena_t *a = scope_arena;
+    if (ptr != NULL && !(a != NULL && bw_arena_owns(a, ptr)))
+        free(ptr);
+}
+
+void bw_json_use_arenas(void)
+{
+    json_set_alloc_funcs(scoped_malloc, scoped_free);
+}
+
+void bw_json_arena_begin(bw_arena_t *arena)
+{
+    scope_arena = arena;
+}
+
+void bw_json_arena_end(void)
+{
+    scope_arena = NULL;
+}
+
 int bw_json_load(const char *text, size_t len, json_t **out, bw_json_error_t *err)
 {
     *out = NULL;

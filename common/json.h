@@ -48,6 +48,18 @@ enum {
  * (borrowed json). 0, or BW_EINVAL with err filled; BW_ENOMEM. */
 int bw_json_to_pb(bw_arena_t *arena, const ProtobufCMessageDescriptor *desc, json_t *json,
                   int flags, ProtobufCMessage **out, bw_json_error_t *err);
+/* jansson's memory on an arena. bw_json_use_arenas installs the allocator
+ * (once, before the process starts threads); then, on the calling thread,
+ * every value jansson makes between bw_json_arena_begin(arena) and
+ * bw_json_arena_end is carved from arena, and releasing it (json_decref)
+ * costs nothing, so a request's tree is built and dropped without a malloc
+ * or free per value. Outside such a scope, and on other threads, jansson
+ * uses malloc and free as before. Whatever jansson makes in a scope dies
+ * with the arena: it must not outlive the arena nor be given to free()
+ * (no json_dumps in a scope). A scope does not nest. */
+void bw_json_use_arenas(void);
+void bw_json_arena_begin(bw_arena_t *arena);
+void bw_json_arena_end(void);
 /* Parses text (any JSON value, duplicate keys refused) into *out (caller
  * owns the reference): 0; BW_EINVAL with err's message giving line and
  * column (field ""); BW_ENOMEM. */

@@ -1407,6 +1407,42 @@ START_TEST(test_error_text_is_utf8)
 }
 END_TEST
 
+/* A tree read in a scope lives on the arena, reads as one read on the
+ * heap, and is released for nothing; a value made before the scope is
+ * freed for real inside it, and one made after lives on the heap again.
+ * Under ASan a free() of arena memory, or a leak, fails the suite. */
+START_TEST(test_trees_on_an_arena)
+{
+    static const char text[] = "{\"name\":\"Acme \\u00e9\",\"sizes\":[1,2.5,-3],"
+                               "\"nested\":{\"deep\":{\"deeper\":[true,false,null]}}}";
+    bw_json_use_arenas();
+    json_t *before = json_string("made before");
+    bw_arena_t *a = bw_arena_create(256);
+    bw_json_error_t err;
+    json_t *doc = NULL;
+
+    bw_json_arena_begin(a);
+    ck_assert_int_eq(bw_json_load(text, sizeof(text) - 1, &doc, &err), 0);
+    ck_assert(bw_arena_owns(a, doc));
+    json_t *name = json_object_get(doc, "name");
+    ck_assert(bw_arena_owns(a, name) && bw_arena_owns(a, json_string_value(name)));
+    ck_assert_str_eq(json_string_value(name), "Acme \xc3\xa9");
+    ck_assert_int_eq(json_array_size(json_object_get(doc, "sizes")), 3);
+    ck_assert(json_is_null(json_array_get(
+        json_object_get(json_object_get(json_object_get(doc, "nested"), "deep"), "deeper"), 2)));
+    json_decref(doc);
+    /* jansson's own reader (a syntax error), its buffers on the arena too */
+    ck_assert_int_eq(bw_json_load("{\"a\": [1, 2,", 12, &doc, &err), BW_EINVAL);
+    json_decref(before);
+    bw_json_arena_end();
+
+    json_t *after = json_object();
+    ck_assert(!bw_arena_owns(a, after));
+    json_decref(after);
+    bw_arena_destroy(a);
+}
+END_TEST
+
 static Suite *suite_json(void)
 {
     Suite *s = suite_create("json");
@@ -1457,6 +1493,7 @@ static Suite *suite_json(void)
     tcase_add_test(tc, test_output_sanitises_utf8);
     tcase_add_test(tc, test_direct_writer_edges);
     tcase_add_test(tc, test_quick_reader);
+    tcase_add_test(tc, test_trees_on_an_arena);
     suite_add_tcase(s, tc);
     return s;
 }

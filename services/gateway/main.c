@@ -20,6 +20,7 @@
 #include "bw_services.h"
 #include "config.h"
 #include "ids.h"
+#include "json.h"
 #include "log.h"
 #include "request.h"
 #include "service.h"
@@ -228,6 +229,9 @@ int main(int argc, char **argv)
     bw_page_token_set_secret(cfg.token_secret);
     signal(SIGPIPE, SIG_IGN);
     evthread_use_pthreads();
+    /* Before any thread uses jansson: request bodies are read onto their
+     * request's arena (reqbuild.c). */
+    bw_json_use_arenas();
 
     int status = 1;
     bw_gw_t gw = {0};

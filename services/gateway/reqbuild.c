@@ -433,6 +433,20 @@ static int build_path_only(reqbuild_t *b, ProtobufCMessage **out)
     return 1;
 }
 
+/* The message of a request read through its JSON (body, query and path
+ * values together) into *out; 0 or -1 with the problem set. */
+static int build_from_json(reqbuild_t *b, ProtobufCMessage **out)
+{
+    json_t *root = NULL;
+    int flags = 0;
+    if (build_json(b, &root, &flags) != 0)
+        return -1;
+    bw_json_error_t jerr = {{0}, {0}};
+    int err = bw_json_to_pb(b->arena, b->in->call->request, root, flags, out, &jerr);
+    json_decref(root);
+    return err != 0 ? fail_json(b, &jerr) : 0;
+}
+
 int bw_reqbuild(bw_arena_t *arena, const bw_reqbuild_in_t *in, bw_reqbuild_out_t *out,
                 bw_problem_t *problem)
 {
@@ -446,15 +460,13 @@ int bw_reqbuild(bw_arena_t *arena, const bw_reqbuild_in_t *in, bw_reqbuild_out_t
     } else if ((fast = build_path_only(&b, &msg)) < 0) {
         return -1;
     } else if (fast == 0) {
-        json_t *root = NULL;
-        int flags = 0;
-        if (build_json(&b, &root, &flags) != 0)
+        /* The tree lives on the request's arena, from the body's first
+         * value to its last use here. */
+        bw_json_arena_begin(arena);
+        int rc = build_from_json(&b, &msg);
+        bw_json_arena_end();
+        if (rc != 0)
             return -1;
-        bw_json_error_t jerr = {{0}, {0}};
-        int err = bw_json_to_pb(arena, in->call->request, root, flags, &msg, &jerr);
-        json_decref(root);
-        if (err != 0)
-            return fail_json(&b, &jerr);
     }
     out->payload_len = protobuf_c_message_get_packed_size(msg);
     out->payload = bw_arena_alloc(arena, out->payload_len ? out->payload_len : 1);
