@@ -24,7 +24,10 @@
 #include "bulwark/rpc/v1/error.pb-c.h"
 
 #define RPC_ERROR_MD_KEY "bulwark-error-bin"
-#define RPC_REPLY_ARENA_SIZE 2048
+/* The first chunk of the arena replies are decoded onto, kept between
+ * replies: room for the largest common ones (an assessment, about 10 KB
+ * on the wire and as much decoded). */
+#define RPC_REPLY_ARENA_SIZE 32768
 /* Long enough never to fire; the timer only keeps the loop from returning. */
 #define RPC_KEEPALIVE_SECONDS 3600
 
@@ -75,6 +78,7 @@ struct bw_rpc_client {
     size_t n_active;
     size_t n_undelivered; /* active + finished */
     int closing;
+    bw_arena_t *reply_arena; /* the loop's; replies are decoded onto it */
 };
 
 struct bw_rpc_sync {
@@ -261,41 +265,51 @@ static void undelivered_add(bw_rpc_client_t *c, int delta)
     }
 }
 
-/* Decodes the reply, runs the done callback and frees the call. */
-static void pending_deliver(rpc_pending_t *p)
+/* Decodes the reply onto arena, runs the done callback, frees the call and
+ * empties the arena for the next reply. */
+static void pending_deliver(rpc_pending_t *p, bw_arena_t *arena)
 {
     bw_rpc_reply_t reply;
-    bw_arena_t *arena = bw_arena_create(RPC_REPLY_ARENA_SIZE);
     if (arena == NULL || exchange_reply(&p->x, arena, &reply) != 0) {
         memset(&reply, 0, sizeof(reply));
         reply.status = bw_status_grpc_code(BW_ENOMEM);
         reply.message = bw_strerror(BW_ENOMEM);
     }
     p->done(p->arg, &reply);
-    bw_arena_destroy(arena);
+    bw_arena_reset(arena);
     exchange_free(&p->x);
     free(p);
 }
 
-/* Runs the done callbacks of every finished call, oldest first. */
+/* Runs the done callbacks of every finished call, oldest first. The replies
+ * are decoded one after the other onto the client's one arena (taken while
+ * in use, in case a callback delivers too), so that a reply costs no arena
+ * of its own. */
 static void deliver_finished(bw_rpc_client_t *c)
 {
     pthread_mutex_lock(&c->mu);
     rpc_pending_t *list = c->finished;
     c->finished = c->finished_tail = NULL;
     pthread_mutex_unlock(&c->mu);
+    if (list == NULL)
+        return;
+    bw_arena_t *arena =
+        c->reply_arena != NULL ? c->reply_arena : bw_arena_create(RPC_REPLY_ARENA_SIZE);
+    c->reply_arena = NULL;
     int n = 0;
     while (list != NULL) {
         rpc_pending_t *next = list->next;
-        pending_deliver(list);
+        pending_deliver(list, arena);
         list = next;
         n++;
     }
-    if (n > 0) {
-        pthread_mutex_lock(&c->mu);
-        undelivered_add(c, -n);
-        pthread_mutex_unlock(&c->mu);
-    }
+    if (c->reply_arena == NULL)
+        c->reply_arena = arena;
+    else
+        bw_arena_destroy(arena);
+    pthread_mutex_lock(&c->mu);
+    undelivered_add(c, -n);
+    pthread_mutex_unlock(&c->mu);
 }
 
 static void on_wake(evutil_socket_t fd, short what, void *arg)
@@ -504,6 +518,7 @@ void bw_rpc_client_destroy(bw_rpc_client_t *c)
         event_free(c->wake);
     if (c->keepalive != NULL)
         event_free(c->keepalive);
+    bw_arena_destroy(c->reply_arena);
     pthread_cond_destroy(&c->cv);
     pthread_mutex_destroy(&c->mu);
     free(c);
