@@ -5,6 +5,7 @@
  */
 #include "outbox.h"
 
+#include "buf.h"
 #include "ids.h"
 #include "json.h"
 #include "log.h"
@@ -48,18 +49,16 @@ int bw_outbox_event_type_known(const char *type)
 
 char *bw_outbox_render(bw_arena_t *arena, const ProtobufCMessage *msg)
 {
-    json_t *doc = bw_pb_to_json(msg);
-    if (doc == NULL)
+    /* The gateway's writer (services/gateway/http.c), so that an event's
+     * data is byte for byte what GET returns. */
+    bw_buf_t b;
+    bw_buf_init(&b, 0);
+    char *text = NULL;
+    if (bw_pb_write_json(msg, &b) != 0 || bw_buf_to_arena(&b, arena, &text) != 0) {
+        bw_buf_free(&b);
         return NULL;
-    /* The flags of the gateway's replies (services/gateway/http.c), so that
-     * an event's data is byte for byte what GET returns. */
-    char *text = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
-    json_decref(doc);
-    if (text == NULL)
-        return NULL;
-    char *copy = bw_arena_strdup(arena, text);
-    free(text);
-    return copy;
+    }
+    return text;
 }
 
 int bw_outbox_append(bw_db_t *db, bw_arena_t *arena, const bw_log_ctx_t *log, const char *type,
