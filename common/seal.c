@@ -9,6 +9,7 @@
 #include "ids.h"
 #include "status.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
@@ -73,6 +74,16 @@ int bw_seal_key_parse(const char *text, bw_seal_key_t *out)
     return 0;
 }
 
+/* OpenSSL 3 fetches EVP_aes_256_gcm()'s implementation again at every
+ * init: it is fetched once. */
+static EVP_CIPHER *aes_gcm;
+static pthread_once_t aes_gcm_once = PTHREAD_ONCE_INIT;
+
+static void aes_gcm_fetch(void)
+{
+    aes_gcm = EVP_CIPHER_fetch(NULL, "AES-256-GCM", NULL);
+}
+
 /* Runs GCM in either direction over [in, in+len) into out; the header and
  * the context are the additional data. On encryption tag is written, on
  * decryption it is checked. */
@@ -80,9 +91,10 @@ static int gcm(int encrypt, const bw_seal_key_t *key, const uint8_t header[SEAL_
                const char *context, const uint8_t nonce[SEAL_NONCE], const uint8_t *in, size_t len,
                uint8_t *out, uint8_t tag[SEAL_TAG])
 {
-    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    pthread_once(&aes_gcm_once, aes_gcm_fetch);
+    EVP_CIPHER_CTX *ctx = aes_gcm != NULL ? EVP_CIPHER_CTX_new() : NULL;
     int n = 0, produced = 0, ok = ctx != NULL;
-    ok = ok && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, encrypt) == 1;
+    ok = ok && EVP_CipherInit_ex(ctx, aes_gcm, NULL, NULL, NULL, encrypt) == 1;
     ok = ok && EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE, NULL) == 1;
     ok = ok && EVP_CipherInit_ex(ctx, NULL, NULL, key->bytes, nonce, encrypt) == 1;
     ok = ok && EVP_CipherUpdate(ctx, NULL, &n, header, SEAL_HEADER) == 1;

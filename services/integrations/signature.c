@@ -32,13 +32,35 @@ void bw_webhook_secret_text(const uint8_t key[BW_WEBHOOK_KEY_LEN],
     EVP_EncodeBlock((unsigned char *)text + 6, key, BW_WEBHOOK_KEY_LEN);
 }
 
-/* OpenSSL 3 looks an algorithm up on every fetch: HMAC is fetched once. */
-static EVP_MAC *hmac;
+/* OpenSSL 3 looks an algorithm up on every fetch, and HMAC's "digest"
+ * parameter fetches SHA-256 again at every init: a context with its digest
+ * set is made once, and each signature starts from a copy of it. */
+static EVP_MAC_CTX *hmac_sha256;
 static pthread_once_t hmac_once = PTHREAD_ONCE_INIT;
 
 static void hmac_fetch(void)
 {
-    hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    EVP_MAC_CTX *ctx = hmac != NULL ? EVP_MAC_CTX_new(hmac) : NULL;
+    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
+                           OSSL_PARAM_construct_end()};
+    if (ctx != NULL && EVP_MAC_CTX_set_params(ctx, params) == 1)
+        hmac_sha256 = ctx;
+    else
+        EVP_MAC_CTX_free(ctx);
+    EVP_MAC_free(hmac); /* the context holds its own reference */
+}
+
+/* A context for HMAC-SHA256 under key (caller frees), NULL on failure. */
+static EVP_MAC_CTX *hmac_start(const uint8_t *key, size_t key_len)
+{
+    pthread_once(&hmac_once, hmac_fetch);
+    EVP_MAC_CTX *ctx = hmac_sha256 != NULL ? EVP_MAC_CTX_dup(hmac_sha256) : NULL;
+    if (ctx != NULL && EVP_MAC_init(ctx, key, key_len, NULL) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = NULL;
+    }
+    return ctx;
 }
 
 void bw_webhook_sign(const uint8_t *key, size_t key_len, const char *id, long long timestamp,
@@ -48,13 +70,9 @@ void bw_webhook_sign(const uint8_t *key, size_t key_len, const char *id, long lo
     int ts_len = snprintf(ts, sizeof(ts), "%lld", timestamp);
     uint8_t mac[EVP_MAX_MD_SIZE];
     size_t mac_len = 0;
-    pthread_once(&hmac_once, hmac_fetch);
-    EVP_MAC_CTX *ctx = hmac != NULL ? EVP_MAC_CTX_new(hmac) : NULL;
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
-                           OSSL_PARAM_construct_end()};
+    EVP_MAC_CTX *ctx = hmac_start(key, key_len);
     /* One pass over the three parts: the body is never copied. */
-    int ok = ctx != NULL && EVP_MAC_init(ctx, key, key_len, params) == 1 &&
-             EVP_MAC_update(ctx, (const uint8_t *)id, strlen(id)) == 1 &&
+    int ok = ctx != NULL && EVP_MAC_update(ctx, (const uint8_t *)id, strlen(id)) == 1 &&
              EVP_MAC_update(ctx, (const uint8_t *)".", 1) == 1 &&
              EVP_MAC_update(ctx, (const uint8_t *)ts, (size_t)ts_len) == 1 &&
              EVP_MAC_update(ctx, (const uint8_t *)".", 1) == 1 &&
@@ -81,13 +99,8 @@ int bw_hub_signature_valid(const char *secret, const uint8_t *body, size_t body_
     for (size_t i = 0; i < 64; i++)
         given[i] = (char)tolower((unsigned char)header[7 + i]);
     given[64] = '\0';
-    pthread_once(&hmac_once, hmac_fetch);
-    EVP_MAC_CTX *ctx = hmac != NULL ? EVP_MAC_CTX_new(hmac) : NULL;
-    OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", (char *)"SHA256", 0),
-                           OSSL_PARAM_construct_end()};
-    int ok = ctx != NULL &&
-             EVP_MAC_init(ctx, (const uint8_t *)secret, strlen(secret), params) == 1 &&
-             EVP_MAC_update(ctx, body, body_len) == 1 &&
+    EVP_MAC_CTX *ctx = hmac_start((const uint8_t *)secret, strlen(secret));
+    int ok = ctx != NULL && EVP_MAC_update(ctx, body, body_len) == 1 &&
              EVP_MAC_final(ctx, mac, &mac_len, sizeof(mac)) == 1 && mac_len == 32;
     EVP_MAC_CTX_free(ctx);
     if (!ok)
