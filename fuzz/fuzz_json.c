@@ -8,7 +8,9 @@
  * reads what it writes) and must survive a protobuf pack and unpack, and
  * bw_pb_write_json must write it byte for byte. The quick reader
  * (jsontext.c) must read every text it accepts to the tree jansson reads,
- * and accept nothing jansson refuses.
+ * and accept nothing jansson refuses. Read onto an arena (the gateway's
+ * scope, bw_json_arena_begin) a text gives the same tree or the same error
+ * as on the heap, and nothing of it is freed for real (ASan would say).
  */
 #include "arena.h"
 #include "json.h"
@@ -104,9 +106,40 @@ static void same_as_jansson(const char *text, size_t size)
     json_decref(ref);
 }
 
+/* The text read on the heap and onto an arena, as the gateway reads a
+ * body: the same tree, or the same error. */
+static void same_on_an_arena(const char *text, size_t size)
+{
+    static int installed;
+    if (!installed) {
+        bw_json_use_arenas();
+        installed = 1;
+    }
+    json_t *heap = NULL, *scoped = NULL;
+    bw_json_error_t heap_err, scoped_err;
+    int heap_rc = bw_json_load(text, size, &heap, &heap_err);
+    bw_arena_t *arena = bw_arena_create(256);
+    if (arena == NULL) {
+        json_decref(heap);
+        return;
+    }
+    bw_json_arena_begin(arena);
+    int scoped_rc = bw_json_load(text, size, &scoped, &scoped_err);
+    int same =
+        heap_rc == scoped_rc && (heap_rc != 0 ? strcmp(heap_err.message, scoped_err.message) == 0
+                                              : json_equal(heap, scoped));
+    json_decref(scoped);
+    bw_json_arena_end();
+    json_decref(heap);
+    bw_arena_destroy(arena);
+    if (!same)
+        die("a text read onto an arena differs from the heap's", "");
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     same_as_jansson((const char *)data, size);
+    same_on_an_arena((const char *)data, size);
     for (size_t i = 0; i < sizeof(messages) / sizeof(messages[0]); i++) {
         bw_arena_t *arena = bw_arena_create(4096);
         if (arena == NULL)
