@@ -765,13 +765,16 @@ static int add_header(transfer_t *t, const char *line)
 
 /* Takes what the attempt of one claimed row needs into t's arena: the row
  * goes when the claim's rows have been taken. 0 or BW_ENOMEM. */
-static int take(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int row)
+static int take(bw_deliverer_t *dv, transfer_t *t, const PGresult *res, int row,
+                const bw_deliverer_event_t *event)
 {
     bw_arena_t *a = t->arena;
     t->cycle_attempts = (int)bw_store_int(res, row, CL_CYCLE);
     t->guard.policy = &dv->svc->netpolicy;
-    t->body = bw_webhook_body(a, bw_store_text(res, row, CL_TYPE), bw_store_text(res, row, CL_TIME),
-                              bw_store_text(res, row, CL_DATA));
+    t->body = event != NULL ? bw_webhook_body(a, event->type, event->time, event->data)
+                            : bw_webhook_body(a, bw_store_text(res, row, CL_TYPE),
+                                              bw_store_text(res, row, CL_TIME),
+                                              bw_store_text(res, row, CL_DATA));
     if (BW_STORE_COLUMNS(a, res, row, {CL_TENANT, &t->tenant}, {CL_DELIVERY, &t->delivery},
                          {CL_LEASE, &t->lease}, {CL_ENDPOINT, &t->endpoint},
                          {CL_EVENT, &t->event_id}, {CL_AT, &t->at}, {CL_URL, &t->url}) != 0 ||
@@ -849,7 +852,8 @@ static void give_up(bw_deliverer_t *dv, transfer_t *t, const char *why)
 }
 
 /* Takes one claimed row into the queue, or records why it could not. */
-static void queue_row(bw_deliverer_t *dv, const PGresult *res, int row)
+static void queue_row(bw_deliverer_t *dv, const PGresult *res, int row,
+                      const bw_deliverer_event_t *event)
 {
     transfer_t *t = calloc(1, sizeof(*t));
     if (t == NULL || (t->arena = bw_arena_create(4096)) == NULL) {
@@ -861,7 +865,7 @@ static void queue_row(bw_deliverer_t *dv, const PGresult *res, int row)
     }
     t->kind = KIND_DELIVERY;
     t->dv = dv;
-    if (take(dv, t, res, row) != 0 || (t->slot = slot_hold(dv, t->endpoint)) == NULL) {
+    if (take(dv, t, res, row, event) != 0 || (t->slot = slot_hold(dv, t->endpoint)) == NULL) {
         give_up(dv, t, "the delivery could not be prepared (out of memory)");
         return;
     }
@@ -1034,7 +1038,7 @@ static int fill(bw_deliverer_t *dv, int when_short)
     }
     int n = PQntuples(res);
     for (int row = 0; row < n; row++)
-        queue_row(dv, res, row);
+        queue_row(dv, res, row, NULL);
     bw_arena_destroy(claim);
     launch(dv);
     return n;
@@ -1066,10 +1070,10 @@ long bw_deliverer_lease_seconds(const bw_deliverer_t *dv, int ahead)
            LEASE_MARGIN_SEC;
 }
 
-void bw_deliverer_hand(bw_deliverer_t *dv, const PGresult *res)
+void bw_deliverer_hand(bw_deliverer_t *dv, const PGresult *res, const bw_deliverer_event_t *events)
 {
     for (int row = 0; row < PQntuples(res); row++)
-        queue_row(dv, res, row);
+        queue_row(dv, res, row, &events[row]);
     launch(dv);
 }
 

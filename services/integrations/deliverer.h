@@ -42,6 +42,11 @@ int bw_deliverer_create(struct event_base *base, bw_db_t *db, const bw_integrati
 /* Claims as many due deliveries as there is room for and starts them.
  * Returns how many started, or a negative BW_E* code. */
 int bw_deliverer_fill(bw_deliverer_t *dv);
+/* An event as a delivery's body carries it: its type, its time in RFC
+ * 3339 UTC with microseconds, its data (borrowed). */
+typedef struct bw_deliverer_event {
+    const char *type, *time, *data;
+} bw_deliverer_event_t;
 /* The relay's hand-over: deliveries it made and leased itself, in the
  * transaction that relayed their events, start without a claim.
  * bw_deliverer_room says how many more of endpoint's it may hand over now
@@ -50,11 +55,12 @@ int bw_deliverer_fill(bw_deliverer_t *dv);
  * endpoint NULL it returns the room in all and leaves ahead alone.
  * bw_deliverer_lease_seconds is the lease a delivery needs with ahead of
  * its endpoint's attempts before it. bw_deliverer_hand queues res's rows,
- * shaped as integrations.claim_deliveries returns them and committed, and
- * starts what may start. */
+ * shaped as integrations.claim_deliveries returns them but for the event's
+ * type, time and data, which the relay has already and gives in events
+ * (one per row), committed, and starts what may start. */
 int bw_deliverer_room(const bw_deliverer_t *dv, const char *endpoint, int *ahead);
 long bw_deliverer_lease_seconds(const bw_deliverer_t *dv, int ahead);
-void bw_deliverer_hand(bw_deliverer_t *dv, const PGresult *res);
+void bw_deliverer_hand(bw_deliverer_t *dv, const PGresult *res, const bw_deliverer_event_t *events);
 /* Attempts in flight. */
 int bw_deliverer_in_flight(const bw_deliverer_t *dv);
 /* Aborts what is in flight, giving the leases back (the deliveries are due

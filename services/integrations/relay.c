@@ -26,9 +26,13 @@
  * data. */
 #define FAN_OUT_MAX_BYTES (8 * 1024 * 1024)
 
+/* The events in seq order; the last column is the time as a delivery's
+ * body writes it (integrations.claim_deliveries writes it so too). */
 static const bw_db_stmt_t stmt_claim = {
-    "relay_claim", "SELECT tenant_id::text, seq, event_id::text, type, resource, origin, "
-                   "occur_time, data FROM bulwark.outbox_claim($1::int)"};
+    "relay_claim",
+    "SELECT tenant_id::text, seq, event_id::text, type, resource, origin, occur_time, data, "
+    "to_char(occur_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
+    "FROM bulwark.outbox_claim($1::int)"};
 static const bw_db_stmt_t stmt_set_tenant = {"relay_set_tenant",
                                              "SELECT set_config('bulwark.tenant_id', $1, true)"};
 static const bw_db_stmt_t stmt_endpoints = {
@@ -41,7 +45,10 @@ static const bw_db_stmt_t stmt_endpoints = {
  * endpoint is still pending (integrations.resource_waiting, migration
  * 0011; the relay offers only the first of a resource's events in a batch,
  * so none in the same statement can be); the leased ones come back shaped
- * as integrations.claim_deliveries returns them. The endpoints are locked
+ * as integrations.claim_deliveries returns them, but for the event's type,
+ * time and data (NULL: the relay has them, in the batch it claimed) and
+ * with the event's seq after the claim's columns (LEASED_SEQ) to find them
+ * by. The endpoints are locked
  * (FOR KEY SHARE, as the foreign key check would) before the deliveries
  * are made, so that one deleted since the relay listed it is left out
  * instead of failing the batch on its foreign key; the ticket jobs'
@@ -70,12 +77,10 @@ static const bw_db_stmt_t stmt_fan_out = {
     "JOIN ep e ON e.endpoint_id = x.endpoint_id) c "
     "RETURNING tenant_id, delivery_id, lease_id, endpoint_id, event_id, seq, ctid AS at) "
     "SELECT m.tenant_id::text, m.delivery_id::text, m.lease_id::text, m.endpoint_id::text, e.url, "
-    "e.secret, e.previous, m.event_id::text, v.type, "
-    "to_char(v.occur_time AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), v.data, 0, "
-    "m.at::text FROM made m JOIN ep e ON e.endpoint_id = m.endpoint_id "
-    "JOIN unnest($1::uuid[], $3::text[], $6::timestamptz[], $7::text[]) "
-    "AS v(event_id, type, occur_time, data) ON v.event_id = m.event_id "
-    "WHERE m.lease_id IS NOT NULL"};
+    "e.secret, e.previous, m.event_id::text, NULL, NULL, NULL, 0, m.at::text, m.seq "
+    "FROM made m JOIN ep e ON e.endpoint_id = m.endpoint_id WHERE m.lease_id IS NOT NULL"};
+/* The column of a leased row that holds its event's seq. */
+#define LEASED_SEQ 13
 /* The connections that open tickets, with the origin their own changes carry. */
 static const bw_db_stmt_t stmt_connections = {
     "relay_connections", "SELECT connection_id::text, lower(system) || ':' || connection_id "
@@ -100,7 +105,7 @@ const bw_db_stmt_t *const bw_relay_stmts[] = {&stmt_claim,   &stmt_set_tenant,  
                                               &stmt_prune,   &stmt_lag};
 const size_t bw_relay_n_stmts = sizeof(bw_relay_stmts) / sizeof(bw_relay_stmts[0]);
 
-enum { EV_TENANT, EV_SEQ, EV_ID, EV_TYPE, EV_RESOURCE, EV_ORIGIN, EV_TIME, EV_DATA };
+enum { EV_TENANT, EV_SEQ, EV_ID, EV_TYPE, EV_RESOURCE, EV_ORIGIN, EV_TIME, EV_DATA, EV_STAMP };
 enum {
     A_EV_ID,
     A_EV_SEQ,
@@ -128,14 +133,16 @@ enum {
  * goes to the deliverer once the run has committed. */
 typedef struct leased leased_t;
 struct leased {
-    PGresult *rows; /* the arena's */
+    PGresult *rows;               /* the arena's */
+    bw_deliverer_event_t *events; /* each row's event, from the batch */
     leased_t *next;
 };
 typedef struct run {
     bw_db_t *db;
     bw_arena_t *arena;
-    bw_deliverer_t *dv; /* NULL: nothing is handed over */
-    int room;           /* deliveries the deliverer may still take, in all */
+    const PGresult *batch; /* the claimed events, in seq order */
+    bw_deliverer_t *dv;    /* NULL: nothing is handed over */
+    int room;              /* deliveries the deliverer may still take, in all */
     bw_pgarray_t arrays[N_ARRAYS];
     leased_t *leased, **leased_tail;
 } run_t;
@@ -144,6 +151,47 @@ static void arrays_reset(bw_pgarray_t *arrays)
 {
     for (int i = 0; i < N_ARRAYS; i++)
         bw_pgarray_reset(&arrays[i]);
+}
+
+/* The batch's row of the event with seq (rows in seq order), or -1. */
+static int row_of_seq(const PGresult *batch, long long seq)
+{
+    int lo = 0, hi = PQntuples(batch) - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        long long at = strtoll(PQgetvalue(batch, mid, EV_SEQ), NULL, 10);
+        if (at == seq)
+            return mid;
+        if (at < seq)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+/* Keeps the fan-out's leased rows, with their events from the batch, to
+ * hand over once the run has committed. */
+static int keep_leased(run_t *r, PGresult *rows)
+{
+    int n = PQntuples(rows);
+    leased_t *l = bw_arena_calloc(r->arena, 1, sizeof(*l));
+    bw_deliverer_event_t *events = bw_arena_calloc(r->arena, (size_t)n, sizeof(*events));
+    if (l == NULL || events == NULL)
+        return BW_ENOMEM;
+    for (int i = 0; i < n; i++) {
+        int row = row_of_seq(r->batch, strtoll(PQgetvalue(rows, i, LEASED_SEQ), NULL, 10));
+        if (row < 0)
+            return BW_EINTERNAL; /* made from the batch: cannot be */
+        events[i] = (bw_deliverer_event_t){PQgetvalue(r->batch, row, EV_TYPE),
+                                           PQgetvalue(r->batch, row, EV_STAMP),
+                                           PQgetvalue(r->batch, row, EV_DATA)};
+    }
+    l->rows = rows;
+    l->events = events;
+    *r->leased_tail = l;
+    r->leased_tail = &l->next;
+    return 0;
 }
 
 /* Sends what the arrays hold, if anything. */
@@ -158,16 +206,8 @@ static int flush(run_t *r)
             return BW_ENOMEM;
     PGresult *leased = NULL;
     int err = bw_db_exec(r->db, r->arena, &stmt_fan_out, N_FAN_OUT, values, &leased);
-    if (err == 0 && PQntuples(leased) > 0) {
-        leased_t *l = bw_arena_calloc(r->arena, 1, sizeof(*l));
-        if (l == NULL) {
-            err = BW_ENOMEM;
-        } else {
-            l->rows = leased;
-            *r->leased_tail = l;
-            r->leased_tail = &l->next;
-        }
-    }
+    if (err == 0 && PQntuples(leased) > 0)
+        err = keep_leased(r, leased);
     if (err == 0 && arrays[A_J_ID].n > 0)
         err =
             bw_db_exec(r->db, r->arena, &stmt_jobs, N_ARRAYS - N_FAN_OUT, values + N_FAN_OUT, NULL);
@@ -308,6 +348,7 @@ int bw_relay_run(bw_db_t *db, bw_arena_t *arena, bw_deliverer_t *dv, int batch, 
         return err;
     if ((err = bw_db_exec(db, arena, &stmt_claim, 1, values, &res)) != 0)
         goto out;
+    r.batch = res;
     int n = PQntuples(res);
     /* Each tenant once, in the order the batch meets them. */
     for (int row = 0; row < n && err == 0; row++) {
@@ -324,7 +365,7 @@ int bw_relay_run(bw_db_t *db, bw_arena_t *arena, bw_deliverer_t *dv, int batch, 
         *claimed = n;
         /* Committed: what was leased at birth starts now. */
         for (leased_t *l = r.leased; l != NULL; l = l->next)
-            bw_deliverer_hand(dv, l->rows);
+            bw_deliverer_hand(dv, l->rows, l->events);
     }
 out:
     for (int i = 0; i < N_ARRAYS; i++)
