@@ -54,6 +54,14 @@ static json_t *create_endpoint(const tenant_t *t, const char *url, const char *t
     return call(t->key, "POST", "/v1/webhook-endpoints", body, 201);
 }
 
+/* An endpoint at path of the stand-in receiver. */
+static json_t *create_endpoint_at(const tenant_t *t, const char *path, const char *types)
+{
+    char url[400];
+    snprintf(url, sizeof(url), "%s%s", hooks, path);
+    return create_endpoint(t, url, types);
+}
+
 /* Appends an event to tenant's outbox as a producer would; returns its id
  * (caller frees). */
 static char *emit(const tenant_t *t, const char *type, const char *resource, const char *data)
@@ -281,9 +289,7 @@ START_TEST(events_are_delivered_signed_and_in_order)
 {
     tenant_t t = new_tenant("Webhooks delivery");
     char *path = unique_path("order");
-    char url[400];
-    snprintf(url, sizeof(url), "%s%s", hooks, path);
-    json_t *e = create_endpoint(&t, url, "[\"incident.created\",\"incident.updated\"]");
+    json_t *e = create_endpoint_at(&t, path, "[\"incident.created\",\"incident.updated\"]");
     receiver_config(path, jstr(e, "secret"), NULL, 0, 0, NULL, NULL);
 
     /* Five events of one incident, two of another, one of a type the
@@ -368,9 +374,7 @@ START_TEST(receiver_down_then_up_loses_nothing)
 {
     tenant_t t = new_tenant("Webhooks outage");
     char *path = unique_path("outage");
-    char url[400];
-    snprintf(url, sizeof(url), "%s%s", hooks, path);
-    json_t *e = create_endpoint(&t, url, "[\"incident.updated\"]");
+    json_t *e = create_endpoint_at(&t, path, "[\"incident.updated\"]");
     receiver_config(path, jstr(e, "secret"), NULL, 0, 0, NULL, NULL);
 
     json_decref(receiver_call("POST", "/down", NULL));
@@ -432,9 +436,7 @@ START_TEST(an_endpoint_gets_at_most_its_concurrency_at_once)
 {
     tenant_t t = new_tenant("Webhooks concurrency");
     char *path = unique_path("concurrency");
-    char url[400];
-    snprintf(url, sizeof(url), "%s%s", hooks, path);
-    json_t *e = create_endpoint(&t, url, "[\"incident.updated\"]");
+    json_t *e = create_endpoint_at(&t, path, "[\"incident.updated\"]");
     receiver_config_delay(path, jstr(e, "secret"), 200);
     enum { N = 24 };
     PGresult *ids = emit_many(&t, "incident.updated", "c", N);
@@ -470,9 +472,7 @@ START_TEST(a_changed_endpoint_gets_nothing_that_waited_for_the_old)
 {
     tenant_t t = new_tenant("Webhooks change");
     char *before = unique_path("before"), *after = unique_path("after");
-    char url[400];
-    snprintf(url, sizeof(url), "%s%s", hooks, before);
-    json_t *e = create_endpoint(&t, url, "[\"incident.updated\"]");
+    json_t *e = create_endpoint_at(&t, before, "[\"incident.updated\"]");
     receiver_config_delay(before, jstr(e, "secret"), 500);
     receiver_config_delay(after, jstr(e, "secret"), 500);
     enum { N = 40 };
@@ -570,9 +570,7 @@ START_TEST(retry_after_is_honoured)
 {
     tenant_t t = new_tenant("Webhooks 429");
     char *path = unique_path("429");
-    char url[400];
-    snprintf(url, sizeof(url), "%s%s", hooks, path);
-    json_t *e = create_endpoint(&t, url, "[\"incident.created\"]");
+    json_t *e = create_endpoint_at(&t, path, "[\"incident.created\"]");
     /* Once 429 with Retry-After: 3, then 204. */
     receiver_config(path, jstr(e, "secret"), NULL, 429, 1, "3", NULL);
     char *id = emit(&t, "incident.created", "incidents/t1", "{\"id\":\"t1\"}");
@@ -607,11 +605,8 @@ START_TEST(exhausted_schedule_disables_and_says_so)
 {
     tenant_t t = new_tenant("Webhooks exhausted");
     char *bad_path = unique_path("failing"), *watch_path = unique_path("watcher");
-    char url[400];
-    snprintf(url, sizeof(url), "%s%s", hooks, bad_path);
-    json_t *bad = create_endpoint(&t, url, "[\"incident.created\"]");
-    snprintf(url, sizeof(url), "%s%s", hooks, watch_path);
-    json_t *watcher = create_endpoint(&t, url, "[\"webhook_endpoint.disabled\"]");
+    json_t *bad = create_endpoint_at(&t, bad_path, "[\"incident.created\"]");
+    json_t *watcher = create_endpoint_at(&t, watch_path, "[\"webhook_endpoint.disabled\"]");
     receiver_config(bad_path, jstr(bad, "secret"), NULL, 500, -1, NULL, NULL);
     receiver_config(watch_path, jstr(watcher, "secret"), NULL, 0, 0, NULL, NULL);
     const char *bad_id = jstr(bad, "id");
@@ -725,9 +720,7 @@ START_TEST(disabling_through_the_api_is_an_event)
      * path, not a row the test inserted. */
     tenant_t t = new_tenant("Webhooks disable event");
     char *watch_path = unique_path("api-watch");
-    char url[400];
-    snprintf(url, sizeof(url), "%s%s", hooks, watch_path);
-    json_t *watcher = create_endpoint(&t, url, "[\"webhook_endpoint.disabled\"]");
+    json_t *watcher = create_endpoint_at(&t, watch_path, "[\"webhook_endpoint.disabled\"]");
     receiver_config(watch_path, jstr(watcher, "secret"), NULL, 0, 0, NULL, NULL);
     json_t *other =
         create_endpoint(&t, "https://hooks.example.com/other", "[\"incident.created\"]");
@@ -759,9 +752,7 @@ START_TEST(rotation_signs_with_both_secrets)
 {
     tenant_t t = new_tenant("Webhooks rotation");
     char *path = unique_path("rotation");
-    char url[400];
-    snprintf(url, sizeof(url), "%s%s", hooks, path);
-    json_t *e = create_endpoint(&t, url, "[\"incident.created\"]");
+    json_t *e = create_endpoint_at(&t, path, "[\"incident.created\"]");
     char *old_secret = strdup(jstr(e, "secret"));
     char rotate[200];
     snprintf(rotate, sizeof(rotate), "/v1/webhook-endpoints/%s:rotate-secret", jstr(e, "id"));
