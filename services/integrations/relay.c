@@ -243,20 +243,86 @@ static int add_jobs(const PGresult *res, int row, const PGresult *connections, b
     return made;
 }
 
-/* Whether an earlier event of the batch (rows in seq order) is of the
- * same tenant and resource. A batch holds at most RELAY_BATCH events. */
-static int resource_seen(const PGresult *res, int row)
+/* A row of the batch by its tenant and resource, to sort. */
+typedef struct row_key {
+    const char *tenant;
+    const char *resource;
+    int row;
+} row_key_t;
+
+static int by_tenant_then_row(const void *a, const void *b)
 {
-    for (int earlier = 0; earlier < row; earlier++)
-        if (strcmp(PQgetvalue(res, earlier, EV_RESOURCE), PQgetvalue(res, row, EV_RESOURCE)) == 0 &&
-            strcmp(PQgetvalue(res, earlier, EV_TENANT), PQgetvalue(res, row, EV_TENANT)) == 0)
-            return 1;
+    const row_key_t *x = a, *y = b;
+    int c = strcmp(x->tenant, y->tenant);
+    return c != 0 ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+static int by_resource_then_row(const void *a, const void *b)
+{
+    const row_key_t *x = a, *y = b;
+    int c = strcmp(x->tenant, y->tenant);
+    if (c == 0)
+        c = strcmp(x->resource, y->resource);
+    return c != 0 ? c : (x->row > y->row) - (x->row < y->row);
+}
+
+/* One tenant's rows: order[start] to order[start + n - 1]. */
+typedef struct tenant_rows {
+    int first_row; /* where the batch meets the tenant first */
+    int start, n;
+} tenant_rows_t;
+
+static int by_first_row(const void *a, const void *b)
+{
+    const tenant_rows_t *x = a, *y = b;
+    return (x->first_row > y->first_row) - (x->first_row < y->first_row);
+}
+
+/* The batch arranged by two sorts, not by comparing each row with every
+ * earlier one: order holds the row numbers of each tenant in seq order,
+ * tenant after tenant, and tenants[] the tenants in the order the batch
+ * meets them; first[row] says whether the row is the first event of its
+ * tenant's resource in the batch. */
+typedef struct batch_plan {
+    int *order;
+    tenant_rows_t *tenants;
+    int n_tenants;
+    unsigned char *first;
+} batch_plan_t;
+
+static int plan_batch(bw_arena_t *arena, const PGresult *res, batch_plan_t *plan)
+{
+    int n = PQntuples(res);
+    row_key_t *keys = bw_arena_calloc(arena, (size_t)n + 1, sizeof(*keys));
+    plan->order = bw_arena_calloc(arena, (size_t)n + 1, sizeof(*plan->order));
+    plan->tenants = bw_arena_calloc(arena, (size_t)n + 1, sizeof(*plan->tenants));
+    plan->first = bw_arena_calloc(arena, (size_t)n + 1, 1);
+    plan->n_tenants = 0;
+    if (keys == NULL || plan->order == NULL || plan->tenants == NULL || plan->first == NULL)
+        return BW_ENOMEM;
+    for (int row = 0; row < n; row++)
+        keys[row] =
+            (row_key_t){PQgetvalue(res, row, EV_TENANT), PQgetvalue(res, row, EV_RESOURCE), row};
+    qsort(keys, (size_t)n, sizeof(*keys), by_resource_then_row);
+    for (int i = 0; i < n; i++)
+        plan->first[keys[i].row] = i == 0 || strcmp(keys[i].tenant, keys[i - 1].tenant) != 0 ||
+                                   strcmp(keys[i].resource, keys[i - 1].resource) != 0;
+    qsort(keys, (size_t)n, sizeof(*keys), by_tenant_then_row);
+    for (int i = 0; i < n; i++) {
+        plan->order[i] = keys[i].row;
+        if (i == 0 || strcmp(keys[i].tenant, keys[i - 1].tenant) != 0)
+            plan->tenants[plan->n_tenants++] = (tenant_rows_t){keys[i].row, i, 0};
+        plan->tenants[plan->n_tenants - 1].n++;
+    }
+    qsort(plan->tenants, (size_t)plan->n_tenants, sizeof(*plan->tenants), by_first_row);
     return 0;
 }
 
-/* Relays the batch's events of one tenant (rows in seq order). */
-static int relay_tenant(run_t *r, const PGresult *res, const char *tenant, int *made)
+/* Relays the batch's events of one tenant: rows, n of them, in seq order. */
+static int relay_tenant(run_t *r, const PGresult *res, const batch_plan_t *plan, const int *rows,
+                        int n, int *made)
 {
+    const char *tenant = PQgetvalue(res, rows[0], EV_TENANT);
     bw_arena_t *arena = r->arena;
     bw_pgarray_t *arrays = r->arrays;
     const char *t[] = {tenant};
@@ -283,13 +349,12 @@ static int relay_tenant(run_t *r, const PGresult *res, const char *tenant, int *
             room[i] = bw_deliverer_room(r->dv, PQgetvalue(endpoints, i, 0), &ahead[i]);
     }
     size_t bytes = 0;
-    for (int row = 0; row < PQntuples(res) && err == 0; row++) {
-        if (strcmp(PQgetvalue(res, row, EV_TENANT), tenant) != 0)
-            continue;
+    for (int k = 0; k < n && err == 0; k++) {
+        int row = rows[k];
         char needle[128];
         snprintf(needle, sizeof(needle), ",%s,", PQgetvalue(res, row, EV_TYPE));
         /* A resource's later event waits for its earlier one: claimed. */
-        int first = r->dv != NULL && !resource_seen(res, row);
+        int first = r->dv != NULL && plan->first[row];
         int subscribed = 0;
         for (int i = 0; i < n_endpoints && err == 0; i++) {
             if (strstr(types[i], needle) == NULL)
@@ -350,15 +415,13 @@ int bw_relay_run(bw_db_t *db, bw_arena_t *arena, bw_deliverer_t *dv, int batch, 
         goto out;
     r.batch = res;
     int n = PQntuples(res);
+    batch_plan_t plan;
+    if ((err = plan_batch(arena, res, &plan)) != 0)
+        goto out;
     /* Each tenant once, in the order the batch meets them. */
-    for (int row = 0; row < n && err == 0; row++) {
-        const char *tenant = PQgetvalue(res, row, EV_TENANT);
-        int seen = 0;
-        for (int earlier = 0; earlier < row && !seen; earlier++)
-            seen = strcmp(PQgetvalue(res, earlier, EV_TENANT), tenant) == 0;
-        if (!seen)
-            err = relay_tenant(&r, res, tenant, made);
-    }
+    for (int t = 0; t < plan.n_tenants && err == 0; t++)
+        err = relay_tenant(&r, res, &plan, plan.order + plan.tenants[t].start, plan.tenants[t].n,
+                           made);
     if (err == 0)
         err = bw_db_commit(db);
     if (err == 0) {

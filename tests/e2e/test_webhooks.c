@@ -370,6 +370,73 @@ START_TEST(events_are_delivered_signed_and_in_order)
 }
 END_TEST
 
+/* One relay batch with two tenants' events interleaved, and the same
+ * resource names in both: the relay groups the batch by tenant and hands
+ * over the first event of each tenant's resource at once (the rest wait
+ * for it). Each endpoint gets its own tenant's events, once each, every
+ * resource in the order its events happened. */
+START_TEST(two_tenants_in_one_batch_keep_each_resource_in_order)
+{
+    tenant_t t[2] = {new_tenant("Webhooks batch A"), new_tenant("Webhooks batch B")};
+    char *path[2];
+    json_t *e[2];
+    for (int k = 0; k < 2; k++) {
+        path[k] = unique_path(k == 0 ? "batch-a" : "batch-b");
+        e[k] = create_endpoint_at(&t[k], path[k], "[\"incident.updated\"]");
+        receiver_config(path[k], jstr(e[k], "secret"), NULL, 0, 0, NULL, NULL);
+    }
+    /* A r1, B r1, A r2, B r2, A r1, B r1, ...: three of each resource per
+     * tenant, committed together. */
+    enum { PER = 3, N = 2 * 2 * PER };
+    char *ids[N];
+    PGconn *db = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(db, "BEGIN");
+    for (int i = 0; i < N; i++) {
+        int k = i % 2, r = i / 2 % 2 + 1, n = i / 4;
+        char resource[32], data[64];
+        snprintf(resource, sizeof(resource), "incidents/r%d", r);
+        snprintf(data, sizeof(data), "{\"id\":\"r%d\",\"n\":%d}", r, n);
+        ids[i] = bw_test_uuid_str();
+        bw_test_exec(db, "SELECT set_config('bulwark.tenant_id', $1, true)", t[k].id);
+        bw_test_exec(db,
+                     "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data) "
+                     "VALUES ($1, $2, 'incident.updated', $3, $4)",
+                     t[k].id, ids[i], resource, data);
+    }
+    bw_test_exec(db, "COMMIT");
+    PQfinish(db);
+
+    for (int k = 0; k < 2; k++) {
+        wait_succeeded(path[k], N / 2, 30);
+        json_t *got = received(path[k]);
+        ck_assert_uint_eq(json_array_size(got), N / 2);
+        for (int i = k; i < N; i += 2)
+            assert_arrived_once(&got, 1, ids[i]);
+        int next[3] = {0, 0, 0};
+        for (size_t j = 0; j < json_array_size(got); j++) {
+            json_t *body = json_loads(jstr(json_array_get(got, j), "body"), 0, NULL);
+            ck_assert_ptr_nonnull(body);
+            json_t *data = json_object_get(body, "data");
+            int r = jstr(data, "id")[1] - '0';
+            ck_assert(r == 1 || r == 2);
+            ck_assert_int_eq(json_integer_value(json_object_get(data, "n")), next[r]);
+            next[r]++;
+            json_decref(body);
+        }
+        ck_assert_int_eq(next[1], PER);
+        ck_assert_int_eq(next[2], PER);
+        json_decref(got);
+    }
+    for (int i = 0; i < N; i++)
+        free(ids[i]);
+    for (int k = 0; k < 2; k++) {
+        json_decref(e[k]);
+        free(path[k]);
+        free_tenant(&t[k]);
+    }
+}
+END_TEST
+
 START_TEST(receiver_down_then_up_loses_nothing)
 {
     tenant_t t = new_tenant("Webhooks outage");
@@ -876,6 +943,7 @@ Suite *suite_webhooks(void)
     tcase_add_test(tc, endpoints_are_managed_and_validated);
     tcase_add_test(tc, create_secret_is_shown_once);
     tcase_add_test(tc, events_are_delivered_signed_and_in_order);
+    tcase_add_test(tc, two_tenants_in_one_batch_keep_each_resource_in_order);
     tcase_add_test(tc, a_changed_endpoint_gets_nothing_that_waited_for_the_old);
     tcase_add_test(tc, an_endpoint_deleted_while_its_event_is_relayed_fails_nothing);
     tcase_add_test(tc, receiver_down_then_up_loses_nothing);
