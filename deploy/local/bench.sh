@@ -252,11 +252,22 @@ load_incidents() {
     have=$(bw_psql "$BW_DB_NAME" -tA -c "SELECT count(*) FROM incidents.incidents
         WHERE tenant_id = '$TENANT_ID' AND external_ref = 'bench-load'") ||
         bw_die "could not count the bench tenant's incidents"
+    local bare=f
     if ((have * 10 >= N_INCIDENTS * 9)); then
-        LOADED_INCIDENTS=$have
-        return 0
+        # Loaded before incidents migration 0011, the deadlines lack their
+        # incident's title, which the service writes with each since.
+        bare=$(bw_psql "$BW_DB_NAME" -tA -c "SELECT title IS NULL FROM incidents.deadlines
+            WHERE tenant_id = '$TENANT_ID' AND status = 'PENDING' AND due_at IS NOT NULL
+            ORDER BY due_at LIMIT 1") || bw_die "could not read the bench tenant's deadlines"
+        if [[ $bare != t ]]; then
+            LOADED_INCIDENTS=$have
+            return 0
+        fi
     fi
-    if ((have > 0)); then
+    if [[ $bare == t ]]; then
+        bw_say "the loaded incidents' deadlines are written as before incidents migration 0011: loading them again"
+        drop_loaded_incidents || bw_die "could not remove the loaded incidents"
+    elif ((have > 0)); then
         # An interrupted load (the sample only), or fewer than asked for.
         bw_say "the bench tenant has $have loaded incidents, not about $N_INCIDENTS: loading them again"
         drop_loaded_incidents || bw_die "could not remove the loaded incidents"

@@ -59,22 +59,27 @@
  * did not change untouched (no dead tuple, no index churn). Each row's
  * alert state comes with it (migration 0007, scheduler.h): next_alert_at
  * from its status, due time and the tenant's lead times; a due time that
- * moves forgets what fired for the old one, so it alerts again. */
+ * moves forgets what fired for the old one, so it alerts again. Each row
+ * carries its incident's entity and title (migration 0011), from the
+ * statement's CTE i, the incident as written; a row from before 0011 gets
+ * them at its first change. */
 #define UPSERT_DEADLINES(n)                                                                        \
     "INSERT INTO incidents.deadlines AS d (tenant_id, incident_id, ordinal, kind, due_at, "        \
     "due_at_local, provisional, status, met_at, basis, shown_from, shown_until, regime, note, "    \
-    "next_alert_at) "                                                                              \
+    "next_alert_at, entity_id, title) "                                                            \
     "SELECT current_setting('bulwark.tenant_id')::uuid, $1::uuid, x.ordinal, x.kind, x.due_at, "   \
     "x.due_at_local, x.provisional, x.status, x.met_at, x.basis, x.shown_from, x.shown_until, "    \
-    "x.regime, x.note, incidents.next_alert_at(x.status, x.due_at, NULL, " LEADS ") "              \
+    "x.regime, x.note, incidents.next_alert_at(x.status, x.due_at, NULL, " LEADS "), "             \
+    "inc.entity_id, inc.title "                                                                    \
     "FROM jsonb_to_recordset($" n "::jsonb) AS x(ordinal int, kind text, due_at timestamptz, "     \
     "due_at_local text, provisional boolean, status text, met_at timestamptz, basis text, "        \
-    "shown_from timestamptz, shown_until timestamptz, regime text, note text) "                    \
+    "shown_from timestamptz, shown_until timestamptz, regime text, note text) CROSS JOIN i inc "   \
     "ON CONFLICT (tenant_id, incident_id, ordinal) DO UPDATE SET kind = EXCLUDED.kind, "           \
     "due_at = EXCLUDED.due_at, due_at_local = EXCLUDED.due_at_local, "                             \
     "provisional = EXCLUDED.provisional, status = EXCLUDED.status, met_at = EXCLUDED.met_at, "     \
     "basis = EXCLUDED.basis, shown_from = EXCLUDED.shown_from, "                                   \
     "shown_until = EXCLUDED.shown_until, regime = EXCLUDED.regime, note = EXCLUDED.note, "         \
+    "entity_id = EXCLUDED.entity_id, title = EXCLUDED.title, "                                     \
     "alerted_lead = CASE WHEN d.due_at = EXCLUDED.due_at THEN d.alerted_lead END, "                \
     "next_alert_at = CASE WHEN d.due_at = EXCLUDED.due_at AND d.alerted_lead IS NOT NULL "         \
     "THEN incidents.next_alert_at(EXCLUDED.status, EXCLUDED.due_at, d.alerted_lead, " LEADS ") "   \
@@ -83,7 +88,7 @@
     "d.shown_from, d.shown_until, d.regime, d.note) IS DISTINCT FROM (EXCLUDED.kind, "             \
     "EXCLUDED.due_at, EXCLUDED.due_at_local, EXCLUDED.provisional, EXCLUDED.status, "              \
     "EXCLUDED.met_at, EXCLUDED.basis, EXCLUDED.shown_from, EXCLUDED.shown_until, "                 \
-    "EXCLUDED.regime, EXCLUDED.note)"
+    "EXCLUDED.regime, EXCLUDED.note) OR d.title IS NULL"
 
 /* $1 id, $2 entity, $3 title, $4 aware_at, $5 detected_at or '', $6 zone,
  * $7 significant at creation, $8 trust-service impact, $9 trust-service

@@ -1109,6 +1109,76 @@ END_TEST
 
 /* ---- the database refuses to rewrite history -------------------------------- */
 
+/* Each deadline row carries its incident's entity and title (incidents
+ * migration 0011) as the service writes it; a row written before that
+ * migration (NULL there) is completed from its incident in the list and
+ * filled in at its next change. */
+static long carried(PGconn *admin, const char *incident, const char *entity, const char *title)
+{
+    PGresult *res =
+        bw_test_sql(admin,
+                    "SELECT count(*) FILTER (WHERE entity_id = $2::uuid AND title = $3), "
+                    "count(*) FROM incidents.deadlines WHERE incident_id = $1::uuid",
+                    incident, entity, title);
+    long with = atol(PQgetvalue(res, 0, 0)), all = atol(PQgetvalue(res, 0, 1));
+    PQclear(res);
+    ck_assert_int_gt(all, 0);
+    return all - with;
+}
+
+START_TEST(deadlines_carry_their_incident)
+{
+    tenant_t t = new_tenant("Carried");
+    char *entity = create_entity(&t, "UTC", 0);
+    long long now = (long long)time(NULL);
+    char aware[32], at[32], body[1024];
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"Carried over\",\"awareAt\":\"%s\"}", entity,
+             iso(aware, now - 3 * 3600));
+    json_t *inc = create_incident(&t, body);
+    char *id = strdup(jstr(inc, "id"));
+    json_decref(inc);
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", t.id);
+    ck_assert_int_eq(carried(admin, id, entity, "Carried over"), 0);
+
+    /* As written before 0011. */
+    bw_test_exec(admin,
+                 "UPDATE incidents.deadlines SET entity_id = NULL, title = NULL "
+                 "WHERE incident_id = $1::uuid",
+                 id);
+    /* Reclassified significant: its deadlines open, and are listed with
+     * the incident's entity and title whether the rows carry them or not;
+     * the change wrote them into every row of the incident. */
+    snprintf(body, sizeof(body),
+             "{\"type\":\"RECLASSIFIED\",\"significance\":\"SIGNIFICANT\",\"occurredAt\":\"%s\"}",
+             iso(at, now - 3600));
+    json_decref(append_event(&t, id, body));
+    ck_assert_int_eq(carried(admin, id, entity, "Carried over"), 0);
+    for (int pass = 0; pass < 2; pass++) {
+        json_t *l = call(t.key, "GET", "/v1/deadlines", NULL, 200);
+        json_t *items = json_object_get(l, "deadlines");
+        ck_assert_uint_ge(json_array_size(items), 2);
+        for (size_t i = 0; i < json_array_size(items); i++) {
+            json_t *o = json_array_get(items, i);
+            ck_assert_str_eq(jstr(o, "incident"), id);
+            ck_assert_str_eq(jstr(o, "entity"), entity);
+            ck_assert_str_eq(jstr(o, "title"), "Carried over");
+        }
+        json_decref(l);
+        /* The second pass reads rows as written before 0011. */
+        bw_test_exec(admin,
+                     "UPDATE incidents.deadlines SET entity_id = NULL, title = NULL "
+                     "WHERE incident_id = $1::uuid",
+                     id);
+    }
+    PQfinish(admin);
+    free(id);
+    free(entity);
+    free_tenant(&t);
+}
+END_TEST
+
 START_TEST(events_are_append_only_in_the_database)
 {
     tenant_t t = new_tenant("Append only");
@@ -1231,6 +1301,7 @@ Suite *suite_incidents(void)
     tcase_add_test(tc, no_regime_for_an_entity_out_of_scope_art_3);
     tcase_add_test(tc, deadlines_queue_by_regime);
     tcase_add_test(tc, significance_outcome_art_23_3);
+    tcase_add_test(tc, deadlines_carry_their_incident);
     tcase_add_test(tc, events_are_append_only_in_the_database);
     tcase_add_test(tc, concurrent_appends_see_each_other);
     suite_add_tcase(s, tc);

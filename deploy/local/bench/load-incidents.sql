@@ -59,10 +59,11 @@ FROM bench_gen
 ON CONFLICT DO NOTHING;
 
 INSERT INTO incidents.deadlines (tenant_id, incident_id, ordinal, kind, due_at, due_at_local,
-    provisional, status, met_at, basis, shown_from, shown_until, regime, note)
+    provisional, status, met_at, basis, shown_from, shown_until, regime, note, entity_id, title)
 SELECT :'tenant'::uuid, b.id::uuid, d.ordinal, d.kind, d.due,
        COALESCE(to_char(d.due, 'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM'), ''),
-       d.provisional, 'PENDING', NULL, d.basis, d.shown_from, d.shown_until, 'NIS2', ''
+       d.provisional, 'PENDING', NULL, d.basis, d.shown_from, d.shown_until, 'NIS2', '',
+       :'entity'::uuid, 'Bench incident ' || b.g
 FROM bench_gen b
 CROSS JOIN LATERAL (VALUES
     (1, 'EARLY_WARNING', b.a + interval '24 hours', false, 'NIS2 Art 23(4)(a)',
