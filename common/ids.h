@@ -33,6 +33,15 @@ int bw_random_token(char *out, size_t outlen, size_t n_bytes);
 unsigned bw_fnv1a(const char *s);
 /* SHA-256 of data. */
 void bw_sha256(const void *data, size_t len, uint8_t out[BW_SHA256_LEN]);
+/* One part of a message to authenticate. */
+typedef struct bw_mac_part {
+    const void *data;
+    size_t len;
+} bw_mac_part_t;
+/* HMAC-SHA256 under key of the n parts one after the other, into mac: 0, or
+ * BW_EINTERNAL when OpenSSL fails. */
+int bw_hmac_sha256(const void *key, size_t key_len, const bw_mac_part_t *parts, size_t n,
+                   uint8_t mac[BW_SHA256_LEN]);
 /* Constant-time equality of two buffers of length n: 1 if equal. */
 int bw_ct_equal(const void *a, const void *b, size_t n);
 /* Constant-time equality of two strings (length leaks, content does not). */

@@ -7,8 +7,12 @@
 #include <time.h>
 
 #include "base64.h"
+#include "hex.h"
 #include "ids.h"
 #include "status.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 START_TEST(uuid_v7_is_valid_and_ordered)
 {
@@ -151,6 +155,36 @@ START_TEST(page_tokens_round_trip_and_resist_forgery)
 }
 END_TEST
 
+/* RFC 4231, test case 2, in parts; and a page token's MAC is the one it
+ * always was (tokens handed out before a restart stay valid): the first 16
+ * bytes of HMAC-SHA256(secret, scope NUL key), computed here by OpenSSL's
+ * one-shot HMAC. */
+START_TEST(hmac_sha256_in_parts)
+{
+    const bw_mac_part_t parts[] = {{"what do ya", 10}, {"", 0}, {" want for nothing?", 18}};
+    uint8_t mac[BW_SHA256_LEN];
+    char hex[2 * BW_SHA256_LEN + 1];
+    ck_assert_int_eq(bw_hmac_sha256("Jefe", 4, parts, 3, mac), 0);
+    bw_hex(mac, sizeof(mac), hex);
+    ck_assert_str_eq(hex, "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+
+    static const char secret[] = "0123456789abcdef0123456789abcdef", key[] = "k-42";
+    bw_page_token_set_secret(secret);
+    char token[BW_PAGE_TOKEN_MAX];
+    ck_assert_int_eq(bw_page_token_encode("entities", key, token, sizeof(token)), 0);
+    uint8_t raw[64], want[EVP_MAX_MD_SIZE];
+    size_t n = 0;
+    ck_assert_int_eq(bw_base64url_decode(token, strlen(token), raw, sizeof(raw), &n), 0);
+    ck_assert_uint_eq(n, 16 + strlen(key));
+    unsigned int want_len = 0;
+    static const char msg[] = "entities\0k-42";
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const uint8_t *)msg, sizeof(msg) - 1, want,
+         &want_len);
+    ck_assert_mem_eq(raw, want, 16);
+    ck_assert_mem_eq(raw + 16, key, strlen(key));
+}
+END_TEST
+
 START_TEST(etags_change_with_revision)
 {
     char a[17], b[17], c[17];
@@ -178,6 +212,7 @@ int main(void)
     tcase_add_test(tc, constant_time_compare);
     tcase_add_test(tc, random_tokens_differ);
     tcase_add_test(tc, page_tokens_round_trip_and_resist_forgery);
+    tcase_add_test(tc, hmac_sha256_in_parts);
     tcase_add_test(tc, etags_change_with_revision);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
