@@ -61,8 +61,9 @@
  * from its status, due time and the tenant's lead times; a due time that
  * moves forgets what fired for the old one, so it alerts again. Each row
  * carries its incident's entity and title (migration 0011), from the
- * statement's CTE i, the incident as written; a row from before 0011 gets
- * them at its first change. */
+ * statement's CTE i, the incident as written; the rows of an incident
+ * written before 0011 get them at the incident's next write, whether it
+ * changes them or not (OR d.title IS NULL). */
 #define UPSERT_DEADLINES(n)                                                                        \
     "INSERT INTO incidents.deadlines AS d (tenant_id, incident_id, ordinal, kind, due_at, "        \
     "due_at_local, provisional, status, met_at, basis, shown_from, shown_until, regime, note, "    \

@@ -62,17 +62,25 @@ static json_t *create_endpoint_at(const tenant_t *t, const char *path, const cha
     return create_endpoint(t, url, types);
 }
 
-/* Appends an event to tenant's outbox as a producer would; returns its id
- * (caller frees). */
-static char *emit(const tenant_t *t, const char *type, const char *resource, const char *data)
+/* Appends an event to tenant's outbox on db as a producer would (in db's
+ * transaction, if one is open); returns its id (caller frees). */
+static char *emit_on(PGconn *db, const tenant_t *t, const char *type, const char *resource,
+                     const char *data)
 {
     char *event_id = bw_test_uuid_str();
-    PGconn *db = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
     bw_test_exec(db, "SELECT set_config('bulwark.tenant_id', $1, false)", t->id);
     bw_test_exec(db,
                  "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data) "
                  "VALUES ($1, $2, $3, $4, $5)",
                  t->id, event_id, type, resource, data);
+    return event_id;
+}
+
+/* emit_on a connection of its own: the event is committed on return. */
+static char *emit(const tenant_t *t, const char *type, const char *resource, const char *data)
+{
+    PGconn *db = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    char *event_id = emit_on(db, t, type, resource, data);
     PQfinish(db);
     return event_id;
 }
@@ -396,12 +404,7 @@ START_TEST(two_tenants_in_one_batch_keep_each_resource_in_order)
         char resource[32], data[64];
         snprintf(resource, sizeof(resource), "incidents/r%d", r);
         snprintf(data, sizeof(data), "{\"id\":\"r%d\",\"n\":%d}", r, n);
-        ids[i] = bw_test_uuid_str();
-        bw_test_exec(db, "SELECT set_config('bulwark.tenant_id', $1, true)", t[k].id);
-        bw_test_exec(db,
-                     "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data) "
-                     "VALUES ($1, $2, 'incident.updated', $3, $4)",
-                     t[k].id, ids[i], resource, data);
+        ids[i] = emit_on(db, &t[k], "incident.updated", resource, data);
     }
     bw_test_exec(db, "COMMIT");
     PQfinish(db);
