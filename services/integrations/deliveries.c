@@ -52,11 +52,20 @@ static const bw_db_stmt_t stmt_list = {
                   "AND ($4 = '' OR d.state = $4) ORDER BY d.delivery_id DESC LIMIT $3::int"};
 static const bw_db_stmt_t stmt_get = {
     "deliveries_get", DELIVERY_FROM "WHERE d.endpoint_id = $1 AND d.delivery_id = $2"};
+/* A delivery's first attempt is on its own row, unless it was recorded
+ * before integrations migration 0013; the later ones are rows of
+ * integrations.attempts. */
 static const bw_db_stmt_t stmt_attempts = {
     "deliveries_attempts",
     "SELECT delivery_id::text, " US("attempt_time") ", status_code, latency_ms, error FROM ("
-    "  SELECT a.*, row_number() OVER (PARTITION BY a.delivery_id ORDER BY a.attempt_no DESC) "
-    "    AS rank FROM integrations.attempts a WHERE a.delivery_id = ANY($1::uuid[])) x "
+    "  SELECT x.*, row_number() OVER (PARTITION BY x.delivery_id ORDER BY x.attempt_no DESC) "
+    "    AS rank FROM ("
+    "      SELECT a.delivery_id, a.attempt_no, a.attempt_time, a.status_code, a.latency_ms, "
+    "             a.error FROM integrations.attempts a WHERE a.delivery_id = ANY($1::uuid[]) "
+    "      UNION ALL "
+    "      SELECT d.delivery_id, 1, d.first_attempt_time, d.first_status_code, "
+    "             d.first_latency_ms, d.first_error FROM integrations.deliveries d "
+    "       WHERE d.delivery_id = ANY($1::uuid[]) AND d.first_attempt_time IS NOT NULL) x) y "
     "WHERE rank <= " ATTEMPTS_SHOWN " ORDER BY delivery_id, attempt_no DESC"};
 /* clang-format on */
 static const bw_db_stmt_t stmt_lock = {

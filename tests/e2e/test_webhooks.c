@@ -663,6 +663,35 @@ START_TEST(retry_after_is_honoured)
     json_t *older = json_array_get(json_object_get(d, "attempts"), 1);
     ck_assert_int_eq(json_integer_value(json_object_get(older, "statusCode")), 429);
     ck_assert_str_eq(jstr(older, "error"), "HTTP 429");
+
+    /* The first attempt is kept on the delivery's row (integrations
+     * migration 0013); one recorded before that is a row of
+     * integrations.attempts, like the later ones. Moved there as it would
+     * have been, the log reads the same. */
+    PGconn *db = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(db, "BEGIN");
+    bw_test_exec(db, "SELECT set_config('bulwark.tenant_id', $1, true)", t.id);
+    PGresult *moved = bw_test_sql(
+        db,
+        "INSERT INTO integrations.attempts (tenant_id, delivery_id, attempt_no, attempt_time, "
+        "status_code, latency_ms, error) SELECT tenant_id, delivery_id, 1, first_attempt_time, "
+        "first_status_code, first_latency_ms, first_error FROM integrations.deliveries "
+        "WHERE delivery_id = $1::uuid AND first_attempt_time IS NOT NULL RETURNING attempt_no",
+        jstr(d, "id"));
+    ck_assert_int_eq(PQntuples(moved), 1);
+    PQclear(moved);
+    bw_test_exec(db,
+                 "UPDATE integrations.deliveries SET first_attempt_time = NULL, "
+                 "first_status_code = NULL, first_latency_ms = NULL, first_error = NULL "
+                 "WHERE delivery_id = $1::uuid",
+                 jstr(d, "id"));
+    bw_test_exec(db, "COMMIT");
+    PQfinish(db);
+    json_t *again = deliveries_of(&t, jstr(e, "id"), "");
+    ck_assert(json_equal(
+        json_object_get(json_array_get(json_object_get(again, "deliveries"), 0), "attempts"),
+        json_object_get(d, "attempts")));
+    json_decref(again);
     json_decref(log);
     free(id);
     json_decref(e);

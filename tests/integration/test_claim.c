@@ -10,13 +10,14 @@
  *     (PostgreSQL's counters of the transaction): 0001's claim, planned on
  *     an empty table, read the endpoint's backlog per candidate and the
  *     tenant's per leased row;
- *   - the record of an attempt (integrations.record_attempt, migration
- *     0008) finds the leased row by the address the claim returned, and by
- *     its key when the row has moved since; a lease no longer held records
- *     nothing. (How many rows it reads is not asserted: the foreign key
- *     check of its attempt row, a plan of PostgreSQL's own, may search
- *     deliveries by tenant only; docs/DESIGN.md, "The cost of announcing a
- *     write".)
+ *   - the record of an attempt (integrations.record_attempt, migrations
+ *     0008 and 0013) finds the leased row by the address the claim
+ *     returned, and by its key when the row has moved since; a lease no
+ *     longer held records nothing; the first attempt is kept on the
+ *     delivery's row, later ones in integrations.attempts. (How many rows
+ *     it reads is not asserted: the foreign key check of an attempt row, a
+ *     plan of PostgreSQL's own, may search deliveries by tenant only;
+ *     docs/DESIGN.md, "The cost of announcing a write".)
  * And the two other claims of the dispatcher, each over a backlog:
  *   - the relay's (bulwark.outbox_claim, common migrations 0006 and 0011)
  *     claims 200 of 5,000 events not yet relayed, oldest first, reading
@@ -125,15 +126,18 @@ START_TEST(a_claim_reads_what_it_leases_not_the_backlog)
 }
 END_TEST
 
-/* Records a successful attempt of the delivery leased as lease, at row
- * address at, as the deliverer does; returns the delivery's new state, or
- * "" when the lease was not held (caller frees). */
-static char *record(PGconn *svc, const char *delivery, const char *lease, const char *at)
+/* Records an attempt of the delivery leased as lease, at row address at,
+ * as the deliverer does: answered 204 (outcome SUCCEEDED) or 503 (RETRY, due
+ * again at once); returns the delivery's new state, or "" when the lease
+ * was not held (caller frees). */
+static char *record(PGconn *svc, const char *delivery, const char *lease, const char *at,
+                    const char *outcome)
 {
     PGresult *res = bw_test_sql(svc,
                                 "SELECT coalesce(integrations.record_attempt($1::uuid, $2::uuid, "
-                                "1.7e15, 204, 3, '', 'SUCCEEDED', 0, $3::tid), '')",
-                                delivery, lease, at);
+                                "1.7e15, CASE WHEN $4 = 'RETRY' THEN 503 ELSE 204 END, 3, '', $4, "
+                                "0, $3::tid), '')",
+                                delivery, lease, at, outcome);
     char *state = strdup(PQgetvalue(res, 0, 0));
     PQclear(res);
     return state;
@@ -150,26 +154,44 @@ START_TEST(a_record_finds_the_leased_row_by_its_address)
                                     tenant);
     ck_assert_int_eq(PQntuples(claimed), 2);
 
-    /* By its address: the attempt and the new state. */
-    char *state = record(svc, PQgetvalue(claimed, 0, 0), PQgetvalue(claimed, 0, 1),
-                         PQgetvalue(claimed, 0, 2));
-    ck_assert_str_eq(state, "SUCCEEDED");
+    /* By its address: the first attempt, failed, is kept on the
+     * delivery's row, which waits for its next attempt. */
+    const char *delivery = PQgetvalue(claimed, 0, 0);
+    static const char attempts[] =
+        "SELECT d.state || ' ' || d.attempt_count || ' ' || (d.lease_id IS NULL) || ' first ' || "
+        "coalesce(d.first_status_code::text, '-') || ' then ' || coalesce((SELECT string_agg("
+        "a.attempt_no || ':' || a.status_code, ',' ORDER BY a.attempt_no) FROM "
+        "integrations.attempts a WHERE a.delivery_id = d.delivery_id), '-') "
+        "FROM integrations.deliveries d WHERE d.delivery_id = $1::uuid";
+    char *state =
+        record(svc, delivery, PQgetvalue(claimed, 0, 1), PQgetvalue(claimed, 0, 2), "RETRY");
+    ck_assert_str_eq(state, "PENDING");
     free(state);
-    PGresult *attempt = bw_test_sql(svc,
-                                    "SELECT a.attempt_no::text || ' ' || a.status_code || ' ' || "
-                                    "d.attempt_count || ' ' || (d.lease_id IS NULL) "
-                                    "FROM integrations.attempts a JOIN integrations.deliveries d "
-                                    "USING (tenant_id, delivery_id) WHERE a.delivery_id = $1::uuid",
-                                    PQgetvalue(claimed, 0, 0));
-    ck_assert_int_eq(PQntuples(attempt), 1);
-    ck_assert_str_eq(PQgetvalue(attempt, 0, 0), "1 204 1 true");
+    PGresult *attempt = bw_test_sql(svc, attempts, delivery);
+    ck_assert_str_eq(PQgetvalue(attempt, 0, 0), "PENDING 1 true first 503 then -");
     PQclear(attempt);
 
     /* The same lease again: it is no longer held, nothing is written. */
-    state = record(svc, PQgetvalue(claimed, 0, 0), PQgetvalue(claimed, 0, 1),
-                   PQgetvalue(claimed, 0, 2));
+    state =
+        record(svc, delivery, PQgetvalue(claimed, 0, 1), PQgetvalue(claimed, 0, 2), "SUCCEEDED");
     ck_assert_str_eq(state, "");
     free(state);
+
+    /* Leased again, its second attempt is a row of integrations.attempts
+     * and the first stays as it was. */
+    PGresult *lease =
+        bw_test_sql(svc,
+                    "UPDATE integrations.deliveries SET lease_id = "
+                    "gen_random_uuid(), lease_until = now() + interval '1 minute' "
+                    "WHERE delivery_id = $1::uuid RETURNING lease_id::text, ctid::text",
+                    delivery);
+    state = record(svc, delivery, PQgetvalue(lease, 0, 0), PQgetvalue(lease, 0, 1), "SUCCEEDED");
+    ck_assert_str_eq(state, "SUCCEEDED");
+    free(state);
+    PQclear(lease);
+    attempt = bw_test_sql(svc, attempts, delivery);
+    ck_assert_str_eq(PQgetvalue(attempt, 0, 0), "SUCCEEDED 2 true first 503 then 2:204");
+    PQclear(attempt);
 
     /* A row that moved since the claim (any update gives it a new address)
      * is found by its key. */
@@ -178,7 +200,7 @@ START_TEST(a_record_finds_the_leased_row_by_its_address)
                  "WHERE delivery_id = $1::uuid",
                  PQgetvalue(claimed, 1, 0));
     state = record(svc, PQgetvalue(claimed, 1, 0), PQgetvalue(claimed, 1, 1),
-                   PQgetvalue(claimed, 1, 2));
+                   PQgetvalue(claimed, 1, 2), "SUCCEEDED");
     ck_assert_str_eq(state, "SUCCEEDED");
     free(state);
     PQclear(claimed);
