@@ -282,10 +282,14 @@ load_incidents() {
     local bare=f
     if ((have * 10 >= N_INCIDENTS * 9)); then
         # Loaded before incidents migration 0011, the deadlines lack their
-        # incident's title, which the service writes with each since.
-        bare=$(bw_psql "$BW_DB_NAME" -tA -c "SELECT title IS NULL FROM incidents.deadlines
-            WHERE tenant_id = '$TENANT_ID' AND status = 'PENDING' AND due_at IS NOT NULL
-            ORDER BY due_at LIMIT 1") || bw_die "could not read the bench tenant's deadlines"
+        # incident's title, which the service writes with each since. Asked
+        # of a loaded incident's: the write steps' incidents (removed only
+        # before the deadlines step) have theirs.
+        bare=$(bw_psql "$BW_DB_NAME" -tA -c "SELECT bool_or(d.title IS NULL)
+            FROM incidents.deadlines d WHERE d.tenant_id = '$TENANT_ID' AND d.incident_id =
+                (SELECT incident_id FROM incidents.incidents
+                  WHERE tenant_id = '$TENANT_ID' AND external_ref = 'bench-load' LIMIT 1)") ||
+            bw_die "could not read the bench tenant's deadlines"
         if [[ $bare != t ]]; then
             LOADED_INCIDENTS=$have
             return 0

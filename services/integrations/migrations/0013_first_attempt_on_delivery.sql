@@ -18,7 +18,10 @@ ALTER TABLE integrations.deliveries
     ADD COLUMN first_error        text CHECK (length(first_error) <= 1000);
 
 -- 0008's record_attempt, but for where the first attempt goes. Its
--- signature, owner and grants stay.
+-- signature, owner and grants stay. 0008 wrote the UPDATE twice, by the
+-- row's address and by its key; here it is written once, by address: a
+-- row that moved since the claim (its endpoint paused, a replay) is found
+-- by its key and locked, so that its address holds until the UPDATE.
 CREATE OR REPLACE FUNCTION integrations.record_attempt(p_delivery uuid, p_lease uuid,
                                                        p_started_us double precision,
                                                        p_status integer, p_latency integer,
@@ -31,28 +34,13 @@ SET enable_seqscan = off
 AS $$
 DECLARE
     v_time timestamptz := to_timestamp(p_started_us / 1000000);
+    v_at tid := p_at;
+    v_by_key boolean := false;
     v_tenant uuid;
     v_attempt integer;
     v_state text;
 BEGIN
-    UPDATE integrations.deliveries d
-       SET attempt_count = d.attempt_count + 1,
-           cycle_attempts = d.cycle_attempts + 1,
-           state = CASE WHEN p_outcome <> 'RETRY' THEN p_outcome
-                        WHEN d.state = 'PAUSED' THEN 'PAUSED' ELSE 'PENDING' END,
-           next_attempt_time = CASE WHEN p_outcome = 'RETRY'
-                                    THEN now() + make_interval(secs => p_wait_ms / 1000) END,
-           lease_id = NULL, lease_until = NULL, update_time = now(),
-           first_attempt_time = CASE WHEN d.attempt_count = 0 THEN v_time
-                                     ELSE d.first_attempt_time END,
-           first_status_code = CASE WHEN d.attempt_count = 0 THEN p_status
-                                    ELSE d.first_status_code END,
-           first_latency_ms = CASE WHEN d.attempt_count = 0 THEN p_latency
-                                   ELSE d.first_latency_ms END,
-           first_error = CASE WHEN d.attempt_count = 0 THEN p_error ELSE d.first_error END
-     WHERE d.ctid = p_at AND d.delivery_id = p_delivery AND d.lease_id = p_lease
-    RETURNING d.tenant_id, d.attempt_count, d.state INTO v_tenant, v_attempt, v_state;
-    IF NOT FOUND THEN
+    LOOP
         UPDATE integrations.deliveries d
            SET attempt_count = d.attempt_count + 1,
                cycle_attempts = d.cycle_attempts + 1,
@@ -68,12 +56,20 @@ BEGIN
                first_latency_ms = CASE WHEN d.attempt_count = 0 THEN p_latency
                                        ELSE d.first_latency_ms END,
                first_error = CASE WHEN d.attempt_count = 0 THEN p_error ELSE d.first_error END
-         WHERE d.delivery_id = p_delivery AND d.lease_id = p_lease
+         WHERE d.ctid = v_at AND d.delivery_id = p_delivery AND d.lease_id = p_lease
         RETURNING d.tenant_id, d.attempt_count, d.state INTO v_tenant, v_attempt, v_state;
+        EXIT WHEN FOUND;
+        IF v_by_key THEN
+            RETURN NULL; -- not reached: the row found by its key is locked
+        END IF;
+        v_by_key := true;
+        SELECT d.ctid INTO v_at FROM integrations.deliveries d
+         WHERE d.delivery_id = p_delivery AND d.lease_id = p_lease
+           FOR UPDATE;
         IF NOT FOUND THEN
             RETURN NULL;
         END IF;
-    END IF;
+    END LOOP;
     IF v_attempt > 1 THEN
         INSERT INTO integrations.attempts (tenant_id, delivery_id, attempt_no, attempt_time,
                                            status_code, latency_ms, error)
