@@ -154,6 +154,25 @@ static json_t *wait_attempt_error(const tenant_t *t, const char *endpoint, const
     return NULL;
 }
 
+/* Asserts that the endpoint's latest FAILED delivery is event's, after n
+ * attempts each answered status; its id into delivery. */
+static void assert_failed(const tenant_t *t, const char *endpoint, const char *event, int n,
+                          int status, char delivery[64])
+{
+    json_t *log = deliveries_of(t, endpoint, "?state=FAILED");
+    json_t *d = json_array_get(json_object_get(log, "deliveries"), 0);
+    ck_assert_ptr_nonnull(d);
+    ck_assert_str_eq(jstr(d, "eventId"), event);
+    ck_assert_int_eq(json_integer_value(json_object_get(d, "attemptCount")), n);
+    json_t *attempts = json_object_get(d, "attempts");
+    ck_assert_uint_eq(json_array_size(attempts), (size_t)n);
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(
+            json_integer_value(json_object_get(json_array_get(attempts, i), "statusCode")), status);
+    snprintf(delivery, 64, "%s", jstr(d, "id"));
+    json_decref(log);
+}
+
 static json_t *wait_disabled(const tenant_t *t, const char *endpoint, int seconds)
 {
     char path[128];
@@ -717,19 +736,8 @@ START_TEST(exhausted_schedule_disables_and_says_so)
     json_decref(now);
 
     /* The delivery failed after nine attempts, each logged, and stays. */
-    json_t *log = deliveries_of(&t, bad_id, "?state=FAILED");
-    json_t *d = json_array_get(json_object_get(log, "deliveries"), 0);
-    ck_assert_ptr_nonnull(d);
-    ck_assert_str_eq(jstr(d, "eventId"), event);
-    ck_assert_int_eq(json_integer_value(json_object_get(d, "attemptCount")), 9);
-    json_t *attempts = json_object_get(d, "attempts");
-    ck_assert_uint_eq(json_array_size(attempts), 9);
-    for (size_t i = 0; i < 9; i++)
-        ck_assert_int_eq(
-            json_integer_value(json_object_get(json_array_get(attempts, i), "statusCode")), 500);
     char delivery[64];
-    snprintf(delivery, sizeof(delivery), "%s", jstr(d, "id"));
-    json_decref(log);
+    assert_failed(&t, bad_id, event, 9, 500, delivery);
 
     /* The other endpoint heard of it, signed. */
     wait_succeeded(watch_path, 1, 30);
@@ -795,9 +803,9 @@ START_TEST(exhausted_schedule_disables_and_says_so)
     ck_assert_int_eq(replayed_ok, 1);
     ck_assert_int_eq(later_ok, 1);
     json_decref(got);
-    log = deliveries_of(&t, bad_id, "");
+    json_t *log = deliveries_of(&t, bad_id, "");
     for (size_t i = 0; i < json_array_size(json_object_get(log, "deliveries")); i++) {
-        d = json_array_get(json_object_get(log, "deliveries"), i);
+        json_t *d = json_array_get(json_object_get(log, "deliveries"), i);
         ck_assert_str_eq(jstr(d, "state"), "SUCCEEDED");
         if (strcmp(jstr(d, "eventId"), event) == 0)
             ck_assert_int_eq(json_integer_value(json_object_get(d, "attemptCount")), 10);
@@ -966,6 +974,31 @@ START_TEST(ssrf_is_refused)
 }
 END_TEST
 
+/* 410 Gone fails a delivery at once, whatever is left of the schedule, and
+ * disables its endpoint (Standard Webhooks: the receiver asks not to be
+ * sent anything more), with the attempt in the log and sent only once. */
+START_TEST(gone_at_the_first_attempt_disables_the_endpoint)
+{
+    tenant_t t = new_tenant("Webhooks gone");
+    char *path = unique_path("gone");
+    json_t *e = create_endpoint_at(&t, path, "[\"incident.created\"]");
+    receiver_config(path, jstr(e, "secret"), NULL, 410, -1, NULL, NULL);
+    char *event = emit(&t, "incident.created", "incidents/g1", "{\"id\":\"g1\"}");
+    json_t *now = wait_disabled(&t, jstr(e, "id"), 30);
+    ck_assert_ptr_nonnull(strstr(jstr(now, "disabledReason"), "410 Gone"));
+    json_decref(now);
+    json_t *got = received(path);
+    assert_arrived_once(&got, 1, event);
+    json_decref(got);
+    char delivery[64];
+    assert_failed(&t, jstr(e, "id"), event, 1, 410, delivery);
+    json_decref(e);
+    free(event);
+    free(path);
+    free_tenant(&t);
+}
+END_TEST
+
 Suite *suite_webhooks(void)
 {
     Suite *s = suite_create("webhooks");
@@ -982,6 +1015,7 @@ Suite *suite_webhooks(void)
     tcase_add_test(tc, an_endpoint_gets_at_most_its_concurrency_at_once);
     tcase_add_test(tc, retry_after_is_honoured);
     tcase_add_test(tc, exhausted_schedule_disables_and_says_so);
+    tcase_add_test(tc, gone_at_the_first_attempt_disables_the_endpoint);
     tcase_add_test(tc, disabling_through_the_api_is_an_event);
     tcase_add_test(tc, rotation_signs_with_both_secrets);
     tcase_add_test(tc, ssrf_is_refused);
