@@ -227,13 +227,26 @@ deadlines_of() {
     jq -cS "[$2] | sort_by(.kind, .dueAt, .basis)" <<<"${reply%$'\n'*}"
 }
 
+# drop_incidents PREDICATE: removes the bench tenant's incidents for which
+# PREDICATE (SQL on incidents.incidents) holds, with their deadlines and
+# timelines, in one transaction; prints how many.
+drop_incidents() {
+    bw_psql "$BW_DB_NAME" -tA -c "
+        CREATE TEMP TABLE gone ON COMMIT DROP AS
+            SELECT incident_id FROM incidents.incidents
+             WHERE tenant_id = '$TENANT_ID' AND ($1);
+        DELETE FROM incidents.deadlines d USING gone g
+         WHERE d.tenant_id = '$TENANT_ID' AND d.incident_id = g.incident_id;
+        DELETE FROM incidents.events e USING gone g
+         WHERE e.tenant_id = '$TENANT_ID' AND e.incident_id = g.incident_id;
+        DELETE FROM incidents.incidents i USING gone g
+         WHERE i.tenant_id = '$TENANT_ID' AND i.incident_id = g.incident_id;
+        SELECT count(*) FROM gone;"
+}
+
+# drop_loaded_incidents: removes the incidents load_incidents made.
 drop_loaded_incidents() {
-    bw_psql "$BW_DB_NAME" -c "BEGIN;
-        DELETE FROM incidents.deadlines d USING incidents.incidents i
-         WHERE d.tenant_id = '$TENANT_ID' AND i.tenant_id = d.tenant_id
-           AND i.incident_id = d.incident_id AND i.external_ref = 'bench-load';
-        DELETE FROM incidents.incidents WHERE tenant_id = '$TENANT_ID' AND external_ref = 'bench-load';
-        COMMIT;" >/dev/null
+    drop_incidents "external_ref = 'bench-load'" >/dev/null
 }
 
 # drop_written_incidents: removes the incidents the write steps made in the
@@ -247,17 +260,7 @@ drop_loaded_incidents() {
 # of them beside the million loaded.
 drop_written_incidents() {
     local n
-    n=$(bw_psql "$BW_DB_NAME" -tA -c "
-        CREATE TEMP TABLE written ON COMMIT DROP AS
-            SELECT incident_id FROM incidents.incidents
-             WHERE tenant_id = '$TENANT_ID' AND external_ref IS DISTINCT FROM 'bench-load';
-        DELETE FROM incidents.deadlines d USING written w
-         WHERE d.tenant_id = '$TENANT_ID' AND d.incident_id = w.incident_id;
-        DELETE FROM incidents.events e USING written w
-         WHERE e.tenant_id = '$TENANT_ID' AND e.incident_id = w.incident_id;
-        DELETE FROM incidents.incidents i USING written w
-         WHERE i.tenant_id = '$TENANT_ID' AND i.incident_id = w.incident_id;
-        SELECT count(*) FROM written;") || return 1
+    n=$(drop_incidents "external_ref IS DISTINCT FROM 'bench-load'") || return 1
     ((n > 0)) || return 0
     bw_say "removed the $(commas "$n") incidents the write steps made; vacuuming"
     bw_psql "$BW_DB_NAME" -c "VACUUM (ANALYZE) incidents.deadlines, incidents.events, incidents.incidents"
