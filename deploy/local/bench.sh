@@ -33,6 +33,9 @@ set -euo pipefail
 
 DURATION=${BULWARK_BENCH_DURATION:-10s}
 ROUNDS=${BULWARK_BENCH_ROUNDS:-3}
+# The write-cost step's rounds: its figure is a difference of two runs that
+# each move by a fifth with the host, so it takes more of them.
+WRITE_COST_ROUNDS=${BULWARK_BENCH_WRITE_COST_ROUNDS:-5}
 N_INCIDENTS=${BULWARK_BENCH_INCIDENTS:-1000000}
 # BULWARK_BENCH_ONLY=write-cost: only the added cost per write (no incidents
 # loaded, no nginx, grpc-gateway, rounds of other kinds or webhook figure).
@@ -54,6 +57,8 @@ PEER_STATUS=
 DEADLINES_STATUS=
 
 [[ $ROUNDS =~ ^[1-9][0-9]?$ ]] || bw_die "BULWARK_BENCH_ROUNDS must be a number of rounds, 1-99"
+[[ $WRITE_COST_ROUNDS =~ ^[1-9][0-9]?$ ]] ||
+    bw_die "BULWARK_BENCH_WRITE_COST_ROUNDS must be a number of rounds, 1-99"
 [[ $N_INCIDENTS =~ ^[1-9][0-9]{0,7}$ ]] || bw_die "BULWARK_BENCH_INCIDENTS must be a number, 1-99999999"
 [[ -z $ONLY || $ONLY == write-cost ]] || bw_die "BULWARK_BENCH_ONLY must be empty or write-cost"
 [[ $DURATION =~ ^[1-9][0-9]*[smh]?$ ]] || bw_die "BULWARK_BENCH_DURATION must be wrk's duration, e.g. 10s"
@@ -898,7 +903,10 @@ webhook_bench() {
 # CPU per write and of requests/s: the median of the rounds' own shares,
 # each of a bare and a subscribed run side by side (as the table's ratios
 # are), with every round's beside it, so that one run's spread shows;
-# writes build/bench/write-cost.json.
+# writes build/bench/write-cost.json. WRITE_COST_ROUNDS rounds, the bare
+# run first in odd rounds and second in even ones, so that a host getting
+# faster or slower over the step (or the tables growing with its writes)
+# does not favour one kind.
 # Says why and returns non-zero when it cannot measure.
 write_cost_bench() {
     receiver_start write-cost-receiver || return 1
@@ -918,9 +926,11 @@ write_cost_bench() {
     }
     kind write-bare "$URL/v1/incidents" POST "$TMP/incident.json" "$AUTH"
     kind write-subscribed "$URL/v1/incidents" POST "$TMP/incident.json" "$AUTH"
-    local round k out before after delivered=0 n
-    for ((round = 1; round <= ROUNDS; round++)); do
-        for k in write-bare write-subscribed; do
+    local round k out before after delivered=0 n order
+    for ((round = 1; round <= WRITE_COST_ROUNDS; round++)); do
+        order=(write-bare write-subscribed)
+        ((round % 2 == 0)) && order=(write-subscribed write-bare)
+        for k in "${order[@]}"; do
             if [[ $k == write-subscribed ]]; then
                 reply=$(curl -sS --max-time 10 -X POST -H @<(printf '%s\n' "$AUTH") \
                     -H 'Content-Type: application/json' \
@@ -933,7 +943,7 @@ write_cost_bench() {
             fi
             drained "$delivered" || return 1
             out=$TMP/wrk-$k-$round.txt
-            bw_say "write cost, round $round/$ROUNDS: $k (wrk -t$THREADS -c$CONNECTIONS -d$DURATION POST /v1/incidents)"
+            bw_say "write cost, round $round/$WRITE_COST_ROUNDS: $k (wrk -t$THREADS -c$CONNECTIONS -d$DURATION POST /v1/incidents)"
             rss_reset
             before=$(cpu_snapshot)
             wrk_run "$k" "$CONNECTIONS" "$THREADS" "$out" || {
@@ -958,7 +968,8 @@ write_cost_bench() {
     RECEIVER_PID=
     local summary
     summary=$(jq -s --arg when "$(date -u +%FT%TZ)" '
-        def median: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
+        def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
+                           else (.[length / 2 - 1] + .[length / 2]) / 2 end;
         def of(k): map(select(.kind == k));
         def cpu: .cpu_us_per_request | [.gateway, .scoping, .incidents, .integrations, .postgresql] | map(. // 0) | add;
         (of("write-bare")) as $a | (of("write-subscribed")) as $b
@@ -979,7 +990,7 @@ write_cost_bench() {
         | .lost_rps_pct = (.rounds | map(.lost_rps_pct) | median)' \
         <(jq -c 'select(.kind == "write-bare" or .kind == "write-subscribed")' "$TMP/runs.jsonl")) || return 1
     printf '%s\n' "$summary" >"$OUT_DIR/write-cost.json"
-    printf '\nAdded cost per write (POST /v1/incidents, %s rounds, target: under 10 %%)\n' "$ROUNDS"
+    printf '\nAdded cost per write (POST /v1/incidents, %s rounds, target: under 10 %%)\n' "$WRITE_COST_ROUNDS"
     jq -r '"  bare (no subscriber):      \(.bare.rps | floor) requests/s, \(.bare.cpu_us_per_write | floor) us CPU per write, p99 \(.bare.p99_ms) ms",
            "  subscribed (one endpoint): \(.subscribed.rps | floor) requests/s, \(.subscribed.cpu_us_per_write | floor) us CPU per write, p99 \(.subscribed.p99_ms) ms",
            "  added: \(.added_cpu_pct * 10 | round / 10) % CPU per write (\(if .added_cpu_pct < 10 then "ok" else "MISSED" end); rounds \(.rounds | map(.added_cpu_pct | round | if . >= 0 then "+\(.)" else "\(.)" end) | join(", ")) %), \(.lost_rps_pct * 10 | round / 10) % fewer requests/s"' \
