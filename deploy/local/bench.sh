@@ -703,7 +703,7 @@ report() {
             connections: $dl, read_connections_beside: ($conns - $dl)},
           peak_rss: (if $rss_reset == 1 then "per run (reset before each)" else "since each process started (it could not be reset)" end)}')
     summary=$(jq -n --slurpfile runs "$TMP/runs.jsonl" --argjson spec "$spec" --argjson meta "$meta" \
-        -f "$BENCH_SRC/summary.jq") || bw_die "summary.jq failed"
+        -L "$BENCH_SRC" -f "$BENCH_SRC/summary.jq") || bw_die "summary.jq failed"
     [[ -f $OUT_DIR/last.json ]] && mv "$OUT_DIR/last.json" "$OUT_DIR/previous.json"
     printf '%s\n' "$summary" >"$OUT_DIR/last.json"
 
@@ -967,28 +967,8 @@ write_cost_bench() {
     stop_pid "$RECEIVER_PID"
     RECEIVER_PID=
     local summary
-    summary=$(jq -s --arg when "$(date -u +%FT%TZ)" '
-        def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
-                           else (.[length / 2 - 1] + .[length / 2]) / 2 end;
-        def of(k): map(select(.kind == k));
-        def cpu: .cpu_us_per_request | [.gateway, .scoping, .incidents, .integrations, .postgresql] | map(. // 0) | add;
-        (of("write-bare")) as $a | (of("write-subscribed")) as $b
-        | {when: $when,
-           bare: {rps: ($a | map(.rps) | median), cpu_us_per_write: ($a | map(cpu) | median),
-                  p99_ms: ($a | map(.p99_ms) | median)},
-           subscribed: {rps: ($b | map(.rps) | median), cpu_us_per_write: ($b | map(cpu) | median),
-                        p99_ms: ($b | map(.p99_ms) | median)},
-           per_process_us: ([$a, $b] | map(map(.cpu_us_per_request) as $runs
-                    | [$runs[0] | keys[]] | map({key: ., value: ([$runs[][.]] | median | floor)}) | from_entries)
-                    | {bare: .[0], subscribed: .[1]}),
-           rounds: [range(0; [$a, $b] | map(length) | min) as $i
-                    | {bare_rps: $a[$i].rps, subscribed_rps: $b[$i].rps,
-                       bare_cpu_us: ($a[$i] | cpu), subscribed_cpu_us: ($b[$i] | cpu)}
-                    | .added_cpu_pct = (if .bare_cpu_us > 0 then (.subscribed_cpu_us / .bare_cpu_us - 1) * 100 else null end)
-                    | .lost_rps_pct = (if .bare_rps > 0 then (1 - .subscribed_rps / .bare_rps) * 100 else null end)]}
-        | .added_cpu_pct = (.rounds | map(.added_cpu_pct) | median)
-        | .lost_rps_pct = (.rounds | map(.lost_rps_pct) | median)' \
-        <(jq -c 'select(.kind == "write-bare" or .kind == "write-subscribed")' "$TMP/runs.jsonl")) || return 1
+    summary=$(jq -s -L "$BENCH_SRC" --arg when "$(date -u +%FT%TZ)" -f "$BENCH_SRC/write-cost.jq" \
+        "$TMP/runs.jsonl") || return 1
     printf '%s\n' "$summary" >"$OUT_DIR/write-cost.json"
     printf '\nAdded cost per write (POST /v1/incidents, %s rounds, target: under 10 %%)\n' "$WRITE_COST_ROUNDS"
     jq -r '"  bare (no subscriber):      \(.bare.rps | floor) requests/s, \(.bare.cpu_us_per_write | floor) us CPU per write, p99 \(.bare.p99_ms) ms",

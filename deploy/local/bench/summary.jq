@@ -9,10 +9,8 @@
 # Inputs: $runs (array of runs), $spec (array of kinds, in table order),
 # $meta (object copied to the top).
 
-def median:
-  sort | if length == 0 then null
-         elif length % 2 == 1 then .[(length - 1) / 2]
-         else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+include "stats";
+
 def spread: if length == 0 then null else {median: median, min: min, max: max} end;
 def runs_of($k): [$runs[] | select(.kind == $k)];
 # Per round, the ratio of kind $a's requests/s to kind $b's.

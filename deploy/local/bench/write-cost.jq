@@ -1,0 +1,30 @@
+# `make bench`, step 8: from the write-cost runs (one object a run, see
+# bench.sh; kinds write-bare and write-subscribed) the summary bench.sh
+# writes to build/bench/write-cost.json and prints. Each round's shares
+# compare its own two runs, as summary.jq's ratios do; the figures with the
+# target are the medians of those shares.
+#
+# Input: the runs, slurped. $when: the time of the summary.
+include "stats";
+
+def of($k): map(select(.kind == $k));
+def cpu: .cpu_us_per_request | [.gateway, .scoping, .incidents, .integrations, .postgresql]
+  | map(. // 0) | add;
+def medians: {rps: (map(.rps) | median), cpu_us_per_write: (map(cpu) | median),
+              p99_ms: (map(.p99_ms) | median)};
+# Per process, the median of its CPU per write over the runs.
+def per_process: map(.cpu_us_per_request) as $r
+  | [$r[0] | keys[]] | map({key: ., value: ([$r[][.]] | median | floor)}) | from_entries;
+
+of("write-bare") as $a | of("write-subscribed") as $b
+| {when: $when,
+   bare: ($a | medians),
+   subscribed: ($b | medians),
+   per_process_us: {bare: ($a | per_process), subscribed: ($b | per_process)},
+   rounds: [$a[] as $x | $b[] | select(.round == $x.round)
+            | {round, bare_rps: $x.rps, subscribed_rps: .rps,
+               bare_cpu_us: ($x | cpu), subscribed_cpu_us: cpu}
+            | .added_cpu_pct = (if .bare_cpu_us > 0 then (.subscribed_cpu_us / .bare_cpu_us - 1) * 100 else null end)
+            | .lost_rps_pct = (if .bare_rps > 0 then (1 - .subscribed_rps / .bare_rps) * 100 else null end)]}
+| .added_cpu_pct = (.rounds | map(.added_cpu_pct) | median)
+| .lost_rps_pct = (.rounds | map(.lost_rps_pct) | median)
