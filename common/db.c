@@ -83,6 +83,7 @@ struct bw_db {
     long long answered_ns; /* CLOCK_MONOTONIC of the last pipeline answered, 0 none */
     const char *listen;    /* the channel listened on (borrowed), NULL none */
     int missed;            /* reconnected since: notifications may be lost */
+    bw_db_ahead_t *ahead;  /* what the next exec1 may answer from (bw_db_ahead_use) */
 };
 
 /* The process's connections and how long statements take, for /metrics:
@@ -738,6 +739,98 @@ const char *bw_db_request_tenant(const bw_db_t *db)
     return db != NULL && db->request_tx && db->tenant[0] != '\0' ? db->tenant : NULL;
 }
 
+/* Whether item answers this statement: an answer read for the same
+ * tenant, statement and values. */
+static int ahead_matches(const bw_db_ahead_t *item, const char *tenant_id, const bw_db_stmt_t *stmt,
+                         int n_values, const char *const *values)
+{
+    if (item == NULL || item->res == NULL || item->stmt != stmt || item->n_values != n_values)
+        return 0;
+    if ((item->tenant_id == NULL) != (tenant_id == NULL) ||
+        (tenant_id != NULL && strcmp(item->tenant_id, tenant_id) != 0))
+        return 0;
+    for (int i = 0; i < n_values; i++)
+        if ((item->values[i] == NULL) != (values[i] == NULL) ||
+            (values[i] != NULL && strcmp(item->values[i], values[i]) != 0))
+            return 0;
+    return 1;
+}
+
+/* Reads the answers of n items sent each with its Sync: per item, the
+ * tenant setting's result (when set) and the statement's, each followed by
+ * NULL, then PIPELINE_SYNC. Returns 0, or -1 when the pipeline did not end
+ * as sent. */
+static int ahead_read(PGconn *conn, bw_db_ahead_t *const *items, int n)
+{
+    for (int i = 0; i < n; i++) {
+        int want = items[i]->tenant_id != NULL; /* the statement's place in its group */
+        int idx = 0, synced = 0;
+        for (int guard = 0; guard < 16 && !synced; guard++) {
+            PGresult *r = PQgetResult(conn);
+            if (r == NULL) {
+                if (PQstatus(conn) == CONNECTION_BAD)
+                    return -1;
+                idx++;
+            } else if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+                PQclear(r);
+                synced = 1;
+            } else if (idx == want && PQresultStatus(r) == PGRES_TUPLES_OK &&
+                       items[i]->res == NULL) {
+                items[i]->res = r;
+            } else {
+                PQclear(r);
+            }
+        }
+        if (!synced)
+            return -1;
+    }
+    return 0;
+}
+
+void bw_db_ahead_run(bw_db_t *db, bw_db_ahead_t *const *items, int n)
+{
+    if (db == NULL || n <= 0 || db->in_tx || db->request_tx)
+        return;
+    for (int i = 0; i < n; i++)
+        if (items[i]->n_values < 0 || items[i]->n_values > BW_DB_AHEAD_MAX_VALUES)
+            return;
+    count_busy(db, 1);
+    forget_error(db);
+    PGconn *conn = db->conn;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (ensure_alive(db) != 0 || !PQenterPipelineMode(conn)) {
+        count_busy(db, 0);
+        return;
+    }
+    int ok = 1;
+    for (int i = 0; i < n && ok; i++) {
+        const bw_db_ahead_t *a = items[i];
+        const char *tenant_values[1] = {a->tenant_id};
+        ok = (a->tenant_id == NULL ||
+              PQsendQueryPrepared(conn, internal_stmts[INTERNAL_SET_TENANT].name, 1, tenant_values,
+                                  NULL, NULL, 0)) &&
+             PQsendQueryPrepared(conn, a->stmt->name, a->n_values, a->values, NULL, NULL, 0) &&
+             PQpipelineSync(conn);
+    }
+    if (!ok || ahead_read(conn, items, n) != 0 || !PQexitPipelineMode(conn)) {
+        db->broken = 1;
+        for (int i = 0; i < n; i++) {
+            PQclear(items[i]->res);
+            items[i]->res = NULL;
+        }
+    }
+    long long answered = statement_timed(&t0);
+    db->answered_ns = db->broken ? 0 : answered;
+    count_busy(db, 0);
+}
+
+void bw_db_ahead_use(bw_db_t *db, bw_db_ahead_t *item)
+{
+    if (db != NULL)
+        db->ahead = item;
+}
+
 static int exec1(bw_db_t *db, bw_arena_t *arena, const char *tenant_id, const bw_db_stmt_t *stmt,
                  int n_values, const char *const *values, PGresult **res)
 {
@@ -754,6 +847,13 @@ static int exec1(bw_db_t *db, bw_arena_t *arena, const char *tenant_id, const bw
     }
     if (db->request_tx)
         return exec_in_request(db, arena, tenant_id, stmt, n_values, values, res);
+    bw_db_ahead_t *ahead = db->ahead;
+    db->ahead = NULL;
+    if (ahead_matches(ahead, tenant_id, stmt, n_values, values)) {
+        PGresult *result = ahead->res;
+        ahead->res = NULL;
+        return deliver(arena, result, res);
+    }
     err = ensure_alive(db);
     if (err != 0)
         return err;
@@ -787,6 +887,7 @@ static int begin_tx(bw_db_t *db, const char *tenant_id)
     if (db == NULL)
         return BW_EINVAL;
     forget_error(db);
+    db->ahead = NULL;
     if (db->in_tx) {
         bw_log(BW_LOG_ERROR, db->log_ctx, "transaction begun inside a transaction");
         return BW_EINTERNAL;

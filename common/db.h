@@ -83,6 +83,33 @@ int bw_db_notification(bw_db_t *db, char *payload, size_t len);
 int bw_db_exec1(bw_db_t *db, bw_arena_t *arena, const char *tenant_id, const bw_db_stmt_t *stmt,
                 int n_values, const char *const *values, PGresult **res);
 
+/*
+ * Reads ahead: the first statement of each of several requests served
+ * together, each in its own implicit transaction with its own tenant, all
+ * sent in one pipeline (one round trip and one wake-up of the server for
+ * them all instead of one each). An item then answers the first
+ * bw_db_exec1 of its request when that names the same tenant, statement and
+ * values (bw_db_ahead_use); anything else runs as usual. Reads only: the
+ * answer is taken when the batch is sent, a moment before the request's
+ * handler runs, which is within the request's lifetime.
+ */
+#define BW_DB_AHEAD_MAX_VALUES 4
+typedef struct bw_db_ahead {
+    const char *tenant_id; /* NULL for statements outside tenancy (borrowed) */
+    const bw_db_stmt_t *stmt;
+    int n_values;
+    const char *values[BW_DB_AHEAD_MAX_VALUES]; /* borrowed */
+    PGresult *res; /* the answer until taken; NULL when not read or failed */
+} bw_db_ahead_t;
+
+/* Runs the items outside any transaction. A failure leaves an item without
+ * an answer: its request runs the statement itself and meets the failure
+ * there. The caller clears what no request took (PQclear(item->res)). */
+void bw_db_ahead_run(bw_db_t *db, bw_db_ahead_t *const *items, int n);
+/* The item the next bw_db_exec1 answers from when it matches (once); NULL
+ * for none. Any statement run meanwhile forgets it. */
+void bw_db_ahead_use(bw_db_t *db, bw_db_ahead_t *item);
+
 /* Multi-statement transaction: begin (sets the tenant), exec any number of
  * statements, then commit or rollback. A failed exec leaves the transaction
  * aborted: the caller must roll back. */

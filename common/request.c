@@ -275,11 +275,45 @@ out:
     return err;
 }
 
+/* Clears an answer read ahead that its call did not take. */
+static void ahead_clear(void *item)
+{
+    bw_db_ahead_t *a = item;
+    PQclear(a->res);
+    a->res = NULL;
+}
+
+void bw_request_ahead(void *worker_data, bw_call_t *const *calls,
+                      const bw_rpc_method_t *const *methods,
+                      const ProtobufCMessage *const *requests, int n)
+{
+    bw_db_ahead_t *items[BW_RPC_BATCH_MAX];
+    int k = 0;
+    for (int i = 0; i < n && i < BW_RPC_BATCH_MAX; i++) {
+        if (methods[i]->ahead == NULL || (methods[i]->flags & BW_RPC_WRITE))
+            continue;
+        bw_db_ahead_t *a = bw_arena_calloc(calls[i]->arena, 1, sizeof(*a));
+        if (a == NULL || methods[i]->ahead(calls[i], requests[i], a) != 1 ||
+            bw_arena_on_cleanup(calls[i]->arena, ahead_clear, a) != 0)
+            continue;
+        calls[i]->ahead = a;
+        items[k++] = a;
+    }
+    /* One read gains nothing from going ahead of its handler. */
+    if (k > 1) {
+        bw_service_worker_t *w = worker_data;
+        bw_db_ahead_run(w->db, items, k);
+    }
+}
+
 int bw_request_intercept(bw_call_t *call, const bw_rpc_method_t *method,
                          const ProtobufCMessage *request, ProtobufCMessage **response)
 {
     if (!(method->flags & BW_RPC_WRITE)) {
+        bw_db_t *db = call->ahead != NULL ? bw_service_db(call) : NULL;
+        bw_db_ahead_use(db, call->ahead);
         int rc = method->handler(call, request, response);
+        bw_db_ahead_use(db, NULL);
         if (rc == 0)
             run_after_commit(call);
         return rc;

@@ -27,6 +27,13 @@ extern const size_t bw_request_n_stmts;
  * data must be a bw_service_worker_t (see service.h). */
 int bw_request_intercept(bw_call_t *call, const bw_rpc_method_t *method,
                          const ProtobufCMessage *request, ProtobufCMessage **response);
+/* For bw_rpc_server_opts_t.ahead: asks each method's ahead function for
+ * its call's first read and runs them on the worker's connection in one
+ * round trip (bw_db_ahead_run); bw_request_intercept then lets the call's
+ * handler take its answer. */
+void bw_request_ahead(void *worker_data, bw_call_t *const *calls,
+                      const bw_rpc_method_t *const *methods,
+                      const ProtobufCMessage *const *requests, int n);
 
 /* Deletes the idempotency records of every tenant that are older than 24
  * hours, on a connection of its own to database_url (borrowed), opened for

@@ -7,7 +7,11 @@
  * Server: methods are registered up front (grpc_server_register_method); N
  * worker threads share one completion queue and each owns whatever
  * worker_init gives it (a database connection); a call is read, handled and
- * answered on one worker (the next free one), with one arena per call. A
+ * answered on one worker (the next free one), with one arena per call. Calls
+ * of methods that name their first read (bw_rpc_ahead_func_t) that are
+ * already waiting when a worker takes one are taken with it, up to
+ * BW_RPC_BATCH_MAX, so that opts.ahead can run their reads in one round
+ * trip before their handlers run one by one. A
  * failed call carries its reason and field violations in the trailing
  * metadata "bulwark-error-bin" (a serialized bulwark.rpc.v1.ErrorDetail).
  * Every server also answers /grpc.health.v1.Health/Check. Shutdown stops
@@ -96,6 +100,7 @@ typedef struct bw_call {
     void *service_data; /* bw_rpc_server_opts_t.service_data (borrowed) */
     void *worker_data;  /* what worker_init returned for this thread (borrowed) */
     struct bw_call_hook *after_commit; /* see bw_request_after_commit (request.h) */
+    struct bw_db_ahead *ahead; /* the call's first read, run ahead (bw_rpc_server_opts_t.ahead) */
 
     /* Failure detail, set through bw_call_fail / bw_call_violation. */
     int retry_after_sec; /* with BW_ELIMIT: when to try again (0: not said) */
@@ -134,12 +139,21 @@ enum {
     BW_RPC_NAMED_PEERS = 1 << 2,
 };
 
+struct bw_db_ahead;
+/* For a read whose handler starts with one statement (bw_db_exec1): fills
+ * out with that statement, its tenant and values, as the handler will run
+ * it, and returns 1; 0 when the handler will not (a malformed id). Runs
+ * before the handler, on the same call; it must not fail the call. */
+typedef int bw_rpc_ahead_func_t(const bw_call_t *call, const ProtobufCMessage *request,
+                                struct bw_db_ahead *out);
+
 typedef struct bw_rpc_method {
     const char *path; /* "/bulwark.scoping.v1.ScopingService/GetEntity" */
     const ProtobufCMessageDescriptor *request;
     const ProtobufCMessageDescriptor *response;
     bw_rpc_handler_fn handler;
-    unsigned flags; /* BW_RPC_* */
+    unsigned flags;             /* BW_RPC_* */
+    bw_rpc_ahead_func_t *ahead; /* optional: the handler's first read */
 } bw_rpc_method_t;
 
 /* What serves one RPC of a contract: the method's name as in the .proto
@@ -148,7 +162,8 @@ typedef struct bw_rpc_method {
 typedef struct bw_rpc_handler {
     const char *method;
     bw_rpc_handler_fn fn;
-    unsigned flags; /* BW_RPC_* */
+    unsigned flags;             /* BW_RPC_* */
+    bw_rpc_ahead_func_t *ahead; /* optional: see bw_rpc_ahead_func_t */
 } bw_rpc_handler_t;
 
 /* The method table of a service from its contract (protoc-c's service
@@ -204,7 +219,17 @@ typedef struct bw_rpc_server_opts {
      * turns, and a reply read on a worker is handed to the poller (two
      * wake-ups more per call). The client must outlive the server. */
     bw_rpc_client_t *io_client;
+    /* Optional: given the calls a worker took from the queue together (at
+     * most BW_RPC_BATCH_MAX, each of a method with an ahead function and
+     * each past its peer's check, before any of their handlers runs), runs
+     * their first reads in one go and sets each call's ahead. The calls
+     * are then handled one by one, in the order they came. */
+    void (*ahead)(void *worker_data, bw_call_t *const *calls, const bw_rpc_method_t *const *methods,
+                  const ProtobufCMessage *const *requests, int n);
 } bw_rpc_server_opts_t;
+
+/* The most calls a worker takes from its queue at once for opts.ahead. */
+#define BW_RPC_BATCH_MAX 16
 
 /* Binds, starts the workers and returns the server (caller owns; release
  * with bw_rpc_server_stop). opts and its methods and peers arrays are copied;

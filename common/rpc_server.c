@@ -3,17 +3,20 @@
  * registered before the server starts. The worker threads share one completion
  * queue, on which the server keeps one requested call per method and worker
  * (plus as many for unregistered methods, answered UNIMPLEMENTED); whichever
- * worker is free takes the next event. (One queue per worker would pin every
- * call of a connection to the worker that accepted it: gRPC hands a new call
- * to the first queue with a request outstanding, starting from the
- * connection's own, so a busy worker would keep receiving calls while others
- * idle.) A slot is the tag of every event about its call: requested, then
- * answering, then freed when the one batch that answers the call completes,
- * so a worker never blocks on its own batch. Shutdown counts the calls that
- * workers have accepted so that no batch is started on the queue after it
- * was shut down. In a process whose asynchronous client already polls
- * (the gateway), the workers' queue does not poll: the client's poller
- * thread does the server's network I/O as well (opts.io_client).
+ * worker is free takes the next event. A method with an ahead function has
+ * BW_RPC_BATCH_MAX requested calls per worker, so that a burst of its calls
+ * waits in the queue to be taken together (worker_serve). (One queue per
+ * worker would pin every call of a connection to the worker that accepted
+ * it: gRPC hands a new call to the first queue with a request outstanding,
+ * starting from the connection's own, so a busy worker would keep receiving
+ * calls while others idle.) A slot is the tag of every event about its call:
+ * requested, then answering, then freed when the one batch that answers the
+ * call completes, so a worker never blocks on its own batch. Shutdown counts
+ * the calls that workers have accepted so that no batch is started on the
+ * queue after it was shut down. In a process whose asynchronous client
+ * already polls (the gateway), the workers' queue does not poll: the
+ * client's poller thread does the server's network I/O as well
+ * (opts.io_client).
  */
 #include "rpc.h"
 #include "rpc_internal.h"
@@ -534,92 +537,137 @@ static void call_finished(rpc_slot_t *slot, const bw_call_t *call, int grpc_stat
                 call->peer != NULL ? call->peer : "?");
 }
 
-/* Runs the handler of an accepted call on worker w and answers it. */
-static void serve_call(rpc_worker_t *w, rpc_slot_t *slot)
-{
-    bw_rpc_server_t *s = slot->server;
+/* A call between its acceptance and its answer. */
+typedef struct rpc_served {
+    rpc_slot_t *slot;
     struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
+    bw_call_t call;
+    char peer[BW_RPC_IDENTITY_MAX + 1];
+    ProtobufCMessage *request;
+} rpc_served_t;
+
+/* Reads an accepted call on worker w up to its handler: 1 when the handler
+ * is to run (serve_handler), 0 when the call was answered here (refused,
+ * malformed, a health check, an unregistered method). */
+static int serve_open(rpc_worker_t *w, rpc_served_t *c)
+{
+    rpc_slot_t *slot = c->slot;
+    bw_rpc_server_t *s = slot->server;
+    clock_gettime(CLOCK_MONOTONIC, &c->start);
     if (slot->method == RPC_UNREGISTERED) {
         serve_unregistered(slot);
-        return;
+        return 0;
     }
     int health = (size_t)slot->method == s->opts.n_methods;
     slot->arena = bw_arena_create(RPC_CALL_ARENA_SIZE);
     if (slot->arena == NULL) {
         if (!health)
-            call_finished(slot, NULL, bw_status_grpc_code(BW_ENOMEM), &start);
+            call_finished(slot, NULL, bw_status_grpc_code(BW_ENOMEM), &c->start);
         slot_answer(slot, bw_status_grpc_code(BW_ENOMEM), bw_strerror(BW_ENOMEM), NULL,
                     bw_status_default_reason(BW_ENOMEM), NULL, 0);
-        return;
+        return 0;
     }
-    char peer[BW_RPC_IDENTITY_MAX + 1];
-    if (!peer_may_call(s, slot, health, peer)) {
+    if (!peer_may_call(s, slot, health, c->peer)) {
         if (!health)
-            call_finished(slot, NULL, BW_GRPC_UNAUTHENTICATED, &start);
-        refuse_peer(slot, health, peer);
-        return;
+            call_finished(slot, NULL, BW_GRPC_UNAUTHENTICATED, &c->start);
+        refuse_peer(slot, health, c->peer);
+        return 0;
     }
-    bw_call_t call;
-    memset(&call, 0, sizeof(call));
-    call.arena = slot->arena;
-    call.service_data = s->opts.service_data;
-    call.worker_data = w->data;
-    call.peer = peer;
-    read_metadata(&slot->md_in, &call);
-    if (origin_check(&call) != 0) {
+    bw_call_t *call = &c->call;
+    memset(call, 0, sizeof(*call));
+    call->arena = slot->arena;
+    call->service_data = s->opts.service_data;
+    call->worker_data = w->data;
+    call->peer = c->peer;
+    read_metadata(&slot->md_in, call);
+    if (origin_check(call) != 0) {
         if (!health)
-            call_finished(slot, &call, bw_status_grpc_code(BW_EINVAL), &start);
-        slot_answer_error(slot, &call, BW_EINVAL);
-        return;
+            call_finished(slot, call, bw_status_grpc_code(BW_EINVAL), &c->start);
+        slot_answer_error(slot, call, BW_EINVAL);
+        return 0;
     }
 
-    const bw_rpc_method_t *m = health ? NULL : &s->methods[slot->method];
     const ProtobufCMessageDescriptor *desc =
-        health ? &grpc__health__v1__health_check_request__descriptor : m->request;
-    ProtobufCMessage *request = NULL;
-    if (read_request(slot, desc, &request) != 0) {
+        health ? &grpc__health__v1__health_check_request__descriptor
+               : s->methods[slot->method].request;
+    c->request = NULL;
+    if (read_request(slot, desc, &c->request) != 0) {
         if (!health)
-            call_finished(slot, &call, BW_GRPC_INVALID_ARGUMENT, &start);
+            call_finished(slot, call, BW_GRPC_INVALID_ARGUMENT, &c->start);
         slot_answer(slot, BW_GRPC_INVALID_ARGUMENT, "could not decode the request message", NULL,
                     bw_status_default_reason(BW_EINVAL), NULL, 0);
-        return;
+        return 0;
     }
     if (health) {
-        serve_health(slot, &call, (const Grpc__Health__V1__HealthCheckRequest *)request);
-        return;
+        serve_health(slot, call, (const Grpc__Health__V1__HealthCheckRequest *)c->request);
+        return 0;
     }
+    return 1;
+}
 
+/* Runs the handler of a call serve_open read and answers it. */
+static void serve_handler(rpc_served_t *c)
+{
+    rpc_slot_t *slot = c->slot;
+    bw_rpc_server_t *s = slot->server;
+    bw_call_t *call = &c->call;
+    const bw_rpc_method_t *m = &s->methods[slot->method];
     ProtobufCMessage *response = NULL;
-    int err = s->opts.intercept != NULL ? s->opts.intercept(&call, m, request, &response)
-                                        : m->handler(&call, request, &response);
+    int err = s->opts.intercept != NULL ? s->opts.intercept(call, m, c->request, &response)
+                                        : m->handler(call, c->request, &response);
     if (err == 0 && response != NULL && response->descriptor == m->response) {
-        call_finished(slot, &call, BW_GRPC_OK, &start);
+        call_finished(slot, call, BW_GRPC_OK, &c->start);
         slot_answer(slot, BW_GRPC_OK, NULL, response, NULL, NULL, 0);
         return;
     }
     if (err >= 0) {
         /* a bug in the handler: the client gets a plain INTERNAL */
         if (err == 0)
-            bw_log(BW_LOG_ERROR, &call.log, "%s: handler of %s returned %s", s->opts.name, m->path,
+            bw_log(BW_LOG_ERROR, &call->log, "%s: handler of %s returned %s", s->opts.name, m->path,
                    response == NULL ? "no response" : "a response of the wrong type");
         else
-            bw_log(BW_LOG_ERROR, &call.log, "%s: handler of %s returned %d, not a BW_E* code",
+            bw_log(BW_LOG_ERROR, &call->log, "%s: handler of %s returned %d, not a BW_E* code",
                    s->opts.name, m->path, err);
-        call.n_violations = 0;
-        call.reason = NULL;
-        call.detail = NULL;
+        call->n_violations = 0;
+        call->reason = NULL;
+        call->detail = NULL;
         err = BW_EINTERNAL;
     } else if (bw_status_grpc_code(err) == BW_GRPC_INTERNAL) {
-        bw_log(BW_LOG_ERROR, &call.log, "%s: %s failed: %s", s->opts.name, m->path,
-               call.detail != NULL ? call.detail : bw_strerror(err));
+        bw_log(BW_LOG_ERROR, &call->log, "%s: %s failed: %s", s->opts.name, m->path,
+               call->detail != NULL ? call->detail : bw_strerror(err));
     }
-    call_finished(slot, &call, bw_status_grpc_code(err), &start);
-    slot_answer_error(slot, &call, err);
+    call_finished(slot, call, bw_status_grpc_code(err), &c->start);
+    slot_answer_error(slot, call, err);
 }
 
-/* A requested call arrived: ask for the next one, then serve this one. */
-static void slot_accept(rpc_worker_t *w, rpc_slot_t *slot)
+/* Serves calls accepted together: reads each, runs the first reads of those
+ * that have one in one go (opts.ahead), then handles them in order. */
+static void serve_batch(rpc_worker_t *w, rpc_slot_t *const *slots, int n)
+{
+    bw_rpc_server_t *s = w->server;
+    rpc_served_t served[BW_RPC_BATCH_MAX];
+    bw_call_t *calls[BW_RPC_BATCH_MAX];
+    const bw_rpc_method_t *methods[BW_RPC_BATCH_MAX];
+    const ProtobufCMessage *requests[BW_RPC_BATCH_MAX];
+    int open = 0;
+    for (int i = 0; i < n; i++) {
+        served[open].slot = slots[i];
+        if (serve_open(w, &served[open])) {
+            calls[open] = &served[open].call;
+            methods[open] = &s->methods[slots[i]->method];
+            requests[open] = served[open].request;
+            open++;
+        }
+    }
+    if (open > 1 && s->opts.ahead != NULL)
+        s->opts.ahead(w->data, calls, methods, requests, open);
+    for (int i = 0; i < open; i++)
+        serve_handler(&served[i]);
+}
+
+/* A requested call arrived: ask for the next one; 1 when the call is
+ * accepted and is to be served, 0 when it was dropped. */
+static int slot_accept(rpc_slot_t *slot)
 {
     bw_rpc_server_t *s = slot->server;
     int drop, rearm;
@@ -633,23 +681,45 @@ static void slot_accept(rpc_worker_t *w, rpc_slot_t *slot)
         /* the queue is shut down: a batch cannot be started on it */
         grpc_call_cancel(slot->call, NULL);
         slot_free(slot);
-        return;
+        return 0;
     }
     if (rearm)
         slot_request(s, slot->method);
-    serve_call(w, slot);
+    return 1;
 }
 
 /* ---- workers -------------------------------------------------------------- */
 
+/* Whether a call of this slot's method may join a batch (opts.ahead). */
+static int slot_batched(const rpc_slot_t *slot)
+{
+    const bw_rpc_server_t *s = slot->server;
+    return s->opts.ahead != NULL && slot->method >= 0 && (size_t)slot->method < s->opts.n_methods &&
+           s->methods[slot->method].ahead != NULL;
+}
+
+/* Takes events from the queue. A call of a method with an ahead function
+ * starts a batch: the worker goes on taking what the queue already holds,
+ * without waiting, while it is more of such calls (up to
+ * BW_RPC_BATCH_MAX), and serves them together; any other call is served at
+ * once, after the batch it ended, so that a slow call never holds a batch
+ * back while another worker idles. */
 static void worker_serve(rpc_worker_t *w)
 {
     bw_rpc_server_t *s = w->server;
+    rpc_slot_t *batch[BW_RPC_BATCH_MAX];
+    int n = 0;
     for (;;) {
-        grpc_event ev =
-            grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_MONOTONIC), NULL);
-        if (ev.type == GRPC_QUEUE_SHUTDOWN)
-            return;
+        gpr_timespec wait =
+            n > 0 ? gpr_inf_past(GPR_CLOCK_MONOTONIC) : gpr_inf_future(GPR_CLOCK_MONOTONIC);
+        grpc_event ev = grpc_completion_queue_next(s->cq, wait, NULL);
+        if (ev.type == GRPC_QUEUE_TIMEOUT || ev.type == GRPC_QUEUE_SHUTDOWN) {
+            serve_batch(w, batch, n);
+            n = 0;
+            if (ev.type == GRPC_QUEUE_SHUTDOWN)
+                return;
+            continue;
+        }
         if (ev.type != GRPC_OP_COMPLETE)
             continue;
         if (ev.tag == &s->shutdown_tag) {
@@ -664,8 +734,20 @@ static void worker_serve(rpc_worker_t *w)
             slot_finish(slot);
         else if (!ev.success)
             slot_free(slot); /* the server is shutting down */
-        else
-            slot_accept(w, slot);
+        else if (slot_accept(slot)) {
+            /* Decided before serving: once answered, a slot may be freed by
+             * another worker at any moment. */
+            int batched = slot_batched(slot);
+            if (batched) {
+                batch[n++] = slot;
+                if (n < BW_RPC_BATCH_MAX)
+                    continue;
+            }
+            serve_batch(w, batch, n);
+            n = 0;
+            if (!batched)
+                serve_batch(w, &slot, 1);
+        }
     }
 }
 
@@ -901,8 +983,8 @@ int bw_rpc_methods_bind(const ProtobufCServiceDescriptor *contract,
         const ProtobufCMethodDescriptor *m =
             protobuf_c_service_descriptor_get_method_by_name(contract, handlers[i].method);
         int len = sprintf(paths, "/%s/%s", contract->name, m->name);
-        methods[i] =
-            (bw_rpc_method_t){paths, m->input, m->output, handlers[i].fn, handlers[i].flags};
+        methods[i] = (bw_rpc_method_t){paths,          m->input,          m->output,
+                                       handlers[i].fn, handlers[i].flags, handlers[i].ahead};
         paths += len + 1;
     }
     *out = methods;
@@ -967,10 +1049,16 @@ int bw_rpc_server_start(const bw_rpc_server_opts_t *opts, bw_rpc_server_t **out)
     }
 
     grpc_server_start(s->server);
-    /* one request per method and worker: a burst reaches every worker at once */
+    /* one request per method and worker, so that a burst reaches every
+     * worker at once, and a batch's worth per worker of those that batch */
     for (int i = 0; i < s->n_workers; i++) {
-        for (size_t m = 0; m <= opts->n_methods; m++)
-            slot_request(s, (int)m);
+        for (size_t m = 0; m <= opts->n_methods; m++) {
+            int n = m < opts->n_methods && opts->ahead != NULL && s->methods[m].ahead != NULL
+                        ? BW_RPC_BATCH_MAX
+                        : 1;
+            for (int k = 0; k < n; k++)
+                slot_request(s, (int)m);
+        }
         slot_request(s, RPC_UNREGISTERED);
     }
     pthread_mutex_lock(&s->mu);

@@ -194,12 +194,13 @@ int bw_service_worker_init(void *service_data, void **worker_data);
 void bw_service_worker_fini(void *service_data, void *worker_data);
 int bw_service_health(void *service_data, void *worker_data);
 /* The members of a bw_rpc_server_opts_t that give its workers a database
- * connection each from DB (a bw_service_db_opts_t *), answer health by it
- * and run every call through bw_request_intercept (request.h). */
+ * connection each from DB (a bw_service_db_opts_t *), answer health by it,
+ * run every call through bw_request_intercept and the first reads of calls
+ * taken together through bw_request_ahead (request.h). */
 #define BW_SERVICE_DB_SERVER_OPTS(DB)                                                              \
     .service_data = (DB), .worker_init = bw_service_worker_init,                                   \
     .worker_fini = bw_service_worker_fini, .health = bw_service_health,                            \
-    .intercept = bw_request_intercept
+    .intercept = bw_request_intercept, .ahead = bw_request_ahead
 
 /* Blocks SIGINT and SIGTERM in the calling thread (call before starting
  * threads, so they inherit the mask) and waits for one of them. */

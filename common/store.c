@@ -268,6 +268,15 @@ int bw_store_uuid_read(bw_call_t *call, const bw_db_stmt_t *stmt, const char *te
     return err;
 }
 
+int bw_store_uuid_ahead(const bw_db_stmt_t *stmt, const char *tenant, const char *id,
+                        bw_db_ahead_t *out)
+{
+    if (!bw_uuid_valid(id))
+        return 0;
+    *out = (bw_db_ahead_t){.tenant_id = tenant, .stmt = stmt, .n_values = 1, .values = {id}};
+    return 1;
+}
+
 int bw_store_uuid_get(bw_call_t *call, const bw_db_stmt_t *stmt, const char *tenant, const char *id,
                       bw_store_row_fn row_fn, void *out)
 {

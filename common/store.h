@@ -146,6 +146,11 @@ int bw_store_uuid_list(bw_call_t *call, const char *scope, int32_t page_size,
  * in its 404. */
 int bw_store_uuid_read(bw_call_t *call, const bw_db_stmt_t *stmt, const char *tenant,
                        const char *id, PGresult **res);
+/* The same read named ahead of its handler (bw_rpc_ahead_func_t): fills out
+ * with what bw_store_uuid_read will run for tenant and id; 0 when id is not a
+ * UUID, which runs nothing. */
+int bw_store_uuid_ahead(const bw_db_stmt_t *stmt, const char *tenant, const char *id,
+                        bw_db_ahead_t *out);
 
 /* A get handler's read by id: runs stmt with $1 id for tenant, and makes its
  * first row a message with row_fn into *out. BW_ENOTFOUND when id is not a

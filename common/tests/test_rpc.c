@@ -4,7 +4,8 @@
  * bulwark.rpc.v1.ErrorDetail as request and response: the echo method returns
  * the reason it got and one violation per metadata entry it saw, the fail
  * method fails in the way the reason names, the sleep method sleeps for the
- * number of milliseconds in the reason before echoing.
+ * number of milliseconds in the reason before echoing, the read method
+ * says whether its call's first read was run ahead (and for which request).
  */
 #include <check.h>
 #include <pthread.h>
@@ -18,6 +19,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "db.h"
 #include "metrics.h"
 #include "rpc.h"
 #include "status.h"
@@ -30,6 +32,7 @@
 #define ECHO "/bulwark.test.v1.Echo/Echo"
 #define FAIL "/bulwark.test.v1.Echo/Fail"
 #define SLEEP "/bulwark.test.v1.Echo/Sleep"
+#define READ "/bulwark.test.v1.Echo/Read"
 #define HEALTH "/grpc.health.v1.Health/Check"
 #define MAX_SEEN 16
 
@@ -125,6 +128,56 @@ static int handle_sleep(bw_call_t *call, const ProtobufCMessage *request,
     return 0;
 }
 
+/* The read's first statement, named ahead: its request's reason as the
+ * value; a reason starting "skip" names none. */
+static int read_ahead(const bw_call_t *call, const ProtobufCMessage *request, bw_db_ahead_t *out)
+{
+    const char *reason = ((const Bulwark__Rpc__V1__ErrorDetail *)request)->reason;
+    if (strncmp(reason, "skip", 4) == 0)
+        return 0;
+    out->tenant_id = call->tenant_id;
+    out->n_values = 1;
+    out->values[0] = reason;
+    return 1;
+}
+
+/* Echoes "ahead:<the value read ahead>" when the call's read went ahead,
+ * else "alone:<reason>". */
+static int handle_read(bw_call_t *call, const ProtobufCMessage *request,
+                       ProtobufCMessage **response)
+{
+    const char *reason = ((const Bulwark__Rpc__V1__ErrorDetail *)request)->reason;
+    char echoed[96];
+    if (call->ahead != NULL)
+        snprintf(echoed, sizeof(echoed), "ahead:%s", call->ahead->values[0]);
+    else
+        snprintf(echoed, sizeof(echoed), "alone:%s", reason);
+    *response = &new_detail(call, echoed)->base;
+    return 0;
+}
+
+/* opts.ahead of the test server: names each call's read as the service's
+ * would and counts the batches. */
+static atomic_int batch_max;
+static atomic_int batches;
+static void batch_reads(void *worker_data, bw_call_t *const *calls,
+                        const bw_rpc_method_t *const *ms, const ProtobufCMessage *const *requests,
+                        int n)
+{
+    ck_assert_ptr_eq(worker_data, worker_label);
+    ck_assert_int_gt(n, 1);
+    ck_assert_int_le(n, BW_RPC_BATCH_MAX);
+    batches++;
+    if (n > batch_max)
+        batch_max = n;
+    for (int i = 0; i < n; i++) {
+        ck_assert_ptr_eq(ms[i]->handler, handle_read);
+        bw_db_ahead_t *item = bw_arena_calloc(calls[i]->arena, 1, sizeof(*item));
+        if (ms[i]->ahead(calls[i], requests[i], item) == 1)
+            calls[i]->ahead = item;
+    }
+}
+
 static const bw_rpc_method_t methods[] = {
     {ECHO, &bulwark__rpc__v1__error_detail__descriptor, &bulwark__rpc__v1__error_detail__descriptor,
      handle_echo},
@@ -132,6 +185,8 @@ static const bw_rpc_method_t methods[] = {
      handle_fail},
     {SLEEP, &bulwark__rpc__v1__error_detail__descriptor,
      &bulwark__rpc__v1__error_detail__descriptor, handle_sleep},
+    {READ, &bulwark__rpc__v1__error_detail__descriptor, &bulwark__rpc__v1__error_detail__descriptor,
+     handle_read, 0, read_ahead},
 };
 
 static char service_label[] = "service-data";
@@ -667,6 +722,86 @@ START_TEST(test_many_async)
             ck_assert_str_eq(seen(&many_results[i], "x-request-id"), rid);
         ck_assert(pthread_equal(many_results[i].thread, pthread_self()));
     }
+    bw_rpc_client_destroy(client);
+    event_base_free(base);
+    bw_rpc_server_stop(server, 1000);
+}
+END_TEST
+
+/* Reads that wait while the workers are busy are taken together: each
+ * batch holds only calls of methods with an ahead function, at most
+ * BW_RPC_BATCH_MAX, and every call gets the answer read for its own
+ * request; other calls among them are served too. Two workers: each frees
+ * calls the other answered while that one still serves its batch. */
+#define READS 100
+static result_t read_results[READS];
+static result_t echo_results[READS / 20];
+
+START_TEST(test_reads_taken_together)
+{
+    char target[64];
+    bw_rpc_server_opts_t opts = server_opts(2);
+    opts.ahead = batch_reads;
+    bw_rpc_server_t *server = NULL;
+    ck_assert_int_eq(bw_rpc_server_start(&opts, &server), 0);
+    snprintf(target, sizeof(target), "127.0.0.1:%d", bw_rpc_server_port(server));
+    batch_max = batches = handlers_started = 0;
+    memset(read_results, 0, sizeof(read_results));
+    memset(echo_results, 0, sizeof(echo_results));
+
+    struct event_base *base = event_base_new();
+    bw_rpc_client_t *client = NULL;
+    bw_rpc_channel_t *channel = NULL;
+    ck_assert_int_eq(bw_rpc_client_create(base, gw_tls, &client), 0);
+    ck_assert_int_eq(bw_rpc_client_channel(client, target, "scoping", &channel), 0);
+    result_t busy[2];
+    memset(busy, 0, sizeof(busy));
+    uint8_t buf[64];
+    size_t n = pack_request("300", buf, sizeof(buf));
+    for (int i = 0; i < 2; i++)
+        ck_assert_int_eq(bw_rpc_call(channel, SLEEP, buf, n, NULL, 0, 10000, on_done, &busy[i]), 0);
+    wait_handlers_started(2);
+    for (int i = 0; i < READS; i++) {
+        char reason[32];
+        snprintf(reason, sizeof(reason), i % 7 == 3 ? "skip-%d" : "read-%d", i);
+        bw_rpc_md_t md[] = {{"x-tenant-id", i % 2 ? "tenant-odd" : "tenant-even"}};
+        n = pack_request(reason, buf, sizeof(buf));
+        ck_assert_int_eq(
+            bw_rpc_call(channel, READ, buf, n, md, 1, 10000, on_done, &read_results[i]), 0);
+        if (i % 20 == 10) {
+            size_t m = pack_request("echo", buf, sizeof(buf));
+            ck_assert_int_eq(
+                bw_rpc_call(channel, ECHO, buf, m, NULL, 0, 10000, on_done, &echo_results[i / 20]),
+                0);
+        }
+    }
+    event_base_dispatch(base);
+    ck_assert_int_eq(busy[0].status, BW_GRPC_OK);
+    ck_assert_int_eq(busy[1].status, BW_GRPC_OK);
+    int ahead = 0;
+    for (int i = 0; i < READS; i++) {
+        char mine[32], as_ahead[48], as_alone[48];
+        snprintf(mine, sizeof(mine), i % 7 == 3 ? "skip-%d" : "read-%d", i);
+        snprintf(as_ahead, sizeof(as_ahead), "ahead:%s", mine);
+        snprintf(as_alone, sizeof(as_alone), "alone:%s", mine);
+        ck_assert_int_eq(read_results[i].status, BW_GRPC_OK);
+        ck_assert_msg(strcmp(read_results[i].echoed, as_ahead) == 0 ||
+                          strcmp(read_results[i].echoed, as_alone) == 0,
+                      "read %d answered %s", i, read_results[i].echoed);
+        if (i % 7 == 3)
+            ck_assert_str_eq(read_results[i].echoed, as_alone);
+        ahead += strncmp(read_results[i].echoed, "ahead:", 6) == 0;
+    }
+    for (int i = 0; i < READS / 20; i++) {
+        ck_assert_int_eq(echo_results[i].status, BW_GRPC_OK);
+        ck_assert_str_eq(echo_results[i].echoed, "echo");
+    }
+    /* The worker was busy while the reads came: they waited, and went in
+     * batches of more than one. */
+    ck_assert_int_gt(batches, 0);
+    ck_assert_int_gt(batch_max, 1);
+    ck_assert_int_le(batch_max, BW_RPC_BATCH_MAX);
+    ck_assert_int_gt(ahead, 1);
     bw_rpc_client_destroy(client);
     event_base_free(base);
     bw_rpc_server_stop(server, 1000);
@@ -1295,6 +1430,7 @@ Suite *suite_rpc(void)
     tcase_add_test(tc, test_deadline);
     tcase_add_test(tc, test_many_async);
     tcase_add_test(tc, test_workers_share_load);
+    tcase_add_test(tc, test_reads_taken_together);
     tcase_add_test(tc, test_io_client);
     tcase_add_test(tc, test_stop_within_grace);
     tcase_add_test(tc, test_stop_past_grace);

@@ -283,6 +283,13 @@ int bw_entities_load(bw_call_t *call, const char *id, Bulwark__Scoping__V1__Enti
     return err != 0 ? err : row_to_entity(call, res, 0, out);
 }
 
+int bw_entities_get_ahead(const bw_call_t *call, const ProtobufCMessage *request,
+                          bw_db_ahead_t *out)
+{
+    const Bulwark__Scoping__V1__GetEntityRequest *req = (const void *)request;
+    return bw_store_uuid_ahead(&stmt_get, call->tenant_id, req->id, out);
+}
+
 int bw_entities_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Scoping__V1__GetEntityRequest *req = (const void *)request;

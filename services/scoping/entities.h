@@ -16,6 +16,8 @@ extern const size_t bw_entities_n_purges;
 
 bw_rpc_handler_func_t bw_entities_create, bw_entities_get, bw_entities_list, bw_entities_update,
     bw_entities_delete;
+/* GetEntity's read by id, named ahead of its handler (bw_rpc_ahead_func_t). */
+bw_rpc_ahead_func_t bw_entities_get_ahead;
 
 /* Loads one entity of the call's tenant; BW_ENOTFOUND when absent. Used by
  * the classification of a stored entity. */

@@ -20,7 +20,7 @@
 
 static const bw_rpc_handler_t handlers[] = {
     {"CreateEntity", bw_entities_create, BW_RPC_WRITE},
-    {"GetEntity", bw_entities_get},
+    {"GetEntity", bw_entities_get, 0, bw_entities_get_ahead},
     {"ListEntities", bw_entities_list},
     {"UpdateEntity", bw_entities_update, BW_RPC_WRITE},
     {"DeleteEntity", bw_entities_delete, BW_RPC_WRITE},

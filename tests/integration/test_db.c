@@ -2,11 +2,12 @@
  * common/db.c against the real database, as the services' role: tenant
  * isolation through exec1, error mapping and constraint names, transactions,
  * that the tenant setting never outlives its transaction, transparent
- * reconnection after the backend is terminated, and refusal of roles that
- * bypass row-level security. The suite owns a scratch schema, created like a
- * service's (tenant_id first in the key, RLS forced, granted to the group
- * role of BULWARK_TEST_DATABASE_URL, scoping's) and dropped when the suite
- * ends.
+ * reconnection after the backend is terminated, refusal of roles that
+ * bypass row-level security, and reads run ahead (several requests' first
+ * statements in one pipeline, each answering only its own request). The
+ * suite owns a scratch schema, created like a service's (tenant_id first in
+ * the key, RLS forced, granted to the group role of
+ * BULWARK_TEST_DATABASE_URL, scoping's) and dropped when the suite ends.
  */
 #include "db.h"
 #include "status.h"
@@ -48,11 +49,14 @@ static const bw_db_stmt_t st_pid = {"itest_pid", "SELECT pg_backend_pid()"};
 static const bw_db_stmt_t st_is_null = {"itest_is_null", "SELECT $1::text IS NULL"};
 static const bw_db_stmt_t st_suicide = {"itest_suicide",
                                         "SELECT pg_terminate_backend(pg_backend_pid())"};
+static const bw_db_stmt_t st_get = {
+    "itest_get", "SELECT tenant_id, id, label, qty FROM bw_itest_db.items WHERE id = $1"};
+static const bw_db_stmt_t st_divide = {"itest_divide", "SELECT 1 / $1::int"};
 /* Deliberately missing from the table below. */
 static const bw_db_stmt_t st_unprepared = {"itest_unprepared", "SELECT 1"};
 
-static const bw_db_stmt_t *const stmts[] = {&st_insert, &st_list,    &st_tenant,
-                                            &st_pid,    &st_is_null, &st_suicide};
+static const bw_db_stmt_t *const stmts[] = {&st_insert,  &st_list,    &st_tenant, &st_pid,
+                                            &st_is_null, &st_suicide, &st_get,    &st_divide};
 #define N_STMTS (sizeof(stmts) / sizeof(stmts[0]))
 
 static void scratch_create(void)
@@ -462,6 +466,91 @@ START_TEST(test_terminated_connection_reconnects_transparently)
 }
 END_TEST
 
+/* Each item read ahead sees its own tenant only; one that fails fails
+ * alone; exec1 takes an item's answer only for the same tenant, statement
+ * and values, once, and a statement run meanwhile forgets it. */
+START_TEST(test_reads_ahead_each_with_its_tenant)
+{
+    bw_db_t *db = open_app();
+    char *a = bw_test_uuid_str(), *b = bw_test_uuid_str();
+    ck_assert_int_eq(insert(db, a, "1", "a-one", "1"), 0);
+    ck_assert_int_eq(insert(db, b, "1", "b-one", "3"), 0);
+
+    bw_db_ahead_t items[] = {
+        {.tenant_id = a, .stmt = &st_get, .n_values = 1, .values = {"1"}},
+        {.tenant_id = b, .stmt = &st_get, .n_values = 1, .values = {"1"}},
+        {.tenant_id = a, .stmt = &st_divide, .n_values = 1, .values = {"0"}},
+        {.tenant_id = NULL, .stmt = &st_get, .n_values = 1, .values = {"1"}},
+        {.tenant_id = b, .stmt = &st_tenant, .n_values = 0},
+        {.tenant_id = a, .stmt = &st_get, .n_values = 1, .values = {"1"}},
+    };
+    bw_db_ahead_t *ptrs[] = {&items[0], &items[1], &items[2], &items[3], &items[4], &items[5]};
+    bw_db_ahead_run(db, ptrs, 6);
+    ck_assert_ptr_nonnull(items[0].res);
+    ck_assert_int_eq(PQntuples(items[0].res), 1);
+    ck_assert_str_eq(PQgetvalue(items[0].res, 0, 2), "a-one");
+    ck_assert_int_eq(PQntuples(items[1].res), 1);
+    ck_assert_str_eq(PQgetvalue(items[1].res, 0, 2), "b-one");
+    ck_assert_ptr_null(items[2].res);             /* division by zero: that item alone */
+    ck_assert_int_eq(PQntuples(items[3].res), 0); /* no tenant sees nothing */
+    ck_assert_str_eq(PQgetvalue(items[4].res, 0, 0), b);
+    ck_assert_str_eq(PQgetvalue(items[5].res, 0, 2), "a-one");
+    ck_assert_int_eq(count_rows(db, a), 1);
+
+    /* The matching read takes the very answer, without a round trip. */
+    bw_arena_t *arena = bw_arena_create(0);
+    PGresult *res = NULL, *answer = items[0].res;
+    const char *one[1] = {"1"};
+    bw_db_ahead_use(db, &items[0]);
+    ck_assert_int_eq(bw_db_exec1(db, arena, a, &st_get, 1, one, &res), 0);
+    ck_assert_ptr_eq(res, answer);
+    ck_assert_ptr_null(items[0].res);
+    /* Once: the same read again goes to the database. */
+    ck_assert_int_eq(bw_db_exec1(db, arena, a, &st_get, 1, one, &res), 0);
+    ck_assert_ptr_ne(res, answer);
+    ck_assert_str_eq(PQgetvalue(res, 0, 2), "a-one");
+
+    /* Another tenant's answer is never taken, nor one for other values. */
+    bw_db_ahead_use(db, &items[1]);
+    ck_assert_int_eq(bw_db_exec1(db, arena, a, &st_get, 1, one, &res), 0);
+    ck_assert_str_eq(PQgetvalue(res, 0, 2), "a-one");
+    ck_assert_ptr_nonnull(items[1].res);
+    const char *two[1] = {"2"};
+    bw_db_ahead_use(db, &items[5]);
+    ck_assert_int_eq(bw_db_exec1(db, arena, a, &st_get, 1, two, &res), 0);
+    ck_assert_int_eq(PQntuples(res), 0);
+    ck_assert_ptr_nonnull(items[5].res);
+    /* That statement forgot the item: the matching read now goes out too. */
+    ck_assert_int_eq(bw_db_exec1(db, arena, a, &st_get, 1, one, &res), 0);
+    ck_assert_ptr_ne(res, items[5].res);
+    /* So does a transaction begun in between. */
+    bw_db_ahead_use(db, &items[5]);
+    ck_assert_int_eq(bw_db_begin(db, a), 0);
+    ck_assert_int_eq(bw_db_commit(db), 0);
+    ck_assert_int_eq(bw_db_exec1(db, arena, a, &st_get, 1, one, &res), 0);
+    ck_assert_ptr_ne(res, items[5].res);
+    bw_arena_destroy(arena);
+    for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
+        PQclear(items[i].res);
+
+    /* A connection gone since its last answer: nothing is read ahead, and
+     * the next request reconnects. */
+    terminate_backend(backend_pid(db));
+    bw_db_ahead_t again[] = {
+        {.tenant_id = a, .stmt = &st_get, .n_values = 1, .values = {"1"}},
+        {.tenant_id = b, .stmt = &st_get, .n_values = 1, .values = {"1"}},
+    };
+    bw_db_ahead_t *again_ptrs[] = {&again[0], &again[1]};
+    bw_db_ahead_run(db, again_ptrs, 2);
+    ck_assert_ptr_null(again[0].res);
+    ck_assert_ptr_null(again[1].res);
+    ck_assert_int_eq(count_rows(db, a), 1);
+    free(a);
+    free(b);
+    bw_db_close(db);
+}
+END_TEST
+
 START_TEST(test_connection_lost_during_request_is_unavailable)
 {
     bw_db_t *db = open_app();
@@ -595,6 +684,7 @@ Suite *suite_db(void)
     tcase_add_test(tc, test_transaction_misuse_is_refused);
     tcase_add_test(tc, test_terminated_connection_reconnects_transparently);
     tcase_add_test(tc, test_connection_lost_during_request_is_unavailable);
+    tcase_add_test(tc, test_reads_ahead_each_with_its_tenant);
     tcase_add_test(tc, test_open_refuses_roles_that_bypass_rls);
     tcase_add_test(tc, test_open_rejects_bad_input);
     tcase_add_test(tc, test_epoch_us_is_exact_for_every_role);
