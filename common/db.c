@@ -756,35 +756,28 @@ static int ahead_matches(const bw_db_ahead_t *item, const char *tenant_id, const
     return 1;
 }
 
-/* Reads the answers of n items sent each with its Sync: per item, the
- * tenant setting's result (when set) and the statement's, each followed by
- * NULL, then PIPELINE_SYNC. Returns 0, or -1 when the pipeline did not end
- * as sent. */
+/* Reads the answers of n items sent in one pipeline closed by one Sync:
+ * per item the tenant setting's result and the statement's, each followed
+ * by NULL (after a failure, the rest are PIPELINE_ABORTED), then
+ * PIPELINE_SYNC. Returns 0, or -1 when the pipeline did not end as sent. */
 static int ahead_read(PGconn *conn, bw_db_ahead_t *const *items, int n)
 {
-    for (int i = 0; i < n; i++) {
-        int want = items[i]->tenant_id != NULL; /* the statement's place in its group */
-        int idx = 0, synced = 0;
-        for (int guard = 0; guard < 16 && !synced; guard++) {
-            PGresult *r = PQgetResult(conn);
-            if (r == NULL) {
-                if (PQstatus(conn) == CONNECTION_BAD)
-                    return -1;
-                idx++;
-            } else if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
-                PQclear(r);
-                synced = 1;
-            } else if (idx == want && PQresultStatus(r) == PGRES_TUPLES_OK &&
-                       items[i]->res == NULL) {
-                items[i]->res = r;
-            } else {
-                PQclear(r);
-            }
-        }
-        if (!synced)
+    for (int step = 0; step < 2 * n; step++) {
+        bw_db_ahead_t *item = items[step / 2];
+        PGresult *r = PQgetResult(conn);
+        if (r == NULL)
+            return -1;
+        if (step % 2 == 1 && PQresultStatus(r) == PGRES_TUPLES_OK)
+            item->res = r;
+        else
+            PQclear(r);
+        if (PQgetResult(conn) != NULL)
             return -1;
     }
-    return 0;
+    PGresult *sync = PQgetResult(conn);
+    int ok = sync != NULL && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+    PQclear(sync);
+    return ok ? 0 : -1;
 }
 
 void bw_db_ahead_run(bw_db_t *db, bw_db_ahead_t *const *items, int n)
@@ -792,7 +785,8 @@ void bw_db_ahead_run(bw_db_t *db, bw_db_ahead_t *const *items, int n)
     if (db == NULL || n <= 0 || db->in_tx || db->request_tx)
         return;
     for (int i = 0; i < n; i++)
-        if (items[i]->n_values < 0 || items[i]->n_values > BW_DB_AHEAD_MAX_VALUES)
+        if (items[i]->tenant_id == NULL || items[i]->n_values < 0 ||
+            items[i]->n_values > BW_DB_AHEAD_MAX_VALUES)
             return;
     count_busy(db, 1);
     forget_error(db);
@@ -803,17 +797,20 @@ void bw_db_ahead_run(bw_db_t *db, bw_db_ahead_t *const *items, int n)
         count_busy(db, 0);
         return;
     }
+    /* One Sync for all (libpq 15 sends at every PQpipelineSync): one
+     * implicit transaction in which each statement runs after its own
+     * tenant setting. A failure aborts the statements after it, whose
+     * requests then run their own. */
     int ok = 1;
     for (int i = 0; i < n && ok; i++) {
         const bw_db_ahead_t *a = items[i];
         const char *tenant_values[1] = {a->tenant_id};
-        ok = (a->tenant_id == NULL ||
-              PQsendQueryPrepared(conn, internal_stmts[INTERNAL_SET_TENANT].name, 1, tenant_values,
-                                  NULL, NULL, 0)) &&
-             PQsendQueryPrepared(conn, a->stmt->name, a->n_values, a->values, NULL, NULL, 0) &&
-             PQpipelineSync(conn);
+        ok = PQsendQueryPrepared(conn, internal_stmts[INTERNAL_SET_TENANT].name, 1, tenant_values,
+                                 NULL, NULL, 0) &&
+             PQsendQueryPrepared(conn, a->stmt->name, a->n_values, a->values, NULL, NULL, 0);
     }
-    if (!ok || ahead_read(conn, items, n) != 0 || !PQexitPipelineMode(conn)) {
+    if (!ok || !PQpipelineSync(conn) || ahead_read(conn, items, n) != 0 ||
+        !PQexitPipelineMode(conn)) {
         db->broken = 1;
         for (int i = 0; i < n; i++) {
             PQclear(items[i]->res);

@@ -85,9 +85,10 @@ int bw_db_exec1(bw_db_t *db, bw_arena_t *arena, const char *tenant_id, const bw_
 
 /*
  * Reads ahead: the first statement of each of several requests served
- * together, each in its own implicit transaction with its own tenant, all
- * sent in one pipeline (one round trip and one wake-up of the server for
- * them all instead of one each). An item then answers the first
+ * together, each run after its own tenant setting, all sent in one
+ * pipeline closed by one Sync (one round trip, one send each way and one
+ * wake-up of the server for them all instead of one each). An item then
+ * answers the first
  * bw_db_exec1 of its request when that names the same tenant, statement and
  * values (bw_db_ahead_use); anything else runs as usual. Reads only: the
  * answer is taken when the batch is sent, a moment before the request's
@@ -95,16 +96,18 @@ int bw_db_exec1(bw_db_t *db, bw_arena_t *arena, const char *tenant_id, const bw_
  */
 #define BW_DB_AHEAD_MAX_VALUES 4
 typedef struct bw_db_ahead {
-    const char *tenant_id; /* NULL for statements outside tenancy (borrowed) */
+    const char *tenant_id; /* required (borrowed) */
     const bw_db_stmt_t *stmt;
     int n_values;
     const char *values[BW_DB_AHEAD_MAX_VALUES]; /* borrowed */
     PGresult *res; /* the answer until taken; NULL when not read or failed */
 } bw_db_ahead_t;
 
-/* Runs the items outside any transaction. A failure leaves an item without
- * an answer: its request runs the statement itself and meets the failure
- * there. The caller clears what no request took (PQclear(item->res)). */
+/* Runs the items outside any transaction, all of them or, when one lacks a
+ * tenant, none. The items share one implicit transaction: a failing
+ * statement leaves itself and the items after it without an answer, and
+ * their requests run their statements themselves (meeting the failure
+ * there). The caller clears what no request took (PQclear(item->res)). */
 void bw_db_ahead_run(bw_db_t *db, bw_db_ahead_t *const *items, int n);
 /* The item the next bw_db_exec1 answers from when it matches (once); NULL
  * for none. Any statement run meanwhile forgets it. */

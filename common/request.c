@@ -293,7 +293,7 @@ void bw_request_ahead(void *worker_data, bw_call_t *const *calls,
         if (methods[i]->ahead == NULL || (methods[i]->flags & BW_RPC_WRITE))
             continue;
         bw_db_ahead_t *a = bw_arena_calloc(calls[i]->arena, 1, sizeof(*a));
-        if (a == NULL || methods[i]->ahead(calls[i], requests[i], a) != 1 ||
+        if (a == NULL || methods[i]->ahead(calls[i], requests[i], a) != 1 || a->tenant_id == NULL ||
             bw_arena_on_cleanup(calls[i]->arena, ahead_clear, a) != 0)
             continue;
         calls[i]->ahead = a;

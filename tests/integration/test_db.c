@@ -466,9 +466,11 @@ START_TEST(test_terminated_connection_reconnects_transparently)
 }
 END_TEST
 
-/* Each item read ahead sees its own tenant only; one that fails fails
- * alone; exec1 takes an item's answer only for the same tenant, statement
- * and values, once, and a statement run meanwhile forgets it. */
+/* Each item read ahead sees its own tenant only; a failing one leaves
+ * itself and those after it without an answer, as does a batch with an
+ * item lacking a tenant; exec1 takes an item's answer only for the same
+ * tenant, statement and values, once, and a statement run meanwhile
+ * forgets it. */
 START_TEST(test_reads_ahead_each_with_its_tenant)
 {
     bw_db_t *db = open_app();
@@ -479,10 +481,10 @@ START_TEST(test_reads_ahead_each_with_its_tenant)
     bw_db_ahead_t items[] = {
         {.tenant_id = a, .stmt = &st_get, .n_values = 1, .values = {"1"}},
         {.tenant_id = b, .stmt = &st_get, .n_values = 1, .values = {"1"}},
-        {.tenant_id = a, .stmt = &st_divide, .n_values = 1, .values = {"0"}},
-        {.tenant_id = NULL, .stmt = &st_get, .n_values = 1, .values = {"1"}},
         {.tenant_id = b, .stmt = &st_tenant, .n_values = 0},
         {.tenant_id = a, .stmt = &st_get, .n_values = 1, .values = {"1"}},
+        {.tenant_id = a, .stmt = &st_divide, .n_values = 1, .values = {"0"}},
+        {.tenant_id = b, .stmt = &st_get, .n_values = 1, .values = {"1"}},
     };
     bw_db_ahead_t *ptrs[] = {&items[0], &items[1], &items[2], &items[3], &items[4], &items[5]};
     bw_db_ahead_run(db, ptrs, 6);
@@ -491,11 +493,26 @@ START_TEST(test_reads_ahead_each_with_its_tenant)
     ck_assert_str_eq(PQgetvalue(items[0].res, 0, 2), "a-one");
     ck_assert_int_eq(PQntuples(items[1].res), 1);
     ck_assert_str_eq(PQgetvalue(items[1].res, 0, 2), "b-one");
-    ck_assert_ptr_null(items[2].res);             /* division by zero: that item alone */
-    ck_assert_int_eq(PQntuples(items[3].res), 0); /* no tenant sees nothing */
-    ck_assert_str_eq(PQgetvalue(items[4].res, 0, 0), b);
-    ck_assert_str_eq(PQgetvalue(items[5].res, 0, 2), "a-one");
+    ck_assert_str_eq(PQgetvalue(items[2].res, 0, 0), b);
+    ck_assert_str_eq(PQgetvalue(items[3].res, 0, 2), "a-one"); /* a again, after b */
+    ck_assert_ptr_null(items[4].res);                          /* division by zero */
+    ck_assert_ptr_null(items[5].res);                          /* aborted with it */
     ck_assert_int_eq(count_rows(db, a), 1);
+    ck_assert_int_eq(count_rows(db, b), 1);
+    /* The tenant setting did not outlive the batch. */
+    char *after = seen_tenant(db, NULL);
+    ck_assert_str_eq(after, "");
+    free(after);
+
+    /* A batch with an item lacking a tenant is not read at all. */
+    bw_db_ahead_t untenanted[] = {
+        {.tenant_id = a, .stmt = &st_get, .n_values = 1, .values = {"1"}},
+        {.tenant_id = NULL, .stmt = &st_get, .n_values = 1, .values = {"1"}},
+    };
+    bw_db_ahead_t *untenanted_ptrs[] = {&untenanted[0], &untenanted[1]};
+    bw_db_ahead_run(db, untenanted_ptrs, 2);
+    ck_assert_ptr_null(untenanted[0].res);
+    ck_assert_ptr_null(untenanted[1].res);
 
     /* The matching read takes the very answer, without a round trip. */
     bw_arena_t *arena = bw_arena_create(0);
@@ -516,19 +533,19 @@ START_TEST(test_reads_ahead_each_with_its_tenant)
     ck_assert_str_eq(PQgetvalue(res, 0, 2), "a-one");
     ck_assert_ptr_nonnull(items[1].res);
     const char *two[1] = {"2"};
-    bw_db_ahead_use(db, &items[5]);
+    bw_db_ahead_use(db, &items[3]);
     ck_assert_int_eq(bw_db_exec1(db, arena, a, &st_get, 1, two, &res), 0);
     ck_assert_int_eq(PQntuples(res), 0);
-    ck_assert_ptr_nonnull(items[5].res);
+    ck_assert_ptr_nonnull(items[3].res);
     /* That statement forgot the item: the matching read now goes out too. */
     ck_assert_int_eq(bw_db_exec1(db, arena, a, &st_get, 1, one, &res), 0);
-    ck_assert_ptr_ne(res, items[5].res);
+    ck_assert_ptr_ne(res, items[3].res);
     /* So does a transaction begun in between. */
-    bw_db_ahead_use(db, &items[5]);
+    bw_db_ahead_use(db, &items[3]);
     ck_assert_int_eq(bw_db_begin(db, a), 0);
     ck_assert_int_eq(bw_db_commit(db), 0);
     ck_assert_int_eq(bw_db_exec1(db, arena, a, &st_get, 1, one, &res), 0);
-    ck_assert_ptr_ne(res, items[5].res);
+    ck_assert_ptr_ne(res, items[3].res);
     bw_arena_destroy(arena);
     for (size_t i = 0; i < sizeof(items) / sizeof(items[0]); i++)
         PQclear(items[i].res);
