@@ -5,10 +5,14 @@
  * to it, a Jira connection), then tenant B's admin calls
  * every tenant route of /v1/openapi.json with A's ids in the path and in the
  * body. No call may succeed on A's ids, and no reply may carry any of A's
- * ids: B gets 403, 404 or a 400 naming the id, never A's data.
+ * ids: B gets 403, 404 or a 400 naming the id, never A's data. And reads
+ * from two tenants at once, which scoping serves in batches read in one
+ * pipeline, each read under its own tenant: each gets its own tenant's
+ * entity, never the other's.
  */
 #include "e2e.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -265,12 +269,81 @@ START_TEST(tenant_b_never_sees_tenant_a)
 }
 END_TEST
 
+/* Readers at once, each a mix of four reads: A's key on A's entity and B's
+ * on B's (200, that entity), each key on the other's (404). Within both
+ * tenants' burst of the gateway's rate limit (test.sh: 100 each). */
+#define READERS 16
+#define READS_EACH 12
+
+typedef struct reader {
+    const tenant_t *a, *b;
+    int first;          /* which of the four reads comes first */
+    int right, limited; /* answers as expected; 429s */
+    char wrong[512];    /* the first unexpected answer, "" none */
+} reader_t;
+
+static void *read_mix(void *arg)
+{
+    reader_t *rd = arg;
+    for (int i = 0; i < READS_EACH && rd->wrong[0] == '\0'; i++) {
+        int kind = (rd->first + i) % 4;
+        const tenant_t *who = kind == 0 || kind == 3 ? rd->a : rd->b;
+        const tenant_t *whose = kind == 0 || kind == 2 ? rd->a : rd->b;
+        char path[128];
+        snprintf(path, sizeof(path), "/v1/entities/%s", whose->entity);
+        bw_test_resp_t r;
+        if (bw_test_http("GET", path, who->key, NULL, NULL, &r) != 0) {
+            snprintf(rd->wrong, sizeof(rd->wrong), "GET %s: no answer", path);
+            break;
+        }
+        long want = who == whose ? 200 : 404;
+        const char *id = r.json != NULL ? jstr(r.json, "id") : "";
+        if (r.status == 429)
+            rd->limited++;
+        else if (r.status == want && (want == 404 || strcmp(id, whose->entity) == 0))
+            rd->right++;
+        else
+            snprintf(rd->wrong, sizeof(rd->wrong), "GET %s as %s: %ld %.300s", path,
+                     who == rd->a ? "A" : "B", r.status, r.body);
+        bw_test_resp_free(&r);
+    }
+    return NULL;
+}
+
+START_TEST(reads_at_once_stay_in_their_tenant)
+{
+    tenant_t a = new_tenant_with_entity("Concurrent A", ACME_CLOUD);
+    tenant_t b = new_tenant_with_entity("Concurrent B", ACME_CLOUD);
+    reader_t readers[READERS];
+    pthread_t th[READERS];
+    memset(readers, 0, sizeof(readers));
+    for (int i = 0; i < READERS; i++) {
+        readers[i].a = &a;
+        readers[i].b = &b;
+        readers[i].first = i % 4;
+        ck_assert_int_eq(pthread_create(&th[i], NULL, read_mix, &readers[i]), 0);
+    }
+    int right = 0, limited = 0;
+    for (int i = 0; i < READERS; i++) {
+        pthread_join(th[i], NULL);
+        ck_assert_msg(readers[i].wrong[0] == '\0', "reader %d: %s", i, readers[i].wrong);
+        right += readers[i].right;
+        limited += readers[i].limited;
+    }
+    ck_assert_int_eq(right + limited, READERS * READS_EACH);
+    ck_assert_int_ge(right, READERS * READS_EACH / 2);
+    free_tenant(&a);
+    free_tenant(&b);
+}
+END_TEST
+
 Suite *suite_isolation(void)
 {
     Suite *s = suite_create("isolation");
     TCase *tc = tcase_create("isolation");
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, tenant_b_never_sees_tenant_a);
+    tcase_add_test(tc, reads_at_once_stay_in_their_tenant);
     suite_add_tcase(s, tc);
     return s;
 }
