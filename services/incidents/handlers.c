@@ -294,6 +294,13 @@ static int incident_of(bw_call_t *call, PGresult *res, const char *id, incident_
     return 0;
 }
 
+int bw_incidents_get_ahead(const bw_call_t *call, const ProtobufCMessage *request,
+                           bw_db_ahead_t *out)
+{
+    const Bulwark__Incidents__V1__GetIncidentRequest *req = (const void *)request;
+    return bw_store_uuid_ahead(&bw_stmt_incident_get, call->tenant_id, req->id, out);
+}
+
 int bw_incidents_get(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Incidents__V1__GetIncidentRequest *req = (const void *)request;

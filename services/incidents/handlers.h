@@ -24,6 +24,8 @@ typedef struct bw_incidents_service {
 
 bw_rpc_handler_func_t bw_incidents_create, bw_incidents_get, bw_incidents_list,
     bw_incidents_append_event, bw_incidents_timeline, bw_incidents_list_deadlines;
+/* GetIncident's read by id, named ahead of its handler (bw_rpc_ahead_func_t). */
+bw_rpc_ahead_func_t bw_incidents_get_ahead;
 /* Internal: the integrations service's record of the ticket it opened. */
 bw_rpc_handler_func_t bw_incidents_set_external_ref;
 

@@ -22,7 +22,7 @@
 
 static const bw_rpc_handler_t handlers[] = {
     {"CreateIncident", bw_incidents_create, BW_RPC_WRITE},
-    {"GetIncident", bw_incidents_get},
+    {"GetIncident", bw_incidents_get, 0, bw_incidents_get_ahead},
     {"ListIncidents", bw_incidents_list},
     {"AppendEvent", bw_incidents_append_event, BW_RPC_WRITE},
     {"SetExternalRef", bw_incidents_set_external_ref, BW_RPC_WRITE | BW_RPC_NAMED_PEERS},
