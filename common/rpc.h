@@ -229,7 +229,7 @@ typedef struct bw_rpc_server_opts {
 } bw_rpc_server_opts_t;
 
 /* The most calls a worker takes from its queue at once for opts.ahead. */
-#define BW_RPC_BATCH_MAX 16
+#define BW_RPC_BATCH_MAX 32
 
 /* Binds, starts the workers and returns the server (caller owns; release
  * with bw_rpc_server_stop). opts and its methods and peers arrays are copied;
