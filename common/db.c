@@ -756,23 +756,35 @@ static int ahead_matches(const bw_db_ahead_t *item, const char *tenant_id, const
     return 1;
 }
 
-/* Reads the answers of n items sent in one pipeline closed by one Sync:
+/* Whether an item goes out: it has a tenant (its statement would otherwise
+ * run under the previous item's setting), a statement and values within
+ * bounds. The others are left without an answer. */
+static int ahead_sent(const bw_db_ahead_t *a)
+{
+    return a->tenant_id != NULL && a->stmt != NULL && a->stmt->name != NULL && a->n_values >= 0 &&
+           a->n_values <= BW_DB_AHEAD_MAX_VALUES;
+}
+
+/* Reads the answers of the items sent in one pipeline closed by one Sync:
  * per item the tenant setting's result and the statement's, each followed
  * by NULL (after a failure, the rest are PIPELINE_ABORTED), then
  * PIPELINE_SYNC. Returns 0, or -1 when the pipeline did not end as sent. */
 static int ahead_read(PGconn *conn, bw_db_ahead_t *const *items, int n)
 {
-    for (int step = 0; step < 2 * n; step++) {
-        bw_db_ahead_t *item = items[step / 2];
-        PGresult *r = PQgetResult(conn);
-        if (r == NULL)
-            return -1;
-        if (step % 2 == 1 && PQresultStatus(r) == PGRES_TUPLES_OK)
-            item->res = r;
-        else
-            PQclear(r);
-        if (PQgetResult(conn) != NULL)
-            return -1;
+    for (int i = 0; i < n; i++) {
+        if (!ahead_sent(items[i]))
+            continue;
+        for (int step = 0; step < 2; step++) {
+            PGresult *r = PQgetResult(conn);
+            if (r == NULL)
+                return -1;
+            if (step == 1 && PQresultStatus(r) == PGRES_TUPLES_OK)
+                items[i]->res = r;
+            else
+                PQclear(r);
+            if (PQgetResult(conn) != NULL)
+                return -1;
+        }
     }
     PGresult *sync = PQgetResult(conn);
     int ok = sync != NULL && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
@@ -782,18 +794,16 @@ static int ahead_read(PGconn *conn, bw_db_ahead_t *const *items, int n)
 
 void bw_db_ahead_run(bw_db_t *db, bw_db_ahead_t *const *items, int n)
 {
-    if (db == NULL || n <= 0 || db->in_tx || db->request_tx)
-        return;
+    int sent = 0;
     for (int i = 0; i < n; i++)
-        if (items[i]->tenant_id == NULL || items[i]->n_values < 0 ||
-            items[i]->n_values > BW_DB_AHEAD_MAX_VALUES)
-            return;
+        sent += ahead_sent(items[i]);
+    if (db == NULL || sent == 0 || db->in_tx || db->request_tx)
+        return;
     count_busy(db, 1);
     forget_error(db);
-    PGconn *conn = db->conn;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (ensure_alive(db) != 0 || !PQenterPipelineMode(conn)) {
+    if (ensure_alive(db) != 0 || !PQenterPipelineMode(db->conn)) {
         count_busy(db, 0);
         return;
     }
@@ -801,13 +811,15 @@ void bw_db_ahead_run(bw_db_t *db, bw_db_ahead_t *const *items, int n)
      * implicit transaction in which each statement runs after its own
      * tenant setting. A failure aborts the statements after it, whose
      * requests then run their own. */
+    PGconn *conn = db->conn;
     int ok = 1;
     for (int i = 0; i < n && ok; i++) {
         const bw_db_ahead_t *a = items[i];
         const char *tenant_values[1] = {a->tenant_id};
-        ok = PQsendQueryPrepared(conn, internal_stmts[INTERNAL_SET_TENANT].name, 1, tenant_values,
-                                 NULL, NULL, 0) &&
-             PQsendQueryPrepared(conn, a->stmt->name, a->n_values, a->values, NULL, NULL, 0);
+        ok = !ahead_sent(a) ||
+             (PQsendQueryPrepared(conn, internal_stmts[INTERNAL_SET_TENANT].name, 1, tenant_values,
+                                  NULL, NULL, 0) &&
+              PQsendQueryPrepared(conn, a->stmt->name, a->n_values, a->values, NULL, NULL, 0));
     }
     if (!ok || !PQpipelineSync(conn) || ahead_read(conn, items, n) != 0 ||
         !PQexitPipelineMode(conn)) {

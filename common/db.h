@@ -96,18 +96,20 @@ int bw_db_exec1(bw_db_t *db, bw_arena_t *arena, const char *tenant_id, const bw_
  */
 #define BW_DB_AHEAD_MAX_VALUES 4
 typedef struct bw_db_ahead {
-    const char *tenant_id; /* required (borrowed) */
+    const char *tenant_id; /* borrowed; NULL: not read ahead */
     const bw_db_stmt_t *stmt;
     int n_values;
     const char *values[BW_DB_AHEAD_MAX_VALUES]; /* borrowed */
     PGresult *res; /* the answer until taken; NULL when not read or failed */
 } bw_db_ahead_t;
 
-/* Runs the items outside any transaction, all of them or, when one lacks a
- * tenant, none. The items share one implicit transaction: a failing
- * statement leaves itself and the items after it without an answer, and
- * their requests run their statements themselves (meeting the failure
- * there). The caller clears what no request took (PQclear(item->res)). */
+/* Runs the items outside any transaction; an item without a tenant (or a
+ * statement, or with more than BW_DB_AHEAD_MAX_VALUES values) is not sent
+ * and keeps no answer. The items sent share one implicit transaction: a
+ * failing statement leaves itself and the items after it without an
+ * answer, and their requests run their statements themselves (meeting the
+ * failure there). The caller clears what no request took
+ * (PQclear(item->res)). */
 void bw_db_ahead_run(bw_db_t *db, bw_db_ahead_t *const *items, int n);
 /* The item the next bw_db_exec1 answers from when it matches (once); NULL
  * for none. Any statement run meanwhile forgets it. */

@@ -290,10 +290,8 @@ void bw_request_ahead(void *worker_data, bw_call_t *const *calls,
     bw_db_ahead_t *items[BW_RPC_BATCH_MAX];
     int k = 0;
     for (int i = 0; i < n && i < BW_RPC_BATCH_MAX; i++) {
-        if (methods[i]->ahead == NULL || (methods[i]->flags & BW_RPC_WRITE))
-            continue;
         bw_db_ahead_t *a = bw_arena_calloc(calls[i]->arena, 1, sizeof(*a));
-        if (a == NULL || methods[i]->ahead(calls[i], requests[i], a) != 1 || a->tenant_id == NULL ||
+        if (a == NULL || methods[i]->ahead(calls[i], requests[i], a) != 1 ||
             bw_arena_on_cleanup(calls[i]->arena, ahead_clear, a) != 0)
             continue;
         calls[i]->ahead = a;

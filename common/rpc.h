@@ -234,9 +234,9 @@ typedef struct bw_rpc_server_opts {
 /* Binds, starts the workers and returns the server (caller owns; release
  * with bw_rpc_server_stop). opts and its methods and peers arrays are copied;
  * method paths, descriptors, identities and service_data are borrowed.
- * BW_EINVAL on bad options (no TLS, a peer naming an unknown method), a bad
- * address or a port in use; BW_EUNAVAIL when a worker_init fails (the workers
- * whose worker_init succeeded get their worker_fini). */
+ * BW_EINVAL on bad options (no TLS, a peer naming an unknown method, a write
+ * method with an ahead function), a bad address or a port in use; BW_EUNAVAIL when a worker_init
+ * fails (the workers whose worker_init succeeded get their worker_fini). */
 int bw_rpc_server_start(const bw_rpc_server_opts_t *opts, bw_rpc_server_t **out);
 /* Graceful stop: no new calls, calls in flight get grace_ms to finish, then
  * are cancelled (clients see UNAVAILABLE) while their handlers run to their

@@ -690,12 +690,13 @@ static int slot_accept(rpc_slot_t *slot)
 
 /* ---- workers -------------------------------------------------------------- */
 
-/* Whether a call of this slot's method may join a batch (opts.ahead). */
-static int slot_batched(const rpc_slot_t *slot)
+/* Whether calls of method (an index, RPC_UNREGISTERED or the health
+ * check's) are taken in batches: it names its first read and the server
+ * runs such reads (opts.ahead). */
+static int method_batched(const bw_rpc_server_t *s, int method)
 {
-    const bw_rpc_server_t *s = slot->server;
-    return s->opts.ahead != NULL && slot->method >= 0 && (size_t)slot->method < s->opts.n_methods &&
-           s->methods[slot->method].ahead != NULL;
+    return s->opts.ahead != NULL && method >= 0 && (size_t)method < s->opts.n_methods &&
+           s->methods[method].ahead != NULL;
 }
 
 /* Takes events from the queue. A call of a method with an ahead function
@@ -737,7 +738,7 @@ static void worker_serve(rpc_worker_t *w)
         else if (slot_accept(slot)) {
             /* Decided before serving: once answered, a slot may be freed by
              * another worker at any moment. */
-            int batched = slot_batched(slot);
+            int batched = method_batched(s, slot->method);
             if (batched) {
                 batch[n++] = slot;
                 if (n < BW_RPC_BATCH_MAX)
@@ -827,8 +828,10 @@ static int opts_valid(const bw_rpc_server_opts_t *opts)
         return 0;
     for (size_t i = 0; i < opts->n_methods; i++) {
         const bw_rpc_method_t *m = &opts->methods[i];
+        /* A write is never batched: it names no read to run ahead. */
         if (m->path == NULL || m->path[0] != '/' || m->request == NULL || m->response == NULL ||
-            m->handler == NULL || strcmp(m->path, RPC_HEALTH_PATH) == 0)
+            m->handler == NULL || strcmp(m->path, RPC_HEALTH_PATH) == 0 ||
+            (m->ahead != NULL && (m->flags & BW_RPC_WRITE)))
             return 0;
         for (size_t j = 0; j < i; j++)
             if (strcmp(m->path, opts->methods[j].path) == 0)
@@ -1052,13 +1055,9 @@ int bw_rpc_server_start(const bw_rpc_server_opts_t *opts, bw_rpc_server_t **out)
     /* one request per method and worker, so that a burst reaches every
      * worker at once, and a batch's worth per worker of those that batch */
     for (int i = 0; i < s->n_workers; i++) {
-        for (size_t m = 0; m <= opts->n_methods; m++) {
-            int n = m < opts->n_methods && opts->ahead != NULL && s->methods[m].ahead != NULL
-                        ? BW_RPC_BATCH_MAX
-                        : 1;
-            for (int k = 0; k < n; k++)
+        for (size_t m = 0; m <= opts->n_methods; m++)
+            for (int k = method_batched(s, (int)m) ? BW_RPC_BATCH_MAX : 1; k > 0; k--)
                 slot_request(s, (int)m);
-        }
         slot_request(s, RPC_UNREGISTERED);
     }
     pthread_mutex_lock(&s->mu);

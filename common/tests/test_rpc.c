@@ -178,6 +178,8 @@ static void batch_reads(void *worker_data, bw_call_t *const *calls,
     }
 }
 
+/* methods[READ_METHOD] is the read. */
+#define READ_METHOD 3
 static const bw_rpc_method_t methods[] = {
     {ECHO, &bulwark__rpc__v1__error_detail__descriptor, &bulwark__rpc__v1__error_detail__descriptor,
      handle_echo},
@@ -254,15 +256,22 @@ static bw_rpc_server_opts_t server_opts(int workers)
     return opts;
 }
 
-static bw_rpc_server_t *start_server(int workers, char *target, size_t len)
+/* Starts a server with opts; its address into target. */
+static bw_rpc_server_t *start_server_with(const bw_rpc_server_opts_t *opts, char *target,
+                                          size_t len)
 {
-    bw_rpc_server_opts_t opts = server_opts(workers);
     bw_rpc_server_t *server = NULL;
-    ck_assert_int_eq(bw_rpc_server_start(&opts, &server), 0);
+    ck_assert_int_eq(bw_rpc_server_start(opts, &server), 0);
     ck_assert_ptr_nonnull(server);
     ck_assert_int_gt(bw_rpc_server_port(server), 0);
     snprintf(target, len, "127.0.0.1:%d", bw_rpc_server_port(server));
     return server;
+}
+
+static bw_rpc_server_t *start_server(int workers, char *target, size_t len)
+{
+    bw_rpc_server_opts_t opts = server_opts(workers);
+    return start_server_with(&opts, target, len);
 }
 
 /* ---- client side helpers ---------------------------------------------------- */
@@ -383,17 +392,29 @@ static void wait_handlers_started(int n)
     ck_assert_int_ge(handlers_started, n);
 }
 
+/* An asynchronous client on a new event base, as the gateway, and its
+ * channel to the server at target (caller destroys the client and frees
+ * the base). */
+static bw_rpc_channel_t *open_client(const char *target, struct event_base **base,
+                                     bw_rpc_client_t **client)
+{
+    bw_rpc_channel_t *channel = NULL;
+    *base = event_base_new();
+    *client = NULL;
+    ck_assert_int_eq(bw_rpc_client_create(*base, gw_tls, client), 0);
+    ck_assert_int_eq(bw_rpc_client_channel(*client, target, "scoping", &channel), 0);
+    return channel;
+}
+
 /* ---- tests ------------------------------------------------------------------- */
 
 START_TEST(test_echo_async)
 {
     char target[64];
     bw_rpc_server_t *server = start_server(2, target, sizeof(target));
-    struct event_base *base = event_base_new();
-    bw_rpc_client_t *client = NULL;
-    bw_rpc_channel_t *channel = NULL;
-    ck_assert_int_eq(bw_rpc_client_create(base, gw_tls, &client), 0);
-    ck_assert_int_eq(bw_rpc_client_channel(client, target, "scoping", &channel), 0);
+    struct event_base *base;
+    bw_rpc_client_t *client;
+    bw_rpc_channel_t *channel = open_client(target, &base, &client);
 
     bw_rpc_md_t md[] = {{"x-tenant-id", "t-1"},        {"x-principal", "alice"},
                         {"x-roles", "admin, auditor"}, {"x-request-id", "req-9"},
@@ -652,11 +673,9 @@ START_TEST(test_deadline)
     ck_assert(!r.has_payload);
 
     /* async too; the server survives answering a call whose client is gone */
-    struct event_base *base = event_base_new();
-    bw_rpc_client_t *client = NULL;
-    bw_rpc_channel_t *channel = NULL;
-    ck_assert_int_eq(bw_rpc_client_create(base, gw_tls, &client), 0);
-    ck_assert_int_eq(bw_rpc_client_channel(client, target, "scoping", &channel), 0);
+    struct event_base *base;
+    bw_rpc_client_t *client;
+    bw_rpc_channel_t *channel = open_client(target, &base, &client);
     uint8_t buf[32];
     size_t n = pack_request("500", buf, sizeof(buf));
     memset(&r, 0, sizeof(r));
@@ -742,18 +761,14 @@ START_TEST(test_reads_taken_together)
     char target[64];
     bw_rpc_server_opts_t opts = server_opts(2);
     opts.ahead = batch_reads;
-    bw_rpc_server_t *server = NULL;
-    ck_assert_int_eq(bw_rpc_server_start(&opts, &server), 0);
-    snprintf(target, sizeof(target), "127.0.0.1:%d", bw_rpc_server_port(server));
+    bw_rpc_server_t *server = start_server_with(&opts, target, sizeof(target));
     batch_max = batches = handlers_started = 0;
     memset(read_results, 0, sizeof(read_results));
     memset(echo_results, 0, sizeof(echo_results));
 
-    struct event_base *base = event_base_new();
-    bw_rpc_client_t *client = NULL;
-    bw_rpc_channel_t *channel = NULL;
-    ck_assert_int_eq(bw_rpc_client_create(base, gw_tls, &client), 0);
-    ck_assert_int_eq(bw_rpc_client_channel(client, target, "scoping", &channel), 0);
+    struct event_base *base;
+    bw_rpc_client_t *client;
+    bw_rpc_channel_t *channel = open_client(target, &base, &client);
     result_t busy[2];
     memset(busy, 0, sizeof(busy));
     uint8_t buf[64];
@@ -813,11 +828,9 @@ START_TEST(test_workers_share_load)
 {
     char target[64];
     bw_rpc_server_t *server = start_server(4, target, sizeof(target));
-    struct event_base *base = event_base_new();
-    bw_rpc_client_t *client = NULL;
-    bw_rpc_channel_t *channel = NULL;
-    ck_assert_int_eq(bw_rpc_client_create(base, gw_tls, &client), 0);
-    ck_assert_int_eq(bw_rpc_client_channel(client, target, "scoping", &channel), 0);
+    struct event_base *base;
+    bw_rpc_client_t *client;
+    bw_rpc_channel_t *channel = open_client(target, &base, &client);
     result_t r[5];
     memset(r, 0, sizeof(r));
     uint8_t buf[32];
@@ -975,11 +988,9 @@ START_TEST(test_destroy_in_flight)
 {
     char target[64];
     bw_rpc_server_t *server = start_server(4, target, sizeof(target));
-    struct event_base *base = event_base_new();
-    bw_rpc_client_t *client = NULL;
-    bw_rpc_channel_t *channel = NULL;
-    ck_assert_int_eq(bw_rpc_client_create(base, gw_tls, &client), 0);
-    ck_assert_int_eq(bw_rpc_client_channel(client, target, "scoping", &channel), 0);
+    struct event_base *base;
+    bw_rpc_client_t *client;
+    bw_rpc_channel_t *channel = open_client(target, &base, &client);
     result_t r[4];
     memset(r, 0, sizeof(r));
     uint8_t buf[32];
@@ -1066,6 +1077,15 @@ START_TEST(test_start_errors)
     opts.methods = dup;
     opts.n_methods = 2;
     ck_assert_int_eq(bw_rpc_server_start(&opts, &server), BW_EINVAL);
+
+    /* a write that names a read to run ahead */
+    bw_rpc_method_t write_ahead[] = {methods[READ_METHOD]};
+    write_ahead[0].flags = BW_RPC_WRITE;
+    opts = server_opts(1);
+    opts.methods = write_ahead;
+    opts.n_methods = 1;
+    ck_assert_int_eq(bw_rpc_server_start(&opts, &server), BW_EINVAL);
+    ck_assert_ptr_null(server);
 
     /* a port in use */
     char target[64];
