@@ -3,9 +3,11 @@
  * which sockets to watch (on_socket) and when to wake it (on_timer_change);
  * the loop hands readiness back with curl_multi_socket_action, after which
  * finished transfers are collected (collect) and recorded. Database work
- * runs on the loop's thread, one statement per recorded attempt (a
- * transaction when the endpoint is disabled with it), which keeps the
- * deliveries and their attempts consistent without a queue in between.
+ * runs on the loop's thread. An attempt that disables its endpoint is
+ * recorded at once, in a transaction with the disabling; the others wait up
+ * to RECORD_DELAY_MS, or until RECORD_BATCH have ended, and are recorded
+ * together, a statement per tenant, which keeps the deliveries and their
+ * attempts consistent without a queue outside the process.
  */
 #include "deliverer.h"
 
@@ -49,6 +51,14 @@
  * BULWARK_WEBHOOK_CONCURRENCY), which bounds the memory queued events hold. */
 #define HANDOFF_ROUNDS 64
 #define ERROR_MAX 900
+/* Attempts that ended wait this long, or until this many have ended, to be
+ * recorded together: a round trip to the database and a statement for
+ * several, where each took its own (docs/DESIGN.md, "The cost of
+ * announcing a write"). Their rows stay leased meanwhile, so nothing else
+ * takes them; what the record frees (a resource's next delivery) is claimed
+ * right after it. */
+#define RECORD_DELAY_MS 10
+#define RECORD_BATCH 64
 /* Where the database says a webhook endpoint changed (integrations
  * migration 0012): the payload is its id. */
 #define ENDPOINTS_CHANNEL "bulwark_webhook_endpoints"
@@ -67,19 +77,19 @@ static const bw_db_stmt_t stmt_complete = {
     "SELECT integrations.record_attempt($1::uuid, $2::uuid, $3::double precision, $4::int, "
     "$5::int, $6, $7, $8::double precision, $9::tid)"};
 /* The same for many attempts of the transaction's tenant at once (never
- * FAILED ones, which disable their endpoint one by one). */
+ * FAILED ones, which disable their endpoint one by one); returns how many
+ * of them may have freed a later delivery of their resource (integrations
+ * migration 0014). */
 static const bw_db_stmt_t stmt_complete_many = {
     "deliverer_complete_many",
     "SELECT integrations.record_attempts($1::uuid[], $2::uuid[], $3::double precision[], "
     "$4::int[], $5::int[], $6::text[], $7::text[], $8::double precision[], $9::tid[])"};
-static const bw_db_stmt_t stmt_set_tenant = {"deliverer_set_tenant",
-                                             "SELECT set_config('bulwark.tenant_id', $1, true)"};
 static const bw_db_stmt_t stmt_release = {
     "deliverer_release", "UPDATE integrations.deliveries SET lease_id = NULL, lease_until = NULL "
                          "WHERE delivery_id = $1 AND lease_id = $2"};
 
 const bw_db_stmt_t *const bw_deliverer_stmts[] = {&stmt_claim, &stmt_complete, &stmt_complete_many,
-                                                  &stmt_set_tenant, &stmt_release};
+                                                  &stmt_release};
 const size_t bw_deliverer_n_stmts = sizeof(bw_deliverer_stmts) / sizeof(bw_deliverer_stmts[0]);
 
 enum {
@@ -131,7 +141,10 @@ struct bw_deliverer {
     const bw_integrations_t *svc;
     CURLM *multi;
     struct event *timer;
-    struct event *refill;      /* claims again once the loop is done with a round */
+    struct event *refill;            /* claims again once the loop is done with a round */
+    struct event *record;            /* records what ended, RECORD_DELAY_MS after the first */
+    transfer_t *ended[RECORD_BATCH]; /* ended, decided, not yet recorded */
+    int n_ended;
     bw_arena_t *scratch;       /* per database operation */
     transfer_t *head;          /* transfers in flight */
     endpoint_slot_t **buckets; /* the endpoints' slots by id (n_buckets, a power of 2) */
@@ -143,6 +156,10 @@ struct bw_deliverer {
     int in_flight;
     int queued;
     int collecting; /* inside collect(): no refill from there */
+    /* The last claim found nothing while nothing was queued, and nothing
+     * since may have made a delivery due: claims after attempts end wait
+     * for the next tick. */
+    int dry;
     int closing;
 };
 
@@ -443,83 +460,64 @@ static void record_one(bw_deliverer_t *dv, transfer_t *t)
     } else {
         err = bw_db_exec1(dv->db, dv->scratch, t->tenant, &stmt_complete, N_M, values, NULL);
     }
+    dv->dry = 0; /* it may have freed a later delivery of its resource */
     log_outcome(t, err);
     bw_db_set_log_ctx(dv->db, NULL);
 }
 
-/* Records the attempts of tenant among done[0..n) that need no endpoint
- * disabled, in one statement, inside the caller's transaction. */
-static int record_tenant(bw_deliverer_t *dv, transfer_t **done, int n, const char *tenant,
-                         bw_pgarray_t *arrays)
+/* Records the attempts of tenant among done[0..n), none of which disables
+ * its endpoint, in one statement of its own transaction, one round trip;
+ * if that fails, each is tried alone. */
+static void record_tenant(bw_deliverer_t *dv, transfer_t **done, int n, const char *tenant,
+                          bw_pgarray_t *arrays)
 {
-    for (int i = 0; i < N_M; i++)
-        bw_pgarray_reset(&arrays[i]);
-    for (int i = 0; i < n; i++) {
-        transfer_t *t = done[i];
-        if (strcmp(t->tenant, tenant) != 0 || t->outcome == BW_ATTEMPT_FAILED ||
-            t->outcome == BW_ATTEMPT_GONE)
+    int err = 0;
+    for (int c = 0; c < N_M; c++)
+        bw_pgarray_reset(&arrays[c]);
+    for (int i = 0; i < n && err == 0; i++) {
+        if (strcmp(done[i]->tenant, tenant) != 0)
             continue;
         attempt_text_t text;
         const char *row[N_M];
-        attempt_values(t, &text, row);
-        for (int c = 0; c < N_M; c++)
-            if (bw_pgarray_add(&arrays[c], row[c]) != 0)
-                return BW_ENOMEM;
+        attempt_values(done[i], &text, row);
+        for (int c = 0; c < N_M && err == 0; c++)
+            err = bw_pgarray_add(&arrays[c], row[c]);
     }
-    const char *values[N_M + 1] = {tenant};
-    int err = bw_db_exec(dv->db, dv->scratch, &stmt_set_tenant, 1, values, NULL);
+    const char *values[N_M];
     for (int c = 0; c < N_M && err == 0; c++)
         if ((values[c] = bw_pgarray_close(&arrays[c])) == NULL)
             err = BW_ENOMEM;
-    return err != 0 ? err : bw_db_exec(dv->db, dv->scratch, &stmt_complete_many, N_M, values, NULL);
-}
-
-/* Records the attempts that ended in one round of the loop: those that
- * disable an endpoint one by one, the rest in one transaction with a
- * statement per tenant. If that transaction fails, each is tried alone. */
-static void record_many(bw_deliverer_t *dv, transfer_t **done, int n)
-{
-    int batched = 0;
+    bw_arena_reset(dv->scratch);
+    PGresult *res = NULL;
+    if (err == 0)
+        err = bw_db_exec1(dv->db, dv->scratch, tenant, &stmt_complete_many, N_M, values, &res);
+    if (err == 0 && (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "0") != 0))
+        dv->dry = 0;
     for (int i = 0; i < n; i++) {
-        if (done[i]->outcome == BW_ATTEMPT_FAILED || done[i]->outcome == BW_ATTEMPT_GONE)
+        if (strcmp(done[i]->tenant, tenant) != 0)
+            continue;
+        if (err != 0)
             record_one(dv, done[i]);
         else
-            batched++;
+            log_outcome(done[i], 0);
     }
-    if (batched == 0)
-        return;
-    if (batched == 1) {
-        for (int i = 0; i < n; i++)
-            if (done[i]->outcome == BW_ATTEMPT_SUCCEEDED || done[i]->outcome == BW_ATTEMPT_RETRY)
-                record_one(dv, done[i]);
-        return;
-    }
+}
+
+/* Records attempts that disable no endpoint, done[0..n), with a statement
+ * per tenant. */
+static void record_many(bw_deliverer_t *dv, transfer_t **done, int n)
+{
     bw_pgarray_t arrays[N_M];
     memset(arrays, 0, sizeof(arrays));
-    bw_arena_reset(dv->scratch);
-    int err = bw_db_begin(dv->db, NULL);
-    for (int i = 0; i < n && err == 0; i++) {
+    for (int i = 0; i < n; i++) {
         int seen = 0;
         for (int j = 0; j < i && !seen; j++)
             seen = strcmp(done[j]->tenant, done[i]->tenant) == 0;
         if (!seen)
-            err = record_tenant(dv, done, n, done[i]->tenant, arrays);
+            record_tenant(dv, done, n, done[i]->tenant, arrays);
     }
-    if (err == 0)
-        err = bw_db_commit(dv->db);
-    else
-        bw_db_rollback(dv->db);
     for (int c = 0; c < N_M; c++)
         bw_pgarray_free(&arrays[c]);
-    for (int i = 0; i < n; i++) {
-        transfer_t *t = done[i];
-        if (t->outcome == BW_ATTEMPT_FAILED || t->outcome == BW_ATTEMPT_GONE)
-            continue;
-        if (err != 0)
-            record_one(dv, t);
-        else
-            log_outcome(t, 0);
-    }
 }
 
 /* What went wrong with a finished transfer, "" when nothing did. */
@@ -564,13 +562,35 @@ static void finish(bw_deliverer_t *dv, transfer_t *t, CURLcode code)
     decide(dv, t, status, latency_ms, error);
 }
 
-/* Collects finished transfers, then refills what they freed. */
+/* Records the attempts that ended and waited (dv->ended), frees them, and
+ * claims again for what the record freed. */
+static void record_ended(bw_deliverer_t *dv)
+{
+    if (dv->n_ended == 0)
+        return;
+    int n = dv->n_ended;
+    dv->n_ended = 0;
+    event_del(dv->record);
+    record_many(dv, dv->ended, n);
+    for (int i = 0; i < n; i++)
+        free_transfer(dv->ended[i]);
+    if (!dv->closing)
+        event_active(dv->refill, 0, 0);
+}
+
+static void on_record(evutil_socket_t fd, short kind, void *arg)
+{
+    (void)fd;
+    (void)kind;
+    record_ended(arg);
+}
+
+/* Collects finished transfers: one that disables its endpoint is recorded
+ * at once, the others wait for record_ended. Then refills what they freed. */
 static void collect(bw_deliverer_t *dv)
 {
     CURLMsg *msg;
     int left, finished = 0;
-    /* At most every attempt in flight ends in one round. */
-    transfer_t **done = calloc((size_t)dv->in_flight + 1, sizeof(*done));
     dv->collecting = 1;
     while ((msg = curl_multi_info_read(dv->multi, &left)) != NULL) {
         if (msg->msg != CURLMSG_DONE)
@@ -588,19 +608,20 @@ static void collect(bw_deliverer_t *dv)
         curl_multi_remove_handle(dv->multi, t->easy);
         unlink_transfer(t);
         finish(dv, t, code);
-        if (done != NULL) {
-            done[finished++] = t;
-        } else {
+        finished++;
+        if (t->outcome == BW_ATTEMPT_FAILED || t->outcome == BW_ATTEMPT_GONE) {
+            record_ended(dv); /* in the order they ended */
             record_one(dv, t);
             free_transfer(t);
-            finished = 1;
+            continue;
         }
-    }
-    if (done != NULL) {
-        record_many(dv, done, finished);
-        for (int i = 0; i < finished; i++)
-            free_transfer(done[i]);
-        free(done);
+        if (dv->n_ended == RECORD_BATCH)
+            record_ended(dv);
+        dv->ended[dv->n_ended++] = t;
+        if (dv->n_ended == 1) {
+            struct timeval delay = {0, RECORD_DELAY_MS * 1000};
+            evtimer_add(dv->record, &delay);
+        }
     }
     dv->collecting = 0;
     /* Attempts that end in the same round of the loop share one claim,
@@ -906,6 +927,7 @@ static void release(bw_deliverer_t *dv, transfer_t *t)
 {
     const char *values[] = {t->delivery, t->lease};
     bw_arena_reset(dv->scratch);
+    dv->dry = 0; /* due again */
     if (bw_db_exec1(dv->db, dv->scratch, t->tenant, &stmt_release, 2, values, NULL) != 0)
         bw_log(BW_LOG_WARN, &t->log,
                "could not give back the lease of delivery %s; it is attempted again when "
@@ -1000,16 +1022,21 @@ static int busy_endpoints(const bw_deliverer_t *dv, bw_pgarray_t *busy, bw_pgarr
 }
 
 /* Claims due deliveries into the queue and starts what may start. With
- * when_short, only if fewer than one endpoint's worth are queued (after
- * attempts end; the dispatcher's tick claims whatever is queued). */
+ * when_short (after attempts end; the dispatcher's tick claims whatever is
+ * queued), only if fewer than one endpoint's worth are queued, and not
+ * while dry: a claim that found nothing with nothing queued (so no
+ * endpoint was left out for having its share here) shows nothing is due,
+ * until time passes (the tick), a lease is given back, or a record finishes
+ * a delivery whose resource has another waiting. */
 static int fill(bw_deliverer_t *dv, int when_short)
 {
     if (dv->closing || dv->collecting)
         return 0;
     launch(dv);
     long room = (long)dv->svc->concurrency * PREFETCH - dv->in_flight - dv->queued;
-    if (room <= 0 || (when_short && dv->queued >= dv->svc->endpoint_concurrency))
+    if (room <= 0 || (when_short && (dv->dry || dv->queued >= dv->svc->endpoint_concurrency)))
         return 0;
+    int nothing_queued = dv->queued == 0;
     char limit[24], per_endpoint[24], lease[24];
     snprintf(limit, sizeof(limit), "%ld", room);
     snprintf(per_endpoint, sizeof(per_endpoint), "%ld",
@@ -1037,6 +1064,7 @@ static int fill(bw_deliverer_t *dv, int when_short)
         return err;
     }
     int n = PQntuples(res);
+    dv->dry = n == 0 && nothing_queued;
     for (int row = 0; row < n; row++)
         queue_row(dv, res, row, NULL);
     bw_arena_destroy(claim);
@@ -1123,13 +1151,14 @@ int bw_deliverer_create(struct event_base *base, bw_db_t *db, const bw_integrati
     dv->multi = curl_multi_init();
     dv->timer = evtimer_new(base, on_timer, dv);
     dv->refill = event_new(base, -1, 0, on_refill, dv);
+    dv->record = evtimer_new(base, on_record, dv);
     dv->scratch = bw_arena_create(0);
     /* A bucket per claim's worth of endpoints at most. */
     for (dv->n_buckets = 64; dv->n_buckets < (size_t)svc->concurrency * PREFETCH;)
         dv->n_buckets *= 2;
     dv->buckets = calloc(dv->n_buckets, sizeof(*dv->buckets));
-    if (dv->multi == NULL || dv->timer == NULL || dv->refill == NULL || dv->scratch == NULL ||
-        dv->buckets == NULL ||
+    if (dv->multi == NULL || dv->timer == NULL || dv->refill == NULL || dv->record == NULL ||
+        dv->scratch == NULL || dv->buckets == NULL ||
         curl_multi_setopt(dv->multi, CURLMOPT_SOCKETFUNCTION, on_socket) != CURLM_OK ||
         curl_multi_setopt(dv->multi, CURLMOPT_SOCKETDATA, dv) != CURLM_OK ||
         curl_multi_setopt(dv->multi, CURLMOPT_TIMERFUNCTION, on_timer_change) != CURLM_OK ||
@@ -1153,8 +1182,9 @@ void bw_deliverer_destroy(bw_deliverer_t *dv)
     if (dv == NULL)
         return;
     dv->closing = 1;
-    /* Aborted attempts are not attempts, and queued ones did not start:
-     * their deliveries are due again. */
+    /* Attempts that ended are recorded; aborted attempts are not attempts,
+     * and queued ones did not start: their deliveries are due again. */
+    record_ended(dv);
     while (dv->head != NULL) {
         transfer_t *t = dv->head;
         curl_multi_remove_handle(dv->multi, t->easy);
@@ -1171,6 +1201,8 @@ void bw_deliverer_destroy(bw_deliverer_t *dv)
         event_free(dv->timer);
     if (dv->refill != NULL)
         event_free(dv->refill);
+    if (dv->record != NULL)
+        event_free(dv->record);
     bw_arena_destroy(dv->scratch);
     free(dv->buckets);
     free(dv);

@@ -14,7 +14,9 @@
  *     0008 and 0013) finds the leased row by the address the claim
  *     returned, and by its key when the row has moved since; a lease no
  *     longer held records nothing; the first attempt is kept on the
- *     delivery's row, later ones in integrations.attempts. (How many rows
+ *     delivery's row, later ones in integrations.attempts; recorded
+ *     together (integrations.record_attempts, migration 0014), each row is
+ *     found so too, in one UPDATE for those at their address. (How many rows
  *     it reads is not asserted: the foreign key check of an attempt row, a
  *     plan of PostgreSQL's own, may search deliveries by tenant only;
  *     docs/DESIGN.md, "The cost of announcing a write".)
@@ -203,6 +205,119 @@ START_TEST(a_record_finds_the_leased_row_by_its_address)
                    PQgetvalue(claimed, 1, 2), "SUCCEEDED");
     ck_assert_str_eq(state, "SUCCEEDED");
     free(state);
+    PQclear(claimed);
+    bw_test_exec(svc, "ROLLBACK");
+    PQfinish(svc);
+    free(tenant);
+    free(key);
+}
+END_TEST
+
+/* Records attempts as the deliverer records those that end together
+ * (integrations.record_attempts, migration 0014): one UPDATE for the rows
+ * at the addresses the claim returned, record_attempt by key for the rest.
+ * deliveries, leases and outcomes are comma-separated, ats
+ * semicolon-separated, as many of each. Returns what the record says: how
+ * many of them may have freed a later delivery of their resource. */
+static int record_batch(PGconn *svc, const char *deliveries, const char *leases,
+                        const char *outcomes, const char *ats)
+{
+    PGresult *res = bw_test_sql(
+        svc,
+        "WITH n AS (SELECT cardinality(string_to_array($1, ',')) AS n) "
+        "SELECT integrations.record_attempts(string_to_array($1, ',')::uuid[], "
+        "string_to_array($2, ',')::uuid[], array_fill(1.7e15::float8, ARRAY[n]), "
+        "ARRAY(SELECT CASE WHEN o = 'RETRY' THEN 503 ELSE 204 END FROM "
+        "unnest(string_to_array($3, ',')) o), array_fill(3, ARRAY[n]), array_fill(''::text, "
+        "ARRAY[n]), string_to_array($3, ','), array_fill(0::float8, ARRAY[n]), "
+        "string_to_array($4, ';')::tid[]) FROM n",
+        deliveries, leases, outcomes, ats);
+    int freed = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return freed;
+}
+
+START_TEST(records_of_attempts_together_find_each_row)
+{
+    char *key = NULL, *tenant = NULL;
+    /* Every resource has three or four events: each delivery claimed has
+     * later ones waiting behind it. */
+    PGconn *svc = backlog("Records KG", 1000, 300, &tenant, &key);
+    PGresult *claimed = bw_test_sql(svc,
+                                    "SELECT x.delivery_id::text, x.lease_id::text, x.at::text "
+                                    "FROM integrations.claim_deliveries(64, 4, 75, '{}', '{}') x "
+                                    "WHERE x.tenant_id = $1::uuid ORDER BY x.delivery_id",
+                                    tenant);
+    ck_assert_int_eq(PQntuples(claimed), 4);
+    const char *id[4], *lease[4], *at[4];
+    for (int i = 0; i < 4; i++) {
+        id[i] = PQgetvalue(claimed, i, 0);
+        lease[i] = PQgetvalue(claimed, i, 1);
+        at[i] = PQgetvalue(claimed, i, 2);
+    }
+    /* A retry frees nothing: the delivery still waits, before the others. */
+    ck_assert_int_eq(record_batch(svc, id[2], lease[2], "RETRY", at[2]), 0);
+
+    /* The second has moved since the claim; the fourth's lease is not the
+     * one held. The first is found at its address and frees the next of
+     * its resource; the second and fourth are looked for by key, and each
+     * counts as one that may have. */
+    bw_test_exec(svc,
+                 "UPDATE integrations.deliveries SET update_time = now() "
+                 "WHERE delivery_id = $1::uuid",
+                 id[1]);
+    char ids[4 * 40], leases[4 * 40], ats[4 * 24];
+    snprintf(ids, sizeof(ids), "%s,%s,%s", id[0], id[1], id[3]);
+    snprintf(leases, sizeof(leases), "%s,%s,%s", lease[0], lease[1],
+             "00000000-0000-4000-8000-000000000000");
+    snprintf(ats, sizeof(ats), "%s;%s;%s", at[0], at[1], at[3]);
+    ck_assert_int_eq(record_batch(svc, ids, leases, "SUCCEEDED,SUCCEEDED,SUCCEEDED", ats), 3);
+
+    static const char states[] =
+        "SELECT string_agg(d.state || ' ' || d.attempt_count || ' ' || (d.lease_id IS NULL) || "
+        "' first ' || coalesce(d.first_status_code::text, '-') || ' then ' || coalesce((SELECT "
+        "string_agg(a.attempt_no || ':' || a.status_code, ',' ORDER BY a.attempt_no) FROM "
+        "integrations.attempts a WHERE a.delivery_id = d.delivery_id), '-'), '; ' ORDER BY "
+        "d.delivery_id) FROM integrations.deliveries d "
+        "WHERE d.delivery_id = ANY (string_to_array($1, ',')::uuid[])";
+    snprintf(ids, sizeof(ids), "%s,%s,%s,%s", id[0], id[1], id[2], id[3]);
+    PGresult *res = bw_test_sql(svc, states, ids);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0),
+                     "SUCCEEDED 1 true first 204 then -; SUCCEEDED 1 true first 204 then -; "
+                     "PENDING 1 true first 503 then -; PENDING 0 false first - then -");
+    PQclear(res);
+
+    /* The one that waits, leased again: its second attempt is a row of
+     * integrations.attempts, its first stays. Leases recorded already are
+     * not held any more: nothing is written twice. */
+    PGresult *again =
+        bw_test_sql(svc,
+                    "UPDATE integrations.deliveries SET lease_id = "
+                    "gen_random_uuid(), lease_until = now() + interval '1 minute' "
+                    "WHERE delivery_id = $1::uuid RETURNING lease_id::text, ctid::text",
+                    id[2]);
+    snprintf(ids, sizeof(ids), "%s,%s,%s", id[2], id[0], id[1]);
+    snprintf(leases, sizeof(leases), "%s,%s,%s", PQgetvalue(again, 0, 0), lease[0], lease[1]);
+    snprintf(ats, sizeof(ats), "%s;(0,0);(0,0)", PQgetvalue(again, 0, 1));
+    ck_assert_int_eq(record_batch(svc, ids, leases, "SUCCEEDED,SUCCEEDED,SUCCEEDED", ats), 3);
+    PQclear(again);
+    snprintf(ids, sizeof(ids), "%s,%s,%s,%s", id[0], id[1], id[2], id[3]);
+    res = bw_test_sql(svc, states, ids);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0),
+                     "SUCCEEDED 1 true first 204 then -; SUCCEEDED 1 true first 204 then -; "
+                     "SUCCEEDED 2 true first 503 then 2:204; PENDING 0 false first - then -");
+    PQclear(res);
+
+    /* The last waiting delivery of its resource frees nothing. */
+    bw_test_exec(svc,
+                 "UPDATE integrations.deliveries SET state = 'SUCCEEDED', next_attempt_time = NULL "
+                 "WHERE resource = (SELECT resource FROM integrations.deliveries "
+                 "WHERE delivery_id = $1::uuid) AND delivery_id <> $1::uuid",
+                 id[3]);
+    ck_assert_int_eq(record_batch(svc, id[3], lease[3], "SUCCEEDED", at[3]), 0);
+    res = bw_test_sql(svc, states, id[3]);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), "SUCCEEDED 1 true first 204 then -");
+    PQclear(res);
     PQclear(claimed);
     bw_test_exec(svc, "ROLLBACK");
     PQfinish(svc);
@@ -409,6 +524,7 @@ Suite *suite_claim(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, a_claim_reads_what_it_leases_not_the_backlog);
     tcase_add_test(tc, a_record_finds_the_leased_row_by_its_address);
+    tcase_add_test(tc, records_of_attempts_together_find_each_row);
     tcase_add_test(tc, the_relays_claim_reads_what_it_claims_not_the_backlog);
     tcase_add_test(tc, a_ticket_claim_reads_what_it_leases_not_the_backlog);
     tcase_add_test(tc, the_relays_probe_reads_one_resource_not_the_backlog);
