@@ -156,9 +156,9 @@ struct bw_deliverer {
     int in_flight;
     int queued;
     int collecting; /* inside collect(): no refill from there */
-    /* The last claim found nothing while nothing was queued, and nothing
-     * since may have made a delivery due: claims after attempts end wait
-     * for the next tick. */
+    /* The last claim found nothing while no endpoint had its share here,
+     * and nothing since may have made a delivery due: claims after
+     * attempts end wait for the next tick. */
     int dry;
     int closing;
 };
@@ -1009,9 +1009,13 @@ static void launch(bw_deliverer_t *dv)
 
 /* Adds each endpoint with attempts in flight or queued here, and how many,
  * to busy and counts. 0 or BW_ENOMEM. */
-static int busy_endpoints(const bw_deliverer_t *dv, bw_pgarray_t *busy, bw_pgarray_t *counts)
+static int busy_endpoints(const bw_deliverer_t *dv, bw_pgarray_t *busy, bw_pgarray_t *counts,
+                          int cap, int *capped)
 {
+    *capped = 0;
     for (const endpoint_slot_t *e = dv->endpoints; e != NULL; e = e->next) {
+        if (e->in_flight + e->queued >= cap)
+            *capped = 1;
         char count[16];
         snprintf(count, sizeof(count), "%d", e->in_flight + e->queued);
         if (e->in_flight + e->queued > 0 &&
@@ -1024,10 +1028,10 @@ static int busy_endpoints(const bw_deliverer_t *dv, bw_pgarray_t *busy, bw_pgarr
 /* Claims due deliveries into the queue and starts what may start. With
  * when_short (after attempts end; the dispatcher's tick claims whatever is
  * queued), only if fewer than one endpoint's worth are queued, and not
- * while dry: a claim that found nothing with nothing queued (so no
- * endpoint was left out for having its share here) shows nothing is due,
- * until time passes (the tick), a lease is given back, or a record finishes
- * a delivery whose resource has another waiting. */
+ * while dry: a claim that found nothing while no endpoint had its share
+ * here (so none was left out of it) shows nothing is due, until time
+ * passes (the tick), a lease is given back, or a record finishes a
+ * delivery whose resource has another waiting. */
 static int fill(bw_deliverer_t *dv, int when_short)
 {
     if (dv->closing || dv->collecting)
@@ -1036,7 +1040,7 @@ static int fill(bw_deliverer_t *dv, int when_short)
     long room = (long)dv->svc->concurrency * PREFETCH - dv->in_flight - dv->queued;
     if (room <= 0 || (when_short && (dv->dry || dv->queued >= dv->svc->endpoint_concurrency)))
         return 0;
-    int nothing_queued = dv->queued == 0;
+
     char limit[24], per_endpoint[24], lease[24];
     snprintf(limit, sizeof(limit), "%ld", room);
     snprintf(per_endpoint, sizeof(per_endpoint), "%ld",
@@ -1046,7 +1050,9 @@ static int fill(bw_deliverer_t *dv, int when_short)
     snprintf(lease, sizeof(lease), "%ld",
              bw_deliverer_lease_seconds(dv, (int)dv->svc->endpoint_concurrency * PREFETCH - 1));
     bw_pgarray_t busy = {0}, counts = {0};
-    int err = busy_endpoints(dv, &busy, &counts);
+    int capped;
+    int err =
+        busy_endpoints(dv, &busy, &counts, (int)dv->svc->endpoint_concurrency * PREFETCH, &capped);
     const char *values[] = {limit, per_endpoint, lease, bw_pgarray_close(&busy),
                             bw_pgarray_close(&counts)};
     /* The claimed rows outlive the scratch arena's resets while they are
@@ -1064,7 +1070,7 @@ static int fill(bw_deliverer_t *dv, int when_short)
         return err;
     }
     int n = PQntuples(res);
-    dv->dry = n == 0 && nothing_queued;
+    dv->dry = n == 0 && !capped;
     for (int row = 0; row < n; row++)
         queue_row(dv, res, row, NULL);
     bw_arena_destroy(claim);
