@@ -392,6 +392,19 @@ static void wait_handlers_started(int n)
     ck_assert_int_ge(handlers_started, n);
 }
 
+/* Occupies n workers: n SLEEP calls of ms milliseconds on channel, each
+ * answered into r[i] within deadline_ms, and waits until n handlers run. */
+static void occupy_workers(bw_rpc_channel_t *channel, const char *ms, int deadline_ms, result_t *r,
+                           int n)
+{
+    uint8_t buf[32];
+    size_t len = pack_request(ms, buf, sizeof(buf));
+    for (int i = 0; i < n; i++)
+        ck_assert_int_eq(
+            bw_rpc_call(channel, SLEEP, buf, len, NULL, 0, deadline_ms, on_done, &r[i]), 0);
+    wait_handlers_started(n);
+}
+
 /* An asynchronous client on a new event base, as the gateway, and its
  * channel to the server at target (caller destroys the client and frees
  * the base). */
@@ -771,11 +784,9 @@ START_TEST(test_reads_taken_together)
     bw_rpc_channel_t *channel = open_client(target, &base, &client);
     result_t busy[2];
     memset(busy, 0, sizeof(busy));
+    occupy_workers(channel, "300", 10000, busy, 2);
     uint8_t buf[64];
-    size_t n = pack_request("300", buf, sizeof(buf));
-    for (int i = 0; i < 2; i++)
-        ck_assert_int_eq(bw_rpc_call(channel, SLEEP, buf, n, NULL, 0, 10000, on_done, &busy[i]), 0);
-    wait_handlers_started(2);
+    size_t n;
     for (int i = 0; i < READS; i++) {
         char reason[32];
         snprintf(reason, sizeof(reason), i % 7 == 3 ? "skip-%d" : "read-%d", i);
@@ -840,9 +851,7 @@ START_TEST(test_workers_share_load)
     event_base_dispatch(base);
     ck_assert_int_eq(r[4].status, BW_GRPC_OK);
     double start = now_s();
-    for (int i = 0; i < 3; i++)
-        ck_assert_int_eq(bw_rpc_call(channel, SLEEP, buf, n, NULL, 0, 5000, on_done, &r[i]), 0);
-    wait_handlers_started(3);
+    occupy_workers(channel, "500", 5000, r, 3);
     /* one worker is left for other methods while three sleep */
     memset(&r[4], 0, sizeof(r[4]));
     ck_assert_int_eq(bw_rpc_call(channel, ECHO, NULL, 0, NULL, 0, 5000, on_done, &r[4]), 0);
@@ -993,11 +1002,7 @@ START_TEST(test_destroy_in_flight)
     bw_rpc_channel_t *channel = open_client(target, &base, &client);
     result_t r[4];
     memset(r, 0, sizeof(r));
-    uint8_t buf[32];
-    size_t n = pack_request("1000", buf, sizeof(buf));
-    for (int i = 0; i < 4; i++)
-        ck_assert_int_eq(bw_rpc_call(channel, SLEEP, buf, n, NULL, 0, 10000, on_done, &r[i]), 0);
-    wait_handlers_started(4);
+    occupy_workers(channel, "1000", 10000, r, 4);
     double start = now_s();
     bw_rpc_client_destroy(client); /* the loop never ran */
     ck_assert_double_lt(now_s() - start, 0.8);

@@ -145,6 +145,25 @@ static char *record(PGconn *svc, const char *delivery, const char *lease, const 
     return state;
 }
 
+/* Asserts what the deliveries ids (comma-separated) hold, in id order,
+ * each as "STATE attempts lease-given-back first CODE then N:CODE,..." (its
+ * first attempt on its row, the later ones in integrations.attempts),
+ * joined by "; ". */
+static void assert_deliveries(PGconn *svc, const char *ids, const char *want)
+{
+    PGresult *res = bw_test_sql(
+        svc,
+        "SELECT string_agg(d.state || ' ' || d.attempt_count || ' ' || (d.lease_id IS NULL) || "
+        "' first ' || coalesce(d.first_status_code::text, '-') || ' then ' || coalesce((SELECT "
+        "string_agg(a.attempt_no || ':' || a.status_code, ',' ORDER BY a.attempt_no) FROM "
+        "integrations.attempts a WHERE a.delivery_id = d.delivery_id), '-'), '; ' ORDER BY "
+        "d.delivery_id) FROM integrations.deliveries d "
+        "WHERE d.delivery_id = ANY (string_to_array($1, ',')::uuid[])",
+        ids);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), want);
+    PQclear(res);
+}
+
 START_TEST(a_record_finds_the_leased_row_by_its_address)
 {
     char *key = NULL, *tenant = NULL;
@@ -159,19 +178,11 @@ START_TEST(a_record_finds_the_leased_row_by_its_address)
     /* By its address: the first attempt, failed, is kept on the
      * delivery's row, which waits for its next attempt. */
     const char *delivery = PQgetvalue(claimed, 0, 0);
-    static const char attempts[] =
-        "SELECT d.state || ' ' || d.attempt_count || ' ' || (d.lease_id IS NULL) || ' first ' || "
-        "coalesce(d.first_status_code::text, '-') || ' then ' || coalesce((SELECT string_agg("
-        "a.attempt_no || ':' || a.status_code, ',' ORDER BY a.attempt_no) FROM "
-        "integrations.attempts a WHERE a.delivery_id = d.delivery_id), '-') "
-        "FROM integrations.deliveries d WHERE d.delivery_id = $1::uuid";
     char *state =
         record(svc, delivery, PQgetvalue(claimed, 0, 1), PQgetvalue(claimed, 0, 2), "RETRY");
     ck_assert_str_eq(state, "PENDING");
     free(state);
-    PGresult *attempt = bw_test_sql(svc, attempts, delivery);
-    ck_assert_str_eq(PQgetvalue(attempt, 0, 0), "PENDING 1 true first 503 then -");
-    PQclear(attempt);
+    assert_deliveries(svc, delivery, "PENDING 1 true first 503 then -");
 
     /* The same lease again: it is no longer held, nothing is written. */
     state =
@@ -191,9 +202,7 @@ START_TEST(a_record_finds_the_leased_row_by_its_address)
     ck_assert_str_eq(state, "SUCCEEDED");
     free(state);
     PQclear(lease);
-    attempt = bw_test_sql(svc, attempts, delivery);
-    ck_assert_str_eq(PQgetvalue(attempt, 0, 0), "SUCCEEDED 2 true first 503 then 2:204");
-    PQclear(attempt);
+    assert_deliveries(svc, delivery, "SUCCEEDED 2 true first 503 then 2:204");
 
     /* A row that moved since the claim (any update gives it a new address)
      * is found by its key. */
@@ -273,19 +282,10 @@ START_TEST(records_of_attempts_together_find_each_row)
     snprintf(ats, sizeof(ats), "%s;%s;%s", at[0], at[1], at[3]);
     ck_assert_int_eq(record_batch(svc, ids, leases, "SUCCEEDED,SUCCEEDED,SUCCEEDED", ats), 3);
 
-    static const char states[] =
-        "SELECT string_agg(d.state || ' ' || d.attempt_count || ' ' || (d.lease_id IS NULL) || "
-        "' first ' || coalesce(d.first_status_code::text, '-') || ' then ' || coalesce((SELECT "
-        "string_agg(a.attempt_no || ':' || a.status_code, ',' ORDER BY a.attempt_no) FROM "
-        "integrations.attempts a WHERE a.delivery_id = d.delivery_id), '-'), '; ' ORDER BY "
-        "d.delivery_id) FROM integrations.deliveries d "
-        "WHERE d.delivery_id = ANY (string_to_array($1, ',')::uuid[])";
     snprintf(ids, sizeof(ids), "%s,%s,%s,%s", id[0], id[1], id[2], id[3]);
-    PGresult *res = bw_test_sql(svc, states, ids);
-    ck_assert_str_eq(PQgetvalue(res, 0, 0),
-                     "SUCCEEDED 1 true first 204 then -; SUCCEEDED 1 true first 204 then -; "
-                     "PENDING 1 true first 503 then -; PENDING 0 false first - then -");
-    PQclear(res);
+    assert_deliveries(svc, ids,
+                      "SUCCEEDED 1 true first 204 then -; SUCCEEDED 1 true first 204 then -; "
+                      "PENDING 1 true first 503 then -; PENDING 0 false first - then -");
 
     /* The one that waits, leased again: its second attempt is a row of
      * integrations.attempts, its first stays. Leases recorded already are
@@ -302,11 +302,9 @@ START_TEST(records_of_attempts_together_find_each_row)
     ck_assert_int_eq(record_batch(svc, ids, leases, "SUCCEEDED,SUCCEEDED,SUCCEEDED", ats), 3);
     PQclear(again);
     snprintf(ids, sizeof(ids), "%s,%s,%s,%s", id[0], id[1], id[2], id[3]);
-    res = bw_test_sql(svc, states, ids);
-    ck_assert_str_eq(PQgetvalue(res, 0, 0),
-                     "SUCCEEDED 1 true first 204 then -; SUCCEEDED 1 true first 204 then -; "
-                     "SUCCEEDED 2 true first 503 then 2:204; PENDING 0 false first - then -");
-    PQclear(res);
+    assert_deliveries(svc, ids,
+                      "SUCCEEDED 1 true first 204 then -; SUCCEEDED 1 true first 204 then -; "
+                      "SUCCEEDED 2 true first 503 then 2:204; PENDING 0 false first - then -");
 
     /* The last waiting delivery of its resource frees nothing. */
     bw_test_exec(svc,
@@ -315,9 +313,7 @@ START_TEST(records_of_attempts_together_find_each_row)
                  "WHERE delivery_id = $1::uuid) AND delivery_id <> $1::uuid",
                  id[3]);
     ck_assert_int_eq(record_batch(svc, id[3], lease[3], "SUCCEEDED", at[3]), 0);
-    res = bw_test_sql(svc, states, id[3]);
-    ck_assert_str_eq(PQgetvalue(res, 0, 0), "SUCCEEDED 1 true first 204 then -");
-    PQclear(res);
+    assert_deliveries(svc, id[3], "SUCCEEDED 1 true first 204 then -");
     PQclear(claimed);
     bw_test_exec(svc, "ROLLBACK");
     PQfinish(svc);
