@@ -5,12 +5,18 @@
 # checking that every process exits 0 on SIGTERM (and, under the sanitizers,
 # that no log holds a sanitizer report). It always cleans up, prints a
 # summary ending in "N passed, N failed", and exits non-zero if anything
-# failed. BULWARK_TEST_FLAVOURS (default "release asan") picks flavours.
+# failed. BULWARK_TEST_FLAVOURS (default "release asan") picks flavours;
+# BULWARK_TEST_ONLY, a ctest -R expression, runs only the tests it matches
+# (while working on one; CI runs them all).
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 FLAVOURS=${BULWARK_TEST_FLAVOURS:-release asan}
+ONLY=(--no-tests=error)
+if [[ -n ${BULWARK_TEST_ONLY:-} ]]; then
+    ONLY=(-R "$BULWARK_TEST_ONLY" --no-tests=ignore)
+fi
 SANITIZER_REPORT='ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer'
 RESULTS=()
 PASSED=0
@@ -163,7 +169,7 @@ run_flavour() {
 
     start=$SECONDS
     rc=0
-    ctest --test-dir "$build" -L unit --output-on-failure --no-tests=error --timeout 300 || rc=$?
+    ctest --test-dir "$build" -L unit "${ONLY[@]}" --output-on-failure --timeout 300 || rc=$?
     record "$name: unit tests" "$rc" $((SECONDS - start))
 
     start=$SECONDS
@@ -195,7 +201,7 @@ run_flavour() {
             # Their pids (<process>.pid): tests/e2e/test_tickets.c stops
             # incidents for a moment.
             export BULWARK_TEST_RUN_DIR=$BW_RUN_DIR
-            ctest --test-dir "$build" -L 'integration|e2e' --output-on-failure --no-tests=error --timeout 300
+            ctest --test-dir "$build" -L 'integration|e2e' "${ONLY[@]}" --output-on-failure --timeout 300
         ) || rc=$?
         record "$name: integration and e2e tests" "$rc" $((SECONDS - start))
         start=$SECONDS

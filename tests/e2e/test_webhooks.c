@@ -130,6 +130,25 @@ static json_t *deliveries_of(const tenant_t *t, const char *endpoint, const char
     return call(t->key, "GET", path, NULL, 200);
 }
 
+/* Waits until the endpoint's delivery log holds n SUCCEEDED deliveries. The
+ * receiver counts an answer as it sends it; the deliverer records attempts
+ * that end close together in one statement a little later (RECORD_DELAY_MS
+ * in deliverer.c), so the log follows the receiver, never leads it. */
+static void wait_recorded(const tenant_t *t, const char *endpoint, size_t n, int seconds)
+{
+    size_t got = 0;
+    for (int i = 0; i < seconds * 10; i++) {
+        json_t *doc = deliveries_of(t, endpoint, "?state=SUCCEEDED&pageSize=100");
+        got = json_array_size(json_object_get(doc, "deliveries"));
+        json_decref(doc);
+        if (got >= n)
+            return;
+        usleep(100 * 1000);
+    }
+    ck_abort_msg("endpoint %s: %zu deliveries recorded SUCCEEDED within %d s, want %zu", endpoint,
+                 got, seconds, n);
+}
+
 /* Waits until the endpoint's delivery log holds a delivery whose latest
  * attempt's error contains text; returns that delivery (caller decrefs). */
 static json_t *wait_attempt_error(const tenant_t *t, const char *endpoint, const char *text,
@@ -350,7 +369,7 @@ START_TEST(events_are_delivered_signed_and_in_order)
     ids[6] = emit(&t, "incident.updated", "incidents/r2", "{\"id\":\"r2\",\"title\":\"b\"}");
     free(emit(&t, "soa.control_changed", "entities/x/controls/A.5.1", "{\"ref\":\"A.5.1\"}"));
     wait_succeeded(path, 7, 30);
-    sleep(1);
+    wait_recorded(&t, jstr(e, "id"), 7, 10);
 
     json_t *got = received(path);
     ck_assert_uint_eq(json_array_size(got), 7);
@@ -501,7 +520,7 @@ START_TEST(receiver_down_then_up_loses_nothing)
     ck_assert(json_is_true(json_object_get(up, "up")));
     json_decref(up);
     wait_succeeded(path, N, 60);
-    sleep(1);
+    wait_recorded(&t, jstr(e, "id"), N, 10);
 
     /* Every event exactly once by webhook-id, every signature valid, each
      * incident's events in order. */
@@ -683,6 +702,7 @@ START_TEST(retry_after_is_honoured)
     receiver_config(path, jstr(e, "secret"), NULL, 429, 1, "3", NULL);
     char *id = emit(&t, "incident.created", "incidents/t1", "{\"id\":\"t1\"}");
     wait_succeeded(path, 1, 30);
+    wait_recorded(&t, jstr(e, "id"), 1, 10);
     json_t *got = received(path);
     ck_assert_uint_eq(json_array_size(got), 2);
     json_t *a = json_array_get(got, 0), *b = json_array_get(got, 1);
@@ -798,6 +818,7 @@ START_TEST(exhausted_schedule_disables_and_says_so)
     json_decref(replayed);
     /* Both go out, with their own webhook-ids: the paused one and the replay. */
     wait_succeeded(bad_path, 2, 30);
+    wait_recorded(&t, bad_id, 2, 10);
     got = received(bad_path);
     int replayed_ok = 0, later_ok = 0;
     for (size_t i = 0; i < json_array_size(got); i++) {
