@@ -13,9 +13,9 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 FLAVOURS=${BULWARK_TEST_FLAVOURS:-release asan}
-ONLY=(--no-tests=error)
+CTEST_SELECT=(--no-tests=error)
 if [[ -n ${BULWARK_TEST_ONLY:-} ]]; then
-    ONLY=(-R "$BULWARK_TEST_ONLY" --no-tests=ignore)
+    CTEST_SELECT=(-R "$BULWARK_TEST_ONLY" --no-tests=ignore)
 fi
 SANITIZER_REPORT='ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: UndefinedBehaviorSanitizer'
 RESULTS=()
@@ -169,7 +169,7 @@ run_flavour() {
 
     start=$SECONDS
     rc=0
-    ctest --test-dir "$build" -L unit "${ONLY[@]}" --output-on-failure --timeout 300 || rc=$?
+    ctest --test-dir "$build" -L unit "${CTEST_SELECT[@]}" --output-on-failure --timeout 300 || rc=$?
     record "$name: unit tests" "$rc" $((SECONDS - start))
 
     start=$SECONDS
@@ -201,7 +201,7 @@ run_flavour() {
             # Their pids (<process>.pid): tests/e2e/test_tickets.c stops
             # incidents for a moment.
             export BULWARK_TEST_RUN_DIR=$BW_RUN_DIR
-            ctest --test-dir "$build" -L 'integration|e2e' "${ONLY[@]}" --output-on-failure --timeout 300
+            ctest --test-dir "$build" -L 'integration|e2e' "${CTEST_SELECT[@]}" --output-on-failure --timeout 300
         ) || rc=$?
         record "$name: integration and e2e tests" "$rc" $((SECONDS - start))
         start=$SECONDS

@@ -130,23 +130,32 @@ static json_t *deliveries_of(const tenant_t *t, const char *endpoint, const char
     return call(t->key, "GET", path, NULL, 200);
 }
 
+/* Waits until the endpoint's delivery log, read with query, lists at least
+ * n deliveries; returns that page (caller decrefs). */
+static json_t *wait_listed(const tenant_t *t, const char *endpoint, const char *query, size_t n,
+                           int seconds)
+{
+    size_t got = 0;
+    for (int i = 0; i < seconds * 10; i++) {
+        json_t *doc = deliveries_of(t, endpoint, query);
+        got = json_array_size(json_object_get(doc, "deliveries"));
+        if (got >= n)
+            return doc;
+        json_decref(doc);
+        usleep(100 * 1000);
+    }
+    ck_abort_msg("endpoint %s: %zu deliveries listed by %s within %d s, want %zu", endpoint, got,
+                 query, seconds, n);
+    return NULL;
+}
+
 /* Waits until the endpoint's delivery log holds n SUCCEEDED deliveries. The
  * receiver counts an answer as it sends it; the deliverer records attempts
  * that end close together in one statement a little later (RECORD_DELAY_MS
  * in deliverer.c), so the log follows the receiver, never leads it. */
 static void wait_recorded(const tenant_t *t, const char *endpoint, size_t n, int seconds)
 {
-    size_t got = 0;
-    for (int i = 0; i < seconds * 10; i++) {
-        json_t *doc = deliveries_of(t, endpoint, "?state=SUCCEEDED&pageSize=100");
-        got = json_array_size(json_object_get(doc, "deliveries"));
-        json_decref(doc);
-        if (got >= n)
-            return;
-        usleep(100 * 1000);
-    }
-    ck_abort_msg("endpoint %s: %zu deliveries recorded SUCCEEDED within %d s, want %zu", endpoint,
-                 got, seconds, n);
+    json_decref(wait_listed(t, endpoint, "?state=SUCCEEDED&pageSize=100", n, seconds));
 }
 
 /* Waits until the endpoint's delivery log holds a delivery whose latest
@@ -197,18 +206,11 @@ static void assert_failed(const tenant_t *t, const char *endpoint, const char *e
  * s, PAUSED and never attempted. */
 static void assert_paused(const tenant_t *t, const char *endpoint, const char *event)
 {
-    json_t *paused = NULL;
-    for (int i = 0; i < 100 && paused == NULL; i++) {
-        json_t *l = deliveries_of(t, endpoint, "?state=PAUSED");
-        if (json_array_size(json_object_get(l, "deliveries")) > 0)
-            paused = json_incref(json_array_get(json_object_get(l, "deliveries"), 0));
-        json_decref(l);
-        usleep(100 * 1000);
-    }
-    ck_assert_msg(paused != NULL, "no paused delivery for the event made while disabled");
+    json_t *log = wait_listed(t, endpoint, "?state=PAUSED", 1, 10);
+    json_t *paused = json_array_get(json_object_get(log, "deliveries"), 0);
     ck_assert_str_eq(jstr(paused, "eventId"), event);
     ck_assert_int_eq(json_integer_value(json_object_get(paused, "attemptCount")), 0);
-    json_decref(paused);
+    json_decref(log);
 }
 
 static json_t *wait_disabled(const tenant_t *t, const char *endpoint, int seconds)

@@ -164,16 +164,38 @@ static void assert_deliveries(PGconn *svc, const char *ids, const char *want)
     PQclear(res);
 }
 
+/* Claims up to per_endpoint deliveries of the backlog's endpoint as the
+ * deliverer does and asserts it got that many; the tenant's rows
+ * (delivery, lease, address) in id order (caller clears). */
+static PGresult *claim(PGconn *svc, const char *tenant, int per_endpoint)
+{
+    char n[16];
+    snprintf(n, sizeof(n), "%d", per_endpoint);
+    PGresult *claimed = bw_test_sql(svc,
+                                    "SELECT x.delivery_id::text, x.lease_id::text, x.at::text "
+                                    "FROM integrations.claim_deliveries(64, $2::int, 75, '{}', "
+                                    "'{}') x WHERE x.tenant_id = $1::uuid ORDER BY x.delivery_id",
+                                    tenant, n);
+    ck_assert_int_eq(PQntuples(claimed), per_endpoint);
+    return claimed;
+}
+
+/* Leases the delivery again, as a later claim would: its new lease and
+ * address (caller clears). */
+static PGresult *lease_again(PGconn *svc, const char *delivery)
+{
+    return bw_test_sql(svc,
+                       "UPDATE integrations.deliveries SET lease_id = gen_random_uuid(), "
+                       "lease_until = now() + interval '1 minute' WHERE delivery_id = $1::uuid "
+                       "RETURNING lease_id::text, ctid::text",
+                       delivery);
+}
+
 START_TEST(a_record_finds_the_leased_row_by_its_address)
 {
     char *key = NULL, *tenant = NULL;
     PGconn *svc = backlog("Record KG", 1000, 1000, &tenant, &key);
-    PGresult *claimed = bw_test_sql(svc,
-                                    "SELECT x.delivery_id::text, x.lease_id::text, x.at::text "
-                                    "FROM integrations.claim_deliveries(64, 2, 75, '{}', '{}') x "
-                                    "WHERE x.tenant_id = $1::uuid ORDER BY x.delivery_id",
-                                    tenant);
-    ck_assert_int_eq(PQntuples(claimed), 2);
+    PGresult *claimed = claim(svc, tenant, 2);
 
     /* By its address: the first attempt, failed, is kept on the
      * delivery's row, which waits for its next attempt. */
@@ -192,12 +214,7 @@ START_TEST(a_record_finds_the_leased_row_by_its_address)
 
     /* Leased again, its second attempt is a row of integrations.attempts
      * and the first stays as it was. */
-    PGresult *lease =
-        bw_test_sql(svc,
-                    "UPDATE integrations.deliveries SET lease_id = "
-                    "gen_random_uuid(), lease_until = now() + interval '1 minute' "
-                    "WHERE delivery_id = $1::uuid RETURNING lease_id::text, ctid::text",
-                    delivery);
+    PGresult *lease = lease_again(svc, delivery);
     state = record(svc, delivery, PQgetvalue(lease, 0, 0), PQgetvalue(lease, 0, 1), "SUCCEEDED");
     ck_assert_str_eq(state, "SUCCEEDED");
     free(state);
@@ -252,12 +269,7 @@ START_TEST(records_of_attempts_together_find_each_row)
     /* Every resource has three or four events: each delivery claimed has
      * later ones waiting behind it. */
     PGconn *svc = backlog("Records KG", 1000, 300, &tenant, &key);
-    PGresult *claimed = bw_test_sql(svc,
-                                    "SELECT x.delivery_id::text, x.lease_id::text, x.at::text "
-                                    "FROM integrations.claim_deliveries(64, 4, 75, '{}', '{}') x "
-                                    "WHERE x.tenant_id = $1::uuid ORDER BY x.delivery_id",
-                                    tenant);
-    ck_assert_int_eq(PQntuples(claimed), 4);
+    PGresult *claimed = claim(svc, tenant, 4);
     const char *id[4], *lease[4], *at[4];
     for (int i = 0; i < 4; i++) {
         id[i] = PQgetvalue(claimed, i, 0);
@@ -290,12 +302,7 @@ START_TEST(records_of_attempts_together_find_each_row)
     /* The one that waits, leased again: its second attempt is a row of
      * integrations.attempts, its first stays. Leases recorded already are
      * not held any more: nothing is written twice. */
-    PGresult *again =
-        bw_test_sql(svc,
-                    "UPDATE integrations.deliveries SET lease_id = "
-                    "gen_random_uuid(), lease_until = now() + interval '1 minute' "
-                    "WHERE delivery_id = $1::uuid RETURNING lease_id::text, ctid::text",
-                    id[2]);
+    PGresult *again = lease_again(svc, id[2]);
     snprintf(ids, sizeof(ids), "%s,%s,%s", id[2], id[0], id[1]);
     snprintf(leases, sizeof(leases), "%s,%s,%s", PQgetvalue(again, 0, 0), lease[0], lease[1]);
     snprintf(ats, sizeof(ats), "%s;(0,0);(0,0)", PQgetvalue(again, 0, 1));
