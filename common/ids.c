@@ -98,15 +98,33 @@ static uint64_t fast_next(void)
     return result;
 }
 
+/* Seeds this thread's generator the first time it is asked for. */
+static int fast_seed(void)
+{
+    if (fast_seeded)
+        return 0;
+    do {
+        if (bw_random_bytes((uint8_t *)fast_state, sizeof(fast_state)) != 0)
+            return BW_EINTERNAL;
+    } while ((fast_state[0] | fast_state[1] | fast_state[2] | fast_state[3]) == 0);
+    fast_seeded = 1;
+    return 0;
+}
+
+uint64_t bw_random_u64_fast(void)
+{
+    if (fast_seed() != 0) {
+        uint64_t r = 0;
+        bw_random_bytes((uint8_t *)&r, sizeof(r));
+        return r;
+    }
+    return fast_next();
+}
+
 int bw_uuid_v7_fast(char out[BW_UUID_STR_LEN + 1])
 {
-    if (!fast_seeded) {
-        do {
-            if (bw_random_bytes((uint8_t *)fast_state, sizeof(fast_state)) != 0)
-                return BW_EINTERNAL;
-        } while ((fast_state[0] | fast_state[1] | fast_state[2] | fast_state[3]) == 0);
-        fast_seeded = 1;
-    }
+    if (fast_seed() != 0)
+        return BW_EINTERNAL;
     uint8_t b[16];
     uint64_t r = fast_next();
     memcpy(b + 8, &r, 8);

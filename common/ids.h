@@ -21,6 +21,9 @@ int bw_uuid_v7(char out[BW_UUID_STR_LEN + 1]);
  * predictable to someone who saw earlier ones. For request ids, never for
  * anything that must be unguessable. */
 int bw_uuid_v7_fast(char out[BW_UUID_STR_LEN + 1]);
+/* 64 random bits from the same per-thread generator: for jitter and the
+ * like, never for anything that must be unguessable. */
+uint64_t bw_random_u64_fast(void);
 /* Whether s is a canonical UUID text (8-4-4-4-12 hex digits, any case). */
 int bw_uuid_valid(const char *s);
 /* n random bytes from the system CSPRNG. */

@@ -366,8 +366,7 @@ static void free_transfer(transfer_t *t)
 static void decide(bw_deliverer_t *dv, transfer_t *t, long status, long latency_ms,
                    const char *error)
 {
-    uint32_t random = 0;
-    bw_random_bytes((uint8_t *)&random, sizeof(random));
+    uint32_t random = (uint32_t)bw_random_u64_fast();
     long retry_after = bw_retry_after_parse(t->retry_after, (long long)time(NULL));
     t->status = status;
     t->latency_ms = latency_ms;

@@ -601,8 +601,7 @@ static void on_done(bw_deliverer_request_t *req, CURLcode code)
         detail = "";
     log_call(j, (int)status, detail);
     if (status == 0 || status == 429 || status >= 500) {
-        uint32_t random;
-        bw_random_bytes((uint8_t *)&random, sizeof(random));
+        uint32_t random = (uint32_t)bw_random_u64_fast();
         long retry_after = bw_retry_after_parse(j->retry_after, (long long)time(NULL));
         long long wait_ms;
         bw_attempt_outcome_t outcome = bw_deliverer_outcome(
