@@ -534,6 +534,28 @@ cpu_snapshot() {
         sum=$((sum + ${t:-0}))
     done
     printf 'postgresql %s\n' "$sum"
+    [[ -n $SESSIONS_OF ]] && sessions_snapshot "$SESSIONS_OF"
+    return 0
+}
+
+# SESSIONS_OF: a process whose own PostgreSQL sessions cpu_snapshot also
+# counts (the write-cost step sets it to integrations), empty for none.
+SESSIONS_OF=
+
+# sessions_snapshot PROCESS: "PROCESS-db TICKS", the CPU of the backends
+# serving bulwark_app_PROCESS (part of "postgresql" above), and
+# "PROCESS-db-set N", the sum of their pids' squares: a run whose two
+# snapshots differ in it (a session closed or opened) has no figure.
+sessions_snapshot() {
+    local pids pid t sum=0 set=0
+    pids=$(bw_psql "$BW_DB_NAME" -tA -c \
+        "SELECT pid FROM pg_stat_activity WHERE usename = 'bulwark_app_$1'") || return 0
+    for pid in $pids; do
+        t=$(ticks "$pid")
+        sum=$((sum + ${t:-0}))
+        set=$((set + pid * pid))
+    done
+    printf '%s-db %s\n%s-db-set %s\n' "$1" "$sum" "$1" "$set"
 }
 
 RSS_RESET=1
@@ -924,6 +946,7 @@ write_cost_bench() {
         bw_warn "the outbox or the deliveries did not drain within 2 minutes ($left unrelayed, $got of $want delivered)"
         return 1
     }
+    SESSIONS_OF=integrations
     kind write-bare "$URL/v1/incidents" POST "$TMP/incident.json" "$AUTH"
     kind write-subscribed "$URL/v1/incidents" POST "$TMP/incident.json" "$AUTH"
     local round k out before after delivered=0 n order
@@ -964,6 +987,7 @@ write_cost_bench() {
             fi
         done
     done
+    SESSIONS_OF=
     stop_pid "$RECEIVER_PID"
     RECEIVER_PID=
     local summary
@@ -974,6 +998,9 @@ write_cost_bench() {
     jq -r '"  bare (no subscriber):      \(.bare.rps | floor) requests/s, \(.bare.cpu_us_per_write | floor) us CPU per write, p99 \(.bare.p99_ms) ms",
            "  subscribed (one endpoint): \(.subscribed.rps | floor) requests/s, \(.subscribed.cpu_us_per_write | floor) us CPU per write, p99 \(.subscribed.p99_ms) ms",
            "  added: \(.added_cpu_pct * 10 | round / 10) % CPU per write (\(if .added_cpu_pct < 10 then "ok" else "MISSED" end); rounds \(.rounds | map(.added_cpu_pct | round | if . >= 0 then "+\(.)" else "\(.)" end) | join(", ")) %), \(.lost_rps_pct * 10 | round / 10) % fewer requests/s"' \
+        <<<"$summary"
+    jq -r 'select(.own_added_pct != null)
+           | "  of it the integrations process and its own PostgreSQL sessions: +\(.own_added_us | round) us a write, \(.own_added_pct * 10 | round / 10) % of a bare write (rounds \(.rounds | map(.own_added_pct // empty | . * 10 | round / 10 | tostring) | join(", ")) %)"' \
         <<<"$summary"
     printf '  (CPU: gateway, scoping, incidents, integrations and PostgreSQL, counted until the outbox was\n'
     printf '  relayed and every delivery answered; the receiver not counted. Both runs append the event to\n'

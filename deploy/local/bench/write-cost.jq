@@ -12,6 +12,10 @@ def cpu: .cpu_us_per_request | [.gateway, .scoping, .incidents, .integrations, .
   | map(. // 0) | add;
 def medians: {rps: (map(.rps) | median), cpu_us_per_write: (map(cpu) | median),
               p99_ms: (map(.p99_ms) | median)};
+# The integrations process and its own PostgreSQL sessions (bench.sh's
+# SESSIONS_OF) per write, null when a session closed or opened in the run.
+def own: if (.cpu_s["integrations-db-set"] // 1) == 0
+         then (.cpu_us_per_request | (.integrations // 0) + .["integrations-db"]) else null end;
 # Per process, the median of its CPU per write over the runs.
 def per_process: map(.cpu_us_per_request) as $r
   | [$r[0] | keys[]] | map({key: ., value: ([$r[][.]] | median | floor)}) | from_entries;
@@ -23,8 +27,13 @@ of("write-bare") as $a | of("write-subscribed") as $b
    per_process_us: {bare: ($a | per_process), subscribed: ($b | per_process)},
    rounds: [$a[] as $x | $b[] | select(.round == $x.round)
             | {round, bare_rps: $x.rps, subscribed_rps: .rps,
-               bare_cpu_us: ($x | cpu), subscribed_cpu_us: cpu}
+               bare_cpu_us: ($x | cpu), subscribed_cpu_us: cpu,
+               own_added_us: (if ($x | own) != null and own != null then own - ($x | own) else null end)}
+            | .own_added_pct = (if .own_added_us != null and .bare_cpu_us > 0
+                                then .own_added_us / .bare_cpu_us * 100 else null end)
             | .added_cpu_pct = (if .bare_cpu_us > 0 then (.subscribed_cpu_us / .bare_cpu_us - 1) * 100 else null end)
             | .lost_rps_pct = (if .bare_rps > 0 then (1 - .subscribed_rps / .bare_rps) * 100 else null end)]}
 | .added_cpu_pct = (.rounds | map(.added_cpu_pct) | median)
 | .lost_rps_pct = (.rounds | map(.lost_rps_pct) | median)
+| .own_added_us = (.rounds | map(.own_added_us | select(. != null)) | median)
+| .own_added_pct = (.rounds | map(.own_added_pct | select(. != null)) | median)
