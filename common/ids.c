@@ -113,12 +113,7 @@ static int fast_seed(void)
 
 uint64_t bw_random_u64_fast(void)
 {
-    if (fast_seed() != 0) {
-        uint64_t r = 0;
-        bw_random_bytes((uint8_t *)&r, sizeof(r));
-        return r;
-    }
-    return fast_next();
+    return fast_seed() == 0 ? fast_next() : 0;
 }
 
 int bw_uuid_v7_fast(char out[BW_UUID_STR_LEN + 1])

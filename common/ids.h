@@ -22,7 +22,8 @@ int bw_uuid_v7(char out[BW_UUID_STR_LEN + 1]);
  * anything that must be unguessable. */
 int bw_uuid_v7_fast(char out[BW_UUID_STR_LEN + 1]);
 /* 64 random bits from the same per-thread generator: for jitter and the
- * like, never for anything that must be unguessable. */
+ * like, never for anything that must be unguessable. 0 while the system
+ * generator cannot seed it. */
 uint64_t bw_random_u64_fast(void);
 /* Whether s is a canonical UUID text (8-4-4-4-12 hex digits, any case). */
 int bw_uuid_valid(const char *s);

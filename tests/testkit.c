@@ -387,6 +387,12 @@ char *bw_test_uuid_str(void)
     return s;
 }
 
+const char *bw_test_int_text(char buf[24], long long v)
+{
+    snprintf(buf, 24, "%lld", v);
+    return buf;
+}
+
 long bw_test_rows_read(PGconn *conn, const char *schema)
 {
     PGresult *res = bw_test_sql(conn,

@@ -56,6 +56,11 @@ const bw_test_process_t *bw_test_process(const char *name);
     bw_test_sql_params((conn), (const char *const[]){__VA_ARGS__},                                 \
                        (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)) -  \
                            1)
+/* The decimal text of an integer, for a parameter of bw_test_sql:
+ * bw_test_sql(conn, "SELECT $1::int", BW_TEST_INT(n)). The text lives until
+ * the end of the enclosing block. */
+#define BW_TEST_INT(v) bw_test_int_text((char[24]){0}, (long long)(v))
+const char *bw_test_int_text(char buf[24], long long v);
 /* Like bw_test_sql but frees the result: for statements run for their effect. */
 #define bw_test_exec(conn, ...) PQclear(bw_test_sql((conn), __VA_ARGS__))
 /* Runs a statement that must fail; returns its SQLSTATE (borrowed, valid until

@@ -539,7 +539,8 @@ cpu_snapshot() {
 }
 
 # SESSIONS_OF: a process whose own PostgreSQL sessions cpu_snapshot also
-# counts (the write-cost step sets it to integrations), empty for none.
+# counts (the write-cost step makes it integrations for its own snapshots),
+# empty for none.
 SESSIONS_OF=
 
 # sessions_snapshot PROCESS: "PROCESS-db TICKS", the CPU of the backends
@@ -946,7 +947,7 @@ write_cost_bench() {
         bw_warn "the outbox or the deliveries did not drain within 2 minutes ($left unrelayed, $got of $want delivered)"
         return 1
     }
-    SESSIONS_OF=integrations
+    local SESSIONS_OF=integrations
     kind write-bare "$URL/v1/incidents" POST "$TMP/incident.json" "$AUTH"
     kind write-subscribed "$URL/v1/incidents" POST "$TMP/incident.json" "$AUTH"
     local round k out before after delivered=0 n order
@@ -987,7 +988,6 @@ write_cost_bench() {
             fi
         done
     done
-    SESSIONS_OF=
     stop_pid "$RECEIVER_PID"
     RECEIVER_PID=
     local summary

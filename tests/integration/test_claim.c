@@ -67,15 +67,12 @@ static PGconn *backlog(const char *name, int events, int resources, char **tenan
     PGconn *svc = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
     bw_test_exec(svc, "BEGIN");
     bw_test_exec(svc, "SELECT set_config('bulwark.tenant_id', $1, true)", *tenant);
-    char n[16], m[16];
-    snprintf(n, sizeof(n), "%d", events);
-    snprintf(m, sizeof(m), "%d", resources);
     bw_test_exec(svc,
                  "INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
                  "origin, occur_time, data) SELECT $1, gen_random_uuid(), g, "
                  "'campaign.completed', 'campaigns/' || (g % $3::int), '', now(), '{}' "
                  "FROM generate_series(1, $2::int) g",
-                 *tenant, n, m);
+                 *tenant, BW_TEST_INT(events), BW_TEST_INT(resources));
     bw_test_exec(svc,
                  "INSERT INTO integrations.deliveries (tenant_id, delivery_id, endpoint_id, "
                  "event_id, seq, resource, state, next_attempt_time) SELECT tenant_id, "
@@ -103,8 +100,7 @@ START_TEST(a_claim_reads_what_it_leases_not_the_backlog)
     static const char leased[] = "SELECT string_agg(d.resource, ',' ORDER BY d.seq) "
                                  "FROM integrations.deliveries d "
                                  "WHERE d.delivery_id = ANY (string_to_array($1, ',')::uuid[])";
-    char n[16];
-    snprintf(n, sizeof(n), "%d", PER_ENDPOINT);
+    const char *n = BW_TEST_INT(PER_ENDPOINT);
     PGresult *res = bw_test_sql(svc, claim, n, tenant);
     PGresult *what = bw_test_sql(svc, leased, PQgetvalue(res, 0, 0));
     ck_assert_str_eq(PQgetvalue(what, 0, 0), "campaigns/1,campaigns/2,campaigns/3,campaigns/4");
@@ -169,13 +165,11 @@ static void assert_deliveries(PGconn *svc, const char *ids, const char *want)
  * (delivery, lease, address) in id order (caller clears). */
 static PGresult *claim(PGconn *svc, const char *tenant, int per_endpoint)
 {
-    char n[16];
-    snprintf(n, sizeof(n), "%d", per_endpoint);
     PGresult *claimed = bw_test_sql(svc,
                                     "SELECT x.delivery_id::text, x.lease_id::text, x.at::text "
                                     "FROM integrations.claim_deliveries(64, $2::int, 75, '{}', "
                                     "'{}') x WHERE x.tenant_id = $1::uuid ORDER BY x.delivery_id",
-                                    tenant, n);
+                                    tenant, BW_TEST_INT(per_endpoint));
     ck_assert_int_eq(PQntuples(claimed), per_endpoint);
     return claimed;
 }
@@ -359,13 +353,11 @@ START_TEST(the_relays_claim_reads_what_it_claims_not_the_backlog)
     PGconn *svc = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
     bw_test_exec(svc, "BEGIN");
     bw_test_exec(svc, "SELECT set_config('bulwark.tenant_id', $1, true)", tenant);
-    char n[16];
-    snprintf(n, sizeof(n), "%d", BACKLOG);
     bw_test_exec(svc,
                  "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data) "
                  "SELECT $1::uuid, gen_random_uuid(), 'campaign.completed', "
                  "'campaigns/' || (g % 300), '{}' FROM generate_series(1, $2::int) g",
-                 tenant, n);
+                 tenant, BW_TEST_INT(BACKLOG));
 
     /* The first claim of a session also plans it (and may take events of
      * other tests not yet relayed first): the second is measured. */
@@ -423,15 +415,12 @@ START_TEST(a_ticket_claim_reads_what_it_leases_not_the_backlog)
     PGconn *svc = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
     bw_test_exec(svc, "BEGIN");
     bw_test_exec(svc, "SELECT set_config('bulwark.tenant_id', $1, true)", tenant);
-    char n[16], m[16];
-    snprintf(n, sizeof(n), "%d", BACKLOG);
-    snprintf(m, sizeof(m), "%d", INCIDENTS);
     bw_test_exec(
         svc,
         "INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
         "origin, occur_time, data) SELECT $1, gen_random_uuid(), g, 'incident.updated', "
         "'incidents/' || (g % $3::int), '', now(), '{}' FROM generate_series(1, $2::int) g",
-        tenant, n, m);
+        tenant, BW_TEST_INT(BACKLOG), BW_TEST_INT(INCIDENTS));
     bw_test_exec(
         svc,
         "INSERT INTO integrations.ticket_jobs (tenant_id, job_id, connection_id, event_id, "
@@ -446,8 +435,7 @@ START_TEST(a_ticket_claim_reads_what_it_leases_not_the_backlog)
     static const char leased[] = "SELECT string_agg(j.seq::text, ',' ORDER BY j.seq) "
                                  "FROM integrations.ticket_jobs j "
                                  "WHERE j.job_id = ANY (string_to_array($1, ',')::uuid[])";
-    char limit[16];
-    snprintf(limit, sizeof(limit), "%d", LIMIT);
+    const char *limit = BW_TEST_INT(LIMIT);
     PGresult *res = bw_test_sql(svc, claim, limit, tenant);
     PGresult *what = bw_test_sql(svc, leased, PQgetvalue(res, 0, 0));
     ck_assert_str_eq(PQgetvalue(what, 0, 0), "1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16");

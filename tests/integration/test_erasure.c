@@ -191,13 +191,12 @@ START_TEST(export_pages_by_primary_key)
     bw_test_exec(gateway, "SELECT set_config('bulwark.tenant_id', $1, true)", a);
     bw_test_exec(gateway, "INSERT INTO tenancy.tenants (tenant_id, name) VALUES ($1, 'Paged')", a);
     for (int i = 1; i <= 5; i++) {
-        char key[40], n[4];
+        char key[40];
         snprintf(key, sizeof(key), "0193a2b4-0000-7000-8000-00000000000%d", i);
-        snprintf(n, sizeof(n), "%d", i);
         bw_test_exec(gateway,
                      "INSERT INTO tenancy.api_keys (tenant_id, key_id, name, role, secret_sha256)"
                      " VALUES ($1, $2, 'k', 'viewer', sha256(convert_to($3, 'UTF8')))",
-                     a, key, n);
+                     a, key, BW_TEST_INT(i));
     }
     bw_test_exec(gateway, "COMMIT");
     /* Two rows a page: the table first (its heading row, then rows), then

@@ -55,8 +55,6 @@ START_TEST(a_page_of_open_deadlines_reads_its_rows_not_the_tenants)
     bw_test_exec(svc, "SELECT set_config('bulwark.tenant_id', $1, true)", tenant);
     /* Incident g is aware g minutes after the first, its early warning due
      * a day later; every 100th is DORA's. */
-    char n[16];
-    snprintf(n, sizeof(n), "%d", INCIDENTS);
     bw_test_exec(svc,
                  "INSERT INTO incidents.incidents (tenant_id, incident_id, entity_id, title, "
                  "aware_at, time_zone, significant_at_creation, trust_service_impact, "
@@ -65,7 +63,7 @@ START_TEST(a_page_of_open_deadlines_reads_its_rows_not_the_tenants)
                  "now() - interval '10 days' + g * interval '1 minute', 'UTC', true, false, "
                  "false, true, 'OPEN', CASE WHEN g % 100 = 0 THEN 'DORA' ELSE 'NIS2' END "
                  "FROM generate_series(1, $2::int) g",
-                 tenant, n);
+                 tenant, BW_TEST_INT(INCIDENTS));
     bw_test_exec(svc,
                  "INSERT INTO incidents.deadlines (tenant_id, incident_id, ordinal, kind, due_at, "
                  "provisional, status, basis, regime) SELECT tenant_id, incident_id, 1, "

@@ -284,36 +284,32 @@ START_TEST(stuck_events_cost_a_batch_no_more_than_its_limit)
      * only delivery succeeded and ALONE events without any. */
     PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
     bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant);
-    char n[16];
-    snprintf(n, sizeof(n), "%d", STUCK);
     bw_test_exec(admin,
                  "INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
                  "origin, occur_time, data) SELECT $1, gen_random_uuid(), g, "
                  "'campaign.completed', 'campaigns/backlog', '', "
                  "now() - interval '1 day' + g * interval '1 ms', '{}' "
                  "FROM generate_series(1, $2::int) g",
-                 tenant, n);
+                 tenant, BW_TEST_INT(STUCK));
     bw_test_exec(admin,
                  "INSERT INTO integrations.deliveries (tenant_id, delivery_id, endpoint_id, "
                  "event_id, seq, resource, state) SELECT tenant_id, gen_random_uuid(), $2, "
                  "event_id, seq, resource, 'PAUSED' FROM integrations.events "
                  "WHERE tenant_id = $1::uuid",
                  tenant, endpoint_id);
-    snprintf(n, sizeof(n), "%d", DONE + ALONE);
     bw_test_exec(admin,
                  "INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
                  "origin, occur_time, data) SELECT $1, gen_random_uuid(), 100000 + g, "
                  "'campaign.completed', 'campaigns/behind', '', now(), '{}' "
                  "FROM generate_series(1, $2::int) g",
-                 tenant, n);
-    snprintf(n, sizeof(n), "%d", DONE);
+                 tenant, BW_TEST_INT(DONE + ALONE));
     bw_test_exec(admin,
                  "INSERT INTO integrations.deliveries (tenant_id, delivery_id, endpoint_id, "
                  "event_id, seq, resource, state, attempt_count) SELECT tenant_id, "
                  "gen_random_uuid(), $2, event_id, seq, resource, 'SUCCEEDED', 1 "
                  "FROM integrations.events WHERE tenant_id = $1::uuid "
                  "AND resource = 'campaigns/behind' ORDER BY seq LIMIT $3::int",
-                 tenant, endpoint_id, n);
+                 tenant, endpoint_id, BW_TEST_INT(DONE));
     /* The statistics autovacuum would gather. */
     bw_test_exec(admin, "ANALYZE integrations.events");
     bw_test_exec(admin, "ANALYZE integrations.deliveries");
@@ -325,12 +321,11 @@ START_TEST(stuck_events_cost_a_batch_no_more_than_its_limit)
     PGconn *svc = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
     bw_test_exec(svc, "BEGIN");
     long before = bw_test_rows_read(svc, "integrations");
-    snprintf(n, sizeof(n), "%d", LIMIT);
     PGresult *res = bw_test_sql(svc,
                                 "SELECT n_events, next_event IS NOT NULL FROM "
                                 "integrations.prune_events(now() + interval '31 days', 30, "
                                 "$1::int, $2::uuid, NULL, NULL, NULL)",
-                                n, tenant);
+                                BW_TEST_INT(LIMIT), tenant);
     ck_assert_str_eq(PQgetvalue(res, 0, 0), "0");
     ck_assert_str_eq(PQgetvalue(res, 0, 1), "t");
     PQclear(res);
