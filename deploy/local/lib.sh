@@ -727,6 +727,37 @@ bw_stack_addrs() {
     done
 }
 
+# bw_reserve_ports: keeps the kernel from handing the stack's listen ports
+# (BW_ADDRS, BW_METRICS_ADDRS and PostgreSQL's) to outgoing connections as
+# their source port. The defaults (50050-50055, 51051-51055, 55432) lie in
+# Linux's ephemeral range (32768-60999 on Debian): a connection one process
+# makes to PostgreSQL or to another service can take one of them before the
+# process that listens there has started (or been restarted), whose bind
+# then fails with "Address already in use" (seen once: attestations on
+# 50054, while the services before it connected). As root, the ports in
+# that range join net.ipv4.ip_local_reserved_ports, beside whatever was
+# reserved already, until the next boot; otherwise a warning says how.
+bw_reserve_ports() {
+    local file=/proc/sys/net/ipv4/ip_local_reserved_ports lo hi addr port ports=() list current
+    { read -r lo hi </proc/sys/net/ipv4/ip_local_port_range; } 2>/dev/null || return 0
+    for addr in "${BW_ADDRS[@]}" "${BW_METRICS_ADDRS[@]}" "127.0.0.1:$BW_PG_PORT"; do
+        port=$(bw_addr_port "$addr")
+        ((port >= lo && port <= hi)) && ports+=("$port")
+    done
+    ((${#ports[@]} > 0)) || return 0
+    list=$(
+        IFS=,
+        printf '%s' "${ports[*]}"
+    )
+    current=$(<"$file") || return 0
+    if bw_is_root && { printf '%s\n' "${current:+$current,}$list" >"$file"; } 2>/dev/null; then
+        return 0
+    fi
+    bw_warn "ports $list lie in the kernel's ephemeral range ($lo-$hi), where an outgoing" \
+        "connection may take one before its server starts; as root:" \
+        "sysctl -w net.ipv4.ip_local_reserved_ports=${current:+$current,}$list"
+}
+
 # bw_cpu_pin NAME: the command prefix that keeps every thread of process
 # NAME on a CPU of its own (taskset -c N chrt --batch 0), none when
 # BULWARK_PIN_CPUS is off, the script may run on only one CPU, or those CPUs

@@ -60,6 +60,7 @@ bw_pg_init
 bw_pg_start
 bw_migrate "$BUILD"
 bw_stack_addrs
+bw_reserve_ports
 # Plain-http webhooks may reach 127.0.0.2 and nothing else private: a
 # loopback address kept for local receivers (make bench's, or one of your
 # own while developing). Set BULWARK_WEBHOOK_ALLOWED_CIDRS, even to "", to
