@@ -156,3 +156,14 @@ int bw_unseal(const bw_seal_key_t *key, const char *context, const uint8_t *seal
     *out_len = n;
     return 0;
 }
+
+int bw_unseal_ring(const bw_seal_keyring_t *ring, const char *context, const uint8_t *sealed,
+                   size_t len, uint8_t *out, size_t cap, size_t *out_len)
+{
+    const bw_seal_key_t *key = &ring->current;
+    if (ring->has_previous && len >= SEAL_HEADER &&
+        CRYPTO_memcmp(sealed + 1, ring->current.id, 4) != 0 &&
+        CRYPTO_memcmp(sealed + 1, ring->previous.id, 4) == 0)
+        key = &ring->previous;
+    return bw_unseal(key, context, sealed, len, out, cap, out_len);
+}

@@ -29,6 +29,16 @@ typedef struct bw_seal_key {
     uint8_t id[4];
 } bw_seal_key_t;
 
+/* The keys of a deployment: the one that seals (BULWARK_SECRETS_KEY) and,
+ * while the key is being rotated, the one before it
+ * (BULWARK_SECRETS_KEY_PREVIOUS), which still opens what it sealed until
+ * every such value is sealed again under the new one. */
+typedef struct bw_seal_keyring {
+    bw_seal_key_t current;
+    bw_seal_key_t previous;
+    int has_previous;
+} bw_seal_keyring_t;
+
 /* Reads a key written as 64 hex digits or as the base64 of 32 bytes
  * (standard alphabet, padding optional). BW_EINVAL for anything else. */
 int bw_seal_key_parse(const char *text, bw_seal_key_t *out);
@@ -46,5 +56,10 @@ int bw_seal(const bw_seal_key_t *key, const char *context, const uint8_t *plain,
  * or belongs to another context; BW_ETOOBIG when out is too small. */
 int bw_unseal(const bw_seal_key_t *key, const char *context, const uint8_t *sealed, size_t len,
               uint8_t *out, size_t cap, size_t *out_len);
+
+/* bw_unseal with the ring's key that sealed the value, told by its key id:
+ * BW_EPERM when neither did; otherwise as bw_unseal. */
+int bw_unseal_ring(const bw_seal_keyring_t *ring, const char *context, const uint8_t *sealed,
+                   size_t len, uint8_t *out, size_t cap, size_t *out_len);
 
 #endif

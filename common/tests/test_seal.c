@@ -2,7 +2,8 @@
  * Secrets at rest (seal.c): the key formats BULWARK_SECRETS_KEY accepts, a
  * round trip, and that nothing but the right key with the right context
  * opens a sealed value: every byte flipped, another row's context, another
- * key, a truncated value.
+ * key, a truncated value; and a ring of two keys, as during a rotation of
+ * BULWARK_SECRETS_KEY, opening what either sealed and nothing else.
  */
 #include "seal.h"
 #include "status.h"
@@ -125,6 +126,54 @@ START_TEST(only_the_right_key_and_context_open_it)
 }
 END_TEST
 
+START_TEST(a_ring_opens_with_the_key_that_sealed)
+{
+    bw_seal_keyring_t ring = {0}, alone = {0};
+    bw_seal_key_t other;
+    ck_assert_int_eq(bw_seal_key_parse(HEX_KEY, &ring.previous), 0);
+    ck_assert_int_eq(
+        bw_seal_key_parse("ff0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+                          &ring.current),
+        0);
+    ck_assert_int_eq(
+        bw_seal_key_parse("ee0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f",
+                          &other),
+        0);
+    ring.has_previous = 1;
+    alone.current = ring.current;
+    static const uint8_t secret[] = "api-token-1234";
+    uint8_t old[64], fresh[64], stray[64], out[64];
+    size_t old_len, fresh_len, stray_len, n = 0;
+    ck_assert_int_eq(bw_seal(&ring.previous, "c/t1/x", secret, sizeof(secret), old, &old_len), 0);
+    ck_assert_int_eq(bw_seal(&ring.current, "c/t1/x", secret, sizeof(secret), fresh, &fresh_len),
+                     0);
+    ck_assert_int_eq(bw_seal(&other, "c/t1/x", secret, sizeof(secret), stray, &stray_len), 0);
+    /* Each key's values open, with their own key. */
+    ck_assert_int_eq(bw_unseal_ring(&ring, "c/t1/x", old, old_len, out, sizeof(out), &n), 0);
+    ck_assert_uint_eq(n, sizeof(secret));
+    ck_assert_mem_eq(out, secret, sizeof(secret));
+    memset(out, 0, sizeof(out));
+    ck_assert_int_eq(bw_unseal_ring(&ring, "c/t1/x", fresh, fresh_len, out, sizeof(out), &n), 0);
+    ck_assert_mem_eq(out, secret, sizeof(secret));
+    /* A third key's do not, and say so; nor does another row's context. */
+    ck_assert_int_eq(bw_unseal_ring(&ring, "c/t1/x", stray, stray_len, out, sizeof(out), &n),
+                     BW_EPERM);
+    ck_assert_int_eq(bw_unseal_ring(&ring, "c/t1/y", old, old_len, out, sizeof(out), &n),
+                     BW_EINVAL);
+    /* An altered value under the previous key is refused like any other. */
+    old[old_len - 1] ^= 1;
+    ck_assert_int_eq(bw_unseal_ring(&ring, "c/t1/x", old, old_len, out, sizeof(out), &n),
+                     BW_EINVAL);
+    old[old_len - 1] ^= 1;
+    /* Without the previous key (the rotation over), its values no longer open. */
+    ck_assert_int_eq(bw_unseal_ring(&alone, "c/t1/x", old, old_len, out, sizeof(out), &n),
+                     BW_EPERM);
+    ck_assert_int_eq(bw_unseal_ring(&alone, "c/t1/x", fresh, fresh_len, out, sizeof(out), &n), 0);
+    /* Too short to carry a key id: malformed, with either ring. */
+    ck_assert_int_eq(bw_unseal_ring(&ring, "c/t1/x", old, 3, out, sizeof(out), &n), BW_EINVAL);
+}
+END_TEST
+
 static Suite *suite_seal(void)
 {
     Suite *s = suite_create("seal");
@@ -132,6 +181,7 @@ static Suite *suite_seal(void)
     tcase_add_test(tc, key_formats);
     tcase_add_test(tc, round_trip_and_fresh_nonces);
     tcase_add_test(tc, only_the_right_key_and_context_open_it);
+    tcase_add_test(tc, a_ring_opens_with_the_key_that_sealed);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -202,8 +202,10 @@ declare -A BW_APP_PASSWORDS=()
 # sets BW_PG_PASSWORD (the cluster's superuser), BW_OWNER_PASSWORD
 # (bulwark_owner, which owns the database and migrates it),
 # BW_APP_PASSWORDS[process] (each process's login role), BW_OPERATOR_TOKEN,
-# BW_TOKEN_SECRET and BW_SECRETS_KEY (the key that seals secrets at rest, 32
-# bytes in hex). A file from an earlier version gains the entries it lacks;
+# BW_TOKEN_SECRET, BW_SECRETS_KEY (the key that seals secrets at rest, 32
+# bytes in hex) and BW_SECRETS_KEY_PREVIOUS (empty, or while that key is
+# rotated the one before it: SECRETS_KEY_PREVIOUS, written by hand, see
+# services/integrations/README.md, "Rotating BULWARK_SECRETS_KEY"). A file from an earlier version gains the entries it lacks;
 # nothing in it is changed. BULWARK_OPERATOR_TOKEN, when set, wins over the
 # stored token. Values are hex, so they need no quoting in URLs or files.
 # It also creates, on first use, the Ed25519 key the attestations service
@@ -247,6 +249,7 @@ bw_secrets_load() {
     for process in "${BW_DB_PROCESSES[@]}"; do
         BW_APP_PASSWORDS[$process]=$(bw_kv_get "$file" "APP_PASSWORD_${process^^}") || return 1
     done
+    BW_SECRETS_KEY_PREVIOUS=$(bw_kv_get "$file" SECRETS_KEY_PREVIOUS) || BW_SECRETS_KEY_PREVIOUS=
     BW_OPERATOR_TOKEN=${BULWARK_OPERATOR_TOKEN:-$BW_OPERATOR_TOKEN}
     BW_SIGNING_KEY_FILE=$BW_DATA/keys/attestations-ed25519.pem
     if [[ ! -f $BW_SIGNING_KEY_FILE ]]; then
@@ -839,7 +842,8 @@ bw_stack_start() {
         mapfile -t tls < <(bw_tls_env "$svc")
         # Only the integrations service holds the key that seals secrets.
         own=()
-        [[ $svc == integrations ]] && own=("BULWARK_SECRETS_KEY=$BW_SECRETS_KEY")
+        [[ $svc == integrations ]] && own=("BULWARK_SECRETS_KEY=$BW_SECRETS_KEY"
+            "BULWARK_SECRETS_KEY_PREVIOUS=${BW_SECRETS_KEY_PREVIOUS:-}")
         mapfile -t pin < <(bw_cpu_pin "$svc")
         bw_proc_start "$svc" "${common[@]}" "${tls[@]}" "${own[@]}" \
             "BULWARK_DATABASE_URL=$(bw_app_url "$svc")" \

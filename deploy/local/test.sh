@@ -192,6 +192,9 @@ run_flavour() {
             # The internal gRPC ports and certificates, for the trust-boundary suite.
             export BULWARK_TEST_TLS_DIR=$BW_TLS_DIR
             export BULWARK_TEST_WEBHOOK_HOST=$WEBHOOK_HOST
+            # The key the integrations service seals with, for the rotation's
+            # suite (tests/integration/test_reseal.c).
+            export BULWARK_TEST_SECRETS_KEY=$BW_SECRETS_KEY
             for svc in "${BW_SERVICES[@]}"; do
                 export "BULWARK_TEST_${svc^^}_ADDR=${BW_ADDRS[$svc]}"
                 export "BULWARK_TEST_${svc^^}_METRICS_ADDR=${BW_METRICS_ADDRS[$svc]}"

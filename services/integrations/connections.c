@@ -148,7 +148,8 @@ static int seal_param(const bw_integrations_t *svc, bw_arena_t *arena, const cha
     if (sealed == NULL)
         return BW_ENOMEM;
     bw_connections_seal_context(tenant_id, connection_id, what, context);
-    int err = bw_seal(&svc->seal_key, context, (const uint8_t *)text, len, sealed, &out_len);
+    int err =
+        bw_seal(&svc->seal_keys.current, context, (const uint8_t *)text, len, sealed, &out_len);
     if (err != 0)
         return err;
     *param = bw_store_bytea_param(arena, sealed, out_len);
@@ -171,8 +172,8 @@ int bw_connections_unseal(const bw_integrations_t *svc, bw_arena_t *arena, const
     if (plain == NULL)
         return BW_ENOMEM;
     bw_connections_seal_context(tenant_id, connection_id, what, context);
-    err = bw_unseal(&svc->seal_key, context, sealed, len, (uint8_t *)plain, len - BW_SEAL_OVERHEAD,
-                    &plain_len);
+    err = bw_unseal_ring(&svc->seal_keys, context, sealed, len, (uint8_t *)plain,
+                         len - BW_SEAL_OVERHEAD, &plain_len);
     if (err != 0)
         return err;
     plain[plain_len] = '\0';

@@ -742,7 +742,8 @@ static int open_key(bw_deliverer_t *dv, const uint8_t *sealed, size_t len, const
                     uint8_t key[BW_WEBHOOK_KEY_LEN])
 {
     size_t n = 0;
-    int err = bw_unseal(&dv->svc->seal_key, context, sealed, len, key, BW_WEBHOOK_KEY_LEN, &n);
+    int err =
+        bw_unseal_ring(&dv->svc->seal_keys, context, sealed, len, key, BW_WEBHOOK_KEY_LEN, &n);
     if (err == 0 && n != BW_WEBHOOK_KEY_LEN)
         err = BW_EINVAL;
     return err;

@@ -9,6 +9,7 @@
 #include "metrics.h"
 #include "outbox.h"
 #include "relay.h"
+#include "reseal.h"
 #include "retention.h"
 #include "tickets.h"
 #include "connections.h"
@@ -45,6 +46,10 @@ struct bw_dispatcher {
     time_t next_prune;
     time_t next_history_prune;
     bw_retention_cursor_t history_cursor; /* where the sweep of events stopped */
+    time_t next_reseal;                   /* with a previous secrets key only */
+    bw_reseal_cursor_t reseal_cursor;
+    bw_reseal_counts_t resealed; /* of the sweep under way */
+    int reseal_sweeps;           /* sweeps ended */
     time_t next_lag;
     /* The last measurement, read by /metrics from another thread; the age
      * in microseconds. */
@@ -61,6 +66,50 @@ static void note(bw_dispatcher_t *d, int err, const char *what)
     else if (err == 0 && d->failing)
         bw_log(BW_LOG_INFO, NULL, "dispatcher: the database answers again");
     d->failing = err != 0;
+}
+
+/* A batch of the sweep that seals again under BULWARK_SECRETS_KEY what
+ * BULWARK_SECRETS_KEY_PREVIOUS sealed (reseal.h): at the next tick while
+ * the sweep goes on, then again in an hour. */
+static void reseal_step(bw_dispatcher_t *d, time_t now)
+{
+    bw_arena_reset(d->scratch);
+    int err = bw_reseal_run(d->db, d->scratch, &d->svc->seal_keys, BW_RESEAL_BATCH,
+                            &d->reseal_cursor, &d->resealed);
+    if (err != 0) {
+        bw_log(BW_LOG_WARN, NULL, "could not seal secrets again under the new key: %s",
+               bw_strerror(err));
+        d->next_reseal = now + 60;
+        return;
+    }
+    if (d->reseal_cursor.table < 2) {
+        d->next_reseal = now;
+        return;
+    }
+    memset(&d->reseal_cursor, 0, sizeof(d->reseal_cursor));
+    if (d->resealed.changed > 0) {
+        /* A secret rotated or credentials set while the sweep ran: once
+         * more, to see what that left. */
+        d->resealed.changed = 0;
+        d->next_reseal = now;
+        return;
+    }
+    /* The first sweep says how it ended, so that an operator knows when the
+     * previous key may go; later ones only when they found something. */
+    if (d->reseal_sweeps++ == 0 || d->resealed.resealed + d->resealed.failed > 0) {
+        if (d->resealed.failed == 0)
+            bw_log(BW_LOG_INFO, NULL,
+                   "sealed %ld secrets again under BULWARK_SECRETS_KEY; none is left under "
+                   "BULWARK_SECRETS_KEY_PREVIOUS (it may go once every replica has the new key)",
+                   d->resealed.resealed);
+        else
+            bw_log(BW_LOG_WARN, NULL,
+                   "sealed %ld secrets again under BULWARK_SECRETS_KEY; %ld marked as sealed "
+                   "under BULWARK_SECRETS_KEY_PREVIOUS do not open and are left as they are",
+                   d->resealed.resealed, d->resealed.failed);
+    }
+    memset(&d->resealed, 0, sizeof(d->resealed));
+    d->next_reseal = now + PRUNE_PERIOD_SEC;
 }
 
 static void on_tick(evutil_socket_t fd, short kind, void *arg)
@@ -125,6 +174,8 @@ static void on_tick(evutil_socket_t fd, short kind, void *arg)
          * due, at the next tick, between deliveries. */
         d->next_history_prune = c.more && err == 0 ? now : now + PRUNE_PERIOD_SEC;
     }
+    if (d->svc->seal_keys.has_previous && now >= d->next_reseal)
+        reseal_step(d, now);
 }
 
 static void on_stop(evutil_socket_t fd, short kind, void *arg)
@@ -213,7 +264,8 @@ int bw_dispatcher_start(const bw_integrations_t *svc, bw_dispatcher_t **out)
                   {bw_tickets_stmts, bw_tickets_n_stmts},
                   {bw_connections_stmts, bw_connections_n_stmts},
                   {bw_outbox_stmts, bw_outbox_n_stmts},
-                  {bw_retention_stmts, bw_retention_n_stmts}};
+                  {bw_retention_stmts, bw_retention_n_stmts},
+                  {bw_reseal_stmts, bw_reseal_n_stmts}};
     size_t n = 0;
     for (size_t i = 0; i < sizeof(tables) / sizeof(tables[0]); i++)
         n += tables[i].n;

@@ -228,7 +228,7 @@ static int new_secret(bw_call_t *call, const bw_integrations_t *svc, const char 
     bw_integrations_seal_context(call->tenant_id, endpoint_id, context);
     int err = bw_webhook_secret_new(key, text);
     if (err == 0)
-        err = bw_seal(&svc->seal_key, context, key, sizeof(key), sealed, &len);
+        err = bw_seal(&svc->seal_keys.current, context, key, sizeof(key), sealed, &len);
     OPENSSL_cleanse(key, sizeof(key));
     if (err != 0)
         return err;

@@ -15,16 +15,16 @@ struct bw_incidents_client;
 struct bw_inlimit;
 
 typedef struct bw_integrations {
-    bw_seal_key_t seal_key;     /* BULWARK_SECRETS_KEY */
-    bw_netpolicy_t netpolicy;   /* BULWARK_WEBHOOK_ALLOWED_CIDRS */
-    bw_retry_schedule_t retry;  /* BULWARK_WEBHOOK_RETRY_SECONDS */
-    long timeout_ms;            /* one attempt, connection included */
-    long concurrency;           /* attempts in flight in this process */
-    long endpoint_concurrency;  /* attempts in flight per endpoint */
-    long poll_ms;               /* how often the outbox and due deliveries are looked at */
-    long outbox_retention_days; /* relayed events kept in bulwark.outbox */
-    long retention_days;        /* the history kept (retention.h) */
-    const char *database_url;   /* borrowed from the environment */
+    bw_seal_keyring_t seal_keys; /* BULWARK_SECRETS_KEY and _PREVIOUS */
+    bw_netpolicy_t netpolicy;    /* BULWARK_WEBHOOK_ALLOWED_CIDRS */
+    bw_retry_schedule_t retry;   /* BULWARK_WEBHOOK_RETRY_SECONDS */
+    long timeout_ms;             /* one attempt, connection included */
+    long concurrency;            /* attempts in flight in this process */
+    long endpoint_concurrency;   /* attempts in flight per endpoint */
+    long poll_ms;                /* how often the outbox and due deliveries are looked at */
+    long outbox_retention_days;  /* relayed events kept in bulwark.outbox */
+    long retention_days;         /* the history kept (retention.h) */
+    const char *database_url;    /* borrowed from the environment */
     struct bw_dispatcher *dispatcher;
     struct bw_incidents_client *incidents; /* where tickets become incidents */
     struct bw_inlimit *inbound_limit;      /* per connection (internally locked) */

@@ -56,6 +56,7 @@ static const bw_rpc_handler_t handlers[] = {
 
 typedef struct integrations_config {
     const char *secrets_key;
+    const char *secrets_key_previous;
     const char *retry_seconds;
     const char *allowed_cidrs;
     long timeout_ms;
@@ -76,6 +77,10 @@ static integrations_config_t extra;
 static const bw_config_item_t extra_items[] = {
     {"BULWARK_SECRETS_KEY", BW_CFG_STRING, NULL, 0, 0, offsetof(integrations_config_t, secrets_key),
      1, "key that seals secrets at rest (AES-256-GCM): 32 bytes as 64 hex digits or base64"},
+    {"BULWARK_SECRETS_KEY_PREVIOUS", BW_CFG_STRING, "", 0, 0,
+     offsetof(integrations_config_t, secrets_key_previous), 0,
+     "while BULWARK_SECRETS_KEY is rotated, the key before it: what it sealed still opens, and "
+     "is sealed again under the new key in the background"},
     {"BULWARK_WEBHOOK_RETRY_SECONDS", BW_CFG_STRING, BW_RETRY_DEFAULT, 0, 0,
      offsetof(integrations_config_t, retry_seconds), 0,
      "waits before each retry of a failed delivery, in seconds, comma-separated (each "
@@ -129,12 +134,25 @@ static int init(const bw_service_config_t *config, void **service_data)
     char err[256];
     if (svc == NULL)
         return BW_ENOMEM;
-    if (bw_seal_key_parse(extra.secrets_key, &svc->seal_key) != 0) {
+    if (bw_seal_key_parse(extra.secrets_key, &svc->seal_keys.current) != 0) {
         bw_log(BW_LOG_ERROR, NULL,
                "invalid value for BULWARK_SECRETS_KEY: needs 32 bytes, as 64 "
                "hex digits or in base64");
         free(svc);
         return BW_EINVAL;
+    }
+    if (extra.secrets_key_previous != NULL && extra.secrets_key_previous[0] != '\0') {
+        if (bw_seal_key_parse(extra.secrets_key_previous, &svc->seal_keys.previous) != 0) {
+            bw_log(BW_LOG_ERROR, NULL,
+                   "invalid value for BULWARK_SECRETS_KEY_PREVIOUS: needs 32 bytes, as 64 "
+                   "hex digits or in base64");
+            OPENSSL_cleanse(&svc->seal_keys, sizeof(svc->seal_keys));
+            free(svc);
+            return BW_EINVAL;
+        }
+        /* The same key twice is no rotation: nothing to seal again. */
+        svc->seal_keys.has_previous =
+            memcmp(svc->seal_keys.previous.id, svc->seal_keys.current.id, 4) != 0;
     }
     if (bw_retry_parse(extra.retry_seconds, &svc->retry, err, sizeof(err)) != 0) {
         bw_log(BW_LOG_ERROR, NULL, "invalid value for BULWARK_WEBHOOK_RETRY_SECONDS: %s", err);
@@ -185,7 +203,7 @@ static int init(const bw_service_config_t *config, void **service_data)
         bw_incidents_client_close(svc->incidents);
         bw_inlimit_destroy(svc->inbound_limit);
         curl_global_cleanup();
-        OPENSSL_cleanse(&svc->seal_key, sizeof(svc->seal_key));
+        OPENSSL_cleanse(&svc->seal_keys, sizeof(svc->seal_keys));
         free(svc);
         return rc;
     }
@@ -202,7 +220,7 @@ static void fini(void *service_data)
     bw_incidents_client_close(svc->incidents);
     bw_inlimit_destroy(svc->inbound_limit);
     curl_global_cleanup();
-    OPENSSL_cleanse(&svc->seal_key, sizeof(svc->seal_key));
+    OPENSSL_cleanse(&svc->seal_keys, sizeof(svc->seal_keys));
     free(svc);
 }
 

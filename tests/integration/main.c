@@ -20,6 +20,7 @@ Suite *suite_scheduler(void);
 Suite *suite_retention(void);
 Suite *suite_claim(void);
 Suite *suite_lists(void);
+Suite *suite_reseal(void);
 
 int main(void)
 {
@@ -41,6 +42,7 @@ int main(void)
     srunner_add_suite(sr, suite_retention());
     srunner_add_suite(sr, suite_claim());
     srunner_add_suite(sr, suite_lists());
+    srunner_add_suite(sr, suite_reseal());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

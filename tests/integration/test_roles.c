@@ -26,7 +26,7 @@ static const char *const definer_roles[] = {
     "bulwark_key_resolver",   "bulwark_idempotency_purger", "bulwark_tombstone_purger",
     "bulwark_outbox_relay",   "bulwark_webhook_dispatcher", "bulwark_deadline_scheduler",
     "bulwark_history_pruner", "bulwark_ticket_inbound",     "bulwark_tenant_lister",
-    "bulwark_tenant_eraser"};
+    "bulwark_tenant_eraser",  "bulwark_secrets_resealer"};
 #define N_DEFINER_ROLES (int)(sizeof(definer_roles) / sizeof(definer_roles[0]))
 
 /* definer_roles as a PostgreSQL array literal, "{a,b}". */
@@ -364,6 +364,10 @@ START_TEST(test_cross_tenant_functions_and_their_callers)
         {"integrations.prune_events(timestamp with time zone,integer,integer,uuid,timestamp "
          "with time zone,uuid,uuid)",
          "bulwark_history_pruner", "integrations"},
+        {"integrations.sealed_under(text,bytea,integer,uuid,uuid)", "bulwark_secrets_resealer",
+         "integrations"},
+        {"integrations.reseal(text,uuid,uuid,bytea,bytea,bytea,bytea)", "bulwark_secrets_resealer",
+         "integrations"},
         {"tenancy.list_tenants(uuid,integer)", "bulwark_tenant_lister", "gateway"},
         {"incidents.claim_deadline_alerts(timestamp with time zone,integer,uuid,integer[])",
          "bulwark_deadline_scheduler", "incidents"},
