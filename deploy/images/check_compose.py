@@ -20,7 +20,8 @@ wire every value where it belongs. It checks that:
 - the gateway and the services dial each other by those names and ports;
 - the services' health checks run the binary's --probe;
 - only the integrations service gets BULWARK_SECRETS_KEY, the key that
-  seals webhook secrets;
+  seals webhook secrets (and BULWARK_SECRETS_KEY_PREVIOUS, during its
+  rotation);
 - the migration gets every role's password, and everything waits for the
   keys and the migration.
 """
@@ -38,6 +39,9 @@ import checkrun
 from checkrun import DIALS, PROCESSES
 
 SECRET_NAME = re.compile(r"PASSWORD|TOKEN|SECRET")
+# Secrets that are set only for a while, empty by default: the key before
+# BULWARK_SECRETS_KEY during its rotation.
+OPTIONAL_SECRETS = {"BULWARK_SECRETS_KEY_PREVIOUS"}
 PROJECT_DIR = None
 
 # Broken variants (text replacements) and what the check must say about each.
@@ -63,6 +67,11 @@ BREAKS = [
      "      BULWARK_INTEGRATIONS_ADDR: integrations:50055\n"
      "      BULWARK_SECRETS_KEY: ${BULWARK_SECRETS_KEY:?set BULWARK_SECRETS_KEY in .env}\n",
      "gateway gets BULWARK_SECRETS_KEY"),
+    ("the previous sealing key handed to the gateway",
+     "      BULWARK_INTEGRATIONS_ADDR: integrations:50055\n",
+     "      BULWARK_INTEGRATIONS_ADDR: integrations:50055\n"
+     "      BULWARK_SECRETS_KEY_PREVIOUS: ${BULWARK_SECRETS_KEY_PREVIOUS:-}\n",
+     "gateway gets BULWARK_SECRETS_KEY_PREVIOUS"),
     ("a service probed without its certificate",
      '["CMD", "/usr/local/bin/bulwark-scoping", "--probe"]', '["CMD", "true"]',
      "not the binary's --probe"),
@@ -133,6 +142,8 @@ def check(path, quick=False):
     names = set()
     for name, op, rest in interpolations(text):
         names.add(name)
+        if name in OPTIONAL_SECRETS and op == ":-" and rest == "":
+            continue
         if SECRET_NAME.search(name) and op != ":?":
             err(f"${{{name}}} must be ${{{name}:?message}}: a secret has no default, and compose "
                 "must refuse to start without it")
@@ -267,12 +278,13 @@ def check(path, quick=False):
 
     # The key that seals webhook secrets: for integrations alone.
     for name, svc in services.items():
-        has = "BULWARK_SECRETS_KEY" in (svc.get("environment") or {})
         if name == "integrations":
             if (svc.get("environment") or {}).get("BULWARK_SECRETS_KEY") != values.get("BULWARK_SECRETS_KEY"):
                 err("integrations: BULWARK_SECRETS_KEY is not the one from .env")
-        elif has:
-            err(f"{name} gets BULWARK_SECRETS_KEY, which only integrations may hold")
+            continue
+        for var in ("BULWARK_SECRETS_KEY", "BULWARK_SECRETS_KEY_PREVIOUS"):
+            if var in (svc.get("environment") or {}):
+                err(f"{name} gets {var}, which only integrations may hold")
 
     # The attestations signing key: read-only, for attestations alone.
     att = services["attestations"]

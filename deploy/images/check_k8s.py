@@ -30,7 +30,8 @@ the manifests promise each other and the binaries.
   process and the migrate Job to PostgreSQL; integrations (webhooks) to
   addresses outside the cluster on 443, but not to private, link-local (the
   cloud metadata service) or loopback ones; nothing else. Only integrations
-  reads BULWARK_SECRETS_KEY.
+  reads BULWARK_SECRETS_KEY (and BULWARK_SECRETS_KEY_PREVIOUS, from an
+  optional Secret key, during a rotation).
 - Each process runs as at least two replicas, each container with a
   readiness and a liveness probe; one PodDisruptionBudget per process lets
   a drain take at most one pod at a time and leaves at least one; one
@@ -241,7 +242,9 @@ def check_refs(m, err):
                 err(f"{cwhere}: needs readOnlyRootFilesystem, no privilege escalation, capabilities drop ALL")
             for e in c.get("env") or []:
                 ref = (e.get("valueFrom") or {}).get("secretKeyRef")
-                if ref and secret_value(m, ref["name"], ref["key"]) is None:
+                # An optional key (secrets-key-previous, during a rotation)
+                # may be absent: the variable is then unset.
+                if ref and not ref.get("optional") and secret_value(m, ref["name"], ref["key"]) is None:
                     err(f"{cwhere}: {e['name']} reads key {ref['key']} of Secret {ref['name']}, "
                         "which secret.example.yaml lacks")
                 if (e.get("valueFrom") or {}).get("configMapKeyRef"):
@@ -310,8 +313,9 @@ def check_processes(m, err):
                 err(f"{where}: the example database-url-{p} connects as {url.username}, not bulwark_app_{p}")
         needed = ["BULWARK_TOKEN_SECRET"] + (["BULWARK_OPERATOR_TOKEN"] if p == "gateway" else []) \
             + (["BULWARK_SECRETS_KEY"] if p == "integrations" else [])
-        if p != "integrations" and "BULWARK_SECRETS_KEY" in env:
-            err(f"{where}: reads BULWARK_SECRETS_KEY, which only integrations may hold")
+        for var in ("BULWARK_SECRETS_KEY", "BULWARK_SECRETS_KEY_PREVIOUS"):
+            if p != "integrations" and var in env:
+                err(f"{where}: reads {var}, which only integrations may hold")
         for var in needed:
             if not (env.get(var) or {}).get("valueFrom"):
                 err(f"{where}: {var} must come from a Secret")
@@ -666,6 +670,17 @@ BREAKS = [
          {"name": "BULWARK_SECRETS_KEY",
           "valueFrom": {"secretKeyRef": {"name": "bulwark", "key": "secrets-key"}}}),
      "only integrations may hold"),
+    ("the previous sealing key in the gateway",
+     lambda d: container(d, "bulwark-gateway")["env"].append(
+         {"name": "BULWARK_SECRETS_KEY_PREVIOUS",
+          "valueFrom": {"secretKeyRef": {"name": "bulwark", "key": "secrets-key-previous",
+                                         "optional": True}}}),
+     "reads BULWARK_SECRETS_KEY_PREVIOUS, which only integrations may hold"),
+    ("a required Secret key the example lacks",
+     lambda d: container(d, "bulwark-integrations")["env"].append(
+         {"name": "BULWARK_SECRETS_KEY_PREVIOUS",
+          "valueFrom": {"secretKeyRef": {"name": "bulwark", "key": "secrets-key-older"}}}),
+     "reads key secrets-key-older of Secret bulwark, which secret.example.yaml lacks"),
     ("one replica of scoping",
      lambda d: find(d, "Deployment", "bulwark-scoping")["spec"].__setitem__("replicas", 1),
      "bulwark-scoping runs 1 replica(s)"),
