@@ -44,6 +44,7 @@
 
 typedef Bulwark__Integrations__V1__Connection__Credentials credentials_pb_t;
 typedef Bulwark__Integrations__V1__Connection__StateMapping mapping_pb_t;
+typedef Bulwark__Integrations__V1__Connection__FieldMapping field_mapping_pb_t;
 
 #define SYSTEM_JIRA BULWARK__INTEGRATIONS__V1__CONNECTION__SYSTEM__JIRA
 #define SYSTEM_SERVICENOW BULWARK__INTEGRATIONS__V1__CONNECTION__SYSTEM__SERVICENOW
@@ -52,7 +53,7 @@ typedef Bulwark__Integrations__V1__Connection__StateMapping mapping_pb_t;
 #define CONNECTION_COLUMNS                                                                         \
     "connection_id::text, system, name, base_url, entity_id::text, project_key, issue_type, "      \
     "create_issues, state_open, state_closed, " US("create_time") ", " US(                         \
-        "update_time") ", revision"
+        "update_time") ", revision, aware_at_field"
 
 enum {
     COL_ID,
@@ -68,6 +69,7 @@ enum {
     COL_CREATE,
     COL_UPDATE,
     COL_REVISION,
+    COL_AWARE_AT_FIELD,
     COL_CREDENTIALS /* only where a statement asks for it */
 };
 
@@ -75,9 +77,9 @@ static const bw_db_stmt_t stmt_insert = {
     "connections_insert",
     "INSERT INTO integrations.connections (tenant_id, connection_id, system, name, base_url, "
     "entity_id, project_key, issue_type, credentials, inbound_secret, create_issues, state_open, "
-    "state_closed) "
+    "state_closed, aware_at_field) "
     "SELECT current_setting('bulwark.tenant_id')::uuid, $1, $2, $3, $4, $5::uuid, $6, $7, $8, "
-    "$9, $10, $11, $12 WHERE (SELECT count(*) FROM integrations.connections) "
+    "$9, $10, $11, $12, $13 WHERE (SELECT count(*) FROM integrations.connections) "
     "< " MAX_CONNECTIONS_PER_TENANT " RETURNING " CONNECTION_COLUMNS};
 static const bw_db_stmt_t stmt_get = {
     "connections_get", "SELECT " CONNECTION_COLUMNS ", credentials FROM integrations.connections "
@@ -97,7 +99,8 @@ static const bw_db_stmt_t stmt_update = {
     "connections_update",
     "UPDATE integrations.connections SET name = $2, base_url = $3, entity_id = $4::uuid, "
     "project_key = $5, issue_type = $6, credentials = COALESCE($7::bytea, credentials), "
-    "create_issues = $8, state_open = $9, state_closed = $10, update_time = now(), "
+    "create_issues = $8, state_open = $9, state_closed = $10, aware_at_field = $11, "
+    "update_time = now(), "
     "revision = revision + 1 WHERE connection_id = $1 RETURNING " CONNECTION_COLUMNS};
 /* With its log, receipts, links and jobs, in one statement (the foreign
  * keys do not cascade; see migration 0002). */
@@ -253,10 +256,13 @@ static int from_row(bw_arena_t *arena, const PGresult *res, int row, void *out)
 {
     bw_connection_pb_t *c = bw_arena_alloc(arena, sizeof(*c));
     mapping_pb_t *m = bw_arena_alloc(arena, sizeof(*m));
-    if (c == NULL || m == NULL)
+    field_mapping_pb_t *f = bw_arena_alloc(arena, sizeof(*f));
+    if (c == NULL || m == NULL || f == NULL)
         return BW_ENOMEM;
     bulwark__integrations__v1__connection__init(c);
     bulwark__integrations__v1__connection__state_mapping__init(m);
+    bulwark__integrations__v1__connection__field_mapping__init(f);
+    c->field_mapping = f;
     c->system = system_of(bw_store_text(res, row, COL_SYSTEM));
     c->create_issues = strcmp(bw_store_text(res, row, COL_CREATE_ISSUES), "t") == 0;
     c->state_mapping = m;
@@ -265,7 +271,7 @@ static int from_row(bw_arena_t *arena, const PGresult *res, int row, void *out)
                          {COL_BASE_URL, &c->base_url}, {COL_ENTITY, &c->entity},
                          {COL_PROJECT, &c->project_key}, {COL_ISSUE_TYPE, &c->issue_type},
                          {COL_STATE_OPEN, &m->open}, {COL_STATE_CLOSED, &m->closed},
-                         {COL_CREATE, .time = &c->create_time},
+                         {COL_AWARE_AT_FIELD, &f->aware_at}, {COL_CREATE, .time = &c->create_time},
                          {COL_UPDATE, .time = &c->update_time}) != 0 ||
         c->etag == NULL)
         return BW_ENOMEM;
@@ -286,6 +292,19 @@ static int project_key_valid(const char *key)
         return 0;
     for (const char *p = key; *p; p++)
         if (!isupper((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '_')
+            return 0;
+    return 1;
+}
+
+/* A Jira field id or a ServiceNow column name (or none): letters, digits
+ * and underscores, as the column's CHECK (migration 0016) says. */
+static int field_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n > KEY_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)name[i]) && name[i] != '_')
             return 0;
     return 1;
 }
@@ -371,6 +390,12 @@ static int validate(bw_call_t *call, const bw_integrations_t *svc, const bw_conn
         bad |= check_text(call, "stateMapping.open", c->state_mapping->open, KEY_MAX, 0);
         bad |= check_text(call, "stateMapping.closed", c->state_mapping->closed, KEY_MAX, 0);
     }
+    if (c->field_mapping != NULL && !field_name_valid(c->field_mapping->aware_at))
+        bad |= bw_call_violation(call, "fieldMapping.awareAt",
+                                 "must name a %s: at most %d letters, digits or underscores",
+                                 c->system == SYSTEM_JIRA ? "Jira field (customfield_10042)"
+                                                          : "ServiceNow column (u_aware_at)",
+                                 KEY_MAX) != 0;
     if (with_credentials)
         bad |= check_credentials(call, c->system, c->credentials);
     if (c->inbound_secret[0] != '\0')
@@ -448,8 +473,9 @@ int bw_connections_create(bw_call_t *call, const ProtobufCMessage *request, Prot
                             sealed_secret,
                             in->create_issues ? "t" : "f",
                             in->state_mapping != NULL ? in->state_mapping->open : "",
-                            in->state_mapping != NULL ? in->state_mapping->closed : ""};
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_insert, 12, values,
+                            in->state_mapping != NULL ? in->state_mapping->closed : "",
+                            in->field_mapping != NULL ? in->field_mapping->aware_at : ""};
+    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_insert, 13, values,
                       &res);
     if (err != 0)
         goto out;
@@ -503,6 +529,8 @@ static int merge(bw_call_t *call, bw_connection_pb_t *c, const bw_connection_pb_
                  const Google__Protobuf__FieldMask *mask, int *with_credentials)
 {
     static mapping_pb_t no_mapping = BULWARK__INTEGRATIONS__V1__CONNECTION__STATE_MAPPING__INIT;
+    static field_mapping_pb_t no_fields =
+        BULWARK__INTEGRATIONS__V1__CONNECTION__FIELD_MAPPING__INIT;
     *with_credentials = 0;
     for (size_t i = 0; mask != NULL && i < mask->n_paths; i++) {
         const char *p = mask->paths[i];
@@ -528,6 +556,8 @@ static int merge(bw_call_t *call, bw_connection_pb_t *c, const bw_connection_pb_
             c->create_issues = patch->create_issues;
         else if (strcmp(p, "state_mapping") == 0)
             c->state_mapping = patch->state_mapping != NULL ? patch->state_mapping : &no_mapping;
+        else if (strcmp(p, "field_mapping") == 0)
+            c->field_mapping = patch->field_mapping != NULL ? patch->field_mapping : &no_fields;
         else if (strcmp(p, "inbound_secret") == 0)
             c->inbound_secret = patch->inbound_secret;
         else if (strcmp(p, "inbound_token") == 0)
@@ -580,8 +610,9 @@ int bw_connections_update(bw_call_t *call, const ProtobufCMessage *request, Prot
                             sealed,
                             c->create_issues ? "t" : "f",
                             c->state_mapping->open,
-                            c->state_mapping->closed};
-    if ((err = bw_db_exec(db, call->arena, &stmt_update, 10, values, &res)) == 0)
+                            c->state_mapping->closed,
+                            c->field_mapping->aware_at};
+    if ((err = bw_db_exec(db, call->arena, &stmt_update, 11, values, &res)) == 0)
         err = from_row(call->arena, res, 0, &c);
 out:
     if (creds != NULL)

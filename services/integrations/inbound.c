@@ -73,8 +73,15 @@ static const bw_db_stmt_t stmt_link_set = {
     "UPDATE integrations.ticket_links SET incident_id = $3::uuid, ticket_key = $4, "
     "update_time = now() WHERE connection_id = $1 AND ticket_id = $2"};
 
+/* $1 the connection: the field its incidents take awareAt from ('' for
+ * the ticket's creation time). */
+static const bw_db_stmt_t stmt_aware_field = {
+    "inbound_aware_field",
+    "SELECT aware_at_field FROM integrations.connections WHERE connection_id = $1"};
+
 const bw_db_stmt_t *const bw_inbound_stmts[] = {
-    &stmt_find, &stmt_settings, &stmt_receipt, &stmt_link, &stmt_link_lock, &stmt_link_set,
+    &stmt_find,      &stmt_settings, &stmt_receipt,     &stmt_link,
+    &stmt_link_lock, &stmt_link_set, &stmt_aware_field,
 };
 const size_t bw_inbound_n_stmts = sizeof(bw_inbound_stmts) / sizeof(bw_inbound_stmts[0]);
 
@@ -448,6 +455,33 @@ static const char *text_of(json_t *obj, const char *key)
     return json_string_value(v);
 }
 
+/* awareAt from the field the connection maps it to (fieldMapping.awareAt)
+ * in fields (a Jira issue's fields, a ServiceNow record), where the ticket
+ * has a value there: ev's time is set from it, or *problem says it is not
+ * a time. No mapping, or no value: ev keeps the ticket's creation time. */
+static int mapped_aware_at(bw_call_t *call, const inbound_conn_t *conn, json_t *fields,
+                           const char *where, ticket_event_t *ev, const char **problem)
+{
+    const char *id = conn->id;
+    PGresult *res;
+    int err = bw_db_exec1(bw_service_db(call), call->arena, conn->tenant, &stmt_aware_field, 1, &id,
+                          &res);
+    if (err != 0)
+        return err;
+    const char *field = PQntuples(res) == 1 ? bw_store_text(res, 0, 0) : "";
+    json_t *v = field[0] != '\0' ? json_object_get(fields, field) : NULL;
+    if (json_is_object(v)) /* ServiceNow's {"value", "display_value"} */
+        v = json_object_get(v, "value");
+    if (v == NULL || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
+        return 0;
+    const char *text = json_string_value(v);
+    if (text != NULL && bw_inbound_parse_time(text, &ev->aware_sec, &ev->aware_nanos) == 0)
+        return 0;
+    *problem = bw_arena_printf(call->arena, "%s%s, which fieldMapping.awareAt names, is not a time",
+                               where, field);
+    return *problem != NULL ? 0 : BW_ENOMEM;
+}
+
 /* Keeps a copy on the arena of a text from the payload (which is freed
  * before the reply), cut to max bytes on a UTF-8 boundary. */
 static const char *keep(bw_arena_t *arena, const char *s, size_t max)
@@ -547,6 +581,11 @@ int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
     }
     if (problem == NULL && ev.may_create && (ev.title == NULL || ev.title[0] == '\0'))
         problem = "issue.fields.summary is missing";
+    if (problem == NULL && ev.may_create &&
+        (err = mapped_aware_at(call, &conn, fields, "issue.fields.", &ev, &problem)) != 0) {
+        json_decref(doc);
+        return err;
+    }
     json_decref(doc);
     if (problem != NULL)
         return unprocessable(call, &conn, ev.kind, ev.ticket_key, problem);
@@ -587,6 +626,10 @@ int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request, Prot
     else if (opened != NULL && opened[0] != '\0' &&
              bw_inbound_parse_time(opened, &ev.aware_sec, &ev.aware_nanos) != 0)
         problem = "opened_at is not a time";
+    if (problem == NULL && (err = mapped_aware_at(call, &conn, record, "", &ev, &problem)) != 0) {
+        json_decref(doc);
+        return err;
+    }
     if (problem == NULL) {
         ev.title =
             keep(call->arena, summary != NULL && summary[0] ? summary : ev.ticket_key, TITLE_MAX);

@@ -4,7 +4,7 @@
  * against the ticket system, inbound events (signature or token, or 401 and
  * nothing written; duplicates and replays change nothing; a payload without
  * a ticket is a 422 in the connection's log; a rate per connection, 429
- * beyond it), and outbound tickets (opened,
+ * beyond it; awareAt from a mapped field), and outbound tickets (opened,
  * moved by the state mapping, 429 and 5xx retried, nothing sent back to
  * where a change came from; the ticket's key or number recorded as the
  * incident's externalRef, unless it already has one, recorded without
@@ -542,6 +542,99 @@ START_TEST(jira_events_need_their_signature_and_never_duplicate)
 }
 END_TEST
 
+/* fieldMapping.awareAt: the incident's awareAt from a field of the ticket
+ * (issue 11: "awareAt from fields.created unless a mapped custom field says
+ * otherwise"), else from its creation time; a value there that is not a
+ * time is refused and logged, and nothing is made. */
+START_TEST(a_mapped_field_gives_the_aware_time)
+{
+    tenant_t t = new_tenant_with_entity("Tickets Mapped", ACME_SE);
+    json_t *conn = create_connection(&t, "JIRA", api, 0, "{}");
+    const char *id = jstr(conn, "id"), *secret = jstr(conn, "inboundSecret");
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/integrations/connections/%s", id);
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http("PATCH", path, t.key,
+                                  "{\"fieldMapping\":{\"awareAt\":\"fields.created\"}}", NULL, &r),
+                     0);
+    ck_assert_problem(&r, 400, "fieldMapping.awareAt");
+    bw_test_resp_free(&r);
+    json_t *patched =
+        call(t.key, "PATCH", path, "{\"fieldMapping\":{\"awareAt\":\"customfield_10042\"}}", 200);
+    ck_assert_str_eq(jstr(json_object_get(patched, "fieldMapping"), "awareAt"),
+                     "customfield_10042");
+    json_decref(patched);
+    json_t *got = call(t.key, "GET", path, NULL, 200);
+    ck_assert_str_eq(jstr(json_object_get(got, "fieldMapping"), "awareAt"), "customfield_10042");
+    json_decref(got);
+
+    /* The field set (Vienna's summer time): awareAt is that instant. */
+    const char *with_field =
+        "{\"webhookEvent\":\"jira:issue_created\",\"issue\":{\"id\":\"10051\",\"key\":"
+        "\"SEC-51\",\"fields\":{\"summary\":\"Phishing wave\",\"created\":"
+        "\"2025-06-10T09:15:00.000+0200\",\"customfield_10042\":\"2025-06-09T23:40:00.000+0200\","
+        "\"status\":{\"name\":\"To Do\"}}}}";
+    jira_post(&r, id, secret, "m-1", with_field);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    char incident_path[128];
+    snprintf(incident_path, sizeof(incident_path), "/v1/incidents/%s", jstr(r.json, "incident"));
+    bw_test_resp_free(&r);
+    json_t *inc = call(t.key, "GET", incident_path, NULL, 200);
+    ck_assert_str_eq(jstr(inc, "awareAt"), "2025-06-09T21:40:00Z");
+    json_decref(inc);
+    /* The field empty (Jira sends null): the issue's creation time. */
+    const char *without =
+        "{\"webhookEvent\":\"jira:issue_created\",\"issue\":{\"id\":\"10052\",\"key\":"
+        "\"SEC-52\",\"fields\":{\"summary\":\"Lost laptop\",\"created\":"
+        "\"2025-06-10T09:15:00.000+0200\",\"customfield_10042\":null}}}";
+    jira_post(&r, id, secret, "m-2", without);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    snprintf(incident_path, sizeof(incident_path), "/v1/incidents/%s", jstr(r.json, "incident"));
+    bw_test_resp_free(&r);
+    inc = call(t.key, "GET", incident_path, NULL, 200);
+    ck_assert_str_eq(jstr(inc, "awareAt"), "2025-06-10T07:15:00Z");
+    json_decref(inc);
+    /* Not a time: 422, in the log, and no incident. */
+    const char *bad =
+        "{\"webhookEvent\":\"jira:issue_created\",\"issue\":{\"id\":\"10053\",\"key\":"
+        "\"SEC-53\",\"fields\":{\"summary\":\"DDoS\",\"created\":"
+        "\"2025-06-10T09:15:00.000+0200\",\"customfield_10042\":\"last Tuesday\"}}}";
+    jira_post(&r, id, secret, "m-3", bad);
+    ck_assert_problem(&r, 422, NULL);
+    bw_test_resp_free(&r);
+    ck_assert_int_eq(incidents_with_ref(&t, "SEC-53"), 0);
+    json_t *log = connection_log(&t, id);
+    ck_assert_str_eq(jstr(json_array_get(log, 0), "detail"),
+                     "issue.fields.customfield_10042, which fieldMapping.awareAt names, is not a "
+                     "time");
+    json_decref(log);
+
+    /* ServiceNow: a column of the record, set at create. */
+    char body[1024];
+    snprintf(body, sizeof(body),
+             "{\"system\":\"SERVICENOW\",\"name\":\"e2e\",\"baseUrl\":\"%s\",\"entity\":\"%s\","
+             "\"credentials\":{\"username\":\"u\",\"password\":\"p\"},\"fieldMapping\":"
+             "{\"awareAt\":\"u_aware_at\"}}",
+             api, t.entity);
+    json_t *sn = call(t.key, "POST", "/v1/integrations/connections", body, 201);
+    ck_assert_str_eq(jstr(json_object_get(sn, "fieldMapping"), "awareAt"), "u_aware_at");
+    const char *rec = "{\"sys_id\":\"5d385017c611228701d22104cc95c399\",\"number\":"
+                      "\"INC0020002\",\"short_description\":\"Badge system\",\"opened_at\":"
+                      "\"2025-06-10 07:15:00\",\"u_aware_at\":{\"value\":\"2025-06-10 05:00:00\","
+                      "\"display_value\":\"10.06.2025 07:00\"},\"sys_mod_count\":\"0\"}";
+    servicenow_post(&r, jstr(sn, "id"), jstr(sn, "inboundToken"), rec);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    snprintf(incident_path, sizeof(incident_path), "/v1/incidents/%s", jstr(r.json, "incident"));
+    bw_test_resp_free(&r);
+    inc = call(t.key, "GET", incident_path, NULL, 200);
+    ck_assert_str_eq(jstr(inc, "awareAt"), "2025-06-10T05:00:00Z");
+    json_decref(inc);
+    json_decref(sn);
+    json_decref(conn);
+    free_tenant(&t);
+}
+END_TEST
+
 START_TEST(servicenow_records_are_upserted_by_sys_id)
 {
     tenant_t t = new_tenant_with_entity("Tickets SN In", ACME_SE);
@@ -999,6 +1092,7 @@ Suite *suite_tickets(void)
     tcase_add_test(tc, test_asks_the_ticket_system);
     tcase_add_test(tc, connection_tests_run_a_few_at_a_time);
     tcase_add_test(tc, jira_events_need_their_signature_and_never_duplicate);
+    tcase_add_test(tc, a_mapped_field_gives_the_aware_time);
     tcase_add_test(tc, servicenow_records_are_upserted_by_sys_id);
     tcase_add_test(tc, inbound_events_are_limited_per_connection);
     tcase_add_test(tc, incidents_open_tickets_and_follow_the_mapping);
