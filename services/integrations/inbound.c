@@ -104,6 +104,9 @@ typedef struct ticket_event {
      * linked, not made a second time, even when its event overtakes the
      * answer that opened it. */
     const char *opened_for;
+    /* The mapped awareAt field holds something that is not a time: the
+     * event may not make an incident (it may still update one). */
+    const char *aware_problem;
 } ticket_event_t;
 
 /* The connection an event was authenticated for. */
@@ -403,6 +406,11 @@ static int apply(bw_call_t *call, const inbound_conn_t *conn, const event_req_t 
         if (!ev->may_create) {
             outcome = "ignored";
             log_detail = "no incident for this ticket, and this event does not make one";
+        } else if (ev->aware_problem != NULL) {
+            /* Art 23's deadlines would run from a guess. */
+            refused = 1;
+            detail = ev->aware_problem;
+            outcome = log_detail = "";
         } else {
             err = create_incident(call, conn, req, ev, entity, &incident, &detail);
             if (err < 0)
@@ -457,10 +465,11 @@ static const char *text_of(json_t *obj, const char *key)
 
 /* awareAt from the field the connection maps it to (fieldMapping.awareAt)
  * in fields (a Jira issue's fields, a ServiceNow record), where the ticket
- * has a value there: ev's time is set from it, or *problem says it is not
- * a time. No mapping, or no value: ev keeps the ticket's creation time. */
+ * has a value there: ev's time is set from it, or ev->aware_problem says it
+ * is not a time. No mapping, or no value: ev keeps the ticket's creation
+ * time. */
 static int mapped_aware_at(bw_call_t *call, const inbound_conn_t *conn, json_t *fields,
-                           const char *where, ticket_event_t *ev, const char **problem)
+                           const char *where, ticket_event_t *ev)
 {
     const char *id = conn->id;
     PGresult *res;
@@ -477,9 +486,9 @@ static int mapped_aware_at(bw_call_t *call, const inbound_conn_t *conn, json_t *
     const char *text = json_string_value(v);
     if (text != NULL && bw_inbound_parse_time(text, &ev->aware_sec, &ev->aware_nanos) == 0)
         return 0;
-    *problem = bw_arena_printf(call->arena, "%s%s, which fieldMapping.awareAt names, is not a time",
-                               where, field);
-    return *problem != NULL ? 0 : BW_ENOMEM;
+    ev->aware_problem = bw_arena_printf(
+        call->arena, "%s%s, which fieldMapping.awareAt names, is not a time", where, field);
+    return ev->aware_problem != NULL ? 0 : BW_ENOMEM;
 }
 
 /* Keeps a copy on the arena of a text from the payload (which is freed
@@ -582,7 +591,7 @@ int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
     if (problem == NULL && ev.may_create && (ev.title == NULL || ev.title[0] == '\0'))
         problem = "issue.fields.summary is missing";
     if (problem == NULL && ev.may_create &&
-        (err = mapped_aware_at(call, &conn, fields, "issue.fields.", &ev, &problem)) != 0) {
+        (err = mapped_aware_at(call, &conn, fields, "issue.fields.", &ev)) != 0) {
         json_decref(doc);
         return err;
     }
@@ -626,7 +635,7 @@ int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request, Prot
     else if (opened != NULL && opened[0] != '\0' &&
              bw_inbound_parse_time(opened, &ev.aware_sec, &ev.aware_nanos) != 0)
         problem = "opened_at is not a time";
-    if (problem == NULL && (err = mapped_aware_at(call, &conn, record, "", &ev, &problem)) != 0) {
+    if (problem == NULL && (err = mapped_aware_at(call, &conn, record, "", &ev)) != 0) {
         json_decref(doc);
         return err;
     }

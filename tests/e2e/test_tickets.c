@@ -545,7 +545,8 @@ END_TEST
 /* fieldMapping.awareAt: the incident's awareAt from a field of the ticket
  * (issue 11: "awareAt from fields.created unless a mapped custom field says
  * otherwise"), else from its creation time; a value there that is not a
- * time is refused and logged, and nothing is made. */
+ * time is refused and logged when the event would make an incident, and
+ * nothing is made; an update of an existing one goes through. */
 START_TEST(a_mapped_field_gives_the_aware_time)
 {
     tenant_t t = new_tenant_with_entity("Tickets Mapped", ACME_SE);
@@ -608,6 +609,17 @@ START_TEST(a_mapped_field_gives_the_aware_time)
                      "issue.fields.customfield_10042, which fieldMapping.awareAt names, is not a "
                      "time");
     json_decref(log);
+    /* An update of a ticket that has its incident goes through, whatever
+     * the field holds: it makes nothing, so no deadline depends on it. */
+    const char *update =
+        "{\"webhookEvent\":\"jira:issue_updated\",\"issue\":{\"id\":\"10051\",\"key\":"
+        "\"SEC-51\",\"fields\":{\"summary\":\"Phishing wave\",\"customfield_10042\":"
+        "\"unknown\",\"status\":{\"name\":\"In Progress\"}}},\"changelog\":{\"items\":[{"
+        "\"field\":\"status\",\"toString\":\"In Progress\"}]}}";
+    jira_post(&r, id, secret, "m-4", update);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    ck_assert_str_eq(jstr(r.json, "outcome"), "updated");
+    bw_test_resp_free(&r);
 
     /* ServiceNow: a column of the record, set at create. */
     char body[1024];
