@@ -235,6 +235,18 @@ int bw_test_http(const char *method, const char *path, const char *token, const 
                            extra_headers, out);
 }
 
+json_t *bw_test_call(const char *token, const char *method, const char *path, const char *body,
+                     long want)
+{
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http(method, path, token, body, NULL, &r), 0);
+    ck_assert_msg(r.status == want, "%s %s: status %ld, want %ld: %s", method, path, r.status, want,
+                  r.body);
+    json_t *json = json_incref(r.json);
+    bw_test_resp_free(&r);
+    return json;
+}
+
 int bw_test_http_at(const char *base, const char *method, const char *path, const char *token,
                     const char *body, const char *const *extra_headers, bw_test_resp_t *out)
 {

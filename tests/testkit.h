@@ -110,6 +110,12 @@ int bw_test_http(const char *method, const char *path, const char *token, const 
 int bw_test_http_at(const char *base, const char *method, const char *path, const char *token,
                     const char *body, const char *const *extra_headers, bw_test_resp_t *out);
 
+/* bw_test_http with the checks every caller makes: a response came and its
+ * status is want (the test fails otherwise, naming the request and the
+ * body). Returns the JSON body (caller decrefs; NULL when there is none). */
+json_t *bw_test_call(const char *token, const char *method, const char *path, const char *body,
+                     long want);
+
 /* The value of the response header name, case-insensitive, surrounding
  * blanks trimmed; the first when it repeats; NULL when absent. Borrowed from
  * resp. */

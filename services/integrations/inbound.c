@@ -53,9 +53,10 @@ typedef Bulwark__Integrations__V1__ReceiveTicketEventResponse event_resp_t;
 static const bw_db_stmt_t stmt_find = {"inbound_find",
                                        "SELECT tenant_id::text, system, inbound_secret "
                                        "FROM integrations.inbound_connection($1::uuid)"};
-static const bw_db_stmt_t stmt_settings = {
-    "inbound_settings", "SELECT entity_id::text, state_closed FROM integrations.connections "
-                        "WHERE connection_id = $1"};
+static const bw_db_stmt_t stmt_settings = {"inbound_settings",
+                                           "SELECT entity_id::text, state_closed, aware_at_field "
+                                           "FROM integrations.connections "
+                                           "WHERE connection_id = $1"};
 static const bw_db_stmt_t stmt_receipt = {
     "inbound_receipt",
     "INSERT INTO integrations.inbound_receipts (tenant_id, connection_id, delivery_key) "
@@ -73,15 +74,8 @@ static const bw_db_stmt_t stmt_link_set = {
     "UPDATE integrations.ticket_links SET incident_id = $3::uuid, ticket_key = $4, "
     "update_time = now() WHERE connection_id = $1 AND ticket_id = $2"};
 
-/* $1 the connection: the field its incidents take awareAt from ('' for
- * the ticket's creation time). */
-static const bw_db_stmt_t stmt_aware_field = {
-    "inbound_aware_field",
-    "SELECT aware_at_field FROM integrations.connections WHERE connection_id = $1"};
-
 const bw_db_stmt_t *const bw_inbound_stmts[] = {
-    &stmt_find,      &stmt_settings, &stmt_receipt,     &stmt_link,
-    &stmt_link_lock, &stmt_link_set, &stmt_aware_field,
+    &stmt_find, &stmt_settings, &stmt_receipt, &stmt_link, &stmt_link_lock, &stmt_link_set,
 };
 const size_t bw_inbound_n_stmts = sizeof(bw_inbound_stmts) / sizeof(bw_inbound_stmts[0]);
 
@@ -104,9 +98,12 @@ typedef struct ticket_event {
      * linked, not made a second time, even when its event overtakes the
      * answer that opened it. */
     const char *opened_for;
-    /* The mapped awareAt field holds something that is not a time: the
-     * event may not make an incident (it may still update one). */
-    const char *aware_problem;
+    /* The ticket's fields (a Jira issue's fields, a ServiceNow record),
+     * borrowed from the payload while the event is applied: where the
+     * connection's fieldMapping.awareAt is looked up; fields_at names them
+     * in messages ("issue.fields."). */
+    json_t *fields;
+    const char *fields_at;
 } ticket_event_t;
 
 /* The connection an event was authenticated for. */
@@ -346,9 +343,32 @@ static int reply(bw_call_t *call, const char *incident, const char *outcome,
     return 0;
 }
 
+/* The awareAt of an incident made from ev, when the connection maps it to
+ * a field (fieldMapping.awareAt, field) and the ticket has a value there:
+ * ev's time is set from it. No mapping or no value: ev keeps the ticket's
+ * creation time. A value that is not a time: *problem says so (on arena),
+ * and no incident may be made from a guess (Art 23's deadlines run from
+ * it). */
+static int mapped_aware_at(bw_arena_t *arena, const char *field, ticket_event_t *ev,
+                           const char **problem)
+{
+    *problem = NULL;
+    json_t *v = field[0] != '\0' ? json_object_get(ev->fields, field) : NULL;
+    if (json_is_object(v)) /* ServiceNow's {"value", "display_value"} */
+        v = json_object_get(v, "value");
+    if (v == NULL || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
+        return 0;
+    const char *text = json_string_value(v);
+    if (text != NULL && bw_inbound_parse_time(text, &ev->aware_sec, &ev->aware_nanos) == 0)
+        return 0;
+    *problem = bw_arena_printf(arena, "%s%s, which fieldMapping.awareAt names, is not a time",
+                               ev->fields_at, field);
+    return *problem != NULL ? 0 : BW_ENOMEM;
+}
+
 /* Applies an authenticated, parsed event; see the file's comment. */
 static int apply(bw_call_t *call, const inbound_conn_t *conn, const event_req_t *req,
-                 const ticket_event_t *ev, ProtobufCMessage **resp)
+                 ticket_event_t *ev, ProtobufCMessage **resp)
 {
     bw_db_t *db = bw_service_db(call);
     PGresult *res;
@@ -365,7 +385,8 @@ static int apply(bw_call_t *call, const inbound_conn_t *conn, const event_req_t 
     }
     const char *entity = bw_store_strdup(call->arena, res, 0, 0);
     const char *state_closed = bw_store_strdup(call->arena, res, 0, 1);
-    if (entity == NULL || state_closed == NULL) {
+    const char *aware_field = bw_store_strdup(call->arena, res, 0, 2);
+    if (entity == NULL || state_closed == NULL || aware_field == NULL) {
         err = BW_ENOMEM;
         goto out;
     }
@@ -406,13 +427,11 @@ static int apply(bw_call_t *call, const inbound_conn_t *conn, const event_req_t 
         if (!ev->may_create) {
             outcome = "ignored";
             log_detail = "no incident for this ticket, and this event does not make one";
-        } else if (ev->aware_problem != NULL) {
-            /* Art 23's deadlines would run from a guess. */
-            refused = 1;
-            detail = ev->aware_problem;
-            outcome = log_detail = "";
         } else {
-            err = create_incident(call, conn, req, ev, entity, &incident, &detail);
+            if ((err = mapped_aware_at(call->arena, aware_field, ev, &detail)) != 0)
+                goto out;
+            err = detail == NULL ? create_incident(call, conn, req, ev, entity, &incident, &detail)
+                                 : 1;
             if (err < 0)
                 goto out;
             refused = err == 1;
@@ -461,34 +480,6 @@ static const char *text_of(json_t *obj, const char *key)
     if (json_is_object(v))
         v = json_object_get(v, "value");
     return json_string_value(v);
-}
-
-/* awareAt from the field the connection maps it to (fieldMapping.awareAt)
- * in fields (a Jira issue's fields, a ServiceNow record), where the ticket
- * has a value there: ev's time is set from it, or ev->aware_problem says it
- * is not a time. No mapping, or no value: ev keeps the ticket's creation
- * time. */
-static int mapped_aware_at(bw_call_t *call, const inbound_conn_t *conn, json_t *fields,
-                           const char *where, ticket_event_t *ev)
-{
-    const char *id = conn->id;
-    PGresult *res;
-    int err = bw_db_exec1(bw_service_db(call), call->arena, conn->tenant, &stmt_aware_field, 1, &id,
-                          &res);
-    if (err != 0)
-        return err;
-    const char *field = PQntuples(res) == 1 ? bw_store_text(res, 0, 0) : "";
-    json_t *v = field[0] != '\0' ? json_object_get(fields, field) : NULL;
-    if (json_is_object(v)) /* ServiceNow's {"value", "display_value"} */
-        v = json_object_get(v, "value");
-    if (v == NULL || json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0))
-        return 0;
-    const char *text = json_string_value(v);
-    if (text != NULL && bw_inbound_parse_time(text, &ev->aware_sec, &ev->aware_nanos) == 0)
-        return 0;
-    ev->aware_problem = bw_arena_printf(
-        call->arena, "%s%s, which fieldMapping.awareAt names, is not a time", where, field);
-    return ev->aware_problem != NULL ? 0 : BW_ENOMEM;
 }
 
 /* Keeps a copy on the arena of a text from the payload (which is freed
@@ -590,17 +581,16 @@ int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
     }
     if (problem == NULL && ev.may_create && (ev.title == NULL || ev.title[0] == '\0'))
         problem = "issue.fields.summary is missing";
-    if (problem == NULL && ev.may_create &&
-        (err = mapped_aware_at(call, &conn, fields, "issue.fields.", &ev)) != 0) {
-        json_decref(doc);
-        return err;
-    }
-    json_decref(doc);
+    ev.fields = fields;
+    ev.fields_at = "issue.fields.";
     if (problem != NULL)
-        return unprocessable(call, &conn, ev.kind, ev.ticket_key, problem);
-    if (ev.kind == NULL || ev.ticket_id == NULL || ev.ticket_key == NULL)
-        return BW_ENOMEM;
-    return apply(call, &conn, req, &ev, resp);
+        err = unprocessable(call, &conn, ev.kind, ev.ticket_key, problem);
+    else if (ev.kind == NULL || ev.ticket_id == NULL || ev.ticket_key == NULL)
+        err = BW_ENOMEM;
+    else
+        err = apply(call, &conn, req, &ev, resp);
+    json_decref(doc);
+    return err;
 }
 
 int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
@@ -635,10 +625,8 @@ int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request, Prot
     else if (opened != NULL && opened[0] != '\0' &&
              bw_inbound_parse_time(opened, &ev.aware_sec, &ev.aware_nanos) != 0)
         problem = "opened_at is not a time";
-    if (problem == NULL && (err = mapped_aware_at(call, &conn, record, "", &ev)) != 0) {
-        json_decref(doc);
-        return err;
-    }
+    ev.fields = record;
+    ev.fields_at = "";
     if (problem == NULL) {
         ev.title =
             keep(call->arena, summary != NULL && summary[0] ? summary : ev.ticket_key, TITLE_MAX);
@@ -652,10 +640,12 @@ int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request, Prot
             ev.delivery_key = bw_arena_printf(call->arena, "%.100s:%.50s", ev.ticket_id,
                                               mod != NULL ? mod : updated_on);
     }
-    json_decref(doc);
     if (problem != NULL)
-        return unprocessable(call, &conn, ev.kind, ev.ticket_key, problem);
-    if (ev.title == NULL || ev.note == NULL)
-        return BW_ENOMEM;
-    return apply(call, &conn, req, &ev, resp);
+        err = unprocessable(call, &conn, ev.kind, ev.ticket_key, problem);
+    else if (ev.title == NULL || ev.note == NULL)
+        err = BW_ENOMEM;
+    else
+        err = apply(call, &conn, req, &ev, resp);
+    json_decref(doc);
+    return err;
 }

@@ -27,6 +27,10 @@ const size_t bw_reseal_n_stmts = sizeof(bw_reseal_stmts) / sizeof(bw_reseal_stmt
 
 static const char *const tables[] = {"endpoints", "connections"};
 
+/* One buffer holds either table's context. */
+_Static_assert(BW_CONNECTION_SEAL_CONTEXT_LEN >= BW_ENDPOINT_SEAL_CONTEXT_LEN,
+               "a connection's context buffer must hold an endpoint's");
+
 /* The context a column of a row is sealed for (the same as its writers'). */
 static void context_of(int table, const char *tenant, const char *id, int col, char *out)
 {
@@ -58,9 +62,7 @@ static int reseal_value(bw_arena_t *arena, const bw_seal_keyring_t *keys, int ta
     uint8_t *out = bw_arena_alloc(arena, len + BW_SEAL_OVERHEAD);
     if (*old == NULL || plain == NULL || out == NULL)
         return BW_ENOMEM;
-    char context[BW_CONNECTION_SEAL_CONTEXT_LEN > BW_ENDPOINT_SEAL_CONTEXT_LEN
-                     ? BW_CONNECTION_SEAL_CONTEXT_LEN
-                     : BW_ENDPOINT_SEAL_CONTEXT_LEN];
+    char context[BW_CONNECTION_SEAL_CONTEXT_LEN];
     context_of(table, tenant, id, col, context);
     err = bw_unseal(&keys->previous, context, sealed, len, plain, len, &plain_len);
     if (err == 0)

@@ -47,13 +47,7 @@ void free_tenant(tenant_t *t)
 
 json_t *call(const char *key, const char *method, const char *path, const char *body, long want)
 {
-    bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http(method, path, key, body, NULL, &r), 0);
-    ck_assert_msg(r.status == want, "%s %s: status %ld, want %ld: %s", method, path, r.status, want,
-                  r.body);
-    json_t *json = json_incref(r.json);
-    bw_test_resp_free(&r);
-    return json;
+    return bw_test_call(key, method, path, body, want);
 }
 
 json_t *vexpect(long status, const char *field, const char *method, const char *key,

@@ -67,8 +67,7 @@ tenant_t new_tenant(const char *name);
 tenant_t new_tenant_with_entity(const char *name, const char *entity_json);
 void free_tenant(tenant_t *t);
 
-/* Sends a request and returns the parsed reply (caller decrefs; NULL when
- * not JSON), asserting the status. */
+/* bw_test_call (tests/testkit.h) under the name these suites use. */
 json_t *call(const char *key, const char *method, const char *path, const char *body, long want);
 
 /* Sends a request to a path built with printf and asserts its status (for a

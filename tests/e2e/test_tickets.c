@@ -452,6 +452,18 @@ END_TEST
 
 /* ---- inbound -------------------------------------------------------------- */
 
+/* The incident an inbound event made, as the API returns it (caller
+ * decrefs): the answer *r (freed here) must say "created". */
+static json_t *incident_made(const tenant_t *t, bw_test_resp_t *r)
+{
+    ck_assert_msg(r->status == 200, "%s", r->body);
+    ck_assert_str_eq(jstr(r->json, "outcome"), "created");
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/incidents/%s", jstr(r->json, "incident"));
+    bw_test_resp_free(r);
+    return call(t->key, "GET", path, NULL, 200);
+}
+
 START_TEST(jira_events_need_their_signature_and_never_duplicate)
 {
     tenant_t t = new_tenant_with_entity("Tickets Jira In", ACME_SE);
@@ -479,16 +491,13 @@ START_TEST(jira_events_need_their_signature_and_never_duplicate)
     json_decref(log);
     /* Signed: the incident, as Jira describes the issue. */
     jira_post(&r, id, secret, "d-1", body);
-    ck_assert_msg(r.status == 200, "%s", r.body);
-    ck_assert_str_eq(jstr(r.json, "outcome"), "created");
-    char incident_path[128];
-    snprintf(incident_path, sizeof(incident_path), "/v1/incidents/%s", jstr(r.json, "incident"));
-    bw_test_resp_free(&r);
-    json_t *inc = call(t.key, "GET", incident_path, NULL, 200);
+    json_t *inc = incident_made(&t, &r);
     ck_assert_str_eq(jstr(inc, "title"), "Ransomware on the billing cluster");
     ck_assert_str_eq(jstr(inc, "awareAt"), "2025-06-10T07:15:00Z");
     ck_assert_str_eq(jstr(inc, "externalRef"), "SEC-7");
     ck_assert_str_eq(jstr(inc, "entity"), t.entity);
+    char incident_path[128];
+    snprintf(incident_path, sizeof(incident_path), "/v1/incidents/%s", jstr(inc, "id"));
     json_decref(inc);
     /* The same delivery again, and the same event as a new delivery (a
      * replay): still one incident. */
@@ -576,11 +585,7 @@ START_TEST(a_mapped_field_gives_the_aware_time)
         "\"2025-06-10T09:15:00.000+0200\",\"customfield_10042\":\"2025-06-09T23:40:00.000+0200\","
         "\"status\":{\"name\":\"To Do\"}}}}";
     jira_post(&r, id, secret, "m-1", with_field);
-    ck_assert_msg(r.status == 200, "%s", r.body);
-    char incident_path[128];
-    snprintf(incident_path, sizeof(incident_path), "/v1/incidents/%s", jstr(r.json, "incident"));
-    bw_test_resp_free(&r);
-    json_t *inc = call(t.key, "GET", incident_path, NULL, 200);
+    json_t *inc = incident_made(&t, &r);
     ck_assert_str_eq(jstr(inc, "awareAt"), "2025-06-09T21:40:00Z");
     json_decref(inc);
     /* The field empty (Jira sends null): the issue's creation time. */
@@ -589,10 +594,7 @@ START_TEST(a_mapped_field_gives_the_aware_time)
         "\"SEC-52\",\"fields\":{\"summary\":\"Lost laptop\",\"created\":"
         "\"2025-06-10T09:15:00.000+0200\",\"customfield_10042\":null}}}";
     jira_post(&r, id, secret, "m-2", without);
-    ck_assert_msg(r.status == 200, "%s", r.body);
-    snprintf(incident_path, sizeof(incident_path), "/v1/incidents/%s", jstr(r.json, "incident"));
-    bw_test_resp_free(&r);
-    inc = call(t.key, "GET", incident_path, NULL, 200);
+    inc = incident_made(&t, &r);
     ck_assert_str_eq(jstr(inc, "awareAt"), "2025-06-10T07:15:00Z");
     json_decref(inc);
     /* Not a time: 422, in the log, and no incident. */
@@ -635,10 +637,7 @@ START_TEST(a_mapped_field_gives_the_aware_time)
                       "\"2025-06-10 07:15:00\",\"u_aware_at\":{\"value\":\"2025-06-10 05:00:00\","
                       "\"display_value\":\"10.06.2025 07:00\"},\"sys_mod_count\":\"0\"}";
     servicenow_post(&r, jstr(sn, "id"), jstr(sn, "inboundToken"), rec);
-    ck_assert_msg(r.status == 200, "%s", r.body);
-    snprintf(incident_path, sizeof(incident_path), "/v1/incidents/%s", jstr(r.json, "incident"));
-    bw_test_resp_free(&r);
-    inc = call(t.key, "GET", incident_path, NULL, 200);
+    inc = incident_made(&t, &r);
     ck_assert_str_eq(jstr(inc, "awareAt"), "2025-06-10T05:00:00Z");
     json_decref(inc);
     json_decref(sn);

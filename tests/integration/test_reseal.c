@@ -36,17 +36,6 @@
 
 #define OLD_KEY "5a0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
-static json_t *http(const char *key, long want, const char *method, const char *path,
-                    const char *body)
-{
-    bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http(method, path, key, body, NULL, &r), 0);
-    ck_assert_msg(r.status == want, "%s %s: %ld: %s", method, path, r.status, r.body);
-    json_t *json = json_incref(r.json);
-    bw_test_resp_free(&r);
-    return json;
-}
-
 /* The sealed value in column col of a row, as the admin role reads it. */
 static size_t read_sealed(PGconn *admin, bw_arena_t *arena, const char *sql, const char *tenant,
                           const char *id, uint8_t **out)
@@ -132,22 +121,22 @@ START_TEST(values_under_the_previous_key_are_sealed_again_under_the_current_one)
     snprintf(body, sizeof(body),
              "{\"url\":\"http://%s:9/reseal\",\"eventTypes\":[\"campaign.completed\"]}",
              bw_test_env("BULWARK_TEST_WEBHOOK_HOST"));
-    json_t *ep_a = http(key_a, 201, "POST", "/v1/webhook-endpoints", body);
-    json_t *ep_b = http(key_b, 201, "POST", "/v1/webhook-endpoints", body);
+    json_t *ep_a = bw_test_call(key_a, "POST", "/v1/webhook-endpoints", body, 201);
+    json_t *ep_b = bw_test_call(key_b, "POST", "/v1/webhook-endpoints", body, 201);
     const char *ep_a_id = json_string_value(json_object_get(ep_a, "id"));
     const char *ep_b_id = json_string_value(json_object_get(ep_b, "id"));
     char path[160];
     snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s:rotate-secret", ep_a_id);
-    json_t *rotated = http(key_a, 200, "POST", path, "{}");
-    json_t *entity = http(key_a, 201, "POST", "/v1/entities",
-                          "{\"name\":\"Reseal A AG\",\"timeZone\":\"Europe/Vienna\"}");
+    json_t *rotated = bw_test_call(key_a, "POST", path, "{}", 200);
+    json_t *entity = bw_test_call(key_a, "POST", "/v1/entities",
+                                  "{\"name\":\"Reseal A AG\",\"timeZone\":\"Europe/Vienna\"}", 201);
     snprintf(body, sizeof(body),
              "{\"system\":\"SERVICENOW\",\"name\":\"reseal\",\"baseUrl\":\"http://%s:9\","
              "\"entity\":\"%s\",\"credentials\":{\"username\":\"svc-bulwark\",\"password\":"
              "\"pa55\"},\"createIssues\":false,\"stateMapping\":{}}",
              bw_test_env("BULWARK_TEST_WEBHOOK_HOST"),
              json_string_value(json_object_get(entity, "id")));
-    json_t *conn = http(key_a, 201, "POST", "/v1/integrations/connections", body);
+    json_t *conn = bw_test_call(key_a, "POST", "/v1/integrations/connections", body, 201);
     const char *conn_id = json_string_value(json_object_get(conn, "id"));
     const char *token = json_string_value(json_object_get(conn, "inboundToken"));
 
@@ -253,7 +242,7 @@ START_TEST(values_under_the_previous_key_are_sealed_again_under_the_current_one)
      * not move (a rotation of the key is not a change of the resource). */
     ck_assert_int_eq(inbound_status(conn_id, token), 200);
     snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s", ep_a_id);
-    json_t *after = http(key_a, 200, "GET", path, NULL);
+    json_t *after = bw_test_call(key_a, "GET", path, NULL, 200);
     ck_assert_str_eq(json_string_value(json_object_get(after, "etag")),
                      json_string_value(json_object_get(rotated, "etag")));
 

@@ -37,17 +37,6 @@
 
 #define DAY_US (86400LL * 1000000LL)
 
-static json_t *http(const char *key, long want, const char *method, const char *path,
-                    const char *body, const char *const *headers)
-{
-    bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http(method, path, key, body, headers, &r), 0);
-    ck_assert_msg(r.status == want, "%s %s: %ld: %s", method, path, r.status, r.body);
-    json_t *json = json_incref(r.json);
-    bw_test_resp_free(&r);
-    return json;
-}
-
 static long count(PGconn *admin, const char *sql, const char *tenant)
 {
     PGresult *res = bw_test_sql(admin, sql, tenant);
@@ -78,7 +67,7 @@ static const char *servicenow_outcome(const char *conn, const char *token, char 
 {
     char path[160];
     snprintf(path, sizeof(path), "/v1/integrations/servicenow/%s/events", conn);
-    json_t *r = http(token, 200, "POST", path, record, NULL);
+    json_t *r = bw_test_call(token, "POST", path, record, 200);
     snprintf(out, len, "%s", json_string_value(json_object_get(r, "outcome")));
     json_decref(r);
     return out;
@@ -88,15 +77,15 @@ START_TEST(history_goes_after_the_window_and_only_then)
 {
     char *key = NULL;
     char *tenant = bw_test_create_tenant("Retention AG", &key);
-    json_t *e = http(key, 201, "POST", "/v1/entities",
-                     "{\"name\":\"Retention AG\",\"timeZone\":\"Europe/Berlin\"}", NULL);
+    json_t *e = bw_test_call(key, "POST", "/v1/entities",
+                             "{\"name\":\"Retention AG\",\"timeZone\":\"Europe/Berlin\"}", 201);
     char body[1024], outcome[32];
     snprintf(body, sizeof(body),
              "{\"system\":\"SERVICENOW\",\"name\":\"retention\",\"baseUrl\":\"http://%s:9\","
              "\"entity\":\"%s\",\"credentials\":{\"username\":\"u\",\"password\":\"p\"},"
              "\"createIssues\":false,\"stateMapping\":{}}",
              bw_test_env("BULWARK_TEST_WEBHOOK_HOST"), json_string_value(json_object_get(e, "id")));
-    json_t *conn = http(key, 201, "POST", "/v1/integrations/connections", body, NULL);
+    json_t *conn = bw_test_call(key, "POST", "/v1/integrations/connections", body, 201);
     const char *conn_id = json_string_value(json_object_get(conn, "id"));
     const char *token = json_string_value(json_object_get(conn, "inboundToken"));
     ck_assert_str_eq(servicenow_outcome(conn_id, token, outcome, sizeof(outcome)), "created");
@@ -105,7 +94,7 @@ START_TEST(history_goes_after_the_window_and_only_then)
     snprintf(body, sizeof(body),
              "{\"url\":\"http://%s:9/retention\",\"eventTypes\":[\"campaign.completed\"]}",
              bw_test_env("BULWARK_TEST_WEBHOOK_HOST"));
-    json_t *endpoint = http(key, 201, "POST", "/v1/webhook-endpoints", body, NULL);
+    json_t *endpoint = bw_test_call(key, "POST", "/v1/webhook-endpoints", body, 201);
     const char *endpoint_id = json_string_value(json_object_get(endpoint, "id"));
 
     /* An event, and deliveries in every state, and two ticket jobs, as the
@@ -250,7 +239,7 @@ START_TEST(history_goes_after_the_window_and_only_then)
     /* The receipt went: the same delivery is taken as an update of the
      * ticket's incident, never as a second incident. */
     ck_assert_str_eq(servicenow_outcome(conn_id, token, outcome, sizeof(outcome)), "updated");
-    json_t *list = http(key, 200, "GET", "/v1/incidents", NULL, NULL);
+    json_t *list = bw_test_call(key, "GET", "/v1/incidents", NULL, 200);
     ck_assert_uint_eq(json_array_size(json_object_get(list, "incidents")), 1);
     json_decref(list);
 
@@ -276,7 +265,7 @@ START_TEST(stuck_events_cost_a_batch_no_more_than_its_limit)
     snprintf(body, sizeof(body),
              "{\"url\":\"http://%s:9/backlog\",\"eventTypes\":[\"campaign.completed\"]}",
              bw_test_env("BULWARK_TEST_WEBHOOK_HOST"));
-    json_t *endpoint = http(key, 201, "POST", "/v1/webhook-endpoints", body, NULL);
+    json_t *endpoint = bw_test_call(key, "POST", "/v1/webhook-endpoints", body, 201);
     const char *endpoint_id = json_string_value(json_object_get(endpoint, "id"));
 
     /* A disabled endpoint's backlog: STUCK events a day older than the

@@ -41,17 +41,6 @@ typedef struct tenant {
     char *id, *key, *entity;
 } tenant_t;
 
-static json_t *http(const tenant_t *t, long want, const char *method, const char *path,
-                    const char *body)
-{
-    bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http(method, path, t->key, body, NULL, &r), 0);
-    ck_assert_msg(r.status == want, "%s %s: %ld: %s", method, path, r.status, r.body);
-    json_t *json = json_incref(r.json);
-    bw_test_resp_free(&r);
-    return json;
-}
-
 /* A tenant with an important entity (a medium cloud provider in Berlin);
  * leads, when not NULL, are its approaching lead times in seconds ("{7200}"),
  * set before any incident. */
@@ -68,11 +57,13 @@ static tenant_t new_tenant(const char *name, const char *leads)
                      t.id, leads);
         PQfinish(admin);
     }
-    json_t *e = http(&t, 201, "POST", "/v1/entities",
+    json_t *e =
+        bw_test_call(t.key, "POST", "/v1/entities",
                      "{\"name\":\"Cloud GmbH\",\"timeZone\":\"Europe/Berlin\",\"activities\":["
                      "{\"entityType\":\"digital_infra.cloud\",\"principalActivity\":true}],"
                      "\"size\":{\"staffHeadcount\":60,\"annualTurnoverEur\":\"12000000\","
-                     "\"balanceSheetTotalEur\":\"12000000\"}}");
+                     "\"balanceSheetTotalEur\":\"12000000\"}}",
+                     201);
     t.entity = strdup(json_string_value(json_object_get(e, "id")));
     json_decref(e);
     return t;
@@ -102,7 +93,7 @@ static char *new_incident(const tenant_t *t, long long aware, int significant)
     snprintf(body, sizeof(body),
              "{\"entity\":\"%s\",\"title\":\"Outage\",\"awareAt\":\"%s\",\"significant\":%s}",
              t->entity, at, significant ? "true" : "false");
-    json_t *i = http(t, 201, "POST", "/v1/incidents", body);
+    json_t *i = bw_test_call(t->key, "POST", "/v1/incidents", body, 201);
     char *id = strdup(json_string_value(json_object_get(i, "id")));
     json_decref(i);
     return id;
@@ -112,7 +103,7 @@ static void append(const tenant_t *t, const char *incident, const char *body)
 {
     char path[128];
     snprintf(path, sizeof(path), "/v1/incidents/%s/events", incident);
-    json_decref(http(t, 201, "POST", path, body));
+    json_decref(bw_test_call(t->key, "POST", path, body, 201));
 }
 
 /* "2026-01-02T03:04:05[.frac]Z" as seconds since the epoch. */
@@ -130,7 +121,7 @@ static long long due_of(const tenant_t *t, const char *incident, const char *kin
 {
     char path[128];
     snprintf(path, sizeof(path), "/v1/incidents/%s", incident);
-    json_t *i = http(t, 200, "GET", path, NULL);
+    json_t *i = bw_test_call(t->key, "GET", path, NULL, 200);
     json_t *list = json_object_get(i, "deadlines");
     long long due = -1;
     for (size_t k = 0; k < json_array_size(list); k++) {
@@ -321,7 +312,7 @@ static void set_leads(const tenant_t *t, const char *leads)
 {
     char body[128];
     snprintf(body, sizeof(body), "{\"deadlineAlertLeadSeconds\":%s}", leads);
-    json_decref(http(t, 200, "PATCH", "/v1/incident-settings", body));
+    json_decref(bw_test_call(t->key, "PATCH", "/v1/incident-settings", body, 200));
 }
 
 /* ticks ticks of limit deadlines (re-planned, then claimed) at at, as many
