@@ -59,6 +59,8 @@
  * right after it. */
 #define RECORD_DELAY_MS 10
 #define RECORD_BATCH 64
+/* The longest an unreachable endpoint is left alone (hold()). */
+#define HOLD_MAX_MS 60000
 /* Where the database says a webhook endpoint changed (integrations
  * migration 0012): the payload is its id. */
 #define ENDPOINTS_CHANNEL "bulwark_webhook_endpoints"
@@ -124,6 +126,11 @@ struct endpoint_slot {
     endpoint_slot_t *prev, *next;             /* in dv->endpoints */
     endpoint_slot_t *ready_prev, *ready_next; /* in dv->ready */
     int ready;
+    /* Held: the endpoint could not be reached, and nothing more is started
+     * or claimed for it until hold_until_us (hold()); a hold keeps one
+     * reference, so that the slot outlives its transfers. */
+    int held;
+    long long hold_until_us;
 };
 
 /* What CURLOPT_PRIVATE points at starts with one of these. */
@@ -256,6 +263,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *arg)
 }
 
 static void collect(bw_deliverer_t *dv);
+static void hold(bw_deliverer_t *dv, endpoint_slot_t *e, long long ms);
 
 static void on_socket_event(evutil_socket_t fd, short kind, void *arg)
 {
@@ -608,6 +616,8 @@ static void collect(bw_deliverer_t *dv)
         unlink_transfer(t);
         finish(dv, t, code);
         finished++;
+        if (t->outcome == BW_ATTEMPT_RETRY && bw_deliverer_unreachable(t->status))
+            hold(dv, t->slot, t->wait_ms);
         if (t->outcome == BW_ATTEMPT_FAILED || t->outcome == BW_ATTEMPT_GONE) {
             record_ended(dv); /* in the order they ended */
             record_one(dv, t);
@@ -717,7 +727,7 @@ static void ready_remove(bw_deliverer_t *dv, endpoint_slot_t *e)
  * free slot, takes it out when not. */
 static void ready_update(bw_deliverer_t *dv, endpoint_slot_t *e)
 {
-    int ready = e->queue != NULL && e->in_flight < dv->svc->endpoint_concurrency;
+    int ready = e->queue != NULL && !e->held && e->in_flight < dv->svc->endpoint_concurrency;
     if (!ready) {
         ready_remove(dv, e);
         return;
@@ -960,6 +970,61 @@ static void release_all_queued(bw_deliverer_t *dv)
     }
 }
 
+/* An attempt that got no answer (it could not connect, or timed out), or
+ * one that says the receiver is overloaded or down (429, 502, 503, 504),
+ * speaks for every delivery to its endpoint, not only its own. */
+int bw_deliverer_unreachable(long status)
+{
+    return status == 0 || status == 429 || status == 502 || status == 503 || status == 504;
+}
+
+/* Leaves e alone for ms (at most HOLD_MAX_MS): what waits here for it is
+ * given back, and nothing more is started, claimed or handed over for it
+ * until then; attempts in flight go on. Each of its deliveries keeps its
+ * own schedule: those given back were not attempted, and are due again
+ * once the hold ends, when one attempt each round shows whether the
+ * endpoint answers again (docs/DESIGN.md, "Deliveries, retries,
+ * disabling"). */
+static void hold(bw_deliverer_t *dv, endpoint_slot_t *e, long long ms)
+{
+    if (ms > HOLD_MAX_MS)
+        ms = HOLD_MAX_MS;
+    long long until = now_us() + (ms > 0 ? ms : 0) * 1000;
+    if (!e->held) {
+        e->held = 1;
+        e->refs++;
+    }
+    if (until > e->hold_until_us)
+        e->hold_until_us = until;
+    ready_remove(dv, e);
+    if (e->queue != NULL)
+        release_queued(dv, e);
+}
+
+/* Ends e's hold, if it has one; e may be freed. */
+static void unhold(bw_deliverer_t *dv, endpoint_slot_t *e)
+{
+    if (!e->held)
+        return;
+    e->held = 0;
+    e->hold_until_us = 0;
+    ready_update(dv, e);
+    slot_release(dv, e);
+}
+
+/* Ends the holds that are over. */
+static void unhold_expired(bw_deliverer_t *dv)
+{
+    long long now = now_us();
+    endpoint_slot_t *e = dv->endpoints;
+    while (e != NULL) {
+        endpoint_slot_t *next = e->next; /* e may be freed */
+        if (e->held && e->hold_until_us <= now)
+            unhold(dv, e);
+        e = next;
+    }
+}
+
 /* Gives back what waits for endpoints the database says changed (updated,
  * disabled, rotated or deleted: integrations migration 0012), every
  * waiting delivery when notifications may have been missed: each is
@@ -972,8 +1037,10 @@ static void forget_changed(bw_deliverer_t *dv)
     while ((got = bw_db_notification(dv->db, endpoint, sizeof(endpoint))) != 0) {
         if (got > 0) {
             endpoint_slot_t *e = slot_find(dv, endpoint);
-            if (e != NULL)
+            if (e != NULL) {
                 release_queued(dv, e);
+                unhold(dv, e); /* a new URL is worth trying at once */
+            }
             continue;
         }
         release_all_queued(dv);
@@ -1014,12 +1081,13 @@ static int busy_endpoints(const bw_deliverer_t *dv, bw_pgarray_t *busy, bw_pgarr
 {
     *capped = 0;
     for (const endpoint_slot_t *e = dv->endpoints; e != NULL; e = e->next) {
-        if (e->in_flight + e->queued >= cap)
+        /* A held endpoint has its share: the claim leaves it out. */
+        int n = e->held ? cap : e->in_flight + e->queued;
+        if (n >= cap)
             *capped = 1;
         char count[16];
-        snprintf(count, sizeof(count), "%d", e->in_flight + e->queued);
-        if (e->in_flight + e->queued > 0 &&
-            (bw_pgarray_add(busy, e->id) != 0 || bw_pgarray_add(counts, count) != 0))
+        snprintf(count, sizeof(count), "%d", n);
+        if (n > 0 && (bw_pgarray_add(busy, e->id) != 0 || bw_pgarray_add(counts, count) != 0))
             return BW_ENOMEM;
     }
     return 0;
@@ -1036,6 +1104,7 @@ static int fill(bw_deliverer_t *dv, int when_short)
 {
     if (dv->closing || dv->collecting)
         return 0;
+    unhold_expired(dv);
     launch(dv);
     long room = (long)dv->svc->concurrency * PREFETCH - dv->in_flight - dv->queued;
     if (room <= 0 || (when_short && (dv->dry || dv->queued >= dv->svc->endpoint_concurrency)))
@@ -1092,6 +1161,8 @@ int bw_deliverer_room(const bw_deliverer_t *dv, const char *endpoint, int *ahead
         return total > 0 ? (int)(total > INT_MAX ? INT_MAX : total) : 0;
     const endpoint_slot_t *e = slot_find(dv, endpoint);
     *ahead = e != NULL ? e->in_flight + e->queued : 0;
+    if (e != NULL && e->held)
+        return 0; /* made due, for a claim after the hold */
     long room = (long)dv->svc->endpoint_concurrency * HANDOFF_ROUNDS - *ahead;
     if (room > total)
         room = total;
@@ -1198,6 +1269,10 @@ void bw_deliverer_destroy(bw_deliverer_t *dv)
         release(dv, t);
     }
     release_all_queued(dv);
+    for (endpoint_slot_t *e = dv->endpoints, *next; e != NULL; e = next) {
+        next = e->next; /* what remains is held; unhold frees it */
+        unhold(dv, e);
+    }
     if (dv->multi != NULL)
         curl_multi_cleanup(dv->multi);
     /* Sockets libcurl did not remove itself while cleaning up. */

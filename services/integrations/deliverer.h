@@ -103,4 +103,10 @@ bw_attempt_outcome_t bw_deliverer_outcome(const bw_retry_schedule_t *schedule, l
                                           int attempts_made, long retry_after_sec, uint32_t random,
                                           long long *wait_ms);
 
+/* Whether an attempt's answer (status as above) says the endpoint as a
+ * whole cannot take deliveries now: no answer at all, 429, 502, 503 or
+ * 504. The deliverer then holds the endpoint's other deliveries back for
+ * the attempt's wait (at most a minute) instead of trying each. */
+int bw_deliverer_unreachable(long status);
+
 #endif

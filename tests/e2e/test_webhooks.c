@@ -556,6 +556,57 @@ START_TEST(receiver_down_then_up_loses_nothing)
 }
 END_TEST
 
+/* The attempts the endpoint's delivery log shows, over its first 100
+ * deliveries. */
+static long attempts_made(const tenant_t *t, const char *endpoint)
+{
+    json_t *doc = deliveries_of(t, endpoint, "?pageSize=100");
+    json_t *list = json_object_get(doc, "deliveries");
+    long n = 0;
+    for (size_t k = 0; k < json_array_size(list); k++)
+        n += (long)json_integer_value(json_object_get(json_array_get(list, k), "attemptCount"));
+    json_decref(doc);
+    return n;
+}
+
+/* An endpoint that cannot be reached is not tried once for each delivery
+ * waiting for it: an attempt that gets no answer holds the others back
+ * for its own wait (about a second as the stack runs), so that 40 events,
+ * each of its own incident, to a receiver that refuses connections see a
+ * few attempts a second in all, where each would otherwise have had its
+ * own at once and again every second. Once the receiver listens again,
+ * every event arrives exactly once, validly signed, and nothing was
+ * given up: no attempt of a held delivery was counted. */
+START_TEST(an_unreachable_endpoint_is_not_tried_for_every_delivery)
+{
+    tenant_t t = new_tenant("Webhooks unreachable");
+    char *path = unique_path("unreachable");
+    json_t *e = create_endpoint_at(&t, path, "[\"incident.updated\"]");
+    receiver_config(path, jstr(e, "secret"), NULL, 0, 0, NULL, NULL);
+    json_decref(receiver_call("POST", "/down", NULL));
+    enum { N = 40 };
+    PGresult *ids = emit_many(&t, "incident.updated", "u", N);
+    json_decref(wait_attempt_error(&t, jstr(e, "id"), "onnect", 20));
+    sleep(3);
+    /* Without the hold: 40 at once, and about 40 more each second. */
+    long attempts = attempts_made(&t, jstr(e, "id"));
+    ck_assert_msg(attempts >= 1 && attempts < N, "%ld attempts in about 3 s", attempts);
+    json_t *up = receiver_call("POST", "/up", NULL);
+    ck_assert(json_is_true(json_object_get(up, "up")));
+    json_decref(up);
+    wait_succeeded(path, N, 60);
+    wait_recorded(&t, jstr(e, "id"), N, 10);
+    json_t *got = received(path);
+    for (int i = 0; i < N; i++)
+        assert_arrived_once(&got, 1, PQgetvalue(ids, i, 0));
+    json_decref(got);
+    PQclear(ids);
+    json_decref(e);
+    free(path);
+    free_tenant(&t);
+}
+END_TEST
+
 /* A backlog of one endpoint, each event of its own incident: the deliverer
  * leases several times what it may send at once (PREFETCH in deliverer.c)
  * and starts the rest as attempts end, but the receiver never holds more
@@ -1049,6 +1100,7 @@ Suite *suite_webhooks(void)
     tcase_add_test(tc, a_changed_endpoint_gets_nothing_that_waited_for_the_old);
     tcase_add_test(tc, an_endpoint_deleted_while_its_event_is_relayed_fails_nothing);
     tcase_add_test(tc, receiver_down_then_up_loses_nothing);
+    tcase_add_test(tc, an_unreachable_endpoint_is_not_tried_for_every_delivery);
     tcase_add_test(tc, an_endpoint_gets_at_most_its_concurrency_at_once);
     tcase_add_test(tc, retry_after_is_honoured);
     tcase_add_test(tc, exhausted_schedule_disables_and_says_so);

@@ -103,6 +103,20 @@ START_TEST(what_an_answer_means)
 }
 END_TEST
 
+/* Which failures hold back the endpoint's other deliveries: those that say
+ * nothing about the one event (no answer, overloaded, down), not an answer
+ * about this event (400, 500) or a redirect. */
+START_TEST(which_failures_speak_for_the_endpoint)
+{
+    long whole[] = {0, 429, 502, 503, 504};
+    for (size_t i = 0; i < sizeof(whole) / sizeof(whole[0]); i++)
+        ck_assert_msg(bw_deliverer_unreachable(whole[i]), "%ld", whole[i]);
+    long one[] = {200, 204, 302, 400, 404, 409, 410, 413, 500, 501};
+    for (size_t i = 0; i < sizeof(one) / sizeof(one[0]); i++)
+        ck_assert_msg(!bw_deliverer_unreachable(one[i]), "%ld", one[i]);
+}
+END_TEST
+
 Suite *suite_retry(void)
 {
     Suite *s = suite_create("retry");
@@ -111,6 +125,7 @@ Suite *suite_retry(void)
     tcase_add_test(tc, waits_with_jitter);
     tcase_add_test(tc, retry_after_values);
     tcase_add_test(tc, what_an_answer_means);
+    tcase_add_test(tc, which_failures_speak_for_the_endpoint);
     suite_add_tcase(s, tc);
     return s;
 }
