@@ -23,6 +23,7 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1329,10 +1330,73 @@ static void jw_string(jw_t *w, const char *s, size_t len)
     jw_char(w, '"');
 }
 
+/* Members' keys, '"jsonName":', made at a field's first use and kept for
+ * the process's life (a descriptor is static data, so its key never
+ * changes): the reply writer copies them instead of measuring and
+ * converting each name in each reply. Open addressing by the descriptor's
+ * address; a slot, once filled by compare-and-swap, never changes, so
+ * readers take no lock. More fields than slots (every message of every
+ * service has far fewer) are written as before. */
+typedef struct {
+    const ProtobufCFieldDescriptor *field;
+    size_t len;
+    char text[];
+} member_key_t;
+
+#define MEMBER_KEYS 4096 /* a power of 2 */
+static _Atomic(member_key_t *) member_keys[MEMBER_KEYS];
+
+static member_key_t *member_key_make(const ProtobufCFieldDescriptor *f)
+{
+    size_t n = strlen(f->name);
+    member_key_t *k = malloc(sizeof(*k) + n + 4);
+    if (k == NULL)
+        return NULL;
+    k->field = f;
+    k->text[0] = '"';
+    size_t len = 1 + json_name_into(f->name, k->text + 1, n + 1);
+    k->text[len++] = '"';
+    k->text[len++] = ':';
+    k->text[len] = '\0';
+    k->len = len;
+    return k;
+}
+
+/* f's key, or NULL (out of memory, or the table full). */
+static const member_key_t *member_key(const ProtobufCFieldDescriptor *f)
+{
+    size_t i =
+        (size_t)(((uintptr_t)f >> 3) * UINT64_C(0x9E3779B97F4A7C15) >> 52) & (MEMBER_KEYS - 1);
+    member_key_t *made = NULL;
+    for (size_t probe = 0; probe < MEMBER_KEYS; probe++, i = (i + 1) & (MEMBER_KEYS - 1)) {
+        member_key_t *k = atomic_load_explicit(&member_keys[i], memory_order_acquire);
+        if (k == NULL) {
+            if (made == NULL && (made = member_key_make(f)) == NULL)
+                return NULL;
+            if (atomic_compare_exchange_strong_explicit(&member_keys[i], &k, made,
+                                                        memory_order_acq_rel, memory_order_acquire))
+                return made;
+            /* Another thread filled the slot first: k is its key. */
+        }
+        if (k->field == f) {
+            free(made);
+            return k;
+        }
+    }
+    free(made);
+    return NULL;
+}
+
 /* A member's key and colon, '"jsonName":': protobuf field names are
  * identifiers, so nothing in them needs escaping. */
-static void jw_key(jw_t *w, const char *proto_name)
+static void jw_key(jw_t *w, const ProtobufCFieldDescriptor *f)
 {
+    const member_key_t *key = member_key(f);
+    if (key != NULL) {
+        jw_add(w, key->text, key->len);
+        return;
+    }
+    const char *proto_name = f->name;
     size_t n = strlen(proto_name);
     char *out = jw_reserve(w, n + 3);
     if (out == NULL)
@@ -1374,6 +1438,14 @@ static void jw_double(jw_t *w, double d)
             jw_add(w, "\"Infinity\"", 10);
         else
             jw_add(w, "\"-Infinity\"", 11);
+        return;
+    }
+    /* Whole numbers (a headcount) below 10^15 by hand: what "%.15g" prints
+     * for them, and ".0". -0 keeps its sign through printf. */
+    if (d > -1e15 && d < 1e15 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
+        long long v = (long long)d;
+        jw_decimal(w, v < 0, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v, false);
+        jw_add(w, ".0", 2);
         return;
     }
     char buf[40];
@@ -1514,7 +1586,7 @@ static void jw_object(jw_t *w, const ProtobufCMessage *msg)
         if (!first)
             jw_char(w, ',');
         first = 0;
-        jw_key(w, f->name);
+        jw_key(w, f);
         if (!repeated) {
             jw_value(w, f, base + f->offset);
             continue;

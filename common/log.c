@@ -16,6 +16,8 @@
  */
 #include "log.h"
 
+#include "times.h"
+
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
@@ -163,6 +165,21 @@ static void put_raw(line_t *l, const char *text)
     l->len += n;
 }
 
+/* A decimal, written by hand: the request line's duration, once a request. */
+static void put_decimal(line_t *l, long long v)
+{
+    char text[24], *p = text + sizeof(text);
+    unsigned long long mag = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    *--p = '\0';
+    do {
+        *--p = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag != 0);
+    if (v < 0)
+        *--p = '-';
+    put_raw(l, p);
+}
+
 /* ,"key":"escaped value" */
 static void put_json_str(line_t *l, const char *key, const char *value)
 {
@@ -178,15 +195,15 @@ static void put_json_str(line_t *l, const char *key, const char *value)
     put_raw(l, "\"");
 }
 
-static void format_json(line_t *l, const struct timespec *ts, const struct tm *tm, int level,
-                        const bw_log_ctx_t *ctx, const bw_log_outcome_t *outcome, const char *msg)
+/* when: the line's time with six digits of fraction (bw_time_format). */
+static void format_json(line_t *l, const char *when, int level, const bw_log_ctx_t *ctx,
+                        const bw_log_outcome_t *outcome, const char *msg)
 {
-    char head[128];
-    snprintf(head, sizeof(head),
-             "{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ\",\"level\":\"%s\"",
-             tm->tm_year + 1900, tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec,
-             ts->tv_nsec / 1000, level_names[level]);
-    put_raw(l, head);
+    put_raw(l, "{\"time\":\"");
+    put_raw(l, when);
+    put_raw(l, "\",\"level\":\"");
+    put_raw(l, level_names[level]);
+    put_raw(l, "\"");
     put_json_str(l, "service", log_process);
     if (ctx != NULL) {
         put_json_str(l, "request_id", ctx->request_id);
@@ -196,9 +213,8 @@ static void format_json(line_t *l, const struct timespec *ts, const struct tm *t
     if (outcome != NULL) {
         put_json_str(l, "method", outcome->method);
         put_json_str(l, "status", outcome->status);
-        char duration[48];
-        snprintf(duration, sizeof(duration), ",\"duration_us\":%lld", outcome->duration_us);
-        put_raw(l, duration);
+        put_raw(l, ",\"duration_us\":");
+        put_decimal(l, outcome->duration_us);
     }
     put_json_str(l, "message", msg);
     /* put_raw always leaves two bytes: the brace and the newline */
@@ -215,14 +231,19 @@ static void put_text_field(line_t *l, const char *key, const char *value)
     put_raw(l, value);
 }
 
-static void format_text(line_t *l, const struct timespec *ts, const struct tm *tm, int level,
-                        const bw_log_ctx_t *ctx, const bw_log_outcome_t *outcome, const char *msg)
+/* when as for format_json; text lines show milliseconds. */
+static void format_text(line_t *l, const char *when, int level, const bw_log_ctx_t *ctx,
+                        const bw_log_outcome_t *outcome, const char *msg)
 {
-    char head[96];
-    snprintf(head, sizeof(head), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s ", tm->tm_year + 1900,
-             tm->tm_mon + 1, tm->tm_mday, tm->tm_hour, tm->tm_min, tm->tm_sec,
-             ts->tv_nsec / 1000000, level_names[level]);
+    char head[BW_TIME_TEXT_MAX];
+    size_t n = strlen(when);
+    memcpy(head, when, n + 1);
+    if (n == sizeof("2025-06-10T07:15:00.000000Z") - 1)
+        memcpy(head + n - 4, "Z", 2); /* ".000000Z" -> ".000Z" */
     put_raw(l, head);
+    put_raw(l, " ");
+    put_raw(l, level_names[level]);
+    put_raw(l, " ");
     put_raw(l, log_process);
     if (ctx != NULL) {
         put_text_field(l, "request", ctx->request_id);
@@ -230,11 +251,10 @@ static void format_text(line_t *l, const struct timespec *ts, const struct tm *t
         put_text_field(l, "tenant", ctx->tenant_id);
     }
     if (outcome != NULL) {
-        char duration[32];
-        snprintf(duration, sizeof(duration), "%lld", outcome->duration_us);
         put_text_field(l, "method", outcome->method);
         put_text_field(l, "status", outcome->status);
-        put_text_field(l, "duration_us", duration);
+        put_raw(l, " duration_us=");
+        put_decimal(l, outcome->duration_us);
     }
     put_raw(l, " ");
     put_raw(l, msg);
@@ -366,11 +386,11 @@ void bw_log_write(int level, const bw_log_ctx_t *ctx, const bw_log_outcome_t *ou
     char msg[LOG_MESSAGE_MAX];
     line_t l;
     struct timespec ts;
-    struct tm tm;
+    char when[BW_TIME_TEXT_MAX];
     if (level < BW_LOG_DEBUG || level >= BW_LOG_OFF)
         return;
     clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
+    bw_time_format((int64_t)ts.tv_sec, (int32_t)ts.tv_nsec, BW_TIME_FRACTION_MICROS, when);
     va_list ap;
     va_start(ap, fmt);
     int m = vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -379,9 +399,9 @@ void bw_log_write(int level, const bw_log_ctx_t *ctx, const bw_log_outcome_t *ou
         msg[0] = '\0';
     l.len = 0;
     if (log_format == BW_LOG_JSON)
-        format_json(&l, &ts, &tm, level, ctx, outcome, msg);
+        format_json(&l, when, level, ctx, outcome, msg);
     else
-        format_text(&l, &ts, &tm, level, ctx, outcome, msg);
+        format_text(&l, when, level, ctx, outcome, msg);
     l.buf[l.len++] = '\n';
     emit(l.buf, l.len, outcome != NULL && level == BW_LOG_INFO);
 }

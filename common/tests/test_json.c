@@ -1215,10 +1215,34 @@ START_TEST(test_direct_writer_edges)
     /* The numbers and strings where a hand-written writer could part from
      * jansson's dump. */
     Bulwark__Scoping__V1__SizeFigures f = BULWARK__SCOPING__V1__SIZE_FIGURES__INIT;
-    const double values[] = {0.0,       -0.0,  1.0,     12.3,    0.1,
-                             1e20,      1e21,  1.5e-5,  1e-7,    123456789012345678.0,
-                             -2.5e-300, 1e300, DBL_MAX, DBL_MIN, 3.14159265358979323846,
-                             100.0,     7e22};
+    const double values[] = {0.0,
+                             -0.0,
+                             1.0,
+                             12.3,
+                             0.1,
+                             1e20,
+                             1e21,
+                             1.5e-5,
+                             1e-7,
+                             123456789012345678.0,
+                             -2.5e-300,
+                             1e300,
+                             DBL_MAX,
+                             DBL_MIN,
+                             3.14159265358979323846,
+                             100.0,
+                             7e22,
+                             420.0,
+                             -3.0,
+                             999999999999999.0,
+                             -999999999999999.0,
+                             1e15,
+                             -1e15,
+                             123456789012345.0,
+                             -1.0,
+                             4503599627370497.0,
+                             0.5,
+                             -0.5};
     for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
         f.staff_headcount = values[i];
         expect_same_text(&f);

@@ -166,11 +166,22 @@ static void respond(gw_request_t *r, int status, const char *content_type, const
     int level = status >= 500 ? BW_LOG_WARN : BW_LOG_INFO;
     if (level >= bw_log_min_level && (bw_log_requests || status >= 500)) {
         bw_log_ctx_t ctx = log_ctx(r);
-        char method[300], status_text[8];
-        snprintf(method, sizeof(method), "%s%s%s", bw_router_method_name(r->method),
-                 r->match.route != NULL ? " " : "",
-                 r->match.route != NULL ? r->match.route->path : "");
-        snprintf(status_text, sizeof(status_text), "%d", status);
+        /* "GET /v1/entities/{id}" and "200", by hand: once a request. */
+        char method[300], status_text[4];
+        const char *name = bw_router_method_name(r->method);
+        const char *path = r->match.route != NULL ? r->match.route->path : "";
+        size_t nl = strlen(name), pl = strlen(path);
+        if (pl > sizeof(method) - nl - 2)
+            pl = sizeof(method) - nl - 2;
+        memcpy(method, name, nl);
+        method[nl] = ' ';
+        memcpy(method + nl + (pl > 0), path, pl);
+        method[nl + (pl > 0) + pl] = '\0';
+        int code = status >= 100 && status <= 999 ? status : 500;
+        status_text[0] = (char)('0' + code / 100);
+        status_text[1] = (char)('0' + code / 10 % 10);
+        status_text[2] = (char)('0' + code % 10);
+        status_text[3] = '\0';
         bw_log_outcome_t outcome = {method, status_text, (long long)(seconds * 1e6)};
         bw_log_done(level, &ctx, &outcome, "%s answered %d", r->path, status);
     }
