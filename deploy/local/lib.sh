@@ -581,13 +581,17 @@ bw_procs_stop() {
 }
 
 # bw_log_tail NAME [LINES]: the end of a process's log since its last start,
-# indented.
+# indented. Only the log's last MiB is read, and only LINES kept: a log of
+# a long-running stack grows to gigabytes, and the supervisor shows this
+# before it starts the process again.
 bw_log_tail() {
     local log=$BW_LOG_DIR/$1.log
     [[ -f $log ]] || return 0
     printf -- '--- the end of %s:\n' "$log" >&2
-    awk -v max="${2:-25}" '/^=== .* start$/ { n = 0; next } { line[n++] = $0 }
-        END { for (i = (n > max ? n - max : 0); i < n; i++) print "    " line[i] }' "$log" >&2
+    tail -c 1048576 "$log" | awk -v max="${2:-25}" '
+        /^=== .* start$/ { n = 0; next }
+        { line[n % max] = $0; n++ }
+        END { for (i = (n > max ? n - max : 0); i < n; i++) print "    " line[i % max] }' >&2
 }
 
 # ---------------------------------------------------------------- supervision
