@@ -1038,8 +1038,12 @@ static void forget_changed(bw_deliverer_t *dv)
         if (got > 0) {
             endpoint_slot_t *e = slot_find(dv, endpoint);
             if (e != NULL) {
+                /* A hold's reference keeps e through release_queued;
+                 * without one, e may be gone after it. */
+                int held = e->held;
                 release_queued(dv, e);
-                unhold(dv, e); /* a new URL is worth trying at once */
+                if (held)
+                    unhold(dv, e); /* a new URL is worth trying at once */
             }
             continue;
         }
