@@ -982,9 +982,9 @@ int bw_deliverer_unreachable(long status)
  * given back, and nothing more is started, claimed or handed over for it
  * until then; attempts in flight go on. Each of its deliveries keeps its
  * own schedule: those given back were not attempted, and are due again
- * once the hold ends, when one attempt each round shows whether the
- * endpoint answers again (docs/DESIGN.md, "Deliveries, retries,
- * disabling"). */
+ * once the hold ends, when the next claim's first round of attempts shows
+ * whether the endpoint answers again (docs/DESIGN.md, "Deliveries,
+ * retries, disabling"). */
 static void hold(bw_deliverer_t *dv, endpoint_slot_t *e, long long ms)
 {
     if (ms > HOLD_MAX_MS)
