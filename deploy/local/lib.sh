@@ -594,6 +594,29 @@ bw_log_tail() {
         END { for (i = (n > max ? n - max : 0); i < n; i++) print "    " line[i % max] }' >&2
 }
 
+# bw_logs_trim: keeps the logs in BW_LOG_DIR bounded while make run runs.
+# A log over BULWARK_LOG_MAX_MB MiB (256) keeps its last sixteenth in
+# <name>.log.1, replacing the one before, and starts again empty with a
+# line saying so. The processes (and PostgreSQL) write through descriptors
+# opened for appending, so their next line lands at the new start; a line
+# written while the tail is copied may be lost.
+bw_logs_trim() {
+    local max=${BULWARK_LOG_MAX_MB:-256} log size
+    [[ $max =~ ^[1-9][0-9]{0,6}$ ]] || {
+        bw_err "BULWARK_LOG_MAX_MB must be a number of MiB, 1 or more: $max"
+        return 1
+    }
+    for log in "$BW_LOG_DIR"/*.log; do
+        [[ -f $log ]] || continue
+        size=$(stat -c %s "$log" 2>/dev/null) || continue
+        ((size > max * 1048576)) || continue
+        tail -c $((max * 65536)) "$log" >"$log.1.tmp" && mv -f "$log.1.tmp" "$log.1"
+        : >"$log"
+        printf '=== %s trimmed at %d MiB; the end before is in %s.1\n' "$(date -u +%FT%TZ)" \
+            "$max" "${log##*/}" >>"$log"
+    done
+}
+
 # ---------------------------------------------------------------- supervision
 
 # What `make run` does when a process dies: it starts it again after a wait

@@ -51,6 +51,9 @@ if [[ -f $BW_RUN_DIR/run.pid ]]; then
 fi
 printf '%s\n' "$$" >"$BW_RUN_DIR/run.pid"
 bw_procs_stop_stale
+# Logs a run before left over the limit are trimmed now, and every minute
+# while this one runs (a bad BULWARK_LOG_MAX_MB stops here).
+bw_logs_trim || exit 1
 
 BW_BUILD_TARGETS=$(bw_binary_targets) bw_build "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
@@ -122,8 +125,11 @@ EOF
 
 SERVING=1
 trap 'exit 0' INT TERM
+ticks=1
 while :; do
     bw_pg_supervise
     bw_supervise
+    # Once a minute: the logs stay under BULWARK_LOG_MAX_MB each.
+    ((ticks++ % 60 != 0)) || bw_logs_trim || true
     sleep 1
 done
