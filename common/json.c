@@ -1346,6 +1346,19 @@ typedef struct {
 #define MEMBER_KEYS 4096 /* a power of 2 */
 static _Atomic(member_key_t *) member_keys[MEMBER_KEYS];
 
+/* '"jsonName":' of proto_name (n bytes long) into out, which has room for
+ * n + 3 bytes and a NUL (the JSON name is never longer); its length.
+ * Protobuf field names are identifiers: nothing in them needs escaping. */
+static size_t member_key_text(const char *proto_name, size_t n, char *out)
+{
+    out[0] = '"';
+    size_t len = 1 + json_name_into(proto_name, out + 1, n + 1);
+    out[len++] = '"';
+    out[len++] = ':';
+    out[len] = '\0';
+    return len;
+}
+
 static member_key_t *member_key_make(const ProtobufCFieldDescriptor *f)
 {
     size_t n = strlen(f->name);
@@ -1353,12 +1366,7 @@ static member_key_t *member_key_make(const ProtobufCFieldDescriptor *f)
     if (k == NULL)
         return NULL;
     k->field = f;
-    k->text[0] = '"';
-    size_t len = 1 + json_name_into(f->name, k->text + 1, n + 1);
-    k->text[len++] = '"';
-    k->text[len++] = ':';
-    k->text[len] = '\0';
-    k->len = len;
+    k->len = member_key_text(f->name, n, k->text);
     return k;
 }
 
@@ -1387,8 +1395,8 @@ static const member_key_t *member_key(const ProtobufCFieldDescriptor *f)
     return NULL;
 }
 
-/* A member's key and colon, '"jsonName":': protobuf field names are
- * identifiers, so nothing in them needs escaping. */
+/* A member's key and colon, '"jsonName":', kept (member_key) or, when the
+ * table cannot keep it, made in place. */
 static void jw_key(jw_t *w, const ProtobufCFieldDescriptor *f)
 {
     const member_key_t *key = member_key(f);
@@ -1396,16 +1404,10 @@ static void jw_key(jw_t *w, const ProtobufCFieldDescriptor *f)
         jw_add(w, key->text, key->len);
         return;
     }
-    const char *proto_name = f->name;
-    size_t n = strlen(proto_name);
-    char *out = jw_reserve(w, n + 3);
-    if (out == NULL)
-        return;
-    out[0] = '"';
-    size_t k = 1 + json_name_into(proto_name, out + 1, n + 1);
-    out[k++] = '"';
-    out[k++] = ':';
-    bw_buf_commit(w->b, k);
+    size_t n = strlen(f->name);
+    char *out = jw_reserve(w, n + 4);
+    if (out != NULL)
+        bw_buf_commit(w->b, member_key_text(f->name, n, out));
 }
 
 static void jw_decimal(jw_t *w, bool neg, uint64_t mag, bool quoted)

@@ -247,6 +247,15 @@ json_t *bw_test_call(const char *token, const char *method, const char *path, co
     return json;
 }
 
+json_t *bw_test_parked_endpoint(const char *token, const char *path)
+{
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"url\":\"http://%s:9%s\",\"eventTypes\":[\"campaign.completed\"]}",
+             bw_test_env("BULWARK_TEST_WEBHOOK_HOST"), path);
+    return bw_test_call(token, "POST", "/v1/webhook-endpoints", body, 201);
+}
+
 int bw_test_http_at(const char *base, const char *method, const char *path, const char *token,
                     const char *body, const char *const *extra_headers, bw_test_resp_t *out)
 {

@@ -116,6 +116,12 @@ int bw_test_http_at(const char *base, const char *method, const char *path, cons
 json_t *bw_test_call(const char *token, const char *method, const char *path, const char *body,
                      long want);
 
+/* A webhook endpoint of token's tenant at http://<BULWARK_TEST_WEBHOOK_HOST>:9
+ * + path, where nothing listens, subscribed to campaign.completed, which
+ * nothing in the stack emits: its only deliveries are those the test makes.
+ * Returns the reply to create (caller decrefs). */
+json_t *bw_test_parked_endpoint(const char *token, const char *path);
+
 /* The value of the response header name, case-insensitive, surrounding
  * blanks trimmed; the first when it repeats; NULL when absent. Borrowed from
  * resp. */

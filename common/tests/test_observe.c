@@ -7,6 +7,7 @@
 #include <check.h>
 #include <jansson.h>
 #include <poll.h>
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -208,6 +209,38 @@ static void log_two_json_lines(void)
     bw_log(BW_LOG_DEBUG, NULL, "%s", "debug too");
     bw_log_set_format(BW_LOG_TEXT);
 }
+
+static void log_a_text_request_line(void)
+{
+    bw_log_init("gateway", BW_LOG_DEBUG);
+    bw_log_set_format(BW_LOG_TEXT);
+    bw_log_ctx_t ctx = {"req-2", "0190a7c2-0000-7000-8000-000000000002",
+                        "4bf92f3577b34da6a3ce929d0e0e4736"};
+    bw_log_outcome_t outcome = {"GET /v1/entities/{id}", "200", 987654321};
+    bw_log_done(BW_LOG_INFO, &ctx, &outcome, "%s answered %d", "/v1/entities/x", 200);
+    bw_log(BW_LOG_WARN, NULL, "and a warning"); /* writes the batch before it */
+}
+
+/* The default format, as an operator greps it: the time in UTC to the
+ * millisecond, the level, the process, then key=value fields and the
+ * message; the next line without context. */
+START_TEST(text_log_lines_read_as_key_value)
+{
+    char *out = capture_stderr(log_a_text_request_line);
+    regex_t re;
+    ck_assert_int_eq(
+        regcomp(&re,
+                "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z info gateway "
+                "request=req-2 trace=4bf92f3577b34da6a3ce929d0e0e4736 "
+                "tenant=0190a7c2-0000-7000-8000-000000000002 method=GET /v1/entities/\\{id\\} "
+                "status=200 duration_us=987654321 /v1/entities/x answered 200\n"
+                "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}\\.[0-9]{3}Z warn gateway and a warning\n$",
+                REG_EXTENDED),
+        0);
+    ck_assert_msg(regexec(&re, out, 0, NULL, 0) == 0, "the lines read:\n%s", out);
+    regfree(&re);
+}
+END_TEST
 
 START_TEST(json_log_lines_carry_every_field)
 {
@@ -463,6 +496,7 @@ int main(void)
     tcase_add_test(tc, json_escape_quotes_controls_and_utf8);
     tcase_add_test(tc, json_escape_never_cuts_a_character);
     tcase_add_test(tc, json_log_lines_carry_every_field);
+    tcase_add_test(tc, text_log_lines_read_as_key_value);
     tcase_add_test(tc, json_log_line_cut_short_stays_json);
     tcase_add_test(tc, log_format_names);
     tcase_add_test(tc, request_lines_are_written_in_order_and_soon);

@@ -177,7 +177,7 @@ static void respond(gw_request_t *r, int status, const char *content_type, const
         method[nl] = ' ';
         memcpy(method + nl + (pl > 0), path, pl);
         method[nl + (pl > 0) + pl] = '\0';
-        int code = status >= 100 && status <= 999 ? status : 500;
+        unsigned code = (unsigned)status % 1000; /* an HTTP status: three digits */
         status_text[0] = (char)('0' + code / 100);
         status_text[1] = (char)('0' + code / 10 % 10);
         status_text[2] = (char)('0' + code % 10);

@@ -186,6 +186,28 @@ static void servicenow_post(bw_test_resp_t *r, const char *connection, const cha
     ck_assert_int_eq(bw_test_http("POST", path, token, body, NULL, r), 0);
 }
 
+/* jira_post, which must answer 200 with outcome want. */
+static void jira_expect(const char *connection, const char *secret, const char *delivery,
+                        const char *body, const char *want)
+{
+    bw_test_resp_t r;
+    jira_post(&r, connection, secret, delivery, body);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    ck_assert_str_eq(jstr(r.json, "outcome"), want);
+    bw_test_resp_free(&r);
+}
+
+/* servicenow_post, which must answer 200 with outcome want. */
+static void servicenow_expect(const char *connection, const char *token, const char *body,
+                              const char *want)
+{
+    bw_test_resp_t r;
+    servicenow_post(&r, connection, token, body);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    ck_assert_str_eq(jstr(r.json, "outcome"), want);
+    bw_test_resp_free(&r);
+}
+
 /* The tenant's incidents whose externalRef is ref. */
 static size_t incidents_with_ref(const tenant_t *t, const char *ref)
 {
@@ -501,14 +523,8 @@ START_TEST(jira_events_need_their_signature_and_never_duplicate)
     json_decref(inc);
     /* The same delivery again, and the same event as a new delivery (a
      * replay): still one incident. */
-    jira_post(&r, id, secret, "d-1", body);
-    ck_assert_msg(r.status == 200, "%s", r.body);
-    ck_assert_str_eq(jstr(r.json, "outcome"), "duplicate");
-    bw_test_resp_free(&r);
-    jira_post(&r, id, secret, "d-2", body);
-    ck_assert_msg(r.status == 200, "%s", r.body);
-    ck_assert_str_eq(jstr(r.json, "outcome"), "duplicate");
-    bw_test_resp_free(&r);
+    jira_expect(id, secret, "d-1", body, "duplicate");
+    jira_expect(id, secret, "d-2", body, "duplicate");
     ck_assert_int_eq(incidents_with_ref(&t, "SEC-7"), 1);
     /* Moved to Done in Jira: handling ended. */
     const char *updated =
@@ -516,10 +532,7 @@ START_TEST(jira_events_need_their_signature_and_never_duplicate)
         "\"fields\":{\"summary\":\"Ransomware on the billing cluster\",\"status\":{\"name\":"
         "\"DONE\"}}},\"changelog\":{\"items\":[{\"field\":\"status\",\"fromString\":\"To Do\","
         "\"toString\":\"Done\"}]}}";
-    jira_post(&r, id, secret, "d-3", updated);
-    ck_assert_msg(r.status == 200, "%s", r.body);
-    ck_assert_str_eq(jstr(r.json, "outcome"), "updated");
-    bw_test_resp_free(&r);
+    jira_expect(id, secret, "d-3", updated, "updated");
     char timeline[160];
     snprintf(timeline, sizeof(timeline), "%s/timeline", incident_path);
     json_t *tl = call(t.key, "GET", timeline, NULL, 200);
@@ -618,10 +631,7 @@ START_TEST(a_mapped_field_gives_the_aware_time)
         "\"SEC-51\",\"fields\":{\"summary\":\"Phishing wave\",\"customfield_10042\":"
         "\"unknown\",\"status\":{\"name\":\"In Progress\"}}},\"changelog\":{\"items\":[{"
         "\"field\":\"status\",\"toString\":\"In Progress\"}]}}";
-    jira_post(&r, id, secret, "m-4", update);
-    ck_assert_msg(r.status == 200, "%s", r.body);
-    ck_assert_str_eq(jstr(r.json, "outcome"), "updated");
-    bw_test_resp_free(&r);
+    jira_expect(id, secret, "m-4", update, "updated");
 
     /* ServiceNow: a column of the record, set at create. */
     char body[1024];
@@ -678,10 +688,7 @@ START_TEST(servicenow_records_are_upserted_by_sys_id)
                          "\"INC0010001\",\"short_description\":\"Email server down\","
                          "\"state\":{\"value\":\"7\",\"display_value\":\"Closed\"},"
                          "\"sys_mod_count\":\"4\"}";
-    servicenow_post(&r, id, token, closed);
-    ck_assert_msg(r.status == 200, "%s", r.body);
-    ck_assert_str_eq(jstr(r.json, "outcome"), "updated");
-    bw_test_resp_free(&r);
+    servicenow_expect(id, token, closed, "updated");
     ck_assert_int_eq(incidents_with_ref(&t, "INC0010001"), 1);
     json_t *inc = call(t.key, "GET", incident_path, NULL, 200);
     ck_assert_str_eq(jstr(inc, "awareAt"), "2025-06-10T07:15:00Z");

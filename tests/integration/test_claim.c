@@ -53,16 +53,10 @@
 static PGconn *backlog(const char *name, int events, int resources, char **tenant, char **key)
 {
     *tenant = bw_test_create_tenant(name, key);
-    char body[512];
-    snprintf(body, sizeof(body),
-             "{\"url\":\"http://%s:9/claim\",\"eventTypes\":[\"campaign.completed\"]}",
-             bw_test_env("BULWARK_TEST_WEBHOOK_HOST"));
-    bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http("POST", "/v1/webhook-endpoints", *key, body, NULL, &r), 0);
-    ck_assert_msg(r.status == 201, "%ld: %s", r.status, r.body);
+    json_t *made = bw_test_parked_endpoint(*key, "/claim");
     char endpoint[64];
-    snprintf(endpoint, sizeof(endpoint), "%s", json_string_value(json_object_get(r.json, "id")));
-    bw_test_resp_free(&r);
+    snprintf(endpoint, sizeof(endpoint), "%s", json_string_value(json_object_get(made, "id")));
+    json_decref(made);
 
     PGconn *svc = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
     bw_test_exec(svc, "BEGIN");

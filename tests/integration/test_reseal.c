@@ -117,12 +117,8 @@ START_TEST(values_under_the_previous_key_are_sealed_again_under_the_current_one)
     char *key_a = NULL, *key_b = NULL;
     char *tenant_a = bw_test_create_tenant("Reseal A AG", &key_a);
     char *tenant_b = bw_test_create_tenant("Reseal B AG", &key_b);
-    char body[1024];
-    snprintf(body, sizeof(body),
-             "{\"url\":\"http://%s:9/reseal\",\"eventTypes\":[\"campaign.completed\"]}",
-             bw_test_env("BULWARK_TEST_WEBHOOK_HOST"));
-    json_t *ep_a = bw_test_call(key_a, "POST", "/v1/webhook-endpoints", body, 201);
-    json_t *ep_b = bw_test_call(key_b, "POST", "/v1/webhook-endpoints", body, 201);
+    json_t *ep_a = bw_test_parked_endpoint(key_a, "/reseal");
+    json_t *ep_b = bw_test_parked_endpoint(key_b, "/reseal");
     const char *ep_a_id = json_string_value(json_object_get(ep_a, "id"));
     const char *ep_b_id = json_string_value(json_object_get(ep_b, "id"));
     char path[160];
@@ -130,6 +126,7 @@ START_TEST(values_under_the_previous_key_are_sealed_again_under_the_current_one)
     json_t *rotated = bw_test_call(key_a, "POST", path, "{}", 200);
     json_t *entity = bw_test_call(key_a, "POST", "/v1/entities",
                                   "{\"name\":\"Reseal A AG\",\"timeZone\":\"Europe/Vienna\"}", 201);
+    char body[1024];
     snprintf(body, sizeof(body),
              "{\"system\":\"SERVICENOW\",\"name\":\"reseal\",\"baseUrl\":\"http://%s:9\","
              "\"entity\":\"%s\",\"credentials\":{\"username\":\"svc-bulwark\",\"password\":"

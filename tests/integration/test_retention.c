@@ -91,10 +91,7 @@ START_TEST(history_goes_after_the_window_and_only_then)
     ck_assert_str_eq(servicenow_outcome(conn_id, token, outcome, sizeof(outcome)), "created");
     /* Subscribed to an event nothing here emits: its only deliveries are
      * the test's. */
-    snprintf(body, sizeof(body),
-             "{\"url\":\"http://%s:9/retention\",\"eventTypes\":[\"campaign.completed\"]}",
-             bw_test_env("BULWARK_TEST_WEBHOOK_HOST"));
-    json_t *endpoint = bw_test_call(key, "POST", "/v1/webhook-endpoints", body, 201);
+    json_t *endpoint = bw_test_parked_endpoint(key, "/retention");
     const char *endpoint_id = json_string_value(json_object_get(endpoint, "id"));
 
     /* An event, and deliveries in every state, and two ticket jobs, as the
@@ -261,11 +258,7 @@ START_TEST(stuck_events_cost_a_batch_no_more_than_its_limit)
     enum { STUCK = 3000, DONE = 40, ALONE = 40, LIMIT = 100 };
     char *key = NULL;
     char *tenant = bw_test_create_tenant("Backlog GmbH", &key);
-    char body[512];
-    snprintf(body, sizeof(body),
-             "{\"url\":\"http://%s:9/backlog\",\"eventTypes\":[\"campaign.completed\"]}",
-             bw_test_env("BULWARK_TEST_WEBHOOK_HOST"));
-    json_t *endpoint = bw_test_call(key, "POST", "/v1/webhook-endpoints", body, 201);
+    json_t *endpoint = bw_test_parked_endpoint(key, "/backlog");
     const char *endpoint_id = json_string_value(json_object_get(endpoint, "id"));
 
     /* A disabled endpoint's backlog: STUCK events a day older than the
