@@ -62,7 +62,8 @@
 /* The longest an unreachable endpoint is left alone (hold()). */
 #define HOLD_MAX_MS 60000
 /* Where the database says a webhook endpoint changed (integrations
- * migration 0012): the payload is its id. */
+ * migration 0012) or one of its deliveries was replayed (deliveries.c): the
+ * payload is its id. */
 #define ENDPOINTS_CHANNEL "bulwark_webhook_endpoints"
 
 static const bw_db_stmt_t stmt_claim = {
@@ -1026,7 +1027,8 @@ static void unhold_expired(bw_deliverer_t *dv)
 }
 
 /* Gives back what waits for endpoints the database says changed (updated,
- * disabled, rotated or deleted: integrations migration 0012), every
+ * disabled, rotated or deleted: integrations migration 0012; or one of
+ * their deliveries replayed), and ends their holds; every
  * waiting delivery when notifications may have been missed: each is
  * claimed again as the endpoint now is, or not at all. What is in flight
  * goes on. */

@@ -556,6 +556,49 @@ START_TEST(receiver_down_then_up_loses_nothing)
 }
 END_TEST
 
+/* A replay is tried at once, even while its endpoint is held: the receiver
+ * answers 503 with Retry-After: 30, which holds the endpoint for 30 s (an
+ * attempt that speaks for the endpoint, not the event); fixed, and the
+ * delivery replayed, it arrives within seconds, not at the hold's end. */
+START_TEST(a_replay_is_tried_while_its_endpoint_is_held)
+{
+    tenant_t t = new_tenant("Webhooks replay held");
+    char *path = unique_path("held");
+    json_t *e = create_endpoint_at(&t, path, "[\"incident.created\"]");
+    receiver_config(path, jstr(e, "secret"), NULL, 503, -1, "30", NULL);
+    char *id = emit(&t, "incident.created", "incidents/h1", "{\"id\":\"h1\"}");
+    json_t *d = wait_attempt_error(&t, jstr(e, "id"), "HTTP 503", 20);
+    ck_assert_str_eq(jstr(d, "eventId"), id);
+    ck_assert_str_eq(jstr(d, "state"), "PENDING");
+
+    receiver_config(path, jstr(e, "secret"), NULL, 204, -1, NULL, NULL);
+    char replay[300];
+    snprintf(replay, sizeof(replay), "/v1/webhook-endpoints/%s/deliveries/%s:replay", jstr(e, "id"),
+             jstr(d, "id"));
+    time_t asked = time(NULL);
+    json_decref(call(t.key, "POST", replay, "{}", 200));
+    wait_succeeded(path, 1, 10);
+    ck_assert_msg(time(NULL) - asked < 10, "the replay waited %ld s", (long)(time(NULL) - asked));
+    wait_recorded(&t, jstr(e, "id"), 1, 10);
+    /* The 503 answers, then one 204, validly signed, with the event's id. */
+    json_t *got = received(path);
+    int ok = 0;
+    for (size_t k = 0; k < json_array_size(got); k++) {
+        json_t *g = json_array_get(got, k);
+        ck_assert_str_eq(jstr(g, "id"), id);
+        ck_assert(json_is_true(json_object_get(g, "valid")));
+        ok += json_integer_value(json_object_get(g, "status")) == 204;
+    }
+    ck_assert_int_eq(ok, 1);
+    json_decref(got);
+    json_decref(d);
+    json_decref(e);
+    free(id);
+    free(path);
+    free_tenant(&t);
+}
+END_TEST
+
 /* The attempts the endpoint's delivery log shows, over its first 100
  * deliveries. */
 static long attempts_made(const tenant_t *t, const char *endpoint)
@@ -1117,6 +1160,7 @@ Suite *suite_webhooks(void)
     tcase_add_test(tc, an_unreachable_endpoint_is_not_tried_for_every_delivery);
     tcase_add_test(tc, an_endpoint_gets_at_most_its_concurrency_at_once);
     tcase_add_test(tc, retry_after_is_honoured);
+    tcase_add_test(tc, a_replay_is_tried_while_its_endpoint_is_held);
     tcase_add_test(tc, exhausted_schedule_disables_and_says_so);
     tcase_add_test(tc, gone_at_the_first_attempt_disables_the_endpoint);
     tcase_add_test(tc, disabling_through_the_api_is_an_event);
