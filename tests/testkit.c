@@ -256,6 +256,32 @@ json_t *bw_test_parked_endpoint(const char *token, const char *path)
     return bw_test_call(token, "POST", "/v1/webhook-endpoints", body, 201);
 }
 
+char *bw_test_scrape(const char *service)
+{
+    char env[64], base[128];
+    snprintf(env, sizeof(env), "BULWARK_TEST_%s_METRICS_ADDR", service);
+    for (char *c = env; *c; c++)
+        *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+    snprintf(base, sizeof(base), "http://%s", bw_test_env(env));
+    bw_test_resp_t r;
+    ck_assert_int_eq(bw_test_http_at(base, "GET", "/metrics", NULL, NULL, NULL, &r), 0);
+    ck_assert_msg(r.status == 200, "%s /metrics: %ld", service, r.status);
+    ck_assert_ptr_nonnull(r.content_type);
+    ck_assert_ptr_nonnull(strstr(r.content_type, "text/plain; version=0.0.4"));
+    char *text = strdup(r.body);
+    bw_test_resp_free(&r);
+    return text;
+}
+
+double bw_test_sample(const char *text, const char *series)
+{
+    size_t n = strlen(series);
+    for (const char *p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p)
+        if (strncmp(p, series, n) == 0 && p[n] == ' ')
+            return strtod(p + n + 1, NULL);
+    return 0;
+}
+
 int bw_test_http_at(const char *base, const char *method, const char *path, const char *token,
                     const char *body, const char *const *extra_headers, bw_test_resp_t *out)
 {

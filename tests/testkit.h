@@ -122,6 +122,16 @@ json_t *bw_test_call(const char *token, const char *method, const char *path, co
  * Returns the reply to create (caller decrefs). */
 json_t *bw_test_parked_endpoint(const char *token, const char *path);
 
+/* GET /metrics of service ("scoping", "integrations", ...) at its metrics
+ * address (BULWARK_TEST_<SERVICE>_METRICS_ADDR); the test fails unless it
+ * answers 200 with the Prometheus text format. Returns the text (caller
+ * frees). */
+char *bw_test_scrape(const char *service);
+
+/* The value of the sample series ("name{labels}") in a scrape, 0 when
+ * absent. */
+double bw_test_sample(const char *text, const char *series);
+
 /* The value of the response header name, case-insensitive, surrounding
  * blanks trimmed; the first when it repeats; NULL when absent. Borrowed from
  * resp. */

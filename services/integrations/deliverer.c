@@ -147,6 +147,7 @@ struct bw_deliverer {
     struct event_base *base;
     bw_db_t *db;
     const bw_integrations_t *svc;
+    bw_deliverer_stats_t *stats; /* in_flight, queued and the holds mirrored */
     CURLM *multi;
     struct event *timer;
     struct event *refill;            /* claims again once the loop is done with a round */
@@ -354,6 +355,7 @@ static void unlink_transfer(transfer_t *t)
     if (t->next != NULL)
         t->next->prev = t->prev;
     dv->in_flight--;
+    atomic_store_explicit(&dv->stats->in_flight, dv->in_flight, memory_order_relaxed);
     t->slot->in_flight--;
     ready_update(dv, t->slot);
 }
@@ -383,6 +385,10 @@ static void decide(bw_deliverer_t *dv, transfer_t *t, long status, long latency_
     snprintf(t->error, sizeof(t->error), "%s", error);
     t->outcome = bw_deliverer_outcome(&dv->svc->retry, status, t->cycle_attempts + 1, retry_after,
                                       random, &t->wait_ms);
+    bw_metrics_inc(t->outcome == BW_ATTEMPT_SUCCEEDED ? &dv->stats->succeeded
+                   : t->outcome == BW_ATTEMPT_RETRY   ? &dv->stats->retrying
+                                                      : &dv->stats->failed);
+    bw_metrics_hist_observe(&dv->stats->latency, (double)latency_ms / 1000);
 }
 
 static const char *const outcome_states[] = {"SUCCEEDED", "RETRY", "FAILED", "FAILED"};
@@ -910,6 +916,7 @@ static void queue_row(bw_deliverer_t *dv, const PGresult *res, int row,
         e->queue = t;
     e->queue_tail = t;
     dv->queued++;
+    atomic_store_explicit(&dv->stats->queued, dv->queued, memory_order_relaxed);
     e->queued++;
     ready_update(dv, e);
 }
@@ -928,6 +935,7 @@ static void dequeue(bw_deliverer_t *dv, transfer_t *t)
         e->queue_tail = t->prev;
     t->prev = t->next = NULL;
     dv->queued--;
+    atomic_store_explicit(&dv->stats->queued, dv->queued, memory_order_relaxed);
     e->queued--;
     ready_update(dv, e);
 }
@@ -994,6 +1002,7 @@ static void hold(bw_deliverer_t *dv, endpoint_slot_t *e, long long ms)
     if (!e->held) {
         e->held = 1;
         e->refs++;
+        atomic_fetch_add_explicit(&dv->stats->held_endpoints, 1, memory_order_relaxed);
     }
     if (until > e->hold_until_us)
         e->hold_until_us = until;
@@ -1009,6 +1018,7 @@ static void unhold(bw_deliverer_t *dv, endpoint_slot_t *e)
         return;
     e->held = 0;
     e->hold_until_us = 0;
+    atomic_fetch_sub_explicit(&dv->stats->held_endpoints, 1, memory_order_relaxed);
     ready_update(dv, e);
     slot_release(dv, e);
 }
@@ -1075,6 +1085,7 @@ static void launch(bw_deliverer_t *dv)
             dv->head->prev = t;
         dv->head = t;
         dv->in_flight++;
+        atomic_store_explicit(&dv->stats->in_flight, dv->in_flight, memory_order_relaxed);
         e->in_flight++;
         ready_update(dv, e);
     }
@@ -1223,7 +1234,7 @@ int bw_deliverer_in_flight(const bw_deliverer_t *dv)
 }
 
 int bw_deliverer_create(struct event_base *base, bw_db_t *db, const bw_integrations_t *svc,
-                        bw_deliverer_t **out)
+                        bw_deliverer_stats_t *stats, bw_deliverer_t **out)
 {
     bw_deliverer_t *dv = calloc(1, sizeof(*dv));
     if (dv == NULL)
@@ -1231,6 +1242,7 @@ int bw_deliverer_create(struct event_base *base, bw_db_t *db, const bw_integrati
     dv->base = base;
     dv->db = db;
     dv->svc = svc;
+    dv->stats = stats;
     dv->multi = curl_multi_init();
     dv->timer = evtimer_new(base, on_timer, dv);
     dv->refill = event_new(base, -1, 0, on_refill, dv);
@@ -1293,4 +1305,39 @@ void bw_deliverer_destroy(bw_deliverer_t *dv)
     bw_arena_destroy(dv->scratch);
     free(dv->buckets);
     free(dv);
+}
+
+void bw_deliverer_stats_render(const bw_deliverer_stats_t *stats, bw_metrics_text_t *text)
+{
+    static const char *const results[] = {"succeeded", "retrying", "failed"};
+    const atomic_ullong *counts[] = {&stats->succeeded, &stats->retrying, &stats->failed};
+    bw_metrics_family(
+        text, "bulwark_webhook_attempts_total", "counter",
+        "Webhook delivery attempts by what they came to: succeeded (2xx), retrying "
+        "(tried again later), failed (schedule exhausted or 410: endpoint disabled).");
+    for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++)
+        bw_metrics_printf(text, "bulwark_webhook_attempts_total{result=\"%s\"} %llu\n", results[i],
+                          bw_metrics_get(counts[i]));
+    bw_metrics_family(text, "bulwark_webhook_attempt_duration_seconds", "histogram",
+                      "Duration of webhook delivery attempts, answered or not.");
+    bw_metrics_put_hist(text, "bulwark_webhook_attempt_duration_seconds", "", &stats->latency);
+    const struct {
+        const char *name, *help;
+        const atomic_int *value;
+    } gauges[] = {
+        {"bulwark_webhook_attempts_in_flight", "Webhook delivery attempts in flight.",
+         &stats->in_flight},
+        {"bulwark_webhook_deliveries_queued",
+         "Deliveries claimed by this process and waiting for their endpoint's turn.",
+         &stats->queued},
+        {"bulwark_webhook_endpoints_held",
+         "Endpoints this process leaves alone for a while after attempts that got no answer, "
+         "429, 502, 503 or 504.",
+         &stats->held_endpoints},
+    };
+    for (size_t i = 0; i < sizeof(gauges) / sizeof(gauges[0]); i++) {
+        bw_metrics_family(text, gauges[i].name, "gauge", gauges[i].help);
+        bw_metrics_printf(text, "%s %d\n", gauges[i].name,
+                          atomic_load_explicit(gauges[i].value, memory_order_relaxed));
+    }
 }

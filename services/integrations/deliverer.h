@@ -25,6 +25,7 @@
 
 #include "db.h"
 #include "integrations.h"
+#include "metrics.h"
 
 #include <curl/curl.h>
 
@@ -32,13 +33,27 @@ struct event_base;
 
 typedef struct bw_deliverer bw_deliverer_t;
 
+/* What a deliverer shows on /metrics: updated on its loop's thread, read
+ * from the metrics thread (relaxed atomics). The caller owns it; it must
+ * outlive the deliverer. Zeroed memory is a fresh one. */
+typedef struct bw_deliverer_stats {
+    /* Attempts by what they came to: a 2xx; to be tried again; failed for
+     * good (the schedule exhausted, or 410: the endpoint disabled). */
+    atomic_ullong succeeded, retrying, failed;
+    bw_metrics_hist_t latency; /* of every attempt, answered or not */
+    atomic_int in_flight, queued, held_endpoints;
+} bw_deliverer_stats_t;
+
+/* Renders stats as the bulwark_webhook_* families. */
+void bw_deliverer_stats_render(const bw_deliverer_stats_t *stats, bw_metrics_text_t *text);
+
 extern const bw_db_stmt_t *const bw_deliverer_stmts[];
 extern const size_t bw_deliverer_n_stmts;
 
 /* A deliverer on base's loop using db (both borrowed, used only on the
  * loop's thread). curl_global_init must have run. Caller owns *out. */
 int bw_deliverer_create(struct event_base *base, bw_db_t *db, const bw_integrations_t *svc,
-                        bw_deliverer_t **out);
+                        bw_deliverer_stats_t *stats, bw_deliverer_t **out);
 /* Claims as many due deliveries as there is room for and starts them.
  * Returns how many started, or a negative BW_E* code. */
 int bw_deliverer_fill(bw_deliverer_t *dv);

@@ -41,6 +41,7 @@ struct bw_dispatcher {
     const bw_db_stmt_t **stmts;
     bw_arena_t *scratch;
     bw_deliverer_t *deliverer;
+    bw_deliverer_stats_t delivery_stats; /* read by /metrics from another thread */
     bw_tickets_t *tickets;
     int failing; /* the last database operation failed: log recovery once */
     time_t next_prune;
@@ -291,7 +292,7 @@ int bw_dispatcher_start(const bw_integrations_t *svc, bw_dispatcher_t **out)
     d->base = event_base_new();
     err = d->scratch != NULL && d->base != NULL ? 0 : BW_ENOMEM;
     if (err == 0)
-        err = bw_deliverer_create(d->base, d->db, svc, &d->deliverer);
+        err = bw_deliverer_create(d->base, d->db, svc, &d->delivery_stats, &d->deliverer);
     if (err == 0)
         err = bw_tickets_create(d->db, svc, d->deliverer, d->base, &d->tickets);
     if (err == 0) {
@@ -336,4 +337,5 @@ void bw_dispatcher_metrics(const bw_dispatcher_t *d, bw_metrics_text_t *text)
                       "Age of the oldest event not yet relayed; 0 when none waits.");
     bw_metrics_printf(text, "bulwark_outbox_oldest_unrelayed_age_seconds %lld.%06lld\n",
                       oldest_us / 1000000, oldest_us % 1000000);
+    bw_deliverer_stats_render(&d->delivery_stats, text);
 }

@@ -143,33 +143,6 @@ START_TEST(malformed_traceparent_starts_a_new_trace)
 }
 END_TEST
 
-/* The value of the sample "name{labels}" in a scrape, 0 when absent. */
-static double sample(const char *text, const char *series)
-{
-    size_t n = strlen(series);
-    for (const char *p = text; p != NULL && *p != '\0'; p = strchr(p, '\n'), p = p ? p + 1 : p)
-        if (strncmp(p, series, n) == 0 && p[n] == ' ')
-            return strtod(p + n + 1, NULL);
-    return 0;
-}
-
-static char *scrape(const char *service)
-{
-    char env[64], base[128];
-    snprintf(env, sizeof(env), "BULWARK_TEST_%s_METRICS_ADDR", service);
-    for (char *c = env; *c; c++)
-        *c = (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
-    snprintf(base, sizeof(base), "http://%s", bw_test_env(env));
-    bw_test_resp_t r;
-    ck_assert_int_eq(bw_test_http_at(base, "GET", "/metrics", NULL, NULL, NULL, &r), 0);
-    ck_assert_msg(r.status == 200, "%s /metrics: %ld", service, r.status);
-    ck_assert_ptr_nonnull(r.content_type);
-    ck_assert_ptr_nonnull(strstr(r.content_type, "text/plain; version=0.0.4"));
-    char *text = strdup(r.body);
-    bw_test_resp_free(&r);
-    return text;
-}
-
 START_TEST(every_service_counts_its_calls)
 {
     tenant_t t = new_tenant("Metered");
@@ -193,7 +166,7 @@ START_TEST(every_service_counts_its_calls)
                  "bulwark_grpc_server_calls_total{method=\"%s\",code=\"OK\"}", calls[i].grpc);
         snprintf(count, sizeof(count),
                  "bulwark_grpc_server_call_duration_seconds_count{method=\"%s\"}", calls[i].grpc);
-        char *before = scrape(calls[i].service);
+        char *before = bw_test_scrape(calls[i].service);
         bw_test_resp_t r;
         int post = strcmp(calls[i].method, "POST") == 0;
         ck_assert_int_eq(
@@ -203,21 +176,22 @@ START_TEST(every_service_counts_its_calls)
         ck_assert_msg(r.status == 200 || r.status == 201, "%s %s: %ld %s", calls[i].method,
                       calls[i].path, r.status, r.body);
         bw_test_resp_free(&r);
-        char *after = scrape(calls[i].service);
-        ck_assert_msg(sample(after, counter) >= sample(before, counter) + 1, "%s did not grow: %s",
-                      counter, after);
-        ck_assert_msg(sample(after, count) >= sample(before, count) + 1, "%s did not grow", count);
+        char *after = bw_test_scrape(calls[i].service);
+        ck_assert_msg(bw_test_sample(after, counter) >= bw_test_sample(before, counter) + 1,
+                      "%s did not grow: %s", counter, after);
+        ck_assert_msg(bw_test_sample(after, count) >= bw_test_sample(before, count) + 1,
+                      "%s did not grow", count);
         /* the pool and the statements */
         ck_assert_ptr_nonnull(strstr(after, "bulwark_db_connections{state=\"idle\"} "));
         ck_assert_ptr_nonnull(strstr(after, "bulwark_db_connections{state=\"in_use\"} "));
-        ck_assert_msg(sample(after, "bulwark_db_statement_duration_seconds_count") > 0,
+        ck_assert_msg(bw_test_sample(after, "bulwark_db_statement_duration_seconds_count") > 0,
                       "no statement timed by %s", calls[i].service);
         /* tenant ids never become labels */
         ck_assert_ptr_null(strstr(after, t.id));
         free(before);
         free(after);
     }
-    char *integrations = scrape("integrations");
+    char *integrations = bw_test_scrape("integrations");
     ck_assert_ptr_nonnull(strstr(integrations, "\nbulwark_outbox_unrelayed_events "));
     ck_assert_ptr_nonnull(strstr(integrations, "\nbulwark_outbox_oldest_unrelayed_age_seconds "));
     free(integrations);

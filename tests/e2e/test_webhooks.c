@@ -559,17 +559,30 @@ END_TEST
 /* A replay is tried at once, even while its endpoint is held: the receiver
  * answers 503 with Retry-After: 30, which holds the endpoint for 30 s (an
  * attempt that speaks for the endpoint, not the event); fixed, and the
- * delivery replayed, it arrives within seconds, not at the hold's end. */
+ * delivery replayed, it arrives within seconds, not at the hold's end.
+ * The operator sees it on the integrations process's /metrics: the hold,
+ * the attempt that will be tried again, then the one that succeeded (other
+ * suites may deliver meanwhile: the counts grow by at least as much). */
 START_TEST(a_replay_is_tried_while_its_endpoint_is_held)
 {
+    static const char *const retrying = "bulwark_webhook_attempts_total{result=\"retrying\"}",
+                             *const succeeded =
+                                 "bulwark_webhook_attempts_total{result=\"succeeded\"}",
+                             *const timed = "bulwark_webhook_attempt_duration_seconds_count",
+                             *const held = "bulwark_webhook_endpoints_held";
     tenant_t t = new_tenant("Webhooks replay held");
     char *path = unique_path("held");
     json_t *e = create_endpoint_at(&t, path, "[\"incident.created\"]");
     receiver_config(path, jstr(e, "secret"), NULL, 503, -1, "30", NULL);
+    char *before = bw_test_scrape("integrations");
     char *id = emit(&t, "incident.created", "incidents/h1", "{\"id\":\"h1\"}");
     json_t *d = wait_attempt_error(&t, jstr(e, "id"), "HTTP 503", 20);
     ck_assert_str_eq(jstr(d, "eventId"), id);
     ck_assert_str_eq(jstr(d, "state"), "PENDING");
+    char *during = bw_test_scrape("integrations");
+    ck_assert(bw_test_sample(during, held) >= 1);
+    ck_assert(bw_test_sample(during, retrying) >= bw_test_sample(before, retrying) + 1);
+    ck_assert(bw_test_sample(during, timed) >= bw_test_sample(before, timed) + 1);
 
     receiver_config(path, jstr(e, "secret"), NULL, 204, -1, NULL, NULL);
     char replay[300];
@@ -591,6 +604,11 @@ START_TEST(a_replay_is_tried_while_its_endpoint_is_held)
     }
     ck_assert_int_eq(ok, 1);
     json_decref(got);
+    char *after = bw_test_scrape("integrations");
+    ck_assert(bw_test_sample(after, succeeded) >= bw_test_sample(during, succeeded) + 1);
+    free(before);
+    free(during);
+    free(after);
     json_decref(d);
     json_decref(e);
     free(id);
