@@ -817,7 +817,11 @@ START_TEST(incidents_open_tickets_and_follow_the_mapping)
     json_decref(records);
 
     /* Closed, while the ticket systems answer 429 to the next two calls
-     * (Retry-After: 1): retried until done. */
+     * (Retry-After: 1): retried until done, which the integrations
+     * process's /metrics counts (other suites may add to the counts). */
+    static const char *const retrying = "bulwark_ticket_jobs_total{result=\"retrying\"}",
+                             *const succeeded = "bulwark_ticket_jobs_total{result=\"succeeded\"}";
+    char *counted = bw_test_scrape("integrations");
     json_decref(standin_call("POST", "/config",
                              "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\","
                              "\"failStatus\":429,\"failTimes\":2,\"retryAfter\":\"1\"}"));
@@ -834,6 +838,11 @@ START_TEST(incidents_open_tickets_and_follow_the_mapping)
     json_decref(patched);
     json_t *limited = wait_calls("GET", "/rest/api/3/issue/", 429, 1);
     json_decref(limited);
+    char *recounted = bw_test_scrape("integrations");
+    ck_assert(bw_test_sample(recounted, retrying) >= bw_test_sample(counted, retrying) + 2);
+    ck_assert(bw_test_sample(recounted, succeeded) >= bw_test_sample(counted, succeeded) + 2);
+    free(counted);
+    free(recounted);
 
     /* A change that came from Jira is not sent back to it (ServiceNow,
      * another system, still hears of it). */
