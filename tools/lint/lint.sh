@@ -9,7 +9,9 @@
 #      outside the repository;
 #   3. the services table: every copy of services/services.tsv (the C
 #      defaults, compose, Kubernetes, the login roles, the Dockerfile's
-#      image stages) agrees with it (services.py).
+#      image stages) agrees with it (services.py);
+#   4. the alerting rules (deploy/monitoring/alerts.yml) name only metrics
+#      the code serves.
 # Exits 1 and lists every finding when one fails.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -82,10 +84,19 @@ outside=$(git grep -nE '(\.\./shared/|ARCHITECTURE\.md|\bAPI\.md|STYLE\.md|PERFO
     -- . ':!tools/lint/lint.sh' || true)
 [[ -z $outside ]] || fail "references to files outside the repository:"$'\n'"$outside"
 
+# ------------------------------------------------------------- alert rules
+# Every metric the alerting rules name is one the code serves: its name
+# (without a histogram's _bucket, _sum or _count) is written in some C file.
+for metric in $(grep -oE 'bulwark_[a-z0-9_]+' deploy/monitoring/alerts.yml | sort -u); do
+    base=$(sed -E 's/_(bucket|sum|count)$//' <<<"$metric")
+    git grep -qF -- "\"$base" -- '*.c' ||
+        fail "deploy/monitoring/alerts.yml: no process serves $metric"
+done
+
 # ------------------------------------------------------------- services table
 python3 tools/lint/services.py || failed=1
 
 if ((failed)); then
     exit 1
 fi
-echo "lint: C style, docs references and the services table are clean"
+echo "lint: C style, docs references, the alert rules and the services table are clean"
