@@ -61,10 +61,6 @@
 #define RECORD_BATCH 64
 /* The longest an unreachable endpoint is left alone (hold()). */
 #define HOLD_MAX_MS 60000
-/* Where the database says a webhook endpoint changed (integrations
- * migration 0012) or one of its deliveries was replayed (deliveries.c): the
- * payload is its id. */
-#define ENDPOINTS_CHANNEL "bulwark_webhook_endpoints"
 
 static const bw_db_stmt_t stmt_claim = {
     "deliverer_claim",
@@ -385,9 +381,7 @@ static void decide(bw_deliverer_t *dv, transfer_t *t, long status, long latency_
     snprintf(t->error, sizeof(t->error), "%s", error);
     t->outcome = bw_deliverer_outcome(&dv->svc->retry, status, t->cycle_attempts + 1, retry_after,
                                       random, &t->wait_ms);
-    bw_metrics_inc(t->outcome == BW_ATTEMPT_SUCCEEDED ? &dv->stats->succeeded
-                   : t->outcome == BW_ATTEMPT_RETRY   ? &dv->stats->retrying
-                                                      : &dv->stats->failed);
+    bw_attempt_counts_add(&dv->stats->attempts, t->outcome);
     bw_metrics_hist_observe(&dv->stats->latency, (double)latency_ms / 1000);
 }
 
@@ -1037,19 +1031,23 @@ static void unhold_expired(bw_deliverer_t *dv)
 }
 
 /* Gives back what waits for endpoints the database says changed (updated,
- * disabled, rotated or deleted: integrations migration 0012; or one of
- * their deliveries replayed), and ends their holds; every
- * waiting delivery when notifications may have been missed: each is
- * claimed again as the endpoint now is, or not at all. What is in flight
- * goes on. */
+ * disabled, rotated or deleted: integrations migration 0012), and ends
+ * their holds; every waiting delivery when notifications may have been
+ * missed: each is claimed again as the endpoint now is, or not at all.
+ * What is in flight goes on. A replay of an endpoint's delivery only ends
+ * the endpoint's hold: what waits for it is as good as before. */
 static void forget_changed(bw_deliverer_t *dv)
 {
-    char endpoint[BW_UUID_STR_LEN + 1];
+    static const char replayed[] = BW_DELIVERER_REPLAY_NOTICE;
+    char notice[sizeof(replayed) + BW_UUID_STR_LEN];
     int got;
-    while ((got = bw_db_notification(dv->db, endpoint, sizeof(endpoint))) != 0) {
+    while ((got = bw_db_notification(dv->db, notice, sizeof(notice))) != 0) {
         if (got > 0) {
-            endpoint_slot_t *e = slot_find(dv, endpoint);
-            if (e != NULL) {
+            int replay = strncmp(notice, replayed, sizeof(replayed) - 1) == 0;
+            endpoint_slot_t *e = slot_find(dv, replay ? notice + sizeof(replayed) - 1 : notice);
+            if (e != NULL && replay) {
+                unhold(dv, e); /* e may be gone after it */
+            } else if (e != NULL) {
                 /* A hold's reference keeps e through release_queued;
                  * without one, e may be gone after it. */
                 int held = e->held;
@@ -1263,7 +1261,7 @@ int bw_deliverer_create(struct event_base *base, bw_db_t *db, const bw_integrati
         bw_deliverer_destroy(dv);
         return BW_ENOMEM;
     }
-    int err = bw_db_listen(db, ENDPOINTS_CHANNEL);
+    int err = bw_db_listen(db, BW_DELIVERER_ENDPOINTS_CHANNEL);
     if (err != 0) {
         bw_deliverer_destroy(dv);
         return err;
@@ -1307,17 +1305,31 @@ void bw_deliverer_destroy(bw_deliverer_t *dv)
     free(dv);
 }
 
+void bw_attempt_counts_add(bw_attempt_counts_t *counts, bw_attempt_outcome_t outcome)
+{
+    bw_metrics_inc(outcome == BW_ATTEMPT_SUCCEEDED ? &counts->succeeded
+                   : outcome == BW_ATTEMPT_RETRY   ? &counts->retrying
+                                                   : &counts->failed);
+}
+
+void bw_attempt_counts_render(const bw_attempt_counts_t *counts, const char *name, const char *help,
+                              bw_metrics_text_t *text)
+{
+    bw_metrics_family(text, name, "counter", help);
+    bw_metrics_printf(text,
+                      "%s{result=\"succeeded\"} %llu\n%s{result=\"retrying\"} %llu\n"
+                      "%s{result=\"failed\"} %llu\n",
+                      name, bw_metrics_get(&counts->succeeded), name,
+                      bw_metrics_get(&counts->retrying), name, bw_metrics_get(&counts->failed));
+}
+
 void bw_deliverer_stats_render(const bw_deliverer_stats_t *stats, bw_metrics_text_t *text)
 {
-    static const char *const results[] = {"succeeded", "retrying", "failed"};
-    const atomic_ullong *counts[] = {&stats->succeeded, &stats->retrying, &stats->failed};
-    bw_metrics_family(
-        text, "bulwark_webhook_attempts_total", "counter",
+    bw_attempt_counts_render(
+        &stats->attempts, "bulwark_webhook_attempts_total",
         "Webhook delivery attempts by what they came to: succeeded (2xx), retrying "
-        "(tried again later), failed (schedule exhausted or 410: endpoint disabled).");
-    for (size_t i = 0; i < sizeof(results) / sizeof(results[0]); i++)
-        bw_metrics_printf(text, "bulwark_webhook_attempts_total{result=\"%s\"} %llu\n", results[i],
-                          bw_metrics_get(counts[i]));
+        "(tried again later), failed (schedule exhausted or 410: endpoint disabled).",
+        text);
     bw_metrics_family(text, "bulwark_webhook_attempt_duration_seconds", "histogram",
                       "Duration of webhook delivery attempts, answered or not.");
     bw_metrics_put_hist(text, "bulwark_webhook_attempt_duration_seconds", "", &stats->latency);

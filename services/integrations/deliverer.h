@@ -33,19 +33,13 @@ struct event_base;
 
 typedef struct bw_deliverer bw_deliverer_t;
 
-/* What a deliverer shows on /metrics: updated on its loop's thread, read
- * from the metrics thread (relaxed atomics). The caller owns it; it must
- * outlive the deliverer. Zeroed memory is a fresh one. */
-typedef struct bw_deliverer_stats {
-    /* Attempts by what they came to: a 2xx; to be tried again; failed for
-     * good (the schedule exhausted, or 410: the endpoint disabled). */
-    atomic_ullong succeeded, retrying, failed;
-    bw_metrics_hist_t latency; /* of every attempt, answered or not */
-    atomic_int in_flight, queued, held_endpoints;
-} bw_deliverer_stats_t;
-
-/* Renders stats as the bulwark_webhook_* families. */
-void bw_deliverer_stats_render(const bw_deliverer_stats_t *stats, bw_metrics_text_t *text);
+/* Where the database tells the deliverers of an endpoint: its id when it
+ * changed (updated, disabled, rotated or deleted: integrations migration
+ * 0012), BW_DELIVERER_REPLAY_NOTICE and its id when one of its deliveries
+ * was replayed (deliveries.c), which ends a hold the deliverer has on it. */
+#define BW_DELIVERER_ENDPOINTS_CHANNEL "bulwark_webhook_endpoints"
+#define BW_DELIVERER_REPLAY_NOTICE "replay "
+typedef struct bw_deliverer_stats bw_deliverer_stats_t;
 
 extern const bw_db_stmt_t *const bw_deliverer_stmts[];
 extern const size_t bw_deliverer_n_stmts;
@@ -108,6 +102,30 @@ typedef enum bw_attempt_outcome {
     BW_ATTEMPT_FAILED, /* schedule exhausted: the endpoint is disabled */
     BW_ATTEMPT_GONE,   /* 410: failed, and the endpoint is disabled */
 } bw_attempt_outcome_t;
+
+/* Attempts counted by what they came to, for /metrics: counted on one
+ * thread, read from another (relaxed atomics). Zeroed memory counts none. */
+typedef struct bw_attempt_counts {
+    atomic_ullong succeeded, retrying, failed; /* failed: FAILED or GONE */
+} bw_attempt_counts_t;
+
+void bw_attempt_counts_add(bw_attempt_counts_t *counts, bw_attempt_outcome_t outcome);
+/* Renders counts as the counter family name, one series per result
+ * ("succeeded", "retrying", "failed"). */
+void bw_attempt_counts_render(const bw_attempt_counts_t *counts, const char *name, const char *help,
+                              bw_metrics_text_t *text);
+
+/* What a deliverer shows on /metrics: updated on its loop's thread, read
+ * from the metrics thread (relaxed atomics). The caller owns it; it must
+ * outlive the deliverer. Zeroed memory is a fresh one. */
+struct bw_deliverer_stats {
+    bw_attempt_counts_t attempts;
+    bw_metrics_hist_t latency; /* of every attempt, answered or not */
+    atomic_int in_flight, queued, held_endpoints;
+};
+
+/* Renders stats as the bulwark_webhook_* families. */
+void bw_deliverer_stats_render(const bw_deliverer_stats_t *stats, bw_metrics_text_t *text);
 
 /* Decides what an attempt's answer means: status the HTTP status (0 when
  * none came), attempts_made the attempts of the current schedule including

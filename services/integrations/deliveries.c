@@ -6,6 +6,8 @@
  */
 #include "deliveries.h"
 
+#include "deliverer.h"
+
 #include "bulwark/integrations/v1/integrations.pb-c.h"
 
 #include "ids.h"
@@ -74,14 +76,15 @@ static const bw_db_stmt_t stmt_lock = {
     "JOIN integrations.webhook_endpoints e ON e.tenant_id = d.tenant_id "
     "AND e.endpoint_id = d.endpoint_id WHERE d.endpoint_id = $1 AND d.delivery_id = $2 "
     "FOR UPDATE OF d"};
-/* A replay is worth trying at once: the notice a change of its endpoint
- * sends (integrations migration 0012) also ends a hold the deliverers may
- * have on the endpoint after attempts that got no answer (deliverer.c). */
+/* A replay is worth trying at once: its notice ends a hold the deliverers
+ * may have on the endpoint after attempts that got no answer
+ * (deliverer.c). */
 static const bw_db_stmt_t stmt_replay = {
     "deliveries_replay",
     "UPDATE integrations.deliveries SET state = 'PENDING', cycle_attempts = 0, "
     "next_attempt_time = now(), update_time = now() WHERE delivery_id = $1 "
-    "RETURNING pg_notify('bulwark_webhook_endpoints', endpoint_id::text)"};
+    "RETURNING pg_notify('" BW_DELIVERER_ENDPOINTS_CHANNEL "', '" BW_DELIVERER_REPLAY_NOTICE
+    "' || endpoint_id::text)"};
 
 const bw_db_stmt_t *const bw_deliveries_stmts[] = {
     &stmt_endpoint_exists, &stmt_list, &stmt_get, &stmt_attempts, &stmt_lock, &stmt_replay,

@@ -43,8 +43,8 @@ struct bw_dispatcher {
     bw_deliverer_t *deliverer;
     bw_deliverer_stats_t delivery_stats; /* read by /metrics from another thread */
     bw_tickets_t *tickets;
-    bw_tickets_stats_t ticket_stats; /* read by /metrics from another thread */
-    int failing;                     /* the last database operation failed: log recovery once */
+    bw_attempt_counts_t ticket_attempts; /* read by /metrics from another thread */
+    int failing;                         /* the last database operation failed: log recovery once */
     time_t next_prune;
     time_t next_history_prune;
     bw_retention_cursor_t history_cursor; /* where the sweep of events stopped */
@@ -295,7 +295,8 @@ int bw_dispatcher_start(const bw_integrations_t *svc, bw_dispatcher_t **out)
     if (err == 0)
         err = bw_deliverer_create(d->base, d->db, svc, &d->delivery_stats, &d->deliverer);
     if (err == 0)
-        err = bw_tickets_create(d->db, svc, d->deliverer, d->base, &d->ticket_stats, &d->tickets);
+        err =
+            bw_tickets_create(d->db, svc, d->deliverer, d->base, &d->ticket_attempts, &d->tickets);
     if (err == 0) {
         d->tick = event_new(d->base, -1, EV_PERSIST, on_tick, d);
         d->stop = event_new(d->base, -1, 0, on_stop, d);
@@ -339,5 +340,9 @@ void bw_dispatcher_metrics(const bw_dispatcher_t *d, bw_metrics_text_t *text)
     bw_metrics_printf(text, "bulwark_outbox_oldest_unrelayed_age_seconds %lld.%06lld\n",
                       oldest_us / 1000000, oldest_us % 1000000);
     bw_deliverer_stats_render(&d->delivery_stats, text);
-    bw_tickets_stats_render(&d->ticket_stats, text);
+    bw_attempt_counts_render(&d->ticket_attempts, "bulwark_ticket_jobs_total",
+                             "Attempts of Jira and ServiceNow jobs (open, move, update a ticket) "
+                             "by what they came to: succeeded, retrying (429, 5xx, no answer), "
+                             "failed.",
+                             text);
 }

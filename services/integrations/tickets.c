@@ -98,7 +98,7 @@ struct bw_tickets {
     bw_db_t *db;
     const bw_integrations_t *svc;
     bw_deliverer_t *dv;
-    bw_tickets_stats_t *stats;
+    bw_attempt_counts_t *counts;
     bw_incidents_async_t *incidents; /* SetExternalRef, on the loop */
     int stopping;
     bw_arena_t *scratch;
@@ -186,9 +186,9 @@ static void complete(job_t *j, const char *outcome, long long wait_ms, const cha
     char wait[32];
     snprintf(wait, sizeof(wait), "%lld", wait_ms);
     const char *values[] = {j->id, j->lease, outcome, wait, error};
-    bw_metrics_inc(strcmp(outcome, "SUCCEEDED") == 0 ? &tk->stats->succeeded
-                   : strcmp(outcome, "RETRY") == 0   ? &tk->stats->retrying
-                                                     : &tk->stats->failed);
+    bw_attempt_counts_add(tk->counts, strcmp(outcome, "SUCCEEDED") == 0 ? BW_ATTEMPT_SUCCEEDED
+                                      : strcmp(outcome, "RETRY") == 0   ? BW_ATTEMPT_RETRY
+                                                                        : BW_ATTEMPT_FAILED);
     bw_arena_reset(tk->scratch);
     int err = bw_db_exec1(tk->db, tk->scratch, j->tenant, &stmt_complete, 5, values, NULL);
     if (err != 0)
@@ -779,14 +779,14 @@ int bw_tickets_fill(bw_tickets_t *tk)
 }
 
 int bw_tickets_create(bw_db_t *db, const bw_integrations_t *svc, bw_deliverer_t *dv,
-                      struct event_base *base, bw_tickets_stats_t *stats, bw_tickets_t **out)
+                      struct event_base *base, bw_attempt_counts_t *counts, bw_tickets_t **out)
 {
     bw_tickets_t *tk = calloc(1, sizeof(*tk));
     if (tk == NULL || (tk->scratch = bw_arena_create(0)) == NULL) {
         free(tk);
         return BW_ENOMEM;
     }
-    tk->stats = stats;
+    tk->counts = counts;
     int err = bw_incidents_async_open(svc->incidents, base, &tk->incidents);
     if (err != 0) {
         bw_arena_destroy(tk->scratch);
@@ -822,17 +822,4 @@ void bw_tickets_destroy(bw_tickets_t *tk)
     }
     bw_arena_destroy(tk->scratch);
     free(tk);
-}
-
-void bw_tickets_stats_render(const bw_tickets_stats_t *stats, bw_metrics_text_t *text)
-{
-    bw_metrics_family(text, "bulwark_ticket_jobs_total", "counter",
-                      "Attempts of Jira and ServiceNow jobs (open, move, update a ticket) by what "
-                      "they came to: succeeded, retrying (429, 5xx, no answer), failed.");
-    bw_metrics_printf(text,
-                      "bulwark_ticket_jobs_total{result=\"succeeded\"} %llu\n"
-                      "bulwark_ticket_jobs_total{result=\"retrying\"} %llu\n"
-                      "bulwark_ticket_jobs_total{result=\"failed\"} %llu\n",
-                      bw_metrics_get(&stats->succeeded), bw_metrics_get(&stats->retrying),
-                      bw_metrics_get(&stats->failed));
 }

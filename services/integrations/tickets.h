@@ -35,29 +35,20 @@
 #include "db.h"
 #include "deliverer.h"
 #include "integrations.h"
-#include "metrics.h"
 
 typedef struct bw_tickets bw_tickets_t;
 
 extern const bw_db_stmt_t *const bw_tickets_stmts[];
 extern const size_t bw_tickets_n_stmts;
 
-/* What the jobs show on /metrics: counted on the loop's thread, read from
- * the metrics thread (relaxed atomics). The caller owns it; it must outlive
- * the jobs. Zeroed memory is a fresh one. */
-typedef struct bw_tickets_stats {
-    atomic_ullong succeeded, retrying, failed; /* job attempts by what they came to */
-} bw_tickets_stats_t;
-
-/* Renders stats as bulwark_ticket_jobs_total. */
-void bw_tickets_stats_render(const bw_tickets_stats_t *stats, bw_metrics_text_t *text);
-
 /* Jobs on dv's loop, base, recorded through db (all borrowed, used on the
  * loop's thread only); SetExternalRef goes to svc->incidents without
  * blocking the loop (an asynchronous gRPC client on base, whose poller
- * thread hands the replies to the loop). Caller owns *out. */
+ * thread hands the replies to the loop). Each job attempt is counted in
+ * counts (for /metrics; the caller's, outliving the jobs). Caller owns
+ * *out. */
 int bw_tickets_create(bw_db_t *db, const bw_integrations_t *svc, bw_deliverer_t *dv,
-                      struct event_base *base, bw_tickets_stats_t *stats, bw_tickets_t **out);
+                      struct event_base *base, bw_attempt_counts_t *counts, bw_tickets_t **out);
 /* Claims due jobs up to the room left and starts them; how many, or a
  * negative BW_E* code. */
 int bw_tickets_fill(bw_tickets_t *tk);
