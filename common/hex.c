@@ -23,3 +23,15 @@ int bw_hex_digit(int c)
         return c - 'A' + 10;
     return -1;
 }
+
+char *bw_decimal(char *end, bool neg, uint64_t mag)
+{
+    char *p = end;
+    do {
+        *--p = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag != 0);
+    if (neg)
+        *--p = '-';
+    return p;
+}

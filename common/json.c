@@ -11,6 +11,7 @@
 #include "json.h"
 
 #include "base64.h"
+#include "hex.h"
 #include "jsontext.h"
 #include "status.h"
 #include "times.h"
@@ -1079,14 +1080,8 @@ static json_t *field_mask_to_json(const Google__Protobuf__FieldMask *mask)
  * field's rendering. */
 static json_t *decimal_to_json(bool neg, uint64_t mag)
 {
-    char buf[24];
-    char *p = buf + sizeof(buf);
-    do {
-        *--p = (char)('0' + mag % 10);
-        mag /= 10;
-    } while (mag != 0);
-    if (neg)
-        *--p = '-';
+    char buf[BW_DECIMAL_MAX];
+    const char *p = bw_decimal(buf + sizeof(buf), neg, mag);
     return json_stringn_nocheck(p, (size_t)(buf + sizeof(buf) - p));
 }
 
@@ -1412,19 +1407,14 @@ static void jw_key(jw_t *w, const ProtobufCFieldDescriptor *f)
 
 static void jw_decimal(jw_t *w, bool neg, uint64_t mag, bool quoted)
 {
-    char buf[24];
-    char *p = buf + sizeof(buf);
-    if (quoted)
+    char buf[BW_DECIMAL_MAX + 2];
+    char *end = buf + sizeof(buf) - quoted;
+    char *p = bw_decimal(end, neg, mag);
+    if (quoted) {
         *--p = '"';
-    do {
-        *--p = (char)('0' + mag % 10);
-        mag /= 10;
-    } while (mag != 0);
-    if (neg)
-        *--p = '-';
-    if (quoted)
-        *--p = '"';
-    jw_add(w, p, (size_t)(buf + sizeof(buf) - p));
+        *end++ = '"';
+    }
+    jw_add(w, p, (size_t)(end - p));
 }
 
 /* jansson's real: %.15g, with ".0" when it would read back as an integer,
@@ -1445,8 +1435,8 @@ static void jw_double(jw_t *w, double d)
     /* Whole numbers (a headcount) below 10^15 by hand: what "%.15g" prints
      * for them, and ".0". -0 keeps its sign through printf. */
     if (d > -1e15 && d < 1e15 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
-        long long v = (long long)d;
-        jw_decimal(w, v < 0, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v, false);
+        int64_t v = (int64_t)d;
+        jw_decimal(w, v < 0, int64_magnitude(v), false);
         jw_add(w, ".0", 2);
         return;
     }

@@ -16,6 +16,7 @@
  */
 #include "log.h"
 
+#include "hex.h"
 #include "times.h"
 
 #include <errno.h>
@@ -165,19 +166,13 @@ static void put_raw(line_t *l, const char *text)
     l->len += n;
 }
 
-/* A decimal, written by hand: the request line's duration, once a request. */
+/* A decimal without printf: the request line's duration, once a request. */
 static void put_decimal(line_t *l, long long v)
 {
-    char text[24], *p = text + sizeof(text);
-    unsigned long long mag = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-    *--p = '\0';
-    do {
-        *--p = (char)('0' + mag % 10);
-        mag /= 10;
-    } while (mag != 0);
-    if (v < 0)
-        *--p = '-';
-    put_raw(l, p);
+    char text[BW_DECIMAL_MAX + 1];
+    text[BW_DECIMAL_MAX] = '\0';
+    put_raw(l, bw_decimal(text + BW_DECIMAL_MAX, v < 0,
+                          v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v));
 }
 
 /* ,"key":"escaped value" */

@@ -3,6 +3,7 @@
  */
 #include <check.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,33 @@ START_TEST(hex_digits_either_case)
 }
 END_TEST
 
+/* Decimals as printf writes them, at the edges: 0, a carry, the widest
+ * magnitude with a sign, ending where asked and nothing after. */
+START_TEST(decimals_end_where_asked)
+{
+    static const struct {
+        bool neg;
+        uint64_t mag;
+        const char *want;
+    } cases[] = {{false, 0, "0"},
+                 {false, 9, "9"},
+                 {false, 10, "10"},
+                 {true, 404, "-404"},
+                 {false, UINT64_MAX, "18446744073709551615"},
+                 {true, UINT64_MAX, "-18446744073709551615"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char buf[BW_DECIMAL_MAX + 2];
+        memset(buf, 'x', sizeof(buf));
+        char *end = buf + sizeof(buf) - 1;
+        const char *p = bw_decimal(end, cases[i].neg, cases[i].mag);
+        ck_assert(p >= buf);
+        ck_assert_int_eq(*end, 'x');
+        ck_assert_int_eq(end - p, (long)strlen(cases[i].want));
+        ck_assert(memcmp(p, cases[i].want, strlen(cases[i].want)) == 0);
+    }
+}
+END_TEST
+
 START_TEST(constant_time_compare)
 {
     ck_assert(bw_ct_streq("secret-token", "secret-token"));
@@ -248,6 +276,7 @@ int main(void)
     Suite *s = suite_create("ids");
     TCase *tc = tcase_create("ids");
     tcase_add_test(tc, uuid_v7_is_valid_and_ordered);
+    tcase_add_test(tc, decimals_end_where_asked);
     tcase_add_test(tc, uuid_v7_increases_within_a_millisecond);
     tcase_add_test(tc, fast_generator_varies_per_draw_and_per_thread);
     tcase_add_test(tc, uuid_validation);

@@ -37,6 +37,7 @@
 #include "db.h"
 #include "gw_metrics.h"
 #include "headers.h"
+#include "hex.h"
 #include "ids.h"
 #include "json.h"
 #include "keycache.h"
@@ -167,7 +168,7 @@ static void respond(gw_request_t *r, int status, const char *content_type, const
     if (level >= bw_log_min_level && (bw_log_requests || status >= 500)) {
         bw_log_ctx_t ctx = log_ctx(r);
         /* "GET /v1/entities/{id}" and "200", by hand: once a request. */
-        char method[300], status_text[4];
+        char method[300], status_text[BW_DECIMAL_MAX + 1];
         const char *name = bw_router_method_name(r->method);
         const char *path = r->match.route != NULL ? r->match.route->path : "";
         size_t nl = strlen(name), pl = strlen(path);
@@ -177,12 +178,9 @@ static void respond(gw_request_t *r, int status, const char *content_type, const
         method[nl] = ' ';
         memcpy(method + nl + (pl > 0), path, pl);
         method[nl + (pl > 0) + pl] = '\0';
-        unsigned code = (unsigned)status % 1000; /* an HTTP status: three digits */
-        status_text[0] = (char)('0' + code / 100);
-        status_text[1] = (char)('0' + code / 10 % 10);
-        status_text[2] = (char)('0' + code % 10);
-        status_text[3] = '\0';
-        bw_log_outcome_t outcome = {method, status_text, (long long)(seconds * 1e6)};
+        status_text[BW_DECIMAL_MAX] = '\0';
+        const char *code = bw_decimal(status_text + BW_DECIMAL_MAX, false, (uint64_t)status);
+        bw_log_outcome_t outcome = {method, code, (long long)(seconds * 1e6)};
         bw_log_done(level, &ctx, &outcome, "%s answered %d", r->path, status);
     }
     r->gw->inflight--;

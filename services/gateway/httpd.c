@@ -28,6 +28,7 @@
 #include "ids.h"
 #include "log.h"
 #include "gw_metrics.h"
+#include "hex.h"
 #include "problem.h"
 #include "status.h"
 
@@ -410,11 +411,8 @@ static char *put_str(char *p, const char *end, const char *s)
 
 static char *put_size(char *p, const char *end, size_t v)
 {
-    char digits[24];
-    char *d = digits + sizeof(digits);
-    do
-        *--d = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
+    char digits[BW_DECIMAL_MAX];
+    const char *d = bw_decimal(digits + sizeof(digits), false, v);
     return put(p, end, d, (size_t)(digits + sizeof(digits) - d));
 }
 

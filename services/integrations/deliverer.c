@@ -1017,9 +1017,12 @@ static void unhold(bw_deliverer_t *dv, endpoint_slot_t *e)
     slot_release(dv, e);
 }
 
-/* Ends the holds that are over. */
+/* Ends the holds that are over. Run before every claim: the walk is skipped
+ * while nothing is held, as almost always. */
 static void unhold_expired(bw_deliverer_t *dv)
 {
+    if (atomic_load_explicit(&dv->stats->held_endpoints, memory_order_relaxed) == 0)
+        return;
     long long now = now_us();
     endpoint_slot_t *e = dv->endpoints;
     while (e != NULL) {
@@ -1042,22 +1045,21 @@ static void forget_changed(bw_deliverer_t *dv)
     char notice[sizeof(replayed) + BW_UUID_STR_LEN];
     int got;
     while ((got = bw_db_notification(dv->db, notice, sizeof(notice))) != 0) {
-        if (got > 0) {
-            int replay = strncmp(notice, replayed, sizeof(replayed) - 1) == 0;
-            endpoint_slot_t *e = slot_find(dv, replay ? notice + sizeof(replayed) - 1 : notice);
-            if (e != NULL && replay) {
-                unhold(dv, e); /* e may be gone after it */
-            } else if (e != NULL) {
-                /* A hold's reference keeps e through release_queued;
-                 * without one, e may be gone after it. */
-                int held = e->held;
-                release_queued(dv, e);
-                if (held)
-                    unhold(dv, e); /* a new URL is worth trying at once */
-            }
+        if (got < 0) {
+            release_all_queued(dv);
             continue;
         }
-        release_all_queued(dv);
+        int replay = strncmp(notice, replayed, sizeof(replayed) - 1) == 0;
+        endpoint_slot_t *e = slot_find(dv, replay ? notice + sizeof(replayed) - 1 : notice);
+        if (e == NULL)
+            continue;
+        /* A hold's reference keeps e through release_queued; without one,
+         * e may be gone after it (and after unhold). */
+        int held = e->held;
+        if (!replay)
+            release_queued(dv, e);
+        if (held)
+            unhold(dv, e); /* a new URL, or a replay, is worth trying at once */
     }
 }
 
