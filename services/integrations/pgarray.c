@@ -25,19 +25,26 @@ static int grow(bw_pgarray_t *a, size_t more)
     return 0;
 }
 
+/* An event's data is most of what the relay adds, and a JSON document has
+ * a quote every few bytes: the runs between escapes are copied whole. */
 int bw_pgarray_add(bw_pgarray_t *a, const char *value)
 {
     size_t n = strlen(value), extra = 0;
-    for (size_t i = 0; i < n; i++)
-        extra += value[i] == '"' || value[i] == '\\';
+    for (const char *p = value; (p = strpbrk(p, "\"\\")) != NULL; p++)
+        extra++;
     if (grow(a, n + extra + 4) != 0)
         return BW_ENOMEM;
     a->text[a->len++] = a->n++ > 0 ? ',' : '{';
     a->text[a->len++] = '"';
-    for (size_t i = 0; i < n; i++) {
-        if (value[i] == '"' || value[i] == '\\')
-            a->text[a->len++] = '\\';
-        a->text[a->len++] = value[i];
+    for (const char *p = value;;) {
+        size_t run = strcspn(p, "\"\\");
+        memcpy(a->text + a->len, p, run);
+        a->len += run;
+        p += run;
+        if (*p == '\0')
+            break;
+        a->text[a->len++] = '\\';
+        a->text[a->len++] = *p++;
     }
     a->text[a->len++] = '"';
     a->text[a->len] = '\0';

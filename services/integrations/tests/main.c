@@ -15,6 +15,7 @@ int main(void)
     srunner_add_suite(sr, suite_signature());
     srunner_add_suite(sr, suite_inbound());
     srunner_add_suite(sr, suite_inlimit());
+    srunner_add_suite(sr, suite_pgarray());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -9,5 +9,6 @@ Suite *suite_retry(void);
 Suite *suite_signature(void);
 Suite *suite_inbound(void);
 Suite *suite_inlimit(void);
+Suite *suite_pgarray(void);
 
 #endif
