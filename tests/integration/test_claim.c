@@ -32,10 +32,11 @@
  *     0010) leases 16 of 2,000 pending jobs over 300 incidents, only the
  *     first pending job of each incident, reading about as many rows as it
  *     leases (0009's read 3,892).
- * And the relay's probe before it hands a delivery over at birth
- * (integrations.resource_waiting, migration 0011): one resource's first
- * pending delivery, not the endpoint's backlog.
+ * And the relay's probe before it hands a delivery over at birth (in its
+ * fan-out statement, relay.c): one resource's first pending delivery, not
+ * the endpoint's backlog.
  */
+#include "relay.h"
 #include "testkit.h"
 
 #include <check.h>
@@ -456,15 +457,63 @@ START_TEST(a_ticket_claim_reads_what_it_leases_not_the_backlog)
 }
 END_TEST
 
-/* The relay's probe (integrations.resource_waiting, migration 0011): before
- * it hands a delivery straight to the deliverer, leased, it asks whether an
- * earlier delivery of the resource to the endpoint is still pending. It
- * answers by the resource's first pending delivery, reading about one row
- * whatever the backlog: asked as NOT EXISTS inside the relay's statement,
- * or as EXISTS (PostgreSQL then drops the ORDER BY and the LIMIT), the plan
- * read the tenant's deliveries, or the endpoint's pending ones filtered by
- * resource. As with the claims, this session plans the probe with the
- * statistics of the day: the test guards the shape. */
+/* The relay's probe (its fan-out statement, relay.c; a function of its own
+ * in migration 0011, inline since 0017): before it hands a delivery
+ * straight to the deliverer, leased, it asks whether an earlier delivery of
+ * the resource to the endpoint is still pending. It answers by the
+ * resource's first pending delivery, reading about one row whatever the
+ * backlog: asked as NOT EXISTS, or as EXISTS (PostgreSQL then drops the
+ * ORDER BY and the LIMIT), the plan read the tenant's deliveries, or the
+ * endpoint's pending ones filtered by resource. The statement runs here as
+ * the relay runs it, after the relay's switch of tenant (which turns sorts
+ * off); this session plans it with the statistics of the day: the test
+ * guards the shape. */
+static const char *relay_sql(const char *name)
+{
+    for (size_t i = 0; i < bw_relay_n_stmts; i++)
+        if (strcmp(bw_relay_stmts[i]->name, name) == 0)
+            return bw_relay_stmts[i]->sql;
+    ck_abort_msg("no relay statement %s", name);
+    return NULL;
+}
+
+/* Makes an event of resource and its delivery to endpoint, offered leased;
+ * returns the seqs of the deliveries leased, comma-separated. */
+static char *fan_out(PGconn *svc, const char *endpoint, const char *seq, const char *resource)
+{
+    char ids[80], endpoints[48], seqs[32], resources[64];
+    PGresult *id = bw_test_sql(svc, "SELECT gen_random_uuid()::text, gen_random_uuid()::text");
+    snprintf(ids, sizeof(ids), "{%s}", PQgetvalue(id, 0, 0));
+    snprintf(endpoints, sizeof(endpoints), "{%s}", endpoint);
+    snprintf(seqs, sizeof(seqs), "{%s}", seq);
+    snprintf(resources, sizeof(resources), "{\"%s\"}", resource);
+    char deliveries[48];
+    snprintf(deliveries, sizeof(deliveries), "{%s}", PQgetvalue(id, 0, 1));
+    PQclear(id);
+    const char *q[] = {relay_sql("relay_fan_out"),
+                       ids,
+                       seqs,
+                       "{campaign.completed}",
+                       resources,
+                       "{\"\"}",
+                       "{2026-12-05T00:00:00Z}",
+                       "{\"{}\"}",
+                       deliveries,
+                       endpoints,
+                       ids,
+                       seqs,
+                       resources,
+                       "{60}"};
+    PGresult *res = bw_test_sql_params(svc, q, 13);
+    char *leased = calloc(1, 256);
+    ck_assert_ptr_nonnull(leased);
+    for (int row = 0; row < PQntuples(res); row++)
+        snprintf(leased + strlen(leased), 256 - strlen(leased), "%s%s", row > 0 ? "," : "",
+                 PQgetvalue(res, row, PQnfields(res) - 1));
+    PQclear(res);
+    return leased;
+}
+
 START_TEST(the_relays_probe_reads_one_resource_not_the_backlog)
 {
     enum { BACKLOG = 2000, RESOURCES = 300 };
@@ -472,28 +521,34 @@ START_TEST(the_relays_probe_reads_one_resource_not_the_backlog)
     PGconn *svc = backlog("Probe KG", BACKLOG, RESOURCES, &tenant, &key);
     PGresult *ep = bw_test_sql(svc, "SELECT endpoint_id::text FROM integrations.webhook_endpoints");
     ck_assert_int_eq(PQntuples(ep), 1);
-    static const char probe[] = "SELECT integrations.resource_waiting($1::uuid, $2)::text";
     const char *endpoint = PQgetvalue(ep, 0, 0);
-    PGresult *res = bw_test_sql(svc, probe, endpoint, "campaigns/7"); /* plans it */
-    ck_assert_str_eq(PQgetvalue(res, 0, 0), "true");
-    PQclear(res);
+    const char *set_tenant[] = {relay_sql("relay_set_tenant"), tenant};
+    PQclear(bw_test_sql_params(svc, set_tenant, 1));
+    /* The plan the relay's session runs, prepared once: generic. */
+    bw_test_exec(svc, "SET LOCAL plan_cache_mode = force_generic_plan");
+
+    char *leased = fan_out(svc, endpoint, "5001", "campaigns/7"); /* plans it */
+    ck_assert_str_eq(leased, "");
+    free(leased);
 
     long before = bw_test_rows_read(svc, "integrations");
-    res = bw_test_sql(svc, probe, endpoint, "campaigns/8");
-    ck_assert_str_eq(PQgetvalue(res, 0, 0), "true");
-    PQclear(res);
-    res = bw_test_sql(svc, probe, endpoint, "campaigns/none");
-    ck_assert_str_eq(PQgetvalue(res, 0, 0), "false");
-    PQclear(res);
+    leased = fan_out(svc, endpoint, "5002", "campaigns/8");
+    ck_assert_str_eq(leased, "");
+    free(leased);
+    leased = fan_out(svc, endpoint, "5003", "campaigns/none");
+    ck_assert_str_eq(leased, "5003");
+    free(leased);
     long read = bw_test_rows_read(svc, "integrations") - before;
-    ck_assert_msg(read <= 10, "two probes over a backlog of %d read %ld rows", BACKLOG, read);
+    /* Per fan-out: the endpoint, the probe, the foreign key checks. */
+    ck_assert_msg(read <= 20, "two fan-outs over a backlog of %d read %ld rows", BACKLOG, read);
 
-    /* Delivered (or failed for good): nothing of the resource waits. */
+    /* Delivered (or failed for good): nothing of the resource waits, and
+     * its next event's delivery is handed over. */
     bw_test_exec(svc, "UPDATE integrations.deliveries SET state = 'SUCCEEDED', "
-                      "next_attempt_time = NULL WHERE resource = 'campaigns/8'");
-    res = bw_test_sql(svc, probe, endpoint, "campaigns/8");
-    ck_assert_str_eq(PQgetvalue(res, 0, 0), "false");
-    PQclear(res);
+                      "next_attempt_time = NULL WHERE resource = 'campaigns/9'");
+    leased = fan_out(svc, endpoint, "5004", "campaigns/9");
+    ck_assert_str_eq(leased, "5004");
+    free(leased);
     PQclear(ep);
     bw_test_exec(svc, "ROLLBACK");
     PQfinish(svc);
