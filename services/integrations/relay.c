@@ -45,25 +45,23 @@ static const bw_db_stmt_t stmt_endpoints = {
  * resource, lease in seconds). A delivery with a lease of more than 0 is
  * leased at birth, for the relay to hand to the deliverer, unless its
  * endpoint is disabled or an earlier delivery of its resource to its
- * endpoint is still pending (the relay offers only the first of a
- * resource's events in a batch, so none in the same statement can be).
- * The probe is the resource's first pending delivery, ORDER BY seq LIMIT 1
- * as a scalar subquery: with sorts off (stmt_set_tenant) only the whole key
- * of deliveries_pending_by_resource gives that order, so it reads one
- * index page whatever the statistics say when the session plans it (as
- * EXISTS, PostgreSQL drops the ORDER BY and the LIMIT and scanned the
- * endpoint's pending deliveries; as NOT EXISTS it hashed the tenant's). It
- * was a function with settings of its own (migration 0011), whose call
- * cost about 7 us a delivery more than the subquery (migration 0017). The
- * leased ones come back shaped
- * as integrations.claim_deliveries returns them, but for the event's type,
- * time and data (NULL: the relay has them, in the batch it claimed) and
- * with the event's seq after the claim's columns (LEASED_SEQ) to find them
- * by. The endpoints are locked
- * (FOR KEY SHARE, as the foreign key check would) before the deliveries
- * are made, so that one deleted since the relay listed it is left out
- * instead of failing the batch on its foreign key; the ticket jobs'
- * connections likewise. */
+ * endpoint is still pending (the relay offers only the first of a resource's
+ * events in a batch, so none in the same statement can be). The probe is the
+ * resource's first pending delivery, ORDER BY seq LIMIT 1 as a scalar
+ * subquery: with sorts off (stmt_set_tenant) only the whole key of
+ * deliveries_pending_by_resource gives that order, so it reads one index
+ * page whatever the statistics say when the session plans it (as EXISTS,
+ * PostgreSQL drops the ORDER BY and the LIMIT and scanned the endpoint's
+ * pending deliveries; as NOT EXISTS it hashed the tenant's). It was a
+ * function with settings of its own (migration 0011), whose call cost about
+ * 7-10 us a delivery more than the subquery (migration 0017). The leased
+ * ones come back shaped as integrations.claim_deliveries returns them, but
+ * for the event's type, time and data (NULL: the relay has them, in the
+ * batch it claimed) and with the event's seq after the claim's columns
+ * (LEASED_SEQ) to find them by. The endpoints are locked (FOR KEY SHARE, as
+ * the foreign key check would) before the deliveries are made, so that one
+ * deleted since the relay listed it is left out instead of failing the batch
+ * on its foreign key; the ticket jobs' connections likewise. */
 static const bw_db_stmt_t stmt_fan_out = {
     "relay_fan_out",
     "WITH event AS (INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
