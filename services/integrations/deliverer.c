@@ -78,7 +78,8 @@ static const bw_db_stmt_t stmt_complete = {
 /* The same for many attempts of the transaction's tenant at once (never
  * FAILED ones, which disable their endpoint one by one); returns how many
  * of them may have freed a later delivery of their resource (integrations
- * migration 0014). */
+ * migrations 0014 and 0018: one UPDATE for the batch, a TID scan per
+ * attempt). */
 static const bw_db_stmt_t stmt_complete_many = {
     "deliverer_complete_many",
     "SELECT integrations.record_attempts($1::uuid[], $2::uuid[], $3::double precision[], "

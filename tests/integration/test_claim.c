@@ -15,9 +15,11 @@
  *     returned, and by its key when the row has moved since; a lease no
  *     longer held records nothing; the first attempt is kept on the
  *     delivery's row, later ones in integrations.attempts; recorded
- *     together (integrations.record_attempts, migration 0014), each row is
- *     found so too, in one UPDATE for those at their address. (How many rows
- *     it reads is not asserted: the foreign key check of an attempt row, a
+ *     together (integrations.record_attempts, migrations 0014 and 0018),
+ *     each row is found so too, in one UPDATE for those at their address;
+ *     a batch of first attempts reads about its own rows, not the
+ *     backlog, under a generic plan. (For later attempts how many rows it
+ *     reads is not asserted: the foreign key check of an attempt row, a
  *     plan of PostgreSQL's own, may search deliveries by tenant only;
  *     docs/DESIGN.md, "The cost of announcing a write".)
  * And the two other claims of the dispatcher, each over a backlog:
@@ -229,7 +231,7 @@ START_TEST(a_record_finds_the_leased_row_by_its_address)
 END_TEST
 
 /* Records attempts as the deliverer records those that end together
- * (integrations.record_attempts, migration 0014): one UPDATE for the rows
+ * (integrations.record_attempts, migration 0018): one UPDATE for the rows
  * at the addresses the claim returned, record_attempt by key for the rest.
  * deliveries, leases and outcomes are comma-separated, ats
  * semicolon-separated, as many of each. Returns what the record says: how
@@ -310,6 +312,56 @@ START_TEST(records_of_attempts_together_find_each_row)
                  id[3]);
     ck_assert_int_eq(record_batch(svc, id[3], lease[3], "SUCCEEDED", at[3]), 0);
     assert_deliveries(svc, id[3], "SUCCEEDED 1 true first 204 then -");
+    PQclear(claimed);
+    bw_test_exec(svc, "ROLLBACK");
+    PQfinish(svc);
+    free(tenant);
+    free(key);
+}
+END_TEST
+
+/* Recorded together, each row is found by its address and only there
+ * (integrations migration 0018: one UPDATE for the batch, a TID scan per
+ * attempt): the rows read are about the batch's, not the tenant's
+ * deliveries, under the generic plan a session settles on. Planned with
+ * index scans allowed, the same UPDATE read the tenant's deliveries by the
+ * primary key and filtered them by address. */
+START_TEST(a_record_of_many_reads_the_batch_not_the_backlog)
+{
+    enum { BACKLOG = 1000, RESOURCES = 300, BATCH = 16 };
+    char *key = NULL, *tenant = NULL;
+    PGconn *svc = backlog("Batch KG", BACKLOG, RESOURCES, &tenant, &key);
+    bw_test_exec(svc, "SET LOCAL plan_cache_mode = force_generic_plan");
+    PGresult *claimed = claim(svc, tenant, BATCH);
+    ck_assert_int_eq(PQntuples(claimed), BATCH);
+    char ids[BATCH * 40] = "", leases[BATCH * 40] = "", ats[BATCH * 24] = "",
+                     outcomes[BATCH * 12] = "";
+    for (int i = 0; i < BATCH; i++) {
+        const char *sep = i > 0 ? "," : "";
+        snprintf(ids + strlen(ids), sizeof(ids) - strlen(ids), "%s%s", sep,
+                 PQgetvalue(claimed, i, 0));
+        snprintf(leases + strlen(leases), sizeof(leases) - strlen(leases), "%s%s", sep,
+                 PQgetvalue(claimed, i, 1));
+        snprintf(ats + strlen(ats), sizeof(ats) - strlen(ats), "%s%s", i > 0 ? ";" : "",
+                 PQgetvalue(claimed, i, 2));
+        snprintf(outcomes + strlen(outcomes), sizeof(outcomes) - strlen(outcomes), "%s%s", sep,
+                 "SUCCEEDED");
+    }
+    long before = bw_test_rows_read(svc, "integrations");
+    /* Every resource has later deliveries waiting: each one recorded may
+     * have freed one. */
+    ck_assert_int_eq(record_batch(svc, ids, leases, outcomes, ats), BATCH);
+    long read = bw_test_rows_read(svc, "integrations") - before;
+    /* Per attempt: its row by address, the probe of its resource's next. */
+    ck_assert_msg(read <= 4 * BATCH, "a record of %d over a backlog of %d read %ld rows", BATCH,
+                  BACKLOG, read);
+    PGresult *done = bw_test_sql(svc,
+                                 "SELECT count(*) FROM integrations.deliveries WHERE delivery_id = "
+                                 "ANY (string_to_array($1, ',')::uuid[]) AND state = 'SUCCEEDED' "
+                                 "AND first_status_code = 204 AND lease_id IS NULL",
+                                 ids);
+    ck_assert_str_eq(PQgetvalue(done, 0, 0), BW_TEST_INT(BATCH));
+    PQclear(done);
     PQclear(claimed);
     bw_test_exec(svc, "ROLLBACK");
     PQfinish(svc);
@@ -565,6 +617,7 @@ Suite *suite_claim(void)
     tcase_add_test(tc, a_claim_reads_what_it_leases_not_the_backlog);
     tcase_add_test(tc, a_record_finds_the_leased_row_by_its_address);
     tcase_add_test(tc, records_of_attempts_together_find_each_row);
+    tcase_add_test(tc, a_record_of_many_reads_the_batch_not_the_backlog);
     tcase_add_test(tc, the_relays_claim_reads_what_it_claims_not_the_backlog);
     tcase_add_test(tc, a_ticket_claim_reads_what_it_leases_not_the_backlog);
     tcase_add_test(tc, the_relays_probe_reads_one_resource_not_the_backlog);
