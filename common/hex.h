@@ -23,5 +23,10 @@ int bw_hex_digit(int c);
  * end just before end (no NUL); returns where they start, at most
  * BW_DECIMAL_MAX bytes before end. */
 char *bw_decimal(char *end, bool neg, uint64_t mag);
+/* |v| as unsigned, INT64_MIN included: bw_decimal's mag of a signed value. */
+static inline uint64_t bw_int64_magnitude(int64_t v)
+{
+    return v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
+}
 
 #endif

@@ -301,11 +301,6 @@ static const int_kind_t *int_kind_of(ProtobufCType type)
     }
 }
 
-static uint64_t int64_magnitude(int64_t v)
-{
-    return v < 0 ? (uint64_t)(-(v + 1)) + 1 : (uint64_t)v;
-}
-
 /* A decimal integer: optional '-', then digits only (no '+', no spaces).
  * Returns false on bad syntax; *overflow when the magnitude exceeds 64 bits. */
 static bool parse_decimal(const char *s, size_t len, bool *neg, uint64_t *mag, bool *overflow)
@@ -373,7 +368,7 @@ static int parse_integer(parse_ctx_t *c, const path_seg_t *at, json_t *v, const 
         return rc;
     if (n.form == NUMBER_INTEGER) {
         neg = n.i < 0;
-        mag = int64_magnitude(n.i);
+        mag = bw_int64_magnitude(n.i);
     } else if (n.form == NUMBER_REAL) {
         /* Outside (-2^63, 2^63) no cast to an integer is defined. */
         if (!(n.d > -9223372036854775808.0 && n.d < 9223372036854775808.0)) {
@@ -385,13 +380,13 @@ static int parse_integer(parse_ctx_t *c, const path_seg_t *at, json_t *v, const 
             if (kind->wide)
                 return fail(c, at, "expected an integer written without a fraction or exponent");
             neg = i < 0;
-            mag = int64_magnitude(i);
+            mag = bw_int64_magnitude(i);
         }
     } else if (!parse_decimal(n.s, n.len, &neg, &mag, &overflow)) {
         return fail(c, at, "expected an integer");
     }
 
-    uint64_t min_mag = kind->min < 0 ? int64_magnitude(kind->min) : 0;
+    uint64_t min_mag = kind->min < 0 ? bw_int64_magnitude(kind->min) : 0;
     if (overflow || (neg && mag > min_mag) || (!neg && mag > kind->max))
         return fail(c, at, "out of range for %s (%" PRId64 " to %" PRIu64 ")", kind->name,
                     kind->min, kind->max);
@@ -1098,7 +1093,8 @@ static json_t *value_to_json(const ProtobufCFieldDescriptor *f, const void *slot
     case PROTOBUF_C_TYPE_INT64:
     case PROTOBUF_C_TYPE_SINT64:
     case PROTOBUF_C_TYPE_SFIXED64:
-        return decimal_to_json(*(const int64_t *)slot < 0, int64_magnitude(*(const int64_t *)slot));
+        return decimal_to_json(*(const int64_t *)slot < 0,
+                               bw_int64_magnitude(*(const int64_t *)slot));
     case PROTOBUF_C_TYPE_UINT64:
     case PROTOBUF_C_TYPE_FIXED64:
         return decimal_to_json(false, *(const uint64_t *)slot);
@@ -1436,7 +1432,7 @@ static void jw_double(jw_t *w, double d)
      * for them, and ".0". -0 keeps its sign through printf. */
     if (d > -1e15 && d < 1e15 && d == (double)(long long)d && !(d == 0 && signbit(d))) {
         int64_t v = (int64_t)d;
-        jw_decimal(w, v < 0, int64_magnitude(v), false);
+        jw_decimal(w, v < 0, bw_int64_magnitude(v), false);
         jw_add(w, ".0", 2);
         return;
     }
@@ -1508,7 +1504,7 @@ static void jw_integer(jw_t *w, const int_kind_t *kind, const void *slot)
         jw_decimal(w, false, *(const uint64_t *)slot, true);
         return;
     }
-    jw_decimal(w, v < 0, int64_magnitude(v), kind->wide);
+    jw_decimal(w, v < 0, bw_int64_magnitude(v), kind->wide);
 }
 
 static void jw_value(jw_t *w, const ProtobufCFieldDescriptor *f, const void *slot)
@@ -1537,7 +1533,7 @@ static void jw_value(jw_t *w, const ProtobufCFieldDescriptor *f, const void *slo
         if (ev != NULL)
             jw_string(w, ev->name, strlen(ev->name));
         else
-            jw_decimal(w, value < 0, int64_magnitude(value), false);
+            jw_decimal(w, value < 0, bw_int64_magnitude(value), false);
         return;
     }
     case PROTOBUF_C_TYPE_STRING: {

@@ -167,12 +167,11 @@ static void put_raw(line_t *l, const char *text)
 }
 
 /* A decimal without printf: the request line's duration, once a request. */
-static void put_decimal(line_t *l, long long v)
+static void put_decimal(line_t *l, int64_t v)
 {
     char text[BW_DECIMAL_MAX + 1];
     text[BW_DECIMAL_MAX] = '\0';
-    put_raw(l, bw_decimal(text + BW_DECIMAL_MAX, v < 0,
-                          v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v));
+    put_raw(l, bw_decimal(text + BW_DECIMAL_MAX, v < 0, bw_int64_magnitude(v)));
 }
 
 /* ,"key":"escaped value" */

@@ -178,6 +178,10 @@ START_TEST(decimals_end_where_asked)
         ck_assert_int_eq(end - p, (long)strlen(cases[i].want));
         ck_assert(memcmp(p, cases[i].want, strlen(cases[i].want)) == 0);
     }
+    /* A signed value's magnitude, the most negative one included. */
+    ck_assert_uint_eq(bw_int64_magnitude(-404), 404);
+    ck_assert_uint_eq(bw_int64_magnitude(INT64_MAX), (uint64_t)INT64_MAX);
+    ck_assert_uint_eq(bw_int64_magnitude(INT64_MIN), (uint64_t)INT64_MAX + 1);
 }
 END_TEST
 

@@ -79,6 +79,15 @@ static PGconn *backlog(const char *name, int events, int resources, char **tenan
     return svc;
 }
 
+/* Rolls back what backlog() made and frees what it returned. */
+static void end_backlog(PGconn *svc, char *tenant, char *key)
+{
+    bw_test_exec(svc, "ROLLBACK");
+    PQfinish(svc);
+    free(tenant);
+    free(key);
+}
+
 START_TEST(a_claim_reads_what_it_leases_not_the_backlog)
 {
     enum { BACKLOG = 2000, RESOURCES = 300, PER_ENDPOINT = 4 };
@@ -114,10 +123,7 @@ START_TEST(a_claim_reads_what_it_leases_not_the_backlog)
      * resource, the lease, the join with its event and endpoint; and the
      * endpoints listed with pending deliveries (the stack's others, few). */
     ck_assert_msg(read <= 200, "a claim of %d read %ld rows", PER_ENDPOINT, read);
-    bw_test_exec(svc, "ROLLBACK");
-    PQfinish(svc);
-    free(tenant);
-    free(key);
+    end_backlog(svc, tenant, key);
 }
 END_TEST
 
@@ -223,10 +229,7 @@ START_TEST(a_record_finds_the_leased_row_by_its_address)
     ck_assert_str_eq(state, "SUCCEEDED");
     free(state);
     PQclear(claimed);
-    bw_test_exec(svc, "ROLLBACK");
-    PQfinish(svc);
-    free(tenant);
-    free(key);
+    end_backlog(svc, tenant, key);
 }
 END_TEST
 
@@ -313,10 +316,7 @@ START_TEST(records_of_attempts_together_find_each_row)
     ck_assert_int_eq(record_batch(svc, id[3], lease[3], "SUCCEEDED", at[3]), 0);
     assert_deliveries(svc, id[3], "SUCCEEDED 1 true first 204 then -");
     PQclear(claimed);
-    bw_test_exec(svc, "ROLLBACK");
-    PQfinish(svc);
-    free(tenant);
-    free(key);
+    end_backlog(svc, tenant, key);
 }
 END_TEST
 
@@ -363,10 +363,7 @@ START_TEST(a_record_of_many_reads_the_batch_not_the_backlog)
     ck_assert_str_eq(PQgetvalue(done, 0, 0), BW_TEST_INT(BATCH));
     PQclear(done);
     PQclear(claimed);
-    bw_test_exec(svc, "ROLLBACK");
-    PQfinish(svc);
-    free(tenant);
-    free(key);
+    end_backlog(svc, tenant, key);
 }
 END_TEST
 
@@ -424,10 +421,7 @@ START_TEST(the_relays_claim_reads_what_it_claims_not_the_backlog)
      * claim's, now claimed), the row by its address, the update. 0006's
      * read every event not yet relayed, twice. */
     ck_assert_msg(read <= 1000, "a claim of 200 of %d read %ld rows", BACKLOG, read);
-    bw_test_exec(svc, "ROLLBACK");
-    PQfinish(svc);
-    free(tenant);
-    free(key);
+    end_backlog(svc, tenant, key);
 }
 END_TEST
 
@@ -502,10 +496,7 @@ START_TEST(a_ticket_claim_reads_what_it_leases_not_the_backlog)
      * connection, event and link. 0009's read the
      * pending backlog for every candidate. */
     ck_assert_msg(read <= 300, "a claim of %d of %d read %ld rows", LIMIT, BACKLOG, read);
-    bw_test_exec(svc, "ROLLBACK");
-    PQfinish(svc);
-    free(tenant);
-    free(key);
+    end_backlog(svc, tenant, key);
 }
 END_TEST
 
@@ -602,10 +593,7 @@ START_TEST(the_relays_probe_reads_one_resource_not_the_backlog)
     ck_assert_str_eq(leased, "5004");
     free(leased);
     PQclear(ep);
-    bw_test_exec(svc, "ROLLBACK");
-    PQfinish(svc);
-    free(tenant);
-    free(key);
+    end_backlog(svc, tenant, key);
 }
 END_TEST
 
