@@ -67,29 +67,22 @@ static const bw_db_stmt_t stmt_claim = {
     "SELECT tenant_id::text, delivery_id::text, lease_id::text, endpoint_id::text, url, secret, "
     "previous_secret, event_id::text, type, occur_time, data, cycle_attempts, at::text "
     "FROM integrations.claim_deliveries($1::int, $2::int, $3::int, $4::uuid[], $5::int[])"};
-/* Records an attempt and what follows from it, if the lease is still ours:
- * $7 is SUCCEEDED, FAILED or RETRY (then $8 the wait in milliseconds), $9
- * the row's address the claim returned (integrations migration 0008 says
- * why the record is a function that finds the row by it). */
-static const bw_db_stmt_t stmt_complete = {
-    "deliverer_complete",
-    "SELECT integrations.record_attempt($1::uuid, $2::uuid, $3::double precision, $4::int, "
-    "$5::int, $6, $7, $8::double precision, $9::tid)"};
-/* The same for many attempts of the transaction's tenant at once (never
- * FAILED ones, which disable their endpoint one by one); returns how many
- * of them may have freed a later delivery of their resource (integrations
- * migrations 0014 and 0018: one UPDATE for the batch, a TID scan per
- * attempt). */
-static const bw_db_stmt_t stmt_complete_many = {
-    "deliverer_complete_many",
+/* Records attempts of the transaction's tenant and what follows from each,
+ * where the lease is still ours: $7 is SUCCEEDED, FAILED or RETRY (then $8
+ * the wait in milliseconds), $9 the row's address the claim returned; the
+ * rows found there are updated together, the others at the address their
+ * key gives now (integrations migrations 0008, 0018 and 0019 say why the
+ * record is a function that finds each row by its address). Returns how
+ * many of them finished a delivery whose resource has a later one pending. */
+static const bw_db_stmt_t stmt_record = {
+    "deliverer_record",
     "SELECT integrations.record_attempts($1::uuid[], $2::uuid[], $3::double precision[], "
     "$4::int[], $5::int[], $6::text[], $7::text[], $8::double precision[], $9::tid[])"};
 static const bw_db_stmt_t stmt_release = {
     "deliverer_release", "UPDATE integrations.deliveries SET lease_id = NULL, lease_until = NULL "
                          "WHERE delivery_id = $1 AND lease_id = $2"};
 
-const bw_db_stmt_t *const bw_deliverer_stmts[] = {&stmt_claim, &stmt_complete, &stmt_complete_many,
-                                                  &stmt_release};
+const bw_db_stmt_t *const bw_deliverer_stmts[] = {&stmt_claim, &stmt_record, &stmt_release};
 const size_t bw_deliverer_n_stmts = sizeof(bw_deliverer_stmts) / sizeof(bw_deliverer_stmts[0]);
 
 enum {
@@ -404,32 +397,44 @@ static void log_outcome(const transfer_t *t, int err)
                t->delivery, t->event_id, t->endpoint, t->latency_ms);
 }
 
-/* The parameters of an attempt's record, in the order of stmt_complete and
- * stmt_complete_many (arrays of each). */
+/* The parameters of an attempt's record, in the order of stmt_record. */
 enum { M_DELIVERY, M_LEASE, M_STARTED, M_STATUS, M_LATENCY, M_ERROR, M_OUTCOME, M_WAIT, M_AT, N_M };
 
-/* Their text for t; the numbers are written into text, which must outlive
- * values. A transfer that failed before its row's address was read records
- * "(0,0)", no row's address, and so is found by its key. */
-typedef struct attempt_text {
-    char started[24], code[24], latency[24], wait[24];
-} attempt_text_t;
-
-static void attempt_values(const transfer_t *t, attempt_text_t *text, const char *values[N_M])
+/* The arrays of stmt_record for the attempts of tenant among done[0..n),
+ * in arrays (reset first) and values. A transfer that failed before its
+ * row's address was read records "(0,0)", no row's address, and so is
+ * found by its key. */
+static int attempt_arrays(transfer_t *const *done, int n, const char *tenant,
+                          bw_pgarray_t arrays[N_M], const char *values[N_M])
 {
-    snprintf(text->started, sizeof(text->started), "%lld", t->started_us);
-    snprintf(text->code, sizeof(text->code), "%ld", t->status);
-    snprintf(text->latency, sizeof(text->latency), "%ld", t->latency_ms);
-    snprintf(text->wait, sizeof(text->wait), "%lld", t->wait_ms);
-    values[M_DELIVERY] = t->delivery;
-    values[M_LEASE] = t->lease;
-    values[M_STARTED] = text->started;
-    values[M_STATUS] = text->code;
-    values[M_LATENCY] = text->latency;
-    values[M_ERROR] = t->error;
-    values[M_OUTCOME] = outcome_states[t->outcome];
-    values[M_WAIT] = text->wait;
-    values[M_AT] = t->at != NULL ? t->at : "(0,0)";
+    int err = 0;
+    for (int c = 0; c < N_M; c++)
+        bw_pgarray_reset(&arrays[c]);
+    for (int i = 0; i < n && err == 0; i++) {
+        const transfer_t *t = done[i];
+        if (strcmp(t->tenant, tenant) != 0)
+            continue;
+        char started[24], code[24], latency[24], wait[24];
+        snprintf(started, sizeof(started), "%lld", t->started_us);
+        snprintf(code, sizeof(code), "%ld", t->status);
+        snprintf(latency, sizeof(latency), "%ld", t->latency_ms);
+        snprintf(wait, sizeof(wait), "%lld", t->wait_ms);
+        const char *row[N_M] = {[M_DELIVERY] = t->delivery,
+                                [M_LEASE] = t->lease,
+                                [M_STARTED] = started,
+                                [M_STATUS] = code,
+                                [M_LATENCY] = latency,
+                                [M_ERROR] = t->error,
+                                [M_OUTCOME] = outcome_states[t->outcome],
+                                [M_WAIT] = wait,
+                                [M_AT] = t->at != NULL ? t->at : "(0,0)"};
+        for (int c = 0; c < N_M && err == 0; c++)
+            err = bw_pgarray_add(&arrays[c], row[c]);
+    }
+    for (int c = 0; c < N_M && err == 0; c++)
+        if ((values[c] = bw_pgarray_close(&arrays[c])) == NULL)
+            err = BW_ENOMEM;
+    return err;
 }
 
 /* Records the attempt of t alone; disables the endpoint when the delivery
@@ -437,13 +442,13 @@ static void attempt_values(const transfer_t *t, attempt_text_t *text, const char
  * delivery is attempted again. */
 static void record_one(bw_deliverer_t *dv, transfer_t *t)
 {
-    attempt_text_t text;
+    bw_pgarray_t arrays[N_M];
+    memset(arrays, 0, sizeof(arrays));
     const char *values[N_M];
-    attempt_values(t, &text, values);
+    int err = attempt_arrays(&t, 1, t->tenant, arrays, values);
     bw_arena_reset(dv->scratch);
     bw_db_set_log_ctx(dv->db, &t->log);
-    int err;
-    if (t->outcome == BW_ATTEMPT_FAILED || t->outcome == BW_ATTEMPT_GONE) {
+    if (err == 0 && (t->outcome == BW_ATTEMPT_FAILED || t->outcome == BW_ATTEMPT_GONE)) {
         const char *reason =
             t->outcome == BW_ATTEMPT_GONE
                 ? "the endpoint answered 410 Gone"
@@ -455,7 +460,7 @@ static void record_one(bw_deliverer_t *dv, transfer_t *t)
         if (reason == NULL) {
             err = BW_ENOMEM;
         } else if ((err = bw_db_begin(dv->db, t->tenant)) == 0) {
-            if ((err = bw_db_exec(dv->db, dv->scratch, &stmt_complete, N_M, values, NULL)) == 0 &&
+            if ((err = bw_db_exec(dv->db, dv->scratch, &stmt_record, N_M, values, NULL)) == 0 &&
                 (err = bw_endpoints_disable(dv->db, dv->scratch, &t->log, t->endpoint, reason,
                                             &disabled)) == 0)
                 err = bw_db_commit(dv->db);
@@ -466,9 +471,11 @@ static void record_one(bw_deliverer_t *dv, transfer_t *t)
             err = 0; /* the endpoint was deleted meanwhile, and its deliveries with it */
         if (err == 0 && disabled)
             bw_log(BW_LOG_WARN, &t->log, "webhook endpoint %s disabled: %s", t->endpoint, reason);
-    } else {
-        err = bw_db_exec1(dv->db, dv->scratch, t->tenant, &stmt_complete, N_M, values, NULL);
+    } else if (err == 0) {
+        err = bw_db_exec1(dv->db, dv->scratch, t->tenant, &stmt_record, N_M, values, NULL);
     }
+    for (int c = 0; c < N_M; c++)
+        bw_pgarray_free(&arrays[c]);
     dv->dry = 0; /* it may have freed a later delivery of its resource */
     log_outcome(t, err);
     bw_db_set_log_ctx(dv->db, NULL);
@@ -480,26 +487,12 @@ static void record_one(bw_deliverer_t *dv, transfer_t *t)
 static void record_tenant(bw_deliverer_t *dv, transfer_t **done, int n, const char *tenant,
                           bw_pgarray_t *arrays)
 {
-    int err = 0;
-    for (int c = 0; c < N_M; c++)
-        bw_pgarray_reset(&arrays[c]);
-    for (int i = 0; i < n && err == 0; i++) {
-        if (strcmp(done[i]->tenant, tenant) != 0)
-            continue;
-        attempt_text_t text;
-        const char *row[N_M];
-        attempt_values(done[i], &text, row);
-        for (int c = 0; c < N_M && err == 0; c++)
-            err = bw_pgarray_add(&arrays[c], row[c]);
-    }
     const char *values[N_M];
-    for (int c = 0; c < N_M && err == 0; c++)
-        if ((values[c] = bw_pgarray_close(&arrays[c])) == NULL)
-            err = BW_ENOMEM;
+    int err = attempt_arrays(done, n, tenant, arrays, values);
     bw_arena_reset(dv->scratch);
     PGresult *res = NULL;
     if (err == 0)
-        err = bw_db_exec1(dv->db, dv->scratch, tenant, &stmt_complete_many, N_M, values, &res);
+        err = bw_db_exec1(dv->db, dv->scratch, tenant, &stmt_record, N_M, values, &res);
     if (err == 0 && (PQntuples(res) != 1 || strcmp(PQgetvalue(res, 0, 0), "0") != 0))
         dv->dry = 0;
     for (int i = 0; i < n; i++) {

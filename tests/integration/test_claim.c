@@ -10,13 +10,13 @@
  *     (PostgreSQL's counters of the transaction): 0001's claim, planned on
  *     an empty table, read the endpoint's backlog per candidate and the
  *     tenant's per leased row;
- *   - the record of an attempt (integrations.record_attempt, migrations
- *     0008 and 0013) finds the leased row by the address the claim
+ *   - the record of an attempt (integrations.record_attempts, migrations
+ *     0008, 0013 and 0019) finds the leased row by the address the claim
  *     returned, and by its key when the row has moved since; a lease no
  *     longer held records nothing; the first attempt is kept on the
  *     delivery's row, later ones in integrations.attempts; recorded
- *     together (integrations.record_attempts, migrations 0014 and 0018),
- *     each row is found so too, in one UPDATE for those at their address;
+ *     together (migrations 0014, 0018 and 0019), each row is found so
+ *     too, in one UPDATE for those at their address;
  *     a batch of first attempts reads about its own rows, not the
  *     backlog, under a generic plan. (For later attempts how many rows it
  *     reads is not asserted: the foreign key check of an attempt row, a
@@ -128,17 +128,27 @@ START_TEST(a_claim_reads_what_it_leases_not_the_backlog)
 END_TEST
 
 /* Records an attempt of the delivery leased as lease, at row address at,
- * as the deliverer does: answered 204 (outcome SUCCEEDED) or 503 (RETRY, due
- * again at once); returns the delivery's new state, or "" when the lease
- * was not held (caller frees). */
+ * as the deliverer records a single attempt (integrations.record_attempts
+ * with one of each): answered 204 (outcome SUCCEEDED) or 503 (RETRY, due
+ * again at once); returns the delivery's new state, or "" when nothing was
+ * recorded, the lease not being held (caller frees). */
 static char *record(PGconn *svc, const char *delivery, const char *lease, const char *at,
                     const char *outcome)
 {
+    PGresult *before = bw_test_sql(
+        svc, "SELECT attempt_count FROM integrations.deliveries WHERE delivery_id = $1::uuid",
+        delivery);
+    int count = atoi(PQgetvalue(before, 0, 0));
+    PQclear(before);
+    bw_test_exec(svc,
+                 "SELECT integrations.record_attempts(ARRAY[$1::uuid], ARRAY[$2::uuid], "
+                 "ARRAY[1.7e15::float8], ARRAY[CASE WHEN $4 = 'RETRY' THEN 503 ELSE 204 END], "
+                 "ARRAY[3], ARRAY[''], ARRAY[$4], ARRAY[0::float8], ARRAY[$3::tid])",
+                 delivery, lease, at, outcome);
     PGresult *res = bw_test_sql(svc,
-                                "SELECT coalesce(integrations.record_attempt($1::uuid, $2::uuid, "
-                                "1.7e15, CASE WHEN $4 = 'RETRY' THEN 503 ELSE 204 END, 3, '', $4, "
-                                "0, $3::tid), '')",
-                                delivery, lease, at, outcome);
+                                "SELECT CASE WHEN attempt_count = $2::int THEN '' ELSE state END "
+                                "FROM integrations.deliveries WHERE delivery_id = $1::uuid",
+                                delivery, BW_TEST_INT(count));
     char *state = strdup(PQgetvalue(res, 0, 0));
     PQclear(res);
     return state;
@@ -234,11 +244,13 @@ START_TEST(a_record_finds_the_leased_row_by_its_address)
 END_TEST
 
 /* Records attempts as the deliverer records those that end together
- * (integrations.record_attempts, migration 0018): one UPDATE for the rows
- * at the addresses the claim returned, record_attempt by key for the rest.
+ * (integrations.record_attempts, migrations 0018 and 0019): one UPDATE for
+ * the rows at the addresses the claim returned, a second for the rest at
+ * the addresses their keys give.
  * deliveries, leases and outcomes are comma-separated, ats
  * semicolon-separated, as many of each. Returns what the record says: how
- * many of them may have freed a later delivery of their resource. */
+ * many of them finished a delivery whose resource has a later one
+ * pending. */
 static int record_batch(PGconn *svc, const char *deliveries, const char *leases,
                         const char *outcomes, const char *ats)
 {
@@ -275,8 +287,9 @@ START_TEST(records_of_attempts_together_find_each_row)
 
     /* The second has moved since the claim; the fourth's lease is not the
      * one held. The first is found at its address and frees the next of
-     * its resource; the second and fourth are looked for by key, and each
-     * counts as one that may have. */
+     * its resource; the second is found by its key and does too; the
+     * fourth is not found, nothing is recorded for it, and it frees
+     * nothing. */
     bw_test_exec(svc,
                  "UPDATE integrations.deliveries SET update_time = now() "
                  "WHERE delivery_id = $1::uuid",
@@ -286,7 +299,7 @@ START_TEST(records_of_attempts_together_find_each_row)
     snprintf(leases, sizeof(leases), "%s,%s,%s", lease[0], lease[1],
              "00000000-0000-4000-8000-000000000000");
     snprintf(ats, sizeof(ats), "%s;%s;%s", at[0], at[1], at[3]);
-    ck_assert_int_eq(record_batch(svc, ids, leases, "SUCCEEDED,SUCCEEDED,SUCCEEDED", ats), 3);
+    ck_assert_int_eq(record_batch(svc, ids, leases, "SUCCEEDED,SUCCEEDED,SUCCEEDED", ats), 2);
 
     snprintf(ids, sizeof(ids), "%s,%s,%s,%s", id[0], id[1], id[2], id[3]);
     assert_deliveries(svc, ids,
@@ -295,12 +308,13 @@ START_TEST(records_of_attempts_together_find_each_row)
 
     /* The one that waits, leased again: its second attempt is a row of
      * integrations.attempts, its first stays. Leases recorded already are
-     * not held any more: nothing is written twice. */
+     * not held any more: nothing is written twice, and they free nothing
+     * again. */
     PGresult *again = lease_again(svc, id[2]);
     snprintf(ids, sizeof(ids), "%s,%s,%s", id[2], id[0], id[1]);
     snprintf(leases, sizeof(leases), "%s,%s,%s", PQgetvalue(again, 0, 0), lease[0], lease[1]);
     snprintf(ats, sizeof(ats), "%s;(0,0);(0,0)", PQgetvalue(again, 0, 1));
-    ck_assert_int_eq(record_batch(svc, ids, leases, "SUCCEEDED,SUCCEEDED,SUCCEEDED", ats), 3);
+    ck_assert_int_eq(record_batch(svc, ids, leases, "SUCCEEDED,SUCCEEDED,SUCCEEDED", ats), 1);
     PQclear(again);
     snprintf(ids, sizeof(ids), "%s,%s,%s,%s", id[0], id[1], id[2], id[3]);
     assert_deliveries(svc, ids,

@@ -1,0 +1,159 @@
+-- One function records attempts, and the UPDATE that records them is
+-- written once. Until now record_attempt (0013) recorded one attempt and
+-- record_attempts (0018) a batch, each with its own copy of the UPDATE's
+-- SET list, and the batch handed the rows not found at their address to
+-- record_attempt. Now record_attempts does that itself, in two passes of
+-- the same statements: the first over the batch at the addresses the claim
+-- returned; the second over the rows not found there, at the addresses
+-- their keys give now (a row moved since the claim: its endpoint paused,
+-- a replay), locked as they are read so that those addresses hold until
+-- the UPDATE. A row whose lease is no longer held is not found by its key
+-- either, and nothing is recorded for it. The deliverer records a single
+-- attempt as a batch of one; record_attempt is dropped.
+--
+-- The count returned is now exact for the rows found by key too: the
+-- finished deliveries (SUCCEEDED or FAILED) whose resource has a later
+-- delivery pending to their endpoint. 0018 counted every row not found at
+-- its address as one that may have freed a delivery, because
+-- record_attempt did not say what it had recorded; a lease not held
+-- finished nothing here.
+CREATE OR REPLACE FUNCTION integrations.record_attempts(p_delivery uuid[], p_lease uuid[],
+                                                        p_started_us double precision[],
+                                                        p_status integer[], p_latency integer[],
+                                                        p_error text[], p_outcome text[],
+                                                        p_wait_ms double precision[], p_at tid[])
+RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET enable_sort = off
+SET enable_hashjoin = off
+SET enable_mergejoin = off
+SET enable_indexscan = on
+SET enable_bitmapscan = on
+SET jit = off
+AS $$
+DECLARE
+    -- The attempts of this pass, and their rows' addresses.
+    v_delivery uuid[] := p_delivery;
+    v_lease uuid[] := p_lease;
+    v_started_us double precision[] := p_started_us;
+    v_status integer[] := p_status;
+    v_latency integer[] := p_latency;
+    v_error text[] := p_error;
+    v_outcome text[] := p_outcome;
+    v_wait_ms double precision[] := p_wait_ms;
+    v_at tid[] := p_at;
+    -- What the UPDATE recorded: each attempt's place in this pass, its
+    -- delivery and what follows from it. The arrays are read by unnest,
+    -- never by a subscript (one of text walks from the array's start).
+    v_i integer[];
+    v_done uuid[];
+    v_tenant uuid[];
+    v_endpoint uuid[];
+    v_resource text[];
+    v_seq bigint[];
+    v_attempt integer[];
+    v_state text[];
+    v_time timestamptz[];
+    v_done_status integer[];
+    v_done_latency integer[];
+    v_done_error text[];
+    v_found boolean[];
+    v_i1 integer;
+    v_freed integer := 0;
+BEGIN
+    FOR v_pass IN 1 .. 2 LOOP
+        EXIT WHEN coalesce(cardinality(v_delivery), 0) = 0;
+        -- Only the TID scan left for the UPDATE; the settings are the
+        -- function's own (its SET clauses), so they end with the call.
+        PERFORM set_config('enable_indexscan', 'off', true);
+        PERFORM set_config('enable_bitmapscan', 'off', true);
+        WITH done AS (
+            UPDATE integrations.deliveries d
+               SET attempt_count = d.attempt_count + 1,
+                   cycle_attempts = d.cycle_attempts + 1,
+                   state = CASE WHEN x.outcome <> 'RETRY' THEN x.outcome
+                                WHEN d.state = 'PAUSED' THEN 'PAUSED' ELSE 'PENDING' END,
+                   next_attempt_time = CASE WHEN x.outcome = 'RETRY'
+                                            THEN now() + make_interval(secs => x.wait_ms / 1000)
+                                       END,
+                   lease_id = NULL, lease_until = NULL, update_time = now(),
+                   first_attempt_time = CASE WHEN d.attempt_count = 0
+                                             THEN to_timestamp(x.started_us / 1000000)
+                                             ELSE d.first_attempt_time END,
+                   first_status_code = CASE WHEN d.attempt_count = 0 THEN x.status
+                                            ELSE d.first_status_code END,
+                   first_latency_ms = CASE WHEN d.attempt_count = 0 THEN x.latency
+                                           ELSE d.first_latency_ms END,
+                   first_error = CASE WHEN d.attempt_count = 0 THEN x.error
+                                      ELSE d.first_error END
+              FROM unnest(v_delivery, v_lease, v_started_us, v_status, v_latency, v_error,
+                          v_outcome, v_wait_ms, v_at) WITH ORDINALITY
+                   AS x(delivery, lease, started_us, status, latency, error, outcome, wait_ms,
+                        at, i)
+             WHERE d.ctid = x.at AND d.delivery_id = x.delivery AND d.lease_id = x.lease
+            RETURNING x.i::integer AS i, d.delivery_id, d.tenant_id, d.endpoint_id,
+                      d.resource, d.seq, d.attempt_count, d.state,
+                      to_timestamp(x.started_us / 1000000) AS attempt_time, x.status,
+                      x.latency, x.error)
+        SELECT array_agg(i), array_agg(delivery_id), array_agg(tenant_id),
+               array_agg(endpoint_id), array_agg(resource), array_agg(seq),
+               array_agg(attempt_count), array_agg(state), array_agg(attempt_time),
+               array_agg(status), array_agg(latency), array_agg(error)
+          INTO v_i, v_done, v_tenant, v_endpoint, v_resource, v_seq, v_attempt, v_state,
+               v_time, v_done_status, v_done_latency, v_done_error
+          FROM done;
+        PERFORM set_config('enable_indexscan', 'on', true);
+        PERFORM set_config('enable_bitmapscan', 'on', true);
+
+        -- Attempts after the first are rows of their own (0013).
+        INSERT INTO integrations.attempts (tenant_id, delivery_id, attempt_no, attempt_time,
+                                           status_code, latency_ms, error)
+        SELECT a.tenant_id, a.delivery_id, a.attempt_no, a.attempt_time, a.status,
+               a.latency, a.error
+          FROM unnest(v_tenant, v_done, v_attempt, v_time, v_done_status, v_done_latency,
+                      v_done_error)
+               AS a(tenant_id, delivery_id, attempt_no, attempt_time, status, latency, error)
+         WHERE a.attempt_no > 1;
+
+        v_freed := v_freed + (
+            SELECT count(*)::integer
+              FROM unnest(v_tenant, v_endpoint, v_resource, v_seq, v_state)
+                   AS f(t, e, r, s, st)
+             WHERE f.st IN ('SUCCEEDED', 'FAILED')
+               AND (SELECT p.seq FROM integrations.deliveries p
+                     WHERE p.tenant_id = f.t AND p.endpoint_id = f.e AND p.resource = f.r
+                       AND p.state = 'PENDING' AND p.seq > f.s
+                     ORDER BY p.seq LIMIT 1) IS NOT NULL);
+
+        EXIT WHEN v_pass = 2 OR coalesce(cardinality(v_i), 0) = cardinality(v_delivery);
+        -- The rows not found at their address: where their keys find them
+        -- now, locked, for the second pass.
+        v_found := array_fill(false, ARRAY[cardinality(v_delivery)]);
+        FOREACH v_i1 IN ARRAY coalesce(v_i, '{}') LOOP
+            v_found[v_i1] := true;
+        END LOOP;
+        WITH moved AS (
+            SELECT x.*, d.ctid AS at
+              FROM unnest(v_delivery, v_lease, v_started_us, v_status, v_latency, v_error,
+                          v_outcome, v_wait_ms) WITH ORDINALITY
+                   AS x(delivery, lease, started_us, status, latency, error, outcome, wait_ms,
+                        i)
+              JOIN integrations.deliveries d
+                ON d.delivery_id = x.delivery AND d.lease_id = x.lease
+             WHERE NOT v_found[x.i]
+               FOR UPDATE OF d)
+        SELECT array_agg(delivery), array_agg(lease), array_agg(started_us), array_agg(status),
+               array_agg(latency), array_agg(error), array_agg(outcome), array_agg(wait_ms),
+               array_agg(at)
+          INTO v_delivery, v_lease, v_started_us, v_status, v_latency, v_error, v_outcome,
+               v_wait_ms, v_at
+          FROM moved;
+    END LOOP;
+    RETURN v_freed;
+END
+$$;
+
+DROP FUNCTION integrations.record_attempt(uuid, uuid, double precision, integer, integer, text,
+                                          text, double precision, tid);
