@@ -379,7 +379,11 @@ static void decide(bw_deliverer_t *dv, transfer_t *t, long status, long latency_
     bw_metrics_hist_observe(&dv->stats->latency, (double)latency_ms / 1000);
 }
 
-static const char *const outcome_states[] = {"SUCCEEDED", "RETRY", "FAILED", "FAILED"};
+const char *bw_attempt_outcome_state(bw_attempt_outcome_t outcome)
+{
+    static const char *const states[] = {"SUCCEEDED", "RETRY", "FAILED", "FAILED"};
+    return states[outcome];
+}
 
 static void log_outcome(const transfer_t *t, int err)
 {
@@ -425,7 +429,7 @@ static int attempt_arrays(transfer_t *const *done, int n, const char *tenant,
                                 [M_STATUS] = code,
                                 [M_LATENCY] = latency,
                                 [M_ERROR] = t->error,
-                                [M_OUTCOME] = outcome_states[t->outcome],
+                                [M_OUTCOME] = bw_attempt_outcome_state(t->outcome),
                                 [M_WAIT] = wait,
                                 [M_AT] = t->at != NULL ? t->at : "(0,0)"};
         for (int c = 0; c < N_M && err == 0; c++)

@@ -103,6 +103,11 @@ typedef enum bw_attempt_outcome {
     BW_ATTEMPT_GONE,   /* 410: failed, and the endpoint is disabled */
 } bw_attempt_outcome_t;
 
+/* How the database records an outcome: "SUCCEEDED", "RETRY" or "FAILED"
+ * (GONE too), the values of the outcome parameter of
+ * integrations.record_attempts and of the ticket jobs' record (tickets.c). */
+const char *bw_attempt_outcome_state(bw_attempt_outcome_t outcome);
+
 /* Attempts counted by what they came to, for /metrics: counted on one
  * thread, read from another (relaxed atomics). Zeroed memory counts none. */
 typedef struct bw_attempt_counts {

@@ -179,16 +179,15 @@ static void log_call(job_t *j, int status, const char *detail)
     }
 }
 
-/* Ends the job's attempt: outcome SUCCEEDED, FAILED or RETRY. */
-static void complete(job_t *j, const char *outcome, long long wait_ms, const char *error)
+/* Ends the job's attempt: outcome BW_ATTEMPT_SUCCEEDED, _FAILED or _RETRY. */
+static void complete(job_t *j, bw_attempt_outcome_t outcome, long long wait_ms, const char *error)
 {
     bw_tickets_t *tk = j->tk;
     char wait[32];
     snprintf(wait, sizeof(wait), "%lld", wait_ms);
-    const char *values[] = {j->id, j->lease, outcome, wait, error};
-    bw_attempt_counts_add(tk->counts, strcmp(outcome, "SUCCEEDED") == 0 ? BW_ATTEMPT_SUCCEEDED
-                                      : strcmp(outcome, "RETRY") == 0   ? BW_ATTEMPT_RETRY
-                                                                        : BW_ATTEMPT_FAILED);
+    const char *state = bw_attempt_outcome_state(outcome);
+    const char *values[] = {j->id, j->lease, state, wait, error};
+    bw_attempt_counts_add(tk->counts, outcome);
     bw_arena_reset(tk->scratch);
     int err = bw_db_exec1(tk->db, tk->scratch, j->tenant, &stmt_complete, 5, values, NULL);
     if (err != 0)
@@ -196,7 +195,7 @@ static void complete(job_t *j, const char *outcome, long long wait_ms, const cha
                "could not record ticket job %s: %s; it runs again when its lease runs out", j->id,
                bw_strerror(err));
     else
-        bw_log(BW_LOG_DEBUG, &j->log, "ticket job %s: %s %s", j->id, outcome, error);
+        bw_log(BW_LOG_DEBUG, &j->log, "ticket job %s: %s %s", j->id, state, error);
     unlink_job(j);
     free_job(j);
 }
@@ -541,15 +540,15 @@ static void advance(job_t *j, long status)
         return;
     if (err != 0) {
         detail = bw_arena_printf(j->arena, "%s failed: %s", step_names[j->step], bw_strerror(err));
-        complete(j, "RETRY", 1000, detail != NULL ? detail : "");
+        complete(j, BW_ATTEMPT_RETRY, 1000, detail != NULL ? detail : "");
         return;
     }
     if (detail != NULL) {
         log_call(j, (int)status, detail);
-        complete(j, "FAILED", 0, detail);
+        complete(j, BW_ATTEMPT_FAILED, 0, detail);
         return;
     }
-    complete(j, "SUCCEEDED", 0, "");
+    complete(j, BW_ATTEMPT_SUCCEEDED, 0, "");
 }
 
 /* What the answer says, for the log: Jira's errorMessages and errors,
@@ -611,15 +610,15 @@ static void on_done(bw_deliverer_request_t *req, CURLcode code)
         bw_attempt_outcome_t outcome = bw_deliverer_outcome(
             &j->tk->svc->retry, status, j->attempts + 1, retry_after, random, &wait_ms);
         if (outcome == BW_ATTEMPT_RETRY) {
-            complete(j, "RETRY", wait_ms, detail);
+            complete(j, BW_ATTEMPT_RETRY, wait_ms, detail);
             return;
         }
         const char *why = bw_arena_printf(j->arena, "retries exhausted; last: %s", detail);
-        complete(j, "FAILED", 0, why != NULL ? why : detail);
+        complete(j, BW_ATTEMPT_FAILED, 0, why != NULL ? why : detail);
         return;
     }
     /* Another answer will not change by asking again: the job fails. */
-    complete(j, "FAILED", 0, detail);
+    complete(j, BW_ATTEMPT_FAILED, 0, detail);
 }
 
 /* The job's first request, or its end when there is nothing to send. */
@@ -630,14 +629,14 @@ static void proceed(job_t *j)
         const char *why =
             bw_arena_printf(j->arena, "state %s is not mapped: no transition", j->state);
         log_call(j, 0, why ? why : "");
-        complete(j, "SUCCEEDED", 0, why ? why : "");
+        complete(j, BW_ATTEMPT_SUCCEEDED, 0, why ? why : "");
         return;
     }
     int err = begin(j);
     if (err != 0) {
         const char *why = bw_arena_printf(j->arena, "could not start %s: %s", step_names[j->step],
                                           bw_strerror(err));
-        complete(j, "RETRY", 1000, why ? why : "");
+        complete(j, BW_ATTEMPT_RETRY, 1000, why ? why : "");
     }
 }
 
@@ -658,7 +657,7 @@ static void on_ref(void *arg, const bw_rpc_reply_t *reply)
         const char *why = bw_arena_printf(j->arena, "externalRef %s not recorded: %s (gRPC %d)",
                                           j->ticket_key, reply->message, s);
         bw_log(BW_LOG_WARN, &j->log, "incidents service unavailable: %s", why ? why : "");
-        complete(j, "RETRY", 1000, why ? why : "the incidents service is unavailable");
+        complete(j, BW_ATTEMPT_RETRY, 1000, why ? why : "the incidents service is unavailable");
         return;
     }
     if (s != BW_GRPC_OK && j->ref_opened)
@@ -675,11 +674,11 @@ static void on_ref(void *arg, const bw_rpc_reply_t *reply)
         if (err != 0) {
             const char *why = bw_arena_printf(j->arena, "%s failed: %s",
                                               step_names[STEP_JIRA_TRANSITIONS], bw_strerror(err));
-            complete(j, "RETRY", 1000, why ? why : "");
+            complete(j, BW_ATTEMPT_RETRY, 1000, why ? why : "");
         }
         return;
     }
-    complete(j, "SUCCEEDED", 0, "");
+    complete(j, BW_ATTEMPT_SUCCEEDED, 0, "");
 }
 
 /* ---- claiming ------------------------------------------------------------- */
@@ -716,18 +715,18 @@ static void start(bw_tickets_t *tk, const PGresult *res, int row)
     tk->head = j;
     tk->in_flight++;
     if (oom) {
-        complete(j, "RETRY", 1000, "out of memory");
+        complete(j, BW_ATTEMPT_RETRY, 1000, "out of memory");
         return;
     }
     if (!json_is_object(j->incident)) {
         log_call(j, 0, "the event's incident cannot be read");
-        complete(j, "FAILED", 0, "the event's incident cannot be read");
+        complete(j, BW_ATTEMPT_FAILED, 0, "the event's incident cannot be read");
         return;
     }
     int err = bw_connections_credentials(tk->svc, a, j->tenant, j->connection, j->jira, res, row,
                                          CL_CREDENTIALS, &j->user, &j->password);
     if (err == BW_ENOMEM) {
-        complete(j, "RETRY", 1000, "out of memory");
+        complete(j, BW_ATTEMPT_RETRY, 1000, "out of memory");
         return;
     }
     if (err != 0) {
@@ -735,7 +734,7 @@ static void start(bw_tickets_t *tk, const PGresult *res, int row)
                                             "BULWARK_SECRETS_KEY: set them again"
                                           : "the credentials cannot be opened: set them again";
         log_call(j, 0, why);
-        complete(j, "FAILED", 0, why);
+        complete(j, BW_ATTEMPT_FAILED, 0, why);
         return;
     }
     j->state = bw_arena_strdup(a, str(j->incident, "state"));
@@ -746,7 +745,7 @@ static void start(bw_tickets_t *tk, const PGresult *res, int row)
      * first that, then the job (on_ref). */
     if (j->ticket_key != NULL && (err = record_ref(j, 0)) != 0) {
         if (err < 0)
-            complete(j, "RETRY", 1000, "the incidents service is unavailable");
+            complete(j, BW_ATTEMPT_RETRY, 1000, "the incidents service is unavailable");
         return;
     }
     proceed(j);
