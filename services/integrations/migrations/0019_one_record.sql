@@ -129,21 +129,31 @@ BEGIN
 
         EXIT WHEN v_pass = 2 OR coalesce(cardinality(v_i), 0) = cardinality(v_delivery);
         -- The rows not found at their address: where their keys find them
-        -- now, locked, for the second pass.
+        -- now, locked, for the second pass. Each is looked up by its own
+        -- key, through the primary key and nothing else: written as an
+        -- equality, a generic plan made while the table's statistics showed
+        -- it empty read the tenant's deliveries by another index of theirs
+        -- (any that starts with tenant_id ties then) and filtered them by
+        -- key, once per row (and so did 0013's record_attempt). As a range
+        -- of one key in the key's order, with sorts off, only the primary
+        -- key (tenant_id, delivery_id) gives that order.
         v_found := array_fill(false, ARRAY[cardinality(v_delivery)]);
         FOREACH v_i1 IN ARRAY coalesce(v_i, '{}') LOOP
             v_found[v_i1] := true;
         END LOOP;
         WITH moved AS (
-            SELECT x.*, d.ctid AS at
+            SELECT x.*, d.at
               FROM unnest(v_delivery, v_lease, v_started_us, v_status, v_latency, v_error,
                           v_outcome, v_wait_ms) WITH ORDINALITY
                    AS x(delivery, lease, started_us, status, latency, error, outcome, wait_ms,
                         i)
-              JOIN integrations.deliveries d
-                ON d.delivery_id = x.delivery AND d.lease_id = x.lease
-             WHERE NOT v_found[x.i]
-               FOR UPDATE OF d)
+             CROSS JOIN LATERAL (
+                   SELECT d.ctid AS at FROM integrations.deliveries d
+                    WHERE d.delivery_id >= x.delivery AND d.delivery_id <= x.delivery
+                      AND d.lease_id = x.lease
+                    ORDER BY d.delivery_id LIMIT 1
+                      FOR UPDATE) d
+             WHERE NOT v_found[x.i])
         SELECT array_agg(delivery), array_agg(lease), array_agg(started_us), array_agg(status),
                array_agg(latency), array_agg(error), array_agg(outcome), array_agg(wait_ms),
                array_agg(at)
