@@ -71,7 +71,7 @@ static const bw_db_stmt_t stmt_claim = {
  * where the lease is still ours: $7 is SUCCEEDED, FAILED or RETRY (then $8
  * the wait in milliseconds), $9 the row's address the claim returned; the
  * rows found there are updated together, the others at the address their
- * key gives now (integrations migrations 0008, 0018 and 0019 say why the
+ * key gives now (integrations migrations 0008 and 0018 say why the
  * record is a function that finds each row by its address). Returns how
  * many of them finished a delivery whose resource has a later one pending. */
 static const bw_db_stmt_t stmt_record = {

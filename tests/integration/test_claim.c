@@ -11,11 +11,11 @@
  *     an empty table, read the endpoint's backlog per candidate and the
  *     tenant's per leased row;
  *   - the record of an attempt (integrations.record_attempts, migrations
- *     0008, 0013 and 0019) finds the leased row by the address the claim
+ *     0008, 0013 and 0018) finds the leased row by the address the claim
  *     returned, and by its key when the row has moved since; a lease no
  *     longer held records nothing; the first attempt is kept on the
  *     delivery's row, later ones in integrations.attempts; recorded
- *     together (migrations 0014, 0018 and 0019), each row is found so
+ *     together (migrations 0014 and 0018), each row is found so
  *     too, in one UPDATE for those at their address;
  *     a batch of first attempts reads about its own rows, not the
  *     backlog, under a generic plan. (For later attempts how many rows it
@@ -244,7 +244,7 @@ START_TEST(a_record_finds_the_leased_row_by_its_address)
 END_TEST
 
 /* Records attempts as the deliverer records those that end together
- * (integrations.record_attempts, migrations 0018 and 0019): one UPDATE for
+ * (integrations.record_attempts, migration 0018): one UPDATE for
  * the rows at the addresses the claim returned, a second for the rest at
  * the addresses their keys give.
  * deliveries, leases and outcomes are comma-separated, ats
@@ -336,7 +336,7 @@ END_TEST
 
 /* Recorded together, each row is found by its address and only there
  * (integrations migration 0018: one UPDATE for the batch, a TID scan per
- * attempt), a row that moved by its key (0019): the rows read are about
+ * attempt), a row that moved by its key: the rows read are about
  * the batch's, not the tenant's deliveries, under the generic plan a
  * session settles on. Planned with index scans allowed, the same UPDATE
  * read the tenant's deliveries by the primary key and filtered them by
