@@ -18,7 +18,10 @@
 #      kind: nginx, GET /v1/entities/{id}, grpc-gateway's GET, POST
 #      /v1/scoping:assess, grpc-gateway's assess, POST /v1/entities,
 #      POST /v1/incidents
-#   6. the deadlines queue: GET /v1/deadlines while the read runs
+#   6. the deadlines queue: GET /v1/deadlines while the read runs, on 8
+#      of the 64 connections (the figure judged), then one connection
+#      beside the read on all 64 (for information: the page under the
+#      read benchmark as it is, not a load of its own)
 #   7. the summary, the table, the JSON
 #
 # Every run: wrk -t2 -c64 for BULWARK_BENCH_DURATION (10s); per process
@@ -42,8 +45,10 @@ N_INCIDENTS=${BULWARK_BENCH_INCIDENTS:-1000000}
 ONLY=${BULWARK_BENCH_ONLY:-}
 CONNECTIONS=64
 THREADS=2
-# The deadlines step: two wrk at once, CONNECTIONS in all.
+# The deadlines step: two wrk at once, CONNECTIONS in all; then one
+# connection on the deadlines beside CONNECTIONS on the read.
 DEADLINE_CONNECTIONS=8
+PROBE_CONNECTIONS=1
 BENCH_SRC=$BW_REPO/deploy/local/bench
 OUT_DIR=$BW_REPO/build/bench
 BW_DATA=${BULWARK_DATA_DIR:-$BW_REPO/.bulwark}
@@ -659,26 +664,34 @@ check_kind() {
 
 # ---------------------------------------------------------------- 6. the deadlines queue
 
-# deadlines: GET /v1/deadlines?dueBefore=<in 7 days> on DEADLINE_CONNECTIONS
-# connections (one wrk thread) while GET /v1/entities/{id} runs on the rest
-# of the CONNECTIONS (two threads), both for DURATION. No CPU figures: the
-# processes serve both at once.
-measure_deadlines() {
-    local read_conns=$((CONNECTIONS - DEADLINE_CONNECTIONS)) pid rc=0
-    bw_say "deadlines: wrk -t1 -c$DEADLINE_CONNECTIONS ${K_URL[deadlines]} beside wrk -t$THREADS -c$read_conns the read"
+# measure_beside DL-KIND DL-CONNECTIONS READ-KIND READ-CONNECTIONS: GET
+# /v1/deadlines?dueBefore=<in 7 days> on DL-CONNECTIONS (one wrk thread)
+# while GET /v1/entities/{id} runs on READ-CONNECTIONS (THREADS threads),
+# both for DURATION, recorded as DL-KIND and READ-KIND. No CPU figures:
+# the processes serve both at once.
+measure_beside() {
+    local pid rc=0 rss
+    bw_say "deadlines: wrk -t1 -c$2 ${K_URL[$1]} beside wrk -t$THREADS -c$4 the read"
     rss_reset
-    wrk_run deadlines "$DEADLINE_CONNECTIONS" 1 "$TMP/wrk-deadlines.txt" &
+    wrk_run "$1" "$2" 1 "$TMP/wrk-$1.txt" &
     pid=$!
-    wrk_run get "$read_conns" "$THREADS" "$TMP/wrk-get-beside.txt" || rc=$?
+    wrk_run "$3" "$4" "$THREADS" "$TMP/wrk-$3.txt" || rc=$?
     wait "$pid" || rc=$?
     ((rc == 0)) || {
-        cat "$TMP/wrk-deadlines.txt" "$TMP/wrk-get-beside.txt" >&2
+        cat "$TMP/wrk-$1.txt" "$TMP/wrk-$3.txt" >&2
         bw_die "wrk failed in the deadlines step"
     }
-    local rss
     rss=$(rss_snapshot)
-    record deadlines 1 "$DEADLINE_CONNECTIONS" "$TMP/wrk-deadlines.txt" "" "" "$rss"
-    record get-beside 1 "$read_conns" "$TMP/wrk-get-beside.txt" "" "" "$rss"
+    record "$1" 1 "$2" "$TMP/wrk-$1.txt" "" "" "$rss"
+    record "$3" 1 "$4" "$TMP/wrk-$3.txt" "" "" "$rss"
+}
+
+# measure_deadlines: the deadlines on DEADLINE_CONNECTIONS of the
+# CONNECTIONS (the figure issue 13's target is judged on), then on
+# PROBE_CONNECTIONS beside the read on all CONNECTIONS.
+measure_deadlines() {
+    measure_beside deadlines "$DEADLINE_CONNECTIONS" get-beside $((CONNECTIONS - DEADLINE_CONNECTIONS))
+    measure_beside deadlines-probe "$PROBE_CONNECTIONS" get-probed "$CONNECTIONS"
 }
 
 # ---------------------------------------------------------------- 7. the report
@@ -692,7 +705,8 @@ measure_deadlines() {
 report_spec() {
     local bulwark
     bulwark=$(printf '%s\n' gateway "${BW_SERVICES[@]}" | jq -R . | jq -sc .)
-    jq -nc --argjson bw "$bulwark" --argjson dl "$DEADLINE_CONNECTIONS" --argjson c "$CONNECTIONS" '[
+    jq -nc --argjson bw "$bulwark" --argjson dl "$DEADLINE_CONNECTIONS" --argjson probe "$PROBE_CONNECTIONS" \
+        --argjson c "$CONNECTIONS" '[
       {kind: "nginx", label: "nginx: the entity JSON from a file", procs: ["nginx"]},
       {kind: "get", label: "GET /v1/entities/{id}", procs: ["gateway", "scoping", "postgresql"],
        x_nginx: 0.20, p99_ms: 10, peer: "ggw-get", peer_min: 1.3,
@@ -707,7 +721,10 @@ report_spec() {
        vs_read: "get", rss_max: 32, rss_procs: $bw},
       {kind: "deadlines", label: "GET /v1/deadlines (\($dl) conns, beside the read)", procs: ["gateway", "incidents", "scoping", "postgresql"],
        vs_nginx: false, p99_ms: 10, rss_max: 32, rss_procs: $bw},
-      {kind: "get-beside", label: "GET /v1/entities/{id} (\($c - $dl) conns, beside)", procs: [], vs_nginx: false}
+      {kind: "get-beside", label: "GET /v1/entities/{id} (\($c - $dl) conns, beside)", procs: [], vs_nginx: false},
+      {kind: "deadlines-probe", label: "GET /v1/deadlines (\($probe) conn, beside the read at \($c))", procs: ["gateway", "incidents", "scoping", "postgresql"],
+       vs_nginx: false},
+      {kind: "get-probed", label: "GET /v1/entities/{id} (\($c) conns, beside)", procs: [], vs_nginx: false}
     ]'
 }
 
@@ -716,14 +733,15 @@ report() {
     mkdir -p "$OUT_DIR"
     spec=$(report_spec)
     meta=$(jq -nc --arg when "$(date -u +%FT%TZ)" --arg duration "$DURATION" --argjson rounds "$ROUNDS" \
-        --argjson conns "$CONNECTIONS" --argjson threads "$THREADS" --argjson dl "$DEADLINE_CONNECTIONS" \
+        --argjson conns "$CONNECTIONS" --argjson threads "$THREADS" --argjson dl "$DEADLINE_CONNECTIONS" --argjson probe "$PROBE_CONNECTIONS" \
         --arg cores "$(nproc)" --arg load "$LOAD_AVG" --arg load_after "$(cut -d" " -f1-3 /proc/loadavg)" --arg peer "$PEER_STATUS" \
         --arg deadlines "${DEADLINES_STATUS:-ran}" --argjson incidents "$LOADED_INCIDENTS" \
         --argjson rss_reset "$RSS_RESET" --arg commit "$(git -C "$BW_REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
         '{when: $when, commit: $commit, wrk: {duration: $duration, rounds: $rounds, connections: $conns, threads: $threads},
           machine: {cores: ($cores | tonumber), load_average_before: $load, load_average_after: $load_after},
           grpc_gateway: $peer, deadlines: {status: $deadlines, incidents_loaded: $incidents,
-            connections: $dl, read_connections_beside: ($conns - $dl)},
+            connections: $dl, read_connections_beside: ($conns - $dl),
+            probe_connections: $probe, read_connections_beside_probe: $conns},
           peak_rss: (if $rss_reset == 1 then "per run (reset before each)" else "since each process started (it could not be reset)" end)}')
     summary=$(jq -n --slurpfile runs "$TMP/runs.jsonl" --argjson spec "$spec" --argjson meta "$meta" \
         -L "$BENCH_SRC" -f "$BENCH_SRC/summary.jq") || bw_die "summary.jq failed"
@@ -758,7 +776,9 @@ report() {
     local dl_note="Deadlines: ${DEADLINES_STATUS}."
     [[ -z $DEADLINES_STATUS ]] && dl_note="Deadlines: $(commas "$LOADED_INCIDENTS") incidents in the bench tenant. Two wrk at once, $CONNECTIONS connections
   in all: $DEADLINE_CONNECTIONS (1 thread) on GET /v1/deadlines?dueBefore=<in 7 days> (a page of 50), $((CONNECTIONS - DEADLINE_CONNECTIONS)) ($THREADS threads)
-  on GET /v1/entities/{id}; no CPU figures for those two runs (the processes serve both at once)."
+  on GET /v1/entities/{id} (the 10 ms target is judged on this); then $PROBE_CONNECTIONS on the deadlines beside the
+  read on all $CONNECTIONS, for information: the page under the read benchmark as it is. No CPU figures
+  for these runs (the processes serve both at once)."
     cat <<EOF
 Notes:
 - $peer_note
@@ -820,6 +840,8 @@ if [[ -z $ONLY ]]; then
     if [[ -z $DEADLINES_STATUS ]]; then
         kind deadlines "$URL/v1/deadlines?dueBefore=$(date -u -d '+7 days' +%FT%TZ)" GET "" "$AUTH"
         kind get-beside "$URL/v1/entities/$ENTITY_ID" GET "" "$AUTH"
+        kind deadlines-probe "${K_URL[deadlines]}" GET "" "$AUTH"
+        kind get-probed "$URL/v1/entities/$ENTITY_ID" GET "" "$AUTH"
     fi
 
     for k in "${ROUND_KINDS[@]}" ${K_URL[deadlines]:+deadlines}; do check_kind "$k"; done
