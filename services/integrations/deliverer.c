@@ -381,8 +381,13 @@ static void decide(bw_deliverer_t *dv, transfer_t *t, long status, long latency_
 
 const char *bw_attempt_outcome_state(bw_attempt_outcome_t outcome)
 {
-    static const char *const states[] = {"SUCCEEDED", "RETRY", "FAILED", "FAILED"};
-    return states[outcome];
+    static const char *const states[] = {
+        [BW_ATTEMPT_SUCCEEDED] = "SUCCEEDED",
+        [BW_ATTEMPT_RETRY] = "RETRY",
+        [BW_ATTEMPT_FAILED] = "FAILED",
+        [BW_ATTEMPT_GONE] = "FAILED",
+    };
+    return (unsigned)outcome < sizeof(states) / sizeof(states[0]) ? states[outcome] : "FAILED";
 }
 
 static void log_outcome(const transfer_t *t, int err)
