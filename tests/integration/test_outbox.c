@@ -12,6 +12,12 @@
  *     while one holds events another gets none (never the same event, never
  *     a resource's later event before its earlier one), and a batch returns
  *     a resource's events in order;
+ *   - claims start from a cursor (common migration 0012): an event whose
+ *     transaction drew its seq first and committed after later ones were
+ *     relayed is relayed too, the cursor moves on once that transaction has
+ *     ended, and a claim reads a few pages of outbox_unrelayed however many
+ *     events were relayed before it; producers cannot choose a seq or a
+ *     relay time;
  *   - bulwark.outbox_prune deletes only events relayed more than a day ago.
  *
  * The running stack's own relay claims committed events too. The claim test
@@ -32,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const bw_db_stmt_t st_tenant_setting = {"itest_outbox_tenant",
                                                "SELECT current_setting('bulwark.tenant_id', true)"};
@@ -134,6 +141,20 @@ START_TEST(services_append_only_to_their_tenant_and_never_read)
                                        "'incidents/1', '{not json')",
                                        tenant, event),
                      "22P02");
+    /* A seq or a relay time of the producer's choosing: no privilege (the
+     * relay's cursor counts on seqs drawn by the default, migration 0012). */
+    ck_assert_str_eq(bw_test_sql_error(app,
+                                       "INSERT INTO bulwark.outbox (tenant_id, seq, event_id, "
+                                       "type, resource, data) VALUES ($1, 1, $2, "
+                                       "'incident.created', 'incidents/1', '{}')",
+                                       tenant, event),
+                     "42501");
+    ck_assert_str_eq(bw_test_sql_error(app,
+                                       "INSERT INTO bulwark.outbox (tenant_id, event_id, type, "
+                                       "resource, data, relay_time) VALUES ($1, $2, "
+                                       "'incident.created', 'incidents/1', '{}', now())",
+                                       tenant, event),
+                     "42501");
     /* Reading the outbox directly: no privilege, whatever the tenant. */
     ck_assert_str_eq(bw_test_sql_error(app, "SELECT count(*) FROM bulwark.outbox"), "42501");
     PQfinish(app);
@@ -186,10 +207,12 @@ static int claimed(const PGresult *res, const char *event_id)
     return 0;
 }
 
-/* Whether the stack's own relay has relayed the event (and committed). */
-static int relayed(const char *event_id)
+/* Whether the stack's own relay has relayed the tenant's event (and
+ * committed). */
+static int relayed(const char *tenant, const char *event_id)
 {
     PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant);
     PGresult *res = bw_test_sql(admin,
                                 "SELECT relay_time IS NOT NULL FROM bulwark.outbox "
                                 "WHERE event_id = $1",
@@ -234,7 +257,8 @@ START_TEST(relays_take_turns_and_keep_resource_order)
             holds_e1 = claimed(ra, e1);
             /* e2 before e1 only once the stack's relay has relayed e1. */
             if (claimed(ra, e2))
-                ck_assert_msg(relayed(e1), "an incident's later event overtook the earlier one");
+                ck_assert_msg(relayed(tenant, e1),
+                              "an incident's later event overtook the earlier one");
             PQclear(ra);
             if (n == 0)
                 break;
@@ -316,6 +340,131 @@ START_TEST(prune_keeps_a_day_of_relayed_events)
 }
 END_TEST
 
+/* Waits up to 10 s for the stack's relay to relay the event. */
+static int wait_relayed(const char *tenant, const char *event_id)
+{
+    for (int i = 0; i < 100; i++) {
+        if (relayed(tenant, event_id))
+            return 1;
+        usleep(100 * 1000);
+    }
+    return 0;
+}
+
+/* Where the relay's claims start (common migration 0012): every event with
+ * a smaller seq has been relayed or will never exist. */
+static long long cursor_from(PGconn *admin)
+{
+    PGresult *res = bw_test_sql(admin, "SELECT from_seq FROM bulwark.outbox_cursor");
+    long long from = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return from;
+}
+
+/* Waits up to 10 s for the cursor to move past seq. */
+static int wait_cursor_past(PGconn *admin, long long seq)
+{
+    for (int i = 0; i < 100; i++) {
+        if (cursor_from(admin) > seq)
+            return 1;
+        usleep(100 * 1000);
+    }
+    return 0;
+}
+
+/* A transaction that drew its seq first and commits after later events
+ * were relayed: its event is relayed all the same. The claims start from a
+ * cursor, and the cursor waits for every transaction that could still
+ * commit an event behind it; once that one has ended, it moves on. */
+START_TEST(an_event_committed_late_is_relayed_and_the_cursor_moves_on)
+{
+    char *tenant = bw_test_uuid_str(), *late = bw_test_uuid_str(), *later = NULL;
+    PGconn *slow = bw_test_pg("BULWARK_TEST_DATABASE_URL");
+    PGconn *app = bw_test_pg("BULWARK_TEST_DATABASE_URL");
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(slow, "BEGIN");
+    insert_event(slow, tenant, late, "incidents/late");
+    PGresult *res = bw_test_sql(slow, "SELECT currval('bulwark.outbox_seq_seq')");
+    long long late_seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    /* Later events of another incident, committed and relayed meanwhile. */
+    for (int i = 0; i < 5; i++) {
+        free(later);
+        later = bw_test_uuid_str();
+        insert_event(app, tenant, later, "incidents/later");
+        ck_assert_msg(wait_relayed(tenant, later), "a committed event was not relayed within 10 s");
+    }
+    ck_assert_msg(!relayed(tenant, late), "an event was relayed before its transaction committed");
+    ck_assert_int_le(cursor_from(admin), late_seq);
+
+    bw_test_exec(slow, "COMMIT");
+    ck_assert_msg(wait_relayed(tenant, late), "an event committed late was never relayed");
+    /* Nothing is waiting behind the cursor any more: it moves on. */
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant);
+    res = bw_test_sql(admin, "SELECT seq FROM bulwark.outbox WHERE event_id = $1", later);
+    long long later_seq = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    ck_assert_msg(wait_cursor_past(admin, later_seq),
+                  "the cursor stayed at %lld, behind event %lld, for 10 s", cursor_from(admin),
+                  later_seq);
+    PQfinish(slow);
+    PQfinish(app);
+    PQfinish(admin);
+    free(tenant), free(late), free(later);
+}
+END_TEST
+
+/* What a claim reads does not grow with what was relayed before it. A
+ * relayed event's entry in outbox_unrelayed stays until the next vacuum
+ * (autovacuum waits for a fifth of the table to change); a claim that
+ * scanned the index from its head stepped over every one of them (20,000
+ * events: about 55 leaf pages). From the cursor, it reads a few. */
+START_TEST(a_claim_does_not_step_over_what_was_relayed)
+{
+    char *tenant = bw_test_uuid_str();
+    PGconn *app = bw_test_pg("BULWARK_TEST_DATABASE_URL");
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    PGconn *relay = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
+    bw_test_exec(app, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant);
+    bw_test_exec(app,
+                 "INSERT INTO bulwark.outbox (tenant_id, event_id, type, resource, data) "
+                 "SELECT $1, gen_random_uuid(), 'incident.updated', 'incidents/' || g, '{}' "
+                 "FROM generate_series(1, 20000) g",
+                 tenant);
+    PGresult *res = bw_test_sql(app, "SELECT currval('bulwark.outbox_seq_seq')");
+    long long last = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    /* The stack's relay relays them (a batch of 200 at a time). */
+    int i;
+    for (i = 0; i < 300 && cursor_from(admin) <= last; i++)
+        usleep(100 * 1000);
+    ck_assert_msg(cursor_from(admin) > last, "20,000 events were not relayed within 30 s");
+
+    /* A claim of its own, once it has the turn (it read the cursor). */
+    int played = 0;
+    for (i = 0; i < 100 && !played; i++) {
+        bw_test_exec(relay, "BEGIN");
+        PQclear(bw_test_sql(relay, "SELECT count(*) FROM bulwark.outbox_claim(1000)"));
+        res = bw_test_sql(
+            relay, "SELECT pg_stat_get_xact_blocks_fetched('bulwark.outbox_cursor'::regclass), "
+                   "pg_stat_get_xact_blocks_fetched('bulwark.outbox_unrelayed'::regclass)");
+        played = strtol(PQgetvalue(res, 0, 0), NULL, 10) > 0;
+        if (played)
+            ck_assert_msg(strtol(PQgetvalue(res, 0, 1), NULL, 10) <= 16,
+                          "a claim read %s pages of outbox_unrelayed", PQgetvalue(res, 0, 1));
+        PQclear(res);
+        bw_test_exec(relay, "ROLLBACK");
+        if (!played)
+            usleep(20 * 1000);
+    }
+    ck_assert_msg(played, "the stack's relay had the turn in 100 tries");
+    PQfinish(app);
+    PQfinish(admin);
+    PQfinish(relay);
+    free(tenant);
+}
+END_TEST
+
 /* What the integrations service's /metrics shows: the backlog, across
  * tenants, and the age of its oldest event. The running relay is held off
  * by taking its turn (the advisory lock of bulwark.outbox_claim). */
@@ -365,6 +514,8 @@ Suite *suite_outbox(void)
     tcase_add_test(tc, relays_take_turns_and_keep_resource_order);
     tcase_add_test(tc, prune_keeps_a_day_of_relayed_events);
     tcase_add_test(tc, lag_counts_the_backlog_across_tenants);
+    tcase_add_test(tc, an_event_committed_late_is_relayed_and_the_cursor_moves_on);
+    tcase_add_test(tc, a_claim_does_not_step_over_what_was_relayed);
     suite_add_tcase(s, tc);
     return s;
 }
