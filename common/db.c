@@ -60,6 +60,14 @@ static const bw_db_stmt_t internal_stmts[INTERNAL_COUNT] = {
 #define BW_DB_PROBE_IDLE_NS (BW_DB_PROBE_IDLE_MS * 1000LL * 1000)
 /* The wire protocol counts parameters in 16 bits. */
 #define BW_DB_MAX_PARAMS 65535
+/* bw_db_exec_later's queue; a full one is sent on its own. Small, so that
+ * a pipeline never holds more answers than the socket buffers take. */
+#define BW_DB_LATER_MAX 32
+/* The most steps a pipeline folds the queue into; longer ones (the reads
+ * taken together, outside any transaction) send it first. */
+#define BW_DB_FOLD_MAX 4
+/* The most values a queued statement may carry (records, not batches). */
+#define BW_DB_LATER_VALUES_MAX 64
 
 struct bw_db {
     PGconn *conn;
@@ -84,6 +92,16 @@ struct bw_db {
     const char *listen;    /* the channel listened on (borrowed), NULL none */
     int missed;            /* reconnected since: notifications may be lost */
     bw_db_ahead_t *ahead;  /* what the next exec1 may answer from (bw_db_ahead_use) */
+    /* Statements queued by bw_db_exec_later, sent ahead of the next
+     * statement or the COMMIT; later_failed: one of them failed in the last
+     * pipeline. */
+    struct later_step {
+        const char *name;
+        int n_values;
+        const char *const *values;
+    } later[BW_DB_LATER_MAX];
+    int n_later;
+    int later_failed;
 };
 
 /* The process's connections and how long statements take, for /metrics:
@@ -383,9 +401,16 @@ static int ensure_alive(bw_db_t *db)
     return 0;
 }
 
+/* Forgets what bw_db_exec_later queued: the transaction ends without it. */
+static void later_drop(bw_db_t *db)
+{
+    db->n_later = 0;
+}
+
 /* Leaves the connection outside any transaction. */
 static void rollback_if_needed(bw_db_t *db)
 {
+    later_drop(db);
     if (db->broken || PQstatus(db->conn) != CONNECTION_OK)
         return;
     PGTransactionStatusType ts = PQtransactionStatus(db->conn);
@@ -404,7 +429,7 @@ static void rollback_if_needed(bw_db_t *db)
 /* Sends the steps as one pipeline closed by one Sync and reads every result
  * into steps[i].res (the caller clears them). Returns 0 when every step
  * succeeded, else the code of the first failure. */
-static int pipeline_run(bw_db_t *db, pipe_step_t *steps, int n)
+static int pipeline_send(bw_db_t *db, pipe_step_t *steps, int n)
 {
     PGconn *conn = db->conn;
     int err = 0;
@@ -482,6 +507,60 @@ static void clear_steps(pipe_step_t *steps, int n)
         PQclear(steps[i].res);
         steps[i].res = NULL;
     }
+}
+
+/* pipeline_send, after the statements bw_db_exec_later queued: in the same
+ * round trip when the steps are few, else in one of their own first. A
+ * failure among the queued ones is returned (and sets later_failed); the
+ * steps after it come back aborted. */
+static int pipeline_run(bw_db_t *db, pipe_step_t *steps, int n)
+{
+    db->later_failed = 0;
+    int k = db->n_later;
+    if (k <= 0 || k > BW_DB_LATER_MAX)
+        return pipeline_send(db, steps, n);
+    pipe_step_t all[BW_DB_LATER_MAX + BW_DB_FOLD_MAX];
+    int fold = n >= 0 && n <= BW_DB_FOLD_MAX ? n : 0;
+    for (int i = 0; i < k; i++)
+        all[i] = (pipe_step_t){db->later[i].name, db->later[i].n_values, db->later[i].values, NULL};
+    for (int i = 0; i < fold; i++)
+        all[k + i] = steps[i];
+    db->n_later = 0;
+    int err = pipeline_send(db, all, k + fold);
+    for (int i = 0; i < k; i++) {
+        ExecStatusType st = PQresultStatus(all[i].res);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+            db->later_failed = 1;
+    }
+    clear_steps(all, k);
+    for (int i = 0; i < fold; i++)
+        steps[i].res = all[k + i].res;
+    if (err != 0 || fold == n)
+        return err;
+    return pipeline_send(db, steps, n);
+}
+
+/* Runs one prepared statement (after the queued ones, in its round trip)
+ * into *out, which the caller clears, even on failure. Returns 0 or the
+ * code of the first failure, logged. */
+static int exec_prepared(bw_db_t *db, const char *name, int n_values, const char *const *values,
+                         PGresult **out)
+{
+    if (db->n_later > 0) {
+        pipe_step_t step = {name, n_values, values, NULL};
+        int err = pipeline_run(db, &step, 1);
+        *out = step.res;
+        return err;
+    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    *out = PQexecPrepared(db->conn, name, n_values, values, NULL, NULL, 0);
+    long long answered = statement_timed(&t0);
+    ExecStatusType st = PQresultStatus(*out);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        return fail(db, *out, name);
+    db->answered_ns = answered;
+    return 0;
 }
 
 static void forget_error(bw_db_t *db)
@@ -654,11 +733,8 @@ static int exec_internal(bw_db_t *db, int which, int n_values, const char *const
 {
     if (db->broken || PQstatus(db->conn) != CONNECTION_OK)
         return BW_EUNAVAIL;
-    const char *name = internal_stmts[which].name;
-    PGresult *res = PQexecPrepared(db->conn, name, n_values, values, NULL, NULL, 0);
-    int err = PQresultStatus(res) == PGRES_COMMAND_OK || PQresultStatus(res) == PGRES_TUPLES_OK
-                  ? 0
-                  : fail(db, res, name);
+    PGresult *res;
+    int err = exec_prepared(db, internal_stmts[which].name, n_values, values, &res);
     PQclear(res);
     return err;
 }
@@ -694,7 +770,10 @@ static int exec_in_request(bw_db_t *db, bw_arena_t *arena, const char *tenant_id
     err = pipeline_run(db, steps, 3);
     if (err != 0) {
         clear_steps(steps, 3);
-        if (!db->broken && exec_internal(db, INTERNAL_ROLLBACK_TO, 0, NULL) != 0)
+        /* A queued statement that failed before the savepoint was set
+         * leaves the whole transaction to the rollback. */
+        if (!db->broken && !db->later_failed &&
+            exec_internal(db, INTERNAL_ROLLBACK_TO, 0, NULL) != 0)
             db->broken = 1;
         return err;
     }
@@ -944,19 +1023,47 @@ int bw_db_exec(bw_db_t *db, bw_arena_t *arena, const bw_db_stmt_t *stmt, int n_v
         db->tx_err = db->tx_err != 0 ? db->tx_err : BW_EUNAVAIL;
         return BW_EUNAVAIL;
     }
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    PGresult *result = PQexecPrepared(db->conn, stmt->name, n_values, values, NULL, NULL, 0);
-    statement_timed(&t0);
-    ExecStatusType st = PQresultStatus(result);
-    if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        err = fail(db, result, stmt->name);
+    PGresult *result;
+    if ((err = exec_prepared(db, stmt->name, n_values, values, &result)) != 0) {
         PQclear(result);
         if (db->tx_err == 0)
             db->tx_err = err;
         return err;
     }
     return deliver(arena, result, res);
+}
+
+int bw_db_exec_later(bw_db_t *db, bw_arena_t *arena, const bw_db_stmt_t *stmt, int n_values,
+                     const char *const *values)
+{
+    int err = check_call(db, arena, stmt, n_values, values, NULL);
+    if (err != 0)
+        return err;
+    if (arena == NULL || n_values > BW_DB_LATER_VALUES_MAX || (!db->in_tx && !db->request_tx)) {
+        bw_log(BW_LOG_ERROR, db->log_ctx, "statement \"%s\" queued outside a transaction",
+               stmt->name);
+        return BW_EINTERNAL;
+    }
+    if (db->broken || PQstatus(db->conn) != CONNECTION_OK) {
+        db->tx_err = db->tx_err != 0 ? db->tx_err : BW_EUNAVAIL;
+        return BW_EUNAVAIL;
+    }
+    if (db->n_later == BW_DB_LATER_MAX && (err = pipeline_run(db, NULL, 0)) != 0) {
+        if (db->tx_err == 0)
+            db->tx_err = err;
+        return err;
+    }
+    const char **copy =
+        bw_arena_alloc(arena, (size_t)(n_values > 0 ? n_values : 1) * sizeof(*copy));
+    if (copy == NULL)
+        return BW_ENOMEM;
+    for (int i = 0; i < n_values; i++) {
+        copy[i] = values[i] != NULL ? bw_arena_strdup(arena, values[i]) : NULL;
+        if (values[i] != NULL && copy[i] == NULL)
+            return BW_ENOMEM;
+    }
+    db->later[db->n_later++] = (struct later_step){stmt->name, n_values, copy};
+    return 0;
 }
 
 static int commit_tx(bw_db_t *db)
@@ -970,8 +1077,10 @@ static int commit_tx(bw_db_t *db)
     int tx_err = db->tx_err;
     db->in_tx = 0;
     db->tx_err = 0;
-    if (db->broken || PQstatus(db->conn) != CONNECTION_OK)
+    if (db->broken || PQstatus(db->conn) != CONNECTION_OK) {
+        later_drop(db);
         return BW_EUNAVAIL;
+    }
     if (db->request_tx) {
         /* The request transaction commits later, with its audit row. */
         if (tx_err != 0) {
@@ -981,21 +1090,14 @@ static int commit_tx(bw_db_t *db)
         return exec_internal(db, INTERNAL_RELEASE, 0, NULL);
     }
 
-    const char *name = internal_stmts[INTERNAL_COMMIT].name;
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    PGresult *res = PQexecPrepared(db->conn, name, 0, NULL, NULL, NULL, 0);
-    long long answered = statement_timed(&t0);
-    int err = 0;
-    if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-        err = fail(db, res, name);
-    } else if (strcmp(PQcmdStatus(res), "COMMIT") != 0) {
+    /* The statements queued by bw_db_exec_later go with the COMMIT. */
+    PGresult *res;
+    int err = exec_prepared(db, internal_stmts[INTERNAL_COMMIT].name, 0, NULL, &res);
+    if (err == 0 && strcmp(PQcmdStatus(res), "COMMIT") != 0) {
         /* The server answers ROLLBACK to the COMMIT of a failed transaction. */
         bw_log(BW_LOG_ERROR, db->log_ctx, "commit of a failed transaction rolled it back");
         err = tx_err != 0 ? tx_err : BW_EINTERNAL;
     }
-    if (PQstatus(db->conn) == CONNECTION_OK)
-        db->answered_ns = answered;
     PQclear(res);
     if (err != 0)
         rollback_if_needed(db);
@@ -1010,8 +1112,9 @@ static void rollback_tx(bw_db_t *db)
     db->in_tx = 0;
     db->tx_err = 0;
     if (inner) {
-        if (exec_internal(db, INTERNAL_ROLLBACK_TO, 0, NULL) != 0 ||
-            exec_internal(db, INTERNAL_RELEASE, 0, NULL) != 0)
+        if ((exec_internal(db, INTERNAL_ROLLBACK_TO, 0, NULL) != 0 ||
+             exec_internal(db, INTERNAL_RELEASE, 0, NULL) != 0) &&
+            !db->later_failed)
             db->broken = 1;
         return;
     }

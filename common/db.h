@@ -123,6 +123,14 @@ int bw_db_exec(bw_db_t *db, bw_arena_t *arena, const bw_db_stmt_t *stmt, int n_v
                const char *const *values, PGresult **res);
 int bw_db_commit(bw_db_t *db);
 void bw_db_rollback(bw_db_t *db);
+/* A statement of the open transaction whose answer nobody reads (an
+ * INSERT of a record): it goes to the server with the next statement or
+ * the COMMIT, in their round trip, in the order queued. Its failure is
+ * the failure of that statement or of the commit, which then does not
+ * happen; a rollback drops what has not gone yet. The values are copied
+ * onto arena, which must outlive the transaction. */
+int bw_db_exec_later(bw_db_t *db, bw_arena_t *arena, const bw_db_stmt_t *stmt, int n_values,
+                     const char *const *values);
 
 /*
  * The request transaction: a service wraps a whole write in one transaction

@@ -61,8 +61,10 @@ char *bw_outbox_render(bw_arena_t *arena, const ProtobufCMessage *msg)
     return text;
 }
 
-int bw_outbox_append(bw_db_t *db, bw_arena_t *arena, const bw_log_ctx_t *log, const char *type,
-                     const char *resource, const char *origin, const char *data_json)
+/* bw_outbox_append; later: the INSERT goes with the transaction's next
+ * statement or its COMMIT (bw_db_exec_later). */
+static int append(bw_db_t *db, bw_arena_t *arena, const bw_log_ctx_t *log, const char *type,
+                  const char *resource, const char *origin, const char *data_json, int later)
 {
     if (!bw_outbox_event_type_known(type) || resource == NULL || resource[0] == '\0') {
         bw_log(BW_LOG_ERROR, log, "outbox: refused an event of type \"%s\" for resource \"%s\"",
@@ -78,7 +80,14 @@ int bw_outbox_append(bw_db_t *db, bw_arena_t *arena, const bw_log_ctx_t *log, co
     if (bw_uuid_v7(event_id) != 0)
         return BW_EINTERNAL;
     const char *values[] = {event_id, type, resource, origin != NULL ? origin : "", data_json};
-    return bw_db_exec(db, arena, &stmt_insert, 5, values, NULL);
+    return later ? bw_db_exec_later(db, arena, &stmt_insert, 5, values)
+                 : bw_db_exec(db, arena, &stmt_insert, 5, values, NULL);
+}
+
+int bw_outbox_append(bw_db_t *db, bw_arena_t *arena, const bw_log_ctx_t *log, const char *type,
+                     const char *resource, const char *origin, const char *data_json)
+{
+    return append(db, arena, log, type, resource, origin, data_json, 0);
 }
 
 int bw_outbox_emit(bw_call_t *call, bw_db_t *db, const char *type, const char *resource,
@@ -87,5 +96,7 @@ int bw_outbox_emit(bw_call_t *call, bw_db_t *db, const char *type, const char *r
     const char *data = bw_outbox_render(call->arena, resource_message);
     if (data == NULL)
         return BW_ENOMEM;
-    return bw_outbox_append(db, call->arena, &call->log, type, resource, origin, data);
+    /* The request's transaction commits on the call's arena, so the event
+     * can wait for the COMMIT's round trip (common/request.c). */
+    return append(db, call->arena, &call->log, type, resource, origin, data, 1);
 }

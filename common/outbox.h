@@ -50,8 +50,10 @@ extern const size_t bw_outbox_n_stmts;
  * reply message, borrowed), rendered to proto3 JSON exactly as the gateway
  * renders it. The event id (the webhook-id) is a new UUIDv7. BW_EINVAL for
  * an unknown type or an empty resource (a bug in the producer: logged),
- * BW_ETOOBIG for data over BW_OUTBOX_MAX_DATA, else what the insert
- * returns. On failure the caller fails its write.
+ * BW_ETOOBIG for data over BW_OUTBOX_MAX_DATA. The INSERT itself goes to
+ * the server with the transaction's next statement or its COMMIT
+ * (bw_db_exec_later): its failure fails that statement or the commit, and
+ * so the write. On failure the caller fails its write.
  */
 int bw_outbox_emit(bw_call_t *call, bw_db_t *db, const char *type, const char *resource,
                    const char *origin, const ProtobufCMessage *resource_message);

@@ -140,7 +140,8 @@ static int audit(bw_call_t *call, bw_db_t *db, const char *action, const char *r
                             outcome,
                             reason,
                             call->trace.trace_id};
-    return bw_db_exec(db, call->arena, &stmt_audit, 9, values, NULL);
+    /* Nothing reads the row back: it goes with the COMMIT's round trip. */
+    return bw_db_exec_later(db, call->arena, &stmt_audit, 9, values);
 }
 
 /* Records a failed write on its own, after the rollback; an operator's
@@ -351,12 +352,17 @@ int bw_request_intercept(bw_call_t *call, const bw_rpc_method_t *method,
             else if (err != 0)
                 bw_db_rollback(db);
         }
+        int committing = err == 0;
         if (err == 0)
             err = bw_db_request_end(db, 1);
         else
             bw_db_request_end(db, 0);
         if (err == 0)
             run_after_commit(call);
+        else if (committing)
+            /* The event or the audit row, which go with the COMMIT, failed
+             * (or the COMMIT did): nothing was written. */
+            audit_failure(call, db, action, request, err);
         if (err == BW_EEXIST)
             err = bw_call_fail(call, BW_ECONFLICT, "IDEMPOTENCY_KEY_IN_FLIGHT",
                                "a request with this Idempotency-Key completed meanwhile; retry");

@@ -2,6 +2,7 @@
  * common/db.c against the real database, as the services' role: tenant
  * isolation through exec1, error mapping and constraint names, transactions,
  * that the tenant setting never outlives its transaction, transparent
+ * statements queued for the next round trip (bw_db_exec_later), transparent
  * reconnection after the backend is terminated, refusal of roles that
  * bypass row-level security, and reads run ahead (several requests' first
  * statements in one pipeline, each answering only its own request). The
@@ -404,6 +405,89 @@ START_TEST(test_failed_exec_aborts_the_transaction)
 }
 END_TEST
 
+/* bw_db_exec_later: a queued statement runs, in order, with the next
+ * statement or the COMMIT; its failure fails that statement or the commit
+ * and nothing is written; a rollback drops it. */
+START_TEST(test_exec_later_goes_with_the_next_statement_or_the_commit)
+{
+    bw_db_t *db = open_app();
+    char *a = bw_test_uuid_str();
+    bw_arena_t *arena = bw_arena_create(0);
+    PGresult *res = NULL;
+    const char *row1[4] = {a, "1", "one", "1"};
+    const char *row2[4] = {a, "2", "two", "2"};
+    const char *dup[4] = {a, "9", "one", "1"};
+
+    /* Outside a transaction there is nothing to go with. */
+    ck_assert_int_eq(bw_db_exec_later(db, arena, &st_insert, 4, row1), BW_EINTERNAL);
+
+    /* The next statement sees what was queued before it. */
+    ck_assert_int_eq(bw_db_begin(db, a), 0);
+    ck_assert_int_eq(bw_db_exec_later(db, arena, &st_insert, 4, row1), 0);
+    ck_assert_int_eq(bw_db_exec(db, arena, &st_list, 0, NULL, &res), 0);
+    ck_assert_int_eq(PQntuples(res), 1);
+    ck_assert_int_eq(bw_db_exec_later(db, arena, &st_insert, 4, row2), 0);
+    ck_assert_int_eq(bw_db_commit(db), 0);
+    ck_assert_int_eq(count_rows(db, a), 2);
+
+    /* A queued failure fails the commit: nothing of the transaction stays. */
+    const char *row3[4] = {a, "3", "three", "3"};
+    ck_assert_int_eq(bw_db_begin(db, a), 0);
+    ck_assert_int_eq(bw_db_exec(db, NULL, &st_insert, 4, row3, NULL), 0);
+    ck_assert_int_eq(bw_db_exec_later(db, arena, &st_insert, 4, dup), 0);
+    ck_assert_int_eq(bw_db_commit(db), BW_EEXIST);
+    ck_assert_str_eq(bw_db_last_constraint(db), "items_label_key");
+    ck_assert_int_eq(count_rows(db, a), 2);
+
+    /* ...or the next statement, whatever that statement is. */
+    ck_assert_int_eq(bw_db_begin(db, a), 0);
+    ck_assert_int_eq(bw_db_exec_later(db, arena, &st_insert, 4, dup), 0);
+    ck_assert_int_eq(bw_db_exec(db, arena, &st_list, 0, NULL, &res), BW_EEXIST);
+    bw_db_rollback(db);
+    ck_assert_int_eq(count_rows(db, a), 2);
+
+    /* A rollback drops what has not gone yet. */
+    ck_assert_int_eq(bw_db_begin(db, a), 0);
+    ck_assert_int_eq(bw_db_exec_later(db, arena, &st_insert, 4, row3), 0);
+    bw_db_rollback(db);
+    ck_assert_int_eq(count_rows(db, a), 2);
+
+    /* More than one pipeline's worth (32) is all written. */
+    ck_assert_int_eq(bw_db_begin(db, a), 0);
+    for (int i = 0; i < 40; i++) {
+        char id[16], label[16];
+        snprintf(id, sizeof(id), "m%02d", i);
+        snprintf(label, sizeof(label), "many %02d", i);
+        const char *row[4] = {a, id, label, "1"};
+        ck_assert_int_eq(bw_db_exec_later(db, arena, &st_insert, 4, row), 0);
+    }
+    ck_assert_int_eq(bw_db_commit(db), 0);
+    ck_assert_int_eq(count_rows(db, a), 42);
+
+    /* In a request transaction a queued failure fails the next exec1 (whose
+     * savepoint never ran) without costing the session: the same backend
+     * serves the next request. */
+    long pid = backend_pid(db);
+    const char *row4[4] = {a, "4", "four", "4"};
+    const char *row5[4] = {a, "5", "five", "5"};
+    ck_assert_int_eq(bw_db_request_begin(db, a), 0);
+    ck_assert_int_eq(bw_db_exec_later(db, arena, &st_insert, 4, dup), 0);
+    ck_assert_int_eq(bw_db_exec1(db, NULL, a, &st_insert, 4, row4, NULL), BW_EEXIST);
+    ck_assert_int_eq(bw_db_request_end(db, 0), 0);
+    ck_assert_int_eq(backend_pid(db), pid);
+    ck_assert_int_eq(count_rows(db, a), 42);
+    ck_assert_int_eq(bw_db_request_begin(db, a), 0);
+    ck_assert_int_eq(bw_db_exec1(db, NULL, a, &st_insert, 4, row4, NULL), 0);
+    ck_assert_int_eq(bw_db_exec_later(db, arena, &st_insert, 4, row5), 0);
+    ck_assert_int_eq(bw_db_request_end(db, 1), 0);
+    ck_assert_int_eq(count_rows(db, a), 44);
+
+    bw_arena_destroy(arena);
+    free(a);
+    bw_db_close(db);
+}
+END_TEST
+
 START_TEST(test_transaction_misuse_is_refused)
 {
     bw_db_t *db = open_app();
@@ -708,6 +792,7 @@ Suite *suite_db(void)
     tcase_add_test(tc, test_begin_exec_commit);
     tcase_add_test(tc, test_rollback_discards);
     tcase_add_test(tc, test_failed_exec_aborts_the_transaction);
+    tcase_add_test(tc, test_exec_later_goes_with_the_next_statement_or_the_commit);
     tcase_add_test(tc, test_transaction_misuse_is_refused);
     tcase_add_test(tc, test_terminated_connection_reconnects_transparently);
     tcase_add_test(tc, test_connection_lost_during_request_is_unavailable);
