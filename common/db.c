@@ -102,6 +102,9 @@ struct bw_db {
     } later[BW_DB_LATER_MAX];
     int n_later;
     int later_failed;
+    /* The value of the request transaction's queued tenant setting. */
+    char begin_tenant[64];
+    const char *begin_values[1];
 };
 
 /* The process's connections and how long statements take, for /metrics:
@@ -783,14 +786,30 @@ static int exec_in_request(bw_db_t *db, bw_arena_t *arena, const char *tenant_id
     return deliver(arena, result, res);
 }
 
+/* BEGIN and the tenant setting are queued: they go with the transaction's
+ * first statement (or its COMMIT), and a request refused before any
+ * statement costs no round trip. */
 static int request_begin(bw_db_t *db, const char *tenant_id)
 {
     if (db == NULL || db->request_tx || db->in_tx)
         return BW_EINTERNAL;
-    int err = bw_db_begin(db, tenant_id);
+    if (tenant_id != NULL && strlen(tenant_id) >= sizeof(db->begin_tenant))
+        return BW_EINVAL;
+    forget_error(db);
+    db->ahead = NULL;
+    later_drop(db);
+    int err = ensure_alive(db);
     if (err != 0)
         return err;
+    db->later[db->n_later++] = (struct later_step){internal_stmts[INTERNAL_BEGIN].name, 0, NULL};
+    if (tenant_id != NULL) {
+        snprintf(db->begin_tenant, sizeof(db->begin_tenant), "%s", tenant_id);
+        db->begin_values[0] = db->begin_tenant;
+        db->later[db->n_later++] =
+            (struct later_step){internal_stmts[INTERNAL_SET_TENANT].name, 1, db->begin_values};
+    }
     db->in_tx = 0;
+    db->tx_err = 0;
     db->request_tx = 1;
     snprintf(db->tenant, sizeof(db->tenant), "%s", tenant_id != NULL ? tenant_id : "");
     return 0;

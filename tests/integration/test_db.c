@@ -482,6 +482,28 @@ START_TEST(test_exec_later_goes_with_the_next_statement_or_the_commit)
     ck_assert_int_eq(bw_db_request_end(db, 1), 0);
     ck_assert_int_eq(count_rows(db, a), 44);
 
+    /* The request transaction's BEGIN and tenant setting wait for its first
+     * statement too: that statement runs under the tenant, its failure
+     * undoes only itself, and a request that queued only a record commits
+     * it with the COMMIT. */
+    const char *dup6[4] = {a, "6", "one", "6"};
+    const char *row6[4] = {a, "6", "six", "6"};
+    const char *row7[4] = {a, "7", "seven", "7"};
+    ck_assert_int_eq(bw_db_request_begin(db, a), 0);
+    ck_assert_int_eq(bw_db_exec1(db, NULL, a, &st_insert, 4, dup6, NULL), BW_EEXIST);
+    ck_assert_int_eq(bw_db_exec(db, arena, &st_tenant, 0, NULL, &res), 0);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), a);
+    ck_assert_int_eq(bw_db_exec1(db, NULL, a, &st_insert, 4, row6, NULL), 0);
+    ck_assert_int_eq(bw_db_request_end(db, 1), 0);
+    ck_assert_int_eq(count_rows(db, a), 45);
+    ck_assert_int_eq(bw_db_request_begin(db, a), 0);
+    ck_assert_int_eq(bw_db_exec_later(db, arena, &st_insert, 4, row7), 0);
+    ck_assert_int_eq(bw_db_request_end(db, 1), 0);
+    ck_assert_int_eq(count_rows(db, a), 46);
+    ck_assert_int_eq(bw_db_request_begin(db, a), 0);
+    ck_assert_int_eq(bw_db_request_end(db, 0), 0);
+    ck_assert_int_eq(backend_pid(db), pid);
+
     bw_arena_destroy(arena);
     free(a);
     bw_db_close(db);
