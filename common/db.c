@@ -1059,8 +1059,10 @@ int bw_db_exec_later(bw_db_t *db, bw_arena_t *arena, const bw_db_stmt_t *stmt, i
     if (err != 0)
         return err;
     if (arena == NULL || n_values > BW_DB_LATER_VALUES_MAX || (!db->in_tx && !db->request_tx)) {
-        bw_log(BW_LOG_ERROR, db->log_ctx, "statement \"%s\" queued outside a transaction",
-               stmt->name);
+        bw_log(BW_LOG_ERROR, db->log_ctx,
+               "statement \"%s\" cannot wait for the next round trip (no transaction, no arena "
+               "or over %d values)",
+               stmt->name, BW_DB_LATER_VALUES_MAX);
         return BW_EINTERNAL;
     }
     if (db->broken || PQstatus(db->conn) != CONNECTION_OK) {
