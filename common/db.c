@@ -102,7 +102,9 @@ struct bw_db {
     } later[BW_DB_LATER_MAX];
     int n_later;
     int later_failed;
-    /* The value of the request transaction's queued tenant setting. */
+    /* The value of the request transaction's queued tenant setting: not
+     * tenant, which request_end clears before its COMMIT sends the queue of
+     * a request that ran no statement. */
     char begin_tenant[64];
     const char *begin_values[1];
 };

@@ -6,7 +6,8 @@
  * signature. Each test subscribes one endpoint of a new tenant to the types
  * it expects and checks what arrives: each event exactly once (by
  * webhook-id), in order per resource, its data the resource as GET returns
- * it, and nothing for a write that changed nothing.
+ * it, and nothing for a write that changed nothing; a write whose event
+ * cannot be recorded fails whole.
  *
  * The deadline alerts come from the incidents service's scheduler, which
  * the stack runs every 200 ms (BULWARK_SCHEDULER_INTERVAL_MS): incidents
@@ -557,6 +558,56 @@ START_TEST(origin_only_from_the_integrations_service)
 }
 END_TEST
 
+/* An event that cannot be recorded fails its write whole. The event goes
+ * to the database with the write's COMMIT (bw_db_exec_later), so that is
+ * where its failure shows: the incident must not stay behind, the refusal
+ * is in the audit trail, nothing is announced, and the next write of the
+ * same kind goes through. */
+START_TEST(a_write_whose_event_cannot_be_recorded_writes_nothing)
+{
+    tenant_t t = new_tenant("Events refused");
+    char *path = subscribe(&t, "[\"incident.created\"]");
+    char *entity = new_entity(&t);
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    char sql[1024];
+    bw_test_exec(admin, "CREATE OR REPLACE FUNCTION bulwark.e2e_refuse_event() RETURNS trigger "
+                        "LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'refused by the test'; END$$");
+    snprintf(sql, sizeof(sql),
+             "CREATE TRIGGER e2e_refuse_event BEFORE INSERT ON bulwark.outbox FOR EACH ROW "
+             "WHEN (NEW.tenant_id = '%s') EXECUTE FUNCTION bulwark.e2e_refuse_event()",
+             t.id);
+    bw_test_exec(admin, sql);
+
+    char aware[32], body[512];
+    time_from_now(-3600, aware);
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"Refused\",\"awareAt\":\"%s\",\"significant\":true}",
+             entity, aware);
+    json_decref(tenant_call(&t, 500, "POST", body, "/v1/incidents"));
+    json_t *list = tenant_call(&t, 200, "GET", NULL, "/v1/incidents");
+    ck_assert_uint_eq(json_array_size(json_object_get(list, "incidents")), 0);
+    json_decref(list);
+    json_t *audit = tenant_call(&t, 200, "GET", NULL, "/v1/audit-events?pageSize=1");
+    json_t *last = json_array_get(json_object_get(audit, "auditEvents"), 0);
+    ck_assert_str_eq(jstr(last, "action"), "incidents.CreateIncident");
+    ck_assert_str_eq(jstr(last, "outcome"), "INTERNAL");
+    json_decref(audit);
+
+    bw_test_exec(admin, "DROP TRIGGER e2e_refuse_event ON bulwark.outbox");
+    bw_test_exec(admin, "DROP FUNCTION bulwark.e2e_refuse_event()");
+    PQfinish(admin);
+    char *id = new_incident(&t, entity, 3600, "Recorded");
+    json_t *got = events_at(path, 1);
+    ck_assert_str_eq(jstr(data_of(got, 0), "id"), id);
+    ck_assert_str_eq(jstr(data_of(got, 0), "title"), "Recorded");
+    json_decref(got);
+    free(id);
+    free(entity);
+    free(path);
+    free_tenant(&t);
+}
+END_TEST
+
 static void setup(void)
 {
     receiver_start();
@@ -580,6 +631,7 @@ Suite *suite_events(void)
     tcase_add_test(tc, deadlines_missed_while_away_and_approaching);
     tcase_add_test(tc, a_tenants_own_lead_times);
     tcase_add_test(tc, origin_only_from_the_integrations_service);
+    tcase_add_test(tc, a_write_whose_event_cannot_be_recorded_writes_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
