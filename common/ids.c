@@ -1,9 +1,11 @@
 /*
- * Ids, secrets and page tokens on OpenSSL's CSPRNG, SHA-256 and HMAC.
+ * Ids, secrets and page tokens: secrets from OpenSSL's CSPRNG, the random
+ * bits of ids from the kernel's through random.c; SHA-256 and HMAC.
  */
 #include "ids.h"
 
 #include "base64.h"
+#include "random.h"
 #include "status.h"
 
 #include <ctype.h>
@@ -69,7 +71,7 @@ int bw_uuid_v7(char out[BW_UUID_STR_LEN + 1])
 {
     uint8_t b[16];
     uint64_t clock = uuid_clock();
-    if (bw_random_bytes(b + 8, 8) != 0)
+    if (bw_random_pooled(b + 8, 8) != 0)
         return BW_EINTERNAL;
     uuid_format(clock, b, out);
     return 0;

@@ -1,17 +1,15 @@
 /*
- * traceparent parsing and making; see trace.h. Ids come from getrandom(2),
- * which never blocks once the kernel's pool is initialised, fetched 256
- * bytes at a time into a buffer of the thread's own (a trace and a span
- * take 24): one system call per some ten requests instead of one each.
- * Each byte is handed out once.
+ * traceparent parsing and making; see trace.h. Ids come from
+ * bw_random_pooled (random.c): a trace and a span take 24 bytes of a
+ * thread's buffer of 256, one system call per some ten requests.
  */
 #include "trace.h"
 
 #include "hex.h"
+#include "random.h"
 #include "status.h"
 
 #include <string.h>
-#include <sys/random.h>
 
 static int lower_hex(const char *p, size_t n)
 {
@@ -65,36 +63,12 @@ static int nonzero(const unsigned char *bytes, size_t n)
     return 0;
 }
 
-/* getrandom(2) returns up to 256 bytes whole, never cut short or failed
- * with EINTR by a signal; a larger read may be (and would fail the trace). */
-#define RANDOM_POOL 256
-
-/* Copies n <= RANDOM_POOL random bytes into bytes from the thread's pool,
- * refilled with one system call when it runs short. */
-static int random_bytes(unsigned char *bytes, size_t n)
-{
-    static _Thread_local unsigned char pool[RANDOM_POOL];
-    static _Thread_local size_t left;
-    if (left < n) {
-        if (getrandom(pool, sizeof(pool), 0) != (ssize_t)sizeof(pool)) {
-            left = 0;
-            return BW_EINTERNAL;
-        }
-        left = sizeof(pool);
-    }
-    unsigned char *from = pool + sizeof(pool) - left;
-    memcpy(bytes, from, n);
-    memset(from, 0, n);
-    left -= n;
-    return 0;
-}
-
 /* Fills bytes with randomness in which both parts (the first a bytes, the
  * rest) are non-zero, retried in the 2^-64 case. */
 static int random_ids(unsigned char *bytes, size_t a, size_t n)
 {
     for (int attempt = 0; attempt < 4; attempt++) {
-        if (random_bytes(bytes, n) != 0)
+        if (bw_random_pooled(bytes, n) != 0)
             return BW_EINTERNAL;
         if (nonzero(bytes, a) && (a == n || nonzero(bytes + a, n - a)))
             return 0;

@@ -1,5 +1,6 @@
 /*
- * Ids, secrets, constant-time comparison and page tokens.
+ * Ids (and the random bytes they are made of), secrets, constant-time
+ * comparison and page tokens.
  */
 #include <check.h>
 #include <pthread.h>
@@ -7,11 +8,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base64.h"
 #include "hex.h"
 #include "ids.h"
+#include "random.h"
 #include "status.h"
 
 #include <openssl/evp.h>
@@ -85,6 +89,59 @@ START_TEST(fast_generator_varies_per_draw_and_per_thread)
         ck_assert_msg(strcmp(a, b) < 0, "%s not before %s", a, b);
         memcpy(a, b, sizeof(a));
     }
+}
+END_TEST
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+START_TEST(pooled_bytes_are_handed_out_once_even_across_a_fork)
+{
+    /* 2,000 draws of 8 bytes, some sixty fills of the buffer: all
+     * different, every bit seen both set and clear. */
+    enum { DRAWS = 2000 };
+    static uint64_t v[DRAWS];
+    uint64_t set = 0, clear = 0;
+    for (int i = 0; i < DRAWS; i++) {
+        ck_assert_int_eq(bw_random_pooled((uint8_t *)&v[i], sizeof(v[i])), 0);
+        set |= v[i];
+        clear |= ~v[i];
+    }
+    qsort(v, DRAWS, sizeof(v[0]), cmp_u64);
+    int repeats = 0;
+    for (int i = 1; i < DRAWS; i++)
+        repeats += v[i] == v[i - 1];
+    ck_assert_int_eq(repeats, 0);
+    ck_assert_uint_eq(set, UINT64_MAX);
+    ck_assert_uint_eq(clear, UINT64_MAX);
+    /* More than the buffer holds comes straight from the generator. */
+    uint8_t big[300] = {0}, zero[300] = {0};
+    ck_assert_int_eq(bw_random_pooled(big, sizeof(big)), 0);
+    ck_assert(memcmp(big, zero, sizeof(big)) != 0);
+    /* A forked child does not hand out the bytes its parent will: the
+     * buffer is half used here, and both draw next. */
+    uint64_t mine, childs = 0;
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        uint64_t x = 0;
+        int ok = bw_random_pooled((uint8_t *)&x, sizeof(x)) == 0 &&
+                 write(fds[1], &x, sizeof(x)) == (ssize_t)sizeof(x);
+        _exit(ok ? 0 : 1);
+    }
+    ck_assert_int_eq(bw_random_pooled((uint8_t *)&mine, sizeof(mine)), 0);
+    int status;
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ck_assert_int_eq(read(fds[0], &childs, sizeof(childs)), (ssize_t)sizeof(childs));
+    close(fds[0]);
+    close(fds[1]);
+    ck_assert_msg(mine != childs, "the child drew the parent's next bytes");
 }
 END_TEST
 
@@ -283,6 +340,7 @@ int main(void)
     tcase_add_test(tc, decimals_end_where_asked);
     tcase_add_test(tc, uuid_v7_increases_within_a_millisecond);
     tcase_add_test(tc, fast_generator_varies_per_draw_and_per_thread);
+    tcase_add_test(tc, pooled_bytes_are_handed_out_once_even_across_a_fork);
     tcase_add_test(tc, uuid_validation);
     tcase_add_test(tc, sha256_and_hex);
     tcase_add_test(tc, base64_decoding_reports_its_spare_bits);

@@ -1,0 +1,18 @@
+/*
+ * Random bytes for ids (UUIDv7s, trace and span ids): the kernel's CSPRNG,
+ * read into a buffer of the thread's own.
+ */
+#ifndef BW_RANDOM_H
+#define BW_RANDOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* n random bytes from getrandom(2), taken from a per-thread buffer that is
+ * filled 256 bytes at a time; each byte is handed out once and cleared.
+ * Larger requests are read directly. 0, or BW_EINTERNAL when the kernel
+ * refuses. Keys and secrets take theirs from bw_random_bytes (ids.h), so
+ * that no future secret waits in a buffer. */
+int bw_random_pooled(uint8_t *buf, size_t n);
+
+#endif
