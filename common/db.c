@@ -102,11 +102,12 @@ struct bw_db {
     } later[BW_DB_LATER_MAX];
     int n_later;
     int later_failed;
-    /* The value of the request transaction's queued tenant setting: not
-     * tenant, which request_end clears before its COMMIT sends the queue of
-     * a request that ran no statement. */
-    char begin_tenant[64];
-    const char *begin_values[1];
+    /* The queued tenant setting's one value: tenant itself, read when the
+     * queue is sent. tenant stays set until the next request begins (a
+     * request that ran no statement sends the queue with its COMMIT,
+     * after request_end), and request_set_tenant changes it only after
+     * its own statement has sent the queue. */
+    const char *tenant_values[1];
 };
 
 /* The process's connections and how long statements take, for /metrics:
@@ -795,7 +796,7 @@ static int request_begin(bw_db_t *db, const char *tenant_id)
 {
     if (db == NULL || db->request_tx || db->in_tx)
         return BW_EINTERNAL;
-    if (tenant_id != NULL && strlen(tenant_id) >= sizeof(db->begin_tenant))
+    if (tenant_id != NULL && strlen(tenant_id) >= sizeof(db->tenant))
         return BW_EINVAL;
     forget_error(db);
     db->ahead = NULL;
@@ -805,10 +806,9 @@ static int request_begin(bw_db_t *db, const char *tenant_id)
         return err;
     db->later[db->n_later++] = (struct later_step){internal_stmts[INTERNAL_BEGIN].name, 0, NULL};
     if (tenant_id != NULL) {
-        snprintf(db->begin_tenant, sizeof(db->begin_tenant), "%s", tenant_id);
-        db->begin_values[0] = db->begin_tenant;
+        db->tenant_values[0] = db->tenant;
         db->later[db->n_later++] =
-            (struct later_step){internal_stmts[INTERNAL_SET_TENANT].name, 1, db->begin_values};
+            (struct later_step){internal_stmts[INTERNAL_SET_TENANT].name, 1, db->tenant_values};
     }
     db->in_tx = 0;
     db->tx_err = 0;
@@ -821,8 +821,7 @@ static int request_end(bw_db_t *db, int commit)
 {
     if (db == NULL || !db->request_tx)
         return BW_EINTERNAL;
-    db->request_tx = 0;
-    db->tenant[0] = '\0';
+    db->request_tx = 0; /* tenant stays: a queued tenant setting may still read it */
     if (db->in_tx) {
         bw_log(BW_LOG_ERROR, db->log_ctx, "a transaction was left open inside a request");
         commit = 0;

@@ -36,27 +36,17 @@ static void watch_forks(void)
     pthread_atfork(NULL, NULL, forked);
 }
 
-/* Fills buf with n <= POOL bytes straight from the kernel. */
-static int fill(uint8_t *buf, size_t n)
-{
-    return getrandom(buf, n, 0) == (ssize_t)n ? 0 : BW_EINTERNAL;
-}
-
 int bw_random_pooled(uint8_t *buf, size_t n)
 {
     static _Thread_local uint8_t pool[POOL];
     static _Thread_local size_t left;
     static _Thread_local unsigned pool_generation;
-    if (n > POOL) {
-        for (size_t done = 0; done < n; done += POOL)
-            if (fill(buf + done, n - done < POOL ? n - done : POOL) != 0)
-                return BW_EINTERNAL;
-        return 0;
-    }
+    if (n > POOL)
+        return BW_EINVAL;
     pthread_once(&watch_once, watch_forks);
     unsigned now = atomic_load_explicit(&generation, memory_order_relaxed);
     if (left < n || pool_generation != now) {
-        if (fill(pool, POOL) != 0) {
+        if (getrandom(pool, POOL, 0) != (ssize_t)POOL) {
             left = 0;
             return BW_EINTERNAL;
         }

@@ -10,8 +10,8 @@
 
 /* n random bytes from getrandom(2), taken from a per-thread buffer that is
  * filled 256 bytes at a time; each byte is handed out once and cleared.
- * Larger requests are read directly. 0, or BW_EINTERNAL when the kernel
- * refuses. Keys and secrets take theirs from bw_random_bytes (ids.h), so
+ * 0, BW_EINVAL for n over 256 (ids take 8 to 24), or BW_EINTERNAL when
+ * the kernel refuses. Keys and secrets take theirs from bw_random_bytes (ids.h), so
  * that no future secret waits in a buffer. */
 int bw_random_pooled(uint8_t *buf, size_t n);
 

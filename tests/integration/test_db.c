@@ -504,6 +504,18 @@ START_TEST(test_exec_later_goes_with_the_next_statement_or_the_commit)
     ck_assert_int_eq(bw_db_request_end(db, 0), 0);
     ck_assert_int_eq(backend_pid(db), pid);
 
+    /* A request whose first statement names another tenant (a tenant being
+     * created sets its own id) runs it under that tenant, and the next one
+     * under the request's tenant again. */
+    char *b = bw_test_uuid_str();
+    ck_assert_int_eq(bw_db_request_begin(db, a), 0);
+    ck_assert_int_eq(bw_db_exec1(db, arena, b, &st_tenant, 0, NULL, &res), 0);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), b);
+    ck_assert_int_eq(bw_db_exec1(db, arena, a, &st_tenant, 0, NULL, &res), 0);
+    ck_assert_str_eq(PQgetvalue(res, 0, 0), a);
+    ck_assert_int_eq(bw_db_request_end(db, 0), 0);
+    free(b);
+
     bw_arena_destroy(arena);
     free(a);
     bw_db_close(db);
