@@ -278,6 +278,42 @@ START_TEST(a_tenants_own_lead_times)
 }
 END_TEST
 
+/* Lead times in any order alert from the longest down, each once; no lead
+ * times leave only the missed alert. */
+START_TEST(lead_times_in_any_order_and_none)
+{
+    tenant_t t = new_tenant("Scheduler unordered leads", "{3600,21600}");
+    long long aware = (long long)time(NULL) - HOUR;
+    char *a = new_incident(&t, aware, 1);
+    long long due = aware + 24 * HOUR;
+    bw_db_t *db = scheduler_db();
+    ck_assert_int_eq(tick(db, &t, due - 6 * HOUR - 1), 0);
+    ck_assert_int_eq(tick(db, &t, due - 6 * HOUR), 1);
+    ck_assert_int_eq(tick(db, &t, due - HOUR - 1), 0);
+    ck_assert_int_eq(tick(db, &t, due - HOUR), 1);
+    ck_assert_int_eq(tick(db, &t, due), 1);
+    PGresult *res = alerts_of(&t);
+    ck_assert_int_eq(PQntuples(res), 3);
+    assert_alert(res, 2, "incident.deadline.missed", a, "EARLY_WARNING");
+    PQclear(res);
+
+    tenant_t u = new_tenant("Scheduler no leads", "{}");
+    char *b = new_incident(&u, aware, 1);
+    ck_assert_int_eq(tick(db, &u, due - HOUR), 0);
+    ck_assert_int_eq(tick(db, &u, due - 1), 0);
+    ck_assert_int_eq(tick(db, &u, due), 1);
+    res = alerts_of(&u);
+    ck_assert_int_eq(PQntuples(res), 1);
+    assert_alert(res, 0, "incident.deadline.missed", b, "EARLY_WARNING");
+    PQclear(res);
+    bw_db_close(db);
+    free(a);
+    free(b);
+    free_tenant(&t);
+    free_tenant(&u);
+}
+END_TEST
+
 START_TEST(deadlines_that_appear_later_are_planned_then)
 {
     tenant_t t = new_tenant("Scheduler re-plan", NULL);
@@ -482,6 +518,7 @@ Suite *suite_scheduler(void)
     tcase_add_test(tc, catch_up_fires_what_was_missed_once_and_not_what_was_met);
     tcase_add_test(tc, approaching_at_each_lead_once);
     tcase_add_test(tc, a_tenants_own_lead_times);
+    tcase_add_test(tc, lead_times_in_any_order_and_none);
     tcase_add_test(tc, deadlines_that_appear_later_are_planned_then);
     tcase_add_test(tc, a_change_of_lead_times_applies_to_pending_deadlines);
     tcase_add_test(tc, the_final_report_a_calendar_month_later_then_the_progress_report);
