@@ -257,24 +257,40 @@ START_TEST(approaching_at_each_lead_once)
 }
 END_TEST
 
-START_TEST(a_tenants_own_lead_times)
+typedef struct {
+    long long before_due; /* seconds before the early warning is due */
+    int fired;            /* alerts a tick then fires */
+} lead_tick_t;
+
+/* A tenant with lead times leads (a SQL array) and an incident aware an hour
+ * ago: ticks at each moment of ticks fire what each says; then the tenant
+ * has n_alerts alerts, the last of type last. */
+static void check_leads(const char *leads, const lead_tick_t *ticks, size_t n_ticks, int n_alerts,
+                        const char *last)
 {
-    tenant_t t = new_tenant("Scheduler own leads", "{7200}");
+    tenant_t t = new_tenant("Scheduler lead times", leads);
     long long aware = (long long)time(NULL) - HOUR;
     char *a = new_incident(&t, aware, 1);
     long long due = aware + 24 * HOUR;
     bw_db_t *db = scheduler_db();
-    ck_assert_int_eq(tick(db, &t, due - 6 * HOUR), 0);
-    ck_assert_int_eq(tick(db, &t, due - 2 * HOUR - 1), 0);
-    ck_assert_int_eq(tick(db, &t, due - 2 * HOUR), 1);
-    ck_assert_int_eq(tick(db, &t, due - HOUR), 0);
+    for (size_t i = 0; i < n_ticks; i++)
+        ck_assert_msg(tick(db, &t, due - ticks[i].before_due) == ticks[i].fired,
+                      "lead times %s, %lld s before due: expected %d alert(s)", leads,
+                      ticks[i].before_due, ticks[i].fired);
     PGresult *res = alerts_of(&t);
-    ck_assert_int_eq(PQntuples(res), 1);
-    assert_alert(res, 0, "incident.deadline.approaching", a, "EARLY_WARNING");
+    ck_assert_int_eq(PQntuples(res), n_alerts);
+    assert_alert(res, n_alerts - 1, last, a, "EARLY_WARNING");
     PQclear(res);
     bw_db_close(db);
     free(a);
     free_tenant(&t);
+}
+
+START_TEST(a_tenants_own_lead_times)
+{
+    static const lead_tick_t ticks[] = {{6 * HOUR, 0}, {2 * HOUR + 1, 0}, {2 * HOUR, 1}, {HOUR, 0}};
+    check_leads("{7200}", ticks, sizeof(ticks) / sizeof(ticks[0]), 1,
+                "incident.deadline.approaching");
 }
 END_TEST
 
@@ -282,35 +298,12 @@ END_TEST
  * times leave only the missed alert. */
 START_TEST(lead_times_in_any_order_and_none)
 {
-    tenant_t t = new_tenant("Scheduler unordered leads", "{3600,21600}");
-    long long aware = (long long)time(NULL) - HOUR;
-    char *a = new_incident(&t, aware, 1);
-    long long due = aware + 24 * HOUR;
-    bw_db_t *db = scheduler_db();
-    ck_assert_int_eq(tick(db, &t, due - 6 * HOUR - 1), 0);
-    ck_assert_int_eq(tick(db, &t, due - 6 * HOUR), 1);
-    ck_assert_int_eq(tick(db, &t, due - HOUR - 1), 0);
-    ck_assert_int_eq(tick(db, &t, due - HOUR), 1);
-    ck_assert_int_eq(tick(db, &t, due), 1);
-    PGresult *res = alerts_of(&t);
-    ck_assert_int_eq(PQntuples(res), 3);
-    assert_alert(res, 2, "incident.deadline.missed", a, "EARLY_WARNING");
-    PQclear(res);
-
-    tenant_t u = new_tenant("Scheduler no leads", "{}");
-    char *b = new_incident(&u, aware, 1);
-    ck_assert_int_eq(tick(db, &u, due - HOUR), 0);
-    ck_assert_int_eq(tick(db, &u, due - 1), 0);
-    ck_assert_int_eq(tick(db, &u, due), 1);
-    res = alerts_of(&u);
-    ck_assert_int_eq(PQntuples(res), 1);
-    assert_alert(res, 0, "incident.deadline.missed", b, "EARLY_WARNING");
-    PQclear(res);
-    bw_db_close(db);
-    free(a);
-    free(b);
-    free_tenant(&t);
-    free_tenant(&u);
+    static const lead_tick_t unordered[] = {
+        {6 * HOUR + 1, 0}, {6 * HOUR, 1}, {HOUR + 1, 0}, {HOUR, 1}, {0, 1}};
+    check_leads("{3600,21600}", unordered, sizeof(unordered) / sizeof(unordered[0]), 3,
+                "incident.deadline.missed");
+    static const lead_tick_t none[] = {{HOUR, 0}, {1, 0}, {0, 1}};
+    check_leads("{}", none, sizeof(none) / sizeof(none[0]), 1, "incident.deadline.missed");
 }
 END_TEST
 
