@@ -102,11 +102,11 @@ struct bw_db {
     } later[BW_DB_LATER_MAX];
     int n_later;
     int later_failed;
-    /* The queued tenant setting's one value: tenant itself, read when the
-     * queue is sent. tenant stays set until the next request begins (a
-     * request that ran no statement sends the queue with its COMMIT,
-     * after request_end), and request_set_tenant changes it only after
-     * its own statement has sent the queue. */
+    /* The queued tenant setting's one value: tenant itself (set at open),
+     * read when the queue is sent. tenant stays set until the next request
+     * begins (a request that ran no statement sends the queue with its
+     * COMMIT, after request_end), and request_set_tenant changes it only
+     * after its own statement has sent the queue. */
     const char *tenant_values[1];
 };
 
@@ -648,6 +648,7 @@ int bw_db_open(const char *conninfo, const bw_db_stmt_t *const *stmts, size_t n_
         return BW_ENOMEM;
     db->stmts = stmts;
     db->n_stmts = n_stmts;
+    db->tenant_values[0] = db->tenant;
     db->allow_bypassrls = allow_bypassrls;
     db->conn = bw_db_pq_connect(conninfo);
     if (db->conn == NULL) {
@@ -805,11 +806,9 @@ static int request_begin(bw_db_t *db, const char *tenant_id)
     if (err != 0)
         return err;
     db->later[db->n_later++] = (struct later_step){internal_stmts[INTERNAL_BEGIN].name, 0, NULL};
-    if (tenant_id != NULL) {
-        db->tenant_values[0] = db->tenant;
+    if (tenant_id != NULL)
         db->later[db->n_later++] =
             (struct later_step){internal_stmts[INTERNAL_SET_TENANT].name, 1, db->tenant_values};
-    }
     db->in_tx = 0;
     db->tx_err = 0;
     db->request_tx = 1;

@@ -77,58 +77,6 @@ int bw_uuid_v7(char out[BW_UUID_STR_LEN + 1])
     return 0;
 }
 
-/* xoshiro256** (Blackman and Vigna), one state per thread, seeded from the
- * operating system's generator the first time a thread asks. */
-static _Thread_local uint64_t fast_state[4];
-static _Thread_local int fast_seeded;
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t fast_next(void)
-{
-    uint64_t *s = fast_state;
-    uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-/* Seeds this thread's generator the first time it is asked for. */
-static int fast_seed(void)
-{
-    if (fast_seeded)
-        return 0;
-    do {
-        if (bw_random_bytes((uint8_t *)fast_state, sizeof(fast_state)) != 0)
-            return BW_EINTERNAL;
-    } while ((fast_state[0] | fast_state[1] | fast_state[2] | fast_state[3]) == 0);
-    fast_seeded = 1;
-    return 0;
-}
-
-uint64_t bw_random_u64_fast(void)
-{
-    return fast_seed() == 0 ? fast_next() : 0;
-}
-
-int bw_uuid_v7_fast(char out[BW_UUID_STR_LEN + 1])
-{
-    if (fast_seed() != 0)
-        return BW_EINTERNAL;
-    uint8_t b[16];
-    uint64_t r = fast_next();
-    memcpy(b + 8, &r, 8);
-    uuid_format(uuid_clock(), b, out);
-    return 0;
-}
-
 int bw_uuid_valid(const char *s)
 {
     for (int i = 0; i < BW_UUID_STR_LEN; i++) {

@@ -14,17 +14,10 @@
 #define BW_UUID_STR_LEN 36
 #define BW_SHA256_LEN 32
 
-/* Writes a new UUIDv7 as 36 lower-case characters plus NUL into out[37]. */
+/* Writes a new UUIDv7 as 36 lower-case characters plus NUL into out[37]; its
+ * random bits from random.h's per-thread buffer (no system call most of the
+ * time). */
 int bw_uuid_v7(char out[BW_UUID_STR_LEN + 1]);
-/* A UUIDv7 as bw_uuid_v7, its random bits from a per-thread generator seeded
- * once from the operating system: unique, cheap (no system call), but
- * predictable to someone who saw earlier ones. For request ids, never for
- * anything that must be unguessable. */
-int bw_uuid_v7_fast(char out[BW_UUID_STR_LEN + 1]);
-/* 64 random bits from the same per-thread generator: for jitter and the
- * like, never for anything that must be unguessable. 0 while the system
- * generator cannot seed it. */
-uint64_t bw_random_u64_fast(void);
 /* Whether s is a canonical UUID text (8-4-4-4-12 hex digits, any case). */
 int bw_uuid_valid(const char *s);
 /* n random bytes from the system CSPRNG. */

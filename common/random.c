@@ -59,3 +59,9 @@ int bw_random_pooled(uint8_t *buf, size_t n)
     left -= n;
     return 0;
 }
+
+uint64_t bw_random_u64(void)
+{
+    uint64_t v;
+    return bw_random_pooled((uint8_t *)&v, sizeof(v)) == 0 ? v : 0;
+}

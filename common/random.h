@@ -1,6 +1,6 @@
 /*
- * Random bytes for ids (UUIDv7s, trace and span ids): the kernel's CSPRNG,
- * read into a buffer of the thread's own.
+ * Random bytes for ids (UUIDv7s, request, trace and span ids) and retry
+ * jitter: the kernel's CSPRNG, read into a buffer of the thread's own.
  */
 #ifndef BW_RANDOM_H
 #define BW_RANDOM_H
@@ -14,5 +14,8 @@
  * the kernel refuses. Keys and secrets take theirs from bw_random_bytes (ids.h), so
  * that no future secret waits in a buffer. */
 int bw_random_pooled(uint8_t *buf, size_t n);
+/* 64 bits from the same buffer, for retry jitter and the like; 0 when the
+ * kernel refuses. */
+uint64_t bw_random_u64(void);
 
 #endif

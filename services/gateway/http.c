@@ -1055,7 +1055,7 @@ static void on_request(bw_httpd_req_t *req, void *arg)
     if (r->hdr.request_id != NULL)
         memcpy(r->request_id, r->hdr.request_id, strlen(r->hdr.request_id) + 1);
     else
-        bw_uuid_v7_fast(r->request_id);
+        bw_uuid_v7(r->request_id); /* left empty (r is zeroed) if the kernel refuses */
     trace_begin(r);
     if (bad_header) {
         fail(r, BW_GRPC_INVALID_ARGUMENT, 0, "INVALID_HEADER",

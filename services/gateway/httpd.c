@@ -481,7 +481,7 @@ static void reply_error(bw_httpd_conn_t *c, int status, const char *reason, cons
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
         if (codes[i].status == status)
             grpc = codes[i].grpc;
-    char request_id[BW_UUID_STR_LEN + 1];
+    char request_id[BW_UUID_STR_LEN + 1] = ""; /* stays empty if the kernel refuses */
     bw_uuid_v7(request_id);
     bw_problem_t p = {.grpc_code = grpc,
                       .http_status = status,

@@ -15,6 +15,7 @@
 #include "ids.h"
 #include "log.h"
 #include "pgarray.h"
+#include "random.h"
 #include "seal.h"
 #include "signature.h"
 #include "status.h"
@@ -367,7 +368,7 @@ static void free_transfer(transfer_t *t)
 static void decide(bw_deliverer_t *dv, transfer_t *t, long status, long latency_ms,
                    const char *error)
 {
-    uint32_t random = (uint32_t)bw_random_u64_fast();
+    uint32_t random = (uint32_t)bw_random_u64();
     long retry_after = bw_retry_after_parse(t->retry_after, (long long)time(NULL));
     t->status = status;
     t->latency_ms = latency_ms;

@@ -9,10 +9,10 @@
 
 #include "bulwark/incidents/v1/incidents.pb-c.h"
 #include "connections.h"
-#include "ids.h"
 #include "incidents_client.h"
 #include "log.h"
 #include "netpolicy.h"
+#include "random.h"
 #include "retry.h"
 #include "status.h"
 #include "store.h"
@@ -604,7 +604,7 @@ static void on_done(bw_deliverer_request_t *req, CURLcode code)
         detail = "";
     log_call(j, (int)status, detail);
     if (status == 0 || status == 429 || status >= 500) {
-        uint32_t random = (uint32_t)bw_random_u64_fast();
+        uint32_t random = (uint32_t)bw_random_u64();
         long retry_after = bw_retry_after_parse(j->retry_after, (long long)time(NULL));
         long long wait_ms;
         bw_attempt_outcome_t outcome = bw_deliverer_outcome(
