@@ -1016,6 +1016,25 @@ END_TEST
 
 /* When the first request to path reached the stand-in after n earlier
  * ones, in seconds of now_s(); 0 when none within seconds. */
+/* Waits until the relay has taken every event of t's in the outbox. */
+static void wait_relayed(const tenant_t *t)
+{
+    PGconn *db = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(db, "SELECT set_config('bulwark.tenant_id', $1, false)", t->id);
+    long waiting = -1;
+    for (int i = 0; i < 600 && waiting != 0; i++) {
+        if (i > 0)
+            usleep(50 * 1000);
+        PGresult *r = bw_test_sql(
+            db, "SELECT count(*) FROM bulwark.outbox WHERE tenant_id = $1 AND relay_time IS NULL",
+            t->id);
+        waiting = atol(PQgetvalue(r, 0, 0));
+        PQclear(r);
+    }
+    PQfinish(db);
+    ck_assert_msg(waiting == 0, "%ld events of the tenant not relayed after 30 s", waiting);
+}
+
 static double wait_arrival(const char *path, size_t n, double seconds)
 {
     double until = now_s() + seconds;
@@ -1036,9 +1055,12 @@ START_TEST(deliveries_flow_while_incidents_does_not_answer)
                              "{\"user\":\"bulwark@example.com\",\"password\":\"secret-token\"}"));
     pid_t incidents = process_pid("incidents");
     ck_assert_msg(incidents > 0, "no pid of the incidents process in BULWARK_TEST_RUN_DIR");
-    /* An incident made before the connection, so that no job was made for
-     * it; its incident.created is appended again below, once the
-     * incidents service is stopped. */
+    /* An incident made before the connection, and its incident.created
+     * relayed before the connection exists, so that no job was made for it
+     * (a job made for it would open the issue before the incidents service
+     * is stopped, then wait on SetExternalRef, and the job below would wait
+     * behind it); it is appended again below, once the incidents service is
+     * stopped. */
     tenant_t t = new_tenant_with_entity("Tickets Hung Incidents", ACME_SE);
     char body[512];
     snprintf(body, sizeof(body),
@@ -1046,6 +1068,7 @@ START_TEST(deliveries_flow_while_incidents_does_not_answer)
              "\"awareAt\":\"2025-06-10T09:15:00+02:00\"}",
              t.entity);
     json_t *inc = call(t.key, "POST", "/v1/incidents", body, 201);
+    wait_relayed(&t);
     json_t *jira = create_connection(&t, "JIRA", api, 1, "{}");
     /* A webhook endpoint at the stand-in: every attempt reaches it (and
      * is refused, 401, so retried every second). */
