@@ -1014,8 +1014,6 @@ START_TEST(opened_tickets_become_the_external_ref)
 }
 END_TEST
 
-/* When the first request to path reached the stand-in after n earlier
- * ones, in seconds of now_s(); 0 when none within seconds. */
 /* Waits until the relay has taken every event of t's in the outbox. */
 static void wait_relayed(const tenant_t *t)
 {
@@ -1035,6 +1033,8 @@ static void wait_relayed(const tenant_t *t)
     ck_assert_msg(waiting == 0, "%ld events of the tenant not relayed after 30 s", waiting);
 }
 
+/* When the first request to path reached the stand-in after n earlier
+ * ones, in seconds of now_s(); 0 when none within seconds. */
 static double wait_arrival(const char *path, size_t n, double seconds)
 {
     double until = now_s() + seconds;
