@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/random.h>
+#include <unistd.h>
 
 /* A response body larger than this is a bug in the server under test. */
 #define BW_TEST_MAX_BODY (64u * 1024 * 1024)
@@ -254,6 +255,25 @@ json_t *bw_test_parked_endpoint(const char *token, const char *path)
              "{\"url\":\"http://%s:9%s\",\"eventTypes\":[\"campaign.completed\"]}",
              bw_test_env("BULWARK_TEST_WEBHOOK_HOST"), path);
     return bw_test_call(token, "POST", "/v1/webhook-endpoints", body, 201);
+}
+
+void bw_test_wait_relayed(const char *tenant_id)
+{
+    PGconn *db = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(db, "SELECT set_config('bulwark.tenant_id', $1, false)", tenant_id);
+    long waiting = -1;
+    for (int i = 0; i < 1200 && waiting != 0; i++) {
+        if (i > 0)
+            usleep(50 * 1000);
+        PGresult *r = bw_test_sql(
+            db, "SELECT count(*) FROM bulwark.outbox WHERE tenant_id = $1 AND relay_time IS NULL",
+            tenant_id);
+        waiting = strtol(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+    }
+    PQfinish(db);
+    ck_assert_msg(waiting == 0, "%ld events of tenant %s not relayed within 60 s", waiting,
+                  tenant_id);
 }
 
 char *bw_test_scrape(const char *service)

@@ -122,6 +122,12 @@ json_t *bw_test_call(const char *token, const char *method, const char *path, co
  * Returns the reply to create (caller decrefs). */
 json_t *bw_test_parked_endpoint(const char *token, const char *path);
 
+/* Waits (up to 60 s) until the relay has taken every event of the tenant
+ * (its id) from the outbox, so that a webhook endpoint or ticket connection
+ * made afterwards gets none of them; fails the test otherwise. The relay runs
+ * every 200 ms, but under ASan with other suites beside it, seconds late. */
+void bw_test_wait_relayed(const char *tenant_id);
+
 /* GET /metrics of service ("scoping", "integrations", ...) at its metrics
  * address (BULWARK_TEST_<SERVICE>_METRICS_ADDR); the test fails unless it
  * answers 200 with the Prometheus text format. Returns the text (caller
