@@ -181,7 +181,7 @@ START_TEST(tenant_b_never_sees_tenant_a)
                  a.tenant);
     PQfinish(admin);
     snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s/deliveries", a.endpoint);
-    for (int i = 0; i < 100 && a.delivery[0] == '\0'; i++) {
+    for (int i = 0; i < 300 && a.delivery[0] == '\0'; i++) {
         ck_assert_int_eq(bw_test_http("GET", path, key_a, NULL, NULL, &r), 0);
         json_t *first = json_array_get(json_object_get(r.json, "deliveries"), 0);
         if (first != NULL)
