@@ -12,6 +12,7 @@
 #include "status.h"
 #include "times.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,44 @@
 
 struct bw_tz {
     UCalendar *cal;
+    char zone[ZONE_MAX]; /* as bw_tz_open was given it */
 };
+
+/*
+ * Each thread keeps the last calendar it closed, and bw_tz_open hands it out
+ * again for the same zone: a write computes one incident's clock, and opening
+ * a calendar (the zone's rules read and checked) was about a tenth of the
+ * incidents process's CPU on a write. Every use of a calendar starts by
+ * setting its time (local_fields), so nothing of an earlier use carries over;
+ * the attributes set at open stay. A thread's calendar is closed when the
+ * thread ends (the key's destructor).
+ */
+static _Thread_local bw_tz_t *kept;
+static _Thread_local int kept_registered; /* the key's destructor runs for this thread */
+static pthread_key_t kept_key;
+static pthread_once_t kept_once = PTHREAD_ONCE_INIT;
+static int kept_ok;
+
+static void free_tz(bw_tz_t *tz)
+{
+    if (tz == NULL)
+        return;
+    if (tz->cal != NULL)
+        ucal_close(tz->cal);
+    free(tz);
+}
+
+static void kept_free(void *unused)
+{
+    (void)unused;
+    free_tz(kept);
+    kept = NULL;
+}
+
+static void kept_init(void)
+{
+    kept_ok = pthread_key_create(&kept_key, kept_free) == 0;
+}
 
 /* Copies an ASCII zone id into id; 0 when it has a character no IANA id
  * has, or is too long. */
@@ -48,6 +86,8 @@ int bw_tz_valid(const char *zone)
 {
     UChar id[ZONE_MAX], canonical[ZONE_MAX];
     int32_t n;
+    if (zone != NULL && kept != NULL && strcmp(kept->zone, zone) == 0)
+        return 1;
     if (zone == NULL || !zone_to_uchars(zone, id, &n))
         return 0;
     UErrorCode status = U_ZERO_ERROR;
@@ -64,16 +104,22 @@ int bw_tz_open(const char *zone, bw_tz_t **out)
     UChar id[ZONE_MAX];
     int32_t n;
     *out = NULL;
+    if (zone != NULL && kept != NULL && strcmp(kept->zone, zone) == 0) {
+        *out = kept;
+        kept = NULL;
+        return 0;
+    }
     /* ucal_open falls back to GMT for an unknown zone instead of failing. */
     if (!bw_tz_valid(zone) || !zone_to_uchars(zone, id, &n))
         return BW_EINVAL;
     bw_tz_t *tz = calloc(1, sizeof(*tz));
     if (tz == NULL)
         return BW_ENOMEM;
+    memcpy(tz->zone, zone, (size_t)n + 1);
     UErrorCode status = U_ZERO_ERROR;
     tz->cal = ucal_open(id, n, "en_US_POSIX", UCAL_GREGORIAN, &status);
     if (U_FAILURE(status) || tz->cal == NULL) {
-        bw_tz_close(tz);
+        free_tz(tz);
         return status == U_MEMORY_ALLOCATION_ERROR ? BW_ENOMEM : BW_EINTERNAL;
     }
     /* Lenient, or ICU would refuse a skipped wall time instead of moving it. */
@@ -88,9 +134,17 @@ void bw_tz_close(bw_tz_t *tz)
 {
     if (tz == NULL)
         return;
-    if (tz->cal != NULL)
-        ucal_close(tz->cal);
-    free(tz);
+    if (!kept_registered) {
+        /* The key's value only makes its destructor run for this thread. */
+        pthread_once(&kept_once, kept_init);
+        if (!kept_ok || pthread_setspecific(kept_key, &kept) != 0) {
+            free_tz(tz);
+            return;
+        }
+        kept_registered = 1;
+    }
+    free_tz(kept);
+    kept = tz;
 }
 
 /* Splits at into whole milliseconds (ICU's unit) and the microseconds left. */

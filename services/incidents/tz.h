@@ -32,9 +32,12 @@ typedef struct bw_tz bw_tz_t;
 int bw_tz_valid(const char *zone);
 
 /* A calendar in zone (borrowed during the call). Caller owns *out; close it
- * with bw_tz_close. BW_EINVAL for a zone bw_tz_valid refuses, BW_ENOMEM. */
+ * with bw_tz_close. BW_EINVAL for a zone bw_tz_valid refuses, BW_ENOMEM.
+ * The calling thread's last closed calendar is handed out again when its
+ * zone is the same. */
 int bw_tz_open(const char *zone, bw_tz_t **out);
-/* Accepts NULL. */
+/* Accepts NULL. The thread keeps the calendar for its next bw_tz_open (and
+ * closes the one it kept before); it is freed when the thread ends. */
 void bw_tz_close(bw_tz_t *tz);
 
 /*

@@ -1,12 +1,16 @@
 /*
  * Suite of tz.c: zone ids, local times with their offsets, one calendar
  * month later in a zone (month ends, leap years, both daylight-saving
- * transitions in three zones), and RFC 3339 text both ways.
+ * transitions in three zones), RFC 3339 text both ways, and the calendar
+ * each thread keeps for its next use in the same zone.
  */
 #include "tests.h"
 
 #include "status.h"
 #include "tz.h"
+
+#include <pthread.h>
+#include <string.h>
 
 /* Parses s, failing the test when it does not parse. */
 int64_t t_at(const char *s)
@@ -211,6 +215,79 @@ START_TEST(rfc3339_both_ways)
 }
 END_TEST
 
+/* A thread keeps its last calendar (tz.c): whatever zone it was last in and
+ * whatever was asked of it, the next answer is the zone's own. */
+START_TEST(a_kept_calendar_answers_for_its_zone_only)
+{
+    const char *at = "2025-10-26T00:30:00Z";
+    for (int i = 0; i < 3; i++) {
+        ck_assert_str_eq(local("Europe/Berlin", t_at(at)), "2025-10-26T02:30:00+02:00");
+        ck_assert_str_eq(local("America/New_York", t_at(at)), "2025-10-25T20:30:00-04:00");
+        /* After a month's arithmetic (which clears the calendar's fields). */
+        ck_assert_str_eq(month_after("Europe/Berlin", "2025-01-31T10:00:00+01:00"),
+                         "2025-02-28T10:00:00+01:00");
+        ck_assert_str_eq(local("Europe/Berlin", t_at(at)), "2025-10-26T02:30:00+02:00");
+        ck_assert_str_eq(local("UTC", t_at(at)), "2025-10-26T00:30:00+00:00");
+    }
+    /* Kept or not, a zone ICU does not know is refused. */
+    bw_tz_t *tz = NULL;
+    ck_assert_int_eq(bw_tz_open("Europe/Berlinx", &tz), BW_EINVAL);
+    ck_assert_ptr_null(tz);
+    ck_assert(bw_tz_valid("UTC"));
+    ck_assert(!bw_tz_valid("Utc"));
+    /* Two open at once in one zone are two calendars. */
+    bw_tz_t *a, *b;
+    ck_assert_int_eq(bw_tz_open("Asia/Kolkata", &a), 0);
+    ck_assert_int_eq(bw_tz_open("Asia/Kolkata", &b), 0);
+    ck_assert_ptr_ne(a, b);
+    char ta[BW_TZ_TEXT_MAX], tb[BW_TZ_TEXT_MAX];
+    ck_assert_int_eq(bw_tz_format_local(a, t_at(at), ta, sizeof(ta)), 0);
+    ck_assert_int_eq(bw_tz_format_local(b, t_at("2025-01-01T00:00:00Z"), tb, sizeof(tb)), 0);
+    ck_assert_str_eq(ta, "2025-10-26T06:00:00+05:30");
+    ck_assert_str_eq(tb, "2025-01-01T05:30:00+05:30");
+    bw_tz_close(a);
+    bw_tz_close(b);
+}
+END_TEST
+
+typedef struct zone_run {
+    const char *zone, *expected;
+    int wrong;
+} zone_run_t;
+
+static void *in_one_zone(void *arg)
+{
+    zone_run_t *r = arg;
+    int64_t at;
+    bw_tz_parse_rfc3339("2025-03-30T01:30:00Z", &at);
+    for (int i = 0; i < 2000; i++) {
+        bw_tz_t *tz;
+        char buf[BW_TZ_TEXT_MAX];
+        if (bw_tz_open(r->zone, &tz) != 0 || bw_tz_format_local(tz, at, buf, sizeof(buf)) != 0 ||
+            strcmp(buf, r->expected) != 0)
+            r->wrong++;
+        bw_tz_close(tz);
+    }
+    return NULL;
+}
+
+/* Threads keep calendars of their own: each answers for its own zone while
+ * the other works in another. */
+START_TEST(threads_keep_calendars_of_their_own)
+{
+    zone_run_t runs[] = {{"Europe/Berlin", "2025-03-30T03:30:00+02:00", 0},
+                         {"America/Sao_Paulo", "2025-03-29T22:30:00-03:00", 0},
+                         {"Australia/Lord_Howe", "2025-03-30T12:30:00+11:00", 0}};
+    pthread_t threads[3];
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(pthread_create(&threads[i], NULL, in_one_zone, &runs[i]), 0);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(threads[i], NULL);
+        ck_assert_msg(runs[i].wrong == 0, "%s: %d wrong answers", runs[i].zone, runs[i].wrong);
+    }
+}
+END_TEST
+
 Suite *suite_tz(void)
 {
     Suite *s = suite_create("tz");
@@ -224,6 +301,8 @@ Suite *suite_tz(void)
     tcase_add_test(tc, month_after_lands_on_a_repeated_hour_and_takes_the_first);
     tcase_add_test(tc, month_after_keeps_sub_seconds);
     tcase_add_test(tc, rfc3339_both_ways);
+    tcase_add_test(tc, a_kept_calendar_answers_for_its_zone_only);
+    tcase_add_test(tc, threads_keep_calendars_of_their_own);
     suite_add_tcase(s, tc);
     return s;
 }
