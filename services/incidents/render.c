@@ -54,23 +54,14 @@ static const char *local_text(bw_arena_t *arena, bw_tz_t *tz, const Google__Prot
 
 /* ---- the register ------------------------------------------------------- */
 
-/* One calendar per zone in a row of incidents: the register is usually of
- * one entity, hence one zone. */
-typedef struct zone_cache {
-    char zone[64];
-    bw_tz_t *tz;
-} zone_cache_t;
-
-static bw_tz_t *zone_of(zone_cache_t *c, const char *zone)
+/* The calendar of an incident's zone, NULL when it cannot be opened (its
+ * local times are then left empty). A register is usually of one entity,
+ * hence one zone: tz.c hands the thread's last calendar out again, so the
+ * rows open one between them. */
+static bw_tz_t *zone_of(const char *zone)
 {
-    if (c->tz != NULL && strcmp(c->zone, zone) == 0)
-        return c->tz;
-    bw_tz_close(c->tz);
-    c->tz = NULL;
-    snprintf(c->zone, sizeof(c->zone), "%s", zone);
-    if (bw_tz_open(zone, &c->tz) != 0)
-        c->tz = NULL;
-    return c->tz;
+    bw_tz_t *tz;
+    return bw_tz_open(zone, &tz) == 0 ? tz : NULL;
 }
 
 static int register_row(bw_call_t *call, bw_xlsx_t *x, const incident_t *inc, bw_tz_t *tz)
@@ -175,21 +166,24 @@ static int render_register(bw_call_t *call, incident_t **incidents, size_t n, ui
                                              "report",   "due (local)",    "provisional",
                                              "status",   "met at (local)", "basis"};
     static const double dl_widths[] = {38, 40, 8, 34, 26, 12, 13, 26, 50};
-    zone_cache_t zones = {{0}, NULL};
     bw_xlsx_t *x = NULL;
     int err = bw_xlsx_open(&x);
     if (err != 0)
         return err;
     err = bw_xlsx_sheet(x, "Incidents", inc_headers, inc_widths, 10);
-    for (size_t i = 0; i < n && err == 0; i++)
-        err = register_row(call, x, incidents[i], zone_of(&zones, incidents[i]->time_zone));
+    for (size_t i = 0; i < n && err == 0; i++) {
+        bw_tz_t *tz = zone_of(incidents[i]->time_zone);
+        err = register_row(call, x, incidents[i], tz);
+        bw_tz_close(tz);
+    }
     if (err == 0)
         err = bw_xlsx_sheet(x, "Deadlines", dl_headers, dl_widths, 9);
-    for (size_t i = 0; i < n && err == 0; i++)
+    for (size_t i = 0; i < n && err == 0; i++) {
+        bw_tz_t *tz = zone_of(incidents[i]->time_zone);
         for (size_t k = 0; k < incidents[i]->n_deadlines && err == 0; k++)
-            err = deadline_row(call, x, incidents[i], incidents[i]->deadlines[k],
-                               zone_of(&zones, incidents[i]->time_zone));
-    bw_tz_close(zones.tz);
+            err = deadline_row(call, x, incidents[i], incidents[i]->deadlines[k], tz);
+        bw_tz_close(tz);
+    }
     if (err != 0) {
         bw_xlsx_free(x);
         return err;
