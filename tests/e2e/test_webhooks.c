@@ -22,6 +22,7 @@
 #include "receiver.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -834,6 +835,108 @@ START_TEST(an_endpoint_deleted_while_its_event_is_relayed_fails_nothing)
 }
 END_TEST
 
+/* DELETE /v1/webhook-endpoints/{id} from a thread of its own: it waits
+ * while a transaction holds the endpoint's row. */
+typedef struct {
+    const tenant_t *t;
+    const char *id;
+    long status;
+} endpoint_delete_t;
+
+static void *delete_endpoint(void *arg)
+{
+    endpoint_delete_t *d = arg;
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s", d->id);
+    bw_test_resp_t r;
+    if (bw_test_http("DELETE", path, d->t->key, NULL, NULL, &r) == 0)
+        d->status = r.status;
+    bw_test_resp_free(&r);
+    return NULL;
+}
+
+/* An endpoint's deliveries (and their attempts) go with it, those a relay
+ * commits while the delete waits for the endpoint's row included: a
+ * delivery has no foreign key to its endpoint (integrations migration
+ * 0019), so nothing else would take them. The deliveries are made as the
+ * relay's fan-out makes them, the endpoint locked first, due in a day so
+ * that no deliverer takes them meanwhile. */
+START_TEST(a_deleted_endpoint_takes_its_deliveries_with_it)
+{
+    tenant_t t = new_tenant("Webhooks delete takes deliveries");
+    json_t *e = create_endpoint(&t, "https://hooks.example.com/gone", "[\"campaign.completed\"]");
+    const char *id = jstr(e, "id");
+    static const char make[] =
+        "WITH ep AS (SELECT endpoint_id FROM integrations.webhook_endpoints "
+        "WHERE endpoint_id = $1 FOR KEY SHARE), "
+        "ev AS (INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
+        "origin, occur_time, data) VALUES (current_setting('bulwark.tenant_id')::uuid, $2, 0, "
+        "'campaign.completed', 'campaigns/gone', '', now(), '{}')) "
+        "INSERT INTO integrations.deliveries (tenant_id, delivery_id, endpoint_id, event_id, seq, "
+        "resource, state, next_attempt_time) SELECT current_setting('bulwark.tenant_id')::uuid, "
+        "gen_random_uuid(), ep.endpoint_id, $2, 0, 'campaigns/gone', 'PENDING', "
+        "now() + interval '1 day' FROM ep RETURNING delivery_id::text";
+    PGconn *svc = bw_test_pg("BULWARK_TEST_INTEGRATIONS_DATABASE_URL");
+    bw_test_exec(svc, "SELECT set_config('bulwark.tenant_id', $1, false)", t.id);
+    /* One delivery before the delete, with a second attempt on record. */
+    char *event = bw_test_uuid_str();
+    PGresult *made = bw_test_sql(svc, make, id, event);
+    ck_assert_int_eq(PQntuples(made), 1);
+    bw_test_exec(svc,
+                 "INSERT INTO integrations.attempts (tenant_id, delivery_id, attempt_no, "
+                 "attempt_time, status_code) VALUES (current_setting('bulwark.tenant_id')::uuid, "
+                 "$1, 2, now(), 503)",
+                 PQgetvalue(made, 0, 0));
+    PQclear(made);
+    free(event);
+
+    /* One more in a transaction the delete has to wait for. */
+    bw_test_exec(svc, "BEGIN");
+    event = bw_test_uuid_str();
+    made = bw_test_sql(svc, make, id, event);
+    ck_assert_int_eq(PQntuples(made), 1);
+    PQclear(made);
+    free(event);
+    endpoint_delete_t del = {&t, id, 0};
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, delete_endpoint, &del), 0);
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    int waits = 0;
+    for (int i = 0; i < 300 && !waits; i++) {
+        PGresult *res = bw_test_sql(admin,
+                                    "SELECT count(*) FROM pg_stat_activity "
+                                    "WHERE $1::int = ANY (pg_blocking_pids(pid))",
+                                    BW_TEST_INT(PQbackendPID(svc)));
+        waits = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
+        PQclear(res);
+        if (!waits)
+            usleep(100 * 1000);
+    }
+    bw_test_exec(svc, "COMMIT");
+    PQfinish(svc);
+    pthread_join(th, NULL);
+    ck_assert_msg(waits, "the delete never waited for the endpoint's row within 30 s");
+    ck_assert_int_eq(del.status, 204);
+
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", t.id);
+    PGresult *left = bw_test_sql(
+        admin,
+        "SELECT (SELECT count(*) FROM integrations.deliveries WHERE endpoint_id = $1)::text, "
+        "(SELECT count(*) FROM integrations.attempts a WHERE a.tenant_id = $2 "
+        "AND NOT EXISTS (SELECT FROM integrations.deliveries d "
+        "WHERE d.tenant_id = a.tenant_id AND d.delivery_id = a.delivery_id))::text",
+        id, t.id);
+    ck_assert_msg(strcmp(PQgetvalue(left, 0, 0), "0") == 0,
+                  "%s deliveries of the deleted endpoint are left", PQgetvalue(left, 0, 0));
+    ck_assert_msg(strcmp(PQgetvalue(left, 0, 1), "0") == 0,
+                  "%s attempts of its deliveries are left", PQgetvalue(left, 0, 1));
+    PQclear(left);
+    PQfinish(admin);
+    json_decref(e);
+    free_tenant(&t);
+}
+END_TEST
+
 START_TEST(retry_after_is_honoured)
 {
     tenant_t t = new_tenant("Webhooks 429");
@@ -1187,6 +1290,7 @@ Suite *suite_webhooks(void)
     tcase_add_test(tc, two_tenants_in_one_batch_keep_each_resource_in_order);
     tcase_add_test(tc, a_changed_endpoint_gets_nothing_that_waited_for_the_old);
     tcase_add_test(tc, an_endpoint_deleted_while_its_event_is_relayed_fails_nothing);
+    tcase_add_test(tc, a_deleted_endpoint_takes_its_deliveries_with_it);
     tcase_add_test(tc, receiver_down_then_up_loses_nothing);
     tcase_add_test(tc, an_unreachable_endpoint_is_not_tried_for_every_delivery);
     tcase_add_test(tc, an_endpoint_gets_at_most_its_concurrency_at_once);
