@@ -58,10 +58,12 @@ static const bw_db_stmt_t stmt_endpoints = {
  * ones come back shaped as integrations.claim_deliveries returns them, but
  * for the event's type, time and data (NULL: the relay has them, in the
  * batch it claimed) and with the event's seq after the claim's columns
- * (LEASED_SEQ) to find them by. The endpoints are locked (FOR KEY SHARE, as
- * the foreign key check would) before the deliveries are made, so that one
- * deleted since the relay listed it is left out instead of failing the batch
- * on its foreign key; the ticket jobs' connections likewise. */
+ * (LEASED_SEQ) to find them by. The endpoints are locked (FOR KEY SHARE)
+ * before the deliveries are made: one deleted since the relay listed it is
+ * left out, and a delete that comes later waits for the batch, whose
+ * deliveries its trigger then deletes (a delivery has no foreign key to its
+ * endpoint, integrations migration 0019). The ticket jobs' connections are
+ * locked likewise, instead of failing the batch on the jobs' foreign key. */
 static const bw_db_stmt_t stmt_fan_out = {
     "relay_fan_out",
     "WITH event AS (INSERT INTO integrations.events (tenant_id, event_id, seq, type, resource, "
