@@ -995,6 +995,14 @@ webhook_bench() {
 # run first in odd rounds and second in even ones, so that a host getting
 # faster or slower over the step (or the tables growing with its writes)
 # does not favour one kind.
+# Every run starts from the same state of PostgreSQL's housekeeping: the
+# tables every write of both kinds grows are vacuumed and analysed before
+# the first round, and a checkpoint is taken before each run (both outside
+# the runs). Without that, an autovacuum of the million-row tables (up to
+# 10 s of CPU, once the inserts since the last reach a fifth of a table)
+# or a checkpoint landed in whichever run it fell in and moved that round
+# by 20-50 points, in either direction. What the subscriber's own tables
+# (deliveries, events) need vacuumed is left to autovacuum as it comes.
 # Says why and returns non-zero when it cannot measure.
 write_cost_bench() {
     bench_db_open || return 1
@@ -1013,6 +1021,9 @@ write_cost_bench() {
         bw_warn "the outbox or the deliveries did not drain within 2 minutes ($left unrelayed, $got of $want delivered)"
         return 1
     }
+    bw_say "write cost: vacuuming the tables both kinds of run write (before the rounds)"
+    bw_psql "$BW_DB_NAME" -c 'VACUUM (ANALYZE) incidents.incidents, incidents.deadlines, bulwark.audit_events, bulwark.outbox' ||
+        return 1
     local SESSIONS_OF=integrations
     kind write-bare "$URL/v1/incidents" POST "$TMP/incident.json" "$AUTH"
     kind write-subscribed "$URL/v1/incidents" POST "$TMP/incident.json" "$AUTH"
@@ -1034,6 +1045,7 @@ write_cost_bench() {
             drained "$delivered" || return 1
             out=$TMP/wrk-$k-$round.txt
             bw_say "write cost, round $round/$WRITE_COST_ROUNDS: $k (wrk -t$THREADS -c$CONNECTIONS -d$DURATION POST /v1/incidents)"
+            bench_db_ask "CHECKPOINT; SELECT 1" >/dev/null || return 1
             rss_reset
             before=$(cpu_snapshot)
             wrk_run "$k" "$CONNECTIONS" "$THREADS" "$out" || {
