@@ -2,7 +2,8 @@
 # bench.sh; kinds write-bare and write-subscribed) the summary bench.sh
 # writes to build/bench/write-cost.json and prints. Each round's shares
 # compare its own two runs, as summary.jq's ratios do; the figures with the
-# target are the medians of those shares.
+# target are the medians of those shares, and the verdict a sign test over
+# them (rounds_needed).
 #
 # Input: the runs, slurped. $when: the time of the summary.
 include "stats";
@@ -19,6 +20,14 @@ def own: if (.cpu_s["integrations-db-set"] // 1) == 0
 # Per process, the median of its CPU per write over the runs.
 def per_process: map(.cpu_us_per_request) as $r
   | [$r[0] | keys[]] | map({key: ., value: ([$r[][.]] | median | floor)}) | from_entries;
+
+# The fewest of n rounds that must fall on one side of the target for a
+# verdict: a sign test at 5 % (one-sided), i.e. the smallest k whose chance
+# of k or more of n on one side, were the true share on the line, is at
+# most 0.05 (n + 1, no verdict possible, below five rounds).
+def rounds_needed($n):
+  [range(0; $n + 1) as $i | reduce range(0; $i) as $j (1; . * ($n - $j) / ($j + 1))] as $c
+  | ([range(0; $n + 1) | select(([$c[.:][]] | add) / pow(2; $n) <= 0.05)] | first) // ($n + 1);
 
 of("write-bare") as $a | of("write-subscribed") as $b
 | {when: $when,
@@ -37,3 +46,10 @@ of("write-bare") as $a | of("write-subscribed") as $b
 | .lost_rps_pct = (.rounds | map(.lost_rps_pct) | median)
 | .own_added_us = (.rounds | map(.own_added_us | select(. != null)) | median)
 | .own_added_pct = (.rounds | map(.own_added_pct | select(. != null)) | median)
+| .target_pct = 10
+| .rounds_under = (.rounds | map(select(.added_cpu_pct != null and .added_cpu_pct < 10)) | length)
+| .rounds_over = (.rounds | map(select(.added_cpu_pct != null and .added_cpu_pct > 10)) | length)
+| .rounds_needed = rounds_needed(.rounds | map(select(.added_cpu_pct != null)) | length)
+| .verdict = (if .rounds_under >= .rounds_needed then "ok"
+              elif .rounds_over >= .rounds_needed then "MISSED"
+              else "not shown" end)
