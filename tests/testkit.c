@@ -257,6 +257,26 @@ json_t *bw_test_parked_endpoint(const char *token, const char *path)
     return bw_test_call(token, "POST", "/v1/webhook-endpoints", body, 201);
 }
 
+static void *http_thread(void *arg)
+{
+    bw_test_async_t *req = arg;
+    bw_test_http(req->method, req->path, req->token, req->body, NULL, &req->resp);
+    return NULL;
+}
+
+void bw_test_http_start(bw_test_async_t *req)
+{
+    curl_init_once(); /* here, not in the threads: it is not thread-safe */
+    memset(&req->resp, 0, sizeof(req->resp));
+    ck_assert_msg(pthread_create(&req->thread, NULL, http_thread, req) == 0,
+                  "could not start a thread for %s %s", req->method, req->path);
+}
+
+void bw_test_http_join(bw_test_async_t *req)
+{
+    pthread_join(req->thread, NULL);
+}
+
 void bw_test_wait_relayed(const char *tenant_id)
 {
     PGconn *db = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");

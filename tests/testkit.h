@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 
 /* The value of an environment variable (borrowed from the environment); fails
  * the test when it is unset or empty. */
@@ -115,6 +116,23 @@ int bw_test_http_at(const char *base, const char *method, const char *path, cons
  * body). Returns the JSON body (caller decrefs; NULL when there is none). */
 json_t *bw_test_call(const char *token, const char *method, const char *path, const char *body,
                      long want);
+
+/* A request sent from a thread of its own, for tests of requests that meet
+ * each other or a lock: fill method, path, token and body (borrowed until
+ * the join), call bw_test_http_start, then bw_test_http_join, after which
+ * resp is as bw_test_http left it (status 0 when no response came; free it
+ * with bw_test_resp_free). */
+typedef struct bw_test_async {
+    const char *method, *path, *token, *body;
+    bw_test_resp_t resp;
+    pthread_t thread;
+} bw_test_async_t;
+
+/* Starts req's request; the test fails if its thread cannot start. */
+void bw_test_http_start(bw_test_async_t *req);
+
+/* Waits until req's request has its response or has failed. */
+void bw_test_http_join(bw_test_async_t *req);
 
 /* A webhook endpoint of token's tenant at http://<BULWARK_TEST_WEBHOOK_HOST>:9
  * + path, where nothing listens, subscribed to campaign.completed, which

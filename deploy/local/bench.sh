@@ -1075,7 +1075,7 @@ write_cost_bench() {
     printf '\nAdded cost per write (POST /v1/incidents, %s rounds, target: under 10 %%)\n' "$WRITE_COST_ROUNDS"
     jq -r '"  bare (no subscriber):      \(.bare.rps | floor) requests/s, \(.bare.cpu_us_per_write | floor) us CPU per write, p99 \(.bare.p99_ms) ms",
            "  subscribed (one endpoint): \(.subscribed.rps | floor) requests/s, \(.subscribed.cpu_us_per_write | floor) us CPU per write, p99 \(.subscribed.p99_ms) ms",
-           "  added: \(.added_cpu_pct * 10 | round / 10) % CPU per write (\(.verdict): \(.rounds_under) of \(.rounds | length) rounds under 10 %, \(.rounds_needed) needed on one side; rounds \(.rounds | map(.added_cpu_pct | round | if . >= 0 then "+\(.)" else "\(.)" end) | join(", ")) %), \(.lost_rps_pct * 10 | round / 10) % fewer requests/s"' \
+           "  added: \(.added_cpu_pct * 10 | round / 10) % CPU per write (\(.verdict): \(.rounds_under) of \(.rounds | length) rounds under \(.target_pct) %, \(.rounds_needed) needed on one side; rounds \(.rounds | map(.added_cpu_pct | round | if . >= 0 then "+\(.)" else "\(.)" end) | join(", ")) %), \(.lost_rps_pct * 10 | round / 10) % fewer requests/s"' \
         <<<"$summary"
     jq -r 'select(.own_added_pct != null)
            | "  of it the integrations process and its own PostgreSQL sessions: +\(.own_added_us | round) us a write, \(.own_added_pct * 10 | round / 10) % of a bare write (rounds \(.rounds | map(.own_added_pct // empty | . * 10 | round / 10 | tostring) | join(", ")) %)"' \

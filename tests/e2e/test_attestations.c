@@ -8,7 +8,6 @@
  */
 #include "e2e.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1075,66 +1074,48 @@ END_TEST
 
 #define PARALLEL 8
 
-typedef struct racer {
-    const char *key;
-    const char *campaign;
-    char member[64];
-    long status;
-    char sequence[24];
-} racer_t;
-
-static void *race(void *arg)
-{
-    racer_t *r = arg;
-    char path[256], body[256];
-    snprintf(path, sizeof(path), "/v1/attestation-campaigns/%s/attestations", r->campaign);
-    snprintf(body, sizeof(body), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}", r->member);
-    bw_test_resp_t resp;
-    if (bw_test_http("POST", path, r->key, body, NULL, &resp) == 0) {
-        r->status = resp.status;
-        snprintf(r->sequence, sizeof(r->sequence), "%s", jstr(resp.json, "sequence"));
-    }
-    bw_test_resp_free(&resp);
-    return NULL;
-}
-
 START_TEST(concurrent_attestations_share_one_chain)
 {
     tenant_t t = new_tenant("Race");
     char entity[64], campaign[64];
     new_entity(&t, "Race Co", entity);
-    racer_t racers[PARALLEL + 1];
+    char member[PARALLEL][64];
     for (int i = 0; i < PARALLEL; i++) {
         char name[16];
         snprintf(name, sizeof(name), "Racer %d", i);
-        new_member(&t, entity, name, -10, 0, racers[i].member);
+        new_member(&t, entity, name, -10, 0, member[i]);
     }
     new_campaign(&t, entity, "POLICY_APPROVAL", "Race policy.", 86400, 365, campaign);
-    /* The same member twice at once: one wins, the other gets 409. */
-    racers[PARALLEL] = racers[0];
-    pthread_t th[PARALLEL + 1];
+    char path[256], body[PARALLEL][256];
+    snprintf(path, sizeof(path), "/v1/attestation-campaigns/%s/attestations", campaign);
+    for (int i = 0; i < PARALLEL; i++)
+        snprintf(body[i], sizeof(body[i]), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}",
+                 member[i]);
+    /* The same member twice at once (the last racer sends the first's
+     * body): one wins, the other gets 409. */
+    bw_test_async_t racers[PARALLEL + 1];
     for (int i = 0; i <= PARALLEL; i++) {
-        racers[i].key = t.key;
-        racers[i].campaign = campaign;
-        racers[i].status = 0;
-        racers[i].sequence[0] = '\0';
-        ck_assert_int_eq(pthread_create(&th[i], NULL, race, &racers[i]), 0);
+        racers[i] = (bw_test_async_t){
+            .method = "POST", .path = path, .token = t.key, .body = body[i % PARALLEL]};
+        bw_test_http_start(&racers[i]);
     }
     for (int i = 0; i <= PARALLEL; i++)
-        pthread_join(th[i], NULL);
+        bw_test_http_join(&racers[i]);
     int seen[PARALLEL + 1] = {0}, created = 0, conflicts = 0;
     for (int i = 0; i <= PARALLEL; i++) {
-        if (racers[i].status == 409) {
+        if (racers[i].resp.status == 409) {
             conflicts++;
             continue;
         }
-        ck_assert_int_eq(racers[i].status, 201);
+        ck_assert_int_eq(racers[i].resp.status, 201);
         created++;
-        int seq = (int)strtol(racers[i].sequence, NULL, 10);
+        int seq = (int)strtol(jstr(racers[i].resp.json, "sequence"), NULL, 10);
         ck_assert(seq >= 1 && seq <= PARALLEL);
         ck_assert_int_eq(seen[seq], 0);
         seen[seq] = 1;
     }
+    for (int i = 0; i <= PARALLEL; i++)
+        bw_test_resp_free(&racers[i].resp);
     ck_assert_int_eq(created, PARALLEL);
     ck_assert_int_eq(conflicts, 1);
     expect_valid(t.key, entity, "8");

@@ -10,7 +10,6 @@
 #include "e2e.h"
 
 #include <libpq-fe.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -1228,24 +1227,6 @@ END_TEST
 
 /* ---- concurrency ----------------------------------------------------------- */
 
-typedef struct racer {
-    const char *key;
-    const char *path;
-    long status;
-} racer_t;
-
-static void *race(void *arg)
-{
-    racer_t *r = arg;
-    bw_test_resp_t resp;
-    if (bw_test_http("POST", r->path, r->key,
-                     "{\"type\":\"HANDLING_ENDED\",\"occurredAt\":\"2025-06-12T09:00:00Z\"}", NULL,
-                     &resp) == 0)
-        r->status = resp.status;
-    bw_test_resp_free(&resp);
-    return NULL;
-}
-
 START_TEST(concurrent_appends_see_each_other)
 {
     tenant_t t = new_tenant("Race");
@@ -1258,17 +1239,21 @@ START_TEST(concurrent_appends_see_each_other)
     json_t *inc = create_incident(&t, body);
     snprintf(path, sizeof(path), "/v1/incidents/%s/events", jstr(inc, "id"));
     enum { N = 6 };
-    pthread_t threads[N];
-    racer_t racers[N];
+    bw_test_async_t racers[N];
     for (int i = 0; i < N; i++) {
-        racers[i] = (racer_t){t.key, path, 0};
-        ck_assert_int_eq(pthread_create(&threads[i], NULL, race, &racers[i]), 0);
+        racers[i] = (bw_test_async_t){
+            .method = "POST",
+            .path = path,
+            .token = t.key,
+            .body = "{\"type\":\"HANDLING_ENDED\",\"occurredAt\":\"2025-06-12T09:00:00Z\"}"};
+        bw_test_http_start(&racers[i]);
     }
     int created = 0, refused = 0;
     for (int i = 0; i < N; i++) {
-        pthread_join(threads[i], NULL);
-        created += racers[i].status == 201;
-        refused += racers[i].status == 400;
+        bw_test_http_join(&racers[i]);
+        created += racers[i].resp.status == 201;
+        refused += racers[i].resp.status == 400;
+        bw_test_resp_free(&racers[i].resp);
     }
     /* A second HANDLING_ENDED contradicts the timeline: exactly one wins. */
     ck_assert_int_eq(created, 1);

@@ -22,7 +22,6 @@
 #include "receiver.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -843,26 +842,6 @@ START_TEST(an_endpoint_deleted_while_its_event_is_relayed_fails_nothing)
 }
 END_TEST
 
-/* DELETE /v1/webhook-endpoints/{id} from a thread of its own: it waits
- * while a transaction holds the endpoint's row. */
-typedef struct {
-    const tenant_t *t;
-    const char *id;
-    long status;
-} endpoint_delete_t;
-
-static void *delete_endpoint(void *arg)
-{
-    endpoint_delete_t *d = arg;
-    char path[128];
-    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s", d->id);
-    bw_test_resp_t r;
-    if (bw_test_http("DELETE", path, d->t->key, NULL, NULL, &r) == 0)
-        d->status = r.status;
-    bw_test_resp_free(&r);
-    return NULL;
-}
-
 /* An endpoint's deliveries (and their attempts) go with it, those a relay
  * commits while the delete waits for the endpoint's row included: a
  * delivery has no foreign key to its endpoint (integrations migration
@@ -906,16 +885,19 @@ START_TEST(a_deleted_endpoint_takes_its_deliveries_with_it)
     ck_assert_int_eq(PQntuples(made), 1);
     PQclear(made);
     free(event);
-    endpoint_delete_t del = {&t, id, 0};
-    pthread_t th;
-    ck_assert_int_eq(pthread_create(&th, NULL, delete_endpoint, &del), 0);
+    /* The API's delete, from a thread of its own: it waits for the row. */
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s", id);
+    bw_test_async_t del = {.method = "DELETE", .path = path, .token = t.key};
+    bw_test_http_start(&del);
     PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
     int waits = blocks_a_session(admin, svc);
     bw_test_exec(svc, "COMMIT");
     PQfinish(svc);
-    pthread_join(th, NULL);
+    bw_test_http_join(&del);
     ck_assert_msg(waits, "the delete never waited for the endpoint's row within 30 s");
-    ck_assert_int_eq(del.status, 204);
+    ck_assert_int_eq(del.resp.status, 204);
+    bw_test_resp_free(&del.resp);
 
     bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, false)", t.id);
     PGresult *left = bw_test_sql(

@@ -27,7 +27,7 @@ def per_process: map(.cpu_us_per_request) as $r
 # most 0.05 (n + 1, no verdict possible, below five rounds).
 def rounds_needed($n):
   [range(0; $n + 1) as $i | reduce range(0; $i) as $j (1; . * ($n - $j) / ($j + 1))] as $c
-  | ([range(0; $n + 1) | select(([$c[.:][]] | add) / pow(2; $n) <= 0.05)] | first) // ($n + 1);
+  | ([range(0; $n + 1) | select(($c[.:] | add) / pow(2; $n) <= 0.05)] | first) // ($n + 1);
 
 of("write-bare") as $a | of("write-subscribed") as $b
 | {when: $when,
@@ -47,8 +47,9 @@ of("write-bare") as $a | of("write-subscribed") as $b
 | .own_added_us = (.rounds | map(.own_added_us | select(. != null)) | median)
 | .own_added_pct = (.rounds | map(.own_added_pct | select(. != null)) | median)
 | .target_pct = 10
-| .rounds_under = (.rounds | map(select(.added_cpu_pct != null and .added_cpu_pct < 10)) | length)
-| .rounds_over = (.rounds | map(select(.added_cpu_pct != null and .added_cpu_pct > 10)) | length)
+| .target_pct as $t
+| .rounds_under = (.rounds | map(select(.added_cpu_pct != null and .added_cpu_pct < $t)) | length)
+| .rounds_over = (.rounds | map(select(.added_cpu_pct != null and .added_cpu_pct > $t)) | length)
 | .rounds_needed = rounds_needed(.rounds | map(select(.added_cpu_pct != null)) | length)
 | .verdict = (if .rounds_under >= .rounds_needed then "ok"
               elif .rounds_over >= .rounds_needed then "MISSED"
