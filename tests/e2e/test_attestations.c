@@ -1089,7 +1089,7 @@ START_TEST(concurrent_attestations_share_one_chain)
     char path[256], body[PARALLEL][256];
     snprintf(path, sizeof(path), "/v1/attestation-campaigns/%s/attestations", campaign);
     for (int i = 0; i < PARALLEL; i++)
-        snprintf(body[i], sizeof(body[i]), "{\"member\":\"%s\",\"decision\":\"APPROVE\"}",
+        snprintf(body[i], sizeof(body[i]), "{\"member\":\"%.63s\",\"decision\":\"APPROVE\"}",
                  member[i]);
     /* The same member twice at once (the last racer sends the first's
      * body): one wins, the other gets 409. */
