@@ -395,6 +395,17 @@ static int apply(bw_call_t *call, const inbound_conn_t *conn, const event_req_t 
         if ((err = bw_db_exec(db, call->arena, &stmt_receipt, 2, values, &res)) != 0)
             goto out;
         if (PQntuples(res) == 0) {
+            /* Seen before: answered with the incident the ticket has, as a
+             * replay under a new delivery id is (locked as there, so that a
+             * first delivery still in flight is waited for). */
+            const char *link[] = {id, ev->ticket_id};
+            if ((err = bw_db_exec(db, call->arena, &stmt_link_lock, 2, link, &res)) != 0)
+                goto out;
+            incident = PQntuples(res) > 0 ? bw_store_strdup(call->arena, res, 0, 0) : "";
+            if (incident == NULL) {
+                err = BW_ENOMEM;
+                goto out;
+            }
             bw_connection_log_entry_t entry = {
                 id,
                 "inbound",
@@ -407,7 +418,7 @@ static int apply(bw_call_t *call, const inbound_conn_t *conn, const event_req_t 
             if ((err = bw_connections_log(db, call->arena, &entry)) != 0 ||
                 (err = bw_db_commit(db)) != 0)
                 goto out;
-            return reply(call, "", "duplicate", resp);
+            return reply(call, incident, "duplicate", resp);
         }
     }
     const char *link[] = {id, ev->ticket_id, ev->ticket_key};
