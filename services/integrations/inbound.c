@@ -390,45 +390,39 @@ static int apply(bw_call_t *call, const inbound_conn_t *conn, const event_req_t 
         err = BW_ENOMEM;
         goto out;
     }
+    /* A delivery seen before changes nothing: it is answered "duplicate"
+     * with the incident its ticket has, read as every event reads it. */
+    int seen = 0;
     if (ev->delivery_key != NULL) {
         const char *values[] = {id, ev->delivery_key};
         if ((err = bw_db_exec(db, call->arena, &stmt_receipt, 2, values, &res)) != 0)
             goto out;
-        if (PQntuples(res) == 0) {
-            /* Seen before: answered with the incident the ticket has, as a
-             * replay under a new delivery id is (locked as there, so that a
-             * first delivery still in flight is waited for). */
-            const char *link[] = {id, ev->ticket_id};
-            if ((err = bw_db_exec(db, call->arena, &stmt_link_lock, 2, link, &res)) != 0)
-                goto out;
-            incident = PQntuples(res) > 0 ? bw_store_strdup(call->arena, res, 0, 0) : "";
-            if (incident == NULL) {
-                err = BW_ENOMEM;
-                goto out;
-            }
-            bw_connection_log_entry_t entry = {
-                id,
-                "inbound",
-                ev->kind,
-                200,
-                ev->ticket_key,
-                "",
-                bw_arena_printf(call->arena, "delivery %s received before: nothing changed",
-                                ev->delivery_key)};
-            if ((err = bw_connections_log(db, call->arena, &entry)) != 0 ||
-                (err = bw_db_commit(db)) != 0)
-                goto out;
-            return reply(call, incident, "duplicate", resp);
-        }
+        seen = PQntuples(res) == 0;
     }
     const char *link[] = {id, ev->ticket_id, ev->ticket_key};
-    if ((ev->may_create && (err = bw_db_exec(db, call->arena, &stmt_link, 3, link, NULL)) != 0) ||
+    if ((!seen && ev->may_create &&
+         (err = bw_db_exec(db, call->arena, &stmt_link, 3, link, NULL)) != 0) ||
         (err = bw_db_exec(db, call->arena, &stmt_link_lock, 2, link, &res)) != 0)
         goto out;
     incident = PQntuples(res) > 0 ? bw_store_strdup(call->arena, res, 0, 0) : "";
     if (incident == NULL) {
         err = BW_ENOMEM;
         goto out;
+    }
+    if (seen) {
+        bw_connection_log_entry_t entry = {
+            id,
+            "inbound",
+            ev->kind,
+            200,
+            ev->ticket_key,
+            "",
+            bw_arena_printf(call->arena, "delivery %s received before: nothing changed",
+                            ev->delivery_key)};
+        if ((err = bw_connections_log(db, call->arena, &entry)) != 0 ||
+            (err = bw_db_commit(db)) != 0)
+            goto out;
+        return reply(call, incident, "duplicate", resp);
     }
     if (incident[0] == '\0' && ev->opened_for != NULL) {
         incident = ev->opened_for;
