@@ -265,6 +265,19 @@ static int literal_host(const char *host, int *family, uint8_t bytes[16])
     return 0;
 }
 
+/* Whether host is "localhost" or a name under it, in any case, with or
+ * without the root's dot: RFC 6761 (section 6.3) has resolvers answer such
+ * names with the loopback address and never ask DNS, so they are judged as
+ * that address at once rather than accepted and refused at every attempt. */
+static int localhost_name(const char *host)
+{
+    static const char name[] = "localhost";
+    size_t n = strlen(host), k = sizeof(name) - 1;
+    if (n > 0 && host[n - 1] == '.')
+        n--;
+    return n >= k && strncasecmp(host + n - k, name, k) == 0 && (n == k || host[n - k - 1] == '.');
+}
+
 /* Whether the URL has the part (a user, a password, a fragment). */
 static int has_part(CURLU *u, CURLUPart part)
 {
@@ -313,6 +326,13 @@ int bw_netpolicy_check_url(const bw_netpolicy_t *policy, const char *url, int *h
     int family;
     uint8_t bytes[16];
     int literal = literal_host(host, &family, bytes);
+    if (!literal && localhost_name(host)) {
+        /* 127.0.0.1, or ::1 where only that is allowed. */
+        static const uint8_t v4[4] = {127, 0, 0, 1}, v6[16] = {[15] = 1};
+        literal = 1;
+        family = allowed(policy, AF_INET6, v6) ? AF_INET6 : AF_INET;
+        memcpy(bytes, family == AF_INET ? v4 : v6, family == AF_INET ? sizeof(v4) : sizeof(v6));
+    }
     if (literal && allowed(policy, family, bytes)) {
         err = 0;
         goto out;
@@ -330,7 +350,7 @@ int bw_netpolicy_check_url(const bw_netpolicy_t *policy, const char *url, int *h
     }
     const char *reason = literal ? bw_netpolicy_special(family, bytes) : NULL;
     if (reason != NULL) {
-        snprintf(why, whylen, "points at a %s address (%s), which webhooks may not reach", reason,
+        snprintf(why, whylen, "points at a %s address (%s), which Bulwark may not call", reason,
                  host);
         goto out;
     }

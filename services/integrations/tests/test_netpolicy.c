@@ -175,9 +175,9 @@ START_TEST(endpoint_urls)
     ck_assert_ptr_nonnull(
         strstr(url_verdict(&none, "https://hooks.example.com/#frag"), "fragment"));
     /* Literal addresses are judged at once, however they are written. */
-    ck_assert_str_eq(url_verdict(&none, "https://169.254.169.254/latest/meta-data/"),
-                     "points at a link-local address (169.254.169.254), which webhooks may not "
-                     "reach");
+    ck_assert_str_eq(
+        url_verdict(&none, "https://169.254.169.254/latest/meta-data/"),
+        "points at a link-local address (169.254.169.254), which Bulwark may not call");
     ck_assert_ptr_nonnull(strstr(url_verdict(&none, "https://127.0.0.1:8080/"), "loopback"));
     ck_assert_ptr_nonnull(strstr(url_verdict(&none, "https://2130706433/"), "loopback"));
     ck_assert_ptr_nonnull(strstr(url_verdict(&none, "https://0x7f.1/"), "loopback"));
@@ -191,6 +191,19 @@ START_TEST(endpoint_urls)
     ck_assert_str_eq(url_verdict(&allow, "http://127.0.0.2:8080/hooks"), "");
     ck_assert_ptr_nonnull(strstr(url_verdict(&allow, "http://127.0.0.1:8080/hooks"),
                                  "BULWARK_WEBHOOK_ALLOWED_CIDRS"));
+    /* localhost and the names under it are the loopback address (RFC 6761),
+     * judged at once; names that only look like it are names. */
+    ck_assert_str_eq(url_verdict(&none, "https://localhost/x"),
+                     "points at a loopback address (localhost), which Bulwark may not call");
+    ck_assert_ptr_nonnull(strstr(url_verdict(&none, "https://LocalHost.:8443/x"), "loopback"));
+    ck_assert_ptr_nonnull(strstr(url_verdict(&none, "https://api.localhost/x"), "loopback"));
+    ck_assert_str_eq(url_verdict(&none, "https://notlocalhost/x"), "");
+    ck_assert_str_eq(url_verdict(&none, "https://localhost.example.com/x"), "");
+    ck_assert_ptr_nonnull(
+        strstr(url_verdict(&allow, "http://localhost:9000/x"), "BULWARK_WEBHOOK_ALLOWED_CIDRS"));
+    bw_netpolicy_t lo4 = policy("127.0.0.0/8"), lo6 = policy("::1/128");
+    ck_assert_str_eq(url_verdict(&lo4, "http://localhost:9000/x"), "");
+    ck_assert_str_eq(url_verdict(&lo6, "http://localhost:9000/x"), "");
     /* A name may resolve into the allowance: judged when connecting. */
     ck_assert_str_eq(url_verdict(&allow, "http://receiver.internal/hooks"), "");
     char longer[BW_NETPOLICY_MAX_URL + 16];
