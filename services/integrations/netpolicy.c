@@ -278,6 +278,39 @@ static int localhost_name(const char *host)
     return n >= k && strncasecmp(host + n - k, name, k) == 0 && (n == k || host[n - k - 1] == '.');
 }
 
+/* Why host, a name (not a literal address), cannot be looked up, or NULL:
+ * labels of 1 to 63 bytes between dots (one final dot allowed), 253 bytes
+ * in all, letters, digits, '-' and '_' (bytes past ASCII too: an
+ * internationalised name, which libcurl converts), no label beginning or
+ * ending with '-' (RFC 1123). Such a name would be accepted and then fail
+ * every attempt for three days. */
+static const char *host_name_fault(const char *host)
+{
+    size_t n = strlen(host);
+    if (n > 0 && host[n - 1] == '.')
+        n--;
+    if (n == 0 || n > 253)
+        return n == 0 ? "has no host name" : "has a host name longer than 253 characters";
+    for (size_t start = 0; start <= n;) {
+        size_t len = 0;
+        while (start + len < n && host[start + len] != '.')
+            len++;
+        if (len == 0)
+            return "has an empty label in its host name (two dots in a row, or a dot first)";
+        if (len > 63)
+            return "has a label of more than 63 characters in its host name";
+        if (host[start] == '-' || host[start + len - 1] == '-')
+            return "has a label beginning or ending with '-' in its host name";
+        for (size_t i = start; i < start + len; i++) {
+            unsigned char ch = (unsigned char)host[i];
+            if (ch < 0x80 && !isalnum(ch) && ch != '-' && ch != '_')
+                return "has a character a host name cannot have";
+        }
+        start += len + 1;
+    }
+    return NULL;
+}
+
 /* Whether the URL has the part (a user, a password, a fragment). */
 static int has_part(CURLU *u, CURLUPart part)
 {
@@ -323,9 +356,22 @@ int bw_netpolicy_check_url(const bw_netpolicy_t *policy, const char *url, int *h
         snprintf(why, whylen, "must not contain a fragment");
         goto out;
     }
+    char *port = NULL;
+    int port_zero = curl_url_get(u, CURLUPART_PORT, &port, 0) == CURLUE_OK && port != NULL &&
+                    strtol(port, NULL, 10) == 0;
+    curl_free(port);
+    if (port_zero) {
+        snprintf(why, whylen, "must have a port from 1 to 65535");
+        goto out;
+    }
     int family;
     uint8_t bytes[16];
     int literal = literal_host(host, &family, bytes);
+    const char *fault = literal ? NULL : host_name_fault(host);
+    if (fault != NULL) {
+        snprintf(why, whylen, "%s", fault);
+        goto out;
+    }
     if (!literal && localhost_name(host)) {
         /* 127.0.0.1, or ::1 where only that is allowed. */
         static const uint8_t v4[4] = {127, 0, 0, 1}, v6[16] = {[15] = 1};

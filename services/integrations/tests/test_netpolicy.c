@@ -204,6 +204,33 @@ START_TEST(endpoint_urls)
     bw_netpolicy_t lo4 = policy("127.0.0.0/8"), lo6 = policy("::1/128");
     ck_assert_str_eq(url_verdict(&lo4, "http://localhost:9000/x"), "");
     ck_assert_str_eq(url_verdict(&lo6, "http://localhost:9000/x"), "");
+    /* A name that cannot be looked up, or port 0, would fail every attempt. */
+    ck_assert_ptr_nonnull(strstr(url_verdict(&none, "https://.../x"), "empty label"));
+    ck_assert_ptr_nonnull(strstr(url_verdict(&none, "https://a..b/x"), "empty label"));
+    ck_assert_ptr_nonnull(strstr(url_verdict(&none, "https://./x"), "no host name"));
+    ck_assert_ptr_nonnull(strstr(url_verdict(&none, "https://-bad-.example/x"), "'-'"));
+    ck_assert_ptr_nonnull(strstr(url_verdict(&none, "https://a~b.example/x"), "character"));
+    ck_assert_ptr_nonnull(
+        strstr(url_verdict(&none, "https://hooks.example.com:0/x"), "1 to 65535"));
+    char label[65], longname[400];
+    memset(label, 'a', 64);
+    label[64] = '\0';
+    snprintf(longname, sizeof(longname), "https://%s.example/x", label);
+    ck_assert_ptr_nonnull(strstr(url_verdict(&none, longname), "63"));
+    label[63] = '\0';
+    snprintf(longname, sizeof(longname), "https://%s.%s.%s.%s/x", label, label, label, label);
+    ck_assert_ptr_nonnull(strstr(url_verdict(&none, longname), "253"));
+    snprintf(longname, sizeof(longname), "https://%s.%s.%s.example/x", label, label, label);
+    ck_assert_str_eq(url_verdict(&none, longname), "");
+    ck_assert_str_eq(url_verdict(&none, "https://hooks.example.com.:8443/x"), "");
+    ck_assert_str_eq(url_verdict(&none, "https://b\xc3\xbc"
+                                        "cher.example/x"),
+                     "");
+    ck_assert_str_eq(url_verdict(&none, "https://xn--bcher-kva.example/x"), "");
+    ck_assert_str_eq(url_verdict(&none, "https://my_host.example/x"), "");
+    ck_assert_str_eq(url_verdict(&none, "https://hooks.example.com:65535/x"), "");
+    /* Percent-encoding is decoded before any of this: still localhost. */
+    ck_assert_ptr_nonnull(strstr(url_verdict(&none, "https://%6cocalhost/x"), "loopback"));
     /* A name may resolve into the allowance: judged when connecting. */
     ck_assert_str_eq(url_verdict(&allow, "http://receiver.internal/hooks"), "");
     char longer[BW_NETPOLICY_MAX_URL + 16];
