@@ -541,6 +541,18 @@ START_TEST(jira_events_need_their_signature_and_never_duplicate)
         "\"DONE\"}}},\"changelog\":{\"items\":[{\"field\":\"status\",\"fromString\":\"To Do\","
         "\"toString\":\"Done\"}]}}";
     jira_expect(id, secret, "d-3", updated, "updated", incident_id);
+    /* An event that neither makes nor changes an incident is ignored, and
+     * names the ticket's incident when it has one: a deleted issue leaves
+     * its incident as it was. */
+    const char *deleted = "{\"webhookEvent\":\"jira:issue_deleted\",\"issue\":{\"id\":\"%s\","
+                          "\"key\":\"%s\",\"fields\":{\"summary\":\"Gone\"}}}";
+    char gone[512];
+    snprintf(gone, sizeof(gone), deleted, "10002", "SEC-7");
+    jira_expect(id, secret, "d-3a", gone, "ignored", incident_id);
+    snprintf(gone, sizeof(gone), deleted, "10099", "SEC-99");
+    jira_expect(id, secret, "d-3b", gone, "ignored", "");
+    ck_assert_int_eq(incidents_with_ref(&t, "SEC-7"), 1);
+    ck_assert_int_eq(incidents_with_ref(&t, "SEC-99"), 0);
     char timeline[160];
     snprintf(timeline, sizeof(timeline), "%s/timeline", incident_path);
     json_t *tl = call(t.key, "GET", timeline, NULL, 200);
