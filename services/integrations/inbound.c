@@ -588,7 +588,7 @@ int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
         ev.may_create = ev.may_update = 0;
     }
     if (problem == NULL && ev.may_create && (ev.title == NULL || ev.title[0] == '\0'))
-        problem = "issue.fields.summary is missing";
+        problem = "issue.fields.summary is missing or empty";
     ev.fields = fields;
     ev.fields_at = "issue.fields.";
     if (problem != NULL)
