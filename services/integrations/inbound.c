@@ -443,12 +443,12 @@ static int apply(bw_call_t *call, const inbound_conn_t *conn, const event_req_t 
             outcome = "created";
             log_detail = bw_arena_printf(call->arena, "incident created: %s", ev->title);
         }
-    } else if (!ev->may_update) {
-        /* An issue_created replayed under a new delivery id, or an event
-         * that changes nothing in Bulwark (a comment, a deleted issue). */
-        outcome = ev->may_create ? "duplicate" : "ignored";
-        log_detail = ev->may_create ? "the ticket has its incident already: nothing changed"
-                                    : "this event changes nothing in Bulwark";
+    } else if (!ev->may_create && !ev->may_update) { /* a comment, a deleted issue */
+        outcome = "ignored";
+        log_detail = "this event changes nothing in Bulwark";
+    } else if (!ev->may_update) { /* issue_created again, under a new delivery id */
+        outcome = "duplicate";
+        log_detail = "the ticket has its incident already: nothing changed";
     } else {
         int closed = ev->state != NULL && state_closed[0] != '\0' &&
                      strcasecmp(ev->state, state_closed) == 0;

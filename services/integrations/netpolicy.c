@@ -265,27 +265,18 @@ static int literal_host(const char *host, int *family, uint8_t bytes[16])
     return 0;
 }
 
-/* Whether host is "localhost" or a name under it, in any case, with or
- * without the root's dot: RFC 6761 (section 6.3) has resolvers answer such
- * names with the loopback address and never ask DNS, so they are judged as
- * that address at once rather than accepted and refused at every attempt. */
-static int localhost_name(const char *host)
-{
-    static const char name[] = "localhost";
-    size_t n = strlen(host), k = sizeof(name) - 1;
-    if (n > 0 && host[n - 1] == '.')
-        n--;
-    return n >= k && strncasecmp(host + n - k, name, k) == 0 && (n == k || host[n - k - 1] == '.');
-}
-
 /* Why host, a name (not a literal address), cannot be looked up, or NULL:
  * labels of 1 to 63 bytes between dots (one final dot allowed), 253 bytes
  * in all, letters, digits, '-' and '_' (bytes past ASCII too: an
  * internationalised name, which libcurl converts), no label beginning or
  * ending with '-' (RFC 1123). Such a name would be accepted and then fail
- * every attempt for three days. */
-static const char *host_name_fault(const char *host)
+ * every attempt for three days. *loopback is set when its last label is
+ * "localhost", in any case: RFC 6761 (section 6.3) has resolvers answer
+ * such names with the loopback address and never ask DNS, so they are
+ * judged as that address at once. */
+static const char *host_name_fault(const char *host, int *loopback)
 {
+    static const char local[] = "localhost";
     size_t n = strlen(host);
     if (n > 0 && host[n - 1] == '.')
         n--;
@@ -306,6 +297,7 @@ static const char *host_name_fault(const char *host)
             if (ch < 0x80 && !isalnum(ch) && ch != '-' && ch != '_')
                 return "has a character a host name cannot have";
         }
+        *loopback = len == sizeof(local) - 1 && strncasecmp(host + start, local, len) == 0;
         start += len + 1;
     }
     return NULL;
@@ -364,20 +356,23 @@ int bw_netpolicy_check_url(const bw_netpolicy_t *policy, const char *url, int *h
         snprintf(why, whylen, "must have a port from 1 to 65535");
         goto out;
     }
-    int family;
+    int family, loopback = 0;
     uint8_t bytes[16];
     int literal = literal_host(host, &family, bytes);
-    const char *fault = literal ? NULL : host_name_fault(host);
+    const char *fault = literal ? NULL : host_name_fault(host, &loopback);
     if (fault != NULL) {
         snprintf(why, whylen, "%s", fault);
         goto out;
     }
-    if (!literal && localhost_name(host)) {
-        /* 127.0.0.1, or ::1 where only that is allowed. */
+    if (loopback) {
+        /* Judged as 127.0.0.1, or as ::1 where only that is allowed. */
         static const uint8_t v4[4] = {127, 0, 0, 1}, v6[16] = {[15] = 1};
         literal = 1;
         family = allowed(policy, AF_INET6, v6) ? AF_INET6 : AF_INET;
-        memcpy(bytes, family == AF_INET ? v4 : v6, family == AF_INET ? sizeof(v4) : sizeof(v6));
+        if (family == AF_INET6)
+            memcpy(bytes, v6, sizeof(v6));
+        else
+            memcpy(bytes, v4, sizeof(v4));
     }
     if (literal && allowed(policy, family, bytes)) {
         err = 0;

@@ -620,6 +620,8 @@ START_TEST(a_mapped_field_gives_the_aware_time)
     jira_post(&r, id, secret, "m-1", with_field);
     json_t *inc = incident_made(&t, &r);
     ck_assert_str_eq(jstr(inc, "awareAt"), "2025-06-09T21:40:00Z");
+    char sec51[64];
+    snprintf(sec51, sizeof(sec51), "%s", jstr(inc, "id"));
     json_decref(inc);
     /* The field empty (Jira sends null): the creation time. */
     const char *without =
@@ -651,7 +653,7 @@ START_TEST(a_mapped_field_gives_the_aware_time)
         "\"SEC-51\",\"fields\":{\"summary\":\"Phishing wave\",\"customfield_10042\":"
         "\"unknown\",\"status\":{\"name\":\"In Progress\"}}},\"changelog\":{\"items\":[{"
         "\"field\":\"status\",\"toString\":\"In Progress\"}]}}";
-    jira_expect(id, secret, "m-4", update, "updated", NULL);
+    jira_expect(id, secret, "m-4", update, "updated", sec51);
 
     /* ServiceNow: a column of the record, set at create. */
     char body[1024];
