@@ -948,6 +948,25 @@ int bw_json_load(const char *text, size_t len, json_t **out, bw_json_error_t *er
         return fail(&c, NULL, "duplicate key %.*s at line %d, column %d", (int)key_len, key,
                     jerr.line, jerr.column);
     }
+    case json_error_null_character:
+        /* jansson's text names its own flag (JSON_ALLOW_NUL), which a caller
+         * cannot set. */
+        return fail(&c, NULL, "malformed JSON at line %d, column %d: a string may not hold \\u0000",
+                    jerr.line, jerr.column);
+    case json_error_null_byte_in_key:
+        return fail(&c, NULL,
+                    "malformed JSON at line %d, column %d: a member name may not hold \\u0000",
+                    jerr.line, jerr.column);
+    case json_error_end_of_input_expected:
+        /* A NUL byte after the document: jansson says "end of file expected
+         * near end of file", as if the text had ended. */
+        if (text != NULL && jerr.position > 0 && (size_t)jerr.position <= len &&
+            text[jerr.position - 1] == '\0')
+            return fail(&c, NULL,
+                        "malformed JSON at line %d, column %d: a NUL byte, which JSON text never "
+                        "holds",
+                        jerr.line, jerr.column);
+        /* fall through */
     default:
         return fail(&c, NULL, "malformed JSON at line %d, column %d: %s", jerr.line, jerr.column,
                     jerr.text);

@@ -227,16 +227,22 @@ static void expect_error(const ProtobufCMessageDescriptor *desc, const char *tex
 }
 
 /* The parse_pb entry point, for errors that need the text (malformed JSON). */
-static void expect_text_error(const ProtobufCMessageDescriptor *desc, const char *text,
-                              const char *field, const char *message)
+static void expect_text_error_len(const ProtobufCMessageDescriptor *desc, const char *text,
+                                  size_t len, const char *field, const char *message)
 {
     ProtobufCMessage *msg = NULL;
     bw_json_error_t err;
-    int rc = bw_json_parse_pb(arena, desc, text, strlen(text), &msg, &err);
+    int rc = bw_json_parse_pb(arena, desc, text, len, &msg, &err);
     ck_assert_int_eq(rc, BW_EINVAL);
     ck_assert_ptr_null(msg);
     ck_assert_str_eq(err.field, field);
     ck_assert_str_eq(err.message, message);
+}
+
+static void expect_text_error(const ProtobufCMessageDescriptor *desc, const char *text,
+                              const char *field, const char *message)
+{
+    expect_text_error_len(desc, text, strlen(text), field, message);
 }
 
 /* bw_pb_write_json writes exactly what the gateway used to send: the tree
@@ -714,8 +720,14 @@ START_TEST(test_document_errors)
     expect_text_error(d, "{\"size\": {\"newlyEstablished\": true, \"newlyEstablished\": false}}",
                       "", "duplicate key \"newlyEstablished\" at line 1, column 54");
     expect_text_error(d, "{\"name\": \"\\u0000\"}", "",
-                      "malformed JSON at line 1, column 17: \\u0000 is not allowed without "
-                      "JSON_ALLOW_NUL near '\"\\u0000\"'");
+                      "malformed JSON at line 1, column 17: a string may not hold \\u0000");
+    expect_text_error(d, "{\"na\\u0000me\": \"a\"}", "",
+                      "malformed JSON at line 1, column 13: a member name may not hold \\u0000");
+    expect_text_error_len(d, "{\"name\": \"a\"}\0", 14, "",
+                          "malformed JSON at line 1, column 14: a NUL byte, which JSON text never "
+                          "holds");
+    expect_text_error(d, "{\"name\": \"a\"} x", "",
+                      "malformed JSON at line 1, column 15: end of file expected near 'x'");
 
     /* A tree built by the caller can carry what the parser refuses. */
     json_t *json = json_pack("{s:s#}", "name", "a\0b", (int)3);
