@@ -13,11 +13,12 @@
 #   2. the bench tenant and its entity (once per data directory)
 #   3. about 1,000,000 incidents with their deadlines in the bench tenant
 #      (once per data directory, in SQL as the cluster's superuser)
-#   4. nginx, and grpc-gateway (built once into build/bench/grpc-gateway)
+#   4. nginx, grpc-gateway (built once into build/bench/grpc-gateway), and
+#      the floor (tools/floor: one hop doing no work of its own)
 #   5. rounds (BULWARK_BENCH_ROUNDS, 3): in each, one wrk run per request
 #      kind: nginx, GET /v1/entities/{id}, grpc-gateway's GET, POST
-#      /v1/scoping:assess, grpc-gateway's assess, POST /v1/entities,
-#      POST /v1/incidents
+#      /v1/scoping:assess, grpc-gateway's assess, the floor, POST
+#      /v1/entities, POST /v1/incidents
 #   6. the deadlines queue: GET /v1/deadlines while the read runs, on 8
 #      of the 64 connections (the figure judged), then one connection
 #      beside the read on all 64 (for information: the page under the
@@ -25,9 +26,10 @@
 #   7. the summary, the table, the JSON
 #
 # Every run: wrk -t2 -c64 for BULWARK_BENCH_DURATION (10s); per process
-# (the gateway, each service, PostgreSQL, nginx, grpc-gateway) the CPU time
-# (utime + stime from /proc/<pid>/stat) over the run divided by the
-# requests wrk completed, and the peak RSS (VmHWM, reset before each run).
+# (the gateway, each service, PostgreSQL, nginx, grpc-gateway, the floor's
+# two) the CPU time (utime + stime from /proc/<pid>/stat) over the run
+# divided by the requests wrk completed, and the peak RSS (VmHWM, reset
+# before each run).
 # It reports and does not judge: it exits 0 unless the stack is not running
 # or a measurement could not be made.
 set -euo pipefail
@@ -58,6 +60,8 @@ RECEIVER_PID=
 TMP=
 NGINX_PID=
 PEER_PID=
+FLOOR_FRONT_PID=
+FLOOR_BACK_PID=
 PEER_STATUS=
 DEADLINES_STATUS=
 
@@ -95,6 +99,8 @@ cleanup() {
     bench_db_close
     stop_pid "$NGINX_PID"
     stop_pid "$PEER_PID"
+    stop_pid "$FLOOR_FRONT_PID"
+    stop_pid "$FLOOR_BACK_PID"
     stop_pid "$RECEIVER_PID"
     [[ -n $TMP ]] && rm -rf "$TMP"
     return 0
@@ -461,20 +467,21 @@ build_peer() {
     printf '%s\n' "$hash" >"$PEER_DIR/inputs.sha256"
 }
 
-# peer_certificate: a certificate of the deployment's CA for grpc-gateway,
-# made by deploy/tls/make-certs.sh in $BENCH_DATA/tls (renewed as the
-# processes' are). Its identity is "gateway": scoping serves only the
+# bench_certificates NAME...: certificates of the deployment's CA, made by
+# deploy/tls/make-certs.sh in $BENCH_DATA/tls (renewed as the processes'
+# are). grpc-gateway's identity is "gateway": scoping serves only the
 # identities its peer table names, and the gateway's may call every method,
-# so it stands in for the gateway it is compared with. The CA's files are
-# linked, not copied, and the link to its key is removed after.
-peer_certificate() {
+# so it stands in for the gateway it is compared with; the floor's back end
+# is "floor". The CA's files are linked, not copied, and the link to its key
+# is removed after.
+bench_certificates() {
     local dir=$BENCH_DATA/tls
     mkdir -p "$dir"
     chmod 700 "$dir"
     ln -sf "$TLS_DIR/ca.pem" "$dir/ca.pem"
     ln -sf "$TLS_DIR/ca.key" "$dir/ca.key"
     local rc=0
-    "$BW_REPO/deploy/tls/make-certs.sh" "$dir" gateway || rc=$?
+    "$BW_REPO/deploy/tls/make-certs.sh" "$dir" "$@" || rc=$?
     rm -f "$dir/ca.key" "$dir/ca.srl"
     return $rc
 }
@@ -485,7 +492,7 @@ start_peer() {
         PEER_STATUS="skipped: the build failed (${PEER_DIR#"$BW_REPO"/}/build.log)"
         return 0
     fi
-    peer_certificate || bw_die "could not make grpc-gateway's certificate"
+    bench_certificates gateway || bw_die "could not make grpc-gateway's certificate"
     bw_free_port
     local port=$BW_PORT dir=$BENCH_DATA/tls
     "$PEER_BIN" -listen "127.0.0.1:$port" -backend "$(stack_addr scoping)" -ca "$dir/ca.pem" \
@@ -498,6 +505,38 @@ start_peer() {
     fi
     PROC_PIDS[grpc-gateway]=$PEER_PID
     PEER_STATUS=ran
+}
+
+# start_floor: tools/floor's two processes, one hop that does no work of its
+# own (docs/DESIGN.md, "Performance as measured"), on the CPUs make run pins
+# the gateway and scoping to, with the stack's mutual TLS: its back end
+# answers every call with the reply assess gave, its front takes assess's
+# body. Sets FLOOR_URL.
+start_floor() {
+    local reply dir=$BENCH_DATA/tls pin=() bin=$BW_REPO/build/tools/floor/bulwark-floor
+    BW_BUILD_TARGETS=bulwark-floor bw_build "$BW_REPO/build" >/dev/null || bw_die "could not build tools/floor"
+    bench_certificates gateway floor || bw_die "could not make the floor's certificates"
+    reply=$(api POST /v1/scoping:assess "$(<"$TMP/assess.json")") || bw_die "POST /v1/scoping:assess failed"
+    [[ ${reply##*$'\n'} == 200 ]] || bw_die "POST /v1/scoping:assess answered ${reply##*$'\n'}"
+    printf '%s' "${reply%$'\n'*}" >"$TMP/floor-reply.json"
+    bw_free_port
+    local back=127.0.0.1:$BW_PORT
+    mapfile -t pin < <(bw_cpu_pin scoping)
+    "${pin[@]}" "$bin" back "$back" "$TMP/floor-reply.json" "$dir/ca.pem" "$dir/floor.pem" \
+        "$dir/floor.key" >"$TMP/floor-back.log" 2>&1 &
+    FLOOR_BACK_PID=$!
+    bw_free_port
+    mapfile -t pin < <(bw_cpu_pin gateway)
+    "${pin[@]}" "$bin" front "$BW_PORT" "$back" "$dir/ca.pem" "$dir/gateway.pem" "$dir/gateway.key" \
+        floor >"$TMP/floor-front.log" 2>&1 &
+    FLOOR_FRONT_PID=$!
+    FLOOR_URL=http://127.0.0.1:$BW_PORT/v1/scoping:assess
+    if ! wait_http "$FLOOR_URL" "$FLOOR_FRONT_PID"; then
+        cat "$TMP/floor-back.log" "$TMP/floor-front.log" >&2
+        bw_die "the floor (tools/floor) did not answer"
+    fi
+    PROC_PIDS[floor-front]=$FLOOR_FRONT_PID
+    PROC_PIDS[floor-back]=$FLOOR_BACK_PID
 }
 
 # ---------------------------------------------------------------- 5. the runs
@@ -756,8 +795,9 @@ report_spec() {
        cpu_max: {gateway: 40, scoping: 35}, rss_max: 32, rss_procs: $bw},
       {kind: "ggw-get", label: "grpc-gateway GET /v1/entities/{id}", procs: ["grpc-gateway", "scoping", "postgresql"]},
       {kind: "assess", label: "POST /v1/scoping:assess", procs: ["gateway", "scoping", "postgresql"],
-       x_nginx: 0.40, p99_ms: 10, peer: "ggw-assess", peer_min: 1.3, rss_max: 32, rss_procs: $bw},
+       x_nginx: 0.40, p99_ms: 10, peer: "ggw-assess", peer_min: 1.3, rss_max: 32, rss_procs: $bw, vs_floor: "floor"},
       {kind: "ggw-assess", label: "grpc-gateway POST /v1/scoping:assess", procs: ["grpc-gateway", "scoping", "postgresql"]},
+      {kind: "floor", label: "floor: one hop doing nothing, the body and reply of assess (tools/floor)", procs: ["floor-front", "floor-back"]},
       {kind: "post-entities", label: "POST /v1/entities", procs: ["gateway", "scoping", "postgresql"],
        vs_read: "get", rss_max: 32, rss_procs: $bw},
       {kind: "post-incidents", label: "POST /v1/incidents", procs: ["gateway", "incidents", "scoping", "postgresql"],
@@ -861,6 +901,7 @@ printf '{"entity":"%s","title":"Bench write","awareAt":"%s","significant":true}'
 if [[ -z $ONLY ]]; then
     start_nginx
     start_peer
+    start_floor
 
     kind nginx "$NGINX_URL" GET ""
     kind get "$URL/v1/entities/$ENTITY_ID" GET "" "$AUTH"
@@ -875,6 +916,8 @@ if [[ -z $ONLY ]]; then
         bw_warn "grpc-gateway $PEER_STATUS"
         ROUND_KINDS+=(assess)
     fi
+    kind floor "$FLOOR_URL" POST "$TMP/assess.json"
+    ROUND_KINDS+=(floor)
     ROUND_KINDS+=(post-entities)
     if has_service incidents; then
         kind post-incidents "$URL/v1/incidents" POST "$TMP/incident.json" "$AUTH"

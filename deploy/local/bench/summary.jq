@@ -2,9 +2,10 @@
 # spec of the request kinds, the summary bench.sh writes to
 # build/bench/last.json and prints as a table (table.jq): per kind the
 # median and spread (min-max) over the rounds of requests/s, latency, the
-# ratios to nginx, to grpc-gateway and to the read in the same round, the
-# CPU per request of each process, the peak RSS, and every figure that has a
-# target beside it with "ok" or "MISSED".
+# ratios to nginx, to grpc-gateway, to the read and to the floor
+# (tools/floor) in the same round, the CPU per request of each process, the
+# peak RSS, and every figure that has a target beside it with "ok" or
+# "MISSED".
 #
 # Inputs: $runs (array of runs), $spec (array of kinds, in table order),
 # $meta (object copied to the top).
@@ -39,7 +40,8 @@ def check($kind; $figure; $measured; $target; $ok):
        x_peer: (if $s.peer then ratio($s.kind; $s.peer) else null end),
        peer: ($s.peer // null),
        x_read: (if $s.vs_read then ratio($s.kind; $s.vs_read) else null end),
-       read: ($s.vs_read // null)} ] as $kinds
+       read: ($s.vs_read // null),
+       x_floor: (if $s.vs_floor then ratio($s.kind; $s.vs_floor) else null end)} ] as $kinds
 | ($kinds | map({key: .kind, value: .}) | from_entries) as $k
 | [ $kinds[] as $x | $by_kind[$x.kind] as $s
     | (if $s.p99_ms then check($x.kind; "p99 ms"; $x.p99_ms.median; "<= \($s.p99_ms)"; $x.p99_ms.median <= $s.p99_ms) else empty end),

@@ -37,6 +37,7 @@ def digits: if . == null then 0 elif . >= 100 then 0 elif . >= 10 then 1 else 2 
      | row(""; "gateway CPU vs grpc-gateway"; "\($m | fixed($m | digits)) vs \($g | fixed($g | digits)) us"; $x.kind;
            "gateway CPU vs grpc-gateway")),
     (if $x.read then row(""; "x the read (\($x.read))"; $x.x_read | spread(2); $x.kind; "") else empty end),
+    (if $x.x_floor then row(""; "x the floor"; $x.x_floor | spread(2); $x.kind; "") else empty end),
     ($x.shown[] as $p | select($x.cpu_us_per_request[$p])
      | $x.cpu_us_per_request[$p] as $c
      | row(""; "CPU us/request \($p)"; $c | spread($c.median | digits); $x.kind;
