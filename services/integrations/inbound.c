@@ -245,8 +245,8 @@ static int status_is_client_error(int status)
 /* Outcome of one incidents call: 0 done (*incident_id set for a create),
  * 1 refused (detail set), or a BW_E* code. */
 static int call_incidents(bw_call_t *call, const inbound_conn_t *conn, const char *method,
-                          const ProtobufCMessage *msg, const char *key, const char **incident_id,
-                          const char **detail)
+                          const ProtobufCMessage *msg, const char *key,
+                          Bulwark__Incidents__V1__Incident **incident, const char **detail)
 {
     const bw_integrations_t *svc = bw_service_data(call);
     bw_incidents_caller_t who = {conn->tenant, conn->origin, conn->origin, call->request_id, key};
@@ -264,13 +264,13 @@ static int call_incidents(bw_call_t *call, const inbound_conn_t *conn, const cha
                bw_status_grpc_name(reply.status), method, reply.message);
         return bw_call_fail(call, BW_EUNAVAIL, NULL, "the incidents service is unavailable");
     }
-    if (incident_id != NULL) {
+    if (incident != NULL) {
         Bulwark__Incidents__V1__Incident *inc = bulwark__incidents__v1__incident__unpack(
             bw_arena_protobuf_allocator(call->arena), reply.payload_len, reply.payload);
         if (inc == NULL || !bw_uuid_valid(inc->id))
             return bw_call_fail(call, BW_EUNAVAIL, NULL,
                                 "the incidents service answered an unreadable incident");
-        *incident_id = inc->id;
+        *incident = inc;
     }
     return 0;
 }
@@ -293,7 +293,29 @@ static int create_incident(bw_call_t *call, const inbound_conn_t *conn, const ev
     const char *key = idempotency_key(call->arena, conn, "create", req);
     if (key == NULL)
         return BW_ENOMEM;
-    return call_incidents(call, conn, "CreateIncident", &create.base, key, incident_id, detail);
+    Bulwark__Incidents__V1__Incident *made = NULL;
+    int err = call_incidents(call, conn, "CreateIncident", &create.base, key, &made, detail);
+    if (err == 0)
+        *incident_id = made->id;
+    return err;
+}
+
+/* Whether the incident's handling has ended (*ended), as the incidents
+ * service has it now. A ticket closed after its incident's handling ended
+ * in Bulwark, or edited again once closed, is noted on the incident instead
+ * of ending its handling a second time, which the incidents service refuses
+ * (an update answered 422, and its change lost). Returns as call_incidents. */
+static int handling_ended(bw_call_t *call, const inbound_conn_t *conn, const char *incident_id,
+                          int *ended, const char **detail)
+{
+    Bulwark__Incidents__V1__GetIncidentRequest get =
+        BULWARK__INCIDENTS__V1__GET_INCIDENT_REQUEST__INIT;
+    get.id = (char *)incident_id;
+    Bulwark__Incidents__V1__Incident *inc = NULL;
+    int err = call_incidents(call, conn, "GetIncident", &get.base, NULL, &inc, detail);
+    if (err == 0)
+        *ended = inc->handling_ended_at != NULL;
+    return err;
 }
 
 static int append_event(bw_call_t *call, const inbound_conn_t *conn, const event_req_t *req,
@@ -452,13 +474,20 @@ static int apply(bw_call_t *call, const inbound_conn_t *conn, const event_req_t 
     } else {
         int closed = ev->state != NULL && state_closed[0] != '\0' &&
                      strcasecmp(ev->state, state_closed) == 0;
-        err = append_event(call, conn, req, incident, closed, ev->note, &detail);
+        int ended = 0;
+        err = closed ? handling_ended(call, conn, incident, &ended, &detail) : 0;
+        if (err == 0)
+            err = append_event(call, conn, req, incident, closed && !ended, ev->note, &detail);
         if (err < 0)
             goto out;
         refused = err == 1;
         outcome = "updated";
-        log_detail =
-            closed ? bw_arena_printf(call->arena, "handling ended (%s)", ev->state) : ev->note;
+        if (closed && !ended)
+            log_detail = bw_arena_printf(call->arena, "handling ended (%s)", ev->state);
+        else if (closed)
+            log_detail = bw_arena_printf(call->arena, "%s (handling had ended already)", ev->note);
+        else
+            log_detail = ev->note;
     }
     if (refused) {
         bw_db_rollback(db);

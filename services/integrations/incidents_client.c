@@ -80,7 +80,7 @@ static size_t caller_md(const bw_incidents_caller_t *who, bw_rpc_md_t *md)
 static const char *method_path(const char *method)
 {
     static const char *const paths[] = {SERVICE "CreateIncident", SERVICE "AppendEvent",
-                                        SERVICE "SetExternalRef"};
+                                        SERVICE "SetExternalRef", SERVICE "GetIncident"};
     for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
         if (strcmp(paths[i] + strlen(SERVICE), method) == 0)
             return paths[i];

@@ -37,11 +37,10 @@ typedef struct bw_incidents_caller {
     const char *idempotency_key; /* may be NULL */
 } bw_incidents_caller_t;
 
-/* Calls method ("CreateIncident", "AppendEvent" or "SetExternalRef") with
- * request; 0 with
- * *reply filled (any status; strings and payload on arena), BW_EINVAL for
- * another method, BW_EUNAVAIL when the call could not be made (logged),
- * BW_ENOMEM. */
+/* Calls method ("CreateIncident", "AppendEvent", "SetExternalRef" or
+ * "GetIncident") with request; 0 with *reply filled (any status; strings
+ * and payload on arena), BW_EINVAL for another method, BW_EUNAVAIL when the
+ * call could not be made (logged), BW_ENOMEM. */
 int bw_incidents_client_call(bw_incidents_client_t *client, bw_arena_t *arena,
                              const bw_log_ctx_t *log, const char *method,
                              const ProtobufCMessage *request, const bw_incidents_caller_t *who,

@@ -541,6 +541,14 @@ START_TEST(jira_events_need_their_signature_and_never_duplicate)
         "\"DONE\"}}},\"changelog\":{\"items\":[{\"field\":\"status\",\"fromString\":\"To Do\","
         "\"toString\":\"Done\"}]}}";
     jira_expect(id, secret, "d-3", updated, "updated", incident_id);
+    /* Edited again while Done: noted, not ended a second time (which the
+     * incidents service refuses: the update was answered 422). */
+    const char *edited =
+        "{\"webhookEvent\":\"jira:issue_updated\",\"issue\":{\"id\":\"10002\",\"key\":\"SEC-7\","
+        "\"fields\":{\"summary\":\"Ransomware on the billing cluster\",\"status\":{\"name\":"
+        "\"Done\"}}},\"changelog\":{\"items\":[{\"field\":\"priority\",\"fromString\":\"High\","
+        "\"toString\":\"Low\"}]}}";
+    jira_expect(id, secret, "d-3c", edited, "updated", incident_id);
     /* An event that neither makes nor changes an incident is ignored, and
      * names the ticket's incident when it has one: a deleted issue leaves
      * its incident as it was. */
@@ -717,6 +725,35 @@ START_TEST(servicenow_records_are_upserted_by_sys_id)
     ck_assert_str_eq(jstr(inc, "awareAt"), "2025-06-10T07:15:00Z");
     ck_assert_str_eq(jstr(inc, "state"), "CLOSED");
     json_decref(inc);
+    /* The closed record edited (its impact lowered): the change is noted on
+     * the incident, whose handling ended once; it was answered 422 and
+     * lost, since a second end of handling is refused. */
+    const char *edited = "{\"sys_id\":\"9d385017c611228701d22104cc95c371\",\"number\":"
+                         "\"INC0010001\",\"short_description\":\"Email server down\","
+                         "\"state\":\"7\",\"impact\":\"3\",\"urgency\":\"1\","
+                         "\"sys_mod_count\":\"5\"}";
+    servicenow_expect(id, token, edited, "updated", incident_id);
+    char timeline[160];
+    snprintf(timeline, sizeof(timeline), "%s/timeline", incident_path);
+    json_t *tl = call(t.key, "GET", timeline, NULL, 200);
+    int ended = 0, noted = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(tl, "entries"), i, e)
+    {
+        json_t *ev = json_object_get(e, "event");
+        if (ev == NULL)
+            continue;
+        ended += strcmp(jstr(ev, "type"), "HANDLING_ENDED") == 0;
+        noted += strcmp(jstr(ev, "type"), "NOTE") == 0 && strstr(jstr(ev, "note"), "impact 3");
+    }
+    json_decref(tl);
+    ck_assert_int_eq(ended, 1);
+    ck_assert_int_eq(noted, 1);
+    json_t *log = connection_log(&t, id);
+    ck_assert_ptr_nonnull(
+        strstr(jstr(json_array_get(log, 0), "detail"), "(handling had ended already)"));
+    json_decref(log);
     servicenow_post(&r, id, token, "{\"number\":\"INC1\"}");
     ck_assert_problem(&r, 422, NULL);
     bw_test_resp_free(&r);
