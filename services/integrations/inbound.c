@@ -57,11 +57,7 @@ static const bw_db_stmt_t stmt_settings = {"inbound_settings",
                                            "SELECT entity_id::text, state_closed, aware_at_field "
                                            "FROM integrations.connections "
                                            "WHERE connection_id = $1"};
-static const bw_db_stmt_t stmt_receipt = {
-    "inbound_receipt",
-    "INSERT INTO integrations.inbound_receipts (tenant_id, connection_id, delivery_key) "
-    "VALUES (current_setting('bulwark.tenant_id')::uuid, $1, left($2, 200)) "
-    "ON CONFLICT DO NOTHING RETURNING 1"};
+static const bw_db_stmt_t stmt_receipt = {"inbound_receipt", BW_INBOUND_RECEIPT_SQL};
 static const bw_db_stmt_t stmt_link = {
     "inbound_link",
     "INSERT INTO integrations.ticket_links (tenant_id, connection_id, ticket_id, ticket_key) "
@@ -630,6 +626,11 @@ int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
     return err;
 }
 
+char *bw_inbound_servicenow_key(bw_arena_t *arena, const char *sys_id, const char *version)
+{
+    return bw_arena_printf(arena, "%.100s:%.50s", sys_id, version);
+}
+
 int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const event_req_t *req = (const void *)request;
@@ -674,8 +675,8 @@ int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request, Prot
                                   ev.ticket_key, ev.state ? ev.state : "-", impact ? impact : "-",
                                   urgency ? urgency : "-");
         if (mod != NULL || updated_on != NULL)
-            ev.delivery_key = bw_arena_printf(call->arena, "%.100s:%.50s", ev.ticket_id,
-                                              mod != NULL ? mod : updated_on);
+            ev.delivery_key = bw_inbound_servicenow_key(call->arena, ev.ticket_id,
+                                                        mod != NULL ? mod : updated_on);
     }
     if (problem != NULL)
         err = unprocessable(call, &conn, ev.kind, ev.ticket_key, problem);

@@ -26,6 +26,17 @@ extern const size_t bw_inbound_n_stmts;
 
 bw_rpc_handler_func_t bw_inbound_jira, bw_inbound_servicenow;
 
+/* Records a delivery key as received ($1 the connection, $2 the key; the
+ * tenant set): a later delivery under that key is answered "duplicate". */
+#define BW_INBOUND_RECEIPT_SQL                                                                     \
+    "INSERT INTO integrations.inbound_receipts (tenant_id, connection_id, delivery_key) "          \
+    "VALUES (current_setting('bulwark.tenant_id')::uuid, $1, left($2, 200)) "                      \
+    "ON CONFLICT DO NOTHING RETURNING 1"
+
+/* The delivery key of a ServiceNow record: its sys_id and its version
+ * (sys_mod_count, else sys_updated_on), "sys_id:version", on arena. */
+char *bw_inbound_servicenow_key(bw_arena_t *arena, const char *sys_id, const char *version);
+
 /* Reads a ticket system's time (Jira "2025-06-10T09:15:00.000+0200",
  * ServiceNow "2025-06-10 07:15:00", UTC) into Unix seconds and nanoseconds.
  * 0, or -1 when it is none. Pure, for tests. */

@@ -9,6 +9,7 @@
 
 #include "bulwark/incidents/v1/incidents.pb-c.h"
 #include "connections.h"
+#include "inbound.h"
 #include "incidents_client.h"
 #include "log.h"
 #include "netpolicy.h"
@@ -77,8 +78,11 @@ static const bw_db_stmt_t stmt_link = {
     "ON CONFLICT (tenant_id, connection_id, ticket_id) DO UPDATE SET ticket_key = "
     "EXCLUDED.ticket_key, incident_id = EXCLUDED.incident_id, update_time = now()"};
 
+/* The echo of a ServiceNow write, expected: inbound.c's receipt. */
+static const bw_db_stmt_t stmt_echo = {"tickets_echo", BW_INBOUND_RECEIPT_SQL};
+
 const bw_db_stmt_t *const bw_tickets_stmts[] = {&stmt_claim, &stmt_complete, &stmt_release,
-                                                &stmt_link};
+                                                &stmt_link, &stmt_echo};
 const size_t bw_tickets_n_stmts = sizeof(bw_tickets_stmts) / sizeof(bw_tickets_stmts[0]);
 
 typedef enum step {
@@ -422,6 +426,33 @@ static int link_ticket(job_t *j, const char *ticket_id, const char *ticket_key)
     return bw_db_exec1(tk->db, tk->scratch, j->tenant, &stmt_link, 4, values, NULL);
 }
 
+/* ServiceNow answers a write with the record as it now is, sys_mod_count
+ * included, and a business rule on the Incident table (README.md) sends
+ * that same version back to the inbound route: the echo of Bulwark's own
+ * write, which would become a NOTE on the incident. Recorded as received
+ * under the key inbound.c gives that version, it is answered "duplicate"
+ * and changes nothing. An echo that arrives before this is recorded is
+ * taken as an update, as before; a failure here is logged and costs only
+ * that. */
+static void expect_echo(job_t *j, const char *sys_id, json_t *record)
+{
+    json_t *v = json_object_get(record, "sys_mod_count");
+    if (json_is_object(v)) /* {"value", "display_value"} */
+        v = json_object_get(v, "value");
+    const char *version = json_string_value(v);
+    if (version == NULL || version[0] == '\0' || sys_id == NULL || sys_id[0] == '\0')
+        return;
+    bw_tickets_t *tk = j->tk;
+    bw_arena_reset(tk->scratch);
+    const char *values[] = {j->connection, bw_inbound_servicenow_key(tk->scratch, sys_id, version)};
+    int err = values[1] != NULL
+                  ? bw_db_exec1(tk->db, tk->scratch, j->tenant, &stmt_echo, 2, values, NULL)
+                  : BW_ENOMEM;
+    if (err != 0)
+        bw_log(BW_LOG_WARN, &j->log, "ticket job %s: could not record the echo of %s: %s", j->id,
+               sys_id, bw_strerror(err));
+}
+
 static void on_ref(void *arg, const bw_rpc_reply_t *reply);
 
 /* Records the ticket's key (Jira) or number (ServiceNow) as the incident's
@@ -521,9 +552,11 @@ static void advance(job_t *j, long status)
             break;
         }
         err = link_ticket(j, sys_id, number[0] ? number : sys_id);
-        if (err == 0)
+        if (err == 0) {
+            expect_echo(j, sys_id, result);
             log_call(j, (int)status,
                      bw_arena_printf(j->arena, "incident %s opened", j->ticket_key));
+        }
         if (err == 0) {
             err = record_ref(j, 1); /* then on_ref */
             next = err > 0;
@@ -532,6 +565,7 @@ static void advance(job_t *j, long status)
         break;
     }
     case STEP_SN_UPDATE:
+        expect_echo(j, j->ticket_id, json_object_get(doc, "result"));
         log_call(j, (int)status, "updated");
         break;
     }

@@ -19,8 +19,9 @@
  *          permission to see it."],"errors":{}}
  *   ServiceNow Table API (Basic auth)
  *     GET   /api/now/table/sys_user            200 {"result":[{"sys_id","user_name"}]}
- *     POST  /api/now/table/incident            201 {"result":{record}}
- *     PATCH /api/now/table/incident/{sys_id}   200 {"result":{record}}; 404 {"error":
+ *     POST  /api/now/table/incident            201 {"result":{record}} (sys_mod_count "0")
+ *     PATCH /api/now/table/incident/{sys_id}   200 {"result":{record}} (sys_mod_count one
+ *                                              more); 404 {"error":
  *                                              {"message":"No Record found","detail"},
  *                                              "status":"failure"}
  *
@@ -228,6 +229,7 @@ static int servicenow(struct evhttp_request *req, enum evhttp_cmd_type cmd, cons
         json_object_set_new(rec, "number", json_string(number));
         if (json_object_get(rec, "state") == NULL)
             json_object_set_new(rec, "state", json_string("1"));
+        json_object_set_new(rec, "sys_mod_count", json_string("0"));
         json_object_set(records, sys_id, rec);
         reply_json(req, 201, json_pack("{s:o}", "result", rec));
         return 201;
@@ -246,6 +248,11 @@ static int servicenow(struct evhttp_request *req, enum evhttp_cmd_type cmd, cons
         }
         if (json_is_object(in))
             json_object_update(rec, in);
+        /* Each update is a new version of the record, as ServiceNow counts them. */
+        const char *was = json_string_value(json_object_get(rec, "sys_mod_count"));
+        char count[24];
+        snprintf(count, sizeof(count), "%ld", (was != NULL ? strtol(was, NULL, 10) : 0) + 1);
+        json_object_set_new(rec, "sys_mod_count", json_string(count));
         reply_json(req, 200, json_pack("{s:O}", "result", rec));
         return 200;
     }
