@@ -238,8 +238,9 @@ static int status_is_client_error(int status)
            status == BW_GRPC_ALREADY_EXISTS;
 }
 
-/* Outcome of one incidents call: 0 done (*incident_id set for a create),
- * 1 refused (detail set), or a BW_E* code. */
+/* Outcome of one incidents call: 0 done (*incident set to the incident the
+ * reply holds, when incident is not NULL), 1 refused (detail set), or a
+ * BW_E* code. */
 static int call_incidents(bw_call_t *call, const inbound_conn_t *conn, const char *method,
                           const ProtobufCMessage *msg, const char *key,
                           Bulwark__Incidents__V1__Incident **incident, const char **detail)
@@ -505,9 +506,7 @@ out:
 
 /* ---- payloads ----------------------------------------------------------- */
 
-/* A string member, or the "value" of a ServiceNow field given as
- * {"value", "display_value"}; NULL when absent or of another type. */
-static const char *text_of(json_t *obj, const char *key)
+const char *bw_inbound_text(json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
     if (json_is_object(v))
@@ -643,16 +642,16 @@ int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request, Prot
         json_is_object(json_object_get(doc, "result")) ? json_object_get(doc, "result") : doc;
     ticket_event_t ev = {
         .system = "servicenow", .kind = "servicenow:incident", .may_create = 1, .may_update = 1};
-    ev.ticket_id = keep(call->arena, text_of(record, "sys_id"), 100);
-    ev.ticket_key = keep(call->arena, text_of(record, "number"), 100);
-    const char *summary = text_of(record, "short_description");
-    ev.state = keep(call->arena, text_of(record, "state"), 100);
-    const char *opened = text_of(record, "opened_at");
-    const char *mod = text_of(record, "sys_mod_count");
-    const char *correlation = text_of(record, "correlation_id");
+    ev.ticket_id = keep(call->arena, bw_inbound_text(record, "sys_id"), 100);
+    ev.ticket_key = keep(call->arena, bw_inbound_text(record, "number"), 100);
+    const char *summary = bw_inbound_text(record, "short_description");
+    ev.state = keep(call->arena, bw_inbound_text(record, "state"), 100);
+    const char *opened = bw_inbound_text(record, "opened_at");
+    const char *mod = bw_inbound_text(record, "sys_mod_count");
+    const char *correlation = bw_inbound_text(record, "correlation_id");
     if (correlation != NULL && bw_uuid_valid(correlation))
         ev.opened_for = keep(call->arena, correlation, BW_UUID_STR_LEN);
-    const char *updated_on = text_of(record, "sys_updated_on");
+    const char *updated_on = bw_inbound_text(record, "sys_updated_on");
     const char *problem = NULL;
     if (ev.ticket_key == NULL)
         ev.ticket_key = ev.ticket_id;
@@ -668,7 +667,8 @@ int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request, Prot
     if (problem == NULL) {
         ev.title =
             keep(call->arena, summary != NULL && summary[0] ? summary : ev.ticket_key, TITLE_MAX);
-        const char *impact = text_of(record, "impact"), *urgency = text_of(record, "urgency");
+        const char *impact = bw_inbound_text(record, "impact"),
+                   *urgency = bw_inbound_text(record, "urgency");
         ev.note = bw_arena_printf(call->arena,
                                   "ServiceNow %.100s updated: state %.100s, impact "
                                   "%.20s, urgency %.20s",

@@ -21,6 +21,8 @@
 #include "db.h"
 #include "rpc.h"
 
+#include <jansson.h>
+
 extern const bw_db_stmt_t *const bw_inbound_stmts[];
 extern const size_t bw_inbound_n_stmts;
 
@@ -32,6 +34,10 @@ bw_rpc_handler_func_t bw_inbound_jira, bw_inbound_servicenow;
     "INSERT INTO integrations.inbound_receipts (tenant_id, connection_id, delivery_key) "          \
     "VALUES (current_setting('bulwark.tenant_id')::uuid, $1, left($2, 200)) "                      \
     "ON CONFLICT DO NOTHING RETURNING 1"
+
+/* A string member of obj, or the "value" of a ServiceNow field given as
+ * {"value", "display_value"}; NULL when absent or of another type. */
+const char *bw_inbound_text(json_t *obj, const char *key);
 
 /* The delivery key of a ServiceNow record: its sys_id and its version
  * (sys_mod_count, else sys_updated_on), "sys_id:version", on arena. */

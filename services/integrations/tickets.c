@@ -436,10 +436,7 @@ static int link_ticket(job_t *j, const char *ticket_id, const char *ticket_key)
  * that. */
 static void expect_echo(job_t *j, const char *sys_id, json_t *record)
 {
-    json_t *v = json_object_get(record, "sys_mod_count");
-    if (json_is_object(v)) /* {"value", "display_value"} */
-        v = json_object_get(v, "value");
-    const char *version = json_string_value(v);
+    const char *version = bw_inbound_text(record, "sys_mod_count");
     if (version == NULL || version[0] == '\0' || sys_id == NULL || sys_id[0] == '\0')
         return;
     bw_tickets_t *tk = j->tk;

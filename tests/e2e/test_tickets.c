@@ -219,6 +219,27 @@ static void servicenow_expect(const char *connection, const char *token, const c
  * answered 2xx (a ticket job's step done, its effects recorded). */
 static void wait_log_count(const tenant_t *t, const char *connection, const char *kind, int n);
 
+/* The events of the incident's timeline of that type whose note contains
+ * part ("" for any). */
+static int timeline_events(const tenant_t *t, const char *incident, const char *type,
+                           const char *part)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/incidents/%s/timeline", incident);
+    json_t *tl = call(t->key, "GET", path, NULL, 200);
+    int n = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(tl, "entries"), i, e)
+    {
+        json_t *ev = json_object_get(e, "event");
+        n += ev != NULL && strcmp(jstr(ev, "type"), type) == 0 &&
+             strstr(jstr(ev, "note"), part) != NULL;
+    }
+    json_decref(tl);
+    return n;
+}
+
 /* The tenant's incidents whose externalRef is ref. */
 static size_t incidents_with_ref(const tenant_t *t, const char *ref)
 {
@@ -529,30 +550,28 @@ START_TEST(jira_events_need_their_signature_and_never_duplicate)
     ck_assert_str_eq(jstr(inc, "awareAt"), "2025-06-10T07:15:00Z");
     ck_assert_str_eq(jstr(inc, "externalRef"), "SEC-7");
     ck_assert_str_eq(jstr(inc, "entity"), t.entity);
-    char incident_id[64], incident_path[128];
+    char incident_id[64];
     snprintf(incident_id, sizeof(incident_id), "%s", jstr(inc, "id"));
-    snprintf(incident_path, sizeof(incident_path), "/v1/incidents/%s", incident_id);
     json_decref(inc);
     /* The same delivery again, and the same event as a new delivery (a
      * replay): still one incident, and both name it. */
     jira_expect(id, secret, "d-1", body, "duplicate", incident_id);
     jira_expect(id, secret, "d-2", body, "duplicate", incident_id);
     ck_assert_int_eq(incidents_with_ref(&t, "SEC-7"), 1);
-    /* Moved to Done in Jira: handling ended. */
+    /* SEC-7 updated: its status, and one change of its changelog. */
     const char *updated =
         "{\"webhookEvent\":\"jira:issue_updated\",\"issue\":{\"id\":\"10002\",\"key\":\"SEC-7\","
         "\"fields\":{\"summary\":\"Ransomware on the billing cluster\",\"status\":{\"name\":"
-        "\"DONE\"}}},\"changelog\":{\"items\":[{\"field\":\"status\",\"fromString\":\"To Do\","
-        "\"toString\":\"Done\"}]}}";
-    jira_expect(id, secret, "d-3", updated, "updated", incident_id);
+        "\"%s\"}}},\"changelog\":{\"items\":[{\"field\":\"%s\",\"fromString\":\"%s\","
+        "\"toString\":\"%s\"}]}}";
+    char change[512];
+    /* Moved to Done in Jira: handling ended. */
+    snprintf(change, sizeof(change), updated, "DONE", "status", "To Do", "Done");
+    jira_expect(id, secret, "d-3", change, "updated", incident_id);
     /* Edited again while Done: noted, not ended a second time (which the
      * incidents service refuses: the update was answered 422). */
-    const char *edited =
-        "{\"webhookEvent\":\"jira:issue_updated\",\"issue\":{\"id\":\"10002\",\"key\":\"SEC-7\","
-        "\"fields\":{\"summary\":\"Ransomware on the billing cluster\",\"status\":{\"name\":"
-        "\"Done\"}}},\"changelog\":{\"items\":[{\"field\":\"priority\",\"fromString\":\"High\","
-        "\"toString\":\"Low\"}]}}";
-    jira_expect(id, secret, "d-3c", edited, "updated", incident_id);
+    snprintf(change, sizeof(change), updated, "Done", "priority", "High", "Low");
+    jira_expect(id, secret, "d-3c", change, "updated", incident_id);
     /* An event that neither makes nor changes an incident is ignored, and
      * names the ticket's incident when it has one: a deleted issue leaves
      * its incident as it was. */
@@ -565,20 +584,8 @@ START_TEST(jira_events_need_their_signature_and_never_duplicate)
     jira_expect(id, secret, "d-3b", gone, "ignored", "");
     ck_assert_int_eq(incidents_with_ref(&t, "SEC-7"), 1);
     ck_assert_int_eq(incidents_with_ref(&t, "SEC-99"), 0);
-    char timeline[160];
-    snprintf(timeline, sizeof(timeline), "%s/timeline", incident_path);
-    json_t *tl = call(t.key, "GET", timeline, NULL, 200);
-    int ended = 0;
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(tl, "entries"), i, e)
-    {
-        json_t *ev = json_object_get(e, "event");
-        if (ev != NULL && strcmp(jstr(ev, "type"), "HANDLING_ENDED") == 0)
-            ended++;
-    }
-    json_decref(tl);
-    ck_assert_int_eq(ended, 1);
+    ck_assert_int_eq(timeline_events(&t, incident_id, "HANDLING_ENDED", ""), 1);
+    ck_assert_int_eq(timeline_events(&t, incident_id, "NOTE", "priority"), 1);
     /* A payload without an issue: 422, in the connection's log. */
     jira_post(&r, id, secret, "d-4", "{\"webhookEvent\":\"jira:issue_updated\",\"timestamp\":1}");
     ck_assert_problem(&r, 422, NULL);
@@ -737,23 +744,8 @@ START_TEST(servicenow_records_are_upserted_by_sys_id)
                          "\"state\":\"7\",\"impact\":\"3\",\"urgency\":\"1\","
                          "\"sys_mod_count\":\"5\"}";
     servicenow_expect(id, token, edited, "updated", incident_id);
-    char timeline[160];
-    snprintf(timeline, sizeof(timeline), "%s/timeline", incident_path);
-    json_t *tl = call(t.key, "GET", timeline, NULL, 200);
-    int ended = 0, noted = 0;
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(tl, "entries"), i, e)
-    {
-        json_t *ev = json_object_get(e, "event");
-        if (ev == NULL)
-            continue;
-        ended += strcmp(jstr(ev, "type"), "HANDLING_ENDED") == 0;
-        noted += strcmp(jstr(ev, "type"), "NOTE") == 0 && strstr(jstr(ev, "note"), "impact 3");
-    }
-    json_decref(tl);
-    ck_assert_int_eq(ended, 1);
-    ck_assert_int_eq(noted, 1);
+    ck_assert_int_eq(timeline_events(&t, incident_id, "HANDLING_ENDED", ""), 1);
+    ck_assert_int_eq(timeline_events(&t, incident_id, "NOTE", "impact 3"), 1);
     json_t *log = connection_log(&t, id);
     ck_assert_ptr_nonnull(
         strstr(jstr(json_array_get(log, 0), "detail"), "(handling had ended already)"));
@@ -964,6 +956,7 @@ START_TEST(incidents_open_tickets_and_follow_the_mapping)
              "\"Phishing wave\",\"state\":\"7\",\"sys_mod_count\":\"3\"}",
              sys_id, number);
     servicenow_expect(sn_id, sn_token, echo, "duplicate", incident);
+    ck_assert_int_eq(timeline_events(&t, incident, "NOTE", "ServiceNow"), 0);
 
     /* Jira tells of the issue Bulwark opened: linked, no second incident. */
     char event[2048];

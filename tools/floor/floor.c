@@ -165,6 +165,9 @@ typedef struct conn {
     int fd;
     struct event *ev;
     size_t len;      /* bytes in buf */
+    size_t scanned;  /* of them searched for the head's end */
+    size_t head_len; /* the request's head, once it is all in; else 0 */
+    size_t body_len; /* its Content-Length */
     size_t out_done; /* of a reply the socket did not take at once */
     char *out;       /* that reply, head and body, or NULL */
     size_t out_len;
@@ -174,7 +177,6 @@ typedef struct conn {
 typedef struct front_call {
     struct front_call *next;
     conn_t *conn;
-    size_t consumed; /* the request's bytes in conn->buf */
     grpc_call *call;
     grpc_metadata_array initial, trailing;
     grpc_byte_buffer *reply;
@@ -242,11 +244,14 @@ static int conn_flush(conn_t *cn)
     return 0;
 }
 
-/* The request served: the next one may already be in the buffer. */
-static void conn_next(conn_t *cn, size_t consumed)
+/* The request served and its reply written: the next one may already be
+ * in the buffer. */
+static void conn_next(conn_t *cn)
 {
+    size_t consumed = cn->head_len + cn->body_len;
     memmove(cn->buf, cn->buf + consumed, cn->len - consumed);
     cn->len -= consumed;
+    cn->scanned = cn->head_len = cn->body_len = 0;
     event_assign(cn->ev, base, cn->fd, EV_READ | EV_PERSIST, on_readable, cn);
     event_add(cn->ev, NULL);
     if (cn->len > 0)
@@ -264,13 +269,12 @@ static void on_writable(evutil_socket_t fd, short what, void *arg)
     }
     if (rc == 0) {
         event_del(cn->ev);
-        conn_next(cn, 0);
+        conn_next(cn);
     }
 }
 
-static void reply(front_call_t *c, const char *body, size_t len, int code)
+static void reply(conn_t *cn, const char *body, size_t len, int code)
 {
-    conn_t *cn = c->conn;
     char head[128];
     int h =
         snprintf(head, sizeof(head),
@@ -284,7 +288,7 @@ static void reply(front_call_t *c, const char *body, size_t len, int code)
     }
     size_t total = (size_t)h + len, done = n > 0 ? (size_t)n : 0;
     if (done == total) {
-        conn_next(cn, c->consumed);
+        conn_next(cn);
         return;
     }
     /* The socket took part of it: keep the rest and wait until it takes more. */
@@ -297,8 +301,6 @@ static void reply(front_call_t *c, const char *body, size_t len, int code)
     memcpy(cn->out + h, body, len);
     cn->out_len = total;
     cn->out_done = done;
-    memmove(cn->buf, cn->buf + c->consumed, cn->len - c->consumed);
-    cn->len -= c->consumed;
     event_assign(cn->ev, base, cn->fd, EV_WRITE | EV_PERSIST, on_writable, cn);
     event_add(cn->ev, NULL);
 }
@@ -316,11 +318,11 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
             grpc_byte_buffer_reader r;
             grpc_byte_buffer_reader_init(&r, c->reply);
             grpc_slice all = grpc_byte_buffer_reader_readall(&r);
-            reply(c, (const char *)GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), 200);
+            reply(c->conn, (const char *)GRPC_SLICE_START_PTR(all), GRPC_SLICE_LENGTH(all), 200);
             grpc_slice_unref(all);
             grpc_byte_buffer_reader_destroy(&r);
         } else {
-            reply(c, "", 0, 502);
+            reply(c->conn, "", 0, 502);
         }
         if (c->reply != NULL)
             grpc_byte_buffer_destroy(c->reply);
@@ -333,9 +335,9 @@ static void on_done(evutil_socket_t fd, short what, void *arg)
     }
 }
 
-/* One unary call carrying BODY; the connection reads nothing more until its
- * reply is written. */
-static void start_call(conn_t *cn, size_t head_len, size_t body_len)
+/* One unary call carrying the request's body; the connection reads nothing
+ * more until its reply is written. */
+static void start_call(conn_t *cn)
 {
     front_call_t *c = calloc(1, sizeof(*c));
     if (c == NULL) {
@@ -343,11 +345,10 @@ static void start_call(conn_t *cn, size_t head_len, size_t body_len)
         return;
     }
     c->conn = cn;
-    c->consumed = head_len + body_len;
     event_del(cn->ev);
     grpc_metadata_array_init(&c->initial);
     grpc_metadata_array_init(&c->trailing);
-    grpc_slice body = grpc_slice_from_copied_buffer(cn->buf + head_len, body_len);
+    grpc_slice body = grpc_slice_from_copied_buffer(cn->buf + cn->head_len, cn->body_len);
     grpc_byte_buffer *request = grpc_raw_byte_buffer_create(&body, 1);
     grpc_slice_unref(body);
     gpr_timespec deadline =
@@ -373,37 +374,37 @@ static void start_call(conn_t *cn, size_t head_len, size_t body_len)
     grpc_byte_buffer_destroy(request);
 }
 
-/* Finds the end of the head and the Content-Length (0 without one). Returns
- * 0 when a whole request is in the buffer, 1 when more is needed, -1 when it
- * cannot fit. */
-static int request_complete(const conn_t *cn, size_t *head_len, size_t *body_len)
+/* Finds the end of the head, searching only what arrived since the last
+ * look, then its Content-Length (0 without one), once. Returns 0 when the
+ * whole request is in the buffer, 1 when more is needed, -1 when it cannot
+ * fit. */
+static int request_complete(conn_t *cn)
 {
-    const char *end = memmem(cn->buf, cn->len, "\r\n\r\n", 4);
-    if (end == NULL)
-        return cn->len < sizeof(cn->buf) ? 1 : -1;
-    *head_len = (size_t)(end - cn->buf) + 4;
-    *body_len = 0;
-    static const char name[] = "\r\nContent-Length:";
-    for (const char *p = cn->buf; p + sizeof(name) - 1 <= end; p++) {
-        if (p[0] == '\r' && strncasecmp(p, name, sizeof(name) - 1) == 0) {
-            unsigned long n = strtoul(p + sizeof(name) - 1, NULL, 10);
-            if (n > sizeof(cn->buf))
-                return -1;
-            *body_len = n;
-            break;
+    if (cn->head_len == 0) {
+        size_t from = cn->scanned > 3 ? cn->scanned - 3 : 0;
+        const char *end = memmem(cn->buf + from, cn->len - from, "\r\n\r\n", 4);
+        cn->scanned = cn->len;
+        if (end == NULL)
+            return cn->len < sizeof(cn->buf) ? 1 : -1;
+        cn->head_len = (size_t)(end - cn->buf) + 4;
+        static const char name[] = "\r\nContent-Length:";
+        for (const char *p = cn->buf; p + sizeof(name) - 1 <= end; p++) {
+            if (p[0] == '\r' && strncasecmp(p, name, sizeof(name) - 1) == 0) {
+                cn->body_len = strtoul(p + sizeof(name) - 1, NULL, 10);
+                break;
+            }
         }
+        if (cn->body_len > sizeof(cn->buf) - cn->head_len)
+            return -1;
     }
-    if (*head_len + *body_len > sizeof(cn->buf))
-        return -1;
-    return cn->len >= *head_len + *body_len ? 0 : 1;
+    return cn->len >= cn->head_len + cn->body_len ? 0 : 1;
 }
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
     (void)what;
     conn_t *cn = arg;
-    size_t head_len, body_len;
-    int rc = request_complete(cn, &head_len, &body_len);
+    int rc = request_complete(cn);
     if (rc == 1) {
         ssize_t n = read(fd, cn->buf + cn->len, sizeof(cn->buf) - cn->len);
         if (n < 0 && errno == EAGAIN)
@@ -413,12 +414,12 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
             return;
         }
         cn->len += (size_t)n;
-        rc = request_complete(cn, &head_len, &body_len);
+        rc = request_complete(cn);
     }
     if (rc < 0)
         conn_close(cn);
     else if (rc == 0)
-        start_call(cn, head_len, body_len);
+        start_call(cn);
 }
 
 static void on_accept(evutil_socket_t listener, short what, void *arg)
