@@ -126,8 +126,9 @@ const bw_db_stmt_t *const bw_campaigns_stmts[] = {
 };
 const size_t bw_campaigns_n_stmts = sizeof(bw_campaigns_stmts) / sizeof(bw_campaigns_stmts[0]);
 
+/* Every kind of attest.c's kind_names, which campaigns are created with. */
 static const char *const kind_values[] = {"RISK_MEASURES_APPROVAL", "MANAGEMENT_TRAINING",
-                                          "POLICY_APPROVAL", NULL};
+                                          "POLICY_APPROVAL", "IMPLEMENTATION_OVERSIGHT", NULL};
 static const char *const state_values[] = {"OPEN", "CLOSED", NULL};
 enum { FILTER_ENTITY, FILTER_KIND, FILTER_STATE };
 static const bw_list_filter_t list_filters[] = {

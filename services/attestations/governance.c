@@ -108,6 +108,29 @@ static const char *kind_label(const char *kind)
     return "policy approval";
 }
 
+static int by_member(const void *a, const void *b)
+{
+    return strcmp((*(const bw_gov_training_t *const *)a)->member,
+                  (*(const bw_gov_training_t *const *)b)->member);
+}
+
+/* The training of member in sorted (n of them, by member), or NULL: a
+ * binary search, so a board of any size costs n log n, not members x
+ * trainings. */
+static const bw_gov_training_t *training_of(const bw_gov_training_t *const *sorted, size_t n,
+                                            const char *member)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(sorted[mid]->member, member) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && strcmp(sorted[lo]->member, member) == 0 ? sorted[lo] : NULL;
+}
+
 int bw_governance_compute(bw_arena_t *arena, const char *entity, const bw_gov_input_t *in,
                           Bulwark__Attestations__V1__Governance **out)
 {
@@ -169,6 +192,12 @@ int bw_governance_compute(bw_arena_t *arena, const char *entity, const bw_gov_in
             return BW_ENOMEM;
     }
 
+    const bw_gov_training_t **sorted = bw_arena_calloc(arena, in->n_trainings + 1, sizeof(*sorted));
+    if (sorted == NULL)
+        return BW_ENOMEM;
+    for (size_t j = 0; j < in->n_trainings; j++)
+        sorted[j] = &in->trainings[j];
+    qsort(sorted, in->n_trainings, sizeof(*sorted), by_member);
     int all_trained = 1;
     for (size_t i = 0; i < in->n_members; i++) {
         const bw_gov_member_t *m = &in->members[i];
@@ -178,10 +207,8 @@ int bw_governance_compute(bw_arena_t *arena, const char *entity, const bw_gov_in
         bulwark__attestations__v1__member_training__init(t);
         t->member = (char *)m->id;
         t->name = (char *)m->name;
-        for (size_t j = 0; j < in->n_trainings; j++) {
-            const bw_gov_training_t *tr = &in->trainings[j];
-            if (strcmp(tr->member, m->id) != 0)
-                continue;
+        const bw_gov_training_t *tr = training_of(sorted, in->n_trainings, m->id);
+        if (tr != NULL) {
             t->campaign = (char *)tr->campaign;
             t->trained_at = bw_store_timestamp_us(arena, tr->at_us);
             t->valid_until = bw_store_timestamp_us(arena, tr->until_us);
@@ -195,7 +222,6 @@ int bw_governance_compute(bw_arena_t *arena, const char *entity, const bw_gov_in
                          tr->until_us, tr->campaign, m->id, summary)) == NULL)
                     return BW_ENOMEM;
             }
-            break;
         }
         all_trained &= t->current;
         training[i] = t;

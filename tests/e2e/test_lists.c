@@ -733,7 +733,7 @@ START_TEST(campaigns)
     time_from_now(60L * 86400, later);
     static const char *const kinds[] = {"RISK_MEASURES_APPROVAL", "POLICY_APPROVAL",
                                         "MANAGEMENT_TRAINING", "POLICY_APPROVAL",
-                                        "RISK_MEASURES_APPROVAL"};
+                                        "IMPLEMENTATION_OVERSIGHT"};
     char *ids[5];
     for (int i = 0; i < 5; i++) {
         snprintf(body, sizeof(body),
@@ -775,6 +775,14 @@ START_TEST(campaigns)
     snprintf(term, sizeof(term), "entity=%s", e2);
     snprintf(path, sizeof(path), "/v1/attestation-campaigns?orderBy=updateTime&filter=%s",
              enc(term));
+    all = all_pages(t.key, path, "campaigns", 2);
+    ck_assert_int_eq(json_array_size(all), 1);
+    ck_assert_str_eq(jstr(json_array_get(all, 0), "id"), ids[4]);
+    json_decref(all);
+    /* Every kind a campaign can have filters (IMPLEMENTATION_OVERSIGHT was
+     * refused as "not a kind"). */
+    snprintf(path, sizeof(path), "/v1/attestation-campaigns?filter=%s",
+             enc("kind=IMPLEMENTATION_OVERSIGHT"));
     all = all_pages(t.key, path, "campaigns", 2);
     ck_assert_int_eq(json_array_size(all), 1);
     ck_assert_str_eq(jstr(json_array_get(all, 0), "id"), ids[4]);
