@@ -134,6 +134,13 @@ int bw_call_fail(bw_call_t *call, int err, const char *reason, const char *fmt, 
 
 int bw_call_violation(bw_call_t *call, const char *field, const char *fmt, ...)
 {
+    if (call->reason == NULL)
+        call->reason = "VALIDATION_FAILED";
+    /* A violation past the ones kept costs nothing: a request listing a
+     * million bad items gets the first BW_RPC_MAX_VIOLATIONS, and neither
+     * their formatting nor their copies on the arena grow with it. */
+    if (call->n_violations >= BW_RPC_MAX_VIOLATIONS && call->detail != NULL)
+        return BW_EINVAL;
     char text[1024];
     va_list ap;
     va_start(ap, fmt);
@@ -148,8 +155,6 @@ int bw_call_violation(bw_call_t *call, const char *field, const char *fmt, ...)
             call->n_violations++;
         }
     }
-    if (call->reason == NULL)
-        call->reason = "VALIDATION_FAILED";
     if (call->detail == NULL)
         call->detail = message;
     return BW_EINVAL;

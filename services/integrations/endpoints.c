@@ -169,8 +169,16 @@ static int validate(bw_call_t *call, const bw_integrations_t *svc, const bw_endp
         bad |= bw_call_violation(call, "eventTypes",
                                  "is required: name at least one event type, such as "
                                  "incident.created") != 0;
-    size_t len = 0;
-    for (size_t i = 0; i < e->n_event_types; i++) {
+    /* Each type once, so no list is longer than the catalogue: a longer one
+     * is refused before its items are compared with each other. */
+    size_t len = 0, n_types = e->n_event_types;
+    if (n_types > bw_outbox_n_event_types) {
+        bad |= bw_call_violation(call, "eventTypes",
+                                 "lists %zu types: there are %zu, each to be listed once", n_types,
+                                 bw_outbox_n_event_types) != 0;
+        n_types = 0;
+    }
+    for (size_t i = 0; i < n_types; i++) {
         char field[48];
         snprintf(field, sizeof(field), "eventTypes[%zu]", i);
         if (!bw_outbox_event_type_known(e->event_types[i])) {

@@ -277,6 +277,27 @@ START_TEST(endpoints_are_managed_and_validated)
                    "{\"url\":\"https://hooks.example.com/x\",\"eventTypes\":[]}", 400,
                    "eventTypes");
     expect_problem(a.key, "POST", "/v1/webhook-endpoints",
+                   "{\"url\":\"https://hooks.example.com/x\",\"eventTypes\":[\"incident.created\","
+                   "\"incident.created\"]}",
+                   400, "eventTypes[1]");
+    /* A list longer than the catalogue is refused as a whole: 40,000 of one
+     * type then 40,000 of another made its items compared pairwise (1.6
+     * billion comparisons) and a violation formatted for each. */
+    {
+        enum { HALF = 40000, ITEM = 20 };
+        char *big = malloc((size_t)2 * HALF * ITEM + 128);
+        ck_assert_ptr_nonnull(big);
+        size_t n =
+            (size_t)sprintf(big, "{\"url\":\"https://hooks.example.com/x\",\"eventTypes\":[");
+        for (int i = 0; i < 2 * HALF; i++)
+            n += (size_t)sprintf(big + n, "%s\"%s\"", i == 0 ? "" : ",",
+                                 i < HALF ? "incident.updated" : "incident.created");
+        strcpy(big + n, "]}");
+        expect_problem(a.key, "POST", "/v1/webhook-endpoints", big, 400, "eventTypes");
+        expect_problem(a.key, "PATCH", path, big, 400, "eventTypes");
+        free(big);
+    }
+    expect_problem(a.key, "POST", "/v1/webhook-endpoints",
                    "{\"url\":\"ftp://hooks.example.com/x\",\"eventTypes\":[\"incident.created\"]}",
                    400, "url");
     expect_problem(a.key, "POST", "/v1/webhook-endpoints",
