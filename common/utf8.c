@@ -63,6 +63,19 @@ size_t bw_utf8_cut(const char *s, size_t len, size_t max)
     return max;
 }
 
+void bw_utf8_scrub(char *s)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        size_t n = bw_utf8_char_len((const unsigned char *)s + i, len - i);
+        if (n == 0) {
+            s[i] = '?';
+            n = 1;
+        }
+        i += n;
+    }
+}
+
 size_t bw_utf8_count(const char *s)
 {
     size_t n = 0;

@@ -29,6 +29,11 @@ int bw_utf8_check(const char *s, size_t len, size_t *bad_at);
  * splitting a character: len when len <= max. */
 size_t bw_utf8_cut(const char *s, size_t len, size_t max);
 
+/* Makes NUL-terminated s valid UTF-8 in place: each byte that is not part
+ * of a valid character (text from outside in another encoding, or cut by
+ * bytes inside a character) becomes '?'. Its length does not change. */
+void bw_utf8_scrub(char *s);
+
 /* Characters in NUL-terminated text that is valid UTF-8 (counts the bytes
  * that start a character). */
 size_t bw_utf8_count(const char *s);

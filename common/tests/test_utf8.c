@@ -79,6 +79,23 @@ START_TEST(cut_never_splits_a_character)
 }
 END_TEST
 
+START_TEST(scrub_marks_each_stray_byte)
+{
+    char cut[] = "ab\xe2\x82"; /* a euro sign cut after two of its bytes */
+    bw_utf8_scrub(cut);
+    ck_assert_str_eq(cut, "ab??");
+    char latin1[] = "Caf\xe9 \xe2\x82\xac ok"; /* ISO 8859-1's e-acute, then a euro sign */
+    bw_utf8_scrub(latin1);
+    ck_assert_str_eq(latin1, "Caf? \xe2\x82\xac ok");
+    char bad[] = "\xc0\xaf\xed\xa0\x80\xf0\x9f\x98\x80"; /* overlong, surrogate, emoji */
+    bw_utf8_scrub(bad);
+    ck_assert_str_eq(bad, "?????\xf0\x9f\x98\x80");
+    char fine[] = "Zo\xc3\xab";
+    bw_utf8_scrub(fine);
+    ck_assert_str_eq(fine, "Zo\xc3\xab");
+}
+END_TEST
+
 START_TEST(count_counts_characters_not_bytes)
 {
     ck_assert_uint_eq(bw_utf8_count(""), 0);
@@ -95,6 +112,7 @@ TCase *tcase_utf8(void)
     tcase_add_test(tc, invalid_text_fails);
     tcase_add_test(tc, valid_prefix_stops_at_the_first_bad_byte);
     tcase_add_test(tc, cut_never_splits_a_character);
+    tcase_add_test(tc, scrub_marks_each_stray_byte);
     tcase_add_test(tc, count_counts_characters_not_bytes);
     return tc;
 }

@@ -17,6 +17,7 @@
 #include "retry.h"
 #include "status.h"
 #include "store.h"
+#include "utf8.h"
 
 #include <jansson.h>
 
@@ -33,6 +34,8 @@
 #define MAX_RESPONSE (256 * 1024)
 #define LEASE_MARGIN_SEC 60
 #define DETAIL_MAX 900
+/* The longest ticket id or key kept (ticket_links' CHECKs). */
+#define TICKET_REF_MAX 100
 
 static const bw_db_stmt_t stmt_claim = {
     "tickets_claim",
@@ -500,6 +503,31 @@ static const char *find_transition(job_t *j, json_t *doc)
     return NULL;
 }
 
+/* The job again on the webhooks' schedule (status 0: no answer, or our own
+ * failure to record one), or failed once the schedule is over. */
+static void again(job_t *j, long status, const char *detail)
+{
+    uint32_t random = (uint32_t)bw_random_u64();
+    long retry_after = bw_retry_after_parse(j->retry_after, (long long)time(NULL));
+    long long wait_ms;
+    bw_attempt_outcome_t outcome = bw_deliverer_outcome(&j->tk->svc->retry, status, j->attempts + 1,
+                                                        retry_after, random, &wait_ms);
+    if (outcome == BW_ATTEMPT_RETRY) {
+        complete(j, BW_ATTEMPT_RETRY, wait_ms, detail);
+        return;
+    }
+    const char *why = bw_arena_printf(j->arena, "retries exhausted; last: %s", detail);
+    complete(j, BW_ATTEMPT_FAILED, 0, why != NULL ? why : detail);
+}
+
+/* Whether a ticket's id and key fit where they are kept (ticket_links:
+ * at most TICKET_REF_MAX bytes each). One that does not is a ticket made
+ * there that Bulwark cannot link: asking again would make another. */
+static int ticket_ref_fits(const char *id, const char *key)
+{
+    return strlen(id) <= TICKET_REF_MAX && strlen(key) <= TICKET_REF_MAX;
+}
+
 /* A 2xx answer: the next step, or the job's end. */
 static void advance(job_t *j, long status)
 {
@@ -511,6 +539,11 @@ static void advance(job_t *j, long status)
         const char *id = str(doc, "id"), *key = str(doc, "key");
         if (!id[0] || !key[0]) {
             detail = "Jira's answer has no issue id or key";
+            break;
+        }
+        if (!ticket_ref_fits(id, key)) {
+            detail = "Jira's answer has an issue id or key over 100 bytes: the issue cannot "
+                     "be linked";
             break;
         }
         if ((err = link_ticket(j, id, key)) != 0)
@@ -548,6 +581,11 @@ static void advance(job_t *j, long status)
             detail = "ServiceNow's answer has no sys_id";
             break;
         }
+        if (!ticket_ref_fits(sys_id, number)) {
+            detail = "ServiceNow's answer has a sys_id or number over 100 bytes: the record "
+                     "cannot be linked";
+            break;
+        }
         err = link_ticket(j, sys_id, number[0] ? number : sys_id);
         if (err == 0) {
             expect_echo(j, sys_id, result);
@@ -571,7 +609,7 @@ static void advance(job_t *j, long status)
         return;
     if (err != 0) {
         detail = bw_arena_printf(j->arena, "%s failed: %s", step_names[j->step], bw_strerror(err));
-        complete(j, BW_ATTEMPT_RETRY, 1000, detail != NULL ? detail : "");
+        again(j, 0, detail != NULL ? detail : "");
         return;
     }
     if (detail != NULL) {
@@ -605,9 +643,14 @@ static const char *answer_detail(job_t *j, long status)
                                 said ? said : "");
     free(dumped);
     json_decref(doc);
+    /* The log keeps text: a body in another encoding, or cut inside a
+     * character, would fail the log's and the job's writes, and the job
+     * would run again and again. */
     for (char *p = out; p != NULL && *p; p++)
         if ((unsigned char)*p < 0x20)
             *p = ' ';
+    if (out != NULL)
+        bw_utf8_scrub(out);
     return out != NULL ? out : "";
 }
 
@@ -635,17 +678,7 @@ static void on_done(bw_deliverer_request_t *req, CURLcode code)
         detail = "";
     log_call(j, (int)status, detail);
     if (status == 0 || status == 429 || status >= 500) {
-        uint32_t random = (uint32_t)bw_random_u64();
-        long retry_after = bw_retry_after_parse(j->retry_after, (long long)time(NULL));
-        long long wait_ms;
-        bw_attempt_outcome_t outcome = bw_deliverer_outcome(
-            &j->tk->svc->retry, status, j->attempts + 1, retry_after, random, &wait_ms);
-        if (outcome == BW_ATTEMPT_RETRY) {
-            complete(j, BW_ATTEMPT_RETRY, wait_ms, detail);
-            return;
-        }
-        const char *why = bw_arena_printf(j->arena, "retries exhausted; last: %s", detail);
-        complete(j, BW_ATTEMPT_FAILED, 0, why != NULL ? why : detail);
+        again(j, status, detail);
         return;
     }
     /* Another answer will not change by asking again: the job fails. */

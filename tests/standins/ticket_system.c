@@ -29,9 +29,13 @@
  * "User Not Authenticated","detail":"Required to provide Auth information"},
  * "status":"failure"}). A control port (127.0.0.1) drives it:
  *
- *   POST /config   {"user", "password", "failStatus", "failTimes", "retryAfter"}
+ *   POST /config   {"user", "password", "failStatus", "failTimes", "retryAfter",
+ *                  "failLatin1"}
  *                  the credentials it accepts, and the next failTimes API
- *                  calls answered failStatus (429 or 5xx) with Retry-After
+ *                  calls answered failStatus (429 or 5xx) with Retry-After;
+ *                  with failLatin1, as a proxy in front of the system may
+ *                  answer: an HTML page in ISO 8859-1 ("Servi\xe7o
+ *                  indispon\xedvel"), not UTF-8
  *   GET  /requests every API call so far, in order: {"requests":[{"method",
  *                  "path", "body", "status", "authorized"}]}
  *
@@ -62,7 +66,7 @@
 #define MAX_ISSUES 10000
 
 static char user[256] = "bulwark@example.com", password[256] = "secret-token";
-static int fail_status, fail_times;
+static int fail_status, fail_times, fail_latin1;
 static char retry_after[32];
 static json_t *requests; /* array */
 static json_t *issues;   /* object: key -> {"id", "status"} */
@@ -276,11 +280,21 @@ static void on_api(struct evhttp_request *req, void *arg)
         status = fail_status;
         if (retry_after[0])
             evhttp_add_header(evhttp_request_get_output_headers(req), "Retry-After", retry_after);
-        reply_json(
-            req, status,
-            is_jira ? json_pack("{s:[s], s:{}}", "errorMessages", "Rate limit exceeded.", "errors")
+        if (fail_latin1) {
+            struct evbuffer *out = evbuffer_new();
+            evbuffer_add_printf(out, "<html><body>Servi\xe7o indispon\xedvel</body></html>");
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
+                              "text/html;charset=ISO-8859-1");
+            evhttp_send_reply(req, status, NULL, out);
+            evbuffer_free(out);
+        } else {
+            reply_json(
+                req, status,
+                is_jira
+                    ? json_pack("{s:[s], s:{}}", "errorMessages", "Rate limit exceeded.", "errors")
                     : json_pack("{s:{s:s, s:s}, s:s}", "error", "message", "Service unavailable",
                                 "detail", "", "status", "failure"));
+        }
     } else if (!ok) {
         status = 401;
         if (is_jira) {
@@ -326,6 +340,7 @@ static void on_control(struct evhttp_request *req, void *arg)
             snprintf(password, sizeof(password), "%s", p);
         fail_status = (int)json_integer_value(json_object_get(in, "failStatus"));
         fail_times = (int)json_integer_value(json_object_get(in, "failTimes"));
+        fail_latin1 = json_is_true(json_object_get(in, "failLatin1"));
         snprintf(retry_after, sizeof(retry_after), "%s", ra != NULL ? ra : "");
         json_decref(in);
         reply_json(req, 200, json_object());
