@@ -70,8 +70,18 @@ static const bw_db_stmt_t stmt_link_set = {
     "UPDATE integrations.ticket_links SET incident_id = $3::uuid, ticket_key = $4, "
     "update_time = now() WHERE connection_id = $1 AND ticket_id = $2"};
 
+/* $1 connection, $2 the incident a ticket says it was opened for: a row
+ * when Bulwark has a ticket job for that incident on the connection and the
+ * incident has no ticket there yet. */
+static const bw_db_stmt_t stmt_opened_for = {
+    "inbound_opened_for",
+    "SELECT 1 FROM integrations.ticket_jobs j WHERE j.connection_id = $1 "
+    "AND j.incident_id = $2::uuid AND NOT EXISTS (SELECT 1 FROM integrations.ticket_links l "
+    "WHERE l.connection_id = $1 AND l.incident_id = $2::uuid) LIMIT 1"};
+
 const bw_db_stmt_t *const bw_inbound_stmts[] = {
-    &stmt_find, &stmt_settings, &stmt_receipt, &stmt_link, &stmt_link_lock, &stmt_link_set,
+    &stmt_find,      &stmt_settings, &stmt_receipt,    &stmt_link,
+    &stmt_link_lock, &stmt_link_set, &stmt_opened_for,
 };
 const size_t bw_inbound_n_stmts = sizeof(bw_inbound_stmts) / sizeof(bw_inbound_stmts[0]);
 
@@ -443,7 +453,18 @@ static int apply(bw_call_t *call, const inbound_conn_t *conn, const event_req_t 
             goto out;
         return reply(call, incident, "duplicate", resp);
     }
+    /* The incident a ticket names is taken only if Bulwark opens a ticket
+     * for it here and has none yet: a cloned Jira issue (its description
+     * copied) or a record given another's correlation_id is a ticket of its
+     * own. */
+    int opened_here = 0;
     if (incident[0] == '\0' && ev->opened_for != NULL) {
+        const char *values[] = {id, ev->opened_for};
+        if ((err = bw_db_exec(db, call->arena, &stmt_opened_for, 2, values, &res)) != 0)
+            goto out;
+        opened_here = PQntuples(res) > 0;
+    }
+    if (opened_here) {
         incident = ev->opened_for;
         outcome = "linked";
         log_detail = "the ticket Bulwark opened for this incident";
@@ -523,6 +544,28 @@ static const char *keep(bw_arena_t *arena, const char *s, size_t max)
     return bw_arena_strndup(arena, s, bw_utf8_cut(s, strlen(s), max));
 }
 
+/* A delivery's id as a header carries it, kept as text (a byte that is not
+ * UTF-8 becomes '?', the same each time the header comes again); NULL when
+ * there is none, or it is empty: such a delivery is taken without the
+ * check for one received before. */
+static const char *delivery_key(bw_arena_t *arena, const char *value)
+{
+    char *key = value != NULL && value[0] != '\0' ? (char *)keep(arena, value, 200) : NULL;
+    if (key != NULL)
+        bw_utf8_scrub(key);
+    return key;
+}
+
+/* Text made from the payload's texts with cuts counted in bytes (a note, a
+ * key), made valid again where a cut fell inside a character: NULL on
+ * NULL. */
+static const char *scrubbed(char *text)
+{
+    if (text != NULL)
+        bw_utf8_scrub(text);
+    return text;
+}
+
 static json_t *parse_body(const event_req_t *req)
 {
     json_t *doc = json_loadb((const char *)req->body.data, req->body.len, 0, NULL);
@@ -567,7 +610,7 @@ static const char *jira_note(bw_arena_t *arena, const char *key, json_t *changel
         n += snprintf(note + n, sizeof(note) - (size_t)n, "%s %s: %s", i == 0 ? ":" : ";", field,
                       to != NULL ? to : "(none)");
     }
-    return keep(arena, note, NOTE_MAX);
+    return keep(arena, scrubbed(note), NOTE_MAX);
 }
 
 int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
@@ -590,7 +633,7 @@ int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
     ev.state =
         keep(call->arena,
              json_string_value(json_object_get(json_object_get(fields, "status"), "name")), 100);
-    ev.delivery_key = keep(call->arena, header(req, "x-atlassian-webhook-identifier"), 200);
+    ev.delivery_key = delivery_key(call->arena, header(req, "x-atlassian-webhook-identifier"));
     const char *created = json_string_value(json_object_get(fields, "created"));
     ev.opened_for = opened_for(call->arena, json_object_get(fields, "description"));
     const char *problem = NULL;
@@ -627,7 +670,7 @@ int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
 
 char *bw_inbound_servicenow_key(bw_arena_t *arena, const char *sys_id, const char *version)
 {
-    return bw_arena_printf(arena, "%.100s:%.50s", sys_id, version);
+    return (char *)scrubbed(bw_arena_printf(arena, "%.100s:%.50s", sys_id, version));
 }
 
 int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
@@ -669,11 +712,11 @@ int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request, Prot
             keep(call->arena, summary != NULL && summary[0] ? summary : ev.ticket_key, TITLE_MAX);
         const char *impact = bw_inbound_text(record, "impact"),
                    *urgency = bw_inbound_text(record, "urgency");
-        ev.note = bw_arena_printf(call->arena,
-                                  "ServiceNow %.100s updated: state %.100s, impact "
-                                  "%.20s, urgency %.20s",
-                                  ev.ticket_key, ev.state ? ev.state : "-", impact ? impact : "-",
-                                  urgency ? urgency : "-");
+        ev.note = scrubbed(bw_arena_printf(call->arena,
+                                           "ServiceNow %.100s updated: state %.100s, impact "
+                                           "%.20s, urgency %.20s",
+                                           ev.ticket_key, ev.state ? ev.state : "-",
+                                           impact ? impact : "-", urgency ? urgency : "-"));
         if (mod != NULL || updated_on != NULL)
             ev.delivery_key = bw_inbound_servicenow_key(call->arena, ev.ticket_id,
                                                         mod != NULL ? mod : updated_on);
