@@ -165,10 +165,14 @@ const bw_db_stmt_t bw_stmt_incidents_by_update[4] =
     LIST_ORDER("incidents_by_update", "update_time");
 const bw_db_stmt_t bw_stmt_incidents_by_aware[4] = LIST_ORDER("incidents_by_aware", "aware_at");
 
-/* $1 incident. */
+/* $1 incident: its events as the clock reads them (bw_records_clock_event),
+ * in EV_COLS' places but without the texts the clock does not read, so an
+ * append does not carry every earlier note (up to 10,000 characters each)
+ * back from the database. */
 const bw_db_stmt_t bw_stmt_events_of = {
     "events_of",
-    "SELECT " EV_COLS " FROM incidents.events e WHERE e.incident_id = $1::uuid "
+    "SELECT e.sequence, '', e.type, " US("e.occurred_at") ", " US("e.due_at") ", "
+    "e.significance, '', '', NULL FROM incidents.events e WHERE e.incident_id = $1::uuid "
     "ORDER BY e.sequence"};
 
 /* $1 incident, $2 sequence, $3 event id, $4 type, $5 occurred_at, $6 due_at
