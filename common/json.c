@@ -919,6 +919,10 @@ int bw_json_load(const char *text, size_t len, json_t **out, bw_json_error_t *er
     *out = NULL;
     err->field[0] = '\0';
     err->message[0] = '\0';
+    if (text != NULL && bw_json_values_over(text, len, BW_JSON_MAX_VALUES)) {
+        parse_ctx_t c = {NULL, NULL, 0, err};
+        return fail(&c, NULL, "the JSON text holds more than %d values", BW_JSON_MAX_VALUES);
+    }
     json_t *json = bw_json_read_quick(text, len);
     if (json != NULL) {
         *out = json;

@@ -28,6 +28,8 @@
 
 #define BW_JSON_MAX_DEPTH 32
 #define BW_JSON_MAX_STRING (64 * 1024)
+/* The most values (and members) a JSON text read by bw_json_load may hold. */
+#define BW_JSON_MAX_VALUES 100000
 
 typedef struct bw_json_error {
     char field[256];   /* JSON path of the offending field, "" for the document */
@@ -60,9 +62,10 @@ int bw_json_to_pb(bw_arena_t *arena, const ProtobufCMessageDescriptor *desc, jso
 void bw_json_use_arenas(void);
 void bw_json_arena_begin(bw_arena_t *arena);
 void bw_json_arena_end(void);
-/* Parses text (any JSON value, duplicate keys refused) into *out (caller
- * owns the reference): 0; BW_EINVAL with err's message giving line and
- * column (field ""); BW_ENOMEM. */
+/* Parses text (any JSON value, duplicate keys refused, at most
+ * BW_JSON_MAX_VALUES values) into *out (caller owns the reference): 0;
+ * BW_EINVAL with err's message giving line and column (field ""), or saying
+ * the text holds too many values; BW_ENOMEM. */
 int bw_json_load(const char *text, size_t len, json_t **out, bw_json_error_t *err);
 /* Parses text and converts it; malformed JSON is BW_EINVAL with field "" and
  * a message giving line and column. */

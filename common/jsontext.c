@@ -387,3 +387,54 @@ json_t *bw_json_read_quick(const char *text, size_t len)
     }
     return v;
 }
+
+/* Containers open at once that bw_json_values_over follows: jansson's own
+ * limit, past which its parser refuses the text anyway. */
+#define COUNT_MAX_DEPTH 2048
+
+int bw_json_values_over(const char *text, size_t len, size_t max)
+{
+    if (len <= max)
+        return 0;
+    /* Every value is the top one, a member's (after its ':') or an array's
+     * element (the first, then one after each comma of the array): the
+     * text's own structure, whatever it holds, counted in one pass. */
+    unsigned char in_array[COUNT_MAX_DEPTH / 8] = {0};
+    size_t n = 1, depth = 0;
+    int in_string = 0, first = 0;
+    for (const char *p = text, *end = text + len; p < end; p++) {
+        char c = *p;
+        if (in_string) {
+            if (c == '\\')
+                p++;
+            else if (c == '"')
+                in_string = 0;
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+            continue;
+        if (first && c != ']')
+            n++; /* an array's first element */
+        first = 0;
+        if (c == '"') {
+            in_string = 1;
+        } else if (c == '[' || c == '{') {
+            if (depth == COUNT_MAX_DEPTH)
+                return 0;
+            if (c == '[')
+                in_array[depth / 8] |= (unsigned char)(1u << (depth % 8));
+            else
+                in_array[depth / 8] &= (unsigned char)~(1u << (depth % 8));
+            depth++;
+            first = c == '[';
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            depth--;
+        } else if (c == ':' || (c == ',' && depth > 0 &&
+                                (in_array[(depth - 1) / 8] >> ((depth - 1) % 8) & 1))) {
+            n++;
+        }
+        if (n > max)
+            return 1;
+    }
+    return 0;
+}

@@ -25,4 +25,13 @@
  * The caller owns the tree. */
 json_t *bw_json_read_quick(const char *text, size_t len);
 
+/* Whether text (len bytes) holds more than max values, counted from its
+ * structure without building anything: the top value, each member's and
+ * each array element (nested ones included). A parser makes a node of some
+ * 50-200 bytes for each, so a body of 8 MiB of "{}," would take about 70
+ * times its size; this refuses it first. One pass, no allocation; text of
+ * at most max bytes cannot exceed max and is not read. On text that is not
+ * JSON the count means little, and the parser refuses the text anyway. */
+int bw_json_values_over(const char *text, size_t len, size_t max);
+
 #endif

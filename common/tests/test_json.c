@@ -1396,6 +1396,42 @@ START_TEST(test_quick_reader)
 }
 END_TEST
 
+START_TEST(test_too_many_values)
+{
+    /* The values: the object, "a"'s string, "b"'s array and its 1, 2 and
+     * {}, "c"'s array and its [] and 3: nine. Commas, brackets and colons
+     * inside a string (escaped quotes included) are text. */
+    const char *text = "{\"a\":\"[,{:\\\",\",\"b\":[1, 2,{}],\"c\":[[],3]}";
+    ck_assert_int_eq(bw_json_values_over(text, strlen(text), 9), 0);
+    ck_assert_int_eq(bw_json_values_over(text, strlen(text), 8), 1);
+    /* A text no longer than the limit is not read. */
+    ck_assert_int_eq(bw_json_values_over("[[[", 3, 3), 0);
+    /* BW_JSON_MAX_VALUES empty objects in an array, then one more. */
+    size_t n = BW_JSON_MAX_VALUES;
+    char *big = malloc(3 * n + 8);
+    ck_assert_ptr_nonnull(big);
+    size_t len = 0;
+    big[len++] = '[';
+    for (size_t i = 0; i < n - 1; i++) {
+        memcpy(big + len, i > 0 ? ",{}" : "{}", i > 0 ? 3 : 2);
+        len += i > 0 ? 3 : 2;
+    }
+    big[len++] = ']';
+    json_t *tree = NULL;
+    bw_json_error_t err;
+    ck_assert_int_eq(bw_json_load(big, len, &tree, &err), 0); /* n values: taken */
+    ck_assert_uint_eq(json_array_size(tree), n - 1);
+    json_decref(tree);
+    memcpy(big + len - 1, ",{}]", 4);
+    len += 3;
+    ck_assert_int_eq(bw_json_load(big, len, &tree, &err), BW_EINVAL);
+    ck_assert_ptr_null(tree);
+    ck_assert_str_eq(err.message, "the JSON text holds more than 100000 values");
+    ck_assert_str_eq(err.field, "");
+    free(big);
+}
+END_TEST
+
 START_TEST(test_error_text_is_utf8)
 {
     /* Client text quoted in messages and paths is cut on a character
@@ -1529,6 +1565,7 @@ static Suite *suite_json(void)
     tcase_add_test(tc, test_output_sanitises_utf8);
     tcase_add_test(tc, test_direct_writer_edges);
     tcase_add_test(tc, test_quick_reader);
+    tcase_add_test(tc, test_too_many_values);
     tcase_add_test(tc, test_trees_on_an_arena);
     suite_add_tcase(s, tc);
     return s;

@@ -25,6 +25,8 @@
 #include "incidents_client.h"
 #include "inlimit.h"
 #include "integrations.h"
+#include "json.h"
+#include "jsontext.h"
 #include "log.h"
 #include "service.h"
 #include "signature.h"
@@ -566,14 +568,26 @@ static const char *scrubbed(char *text)
     return text;
 }
 
+/* The body as a JSON object, or NULL (body_problem says why). */
 static json_t *parse_body(const event_req_t *req)
 {
+    if (bw_json_values_over((const char *)req->body.data, req->body.len, BW_JSON_MAX_VALUES))
+        return NULL;
     json_t *doc = json_loadb((const char *)req->body.data, req->body.len, 0, NULL);
     if (doc != NULL && !json_is_object(doc)) {
         json_decref(doc);
         doc = NULL;
     }
     return doc;
+}
+
+/* Why parse_body gave NULL. */
+_Static_assert(BW_JSON_MAX_VALUES == 100000, "body_problem names the limit");
+static const char *body_problem(const event_req_t *req)
+{
+    return bw_json_values_over((const char *)req->body.data, req->body.len, BW_JSON_MAX_VALUES)
+               ? "the body holds more than 100000 JSON values"
+               : "the body is not a JSON object";
 }
 
 /* The incident a description written by tickets.c names ("Bulwark
@@ -638,7 +652,7 @@ int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
     ev.opened_for = opened_for(call->arena, json_object_get(fields, "description"));
     const char *problem = NULL;
     if (doc == NULL)
-        problem = "the body is not a JSON object";
+        problem = body_problem(req);
     else if (!json_is_object(issue))
         problem = "the payload has no issue";
     else if (ev.ticket_id == NULL || ev.ticket_id[0] == '\0' || ev.ticket_key == NULL)
@@ -699,7 +713,7 @@ int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request, Prot
     if (ev.ticket_key == NULL)
         ev.ticket_key = ev.ticket_id;
     if (doc == NULL)
-        problem = "the body is not a JSON object";
+        problem = body_problem(req);
     else if (ev.ticket_id == NULL || ev.ticket_id[0] == '\0')
         problem = "the record has no sys_id";
     else if (opened != NULL && opened[0] != '\0' &&

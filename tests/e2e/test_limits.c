@@ -353,6 +353,41 @@ START_TEST(patch_with_60000_keys_is_400_while_others_are_served)
 }
 END_TEST
 
+/* A body of many tiny values (a tree of about 70 times its size, kept on
+ * the request's arena) is refused by its count before any is built. */
+START_TEST(a_body_of_a_million_values_is_400_before_it_is_built)
+{
+    tenant_t t = new_tenant_with_entity("Many values", LIMITS_GMBH);
+    enum { N = 1000000 };
+    size_t cap = 64 + (size_t)N * 3;
+    char *body = malloc(cap);
+    size_t o = (size_t)snprintf(body, cap, "{\"name\":[");
+    for (int i = 0; i < N; i++) {
+        memcpy(body + o, i ? ",{}" : "{}", i ? 3 : 2);
+        o += i ? 3 : 2;
+    }
+    o += (size_t)snprintf(body + o, cap - o, "]}");
+    ck_assert_uint_lt(o, MAX_BODY);
+    char head[512];
+    snprintf(head, sizeof(head),
+             "PATCH /v1/entities/%s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+             "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+             t.entity, t.key, o);
+    raw_t *c = raw_connect();
+    raw_send_str(c, head);
+    ck_assert_int_eq(raw_send(c, body, o), 0);
+    reply_t r;
+    raw_read_reply(c, &r, 10000, 0);
+    ck_raw_problem(&r, 400, NULL);
+    ck_assert_msg(strstr(jstr(r.json, "detail"), "more than 100000 values") != NULL, "%s",
+                  jstr(r.json, "detail"));
+    reply_free(&r);
+    raw_close(c);
+    free(body);
+    free_tenant(&t);
+}
+END_TEST
+
 START_TEST(chunked_bodies)
 {
     tenant_t t = new_tenant_with_entity("Chunked", LIMITS_GMBH);
@@ -820,6 +855,7 @@ Suite *suite_limits(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, oversized_content_length_is_413_before_the_body);
     tcase_add_test(tc, patch_with_60000_keys_is_400_while_others_are_served);
+    tcase_add_test(tc, a_body_of_a_million_values_is_400_before_it_is_built);
     tcase_add_test(tc, chunked_bodies);
     tcase_add_test(tc, expect_100_continue);
     tcase_add_test(tc, pipelined_requests_are_answered_in_order);
