@@ -97,7 +97,12 @@ struct bw_httpd_conn {
     bw_httpd_conn_t *idle_prev, *idle_next; /* idle ones, oldest first */
     int idle;
 
-    char *in; /* input buffer */
+    /* The input buffer, in_base (in_cap bytes). The current request starts
+     * at in, in_len bytes of input from there: a served request is passed
+     * over, not moved out (moving what follows it, for each of many
+     * requests sent at once, cost their number times the buffer), and what
+     * is left is moved to in_base when a read needs the room. */
+    char *in_base, *in;
     size_t in_len, in_cap;
     bw_httpparse_scan_t scan;
     size_t req_end; /* bytes of in that belong to the current request */
@@ -267,7 +272,7 @@ static void conn_free(bw_httpd_conn_t *c)
 {
     bw_httpd_t *h = c->h;
     request_reset(c);
-    buf_give(h, c->in, c->in_cap);
+    buf_give(h, c->in_base, c->in_cap);
     bw_buf_free(&c->out);
     if (c->prev != NULL)
         c->prev->next = c->next;
@@ -517,8 +522,8 @@ static void linger_start(bw_httpd_conn_t *c)
     shutdown(c->fd, SHUT_WR);
     c->state = CONN_LINGER;
     c->lingered = 0;
-    buf_give(c->h, c->in, c->in_cap);
-    c->in = NULL;
+    buf_give(c->h, c->in_base, c->in_cap);
+    c->in = c->in_base = NULL;
     c->in_len = c->in_cap = 0;
     reading_on(c);
     timer_set(c, T_LINGER);
@@ -529,8 +534,8 @@ static void reply_done(bw_httpd_conn_t *c)
 {
     bw_httpd_t *h = c->h;
     size_t rest = c->in_len - c->req_end;
-    if (c->in != NULL && rest > 0)
-        memmove(c->in, c->in + c->req_end, rest);
+    if (c->in != NULL)
+        c->in += c->req_end;
     c->in_len = rest;
     c->req_end = 0;
     request_reset(c);
@@ -548,8 +553,8 @@ static void reply_done(bw_httpd_conn_t *c)
             return;
         }
         c->state = CONN_IDLE;
-        buf_give(h, c->in, c->in_cap);
-        c->in = NULL;
+        buf_give(h, c->in_base, c->in_cap);
+        c->in = c->in_base = NULL;
         c->in_cap = 0;
         idle_enter(c);
         timer_set(c, T_IDLE);
@@ -582,16 +587,35 @@ static void dispatch(bw_httpd_conn_t *c)
     c->h->opts.handler(r, c->h->opts.handler_arg);
 }
 
+/* The room from where the current request starts to the buffer's end. */
+static size_t in_room(const bw_httpd_conn_t *c)
+{
+    return c->in_cap - (size_t)(c->in - c->in_base);
+}
+
+/* Moves the current request's input to the buffer's start. Only while a
+ * head is still being read: nothing points into the buffer then. */
+static void compact_in(bw_httpd_conn_t *c)
+{
+    if (c->in != c->in_base && c->in_len > 0)
+        memmove(c->in_base, c->in, c->in_len);
+    c->in = c->in_base;
+}
+
+/* A buffer of cap bytes with the current request's input at its start
+ * (moved, as compact_in). */
 static int grow_in(bw_httpd_conn_t *c, size_t cap)
 {
-    char *grown = c->in_cap == IN_BUF_SIZE ? malloc(cap) : realloc(c->in, cap);
+    if (c->in_cap != IN_BUF_SIZE)
+        compact_in(c);
+    char *grown = c->in_cap == IN_BUF_SIZE ? malloc(cap) : realloc(c->in_base, cap);
     if (grown == NULL)
         return BW_ENOMEM;
     if (c->in_cap == IN_BUF_SIZE) {
         memcpy(grown, c->in, c->in_len);
-        buf_give(c->h, c->in, c->in_cap);
+        buf_give(c->h, c->in_base, c->in_cap);
     }
-    c->in = grown;
+    c->in = c->in_base = grown;
     c->in_cap = cap;
     return 0;
 }
@@ -607,7 +631,7 @@ static int body_start(bw_httpd_conn_t *c)
         return 0;
     }
     size_t want = (size_t)c->head.content_length;
-    if (head_len + want <= c->in_cap) {
+    if (head_len + want <= in_room(c)) {
         c->body_in_place = 1;
         return 0;
     }
@@ -706,7 +730,9 @@ static int step_head(bw_httpd_conn_t *c)
         reply_parse_error(c, &err);
         return 1;
     }
-    if (c->in_cap - c->scan.head_len < IN_BUF_MIN_ROOM &&
+    if (in_room(c) - c->scan.head_len < IN_BUF_MIN_ROOM)
+        compact_in(c); /* the head is not parsed yet: nothing points into it */
+    if (in_room(c) - c->scan.head_len < IN_BUF_MIN_ROOM &&
         grow_in(c, c->scan.head_len + IN_BUF_SIZE) != 0) {
         reply_error(c, 503, "OUT_OF_MEMORY", "the server is out of memory; retry later");
         return 1;
@@ -808,7 +834,7 @@ static void read_input(bw_httpd_conn_t *c)
         room = c->body_cap - c->body_len;
     } else {
         if (c->in == NULL) {
-            c->in = buf_take(h);
+            c->in = c->in_base = buf_take(h);
             if (c->in == NULL) {
                 conn_close(c);
                 return;
@@ -816,9 +842,12 @@ static void read_input(bw_httpd_conn_t *c)
             c->in_cap = IN_BUF_SIZE;
             c->in_len = 0;
         }
-        if (c->in_len == c->in_cap) {
+        if (c->in_len == in_room(c)) {
             /* Only a head still being read may move the buffer. */
-            if ((c->state == CONN_IDLE || c->state == CONN_HEAD) && c->in_cap < h->in_max) {
+            int head = c->state == CONN_IDLE || c->state == CONN_HEAD;
+            if (head && c->in != c->in_base) {
+                compact_in(c);
+            } else if (head && c->in_cap < h->in_max) {
                 if (grow_in(c, h->in_max) != 0) {
                     conn_close(c);
                     return;
@@ -829,7 +858,7 @@ static void read_input(bw_httpd_conn_t *c)
             }
         }
         dst = c->in + c->in_len;
-        room = c->in_cap - c->in_len;
+        room = in_room(c) - c->in_len;
     }
     ssize_t n = read(c->fd, dst, room);
     if (n < 0) {

@@ -495,6 +495,63 @@ START_TEST(pipelined_requests_are_answered_in_order)
 }
 END_TEST
 
+/* Thousands of requests sent back to back on one connection, the buffer
+ * grown by a large head first, each round's last request cut in two across
+ * writes: every one answered, in order. (A served request is passed over
+ * in the buffer, and what is left moved to its start when a read needs the
+ * room; each served request used to move all that followed it.) */
+START_TEST(thousands_of_pipelined_requests_across_refills)
+{
+    raw_t *c = raw_connect();
+    enum { PAD = 20000, ROUNDS = 40, PER_ROUND = 100 };
+    char *big = malloc(PAD + 256);
+    ck_assert_ptr_nonnull(big);
+    int n =
+        snprintf(big, 256, "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Request-Id: pipe-big\r\nX-Pad: ");
+    memset(big + n, 'p', PAD);
+    snprintf(big + n + PAD, (size_t)(256 - n), "\r\n\r\n");
+    raw_send_str(c, big);
+    free(big);
+    reply_t r;
+    raw_read_reply(c, &r, 10000, 0);
+    ck_assert_msg(r.status == 200, "%s%s", r.head, r.body);
+    ck_assert_str_eq(reply_header(&r, "X-Request-Id"), "pipe-big");
+    reply_free(&r);
+    char *chunk = malloc((size_t)PER_ROUND * 96);
+    ck_assert_ptr_nonnull(chunk);
+    char carry[96] = "";
+    int sent = 0, answered = 0;
+    for (int round = 0; round < ROUNDS; round++) {
+        size_t o = (size_t)snprintf(chunk, 96, "%s", carry);
+        char one[96];
+        for (int i = 0; i < PER_ROUND; i++) {
+            int len =
+                snprintf(one, sizeof(one),
+                         "GET /healthz HTTP/1.1\r\nHost: t\r\nX-Request-Id: p-%d\r\n\r\n", sent++);
+            /* The round's last request: its first half now, the rest with
+             * the next round (the last round sends it whole). */
+            int cut = i == PER_ROUND - 1 && round < ROUNDS - 1 ? len / 2 : len;
+            memcpy(chunk + o, one, (size_t)cut);
+            o += (size_t)cut;
+            snprintf(carry, sizeof(carry), "%s", one + cut);
+        }
+        ck_assert_int_eq(raw_send(c, chunk, o), 0);
+        int complete = round < ROUNDS - 1 ? sent - 1 : sent;
+        for (; answered < complete; answered++) {
+            char id[32];
+            snprintf(id, sizeof(id), "p-%d", answered);
+            raw_read_reply(c, &r, 10000, 0);
+            ck_assert_msg(r.status == 200, "reply %s: %s%s", id, r.head, r.body);
+            ck_assert_str_eq(reply_header(&r, "X-Request-Id"), id);
+            reply_free(&r);
+        }
+    }
+    ck_assert_int_eq(answered, ROUNDS * PER_ROUND);
+    free(chunk);
+    raw_close(c);
+}
+END_TEST
+
 START_TEST(head_and_http_1_0)
 {
     raw_t *c = raw_connect();
@@ -859,6 +916,7 @@ Suite *suite_limits(void)
     tcase_add_test(tc, chunked_bodies);
     tcase_add_test(tc, expect_100_continue);
     tcase_add_test(tc, pipelined_requests_are_answered_in_order);
+    tcase_add_test(tc, thousands_of_pipelined_requests_across_refills);
     tcase_add_test(tc, head_and_http_1_0);
     tcase_add_test(tc, trickling_client_is_cut_off_at_the_header_deadline);
     tcase_add_test(tc, idle_connections_do_not_starve_others);
