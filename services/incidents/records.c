@@ -11,6 +11,7 @@
  */
 #include "records.h"
 
+#include "buf.h"
 #include "ids.h"
 #include "list.h"
 #include "status.h"
@@ -459,8 +460,12 @@ static void json_time(char out[BW_TZ_TEXT_MAX + 2], int has, int64_t at)
 
 char *bw_records_deadlines_param(bw_arena_t *arena, const bw_clock_result_t *r)
 {
-    char *json = bw_arena_strdup(arena, "[");
-    for (size_t i = 0; json != NULL && i < r->n_deadlines; i++) {
+    /* One buffer for the whole text: appending each deadline to a copy of
+     * the text so far copied it once per deadline. */
+    bw_buf_t b;
+    bw_buf_init(&b, 0);
+    int err = bw_buf_adds(&b, "[");
+    for (size_t i = 0; err == 0 && i < r->n_deadlines; i++) {
         const bw_clock_deadline_t *d = &r->deadlines[i];
         char due[BW_TZ_TEXT_MAX + 2], met[BW_TZ_TEXT_MAX + 2], from[BW_TZ_TEXT_MAX + 2],
             until[BW_TZ_TEXT_MAX + 2];
@@ -470,17 +475,21 @@ char *bw_records_deadlines_param(bw_arena_t *arena, const bw_clock_result_t *r)
         json_time(until, d->has_shown_until, d->shown_until);
         /* basis and note are this service's static texts: no quote or
          * backslash in them, and the unit tests check it. */
-        json = bw_arena_printf(
-            arena,
-            "%s%s{\"ordinal\":%d,\"kind\":\"%s\",\"due_at\":%s,"
-            "\"due_at_local\":\"%s\",\"provisional\":%s,\"status\":\"%s\","
-            "\"met_at\":%s,\"basis\":\"%s\",\"shown_from\":%s,\"shown_until\":%s,"
-            "\"regime\":\"%s\",\"note\":\"%s\"}",
-            json, i ? "," : "", d->ordinal, bw_clock_kind_name(d->kind), due, d->due_local,
-            d->provisional ? "true" : "false", bw_clock_status_name(d->status), met, d->basis, from,
-            until, bw_clock_regime_name(d->regime), d->note);
+        err =
+            bw_buf_printf(&b,
+                          "%s{\"ordinal\":%d,\"kind\":\"%s\",\"due_at\":%s,"
+                          "\"due_at_local\":\"%s\",\"provisional\":%s,\"status\":\"%s\","
+                          "\"met_at\":%s,\"basis\":\"%s\",\"shown_from\":%s,\"shown_until\":%s,"
+                          "\"regime\":\"%s\",\"note\":\"%s\"}",
+                          i ? "," : "", d->ordinal, bw_clock_kind_name(d->kind), due, d->due_local,
+                          d->provisional ? "true" : "false", bw_clock_status_name(d->status), met,
+                          d->basis, from, until, bw_clock_regime_name(d->regime), d->note);
     }
-    return json != NULL ? bw_arena_printf(arena, "%s]", json) : NULL;
+    char *json = NULL;
+    if (err != 0 || bw_buf_adds(&b, "]") != 0 || bw_buf_to_arena(&b, arena, &json) != 0)
+        json = NULL;
+    bw_buf_free(&b);
+    return json;
 }
 
 const char *bw_records_state(const bw_clock_result_t *r)
