@@ -137,6 +137,20 @@ static int shipped_direct(bw_arena_t *arena, const bw_cw_catalogue_t *cat, int a
     return 0;
 }
 
+/* A tenant's row for a pair the shipped rows lack, with its place among the
+ * overrides: of two for one pair (both directions stored), the later wins. */
+typedef struct added_row {
+    bw_cw_row_t row;
+    size_t order;
+} added_row_t;
+
+static int compare_added(const void *a, const void *b)
+{
+    const added_row_t *x = a, *y = b;
+    int c = compare_row(&x->row, &y->row);
+    return c != 0 ? c : (x->order > y->order) - (x->order < y->order);
+}
+
 int bw_cw_direct(bw_arena_t *arena, const bw_cw_catalogue_t *cat, const bw_cw_override_t *ov,
                  size_t n_ov, int a, int b, bw_cw_rowset_t *out)
 {
@@ -158,7 +172,7 @@ int bw_cw_direct(bw_arena_t *arena, const bw_cw_catalogue_t *cat, const bw_cw_ov
     /* A copy of the shipped rows with the tenant's in place, and the
      * tenant's new pairs merged in. */
     bw_cw_row_t *rows = bw_arena_alloc(arena, (base.n + relevant + 1) * sizeof(*rows));
-    bw_cw_row_t *added = bw_arena_alloc(arena, (relevant + 1) * sizeof(*added));
+    added_row_t *added = bw_arena_alloc(arena, (relevant + 1) * sizeof(*added));
     if (rows == NULL || added == NULL)
         return BW_ENOMEM;
     memcpy(rows, base.rows, base.n * sizeof(*rows));
@@ -179,21 +193,27 @@ int bw_cw_direct(bw_arena_t *arena, const bw_cw_catalogue_t *cat, const bw_cw_ov
             rows[at] = row;
             continue;
         }
-        size_t k = 0;
-        while (k < n_added && (added[k].source != row.source || added[k].target != row.target))
-            k++;
-        added[k] = row;
-        n_added += k == n_added;
+        added[n_added] = (added_row_t){row, i};
+        n_added++;
     }
+    /* Sorted once, the last of each pair kept (a scan of those added so
+     * far, per override, cost overrides squared: a tenant keeps any number). */
+    qsort(added, n_added, sizeof(*added), compare_added);
+    size_t kept = 0;
+    for (size_t i = 0; i < n_added; i++) {
+        if (i + 1 < n_added && compare_row(&added[i].row, &added[i + 1].row) == 0)
+            continue;
+        added[kept++] = added[i];
+    }
+    n_added = kept;
     if (n_added > 0) {
-        qsort(added, n_added, sizeof(*added), compare_row);
         /* Merge from the back, in place. */
         size_t i = base.n, k = n_added, w = base.n + n_added;
         while (k > 0) {
-            if (i > 0 && compare_row(&rows[i - 1], &added[k - 1]) > 0)
+            if (i > 0 && compare_row(&rows[i - 1], &added[k - 1].row) > 0)
                 rows[--w] = rows[--i];
             else
-                rows[--w] = added[--k];
+                rows[--w] = added[--k].row;
         }
     }
     out->rows = rows;

@@ -489,6 +489,37 @@ START_TEST(tenant_rows_remove_and_add_mappings)
 }
 END_TEST
 
+/* New pairs a tenant adds come out once each, in order among the shipped
+ * rows; of a pair stored both ways, the later override is the row. */
+START_TEST(tenant_pairs_stored_both_ways_are_one_row)
+{
+    override("A.4", ir, "9.9", BW_CW_SUBSET);
+    override("A.1", ir, "2.1", BW_CW_EQUAL);
+    ov[n_ov++] =
+        (bw_cw_override_t){req(ir, "9.9"), req(iso, "A.4"), BW_CW_SUBSET, "the other way", "ov2"};
+    bw_cw_rowset_t rows;
+    ck_assert_int_eq(bw_cw_direct(arena, cat, ov, n_ov, iso, ir, &rows), 0);
+    ck_assert_uint_eq(rows.n, 7); /* five shipped, two added */
+    size_t a4 = 0, a1 = 0;
+    for (size_t i = 0; i < rows.n; i++) {
+        if (i > 0)
+            ck_assert(rows.rows[i - 1].source < rows.rows[i].source ||
+                      (rows.rows[i - 1].source == rows.rows[i].source &&
+                       rows.rows[i - 1].target < rows.rows[i].target));
+        if (rows.rows[i].source == req(iso, "A.4") && rows.rows[i].target == req(ir, "9.9")) {
+            a4++;
+            /* The later, written from IR 9.9's side: its SUBSET seen from
+             * A.4 is a SUPERSET. */
+            ck_assert_int_eq(rows.rows[i].rel, BW_CW_SUPERSET);
+            ck_assert_str_eq(rows.rows[i].rationale, "the other way");
+        }
+        a1 += rows.rows[i].source == req(iso, "A.1") && rows.rows[i].target == req(ir, "2.1");
+    }
+    ck_assert_uint_eq(a4, 1);
+    ck_assert_uint_eq(a1, 1);
+}
+END_TEST
+
 START_TEST(iso_cannot_be_rated_against_itself)
 {
     bw_cw_rowset_t rows = {NULL, 0};
@@ -516,6 +547,7 @@ Suite *suite_rollup(void)
     tcase_add_test(tc, excluded_controls_do_not_count);
     tcase_add_test(tc, tenant_override_upgrades_an_intersect);
     tcase_add_test(tc, tenant_rows_remove_and_add_mappings);
+    tcase_add_test(tc, tenant_pairs_stored_both_ways_are_one_row);
     tcase_add_test(tc, iso_cannot_be_rated_against_itself);
     suite_add_tcase(s, tc);
     return s;
