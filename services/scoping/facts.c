@@ -361,11 +361,27 @@ static int check_member_state(bw_call_t *call, const bw_scoping_facts_t *f)
         bad |=
             bw_call_violation(call, "memberState.mainEstablishment",
                               "\"%s\" is not an EU Member State code", m->main_establishment) != 0;
-    for (size_t i = 0; i < m->n_services_in; i++)
-        if (!bw_scoping_valid_member_state(m->services_in[i]))
-            bad |= bw_call_violation(
-                       call, bw_arena_printf(call->arena, "memberState.servicesIn[%zu]", i),
-                       "\"%s\" is not an EU Member State code", m->services_in[i]) != 0;
+    /* Each Member State once: a list longer than there are is refused
+     * before its items are compared with each other. */
+    size_t n_states = sizeof(member_states) / sizeof(member_states[0]);
+    if (m->n_services_in > n_states)
+        bad |= bw_call_violation(call, "memberState.servicesIn",
+                                 "lists %zu Member States: there are %zu, each to be listed once",
+                                 m->n_services_in, n_states) != 0;
+    for (size_t i = 0; i < m->n_services_in && m->n_services_in <= n_states; i++) {
+        const char *field = bw_arena_printf(call->arena, "memberState.servicesIn[%zu]", i);
+        if (!bw_scoping_valid_member_state(m->services_in[i])) {
+            bad |= bw_call_violation(call, field, "\"%s\" is not an EU Member State code",
+                                     m->services_in[i]) != 0;
+            continue;
+        }
+        for (size_t k = 0; k < i; k++)
+            if (strcmp(m->services_in[k], m->services_in[i]) == 0) {
+                bad |= bw_call_violation(call, field, "\"%s\" is listed twice",
+                                         m->services_in[i]) != 0;
+                break;
+            }
+    }
     if ((unsigned)m->identified_under >
         BULWARK__SCOPING__V1__MEMBER_STATE__IDENTIFIED_UNDER__ART_2_2_E)
         bad |= bw_call_violation(call, "memberState.identifiedUnder", "is not a ground") != 0;

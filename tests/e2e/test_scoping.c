@@ -523,6 +523,18 @@ START_TEST(assess_bad_input_names_the_field)
     assess_400(&t, "{\"memberState\":{\"designation\":\"ESSENTIAL\"}}", "memberState.designation");
     assess_400(&t, "{\"memberState\":{\"servicesIn\":[\"DE\",\"UK\"]}}",
                "memberState.servicesIn[1]");
+    assess_400(&t, "{\"memberState\":{\"servicesIn\":[\"DE\",\"FR\",\"DE\"]}}",
+               "memberState.servicesIn[2]");
+    {
+        /* More than there are Member States: refused as a whole (it was
+         * stored, and copied into each jurisdiction, however long). */
+        char many[512];
+        size_t o = (size_t)snprintf(many, sizeof(many), "{\"memberState\":{\"servicesIn\":[");
+        for (int i = 0; i < 40; i++)
+            o += (size_t)snprintf(many + o, sizeof(many) - o, "%s\"DE\"", i ? "," : "");
+        snprintf(many + o, sizeof(many) - o, "]}}");
+        assess_400(&t, many, "memberState.servicesIn");
+    }
     assess_400(&t, "{\"publicAdministration\":{\"level\":\"MUNICIPAL\"}}",
                "publicAdministration.level");
     assess_400(&t, "{\"activities\":[],\"colour\":\"red\"}", "colour");
