@@ -27,12 +27,17 @@
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 
 #define MAX_JUSTIFICATION 4000
 #define MAX_OWNER 200
 #define MAX_EVIDENCE 20
+/* Records an imported file may hold: an SoA has a row for each of the 123
+ * clauses and controls at most (a file of 100,000 records of empty fields
+ * took about 150 MB to parse). */
+#define SOA_MAX_RECORDS 1000
 #define MAX_URI 2048
 #define CONTROLS_SCOPE "controls"
 #define HISTORY_SCOPE "control-history"
@@ -307,17 +312,19 @@ static int iso_control(bw_call_t *call, const bw_cw_catalogue_t *cat, const char
 
 /* ---- replies ------------------------------------------------------------ */
 
-/* Splits blank-separated text into a NULL-terminated array on the arena. */
-static int split_blanks(bw_arena_t *arena, const char *text, char ***out, size_t *n_out)
+/* Splits blank-separated text into a NULL-terminated array on the arena:
+ * its first max items (a file's text holding more has an error of its own,
+ * which needs no more of them; what is stored is read whole, SIZE_MAX). */
+static int split_blanks(bw_arena_t *arena, const char *text, size_t max, char ***out, size_t *n_out)
 {
-    size_t n = 0, cap = 1;
+    size_t n = 0, words = 0;
     for (const char *p = text; *p != '\0'; p++)
-        cap += isspace((unsigned char)*p) != 0;
-    char **items = bw_arena_calloc(arena, cap + 1, sizeof(char *));
+        words += !isspace((unsigned char)*p) && (p == text || isspace((unsigned char)p[-1]));
+    char **items = bw_arena_calloc(arena, (words < max ? words : max) + 1, sizeof(char *));
     if (items == NULL)
         return BW_ENOMEM;
     const char *p = text;
-    while (*p != '\0') {
+    while (*p != '\0' && n < max) {
         while (isspace((unsigned char)*p))
             p++;
         size_t len = 0;
@@ -357,8 +364,8 @@ static int row_to_control(bw_call_t *call, const bw_cw_catalogue_t *cat, const P
         return BW_ENOMEM;
     int err;
     bw_etag(key, bw_store_int(res, row, C_REVISION), c->etag);
-    if ((err = split_blanks(call->arena, bw_store_text(res, row, C_EVIDENCE), &c->evidence,
-                            &c->n_evidence)) != 0)
+    if ((err = split_blanks(call->arena, bw_store_text(res, row, C_EVIDENCE), SIZE_MAX,
+                            &c->evidence, &c->n_evidence)) != 0)
         return err;
     *out = c;
     return 0;
@@ -693,7 +700,7 @@ static int import_record(reporter_t *rep, const bw_cw_catalogue_t *cat,
     char **evidence;
     size_t n_evidence;
     if (ref == NULL || applicable_text == NULL || status_text == NULL || owner == NULL ||
-        split_blanks(arena, val[COL_EVIDENCE], &evidence, &n_evidence) != 0)
+        split_blanks(arena, val[COL_EVIDENCE], MAX_EVIDENCE + 1, &evidence, &n_evidence) != 0)
         return BW_ENOMEM;
     int before = rep->problems;
     int idx = bw_cw_req_find(cat, cat->iso, ref);
@@ -738,7 +745,8 @@ int bw_cw_import_controls(bw_call_t *call, const ProtobufCMessage *request, Prot
     bw_cw_csv_record_t *recs;
     size_t n_recs;
     bw_cw_csv_error_t cerr;
-    int err = bw_cw_csv_parse(call->arena, req->csv, strlen(req->csv), &recs, &n_recs, &cerr);
+    int err = bw_cw_csv_parse(call->arena, req->csv, strlen(req->csv), SOA_MAX_RECORDS, &recs,
+                              &n_recs, &cerr);
     if (err == BW_EINVAL)
         return bw_call_violation(call, "csv", "line %ld: %s", cerr.line, cerr.message);
     if (err != 0)
@@ -971,8 +979,8 @@ static int row_to_change(bw_call_t *call, const PGresult *res, int row,
                          {H_TIME, .time = &c->change_time}) != 0)
         return BW_ENOMEM;
     int err;
-    if ((err = split_blanks(call->arena, bw_store_text(res, row, H_EVIDENCE), &c->evidence,
-                            &c->n_evidence)) != 0)
+    if ((err = split_blanks(call->arena, bw_store_text(res, row, H_EVIDENCE), SIZE_MAX,
+                            &c->evidence, &c->n_evidence)) != 0)
         return err;
     *out = c;
     return 0;
