@@ -52,7 +52,7 @@ typedef struct parser {
     char **fields;
     size_t n_fields, cap_fields;
     bw_cw_csv_record_t *records;
-    size_t n_records, cap_records, max_records;
+    size_t n_records, cap_records;
 } parser_t;
 
 static int end_field(parser_t *p, bw_cw_csv_error_t *err, long line)
@@ -78,8 +78,8 @@ static int end_record(parser_t *p, bw_cw_csv_error_t *err, long line)
         p->n_fields = 0;
         return 0;
     }
-    if (p->n_records == p->max_records)
-        return fail(err, line, "more than %zu records", p->max_records);
+    if (p->n_records == BW_CW_CSV_MAX_RECORDS)
+        return fail(err, line, "more than %d records", BW_CW_CSV_MAX_RECORDS);
     if (grow(p->arena, (void **)&p->records, &p->cap_records, p->n_records,
              sizeof(bw_cw_csv_record_t)) != 0)
         return BW_ENOMEM;
@@ -92,13 +92,11 @@ static int end_record(parser_t *p, bw_cw_csv_error_t *err, long line)
     return 0;
 }
 
-int bw_cw_csv_parse(bw_arena_t *arena, const char *text, size_t len, size_t max_records,
-                    bw_cw_csv_record_t **records, size_t *n_records, bw_cw_csv_error_t *err)
+int bw_cw_csv_parse(bw_arena_t *arena, const char *text, size_t len, bw_cw_csv_record_t **records,
+                    size_t *n_records, bw_cw_csv_error_t *err)
 {
     enum { FIELD_START, QUOTED, AFTER_QUOTE, UNQUOTED } state = FIELD_START;
-    parser_t p = {.arena = arena,
-                  .max_records =
-                      max_records < BW_CW_CSV_MAX_RECORDS ? max_records : BW_CW_CSV_MAX_RECORDS};
+    parser_t p = {.arena = arena};
     long line = 1, record_line = 1, quote_line = 1;
     size_t i = 0;
     int rc;

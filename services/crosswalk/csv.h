@@ -11,8 +11,7 @@
 #include "arena.h"
 #include "buf.h"
 
-/* The most records a file may hold (max_records of bw_cw_csv_parse says
- * fewer for a Statement of Applicability). */
+/* More records than this is an error, not a Statement of Applicability. */
 #define BW_CW_CSV_MAX_RECORDS 100000
 #define BW_CW_CSV_MAX_FIELDS 64
 
@@ -33,12 +32,10 @@ typedef struct bw_cw_csv_error {
  * quote; a record ends at CRLF, LF or CR outside quotes. A UTF-8 byte order
  * mark at the start is skipped, and empty lines are not records. A NUL byte,
  * a quote inside an unquoted field, text after a closing quote, an unclosed
- * quote, or more than max_records records (at most BW_CW_CSV_MAX_RECORDS) or
- * more than BW_CW_CSV_MAX_FIELDS fields is BW_EINVAL with *err set;
- * BW_ENOMEM.
+ * quote, or too many records or fields is BW_EINVAL with *err set; BW_ENOMEM.
  */
-int bw_cw_csv_parse(bw_arena_t *arena, const char *text, size_t len, size_t max_records,
-                    bw_cw_csv_record_t **records, size_t *n_records, bw_cw_csv_error_t *err);
+int bw_cw_csv_parse(bw_arena_t *arena, const char *text, size_t len, bw_cw_csv_record_t **records,
+                    size_t *n_records, bw_cw_csv_error_t *err);
 
 /* Appends s as one CSV field, in quotes when it holds a comma, a quote, a
  * line break or leading or trailing blanks. A failed append is kept in

@@ -34,10 +34,6 @@
 #define MAX_JUSTIFICATION 4000
 #define MAX_OWNER 200
 #define MAX_EVIDENCE 20
-/* Records an imported file may hold: an SoA has a row for each of the 123
- * clauses and controls at most (a file of 100,000 records of empty fields
- * took about 150 MB to parse). */
-#define SOA_MAX_RECORDS 1000
 #define MAX_URI 2048
 #define CONTROLS_SCOPE "controls"
 #define HISTORY_SCOPE "control-history"
@@ -745,8 +741,7 @@ int bw_cw_import_controls(bw_call_t *call, const ProtobufCMessage *request, Prot
     bw_cw_csv_record_t *recs;
     size_t n_recs;
     bw_cw_csv_error_t cerr;
-    int err = bw_cw_csv_parse(call->arena, req->csv, strlen(req->csv), SOA_MAX_RECORDS, &recs,
-                              &n_recs, &cerr);
+    int err = bw_cw_csv_parse(call->arena, req->csv, strlen(req->csv), &recs, &n_recs, &cerr);
     if (err == BW_EINVAL)
         return bw_call_violation(call, "csv", "line %ld: %s", cerr.line, cerr.message);
     if (err != 0)

@@ -26,7 +26,7 @@ static bw_cw_csv_record_t *parse_ok(const char *text, size_t *n)
 {
     bw_cw_csv_record_t *recs = NULL;
     bw_cw_csv_error_t err;
-    int rc = bw_cw_csv_parse(arena, text, strlen(text), BW_CW_CSV_MAX_RECORDS, &recs, n, &err);
+    int rc = bw_cw_csv_parse(arena, text, strlen(text), &recs, n, &err);
     ck_assert_msg(rc == 0, "parse failed at line %ld: %s", err.line, err.message);
     return recs;
 }
@@ -36,9 +36,7 @@ static void parse_fails(const char *text, long line, const char *words)
     bw_cw_csv_record_t *recs;
     size_t n;
     bw_cw_csv_error_t err;
-    ck_assert_int_eq(
-        bw_cw_csv_parse(arena, text, strlen(text), BW_CW_CSV_MAX_RECORDS, &recs, &n, &err),
-        BW_EINVAL);
+    ck_assert_int_eq(bw_cw_csv_parse(arena, text, strlen(text), &recs, &n, &err), BW_EINVAL);
     ck_assert_int_eq(err.line, line);
     ck_assert_msg(strstr(err.message, words) != NULL, "message \"%s\" lacks \"%s\"", err.message,
                   words);
@@ -110,9 +108,7 @@ START_TEST(broken_files_name_the_line)
     size_t n;
     bw_cw_csv_error_t err;
     nul[5] = '\0';
-    ck_assert_int_eq(
-        bw_cw_csv_parse(arena, nul, sizeof(nul) - 1, BW_CW_CSV_MAX_RECORDS, &recs, &n, &err),
-        BW_EINVAL);
+    ck_assert_int_eq(bw_cw_csv_parse(arena, nul, sizeof(nul) - 1, &recs, &n, &err), BW_EINVAL);
     ck_assert_int_eq(err.line, 2);
     ck_assert_ptr_nonnull(strstr(err.message, "NUL"));
 }
