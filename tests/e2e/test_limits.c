@@ -312,6 +312,22 @@ START_TEST(oversized_content_length_is_413_before_the_body)
 }
 END_TEST
 
+/* A new connection that has sent PATCH /v1/entities/{t's entity} with
+ * body (len bytes, under MAX_BODY). */
+static raw_t *patch_entity(const tenant_t *t, const char *body, size_t len)
+{
+    ck_assert_uint_lt(len, MAX_BODY);
+    char head[512];
+    snprintf(head, sizeof(head),
+             "PATCH /v1/entities/%s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
+             "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+             t->entity, t->key, len);
+    raw_t *c = raw_connect();
+    raw_send_str(c, head);
+    ck_assert_int_eq(raw_send(c, body, len), 0);
+    return c;
+}
+
 START_TEST(patch_with_60000_keys_is_400_while_others_are_served)
 {
     tenant_t t = new_tenant_with_entity("Many keys", LIMITS_GMBH);
@@ -321,16 +337,8 @@ START_TEST(patch_with_60000_keys_is_400_while_others_are_served)
     for (int i = 0; i < 60000; i++)
         o += (size_t)snprintf(body + o, cap - o, "%s\"k%d\":0", i ? "," : "", i);
     o += (size_t)snprintf(body + o, cap - o, "}");
-    ck_assert_uint_lt(o, MAX_BODY);
-    char head[512];
-    snprintf(head, sizeof(head),
-             "PATCH /v1/entities/%s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
-             "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-             t.entity, t.key, o);
-    raw_t *c = raw_connect();
     long long t0 = now_ms();
-    raw_send_str(c, head);
-    ck_assert_int_eq(raw_send(c, body, o), 0);
+    raw_t *c = patch_entity(&t, body, o);
 
     /* Another client is served meanwhile. */
     bw_test_resp_t other;
@@ -367,15 +375,7 @@ START_TEST(a_body_of_a_million_values_is_400_before_it_is_built)
         o += i ? 3 : 2;
     }
     o += (size_t)snprintf(body + o, cap - o, "]}");
-    ck_assert_uint_lt(o, MAX_BODY);
-    char head[512];
-    snprintf(head, sizeof(head),
-             "PATCH /v1/entities/%s HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer %s\r\n"
-             "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-             t.entity, t.key, o);
-    raw_t *c = raw_connect();
-    raw_send_str(c, head);
-    ck_assert_int_eq(raw_send(c, body, o), 0);
+    raw_t *c = patch_entity(&t, body, o);
     reply_t r;
     raw_read_reply(c, &r, 10000, 0);
     ck_raw_problem(&r, 400, NULL);
