@@ -1184,9 +1184,14 @@ int bw_deliverer_room(const bw_deliverer_t *dv, const char *endpoint, int *ahead
     *ahead = e != NULL ? e->in_flight + e->queued : 0;
     if (e != NULL && e->held)
         return 0; /* made due, for a claim after the hold */
+    /* Half the claim's total stays for claims: handed deliveries of one
+     * endpoint that answers slowly, refilled as fast as its attempts end,
+     * left no room for any other endpoint's claim (every tenant's
+     * deliveries waited for that endpoint's backlog). */
     long room = (long)dv->svc->endpoint_concurrency * HANDOFF_ROUNDS - *ahead;
-    if (room > total)
-        room = total;
+    long reserve = (long)dv->svc->concurrency * PREFETCH / 2;
+    if (room > total - reserve)
+        room = total - reserve;
     return room > 0 ? (int)room : 0;
 }
 

@@ -739,6 +739,43 @@ START_TEST(an_endpoint_gets_at_most_its_concurrency_at_once)
 }
 END_TEST
 
+/* One tenant's endpoint answers slowly (1 s) while its events keep coming
+ * (100 a second, each of its own incident): another tenant's event still
+ * arrives within seconds. The relay handed the slow endpoint every place
+ * its attempts freed, and no claim had room for anyone else. */
+START_TEST(a_slow_endpoint_leaves_room_for_other_tenants)
+{
+    tenant_t slow = new_tenant("Webhooks slow"), other = new_tenant("Webhooks other");
+    char *slow_path = unique_path("slow"), *other_path = unique_path("other");
+    json_t *s = create_endpoint_at(&slow, slow_path, "[\"incident.updated\"]");
+    json_t *o = create_endpoint_at(&other, other_path, "[\"incident.updated\"]");
+    receiver_config_delay(slow_path, jstr(s, "secret"), 1000);
+    PQclear(emit_many(&slow, "incident.updated", "s", 300));
+    wait_succeeded(slow_path, 1, 30);
+    PQclear(emit_many(&other, "incident.updated", "o", 1));
+    int arrived = 0;
+    for (int round = 0; round < 50 && !arrived; round++) {
+        char prefix[16];
+        snprintf(prefix, sizeof(prefix), "s%d-", round);
+        PQclear(emit_many(&slow, "incident.updated", prefix, 20));
+        usleep(200 * 1000);
+        json_t *got = received(other_path);
+        arrived = json_array_size(got) > 0;
+        json_decref(got);
+    }
+    ck_assert_msg(arrived, "the other tenant's event did not arrive within 10 s");
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/webhook-endpoints/%s", jstr(s, "id"));
+    json_decref(call(slow.key, "DELETE", path, NULL, 204));
+    json_decref(s);
+    json_decref(o);
+    free(slow_path);
+    free(other_path);
+    free_tenant(&slow);
+    free_tenant(&other);
+}
+END_TEST
+
 /* Deliveries waiting in the deliverer for a busy endpoint hold a copy of
  * its URL; when the endpoint changes they are given back and go where it
  * now points. 40 events to an endpoint answering after 500 ms, 4 at a time
@@ -1338,6 +1375,7 @@ Suite *suite_webhooks(void)
     tcase_add_test(tc, receiver_down_then_up_loses_nothing);
     tcase_add_test(tc, an_unreachable_endpoint_is_not_tried_for_every_delivery);
     tcase_add_test(tc, an_endpoint_gets_at_most_its_concurrency_at_once);
+    tcase_add_test(tc, a_slow_endpoint_leaves_room_for_other_tenants);
     tcase_add_test(tc, retry_after_is_honoured);
     tcase_add_test(tc, a_replay_is_tried_while_its_endpoint_is_held);
     tcase_add_test(tc, exhausted_schedule_disables_and_says_so);
