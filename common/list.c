@@ -406,6 +406,14 @@ int bw_list_parse(bw_call_t *call, const bw_list_spec_t *spec, const bw_list_que
         if (out->filters[i] != NULL && err == 0)
             bad |= bw_call_violation(call, "filter", "%s is given as a parameter too; give it once",
                                      spec->filters[i].field) != 0;
+        /* As long as filter= allows: a longer one cannot be bound into a
+         * page token (which a list of it needed, and failed). */
+        if (spec->filters[i].type == BW_LIST_TEXT &&
+            strlen(q->params[i]) > spec->filters[i].max_len) {
+            bad |= bw_call_violation(call, spec->filters[i].field, "must be at most %zu bytes",
+                                     spec->filters[i].max_len) != 0;
+            continue;
+        }
         if ((out->filters[i] = canonical_param(call, &spec->filters[i], q->params[i])) == NULL)
             return BW_ENOMEM;
     }
@@ -413,9 +421,13 @@ int bw_list_parse(bw_call_t *call, const bw_list_spec_t *spec, const bw_list_que
     const Google__Protobuf__Timestamp *since = q->updated_since;
     if (since != NULL) {
         int64_t now = (int64_t)time(NULL) * BW_US_PER_SEC;
-        int64_t us = bw_time_us(since->seconds, since->nanos);
-        if (since->nanos < 0 || since->nanos > 999999999 || since->seconds < BW_TIME_MIN_SECONDS ||
-            since->seconds > BW_TIME_MAX_SECONDS) {
+        int in_range = since->nanos >= 0 && since->nanos <= 999999999 &&
+                       since->seconds >= BW_TIME_MIN_SECONDS &&
+                       since->seconds <= BW_TIME_MAX_SECONDS;
+        /* Converted only once in range (a raw gRPC caller's seconds could
+         * overflow the product). */
+        int64_t us = in_range ? bw_time_us(since->seconds, since->nanos) : 0;
+        if (!in_range) {
             bad |= bw_call_violation(call, "updatedSince",
                                      "must be an RFC 3339 time between years 0001 and 9999") != 0;
         } else if (spec->tombstone_days > 0 && us < now - spec->tombstone_days * DAY_US) {
