@@ -44,9 +44,10 @@ int bw_scheduler_open(const char *database_url, bw_db_t **out);
  * events emitted, *claimed the deadlines claimed (emitted, or nothing to fire: woken early after a
  * change of lead times, or not applying at the alert's time). Results live on arena (borrowed). 0
  * or a BW_E* code, with nothing claimed. tenant (or NULL) limits the tick to one tenant.
+ * *replanned (when not NULL) gets the deadlines re-planned: limit of them says more wait.
  */
 int bw_scheduler_tick(bw_db_t *db, bw_arena_t *arena, const bw_log_ctx_t *log, int64_t now,
-                      int limit, const char *tenant, int *claimed, int *fired);
+                      int limit, const char *tenant, int *claimed, int *fired, int *replanned);
 
 typedef struct bw_scheduler bw_scheduler_t;
 

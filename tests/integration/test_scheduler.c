@@ -139,8 +139,8 @@ static int tick(bw_db_t *db, const tenant_t *t, long long at)
 {
     bw_arena_t *arena = bw_arena_create(0);
     int claimed = 0, fired = 0;
-    int err =
-        bw_scheduler_tick(db, arena, NULL, at * US, BW_SCHEDULER_BATCH, t->id, &claimed, &fired);
+    int err = bw_scheduler_tick(db, arena, NULL, at * US, BW_SCHEDULER_BATCH, t->id, &claimed,
+                                &fired, NULL);
     ck_assert_msg(err == 0, "tick: %s", bw_strerror(err));
     bw_arena_destroy(arena);
     return fired;
@@ -353,7 +353,7 @@ static int ticks_at(bw_db_t *db, const tenant_t *t, long long at, int limit, int
     for (int i = 0; i < ticks; i++) {
         bw_arena_t *arena = bw_arena_create(0);
         int fired = 0;
-        int err = bw_scheduler_tick(db, arena, NULL, at * US, limit, t->id, NULL, &fired);
+        int err = bw_scheduler_tick(db, arena, NULL, at * US, limit, t->id, NULL, &fired, NULL);
         ck_assert_msg(err == 0, "tick: %s", bw_strerror(err));
         bw_arena_destroy(arena);
         total += fired;
@@ -376,6 +376,17 @@ START_TEST(a_change_of_lead_times_applies_to_pending_deadlines)
      * recorded. Re-planned three deadlines a tick (each incident has five),
      * so the ticks before due - 12 h do the re-planning and fire nothing. */
     set_leads(&t, "[43200]");
+    {
+        /* A full batch re-planned says more wait: the scheduler's thread
+         * ticks again at once instead of after its interval. */
+        bw_arena_t *arena = bw_arena_create(0);
+        int replanned = 0;
+        ck_assert_int_eq(bw_scheduler_tick(db, arena, NULL, (due - 12 * HOUR - 1) * US, 3, t.id,
+                                           NULL, NULL, &replanned),
+                         0);
+        ck_assert_int_eq(replanned, 3);
+        bw_arena_destroy(arena);
+    }
     ck_assert_int_eq(ticks_at(db, &t, due - 12 * HOUR - 1, 3, 30), 0);
     ck_assert_int_eq(ticks_at(db, &t, due - 12 * HOUR, 3, 10), INCIDENTS);
     ck_assert_int_eq(tick(db, &t, due - 6 * HOUR), 0);
@@ -458,7 +469,8 @@ static void *race(void *arg)
     for (int claimed = 1; r->err == 0 && claimed > 0; r->ticks++) {
         bw_arena_t *arena = bw_arena_create(0);
         int fired = 0;
-        r->err = bw_scheduler_tick(db, arena, NULL, r->at * US, 3, r->t->id, &claimed, &fired);
+        r->err =
+            bw_scheduler_tick(db, arena, NULL, r->at * US, 3, r->t->id, &claimed, &fired, NULL);
         r->fired += fired;
         bw_arena_destroy(arena);
     }
