@@ -77,6 +77,10 @@ START_TEST(xlsx_cells_read_back)
     ck_assert_int_eq(bw_xlsx_text(x, "=HYPERLINK(\"http://evil\")"), 0);
     ck_assert_int_eq(bw_xlsx_number(x, 42), 0);
     ck_assert_int_eq(bw_xlsx_row_end(x), 0);
+    /* U+FFFF and U+FFFE are valid UTF-8 but no XML character: left out
+     * (written, the workbook was one Excel offers to repair). */
+    ck_assert_int_eq(bw_xlsx_text(x, "Outage \xef\xbf\xbf of \xef\xbf\xbe mail"), 0);
+    ck_assert_int_eq(bw_xlsx_row_end(x), 0);
     uint8_t *data = NULL;
     size_t len = 0;
     ck_assert_int_eq(bw_xlsx_finish(x, arena, &data, &len), 0);
@@ -90,6 +94,8 @@ START_TEST(xlsx_cells_read_back)
     ck_assert_ptr_nonnull(strstr(sheet, "<t>=HYPERLINK(\"http://evil\")</t>"));
     ck_assert_ptr_null(strstr(sheet, "<f>"));
     ck_assert_ptr_nonnull(strstr(sheet, "<v>42</v>"));
+    ck_assert_ptr_nonnull(strstr(sheet, "<t>Outage  of  mail</t>"));
+    ck_assert_ptr_null(strstr(sheet, "\xef\xbf"));
     bw_arena_destroy(arena);
 }
 END_TEST
