@@ -271,7 +271,7 @@ while IFS=$sep read -r kind seq a b c d e; do
         hash=$digest
         [[ $hash == "$c" ]] || fail "$seq" "the hash does not match the canonical bytes"
         [[ $e == "$prev" ]] || fail "$seq" "not linked to the record before"
-        if [[ -z ${keys[$d]:-} ]]; then
+        if [[ -z $d || -z ${keys[$d]:-} ]]; then
             fail "$seq" "signed by key ${d:-(none)}, which is not among the trusted keys"
         elif ! signed_by "$rec" "$b" "$d"; then
             fail "$seq" "the signature does not verify"

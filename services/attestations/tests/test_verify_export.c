@@ -18,6 +18,7 @@
 #include "bulwark/attestations/v1/attestations.pb-c.h"
 
 #include "attest.h"
+#include "base64.h"
 #include "chain.h"
 #include "export.h"
 #include "json.h"
@@ -354,6 +355,40 @@ START_TEST(every_readable_field_of_every_record_is_checked)
 }
 END_TEST
 
+static int base64_value(unsigned char c)
+{
+    return bw_base64_digit(c, '+', '/');
+}
+
+/* A record whose signed bytes name no key (keyId "") is invalid, and the
+ * script says so on its line: it stopped on bash's "bad array subscript"
+ * without its INVALID line. */
+START_TEST(a_record_naming_no_key_is_invalid_and_said)
+{
+    json_t *doc = json_deep_copy(intact);
+    json_t *rec = record_at(doc, 0);
+    const char *b64 = json_string_value(json_object_get(rec, "canonical"));
+    size_t n = strlen(b64), len = 0;
+    while (n > 0 && b64[n - 1] == '=')
+        n--;
+    uint8_t bytes[4096];
+    unsigned spare = 0;
+    ck_assert_int_eq(bw_base64_decode(b64, n, base64_value, bytes, sizeof(bytes), &len, &spare), 0);
+    json_t *canonical = json_loadb((const char *)bytes, len, 0, NULL);
+    ck_assert_ptr_nonnull(canonical);
+    json_object_set_new(canonical, "keyId", json_string(""));
+    char *text = json_dumps(canonical, JSON_COMPACT | JSON_SORT_KEYS);
+    char encoded[8192];
+    size_t m = bw_base64_encode((const uint8_t *)text, strlen(text), encoded);
+    encoded[m] = '\0';
+    json_object_set_new(rec, "canonical", json_string(encoded));
+    expect_invalid(doc, 1, "keyId \"\"");
+    free(text);
+    json_decref(canonical);
+    json_decref(doc);
+}
+END_TEST
+
 START_TEST(the_head_and_the_campaigns_are_checked)
 {
     each_field(head_of, 0, N_RECORDS, NULL);
@@ -455,6 +490,7 @@ Suite *suite_verify_export(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, an_intact_export_verifies);
     tcase_add_test(tc, every_readable_field_of_every_record_is_checked);
+    tcase_add_test(tc, a_record_naming_no_key_is_invalid_and_said);
     tcase_add_test(tc, the_head_and_the_campaigns_are_checked);
     tcase_add_test(tc, records_removed_reordered_or_added_to);
     suite_add_tcase(s, tc);
