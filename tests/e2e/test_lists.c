@@ -891,9 +891,9 @@ START_TEST(audit_events)
     refused(t.key, "filter", "/v1/audit-events?outcome=OK&filter=%s", enc("outcome=OK"));
     refused(t.key, "filter", "/v1/audit-events?filter=%s", enc("reason=X"));
     {
-        /* A parameter as long as filter= allows, no longer: one of 4,100
-         * bytes matched two failed writes of that path and its next page's
-         * token could not hold it (500). */
+        /* A parameter as long as filter= allows, no longer (400 naming it,
+         * as filter= says; it was taken, and a page of it could not have
+         * been bound into a next page's token). */
         char *id = malloc(4101);
         ck_assert_ptr_nonnull(id);
         memset(id, 'z', 4100);
