@@ -96,6 +96,26 @@ static int fail_not_utf8(reqbuild_t *b, const char *what)
                 bw_arena_printf(b->arena, "%s: not valid UTF-8 once percent-decoded", what), field);
 }
 
+/* The query string libevent refused (a parameter without "=", an empty name
+ * or an empty pair), answered naming the parameter where it has a name. */
+static int fail_query(reqbuild_t *b, const char *query)
+{
+    for (const char *p = query; *p != '\0';) {
+        size_t len = strcspn(p, "&");
+        size_t name_len = strcspn(p, "=&");
+        if (len > 0 && name_len == len) {
+            char *field = bw_arena_strndup(b->arena, p, name_len < 64 ? name_len : 64);
+            return fail(
+                b, 0, "INVALID_QUERY",
+                bw_arena_printf(b->arena, "%s has no value: give it as %s=value", field, field),
+                field);
+        }
+        p += len + (p[len] == '&');
+    }
+    return fail(b, 0, "INVALID_QUERY",
+                "the query string has a parameter without a name (\"=value\" or \"&&\")", NULL);
+}
+
 /* Adds the query parameters to root; routes with a body take none. */
 static int add_query(reqbuild_t *b, json_t *root)
 {
@@ -103,8 +123,10 @@ static int add_query(reqbuild_t *b, json_t *root)
     if (query == NULL || *query == '\0')
         return 0;
     struct evkeyvalq params = {NULL, &params.tqh_first};
-    if (evhttp_parse_query_str(query, &params) != 0)
-        return fail(b, 0, "INVALID_QUERY", "the query string is malformed", NULL);
+    if (evhttp_parse_query_str(query, &params) != 0) {
+        evhttp_clear_headers(&params);
+        return fail_query(b, query);
+    }
     const bw_route_t *route = b->in->call;
     const bw_route_match_t *match = b->in->match;
     int rc = 0;

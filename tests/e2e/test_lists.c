@@ -890,6 +890,9 @@ START_TEST(audit_events)
     json_decref(all);
     refused(t.key, "filter", "/v1/audit-events?outcome=OK&filter=%s", enc("outcome=OK"));
     refused(t.key, "filter", "/v1/audit-events?filter=%s", enc("reason=X"));
+    /* A parameter without "=" is named (the query was "malformed"). */
+    refused(t.key, "foo", "/v1/audit-events?pageSize=1&foo");
+    refused(t.key, NULL, "/v1/audit-events?pageSize=1&&orderBy=time");
     {
         /* A parameter as long as filter= allows, no longer (400 naming it,
          * as filter= says; it was taken, and a page of it could not have
