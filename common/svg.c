@@ -5,6 +5,7 @@
 #include "svg.h"
 
 #include "status.h"
+#include "utf8.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,9 +40,8 @@ void bw_svg_text(bw_svg_t *svg, const char *s, size_t max_chars)
     size_t chars = 0;
     for (const unsigned char *p = (const unsigned char *)s; *p != '\0' && svg->buf.error == 0;
          p++) {
-        /* U+FFFE and U+FFFF (EF BF BE, EF BF BF) are valid UTF-8 but not
-         * XML: a parser would refuse the whole picture. */
-        if (p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF)) {
+        /* A parser would refuse the whole picture. */
+        if (bw_utf8_xml_nonchar((const char *)p)) {
             p += 2;
             continue;
         }

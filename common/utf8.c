@@ -76,6 +76,12 @@ void bw_utf8_scrub(char *s)
     }
 }
 
+bool bw_utf8_xml_nonchar(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    return p[0] == 0xEF && p[1] == 0xBF && (p[2] == 0xBE || p[2] == 0xBF);
+}
+
 size_t bw_utf8_count(const char *s)
 {
     size_t n = 0;

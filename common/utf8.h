@@ -34,6 +34,11 @@ size_t bw_utf8_cut(const char *s, size_t len, size_t max);
  * bytes inside a character) becomes '?'. Its length does not change. */
 void bw_utf8_scrub(char *s);
 
+/* Whether NUL-terminated s starts with U+FFFE or U+FFFF (EF BF BE, EF BF
+ * BF): valid UTF-8, but no XML 1.0 character, so text written into XML
+ * (an SVG picture, an XLSX cell) leaves them out. */
+bool bw_utf8_xml_nonchar(const char *s);
+
 /* Characters in NUL-terminated text that is valid UTF-8 (counts the bytes
  * that start a character). */
 size_t bw_utf8_count(const char *s);

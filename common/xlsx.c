@@ -78,37 +78,30 @@ int bw_xlsx_sheet(bw_xlsx_t *x, const char *name, const char *const *headers, co
     return 0;
 }
 
-/* Whether the 3 bytes at p are U+FFFE or U+FFFF (EF BF BE, EF BF BF): valid
- * UTF-8, but no XML character, and libxlsxwriter writes them as they are. */
-static int xml_nonchar(const char *p)
-{
-    return (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBF &&
-           ((unsigned char)p[2] == 0xBE || (unsigned char)p[2] == 0xBF);
-}
-
 int bw_xlsx_text(bw_xlsx_t *x, const char *text)
 {
     lxw_col_t col = x->col++;
     if (text == NULL || *text == '\0')
         return 0;
-    size_t len = strlen(text);
-    char *cut = NULL;
+    size_t whole = strlen(text), len = whole;
     if (len > BW_XLSX_MAX_CELL_BYTES)
         len = bw_utf8_cut(text, len, BW_XLSX_MAX_CELL_BYTES);
-    /* A client's text holding U+FFFE or U+FFFF made the whole workbook one
-     * that Excel offers to repair and XML parsers refuse: they are left
-     * out, as bw_svg_text leaves them out of a picture. */
-    int nonchar = strstr(text, "\xEF\xBF\xBE") != NULL || strstr(text, "\xEF\xBF\xBF") != NULL;
-    if (len < strlen(text) || nonchar) {
+    /* A copy when the text is cut or holds U+FFFE or U+FFFF, which are left
+     * out (written, the whole workbook was one Excel offers to repair and
+     * XML parsers refuse). */
+    size_t keep = 0;
+    while (keep < len && !bw_utf8_xml_nonchar(text + keep))
+        keep++;
+    char *cut = NULL;
+    if (keep < whole) {
         if ((cut = malloc(len + 1)) == NULL)
             return BW_ENOMEM;
         size_t o = 0;
         for (size_t i = 0; i < len; i++) {
-            if (i + 2 < len && xml_nonchar(text + i)) {
+            if (bw_utf8_xml_nonchar(text + i))
                 i += 2;
-                continue;
-            }
-            cut[o++] = text[i];
+            else
+                cut[o++] = text[i];
         }
         cut[o] = '\0';
         text = cut;

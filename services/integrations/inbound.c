@@ -568,26 +568,23 @@ static const char *scrubbed(char *text)
     return text;
 }
 
-/* The body as a JSON object, or NULL (body_problem says why). */
-static json_t *parse_body(const event_req_t *req)
+/* The body as a JSON object, or NULL with *problem saying why. */
+static json_t *parse_body(bw_arena_t *arena, const event_req_t *req, const char **problem)
 {
-    if (bw_json_values_over((const char *)req->body.data, req->body.len, BW_JSON_MAX_VALUES))
+    const char *text = (const char *)req->body.data;
+    if (bw_json_values_over(text, req->body.len, BW_JSON_MAX_VALUES)) {
+        *problem =
+            bw_arena_printf(arena, "the body holds more than %d JSON values", BW_JSON_MAX_VALUES);
         return NULL;
-    json_t *doc = json_loadb((const char *)req->body.data, req->body.len, 0, NULL);
+    }
+    json_t *doc = json_loadb(text, req->body.len, 0, NULL);
     if (doc != NULL && !json_is_object(doc)) {
         json_decref(doc);
         doc = NULL;
     }
+    if (doc == NULL)
+        *problem = "the body is not a JSON object";
     return doc;
-}
-
-/* Why parse_body gave NULL. */
-_Static_assert(BW_JSON_MAX_VALUES == 100000, "body_problem names the limit");
-static const char *body_problem(const event_req_t *req)
-{
-    return bw_json_values_over((const char *)req->body.data, req->body.len, BW_JSON_MAX_VALUES)
-               ? "the body holds more than 100000 JSON values"
-               : "the body is not a JSON object";
 }
 
 /* The incident a description written by tickets.c names ("Bulwark
@@ -634,7 +631,8 @@ int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
     int err = authenticate(call, req, "JIRA", &conn);
     if (err != 0)
         return err;
-    json_t *doc = parse_body(req);
+    const char *problem = NULL;
+    json_t *doc = parse_body(call->arena, req, &problem);
     const char *event =
         doc != NULL ? json_string_value(json_object_get(doc, "webhookEvent")) : NULL;
     json_t *issue = doc != NULL ? json_object_get(doc, "issue") : NULL;
@@ -650,14 +648,13 @@ int bw_inbound_jira(bw_call_t *call, const ProtobufCMessage *request, ProtobufCM
     ev.delivery_key = delivery_key(call->arena, header(req, "x-atlassian-webhook-identifier"));
     const char *created = json_string_value(json_object_get(fields, "created"));
     ev.opened_for = opened_for(call->arena, json_object_get(fields, "description"));
-    const char *problem = NULL;
-    if (doc == NULL)
-        problem = body_problem(req);
-    else if (!json_is_object(issue))
+    if (problem == NULL && !json_is_object(issue))
         problem = "the payload has no issue";
-    else if (ev.ticket_id == NULL || ev.ticket_id[0] == '\0' || ev.ticket_key == NULL)
+    if (problem == NULL &&
+        (ev.ticket_id == NULL || ev.ticket_id[0] == '\0' || ev.ticket_key == NULL))
         problem = "the issue has no id or key";
-    else if (created != NULL && bw_inbound_parse_time(created, &ev.aware_sec, &ev.aware_nanos) != 0)
+    if (problem == NULL && created != NULL &&
+        bw_inbound_parse_time(created, &ev.aware_sec, &ev.aware_nanos) != 0)
         problem = "issue.fields.created is not a time";
     if (problem == NULL && event != NULL && strcmp(event, "jira:issue_created") == 0) {
         ev.may_create = 1;
@@ -694,7 +691,8 @@ int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request, Prot
     int err = authenticate(call, req, "SERVICENOW", &conn);
     if (err != 0)
         return err;
-    json_t *doc = parse_body(req);
+    const char *problem = NULL;
+    json_t *doc = parse_body(call->arena, req, &problem);
     json_t *record =
         json_is_object(json_object_get(doc, "result")) ? json_object_get(doc, "result") : doc;
     ticket_event_t ev = {
@@ -709,15 +707,12 @@ int bw_inbound_servicenow(bw_call_t *call, const ProtobufCMessage *request, Prot
     if (correlation != NULL && bw_uuid_valid(correlation))
         ev.opened_for = keep(call->arena, correlation, BW_UUID_STR_LEN);
     const char *updated_on = bw_inbound_text(record, "sys_updated_on");
-    const char *problem = NULL;
     if (ev.ticket_key == NULL)
         ev.ticket_key = ev.ticket_id;
-    if (doc == NULL)
-        problem = body_problem(req);
-    else if (ev.ticket_id == NULL || ev.ticket_id[0] == '\0')
+    if (problem == NULL && (ev.ticket_id == NULL || ev.ticket_id[0] == '\0'))
         problem = "the record has no sys_id";
-    else if (opened != NULL && opened[0] != '\0' &&
-             bw_inbound_parse_time(opened, &ev.aware_sec, &ev.aware_nanos) != 0)
+    if (problem == NULL && opened != NULL && opened[0] != '\0' &&
+        bw_inbound_parse_time(opened, &ev.aware_sec, &ev.aware_nanos) != 0)
         problem = "opened_at is not a time";
     ev.fields = record;
     ev.fields_at = "";

@@ -891,8 +891,13 @@ START_TEST(audit_events)
     refused(t.key, "filter", "/v1/audit-events?outcome=OK&filter=%s", enc("outcome=OK"));
     refused(t.key, "filter", "/v1/audit-events?filter=%s", enc("reason=X"));
     /* A parameter without "=" is named (the query was "malformed"). */
-    refused(t.key, "foo", "/v1/audit-events?pageSize=1&foo");
-    refused(t.key, NULL, "/v1/audit-events?pageSize=1&&orderBy=time");
+    json_t *bad_query = expect(400, "GET", t.key, NULL, "/v1/audit-events?pageSize=1&foo");
+    ck_assert(has_field_error(bad_query, "foo"));
+    ck_assert_str_eq(jstr(bad_query, "detail"), "foo has no value: give it as foo=value");
+    json_decref(bad_query);
+    bad_query = expect(400, "GET", t.key, NULL, "/v1/audit-events?pageSize=1&&orderBy=time");
+    ck_assert_ptr_nonnull(strstr(jstr(bad_query, "detail"), "a parameter without a name"));
+    json_decref(bad_query);
     {
         /* A parameter as long as filter= allows, no longer (400 naming it,
          * as filter= says; it was taken, and a page of it could not have

@@ -598,10 +598,26 @@ START_TEST(jira_events_need_their_signature_and_never_duplicate)
     jira_post(&r, id, secret, "d-5", "not json");
     ck_assert_problem(&r, 422, NULL);
     bw_test_resp_free(&r);
+    /* A body of more values than a JSON body may hold: refused before it
+     * is parsed, saying so. */
+    enum { VALUES = 100001 };
+    char *many = malloc(3 * VALUES + 16);
+    ck_assert_ptr_nonnull(many);
+    size_t o = (size_t)sprintf(many, "{\"x\":[");
+    for (int i = 0; i < VALUES; i++)
+        o += (size_t)sprintf(many + o, i ? ",{}" : "{}");
+    strcpy(many + o, "]}");
+    jira_post(&r, id, secret, "d-6", many);
+    free(many);
+    ck_assert_problem(&r, 422, NULL);
+    bw_test_resp_free(&r);
     log = connection_log(&t, id);
     ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(log, 0), "statusCode")),
                      422);
-    ck_assert_str_eq(jstr(json_array_get(log, 1), "detail"), "the payload has no issue");
+    ck_assert_str_eq(jstr(json_array_get(log, 0), "detail"),
+                     "the body holds more than 100000 JSON values");
+    ck_assert_str_eq(jstr(json_array_get(log, 1), "detail"), "the body is not a JSON object");
+    ck_assert_str_eq(jstr(json_array_get(log, 2), "detail"), "the payload has no issue");
     json_decref(log);
     json_decref(conn);
     free_tenant(&t);
