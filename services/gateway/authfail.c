@@ -1,18 +1,16 @@
 /*
  * The failure buckets of authfail.h in a common/bucket.h table of fixed
  * size (a new address replaces the fullest bucket of its probe sequence),
- * keyed by 16 bytes: IPv4 as an IPv4-mapped IPv6 address, IPv6 cut to its
- * /64.
+ * keyed by the client address key of peers.h.
  */
 #include "authfail.h"
 
 #include "bucket.h"
+#include "peers.h"
 #include "status.h"
 
-#include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 struct bw_authfail {
     bw_buckets_t *buckets; /* NULL: the limit is off */
@@ -44,32 +42,11 @@ void bw_authfail_destroy(bw_authfail_t *af)
     free(af);
 }
 
-/* The bucket key of addr; 0, or -1 for a family without one. */
-static int key_of(const struct sockaddr *addr, uint8_t key[16])
-{
-    memset(key, 0, 16);
-    if (addr->sa_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
-        key[10] = key[11] = 0xff;
-        memcpy(key + 12, &in->sin_addr, 4);
-        return 0;
-    }
-    if (addr->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)addr;
-        if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
-            memcpy(key, &in6->sin6_addr, 16);
-        else
-            memcpy(key, &in6->sin6_addr, 8);
-        return 0;
-    }
-    return -1;
-}
-
 int bw_authfail_check(bw_authfail_t *af, const struct sockaddr *addr, long long now_ns,
                       int *retry_after_sec)
 {
-    uint8_t key[16];
-    if (af == NULL || af->buckets == NULL || key_of(addr, key) != 0)
+    uint8_t key[BW_PEER_KEY_LEN];
+    if (af == NULL || af->buckets == NULL || bw_peer_key(addr, key) != 0)
         return 0;
     bw_bucket_state_t state;
     if (bw_buckets_peek(af->buckets, key, sizeof(key), now_ns, &state) != BW_ELIMIT)
@@ -80,8 +57,8 @@ int bw_authfail_check(bw_authfail_t *af, const struct sockaddr *addr, long long 
 
 void bw_authfail_record(bw_authfail_t *af, const struct sockaddr *addr, long long now_ns)
 {
-    uint8_t key[16];
-    if (af == NULL || af->buckets == NULL || key_of(addr, key) != 0)
+    uint8_t key[BW_PEER_KEY_LEN];
+    if (af == NULL || af->buckets == NULL || bw_peer_key(addr, key) != 0)
         return;
     /* A REPLACE table always has room: nothing to fail. */
     (void)bw_buckets_spend(af->buckets, key, sizeof(key), now_ns);

@@ -41,6 +41,7 @@ struct bw_gw_metrics {
 static const char *const conn_event_names[BW_GW_METRICS_CONN_EVENTS] = {
     [BW_GW_METRICS_CONN_ACCEPTED] = "accepted",
     [BW_GW_METRICS_CONN_REFUSED] = "refused",
+    [BW_GW_METRICS_CONN_REFUSED_ADDRESS] = "refused_address",
     [BW_GW_METRICS_CONN_EVICTED] = "evicted",
     [BW_GW_METRICS_CONN_HEADER_TIMEOUT] = "header_timeout",
     [BW_GW_METRICS_CONN_BODY_TIMEOUT] = "body_timeout",
@@ -171,7 +172,8 @@ void bw_gw_metrics_render(const bw_gw_metrics_t *m, bw_metrics_text_t *t)
                       m->conn_open);
     bw_metrics_printf(
         t, "# HELP bulwark_http_connection_events_total Client connections accepted, refused "
-           "at the cap, evicted while idle, and cut at a deadline.\n"
+           "at the cap or at their address's cap, evicted while idle, and cut at a "
+           "deadline.\n"
            "# TYPE bulwark_http_connection_events_total counter\n");
     for (size_t i = 0; i < BW_GW_METRICS_CONN_EVENTS; i++)
         bw_metrics_printf(t, "bulwark_http_connection_events_total{event=\"%s\"} %llu\n",

@@ -30,10 +30,11 @@ void bw_gw_metrics_observe_backend(bw_gw_metrics_t *m, const char *backend, int 
 /* What happened to client connections (httpd.c). */
 typedef enum bw_gw_metrics_conn_event {
     BW_GW_METRICS_CONN_ACCEPTED,
-    BW_GW_METRICS_CONN_REFUSED,        /* at the cap with none idle: 503 */
-    BW_GW_METRICS_CONN_EVICTED,        /* idle, closed at the cap to admit another */
-    BW_GW_METRICS_CONN_HEADER_TIMEOUT, /* 408 */
-    BW_GW_METRICS_CONN_BODY_TIMEOUT,   /* 408 */
+    BW_GW_METRICS_CONN_REFUSED,         /* at the cap with none idle: 503 */
+    BW_GW_METRICS_CONN_REFUSED_ADDRESS, /* its address at its own cap: 429 */
+    BW_GW_METRICS_CONN_EVICTED,         /* idle, closed at the cap to admit another */
+    BW_GW_METRICS_CONN_HEADER_TIMEOUT,  /* 408 */
+    BW_GW_METRICS_CONN_BODY_TIMEOUT,    /* 408 */
     BW_GW_METRICS_CONN_WRITE_TIMEOUT,
     BW_GW_METRICS_CONN_IDLE_TIMEOUT,
     BW_GW_METRICS_CONN_EVENTS

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "gw_metrics.h"
 #include "hex.h"
+#include "peers.h"
 #include "problem.h"
 #include "status.h"
 
@@ -124,7 +125,9 @@ struct bw_httpd_conn {
     int close_after; /* close once the reply is out */
     int linger;      /* ... draining unread input first */
     int eof;         /* the client closed its side */
-    int refused;     /* admitted only to be told 503 */
+    int refused;     /* admitted only to be told 503 or 429 */
+    int counted;     /* counted in h->peers under peer_key */
+    uint8_t peer_key[BW_PEER_KEY_LEN];
     size_t lingered;
 };
 
@@ -139,9 +142,10 @@ struct bw_httpd {
     int accepting;
     bw_httpd_conn_t *conns;
     bw_httpd_conn_t *idle_head, *idle_tail;
-    size_t n_open;    /* admitted connections with a socket */
-    size_t n_refused; /* refused ones still lingering */
-    size_t n_all;     /* every connection struct alive */
+    size_t n_open;     /* admitted connections with a socket */
+    size_t n_refused;  /* refused ones still lingering */
+    size_t n_all;      /* every connection struct alive */
+    bw_peers_t *peers; /* connections per client address; NULL: no cap */
     char *bufs[POOL_MAX];
     size_t n_bufs;
     bw_arena_t *arenas[POOL_MAX];
@@ -305,6 +309,9 @@ static void conn_close(bw_httpd_conn_t *c)
             h->n_refused--;
         else
             h->n_open--;
+        if (c->counted)
+            bw_peers_give(h->peers, c->peer_key);
+        c->counted = 0;
         bw_gw_metrics_conn_open(h->opts.metrics, h->n_open);
     }
     if (c->state == CONN_HANDLER)
@@ -479,8 +486,8 @@ static void reply_error(bw_httpd_conn_t *c, int status, const char *reason, cons
         {400, BW_GRPC_INVALID_ARGUMENT},    {408, BW_GRPC_DEADLINE_EXCEEDED},
         {413, BW_GRPC_RESOURCE_EXHAUSTED},  {414, BW_GRPC_INVALID_ARGUMENT},
         {417, BW_GRPC_FAILED_PRECONDITION}, {431, BW_GRPC_INVALID_ARGUMENT},
-        {501, BW_GRPC_UNIMPLEMENTED},       {503, BW_GRPC_UNAVAILABLE},
-        {505, BW_GRPC_UNIMPLEMENTED},
+        {429, BW_GRPC_RESOURCE_EXHAUSTED},  {501, BW_GRPC_UNIMPLEMENTED},
+        {503, BW_GRPC_UNAVAILABLE},         {505, BW_GRPC_UNIMPLEMENTED},
     };
     int grpc = BW_GRPC_INVALID_ARGUMENT;
     for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++)
@@ -498,7 +505,7 @@ static void reply_error(bw_httpd_conn_t *c, int status, const char *reason, cons
     char *body = bw_problem_render(&p, &len);
     char extra[128];
     int n = snprintf(extra, sizeof(extra), "X-Request-Id: %s\r\n%s", request_id,
-                     status == 503 ? "Retry-After: 1\r\n" : "");
+                     status == 503 || status == 429 ? "Retry-After: 1\r\n" : "");
     bw_gw_metrics_observe(c->h->opts.metrics, NULL, status, 0);
     timer_clear(c);
     c->close_after = 1;
@@ -933,21 +940,44 @@ static void on_timer(evutil_socket_t fd, short events, void *arg)
 
 static void admit(bw_httpd_t *h, int fd, const struct sockaddr_storage *peer)
 {
-    int refused = 0;
-    if (h->n_open >= (size_t)h->opts.max_connections) {
+    int refused = 0, counted = 0;
+    uint8_t key[BW_PEER_KEY_LEN];
+    /* An address at its own cap is refused before it can make room for
+     * itself by closing another client's idle connection. */
+    if (h->peers != NULL && bw_peer_key((const struct sockaddr *)peer, key) == 0) {
+        if (bw_peers_take(h->peers, key, (unsigned)h->opts.max_per_address) == 0)
+            counted = 1;
+        else
+            refused = 429;
+    }
+    if (refused) {
+        if (h->n_refused >= REFUSED_MAX) {
+            bw_gw_metrics_conn_event(h->opts.metrics, BW_GW_METRICS_CONN_REFUSED_ADDRESS);
+            close(fd);
+            return;
+        }
+    } else if (h->n_open >= (size_t)h->opts.max_connections) {
         if (h->idle_head != NULL) {
             bw_gw_metrics_conn_event(h->opts.metrics, BW_GW_METRICS_CONN_EVICTED);
             conn_close(h->idle_head);
         } else if (h->n_refused < REFUSED_MAX) {
-            refused = 1;
+            refused = 503;
         } else {
             bw_gw_metrics_conn_event(h->opts.metrics, BW_GW_METRICS_CONN_REFUSED);
+            if (counted)
+                bw_peers_give(h->peers, key);
             close(fd);
             return;
         }
     }
+    if (refused && counted) {
+        bw_peers_give(h->peers, key);
+        counted = 0;
+    }
     bw_httpd_conn_t *c = calloc(1, sizeof(*c));
     if (c == NULL) {
+        if (counted)
+            bw_peers_give(h->peers, key);
         close(fd);
         return;
     }
@@ -958,7 +988,10 @@ static void admit(bw_httpd_t *h, int fd, const struct sockaddr_storage *peer)
     c->h = h;
     c->fd = fd;
     c->peer = *peer;
-    c->refused = refused;
+    c->refused = refused != 0;
+    c->counted = counted;
+    if (counted)
+        memcpy(c->peer_key, key, BW_PEER_KEY_LEN);
     event_assign(&c->rd, h->base, fd, EV_READ | EV_PERSIST, on_read, c);
     event_assign(&c->wr, h->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
     evtimer_assign(&c->timer, h->base, on_timer, c);
@@ -969,10 +1002,20 @@ static void admit(bw_httpd_t *h, int fd, const struct sockaddr_storage *peer)
     h->n_all++;
     if (refused) {
         h->n_refused++;
-        bw_gw_metrics_conn_event(h->opts.metrics, BW_GW_METRICS_CONN_REFUSED);
         conn_hold(c);
-        reply_error(c, 503, "TOO_MANY_CONNECTIONS",
-                    "the server has as many connections as it takes; retry later");
+        if (refused == 429) {
+            char detail[128];
+            snprintf(detail, sizeof(detail),
+                     "this client address holds %ld connections, as many as one address may; "
+                     "close one or retry later",
+                     h->opts.max_per_address);
+            bw_gw_metrics_conn_event(h->opts.metrics, BW_GW_METRICS_CONN_REFUSED_ADDRESS);
+            reply_error(c, 429, "TOO_MANY_CONNECTIONS_FROM_ADDRESS", detail);
+        } else {
+            bw_gw_metrics_conn_event(h->opts.metrics, BW_GW_METRICS_CONN_REFUSED);
+            reply_error(c, 503, "TOO_MANY_CONNECTIONS",
+                        "the server has as many connections as it takes; retry later");
+        }
         conn_release(c);
         return;
     }
@@ -1063,6 +1106,11 @@ int bw_httpd_create(struct event_base *base, const bw_httpd_opts_t *opts, bw_htt
     h->in_max =
         h->limits.max_target + BW_HTTPPARSE_MAX_METHOD + 16 + h->limits.max_head + IN_BUF_SIZE;
     fit_fd_limit(&h->opts);
+    if (opts->max_per_address > 0 && opts->max_per_address < h->opts.max_connections &&
+        bw_peers_create((size_t)h->opts.max_connections, &h->peers) != 0) {
+        free(h);
+        return BW_ENOMEM;
+    }
     long ms[T_COUNT] = {
         [T_FRESH] = opts->header_timeout_ms,
         [T_IDLE] = opts->idle_timeout_ms,
@@ -1077,6 +1125,7 @@ int bw_httpd_create(struct event_base *base, const bw_httpd_opts_t *opts, bw_htt
         struct timeval tv = {ms[i] / 1000, (ms[i] % 1000) * 1000};
         h->timeouts[i] = event_base_init_common_timeout(base, &tv);
         if (h->timeouts[i] == NULL) {
+            bw_peers_free(h->peers);
             free(h);
             return BW_ENOMEM;
         }
@@ -1167,6 +1216,7 @@ void bw_httpd_free(bw_httpd_t *h)
         free(h->bufs[i]);
     for (size_t i = 0; i < h->n_arenas; i++)
         bw_arena_destroy(h->arenas[i]);
+    bw_peers_free(h->peers);
     free(h);
 }
 

@@ -70,6 +70,7 @@ typedef struct bw_httpd_opts {
     void *handler_arg;
     size_t max_body;
     long max_connections;
+    long max_per_address;     /* connections one client address (peers.h) may hold; 0: any */
     long header_timeout_ms;   /* a request head, from its first byte */
     long body_timeout_ms;     /* a request body, from the end of its head */
     long idle_timeout_ms;     /* between requests on a kept-alive connection */

@@ -48,6 +48,7 @@ typedef struct gw_config {
     const char *token_secret;
     long max_body;
     long max_connections;
+    long max_per_address;
     long header_timeout_ms;
     long body_timeout_ms;
     long keepalive_timeout_ms;
@@ -100,6 +101,10 @@ static const bw_config_item_t config_items[] = {
      offsetof(gw_config_t, max_connections), 0,
      "client connections held at once; at the cap the longest idle one is closed for a new "
      "one, and with none idle the new one gets 503"},
+    {"BULWARK_MAX_CONNECTIONS_PER_ADDRESS", BW_CFG_INT, "256", 0, 1000000,
+     offsetof(gw_config_t, max_per_address), 0,
+     "client connections one address (IPv4, or IPv6 /64) may hold at once; beyond, 429; 0 "
+     "turns the cap off (behind a reverse proxy every client has its address)"},
     {"BULWARK_HEADER_TIMEOUT_MS", BW_CFG_INT, "10000", 100, 600000,
      offsetof(gw_config_t, header_timeout_ms), 0,
      "time a client has to send a whole request head, from its first byte (408 after)"},
@@ -355,6 +360,7 @@ int main(int argc, char **argv)
     bw_httpd_opts_t http_opts = {
         .max_body = (size_t)cfg.max_body,
         .max_connections = cfg.max_connections,
+        .max_per_address = cfg.max_per_address,
         .header_timeout_ms = cfg.header_timeout_ms,
         .body_timeout_ms = cfg.body_timeout_ms,
         .idle_timeout_ms = cfg.keepalive_timeout_ms,

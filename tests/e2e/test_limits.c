@@ -7,7 +7,8 @@
  * address and the /readyz cache.
  *
  * deploy/local/test.sh starts the stack with the limits these tests rely on:
- * BULWARK_MAX_CONNECTIONS=256, BULWARK_HEADER_TIMEOUT_MS=1500,
+ * BULWARK_MAX_CONNECTIONS=256, BULWARK_MAX_CONNECTIONS_PER_ADDRESS=32,
+ * BULWARK_HEADER_TIMEOUT_MS=1500, BULWARK_KEEPALIVE_TIMEOUT_MS=5000,
  * BULWARK_BODY_TIMEOUT_MS=3000, BULWARK_AUTH_FAILURE_BURST=50 and
  * BULWARK_AUTH_FAILURES_PER_MIN=600, and the default 8 MiB body limit.
  */
@@ -25,6 +26,7 @@
 #include <unistd.h>
 
 #define MAX_CONNECTIONS 256
+#define PER_ADDRESS 32
 #define HEADER_TIMEOUT_MS 1500
 #define AUTH_FAILURE_BURST 50
 #define MAX_BODY (8 * 1024 * 1024)
@@ -87,6 +89,15 @@ static raw_t *raw_connect_from(const char *source)
 static raw_t *raw_connect(void)
 {
     return raw_connect_from(NULL);
+}
+
+/* The i-th of many connections, spread over 64 loopback addresses so that
+ * none reaches the cap per address. */
+static raw_t *raw_connect_spread(int i)
+{
+    char source[32];
+    snprintf(source, sizeof(source), "127.0.1.%d", 1 + i % 64);
+    return raw_connect_from(source);
 }
 
 static void raw_close(raw_t *c)
@@ -633,7 +644,7 @@ START_TEST(idle_connections_do_not_starve_others)
     enum { IDLE = 500 };
     raw_t **idle = calloc(IDLE, sizeof(*idle));
     for (int i = 0; i < IDLE; i++)
-        idle[i] = raw_connect();
+        idle[i] = raw_connect_spread(i);
     for (int i = 0; i < 20; i++) {
         bw_test_resp_t r;
         ck_assert_int_eq(bw_test_http("GET", "/healthz", NULL, NULL, NULL, &r), 0);
@@ -658,12 +669,12 @@ START_TEST(the_connection_cap_refuses_busy_newcomers)
     /* Connections in the middle of a request are not idle: none can be
      * closed to make room. */
     for (int i = 0; i < MAX_CONNECTIONS; i++) {
-        conns[i] = raw_connect();
+        conns[i] = raw_connect_spread(i);
         raw_send_str(conns[i], "GET /healthz HTTP/1.1\r\n");
     }
     usleep(300 * 1000);
     for (int i = MAX_CONNECTIONS; i < ALL; i++) {
-        conns[i] = raw_connect();
+        conns[i] = raw_connect_spread(i);
         raw_send_str(conns[i], "GET /healthz HTTP/1.1\r\n");
     }
     int refused = 0;
@@ -691,6 +702,77 @@ START_TEST(the_connection_cap_refuses_busy_newcomers)
     ck_assert_int_eq(bw_test_http("GET", "/healthz", NULL, NULL, NULL, &ok), 0);
     ck_assert_int_eq(ok.status, 200);
     bw_test_resp_free(&ok);
+}
+END_TEST
+
+START_TEST(one_address_holds_at_most_its_share_of_connections)
+{
+    /* Its own loopback address: the count is this test's alone. */
+    const char *source = "127.0.0.79";
+    wait_connections_at_most(0);
+    double refused = metric("bulwark_http_connection_events_total{event=\"refused_address\"}");
+    raw_t *conns[PER_ADDRESS];
+    reply_t r;
+    /* A client's pool: each connection served once, then kept alive. */
+    for (int i = 0; i < PER_ADDRESS; i++) {
+        conns[i] = raw_connect_from(source);
+        raw_send_str(conns[i], "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+        raw_read_reply(conns[i], &r, 2000, 0);
+        ck_assert_int_eq(r.status, 200);
+        reply_free(&r);
+    }
+    /* One more from the address is refused, idle ones of its own or not. */
+    raw_t *extra = raw_connect_from(source);
+    raw_send_str(extra, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+    raw_read_reply(extra, &r, 2000, 0);
+    ck_raw_problem(&r, 429, "TOO_MANY_CONNECTIONS_FROM_ADDRESS");
+    ck_assert_str_eq(reply_header(&r, "Retry-After"), "1");
+    ck_assert_str_eq(reply_header(&r, "Connection"), "close");
+    ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "32 connections"));
+    reply_free(&r);
+    ck_assert(raw_closed_within(extra, 2000));
+    raw_close(extra);
+    ck_assert_double_eq(
+        metric("bulwark_http_connection_events_total{event=\"refused_address\"}") - refused, 1);
+    /* Another address is served meanwhile. */
+    raw_t *other = raw_connect();
+    raw_send_str(other, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+    raw_read_reply(other, &r, 2000, 0);
+    ck_assert_int_eq(r.status, 200);
+    reply_free(&r);
+    raw_close(other);
+    /* The pool's connections still work, and closing one makes room for
+     * one more from the address. */
+    raw_send_str(conns[1], "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+    raw_read_reply(conns[1], &r, 2000, 0);
+    ck_assert_int_eq(r.status, 200);
+    reply_free(&r);
+    raw_close(conns[0]);
+    conns[0] = NULL;
+    int status = 0;
+    for (int attempt = 0; attempt < 40 && status != 200; attempt++) {
+        raw_t *again = raw_connect_from(source);
+        raw_send_str(again, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+        raw_read_reply(again, &r, 2000, 0);
+        status = r.status;
+        reply_free(&r);
+        if (status == 200)
+            conns[0] = again; /* held: the address is at its cap again */
+        else
+            raw_close(again);
+        if (status != 200)
+            usleep(25 * 1000);
+    }
+    ck_assert_int_eq(status, 200);
+    extra = raw_connect_from(source);
+    raw_send_str(extra, "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
+    raw_read_reply(extra, &r, 2000, 0);
+    ck_raw_problem(&r, 429, "TOO_MANY_CONNECTIONS_FROM_ADDRESS");
+    reply_free(&r);
+    raw_close(extra);
+    for (int i = 0; i < PER_ADDRESS; i++)
+        raw_close(conns[i]);
+    wait_connections_at_most(0);
 }
 END_TEST
 
@@ -921,6 +1003,7 @@ Suite *suite_limits(void)
     tcase_add_test(tc, trickling_client_is_cut_off_at_the_header_deadline);
     tcase_add_test(tc, idle_connections_do_not_starve_others);
     tcase_add_test(tc, the_connection_cap_refuses_busy_newcomers);
+    tcase_add_test(tc, one_address_holds_at_most_its_share_of_connections);
     tcase_add_test(tc, malformed_requests_are_400_problems);
     tcase_add_test(tc, bad_idempotency_keys_are_400);
     tcase_add_test(tc, malformed_if_match_is_400);

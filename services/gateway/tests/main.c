@@ -13,6 +13,7 @@ Suite *suite_jwks_source(void);
 Suite *suite_jwt(void);
 Suite *suite_httpparse(void);
 Suite *suite_headers(void);
+Suite *suite_peers(void);
 Suite *suite_authfail(void);
 Suite *suite_tenantcache(void);
 Suite *suite_reqbuild(void);
@@ -29,6 +30,7 @@ int main(void)
     srunner_add_suite(sr, suite_jwt());
     srunner_add_suite(sr, suite_httpparse());
     srunner_add_suite(sr, suite_headers());
+    srunner_add_suite(sr, suite_peers());
     srunner_add_suite(sr, suite_authfail());
     srunner_add_suite(sr, suite_tenantcache());
     srunner_add_suite(sr, suite_reqbuild());
