@@ -335,9 +335,14 @@ int bw_store_check_etag(bw_call_t *call, const char *id, long long revision)
     bw_etag(id, revision, etag);
     if (bw_ct_streq(etag, call->if_match))
         return 0;
+    return bw_store_etag_mismatch(call);
+}
+
+int bw_store_etag_mismatch(bw_call_t *call)
+{
     return bw_call_fail(call, BW_EPRECOND, "ETAG_MISMATCH",
                         "the resource changed since etag %s was read; read it again",
-                        call->if_match);
+                        call->if_match != NULL ? call->if_match : "");
 }
 
 Bulwark__Api__V1__HttpBody *bw_store_http_body(bw_call_t *call)

@@ -73,6 +73,10 @@ int bw_store_end(bw_db_t *db, int err);
 /* If-Match: when the call carries an etag other than "*" and it is not the
  * etag of (id, revision), fails the call with ETAG_MISMATCH (HTTP 412). */
 int bw_store_check_etag(bw_call_t *call, const char *id, long long revision);
+/* Fails the call with ETAG_MISMATCH: for a write that finds, in the same
+ * statement that writes, that the row changed after its If-Match was
+ * compared. */
+int bw_store_etag_mismatch(bw_call_t *call);
 
 /* A list request's page: the clamped size and the key after which the page
  * starts ("" for the first page). A negative size or a forged token adds a

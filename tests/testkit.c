@@ -260,7 +260,7 @@ json_t *bw_test_parked_endpoint(const char *token, const char *path)
 static void *http_thread(void *arg)
 {
     bw_test_async_t *req = arg;
-    bw_test_http(req->method, req->path, req->token, req->body, NULL, &req->resp);
+    bw_test_http(req->method, req->path, req->token, req->body, req->headers, &req->resp);
     return NULL;
 }
 

@@ -124,6 +124,7 @@ json_t *bw_test_call(const char *token, const char *method, const char *path, co
  * with bw_test_resp_free). */
 typedef struct bw_test_async {
     const char *method, *path, *token, *body;
+    const char *const *headers; /* extra header lines as bw_test_http takes them, or NULL */
     bw_test_resp_t resp;
     pthread_t thread;
 } bw_test_async_t;

@@ -29,9 +29,13 @@ static const bw_db_stmt_t stmt_lock = {"settings_lock",
                                        "SELECT array_to_string(alert_lead_seconds, ','), "
                                        "bulwark.epoch_us(update_time), revision "
                                        "FROM incidents.settings FOR UPDATE"};
-/* $1 leads, comma-separated ('' for none). Marks the tenant's pending
+/* $1 leads, comma-separated ('' for none); $2 the revision If-Match was
+ * compared with ('' when none was given). Marks the tenant's pending
  * deadlines for re-planning with the new leads, which the scheduler does
- * in batches (scheduler.h): the request's work does not grow with them. */
+ * in batches (scheduler.h): the request's work does not grow with them.
+ * A tenant without a row had nothing to lock: when another write made the
+ * row meanwhile, the insert meets it here and, with an If-Match of the
+ * defaults (revision 0), updates nothing and returns no row. */
 static const bw_db_stmt_t stmt_put = {
     "settings_put",
     "INSERT INTO incidents.settings AS s (tenant_id, alert_lead_seconds, replan_pending) "
@@ -39,6 +43,7 @@ static const bw_db_stmt_t stmt_put = {
     "ON CONFLICT (tenant_id) DO UPDATE SET alert_lead_seconds = EXCLUDED.alert_lead_seconds, "
     "update_time = now(), revision = s.revision + 1, replan_pending = true, "
     "replan_incident = NULL, replan_ordinal = NULL "
+    "WHERE $2 = '' OR s.revision = $2::bigint "
     "RETURNING array_to_string(s.alert_lead_seconds, ','), "
     "bulwark.epoch_us(s.update_time), s.revision"};
 
@@ -138,12 +143,19 @@ int bw_settings_update(bw_call_t *call, const ProtobufCMessage *request, Protobu
         return err;
     bw_db_t *db = bw_service_db(call);
     PGresult *res;
-    if ((err = bw_db_exec(db, call->arena, &stmt_lock, 0, NULL, &res)) != 0 ||
-        (err = bw_store_check_etag(call, SETTINGS_ID,
-                                   PQntuples(res) > 0 ? bw_store_int(res, 0, 2) : 0)) != 0)
+    if ((err = bw_db_exec(db, call->arena, &stmt_lock, 0, NULL, &res)) != 0)
         return err;
-    if (change && (err = bw_db_exec(db, call->arena, &stmt_put, 1, &leads, &res)) != 0)
+    long long revision = PQntuples(res) > 0 ? bw_store_int(res, 0, 2) : 0;
+    if ((err = bw_store_check_etag(call, SETTINGS_ID, revision)) != 0)
         return err;
+    int compared = call->if_match != NULL && strcmp(call->if_match, "*") != 0;
+    const char *put[] = {leads, compared ? bw_arena_printf(call->arena, "%lld", revision) : ""};
+    if (put[1] == NULL)
+        return BW_ENOMEM;
+    if (change && (err = bw_db_exec(db, call->arena, &stmt_put, 2, put, &res)) != 0)
+        return err;
+    if (change && PQntuples(res) == 0)
+        return bw_store_etag_mismatch(call);
     settings_t *s;
     if ((err = to_settings(call, res, &s)) != 0)
         return err;

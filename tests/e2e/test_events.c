@@ -411,6 +411,49 @@ START_TEST(deadlines_missed_while_away_and_approaching)
 }
 END_TEST
 
+START_TEST(the_first_change_of_lead_times_keeps_to_its_if_match)
+{
+    /* A tenant still on the defaults has no settings row to lock. Another
+     * write makes the row (here the test, in a transaction of its own: the
+     * same INSERT a concurrent PATCH makes) while a PATCH sent with the
+     * defaults' etag waits on it: that PATCH must answer 412, not write
+     * over a change it never saw. */
+    tenant_t t = new_tenant("Events first settings");
+    json_t *s = tenant_call(&t, 200, "GET", NULL, "/v1/incident-settings");
+    char if_match[64];
+    snprintf(if_match, sizeof(if_match), "If-Match: \"%s\"", jstr(s, "etag"));
+    json_decref(s);
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(admin, "BEGIN");
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, true)", t.id);
+    bw_test_exec(admin,
+                 "INSERT INTO incidents.settings (tenant_id, alert_lead_seconds) "
+                 "VALUES ($1::uuid, '{7200}')",
+                 t.id);
+    const char *headers[] = {if_match, NULL};
+    bw_test_async_t patch = {.method = "PATCH",
+                             .path = "/v1/incident-settings",
+                             .token = t.key,
+                             .body = "{\"deadlineAlertLeadSeconds\":[3600]}",
+                             .headers = headers};
+    bw_test_http_start(&patch);
+    usleep(500 * 1000); /* the PATCH reaches the row and waits for it */
+    bw_test_exec(admin, "COMMIT");
+    PQfinish(admin);
+    bw_test_http_join(&patch);
+    ck_assert_problem(&patch.resp, 412, NULL);
+    ck_assert_str_eq(jstr(patch.resp.json, "reason"), "ETAG_MISMATCH");
+    bw_test_resp_free(&patch.resp);
+    /* The other write stands. */
+    s = tenant_call(&t, 200, "GET", NULL, "/v1/incident-settings");
+    json_t *leads = json_object_get(s, "deadlineAlertLeadSeconds");
+    ck_assert_uint_eq(json_array_size(leads), 1);
+    ck_assert_int_eq(json_integer_value(json_array_get(leads, 0)), 7200);
+    json_decref(s);
+    free_tenant(&t);
+}
+END_TEST
+
 START_TEST(a_tenants_own_lead_times)
 {
     tenant_t t = new_tenant("Events settings");
@@ -630,6 +673,7 @@ Suite *suite_events(void)
     tcase_add_test(tc, attestations_and_a_completed_campaign);
     tcase_add_test(tc, deadlines_missed_while_away_and_approaching);
     tcase_add_test(tc, a_tenants_own_lead_times);
+    tcase_add_test(tc, the_first_change_of_lead_times_keeps_to_its_if_match);
     tcase_add_test(tc, origin_only_from_the_integrations_service);
     tcase_add_test(tc, a_write_whose_event_cannot_be_recorded_writes_nothing);
     suite_add_tcase(s, tc);
