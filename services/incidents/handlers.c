@@ -483,9 +483,13 @@ static const char *significance_param(int s)
 }
 
 /* Inside the append transaction: validate against the stored timeline,
- * recompute, write. *res gets the incident's and the event's columns. */
+ * recompute, write. *now is read again once the incident is locked: an
+ * event without a time of its own happens when it is recorded, after any
+ * append it waited for, not when its request arrived. *res gets the
+ * incident's and the event's columns. */
 static int append_locked(bw_call_t *call, bw_db_t *db, const char *incident, const event_t *in,
-                         bw_clock_event_t *ev, int64_t now, bw_clock_result_t *r, PGresult **res)
+                         bw_clock_event_t *ev, int64_t *now_io, bw_clock_result_t *r,
+                         PGresult **res)
 {
     PGresult *locked, *stored;
     int err = bw_db_exec(db, call->arena, &bw_stmt_incident_lock, 1, &incident, &locked);
@@ -493,6 +497,9 @@ static int append_locked(bw_call_t *call, bw_db_t *db, const char *incident, con
         return err;
     if (PQntuples(locked) == 0)
         return not_found(call, incident);
+    int64_t now = *now_io = bw_records_now();
+    if (in->occurred_at == NULL)
+        ev->at = now;
     /* An event changes the incident (its revision, deadlines and state):
      * If-Match is compared with the locked row, before anything is read. */
     if ((err = bw_store_check_etag(call, PQgetvalue(locked, 0, BW_COL_ID),
@@ -572,7 +579,7 @@ int bw_incidents_append_event(bw_call_t *call, const ProtobufCMessage *request,
     PGresult *res = NULL;
     if ((err = bw_db_begin(db, call->tenant_id)) != 0)
         return err;
-    err = append_locked(call, db, req->incident, in, &ev, now, r, &res);
+    err = append_locked(call, db, req->incident, in, &ev, &now, r, &res);
     if (err == 0)
         err = bw_db_commit(db);
     if (err != 0) {

@@ -12,7 +12,9 @@
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* An entity in zone with one activity and figures; returns its id. */
 static char *create_entity_of(const tenant_t *t, const char *zone, const char *type,
@@ -1264,6 +1266,51 @@ START_TEST(concurrent_appends_see_each_other)
 }
 END_TEST
 
+START_TEST(an_event_without_a_time_happens_when_it_is_recorded)
+{
+    /* An append waits for the incident while another write holds it (here
+     * the test's own transaction). An event given no occurredAt is stamped
+     * when it is recorded, after the wait: stamped when its request came,
+     * it sorted before the write it waited for, and a notification that
+     * waited for an early warning was refused as preceding it. */
+    tenant_t t = new_tenant("Stamped when recorded");
+    char *entity = create_entity(&t, "UTC", 0);
+    char aware[32], body[1024], path[128];
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"x\",\"awareAt\":\"%s\",\"significant\":true}", entity,
+             iso(aware, (long long)time(NULL) - 3600));
+    json_t *inc = create_incident(&t, body);
+    snprintf(path, sizeof(path), "/v1/incidents/%s/events", jstr(inc, "id"));
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(admin, "BEGIN");
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, true)", t.id);
+    PGresult *held =
+        bw_test_sql(admin, "SELECT 1 FROM incidents.incidents WHERE incident_id = $1 FOR UPDATE",
+                    jstr(inc, "id"));
+    ck_assert_int_eq(PQntuples(held), 1);
+    PQclear(held);
+    bw_test_async_t note = {.method = "POST",
+                            .path = path,
+                            .token = t.key,
+                            .body = "{\"type\":\"NOTE\",\"note\":\"waited\"}"};
+    bw_test_http_start(&note);
+    sleep(2);
+    char released[32];
+    iso(released, (long long)time(NULL));
+    bw_test_exec(admin, "COMMIT");
+    PQfinish(admin);
+    bw_test_http_join(&note);
+    ck_assert_msg(note.resp.status == 201, "status %ld: %s", note.resp.status, note.resp.body);
+    const char *at = jstr(json_object_get(note.resp.json, "event"), "occurredAt");
+    ck_assert_msg(strncmp(at, released, 19) >= 0, "stamped %s, before the wait ended at %s", at,
+                  released);
+    bw_test_resp_free(&note.resp);
+    json_decref(inc);
+    free(entity);
+    free_tenant(&t);
+}
+END_TEST
+
 Suite *suite_incidents(void)
 {
     Suite *s = suite_create("incidents");
@@ -1290,6 +1337,7 @@ Suite *suite_incidents(void)
     tcase_add_test(tc, deadlines_carry_their_incident);
     tcase_add_test(tc, events_are_append_only_in_the_database);
     tcase_add_test(tc, concurrent_appends_see_each_other);
+    tcase_add_test(tc, an_event_without_a_time_happens_when_it_is_recorded);
     suite_add_tcase(s, tc);
     return s;
 }
