@@ -492,7 +492,7 @@ static int append_locked(bw_call_t *call, bw_db_t *db, const char *incident, con
                          PGresult **res)
 {
     PGresult *locked, *stored;
-    int err = bw_db_exec(db, call->arena, &bw_stmt_incident_lock, 1, &incident, &locked);
+    int err = bw_db_exec(db, call->arena, &bw_stmt_incident_lock_all, 1, &incident, &locked);
     if (err != 0)
         return err;
     if (PQntuples(locked) == 0)

@@ -121,6 +121,22 @@ const bw_db_stmt_t bw_stmt_incident_lock = {
     "incidents_lock",
     "SELECT " INC_COLS " FROM incidents.incidents i WHERE i.incident_id = $1::uuid FOR UPDATE"};
 
+/* $1 id: the same lock for an append, which writes the incident's
+ * deadlines too. They are locked first, all of them, in key order, the
+ * order the scheduler's re-planning takes them in
+ * (incidents.replan_deadline_alerts): the upsert that follows takes them in
+ * the clock's order (the final report, 91, before the progress report, 90)
+ * and the removal of gone ones after it, and against a re-planning batch on
+ * the same incident either could close a cycle of waits, a deadlock, 409 on
+ * a valid append. The condition on d is a one-time filter, evaluated before
+ * the incident's row is read. */
+const bw_db_stmt_t bw_stmt_incident_lock_all = {
+    "incidents_lock_all",
+    "WITH d AS MATERIALIZED (SELECT 1 FROM incidents.deadlines d WHERE d.incident_id = $1::uuid "
+    "ORDER BY d.ordinal FOR UPDATE) "
+    "SELECT " INC_COLS " FROM incidents.incidents i WHERE i.incident_id = $1::uuid "
+    "AND (SELECT count(*) FROM d) >= 0 FOR UPDATE OF i"};
+
 /* $1 id, $2 external ref: the ref of SetExternalRef, for an incident whose
  * row the caller locked. */
 const bw_db_stmt_t bw_stmt_incident_set_ref = {
@@ -223,27 +239,17 @@ const bw_db_stmt_t bw_stmt_deadlines_open_regime =
 /* clang-format on */
 
 const bw_db_stmt_t *const bw_records_stmts[] = {
-    &bw_stmt_incident_insert,
-    &bw_stmt_incident_get,
-    &bw_stmt_incident_lock,
-    &bw_stmt_incident_set_ref,
-    &bw_stmt_events_of,
-    &bw_stmt_event_append,
-    &bw_stmt_timeline,
-    &bw_stmt_deadlines_open,
-    &bw_stmt_incidents_by_create[0],
-    &bw_stmt_incidents_by_create[1],
-    &bw_stmt_incidents_by_create[2],
-    &bw_stmt_incidents_by_create[3],
-    &bw_stmt_incidents_by_update[0],
-    &bw_stmt_incidents_by_update[1],
-    &bw_stmt_incidents_by_update[2],
-    &bw_stmt_incidents_by_update[3],
-    &bw_stmt_incidents_by_aware[0],
-    &bw_stmt_incidents_by_aware[1],
-    &bw_stmt_incidents_by_aware[2],
-    &bw_stmt_incidents_by_aware[3],
-    &bw_stmt_deadlines_open_regime,
+    &bw_stmt_incident_insert,        &bw_stmt_incident_get,
+    &bw_stmt_incident_lock,          &bw_stmt_incident_lock_all,
+    &bw_stmt_incident_set_ref,       &bw_stmt_events_of,
+    &bw_stmt_event_append,           &bw_stmt_timeline,
+    &bw_stmt_deadlines_open,         &bw_stmt_incidents_by_create[0],
+    &bw_stmt_incidents_by_create[1], &bw_stmt_incidents_by_create[2],
+    &bw_stmt_incidents_by_create[3], &bw_stmt_incidents_by_update[0],
+    &bw_stmt_incidents_by_update[1], &bw_stmt_incidents_by_update[2],
+    &bw_stmt_incidents_by_update[3], &bw_stmt_incidents_by_aware[0],
+    &bw_stmt_incidents_by_aware[1],  &bw_stmt_incidents_by_aware[2],
+    &bw_stmt_incidents_by_aware[3],  &bw_stmt_deadlines_open_regime,
 };
 const size_t bw_records_n_stmts = sizeof(bw_records_stmts) / sizeof(bw_records_stmts[0]);
 

@@ -26,6 +26,7 @@ extern const size_t bw_records_n_stmts;
 extern const bw_db_stmt_t bw_stmt_incident_insert;
 extern const bw_db_stmt_t bw_stmt_incident_get;
 extern const bw_db_stmt_t bw_stmt_incident_lock;
+extern const bw_db_stmt_t bw_stmt_incident_lock_all;
 /* ListIncidents by createTime, updateTime, awareAt (list.h: BW_LIST_ASC_FIRST ...) */
 extern const bw_db_stmt_t bw_stmt_incidents_by_create[4];
 extern const bw_db_stmt_t bw_stmt_incidents_by_update[4];

@@ -1311,6 +1311,60 @@ START_TEST(an_event_without_a_time_happens_when_it_is_recorded)
 }
 END_TEST
 
+START_TEST(an_append_and_the_re_planning_do_not_deadlock)
+{
+    /* The scheduler's re-planning after a change of lead times locks an
+     * incident's deadlines in key order (incidents.replan_deadline_alerts);
+     * here the test's own transaction does the same. An append that writes
+     * the incident's deadlines takes them in the same order, all at once,
+     * before anything else: it waits, and nobody waits for it. Before, its
+     * upsert took them in the clock's order (the final report, 91, before
+     * the progress report, 90), and the two deadlocked: the append answered
+     * 409. */
+    tenant_t t = new_tenant("No deadlock");
+    char *entity = create_entity(&t, "UTC", 0);
+    char aware[32], body[1024], path[128];
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"x\",\"awareAt\":\"%s\",\"significant\":true}", entity,
+             iso(aware, (long long)time(NULL) - 3600));
+    json_t *inc = create_incident(&t, body);
+    const char *id = jstr(inc, "id");
+    snprintf(path, sizeof(path), "/v1/incidents/%s/events", id);
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(admin, "BEGIN");
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, true)", t.id);
+    PGresult *held = bw_test_sql(admin,
+                                 "SELECT ordinal FROM incidents.deadlines WHERE incident_id = $1 "
+                                 "AND ordinal IN (90, 91) ORDER BY ordinal",
+                                 id);
+    ck_assert_int_eq(PQntuples(held), 2);
+    PQclear(held);
+    bw_test_exec(admin,
+                 "SELECT 1 FROM incidents.deadlines WHERE incident_id = $1 AND ordinal = 90 "
+                 "FOR NO KEY UPDATE",
+                 id);
+    bw_test_async_t append = {.method = "POST",
+                              .path = path,
+                              .token = t.key,
+                              .body = "{\"type\":\"EARLY_WARNING_SUBMITTED\"}"};
+    bw_test_http_start(&append);
+    usleep(500 * 1000); /* the append waits for ordinal 90 */
+    bw_test_exec(admin,
+                 "SELECT 1 FROM incidents.deadlines WHERE incident_id = $1 AND ordinal = 91 "
+                 "FOR NO KEY UPDATE",
+                 id);
+    bw_test_exec(admin, "COMMIT");
+    PQfinish(admin);
+    bw_test_http_join(&append);
+    ck_assert_msg(append.resp.status == 201, "status %ld: %s", append.resp.status,
+                  append.resp.body);
+    bw_test_resp_free(&append.resp);
+    json_decref(inc);
+    free(entity);
+    free_tenant(&t);
+}
+END_TEST
+
 Suite *suite_incidents(void)
 {
     Suite *s = suite_create("incidents");
@@ -1338,6 +1392,7 @@ Suite *suite_incidents(void)
     tcase_add_test(tc, events_are_append_only_in_the_database);
     tcase_add_test(tc, concurrent_appends_see_each_other);
     tcase_add_test(tc, an_event_without_a_time_happens_when_it_is_recorded);
+    tcase_add_test(tc, an_append_and_the_re_planning_do_not_deadlock);
     suite_add_tcase(s, tc);
     return s;
 }
