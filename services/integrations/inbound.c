@@ -498,6 +498,17 @@ static int apply(bw_call_t *call, const inbound_conn_t *conn, const event_req_t 
         err = closed ? handling_ended(call, conn, incident, &ended, &detail) : 0;
         if (err == 0)
             err = append_event(call, conn, req, incident, closed && !ended, ev->note, &detail);
+        /* Refused: handling may have ended since it was read (in Bulwark, or
+         * by another connection's ticket). Then it is noted instead, as when
+         * it had ended before; a failure to ask is the sender's to retry. */
+        if (err == 1 && closed && !ended) {
+            const char *unused = NULL;
+            int asked = handling_ended(call, conn, incident, &ended, &unused);
+            if (asked < 0)
+                err = asked;
+            else if (asked == 0 && ended)
+                err = append_event(call, conn, req, incident, 0, ev->note, &detail);
+        }
         if (err < 0)
             goto out;
         refused = err == 1;

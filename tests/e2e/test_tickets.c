@@ -779,6 +779,68 @@ START_TEST(servicenow_records_are_upserted_by_sys_id)
 }
 END_TEST
 
+START_TEST(a_ticket_closed_while_handling_ends_in_bulwark_is_noted)
+{
+    /* The inbound route reads whether handling has ended, then appends.
+     * When handling ends in between (here the test ends it, in the
+     * database, while the append waits for the incident), the end of
+     * handling the ticket asks for is refused as a second one: the event
+     * was answered 422 and its change lost, and ServiceNow and Jira do
+     * not send a 4xx again. It is noted on the incident instead. */
+    tenant_t t = new_tenant_with_entity("Tickets SN Race", ACME_SE);
+    json_t *conn = create_connection(&t, "SERVICENOW", api, 0, "{\"closed\":\"7\"}");
+    const char *id = jstr(conn, "id"), *token = jstr(conn, "inboundToken");
+    bw_test_resp_t r;
+    servicenow_post(&r, id, token,
+                    "{\"sys_id\":\"6d385017c611228701d22104cc95c372\",\"number\":\"INC0030003\","
+                    "\"short_description\":\"VPN down\",\"opened_at\":\"2025-06-10 07:15:00\","
+                    "\"state\":\"2\",\"sys_mod_count\":\"1\"}");
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    char incident[64];
+    snprintf(incident, sizeof(incident), "%s", jstr(r.json, "incident"));
+    bw_test_resp_free(&r);
+
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(admin, "BEGIN");
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, true)", t.id);
+    PGresult *held = bw_test_sql(
+        admin, "SELECT 1 FROM incidents.incidents WHERE incident_id = $1 FOR UPDATE", incident);
+    ck_assert_int_eq(PQntuples(held), 1);
+    PQclear(held);
+    char path[256];
+    snprintf(path, sizeof(path), "/v1/integrations/servicenow/%s/events", id);
+    bw_test_async_t closed = {
+        .method = "POST",
+        .path = path,
+        .token = token,
+        .body = "{\"sys_id\":\"6d385017c611228701d22104cc95c372\",\"number\":\"INC0030003\","
+                "\"short_description\":\"VPN down\",\"state\":\"7\",\"sys_mod_count\":\"2\"}"};
+    bw_test_http_start(&closed);
+    usleep(500 * 1000); /* read, and waiting to append */
+    bw_test_exec(
+        admin,
+        "INSERT INTO incidents.events (tenant_id, incident_id, sequence, event_id, type, "
+        "occurred_at, recorded_by) SELECT $2::uuid, $1::uuid, coalesce(max(sequence), 0) + 1, "
+        "gen_random_uuid(), 'HANDLING_ENDED', now(), 'the test' FROM incidents.events "
+        "WHERE incident_id = $1::uuid",
+        incident, t.id);
+    bw_test_exec(admin,
+                 "UPDATE incidents.incidents SET handling_ended_at = now() WHERE incident_id = $1",
+                 incident);
+    bw_test_exec(admin, "COMMIT");
+    PQfinish(admin);
+    bw_test_http_join(&closed);
+    expect_outcome(&closed.resp, "updated", incident);
+    ck_assert_int_eq(timeline_events(&t, incident, "HANDLING_ENDED", ""), 1);
+    json_t *log = connection_log(&t, id);
+    ck_assert_ptr_nonnull(
+        strstr(jstr(json_array_get(log, 0), "detail"), "(handling had ended already)"));
+    json_decref(log);
+    json_decref(conn);
+    free_tenant(&t);
+}
+END_TEST
+
 /* The inbound routes take no API key, so the gateway's per-tenant limit
  * does not hold them: each connection has its own (the test stack: 20 at
  * once, then one a second). Past it, a 429 problem with Retry-After and
@@ -1300,6 +1362,7 @@ Suite *suite_tickets(void)
     tcase_add_test(tc, jira_events_need_their_signature_and_never_duplicate);
     tcase_add_test(tc, a_mapped_field_gives_the_aware_time);
     tcase_add_test(tc, servicenow_records_are_upserted_by_sys_id);
+    tcase_add_test(tc, a_ticket_closed_while_handling_ends_in_bulwark_is_noted);
     tcase_add_test(tc, inbound_events_are_limited_per_connection);
     tcase_add_test(tc, incidents_open_tickets_and_follow_the_mapping);
     tcase_add_test(tc, opened_tickets_become_the_external_ref);
