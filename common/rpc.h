@@ -81,6 +81,14 @@ typedef struct bw_rpc_violation {
 
 #define BW_RPC_MAX_VIOLATIONS 32
 
+/* The largest message a server takes and a client channel receives: 16
+ * MiB, both ways alike. Above the gateway's largest body
+ * (BULWARK_MAX_BODY_BYTES, at most 15 MiB), so a CSV import travels in one
+ * message; and a reply may be as large (under gRPC's default receive limit
+ * of 4 MiB, an entity's attestation export could grow past what the
+ * gateway took, RESOURCE_EXHAUSTED for good). */
+#define BW_RPC_MAX_MESSAGE (16 * 1024 * 1024)
+
 /* The context of one call, valid until the handler returns. */
 typedef struct bw_call {
     bw_arena_t *arena;           /* per call; freed after the reply is sent */
@@ -197,7 +205,7 @@ typedef struct bw_rpc_server_opts {
     const bw_rpc_method_t *methods;
     size_t n_methods;
     int workers;        /* worker threads, >= 1 */
-    size_t max_message; /* max request size in bytes; 0 means 16 MiB */
+    size_t max_message; /* max request size in bytes; 0 means BW_RPC_MAX_MESSAGE */
     void *service_data;
     /* Optional: runs on each worker thread before it serves; sets *worker_data.
      * A non-zero return stops the server from starting. */

@@ -405,6 +405,7 @@ static grpc_channel *channel_open(const bw_rpc_tls_t *tls, const char *target, c
         {GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, {.integer = BW_RPC_MAX_RECONNECT_MS}},
         {GRPC_ARG_STRING, GRPC_ARG_OPTIMIZATION_TARGET, {.string = "throughput"}},
         {GRPC_ARG_STRING, GRPC_SSL_TARGET_NAME_OVERRIDE_ARG, {.string = (char *)peer}},
+        {GRPC_ARG_INTEGER, GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH, {.integer = BW_RPC_MAX_MESSAGE}},
     };
     const grpc_channel_args set = {sizeof(args) / sizeof(args[0]), args};
     grpc_channel_credentials *creds = bw_rpc_tls_channel_creds(tls);

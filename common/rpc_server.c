@@ -40,9 +40,6 @@
 #define RPC_HEALTH_PATH "/grpc.health.v1.Health/Check"
 #define RPC_HEALTH_SERVICE "grpc.health.v1.Health"
 #define RPC_ERROR_MD_KEY "bulwark-error-bin"
-/* Above the gateway's largest body (BULWARK_MAX_BODY_BYTES, at most 15 MiB):
- * a CSV import travels in one message. */
-#define RPC_DEFAULT_MAX_MESSAGE (16u * 1024 * 1024)
 #define RPC_CALL_ARENA_SIZE 4096
 /* Method index of calls to methods nobody registered. */
 #define RPC_UNREGISTERED (-1)
@@ -878,8 +875,7 @@ static int server_create_core(bw_rpc_server_t *s)
     memset(args, 0, sizeof(args));
     args[0].type = GRPC_ARG_INTEGER;
     args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-    args[0].value.integer =
-        s->opts.max_message > 0 ? (int)s->opts.max_message : (int)RPC_DEFAULT_MAX_MESSAGE;
+    args[0].value.integer = s->opts.max_message > 0 ? (int)s->opts.max_message : BW_RPC_MAX_MESSAGE;
     /* without this a second server silently shares a port that is in use */
     args[1].type = GRPC_ARG_INTEGER;
     args[1].key = GRPC_ARG_ALLOW_REUSEPORT;

@@ -1123,6 +1123,49 @@ START_TEST(concurrent_attestations_share_one_chain)
 }
 END_TEST
 
+START_TEST(an_export_larger_than_4_mib_is_served)
+{
+    /* Campaign statements of up to 64 KiB travel whole in an export, for
+     * the offline check. Past gRPC's default reply limit of 4 MiB the
+     * gateway refused the reply (RESOURCE_EXHAUSTED, a 429), and since
+     * records are never removed, the entity could never be exported
+     * again. */
+    enum { CAMPAIGNS = 70, STATEMENT_LEN = 64000 };
+    tenant_t t = new_tenant("Large export");
+    char entity[64], member[64], campaign[64], due[32];
+    new_entity(&t, "Large Co", entity);
+    new_member(&t, entity, "Ann", -10, 0, member);
+    time_from_now(86400, due);
+    char *body = malloc(STATEMENT_LEN + 512);
+    ck_assert_ptr_nonnull(body);
+    for (int i = 0; i < CAMPAIGNS; i++) {
+        int n = snprintf(body, 512,
+                         "{\"entity\":\"%s\",\"kind\":\"POLICY_APPROVAL\","
+                         "\"dueAt\":\"%s\",\"validForDays\":365,\"statement\":\"%d ",
+                         entity, due, i);
+        memset(body + n, 'x', STATEMENT_LEN);
+        snprintf(body + n + STATEMENT_LEN, 512, "\"}");
+        json_t *c = expect(201, "POST", t.key, body, "/v1/attestation-campaigns");
+        copy_str(campaign, sizeof(campaign), c, "id");
+        json_decref(c);
+        attest_ok(t.key, campaign, member, "APPROVE");
+        usleep(25 * 1000); /* within the test stack's rate limit per tenant */
+    }
+    free(body);
+    bw_test_resp_t r;
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/entities/%s/attestations:export", entity);
+    ck_assert_int_eq(bw_test_http("GET", path, t.key, NULL, NULL, &r), 0);
+    ck_assert_msg(r.status == 200, "status %ld: %.300s", r.status, r.body);
+    ck_assert_uint_gt(r.body_len, 4u * 1024 * 1024);
+    ck_assert_uint_eq(json_array_size(json_object_get(r.json, "records")), CAMPAIGNS);
+    ck_assert_uint_eq(json_array_size(json_object_get(r.json, "campaigns")), CAMPAIGNS);
+    bw_test_resp_free(&r);
+    expect_valid(t.key, entity, "70");
+    free_tenant(&t);
+}
+END_TEST
+
 Suite *suite_attestations(void)
 {
     Suite *s = suite_create("attestations");
@@ -1139,6 +1182,7 @@ Suite *suite_attestations(void)
     tcase_add_test(tc, removed_rows_are_reported_at_the_gap);
     tcase_add_test(tc, governance_status_art_20);
     tcase_add_test(tc, concurrent_attestations_share_one_chain);
+    tcase_add_test(tc, an_export_larger_than_4_mib_is_served);
     suite_add_tcase(s, tc);
     return s;
 }
