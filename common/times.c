@@ -32,6 +32,15 @@ int64_t bw_time_us(int64_t seconds, int32_t nanos)
     return seconds * BW_US_PER_SEC + nanos / 1000;
 }
 
+int bw_time_us_checked(int64_t seconds, int32_t nanos, int64_t *us)
+{
+    if (seconds < BW_TIME_MIN_SECONDS || seconds > BW_TIME_MAX_SECONDS || nanos < 0 ||
+        nanos > 999999999)
+        return -1;
+    *us = bw_time_us(seconds, nanos);
+    return 0;
+}
+
 void bw_time_split_us(int64_t us, int64_t *seconds, int32_t *nanos)
 {
     int64_t sec = us / BW_US_PER_SEC, rem = us % BW_US_PER_SEC;

@@ -50,8 +50,16 @@ int64_t bw_time_now_us(void);
 int64_t bw_time_mono_sec(void);
 
 /* Microseconds of a Timestamp's seconds and nanos (nanos in 0..999999999;
- * sub-microsecond digits are dropped). */
+ * sub-microsecond digits are dropped). Unchecked: for a Timestamp this
+ * process made or read from the database; one a caller sent goes through
+ * bw_time_us_checked. */
 int64_t bw_time_us(int64_t seconds, int32_t nanos);
+
+/* bw_time_us of a Timestamp from outside (a raw gRPC caller can send any
+ * seconds and nanos): 0 with *us set when seconds is in
+ * [BW_TIME_MIN_SECONDS, BW_TIME_MAX_SECONDS] and nanos in 0..999999999,
+ * else -1 with *us untouched (a larger seconds overflows the product). */
+int bw_time_us_checked(int64_t seconds, int32_t nanos, int64_t *us);
 
 /* The Timestamp fields of us: nanos always in 0..999999999, so an instant
  * before 1970 has negative seconds and positive nanos. */

@@ -236,6 +236,17 @@ long long bw_attest_us(const Google__Protobuf__Timestamp *ts)
     return bw_time_us(ts->seconds, ts->nanos);
 }
 
+int bw_attest_time(bw_call_t *call, const char *field, const Google__Protobuf__Timestamp *ts,
+                   long long *us)
+{
+    int64_t at;
+    if (bw_time_us_checked(ts->seconds, ts->nanos, &at) != 0)
+        return bw_call_violation(call, field,
+                                 "must be an RFC 3339 time between years 0001 and 9999");
+    *us = at;
+    return 0;
+}
+
 char *bw_attest_time_param(bw_arena_t *arena, long long us)
 {
     char text[BW_TIME_TEXT_MAX];

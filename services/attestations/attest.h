@@ -68,8 +68,14 @@ int bw_attest_load_keys(bw_call_t *call, bw_key_t ***keys, size_t *n, PGresult *
 int bw_attest_check_text(bw_call_t *call, const char *field, const char *value, size_t max,
                          int required);
 
-/* Microseconds since the epoch of a Timestamp (sub-microseconds dropped). */
+/* Microseconds since the epoch of a Timestamp (sub-microseconds dropped),
+ * unchecked: for one read from the database, or one bw_attest_time passed. */
 long long bw_attest_us(const Google__Protobuf__Timestamp *ts);
+/* Microseconds of a Timestamp the caller sent, into *us: 0, or a violation
+ * naming field (BW_EINVAL) when it is outside the years 0001-9999 or its
+ * nanos outside 0..999999999 (bw_time_us_checked). */
+int bw_attest_time(bw_call_t *call, const char *field, const Google__Protobuf__Timestamp *ts,
+                   long long *us);
 /* A time as an RFC 3339 text parameter (for a timestamptz), on the arena. */
 char *bw_attest_time_param(bw_arena_t *arena, long long us);
 /* An integer as a text parameter, on the arena. */

@@ -329,9 +329,12 @@ static int validate(bw_call_t *call, const Bulwark__Attestations__V1__Campaign *
                                  "IMPLEMENTATION_OVERSIGHT, MANAGEMENT_TRAINING or "
                                  "POLICY_APPROVAL");
     bad |= bw_attest_check_text(call, "statement", c->statement, 65536, 1);
+    long long due;
     if (c->due_at == NULL)
         bad |= bw_call_violation(call, "dueAt", "is required");
-    else if (bw_attest_us(c->due_at) <= bw_time_now_us())
+    else if (bw_attest_time(call, "dueAt", c->due_at, &due) != 0)
+        bad = 1;
+    else if (due <= bw_time_now_us())
         bad |= bw_call_violation(call, "dueAt", "must be in the future");
     if (c->valid_for_days <= 0)
         bad |= bw_call_violation(call, "validForDays", "must be at least 1");

@@ -143,11 +143,14 @@ int bw_members_validate(bw_call_t *call, const Bulwark__Attestations__V1__BoardM
         bad = 1;
     else if (m->email != NULL && m->email[0] != '\0' && !email_plausible(m->email))
         bad |= bw_call_violation(call, "email", "is not an email address");
-    if (m->until != NULL) {
-        long long since = m->since != NULL ? bw_attest_us(m->since) : bw_time_now_us();
-        if (bw_attest_us(m->until) <= since)
-            bad |= bw_call_violation(call, "until", "must be after since");
-    }
+    /* Both checked before either is converted: a raw gRPC caller's seconds
+     * could overflow the product, or give a year the gateway cannot show. */
+    long long since = bw_time_now_us(), until = 0;
+    int since_bad = m->since != NULL && bw_attest_time(call, "since", m->since, &since) != 0;
+    int until_bad = m->until != NULL && bw_attest_time(call, "until", m->until, &until) != 0;
+    bad |= since_bad || until_bad;
+    if (m->until != NULL && !since_bad && !until_bad && until <= since)
+        bad |= bw_call_violation(call, "until", "must be after since");
     return bad ? BW_EINVAL : 0;
 }
 
@@ -159,6 +162,7 @@ static int write_failed(bw_call_t *call, bw_db_t *db, int err)
     return err;
 }
 
+/* A time bw_members_validate passed, or one read from the row. */
 static const char *time_or_empty(bw_call_t *call, const Google__Protobuf__Timestamp *ts)
 {
     return ts != NULL ? bw_attest_time_param(call->arena, bw_attest_us(ts)) : "";

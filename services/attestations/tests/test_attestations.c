@@ -5,7 +5,8 @@
  * keys, compact separators and ensure_ascii=False, which coincides with
  * RFC 8785 for strings, integers and booleans; hashlib; the cryptography
  * package), chain verification under every kind of tampering, key
- * rotation, the majority rule and the governance status.
+ * rotation, the majority rule and the governance status; and the times a
+ * caller sends, refused out of range before anything converts them.
  */
 #include <check.h>
 #include <stdio.h>
@@ -18,7 +19,9 @@
 #include "chain.h"
 #include "governance.h"
 #include "keys.h"
+#include "members.h"
 #include "status.h"
+#include "times.h"
 
 /* RFC 8032 section 7.1, TEST 1 and TEST 2. */
 static const char *const seed1 = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
@@ -835,6 +838,153 @@ START_TEST(governance_status_art_20_1_approval_and_oversight_20_2_training)
 }
 END_TEST
 
+/* ---- times a caller sends ------------------------------------------------ */
+
+/* The gateway writes only RFC 3339 text of the years 0001-9999, but a raw
+ * gRPC caller sends any seconds and nanos: these overflowed the conversion
+ * to microseconds (signed overflow, which aborts the service under UBSan),
+ * or were stored (a campaign due in the year 200000 never closed). */
+#define OVERFLOWING_SECONDS INT64_C(9223372036855)
+#define YEAR_200000_SECONDS INT64_C(6249223180800) /* 200000-01-01T00:00:00Z */
+
+static bw_arena_t *call_arena;
+
+static bw_call_t *new_call(void)
+{
+    static bw_call_t call;
+    memset(&call, 0, sizeof(call));
+    call.arena = call_arena;
+    call.tenant_id = "0190f3a0-0000-7000-8000-000000000001";
+    return &call;
+}
+
+/* The message of call's violation on field, NULL when there is none. */
+static const char *violation_on(const bw_call_t *call, const char *field)
+{
+    for (size_t i = 0; i < call->n_violations; i++)
+        if (strcmp(call->violations[i].field, field) == 0)
+            return call->violations[i].message;
+    return NULL;
+}
+
+static void times_setup(void)
+{
+    call_arena = bw_arena_create(4096);
+}
+
+static void times_teardown(void)
+{
+    bw_arena_destroy(call_arena);
+}
+
+START_TEST(board_member_times_out_of_range_name_the_field)
+{
+    static const struct {
+        int64_t seconds;
+        int32_t nanos;
+    } bad[] = {
+        {OVERFLOWING_SECONDS, 0},
+        {-OVERFLOWING_SECONDS, 0},
+        {YEAR_200000_SECONDS, 0},
+        {BW_TIME_MAX_SECONDS + 1, 0},
+        {BW_TIME_MIN_SECONDS - 1, 0},
+        {1718010900, -1},
+        {1718010900, 1000000000},
+        {INT64_MAX, 0},
+        {INT64_MIN, 0},
+    };
+    Google__Protobuf__Timestamp since = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    Google__Protobuf__Timestamp until = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    Bulwark__Attestations__V1__BoardMember m = BULWARK__ATTESTATIONS__V1__BOARD_MEMBER__INIT;
+    m.name = "Ann";
+    m.since = &since;
+    m.until = &until;
+    since.seconds = 1718010900;
+    until.seconds = 1718010901;
+    bw_call_t *call = new_call();
+    ck_assert_int_eq(bw_members_validate(call, &m), 0);
+    /* The ends of the range pass. */
+    since.seconds = BW_TIME_MIN_SECONDS;
+    until.seconds = BW_TIME_MAX_SECONDS;
+    until.nanos = 999999999;
+    ck_assert_int_eq(bw_members_validate(call, &m), 0);
+    ck_assert_uint_eq(call->n_violations, 0);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        /* As since (with until in range, and without until), then as until. */
+        for (int as_until = 0; as_until < 2; as_until++) {
+            for (int with_until = 0; with_until < 2; with_until++) {
+                Google__Protobuf__Timestamp *t = as_until ? &until : &since;
+                since.seconds = 1718010900;
+                until.seconds = 1718010901;
+                since.nanos = until.nanos = 0;
+                t->seconds = bad[i].seconds;
+                t->nanos = bad[i].nanos;
+                m.until = as_until || with_until ? &until : NULL;
+                call = new_call();
+                ck_assert_int_eq(bw_members_validate(call, &m), BW_EINVAL);
+                ck_assert_msg(call->n_violations == 1, "case %zu: %zu violations", i,
+                              call->n_violations);
+                const char *field = as_until ? "until" : "since";
+                ck_assert_msg(violation_on(call, field) != NULL, "case %zu names %s, not %s", i,
+                              call->violations[0].field, field);
+                ck_assert_str_eq(violation_on(call, field),
+                                 "must be an RFC 3339 time between years 0001 and 9999");
+            }
+        }
+    }
+}
+END_TEST
+
+/* CreateCampaign validates before it asks scoping about the entity: with no
+ * entity given the call fails on that too, and reaches nothing else. */
+START_TEST(a_campaign_due_out_of_range_names_due_at)
+{
+    Google__Protobuf__Timestamp due = GOOGLE__PROTOBUF__TIMESTAMP__INIT;
+    Bulwark__Attestations__V1__Campaign c = BULWARK__ATTESTATIONS__V1__CAMPAIGN__INIT;
+    c.entity = "";
+    c.kind = BULWARK__ATTESTATIONS__V1__CAMPAIGN__KIND__POLICY_APPROVAL;
+    c.statement = "Policy v3.";
+    c.valid_for_days = 365;
+    c.due_at = &due;
+    Bulwark__Attestations__V1__CreateCampaignRequest req =
+        BULWARK__ATTESTATIONS__V1__CREATE_CAMPAIGN_REQUEST__INIT;
+    req.campaign = &c;
+    static const struct {
+        int64_t seconds;
+        int32_t nanos;
+    } bad[] = {{OVERFLOWING_SECONDS, 0},          {YEAR_200000_SECONDS, 0},
+               {BW_TIME_MAX_SECONDS + 1, 0},      {INT64_MAX, 999999999},
+               {BW_TIME_MAX_SECONDS - 86400, -1}, {BW_TIME_MAX_SECONDS - 86400, 1000000000}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        due.seconds = bad[i].seconds;
+        due.nanos = bad[i].nanos;
+        bw_call_t *call = new_call();
+        ProtobufCMessage *resp = NULL;
+        ck_assert_int_eq(bw_campaigns_create(call, &req.base, &resp), BW_EINVAL);
+        ck_assert_ptr_null(resp);
+        ck_assert_msg(violation_on(call, "dueAt") != NULL, "case %zu: no violation on dueAt", i);
+        ck_assert_str_eq(violation_on(call, "dueAt"),
+                         "must be an RFC 3339 time between years 0001 and 9999");
+        ck_assert_ptr_nonnull(violation_on(call, "entity"));
+        ck_assert_uint_eq(call->n_violations, 2);
+    }
+    /* The last instant of 9999 is a due date like any other. */
+    due.seconds = BW_TIME_MAX_SECONDS;
+    due.nanos = 999999999;
+    bw_call_t *call = new_call();
+    ProtobufCMessage *resp = NULL;
+    ck_assert_int_eq(bw_campaigns_create(call, &req.base, &resp), BW_EINVAL);
+    ck_assert_ptr_null(violation_on(call, "dueAt"));
+    ck_assert_uint_eq(call->n_violations, 1);
+    /* One in the past is still refused as such. */
+    due.seconds = 1718010900;
+    due.nanos = 0;
+    call = new_call();
+    ck_assert_int_eq(bw_campaigns_create(call, &req.base, &resp), BW_EINVAL);
+    ck_assert_str_eq(violation_on(call, "dueAt"), "must be in the future");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("attestations");
@@ -863,6 +1013,11 @@ int main(void)
     tcase_add_test(gov, tally_counts_and_finds_the_deciding_approval);
     tcase_add_test(gov, governance_status_art_20_1_approval_and_oversight_20_2_training);
     suite_add_tcase(s, gov);
+    TCase *times = tcase_create("times");
+    tcase_add_checked_fixture(times, times_setup, times_teardown);
+    tcase_add_test(times, board_member_times_out_of_range_name_the_field);
+    tcase_add_test(times, a_campaign_due_out_of_range_names_due_at);
+    suite_add_tcase(s, times);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
