@@ -7,7 +7,9 @@
 #   verify-export.sh EXPORT.json PUBLIC-KEY.pem...
 #
 # Each PEM is a key the auditor trusts (the current one and any earlier one,
-# from GET /v1/attestations:public-key or from the operator). It proves:
+# from GET /v1/attestations:public-key or from the operator). It refuses a
+# file with a key twice in one object (JSON readers disagree on which value
+# counts). It proves:
 #   - every record: its canonical bytes hash to its hash, link to the record
 #     before, carry the next sequence of this tenant's and entity's chain,
 #     and are signed by a trusted key;
@@ -64,6 +66,52 @@ for pem in "$@"; do
     }
     keys[$key_id]=$pem
 done
+
+# A key twice in one object, anywhere in the file: jq, like most JSON
+# readers, keeps the last value, so a record reading "decision":"APPROVE",
+# "decision":"REJECT" would be checked as the REJECT it signs while a person
+# reading the file sees APPROVE. The parsed document no longer shows the
+# first value; the parser's events (--stream) do. A level of the path being
+# read is {key, done, seen}: the key the events are under, whether its value
+# has ended (a scalar's event, or the closing event of its container), and
+# the keys its object has had. A key met again once its value ended, or met
+# again after another, is a duplicate. Prints the first one's path
+# (.records[1].decision), nothing when there is none or the file is no JSON.
+duplicate=$(jq -n -r --stream '
+  def show: map(if type == "number" then "[\(.)]"
+                elif test("^[A-Za-z_][A-Za-z0-9_]*$") then ".\(.)"
+                else ".[\(tojson)]" end) | join("");
+  first(foreach inputs as $e ({lv: [], dup: null};
+      ($e[0]) as $p | ($p | length) as $len
+      | if $len == 0 then .
+        elif ($e | length) == 1 then
+          # [path]: the container of the last step of path closed, so the
+          # value one level up ended.
+          .lv |= (.[0:$len - 1] | if $len >= 2 then .[$len - 2].done = true else . end)
+        else
+          reduce range(0; $len) as $d (.;
+            if .dup != null then .
+            else ($p[$d] | tojson) as $k
+              | if .lv[$d] != null and .lv[$d].key == $k then
+                  (if .lv[$d].done then .dup = $p[0:$d + 1] else . end)
+                elif .lv[$d] != null and ($p[$d] | type) == "string" and .lv[$d].seen[$k] then
+                  .dup = $p[0:$d + 1]
+                else
+                  .lv = .lv[0:$d] + [{key: $k, done: false,
+                      seen: (if ($p[$d] | type) == "string"
+                             then (.lv[$d].seen // {}) + {($k): true} else {} end)}]
+                end
+            end)
+          | .lv[$len - 1].done = true
+          | .lv |= .[0:$len]
+        end;
+      select(.dup != null) | .dup | show))
+' "$export_file" 2>/dev/null) || true
+if [[ -n $duplicate ]]; then
+    printf 'INVALID: the key %s appears twice in one object; a reader sees one value and the check reads another\n' \
+        "$duplicate" >&2
+    exit 1
+fi
 
 # Every check that needs no cryptography, in one pass of jq. It prints one
 # line per finding or item to check, fields separated by the ASCII unit

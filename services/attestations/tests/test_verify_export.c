@@ -5,9 +5,11 @@
  * common/json.c. An intact export verifies; every readable field of every
  * record, of the head and of the campaigns, changed in turn, makes it
  * INVALID at the sequence concerned; so do records removed, reordered or
- * added to, fields added, and a key the auditor does not trust. The chain
- * mixes a version 1 record (signed before record ids were) with version 2
- * ones, and two signing keys, as after an upgrade and a rotation.
+ * added to, fields added, a key the auditor does not trust, and a key given
+ * twice in one object (the reader and the check would see different
+ * values). The chain mixes a version 1 record (signed before record ids
+ * were) with version 2 ones, and two signing keys, as after an upgrade and
+ * a rotation.
  */
 #include <check.h>
 #include <stdio.h>
@@ -198,13 +200,11 @@ static void teardown(void)
     ck_assert_int_eq(system(cmd), 0);
 }
 
-/* Runs the script on doc with the given keys; returns its exit status and
- * its output in out. */
-static int run(json_t *doc, const char *keys, char *out, size_t size)
+/* Runs the script on the file at path with the given keys; returns its
+ * exit status and its output in out. */
+static int run_file(const char *path, const char *keys, char *out, size_t size)
 {
-    char path[128], cmd[512];
-    snprintf(path, sizeof(path), "%s/export.json", dir);
-    ck_assert_int_eq(json_dump_file(doc, path, JSON_INDENT(2) | JSON_ENCODE_ANY), 0);
+    char cmd[512];
     snprintf(cmd, sizeof(cmd), "bash '%s' '%s' %s 2>&1", BW_VERIFY_EXPORT, path, keys);
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
@@ -212,6 +212,15 @@ static int run(json_t *doc, const char *keys, char *out, size_t size)
     out[n] = '\0';
     int status = pclose(p);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* run_file on doc, written as the gateway writes it. */
+static int run(json_t *doc, const char *keys, char *out, size_t size)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/export.json", dir);
+    ck_assert_int_eq(json_dump_file(doc, path, JSON_INDENT(2) | JSON_ENCODE_ANY), 0);
+    return run_file(path, keys, out, size);
 }
 
 static char both_keys[256];
@@ -482,6 +491,67 @@ START_TEST(records_removed_reordered_or_added_to)
 }
 END_TEST
 
+/* The intact export as text with insert put before the first occurrence of
+ * at (caller frees). A parsed document cannot hold a key twice: the text
+ * can. */
+static char *text_with(const char *at, const char *insert)
+{
+    char *text = json_dumps(intact, JSON_INDENT(2));
+    ck_assert_ptr_nonnull(text);
+    char *where = strstr(text, at);
+    ck_assert_msg(where != NULL, "no %s in the export", at);
+    size_t size = strlen(text) + strlen(insert) + 1;
+    char *out = malloc(size);
+    snprintf(out, size, "%.*s%s%s", (int)(where - text), text, insert, where);
+    free(text);
+    return out;
+}
+
+/* Runs the script on text and expects "INVALID: the key <path> appears
+ * twice". */
+static void expect_duplicate(const char *text, const char *path)
+{
+    char file[128], out[1024], want[128];
+    snprintf(file, sizeof(file), "%s/export.json", dir);
+    write_text(file, text);
+    int rc = run_file(file, trusted(), out, sizeof(out));
+    snprintf(want, sizeof(want), "INVALID: the key %s appears twice in one object", path);
+    ck_assert_msg(rc == 1 && strstr(out, want) != NULL, "want \"%s\", got %d: %s", want, rc, out);
+}
+
+/* jq keeps the last of a key given twice: record 3 signs REJECT, and read as
+ * "decision": "APPROVE", "decision": "REJECT" it showed a person APPROVE
+ * while the script checked REJECT and printed valid. Any key twice in any
+ * object is refused, naming its path. */
+START_TEST(a_key_twice_in_one_object_is_refused)
+{
+    char *text = text_with("\"decision\": \"REJECT\"", "\"decision\": \"APPROVE\",\n");
+    expect_duplicate(text, ".records[2].decision");
+    free(text);
+    /* The same value twice, at the top. */
+    char insert[128];
+    snprintf(insert, sizeof(insert), "\"tenant\": \"%s\", ", tenant);
+    text = text_with("\"tenant\": ", insert);
+    expect_duplicate(text, ".tenant");
+    free(text);
+    /* An object given twice: its first value ended before the second began. */
+    text = text_with("\"head\": {", "\"head\": {\"sequence\": \"9\"}, ");
+    expect_duplicate(text, ".head");
+    free(text);
+    /* Deep inside, in a field no signature covers. */
+    text = text_with("\"current\": true", "\"current\": false, ");
+    expect_duplicate(text, ".keys[1].current");
+    free(text);
+    /* The same keys in different objects are no duplicate. */
+    text = text_with("\"tenant\": ", "");
+    char file[128], out[1024];
+    snprintf(file, sizeof(file), "%s/export.json", dir);
+    write_text(file, text);
+    ck_assert_msg(run_file(file, trusted(), out, sizeof(out)) == 0, "%s", out);
+    free(text);
+}
+END_TEST
+
 Suite *suite_verify_export(void)
 {
     Suite *s = suite_create("verify-export.sh");
@@ -493,6 +563,7 @@ Suite *suite_verify_export(void)
     tcase_add_test(tc, a_record_naming_no_key_is_invalid_and_said);
     tcase_add_test(tc, the_head_and_the_campaigns_are_checked);
     tcase_add_test(tc, records_removed_reordered_or_added_to);
+    tcase_add_test(tc, a_key_twice_in_one_object_is_refused);
     suite_add_tcase(s, tc);
     return s;
 }
