@@ -234,6 +234,35 @@ int bw_chain_encode_head(bw_arena_t *arena, const char *tenant, const char *enti
     return 0;
 }
 
+int bw_chain_encode_statement(bw_arena_t *arena, const bw_chain_statement_t *st, char **out,
+                              size_t *len)
+{
+    *out = NULL;
+    *len = 0;
+    const char *strings[] = {st->format, st->tenant, st->entity, st->head_hash, st->key_id};
+    if (!strings_ok(strings, sizeof(strings) / sizeof(strings[0])))
+        return BW_EINVAL;
+    char export_time[BW_TIME_TEXT_MAX];
+    bw_time_format_us(st->export_time_us, BW_TIME_FRACTION_MICROS, export_time);
+    size_t bound = string_bound("entity", st->entity) + string_bound("exportTime", export_time) +
+                   string_bound("format", st->format) + string_bound("headHash", st->head_hash) +
+                   string_bound("headSequence", "") + 24 + string_bound("keyId", st->key_id) +
+                   string_bound("records", "") + 24 + string_bound("tenant", st->tenant);
+    jcs_t w;
+    if (jcs_open(&w, arena, bound) != 0)
+        return BW_ENOMEM;
+    member_string(&w, "entity", st->entity);
+    member_string(&w, "exportTime", export_time);
+    member_string(&w, "format", st->format);
+    member_string(&w, "headHash", st->head_hash);
+    member_int(&w, "headSequence", st->head_sequence);
+    member_string(&w, "keyId", st->key_id);
+    member_int(&w, "records", st->records);
+    member_string(&w, "tenant", st->tenant);
+    jcs_close(&w, out, len);
+    return 0;
+}
+
 /* ---- verification -------------------------------------------------------- */
 
 static const bw_key_t *find_key(const bw_key_t *const *keys, size_t n, const char *id)

@@ -66,6 +66,25 @@ int bw_chain_encode(bw_arena_t *arena, const bw_chain_record_t *rec, char **out,
 int bw_chain_encode_head(bw_arena_t *arena, const char *tenant, const char *entity,
                          long long sequence, const char *hash, const char *key_id, char **out,
                          size_t *len);
+/* What an export's statement signs (all borrowed): the export's format,
+ * whose chain, when it was exported, how many records it holds, the head
+ * (sequence 0 and hash "" when the chain has none) and the signing key. */
+typedef struct bw_chain_statement {
+    const char *format;
+    const char *tenant;
+    const char *entity;
+    long long export_time_us; /* written as recordedAt is, six fractional digits */
+    long long records;
+    long long head_sequence;
+    const char *head_hash;
+    const char *key_id;
+} bw_chain_statement_t;
+
+/* The canonical encoding of an export's statement: {"entity",
+ * "exportTime","format","headHash","headSequence","keyId","records",
+ * "tenant"}. BW_EINVAL when a string is missing or not UTF-8. */
+int bw_chain_encode_statement(bw_arena_t *arena, const bw_chain_statement_t *st, char **out,
+                              size_t *len);
 /* Lower-case hex SHA-256 of data into out[65]. */
 void bw_chain_hash(const void *data, size_t len, char out[BW_CHAIN_HASH_HEX + 1]);
 

@@ -73,3 +73,43 @@ int bw_export_head(bw_arena_t *arena, const char *tenant, const char *entity,
     *out = h;
     return 0;
 }
+
+int bw_export_sign(bw_arena_t *arena, const bw_key_t *key,
+                   Bulwark__Attestations__V1__ChainExport *x)
+{
+    Bulwark__Attestations__V1__ExportStatement *st = bw_arena_alloc(arena, sizeof(*st));
+    uint8_t *sig = bw_arena_alloc(arena, BW_KEYS_SIG_LEN);
+    if (st == NULL || sig == NULL || x->export_time == NULL)
+        return BW_ENOMEM;
+    bulwark__attestations__v1__export_statement__init(st);
+    const Bulwark__Attestations__V1__ChainHead *h = x->head;
+    bw_chain_statement_t signed_st = {
+        .format = x->format,
+        .tenant = x->tenant,
+        .entity = x->entity,
+        .export_time_us = bw_attest_us(x->export_time),
+        .records = (long long)x->n_records,
+        .head_sequence = h != NULL ? h->sequence : 0,
+        .head_hash = h != NULL ? h->hash : "",
+        .key_id = bw_keys_id(key),
+    };
+    char *enc;
+    size_t len;
+    int err = bw_chain_encode_statement(arena, &signed_st, &enc, &len);
+    if (err != 0 || (err = bw_keys_sign(key, enc, len, sig)) != 0)
+        return err;
+    st->format = x->format;
+    st->tenant = x->tenant;
+    st->entity = x->entity;
+    st->export_time = bw_store_timestamp_us(arena, signed_st.export_time_us);
+    st->records = signed_st.records;
+    st->head_sequence = signed_st.head_sequence;
+    st->head_hash = (char *)signed_st.head_hash;
+    st->key_id = (char *)signed_st.key_id;
+    st->signature = binary(sig, BW_KEYS_SIG_LEN);
+    st->canonical = binary(enc, len);
+    if (st->export_time == NULL)
+        return BW_ENOMEM;
+    x->statement = st;
+    return 0;
+}

@@ -556,8 +556,12 @@ static int public_key_msg(bw_call_t *call, const bw_key_t *key, const PGresult *
     return 0;
 }
 
-static int key_named(const chain_t *c, const char *id)
+/* Whether the export of c lists key id: a key its records or its head name,
+ * or the current one, which signs the export's statement. */
+static int key_named(bw_call_t *call, const chain_t *c, const char *id)
 {
+    if (strcmp(bw_keys_id(bw_attest_signing_key(call)), id) == 0)
+        return 1;
     if (c->has_head && c->head.key_id != NULL && strcmp(c->head.key_id, id) == 0)
         return 1;
     for (size_t i = 0; i < c->n; i++)
@@ -585,7 +589,7 @@ int bw_records_export(bw_call_t *call, const ProtobufCMessage *request, Protobuf
     x->format = BW_EXPORT_FORMAT;
     x->tenant = lower_dup(a, call->tenant_id);
     x->entity = lower_dup(a, req->entity);
-    x->export_time = bw_store_timestamp_us(a, bw_time_now_us());
+    x->export_time = bw_store_timestamp_us(a, bw_time_now_us()); /* the statement signs it */
     x->verification = v;
     x->records = bw_arena_calloc(a, c.n + 1, sizeof(*x->records));
     x->keys = bw_arena_calloc(a, n_keys + 1, sizeof(*x->keys));
@@ -600,13 +604,14 @@ int bw_records_export(bw_call_t *call, const ProtobufCMessage *request, Protobuf
         return err;
     for (size_t i = 0; i < n_keys; i++) {
         const char *id = bw_store_text(key_rows, (int)i, 0);
-        if (!key_named(&c, id))
+        if (!key_named(call, &c, id))
             continue;
         if ((err = public_key_msg(call, keys[i], key_rows, (int)i, &x->keys[x->n_keys])) != 0)
             return err;
         x->n_keys++;
     }
-    if ((err = bw_campaigns_exported(call, x->entity, &x->campaigns, &x->n_campaigns)) != 0)
+    if ((err = bw_campaigns_exported(call, x->entity, &x->campaigns, &x->n_campaigns)) != 0 ||
+        (err = bw_export_sign(a, bw_attest_signing_key(call), x)) != 0)
         return err;
     *resp = &x->base;
     return 0;

@@ -20,11 +20,17 @@
 #     equal to what it signs;
 #   - every campaign: referred to by a record, its id, entity, kind and
 #     statement hash those the records sign, its statement hashing to it;
+#   - the export's statement, signed by a trusted key: its tenant, entity
+#     and export time are the export's, its number of records and its head
+#     those of the export (so an export re-dated, handed over for another
+#     entity, or emptied of its records and head, fails);
 #   - the keys listed and the service's own verdict agree with all this.
-# Exits 0 and prints the head hash when everything checks out; otherwise
-# prints "INVALID at sequence N: why" for the first failing sequence (or
-# "INVALID: why" when the file is not an export at all) and exits 1. Exits 2
-# on a usage error.
+# Exits 0 and prints "valid: N records, head HASH, entity ID, exported TIME"
+# (the entity and the time as the statement signs them) when everything
+# checks out; otherwise prints "INVALID at sequence N: why" for the first
+# failing sequence, or "INVALID: why" when no sequence fails but the export
+# as a whole does (its statement) or the file is not an export at all, and
+# exits 1. Exits 2 on a usage error.
 set -euo pipefail
 
 if (($# < 2)); then
@@ -123,6 +129,8 @@ fi
 #   C seq statement-base64 statementSha256 a campaign (seq: its first record)
 #   K seq keyId pem-base64 raw            a listed key (seq: the last record)
 #   V seq headHash                        the service's verdict (seq: the last record)
+#   S 0 canonical signature keyId entity exportTime    the export's statement
+# A finding about the export as a whole has seq 0.
 checks=$(jq -r '
   def b64: type == "string" and test("^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$");
   def decode: if b64 then (try (@base64d | fromjson) catch null) else null end
@@ -147,13 +155,15 @@ checks=$(jq -r '
 
   . as $x
   | if type != "object" then line(["E", "the file is not a JSON object"])
-    elif $x.format != "bulwark.attestation-export.v2" then
-      line(["E", "the export format \(($x.format // "none") | tostring) is not bulwark.attestation-export.v2; export again with a current service"])
+    elif $x.format != "bulwark.attestation-export.v3" then
+      line(["E", "the export format \(($x.format // "none") | tostring) is not bulwark.attestation-export.v3; export again with a current service"])
     elif ($x.tenant | type) != "string" or ($x.entity | type) != "string" then
       line(["E", "the export names no tenant or entity"])
     elif (($x.records // []) | type) != "array" or (($x.campaigns // []) | type) != "array"
          or (($x.keys // []) | type) != "array" then
       line(["E", "records, campaigns and keys must be lists"])
+    elif ($x.statement | type) != "object" then
+      line(["E", "the export carries no signed statement: its time, entity and number of records are bound to nothing"])
     else
       ($x.records // []) as $records
       | ($records | length) as $n
@@ -162,6 +172,8 @@ checks=$(jq -r '
       | ($x.campaigns // []) as $campaigns
       | ($x.head) as $h
       | (if ($h | type) == "object" then ($h.canonical | decode) else null end) as $hc
+      | ($x.statement) as $st
+      | ($st.canonical | decode) as $sc
       # Where findings about the whole chain are reported: its last record,
       # as the records or the head count them.
       | ([$n, 1, ($hc.sequence? // 0 | if type == "number" then . else 0 end)] | max) as $last_seq
@@ -169,10 +181,43 @@ checks=$(jq -r '
       | def first_use(f): [$recs[] | select(.c != null and (.c | f)) | .s] | min;
       (
         ([$x | keys[] | select(. as $k | ["format","tenant","entity","exportTime","records","head",
-            "campaigns","keys","verification"] | index($k) | not)] | if length > 0
+            "campaigns","keys","verification","statement"] | index($k) | not)] | if length > 0
             then line(["F", 1, "the export holds fields no signature covers: \(join(", "))"]) else empty end),
         ($x.exportTime | if . == null or instant != null then empty
             else line(["F", 1, "exportTime is not an RFC 3339 time"]) end),
+
+        # The statement: what the service signs about the export as a whole.
+        ([$st | keys[] | select(. as $k | ["format","tenant","entity","exportTime","records",
+            "headSequence","headHash","keyId","signature","canonical"] | index($k) | not)]
+           | if length > 0 then line(["F", 0, "the statement has fields its signature does not cover: \(join(", "))"])
+             else empty end),
+        (if $sc == null then line(["F", 0, "the canonical bytes of the statement are not base64 of a JSON object"])
+         elif ($sc | keys) != ["entity","exportTime","format","headHash","headSequence","keyId","records","tenant"]
+              or $sc.format != $x.format or ($sc.records | type) != "number"
+              or ($sc.headSequence | type) != "number" or ($sc.exportTime | instant) == null
+           then line(["F", 0, "the statement does not have the members of this export format"])
+         else
+           (["format","tenant","entity","headHash","keyId"][] as $f | if $st[$f] != $sc[$f]
+              then line(["F", 0, "the readable \($f) of the statement is not what it signs"]) else empty end),
+           (["records","headSequence"][] as $f | if ($st[$f] | num) != ($sc[$f] | num)
+              then line(["F", 0, "the readable \($f) of the statement is not what it signs"]) else empty end),
+           (if ($st.exportTime | instant) != ($sc.exportTime | instant)
+              then line(["F", 0, "the readable exportTime of the statement is not what it signs"]) else empty end),
+           (if $sc.tenant != $x.tenant or $sc.entity != $x.entity
+              then line(["F", 0, "the export names another tenant or entity than its statement signs"]) else empty end),
+           (if ($x.exportTime | instant) != ($sc.exportTime | instant)
+              then line(["F", 0, "the exportTime \($x.exportTime | tostring) is not the one the statement signs, \($sc.exportTime)"])
+            else empty end),
+           (if $sc.records != $n
+              then line(["F", 0, "the export holds \($n) records; its statement signs \($sc.records)"])
+            else empty end),
+           (if ($hc == null and ($sc.headSequence != 0 or $sc.headHash != ""))
+               or ($hc != null and ($sc.headSequence != $hc.sequence or $sc.headHash != $hc.hash))
+              then line(["F", 0, "the head is not the one the statement signs, at sequence \($sc.headSequence)"])
+            else empty end),
+           line(["S", 0, ($st.canonical | if b64 then . else "" end), ($st.signature | if b64 then . else "" end),
+                 ($sc.keyId | str), ($sc.entity | str), ($sc.exportTime | str)])
+         end),
 
         # Records.
         ($recs[] | . as {s: $s, r: $r, c: $c}
@@ -258,6 +303,7 @@ checks=$(jq -r '
         (($x.keys // []) | .[] | . as $key | $last_seq as $at
           | if ($key | type) != "object" then line(["F", $at, "a listed key is not an object"])
             elif first_use(.keyId == $key.keyId) == null and ($hc == null or $hc.keyId != $key.keyId)
+                 and ($sc == null or $sc.keyId != $key.keyId)
               then line(["F", $at, "the export lists key \($key.keyId | tostring), which signs nothing in it"])
             else
               ([$key | keys[] | select(. as $f | ["keyId","algorithm","pem","raw","current","createTime"] | index($f) | not)]
@@ -300,6 +346,8 @@ signed_by() {
 
 prev=0000000000000000000000000000000000000000000000000000000000000000
 n=0
+signed_entity=
+signed_time=
 verdict_at=
 verdict_head=
 while IFS=$sep read -r kind seq a b c d e; do
@@ -354,6 +402,19 @@ while IFS=$sep read -r kind seq a b c d e; do
         verdict_at=$seq
         verdict_head=$a
         ;;
+    S)
+        statement=$work/export-statement.json
+        if ! base64 -d <<<"$a" >"$statement" 2>/dev/null || [[ -z $a ]]; then
+            fail 0 "the canonical bytes of the statement are not base64"
+        elif [[ -z $c || -z ${keys[$c]:-} ]]; then
+            fail 0 "the statement is signed by key ${c:-(none)}, which is not among the trusted keys"
+        elif ! signed_by "$statement" "$b" "$c"; then
+            fail 0 "the signature of the statement does not verify"
+        else
+            signed_entity=$d
+            signed_time=$e
+        fi
+        ;;
     esac
 done <<<"$checks"
 
@@ -361,9 +422,20 @@ if [[ -n $verdict_at && $verdict_head != "$prev" ]]; then
     fail "$verdict_at" "the verification in the export names another head hash"
 fi
 
+if [[ -z $signed_entity ]] && ((${#failures[@]} == 0)); then
+    fail 0 "the statement was not checked"
+fi
 if ((${#failures[@]} > 0)); then
-    first=$(printf '%s\n' "${failures[@]}" | sort -t$'\t' -k1,1n -s | head -n1)
-    printf 'INVALID at sequence %s: %s\n' "${first%%$'\t'*}" "${first#*$'\t'}" >&2
+    # The first failing sequence; a finding about the export as a whole (0)
+    # when no sequence fails.
+    first=$(printf '%s\n' "${failures[@]}" | sort -t$'\t' -k1,1n -s | grep -m1 -v $'^0\t' || true)
+    if [[ -n $first ]]; then
+        printf 'INVALID at sequence %s: %s\n' "${first%%$'\t'*}" "${first#*$'\t'}" >&2
+    else
+        first=$(printf '%s\n' "${failures[@]}" | head -n1)
+        printf 'INVALID: %s\n' "${first#*$'\t'}" >&2
+    fi
     exit 1
 fi
-printf 'valid: %d records, head %s\n' "$n" "$prev"
+printf 'valid: %d records, head %s, entity %s, exported %s\n' "$n" "$prev" "$signed_entity" \
+    "$signed_time"

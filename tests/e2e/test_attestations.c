@@ -469,6 +469,57 @@ START_TEST(attestations_bad_input)
 }
 END_TEST
 
+/* Runs verify-export.sh on the export x with the key at pem_path, in dir;
+ * 0 when its output (stdout and stderr) matches the basic regular
+ * expression want. */
+static int offline_check(const char *dir, json_t *x, const char *pem_path, const char *want)
+{
+    char export_path[128], cmd[1024];
+    snprintf(export_path, sizeof(export_path), "%s/export.json", dir);
+    ck_assert_int_eq(json_dump_file(x, export_path, 0), 0);
+    snprintf(cmd, sizeof(cmd),
+             "bash '%s/services/attestations/verify-export.sh' '%s' '%s' 2>&1 | grep -q '%s'",
+             BW_SOURCE_DIR, export_path, pem_path, want);
+    int rc = system(cmd);
+    unlink(export_path);
+    return rc;
+}
+
+/* The signed statement of export x, decoded (caller decrefs); asserts that
+ * its readable fields are the export's and what it signs. */
+static json_t *export_statement(json_t *x, const char *key_id, const char *records,
+                                const char *head_sequence, const char *head_hash)
+{
+    json_t *st = json_object_get(x, "statement");
+    ck_assert_ptr_nonnull(st);
+    size_t len;
+    unsigned char *bytes = b64_decode(jstr(st, "canonical"), &len);
+    json_t *doc = json_loadb((const char *)bytes, len, 0, NULL);
+    free(bytes);
+    ck_assert_ptr_nonnull(doc);
+    ck_assert_uint_eq(json_object_size(doc), 8);
+    static const char *const same[] = {"format", "tenant", "entity"};
+    for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
+        ck_assert_str_eq(jstr(doc, same[i]), jstr(x, same[i]));
+        ck_assert_str_eq(jstr(st, same[i]), jstr(x, same[i]));
+    }
+    ck_assert_str_eq(jstr(doc, "keyId"), key_id);
+    ck_assert_str_eq(jstr(st, "keyId"), key_id);
+    ck_assert_str_eq(jstr(doc, "headHash"), head_hash);
+    ck_assert_str_eq(jstr(st, "headHash"), head_hash);
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "records")), atoll(records));
+    ck_assert_str_eq(jstr(st, "records"), records);
+    ck_assert_int_eq(json_integer_value(json_object_get(doc, "headSequence")),
+                     atoll(head_sequence));
+    ck_assert_str_eq(jstr(st, "headSequence"), head_sequence);
+    /* The time signed to the microsecond, shown as proto3 JSON shows it. */
+    const char *signed_time = jstr(doc, "exportTime");
+    ck_assert_uint_eq(strlen(signed_time), 27);
+    ck_assert_str_eq(jstr(st, "exportTime"), jstr(x, "exportTime"));
+    ck_assert_int_eq(strncmp(signed_time, jstr(x, "exportTime"), 19), 0);
+    return doc;
+}
+
 START_TEST(chain_verify_export_and_offline_check)
 {
     tenant_t t = new_tenant("Chain");
@@ -483,6 +534,30 @@ START_TEST(chain_verify_export_and_offline_check)
     ck_assert(json_is_true(json_object_get(v, "valid")));
     ck_assert_str_eq(jstr(v, "records"), "0");
     json_decref(v);
+
+    /* Its export: no records, no head, the current key, and the statement
+     * that alone binds the entity and the time. */
+    char dir[] = "/tmp/bw-e2e-attest-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    char pem_path[128], bin_path[128], sig_path[128], cmd[1024], want[512];
+    json_t *pk = expect(200, "GET", t.key, NULL, "/v1/attestations:public-key");
+    snprintf(pem_path, sizeof(pem_path), "%s/public.pem", dir);
+    write_file(pem_path, jstr(pk, "pem"), strlen(jstr(pk, "pem")));
+    json_t *x0 = expect(200, "GET", t.key, NULL, "/v1/entities/%s/attestations:export", entity);
+    ck_assert_uint_eq(json_array_size(json_object_get(x0, "records")), 0);
+    ck_assert_ptr_null(json_object_get(x0, "head"));
+    ck_assert_uint_eq(json_array_size(json_object_get(x0, "keys")), 1);
+    ck_assert_str_eq(jstr(json_array_get(json_object_get(x0, "keys"), 0), "keyId"),
+                     jstr(pk, "keyId"));
+    json_t *st0 = export_statement(x0, jstr(pk, "keyId"), "0", "0", "");
+    snprintf(want, sizeof(want), "^valid: 0 records, head 0\\{64\\}, entity %s, exported %s$",
+             entity, jstr(st0, "exportTime"));
+    ck_assert_msg(offline_check(dir, x0, pem_path, want) == 0, "the empty export: %s", want);
+    /* Another entity's name on it: refused. */
+    json_object_set_new(x0, "entity", json_string("0190f3a0-0000-7000-8000-000000000000"));
+    ck_assert(offline_check(dir, x0, pem_path, "^INVALID: the export names another") == 0);
+    json_decref(st0);
+    json_decref(x0);
 
     char body[512];
     snprintf(body, sizeof(body),
@@ -530,14 +605,13 @@ START_TEST(chain_verify_export_and_offline_check)
     json_decref(v);
 
     /* The public key, and the export checked with it offline. */
-    json_t *pk = expect(200, "GET", t.key, NULL, "/v1/attestations:public-key");
     ck_assert_str_eq(jstr(pk, "keyId"), jstr(r1, "keyId"));
     ck_assert_str_eq(jstr(pk, "algorithm"), "Ed25519");
     ck_assert_ptr_nonnull(strstr(jstr(pk, "pem"), "-----BEGIN PUBLIC KEY-----"));
     ck_assert_uint_ge(json_array_size(json_object_get(pk, "keys")), 1);
 
     json_t *x = expect(200, "GET", t.key, NULL, "/v1/entities/%s/attestations:export", entity);
-    ck_assert_str_eq(jstr(x, "format"), "bulwark.attestation-export.v2");
+    ck_assert_str_eq(jstr(x, "format"), "bulwark.attestation-export.v3");
     ck_assert(json_is_true(json_object_get(json_object_get(x, "verification"), "valid")));
     json_t *records = json_object_get(x, "records");
     ck_assert_uint_eq(json_array_size(records), 2);
@@ -548,15 +622,15 @@ START_TEST(chain_verify_export_and_offline_check)
                      STATEMENT);
     ck_assert_uint_eq(json_array_size(json_object_get(x, "keys")), 1);
     ck_assert_str_eq(jstr(json_array_get(json_object_get(x, "keys"), 0), "pem"), jstr(pk, "pem"));
+    json_t *st = export_statement(x, jstr(pk, "keyId"), "2", "2", jstr(r2, "hash"));
 
-    char dir[] = "/tmp/bw-e2e-attest-XXXXXX";
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    char pem_path[128], bin_path[128], sig_path[128], cmd[1024];
-    snprintf(pem_path, sizeof(pem_path), "%s/public.pem", dir);
-    write_file(pem_path, jstr(pk, "pem"), strlen(jstr(pk, "pem")));
+    /* The records, then the head, then the statement. */
     json_t *head = json_object_get(x, "head");
-    for (size_t i = 0; i <= json_array_size(records); i++) {
-        json_t *item = i < json_array_size(records) ? json_array_get(records, i) : head;
+    size_t n_records = json_array_size(records);
+    for (size_t i = 0; i <= n_records + 1; i++) {
+        json_t *item = i < n_records    ? json_array_get(records, i)
+                       : i == n_records ? head
+                                        : json_object_get(x, "statement");
         size_t clen, slen;
         unsigned char *bytes = b64_decode(jstr(item, "canonical"), &clen);
         unsigned char *sig = b64_decode(jstr(item, "signature"), &slen);
@@ -570,9 +644,9 @@ START_TEST(chain_verify_export_and_offline_check)
                  "test \"$(openssl dgst -sha256 -r '%s' | cut -d' ' -f1)\" = '%s' && "
                  "openssl pkeyutl -verify -pubin -inkey '%s' -rawin -in '%s' -sigfile '%s' "
                  ">/dev/null",
-                 bin_path, i < json_array_size(records) ? jstr(item, "hash") : "skip", pem_path,
-                 bin_path, sig_path);
-        if (i == json_array_size(records)) /* the head has no hash of its own */
+                 bin_path, i < n_records ? jstr(item, "hash") : "skip", pem_path, bin_path,
+                 sig_path);
+        if (i >= n_records) /* the head and the statement have no hash of their own */
             snprintf(cmd, sizeof(cmd),
                      "openssl pkeyutl -verify -pubin -inkey '%s' -rawin -in '%s' -sigfile '%s' "
                      ">/dev/null",
@@ -592,28 +666,46 @@ START_TEST(chain_verify_export_and_offline_check)
         free(sig);
     }
 
-    /* The whole export through the auditor's script: valid as exported;
-     * a readable decision changed from APPROVE to REJECT is caught at its
-     * sequence, although the signed bytes are untouched. */
+    /* The whole export through the auditor's script: valid as exported,
+     * naming the entity and the time the statement signs; a readable
+     * decision changed from APPROVE to REJECT is caught at its sequence,
+     * although the signed bytes are untouched; the export re-dated is
+     * caught by its statement. */
+    snprintf(want, sizeof(want), "^valid: 2 records, head %s, entity %s, exported %s$",
+             jstr(r2, "hash"), entity, jstr(st, "exportTime"));
+    ck_assert_msg(offline_check(dir, x, pem_path, want) == 0, "verify-export.sh refused: %s", want);
+    /* bulwarkctl runs the same script and gives its verdict as JSON. */
     char export_path[128];
     snprintf(export_path, sizeof(export_path), "%s/export.json", dir);
     ck_assert_int_eq(json_dump_file(x, export_path, 0), 0);
-    snprintf(cmd, sizeof(cmd),
-             "bash '%s/services/attestations/verify-export.sh' '%s' '%s' 2>&1 | "
-             "grep -q '^valid: 2 records, head %s$'",
-             BW_SOURCE_DIR, export_path, pem_path, jstr(r2, "hash"));
-    ck_assert_msg(system(cmd) == 0, "verify-export.sh refused the export: %s", cmd);
+    snprintf(cmd, sizeof(cmd), "'%s' --output json attestations verify '%s' '%s'", BW_BULWARKCTL,
+             export_path, pem_path);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    json_t *verdict = json_loadf(p, 0, NULL);
+    ck_assert_int_eq(pclose(p), 0);
+    ck_assert_ptr_nonnull(verdict);
+    ck_assert(json_is_true(json_object_get(verdict, "valid")));
+    ck_assert_int_eq(json_integer_value(json_object_get(verdict, "records")), 2);
+    ck_assert_str_eq(jstr(verdict, "headHash"), jstr(r2, "hash"));
+    ck_assert_str_eq(jstr(verdict, "entity"), entity);
+    ck_assert_str_eq(jstr(verdict, "exportTime"), jstr(st, "exportTime"));
+    json_decref(verdict);
+    unlink(export_path);
     json_t *forged = json_deep_copy(x);
     json_object_set_new(json_array_get(json_object_get(forged, "records"), 0), "decision",
                         json_string("REJECT"));
-    ck_assert_int_eq(json_dump_file(forged, export_path, 0), 0);
+    ck_assert_msg(
+        offline_check(dir, forged, pem_path, "^INVALID at sequence 1: the readable decision") == 0,
+        "verify-export.sh passed a forged decision");
     json_decref(forged);
-    snprintf(cmd, sizeof(cmd),
-             "bash '%s/services/attestations/verify-export.sh' '%s' '%s' 2>&1 | "
-             "grep -q '^INVALID at sequence 1: the readable decision'",
-             BW_SOURCE_DIR, export_path, pem_path);
-    ck_assert_msg(system(cmd) == 0, "verify-export.sh passed a forged decision: %s", cmd);
-    unlink(export_path);
+    forged = json_deep_copy(x);
+    json_object_set_new(forged, "exportTime", json_string("2099-01-01T00:00:00Z"));
+    ck_assert_msg(offline_check(dir, forged, pem_path,
+                                "^INVALID: the exportTime 2099-01-01T00:00:00Z is not") == 0,
+                  "verify-export.sh passed a re-dated export");
+    json_decref(forged);
+    json_decref(st);
     unlink(pem_path);
     rmdir(dir);
 

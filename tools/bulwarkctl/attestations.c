@@ -76,10 +76,14 @@ int ctl_attestations_verify(const ctl_t *ctl, int argc, char **argv)
     if (ctl->json) {
         json_t *doc;
         int records = 0;
-        char head[65] = "";
+        char head[65] = "", entity[65] = "", exported[65] = "";
+        /* "valid: N records, head HASH, entity ID, exported TIME": the
+         * entity and the time are those the export's statement signs. */
         if (rc == CTL_OK && text != NULL &&
-            sscanf(text, "valid: %d records, head %64s", &records, head) == 2)
-            doc = json_pack("{s:b, s:i, s:s}", "valid", 1, "records", records, "headHash", head);
+            sscanf(text, "valid: %d records, head %64[0-9a-f], entity %64[^,], exported %64s",
+                   &records, head, entity, exported) == 4)
+            doc = json_pack("{s:b, s:i, s:s, s:s, s:s}", "valid", 1, "records", records, "headHash",
+                            head, "entity", entity, "exportTime", exported);
         else
             doc = json_pack("{s:b, s:s}", "valid", 0, "detail", text != NULL ? text : "");
         if (rc == CTL_OK || rc == CTL_INVALID)

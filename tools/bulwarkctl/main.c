@@ -143,8 +143,11 @@ static const ctl_command_t commands[] = {
      "check an attestation export offline, as services/attestations/verify-export.sh does",
      "EXPORT.json: GET /v1/entities/{entity}/attestations:export. PUBLIC-KEY.pem: the keys\n"
      "you trust (GET /v1/attestations:public-key, or from the operator). Runs the script\n"
-     "itself, built into bulwarkctl; needs bash, jq, openssl, base64, sha256sum. Exit 4\n"
-     "and \"INVALID at sequence N: why\" when a record, the head or a campaign fails.\n",
+     "itself, built into bulwarkctl; needs bash, jq, openssl, base64, sha256sum. Prints\n"
+     "\"valid: N records, head HASH, entity ID, exported TIME\" (the entity and the time\n"
+     "as the export's signed statement names them). Exit 4 and \"INVALID at sequence N:\n"
+     "why\" when a record, the head or a campaign fails, \"INVALID: why\" when the export\n"
+     "as a whole does (its statement: another entity, another time, other records).\n",
      ctl_attestations_verify},
     {NULL, "migrate", "COMPONENT=DIR [COMPONENT=DIR ...]",
      "apply the pending schema migrations of each component, in the order given",

@@ -17,10 +17,12 @@
 
 #include "campaigns.h"
 #include "chain.h"
+#include "export.h"
 #include "governance.h"
 #include "keys.h"
 #include "members.h"
 #include "status.h"
+#include "store.h"
 #include "times.h"
 
 /* RFC 8032 section 7.1, TEST 1 and TEST 2. */
@@ -337,6 +339,88 @@ START_TEST(readme_example)
         tohex(sig, 64, sig_hex);
         ck_assert_str_eq(sig_hex, examples[i].sig);
     }
+    bw_keys_free(key);
+    bw_arena_destroy(arena);
+}
+END_TEST
+
+/* An export's statement: its encoding, and bw_export_sign, which the
+ * service calls on every export, signing exactly those bytes with the
+ * export's own fields. */
+START_TEST(export_statement_encoding_and_signature)
+{
+    bw_arena_t *arena = bw_arena_create(4096);
+    bw_chain_statement_t st = {
+        .format = BW_EXPORT_FORMAT,
+        .tenant = "0190f3a0-0000-7000-8000-000000000001",
+        .entity = "0190f3a0-0000-7000-8000-000000000002",
+        .export_time_us = 1718020000123456LL,
+        .records = 12,
+        .head_sequence = 12,
+        .head_hash = "d1fc69f61915c7887cccece30912cb909108db4bf59e3531f5d9e23f04c32875",
+        .key_id = "21fe31dfa154a261",
+    };
+    char *enc;
+    size_t len;
+    ck_assert_int_eq(bw_chain_encode_statement(arena, &st, &enc, &len), 0);
+    ck_assert_str_eq(
+        enc, "{\"entity\":\"0190f3a0-0000-7000-8000-000000000002\","
+             "\"exportTime\":\"2024-06-10T11:46:40.123456Z\","
+             "\"format\":\"bulwark.attestation-export.v3\","
+             "\"headHash\":\"d1fc69f61915c7887cccece30912cb909108db4bf59e3531f5d9e23f04c32875\","
+             "\"headSequence\":12,\"keyId\":\"21fe31dfa154a261\",\"records\":12,"
+             "\"tenant\":\"0190f3a0-0000-7000-8000-000000000001\"}");
+    ck_assert_uint_eq(len, strlen(enc));
+    st.entity = "bad \xff";
+    ck_assert_int_eq(bw_chain_encode_statement(arena, &st, &enc, &len), BW_EINVAL);
+
+    /* An export of no records and no head: 0 and "". */
+    bw_key_t *key = key_from_seed(seed1);
+    Bulwark__Attestations__V1__ChainExport x = BULWARK__ATTESTATIONS__V1__CHAIN_EXPORT__INIT;
+    x.format = BW_EXPORT_FORMAT;
+    x.tenant = "0190f3a0-0000-7000-8000-000000000001";
+    x.entity = "0190f3a0-0000-7000-8000-000000000002";
+    x.export_time = bw_store_timestamp_us(arena, 1718020000123456LL);
+    ck_assert_int_eq(bw_export_sign(arena, key, &x), 0);
+    const Bulwark__Attestations__V1__ExportStatement *s = x.statement;
+    ck_assert_ptr_nonnull(s);
+    ck_assert_str_eq((const char *)s->canonical.data,
+                     "{\"entity\":\"0190f3a0-0000-7000-8000-000000000002\","
+                     "\"exportTime\":\"2024-06-10T11:46:40.123456Z\","
+                     "\"format\":\"bulwark.attestation-export.v3\",\"headHash\":\"\","
+                     "\"headSequence\":0,\"keyId\":\"21fe31dfa154a261\",\"records\":0,"
+                     "\"tenant\":\"0190f3a0-0000-7000-8000-000000000001\"}");
+    ck_assert_int_eq(bw_keys_verify(key, s->canonical.data, s->canonical.len, s->signature.data,
+                                    s->signature.len),
+                     1);
+    ck_assert_str_eq(s->key_id, "21fe31dfa154a261");
+    ck_assert_int_eq(s->records, 0);
+    ck_assert_int_eq(s->head_sequence, 0);
+    ck_assert_str_eq(s->head_hash, "");
+    ck_assert_int_eq(s->export_time->seconds, 1718020000);
+    ck_assert_int_eq(s->export_time->nanos, 123456000);
+
+    /* With records and a head, their count and the head's place. */
+    Bulwark__Attestations__V1__ChainHead head = BULWARK__ATTESTATIONS__V1__CHAIN_HEAD__INIT;
+    head.sequence = 12;
+    head.hash = (char *)st.head_hash;
+    Bulwark__Attestations__V1__Attestation *records[12] = {0};
+    x.head = &head;
+    x.records = records;
+    x.n_records = 12;
+    ck_assert_int_eq(bw_export_sign(arena, key, &x), 0);
+    s = x.statement;
+    ck_assert_ptr_nonnull(strstr((const char *)s->canonical.data, "\"headSequence\":12,"));
+    ck_assert_ptr_nonnull(strstr((const char *)s->canonical.data, "\"records\":12,"));
+    ck_assert_str_eq(s->head_hash, st.head_hash);
+    ck_assert_int_eq(bw_keys_verify(key, s->canonical.data, s->canonical.len, s->signature.data,
+                                    s->signature.len),
+                     1);
+    /* A key that cannot sign signs no statement. */
+    bw_key_t *pub;
+    ck_assert_int_eq(bw_keys_from_public(bw_keys_public(key), 32, &pub), 0);
+    ck_assert_int_eq(bw_export_sign(arena, pub, &x), BW_EINVAL);
+    bw_keys_free(pub);
     bw_keys_free(key);
     bw_arena_destroy(arena);
 }
@@ -998,6 +1082,7 @@ int main(void)
     tcase_add_test(enc, canonical_encoding_v2);
     tcase_add_test(enc, readme_example);
     tcase_add_test(enc, encoding_refuses_bad_strings);
+    tcase_add_test(enc, export_statement_encoding_and_signature);
     suite_add_tcase(s, enc);
     TCase *chain = tcase_create("chain");
     tcase_set_timeout(chain, 120);

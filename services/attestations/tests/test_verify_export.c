@@ -50,7 +50,12 @@ static const uint8_t seed_b[32] = {0x4c, 0xcd, 0x08, 0x9b, 0x28, 0xff, 0x96, 0xd
 
 static char dir[64];
 static char pem_a[96], pem_b[96];
-static json_t *intact;
+static json_t *intact, *empty;
+static char key_id_b[17];
+
+/* What the statements sign as the export time, and as the verdict shows it. */
+#define EXPORT_TIME_US 1718020000000000LL
+#define EXPORT_TIME "2024-06-10T11:46:40.000000Z"
 
 static void write_text(const char *path, const char *text)
 {
@@ -117,7 +122,7 @@ static json_t *build_export(bw_arena_t *arena, bw_key_t *a, bw_key_t *b)
     x.format = BW_EXPORT_FORMAT;
     x.tenant = (char *)tenant;
     x.entity = (char *)entity;
-    x.export_time = bw_store_timestamp_us(arena, 1718020000000000LL);
+    x.export_time = bw_store_timestamp_us(arena, EXPORT_TIME_US);
     Bulwark__Attestations__V1__Attestation *records[N_RECORDS];
     for (int i = 0; i < N_RECORDS; i++)
         ck_assert_int_eq(bw_export_record(arena, &e[i], &records[i]), 0);
@@ -166,6 +171,39 @@ static json_t *build_export(bw_arena_t *arena, bw_key_t *a, bw_key_t *b)
     v.reason = "";
     v.detail = "";
     x.verification = &v;
+    ck_assert_int_eq(bw_export_sign(arena, b, &x), 0);
+    json_t *doc = bw_pb_to_json(&x.base);
+    ck_assert_ptr_nonnull(doc);
+    return doc;
+}
+
+/* The export of an entity without records, as the service makes it: no
+ * head, no campaigns, the current key (b), which signs the statement. */
+static json_t *build_empty_export(bw_arena_t *arena, bw_key_t *b)
+{
+    Bulwark__Attestations__V1__ChainExport x = BULWARK__ATTESTATIONS__V1__CHAIN_EXPORT__INIT;
+    x.format = BW_EXPORT_FORMAT;
+    x.tenant = (char *)tenant;
+    x.entity = (char *)entity;
+    x.export_time = bw_store_timestamp_us(arena, EXPORT_TIME_US);
+    Bulwark__Attestations__V1__PublicKey key, *key_list[1] = {&key};
+    bulwark__attestations__v1__public_key__init(&key);
+    key.key_id = (char *)bw_keys_id(b);
+    key.algorithm = BW_KEYS_ALGORITHM;
+    ck_assert_int_eq(bw_keys_public_pem(b, arena, &key.pem), 0);
+    key.raw.data = (uint8_t *)bw_keys_public(b);
+    key.raw.len = BW_KEYS_RAW_LEN;
+    key.current = 1;
+    x.keys = key_list;
+    x.n_keys = 1;
+    Bulwark__Attestations__V1__ChainVerification v =
+        BULWARK__ATTESTATIONS__V1__CHAIN_VERIFICATION__INIT;
+    v.valid = 1;
+    v.head_hash = BW_CHAIN_GENESIS;
+    v.reason = "";
+    v.detail = "";
+    x.verification = &v;
+    ck_assert_int_eq(bw_export_sign(arena, b, &x), 0);
     json_t *doc = bw_pb_to_json(&x.base);
     ck_assert_ptr_nonnull(doc);
     return doc;
@@ -187,6 +225,8 @@ static void setup(void)
     ck_assert_int_eq(bw_keys_public_pem(b, arena, &pem), 0);
     write_text(pem_b, pem);
     intact = build_export(arena, a, b);
+    empty = build_empty_export(arena, b);
+    snprintf(key_id_b, sizeof(key_id_b), "%s", bw_keys_id(b));
     bw_keys_free(a);
     bw_keys_free(b);
     bw_arena_destroy(arena);
@@ -195,6 +235,7 @@ static void setup(void)
 static void teardown(void)
 {
     json_decref(intact);
+    json_decref(empty);
     char cmd[160];
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     ck_assert_int_eq(system(cmd), 0);
@@ -250,8 +291,9 @@ START_TEST(an_intact_export_verifies)
     int rc = run(intact, trusted(), out, sizeof(out));
     ck_assert_msg(rc == 0, "%s", out);
     const char *head = json_string_value(json_object_get(json_object_get(intact, "head"), "hash"));
-    char want[128];
-    snprintf(want, sizeof(want), "valid: 3 records, head %s\n", head);
+    char want[256];
+    snprintf(want, sizeof(want), "valid: 3 records, head %s, entity %s, exported %s\n", head,
+             entity, EXPORT_TIME);
     ck_assert_str_eq(out, want);
     /* The version 1 record shows no id: its signature does not cover one. */
     json_t *records = json_object_get(intact, "records");
@@ -350,6 +392,12 @@ static json_t *verification_of(json_t *doc, size_t i)
 {
     (void)i;
     return json_object_get(doc, "verification");
+}
+
+static json_t *statement_of(json_t *doc, size_t i)
+{
+    (void)i;
+    return json_object_get(doc, "statement");
 }
 
 START_TEST(every_readable_field_of_every_record_is_checked)
@@ -552,6 +600,108 @@ START_TEST(a_key_twice_in_one_object_is_refused)
 }
 END_TEST
 
+/* Runs the script on doc with both keys trusted and expects its output to
+ * hold want, exiting with rc. */
+static void expect_output(json_t *doc, int rc, const char *want, const char *what)
+{
+    char out[1024];
+    int got = run(doc, trusted(), out, sizeof(out));
+    ck_assert_msg(got == rc && strstr(out, want) != NULL, "%s: want %d \"%s\", got %d: %s", what,
+                  rc, want, got, out);
+}
+
+/* The statement the service signs binds what nothing else did: the export
+ * time, and the tenant, the entity and the number of records of an export
+ * whatever records it holds. The script said "valid" for an export re-dated
+ * by hand, and "valid: 0 records" for one emptied of its records, head and
+ * keys. */
+START_TEST(the_statement_binds_the_export_as_a_whole)
+{
+    /* Each of its readable fields, changed, is caught. */
+    each_field(statement_of, 0, 0, NULL);
+    /* Re-dated: an old export handed over as today's. */
+    json_t *doc = json_deep_copy(intact);
+    json_object_set_new(doc, "exportTime", json_string("2026-12-07T10:00:00Z"));
+    expect_output(doc, 1,
+                  "INVALID: the exportTime 2026-12-07T10:00:00Z is not the one the statement "
+                  "signs, " EXPORT_TIME,
+                  "re-dated");
+    /* ... with the statement's readable time changed to match. */
+    json_object_set_new(statement_of(doc, 0), "exportTime", json_string("2026-12-07T10:00:00Z"));
+    expect_output(doc, 1, "INVALID: the readable exportTime of the statement is not what it signs",
+                  "re-dated with its statement");
+    json_decref(doc);
+    /* The time as the statement signs it, at another precision, is the
+     * same time. */
+    doc = json_deep_copy(intact);
+    json_object_set_new(doc, "exportTime", json_string("2024-06-10T11:46:40Z"));
+    expect_output(doc, 0, "exported " EXPORT_TIME, "the time without its fraction");
+    json_decref(doc);
+    /* Emptied: no records, no head, no campaigns, only the key that signs
+     * the statement, and the service's verdict made to fit. */
+    doc = json_deep_copy(intact);
+    json_array_clear(json_object_get(doc, "records"));
+    json_array_clear(json_object_get(doc, "campaigns"));
+    json_object_del(doc, "head");
+    json_array_remove(json_object_get(doc, "keys"), 0);
+    json_object_set_new(verification_of(doc, 0), "records", json_string("0"));
+    json_object_set_new(verification_of(doc, 0), "headHash", json_string(BW_CHAIN_GENESIS));
+    expect_output(doc, 1, "INVALID: the export holds 0 records; its statement signs 3", "emptied");
+    json_decref(doc);
+    /* No statement at all. */
+    doc = json_deep_copy(intact);
+    json_object_del(doc, "statement");
+    expect_output(doc, 1, "INVALID: the export carries no signed statement", "no statement");
+    json_decref(doc);
+    /* The statement of an earlier export of this entity, made before any
+     * record, put on this one: signed, but of no records and no head. */
+    doc = json_deep_copy(intact);
+    json_object_set(doc, "statement", json_object_get(empty, "statement"));
+    expect_output(doc, 1, "INVALID: the export holds 3 records; its statement signs 0",
+                  "another statement");
+    json_decref(doc);
+}
+END_TEST
+
+/* An entity without records: the statement is all that names it. */
+START_TEST(an_export_without_records_is_bound_by_its_statement)
+{
+    char want[256];
+    snprintf(want, sizeof(want), "valid: 0 records, head %s, entity %s, exported " EXPORT_TIME "\n",
+             BW_CHAIN_GENESIS, entity);
+    expect_output(empty, 0, want, "empty export");
+    json_t *doc = json_deep_copy(empty);
+    json_object_set_new(doc, "entity", json_string("0190f3a0-0000-7000-8000-0000000000bc"));
+    expect_output(doc, 1, "INVALID: the export names another tenant or entity than its statement",
+                  "another entity");
+    json_object_set_new(statement_of(doc, 0), "entity",
+                        json_string("0190f3a0-0000-7000-8000-0000000000bc"));
+    expect_output(doc, 1, "INVALID: the readable entity of the statement is not what it signs",
+                  "another entity, statement too");
+    json_decref(doc);
+    doc = json_deep_copy(empty);
+    json_object_set_new(doc, "exportTime", json_string("2026-12-07T10:00:00Z"));
+    expect_output(doc, 1, "INVALID: the exportTime", "re-dated");
+    json_decref(doc);
+    /* The signature, by a key the auditor does not trust. */
+    char out[1024], only_a[128];
+    snprintf(only_a, sizeof(only_a), "'%s'", pem_a);
+    ck_assert_int_eq(run(empty, only_a, out, sizeof(out)), 1);
+    char untrusted[160];
+    snprintf(untrusted, sizeof(untrusted),
+             "INVALID: the statement is signed by key %s, which is not among the trusted keys",
+             key_id_b);
+    ck_assert_msg(strstr(out, untrusted) != NULL, "%s", out);
+    /* Its bytes changed under the signature. */
+    doc = json_deep_copy(empty);
+    json_t *st = statement_of(doc, 0);
+    json_t *sig = changed("signature", json_object_get(st, "signature"));
+    json_object_set_new(st, "signature", sig);
+    expect_output(doc, 1, "INVALID: the signature of the statement does not verify", "signature");
+    json_decref(doc);
+}
+END_TEST
+
 Suite *suite_verify_export(void)
 {
     Suite *s = suite_create("verify-export.sh");
@@ -564,6 +714,8 @@ Suite *suite_verify_export(void)
     tcase_add_test(tc, the_head_and_the_campaigns_are_checked);
     tcase_add_test(tc, records_removed_reordered_or_added_to);
     tcase_add_test(tc, a_key_twice_in_one_object_is_refused);
+    tcase_add_test(tc, the_statement_binds_the_export_as_a_whole);
+    tcase_add_test(tc, an_export_without_records_is_bound_by_its_statement);
     suite_add_tcase(s, tc);
     return s;
 }
