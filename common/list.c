@@ -421,13 +421,8 @@ int bw_list_parse(bw_call_t *call, const bw_list_spec_t *spec, const bw_list_que
     const Google__Protobuf__Timestamp *since = q->updated_since;
     if (since != NULL) {
         int64_t now = (int64_t)time(NULL) * BW_US_PER_SEC;
-        int in_range = since->nanos >= 0 && since->nanos <= 999999999 &&
-                       since->seconds >= BW_TIME_MIN_SECONDS &&
-                       since->seconds <= BW_TIME_MAX_SECONDS;
-        /* Converted only once in range (a raw gRPC caller's seconds could
-         * overflow the product). */
-        int64_t us = in_range ? bw_time_us(since->seconds, since->nanos) : 0;
-        if (!in_range) {
+        int64_t us = 0;
+        if (bw_time_us_checked(since->seconds, since->nanos, &us) != 0) {
             bad |= bw_call_violation(call, "updatedSince",
                                      "must be an RFC 3339 time between years 0001 and 9999") != 0;
         } else if (spec->tombstone_days > 0 && us < now - spec->tombstone_days * DAY_US) {

@@ -255,6 +255,29 @@ START_TEST(timestamps_and_microseconds)
 }
 END_TEST
 
+START_TEST(times_from_outside_are_checked_before_conversion)
+{
+    int64_t us = 42;
+    ck_assert_int_eq(bw_time_us_checked(INT64_C(1749539700), 123456789, &us), 0);
+    ck_assert_int_eq(us, INT64_C(1749539700123456));
+    ck_assert_int_eq(bw_time_us_checked(BW_TIME_MIN_SECONDS, 0, &us), 0);
+    ck_assert_int_eq(us, BW_TIME_MIN_US);
+    ck_assert_int_eq(bw_time_us_checked(BW_TIME_MAX_SECONDS, 999999999, &us), 0);
+    ck_assert_int_eq(us, BW_TIME_MAX_US);
+    /* Outside: refused, nothing written (the product would overflow for
+     * the largest seconds). */
+    us = 42;
+    ck_assert_int_eq(bw_time_us_checked(BW_TIME_MIN_SECONDS - 1, 0, &us), -1);
+    ck_assert_int_eq(bw_time_us_checked(BW_TIME_MAX_SECONDS + 1, 0, &us), -1);
+    ck_assert_int_eq(bw_time_us_checked(INT64_C(9223372036855), 0, &us), -1);
+    ck_assert_int_eq(bw_time_us_checked(INT64_MIN, 0, &us), -1);
+    ck_assert_int_eq(bw_time_us_checked(INT64_MAX, 999999999, &us), -1);
+    ck_assert_int_eq(bw_time_us_checked(0, -1, &us), -1);
+    ck_assert_int_eq(bw_time_us_checked(0, 1000000000, &us), -1);
+    ck_assert_int_eq(us, 42);
+}
+END_TEST
+
 /* The times cases, run by test_core's suite. */
 TCase *tcase_times(void)
 {
@@ -268,5 +291,6 @@ TCase *tcase_times(void)
     tcase_add_test(tc, format_writes_the_fraction_asked_for);
     tcase_add_test(tc, round_trips_agree_with_timegm);
     tcase_add_test(tc, timestamps_and_microseconds);
+    tcase_add_test(tc, times_from_outside_are_checked_before_conversion);
     return tc;
 }

@@ -582,8 +582,9 @@ static int time_param(bw_call_t *call, const char *field, const Google__Protobuf
     char *text = bw_arena_alloc(call->arena, BW_LIST_TIME_TEXT);
     if (text == NULL)
         return BW_ENOMEM;
-    if (ts->nanos < 0 || ts->nanos > 999999999 ||
-        bw_list_format_time(bw_time_us(ts->seconds, ts->nanos), text, BW_LIST_TIME_TEXT) != 0)
+    int64_t us;
+    if (bw_time_us_checked(ts->seconds, ts->nanos, &us) != 0 ||
+        bw_list_format_time(us, text, BW_LIST_TIME_TEXT) != 0)
         return bw_call_violation(call, field,
                                  "must be an RFC 3339 time between years 0001 and 9999");
     *out = text;
