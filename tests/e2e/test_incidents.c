@@ -1266,6 +1266,34 @@ START_TEST(concurrent_appends_see_each_other)
 }
 END_TEST
 
+/* A significant incident of t at a new entity, aware an hour ago; its
+ * events' path goes to path (128 bytes). Returns the reply (caller
+ * decrefs). */
+static json_t *recent_incident(const tenant_t *t, char **entity, char path[128])
+{
+    char aware[32], body[1024];
+    *entity = create_entity(t, "UTC", 0);
+    snprintf(body, sizeof(body),
+             "{\"entity\":\"%s\",\"title\":\"x\",\"awareAt\":\"%s\",\"significant\":true}", *entity,
+             iso(aware, (long long)time(NULL) - 3600));
+    json_t *inc = create_incident(t, body);
+    snprintf(path, 128, "/v1/incidents/%s/events", jstr(inc, "id"));
+    return inc;
+}
+
+/* A transaction of the test's own, as t, holding the one row sql (with
+ * $1 = id) locks, as another writer would. COMMIT it and PQfinish. */
+static PGconn *holding(const tenant_t *t, const char *sql, const char *id)
+{
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(admin, "BEGIN");
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, true)", t->id);
+    PGresult *held = bw_test_sql(admin, sql, id);
+    ck_assert_int_eq(PQntuples(held), 1);
+    PQclear(held);
+    return admin;
+}
+
 START_TEST(an_event_without_a_time_happens_when_it_is_recorded)
 {
     /* An append waits for the incident while another write holds it (here
@@ -1274,21 +1302,10 @@ START_TEST(an_event_without_a_time_happens_when_it_is_recorded)
      * it sorted before the write it waited for, and a notification that
      * waited for an early warning was refused as preceding it. */
     tenant_t t = new_tenant("Stamped when recorded");
-    char *entity = create_entity(&t, "UTC", 0);
-    char aware[32], body[1024], path[128];
-    snprintf(body, sizeof(body),
-             "{\"entity\":\"%s\",\"title\":\"x\",\"awareAt\":\"%s\",\"significant\":true}", entity,
-             iso(aware, (long long)time(NULL) - 3600));
-    json_t *inc = create_incident(&t, body);
-    snprintf(path, sizeof(path), "/v1/incidents/%s/events", jstr(inc, "id"));
-    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
-    bw_test_exec(admin, "BEGIN");
-    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, true)", t.id);
-    PGresult *held =
-        bw_test_sql(admin, "SELECT 1 FROM incidents.incidents WHERE incident_id = $1 FOR UPDATE",
-                    jstr(inc, "id"));
-    ck_assert_int_eq(PQntuples(held), 1);
-    PQclear(held);
+    char *entity, path[128];
+    json_t *inc = recent_incident(&t, &entity, path);
+    PGconn *admin = holding(
+        &t, "SELECT 1 FROM incidents.incidents WHERE incident_id = $1 FOR UPDATE", jstr(inc, "id"));
     bw_test_async_t note = {.method = "POST",
                             .path = path,
                             .token = t.key,
@@ -1322,37 +1339,25 @@ START_TEST(an_append_and_the_re_planning_do_not_deadlock)
      * the progress report, 90), and the two deadlocked: the append answered
      * 409. */
     tenant_t t = new_tenant("No deadlock");
-    char *entity = create_entity(&t, "UTC", 0);
-    char aware[32], body[1024], path[128];
-    snprintf(body, sizeof(body),
-             "{\"entity\":\"%s\",\"title\":\"x\",\"awareAt\":\"%s\",\"significant\":true}", entity,
-             iso(aware, (long long)time(NULL) - 3600));
-    json_t *inc = create_incident(&t, body);
+    char *entity, path[128];
+    json_t *inc = recent_incident(&t, &entity, path);
     const char *id = jstr(inc, "id");
-    snprintf(path, sizeof(path), "/v1/incidents/%s/events", id);
-    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
-    bw_test_exec(admin, "BEGIN");
-    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, true)", t.id);
-    PGresult *held = bw_test_sql(admin,
-                                 "SELECT ordinal FROM incidents.deadlines WHERE incident_id = $1 "
-                                 "AND ordinal IN (90, 91) ORDER BY ordinal",
-                                 id);
-    ck_assert_int_eq(PQntuples(held), 2);
-    PQclear(held);
-    bw_test_exec(admin,
-                 "SELECT 1 FROM incidents.deadlines WHERE incident_id = $1 AND ordinal = 90 "
-                 "FOR NO KEY UPDATE",
-                 id);
+    PGconn *admin = holding(&t,
+                            "SELECT 1 FROM incidents.deadlines WHERE incident_id = $1 "
+                            "AND ordinal = 90 FOR NO KEY UPDATE",
+                            id);
     bw_test_async_t append = {.method = "POST",
                               .path = path,
                               .token = t.key,
                               .body = "{\"type\":\"EARLY_WARNING_SUBMITTED\"}"};
     bw_test_http_start(&append);
     usleep(500 * 1000); /* the append waits for ordinal 90 */
-    bw_test_exec(admin,
-                 "SELECT 1 FROM incidents.deadlines WHERE incident_id = $1 AND ordinal = 91 "
-                 "FOR NO KEY UPDATE",
-                 id);
+    PGresult *held = bw_test_sql(admin,
+                                 "SELECT 1 FROM incidents.deadlines WHERE incident_id = $1 "
+                                 "AND ordinal = 91 FOR NO KEY UPDATE",
+                                 id);
+    ck_assert_int_eq(PQntuples(held), 1);
+    PQclear(held);
     bw_test_exec(admin, "COMMIT");
     PQfinish(admin);
     bw_test_http_join(&append);

@@ -7,7 +7,7 @@
  * address and the /readyz cache.
  *
  * deploy/local/test.sh starts the stack with the limits these tests rely on:
- * BULWARK_MAX_CONNECTIONS=256, BULWARK_MAX_CONNECTIONS_PER_ADDRESS=32,
+ * BULWARK_MAX_CONNECTIONS=256, BULWARK_MAX_CONNECTIONS_PER_ADDRESS=128,
  * BULWARK_HEADER_TIMEOUT_MS=1500, BULWARK_KEEPALIVE_TIMEOUT_MS=5000,
  * BULWARK_BODY_TIMEOUT_MS=3000, BULWARK_AUTH_FAILURE_BURST=50 and
  * BULWARK_AUTH_FAILURES_PER_MIN=600, and the default 8 MiB body limit.
@@ -26,7 +26,7 @@
 #include <unistd.h>
 
 #define MAX_CONNECTIONS 256
-#define PER_ADDRESS 32
+#define PER_ADDRESS 128
 #define HEADER_TIMEOUT_MS 1500
 #define AUTH_FAILURE_BURST 50
 #define MAX_BODY (8 * 1024 * 1024)
@@ -728,7 +728,7 @@ START_TEST(one_address_holds_at_most_its_share_of_connections)
     ck_raw_problem(&r, 429, "TOO_MANY_CONNECTIONS_FROM_ADDRESS");
     ck_assert_str_eq(reply_header(&r, "Retry-After"), "1");
     ck_assert_str_eq(reply_header(&r, "Connection"), "close");
-    ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "32 connections"));
+    ck_assert_ptr_nonnull(strstr(jstr(r.json, "detail"), "128 connections"));
     reply_free(&r);
     ck_assert(raw_closed_within(extra, 2000));
     raw_close(extra);
