@@ -37,6 +37,7 @@
 #include <event2/event_struct.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -940,44 +941,30 @@ static void on_timer(evutil_socket_t fd, short events, void *arg)
 
 static void admit(bw_httpd_t *h, int fd, const struct sockaddr_storage *peer)
 {
-    int refused = 0, counted = 0;
     uint8_t key[BW_PEER_KEY_LEN];
+    int keyed = h->peers != NULL && bw_peer_key((const struct sockaddr *)peer, key) == 0;
+    int refused = 0; /* or the status the newcomer is answered with */
     /* An address at its own cap is refused before it can make room for
      * itself by closing another client's idle connection. */
-    if (h->peers != NULL && bw_peer_key((const struct sockaddr *)peer, key) == 0) {
-        if (bw_peers_take(h->peers, key, (unsigned)h->opts.max_per_address) == 0)
-            counted = 1;
-        else
-            refused = 429;
-    }
-    if (refused) {
-        if (h->n_refused >= REFUSED_MAX) {
-            bw_gw_metrics_conn_event(h->opts.metrics, BW_GW_METRICS_CONN_REFUSED_ADDRESS);
-            close(fd);
-            return;
-        }
+    if (keyed && bw_peers_count(h->peers, key) >= (unsigned)h->opts.max_per_address) {
+        refused = 429;
     } else if (h->n_open >= (size_t)h->opts.max_connections) {
         if (h->idle_head != NULL) {
             bw_gw_metrics_conn_event(h->opts.metrics, BW_GW_METRICS_CONN_EVICTED);
             conn_close(h->idle_head);
-        } else if (h->n_refused < REFUSED_MAX) {
-            refused = 503;
         } else {
-            bw_gw_metrics_conn_event(h->opts.metrics, BW_GW_METRICS_CONN_REFUSED);
-            if (counted)
-                bw_peers_give(h->peers, key);
-            close(fd);
-            return;
+            refused = 503;
         }
     }
-    if (refused && counted) {
-        bw_peers_give(h->peers, key);
-        counted = 0;
+    if (refused && h->n_refused >= REFUSED_MAX) {
+        bw_gw_metrics_conn_event(h->opts.metrics, refused == 429
+                                                      ? BW_GW_METRICS_CONN_REFUSED_ADDRESS
+                                                      : BW_GW_METRICS_CONN_REFUSED);
+        close(fd);
+        return;
     }
     bw_httpd_conn_t *c = calloc(1, sizeof(*c));
     if (c == NULL) {
-        if (counted)
-            bw_peers_give(h->peers, key);
         close(fd);
         return;
     }
@@ -989,9 +976,6 @@ static void admit(bw_httpd_t *h, int fd, const struct sockaddr_storage *peer)
     c->fd = fd;
     c->peer = *peer;
     c->refused = refused != 0;
-    c->counted = counted;
-    if (counted)
-        memcpy(c->peer_key, key, BW_PEER_KEY_LEN);
     event_assign(&c->rd, h->base, fd, EV_READ | EV_PERSIST, on_read, c);
     event_assign(&c->wr, h->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
     evtimer_assign(&c->timer, h->base, on_timer, c);
@@ -1018,6 +1002,12 @@ static void admit(bw_httpd_t *h, int fd, const struct sockaddr_storage *peer)
         }
         conn_release(c);
         return;
+    }
+    /* Counted once admitted: the table holds as many addresses as there
+     * may be connections, and there is room for this one now. */
+    if (keyed && bw_peers_take(h->peers, key, UINT_MAX) == 0) {
+        c->counted = 1;
+        memcpy(c->peer_key, key, BW_PEER_KEY_LEN);
     }
     h->n_open++;
     bw_gw_metrics_conn_event(h->opts.metrics, BW_GW_METRICS_CONN_ACCEPTED);

@@ -91,12 +91,14 @@ static raw_t *raw_connect(void)
     return raw_connect_from(NULL);
 }
 
-/* The i-th of many connections, spread over 64 loopback addresses so that
- * none reaches the cap per address. */
+/* The i-th of many connections, each from a loopback address of its own
+ * (127.0.1.1, 127.0.1.2, ...: 200 to a /24), so that none reaches the cap
+ * per address and the gateway counts more addresses than it takes
+ * connections. */
 static raw_t *raw_connect_spread(int i)
 {
     char source[32];
-    snprintf(source, sizeof(source), "127.0.1.%d", 1 + i % 64);
+    snprintf(source, sizeof(source), "127.0.%d.%d", 1 + i / 200, 1 + i % 200);
     return raw_connect_from(source);
 }
 
