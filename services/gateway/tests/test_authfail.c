@@ -8,37 +8,22 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "addr.h"
 #include "authfail.h"
 #include "status.h"
 
 #define SEC 1000000000LL
 
-static struct sockaddr_storage addr(const char *text)
-{
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    if (strchr(text, ':') != NULL) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        in6->sin6_family = AF_INET6;
-        ck_assert_int_eq(inet_pton(AF_INET6, text, &in6->sin6_addr), 1);
-    } else {
-        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-        in->sin_family = AF_INET;
-        ck_assert_int_eq(inet_pton(AF_INET, text, &in->sin_addr), 1);
-    }
-    return ss;
-}
-
 static int allowed(bw_authfail_t *af, const char *text, long long now)
 {
-    struct sockaddr_storage ss = addr(text);
+    struct sockaddr_storage ss = test_addr(text);
     int retry = 0;
     return bw_authfail_check(af, (struct sockaddr *)&ss, now, &retry) == 0;
 }
 
 static void failure(bw_authfail_t *af, const char *text, long long now)
 {
-    struct sockaddr_storage ss = addr(text);
+    struct sockaddr_storage ss = test_addr(text);
     bw_authfail_record(af, (struct sockaddr *)&ss, now);
 }
 
@@ -53,7 +38,7 @@ START_TEST(burst_then_refused_then_refilled)
         failure(af, "192.0.2.7", t);
     }
     ck_assert(!allowed(af, "192.0.2.7", t));
-    struct sockaddr_storage ss = addr("192.0.2.7");
+    struct sockaddr_storage ss = test_addr("192.0.2.7");
     int retry = 0;
     ck_assert_int_eq(bw_authfail_check(af, (struct sockaddr *)&ss, t, &retry), BW_ELIMIT);
     ck_assert_int_eq(retry, 1);
@@ -72,7 +57,7 @@ END_TEST
  * (several in flight at once end in one wait, not one each). */
 static int retry_after(bw_authfail_t *af, const char *text, long long now)
 {
-    struct sockaddr_storage ss = addr(text);
+    struct sockaddr_storage ss = test_addr(text);
     int retry = 0;
     ck_assert_int_eq(bw_authfail_check(af, (struct sockaddr *)&ss, now, &retry), BW_ELIMIT);
     return retry;

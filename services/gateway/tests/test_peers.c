@@ -10,23 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "peers.h"
 #include "status.h"
 
 /* The key of an address given as text, IPv4 or IPv6. */
 static void key_of(const char *text, uint8_t key[BW_PEER_KEY_LEN])
 {
-    struct sockaddr_storage ss;
-    memset(&ss, 0, sizeof(ss));
-    if (strchr(text, ':') != NULL) {
-        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-        in6->sin6_family = AF_INET6;
-        ck_assert_int_eq(inet_pton(AF_INET6, text, &in6->sin6_addr), 1);
-    } else {
-        struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-        in->sin_family = AF_INET;
-        ck_assert_int_eq(inet_pton(AF_INET, text, &in->sin_addr), 1);
-    }
+    struct sockaddr_storage ss = test_addr(text);
     ck_assert_int_eq(bw_peer_key((struct sockaddr *)&ss, key), 0);
 }
 
