@@ -475,8 +475,7 @@ int bw_connections_create(bw_call_t *call, const ProtobufCMessage *request, Prot
                             in->state_mapping != NULL ? in->state_mapping->open : "",
                             in->state_mapping != NULL ? in->state_mapping->closed : "",
                             in->field_mapping != NULL ? in->field_mapping->aware_at : ""};
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_insert, 13, values,
-                      &res);
+    err = bw_integrations_insert_capped(call, "connections", &stmt_insert, 13, values, &res);
     if (err != 0)
         goto out;
     if (PQntuples(res) == 0) {

@@ -51,6 +51,18 @@ enum {
     COL_REVISION
 };
 
+/* $1 a kind of resource: the tenant's creations of that kind, one at a
+ * time until the request transaction ends. A cap checked by counting in
+ * the insert's own statement is otherwise passed by every concurrent
+ * create (each counts only what was committed when it began): with 99
+ * endpoints, two POSTs at once made 101. Sent in the insert's round trip
+ * (bw_db_exec_later), so it costs no extra one; the insert's statement
+ * begins after the lock, and counts what the creator before committed. */
+const bw_db_stmt_t bw_integrations_stmt_create_lock = {
+    "integrations_create_lock",
+    "SELECT pg_advisory_xact_lock(hashtextextended('integrations.' || $1 || ' ' || "
+    "current_setting('bulwark.tenant_id'), 0))"};
+
 /* At most MAX_ENDPOINTS_PER_TENANT per tenant: no row comes back beyond. */
 static const bw_db_stmt_t stmt_insert = {
     "endpoints_insert",
@@ -101,8 +113,17 @@ static const bw_db_stmt_t stmt_rotate = {
     "RETURNING " ENDPOINT_COLUMNS};
 
 const bw_db_stmt_t *const bw_endpoints_stmts[] = {
-    &stmt_insert,  &stmt_get,   &stmt_get_for_update, &stmt_list,   &stmt_update,
-    &stmt_disable, &stmt_pause, &stmt_resume,         &stmt_delete, &stmt_rotate,
+    &bw_integrations_stmt_create_lock,
+    &stmt_insert,
+    &stmt_get,
+    &stmt_get_for_update,
+    &stmt_list,
+    &stmt_update,
+    &stmt_disable,
+    &stmt_pause,
+    &stmt_resume,
+    &stmt_delete,
+    &stmt_rotate,
 };
 const size_t bw_endpoints_n_stmts = sizeof(bw_endpoints_stmts) / sizeof(bw_endpoints_stmts[0]);
 
@@ -244,6 +265,19 @@ static int new_secret(bw_call_t *call, const bw_integrations_t *svc, const char 
     return *sealed_param != NULL ? 0 : BW_ENOMEM;
 }
 
+int bw_integrations_insert_capped(bw_call_t *call, const char *kind, const bw_db_stmt_t *insert,
+                                  int n_values, const char *const *values, PGresult **res)
+{
+    bw_db_t *db = bw_service_db(call);
+    int err = bw_db_begin(db, call->tenant_id);
+    if (err != 0)
+        return err;
+    err = bw_db_exec_later(db, call->arena, &bw_integrations_stmt_create_lock, 1, &kind);
+    if (err == 0)
+        err = bw_db_exec(db, call->arena, insert, n_values, values, res);
+    return bw_store_end(db, err);
+}
+
 int bw_endpoints_create(bw_call_t *call, const ProtobufCMessage *request, ProtobufCMessage **resp)
 {
     const Bulwark__Integrations__V1__CreateWebhookEndpointRequest *req = (const void *)request;
@@ -262,8 +296,7 @@ int bw_endpoints_create(bw_call_t *call, const ProtobufCMessage *request, Protob
     if ((err = new_secret(call, svc, id, &sealed, text)) != 0)
         goto out;
     const char *values[] = {id, in->url, types, in->description, in->disabled ? "t" : "f", sealed};
-    err = bw_db_exec1(bw_service_db(call), call->arena, call->tenant_id, &stmt_insert, 6, values,
-                      &res);
+    err = bw_integrations_insert_capped(call, "webhook_endpoints", &stmt_insert, 6, values, &res);
     if (err != 0)
         goto out;
     if (PQntuples(res) == 0) {

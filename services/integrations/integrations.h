@@ -6,7 +6,9 @@
 #ifndef BW_INTEGRATIONS_H
 #define BW_INTEGRATIONS_H
 
+#include "db.h"
 #include "netpolicy.h"
+#include "rpc.h"
 #include "retry.h"
 #include "seal.h"
 
@@ -31,6 +33,16 @@ typedef struct bw_integrations {
     long inbound_per_min;                  /* its rate, for messages */
     long test_concurrency;                 /* connection tests in flight at most */
 } bw_integrations_t;
+
+/* Runs insert (values as its parameters, *res its rows) after taking the
+ * tenant's lock on creating kind ("webhook_endpoints", "connections"), in
+ * a transaction of its own within the request's: an insert that checks a
+ * cap per tenant by counting sees every earlier creator's row. One round
+ * trip. Returns as bw_db_exec. Defined in endpoints.c, with its statement
+ * (bw_integrations_stmt_create_lock, prepared with the endpoints'). */
+int bw_integrations_insert_capped(bw_call_t *call, const char *kind, const bw_db_stmt_t *insert,
+                                  int n_values, const char *const *values, PGresult **res);
+extern const bw_db_stmt_t bw_integrations_stmt_create_lock;
 
 /* The context a webhook endpoint's secrets are sealed for. */
 #define BW_ENDPOINT_SEAL_CONTEXT_LEN 128

@@ -1359,6 +1359,53 @@ START_TEST(gone_at_the_first_attempt_disables_the_endpoint)
 }
 END_TEST
 
+START_TEST(the_cap_of_endpoints_holds_against_creates_at_once)
+{
+    /* A tenant has at most 100 endpoints. The cap was a count inside the
+     * insert, and a create counted only what was committed when it began:
+     * two at once with 99 made 101. Here the other create is the test's own
+     * transaction, which takes the tenant's creation lock as a create does
+     * (integrations_create_lock) and inserts the 100th endpoint; a POST
+     * sent meanwhile waits for it, then counts it. */
+    enum { CAP = 100 };
+    tenant_t t = new_tenant("Webhooks cap");
+    for (int i = 0; i < CAP - 1; i++) {
+        json_decref(create_endpoint_at(&t, "/cap", "[\"incident.created\"]"));
+        usleep(20 * 1000); /* within the test stack's rate limit per tenant */
+    }
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(admin, "BEGIN");
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, true)", t.id);
+    bw_test_exec(admin,
+                 "SELECT pg_advisory_xact_lock(hashtextextended("
+                 "'integrations.webhook_endpoints ' || $1, 0))",
+                 t.id);
+    bw_test_exec(admin,
+                 "INSERT INTO integrations.webhook_endpoints (tenant_id, endpoint_id, url, "
+                 "event_types, secret) VALUES ($1::uuid, gen_random_uuid(), "
+                 "'https://example.com/other', '{incident.created}', '\\x00')",
+                 t.id);
+    char body[512];
+    snprintf(body, sizeof(body),
+             "{\"url\":\"%s/cap\",\"eventTypes\":[\"incident.created\"],\"description\":\"race\"}",
+             hooks);
+    bw_test_async_t post = {
+        .method = "POST", .path = "/v1/webhook-endpoints", .token = t.key, .body = body};
+    bw_test_http_start(&post);
+    usleep(500 * 1000);
+    bw_test_exec(admin, "COMMIT");
+    PQfinish(admin);
+    bw_test_http_join(&post);
+    ck_assert_msg(post.resp.status != 201, "a 101st endpoint was made");
+    ck_assert_str_eq(jstr(post.resp.json, "reason"), "TOO_MANY_WEBHOOK_ENDPOINTS");
+    bw_test_resp_free(&post.resp);
+    json_t *list = call(t.key, "GET", "/v1/webhook-endpoints?pageSize=500", NULL, 200);
+    ck_assert_uint_eq(json_array_size(json_object_get(list, "webhookEndpoints")), CAP);
+    json_decref(list);
+    free_tenant(&t);
+}
+END_TEST
+
 Suite *suite_webhooks(void)
 {
     Suite *s = suite_create("webhooks");
@@ -1383,6 +1430,7 @@ Suite *suite_webhooks(void)
     tcase_add_test(tc, disabling_through_the_api_is_an_event);
     tcase_add_test(tc, rotation_signs_with_both_secrets);
     tcase_add_test(tc, ssrf_is_refused);
+    tcase_add_test(tc, the_cap_of_endpoints_holds_against_creates_at_once);
     suite_add_tcase(s, tc);
     return s;
 }
