@@ -131,7 +131,10 @@ static const bw_db_stmt_t stmt_put = {
 /* The column of stmt_put after the control's: whether the PUT changed it. */
 #define C_CHANGED (C_REVISION + 1)
 /* $8/$9: whether the file has an evidence / owner column; without one, the
- * stored value stays. */
+ * stored value stays. The rows are upserted in the controls' order, not
+ * the file's: each locks its control's row (ON CONFLICT locks it even when
+ * nothing changes), and two imports taking the same rows in other orders
+ * could each hold one and wait for the other (a deadlock, 409). */
 static const bw_db_stmt_t stmt_import = {
     "soa_import",
     "WITH input AS ("
@@ -141,7 +144,7 @@ static const bw_db_stmt_t stmt_import = {
     " INSERT INTO crosswalk.soa_controls AS s (tenant_id, entity_id, ref, applicable, status,"
     "  justification, evidence, owner)"
     " SELECT current_setting('bulwark.tenant_id')::uuid, $1::uuid, ref, applicable, status,"
-    "  justification, string_to_array(evidence, ' '), owner FROM input"
+    "  justification, string_to_array(evidence, ' '), owner FROM input ORDER BY ref"
     " ON CONFLICT (tenant_id, entity_id, ref) DO UPDATE SET applicable = EXCLUDED.applicable,"
     "  status = EXCLUDED.status, justification = EXCLUDED.justification,"
     "  evidence = CASE WHEN $8::boolean THEN EXCLUDED.evidence ELSE s.evidence END,"

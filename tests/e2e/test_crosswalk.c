@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 /* Sends a request to a path built with printf; the caller frees *r. */
 static void request(bw_test_resp_t *r, const char *method, const char *token, const char *body,
@@ -1078,6 +1079,54 @@ START_TEST(the_same_new_control_put_at_once_is_200_for_all)
 }
 END_TEST
 
+START_TEST(imports_in_any_row_order_do_not_deadlock)
+{
+    /* An import upserts its rows; each upsert locks the control's row. It
+     * took them in the file's order, so two imports listing the same
+     * controls in other orders could each hold one and wait for the other:
+     * a deadlock, 409 on a valid import. Here the other import is the
+     * test's own transaction, locking A.5.1 and then A.5.2 while an import
+     * listing A.5.2 first waits. They are now taken in the controls' order,
+     * whatever the file's. */
+    tenant_t t = new_tenant_with_entity("Import order", ACME_CLOUD);
+    static const char body[] = "{\"applicable\":true,\"status\":\"PLANNED\"}";
+    bw_test_resp_t r;
+    request(&r, "PUT", t.key, body, "/v1/entities/%s/controls/A.5.1", t.entity);
+    ck_assert_status(&r, 200);
+    bw_test_resp_free(&r);
+    request(&r, "PUT", t.key, body, "/v1/entities/%s/controls/A.5.2", t.entity);
+    ck_assert_status(&r, 200);
+    bw_test_resp_free(&r);
+    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(admin, "BEGIN");
+    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, true)", t.id);
+    static const char lock[] = "SELECT 1 FROM crosswalk.soa_controls WHERE entity_id = $1::uuid "
+                               "AND ref = $2 FOR UPDATE";
+    PGresult *held = bw_test_sql(admin, lock, t.entity, "A.5.1");
+    ck_assert_int_eq(PQntuples(held), 1);
+    PQclear(held);
+    char *csv = csv_body("ref,applicable,status,justification\r\n"
+                         "A.5.2,true,IMPLEMENTED,\r\n"
+                         "A.5.1,true,IMPLEMENTED,\r\n");
+    char path[160];
+    snprintf(path, sizeof(path), "/v1/entities/%s/controls:import", t.entity);
+    bw_test_async_t import = {.method = "POST", .path = path, .token = t.key, .body = csv};
+    bw_test_http_start(&import);
+    usleep(500 * 1000); /* the import waits for A.5.1 */
+    held = bw_test_sql(admin, lock, t.entity, "A.5.2");
+    ck_assert_int_eq(PQntuples(held), 1);
+    PQclear(held);
+    bw_test_exec(admin, "COMMIT");
+    PQfinish(admin);
+    bw_test_http_join(&import);
+    ck_assert_msg(import.resp.status == 200, "status %ld: %s", import.resp.status,
+                  import.resp.body);
+    bw_test_resp_free(&import.resp);
+    free(csv);
+    free_tenant(&t);
+}
+END_TEST
+
 START_TEST(roles_read_and_write)
 {
     tenant_t t = new_tenant_with_entity("Roles", ACME_CLOUD);
@@ -1132,6 +1181,7 @@ Suite *suite_crosswalk(void)
     tcase_add_test(tc, gap_analysis_scoped_to_what_applies_art_26_27_28_and_dora);
     tcase_add_test(tc, other_tenants_entities_answer_404);
     tcase_add_test(tc, the_same_new_control_put_at_once_is_200_for_all);
+    tcase_add_test(tc, imports_in_any_row_order_do_not_deadlock);
     tcase_add_test(tc, roles_read_and_write);
     suite_add_tcase(s, tc);
     return s;
