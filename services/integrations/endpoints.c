@@ -105,11 +105,22 @@ static const bw_db_stmt_t stmt_resume = {
 static const bw_db_stmt_t stmt_delete = {
     "endpoints_delete",
     "DELETE FROM integrations.webhook_endpoints WHERE endpoint_id = $1 RETURNING revision"};
+/* The current secret becomes the previous one, valid SECRET_OVERLAP more.
+ * A rotation while a previous secret is still valid keeps that one and its
+ * expiry, and drops the current one: the secret receivers run is the one
+ * that was current for long, not one made minutes ago (a double submit,
+ * or a secret replaced at once because it leaked). Before, the second
+ * rotation made the minutes-old secret the previous one and dropped the
+ * older within its 24 hours, and receivers still on it refused every
+ * delivery. */
 static const bw_db_stmt_t stmt_rotate = {
     "endpoints_rotate",
-    "UPDATE integrations.webhook_endpoints SET previous_secret = secret, "
-    "previous_secret_expire_time = now() + interval '" SECRET_OVERLAP "', secret = $2, "
-    "update_time = now(), revision = revision + 1 WHERE endpoint_id = $1 "
+    "UPDATE integrations.webhook_endpoints SET "
+    "previous_secret = CASE WHEN previous_secret_expire_time > now() THEN previous_secret "
+    "ELSE secret END, "
+    "previous_secret_expire_time = CASE WHEN previous_secret_expire_time > now() "
+    "THEN previous_secret_expire_time ELSE now() + interval '" SECRET_OVERLAP "' END, "
+    "secret = $2, update_time = now(), revision = revision + 1 WHERE endpoint_id = $1 "
     "RETURNING " ENDPOINT_COLUMNS};
 
 const bw_db_stmt_t *const bw_endpoints_stmts[] = {

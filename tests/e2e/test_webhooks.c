@@ -1190,6 +1190,7 @@ START_TEST(rotation_signs_with_both_secrets)
     ck_assert_ptr_nonnull(strptime(until, "%Y-%m-%dT%H:%M:%S", &tm));
     double hours = difftime(timegm(&tm), time(NULL)) / 3600.0;
     ck_assert_msg(hours > 23.9 && hours <= 24.01, "previous secret valid for %.2f h", hours);
+    char *first_until = strdup(until);
     bw_test_resp_free(&r);
     /* A replay of the rotation does not show the secret again. */
     ck_assert_int_eq(bw_test_http("POST", rotate, t.key, "{}", hdr, &r), 0);
@@ -1226,6 +1227,33 @@ START_TEST(rotation_signs_with_both_secrets)
     got = received(path);
     ck_assert(json_is_false(json_object_get(json_array_get(got, 3), "valid")));
     json_decref(got);
+    /* Rotated again within the 24 hours: the oldest secret, which the
+     * receivers most likely still run, keeps its place and its expiry; the
+     * one made at the first rotation goes. */
+    const char *hdr2[] = {"Idempotency-Key: rotate-2", NULL};
+    ck_assert_int_eq(bw_test_http("POST", rotate, t.key, "{}", hdr2, &r), 0);
+    ck_assert_msg(r.status == 200, "%s", r.body);
+    char *third_secret = strdup(jstr(r.json, "secret"));
+    ck_assert_str_eq(jstr(r.json, "previousSecretExpireTime"), first_until);
+    bw_test_resp_free(&r);
+    static const char *const secrets_then[][2] = {
+        {"oldest", "valid"}, {"first rotation's", "not"}, {"newest", "valid"}};
+    const char *secrets[] = {old_secret, new_secret, third_secret};
+    for (int i = 0; i < 3; i++) {
+        char ref[32], data[64];
+        receiver_config(path, secrets[i], NULL, 0, 0, NULL, NULL);
+        snprintf(ref, sizeof(ref), "incidents/k%d", 5 + i);
+        snprintf(data, sizeof(data), "{\"id\":\"k%d\"}", 5 + i);
+        free(emit(&t, "incident.created", ref, data));
+        wait_succeeded(path, 5 + i, 30);
+        got = received(path);
+        ck_assert_msg(json_is_true(json_object_get(json_array_get(got, 4 + i), "valid")) ==
+                          (strcmp(secrets_then[i][1], "valid") == 0),
+                      "the %s secret: want %s", secrets_then[i][0], secrets_then[i][1]);
+        json_decref(got);
+    }
+    free(third_secret);
+    free(first_until);
     free(old_secret);
     free(new_secret);
     json_decref(e);
