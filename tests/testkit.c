@@ -68,6 +68,22 @@ PGconn *bw_test_pg(const char *which_env)
     return conn;
 }
 
+void bw_test_one_row_params(PGconn *conn, const char *const *sql_and_values, int n_values)
+{
+    PGresult *res = bw_test_sql_params(conn, sql_and_values, n_values);
+    int rows = PQntuples(res);
+    PQclear(res);
+    ck_assert_msg(rows == 1, "%d rows, want one: %s", rows, sql_and_values[0]);
+}
+
+PGconn *bw_test_begin_as(const char *tenant_id)
+{
+    PGconn *conn = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
+    bw_test_exec(conn, "BEGIN");
+    bw_test_exec(conn, "SELECT set_config('bulwark.tenant_id', $1, true)", tenant_id);
+    return conn;
+}
+
 const bw_test_process_t bw_test_processes[] = {
     {"gateway", "bulwark_app_gateway", "bulwark_tenancy", "tenancy",
      "BULWARK_TEST_GATEWAY_DATABASE_URL"},

@@ -71,6 +71,21 @@ const char *bw_test_int_text(char buf[24], long long v);
         (conn), (const char *const[]){__VA_ARGS__},                                                \
         (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)) - 1)
 
+/* Runs a statement that must return exactly one row (a row lock taken, a
+ * row found), parameters as bw_test_sql; fails the test otherwise. */
+#define bw_test_one_row(conn, ...)                                                                 \
+    bw_test_one_row_params(                                                                        \
+        (conn), (const char *const[]){__VA_ARGS__},                                                \
+        (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)) - 1)
+void bw_test_one_row_params(PGconn *conn, const char *const *sql_and_values, int n_values);
+
+/* A transaction of the test's own, as another writer of tenant_id would
+ * have: the admin role's connection, BEGIN, the tenant set for the
+ * transaction. For tests of requests that meet a writer's locks: the test
+ * takes them (bw_test_one_row), sends its request from a thread
+ * (bw_test_async_t), then COMMITs and PQfinishes. */
+PGconn *bw_test_begin_as(const char *tenant_id);
+
 /* Rows of schema read so far in conn's current transaction: tuples returned
  * by sequential scans of its tables and by its indexes
  * (pg_stat_get_xact_tuples_returned). What a statement read is the

@@ -1097,14 +1097,10 @@ START_TEST(imports_in_any_row_order_do_not_deadlock)
     request(&r, "PUT", t.key, body, "/v1/entities/%s/controls/A.5.2", t.entity);
     ck_assert_status(&r, 200);
     bw_test_resp_free(&r);
-    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
-    bw_test_exec(admin, "BEGIN");
-    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, true)", t.id);
+    PGconn *admin = bw_test_begin_as(t.id);
     static const char lock[] = "SELECT 1 FROM crosswalk.soa_controls WHERE entity_id = $1::uuid "
                                "AND ref = $2 FOR UPDATE";
-    PGresult *held = bw_test_sql(admin, lock, t.entity, "A.5.1");
-    ck_assert_int_eq(PQntuples(held), 1);
-    PQclear(held);
+    bw_test_one_row(admin, lock, t.entity, "A.5.1");
     char *csv = csv_body("ref,applicable,status,justification\r\n"
                          "A.5.2,true,IMPLEMENTED,\r\n"
                          "A.5.1,true,IMPLEMENTED,\r\n");
@@ -1113,9 +1109,7 @@ START_TEST(imports_in_any_row_order_do_not_deadlock)
     bw_test_async_t import = {.method = "POST", .path = path, .token = t.key, .body = csv};
     bw_test_http_start(&import);
     usleep(500 * 1000); /* the import waits for A.5.1 */
-    held = bw_test_sql(admin, lock, t.entity, "A.5.2");
-    ck_assert_int_eq(PQntuples(held), 1);
-    PQclear(held);
+    bw_test_one_row(admin, lock, t.entity, "A.5.2");
     bw_test_exec(admin, "COMMIT");
     PQfinish(admin);
     bw_test_http_join(&import);

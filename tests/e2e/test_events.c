@@ -423,9 +423,7 @@ START_TEST(the_first_change_of_lead_times_keeps_to_its_if_match)
     char if_match[64];
     snprintf(if_match, sizeof(if_match), "If-Match: \"%s\"", jstr(s, "etag"));
     json_decref(s);
-    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
-    bw_test_exec(admin, "BEGIN");
-    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, true)", t.id);
+    PGconn *admin = bw_test_begin_as(t.id);
     bw_test_exec(admin,
                  "INSERT INTO incidents.settings (tenant_id, alert_lead_seconds) "
                  "VALUES ($1::uuid, '{7200}')",

@@ -1281,19 +1281,6 @@ static json_t *recent_incident(const tenant_t *t, char **entity, char path[128])
     return inc;
 }
 
-/* A transaction of the test's own, as t, holding the one row sql (with
- * $1 = id) locks, as another writer would. COMMIT it and PQfinish. */
-static PGconn *holding(const tenant_t *t, const char *sql, const char *id)
-{
-    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
-    bw_test_exec(admin, "BEGIN");
-    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, true)", t->id);
-    PGresult *held = bw_test_sql(admin, sql, id);
-    ck_assert_int_eq(PQntuples(held), 1);
-    PQclear(held);
-    return admin;
-}
-
 START_TEST(an_event_without_a_time_happens_when_it_is_recorded)
 {
     /* An append waits for the incident while another write holds it (here
@@ -1304,8 +1291,9 @@ START_TEST(an_event_without_a_time_happens_when_it_is_recorded)
     tenant_t t = new_tenant("Stamped when recorded");
     char *entity, path[128];
     json_t *inc = recent_incident(&t, &entity, path);
-    PGconn *admin = holding(
-        &t, "SELECT 1 FROM incidents.incidents WHERE incident_id = $1 FOR UPDATE", jstr(inc, "id"));
+    PGconn *admin = bw_test_begin_as(t.id);
+    bw_test_one_row(admin, "SELECT 1 FROM incidents.incidents WHERE incident_id = $1 FOR UPDATE",
+                    jstr(inc, "id"));
     bw_test_async_t note = {.method = "POST",
                             .path = path,
                             .token = t.key,
@@ -1342,22 +1330,21 @@ START_TEST(an_append_and_the_re_planning_do_not_deadlock)
     char *entity, path[128];
     json_t *inc = recent_incident(&t, &entity, path);
     const char *id = jstr(inc, "id");
-    PGconn *admin = holding(&t,
-                            "SELECT 1 FROM incidents.deadlines WHERE incident_id = $1 "
-                            "AND ordinal = 90 FOR NO KEY UPDATE",
-                            id);
+    PGconn *admin = bw_test_begin_as(t.id);
+    bw_test_one_row(admin,
+                    "SELECT 1 FROM incidents.deadlines WHERE incident_id = $1 "
+                    "AND ordinal = 90 FOR NO KEY UPDATE",
+                    id);
     bw_test_async_t append = {.method = "POST",
                               .path = path,
                               .token = t.key,
                               .body = "{\"type\":\"EARLY_WARNING_SUBMITTED\"}"};
     bw_test_http_start(&append);
     usleep(500 * 1000); /* the append waits for ordinal 90 */
-    PGresult *held = bw_test_sql(admin,
-                                 "SELECT 1 FROM incidents.deadlines WHERE incident_id = $1 "
-                                 "AND ordinal = 91 FOR NO KEY UPDATE",
-                                 id);
-    ck_assert_int_eq(PQntuples(held), 1);
-    PQclear(held);
+    bw_test_one_row(admin,
+                    "SELECT 1 FROM incidents.deadlines WHERE incident_id = $1 "
+                    "AND ordinal = 91 FOR NO KEY UPDATE",
+                    id);
     bw_test_exec(admin, "COMMIT");
     PQfinish(admin);
     bw_test_http_join(&append);

@@ -800,13 +800,9 @@ START_TEST(a_ticket_closed_while_handling_ends_in_bulwark_is_noted)
     snprintf(incident, sizeof(incident), "%s", jstr(r.json, "incident"));
     bw_test_resp_free(&r);
 
-    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
-    bw_test_exec(admin, "BEGIN");
-    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, true)", t.id);
-    PGresult *held = bw_test_sql(
-        admin, "SELECT 1 FROM incidents.incidents WHERE incident_id = $1 FOR UPDATE", incident);
-    ck_assert_int_eq(PQntuples(held), 1);
-    PQclear(held);
+    PGconn *admin = bw_test_begin_as(t.id);
+    bw_test_one_row(admin, "SELECT 1 FROM incidents.incidents WHERE incident_id = $1 FOR UPDATE",
+                    incident);
     char path[256];
     snprintf(path, sizeof(path), "/v1/integrations/servicenow/%s/events", id);
     bw_test_async_t closed = {

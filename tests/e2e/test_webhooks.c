@@ -1401,9 +1401,7 @@ START_TEST(the_cap_of_endpoints_holds_against_creates_at_once)
         json_decref(create_endpoint_at(&t, "/cap", "[\"incident.created\"]"));
         usleep(20 * 1000); /* within the test stack's rate limit per tenant */
     }
-    PGconn *admin = bw_test_pg("BULWARK_TEST_ADMIN_DATABASE_URL");
-    bw_test_exec(admin, "BEGIN");
-    bw_test_exec(admin, "SELECT set_config('bulwark.tenant_id', $1, true)", t.id);
+    PGconn *admin = bw_test_begin_as(t.id);
     bw_test_exec(admin,
                  "SELECT pg_advisory_xact_lock(hashtextextended("
                  "'integrations.webhook_endpoints ' || $1, 0))",
