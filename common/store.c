@@ -327,9 +327,14 @@ int bw_store_end(bw_db_t *db, int err)
     return err;
 }
 
+int bw_store_if_match_given(const bw_call_t *call)
+{
+    return call->if_match != NULL && strcmp(call->if_match, "*") != 0;
+}
+
 int bw_store_check_etag(bw_call_t *call, const char *id, long long revision)
 {
-    if (call->if_match == NULL || strcmp(call->if_match, "*") == 0)
+    if (!bw_store_if_match_given(call))
         return 0;
     char etag[17];
     bw_etag(id, revision, etag);

@@ -73,6 +73,8 @@ int bw_store_end(bw_db_t *db, int err);
 /* If-Match: when the call carries an etag other than "*" and it is not the
  * etag of (id, revision), fails the call with ETAG_MISMATCH (HTTP 412). */
 int bw_store_check_etag(bw_call_t *call, const char *id, long long revision);
+/* Whether the call carries an etag to compare (If-Match other than "*"). */
+int bw_store_if_match_given(const bw_call_t *call);
 /* Fails the call with ETAG_MISMATCH: for a write that finds, in the same
  * statement that writes, that the row changed after its If-Match was
  * compared. */

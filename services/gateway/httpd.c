@@ -37,7 +37,6 @@
 #include <event2/event_struct.h>
 
 #include <errno.h>
-#include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -1005,7 +1004,7 @@ static void admit(bw_httpd_t *h, int fd, const struct sockaddr_storage *peer)
     }
     /* Counted once admitted: the table holds as many addresses as there
      * may be connections, and there is room for this one now. */
-    if (keyed && bw_peers_take(h->peers, key, UINT_MAX) == 0) {
+    if (keyed && bw_peers_take(h->peers, key) == 0) {
         c->counted = 1;
         memcpy(c->peer_key, key, BW_PEER_KEY_LEN);
     }

@@ -100,12 +100,10 @@ static size_t find(const bw_peers_t *p, const uint8_t key[BW_PEER_KEY_LEN])
     return i;
 }
 
-int bw_peers_take(bw_peers_t *p, const uint8_t key[BW_PEER_KEY_LEN], unsigned limit)
+int bw_peers_take(bw_peers_t *p, const uint8_t key[BW_PEER_KEY_LEN])
 {
     size_t i = find(p, key);
     slot_t *s = &p->slots[i];
-    if (s->n >= limit)
-        return BW_ELIMIT;
     if (s->n == 0) {
         if (p->used >= p->max_used)
             return BW_ELIMIT;

@@ -33,10 +33,10 @@ typedef struct bw_peers bw_peers_t;
  * BW_EINVAL or BW_ENOMEM. */
 int bw_peers_create(size_t max_addresses, bw_peers_t **out);
 void bw_peers_free(bw_peers_t *peers);
-/* Counts one more connection of key unless it holds limit already: 0, or
- * BW_ELIMIT (nothing counted). BW_ELIMIT too when max_addresses
- * addresses are counted already. */
-int bw_peers_take(bw_peers_t *peers, const uint8_t key[BW_PEER_KEY_LEN], unsigned limit);
+/* Counts one more connection of key: 0, or BW_ELIMIT (nothing counted)
+ * when max_addresses other addresses are counted already. The cap per
+ * address is the caller's, read with bw_peers_count first. */
+int bw_peers_take(bw_peers_t *peers, const uint8_t key[BW_PEER_KEY_LEN]);
 /* Gives back one connection bw_peers_take counted for key. */
 void bw_peers_give(bw_peers_t *peers, const uint8_t key[BW_PEER_KEY_LEN]);
 /* The connections counted for key. */

@@ -148,8 +148,8 @@ int bw_settings_update(bw_call_t *call, const ProtobufCMessage *request, Protobu
     long long revision = PQntuples(res) > 0 ? bw_store_int(res, 0, 2) : 0;
     if ((err = bw_store_check_etag(call, SETTINGS_ID, revision)) != 0)
         return err;
-    int compared = call->if_match != NULL && strcmp(call->if_match, "*") != 0;
-    const char *put[] = {leads, compared ? bw_arena_printf(call->arena, "%lld", revision) : ""};
+    const char *put[] = {
+        leads, bw_store_if_match_given(call) ? bw_arena_printf(call->arena, "%lld", revision) : ""};
     if (put[1] == NULL)
         return BW_ENOMEM;
     if (change && (err = bw_db_exec(db, call->arena, &stmt_put, 2, put, &res)) != 0)
